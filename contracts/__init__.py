@@ -1,0 +1,1 @@
+"""Solidity sources; build/ holds the compiled artifacts, shipped as package data."""

@@ -1,0 +1,1 @@
+"""The credential format: pure model, canonical form, signatures, Merkle proofs, QR codec."""

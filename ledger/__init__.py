@@ -1,0 +1,1 @@
+"""The chain: contract bindings, deployment, local nodes, transactions."""

@@ -1,0 +1,1 @@
+"""TalentProof: verifiable, ledger-anchored credentials for talent-list claims."""

@@ -1,0 +1,1 @@
+"""The verifier: checks, talent-list policy, CLI and service."""
