@@ -1,0 +1,62 @@
+# TalentProof: `make run` sets up and runs the product; `make test` sets up and runs every test.
+# Setup is incremental: a second run reuses the virtual environment and node_modules while
+# pyproject.toml and package-lock.json are unchanged.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMPS := .stamps
+DATA   ?= data
+
+.PHONY: help setup setup-system run test test-fast bench compile clean distclean
+
+help:
+	@echo "make run    set up what is missing, start the local chain, deploy, run the services"
+	@echo "make test   set up what is missing (incl. Chromium, PostgreSQL), run every test"
+	@echo "make bench  run every benchmark and write bench/results.md"
+
+$(STAMPS):
+	@mkdir -p $(STAMPS)
+
+# Python: a virtual environment with the project (editable) and its test dependencies.
+$(STAMPS)/python: pyproject.toml | $(STAMPS)
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0]'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip "setuptools>=75" wheel
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $@
+
+# npm: Anvil, Ganache and solc-js exactly as the lock file says.
+$(STAMPS)/node: package.json package-lock.json | $(STAMPS)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Debian packages the tests drive for real: Chromium (web page), PostgreSQL (issuer storage).
+$(STAMPS)/system: scripts/setup-system | $(STAMPS)
+	scripts/setup-system
+	@touch $@
+
+setup: $(STAMPS)/python $(STAMPS)/node
+
+setup-system: $(STAMPS)/system
+
+run: setup
+	$(VENV)/bin/talentproof run --data-dir $(DATA)
+
+test: setup setup-system
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
+
+test-fast: setup
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not integration and not browser and not postgres"
+
+bench: setup
+	$(PY) bench/run_all.py
+
+compile: setup
+	$(VENV)/bin/talentproof contracts compile
+
+clean:
+	rm -rf .pytest_cache .hypothesis bench/out
+
+distclean: clean
+	rm -rf $(VENV) node_modules $(STAMPS)

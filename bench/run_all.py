@@ -1,0 +1,46 @@
+"""Run every benchmark in bench/ and write what each printed to bench/results.md.
+
+Benchmarks print figures and ratios measured in one run; they assert nothing about time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    scripts = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name)
+    sections = [
+        "# TalentProof benchmark results",
+        "",
+        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+        f"({platform.machine()}, Python {platform.python_version()}); each figure beside its target "
+        "and a reference measured in the same run.",
+        "",
+    ]
+    failed = 0
+    for script in scripts:
+        print(f"== {script.name}", flush=True)
+        proc = subprocess.run(
+            [sys.executable, str(script)], cwd=HERE.parent, capture_output=True, text=True
+        )
+        print(proc.stdout, end="")
+        if proc.returncode != 0:
+            failed += 1
+            print(proc.stderr, file=sys.stderr)
+        sections += [f"## {script.stem}", "", "```", proc.stdout.rstrip(), "```", ""]
+        if proc.returncode != 0:
+            sections += [f"(exit code {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]})", ""]
+    (HERE / "results.md").write_text("\n".join(sections) + "\n", encoding="utf-8")
+    print(f"wrote {HERE / 'results.md'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
