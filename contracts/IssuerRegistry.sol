@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {IIssuerRegistry} from "./interfaces/IIssuerRegistry.sol";
+import {Governance} from "./Governance.sol";
+
+/**
+ * @title IssuerRegistry
+ * @notice Accredited issuers, the accounts acting for them, their signing keys and credential
+ * types, each with a validity window, and their status history.
+ * @dev Each account record holds a copy of its issuer's status, so that the hot paths of
+ * {CredentialAnchor} (anchor, revoke) read one storage slot to authorize the caller. Status
+ * changes update every account of the issuer; {MAX_ACCOUNTS_PER_ISSUER} bounds that loop.
+ */
+abstract contract IssuerRegistry is IIssuerRegistry, Governance {
+    /// @notice The most accounts one issuer may have.
+    uint256 public constant MAX_ACCOUNTS_PER_ISSUER = 16;
+
+    /// @dev Slot 0: status, suspensionOpen and three times; slot 1: removedAt; then the strings.
+    struct IssuerData {
+        IssuerStatus status;
+        // True from a suspension until the reinstatement; stays true when removed while suspended.
+        bool suspensionOpen;
+        uint64 registeredAt;
+        uint64 suspendedAt;
+        uint64 reinstatedAt;
+        uint64 removedAt;
+        string name;
+        string did;
+    }
+
+    /// @dev One slot: the issuer an account acts for, a copy of the issuer's status, and the
+    /// account's position in the issuer's account list.
+    struct AccountData {
+        uint32 issuerId;
+        IssuerStatus status;
+        uint8 index;
+    }
+
+    /// @dev One slot. `validFrom != 0` for every registered window.
+    struct Window {
+        uint64 validFrom;
+        uint64 validUntil;
+    }
+
+    uint32 private _issuerCount;
+    mapping(uint32 issuerId => IssuerData) private _issuers;
+    mapping(uint32 issuerId => address[]) private _issuerAccountList;
+    mapping(address account => AccountData) private _accounts;
+    mapping(uint32 issuerId => mapping(bytes32 publicKey => Window)) private _keys;
+    mapping(uint32 issuerId => mapping(bytes32 typeId => Window)) private _types;
+
+    /// @inheritdoc IIssuerRegistry
+    function registerIssuer(string calldata name, string calldata did, address[] calldata accounts)
+        public
+        virtual
+        onlyGovernor
+        returns (uint32 issuerId)
+    {
+        if (bytes(name).length == 0) {
+            revert IssuerInvalidName();
+        }
+        if (bytes(did).length == 0) {
+            revert IssuerInvalidDid();
+        }
+        if (accounts.length > MAX_ACCOUNTS_PER_ISSUER) {
+            revert IssuerAccountLimitReached(_issuerCount + 1, MAX_ACCOUNTS_PER_ISSUER);
+        }
+        issuerId = ++_issuerCount;
+        IssuerData storage data = _issuers[issuerId];
+        data.status = IssuerStatus.Active;
+        data.registeredAt = uint64(block.timestamp);
+        data.name = name;
+        data.did = did;
+        emit IssuerRegistered(issuerId, name, did);
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            _addAccount(issuerId, IssuerStatus.Active, accounts[i]);
+        }
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function addIssuerAccount(uint32 issuerId, address account) public virtual onlyGovernor {
+        IssuerStatus status = _requireNotRemoved(issuerId);
+        if (_issuerAccountList[issuerId].length >= MAX_ACCOUNTS_PER_ISSUER) {
+            revert IssuerAccountLimitReached(issuerId, MAX_ACCOUNTS_PER_ISSUER);
+        }
+        _addAccount(issuerId, status, account);
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function removeIssuerAccount(uint32 issuerId, address account) public virtual onlyGovernor {
+        AccountData memory data = _accounts[account];
+        if (data.issuerId != issuerId || issuerId == 0) {
+            revert IssuerAccountNotAssigned(account, issuerId);
+        }
+        address[] storage list = _issuerAccountList[issuerId];
+        address last = list[list.length - 1];
+        list[data.index] = last;
+        _accounts[last].index = data.index;
+        list.pop();
+        delete _accounts[account];
+        emit IssuerAccountRemoved(issuerId, account);
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function addSigningKey(uint32 issuerId, bytes32 publicKey, uint64 validFrom, uint64 validUntil)
+        public
+        virtual
+        onlyGovernor
+    {
+        _requireNotRemoved(issuerId);
+        Window storage window = _keys[issuerId][publicKey];
+        if (window.validFrom != 0) {
+            revert IssuerKeyAlreadyRegistered(issuerId, publicKey);
+        }
+        (validFrom, validUntil) = _openWindow(window, publicKey, validFrom, validUntil);
+        emit SigningKeyAdded(issuerId, publicKey, validFrom, validUntil);
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function revokeSigningKey(uint32 issuerId, bytes32 publicKey) public virtual onlyGovernor {
+        _requireKnown(issuerId);
+        Window storage window = _keys[issuerId][publicKey];
+        if (window.validFrom == 0) {
+            revert IssuerKeyNotRegistered(issuerId, publicKey);
+        }
+        if (_hasEnded(window)) {
+            revert IssuerKeyAlreadyRevoked(issuerId, publicKey);
+        }
+        window.validUntil = uint64(block.timestamp);
+        emit SigningKeyRevoked(issuerId, publicKey, uint64(block.timestamp));
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function grantCredentialType(uint32 issuerId, bytes32 typeId, uint64 validFrom, uint64 validUntil)
+        public
+        virtual
+        onlyGovernor
+    {
+        _requireNotRemoved(issuerId);
+        Window storage window = _types[issuerId][typeId];
+        if (window.validFrom != 0) {
+            revert IssuerTypeAlreadyGranted(issuerId, typeId);
+        }
+        (validFrom, validUntil) = _openWindow(window, typeId, validFrom, validUntil);
+        emit CredentialTypeGranted(issuerId, typeId, validFrom, validUntil);
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function withdrawCredentialType(uint32 issuerId, bytes32 typeId) public virtual onlyGovernor {
+        _requireKnown(issuerId);
+        Window storage window = _types[issuerId][typeId];
+        if (window.validFrom == 0) {
+            revert IssuerTypeNotGranted(issuerId, typeId);
+        }
+        if (_hasEnded(window)) {
+            revert IssuerTypeAlreadyWithdrawn(issuerId, typeId);
+        }
+        window.validUntil = uint64(block.timestamp);
+        emit CredentialTypeWithdrawn(issuerId, typeId, uint64(block.timestamp));
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function suspendIssuer(uint32 issuerId) public virtual onlyGovernor {
+        IssuerStatus status = _requireNotRemoved(issuerId);
+        if (status == IssuerStatus.Suspended) {
+            revert IssuerAlreadySuspended(issuerId);
+        }
+        IssuerData storage data = _issuers[issuerId];
+        data.suspendedAt = uint64(block.timestamp);
+        data.suspensionOpen = true;
+        _setStatus(issuerId, IssuerStatus.Suspended);
+        emit IssuerSuspended(issuerId, uint64(block.timestamp));
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function reinstateIssuer(uint32 issuerId) public virtual onlyGovernor {
+        IssuerStatus status = _requireNotRemoved(issuerId);
+        if (status != IssuerStatus.Suspended) {
+            revert IssuerNotSuspended(issuerId);
+        }
+        IssuerData storage data = _issuers[issuerId];
+        data.reinstatedAt = uint64(block.timestamp);
+        data.suspensionOpen = false;
+        _setStatus(issuerId, IssuerStatus.Active);
+        emit IssuerReinstated(issuerId, uint64(block.timestamp));
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function removeIssuer(uint32 issuerId) public virtual onlyGovernor {
+        _requireNotRemoved(issuerId);
+        _issuers[issuerId].removedAt = uint64(block.timestamp);
+        _setStatus(issuerId, IssuerStatus.Removed);
+        emit IssuerRemoved(issuerId, uint64(block.timestamp));
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function issuer(uint32 issuerId) public view virtual returns (IssuerRecord memory record) {
+        IssuerData storage data = _issuers[issuerId];
+        record.name = data.name;
+        record.did = data.did;
+        record.status = data.status;
+        record.registeredAt = data.registeredAt;
+        record.suspendedAt = data.suspendedAt;
+        record.reinstatedAt = data.reinstatedAt;
+        record.removedAt = data.removedAt;
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function issuerCount() public view virtual returns (uint32) {
+        return _issuerCount;
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function issuerOfAccount(address account) public view virtual returns (uint32) {
+        return _accounts[account].issuerId;
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function issuerAccounts(uint32 issuerId) public view virtual returns (address[] memory) {
+        return _issuerAccountList[issuerId];
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function signingKey(uint32 issuerId, bytes32 publicKey)
+        public
+        view
+        virtual
+        returns (uint64 validFrom, uint64 validUntil)
+    {
+        Window memory window = _keys[issuerId][publicKey];
+        return (window.validFrom, window.validUntil);
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function credentialType(uint32 issuerId, bytes32 typeId)
+        public
+        view
+        virtual
+        returns (uint64 validFrom, uint64 validUntil)
+    {
+        Window memory window = _types[issuerId][typeId];
+        return (window.validFrom, window.validUntil);
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function isKeyValidAt(uint32 issuerId, bytes32 publicKey, uint64 t) public view virtual returns (bool) {
+        return _isWithin(_keys[issuerId][publicKey], t);
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function isAccreditedAt(uint32 issuerId, bytes32 typeId, uint64 t) public view virtual returns (bool) {
+        return _isWithin(_types[issuerId][typeId], t);
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function issuerStatusAt(uint32 issuerId, uint64 t) public view virtual returns (IssuerStatus) {
+        IssuerData storage data = _issuers[issuerId];
+        if (data.status == IssuerStatus.None || t < data.registeredAt) {
+            return IssuerStatus.None;
+        }
+        if (data.removedAt != 0 && t >= data.removedAt) {
+            return IssuerStatus.Removed;
+        }
+        uint64 suspendedAt = data.suspendedAt;
+        if (suspendedAt != 0 && t >= suspendedAt && (data.suspensionOpen || t < data.reinstatedAt)) {
+            return IssuerStatus.Suspended;
+        }
+        return IssuerStatus.Active;
+    }
+
+    /// @dev The issuer `account` acts for and that issuer's current status (0 and None if none).
+    function _accountIssuer(address account) internal view virtual returns (uint32, IssuerStatus) {
+        AccountData memory data = _accounts[account];
+        return (data.issuerId, data.status);
+    }
+
+    /// @dev Display name and DID of issuer `issuerId`.
+    function _issuerIdentity(uint32 issuerId) internal view virtual returns (string memory, string memory) {
+        IssuerData storage data = _issuers[issuerId];
+        return (data.name, data.did);
+    }
+
+    /// @dev The current status of issuer `issuerId`.
+    function _issuerStatus(uint32 issuerId) internal view virtual returns (IssuerStatus) {
+        return _issuers[issuerId].status;
+    }
+
+    /// @dev Assigns `account` to issuer `issuerId`, whose status is `status`.
+    function _addAccount(uint32 issuerId, IssuerStatus status, address account) private {
+        if (account == address(0)) {
+            revert IssuerInvalidAccount(account);
+        }
+        uint32 current = _accounts[account].issuerId;
+        if (current != 0) {
+            revert IssuerAccountAlreadyAssigned(account, current);
+        }
+        address[] storage list = _issuerAccountList[issuerId];
+        // The callers bound the list to MAX_ACCOUNTS_PER_ISSUER (16), so the index fits a uint8.
+        _accounts[account] = AccountData({issuerId: issuerId, status: status, index: uint8(list.length)});
+        list.push(account);
+        emit IssuerAccountAdded(issuerId, account);
+    }
+
+    /// @dev Sets the status of issuer `issuerId` and its copy in every account acting for it.
+    function _setStatus(uint32 issuerId, IssuerStatus status) private {
+        _issuers[issuerId].status = status;
+        address[] storage list = _issuerAccountList[issuerId];
+        uint256 length = list.length;
+        for (uint256 i = 0; i < length; ++i) {
+            _accounts[list[i]].status = status;
+        }
+    }
+
+    /// @dev Fills a fresh `window` (validFrom 0 = now) after checking it; returns what was stored.
+    function _openWindow(Window storage window, bytes32 id, uint64 validFrom, uint64 validUntil)
+        private
+        returns (uint64, uint64)
+    {
+        if (id == bytes32(0)) {
+            revert IssuerInvalidId();
+        }
+        if (validFrom == 0) {
+            validFrom = uint64(block.timestamp);
+        }
+        if (validUntil != 0 && validUntil <= validFrom) {
+            revert IssuerInvalidWindow(validFrom, validUntil);
+        }
+        window.validFrom = validFrom;
+        window.validUntil = validUntil;
+        return (validFrom, validUntil);
+    }
+
+    /// @dev The status of issuer `issuerId`; reverts if it is unknown or removed.
+    function _requireNotRemoved(uint32 issuerId) private view returns (IssuerStatus status) {
+        status = _requireKnown(issuerId);
+        if (status == IssuerStatus.Removed) {
+            revert IssuerAlreadyRemoved(issuerId);
+        }
+    }
+
+    /// @dev The status of issuer `issuerId`; reverts with {IssuerUnknown} if it does not exist.
+    function _requireKnown(uint32 issuerId) private view returns (IssuerStatus status) {
+        status = _issuers[issuerId].status;
+        if (status == IssuerStatus.None) {
+            revert IssuerUnknown(issuerId);
+        }
+    }
+
+    /// @dev Whether `window` has ended by now.
+    function _hasEnded(Window storage window) private view returns (bool) {
+        uint64 validUntil = window.validUntil;
+        return validUntil != 0 && validUntil <= block.timestamp;
+    }
+
+    /// @dev Whether `t` lies in `[validFrom, validUntil)` of a registered window.
+    function _isWithin(Window storage window, uint64 t) internal view returns (bool) {
+        uint64 validFrom = window.validFrom;
+        uint64 validUntil = window.validUntil;
+        return validFrom != 0 && t >= validFrom && (validUntil == 0 || t < validUntil);
+    }
+
+    /// @dev The key window of (`issuerId`, `publicKey`).
+    function _keyWindow(uint32 issuerId, bytes32 publicKey) internal view returns (Window memory) {
+        return _keys[issuerId][publicKey];
+    }
+
+    /// @dev The type window of (`issuerId`, `typeId`).
+    function _typeWindow(uint32 issuerId, bytes32 typeId) internal view returns (Window memory) {
+        return _types[issuerId][typeId];
+    }
+}
