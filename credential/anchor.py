@@ -1,0 +1,181 @@
+"""The anchor proof: where a credential's hash sits in an anchored Merkle batch.
+
+After anchoring, a credential's ``proof`` becomes a proof set whose second entry is::
+
+    {"type": "TalentProofAnchor", "proofPurpose": "assertionMethod", "chainId": 31337,
+     "registry": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "merkleRoot": "0x…",
+     "leafIndex": 5, "treeSize": 4096, "path": ["0x…", …]}
+
+`attach_anchor` and `split_anchor` convert between the two forms; the credential hash is always
+computed on the form without the anchor (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import AnchorFormatError
+from .merkle import HASH_SIZE, MAX_TREE_SIZE, InclusionProof, root_from_inclusion, verify_inclusion
+
+__all__ = ["ANCHOR_TYPE", "AnchorProof", "attach_anchor", "split_anchor"]
+
+ANCHOR_TYPE = "TalentProofAnchor"
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorProof:
+    """Chain binding (chain id, registry) plus the Merkle inclusion proof of one credential."""
+
+    chain_id: int
+    registry: str
+    merkle_root: bytes
+    leaf_index: int
+    tree_size: int
+    path: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.chain_id, int) or isinstance(self.chain_id, bool) or not (
+            0 < self.chain_id < 2**64
+        ):
+            raise AnchorFormatError(
+                f"chainId: expected a positive integer, found {self.chain_id!r}"
+            )
+        if not isinstance(self.registry, str) or not _ADDRESS.fullmatch(self.registry):
+            raise AnchorFormatError(
+                f"registry: expected a 0x-prefixed 20-byte address, found {self.registry!r}"
+            )
+        if not isinstance(self.merkle_root, bytes) or len(self.merkle_root) != HASH_SIZE:
+            raise AnchorFormatError(
+                f"merkleRoot: expected 32 bytes, found {self.merkle_root!r:.80}"
+            )
+        if not isinstance(self.tree_size, int) or not 1 <= self.tree_size <= MAX_TREE_SIZE:
+            raise AnchorFormatError(
+                f"treeSize: expected 1..{MAX_TREE_SIZE}, found {self.tree_size!r}"
+            )
+        if not isinstance(self.leaf_index, int) or not 0 <= self.leaf_index < self.tree_size:
+            raise AnchorFormatError(
+                f"leafIndex: expected 0 <= index < {self.tree_size}, found {self.leaf_index!r}"
+            )
+        if not isinstance(self.path, tuple) or not _all_hashes(self.path):
+            raise AnchorFormatError("path: expected a tuple of 32-byte hashes")
+        if len(self.path) > 32:
+            raise AnchorFormatError(f"path: expected at most 32 hashes, found {len(self.path)}")
+
+    @classmethod
+    def from_inclusion(
+        cls, proof: InclusionProof, *, chain_id: int, registry: str, merkle_root: bytes
+    ) -> AnchorProof:
+        """Build from a `MerkleTree` inclusion proof and the chain binding."""
+        return cls(chain_id, registry, merkle_root, proof.leaf_index, proof.tree_size,
+                   tuple(proof.path))
+
+    @property
+    def inclusion(self) -> InclusionProof:
+        """The Merkle part as an `InclusionProof`."""
+        return InclusionProof(self.leaf_index, self.tree_size, self.path)
+
+    def root_for(self, credential_hash: bytes) -> bytes:
+        """The root the path leads to from ``credential_hash`` (compare with the chain's)."""
+        return root_from_inclusion(credential_hash, self.inclusion)
+
+    def verify(self, credential_hash: bytes) -> None:
+        """Check that the path leads from ``credential_hash`` to this proof's ``merkle_root``."""
+        verify_inclusion(credential_hash, self.inclusion, self.merkle_root)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``TalentProofAnchor`` proof entry."""
+        return {
+            "type": ANCHOR_TYPE,
+            "proofPurpose": "assertionMethod",
+            "chainId": self.chain_id,
+            "registry": self.registry,
+            "merkleRoot": "0x" + self.merkle_root.hex(),
+            "leafIndex": self.leaf_index,
+            "treeSize": self.tree_size,
+            "path": ["0x" + p.hex() for p in self.path],
+        }
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> AnchorProof:
+        """Parse a ``TalentProofAnchor`` proof entry."""
+        if type(entry) is not dict and not isinstance(entry, Mapping):
+            raise AnchorFormatError(
+                f"anchor proof: expected an object, found {type(entry).__name__}"
+            )
+        if entry.get("type") != ANCHOR_TYPE:
+            raise AnchorFormatError(
+                f"anchor proof type: expected {ANCHOR_TYPE!r}, found {entry.get('type')!r}"
+            )
+        missing = [k for k in ("chainId", "registry", "merkleRoot", "leafIndex", "treeSize", "path")
+                   if k not in entry]
+        if missing:
+            raise AnchorFormatError(f"anchor proof: missing {', '.join(missing)}")
+        path = entry["path"]
+        if not isinstance(path, list):
+            raise AnchorFormatError(f"path: expected a list of 0x hashes, found {path!r:.80}")
+        return cls(
+            chain_id=entry["chainId"],
+            registry=entry["registry"],
+            merkle_root=_hash_from_hex(entry["merkleRoot"], "merkleRoot"),
+            leaf_index=entry["leafIndex"],
+            tree_size=entry["treeSize"],
+            path=tuple([_hash_from_hex(p, f"path[{i}]") for i, p in enumerate(path)]),
+        )
+
+
+def _all_hashes(items: tuple[Any, ...]) -> bool:
+    """Every item is a 32-byte ``bytes`` (checked with C-level set operations)."""
+    return not items or (set(map(type, items)) == {bytes} and set(map(len, items)) == {HASH_SIZE})
+
+
+def _hash_from_hex(value: Any, what: str) -> bytes:
+    if type(value) is str and len(value) == 66 and value[:2] == "0x" and value.isascii():
+        try:
+            raw = bytes.fromhex(value[2:])
+        except ValueError:
+            raw = b""
+        if len(raw) == HASH_SIZE:  # (fromhex skips spaces: a shorter result is refused here)
+            return raw
+    raise AnchorFormatError(f"{what}: expected 0x + 64 hex digits, found {value!r:.80}")
+
+
+def attach_anchor(signed: Mapping[str, Any], anchor: AnchorProof) -> dict[str, Any]:
+    """The anchored form: ``proof`` becomes ``[signature proof, anchor entry]``."""
+    if not isinstance(anchor, AnchorProof):
+        raise TypeError(f"anchor: expected AnchorProof, found {type(anchor).__name__}")
+    proof = signed.get("proof")
+    if proof is None:
+        raise AnchorFormatError("attach_anchor: the credential carries no signature proof")
+    entries = list(proof) if isinstance(proof, list) else [proof]
+    if any(isinstance(e, Mapping) and e.get("type") == ANCHOR_TYPE for e in entries):
+        raise AnchorFormatError("attach_anchor: the credential already carries an anchor proof")
+    out = dict(signed)
+    out["proof"] = [*entries, anchor.to_json()]
+    return out
+
+
+def split_anchor(doc: Mapping[str, Any]) -> tuple[dict[str, Any], AnchorProof | None]:
+    """``(credential without anchor, anchor or None)``; the inverse of `attach_anchor`."""
+    out = dict(doc)
+    proof = doc.get("proof")
+    if not isinstance(proof, list):
+        return out, None
+    anchors, rest = [], []
+    for e in proof:
+        is_anchor = (type(e) is dict or isinstance(e, Mapping)) and e.get("type") == ANCHOR_TYPE
+        (anchors if is_anchor else rest).append(e)
+    if not anchors:
+        return out, None
+    if len(anchors) > 1:
+        raise AnchorFormatError(f"expected at most one anchor proof, found {len(anchors)}")
+    if len(rest) == 1:
+        out["proof"] = rest[0]
+    elif rest:
+        out["proof"] = rest
+    else:
+        del out["proof"]
+    return out, AnchorProof.from_json(anchors[0])

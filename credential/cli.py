@@ -1,0 +1,128 @@
+"""Holder commands: ``talentproof keygen`` and ``talentproof present``.
+
+``keygen`` writes a holder key file (a Multikey JSON document with the secret key, mode 0600)
+and prints the holder's did:key. ``present`` bundles credential JSON files into a presentation
+bound to a verifier's challenge and domain, signed with the holder key, and writes the
+presentation JSON and its QR code (PNG and/or SVG).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .errors import CredentialError, PayloadTooLargeForQR
+from .keys import Ed25519SigningKey
+from .presentation import create_presentation
+from .qr import encode_payload, qr_version, render_png, render_svg
+
+__all__ = ["load_holder_key", "register", "write_holder_key"]
+
+
+def write_holder_key(path: Path, key: Ed25519SigningKey, *, force: bool = False) -> None:
+    """Write a holder key file (Multikey JSON with ``secretKeyMultibase``), owner-only."""
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists (use --force to overwrite)")
+    pub = key.public_key
+    doc = {
+        "type": "Multikey",
+        "id": pub.verification_method,
+        "controller": pub.did_key,
+        "publicKeyMultibase": pub.multibase,
+        "secretKeyMultibase": key.multibase,
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+
+
+def load_holder_key(path: Path) -> Ed25519SigningKey:
+    """Read a holder key file written by `write_holder_key` (checks the public key matches)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read holder key file {path}: {exc}") from exc
+    if not isinstance(doc, dict) or "secretKeyMultibase" not in doc:
+        raise ValueError(f"{path}: expected a Multikey JSON object with secretKeyMultibase")
+    key = Ed25519SigningKey.from_multibase(doc["secretKeyMultibase"])
+    if doc.get("publicKeyMultibase", key.public_key.multibase) != key.public_key.multibase:
+        raise ValueError(f"{path}: publicKeyMultibase does not match the secret key")
+    return key
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read credential {path}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: expected a credential JSON object")
+    return doc
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the holder commands to the root ``talentproof`` app."""
+
+    @app.command("keygen")
+    def keygen(
+        out: Annotated[Path, typer.Option("--out", "-o", help="holder key file to write")] = Path(
+            "holder-key.json"
+        ),
+        force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+    ) -> None:
+        """Create a holder did:key (Ed25519) and write its key file."""
+        key = Ed25519SigningKey.generate()
+        try:
+            write_holder_key(out, key, force=force)
+        except (OSError, FileExistsError) as exc:
+            _fail(str(exc), 2)
+        typer.echo(key.public_key.did_key)
+
+    @app.command("present")
+    def present(
+        credentials: Annotated[list[Path], typer.Argument(help="credential JSON files")],
+        key: Annotated[Path, typer.Option("--key", "-k", help="holder key file (keygen)")],
+        challenge: Annotated[str, typer.Option(help="the verifier's nonce")],
+        domain: Annotated[str, typer.Option(help="the verifier's domain")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="presentation JSON to write")] = (
+            Path("presentation.json")
+        ),
+        png: Annotated[Path | None, typer.Option(help="QR PNG (default: <out>.png)")] = None,
+        svg: Annotated[Path | None, typer.Option(help="QR SVG (default: <out>.svg)")] = None,
+        scale: Annotated[int, typer.Option(help="PNG pixels per module")] = 4,
+    ) -> None:
+        """Bundle credentials into a presentation bound to a verifier; write JSON and QR."""
+        try:
+            holder_key = load_holder_key(key)
+            docs = [_load_json(p) for p in credentials]
+            vp = create_presentation(docs, holder_key, challenge=challenge, domain=domain,
+                                     created=datetime.now(UTC))
+        except (ValueError, CredentialError) as exc:
+            _fail(str(exc), 2 if isinstance(exc, ValueError) else 1)
+        out.write_text(json.dumps(vp, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        try:
+            text = encode_payload(vp)
+        except PayloadTooLargeForQR as exc:
+            _fail(f"presentation written to {out}, but it does not fit one QR code: {exc}; "
+                  f"present fewer credentials per QR code")
+        except CredentialError as exc:
+            _fail(str(exc))
+        png_path = png or out.with_suffix(".png")
+        svg_path = svg or out.with_suffix(".svg")
+        png_path.write_bytes(render_png(text, scale=scale))
+        svg_path.write_text(render_svg(text), encoding="utf-8")
+        typer.echo(
+            f"presentation of {len(docs)} credential(s) for {domain}: {out}, QR {png_path} and "
+            f"{svg_path} (version {qr_version(text)}, {len(text)} characters)"
+        )

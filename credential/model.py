@@ -1,0 +1,610 @@
+"""W3C VC Data Model 2.0 credentials and presentations: typed, immutable models and builders.
+
+The builders (`degree_credential`, `employment_credential`, `open_badge_credential`) go through
+the typed models and return plain JSON dicts ready for `integrity.sign`. `validate_credential`
+checks a JSON credential against its kind's JSON Schema and the VC 2.0 structural rules and
+returns the kind; a failure raises `SchemaValidationError(field, expected, found)`.
+
+Signed documents must be verified as the received dicts, never re-serialized through a model
+(the signature covers the exact JSON values).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as _JsonSchemaError
+from jsonschema.exceptions import best_match
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+)
+
+from .errors import MISSING, KeyMismatch, MalformedMultibase, SchemaValidationError
+from .integrity import format_datetime, parse_datetime
+from .keys import Ed25519PublicKey
+from .schemas import SCHEMA_IDS, load_schema
+from .types import DEGREE, EMPLOYMENT, KINDS, OPEN_BADGE, PRESENTATION, credential_kind
+
+__all__ = [
+    "CREDENTIALS_V2",
+    "OB3_CONTEXT",
+    "TALENTPROOF_CONTEXT",
+    "Achievement",
+    "AchievementSubject",
+    "Alignment",
+    "Credential",
+    "CredentialSchema",
+    "CredentialStatus",
+    "Criteria",
+    "Degree",
+    "DegreeSubject",
+    "Employer",
+    "Employment",
+    "EmploymentSubject",
+    "Institution",
+    "IssuerProfile",
+    "Presentation",
+    "Result",
+    "degree_credential",
+    "employment_credential",
+    "open_badge_credential",
+    "validate_credential",
+    "validate_presentation",
+]
+
+CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
+TALENTPROOF_CONTEXT = "https://talentproof.org/contexts/v1"
+OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+
+DegreeLevel = Literal["associate", "bachelor", "master", "doctorate"]
+Seniority = Literal[
+    "intern", "junior", "mid", "senior", "lead", "principal", "manager", "director", "executive"
+]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a dateTimeStamp needs a time zone")
+    return value
+
+
+DateTimeStamp = Annotated[
+    datetime, AfterValidator(_aware), PlainSerializer(format_datetime, return_type=str)
+]
+IsoDate = Annotated[date, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+LongText = Annotated[str, Field(min_length=1, max_length=4000)]
+Uri = Annotated[str, Field(pattern=r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s]+$")]
+
+
+def _holder_did(value: str) -> str:
+    try:
+        Ed25519PublicKey.from_did_key(value)
+    except (MalformedMultibase, KeyMismatch) as exc:
+        raise ValueError(f"expected the holder's Ed25519 did:key, {exc}") from exc
+    if "#" in value:
+        raise ValueError("expected a DID without a fragment")
+    return value
+
+
+HolderDid = Annotated[str, AfterValidator(_holder_did)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (aliases, no unset optional fields)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class _Open(_Model):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="allow")
+
+
+# --- common VC 2.0 parts ----------------------------------------------------------------------
+
+
+class IssuerProfile(_Open):
+    """An issuer object: ``id`` (a did:web or https URL) and a display ``name``."""
+
+    id: Uri
+    type: tuple[str, ...] | None = None
+    name: Text | None = None
+
+
+class CredentialSchema(_Model):
+    """A ``credentialSchema`` entry: the schema's stable id and ``JsonSchema``."""
+
+    id: Uri
+    type: Literal["JsonSchema"] = "JsonSchema"
+
+
+class CredentialStatus(_Open):
+    """A ``credentialStatus`` entry (e.g. the ledger status of TalentProof)."""
+
+    type: Text
+    id: Uri | None = None
+
+
+class Credential(_Open):
+    """A W3C VC 2.0 credential (any kind); extension properties are kept."""
+
+    context: tuple[str | dict[str, Any], ...] = Field(alias="@context", min_length=1)
+    id: Uri | None = None
+    type: tuple[str, ...] = Field(min_length=1)
+    name: Text | None = None
+    description: LongText | None = None
+    issuer: Uri | IssuerProfile
+    valid_from: DateTimeStamp | None = Field(default=None, alias="validFrom")
+    valid_until: DateTimeStamp | None = Field(default=None, alias="validUntil")
+    credential_subject: dict[str, Any] | tuple[dict[str, Any], ...] = Field(
+        alias="credentialSubject"
+    )
+    credential_status: CredentialStatus | tuple[CredentialStatus, ...] | None = Field(
+        default=None, alias="credentialStatus"
+    )
+    credential_schema: CredentialSchema | tuple[CredentialSchema, ...] | None = Field(
+        default=None, alias="credentialSchema"
+    )
+    proof: dict[str, Any] | tuple[dict[str, Any], ...] | None = None
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Credential:
+        """Parse a JSON credential (after the VC 2.0 structural checks)."""
+        check_vc_structure(doc, "VerifiableCredential")
+        return _parse(cls, doc)
+
+
+class Presentation(_Open):
+    """A W3C VC 2.0 verifiable presentation."""
+
+    context: tuple[str | dict[str, Any], ...] = Field(alias="@context", min_length=1)
+    id: Uri | None = None
+    type: tuple[str, ...] = Field(min_length=1)
+    holder: Uri | None = None
+    verifiable_credential: tuple[dict[str, Any], ...] = Field(
+        default=(), alias="verifiableCredential"
+    )
+    proof: dict[str, Any] | tuple[dict[str, Any], ...] | None = None
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Presentation:
+        """Parse a JSON presentation (after the VC 2.0 structural checks)."""
+        validate_presentation(doc)
+        return _parse(cls, doc)
+
+
+def _parse(cls: type[Any], doc: Mapping[str, Any]) -> Any:
+    try:
+        return cls.model_validate(doc)
+    except ValidationError as exc:
+        raise _from_pydantic(exc) from exc
+
+
+def _from_pydantic(exc: ValidationError) -> SchemaValidationError:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"])
+    return SchemaValidationError(field, err["msg"], err.get("input"))
+
+
+# --- degree -----------------------------------------------------------------------------------
+
+
+class Institution(_Model):
+    """The awarding institution."""
+
+    name: Text
+    id: Uri | None = None
+
+
+class Degree(_Model):
+    """An academic degree."""
+
+    type: Literal["Degree"] = "Degree"
+    level: DegreeLevel
+    field_of_study: Text = Field(alias="fieldOfStudy")
+    institution: Institution
+    award_date: IsoDate = Field(alias="awardDate")
+    honours: Text | None = None
+
+
+class DegreeSubject(_Model):
+    """The holder of a degree."""
+
+    id: HolderDid
+    degree: Degree
+
+
+# --- employment -------------------------------------------------------------------------------
+
+
+class Employer(_Model):
+    """An employer: legal name and company registration id."""
+
+    name: Text
+    registration_id: Text = Field(alias="registrationId")
+    id: Uri | None = None
+    jurisdiction: Text | None = None
+
+
+class Employment(_Model):
+    """One employment record."""
+
+    type: Literal["Employment"] = "Employment"
+    employer: Employer
+    role: Text
+    seniority: Seniority
+    start_date: IsoDate = Field(alias="startDate")
+    end_date: IsoDate | None = Field(default=None, alias="endDate")
+    responsibilities: tuple[Text, ...] = Field(min_length=1, max_length=20)
+    domains: tuple[Text, ...] = Field(min_length=1, max_length=20)
+
+
+class EmploymentSubject(_Model):
+    """The employee."""
+
+    id: HolderDid
+    employment: Employment
+
+
+# --- Open Badges 3.0 --------------------------------------------------------------------------
+
+
+class Criteria(_Open):
+    """How the achievement is earned."""
+
+    id: Uri | None = None
+    narrative: LongText | None = None
+
+
+class Alignment(_Open):
+    """An alignment of the achievement to a skills framework entry."""
+
+    type: tuple[str, ...] = ("Alignment",)
+    target_name: Text = Field(alias="targetName")
+    target_url: Uri = Field(alias="targetUrl")
+    target_description: LongText | None = Field(default=None, alias="targetDescription")
+    target_framework: Text | None = Field(default=None, alias="targetFramework")
+    target_code: Text | None = Field(default=None, alias="targetCode")
+    target_type: Text | None = Field(default=None, alias="targetType")
+
+
+class ResultDescription(_Open):
+    """A result the achievement defines (e.g. a grade scale)."""
+
+    id: Uri
+    type: tuple[str, ...] = ("ResultDescription",)
+    name: Text
+    result_type: Text = Field(alias="resultType")
+
+
+class Achievement(_Open):
+    """The OB 3.0 Achievement a badge is awarded for."""
+
+    id: Uri
+    type: tuple[str, ...] = ("Achievement",)
+    name: Text
+    description: LongText
+    criteria: Criteria
+    achievement_type: Text = Field(alias="achievementType")
+    alignment: tuple[Alignment, ...] | None = None
+    result_description: tuple[ResultDescription, ...] | None = Field(
+        default=None, alias="resultDescription"
+    )
+
+
+class Result(_Open):
+    """A result the holder obtained (value as text: no floats in signed JSON)."""
+
+    type: tuple[str, ...] = ("Result",)
+    result_description: Uri | None = Field(default=None, alias="resultDescription")
+    value: Text | None = None
+    status: Text | None = None
+
+
+class AchievementSubject(_Open):
+    """The OB 3.0 AchievementSubject: the holder and the achievement."""
+
+    id: HolderDid
+    type: tuple[str, ...] = ("AchievementSubject",)
+    achievement: Achievement
+    result: tuple[Result, ...] | None = None
+
+
+# --- builders ---------------------------------------------------------------------------------
+
+
+def _issuer(issuer: str | Mapping[str, Any], *, profile: bool = False) -> Any:
+    if isinstance(issuer, str):
+        return IssuerProfile(id=issuer, type=("Profile",)) if profile else issuer
+    data = dict(issuer)
+    if profile:
+        data.setdefault("type", ["Profile"])
+    return IssuerProfile.model_validate(data)
+
+
+def _build(
+    kind: str,
+    context2: str,
+    *,
+    issuer: Any,
+    subject: _Model,
+    id: str,
+    valid_from: datetime,
+    valid_until: datetime | None,
+    status: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None,
+    name: str | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "@context": (CREDENTIALS_V2, context2),
+        "id": id,
+        "type": ("VerifiableCredential", kind),
+        "issuer": issuer,
+        "validFrom": valid_from,
+        "credentialSubject": subject.to_json(),
+        "credentialSchema": CredentialSchema(id=SCHEMA_IDS[kind]),
+    }
+    if name is not None:
+        data["name"] = name
+    if description is not None:
+        data["description"] = description
+    if valid_until is not None:
+        data["validUntil"] = valid_until
+    if status is not None:
+        data["credentialStatus"] = status
+    try:
+        model = Credential.model_validate(data)
+    except ValidationError as exc:
+        raise _from_pydantic(exc) from exc
+    doc = model.to_json()
+    validate_credential(doc)
+    return doc
+
+
+def _sub(cls: type[_Model], data: dict[str, Any]) -> _Model:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        err = _from_pydantic(exc)
+        raise SchemaValidationError(_join("credentialSubject", err.field), err.expected,
+                                    err.found) from exc
+
+
+def degree_credential(
+    issuer: str | Mapping[str, Any],
+    subject_id: str,
+    level: str,
+    field_of_study: str,
+    institution: str | Mapping[str, Any],
+    award_date: date | str,
+    honours: str | None = None,
+    *,
+    id: str,
+    valid_from: datetime,
+    valid_until: datetime | None = None,
+    status: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An unsigned ``DegreeCredential``."""
+    inst = {"name": institution} if isinstance(institution, str) else dict(institution)
+    degree = {"level": level, "fieldOfStudy": field_of_study, "institution": inst,
+              "awardDate": award_date}
+    if honours is not None:
+        degree["honours"] = honours
+    subject = _sub(DegreeSubject, {"id": subject_id, "degree": degree})
+    return _build(DEGREE, TALENTPROOF_CONTEXT, issuer=_issuer(issuer), subject=subject, id=id,
+                  valid_from=valid_from, valid_until=valid_until, status=status)
+
+
+def employment_credential(
+    issuer: str | Mapping[str, Any],
+    subject_id: str,
+    *,
+    employer_name: str,
+    employer_registration_id: str,
+    role: str,
+    seniority: str,
+    start_date: date | str,
+    end_date: date | str | None = None,
+    responsibilities: Sequence[str],
+    domains: Sequence[str],
+    id: str,
+    valid_from: datetime,
+    valid_until: datetime | None = None,
+    status: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An unsigned ``EmploymentCredential`` (domains e.g. "blockchain in financial services")."""
+    employment: dict[str, Any] = {
+        "employer": {"name": employer_name, "registrationId": employer_registration_id},
+        "role": role, "seniority": seniority, "startDate": start_date,
+        "responsibilities": list(responsibilities), "domains": list(domains),
+    }
+    if end_date is not None:
+        employment["endDate"] = end_date
+    subject = _sub(EmploymentSubject, {"id": subject_id, "employment": employment})
+    return _build(EMPLOYMENT, TALENTPROOF_CONTEXT, issuer=_issuer(issuer), subject=subject,
+                  id=id, valid_from=valid_from, valid_until=valid_until, status=status)
+
+
+def open_badge_credential(
+    issuer: str | Mapping[str, Any],
+    subject_id: str,
+    *,
+    achievement_id: str,
+    name: str,
+    description: str,
+    criteria: str | Mapping[str, Any],
+    achievement_type: str = "Certificate",
+    alignment: Sequence[Mapping[str, Any]] = (),
+    results: Sequence[Mapping[str, Any]] = (),
+    result_descriptions: Sequence[Mapping[str, Any]] = (),
+    id: str,
+    valid_from: datetime,
+    valid_until: datetime | None = None,
+    status: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An unsigned Open Badges 3.0 ``OpenBadgeCredential`` for a skill or training certificate.
+
+    ``issuer`` must have a ``name`` (OB 3.0 Profile); ``alignment`` entries need ``targetName``
+    and ``targetUrl`` (plus e.g. ``targetFramework``, ``targetCode``); ``results`` hold text
+    values.
+    """
+    achievement: dict[str, Any] = {
+        "id": achievement_id, "type": ["Achievement"], "name": name, "description": description,
+        "criteria": {"narrative": criteria} if isinstance(criteria, str) else dict(criteria),
+        "achievementType": achievement_type,
+    }
+    if alignment:
+        achievement["alignment"] = [{"type": ["Alignment"], **a} for a in alignment]
+    if result_descriptions:
+        achievement["resultDescription"] = [
+            {"type": ["ResultDescription"], **r} for r in result_descriptions
+        ]
+    subject_data: dict[str, Any] = {"id": subject_id, "type": ["AchievementSubject"],
+                                    "achievement": achievement}
+    if results:
+        subject_data["result"] = [{"type": ["Result"], **r} for r in results]
+    subject = _sub(AchievementSubject, subject_data)
+    return _build(OPEN_BADGE, OB3_CONTEXT, issuer=_issuer(issuer, profile=True), subject=subject,
+                  id=id, valid_from=valid_from, valid_until=valid_until, status=status,
+                  name=name, description=description)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+@cache
+def _validator(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(kind))
+
+
+_DTS = re.compile(
+    r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T(([01][0-9]|2[0-3]):"
+    r"[0-5][0-9]:[0-5][0-9](\.[0-9]+)?|(24:00:00(\.0+)?))(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+)
+
+
+def check_vc_structure(doc: Any, base_type: str) -> None:
+    """VC 2.0 rules shared by credentials and presentations (context, type, validity window)."""
+    if not isinstance(doc, Mapping):
+        raise SchemaValidationError("", "a JSON object", type(doc).__name__)
+    ctx = doc.get("@context")
+    if not isinstance(ctx, list) or not ctx:
+        raise SchemaValidationError("@context", f"a list starting with {CREDENTIALS_V2!r}", ctx)
+    if ctx[0] != CREDENTIALS_V2:
+        raise SchemaValidationError("@context[0]", repr(CREDENTIALS_V2), ctx[0])
+    types = doc.get("type")
+    if isinstance(types, str):
+        types = [types]
+    if not isinstance(types, list) or base_type not in types:
+        raise SchemaValidationError("type", f"a list including {base_type!r}", doc.get("type"))
+    for key in ("validFrom", "validUntil"):
+        value = doc.get(key)
+        if value is not None and (not isinstance(value, str) or not _DTS.fullmatch(value)):
+            raise SchemaValidationError(key, "an XML Schema dateTimeStamp such as "
+                                        "2026-01-01T00:00:00Z", value)
+    vf, vu = doc.get("validFrom"), doc.get("validUntil")
+    if vf is not None and vu is not None and parse_datetime(vf) > parse_datetime(vu):
+        raise SchemaValidationError("validUntil", f"a time not before validFrom ({vf})", vu)
+
+
+def validate_credential(doc: Any) -> str:
+    """Validate a (signed or unsigned, possibly anchored) credential; return its kind.
+
+    Checks the VC 2.0 structure, then the kind's JSON Schema, then that ``credentialSchema``
+    names that schema and ``credentialSubject.id`` is a well-formed Ed25519 did:key.
+    """
+    check_vc_structure(doc, "VerifiableCredential")
+    kind = credential_kind(doc)
+    error = best_match(_validator(kind).iter_errors(doc), key=_relevance)
+    if error is not None:
+        raise _from_jsonschema(error)
+    subject_id = doc["credentialSubject"]["id"]
+    try:
+        _holder_did(subject_id)
+    except ValueError as exc:
+        raise SchemaValidationError("credentialSubject.id", "the holder's Ed25519 did:key",
+                                    subject_id) from exc
+    return kind
+
+
+def validate_presentation(doc: Any) -> None:
+    """VC 2.0 structural rules of a presentation (credentials are objects, holder present)."""
+    check_vc_structure(doc, PRESENTATION)
+    vcs = doc.get("verifiableCredential")
+    if vcs is None:
+        return
+    if isinstance(vcs, Mapping):
+        vcs = [vcs]
+    if not isinstance(vcs, list):
+        raise SchemaValidationError("verifiableCredential", "a list of credential objects", vcs)
+    for i, vc in enumerate(vcs):
+        if not isinstance(vc, Mapping):
+            raise SchemaValidationError(f"verifiableCredential[{i}]", "a credential object "
+                                        "(not a string or URL)", vc)
+
+
+def _relevance(error: _JsonSchemaError) -> tuple[int, int]:
+    # prefer deep errors (they name the exact field) and non-combinator errors
+    return (-len(error.path), 0 if error.validator in ("oneOf", "anyOf") else 1)
+
+
+def _from_jsonschema(error: _JsonSchemaError) -> SchemaValidationError:
+    path = _dotted(error.absolute_path)
+    v, arg, schema, found = error.validator, error.validator_value, error.schema, error.instance
+    if v == "required":
+        missing = next((k for k in arg if isinstance(found, Mapping) and k not in found), "?")
+        return SchemaValidationError(_join(path, missing), "a value (required property)",
+                                     MISSING)
+    if v == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = sorted(k for k in found if k not in allowed) if isinstance(found, Mapping) else []
+        key = extra[0] if extra else "?"
+        return SchemaValidationError(_join(path, key), f"no such property (allowed: "
+                                     f"{', '.join(allowed)})", found.get(key) if extra else None)
+    if v == "enum":
+        expected = f"one of {list(arg)}"
+    elif v == "const":
+        expected = repr(arg)
+    elif v == "type":
+        expected = f"a JSON {arg}" if isinstance(arg, str) else f"one of JSON types {arg}"
+    elif v in ("pattern", "format", "anyOf", "oneOf", "minProperties"):
+        expected = schema.get("description") or f"a value matching {arg!r}"
+    elif v == "minLength":
+        expected = "a non-empty text" if arg == 1 else f"a text of at least {arg} characters"
+    elif v == "maxLength":
+        expected = f"a text of at most {arg} characters"
+    elif v == "minItems":
+        expected = f"a list of at least {arg} item(s)"
+    elif v == "maxItems":
+        expected = f"a list of at most {arg} items"
+    elif v == "contains":
+        expected = f"a list containing {arg.get('const', arg)!r}"
+    else:
+        expected = f"{v} {arg!r}"
+    return SchemaValidationError(path, expected, found)
+
+
+def _dotted(parts: Any) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+__all__ += ["check_vc_structure", "KINDS", "ResultDescription"]

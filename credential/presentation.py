@@ -1,0 +1,107 @@
+"""Verifiable presentations bound to a verifier's challenge.
+
+An applicant bundles the anchored credentials of one application (degree, employment,
+training) into a VC 2.0 presentation whose ``holder`` is their did:key and signs it with an
+eddsa-jcs-2022 proof of purpose ``authentication`` carrying the verifier's ``challenge`` (nonce)
+and ``domain``. A copied presentation QR therefore cannot be replayed to another verifier or
+for another nonce.
+
+`verify_presentation` checks the binding (proof, purpose, challenge, domain, holder key) and that
+every bundled credential is about the holder (``credentialSubject.id == holder``); it returns the
+bundled credentials, whose own proofs and anchors the verifier checks next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from .errors import HolderMismatch, KeyMismatch, MalformedMultibase, SchemaValidationError
+from .integrity import sign, verify
+from .keys import Ed25519PublicKey, Ed25519SigningKey
+from .model import CREDENTIALS_V2, validate_presentation
+
+__all__ = ["create_presentation", "verify_presentation"]
+
+AUTHENTICATION = "authentication"
+
+
+def create_presentation(
+    credentials: Sequence[Mapping[str, Any]],
+    holder_key: Ed25519SigningKey,
+    *,
+    challenge: str,
+    domain: str,
+    created: datetime,
+    id: str | None = None,
+) -> dict[str, Any]:
+    """A presentation of ``credentials`` signed by the holder's did:key for one verifier.
+
+    Every credential's subject must be the holder (`HolderMismatch` otherwise).
+    """
+    if not challenge or not isinstance(challenge, str):
+        raise ValueError("challenge: expected the verifier's non-empty nonce")
+    if not domain or not isinstance(domain, str):
+        raise ValueError("domain: expected the verifier's non-empty domain")
+    if not credentials:
+        raise ValueError("credentials: expected at least one credential")
+    holder = holder_key.public_key.did_key
+    for i, cred in enumerate(credentials):
+        _check_subject(cred, holder, i)
+    vp: dict[str, Any] = {"@context": [CREDENTIALS_V2]}
+    if id is not None:
+        vp["id"] = id
+    vp["type"] = ["VerifiablePresentation"]
+    vp["holder"] = holder
+    vp["verifiableCredential"] = [dict(c) for c in credentials]
+    return sign(
+        vp, holder_key, verification_method=holder_key.public_key.verification_method,
+        created=created, proof_purpose=AUTHENTICATION, challenge=challenge, domain=domain,
+    )
+
+
+def verify_presentation(
+    vp: Mapping[str, Any], *, challenge: str, domain: str
+) -> list[dict[str, Any]]:
+    """Check a presentation's holder binding; return its credentials.
+
+    Raises `SchemaValidationError` (not a VC 2.0 presentation), a `ProofError` leaf for the
+    proof (`WrongProofPurpose`, `ChallengeMismatch`, `DomainMismatch`, `AlteredDocument`, …)
+    or `HolderMismatch` (signed by another key than the holder's, or a credential about
+    someone else).
+    """
+    if not challenge or not domain:
+        raise ValueError("verify_presentation needs the verifier's challenge and domain")
+    validate_presentation(vp)
+    holder = vp.get("holder")
+    if not isinstance(holder, str) or not holder.startswith("did:key:"):
+        raise SchemaValidationError("holder", "the holder's did:key", holder)
+    try:
+        holder_key = Ed25519PublicKey.from_did_key(holder)
+    except (MalformedMultibase, KeyMismatch) as exc:
+        raise SchemaValidationError("holder", "the holder's Ed25519 did:key", holder) from exc
+    verified = verify(vp, expected_purpose=AUTHENTICATION, challenge=challenge, domain=domain)
+    if verified.public_key != holder_key:
+        raise HolderMismatch(
+            f"presentation signed by {verified.verification_method}, not by its holder {holder}"
+        )
+    creds = vp.get("verifiableCredential") or []
+    if isinstance(creds, Mapping):
+        creds = [creds]
+    if not creds:
+        raise SchemaValidationError("verifiableCredential", "at least one credential", creds)
+    for i, cred in enumerate(creds):
+        _check_subject(cred, holder, i)
+    return [dict(c) for c in creds]
+
+
+def _check_subject(cred: Mapping[str, Any], holder: str, index: int) -> None:
+    subject = cred.get("credentialSubject") if isinstance(cred, Mapping) else None
+    subjects = subject if isinstance(subject, list) else [subject]
+    ids = [s.get("id") if isinstance(s, Mapping) else None for s in subjects]
+    if any(i != holder for i in ids):
+        raise HolderMismatch(
+            f"credential {index} ({cred.get('id') if isinstance(cred, Mapping) else '?'}) is about "
+            f"{ids[0] if len(ids) == 1 else ids}, not the holder {holder}"
+        )

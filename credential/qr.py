@@ -1,0 +1,681 @@
+"""The QR payload: a versioned, self-contained, compact encoding of an anchored credential or a
+presentation, carried in QR alphanumeric mode.
+
+Text form (format version 1): ``"TP1:" + Base45(payload)`` (Base45 as RFC 9285 / the EU DCC;
+every character is in the QR alphanumeric set, so the whole text is one alphanumeric segment).
+
+Binary payload (all integers are unsigned LEB128 varints)::
+
+    kind           1 byte: 1 = credential, 2 = presentation
+    chains         varint count, then per chain: chainId varint, registry 20 bytes
+    records        varint count (1 for a credential), then per credential:
+        flags      1 byte: bit0 anchored, bit1 proofValue as raw bytes, bit2 did:key
+                   verification method as raw key
+        anchor     (bit0) chain index varint, merkleRoot 32, leafIndex varint, treeSize varint,
+                   path length 1 byte, path hashes 32 each
+        signature  (bit1) 64 bytes
+        key        (bit2) 32 bytes
+    vp proof       (presentation only) flags 1 byte (bits 1, 2), signature, key
+    json           raw DEFLATE (zlib wbits -15) with the preset dictionary `ZDICT` of the
+                   JSON left over (compact, keys as given): for a credential its residual
+                   document; for a presentation ``[vp residual, credential residuals...]``
+
+A residual document is the document without the anchor entry, without ``proofValue`` and
+without a did:key ``verificationMethod`` when those are carried as raw bytes. Decoding rebuilds
+the exact JSON values, so signatures and credential hashes verify on the decoded document.
+
+Decoding refuses garbage (`GarbagePayload`), truncated (`TruncatedPayload`), oversized text or
+decompressed content (`OversizedPayload`, bounded decompression) and unknown versions
+(`UnknownPayloadVersion`). `encode_payload` refuses a payload that does not fit one QR code at
+error correction M (`PayloadTooLargeForQR`, with the excess).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zlib
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from ._base58 import b58decode, b58encode
+from ._zdict_v1 import ZDICT_V1
+from .anchor import AnchorProof, attach_anchor, split_anchor
+from .errors import (
+    AnchorFormatError,
+    GarbagePayload,
+    NoQRCodeFound,
+    OversizedPayload,
+    PayloadTooLargeForQR,
+    QRPayloadError,
+    TruncatedPayload,
+    UnknownPayloadVersion,
+)
+from .keys import ED25519_PUB_HEADER
+
+__all__ = [
+    "ALNUM_CAPACITY_M",
+    "FORMAT_VERSION",
+    "MAX_JSON_BYTES",
+    "MAX_TEXT_CHARS",
+    "PREFIX",
+    "ZDICT",
+    "b45decode",
+    "b45encode",
+    "check_fits",
+    "decode_image",
+    "decode_payload",
+    "encode_payload",
+    "qr_version",
+    "render_png",
+    "render_svg",
+]
+
+FORMAT_VERSION = 1
+PREFIX = f"TP{FORMAT_VERSION}:"
+_PREFIX_RE = re.compile(r"TP([0-9]+):")
+KIND_CREDENTIAL = 1
+KIND_PRESENTATION = 2
+MAX_JSON_BYTES = 64 * 1024  # bound on decompressed JSON (decompression bombs)
+MAX_TEXT_CHARS = 7089  # the most any QR code holds (numeric, version 40-L); anything longer is junk
+MAX_RECORDS = 16
+DEFAULT_ERROR = "m"
+
+# Alphanumeric-mode capacity (characters) of QR versions 1..40 at error correction M
+# (ISO/IEC 18004 table 7); a test checks it against segno.
+ALNUM_CAPACITY_M = (
+    20, 38, 61, 90, 122, 154, 178, 221, 262, 311, 366, 419, 483, 528, 600, 656, 734, 816, 909,
+    970, 1035, 1134, 1248, 1326, 1451, 1542, 1637, 1732, 1839, 1994, 2113, 2238, 2369, 2506,
+    2632, 2780, 2894, 3054, 3220, 3391,
+)
+
+# The preset DEFLATE dictionary of format version 1 (frozen; see _zdict_v1).
+ZDICT = ZDICT_V1
+
+_B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_INDEX = {c: i for i, c in enumerate(_B45)}
+
+
+# --- Base45 (RFC 9285) ------------------------------------------------------------------------
+
+
+def b45encode(data: bytes) -> str:
+    """RFC 9285 Base45."""
+    out = []
+    for i in range(0, len(data) - 1, 2):
+        n = data[i] * 256 + data[i + 1]
+        n, c = divmod(n, 45)
+        e, d = divmod(n, 45)
+        out.append(_B45[c] + _B45[d] + _B45[e])
+    if len(data) & 1:
+        d, c = divmod(data[-1], 45)
+        out.append(_B45[c] + _B45[d])
+    return "".join(out)
+
+
+def b45decode(text: str) -> bytes:
+    """RFC 9285 Base45; raises `GarbagePayload` / `TruncatedPayload`."""
+    try:
+        values = [_B45_INDEX[c] for c in text]
+    except KeyError as exc:
+        raise GarbagePayload(f"character {exc.args[0]!r} is not in the Base45 alphabet") from None
+    if len(values) % 3 == 1:
+        raise TruncatedPayload(
+            f"Base45 text of {len(text)} characters is cut short (length mod 3 must be 0 or 2)"
+        )
+    out = bytearray()
+    for i in range(0, len(values) - 2, 3):
+        n = values[i] + values[i + 1] * 45 + values[i + 2] * 2025
+        if n > 0xFFFF:
+            raise GarbagePayload(f"Base45 triplet at {i} encodes {n}, more than two bytes")
+        out += n.to_bytes(2, "big")
+    if len(values) % 3 == 2:
+        n = values[-2] + values[-1] * 45
+        if n > 0xFF:
+            raise TruncatedPayload(
+                "Base45 text ends inside a 3-character group (the text is cut short)"
+            )
+        out.append(n)
+    return bytes(out)
+
+
+# --- binary helpers ---------------------------------------------------------------------------
+
+
+def _varint(n: int) -> bytes:
+    if n < 0:
+        raise QRPayloadError(f"cannot encode negative integer {n}")
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+class _Reader:
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int, what: str) -> bytes:
+        end = self.pos + n
+        if end > len(self.data):
+            raise TruncatedPayload(
+                f"payload ends inside {what}: needs {n} bytes at offset {self.pos}, "
+                f"{len(self.data) - self.pos} left"
+            )
+        chunk = self.data[self.pos:end]
+        self.pos = end
+        return chunk
+
+    def byte(self, what: str) -> int:
+        return self.take(1, what)[0]
+
+    def varint(self, what: str) -> int:
+        n = shift = 0
+        while True:
+            b = self.byte(what)
+            n |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return n
+            shift += 7
+            if shift > 63:
+                raise GarbagePayload(f"{what}: varint longer than 64 bits")
+
+    def rest(self) -> bytes:
+        chunk = self.data[self.pos:]
+        self.pos = len(self.data)
+        return chunk
+
+
+_F_ANCHOR, _F_SIG, _F_KEY, _F_HOLDER, _F_STD, _F_VM_ISSUER = 1, 2, 4, 8, 16, 32
+_ALL_FLAGS = _F_ANCHOR | _F_SIG | _F_KEY | _F_HOLDER | _F_STD | _F_VM_ISSUER
+
+
+def _issuer_id(doc: Mapping[str, Any]) -> str | None:
+    issuer = doc.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
+
+
+def _multikey_raw(text: str) -> bytes | None:
+    """The 32 key bytes of a canonical ``z6Mk…`` Multikey, else None."""
+    if not text.startswith("z"):
+        return None
+    try:
+        data = b58decode(text[1:])
+    except ValueError:
+        return None
+    if len(data) == 34 and data[:2] == ED25519_PUB_HEADER and "z" + b58encode(data) == text:
+        return data[2:]
+    return None
+_CREATED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _split_proof(doc: dict[str, Any], purpose: str, binding: bool) -> tuple[int, bytes]:
+    """Take the binary parts of ``doc['proof']`` out of the JSON (``doc`` is changed).
+
+    proofValue -> 64 raw bytes (_F_SIG); a did:key verification method -> 32 raw bytes
+    (_F_KEY); a proof that is exactly the standard eddsa-jcs-2022 proof of ``purpose`` with the
+    document's @context -> removed from the JSON, ``created`` as varint seconds and (for a
+    presentation, ``binding``) challenge and domain as length-prefixed UTF-8 (_F_STD).
+    """
+    proof = doc.get("proof")
+    if not isinstance(proof, dict):
+        return 0, b""
+    proof = dict(proof)
+    flags, raw = 0, b""
+    value = proof.get("proofValue")
+    if isinstance(value, str) and value.startswith("z"):
+        try:
+            sig = b58decode(value[1:])
+        except ValueError:
+            sig = b""
+        if len(sig) == 64 and "z" + b58encode(sig) == value:
+            flags |= _F_SIG
+            raw += sig
+            del proof["proofValue"]
+    vm = proof.get("verificationMethod")
+    if isinstance(vm, str) and "#" in vm:
+        base, _, frag = vm.partition("#")
+        key = _multikey_raw(frag)
+        if key is not None and base == "did:key:" + frag:
+            flags |= _F_KEY
+        elif key is not None and base == _issuer_id(doc):
+            flags |= _F_KEY | _F_VM_ISSUER  # "<issuer id>#<Multikey>" (TalentProof issuers)
+        if flags & _F_KEY:
+            raw += key  # type: ignore[operator]
+            del proof["verificationMethod"]
+    std_keys = {"type", "cryptosuite", "created", "proofPurpose", "@context"}
+    if binding:
+        std_keys |= {"challenge", "domain"}
+    created = proof.get("created")
+    if (
+        flags & _F_SIG and flags & _F_KEY and set(proof) == std_keys
+        and proof["type"] == "DataIntegrityProof" and proof["cryptosuite"] == "eddsa-jcs-2022"
+        and proof["proofPurpose"] == purpose and proof["@context"] == doc.get("@context")
+        and isinstance(created, str) and _CREATED.fullmatch(created)
+        and (not binding or (isinstance(proof["challenge"], str)
+                             and isinstance(proof["domain"], str)))
+    ):
+        try:
+            moment = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            moment = None
+        if moment is not None and moment >= _EPOCH:
+            flags |= _F_STD
+            raw += _varint(int((moment - _EPOCH).total_seconds()))
+            if binding:
+                for text in (proof["challenge"], proof["domain"]):
+                    data = text.encode("utf-8")
+                    raw += _varint(len(data)) + data
+            del doc["proof"]
+            return flags, raw
+    doc["proof"] = proof
+    return flags, raw
+
+
+def _read_proof(r: _Reader, flags: int, binding: bool, what: str) -> tuple[Any, ...]:
+    sig = r.take(64, f"{what} signature") if flags & _F_SIG else b""
+    key = r.take(32, f"{what} public key") if flags & _F_KEY else b""
+    created = challenge = domain = None
+    if flags & _F_STD:
+        if not (flags & _F_SIG and flags & _F_KEY):
+            raise GarbagePayload(f"{what}: a standard proof needs its signature and key")
+        created = r.varint(f"{what} created")
+        if created >= 2**40:
+            raise GarbagePayload(f"{what}: created time {created} out of range")
+        if binding:
+            challenge = _text(r, f"{what} challenge")
+            domain = _text(r, f"{what} domain")
+    return sig, key, created, challenge, domain
+
+
+def _text(r: _Reader, what: str) -> str:
+    n = r.varint(f"{what} length")
+    if n > 1024:
+        raise GarbagePayload(f"{what}: {n} bytes exceeds the limit 1024")
+    try:
+        return r.take(n, what).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GarbagePayload(f"{what} is not UTF-8") from exc
+
+
+def _restore_proof(doc: Any, flags: int, parts: tuple[Any, ...], purpose: str) -> None:
+    sig, key, created, challenge, domain = parts
+    if not flags & (_F_SIG | _F_KEY | _F_STD):
+        return
+    if flags & _F_STD:
+        if "proof" in doc:
+            raise GarbagePayload("payload has a standard proof and a proof object")
+        proof: dict[str, Any] = {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-jcs-2022",
+            "created": (_EPOCH + timedelta(seconds=created)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "proofPurpose": purpose,
+        }
+        if challenge is not None:
+            proof["challenge"] = challenge
+            proof["domain"] = domain
+        if "@context" not in doc:
+            raise GarbagePayload("payload has a standard proof but its document has no @context")
+        proof["@context"] = doc["@context"]
+        doc["proof"] = proof
+    proof = doc.get("proof")
+    if not isinstance(proof, dict):
+        raise GarbagePayload("payload carries a signature but its document has no proof object")
+    if flags & _F_KEY:
+        mb = "z" + b58encode(ED25519_PUB_HEADER + key)
+        if flags & _F_VM_ISSUER:
+            issuer = _issuer_id(doc)
+            if issuer is None:
+                raise GarbagePayload("verification method names the issuer, which is missing")
+            proof["verificationMethod"] = f"{issuer}#{mb}"
+        else:
+            proof["verificationMethod"] = f"did:key:{mb}#{mb}"
+    if flags & _F_SIG:
+        proof["proofValue"] = "z" + b58encode(sig)
+
+
+def _compress(obj: Any) -> bytes:
+    c = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, ZDICT)
+    return c.compress(orjson.dumps(obj)) + c.flush()
+
+
+def _decompress(data: bytes) -> Any:
+    d = zlib.decompressobj(-15, zdict=ZDICT)
+    try:
+        out = d.decompress(data, MAX_JSON_BYTES)
+    except zlib.error as exc:
+        raise GarbagePayload(f"payload content is not a valid DEFLATE stream: {exc}") from exc
+    if d.unconsumed_tail:
+        raise OversizedPayload(
+            f"payload content decompresses to more than {MAX_JSON_BYTES} bytes (refused)"
+        )
+    if not d.eof:
+        raise TruncatedPayload("payload content ends before the end of its DEFLATE stream")
+    if d.unused_data:
+        raise GarbagePayload(f"{len(d.unused_data)} stray bytes after the payload content")
+    try:
+        return orjson.loads(out)
+    except orjson.JSONDecodeError as exc:
+        raise GarbagePayload(f"payload content is not JSON: {exc}") from exc
+
+
+# --- encode / decode --------------------------------------------------------------------------
+
+
+def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
+    """The QR text of an anchored (or just signed) credential, or of a presentation.
+
+    Raises `PayloadTooLargeForQR` when the text does not fit one QR code of version
+    ``<= max_version`` at error correction M.
+    """
+    if not isinstance(doc, Mapping):
+        raise QRPayloadError(
+            f"expected a credential or presentation object, found {type(doc).__name__}"
+        )
+    types = doc.get("type")
+    types = [types] if isinstance(types, str) else (types or [])
+    chains: list[tuple[int, str]] = []
+    body = bytearray()
+
+    def record(cred: Mapping[str, Any], holder: str | None) -> dict[str, Any]:
+        try:
+            residual, anchor = split_anchor(cred)
+        except AnchorFormatError as exc:
+            raise QRPayloadError(f"cannot encode: {exc}") from exc
+        flags, raw = _split_proof(residual, "assertionMethod", False)
+        subject = residual.get("credentialSubject")
+        if holder is not None and isinstance(subject, dict) and subject.get("id") == holder:
+            subject = dict(subject)
+            del subject["id"]
+            residual["credentialSubject"] = subject
+            flags |= _F_HOLDER
+        head = bytearray()
+        if anchor is not None:
+            flags |= _F_ANCHOR
+            lower = anchor.registry.lower()
+            spelling = _SPELL_EIP55 if anchor.registry == to_checksum_address(lower) else (
+                _SPELL_LOWER
+            )
+            binding = (anchor.chain_id, lower, spelling)
+            if binding not in chains:
+                chains.append(binding)
+            head += _varint(chains.index(binding)) + anchor.merkle_root
+            head += _varint(anchor.leaf_index) + _varint(anchor.tree_size)
+            head += bytes([len(anchor.path)]) + b"".join(anchor.path)
+            if anchor.registry not in (lower, to_checksum_address(lower)):
+                residual["_registry"] = anchor.registry  # an unusual spelling, kept verbatim
+        body.append(flags)
+        body.extend(head)
+        body.extend(raw)
+        return residual
+
+    if "VerifiablePresentation" in types:
+        kind = KIND_PRESENTATION
+        vp = dict(doc)
+        creds = vp.pop("verifiableCredential", [])
+        if isinstance(creds, Mapping):
+            creds = [creds]
+        if len(creds) > MAX_RECORDS:
+            raise QRPayloadError(f"a presentation QR holds at most {MAX_RECORDS} credentials")
+        vp_flags, vp_raw = _split_proof(vp, "authentication", True)
+        if vp_flags & _F_VM_ISSUER:  # not expected for a presentation: keep it verbatim
+            vp = dict(doc)
+            vp.pop("verifiableCredential", None)
+            vp_flags, vp_raw = 0, b""
+        holder = vp.get("holder")
+        if vp_flags & _F_KEY and holder == "did:key:z" + b58encode(
+            ED25519_PUB_HEADER + vp_raw[64 if vp_flags & _F_SIG else 0:][:32]
+        ):
+            del vp["holder"]
+            vp_flags |= _F_HOLDER
+        else:
+            holder = None
+        residuals = [record(c, holder) for c in creds]
+        tail = bytes([vp_flags]) + vp_raw
+        content: Any = [vp, *residuals]
+        count = len(residuals)
+    else:
+        kind = KIND_CREDENTIAL
+        content = record(doc, None)
+        tail = b""
+        count = 1
+    header = bytearray([kind]) + _varint(len(chains))
+    for chain_id, registry, spelling in chains:
+        header += _varint(chain_id) + bytes([spelling]) + bytes.fromhex(registry[2:])
+    payload = bytes(header) + _varint(count) + bytes(body) + tail + _compress(content)
+    text = PREFIX + b45encode(payload)
+    check_fits(text, max_version=max_version)
+    return text
+
+
+_SPELL_LOWER, _SPELL_EIP55 = 0, 1
+
+
+def to_checksum_address(address: str) -> str:
+    """The EIP-55 mixed-case spelling of a 0x address."""
+    from Crypto.Hash import keccak  # pycryptodome: keccak-256 (not NIST SHA3-256)
+
+    lower = address.lower()[2:]
+    digest = keccak.new(digest_bits=256, data=lower.encode("ascii")).hexdigest()
+    return "0x" + "".join(
+        c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, digest[:40], strict=True)
+    )
+
+
+def decode_payload(text: str) -> dict[str, Any]:
+    """The credential or presentation a QR text carries (with its anchor proof re-attached)."""
+    if not isinstance(text, str):
+        raise GarbagePayload(f"expected QR text, found {type(text).__name__}")
+    text = text.strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise OversizedPayload(
+            f"QR text of {len(text)} characters exceeds the {MAX_TEXT_CHARS} any QR code holds"
+        )
+    match = _PREFIX_RE.match(text)
+    if match is None:
+        raise GarbagePayload(f"not a TalentProof payload: expected prefix {PREFIX!r}, found "
+                             f"{text[:8]!r}")
+    if int(match.group(1)) != FORMAT_VERSION:
+        raise UnknownPayloadVersion(
+            f"payload format version {match.group(1)} is not supported (this decoder reads "
+            f"version {FORMAT_VERSION})"
+        )
+    payload = b45decode(text[match.end():])
+    r = _Reader(payload)
+    kind = r.byte("payload kind")
+    if kind not in (KIND_CREDENTIAL, KIND_PRESENTATION):
+        raise GarbagePayload(f"payload kind: expected 1 or 2, found {kind}")
+    chains = []
+    for _ in range(_bounded(r.varint("chain count"), MAX_RECORDS, "chain count")):
+        chain_id = r.varint("chain id")
+        spelling = r.byte("registry spelling")
+        registry = "0x" + r.take(20, "registry address").hex()
+        if spelling == _SPELL_EIP55:
+            registry = to_checksum_address(registry)
+        elif spelling != _SPELL_LOWER:
+            raise GarbagePayload(f"registry spelling: expected 0 or 1, found {spelling}")
+        chains.append((chain_id, registry))
+    count = _bounded(r.varint("record count"), MAX_RECORDS, "record count")
+    if kind == KIND_CREDENTIAL and count != 1:
+        raise GarbagePayload(f"a credential payload holds 1 record, found {count}")
+    records = []
+    for i in range(count):
+        flags = r.byte(f"record {i} flags")
+        if flags & ~_ALL_FLAGS or (kind == KIND_CREDENTIAL and flags & _F_HOLDER):
+            raise GarbagePayload(f"record {i}: unknown flags {flags:#04x}")
+        anchor = None
+        if flags & _F_ANCHOR:
+            index = r.varint("chain index")
+            if index >= len(chains):
+                raise GarbagePayload(f"record {i}: chain index {index} of {len(chains)} chains")
+            root = r.take(32, "merkle root")
+            leaf_index = r.varint("leaf index")
+            tree_size = r.varint("tree size")
+            path_len = r.byte("path length")
+            path = tuple(r.take(32, "merkle path") for _ in range(path_len))
+            anchor = (chains[index], root, leaf_index, tree_size, path)
+        parts = _read_proof(r, flags, False, f"record {i}")
+        records.append((flags, anchor, parts))
+    vp_flags, vp_parts = 0, None
+    if kind == KIND_PRESENTATION:
+        vp_flags = r.byte("presentation proof flags")
+        if vp_flags & ~(_F_SIG | _F_KEY | _F_HOLDER | _F_STD) or (
+            vp_flags & _F_HOLDER and not vp_flags & _F_KEY
+        ):  # a presentation's method is the holder's did:key (never the issuer form)
+            raise GarbagePayload(f"presentation proof: unknown flags {vp_flags:#04x}")
+        vp_parts = _read_proof(r, vp_flags, True, "presentation proof")
+    content = _decompress(r.rest())
+    if kind == KIND_CREDENTIAL:
+        if not isinstance(content, dict):
+            raise GarbagePayload("credential payload content is not a JSON object")
+        return _rebuild(content, *records[0], holder=None)
+    if not isinstance(content, list) or len(content) != count + 1 or not all(
+        isinstance(c, dict) for c in content
+    ):
+        raise GarbagePayload(f"presentation payload content: expected {count + 1} JSON objects")
+    vp = content[0]
+    assert vp_parts is not None
+    holder = None
+    if vp_flags & _F_HOLDER:
+        if "holder" in vp:
+            raise GarbagePayload("presentation holder is both implied and given")
+        holder = "did:key:z" + b58encode(ED25519_PUB_HEADER + vp_parts[1])
+        vp = {**{k: v for k, v in vp.items() if k in ("@context", "id", "type")},
+              "holder": holder, **vp}
+    _restore_proof(vp, vp_flags, vp_parts, "authentication")
+    creds = [_rebuild(c, f, a, p, holder=holder)
+             for c, (f, a, p) in zip(content[1:], records, strict=True)]
+    out = {}
+    for k, v in vp.items():  # keep verifiableCredential before proof
+        if k == "proof":
+            out["verifiableCredential"] = creds
+        out[k] = v
+    out.setdefault("verifiableCredential", creds)
+    return out
+
+
+def _bounded(n: int, limit: int, what: str) -> int:
+    if n > limit:
+        raise GarbagePayload(f"{what}: {n} exceeds the limit {limit}")
+    return n
+
+
+def _rebuild(
+    doc: dict[str, Any], flags: int, anchor: Any, parts: tuple[Any, ...], *, holder: str | None
+) -> dict[str, Any]:
+    registry_spelling = doc.pop("_registry", None)
+    if flags & _F_HOLDER:
+        subject = doc.get("credentialSubject")
+        if holder is None or not isinstance(subject, dict) or "id" in subject:
+            raise GarbagePayload("credential subject id is implied but cannot be restored")
+        doc["credentialSubject"] = {"id": holder, **subject}
+    _restore_proof(doc, flags, parts, "assertionMethod")
+    if anchor is None:
+        return doc
+    (chain_id, registry), root, leaf_index, tree_size, path = anchor
+    if isinstance(registry_spelling, str) and registry_spelling.lower() == registry.lower():
+        registry = registry_spelling
+    try:
+        proof = AnchorProof(chain_id, registry, root, leaf_index, tree_size, path)
+        return attach_anchor(doc, proof)
+    except AnchorFormatError as exc:
+        raise GarbagePayload(f"payload anchor proof is malformed: {exc}") from exc
+
+
+# --- QR symbols -------------------------------------------------------------------------------
+
+
+def check_fits(text: str, *, max_version: int = 40, error: str = DEFAULT_ERROR) -> None:
+    """Raise `PayloadTooLargeForQR` unless ``text`` fits one QR code <= ``max_version`` at M."""
+    if error.lower() != "m":
+        qr_version(text, error=error, max_version=max_version)
+        return
+    if not 1 <= max_version <= 40:
+        raise ValueError(f"max_version: expected 1..40, found {max_version}")
+    capacity = ALNUM_CAPACITY_M[max_version - 1]
+    if len(text) > capacity:
+        raise PayloadTooLargeForQR(len(text) - capacity, capacity_chars=capacity,
+                                   length_chars=len(text), max_version=max_version, error=error)
+
+
+def _make(text: str, error: str) -> Any:
+    import segno
+
+    try:
+        return segno.make_qr(text, error=error, boost_error=False)
+    except segno.DataOverflowError as exc:
+        raise PayloadTooLargeForQR(
+            max(len(text) - ALNUM_CAPACITY_M[-1], 1), capacity_chars=ALNUM_CAPACITY_M[-1],
+            length_chars=len(text), max_version=40, error=error,
+        ) from exc
+
+
+def qr_version(text: str, *, error: str = DEFAULT_ERROR, max_version: int = 40) -> int:
+    """The QR version (1..40) segno picks for ``text`` at the given error correction."""
+    check_fits(text, max_version=max_version) if error.lower() == "m" else None
+    version: int = _make(text, error).version
+    if version > max_version:
+        raise PayloadTooLargeForQR(1, capacity_chars=0, length_chars=len(text),
+                                   max_version=max_version, error=error)
+    return version
+
+
+def render_png(text: str, *, scale: int = 4, border: int = 4, error: str = DEFAULT_ERROR) -> bytes:
+    """A PNG image of the QR code (``scale`` pixels per module, ``border`` quiet modules)."""
+    buf = io.BytesIO()
+    _make(text, error).save(buf, kind="png", scale=scale, border=border)
+    return buf.getvalue()
+
+
+def render_svg(text: str, *, scale: int = 4, border: int = 4, error: str = DEFAULT_ERROR) -> str:
+    """An SVG image of the QR code."""
+    buf = io.BytesIO()
+    _make(text, error).save(buf, kind="svg", scale=scale, border=border, xmldecl=False)
+    return buf.getvalue().decode("utf-8")
+
+
+def decode_image(image_bytes: bytes) -> str:
+    """The first TalentProof payload text found in an image (PNG, JPEG, …; photo or screenshot).
+
+    Tries the image as given, then a grayscale, contrast-stretched and (for small images)
+    upscaled copy. Raises `NoQRCodeFound` when no QR code starting with ``TP`` is readable.
+    """
+    import zxingcpp
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(image_bytes))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise NoQRCodeFound(f"not a readable image: {exc}") from exc
+    gray = ImageOps.autocontrast(image.convert("L"), cutoff=1)
+    attempts = [image.convert("RGB"), gray]
+    if max(gray.size) < 1200:
+        attempts.append(gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.LANCZOS))
+    seen_other = False
+    for candidate in attempts:
+        for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
+            results = zxingcpp.read_barcodes(
+                candidate, formats=zxingcpp.BarcodeFormat.QRCode, binarizer=binarizer
+            )
+            for result in results:
+                if result.text.startswith("TP") and ":" in result.text[:8]:
+                    return result.text
+                seen_other = True
+    if seen_other:
+        raise NoQRCodeFound("the image holds QR codes, but none is a TalentProof payload")
+    raise NoQRCodeFound("no readable QR code in the image")

@@ -1,0 +1,103 @@
+"""The holder commands ``talentproof keygen`` and ``talentproof present``."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import typer
+from talentproof.credential import qr
+from talentproof.credential.cli import load_holder_key, register, write_holder_key
+from talentproof.credential.keys import Ed25519SigningKey
+from talentproof.credential.presentation import verify_presentation
+from typer.testing import CliRunner
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer(pretty_exceptions_enable=False)
+    register(app)
+    return app
+
+
+def test_keygen_writes_private_key_file(tmp_path: Path) -> None:
+    out = tmp_path / "holder.json"
+    result = CliRunner().invoke(_app(), ["keygen", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    did = result.output.strip()
+    assert did.startswith("did:key:z6Mk")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert load_holder_key(out).public_key.did_key == did
+    again = CliRunner().invoke(_app(), ["keygen", "--out", str(out)])
+    assert again.exit_code == 2 and "exists" in again.output
+
+
+def _write_creds(tmp_path: Path, anchored: dict[str, dict[str, Any]]) -> list[str]:
+    paths = []
+    for kind, doc in anchored.items():
+        p = tmp_path / f"{kind}.json"
+        p.write_text(json.dumps(doc))
+        paths.append(str(p))
+    return paths
+
+
+def test_present_writes_bound_presentation_and_qr(tmp_path: Path,
+                                                  anchored: dict[str, dict[str, Any]],
+                                                  holder_key: Ed25519SigningKey) -> None:
+    key_file = tmp_path / "holder.json"
+    write_holder_key(key_file, holder_key)
+    out = tmp_path / "vp.json"
+    result = CliRunner().invoke(_app(), [
+        "present", *_write_creds(tmp_path, anchored), "--key", str(key_file),
+        "--challenge", "n-123", "--domain", "verify.example", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    vp = json.loads(out.read_text())
+    assert len(verify_presentation(vp, challenge="n-123", domain="verify.example")) == 3
+    text = qr.decode_image((tmp_path / "vp.png").read_bytes())
+    assert qr.decode_payload(text) == vp
+    assert (tmp_path / "vp.svg").read_text().lstrip().startswith("<svg")
+    assert "version" in result.output
+
+
+def test_present_too_big_reports_excess(tmp_path: Path, anchored: dict[str, dict[str, Any]],
+                                        holder_key: Ed25519SigningKey) -> None:
+    key_file = tmp_path / "holder.json"
+    write_holder_key(key_file, holder_key)
+    paths = _write_creds(tmp_path, anchored)
+    result = CliRunner().invoke(_app(), [
+        "present", *paths, *paths, "--key", str(key_file), "--challenge", "n", "--domain", "d",
+        "--out", str(tmp_path / "vp.json")])
+    assert result.exit_code == 1
+    assert "too large" in result.output and "does not fit" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_present_with_bad_key_file_is_one_line(tmp_path: Path,
+                                               anchored: dict[str, dict[str, Any]]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    result = CliRunner().invoke(_app(), [
+        "present", *_write_creds(tmp_path, anchored), "--key", str(bad), "--challenge", "n",
+        "--domain", "d"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:")
+
+
+def test_present_refuses_someone_elses_credential(tmp_path: Path,
+                                                  anchored: dict[str, dict[str, Any]],
+                                                  other_key: Ed25519SigningKey) -> None:
+    key_file = tmp_path / "other.json"
+    write_holder_key(key_file, other_key)
+    result = CliRunner().invoke(_app(), [
+        "present", *_write_creds(tmp_path, anchored), "--key", str(key_file),
+        "--challenge", "n", "--domain", "d", "--out", str(tmp_path / "vp.json")])
+    assert result.exit_code == 1 and "not the holder" in result.output
+
+
+def test_root_cli_has_holder_commands() -> None:
+    from talentproof.cli import app
+
+    result = CliRunner().invoke(app, ["--help"])
+    assert "keygen" in result.output and "present" in result.output

@@ -1,0 +1,148 @@
+"""RFC 9162 Merkle tree, inclusion proofs and their verification."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from talentproof.credential.errors import MerkleProofError
+from talentproof.credential.merkle import (
+    InclusionProof,
+    MerkleTree,
+    credential_hash,
+    leaf_hash,
+    node_hash,
+    root_from_inclusion,
+    verify_inclusion,
+)
+
+
+def _h(i: int) -> bytes:
+    return hashlib.sha256(b"credential %d" % i).digest()
+
+
+def _mth(leaves: list[bytes]) -> bytes:
+    """RFC 9162 section 2.1.1 MTH, written from the recursive definition (independent oracle)."""
+    n = len(leaves)
+    if n == 1:
+        return hashlib.sha256(b"\x00" + leaves[0]).digest()
+    k = 1 << ((n - 1).bit_length() - 1)  # largest power of two smaller than n
+    return hashlib.sha256(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:])).digest()
+
+
+def _path(m: int, leaves: list[bytes]) -> list[bytes]:
+    """RFC 9162 section 2.1.3.1 PATH(m, D[n])."""
+    n = len(leaves)
+    if n == 1:
+        return []
+    k = 1 << ((n - 1).bit_length() - 1)
+    if m < k:
+        return _path(m, leaves[:k]) + [_mth(leaves[k:])]
+    return _path(m - k, leaves[k:]) + [_mth(leaves[:k])]
+
+
+def test_known_answer_small_trees() -> None:
+    a, b, c = _h(0), _h(1), _h(2)
+    la, lb, lc = (hashlib.sha256(b"\x00" + x).digest() for x in (a, b, c))
+    assert MerkleTree([a]).root == la
+    assert MerkleTree([a, b]).root == hashlib.sha256(b"\x01" + la + lb).digest()
+    assert MerkleTree([a, b, c]).root == node_hash(node_hash(la, lb), lc)
+    assert leaf_hash(a) == la
+
+
+@pytest.mark.parametrize("n", [*range(1, 40), 63, 64, 65, 100, 127, 129, 1000, 1025])
+def test_tree_matches_rfc9162_definition(n: int) -> None:
+    leaves = [_h(i) for i in range(n)]
+    tree = MerkleTree(leaves)
+    assert tree.root == _mth(leaves)
+    assert tree.size == n
+    proofs = tree.proofs()
+    assert len(proofs) == n
+    checked = range(n) if n <= 130 else sorted({*range(0, n, 97), n - 2, n - 1})
+    for i in checked:  # the recursive oracle is slow: sample the big trees
+        assert list(proofs[i].path) == _path(i, leaves)
+    for i in range(n):
+        assert proofs[i] == tree.proof(i) == InclusionProof(i, n, proofs[i].path)
+        verify_inclusion(leaves[i], proofs[i], tree.root)
+
+
+def test_batch_of_4096_has_12_hash_paths() -> None:
+    tree = MerkleTree([_h(i) for i in range(4096)])
+    assert {len(p.path) for p in tree.proofs()} == {12}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1, max_value=300), st.data())
+def test_every_leaf_proves_and_any_flipped_bit_fails(n: int, data: st.DataObject) -> None:
+    leaves = [_h(i) for i in range(n)]
+    tree = MerkleTree(leaves)
+    proofs = tree.proofs()
+    for i in range(n):
+        verify_inclusion(leaves[i], proofs[i], tree.root)
+    i = data.draw(st.integers(0, n - 1))
+    proof = proofs[i]
+    bit = data.draw(st.integers(0, 255))
+
+    def flip(value: bytes) -> bytes:
+        out = bytearray(value)
+        out[bit // 8] ^= 1 << (bit % 8)
+        return bytes(out)
+
+    with pytest.raises(MerkleProofError):
+        verify_inclusion(flip(leaves[i]), proof, tree.root)
+    with pytest.raises(MerkleProofError):
+        verify_inclusion(leaves[i], proof, flip(tree.root))
+    if proof.path:
+        k = data.draw(st.integers(0, len(proof.path) - 1))
+        path = list(proof.path)
+        path[k] = flip(path[k])
+        with pytest.raises(MerkleProofError):
+            verify_inclusion(leaves[i], proof._replace(path=tuple(path)), tree.root)
+    if n > 1:
+        other = data.draw(st.integers(0, n - 1).filter(lambda j: j != i))
+        with pytest.raises(MerkleProofError):
+            verify_inclusion(leaves[i], proof._replace(leaf_index=other), tree.root)
+
+
+def test_malformed_proofs_are_refused() -> None:
+    leaves = [_h(i) for i in range(10)]
+    tree = MerkleTree(leaves)
+    proof = tree.proof(3)
+    with pytest.raises(MerkleProofError, match="more than"):
+        root_from_inclusion(leaves[3], proof._replace(path=(*proof.path, _h(99))))
+    with pytest.raises(MerkleProofError, match="too few"):
+        root_from_inclusion(leaves[3], proof._replace(path=proof.path[:-1]))
+    with pytest.raises(MerkleProofError, match="leaf index"):
+        root_from_inclusion(leaves[3], proof._replace(leaf_index=10))
+    with pytest.raises(MerkleProofError, match="tree size"):
+        root_from_inclusion(leaves[3], proof._replace(tree_size=0))
+    with pytest.raises(MerkleProofError, match="32 bytes"):
+        root_from_inclusion(leaves[3][:31], proof)
+    with pytest.raises(MerkleProofError, match="path"):
+        root_from_inclusion(leaves[3], proof._replace(path=(b"short",)))
+    with pytest.raises(MerkleProofError, match="expected"):
+        verify_inclusion(leaves[3], proof, tree.proof(4).path[0])
+
+
+def test_tree_input_errors() -> None:
+    with pytest.raises(MerkleProofError, match="at least one"):
+        MerkleTree([])
+    with pytest.raises(MerkleProofError, match="credential hash 1"):
+        MerkleTree([_h(0), b"x" * 31])
+    with pytest.raises(MerkleProofError, match="leaf index"):
+        MerkleTree([_h(0)]).proof(1)
+
+
+def test_credential_hash_is_sha256_of_jcs() -> None:
+    doc = {"b": 1, "a": "é", "proof": {"type": "DataIntegrityProof"}}
+    assert credential_hash(doc) == hashlib.sha256(
+        '{"a":"é","b":1,"proof":{"type":"DataIntegrityProof"}}'.encode()
+    ).digest()
+
+
+def test_credential_hash_refuses_anchored_form() -> None:
+    doc = {"proof": [{"type": "DataIntegrityProof"}, {"type": "TalentProofAnchor"}]}
+    with pytest.raises(MerkleProofError, match="split_anchor"):
+        credential_hash(doc)

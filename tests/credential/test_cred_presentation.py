@@ -1,0 +1,135 @@
+"""Presentations bound to a verifier's challenge and domain, signed with the holder's did:key."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from talentproof.credential import integrity, qr
+from talentproof.credential.errors import (
+    AlteredDocument,
+    ChallengeMismatch,
+    DomainMismatch,
+    HolderMismatch,
+    MissingProof,
+    PayloadTooLargeForQR,
+    WrongProofPurpose,
+)
+from talentproof.credential.keys import Ed25519SigningKey
+from talentproof.credential.presentation import create_presentation, verify_presentation
+
+from ._cred_support import WHEN, anchor_in_batch, make_degree, sign
+
+NONCE, DOMAIN = "c0ffee-5eed-1234", "verify.immd.gov.hk"
+
+
+@pytest.fixture()
+def creds(anchored: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [copy.deepcopy(d) for d in anchored.values()]
+
+
+@pytest.fixture()
+def vp(creds: list[dict[str, Any]], holder_key: Ed25519SigningKey) -> dict[str, Any]:
+    return create_presentation(creds, holder_key, challenge=NONCE, domain=DOMAIN, created=WHEN)
+
+
+def test_bundle_of_three_verifies(vp: dict[str, Any], creds: list[dict[str, Any]],
+                                  holder_key: Ed25519SigningKey) -> None:
+    assert vp["holder"] == holder_key.public_key.did_key
+    assert vp["proof"]["proofPurpose"] == "authentication"
+    assert (vp["proof"]["challenge"], vp["proof"]["domain"]) == (NONCE, DOMAIN)
+    assert verify_presentation(vp, challenge=NONCE, domain=DOMAIN) == creds
+    for cred in creds:  # the bundled credentials keep their own proofs and anchors
+        integrity.verify(cred)
+
+
+def test_replay_to_another_verifier_fails(vp: dict[str, Any]) -> None:
+    with pytest.raises(ChallengeMismatch):
+        verify_presentation(vp, challenge="another-nonce", domain=DOMAIN)
+    with pytest.raises(DomainMismatch):
+        verify_presentation(vp, challenge=NONCE, domain="other-verifier.example")
+
+
+def test_swapped_credential_is_detected(vp: dict[str, Any], issuer_key: Ed25519SigningKey,
+                                        holder_key: Ed25519SigningKey) -> None:
+    other = anchor_in_batch(sign(make_degree(holder_key.public_key.did_key, level="doctorate"),
+                                 issuer_key))
+    vp["verifiableCredential"] = [other, *vp["verifiableCredential"][1:]]
+    with pytest.raises(AlteredDocument):
+        verify_presentation(vp, challenge=NONCE, domain=DOMAIN)
+
+
+def test_signed_by_someone_else_than_holder(creds: list[dict[str, Any]],
+                                            holder_key: Ed25519SigningKey,
+                                            other_key: Ed25519SigningKey) -> None:
+    vp = create_presentation(creds, holder_key, challenge=NONCE, domain=DOMAIN, created=WHEN)
+    unsigned = {k: v for k, v in vp.items() if k != "proof"}
+    forged = integrity.sign(unsigned, other_key,
+                            verification_method=other_key.public_key.verification_method,
+                            created=WHEN, proof_purpose="authentication", challenge=NONCE,
+                            domain=DOMAIN)
+    with pytest.raises(HolderMismatch, match="not by its holder"):
+        verify_presentation(forged, challenge=NONCE, domain=DOMAIN)
+
+
+def test_credentials_of_another_person_are_refused(creds: list[dict[str, Any]],
+                                                   issuer_key: Ed25519SigningKey,
+                                                   other_key: Ed25519SigningKey,
+                                                   holder_key: Ed25519SigningKey) -> None:
+    theirs = sign(make_degree(other_key.public_key.did_key), issuer_key)
+    with pytest.raises(HolderMismatch, match="not the holder"):
+        create_presentation([*creds, theirs], holder_key, challenge=NONCE, domain=DOMAIN,
+                            created=WHEN)
+    # and a presentation smuggling one in (signed by the holder) fails verification
+    vp = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+          "holder": holder_key.public_key.did_key, "verifiableCredential": [*creds, theirs]}
+    vp = integrity.sign(vp, holder_key,
+                        verification_method=holder_key.public_key.verification_method,
+                        created=WHEN, proof_purpose="authentication", challenge=NONCE,
+                        domain=DOMAIN)
+    with pytest.raises(HolderMismatch, match="not the holder"):
+        verify_presentation(vp, challenge=NONCE, domain=DOMAIN)
+
+
+def test_assertion_proof_is_not_a_presentation_proof(creds: list[dict[str, Any]],
+                                                     holder_key: Ed25519SigningKey) -> None:
+    vp = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+          "holder": holder_key.public_key.did_key, "verifiableCredential": creds}
+    vp = integrity.sign(vp, holder_key,
+                        verification_method=holder_key.public_key.verification_method,
+                        created=WHEN, challenge=NONCE, domain=DOMAIN)
+    with pytest.raises(WrongProofPurpose):
+        verify_presentation(vp, challenge=NONCE, domain=DOMAIN)
+
+
+def test_unsigned_presentation_is_refused(vp: dict[str, Any]) -> None:
+    del vp["proof"]
+    with pytest.raises(MissingProof):
+        verify_presentation(vp, challenge=NONCE, domain=DOMAIN)
+
+
+def test_create_needs_challenge_and_domain(creds: list[dict[str, Any]],
+                                           holder_key: Ed25519SigningKey) -> None:
+    with pytest.raises(ValueError, match="challenge"):
+        create_presentation(creds, holder_key, challenge="", domain=DOMAIN, created=WHEN)
+    with pytest.raises(ValueError, match="domain"):
+        create_presentation(creds, holder_key, challenge=NONCE, domain="", created=WHEN)
+
+
+def test_bound_presentation_qr_round_trip(vp: dict[str, Any]) -> None:
+    text = qr.encode_payload(vp)
+    decoded = qr.decode_payload(text)
+    assert decoded == vp
+    assert len(verify_presentation(decoded, challenge=NONCE, domain=DOMAIN)) == 3
+    assert qr.qr_version(text) <= 40
+    with pytest.raises(ChallengeMismatch):
+        verify_presentation(decoded, challenge="replayed", domain=DOMAIN)
+
+
+def test_too_many_credentials_for_one_qr(creds: list[dict[str, Any]],
+                                         holder_key: Ed25519SigningKey) -> None:
+    vp = create_presentation(creds * 2, holder_key, challenge=NONCE, domain=DOMAIN, created=WHEN)
+    with pytest.raises(PayloadTooLargeForQR) as info:
+        qr.encode_payload(vp)
+    assert info.value.excess_chars > 0

@@ -1,0 +1,311 @@
+"""The QR payload codec: compact, versioned, bounded; rendering and reading images."""
+
+from __future__ import annotations
+
+import copy
+import io
+import random
+import zlib
+from typing import Any
+
+import pytest
+import segno
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
+from talentproof.credential import integrity, merkle, qr
+from talentproof.credential.anchor import split_anchor
+from talentproof.credential.errors import (
+    GarbagePayload,
+    NoQRCodeFound,
+    OversizedPayload,
+    PayloadTooLargeForQR,
+    TruncatedPayload,
+    UnknownPayloadVersion,
+)
+
+from ._cred_support import REGISTRY, WHEN, anchor_in_batch, make_degree, sign
+
+# --- Base45 -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw,text", [
+    (b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"),
+    (b"ietf!", "QED8WEX0"),
+    (b"", ""), (b"\x00", "00"), (b"\xff\xff", "FGW"),
+])
+def test_base45_rfc9285_vectors(raw: bytes, text: str) -> None:
+    assert qr.b45encode(raw) == text
+    assert qr.b45decode(text) == raw
+
+
+def test_base45_refuses_bad_input() -> None:
+    with pytest.raises(GarbagePayload, match="alphabet"):
+        qr.b45decode("ab!")
+    with pytest.raises(GarbagePayload, match="more than two bytes"):
+        qr.b45decode("GGW")
+    with pytest.raises(TruncatedPayload, match="cut short"):
+        qr.b45decode("BB8GG")
+    with pytest.raises(TruncatedPayload):
+        qr.b45decode("BB8B")
+
+
+# --- round trips ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind",
+                         ["DegreeCredential", "EmploymentCredential", "OpenBadgeCredential"])
+def test_round_trip_and_fit(anchored: dict[str, dict[str, Any]], kind: str) -> None:
+    doc = anchored[kind]
+    text = qr.encode_payload(doc)
+    assert text.startswith("TP1:")
+    assert set(text) <= set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+    decoded = qr.decode_payload(text)
+    assert decoded == doc
+    # everything a chain-reading verifier needs survives: signature, anchor, chain binding
+    integrity.verify(decoded)
+    signed, anchor = split_anchor(decoded)
+    assert anchor is not None
+    assert (anchor.chain_id, anchor.registry) == (31337, REGISTRY)
+    anchor.verify(merkle.credential_hash(signed))
+    # a 12-hash path (batch of 4,096) fits one QR code at error correction M, version <= 25
+    assert qr.qr_version(text) <= 25
+    assert segno.make_qr(text, error="m", boost_error=False).mode == "alphanumeric"
+
+
+def test_payload_is_smaller_than_plain_base45_of_json(anchored: dict[str, dict[str, Any]]) -> None:
+    import orjson
+
+    doc = anchored["DegreeCredential"]
+    naive = "TP1:" + qr.b45encode(zlib.compress(orjson.dumps(doc), 9))
+    assert len(qr.encode_payload(doc)) < 0.75 * len(naive)
+
+
+def test_signed_but_unanchored_credential(issuer_key: Any, holder_key: Any) -> None:
+    doc = sign(make_degree(holder_key.public_key.did_key), issuer_key)
+    assert qr.decode_payload(qr.encode_payload(doc)) == doc
+
+
+def test_issuer_style_verification_method_round_trips(issuer_key: Any, holder_key: Any) -> None:
+    unsigned = make_degree(holder_key.public_key.did_key, issuer={"id": "did:web:hku.hk",
+                                                                  "name": "HKU"})
+    vm = f"did:web:hku.hk#{issuer_key.public_key.multibase}"
+    doc = anchor_in_batch(integrity.sign(unsigned, issuer_key, verification_method=vm,
+                                         created=WHEN))
+    text = qr.encode_payload(doc)
+    back = qr.decode_payload(text)
+    assert back == doc
+    assert integrity.verify(back).public_key == issuer_key.public_key
+
+
+def test_unusual_proof_fields_are_kept(issuer_key: Any, holder_key: Any) -> None:
+    doc = sign(make_degree(holder_key.public_key.did_key), issuer_key)
+    doc["proof"] = {**doc["proof"], "created": "2026-11-21T23:40:00.5+08:00", "id": "urn:x:1"}
+    assert qr.decode_payload(qr.encode_payload(doc)) == doc
+
+
+def test_lowercase_registry_spelling_is_kept(anchored: dict[str, dict[str, Any]]) -> None:
+    doc = copy.deepcopy(anchored["DegreeCredential"])
+    doc["proof"][1]["registry"] = doc["proof"][1]["registry"].lower()
+    assert qr.decode_payload(qr.encode_payload(doc)) == doc
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def text(anchored: dict[str, dict[str, Any]]) -> str:
+    return qr.encode_payload(anchored["DegreeCredential"])
+
+
+@pytest.mark.parametrize("garbage", ["", "hello", "HC1:6BFOXN*TS0BI$ZD", "TP1:!!!!",
+                                     "https://example.com/?q=1"])
+def test_garbage_is_refused(garbage: str) -> None:
+    with pytest.raises(GarbagePayload):
+        qr.decode_payload(garbage)
+
+
+def test_corrupted_payload_is_refused(text: str) -> None:
+    body = bytearray(qr.b45decode(text[4:]))
+    body[-20] ^= 0xFF  # inside the DEFLATE stream
+    with pytest.raises((GarbagePayload, TruncatedPayload)):
+        qr.decode_payload("TP1:" + qr.b45encode(bytes(body)))
+    body = bytearray(qr.b45decode(text[4:]))
+    body[0] = 9  # unknown kind
+    with pytest.raises(GarbagePayload, match="kind"):
+        qr.decode_payload("TP1:" + qr.b45encode(bytes(body)))
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.9, 0.99])
+def test_truncated_payload_is_refused(text: str, keep: float) -> None:
+    body = qr.b45decode(text[4:])
+    cut = "TP1:" + qr.b45encode(body[: int(len(body) * keep)])
+    with pytest.raises(TruncatedPayload):
+        qr.decode_payload(cut)
+
+
+def test_truncated_text_is_refused(text: str) -> None:
+    with pytest.raises(TruncatedPayload):
+        qr.decode_payload(text[:-1] if len(text[4:]) % 3 == 0 else text[:-2])
+
+
+@pytest.mark.parametrize("prefix", ["TP2:", "TP0:", "TP17:"])
+def test_unknown_version_is_refused(text: str, prefix: str) -> None:
+    with pytest.raises(UnknownPayloadVersion, match="version"):
+        qr.decode_payload(prefix + text[4:])
+
+
+def test_decompression_bomb_is_refused() -> None:
+    c = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, qr.ZDICT)
+    bomb = c.compress(b'{"a":"' + b"A" * 2_000_000 + b'"}') + c.flush()
+    assert len(bomb) < 6000
+    payload = bytes([1, 0, 1, 0]) + bomb  # credential kind, no chains, one record, no flags
+    text = "TP1:" + qr.b45encode(payload)
+    with pytest.raises(OversizedPayload, match="decompresses"):
+        qr.decode_payload(text)
+
+
+def test_oversized_text_is_refused() -> None:
+    with pytest.raises(OversizedPayload, match="exceeds"):
+        qr.decode_payload("TP1:" + "0" * 9000)
+
+
+def test_payload_too_large_says_by_how_much(text: str) -> None:
+    with pytest.raises(PayloadTooLargeForQR) as info:
+        qr.check_fits(text, max_version=10)
+    err = info.value
+    assert err.excess_chars == len(text) - qr.ALNUM_CAPACITY_M[9]
+    assert err.excess_bytes == -(-err.excess_chars * 2 // 3)
+    assert str(err.excess_chars) in str(err) and "too large" in str(err)
+
+
+def test_huge_credential_is_refused_with_excess(issuer_key: Any, holder_key: Any) -> None:
+    rng = random.Random(7)
+    doc = make_degree(holder_key.public_key.did_key)
+    noise = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(3000))
+    doc["description"] = noise
+    signed = sign(doc, issuer_key)
+    with pytest.raises(PayloadTooLargeForQR) as info:
+        qr.encode_payload(signed)
+    assert info.value.excess_chars > 0
+    assert info.value.max_version == 40
+
+
+def test_capacity_table_matches_segno() -> None:
+    for version in (1, 2, 9, 10, 22, 25, 26, 40):
+        capacity = qr.ALNUM_CAPACITY_M[version - 1]
+        assert segno.make_qr("A" * capacity, error="m", boost_error=False).version == version
+        if version < 40:
+            assert segno.make_qr("A" * (capacity + 1), error="m",
+                                 boost_error=False).version == version + 1
+
+
+def test_dictionary_is_frozen() -> None:
+    import hashlib
+
+    assert hashlib.sha256(qr.ZDICT).hexdigest() == (
+        "3bb79336dc48858beca302550fedba258e073b68df607ad61bc2e193ebe99485"
+    )
+
+
+# --- images -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def qr_image(text: str) -> Image.Image:
+    return Image.open(io.BytesIO(qr.render_png(text, scale=5))).convert("RGB")
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _jpeg(image: Image.Image, quality: int) -> bytes:
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def test_render_png_and_svg(text: str) -> None:
+    png = qr.render_png(text)
+    assert png.startswith(b"\x89PNG")
+    assert qr.decode_image(png) == text
+    svg = qr.render_svg(text)
+    assert svg.lstrip().startswith("<svg") and "path" in svg
+
+
+def test_decode_scaled_and_rotated(qr_image: Image.Image, text: str) -> None:
+    small = qr_image.resize((int(qr_image.width * 0.7), int(qr_image.height * 0.7)),
+                            Image.Resampling.BILINEAR)
+    assert qr.decode_image(_png(small)) == text
+    rotated = qr_image.rotate(4, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC)
+    assert qr.decode_image(_png(rotated)) == text
+
+
+def test_decode_blurred_noisy_jpeg_inside_larger_image(qr_image: Image.Image, text: str) -> None:
+    rng = random.Random(1)
+    page = Image.new("RGB", (1600, 1200), (236, 232, 220))
+    draw = ImageDraw.Draw(page)
+    for _ in range(40):  # unrelated page content around the code
+        x, y = rng.randrange(1500), rng.randrange(1100)
+        draw.rectangle((x, y, x + rng.randrange(20, 90), y + 8), fill=(60, 60, 60))
+    code = qr_image.rotate(-3, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC)
+    code = code.filter(ImageFilter.GaussianBlur(1.0))
+    page.paste(code, (700, 400))
+    noise = Image.effect_noise(page.size, 18).convert("RGB")
+    page = Image.blend(page, noise, 0.12)
+    assert qr.decode_image(_jpeg(page, 55)) == text
+
+
+def test_decode_phone_photo_of_a_screen(qr_image: Image.Image, text: str) -> None:
+    w, h = qr_image.size
+    canvas = Image.new("RGB", (w + 200, h + 200), (30, 30, 30))  # dark bezel around the screen
+    canvas.paste(qr_image, (100, 100))
+    # perspective (camera not parallel to the screen), dimmed contrast, blur, JPEG
+    cw, ch = canvas.size
+    coeffs = _perspective([(0, 0), (cw, 0), (cw, ch), (0, ch)],
+                          [(25, 10), (cw - 5, 30), (cw - 30, ch - 5), (10, ch - 25)])
+    photo = canvas.transform(canvas.size, Image.Transform.PERSPECTIVE, coeffs,
+                             Image.Resampling.BICUBIC)
+    photo = ImageEnhance.Contrast(photo).enhance(0.6)
+    photo = ImageEnhance.Brightness(photo).enhance(0.85).filter(ImageFilter.GaussianBlur(0.8))
+    assert qr.decode_image(_jpeg(photo, 70)) == text
+
+
+def _perspective(src: list[tuple[int, int]], dst: list[tuple[int, int]]) -> list[float]:
+    """Coefficients for PIL's PERSPECTIVE transform mapping ``dst`` points back to ``src``."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(src, dst, strict=True):
+        rows.append([u, v, 1, 0, 0, 0, -x * u, -x * v])
+        rows.append([0, 0, 0, u, v, 1, -y * u, -y * v])
+        rhs += [x, y]
+    return _solve(rows, rhs)
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
+        m[col], m[pivot] = m[pivot], m[col]
+        for r in range(n):
+            if r != col:
+                f = m[r][col] / m[col][col]
+                m[r] = [x - f * y for x, y in zip(m[r], m[col], strict=True)]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def test_no_qr_code_in_image() -> None:
+    blank = Image.new("RGB", (300, 300), "white")
+    with pytest.raises(NoQRCodeFound, match="no readable"):
+        qr.decode_image(_png(blank))
+    with pytest.raises(NoQRCodeFound, match="not a readable image"):
+        qr.decode_image(b"not an image")
+
+
+def test_foreign_qr_code_is_not_taken() -> None:
+    other = segno.make_qr("https://example.com/not-a-credential")
+    buf = io.BytesIO()
+    other.save(buf, kind="png", scale=5)
+    with pytest.raises(NoQRCodeFound, match="none is a TalentProof"):
+        qr.decode_image(buf.getvalue())
