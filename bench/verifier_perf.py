@@ -1,0 +1,209 @@
+"""Verifier benchmarks on a local Anvil (this machine): figures beside targets and references.
+
+1. One QR text payload verified against the chain (decode, checks 1-10, one verification-view
+   read): p50 and p99, beside a raw JSON-RPC ``eth_call`` and a web3.py contract call of the
+   same view measured in the same run.
+2. A folder of 10,000 credential files verified in bulk with both cores, beside the raw Ed25519
+   verify rate of one core.
+3. Decoding a QR code from a 1000x1000 screenshot.
+
+Prints a table; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
+from talentproof.credential import integrity, model
+from talentproof.credential.anchor import AnchorProof, attach_anchor
+from talentproof.credential.keys import Ed25519SigningKey
+from talentproof.credential.merkle import MerkleTree, credential_hash
+from talentproof.credential.qr import decode_image, encode_payload, render_png
+from talentproof.ledger.chain import type_id
+from talentproof.ledger.client import RegistryClient
+from talentproof.ledger.deploy import deploy_registry
+from talentproof.ledger.nodes import anvil
+from talentproof.ledger.reader import RegistryReader
+from talentproof.verifier.bulk import run_folder
+from talentproof.verifier.engine import Verifier
+from talentproof.verifier.inputs import item_from_image, item_from_text
+from talentproof.verifier.report import Verdict
+from talentproof.verifier.trust import TrustedDeployment
+
+FOLDER_SIZE = 10_000
+ROWS: list[tuple[str, str, str, str, str]] = []
+
+
+def row(figure: str, value: str, target: str, reference: str = "", ratio: str = "") -> None:
+    ROWS.append((figure, value, target, reference, ratio))
+
+
+def pct(samples: list[float], p: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(p / 100 * len(s)))]
+
+
+def issue_batch(n: int, issuer_did: str, key: Ed25519SigningKey, client: RegistryClient, deployment) -> list[dict]:
+    now = datetime.now(UTC) - timedelta(days=1)
+    docs = [
+        model.degree_credential(
+            issuer_did, Ed25519SigningKey.from_seed(i.to_bytes(32, "big")).public_key.did_key if i < 64 else
+            "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+            "bachelor", "Computer Science", "The University of Hong Kong", "2015-06-30",
+            id=f"urn:uuid:00000000-0000-4000-8000-{i:012d}", valid_from=now,
+        )
+        for i in range(n)
+    ]
+    signed = integrity.sign_many(docs, key, verification_method=key.public_key.verification_method,
+                                 created=now.replace(microsecond=0))
+    tree = MerkleTree([credential_hash(d) for d in signed])
+    client.anchor_root(tree.root, tree.size)
+    proofs = tree.proofs()
+    return [
+        attach_anchor(d, AnchorProof.from_inclusion(p, chain_id=deployment.chain_id, registry=deployment.registry,
+                                                      merkle_root=tree.root))
+        for d, p in zip(signed, proofs, strict=True)
+    ]
+
+
+def bench_single(verifier: Verifier, payloads: list[str], reader: RegistryReader, w3, deployment, query) -> None:
+    # warm up
+    for t in payloads[:50]:
+        verifier.verify_application([item_from_text(t, "qr")])
+    lat = []
+    for t in payloads:
+        t0 = time.perf_counter()
+        rep = verifier.verify_application([item_from_text(t, "qr")])
+        lat.append(time.perf_counter() - t0)
+        assert rep.verdict is Verdict.VALID, rep.to_json()
+    # references: one raw JSON-RPC eth_call of the view, one web3.py contract call of it
+    raw = []
+    for _ in range(len(payloads)):
+        t0 = time.perf_counter()
+        reader.verify_credential(*query)
+        raw.append(time.perf_counter() - t0)
+    from talentproof.ledger.artifacts import load_artifact
+
+    contract = w3.eth.contract(address=deployment.registry, abi=list(load_artifact("TalentProofRegistry").abi))
+    fn = contract.functions.verifyCredential(*query, 0)
+    for _ in range(20):
+        fn.call()
+    w3c = []
+    for _ in range(min(500, len(payloads))):
+        t0 = time.perf_counter()
+        fn.call()
+        w3c.append(time.perf_counter() - t0)
+    plain = []
+    for _ in range(len(payloads)):
+        t0 = time.perf_counter()
+        reader.block_number()
+        plain.append(time.perf_counter() - t0)
+    p50, p99 = pct(lat, 50) * 1e3, pct(lat, 99) * 1e3
+    raw50 = pct(raw, 50) * 1e3
+    w350 = pct(w3c, 50) * 1e3
+    row("QR payload verified (p50)", f"{p50:.2f} ms", "<= 2 ms", f"web3.py call of the view {w350:.2f} ms",
+        f"{w350 / p50:.2f}x faster than one web3 call")
+    row("QR payload verified (p99)", f"{p99:.2f} ms", "<= 5 ms", "oa-verify ~4.75 ms p50 (published here)", "")
+    row("  ledger reader's verify_credential alone (p50)", f"{raw50:.2f} ms", "",
+        f"one raw JSON-RPC request {pct(plain, 50) * 1e3:.2f} ms", f"{raw50 / p50:.0%} of p50")
+    row("JSON-RPC requests per credential", "1 (a batch of 2 calls)", "", "oa-verify: 18", "")
+
+
+def bench_folder(record: Path, rpc: str, docs: list[dict]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for i, d in enumerate(docs):
+            (folder / f"c{i:05d}.json").write_text(json.dumps(d))
+        results, _block, seconds = run_folder(folder, rpc=rpc, trust=str(record), workers=2)
+        assert len(results) == len(docs)
+        bad = [r for r in results if r["verdict"] != "valid"]
+        assert not bad, bad[:3]
+    rate = len(docs) / seconds
+    k = Ed25519PrivateKey.generate()
+    pub = k.public_key()
+    sig = k.sign(b"x" * 32)
+    n = 20000
+    t0 = time.perf_counter()
+    for _ in range(n):
+        pub.verify(sig, b"x" * 32)
+    ed = n / (time.perf_counter() - t0)
+    row(f"Folder of {len(docs):,} credential files, 2 processes", f"{rate:,.0f} /s", ">= 8,000 /s",
+        f"raw Ed25519 verify, 1 core {ed:,.0f} /s", f"{rate / ed:.2f}x one core's raw verify")
+
+
+def bench_image(payload: str) -> None:
+    code = Image.open(io.BytesIO(render_png(payload, scale=6))).convert("RGB")
+    page = Image.new("RGB", (1000, 1000), "white")
+    page.paste(code.resize((min(code.width, 700),) * 2), (150, 150))
+    buf = io.BytesIO()
+    page.save(buf, "PNG")
+    data = buf.getvalue()
+
+    def timed(fn, n: int) -> list[float]:
+        for _ in range(3):
+            fn()
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+        return out
+
+    assert item_from_image(data, "page.png").document is not None
+    fast = timed(lambda: item_from_image(data, "page.png"), 40)
+    thorough = timed(lambda: decode_image(data), 10)
+    f50, t50 = pct(fast, 50) * 1e3, pct(thorough, 50) * 1e3
+    row("QR image -> credential, 1000x1000 screenshot (p50)", f"{f50:.1f} ms", "<= 30 ms",
+        f"credential.qr.decode_image alone {t50:.1f} ms", f"{t50 / f50:.1f}x faster")
+
+
+def main() -> int:
+    with anvil() as node, tempfile.TemporaryDirectory() as tmp:
+        keys = node.private_keys
+        deployment = deploy_registry(node.rpc_url, keys[0])
+        gov = RegistryClient(node.rpc_url, deployment, keys[0])
+        from eth_account import Account
+
+        account = Account.from_key(keys[1]).address
+        did = "did:web:hku.example.hk"
+        iid = gov.register_issuer("University of Hong Kong", did, [account])
+        key = Ed25519SigningKey.generate()
+        gov.add_signing_key(iid, key.public_key.raw)
+        gov.grant_credential_type(iid, "DegreeCredential")
+        client = RegistryClient(node.rpc_url, deployment, keys[1])
+        record = Path(tmp) / "deployment.json"
+        deployment.save(record)
+
+        small = issue_batch(4096, did, key, client, deployment)  # 12-hash Merkle paths
+        payloads = [encode_payload(d) for d in small[:2000]]
+        trust = TrustedDeployment.from_record(deployment.to_json())
+        reader = RegistryReader(node.rpc_url, trust.registry)
+        verifier = Verifier(reader, trust)
+        from talentproof.credential.anchor import split_anchor
+
+        plain, anchor = split_anchor(small[0])
+        query = (anchor.merkle_root, credential_hash(plain), key.public_key.raw, type_id("DegreeCredential"))
+        bench_single(verifier, payloads, reader, gov.w3, deployment, query)
+        bench_image(payloads[0])
+        folder_docs = issue_batch(FOLDER_SIZE, did, key, client, deployment)
+        bench_folder(record, node.rpc_url, folder_docs)
+
+    widths = [max(len(r[i]) for r in ROWS + [("figure", "measured", "target", "reference (same run)", "ratio")]) for i in range(5)]
+    head = ("figure", "measured", "target", "reference (same run)", "ratio")
+    print(" | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+    print("-|-".join("-" * w for w in widths))
+    for r in ROWS:
+        print(" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The verifier's compiled verdict codec gives exactly the ledger reader's answers."""
+
+from __future__ import annotations
+
+import pytest
+from talentproof.credential.anchor import split_anchor
+from talentproof.credential.merkle import credential_hash
+from talentproof.ledger.chain import type_id
+from talentproof.ledger.errors import LedgerError
+from talentproof.ledger.reader import RegistryReader
+from talentproof.verifier import fastread
+
+from .verifier_chainkit import DEGREE, holder, issue
+
+pytestmark = pytest.mark.integration
+
+
+def _query(doc, key):
+    plain, anchor = split_anchor(doc)
+    return (anchor.merkle_root, credential_hash(plain), key, type_id(DEGREE))
+
+
+def test_fast_codec_matches_the_reader(vchain):
+    uni = vchain.issuers["University of Hong Kong"]
+    reader = RegistryReader(vchain.rpc_url, vchain.deployment.registry)
+    good = issue(vchain, uni, DEGREE, holder().public_key.did_key)
+    revoked = issue(vchain, uni, DEGREE, holder().public_key.did_key)
+    uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
+    queries = [
+        _query(good, uni.key.public_key.raw),
+        _query(revoked, uni.key.public_key.raw),
+        _query(good, b"\x07" * 32),  # unregistered key
+        (b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, type_id(DEGREE)),  # never anchored
+    ]
+    block = reader.block_number()
+    fast = fastread.read_many(reader, queries, 0, block)
+    slow = [reader.verify_credential(*q, as_of=0, block=block) for q in queries]
+    assert fast == slow
+    assert fast[0].issuer_name == "University of Hong Kong" and fast[0].key_registered
+    assert fast[1].credential_revoked and not fast[2].key_registered and not fast[3].anchored
+    assert fastread.read_one(reader, queries[0], 0, "latest").anchor == slow[0].anchor
+
+
+def test_fast_codec_refuses_malformed_results(vchain):
+    reader = RegistryReader(vchain.rpc_url, vchain.deployment.registry)
+    codec = fastread.VerdictCodec(reader.abi.abi)
+    data = bytearray(reader._batch([("eth_call", [{"to": reader.registry, "data": "0x" + codec.encode(
+        b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32, 0).hex()}, "latest"])])[0][2:].encode())
+    raw = bytes.fromhex(data.decode())
+    codec.decode(raw)  # well formed
+    with pytest.raises(LedgerError, match="truncated|past the end"):
+        codec.decode(raw[:100])
+    bad_bool = bytearray(raw)
+    # keyRegistered is the 6th head word of the struct (after the 5-word anchor... ) -> set 2
+    head = int.from_bytes(raw[:32], "big")
+    pos = head + 32 * (5 + 2 + 2)  # anchor, two string offsets, two enums
+    bad_bool[pos + 31] = 2
+    with pytest.raises(LedgerError, match="key_registered"):
+        codec.decode(bytes(bad_bool))

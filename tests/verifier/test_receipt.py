@@ -1,0 +1,116 @@
+"""Signed verification receipts: made, re-checked at the recorded block, tampering detected."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from talentproof.credential.anchor import split_anchor
+from talentproof.credential.merkle import credential_hash
+from talentproof.verifier.engine import Item
+from talentproof.verifier.errors import ReceiptError
+from talentproof.verifier.receipt import generate_key_file, load_key, recheck_receipt, sign_receipt
+from typer.testing import CliRunner
+
+from talentproof.cli import app
+
+from .verifier_chainkit import DEGREE, EMPLOYMENT, holder, issue
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def key_file(tmp_path_factory):
+    f = tmp_path_factory.mktemp("rk") / "verifier-key.json"
+    generate_key_file(f)
+    return f
+
+
+def _application(vchain):
+    s = holder().public_key.did_key
+    deg = issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, s)
+    emp = issue(vchain, vchain.issuers["HSBC"], EMPLOYMENT, s)
+    return deg, emp
+
+
+def test_receipt_rechecks_at_its_block_even_after_a_later_revocation(vchain, key_file):
+    deg, emp = _application(vchain)
+    v = vchain.verifier()
+    report = v.verify_application([Item("degree", deg), Item("employment", emp)])
+    assert report.verdict.value == "valid"
+    receipt = sign_receipt(report, load_key(key_file), trust=v.trust)
+    assert receipt["report"]["chain"]["blockHash"] == report.chain.block_hash
+    ok = recheck_receipt(receipt, rpc=vchain.rpc_url)
+    assert ok["blockNumber"] == report.chain.block_number and ok["verdict"] == "valid"
+    # the issuer revokes the degree afterwards: the receipt still re-checks at its own block...
+    uni = vchain.issuers["University of Hong Kong"]
+    uni.client.revoke_credential(credential_hash(split_anchor(deg)[0]))
+    assert recheck_receipt(receipt, rpc=vchain.rpc_url)["verdict"] == "valid"
+    # ...while a fresh verification sees the revocation
+    assert v.verify_application([Item("degree", deg)]).verdict.value == "invalid"
+
+
+def test_altered_receipt_is_refused(vchain, key_file):
+    deg, _ = _application(vchain)
+    v = vchain.verifier()
+    report = v.verify_application([Item("degree", deg)])
+    receipt = sign_receipt(report, load_key(key_file), trust=v.trust)
+    forged = copy.deepcopy(receipt)
+    forged["report"]["verdict"] = "invalid"
+    with pytest.raises(ReceiptError, match="altered"):
+        recheck_receipt(forged, rpc=vchain.rpc_url)
+
+
+def test_receipt_with_wrong_outcome_does_not_recheck(vchain, key_file):
+    # a verifier that signs a verdict the chain does not support is caught on re-check
+    deg, _ = _application(vchain)
+    v = vchain.verifier()
+    report = v.verify_application([Item("degree", deg)])
+    data = report.to_json(include_credentials=True)
+    data["credentials"][0]["checks"][7]["status"] = "fail"  # claims "revoked"
+    from talentproof.verifier.engine import ApplicationReport
+
+    lying = sign_receipt(ApplicationReport.from_json(data), load_key(key_file), trust=v.trust)
+    with pytest.raises(ReceiptError, match="do not come out the same"):
+        recheck_receipt(lying, rpc=vchain.rpc_url)
+
+
+def test_receipt_from_unexpected_signer_is_refused(vchain, key_file, tmp_path):
+    deg, _ = _application(vchain)
+    v = vchain.verifier()
+    receipt = sign_receipt(v.verify_application([Item("degree", deg)]), load_key(key_file), trust=v.trust)
+    other = tmp_path / "other.json"
+    other_id = generate_key_file(other)
+    with pytest.raises(ReceiptError, match="not by the expected verifier"):
+        recheck_receipt(receipt, rpc=vchain.rpc_url, expected_signer=other_id)
+
+
+def test_cli_writes_and_checks_a_receipt(vchain, key_file, tmp_path):
+    deg, _ = _application(vchain)
+    doc = tmp_path / "degree.json"
+    doc.write_text(json.dumps(deg))
+    record = tmp_path / "deployment.json"
+    vchain.deployment.save(record)
+    out = tmp_path / "receipt.json"
+    r = runner.invoke(app, ["verify", "--rpc", vchain.rpc_url, "--trust", str(record), str(doc),
+                            "--receipt", str(out), "--receipt-key", str(key_file)])
+    assert r.exit_code == 0, r.output
+    assert "Receipt written" in r.output
+    ok = runner.invoke(app, ["receipt", "check", str(out), "--rpc", vchain.rpc_url])
+    assert ok.exit_code == 0, ok.output
+    assert "receipt re-checked" in ok.output
+    data = json.loads(out.read_text())
+    data["report"]["chain"]["blockNumber"] -= 1
+    out.write_text(json.dumps(data))
+    bad = runner.invoke(app, ["receipt", "check", str(out), "--rpc", vchain.rpc_url])
+    assert bad.exit_code == 1 and "does not re-check" in bad.output
+
+
+def test_keygen_refuses_to_overwrite(tmp_path):
+    f = tmp_path / "k.json"
+    assert runner.invoke(app, ["verifier", "keygen", "--out", str(f)]).exit_code == 0
+    assert (f.stat().st_mode & 0o777) == 0o600
+    r = runner.invoke(app, ["verifier", "keygen", "--out", str(f)])
+    assert r.exit_code == 2 and "refusing to overwrite" in r.output

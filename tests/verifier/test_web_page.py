@@ -1,0 +1,164 @@
+"""The verifier web page end to end in headless Chromium (Debian's chromium + chromedriver)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from talentproof.credential.anchor import split_anchor
+from talentproof.credential.merkle import credential_hash
+from talentproof.credential.qr import encode_payload, render_png
+from talentproof.verifier.service import ServiceSettings, create_app
+
+from .verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(vchain, tmp_path_factory):
+    record = tmp_path_factory.mktemp("web") / "deployment.json"
+    vchain.deployment.save(record)
+    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record)))
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        assert time.monotonic() < deadline, "verifier service did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for arg in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", "--window-size=1200,2400",
+    ):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _verify_files(browser, server, files: list[Path], profession: str | None = None):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser.get(server + "/")
+    wait = WebDriverWait(browser, 30)
+    if profession:
+        wait.until(lambda d: len(Select(d.find_element(By.ID, "profession")).options) > 1)
+        Select(browser.find_element(By.ID, "profession")).select_by_value(profession)
+    browser.find_element(By.ID, "files").send_keys("\n".join(str(f) for f in files))
+    browser.find_element(By.ID, "verify").click()
+    return wait.until(ec.presence_of_element_located((By.ID, "verdict")))
+
+
+def _checks(browser):
+    from selenium.webdriver.common.by import By
+
+    return [
+        (e.get_attribute("data-check"), e.get_attribute("data-status"), e.value_of_css_property("background-color"), e.text)
+        for e in browser.find_elements(By.CSS_SELECTOR, "li.check")
+    ]
+
+
+def test_valid_application_is_green_with_each_check_and_criterion(vchain, server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    s = holder().public_key.did_key
+    files = []
+    for kind, issuer, extra in (
+        (DEGREE, "University of Hong Kong", {}),
+        (EMPLOYMENT, "HSBC", {"start": "2014-01-01"}),
+        (BADGE, "HKIB", {}),
+    ):
+        doc = issue(vchain, vchain.issuers[issuer], kind, s, **extra)
+        f = tmp_path / f"{kind}.png"
+        f.write_bytes(render_png(encode_payload(doc), scale=5))
+        files.append(f)
+    verdict = _verify_files(browser, server, files, profession="hk-dlt-expert")
+    assert verdict.get_attribute("data-verdict") == "valid"
+    assert verdict.text == "VALID"
+    checks = _checks(browser)
+    statuses = [c[1] for c in checks]
+    assert statuses.count("pass") == 28  # 9 checks x 3 credentials + same applicant
+    assert statuses.count("skipped") == 3  # no bound presentation asked
+    assert "fail" not in statuses
+    green = {c[2] for c in checks if c[1] == "pass"}
+    assert green == {"rgba(238, 249, 240, 1)"}
+    prof = browser.find_element(By.ID, "profession-result")
+    assert prof.get_attribute("data-met") == "true"
+    crits = browser.find_elements(By.CSS_SELECTOR, "#profession-result > ul > li.criterion")
+    assert [c.get_attribute("data-criterion") for c in crits] == [
+        "degree", "notable-firm-experience", "blockchain-in-finance"]
+    assert all(c.get_attribute("data-met") == "true" for c in crits)
+    assert "HSBC" in browser.find_element(By.CSS_SELECTOR, '[data-criterion="notable-firm-experience"]').text
+    browser.save_screenshot(str(tmp_path / "valid.png"))
+
+
+def test_revoked_credential_is_red_with_the_reason(vchain, server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    uni = vchain.issuers["University of Hong Kong"]
+    doc = issue(vchain, uni, DEGREE, holder().public_key.did_key)
+    uni.client.revoke_credential(credential_hash(split_anchor(doc)[0]))
+    f = tmp_path / "revoked.png"
+    f.write_bytes(render_png(encode_payload(doc), scale=5))
+    verdict = _verify_files(browser, server, [f], profession="hk-dlt-expert")
+    assert verdict.get_attribute("data-verdict") == "invalid"
+    assert verdict.text == "INVALID"
+    failed = [c for c in _checks(browser) if c[1] == "fail"]
+    assert len(failed) == 1
+    check_id, _, color, text = failed[0]
+    assert check_id == "credential_status"
+    assert color == "rgba(253, 238, 238, 1)"
+    assert "Revoked by University of Hong Kong" in text
+    prof = browser.find_element(By.ID, "profession-result")
+    assert prof.get_attribute("data-met") == "false"
+    degree = browser.find_element(By.CSS_SELECTOR, '[data-criterion="degree"]')
+    assert degree.get_attribute("data-met") == "false"
+    assert "failed verification" in degree.text
+    browser.save_screenshot(str(tmp_path / "revoked.png"))
+
+
+def test_unreadable_image_is_reported(server, browser, tmp_path):
+    from PIL import Image
+
+    f = tmp_path / "blank.png"
+    Image.new("RGB", (300, 300), "white").save(f)
+    verdict = _verify_files(browser, server, [f])
+    assert verdict.get_attribute("data-verdict") == "invalid"
+    failed = [c for c in _checks(browser) if c[1] == "fail"]
+    assert failed and failed[0][0] == "parse"
+    assert "no TalentProof QR code could be read" in failed[0][3]

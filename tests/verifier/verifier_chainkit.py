@@ -1,0 +1,179 @@
+"""Real credentials on a real chain for the verifier tests.
+
+Everything goes through the credential package (builders, eddsa-jcs-2022 signing, Merkle tree,
+anchor proof) and the ledger client (register issuers, add keys, grant types, anchor roots),
+exactly as an issuer would, without the issuer service.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from talentproof.credential import integrity, model
+from talentproof.credential.anchor import AnchorProof, attach_anchor
+from talentproof.credential.keys import Ed25519SigningKey
+from talentproof.credential.merkle import MerkleTree, credential_hash
+from talentproof.ledger.client import RegistryClient
+from talentproof.ledger.deploy import Deployment, deploy_registry
+from talentproof.ledger.reader import RegistryReader
+from talentproof.verifier.engine import Verifier
+from talentproof.verifier.trust import TrustedDeployment
+
+DEGREE = "DegreeCredential"
+EMPLOYMENT = "EmploymentCredential"
+BADGE = "OpenBadgeCredential"
+
+_counter = itertools.count(1)
+
+
+def holder() -> Ed25519SigningKey:
+    return Ed25519SigningKey.generate()
+
+
+@dataclass
+class Issuer:
+    """An accredited issuer: its on-chain id, DID, signing key and its own client (account)."""
+
+    issuer_id: int
+    name: str
+    did: str
+    key: Ed25519SigningKey
+    client: RegistryClient
+
+
+@dataclass
+class Chain:
+    """A deployed registry on a running node, with helpers to issue and anchor credentials."""
+
+    node: Any
+    deployment: Deployment
+    governor: RegistryClient
+    accounts: list[tuple[str, str]]  # (address, private key) not yet given to an issuer
+    issuers: dict[str, Issuer] = field(default_factory=dict)
+
+    @property
+    def rpc_url(self) -> str:
+        return self.node.rpc_url
+
+    def client_for(self, private_key: str, deployment: Deployment | None = None) -> RegistryClient:
+        return RegistryClient(self.rpc_url, deployment or self.deployment, private_key)
+
+    def add_issuer(self, name: str, types: tuple[str, ...], *, governor: RegistryClient | None = None) -> Issuer:
+        gov = governor or self.governor
+        address, pk = self.accounts.pop(0)
+        did = f"did:web:{name.lower().replace(' ', '-')}.example.hk"
+        issuer_id = gov.register_issuer(name, did, [address])
+        key = Ed25519SigningKey.generate()
+        gov.add_signing_key(issuer_id, key.public_key.raw)
+        for t in types:
+            gov.grant_credential_type(issuer_id, t)
+        issuer = Issuer(issuer_id, name, did, key, self.client_for(pk, gov.deployment))
+        self.issuers[name] = issuer
+        return issuer
+
+    def verifier(self, **kw: Any) -> Verifier:
+        trust = TrustedDeployment.from_record(self.deployment.to_json())
+        return Verifier(RegistryReader(self.rpc_url, trust.registry), trust, **kw)
+
+    def rpc(self, method: str, params: list[Any]) -> Any:
+        return self.governor.w3.provider.make_request(method, params)
+
+    def latest_timestamp(self) -> int:
+        return int(self.governor.w3.eth.get_block("latest")["timestamp"])
+
+    def block_timestamp(self, number: int) -> int:
+        return int(self.governor.w3.eth.get_block(number)["timestamp"])
+
+
+def build(
+    kind: str,
+    issuer_did: str,
+    subject: str,
+    *,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """An unsigned credential of ``kind`` for ``subject`` (a did:key)."""
+    n = next(_counter)
+    vf = valid_from or datetime.now(UTC) - timedelta(days=1)
+    common = {"id": f"urn:uuid:00000000-0000-4000-8000-{n:012d}", "valid_from": vf, "valid_until": valid_until}
+    if kind == DEGREE:
+        return model.degree_credential(
+            issuer_did, subject, fields.get("level", "bachelor"), fields.get("field", "Computer Science"),
+            fields.get("institution", "The University of Hong Kong"), fields.get("award_date", "2015-06-30"),
+            **common,
+        )
+    if kind == EMPLOYMENT:
+        return model.employment_credential(
+            issuer_did, subject,
+            employer_name=fields.get("employer", "HSBC"),
+            employer_registration_id="HK-0000001",
+            role=fields.get("role", "Blockchain engineer"),
+            seniority=fields.get("seniority", "senior"),
+            start_date=fields.get("start", "2015-01-01"),
+            end_date=fields.get("end"),
+            responsibilities=["Designed settlement systems on a permissioned ledger"],
+            domains=fields.get("domains", ["blockchain in financial services"]),
+            **common,
+        )
+    return model.open_badge_credential(
+        {"id": issuer_did, "name": fields.get("issuer_name", "HKIB")}, subject,
+        achievement_id=f"https://hkib.example.hk/achievements/{n}",
+        name=fields.get("name", "Blockchain in Financial Services"),
+        description="Applying distributed ledgers to payments, settlement and trade finance.",
+        criteria="Passed the assessment.",
+        alignment=fields.get("alignment", [
+            {"targetName": "Blockchain in financial services", "targetUrl": "https://ecf.example.hk/dlt-fs",
+             "targetFramework": "ECF-Fintech", "targetCode": "DLT-FS"}
+        ]),
+        **common,
+    )
+
+
+def sign(doc: Mapping[str, Any], key: Ed25519SigningKey) -> dict[str, Any]:
+    return integrity.sign(
+        dict(doc), key, verification_method=key.public_key.verification_method,
+        created=datetime.now(UTC).replace(microsecond=0),
+    )
+
+
+def anchor_batch(
+    signed: list[dict[str, Any]], client: RegistryClient | None, deployment: Deployment, *, chain_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Merkle-batch signed credentials, anchor the root with ``client`` (None: do not anchor)."""
+    hashes = [credential_hash(d) for d in signed]
+    tree = MerkleTree(hashes)
+    if client is not None:
+        client.anchor_root(tree.root, tree.size)
+    out = []
+    for i, d in enumerate(signed):
+        proof = AnchorProof.from_inclusion(
+            tree.proof(i), chain_id=chain_id or deployment.chain_id, registry=deployment.registry,
+            merkle_root=tree.root,
+        )
+        out.append(attach_anchor(d, proof))
+    return out
+
+
+def issue(
+    chain: Chain, issuer: Issuer, kind: str, subject: str, *, key: Ed25519SigningKey | None = None,
+    batch_with: int = 0, **fields: Any,
+) -> dict[str, Any]:
+    """Build, sign, anchor (in a batch with ``batch_with`` other credentials) and return one credential."""
+    docs = [sign(build(kind, issuer.did, subject, **fields), key or issuer.key)]
+    for _ in range(batch_with):
+        docs.append(sign(build(kind, issuer.did, holder().public_key.did_key), issuer.key))
+    return anchor_batch(docs, issuer.client, chain.deployment)[0]
+
+
+def setup_chain(node: Any) -> Chain:
+    keys = list(node.private_keys)
+    accounts = list(zip(node.accounts, keys, strict=True))
+    deployment = deploy_registry(node.rpc_url, keys[0])
+    governor = RegistryClient(node.rpc_url, deployment, keys[0])
+    return Chain(node=node, deployment=deployment, governor=governor, accounts=accounts[1:])

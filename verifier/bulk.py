@@ -1,0 +1,242 @@
+"""Bulk verification of a folder: both cores, batched chain reads, a progress bar and a summary.
+
+Each file is verified on its own (one credential or presentation per file). The folder is split
+into chunks handled by worker processes; in each chunk the offline checks (1-4) run first, then
+the chain reads of the whole chunk go to the node as JSON-RPC batches, every read pinned to one
+block number chosen at the start, so the whole folder is judged against one chain state.
+
+Exit code of a folder: 3 if any credential could not be confirmed because the chain could not be
+read, else 1 if any is invalid, else 0.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from talentproof.ledger.errors import LedgerError
+from talentproof.verifier.engine import Prepared, Verifier
+from talentproof.verifier.inputs import folder_files, item_from_path
+from talentproof.verifier.report import CredentialReport, Status, Verdict
+
+CHUNK = 256  # credentials per chain batch
+
+
+def read_many(reader: Any, queries: Sequence[tuple[bytes, bytes, bytes, bytes]], as_of: int, block: int) -> list[Any]:
+    """Verification-view reads of many credentials at one pinned block, as JSON-RPC batches."""
+    from talentproof.verifier import fastread
+
+    if not queries:
+        return []
+    if fastread.supports(reader):
+        return fastread.read_many(reader, queries, as_of, block)
+    return [reader.verify_credential(*q, as_of=as_of, block=block) for q in queries]
+
+
+def verify_prepared(
+    verifier: Verifier, prepared: Sequence[Prepared], *, as_of: datetime, as_of_chain: int, block: int
+) -> list[CredentialReport]:
+    """Checks 5-10 for prepared credentials, with their chain reads batched."""
+    need = [p for p in prepared if p.query is not None]
+    verdicts: dict[int, Any] = {}
+    error: str | None = None
+    if need:
+        try:
+            verifier.node_chain_id()
+            answers = read_many(verifier.reader, [p.query for p in need], as_of_chain, block)  # type: ignore[misc]
+            verdicts = {id(p): v for p, v in zip(need, answers, strict=True)}
+        except LedgerError as exc:
+            text = str(exc).strip().splitlines()
+            error = f"{type(exc).__name__}: {text[0] if text else ''}"
+    return [
+        verifier.finish(p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None)
+        for p in prepared
+    ]
+
+
+def verify_items_bulk(
+    verifier: Verifier, items: Iterable[Any], *, as_of: datetime | None = None, block: int | None = None
+) -> list[CredentialReport]:
+    """Verify many single credentials (one per item) against one pinned block (in-process)."""
+    as_of_dt = as_of or verifier.clock()
+    as_of_chain = int(as_of_dt.timestamp()) if as_of is not None else 0
+    if block is None:
+        block = verifier.reader.block_number()
+    reports: list[CredentialReport] = []
+    chunk: list[Prepared] = []
+    for item in items:
+        chunk.append(verifier.prepare(item.source, item.document, item.error))
+        if len(chunk) >= CHUNK:
+            reports.extend(verify_prepared(verifier, chunk, as_of=as_of_dt, as_of_chain=as_of_chain, block=block))
+            chunk = []
+    if chunk:
+        reports.extend(verify_prepared(verifier, chunk, as_of=as_of_dt, as_of_chain=as_of_chain, block=block))
+    return reports
+
+
+# --------------------------------------------------------------------------- worker processes
+
+
+@dataclass(frozen=True)
+class _Job:
+    rpc: str
+    trust: str
+    as_of: datetime | None
+    block: int
+    min_confirmations: int
+    full: bool
+
+
+_job: _Job | None = None
+_verifier: Verifier | None = None
+
+
+def _init(job: _Job) -> None:
+    global _job, _verifier
+    from talentproof.verifier.cli import build_verifier
+
+    _job = job
+    _verifier = build_verifier(job.rpc, job.trust, min_confirmations=job.min_confirmations)
+
+
+def _summarise(r: CredentialReport, full: bool) -> dict[str, Any]:
+    if full:
+        return r.to_json()
+    problem = next((c for c in r.checks if c.status in (Status.FAIL, Status.ERROR)), None)
+    return {
+        "source": r.source,
+        "verdict": r.verdict.value,
+        "problem": f"{problem.number}. {problem.message}" if problem else None,
+    }
+
+
+def _work(paths: list[str]) -> list[dict[str, Any]]:
+    assert _job is not None and _verifier is not None
+    items = (item_from_path(Path(p), _verifier.limits) for p in paths)
+    reports = verify_items_bulk(_verifier, items, as_of=_job.as_of, block=_job.block)
+    return [_summarise(r, _job.full) for r in reports]
+
+
+def _chunks(paths: list[Path], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(paths), size):
+        yield [str(p) for p in paths[i : i + size]]
+
+
+def run_folder(
+    folder: Path,
+    *,
+    rpc: str,
+    trust: str,
+    as_of: datetime | None = None,
+    min_confirmations: int = 1,
+    workers: int = 2,
+    full: bool = False,
+    progress: Any = None,
+) -> tuple[list[dict[str, Any]], int, float]:
+    """Verify every file of ``folder``; returns (results in file order, block number, seconds)."""
+    from talentproof.verifier.cli import build_verifier
+
+    paths = folder_files(folder)
+    head = build_verifier(rpc, trust, min_confirmations=min_confirmations)
+    start = time.perf_counter()
+    block = head.reader.block_number()  # raises ChainUnavailable when the chain is down
+    head.node_chain_id()
+    job = _Job(rpc, trust, as_of, block, min_confirmations, full)
+    results: list[dict[str, Any]] = []
+    if workers <= 1 or len(paths) <= CHUNK:
+        _init(job)
+        for chunk in _chunks(paths, CHUNK):
+            results.extend(_work(chunk))
+            if progress:
+                progress(len(results), len(paths))
+    else:
+        ctx = mp.get_context("fork")
+        with ctx.Pool(workers, initializer=_init, initargs=(job,)) as pool:
+            for part in pool.imap(_work, _chunks(paths, CHUNK)):
+                results.extend(part)
+                if progress:
+                    progress(len(results), len(paths))
+    return results, block, time.perf_counter() - start
+
+
+class _Bar:
+    """A one-line progress bar on stderr."""
+
+    def __init__(self, stream: Any = None, width: int = 30) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+
+    def __call__(self, done: int, total: int) -> None:
+        frac = done / total if total else 1.0
+        filled = int(frac * self.width)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def verify_folder(
+    folder: Path,
+    *,
+    rpc: str,
+    trust: str,
+    as_of: datetime | None,
+    as_json: bool,
+    min_confirmations: int = 1,
+    workers: int = 2,
+) -> int:
+    """The CLI's folder mode: verify, print per-file lines (or JSON) and a summary; exit code."""
+    from talentproof.ledger.errors import ChainUnavailable
+
+    if not folder_files(folder):
+        print(f"error: {folder} holds no .json, .png, .jpg, .jpeg, .txt or .qr file", file=sys.stderr)
+        return 2
+    try:
+        results, block, seconds = run_folder(
+            folder, rpc=rpc, trust=trust, as_of=as_of, min_confirmations=min_confirmations,
+            workers=max(1, min(workers, os.cpu_count() or 1)), full=as_json,
+            progress=None if as_json else _Bar(),
+        )
+    except ChainUnavailable as exc:
+        print(f"error: the chain could not be read: {exc}", file=sys.stderr)
+        return 3
+    counts = {v.value: 0 for v in Verdict}
+    for r in results:
+        counts[r["verdict"]] += 1
+    summary = {
+        "total": len(results),
+        **counts,
+        "blockNumber": block,
+        "seconds": round(seconds, 3),
+        "perSecond": round(len(results) / seconds, 1) if seconds > 0 else None,
+    }
+    if as_json:
+        print(json.dumps({"summary": summary, "results": results}, indent=2, ensure_ascii=False))
+    else:
+        marks = {"valid": "✓", "invalid": "✗", "error": "!"}
+        for r in results:
+            line = f"{marks[r['verdict']]} {r['source']}"
+            if r.get("problem"):
+                line += f": {r['problem']}"
+            print(line)
+        print(
+            f"\n{summary['total']} credentials at block {block}: {counts['valid']} valid, "
+            f"{counts['invalid']} invalid, {counts['error']} could not be confirmed "
+            f"({summary['perSecond']}/s)"
+        )
+    if counts["error"]:
+        return 3
+    if counts["invalid"]:
+        return 1
+    return 0
+
+
+__all__ = ["read_many", "run_folder", "verify_folder", "verify_items_bulk", "verify_prepared"]

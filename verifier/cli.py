@@ -1,0 +1,284 @@
+"""`talentproof verify`, `talentproof receipt ...` and `talentproof verifier ...` commands.
+
+Exit codes of ``verify``: 0 valid (and the profession met, when asked), 1 invalid (or the
+profession not met), 2 usage error, 3 infrastructure error (the chain could not be read).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+EXIT_VALID = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_INFRA = 3
+
+DEFAULT_RPC = "http://127.0.0.1:8545"
+DEFAULT_DEPLOYMENT = "data/deployment.json"
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _is_dir(arg: str) -> bool:
+    try:
+        return Path(arg).is_dir()
+    except OSError:  # not a usable path (e.g. a long QR payload)
+        return False
+
+
+def parse_as_of(value: str | None) -> datetime | None:
+    """``YYYY-MM-DD`` or an ISO date-time (UTC if no offset) -> aware datetime."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            d = date.fromisoformat(value)
+            return datetime(d.year, d.month, d.day, tzinfo=UTC)
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"--as-of: expected a date YYYY-MM-DD or an ISO date-time, found {value!r}") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def build_verifier(rpc: str, trust: str, *, min_confirmations: int = 1, domain: str | None = None) -> Any:
+    """A Verifier on ``rpc`` trusting ``trust`` (a deployment record path or registry address)."""
+    from talentproof.ledger.reader import RegistryReader
+    from talentproof.verifier.engine import Verifier
+    from talentproof.verifier.errors import InputError
+    from talentproof.verifier.trust import TrustedDeployment
+
+    deployment = TrustedDeployment.parse(trust)
+    try:
+        reader = RegistryReader(rpc, deployment.registry)
+    except ValueError as exc:
+        raise InputError(f"--rpc: {exc}") from None
+    kw = {"domain": domain} if domain else {}
+    return Verifier(reader, deployment, min_confirmations=min_confirmations, **kw)
+
+
+def _exit_code(verdict: Any, profession: Any) -> int:
+    from talentproof.verifier.report import Verdict
+
+    if verdict is Verdict.INVALID:
+        return EXIT_INVALID
+    if verdict is Verdict.ERROR:
+        return EXIT_INFRA
+    if profession is not None and not profession.met:
+        return EXIT_INVALID
+    return EXIT_VALID
+
+
+def verify_command(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="QR images (PNG/JPEG), credential or presentation JSON files, QR text payloads "
+            "(one application), or a single folder (verified in bulk).",
+            show_default=False,
+        ),
+    ],
+    rpc: Annotated[
+        str, typer.Option("--rpc", envvar="TALENTPROOF_RPC_URL", help="JSON-RPC URL of a node of the ledger.")
+    ] = DEFAULT_RPC,
+    trust: Annotated[
+        str,
+        typer.Option(
+            "--trust",
+            "--deployment",
+            "--registry",
+            envvar="TALENTPROOF_DEPLOYMENT",
+            help="The deployment record (JSON) or registry address to trust.",
+        ),
+    ] = DEFAULT_DEPLOYMENT,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="Talent-list policy file (YAML/JSON); default: the shipped one.")
+    ] = None,
+    profession: Annotated[
+        str | None, typer.Option("--profession", help="Evaluate the application against this profession id.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Verify as of this date (YYYY-MM-DD), e.g. the application date.")
+    ] = None,
+    challenge: Annotated[
+        str | None, typer.Option("--challenge", help="Require a presentation bound to this challenge.")
+    ] = None,
+    domain: Annotated[str | None, typer.Option("--domain", help="This verifier's domain, required in bound presentations (default: talentproof-verifier).")] = None,
+    min_confirmations: Annotated[int, typer.Option("--min-confirmations", min=1)] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    receipt: Annotated[
+        Path | None, typer.Option("--receipt", help="Write a signed verification receipt to this file.")
+    ] = None,
+    receipt_key: Annotated[
+        Path | None, typer.Option("--receipt-key", help="The verifier's key file (talentproof verifier keygen).")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for a folder.")] = 2,
+) -> None:
+    """Verify credentials against the ledger, and optionally a talent-list profession."""
+    from talentproof.verifier.errors import VerifierError
+    from talentproof.verifier.policy import load_policy
+
+    try:
+        as_of_dt = parse_as_of(as_of)
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    if (receipt is None) != (receipt_key is None):
+        raise _fail("--receipt and --receipt-key go together", EXIT_USAGE)
+    try:
+        pol = load_policy(policy) if (profession or policy) else None
+        if pol is not None and profession is not None:
+            pol.profession(profession)
+        if len(inputs) == 1 and _is_dir(inputs[0]):
+            if receipt is not None:
+                raise _fail("receipts are written for one application, not a folder", EXIT_USAGE)
+            from talentproof.verifier.bulk import verify_folder
+
+            code = verify_folder(
+                Path(inputs[0]), rpc=rpc, trust=trust, as_of=as_of_dt, as_json=as_json,
+                min_confirmations=min_confirmations, workers=workers,
+            )
+            raise typer.Exit(code)
+        from talentproof.verifier.inputs import resolve_argument
+
+        items = [resolve_argument(a) for a in inputs]
+        verifier = build_verifier(rpc, trust, min_confirmations=min_confirmations, domain=domain)
+        report = verifier.verify_application(
+            items, as_of=as_of_dt, challenge=challenge, policy=pol, profession=profession
+        )
+        if receipt is not None and receipt_key is not None:
+            from talentproof.verifier.receipt import load_key, sign_receipt
+
+            signed = sign_receipt(report, load_key(receipt_key), trust=verifier.trust, rpc_hint=rpc)
+            receipt.write_text(json.dumps(signed, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    except VerifierError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        from talentproof.verifier.render import render_application
+
+        typer.echo(render_application(report))
+        if receipt is not None:
+            typer.echo(f"Receipt written to {receipt}")
+    raise typer.Exit(_exit_code(report.verdict, report.profession))
+
+
+receipt_app = typer.Typer(help="Signed verification receipts.", no_args_is_help=True)
+
+
+@receipt_app.command("check")
+def receipt_check(
+    receipt: Annotated[Path, typer.Argument(help="The receipt JSON file.")],
+    rpc: Annotated[
+        str,
+        typer.Option("--rpc", envvar="TALENTPROOF_RPC_URL", help="JSON-RPC URL of a node (archive state needed for old blocks)."),
+    ] = DEFAULT_RPC,
+    verifier_key: Annotated[
+        str | None, typer.Option("--verifier-key", help="Require the receipt to be signed by this key (z6Mk… or did:key).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Re-check a receipt: its signature, then the same reads at the same block."""
+    from talentproof.ledger.errors import LedgerError
+    from talentproof.verifier.errors import ReceiptError, VerifierError
+    from talentproof.verifier.receipt import recheck_receipt
+
+    try:
+        data = json.loads(receipt.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _fail(f"{receipt}: expected a receipt JSON file ({exc})", EXIT_USAGE) from None
+    try:
+        result = recheck_receipt(data, rpc=rpc, expected_signer=verifier_key)
+    except LedgerError as exc:
+        raise _fail(f"the ledger could not be read: {exc}", EXIT_INFRA) from None
+    except ReceiptError as exc:
+        if as_json:
+            typer.echo(json.dumps({"ok": False, "error": str(exc)}))
+        else:
+            typer.echo(f"✗ receipt does not re-check: {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    except VerifierError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    if as_json:
+        typer.echo(json.dumps({"ok": True, **result}, indent=2))
+    else:
+        typer.echo(
+            f"✓ receipt re-checked: signed by {result['signer']}, {result['credentials']} credential(s), "
+            f"verdict {result['verdict']} at block {result['blockNumber']} {result['blockHash']}"
+        )
+
+
+verifier_app = typer.Typer(help="The verifier service and its key.", no_args_is_help=True)
+
+
+@verifier_app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8001,
+    rpc: Annotated[str, typer.Option("--rpc", envvar="TALENTPROOF_RPC_URL")] = DEFAULT_RPC,
+    trust: Annotated[
+        str, typer.Option("--trust", "--deployment", "--registry", envvar="TALENTPROOF_DEPLOYMENT")
+    ] = DEFAULT_DEPLOYMENT,
+    receipt_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--receipt-key",
+            envvar="TALENTPROOF_VERIFIER_KEY",
+            help="Sign receipts with this key (default under TALENTPROOF_DATA_DIR: created on first run).",
+        ),
+    ] = None,
+    domain: Annotated[str | None, typer.Option("--domain", envvar="TALENTPROOF_VERIFIER_DOMAIN")] = None,
+) -> None:
+    """Run the verifier service and its web page (default http://127.0.0.1:8001/)."""
+    import os
+
+    import uvicorn
+    from talentproof.verifier.errors import VerifierError
+    from talentproof.verifier.service import ServiceSettings, create_app
+
+    data_dir = os.environ.get("TALENTPROOF_DATA_DIR")
+    if receipt_key is None and data_dir:
+        receipt_key = Path(data_dir) / "verifier-key.json"
+        if not receipt_key.exists():
+            from talentproof.verifier.receipt import generate_key_file
+
+            generate_key_file(receipt_key)
+    try:
+        app = create_app(
+            ServiceSettings(rpc_url=rpc, trust=trust, receipt_key=receipt_key, domain=domain)
+        )
+    except VerifierError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@verifier_app.command("keygen")
+def keygen(out: Annotated[Path, typer.Option("--out", help="Where to write the verifier's key file.")]) -> None:
+    """Create the verifier's Ed25519 receipt-signing key."""
+    from talentproof.verifier.receipt import generate_key_file
+
+    if out.exists():
+        raise _fail(f"{out} exists; refusing to overwrite a key", EXIT_USAGE)
+    key_id = generate_key_file(out)
+    typer.echo(f"verifier key {key_id} written to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the verifier's commands to the root CLI."""
+    app.command("verify")(verify_command)
+    app.add_typer(receipt_app, name="receipt")
+    app.add_typer(verifier_app, name="verifier")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _app = typer.Typer()
+    register(_app)
+    sys.exit(_app())

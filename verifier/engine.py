@@ -1,0 +1,912 @@
+"""The verification engine: ordered, fail-closed checks with explanations.
+
+Checks, in order (see :data:`talentproof.verifier.report.CHECKS`):
+
+1. parse, with size limits (duplicate JSON keys refused);
+2. structure and the schema of the credential's type;
+3. the issuer's eddsa-jcs-2022 signature;
+4. Merkle inclusion of the credential hash under the anchored root;
+5. the anchor on chain: the payload's chain id is the node's (and the trusted deployment's), its
+   registry is the trusted one, the root is anchored, with enough confirmations;
+6. the anchoring issuer was active and accredited for this type at anchor time, and is the
+   credential's issuer;
+7. the signing key was registered to that issuer and valid at anchor time;
+8. not revoked (credential or batch) or suspended, now or as of the requested date;
+9. the validity window contains the as-of date;
+10. presentation binding (challenge, domain, holder = subject) when the verifier asks for it;
+11. across the credentials of one application: the same applicant.
+
+All chain facts for a credential come from one read of the registry's verification view; within
+an application every read is pinned to the block of the first one, and the report names it. A
+failed read is an ``error`` for checks 5 to 8, never a pass.
+
+The engine works in three phases so that bulk verification can batch the chain reads:
+:meth:`Verifier.prepare` (offline checks 1-4), one chain read per credential, and
+:meth:`Verifier.finish` (checks 5-10 from the verdict).
+
+Example::
+
+    trust = TrustedDeployment.load("data/deployment.json")
+    verifier = Verifier(RegistryReader("http://127.0.0.1:8545", trust.registry), trust)
+    report = verifier.verify_application([item_from_text(qr_text, "QR")])  # verifier.inputs
+    print(report.verdict, [(c.number, c.status, c.message) for c in report.credentials[0].checks])
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from talentproof.credential import anchor as c_anchor
+from talentproof.credential import integrity as c_integrity
+from talentproof.credential import keys as c_keys
+from talentproof.credential import merkle as c_merkle
+from talentproof.credential.errors import (
+    CredentialError,
+    MerkleProofError,
+    ProofError,
+    SchemaValidationError,
+)
+from talentproof.ledger.chain import type_id as _ledger_type_id
+from talentproof.ledger.errors import LedgerError
+from talentproof.verifier import fastschema
+from talentproof.verifier.errors import InputError, InputTooLarge
+from talentproof.verifier.policy import Policy, PolicyInput, ProfessionResult
+from talentproof.verifier.report import (
+    ChainPoint,
+    CheckId,
+    CheckResult,
+    CredentialReport,
+    Status,
+    Verdict,
+    verdict_of,
+)
+from talentproof.verifier.trust import TrustedDeployment
+
+#: The domain bound presentations must name when the verifier is not given its own.
+DEFAULT_DOMAIN = "talentproof-verifier"
+
+ledger_type_id = functools.cache(_ledger_type_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _multibase_of(raw: bytes) -> str:
+    return c_keys.Ed25519PublicKey.from_raw(raw).multibase
+
+
+def _multibase(key: Any) -> str:
+    """A key's z6Mk… id (issuers' keys repeat: computed once per key)."""
+    return _multibase_of(bytes(key.raw))  # keccak256 of a kind name, computed once
+
+# Issuer status enum of the contract (IIssuerRegistry.IssuerStatus).
+_ISSUER_STATUS = ("none", "active", "suspended", "removed")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Input size limits (bytes or characters)."""
+
+    max_document_bytes: int = 256 * 1024
+    max_payload_chars: int = 8 * 1024
+    max_image_bytes: int = 16 * 1024 * 1024
+    max_credentials: int = 16
+
+
+class ChainReader(Protocol):
+    """The read access to the chain the verifier needs (``talentproof.ledger.reader``)."""
+
+    def chain_id(self) -> int:
+        """The node's chain id."""
+        ...
+
+    def verify_credential(
+        self,
+        root: bytes,
+        credential_hash: bytes,
+        signing_key: bytes,
+        type_id: bytes,
+        as_of: int = 0,
+        block: int | str = "latest",
+    ) -> Any:
+        """The registry's verification view for one credential."""
+        ...
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise ValueError(f"duplicate key {k!r}")
+            seen.add(k)
+    return out
+
+
+def parse_json(data: bytes | str, *, what: str, limit: int) -> Any:
+    """Parse JSON within a size limit, refusing duplicate keys (raises InputError)."""
+    size = len(data.encode("utf-8") if isinstance(data, str) else data)
+    if size > limit:
+        raise InputTooLarge(what, size, limit)
+    try:
+        return json.loads(data, object_pairs_hook=_no_duplicate_keys)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what}: expected JSON ({exc})") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One thing offered for verification: a credential or a presentation, already parsed.
+
+    ``error`` holds why the input could not be parsed (check 1 fails with it).
+    """
+
+    source: str
+    document: Mapping[str, Any] | None
+    error: str | None = None
+
+    @property
+    def is_presentation(self) -> bool:
+        """True when the document is a VerifiablePresentation."""
+        doc = self.document
+        if doc is None:
+            return False
+        types = doc.get("type")
+        types = [types] if isinstance(types, str) else types or []
+        return "VerifiablePresentation" in types
+
+
+def _utc(value: datetime | date | None) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return _utc(datetime.fromisoformat(text))
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def _kind_of(doc: Mapping[str, Any]) -> str | None:
+    types = doc.get("type")
+    if isinstance(types, str):
+        return types
+    if isinstance(types, list) and types and isinstance(types[-1], str):
+        return types[-1]
+    return None
+
+
+def _subject_id(doc: Mapping[str, Any]) -> str | None:
+    subject = doc.get("credentialSubject")
+    if isinstance(subject, list):
+        subject = subject[0] if subject else None
+    if isinstance(subject, Mapping) and isinstance(subject.get("id"), str):
+        return subject["id"]
+    return None
+
+
+def _issuer_id(doc: Mapping[str, Any]) -> str | None:
+    iss = doc.get("issuer")
+    if isinstance(iss, Mapping):
+        iss = iss.get("id")
+    return iss if isinstance(iss, str) else None
+
+
+# --------------------------------------------------------------------------- phase results
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A credential after the offline checks, with the query for its chain read."""
+
+    source: str
+    checks: list[CheckResult]
+    credential: Mapping[str, Any] | None = None
+    kind: str | None = None
+    anchor: Any = None
+    credential_hash: bytes | None = None
+    signing_key: bytes | None = None
+    key_id: str | None = None
+    chain_skip: str | None = None  # why checks 5-8 cannot run
+    binding: CheckResult | None = None
+
+    @property
+    def query(self) -> tuple[bytes, bytes, bytes, bytes] | None:
+        """(root, credential hash, signing key, type id) for the verification view, if any."""
+        if self.chain_skip is not None:
+            return None
+        assert self.anchor is not None and self.credential_hash is not None
+        assert self.signing_key is not None and self.kind is not None
+        return (
+            bytes(self.anchor.merkle_root),
+            self.credential_hash,
+            self.signing_key,
+            ledger_type_id(self.kind),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationReport:
+    """The reports of one application's credentials, the cross-credential checks and the policy."""
+
+    credentials: tuple[CredentialReport, ...]
+    checks: tuple[CheckResult, ...] = ()
+    chain: ChainPoint | None = None
+    profession: ProfessionResult | None = None
+    as_of: str | None = None
+    chain_as_of: int = 0
+
+    @property
+    def verdict(self) -> Verdict:
+        """Fail closed over every credential and every application check."""
+        if not self.credentials:
+            return Verdict.ERROR
+        verdicts = {r.verdict for r in self.credentials}
+        own = verdict_of(self.checks) if self.checks else Verdict.VALID
+        if Verdict.INVALID in verdicts or own is Verdict.INVALID:
+            return Verdict.INVALID
+        if Verdict.ERROR in verdicts or own is Verdict.ERROR:
+            return Verdict.ERROR
+        return Verdict.VALID
+
+    def to_json(self, *, include_credentials: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict (with the credentials themselves when ``include_credentials``)."""
+        return {
+            "verdict": self.verdict.value,
+            "asOf": self.as_of,
+            "chainAsOf": self.chain_as_of,
+            "chain": self.chain.to_json() if self.chain else None,
+            "credentials": [r.to_json(include_credential=include_credentials) for r in self.credentials],
+            "checks": [c.to_json() for c in self.checks],
+            "profession": self.profession.to_json() if self.profession else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ApplicationReport:
+        """Inverse of :meth:`to_json`."""
+        chain = data.get("chain")
+        prof = data.get("profession")
+        return cls(
+            credentials=tuple(CredentialReport.from_json(r) for r in data["credentials"]),
+            checks=tuple(CheckResult.from_json(c) for c in data.get("checks") or ()),
+            chain=ChainPoint.from_json(chain) if chain else None,
+            profession=ProfessionResult.from_json(prof) if prof else None,
+            as_of=data.get("asOf"),
+            chain_as_of=int(data.get("chainAsOf") or 0),
+        )
+
+
+# --------------------------------------------------------------------------- the verifier
+
+
+def _skipped(check: CheckId, reason: str) -> CheckResult:
+    return CheckResult(check, Status.SKIPPED, reason)
+
+
+_CHAIN_CHECKS = (CheckId.ANCHOR, CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)
+
+
+@dataclass
+class Verifier:
+    """Verifies credentials against one trusted registry deployment through a chain reader.
+
+    ``min_confirmations``: blocks including the anchor's own (1 = anchored in any mined block).
+    ``domain``: this verifier's domain, required in bound presentations.
+    """
+
+    reader: ChainReader
+    trust: TrustedDeployment
+    min_confirmations: int = 1
+    domain: str = DEFAULT_DOMAIN
+    limits: Limits = field(default_factory=Limits)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    _chain_id: int | None = field(default=None, init=False, repr=False)
+
+    # ----------------------------------------------------------------- phase 1: offline
+
+    def prepare(self, source: str, document: Mapping[str, Any] | None, error: str | None = None) -> Prepared:
+        """Checks 1-4 of one credential (no network)."""
+        p = Prepared(source=source, checks=[])
+        # (1) parse
+        if document is None or not isinstance(document, Mapping):
+            why = error or "expected a JSON object"
+            p.checks.append(CheckResult(CheckId.PARSE, Status.FAIL, f"The credential could not be read: {why}."))
+            for cid in (CheckId.SCHEMA, CheckId.SIGNATURE, CheckId.INCLUSION, *_CHAIN_CHECKS, CheckId.VALIDITY):
+                p.checks.append(_skipped(cid, "Skipped: the credential could not be read."))
+            p.chain_skip = "unreadable"
+            return p
+        try:
+            doc, anchor = c_anchor.split_anchor(dict(document))
+        except CredentialError as exc:
+            p.checks.append(CheckResult(CheckId.PARSE, Status.FAIL, f"The credential's proofs could not be read: {exc}."))
+            for cid in (CheckId.SCHEMA, CheckId.SIGNATURE, CheckId.INCLUSION, *_CHAIN_CHECKS, CheckId.VALIDITY):
+                p.checks.append(_skipped(cid, "Skipped: the credential could not be read."))
+            p.chain_skip = "unreadable"
+            return p
+        p.credential = doc
+        p.anchor = anchor
+        p.kind = _kind_of(doc)
+        p.checks.append(
+            CheckResult(
+                CheckId.PARSE,
+                Status.PASS,
+                f"Read {_label(p.kind, article=True)}" + (" with its anchor proof." if anchor else " (no anchor proof)."),
+                {"credentialId": doc.get("id"), "kind": p.kind},
+            )
+        )
+        # (2) schema
+        try:
+            p.kind = fastschema.validate_credential(doc)
+            p.checks.append(CheckResult(CheckId.SCHEMA, Status.PASS, f"Well-formed {_label(p.kind)} matching its schema.", {"kind": p.kind}))
+        except SchemaValidationError as exc:
+            p.checks.append(
+                CheckResult(
+                    CheckId.SCHEMA,
+                    Status.FAIL,
+                    f"The credential is malformed: {exc.field or 'document'} should be {exc.expected}.",
+                    {"field": exc.field, "expected": exc.expected, "found": repr(exc.found)[:200]},
+                )
+            )
+        except CredentialError as exc:
+            p.checks.append(CheckResult(CheckId.SCHEMA, Status.FAIL, f"The credential is malformed: {exc}."))
+        # (3) signature
+        try:
+            verified = c_integrity.verify(doc)
+            p.signing_key = bytes(verified.public_key.raw)
+            p.key_id = _multibase(verified.public_key)
+            p.checks.append(
+                CheckResult(
+                    CheckId.SIGNATURE,
+                    Status.PASS,
+                    "The issuer's signature is valid: the credential has not been altered.",
+                    {"keyId": p.key_id, "verificationMethod": verified.verification_method},
+                )
+            )
+        except ProofError as exc:
+            p.checks.append(
+                CheckResult(
+                    CheckId.SIGNATURE,
+                    Status.FAIL,
+                    f"The signature is not valid ({type(exc).__name__}): {exc}. The credential may have been altered or forged.",
+                    {"error": type(exc).__name__},
+                )
+            )
+            claimed_key = _key_of(doc)
+            if claimed_key is not None:
+                p.key_id = claimed_key.multibase
+                p.signing_key = bytes(claimed_key.raw)
+        except CredentialError as exc:
+            p.checks.append(CheckResult(CheckId.SIGNATURE, Status.FAIL, f"The signature could not be checked: {exc}."))
+        # (4) inclusion
+        try:
+            p.credential_hash = c_merkle.credential_hash(doc)
+        except CredentialError as exc:
+            p.credential_hash = None
+            p.checks.append(CheckResult(CheckId.INCLUSION, Status.FAIL, f"The credential cannot be hashed: {exc}."))
+            p.chain_skip = "Skipped: the credential cannot be hashed."
+            return p
+        if anchor is None:
+            p.checks.append(
+                CheckResult(
+                    CheckId.INCLUSION,
+                    Status.FAIL,
+                    "The credential carries no anchor proof: it was never anchored on the ledger.",
+                    {"credentialHash": _hex(p.credential_hash)},
+                )
+            )
+            p.chain_skip = "Skipped: the credential is not anchored."
+            return p
+        try:
+            c_merkle.verify_inclusion(p.credential_hash, anchor.inclusion, bytes(anchor.merkle_root))
+            p.checks.append(
+                CheckResult(
+                    CheckId.INCLUSION,
+                    Status.PASS,
+                    f"Included as entry {anchor.leaf_index + 1} of a batch of {anchor.tree_size}.",
+                    {
+                        "merkleRoot": _hex(bytes(anchor.merkle_root)),
+                        "leafIndex": anchor.leaf_index,
+                        "treeSize": anchor.tree_size,
+                        "credentialHash": _hex(p.credential_hash),
+                    },
+                )
+            )
+        except (MerkleProofError, CredentialError) as exc:
+            p.checks.append(
+                CheckResult(
+                    CheckId.INCLUSION,
+                    Status.FAIL,
+                    f"The credential is not part of the batch it claims: {exc}.",
+                    {"merkleRoot": _hex(bytes(anchor.merkle_root)), "credentialHash": _hex(p.credential_hash)},
+                )
+            )
+            p.chain_skip = "Skipped: the credential is not part of the anchored batch it claims."
+            return p
+        if p.signing_key is None:
+            p.chain_skip = "Skipped: the signing key could not be read."
+        elif p.kind is None:
+            p.chain_skip = "Skipped: the credential type is unknown."
+        return p
+
+    # ----------------------------------------------------------------- phase 2: chain
+
+    def node_chain_id(self) -> int:
+        """The node's chain id (cached after the first successful read)."""
+        if self._chain_id is None:
+            self._chain_id = int(self.reader.chain_id())
+        return self._chain_id
+
+    def read(self, p: Prepared, as_of: int, block: int | str) -> Any:
+        """One verification-view read for a prepared credential (raises LedgerError)."""
+        q = p.query
+        assert q is not None
+        from talentproof.verifier import fastread
+
+        if fastread.supports(self.reader):
+            return fastread.read_one(self.reader, q, as_of, block)
+        return self.reader.verify_credential(*q, as_of=as_of, block=block)
+
+    # ----------------------------------------------------------------- phase 3: chain checks
+
+    def finish(
+        self,
+        p: Prepared,
+        verdict: Any,
+        *,
+        as_of: datetime,
+        chain_error: str | None = None,
+    ) -> CredentialReport:
+        """Checks 5-10 from the chain verdict (or the read error), then the report."""
+        checks = list(p.checks)
+        chain: ChainPoint | None = None
+        issuer_name: str | None = None
+        if p.chain_skip is not None:
+            if p.credential is not None:
+                checks.extend(_skipped(cid, p.chain_skip) for cid in _CHAIN_CHECKS)
+        elif chain_error is not None:
+            checks.extend(
+                CheckResult(
+                    cid,
+                    Status.ERROR,
+                    f"The ledger could not be read ({chain_error}); this credential cannot be confirmed.",
+                )
+                for cid in _CHAIN_CHECKS
+            )
+        else:
+            chain = ChainPoint(
+                chain_id=self._chain_id or 0,
+                registry=self.trust.registry,
+                block_number=int(verdict.block_number),
+                block_hash=_block_hash(verdict),
+            )
+            issuer_name = verdict.issuer_name or None
+            checks.extend(self._chain_checks(p, verdict, chain))
+        if p.credential is not None:
+            checks.append(_validity(p.credential, as_of))
+        if p.binding is not None:
+            checks.append(p.binding)
+        else:
+            checks.append(_skipped(CheckId.BINDING, "Not requested: the verifier did not ask for a bound presentation."))
+        doc = p.credential
+        return CredentialReport(
+            source=p.source,
+            checks=tuple(checks),
+            credential_id=doc.get("id") if doc is not None else None,
+            kind=p.kind,
+            subject_id=_subject_id(doc) if doc is not None else None,
+            issuer_name=issuer_name,
+            chain=chain,
+            credential=doc,
+            credential_hash=_hex(p.credential_hash) if p.credential_hash else None,
+            anchor=p.anchor.to_json() if p.anchor is not None else None,
+        )
+
+    def _chain_checks(self, p: Prepared, v: Any, chain: ChainPoint) -> list[CheckResult]:
+        out: list[CheckResult] = []
+        anchor = p.anchor
+        rec = v.anchor
+        block = {"blockNumber": chain.block_number, "blockHash": chain.block_hash}
+        # (5) anchor
+        node_chain = chain.chain_id
+        problems = []
+        if int(anchor.chain_id) != node_chain:
+            problems.append(f"it names chain {anchor.chain_id} but the ledger is chain {node_chain}")
+        if self.trust.chain_id is not None and node_chain != self.trust.chain_id:
+            problems.append(f"the ledger is chain {node_chain}, not the trusted chain {self.trust.chain_id}")
+        if not self.trust.same_registry(str(anchor.registry)):
+            problems.append(f"it names registry {anchor.registry}, not the trusted registry {self.trust.registry}")
+        anchored = int(rec.issuer_id) != 0
+        confirmations = chain.block_number - int(rec.block_number) + 1 if anchored else 0
+        evidence5 = {
+            **block,
+            "chainId": node_chain,
+            "registry": self.trust.registry,
+            "merkleRoot": _hex(bytes(anchor.merkle_root)),
+        }
+        if problems:
+            out.append(CheckResult(CheckId.ANCHOR, Status.FAIL, "Anchored elsewhere: " + "; ".join(problems) + ".", evidence5))
+        elif not anchored:
+            out.append(
+                CheckResult(
+                    CheckId.ANCHOR,
+                    Status.FAIL,
+                    "The batch this credential claims is not anchored on the trusted registry.",
+                    evidence5,
+                )
+            )
+        elif confirmations < self.min_confirmations:
+            out.append(
+                CheckResult(
+                    CheckId.ANCHOR,
+                    Status.FAIL,
+                    f"Anchored in block {rec.block_number}, but only {confirmations} of the required "
+                    f"{self.min_confirmations} confirmations so far.",
+                    {**evidence5, "anchorBlock": int(rec.block_number), "confirmations": confirmations},
+                )
+            )
+        else:
+            out.append(
+                CheckResult(
+                    CheckId.ANCHOR,
+                    Status.PASS,
+                    f"Anchored on {_iso(int(rec.anchored_at))} in block {rec.block_number} "
+                    f"({confirmations} confirmation{'s' if confirmations != 1 else ''}).",
+                    {
+                        **evidence5,
+                        "anchorBlock": int(rec.block_number),
+                        "anchoredAt": int(rec.anchored_at),
+                        "confirmations": confirmations,
+                    },
+                )
+            )
+        if out[-1].status is not Status.PASS:
+            reason = "Skipped: the credential is not anchored on the trusted registry."
+            out.extend(_skipped(cid, reason) for cid in (CheckId.ISSUER, CheckId.KEY, CheckId.STATUS))
+            return out
+        at = _iso(int(rec.anchored_at))
+        # (6) issuer accredited at anchor time, for this type, and is the credential's issuer
+        status_then = _status_name(v.issuer_status_at_anchor)
+        status_now = _status_name(v.issuer_status)
+        ev6 = {
+            **block,
+            "issuerId": int(rec.issuer_id),
+            "issuerName": v.issuer_name,
+            "issuerDid": v.issuer_did,
+            "statusAtAnchor": status_then,
+            "statusNow": status_now,
+            "credentialType": p.kind,
+        }
+        claimed = _issuer_id(p.credential or {})
+        if status_then != "active":
+            out.append(CheckResult(CheckId.ISSUER, Status.FAIL, f"{v.issuer_name} was {status_then} when it anchored this credential ({at}).", ev6))
+        elif not v.type_accredited_at_anchor:
+            granted = "was never accredited" if not v.type_granted else "was not accredited at that time"
+            out.append(CheckResult(CheckId.ISSUER, Status.FAIL, f"{v.issuer_name} {granted} to issue {p.kind} credentials ({_label(p.kind)}; anchored {at}).", ev6))
+        elif claimed is not None and v.issuer_did and claimed != v.issuer_did:
+            out.append(
+                CheckResult(
+                    CheckId.ISSUER,
+                    Status.FAIL,
+                    f"The credential names issuer {claimed}, but it was anchored by {v.issuer_name} ({v.issuer_did}).",
+                    ev6,
+                )
+            )
+        else:
+            now = "" if status_now == "active" else f" It is {status_now} now."
+            out.append(CheckResult(CheckId.ISSUER, Status.PASS, f"Issued by {v.issuer_name}, accredited for {_label(p.kind)}s at the time ({at}).{now}", ev6))
+        # (7) key
+        ev7 = {**block, "keyId": p.key_id, "issuerName": v.issuer_name, "keyValidFrom": int(v.key_valid_from), "keyValidUntil": int(v.key_valid_until)}
+        if not v.key_registered:
+            out.append(CheckResult(CheckId.KEY, Status.FAIL, f"The signing key {_short_key(p.key_id)} is not registered to {v.issuer_name}.", ev7))
+        elif not v.key_valid_at_anchor:
+            out.append(
+                CheckResult(
+                    CheckId.KEY,
+                    Status.FAIL,
+                    f"The signing key {_short_key(p.key_id)} of {v.issuer_name} was not valid when the credential was anchored ({at}); "
+                    f"it was valid {_window(int(v.key_valid_from), int(v.key_valid_until))}.",
+                    ev7,
+                )
+            )
+        else:
+            out.append(CheckResult(CheckId.KEY, Status.PASS, f"Signed with {v.issuer_name}'s registered key {_short_key(p.key_id)}, valid at the time.", ev7))
+        # (8) status
+        cs = v.credential_status
+        when = f"as of {_iso(int(v.as_of))}"
+        ev8 = {**block, "asOf": int(v.as_of), "revokedAt": int(cs.revoked_at), "suspendedAt": int(cs.suspended_at), "reinstatedAt": int(cs.reinstated_at), "batchRevokedAt": int(rec.revoked_at)}
+        if v.credential_revoked:
+            out.append(CheckResult(CheckId.STATUS, Status.FAIL, f"Revoked by {v.issuer_name} on {_iso(int(cs.revoked_at))} ({when}).", ev8))
+        elif v.batch_revoked:
+            out.append(CheckResult(CheckId.STATUS, Status.FAIL, f"The whole batch was revoked by {v.issuer_name} on {_iso(int(rec.revoked_at))} ({when}).", ev8))
+        elif v.credential_suspended:
+            out.append(CheckResult(CheckId.STATUS, Status.FAIL, f"Suspended by {v.issuer_name} since {_iso(int(cs.suspended_at))} ({when}).", ev8))
+        else:
+            extra = " (a past suspension was lifted)" if int(cs.reinstated_at) else ""
+            out.append(CheckResult(CheckId.STATUS, Status.PASS, f"Not revoked or suspended {when}{extra}.", ev8))
+        return out
+
+    # ----------------------------------------------------------------- presentations
+
+    def _binding(self, item: Item, challenge: str | None) -> tuple[list[Mapping[str, Any]], CheckResult | None]:
+        """Credentials of a presentation and the binding check (None when not requested)."""
+        vp = item.document
+        assert vp is not None
+        creds = vp.get("verifiableCredential")
+        if isinstance(creds, Mapping):
+            creds = [creds]
+        if not isinstance(creds, list):
+            return [], CheckResult(CheckId.BINDING, Status.FAIL, "The presentation holds no credential.")
+        if challenge is None:
+            return creds, None
+        from talentproof.credential import presentation as c_presentation
+
+        try:
+            c_presentation.verify_presentation(dict(vp), challenge=challenge, domain=self.domain)
+        except (CredentialError, ValueError) as exc:
+            return creds, CheckResult(
+                CheckId.BINDING,
+                Status.FAIL,
+                f"The presentation is not bound to this verification ({type(exc).__name__}): {exc}. "
+                "It may be a copy replayed from another verification.",
+                {"challenge": challenge, "domain": self.domain, "error": type(exc).__name__},
+            )
+        holder = vp.get("holder")
+        holder = holder.get("id") if isinstance(holder, Mapping) else holder
+        return creds, CheckResult(
+            CheckId.BINDING,
+            Status.PASS,
+            "Presented by the holder named in the credentials, for this verification.",
+            {"holder": holder, "challenge": challenge, "domain": self.domain},
+        )
+
+    # ----------------------------------------------------------------- whole application
+
+    def verify_application(
+        self,
+        items: Sequence[Item],
+        *,
+        as_of: datetime | date | None = None,
+        challenge: str | None = None,
+        policy: Policy | None = None,
+        profession: str | None = None,
+        challenge_problem: str | None = None,
+        at_block: int | None = None,
+        chain_as_of: int | None = None,
+    ) -> ApplicationReport:
+        """Verify every credential of one application, the same-applicant check, and the policy.
+
+        ``challenge`` set means the verifier asks for a bound presentation (check 10): bare
+        credentials then fail it. ``challenge_problem`` (e.g. "already used") fails check 10 for
+        every credential whatever the presentation says. ``as_of`` is the application date
+        (None: now). ``at_block`` pins every chain read to that block (receipts re-check with
+        it); ``chain_as_of`` overrides the as-of time sent to the chain (0 = the block's time).
+        """
+        as_of_dt = _utc(as_of) or self.clock()
+        as_of_chain = int(as_of_dt.timestamp()) if as_of is not None else 0
+        if chain_as_of is not None:
+            as_of_chain = chain_as_of
+        prepared: list[Prepared] = []
+        for item in items:
+            if item.document is not None and item.is_presentation:
+                creds, binding = self._binding(item, challenge)
+                if not creds:
+                    p = self.prepare(item.source, None, "the presentation holds no credential")
+                    p.binding = binding
+                    prepared.append(p)
+                for i, cred in enumerate(creds):
+                    p = self.prepare(f"{item.source} #{i + 1}", cred if isinstance(cred, Mapping) else None)
+                    p.binding = binding
+                    prepared.append(p)
+            else:
+                p = self.prepare(item.source, item.document, item.error)
+                if challenge is not None and item.document is not None:
+                    p.binding = CheckResult(
+                        CheckId.BINDING,
+                        Status.FAIL,
+                        "A presentation bound to this verifier's challenge was requested, but a bare credential was given.",
+                    )
+                prepared.append(p)
+            if len(prepared) > self.limits.max_credentials:
+                raise InputTooLarge("application", len(prepared), self.limits.max_credentials)
+
+        if challenge_problem is not None:
+            refused = CheckResult(
+                CheckId.BINDING,
+                Status.FAIL,
+                f"The challenge {challenge!r} {challenge_problem}: this presentation may be a replayed copy.",
+                {"challenge": challenge},
+            )
+            for p in prepared:
+                p.binding = refused
+        reports, chain = self._read_and_finish(
+            prepared, as_of_dt, as_of_chain, "latest" if at_block is None else at_block
+        )
+        checks = _same_applicant(reports) if len(reports) > 1 else ()
+        prof = None
+        if policy is not None and profession is not None:
+            verified_ok = {id(r): r.verdict is Verdict.VALID for r in reports}
+            prof = policy.evaluate(
+                profession,
+                [
+                    PolicyInput(r.credential_id or r.source, r.credential or {}, verified_ok[id(r)])
+                    for r in reports
+                    if r.credential is not None
+                ],
+                as_of_dt.date(),
+            )
+        return ApplicationReport(
+            credentials=tuple(reports),
+            checks=tuple(checks),
+            chain=chain,
+            profession=prof,
+            as_of=as_of_dt.isoformat().replace("+00:00", "Z"),
+            chain_as_of=as_of_chain,
+        )
+
+    def _read_and_finish(
+        self,
+        prepared: Sequence[Prepared],
+        as_of_dt: datetime,
+        as_of_chain: int,
+        block: int | str = "latest",
+    ) -> tuple[list[CredentialReport], ChainPoint | None]:
+        reports: list[CredentialReport] = []
+        chain: ChainPoint | None = None
+        chain_error: str | None = None
+        for p in prepared:
+            verdict = None
+            err = None
+            if p.query is not None:
+                if chain_error is not None:
+                    err = chain_error
+                else:
+                    try:
+                        self.node_chain_id()
+                        verdict = self.read(p, as_of_chain, block)
+                        block = int(verdict.block_number)
+                    except LedgerError as exc:
+                        err = chain_error = _one_line(exc)
+            r = self.finish(p, verdict, as_of=as_of_dt, chain_error=err)
+            if chain is None and r.chain is not None:
+                chain = r.chain
+            reports.append(r)
+        return reports, chain
+
+    def verify_document(
+        self, document: Mapping[str, Any], *, source: str = "credential", as_of: datetime | date | None = None
+    ) -> CredentialReport:
+        """Verify one credential (checks 1-9; 10 skipped) and return its report."""
+        return self.verify_application([Item(source, document)], as_of=as_of).credentials[0]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+_LABELS = {
+    "DegreeCredential": "degree",
+    "EmploymentCredential": "employment",
+    "OpenBadgeCredential": "training or skill (Open Badge)",
+}
+
+
+def _label(kind: str | None, *, article: bool = False) -> str:
+    text = _LABELS.get(kind or "", kind or "credential")
+    if kind in _LABELS:
+        text += " credential"
+    if article:
+        text = ("an " if text[:1] in "aeiou" else "a ") + text
+    return text
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _block_hash(verdict: Any) -> str:
+    h = getattr(verdict, "block_hash", None)
+    if isinstance(h, (bytes, bytearray)):
+        return _hex(bytes(h))
+    return str(h) if h else ""
+
+
+def _status_name(value: Any) -> str:
+    name = getattr(value, "name", None)
+    if isinstance(name, str):
+        return name.lower()
+    try:
+        return _ISSUER_STATUS[int(value)]
+    except (ValueError, IndexError, TypeError):
+        return str(value).lower()
+
+
+def _short_key(key_id: str | None) -> str:
+    if not key_id:
+        return "(unknown)"
+    return key_id if len(key_id) <= 16 else f"{key_id[:10]}…{key_id[-6:]}"
+
+
+def _window(start: int, end: int) -> str:
+    if not start and not end:
+        return "never"
+    s = _iso(start) if start else "the beginning"
+    return f"from {s} until {_iso(end)}" if end else f"from {s}"
+
+
+def _key_of(doc: Mapping[str, Any]) -> Any:
+    """The public key the proof's did:key verification method names, even when it does not verify."""
+    proof = doc.get("proof")
+    if isinstance(proof, list):
+        proof = next((e for e in proof if isinstance(e, Mapping) and e.get("type") != "TalentProofAnchor"), None)
+    vm = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
+    if not isinstance(vm, str):
+        return None
+    try:
+        return c_keys.Ed25519PublicKey.from_verification_method(vm)
+    except (CredentialError, ValueError):
+        return None
+
+
+def _validity(doc: Mapping[str, Any], as_of: datetime) -> CheckResult:
+    start = _parse_time(doc.get("validFrom"))
+    end = _parse_time(doc.get("validUntil"))
+    when = as_of.strftime("%Y-%m-%d %H:%M UTC")
+    ev = {"validFrom": doc.get("validFrom"), "validUntil": doc.get("validUntil"), "asOf": as_of.isoformat()}
+    if doc.get("validFrom") is not None and start is None:
+        return CheckResult(CheckId.VALIDITY, Status.FAIL, "validFrom is not a valid date-time.", ev)
+    if doc.get("validUntil") is not None and end is None:
+        return CheckResult(CheckId.VALIDITY, Status.FAIL, "validUntil is not a valid date-time.", ev)
+    if start is not None and as_of < start:
+        return CheckResult(CheckId.VALIDITY, Status.FAIL, f"Not yet valid on {when}: valid from {start:%Y-%m-%d %H:%M UTC}.", ev)
+    if end is not None and as_of >= end:
+        return CheckResult(CheckId.VALIDITY, Status.FAIL, f"Expired on {end:%Y-%m-%d %H:%M UTC} (checked as of {when}).", ev)
+    until = f" until {end:%Y-%m-%d}" if end else " with no end date"
+    return CheckResult(CheckId.VALIDITY, Status.PASS, f"Valid on {when}{until}.", ev)
+
+
+def _same_applicant(reports: Sequence[CredentialReport]) -> tuple[CheckResult, ...]:
+    subjects = {r.source: r.subject_id for r in reports if r.credential is not None}
+    missing = [s for s, sub in subjects.items() if not sub]
+    distinct = sorted({sub for sub in subjects.values() if sub})
+    ev = {"subjects": dict(subjects)}
+    if missing:
+        return (CheckResult(CheckId.SAME_APPLICANT, Status.FAIL, f"Some credentials name no applicant: {', '.join(missing)}.", ev),)
+    if len(distinct) > 1:
+        groups = "; ".join(f"{sub}: {', '.join(s for s, x in subjects.items() if x == sub)}" for sub in distinct)
+        return (CheckResult(CheckId.SAME_APPLICANT, Status.FAIL, f"The credentials name {len(distinct)} different applicants ({groups}).", ev),)
+    if not distinct:
+        return (CheckResult(CheckId.SAME_APPLICANT, Status.SKIPPED, "No readable credential.", ev),)
+    return (CheckResult(CheckId.SAME_APPLICANT, Status.PASS, f"All {len(subjects)} credentials name the same applicant.", {"subject": distinct[0]}),)
+
+
+__all__ = [
+    "ApplicationReport",
+    "ChainReader",
+    "Item",
+    "Limits",
+    "Prepared",
+    "Verifier",
+    "parse_json",
+]

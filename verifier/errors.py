@@ -1,0 +1,60 @@
+"""The verifier's errors: one root, specific leaves.
+
+A verification *outcome* (a credential that fails a check) is not an exception: it is a
+:class:`~talentproof.verifier.report.CheckResult` with status ``fail``. Exceptions here are for
+input the verifier cannot take (usage errors), broken policy files, and receipts that do not
+re-check.
+"""
+
+from __future__ import annotations
+
+
+class VerifierError(Exception):
+    """Root of every error raised by :mod:`talentproof.verifier`."""
+
+
+class InputError(VerifierError):
+    """The input is not something the verifier can read (a usage error, CLI exit code 2)."""
+
+
+class InputTooLarge(InputError):
+    """The input exceeds the verifier's size limits."""
+
+    def __init__(self, what: str, size: int, limit: int) -> None:
+        super().__init__(f"{what} is {size} bytes; the limit is {limit} bytes")
+        self.what = what
+        self.size = size
+        self.limit = limit
+
+
+class PolicyError(VerifierError):
+    """A talent-list policy file is malformed; the message names the field and what was expected."""
+
+    def __init__(self, where: str, expected: str, found: object = None) -> None:
+        detail = f"{where}: expected {expected}"
+        if found is not None:
+            detail += f", found {found!r}"
+        super().__init__(detail)
+        self.where = where
+        self.expected = expected
+        self.found = found
+
+
+class UnknownProfession(PolicyError):
+    """The requested profession is not in the policy."""
+
+    def __init__(self, profession: str, known: list[str]) -> None:
+        super().__init__("profession", f"one of {', '.join(sorted(known)) or '(none)'}", profession)
+        self.profession = profession
+
+
+class TrustConfigError(VerifierError):
+    """The trusted deployment (record or registry address) is missing or malformed."""
+
+
+class ReceiptError(VerifierError):
+    """A verification receipt is malformed, its signature is invalid, or it does not re-check."""
+
+
+class ChallengeError(VerifierError):
+    """A presentation challenge is unknown, expired or already used."""

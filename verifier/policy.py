@@ -1,0 +1,597 @@
+"""Talent-list policies: a declarative file format and the engine that evaluates it.
+
+A policy file (YAML or JSON) lists professions; each profession lists criteria. A criterion is
+one of:
+
+``degree``
+    ``min_level`` (associate < bachelor < master < doctorate), optional ``fields`` (keywords, any
+    of which must appear in the field of study).
+``employment``
+    optional ``employers`` (names, or ``{name, aliases}``), optional ``domains`` (any of which the
+    employment must list), optional ``min_years`` (total, overlaps counted once, up to the
+    evaluation date).
+``badge``
+    an Open Badges achievement matching any of ``alignments`` (``framework``/``code``/``name``,
+    each optional, all given ones must match), ``achievement_types`` or ``keywords`` (in its
+    name or tags).
+``any_of`` / ``all_of``
+    a list of nested criteria.
+
+Thresholds and lists are data: the engine has no profession built in. ``evaluate`` explains
+each criterion: met or not, by which credential, and why.
+
+Example::
+
+    policy = load_policy(DEFAULT_POLICY)
+    result = policy.evaluate("hk-dlt-expert", [PolicyInput("degree.json", doc, True)], date.today())
+    for c in result.criteria:
+        print(c.met, c.title, c.reason)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from talentproof.verifier.errors import PolicyError, UnknownProfession
+from talentproof.verifier.facts import (
+    DEGREE_LEVELS,
+    BadgeFact,
+    DegreeFact,
+    EmploymentFact,
+    Fact,
+    fact_of,
+)
+
+FORMAT = "talentproof-policy/1"
+
+#: The policy shipped with the verifier (Hong Kong Talent List, DLT and fintech).
+DEFAULT_POLICY = "hk_talent_list.yaml"
+
+_DAYS_PER_YEAR = 365.2425
+
+
+# --------------------------------------------------------------------------- criteria model
+
+
+def _norm(text: str) -> str:
+    """Case-folded, punctuation-free, single-spaced form used for name matching."""
+    text = re.sub(r"[^\w\s]", " ", text.casefold())
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Firm:
+    """A firm the policy names, with the other names it is known by."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+
+    def matches(self, employer: str) -> bool:
+        """True when ``employer`` is this firm's name or one of its aliases."""
+        wanted = _norm(employer)
+        return any(_norm(n) == wanted for n in (self.name, *self.aliases))
+
+
+@dataclass(frozen=True, slots=True)
+class AlignmentRule:
+    """A skills-framework alignment a badge must carry (given fields must all match)."""
+
+    framework: str | None = None
+    code: str | None = None
+    name: str | None = None
+
+    def describe(self) -> str:
+        """A short human description."""
+        parts = [p for p in (self.framework, self.code, self.name) if p]
+        return " / ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One criterion of a profession; ``kind`` selects which fields apply."""
+
+    id: str
+    title: str
+    kind: str
+    min_level: str | None = None
+    fields: tuple[str, ...] = ()
+    employers: tuple[Firm, ...] = ()
+    domains: tuple[str, ...] = ()
+    min_years: float = 0.0
+    alignments: tuple[AlignmentRule, ...] = ()
+    achievement_types: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    children: tuple[Criterion, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Profession:
+    """A talent-list profession and its criteria (all must be met)."""
+
+    id: str
+    name: str
+    description: str
+    criteria: tuple[Criterion, ...]
+    source: str = ""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyInput:
+    """A credential offered as evidence; ``verified`` is the verifier's verdict on it."""
+
+    ref: str
+    credential: Mapping[str, Any]
+    verified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    """Whether one criterion is met, by which credentials, and why."""
+
+    id: str
+    title: str
+    met: bool
+    reason: str
+    evidence: tuple[str, ...] = ()
+    children: tuple[CriterionResult, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "met": self.met,
+            "reason": self.reason,
+            "evidence": list(self.evidence),
+        }
+        if self.children:
+            out["anyOf"] = [c.to_json() for c in self.children]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CriterionResult:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            id=data["id"],
+            title=data["title"],
+            met=bool(data["met"]),
+            reason=data["reason"],
+            evidence=tuple(data.get("evidence") or ()),
+            children=tuple(cls.from_json(c) for c in data.get("anyOf") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProfessionResult:
+    """The evaluation of one applicant against one profession."""
+
+    profession_id: str
+    profession_name: str
+    as_of: date
+    criteria: tuple[CriterionResult, ...]
+    ignored: tuple[str, ...] = field(default=())
+
+    @property
+    def met(self) -> bool:
+        """True when every criterion is met."""
+        return bool(self.criteria) and all(c.met for c in self.criteria)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "profession": self.profession_id,
+            "name": self.profession_name,
+            "asOf": self.as_of.isoformat(),
+            "met": self.met,
+            "criteria": [c.to_json() for c in self.criteria],
+            "ignored": list(self.ignored),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProfessionResult:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            profession_id=data["profession"],
+            profession_name=data["name"],
+            as_of=date.fromisoformat(data["asOf"]),
+            criteria=tuple(CriterionResult.from_json(c) for c in data["criteria"]),
+            ignored=tuple(data.get("ignored") or ()),
+        )
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    verified: tuple[Fact, ...]
+    unverified: tuple[Fact, ...]
+
+
+def _years(days: int) -> float:
+    return days / _DAYS_PER_YEAR
+
+
+def _fmt_years(years: float) -> str:
+    return f"{years:.1f} year" + ("" if round(years, 1) == 1.0 else "s")
+
+
+def _merged_days(periods: list[tuple[date, date]]) -> int:
+    """Total days covered by the periods, overlaps counted once."""
+    total = 0
+    current: tuple[date, date] | None = None
+    for start, end in sorted(periods):
+        if current is None:
+            current = (start, end)
+        elif start <= current[1]:
+            current = (current[0], max(current[1], end))
+        else:
+            total += (current[1] - current[0]).days
+            current = (start, end)
+    if current is not None:
+        total += (current[1] - current[0]).days
+    return total
+
+
+def _degree_matches(c: Criterion, f: DegreeFact) -> str | None:
+    """None when the degree meets the criterion, else why not."""
+    if f.level not in DEGREE_LEVELS:
+        return f"unknown degree level {f.level!r}"
+    assert c.min_level is not None
+    if DEGREE_LEVELS.index(f.level) < DEGREE_LEVELS.index(c.min_level):
+        return f"{f.level} is below {c.min_level}"
+    if c.fields and not any(_norm(k) in _norm(f.field_of_study) for k in c.fields):
+        return f"field {f.field_of_study!r} is not one of {', '.join(c.fields)}"
+    return None
+
+
+def _employment_matches(c: Criterion, f: EmploymentFact) -> str | None:
+    if c.employers and not any(firm.matches(f.employer) for firm in c.employers):
+        return f"{f.employer} is not a listed firm"
+    if c.domains:
+        have = {_norm(d) for d in f.domains}
+        if not any(_norm(d) in have for d in c.domains):
+            return f"{f.employer}: no domain among {', '.join(c.domains)}"
+    return None
+
+
+def _badge_matches(c: Criterion, f: BadgeFact) -> str | None:
+    for rule in c.alignments:
+        for a in f.alignments:
+            if (
+                (rule.framework is None or _norm(rule.framework) == _norm(a.target_framework))
+                and (rule.code is None or _norm(rule.code) == _norm(a.target_code))
+                and (rule.name is None or _norm(rule.name) == _norm(a.target_name))
+            ):
+                return None
+    if c.achievement_types and _norm(f.achievement_type) in {
+        _norm(t) for t in c.achievement_types
+    }:
+        return None
+    words = _norm(" ".join((f.name, *f.tags)))
+    if c.keywords and any(_norm(k) in words for k in c.keywords):
+        return None
+    return f"badge {f.name!r} is not aligned to the required skill"
+
+
+def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
+    if c.kind in ("any_of", "all_of"):
+        children = tuple(_evaluate(ch, facts, as_of) for ch in c.children)
+        if c.kind == "any_of":
+            hits = [ch for ch in children if ch.met]
+            met = bool(hits)
+            reason = (
+                "; ".join(f"{h.title}: {h.reason}" for h in hits)
+                if met
+                else "none of the alternatives is met: "
+                + "; ".join(f"{ch.title}: {ch.reason}" for ch in children)
+            )
+            evidence = tuple(dict.fromkeys(e for h in hits for e in h.evidence))
+        else:
+            misses = [ch for ch in children if not ch.met]
+            met = not misses
+            reason = (
+                "; ".join(ch.reason for ch in children)
+                if met
+                else "; ".join(f"{m.title}: {m.reason}" for m in misses)
+            )
+            evidence = tuple(dict.fromkeys(e for ch in children for e in ch.evidence))
+        return CriterionResult(c.id, c.title, met, reason, evidence, children)
+
+    fact_type = {"degree": DegreeFact, "employment": EmploymentFact, "badge": BadgeFact}[c.kind]
+    label = {"degree": "degree", "employment": "employment", "badge": "training or skill"}[c.kind]
+    mine = [f for f in facts.verified if isinstance(f, fact_type)]
+    unverified = [f.ref for f in facts.unverified if isinstance(f, fact_type)]
+    note = (
+        f" ({len(unverified)} {label} credential(s) not counted because they failed "
+        f"verification: {', '.join(unverified)})"
+        if unverified
+        else ""
+    )
+    if not mine:
+        return CriterionResult(
+            c.id, c.title, False, f"no verified {label} credential was presented{note}"
+        )
+
+    if c.kind == "degree":
+        whys = []
+        for f in mine:
+            assert isinstance(f, DegreeFact)
+            why = _degree_matches(c, f)
+            if why is None:
+                return CriterionResult(
+                    c.id,
+                    c.title,
+                    True,
+                    f"{f.level} in {f.field_of_study} from {f.institution}",
+                    (f.ref,),
+                )
+            whys.append(f"{f.ref}: {why}")
+        return CriterionResult(c.id, c.title, False, "; ".join(whys) + note)
+
+    if c.kind == "badge":
+        whys = []
+        for f in mine:
+            assert isinstance(f, BadgeFact)
+            why = _badge_matches(c, f)
+            if why is None:
+                return CriterionResult(
+                    c.id, c.title, True, f"training credential {f.name!r}", (f.ref,)
+                )
+            whys.append(f"{f.ref}: {why}")
+        wanted = ", ".join(r.describe() for r in c.alignments) or ", ".join(c.keywords)
+        return CriterionResult(
+            c.id, c.title, False, "; ".join(whys) + (f" (needs {wanted})" if wanted else "") + note
+        )
+
+    # employment
+    matching: list[EmploymentFact] = []
+    whys = []
+    for f in mine:
+        assert isinstance(f, EmploymentFact)
+        why = _employment_matches(c, f)
+        if why is None:
+            matching.append(f)
+        else:
+            whys.append(why)
+    if not matching:
+        return CriterionResult(
+            c.id, c.title, False, "no matching employment: " + "; ".join(whys) + note
+        )
+    periods = []
+    for f in matching:
+        end = min(f.end or as_of, as_of)
+        if end > f.start:
+            periods.append((f.start, end))
+    years = _years(_merged_days(periods))
+    employers = ", ".join(dict.fromkeys(f.employer for f in matching))
+    refs = tuple(f.ref for f in matching)
+    if years + 1e-9 >= c.min_years:
+        reason = f"{_fmt_years(years)} at {employers}"
+        if c.min_years:
+            reason += f" (needs {_fmt_years(c.min_years)})"
+        return CriterionResult(c.id, c.title, True, reason, refs)
+    return CriterionResult(
+        c.id,
+        c.title,
+        False,
+        f"only {_fmt_years(years)} at {employers}; needs {_fmt_years(c.min_years)}{note}",
+        refs,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A parsed policy file: its professions by id."""
+
+    name: str
+    professions: Mapping[str, Profession]
+    source: str = ""
+
+    def profession(self, profession_id: str) -> Profession:
+        """The profession with this id (raises UnknownProfession)."""
+        try:
+            return self.professions[profession_id]
+        except KeyError:
+            raise UnknownProfession(profession_id, list(self.professions)) from None
+
+    def evaluate(
+        self, profession_id: str, inputs: Sequence[PolicyInput], as_of: date
+    ) -> ProfessionResult:
+        """Evaluate one applicant's credentials against a profession, explaining each criterion.
+
+        Only credentials with ``verified=True`` count; the others are named in the reasons.
+        """
+        prof = self.profession(profession_id)
+        verified: list[Fact] = []
+        unverified: list[Fact] = []
+        ignored: list[str] = []
+        for item in inputs:
+            fact = fact_of(item.ref, item.credential)
+            if fact is None:
+                ignored.append(item.ref)
+            elif item.verified:
+                verified.append(fact)
+            else:
+                unverified.append(fact)
+        facts = _Facts(tuple(verified), tuple(unverified))
+        return ProfessionResult(
+            profession_id=prof.id,
+            profession_name=prof.name,
+            as_of=as_of,
+            criteria=tuple(_evaluate(c, facts, as_of) for c in prof.criteria),
+            ignored=tuple(ignored),
+        )
+
+
+# --------------------------------------------------------------------------- parsing
+
+_KINDS = ("degree", "employment", "badge", "any_of", "all_of")
+
+
+def _str(where: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PolicyError(where, "a non-empty string", value)
+    return value
+
+
+def _str_list(where: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise PolicyError(where, "a list of strings", value)
+    return tuple(_str(f"{where}[{i}]", v) for i, v in enumerate(value))
+
+
+def _mapping(where: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise PolicyError(where, "a mapping", value)
+    return value
+
+
+def _no_extra(where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(data) - allowed)
+    if extra:
+        raise PolicyError(where, f"only the keys {', '.join(sorted(allowed))}", extra[0])
+
+
+def _criterion(where: str, raw: Any) -> Criterion:
+    data = _mapping(where, raw)
+    kinds = [k for k in _KINDS if k in data]
+    if len(kinds) != 1:
+        raise PolicyError(where, f"exactly one of the keys {', '.join(_KINDS)}", sorted(data))
+    kind = kinds[0]
+    _no_extra(where, data, {"id", "title", kind})
+    cid = _str(f"{where}.id", data.get("id"))
+    title = _str(f"{where}.title", data.get("title"))
+    body = data[kind]
+    w = f"{where}.{kind}"
+    if kind in ("any_of", "all_of"):
+        if not isinstance(body, list) or not body:
+            # An empty any_of/all_of would be trivially false/true: refuse it.
+            raise PolicyError(w, "a non-empty list of criteria", body)
+        children = tuple(_criterion(f"{w}[{i}]", ch) for i, ch in enumerate(body))
+        return Criterion(id=cid, title=title, kind=kind, children=children)
+    body = _mapping(w, body if body is not None else {})
+    if kind == "degree":
+        _no_extra(w, body, {"min_level", "fields"})
+        level = body.get("min_level")
+        if level not in DEGREE_LEVELS:
+            raise PolicyError(f"{w}.min_level", f"one of {', '.join(DEGREE_LEVELS)}", level)
+        return Criterion(
+            id=cid, title=title, kind=kind, min_level=level,
+            fields=_str_list(f"{w}.fields", body.get("fields")),
+        )
+    if kind == "employment":
+        _no_extra(w, body, {"employers", "domains", "min_years"})
+        firms = []
+        for i, e in enumerate(body.get("employers") or []):
+            if isinstance(e, str):
+                firms.append(Firm(_str(f"{w}.employers[{i}]", e)))
+            else:
+                e = _mapping(f"{w}.employers[{i}]", e)
+                _no_extra(f"{w}.employers[{i}]", e, {"name", "aliases"})
+                firms.append(
+                    Firm(
+                        _str(f"{w}.employers[{i}].name", e.get("name")),
+                        _str_list(f"{w}.employers[{i}].aliases", e.get("aliases")),
+                    )
+                )
+        years = body.get("min_years", 0)
+        if isinstance(years, bool) or not isinstance(years, (int, float)) or years < 0:
+            raise PolicyError(f"{w}.min_years", "a number of years >= 0", years)
+        if not firms and not body.get("domains") and not years:
+            raise PolicyError(w, "at least one of employers, domains, min_years", dict(body))
+        return Criterion(
+            id=cid, title=title, kind=kind, employers=tuple(firms),
+            domains=_str_list(f"{w}.domains", body.get("domains")), min_years=float(years),
+        )
+    _no_extra(w, body, {"alignments", "achievement_types", "keywords"})
+    rules = []
+    for i, a in enumerate(body.get("alignments") or []):
+        a = _mapping(f"{w}.alignments[{i}]", a)
+        _no_extra(f"{w}.alignments[{i}]", a, {"framework", "code", "name"})
+        if not a:
+            raise PolicyError(f"{w}.alignments[{i}]", "at least one of framework, code, name", {})
+        rules.append(
+            AlignmentRule(
+                framework=a.get("framework"), code=a.get("code"), name=a.get("name")
+            )
+        )
+    types = _str_list(f"{w}.achievement_types", body.get("achievement_types"))
+    keywords = _str_list(f"{w}.keywords", body.get("keywords"))
+    if not rules and not types and not keywords:
+        raise PolicyError(w, "at least one of alignments, achievement_types, keywords", dict(body))
+    return Criterion(
+        id=cid, title=title, kind=kind, alignments=tuple(rules),
+        achievement_types=types, keywords=keywords,
+    )
+
+
+def parse_policy(data: Any) -> Policy:
+    """Build a :class:`Policy` from parsed YAML/JSON data (raises PolicyError naming the field)."""
+    root = _mapping("policy", data)
+    if root.get("format") != FORMAT:
+        raise PolicyError("format", repr(FORMAT), root.get("format"))
+    raw_profs = root.get("professions")
+    if not isinstance(raw_profs, list) or not raw_profs:
+        raise PolicyError("professions", "a non-empty list", raw_profs)
+    profs: dict[str, Profession] = {}
+    for i, p in enumerate(raw_profs):
+        where = f"professions[{i}]"
+        p = _mapping(where, p)
+        _no_extra(where, p, {"id", "name", "description", "source", "criteria"})
+        pid = _str(f"{where}.id", p.get("id"))
+        if pid in profs:
+            raise PolicyError(f"{where}.id", "a unique profession id", pid)
+        crit = p.get("criteria")
+        if not isinstance(crit, list) or not crit:
+            raise PolicyError(f"{where}.criteria", "a non-empty list of criteria", crit)
+        criteria = tuple(_criterion(f"{where}.criteria[{j}]", c) for j, c in enumerate(crit))
+        ids = [c.id for c in criteria]
+        if len(set(ids)) != len(ids):
+            raise PolicyError(f"{where}.criteria", "unique criterion ids", ids)
+        profs[pid] = Profession(
+            id=pid,
+            name=_str(f"{where}.name", p.get("name")),
+            description=str(p.get("description") or ""),
+            criteria=criteria,
+            source=str(p.get("source") or ""),
+        )
+    return Policy(
+        name=_str("name", root.get("name")), professions=profs, source=str(root.get("source") or "")
+    )
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load a policy file (YAML or JSON); None or the bare default name loads the shipped one."""
+    if path is None or str(path) == DEFAULT_POLICY:
+        text = (
+            resources.files("talentproof.verifier")
+            .joinpath("professions", DEFAULT_POLICY)
+            .read_text("utf-8")
+        )
+        where = DEFAULT_POLICY
+    else:
+        p = Path(path)
+        try:
+            text = p.read_text("utf-8")
+        except OSError as exc:
+            raise PolicyError("policy file", "a readable YAML or JSON file", str(p)) from exc
+        where = str(p)
+    try:
+        data = json.loads(text) if where.endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise PolicyError(where, "valid YAML or JSON", str(exc).splitlines()[0]) from exc
+    return parse_policy(data)

@@ -1,0 +1,184 @@
+"""Signed verification receipts: the verifier's decision, re-checkable later.
+
+A receipt holds the report (every check, the verdict, the talent-list evaluation), the
+credentials that were verified (with their anchor proofs), the trusted deployment, and the chain
+id, block number and block hash the ledger was read at. The verifier signs the RFC 8785 (JCS)
+form of all of it with its own Ed25519 key.
+
+:func:`recheck_receipt` verifies the signature, then runs the same verification again with every
+chain read pinned to the recorded block, and requires the same block hash and the same outcome
+of every check (check 10, whose single-use challenge cannot be replayed, excepted). The node must
+still serve the state of that block (Anvil and Ganache do; a pruned node may not).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from talentproof.credential import jcs as c_jcs
+from talentproof.credential.anchor import AnchorProof, attach_anchor
+from talentproof.credential.errors import CredentialError
+from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
+from talentproof.verifier.errors import ReceiptError
+from talentproof.verifier.report import CheckId
+from talentproof.verifier.trust import TrustedDeployment
+
+RECEIPT_TYPE = "TalentProofVerificationReceipt"
+KEY_TYPE = "TalentProofVerifierKey"
+SIGNATURE_ALG = "Ed25519+JCS"
+
+
+def generate_key_file(path: Path) -> str:
+    """Write a new verifier key file (mode 0600); returns its public key id (z6Mk…)."""
+    key = Ed25519SigningKey.generate()
+    data = {"type": KEY_TYPE, "publicKeyMultibase": key.public_key.multibase, "secretKeyMultibase": key.multibase}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
+    return key.public_key.multibase
+
+
+def load_key(path: Path) -> Ed25519SigningKey:
+    """Read a verifier key file."""
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+        if data.get("type") != KEY_TYPE:
+            raise ValueError(f"type is {data.get('type')!r}")
+        return Ed25519SigningKey.from_multibase(data["secretKeyMultibase"])
+    except (OSError, ValueError, KeyError, AttributeError, CredentialError) as exc:
+        raise ReceiptError(
+            f"{path}: expected a verifier key file from 'talentproof verifier keygen' ({exc})"
+        ) from exc
+
+
+def _signing_input(receipt: Mapping[str, Any]) -> bytes:
+    body = {k: v for k, v in receipt.items() if k != "signature"}
+    try:
+        return c_jcs.canonicalize(body)
+    except CredentialError as exc:
+        raise ReceiptError(f"the receipt cannot be canonicalized: {exc}") from exc
+
+
+def sign_receipt(report: Any, key: Ed25519SigningKey, *, trust: TrustedDeployment, rpc_hint: str | None = None) -> dict[str, Any]:
+    """A signed receipt for an :class:`~talentproof.verifier.engine.ApplicationReport`."""
+    body: dict[str, Any] = {
+        "type": RECEIPT_TYPE,
+        "version": 1,
+        "issuedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "verifier": {"keyId": key.public_key.multibase, "did": key.public_key.did_key},
+        "trust": {"registry": trust.registry, "chainId": trust.chain_id},
+        "report": report.to_json(include_credentials=True),
+    }
+    if rpc_hint:
+        body["rpc"] = rpc_hint
+    signature = key.sign(_signing_input(body))
+    body["signature"] = {
+        "alg": SIGNATURE_ALG,
+        "keyId": key.public_key.multibase,
+        "value": signature.hex(),
+    }
+    return body
+
+
+def verify_receipt_signature(receipt: Mapping[str, Any], expected_signer: str | None = None) -> Ed25519PublicKey:
+    """Check the receipt's signature (and signer, if given); returns the signer's key."""
+    if not isinstance(receipt, Mapping) or receipt.get("type") != RECEIPT_TYPE:
+        raise ReceiptError(f"expected a {RECEIPT_TYPE} JSON object")
+    sig = receipt.get("signature")
+    if not isinstance(sig, Mapping) or sig.get("alg") != SIGNATURE_ALG:
+        raise ReceiptError(f"expected a signature with alg {SIGNATURE_ALG!r}")
+    try:
+        key = Ed25519PublicKey.from_multibase(str(sig.get("keyId")))
+        value = bytes.fromhex(str(sig.get("value")))
+    except (CredentialError, ValueError) as exc:
+        raise ReceiptError(f"malformed signature: {exc}") from exc
+    if expected_signer is not None:
+        wanted = expected_signer.removeprefix("did:key:").split("#")[0]
+        if wanted != key.multibase:
+            raise ReceiptError(f"signed by {key.multibase}, not by the expected verifier {wanted}")
+    try:
+        key.verify(value, _signing_input(receipt))
+    except CredentialError as exc:
+        raise ReceiptError("the receipt's signature is invalid: it was altered after signing") from exc
+    return key
+
+
+def _outcomes(report_json: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    out = []
+    for r in report_json["credentials"]:
+        out.append(
+            (
+                str(r.get("credentialHash")),
+                [(c["id"], c["status"]) for c in r["checks"] if c["id"] != CheckId.BINDING.value],
+            )
+        )
+    out.append(("application", [(c["id"], c["status"]) for c in report_json.get("checks") or ()]))
+    return out
+
+
+def recheck_receipt(
+    receipt: Mapping[str, Any], *, rpc: str, expected_signer: str | None = None, verifier: Any = None
+) -> dict[str, Any]:
+    """Verify the signature, then re-run the verification pinned to the recorded block.
+
+    Raises ReceiptError when anything differs; returns a summary on success. ``verifier``
+    overrides the one built from ``rpc`` and the receipt's trusted deployment.
+    """
+    from talentproof.verifier.engine import Item, Verifier
+
+    signer = verify_receipt_signature(receipt, expected_signer)
+    report = receipt.get("report")
+    trust_data = receipt.get("trust")
+    if not isinstance(report, Mapping) or not isinstance(trust_data, Mapping):
+        raise ReceiptError("expected report and trust sections")
+    chain = report.get("chain")
+    if not isinstance(chain, Mapping):
+        raise ReceiptError("the receipt names no block: the ledger was not read when it was made")
+    trust = TrustedDeployment(registry=str(trust_data["registry"]), chain_id=trust_data.get("chainId"))
+    if verifier is None:
+        from talentproof.ledger.reader import RegistryReader
+
+        verifier = Verifier(RegistryReader(rpc, trust.registry), trust)
+    items = []
+    for r in report["credentials"]:
+        cred = r.get("credential")
+        if cred is None:
+            items.append(Item(r["source"], None, "unreadable when verified"))
+            continue
+        doc = dict(cred)
+        if r.get("anchor"):
+            doc = attach_anchor(doc, AnchorProof.from_json(r["anchor"]))
+        items.append(Item(r["source"], doc))
+    as_of = datetime.fromisoformat(str(report["asOf"]))
+    again = verifier.verify_application(
+        items, as_of=as_of, at_block=int(chain["blockNumber"]), chain_as_of=int(report.get("chainAsOf") or 0)
+    )
+    if again.chain is None:
+        raise ReceiptError("the ledger could not be read at the recorded block")
+    if again.chain.block_hash != chain["blockHash"]:
+        raise ReceiptError(
+            f"block {chain['blockNumber']} has hash {again.chain.block_hash} on this node, "
+            f"the receipt recorded {chain['blockHash']}: a different or reorganised chain"
+        )
+    if int(again.chain.chain_id) != int(chain["chainId"]):
+        raise ReceiptError(f"the node is chain {again.chain.chain_id}, the receipt recorded {chain['chainId']}")
+    mine = _outcomes(again.to_json())
+    theirs = _outcomes(report)
+    if mine != theirs:
+        diff = [
+            f"{a[0]}: now {dict(a[1])} vs recorded {dict(b[1])}"
+            for a, b in zip(mine, theirs, strict=False)
+            if a != b
+        ]
+        raise ReceiptError("the checks do not come out the same: " + "; ".join(diff)[:500])
+    return {
+        "signer": signer.multibase,
+        "verdict": report["verdict"],
+        "credentials": len(report["credentials"]),
+        "blockNumber": int(chain["blockNumber"]),
+        "blockHash": chain["blockHash"],
+    }

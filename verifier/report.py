@@ -1,0 +1,230 @@
+"""The structured verification report: ordered checks, each with a status, a message and evidence.
+
+Statuses follow the oa-verify convention (VALID/INVALID/ERROR/SKIPPED) in lower case. The verdict
+fails closed: any ``fail`` makes the credential invalid; otherwise any ``error`` (for example the
+chain could not be read) makes the verdict ``error``, which is never valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """The outcome of one check."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class Verdict(StrEnum):
+    """The outcome of a whole report."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    ERROR = "error"
+
+
+class CheckId(StrEnum):
+    """The checks, in the order they run (see :data:`CHECKS`)."""
+
+    PARSE = "parse"
+    SCHEMA = "schema"
+    SIGNATURE = "signature"
+    INCLUSION = "merkle_inclusion"
+    ANCHOR = "anchor"
+    ISSUER = "issuer_accreditation"
+    KEY = "signing_key"
+    STATUS = "credential_status"
+    VALIDITY = "validity_window"
+    BINDING = "presentation_binding"
+    SAME_APPLICANT = "same_applicant"
+
+
+#: Number and short title of each check, in order.
+CHECKS: Mapping[CheckId, tuple[int, str]] = {
+    CheckId.PARSE: (1, "Readable credential"),
+    CheckId.SCHEMA: (2, "Structure and schema"),
+    CheckId.SIGNATURE: (3, "Issuer's signature"),
+    CheckId.INCLUSION: (4, "Included in an anchored batch"),
+    CheckId.ANCHOR: (5, "Anchored on the trusted ledger"),
+    CheckId.ISSUER: (6, "Issuer accredited for this credential type"),
+    CheckId.KEY: (7, "Signing key registered to the issuer"),
+    CheckId.STATUS: (8, "Not revoked or suspended"),
+    CheckId.VALIDITY: (9, "Within its validity period"),
+    CheckId.BINDING: (10, "Presented by its holder to this verifier"),
+    CheckId.SAME_APPLICANT: (11, "All credentials name the same applicant"),
+}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One check: its id, status, a message a border officer understands, and its evidence.
+
+    ``evidence`` holds facts such as the block number, the issuer's name or the key id; treat it
+    as read-only.
+    """
+
+    id: CheckId
+    status: Status
+    message: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def number(self) -> int:
+        """The check's position in the ordered list (1-based)."""
+        return CHECKS[self.id][0]
+
+    @property
+    def title(self) -> str:
+        """The check's short title."""
+        return CHECKS[self.id][1]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "id": self.id.value,
+            "number": self.number,
+            "title": self.title,
+            "status": self.status.value,
+            "message": self.message,
+            "evidence": _jsonable(self.evidence),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CheckResult:
+        """Inverse of :meth:`to_json` (evidence stays in its JSON form)."""
+        return cls(
+            id=CheckId(data["id"]),
+            status=Status(data["status"]),
+            message=str(data["message"]),
+            evidence=dict(data.get("evidence") or {}),
+        )
+
+
+def verdict_of(checks: tuple[CheckResult, ...] | list[CheckResult]) -> Verdict:
+    """Fail closed: any fail is invalid; else any error is error; else valid.
+
+    An empty list of checks is not valid (nothing was verified).
+    """
+    if not checks:
+        return Verdict.ERROR
+    statuses = {c.status for c in checks}
+    if Status.FAIL in statuses:
+        return Verdict.INVALID
+    if Status.ERROR in statuses:
+        return Verdict.ERROR
+    if Status.PASS not in statuses:
+        return Verdict.ERROR
+    return Verdict.VALID
+
+
+@dataclass(frozen=True, slots=True)
+class ChainPoint:
+    """The chain state a report was read at."""
+
+    chain_id: int
+    registry: str
+    block_number: int
+    block_hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "chainId": self.chain_id,
+            "registry": self.registry,
+            "blockNumber": self.block_number,
+            "blockHash": self.block_hash,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChainPoint:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            chain_id=int(data["chainId"]),
+            registry=str(data["registry"]),
+            block_number=int(data["blockNumber"]),
+            block_hash=str(data["blockHash"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialReport:
+    """The ordered checks of one credential.
+
+    ``source`` names where the credential came from (a file name, "QR image", ...);
+    ``credential`` is the parsed credential without its anchor proof, when parsing succeeded.
+    """
+
+    source: str
+    checks: tuple[CheckResult, ...]
+    credential_id: str | None = None
+    kind: str | None = None
+    subject_id: str | None = None
+    issuer_name: str | None = None
+    chain: ChainPoint | None = None
+    credential: Mapping[str, Any] | None = None
+    credential_hash: str | None = None
+    anchor: Mapping[str, Any] | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        """The fail-closed verdict over all checks."""
+        return verdict_of(self.checks)
+
+    def check(self, check_id: CheckId) -> CheckResult:
+        """The result of one check (raises KeyError when it did not run)."""
+        for c in self.checks:
+            if c.id is check_id:
+                return c
+        raise KeyError(check_id.value)
+
+    def to_json(self, *, include_credential: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        out: dict[str, Any] = {
+            "source": self.source,
+            "verdict": self.verdict.value,
+            "credentialId": self.credential_id,
+            "kind": self.kind,
+            "subject": self.subject_id,
+            "issuerName": self.issuer_name,
+            "credentialHash": self.credential_hash,
+            "chain": self.chain.to_json() if self.chain else None,
+            "checks": [c.to_json() for c in self.checks],
+        }
+        if include_credential and self.credential is not None:
+            out["credential"] = _jsonable(self.credential)
+            out["anchor"] = _jsonable(self.anchor) if self.anchor is not None else None
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CredentialReport:
+        """Inverse of :meth:`to_json`."""
+        chain = data.get("chain")
+        return cls(
+            source=str(data["source"]),
+            checks=tuple(CheckResult.from_json(c) for c in data["checks"]),
+            credential_id=data.get("credentialId"),
+            kind=data.get("kind"),
+            subject_id=data.get("subject"),
+            issuer_name=data.get("issuerName"),
+            chain=ChainPoint.from_json(chain) if chain else None,
+            credential=data.get("credential"),
+            credential_hash=data.get("credentialHash"),
+            anchor=data.get("anchor"),
+        )

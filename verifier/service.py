@@ -1,0 +1,291 @@
+"""The verifier service (FastAPI) and its web page.
+
+Endpoints (OpenAPI at ``/docs``):
+
+- ``POST /api/v1/challenges``: a single-use challenge for a bound presentation;
+- ``POST /api/v1/verify``: verify QR text payloads or JSON credentials/presentations (one
+  application), optionally against a talent-list profession;
+- ``POST /api/v1/verify/image``: the same for uploaded QR images (PNG/JPEG);
+- ``GET /api/v1/professions``: the professions of the loaded policy;
+- ``GET /healthz``; the web page at ``/``.
+
+Reports are those of :class:`~talentproof.verifier.engine.ApplicationReport`; with a receipt key
+configured each response also carries a signed receipt.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, File, Form, HTTPException, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from talentproof.verifier.engine import Item, Limits, Verifier
+from talentproof.verifier.errors import VerifierError
+from talentproof.verifier.inputs import item_from_image, item_from_json, item_from_text
+from talentproof.verifier.policy import Policy, load_policy
+from talentproof.verifier.trust import TrustedDeployment
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """How the service reaches the chain and what it trusts."""
+
+    rpc_url: str = "http://127.0.0.1:8545"
+    trust: str = "data/deployment.json"
+    policy: str | None = None
+    receipt_key: Path | None = None
+    domain: str | None = None  # None: the engine's DEFAULT_DOMAIN
+    min_confirmations: int = 1
+    challenge_ttl: float = 300.0
+
+
+class ChallengeStore:
+    """Single-use, expiring challenges (in memory; one service process)."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._open: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def issue(self) -> tuple[str, float]:
+        """A fresh challenge and its lifetime in seconds."""
+        value = secrets.token_urlsafe(18)
+        with self._lock:
+            now = self._clock()
+            self._open = {k: t for k, t in self._open.items() if t > now}
+            self._open[value] = now + self._ttl
+        return value, self._ttl
+
+    def consume(self, value: str) -> str | None:
+        """Use a challenge once: None if it was open, else why it is refused."""
+        with self._lock:
+            deadline = self._open.pop(value, None)
+        if deadline is None:
+            return "was not issued by this verifier or was already used"
+        if deadline < self._clock():
+            return "has expired"
+        return None
+
+
+# --------------------------------------------------------------------------- API schemas
+
+_EXAMPLE_PAYLOAD = "TP1:6BFOXN*TS0BI$ZDFRH..."
+
+
+class VerifyRequest(BaseModel):
+    """One application: QR text payloads and/or credential or presentation JSON documents."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"payloads": [_EXAMPLE_PAYLOAD], "profession": "hk-dlt-expert", "asOf": "2026-11-01"},
+                {"documents": [{"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential", "DegreeCredential"], "...": "..."}]},
+                {"payloads": [_EXAMPLE_PAYLOAD], "challenge": "Qm9yZGVyLWNvbnRyb2wtMQ"},
+            ]
+        },
+    )
+
+    payloads: list[str] = Field(default_factory=list, description="QR text payloads as scanned.", max_length=16)
+    documents: list[dict[str, Any]] = Field(default_factory=list, description="Credential or presentation JSON documents.", max_length=16)
+    profession: str | None = Field(None, description="Talent-list profession id to evaluate.")
+    asOf: date | None = Field(None, description="Verify as of this date (application date); default now.")
+    challenge: str | None = Field(None, description="A challenge from POST /api/v1/challenges: requires a bound presentation.")
+
+
+class ApplicationRequest(VerifyRequest):
+    """An application to evaluate: its credentials and the profession (required)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"payloads": [_EXAMPLE_PAYLOAD, _EXAMPLE_PAYLOAD], "profession": "hk-dlt-expert", "asOf": "2026-11-01"}]},
+    )
+
+    profession: str = Field(..., description="Talent-list profession id, e.g. hk-dlt-expert.")
+
+
+class ChallengeResponse(BaseModel):
+    """A single-use challenge for a bound presentation."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"challenge": "Qm9yZGVyLWNvbnRyb2wtMQ", "domain": "verifier.example.hk", "expiresIn": 300}]})
+
+    challenge: str
+    domain: str
+    expiresIn: float
+
+
+class ProfessionInfo(BaseModel):
+    """A profession of the loaded policy."""
+
+    id: str
+    name: str
+    description: str
+    criteria: list[dict[str, str]]
+
+
+# --------------------------------------------------------------------------- app
+
+
+@dataclass
+class _State:
+    settings: ServiceSettings
+    verifier: Verifier
+    policy: Policy
+    challenges: ChallengeStore
+    receipt_key: Any = None
+    limits: Limits = field(default_factory=Limits)
+
+
+def _default_verifier(settings: ServiceSettings) -> Verifier:
+    from talentproof.ledger.reader import RegistryReader
+    from talentproof.verifier.errors import TrustConfigError
+
+    trust = TrustedDeployment.parse(settings.trust)
+    kw = {"domain": settings.domain} if settings.domain else {}
+    try:
+        reader = RegistryReader(settings.rpc_url, trust.registry)
+    except ValueError as exc:
+        raise TrustConfigError(f"rpc url: {exc}") from None
+    return Verifier(
+        reader,
+        trust,
+        min_confirmations=settings.min_confirmations,
+        **kw,
+    )
+
+
+def _static_dir() -> Path:
+    return Path(str(resources.files("talentproof.verifier").joinpath("static")))
+
+
+def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | None = None) -> FastAPI:
+    """The verifier service. ``verifier`` overrides the one built from ``settings``."""
+    settings = settings or ServiceSettings()
+    state = _State(
+        settings=settings,
+        verifier=verifier or _default_verifier(settings),
+        policy=load_policy(settings.policy),
+        challenges=ChallengeStore(settings.challenge_ttl),
+    )
+    if settings.receipt_key is not None:
+        from talentproof.verifier.receipt import load_key
+
+        state.receipt_key = load_key(settings.receipt_key)
+
+    app = FastAPI(
+        title="TalentProof verifier",
+        version="1",
+        description="Verify ledger-anchored credentials and evaluate Talent List professions.",
+    )
+    app.state.verifier_state = state
+
+    @app.exception_handler(VerifierError)
+    async def _verifier_error(_request: Any, exc: VerifierError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    def run(items: list[Item], profession: str | None, as_of: date | None, challenge: str | None) -> dict[str, Any]:
+        if not items:
+            raise HTTPException(422, "expected at least one payload, document or image")
+        if profession is not None:
+            state.policy.profession(profession)
+        problem = state.challenges.consume(challenge) if challenge else None
+        report = state.verifier.verify_application(
+            items,
+            as_of=as_of,
+            challenge=challenge,
+            policy=state.policy,
+            profession=profession,
+            challenge_problem=problem,
+        )
+        out = report.to_json()
+        if state.receipt_key is not None:
+            from talentproof.verifier.receipt import sign_receipt
+
+            out["receipt"] = sign_receipt(report, state.receipt_key, trust=state.verifier.trust)
+        return out
+
+    @app.post("/api/v1/challenges", response_model=ChallengeResponse, tags=["verify"])
+    def new_challenge() -> ChallengeResponse:
+        """Issue a single-use challenge; the holder binds a presentation to it."""
+        value, ttl = state.challenges.issue()
+        return ChallengeResponse(challenge=value, domain=state.verifier.domain, expiresIn=ttl)
+
+    @app.post("/api/v1/verify", tags=["verify"])
+    def verify(request: Annotated[VerifyRequest, Body()]) -> dict[str, Any]:
+        """Verify one application given as QR text payloads and/or JSON documents."""
+        items = [item_from_text(t, f"payload {i + 1}", state.limits) for i, t in enumerate(request.payloads)]
+        import json as _json
+
+        for i, d in enumerate(request.documents):
+            items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
+        return run(items, request.profession, request.asOf, request.challenge)
+
+    @app.post("/api/v1/applications/evaluate", tags=["policy"])
+    def evaluate(request: Annotated[ApplicationRequest, Body()]) -> dict[str, Any]:
+        """Verify one application and evaluate it against a talent-list profession."""
+        import json as _json
+
+        items = [item_from_text(t, f"payload {i + 1}", state.limits) for i, t in enumerate(request.payloads)]
+        for i, d in enumerate(request.documents):
+            items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
+        return run(items, request.profession, request.asOf, request.challenge)
+
+    @app.post("/api/v1/verify/image", tags=["verify"])
+    async def verify_image(
+        files: Annotated[list[UploadFile] | None, File(description="QR images (PNG or JPEG), one per credential or presentation.")] = None,
+        payloads: Annotated[list[str] | None, Form(description="QR text payloads scanned by the page's camera.")] = None,
+        profession: Annotated[str | None, Form()] = None,
+        asOf: Annotated[date | None, Form()] = None,
+        challenge: Annotated[str | None, Form()] = None,
+    ) -> dict[str, Any]:
+        """Verify one application given as uploaded QR images."""
+        items = []
+        for f in (files or [])[: state.limits.max_credentials]:
+            data = await f.read(state.limits.max_image_bytes + 1)
+            items.append(item_from_image(data, f.filename or "image", state.limits))
+        for i, t in enumerate((payloads or [])[: state.limits.max_credentials]):
+            items.append(item_from_text(t, f"scanned QR {i + 1}", state.limits))
+        return run(items, profession or None, asOf, challenge or None)
+
+    @app.get("/api/v1/professions", response_model=list[ProfessionInfo], tags=["policy"])
+    def professions() -> list[ProfessionInfo]:
+        """The talent-list professions the loaded policy defines."""
+        return [
+            ProfessionInfo(
+                id=p.id,
+                name=p.name,
+                description=p.description,
+                criteria=[{"id": c.id, "title": c.title} for c in p.criteria],
+            )
+            for p in state.policy.professions.values()
+        ]
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, Any]:
+        """Liveness, and whether the chain answers."""
+        try:
+            chain_id = int(state.verifier.reader.chain_id())
+            return {"status": "ok", "chainId": chain_id, "registry": state.verifier.trust.registry}
+        except Exception as exc:  # noqa: BLE001 - report any failure as chain down
+            return {"status": "degraded", "chain": f"unavailable: {type(exc).__name__}"}
+
+    static = _static_dir()
+    app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(static / "index.html")
+
+    return app
+
