@@ -1,0 +1,81 @@
+"""Connecting to a chain: a `Web3` from an RPC URL (or pass one through), and key handling."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from eth_utils import keccak
+from talentproof.ledger.errors import ChainUnavailable, LedgerError
+
+__all__ = ["DEFAULT_RPC_URL", "as_web3", "connect", "load_private_key", "type_id"]
+
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+OPERATOR_KEY_ENV = "TALENTPROOF_OPERATOR_KEY"
+
+
+def type_id(name: str) -> bytes:
+    """The on-chain credential type id: ``keccak256(name)`` (e.g. ``"DegreeCredential"``)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(
+            f"expected a credential type name such as 'DegreeCredential', got {name!r}"
+        )
+    return keccak(text=name)
+
+
+def connect(rpc_url: str = DEFAULT_RPC_URL, *, timeout: float = 10.0, check: bool = True) -> Any:
+    """A `web3.Web3` on `rpc_url` (HTTP). With `check`, raise `ChainUnavailable` if it is down."""
+    from web3 import Web3
+
+    if not rpc_url.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http(s):// JSON-RPC URL, got {rpc_url!r}")
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    if check:
+        from talentproof.ledger.tx import rpc_guard
+
+        with rpc_guard("eth_chainId", rpc_url):
+            w3.eth.chain_id  # noqa: B018 - a probe
+    return w3
+
+
+def as_web3(w3_or_rpc: Any, *, timeout: float = 10.0) -> Any:
+    """Accept a `Web3` or an RPC URL string."""
+    if isinstance(w3_or_rpc, str):
+        return connect(w3_or_rpc, timeout=timeout)
+    if w3_or_rpc is None:
+        raise ChainUnavailable("no chain given: expected a Web3 instance or an RPC URL")
+    return w3_or_rpc
+
+
+def load_private_key(
+    *, key: str | None = None, key_file: str | Path | None = None, env: str = OPERATOR_KEY_ENV
+) -> str:
+    """The operator key from `key`, else `key_file`, else the environment variable `env`.
+
+    Returns 0x-prefixed hex. Raises `LedgerError` naming what was expected.
+    """
+    source = "--key"
+    value = key
+    if value is None and key_file is not None:
+        path = Path(key_file)
+        try:
+            value = path.read_text().strip()
+        except OSError as exc:
+            raise LedgerError(f"cannot read key file {path}: {exc.strerror}") from None
+        source = f"key file {path}"
+    if value is None:
+        value = os.environ.get(env)
+        source = f"${env}"
+    if not value:
+        raise LedgerError(
+            f"no operator key: pass --key, --key-file, or set {env} (32-byte hex private key)"
+        )
+    text = value.strip().removeprefix("0x").removeprefix("0X")
+    if len(text) != 64:
+        raise LedgerError(f"operator key from {source} is not a 32-byte hex private key")
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        raise LedgerError(f"operator key from {source} is not hex") from None
+    return "0x" + text.lower()

@@ -1,0 +1,460 @@
+"""``talentproof node | deploy | governance | status | contracts`` commands.
+
+Errors print one line and exit 1; usage errors exit 2; an unreachable chain exits 3.
+The operator key comes from ``--key``, ``--key-file`` or ``$TALENTPROOF_OPERATOR_KEY``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from talentproof.ledger.chain import DEFAULT_RPC_URL, load_private_key
+
+__all__ = ["register"]
+
+DEFAULT_DEPLOYMENT = Path("data/deployment.json")
+EXIT_FAILURE, EXIT_USAGE, EXIT_CHAIN = 1, 2, 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+RpcOpt = typer.Option(DEFAULT_RPC_URL, "--rpc", envvar="TALENTPROOF_RPC_URL", help="JSON-RPC URL.")
+DeploymentOpt = typer.Option(
+    DEFAULT_DEPLOYMENT,
+    "--deployment",
+    "-d",
+    envvar="TALENTPROOF_DEPLOYMENT",
+    help="Deployment record.",
+)
+KeyOpt = typer.Option(
+    None, "--key", help="Operator private key (hex). Prefer --key-file or the env."
+)
+KeyFileOpt = typer.Option(None, "--key-file", help="File holding the operator private key (hex).")
+ConfOpt = typer.Option(1, "--confirmations", min=1, help="Blocks to wait for.")
+GasPriceOpt = typer.Option(
+    None,
+    "--gas-price",
+    min=0,
+    help="Fixed legacy gas price in wei (0 on zero-gas permissioned chains).",
+)
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _errors(fn: F) -> F:
+    """Turn library errors into one line on stderr and the documented exit codes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from talentproof.ledger.errors import ChainUnavailable, LedgerError
+
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ChainUnavailable as exc:
+            _fail(str(exc), EXIT_CHAIN)
+        except (LedgerError, ValueError, TypeError) as exc:
+            _fail(str(exc), EXIT_FAILURE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _client(
+    rpc: str,
+    deployment: Path,
+    key: str | None,
+    key_file: Path | None,
+    confirmations: int,
+    gas_price: int | None,
+    *,
+    write: bool = True,
+) -> Any:
+    from talentproof.ledger.chain import connect
+    from talentproof.ledger.client import RegistryClient
+    from talentproof.ledger.deploy import Deployment
+    from talentproof.ledger.tx import FeeConfig
+
+    record = Deployment.load(deployment)
+    operator = load_private_key(key=key, key_file=key_file) if write else None
+    w3 = connect(rpc)
+    client = RegistryClient(
+        w3, record, operator, confirmations=confirmations, fees=FeeConfig(gas_price=gas_price)
+    )
+    client.check_chain()
+    return client
+
+
+def _signing_key(value: str) -> bytes:
+    """An Ed25519 public key: 0x-hex of 32 bytes, or a Multikey (``z6Mk...``)."""
+    if value.startswith("z"):
+        from talentproof.credential.keys import Ed25519PublicKey
+
+        try:
+            return bytes(Ed25519PublicKey.from_multibase(value).raw)
+        except Exception as exc:  # the credential package's own error type
+            raise ValueError(f"signing key {value!r:.20}: {exc}") from None
+    from talentproof.ledger.client import as_bytes32
+
+    return as_bytes32(value, "signing key")
+
+
+def _done(receipt: Any, what: str) -> None:
+    typer.echo(f"{what} (tx {receipt.tx_hash}, block {receipt.block_number})")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ledger commands to the root `talentproof` app."""
+    node = typer.Typer(help="Run a local development chain.", no_args_is_help=True)
+    governance = typer.Typer(
+        help="Governance of the registry: issuers, keys, types, governors.", no_args_is_help=True
+    )
+    app.add_typer(node, name="node")
+    app.add_typer(governance, name="governance")
+
+    @node.command("start")
+    @_errors
+    def node_start(
+        client: str = typer.Option("anvil", "--client", help="anvil or ganache."),
+        port: int = typer.Option(
+            8545, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any)."
+        ),
+        state_dir: Path = typer.Option(
+            Path("data"), "--state-dir", help="Where chain state persists."
+        ),
+        chain_id: int | None = typer.Option(
+            None, "--chain-id", help="Chain id (default 31337 / 1337)."
+        ),
+        zero_gas: bool = typer.Option(False, "--zero-gas", help="Zero base fee and gas price."),
+        ephemeral: bool = typer.Option(False, "--ephemeral", help="Do not persist state."),
+    ) -> None:
+        """Run Anvil or Ganache in the foreground until Ctrl-C, its state kept in --state-dir."""
+        from talentproof.ledger.nodes import LocalNode, NodeConfig
+
+        if client not in ("anvil", "ganache"):
+            _fail(f"--client must be anvil or ganache, got {client!r}", EXIT_USAGE)
+        state = (
+            None
+            if ephemeral
+            else (state_dir / "anvil-state.json" if client == "anvil" else state_dir / "ganache-db")
+        )
+        local = LocalNode(
+            NodeConfig(
+                kind=client,
+                port=port,
+                chain_id=chain_id,
+                state_path=state,  # type: ignore[arg-type]
+                zero_gas=zero_gas,
+                state_interval=5 if client == "anvil" and state else None,
+            ),
+            log_path=state_dir / f"{client}.log",
+        )
+
+        def _interrupt(*_: Any) -> None:
+            raise KeyboardInterrupt
+
+        # explicit handlers, installed before the node starts: a SIGINT inherited as ignored
+        # (background job) must still stop us, and a signal during startup must stop the node
+        previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            local.start()
+            typer.echo(f"{local.client} on {local.rpc_url} (chain id {local.chain_id})")
+            typer.echo(f"state: {state or 'not persisted'}; log: {local.log_path}")
+            typer.echo(f"dev account 0: {local.accounts[0]} key {local.private_keys[0]}")
+            assert local.process is not None
+            code = local.process.wait()
+            _fail(f"{client} exited with code {code}; log {local.log_path}", EXIT_FAILURE)
+        except KeyboardInterrupt:
+            typer.echo("stopping")
+        finally:
+            local.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    @app.command("deploy")
+    @_errors
+    def deploy(
+        rpc: str = RpcOpt,
+        key: str | None = KeyOpt,
+        key_file: Path | None = KeyFileOpt,
+        out: Path = typer.Option(
+            DEFAULT_DEPLOYMENT, "--out", "-o", help="Where to write the record."
+        ),
+        reuse: bool = typer.Option(
+            False,
+            "--reuse",
+            help="Keep the registry of an existing record if it is still on chain.",
+        ),
+        confirmations: int = ConfOpt,
+        gas_price: int | None = GasPriceOpt,
+    ) -> None:
+        """Deploy TalentProofRegistry (the operator becomes admin and first governor)."""
+        from talentproof.ledger.chain import connect
+        from talentproof.ledger.deploy import deploy_registry, ensure_deployed
+        from talentproof.ledger.tx import FeeConfig
+
+        operator = load_private_key(key=key, key_file=key_file)
+        w3 = connect(rpc)
+        fees = FeeConfig(gas_price=gas_price)
+        if reuse:
+            record = ensure_deployed(w3, operator, out, confirmations=confirmations, fees=fees)
+        else:
+            record = deploy_registry(w3, operator, confirmations=confirmations, fees=fees)
+            record.save(out)
+        typer.echo(json.dumps(record.to_json(), indent=2))
+        typer.echo(f"deployment record: {out}", err=True)
+
+    def _governance_command(name: str, help_: str) -> Callable[[F], F]:
+        return governance.command(name, help=help_)  # type: ignore[return-value]
+
+    @_governance_command("register-issuer", "Register an issuer; prints its id.")
+    @_errors
+    def register_issuer(
+        name: str = typer.Argument(..., help="Institution name."),
+        did: str = typer.Argument(..., help="Institution DID, e.g. did:web:hku.hk."),
+        account: list[str] = typer.Option(
+            [], "--account", "-a", help="Account acting for it (repeat)."
+        ),
+        signing_key: list[str] = typer.Option(
+            [], "--signing-key", help="Ed25519 key to add (repeat)."
+        ),
+        credential_type: list[str] = typer.Option(
+            [], "--type", "-t", help="Credential type to grant."
+        ),
+        rpc: str = RpcOpt,
+        deployment: Path = DeploymentOpt,
+        key: str | None = KeyOpt,
+        key_file: Path | None = KeyFileOpt,
+        confirmations: int = ConfOpt,
+        gas_price: int | None = GasPriceOpt,
+    ) -> None:
+        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
+        keys = [_signing_key(k) for k in signing_key]
+        issuer_id = c.register_issuer(name, did, account)
+        for pub in keys:
+            c.add_signing_key(issuer_id, pub)
+        for t in credential_type:
+            c.grant_credential_type(issuer_id, t)
+        typer.echo(issuer_id)
+
+    def _simple(cmd: str, help_: str, method: str, *arg_specs: tuple[str, str]) -> None:
+        """Register a governance command calling `RegistryClient.method(issuer_id?, value?)`."""
+
+        if arg_specs == (("issuer_id", "int"), ("account", "str")):
+
+            @_governance_command(cmd, help_)
+            @_errors
+            def _cmd_acc(
+                issuer_id: int = typer.Argument(..., min=1),
+                account: str = typer.Argument(...),
+                rpc: str = RpcOpt,
+                deployment: Path = DeploymentOpt,
+                key: str | None = KeyOpt,
+                key_file: Path | None = KeyFileOpt,
+                confirmations: int = ConfOpt,
+                gas_price: int | None = GasPriceOpt,
+            ) -> None:
+                c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
+                _done(getattr(c, method)(issuer_id, account), f"{cmd} {issuer_id} {account}")
+        elif arg_specs == (("issuer_id", "int"),):
+
+            @_governance_command(cmd, help_)
+            @_errors
+            def _cmd_id(
+                issuer_id: int = typer.Argument(..., min=1),
+                rpc: str = RpcOpt,
+                deployment: Path = DeploymentOpt,
+                key: str | None = KeyOpt,
+                key_file: Path | None = KeyFileOpt,
+                confirmations: int = ConfOpt,
+                gas_price: int | None = GasPriceOpt,
+            ) -> None:
+                c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
+                _done(getattr(c, method)(issuer_id), f"{cmd} {issuer_id}")
+        elif arg_specs == (("account", "str"),):
+
+            @_governance_command(cmd, help_)
+            @_errors
+            def _cmd_addr(
+                account: str = typer.Argument(...),
+                rpc: str = RpcOpt,
+                deployment: Path = DeploymentOpt,
+                key: str | None = KeyOpt,
+                key_file: Path | None = KeyFileOpt,
+                confirmations: int = ConfOpt,
+                gas_price: int | None = GasPriceOpt,
+            ) -> None:
+                c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
+                _done(getattr(c, method)(account), f"{cmd} {account}")
+        else:  # pragma: no cover - programming error
+            raise AssertionError(arg_specs)
+
+    ID_ACC = (("issuer_id", "int"), ("account", "str"))
+    _simple("add-account", "Let an account act for an issuer.", "add_issuer_account", *ID_ACC)
+    _simple(
+        "remove-account", "Stop an account acting for an issuer.", "remove_issuer_account", *ID_ACC
+    )
+    _simple("suspend", "Suspend an issuer.", "suspend_issuer", ("issuer_id", "int"))
+    _simple("reinstate", "Lift an issuer's suspension.", "reinstate_issuer", ("issuer_id", "int"))
+    _simple("remove", "Remove an issuer (final).", "remove_issuer", ("issuer_id", "int"))
+    _simple(
+        "add-governor", "Make an account a governor (admin).", "add_governor", ("account", "str")
+    )
+    _simple("remove-governor", "Remove a governor (admin).", "remove_governor", ("account", "str"))
+    _simple(
+        "transfer-admin", "Start the admin transfer (admin).", "transfer_admin", ("account", "str")
+    )
+
+    @_governance_command("accept-admin", "Accept the admin role (pending admin).")
+    @_errors
+    def accept_admin(
+        rpc: str = RpcOpt,
+        deployment: Path = DeploymentOpt,
+        key: str | None = KeyOpt,
+        key_file: Path | None = KeyFileOpt,
+        confirmations: int = ConfOpt,
+        gas_price: int | None = GasPriceOpt,
+    ) -> None:
+        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
+        _done(c.accept_admin(), "accept-admin")
+
+    @_governance_command("add-key", "Register an issuer's Ed25519 signing key (hex or z6Mk...).")
+    @_errors
+    def add_key(
+        issuer_id: int = typer.Argument(..., min=1),
+        public_key: str = typer.Argument(...),
+        valid_from: int = typer.Option(0, "--valid-from", min=0, help="UNIX time (0: now)."),
+        valid_until: int = typer.Option(
+            0, "--valid-until", min=0, help="UNIX time (0: open ended)."
+        ),
+        rpc: str = RpcOpt,
+        deployment: Path = DeploymentOpt,
+        key: str | None = KeyOpt,
+        key_file: Path | None = KeyFileOpt,
+        confirmations: int = ConfOpt,
+        gas_price: int | None = GasPriceOpt,
+    ) -> None:
+        pub = _signing_key(public_key)
+        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
+        _done(
+            c.add_signing_key(issuer_id, pub, valid_from, valid_until),
+            f"add-key {issuer_id} 0x{pub.hex()}",
+        )
+
+    @_governance_command("revoke-key", "Revoke an issuer's signing key (validity ends now).")
+    @_errors
+    def revoke_key(
+        issuer_id: int = typer.Argument(..., min=1),
+        public_key: str = typer.Argument(...),
+        rpc: str = RpcOpt,
+        deployment: Path = DeploymentOpt,
+        key: str | None = KeyOpt,
+        key_file: Path | None = KeyFileOpt,
+        confirmations: int = ConfOpt,
+        gas_price: int | None = GasPriceOpt,
+    ) -> None:
+        pub = _signing_key(public_key)
+        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
+        _done(c.revoke_signing_key(issuer_id, pub), f"revoke-key {issuer_id} 0x{pub.hex()}")
+
+    @_governance_command("grant-type", "Accredit an issuer for a credential type (name or 0x id).")
+    @_errors
+    def grant_type(
+        issuer_id: int = typer.Argument(..., min=1),
+        credential_type: str = typer.Argument(...),
+        valid_from: int = typer.Option(0, "--valid-from", min=0, help="UNIX time (0: now)."),
+        valid_until: int = typer.Option(
+            0, "--valid-until", min=0, help="UNIX time (0: open ended)."
+        ),
+        rpc: str = RpcOpt,
+        deployment: Path = DeploymentOpt,
+        key: str | None = KeyOpt,
+        key_file: Path | None = KeyFileOpt,
+        confirmations: int = ConfOpt,
+        gas_price: int | None = GasPriceOpt,
+    ) -> None:
+        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
+        _done(
+            c.grant_credential_type(issuer_id, credential_type, valid_from, valid_until),
+            f"grant-type {issuer_id} {credential_type}",
+        )
+
+    @_governance_command("withdraw-type", "Withdraw an issuer's accreditation for a type.")
+    @_errors
+    def withdraw_type(
+        issuer_id: int = typer.Argument(..., min=1),
+        credential_type: str = typer.Argument(...),
+        rpc: str = RpcOpt,
+        deployment: Path = DeploymentOpt,
+        key: str | None = KeyOpt,
+        key_file: Path | None = KeyFileOpt,
+        confirmations: int = ConfOpt,
+        gas_price: int | None = GasPriceOpt,
+    ) -> None:
+        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
+        _done(
+            c.withdraw_credential_type(issuer_id, credential_type),
+            f"withdraw-type {issuer_id} {credential_type}",
+        )
+
+    @app.command("status")
+    @_errors
+    def status(
+        rpc: str = RpcOpt,
+        deployment: Path = DeploymentOpt,
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """Show the deployment, governance and every issuer with its state."""
+        c = _client(rpc, deployment, None, None, 1, None, write=False)
+        issuers = c.issuers()
+        info = {
+            "deployment": c.deployment.to_json(),
+            "admin": c.admin(),
+            "pendingAdmin": c.pending_admin(),
+            "governorCount": c.governor_count(),
+            "issuers": [
+                {
+                    "id": i.issuer_id,
+                    "name": i.name,
+                    "did": i.did,
+                    "status": i.status.name.lower(),
+                    "registeredAt": i.registered_at,
+                    "accounts": c.issuer_accounts(i.issuer_id),
+                }
+                for i in issuers
+            ],
+        }
+        if as_json:
+            typer.echo(json.dumps(info, indent=2))
+            return
+        d = c.deployment
+        typer.echo(
+            f"registry {d.registry} on chain {d.chain_id} (block {d.deployment_block}, {d.compiler})"
+        )
+        typer.echo(f"admin {info['admin']}; governors: {info['governorCount']}")
+        if not issuers:
+            typer.echo("no issuers registered")
+        for item in info["issuers"]:
+            typer.echo(
+                f"  #{item['id']} {item['name']} ({item['did']}): {item['status']}, "
+                f"accounts {', '.join(item['accounts']) or '-'}"
+            )
+
+    try:
+        from talentproof.ledger.compiler import register_compile_command
+    except ImportError:  # pragma: no cover - compiler module absent
+        return
+    register_compile_command(app)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use the `talentproof` command")

@@ -1,0 +1,213 @@
+"""Typed, immutable views of the registry's structs (mirroring contracts/interfaces/*.sol).
+
+Field names are the Solidity names in snake_case. `from_struct` builds one from a decoded ABI
+tuple (a mapping by Solidity name, or a sequence in declaration order), so the ABI stays the
+source of truth: a struct whose fields do not match raises `LedgerError` naming the field.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, dataclass, fields
+from typing import Any, ClassVar, Self, TypeVar
+
+from talentproof.ledger.errors import LedgerError
+
+__all__ = [
+    "AnchorRecord",
+    "CredentialStatusRecord",
+    "CredentialVerdict",
+    "DecodedEvent",
+    "IssuerInfo",
+    "IssuerStatus",
+    "TimeWindow",
+    "camel",
+    "snake",
+]
+
+
+def snake(name: str) -> str:
+    """``registeredAt`` -> ``registered_at``."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def camel(name: str) -> str:
+    """``registered_at`` -> ``registeredAt``."""
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+class IssuerStatus(enum.IntEnum):
+    """``enum IssuerStatus { None, Active, Suspended, Removed }``."""
+
+    NONE = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+    REMOVED = 3
+
+
+T = TypeVar("T", bound="_Struct")
+
+
+class _Struct:
+    """Mixin: build a frozen dataclass from a decoded ABI struct."""
+
+    _nested: ClassVar[dict[str, type[_Struct]]] = {}
+
+    @classmethod
+    def from_struct(cls, value: Mapping[str, Any] | Sequence[Any], **extra: Any) -> Self:
+        all_fields = [f for f in fields(cls) if f.name not in extra]  # type: ignore[arg-type]
+        optional = {f.name for f in all_fields if f.default is not MISSING}
+        names = [f.name for f in all_fields]
+        if isinstance(value, Mapping):
+            by_name = {snake(str(k)): v for k, v in value.items()}
+        elif hasattr(value, "_asdict"):
+            by_name = {snake(str(k)): v for k, v in value._asdict().items()}
+        else:
+            seq = list(value)
+            names = [n for n in names if n not in optional] if len(seq) < len(names) else names
+            if len(seq) != len(names):
+                raise LedgerError(
+                    f"{cls.__name__}: expected {len(names)} struct fields, the ABI decoded {len(seq)}"
+                )
+            by_name = dict(zip(names, seq, strict=True))
+        kwargs: dict[str, Any] = {}
+        for name in names:
+            if name not in by_name:
+                if name in optional:
+                    continue
+                raise LedgerError(f"{cls.__name__}: the ABI struct has no field {camel(name)!r}")
+            raw = by_name[name]
+            nested = cls._nested.get(name)
+            if nested is not None:
+                raw = nested.from_struct(raw)
+            elif name.endswith(("status", "status_at_anchor")):
+                raw = IssuerStatus(int(raw)) if not isinstance(raw, _Struct) else raw
+            elif isinstance(raw, bytearray):
+                raw = bytes(raw)
+            kwargs[name] = raw
+        return cls(**kwargs, **extra)
+
+
+@dataclass(frozen=True)
+class IssuerInfo(_Struct):
+    """``IssuerRecord`` plus its id."""
+
+    issuer_id: int
+    name: str
+    did: str
+    status: IssuerStatus
+    registered_at: int
+    suspended_at: int
+    reinstated_at: int
+    removed_at: int
+
+    @property
+    def active(self) -> bool:
+        """True when the issuer may anchor and revoke."""
+        return self.status is IssuerStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class AnchorRecord(_Struct):
+    """``AnchorRecord``: who anchored a root, when; ``issuer_id == 0`` means never anchored."""
+
+    issuer_id: int
+    leaf_count: int
+    block_number: int
+    anchored_at: int
+    revoked_at: int
+
+    @property
+    def anchored(self) -> bool:
+        """True if the root was anchored."""
+        return self.issuer_id != 0
+
+    @property
+    def revoked(self) -> bool:
+        """True if the whole batch was revoked."""
+        return self.revoked_at != 0
+
+
+@dataclass(frozen=True)
+class TimeWindow(_Struct):
+    """A ``[valid_from, valid_until)`` window (``valid_until == 0``: open ended)."""
+
+    valid_from: int
+    valid_until: int
+
+    @property
+    def registered(self) -> bool:
+        """True if the key/type was ever registered (a window exists)."""
+        return self.valid_from != 0
+
+    def contains(self, t: int) -> bool:
+        """True if `t` lies in the window."""
+        return (
+            self.registered
+            and self.valid_from <= t
+            and (self.valid_until == 0 or t < self.valid_until)
+        )
+
+
+@dataclass(frozen=True)
+class CredentialStatusRecord(_Struct):
+    """``CredentialStatusRecord``: revocation and last suspension of one credential."""
+
+    revoked_at: int
+    suspended_at: int
+    reinstated_at: int
+    suspension_count: int
+    suspended: bool
+
+
+@dataclass(frozen=True)
+class CredentialVerdict(_Struct):
+    """``CredentialVerdict`` of ``verifyCredential``, plus the hash of the block it was read at."""
+
+    anchor: AnchorRecord
+    issuer_name: str
+    issuer_did: str
+    issuer_status: IssuerStatus
+    issuer_status_at_anchor: IssuerStatus
+    key_registered: bool
+    key_valid_from: int
+    key_valid_until: int
+    key_valid_at_anchor: bool
+    type_granted: bool
+    type_valid_from: int
+    type_valid_until: int
+    type_accredited_at_anchor: bool
+    credential_revoked: bool
+    credential_suspended: bool
+    credential_status: CredentialStatusRecord
+    batch_revoked: bool
+    as_of: int
+    block_number: int
+    block_timestamp: int
+    block_hash: bytes = b""
+
+    _nested: ClassVar[dict[str, type[_Struct]]] = {
+        "anchor": AnchorRecord,
+        "credential_status": CredentialStatusRecord,
+    }
+
+    @property
+    def anchored(self) -> bool:
+        """True if the root was anchored."""
+        return self.anchor.anchored
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    """One registry event log, decoded with the ABI."""
+
+    name: str
+    args: Mapping[str, Any]
+    block_number: int
+    block_hash: bytes
+    transaction_hash: bytes
+    log_index: int
+    address: str

@@ -1,0 +1,566 @@
+"""Locally signed transactions: nonces, fees, sending, waiting, replacing.
+
+Transactions are always signed here with eth-account from the operator's private key and sent
+with ``eth_sendRawTransaction``; a node-held (unlocked) account is never used.
+
+The three steps are separate so that a crash-safe caller can persist between them::
+
+    sender = TxSender(w3, operator_key, expected_chain_id=deployment.chain_id)
+    pending = sender.send({"to": registry, "data": calldata})   # PendingTx: hash, nonce, raw tx
+    store(pending.to_json())                                    # survive a crash here
+    receipt = sender.wait(pending, confirmations=2)             # raises the decoded revert
+    ...
+    pending = sender.replace(pending)                           # stuck: same nonce, higher fees
+
+Fee model: EIP-1559 (type 2) when the chain has a base fee; legacy (type 0) when the latest block
+has no ``baseFeePerGas`` (pre-London, GoQuorum) or when the network runs at zero gas price
+(Besu/QBFT-style permissioned networks: base fee 0 and ``eth_gasPrice`` 0), or when a fixed
+``gas_price`` is configured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_utils import to_checksum_address
+from hexbytes import HexBytes
+from talentproof.ledger.errors import (
+    ChainIdMismatch,
+    ChainUnavailable,
+    ContractRevert,
+    ErrorDecoder,
+    LedgerError,
+    NonceError,
+    TransactionFailed,
+    TransactionTimeout,
+    revert_data_from,
+)
+
+__all__ = [
+    "FeeConfig",
+    "NonceManager",
+    "PendingTx",
+    "TxSender",
+    "rpc_guard",
+]
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    import requests
+    from web3.exceptions import ProviderConnectionError, RequestTimedOut
+
+    return (
+        OSError,
+        requests.RequestException,
+        ProviderConnectionError,
+        RequestTimedOut,
+    )
+
+
+@contextlib.contextmanager
+def rpc_guard(what: str, endpoint: str = "") -> Iterator[None]:
+    """Translate connection failures inside the block into `ChainUnavailable`."""
+    try:
+        yield
+    except LedgerError:
+        raise
+    except _connection_errors() as exc:
+        where = f" at {endpoint}" if endpoint else ""
+        raise ChainUnavailable(f"chain unreachable{where} during {what}: {exc}") from exc
+
+
+def endpoint_of(w3: Any) -> str:
+    """The provider's URI for messages (empty for in-process providers)."""
+    return str(getattr(w3.provider, "endpoint_uri", "") or "")
+
+
+@dataclass(frozen=True)
+class FeeConfig:
+    """How fees are chosen.
+
+    Attributes:
+        gas_price: fixed legacy gas price in wei (0 on permissioned zero-gas networks); forces
+            type-0 transactions. None detects the fee model from the chain.
+        max_priority_fee: EIP-1559 tip in wei; None asks ``eth_maxPriorityFeePerGas``.
+        base_fee_multiplier: ``maxFeePerGas = base_fee * multiplier + tip``.
+        gas_limit_multiplier: head-room on ``eth_estimateGas``.
+        replacement_bump: fee factor for `TxSender.replace` (nodes require >= 1.10).
+    """
+
+    gas_price: int | None = None
+    max_priority_fee: int | None = None
+    base_fee_multiplier: int = 2
+    gas_limit_multiplier: float = 1.25
+    replacement_bump: float = 1.125
+
+
+@dataclass(frozen=True)
+class PendingTx:
+    """A signed, sent transaction that may not be mined yet.
+
+    `earlier_hashes` holds the hashes of the transactions it replaced (same nonce): `wait`
+    accepts a receipt for any of them, since any one of them may be the one that gets mined.
+    """
+
+    tx_hash: str
+    nonce: int
+    raw: bytes
+    sender: str
+    chain_id: int
+    fields: Mapping[str, Any]
+    label: str = ""
+    earlier_hashes: tuple[str, ...] = ()
+
+    @property
+    def all_hashes(self) -> tuple[str, ...]:
+        """This transaction's hash first, then those it replaced."""
+        return (self.tx_hash, *self.earlier_hashes)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict (for a crash-safe job table); `from_json` reverses it."""
+        return {
+            "txHash": self.tx_hash,
+            "nonce": self.nonce,
+            "raw": "0x" + self.raw.hex(),
+            "sender": self.sender,
+            "chainId": self.chain_id,
+            "fields": {
+                k: (("0x" + v.hex()) if isinstance(v, bytes) else v) for k, v in self.fields.items()
+            },
+            "label": self.label,
+            "earlierHashes": list(self.earlier_hashes),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PendingTx:
+        """Rebuild a `PendingTx` from `to_json` output."""
+        try:
+            return cls(
+                tx_hash=str(data["txHash"]),
+                nonce=int(data["nonce"]),
+                raw=bytes.fromhex(str(data["raw"]).removeprefix("0x")),
+                sender=to_checksum_address(str(data["sender"])),
+                chain_id=int(data["chainId"]),
+                fields=dict(data["fields"]),
+                label=str(data.get("label", "")),
+                earlier_hashes=tuple(str(h) for h in data.get("earlierHashes", ())),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LedgerError(f"malformed pending transaction record: {exc}") from exc
+
+
+class NonceManager:
+    """Hands out consecutive nonces for one account, safe under concurrent threads.
+
+    The next nonce is read from the chain (``pending`` count) on first use and after `resync`.
+    `TxSender` holds `lock` across reserve, sign and send, so a nonce is consumed only when the
+    node accepted the transaction: no gaps, no duplicates.
+    """
+
+    def __init__(self, w3: Any, address: str) -> None:
+        self._w3 = w3
+        self.address = to_checksum_address(address)
+        self.lock = threading.RLock()
+        self._next: int | None = None
+
+    def peek(self) -> int:
+        """The nonce the next transaction will use (reads the chain if not known)."""
+        with self.lock:
+            if self._next is None:
+                with rpc_guard("eth_getTransactionCount", endpoint_of(self._w3)):
+                    self._next = int(self._w3.eth.get_transaction_count(self.address, "pending"))
+            return self._next
+
+    def commit(self, nonce: int) -> None:
+        """Mark `nonce` as used (the node accepted the transaction)."""
+        with self.lock:
+            self._next = max(self._next or 0, nonce + 1)
+
+    def resync(self) -> None:
+        """Forget the cached nonce; the next `peek` reads it from the chain again."""
+        with self.lock:
+            self._next = None
+
+
+_NONCE_MESSAGES = (
+    "nonce too low",
+    "already known",
+    "nonce has already been used",
+    "known transaction:",
+    "replacement transaction underpriced",
+    "nonce too high",
+    "incorrect nonce",
+    "invalid transaction nonce",
+)
+
+
+def _is_nonce_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(m in text for m in _NONCE_MESSAGES)
+
+
+class TxSender:
+    """Signs and sends transactions from one private key; waits for and replaces them.
+
+    Args:
+        w3: a connected `web3.Web3`.
+        private_key: the operator's key (0x-hex or bytes).
+        expected_chain_id: if given, every write first checks ``eth_chainId`` against it and
+            raises `ChainIdMismatch` before signing anything.
+        fees: the fee policy.
+        error_decoder: decodes revert data into typed exceptions (the registry ABI's errors).
+        confirmations: default number of confirmations `wait` requires (1 = mined).
+        timeout: default seconds `wait` waits.
+        poll_interval: seconds between receipt polls.
+    """
+
+    def __init__(
+        self,
+        w3: Any,
+        private_key: str | bytes,
+        *,
+        expected_chain_id: int | None = None,
+        fees: FeeConfig | None = None,
+        error_decoder: ErrorDecoder | None = None,
+        confirmations: int = 1,
+        timeout: float = 120.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        try:
+            self._account = Account.from_key(private_key)
+        except (ValueError, TypeError) as exc:
+            raise LedgerError(
+                f"invalid operator private key (expected 32 bytes hex): {exc}"
+            ) from None
+        if confirmations < 1:
+            raise ValueError(f"confirmations must be >= 1, got {confirmations}")
+        self.w3 = w3
+        self.expected_chain_id = expected_chain_id
+        self.fees = fees or FeeConfig()
+        self.decoder = error_decoder or ErrorDecoder([])
+        self.confirmations = confirmations
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.nonces = NonceManager(w3, self._account.address)
+        self._legacy: bool | None = None
+        self._endpoint = endpoint_of(w3)
+
+    @property
+    def address(self) -> str:
+        """The sending account (checksummed)."""
+        return str(self._account.address)
+
+    # -- chain checks -------------------------------------------------------------------------
+
+    def chain_id(self) -> int:
+        """``eth_chainId`` of the connected node."""
+        with rpc_guard("eth_chainId", self._endpoint):
+            return int(self.w3.eth.chain_id)
+
+    def check_chain(self) -> int:
+        """Raise `ChainIdMismatch` unless the node serves `expected_chain_id`; return the id."""
+        actual = self.chain_id()
+        if self.expected_chain_id is not None and actual != self.expected_chain_id:
+            raise ChainIdMismatch(
+                self.expected_chain_id, actual, context="refusing to send a transaction"
+            )
+        return actual
+
+    def uses_legacy_fees(self) -> bool:
+        """True if this chain gets type-0 transactions (see the module docstring)."""
+        if self.fees.gas_price is not None:
+            return True
+        if self._legacy is None:
+            with rpc_guard("eth_getBlockByNumber", self._endpoint):
+                block = self.w3.eth.get_block("latest")
+                base_fee = block.get("baseFeePerGas")
+                self._legacy = base_fee is None or (
+                    int(base_fee) == 0 and int(self.w3.eth.gas_price) == 0
+                )
+        return self._legacy
+
+    def _fee_fields(self, bump_from: Mapping[str, Any] | None = None) -> dict[str, int]:
+        bump = self.fees.replacement_bump
+        with rpc_guard("fee lookup", self._endpoint):
+            if self.uses_legacy_fees():
+                price = self.fees.gas_price
+                if price is None:
+                    price = int(self.w3.eth.gas_price)
+                if bump_from is not None:
+                    old = int(bump_from.get("gasPrice", 0))
+                    price = max(price, math.ceil(old * bump), old + 1)
+                return {"gasPrice": price}
+            block = self.w3.eth.get_block("latest")
+            base_fee = int(block.get("baseFeePerGas") or 0)
+            tip = self.fees.max_priority_fee
+            if tip is None:
+                tip = int(self.w3.eth.max_priority_fee)
+            max_fee = base_fee * self.fees.base_fee_multiplier + tip
+            if bump_from is not None:
+                old_tip = int(bump_from.get("maxPriorityFeePerGas", 0))
+                old_max = int(bump_from.get("maxFeePerGas", 0))
+                tip = max(tip, math.ceil(old_tip * bump), old_tip + 1)
+                max_fee = max(max_fee, math.ceil(old_max * bump), old_max + 1, tip)
+            return {"maxPriorityFeePerGas": tip, "maxFeePerGas": max(max_fee, tip)}
+
+    # -- calls and estimation -----------------------------------------------------------------
+
+    def call(self, tx: Mapping[str, Any], block: int | str = "latest", *, label: str = "") -> bytes:
+        """``eth_call`` from this account; reverts raise the decoded `ContractRevert`."""
+        params = {"from": self.address, **tx}
+        with rpc_guard(f"eth_call {label}".strip(), self._endpoint):
+            try:
+                return bytes(self.w3.eth.call(params, block))
+            except Exception as exc:
+                self._raise_revert(exc, label)
+                raise
+
+    def estimate_gas(self, tx: Mapping[str, Any], *, label: str = "") -> int:
+        """``eth_estimateGas`` with head-room; a revert raises the decoded `ContractRevert`."""
+        params = {"from": self.address, **tx}
+        with rpc_guard(f"eth_estimateGas {label}".strip(), self._endpoint):
+            try:
+                estimate = int(self.w3.eth.estimate_gas(params))
+            except Exception as exc:
+                self._raise_revert(exc, label)
+                raise
+        return math.ceil(estimate * self.fees.gas_limit_multiplier) + 10_000
+
+    def _raise_revert(self, exc: BaseException, label: str) -> None:
+        if isinstance(exc, (LedgerError, *_connection_errors())):
+            return
+        data = revert_data_from(exc)
+        decoded = self.decoder.decode(data, function=label)
+        if decoded is not None:
+            raise decoded from None
+        from web3.exceptions import ContractLogicError
+
+        if isinstance(exc, ContractLogicError):
+            where = f"{label} " if label else ""
+            raw = f" (revert data 0x{data.hex()})" if data else ""
+            raise TransactionFailed(f"{where}reverted: {exc}{raw}") from exc
+
+    # -- send / wait / replace ----------------------------------------------------------------
+
+    def send(self, tx: Mapping[str, Any], *, label: str = "", gas: int | None = None) -> PendingTx:
+        """Sign and send `tx` (``to``, ``data``, ``value``); return at once with a `PendingTx`.
+
+        Gas is estimated first unless `gas` is given, so a call that would revert raises the
+        decoded `ContractRevert` and sends nothing.
+        """
+        self.check_chain()
+        base: dict[str, Any] = {"value": 0, "data": b""}
+        base.update({k: v for k, v in tx.items() if k in ("to", "data", "value")})
+        if isinstance(base["data"], str):
+            base["data"] = bytes(HexBytes(base["data"]))
+        if base.get("to") is not None:
+            base["to"] = to_checksum_address(base["to"])
+        base["chainId"] = self.expected_chain_id or self.chain_id()
+        for attempt in range(3):
+            # Estimation runs under the account's lock too: Ganache can hang answering
+            # eth_estimateGas concurrently with mining another of the account's transactions.
+            with self.nonces.lock:
+                if "gas" not in base:
+                    base["gas"] = gas if gas is not None else self.estimate_gas(base, label=label)
+                nonce = self.nonces.peek()
+                fields = {**base, **self._fee_fields(), "nonce": nonce}
+                try:
+                    return self._sign_and_send(fields, label=label)
+                except (LedgerError, *_connection_errors()):
+                    self.nonces.resync()
+                    raise
+                except Exception as exc:
+                    self.nonces.resync()
+                    if _is_nonce_error(exc) and attempt < 2:
+                        continue
+                    self._raise_revert(exc, label)
+                    if _is_nonce_error(exc):
+                        raise NonceError(
+                            f"{label or 'transaction'}: node rejected nonce {nonce}: {exc}"
+                        ) from exc
+                    raise LedgerError(
+                        f"{label or 'transaction'} rejected by the node: {exc}"
+                    ) from exc
+        raise NonceError(
+            f"{label or 'transaction'}: could not obtain a usable nonce"
+        )  # pragma: no cover
+
+    def _sign_and_send(
+        self, fields: dict[str, Any], *, label: str, earlier: tuple[str, ...] = ()
+    ) -> PendingTx:
+        unsigned = dict(fields)
+        if "gasPrice" not in unsigned:
+            unsigned["type"] = 2
+        signed = self._account.sign_transaction(unsigned)
+        raw = bytes(signed.raw_transaction)
+        with rpc_guard(f"eth_sendRawTransaction {label}".strip(), self._endpoint):
+            tx_hash = self.w3.eth.send_raw_transaction(raw)
+        self.nonces.commit(int(fields["nonce"]))
+        return PendingTx(
+            tx_hash="0x" + bytes(tx_hash).hex(),
+            nonce=int(fields["nonce"]),
+            raw=raw,
+            sender=self.address,
+            chain_id=int(fields["chainId"]),
+            fields={k: v for k, v in unsigned.items()},
+            label=label,
+            earlier_hashes=earlier,
+        )
+
+    def rebroadcast(self, pending: PendingTx) -> None:
+        """Send the same signed bytes again (after a node restart dropped the pool)."""
+        with rpc_guard("eth_sendRawTransaction (rebroadcast)", self._endpoint):
+            try:
+                self.w3.eth.send_raw_transaction(pending.raw)
+            except Exception as exc:
+                if not _is_nonce_error(exc):
+                    raise LedgerError(f"rebroadcast of {pending.tx_hash} rejected: {exc}") from exc
+
+    def replace(
+        self, pending: PendingTx, *, cancel: bool = False, fees: Mapping[str, int] | None = None
+    ) -> PendingTx:
+        """Replace a stuck transaction: same nonce, fees bumped by `FeeConfig.replacement_bump`.
+
+        `cancel` replaces it by a 0-value transfer to self. The returned `PendingTx` remembers
+        the earlier hashes, so `wait` on it returns whichever version gets mined.
+        """
+        if pending.sender != self.address:
+            raise LedgerError(
+                f"cannot replace {pending.tx_hash}: it was sent by {pending.sender}, not {self.address}"
+            )
+        self.check_chain()
+        fields = {
+            k: v
+            for k, v in pending.fields.items()
+            if k in ("to", "data", "value", "gas", "chainId", "nonce")
+        }
+        if isinstance(fields.get("data"), str):
+            fields["data"] = bytes(HexBytes(fields["data"]))
+        if cancel:
+            fields.update({"to": self.address, "data": b"", "value": 0, "gas": 21_000})
+        fields.update(fees if fees is not None else self._fee_fields(bump_from=pending.fields))
+        with self.nonces.lock:
+            try:
+                return self._sign_and_send(fields, label=pending.label, earlier=pending.all_hashes)
+            except (LedgerError, *_connection_errors()):
+                raise
+            except Exception as exc:
+                raise LedgerError(f"replacement of {pending.tx_hash} rejected: {exc}") from exc
+
+    def receipt(self, pending: PendingTx) -> Any | None:
+        """The receipt of whichever of `pending.all_hashes` is mined, or None."""
+        from web3.exceptions import TransactionNotFound
+
+        for tx_hash in pending.all_hashes:
+            with rpc_guard("eth_getTransactionReceipt", self._endpoint):
+                try:
+                    receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+                except TransactionNotFound:
+                    continue
+            if receipt is not None:
+                return receipt
+        return None
+
+    def wait(
+        self,
+        pending: PendingTx,
+        *,
+        confirmations: int | None = None,
+        timeout: float | None = None,
+        on_poll: Callable[[], None] | None = None,
+    ) -> Any:
+        """Wait until `pending` (or a replacement) is mined with `confirmations` blocks.
+
+        Raises `TransactionTimeout` if that does not happen in `timeout` seconds, the decoded
+        `ContractRevert` (or `TransactionFailed`) if the mined transaction has status 0.
+        """
+        need = self.confirmations if confirmations is None else confirmations
+        if need < 1:
+            raise ValueError(f"confirmations must be >= 1, got {need}")
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while True:
+            receipt = self.receipt(pending)
+            if receipt is not None:
+                with rpc_guard("eth_blockNumber", self._endpoint):
+                    head = int(self.w3.eth.block_number)
+                if head >= int(receipt["blockNumber"]) + need - 1:
+                    # still canonical? (a reorg could have moved or dropped it)
+                    again = self.receipt(pending)
+                    if again is not None and again["blockHash"] == receipt["blockHash"]:
+                        if int(again["status"]) != 1:
+                            self._raise_failed(pending, again)
+                        return again
+                    continue
+            if time.monotonic() >= deadline:
+                if receipt is None:
+                    self._check_nonce_not_taken(pending)
+                detail = (
+                    "not mined"
+                    if receipt is None
+                    else (
+                        f"mined in block {int(receipt['blockNumber'])}, "
+                        f"waiting for {need} confirmations"
+                    )
+                )
+                raise TransactionTimeout(pending.tx_hash, limit, detail=detail)
+            if on_poll is not None:
+                on_poll()
+            time.sleep(self.poll_interval)
+
+    def _check_nonce_not_taken(self, pending: PendingTx) -> None:
+        """Raise `NonceError` if another transaction (not one of ours) consumed the nonce."""
+        with rpc_guard("eth_getTransactionCount", self._endpoint):
+            mined = int(self.w3.eth.get_transaction_count(pending.sender, "latest"))
+        if mined > pending.nonce and self.receipt(pending) is None:
+            raise NonceError(
+                f"{pending.label or 'transaction'} {pending.tx_hash}: nonce {pending.nonce} of "
+                f"{pending.sender} was used by another transaction; it will never be mined"
+            )
+
+    def _raise_failed(self, pending: PendingTx, receipt: Any) -> None:
+        tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        fields = pending.fields
+        call = {
+            "from": self.address,
+            "to": fields.get("to"),
+            "data": fields.get("data", b""),
+            "value": fields.get("value", 0),
+            "gas": fields.get("gas"),
+        }
+        block = int(receipt["blockNumber"])
+        for at in (block, block - 1):
+            try:
+                with rpc_guard("replay of a failed transaction", self._endpoint):
+                    self.w3.eth.call(call, at)
+            except ContractRevert:
+                raise
+            except ChainUnavailable:
+                raise
+            except Exception as exc:
+                decoded = self.decoder.decode(revert_data_from(exc), function=pending.label)
+                if decoded is not None:
+                    raise decoded from None
+        what = pending.label or "transaction"
+        raise TransactionFailed(
+            f"{what} {tx_hash} failed (status 0) in block {block}; revert reason not recoverable "
+            f"(out of gas with gas limit {fields.get('gas')}?)"
+        )
+
+    def transact(
+        self,
+        tx: Mapping[str, Any],
+        *,
+        label: str = "",
+        confirmations: int | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """`send` then `wait`; returns the receipt."""
+        return self.wait(self.send(tx, label=label), confirmations=confirmations, timeout=timeout)

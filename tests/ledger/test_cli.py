@@ -1,0 +1,160 @@
+"""``talentproof deploy | governance | status | node`` through the real CLI app."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from talentproof.ledger.chain import connect
+from talentproof.ledger.client import RegistryClient
+from talentproof.ledger.deploy import Deployment
+from talentproof.ledger.models import IssuerStatus
+from talentproof.ledger.nodes import free_port
+from typer.testing import CliRunner
+
+from talentproof.cli import app
+
+runner = CliRunner()
+TALENTPROOF = str(Path(sys.executable).parent / "talentproof")
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.integration
+def test_deploy_governance_and_status(anvil_node, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rpc, key = anvil_node.rpc_url, anvil_node.private_keys[0]
+    record = tmp_path / "deployment.json"
+    env = {"TALENTPROOF_OPERATOR_KEY": key}
+    code, out, err = _run("deploy", "--rpc", rpc, "--out", str(record), env=env)
+    assert code == 0, err
+    dep = Deployment.load(record)
+    assert json.loads(out)["registry"] == dep.registry and dep.chain_id == anvil_node.chain_id
+    # --reuse finds the same registry again
+    code, out, _ = _run("deploy", "--rpc", rpc, "--out", str(record), "--reuse", env=env)
+    assert code == 0 and json.loads(out)["registry"] == dep.registry
+
+    key_file = tmp_path / "operator.key"
+    key_file.write_text(key)
+    common = ["--rpc", rpc, "--deployment", str(record), "--key-file", str(key_file)]
+    issuer_account = anvil_node.accounts[5]
+    pub = "0x" + "ab" * 32
+    code, out, err = _run(
+        "governance",
+        "register-issuer",
+        "HKU",
+        "did:web:hku.hk",
+        "--account",
+        issuer_account,
+        "--signing-key",
+        pub,
+        "--type",
+        "DegreeCredential",
+        *common,
+    )
+    assert code == 0, err
+    issuer_id = int(out.strip())
+    client = RegistryClient(connect(rpc), dep)
+    assert client.issuer(issuer_id).name == "HKU"
+    assert client.issuer_of_account(issuer_account) == issuer_id
+    assert client.signing_key(issuer_id, pub).registered
+    assert client.credential_type(issuer_id, "DegreeCredential").registered
+
+    for args in (
+        ("add-account", str(issuer_id), anvil_node.accounts[6]),
+        ("grant-type", str(issuer_id), "EmploymentCredential"),
+        ("withdraw-type", str(issuer_id), "EmploymentCredential"),
+        ("revoke-key", str(issuer_id), pub),
+        ("suspend", str(issuer_id)),
+    ):
+        code, out, err = _run("governance", *args, *common)
+        assert code == 0, (args, err)
+        assert "tx 0x" in out
+    assert client.issuer_of_account(anvil_node.accounts[6]) == issuer_id
+    assert client.signing_key(issuer_id, pub).valid_until > 0
+    assert client.issuer(issuer_id).status is IssuerStatus.SUSPENDED
+
+    code, out, err = _run("status", "--rpc", rpc, "--deployment", str(record), "--json")
+    assert code == 0, err
+    status = json.loads(out)
+    assert status["deployment"]["registry"] == dep.registry
+    assert status["issuers"][0]["status"] == "suspended"
+    assert anvil_node.accounts[6] in status["issuers"][0]["accounts"]
+    code, out, _ = _run("status", "--rpc", rpc, "--deployment", str(record))
+    assert code == 0 and f"#{issuer_id} HKU (did:web:hku.hk): suspended" in out
+
+    # a revert is one line naming the error, exit 1
+    code, _, err = _run("governance", "suspend", str(issuer_id), *common)
+    assert code == 1 and err.startswith("error: suspendIssuer reverted with IssuerAlreadySuspended")
+    assert len(err.strip().splitlines()) == 1
+    # a non-governor is refused by the contract
+    other_key = tmp_path / "other.key"
+    other_key.write_text(anvil_node.private_keys[7])
+    code, _, err = _run(
+        "governance",
+        "add-governor",
+        Account.create().address,
+        "--rpc",
+        rpc,
+        "--deployment",
+        str(record),
+        "--key-file",
+        str(other_key),
+    )
+    assert code == 1 and "GovernanceUnauthorizedAccount" in err
+
+
+def test_errors_have_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TALENTPROOF_OPERATOR_KEY", raising=False)
+    dead = f"http://127.0.0.1:{free_port()}"
+    code, _, err = _run("deploy", "--rpc", dead, "--key", "0x" + "11" * 32)
+    assert code == 3 and err.startswith("error: chain unreachable")
+    code, _, err = _run("deploy", "--rpc", dead)
+    assert code == 1 and "no operator key" in err
+    code, _, err = _run("status", "--deployment", str(tmp_path / "none.json"))
+    assert code == 1 and "no deployment record" in err
+    code, _, _ = _run("governance", "suspend", "not-a-number")
+    assert code == 2
+    code, _, err = _run("node", "start", "--client", "geth")
+    assert code == 2 and "anvil or ganache" in err
+
+
+@pytest.mark.integration
+def test_node_start_runs_until_interrupted_and_persists_state(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [TALENTPROOF, "node", "start", "--port", str(port), "--state-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline()  # type: ignore[union-attr]
+        assert first.startswith("anvil/") and f"127.0.0.1:{port}" in first
+        w3 = connect(f"http://127.0.0.1:{port}")
+        w3.provider.make_request("evm_mine", [])
+        mined = w3.eth.block_number
+        assert mined >= 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    assert (tmp_path / "anvil-state.json").exists()
+    proc = subprocess.Popen(
+        [TALENTPROOF, "node", "start", "--port", str(port), "--state-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        proc.stdout.readline()  # type: ignore[union-attr]
+        assert connect(f"http://127.0.0.1:{port}").eth.block_number == mined
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
