@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMPS := .stamps
 DATA   ?= data
 
-.PHONY: help setup setup-system run test test-fast bench compile clean distclean
+.PHONY: help setup setup-system run test test-fast bench compile slither clean distclean
 
 help:
 	@echo "make run    set up what is missing, start the local chain, deploy, run the services"
@@ -19,11 +19,13 @@ $(STAMPS):
 	@mkdir -p $(STAMPS)
 
 # Python: a virtual environment with the project (editable) and its test dependencies.
-$(STAMPS)/python: pyproject.toml | $(STAMPS)
+# slither (scripts/slither) is installed --no-deps: it asks for web3<8 only for a tool we do not use.
+$(STAMPS)/python: pyproject.toml scripts/slither-requirements.txt | $(STAMPS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0]'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip "setuptools>=75" wheel
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps -r scripts/slither-requirements.txt
 	@touch $@
 
 # npm: Anvil, Ganache and solc-js exactly as the lock file says.
@@ -54,6 +56,10 @@ bench: setup
 
 compile: setup
 	$(VENV)/bin/talentproof contracts compile
+
+# Static analysis of contracts/ (fails on any finding not justified in the source).
+slither: setup
+	scripts/slither
 
 clean:
 	rm -rf .pytest_cache .hypothesis bench/out
