@@ -1,0 +1,337 @@
+"""Thin adapter from the issuer to `talentproof.credential` (document building, signing,
+hashing, Merkle trees, anchor proofs, QR codes, key publication).
+
+Everything the issuer needs from the credential package goes through here, so the service and the
+bulk worker processes share one definition of "issue one credential".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from talentproof.credential import anchor as _anchor
+from talentproof.credential import integrity as _integrity
+from talentproof.credential import keys as _keys
+from talentproof.credential import merkle as _merkle
+from talentproof.credential import model as _model
+from talentproof.credential import types as _types
+from talentproof.credential.errors import CredentialError, SchemaValidationError
+
+__all__ = [
+    "KINDS",
+    "CredentialError",
+    "IssuerIdentity",
+    "SchemaValidationError",
+    "Signer",
+    "anchored_document",
+    "credential_hash",
+    "did_document",
+    "issue_document",
+    "merkle_tree",
+    "qr_payload",
+    "qr_png",
+    "qr_svg",
+]
+
+KINDS: tuple[str, ...] = (_types.DEGREE, _types.EMPLOYMENT, _types.OPEN_BADGE)
+
+_VC2 = "https://www.w3.org/ns/credentials/v2"
+_CONTEXTS: dict[str, list[str]] = {
+    _types.DEGREE: [_VC2, "https://talentproof.org/contexts/v1"],
+    _types.EMPLOYMENT: [_VC2, "https://talentproof.org/contexts/v1"],
+    _types.OPEN_BADGE: [_VC2, "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+}
+_SCHEMA_IDS: dict[str, str] = {
+    _types.DEGREE: "https://talentproof.org/schemas/degree-credential-v1.json",
+    _types.EMPLOYMENT: "https://talentproof.org/schemas/employment-credential-v1.json",
+    _types.OPEN_BADGE: "https://talentproof.org/schemas/open-badge-credential-v1.json",
+}
+
+
+_FAST_VALIDATORS: dict[str, Any] = {}
+
+
+@functools.lru_cache(maxsize=65536)
+def _holder_ok(subject_id: str) -> bool:
+    try:
+        _keys.Ed25519PublicKey.from_did_key(subject_id)
+    except CredentialError:
+        return False
+    return "#" not in subject_id
+
+
+def _validate(doc: dict[str, Any]) -> None:
+    """`credential.model.validate_credential`, with a fast path for valid documents.
+
+    The kind's JSON Schema (the credential package's file) is checked with the compiled
+    jsonschema-rs validator; only a document it rejects (or whose holder did:key does not
+    decode) goes through ``validate_credential``, which raises the precise error.
+    """
+    kind = doc["type"][-1]
+    validator = _FAST_VALIDATORS.get(kind)
+    if validator is None:
+        import jsonschema_rs
+        from talentproof.credential.schemas import load_schema
+
+        validator = _FAST_VALIDATORS[kind] = jsonschema_rs.Draft202012Validator(load_schema(kind))
+    subject = doc.get("credentialSubject")
+    if validator.is_valid(doc) and isinstance(subject, dict) and _holder_ok(subject.get("id", "")):
+        _model.check_vc_structure(doc, "VerifiableCredential")
+        return
+    _model.validate_credential(doc)
+
+
+def _qr() -> Any:
+    from talentproof.credential import qr
+
+    return qr
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerIdentity:
+    """The issuing institution as it appears in its credentials."""
+
+    did: str
+    name: str
+    status_base_url: str  # .../institutions/<slug>/status
+
+
+class Signer:
+    """An Ed25519 key with its verification method (kept in memory only, never logged)."""
+
+    __slots__ = ("key", "multibase", "public_raw", "verification_method")
+
+    def __init__(self, seed: bytes, did: str) -> None:
+        self.key = _keys.Ed25519SigningKey.from_seed(seed)
+        self.public_raw: bytes = self.key.public_key.raw
+        self.multibase: str = self.key.public_key.multibase
+        self.verification_method = f"{did}#{self.multibase}"
+
+    def __repr__(self) -> str:
+        return f"Signer({self.verification_method!r})"
+
+
+def new_seed() -> tuple[bytes, bytes, str]:
+    """A fresh key: (seed, raw public key, publicKeyMultibase)."""
+    key = _keys.Ed25519SigningKey.generate()
+    return key.seed, key.public_key.raw, key.public_key.multibase
+
+
+def _status_entries(identity: IssuerIdentity, index: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"{identity.status_base_url}/{purpose}#{index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": purpose,
+            "statusListIndex": str(index),
+            "statusListCredential": f"{identity.status_base_url}/{purpose}",
+        }
+        for purpose in ("revocation", "suspension")
+    ]
+
+
+def new_credential_id() -> str:
+    """A ``urn:uuid:`` (version 4) whose first hex digit is a letter.
+
+    A digit right after ``urn:uuid:`` followed by ``e`` or ``.`` looks like a float token to the
+    JCS fast path of `talentproof.credential.jcs`, which then takes its slow reference path;
+    drawing until the first digit is a letter keeps every credential on the fast path.
+    """
+    while True:
+        text = str(uuid.uuid4())
+        if text[0] > "9":
+            return f"urn:uuid:{text}"
+
+
+def _unsigned(
+    kind: str,
+    request: dict[str, Any],
+    *,
+    identity: IssuerIdentity,
+    status_index: int,
+    stamp: str,
+    credential_id: str | None,
+) -> dict[str, Any]:
+    if kind not in KINDS:
+        raise SchemaValidationError("type", f"one of {list(KINDS)}", kind)
+    subject = request.get("credentialSubject")
+    if not isinstance(subject, dict):
+        raise SchemaValidationError("credentialSubject", "an object", subject)
+    doc: dict[str, Any] = {
+        "@context": list(_CONTEXTS[kind]),
+        "id": credential_id or new_credential_id(),
+        "type": ["VerifiableCredential", kind],
+        "credentialSchema": {"id": _SCHEMA_IDS[kind], "type": "JsonSchema"},
+    }
+    issuer: dict[str, Any] = {"id": identity.did, "name": identity.name}
+    if kind == _types.OPEN_BADGE:
+        issuer["type"] = ["Profile"]
+        achievement = subject.get("achievement")
+        if not request.get("name") and isinstance(achievement, dict) and achievement.get("name"):
+            doc["name"] = achievement["name"]
+    doc["issuer"] = issuer
+    doc["validFrom"] = request.get("validFrom") or stamp
+    if request.get("validUntil"):
+        doc["validUntil"] = request["validUntil"]
+    for optional in ("name", "description"):
+        if request.get(optional):
+            doc[optional] = request[optional]
+    doc["credentialSubject"] = subject
+    doc["credentialStatus"] = _status_entries(identity, status_index)
+    _validate(doc)
+    return doc
+
+
+def issue_document(
+    kind: str,
+    request: dict[str, Any],
+    *,
+    identity: IssuerIdentity,
+    signer: Signer,
+    status_index: int,
+    now: dt.datetime,
+    credential_id: str | None = None,
+) -> tuple[dict[str, Any], bytes, bytes]:
+    """Build, validate and sign one credential.
+
+    ``request`` holds ``credentialSubject`` and optionally ``validFrom``, ``validUntil``, ``name``,
+    ``description``. Returns (signed document, its JSON bytes for storage, credential hash).
+    Raises `SchemaValidationError` naming the field, what was expected and what was found.
+    """
+    created = now.astimezone(dt.UTC).replace(microsecond=0)
+    doc = _unsigned(
+        kind,
+        request,
+        identity=identity,
+        status_index=status_index,
+        stamp=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        credential_id=credential_id,
+    )
+    signed = _integrity.sign(
+        doc, signer.key, verification_method=signer.verification_method, created=created
+    )
+    return signed, orjson.dumps(signed), _merkle.credential_hash(signed)
+
+
+def issue_many(
+    kind: str,
+    requests: list[tuple[int, dict[str, Any] | Exception, int]],
+    *,
+    identity: IssuerIdentity,
+    signer: Signer,
+    now: dt.datetime,
+) -> list[tuple[int, str | None, bytes, bytes, str, str]]:
+    """Issue a batch: (row, request or parse error, status index) ->
+    (row, credential id or None, JSON bytes, hash, error field, error message).
+
+    Each row is validated on its own (a bad row never fails the others); the valid ones are
+    signed together with `integrity.sign_many` (proof options hashed once).
+    """
+    created = now.astimezone(dt.UTC).replace(microsecond=0)
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out: list[tuple[int, str | None, bytes, bytes, str, str]] = []
+    docs: list[tuple[int, dict[str, Any]]] = []
+    for row, request, index in requests:
+        if isinstance(request, Exception):
+            out.append((row, None, b"", b"", "", str(request)))
+            continue
+        try:
+            docs.append(
+                (
+                    row,
+                    _unsigned(
+                        kind,
+                        request,
+                        identity=identity,
+                        status_index=index,
+                        stamp=stamp,
+                        credential_id=None,
+                    ),
+                )
+            )
+        except SchemaValidationError as exc:
+            out.append((row, None, b"", b"", exc.field, str(exc)))
+        except CredentialError as exc:
+            out.append((row, None, b"", b"", "", str(exc)))
+    signed_docs = _integrity.sign_many(
+        [d for _r, d in docs],
+        signer.key,
+        verification_method=signer.verification_method,
+        created=created,
+    )
+    dumps, digest = orjson.dumps, _merkle.credential_hash
+    for (row, _doc), signed in zip(docs, signed_docs, strict=True):
+        out.append((row, signed["id"], dumps(signed), digest(signed), "", ""))
+    out.sort(key=lambda item: item[0])
+    return out
+
+
+def credential_hash(document: dict[str, Any]) -> bytes:
+    """The credential's 32-byte identity (architecture.md)."""
+    return _merkle.credential_hash(document)
+
+
+def merkle_tree(hashes: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
+    """(root, inclusion path of each leaf) of an RFC 9162 tree over the credential hashes."""
+    tree = _merkle.MerkleTree(hashes)
+    return tree.root, [list(p.path) for p in tree.proofs()]
+
+
+def anchored_document(
+    document: dict[str, Any],
+    *,
+    chain_id: int,
+    registry: str,
+    root: bytes,
+    leaf_index: int,
+    tree_size: int,
+    path: list[bytes],
+) -> dict[str, Any]:
+    """The holder's form: the signed credential plus its TalentProofAnchor proof."""
+    proof = _anchor.AnchorProof(
+        chain_id=chain_id,
+        registry=registry,
+        merkle_root=root,
+        leaf_index=leaf_index,
+        tree_size=tree_size,
+        path=tuple(path),
+    )
+    return _anchor.attach_anchor(document, proof)
+
+
+def qr_payload(anchored: dict[str, Any]) -> str:
+    """The compact QR payload of an anchored credential."""
+    return _qr().encode_payload(anchored)
+
+
+def qr_png(anchored: dict[str, Any]) -> bytes:
+    """The QR code as PNG bytes."""
+    return _qr().render_png(qr_payload(anchored))
+
+
+def qr_svg(anchored: dict[str, Any]) -> str:
+    """The QR code as an SVG document."""
+    return _qr().render_svg(qr_payload(anchored))
+
+
+def did_document(did: str, public_keys_multibase: list[str]) -> dict[str, Any]:
+    """The did:web document publishing the institution's verification methods.
+
+    Each key's fragment is its publicKeyMultibase, as in the credentials' verificationMethod.
+    """
+    return _keys.did_web_document(
+        did, {mb: _keys.Ed25519PublicKey.from_multibase(mb) for mb in public_keys_multibase}
+    )
+
+
+def sign_plain(document: dict[str, Any], signer: Signer, *, now: dt.datetime) -> dict[str, Any]:
+    """Sign a document that is not one of the credential kinds (the status list credential)."""
+    created = now.astimezone(dt.UTC).replace(microsecond=0)
+    return _integrity.sign(
+        document, signer.key, verification_method=signer.verification_method, created=created
+    )

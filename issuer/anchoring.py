@@ -1,0 +1,345 @@
+"""The anchoring worker: batches pending credentials into Merkle trees and anchors each root.
+
+Crash safety rests on two facts: a credential joins exactly one batch (its ``batch_id`` is set in
+the same transaction that creates the batch, with the root), and the registry refuses to anchor a
+root twice (``AnchorAlreadyAnchored``). The chain is the source of truth for "is this root
+anchored": after any crash the worker asks ``anchor(root)`` before sending anything.
+
+Steps of one batch, with the crash points the tests kill the process at:
+
+1. form: pending credentials -> tree -> batch row ``built`` (+ leaf index and path per
+   credential), one DB transaction;
+2. ``before_send``; send ``anchorRoot`` and record the pending transaction (state ``sent``);
+   ``after_send`` falls between the broadcast and that record;
+3. wait for the receipt; ``after_receipt`` falls between the receipt and recording it;
+4. record ``anchored`` (block, time) and the metrics.
+
+On restart, ``built`` and ``sent`` batches are resumed: if the chain shows the root, it is
+recorded; if a recorded transaction is not mined within the timeout it is rebroadcast and then
+replaced (same nonce, higher fees); if the chain is down, the batch waits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select, update
+
+from . import _cred
+from .db import AnchorBatch, Credential, Institution, utcnow
+from .errors import ChainUnavailable
+
+_logger = logging.getLogger(__name__)
+
+CRASH_POINTS = ("before_send", "after_send", "after_receipt")
+
+
+class ConcurrentBatching(Exception):
+    """Another worker batched the same pending credentials first (the batch is rolled back)."""
+
+
+def _crash_point(name: str) -> None:
+    """Test hook: ``TALENTPROOF_ISSUER_UNSAFE_CRASH_AT=<point>`` kills the process there."""
+    if os.environ.get("TALENTPROOF_ISSUER_UNSAFE_CRASH_AT") == name:
+        _logger.warning("unsafe crash hook: exiting at %s", name)
+        logging.shutdown()
+        os._exit(86)
+
+
+class AnchorWorker:
+    """Forms batches and drives them to ``anchored``; one per service (runs in a thread)."""
+
+    def __init__(
+        self, service: Any, *, max_leaves: int | None = None, max_wait: float | None = None
+    ) -> None:
+        self.service = service
+        settings = service.settings
+        self.max_leaves = max_leaves or settings.batch_max_leaves
+        self.max_wait = settings.batch_max_wait_s if max_wait is None else max_wait
+        self.poll = settings.worker_poll_s
+        self.tx_timeout = settings.tx_timeout_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.wakeup = threading.Event()
+        service.anchor_wakeup = self.wakeup  # bulk chunks wake the worker when they commit
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run the worker in a daemon thread."""
+        self._thread = threading.Thread(target=self.run_forever, name="anchor-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the worker to stop and wait for it."""
+        self._stop.set()
+        self.wakeup.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run_forever(self) -> None:
+        """Loop until stopped; a chain outage only pauses anchoring."""
+        backoff = self.poll
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once()
+                backoff = self.poll
+            except ChainUnavailable as exc:
+                self.service.metrics.chain_errors.labels("unavailable").inc()
+                self.service.metrics.chain_up.set(0)
+                self.service.chain.mark(False, str(exc))
+                _logger.warning(
+                    "ledger unavailable; credentials stay queued", extra={"error": str(exc)}
+                )
+                busy = False
+                backoff = min(backoff * 2, 5.0)
+            except Exception:
+                self.service.metrics.chain_errors.labels("other").inc()
+                _logger.exception("anchoring pass failed")
+                busy = False
+                backoff = min(backoff * 2, 5.0)
+            if not busy:
+                self.wakeup.wait(backoff)
+                self.wakeup.clear()
+
+    def run_once(self, *, force: bool = False) -> bool:
+        """One pass: resume unfinished batches, then form and anchor due ones.
+
+        ``force`` anchors whatever is pending without waiting for ``max_wait``. Returns whether
+        anything was anchored (so the loop runs again at once).
+        """
+        did = False
+        health = self.service.chain.probe(max_age=5.0)
+        if not health.available:
+            raise ChainUnavailable(health.detail)
+        for batch_id in self._unfinished():
+            self._drive(batch_id)
+            did = True
+        for institution_id in self._institutions_with_pending():
+            while True:
+                try:
+                    batch_id = self._form_batch(institution_id, force=force)
+                except ConcurrentBatching as exc:
+                    _logger.warning("%s", exc)
+                    continue
+                if batch_id is None:
+                    break
+                self._drive(batch_id)
+                did = True
+        self._update_pending_gauge()
+        return did
+
+    def drain(self, timeout: float = 60.0) -> None:
+        """Anchor everything pending now (CLI ``worker --once``, tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.run_once(force=True)
+            if not self._unfinished() and not self._institutions_with_pending():
+                return
+        raise TimeoutError(f"pending credentials remain after {timeout:g} s")
+
+    # -- queries ----------------------------------------------------------------------------
+    def _unfinished(self) -> list[int]:
+        with self.service.sessions() as session:
+            return list(
+                session.scalars(
+                    select(AnchorBatch.id)
+                    .where(AnchorBatch.state != "anchored")
+                    .order_by(AnchorBatch.id)
+                )
+            )
+
+    def _institutions_with_pending(self) -> list[int]:
+        with self.service.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Credential.institution_id)
+                    .where(Credential.batch_id.is_(None))
+                    .distinct()
+                )
+            )
+
+    def _update_pending_gauge(self) -> None:
+        with self.service.sessions() as session:
+            pending = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Credential)
+                    .join(AnchorBatch, Credential.batch_id == AnchorBatch.id, isouter=True)
+                    .where((Credential.batch_id.is_(None)) | (AnchorBatch.state != "anchored"))
+                )
+                or 0
+            )
+        self.service.metrics.pending.set(pending)
+
+    # -- step 1: form ------------------------------------------------------------------------------
+    def _form_batch(self, institution_id: int, *, force: bool) -> int | None:
+        # Read and build the tree without the writer lock (issuance keeps flowing); the write
+        # below re-checks that every row is still unbatched.
+        with self.service.sessions() as session:
+            rows = session.execute(
+                select(Credential.seq, Credential.credential_hash, Credential.created_at)
+                .where(Credential.institution_id == institution_id, Credential.batch_id.is_(None))
+                .order_by(Credential.seq)
+                .limit(self.max_leaves)
+            ).all()
+            if not rows:
+                return None
+            oldest = rows[0].created_at
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=dt.UTC)
+            age = (utcnow() - oldest).total_seconds()
+            if not force and len(rows) < self.max_leaves and age < self.max_wait:
+                return None
+        root, paths = _cred.merkle_tree([r.credential_hash for r in rows])
+        with self.service.session() as session:
+            batch = AnchorBatch(
+                institution_id=institution_id,
+                root=root,
+                leaf_count=len(rows),
+                state="built",
+                oldest_leaf_at=oldest,
+            )
+            session.add(batch)
+            session.flush()
+            params = [
+                {"s": r.seq, "b": batch.id, "i": i, "p": b"".join(paths[i])}
+                for i, r in enumerate(rows)
+            ]
+            from sqlalchemy import bindparam
+
+            result = session.execute(
+                update(Credential.__table__)
+                .where(
+                    Credential.__table__.c.seq == bindparam("s"),
+                    Credential.__table__.c.batch_id.is_(None),
+                )
+                .values(
+                    batch_id=bindparam("b"), leaf_index=bindparam("i"), proof_path=bindparam("p")
+                ),
+                params,
+            )
+            if result.rowcount != len(rows):
+                # another worker process batched some of these rows first: drop this batch
+                raise ConcurrentBatching(
+                    f"{len(rows) - result.rowcount} credentials were "
+                    "batched by another worker; retrying"
+                )
+            _logger.info(
+                "batch formed", extra={"batch": batch.id, "leaves": len(rows), "root": root.hex()}
+            )
+            return batch.id
+
+    # -- steps 2-4: drive ----------------------------------------------------------------------------
+    def _drive(self, batch_id: int) -> None:
+        service = self.service
+        chain = service.chain
+        with service.sessions() as session:
+            batch = session.get(AnchorBatch, batch_id)
+            assert batch is not None
+            inst = session.get(Institution, batch.institution_id)
+            assert inst is not None
+            account_key = service.account_key(inst)
+            root, leaf_count, issuer_id = batch.root, batch.leaf_count, inst.chain_issuer_id
+            state, pending_json = batch.state, batch.tx_record
+        from talentproof.ledger.errors import ContractRevert, LedgerError, TransactionTimeout
+        from talentproof.ledger.tx import PendingTx
+
+        # Already on chain (crash after send or after receipt)? Then only record it.
+        record = chain.anchor_record(root)
+        if record is not None:
+            self._record_anchored(batch_id, record.block_number, issuer_id, record.issuer_id)
+            return
+        pending: PendingTx | None = None
+        if state == "sent" and pending_json:
+            pending = PendingTx.from_json(orjson.loads(pending_json))
+            try:
+                chain.rebroadcast(account_key, pending)
+            except LedgerError:
+                pass
+        if pending is None:
+            _crash_point("before_send")
+            try:
+                pending = chain.send_anchor(account_key, root, leaf_count)
+            except ContractRevert as exc:
+                if exc.error_name == "AnchorAlreadyAnchored":
+                    record = chain.anchor_record(root)
+                    if record is not None:
+                        self._record_anchored(
+                            batch_id, record.block_number, issuer_id, record.issuer_id
+                        )
+                        return
+                raise
+            _crash_point("after_send")
+            self._record_sent(batch_id, pending)
+        for _attempt in range(5):
+            try:
+                receipt = chain.wait(account_key, pending, self.tx_timeout)
+            except TransactionTimeout:
+                record = chain.anchor_record(root)
+                if record is not None:
+                    break
+                _logger.warning(
+                    "anchoring transaction stuck; replacing",
+                    extra={"batch": batch_id, "tx": pending.tx_hash},
+                )
+                pending = chain.replace(account_key, pending)
+                service.metrics.tx_replaced.inc()
+                self._record_sent(batch_id, pending)
+                continue
+            except ContractRevert as exc:
+                if exc.error_name != "AnchorAlreadyAnchored":
+                    raise
+                break
+            _crash_point("after_receipt")
+            self._record_anchored(batch_id, int(receipt["blockNumber"]), issuer_id, issuer_id)
+            chain.mark(True, "ok")
+            service.metrics.chain_up.set(1)
+            return
+        record = chain.anchor_record(root)
+        if record is None:
+            raise ChainUnavailable(f"batch {batch_id}: root not anchored after replacements")
+        self._record_anchored(batch_id, record.block_number, issuer_id, record.issuer_id)
+
+    def _record_sent(self, batch_id: int, pending: Any) -> None:
+        with self.service.session() as session:
+            batch = session.get(AnchorBatch, batch_id)
+            assert batch is not None
+            batch.state = "sent"
+            batch.tx_hash = pending.tx_hash
+            batch.tx_nonce = pending.nonce
+            batch.tx_attempts = (batch.tx_attempts or 0) + 1
+            batch.tx_sent_at = utcnow()
+            batch.tx_record = orjson.dumps(pending.to_json()).decode()
+
+    def _record_anchored(
+        self, batch_id: int, block_number: int, ours: int | None, on_chain: int
+    ) -> None:
+        if ours is not None and on_chain != ours:
+            _logger.error(
+                "root anchored by another issuer", extra={"batch": batch_id, "issuer": on_chain}
+            )
+        now = utcnow()
+        with self.service.session() as session:
+            batch = session.get(AnchorBatch, batch_id)
+            assert batch is not None
+            if batch.state == "anchored":
+                return
+            batch.state = "anchored"
+            batch.block_number = block_number
+            batch.anchored_at = now
+            oldest = batch.oldest_leaf_at
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=dt.UTC)
+            leaves = batch.leaf_count
+        self.service.metrics.anchored.inc(leaves)
+        self.service.metrics.batches.inc()
+        self.service.metrics.latency.observe(max((now - oldest).total_seconds(), 0.0))
+        _logger.info(
+            "batch anchored", extra={"batch": batch_id, "leaves": leaves, "block": block_number}
+        )

@@ -1,0 +1,363 @@
+"""The issuer's view of the ledger: a thin adapter over `talentproof.ledger`.
+
+It reads the deployment record, sends transactions with the ledger's `TxSender` (send, wait and
+replace as separate steps, so the anchoring worker can persist between them), reads anchor
+records and credential statuses, and performs the governance steps of onboarding. Every
+"cannot reach the chain" condition surfaces as the issuer's `ChainUnavailable`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ChainUnavailable, ConfigurationError
+from .settings import ANVIL_DEV_GOVERNOR_KEY, IssuerSettings
+
+_logger = logging.getLogger(__name__)
+
+ACTIONS = {
+    "revoke": "revokeCredentials",
+    "suspend": "suspendCredentials",
+    "reinstate": "reinstateCredentials",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHealth:
+    """Whether the ledger answered at the last look."""
+
+    available: bool
+    detail: str
+    chain_id: int | None = None
+    registry: str | None = None
+    checked_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentInfo:
+    """The chain binding credentials are anchored under."""
+
+    chain_id: int
+    registry: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorInfo:
+    """An anchored root as the registry records it."""
+
+    issuer_id: int
+    leaf_count: int
+    block_number: int
+    anchored_at: int
+
+
+@contextlib.contextmanager
+def _guard(what: str) -> Iterator[None]:
+    """Translate ledger/transport failures into the issuer's `ChainUnavailable`."""
+    from talentproof.ledger import errors as lerr
+
+    try:
+        yield
+    except (lerr.ChainUnavailable, lerr.ChainIdMismatch, lerr.DeploymentError) as exc:
+        raise ChainUnavailable(f"{what}: {exc}") from exc
+    except (OSError, ConnectionError) as exc:
+        raise ChainUnavailable(f"{what}: ledger unreachable: {exc}") from exc
+    except Exception as exc:
+        import requests
+
+        if isinstance(exc, requests.RequestException):
+            raise ChainUnavailable(f"{what}: ledger unreachable: {exc}") from exc
+        raise
+
+
+class ChainGateway:
+    """What the issuer needs from the ledger."""
+
+    def __init__(
+        self,
+        *,
+        rpc_url: str,
+        deployment_file: Path,
+        governor_key: str | None,
+        tx_timeout: float = 30.0,
+    ) -> None:
+        self.rpc_url = rpc_url
+        self.deployment_file = deployment_file
+        self._governor_key = governor_key
+        self.tx_timeout = tx_timeout
+        self._lock = threading.Lock()
+        self._w3: Any = None
+        self._contract: Any = None
+        self._decoder: Any = None
+        self._deployment: DeploymentInfo | None = None
+        self._senders: dict[bytes, Any] = {}
+        self.health = ChainHealth(False, "not checked yet")
+
+    @classmethod
+    def from_settings(cls, settings: IssuerSettings) -> ChainGateway:
+        """The gateway configured by the service settings."""
+        return cls(
+            rpc_url=settings.rpc_url,
+            deployment_file=settings.resolved_deployment_file(),
+            governor_key=settings.secret("governor_key"),
+            tx_timeout=settings.tx_timeout_s,
+        )
+
+    # -- connection -------------------------------------------------------------------------
+    def deployment(self) -> DeploymentInfo:
+        """The deployment record's chain id and registry (read once)."""
+        if self._deployment is None:
+            try:
+                record = json.loads(self.deployment_file.read_text(encoding="utf-8"))
+                self._deployment = DeploymentInfo(int(record["chainId"]), str(record["registry"]))
+            except FileNotFoundError as exc:
+                raise ChainUnavailable(
+                    f"no deployment record at {self.deployment_file}; run `talentproof deploy`"
+                ) from exc
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ConfigurationError(
+                    f"deployment record {self.deployment_file} is malformed: expected "
+                    f"chainId and registry ({exc})"
+                ) from exc
+        return self._deployment
+
+    def _connect(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._contract is None:
+                from talentproof.ledger.errors import ErrorDecoder
+                from web3 import Web3
+
+                abi = _registry_abi()
+                dep = self.deployment()
+                w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": 10}))
+                self._contract = w3.eth.contract(
+                    address=Web3.to_checksum_address(dep.registry), abi=abi
+                )
+                self._decoder = ErrorDecoder(abi)
+                self._w3 = w3
+            return self._w3, self._contract
+
+    def probe(self, *, max_age: float = 1.0) -> ChainHealth:
+        """Ask the node for its chain id (cached ``max_age`` seconds) and record the answer."""
+        if self.health.checked_at and time.monotonic() - self.health.checked_at < max_age:
+            return self.health
+        try:
+            with _guard("eth_chainId"):
+                dep = self.deployment()
+                w3, _ = self._connect()
+                actual = int(w3.eth.chain_id)
+            if actual != dep.chain_id:
+                self.health = ChainHealth(
+                    False,
+                    f"chain id {actual}, deployment record says {dep.chain_id}",
+                    actual,
+                    dep.registry,
+                    time.monotonic(),
+                )
+            else:
+                self.health = ChainHealth(True, "ok", actual, dep.registry, time.monotonic())
+        except (ChainUnavailable, ConfigurationError) as exc:
+            self.health = ChainHealth(False, str(exc), None, None, time.monotonic())
+        return self.health
+
+    def mark(self, available: bool, detail: str) -> None:
+        """Record what a chain operation just found."""
+        dep = self._deployment
+        self.health = ChainHealth(
+            available,
+            detail,
+            dep.chain_id if dep else None,
+            dep.registry if dep else None,
+            time.monotonic(),
+        )
+
+    def sender(self, private_key: bytes | str) -> Any:
+        """A `TxSender` for an account (one per key, so its nonce manager is shared)."""
+        from talentproof.ledger.tx import TxSender
+
+        key = (
+            private_key
+            if isinstance(private_key, bytes)
+            else bytes.fromhex(private_key.removeprefix("0x"))
+        )
+        w3, _contract = self._connect()
+        with self._lock:
+            sender = self._senders.get(key)
+            if sender is None:
+                sender = TxSender(
+                    w3,
+                    key,
+                    expected_chain_id=self.deployment().chain_id,
+                    error_decoder=self._decoder,
+                    timeout=self.tx_timeout,
+                    poll_interval=0.02,
+                )
+                self._senders[key] = sender
+            return sender
+
+    def _governor(self) -> Any:
+        key = self._governor_key or ANVIL_DEV_GOVERNOR_KEY
+        if self._governor_key is None:
+            _logger.warning("no governor key configured; using Anvil's development account 0")
+        return self.sender(key)
+
+    def _data(self, fn: str, *args: Any) -> bytes:
+        _, contract = self._connect()
+        return bytes.fromhex(contract.encode_abi(fn, args=list(args)).removeprefix("0x"))
+
+    def _transact(self, sender: Any, fn: str, *args: Any) -> Any:
+        with _guard(fn):
+            return sender.transact(
+                {"to": self.deployment().registry, "data": self._data(fn, *args)}, label=fn
+            )
+
+    # -- accounts and governance ---------------------------------------------------------------
+    @staticmethod
+    def new_account() -> tuple[bytes, str]:
+        """A fresh chain account: (private key, checksummed address)."""
+        from eth_account import Account
+
+        acct = Account.create()
+        return bytes(acct.key), str(acct.address)
+
+    def onboard_issuer(
+        self,
+        *,
+        name: str,
+        did: str,
+        account: str,
+        signing_key: bytes,
+        credential_types: list[str],
+        issuer_id: int | None,
+        fund_wei: int,
+    ) -> int:
+        """Register (or link) an issuer, its account, key and types; fund the account."""
+        from web3 import Web3
+
+        gov = self._governor()
+        _, contract = self._connect()
+        if issuer_id is None:
+            receipt = self._transact(gov, "registerIssuer", name, did, [account])
+            from web3.logs import DISCARD
+
+            events = contract.events.IssuerRegistered().process_receipt(receipt, errors=DISCARD)
+            if not events:
+                raise ChainUnavailable("registerIssuer mined without an IssuerRegistered event")
+            issuer_id = int(events[0]["args"]["issuerId"])
+        else:
+            self._transact(gov, "addIssuerAccount", issuer_id, account)
+        self._transact(gov, "addSigningKey", issuer_id, signing_key, 0, 0)
+        for name_ in credential_types:
+            self._transact(gov, "grantCredentialType", issuer_id, Web3.keccak(text=name_), 0, 0)
+        if fund_wei:
+            with _guard("fund account"):
+                gov.transact({"to": account, "value": fund_wei}, label="fund")
+        return issuer_id
+
+    def change_credential_types(
+        self, issuer_id: int, *, grant: list[str], withdraw: list[str]
+    ) -> None:
+        """Grant and withdraw accredited credential types (governor)."""
+        from web3 import Web3
+
+        gov = self._governor()
+        for name_ in grant:
+            self._transact(gov, "grantCredentialType", issuer_id, Web3.keccak(text=name_), 0, 0)
+        for name_ in withdraw:
+            self._transact(gov, "withdrawCredentialType", issuer_id, Web3.keccak(text=name_))
+
+    def add_signing_key(self, issuer_id: int, public_raw: bytes) -> None:
+        """Register a new signing key for the issuer (governor)."""
+        self._transact(self._governor(), "addSigningKey", issuer_id, public_raw, 0, 0)
+
+    # -- anchoring ------------------------------------------------------------------------------
+    def anchor_record(self, root: bytes) -> AnchorInfo | None:
+        """The registry's record of ``root``, or None if it was never anchored."""
+        with _guard("anchor()"):
+            _, contract = self._connect()
+            rec = contract.functions.anchor(root).call()
+        issuer_id = int(rec[0])
+        if issuer_id == 0:
+            return None
+        return AnchorInfo(issuer_id, int(rec[1]), int(rec[2]), int(rec[3]))
+
+    def send_anchor(self, account_key: bytes, root: bytes, leaf_count: int) -> Any:
+        """Sign and broadcast ``anchorRoot``; returns the ledger's `PendingTx` at once."""
+        sender = self.sender(account_key)
+        with _guard("anchorRoot"):
+            return sender.send(
+                {
+                    "to": self.deployment().registry,
+                    "data": self._data("anchorRoot", root, leaf_count),
+                },
+                label="anchorRoot",
+            )
+
+    def wait(self, account_key: bytes, pending: Any, timeout: float) -> Any:
+        """Wait for the receipt of ``pending`` (or a replacement); raises on timeout/revert."""
+        with _guard("wait for anchorRoot"):
+            return self.sender(account_key).wait(pending, timeout=timeout)
+
+    def replace(self, account_key: bytes, pending: Any) -> Any:
+        """Re-send a stuck transaction with the same nonce and higher fees."""
+        with _guard("replace anchorRoot"):
+            return self.sender(account_key).replace(pending)
+
+    def rebroadcast(self, account_key: bytes, pending: Any) -> None:
+        """Send the same signed bytes again (the node may have lost its pool)."""
+        with _guard("rebroadcast"):
+            self.sender(account_key).rebroadcast(pending)
+
+    def confirmed_nonce(self, address: str) -> int:
+        """The account's mined transaction count."""
+        with _guard("eth_getTransactionCount"):
+            w3, _ = self._connect()
+            return int(w3.eth.get_transaction_count(address, "latest"))
+
+    def block_time(self, block_number: int) -> dt.datetime:
+        """A block's timestamp."""
+        with _guard("eth_getBlockByNumber"):
+            w3, _ = self._connect()
+            return dt.datetime.fromtimestamp(
+                int(w3.eth.get_block(block_number)["timestamp"]), dt.UTC
+            )
+
+    # -- revocation -------------------------------------------------------------------------------
+    def set_credential_status(self, account_key: bytes, action: str, hashes: list[bytes]) -> str:
+        """Revoke, suspend or reinstate credentials in one transaction; returns its hash."""
+        receipt = self._transact(self.sender(account_key), ACTIONS[action], hashes)
+        return "0x" + bytes(receipt["transactionHash"]).hex()
+
+    def credential_statuses(self, issuer_id: int, hashes: list[bytes]) -> list[tuple[bool, bool]]:
+        """(revoked, suspended) now, for each credential hash in the issuer's namespace."""
+        out = []
+        with _guard("credentialStatus"):
+            _, contract = self._connect()
+            for digest in hashes:
+                rec = contract.functions.credentialStatus(issuer_id, digest).call()
+                out.append((int(rec[0]) != 0, bool(rec[4])))
+        return out
+
+
+def _registry_abi() -> list[dict[str, Any]]:
+    try:
+        from talentproof.ledger.artifacts import load_artifact
+
+        return list(load_artifact("TalentProofRegistry").abi)
+    except ImportError:
+        path = (
+            Path(__file__).resolve().parent.parent
+            / "contracts"
+            / "build"
+            / "TalentProofRegistry.json"
+        )
+        return list(json.loads(path.read_text(encoding="utf-8"))["abi"])

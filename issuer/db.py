@@ -1,0 +1,255 @@
+"""Storage: SQLAlchemy 2 models, engine set-up (SQLite WAL or PostgreSQL) and migrations.
+
+The schema is owned by Alembic (``issuer/migrations``); :func:`migrate` brings a database to the
+newest revision and is called on start-up, so no configuration is needed for SQLite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+_logger = logging.getLogger(__name__)
+
+#: 64-bit integer primary keys that autoincrement on SQLite too.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    """Now, timezone-aware UTC (stored as UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the issuer's tables."""
+
+
+class Meta(Base):
+    """Small key/value facts about this database (e.g. the key-derivation salt)."""
+
+    __tablename__ = "issuer_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Institution(Base):
+    """An accredited issuer: its chain identity, chain account and accredited types."""
+
+    __tablename__ = "institutions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(256))
+    did: Mapped[str] = mapped_column(String(512))
+    chain_issuer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    chain_account: Mapped[str] = mapped_column(String(42))
+    chain_account_key_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    credential_types: Mapped[str] = mapped_column(Text)  # comma separated VC type names
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    next_status_index: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SigningKey(Base):
+    """An Ed25519 signing key of an institution; the seed is encrypted at rest."""
+
+    __tablename__ = "signing_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    public_key_multibase: Mapped[str] = mapped_column(String(128))
+    public_key_raw: Mapped[bytes] = mapped_column(LargeBinary)
+    seed_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is kept. Role ``institution`` or ``operator``."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    institution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("institutions.id"), nullable=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[str] = mapped_column(String(128))  # comma separated
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AnchorBatch(Base):
+    """A Merkle tree of credentials whose root is anchored in one transaction.
+
+    States: ``built`` (leaves assigned, nothing sent), ``sent`` (a transaction was signed and
+    recorded before broadcast), ``anchored`` (the chain shows the root).
+    """
+
+    __tablename__ = "anchor_batches"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    root: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    leaf_count: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="built", index=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    tx_nonce: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    tx_record: Mapped[str | None] = mapped_column(Text, nullable=True)  # ledger PendingTx JSON
+    tx_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    tx_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    anchored_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    oldest_leaf_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Credential(Base):
+    """An issued credential: signed document (without anchor), its hash and its anchoring."""
+
+    __tablename__ = "credentials"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    kind: Mapped[str] = mapped_column(String(64))
+    credential_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    status_index: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("anchor_batches.id"), nullable=True, index=True
+    )
+    leaf_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    proof_path: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    bulk_job_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    bulk_row: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revocation_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspension_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_credentials_pending", "institution_id", "batch_id", "seq"),
+        Index("ix_credentials_bulk", "bulk_job_id", "bulk_row"),
+    )
+
+
+class StatusChange(Base):
+    """A revocation, suspension or reinstatement sent to the chain, with its reason."""
+
+    __tablename__ = "status_changes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    credential_ids: Mapped[str] = mapped_column(Text)  # newline separated
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class IdempotencyRecord(Base):
+    """The stored answer to a write request, replayed when its Idempotency-Key comes again."""
+
+    __tablename__ = "idempotency_keys"
+    principal: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[bytes] = mapped_column(LargeBinary)
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BulkJob(Base):
+    """An asynchronous bulk issuance; ``byte_offset``/``rows_done`` are its resume cursor."""
+
+    __tablename__ = "bulk_jobs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    fmt: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    total_rows: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    rows_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    byte_offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    succeeded: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class BulkError(Base):
+    """One rejected row of a bulk job."""
+
+    __tablename__ = "bulk_errors"
+    job_id: Mapped[str] = mapped_column(ForeignKey("bulk_jobs.id"), primary_key=True)
+    row: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    field: Mapped[str] = mapped_column(String(255), default="")
+    message: Mapped[str] = mapped_column(Text)
+
+
+# -- engine ----------------------------------------------------------------------------------
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL mode, a busy timeout and a created folder."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")

@@ -1,0 +1,1100 @@
+"""The issuer's service layer: institutions, API keys, issuance, delivery, revocation.
+
+No FastAPI here: the HTTP routes (``app.py``), the CLI and the bulk and anchoring workers all call
+:class:`IssuerService`. Every accepted credential is committed to the database before a response
+names it; anchoring happens later in :mod:`talentproof.issuer.anchoring`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import _cred, auth
+from .chain import ChainGateway, ChainHealth
+from .db import (
+    AnchorBatch,
+    ApiKey,
+    Credential,
+    IdempotencyRecord,
+    Institution,
+    Meta,
+    SigningKey,
+    StatusChange,
+    make_engine,
+    make_sessionmaker,
+    migrate,
+    utcnow,
+)
+from .errors import (
+    ChainUnavailable,
+    Conflict,
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    NotAccredited,
+    NotFound,
+    Unauthenticated,
+)
+from .observability import Metrics
+from .settings import IssuerSettings
+from .statuslist import encode_bitstring, list_length
+from .vault import KeyVault, dev_passphrase, new_salt
+
+_logger = logging.getLogger(__name__)
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_INDEX_BLOCK = 4096
+_PRINCIPAL_TTL_S = 2.0  # another process sees a revoked key within this time; this one at once
+
+
+_IDEM = IdempotencyRecord.__table__
+_SELECT_IDEM = select(_IDEM).where(
+    _IDEM.c.principal == bindparam("principal"), _IDEM.c.key == bindparam("key")
+)
+_INSERT_IDEM = _IDEM.insert()
+_INSERT_CREDENTIAL = Credential.__table__.insert()
+
+
+@dataclass(frozen=True, slots=True)
+class _InstInfo:
+    id: int
+    slug: str
+    name: str
+    did: str
+    types: tuple[str, ...]
+
+
+STATUS_PURPOSES = ("revocation", "suspension")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a write operation answers: status code, JSON body and extra headers."""
+
+    status_code: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+def did_web(public_url: str, slug: str) -> str:
+    """``did:web`` identifier of an institution served at ``<public_url>/institutions/<slug>``."""
+    parts = urlsplit(public_url)
+    host = parts.netloc.replace(":", "%3A")
+    path = [p for p in parts.path.split("/") if p]
+    return ":".join(["did:web", host, *path, "institutions", slug])
+
+
+def fingerprint(*parts: Any) -> bytes:
+    """Hash of a request's meaning, to tell a retry from a different request."""
+    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).digest()
+
+
+class IssuerService:
+    """The issuer: one per process, thread safe."""
+
+    def __init__(
+        self,
+        settings: IssuerSettings,
+        *,
+        chain: ChainGateway | None = None,
+        run_migrations: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.resolved_database_url())
+        if run_migrations:
+            migrate(self.engine)
+        self.sessions = make_sessionmaker(self.engine)
+        # SQLite has one writer at a time; queueing writers here avoids its sleeping busy handler.
+        self.write_lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
+        self.metrics = Metrics()
+        self.vault = self._open_vault()
+        self.chain = chain if chain is not None else ChainGateway.from_settings(settings)
+        self._lock = threading.Lock()
+        self._index_lock = threading.Lock()
+        self._signers: dict[int, tuple[int, _cred.Signer]] = {}
+        self._index_blocks: dict[int, list[int]] = {}
+        self._operator_hash = self._env_operator_hash()
+        self._principals: dict[bytes, tuple[float, auth.Principal]] = {}
+        self._institutions: dict[int, _InstInfo] = {}
+
+    def forget_cached(self) -> None:
+        """Drop cached principals and institutions (after a key or institution changes)."""
+        with self._lock:
+            self._principals.clear()
+            self._institutions.clear()
+
+    # -- infrastructure ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A writing session, committed on success and rolled back on error."""
+        with self.write_lock, self.sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+    def _open_vault(self) -> KeyVault:
+        passphrase = self.settings.secret("key_passphrase")
+        if passphrase is None:
+            _logger.warning("no key passphrase configured; using the development passphrase file")
+            passphrase = dev_passphrase(self.settings.data_dir)
+        with self.sessions() as session:
+            salt_row = session.get(Meta, "kdf_salt")
+            if salt_row is None:
+                session.add(Meta(key="kdf_salt", value=new_salt().hex()))
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                salt_row = session.get(Meta, "kdf_salt")
+            assert salt_row is not None
+            return KeyVault(passphrase, bytes.fromhex(salt_row.value))
+
+    def _env_operator_hash(self) -> bytes | None:
+        token = self.settings.secret("operator_token")
+        if token is None and self.settings.env == "development":
+            token = dev_passphrase(self.settings.data_dir, name="issuer-operator-token")
+            _logger.warning(
+                "development operator token in %s", self.settings.data_dir / "issuer-operator-token"
+            )
+        return hashlib.sha256(token.encode()).digest() if token else None
+
+    # -- authentication ------------------------------------------------------------------
+    def authenticate(self, token: str | None) -> auth.Principal:
+        """The principal for an API key; raises `Unauthenticated`."""
+        if not token:
+            raise Unauthenticated("missing API key; send 'Authorization: Bearer tpk_<id>_<secret>'")
+        if self._operator_hash is not None:
+            import hmac
+
+            if hmac.compare_digest(hashlib.sha256(token.encode()).digest(), self._operator_hash):
+                return auth.Principal(
+                    "env-operator", auth.ROLE_OPERATOR, frozenset(auth.OPERATOR_SCOPES)
+                )
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = self._principals.get(digest)
+        if cached is not None and time.monotonic() - cached[0] < _PRINCIPAL_TTL_S:
+            return cached[1]
+        principal = self._authenticate_db(token)
+        with self._lock:
+            if len(self._principals) > 10_000:
+                self._principals.clear()
+            self._principals[digest] = (time.monotonic(), principal)
+        return principal
+
+    def _authenticate_db(self, token: str) -> auth.Principal:
+        key_id, secret = auth.parse_token(token)
+        with self.sessions() as session:
+            row = session.get(ApiKey, key_id)
+            if row is None or row.revoked_at is not None:
+                raise Unauthenticated("unknown or revoked API key")
+            if not auth.secret_matches(secret, row.secret_hash):
+                raise Unauthenticated("unknown or revoked API key")
+            if row.institution_id is not None:
+                inst = session.get(Institution, row.institution_id)
+                if inst is None or inst.status != "active":
+                    raise Unauthenticated("the institution of this API key is not active")
+            return auth.Principal(
+                row.id, row.role, frozenset(row.scopes.split(",")), row.institution_id
+            )
+
+    @staticmethod
+    def require(principal: auth.Principal, scope: str) -> int:
+        """The caller's institution id if it holds ``scope``; raises `Forbidden`."""
+        if principal.is_operator or principal.institution_id is None:
+            raise Forbidden(f"this endpoint needs an institution API key with scope '{scope}'")
+        if scope not in principal.scopes:
+            raise Forbidden(f"this API key lacks the scope '{scope}'")
+        return principal.institution_id
+
+    @staticmethod
+    def require_operator(principal: auth.Principal) -> None:
+        """Raises `Forbidden` unless the caller is an operator."""
+        if not principal.is_operator:
+            raise Forbidden("this endpoint needs an operator API key")
+
+    def create_operator_key(self, name: str = "operator") -> str:
+        """Create an operator API key (CLI bootstrap); returns the token, shown once."""
+        new = auth.new_api_key()
+        with self.session() as session:
+            session.add(
+                ApiKey(
+                    id=new.key_id,
+                    institution_id=None,
+                    role=auth.ROLE_OPERATOR,
+                    scopes=",".join(auth.OPERATOR_SCOPES),
+                    secret_hash=new.secret_hash,
+                    name=name,
+                )
+            )
+        return new.token
+
+    # -- idempotency -----------------------------------------------------------------------
+    def idempotent(
+        self,
+        principal: auth.Principal,
+        key: str | None,
+        request_fingerprint: bytes,
+        operation: Callable[[Session], Outcome],
+        *,
+        external: bool = False,
+    ) -> Outcome:
+        """Run ``operation`` once per (caller, Idempotency-Key).
+
+        The stored answer is written in the same transaction as the operation's effects, so a
+        retried request replays the first answer and never repeats the effect; a key reused with
+        a different request is refused (409). ``external`` operations (ledger transactions) keep
+        their own transactions and do not hold the writer lock while they wait for the chain;
+        their answer is recorded right after they finish.
+        """
+        if key is not None and not 1 <= len(key) <= 255:
+            raise InvalidRequest(
+                "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key"
+            )
+        if key is None:
+            if external:
+                with self.sessions() as session:
+                    return operation(session)
+            with self.session() as session:
+                return operation(session)
+        if external:
+            with self.sessions() as session:
+                stored = session.get(IdempotencyRecord, (principal.key_id, key))
+                if stored is not None:
+                    return self._replay(stored, request_fingerprint)
+                outcome = operation(session)
+            try:
+                with self.session() as session:
+                    session.add(self._record(principal, key, request_fingerprint, outcome))
+            except IntegrityError:
+                pass  # a concurrent twin recorded first; both saw the same final state
+            return outcome
+        for _attempt in range(3):
+            with self.write_lock, self.sessions() as session:
+                stored = session.execute(
+                    _SELECT_IDEM, {"principal": principal.key_id, "key": key}
+                ).first()
+                if stored is not None:
+                    return self._replay(stored, request_fingerprint)
+                try:
+                    outcome = operation(session)
+                    session.execute(
+                        _INSERT_IDEM,
+                        {
+                            "principal": principal.key_id,
+                            "key": key,
+                            "fingerprint": request_fingerprint,
+                            "status_code": outcome.status_code,
+                            "body": orjson.dumps(outcome.body),
+                            "headers": orjson.dumps(outcome.headers).decode(),
+                            "created_at": utcnow(),
+                        },
+                    )
+                    session.commit()
+                    return outcome
+                except IntegrityError:
+                    session.rollback()  # a concurrent twin won: replay its answer
+                    continue
+                except BaseException:
+                    session.rollback()
+                    raise
+        raise Conflict("a request with this Idempotency-Key is still in progress; retry")
+
+    @staticmethod
+    def _record(
+        principal: auth.Principal, key: str, request_fingerprint: bytes, outcome: Outcome
+    ) -> IdempotencyRecord:
+        return IdempotencyRecord(
+            principal=principal.key_id,
+            key=key,
+            fingerprint=request_fingerprint,
+            status_code=outcome.status_code,
+            body=orjson.dumps(outcome.body),
+            headers=orjson.dumps(outcome.headers).decode(),
+        )
+
+    @staticmethod
+    def _replay(stored: Any, request_fingerprint: bytes) -> Outcome:
+        if stored.fingerprint != request_fingerprint:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used for a different request; use a new key"
+            )
+        headers = orjson.loads(stored.headers)
+        headers["Idempotent-Replayed"] = "true"
+        return Outcome(stored.status_code, orjson.loads(stored.body), headers)
+
+    # -- institutions ----------------------------------------------------------------------
+    def did_for(self, slug: str) -> str:
+        """The institution's did:web identifier."""
+        return did_web(self.settings.public_url, slug)
+
+    def onboard_institution(
+        self,
+        session: Session,
+        *,
+        name: str,
+        slug: str,
+        credential_types: list[str],
+        chain_issuer_id: int | None = None,
+    ) -> Outcome:
+        """Register an institution (on chain through the ledger layer, then here).
+
+        Generates its Ed25519 signing key and chain account (both sealed at rest), registers the
+        issuer (or links ``chain_issuer_id``), its key and accredited types on chain, and returns
+        a first API key with every scope.
+        """
+        if not _SLUG.match(slug):
+            raise InvalidRequest(f"slug must match {_SLUG.pattern}, got {slug!r}", field="slug")
+        bad = [t for t in credential_types if t not in _cred.KINDS]
+        if bad or not credential_types:
+            raise InvalidRequest(
+                f"credential_types must be a non-empty subset of {list(_cred.KINDS)}, got {credential_types}",
+                field="credential_types",
+            )
+        if session.scalar(select(Institution.id).where(Institution.slug == slug)) is not None:
+            raise Conflict(f"an institution with slug {slug!r} exists")
+        did = self.did_for(slug)
+        seed, public_raw, multibase = _cred.new_seed()
+        account_key, account_address = self.chain.new_account()
+        issuer_id = self.chain.onboard_issuer(
+            name=name,
+            did=did,
+            account=account_address,
+            signing_key=public_raw,
+            credential_types=credential_types,
+            issuer_id=chain_issuer_id,
+            fund_wei=self.settings.fund_accounts_wei,
+        )
+        inst = Institution(
+            slug=slug,
+            name=name,
+            did=did,
+            chain_issuer_id=issuer_id,
+            chain_account=account_address,
+            chain_account_key_enc=b"",
+            credential_types=",".join(credential_types),
+            status="active",
+            next_status_index=0,
+        )
+        session.add(inst)
+        session.flush()
+        inst.chain_account_key_enc = self.vault.seal(account_key, context=f"account:{inst.id}")
+        key_row = SigningKey(
+            institution_id=inst.id,
+            public_key_multibase=multibase,
+            public_key_raw=public_raw,
+            seed_enc=b"",
+            active=True,
+        )
+        session.add(key_row)
+        session.flush()
+        key_row.seed_enc = self.vault.seal(seed, context=f"signing-key:{key_row.id}")
+        api = auth.new_api_key()
+        session.add(
+            ApiKey(
+                id=api.key_id,
+                institution_id=inst.id,
+                role=auth.ROLE_INSTITUTION,
+                scopes=",".join(auth.SCOPES),
+                secret_hash=api.secret_hash,
+                name="initial",
+            )
+        )
+        _logger.info(
+            "institution onboarded", extra={"institution": slug, "chain_issuer_id": issuer_id}
+        )
+        body = self._institution_body(inst, [key_row])
+        body["api_key"] = {"id": api.key_id, "token": api.token, "scopes": list(auth.SCOPES)}
+        return Outcome(201, body, {"Location": f"/operator/institutions/{slug}"})
+
+    def _institution_body(self, inst: Institution, keys: list[SigningKey]) -> dict[str, Any]:
+        return {
+            "slug": inst.slug,
+            "name": inst.name,
+            "did": inst.did,
+            "chain_issuer_id": inst.chain_issuer_id,
+            "chain_account": inst.chain_account,
+            "credential_types": inst.credential_types.split(","),
+            "status": inst.status,
+            "signing_keys": [
+                {
+                    "id": k.id,
+                    "publicKeyMultibase": k.public_key_multibase,
+                    "active": k.active,
+                    "created_at": k.created_at.isoformat() if k.created_at else None,
+                }
+                for k in keys
+            ],
+            "did_document": f"/institutions/{inst.slug}/did.json",
+        }
+
+    def _institution_by_slug(self, session: Session, slug: str) -> Institution:
+        inst = session.scalar(select(Institution).where(Institution.slug == slug))
+        if inst is None:
+            raise NotFound(f"no institution {slug!r}")
+        return inst
+
+    def get_institution(self, slug: str) -> dict[str, Any]:
+        """An institution's public record."""
+        with self.sessions() as session:
+            inst = self._institution_by_slug(session, slug)
+            keys = list(
+                session.scalars(select(SigningKey).where(SigningKey.institution_id == inst.id))
+            )
+            return self._institution_body(inst, keys)
+
+    def list_institutions(self) -> list[dict[str, Any]]:
+        """Every institution (operator view)."""
+        with self.sessions() as session:
+            out = []
+            for inst in session.scalars(select(Institution).order_by(Institution.id)):
+                keys = list(
+                    session.scalars(select(SigningKey).where(SigningKey.institution_id == inst.id))
+                )
+                out.append(self._institution_body(inst, keys))
+            return out
+
+    def rotate_signing_key(self, session: Session, slug: str) -> Outcome:
+        """New signing key registered on chain (ledger ``add_signing_key``), then used here.
+
+        The old key stays valid on chain for credentials already signed with it (they may still
+        be waiting for their anchor); it is retired locally and signs nothing more.
+        """
+        inst = self._institution_by_slug(session, slug)
+        seed, public_raw, multibase = _cred.new_seed()
+        if inst.chain_issuer_id is None:
+            raise Conflict(f"institution {slug!r} has no on-chain issuer id")
+        self.chain.add_signing_key(inst.chain_issuer_id, public_raw)
+        now = utcnow()
+        for old in session.scalars(
+            select(SigningKey).where(
+                SigningKey.institution_id == inst.id, SigningKey.active.is_(True)
+            )
+        ):
+            old.active = False
+            old.retired_at = now
+        key_row = SigningKey(
+            institution_id=inst.id,
+            public_key_multibase=multibase,
+            public_key_raw=public_raw,
+            seed_enc=b"",
+            active=True,
+        )
+        session.add(key_row)
+        session.flush()
+        key_row.seed_enc = self.vault.seal(seed, context=f"signing-key:{key_row.id}")
+        with self._lock:
+            self._signers.pop(inst.id, None)
+        self.forget_cached()
+        keys = list(session.scalars(select(SigningKey).where(SigningKey.institution_id == inst.id)))
+        _logger.info("signing key rotated", extra={"institution": slug, "key_id": key_row.id})
+        return Outcome(200, self._institution_body(inst, keys), {})
+
+    def change_credential_types(
+        self, session: Session, slug: str, *, grant: list[str], withdraw: list[str]
+    ) -> Outcome:
+        """Grant or withdraw accredited types, on chain (ledger) and here."""
+        inst = self._institution_by_slug(session, slug)
+        current = [t for t in inst.credential_types.split(",") if t]
+        bad = [t for t in [*grant, *withdraw] if t not in _cred.KINDS]
+        if bad or not (grant or withdraw):
+            raise InvalidRequest(
+                f"grant/withdraw must name types among {list(_cred.KINDS)}, got {bad or 'none'}",
+                field="grant",
+            )
+        to_grant = [t for t in grant if t not in current]
+        to_withdraw = [t for t in withdraw if t in current]
+        if inst.chain_issuer_id is None:
+            raise Conflict(f"institution {slug!r} has no on-chain issuer id")
+        self.chain.change_credential_types(
+            inst.chain_issuer_id, grant=to_grant, withdraw=to_withdraw
+        )
+        updated = [
+            t for t in _cred.KINDS if (t in current or t in to_grant) and t not in to_withdraw
+        ]
+        inst.credential_types = ",".join(updated)
+        self.forget_cached()
+        return Outcome(200, {"slug": slug, "credential_types": updated}, {})
+
+    def set_institution_status(self, session: Session, slug: str, status: str) -> Outcome:
+        """Suspend (``suspended``) or reactivate (``active``) an institution's API access."""
+        if status not in ("active", "suspended"):
+            raise InvalidRequest(
+                f"status must be 'active' or 'suspended', got {status!r}", field="status"
+            )
+        inst = self._institution_by_slug(session, slug)
+        inst.status = status
+        self.forget_cached()
+        return Outcome(200, {"slug": slug, "status": status}, {})
+
+    # -- API keys --------------------------------------------------------------------------
+    def create_api_key(
+        self, session: Session, slug: str, *, scopes: list[str], name: str = ""
+    ) -> Outcome:
+        """A new API key for an institution (operator)."""
+        inst = self._institution_by_slug(session, slug)
+        norm = auth.normalize_scopes(scopes)
+        api = auth.new_api_key()
+        session.add(
+            ApiKey(
+                id=api.key_id,
+                institution_id=inst.id,
+                role=auth.ROLE_INSTITUTION,
+                scopes=",".join(norm),
+                secret_hash=api.secret_hash,
+                name=name,
+            )
+        )
+        return Outcome(
+            201, {"id": api.key_id, "token": api.token, "scopes": list(norm), "name": name}, {}
+        )
+
+    def list_api_keys(self, slug: str) -> list[dict[str, Any]]:
+        """An institution's keys (never their secrets)."""
+        with self.sessions() as session:
+            inst = self._institution_by_slug(session, slug)
+            return [
+                {
+                    "id": k.id,
+                    "scopes": k.scopes.split(","),
+                    "name": k.name,
+                    "created_at": k.created_at.isoformat(),
+                    "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                }
+                for k in session.scalars(select(ApiKey).where(ApiKey.institution_id == inst.id))
+            ]
+
+    def revoke_api_key(self, session: Session, slug: str, key_id: str) -> Outcome:
+        """Revoke one of an institution's API keys."""
+        inst = self._institution_by_slug(session, slug)
+        row = session.get(ApiKey, key_id)
+        if row is None or row.institution_id != inst.id:
+            raise NotFound(f"no API key {key_id!r} for institution {slug!r}")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+        self.forget_cached()
+        return Outcome(200, {"id": key_id, "revoked_at": row.revoked_at.isoformat()}, {})
+
+    def rotate_api_key(self, session: Session, slug: str, key_id: str) -> Outcome:
+        """Replace an API key by a new one with the same scopes; the old one stops working."""
+        inst = self._institution_by_slug(session, slug)
+        row = session.get(ApiKey, key_id)
+        if row is None or row.institution_id != inst.id or row.revoked_at is not None:
+            raise NotFound(f"no active API key {key_id!r} for institution {slug!r}")
+        row.revoked_at = utcnow()
+        self.forget_cached()
+        return self.create_api_key(session, slug, scopes=row.scopes.split(","), name=row.name)
+
+    # -- signing -----------------------------------------------------------------------------
+    def signer_for(self, institution_id: int) -> tuple[int, _cred.Signer]:
+        """The institution's active signing key, decrypted once and kept in memory."""
+        with self._lock:
+            cached = self._signers.get(institution_id)
+        if cached is not None:
+            return cached
+        with self.sessions() as session:
+            inst = session.get(Institution, institution_id)
+            row = session.scalar(
+                select(SigningKey)
+                .where(SigningKey.institution_id == institution_id, SigningKey.active.is_(True))
+                .order_by(SigningKey.id.desc())
+            )
+            if inst is None or row is None:
+                raise Conflict("the institution has no active signing key")
+            seed = self.vault.open(row.seed_enc, context=f"signing-key:{row.id}")
+            signer = (row.id, _cred.Signer(seed, inst.did))
+        with self._lock:
+            self._signers[institution_id] = signer
+        return signer
+
+    def identity_for(self, inst: Institution | _InstInfo) -> _cred.IssuerIdentity:
+        """How an institution appears inside its credentials."""
+        return _cred.IssuerIdentity(
+            did=inst.did,
+            name=inst.name,
+            status_base_url=f"{self.settings.public_url}/institutions/{inst.slug}/status",
+        )
+
+    def account_key(self, inst: Institution) -> bytes:
+        """The institution's chain-account private key (decrypted, in memory only)."""
+        return self.vault.open(inst.chain_account_key_enc, context=f"account:{inst.id}")
+
+    def allocate_status_indexes(self, institution_id: int, count: int) -> list[int]:
+        """``count`` unused status-list indexes; reserved in blocks, so gaps after a crash."""
+        out: list[int] = []
+        with self.write_lock, self._index_lock:  # always write_lock first: no lock-order inversion
+            block = self._index_blocks.setdefault(institution_id, [0, 0])
+            while len(out) < count:
+                if block[0] >= block[1]:
+                    size = max(_INDEX_BLOCK, count - len(out))
+                    with self.session() as session:
+                        session.execute(
+                            update(Institution)
+                            .where(Institution.id == institution_id)
+                            .values(next_status_index=Institution.next_status_index + size)
+                        )
+                        end = session.scalar(
+                            select(Institution.next_status_index).where(
+                                Institution.id == institution_id
+                            )
+                        )
+                    assert end is not None
+                    block[0], block[1] = end - size, end
+                take = min(count - len(out), block[1] - block[0])
+                out.extend(range(block[0], block[0] + take))
+                block[0] += take
+        return out
+
+    # -- issuance ----------------------------------------------------------------------------
+    def issue(
+        self,
+        session: Session,
+        principal: auth.Principal,
+        request: dict[str, Any],
+        *,
+        now: dt.datetime | None = None,
+    ) -> Outcome:
+        """Validate, sign and persist one credential; it is anchored later by the worker."""
+        institution_id = self.require(principal, "issue")
+        inst = self._institution_info(session, institution_id)
+        kind = request.get("type")
+        if not isinstance(kind, str):
+            raise InvalidRequest(
+                f"type must be one of {list(_cred.KINDS)}, got {kind!r}", field="type"
+            )
+        if kind not in _cred.KINDS:
+            raise InvalidRequest(
+                f"type must be one of {list(_cred.KINDS)}, got {kind!r}", field="type"
+            )
+        if kind not in inst.types:
+            raise NotAccredited(f"institution {inst.slug!r} is not accredited to issue {kind}")
+        _key_id, signer = self.signer_for(institution_id)
+        (index,) = self.allocate_status_indexes(institution_id, 1)
+        try:
+            signed, raw, digest = _cred.issue_document(
+                kind,
+                request,
+                identity=self.identity_for(inst),
+                signer=signer,
+                status_index=index,
+                now=now or utcnow(),
+            )
+        except _cred.SchemaValidationError as exc:
+            raise InvalidRequest(str(exc), field=exc.field) from exc
+        cred_id = signed["id"]
+        session.execute(
+            _INSERT_CREDENTIAL,
+            {
+                "id": cred_id,
+                "institution_id": institution_id,
+                "kind": kind,
+                "credential_hash": digest,
+                "document": raw,
+                "status_index": index,
+                "suspended": False,
+                "created_at": utcnow(),
+            },
+        )
+        self.metrics.issued.labels("single").inc()
+        _logger.info("credential issued", extra={"credential": cred_id, "hash": digest.hex()})
+        return Outcome(
+            202,
+            self._pending_body(cred_id, signed, digest),
+            {"Location": f"/credentials/{cred_id}/anchor"},
+        )
+
+    def _institution_info(self, session: Session, institution_id: int) -> _InstInfo:
+        info = self._institutions.get(institution_id)
+        if info is None:
+            inst = session.get(Institution, institution_id)
+            if inst is None:
+                raise NotFound(f"no institution {institution_id}")
+            info = _InstInfo(
+                inst.id, inst.slug, inst.name, inst.did, tuple(inst.credential_types.split(","))
+            )
+            with self._lock:
+                self._institutions[institution_id] = info
+        return info
+
+    def _pending_body(self, cred_id: str, signed: dict[str, Any], digest: bytes) -> dict[str, Any]:
+        health = self.chain.health  # as the worker last saw it; never a network call here
+        return {
+            "id": cred_id,
+            "status": "pending_anchor",
+            "credentialHash": "0x" + digest.hex(),
+            "credential": signed,
+            "poll": f"/credentials/{cred_id}/anchor",
+            "links": {
+                "self": f"/credentials/{cred_id}",
+                "anchor": f"/credentials/{cred_id}/anchor",
+                "qr_png": f"/credentials/{cred_id}/qr.png",
+                "qr_svg": f"/credentials/{cred_id}/qr.svg",
+            },
+            "anchoring": "queued"
+            if health.available or not health.checked_at
+            else "queued: ledger unavailable, will anchor when it returns",
+        }
+
+    # -- reading -------------------------------------------------------------------------------
+    def _own_credential(
+        self, session: Session, principal: auth.Principal, cred_id: str, scope: str = "read"
+    ) -> Credential:
+        institution_id = self.require(principal, scope)
+        cred = session.scalar(select(Credential).where(Credential.id == cred_id))
+        if cred is None or cred.institution_id != institution_id:
+            raise NotFound(f"no credential {cred_id!r}")
+        return cred
+
+    def holder_document(
+        self, session: Session, cred: Credential
+    ) -> tuple[dict[str, Any], AnchorBatch | None]:
+        """The credential as the holder gets it: with its anchor proof once anchored."""
+        doc = orjson.loads(cred.document)
+        batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
+        if batch is None or batch.state != "anchored" or cred.proof_path is None:
+            return doc, batch
+        path = [cred.proof_path[i : i + 32] for i in range(0, len(cred.proof_path), 32)]
+        deployment = self.chain.deployment()
+        return _cred.anchored_document(
+            doc,
+            chain_id=deployment.chain_id,
+            registry=deployment.registry,
+            root=batch.root,
+            leaf_index=cred.leaf_index or 0,
+            tree_size=batch.leaf_count,
+            path=path,
+        ), batch
+
+    def get_credential(self, principal: auth.Principal, cred_id: str) -> dict[str, Any]:
+        """The credential JSON (anchored form when anchored)."""
+        with self.sessions() as session:
+            cred = self._own_credential(session, principal, cred_id)
+            doc, _batch = self.holder_document(session, cred)
+            return doc
+
+    def anchor_status(self, principal: auth.Principal, cred_id: str) -> dict[str, Any]:
+        """Where the credential is in its life: pending, batched, sent, anchored; revoked..."""
+        with self.sessions() as session:
+            cred = self._own_credential(session, principal, cred_id)
+            batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
+            state = "pending_anchor" if batch is None or batch.state != "anchored" else "anchored"
+            body: dict[str, Any] = {
+                "id": cred.id,
+                "status": state,
+                "credentialHash": "0x" + cred.credential_hash.hex(),
+                "revoked": cred.revoked_at is not None,
+                "suspended": cred.suspended,
+                "revocationReason": cred.revocation_reason,
+                "suspensionReason": cred.suspension_reason,
+                "batch": None,
+                "chain": {"available": self.chain_health().available},
+            }
+            if batch is not None:
+                body["batch"] = {
+                    "id": batch.id,
+                    "state": batch.state,
+                    "merkleRoot": "0x" + batch.root.hex(),
+                    "treeSize": batch.leaf_count,
+                    "leafIndex": cred.leaf_index,
+                    "txHash": batch.tx_hash,
+                    "blockNumber": batch.block_number,
+                    "anchoredAt": batch.anchored_at.isoformat() if batch.anchored_at else None,
+                }
+            return body
+
+    def qr(self, principal: auth.Principal, cred_id: str, fmt: str) -> bytes | str:
+        """The QR code (``png`` bytes or ``svg`` text) of an anchored credential."""
+        with self.sessions() as session:
+            cred = self._own_credential(session, principal, cred_id)
+            doc, batch = self.holder_document(session, cred)
+            if batch is None or batch.state != "anchored":
+                raise Conflict(
+                    f"credential {cred_id!r} is not anchored yet; poll /credentials/{cred_id}/anchor"
+                )
+            return _cred.qr_png(doc) if fmt == "png" else _cred.qr_svg(doc)
+
+    def list_credentials(
+        self, principal: auth.Principal, *, limit: int = 100, after: int = 0
+    ) -> dict[str, Any]:
+        """A page of the institution's credentials (ids and states)."""
+        institution_id = self.require(principal, "read")
+        with self.sessions() as session:
+            rows = session.execute(
+                select(
+                    Credential.seq,
+                    Credential.id,
+                    Credential.kind,
+                    Credential.batch_id,
+                    Credential.revoked_at,
+                    Credential.suspended,
+                )
+                .where(Credential.institution_id == institution_id, Credential.seq > after)
+                .order_by(Credential.seq)
+                .limit(min(max(limit, 1), 1000))
+            ).all()
+            return {
+                "items": [
+                    {
+                        "id": r.id,
+                        "type": r.kind,
+                        "batched": r.batch_id is not None,
+                        "revoked": r.revoked_at is not None,
+                        "suspended": r.suspended,
+                    }
+                    for r in rows
+                ],
+                "next_after": rows[-1].seq if rows else None,
+            }
+
+    # -- revocation -------------------------------------------------------------------------------
+    def change_status(
+        self, principal: auth.Principal, action: str, credential_ids: list[str], reason: str
+    ) -> Outcome:
+        """Revoke, suspend or reinstate credentials of the caller, on chain then here.
+
+        Records the request with its reason first, sends one transaction through the ledger layer
+        and waits for it; on success the credentials' local mirror is updated.
+        """
+        institution_id = self.require(principal, "revoke")
+        if action not in ("revoke", "suspend", "reinstate"):
+            raise InvalidRequest(f"action must be revoke, suspend or reinstate, got {action!r}")
+        if not credential_ids or len(credential_ids) > 10_000:
+            raise InvalidRequest("credential_ids must hold 1 to 10,000 ids", field="credential_ids")
+        if len(set(credential_ids)) != len(credential_ids):
+            raise InvalidRequest("credential_ids holds duplicates", field="credential_ids")
+        with self.session() as session:
+            rows = list(
+                session.scalars(select(Credential).where(Credential.id.in_(credential_ids)))
+            )
+            found = {r.id: r for r in rows if r.institution_id == institution_id}
+            missing = [c for c in credential_ids if c not in found]
+            if missing:
+                raise NotFound(f"no credential {missing[0]!r}")
+            for row in found.values():
+                if row.revoked_at is not None:
+                    raise Conflict(f"credential {row.id!r} is revoked (final)")
+                if action == "suspend" and row.suspended:
+                    raise Conflict(f"credential {row.id!r} is already suspended")
+                if action == "reinstate" and not row.suspended:
+                    raise Conflict(f"credential {row.id!r} is not suspended")
+            change = StatusChange(
+                institution_id=institution_id,
+                action=action,
+                reason=reason,
+                credential_ids="\n".join(credential_ids),
+                state="pending",
+            )
+            session.add(change)
+            session.flush()
+            change_id = change.id
+            inst = session.get(Institution, institution_id)
+            assert inst is not None
+            account_key = self.account_key(inst)
+            hashes = [found[c].credential_hash for c in credential_ids]
+        from talentproof.ledger.errors import ContractRevert, LedgerError
+
+        try:
+            tx_hash = self.chain.set_credential_status(account_key, action, hashes)
+        except (ChainUnavailable, ContractRevert, LedgerError) as exc:
+            self.metrics.chain_errors.labels(
+                "revert" if isinstance(exc, ContractRevert) else "unavailable"
+            ).inc()
+            with self.session() as session:
+                failed = session.get(StatusChange, change_id)
+                assert failed is not None
+                failed.state, failed.error = "failed", str(exc)[:2000]
+            if isinstance(exc, ContractRevert):
+                raise Conflict(f"the registry refused the {action}: {exc}") from exc
+            if isinstance(exc, ChainUnavailable):
+                raise
+            raise ChainUnavailable(f"{action} not confirmed: {exc}") from exc
+        now = utcnow()
+        with self.session() as session:
+            change2 = session.get(StatusChange, change_id)
+            assert change2 is not None
+            change2.state, change2.tx_hash, change2.confirmed_at = "confirmed", tx_hash, now
+            for row in session.scalars(select(Credential).where(Credential.id.in_(credential_ids))):
+                if action == "revoke":
+                    row.revoked_at, row.revocation_reason = now, reason
+                elif action == "suspend":
+                    row.suspended, row.suspension_reason = True, reason
+                else:
+                    row.suspended, row.suspension_reason = False, None
+        _logger.info(
+            "credential status changed",
+            extra={"action": action, "count": len(credential_ids), "tx": tx_hash},
+        )
+        return Outcome(
+            200,
+            {
+                "action": action,
+                "credential_ids": credential_ids,
+                "reason": reason,
+                "txHash": tx_hash,
+                "state": "confirmed",
+            },
+            {},
+        )
+
+    # -- publication ---------------------------------------------------------------------------------
+    def did_document(self, slug: str) -> dict[str, Any]:
+        """The institution's did:web document (every key, active or retired)."""
+        with self.sessions() as session:
+            inst = self._institution_by_slug(session, slug)
+            keys = [
+                k.public_key_multibase
+                for k in session.scalars(
+                    select(SigningKey)
+                    .where(SigningKey.institution_id == inst.id)
+                    .order_by(SigningKey.id)
+                )
+            ]
+            return _cred.did_document(inst.did, keys)
+
+    def status_list(
+        self, slug: str, purpose: str, *, now: dt.datetime | None = None
+    ) -> dict[str, Any]:
+        """The institution's signed Bitstring Status List credential for ``purpose``.
+
+        Derived from chain state: every credential that ever had a status change recorded is
+        checked against the registry (``credentialStatusAt``); if the ledger is unreachable the
+        last confirmed local mirror is used and ``ledgerState`` says so.
+        """
+        if purpose not in STATUS_PURPOSES:
+            raise NotFound(f"no status list {purpose!r}; expected one of {list(STATUS_PURPOSES)}")
+        with self.sessions() as session:
+            inst = self._institution_by_slug(session, slug)
+            candidates = session.execute(
+                select(
+                    Credential.credential_hash,
+                    Credential.status_index,
+                    Credential.revoked_at,
+                    Credential.suspended,
+                ).where(
+                    Credential.institution_id == inst.id,
+                    (Credential.revoked_at.is_not(None))
+                    | (Credential.suspended.is_(True))
+                    | Credential.id.in_(self._changed_ids(session, inst.id)),
+                )
+            ).all()
+            top = (
+                session.scalar(
+                    select(func.max(Credential.status_index)).where(
+                        Credential.institution_id == inst.id
+                    )
+                )
+                or 0
+            )
+            source = "chain"
+            set_bits: list[int] = []
+            try:
+                if inst.chain_issuer_id is None:
+                    raise ChainUnavailable("no on-chain issuer id")
+                statuses = self.chain.credential_statuses(
+                    inst.chain_issuer_id, [c.credential_hash for c in candidates]
+                )
+                for cand, (revoked, suspended) in zip(candidates, statuses, strict=True):
+                    if revoked if purpose == "revocation" else suspended:
+                        set_bits.append(cand.status_index)
+            except ChainUnavailable:
+                source = "local mirror (ledger unavailable)"
+                for cand in candidates:
+                    if cand.revoked_at is not None if purpose == "revocation" else cand.suspended:
+                        set_bits.append(cand.status_index)
+            _key_id, signer = self.signer_for(inst.id)
+            stamp = (now or utcnow()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            url = f"{self.settings.public_url}/institutions/{slug}/status/{purpose}"
+            doc = {
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "id": url,
+                "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+                "issuer": inst.did,
+                "validFrom": stamp,
+                "credentialSubject": {
+                    "id": f"{url}#list",
+                    "type": "BitstringStatusList",
+                    "statusPurpose": purpose,
+                    "encodedList": encode_bitstring(set_bits, list_length(top)),
+                    "ttl": 60_000,
+                },
+            }
+            signed = _cred.sign_plain(doc, signer, now=now or utcnow())
+            signed_with_source = dict(signed)
+            return {"credential": signed_with_source, "ledgerState": source}
+
+    @staticmethod
+    def _changed_ids(session: Session, institution_id: int) -> list[str]:
+        ids: list[str] = []
+        for text in session.scalars(
+            select(StatusChange.credential_ids).where(
+                StatusChange.institution_id == institution_id, StatusChange.state == "confirmed"
+            )
+        ):
+            ids.extend(text.split("\n"))
+        return ids
+
+    # -- health ----------------------------------------------------------------------------------------
+    def chain_health(self) -> ChainHealth:
+        """What the anchoring worker last saw of the ledger."""
+        return self.chain.health
+
+    def readiness(self) -> dict[str, Any]:
+        """Database reachability, ledger availability and the anchoring backlog."""
+        with self.sessions() as session:
+            pending = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Credential)
+                    .where(Credential.batch_id.is_(None))
+                )
+                or 0
+            )
+            unconfirmed = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(AnchorBatch)
+                    .where(AnchorBatch.state != "anchored")
+                )
+                or 0
+            )
+        health = self.chain.probe()
+        return {
+            "status": "ready" if health.available else "degraded",
+            "database": "ok",
+            "chain": {
+                "available": health.available,
+                "detail": health.detail,
+                "chainId": health.chain_id,
+                "registry": health.registry,
+            },
+            "anchoring": {
+                "pending_credentials": pending,
+                "unconfirmed_batches": unconfirmed,
+                "note": None
+                if health.available
+                else "issuance is accepted and queued; anchoring resumes when the ledger returns",
+            },
+        }

@@ -1,0 +1,132 @@
+"""Settings of the issuer service, read from the environment (prefix ``TALENTPROOF_ISSUER_``).
+
+With no configuration at all the service keeps a SQLite database (WAL mode) and its secrets in
+``./data``; PostgreSQL is used when ``TALENTPROOF_ISSUER_DATABASE_URL`` names it. Secrets (the
+passphrase that encrypts signing keys at rest, the governor key used by operator commands, the
+bootstrap operator token) come from the environment or from a file (``*_FILE`` variables).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Anvil's well-known first development account (public test key, never for real chains).
+ANVIL_DEV_GOVERNOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+
+class IssuerSettings(BaseSettings):
+    """Everything the issuer service reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TALENTPROOF_ISSUER_",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    env: str = Field(
+        default="production",
+        validation_alias=AliasChoices("TALENTPROOF_ISSUER_ENV", "TALENTPROOF_ENV"),
+        description="'development' creates a local operator token file when none is configured.",
+    )
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Folder for the database and secrets.",
+        validation_alias=AliasChoices("TALENTPROOF_ISSUER_DATA_DIR", "TALENTPROOF_DATA_DIR"),
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/issuer.db"
+    )
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="Base URL under which the service is reached (names its did:web and status lists).",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Chain
+    rpc_url: str = Field(
+        default="http://127.0.0.1:8545",
+        description="JSON-RPC URL of the ledger.",
+        validation_alias=AliasChoices("TALENTPROOF_ISSUER_RPC_URL", "TALENTPROOF_RPC_URL"),
+    )
+    deployment_file: Path | None = Field(
+        default=None,
+        description="Deployment record JSON; default <data_dir>/deployment.json",
+        validation_alias=AliasChoices(
+            "TALENTPROOF_ISSUER_DEPLOYMENT_FILE", "TALENTPROOF_DEPLOYMENT"
+        ),
+    )
+    governor_key: SecretStr | None = Field(
+        default=None,
+        description="Private key of a governor account (operator commands).",
+        validation_alias=AliasChoices(
+            "TALENTPROOF_ISSUER_GOVERNOR_KEY", "TALENTPROOF_OPERATOR_KEY"
+        ),
+    )
+    governor_key_file: Path | None = None
+    fund_accounts_wei: int = Field(
+        default=10**19, description="Wei sent from the governor to a new institution's account."
+    )
+
+    # Secrets
+    key_passphrase: SecretStr | None = Field(
+        default=None, description="Passphrase that encrypts signing keys at rest."
+    )
+    key_passphrase_file: Path | None = None
+    operator_token: SecretStr | None = Field(
+        default=None, description="Bootstrap operator API key (compared hashed)."
+    )
+    operator_token_file: Path | None = None
+
+    # Anchoring worker
+    batch_max_leaves: int = Field(default=4096, ge=1, le=2**31 - 1)
+    batch_max_wait_s: float = Field(default=2.0, ge=0.0)
+    worker_poll_s: float = Field(default=0.2, gt=0.0)
+    tx_timeout_s: float = Field(default=30.0, gt=0.0, description="Replace a tx not mined by then.")
+    run_worker: bool = Field(default=True, description="Run the anchoring worker inside `serve`.")
+
+    # Bulk
+    bulk_max_rows: int = 1_000_000
+    bulk_chunk_rows: int = 2_000
+    bulk_processes: int = Field(default=0, ge=0, description="Signing processes; 0 = CPU count.")
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    # -- derived values -------------------------------------------------------------------
+    def resolved_database_url(self) -> str:
+        """The database URL, SQLite in the data folder unless configured."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'issuer.db').resolve()}"
+
+    def resolved_deployment_file(self) -> Path:
+        """Where the deployment record is read from."""
+        return self.deployment_file or (self.data_dir / "deployment.json")
+
+    def secret(self, name: str) -> str | None:
+        """A secret from its variable or its ``*_FILE`` variable (file content, stripped)."""
+        value: SecretStr | None = getattr(self, name)
+        path: Path | None = getattr(self, f"{name}_file")
+        if value is not None:
+            return value.get_secret_value()
+        if path is not None:
+            return path.read_text(encoding="utf-8").strip()
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> IssuerSettings:
+    """The process-wide settings (cached; tests build their own ``IssuerSettings``)."""
+    return IssuerSettings()

@@ -1,0 +1,85 @@
+"""Helpers shared by the issuer tests (requests, headers, onboarding)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from talentproof.credential.keys import Ed25519SigningKey
+
+OPERATOR_TOKEN = "operator-test-token-0123456789"
+PASSPHRASE = "issuer-test-passphrase"
+_slugs = itertools.count(1)
+
+
+def settings_env(chain: dict[str, Any], data_dir: Path, **extra: Any) -> dict[str, str]:
+    """Environment variables configuring a service (also for subprocesses)."""
+    env = {
+        "TALENTPROOF_ISSUER_DATA_DIR": str(data_dir),
+        "TALENTPROOF_ISSUER_RPC_URL": chain["rpc_url"],
+        "TALENTPROOF_ISSUER_DEPLOYMENT_FILE": str(chain["deployment_file"]),
+        "TALENTPROOF_ISSUER_GOVERNOR_KEY": chain["governor_key"],
+        "TALENTPROOF_ISSUER_KEY_PASSPHRASE": PASSPHRASE,
+        "TALENTPROOF_ISSUER_OPERATOR_TOKEN": OPERATOR_TOKEN,
+        "TALENTPROOF_ISSUER_BATCH_MAX_WAIT_S": "0",
+        "TALENTPROOF_ISSUER_BULK_PROCESSES": "1",
+    }
+    env.update({f"TALENTPROOF_ISSUER_{k.upper()}": str(v) for k, v in extra.items()})
+    return env
+
+
+def operator_headers(**extra: str) -> dict[str, str]:
+    """Headers of the bootstrap operator."""
+    return {"Authorization": f"Bearer {OPERATOR_TOKEN}", **extra}
+
+
+def new_slug(prefix: str = "inst") -> str:
+    """A slug unique within the test session (the chain is shared)."""
+    return f"{prefix}-{os.getpid()}-{next(_slugs)}"
+
+
+def onboard(
+    client: TestClient, *, types: list[str] | None = None, slug: str | None = None
+) -> dict[str, Any]:
+    """Onboard an institution through the operator API; returns its body (with api_key)."""
+    response = client.post(
+        "/operator/institutions",
+        headers=operator_headers(),
+        json={
+            "name": "University of Testing",
+            "slug": slug or new_slug(),
+            "credential_types": types or ["DegreeCredential", "EmploymentCredential"],
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def bearer(token: str, **extra: str) -> dict[str, str]:
+    """Authorization header for an API key."""
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def holder_did(seed_byte: int = 7) -> str:
+    """A holder's did:key."""
+    return Ed25519SigningKey.from_seed(bytes([seed_byte]) * 32).public_key.did_key
+
+
+def degree_request(name: str = "MSc Financial Technology", seed_byte: int = 7) -> dict[str, Any]:
+    """A valid DegreeCredential issue request."""
+    return {
+        "type": "DegreeCredential",
+        "credentialSubject": {
+            "id": holder_did(seed_byte),
+            "degree": {
+                "type": "Degree",
+                "level": "master",
+                "fieldOfStudy": name,
+                "institution": {"name": "University of Testing"},
+                "awardDate": "2026-06-30",
+            },
+        },
+    }

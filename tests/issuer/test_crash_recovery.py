@@ -1,0 +1,108 @@
+"""The anchoring worker is killed at each crash point and restarted: every credential ends
+anchored exactly once (one batch each, each root anchored once on chain, by its issuer)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from talentproof.issuer.db import AnchorBatch, Credential
+
+from .issuer_helpers import bearer, degree_request, onboard, settings_env
+
+pytestmark = pytest.mark.integration
+
+N_CREDENTIALS = 10
+MAX_LEAVES = 4
+
+
+def _run_worker(
+    chain: dict[str, Any], data_dir: Path, crash_at: str | None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **settings_env(chain, data_dir, batch_max_leaves=MAX_LEAVES)}
+    env.pop("TALENTPROOF_ISSUER_UNSAFE_CRASH_AT", None)
+    if crash_at:
+        env["TALENTPROOF_ISSUER_UNSAFE_CRASH_AT"] = crash_at
+    return subprocess.run(
+        [sys.executable, "-m", "talentproof.issuer.cli", "worker", "--once", "--timeout", "60"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _root_anchored_events(chain: dict[str, Any], issuer_id: int) -> list[bytes]:
+    from talentproof.ledger.artifacts import load_artifact
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(chain["rpc_url"]))
+    contract = w3.eth.contract(
+        address=chain["registry"], abi=load_artifact("TalentProofRegistry").abi
+    )
+    logs = contract.events.RootAnchored().get_logs(
+        from_block=0, argument_filters={"issuerId": issuer_id}
+    )
+    return [bytes(log["args"]["root"]) for log in logs]
+
+
+def test_worker_killed_at_each_crash_point_resumes_without_loss_or_duplicate(
+    client, service, issuer_chain, tmp_path
+) -> None:
+    """Kill at before_send (batch 1 built, nothing sent), then at after_send (batch 1 mined on
+    chain but not recorded), then at after_receipt (batch 2 mined, receipt not recorded); the
+    last restart finishes. Each restart first resumes what the previous crash left."""
+    inst = onboard(client)
+    token = inst["api_key"]["token"]
+    ids = []
+    for i in range(N_CREDENTIALS):
+        response = client.post(
+            "/credentials", headers=bearer(token), json=degree_request(f"Field {i}")
+        )
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["id"])
+
+    def batch_states() -> list[str]:
+        with service.sessions() as session:
+            return list(session.scalars(select(AnchorBatch.state).order_by(AnchorBatch.id)))
+
+    def anchored_roots() -> list[bytes]:
+        return _root_anchored_events(issuer_chain, inst["chain_issuer_id"])
+
+    crashed = _run_worker(issuer_chain, tmp_path, "before_send")
+    assert crashed.returncode == 86, crashed.stderr[-2000:]
+    assert batch_states() == ["built"] and anchored_roots() == []
+
+    crashed = _run_worker(issuer_chain, tmp_path, "after_send")
+    assert crashed.returncode == 86, crashed.stderr[-2000:]
+    assert batch_states() == ["built"] and len(anchored_roots()) == 1  # on chain, not recorded
+
+    crashed = _run_worker(issuer_chain, tmp_path, "after_receipt")
+    assert crashed.returncode == 86, crashed.stderr[-2000:]
+    assert batch_states() == ["anchored", "sent"] and len(anchored_roots()) == 2
+
+    resumed = _run_worker(issuer_chain, tmp_path, None)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+    with service.sessions() as session:
+        batches = list(session.scalars(select(AnchorBatch)))
+        assert all(b.state == "anchored" for b in batches)
+        assert sum(b.leaf_count for b in batches) == N_CREDENTIALS
+        per_cred = session.execute(select(Credential.id, Credential.batch_id)).all()
+        assert {c.id for c in per_cred} == set(ids)
+        assert all(c.batch_id is not None for c in per_cred)
+        assert (
+            session.scalar(select(func.count(func.distinct(Credential.credential_hash))))
+            == N_CREDENTIALS
+        )
+    on_chain = anchored_roots()
+    assert sorted(on_chain) == sorted(b.root for b in batches)  # each root exactly once
+    for cred_id in ids:
+        status = client.get(f"/credentials/{cred_id}/anchor", headers=bearer(token)).json()
+        assert status["status"] == "anchored"
