@@ -24,6 +24,9 @@ __all__ = ["ANCHOR_TYPE", "AnchorProof", "attach_anchor", "split_anchor"]
 
 ANCHOR_TYPE = "TalentProofAnchor"
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_ANCHOR_KEYS = frozenset(
+    {"type", "proofPurpose", "chainId", "registry", "merkleRoot", "leafIndex", "treeSize", "path"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,19 @@ class AnchorProof:
                    if k not in entry]
         if missing:
             raise AnchorFormatError(f"anchor proof: missing {', '.join(missing)}")
+        # The entry is neither signed nor hashed: refuse anything but its one exact form, so no
+        # unverified field (a purpose, an extra claim) can ride along in a "valid" credential.
+        if entry.get("proofPurpose") != "assertionMethod":
+            raise AnchorFormatError(
+                f"anchor proof proofPurpose: expected 'assertionMethod', found "
+                f"{entry.get('proofPurpose')!r:.80}"
+            )
+        extra = sorted(str(k) for k in entry if k not in _ANCHOR_KEYS)
+        if extra:
+            raise AnchorFormatError(
+                f"anchor proof: expected only the keys {', '.join(sorted(_ANCHOR_KEYS))}, found "
+                f"{', '.join(extra)[:80]}"
+            )
         path = entry["path"]
         if not isinstance(path, list):
             raise AnchorFormatError(f"path: expected a list of 0x hashes, found {path!r:.80}")
@@ -123,13 +139,35 @@ class AnchorProof:
             merkle_root=_hash_from_hex(entry["merkleRoot"], "merkleRoot"),
             leaf_index=entry["leafIndex"],
             tree_size=entry["treeSize"],
-            path=tuple([_hash_from_hex(p, f"path[{i}]") for i, p in enumerate(path)]),
+            path=_hashes_from_hex(path),
         )
 
 
 def _all_hashes(items: tuple[Any, ...]) -> bool:
     """Every item is a 32-byte ``bytes`` (checked with C-level set operations)."""
     return not items or (set(map(type, items)) == {bytes} and set(map(len, items)) == {HASH_SIZE})
+
+
+def _hashes_from_hex(path: list[Any]) -> tuple[bytes, ...]:
+    """The path's ``0x`` hashes as bytes: one ``bytes.fromhex`` for the whole path.
+
+    Fast path, exact: with every entry a 66-character ``str`` starting ``0x``, the joined text
+    with each ``0x`` replaced by a space decodes to exactly ``32 * len(path)`` bytes only when
+    every 64-character body is 64 hex digits (``fromhex`` takes two adjacent hex digits per byte
+    and skips only the whitespace we put between entries; anything else in a body raises or
+    yields fewer bytes). Otherwise each entry is checked alone for a precise error.
+    """
+    count = len(path)
+    if count and set(map(type, path)) == {str} and set(map(len, path)) == {66}:
+        joined = "".join(path)
+        if joined[0::66] == "0" * count and joined[1::66] == "x" * count and joined.isascii():
+            try:
+                raw = bytes.fromhex(joined.replace("0x", " "))
+            except ValueError:
+                raw = b""
+            if len(raw) == HASH_SIZE * count:
+                return tuple([raw[i:i + HASH_SIZE] for i in range(0, len(raw), HASH_SIZE)])
+    return tuple([_hash_from_hex(p, f"path[{i}]") for i, p in enumerate(path)])
 
 
 def _hash_from_hex(value: Any, what: str) -> bytes:
@@ -160,6 +198,8 @@ def attach_anchor(signed: Mapping[str, Any], anchor: AnchorProof) -> dict[str, A
 
 def split_anchor(doc: Mapping[str, Any]) -> tuple[dict[str, Any], AnchorProof | None]:
     """``(credential without anchor, anchor or None)``; the inverse of `attach_anchor`."""
+    if type(doc) is not dict and not isinstance(doc, Mapping):
+        raise AnchorFormatError(f"expected a credential object, found {type(doc).__name__}")
     out = dict(doc)
     proof = doc.get("proof")
     if not isinstance(proof, list):

@@ -13,9 +13,16 @@ JCS except in three cases, and each of them is detected on the output, after whi
 reference path below is used:
 
 1. floats (orjson writes ``100.0``, ``1e+16``; JCS ``100``, ``10000000000000000``) and NaN /
-   infinity (orjson writes ``null``): every number or null token in orjson's compact output
-   follows ``:``, ``,`` or ``[``, and a float token holds a digit followed by ``.``/``e``; each
-   such candidate is checked (false positives inside strings only cost the slow path);
+   infinity (orjson writes ``null``): outside its strings, orjson's compact output holds only
+   ``{}[],:``, integer digits and ``-``, the literals ``true``/``false``/``null`` and float
+   tokens, and every float token holds a ``.`` or a digit followed by ``e``. The string contents
+   are cut out exactly (after removing the escapes ``\\\\`` and ``\\"``, every ``"`` delimits a
+   string, so the even pieces of a split on ``"`` are the text outside strings); an ``n``, a
+   ``.`` or a digit followed by ``e``/``E`` in what is left means a null or a float. Text
+   inside strings never takes the slow path (a ``urn:uuid:1e…`` or ``v1.json`` is fine).
+   A cheaper pre-check comes first: a number or null token outside strings always follows
+   ``":`` or ``[`` / ``,``, so output where no ``":``, ``[`` or ``,`` is followed by a digit,
+   ``-`` or ``n`` holds none (typical credentials: every value a string) and is exact as is;
 2. key order: UTF-8 byte order (orjson) equals UTF-16 order (JCS) unless a string holds a
    character >= U+E000, whose UTF-8 lead byte is >= 0xEE: any such byte takes the slow path;
 3. types orjson knows and JSON does not (datetime, dataclass, subclasses) are passed through to
@@ -38,6 +45,9 @@ from .errors import CanonicalizationError
 __all__ = ["MAX_SAFE_INTEGER", "canonicalize", "canonicalize_reference"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
+# Nesting limit of arrays and objects: orjson stops at 255 levels; the reference path refuses
+# deeper values with a clear error instead of exhausting the interpreter's stack.
+MAX_DEPTH = 255
 
 _ORJSON_OPTIONS = (
     orjson.OPT_SORT_KEYS
@@ -48,15 +58,18 @@ _ORJSON_OPTIONS = (
 )
 # Code points >= U+E000 have UTF-8 lead bytes 0xEE-0xF4: key order may differ from UTF-16 order.
 _HIGH_BYTE = re.compile(rb"[\xee-\xff]")
-_TOKEN_START = frozenset(b":,[")
-_DIGITS = frozenset(b"0123456789")
-# bytes.translate table: digits -> '0', '.', 'e', 'E' -> '.', token starts ':', ',', '[' -> ':',
-# 'n' -> 'n', anything else -> ' '. In the mapped text a null token reads ":n" and a digit
-# followed by a fraction or exponent reads "0.", both found at memchr speed.
-_TOKEN_MAP = bytes(
-    ord("0") if c in b"0123456789" else ord(".") if c in b".eE" else ord(":") if c in b":,["
-    else ord("n") if c == ord("n") else ord(" ")
-    for c in range(256)
+# bytes.translate table of the pre-check: a value that can start a number or null token (digit,
+# '-', 'n') -> 'v', '[' and ',' -> '[', '"' and ':' kept, the rest -> ' '. Such a token outside
+# strings always follows '":' (an object member) or '[' / ',' (an array element), so when the
+# mapped text holds neither '":v' nor '[v' the output holds no number or null token at all.
+_VALUE_START_MAP = bytes(
+    ord("v") if c in b"0123456789-n" else ord("[") if c in b"[," else c if c in b'":'
+    else ord(" ") for c in range(256)
+)
+# bytes.translate table for the text outside strings: digits -> '0', 'e'/'E' -> 'e', the rest
+# unchanged, so an exponent reads "0e".
+_STRUCTURE_MAP = bytes(
+    ord("0") if c in b"0123456789" else ord("e") if c in b"eE" else c for c in range(256)
 )
 _orjson_dumps = orjson.dumps
 
@@ -64,26 +77,23 @@ _orjson_dumps = orjson.dumps
 def _fast_path_exact(out: bytes) -> bool:
     """True when orjson's output ``out`` is provably the JCS form (see the module docstring).
 
-    Every number or null token in orjson's compact output starts right after ``:``, ``,`` or
-    ``[``; a float token holds a digit followed by ``.``/``e``/``E``. Candidates inside strings
-    only cause a (correct) fallback to the reference path.
+    False for a null or float token outside strings, or any byte >= 0xEE; the contents of
+    strings are cut out exactly, so no string value ever sends a document to the slow path.
     """
     if not out.isascii() and _HIGH_BYTE.search(out) is not None:
         return False
-    mapped = out.translate(_TOKEN_MAP)
-    if b":n" in mapped:  # a null token (or a string holding e.g. ",n": fall back)
-        return False
-    i = mapped.find(b"0.")
-    while i != -1:
-        j = i
-        while out[j - 1] in _DIGITS:
-            j -= 1
-        if out[j - 1] == 45:  # '-'
-            j -= 1
-        if out[j - 1] in _TOKEN_START:
-            return False
-        i = mapped.find(b"0.", i + 1)
-    return True
+    starts = out.translate(_VALUE_START_MAP)
+    if b'":v' not in starts and b"[v" not in starts:  # most credentials: strings only
+        return True
+    if b"\\" in out:
+        # Inside a string a backslash always starts a two-character escape, and the only
+        # escape whose second character is a backslash is \\ itself: removing backslash pairs
+        # left to right (as a JSON parser reads them), then the escaped quotes \", leaves
+        # exactly the quotes that delimit strings.
+        out = out.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(out.split(b'"')[::2])
+    return not (b"n" in outside or b"." in outside
+                or b"0e" in outside.translate(_STRUCTURE_MAP))
 
 
 def canonicalize(obj: Any) -> bytes:
@@ -101,7 +111,7 @@ def canonicalize(obj: Any) -> bytes:
 def canonicalize_reference(obj: Any) -> bytes:
     """The plain-Python JCS serializer (no fast path); same result as `canonicalize`."""
     parts: list[str] = []
-    _write(obj, parts, "")
+    _write(obj, parts, "", 0)
     try:
         return "".join(parts).encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -110,7 +120,7 @@ def canonicalize_reference(obj: Any) -> bytes:
         ) from exc
 
 
-def _write(obj: Any, out: list[str], path: str) -> None:
+def _write(obj: Any, out: list[str], path: str, depth: int) -> None:
     if obj is None:
         out.append("null")
     elif obj is True:
@@ -129,6 +139,8 @@ def _write(obj: Any, out: list[str], path: str) -> None:
     elif type(obj) is float:
         out.append(_number(obj, path))
     elif type(obj) is dict:
+        if depth >= MAX_DEPTH:
+            _too_deep(path)
         for key in obj:
             if type(key) is not str:
                 raise CanonicalizationError(
@@ -142,20 +154,28 @@ def _write(obj: Any, out: list[str], path: str) -> None:
             first = False
             out.append(json.dumps(key, ensure_ascii=False))
             out.append(":")
-            _write(obj[key], out, f"{path}.{key}" if path else key)
+            _write(obj[key], out, f"{path}.{key}" if path else key, depth + 1)
         out.append("}")
     elif type(obj) in (list, tuple):
+        if depth >= MAX_DEPTH:
+            _too_deep(path)
         out.append("[")
         for i, item in enumerate(obj):
             if i:
                 out.append(",")
-            _write(item, out, f"{path}[{i}]")
+            _write(item, out, f"{path}[{i}]", depth + 1)
         out.append("]")
     else:
         raise CanonicalizationError(
             f"{path or '<value>'}: expected a JSON value (dict, list, str, int, float, bool, "
             f"None), found {type(obj).__name__}"
         )
+
+
+def _too_deep(path: str) -> None:
+    raise CanonicalizationError(
+        f"{path[:60] or '<value>'}...: expected JSON nested at most {MAX_DEPTH} levels deep"
+    )
 
 
 def _utf16_key(key: str) -> bytes:

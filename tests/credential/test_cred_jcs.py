@@ -140,7 +140,12 @@ def test_orjson_fast_path_is_taken_and_identical(value: dict[str, object]) -> No
     ({"a": 1.5}, False), ({"a": [1, -2.0]}, False), ({"a": None}, False), ({"a": [None]}, False),
     ({"a": 1e16}, False), ({"v": "context-3.0.3.json", "n": 12}, True),
     ({"id": "urn:uuid:0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0"}, True), ({"s": "null"}, True),
-    ({"s": "\ue000"}, False), ({"s": "日本"}, True), ({"s": "x,1.5"}, False),
+    ({"s": "\ue000"}, False), ({"s": "日本"}, True),
+    # string contents never take the slow path, however number-like (exact string cut-out)
+    ({"s": "x,1.5"}, True), ({"id": "urn:uuid:1e5f0c3d-4b5a-4978-8796-a5b4c3d2e1f0"}, True),
+    ({"t": "2026-11-21T23:40:00.5Z", "u": "[1e9,null]"}, True), ({"s": 'x":1.5,"y":null'}, True),
+    ({"s": "x\\", "n": 1.5}, False), ({"s": "x\\\"", "n": [1, None]}, False),
+    ({"s": 'q\\"', "n": 7}, True), ({"a": [True, False, -3]}, True), ({"a": [1e-7]}, False),
 ])
 def test_fast_path_detection(value: dict[str, object], fast: bool) -> None:
     import orjson
@@ -148,3 +153,51 @@ def test_fast_path_detection(value: dict[str, object], fast: bool) -> None:
 
     assert jcs._fast_path_exact(orjson.dumps(value, option=jcs._ORJSON_OPTIONS)) is fast
     assert canonicalize(value) == rfc8785.dumps(value)
+
+
+def _has_float_or_null(value: object) -> bool:
+    if value is None or type(value) is float:
+        return True
+    if isinstance(value, dict):
+        return any(_has_float_or_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float_or_null(v) for v in value)
+    return False
+
+
+# strings full of JSON-looking text: quotes, backslashes, digits, '.', 'e', 'n', ':', ',', '['
+_tricky_text = st.text(st.sampled_from('"\\:,[]{}.eEn0123456789-+ ux') | _chars, max_size=10)
+_tricky_json = st.recursive(
+    st.one_of(st.none(), st.booleans(), _numbers, _tricky_text),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(_tricky_text, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.dictionaries(_tricky_text, _tricky_json, max_size=5))
+def test_fast_path_taken_exactly_when_no_float_null_or_high_byte(value: dict[str, object]) -> None:
+    import orjson
+    from talentproof.credential import jcs
+
+    try:
+        fast = orjson.dumps(value, option=jcs._ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:  # lone surrogates: the reference path refuses them
+        return
+    high = any(b >= 0xEE for b in fast)
+    assert jcs._fast_path_exact(fast) is (not high and not _has_float_or_null(value))
+    assert canonicalize(value) == rfc8785.dumps(value)
+
+
+def test_nesting_deeper_than_the_limit_is_refused_not_a_recursion_error() -> None:
+    from talentproof.credential.jcs import MAX_DEPTH
+
+    value: object = 1.5  # a float: the reference path is the one that runs
+    for _ in range(MAX_DEPTH):
+        value = [value]
+    assert canonicalize(value) == rfc8785.dumps(value)
+    for _ in range(5000):
+        value = [value]
+    with pytest.raises(CanonicalizationError, match="nested at most"):
+        canonicalize({"deep": value})
