@@ -24,6 +24,7 @@ _CONTRIBUTORS = (
     "talentproof.issuer.cli",
     "talentproof.verifier.cli",
     "talentproof.devstack",
+    "talentproof.demo",
 )
 
 for _name in _CONTRIBUTORS:

@@ -1,29 +1,79 @@
 """`talentproof run`: the whole product on this machine, for development and demonstration.
 
-It starts a local Anvil on 127.0.0.1:8545 whose state persists in the data folder, deploys the
-registry on first start and finds it again on the next, then starts the services beside it
-(issuer on :8000, verifier on :8001). Ctrl-C stops everything; the next run comes back with the
-same chain state and databases.
+It starts a local Anvil (or Ganache) on 127.0.0.1:8545 whose state persists in the data folder,
+deploys the registry on first start and finds it again on the next, then starts the services
+beside it (issuer on :8000, verifier on :8001). On first start it seeds a development governing
+authority (the chain's development account 0, admin and first governor of the registry) and
+three institutions, onboarded through the issuer's operator API (which registers each on chain
+with its signing key and accredited credential types); their API keys are kept in
+``<data>/dev-keys.json`` so the next start finds the same institutions and keys. Ctrl-C stops
+everything; the next run comes back with the same chain state, databases and keys.
+
+Everything here is development only: the chain accounts are the well-known development mnemonic's
+and the services run with ``TALENTPROOF_ENV=development``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import secrets
+import shlex
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import typer
 
 CHAIN_PORT = 8545
 ISSUER_PORT = 8000
 VERIFIER_PORT = 8001
+
+SEED_FILE = "dev-keys.json"
+OPERATOR_TOKEN_FILE = "issuer-operator-token"  # the file the issuer reads in development mode
+DEV_ENV = "development"
+
+ChainKind = Literal["anvil", "ganache"]
+
+
+class DevStackError(Exception):
+    """`talentproof run` could not bring the stack up (the message says what to do)."""
+
+
+@dataclass(frozen=True)
+class DevInstitution:
+    """An institution the development stack seeds: what it is and what it may issue."""
+
+    slug: str
+    name: str
+    role: str
+    credential_types: tuple[str, ...]
+
+
+#: The three development institutions (a university, a blockchain training centre, a fintech
+#: employer whose name is on the shipped policy's list of notable firms).
+DEV_INSTITUTIONS: tuple[DevInstitution, ...] = (
+    DevInstitution("harbour-university", "Harbour University", "university", ("DegreeCredential",)),
+    DevInstitution(
+        "hk-blockchain-academy",
+        "Hong Kong Blockchain Academy",
+        "blockchain training centre",
+        ("OpenBadgeCredential",),
+    ),
+    DevInstitution(
+        "osl", "OSL Digital Securities Limited", "fintech employer", ("EmploymentCredential",)
+    ),
+)
+
+#: The holder of the copy-and-paste example (a fixed development did:key).
+EXAMPLE_HOLDER_SEED = bytes([42]) * 32
 
 
 @dataclass
@@ -36,6 +86,11 @@ class Service:
     log_path: Path
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The service's base URL."""
+        return self.health_url.rsplit("/", 1)[0]
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,16 +109,16 @@ class Service:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(
+                raise DevStackError(
                     f"{self.name} exited with code {self.process.returncode}; "
                     f"see {self.log_path}:\n{_tail(self.log_path)}"
                 )
             with contextlib.suppress(OSError, urllib.error.URLError):
-                with urllib.request.urlopen(self.health_url, timeout=1) as resp:  # noqa: S310
+                with urllib.request.urlopen(self.health_url, timeout=1) as resp:
                     if resp.status == 200:
                         return
             time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not answer {self.health_url} within {timeout:g} s")
+        raise DevStackError(f"{self.name} did not answer {self.health_url} within {timeout:g} s")
 
     def stop(self) -> None:
         proc, self.process = self.process, None
@@ -99,21 +154,247 @@ def _has_command(group: str) -> bool:
     return False
 
 
-def run_stack(data_dir: Path, *, with_services: bool = True) -> None:
+# -- secrets and the seed file ---------------------------------------------------------------
+
+
+def _private_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (mode 0600) atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def operator_token(data_dir: Path) -> str:
+    """The development operator token (``<data>/issuer-operator-token``), created if absent.
+
+    The issuer reads the same file when it runs with ``TALENTPROOF_ENV=development`` and no
+    operator token is configured; outside development mode it ignores the file.
+    """
+    path = data_dir / OPERATOR_TOKEN_FILE
+    if not path.exists():
+        _private_file(path, secrets.token_urlsafe(32))
+    return path.read_text(encoding="utf-8").strip()
+
+
+def load_seed(data_dir: Path) -> dict[str, Any]:
+    """The seed record (``<data>/dev-keys.json``): institutions and their API keys; {} if none."""
+    path = data_dir / SEED_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise DevStackError(f"{path}: expected the JSON written by `talentproof run` ({exc})") from None
+    if not isinstance(data, dict):
+        raise DevStackError(f"{path}: expected a JSON object")
+    return data
+
+
+def _save_seed(data_dir: Path, seed: dict[str, Any]) -> None:
+    _private_file(data_dir / SEED_FILE, json.dumps(seed, indent=2) + "\n")
+
+
+def _http(method: str, url: str, token: str, body: Any = None, timeout: float = 120.0) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            return exc.code, json.loads(raw)
+        except ValueError:
+            return exc.code, raw.decode(errors="replace")
+
+
+def seed_institutions(
+    issuer_url: str, token: str, data_dir: Path, *, deployment: dict[str, Any], governor: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Onboard the development institutions that are not seeded yet; returns (seed, new slugs).
+
+    Each institution is onboarded through ``POST /operator/institutions`` (the issuer creates its
+    signing key and chain account and registers both, with the accredited types, on chain). The
+    seed file is rewritten after each one, so an interrupted first start resumes where it
+    stopped; an institution the issuer already knows but the file does not (interrupted between
+    the two) gets a new API key instead of a second onboarding.
+    """
+    seed = load_seed(data_dir)
+    seed.setdefault("institutions", {})
+    seed["deployment"] = {"chainId": deployment["chainId"], "registry": deployment["registry"],
+                          "deploymentBlock": deployment["deploymentBlock"]}
+    seed["governing_authority"] = {
+        "name": "Development governing authority",
+        "account": governor,
+        "roles": ["admin", "governor"],
+        "note": "development account 0 of the well-known test mnemonic; never on a real network",
+    }
+    seed["operator_token_file"] = str(data_dir / OPERATOR_TOKEN_FILE)
+    created: list[str] = []
+    for inst in DEV_INSTITUTIONS:
+        if inst.slug in seed["institutions"]:
+            continue
+        status, body = _http(
+            "POST",
+            f"{issuer_url}/operator/institutions",
+            token,
+            {"name": inst.name, "slug": inst.slug, "credential_types": list(inst.credential_types)},
+        )
+        if status == 201:
+            api_key = body["api_key"]
+        elif status == 409:  # onboarded, but its key never reached the file: a new key
+            status, body = _http("GET", f"{issuer_url}/operator/institutions/{inst.slug}", token)
+            if status != 200:
+                raise DevStackError(f"seeding {inst.slug}: issuer answered {status}: {body}")
+            status, key = _http(
+                "POST",
+                f"{issuer_url}/operator/institutions/{inst.slug}/api-keys",
+                token,
+                {"scopes": ["issue", "revoke", "read"], "name": "development"},
+            )
+            if status != 201:
+                raise DevStackError(f"seeding {inst.slug}: issuer answered {status}: {key}")
+            api_key = {"id": key.get("id"), "token": key["token"], "scopes": key.get("scopes")}
+        else:
+            raise DevStackError(f"seeding {inst.slug}: issuer answered {status}: {body}")
+        seed["institutions"][inst.slug] = {
+            "name": inst.name,
+            "role": inst.role,
+            "did": body["did"],
+            "chain_issuer_id": body["chain_issuer_id"],
+            "chain_account": body.get("chain_account"),
+            "credential_types": list(inst.credential_types),
+            "api_key": api_key["token"],
+            "api_key_id": api_key.get("id"),
+        }
+        _save_seed(data_dir, seed)
+        created.append(inst.slug)
+    _save_seed(data_dir, seed)
+    return seed, created
+
+
+def example_holder_did() -> str:
+    """The development holder's did:key used in the printed example."""
+    from talentproof.credential.keys import Ed25519SigningKey
+
+    return Ed25519SigningKey.from_seed(EXAMPLE_HOLDER_SEED).public_key.did_key
+
+
+def first_credential_curl(issuer_url: str, api_key: str) -> str:
+    """A copy-and-paste command that issues a first (degree) credential."""
+    body = {
+        "type": "DegreeCredential",
+        "credentialSubject": {
+            "id": example_holder_did(),
+            "degree": {
+                "type": "Degree",
+                "level": "bachelor",
+                "fieldOfStudy": "Computer Science",
+                "institution": {"name": "Harbour University"},
+                "awardDate": "2018-06-30",
+            },
+        },
+    }
+    return (
+        f"curl -sS -X POST {issuer_url}/credentials "
+        f"-H {shlex.quote('Authorization: Bearer ' + api_key)} "
+        f"-H 'Content-Type: application/json' "
+        f"-d {shlex.quote(json.dumps(body, separators=(',', ':')))}"
+    )
+
+
+def _move_stale(data_dir: Path) -> Path | None:
+    """Move an issuer database and seed made for a previous (lost) chain out of the way."""
+    names = [p for p in data_dir.iterdir() if p.name.startswith("issuer.db") or p.name == SEED_FILE]
+    if not names:
+        return None
+    target = data_dir / f"stale-{time.strftime('%Y%m%dT%H%M%S')}"
+    target.mkdir()
+    for path in names:
+        path.rename(target / path.name)
+    return target
+
+
+# -- the stack ---------------------------------------------------------------------------------
+
+
+@dataclass
+class StackConfig:
+    """Where and how `talentproof run` runs the stack."""
+
+    data_dir: Path
+    chain: ChainKind = "anvil"
+    chain_port: int = CHAIN_PORT
+    issuer_port: int = ISSUER_PORT
+    verifier_port: int = VERIFIER_PORT
+    with_services: bool = True
+    seed: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def check_environment() -> None:
+    """`talentproof run` is development only: refuse an environment that says otherwise."""
+    for name in ("TALENTPROOF_ENV", "TALENTPROOF_ISSUER_ENV"):
+        value = os.environ.get(name)
+        if value and value != DEV_ENV:
+            raise DevStackError(
+                f"{name}={value}: `talentproof run` uses development keys (the test mnemonic's "
+                f"accounts, a development operator token) and runs only with {name} unset or "
+                f"'{DEV_ENV}'; run `talentproof issuer serve` and `talentproof verifier serve` "
+                "with your own keys instead"
+            )
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts connections on ``host:port``."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def check_ports(config: StackConfig) -> None:
+    """Refuse to start beside another stack (or anything else) on the same ports."""
+    wanted = [("--chain-port", config.chain_port)]
+    if config.with_services:
+        wanted += [("--issuer-port", config.issuer_port), ("--verifier-port", config.verifier_port)]
+    busy = [f"{port} ({option})" for option, port in wanted if port_in_use(port)]
+    if busy:
+        raise DevStackError(
+            f"port {', '.join(busy)} already in use on 127.0.0.1 (another `talentproof run`?); "
+            "stop it or choose other ports"
+        )
+
+
+def run_stack(config: StackConfig) -> None:
     """Run the stack in the foreground until Ctrl-C (or SIGTERM)."""
     from talentproof.ledger.deploy import Deployment, ensure_deployed
     from talentproof.ledger.nodes import LocalNode, NodeConfig
 
-    data_dir = data_dir.resolve()
+    check_environment()
+    check_ports(config)
+    data_dir = config.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    state_path = (
+        data_dir / "chain" / "anvil-state.json"
+        if config.chain == "anvil"
+        else data_dir / "chain" / "ganache-db"
+    )
     node = LocalNode(
         NodeConfig(
-            kind="anvil",
-            port=CHAIN_PORT,
-            state_path=data_dir / "chain" / "anvil-state.json",
-            state_interval=2,
+            kind=config.chain,
+            port=config.chain_port,
+            state_path=state_path,
+            state_interval=2 if config.chain == "anvil" else None,
         ),
-        log_path=data_dir / "logs" / "anvil.log",
+        log_path=data_dir / "logs" / f"{config.chain}.log",
     )
     services: list[Service] = []
 
@@ -125,50 +406,77 @@ def run_stack(data_dir: Path, *, with_services: bool = True) -> None:
             stopping = True
             raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _on_term)
+    # SIGINT too: a shell starting us in the background ignores it, which would make Ctrl-C
+    # (or `kill -INT`) do nothing.
+    previous = {sig: signal.signal(sig, _on_term) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        resumed = node.config.state_path is not None and node.config.state_path.exists()
+        resumed = state_path.exists()
         node.start()
         operator_key = node.private_keys[0]
         record = data_dir / "deployment.json"
         before = Deployment.load(record) if record.exists() else None
         deployment = ensure_deployed(node.rpc_url, operator_key, record)
+        redeployed = deployment != before
         typer.echo(f"chain     {node.rpc_url}  ({node.client}, chain id {node.chain_id}, "
-                   f"{'state resumed' if resumed else 'new state'} in {node.config.state_path})")
+                   f"{'state resumed' if resumed else 'new state'} in {state_path})")
         typer.echo(
             f"registry  {deployment.registry}  "
-            f"({'found again' if deployment == before else 'deployed'}"
+            f"({'deployed' if redeployed else 'found again'}"
             f" at block {deployment.deployment_block}; record {record})"
         )
+        if redeployed:
+            stale = _move_stale(data_dir)
+            if stale is not None:
+                typer.echo(f"          the chain was new: the previous issuer database and keys "
+                           f"were moved to {stale}")
+        issuer_url = f"http://127.0.0.1:{config.issuer_port}"
         env = {
             "TALENTPROOF_DATA_DIR": str(data_dir),
             "TALENTPROOF_RPC_URL": node.rpc_url,
             "TALENTPROOF_DEPLOYMENT": str(record),
-            "TALENTPROOF_ENV": "development",
+            "TALENTPROOF_ENV": DEV_ENV,
+            **config.extra_env,
         }
-        if with_services and _has_command("issuer"):
+        issuer: Service | None = None
+        if config.with_services and _has_command("issuer"):
+            token = operator_token(data_dir)
+            issuer = Service(
+                "issuer", _cli("issuer", "serve", "--host", "127.0.0.1", "--port", str(config.issuer_port)),
+                f"{issuer_url}/healthz", data_dir / "logs" / "issuer.log",
+                {**env, "TALENTPROOF_OPERATOR_KEY": operator_key,
+                 "TALENTPROOF_ISSUER_PUBLIC_URL": issuer_url},
+            )
+            services.append(issuer)
+        if config.with_services and _has_command("verifier"):
             services.append(Service(
-                "issuer", _cli("issuer", "serve", "--host", "127.0.0.1", "--port", str(ISSUER_PORT)),
-                f"http://127.0.0.1:{ISSUER_PORT}/healthz", data_dir / "logs" / "issuer.log",
-                {**env, "TALENTPROOF_OPERATOR_KEY": operator_key},
-            ))
-        if with_services and _has_command("verifier"):
-            services.append(Service(
-                "verifier", _cli("verifier", "serve", "--host", "127.0.0.1", "--port", str(VERIFIER_PORT)),
-                f"http://127.0.0.1:{VERIFIER_PORT}/healthz", data_dir / "logs" / "verifier.log", env,
+                "verifier",
+                _cli("verifier", "serve", "--host", "127.0.0.1", "--port", str(config.verifier_port)),
+                f"http://127.0.0.1:{config.verifier_port}/healthz",
+                data_dir / "logs" / "verifier.log", env,
             ))
         for service in services:
             service.start()
         for service in services:
             service.wait_healthy()
-            typer.echo(f"{service.name:<9} {service.health_url.rsplit('/', 1)[0]}  (log {service.log_path})")
+            typer.echo(f"{service.name:<9} {service.url}  (log {service.log_path})")
+        if issuer is not None and config.seed:
+            from eth_account import Account
+
+            seed, created = seed_institutions(
+                issuer.url, token, data_dir, deployment=deployment.to_json(),
+                governor=Account.from_key(operator_key).address,
+            )
+            _print_seed(seed, created, issuer.url, token, data_dir)
         typer.echo("running; Ctrl-C stops everything")
         while True:
             for service in services:
                 if service.process is not None and service.process.poll() is not None:
-                    raise RuntimeError(f"{service.name} stopped unexpectedly; see {service.log_path}")
+                    raise DevStackError(
+                        f"{service.name} stopped unexpectedly; see {service.log_path}:\n"
+                        f"{_tail(service.log_path)}"
+                    )
             if not node.running:
-                raise RuntimeError(f"anvil stopped unexpectedly; see {node.log_path}")
+                raise DevStackError(f"{config.chain} stopped unexpectedly; see {node.log_path}")
             time.sleep(0.5)
     except KeyboardInterrupt:
         typer.echo("\nstopping ...")
@@ -176,7 +484,31 @@ def run_stack(data_dir: Path, *, with_services: bool = True) -> None:
         for service in reversed(services):
             service.stop()
         node.stop()
-        typer.echo("stopped; chain state kept in " + str(node.config.state_path))
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        typer.echo("stopped; chain state kept in " + str(state_path))
+
+
+def _print_seed(seed: dict[str, Any], created: list[str], issuer_url: str, token: str, data_dir: Path) -> None:
+    gov = seed["governing_authority"]
+    typer.echo(
+        f"governing authority {gov['account']} (development account 0: registry admin, governor)"
+    )
+    typer.echo(
+        "institutions " + ("seeded now" if created else "found again")
+        + f" (API keys in {data_dir / SEED_FILE}):"
+    )
+    for slug, inst in seed["institutions"].items():
+        typer.echo(
+            f"  {slug:<22} issuer #{inst['chain_issuer_id']:<3} {', '.join(inst['credential_types']):<21} "
+            f"API key {inst['api_key']}"
+        )
+    typer.echo(f"operator API key   {token}  (development only)")
+    university = seed["institutions"].get("harbour-university")
+    if university is not None:
+        typer.echo("issue a first credential:")
+        typer.echo("  " + first_credential_curl(issuer_url, university["api_key"]))
+    typer.echo("the whole story: talentproof demo")
 
 
 def register(app: typer.Typer) -> None:
@@ -184,12 +516,27 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run(
-        data_dir: Path = typer.Option(Path("data"), "--data-dir", help="Chain state, databases, logs."),
+        data_dir: Path = typer.Option(Path("data"), "--data-dir", help="Chain state, databases, keys, logs."),
+        chain: str = typer.Option("anvil", "--chain", help="Local chain client: anvil or ganache."),
+        chain_port: int = typer.Option(CHAIN_PORT, "--chain-port", min=1, max=65535, help="JSON-RPC port."),
+        issuer_port: int = typer.Option(ISSUER_PORT, "--issuer-port", min=1, max=65535, help="Issuer HTTP port."),
+        verifier_port: int = typer.Option(VERIFIER_PORT, "--verifier-port", min=1, max=65535, help="Verifier HTTP port."),
         chain_only: bool = typer.Option(False, "--chain-only", help="Start the chain and deploy only."),
+        no_seed: bool = typer.Option(False, "--no-seed", help="Do not onboard the development institutions."),
     ) -> None:
-        """Run the whole product locally: Anvil, the registry, the issuer and verifier services."""
+        """Run the whole product locally: a chain, the registry, the issuer and verifier services."""
+        if chain not in ("anvil", "ganache"):
+            typer.echo(f"error: --chain: expected anvil or ganache, got {chain!r}", err=True)
+            raise typer.Exit(2)
+        if len({chain_port, issuer_port, verifier_port}) != 3:
+            typer.echo("error: --chain-port, --issuer-port and --verifier-port must differ", err=True)
+            raise typer.Exit(2)
         try:
-            run_stack(data_dir, with_services=not chain_only)
+            run_stack(StackConfig(
+                data_dir=data_dir, chain=chain,  # type: ignore[arg-type]
+                chain_port=chain_port, issuer_port=issuer_port, verifier_port=verifier_port,
+                with_services=not chain_only, seed=not no_seed,
+            ))
         except Exception as exc:  # one clear line, not a traceback
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
