@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -648,26 +649,47 @@ def render_svg(text: str, *, scale: int = 4, border: int = 4, error: str = DEFAU
     return buf.getvalue().decode("utf-8")
 
 
+def _image_attempts(image: Any) -> Iterator[Any]:
+    """Candidate pictures for the QR reader, cheapest first, each built only when asked for.
+
+    1. grayscale as given (a clean screenshot is read here: one conversion, no resampling);
+    2. grayscale, contrast-stretched (dim photos of screens);
+    3. the colour picture as given (the reader's own luminance weights);
+    4. for small pictures (< 1200 px), the contrast-stretched copy upscaled 2x (tiny modules).
+    """
+    from PIL import Image, ImageOps
+
+    gray = image.convert("L")
+    yield gray
+    stretched = ImageOps.autocontrast(gray, cutoff=1)
+    yield stretched
+    yield image.convert("RGB")
+    if max(stretched.size) < 1200:
+        yield stretched.resize((stretched.width * 2, stretched.height * 2), Image.Resampling.LANCZOS)
+
+
 def decode_image(image_bytes: bytes) -> str:
     """The first TalentProof payload text found in an image (PNG, JPEG, …; photo or screenshot).
 
-    Tries the image as given, then a grayscale, contrast-stretched and (for small images)
-    upscaled copy. Raises `NoQRCodeFound` when no QR code starting with ``TP`` is readable.
+    Tries the cheapest reading first (grayscale as given) and only then, lazily, a
+    contrast-stretched copy, the colour picture and (for small images) an upscaled copy, each
+    with two binarizers. Raises `NoQRCodeFound` when no QR code starting with ``TP`` is readable.
     """
     import zxingcpp
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
+    if not isinstance(image_bytes, bytes | bytearray | memoryview):
+        raise NoQRCodeFound(f"expected image bytes, found {type(image_bytes).__name__}")
     try:
         image = Image.open(io.BytesIO(image_bytes))
         image.load()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    # Pillow's plugins report a corrupt file with any of these (SyntaxError: "broken PNG file",
+    # struct.error / EOFError: short chunks) and a huge declared size with DecompressionBombError
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
+            SyntaxError, EOFError, struct.error, zlib.error) as exc:
         raise NoQRCodeFound(f"not a readable image: {exc}") from exc
-    gray = ImageOps.autocontrast(image.convert("L"), cutoff=1)
-    attempts = [image.convert("RGB"), gray]
-    if max(gray.size) < 1200:
-        attempts.append(gray.resize((gray.width * 2, gray.height * 2), Image.Resampling.LANCZOS))
     seen_other = False
-    for candidate in attempts:
+    for candidate in _image_attempts(image):
         for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
             results = zxingcpp.read_barcodes(
                 candidate, formats=zxingcpp.BarcodeFormat.QRCode, binarizer=binarizer

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+import orjson
 from talentproof.credential import anchor as c_anchor
 from talentproof.credential import integrity as c_integrity
 from talentproof.credential import keys as c_keys
@@ -130,15 +131,50 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# bytes -> b"9" for ASCII digits, b" " otherwise: a run of 19 digits anywhere may be an integer
+# orjson would turn into a float (beyond 64 bits), where json keeps it exact.
+_DIGITS = bytes(0x39 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_RUN = b"9" * 19
+_SLOW = object()
+
+
+def _parse_fast(raw: bytes) -> Any:
+    """orjson's parse when it provably equals the duplicate-refusing ``json`` parse, else
+    ``_SLOW`` (the caller then runs the reference parse, which also words any error).
+
+    Duplicate keys: in valid JSON every ':' outside strings separates one object member, and a
+    ':' inside a string is literal unless escaped as ``\\u003a``; orjson writes each member's ':'
+    once and never escapes ':'. So the text and its re-serialised tree hold the same number of
+    ':' exactly when no member was dropped as a duplicate. Escaped colons, possible integers
+    beyond 64 bits and anything orjson refuses (NaN, lone surrogates, UTF-16, BOM, ...) take the
+    reference path.
+    """
+    if b"\\u003a" in raw or b"\\u003A" in raw or _LONG_RUN in raw.translate(_DIGITS):
+        return _SLOW
+    try:
+        doc = orjson.loads(raw)
+        if orjson.dumps(doc).count(b":") != raw.count(b":"):
+            return _SLOW
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # e.g. nested beyond orjson's limits
+        return _SLOW
+    return doc
+
+
 def parse_json(data: bytes | str, *, what: str, limit: int) -> Any:
     """Parse JSON within a size limit, refusing duplicate keys (raises InputError)."""
-    size = len(data.encode("utf-8") if isinstance(data, str) else data)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    size = len(raw)
     if size > limit:
         raise InputTooLarge(what, size, limit)
+    doc = _parse_fast(raw)
+    if doc is not _SLOW:
+        return doc
     try:
         return json.loads(data, object_pairs_hook=_no_duplicate_keys)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{what}: expected JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise InputError(f"{what}: expected a JSON document, found one nested too deeply") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +210,12 @@ def _utc(value: datetime | date | None) -> datetime | None:
 def _parse_time(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
+    return _parse_time_text(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_time_text(text: str) -> datetime | None:
+    """A pure function of the string (cached: a batch's credentials share their dates)."""
     try:
         return _utc(datetime.fromisoformat(text))
     except ValueError:
@@ -556,6 +598,18 @@ class Verifier:
                     evidence5,
                 )
             )
+        elif int(anchor.tree_size) != int(rec.leaf_count):
+            # The Merkle path cannot tell some tree sizes apart (e.g. 5 and 6 for leaf 0): the
+            # anchored leaf count is the only witness of the batch size the proof claims.
+            out.append(
+                CheckResult(
+                    CheckId.ANCHOR,
+                    Status.FAIL,
+                    f"The anchor proof claims a batch of {anchor.tree_size} credentials, but the "
+                    f"batch anchored on chain has {rec.leaf_count}.",
+                    {**evidence5, "treeSize": int(anchor.tree_size), "leafCount": int(rec.leaf_count)},
+                )
+            )
         elif confirmations < self.min_confirmations:
             out.append(
                 CheckResult(
@@ -705,6 +759,10 @@ class Verifier:
         """
         as_of_dt = _utc(as_of) or self.clock()
         as_of_chain = int(as_of_dt.timestamp()) if as_of is not None else 0
+        if as_of is not None and as_of_chain < 1:
+            # the chain reads uint64 times, 0 meaning "now": a date before 1970 is read as of the
+            # first second (nothing was anchored then; check 9 fails it as not yet valid)
+            as_of_chain = 1
         if chain_as_of is not None:
             as_of_chain = chain_as_of
         prepared: list[Prepared] = []
@@ -729,7 +787,7 @@ class Verifier:
                     )
                 prepared.append(p)
             if len(prepared) > self.limits.max_credentials:
-                raise InputTooLarge("application", len(prepared), self.limits.max_credentials)
+                raise InputTooLarge("application", len(prepared), self.limits.max_credentials, "credentials")
 
         if challenge_problem is not None:
             refused = CheckResult(
@@ -869,11 +927,22 @@ def _key_of(doc: Mapping[str, Any]) -> Any:
         return None
 
 
+def _as_of_texts(as_of: datetime) -> tuple[str, str]:
+    """How check 9 writes the as-of time (one per run: cached by instant *and* offset, since
+    equal instants in different time zones print differently)."""
+    return _as_of_texts_cached(as_of, as_of.utcoffset(), as_of.fold)
+
+
+@functools.lru_cache(maxsize=64)
+def _as_of_texts_cached(as_of: datetime, _offset: Any, _fold: int) -> tuple[str, str]:
+    return as_of.strftime("%Y-%m-%d %H:%M UTC"), as_of.isoformat()
+
+
 def _validity(doc: Mapping[str, Any], as_of: datetime) -> CheckResult:
     start = _parse_time(doc.get("validFrom"))
     end = _parse_time(doc.get("validUntil"))
-    when = as_of.strftime("%Y-%m-%d %H:%M UTC")
-    ev = {"validFrom": doc.get("validFrom"), "validUntil": doc.get("validUntil"), "asOf": as_of.isoformat()}
+    when, as_of_iso = _as_of_texts(as_of)
+    ev = {"validFrom": doc.get("validFrom"), "validUntil": doc.get("validUntil"), "asOf": as_of_iso}
     if doc.get("validFrom") is not None and start is None:
         return CheckResult(CheckId.VALIDITY, Status.FAIL, "validFrom is not a valid date-time.", ev)
     if doc.get("validUntil") is not None and end is None:

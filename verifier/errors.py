@@ -20,9 +20,11 @@ class InputError(VerifierError):
 class InputTooLarge(InputError):
     """The input exceeds the verifier's size limits."""
 
-    def __init__(self, what: str, size: int, limit: int) -> None:
-        super().__init__(f"{what} is {size} bytes; the limit is {limit} bytes")
+    def __init__(self, what: str, size: int, limit: int, unit: str = "bytes") -> None:
+        amount = f"has {size} {unit}" if unit == "credentials" else f"is {size} {unit}"
+        super().__init__(f"{what} {amount}; the limit is {limit} {unit}")
         self.what = what
+        self.unit = unit
         self.size = size
         self.limit = limit
 
@@ -33,7 +35,7 @@ class PolicyError(VerifierError):
     def __init__(self, where: str, expected: str, found: object = None) -> None:
         detail = f"{where}: expected {expected}"
         if found is not None:
-            detail += f", found {found!r}"
+            detail += f", found {found!r:.200}"
         super().__init__(detail)
         self.where = where
         self.expected = expected

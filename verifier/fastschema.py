@@ -14,7 +14,7 @@ translation does not know is never compiled: its kind always goes to the officia
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from talentproof.credential import model as c_model
@@ -80,17 +80,24 @@ def _compiled(kind: str) -> Callable[[Any], Any] | None:
         return None
 
 
+@lru_cache(maxsize=4096)
+def _did_key_ok(did: str) -> bool:
+    """True when ``did`` decodes as an Ed25519 did:key (a pure function of the string: cached,
+    holders recur across a folder and within an application)."""
+    try:
+        Ed25519PublicKey.from_did_key(did)
+    except Exception:  # noqa: BLE001 - any problem: let the official validator explain it
+        return False
+    return True
+
+
 def _holder_ok(subject: Any) -> bool:
     if not isinstance(subject, Mapping):
         return False
     sid = subject.get("id")
     if not isinstance(sid, str) or "#" in sid:
         return False
-    try:
-        Ed25519PublicKey.from_did_key(sid)
-    except Exception:  # noqa: BLE001 - any problem: let the official validator explain it
-        return False
-    return True
+    return _did_key_ok(sid)
 
 
 def validate_credential(doc: Any) -> str:

@@ -8,6 +8,7 @@ not exist at all is a usage error (:class:`~talentproof.verifier.errors.InputErr
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +35,7 @@ def item_from_text(text: str, source: str, limits: Limits = DEFAULT_LIMITS) -> I
     """A QR text payload (as scanned) -> item."""
     text = text.strip()
     if len(text) > limits.max_payload_chars:
-        return Item(source, None, str(InputTooLarge("QR payload", len(text), limits.max_payload_chars)))
+        return Item(source, None, str(InputTooLarge("QR payload", len(text), limits.max_payload_chars, "characters")))
     from talentproof.credential import qr as c_qr
 
     try:
@@ -52,7 +53,10 @@ def _quick_decode(data: bytes) -> str | None:
 
         with Image.open(io.BytesIO(data)) as image:
             gray = image.convert("L")
-        for result in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode):
+        # the plainest scan (no rotated, inverted or downscaled passes): a clean screenshot is
+        # read at its own scale; anything harder goes to the thorough decoder below
+        plain = {"try_rotate": False, "try_invert": False, "try_downscale": False}
+        for result in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode, **plain):
             if result.text.startswith("TP") and ":" in result.text[:8]:
                 return str(result.text)
     except Exception:  # noqa: BLE001 - any trouble: the thorough decoder decides
@@ -104,11 +108,12 @@ def item_from_bytes(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -
 def item_from_path(path: Path, limits: Limits = DEFAULT_LIMITS) -> Item:
     """One file -> item (raises InputError when it cannot be read at all)."""
     try:
-        size = path.stat().st_size
-        limit = max(limits.max_image_bytes, limits.max_document_bytes)
-        if size > limit:
-            return Item(path.name, None, str(InputTooLarge(path.name, size, limit)))
-        data = path.read_bytes()
+        with open(path, "rb") as f:  # one open + fstat instead of stat, open (folders: per file)
+            size = os.fstat(f.fileno()).st_size
+            limit = max(limits.max_image_bytes, limits.max_document_bytes)
+            if size > limit:
+                return Item(path.name, None, str(InputTooLarge(path.name, size, limit)))
+            data = f.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
     return item_from_bytes(data, path.name, limits)

@@ -8,14 +8,17 @@ one of:
     of which must appear in the field of study).
 ``employment``
     optional ``employers`` (names, or ``{name, aliases}``), optional ``domains`` (any of which the
-    employment must list), optional ``min_years`` (total, overlaps counted once, up to the
-    evaluation date).
+    employment must list), and the required ``min_years`` (total, overlaps counted once, up to
+    the evaluation date; an explicit 0 means any duration).
 ``badge``
     an Open Badges achievement matching any of ``alignments`` (``framework``/``code``/``name``,
     each optional, all given ones must match), ``achievement_types`` or ``keywords`` (in its
     name or tags).
 ``any_of`` / ``all_of``
     a list of nested criteria.
+
+Parsing is strict (thresholds explicit, lists given non-empty, names with letters or digits,
+no unknown or duplicated keys): what cannot be read exactly as written is a PolicyError.
 
 Thresholds and lists are data: the engine has no profession built in. ``evaluate`` explains
 each criterion: met or not, by which credential, and why.
@@ -31,6 +34,7 @@ Example::
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -436,8 +440,13 @@ class Policy:
 
 
 # --------------------------------------------------------------------------- parsing
+#
+# Parsing is strict: a policy decides who is eligible, so anything it cannot read exactly as
+# written (a wrong type, a missing threshold, an empty filter, a name with no letters, a
+# duplicated key, an unknown key) is refused with a PolicyError naming the field, never guessed.
 
 _KINDS = ("degree", "employment", "badge", "any_of", "all_of")
+_MAX_DEPTH = 8  # nesting of any_of / all_of
 
 
 def _str(where: str, value: Any) -> str:
@@ -446,12 +455,37 @@ def _str(where: str, value: Any) -> str:
     return value
 
 
-def _str_list(where: str, value: Any) -> tuple[str, ...]:
+def _term(where: str, value: Any) -> str:
+    """A string the engine matches against credentials: it must keep letters or digits once
+    normalized (an empty normalized term would be "contained" in every text)."""
+    if not isinstance(value, str) or not _norm(value):
+        raise PolicyError(where, "a non-empty name with letters or digits", value)
+    return value
+
+
+def _opt_text(where: str, value: Any) -> str:
     if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise PolicyError(where, "a list of strings", value)
-    return tuple(_str(f"{where}[{i}]", v) for i, v in enumerate(value))
+        return ""
+    if not isinstance(value, str):
+        raise PolicyError(where, "a string", value)
+    return value
+
+
+_ABSENT: Any = object()
+
+
+def _list(where: str, value: Any) -> list[Any]:
+    """An optional filter list: absent (``_ABSENT``) is no filter; given, it must be a non-empty
+    list (an empty or null filter would silently match everything)."""
+    if value is _ABSENT:
+        return []
+    if not isinstance(value, list) or not value:
+        raise PolicyError(where, "a non-empty list (or leave the key out)", value)
+    return value
+
+
+def _str_list(where: str, value: Any) -> tuple[str, ...]:
+    return tuple(_term(f"{where}[{i}]", v) for i, v in enumerate(_list(where, value)))
 
 
 def _mapping(where: str, value: Any) -> Mapping[str, Any]:
@@ -461,16 +495,37 @@ def _mapping(where: str, value: Any) -> Mapping[str, Any]:
 
 
 def _no_extra(where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
-    extra = sorted(set(data) - allowed)
+    extra = sorted(str(k) for k in data if not (isinstance(k, str) and k in allowed))
     if extra:
         raise PolicyError(where, f"only the keys {', '.join(sorted(allowed))}", extra[0])
 
 
-def _criterion(where: str, raw: Any) -> Criterion:
+def _opt_term(where: str, value: Any) -> str | None:
+    return None if value is _ABSENT else _term(where, value)
+
+
+def _min_years(where: str, body: Mapping[str, Any]) -> float:
+    """The required ``min_years`` threshold (explicit: 0 means any duration)."""
+    if "min_years" not in body:
+        raise PolicyError(where + ".min_years", "a number of years >= 0 (0 for any duration)")
+    years = body["min_years"]
+    if (
+        isinstance(years, bool)
+        or not isinstance(years, (int, float))
+        or not math.isfinite(years)
+        or years < 0
+    ):
+        raise PolicyError(f"{where}.min_years", "a number of years >= 0", years)
+    return float(years)
+
+
+def _criterion(where: str, raw: Any, depth: int = 0) -> Criterion:
     data = _mapping(where, raw)
     kinds = [k for k in _KINDS if k in data]
     if len(kinds) != 1:
-        raise PolicyError(where, f"exactly one of the keys {', '.join(_KINDS)}", sorted(data))
+        raise PolicyError(
+            where, f"exactly one of the keys {', '.join(_KINDS)}", sorted(map(str, data))
+        )
     kind = kinds[0]
     _no_extra(where, data, {"id", "title", kind})
     cid = _str(f"{where}.id", data.get("id"))
@@ -481,56 +536,59 @@ def _criterion(where: str, raw: Any) -> Criterion:
         if not isinstance(body, list) or not body:
             # An empty any_of/all_of would be trivially false/true: refuse it.
             raise PolicyError(w, "a non-empty list of criteria", body)
-        children = tuple(_criterion(f"{w}[{i}]", ch) for i, ch in enumerate(body))
+        if depth >= _MAX_DEPTH:
+            raise PolicyError(w, f"criteria nested at most {_MAX_DEPTH} levels deep", depth + 1)
+        children = tuple(_criterion(f"{w}[{i}]", ch, depth + 1) for i, ch in enumerate(body))
         return Criterion(id=cid, title=title, kind=kind, children=children)
-    body = _mapping(w, body if body is not None else {})
+    body = _mapping(w, body)
     if kind == "degree":
         _no_extra(w, body, {"min_level", "fields"})
         level = body.get("min_level")
-        if level not in DEGREE_LEVELS:
+        if not isinstance(level, str) or level not in DEGREE_LEVELS:
             raise PolicyError(f"{w}.min_level", f"one of {', '.join(DEGREE_LEVELS)}", level)
         return Criterion(
             id=cid, title=title, kind=kind, min_level=level,
-            fields=_str_list(f"{w}.fields", body.get("fields")),
+            fields=_str_list(f"{w}.fields", body.get("fields", _ABSENT)),
         )
     if kind == "employment":
         _no_extra(w, body, {"employers", "domains", "min_years"})
         firms = []
-        for i, e in enumerate(body.get("employers") or []):
+        for i, e in enumerate(_list(f"{w}.employers", body.get("employers", _ABSENT))):
             if isinstance(e, str):
-                firms.append(Firm(_str(f"{w}.employers[{i}]", e)))
+                firms.append(Firm(_term(f"{w}.employers[{i}]", e)))
             else:
                 e = _mapping(f"{w}.employers[{i}]", e)
                 _no_extra(f"{w}.employers[{i}]", e, {"name", "aliases"})
                 firms.append(
                     Firm(
-                        _str(f"{w}.employers[{i}].name", e.get("name")),
-                        _str_list(f"{w}.employers[{i}].aliases", e.get("aliases")),
+                        _term(f"{w}.employers[{i}].name", e.get("name")),
+                        _str_list(f"{w}.employers[{i}].aliases", e.get("aliases", _ABSENT)),
                     )
                 )
-        years = body.get("min_years", 0)
-        if isinstance(years, bool) or not isinstance(years, (int, float)) or years < 0:
-            raise PolicyError(f"{w}.min_years", "a number of years >= 0", years)
-        if not firms and not body.get("domains") and not years:
-            raise PolicyError(w, "at least one of employers, domains, min_years", dict(body))
+        domains = _str_list(f"{w}.domains", body.get("domains", _ABSENT))
+        years = _min_years(w, body)
+        if not firms and not domains and not years:
+            raise PolicyError(w, "at least one of employers, domains, min_years > 0", dict(body))
         return Criterion(
-            id=cid, title=title, kind=kind, employers=tuple(firms),
-            domains=_str_list(f"{w}.domains", body.get("domains")), min_years=float(years),
+            id=cid, title=title, kind=kind, employers=tuple(firms), domains=domains,
+            min_years=years,
         )
     _no_extra(w, body, {"alignments", "achievement_types", "keywords"})
     rules = []
-    for i, a in enumerate(body.get("alignments") or []):
-        a = _mapping(f"{w}.alignments[{i}]", a)
-        _no_extra(f"{w}.alignments[{i}]", a, {"framework", "code", "name"})
-        if not a:
-            raise PolicyError(f"{w}.alignments[{i}]", "at least one of framework, code, name", {})
-        rules.append(
-            AlignmentRule(
-                framework=a.get("framework"), code=a.get("code"), name=a.get("name")
-            )
+    for i, a in enumerate(_list(f"{w}.alignments", body.get("alignments", _ABSENT))):
+        wa = f"{w}.alignments[{i}]"
+        a = _mapping(wa, a)
+        _no_extra(wa, a, {"framework", "code", "name"})
+        rule = AlignmentRule(
+            framework=_opt_term(f"{wa}.framework", a.get("framework", _ABSENT)),
+            code=_opt_term(f"{wa}.code", a.get("code", _ABSENT)),
+            name=_opt_term(f"{wa}.name", a.get("name", _ABSENT)),
         )
-    types = _str_list(f"{w}.achievement_types", body.get("achievement_types"))
-    keywords = _str_list(f"{w}.keywords", body.get("keywords"))
+        if rule == AlignmentRule():
+            raise PolicyError(wa, "at least one of framework, code, name", dict(a))
+        rules.append(rule)
+    types = _str_list(f"{w}.achievement_types", body.get("achievement_types", _ABSENT))
+    keywords = _str_list(f"{w}.keywords", body.get("keywords", _ABSENT))
     if not rules and not types and not keywords:
         raise PolicyError(w, "at least one of alignments, achievement_types, keywords", dict(body))
     return Criterion(
@@ -539,11 +597,16 @@ def _criterion(where: str, raw: Any) -> Criterion:
     )
 
 
+def _criterion_ids(criteria: Sequence[Criterion]) -> list[str]:
+    return [x for c in criteria for x in (c.id, *_criterion_ids(c.children))]
+
+
 def parse_policy(data: Any) -> Policy:
     """Build a :class:`Policy` from parsed YAML/JSON data (raises PolicyError naming the field)."""
     root = _mapping("policy", data)
     if root.get("format") != FORMAT:
         raise PolicyError("format", repr(FORMAT), root.get("format"))
+    _no_extra("policy", root, {"format", "name", "source", "professions"})
     raw_profs = root.get("professions")
     if not isinstance(raw_profs, list) or not raw_profs:
         raise PolicyError("professions", "a non-empty list", raw_profs)
@@ -559,19 +622,55 @@ def parse_policy(data: Any) -> Policy:
         if not isinstance(crit, list) or not crit:
             raise PolicyError(f"{where}.criteria", "a non-empty list of criteria", crit)
         criteria = tuple(_criterion(f"{where}.criteria[{j}]", c) for j, c in enumerate(crit))
-        ids = [c.id for c in criteria]
+        ids = _criterion_ids(criteria)
         if len(set(ids)) != len(ids):
             raise PolicyError(f"{where}.criteria", "unique criterion ids", ids)
         profs[pid] = Profession(
             id=pid,
             name=_str(f"{where}.name", p.get("name")),
-            description=str(p.get("description") or ""),
+            description=_opt_text(f"{where}.description", p.get("description")),
             criteria=criteria,
-            source=str(p.get("source") or ""),
+            source=_opt_text(f"{where}.source", p.get("source")),
         )
     return Policy(
-        name=_str("name", root.get("name")), professions=profs, source=str(root.get("source") or "")
+        name=_str("name", root.get("name")), professions=profs,
+        source=_opt_text("source", root.get("source")),
     )
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise ValueError(f"duplicate key {k!r}")
+            seen.add(k)
+    return out
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML safe loader that refuses duplicate keys (PyYAML keeps the last one silently: two
+    readers of one file could then disagree on a threshold)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                fresh = key not in seen
+            except TypeError:
+                fresh = True  # unhashable: construct_mapping below raises its own error
+            if not fresh:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found duplicate key {key!r}", key_node.start_mark,
+                )
+            try:
+                seen.add(key)
+            except TypeError:
+                pass
+        return super().construct_mapping(node, deep)
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -587,11 +686,45 @@ def load_policy(path: str | Path | None = None) -> Policy:
         p = Path(path)
         try:
             text = p.read_text("utf-8")
-        except OSError as exc:
-            raise PolicyError("policy file", "a readable YAML or JSON file", str(p)) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError("policy file", "a readable UTF-8 YAML or JSON file", str(p)) from exc
         where = str(p)
+    return parse_policy_text(text, where)
+
+
+_MAX_POLICY_CHARS = 1 << 20
+_MAX_BRACKETS = 64
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest nesting of [ and { in ``text`` (an upper bound on JSON / YAML flow nesting:
+    brackets inside strings count too). The C JSON decoder can exhaust the C stack, killing the
+    process, on deeply nested input before any RecursionError, so it is bounded first."""
+    depth = deepest = 0
+    for c in re.sub(r"[^\[\]{}]+", "", text):
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def parse_policy_text(text: str, where: str = "policy") -> Policy:
+    """Parse a policy document's text: JSON when ``where`` ends with ``.json``, else YAML."""
+    if len(text) > _MAX_POLICY_CHARS:
+        raise PolicyError(where, f"a policy of at most {_MAX_POLICY_CHARS} characters", len(text))
+    if _bracket_depth(text) > _MAX_BRACKETS:
+        raise PolicyError(where, f"lists and mappings nested at most {_MAX_BRACKETS} deep")
     try:
-        data = json.loads(text) if where.endswith(".json") else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise PolicyError(where, "valid YAML or JSON", str(exc).splitlines()[0]) from exc
+        if where.endswith(".json"):
+            data = json.loads(text, object_pairs_hook=_json_object)
+        else:
+            data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+    except (ValueError, yaml.YAMLError, RecursionError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+            mark = exc.problem_mark
+            first = exc.problem + (f" (line {mark.line + 1}, column {mark.column + 1})" if mark else "")
+        raise PolicyError(where, "valid YAML or JSON", first) from exc
     return parse_policy(data)

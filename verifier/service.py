@@ -28,7 +28,7 @@ from typing import Annotated, Any
 from fastapi import Body, FastAPI, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from talentproof.verifier.engine import Item, Limits, Verifier
 from talentproof.verifier.errors import VerifierError
 from talentproof.verifier.inputs import item_from_image, item_from_json, item_from_text
@@ -82,13 +82,35 @@ class ChallengeStore:
 
 _EXAMPLE_PAYLOAD = "TP1:6BFOXN*TS0BI$ZDFRH..."
 
+# An application needs at least one credential: said in the OpenAPI document, so that clients
+# (and schemathesis) know an empty request is refused.
+_AT_LEAST_ONE: list[dict[str, Any]] = [
+    {"required": ["payloads"], "properties": {"payloads": {"minItems": 1}}},
+    {"required": ["documents"], "properties": {"documents": {"minItems": 1}}},
+]
+
+
+def _date_text(value: Any) -> Any:
+    """Only a YYYY-MM-DD text is a date here (pydantic would also read a number as a UNIX time)."""
+    if value is not None and not isinstance(value, date) and not (
+        isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-"
+        and (value[:4] + value[5:7] + value[8:]).isdigit() and value.isascii()
+    ):
+        raise ValueError("expected a date as YYYY-MM-DD text")
+    return value
+
 
 class VerifyRequest(BaseModel):
-    """One application: QR text payloads and/or credential or presentation JSON documents."""
+    """One application: QR text payloads and/or credential or presentation JSON documents.
+
+    At most 16 credentials in all (a presentation counts the credentials it holds): a larger
+    application is refused with 422.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "anyOf": _AT_LEAST_ONE,
             "examples": [
                 {"payloads": [_EXAMPLE_PAYLOAD], "profession": "hk-dlt-expert", "asOf": "2026-11-01"},
                 {"documents": [{"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential", "DegreeCredential"], "...": "..."}]},
@@ -100,7 +122,9 @@ class VerifyRequest(BaseModel):
     payloads: list[str] = Field(default_factory=list, description="QR text payloads as scanned.", max_length=16)
     documents: list[dict[str, Any]] = Field(default_factory=list, description="Credential or presentation JSON documents.", max_length=16)
     profession: str | None = Field(None, description="Talent-list profession id to evaluate.")
-    asOf: date | None = Field(None, description="Verify as of this date (application date); default now.")
+    asOf: Annotated[date | None, BeforeValidator(_date_text)] = Field(
+        None, description="Verify as of this date (application date, YYYY-MM-DD); default now."
+    )
     challenge: str | None = Field(None, description="A challenge from POST /api/v1/challenges: requires a bound presentation.")
 
 
@@ -109,7 +133,7 @@ class ApplicationRequest(VerifyRequest):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"payloads": [_EXAMPLE_PAYLOAD, _EXAMPLE_PAYLOAD], "profession": "hk-dlt-expert", "asOf": "2026-11-01"}]},
+        json_schema_extra={"anyOf": _AT_LEAST_ONE, "examples": [{"payloads": [_EXAMPLE_PAYLOAD, _EXAMPLE_PAYLOAD], "profession": "hk-dlt-expert", "asOf": "2026-11-01"}]},
     )
 
     profession: str = Field(..., description="Talent-list profession id, e.g. hk-dlt-expert.")
@@ -123,6 +147,31 @@ class ChallengeResponse(BaseModel):
     challenge: str
     domain: str
     expiresIn: float
+
+
+class ValidationIssue(BaseModel):
+    """One field error of a request that does not match the API schema (FastAPI's form)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """Why a request was refused: a sentence naming what was expected, or (for a request that
+    does not match the API schema) FastAPI's list of field errors, each with its message."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"detail": "profession: expected one of hk-dlt-expert, hk-fintech-professional, found 'astronaut'"}]})
+
+    detail: str | list[ValidationIssue]
+
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The request body could not be read."},
+    422: {"model": Problem, "description": "The request is not something the verifier can take; `detail` says what was expected."},
+}
 
 
 class ProfessionInfo(BaseModel):
@@ -165,6 +214,36 @@ def _default_verifier(settings: ServiceSettings) -> Verifier:
     )
 
 
+def _document_professions(app: FastAPI, ids: list[str]) -> None:
+    """Make the OpenAPI document say exactly what the service accepts: the loaded policy's
+    profession ids (an ``enum`` on every ``profession`` field), and multipart form fields that
+    are optional by being absent (a form cannot carry a JSON null)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        for name, schema in doc.get("components", {}).get("schemas", {}).items():
+            form = name.startswith("Body_")  # a multipart form: no null, an absent field instead
+            if form:
+                for key, prop in schema.get("properties", {}).items():
+                    choices = [c for c in prop.get("anyOf", ()) if c.get("type") != "null"]
+                    if len(choices) == 1:
+                        schema["properties"][key] = {**{k: v for k, v in prop.items() if k != "anyOf"}, **choices[0]}
+            prop = schema.get("properties", {}).get("profession")
+            if prop is None:
+                continue
+            # the page's form sends an empty field for "no profession"
+            allowed = [*ids, ""] if form else list(ids)
+            for choice in prop.get("anyOf", [prop]):
+                if choice.get("type") == "string":
+                    choice["enum"] = allowed
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _static_dir() -> Path:
     return Path(str(resources.files("talentproof.verifier").joinpath("static")))
 
@@ -189,6 +268,7 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
         description="Verify ledger-anchored credentials and evaluate Talent List professions.",
     )
     app.state.verifier_state = state
+    _document_professions(app, sorted(state.policy.professions))
 
     @app.exception_handler(VerifierError)
     async def _verifier_error(_request: Any, exc: VerifierError) -> JSONResponse:
@@ -221,7 +301,7 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
         value, ttl = state.challenges.issue()
         return ChallengeResponse(challenge=value, domain=state.verifier.domain, expiresIn=ttl)
 
-    @app.post("/api/v1/verify", tags=["verify"])
+    @app.post("/api/v1/verify", tags=["verify"], responses=_PROBLEMS)
     def verify(request: Annotated[VerifyRequest, Body()]) -> dict[str, Any]:
         """Verify one application given as QR text payloads and/or JSON documents."""
         items = [item_from_text(t, f"payload {i + 1}", state.limits) for i, t in enumerate(request.payloads)]
@@ -231,7 +311,7 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
             items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
         return run(items, request.profession, request.asOf, request.challenge)
 
-    @app.post("/api/v1/applications/evaluate", tags=["policy"])
+    @app.post("/api/v1/applications/evaluate", tags=["policy"], responses=_PROBLEMS)
     def evaluate(request: Annotated[ApplicationRequest, Body()]) -> dict[str, Any]:
         """Verify one application and evaluate it against a talent-list profession."""
         import json as _json
@@ -241,7 +321,15 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
             items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
         return run(items, request.profession, request.asOf, request.challenge)
 
-    @app.post("/api/v1/verify/image", tags=["verify"])
+    @app.post(
+        "/api/v1/verify/image",
+        tags=["verify"],
+        responses=_PROBLEMS,
+        openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"anyOf": [
+            {"required": ["files"], "properties": {"files": {"minItems": 1}}},
+            {"required": ["payloads"], "properties": {"payloads": {"minItems": 1}}},
+        ]}}}}},
+    )
     async def verify_image(
         files: Annotated[list[UploadFile] | None, File(description="QR images (PNG or JPEG), one per credential or presentation.")] = None,
         payloads: Annotated[list[str] | None, Form(description="QR text payloads scanned by the page's camera.")] = None,

@@ -1,0 +1,426 @@
+"""Every fast path of the verifier gives the report (or answer) its slow path gives.
+
+Fast paths under test: the raw keep-alive JSON-RPC transport (``fastread.RawTransport``), the
+flattened verdict decoder, the pipelined bulk verification (reads of one chunk overlapping the
+offline checks of the next), the did:key and date caches, and ``credential.qr.decode_image``'s
+lazy attempts.
+"""
+
+from __future__ import annotations
+
+import copy
+import http.server
+import io
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from PIL import Image
+from talentproof.credential import qr as c_qr
+from talentproof.credential.anchor import split_anchor
+from talentproof.credential.errors import NoQRCodeFound
+from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
+from talentproof.credential.merkle import credential_hash
+from talentproof.ledger.chain import type_id
+from talentproof.ledger.errors import ChainUnavailable
+from talentproof.ledger.reader import RegistryReader
+from talentproof.verifier import bulk, engine, fastread, fastschema
+from talentproof.verifier.engine import Item, Verifier
+from talentproof.verifier.report import Verdict
+
+from .verifier_chainkit import DEGREE, anchor_batch, build, holder, issue, sign
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _SlowReader:
+    """The ledger reader seen only through the ChainReader protocol: no fast path applies."""
+
+    def __init__(self, reader: RegistryReader) -> None:
+        self._r = reader
+
+    def chain_id(self) -> int:
+        return self._r.chain_id()
+
+    def block_number(self) -> int:
+        return self._r.block_number()
+
+    def verify_credential(self, *args: Any, **kw: Any) -> Any:
+        return self._r.verify_credential(*args, **kw)
+
+
+def _mixed_credentials(vchain: Any) -> list[dict[str, Any]]:
+    """Good and bad credentials: valid, revoked, tampered, forged key, unanchored, malformed."""
+    uni = vchain.issuers["University of Hong Kong"]
+    good = issue(vchain, uni, DEGREE, holder().public_key.did_key, batch_with=3)
+    revoked = issue(vchain, uni, DEGREE, holder().public_key.did_key)
+    uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
+    tampered = copy.deepcopy(good)
+    tampered["credentialSubject"]["degree"]["field"] = "Medicine"
+    stranger = Ed25519SigningKey.generate()
+    forged = anchor_batch([sign(build(DEGREE, uni.did, holder().public_key.did_key), stranger)], uni.client,
+                          vchain.deployment)[0]
+    unanchored = sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key)
+    bad_holder = copy.deepcopy(good)
+    bad_holder["credentialSubject"]["id"] = "did:key:z6MkNOTAKEY"
+    return [good, revoked, tampered, forged, unanchored, bad_holder]
+
+
+def _reports_json(reports: list[Any]) -> list[dict[str, Any]]:
+    return [r.to_json(include_credential=True) for r in reports]
+
+
+# --------------------------------------------------------------------------- raw transport
+
+
+@pytest.mark.integration
+def test_raw_transport_answers_exactly_as_the_ledger_reader(vchain):
+    uni = vchain.issuers["University of Hong Kong"]
+    reader = RegistryReader(vchain.rpc_url, vchain.deployment.registry)
+    docs = _mixed_credentials(vchain)
+    queries = []
+    for d in docs:
+        plain, anchor = split_anchor(d)
+        root = anchor.merkle_root if anchor else b"\x05" * 32
+        queries.append((bytes(root), credential_hash(plain), uni.key.public_key.raw, type_id(DEGREE)))
+    block = reader.block_number()
+    assert fastread.transport_for(reader) is not None
+    fast = fastread.read_many(reader, queries, 0, block)
+    slow = [reader.verify_credential(*q, as_of=0, block=block) for q in queries]
+    assert fast == slow
+    assert fast[0].anchor.issuer_id == uni.issuer_id and fast[1].credential_revoked
+    calls = [("eth_blockNumber", []), ("eth_chainId", [])]
+    assert fastread.batch(reader, calls) == reader._batch(calls)
+
+
+@pytest.mark.integration
+def test_fast_and_slow_engine_paths_give_the_same_reports(vchain):
+    docs = _mixed_credentials(vchain)
+    trust = vchain.verifier().trust
+    now = datetime.now(UTC)  # one fixed clock; the chain reads "as of" the pinned block's time
+    fast = Verifier(RegistryReader(vchain.rpc_url, trust.registry), trust, clock=lambda: now)
+    slow = Verifier(_SlowReader(RegistryReader(vchain.rpc_url, trust.registry)), trust, clock=lambda: now)
+    assert fastread.supports(fast.reader) and not fastread.supports(slow.reader)
+    block = fast.reader.block_number()
+    for d in docs:
+        a = fast.verify_application([Item("c", d)], at_block=block)
+        b = slow.verify_application([Item("c", d)], at_block=block)
+        assert a.to_json(include_credentials=True) == b.to_json(include_credentials=True)
+    verdicts = [fast.verify_application([Item("c", d)], at_block=block).verdict for d in docs]
+    assert verdicts == [Verdict.VALID] + [Verdict.INVALID] * 5
+
+
+@pytest.mark.integration
+def test_pipelined_bulk_gives_the_per_item_reports_in_order(vchain, monkeypatch):
+    docs = _mixed_credentials(vchain)
+    items = [Item(f"f{i}", d) for i, d in enumerate(docs * 2)] + [Item("broken", None, "expected JSON")]
+    now = datetime.now(UTC)
+    verifier = vchain.verifier(clock=lambda: now)
+    block = verifier.reader.block_number()
+    monkeypatch.setattr(bulk, "CHUNK", 4)  # several chunks: reads overlap the next chunk's checks
+    pipelined = bulk.verify_items_bulk(verifier, items, block=block)
+    one_by_one = [verifier.verify_application([it], at_block=block).credentials[0] for it in items]
+    assert [r.source for r in pipelined] == [it.source for it in items]
+    assert _reports_json(pipelined) == _reports_json(one_by_one)
+    assert [r.verdict for r in pipelined[:6]] == [Verdict.VALID] + [Verdict.INVALID] * 5
+    slow = Verifier(_SlowReader(RegistryReader(vchain.rpc_url, verifier.trust.registry)), verifier.trust,
+                    clock=lambda: now)
+    assert _reports_json(bulk.verify_items_bulk(slow, items, block=block)) == _reports_json(pipelined)
+
+
+class _Canned(http.server.BaseHTTPRequestHandler):
+    """A real HTTP server answering with a canned response chosen by the test."""
+
+    protocol_version = "HTTP/1.1"
+    mode = "chunked"
+    served = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).served += 1
+        body = b'[{"jsonrpc":"2.0","id":1,"result":"0x7a69"}]'
+        if self.mode == "chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for piece in (body[:10], body[10:]):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        elif self.mode == "close-after":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+        elif self.mode == "error":
+            self.send_response(503)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"busy")
+        else:  # not JSON
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"hello")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture()
+def canned() -> Iterator[tuple[type[_Canned], str]]:
+    handler = type("Handler", (_Canned,), {})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield handler, f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _post(url: str) -> Any:
+    host, port = url.split("//")[1].rstrip("/").split(":")
+    t = fastread.RawTransport(host, int(port), "/", 2.0, url)
+    return t, t.post(b"[]")
+
+
+def test_raw_transport_reads_chunked_and_closing_answers(canned):
+    handler, url = canned
+    t, answer = _post(url)
+    assert answer == [{"jsonrpc": "2.0", "id": 1, "result": "0x7a69"}]  # reassembled from two chunks
+    handler.mode = "close-after"
+    assert t.post(b"[]")[0]["result"] == "0x7a69"
+    assert t.post(b"[]")[0]["result"] == "0x7a69"  # reconnected after the server's close
+    assert handler.served == 3
+
+
+def test_raw_transport_refuses_http_errors_and_non_json(canned):
+    handler, url = canned
+    handler.mode = "error"
+    with pytest.raises(ChainUnavailable, match="HTTP 503"):
+        _post(url)
+    handler.mode = "garbage"
+    with pytest.raises(ChainUnavailable, match="non-JSON"):
+        _post(url)
+
+
+def test_raw_transport_unreachable_node_is_chain_unavailable():
+    t = fastread.RawTransport("127.0.0.1", 9, "/", 1.0, "http://127.0.0.1:9/")
+    with pytest.raises(ChainUnavailable, match="unreachable"):
+        t.post(b"[]")
+
+
+# --------------------------------------------------------------------------- caches
+
+
+def test_did_key_cache_agrees_with_the_key_parser():
+    good = Ed25519SigningKey.generate().public_key.did_key
+    for did in (good, good, "did:key:z6MkNOTAKEY", "did:key:zQ3s" + "1" * 44, "did:web:x"):
+        try:
+            Ed25519PublicKey.from_did_key(did)
+            expected = True
+        except Exception:  # noqa: BLE001
+            expected = False
+        assert fastschema._did_key_ok(did) is expected
+
+
+def test_schema_fast_path_still_explains_a_bad_holder_like_the_official_validator():
+    from talentproof.credential import model
+    from talentproof.credential.errors import SchemaValidationError
+
+    doc = build(DEGREE, "did:web:hku.example.hk", holder().public_key.did_key)
+    assert fastschema.validate_credential(doc) == model.validate_credential(doc) == DEGREE
+    assert fastschema.validate_credential(doc) == DEGREE  # cached holder: same answer
+    doc["credentialSubject"]["id"] = "did:key:z6MkNOTAKEY"
+    with pytest.raises(SchemaValidationError) as fast_err:
+        fastschema.validate_credential(doc)
+    with pytest.raises(SchemaValidationError) as slow_err:
+        model.validate_credential(doc)
+    assert str(fast_err.value) == str(slow_err.value)
+
+
+def test_validity_texts_are_cached_per_instant_and_offset():
+    doc = {"validFrom": "2020-01-01T00:00:00Z"}
+    utc = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    hk = utc.astimezone(timezone(timedelta(hours=8)))
+    assert utc == hk
+    a, b = engine._validity(doc, utc), engine._validity(doc, hk)
+    assert a.message == "Valid on 2026-01-01 10:00 UTC with no end date."
+    assert b.message == "Valid on 2026-01-01 18:00 UTC with no end date."  # as the uncached code wrote it
+    assert a.evidence["asOf"] != b.evidence["asOf"]
+    assert engine._parse_time("2020-01-01T00:00:00Z") == datetime(2020, 1, 1, tzinfo=UTC)
+    assert engine._parse_time("not a date") is None and engine._parse_time(5) is None
+    bad = engine._validity({"validFrom": "yesterday"}, utc)
+    assert bad.status.value == "fail" and "validFrom" in bad.message
+
+
+# --------------------------------------------------------------------------- QR images
+
+
+def _screenshot(text: str, size: int = 1000) -> bytes:
+    code = Image.open(io.BytesIO(c_qr.render_png(text, scale=6))).convert("RGB")
+    page = Image.new("RGB", (size, size), "white")
+    page.paste(code.resize((min(code.width, int(size * 0.7)),) * 2), (size // 7, size // 7))
+    buf = io.BytesIO()
+    page.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_decode_image_attempts_are_lazy_and_cheapest_first():
+    image = Image.new("RGB", (300, 200), "white")
+    attempts = c_qr._image_attempts(image)
+    first = next(attempts)
+    assert first.mode == "L" and first.size == (300, 200)
+    rest = list(attempts)
+    assert [im.mode for im in rest] == ["L", "RGB", "L"] and rest[-1].size == (600, 400)
+    big = c_qr._image_attempts(Image.new("RGB", (1300, 1300), "white"))
+    assert len(list(big)) == 3  # no upscaling of large pictures
+
+
+def test_decode_image_reads_a_screenshot_and_a_dim_photo():
+    text = "TP1:" + "ABC123 $%*+-./:" * 30
+    assert c_qr.decode_image(_screenshot(text)) == text
+    dim = Image.open(io.BytesIO(_screenshot(text, 600))).convert("L").point(lambda v: 110 + v // 12)
+    buf = io.BytesIO()
+    dim.save(buf, "PNG")
+    assert c_qr.decode_image(buf.getvalue()) == text
+    with pytest.raises(NoQRCodeFound, match="no readable"):
+        c_qr.decode_image(_blank())
+
+
+def _blank() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 400), "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- verdict decoding
+
+_VERDICT_ABI_TYPE = (
+    "((uint32,uint32,uint64,uint64,uint64),string,string,uint8,uint8,bool,uint64,uint64,bool,bool,"
+    "uint64,uint64,bool,bool,bool,(uint64,uint64,uint64,uint32,bool),bool,uint64,uint64,uint64)"
+)
+
+
+def _random_verdict(rng):
+    u = lambda bits: rng.choice([0, 1, (1 << bits) - 1, rng.getrandbits(bits)])
+    b = lambda: rng.random() < 0.5
+    name = rng.choice(["", "University of Hong Kong", "香港大學 ✓", "x" * 70])
+    return (
+        (u(32), u(32), u(64), u(64), u(64)), name, "did:web:" + name.replace(" ", "-"), rng.randrange(4),
+        rng.randrange(4), b(), u(64), u(64), b(), b(), u(64), u(64), b(), b(), b(),
+        (u(64), u(64), u(64), u(32), b()), b(), u(64), u(64), u(64),
+    )
+
+
+def test_flat_verdict_decoder_equals_the_generic_abi_decoder():
+    import random
+
+    from eth_abi import encode
+    from talentproof.ledger.abi import ContractABI
+    from talentproof.ledger.artifacts import load_artifact
+    from talentproof.ledger.models import CredentialVerdict
+
+    abi = load_artifact("TalentProofRegistry").abi
+    codec = fastread.VerdictCodec(abi)
+    generic = ContractABI(abi).function("verifyCredential")
+    rng = random.Random(7)
+    for _ in range(200):
+        data = encode([_VERDICT_ABI_TYPE], [_random_verdict(rng)])
+        want = CredentialVerdict.from_struct(generic.decode(data), block_hash=b"\x01" * 32)
+        assert codec.decode(data, b"\x01" * 32) == want
+    # out of range words take the word-by-word path, which names the field
+    data = bytearray(encode([_VERDICT_ABI_TYPE], [_random_verdict(rng)]))
+    data[32 + 31] = 0  # anchor.issuerId low byte; then overflow its 32 bits:
+    data[32 + 27] = 1
+    with pytest.raises(fastread.LedgerError, match="issuer_id does not fit in 32 bits"):
+        codec.decode(bytes(data))
+    status_word = 32 + 32 * (5 + 2)  # issuerStatus: after the anchor and the two string offsets
+    data = bytearray(encode([_VERDICT_ABI_TYPE], [_random_verdict(rng)]))
+    data[status_word + 31] = 9  # within uint8, not an IssuerStatus
+    with pytest.raises(fastread.LedgerError, match="does not decode"):
+        codec.decode(bytes(data))
+
+
+# --------------------------------------------------------------------------- JSON parsing
+
+
+_JSON_CASES = [
+    '{"a": "x:y", "b": {"c": ["d:e", {"f": 1}]}}',
+    '{"a": 1, "a": 2}',
+    '{"a": {"b": "1:2", "b": "3"}}',
+    '{"a": [{"k": 1}, {"k": 2, "k": 3}]}',
+    '{"a\\u003a": 1, "a:": 2}',  # the same key twice, once with an escaped colon
+    '{"n": 18446744073709551616, "m": -9223372036854775809, "k": 9223372036854775807}',
+    '{"f": 1e400, "g": 0.1, "h": -0.0, "i": 1E2}',
+    '{"x": NaN}',
+    '{"s": "\\ud800"}',
+    '{"t": "a\\"b:c\\\\", "u": ":", "v": "\\u00e9:"}',
+    '{"bad": }',
+    '[1, 2, {"x": null, "y": true, "z": false}]',
+    '"just a string with : colons"',
+    '\ufeff{"bom": 1}',
+]
+
+
+@pytest.mark.parametrize("text", _JSON_CASES)
+def test_fast_json_parse_equals_the_reference_parse(text):
+    import json
+
+    def reference(data):
+        try:
+            return ("ok", json.loads(data, object_pairs_hook=engine._no_duplicate_keys))
+        except ValueError as exc:
+            return ("error", f"doc: expected JSON ({exc})")
+
+    def fast(data):
+        try:
+            return ("ok", engine.parse_json(data, what="doc", limit=10_000))
+        except engine.InputError as exc:
+            return ("error", str(exc))
+
+    for data in (text, text.encode("utf-8")):
+        got, want = fast(data), reference(data)
+        assert got == want or (got[0] == want[0] == "ok" and repr(got[1]) == repr(want[1]))  # NaN != NaN
+        if got[0] == "ok":
+            assert repr(got[1]) == repr(want[1])  # same types too (big ints stay ints)
+
+
+def test_fast_json_parse_is_taken_for_a_credential_and_refuses_its_duplicates(vchain):
+    import json
+
+    doc = issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key)
+    text = json.dumps(doc).encode()
+    assert engine._parse_fast(text) == doc  # the fast path answered
+    dup = text.replace(b'"credentialSubject": {', b'"credentialSubject": {"id": "did:key:z6Mkx", ', 1)
+    assert engine._parse_fast(dup) is engine._SLOW
+    with pytest.raises(engine.InputError, match="duplicate key 'id'"):
+        engine.parse_json(dup, what="doc", limit=1 << 20)
+    assert engine._parse_fast(b'{"n": 12345678901234567890123}') is engine._SLOW  # may exceed 64 bits
+
+
+@pytest.mark.integration
+def test_image_input_quick_and_thorough_paths_read_the_same_credential(vchain):
+    from PIL import ImageFilter
+    from talentproof.verifier.inputs import _quick_decode, item_from_image
+
+    doc = issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key)
+    text = c_qr.encode_payload(doc)
+    shot = _screenshot(text)
+    assert _quick_decode(shot) == text  # the plain scan reads a clean screenshot
+    page = Image.open(io.BytesIO(shot)).convert("L").rotate(7, expand=True, fillcolor=255)
+    page = page.filter(ImageFilter.GaussianBlur(1.2)).point(lambda v: 200 - v // 2)  # tilted, dark mode
+    buf = io.BytesIO()
+    page.save(buf, "JPEG", quality=60)
+    photo = buf.getvalue()
+    assert _quick_decode(photo) is None  # light on dark: only the thorough decoder reads it
+    quick, thorough = item_from_image(shot, "shot.png"), item_from_image(photo, "photo.jpg")
+    assert quick.document == thorough.document == c_qr.decode_payload(text)
+    assert quick.document["id"] == doc["id"]
+    blank = item_from_image(_blank(), "blank.png")
+    assert blank.document is None and "no readable QR code" in (blank.error or "")
