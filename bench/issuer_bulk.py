@@ -21,8 +21,16 @@ TARGET_RATE = 15_000
 TARGET_MEM = 1 << 30
 
 
-def _rss_tree(root: int) -> int:
-    """Resident memory of ``root`` and every descendant (bytes)."""
+_TICK = os.sysconf("SC_CLK_TCK")
+_NAMES: dict[int, str] = {}
+
+
+def _tree(root: int) -> tuple[int, dict[int, float]]:
+    """Resident memory of ``root`` and every descendant (bytes), and each one's CPU seconds.
+
+    The signing processes are children of the forkserver, itself a child of this process, so
+    walking the tree finds them where ``getrusage(RUSAGE_CHILDREN)`` would not.
+    """
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -33,7 +41,7 @@ def _rss_tree(root: int) -> int:
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    total, stack = 0, [root]
+    total, stack, cpu = 0, [root], {}
     while stack:
         pid = stack.pop()
         try:
@@ -41,28 +49,64 @@ def _rss_tree(root: int) -> int:
                 for line in handle:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1]) * 1024
-        except OSError:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+            if pid not in _NAMES:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    argv = handle.read().split(b"\0")
+                _NAMES[pid] = (
+                    "this process"
+                    if pid == root
+                    else "anvil"
+                    if b"anvil" in argv[0]
+                    else "signing processes (forkserver and its children)"
+                    if any(b"forkserver" in a for a in argv)
+                    else "other children"
+                )
+        except (OSError, IndexError, ValueError):
             pass
         stack.extend(children.get(pid, []))
-    return total
+    return total, cpu
 
 
 class PeakMemory(threading.Thread):
-    """Samples the process tree's RSS every 0.2 s."""
+    """Samples the process tree's RSS and CPU time every 0.2 s."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.peak = 0
+        self.cpu: dict[int, float] = {}
         self._halt = threading.Event()
+
+    def _sample(self) -> None:
+        rss, cpu = _tree(os.getpid())
+        self.peak = max(self.peak, rss)
+        for pid, seconds in cpu.items():
+            self.cpu[pid] = max(self.cpu.get(pid, 0.0), seconds)
 
     def run(self) -> None:
         while not self._halt.wait(0.2):
-            self.peak = max(self.peak, _rss_tree(os.getpid()))
+            self._sample()
 
     def stop(self) -> int:
         self._halt.set()
         self.join()
-        return max(self.peak, _rss_tree(os.getpid()))
+        self._sample()
+        return self.peak
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) per kind of process since `mark`."""
+        out: dict[str, float] = {}
+        for pid, seconds in self.cpu.items():
+            name = _NAMES.get(pid, "other")
+            out[name] = out.get(name, 0.0) + seconds - self._zero.get(pid, 0.0)
+        return out
+
+    def mark(self) -> None:
+        """Take the tree's CPU time so far as the zero of `cpu_seconds`."""
+        self._sample()
+        self._zero = dict(self.cpu)
 
 
 def _write_rows(path: Path, rows: int) -> None:
@@ -119,8 +163,8 @@ def main() -> int:
             governor_key=node.private_keys[0],
             key_passphrase="bench",
             bulk_processes=args.processes,
-            bulk_chunk_rows=4096,
-            batch_max_leaves=4096,
+            bulk_chunk_rows=8192,
+            batch_max_leaves=8192,
             batch_max_wait_s=2.0,
             log_level="WARNING",
         )
@@ -141,6 +185,7 @@ def main() -> int:
         )
 
         memory = PeakMemory()
+        memory.mark()  # Anvil (a child too) and the set-up so far are not counted
         memory.start()
         worker = AnchorWorker(service)
         t0 = time.perf_counter()
@@ -156,6 +201,9 @@ def main() -> int:
         worker.drain(600)
         t_end = time.perf_counter()
         peak = memory.stop()
+        cpu_split = memory.cpu_seconds()
+        cpu = sum(cpu_split.values())
+        load = os.getloadavg()
 
         from sqlalchemy import func, select
         from talentproof.issuer.db import AnchorBatch, BulkJob, Credential
@@ -185,6 +233,19 @@ def main() -> int:
         print(
             f"peak memory (process tree RSS): {peak / 2**20:.0f} MiB "
             f"(target <= 1024 MiB: {peak / TARGET_MEM:.2f}x of limit)"
+        )
+        print(
+            f"CPU (this process tree incl. Anvil, user+sys): {cpu:.1f} s = "
+            f"{cpu / args.rows * 1e6:.0f} us/credential -> {2 / (cpu / args.rows):,.0f}/s if it had "
+            f"both cores to itself; load average at the end {load[0]:.1f} {load[1]:.1f} "
+            f"(others' work shares the 2 cores)"
+        )
+        print(
+            "CPU split: "
+            + ", ".join(
+                f"{name} {sec:.1f} s ({sec / args.rows * 1e6:.0f} us/cred)"
+                for name, sec in sorted(cpu_split.items(), key=lambda kv: -kv[1])
+            )
         )
         print(
             "reference figures quoted in the issue (not re-measured here): OpenAttestation "

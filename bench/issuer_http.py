@@ -32,6 +32,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process."""
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        fields = handle.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _request(i: int, holder: str) -> dict:
     return {
         "type": "DegreeCredential",
@@ -149,9 +156,13 @@ def main() -> int:
             r.raise_for_status()
             token = r.json()["api_key"]["token"]
             asyncio.run(_drive(url, token, 300, args.concurrency, holder))  # warm-up
+            server_cpu0, gen_cpu0 = _cpu_seconds(server.pid), time.process_time()
             latencies, elapsed, errors = asyncio.run(
                 _drive(url, token, args.requests, args.concurrency, holder)
             )
+            gen_cpu = time.process_time() - gen_cpu0
+            server_cpu = _cpu_seconds(server.pid) - server_cpu0
+            load = os.getloadavg()
             time.sleep(3)
             ready = httpx.get(f"{url}/readyz", timeout=10).json()
         finally:
@@ -175,7 +186,17 @@ def main() -> int:
         f"anchoring 3 s after the run: {ready['anchoring']['pending_credentials']} credentials not yet "
         f"batched, {ready['anchoring']['unconfirmed_batches']} batches unconfirmed; chain {ready['chain']['detail']}"
     )
-    print("note: the load generator runs on the same 2 cores as the server")
+    print(
+        f"CPU during the run: load generator (this process) {gen_cpu:.1f} s = "
+        f"{gen_cpu / n * 1e6:.0f} us/request ({gen_cpu / elapsed:.0%} of a core); server "
+        f"{server_cpu:.1f} s = {server_cpu / n * 1e6:.0f} us/request "
+        f"({server_cpu / elapsed:.0%} of a core) -> server alone on one full core: "
+        f"{n / server_cpu:,.0f} req/s"
+    )
+    print(
+        f"note: the load generator runs on the same 2 cores as the server; load average at the "
+        f"end {load[0]:.1f} {load[1]:.1f} (others' work shares the cores too)"
+    )
     return 0
 
 
