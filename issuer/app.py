@@ -112,9 +112,9 @@ class OnboardRequest(BaseModel):
         }
     )
     name: str = Field(min_length=1, max_length=256)
-    slug: str
-    credential_types: list[str]
-    chain_issuer_id: int | None = None
+    slug: str = Field(max_length=64)
+    credential_types: list[str] = Field(max_length=16)
+    chain_issuer_id: int | None = Field(default=None, ge=1, le=2**32 - 1)
 
 
 class ApiKeyRequest(BaseModel):
@@ -123,8 +123,8 @@ class ApiKeyRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"scopes": ["read"], "name": "audit"}]}
     )
-    scopes: list[str]
-    name: str = ""
+    scopes: list[str] = Field(max_length=8)
+    name: str = Field(default="", max_length=128)
 
 
 class CredentialTypesRequest(BaseModel):
@@ -133,8 +133,8 @@ class CredentialTypesRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"grant": ["OpenBadgeCredential"], "withdraw": []}]}
     )
-    grant: list[str] = Field(default_factory=list)
-    withdraw: list[str] = Field(default_factory=list)
+    grant: list[str] = Field(default_factory=list, max_length=16)
+    withdraw: list[str] = Field(default_factory=list, max_length=16)
 
 
 class InstitutionStatusRequest(BaseModel):
@@ -180,6 +180,14 @@ def create_app(service: IssuerService, *, run_worker: bool | None = None) -> Fas
         default_response_class=ORJSONResponse,
     )
     app.state.service = service
+    from .limits import BodyOverflow, LimitSettings, RequestLimits, overflow_response
+
+    app.add_middleware(RequestLimits, limits=LimitSettings.from_settings(service.settings))
+
+    @app.exception_handler(BodyOverflow)
+    async def _body_overflow(_request: Request, exc: BodyOverflow) -> Response:
+        status, headers, body = overflow_response(exc)
+        return Response(body, status_code=status, headers=headers)
 
     @app.exception_handler(IssuerError)
     async def _issuer_error(_request: Request, exc: IssuerError) -> Response:
@@ -187,6 +195,8 @@ def create_app(service: IssuerService, *, run_worker: bool | None = None) -> Fas
         if getattr(exc, "field", None):
             body["field"] = exc.field  # type: ignore[attr-defined]
         headers = {"Retry-After": "5"} if exc.status_code == 503 else None
+        if getattr(exc, "retry_after", None):
+            headers = {"Retry-After": str(exc.retry_after)}  # type: ignore[attr-defined]
         return ORJSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -198,7 +208,16 @@ def create_app(service: IssuerService, *, run_worker: bool | None = None) -> Fas
                 "error": "invalid_request",
                 "message": f"{field or 'request'}: {first.get('msg', 'invalid')}",
                 "field": field,
-                "details": orjson.loads(orjson.dumps(exc.errors(), default=str)),
+                # the offending input is not echoed back: it may be huge, unserializable (ints
+                # past 64 bits) or personal data
+                "details": [
+                    {
+                        "type": str(e.get("type", "")),
+                        "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+                        "msg": str(e.get("msg", "")),
+                    }
+                    for e in exc.errors()
+                ],
             },
             status_code=422,
         )
@@ -311,7 +330,9 @@ def create_app(service: IssuerService, *, run_worker: bool | None = None) -> Fas
 
     @app.get("/credentials", tags=["credentials"], summary="List the institution's credentials")
     def list_credentials(
-        caller: Caller, limit: int = Query(100, ge=1, le=1000), after: int = Query(0, ge=0)
+        caller: Caller,
+        limit: int = Query(100, ge=1, le=1000),
+        after: int = Query(0, ge=0, le=2**63 - 1, description="seq cursor (next_after)"),
     ) -> dict[str, Any]:
         return service.list_credentials(caller, limit=limit, after=after)
 

@@ -66,6 +66,24 @@ class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
 
 
+class PayloadTooLarge(IssuerError):
+    """The request body exceeds the configured limit (the message names it)."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
+class RateLimited(IssuerError):
+    """The API key sent more requests than its rate limit allows; retry after ``retry_after``."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ChainUnavailable(IssuerError):
     """The ledger cannot be reached; the operation needs it now."""
 

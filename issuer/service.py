@@ -101,7 +101,14 @@ def did_web(public_url: str, slug: str) -> str:
 
 def fingerprint(*parts: Any) -> bytes:
     """Hash of a request's meaning, to tell a retry from a different request."""
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).digest()
+    try:
+        return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).digest()
+    except TypeError:  # integers past 64 bits (hostile input): the slower stdlib encoder
+        import json
+
+        return hashlib.sha256(
+            json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()
+        ).digest()
 
 
 class IssuerService:
@@ -294,14 +301,18 @@ class IssuerService:
             return outcome
         for _attempt in range(3):
             with self.write_lock, self.sessions() as session:
-                stored = session.execute(
-                    _SELECT_IDEM, {"principal": principal.key_id, "key": key}
-                ).first()
+                # Core statements on the session's connection: the ORM session's execute
+                # machinery cost more than the SQL itself on this hot path.
+                stored = (
+                    session.connection()
+                    .execute(_SELECT_IDEM, {"principal": principal.key_id, "key": key})
+                    .first()
+                )
                 if stored is not None:
                     return self._replay(stored, request_fingerprint)
                 try:
                     outcome = operation(session)
-                    session.execute(
+                    session.connection().execute(
                         _INSERT_IDEM,
                         {
                             "principal": principal.key_id,
@@ -705,7 +716,7 @@ class IssuerService:
         except _cred.SchemaValidationError as exc:
             raise InvalidRequest(str(exc), field=exc.field) from exc
         cred_id = signed["id"]
-        session.execute(
+        session.connection().execute(
             _INSERT_CREDENTIAL,
             {
                 "id": cred_id,
@@ -1076,7 +1087,7 @@ class IssuerService:
                 session.scalar(
                     select(func.count())
                     .select_from(AnchorBatch)
-                    .where(AnchorBatch.state != "anchored")
+                    .where(AnchorBatch.state.not_in(("anchored", "superseded")))
                 )
                 or 0
             )

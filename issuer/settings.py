@@ -96,6 +96,21 @@ class IssuerSettings(BaseSettings):
     bulk_chunk_rows: int = 2_000
     bulk_processes: int = Field(default=0, ge=0, description="Signing processes; 0 = CPU count.")
 
+    # Request limits (security): body sizes and per-API-key rate limits
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body (bytes) except bulk uploads."
+    )
+    bulk_max_upload_bytes: int = Field(
+        default=1_073_741_824, ge=1024, description="Largest bulk upload (bytes), streamed to disk."
+    )
+    rate_limit_per_s: float = Field(
+        default=2000.0,
+        ge=0.0,
+        description="Requests per second per API key (a guard against runaway clients, above "
+        "the service's single-key throughput target of 600/s); 0 disables.",
+    )
+    rate_limit_burst: int = Field(default=4000, ge=1, description="Token-bucket size per API key.")
+
     log_level: str = "INFO"
     log_json: bool = True
 
