@@ -160,6 +160,7 @@ def main() -> int:
             data_dir=base / "data",
             rpc_url=node.rpc_url,
             deployment_file=base / "deployment.json",
+            env="development",  # Anvil's public dev key as governor
             governor_key=node.private_keys[0],
             key_passphrase="bench",
             bulk_processes=args.processes,

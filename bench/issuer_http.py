@@ -121,6 +121,7 @@ def main() -> int:
             "TALENTPROOF_ISSUER_DATA_DIR": str(base / "data"),
             "TALENTPROOF_ISSUER_RPC_URL": node.rpc_url,
             "TALENTPROOF_ISSUER_DEPLOYMENT_FILE": str(base / "deployment.json"),
+            "TALENTPROOF_ISSUER_ENV": "development",  # Anvil's public dev key as governor
             "TALENTPROOF_ISSUER_GOVERNOR_KEY": node.private_keys[0],
             "TALENTPROOF_ISSUER_KEY_PASSPHRASE": "bench",
             "TALENTPROOF_ISSUER_OPERATOR_TOKEN": OPERATOR,

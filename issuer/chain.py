@@ -89,8 +89,10 @@ class ChainGateway:
         deployment_file: Path,
         governor_key: str | None,
         tx_timeout: float = 30.0,
+        allow_dev_governor: bool = False,
     ) -> None:
         self.rpc_url = rpc_url
+        self._allow_dev_governor = allow_dev_governor
         self.deployment_file = deployment_file
         self._governor_key = governor_key
         self.tx_timeout = tx_timeout
@@ -110,6 +112,7 @@ class ChainGateway:
             deployment_file=settings.resolved_deployment_file(),
             governor_key=settings.secret("governor_key"),
             tx_timeout=settings.tx_timeout_s,
+            allow_dev_governor=settings.is_development,
         )
 
     # -- connection -------------------------------------------------------------------------
@@ -205,9 +208,16 @@ class ChainGateway:
             return sender
 
     def _governor(self) -> Any:
-        key = self._governor_key or ANVIL_DEV_GOVERNOR_KEY
-        if self._governor_key is None:
+        key = self._governor_key
+        if key is None:
+            if not self._allow_dev_governor:
+                raise ConfigurationError(
+                    "no governor key configured: expected TALENTPROOF_ISSUER_GOVERNOR_KEY (or "
+                    "..._GOVERNOR_KEY_FILE, or TALENTPROOF_OPERATOR_KEY); Anvil's development "
+                    "account 0 is used only with TALENTPROOF_ENV=development"
+                )
             _logger.warning("no governor key configured; using Anvil's development account 0")
+            key = ANVIL_DEV_GOVERNOR_KEY
         return self.sender(key)
 
     def _data(self, fn: str, *args: Any) -> bytes:

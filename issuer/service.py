@@ -42,6 +42,7 @@ from .db import (
 )
 from .errors import (
     ChainUnavailable,
+    ConfigurationError,
     Conflict,
     Forbidden,
     IdempotencyKeyReused,
@@ -121,6 +122,7 @@ class IssuerService:
         chain: ChainGateway | None = None,
         run_migrations: bool = True,
     ) -> None:
+        settings.refuse_development_secrets()
         self.settings = settings
         self.engine = make_engine(settings.resolved_database_url())
         if run_migrations:
@@ -166,6 +168,12 @@ class IssuerService:
     def _open_vault(self) -> KeyVault:
         passphrase = self.settings.secret("key_passphrase")
         if passphrase is None:
+            if not self.settings.is_development:
+                raise ConfigurationError(
+                    "no key passphrase configured: expected TALENTPROOF_ISSUER_KEY_PASSPHRASE or "
+                    "TALENTPROOF_ISSUER_KEY_PASSPHRASE_FILE (a generated passphrase file is used "
+                    "only with TALENTPROOF_ENV=development)"
+                )
             _logger.warning("no key passphrase configured; using the development passphrase file")
             passphrase = dev_passphrase(self.settings.data_dir)
         with self.sessions() as session:

@@ -120,6 +120,35 @@ class IssuerSettings(BaseSettings):
         return value.rstrip("/")
 
     # -- derived values -------------------------------------------------------------------
+    @property
+    def is_development(self) -> bool:
+        """True only with ``TALENTPROOF_ENV=development`` (what `talentproof run` sets)."""
+        return self.env == "development"
+
+    def refuse_development_secrets(self) -> None:
+        """Outside development, refuse the well-known development chain keys.
+
+        The test mnemonic's accounts (Anvil's and Ganache's funded dev accounts, the registry's
+        admin under `talentproof run`) are public: a governor key among them would let anyone
+        act as the governing authority. Raises `ConfigurationError`.
+        """
+        if self.is_development:
+            return
+        key = self.secret("governor_key")
+        if key is None:
+            return
+        from talentproof.ledger.nodes import dev_private_keys
+
+        normalized = key.strip().lower().removeprefix("0x")
+        if normalized in {k.lower().removeprefix("0x") for k in dev_private_keys(20)}:
+            from .errors import ConfigurationError
+
+            raise ConfigurationError(
+                "the governor key is one of the public development keys (test mnemonic); "
+                "they are accepted only with TALENTPROOF_ENV=development: configure the "
+                "governing authority's own key"
+            )
+
     def resolved_database_url(self) -> str:
         """The database URL, SQLite in the data folder unless configured."""
         if self.database_url:

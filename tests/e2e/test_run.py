@@ -100,11 +100,6 @@ def test_issuer_ignores_the_development_operator_token_outside_development(tmp_p
         prod.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issuer/ does not refuse the development mnemonic's keys outside development yet "
-    "(issuer/chain.py falls back to Anvil's account 0 in every mode); owned by the issuer engineers",
-)
 def test_issuer_refuses_development_chain_keys_outside_development(tmp_path: Path) -> None:
     from talentproof.issuer.errors import ConfigurationError
     from talentproof.issuer.service import IssuerService
@@ -116,3 +111,51 @@ def test_issuer_refuses_development_chain_keys_outside_development(tmp_path: Pat
             data_dir=tmp_path, env="production", key_passphrase="p", operator_token="t" * 32,
             governor_key=dev_private_keys(1)[0],
         ))
+
+
+def test_issuer_accepts_development_chain_keys_only_in_development(tmp_path: Path) -> None:
+    from talentproof.issuer.service import IssuerService
+    from talentproof.issuer.settings import IssuerSettings
+    from talentproof.ledger.nodes import dev_private_keys
+
+    # Any of the mnemonic's accounts, in any spelling, is refused outside development ...
+    from talentproof.issuer.errors import ConfigurationError
+
+    for key in (dev_private_keys(5)[3].upper().replace("0X", ""), " " + dev_private_keys(1)[0]):
+        with pytest.raises(ConfigurationError, match="public development keys"):
+            IssuerSettings(data_dir=tmp_path, env="production", governor_key=key,
+                           key_passphrase="p").refuse_development_secrets()
+    # ... and accepted in development.
+    service = IssuerService(IssuerSettings(
+        data_dir=tmp_path, env="development", key_passphrase="p", operator_token="t" * 32,
+        governor_key=dev_private_keys(1)[0],
+    ))
+    service.close()
+
+
+def test_issuer_needs_its_own_secrets_outside_development(tmp_path: Path) -> None:
+    from talentproof.issuer.errors import ChainUnavailable, ConfigurationError
+    from talentproof.issuer.service import IssuerService
+    from talentproof.issuer.settings import IssuerSettings
+
+    # No key passphrase: refused in production (development generates a file) ...
+    with pytest.raises(ConfigurationError, match="no key passphrase configured"):
+        IssuerService(IssuerSettings(data_dir=tmp_path / "p", env="production",
+                                     operator_token="t" * 32))
+    assert not (tmp_path / "p" / "issuer-passphrase").exists()
+    # ... and no governor key: no silent fallback to Anvil's account 0 for governance.
+    service = IssuerService(IssuerSettings(data_dir=tmp_path / "g", env="production",
+                                           key_passphrase="p", operator_token="t" * 32))
+    try:
+        with pytest.raises(ConfigurationError, match="no governor key configured"):
+            service.chain._governor()
+    finally:
+        service.close()
+    dev = IssuerService(IssuerSettings(data_dir=tmp_path / "d", env="development"))
+    try:
+        assert (tmp_path / "d" / "issuer-passphrase").exists()
+        # development: Anvil's account 0 is taken, so it goes on to the chain (none here)
+        with pytest.raises(ChainUnavailable, match="no deployment record"):
+            dev.chain._governor()
+    finally:
+        dev.close()

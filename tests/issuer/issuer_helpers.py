@@ -18,6 +18,8 @@ _slugs = itertools.count(1)
 def settings_env(chain: dict[str, Any], data_dir: Path, **extra: Any) -> dict[str, str]:
     """Environment variables configuring a service (also for subprocesses)."""
     env = {
+        # The tests use the test mnemonic's public chain keys: development mode only.
+        "TALENTPROOF_ISSUER_ENV": "development",
         "TALENTPROOF_ISSUER_DATA_DIR": str(data_dir),
         "TALENTPROOF_ISSUER_RPC_URL": chain["rpc_url"],
         "TALENTPROOF_ISSUER_DEPLOYMENT_FILE": str(chain["deployment_file"]),
