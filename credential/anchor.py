@@ -113,8 +113,10 @@ class AnchorProof:
             raise AnchorFormatError(
                 f"anchor proof type: expected {ANCHOR_TYPE!r}, found {entry.get('type')!r}"
             )
-        missing = [k for k in ("chainId", "registry", "merkleRoot", "leafIndex", "treeSize", "path")
-                   if k not in entry]
+        exact = entry.keys() == _ANCHOR_KEYS  # the usual case: no key missing, none extra
+        missing = () if exact else [
+            k for k in ("chainId", "registry", "merkleRoot", "leafIndex", "treeSize", "path")
+            if k not in entry]
         if missing:
             raise AnchorFormatError(f"anchor proof: missing {', '.join(missing)}")
         # The entry is neither signed nor hashed: refuse anything but its one exact form, so no
@@ -124,7 +126,7 @@ class AnchorProof:
                 f"anchor proof proofPurpose: expected 'assertionMethod', found "
                 f"{entry.get('proofPurpose')!r:.80}"
             )
-        extra = sorted(str(k) for k in entry if k not in _ANCHOR_KEYS)
+        extra = () if exact else sorted(str(k) for k in entry if k not in _ANCHOR_KEYS)
         if extra:
             raise AnchorFormatError(
                 f"anchor proof: expected only the keys {', '.join(sorted(_ANCHOR_KEYS))}, found "
@@ -149,24 +151,23 @@ def _all_hashes(items: tuple[Any, ...]) -> bool:
 
 
 def _hashes_from_hex(path: list[Any]) -> tuple[bytes, ...]:
-    """The path's ``0x`` hashes as bytes: one ``bytes.fromhex`` for the whole path.
+    """The path's ``0x`` hashes as bytes (one ``bytes.fromhex`` per entry, no per-entry checks).
 
-    Fast path, exact: with every entry a 66-character ``str`` starting ``0x``, the joined text
-    with each ``0x`` replaced by a space decodes to exactly ``32 * len(path)`` bytes only when
-    every 64-character body is 64 hex digits (``fromhex`` takes two adjacent hex digits per byte
-    and skips only the whitespace we put between entries; anything else in a body raises or
-    yields fewer bytes). Otherwise each entry is checked alone for a precise error.
+    Fast path, exact: with every entry a 66-character ASCII ``str`` starting ``0x``, each
+    64-character body decodes with ``fromhex`` to exactly 32 bytes only when it is 64 hex digits
+    (``fromhex`` takes two adjacent hex digits per byte and skips whitespace; anything else in a
+    body raises or yields fewer bytes). Otherwise each entry is checked alone for a precise error.
     """
     count = len(path)
     if count and set(map(type, path)) == {str} and set(map(len, path)) == {66}:
         joined = "".join(path)
         if joined[0::66] == "0" * count and joined[1::66] == "x" * count and joined.isascii():
             try:
-                raw = bytes.fromhex(joined.replace("0x", " "))
+                out = tuple(map(bytes.fromhex, [p[2:] for p in path]))
             except ValueError:
-                raw = b""
-            if len(raw) == HASH_SIZE * count:
-                return tuple([raw[i:i + HASH_SIZE] for i in range(0, len(raw), HASH_SIZE)])
+                out = ()
+            if set(map(len, out)) == {HASH_SIZE}:
+                return out
     return tuple([_hash_from_hex(p, f"path[{i}]") for i, p in enumerate(path)])
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,8 +51,9 @@ from .errors import (
     UnsupportedCryptosuite,
     WrongProofPurpose,
 )
-from .jcs import _ORJSON_OPTIONS, _fast_path_exact, canonicalize
+from .jcs import _ORJSON_OPTIONS, _fast_path_exact, _utf16_key, canonicalize
 from .keys import Ed25519PublicKey, Ed25519SigningKey, resolve_verification_method
+from .merkle import credential_hash
 
 __all__ = [
     "ANCHOR_PROOF_TYPE",
@@ -66,6 +68,7 @@ __all__ = [
     "sign_many",
     "signing_proof",
     "verify",
+    "verify_and_hash",
 ]
 
 PROOF_TYPE = "DataIntegrityProof"
@@ -265,15 +268,17 @@ def _options_for(
 
 def select_proof(document: Mapping[str, Any]) -> Mapping[str, Any]:
     """The one Data Integrity proof of a document (ignoring TalentProofAnchor entries)."""
-    if not isinstance(document, Mapping):
+    if type(document) is not dict and not isinstance(document, Mapping):
         raise MalformedProof(f"expected a JSON object document, found {type(document).__name__}")
     proof = document.get("proof")
     if proof is None or proof == []:
         raise MissingProof("the document carries no proof")
+    if type(proof) is dict and proof.get("type") != ANCHOR_PROOF_TYPE:  # the usual case
+        return proof
     entries = proof if isinstance(proof, list) else [proof]
     candidates = []
     for entry in entries:
-        if not isinstance(entry, Mapping):
+        if type(entry) is not dict and not isinstance(entry, Mapping):
             raise MalformedProof(f"proof: expected an object, found {type(entry).__name__}")
         if entry.get("type") != ANCHOR_PROOF_TYPE:
             candidates.append(entry)
@@ -301,6 +306,134 @@ def verify(
     taken as that key (did:web without a DID document). ``challenge`` and ``domain``, when given,
     must equal the proof's.
     """
+    proof, vm, key, created, signature = _checked_proof(
+        document, expected_purpose, challenge, domain, public_key, did_documents)
+    _verify_signature(key, signature, hash_data(document, proof), vm)
+    return VerifiedProof(verification_method=vm, public_key=key, created=created, proof=proof)
+
+
+def verify_and_hash(
+    document: Mapping[str, Any],
+    *,
+    expected_purpose: str = "assertionMethod",
+    challenge: str | None = None,
+    domain: str | None = None,
+    public_key: Ed25519PublicKey | None = None,
+    did_documents: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[VerifiedProof, bytes]:
+    """`verify` plus the credential hash: ``(verify(document), merkle.credential_hash(document))``.
+
+    Same checks, results and errors as calling both in that order (the first error is raised;
+    ``document`` is a signed credential without its anchor proof: split it off first with
+    `talentproof.credential.anchor.split_anchor`, else `MerkleProofError`), with one
+    canonicalization of the document instead of two: with a single proof object, the JCS form
+    of the signed document is computed once and the form without proof is cut out of it (see
+    `_split_canonical`).
+    """
+    proof, vm, key, created, signature = _checked_proof(
+        document, expected_purpose, challenge, domain, public_key, did_documents)
+    parts = _split_canonical(document, proof)
+    if parts is None:  # the plain path: proof sets, non-dict values, non-JSON content, ...
+        data = hash_data(document, proof)
+        _verify_signature(key, signature, data, vm)
+        chash = credential_hash(document)
+    else:
+        options_c, unsecured_c, full_c = parts
+        _verify_signature(key, signature, _sha256(options_c).digest() + _sha256(unsecured_c).digest(),
+                          vm)
+        chash = _sha256(full_c).digest()
+    return VerifiedProof(verification_method=vm, public_key=key, created=created, proof=proof), chash
+
+
+def _split_canonical(
+    document: Mapping[str, Any], proof: Mapping[str, Any]
+) -> tuple[bytes, bytes, bytes] | None:
+    """``(JCS(proof options), JCS(document without proof), JCS(document))``, or None.
+
+    JCS writes an object as ``{`` + its members ``"name":value`` in sorted order, comma
+    separated, + ``}``, and a member's text does not depend on its neighbours. So
+    ``F = JCS(document)`` holds the top-level member ``"proof":P`` with ``P = JCS(proof)``:
+
+    * when the text ``"proof":`` occurs exactly once in ``F``, it starts that member;
+    * ``P`` ends at the end of ``F`` (``"proof"`` the greatest key) or just before the next
+      member ``,"K":``, ``K`` the least key after ``"proof"``: ``P`` ends with ``}``, so when
+      ``},"K":`` occurs exactly once after the member's start, it marks the end of ``P``;
+    * removing the member and one adjacent comma gives ``JCS(document without proof)``;
+    * likewise, when ``"proofValue":`` occurs once in ``P`` and is followed by ``"`` + the
+      proofValue + ``"`` (the JSON text of a string that needs no escape), removing that member
+      gives ``JCS(proof options)``.
+
+    Anything else (a proof set, a proof that is not a dict, a canonicalization error, a
+    repeated text, a key that needs escaping) returns None and the caller takes the plain path.
+    """
+    if type(document) is not dict or type(proof) is not dict or document.get("proof") is not proof:
+        return None
+    value = proof.get("proofValue")
+    if type(value) is not str:
+        return None
+    try:
+        full = canonicalize(document)
+        value_text = b'"' + value.encode() + b'"'
+    except Exception:  # noqa: BLE001 - the plain path raises exactly what `verify` raises
+        return None
+    # the "proof" member: full[i:end] == b'"proof":' + P
+    i = full.find(b'"proof":')
+    if i < 1 or full.find(b'"proof":', i + 1) != -1:
+        return None
+    start = i + 8
+    following = [k for k in document if k > "proof"]  # (str order = UTF-16 order vs "proof")
+    if following:
+        if len(following) == 1:
+            nxt = following[0]
+        else:  # (for ASCII names code point order is UTF-16 order)
+            ascii_names = "".join(following).isascii()
+            nxt = min(following) if ascii_names else min(following, key=_utf16_key)
+        if not _VERBATIM_JSON(nxt):
+            return None
+        marker = b'},"' + nxt.encode() + b'":'
+        m = full.find(marker, start)
+        if m == -1 or full.find(marker, m + 1) != -1:
+            return None
+        end = m + 1
+    else:
+        end = len(full) - 1
+    if full[start:start + 1] != b"{" or full[end - 1:end] != b"}":
+        return None  # pragma: no cover - cannot happen: P is an object
+    if full[i - 1:i] == b",":  # a member before it: drop the comma that precedes it
+        unsecured = full[:i - 1] + full[end:]
+    elif full[end:end + 1] == b",":  # the first member of several
+        unsecured = full[:i] + full[end + 1:]
+    else:  # the only member
+        unsecured = full[:i] + full[end:]
+    # the "proofValue" member inside P
+    j = full.find(b'"proofValue":', start, end)
+    if j == -1 or full.find(b'"proofValue":', j + 1, end) != -1:
+        return None
+    k = j + 13 + len(value_text)
+    if full[j + 13:k] != value_text:
+        return None
+    if full[j - 1:j] == b",":
+        options = full[start:j - 1] + full[k:end]
+    elif full[k:k + 1] == b",":
+        options = full[start:j] + full[k + 1:end]
+    else:
+        options = full[start:j] + full[k:end]
+    return options, unsecured, full
+
+
+# An object key whose JSON text is itself in quotes (ASCII, no '"', '\\' or control character).
+_VERBATIM_JSON = re.compile(r'[\x20-\x21\x23-\x5b\x5d-\x7e]*').fullmatch
+
+
+def _checked_proof(
+    document: Mapping[str, Any],
+    expected_purpose: str,
+    challenge: str | None,
+    domain: str | None,
+    public_key: Ed25519PublicKey | None,
+    did_documents: Mapping[str, Mapping[str, Any]] | None,
+) -> tuple[Mapping[str, Any], str, Ed25519PublicKey, datetime | None, bytes]:
+    """Every check of `verify` before the signature itself."""
     proof = select_proof(document)
     # (1) proof type and cryptosuite
     ptype = proof.get("type")
@@ -328,10 +461,14 @@ def verify(
     created_text = proof.get("created")
     created = None
     if created_text is not None:
-        try:
-            created = parse_datetime(created_text)
-        except (ValueError, TypeError) as exc:
-            raise MalformedProof(f"proof created: {exc}") from exc
+        created = _CREATED_CACHE.get(created_text) if type(created_text) is str else None
+        if created is None:
+            try:
+                created = parse_datetime(created_text)
+            except (ValueError, TypeError) as exc:
+                raise MalformedProof(f"proof created: {exc}") from exc
+            if type(created_text) is str and len(_CREATED_CACHE) < 4096:
+                _CREATED_CACHE[created_text] = created  # (a pure function of the text)
     # (4) the proof's @context must be a prefix of the document's
     proof_ctx = proof.get("@context")
     if proof_ctx is not None:
@@ -373,7 +510,13 @@ def verify(
         )
     if int.from_bytes(signature[32:], "little") >= _ED25519_L:
         raise InvalidSignature("proofValue: Ed25519 signature scalar is not canonical (S >= L)")
-    data = hash_data(document, proof)
+    return proof, vm, key, created, signature
+
+
+_CREATED_CACHE: dict[str, datetime] = {}
+
+
+def _verify_signature(key: Ed25519PublicKey, signature: bytes, data: bytes, vm: str) -> None:
     try:
         key.verify(signature, data)
     except InvalidSignature as exc:
@@ -381,5 +524,3 @@ def verify(
             "signature does not verify over this document and proof options: the document was "
             f"altered after signing or was not signed by {vm}"
         ) from exc
-    return VerifiedProof(verification_method=vm, public_key=key, created=created, proof=proof)
-

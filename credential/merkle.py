@@ -184,19 +184,21 @@ def root_from_inclusion(credential_hash: bytes, proof: InclusionProof) -> bytes:
     fn, sn = index, size - 1
     r = _sha256(LEAF_PREFIX + credential_hash).digest()
     sha = _sha256
+    prefix = NODE_PREFIX
     for p in path:
-        if sn == 0:
-            raise MerkleProofError(
-                f"inclusion proof: path has {len(path)} hashes, more than a tree of {size} needs"
-            )
-        if fn & 1 or fn == sn:
-            r = sha(NODE_PREFIX + p + r).digest()
-            if not fn & 1:
-                while not fn & 1 and fn:
-                    fn >>= 1
-                    sn >>= 1
+        if fn & 1 or fn == sn:  # (sn == 0 implies fn == sn == 0: checked here only)
+            if sn == 0:
+                raise MerkleProofError(
+                    f"inclusion proof: path has {len(path)} hashes, more than a tree of {size} "
+                    "needs"
+                )
+            r = sha(prefix + p + r).digest()
+            if not fn & 1:  # fn == sn, even and not 0: drop its trailing zero bits
+                shift = (fn & -fn).bit_length() - 1
+                fn >>= shift
+                sn >>= shift
         else:
-            r = sha(NODE_PREFIX + r + p).digest()
+            r = sha(prefix + r + p).digest()
         fn >>= 1
         sn >>= 1
     if sn != 0:

@@ -415,7 +415,9 @@ class Verifier:
             p.checks.append(CheckResult(CheckId.SCHEMA, Status.FAIL, f"The credential is malformed: {exc}."))
         # (3) signature
         try:
-            verified = c_integrity.verify(doc)
+            # One serialization serves the signature and the credential hash (same results as
+            # verify() then credential_hash(); proven in tests/credential).
+            verified, p.credential_hash = c_integrity.verify_and_hash(doc)
             p.signing_key = bytes(verified.public_key.raw)
             p.key_id = _multibase(verified.public_key)
             p.checks.append(
@@ -443,7 +445,8 @@ class Verifier:
             p.checks.append(CheckResult(CheckId.SIGNATURE, Status.FAIL, f"The signature could not be checked: {exc}."))
         # (4) inclusion
         try:
-            p.credential_hash = c_merkle.credential_hash(doc)
+            if p.credential_hash is None:  # the signature check failed before hashing
+                p.credential_hash = c_merkle.credential_hash(doc)
         except CredentialError as exc:
             p.credential_hash = None
             p.checks.append(CheckResult(CheckId.INCLUSION, Status.FAIL, f"The credential cannot be hashed: {exc}."))
