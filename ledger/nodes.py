@@ -427,6 +427,11 @@ def _stop_all() -> None:
 
 
 @contextlib.contextmanager
+def _running(config: NodeConfig, log_path: Path | None) -> Iterator[LocalNode]:
+    with LocalNode(config, log_path=log_path) as node:
+        yield node
+
+
 def anvil(
     *,
     port: int = 0,
@@ -437,26 +442,16 @@ def anvil(
     block_time: int | None = None,
     log_path: Path | None = None,
     extra_args: tuple[str, ...] = (),
-) -> Iterator[LocalNode]:
+) -> contextlib.AbstractContextManager[LocalNode]:
     """Run an Anvil node for the duration of the ``with`` block."""
-    node = LocalNode(
-        NodeConfig(
-            kind="anvil",
-            port=port,
-            chain_id=chain_id,
-            state_path=state_file,
-            zero_gas=zero_gas,
-            no_mining=no_mining,
-            block_time=block_time,
-            extra_args=extra_args,
-        ),
-        log_path=log_path,
+    return _running(
+        NodeConfig(kind="anvil", port=port, chain_id=chain_id, state_path=state_file,
+                   zero_gas=zero_gas, no_mining=no_mining, block_time=block_time,
+                   extra_args=extra_args),
+        log_path,
     )
-    with node:
-        yield node
 
 
-@contextlib.contextmanager
 def ganache(
     *,
     port: int = 0,
@@ -467,23 +462,14 @@ def ganache(
     block_time: int | None = None,
     log_path: Path | None = None,
     extra_args: tuple[str, ...] = (),
-) -> Iterator[LocalNode]:
+) -> contextlib.AbstractContextManager[LocalNode]:
     """Run a Ganache node (deterministic dev wallet) for the duration of the ``with`` block."""
-    node = LocalNode(
-        NodeConfig(
-            kind="ganache",
-            port=port,
-            chain_id=chain_id,
-            state_path=db_path,
-            zero_gas=zero_gas,
-            no_mining=no_mining,
-            block_time=block_time,
-            extra_args=extra_args,
-        ),
-        log_path=log_path,
+    return _running(
+        NodeConfig(kind="ganache", port=port, chain_id=chain_id, state_path=db_path,
+                   zero_gas=zero_gas, no_mining=no_mining, block_time=block_time,
+                   extra_args=extra_args),
+        log_path,
     )
-    with node:
-        yield node
 
 
 @dataclass(frozen=True)
