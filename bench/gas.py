@@ -14,17 +14,7 @@ checks no issuer accreditation. Nothing is asserted: the script reports, the rea
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,69 +22,12 @@ from eth_account import Account
 from web3 import Web3
 
 from talentproof.ledger.artifacts import load_artifact
+from talentproof.ledger.nodes import anvil, dev_private_keys
 
-ROOT = Path(__file__).resolve().parent.parent
-# Anvil's well-known development mnemonic: public keys for local chains only.
-DEV_MNEMONIC = "test test test test test test test test test test test junk"
-
-
-def _dev_key(index: int) -> str:
-    Account.enable_unaudited_hdwallet_features()
-    account = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
-    return "0x" + bytes(account.key).hex()
-
-
-DEPLOYER_KEY = _dev_key(0)  # 0xf39F...2266, Anvil's first account: admin and governor
-ISSUER_KEY = _dev_key(1)  # 0x7099...79C8: acts for the issuer
+# Anvil's accounts 0 (admin and governor) and 1 (acts for the issuer): public dev keys.
+DEPLOYER_KEY, ISSUER_KEY = dev_private_keys(2)
 DEGREE = Web3.keccak(text="DegreeCredential")
 ED25519_KEY = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _rpc_ready(url: str) -> bool:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=1) as response:
-            return "result" in json.loads(response.read())
-    except OSError:
-        return False
-
-
-@contextmanager
-def anvil() -> Iterator[str]:
-    """Start node_modules/.bin/anvil on a free loopback port; yield its URL; stop it."""
-    binary = Path(os.environ.get("TALENTPROOF_ANVIL", ROOT / "node_modules" / ".bin" / "anvil"))
-    if not binary.exists():
-        sys.exit(f"error: expected Anvil at {binary} (run `npm ci`)")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [str(binary), "--host", "127.0.0.1", "--port", str(port), "--quiet"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while not _rpc_ready(url):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    sys.exit(f"error: Anvil did not start on {url}:\n{log.read().decode()[-2000:]}")
-                time.sleep(0.1)
-            yield url
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 class Bench:
@@ -267,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args(argv)
-    with anvil() as url:
+    with anvil() as node:
+        url = node.rpc_url
         client = Web3(Web3.HTTPProvider(url)).client_version
         rows = measure(url)
     table = render(rows, client)
