@@ -16,5 +16,5 @@ No network, no web3, no FastAPI; the clock is passed in.
 True
 
 Modules: `errors`, `jcs`, `keys`, `integrity`, `merkle`, `anchor`, `types`, `model`, `schemas`,
-`qr`, `presentation`, `cli` (holder commands).
+`qr`, `presentation`, `cli` (holder commands), `examples` (sample credentials of each kind).
 """

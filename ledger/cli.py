@@ -7,10 +7,12 @@ The operator key comes from ``--key``, ``--key-file`` or ``$TALENTPROOF_OPERATOR
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,29 +71,89 @@ def _errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _client(
-    rpc: str,
-    deployment: Path,
-    key: str | None,
-    key_file: Path | None,
-    confirmations: int,
-    gas_price: int | None,
-    *,
-    write: bool = True,
-) -> Any:
-    from talentproof.ledger.chain import connect
-    from talentproof.ledger.client import RegistryClient
-    from talentproof.ledger.deploy import Deployment
-    from talentproof.ledger.tx import FeeConfig
+@dataclass(frozen=True)
+class Connection:
+    """The options every governance command takes: the chain, the registry, the operator key."""
 
-    record = Deployment.load(deployment)
-    operator = load_private_key(key=key, key_file=key_file) if write else None
-    w3 = connect(rpc)
-    client = RegistryClient(
-        w3, record, operator, confirmations=confirmations, fees=FeeConfig(gas_price=gas_price)
+    rpc: str
+    deployment: Path
+    key: str | None = None
+    key_file: Path | None = None
+    confirmations: int = 1
+    gas_price: int | None = None
+
+    def client(self, *, write: bool = True) -> Any:
+        """A `RegistryClient` on the recorded registry, checked against the chain."""
+        from talentproof.ledger.chain import connect
+        from talentproof.ledger.client import RegistryClient
+        from talentproof.ledger.deploy import Deployment
+        from talentproof.ledger.tx import FeeConfig
+
+        record = Deployment.load(self.deployment)
+        operator = load_private_key(key=self.key, key_file=self.key_file) if write else None
+        w3 = connect(self.rpc)
+        client = RegistryClient(
+            w3,
+            record,
+            operator,
+            confirmations=self.confirmations,
+            fees=FeeConfig(gas_price=self.gas_price),
+        )
+        client.check_chain()
+        return client
+
+
+def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
     )
-    client.check_chain()
-    return client
+
+
+# the options behind `Connection`, listed in every governance command after its own parameters
+_CONNECTION_OPTIONS = (
+    _option("rpc", str, RpcOpt),
+    _option("deployment", Path, DeploymentOpt),
+    _option("key", str | None, KeyOpt),
+    _option("key_file", Path | None, KeyFileOpt),
+    _option("confirmations", int, ConfOpt),
+    _option("gas_price", int | None, GasPriceOpt),
+)
+
+
+def _connected(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give command `fn(..., conn)` the connection options; it receives them as one `Connection`."""
+    own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "conn"]
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> Any:
+        conn = Connection(**{p.name: kwargs.pop(p.name) for p in _CONNECTION_OPTIONS})
+        return fn(conn=conn, **kwargs)
+
+    signature = inspect.Signature([*own, *_CONNECTION_OPTIONS])
+    wrapper.__signature__ = signature  # type: ignore[attr-defined]
+    return wrapper
+
+
+# the parameters of the governance commands that `_simple` builds, by name
+_PARAMETERS = {
+    "issuer_id": _option("issuer_id", int, typer.Argument(..., min=1)),
+    "account": _option("account", str, typer.Argument(...)),
+    "public_key": _option("public_key", str, typer.Argument(...)),
+    "credential_type": _option("credential_type", str, typer.Argument(...)),
+    "valid_from": _option(
+        "valid_from", int, typer.Option(0, "--valid-from", min=0, help="UNIX time (0: now).")
+    ),
+    "valid_until": _option(
+        "valid_until",
+        int,
+        typer.Option(0, "--valid-until", min=0, help="UNIX time (0: open ended)."),
+    ),
+}
+_WINDOW = ("valid_from", "valid_until")
+
+
+def _shown(value: Any) -> str:
+    return f"0x{value.hex()}" if isinstance(value, bytes) else str(value)
 
 
 def _signing_key(value: str) -> bytes:
@@ -213,12 +275,17 @@ def register(app: typer.Typer) -> None:
         typer.echo(json.dumps(record.to_json(), indent=2))
         typer.echo(f"deployment record: {out}", err=True)
 
-    def _governance_command(name: str, help_: str) -> Callable[[F], F]:
-        return governance.command(name, help=help_)  # type: ignore[return-value]
+    def _governance_command(name: str, help_: str) -> Callable[[Callable[..., Any]], Any]:
+        """Register a governance command: errors handled, connection options added."""
+
+        def decorate(fn: Callable[..., Any]) -> Any:
+            return governance.command(name, help=help_)(_errors(_connected(fn)))
+
+        return decorate
 
     @_governance_command("register-issuer", "Register an issuer; prints its id.")
-    @_errors
     def register_issuer(
+        conn: Connection,
         name: str = typer.Argument(..., help="Institution name."),
         did: str = typer.Argument(..., help="Institution DID, e.g. did:web:hku.hk."),
         account: list[str] = typer.Option(
@@ -230,14 +297,8 @@ def register(app: typer.Typer) -> None:
         credential_type: list[str] = typer.Option(
             [], "--type", "-t", help="Credential type to grant."
         ),
-        rpc: str = RpcOpt,
-        deployment: Path = DeploymentOpt,
-        key: str | None = KeyOpt,
-        key_file: Path | None = KeyFileOpt,
-        confirmations: int = ConfOpt,
-        gas_price: int | None = GasPriceOpt,
     ) -> None:
-        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
+        c = conn.client()
         keys = [_signing_key(k) for k in signing_key]
         issuer_id = c.register_issuer(name, did, account)
         for pub in keys:
@@ -246,165 +307,61 @@ def register(app: typer.Typer) -> None:
             c.grant_credential_type(issuer_id, t)
         typer.echo(issuer_id)
 
-    def _simple(cmd: str, help_: str, method: str, *arg_specs: tuple[str, str]) -> None:
-        """Register a governance command calling `RegistryClient.method(issuer_id?, value?)`."""
+    def _simple(cmd: str, help_: str, method: str, *names: str) -> None:
+        """Register a governance command calling `RegistryClient.method(*arguments)`.
 
-        if arg_specs == (("issuer_id", "int"), ("account", "str")):
+        `names` are keys of `_PARAMETERS`, in the method's order; the command prints its name and
+        its arguments (not the validity window) with the transaction.
+        """
 
-            @_governance_command(cmd, help_)
-            @_errors
-            def _cmd_acc(
-                issuer_id: int = typer.Argument(..., min=1),
-                account: str = typer.Argument(...),
-                rpc: str = RpcOpt,
-                deployment: Path = DeploymentOpt,
-                key: str | None = KeyOpt,
-                key_file: Path | None = KeyFileOpt,
-                confirmations: int = ConfOpt,
-                gas_price: int | None = GasPriceOpt,
-            ) -> None:
-                c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
-                _done(getattr(c, method)(issuer_id, account), f"{cmd} {issuer_id} {account}")
-        elif arg_specs == (("issuer_id", "int"),):
+        def run(conn: Connection, **values: Any) -> None:
+            if "public_key" in values:  # checked before connecting
+                values["public_key"] = _signing_key(values["public_key"])
+            args = [values[n] for n in names]
+            receipt = getattr(conn.client(), method)(*args)
+            shown = [_shown(v) for n, v in zip(names, args, strict=True) if n not in _WINDOW]
+            _done(receipt, " ".join([cmd, *shown]))
 
-            @_governance_command(cmd, help_)
-            @_errors
-            def _cmd_id(
-                issuer_id: int = typer.Argument(..., min=1),
-                rpc: str = RpcOpt,
-                deployment: Path = DeploymentOpt,
-                key: str | None = KeyOpt,
-                key_file: Path | None = KeyFileOpt,
-                confirmations: int = ConfOpt,
-                gas_price: int | None = GasPriceOpt,
-            ) -> None:
-                c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
-                _done(getattr(c, method)(issuer_id), f"{cmd} {issuer_id}")
-        elif arg_specs == (("account", "str"),):
+        signature = inspect.Signature([_PARAMETERS[n] for n in names])
+        run.__signature__ = signature  # type: ignore[attr-defined]
+        _governance_command(cmd, help_)(run)
 
-            @_governance_command(cmd, help_)
-            @_errors
-            def _cmd_addr(
-                account: str = typer.Argument(...),
-                rpc: str = RpcOpt,
-                deployment: Path = DeploymentOpt,
-                key: str | None = KeyOpt,
-                key_file: Path | None = KeyFileOpt,
-                confirmations: int = ConfOpt,
-                gas_price: int | None = GasPriceOpt,
-            ) -> None:
-                c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
-                _done(getattr(c, method)(account), f"{cmd} {account}")
-        else:  # pragma: no cover - programming error
-            raise AssertionError(arg_specs)
-
-    ID_ACC = (("issuer_id", "int"), ("account", "str"))
-    _simple("add-account", "Let an account act for an issuer.", "add_issuer_account", *ID_ACC)
+    id_acc = ("issuer_id", "account")
+    _simple("add-account", "Let an account act for an issuer.", "add_issuer_account", *id_acc)
     _simple(
-        "remove-account", "Stop an account acting for an issuer.", "remove_issuer_account", *ID_ACC
+        "remove-account", "Stop an account acting for an issuer.", "remove_issuer_account", *id_acc
     )
-    _simple("suspend", "Suspend an issuer.", "suspend_issuer", ("issuer_id", "int"))
-    _simple("reinstate", "Lift an issuer's suspension.", "reinstate_issuer", ("issuer_id", "int"))
-    _simple("remove", "Remove an issuer (final).", "remove_issuer", ("issuer_id", "int"))
+    _simple("suspend", "Suspend an issuer.", "suspend_issuer", "issuer_id")
+    _simple("reinstate", "Lift an issuer's suspension.", "reinstate_issuer", "issuer_id")
+    _simple("remove", "Remove an issuer (final).", "remove_issuer", "issuer_id")
+    _simple("add-governor", "Make an account a governor (admin).", "add_governor", "account")
+    _simple("remove-governor", "Remove a governor (admin).", "remove_governor", "account")
+    _simple("transfer-admin", "Start the admin transfer (admin).", "transfer_admin", "account")
+    _simple("accept-admin", "Accept the admin role (pending admin).", "accept_admin")
     _simple(
-        "add-governor", "Make an account a governor (admin).", "add_governor", ("account", "str")
+        "add-key",
+        "Register an issuer's Ed25519 signing key (hex or z6Mk...).",
+        "add_signing_key",
+        *("issuer_id", "public_key", *_WINDOW),
     )
-    _simple("remove-governor", "Remove a governor (admin).", "remove_governor", ("account", "str"))
     _simple(
-        "transfer-admin", "Start the admin transfer (admin).", "transfer_admin", ("account", "str")
+        "revoke-key",
+        "Revoke an issuer's signing key (validity ends now).",
+        "revoke_signing_key",
+        *("issuer_id", "public_key"),
     )
-
-    @_governance_command("accept-admin", "Accept the admin role (pending admin).")
-    @_errors
-    def accept_admin(
-        rpc: str = RpcOpt,
-        deployment: Path = DeploymentOpt,
-        key: str | None = KeyOpt,
-        key_file: Path | None = KeyFileOpt,
-        confirmations: int = ConfOpt,
-        gas_price: int | None = GasPriceOpt,
-    ) -> None:
-        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
-        _done(c.accept_admin(), "accept-admin")
-
-    @_governance_command("add-key", "Register an issuer's Ed25519 signing key (hex or z6Mk...).")
-    @_errors
-    def add_key(
-        issuer_id: int = typer.Argument(..., min=1),
-        public_key: str = typer.Argument(...),
-        valid_from: int = typer.Option(0, "--valid-from", min=0, help="UNIX time (0: now)."),
-        valid_until: int = typer.Option(
-            0, "--valid-until", min=0, help="UNIX time (0: open ended)."
-        ),
-        rpc: str = RpcOpt,
-        deployment: Path = DeploymentOpt,
-        key: str | None = KeyOpt,
-        key_file: Path | None = KeyFileOpt,
-        confirmations: int = ConfOpt,
-        gas_price: int | None = GasPriceOpt,
-    ) -> None:
-        pub = _signing_key(public_key)
-        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
-        _done(
-            c.add_signing_key(issuer_id, pub, valid_from, valid_until),
-            f"add-key {issuer_id} 0x{pub.hex()}",
-        )
-
-    @_governance_command("revoke-key", "Revoke an issuer's signing key (validity ends now).")
-    @_errors
-    def revoke_key(
-        issuer_id: int = typer.Argument(..., min=1),
-        public_key: str = typer.Argument(...),
-        rpc: str = RpcOpt,
-        deployment: Path = DeploymentOpt,
-        key: str | None = KeyOpt,
-        key_file: Path | None = KeyFileOpt,
-        confirmations: int = ConfOpt,
-        gas_price: int | None = GasPriceOpt,
-    ) -> None:
-        pub = _signing_key(public_key)
-        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
-        _done(c.revoke_signing_key(issuer_id, pub), f"revoke-key {issuer_id} 0x{pub.hex()}")
-
-    @_governance_command("grant-type", "Accredit an issuer for a credential type (name or 0x id).")
-    @_errors
-    def grant_type(
-        issuer_id: int = typer.Argument(..., min=1),
-        credential_type: str = typer.Argument(...),
-        valid_from: int = typer.Option(0, "--valid-from", min=0, help="UNIX time (0: now)."),
-        valid_until: int = typer.Option(
-            0, "--valid-until", min=0, help="UNIX time (0: open ended)."
-        ),
-        rpc: str = RpcOpt,
-        deployment: Path = DeploymentOpt,
-        key: str | None = KeyOpt,
-        key_file: Path | None = KeyFileOpt,
-        confirmations: int = ConfOpt,
-        gas_price: int | None = GasPriceOpt,
-    ) -> None:
-        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
-        _done(
-            c.grant_credential_type(issuer_id, credential_type, valid_from, valid_until),
-            f"grant-type {issuer_id} {credential_type}",
-        )
-
-    @_governance_command("withdraw-type", "Withdraw an issuer's accreditation for a type.")
-    @_errors
-    def withdraw_type(
-        issuer_id: int = typer.Argument(..., min=1),
-        credential_type: str = typer.Argument(...),
-        rpc: str = RpcOpt,
-        deployment: Path = DeploymentOpt,
-        key: str | None = KeyOpt,
-        key_file: Path | None = KeyFileOpt,
-        confirmations: int = ConfOpt,
-        gas_price: int | None = GasPriceOpt,
-    ) -> None:
-        c = _client(rpc, deployment, key, key_file, confirmations, gas_price)
-        _done(
-            c.withdraw_credential_type(issuer_id, credential_type),
-            f"withdraw-type {issuer_id} {credential_type}",
-        )
+    _simple(
+        "grant-type",
+        "Accredit an issuer for a credential type (name or 0x id).",
+        "grant_credential_type",
+        *("issuer_id", "credential_type", *_WINDOW),
+    )
+    _simple(
+        "withdraw-type",
+        "Withdraw an issuer's accreditation for a type.",
+        "withdraw_credential_type",
+        *("issuer_id", "credential_type"),
+    )
 
     @app.command("status")
     @_errors
@@ -414,7 +371,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Show the deployment, governance and every issuer with its state."""
-        c = _client(rpc, deployment, None, None, 1, None, write=False)
+        c = Connection(rpc, deployment).client(write=False)
         issuers = c.issuers()
         info = {
             "deployment": c.deployment.to_json(),

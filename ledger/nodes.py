@@ -39,10 +39,9 @@ import time
 import urllib.error
 import urllib.request
 import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from talentproof.ledger.errors import NodeError
 
@@ -51,6 +50,7 @@ __all__ = [
     "EmbeddedChain",
     "LocalNode",
     "NodeConfig",
+    "NodeOptions",
     "anvil",
     "client_version",
     "dev_private_keys",
@@ -426,50 +426,46 @@ def _stop_all() -> None:
         node.stop(timeout=5.0)
 
 
-@contextlib.contextmanager
-def _running(config: NodeConfig, log_path: Path | None) -> Iterator[LocalNode]:
-    with LocalNode(config, log_path=log_path) as node:
-        yield node
+class NodeOptions(TypedDict, total=False):
+    """The keyword options of `anvil()` and `ganache()`: `NodeConfig` fields and the log file."""
+
+    port: int
+    chain_id: int | None
+    zero_gas: bool
+    no_mining: bool
+    block_time: int | None
+    log_path: Path | None
+    extra_args: tuple[str, ...]
+
+
+def _node(
+    kind: NodeKind, state_path: Path | None, options: NodeOptions
+) -> contextlib.AbstractContextManager[LocalNode]:
+    unknown = options.keys() - NodeOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"{kind}() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+    config = {k: v for k, v in options.items() if k != "log_path"}
+    return LocalNode(
+        NodeConfig(kind=kind, state_path=state_path, **config),  # type: ignore[arg-type]
+        log_path=options.get("log_path"),
+    )
 
 
 def anvil(
-    *,
-    port: int = 0,
-    chain_id: int | None = None,
-    state_file: Path | None = None,
-    zero_gas: bool = False,
-    no_mining: bool = False,
-    block_time: int | None = None,
-    log_path: Path | None = None,
-    extra_args: tuple[str, ...] = (),
+    *, state_file: Path | None = None, **options: Unpack[NodeOptions]
 ) -> contextlib.AbstractContextManager[LocalNode]:
-    """Run an Anvil node for the duration of the ``with`` block."""
-    return _running(
-        NodeConfig(kind="anvil", port=port, chain_id=chain_id, state_path=state_file,
-                   zero_gas=zero_gas, no_mining=no_mining, block_time=block_time,
-                   extra_args=extra_args),
-        log_path,
-    )
+    """Run an Anvil node for the duration of the ``with`` block (options: `NodeOptions`)."""
+    return _node("anvil", state_file, options)
 
 
 def ganache(
-    *,
-    port: int = 0,
-    chain_id: int | None = None,
-    db_path: Path | None = None,
-    zero_gas: bool = False,
-    no_mining: bool = False,
-    block_time: int | None = None,
-    log_path: Path | None = None,
-    extra_args: tuple[str, ...] = (),
+    *, db_path: Path | None = None, **options: Unpack[NodeOptions]
 ) -> contextlib.AbstractContextManager[LocalNode]:
-    """Run a Ganache node (deterministic dev wallet) for the duration of the ``with`` block."""
-    return _running(
-        NodeConfig(kind="ganache", port=port, chain_id=chain_id, state_path=db_path,
-                   zero_gas=zero_gas, no_mining=no_mining, block_time=block_time,
-                   extra_args=extra_args),
-        log_path,
-    )
+    """Run a Ganache node (deterministic dev wallet) for the duration of the ``with`` block.
+
+    Options: `NodeOptions`.
+    """
+    return _node("ganache", db_path, options)
 
 
 @dataclass(frozen=True)

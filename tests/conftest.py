@@ -23,14 +23,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import Deployment, deploy_registry
-from talentproof.ledger.nodes import EmbeddedChain, LocalNode, NodeConfig
+from talentproof.ledger.nodes import EmbeddedChain, LocalNode, NodeConfig, NodeKind
 from talentproof.ledger.nodes import embedded_chain as _embedded
 
 NODE_FIXTURES = frozenset(
@@ -128,29 +127,23 @@ class DeployedRegistry:
         )
 
 
-def _start(kind: str, tmp: Path) -> LocalNode:
-    node = LocalNode(NodeConfig(kind=kind, accounts=20), log_path=tmp / f"{kind}.log")  # type: ignore[arg-type]
-    return node.start()
+def _session_node(kind: NodeKind, tmp: pytest.TempPathFactory) -> Iterator[LocalNode]:
+    """A real node of `kind` (20 funded dev accounts), stopped when the session ends."""
+    log = tmp.mktemp(kind) / f"{kind}.log"
+    with LocalNode(NodeConfig(kind=kind, accounts=20), log_path=log) as node:
+        yield node
 
 
 @pytest.fixture(scope="session")
 def anvil_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
     """A real Anvil process for the whole session (this xdist worker)."""
-    node = _start("anvil", tmp_path_factory.mktemp("anvil"))
-    try:
-        yield node
-    finally:
-        node.stop()
+    yield from _session_node("anvil", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def ganache_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNode]:
     """A real Ganache process for the whole session (this xdist worker)."""
-    node = _start("ganache", tmp_path_factory.mktemp("ganache"))
-    try:
-        yield node
-    finally:
-        node.stop()
+    yield from _session_node("ganache", tmp_path_factory)
 
 
 @pytest.fixture(params=["anvil", "ganache"])

@@ -75,6 +75,13 @@ class Registry:
     def call(self, fn: str, *args: Any) -> Any:
         return getattr(self.functions, fn)(*args).call()
 
+    def record(self, fn: str, *args: Any) -> dict[str, Any]:
+        """The struct view `fn(*args)` returns, as a dict by the ABI's field names."""
+        (entry,) = (e for e in self.artifact.abi if e["type"] == "function" and e["name"] == fn)
+        (struct,) = entry["outputs"]
+        names = [c["name"] for c in struct["components"]]
+        return dict(zip(names, self.call(fn, *args), strict=True))
+
     def revert_of(self, fn: str, *args: Any, sender: str, mine: bool = False) -> Reverted:
         """Run `fn(*args)` from `sender`, expecting a revert; return the decoded custom error.
 

@@ -27,12 +27,20 @@ _numbers = st.one_of(
     st.floats(min_value=1e20, max_value=1e22),
 )
 _scalars = st.one_of(st.none(), st.booleans(), _numbers, _text)
-_json = st.recursive(
-    _scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=5),
-                            st.dictionaries(_text, inner, max_size=5)),
-    max_leaves=15,
-)
+
+
+def _json_of(scalars: st.SearchStrategy, keys: st.SearchStrategy[str], *, size: int,
+             max_leaves: int) -> st.SearchStrategy:
+    """JSON values: `scalars` nested in arrays and objects (keys from `keys`) of up to `size`."""
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(st.lists(inner, max_size=size),
+                                st.dictionaries(keys, inner, max_size=size)),
+        max_leaves=max_leaves,
+    )
+
+
+_json = _json_of(_scalars, _text, size=5, max_leaves=15)
 _containers = st.one_of(st.lists(_json, max_size=5), st.dictionaries(_text, _json, max_size=6))
 
 
@@ -115,12 +123,10 @@ def test_escapes_and_whitespace() -> None:
 
 
 _fast_text = st.text(st.characters(min_codepoint=0, max_codepoint=0xD7FF), max_size=10)
-_fast_json = st.recursive(
+_fast_json = _json_of(
     st.one_of(st.booleans(), st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER),
               _fast_text),
-    lambda inner: st.one_of(st.lists(inner, max_size=5),
-                            st.dictionaries(_fast_text, inner, max_size=5)),
-    max_leaves=20,
+    _fast_text, size=5, max_leaves=20,
 )
 
 
@@ -167,12 +173,8 @@ def _has_float_or_null(value: object) -> bool:
 
 # strings full of JSON-looking text: quotes, backslashes, digits, '.', 'e', 'n', ':', ',', '['
 _tricky_text = st.text(st.sampled_from('"\\:,[]{}.eEn0123456789-+ ux') | _chars, max_size=10)
-_tricky_json = st.recursive(
-    st.one_of(st.none(), st.booleans(), _numbers, _tricky_text),
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(_tricky_text, inner, max_size=4)),
-    max_leaves=12,
-)
+_tricky_json = _json_of(st.one_of(st.none(), st.booleans(), _numbers, _tricky_text),
+                        _tricky_text, size=4, max_leaves=12)
 
 
 @settings(max_examples=120, deadline=None)

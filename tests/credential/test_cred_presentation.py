@@ -24,6 +24,20 @@ from ._cred_support import WHEN, anchor_in_batch, make_degree, sign
 NONCE, DOMAIN = "c0ffee-5eed-1234", "verify.immd.gov.hk"
 
 
+def _unsigned_vp(creds: list[dict[str, Any]], holder: str) -> dict[str, Any]:
+    """A presentation built by hand (not through `create_presentation`), not signed yet."""
+    return {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+            "holder": holder, "verifiableCredential": creds}
+
+
+def _sign_vp(vp: dict[str, Any], key: Ed25519SigningKey,
+             proof_purpose: str = "authentication") -> dict[str, Any]:
+    """`vp` signed by `key` for the test verifier's challenge and domain."""
+    return integrity.sign(vp, key, verification_method=key.public_key.verification_method,
+                          created=WHEN, proof_purpose=proof_purpose, challenge=NONCE,
+                          domain=DOMAIN)
+
+
 @pytest.fixture()
 def creds(anchored: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [copy.deepcopy(d) for d in anchored.values()]
@@ -65,10 +79,7 @@ def test_signed_by_someone_else_than_holder(creds: list[dict[str, Any]],
                                             other_key: Ed25519SigningKey) -> None:
     vp = create_presentation(creds, holder_key, challenge=NONCE, domain=DOMAIN, created=WHEN)
     unsigned = {k: v for k, v in vp.items() if k != "proof"}
-    forged = integrity.sign(unsigned, other_key,
-                            verification_method=other_key.public_key.verification_method,
-                            created=WHEN, proof_purpose="authentication", challenge=NONCE,
-                            domain=DOMAIN)
+    forged = _sign_vp(unsigned, other_key)
     with pytest.raises(HolderMismatch, match="not by its holder"):
         verify_presentation(forged, challenge=NONCE, domain=DOMAIN)
 
@@ -82,23 +93,15 @@ def test_credentials_of_another_person_are_refused(creds: list[dict[str, Any]],
         create_presentation([*creds, theirs], holder_key, challenge=NONCE, domain=DOMAIN,
                             created=WHEN)
     # and a presentation smuggling one in (signed by the holder) fails verification
-    vp = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
-          "holder": holder_key.public_key.did_key, "verifiableCredential": [*creds, theirs]}
-    vp = integrity.sign(vp, holder_key,
-                        verification_method=holder_key.public_key.verification_method,
-                        created=WHEN, proof_purpose="authentication", challenge=NONCE,
-                        domain=DOMAIN)
+    vp = _sign_vp(_unsigned_vp([*creds, theirs], holder_key.public_key.did_key), holder_key)
     with pytest.raises(HolderMismatch, match="not the holder"):
         verify_presentation(vp, challenge=NONCE, domain=DOMAIN)
 
 
 def test_assertion_proof_is_not_a_presentation_proof(creds: list[dict[str, Any]],
                                                      holder_key: Ed25519SigningKey) -> None:
-    vp = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
-          "holder": holder_key.public_key.did_key, "verifiableCredential": creds}
-    vp = integrity.sign(vp, holder_key,
-                        verification_method=holder_key.public_key.verification_method,
-                        created=WHEN, challenge=NONCE, domain=DOMAIN)
+    vp = _sign_vp(_unsigned_vp(creds, holder_key.public_key.did_key), holder_key,
+                  proof_purpose="assertionMethod")
     with pytest.raises(WrongProofPurpose):
         verify_presentation(vp, challenge=NONCE, domain=DOMAIN)
 

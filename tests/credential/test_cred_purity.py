@@ -13,6 +13,7 @@ def test_credential_package_imports_no_network_stack() -> None:
         "import talentproof.credential.merkle, talentproof.credential.model\n"
         "import talentproof.credential.presentation, talentproof.credential.qr\n"
         "import talentproof.credential.jcs, talentproof.credential.keys\n"
+        "import talentproof.credential.examples\n"
         "bad = [m for m in ('web3', 'fastapi', 'httpx', 'requests', 'urllib3', 'starlette',\n"
         "                   'talentproof.ledger', 'talentproof.issuer', 'talentproof.verifier')\n"
         "       if m in sys.modules]\n"

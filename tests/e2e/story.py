@@ -1,9 +1,10 @@
-"""The full TalentProof story through the real services, shared by the Anvil and Ganache modules.
+"""The full TalentProof story through the real services, run on Anvil and on Ganache.
 
-Each module starts one `talentproof run` stack (module-scoped fixture ``stack``) and runs these
-tests against it: seeding on chain, three credentials issued over HTTP by the three seeded
-institutions, anchoring, verification through the verifier service and through the CLI against
-the hk-dlt-expert profession, a revocation through the issuer API, and the verdict changing.
+`test_story.py` starts one `talentproof run` stack per chain (fixture ``stack``, parametrized
+over both) and runs these checks against it: seeding on chain, three credentials issued over
+HTTP by the three seeded institutions, anchoring, verification through the verifier service and
+through the CLI against the hk-dlt-expert profession, a revocation through the issuer API, and
+the verdict changing.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.ledger.chain import connect
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import Deployment
@@ -126,15 +127,19 @@ def test_errors_have_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert code == 2 and "anvil or ganache" in err
 
 
-@pytest.mark.integration
-def test_node_start_runs_until_interrupted_and_persists_state(tmp_path: Path) -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [TALENTPROOF, "node", "start", "--port", str(port), "--state-dir", str(tmp_path)],
+def _node_start(port: int, state_dir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [TALENTPROOF, "node", "start", "--port", str(port), "--state-dir", str(state_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.mark.integration
+def test_node_start_runs_until_interrupted_and_persists_state(tmp_path: Path) -> None:
+    port = free_port()
+    proc = _node_start(port, tmp_path)
     try:
         first = proc.stdout.readline()  # type: ignore[union-attr]
         assert first.startswith("anvil/") and f"127.0.0.1:{port}" in first
@@ -146,15 +151,77 @@ def test_node_start_runs_until_interrupted_and_persists_state(tmp_path: Path) ->
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
     assert (tmp_path / "anvil-state.json").exists()
-    proc = subprocess.Popen(
-        [TALENTPROOF, "node", "start", "--port", str(port), "--state-dir", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _node_start(port, tmp_path)
     try:
         proc.stdout.readline()  # type: ignore[union-attr]
         assert connect(f"http://127.0.0.1:{port}").eth.block_number == mined
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+
+
+GOVERNANCE_COMMANDS = (
+    "register-issuer", "add-account", "remove-account", "suspend", "reinstate", "remove",
+    "add-governor", "remove-governor", "transfer-admin", "accept-admin", "add-key", "revoke-key",
+    "grant-type", "withdraw-type",
+)  # fmt: skip
+CONNECTION_OPTIONS = (
+    "--rpc", "--deployment", "--key", "--key-file", "--confirmations", "--gas-price",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("command", GOVERNANCE_COMMANDS)
+def test_every_governance_command_documents_the_connection_options(command: str) -> None:
+    result = runner.invoke(app, ["governance", command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for option in CONNECTION_OPTIONS:
+        assert f" {option} " in result.output, (command, option)
+    assert "TALENTPROOF_RPC_URL" in result.output and "TALENTPROOF_DEPLOYMENT" in result.output
+
+
+@pytest.mark.integration
+def test_every_governance_command_acts_on_chain(anvil_node, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Each command with its arguments, the connection taken from the environment."""
+    rpc, admin_key = anvil_node.rpc_url, anvil_node.private_keys[0]
+    record = tmp_path / "deployment.json"
+    env = {
+        "TALENTPROOF_RPC_URL": rpc,
+        "TALENTPROOF_DEPLOYMENT": str(record),
+        "TALENTPROOF_OPERATOR_KEY": admin_key,
+    }
+    assert _run("deploy", "--out", str(record), env=env)[0] == 0
+    client = RegistryClient(connect(rpc), Deployment.load(record))
+    code, out, err = _run("governance", "register-issuer", "HKUST", "did:web:hkust.edu.hk", env=env)
+    assert code == 0, err
+    issuer = out.strip()
+    acc, gov, new_admin = anvil_node.accounts[8], anvil_node.accounts[9], anvil_node.accounts[10]
+    pub = "0x" + "cd" * 32
+    signer = Ed25519SigningKey.from_seed(bytes(range(32)))
+    multikey, multikey_hex = signer.public_key.multibase, "0x" + signer.public_key.raw.hex()
+    code, _, err = _run("governance", "add-key", issuer, "z6MkNotAKey", env=env)
+    assert code == 1 and err.startswith("error: signing key 'z6MkNotAKey'"), err
+    for args, printed in (
+        (("add-account", issuer, acc), f"add-account {issuer} {acc}"),
+        (("remove-account", issuer, acc), f"remove-account {issuer} {acc}"),
+        (("add-key", issuer, pub, "--valid-until", "4000000000"), f"add-key {issuer} {pub}"),
+        (("add-key", issuer, multikey), f"add-key {issuer} {multikey_hex}"),
+        (("suspend", issuer), f"suspend {issuer}"),
+        (("reinstate", issuer), f"reinstate {issuer}"),
+        (("add-governor", gov), f"add-governor {gov}"),
+        (("remove-governor", gov), f"remove-governor {gov}"),
+        (("remove", issuer), f"remove {issuer}"),
+        (("transfer-admin", new_admin), f"transfer-admin {new_admin}"),
+    ):
+        code, out, err = _run("governance", *args, env=env)
+        assert code == 0, (args, err)
+        assert out.startswith(f"{printed} (tx 0x"), out
+    assert client.issuer_of_account(acc) is None
+    assert client.signing_key(int(issuer), pub).valid_until == 4_000_000_000
+    assert client.signing_key(int(issuer), multikey_hex).registered
+    assert client.issuer(int(issuer)).status is IssuerStatus.REMOVED
+    assert client.governor_count() == 1 and client.pending_admin() == new_admin
+    code, out, err = _run(
+        "governance", "accept-admin", "--key", anvil_node.private_keys[10], env=env
+    )
+    assert code == 0, err
+    assert out.startswith("accept-admin (tx 0x") and client.admin() == new_admin

@@ -197,6 +197,21 @@ def test_ganache_state_survives_a_restart(tmp_path: Path) -> None:
         assert RegistryClient(w3, dep).issuer(1).name == "HKU"
 
 
+def test_node_options_reach_the_node(tmp_path: Path) -> None:
+    log = tmp_path / "ganache.log"
+    with ganache(chain_id=4321, zero_gas=True, log_path=log) as node:
+        assert (node.chain_id, node.log_path) == (4321, log)
+        w3 = connect(node.rpc_url)
+        assert w3.eth.chain_id == 4321 and w3.eth.gas_price == 0
+    assert log.stat().st_size > 0
+
+
+@pytest.mark.parametrize("start", [anvil, ganache])
+def test_unknown_node_options_are_refused(start) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match=r"\(\) got unexpected keyword arguments: accounts, db"):
+        start(accounts=3, db=None)
+
+
 @pytest.mark.parametrize("kind", ["anvil", "ganache"])
 def test_zero_gas_price_legacy_mode(kind: str) -> None:
     """Besu/QBFT-style free gas: Anvil with base fee 0, Ganache on berlin; type-0, gasPrice 0."""
