@@ -121,17 +121,11 @@ def artifact_hash(name: str) -> str:
     return f"sha256:{load_artifact(name).sha256}"
 
 
-def _canonical_type(param: Mapping[str, Any]) -> str:
-    typ = str(param["type"])
-    if typ.startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in param.get("components", ()))
-        return f"({inner}){typ[len('tuple') :]}"
-    return typ
-
-
 def abi_input_types(entry: Mapping[str, Any]) -> list[str]:
     """The canonical ABI types of an entry's inputs, e.g. ``["uint32", "(uint64,bool)"]``."""
-    return [_canonical_type(p) for p in entry.get("inputs", ())]
+    from talentproof.ledger.abi import canonical_type
+
+    return [canonical_type(p) for p in entry.get("inputs", ())]
 
 
 def abi_signature(entry: Mapping[str, Any]) -> str:

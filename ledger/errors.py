@@ -185,14 +185,6 @@ def _rebuild_revert(
     return revert_class(name)(name, args_dict, selector=selector, function=function, data=data)
 
 
-def _abi_type(param: Mapping[str, Any]) -> str:
-    typ = str(param["type"])
-    if typ.startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in param.get("components", []))
-        return f"({inner}){typ[5:]}"
-    return typ
-
-
 _BUILTIN_ERRORS: tuple[dict[str, Any], ...] = (
     {"type": "error", "name": "Error", "inputs": [{"name": "reason", "type": "string"}]},
     {"type": "error", "name": "Panic", "inputs": [{"name": "code", "type": "uint256"}]},
@@ -203,12 +195,14 @@ class ErrorDecoder:
     """Decodes revert data into typed exceptions using the custom errors of an ABI."""
 
     def __init__(self, abi: Sequence[Mapping[str, Any]]) -> None:
+        from talentproof.ledger.abi import canonical_type  # abi imports this module
+
         self._by_selector: dict[bytes, tuple[str, list[str], list[str]]] = {}
         for entry in [*abi, *_BUILTIN_ERRORS]:
             if entry.get("type") != "error":
                 continue
             name = str(entry["name"])
-            types = [_abi_type(p) for p in entry.get("inputs", [])]
+            types = [canonical_type(p) for p in entry.get("inputs", [])]
             names = [str(p.get("name") or f"arg{i}") for i, p in enumerate(entry.get("inputs", []))]
             selector = keccak(text=f"{name}({','.join(types)})")[:4]
             self._by_selector[selector] = (name, types, names)
