@@ -8,10 +8,13 @@
 3. Decoding a QR code from a 1000x1000 screenshot.
 
 In the same run, for comparison: the single path through the ledger reader's http.client
-transport (``fastread.USE_RAW_TRANSPORT = False``), the folder with pipelining off
+transport (``fastread.USE_RAW_TRANSPORT = False``), the folder with its chain reads as one
+``eth_call`` per credential (``fastread.USE_VIEWS_CALL = False``) and with pipelining off
 (``bulk.PIPELINE = False``), and the folder's CPU cost per credential (worker processes, parent
-and the Anvil node, from rusage and /proc) in raw Ed25519 verifies measured on this machine.
-On a loaded machine wall-clock rates follow the load; the CPU figures much less so.
+and the Anvil node, from rusage and /proc) in raw Ed25519 verifies measured in the same run,
+against issue #5's ratio: 2 cores x 15,500 raw verifies/s / 8,000 credentials/s = 3.87 raw
+verifies of CPU per credential at most. On a loaded machine wall-clock rates follow the load;
+the CPU figures much less so.
 
 Prints a table; asserts nothing about time.
 """
@@ -27,6 +30,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Self
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
@@ -164,50 +168,138 @@ def _raw_verify_cpu_us(n: int = 20000) -> tuple[float, float]:
     """(verifies per wall second, CPU microseconds per verify) of raw Ed25519 on this core."""
     k = Ed25519PrivateKey.generate()
     pub = k.public_key()
-    sig = k.sign(b"x" * 32)
+    msg = b"x" * 64  # eddsa-jcs-2022 verifies 64 bytes (two SHA-256 digests)
+    sig = k.sign(msg)
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(n):
-        pub.verify(sig, b"x" * 32)
+        pub.verify(sig, msg)
     return n / (time.perf_counter() - t0), (time.process_time() - c0) / n * 1e6
+
+
+class RawVerifySampler:
+    """Raw Ed25519 verifies on a thread of this (parent) process *during* a folder run, in short
+    bursts (about a tenth of a core), so the reference sees the machine as the run does.
+
+    On a machine shared with other work, the CPU time of an operation grows with what the other
+    core (or hyperthread) runs: a reference measured before or after the run, at another moment,
+    can be off by tens of percent. ``cpu`` (this thread's whole CPU time) is subtracted from the
+    parent's own.
+    """
+
+    def __init__(self, burst: int = 100, pause: float = 0.2) -> None:
+        import threading
+
+        k = Ed25519PrivateKey.generate()
+        self._pub, self._msg = k.public_key(), b"x" * 64
+        self._sig = k.sign(self._msg)
+        self.burst, self.pause = burst, pause
+        self.verifies, self.verify_cpu, self.cpu = 0, 0.0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="raw-verify-sampler", daemon=True)
+
+    def _run(self) -> None:
+        pub, sig, msg = self._pub, self._sig, self._msg
+        while not self._stop.is_set():
+            c0 = time.thread_time()
+            for _ in range(self.burst):
+                pub.verify(sig, msg)
+            self.verify_cpu += time.thread_time() - c0
+            self.verifies += self.burst
+            self._stop.wait(self.pause)
+        self.cpu = time.thread_time()
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def us(self) -> float:
+        return self.verify_cpu / self.verifies * 1e6 if self.verifies else float("nan")
+
+
+#: Issue #5: >= 8,000 credentials/s on 2 cores, where raw verify runs 15,500/s per core.
+RATIO_TARGET = 2 * 15_500 / 8_000  # raw verifies of CPU per credential (verifier + node)
 
 
 def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> None:
     """Folder throughput (wall clock: depends on what else the machine runs) and its CPU cost per
-    credential (workers + parent + node), which does not, beside one core's raw Ed25519 verify."""
+    credential (workers + parent + node) in raw Ed25519 verifies measured in the same run.
+
+    Configurations, interleaved: the current one (twice: first and last), the chain reads as one
+    ``eth_call`` per credential (``fastread.USE_VIEWS_CALL = False``, before the views call) and
+    pipelining off (``bulk.PIPELINE = False``).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for i, d in enumerate(docs):
             (folder / f"c{i:05d}.json").write_text(json.dumps(d))
-        from talentproof.verifier import bulk
+        from talentproof.verifier import bulk, fastread
 
-        def run() -> tuple[float, float, float]:
+        def run() -> dict[str, float]:
             kids0, self0 = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
             node0 = _tree_cpu(node_pid)
-            results, _block, seconds = run_folder(folder, rpc=rpc, trust=str(record), workers=2)
+            with RawVerifySampler() as sampler:
+                results, _block, seconds = run_folder(folder, rpc=rpc, trust=str(record), workers=2)
             node1 = _tree_cpu(node_pid)
             kids1, self1 = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
             assert len(results) == len(docs)
             bad = [r for r in results if r["verdict"] != "valid"]
             assert not bad, bad[:3]
-            ours = (kids1.ru_utime + kids1.ru_stime - kids0.ru_utime - kids0.ru_stime
-                    + self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime)
-            return len(docs) / seconds, ours / len(docs) * 1e6, (node1 - node0) / len(docs) * 1e6
+            n = len(docs)
+            workers = kids1.ru_utime + kids1.ru_stime - kids0.ru_utime - kids0.ru_stime
+            parent = self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime - sampler.cpu
+            return {
+                "rate": n / seconds,
+                "workers": workers / n * 1e6,
+                "parent": parent / n * 1e6,
+                "node": (node1 - node0) / n * 1e6,
+                "raw_during": sampler.us,
+            }
 
-        bulk.PIPELINE = False  # before: each chunk's reads, then the next chunk's checks
-        rate_before, ours_before, node_before = run()
+        runs: dict[str, list[dict[str, float]]] = {"current": [], "per_call": [], "no_pipeline": []}
+        _, raw_before = _raw_verify_cpu_us(5000)
+        runs["current"].append(run())
+        fastread.USE_VIEWS_CALL = False
+        runs["per_call"].append(run())
+        fastread.USE_VIEWS_CALL = True
+        bulk.PIPELINE = False
+        runs["no_pipeline"].append(run())
         bulk.PIPELINE = True
-        rate, ours, node = run()
-    ed, ed_us = _raw_verify_cpu_us()
-    row(f"Folder of {len(docs):,} credential files, 2 processes", f"{rate:,.0f} /s", ">= 8,000 /s",
-        f"raw Ed25519 verify, 1 core {ed:,.0f} /s", f"{rate / ed:.2f}x one core's raw verify")
-    row("  same, pipelining off (reads not overlapped)", f"{rate_before:,.0f} /s", "", "",
-        f"pipelined {rate / rate_before:.2f}x faster")
-    total = ours + node
-    row("  CPU per credential: verifier + Anvil", f"{ours:.0f} + {node:.0f} us", "",
-        f"raw Ed25519 verify {ed_us:.0f} us CPU", f"{total / ed_us:.1f} raw verifies")
-    row("  same, pipelining off", f"{ours_before:.0f} + {node_before:.0f} us", "", "",
-        f"{(ours_before + node_before) / ed_us:.1f} raw verifies")
-    rv = total / ed_us
+        runs["current"].append(run())
+        _, raw_after = _raw_verify_cpu_us(5000)
+    ed, _ = _raw_verify_cpu_us()
+
+    def mean(rs: list[dict[str, float]], key: str) -> float:
+        return sum(r[key] for r in rs) / len(rs)
+
+    cur = {k: mean(runs["current"], k) for k in runs["current"][0]}
+    raw_loop = (raw_before + raw_after) / 2
+    row(f"Folder of {len(docs):,} credential files, 2 processes", f"{cur['rate']:,.0f} /s", ">= 8,000 /s",
+        f"raw Ed25519 verify, 1 core {ed:,.0f} /s", f"{cur['rate'] / ed:.2f}x one core's raw verify")
+    for name, label in (("per_call", "one eth_call per credential (before the views call)"),
+                        ("no_pipeline", "pipelining off (reads not overlapped)")):
+        r = runs[name][0]
+        row(f"  same, {label}", f"{r['rate']:,.0f} /s", "", "", "")
+    total = cur["workers"] + cur["parent"] + cur["node"]
+    row("  CPU per credential: workers + parent + Anvil (mean of 2 runs)",
+        f"{cur['workers']:.0f} + {cur['parent']:.0f} + {cur['node']:.0f} = {total:.0f} us", "",
+        f"raw Ed25519 verify during the run {cur['raw_during']:.0f} us CPU", "")
+    verdict = "met" if total / cur["raw_during"] <= RATIO_TARGET else "NOT met"
+    row("  CPU per credential in raw verifies (during-run reference)", f"{total / cur['raw_during']:.2f}",
+        f"<= {RATIO_TARGET:.3f}", "2 x 15,500/s / 8,000/s", verdict)
+    row("  same, against raw verify before/after the runs", f"{total / raw_loop:.2f}", f"<= {RATIO_TARGET:.3f}",
+        f"raw verify before {raw_before:.0f} / after {raw_after:.0f} us CPU",
+        "met" if total / raw_loop <= RATIO_TARGET else "NOT met")
+    for name, label in (("per_call", "one eth_call per credential"), ("no_pipeline", "pipelining off")):
+        r = runs[name][0]
+        t = r["workers"] + r["parent"] + r["node"]
+        row(f"  same, {label}", f"{r['workers']:.0f} + {r['parent']:.0f} + {r['node']:.0f} = {t:.0f} us",
+            "", f"raw verify during the run {r['raw_during']:.0f} us", f"{t / r['raw_during']:.2f} raw verifies")
+    rv = total / cur["raw_during"]
     row("  model: 2 cores x 15,500 raw verifies/s / raw verifies per credential", f"{2 * 15_500 / rv:,.0f} /s",
         ">= 8,000 /s", "15,500/s/core: the brief's idle-machine figure", "not measured")
 

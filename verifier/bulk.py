@@ -11,6 +11,7 @@ read, else 1 if any is invalid, else 0.
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -25,8 +26,8 @@ from typing import Any
 
 from talentproof.ledger.errors import LedgerError
 from talentproof.verifier.engine import Prepared, Verifier
-from talentproof.verifier.inputs import folder_files, item_from_path
-from talentproof.verifier.report import CredentialReport, Status, Verdict
+from talentproof.verifier.inputs import folder_paths, item_from_path
+from talentproof.verifier.report import CheckResult, CredentialReport, Status, Verdict, verdict_of
 
 CHUNK = 256  # credentials per chain batch
 TASK = 4 * CHUNK  # files per worker task (its chunks are pipelined)
@@ -63,9 +64,22 @@ def _read_chunk(
 
 
 def _finish_chunk(
-    verifier: Verifier, prepared: Sequence[Prepared], read: tuple[dict[int, Any], str | None], as_of: datetime
-) -> list[CredentialReport]:
+    verifier: Verifier,
+    prepared: Sequence[Prepared],
+    read: tuple[dict[int, Any], str | None],
+    as_of: datetime,
+    compact: bool = False,
+) -> list[Any]:
+    """Reports of a chunk, or with ``compact`` their summaries (the same checks, no report)."""
     verdicts, error = read
+    if compact:
+        out: list[Any] = []
+        for p in prepared:
+            checks, _, _ = verifier.finish_checks(
+                p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None
+            )
+            out.append(summary(p.source, checks))
+        return out
     return [
         verifier.finish(p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None)
         for p in prepared
@@ -80,13 +94,19 @@ def verify_prepared(
 
 
 def verify_items_bulk(
-    verifier: Verifier, items: Iterable[Any], *, as_of: datetime | None = None, block: int | None = None
-) -> list[CredentialReport]:
+    verifier: Verifier,
+    items: Iterable[Any],
+    *,
+    as_of: datetime | None = None,
+    block: int | None = None,
+    compact: bool = False,
+) -> list[Any]:
     """Verify many single credentials (one per item) against one pinned block (in-process).
 
     Pipelined: while the node answers the batched reads of one chunk (on a helper thread, whose
     wait releases the GIL), the offline checks of the next chunk run here. Every credential still
-    gets every check; the reports come back in item order.
+    gets every check; the reports come back in item order. ``compact``: their :func:`summary`
+    instead (source, verdict, first problem), without building the reports.
     """
     as_of_dt = as_of or verifier.clock()
     as_of_chain = int(as_of_dt.timestamp()) if as_of is not None else 0
@@ -94,11 +114,12 @@ def verify_items_bulk(
         as_of_chain = 1
     if block is None:
         block = verifier.reader.block_number()
-    reports: list[CredentialReport] = []
+    reports: list[Any] = []
     if not PIPELINE:
         for chunk_items in _batched(items, CHUNK):
             chunk = [verifier.prepare(item.source, item.document, item.error) for item in chunk_items]
-            reports.extend(verify_prepared(verifier, chunk, as_of=as_of_dt, as_of_chain=as_of_chain, block=block))
+            read = _read_chunk(verifier, chunk, as_of_chain, block)
+            reports.extend(_finish_chunk(verifier, chunk, read, as_of_dt, compact))
         return reports
     pending: tuple[list[Prepared], Future[tuple[dict[int, Any], str | None]]] | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="tp-chain-read") as pool:
@@ -106,10 +127,10 @@ def verify_items_bulk(
             chunk = [verifier.prepare(item.source, item.document, item.error) for item in chunk_items]
             future = pool.submit(_read_chunk, verifier, chunk, as_of_chain, block)
             if pending is not None:
-                reports.extend(_finish_chunk(verifier, pending[0], pending[1].result(), as_of_dt))
+                reports.extend(_finish_chunk(verifier, pending[0], pending[1].result(), as_of_dt, compact))
             pending = (chunk, future)
         if pending is not None:
-            reports.extend(_finish_chunk(verifier, pending[0], pending[1].result(), as_of_dt))
+            reports.extend(_finish_chunk(verifier, pending[0], pending[1].result(), as_of_dt, compact))
         from talentproof.verifier import fastread
 
         pool.submit(fastread.close_thread_transports).result()  # the helper thread's socket
@@ -152,27 +173,52 @@ def _init(job: _Job) -> None:
     _verifier = build_verifier(job.rpc, job.trust, min_confirmations=job.min_confirmations)
 
 
-def _summarise(r: CredentialReport, full: bool) -> dict[str, Any]:
-    if full:
-        return r.to_json()
-    problem = next((c for c in r.checks if c.status in (Status.FAIL, Status.ERROR)), None)
+def summary(source: str, checks: Sequence[CheckResult]) -> dict[str, Any]:
+    """What the folder mode shows of a credential without ``--json``: its source, its verdict
+    (``verdict_of`` its checks, as ``CredentialReport.verdict``) and its first failed (or
+    errored) check as ``"<number>. <message>"``."""
+    problem = next((c for c in checks if c.status is Status.FAIL or c.status is Status.ERROR), None)
     return {
-        "source": r.source,
-        "verdict": r.verdict.value,
+        "source": source,
+        "verdict": verdict_of(checks).value,
         "problem": f"{problem.number}. {problem.message}" if problem else None,
     }
 
 
 def _work(paths: list[str]) -> list[dict[str, Any]]:
     assert _job is not None and _verifier is not None
-    items = (item_from_path(Path(p), _verifier.limits) for p in paths)
-    reports = verify_items_bulk(_verifier, items, as_of=_job.as_of, block=_job.block)
-    return [_summarise(r, _job.full) for r in reports]
+    limits = _verifier.limits
+    # The task's documents and reports stay alive until it ends and hold no reference cycles:
+    # the cyclic collector would only rescan them, again and again. Paused for the task.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        items = (item_from_path(p, limits) for p in paths)
+        if not _job.full:  # summaries straight from the checks
+            return verify_items_bulk(_verifier, items, as_of=_job.as_of, block=_job.block, compact=True)
+        reports = verify_items_bulk(_verifier, items, as_of=_job.as_of, block=_job.block)
+        return [r.to_json() for r in reports]
+    finally:
+        if paused:
+            gc.enable()
 
 
-def _chunks(paths: list[Path], size: int) -> Iterator[list[str]]:
+def _prefork_warmup(verifier: Verifier) -> None:
+    """Import and compile, once in the parent, what every forked worker would otherwise do for
+    itself: the fast chain-read module and its codec, the schema validators of the shipped
+    credential kinds."""
+    from talentproof.credential.types import KINDS
+    from talentproof.verifier import fastread, fastschema
+
+    if fastread.supports(verifier.reader):
+        fastread._codec_for(verifier.reader)
+    for kind in KINDS:
+        fastschema._rs_validator(kind)
+
+
+def _chunks(paths: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(paths), size):
-        yield [str(p) for p in paths[i : i + size]]
+        yield paths[i : i + size]
 
 
 def run_folder(
@@ -185,11 +231,16 @@ def run_folder(
     workers: int = 2,
     full: bool = False,
     progress: Any = None,
+    paths: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], int, float]:
-    """Verify every file of ``folder``; returns (results in file order, block number, seconds)."""
+    """Verify every file of ``folder``; returns (results in file order, block number, seconds).
+
+    ``paths``: the folder's files when the caller has listed them already (``folder_paths``).
+    """
     from talentproof.verifier.cli import build_verifier
 
-    paths = folder_files(folder)
+    if paths is None:
+        paths = folder_paths(folder)
     head = build_verifier(rpc, trust, min_confirmations=min_confirmations)
     start = time.perf_counter()
     block = head.reader.block_number()  # raises ChainUnavailable when the chain is down
@@ -203,6 +254,7 @@ def run_folder(
             if progress:
                 progress(len(results), len(paths))
     else:
+        _prefork_warmup(head)
         ctx = mp.get_context("fork")
         with ctx.Pool(workers, initializer=_init, initargs=(job,)) as pool:
             size = max(CHUNK, min(TASK, -(-len(paths) // (2 * workers)))) if PIPELINE else CHUNK
@@ -242,14 +294,15 @@ def verify_folder(
     """The CLI's folder mode: verify, print per-file lines (or JSON) and a summary; exit code."""
     from talentproof.ledger.errors import ChainUnavailable
 
-    if not folder_files(folder):
+    paths = folder_paths(folder)
+    if not paths:
         print(f"error: {folder} holds no .json, .png, .jpg, .jpeg, .txt or .qr file", file=sys.stderr)
         return 2
     try:
         results, block, seconds = run_folder(
             folder, rpc=rpc, trust=trust, as_of=as_of, min_confirmations=min_confirmations,
             workers=max(1, min(workers, os.cpu_count() or 1)), full=as_json,
-            progress=None if as_json else _Bar(),
+            progress=None if as_json else _Bar(), paths=paths,
         )
     except ChainUnavailable as exc:
         print(f"error: the chain could not be read: {exc}", file=sys.stderr)
@@ -285,4 +338,4 @@ def verify_folder(
     return 0
 
 
-__all__ = ["read_many", "run_folder", "verify_folder", "verify_items_bulk", "verify_prepared"]
+__all__ = ["read_many", "run_folder", "summary", "verify_folder", "verify_items_bulk", "verify_prepared"]

@@ -348,6 +348,22 @@ def _skipped(check: CheckId, reason: str) -> CheckResult:
 
 
 _CHAIN_CHECKS = (CheckId.ANCHOR, CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)
+_BINDING_NOT_REQUESTED = _skipped(CheckId.BINDING, "Not requested: the verifier did not ask for a bound presentation.")
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_pass(kind: str | None) -> CheckResult:
+    return CheckResult(CheckId.SCHEMA, Status.PASS, f"Well-formed {_label(kind)} matching its schema.", {"kind": kind})
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature_pass(key_id: str, verification_method: str) -> CheckResult:
+    return CheckResult(
+        CheckId.SIGNATURE,
+        Status.PASS,
+        "The issuer's signature is valid: the credential has not been altered.",
+        {"keyId": key_id, "verificationMethod": verification_method},
+    )
 
 
 @dataclass
@@ -365,6 +381,10 @@ class Verifier:
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     _chain_id: int | None = field(default=None, init=False, repr=False)
+    #: Checks 5-8 by everything they depend on (see :meth:`_chain_checks`).
+    _chain_memo: dict[Any, tuple[Any, tuple[CheckResult, ...]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # ----------------------------------------------------------------- phase 1: offline
 
@@ -401,7 +421,7 @@ class Verifier:
         # (2) schema
         try:
             p.kind = fastschema.validate_credential(doc)
-            p.checks.append(CheckResult(CheckId.SCHEMA, Status.PASS, f"Well-formed {_label(p.kind)} matching its schema.", {"kind": p.kind}))
+            p.checks.append(_schema_pass(p.kind))
         except SchemaValidationError as exc:
             p.checks.append(
                 CheckResult(
@@ -420,14 +440,7 @@ class Verifier:
             verified, p.credential_hash = c_integrity.verify_and_hash(doc)
             p.signing_key = bytes(verified.public_key.raw)
             p.key_id = _multibase(verified.public_key)
-            p.checks.append(
-                CheckResult(
-                    CheckId.SIGNATURE,
-                    Status.PASS,
-                    "The issuer's signature is valid: the credential has not been altered.",
-                    {"keyId": p.key_id, "verificationMethod": verified.verification_method},
-                )
-            )
+            p.checks.append(_signature_pass(p.key_id, verified.verification_method))
         except ProofError as exc:
             p.checks.append(
                 CheckResult(
@@ -524,6 +537,31 @@ class Verifier:
         chain_error: str | None = None,
     ) -> CredentialReport:
         """Checks 5-10 from the chain verdict (or the read error), then the report."""
+        checks, chain, issuer_name = self.finish_checks(p, verdict, as_of=as_of, chain_error=chain_error)
+        doc = p.credential
+        return CredentialReport(
+            source=p.source,
+            checks=checks,
+            credential_id=doc.get("id") if doc is not None else None,
+            kind=p.kind,
+            subject_id=_subject_id(doc) if doc is not None else None,
+            issuer_name=issuer_name,
+            chain=chain,
+            credential=doc,
+            credential_hash=_hex(p.credential_hash) if p.credential_hash else None,
+            anchor=p.anchor.to_json() if p.anchor is not None else None,
+        )
+
+    def finish_checks(
+        self,
+        p: Prepared,
+        verdict: Any,
+        *,
+        as_of: datetime,
+        chain_error: str | None = None,
+    ) -> tuple[tuple[CheckResult, ...], ChainPoint | None, str | None]:
+        """Checks 5-10 as :meth:`finish` makes them: (every check in order, the chain point, the
+        issuer's name), without building the report (bulk summaries need only the checks)."""
         checks = list(p.checks)
         chain: ChainPoint | None = None
         issuer_name: str | None = None
@@ -553,22 +591,36 @@ class Verifier:
         if p.binding is not None:
             checks.append(p.binding)
         else:
-            checks.append(_skipped(CheckId.BINDING, "Not requested: the verifier did not ask for a bound presentation."))
-        doc = p.credential
-        return CredentialReport(
-            source=p.source,
-            checks=tuple(checks),
-            credential_id=doc.get("id") if doc is not None else None,
-            kind=p.kind,
-            subject_id=_subject_id(doc) if doc is not None else None,
-            issuer_name=issuer_name,
-            chain=chain,
-            credential=doc,
-            credential_hash=_hex(p.credential_hash) if p.credential_hash else None,
-            anchor=p.anchor.to_json() if p.anchor is not None else None,
-        )
+            checks.append(_BINDING_NOT_REQUESTED)
+        return tuple(checks), chain, issuer_name
 
-    def _chain_checks(self, p: Prepared, v: Any, chain: ChainPoint) -> list[CheckResult]:
+    def _chain_checks(self, p: Prepared, v: Any, chain: ChainPoint) -> tuple[CheckResult, ...]:
+        """Checks 5-8: a pure function of the verdict and of what the key below names. The
+        credentials of one anchored batch read at one block mostly get the very same verdict
+        object (``fastread`` decodes equal answers once), so they share the (immutable) results.
+        The memo holds the verdict it was computed from: its ``id`` cannot be reused meanwhile."""
+        anchor = p.anchor
+        trust = self.trust
+        if type(anchor.tree_size) is not int or type(anchor.chain_id) is not int:  # (True == 1, texts differ)
+            return tuple(self._chain_checks_uncached(p, v, chain))
+        key = (
+            id(v), p.kind, p.key_id, _issuer_id(p.credential or {}), anchor.chain_id, anchor.registry,
+            bytes(anchor.merkle_root), anchor.tree_size, chain.chain_id, chain.registry, chain.block_number,
+            chain.block_hash, trust.registry, trust.chain_id, self.min_confirmations,
+        )
+        try:
+            entry = self._chain_memo.get(key)
+        except TypeError:  # an unhashable field: judged afresh
+            return tuple(self._chain_checks_uncached(p, v, chain))
+        if entry is not None and entry[0] is v:
+            return entry[1]
+        found = tuple(self._chain_checks_uncached(p, v, chain))
+        if len(self._chain_memo) >= 4096:
+            self._chain_memo.clear()
+        self._chain_memo[key] = (v, found)
+        return found
+
+    def _chain_checks_uncached(self, p: Prepared, v: Any, chain: ChainPoint) -> list[CheckResult]:
         out: list[CheckResult] = []
         anchor = p.anchor
         rec = v.anchor
@@ -942,6 +994,19 @@ def _as_of_texts_cached(as_of: datetime, _offset: Any, _fold: int) -> tuple[str,
 
 
 def _validity(doc: Mapping[str, Any], as_of: datetime) -> CheckResult:
+    """Check 9 (a pure function of the two dates and the as-of time: cached for text dates)."""
+    vf, vu = doc.get("validFrom"), doc.get("validUntil")
+    if (vf is None or type(vf) is str) and (vu is None or type(vu) is str):
+        return _validity_cached(vf, vu, as_of, as_of.utcoffset(), as_of.fold)
+    return _validity_of(doc, as_of)
+
+
+@functools.lru_cache(maxsize=1024)
+def _validity_cached(vf: str | None, vu: str | None, as_of: datetime, _offset: Any, _fold: int) -> CheckResult:
+    return _validity_of({"validFrom": vf, "validUntil": vu}, as_of)
+
+
+def _validity_of(doc: Mapping[str, Any], as_of: datetime) -> CheckResult:
     start = _parse_time(doc.get("validFrom"))
     end = _parse_time(doc.get("validUntil"))
     when, as_of_iso = _as_of_texts(as_of)

@@ -105,23 +105,40 @@ def item_from_bytes(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -
     return item_from_text(text, source, limits)
 
 
-def item_from_path(path: Path, limits: Limits = DEFAULT_LIMITS) -> Item:
-    """One file -> item (raises InputError when it cannot be read at all)."""
+def item_from_path(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Item:
+    """One file -> item, its source the file's name (raises InputError when it cannot be read at
+    all)."""
+    name = os.path.basename(os.fspath(path))
     try:
         with open(path, "rb") as f:  # one open + fstat instead of stat, open (folders: per file)
             size = os.fstat(f.fileno()).st_size
             limit = max(limits.max_image_bytes, limits.max_document_bytes)
             if size > limit:
-                return Item(path.name, None, str(InputTooLarge(path.name, size, limit)))
+                return Item(name, None, str(InputTooLarge(name, size, limit)))
             data = f.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
-    return item_from_bytes(data, path.name, limits)
+    return item_from_bytes(data, name, limits)
+
+
+def _suffix(name: str) -> str:
+    """``PurePath(name).suffix`` (a leading dot does not start a suffix)."""
+    i = name.rfind(".")
+    return name[i:] if 0 < i < len(name) - 1 else ""
+
+
+def folder_paths(folder: Path | str) -> list[str]:
+    """The paths (text) of the files of a folder the verifier takes, sorted by file name: the
+    same files, in the same order, as :func:`folder_files`, without a Path object each."""
+    base = os.fspath(folder)
+    with os.scandir(base) as entries:
+        names = sorted(e.name for e in entries if _suffix(e.name).lower() in SUFFIXES and e.is_file())
+    return [os.path.join(base, n) for n in names]
 
 
 def folder_files(folder: Path) -> list[Path]:
     """The files of a folder the verifier takes, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    return [Path(p) for p in folder_paths(folder)]
 
 
 def resolve_argument(arg: str, limits: Limits = DEFAULT_LIMITS) -> Item:

@@ -81,10 +81,20 @@ def official_accepts(doc) -> bool:
         return False
 
 
+@pytest.mark.parametrize("path", ["jsonschema-rs", "fastjsonschema"])
 @pytest.mark.parametrize("index", [0, 1, 2])
-def test_fast_path_never_accepts_what_the_official_validator_rejects(index):
+def test_fast_path_never_accepts_what_the_official_validator_rejects(index, path, monkeypatch):
     doc = samples()[index]
-    assert fastschema._compiled(doc["type"][-1]) is not None  # the fast path is in use
+    kind = doc["type"][-1]
+    if path == "jsonschema-rs":  # the first fast path alone
+        assert fastschema._rs_validator(kind).is_valid(doc)  # it is in use and accepts
+        monkeypatch.setattr(fastschema, "_compiled", lambda kind: None)
+    else:  # the second fast path alone
+        assert fastschema._compiled(kind) is not None
+        monkeypatch.setattr(fastschema, "_rs_validator", lambda kind: None)
+    calls: list[Any] = []
+    official = model.validate_credential
+    monkeypatch.setattr(fastschema.c_model, "validate_credential", lambda d: calls.append(d) or official(d))
     assert fastschema.validate_credential(doc) == doc["type"][-1]
     checked = rejected = 0
     for m in mutations(doc):
@@ -98,6 +108,9 @@ def test_fast_path_never_accepts_what_the_official_validator_rejects(index):
         assert official_accepts(m), m
         assert kind == m["type"][-1]
     assert checked > 300 and rejected > 100
+    before = len(calls)
+    assert fastschema.validate_credential(doc) == kind
+    assert len(calls) == before  # the valid credential was accepted by the fast path alone
 
 
 def test_rejection_carries_the_official_error():

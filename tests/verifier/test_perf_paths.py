@@ -11,9 +11,11 @@ from __future__ import annotations
 import copy
 import http.server
 import io
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -128,6 +130,15 @@ def test_pipelined_bulk_gives_the_per_item_reports_in_order(vchain, monkeypatch)
     slow = Verifier(_SlowReader(RegistryReader(vchain.rpc_url, verifier.trust.registry)), verifier.trust,
                     clock=lambda: now)
     assert _reports_json(bulk.verify_items_bulk(slow, items, block=block)) == _reports_json(pipelined)
+    # compact summaries, pipelined or not: the verdict and first problem of the full reports
+    summaries = [bulk.summary(r.source, r.checks) for r in pipelined]
+    assert [s["verdict"] for s in summaries] == [r.verdict.value for r in pipelined]
+    assert summaries[2]["problem"].startswith("2. ") and summaries[3]["problem"].startswith("7. ")
+    assert summaries[0]["problem"] is None
+    assert bulk.verify_items_bulk(verifier, items, block=block, compact=True) == summaries
+    monkeypatch.setattr(bulk, "PIPELINE", False)
+    assert bulk.verify_items_bulk(verifier, items, block=block, compact=True) == summaries
+    assert _reports_json(bulk.verify_items_bulk(verifier, items, block=block)) == _reports_json(pipelined)
 
 
 class _Canned(http.server.BaseHTTPRequestHandler):
@@ -424,3 +435,101 @@ def test_image_input_quick_and_thorough_paths_read_the_same_credential(vchain):
     assert quick.document["id"] == doc["id"]
     blank = item_from_image(_blank(), "blank.png")
     assert blank.document is None and "no readable QR code" in (blank.error or "")
+
+
+# --------------------------------------------------------------------------- folders in bulk
+
+
+@pytest.mark.integration
+def test_folder_in_worker_processes_gives_the_one_by_one_reports(vchain, tmp_path, monkeypatch):
+    """A mixed folder through the worker processes (views call, shared decoded verdicts and
+    chain checks, compact results) gives, file by file, the report of a fresh verifier
+    verifying that file alone; the compact results carry the same verdicts and first problems."""
+    from talentproof.credential.anchor import split_anchor as _split
+    from talentproof.verifier.inputs import SUFFIXES, folder_files, folder_paths, item_from_path
+
+    uni = vchain.issuers["University of Hong Kong"]
+    batch = anchor_batch([sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key) for _ in range(6)],
+                         uni.client, vchain.deployment)
+    uni.client.revoke_credential(credential_hash(_split(batch[2])[0]))  # one of a batch sharing its verdicts
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for i, d in enumerate(batch + _mixed_credentials(vchain)):
+        (folder / f"c{i:02d}.json").write_text(json.dumps(d))
+    (folder / "broken.JSON").write_text("{not json")
+    (folder / ".json").write_text("{}")  # a hidden file without suffix: not taken
+    (folder / "notes.md").write_text("not taken")
+    (folder / "sub.json").mkdir()  # a folder: not taken
+    assert folder_paths(folder) == [str(p) for p in sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)]
+    assert folder_files(folder) == [Path(p) for p in folder_paths(folder)]
+    record = tmp_path / "deployment.json"
+    vchain.deployment.save(record)
+    # after the revocation in chain time (a busy Anvil's clock runs ahead of the wall clock)
+    as_of = datetime.fromtimestamp(max(vchain.latest_timestamp() + 1, int(datetime.now(UTC).timestamp())), UTC)
+    monkeypatch.setattr(bulk, "CHUNK", 4)  # several tasks and chunks over 2 worker processes
+    monkeypatch.setattr(bulk, "TASK", 8)
+    full, block, _ = bulk.run_folder(folder, rpc=vchain.rpc_url, trust=str(record), as_of=as_of, workers=2, full=True)
+    compact, block2, _ = bulk.run_folder(folder, rpc=vchain.rpc_url, trust=str(record), as_of=as_of, workers=2)
+    assert block2 >= block
+    expected = []
+    for p in folder_paths(folder):
+        fresh = vchain.verifier()  # nothing cached
+        fresh.trust = type(fresh.trust).load(record)
+        report = fresh.verify_application([item_from_path(p)], as_of=as_of, at_block=block).credentials[0]
+        expected.append(report)
+    assert full == [r.to_json() for r in expected]
+    verdicts = [r["verdict"] for r in compact]
+    assert verdicts == [r.verdict.value for r in expected]
+    by_name = {r["source"]: r["verdict"] for r in compact}
+    assert [by_name[f"c{i:02d}.json"] for i in range(6)] == ["valid", "valid", "invalid", "valid", "valid", "valid"]
+    assert by_name["broken.JSON"] == "invalid" and len(compact) == 13  # 6 + 6 mixed + broken.JSON
+    assert verdicts.count("valid") == 6
+    for got, want in zip(compact, expected, strict=True):
+        problem = next((c for c in want.checks if c.status.value in ("fail", "error")), None)
+        assert got == {"source": want.source, "verdict": want.verdict.value,
+                       "problem": f"{problem.number}. {problem.message}" if problem else None}
+
+
+@pytest.mark.integration
+def test_shared_chain_checks_follow_every_input_they_depend_on(vchain):
+    """Checks 5-8 are shared between credentials with the very same verdict: a credential that
+    differs in its claimed issuer, type, key id or anchor still gets its own results, equal to a
+    fresh verifier's."""
+    import dataclasses
+
+    uni = vchain.issuers["University of Hong Kong"]
+    docs = anchor_batch([sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key) for _ in range(2)],
+                        uni.client, vchain.deployment)
+    now = datetime.now(UTC)
+    warm = vchain.verifier(clock=lambda: now)
+    block = warm.reader.block_number()
+    warm.node_chain_id()
+    base = [warm.prepare(f"c{i}", d) for i, d in enumerate(docs)]
+    v0, v1 = bulk.read_many(warm.reader, [p.query for p in base], 0, block)
+    assert v0 is v1  # equal answers: one decoded verdict
+    variants = [
+        base[0],
+        base[1],
+        dataclasses.replace(base[1], credential={**base[1].credential, "issuer": "did:web:someone-else.example"}),
+        dataclasses.replace(base[1], kind="EmploymentCredential"),
+        dataclasses.replace(base[1], key_id="z6MkOTHERKEY"),
+        dataclasses.replace(base[1], anchor=dataclasses.replace(base[1].anchor, tree_size=3)),
+        dataclasses.replace(base[1], anchor=dataclasses.replace(base[1].anchor, chain_id=5)),
+    ]
+    got = [warm.finish(p, v0, as_of=now).to_json() for p in variants]
+    want = []
+    for p in variants:
+        fresh = vchain.verifier(clock=lambda: now)
+        fresh.node_chain_id()
+        want.append(fresh.finish(p, v0, as_of=now).to_json())
+    assert got == want
+    statuses = [[c["status"] for c in r["checks"][4:8]] for r in got]
+    assert statuses[0] == statuses[1] == ["pass"] * 4
+    assert statuses[2][1] == "fail"  # another issuer named
+    assert "employment" in got[3]["checks"][5]["message"]  # the kind (read for its own type id) in the text
+    assert statuses[5][0] == "fail" and statuses[6][0] == "fail"  # another batch size; another chain
+    assert "z6MkOTHERKEY" in got[4]["checks"][6]["message"]  # the key id only shows in the text
+    # with a minimum of confirmations the same verdict is judged again
+    warm.min_confirmations = 10**6
+    assert warm.finish(base[0], v0, as_of=now).to_json()["checks"][4]["status"] == "fail"
