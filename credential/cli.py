@@ -28,6 +28,7 @@ def write_holder_key(path: Path, key: Ed25519SigningKey, *, force: bool = False)
     """Write a holder key file (Multikey JSON with ``secretKeyMultibase``), owner-only."""
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists (use --force to overwrite)")
+    path.parent.mkdir(parents=True, exist_ok=True)
     pub = key.public_key
     doc = {
         "type": "Multikey",
@@ -71,6 +72,30 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _os_error(exc: OSError, path: Path | None = None) -> str:
+    """One line for a file that could not be written: the path and the system's reason."""
+    where = path if path is not None else (exc.filename or "output")
+    reason = exc.strerror or str(exc)
+    if exc.filename is not None and str(exc.filename) != str(where):
+        if isinstance(exc, FileExistsError) and Path(exc.filename).exists():
+            reason = f"{exc.filename} is a file, not a folder"
+        else:
+            reason += f" ({exc.filename})"
+    return f"cannot write {where}: {reason}"
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    """Write an output file, creating its folder; a failure is one line (exit 2), no traceback."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        _fail(_os_error(exc, path), 2)
+
+
 def register(app: typer.Typer) -> None:
     """Add the holder commands to the root ``talentproof`` app."""
 
@@ -85,8 +110,10 @@ def register(app: typer.Typer) -> None:
         key = Ed25519SigningKey.generate()
         try:
             write_holder_key(out, key, force=force)
-        except (OSError, FileExistsError) as exc:
+        except FileExistsError as exc:
             _fail(str(exc), 2)
+        except OSError as exc:
+            _fail(_os_error(exc), 2)
         typer.echo(key.public_key.did_key)
 
     @app.command("present")
@@ -110,7 +137,7 @@ def register(app: typer.Typer) -> None:
                                      created=datetime.now(UTC))
         except (ValueError, CredentialError) as exc:
             _fail(str(exc), 2 if isinstance(exc, ValueError) else 1)
-        out.write_text(json.dumps(vp, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _write(out, json.dumps(vp, indent=2, ensure_ascii=False) + "\n")
         try:
             text = encode_payload(vp)
         except PayloadTooLargeForQR as exc:
@@ -120,8 +147,8 @@ def register(app: typer.Typer) -> None:
             _fail(str(exc))
         png_path = png or out.with_suffix(".png")
         svg_path = svg or out.with_suffix(".svg")
-        png_path.write_bytes(render_png(text, scale=scale))
-        svg_path.write_text(render_svg(text), encoding="utf-8")
+        _write(png_path, render_png(text, scale=scale))
+        _write(svg_path, render_svg(text))
         typer.echo(
             f"presentation of {len(docs)} credential(s) for {domain}: {out}, QR {png_path} and "
             f"{svg_path} (version {qr_version(text)}, {len(text)} characters)"

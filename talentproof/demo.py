@@ -204,6 +204,27 @@ def _verify_cli(config: DemoConfig, images: list[Path]) -> tuple[int, str, dict[
     return code, render_application(report), report.to_json()
 
 
+def _shown(path: Path) -> str:
+    """A path as the user can type it here: relative to the working folder when inside it."""
+    import shlex
+
+    try:
+        shown = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = path.resolve()
+    return shlex.quote(str(shown))
+
+
+def verify_command_line(config: DemoConfig, images: list[Path]) -> str:
+    """The `talentproof verify` command the demo runs, as the user can copy and run it."""
+    words = ["talentproof verify", *(_shown(p) for p in images), f"--profession {PROFESSION}"]
+    if config.rpc_url != DemoConfig.rpc_url:
+        words.append(f"--rpc {config.rpc_url}")
+    if config.data_dir.resolve() != Path("data").resolve():
+        words.append(f"--deployment {_shown(config.data_dir / 'deployment.json')}")
+    return " ".join(words)
+
+
 def _criteria_lines(report: dict[str, Any]) -> list[str]:
     profession = report.get("profession") or {}
     lines = []
@@ -250,7 +271,9 @@ def run_demo(config: DemoConfig) -> DemoResult:
         body = _request("POST", f"{config.issuer_url}/credentials", token=inst["api_key"],
                         body=request, headers={"Idempotency-Key": str(uuid.uuid4())})
         pending.append((slug, body["id"], body))
-        _say(f"   {inst['name']} ({inst['role']}) issued a {_LABELS[slug]} credential ({request['type']}): {body['id']} "
+        label = _LABELS[slug]
+        article = "an" if label[0] in "aeiou" else "a"
+        _say(f"   {inst['name']} ({inst['role']}) issued {article} {label} credential ({request['type']}): {body['id']} "
              f"[{body['status']}]")
 
     _step(3, "The issuer anchors them on the ledger (one Merkle root per batch)")
@@ -291,7 +314,7 @@ def run_demo(config: DemoConfig) -> DemoResult:
 
     _step(5, f"A verifier checks the three QR codes against the profession {PROFESSION}")
     images = [i.qr_png for i in issued]
-    _say("   $ talentproof verify " + " ".join(p.name for p in images) + f" --profession {PROFESSION}")
+    _say("   $ " + verify_command_line(config, images))
     code_before, text_before, json_before = _verify_cli(config, images)
     for line in text_before.rstrip().splitlines():
         _say("   | " + line)

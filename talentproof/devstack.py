@@ -38,6 +38,7 @@ VERIFIER_PORT = 8001
 
 SEED_FILE = "dev-keys.json"
 OPERATOR_TOKEN_FILE = "issuer-operator-token"  # the file the issuer reads in development mode
+GOVERNOR_KEY_FILE = "governor-key"  # the development governing authority's key, for `governance`
 DEV_ENV = "development"
 
 ChainKind = Literal["anvil", "ganache"]
@@ -177,6 +178,20 @@ def operator_token(data_dir: Path) -> str:
     if not path.exists():
         _private_file(path, secrets.token_urlsafe(32))
     return path.read_text(encoding="utf-8").strip()
+
+
+def write_governor_key(data_dir: Path, private_key: str) -> Path:
+    """Write the development governing authority's key to ``<data>/governor-key`` (mode 0600).
+
+    It is development account 0 of the well-known test mnemonic (public knowledge, refused by the
+    issuer outside development); the file lets `talentproof governance ...` act as the governing
+    authority of the local stack (``TALENTPROOF_OPERATOR_KEY=$(cat data/governor-key)``).
+    """
+    path = data_dir / GOVERNOR_KEY_FILE
+    text = private_key if private_key.startswith("0x") else "0x" + private_key
+    if not path.exists() or path.read_text(encoding="utf-8").strip() != text:
+        _private_file(path, text + "\n")
+    return path
 
 
 def load_seed(data_dir: Path) -> dict[str, Any]:
@@ -413,6 +428,7 @@ def run_stack(config: StackConfig) -> None:
         resumed = state_path.exists()
         node.start()
         operator_key = node.private_keys[0]
+        governor_key_path = write_governor_key(data_dir, operator_key)
         record = data_dir / "deployment.json"
         before = Deployment.load(record) if record.exists() else None
         deployment = ensure_deployed(node.rpc_url, operator_key, record)
@@ -466,7 +482,9 @@ def run_stack(config: StackConfig) -> None:
                 issuer.url, token, data_dir, deployment=deployment.to_json(),
                 governor=Account.from_key(operator_key).address,
             )
-            _print_seed(seed, created, issuer.url, token, data_dir)
+            _print_seed(seed, created, issuer.url, token, data_dir, governor_key_path)
+        else:
+            typer.echo(_governance_line(governor_key_path))
         typer.echo("running; Ctrl-C stops everything")
         while True:
             for service in services:
@@ -489,11 +507,36 @@ def run_stack(config: StackConfig) -> None:
         typer.echo("stopped; chain state kept in " + str(state_path))
 
 
-def _print_seed(seed: dict[str, Any], created: list[str], issuer_url: str, token: str, data_dir: Path) -> None:
+def cli_command() -> str:
+    """How to type the `talentproof` command in this shell: ``talentproof`` when the PATH finds
+    this installation's script, else its path (``.venv/bin/talentproof`` under `make run`)."""
+    import shutil
+
+    script = Path(sys.executable).parent / "talentproof"
+    found = shutil.which("talentproof")
+    if not script.exists() or (found is not None and Path(found).resolve() == script.resolve()):
+        return "talentproof"
+    try:
+        return str(script.absolute().relative_to(Path.cwd().absolute()))
+    except ValueError:
+        return str(script.absolute())
+
+
+def _governance_line(governor_key_path: Path) -> str:
+    """How to act as the development governing authority with `talentproof governance ...`."""
+    return (
+        f"governance commands ({cli_command()} governance ...) sign with its key: "
+        f"export TALENTPROOF_OPERATOR_KEY=$(cat {shlex.quote(str(governor_key_path))})"
+    )
+
+
+def _print_seed(seed: dict[str, Any], created: list[str], issuer_url: str, token: str, data_dir: Path,
+                governor_key_path: Path) -> None:
     gov = seed["governing_authority"]
     typer.echo(
         f"governing authority {gov['account']} (development account 0: registry admin, governor)"
     )
+    typer.echo("  " + _governance_line(governor_key_path))
     typer.echo(
         "institutions " + ("seeded now" if created else "found again")
         + f" (API keys in {data_dir / SEED_FILE}):"
@@ -503,12 +546,13 @@ def _print_seed(seed: dict[str, Any], created: list[str], issuer_url: str, token
             f"  {slug:<22} issuer #{inst['chain_issuer_id']:<3} {', '.join(inst['credential_types']):<21} "
             f"API key {inst['api_key']}"
         )
-    typer.echo(f"operator API key   {token}  (development only)")
+    typer.echo(f"operator token     {token}  (development only; OP=$(cat "
+               f"{shlex.quote(str(data_dir / OPERATOR_TOKEN_FILE))}))")
     university = seed["institutions"].get("harbour-university")
     if university is not None:
         typer.echo("issue a first credential:")
         typer.echo("  " + first_credential_curl(issuer_url, university["api_key"]))
-    typer.echo("the whole story: talentproof demo")
+    typer.echo(f"the whole story: {cli_command()} demo")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,8 @@ profession not met), 2 usage error, 3 infrastructure error (the chain could not 
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,6 +35,58 @@ def _is_dir(arg: str) -> bool:
         return Path(arg).is_dir()
     except OSError:  # not a usable path (e.g. a long QR payload)
         return False
+
+
+_PAYLOAD_PREFIX = re.compile(r"^TP[0-9]+:")
+
+
+def check_argument(arg: str) -> None:
+    """Refuse, as a usage error, an argument that is no input at all.
+
+    A path that does not exist ("no such file or folder", when the argument looks like a path
+    rather than a QR payload) and a ``.png``/``.jpg``/``.jpeg`` file whose bytes are not an image
+    are the operator's mistakes (a typo, a broken download), not credentials that fail: they
+    raise `InputError` (exit 2) instead of an INVALID report. Anything else is left to the
+    engine, which reports an unreadable credential as check 1 failing.
+    """
+    from talentproof.verifier.errors import InputError
+    from talentproof.verifier.inputs import is_image
+
+    if _PAYLOAD_PREFIX.match(arg):
+        return
+    path = Path(arg)
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError:  # not a usable path (e.g. a long text)
+        return
+    if not exists:
+        if "/" in arg or os.sep in arg or path.suffix:
+            raise InputError(
+                f"{arg}: no such file or folder (expected a QR image (PNG/JPEG), a credential or "
+                "presentation JSON file, a folder of them, or a QR text payload (TP1:...))"
+            )
+        return
+    if is_file and path.suffix.lower() in (".png", ".jpg", ".jpeg"):
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(16)
+        except OSError as exc:
+            raise InputError(f"{arg}: cannot be read ({exc.strerror})") from None
+        if not is_image(head):
+            raise InputError(
+                f"{arg}: not a PNG or JPEG image (its bytes are neither); expected a QR code "
+                "image: scan or export it again"
+            )
+
+
+def _trust_hint(trust: str) -> str:
+    """What to do when the default deployment record is not where the command looks."""
+    if trust == DEFAULT_DEPLOYMENT and not Path(trust).exists():
+        return (
+            f" (looked in {Path(trust).resolve()}: run in the folder where `make run` keeps data/, "
+            "or pass --deployment FILE or --registry 0x..., or set TALENTPROOF_DEPLOYMENT)"
+        )
+    return ""
 
 
 def parse_as_of(value: str | None) -> datetime | None:
@@ -123,7 +177,7 @@ def verify_command(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for a folder.")] = 2,
 ) -> None:
     """Verify credentials against the ledger, and optionally a talent-list profession."""
-    from talentproof.verifier.errors import VerifierError
+    from talentproof.verifier.errors import TrustConfigError, VerifierError
     from talentproof.verifier.policy import load_policy
 
     try:
@@ -139,6 +193,19 @@ def verify_command(
         if len(inputs) == 1 and _is_dir(inputs[0]):
             if receipt is not None:
                 raise _fail("receipts are written for one application, not a folder", EXIT_USAGE)
+            per_application = [
+                name for name, value in (
+                    ("--profession", profession), ("--policy", policy),
+                    ("--challenge", challenge), ("--domain", domain),
+                ) if value is not None
+            ]
+            if per_application:
+                raise _fail(
+                    f"{', '.join(per_application)}: a folder is verified credential by credential, "
+                    "not as one application; give the application's files (or QR payloads) "
+                    "instead of the folder",
+                    EXIT_USAGE,
+                )
             from talentproof.verifier.bulk import verify_folder
 
             code = verify_folder(
@@ -148,6 +215,8 @@ def verify_command(
             raise typer.Exit(code)
         from talentproof.verifier.inputs import resolve_argument
 
+        for arg in inputs:
+            check_argument(arg)
         items = [resolve_argument(a) for a in inputs]
         verifier = build_verifier(rpc, trust, min_confirmations=min_confirmations, domain=domain)
         report = verifier.verify_application(
@@ -158,6 +227,8 @@ def verify_command(
 
             signed = sign_receipt(report, load_key(receipt_key), trust=verifier.trust, rpc_hint=rpc)
             receipt.write_text(json.dumps(signed, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    except TrustConfigError as exc:
+        raise _fail(f"{exc}{_trust_hint(trust)}", EXIT_USAGE) from None
     except VerifierError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
     if as_json:
@@ -168,7 +239,14 @@ def verify_command(
         typer.echo(render_application(report))
         if receipt is not None:
             typer.echo(f"Receipt written to {receipt}")
-    raise typer.Exit(_exit_code(report.verdict, report.profession))
+    code = _exit_code(report.verdict, report.profession)
+    if code == EXIT_INFRA:
+        typer.echo(
+            f"error: the ledger at {rpc} could not be read, so nothing was confirmed; check that the "
+            "node is running and --rpc (or TALENTPROOF_RPC_URL) names it",
+            err=True,
+        )
+    raise typer.Exit(code)
 
 
 receipt_app = typer.Typer(help="Signed verification receipts.", no_args_is_help=True)
@@ -195,6 +273,15 @@ def receipt_check(
         data = json.loads(receipt.read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise _fail(f"{receipt}: expected a receipt JSON file ({exc})", EXIT_USAGE) from None
+    from talentproof.verifier.receipt import RECEIPT_TYPE
+
+    if not isinstance(data, dict) or data.get("type") != RECEIPT_TYPE:
+        found = data.get("type") if isinstance(data, dict) else type(data).__name__
+        raise _fail(
+            f"{receipt}: expected a receipt (type {RECEIPT_TYPE}, written by `talentproof verify "
+            f"--receipt`), found {found!r}",
+            EXIT_USAGE,
+        ) from None
     try:
         result = recheck_receipt(data, rpc=rpc, expected_signer=verifier_key)
     except LedgerError as exc:

@@ -101,3 +101,32 @@ def test_root_cli_has_holder_commands() -> None:
 
     result = CliRunner().invoke(app, ["--help"])
     assert "keygen" in result.output and "present" in result.output
+
+
+def test_keygen_creates_the_folder_it_writes_into(tmp_path: Path) -> None:
+    out = tmp_path / "applicant" / "keys" / "holder.json"
+    result = CliRunner().invoke(_app(), ["keygen", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_holder_key(out).public_key.did_key == result.output.strip()
+
+
+def test_present_writes_into_a_new_folder_and_unwritable_output_is_one_line(
+        tmp_path: Path, anchored: dict[str, dict[str, Any]], holder_key: Ed25519SigningKey) -> None:
+    key_file = tmp_path / "holder.json"
+    write_holder_key(key_file, holder_key)
+    creds = _write_creds(tmp_path, anchored)[:1]
+    out = tmp_path / "for-the-officer" / "vp.json"
+    result = CliRunner().invoke(_app(), [
+        "present", *creds, "--key", str(key_file), "--challenge", "n", "--domain", "d",
+        "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out.parent / "vp.png").is_file() and (out.parent / "vp.svg").is_file()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = CliRunner().invoke(_app(), [
+        "present", *creds, "--key", str(key_file), "--challenge", "n", "--domain", "d",
+        "--out", str(out), "--png", str(blocker / "vp.png")])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot write") and "a-file is a file" in lines[0]
+    assert "Traceback" not in result.output

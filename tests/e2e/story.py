@@ -165,6 +165,16 @@ def check_demo(stack: Stack, tmp_path: Path) -> None:
     assert "NOT met  Experience at notable firms" in text
     assert "why: check 8 (Not revoked or suspended) failed: Revoked by OSL" in text
     assert sorted(p.name for p in out.glob("*.png")) == ["degree.png", "employment.png", "training.png"]
+    assert "issued an employment credential" in text
+    # the verify command the demo shows runs as shown (after the revocation: invalid, exit 1)
+    shown = next(line.strip()[2:] for line in text.splitlines() if line.strip().startswith("$ talentproof verify "))
+    assert "--deployment" in shown and "--rpc" in shown  # the test stack is not on the defaults
+    again = subprocess.run(
+        ["sh", "-c", shown.replace("talentproof ", f"{sys.executable} -m talentproof ", 1)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "Revoked by OSL" in again.stdout
 
 
 def check_interrupted_seeding_resumes(stack: Stack, tmp_path: Path) -> None:

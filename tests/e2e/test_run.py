@@ -3,6 +3,7 @@ the same deployment, institutions and API keys (no second seeding); development 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -33,6 +34,27 @@ def test_run_seeds_once_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
         assert stack.api_key("harbour-university") in curl
         issued = subprocess.run(["sh", "-c", curl], capture_output=True, text=True, check=False, timeout=60)
         assert '"status":"pending_anchor"' in issued.stdout, issued.stdout + issued.stderr
+        # the printed governance line makes `talentproof governance ...` act as the governing
+        # authority (development account 0), from the key file it names (owner-only)
+        export = next(line for line in first.splitlines() if "export TALENTPROOF_OPERATOR_KEY=" in line)
+        key_file = stack.data_dir / "governor-key"
+        assert str(key_file) in export
+        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+        governor = "0x" + secrets.token_hex(20)
+        shell = (export.split(": ", 1)[1] + f" && {sys.executable} -m talentproof governance "
+                 f"add-governor {governor} --rpc {stack.rpc_url} -d {stack.deployment_file}")
+        added = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, check=False,
+                               cwd=REPO, timeout=120, env={k: v for k, v in os.environ.items()
+                                                           if k != "TALENTPROOF_OPERATOR_KEY"})
+        assert added.returncode == 0, added.stdout + added.stderr
+        status = subprocess.run(
+            [sys.executable, "-m", "talentproof", "status", "--json", "--rpc", stack.rpc_url,
+             "-d", str(stack.deployment_file)],
+            capture_output=True, text=True, check=False, timeout=60,
+        )
+        assert json.loads(status.stdout)["governorCount"] == 2, status.stdout + status.stderr
+        token_file = stack.data_dir / "issuer-operator-token"  # the README's OP=$(cat ...)
+        assert f"OP=$(cat {token_file})" in first and token_file.read_text().strip() in first
         children = set(stack.descendants)
         assert len(children) >= 3  # chain, issuer, verifier
     finally:

@@ -185,3 +185,50 @@ def test_folder_with_chain_down_exit_3_and_empty_folder_exit_2(env, tmp_path):
     (folder / "degree.json").write_text((env["dir"] / "degree.json").read_text())
     r = runner.invoke(app, ["verify", "--rpc", "http://127.0.0.1:9", "--trust", env["record"], str(folder)])
     assert r.exit_code == 3 and "chain could not be read" in r.output
+
+
+def test_missing_file_is_named_as_missing(env, tmp_path):
+    r = run(env, tmp_path / "scan-of-degree.png")
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and "scan-of-degree.png: no such file or folder" in lines[0]
+
+
+def test_image_file_that_is_not_an_image_is_a_usage_error(env, tmp_path):
+    bad = tmp_path / "degree.png"
+    bad.write_bytes(b"<html>the download failed</html>" + bytes(range(256)))
+    r = run(env, bad)
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and "degree.png: not a PNG or JPEG image" in lines[0]
+    # a real image without a TalentProof QR code is still a credential that cannot be read
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), "white").save(blank)
+    r = run(env, blank)
+    assert r.exit_code == 1 and "✗  1. Readable credential" in r.output
+
+
+def test_chain_unreachable_ends_with_one_error_line_naming_the_rpc(env):
+    r = runner.invoke(app, ["verify", "--rpc", "http://127.0.0.1:9", "--trust", env["record"],
+                            str(env["dir"] / "degree.json")])
+    assert r.exit_code == 3
+    errors = [line for line in r.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "http://127.0.0.1:9" in errors[0] and "--rpc" in errors[0]
+
+
+@pytest.mark.parametrize("option", [["--profession", "hk-dlt-expert"], ["--challenge", "abc"]])
+def test_folder_refuses_per_application_options(env, tmp_path, option):
+    folder = tmp_path / "apps"
+    folder.mkdir()
+    (folder / "degree.json").write_text((env["dir"] / "degree.json").read_text())
+    r = run(env, folder, *option)
+    assert r.exit_code == 2, r.output
+    assert option[0] in r.output and "credential by credential" in r.output
+
+
+def test_default_deployment_record_missing_says_where_it_looked(env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TALENTPROOF_DEPLOYMENT", raising=False)
+    r = runner.invoke(app, ["verify", "--rpc", env["rpc"], str(env["dir"] / "degree.json")])
+    assert r.exit_code == 2, r.output
+    assert str(tmp_path / "data" / "deployment.json") in r.output and "--deployment" in r.output

@@ -114,3 +114,13 @@ def test_keygen_refuses_to_overwrite(tmp_path):
     assert (f.stat().st_mode & 0o777) == 0o600
     r = runner.invoke(app, ["verifier", "keygen", "--out", str(f)])
     assert r.exit_code == 2 and "refusing to overwrite" in r.output
+
+
+def test_receipt_check_of_something_else_is_a_usage_error(vchain, tmp_path):
+    deg, _ = _application(vchain)
+    doc = tmp_path / "degree.json"
+    doc.write_text(json.dumps(deg))  # a credential, not a receipt
+    r = runner.invoke(app, ["receipt", "check", str(doc), "--rpc", vchain.rpc_url])
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and "expected a receipt" in lines[0] and "does not re-check" not in r.output
