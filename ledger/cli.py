@@ -170,6 +170,17 @@ def _signing_key(value: str) -> bytes:
     return as_bytes32(value, "signing key")
 
 
+def _credential_type(value: str) -> str:
+    """A credential type the verifier knows by name, or an explicit 0x-hex type id."""
+    from talentproof.credential.types import KINDS
+
+    if value in KINDS or value.startswith("0x"):
+        return value
+    raise ValueError(
+        f"credential type {value!r}: expected one of {', '.join(KINDS)} or a 0x-hex type id"
+    )
+
+
 def _done(receipt: Any, what: str) -> None:
     typer.echo(f"{what} (tx {receipt.tx_hash}, block {receipt.block_number})")
 
@@ -298,12 +309,13 @@ def register(app: typer.Typer) -> None:
             [], "--type", "-t", help="Credential type to grant."
         ),
     ) -> None:
+        keys = [_signing_key(k) for k in signing_key]  # checked before connecting
+        types = [_credential_type(t) for t in credential_type]
         c = conn.client()
-        keys = [_signing_key(k) for k in signing_key]
         issuer_id = c.register_issuer(name, did, account)
         for pub in keys:
             c.add_signing_key(issuer_id, pub)
-        for t in credential_type:
+        for t in types:
             c.grant_credential_type(issuer_id, t)
         typer.echo(issuer_id)
 
@@ -317,6 +329,8 @@ def register(app: typer.Typer) -> None:
         def run(conn: Connection, **values: Any) -> None:
             if "public_key" in values:  # checked before connecting
                 values["public_key"] = _signing_key(values["public_key"])
+            if "credential_type" in values:
+                values["credential_type"] = _credential_type(values["credential_type"])
             args = [values[n] for n in names]
             receipt = getattr(conn.client(), method)(*args)
             shown = [_shown(v) for n, v in zip(names, args, strict=True) if n not in _WINDOW]

@@ -157,8 +157,14 @@ def recheck_receipt(
     again = verifier.verify_application(
         items, as_of=as_of, at_block=int(chain["blockNumber"]), chain_as_of=int(report.get("chainAsOf") or 0)
     )
-    if again.chain is None:
-        raise ReceiptError("the ledger could not be read at the recorded block")
+    if again.chain is None:  # an infrastructure failure, not a receipt that fails (exit 3)
+        from talentproof.ledger.errors import ChainUnavailable
+
+        reasons = {c.message for r in again.credentials for c in r.checks if c.status.value == "error"}
+        raise ChainUnavailable(
+            f"{rpc}: block {chain['blockNumber']} could not be read"
+            + (f" ({'; '.join(sorted(reasons))[:300]})" if reasons else "")
+        )
     if again.chain.block_hash != chain["blockHash"]:
         raise ReceiptError(
             f"block {chain['blockNumber']} has hash {again.chain.block_hash} on this node, "

@@ -225,3 +225,23 @@ def test_every_governance_command_acts_on_chain(anvil_node, tmp_path: Path) -> N
     )
     assert code == 0, err
     assert out.startswith("accept-admin (tx 0x") and client.admin() == new_admin
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("grant-type", "1", "DegreeCredentail"),
+        ("withdraw-type", "1", "degree"),
+        ("register-issuer", "X", "did:web:x.example", "--type", "Nonsense"),
+    ],
+)
+def test_unknown_credential_type_names_are_refused_before_connecting(args: tuple[str, ...], tmp_path: Path) -> None:
+    """A typo must not accredit a type nobody issues: refused (exit 1) before the chain is
+    contacted (an unreachable --rpc would otherwise give exit 3)."""
+    key = "0x" + "11" * 32
+    result = runner.invoke(
+        app,
+        ["governance", *args, "--rpc", "http://127.0.0.1:9", "--deployment", str(tmp_path / "none.json"), "--key", key],
+    )
+    assert result.exit_code == 1, result.output
+    assert "expected one of DegreeCredential, EmploymentCredential, OpenBadgeCredential" in result.output

@@ -101,11 +101,16 @@ def test_cli_writes_and_checks_a_receipt(vchain, key_file, tmp_path):
     ok = runner.invoke(app, ["receipt", "check", str(out), "--rpc", vchain.rpc_url])
     assert ok.exit_code == 0, ok.output
     assert "receipt re-checked" in ok.output
+    ok_receipt = tmp_path / "receipt-ok.json"
+    ok_receipt.write_text(out.read_text())
     data = json.loads(out.read_text())
     data["report"]["chain"]["blockNumber"] -= 1
     out.write_text(json.dumps(data))
     bad = runner.invoke(app, ["receipt", "check", str(out), "--rpc", vchain.rpc_url])
     assert bad.exit_code == 1 and "does not re-check" in bad.output
+    down = runner.invoke(app, ["receipt", "check", str(ok_receipt), "--rpc", "http://127.0.0.1:9"])
+    assert down.exit_code == 3, down.output  # the chain could not be read: not a failed receipt
+    assert "http://127.0.0.1:9" in down.output and "does not re-check" not in down.output
 
 
 def test_keygen_refuses_to_overwrite(tmp_path):
