@@ -700,4 +700,4 @@ def decode_image(image_bytes: bytes) -> str:
                 seen_other = True
     if seen_other:
         raise NoQRCodeFound("the image holds QR codes, but none is a TalentProof payload")
-    raise NoQRCodeFound("no readable QR code in the image")
+    raise NoQRCodeFound("the image holds no readable QR code")

@@ -569,13 +569,17 @@ class Verifier:
             if p.credential is not None:
                 checks.extend(_skipped(cid, p.chain_skip) for cid in _CHAIN_CHECKS)
         elif chain_error is not None:
-            checks.extend(
+            first, *rest = _CHAIN_CHECKS
+            checks.append(
                 CheckResult(
-                    cid,
+                    first,
                     Status.ERROR,
                     f"The ledger could not be read ({chain_error}); this credential cannot be confirmed.",
                 )
-                for cid in _CHAIN_CHECKS
+            )
+            checks.extend(
+                CheckResult(cid, Status.ERROR, "Not confirmed: the ledger could not be read (see the anchor check).")
+                for cid in rest
             )
         else:
             chain = ChainPoint(

@@ -76,7 +76,7 @@ def item_from_image(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -
     try:
         text = c_qr.decode_image(data)
     except CredentialError as exc:
-        return Item(source, None, f"no TalentProof QR code could be read from the image ({exc})")
+        return Item(source, None, f"no TalentProof QR code could be read: {exc}")
     return item_from_text(text, source, limits)
 
 

@@ -320,6 +320,10 @@ def test_chain_unreachable_is_an_error_never_a_pass(vchain, uni):
     assert st[CheckId.SIGNATURE] is Status.PASS
     assert [st[c] for c in (CheckId.ANCHOR, CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)] == [Status.ERROR] * 4
     assert report.verdict is Verdict.ERROR
+    # the reason is said once, on the anchor check; the others point to it
+    messages = {c.id: c.message for c in report.checks}
+    assert "127.0.0.1:9" in messages[CheckId.ANCHOR]
+    assert all("see the anchor check" in messages[c] for c in (CheckId.ISSUER, CheckId.KEY, CheckId.STATUS))
 
 
 # --------------------------------------------------------------------------- check 10

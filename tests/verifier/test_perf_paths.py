@@ -434,7 +434,7 @@ def test_image_input_quick_and_thorough_paths_read_the_same_credential(vchain):
     assert quick.document == thorough.document == c_qr.decode_payload(text)
     assert quick.document["id"] == doc["id"]
     blank = item_from_image(_blank(), "blank.png")
-    assert blank.document is None and "no readable QR code" in (blank.error or "")
+    assert blank.document is None and "holds no readable QR code" in (blank.error or "")
 
 
 # --------------------------------------------------------------------------- folders in bulk
