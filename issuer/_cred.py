@@ -66,6 +66,24 @@ def _holder_ok(subject_id: str) -> bool:
     return "#" not in subject_id
 
 
+def _fast_validator(kind: str) -> Any:
+    validator = _FAST_VALIDATORS.get(kind)
+    if validator is None:
+        import jsonschema_rs
+        from talentproof.credential.schemas import load_schema
+
+        validator = _FAST_VALIDATORS[kind] = jsonschema_rs.Draft202012Validator(load_schema(kind))
+    return validator
+
+
+def warm_up() -> None:
+    """Compile every kind's schema validator and load the QR module now (at start-up) rather
+    than on the first request that needs them."""
+    for kind in KINDS:
+        _fast_validator(kind)
+    _qr()
+
+
 def _validate(doc: dict[str, Any]) -> None:
     """`credential.model.validate_credential`, with a fast path for valid documents.
 
@@ -73,13 +91,7 @@ def _validate(doc: dict[str, Any]) -> None:
     jsonschema-rs validator; only a document it rejects (or whose holder did:key does not
     decode) goes through ``validate_credential``, which raises the precise error.
     """
-    kind = doc["type"][-1]
-    validator = _FAST_VALIDATORS.get(kind)
-    if validator is None:
-        import jsonschema_rs
-        from talentproof.credential.schemas import load_schema
-
-        validator = _FAST_VALIDATORS[kind] = jsonschema_rs.Draft202012Validator(load_schema(kind))
+    validator = _fast_validator(doc["type"][-1])
     subject = doc.get("credentialSubject")
     if validator.is_valid(doc) and isinstance(subject, dict) and _holder_ok(subject.get("id", "")):
         _model.check_vc_structure(doc, "VerifiableCredential")

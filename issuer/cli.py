@@ -6,7 +6,7 @@ Configuration comes from the environment (``TALENTPROOF_ISSUER_*``, see ``settin
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -38,35 +38,103 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings: 8000)")] = None,
     worker: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--worker/--no-worker", help="Run the anchoring and bulk workers in this process"
+            "--worker/--no-worker",
+            help="Run the anchoring and bulk workers, in the supervising process (default from "
+            "settings, TALENTPROOF_ISSUER_RUN_WORKER: yes)",
         ),
-    ] = True,
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="HTTP processes (default from settings, TALENTPROOF_ISSUER_HTTP_WORKERS: 1), "
+            "all on one port. This process supervises them and runs the anchoring and bulk "
+            "workers, so they never hold an HTTP process's interpreter lock; SQLite writers of "
+            "all processes queue on one lock file; /metrics of any process reports all of them. "
+            "With --no-worker and 1 process, everything runs in this one process.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (and, by default, the anchoring and bulk workers)."""
-    import uvicorn
+    import shutil
+    import tempfile
 
-    from .app import create_app
     from .errors import IssuerError
+    from .settings import IssuerSettings
 
+    configured = IssuerSettings()
+    processes = workers or configured.http_workers
+    worker = configured.run_worker if worker is None else worker
+    supervised = worker or processes > 1
+    metrics_dir = None
+    if supervised:
+        from .observability import enable_multiprocess_metrics
+
+        # before any metric exists: the workers' values here (anchored, pending, chain) and the
+        # HTTP processes' (issued) all go to files that /metrics of any process sums up
+        metrics_dir = tempfile.mkdtemp(prefix="talentproof-issuer-metrics-")
+        enable_multiprocess_metrics(metrics_dir)
     try:
-        service = _service()
-    except IssuerError as exc:
-        _fail(exc)
-        return
-    app = create_app(service, run_worker=worker)
-    import gc
+        try:
+            service = _service()
+        except IssuerError as exc:
+            _fail(exc)
+            return
+        settings = service.settings
+        bind = {"host": host or settings.host, "port": port or settings.port}
+        if not supervised:
+            import uvicorn
 
-    gc.collect()
-    gc.freeze()  # start-up objects are never collected: shorter GC pauses under load
-    uvicorn.run(
-        app,
-        host=host or service.settings.host,
-        port=port or service.settings.port,
+            from .app import create_app
+
+            app = create_app(service, run_worker=False, freeze_gc=True)
+            uvicorn.run(app, **bind, log_level="warning", access_log=False)
+            return
+        _serve_processes(service, processes, run_worker=worker, bind=bind)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve_processes(
+    service: Any, processes: int, *, run_worker: bool, bind: dict[str, Any]
+) -> None:
+    """uvicorn's process supervisor here with ``processes`` spawned HTTP processes (each builds
+    its own service from the same environment: `app.worker_process_app`), and the anchoring and
+    bulk workers as threads of this process."""
+    from uvicorn import Config
+    from uvicorn.supervisors import Multiprocess
+
+    from .anchoring import AnchorWorker
+    from .bulk import BulkRunner
+
+    config = Config(
+        "talentproof.issuer.app:worker_process_app",
+        factory=True,
+        workers=processes,
         log_level="warning",
         access_log=False,
+        **bind,
     )
+    socket = config.bind_socket()
+    anchor = AnchorWorker(service) if run_worker else None
+    bulk = BulkRunner(service) if run_worker else None
+    try:
+        if anchor is not None and bulk is not None:
+            anchor.start()
+            bulk.start()
+        Multiprocess(config, sockets=[socket]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if anchor is not None and bulk is not None:
+            bulk.stop()
+            anchor.stop()
+        service.close()
+        socket.close()
 
 
 @issuer_app.command("worker")

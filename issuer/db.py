@@ -7,9 +7,13 @@ newest revision and is called on start-up, so no configuration is needed for SQL
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import logging
+import os
+import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import (
     BigInteger,
@@ -213,12 +217,68 @@ class BulkError(Base):
 # -- engine ----------------------------------------------------------------------------------
 
 
+#: Pages of WAL after which a committing writer checkpoints (see `WalCheckpointer`).
+WAL_AUTOCHECKPOINT_PAGES = 4096
+
+
+class WalCheckpointer:
+    """Copies SQLite's write-ahead log back into the database file from a background thread.
+
+    ``PRAGMA wal_checkpoint(PASSIVE)`` every ``interval`` seconds: it never waits for or blocks
+    writers and readers, and the fsync it ends with happens here, not inside a request's commit.
+    Once everything is copied, the next writer starts the WAL over, so it stays small. If this
+    thread falls behind, writers checkpoint themselves past ``WAL_AUTOCHECKPOINT_PAGES``.
+    Several processes may each run one; SQLite lets one checkpoint at a time.
+    """
+
+    def __init__(self, engine: Engine, interval: float = 0.25) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.runs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """One passive checkpoint: (busy, WAL frames, frames copied), as SQLite reports them."""
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").first()
+        self.runs += 1
+        return (int(row[0]), int(row[1]), int(row[2])) if row is not None else (0, 0, 0)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.checkpoint()
+            except Exception:  # database gone or locked: the writers' backstop still holds
+                _logger.debug("WAL checkpoint skipped", exc_info=True)
+
+    def stop(self) -> None:
+        """Stop the thread (after at most one more checkpoint)."""
+        self._stop.set()
+        self._thread.join(5)
+
+
+def wal_checkpointer(engine: Engine) -> WalCheckpointer | None:
+    """A `WalCheckpointer` for a SQLite database file, else None."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return WalCheckpointer(engine)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Checkpoints are made by `WalCheckpointer` in a background thread; a committing writer makes
+    # one itself only past this backstop (16 MiB of WAL). SQLite's default (1,000 pages) puts a
+    # checkpoint, with its fsync, in every ~100th issuance request.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
     # 64 MiB page cache (the default is 2 MiB): bulk inserts touch random pages of the unique
     # indexes on credential id and hash; a cache that holds them avoids re-reading the WAL.
     cursor.execute("PRAGMA cache_size=-65536")
@@ -233,13 +293,87 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            pool_use_lifo=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
+
+
+class WriterLock:
+    """SQLite's single writer, queued: a re-entrant lock across the threads of this process and,
+    through ``flock`` on a file beside the database, across processes (several ``serve``
+    workers, a separate ``issuer worker``, the CLI).
+
+    SQLite itself lets a second writer wait in its busy handler, which polls with sleeps of up
+    to 100 ms; a writer blocked in ``flock`` instead wakes the moment the lock is released.
+    Transactions that write must run inside it; readers never need it (WAL).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        #: Waits for the lock (another thread or process was writing): count, seconds, longest.
+        self.waits = 0
+        self.wait_seconds = 0.0
+        self.wait_max = 0.0
+
+    def __enter__(self) -> Self:
+        started = 0.0
+        if not self._thread_lock.acquire(blocking=False):
+            started = time.perf_counter()
+            self._thread_lock.acquire()
+        if self._depth == 0:
+            try:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    started = started or time.perf_counter()
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._thread_lock.release()
+                raise
+        self._depth += 1
+        if started:
+            waited = time.perf_counter() - started
+            self.waits += 1
+            self.wait_seconds += waited
+            self.wait_max = max(self.wait_max, waited)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+    def close(self) -> None:
+        """Release the lock file's descriptor."""
+        with self._thread_lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+
+def writer_lock(engine: Engine) -> Any:
+    """The lock that serializes writers of ``engine``'s database (see `WriterLock`): a
+    `WriterLock` for a SQLite file, a thread lock for an in-memory SQLite database, and none
+    for PostgreSQL (row locks and unique constraints serialize what must be)."""
+    import contextlib
+
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return threading.RLock()
+    return WriterLock(Path(f"{database}-writelock"))
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,8 @@ from .db import (
     make_sessionmaker,
     migrate,
     utcnow,
+    wal_checkpointer,
+    writer_lock,
 )
 from .errors import (
     ChainUnavailable,
@@ -51,7 +53,7 @@ from .errors import (
     NotFound,
     Unauthenticated,
 )
-from .observability import Metrics
+from .observability import Metrics, WriterLockWaits
 from .settings import IssuerSettings
 from .statuslist import encode_bitstring, list_length
 from .vault import KeyVault, dev_passphrase, new_salt
@@ -60,7 +62,10 @@ _logger = logging.getLogger(__name__)
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _INDEX_BLOCK = 4096
-_PRINCIPAL_TTL_S = 2.0  # another process sees a revoked key within this time; this one at once
+#: Principals, institutions and active signing keys are cached this long: another process (a
+#: second `serve` worker, the CLI) sees a revoked key, a suspended institution, a withdrawn type
+#: or a rotated signing key within this time; the process that made the change at once.
+_CACHE_TTL_S = 2.0
 
 
 _IDEM = IdempotencyRecord.__table__
@@ -69,6 +74,124 @@ _SELECT_IDEM = select(_IDEM).where(
 )
 _INSERT_IDEM = _IDEM.insert()
 _INSERT_CREDENTIAL = Credential.__table__.insert()
+_INST = Institution.__table__
+_SELECT_INSTITUTION = select(
+    _INST.c.id, _INST.c.slug, _INST.c.name, _INST.c.did, _INST.c.credential_types
+).where(_INST.c.id == bindparam("id"))
+_KEYS = SigningKey.__table__
+_SELECT_ACTIVE_KEY_ID = (
+    select(_KEYS.c.id)
+    .where(_KEYS.c.institution_id == bindparam("inst"), _KEYS.c.active.is_(True))
+    .order_by(_KEYS.c.id.desc())
+    .limit(1)
+)
+
+
+class _Direct:
+    """A Core statement compiled once for the engine's dialect and run on the driver's cursor.
+
+    Used by the issuance path only (`IssuerService.issue_idempotent`): SQLAlchemy's execution
+    machinery costs several times the SQL of these one-row statements. Values pass through the
+    columns' own bind processors (e.g. SQLite's datetime format), so rows are stored exactly as
+    the ORM stores them.
+    """
+
+    __slots__ = ("names", "processors", "sql")
+
+    def __init__(self, statement: Any, dialect: Any, keys: list[str] | None = None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=keys)
+        if getattr(compiled, "insert_prefetch", None):
+            missing = [c.key for c in compiled.insert_prefetch]
+            raise ValueError(f"values for {missing} must be given explicitly")
+        self.sql: str = compiled.string
+        self.names: tuple[str, ...] | None = (
+            tuple(compiled.positiontup) if compiled.positiontup else None
+        )
+        self.processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+
+    def run(self, cursor: Any, values: dict[str, Any]) -> Any:
+        """Execute with ``values`` (by name) on a DB-API cursor."""
+        processors = self.processors
+        if processors:
+            values = {
+                k: (processors[k](v) if k in processors and v is not None else v)
+                for k, v in values.items()
+            }
+        if self.names is not None:
+            return cursor.execute(self.sql, tuple(values[n] for n in self.names))
+        return cursor.execute(self.sql, values)
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredAnswer:
+    fingerprint: bytes
+    status_code: int
+    body: bytes
+    headers: str
+
+
+_CREDENTIAL_COLUMNS = [
+    "id", "institution_id", "kind", "credential_hash", "document", "status_index", "suspended",
+    "created_at",
+]  # fmt: skip
+_IDEM_COLUMNS = ["principal", "key", "fingerprint", "status_code", "body", "headers", "created_at"]
+
+
+class _HotPath:
+    """The issuance statements of one engine, compiled once (see `_Direct`)."""
+
+    def __init__(self, engine: Any) -> None:
+        dialect = engine.dialect
+        self.select_idem = _Direct(
+            select(_IDEM.c.fingerprint, _IDEM.c.status_code, _IDEM.c.body, _IDEM.c.headers).where(
+                _IDEM.c.principal == bindparam("principal"), _IDEM.c.key == bindparam("key")
+            ),
+            dialect,
+        )
+        self.insert_idem = _Direct(_IDEM.insert(), dialect, _IDEM_COLUMNS)
+        self.insert_credential = _Direct(
+            Credential.__table__.insert(), dialect, _CREDENTIAL_COLUMNS
+        )
+        self.select_institution = _Direct(_SELECT_INSTITUTION, dialect)
+        self.integrity_error: type[Exception] = dialect.loaded_dbapi.IntegrityError
+
+
+class _CursorDb:
+    """What `_issue_on` needs from the database, on a DB-API cursor."""
+
+    __slots__ = ("cursor", "hot")
+
+    def __init__(self, cursor: Any, hot: _HotPath) -> None:
+        self.cursor = cursor
+        self.hot = hot
+
+    def institution(self, institution_id: int) -> Any:
+        self.hot.select_institution.run(self.cursor, {"id": institution_id})
+        rows = self.cursor.fetchall()
+        return rows[0] if rows else None
+
+    def insert_credential(self, values: dict[str, Any]) -> None:
+        self.hot.insert_credential.run(self.cursor, values)
+
+
+class _ConnectionDb:
+    """What `_issue_on` needs from the database, on a SQLAlchemy connection."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def institution(self, institution_id: int) -> Any:
+        row = self.conn.execute(_SELECT_INSTITUTION, {"id": institution_id}).first()
+        return None if row is None else tuple(row)
+
+    def insert_credential(self, values: dict[str, Any]) -> None:
+        self.conn.execute(_INSERT_CREDENTIAL, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +252,11 @@ class IssuerService:
             migrate(self.engine)
         self.sessions = make_sessionmaker(self.engine)
         # SQLite has one writer at a time; queueing writers here avoids its sleeping busy handler.
-        self.write_lock: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
-        )
+        # (across processes too: several `serve` workers, a separate `issuer worker`).
+        self.write_lock: contextlib.AbstractContextManager[Any] = writer_lock(self.engine)
+        self.checkpointer = wal_checkpointer(self.engine)
         self.metrics = Metrics()
+        self.metrics.registry.register(WriterLockWaits(self.write_lock))
         self.vault = self._open_vault()
         self.chain = chain if chain is not None else ChainGateway.from_settings(settings)
         self._lock = threading.Lock()
@@ -141,7 +265,10 @@ class IssuerService:
         self._index_blocks: dict[int, list[int]] = {}
         self._operator_hash = self._env_operator_hash()
         self._principals: dict[bytes, tuple[float, auth.Principal]] = {}
-        self._institutions: dict[int, _InstInfo] = {}
+        self._institutions: dict[int, tuple[float, _InstInfo]] = {}
+        self._signer_checked: dict[int, float] = {}
+        self._issued_single = self.metrics.issued.labels("single")
+        self._hot = _HotPath(self.engine)
 
     def forget_cached(self) -> None:
         """Drop cached principals and institutions (after a key or institution changes)."""
@@ -161,9 +288,29 @@ class IssuerService:
                 session.rollback()
                 raise
 
+    def warm_up(self) -> None:
+        """Load now what the first requests and the workers would load lazily: the ledger
+        connection (web3 and the registry ABI), the schema validators, the QR encoder.
+
+        `talentproof issuer serve` calls it before freezing the start-up heap out of the
+        garbage collector's reach (`observability.freeze_after_warm_up`). A ledger that is down
+        is only recorded (`chain_health`), as on any probe.
+        """
+        _cred.warm_up()
+        self.chain.probe(max_age=0.0)
+        import talentproof.ledger.tx  # noqa: F401  (the anchoring worker's transaction sender)
+
+        with self.engine.connect() as conn:  # a pooled connection with its pragmas applied
+            conn.execute(_SELECT_INSTITUTION, {"id": 0}).first()
+
     def close(self) -> None:
         """Release database connections."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
+        close_lock = getattr(self.write_lock, "close", None)
+        if close_lock is not None:
+            close_lock()
 
     def _open_vault(self) -> KeyVault:
         passphrase = self.settings.secret("key_passphrase")
@@ -211,7 +358,7 @@ class IssuerService:
                 )
         digest = hashlib.sha256(token.encode()).digest()
         cached = self._principals.get(digest)
-        if cached is not None and time.monotonic() - cached[0] < _PRINCIPAL_TTL_S:
+        if cached is not None and time.monotonic() - cached[0] < _CACHE_TTL_S:
             return cached[1]
         principal = self._authenticate_db(token)
         with self._lock:
@@ -629,12 +776,24 @@ class IssuerService:
 
     # -- signing -----------------------------------------------------------------------------
     def signer_for(self, institution_id: int) -> tuple[int, _cred.Signer]:
-        """The institution's active signing key, decrypted once and kept in memory."""
+        """The institution's active signing key, decrypted once and kept in memory.
+
+        Every ``_CACHE_TTL_S`` the active key's id is looked up again, so a rotation made by
+        another process is picked up (the seed is decrypted again only when the key changed).
+        """
         with self._lock:
             cached = self._signers.get(institution_id)
-        if cached is not None:
+            checked = self._signer_checked.get(institution_id, 0.0)
+        now = time.monotonic()
+        if cached is not None and now - checked < _CACHE_TTL_S:
             return cached
         with self.sessions() as session:
+            if cached is not None:
+                active = session.execute(_SELECT_ACTIVE_KEY_ID, {"inst": institution_id}).scalar()
+                if active == cached[0]:
+                    with self._lock:
+                        self._signer_checked[institution_id] = now
+                    return cached
             inst = session.get(Institution, institution_id)
             row = session.scalar(
                 select(SigningKey)
@@ -647,6 +806,7 @@ class IssuerService:
             signer = (row.id, _cred.Signer(seed, inst.did))
         with self._lock:
             self._signers[institution_id] = signer
+            self._signer_checked[institution_id] = now
         return signer
 
     def identity_for(self, inst: Institution | _InstInfo) -> _cred.IssuerIdentity:
@@ -696,9 +856,119 @@ class IssuerService:
         *,
         now: dt.datetime | None = None,
     ) -> Outcome:
-        """Validate, sign and persist one credential; it is anchored later by the worker."""
+        """Validate, sign and persist one credential in ``session``'s transaction; it is
+        anchored later by the worker. (``POST /credentials`` uses `issue_idempotent`.)"""
+        outcome = self._issue_on(_ConnectionDb(session.connection()), principal, request, now=now)
+        self._issued_single.inc()
+        return outcome
+
+    def issue_idempotent(
+        self, principal: auth.Principal, key: str | None, request: dict[str, Any]
+    ) -> Outcome:
+        """`issue` under `idempotent` (``POST /credentials``), on one pooled connection.
+
+        The same contract as ``idempotent(principal, key, fingerprint, issue)``: the credential
+        row and the stored answer are committed in one transaction before this returns, a retry
+        with the same key replays the first answer, a key reused for another request is refused.
+
+        Built for throughput: the credential is validated and signed before the writer lock is
+        taken (so several processes sign in parallel and the lock is held only for the writes);
+        under the lock the key is looked up again, so a twin that committed meanwhile wins and
+        this credential is dropped unstored (its status index stays unused). The statements run
+        on the driver's cursor (`_Direct`): the ORM session's set-up and commit bookkeeping and
+        SQLAlchemy's execution machinery cost more than these few one-row statements.
+        """
+        request_fingerprint = fingerprint("POST /credentials", request)
+        if key is not None and not 1 <= len(key) <= 255:
+            raise InvalidRequest(
+                "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key"
+            )
+        hot = self._hot
+        ids = {"principal": principal.key_id, "key": key}
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            if key is not None:  # a retry: answer it without signing anything
+                stored = self._stored_answer(cursor, ids)
+                raw.rollback()  # end the read: the write below must see the newest state
+                if stored is not None:
+                    return self._replay(stored, request_fingerprint)
+            outcome, row = self._prepare_issue(_CursorDb(cursor, hot), principal, request)
+            raw.rollback()
+            for _attempt in range(3):
+                with self.write_lock:
+                    try:
+                        if key is not None:
+                            stored = self._stored_answer(cursor, ids)
+                            if stored is not None:  # a concurrent twin committed first
+                                raw.rollback()
+                                return self._replay(stored, request_fingerprint)
+                        hot.insert_credential.run(cursor, row)
+                        if key is not None:
+                            hot.insert_idem.run(
+                                cursor,
+                                {
+                                    **ids,
+                                    "fingerprint": request_fingerprint,
+                                    "status_code": outcome.status_code,
+                                    "body": orjson.dumps(outcome.body),
+                                    "headers": orjson.dumps(outcome.headers).decode(),
+                                    "created_at": row["created_at"],
+                                },
+                            )
+                        raw.commit()
+                    except hot.integrity_error:
+                        raw.rollback()  # a twin in another process won the key: replay it
+                        if key is None:
+                            raise
+                        continue
+                    except BaseException:
+                        raw.rollback()
+                        raise
+                self._issued_single.inc()
+                if _logger.isEnabledFor(logging.INFO):
+                    _logger.info(
+                        "credential issued",
+                        extra={"credential": row["id"], "hash": row["credential_hash"].hex()},
+                    )
+                return outcome
+        finally:
+            raw.close()  # back to the pool
+        raise Conflict("a request with this Idempotency-Key is still in progress; retry")
+
+    def _stored_answer(self, cursor: Any, ids: dict[str, Any]) -> _StoredAnswer | None:
+        self._hot.select_idem.run(cursor, ids)
+        rows = cursor.fetchall()  # fetched to the end: no read left open
+        return _StoredAnswer(*rows[0]) if rows else None
+
+    def _issue_on(
+        self,
+        db: _CursorDb | _ConnectionDb,
+        principal: auth.Principal,
+        request: dict[str, Any],
+        *,
+        now: dt.datetime | None = None,
+    ) -> Outcome:
+        outcome, row = self._prepare_issue(db, principal, request, now=now)
+        db.insert_credential(row)
+        if _logger.isEnabledFor(logging.INFO):
+            _logger.info(
+                "credential issued",
+                extra={"credential": row["id"], "hash": row["credential_hash"].hex()},
+            )
+        return outcome
+
+    def _prepare_issue(
+        self,
+        db: _CursorDb | _ConnectionDb,
+        principal: auth.Principal,
+        request: dict[str, Any],
+        *,
+        now: dt.datetime | None = None,
+    ) -> tuple[Outcome, dict[str, Any]]:
+        """Check, validate and sign one credential: (the answer, its row to insert)."""
         institution_id = self.require(principal, "issue")
-        inst = self._institution_info(session, institution_id)
+        inst = self._institution_info(db, institution_id)
         kind = request.get("type")
         if not isinstance(kind, str):
             raise InvalidRequest(
@@ -724,38 +994,38 @@ class IssuerService:
         except _cred.SchemaValidationError as exc:
             raise InvalidRequest(str(exc), field=exc.field) from exc
         cred_id = signed["id"]
-        session.connection().execute(
-            _INSERT_CREDENTIAL,
-            {
-                "id": cred_id,
-                "institution_id": institution_id,
-                "kind": kind,
-                "credential_hash": digest,
-                "document": raw,
-                "status_index": index,
-                "suspended": False,
-                "created_at": utcnow(),
-            },
-        )
-        self.metrics.issued.labels("single").inc()
-        _logger.info("credential issued", extra={"credential": cred_id, "hash": digest.hex()})
-        return Outcome(
-            202,
-            self._pending_body(cred_id, signed, digest),
-            {"Location": f"/credentials/{cred_id}/anchor"},
+        row = {
+            "id": cred_id,
+            "institution_id": institution_id,
+            "kind": kind,
+            "credential_hash": digest,
+            "document": raw,
+            "status_index": index,
+            "suspended": False,
+            "created_at": utcnow(),
+        }
+        return (
+            Outcome(
+                202,
+                self._pending_body(cred_id, signed, digest),
+                {"Location": f"/credentials/{cred_id}/anchor"},
+            ),
+            row,
         )
 
-    def _institution_info(self, session: Session, institution_id: int) -> _InstInfo:
-        info = self._institutions.get(institution_id)
-        if info is None:
-            inst = session.get(Institution, institution_id)
-            if inst is None:
-                raise NotFound(f"no institution {institution_id}")
-            info = _InstInfo(
-                inst.id, inst.slug, inst.name, inst.did, tuple(inst.credential_types.split(","))
-            )
-            with self._lock:
-                self._institutions[institution_id] = info
+    def _institution_info(self, db: _CursorDb | _ConnectionDb, institution_id: int) -> _InstInfo:
+        """The institution as issuance needs it, cached ``_CACHE_TTL_S`` (another process's
+        change of its accredited types is seen within that time; this process's at once)."""
+        cached = self._institutions.get(institution_id)
+        if cached is not None and time.monotonic() - cached[0] < _CACHE_TTL_S:
+            return cached[1]
+        row = db.institution(institution_id)
+        if row is None:
+            raise NotFound(f"no institution {institution_id}")
+        inst_id, slug, name, did, types = row
+        info = _InstInfo(inst_id, slug, name, did, tuple(types.split(",")))
+        with self._lock:
+            self._institutions[institution_id] = (time.monotonic(), info)
         return info
 
     def _pending_body(self, cred_id: str, signed: dict[str, Any], digest: bytes) -> dict[str, Any]:

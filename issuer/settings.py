@@ -48,6 +48,12 @@ class IssuerSettings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    http_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="HTTP worker processes of `issuer serve` (its --workers option overrides).",
+    )
 
     # Chain
     rpc_url: str = Field(
