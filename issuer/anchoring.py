@@ -1,14 +1,17 @@
 """The anchoring worker: batches pending credentials into Merkle trees and anchors each root.
 
-Crash safety rests on two facts: a credential joins exactly one batch (its ``batch_id`` is set in
-the same transaction that creates the batch, with the root), and the registry refuses to anchor a
-root twice (``AnchorAlreadyAnchored``). The chain is the source of truth for "is this root
+Crash safety rests on two facts: a credential joins exactly one batch that can be sent (a batch
+becomes ``built``, the only state that is sent, in the transaction that checks it holds exactly
+its leaves), and the registry refuses to anchor a root twice (``AnchorAlreadyAnchored``). The chain is the source of truth for "is this root
 anchored": after any crash the worker asks ``anchor(root)`` before sending anything.
 
 Steps of one batch, with the crash points the tests kill the process at:
 
-1. form: pending credentials -> tree -> batch row ``built`` (+ leaf index and path per
-   credential), one DB transaction;
+1. form: pending credentials -> tree -> batch row ``forming``; leaf index and path assigned
+   per credential, ``FORM_CHUNK`` credentials per transaction (``while_forming`` falls after
+   each), so issuance never waits for the whole batch; then ``built`` in a last transaction. A
+   batch left ``forming`` by a crash is freed (its credentials pending again, the row deleted)
+   when the next worker starts;
 2. ``before_send``; send ``anchorRoot`` and record the pending transaction (state ``sent``);
    ``after_send`` falls between the broadcast and that record;
 3. wait for the receipt; ``after_receipt`` falls between the receipt and recording it;
@@ -36,7 +39,7 @@ import time
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from . import _cred
 from .db import AnchorBatch, Credential, Institution, utcnow
@@ -49,6 +52,11 @@ CRASH_POINTS = ("before_send", "after_send", "after_receipt")
 #: Batch state of a batch whose root another issuer anchored first (its credentials moved on).
 SUPERSEDED = "superseded"
 _DONE_STATES = ("anchored", SUPERSEDED)
+#: A batch whose leaves are still being assigned; never sent (see ``AnchorWorker._form_batch``).
+FORMING = "forming"
+#: Credentials assigned to a forming batch per transaction: the writer lock is held for one
+#: chunk at a time, so issuance requests wait a few ms, not the whole batch (~100 ms at 4,096).
+FORM_CHUNK = 256
 
 
 class ConcurrentBatching(Exception):
@@ -78,6 +86,8 @@ class AnchorWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.wakeup = threading.Event()
+        self.form_chunk = FORM_CHUNK
+        self._recovered = False
         service.anchor_wakeup = self.wakeup  # bulk chunks wake the worker when they commit
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -125,6 +135,10 @@ class AnchorWorker:
         anything was anchored (so the loop runs again at once).
         """
         did = False
+        if not self._recovered:  # batches a killed worker left half formed: free their leaves
+            for batch_id in self._forming():
+                self._abandon(batch_id, "left half formed by a previous worker")
+            self._recovered = True
         health = self.service.chain.probe(max_age=5.0)
         if not health.available:
             raise ChainUnavailable(health.detail)
@@ -160,10 +174,31 @@ class AnchorWorker:
             return list(
                 session.scalars(
                     select(AnchorBatch.id)
-                    .where(AnchorBatch.state.not_in(_DONE_STATES))
+                    .where(AnchorBatch.state.not_in((*_DONE_STATES, FORMING)))
                     .order_by(AnchorBatch.id)
                 )
             )
+
+    def _forming(self) -> list[int]:
+        with self.service.sessions() as session:
+            return list(
+                session.scalars(select(AnchorBatch.id).where(AnchorBatch.state == FORMING))
+            )
+
+    def _abandon(self, batch_id: int, why: str) -> None:
+        """Free the leaves of a batch that was never completely formed, and delete it (it was
+        never sent: only ``built`` batches are)."""
+        table = Credential.__table__
+        with self.service.session() as session:
+            session.execute(
+                update(table)
+                .where(table.c.batch_id == batch_id)
+                .values(batch_id=None, leaf_index=None, proof_path=None)
+            )
+            session.execute(
+                delete(AnchorBatch).where(AnchorBatch.id == batch_id, AnchorBatch.state == FORMING)
+            )
+        _logger.warning("batch abandoned before sending", extra={"batch": batch_id, "why": why})
 
     def _institutions_with_pending(self) -> list[int]:
         with self.service.sessions() as session:
@@ -208,43 +243,65 @@ class AnchorWorker:
             if not force and len(rows) < self.max_leaves and age < self.max_wait:
                 return None
         root, paths = _cred.merkle_tree([r.credential_hash for r in rows])
+        # The leaves are assigned in chunks (FORM_CHUNK per transaction) under a ``forming``
+        # batch that nothing sends; the last transaction turns it ``built`` only if it holds
+        # exactly its leaves. A crash in between leaves a forming batch that the next worker
+        # frees (`_abandon`); rows batched meanwhile by another worker abandon this one.
         with self.service.session() as session:
             batch = AnchorBatch(
                 institution_id=institution_id,
                 root=root,
                 leaf_count=len(rows),
-                state="built",
+                state=FORMING,
                 oldest_leaf_at=oldest,
             )
             session.add(batch)
             session.flush()
-            params = [
-                {"s": r.seq, "b": batch.id, "i": i, "p": b"".join(paths[i])}
-                for i, r in enumerate(rows)
-            ]
-            from sqlalchemy import bindparam
-
-            result = session.execute(
-                update(Credential.__table__)
-                .where(
-                    Credential.__table__.c.seq == bindparam("s"),
-                    Credential.__table__.c.batch_id.is_(None),
+            batch_id = batch.id
+        table = Credential.__table__
+        assign = (
+            update(table)
+            .where(table.c.seq == bindparam("s"), table.c.batch_id.is_(None))
+            .values(batch_id=bindparam("b"), leaf_index=bindparam("i"), proof_path=bindparam("p"))
+        )
+        try:
+            for start in range(0, len(rows), self.form_chunk):
+                chunk = rows[start : start + self.form_chunk]
+                params = [
+                    {"s": r.seq, "b": batch_id, "i": start + j, "p": b"".join(paths[start + j])}
+                    for j, r in enumerate(chunk)
+                ]
+                with self.service.session() as session:
+                    result = session.execute(assign, params)
+                    if result.rowcount != len(chunk):
+                        raise ConcurrentBatching(
+                            f"{len(chunk) - result.rowcount} credentials were "
+                            "batched by another worker; retrying"
+                        )
+                _crash_point("while_forming")
+            with self.service.session() as session:
+                held = session.scalar(
+                    select(func.count()).select_from(table).where(table.c.batch_id == batch_id)
                 )
-                .values(
-                    batch_id=bindparam("b"), leaf_index=bindparam("i"), proof_path=bindparam("p")
-                ),
-                params,
-            )
-            if result.rowcount != len(rows):
-                # another worker process batched some of these rows first: drop this batch
-                raise ConcurrentBatching(
-                    f"{len(rows) - result.rowcount} credentials were "
-                    "batched by another worker; retrying"
+                done = session.execute(
+                    update(AnchorBatch)
+                    .where(AnchorBatch.id == batch_id, AnchorBatch.state == FORMING)
+                    .values(state="built")
                 )
-            _logger.info(
-                "batch formed", extra={"batch": batch.id, "leaves": len(rows), "root": root.hex()}
-            )
-            return batch.id
+                if held != len(rows) or done.rowcount != 1:
+                    raise ConcurrentBatching(
+                        f"batch {batch_id} changed while it was formed; retrying"
+                    )
+        except Exception as exc:
+            try:
+                self._abandon(batch_id, str(exc))
+            except Exception:  # the database itself failed: the next worker start frees it
+                _logger.exception("could not abandon batch %s now", batch_id)
+            raise
+        _logger.info(
+            "batch formed", extra={"batch": batch_id, "leaves": len(rows), "root": root.hex()}
+        )
+        return batch_id
 
     # -- steps 2-4: drive ----------------------------------------------------------------------------
     def _drive(self, batch_id: int) -> None:
@@ -354,8 +411,6 @@ class AnchorWorker:
             session.add(new)
             batch.state = SUPERSEDED
             session.flush()
-            from sqlalchemy import bindparam
-
             table = Credential.__table__
             session.execute(
                 update(table)

@@ -104,7 +104,8 @@ class ApiKey(Base):
 class AnchorBatch(Base):
     """A Merkle tree of credentials whose root is anchored in one transaction.
 
-    States: ``built`` (leaves assigned, nothing sent), ``sent`` (a transaction was signed and
+    States: ``forming`` (leaves being assigned; never sent), ``built`` (leaves assigned,
+    nothing sent), ``sent`` (a transaction was signed and
     recorded before broadcast), ``anchored`` (the chain shows the root).
     """
 

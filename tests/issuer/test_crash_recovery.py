@@ -55,7 +55,8 @@ def _root_anchored_events(chain: dict[str, Any], issuer_id: int) -> list[bytes]:
 def test_worker_killed_at_each_crash_point_resumes_without_loss_or_duplicate(
     client, service, issuer_chain, tmp_path
 ) -> None:
-    """Kill at before_send (batch 1 built, nothing sent), then at after_send (batch 1 mined on
+    """Kill at while_forming (batch 1 half formed), at before_send (batch 1 freed, a new batch 1
+    built, nothing sent), then at after_send (batch 1 mined on
     chain but not recorded), then at after_receipt (batch 2 mined, receipt not recorded); the
     last restart finishes. Each restart first resumes what the previous crash left."""
     inst = onboard(client)
@@ -75,9 +76,15 @@ def test_worker_killed_at_each_crash_point_resumes_without_loss_or_duplicate(
     def anchored_roots() -> list[bytes]:
         return _root_anchored_events(issuer_chain, inst["chain_issuer_id"])
 
+    crashed = _run_worker(issuer_chain, tmp_path, "while_forming")
+    assert crashed.returncode == 86, crashed.stderr[-2000:]
+    assert batch_states() == ["forming"] and anchored_roots() == []
+    with service.sessions() as session:  # its leaves are taken until the next worker frees them
+        assert session.scalar(select(func.count()).where(Credential.batch_id.is_not(None))) > 0
+
     crashed = _run_worker(issuer_chain, tmp_path, "before_send")
     assert crashed.returncode == 86, crashed.stderr[-2000:]
-    assert batch_states() == ["built"] and anchored_roots() == []
+    assert batch_states() == ["built"] and anchored_roots() == []  # the forming one was freed
 
     crashed = _run_worker(issuer_chain, tmp_path, "after_send")
     assert crashed.returncode == 86, crashed.stderr[-2000:]
