@@ -63,7 +63,9 @@ __all__ = [
     "VerifiedProof",
     "format_datetime",
     "hash_data",
+    "options_digest",
     "parse_datetime",
+    "proof_value",
     "sign",
     "sign_many",
     "signing_proof",
@@ -261,6 +263,29 @@ def _options_for(
         if key is not None:
             cache[key] = entry
     return entry
+
+
+def options_digest(proof_options: Mapping[str, Any]) -> bytes:
+    """``SHA-256(JCS(proof options))``: the first half of ``hashData`` (without ``proofValue``).
+
+    For callers that sign many documents with one set of options and build each document's
+    canonical form themselves (`proof_value`).
+    """
+    options = dict(proof_options)
+    options.pop("proofValue", None)
+    return _sha256(canonicalize(options)).digest()
+
+
+def proof_value(key: Ed25519SigningKey, hash_data: bytes) -> str:
+    """The eddsa-jcs-2022 ``proofValue`` over a precomputed ``hashData``.
+
+    ``hash_data`` is the 64 bytes ``options_digest(options) || SHA-256(JCS(document without
+    proof))`` (`hash_data` computes them from the objects); for callers that build a document's
+    canonical form themselves and vouch for it. Same value as `sign`'s proofValue.
+    """
+    if type(hash_data) is not bytes or len(hash_data) != 64:
+        raise ValueError("hashData: expected 64 bytes (two SHA-256 digests)")
+    return "z" + b58encode_64(key._sign(hash_data))
 
 
 # --- verification -----------------------------------------------------------------------------

@@ -11,9 +11,17 @@ Row formats:
 
 * JSONL: one JSON object per line, either an issue request (``credentialSubject`` plus optional
   ``validFrom``, ``validUntil``, ``name``, ``description``) or the subject object itself.
-* CSV: a header row; columns are subject fields with dotted paths (``degree.name``); the columns
-  ``validFrom``, ``validUntil``, ``name`` and ``description`` go to the credential. Empty cells
-  are omitted. Fields spanning several lines are not supported.
+* CSV (RFC 4180): a header row; columns are subject fields with dotted paths (``degree.name``),
+  array items with an index on the last part (``employment.domains[0]``,
+  ``employment.domains[1]``: the non-empty cells, in index order); the columns ``validFrom``,
+  ``validUntil``, ``name`` and ``description`` go to the credential.
+  Empty cells are omitted. A quoted field may span several lines (``"line one\nline two"``);
+  records are found with the quoting rules of Python's ``csv`` module, so the resume cursor is
+  always the byte offset of a record's start. A quoted field still open at the end of the file,
+  or a record longer than `MAX_RECORD_BYTES`, refuses the upload.
+
+Signing processes receive each chunk's raw records and return compact results (ids, JCS bytes,
+hashes); the template of `_bulkcred` validates and canonicalizes only what differs per row.
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ from typing import Any, BinaryIO
 import orjson
 from sqlalchemy import func, select, update
 
-from . import _cred
+from . import _bulkcred, _cred
+from ._bulkworker import init_worker as _init_worker
+from ._bulkworker import sign_block, split_block
 from .auth import Principal
 from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, utcnow
 from .errors import InvalidRequest, NotAccredited, NotFound
@@ -42,71 +52,115 @@ from .service import IssuerService, Outcome, fingerprint
 
 _logger = logging.getLogger(__name__)
 
-_CRED_FIELDS = ("validFrom", "validUntil", "name", "description")
+#: Longest CSV record (all its lines) an upload may hold: a longer one is almost always a quote
+#: left open, which would otherwise swallow the rest of the file into one row.
+MAX_RECORD_BYTES = 1 << 20
+
+
+def _csv_open_after(line: bytes, inside: bool) -> bool:
+    """Whether a CSV record is still inside a quoted field at the end of ``line``.
+
+    ``inside`` says whether the line starts inside one (a continuation line). The rules are the
+    ``csv`` module's (default dialect): a quote opens a quoted field only at the start of a
+    field (record start or after ``,``), ``""`` inside one is an escaped quote, another quote
+    closes it; elsewhere a quote is an ordinary character. Only quotes are visited.
+    """
+    pos = 0
+    find = line.find
+    while True:
+        q = find(b'"', pos)
+        if q < 0:
+            return inside
+        if inside:
+            if line[q + 1 : q + 2] == b'"':
+                pos = q + 2
+                continue
+            inside = False
+        elif q == 0 or line[q - 1] == 0x2C:  # b","
+            inside = True
+        pos = q + 1
+
+
+def _csv_where(records: int, line: int) -> str:
+    """Names the ``records``-th CSV record (the header is the first) for an error message."""
+    return "the CSV header" if records <= 1 else f"CSV row {records - 2} (from line {line})"
+
+
+def _read_record(handle: BinaryIO, fmt: str) -> bytes:
+    """The next record with its line ending(s), b"" at the end of the file.
+
+    A JSONL record is a line; a CSV record ends at the first newline outside a quoted field.
+    Raises ValueError for a CSV record longer than `MAX_RECORD_BYTES` or a quoted field still
+    open at the end of the file.
+    """
+    line = handle.readline()
+    if fmt != "csv" or b'"' not in line or not _csv_open_after(line, False):
+        return line
+    parts = [line]
+    size = len(line)
+    while True:
+        more = handle.readline()
+        if not more:
+            raise ValueError("a quoted CSV field is not closed before the end of the file")
+        parts.append(more)
+        size += len(more)
+        if size > MAX_RECORD_BYTES:
+            raise ValueError(
+                f"a CSV record is longer than {MAX_RECORD_BYTES} bytes (a quote left open?)"
+            )
+        if b'"' in more and not _csv_open_after(more, True):
+            return b"".join(parts)
 
 
 # -- parsing ----------------------------------------------------------------------------------
 
 
-def _set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        nxt = target.setdefault(part, {})
-        if not isinstance(nxt, dict):
-            raise ValueError(f"column {dotted!r} conflicts with column {part!r}")  # noqa: TRY004
-        target = nxt
-    target[parts[-1]] = value
+def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> tuple[list[bytes], bool]:
+    """Up to ``limit`` non-blank records (line endings removed) from the handle's position, and
+    whether anything was read; the handle is left exactly after the last record taken.
 
-
-def row_to_request(fmt: str, line: bytes, header: list[str] | None) -> dict[str, Any]:
-    """One data row as an issue request; raises ValueError naming what is wrong."""
-    if fmt == "jsonl":
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise ValueError(f"expected a JSON object, found invalid JSON ({exc})") from None
-        if not isinstance(obj, dict):
-            raise ValueError(f"expected a JSON object, found {type(obj).__name__}")
-        if "credentialSubject" in obj:
-            return obj
-        return {"credentialSubject": obj}
-    assert header is not None
-    values = next(csv.reader([line.decode("utf-8")]))
-    if len(values) != len(header):
-        raise ValueError(f"expected {len(header)} columns, found {len(values)}")
-    request: dict[str, Any] = {"credentialSubject": {}}
-    for name, value in zip(header, values, strict=True):
-        if value == "":
-            continue
-        if name in _CRED_FIELDS:
-            request[name] = value
-        else:
-            _set_path(request["credentialSubject"], name, value)
-    return request
-
-
-# -- signing in worker processes ----------------------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(seed: bytes, did: str, identity: _cred.IssuerIdentity, kind: str) -> None:
-    _WORKER.update(signer=_cred.Signer(seed, did), identity=identity, kind=kind)
-
-
-def _sign_rows(
-    fmt: str, header: list[str] | None, rows: list[tuple[int, bytes, int]], now: dt.datetime
-) -> list[tuple[int, str | None, bytes, bytes, str, str]]:
-    """Parse and issue (row, raw line, status index) in a worker process."""
-    parsed: list[tuple[int, dict[str, Any] | Exception, int]] = []
-    for row_no, line, index in rows:
-        try:
-            parsed.append((row_no, row_to_request(fmt, line, header), index))
-        except (ValueError, UnicodeDecodeError) as exc:
-            parsed.append((row_no, exc, index))
-    return _cred.issue_many(
-        _WORKER["kind"], parsed, identity=_WORKER["identity"], signer=_WORKER["signer"], now=now
-    )
+    The same records as repeated `_read_record` calls, read in large blocks (``readlines``)
+    instead of one ``readline`` per row.
+    """
+    start = handle.tell()
+    records: list[bytes] = []
+    append = records.append
+    used = 0  # bytes up to the end of the last record taken (from ``start``)
+    pos = 0  # bytes of the lines looked at so far (from ``start``)
+    parts: list[bytes] = []  # lines of a CSV record still inside a quoted field
+    size = 0
+    csv_fmt = fmt == "csv"
+    read_any = False
+    while len(records) < limit:
+        lines = handle.readlines(1 << 22)
+        if not lines:
+            if parts:
+                raise ValueError("a quoted CSV field is not closed before the end of the file")
+            break
+        for line in lines:
+            pos += len(line)
+            if parts:
+                parts.append(line)
+                size += len(line)
+                if size > MAX_RECORD_BYTES:
+                    raise ValueError(
+                        f"a CSV record is longer than {MAX_RECORD_BYTES} bytes (a quote left open?)"
+                    )
+                if b'"' not in line or _csv_open_after(line, True):
+                    continue
+                line = b"".join(parts)
+                parts = []
+            elif csv_fmt and b'"' in line and _csv_open_after(line, False):
+                parts, size = [line], len(line)
+                continue
+            read_any = True
+            used = pos
+            if line.strip():  # blank lines are not rows
+                append(line.rstrip(b"\r\n"))
+                if len(records) == limit:
+                    break
+    handle.seek(start + used)  # readlines may have read past the last record taken
+    return records, read_any
 
 
 # -- jobs --------------------------------------------------------------------------------------
@@ -154,11 +208,14 @@ def create_job(
     digest = hashlib.sha256()
     rows = 0
     limit = service.settings.bulk_max_rows + (1 if fmt == "csv" else 0)
+    inside = False  # CSV: within a quoted field that spans lines
+    record_bytes = record_line = 0
     with open(path, "wb") as out:
-        for line in upload:
+        for line_no, line in enumerate(upload, 1):
             digest.update(line)
-            if line.strip():
+            if not inside and line.strip():
                 rows += 1
+                record_bytes, record_line = 0, line_no
                 if rows > limit:
                     out.close()
                     path.unlink(missing_ok=True)
@@ -166,7 +223,25 @@ def create_job(
                         f"a bulk file holds at most {service.settings.bulk_max_rows} rows",
                         field="file",
                     )
+            if fmt == "csv" and (inside or b'"' in line):
+                inside = _csv_open_after(line, inside)
+                record_bytes += len(line)
+                if record_bytes > MAX_RECORD_BYTES:
+                    out.close()
+                    path.unlink(missing_ok=True)
+                    raise InvalidRequest(
+                        f"{_csv_where(rows, record_line)} is longer than {MAX_RECORD_BYTES} "
+                        "bytes; expected every quoted field to be closed",
+                        field="file",
+                    )
             out.write(line if line.endswith(b"\n") else line + b"\n")
+    if inside:
+        path.unlink(missing_ok=True)
+        raise InvalidRequest(
+            f"{_csv_where(rows, record_line)} has a quoted field that is not closed before the "
+            "end of the file; expected every opening quote to have its closing quote",
+            field="file",
+        )
     if fmt == "csv":
         rows = max(rows - 1, 0)
     if rows == 0:
@@ -422,7 +497,7 @@ class BulkRunner:
         for job_id in ids:
             try:
                 self.run_job(job_id)
-            except OSError as exc:  # the upload is gone or unreadable: the job cannot go on
+            except (OSError, ValueError) as exc:  # the upload is gone, unreadable or altered
                 _logger.error("bulk job failed", extra={"job": job_id, "error": str(exc)})
                 with self.service.session() as session:
                     job = session.get(BulkJob, job_id)
@@ -454,6 +529,9 @@ class BulkRunner:
         _key_row_id, signer = service.signer_for(institution_id)
         seed = signer.key.seed
         ctx = multiprocessing.get_context("forkserver")
+        # The forkserver (started once per process) imports the signing code once; each job's
+        # signing processes are forked from it with that code loaded.
+        ctx.set_forkserver_preload(["__main__", "talentproof.issuer._bulkworker"])
         with (
             cf.ProcessPoolExecutor(
                 self.processes,
@@ -465,29 +543,21 @@ class BulkRunner:
         ):
             header = None
             if fmt == "csv":
-                header = next(csv.reader([handle.readline().decode("utf-8-sig").rstrip("\r\n")]))
+                first = _read_record(handle, "csv").decode("utf-8-sig").rstrip("\r\n")
+                header = next(csv.reader([first]))
                 if offset == 0:
                     offset = handle.tell()
             handle.seek(offset)
             chunks = 0
             in_flight: tuple[Any, ...] | None = None  # signing of chunk k overlaps storing k-1
             while not self._stop.is_set():
-                lines: list[bytes] = []
-                while len(lines) < self.chunk_rows:
-                    line = handle.readline()
-                    if not line:
-                        break
-                    lines.append(line)
+                records, read_any = _read_chunk(handle, fmt, self.chunk_rows)
                 submitted = None
-                if lines:
-                    data = [
-                        (rows_done + i, ln.rstrip(b"\r\n"))
-                        for i, ln in enumerate(ln for ln in lines if ln.strip())
-                    ]
-                    rows_done += len(data)
-                    submitted = self._submit_chunk(
-                        institution_id, pool, fmt, header, data, handle.tell()
+                if read_any:
+                    submitted = self._submit_block(
+                        institution_id, pool, fmt, header, rows_done, records, handle.tell()
                     )
+                    rows_done += len(records)
                 if in_flight is not None:
                     self._store_chunk(job_id, institution_id, *in_flight)
                     chunks += 1
@@ -507,32 +577,42 @@ class BulkRunner:
             job.finished_at = utcnow()
         _logger.info("bulk job done", extra={"job": job_id})
 
-    def _submit_chunk(
+    def _submit_block(
         self,
         institution_id: int,
         pool: cf.ProcessPoolExecutor,
         fmt: str,
         header: list[str] | None,
-        data: list[tuple[int, bytes]],
+        first_row: int,
+        records: list[bytes],
         new_offset: int,
     ) -> tuple[Any, ...]:
-        indexes = self.service.allocate_status_indexes(institution_id, len(data))
-        rows = [(row, line, idx) for (row, line), idx in zip(data, indexes, strict=True)]
+        indexes = self.service.allocate_status_indexes(institution_id, len(records))
         now = utcnow()
-        parts = max(1, min(self.processes * 2, len(rows) // 64 or 1))
-        size = -(-len(rows) // parts)
+        parts = max(1, min(self.processes * 2, len(records) // 256 or 1))
+        size = -(-len(records) // parts) if records else 1
         futures = [
-            pool.submit(_sign_rows, fmt, header, rows[i : i + size], now)
-            for i in range(0, len(rows), size)
+            pool.submit(
+                sign_block,
+                fmt,
+                header,
+                first_row + i,
+                records[i : i + size],
+                indexes[i : i + size],
+                now,
+            )
+            for i in range(0, len(records), size)
         ]
-        return futures, rows, now, new_offset
+        return futures, first_row, indexes, len(records), now, new_offset
 
     def _store_chunk(
         self,
         job_id: str,
         institution_id: int,
         futures: list[Any],
-        rows: list[tuple[int, bytes, int]],
+        first_row: int,
+        indexes: list[int],
+        count: int,
         now: dt.datetime,
         new_offset: int,
     ) -> None:
@@ -542,28 +622,35 @@ class BulkRunner:
         transaction, so bulk credentials need no second pass to be batched.
         """
         service = self.service
-        results = [r for f in futures for r in f.result()]
-        index_of = {row: idx for row, _l, idx in rows}
-        good = [
-            (row, cid, raw, digest, index_of[row])
-            for (row, cid, raw, digest, _f, _m) in results
-            if cid is not None
-        ]
+        rows: list[int] = []
+        ids: list[str] = []
+        raws: list[bytes] = []
+        blob: list[bytes] = []
+        error_rows: list[tuple[int, str, str]] = []
+        for future in futures:  # consecutive row ranges, in order
+            f_rows, f_ids, f_blob, f_lengths, f_hashes, f_errors = future.result()
+            rows += f_rows
+            ids += f_ids
+            raws += split_block(f_blob, f_lengths)
+            blob.append(f_hashes)
+            error_rows += f_errors
+        hashes_blob = b"".join(blob)
+        hashes = [hashes_blob[i : i + 32] for i in range(0, len(hashes_blob), 32)]
         errors = [
             {"job_id": job_id, "row": row, "field": field, "message": msg}
-            for (row, cid, _raw, _digest, field, msg) in results
-            if cid is None
+            for row, field, msg in error_rows
         ]
+        good = len(ids)
         with service.session() as session:
             job = session.get(BulkJob, job_id)
             assert job is not None
             kind = job.kind
             if good:
-                root, paths = _cred.merkle_tree([g[3] for g in good])
+                root, paths = _bulkcred.merkle_batch(hashes)
                 batch = AnchorBatch(
                     institution_id=institution_id,
                     root=root,
-                    leaf_count=len(good),
+                    leaf_count=good,
                     state="built",
                     oldest_leaf_at=now,
                 )
@@ -576,10 +663,18 @@ class BulkRunner:
                     batch_id=batch.id,
                     job_id=job_id,
                     now=now,
-                    rows=[
-                        (cid, digest, raw, idx, leaf, b"".join(paths[leaf]), row)
-                        for leaf, (row, cid, raw, digest, idx) in enumerate(good)
-                    ],
+                    rows=list(
+                        zip(
+                            ids,
+                            hashes,
+                            raws,
+                            [indexes[r - first_row] for r in rows],
+                            range(good),
+                            paths,
+                            rows,
+                            strict=True,
+                        )
+                    ),
                 )
             if errors:
                 session.connection().execute(BulkError.__table__.insert(), errors)
@@ -588,12 +683,12 @@ class BulkRunner:
                 .where(BulkJob.id == job_id)
                 .values(
                     byte_offset=new_offset,
-                    rows_done=BulkJob.rows_done + len(rows),
-                    succeeded=BulkJob.succeeded + len(good),
+                    rows_done=BulkJob.rows_done + count,
+                    succeeded=BulkJob.succeeded + good,
                     failed=BulkJob.failed + len(errors),
                 )
             )
-        service.metrics.issued.labels("bulk").inc(len(good))
+        service.metrics.issued.labels("bulk").inc(good)
         if good:
             wake = getattr(service, "anchor_wakeup", None)
             if wake is not None:

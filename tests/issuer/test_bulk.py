@@ -164,3 +164,89 @@ def test_job_whose_upload_vanished_fails_with_the_reason(client, service) -> Non
     BulkRunner(service, processes=1).run_pending()
     status = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
     assert status["state"] == "failed" and "No such file" in status["error"]
+
+
+def _staff_csv(rows: int, bad: int) -> tuple[bytes, list[list[str]]]:
+    """An EmploymentCredential CSV whose responsibilities span lines (RFC 4180 quoting, CRLF)."""
+    header = (
+        "id,employment.employer.name,employment.employer.registrationId,employment.role,"
+        "employment.seniority,employment.startDate,employment.responsibilities[0],"
+        "employment.responsibilities[1],employment.domains[0]\r\n"
+    )
+    lines, expected = [header], []
+    for i in range(rows):
+        duties = [f"Custody of client assets, line {i}\r\nand \"cold\" wallets", f"Team {i}"]
+        if i % 3:
+            duties = [f"Settlement {i}"]
+        seniority = "overlord" if i == bad else "senior"
+        cells = [holder_did(i % 200 + 1), "OSL, Hong Kong", f"HK-{i}", f"Engineer {i}", seniority,
+                 "2021-01-04", *duties, *([""] if len(duties) == 1 else []), "digital assets"]
+        lines.append(",".join('"' + c.replace('"', '""') + '"' if any(x in c for x in '",\r\n')
+                              else c for c in cells) + "\r\n")
+        expected.append(duties)
+    return "".join(lines).encode(), expected
+
+
+def test_csv_with_multiline_fields_resumes_at_record_starts(client, service, make_service) -> None:
+    from pathlib import Path
+
+    from talentproof.issuer.db import BulkJob
+
+    token = onboard(client)["api_key"]["token"]
+    content, expected = _staff_csv(25, bad=13)
+    r = client.post(
+        "/bulk-jobs",
+        headers=bearer(token),
+        files={"file": ("staff.csv", content, "text/csv")},
+        data={"type": "EmploymentCredential"},
+    )
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+    assert r.json()["total_rows"] == 25  # records, not lines
+    BulkRunner(make_service(bulk_chunk_rows=4), processes=1).run_job(job_id, max_chunks=2)
+    with service.sessions() as session:
+        job = session.get(BulkJob, job_id)
+        assert job is not None and (job.rows_done, job.succeeded) == (8, 8)
+        stored = Path(job.path).read_bytes()
+        offset = job.byte_offset
+    # the cursor is the byte offset of the ninth record's start, inside no quoted field
+    assert stored[offset:].startswith(holder_did(9).encode() + b",")
+    assert stored[:offset].count(b'"') % 2 == 0
+    BulkRunner(make_service(bulk_chunk_rows=4), processes=1).run_pending()  # after a restart
+    done = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
+    assert (done["state"], done["rows_done"], done["succeeded"], done["failed"]) == (
+        "done", 25, 24, 1)
+    errors = [orjson.loads(x) for x in client.get(
+        f"/bulk-jobs/{job_id}/errors", headers=bearer(token)).text.splitlines()]
+    assert [(e["row"], e["field"]) for e in errors] == [(13, "credentialSubject.employment.seniority")]
+    results = [orjson.loads(x) for x in client.get(
+        f"/bulk-jobs/{job_id}/results", headers=bearer(token)).text.splitlines()]
+    assert [x["row"] for x in results] == [i for i in range(25) if i != 13]
+    for item in results:
+        employment = item["credential"]["credentialSubject"]["employment"]
+        assert employment["responsibilities"] == expected[item["row"]]
+        assert employment["role"] == f"Engineer {item['row']}"
+        assert employment["employer"]["name"] == "OSL, Hong Kong"
+
+
+def test_csv_with_an_unclosed_quote_is_refused(client) -> None:
+    token = onboard(client)["api_key"]["token"]
+    content, _ = _staff_csv(3, bad=-1)
+    broken = content + b'did:key:z6Mk,"OSL,HK-9,Engineer,senior,2021-01-04,x,,y\r\n'
+    r = client.post(
+        "/bulk-jobs",
+        headers=bearer(token),
+        files={"file": ("staff.csv", broken, "text/csv")},
+        data={"type": "EmploymentCredential"},
+    )
+    assert r.status_code == 422 and r.json()["field"] == "file"
+    message = r.json()["message"]
+    # header line 1, row 0 on lines 2-3 (a quoted line break), rows 1-2 on lines 4-5
+    assert "CSV row 3 (from line 6)" in message and "not closed" in message
+    r = client.post(
+        "/bulk-jobs",
+        headers=bearer(token),
+        files={"file": ("staff.csv", b'id,"employment.role\nx,y\n', "text/csv")},
+        data={"type": "EmploymentCredential"},
+    )
+    assert r.status_code == 422 and "the CSV header" in r.json()["message"]

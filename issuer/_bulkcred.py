@@ -1,0 +1,368 @@
+"""Bulk issuance by template: many credentials of one kind, one issuer, one ``created`` time.
+
+Every credential of a bulk chunk shares its ``@context``, ``type``, ``issuer``,
+``credentialSchema``, the shape of its status entries and its proof options; only the subject,
+the id, the status index and the optional ``validFrom``/``validUntil``/``name``/``description``
+differ. `BulkTemplate` therefore
+
+* validates only what differs, per row: the kind's JSON Schema is split along its top-level
+  properties (the schemas are ``type: object`` + ``required`` + ``additionalProperties: false``
+  + ``properties`` and nothing else, which `BulkTemplate` checks, so a document is valid exactly
+  when each of its properties is valid under its own sub-schema and the required ones are
+  present). The constant properties are validated once, when the template is built; each row's
+  properties with a compiled jsonschema-rs validator of the row sub-schema; plus the checks of
+  `_cred._validate`'s fast path (holder did:key decodes, validity window in order);
+* builds the RFC 8785 bytes by splicing: a JCS object is ``{`` + its members
+  ``"key":value`` in UTF-16 key order joined by ``,`` + ``}``, so the document is the
+  pre-canonicalized constant members and the canonicalized row members in that order; the
+  signed form inserts the ``proof`` member at its place. The stored bytes are the signed form
+  and their SHA-256 is the credential hash, exactly as in `_cred.issue_many`.
+
+A row the template cannot vouch for (fails the row validation, a subject that is not an
+object, anything that raises) is issued by `_cred.issue_many`, which accepts it or reports its
+precise error: the template changes the cost, never the outcome. Tests compare its bytes with
+`_cred.issue_document` on generated subjects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from typing import Any
+
+import orjson
+from talentproof.credential import integrity as _integrity
+from talentproof.credential import jcs as _jcs
+from talentproof.credential import merkle as _merkle
+from talentproof.credential import model as _model
+from talentproof.credential import types as _types
+from talentproof.credential.errors import CredentialError
+from talentproof.credential.schemas import load_schema
+
+from . import _cred
+
+__all__ = ["BulkTemplate", "merkle_batch", "new_credential_ids"]
+
+# Request fields that become top-level credential properties (as `_cred._unsigned` reads them).
+_ROW_KEYS = ("credentialSubject", "validFrom", "validUntil", "name", "description")
+_CONST_KEYS = ("@context", "id", "type", "issuer", "credentialSchema", "credentialStatus")
+_INDEX_MARK = "@@TP-STATUS-INDEX@@"
+_VALUE_MARK = "@@TP-PROOF-VALUE@@"
+_EXPECTED_ORDER = [
+    "@context",
+    "credentialSchema",
+    "credentialStatus",
+    "credentialSubject",
+    "description",
+    "id",
+    "issuer",
+    "name",
+    "proof",
+    "type",
+    "validFrom",
+    "validUntil",
+]
+_TOP_LEVEL = {
+    "$schema",
+    "$id",
+    "title",
+    "description",
+    "type",
+    "required",
+    "additionalProperties",
+    "properties",
+}
+
+Result = tuple[int, "str | None", bytes, bytes, str, str]
+
+
+_VALIDATORS: dict[bytes, Any] = {}
+_HEX = "0123456789abcdef"
+_FIRST = {c: "abcdef"[i % 6] for i, c in enumerate(_HEX)}  # as `_cred.new_credential_id`
+_VARIANT = {c: "89ab"[i & 3] for i, c in enumerate(_HEX)}
+
+
+def new_credential_ids(count: int) -> list[str]:
+    """``count`` ids exactly like `_cred.new_credential_id` (v4 UUIDs, RFC 9562 variant, first
+    hex digit a letter), from one ``os.urandom`` call."""
+    h = os.urandom(16 * count).hex()
+    first, variant = _FIRST, _VARIANT
+    return [
+        f"urn:uuid:{first[h[i]]}{h[i + 1 : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
+        f"{variant[h[i + 16]]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * count, 32)
+    ]
+
+
+def _compiled(schema: dict[str, Any]) -> Any:
+    """A jsonschema-rs validator of ``schema``, compiled once per process."""
+    key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        import jsonschema_rs
+
+        validator = _VALIDATORS[key] = jsonschema_rs.Draft202012Validator(schema)
+    return validator
+
+
+def _member(key: str, canonical_value: bytes) -> bytes:
+    return _jcs.canonicalize_reference(key) + b":" + canonical_value
+
+
+class BulkTemplate:
+    """Issue rows of one kind for one issuer, signer and time (see the module docstring)."""
+
+    __slots__ = (
+        "_const",
+        "_ctx_check",
+        "_ctx_schema",
+        "_issuer",
+        "_key",
+        "_kind",
+        "_options_hash",
+        "_proof_head",
+        "_proof_tail",
+        "_row_valid",
+        "_stamp",
+        "_stamp_bytes",
+        "_status_parts",
+        "_type",
+        "_valid_from",
+        "created",
+        "enabled",
+        "identity",
+        "now",
+        "signer",
+    )
+
+    def __init__(
+        self, kind: str, *, identity: _cred.IssuerIdentity, signer: _cred.Signer, now: dt.datetime
+    ) -> None:
+        if kind not in _cred.KINDS:
+            raise ValueError(f"kind: expected one of {list(_cred.KINDS)}, found {kind!r}")
+        self._kind, self.identity, self.signer, self.now = kind, identity, signer, now
+        created = now.astimezone(dt.UTC).replace(microsecond=0)
+        self.created = created
+        self._stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._stamp_bytes = _jcs.canonicalize_reference(self._stamp)
+        self._key = signer.key
+        schema = load_schema(kind)
+        props = schema.get("properties", {})
+        self.enabled = (
+            set(schema) <= _TOP_LEVEL
+            and schema.get("type") == "object"
+            and schema.get("additionalProperties") is False
+            and all(k in props for k in (*_ROW_KEYS, *_CONST_KEYS, "proof"))
+        )
+        # the constant part, exactly as `_cred._unsigned` builds it
+        issuer: dict[str, Any] = {"id": identity.did, "name": identity.name}
+        if kind == _types.OPEN_BADGE:
+            issuer["type"] = ["Profile"]
+        const: dict[str, Any] = {
+            "@context": list(_cred._CONTEXTS[kind]),
+            "type": ["VerifiableCredential", kind],
+            "credentialSchema": {"id": _cred._SCHEMA_IDS[kind], "type": "JsonSchema"},
+            "issuer": issuer,
+        }
+        required = set(schema.get("required", ()))
+        row_schema = {
+            "type": "object",
+            "properties": {k: props[k] for k in _ROW_KEYS if k in props},
+            "required": [k for k in _ROW_KEYS if k in required],
+        }
+        const_schema = {
+            "type": "object",
+            "properties": {k: props[k] for k in _CONST_KEYS if k in props},
+            "required": [k for k in _CONST_KEYS if k in required],
+        }
+        sample = dict(const)
+        sample["id"] = _cred.new_credential_id()
+        sample["credentialStatus"] = _cred._status_entries(identity, 0)
+        self.enabled = (
+            self.enabled
+            and _compiled(const_schema).is_valid(sample)
+            and self._structure_ok({**sample, "validFrom": self._stamp})
+        )
+        self._row_valid = _compiled(row_schema).is_valid
+        self._ctx_check = {"@context": const["@context"], "type": const["type"]}
+        # status entries: canonical bytes around the index (inside two strings)
+        status = _jcs.canonicalize(_cred._status_entries(identity, _INDEX_MARK))  # type: ignore[arg-type]
+        parts = status.split(_INDEX_MARK.encode())
+        self.enabled = self.enabled and len(parts) > 1
+        self._status_parts = [b'"credentialStatus":' + parts[0], *parts[1:]]
+        self._const = {k: _member(k, _jcs.canonicalize(v)) for k, v in const.items()}
+        # top-level member order: UTF-16 order of the keys, as `issue_one` writes them
+        every = [*const, "id", "credentialStatus", *_ROW_KEYS, "proof"]
+        self.enabled = self.enabled and sorted(every, key=_jcs._utf16_key) == _EXPECTED_ORDER
+        self._ctx_schema = self._const["@context"] + b"," + self._const["credentialSchema"]
+        self._issuer = self._const["issuer"]
+        self._type = self._const["type"]
+        self._valid_from = b'"validFrom":' + self._stamp_bytes
+        # proof options and the proof member around its proofValue
+        options = _integrity.signing_proof(
+            verification_method=signer.verification_method,
+            created=created,
+            context=const["@context"],
+        )
+        self._options_hash = _integrity.options_digest(options)
+        proof = _jcs.canonicalize({**options, "proofValue": _VALUE_MARK})
+        head, sep, tail = proof.partition(_VALUE_MARK.encode())
+        self.enabled = self.enabled and bool(sep) and _VALUE_MARK.encode() not in tail
+        self._proof_head = b'"proof":' + head
+        self._proof_tail = tail
+
+    def _structure_ok(self, doc: dict[str, Any]) -> bool:
+        try:
+            _model.check_vc_structure(doc, "VerifiableCredential")
+        except CredentialError:
+            return False
+        return True
+
+    # -- one row -------------------------------------------------------------------------------
+    def _row_members(self, request: Any) -> dict[str, Any] | None:
+        """The row's top-level properties as `_cred._unsigned` sets them, if fast-valid."""
+        if type(request) is not dict:
+            return None
+        subject = request.get("credentialSubject")
+        if type(subject) is not dict:
+            return None
+        get = request.get
+        row: dict[str, Any] = {
+            "credentialSubject": subject,
+            "validFrom": get("validFrom") or self._stamp,
+        }
+        if get("validUntil"):
+            row["validUntil"] = request["validUntil"]
+        name = get("name")
+        if name:
+            row["name"] = name
+        elif self._kind == _types.OPEN_BADGE:
+            achievement = subject.get("achievement")
+            if isinstance(achievement, dict) and achievement.get("name"):
+                row["name"] = achievement["name"]
+        if get("description"):
+            row["description"] = request["description"]
+        if not self._row_valid(row):
+            return None
+        holder = subject.get("id")
+        if type(holder) is not str or not _cred._holder_ok(holder):
+            return None
+        if (len(row) > 2 or row["validFrom"] is not self._stamp) and not self._structure_ok(
+            {**self._ctx_check, **row}
+        ):
+            return None
+        return row
+
+    def _members(
+        self, row: dict[str, Any], status_index: int, cid: str
+    ) -> tuple[list[bytes], list[bytes]]:
+        """The canonical members before and after ``proof``, in UTF-16 key order (checked
+        against `_EXPECTED_ORDER` when the template is built)."""
+        canon_text = _jcs.canonicalize_reference
+        before = [
+            self._ctx_schema,
+            str(status_index).encode().join(self._status_parts),
+            b'"credentialSubject":' + _jcs.canonicalize(row["credentialSubject"]),
+        ]
+        if "description" in row:
+            before.append(b'"description":' + canon_text(row["description"]))
+        before.append(b'"id":"' + cid.encode() + b'"')
+        before.append(self._issuer)
+        if "name" in row:
+            before.append(b'"name":' + canon_text(row["name"]))
+        valid_from = row["validFrom"]
+        after = [
+            self._type,
+            self._valid_from
+            if valid_from is self._stamp
+            else b'"validFrom":' + canon_text(valid_from),
+        ]
+        if "validUntil" in row:
+            after.append(b'"validUntil":' + canon_text(row["validUntil"]))
+        return before, after
+
+    def issue_one(
+        self, request: Any, status_index: int, credential_id: str | None = None
+    ) -> tuple[str, bytes, bytes] | None:
+        """(credential id, signed JCS bytes, credential hash), or None when the template cannot
+        vouch for the row (the caller then issues it with `_cred.issue_many`)."""
+        if not self.enabled:
+            return None
+        row = self._row_members(request)
+        if row is None:
+            return None
+        cid = credential_id or _cred.new_credential_id()
+        try:
+            before, after = self._members(row, status_index, cid)
+        except CredentialError:  # e.g. an integer beyond 2**53: the generic path reports it
+            return None
+        # The unsigned and the signed forms share the prefix "{" + head + ",": hashed once.
+        prefix = b"".join((b"{", b",".join(before), b","))
+        tail = b",".join(after) + b"}"
+        state = hashlib.sha256(prefix)
+        unsigned = state.copy()
+        unsigned.update(tail)
+        proof = b"".join(
+            (
+                self._proof_head,
+                _integrity.proof_value(self._key, self._options_hash + unsigned.digest()).encode(),
+                self._proof_tail,
+                b",",
+            )
+        )
+        state.update(proof)
+        state.update(tail)
+        return cid, b"".join((prefix, proof, tail)), state.digest()
+
+    # -- many rows -----------------------------------------------------------------------------
+    def issue_rows(self, requests: list[tuple[int, Any, int]]) -> list[Result]:
+        """Same contract as `_cred.issue_many` (row, request or parse error, status index) ->
+        (row, id or None, JCS bytes, hash, error field, error message), sorted by row."""
+        out: list[Result] = []
+        rest: list[tuple[int, Any, int]] = []
+        ids = new_credential_ids(len(requests))
+        for k, (row_no, request, index) in enumerate(requests):
+            if isinstance(request, Exception):
+                out.append((row_no, None, b"", b"", "", str(request)))
+                continue
+            try:
+                done = self.issue_one(request, index, ids[k])
+            except (CredentialError, ValueError, TypeError, orjson.JSONEncodeError):
+                done = None
+            if done is None:
+                rest.append((row_no, request, index))
+            else:
+                out.append((row_no, done[0], done[1], done[2], "", ""))
+        if rest:
+            out.extend(self._generic(rest))
+        out.sort(key=lambda item: item[0])
+        return out
+
+    def _generic(self, rows: list[tuple[int, Any, int]]) -> list[Result]:
+        """`_cred.issue_many` of the rows; a row that fails the whole batch there (a value
+        that cannot be canonicalized, e.g. an integer beyond 2**53 in an open part of a
+        schema) becomes that row's error instead of failing the job."""
+
+        def issue(part: list[tuple[int, Any, int]]) -> list[Result]:
+            return _cred.issue_many(
+                self._kind, part, identity=self.identity, signer=self.signer, now=self.now
+            )
+
+        try:
+            return issue(rows)
+        except CredentialError:
+            out: list[Result] = []
+            for row in rows:
+                try:
+                    out.extend(issue([row]))
+                except CredentialError as exc:
+                    out.append((row[0], None, b"", b"", getattr(exc, "field", ""), str(exc)))
+            return out
+
+
+def merkle_batch(hashes: list[bytes]) -> tuple[bytes, list[bytes]]:
+    """(root, each leaf's audit path as one bytes value) of an RFC 9162 tree over the hashes:
+    `_cred.merkle_tree` with each path already joined, as the ``proof_path`` column stores it."""
+    tree = _merkle.MerkleTree(hashes)
+    return tree.root, tree.joined_paths()
