@@ -33,7 +33,6 @@ TARGET_MEM = 1 << 30
 ASSUMED_SIGNS_PER_CORE = 50_000  # what the issue's target assumes of one core
 CORES = 2
 TARGET_RATIO = CORES * ASSUMED_SIGNS_PER_CORE / TARGET_RATE  # 6.67 raw signs per credential
-GOAL_US = 150.0  # this work's own goal: CPU per credential, all processes
 
 
 def raw_sign_cpu(rounds: int = 7, per_round: int = 3000) -> tuple[list[float], list[float]]:
@@ -223,9 +222,6 @@ def main() -> int:
             governor_key=node.private_keys[0],
             key_passphrase="bench",
             bulk_processes=args.processes,
-            bulk_chunk_rows=8192,
-            batch_max_leaves=8192,
-            batch_max_wait_s=2.0,
             log_level="WARNING",
         )
         service = IssuerService(settings)
@@ -242,6 +238,10 @@ def main() -> int:
         print(
             f"rows: {args.rows:,}  file: {rows_file.stat().st_size / 2**20:.0f} MiB  "
             f"institution: {inst['slug']} (chain issuer {inst['chain_issuer_id']})"
+        )
+        print(
+            f"settings (the defaults): bulk_chunk_rows {settings.bulk_chunk_rows:,}, "
+            f"bulk_processes {settings.bulk_processes} (0 = CPU count), SQLite in the data folder"
         )
 
         signs_before = raw_sign_cpu()  # the reference, measured here (and again after the job)
@@ -329,8 +329,7 @@ def main() -> int:
         print(
             f"CPU per credential, all processes: {per_cred * 1e6:.1f} us = {ratio:.2f} raw signs "
             f"(target <= {TARGET_RATIO:.2f} = {CORES} x {ASSUMED_SIGNS_PER_CORE:,} / "
-            f"{TARGET_RATE:,}) {verdict(ratio <= TARGET_RATIO)}; goal <= {GOAL_US:.0f} us "
-            f"{verdict(per_cred * 1e6 <= GOAL_US)}"
+            f"{TARGET_RATE:,}) {verdict(ratio <= TARGET_RATIO)}"
         )
         print(
             f"-> with {CORES} cores to itself this CPU would issue {CORES / per_cred:,.0f}/s; a "

@@ -99,7 +99,11 @@ class IssuerSettings(BaseSettings):
 
     # Bulk
     bulk_max_rows: int = 1_000_000
-    bulk_chunk_rows: int = 2_000
+    bulk_chunk_rows: int = Field(
+        default=8_192,
+        ge=1,
+        description="Rows signed, stored and anchored together (one Merkle batch per chunk).",
+    )
     bulk_processes: int = Field(default=0, ge=0, description="Signing processes; 0 = CPU count.")
 
     # Request limits (security): body sizes and per-API-key rate limits
