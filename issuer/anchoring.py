@@ -57,6 +57,11 @@ FORMING = "forming"
 #: Credentials assigned to a forming batch per transaction: the writer lock is held for one
 #: chunk at a time, so issuance requests wait a few ms, not the whole batch (~100 ms at 4,096).
 FORM_CHUNK = 256
+#: While the ledger shows an institution suspended or removed its anchoring waits; its status is
+#: read again at most this often (each pass also looks at the service's cached read).
+LEDGER_RECHECK_S = 5.0
+#: The revert of ``anchorRoot`` by an issuer that is not active on the ledger.
+ISSUER_NOT_ACTIVE = "AnchorIssuerNotActive"
 
 
 class ConcurrentBatching(Exception):
@@ -88,6 +93,9 @@ class AnchorWorker:
         self.wakeup = threading.Event()
         self.form_chunk = FORM_CHUNK
         self._recovered = False
+        #: institution id -> (ledger state, monotonic time of the next status read): institutions
+        #: whose anchoring waits because the ledger shows them suspended or removed
+        self.waiting: dict[int, tuple[Any, float]] = {}
         service.anchor_wakeup = self.wakeup  # bulk chunks wake the worker when they commit
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -142,11 +150,13 @@ class AnchorWorker:
         health = self.service.chain.probe(max_age=5.0)
         if not health.available:
             raise ChainUnavailable(health.detail)
-        for batch_id in self._unfinished():
-            self._drive(batch_id)
-            did = True
+        for batch_id, institution_id in self._unfinished_by_institution():
+            if self._is_waiting(institution_id):
+                continue
+            if self._drive_or_wait(batch_id, institution_id):
+                did = True
         for institution_id in self._institutions_with_pending():
-            while True:
+            while not self._is_waiting(institution_id):
                 try:
                     batch_id = self._form_batch(institution_id, force=force)
                 except ConcurrentBatching as exc:
@@ -154,21 +164,129 @@ class AnchorWorker:
                     continue
                 if batch_id is None:
                     break
-                self._drive(batch_id)
-                did = True
+                if self._drive_or_wait(batch_id, institution_id):
+                    did = True
         self._update_pending_gauge()
         return did
 
     def drain(self, timeout: float = 60.0) -> None:
-        """Anchor everything pending now (CLI ``worker --once``, tests, benchmarks)."""
+        """Anchor everything pending now (CLI ``worker --once``, tests, benchmarks); what waits
+        for an institution the ledger holds suspended or removed is left queued."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.run_once(force=True)
-            if not self._unfinished() and not self._institutions_with_pending():
+            left = {i for _b, i in self._unfinished_by_institution()}
+            left.update(self._institutions_with_pending())
+            if not left - set(self.waiting):
                 return
         raise TimeoutError(f"pending credentials remain after {timeout:g} s")
 
+    # -- institutions the ledger holds back ---------------------------------------------------
+    def _drive_or_wait(self, batch_id: int, institution_id: int) -> bool:
+        """Drive the batch; an ``AnchorIssuerNotActive`` revert (the ledger shows the institution
+        suspended or removed) is an expected condition: that institution waits, the others go
+        on. Returns whether the batch was driven to its end."""
+        from talentproof.ledger.errors import ContractRevert
+
+        try:
+            self._drive(batch_id)
+        except ContractRevert as exc:
+            if exc.error_name != ISSUER_NOT_ACTIVE:
+                raise
+            self._reset_reverted(batch_id)
+            self._start_waiting(institution_id, exc)
+            return False
+        return True
+
+    def _chain_identity(self, institution_id: int) -> tuple[str, int | None]:
+        """The institution's slug and on-chain issuer id."""
+        with self.service.sessions() as session:
+            inst = session.get(Institution, institution_id)
+            if inst is None:
+                return str(institution_id), None
+            return inst.slug, inst.chain_issuer_id
+
+    def _start_waiting(self, institution_id: int, exc: Exception) -> None:
+        from .chain import ISSUER_STATUSES, IssuerLedgerState
+
+        slug, issuer_id = self._chain_identity(institution_id)
+        state: Any = None
+        if issuer_id is not None:
+            try:  # the reason, with its time, for the status endpoints (cached by the gateway)
+                state = self.service.chain.issuer_state(issuer_id)
+            except ChainUnavailable:
+                state = None
+        if state is None or state.may_issue:  # not read, or changed again: what the revert says
+            code = int(getattr(exc, "args_dict", {}).get("status", 2))
+            status = ISSUER_STATUSES[code] if 0 <= code < len(ISSUER_STATUSES) else "not active"
+            state = IssuerLedgerState(issuer_id or 0, status, None, time.monotonic())
+        self.waiting[institution_id] = (state, time.monotonic() + LEDGER_RECHECK_S)
+        self.service.metrics.chain_errors.labels("issuer_not_active").inc()
+        _logger.warning(
+            "anchoring of institution %r waits: %s; its credentials stay queued and anchor "
+            "once the ledger reinstates it",
+            slug,
+            state.waiting_reason() or f"the institution is {state.status} on the ledger",
+            extra={"institution": slug, "ledger_status": state.status},
+        )
+
+    def _is_waiting(self, institution_id: int) -> bool:
+        """Whether the institution's anchoring still waits; re-reads its ledger status at most
+        every `LEDGER_RECHECK_S` (sooner if the service's cached read says it is active)."""
+        entry = self.waiting.get(institution_id)
+        if entry is None:
+            return False
+        state, next_read = entry
+        chain = self.service.chain
+        now = time.monotonic()
+        cached = (
+            chain.cached_issuer_state(state.issuer_id, max_age=LEDGER_RECHECK_S)
+            if state.issuer_id
+            else None
+        )
+        if cached is not None and cached.checked_at > state.checked_at:
+            state = cached  # a fresher read (the service's status watch)
+        elif now >= next_read:
+            next_read = now + LEDGER_RECHECK_S
+            if not state.issuer_id:
+                state = None  # nothing to read: try anchoring again
+            else:
+                try:
+                    state = chain.issuer_state(state.issuer_id)
+                except ChainUnavailable:
+                    pass  # still waiting; the pass's probe reports the outage
+        if state is not None and not state.may_issue:
+            self.waiting[institution_id] = (state, next_read)
+            return True
+        del self.waiting[institution_id]
+        _logger.info(
+            "institution %s is active on the ledger again; its anchoring resumes",
+            institution_id,
+            extra={"institution_id": institution_id},
+        )
+        return False
+
+    def _reset_reverted(self, batch_id: int) -> None:
+        """A batch whose ``anchorRoot`` reverted (mined or at estimation) anchored nothing: it
+        is sent afresh (a new transaction) once the institution may anchor again."""
+        with self.service.session() as session:
+            batch = session.get(AnchorBatch, batch_id)
+            if batch is not None and batch.state == "sent":
+                batch.state = "built"
+                batch.tx_record = None
+
     # -- queries ----------------------------------------------------------------------------
+    def _unfinished_by_institution(self) -> list[tuple[int, int]]:
+        with self.service.sessions() as session:
+            return [
+                (int(r[0]), int(r[1]))
+                for r in session.execute(
+                    select(AnchorBatch.id, AnchorBatch.institution_id)
+                    .where(AnchorBatch.state.not_in((*_DONE_STATES, FORMING)))
+                    .order_by(AnchorBatch.id)
+                )
+            ]
+
     def _unfinished(self) -> list[int]:
         with self.service.sessions() as session:
             return list(
@@ -181,9 +299,7 @@ class AnchorWorker:
 
     def _forming(self) -> list[int]:
         with self.service.sessions() as session:
-            return list(
-                session.scalars(select(AnchorBatch.id).where(AnchorBatch.state == FORMING))
-            )
+            return list(session.scalars(select(AnchorBatch.id).where(AnchorBatch.state == FORMING)))
 
     def _abandon(self, batch_id: int, why: str) -> None:
         """Free the leaves of a batch that was never completely formed, and delete it (it was

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from .auth import Principal
-from .errors import IssuerError
+from .errors import IssuerError, UnsupportedMediaType
 from .service import IssuerService, Outcome, fingerprint
 
 _logger = logging.getLogger(__name__)
@@ -272,6 +272,7 @@ def create_app(
             service.warm_up()
             freeze_after_warm_up()
             GC_PAUSES.install()
+        service.ledger_watch.ensure_running()  # institutions' ledger status, for issuance
         if start_workers:
             worker.start()
             bulk.start()
@@ -315,7 +316,35 @@ def create_app(
         return render_issuer_error(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        body_errors = [e for e in exc.errors() if tuple(e.get("loc", ())) == ("body",)]
+        if body_errors:  # the body as a whole is not a JSON object (fields come with a path)
+            content_type = request.headers.get("content-type", "")
+            media = content_type.partition(";")[0].strip().lower()
+            if media and media != "application/json" and not media.endswith("+json"):
+                # e.g. `curl -d` without `-H`: a form body, never read as JSON
+                return render_issuer_error(
+                    UnsupportedMediaType(
+                        "send the body as JSON with Content-Type: application/json "
+                        f"(got Content-Type: {content_type[:100]})"
+                    )
+                )
+            missing = body_errors[0].get("type") == "missing"
+            return ORJSONResponse(
+                {
+                    "error": "invalid_request",
+                    "message": "send the body as a JSON object with Content-Type: "
+                    "application/json ("
+                    + ("the body is empty" if missing else "the body is not a JSON object")
+                    + ")",
+                    "field": "",
+                    "details": [
+                        {"type": str(e.get("type", "")), "loc": ["body"], "msg": str(e.get("msg"))}
+                        for e in body_errors
+                    ],
+                },
+                status_code=422,
+            )
         first = exc.errors()[0] if exc.errors() else {}
         field = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return ORJSONResponse(
@@ -429,7 +458,10 @@ def create_app(
         summary="Issue one credential (signed, persisted, queued for anchoring)",
         responses={
             202: {"description": "Accepted: pending anchor; poll the anchor link"},
-            403: {"description": "Key lacks 'issue' or type not accredited"},
+            403: {
+                "description": "Key lacks 'issue', type not accredited, or the institution is "
+                "suspended (here: institution_suspended) or removed on the ledger"
+            },
             422: {"description": "Schema violation naming the field"},
         },
     )
@@ -549,6 +581,9 @@ def create_app(
 
         from .bulk import create_job
 
+        # an institution the ledger shows suspended or removed is refused before its upload is
+        # stored, as single issuance is (a cached read, no ledger call)
+        await run_in_threadpool(service.check_may_issue, caller)
         outcome = await run_in_threadpool(
             create_job,
             service,

@@ -60,6 +60,36 @@ class AnchorInfo:
     anchored_at: int
 
 
+#: ``enum IssuerStatus`` of the registry, by value.
+ISSUER_STATUSES = ("none", "active", "suspended", "removed")
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerLedgerState:
+    """An issuer's status as the registry records it (``issuer(id)``), and when it was read.
+
+    ``since`` is the block time the status began (suspension, removal or registration); None if
+    unknown (the issuer was never registered).
+    """
+
+    issuer_id: int
+    status: str
+    since: dt.datetime | None
+    checked_at: float  # time.monotonic() of the read
+
+    @property
+    def may_issue(self) -> bool:
+        """False when the ledger shows the issuer suspended or removed (it cannot anchor)."""
+        return self.status not in ("suspended", "removed")
+
+    def waiting_reason(self) -> str | None:
+        """Why its credentials wait for their anchor, or None if the ledger does not hold them."""
+        if self.may_issue:
+            return None
+        since = self.since.strftime("%Y-%m-%dT%H:%M:%SZ") if self.since else "an unknown time"
+        return f"waiting: the institution is {self.status} on the ledger since {since}"
+
+
 @contextlib.contextmanager
 def _guard(what: str) -> Iterator[None]:
     """Translate ledger/transport failures into the issuer's `ChainUnavailable`."""
@@ -103,6 +133,7 @@ class ChainGateway:
         self._deployment: DeploymentInfo | None = None
         self._senders: dict[bytes, Any] = {}
         self.health = ChainHealth(False, "not checked yet")
+        self._issuer_states: dict[int, IssuerLedgerState] = {}
 
     @classmethod
     def from_settings(cls, settings: IssuerSettings) -> ChainGateway:
@@ -289,6 +320,34 @@ class ChainGateway:
         """Register a new signing key for the issuer (governor)."""
         self._transact(self._governor(), "addSigningKey", issuer_id, public_raw, 0, 0)
 
+    # -- issuer status -------------------------------------------------------------------------
+    def issuer_state(self, issuer_id: int) -> IssuerLedgerState:
+        """Read the issuer's status from the registry now (one call) and cache it."""
+        with _guard("issuer()"):
+            _, contract = self._connect()
+            rec = contract.functions.issuer(issuer_id).call()
+        # IssuerRecord(name, did, status, registeredAt, suspendedAt, reinstatedAt, removedAt)
+        code = int(rec[2])
+        status = ISSUER_STATUSES[code] if 0 <= code < len(ISSUER_STATUSES) else f"status {code}"
+        stamp = {"suspended": int(rec[4]), "removed": int(rec[6]), "active": int(rec[3])}.get(
+            status, 0
+        )
+        state = IssuerLedgerState(
+            issuer_id,
+            status,
+            dt.datetime.fromtimestamp(stamp, dt.UTC) if stamp else None,
+            time.monotonic(),
+        )
+        self._issuer_states[issuer_id] = state
+        return state
+
+    def cached_issuer_state(self, issuer_id: int, *, max_age: float) -> IssuerLedgerState | None:
+        """The last read of the issuer's status if at most ``max_age`` seconds old (no call)."""
+        state = self._issuer_states.get(issuer_id)
+        if state is None or time.monotonic() - state.checked_at > max_age:
+            return None
+        return state
+
     # -- anchoring ------------------------------------------------------------------------------
     def anchor_record(self, root: bytes) -> AnchorInfo | None:
         """The registry's record of ``root``, or None if it was never anchored."""
@@ -371,3 +430,55 @@ def _registry_abi() -> list[dict[str, Any]]:
             / "TalentProofRegistry.json"
         )
         return list(json.loads(path.read_text(encoding="utf-8"))["abi"])
+
+
+class IssuerStateWatch:
+    """Re-reads the ledger status of every issuer of the service every ``interval`` seconds, in a
+    daemon thread, so that issuance can refuse a suspended institution from a cached read with
+    no ledger call on the request path (`ChainGateway.cached_issuer_state`).
+
+    While the ledger is unreachable the cached reads age out and nothing is refused.
+    """
+
+    def __init__(self, gateway: ChainGateway, issuer_ids: Any, *, interval: float = 2.0) -> None:
+        self.gateway = gateway
+        self.issuer_ids = issuer_ids  # () -> iterable of chain issuer ids to watch
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def ensure_running(self) -> None:
+        """Start the thread (once); cheap when it runs."""
+        if self._thread is not None or self._stop.is_set():
+            return
+        with self._start_lock:
+            if self._thread is None and not self._stop.is_set():
+                thread = threading.Thread(
+                    target=self._run, name="ledger-issuer-status", daemon=True
+                )
+                thread.start()
+                self._thread = thread
+
+    def refresh_once(self) -> None:
+        """Read every watched issuer's status now; raises `ChainUnavailable` at the first
+        failure."""
+        for issuer_id in list(self.issuer_ids()):
+            self.gateway.issuer_state(issuer_id)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.refresh_once()
+            except ChainUnavailable:
+                pass  # the cached reads age out: issuance is accepted and queued
+            except Exception:  # never let the watch die (e.g. the database is being closed)
+                _logger.debug("issuer status refresh failed", exc_info=True)
+            self._stop.wait(self.interval)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread and wait for it."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)

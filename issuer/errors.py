@@ -41,6 +41,19 @@ class Forbidden(IssuerError, status_code=403, code="forbidden"):
     """The API key is valid but lacks the scope or role the endpoint needs."""
 
 
+class InstitutionSuspended(Forbidden, code="institution_suspended"):
+    """The API key is valid but its institution is suspended: by this service's operator, or on
+    the ledger (the message says which, and since when)."""
+
+
+class InstitutionRemoved(Forbidden, code="institution_removed"):
+    """The API key is valid but the ledger shows its institution removed (final)."""
+
+
+class UnsupportedMediaType(IssuerError, status_code=415, code="unsupported_media_type"):
+    """The body is not sent as JSON (``Content-Type: application/json``)."""
+
+
 class InvalidRequest(IssuerError, status_code=422, code="invalid_request"):
     """The request is malformed; the message names what was expected."""
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import _cred, auth
-from .chain import ChainGateway, ChainHealth
+from .chain import ChainGateway, ChainHealth, IssuerLedgerState, IssuerStateWatch
 from .db import (
     AnchorBatch,
     ApiKey,
@@ -48,6 +48,8 @@ from .errors import (
     Conflict,
     Forbidden,
     IdempotencyKeyReused,
+    InstitutionRemoved,
+    InstitutionSuspended,
     InvalidRequest,
     NotAccredited,
     NotFound,
@@ -66,6 +68,12 @@ _INDEX_BLOCK = 4096
 #: second `serve` worker, the CLI) sees a revoked key, a suspended institution, a withdrawn type
 #: or a rotated signing key within this time; the process that made the change at once.
 _CACHE_TTL_S = 2.0
+#: The institutions' ledger status (suspended or removed on chain) is re-read this often in the
+#: background (`chain.IssuerStateWatch`); issuance refuses on a read at most
+#: ``_LEDGER_STATE_MAX_AGE_S`` old and accepts (queues) when it has none that fresh, e.g. while the
+#: ledger is unreachable.
+_LEDGER_REFRESH_S = 2.0
+_LEDGER_STATE_MAX_AGE_S = 6.0
 
 
 _IDEM = IdempotencyRecord.__table__
@@ -76,7 +84,12 @@ _INSERT_IDEM = _IDEM.insert()
 _INSERT_CREDENTIAL = Credential.__table__.insert()
 _INST = Institution.__table__
 _SELECT_INSTITUTION = select(
-    _INST.c.id, _INST.c.slug, _INST.c.name, _INST.c.did, _INST.c.credential_types
+    _INST.c.id,
+    _INST.c.slug,
+    _INST.c.name,
+    _INST.c.did,
+    _INST.c.credential_types,
+    _INST.c.chain_issuer_id,
 ).where(_INST.c.id == bindparam("id"))
 _KEYS = SigningKey.__table__
 _SELECT_ACTIVE_KEY_ID = (
@@ -201,6 +214,7 @@ class _InstInfo:
     name: str
     did: str
     types: tuple[str, ...]
+    chain_issuer_id: int | None = None
 
 
 STATUS_PURPOSES = ("revocation", "suspension")
@@ -213,6 +227,17 @@ class Outcome:
     status_code: int
     body: dict[str, Any]
     headers: dict[str, str]
+
+
+def iso_z(value: dt.datetime | None) -> str | None:
+    """A timestamp as every API response writes it: UTC, ISO 8601, seconds, ``Z``
+    (``2026-07-01T00:00:00Z``, as the credentials' ``validFrom``). SQLite returns naive
+    datetimes: they are stored as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def did_web(public_url: str, slug: str) -> str:
@@ -269,6 +294,9 @@ class IssuerService:
         self._signer_checked: dict[int, float] = {}
         self._issued_single = self.metrics.issued.labels("single")
         self._hot = _HotPath(self.engine)
+        self.ledger_watch = IssuerStateWatch(
+            self.chain, self._chain_issuer_ids, interval=_LEDGER_REFRESH_S
+        )
 
     def forget_cached(self) -> None:
         """Drop cached principals and institutions (after a key or institution changes)."""
@@ -305,6 +333,7 @@ class IssuerService:
 
     def close(self) -> None:
         """Release database connections."""
+        self.ledger_watch.stop()
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()
@@ -377,8 +406,13 @@ class IssuerService:
                 raise Unauthenticated("unknown or revoked API key")
             if row.institution_id is not None:
                 inst = session.get(Institution, row.institution_id)
-                if inst is None or inst.status != "active":
-                    raise Unauthenticated("the institution of this API key is not active")
+                if inst is None:
+                    raise Unauthenticated("unknown or revoked API key")
+                if inst.status != "active":  # a valid key: 403, not 401
+                    raise InstitutionSuspended(
+                        f"institution {inst.slug!r} is suspended by this service's operator; "
+                        "its API keys work again once it is reactivated"
+                    )
             return auth.Principal(
                 row.id, row.role, frozenset(row.scopes.split(",")), row.institution_id
             )
@@ -610,7 +644,7 @@ class IssuerService:
                     "id": k.id,
                     "publicKeyMultibase": k.public_key_multibase,
                     "active": k.active,
-                    "created_at": k.created_at.isoformat() if k.created_at else None,
+                    "created_at": iso_z(k.created_at),
                 }
                 for k in keys
             ],
@@ -747,8 +781,8 @@ class IssuerService:
                     "id": k.id,
                     "scopes": k.scopes.split(","),
                     "name": k.name,
-                    "created_at": k.created_at.isoformat(),
-                    "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                    "created_at": iso_z(k.created_at),
+                    "revoked_at": iso_z(k.revoked_at),
                 }
                 for k in session.scalars(select(ApiKey).where(ApiKey.institution_id == inst.id))
             ]
@@ -762,7 +796,7 @@ class IssuerService:
         if row.revoked_at is None:
             row.revoked_at = utcnow()
         self.forget_cached()
-        return Outcome(200, {"id": key_id, "revoked_at": row.revoked_at.isoformat()}, {})
+        return Outcome(200, {"id": key_id, "revoked_at": iso_z(row.revoked_at)}, {})
 
     def rotate_api_key(self, session: Session, slug: str, key_id: str) -> Outcome:
         """Replace an API key by a new one with the same scopes; the old one stops working."""
@@ -980,6 +1014,7 @@ class IssuerService:
             )
         if kind not in inst.types:
             raise NotAccredited(f"institution {inst.slug!r} is not accredited to issue {kind}")
+        self._refuse_if_inactive_on_ledger(inst)
         _key_id, signer = self.signer_for(institution_id)
         (index,) = self.allocate_status_indexes(institution_id, 1)
         try:
@@ -1013,6 +1048,62 @@ class IssuerService:
             row,
         )
 
+    def check_may_issue(self, principal: auth.Principal) -> None:
+        """Raises unless ``principal`` may issue now: scope ``issue`` and an institution the
+        ledger does not show suspended or removed (``POST /bulk-jobs`` before its upload)."""
+        institution_id = self.require(principal, "issue")
+        with self.engine.connect() as conn:
+            inst = self._institution_info(_ConnectionDb(conn), institution_id)
+        self._refuse_if_inactive_on_ledger(inst)
+
+    def _refuse_if_inactive_on_ledger(self, inst: _InstInfo) -> None:
+        """Refuse issuance by an institution the ledger shows suspended or removed: its
+        credentials could not be anchored. A cached read (`_LEDGER_STATE_MAX_AGE_S`), never a
+        ledger call; no fresh read (ledger unreachable): accepted and queued."""
+        if inst.chain_issuer_id is None:
+            return
+        self.ledger_watch.ensure_running()
+        state = self.chain.cached_issuer_state(
+            inst.chain_issuer_id, max_age=_LEDGER_STATE_MAX_AGE_S
+        )
+        if state is None or state.may_issue:
+            return
+        since = iso_z(state.since) or "an unknown time"
+        if state.status == "removed":
+            raise InstitutionRemoved(
+                f"institution {inst.slug!r} is removed on the ledger (issuer "
+                f"{inst.chain_issuer_id}) since {since}; it can issue no more credentials"
+            )
+        raise InstitutionSuspended(
+            f"institution {inst.slug!r} is {state.status} on the ledger (issuer "
+            f"{inst.chain_issuer_id}) since {since}; no new credentials until the ledger's "
+            "governance reinstates it"
+        )
+
+    def _chain_issuer_ids(self) -> list[int]:
+        with self.sessions() as session:
+            return [
+                int(i)
+                for i in session.scalars(
+                    select(Institution.chain_issuer_id).where(
+                        Institution.chain_issuer_id.is_not(None)
+                    )
+                )
+            ]
+
+    def ledger_state(self, chain_issuer_id: int | None) -> IssuerLedgerState | None:
+        """The institution's ledger status for status endpoints: the cached read, or a read
+        now when that is stale and the ledger answered at the last look; None if unknown."""
+        if chain_issuer_id is None:
+            return None
+        state = self.chain.cached_issuer_state(chain_issuer_id, max_age=_LEDGER_STATE_MAX_AGE_S)
+        if state is None and self.chain.health.available:
+            try:
+                state = self.chain.issuer_state(chain_issuer_id)
+            except ChainUnavailable:
+                return None
+        return state
+
     def _institution_info(self, db: _CursorDb | _ConnectionDb, institution_id: int) -> _InstInfo:
         """The institution as issuance needs it, cached ``_CACHE_TTL_S`` (another process's
         change of its accredited types is seen within that time; this process's at once)."""
@@ -1022,8 +1113,8 @@ class IssuerService:
         row = db.institution(institution_id)
         if row is None:
             raise NotFound(f"no institution {institution_id}")
-        inst_id, slug, name, did, types = row
-        info = _InstInfo(inst_id, slug, name, did, tuple(types.split(",")))
+        inst_id, slug, name, did, types, chain_issuer_id = row
+        info = _InstInfo(inst_id, slug, name, did, tuple(types.split(",")), chain_issuer_id)
         with self._lock:
             self._institutions[institution_id] = (time.monotonic(), info)
         return info
@@ -1090,6 +1181,11 @@ class IssuerService:
             cred = self._own_credential(session, principal, cred_id)
             batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
             state = "pending_anchor" if batch is None or batch.state != "anchored" else "anchored"
+            waiting = None
+            if state == "pending_anchor":
+                inst = session.get(Institution, cred.institution_id)
+                ledger = self.ledger_state(inst.chain_issuer_id if inst else None)
+                waiting = ledger.waiting_reason() if ledger else None
             body: dict[str, Any] = {
                 "id": cred.id,
                 "status": state,
@@ -1100,6 +1196,7 @@ class IssuerService:
                 "suspensionReason": cred.suspension_reason,
                 "batch": None,
                 "chain": {"available": self.chain_health().available},
+                "waiting": waiting,
             }
             if batch is not None:
                 body["batch"] = {
@@ -1110,7 +1207,7 @@ class IssuerService:
                     "leafIndex": cred.leaf_index,
                     "txHash": batch.tx_hash,
                     "blockNumber": batch.block_number,
-                    "anchoredAt": batch.anchored_at.isoformat() if batch.anchored_at else None,
+                    "anchoredAt": iso_z(batch.anchored_at),
                 }
             return body
 
@@ -1369,7 +1466,35 @@ class IssuerService:
                 )
                 or 0
             )
+            # institutions with credentials not yet anchored, to name any the ledger holds back
+            waiting_for = session.execute(
+                select(Institution.slug, Institution.chain_issuer_id).where(
+                    Institution.id.in_(
+                        select(Credential.institution_id)
+                        .where(Credential.batch_id.is_(None))
+                        .distinct()
+                        .union(
+                            select(AnchorBatch.institution_id).where(
+                                AnchorBatch.state.not_in(("anchored", "superseded"))
+                            )
+                        )
+                    )
+                )
+            ).all()
         health = self.chain.probe()
+        waiting = []
+        for slug, chain_issuer_id in waiting_for:
+            ledger = self.ledger_state(chain_issuer_id) if health.available else None
+            reason = ledger.waiting_reason() if ledger else None
+            if ledger is not None and reason is not None:
+                waiting.append(
+                    {
+                        "institution": slug,
+                        "ledgerStatus": ledger.status,
+                        "since": iso_z(ledger.since),
+                        "reason": reason,
+                    }
+                )
         return {
             "status": "ready" if health.available else "degraded",
             "database": "ok",
@@ -1385,5 +1510,6 @@ class IssuerService:
                 "note": None
                 if health.available
                 else "issuance is accepted and queued; anchoring resumes when the ledger returns",
+                "waiting": waiting,
             },
         }

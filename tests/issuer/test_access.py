@@ -210,7 +210,24 @@ def test_api_key_rotation_and_institution_suspension(client) -> None:
         ).status_code
         == 200
     )
-    assert client.get("/credentials", headers=bearer(new["token"])).status_code == 401
+    # a valid key of a suspended institution: 403 naming the suspension (401 is for bad keys)
+    refused = client.get("/credentials", headers=bearer(new["token"]))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"] == "institution_suspended"
+    assert slug in refused.json()["message"] and "suspended" in refused.json()["message"]
+    issued = client.post("/credentials", headers=bearer(new["token"]), json=degree_request())
+    assert issued.status_code == 403 and issued.json()["error"] == "institution_suspended"
+    assert client.get("/credentials", headers=bearer(old["token"])).status_code == 401
+    assert client.get("/credentials", headers=bearer(new["token"] + "x")).status_code == 401
+    assert (
+        client.post(
+            f"/operator/institutions/{slug}/status",
+            headers=operator_headers(),
+            json={"status": "active"},
+        ).status_code
+        == 200
+    )
+    assert client.get("/credentials", headers=bearer(new["token"])).status_code == 200
 
 
 def test_api_keys_are_stored_hashed(client, service) -> None:

@@ -22,6 +22,9 @@ TABLE = [
         NotFound              IssuerError   404  not_found
         Unauthenticated       IssuerError   401  unauthenticated
         Forbidden             IssuerError   403  forbidden
+        InstitutionSuspended  Forbidden     403  institution_suspended
+        InstitutionRemoved    Forbidden     403  institution_removed
+        UnsupportedMediaType  IssuerError   415  unsupported_media_type
         InvalidRequest        IssuerError   422  invalid_request
         NotAccredited         IssuerError   403  not_accredited
         Conflict              IssuerError   409  conflict

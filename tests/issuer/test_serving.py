@@ -278,7 +278,7 @@ def test_other_process_changes_reach_cached_issuance_after_the_ttl(
         )
         assert suspended.status_code == 200
         gone = second.post("/credentials", headers=bearer(token), json=degree_request())
-        assert gone.status_code == 401
+        assert gone.status_code == 403 and gone.json()["error"] == "institution_suspended"
 
 
 # -- GC: freezing the start-up heap, pause metrics -------------------------------------------------
