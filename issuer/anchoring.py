@@ -54,9 +54,12 @@ SUPERSEDED = "superseded"
 _DONE_STATES = ("anchored", SUPERSEDED)
 #: A batch whose leaves are still being assigned; never sent (see ``AnchorWorker._form_batch``).
 FORMING = "forming"
-#: Credentials assigned to a forming batch per transaction: the writer lock is held for one
-#: chunk at a time, so issuance requests wait a few ms, not the whole batch (~100 ms at 4,096).
-FORM_CHUNK = 256
+#: Credentials assigned to a forming batch per transaction, and the pause between two such
+#: transactions: the writer lock is held ~1-2 ms at a time and then left free, so issuance
+#: requests (which each need it to commit) keep flowing while a large batch forms, instead of
+#: each waiting out a long chunk in turn.
+FORM_CHUNK = 16
+FORM_PAUSE_S = 0.004
 #: While the ledger shows an institution suspended or removed its anchoring waits; its status is
 #: read again at most this often (each pass also looks at the service's cached read).
 LEDGER_RECHECK_S = 5.0
@@ -395,6 +398,8 @@ class AnchorWorker:
                             "batched by another worker; retrying"
                         )
                 _crash_point("while_forming")
+                if start + self.form_chunk < len(rows):
+                    time.sleep(FORM_PAUSE_S)
             with self.service.session() as session:
                 held = session.scalar(
                     select(func.count()).select_from(table).where(table.c.batch_id == batch_id)
