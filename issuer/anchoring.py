@@ -330,16 +330,19 @@ class AnchorWorker:
             )
 
     def _update_pending_gauge(self) -> None:
+        # Two index range scans (unbatched rows; rows of the few batches not yet anchored)
+        # rather than a join over every credential ever issued, which grew with the table.
+        open_batches = select(AnchorBatch.id).where(AnchorBatch.state.not_in(_DONE_STATES))
         with self.service.sessions() as session:
-            pending = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Credential)
-                    .join(AnchorBatch, Credential.batch_id == AnchorBatch.id, isouter=True)
-                    .where((Credential.batch_id.is_(None)) | (AnchorBatch.state != "anchored"))
-                )
-                or 0
+            unbatched = session.scalar(
+                select(func.count()).select_from(Credential).where(Credential.batch_id.is_(None))
             )
+            in_open = session.scalar(
+                select(func.count())
+                .select_from(Credential)
+                .where(Credential.batch_id.in_(open_batches))
+            )
+            pending = (unbatched or 0) + (in_open or 0)
         self.service.metrics.pending.set(pending)
 
     # -- step 1: form ------------------------------------------------------------------------------
