@@ -38,7 +38,7 @@ TARGET_RATIO = CORES * ASSUMED_SIGNS_PER_CORE / TARGET_RATE  # 6.67 raw signs pe
 def raw_sign_cpu(rounds: int = 7, per_round: int = 3000) -> tuple[list[float], list[float]]:
     """CPU seconds (this thread) of one raw Ed25519 signature of a 64-byte message, per round:
     with ``cryptography`` (the reference of the ratio) and with the issuer's own signing key
-    (`credential.keys.Ed25519SigningKey`, libsodium when PyNaCl is installed), interleaved."""
+    (`credential.keys.Ed25519SigningKey`, libsodium through PyNaCl), interleaved."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from talentproof.credential.keys import Ed25519SigningKey
 
@@ -322,8 +322,8 @@ def main() -> int:
             f"raw Ed25519 sign (cryptography, 64-byte message, this CPU, this run): "
             f"{sign_s * 1e6:.1f} us = {1 / sign_s:,.0f} signs/s per core (rounds "
             f"{signs[0] * 1e6:.1f}-{signs[-1] * 1e6:.1f} us); the issue assumes "
-            f"~{ASSUMED_SIGNS_PER_CORE:,}/s. The issuer's own signing key (libsodium when "
-            f"PyNaCl is installed, same signatures): {own_s * 1e6:.1f} us = "
+            f"~{ASSUMED_SIGNS_PER_CORE:,}/s. The issuer's own signing key (libsodium "
+            f"through PyNaCl, same signatures): {own_s * 1e6:.1f} us = "
             f"{sign_s / own_s:.2f}x faster"
         )
         print(

@@ -25,13 +25,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey as _CryptoPublicKey,
 )
+from nacl.bindings import crypto_sign as _sodium_sign
 
 from ._base58 import b58decode, b58encode
-
-try:  # libsodium (PyNaCl, a dependency): the same deterministic Ed25519 signatures, faster
-    from nacl.bindings import crypto_sign as _sodium_sign
-except ImportError:  # pragma: no cover - the signing falls back to cryptography
-    _sodium_sign = None
 from .errors import InvalidSignature, KeyMismatch, MalformedMultibase
 
 __all__ = [
@@ -184,16 +180,14 @@ class Ed25519SigningKey:
         self._key = private_key
         self._seed = private_key.private_bytes_raw()
         self._public = Ed25519PublicKey.from_raw(private_key.public_key().public_bytes_raw())
-        self._sign = private_key.sign
-        if _sodium_sign is not None:
-            # RFC 8032 Ed25519 is deterministic: libsodium's signature is byte for byte
-            # cryptography's (tested), at about 1.6x the speed on the bulk signing hot path.
-            secret = self._seed + self._public.raw  # libsodium's 64-byte secret key form
+        # RFC 8032 Ed25519 is deterministic: libsodium's (PyNaCl) signature is byte for byte
+        # cryptography's (tested), at about 1.6x the speed on the bulk signing hot path.
+        secret = self._seed + self._public.raw  # libsodium's 64-byte secret key form
 
-            def _sign(data: bytes, _secret: bytes = secret) -> bytes:
-                return _sodium_sign(data, _secret)[:64]  # signature || message
+        def _sign(data: bytes, _secret: bytes = secret) -> bytes:
+            return _sodium_sign(data, _secret)[:64]  # signature || message
 
-            self._sign = _sign
+        self._sign = _sign
 
     @classmethod
     def generate(cls) -> Ed25519SigningKey:

@@ -140,23 +140,9 @@ class MerkleTree:
         without building `InclusionProof` tuples first.
         """
         with _gc_paused():
-            n = self.size
-            if n == 1:
+            if self.size == 1:
                 return [b""]
-            columns = []
-            for depth, level in enumerate(self._levels[:-1]):
-                m = len(level)
-                even = m - (m & 1)
-                swapped = [b""] * m  # a promoted node has no sibling: contributes nothing
-                swapped[0:even:2] = level[1:even:2]
-                swapped[1:even:2] = level[0:even:2]
-                width = 1 << depth
-                if width == 1:
-                    column = swapped
-                else:
-                    column = list(chain.from_iterable(map(repeat, swapped, repeat(width, m))))
-                    del column[n:]
-                columns.append(column)
+            columns, _ = self._sibling_columns(b"")  # b"": a promoted node contributes nothing
             return list(map(b"".join, zip(*columns, strict=True)))
 
     def proofs(self) -> list[InclusionProof]:
@@ -164,16 +150,16 @@ class MerkleTree:
         with _gc_paused():
             return self._proofs()
 
-    def _proofs(self) -> list[InclusionProof]:
+    def _sibling_columns(self, missing: bytes | None) -> tuple[list[list[Any]], int]:
+        """Per tree level, every leaf's sibling hash at that level (``missing`` where its node
+        was promoted without a sibling), and the first leaf that has such a gap somewhere."""
         n = self.size
-        if n == 1:
-            return [InclusionProof(0, 1, ())]
-        columns = []
-        ragged_from = n  # leaves from here on have a promoted (sibling-less) node on some level
+        columns: list[list[Any]] = []
+        ragged_from = n
         for depth, level in enumerate(self._levels[:-1]):
             m = len(level)
             even = m - (m & 1)
-            swapped: list[bytes | None] = [None] * m
+            swapped: list[Any] = [missing] * m
             swapped[0:even:2] = level[1:even:2]
             swapped[1:even:2] = level[0:even:2]
             if m & 1:
@@ -185,6 +171,13 @@ class MerkleTree:
                 column = list(chain.from_iterable(map(repeat, swapped, repeat(width, m))))
                 del column[n:]
             columns.append(column)
+        return columns, ragged_from
+
+    def _proofs(self) -> list[InclusionProof]:
+        n = self.size
+        if n == 1:
+            return [InclusionProof(0, 1, ())]
+        columns, ragged_from = self._sibling_columns(None)
         paths = list(zip(*columns, strict=True))
         if ragged_from < n:
             paths[ragged_from:] = [tuple(filter(None, p)) for p in paths[ragged_from:]]

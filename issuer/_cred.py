@@ -22,6 +22,7 @@ from talentproof.credential import merkle as _merkle
 from talentproof.credential import model as _model
 from talentproof.credential import types as _types
 from talentproof.credential.errors import CredentialError, SchemaValidationError
+from talentproof.credential.schemas import SCHEMA_IDS
 
 __all__ = [
     "KINDS",
@@ -39,7 +40,7 @@ __all__ = [
     "qr_svg",
 ]
 
-KINDS: tuple[str, ...] = (_types.DEGREE, _types.EMPLOYMENT, _types.OPEN_BADGE)
+KINDS: tuple[str, ...] = _types.KINDS
 
 _VC2 = "https://www.w3.org/ns/credentials/v2"
 _CONTEXTS: dict[str, list[str]] = {
@@ -47,14 +48,7 @@ _CONTEXTS: dict[str, list[str]] = {
     _types.EMPLOYMENT: [_VC2, "https://talentproof.org/contexts/v1"],
     _types.OPEN_BADGE: [_VC2, "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
 }
-_SCHEMA_IDS: dict[str, str] = {
-    _types.DEGREE: "https://talentproof.org/schemas/degree-credential-v1.json",
-    _types.EMPLOYMENT: "https://talentproof.org/schemas/employment-credential-v1.json",
-    _types.OPEN_BADGE: "https://talentproof.org/schemas/open-badge-credential-v1.json",
-}
-
-
-_FAST_VALIDATORS: dict[str, Any] = {}
+_SCHEMA_IDS = SCHEMA_IDS  # the credential package's stable schema ids (credentialSchema.id)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -67,13 +61,9 @@ def _holder_ok(subject_id: str) -> bool:
 
 
 def _fast_validator(kind: str) -> Any:
-    validator = _FAST_VALIDATORS.get(kind)
-    if validator is None:
-        import jsonschema_rs
-        from talentproof.credential.schemas import load_schema
+    from talentproof.credential.schemas import compiled_validator
 
-        validator = _FAST_VALIDATORS[kind] = jsonschema_rs.Draft202012Validator(load_schema(kind))
-    return validator
+    return compiled_validator(kind)
 
 
 def warm_up() -> None:

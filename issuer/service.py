@@ -602,16 +602,7 @@ class IssuerService:
         session.add(inst)
         session.flush()
         inst.chain_account_key_enc = self.vault.seal(account_key, context=f"account:{inst.id}")
-        key_row = SigningKey(
-            institution_id=inst.id,
-            public_key_multibase=multibase,
-            public_key_raw=public_raw,
-            seed_enc=b"",
-            active=True,
-        )
-        session.add(key_row)
-        session.flush()
-        key_row.seed_enc = self.vault.seal(seed, context=f"signing-key:{key_row.id}")
+        key_row = self._add_signing_key(session, inst.id, seed, public_raw, multibase)
         api = auth.new_api_key()
         session.add(
             ApiKey(
@@ -677,6 +668,22 @@ class IssuerService:
                 out.append(self._institution_body(inst, keys))
             return out
 
+    def _add_signing_key(
+        self, session: Session, institution_id: int, seed: bytes, public_raw: bytes, multibase: str
+    ) -> SigningKey:
+        """Store an active signing key, its seed sealed under a context naming its row."""
+        key_row = SigningKey(
+            institution_id=institution_id,
+            public_key_multibase=multibase,
+            public_key_raw=public_raw,
+            seed_enc=b"",
+            active=True,
+        )
+        session.add(key_row)
+        session.flush()  # the row id is part of the sealing context
+        key_row.seed_enc = self.vault.seal(seed, context=f"signing-key:{key_row.id}")
+        return key_row
+
     def rotate_signing_key(self, session: Session, slug: str) -> Outcome:
         """New signing key registered on chain (ledger ``add_signing_key``), then used here.
 
@@ -696,16 +703,7 @@ class IssuerService:
         ):
             old.active = False
             old.retired_at = now
-        key_row = SigningKey(
-            institution_id=inst.id,
-            public_key_multibase=multibase,
-            public_key_raw=public_raw,
-            seed_enc=b"",
-            active=True,
-        )
-        session.add(key_row)
-        session.flush()
-        key_row.seed_enc = self.vault.seal(seed, context=f"signing-key:{key_row.id}")
+        key_row = self._add_signing_key(session, inst.id, seed, public_raw, multibase)
         with self._lock:
             self._signers.pop(inst.id, None)
         self.forget_cached()

@@ -88,9 +88,9 @@ def _compiled(kind: str) -> Callable[[Any], Any] | None:
 def _rs_validator(kind: str) -> Any:
     """The kind's schema compiled with jsonschema-rs (None if unavailable)."""
     try:
-        import jsonschema_rs
+        from talentproof.credential.schemas import compiled_validator
 
-        return jsonschema_rs.Draft202012Validator(load_schema(kind))
+        return compiled_validator(kind)
     except Exception:  # noqa: BLE001 - any doubt: the other paths decide
         return None
 
