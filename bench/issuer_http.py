@@ -216,6 +216,19 @@ def _lock_waits(url: str) -> tuple[int, float, float]:
     return waits, seconds, longest
 
 
+def _commits(url: str) -> tuple[int, int]:
+    """(issuance commits, credentials issued by them) over the server's processes: requests
+    of one event-loop step share a commit (`IssuerService.issue_group`)."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    groups = issued = 0
+    for line in text.splitlines():
+        if line.startswith("talentproof_issuer_issue_groups_total"):
+            groups += int(float(line.rsplit(" ", 1)[1]))
+        elif line.startswith('talentproof_issuer_credentials_issued_total{mode="single"'):
+            issued += int(float(line.rsplit(" ", 1)[1]))
+    return groups, issued
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
@@ -297,7 +310,7 @@ def _run_config(
         warm = _Load(url, token, holder, "warm")
         asyncio.run(warm.closed(600, CLIENTS))  # every HTTP process warmed up and frozen
         pids = _tree(server.pid)
-        gc0, lock0 = _gc_figures(url), _lock_waits(url)
+        gc0, lock0, commits0 = _gc_figures(url), _lock_waits(url), _commits(url)
 
         closed = _Load(url, token, holder, "closed")
         cpu0, gen0 = _tree_cpu(pids), time.process_time()
@@ -309,7 +322,7 @@ def _run_config(
         cpu0, gen0 = _tree_cpu(pids), time.process_time()
         fixed_lat, fixed_s = asyncio.run(fixed.fixed_rate(fixed_n, rate, CLIENTS))
         fixed_cpu, fixed_gen = _tree_cpu(pids) - cpu0, time.process_time() - gen0
-        gc1, lock1 = _gc_figures(url), _lock_waits(url)
+        gc1, lock1, commits1 = _gc_figures(url), _lock_waits(url), _commits(url)
         load = os.getloadavg()
         time.sleep(3)
         ready = httpx.get(f"{url}/readyz", timeout=10).json()
@@ -361,6 +374,11 @@ def _run_config(
             f"{gc1[0] * 1000:.1f} ms   "
             f"target: under the p99 limit ({TARGET_P99_MS:.0f} ms) -> "
             f"{_verdict(gc1[0] * 1000 < TARGET_P99_MS)}"
+        ),
+        (
+            f"  issuance commits (group commit: the requests of one event-loop step share one): "
+            f"{commits1[0] - commits0[0]:,} for {commits1[1] - commits0[1]:,} credentials = "
+            f"{(commits1[1] - commits0[1]) / max(1, commits1[0] - commits0[0]):.1f} per commit"
         ),
         (
             f"  waits for the SQLite writer lock (another process or thread writing, e.g. the "

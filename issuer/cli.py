@@ -90,8 +90,16 @@ def serve(
 
             from .app import create_app
 
+            from ._http import CoalescingHttpToolsProtocol
+
             app = create_app(service, run_worker=False, freeze_gc=True)
-            uvicorn.run(app, **bind, log_level="warning", access_log=False)
+            uvicorn.run(
+                app,
+                **bind,
+                log_level="warning",
+                access_log=False,
+                http=CoalescingHttpToolsProtocol,
+            )
             return
         _serve_processes(service, processes, run_worker=worker, bind=bind)
     finally:
@@ -108,11 +116,13 @@ def _serve_processes(
     from uvicorn import Config
     from uvicorn.supervisors import Multiprocess
 
+    from ._http import CoalescingHttpToolsProtocol
     from .anchoring import AnchorWorker
     from .bulk import BulkRunner
 
     config = Config(
         "talentproof.issuer.app:worker_process_app",
+        http=CoalescingHttpToolsProtocol,
         factory=True,
         workers=processes,
         log_level="warning",

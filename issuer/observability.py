@@ -272,6 +272,12 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="mostrecent",
         )
+        self.issue_groups = Counter(
+            "talentproof_issuer_issue_groups",
+            "Commits of single-credential issuance (POST /credentials): the requests of one "
+            "event-loop step are committed together; issued{mode=single} / this = mean group.",
+            registry=self.registry,
+        )
         self.tx_replaced = Counter(
             "talentproof_issuer_transactions_replaced",
             "Anchoring transactions replaced after being dropped or stuck.",

@@ -51,6 +51,7 @@ from .errors import (
     InstitutionRemoved,
     InstitutionSuspended,
     InvalidRequest,
+    IssuerError,
     NotAccredited,
     NotFound,
     Unauthenticated,
@@ -138,6 +139,26 @@ class _Direct:
             return cursor.execute(self.sql, tuple(values[n] for n in self.names))
         return cursor.execute(self.sql, values)
 
+    def run_many(self, cursor: Any, rows: list[dict[str, Any]]) -> Any:
+        """Execute once per row of ``rows`` (``executemany``)."""
+        processors = self.processors
+        if processors:
+            rows = [
+                {
+                    k: (processors[k](v) if k in processors and v is not None else v)
+                    for k, v in values.items()
+                }
+                for values in rows
+            ]
+        names = self.names
+        if names is not None:
+            return cursor.executemany(self.sql, [tuple(v[n] for n in names) for v in rows])
+        return cursor.executemany(self.sql, rows)
+
+
+#: Idempotency-Keys looked up per query by `IssuerService.issue_group`.
+_IDEM_LOOKUP_MAX = 64
+
 
 @dataclass(frozen=True, slots=True)
 class _StoredAnswer:
@@ -145,6 +166,17 @@ class _StoredAnswer:
     status_code: int
     body: bytes
     headers: str
+
+
+@dataclass(slots=True)
+class _PendingIssue:
+    """A request of `IssuerService.issue_group`, signed, waiting for its commit."""
+
+    index: int
+    ids: tuple[str, str] | None  # (principal, Idempotency-Key)
+    request_fingerprint: bytes
+    outcome: Outcome
+    row: dict[str, Any]
 
 
 _CREDENTIAL_COLUMNS = [
@@ -159,18 +191,30 @@ class _HotPath:
 
     def __init__(self, engine: Any) -> None:
         dialect = engine.dialect
-        self.select_idem = _Direct(
-            select(_IDEM.c.fingerprint, _IDEM.c.status_code, _IDEM.c.body, _IDEM.c.headers).where(
-                _IDEM.c.principal == bindparam("principal"), _IDEM.c.key == bindparam("key")
-            ),
-            dialect,
-        )
+        self.dialect = dialect
+        self._select_idem_keys: dict[int, _Direct] = {}
         self.insert_idem = _Direct(_IDEM.insert(), dialect, _IDEM_COLUMNS)
         self.insert_credential = _Direct(
             Credential.__table__.insert(), dialect, _CREDENTIAL_COLUMNS
         )
         self.select_institution = _Direct(_SELECT_INSTITUTION, dialect)
         self.integrity_error: type[Exception] = dialect.loaded_dbapi.IntegrityError
+
+    def select_idem_keys(self, count: int) -> _Direct:
+        """The stored answers of one principal's ``count`` keys (``k0`` .. ``k<count-1>``)."""
+        direct = self._select_idem_keys.get(count)
+        if direct is None:
+            direct = self._select_idem_keys[count] = _Direct(
+                select(
+                    _IDEM.c.key, _IDEM.c.fingerprint, _IDEM.c.status_code, _IDEM.c.body,
+                    _IDEM.c.headers,
+                ).where(
+                    _IDEM.c.principal == bindparam("principal"),
+                    _IDEM.c.key.in_([bindparam(f"k{i}") for i in range(count)]),
+                ),
+                self.dialect,
+            )  # fmt: skip
+        return direct
 
 
 class _CursorDb:
@@ -293,6 +337,7 @@ class IssuerService:
         self._institutions: dict[int, tuple[float, _InstInfo]] = {}
         self._signer_checked: dict[int, float] = {}
         self._issued_single = self.metrics.issued.labels("single")
+        self._issue_groups = self.metrics.issue_groups
         self._hot = _HotPath(self.engine)
         self.ledger_watch = IssuerStateWatch(
             self.chain, self._chain_issuer_ids, interval=_LEDGER_REFRESH_S
@@ -897,81 +942,177 @@ class IssuerService:
     def issue_idempotent(
         self, principal: auth.Principal, key: str | None, request: dict[str, Any]
     ) -> Outcome:
-        """`issue` under `idempotent` (``POST /credentials``), on one pooled connection.
+        """`issue` under `idempotent` (``POST /credentials``): `issue_group` of one request."""
+        (result,) = self.issue_group([(principal, key, request)])
+        if isinstance(result, IssuerError):
+            raise result
+        return result
 
-        The same contract as ``idempotent(principal, key, fingerprint, issue)``: the credential
-        row and the stored answer are committed in one transaction before this returns, a retry
-        with the same key replays the first answer, a key reused for another request is refused.
+    def issue_group(
+        self, requests: list[tuple[auth.Principal, str | None, dict[str, Any]]]
+    ) -> list[Outcome | IssuerError]:
+        """Issue several ``POST /credentials`` requests (principal, Idempotency-Key or None,
+        body) with one commit: each one's answer, or the error that refused it, in order.
 
-        Built for throughput: the credential is validated and signed before the writer lock is
-        taken (so several processes sign in parallel and the lock is held only for the writes);
-        under the lock the key is looked up again, so a twin that committed meanwhile wins and
-        this credential is dropped unstored (its status index stays unused). The statements run
-        on the driver's cursor (`_Direct`): the ORM session's set-up and commit bookkeeping and
-        SQLAlchemy's execution machinery cost more than these few one-row statements.
+        Each request keeps the contract of ``idempotent(principal, key, fingerprint, issue)``:
+        its credential row and stored answer are committed before this returns; a retry with
+        the same key replays the first answer (also when the request would now be refused,
+        e.g. by a suspended institution); a key reused for another request is refused. One
+        request's error never fails the others. (An error of the database itself fails them
+        all: it is raised.)
+
+        Built for throughput, as a database's group commit (the HTTP process gathers the
+        requests of one event-loop step, `app._IssueGroups`): the stored answers of the group's
+        keys are read in one query; each credential is validated and signed outside the writer
+        lock (so several processes sign in parallel); under the lock the keys are read again,
+        so a twin that committed meanwhile (another process, a retry) wins and this credential
+        is dropped unstored (its status index stays unused); then all rows are inserted with
+        ``executemany`` and committed once. A key that comes twice within the group is issued
+        by its first request and replayed for the later ones. Statements run on the driver's
+        cursor (`_Direct`): SQLAlchemy's execution machinery costs more than these statements.
         """
-        request_fingerprint = fingerprint("POST /credentials", request)
-        if key is not None and not 1 <= len(key) <= 255:
-            raise InvalidRequest(
-                "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key"
-            )
-        hot = self._hot
-        ids = {"principal": principal.key_id, "key": key}
+        self._issue_groups.inc()
+        results: list[Outcome | IssuerError | None] = [None] * len(requests)
+        later: list[int] = []  # a key repeated in the group: answered once the first committed
+        pending: list[_PendingIssue] = []
         raw = self.engine.raw_connection()
         try:
             cursor = raw.cursor()
-            if key is not None:  # a retry: answer it without signing anything
-                stored = self._stored_answer(cursor, ids)
-                raw.rollback()  # end the read: the write below must see the newest state
-                if stored is not None:
-                    return self._replay(stored, request_fingerprint)
-            outcome, row = self._prepare_issue(_CursorDb(cursor, hot), principal, request)
-            raw.rollback()
-            for _attempt in range(3):
-                with self.write_lock:
-                    try:
-                        if key is not None:
-                            stored = self._stored_answer(cursor, ids)
-                            if stored is not None:  # a concurrent twin committed first
-                                raw.rollback()
-                                return self._replay(stored, request_fingerprint)
-                        hot.insert_credential.run(cursor, row)
-                        if key is not None:
-                            hot.insert_idem.run(
-                                cursor,
-                                {
-                                    **ids,
-                                    "fingerprint": request_fingerprint,
-                                    "status_code": outcome.status_code,
-                                    "body": orjson.dumps(outcome.body),
-                                    "headers": orjson.dumps(outcome.headers).decode(),
-                                    "created_at": row["created_at"],
-                                },
+            keys = [
+                (principal.key_id, key)
+                for principal, key, _request in requests
+                if key is not None and 1 <= len(key) <= 255
+            ]
+            stored = self._stored_answers(cursor, keys) if keys else {}
+            raw.rollback()  # end the read: the writes below must see the newest state
+            db = _CursorDb(cursor, self._hot)
+            seen: set[tuple[str, str]] = set()
+            for index, (principal, key, request) in enumerate(requests):
+                request_fingerprint = fingerprint("POST /credentials", request)
+                ids = None
+                try:
+                    if key is not None:
+                        if not 1 <= len(key) <= 255:
+                            raise InvalidRequest(
+                                "Idempotency-Key must be 1 to 255 characters",
+                                field="Idempotency-Key",
                             )
-                        raw.commit()
-                    except hot.integrity_error:
-                        raw.rollback()  # a twin in another process won the key: replay it
-                        if key is None:
-                            raise
-                        continue
-                    except BaseException:
-                        raw.rollback()
-                        raise
-                self._issued_single.inc()
-                if _logger.isEnabledFor(logging.INFO):
-                    _logger.info(
-                        "credential issued",
-                        extra={"credential": row["id"], "hash": row["credential_hash"].hex()},
-                    )
-                return outcome
+                        ids = (principal.key_id, key)
+                        answer = stored.get(ids)
+                        if answer is not None:  # a retry: answered without signing anything
+                            results[index] = self._replay(answer, request_fingerprint)
+                            continue
+                        if ids in seen:
+                            later.append(index)
+                            continue
+                        seen.add(ids)
+                    outcome, row = self._prepare_issue(db, principal, request)
+                except IssuerError as exc:
+                    results[index] = exc
+                    continue
+                pending.append(_PendingIssue(index, ids, request_fingerprint, outcome, row))
+            raw.rollback()
+            if pending:
+                self._commit_group(raw, cursor, pending, results)
         finally:
             raw.close()  # back to the pool
-        raise Conflict("a request with this Idempotency-Key is still in progress; retry")
+        if later:
+            again = self.issue_group([requests[i] for i in later])
+            for index, result in zip(later, again, strict=True):
+                results[index] = result
+        return results  # type: ignore[return-value]
 
-    def _stored_answer(self, cursor: Any, ids: dict[str, Any]) -> _StoredAnswer | None:
-        self._hot.select_idem.run(cursor, ids)
-        rows = cursor.fetchall()  # fetched to the end: no read left open
-        return _StoredAnswer(*rows[0]) if rows else None
+    def _commit_group(
+        self,
+        raw: Any,
+        cursor: Any,
+        pending: list[_PendingIssue],
+        results: list[Outcome | IssuerError | None],
+    ) -> None:
+        """`issue_group`'s writes: under the writer lock, replay what a twin committed
+        meanwhile, insert the rest and commit once; answers go to ``results``."""
+        hot = self._hot
+        for _attempt in range(3):
+            with self.write_lock:
+                try:
+                    keyed = [p.ids for p in pending if p.ids is not None]
+                    won = self._stored_answers(cursor, keyed) if keyed else {}
+                    if won:  # a concurrent twin committed first: its answer is the answer
+                        rest = []
+                        for item in pending:
+                            answer = won.get(item.ids) if item.ids is not None else None
+                            if answer is None:
+                                rest.append(item)
+                                continue
+                            try:
+                                results[item.index] = self._replay(
+                                    answer, item.request_fingerprint
+                                )
+                            except IssuerError as exc:
+                                results[item.index] = exc
+                        pending = rest
+                    if pending:
+                        hot.insert_credential.run_many(cursor, [item.row for item in pending])
+                        stored = [
+                            {
+                                "principal": item.ids[0],
+                                "key": item.ids[1],
+                                "fingerprint": item.request_fingerprint,
+                                "status_code": item.outcome.status_code,
+                                "body": orjson.dumps(item.outcome.body),
+                                "headers": orjson.dumps(item.outcome.headers).decode(),
+                                "created_at": item.row["created_at"],
+                            }
+                            for item in pending
+                            if item.ids is not None
+                        ]
+                        if stored:
+                            hot.insert_idem.run_many(cursor, stored)
+                    raw.commit()
+                except hot.integrity_error:
+                    raw.rollback()  # a twin in another process won a key: replay it
+                    if all(item.ids is None for item in pending):
+                        raise
+                    continue
+                except BaseException:
+                    raw.rollback()
+                    raise
+            log = _logger.isEnabledFor(logging.INFO)
+            for item in pending:
+                results[item.index] = item.outcome
+                self._issued_single.inc()
+                if log:
+                    _logger.info(
+                        "credential issued",
+                        extra={
+                            "credential": item.row["id"],
+                            "hash": item.row["credential_hash"].hex(),
+                        },
+                    )
+            return
+        for item in pending:
+            results[item.index] = Conflict(
+                "a request with this Idempotency-Key is still in progress; retry"
+            )
+
+    def _stored_answers(
+        self, cursor: Any, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], _StoredAnswer]:
+        """The stored answers of ``keys`` ((principal, Idempotency-Key) pairs) that have one."""
+        by_principal: dict[str, list[str]] = {}
+        for principal, key in keys:
+            by_principal.setdefault(principal, []).append(key)
+        found: dict[tuple[str, str], _StoredAnswer] = {}
+        for principal, names in by_principal.items():
+            unique = list(dict.fromkeys(names))
+            for start in range(0, len(unique), _IDEM_LOOKUP_MAX):
+                chunk = unique[start : start + _IDEM_LOOKUP_MAX]
+                values: dict[str, Any] = {f"k{i}": name for i, name in enumerate(chunk)}
+                values["principal"] = principal
+                self._hot.select_idem_keys(len(chunk)).run(cursor, values)
+                for key, *answer in cursor.fetchall():  # fetched to the end: no read left open
+                    found[(principal, key)] = _StoredAnswer(*answer)
+        return found
 
     def _issue_on(
         self,
