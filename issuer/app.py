@@ -8,7 +8,7 @@ Errors are JSON ``{"error": code, "message": ..., "field": ...}`` with the statu
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -805,37 +805,32 @@ def create_app(
         service.require_operator(caller)
         return service.list_api_keys(slug)
 
-    @app.post(
-        "/operator/institutions/{slug}/api-keys/{key_id}/revoke",
-        tags=["operator"],
-        summary="Revoke an API key",
-    )
-    def revoke_api_key(
-        slug: str, key_id: str, caller: Caller, idempotency_key: IdemKey = None
-    ) -> Response:
-        service.require_operator(caller)
-        fp = fingerprint("revoke-key", slug, key_id)
-        return respond(
-            service.idempotent(
-                caller, idempotency_key, fp, lambda s: service.revoke_api_key(s, slug, key_id)
+    def _api_key_route(action: str, change: Callable[[Any, str, str], Any]) -> Any:
+        def route(
+            slug: str, key_id: str, caller: Caller, idempotency_key: IdemKey = None
+        ) -> Response:
+            service.require_operator(caller)
+            fp = fingerprint(f"{action}-key", slug, key_id)
+            return respond(
+                service.idempotent(caller, idempotency_key, fp, lambda s: change(s, slug, key_id))
             )
-        )
 
-    @app.post(
-        "/operator/institutions/{slug}/api-keys/{key_id}/rotate",
-        tags=["operator"],
-        summary="Rotate an API key (same scopes; the old key stops working)",
-    )
-    def rotate_api_key(
-        slug: str, key_id: str, caller: Caller, idempotency_key: IdemKey = None
-    ) -> Response:
-        service.require_operator(caller)
-        fp = fingerprint("rotate-key", slug, key_id)
-        return respond(
-            service.idempotent(
-                caller, idempotency_key, fp, lambda s: service.rotate_api_key(s, slug, key_id)
-            )
-        )
+        route.__name__ = f"{action}_api_key"
+        return route
+
+    for _action, _change, _summary in (
+        ("revoke", service.revoke_api_key, "Revoke an API key"),
+        (
+            "rotate",
+            service.rotate_api_key,
+            "Rotate an API key (same scopes; the old key stops working)",
+        ),
+    ):
+        app.post(
+            f"/operator/institutions/{{slug}}/api-keys/{{key_id}}/{_action}",
+            tags=["operator"],
+            summary=_summary,
+        )(_api_key_route(_action, _change))
 
     return app
 
