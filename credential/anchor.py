@@ -41,28 +41,12 @@ class AnchorProof:
     path: tuple[bytes, ...]
 
     def __post_init__(self) -> None:
-        if not isinstance(self.chain_id, int) or isinstance(self.chain_id, bool) or not (
-            0 < self.chain_id < 2**64
-        ):
-            raise AnchorFormatError(
-                f"chainId: expected a positive integer, found {self.chain_id!r}"
-            )
-        if not isinstance(self.registry, str) or not _ADDRESS.fullmatch(self.registry):
-            raise AnchorFormatError(
-                f"registry: expected a 0x-prefixed 20-byte address, found {self.registry!r}"
-            )
+        _check_binding(self.chain_id, self.registry)
         if not isinstance(self.merkle_root, bytes) or len(self.merkle_root) != HASH_SIZE:
             raise AnchorFormatError(
                 f"merkleRoot: expected 32 bytes, found {self.merkle_root!r:.80}"
             )
-        if not isinstance(self.tree_size, int) or not 1 <= self.tree_size <= MAX_TREE_SIZE:
-            raise AnchorFormatError(
-                f"treeSize: expected 1..{MAX_TREE_SIZE}, found {self.tree_size!r}"
-            )
-        if not isinstance(self.leaf_index, int) or not 0 <= self.leaf_index < self.tree_size:
-            raise AnchorFormatError(
-                f"leafIndex: expected 0 <= index < {self.tree_size}, found {self.leaf_index!r}"
-            )
+        _check_position(self.tree_size, self.leaf_index)
         if not isinstance(self.path, tuple) or not _all_hashes(self.path):
             raise AnchorFormatError("path: expected a tuple of 32-byte hashes")
         if len(self.path) > 32:
@@ -135,13 +119,55 @@ class AnchorProof:
         path = entry["path"]
         if not isinstance(path, list):
             raise AnchorFormatError(f"path: expected a list of 0x hashes, found {path!r:.80}")
-        return cls(
-            chain_id=entry["chainId"],
-            registry=entry["registry"],
-            merkle_root=_hash_from_hex(entry["merkleRoot"], "merkleRoot"),
-            leaf_index=entry["leafIndex"],
-            tree_size=entry["treeSize"],
-            path=_hashes_from_hex(path),
+        chain_id, registry = entry["chainId"], entry["registry"]
+        leaf_index, tree_size = entry["leafIndex"], entry["treeSize"]
+        # The checks of cls(...) in its order (arguments first, then __post_init__); the root
+        # and the path are 32-byte hashes by construction, so they are not checked again.
+        merkle_root = _hash_from_hex(entry["merkleRoot"], "merkleRoot")
+        hashes = _hashes_from_hex(path)
+        _check_binding(chain_id, registry)
+        _check_position(tree_size, leaf_index)
+        if len(hashes) > 32:
+            raise AnchorFormatError(f"path: expected at most 32 hashes, found {len(hashes)}")
+        if cls is not AnchorProof:  # pragma: no cover - a subclass gets its own __init__
+            return cls(chain_id, registry, merkle_root, leaf_index, tree_size, hashes)
+        made = _new(cls)
+        _set(made, "chain_id", chain_id)
+        _set(made, "registry", registry)
+        _set(made, "merkle_root", merkle_root)
+        _set(made, "leaf_index", leaf_index)
+        _set(made, "tree_size", tree_size)
+        _set(made, "path", hashes)
+        return made
+
+
+_new = object.__new__
+_set = object.__setattr__  # (AnchorProof is frozen: its own __setattr__ refuses)
+_VALID_REGISTRIES: dict[str, bool] = {}  # registry text -> matches _ADDRESS (a pure function)
+
+
+def _check_binding(chain_id: Any, registry: Any) -> None:
+    """`AnchorProof.__post_init__`'s checks of the chain binding."""
+    not_int = type(chain_id) is not int and (
+        not isinstance(chain_id, int) or isinstance(chain_id, bool))  # (True is an int)
+    if not_int or not 0 < chain_id < 2**64:
+        raise AnchorFormatError(f"chainId: expected a positive integer, found {chain_id!r}")
+    if type(registry) is not str or registry not in _VALID_REGISTRIES:
+        if not isinstance(registry, str) or not _ADDRESS.fullmatch(registry):
+            raise AnchorFormatError(
+                f"registry: expected a 0x-prefixed 20-byte address, found {registry!r}"
+            )
+        if type(registry) is str and len(_VALID_REGISTRIES) < 64:
+            _VALID_REGISTRIES[registry] = True
+
+
+def _check_position(tree_size: Any, leaf_index: Any) -> None:
+    """`AnchorProof.__post_init__`'s checks of the Merkle position."""
+    if not isinstance(tree_size, int) or not 1 <= tree_size <= MAX_TREE_SIZE:
+        raise AnchorFormatError(f"treeSize: expected 1..{MAX_TREE_SIZE}, found {tree_size!r}")
+    if not isinstance(leaf_index, int) or not 0 <= leaf_index < tree_size:
+        raise AnchorFormatError(
+            f"leafIndex: expected 0 <= index < {tree_size}, found {leaf_index!r}"
         )
 
 

@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from nacl.bindings import crypto_sign as _sodium_sign
 from orjson import JSONEncodeError
 from orjson import dumps as _orjson_dumps
 
-from ._base58 import b58decode, b58encode_64
+from ._base58 import _FROM_GMP, _mpz, b58decode, b58encode_64
 from ._util import gc_paused
 from .errors import (
     AlteredDocument,
@@ -51,8 +52,21 @@ from .errors import (
     UnsupportedCryptosuite,
     WrongProofPurpose,
 )
-from .jcs import _ORJSON_OPTIONS, _fast_path_exact, _utf16_key, canonicalize
-from .keys import Ed25519PublicKey, Ed25519SigningKey, resolve_verification_method
+from .jcs import (
+    _FIRST_ELEMENT,
+    _MEMBER_VALUE,
+    _NEXT_ELEMENT,
+    _ORJSON_OPTIONS,
+    _fast_path_exact,
+    _utf16_key,
+    canonicalize,
+)
+from .keys import (
+    _DID_KEY_CACHE,
+    Ed25519PublicKey,
+    Ed25519SigningKey,
+    resolve_verification_method,
+)
 from .merkle import credential_hash
 
 __all__ = [
@@ -78,6 +92,17 @@ CRYPTOSUITE = "eddsa-jcs-2022"
 ANCHOR_PROOF_TYPE = "TalentProofAnchor"
 _ED25519_L = 2**252 + 27742317777372353535851937790883648493
 _sha256 = hashlib.sha256
+_mpz_from_bytes = _mpz.from_bytes if _mpz is not None else None
+# libsodium's crypto_sign through PyNaCl's cffi binding, called directly by `_sign_many` into
+# one buffer per chunk: the same signatures as PyNaCl's `crypto_sign` wrapper (tested against
+# cryptography's), without its two allocations and checks per call (as issuer/_bulkcred.py).
+try:
+    from nacl._sodium import ffi as _sodium_ffi
+    from nacl._sodium import lib as _sodium_lib
+
+    _sodium_lib.crypto_sign  # noqa: B018 - present in every PyNaCl release with this binding
+except (ImportError, AttributeError):  # pragma: no cover - then the public wrapper is used
+    _sodium_ffi = _sodium_lib = None
 
 
 class MalformedProof(ProofError):
@@ -209,39 +234,92 @@ def _sign_many(
     last_ctx: Any = _UNSET
     options: dict[str, Any] = base
     options_hash = b""
-    sign_raw = key._sign  # the bound cryptography method (no wrapper frame)
+    # Three steps are inlined in the loops below, each falling back to the function whose result
+    # it equals (tested against them):
+    # * key._sign: libsodium's signature || message, cut to the signature;
+    # * jcs._fast_path_exact: ASCII output with no number or null token is exact (its pre-check);
+    # * _base58.b58encode_64: GMP's base-58 digits mapped onto the alphabet, when the signature
+    #   does not start with a zero byte (which needs a leading "1").
+    # The work runs in phases over chunks of documents: canonical forms and hashData, then the
+    # signatures in one tight loop, then the proofs. (Interleaved per document, the Python work
+    # between two signatures evicts libsodium's code and tables from the CPU caches: the
+    # signatures then cost measurably more than the same calls back to back.)
     sha = _sha256
-    dumps = _orjson_dumps
+    dumps, jcs_options = _orjson_dumps, _ORJSON_OPTIONS
+    member_value, next_element, first_element = _MEMBER_VALUE, _NEXT_ELEMENT, _FIRST_ELEMENT
     fast_ok = _fast_path_exact
     out: list[dict[str, Any]] = []
-    append = out.append
-    for doc in documents:
+    chunk_docs: list[dict[str, Any]] = []
+    chunk_options: list[dict[str, Any]] = []
+    chunk_data: list[bytes] = []
+    for index, doc in enumerate(documents):
         if type(doc) is not dict:
             if not isinstance(doc, Mapping):
-                raise TypeError(f"document {len(out)}: expected a JSON object, "
+                raise TypeError(f"document {index}: expected a JSON object, "
                                 f"found {type(doc).__name__}")
             doc = dict(doc)
         if "proof" in doc:
-            raise ProofError(f"document {len(out)} already carries a proof; sign the unsecured "
+            raise ProofError(f"document {index} already carries a proof; sign the unsecured "
                              "document")
         ctx = doc.get("@context")
-        if ctx != last_ctx:  # proof options are canonicalized once per distinct @context
+        if ctx is not last_ctx and ctx != last_ctx:  # options canonicalized per distinct @context
             options, options_hash = _options_for(ctx, base, cache)
             last_ctx = ctx
         # JCS of the document: the orjson fast path, or the reference serializer (jcs module)
         try:
-            canonical = dumps(doc, option=_ORJSON_OPTIONS)
-            if not fast_ok(canonical):
+            canonical = dumps(doc, option=jcs_options)
+            if not (canonical.isascii() and member_value(canonical) is None
+                    and next_element(canonical) is None and first_element(canonical) is None
+                    ) and not fast_ok(canonical):
                 canonical = canonicalize(doc)
         except (JSONEncodeError, TypeError):
             canonical = canonicalize(doc)
-        signature = sign_raw(options_hash + sha(canonical).digest())
-        proof = options.copy()
-        proof["proofValue"] = "z" + b58encode_64(signature)
+        chunk_docs.append(doc)
+        chunk_options.append(options)
+        chunk_data.append(options_hash + sha(canonical).digest())
+        if len(chunk_data) == _SIGN_CHUNK:
+            _finish_chunk(key, chunk_docs, chunk_options, chunk_data, out)
+            chunk_docs, chunk_options, chunk_data = [], [], []
+    if chunk_data:
+        _finish_chunk(key, chunk_docs, chunk_options, chunk_data, out)
+    return out
+
+
+_SIGN_CHUNK = 256  # documents per phase of _sign_many (bounds the memory held between phases)
+
+
+def _finish_chunk(
+    key: Ed25519SigningKey, docs: list[dict[str, Any]], options: list[dict[str, Any]],
+    data: list[bytes], out: list[dict[str, Any]],
+) -> None:
+    """Sign each ``data[i]`` (hashData) and append ``docs[i]`` with its proof to ``out``."""
+    secret = key._sodium_secret
+    if _sodium_lib is not None:  # libsodium's crypto_sign into one buffer (see _sodium_lib)
+        signed = _sodium_ffi.new("unsigned char[]", 128)  # signature || message
+        signature_view, null = _sodium_ffi.buffer(signed, 64), _sodium_ffi.NULL
+        call = _sodium_lib.crypto_sign
+        signatures = []
+        add = signatures.append
+        for d in data:  # (hashData: always 64 bytes, two SHA-256 digests)
+            if call(signed, null, d, 64, secret) != 0:  # pragma: no cover - cannot fail
+                raise RuntimeError("libsodium crypto_sign failed")
+            add(signature_view[:])
+    else:  # PyNaCl's binding without the names used above (tested by monkeypatching)
+        sodium_sign = _sodium_sign
+        signatures = [sodium_sign(d, secret)[:64] for d in data]
+    mpz_from_bytes, from_gmp = _mpz_from_bytes, _FROM_GMP
+    append = out.append
+    for doc, opts, signature in zip(docs, options, signatures, strict=True):
+        if signature[0] and mpz_from_bytes is not None:
+            value = "z" + mpz_from_bytes(signature, "big").digits(58).encode().translate(
+                from_gmp).decode()
+        else:
+            value = "z" + b58encode_64(signature)
+        proof = opts.copy()
+        proof["proofValue"] = value
         signed = doc.copy()
         signed["proof"] = proof
         append(signed)
-    return out
 
 
 _UNSET: Any = object()
@@ -357,16 +435,24 @@ def verify_and_hash(
     """
     proof, vm, key, created, signature = _checked_proof(
         document, expected_purpose, challenge, domain, public_key, did_documents)
-    parts = _split_canonical(document, proof)
-    if parts is None:  # the plain path: proof sets, non-dict values, non-JSON content, ...
+    cuts = _canonical_cuts(document, proof)
+    if cuts is None:  # the plain path: proof sets, non-dict values, non-JSON content, ...
         data = hash_data(document, proof)
         _verify_signature(key, signature, data, vm)
         chash = credential_hash(document)
     else:
-        options_c, unsecured_c, full_c = parts
-        _verify_signature(key, signature, _sha256(options_c).digest() + _sha256(unsecured_c).digest(),
-                          vm)
-        chash = _sha256(full_c).digest()
+        # JCS(document) = F; JCS(document without proof) = F[:x] + F[y:]; JCS(proof options)
+        # = F[a:b] + F[c:d]. The first two share the prefix F[:x]: it is hashed once.
+        full, x, y, a, b, c, d = cuts
+        view = memoryview(full)
+        unsecured_sha = _sha256(view[:x])
+        full_sha = unsecured_sha.copy()
+        full_sha.update(view[x:])
+        unsecured_sha.update(view[y:])
+        options_sha = _sha256(view[a:b])
+        options_sha.update(view[c:d])
+        _verify_signature(key, signature, options_sha.digest() + unsecured_sha.digest(), vm)
+        chash = full_sha.digest()
     return VerifiedProof(verification_method=vm, public_key=key, created=created, proof=proof), chash
 
 
@@ -374,6 +460,22 @@ def _split_canonical(
     document: Mapping[str, Any], proof: Mapping[str, Any]
 ) -> tuple[bytes, bytes, bytes] | None:
     """``(JCS(proof options), JCS(document without proof), JCS(document))``, or None.
+
+    The texts that `_canonical_cuts` locates (`verify_and_hash` hashes them without building
+    them); for tests and callers that want the texts.
+    """
+    cuts = _canonical_cuts(document, proof)
+    if cuts is None:
+        return None
+    full, x, y, a, b, c, d = cuts
+    return full[a:b] + full[c:d], full[:x] + full[y:], full
+
+
+def _canonical_cuts(
+    document: Mapping[str, Any], proof: Mapping[str, Any]
+) -> tuple[bytes, int, int, int, int, int, int] | None:
+    """``(F, x, y, a, b, c, d)`` with ``F = JCS(document)``, ``F[:x] + F[y:] = JCS(document
+    without proof)`` and ``F[a:b] + F[c:d] = JCS(proof options)``, or None.
 
     JCS writes an object as ``{`` + its members ``"name":value`` in sorted order, comma
     separated, + ``}``, and a member's text does not depend on its neighbours. So
@@ -425,11 +527,11 @@ def _split_canonical(
     if full[start:start + 1] != b"{" or full[end - 1:end] != b"}":
         return None  # pragma: no cover - cannot happen: P is an object
     if full[i - 1:i] == b",":  # a member before it: drop the comma that precedes it
-        unsecured = full[:i - 1] + full[end:]
+        x, y = i - 1, end
     elif full[end:end + 1] == b",":  # the first member of several
-        unsecured = full[:i] + full[end + 1:]
+        x, y = i, end + 1
     else:  # the only member
-        unsecured = full[:i] + full[end:]
+        x, y = i, end
     # the "proofValue" member inside P
     j = full.find(b'"proofValue":', start, end)
     if j == -1 or full.find(b'"proofValue":', j + 1, end) != -1:
@@ -438,12 +540,10 @@ def _split_canonical(
     if full[j + 13:k] != value_text:
         return None
     if full[j - 1:j] == b",":
-        options = full[start:j - 1] + full[k:end]
-    elif full[k:k + 1] == b",":
-        options = full[start:j] + full[k + 1:end]
-    else:
-        options = full[start:j] + full[k:end]
-    return options, unsecured, full
+        return full, x, y, start, j - 1, k, end
+    if full[k:k + 1] == b",":
+        return full, x, y, start, j, k + 1, end
+    return full, x, y, start, j, k, end
 
 
 # An object key whose JSON text is itself in quotes (ASCII, no '"', '\\' or control character).
@@ -513,7 +613,11 @@ def _checked_proof(
     if public_key is not None and not (self_describing or did_documents):
         key = public_key
     else:
-        key = resolve_verification_method(vm, did_documents)
+        # Without DID documents, a method resolved before resolves to the same key (the
+        # resolver's own cache of self-describing methods); anything else goes through it.
+        key = None if did_documents else _DID_KEY_CACHE.get(vm)
+        if key is None:
+            key = resolve_verification_method(vm, did_documents)
         if public_key is not None and key != public_key:
             raise KeyMismatch(
                 f"verification method {vm} names key {key.multibase}, expected "

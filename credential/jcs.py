@@ -22,7 +22,8 @@ reference path below is used:
    inside strings never takes the slow path (a ``urn:uuid:1e…`` or ``v1.json`` is fine).
    A cheaper pre-check comes first: a number or null token outside strings always follows
    ``":`` or ``[`` / ``,``, so output where no ``":``, ``[`` or ``,`` is followed by a digit,
-   ``-`` or ``n`` holds none (typical credentials: every value a string) and is exact as is;
+   ``-`` or ``n`` holds none (typical credentials: every value a string) and is exact as is
+   (three regular expressions, each starting with a literal that the regex engine scans for);
 2. key order: UTF-8 byte order (orjson) equals UTF-16 order (JCS) unless a string holds a
    character >= U+E000, whose UTF-8 lead byte is >= 0xEE: any such byte takes the slow path;
 3. types orjson knows and JSON does not (datetime, dataclass, subclasses) are passed through to
@@ -58,14 +59,14 @@ _ORJSON_OPTIONS = (
 )
 # Code points >= U+E000 have UTF-8 lead bytes 0xEE-0xF4: key order may differ from UTF-16 order.
 _HIGH_BYTE = re.compile(rb"[\xee-\xff]")
-# bytes.translate table of the pre-check: a value that can start a number or null token (digit,
-# '-', 'n') -> 'v', '[' and ',' -> '[', '"' and ':' kept, the rest -> ' '. Such a token outside
-# strings always follows '":' (an object member) or '[' / ',' (an array element), so when the
-# mapped text holds neither '":v' nor '[v' the output holds no number or null token at all.
-_VALUE_START_MAP = bytes(
-    ord("v") if c in b"0123456789-n" else ord("[") if c in b"[," else c if c in b'":'
-    else ord(" ") for c in range(256)
-)
+# The pre-check: a number or null token outside strings starts with a digit, '-' or 'n' and
+# always follows '":' (an object member) or '[' / ',' (an array element); when none of these
+# three patterns occurs, the output holds no number or null token at all. (Each pattern starts
+# with a literal, which the regex engine scans for in C: three such scans cost less than one
+# translation of the output and two substring searches in it.)
+_MEMBER_VALUE = re.compile(rb'":[-0-9n]').search
+_FIRST_ELEMENT = re.compile(rb"\[[-0-9n]").search
+_NEXT_ELEMENT = re.compile(rb",[-0-9n]").search
 # bytes.translate table for the text outside strings: digits -> '0', 'e'/'E' -> 'e', the rest
 # unchanged, so an exponent reads "0e".
 _STRUCTURE_MAP = bytes(
@@ -82,8 +83,8 @@ def _fast_path_exact(out: bytes) -> bool:
     """
     if not out.isascii() and _HIGH_BYTE.search(out) is not None:
         return False
-    starts = out.translate(_VALUE_START_MAP)
-    if b'":v' not in starts and b"[v" not in starts:  # most credentials: strings only
+    if (_MEMBER_VALUE(out) is None and _NEXT_ELEMENT(out) is None
+            and _FIRST_ELEMENT(out) is None):  # most credentials: strings only
         return True
     if b"\\" in out:
         # Inside a string a backslash always starts a two-character escape, and the only

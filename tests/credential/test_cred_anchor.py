@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from talentproof.credential import integrity, merkle
 from talentproof.credential.anchor import AnchorProof, attach_anchor, split_anchor
 from talentproof.credential.errors import AnchorFormatError
@@ -82,3 +84,47 @@ def test_missing_anchor_fields(anchored: dict[str, dict[str, Any]]) -> None:
     del entry["merkleRoot"]
     with pytest.raises(AnchorFormatError, match="missing merkleRoot"):
         AnchorProof.from_json(entry)
+
+
+def _from_json_plain(entry: dict[str, Any]) -> AnchorProof:
+    """`AnchorProof.from_json` before its fast construction: the dataclass constructor checks
+    every field (the entry-level checks, type / keys / purpose, are the same code)."""
+    from talentproof.credential.anchor import _hash_from_hex
+
+    return AnchorProof(
+        chain_id=entry["chainId"], registry=entry["registry"],
+        merkle_root=_hash_from_hex(entry["merkleRoot"], "merkleRoot"),
+        leaf_index=entry["leafIndex"], tree_size=entry["treeSize"],
+        path=tuple(_hash_from_hex(p, f"path[{i}]") for i, p in enumerate(entry["path"])),
+    )
+
+
+def _outcome(fn: Any, entry: dict[str, Any]) -> Any:
+    try:
+        made = fn(entry)
+    except AnchorFormatError as exc:
+        return ("error", str(exc))
+    assert type(made) is AnchorProof
+    return made
+
+
+_HASH_HEX = "0x" + "ab" * 32
+_field_values = {
+    "chainId": st.sampled_from([1, 31337, 0, -1, 2**64, 2**64 - 1, True, 1.0, "1", None]),
+    "registry": st.sampled_from([REGISTRY, REGISTRY.lower(), REGISTRY[:-1], "0x" + "g" * 40,
+                                 1, None, REGISTRY + " "]),
+    "merkleRoot": st.sampled_from([_HASH_HEX, _HASH_HEX[:-2], "0X" + "ab" * 32,
+                                   "0x" + "ab" * 31 + " a", 5, "0x" + "zz" * 32]),
+    "leafIndex": st.sampled_from([0, 5, 4095, 4096, -1, True, 2.0, "5"]),
+    "treeSize": st.sampled_from([1, 4096, 0, 2**32 - 1, 2**32, False, "4096"]),
+    "path": st.lists(st.sampled_from([_HASH_HEX, "0x" + "CD" * 32, _HASH_HEX[:-2], 7,
+                                      "0x" + "ab" * 31 + "\u0661\u0662"]), max_size=34),
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.fixed_dictionaries(_field_values))
+def test_from_json_matches_the_checked_constructor(fields: dict[str, Any]) -> None:
+    """Field for field, result for result (or the same error) as the checking constructor."""
+    entry = {"type": "TalentProofAnchor", "proofPurpose": "assertionMethod", **fields}
+    assert _outcome(AnchorProof.from_json, entry) == _outcome(_from_json_plain, entry)

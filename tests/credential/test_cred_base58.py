@@ -1,4 +1,4 @@
-"""Base58-btc: the GMP and pure-Python encoders and the lane-joining decoder against `base58`."""
+"""Base58-btc: the GMP and pure-Python encoders and decoders against `base58` (the reference)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ _64 = st.binary(min_size=64, max_size=64) | st.integers(0, 64).flatmap(
         lambda tail: bytes(zeros) + tail))
 
 
-def test_signing_path_uses_gmp() -> None:
+def test_signing_and_verifying_paths_use_gmp() -> None:
     assert _base58.b58encode_64 is _base58._b58encode_64_gmp
+    assert _base58.b58decode is _base58._b58decode_gmp
 
 
 @settings(max_examples=300, deadline=None)
@@ -38,14 +39,54 @@ def test_decode_round_trips_and_matches_reference(data: bytes) -> None:
     text = base58.b58encode(data).decode()
     assert _base58.b58encode(data) == text
     assert _base58.b58decode(text) == data == base58.b58decode(text)
+    assert _base58._b58decode_gmp(text) == _base58._b58decode_py(text) == data
 
 
-@pytest.mark.parametrize("text", ["0", "O", "I", "l", "z+", "é", "\ud800", "1 1"])
-def test_decode_refuses_characters_outside_the_alphabet(text: str) -> None:
+_ALPHABET_TEXT = st.text(alphabet=_base58.ALPHABET, max_size=120)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ALPHABET_TEXT)
+@example("")
+@example("1")
+@example("111")
+@example("11z")
+@example("1e1")  # GMP digits "0b1": a "0b" prefix is never passed on (leading zeros cut)
+def test_decoders_agree_on_any_alphabet_text(text: str) -> None:
+    """Any text of the alphabet (not only encoder output): GMP path == lane path == reference."""
+    expected = base58.b58decode(text)
+    assert _base58._b58decode_gmp(text) == expected
+    assert _base58._b58decode_py(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+@example(" 1")  # GMP alone skips spaces, "_" and a sign: the alphabet check comes first
+@example("1_1")
+@example("+1")
+@example("-1")
+@example("2\n")
+def test_decoders_refuse_the_same_text(text: str) -> None:
+    outcomes = []
+    for decode in (_base58._b58decode_gmp, _base58._b58decode_py):
+        try:
+            outcomes.append(decode(text))
+        except ValueError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+    if any(c not in _base58.ALPHABET for c in text):
+        assert "not in the base58-btc alphabet" in str(outcomes[0])
+
+
+@pytest.mark.parametrize("decode", [_base58._b58decode_gmp, _base58._b58decode_py])
+@pytest.mark.parametrize("text", ["0", "O", "I", "l", "z+", "é", "\ud800", "1 1", " 1", "1_1",
+                                  "+1", "-1"])
+def test_decode_refuses_characters_outside_the_alphabet(decode, text: str) -> None:
     with pytest.raises(ValueError, match="not in the base58-btc alphabet"):
-        _base58.b58decode(text)
+        decode(text)
 
 
-def test_decode_refuses_non_text() -> None:
+@pytest.mark.parametrize("decode", [_base58._b58decode_gmp, _base58._b58decode_py])
+def test_decode_refuses_non_text(decode) -> None:
     with pytest.raises(ValueError, match="expected base58-btc text"):
-        _base58.b58decode(b"abc")  # type: ignore[arg-type]
+        decode(b"abc")

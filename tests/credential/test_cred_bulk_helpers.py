@@ -53,3 +53,87 @@ def test_signing_key_signatures_are_cryptographys_byte_for_byte() -> None:
         reference.public_key().verify(signature, message)
 
     check()
+
+
+def _reference_signed(doc: dict, key_seed: bytes, vm: str) -> dict:
+    """sign's result computed the plain way: rfc8785 canonical forms, cryptography's Ed25519,
+    the `base58` package's encoding (no fast path, no inlined step of `_sign_many`)."""
+    import base58
+    import rfc8785
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    options = integrity.signing_proof(verification_method=vm, created=CREATED,
+                                      context=doc.get("@context"))
+    data = (hashlib.sha256(rfc8785.dumps(options)).digest()
+            + hashlib.sha256(rfc8785.dumps(doc)).digest())
+    signature = Ed25519PrivateKey.from_private_bytes(key_seed).sign(data)
+    return {**doc, "proof": {**options, "proofValue": "z" + base58.b58encode(signature).decode()}}
+
+
+def test_sign_many_equals_the_plain_path_on_every_branch() -> None:
+    """`_sign_many` inlines the fast-path check, libsodium's call and the base-58 encoding;
+    the result must be the plain computation's for: typical documents, documents whose
+    canonical form needs the reference serializer (floats, null, keys >= U+E000, numbers in
+    arrays), several @contexts, and signatures starting with a zero byte (a leading "1")."""
+    seed = hashlib.sha256(b"plain path").digest()
+    key = Ed25519SigningKey.from_seed(seed)
+    vm = "did:web:uni.example#" + key.public_key.multibase
+    ctx = ["https://www.w3.org/ns/credentials/v2"]
+    docs: list[dict] = [
+        {"@context": ctx, "id": "urn:a", "n": 3, "list": ["x", 1, -2]},
+        {"@context": ctx, "id": "urn:b", "f": 1.5, "g": 1e21, "z": None},
+        {"@context": ctx + ["https://example.org/v1"], "id": "urn:c", "k\ue000": "v", "é": "x"},
+        {"id": "urn:no-context", "nested": {"a": [None, True, 0.1]}},
+        {"@context": ctx, "s": 'quote " and \\ and \u2028', "t": "2026-01-01T00:00:00Z"},
+    ]
+    leading_zero = None
+    for i in range(5000):  # about one signature in 256 starts with a zero byte
+        doc = {"@context": ctx, "id": f"urn:zero:{i}"}
+        if integrity.sign(doc, key, verification_method=vm,
+                          created=CREATED)["proof"]["proofValue"].startswith("z1"):
+            leading_zero = doc
+            break
+    assert leading_zero is not None
+    docs.append(leading_zero)
+    signed = integrity.sign_many(docs, key, verification_method=vm, created=CREATED)
+    assert signed == [_reference_signed(d, seed, vm) for d in docs]
+    for d in signed:
+        integrity.verify(d)
+
+
+def test_sign_many_across_chunks_equals_the_plain_path() -> None:
+    """More documents than one phase chunk holds (two full chunks and a partial one), with
+    @contexts and fast/slow canonical forms changing across chunk boundaries."""
+    from talentproof.credential.errors import ProofError
+
+    seed = hashlib.sha256(b"chunks").digest()
+    key = Ed25519SigningKey.from_seed(seed)
+    vm = "did:web:uni.example#" + key.public_key.multibase
+    contexts = [["https://www.w3.org/ns/credentials/v2"],
+                ["https://www.w3.org/ns/credentials/v2", "https://example.org/v1"]]
+    count = 2 * integrity._SIGN_CHUNK + 37
+    docs = [{"@context": contexts[(i // 100) % 2], "id": f"urn:doc:{i}",
+             **({"score": i / 7} if i % 97 == 0 else {})} for i in range(count)]
+    signed = integrity.sign_many(iter(docs), key, verification_method=vm, created=CREATED)
+    assert len(signed) == count
+    assert signed == [_reference_signed(d, seed, vm) for d in docs]
+    bad = [dict(d) for d in docs]
+    bad[integrity._SIGN_CHUNK + 3]["proof"] = {}
+    with pytest.raises(ProofError, match=f"document {integrity._SIGN_CHUNK + 3} already"):
+        integrity.sign_many(bad, key, verification_method=vm, created=CREATED)
+    with pytest.raises(TypeError, match=f"document {count - 1}: expected a JSON object"):
+        integrity.sign_many([*docs[:-1], ["not", "an", "object"]], key,
+                            verification_method=vm, created=CREATED)
+
+
+def test_sign_many_without_the_direct_libsodium_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback through PyNaCl's public `crypto_sign` gives the same signed documents."""
+    seed = hashlib.sha256(b"fallback").digest()
+    key = Ed25519SigningKey.from_seed(seed)
+    vm = "did:web:uni.example#" + key.public_key.multibase
+    docs = [{"@context": ["https://www.w3.org/ns/credentials/v2"], "id": f"urn:f:{i}"}
+            for i in range(40)]
+    direct = integrity.sign_many(docs, key, verification_method=vm, created=CREATED)
+    monkeypatch.setattr(integrity, "_sodium_lib", None)
+    assert integrity.sign_many(docs, key, verification_method=vm, created=CREATED) == direct
+    assert direct == [_reference_signed(d, seed, vm) for d in docs]

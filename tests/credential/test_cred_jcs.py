@@ -203,3 +203,43 @@ def test_nesting_deeper_than_the_limit_is_refused_not_a_recursion_error() -> Non
         value = [value]
     with pytest.raises(CanonicalizationError, match="nested at most"):
         canonicalize({"deep": value})
+
+
+# The pre-check as first written (one translation, two substring searches): the regular
+# expressions that replaced it must give the same answer on any bytes.
+_VALUE_START_MAP = bytes(
+    ord("v") if c in b"0123456789-n" else ord("[") if c in b"[," else c if c in b'":'
+    else ord(" ") for c in range(256)
+)
+
+
+def _no_value_token_reference(out: bytes) -> bool:
+    starts = out.translate(_VALUE_START_MAP)
+    return b'":v' not in starts and b"[v" not in starts
+
+
+def _no_value_token(out: bytes) -> bool:
+    from talentproof.credential import jcs
+
+    return (jcs._MEMBER_VALUE(out) is None and jcs._NEXT_ELEMENT(out) is None
+            and jcs._FIRST_ELEMENT(out) is None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=40) | st.text(st.sampled_from('":[],{}0123456789-nxe. '),
+                                        max_size=40).map(str.encode))
+def test_value_token_precheck_matches_the_translate_version(out: bytes) -> None:
+    assert _no_value_token(out) is _no_value_token_reference(out)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(_tricky_text, _tricky_json, max_size=5))
+def test_value_token_precheck_on_orjson_output(value: dict[str, object]) -> None:
+    import orjson
+    from talentproof.credential import jcs
+
+    try:
+        out = orjson.dumps(value, option=jcs._ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return
+    assert _no_value_token(out) is _no_value_token_reference(out)

@@ -146,3 +146,46 @@ def test_credential_hash_refuses_anchored_form() -> None:
     doc = {"proof": [{"type": "DataIntegrityProof"}, {"type": "TalentProofAnchor"}]}
     with pytest.raises(MerkleProofError, match="split_anchor"):
         credential_hash(doc)
+
+
+def _outcome(fn, credential_hash: bytes, proof: InclusionProof) -> object:
+    try:
+        return fn(credential_hash, proof)
+    except MerkleProofError as exc:
+        return ("error", str(exc))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_root_from_inclusion_matches_the_rfc_loop(data: st.DataObject) -> None:
+    """The up-front decomposition (inner + border levels) gives the RFC 9162 loop's root or
+    error for every index, size and path length: real proofs, and proofs cut, extended, moved
+    to another index or another tree size."""
+    from talentproof.credential.merkle import _root_from_inclusion_rfc
+
+    n = data.draw(st.integers(1, 300))
+    leaves = [_h(i) for i in range(n)]
+    tree = MerkleTree(leaves)
+    i = data.draw(st.integers(0, n - 1))
+    proof = tree.proof(i)
+    assert root_from_inclusion(leaves[i], proof) == _root_from_inclusion_rfc(leaves[i], proof) \
+        == tree.root
+    extra = tuple(_h(1000 + k) for k in range(data.draw(st.integers(0, 3))))
+    cut = data.draw(st.integers(0, len(proof.path)))
+    variant = InclusionProof(
+        data.draw(st.integers(0, 2 * n)), data.draw(st.integers(1, 2 * n + 1)),
+        proof.path[:cut] + extra,
+    )
+    assert _outcome(root_from_inclusion, leaves[i], variant) == \
+        _outcome(_root_from_inclusion_rfc, leaves[i], variant)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 1000, 2**32 - 1])
+def test_root_from_inclusion_matches_the_rfc_loop_at_every_length(size: int) -> None:
+    from talentproof.credential.merkle import _root_from_inclusion_rfc
+
+    for index in sorted({i for i in (0, 1, size // 2, size - 2, size - 1) if 0 <= i < size}):
+        for length in range(34):
+            proof = InclusionProof(index, size, tuple(_h(k) for k in range(length)))
+            assert _outcome(root_from_inclusion, _h(7), proof) == \
+                _outcome(_root_from_inclusion_rfc, _h(7), proof)
