@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import re
 from typing import Any
 
 import orjson
+from talentproof.credential.errors import CredentialError
 
 from . import _bulkcred, _cred
 
@@ -23,40 +25,37 @@ _CRED_FIELDS = ("validFrom", "validUntil", "name", "description")
 _INDEXED = re.compile(r"(.+)\[([0-9]{1,3})\]")
 
 
-def _set_path(
-    target: dict[str, Any],
-    dotted: str,
-    value: Any,
-    arrays: dict[tuple[int, str], tuple[dict[str, Any], dict[int, Any]]],
-) -> None:
-    """Set ``a.b.c`` (objects) or ``a.b.items[2]`` (the third item of an array) in ``target``.
+_Column = tuple[str, bool, tuple[tuple[str, bool], ...], str, "tuple[str, int] | None"]
 
-    Indexed cells are collected in ``arrays`` and become lists in index order (`_close_arrays`);
-    only the last part of a path may carry an index.
-    """
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        nxt = target.setdefault(part, {})
-        if not isinstance(nxt, dict) or _INDEXED.fullmatch(part):
-            raise ValueError(f"column {dotted!r} conflicts with column {part!r}")
-        target = nxt
-    last = parts[-1]
-    indexed = _INDEXED.fullmatch(last)
-    if indexed is None:
-        if (id(target), last) in arrays:
-            raise ValueError(f"column {dotted!r} conflicts with an indexed column {last}[...]")
-        target[last] = value
-        return
-    name, index = indexed.group(1), int(indexed.group(2))
-    if name in target and (id(target), name) not in arrays:
-        raise ValueError(f"column {dotted!r} conflicts with column {name!r}")
-    target[name] = None  # placeholder, replaced by the list
-    arrays.setdefault((id(target), name), (target, {}))[1][index] = value
+
+@functools.lru_cache(maxsize=64)
+def _csv_plan(header: tuple[str, ...]) -> tuple[_Column, ...]:
+    """Each column of a CSV header, parsed once per header: (name, whether it is a credential
+    field, the intermediate parts of its dotted path each with whether it carries an index
+    (which only the last part may), the last part, and the last part's (name, index) if it
+    has one)."""
+    plan: list[_Column] = []
+    for name in header:
+        parts = name.split(".")
+        inner = tuple((part, _INDEXED.fullmatch(part) is not None) for part in parts[:-1])
+        indexed = _INDEXED.fullmatch(parts[-1])
+        item = None if indexed is None else (indexed.group(1), int(indexed.group(2)))
+        plan.append((name, name in _CRED_FIELDS, inner, parts[-1], item))
+    return tuple(plan)
 
 
 def _close_arrays(arrays: dict[tuple[int, str], tuple[dict[str, Any], dict[int, Any]]]) -> None:
     for (_parent_id, name), (parent, items) in arrays.items():
         parent[name] = [items[i] for i in sorted(items)]
+
+
+def _csv_values(text: str) -> list[str]:
+    """The fields of one CSV record, as ``csv.reader`` (default dialect) reads them: a record
+    without quotes, line breaks or NUL is split at its commas (what the reader does with it),
+    any other goes through the reader."""
+    if '"' in text or "\r" in text or "\n" in text or "\0" in text or not text:
+        return next(csv.reader([text]), [])
+    return text.split(",")
 
 
 def row_to_request(fmt: str, line: bytes, header: list[str] | None) -> dict[str, Any]:
@@ -72,19 +71,40 @@ def row_to_request(fmt: str, line: bytes, header: list[str] | None) -> dict[str,
             return obj
         return {"credentialSubject": obj}
     assert header is not None
-    values = next(csv.reader([line.decode("utf-8")]))
+    values = _csv_values(line.decode("utf-8"))
     if len(values) != len(header):
         raise ValueError(f"expected {len(header)} columns, found {len(values)}")
-    request: dict[str, Any] = {"credentialSubject": {}}
+    subject: dict[str, Any] = {}
+    request: dict[str, Any] = {"credentialSubject": subject}
+    # ``a.b.c`` sets objects, ``a.b.items[2]`` the third item of an array: indexed cells are
+    # collected in ``arrays`` and become lists in index order (`_close_arrays`)
     arrays: dict[tuple[int, str], tuple[dict[str, Any], dict[int, Any]]] = {}
-    for name, value in zip(header, values, strict=True):
+    for (dotted, credential_field, inner, last, item), value in zip(
+        _csv_plan(tuple(header)), values, strict=True
+    ):
         if value == "":
             continue
-        if name in _CRED_FIELDS:
-            request[name] = value
-        else:
-            _set_path(request["credentialSubject"], name, value, arrays)
-    _close_arrays(arrays)
+        if credential_field:
+            request[dotted] = value
+            continue
+        target = subject
+        for part, indexed_part in inner:
+            nxt = target.setdefault(part, {})
+            if indexed_part or not isinstance(nxt, dict):
+                raise ValueError(f"column {dotted!r} conflicts with column {part!r}")
+            target = nxt
+        if item is None:
+            if arrays and (id(target), last) in arrays:
+                raise ValueError(f"column {dotted!r} conflicts with an indexed column {last}[...]")
+            target[last] = value
+            continue
+        name, index = item
+        if name in target and (id(target), name) not in arrays:
+            raise ValueError(f"column {dotted!r} conflicts with column {name!r}")
+        target[name] = None  # placeholder, replaced by the list
+        arrays.setdefault((id(target), name), (target, {}))[1][index] = value
+    if arrays:
+        _close_arrays(arrays)
     return request
 
 
@@ -118,30 +138,67 @@ def sign_block(
     worker process.
 
     Returns the good rows as (row numbers, ids, their JCS bytes concatenated, the length of
-    each, their 32-byte hashes concatenated) and the errors as (row, field, message): a few
-    large values cross the process boundary instead of thousands of small ones.
+    each, their 32-byte hashes concatenated) and the errors as (row, field, message), both in
+    row order: a few large values cross the process boundary instead of thousands of small
+    ones. Each row goes through `BulkTemplate.issue_one` in this loop; the rows it cannot vouch
+    for go through `BulkTemplate.issue_rows`' generic path together (same outcomes as
+    `issue_rows`, tested).
     """
-    parsed: list[tuple[int, Any, int]] = []
-    append = parsed.append
-    for k, record in enumerate(records):
-        try:
-            append((first_row + k, row_to_request(fmt, record, header), indexes[k]))
-        except (ValueError, UnicodeDecodeError, csv.Error) as exc:
-            append((first_row + k, ValueError(str(exc)), indexes[k]))
+    template = _template(now)
+    issue_one = template.issue_one
+    ids = _bulkcred.new_credential_ids(len(records))
     rows: list[int] = []
-    ids: list[str] = []
+    out_ids: list[str] = []
     raws: list[bytes] = []
     hashes: list[bytes] = []
     errors: list[tuple[int, str, str]] = []
-    for row, cid, raw, digest, field, message in _template(now).issue_rows(parsed):
-        if cid is None:
-            errors.append((row, field, message))
+    rest: list[tuple[int, Any, int]] = []
+    jsonl = fmt == "jsonl"
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    for k, record in enumerate(records):
+        row = first_row + k
+        if jsonl:  # `row_to_request`, written out for the common case
+            try:
+                request = loads(record)
+            except decode_error as exc:
+                errors.append((row, "", f"expected a JSON object, found invalid JSON ({exc})"))
+                continue
+            if type(request) is not dict:
+                errors.append((row, "", f"expected a JSON object, found {type(request).__name__}"))
+                continue
+            if "credentialSubject" not in request:  # the subject alone
+                request = {"credentialSubject": request}
         else:
-            rows.append(row)
-            ids.append(cid)
-            raws.append(raw)
-            hashes.append(digest)
-    return rows, ids, b"".join(raws), list(map(len, raws)), b"".join(hashes), errors
+            try:
+                request = row_to_request(fmt, record, header)
+            except (ValueError, UnicodeDecodeError, csv.Error) as exc:
+                errors.append((row, "", str(exc)))
+                continue
+        try:
+            done = issue_one(request, indexes[k], ids[k])
+        except (CredentialError, ValueError, TypeError, orjson.JSONEncodeError):
+            done = None
+        if done is None:
+            rest.append((row, request, indexes[k]))
+            continue
+        rows.append(row)
+        out_ids.append(done[0])
+        raws.append(done[1])
+        hashes.append(done[2])
+    if rest:  # the generic path: its outcomes merged in row order
+        merged = list(zip(rows, out_ids, raws, hashes, strict=True))
+        for row, cid, raw, digest, field, message in template._generic(rest):
+            if cid is None:
+                errors.append((row, field, message))
+            else:
+                merged.append((row, cid, raw, digest))
+        merged.sort(key=lambda item: item[0])
+        errors.sort(key=lambda item: item[0])
+        rows = [m[0] for m in merged]
+        out_ids = [m[1] for m in merged]
+        raws = [m[2] for m in merged]
+        hashes = [m[3] for m in merged]
+    return rows, out_ids, b"".join(raws), list(map(len, raws)), b"".join(hashes), errors
 
 
 def split_block(blob: bytes, lengths: list[int]) -> list[bytes]:

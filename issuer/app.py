@@ -682,7 +682,7 @@ def create_app(
         "/bulk-jobs/{job_id}/errors",
         tags=["bulk"],
         response_class=StreamingResponse,
-        summary="JSONL of rejected rows: row, field, message",
+        summary="JSONL of rejected rows: row (data rows from 1), line (where it starts), field, message",
     )
     def bulk_errors(job_id: str, caller: Caller) -> StreamingResponse:
         from .bulk import iter_errors

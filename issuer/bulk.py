@@ -5,7 +5,10 @@ Upload (``create_job``) streams the file into ``<data_dir>/bulk/`` and counts it
 is validated and signed (in worker processes), and its credentials, its per-row errors and the
 job's cursor (byte offset and row count) are committed in one transaction. A restart resumes
 after the last committed chunk, so no row is issued twice and none is skipped. Bad rows are
-recorded with the field and the reason, and never fail the good ones.
+recorded with the field and the reason, and never fail the good ones. Rows are numbered from 1
+as the user counts them (blank lines and the CSV header are not rows); an error also names the
+physical line of the upload where its row starts (a resumed job counts the lines before its
+cursor again).
 
 Row formats:
 
@@ -26,6 +29,8 @@ hashes); the template of `_bulkcred` validates and canonicalizes only what diffe
 
 from __future__ import annotations
 
+import bisect
+import collections
 import concurrent.futures as cf
 import csv
 import datetime as dt
@@ -37,7 +42,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import orjson
 from sqlalchemy import func, select, update
@@ -51,6 +56,9 @@ from .errors import InvalidRequest, NotAccredited, NotFound
 from .service import IssuerService, Outcome, fingerprint
 
 _logger = logging.getLogger(__name__)
+
+#: Chunks a job keeps submitted to its signing processes while it stores the oldest one.
+SIGN_AHEAD = 2
 
 #: Longest CSV record (all its lines) an upload may hold: a longer one is almost always a quote
 #: left open, which would otherwise swallow the rest of the file into one row.
@@ -82,8 +90,9 @@ def _csv_open_after(line: bytes, inside: bool) -> bool:
 
 
 def _csv_where(records: int, line: int) -> str:
-    """Names the ``records``-th CSV record (the header is the first) for an error message."""
-    return "the CSV header" if records <= 1 else f"CSV row {records - 2} (from line {line})"
+    """Names the ``records``-th CSV record (the header is the first) for an error message: data
+    rows are numbered from 1, as in the errors of a job."""
+    return "the CSV header" if records <= 1 else f"CSV row {records - 1} (from line {line})"
 
 
 def _read_record(handle: BinaryIO, fmt: str) -> bytes:
@@ -115,9 +124,52 @@ def _read_record(handle: BinaryIO, fmt: str) -> bytes:
 # -- parsing ----------------------------------------------------------------------------------
 
 
-def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> tuple[list[bytes], bool]:
-    """Up to ``limit`` non-blank records (line endings removed) from the handle's position, and
-    whether anything was read; the handle is left exactly after the last record taken.
+class Chunk(NamedTuple):
+    """Records read by `_read_chunk` and where they stand in the file.
+
+    ``lines`` is the number of physical lines consumed (up to the end of the last record
+    taken, blank lines included); ``starts`` locates the records whose first line is not simply
+    the chunk's k-th line: ``(k, line)`` pairs, ``line`` counted from 0 at the chunk's start,
+    for the records after a blank line or after a record spanning several lines (usually
+    none). `line_of` turns them into line numbers.
+    """
+
+    records: list[bytes]
+    read_any: bool
+    lines: int
+    starts: list[tuple[int, int]]
+
+
+def line_of(k: int, first_line: int, starts: list[tuple[int, int]]) -> int:
+    """The physical line (from ``first_line``, the chunk's first line) where record ``k`` of a
+    `Chunk` starts."""
+    at = bisect.bisect_right(starts, (k, 1 << 62)) - 1
+    if at < 0:
+        return first_line + k
+    j, rel = starts[at]
+    return first_line + rel + (k - j)
+
+
+def _lines_before(handle: BinaryIO, offset: int) -> int:
+    """The number of line endings in the first ``offset`` bytes (the handle is left at
+    ``offset``): where a resumed job's cursor stands, in lines."""
+    handle.seek(0)
+    count = 0
+    left = offset
+    while left > 0:
+        block = handle.read(min(left, 1 << 22))
+        if not block:
+            break
+        count += block.count(b"\n")
+        left -= len(block)
+    handle.seek(offset)
+    return count
+
+
+def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> Chunk:
+    """Up to ``limit`` non-blank records (line endings removed) from the handle's position,
+    whether anything was read, and their lines (`Chunk`); the handle is left exactly after the
+    last record taken.
 
     The same records as repeated `_read_record` calls, read in large blocks (``readlines``)
     instead of one ``readline`` per row.
@@ -125,8 +177,12 @@ def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> tuple[list[bytes], bo
     start = handle.tell()
     records: list[bytes] = []
     append = records.append
+    starts: list[tuple[int, int]] = []
     used = 0  # bytes up to the end of the last record taken (from ``start``)
     pos = 0  # bytes of the lines looked at so far (from ``start``)
+    seen = 0  # lines looked at so far
+    used_lines = 0  # lines up to the end of the last record taken
+    first = 0  # the line where the current record starts
     parts: list[bytes] = []  # lines of a CSV record still inside a quoted field
     size = 0
     csv_fmt = fmt == "csv"
@@ -139,6 +195,7 @@ def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> tuple[list[bytes], bo
             break
         for line in lines:
             pos += len(line)
+            seen += 1
             if parts:
                 parts.append(line)
                 size += len(line)
@@ -151,16 +208,21 @@ def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> tuple[list[bytes], bo
                 line = b"".join(parts)
                 parts = []
             elif csv_fmt and b'"' in line and _csv_open_after(line, False):
-                parts, size = [line], len(line)
+                parts, size, first = [line], len(line), seen - 1
                 continue
+            else:
+                first = seen - 1
             read_any = True
-            used = pos
+            used, used_lines = pos, seen
             if line.strip():  # blank lines are not rows
+                k = len(records)
+                if first != (starts[-1][1] + k - starts[-1][0] if starts else k):
+                    starts.append((k, first))
                 append(line.rstrip(b"\r\n"))
-                if len(records) == limit:
+                if k + 1 == limit:
                     break
     handle.seek(start + used)  # readlines may have read past the last record taken
-    return records, read_any
+    return Chunk(records, read_any, used_lines, starts)
 
 
 # -- jobs --------------------------------------------------------------------------------------
@@ -329,7 +391,8 @@ def job_status(service: IssuerService, caller: Principal, job_id: str) -> dict[s
 def iter_results(
     service: IssuerService, caller: Principal, job_id: str, *, qr: bool = True, page: int = 2000
 ) -> Iterator[bytes]:
-    """JSONL lines ``{"row", "id", "status", "credential", "qrPayload"}`` in row order.
+    """JSONL lines ``{"row", "id", "status", "credential", "qrPayload"}`` in row order (``row``
+    numbered from 1, as in the errors).
 
     Access is checked at once (before a streaming response starts), the rows are read lazily.
     """
@@ -338,7 +401,7 @@ def iter_results(
 
 
 def _results(service: IssuerService, job_id: str, *, qr: bool, page: int) -> Iterator[bytes]:
-    after = -1
+    after = 0
     batches: dict[int, AnchorBatch] = {}
     while True:
         with service.sessions() as session:
@@ -374,7 +437,10 @@ def _results(service: IssuerService, job_id: str, *, qr: bool, page: int) -> Ite
 
 
 def iter_errors(service: IssuerService, caller: Principal, job_id: str) -> Iterator[bytes]:
-    """JSONL lines ``{"row", "field", "message"}`` of rejected rows (access checked at once)."""
+    """JSONL lines ``{"row", "line", "field", "message"}`` of rejected rows, in row order
+    (access checked at once): ``row`` is the data row counted from 1 as the user counts them
+    (blank lines and the CSV header are not rows), ``line`` the physical line of the uploaded
+    file where the row starts (a CSV row with a quoted line break spans several)."""
     _own_job(service, caller, job_id)
     return _errors(service, job_id)
 
@@ -384,7 +450,12 @@ def _errors(service: IssuerService, job_id: str) -> Iterator[bytes]:
         for err in session.scalars(
             select(BulkError).where(BulkError.job_id == job_id).order_by(BulkError.row)
         ):
-            yield orjson.dumps({"row": err.row, "field": err.field, "message": err.message}) + b"\n"
+            yield (
+                orjson.dumps(
+                    {"row": err.row, "line": err.line, "field": err.field, "message": err.message}
+                )
+                + b"\n"
+            )
 
 
 # -- bulk insert --------------------------------------------------------------------------------
@@ -547,27 +618,43 @@ class BulkRunner:
                 header = next(csv.reader([first]))
                 if offset == 0:
                     offset = handle.tell()
-            handle.seek(offset)
+            next_line = _lines_before(handle, offset) + 1  # the line at the cursor
             chunks = 0
-            in_flight: tuple[Any, ...] | None = None  # signing of chunk k overlaps storing k-1
+            # Chunks submitted to the signing processes and not stored yet, oldest first. While
+            # this thread stores the oldest (SQLite, Merkle tree), the next `SIGN_AHEAD` are
+            # signing: with one only, the signing processes could finish it and wait for this
+            # thread, leaving a core idle; with two they always have work queued.
+            in_flight: collections.deque[tuple[Any, ...]] = collections.deque()
+            at_end = False
             while not self._stop.is_set():
-                records, read_any = _read_chunk(handle, fmt, self.chunk_rows)
-                submitted = None
-                if read_any:
-                    submitted = self._submit_block(
-                        institution_id, pool, fmt, header, rows_done, records, handle.tell()
+                while not at_end and len(in_flight) <= SIGN_AHEAD:
+                    chunk = _read_chunk(handle, fmt, self.chunk_rows)
+                    if not chunk.read_any:
+                        at_end = True
+                        break
+                    in_flight.append(
+                        self._submit_block(
+                            institution_id,
+                            pool,
+                            fmt,
+                            header,
+                            rows_done + 1,  # rows are numbered from 1, as the user counts them
+                            chunk.records,
+                            handle.tell(),
+                            (next_line, chunk.starts),
+                        )
                     )
-                    rows_done += len(records)
-                if in_flight is not None:
-                    self._store_chunk(job_id, institution_id, *in_flight)
-                    chunks += 1
-                    if max_chunks is not None and chunks >= max_chunks:
-                        for future in (submitted or ((),))[0]:
-                            future.cancel()
-                        return
-                in_flight = submitted
-                if in_flight is None:
+                    rows_done += len(chunk.records)
+                    next_line += chunk.lines
+                if not in_flight:
                     break
+                self._store_chunk(job_id, institution_id, *in_flight.popleft())
+                chunks += 1
+                if max_chunks is not None and chunks >= max_chunks:
+                    for submitted in in_flight:
+                        for future in submitted[0]:
+                            future.cancel()
+                    return
             if self._stop.is_set():
                 return
         with service.session() as session:
@@ -586,6 +673,7 @@ class BulkRunner:
         first_row: int,
         records: list[bytes],
         new_offset: int,
+        lines: tuple[int, list[tuple[int, int]]],
     ) -> tuple[Any, ...]:
         indexes = self.service.allocate_status_indexes(institution_id, len(records))
         now = utcnow()
@@ -603,7 +691,7 @@ class BulkRunner:
             )
             for i in range(0, len(records), size)
         ]
-        return futures, first_row, indexes, len(records), now, new_offset
+        return futures, first_row, indexes, len(records), now, new_offset, lines
 
     def _store_chunk(
         self,
@@ -615,6 +703,7 @@ class BulkRunner:
         count: int,
         now: dt.datetime,
         new_offset: int,
+        lines: tuple[int, list[tuple[int, int]]],
     ) -> None:
         """Commit one chunk: its credentials already in a Merkle batch, its errors, the cursor.
 
@@ -636,8 +725,15 @@ class BulkRunner:
             error_rows += f_errors
         hashes_blob = b"".join(blob)
         hashes = [hashes_blob[i : i + 32] for i in range(0, len(hashes_blob), 32)]
+        first_line, starts = lines
         errors = [
-            {"job_id": job_id, "row": row, "field": field, "message": msg}
+            {
+                "job_id": job_id,
+                "row": row,
+                "line": line_of(row - first_row, first_line, starts),
+                "field": field,
+                "message": msg,
+            }
             for row, field, msg in error_rows
         ]
         good = len(ids)

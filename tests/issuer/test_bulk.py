@@ -40,7 +40,10 @@ def test_jsonl_job_reports_bad_rows_and_issues_the_good_ones(client, service) ->
     token = onboard(client)["api_key"]["token"]
     bad_subject = orjson.loads(orjson.dumps(degree_request()["credentialSubject"]))
     bad_subject["degree"]["awardDate"] = "30/06/2026"
-    content = _jsonl(40, {3: b"{not json", 17: orjson.dumps(bad_subject), 25: b"[1, 2]"})
+    # blank lines are no rows: one before the first row, two before the 18th
+    content = b"\n" + _jsonl(
+        40, {3: b"{not json", 17: b"\n\n" + orjson.dumps(bad_subject), 25: b"[1, 2]"}
+    )
     r = _upload(client, token, content, "rows.jsonl")
     assert r.status_code == 202, r.text
     job = r.json()
@@ -59,7 +62,8 @@ def test_jsonl_job_reports_bad_rows_and_issues_the_good_ones(client, service) ->
             f"/bulk-jobs/{job['id']}/errors", headers=bearer(token)
         ).text.splitlines()
     ]
-    assert [e["row"] for e in errors] == [3, 17, 25]
+    # rows counted from 1 as the user counts them, lines as an editor shows the file
+    assert [(e["row"], e["line"]) for e in errors] == [(4, 5), (18, 21), (26, 29)]
     assert errors[1]["field"] == "credentialSubject.degree.awardDate"
     assert "JSON" in errors[0]["message"]
 
@@ -72,7 +76,7 @@ def test_jsonl_job_reports_bad_rows_and_issues_the_good_ones(client, service) ->
             f"/bulk-jobs/{job['id']}/results", headers=bearer(token)
         ).text.splitlines()
     ]
-    assert len(results) == 37 and {r["row"] for r in results} == set(range(40)) - {3, 17, 25}
+    assert len(results) == 37 and {r["row"] for r in results} == set(range(1, 41)) - {4, 18, 26}
     from talentproof.credential.qr import decode_payload
 
     first = results[0]
@@ -125,7 +129,7 @@ def test_interrupted_job_resumes_without_duplicates(client, service, make_servic
             .scalars()
             .all()
         )
-        assert sorted(rows) == list(range(55))
+        assert sorted(rows) == list(range(1, 56))
         assert session.scalar(select(func.count(func.distinct(Credential.status_index)))) == 55
 
 
@@ -218,14 +222,18 @@ def test_csv_with_multiline_fields_resumes_at_record_starts(client, service, mak
         "done", 25, 24, 1)
     errors = [orjson.loads(x) for x in client.get(
         f"/bulk-jobs/{job_id}/errors", headers=bearer(token)).text.splitlines()]
-    assert [(e["row"], e["field"]) for e in errors] == [(13, "credentialSubject.employment.seniority")]
+    # the 14th data row (i = 13); header on line 1, rows i = 0, 3, 6, 9, 12 take two lines each,
+    # and the job resumed after 8 rows (its line count taken up again from the cursor)
+    assert [(e["row"], e["line"], e["field"]) for e in errors] == [
+        (14, 1 + 13 + 5 + 1, "credentialSubject.employment.seniority")]
+    assert content.split(b"\r\n")[19].startswith(holder_did(14).encode() + b",")
     results = [orjson.loads(x) for x in client.get(
         f"/bulk-jobs/{job_id}/results", headers=bearer(token)).text.splitlines()]
-    assert [x["row"] for x in results] == [i for i in range(25) if i != 13]
+    assert [x["row"] for x in results] == [i + 1 for i in range(25) if i != 13]
     for item in results:
         employment = item["credential"]["credentialSubject"]["employment"]
-        assert employment["responsibilities"] == expected[item["row"]]
-        assert employment["role"] == f"Engineer {item['row']}"
+        assert employment["responsibilities"] == expected[item["row"] - 1]
+        assert employment["role"] == f"Engineer {item['row'] - 1}"
         assert employment["employer"]["name"] == "OSL, Hong Kong"
 
 
@@ -241,8 +249,8 @@ def test_csv_with_an_unclosed_quote_is_refused(client) -> None:
     )
     assert r.status_code == 422 and r.json()["field"] == "file"
     message = r.json()["message"]
-    # header line 1, row 0 on lines 2-3 (a quoted line break), rows 1-2 on lines 4-5
-    assert "CSV row 3 (from line 6)" in message and "not closed" in message
+    # header line 1, row 1 on lines 2-3 (a quoted line break), rows 2-3 on lines 4-5
+    assert "CSV row 4 (from line 6)" in message and "not closed" in message
     r = client.post(
         "/bulk-jobs",
         headers=bearer(token),

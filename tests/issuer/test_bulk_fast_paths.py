@@ -101,6 +101,54 @@ def test_insert_credentials_matches_the_orm_insert(tmp_path: Path) -> None:
     assert got[2]["proof_path"] == bytes([9]) * 64 and got[2]["suspended"] is False
 
 
+def test_migration_0002_numbers_existing_bulk_rows_from_1(tmp_path: Path) -> None:
+    """A database of revision 0001 (rows from 0, no line) keeps its jobs consistent: every
+    stored row moves up by one, old errors have no line, and the downgrade restores them."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(bulk.__file__).parent / "migrations"))
+
+    def to(revision: str, up: bool = True) -> None:
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            (command.upgrade if up else command.downgrade)(cfg, revision)
+
+    to("0001")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO institutions (slug, name, did, chain_account, "
+                       "chain_account_key_enc, credential_types, status, next_status_index, "
+                       "created_at) VALUES ('u', 'U', 'did:web:u', '0x', x'00', "
+                       "'DegreeCredential', 'active', 0, '2026-01-01')"))
+        c.execute(text("INSERT INTO bulk_jobs (id, institution_id, kind, fmt, path, state, "
+                       "rows_done, byte_offset, succeeded, failed, created_at) VALUES "
+                       "('j', 1, 'DegreeCredential', 'jsonl', 'p', 'done', 4, 9, 2, 2, "
+                       "'2026-01-01')"))
+        for row in (0, 1):  # consecutive rows of one job: the key (job_id, row) must not collide
+            c.execute(text(f"INSERT INTO bulk_errors (job_id, row, field, message) "
+                           f"VALUES ('j', {row}, '', 'bad {row}')"))
+        for row in (2, 3):
+            c.execute(text(f"INSERT INTO credentials (id, institution_id, kind, "
+                           f"credential_hash, document, status_index, bulk_job_id, bulk_row, "
+                           f"suspended, created_at) VALUES ('c{row}', 1, 'DegreeCredential', "
+                           f"x'0{row}', x'00', {row}, 'j', {row}, 0, '2026-01-01')"))
+    to("head")
+    with engine.begin() as c:
+        assert c.execute(text('SELECT "row", line, message FROM bulk_errors ORDER BY "row"'))\
+            .all() == [(1, None, "bad 0"), (2, None, "bad 1")]
+        assert c.execute(text("SELECT id, bulk_row FROM credentials ORDER BY bulk_row")).all() \
+            == [("c2", 3), ("c3", 4)]
+    to("0001", up=False)
+    with engine.begin() as c:
+        assert c.execute(text('SELECT "row" FROM bulk_errors ORDER BY "row"')).scalars()\
+            .all() == [0, 1]
+        assert c.execute(text("SELECT bulk_row FROM credentials ORDER BY bulk_row")).scalars()\
+            .all() == [2, 3]
+
+
 def test_insert_credentials_is_one_statement_that_fails_whole(tmp_path: Path) -> None:
     _engine, sessions = _database(tmp_path / "dup.db")
     rows = _rows()

@@ -208,6 +208,61 @@ def test_issue_rows_has_the_outcomes_of_issue_many(
             assert doc_f == doc_s
 
 
+def test_sign_block_has_the_outcomes_of_issue_rows() -> None:
+    """The worker's loop (JSONL parsing and `issue_one` written out, the rest generic) gives
+    each row the outcome `issue_rows` gives it, in row order, numbered from ``first_row``."""
+    good = {"credentialSubject": _degree("Good")}
+    dated = {**good, "validFrom": "2026-01-01T00:00:00Z", "name": "Named"}
+    bad_level = orjson.loads(orjson.dumps(good))
+    bad_level["credentialSubject"]["degree"]["level"] = "nursery"
+    no_holder = {"credentialSubject": {"degree": _degree("x")["degree"]}}
+    requests: list[Any] = [good, b"{not json", dated, [1, 2], bad_level, _degree("bare subject"),
+                           no_holder, good, "text"]
+    records = [r if isinstance(r, bytes) else orjson.dumps(r) for r in requests]
+    _bulkworker.init_worker(SIGNER.key.seed, IDENTITY.did, IDENTITY, "DegreeCredential")
+    rows, ids, blob, lengths, hashes, errors = _bulkworker.sign_block(
+        "jsonl", None, 101, records, [7 + i for i in range(len(records))], NOW
+    )
+    parsed: list[tuple[int, Any, int]] = []
+    for i, record in enumerate(records):
+        try:
+            parsed.append((101 + i, _bulkworker.row_to_request("jsonl", record, None), 7 + i))
+        except ValueError as exc:
+            parsed.append((101 + i, ValueError(str(exc)), 7 + i))
+    expected = TEMPLATES["DegreeCredential"].issue_rows(parsed)
+    assert rows == [r[0] for r in expected if r[1] is not None] == [101, 103, 106, 108]
+    assert errors == [(r[0], r[4], r[5]) for r in expected if r[1] is None]
+    assert [e[0] for e in errors] == [102, 104, 105, 107, 109]
+    assert errors[2][1] == "credentialSubject.degree.level"
+    raws = _bulkworker.split_block(blob, lengths)
+    for k, (row, raw) in enumerate(zip(rows, raws, strict=True)):
+        doc = orjson.loads(raw)
+        assert doc["id"] == ids[k] and hashes[32 * k : 32 * k + 32] == merkle.credential_hash(doc)
+        assert doc["credentialStatus"][0]["statusListIndex"] == str(7 + row - 101)
+        integrity.verify(doc, public_key=SIGNER.key.public_key)
+        want = orjson.loads(next(r[2] for r in expected if r[0] == row))
+        for d in (doc, want):
+            d.pop("id")
+            d["proof"].pop("proofValue")
+        assert doc == want
+
+
+def test_signature_text_and_raw_signer_are_the_reference_ones() -> None:
+    import os
+
+    from talentproof.credential import _base58
+
+    key = SIGNER.key
+    raw = _bulkcred._RawSigner(key)
+    for message in (bytes(64), bytes(range(64)), os.urandom(64)):
+        assert raw.sign(message) == key.sign(message)
+    for signature in (bytes(64), b"\0\0\x01" + bytes(61), b"\xff" * 64, os.urandom(64),
+                      b"\0" + os.urandom(63)):
+        assert _bulkcred.b58_signature(signature) == _base58.b58encode(signature).encode()
+    with pytest.raises(ValueError, match="64-byte"):
+        raw.sign(b"short")
+
+
 def test_template_refuses_a_schema_it_cannot_split(monkeypatch: pytest.MonkeyPatch) -> None:
     """A schema with top-level keywords beyond properties/required/additionalProperties could
     tie properties together: the template then issues nothing itself (everything generic)."""
@@ -273,6 +328,26 @@ def test_csv_records_are_the_rows_csv_reads(rows: list[list[str]], quoting: int,
     assert sum(len(r) for _s, r in records) == len(data)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.sampled_from(list('ab ,"\n\r\t\'xé\0;')), max_size=6), min_size=1,
+                max_size=5), st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+def test_csv_fields_are_the_ones_csv_reads(cells: list[str], quoting: int) -> None:
+    """The worker splits a record without quotes at its commas: the fields ``csv.reader``
+    reads, whatever the record."""
+    text = io.StringIO()
+    csv.writer(text, quoting=quoting, lineterminator="").writerow(cells)
+    for record in (text.getvalue(), ",".join(cells)):  # written by csv, and raw
+        try:
+            expected: Any = next(csv.reader([record]), [])
+        except csv.Error as exc:
+            expected = type(exc)
+        try:
+            got: Any = _bulkworker._csv_values(record)
+        except csv.Error as exc:
+            got = type(exc)
+        assert got == expected
+
+
 def test_csv_quote_rules_match_the_csv_module() -> None:
     """A quote opens a field only at its start; elsewhere it is an ordinary character."""
     data = b'id,note\nx,5" screen\ny,"two\nlines"\nz,"a ""quoted"" word"\n'
@@ -323,20 +398,39 @@ def test_read_chunk_takes_the_records_read_record_takes(
     if fmt == "jsonl":
         data = data.replace(b'"', b"'")  # one record per line
     expected = [(start, r.rstrip(b"\r\n")) for start, r in _records_of(data, fmt)]
+    # each record's first line, counted from 1 as an editor shows the file
+    expected_lines = [data[:start].count(b"\n") + 1 for start, r in expected if r.strip()]
     handle = io.BytesIO(data)
     taken: list[bytes] = []
+    lines: list[int] = []
+    next_line = 1
     while True:
-        chunk, read_any = bulk._read_chunk(handle, fmt, limit)
-        assert len(chunk) <= limit
-        if not read_any:
+        chunk = bulk._read_chunk(handle, fmt, limit)
+        assert len(chunk.records) <= limit
+        if not chunk.read_any:
             break
-        taken += chunk
-        # the cursor is where the next non-blank record (or blank lines before it) starts
+        lines += [bulk.line_of(k, next_line, chunk.starts) for k in range(len(chunk.records))]
+        taken += chunk.records
+        next_line += chunk.lines
+        # the line count follows the cursor, which is where the next non-blank record (or
+        # blank lines before it) starts
+        assert next_line == data[: handle.tell()].count(b"\n") + 1
         rest = [start for start, r in expected if r.strip()][len(taken):]
         if rest:
             assert handle.tell() <= rest[0]
     assert taken == [r for _s, r in expected if r.strip()]
+    assert lines == expected_lines
     assert handle.tell() == len(data)
+
+
+def test_line_of_a_record_counts_blank_lines_and_quoted_line_breaks() -> None:
+    data = b'id,note\n\nx,"two\nlines"\ny,one\n\n\nz,"three\r\nline\nbreaks"\nw,last\n'
+    handle = io.BytesIO(data)
+    bulk._read_record(handle, "csv")  # the header, line 1
+    chunk = bulk._read_chunk(handle, "csv", 10)
+    assert chunk.records[0].startswith(b"x,") and chunk.records[3] == b"w,last"
+    assert [bulk.line_of(k, 2, chunk.starts) for k in range(4)] == [3, 5, 8, 11]
+    assert chunk.lines == 10 and handle.tell() == len(data)
 
 
 def _records_of(data: bytes, fmt: str) -> list[tuple[int, bytes]]:
