@@ -116,7 +116,9 @@ class AnchorWorker:
             self._thread.join(timeout)
 
     def run_forever(self) -> None:
-        """Loop until stopped; a chain outage only pauses anchoring."""
+        """Loop until stopped; a chain outage only pauses anchoring. The service's ledger
+        status watch runs beside it (`IssuerStateWatch`: one per deployment, here)."""
+        self.service.ledger_watch.ensure_running()
         backoff = self.poll
         while not self._stop.is_set():
             try:

@@ -299,10 +299,18 @@ _bearer = HTTPBearer(auto_error=False, description="API key: tpk_<id>_<secret>")
 
 
 def create_app(
-    service: IssuerService, *, run_worker: bool | None = None, freeze_gc: bool = False
+    service: IssuerService,
+    *,
+    run_worker: bool | None = None,
+    freeze_gc: bool = False,
+    watch_ledger: bool = True,
 ) -> FastAPI:
     """The FastAPI application over ``service``; the anchoring and bulk workers run inside it
     unless ``run_worker`` is false (default: the settings' ``run_worker``).
+
+    ``watch_ledger``: run the service's ledger status watch (`chain.IssuerStateWatch`), which
+    records the institutions' ledger status for issuance to refuse suspended ones; false in the
+    HTTP processes of ``serve --workers N``, whose supervisor runs the one watch.
 
     ``freeze_gc`` (what ``talentproof issuer serve`` sets): at start-up, warm the service up,
     freeze the heap out of the garbage collector's reach and record its pauses
@@ -325,7 +333,8 @@ def create_app(
             service.warm_up()
             freeze_after_warm_up()
             GC_PAUSES.install()
-        service.ledger_watch.ensure_running()  # institutions' ledger status, for issuance
+        if watch_ledger:
+            service.ledger_watch.ensure_running()  # institutions' ledger status, for issuance
         if start_workers:
             worker.start()
             bulk.start()
@@ -846,7 +855,10 @@ def worker_process_app() -> FastAPI:
     settings = IssuerSettings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     return create_app(
-        IssuerService(settings, run_migrations=False), run_worker=False, freeze_gc=True
+        IssuerService(settings, run_migrations=False),
+        run_worker=False,
+        freeze_gc=True,
+        watch_ledger=False,  # the supervisor watches the ledger for all the processes
     )
 
 

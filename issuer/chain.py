@@ -434,15 +434,25 @@ def _registry_abi() -> list[dict[str, Any]]:
 
 class IssuerStateWatch:
     """Re-reads the ledger status of every issuer of the service every ``interval`` seconds, in a
-    daemon thread, so that issuance can refuse a suspended institution from a cached read with
-    no ledger call on the request path (`ChainGateway.cached_issuer_state`).
+    daemon thread, and hands each complete set of reads to ``publish`` (the service records them
+    in its database, where every process's issuance refuses a suspended institution with no
+    ledger call on the request path). One process of a deployment runs it.
 
-    While the ledger is unreachable the cached reads age out and nothing is refused.
+    While the ledger is unreachable nothing is published: the recorded reads age out and nothing
+    is refused.
     """
 
-    def __init__(self, gateway: ChainGateway, issuer_ids: Any, *, interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        gateway: ChainGateway,
+        issuer_ids: Any,
+        *,
+        interval: float = 2.0,
+        publish: Any = None,
+    ) -> None:
         self.gateway = gateway
         self.issuer_ids = issuer_ids  # () -> iterable of chain issuer ids to watch
+        self.publish = publish  # (list[IssuerLedgerState]) -> None, after each complete read
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -461,10 +471,11 @@ class IssuerStateWatch:
                 self._thread = thread
 
     def refresh_once(self) -> None:
-        """Read every watched issuer's status now; raises `ChainUnavailable` at the first
-        failure."""
-        for issuer_id in list(self.issuer_ids()):
-            self.gateway.issuer_state(issuer_id)
+        """Read every watched issuer's status now and publish the reads; raises
+        `ChainUnavailable` at the first failure (nothing is published then)."""
+        states = [self.gateway.issuer_state(issuer_id) for issuer_id in list(self.issuer_ids())]
+        if self.publish is not None:
+            self.publish(states)
 
     def _run(self) -> None:
         while not self._stop.is_set():

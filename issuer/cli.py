@@ -88,9 +88,8 @@ def serve(
         if not supervised:
             import uvicorn
 
-            from .app import create_app
-
             from ._http import CoalescingHttpToolsProtocol
+            from .app import create_app
 
             app = create_app(service, run_worker=False, freeze_gc=True)
             uvicorn.run(
@@ -132,6 +131,7 @@ def _serve_processes(
     socket = config.bind_socket()
     anchor = AnchorWorker(service) if run_worker else None
     bulk = BulkRunner(service) if run_worker else None
+    service.ledger_watch.ensure_running()  # one watch for the HTTP processes (see create_app)
     try:
         if anchor is not None and bulk is not None:
             anchor.start()

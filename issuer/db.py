@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -69,6 +70,19 @@ class Institution(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     next_status_index: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LedgerIssuerState(Base):
+    """An institution's status on the ledger as last read (`chain.IssuerStateWatch`), shared by
+    the service's processes: issuance refuses a suspended or removed institution from it."""
+
+    __tablename__ = "ledger_issuer_states"
+    chain_issuer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16))
+    #: the block time (Unix seconds) the status began; None if unknown
+    since_unix: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: when the ledger was read (Unix seconds, the reading process's clock)
+    checked_unix: Mapped[float] = mapped_column(Float)
 
 
 class SigningKey(Base):

@@ -32,6 +32,7 @@ from .db import (
     Credential,
     IdempotencyRecord,
     Institution,
+    LedgerIssuerState,
     Meta,
     SigningKey,
     StatusChange,
@@ -75,6 +76,13 @@ _CACHE_TTL_S = 2.0
 #: ledger is unreachable.
 _LEDGER_REFRESH_S = 2.0
 _LEDGER_STATE_MAX_AGE_S = 6.0
+#: Each process re-reads an institution's recorded ledger status (`LedgerIssuerState`, written by
+#: the one process that watches the ledger) at most this often.
+_LEDGER_SHARED_TTL_S = 1.0
+_LEDGER_STATES = LedgerIssuerState.__table__
+_SELECT_LEDGER_STATE = select(
+    _LEDGER_STATES.c.status, _LEDGER_STATES.c.since_unix, _LEDGER_STATES.c.checked_unix
+).where(_LEDGER_STATES.c.chain_issuer_id == bindparam("id"))
 
 
 _IDEM = IdempotencyRecord.__table__
@@ -198,6 +206,7 @@ class _HotPath:
             Credential.__table__.insert(), dialect, _CREDENTIAL_COLUMNS
         )
         self.select_institution = _Direct(_SELECT_INSTITUTION, dialect)
+        self.select_ledger_state = _Direct(_SELECT_LEDGER_STATE, dialect)
         self.integrity_error: type[Exception] = dialect.loaded_dbapi.IntegrityError
 
     def select_idem_keys(self, count: int) -> _Direct:
@@ -234,6 +243,11 @@ class _CursorDb:
     def insert_credential(self, values: dict[str, Any]) -> None:
         self.hot.insert_credential.run(self.cursor, values)
 
+    def ledger_state(self, chain_issuer_id: int) -> Any:
+        self.hot.select_ledger_state.run(self.cursor, {"id": chain_issuer_id})
+        rows = self.cursor.fetchall()
+        return rows[0] if rows else None
+
 
 class _ConnectionDb:
     """What `_issue_on` needs from the database, on a SQLAlchemy connection."""
@@ -249,6 +263,10 @@ class _ConnectionDb:
 
     def insert_credential(self, values: dict[str, Any]) -> None:
         self.conn.execute(_INSERT_CREDENTIAL, values)
+
+    def ledger_state(self, chain_issuer_id: int) -> Any:
+        row = self.conn.execute(_SELECT_LEDGER_STATE, {"id": chain_issuer_id}).first()
+        return None if row is None else tuple(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,8 +357,12 @@ class IssuerService:
         self._issued_single = self.metrics.issued.labels("single")
         self._issue_groups = self.metrics.issue_groups
         self._hot = _HotPath(self.engine)
+        self._ledger_states: dict[int, tuple[float, IssuerLedgerState | None]] = {}
         self.ledger_watch = IssuerStateWatch(
-            self.chain, self._chain_issuer_ids, interval=_LEDGER_REFRESH_S
+            self.chain,
+            self._chain_issuer_ids,
+            interval=_LEDGER_REFRESH_S,
+            publish=self.record_ledger_states,
         )
 
     def forget_cached(self) -> None:
@@ -1045,9 +1067,7 @@ class IssuerService:
                                 rest.append(item)
                                 continue
                             try:
-                                results[item.index] = self._replay(
-                                    answer, item.request_fingerprint
-                                )
+                                results[item.index] = self._replay(answer, item.request_fingerprint)
                             except IssuerError as exc:
                                 results[item.index] = exc
                         pending = rest
@@ -1153,7 +1173,7 @@ class IssuerService:
             )
         if kind not in inst.types:
             raise NotAccredited(f"institution {inst.slug!r} is not accredited to issue {kind}")
-        self._refuse_if_inactive_on_ledger(inst)
+        self._refuse_if_inactive_on_ledger(db, inst)
         _key_id, signer = self.signer_for(institution_id)
         (index,) = self.allocate_status_indexes(institution_id, 1)
         try:
@@ -1192,19 +1212,82 @@ class IssuerService:
         ledger does not show suspended or removed (``POST /bulk-jobs`` before its upload)."""
         institution_id = self.require(principal, "issue")
         with self.engine.connect() as conn:
-            inst = self._institution_info(_ConnectionDb(conn), institution_id)
-        self._refuse_if_inactive_on_ledger(inst)
+            db = _ConnectionDb(conn)
+            inst = self._institution_info(db, institution_id)
+            self._refuse_if_inactive_on_ledger(db, inst)
 
-    def _refuse_if_inactive_on_ledger(self, inst: _InstInfo) -> None:
+    def record_ledger_states(self, states: list[IssuerLedgerState]) -> None:
+        """Record a complete read of the institutions' ledger status (`IssuerStateWatch`'s
+        ``publish``) for every process of the service: one transaction, one row per issuer."""
+        if not states:
+            return
+        now = time.time()
+        rows = [
+            {
+                "chain_issuer_id": s.issuer_id,
+                "status": s.status,
+                "since_unix": int(s.since.timestamp()) if s.since is not None else None,
+                "checked_unix": now,
+            }
+            for s in states
+        ]
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        statement = upsert(_LEDGER_STATES)
+        statement = statement.on_conflict_do_update(
+            index_elements=[_LEDGER_STATES.c.chain_issuer_id],
+            set_={
+                "status": statement.excluded.status,
+                "since_unix": statement.excluded.since_unix,
+                "checked_unix": statement.excluded.checked_unix,
+            },
+        )
+        with self.write_lock, self.engine.begin() as conn:
+            conn.execute(statement, rows)
+        now_monotonic = time.monotonic()
+        for state in states:  # this process sees its own reads at once
+            self._ledger_states[state.issuer_id] = (now_monotonic, state)
+
+    def _recorded_ledger_state(
+        self, db: _CursorDb | _ConnectionDb, chain_issuer_id: int
+    ) -> IssuerLedgerState | None:
+        """The newest read of the issuer's ledger status at most ``_LEDGER_STATE_MAX_AGE_S``
+        old: the one the ledger watch recorded (re-read from the database at most every
+        ``_LEDGER_SHARED_TTL_S``) or one this process made itself (e.g. its anchoring worker's);
+        None if there is none that fresh."""
+        now = time.monotonic()
+        cached = self._ledger_states.get(chain_issuer_id)
+        if cached is None or now - cached[0] >= _LEDGER_SHARED_TTL_S:
+            row = db.ledger_state(chain_issuer_id)
+            state = None
+            if row is not None:
+                status, since_unix, checked_unix = row
+                state = IssuerLedgerState(
+                    chain_issuer_id,
+                    status,
+                    dt.datetime.fromtimestamp(since_unix, dt.UTC) if since_unix else None,
+                    now - max(0.0, time.time() - float(checked_unix)),
+                )
+            cached = self._ledger_states[chain_issuer_id] = (now, state)
+        state = cached[1]
+        own = self.chain.cached_issuer_state(chain_issuer_id, max_age=_LEDGER_STATE_MAX_AGE_S)
+        if own is not None and (state is None or own.checked_at > state.checked_at):
+            state = own
+        if state is None or now - state.checked_at > _LEDGER_STATE_MAX_AGE_S:
+            return None
+        return state
+
+    def _refuse_if_inactive_on_ledger(self, db: _CursorDb | _ConnectionDb, inst: _InstInfo) -> None:
         """Refuse issuance by an institution the ledger shows suspended or removed: its
-        credentials could not be anchored. A cached read (`_LEDGER_STATE_MAX_AGE_S`), never a
-        ledger call; no fresh read (ledger unreachable): accepted and queued."""
+        credentials could not be anchored. From the read the service's ledger watch recorded
+        (`record_ledger_states`), never a ledger call; no read at most
+        ``_LEDGER_STATE_MAX_AGE_S`` old (ledger unreachable, no watch running): accepted and
+        queued."""
         if inst.chain_issuer_id is None:
             return
-        self.ledger_watch.ensure_running()
-        state = self.chain.cached_issuer_state(
-            inst.chain_issuer_id, max_age=_LEDGER_STATE_MAX_AGE_S
-        )
+        state = self._recorded_ledger_state(db, inst.chain_issuer_id)
         if state is None or state.may_issue:
             return
         since = iso_z(state.since) or "an unknown time"
@@ -1231,11 +1314,13 @@ class IssuerService:
             ]
 
     def ledger_state(self, chain_issuer_id: int | None) -> IssuerLedgerState | None:
-        """The institution's ledger status for status endpoints: the cached read, or a read
-        now when that is stale and the ledger answered at the last look; None if unknown."""
+        """The institution's ledger status for status endpoints: the newest recent read
+        (`_recorded_ledger_state`), else a read now if the ledger answered at the last look;
+        None if unknown."""
         if chain_issuer_id is None:
             return None
-        state = self.chain.cached_issuer_state(chain_issuer_id, max_age=_LEDGER_STATE_MAX_AGE_S)
+        with self.engine.connect() as conn:
+            state = self._recorded_ledger_state(_ConnectionDb(conn), chain_issuer_id)
         if state is None and self.chain.health.available:
             try:
                 state = self.chain.issuer_state(chain_issuer_id)

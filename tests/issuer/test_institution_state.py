@@ -272,3 +272,50 @@ def test_operator_suspension_answers_403_for_valid_keys_only(client, status: str
     bad = token[:-2] + ("aa" if not token.endswith("aa") else "bb")
     assert client.get("/credentials", headers=bearer(bad)).status_code == 401
     assert client.get("/credentials", headers=bearer("tpk_nope_nope")).status_code == 401
+
+
+def test_one_watch_shares_the_ledger_status_with_every_process(
+    client, service, make_service, issuer_chain
+) -> None:
+    """The watch of one process records the status in the database; another process with no
+    ledger at all (its RPC URL dead) refuses from that record alone, and accepts again once the
+    record is older than the freshness limit (the watch stopped: fail open, queue)."""
+
+    from sqlalchemy import update
+    from talentproof.issuer import service as service_module
+    from talentproof.issuer.db import LedgerIssuerState
+
+    gov = _governance(issuer_chain)
+    inst = onboard(client)
+    token = inst["api_key"]["token"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    other = make_service(rpc_url=dead)  # another process on the same database
+    other.ledger_watch.stop()  # it never watches the ledger itself
+    caller = other.authenticate(token)
+    (accepted,) = other.issue_group([(caller, None, degree_request())])
+    assert accepted.status_code == 202
+
+    gov.suspend_issuer(inst["chain_issuer_id"])
+    service.ledger_watch.refresh_once()  # the watching process's read, recorded
+    with service.sessions() as session:
+        row = session.get(LedgerIssuerState, inst["chain_issuer_id"])
+        assert row is not None and row.status == "suspended" and row.since_unix
+    other._ledger_states.clear()  # past its 1 s re-read interval
+    (refused,) = other.issue_group([(caller, None, degree_request())])
+    assert refused.status_code == 403 and refused.code == "institution_suspended"
+    assert f"issuer {inst['chain_issuer_id']}" in refused.message
+    assert other.chain.cached_issuer_state(inst["chain_issuer_id"], max_age=60) is None
+
+    stale = time.time() - service_module._LEDGER_STATE_MAX_AGE_S - 1
+    with service.session() as session:
+        session.execute(
+            update(LedgerIssuerState)
+            .where(LedgerIssuerState.chain_issuer_id == inst["chain_issuer_id"])
+            .values(checked_unix=stale)
+        )
+    other._ledger_states.clear()
+    (queued,) = other.issue_group([(caller, None, degree_request())])
+    assert queued.status_code == 202
+    gov.reinstate_issuer(inst["chain_issuer_id"])
