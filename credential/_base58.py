@@ -101,13 +101,40 @@ def _b58encode_64_py(data: bytes, T: list[str] = _TRIPLES, C: int = _CHUNK) -> s
     n, r27 = divmod(n, C)
     n, r28 = divmod(n, C)
     n, r29 = divmod(n, C)
-    text = "".join((
-        T[r29], T[r28], T[r27], T[r26], T[r25], T[r24],
-        T[r23], T[r22], T[r21], T[r20], T[r19], T[r18],
-        T[r17], T[r16], T[r15], T[r14], T[r13], T[r12],
-        T[r11], T[r10], T[r09], T[r08], T[r07], T[r06],
-        T[r05], T[r04], T[r03], T[r02], T[r01], T[r00],
-    )).lstrip("1")
+    text = "".join(
+        (
+            T[r29],
+            T[r28],
+            T[r27],
+            T[r26],
+            T[r25],
+            T[r24],
+            T[r23],
+            T[r22],
+            T[r21],
+            T[r20],
+            T[r19],
+            T[r18],
+            T[r17],
+            T[r16],
+            T[r15],
+            T[r14],
+            T[r13],
+            T[r12],
+            T[r11],
+            T[r10],
+            T[r09],
+            T[r08],
+            T[r07],
+            T[r06],
+            T[r05],
+            T[r04],
+            T[r03],
+            T[r02],
+            T[r01],
+            T[r00],
+        )
+    ).lstrip("1")
     if data[0]:
         return text
     return "1" * (64 - len(data.lstrip(b"\0"))) + text
@@ -143,7 +170,7 @@ def _digits_value(digits: bytes) -> int:
         head = len(digits) % _CHUNK_DIGITS or _CHUNK_DIGITS
         n = _digits_value(digits[:head])
         for i in range(head, len(digits), _CHUNK_DIGITS):
-            n = n * 58**_CHUNK_DIGITS + _digits_value(digits[i:i + _CHUNK_DIGITS])
+            n = n * 58**_CHUNK_DIGITS + _digits_value(digits[i : i + _CHUNK_DIGITS])
         return n
     n = int.from_bytes(digits, "big")
     lanes = len(digits)
@@ -155,14 +182,21 @@ def _digits_value(digits: bytes) -> int:
     return n
 
 
-def _b58decode_py(text: str) -> bytes:
-    """`b58decode` without GMP (lane-joining radix conversion in whole-integer operations)."""
+def _alphabet_bytes(text: str, table: bytes) -> bytes:
+    """``text``'s characters through ``table`` (alphabet characters to their digit bytes, every
+    other byte to 255); a ValueError naming the first character outside the alphabet."""
     if not isinstance(text, str):  # ValueError as for bad text: callers map it to their error
         raise ValueError(f"expected base58-btc text, found {type(text).__name__}")  # noqa: TRY004
-    digits = text.encode("utf-8", "surrogatepass").translate(_DECODE_MAP)
+    digits = text.encode("utf-8", "surrogatepass").translate(table)
     if 255 in digits:  # (a non-ASCII character's UTF-8 bytes are all outside the alphabet)
         bad = next(c for c in text if c not in _INDEX)
         raise ValueError(f"character {bad!r} is not in the base58-btc alphabet")
+    return digits
+
+
+def _b58decode_py(text: str) -> bytes:
+    """`b58decode` without GMP (lane-joining radix conversion in whole-integer operations)."""
+    digits = _alphabet_bytes(text, _DECODE_MAP)
     n = _digits_value(digits)
     pad = len(text) - len(text.lstrip("1"))
     body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
@@ -175,12 +209,7 @@ def _b58decode_gmp(text: str) -> bytes:
     Only GMP digit characters reach ``mpz``: every character outside the alphabet becomes byte
     255 and is refused before (``mpz`` alone would also accept spaces, ``_``, signs).
     """
-    if not isinstance(text, str):  # ValueError as for bad text: callers map it to their error
-        raise ValueError(f"expected base58-btc text, found {type(text).__name__}")  # noqa: TRY004
-    digits = text.encode("utf-8", "surrogatepass").translate(_TO_GMP)
-    if 255 in digits:  # (a non-ASCII character's UTF-8 bytes are all outside the alphabet)
-        bad = next(c for c in text if c not in _INDEX)
-        raise ValueError(f"character {bad!r} is not in the base58-btc alphabet")
+    digits = _alphabet_bytes(text, _TO_GMP)
     body = digits.lstrip(b"0")  # GMP's digit 0 is base58's "1": a leading zero byte each
     if not body:
         return bytes(len(digits))

@@ -199,12 +199,7 @@ def root_from_inclusion(credential_hash: bytes, proof: InclusionProof) -> bytes:
     left (the right border). Same results and errors as the RFC loop (`_root_from_inclusion_rfc`,
     property-tested against it).
     """
-    _check_hash(credential_hash, "credential hash")
-    index, size, path = proof.leaf_index, proof.tree_size, proof.path
-    if not isinstance(size, int) or not 1 <= size <= MAX_TREE_SIZE:
-        raise MerkleProofError(f"tree size: expected 1..{MAX_TREE_SIZE}, found {size!r}")
-    if not isinstance(index, int) or not 0 <= index < size:
-        raise MerkleProofError(f"leaf index: expected 0 <= index < {size}, found {index!r}")
+    index, size, path = _proof_fields(credential_hash, proof)
     if path and (set(map(type, path)) != {bytes} or set(map(len, path)) != {HASH_SIZE}):
         for k, p in enumerate(path):
             _check_hash(p, f"path[{k}]")
@@ -229,14 +224,20 @@ def root_from_inclusion(credential_hash: bytes, proof: InclusionProof) -> bytes:
     return r
 
 
-def _root_from_inclusion_rfc(credential_hash: bytes, proof: InclusionProof) -> bytes:
-    """`root_from_inclusion` as RFC 9162 section 2.1.3.2 writes it (the reference in tests)."""
+def _proof_fields(credential_hash: bytes, proof: InclusionProof) -> tuple[int, int, Any]:
+    """(leaf index, tree size, path) of ``proof`` once the hash, size and index are checked."""
     _check_hash(credential_hash, "credential hash")
     index, size, path = proof.leaf_index, proof.tree_size, proof.path
     if not isinstance(size, int) or not 1 <= size <= MAX_TREE_SIZE:
         raise MerkleProofError(f"tree size: expected 1..{MAX_TREE_SIZE}, found {size!r}")
     if not isinstance(index, int) or not 0 <= index < size:
         raise MerkleProofError(f"leaf index: expected 0 <= index < {size}, found {index!r}")
+    return index, size, path
+
+
+def _root_from_inclusion_rfc(credential_hash: bytes, proof: InclusionProof) -> bytes:
+    """`root_from_inclusion` as RFC 9162 section 2.1.3.2 writes it (the reference in tests)."""
+    index, size, path = _proof_fields(credential_hash, proof)
     for k, p in enumerate(path):
         _check_hash(p, f"path[{k}]")
     fn, sn = index, size - 1
