@@ -117,8 +117,12 @@ class AnchorWorker:
 
     def run_forever(self) -> None:
         """Loop until stopped; a chain outage only pauses anchoring. The service's ledger
-        status watch runs beside it (`IssuerStateWatch`: one per deployment, here)."""
+        status watch runs beside it (`IssuerStateWatch`: one per deployment, here). The thread
+        runs at the lower CPU priority ``worker_nice``."""
         self.service.ledger_watch.ensure_running()
+        from .observability import lower_thread_priority
+
+        lower_thread_priority(self.service.settings.worker_nice)
         backoff = self.poll
         while not self._stop.is_set():
             try:

@@ -545,6 +545,9 @@ class BulkRunner:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        from .observability import lower_thread_priority
+
+        lower_thread_priority(self.service.settings.worker_nice)  # background: HTTP goes first
         while not self._stop.is_set():
             try:
                 busy = self.run_pending()

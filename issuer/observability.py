@@ -315,3 +315,24 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Give the calling thread a lower CPU priority (Linux: a thread's own nice value, also
+    inherited by processes it starts); nothing elsewhere or when ``nice`` is 0. The anchoring
+    and bulk workers call it so that on a busy machine their bursts (forming batches, signing
+    ledger transactions, storing bulk chunks) yield the CPU to HTTP requests; with the CPU to
+    themselves they run as fast as before."""
+    import os
+    import sys
+    import threading
+
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), nice))
+    except OSError:  # a sandbox without setpriority: run at the inherited priority
+        logging.getLogger(__name__).debug(
+            "could not lower the worker thread's priority", exc_info=True
+        )

@@ -96,6 +96,13 @@ class IssuerSettings(BaseSettings):
     worker_poll_s: float = Field(default=0.2, gt=0.0)
     tx_timeout_s: float = Field(default=30.0, gt=0.0, description="Replace a tx not mined by then.")
     run_worker: bool = Field(default=True, description="Run the anchoring worker inside `serve`.")
+    worker_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="CPU priority (Linux nice) of the anchoring and bulk worker threads: "
+        "background work yields the CPU to HTTP requests on a busy machine (0: same priority).",
+    )
 
     # Bulk
     bulk_max_rows: int = 1_000_000

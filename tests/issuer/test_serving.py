@@ -123,9 +123,7 @@ def test_fast_path_answers_without_the_route_and_hands_on_the_rest(service) -> N
         await send({"type": "http.response.start", "status": 299, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    fast = _IssueFastPath(
-        behind, service=service, groups=_IssueGroups(service), render_error=None
-    )
+    fast = _IssueFastPath(behind, service=service, groups=_IssueGroups(service), render_error=None)
 
     async def post(headers: dict[str, str], body: bytes, chunks: int = 1) -> int:
         scope = {
@@ -414,3 +412,41 @@ def test_serve_runs_http_processes_beside_one_worker_and_reports_all(
             server.kill()
         log.close()
     assert server.returncode is not None
+
+
+def test_worker_threads_yield_the_cpu_to_requests(make_service) -> None:
+    """The anchoring and bulk worker threads run at nice ``worker_nice`` (Linux), the threads
+    serving requests at the process's own priority; 0 leaves them alone."""
+    from talentproof.issuer.observability import lower_thread_priority
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread priorities are a Linux feature")
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: dict[str, int] = {}
+
+    def probe(name: str, nice: int) -> None:
+        lower_thread_priority(nice)
+        seen[name] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    service = make_service(worker_nice=7)
+    assert service.settings.worker_nice == 7
+    for name, nice in (("worker", service.settings.worker_nice), ("off", 0)):
+        thread = threading.Thread(target=probe, args=(name, nice))
+        thread.start()
+        thread.join()
+    assert seen == {"worker": max(base, 7), "off": base}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # caller untouched
+
+    from talentproof.issuer.anchoring import AnchorWorker
+    from talentproof.issuer.bulk import BulkRunner
+
+    for worker in (AnchorWorker(service), BulkRunner(service)):
+        worker.start()
+        try:
+            tid = worker._thread.native_id  # type: ignore[union-attr]
+            deadline = time.monotonic() + 10
+            while os.getpriority(os.PRIO_PROCESS, tid) != max(base, 7):
+                assert time.monotonic() < deadline, f"{type(worker).__name__} kept its priority"
+                time.sleep(0.02)
+        finally:
+            worker.stop()
