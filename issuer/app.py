@@ -206,9 +206,10 @@ class _IssueFastPath:
     Only the common, well-formed case is taken here: a JSON body that `IssueRequest` accepts and
     an ``Authorization: Bearer`` header. Anything else (no or another kind of credentials, another
     content type, a body the schema refuses) is handed, body and all, to the FastAPI route, which
-    answers exactly as it always has. Both paths run the same service call
-    (`IssuerService.issue_idempotent`) and render its errors with the same handler; the route
-    stays in the OpenAPI document. It sits inside `RequestLimits` (body size, rate limits).
+    answers exactly as it always has. Both paths issue through the same group commit
+    (`_IssueGroups`, `IssuerService.issue_group`) and render its errors with the same handler;
+    the route stays in the OpenAPI document. It sits inside `RequestLimits` (body size, rate
+    limits).
     """
 
     def __init__(

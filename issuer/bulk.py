@@ -65,6 +65,17 @@ SIGN_AHEAD = 2
 MAX_RECORD_BYTES = 1 << 20
 
 
+_UNCLOSED_QUOTE = "a quoted CSV field is not closed before the end of the file"
+
+
+def _check_record_size(size: int) -> None:
+    """Refuse a CSV record (all its lines so far) longer than `MAX_RECORD_BYTES`."""
+    if size > MAX_RECORD_BYTES:
+        raise ValueError(
+            f"a CSV record is longer than {MAX_RECORD_BYTES} bytes (a quote left open?)"
+        )
+
+
 def _csv_open_after(line: bytes, inside: bool) -> bool:
     """Whether a CSV record is still inside a quoted field at the end of ``line``.
 
@@ -110,13 +121,10 @@ def _read_record(handle: BinaryIO, fmt: str) -> bytes:
     while True:
         more = handle.readline()
         if not more:
-            raise ValueError("a quoted CSV field is not closed before the end of the file")
+            raise ValueError(_UNCLOSED_QUOTE)
         parts.append(more)
         size += len(more)
-        if size > MAX_RECORD_BYTES:
-            raise ValueError(
-                f"a CSV record is longer than {MAX_RECORD_BYTES} bytes (a quote left open?)"
-            )
+        _check_record_size(size)
         if b'"' in more and not _csv_open_after(more, True):
             return b"".join(parts)
 
@@ -191,7 +199,7 @@ def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> Chunk:
         lines = handle.readlines(1 << 22)
         if not lines:
             if parts:
-                raise ValueError("a quoted CSV field is not closed before the end of the file")
+                raise ValueError(_UNCLOSED_QUOTE)
             break
         for line in lines:
             pos += len(line)
@@ -199,10 +207,7 @@ def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> Chunk:
             if parts:
                 parts.append(line)
                 size += len(line)
-                if size > MAX_RECORD_BYTES:
-                    raise ValueError(
-                        f"a CSV record is longer than {MAX_RECORD_BYTES} bytes (a quote left open?)"
-                    )
+                _check_record_size(size)
                 if b'"' not in line or _csv_open_after(line, True):
                     continue
                 line = b"".join(parts)

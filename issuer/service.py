@@ -90,7 +90,6 @@ _SELECT_IDEM = select(_IDEM).where(
     _IDEM.c.principal == bindparam("principal"), _IDEM.c.key == bindparam("key")
 )
 _INSERT_IDEM = _IDEM.insert()
-_INSERT_CREDENTIAL = Credential.__table__.insert()
 _INST = Institution.__table__
 _SELECT_INSTITUTION = select(
     _INST.c.id,
@@ -112,7 +111,7 @@ _SELECT_ACTIVE_KEY_ID = (
 class _Direct:
     """A Core statement compiled once for the engine's dialect and run on the driver's cursor.
 
-    Used by the issuance path only (`IssuerService.issue_idempotent`): SQLAlchemy's execution
+    Used by the issuance path only (`IssuerService.issue_group`): SQLAlchemy's execution
     machinery costs several times the SQL of these one-row statements. Values pass through the
     columns' own bind processors (e.g. SQLite's datetime format), so rows are stored exactly as
     the ORM stores them.
@@ -227,7 +226,7 @@ class _HotPath:
 
 
 class _CursorDb:
-    """What `_issue_on` needs from the database, on a DB-API cursor."""
+    """What issuance reads from the database (`_prepare_issue`), on a DB-API cursor."""
 
     __slots__ = ("cursor", "hot")
 
@@ -240,9 +239,6 @@ class _CursorDb:
         rows = self.cursor.fetchall()
         return rows[0] if rows else None
 
-    def insert_credential(self, values: dict[str, Any]) -> None:
-        self.hot.insert_credential.run(self.cursor, values)
-
     def ledger_state(self, chain_issuer_id: int) -> Any:
         self.hot.select_ledger_state.run(self.cursor, {"id": chain_issuer_id})
         rows = self.cursor.fetchall()
@@ -250,7 +246,7 @@ class _CursorDb:
 
 
 class _ConnectionDb:
-    """What `_issue_on` needs from the database, on a SQLAlchemy connection."""
+    """What issuance reads from the database (`_prepare_issue`), on a SQLAlchemy connection."""
 
     __slots__ = ("conn",)
 
@@ -260,9 +256,6 @@ class _ConnectionDb:
     def institution(self, institution_id: int) -> Any:
         row = self.conn.execute(_SELECT_INSTITUTION, {"id": institution_id}).first()
         return None if row is None else tuple(row)
-
-    def insert_credential(self, values: dict[str, Any]) -> None:
-        self.conn.execute(_INSERT_CREDENTIAL, values)
 
     def ledger_state(self, chain_issuer_id: int) -> Any:
         row = self.conn.execute(_SELECT_LEDGER_STATE, {"id": chain_issuer_id}).first()
@@ -947,29 +940,6 @@ class IssuerService:
         return out
 
     # -- issuance ----------------------------------------------------------------------------
-    def issue(
-        self,
-        session: Session,
-        principal: auth.Principal,
-        request: dict[str, Any],
-        *,
-        now: dt.datetime | None = None,
-    ) -> Outcome:
-        """Validate, sign and persist one credential in ``session``'s transaction; it is
-        anchored later by the worker. (``POST /credentials`` uses `issue_idempotent`.)"""
-        outcome = self._issue_on(_ConnectionDb(session.connection()), principal, request, now=now)
-        self._issued_single.inc()
-        return outcome
-
-    def issue_idempotent(
-        self, principal: auth.Principal, key: str | None, request: dict[str, Any]
-    ) -> Outcome:
-        """`issue` under `idempotent` (``POST /credentials``): `issue_group` of one request."""
-        (result,) = self.issue_group([(principal, key, request)])
-        if isinstance(result, IssuerError):
-            raise result
-        return result
-
     def issue_group(
         self, requests: list[tuple[auth.Principal, str | None, dict[str, Any]]]
     ) -> list[Outcome | IssuerError]:
@@ -1134,30 +1104,11 @@ class IssuerService:
                     found[(principal, key)] = _StoredAnswer(*answer)
         return found
 
-    def _issue_on(
-        self,
-        db: _CursorDb | _ConnectionDb,
-        principal: auth.Principal,
-        request: dict[str, Any],
-        *,
-        now: dt.datetime | None = None,
-    ) -> Outcome:
-        outcome, row = self._prepare_issue(db, principal, request, now=now)
-        db.insert_credential(row)
-        if _logger.isEnabledFor(logging.INFO):
-            _logger.info(
-                "credential issued",
-                extra={"credential": row["id"], "hash": row["credential_hash"].hex()},
-            )
-        return outcome
-
     def _prepare_issue(
         self,
         db: _CursorDb | _ConnectionDb,
         principal: auth.Principal,
         request: dict[str, Any],
-        *,
-        now: dt.datetime | None = None,
     ) -> tuple[Outcome, dict[str, Any]]:
         """Check, validate and sign one credential: (the answer, its row to insert)."""
         institution_id = self.require(principal, "issue")
@@ -1183,7 +1134,7 @@ class IssuerService:
                 identity=self.identity_for(inst),
                 signer=signer,
                 status_index=index,
-                now=now or utcnow(),
+                now=utcnow(),
             )
         except _cred.SchemaValidationError as exc:
             raise InvalidRequest(str(exc), field=exc.field) from exc

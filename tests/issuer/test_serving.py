@@ -415,12 +415,11 @@ def test_serve_runs_http_processes_beside_one_worker_and_reports_all(
 
 
 def test_worker_threads_yield_the_cpu_to_requests(make_service) -> None:
-    """The anchoring and bulk worker threads run at nice ``worker_nice`` (Linux), the threads
-    serving requests at the process's own priority; 0 leaves them alone."""
+    """The anchoring and bulk worker threads run at nice ``worker_nice`` (Linux, where the
+    service runs and this suite runs), the threads serving requests at the process's own
+    priority; 0 leaves them alone."""
     from talentproof.issuer.observability import lower_thread_priority
 
-    if not sys.platform.startswith("linux"):
-        pytest.skip("per-thread priorities are a Linux feature")
     base = os.getpriority(os.PRIO_PROCESS, 0)
     seen: dict[str, int] = {}
 
