@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from nacl.bindings import crypto_sign as _sodium_sign
 from orjson import JSONEncodeError
 from orjson import dumps as _orjson_dumps
 
@@ -65,6 +64,7 @@ from .keys import (
     _DID_KEY_CACHE,
     Ed25519PublicKey,
     Ed25519SigningKey,
+    RawEd25519Signer,
     resolve_verification_method,
 )
 from .merkle import credential_hash
@@ -93,16 +93,6 @@ ANCHOR_PROOF_TYPE = "TalentProofAnchor"
 _ED25519_L = 2**252 + 27742317777372353535851937790883648493
 _sha256 = hashlib.sha256
 _mpz_from_bytes = _mpz.from_bytes if _mpz is not None else None
-# libsodium's crypto_sign through PyNaCl's cffi binding, called directly by `_sign_many` into
-# one buffer per chunk: the same signatures as PyNaCl's `crypto_sign` wrapper (tested against
-# cryptography's), without its two allocations and checks per call (as issuer/_bulkcred.py).
-try:
-    from nacl._sodium import ffi as _sodium_ffi
-    from nacl._sodium import lib as _sodium_lib
-
-    _sodium_lib.crypto_sign  # noqa: B018 - present in every PyNaCl release with this binding
-except (ImportError, AttributeError):  # pragma: no cover - then the public wrapper is used
-    _sodium_ffi = _sodium_lib = None
 
 
 class MalformedProof(ProofError):
@@ -189,8 +179,13 @@ def sign(
 ) -> dict[str, Any]:
     """Return a copy of ``document`` with an eddsa-jcs-2022 ``proof``."""
     return sign_many(
-        (document,), key, verification_method=verification_method, created=created,
-        proof_purpose=proof_purpose, challenge=challenge, domain=domain,
+        (document,),
+        key,
+        verification_method=verification_method,
+        created=created,
+        proof_purpose=proof_purpose,
+        challenge=challenge,
+        domain=domain,
     )[0]
 
 
@@ -209,9 +204,15 @@ def sign_many(
     The proof options are canonicalized and hashed once per distinct ``@context``.
     """
     with gc_paused():
-        return _sign_many(documents, key, verification_method=verification_method,
-                          created=created, proof_purpose=proof_purpose, challenge=challenge,
-                          domain=domain)
+        return _sign_many(
+            documents,
+            key,
+            verification_method=verification_method,
+            created=created,
+            proof_purpose=proof_purpose,
+            challenge=challenge,
+            domain=domain,
+        )
 
 
 def _sign_many(
@@ -227,8 +228,11 @@ def _sign_many(
     if not isinstance(key, Ed25519SigningKey):
         raise TypeError(f"key: expected Ed25519SigningKey, found {type(key).__name__}")
     base = signing_proof(
-        verification_method=verification_method, created=created, proof_purpose=proof_purpose,
-        challenge=challenge, domain=domain,
+        verification_method=verification_method,
+        created=created,
+        proof_purpose=proof_purpose,
+        challenge=challenge,
+        domain=domain,
     )
     cache: dict[Any, tuple[dict[str, Any], bytes]] = {}
     last_ctx: Any = _UNSET
@@ -255,12 +259,14 @@ def _sign_many(
     for index, doc in enumerate(documents):
         if type(doc) is not dict:
             if not isinstance(doc, Mapping):
-                raise TypeError(f"document {index}: expected a JSON object, "
-                                f"found {type(doc).__name__}")
+                raise TypeError(
+                    f"document {index}: expected a JSON object, found {type(doc).__name__}"
+                )
             doc = dict(doc)
         if "proof" in doc:
-            raise ProofError(f"document {index} already carries a proof; sign the unsecured "
-                             "document")
+            raise ProofError(
+                f"document {index} already carries a proof; sign the unsecured document"
+            )
         ctx = doc.get("@context")
         if ctx is not last_ctx and ctx != last_ctx:  # options canonicalized per distinct @context
             options, options_hash = _options_for(ctx, base, cache)
@@ -268,9 +274,12 @@ def _sign_many(
         # JCS of the document: the orjson fast path, or the reference serializer (jcs module)
         try:
             canonical = dumps(doc, option=jcs_options)
-            if not (canonical.isascii() and member_value(canonical) is None
-                    and next_element(canonical) is None and first_element(canonical) is None
-                    ) and not fast_ok(canonical):
+            if not (
+                canonical.isascii()
+                and member_value(canonical) is None
+                and next_element(canonical) is None
+                and first_element(canonical) is None
+            ) and not fast_ok(canonical):
                 canonical = canonicalize(doc)
         except (JSONEncodeError, TypeError):
             canonical = canonicalize(doc)
@@ -289,30 +298,23 @@ _SIGN_CHUNK = 256  # documents per phase of _sign_many (bounds the memory held b
 
 
 def _finish_chunk(
-    key: Ed25519SigningKey, docs: list[dict[str, Any]], options: list[dict[str, Any]],
-    data: list[bytes], out: list[dict[str, Any]],
+    key: Ed25519SigningKey,
+    docs: list[dict[str, Any]],
+    options: list[dict[str, Any]],
+    data: list[bytes],
+    out: list[dict[str, Any]],
 ) -> None:
     """Sign each ``data[i]`` (hashData) and append ``docs[i]`` with its proof to ``out``."""
-    secret = key._sodium_secret
-    if _sodium_lib is not None:  # libsodium's crypto_sign into one buffer (see _sodium_lib)
-        signed = _sodium_ffi.new("unsigned char[]", 128)  # signature || message
-        signature_view, null = _sodium_ffi.buffer(signed, 64), _sodium_ffi.NULL
-        call = _sodium_lib.crypto_sign
-        signatures = []
-        add = signatures.append
-        for d in data:  # (hashData: always 64 bytes, two SHA-256 digests)
-            if call(signed, null, d, 64, secret) != 0:  # pragma: no cover - cannot fail
-                raise RuntimeError("libsodium crypto_sign failed")
-            add(signature_view[:])
-    else:  # PyNaCl's binding without the names used above (tested by monkeypatching)
-        sodium_sign = _sodium_sign
-        signatures = [sodium_sign(d, secret)[:64] for d in data]
+    sign = RawEd25519Signer(key).sign  # (hashData: always 64 bytes, two SHA-256 digests)
+    signatures = [sign(d) for d in data]
     mpz_from_bytes, from_gmp = _mpz_from_bytes, _FROM_GMP
     append = out.append
     for doc, opts, signature in zip(docs, options, signatures, strict=True):
         if signature[0] and mpz_from_bytes is not None:
-            value = "z" + mpz_from_bytes(signature, "big").digits(58).encode().translate(
-                from_gmp).decode()
+            value = (
+                "z"
+                + mpz_from_bytes(signature, "big").digits(58).encode().translate(from_gmp).decode()
+            )
         else:
             value = "z" + b58encode_64(signature)
         proof = opts.copy()
@@ -410,7 +412,8 @@ def verify(
     must equal the proof's.
     """
     proof, vm, key, created, signature = _checked_proof(
-        document, expected_purpose, challenge, domain, public_key, did_documents)
+        document, expected_purpose, challenge, domain, public_key, did_documents
+    )
     _verify_signature(key, signature, hash_data(document, proof), vm)
     return VerifiedProof(verification_method=vm, public_key=key, created=created, proof=proof)
 
@@ -434,7 +437,8 @@ def verify_and_hash(
     `_split_canonical`).
     """
     proof, vm, key, created, signature = _checked_proof(
-        document, expected_purpose, challenge, domain, public_key, did_documents)
+        document, expected_purpose, challenge, domain, public_key, did_documents
+    )
     cuts = _canonical_cuts(document, proof)
     if cuts is None:  # the plain path: proof sets, non-dict values, non-JSON content, ...
         data = hash_data(document, proof)
@@ -453,7 +457,9 @@ def verify_and_hash(
         options_sha.update(view[c:d])
         _verify_signature(key, signature, options_sha.digest() + unsecured_sha.digest(), vm)
         chash = full_sha.digest()
-    return VerifiedProof(verification_method=vm, public_key=key, created=created, proof=proof), chash
+    return VerifiedProof(
+        verification_method=vm, public_key=key, created=created, proof=proof
+    ), chash
 
 
 def _split_canonical(
@@ -524,11 +530,11 @@ def _canonical_cuts(
         end = m + 1
     else:
         end = len(full) - 1
-    if full[start:start + 1] != b"{" or full[end - 1:end] != b"}":
+    if full[start : start + 1] != b"{" or full[end - 1 : end] != b"}":
         return None  # pragma: no cover - cannot happen: P is an object
-    if full[i - 1:i] == b",":  # a member before it: drop the comma that precedes it
+    if full[i - 1 : i] == b",":  # a member before it: drop the comma that precedes it
         x, y = i - 1, end
-    elif full[end:end + 1] == b",":  # the first member of several
+    elif full[end : end + 1] == b",":  # the first member of several
         x, y = i, end + 1
     else:  # the only member
         x, y = i, end
@@ -537,17 +543,17 @@ def _canonical_cuts(
     if j == -1 or full.find(b'"proofValue":', j + 1, end) != -1:
         return None
     k = j + 13 + len(value_text)
-    if full[j + 13:k] != value_text:
+    if full[j + 13 : k] != value_text:
         return None
-    if full[j - 1:j] == b",":
+    if full[j - 1 : j] == b",":
         return full, x, y, start, j - 1, k, end
-    if full[k:k + 1] == b",":
+    if full[k : k + 1] == b",":
         return full, x, y, start, j, k + 1, end
     return full, x, y, start, j, k, end
 
 
 # An object key whose JSON text is itself in quotes (ASCII, no '"', '\\' or control character).
-_VERBATIM_JSON = re.compile(r'[\x20-\x21\x23-\x5b\x5d-\x7e]*').fullmatch
+_VERBATIM_JSON = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]*").fullmatch
 
 
 def _checked_proof(
@@ -570,9 +576,7 @@ def _checked_proof(
     # (2) purpose, challenge, domain
     purpose = proof.get("proofPurpose")
     if purpose != expected_purpose:
-        raise WrongProofPurpose(
-            f"proofPurpose: expected {expected_purpose!r}, found {purpose!r}"
-        )
+        raise WrongProofPurpose(f"proofPurpose: expected {expected_purpose!r}, found {purpose!r}")
     if challenge is not None and proof.get("challenge") != challenge:
         raise ChallengeMismatch(
             f"challenge: expected {challenge!r}, found {proof.get('challenge')!r}"

@@ -39,6 +39,7 @@ from talentproof.credential import merkle as _merkle
 from talentproof.credential import model as _model
 from talentproof.credential import types as _types
 from talentproof.credential.errors import CredentialError
+from talentproof.credential.keys import RawEd25519Signer
 from talentproof.credential.schemas import load_schema
 
 from . import _cred
@@ -84,52 +85,18 @@ try:  # GMP's radix conversion, as `_base58` uses it
     from gmpy2 import mpz as _mpz
 except ImportError:  # pragma: no cover - gmpy2 is a declared dependency
     _mpz = None
-# GMP writes base-58 digit values 0..57 as these characters; one bytes.translate maps them onto
-# the base58-btc alphabet (same digit values)
-_GMP_TO_B58 = bytes.maketrans(
-    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv", _base58.ALPHABET.encode()
-)
 
 
 def b58_signature(signature: bytes) -> bytes:
     """`_base58.b58encode_64` of a 64-byte signature, as ASCII bytes: GMP's conversion when the
     first byte is not zero (no leading ``1`` digits to add), else the reference encoder."""
     if signature[0] and _mpz is not None and len(signature) == 64:
-        return _mpz.from_bytes(signature, "big").digits(58).encode().translate(_GMP_TO_B58)
+        return _mpz.from_bytes(signature, "big").digits(58).encode().translate(_base58._FROM_GMP)
     return _base58.b58encode(signature).encode()
 
 
-class _RawSigner:
-    """Ed25519 signatures of 64-byte messages with libsodium's ``crypto_sign`` called directly
-    through PyNaCl's cffi binding, into one buffer allocated once.
-
-    The same signatures as `Ed25519SigningKey.sign` (RFC 8032 signing is deterministic; the
-    template's bytes are tested equal to the generic path's), without the wrapper's checks and
-    allocation per call (~3 us of ~45 us here). Falls back to the key's own method when the
-    binding is not there. One output buffer, and cffi releases the GIL during the call: not for
-    several threads at once (a `BulkTemplate` lives in one signing process, `_bulkworker`).
-    """
-
-    __slots__ = ("_buffer", "_call", "_null", "_out", "_secret", "sign")
-
-    def __init__(self, key: Any) -> None:
-        self._secret = key.seed + key.public_key.raw  # libsodium's 64-byte secret key form
-        try:
-            from nacl._sodium import ffi, lib
-
-            self._out = ffi.new("unsigned char[]", 128)  # signature || message
-            self._buffer = ffi.buffer(self._out, 64)
-            self._call, self._null = lib.crypto_sign, ffi.NULL
-            self.sign = self._sign_direct
-        except (ImportError, AttributeError):  # pragma: no cover - PyNaCl is a dependency
-            self.sign = key.sign
-
-    def _sign_direct(self, message: bytes) -> bytes:
-        if len(message) != 64:
-            raise ValueError("expected a 64-byte message (hashData)")
-        if self._call(self._out, self._null, message, 64, self._secret) != 0:
-            raise RuntimeError("libsodium crypto_sign failed")
-        return self._buffer[:]
+#: Signs hashData with libsodium called directly (one buffer per signing process).
+_RawSigner = RawEd25519Signer
 
 
 _HEX = "0123456789abcdef"
