@@ -177,10 +177,18 @@ class _Load:
         return latencies, time.perf_counter() - start
 
 
-def _gc_figures(url: str) -> tuple[float, float, list[int]]:
-    """(longest pause s, total paused s, collections per generation) over the server's
-    processes (its /metrics reports every process, each under its ``pid``)."""
+def _figures(
+    url: str,
+) -> tuple[tuple[float, float, list[int]], tuple[int, float, float], tuple[int, int]]:
+    """GC pauses, writer-lock waits and issuance commits from one read of the server's
+    /metrics (which sums every process of it)."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
+    return _gc_figures(text), _lock_waits(text), _commits(text)
+
+
+def _gc_figures(text: str) -> tuple[float, float, list[int]]:
+    """(longest pause s, total paused s, collections per generation) over the server's
+    processes (its /metrics text reports every process, each under its ``pid``)."""
     longest = total = 0.0
     count = [0, 0, 0]
     for line in text.splitlines():
@@ -198,9 +206,8 @@ def _gc_figures(url: str) -> tuple[float, float, list[int]]:
     return longest, total, count
 
 
-def _lock_waits(url: str) -> tuple[int, float, float]:
+def _lock_waits(text: str) -> tuple[int, float, float]:
     """(waits, seconds, longest) for the SQLite writer lock over the server's processes."""
-    text = httpx.get(f"{url}/metrics", timeout=10).text
     waits, seconds, longest = 0, 0.0, 0.0
     for line in text.splitlines():
         match = re.match(r"(talentproof_issuer_db_write_lock_[a-z_]+)(?:\{[^}]*\})? (\S+)", line)
@@ -216,10 +223,9 @@ def _lock_waits(url: str) -> tuple[int, float, float]:
     return waits, seconds, longest
 
 
-def _commits(url: str) -> tuple[int, int]:
+def _commits(text: str) -> tuple[int, int]:
     """(issuance commits, credentials issued by them) over the server's processes: requests
     of one event-loop step share a commit (`IssuerService.issue_group`)."""
-    text = httpx.get(f"{url}/metrics", timeout=10).text
     groups = issued = 0
     for line in text.splitlines():
         if line.startswith("talentproof_issuer_issue_groups_total"):
@@ -310,7 +316,7 @@ def _run_config(
         warm = _Load(url, token, holder, "warm")
         asyncio.run(warm.closed(600, CLIENTS))  # every HTTP process warmed up and frozen
         pids = _tree(server.pid)
-        gc0, lock0, commits0 = _gc_figures(url), _lock_waits(url), _commits(url)
+        gc0, lock0, commits0 = _figures(url)
 
         closed = _Load(url, token, holder, "closed")
         cpu0, gen0 = _tree_cpu(pids), time.process_time()
@@ -322,7 +328,7 @@ def _run_config(
         cpu0, gen0 = _tree_cpu(pids), time.process_time()
         fixed_lat, fixed_s = asyncio.run(fixed.fixed_rate(fixed_n, rate, CLIENTS))
         fixed_cpu, fixed_gen = _tree_cpu(pids) - cpu0, time.process_time() - gen0
-        gc1, lock1, commits1 = _gc_figures(url), _lock_waits(url), _commits(url)
+        gc1, lock1, commits1 = _figures(url)
         load = os.getloadavg()
         time.sleep(3)
         ready = httpx.get(f"{url}/readyz", timeout=10).json()
