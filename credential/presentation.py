@@ -13,6 +13,7 @@ bundled credentials, whose own proofs and anchors the verifier checks next.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -22,9 +23,11 @@ from .integrity import sign, verify
 from .keys import Ed25519PublicKey, Ed25519SigningKey
 from .model import CREDENTIALS_V2, validate_presentation
 
-__all__ = ["create_presentation", "verify_presentation"]
+__all__ = ["SALT_PROPERTY", "create_presentation", "presentation_salt", "verify_presentation"]
 
 AUTHENTICATION = "authentication"
+SALT_PROPERTY = "identityDocumentSalt"
+"""The presentation's top-level property carrying the holder's identity-document salt."""
 
 
 def create_presentation(
@@ -35,10 +38,15 @@ def create_presentation(
     domain: str,
     created: datetime,
     id: str | None = None,
+    identity_document_salt: str | None = None,
 ) -> dict[str, Any]:
     """A presentation of ``credentials`` signed by the holder's did:key for one verifier.
 
     Every credential's subject must be the holder (`HolderMismatch` otherwise).
+    ``identity_document_salt`` (the holder's salt, `person.new_salt`) is disclosed to this
+    verifier as the top-level ``identityDocumentSalt``, covered by the holder's signature, so the
+    verifier can check the credentials' identity-document commitment against the document in
+    front of the officer (`person.identity_document_matches`).
     """
     if not challenge or not isinstance(challenge, str):
         raise ValueError("challenge: expected the verifier's non-empty nonce")
@@ -55,6 +63,9 @@ def create_presentation(
     vp["type"] = ["VerifiablePresentation"]
     vp["holder"] = holder
     vp["verifiableCredential"] = [dict(c) for c in credentials]
+    if identity_document_salt is not None:
+        _check_salt(identity_document_salt)
+        vp[SALT_PROPERTY] = identity_document_salt
     return sign(
         vp, holder_key, verification_method=holder_key.public_key.verification_method,
         created=created, proof_purpose=AUTHENTICATION, challenge=challenge, domain=domain,
@@ -94,6 +105,32 @@ def verify_presentation(
     for i, cred in enumerate(creds):
         _check_subject(cred, holder, i)
     return [dict(c) for c in creds]
+
+
+def presentation_salt(vp: Mapping[str, Any]) -> str | None:
+    """The holder's identity-document salt a presentation discloses (``identityDocumentSalt``),
+    or None when it carries none or not a well-formed salt (base64url, at least 16 bytes).
+
+    The property is covered by the holder's proof: read it from a presentation that
+    `verify_presentation` accepted.
+    """
+    if not isinstance(vp, Mapping):
+        return None
+    salt = vp.get(SALT_PROPERTY)
+    try:
+        _check_salt(salt)
+    except ValueError:
+        return None
+    return salt  # type: ignore[no-any-return]
+
+
+def _check_salt(salt: Any) -> None:
+    if not isinstance(salt, str) or not _SALT.fullmatch(salt) or len(salt) % 4 == 1:
+        raise ValueError(f"{SALT_PROPERTY}: expected the holder's salt (base64url without "
+                         f"padding, at least 16 bytes), found {salt!r}")
+
+
+_SALT = re.compile(r"^[A-Za-z0-9_-]{22,200}$")
 
 
 def _check_subject(cred: Mapping[str, Any], holder: str, index: int) -> None:

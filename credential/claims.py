@@ -1,0 +1,195 @@
+"""Impossible or future facts in a credential's subject (pure; the clock is passed in).
+
+A JSON Schema can say that ``awardDate`` looks like ``YYYY-MM-DD``; it cannot say that
+2023-02-30 does not exist, that an award dated 2099 has not happened yet, or that an employment
+ended before it started. `fact_problems` says so, one `FactProblem` per impossible fact, each
+naming the field by its dotted path from the credential root
+(``credentialSubject.degree.awardDate``) and what was expected::
+
+    credentialSubject.degree.awardDate: 2023-02-30 is not a calendar date
+    credentialSubject.degree.awardDate: expected a date on or before 2026-12-06, found 2099-06-30
+    credentialSubject.employment.endDate: expected a date on or after the startDate 2021-03-01,
+    found 2020-01-31
+
+The checks, for every field that is present:
+
+- each date is a real calendar date (``YYYY-MM-DD``; the Open Badge activity dates may also be
+  dateTimeStamps, of which the date is checked);
+- ``degree.awardDate``, ``employment.startDate``, ``employment.endDate`` and the Open Badge
+  ``activityStartDate`` / ``activityEndDate`` (OB 3.0 AchievementSubject) are not after
+  ``today``;
+- ``birthDate`` is not after ``today`` and not before 1900-01-01;
+- ``employment.endDate`` is not before ``employment.startDate`` (likewise the Open Badge
+  activity dates);
+- the award and start dates are after ``birthDate``.
+
+Durations: no TalentProof schema (v1) has a duration field (hours, months, years of
+experience): the duration of an employment is what its dates say, so there is nothing a stated
+duration could contradict. A future schema adding one must add its check here.
+
+Malformed values of another type (a number where a date belongs) are reported as "expected a
+calendar date YYYY-MM-DD"; absent fields are the schema's business and are not reported.
+
+>>> from datetime import date
+>>> subject = {"degree": {"awardDate": "2023-02-30"}}
+>>> [str(p) for p in fact_problems({"credentialSubject": subject}, date(2026, 12, 6))]
+['credentialSubject.degree.awardDate: 2023-02-30 is not a calendar date']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+__all__ = ["EARLIEST_BIRTH_DATE", "FactProblem", "fact_problems", "subject_fact_problems"]
+
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+"""The earliest ``birthDate`` accepted."""
+
+_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
+_DATETIME = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$")
+_SUBJECT = "credentialSubject"
+
+
+@dataclass(frozen=True)
+class FactProblem:
+    """One impossible fact: ``field`` (dotted path from the credential root) and ``message``."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+def fact_problems(credential_or_subject_doc: Mapping[str, Any], today: date
+                  ) -> list[FactProblem]:
+    """The impossible or future facts of a credential (or a ``{"type", "credentialSubject"}``
+    request body), in document order; empty when there are none.
+
+    ``today`` is the date facts may not be after (the issuer's or verifier's UTC date). A
+    document without a ``credentialSubject`` object is taken as a bare subject; field paths
+    still start with ``credentialSubject.``.
+    """
+    if not isinstance(credential_or_subject_doc, Mapping):
+        return []
+    subject: Any = credential_or_subject_doc.get(_SUBJECT, credential_or_subject_doc)
+    if isinstance(subject, list):
+        problems: list[FactProblem] = []
+        for i, entry in enumerate(subject):
+            if isinstance(entry, Mapping):
+                problems += _subject(entry, today, f"{_SUBJECT}[{i}]")
+        return problems
+    if not isinstance(subject, Mapping):
+        return []
+    return _subject(subject, today, _SUBJECT)
+
+
+def subject_fact_problems(kind: str, subject: Mapping[str, Any], today: date
+                          ) -> list[FactProblem]:
+    """`fact_problems` of a bare ``credentialSubject`` of credential kind ``kind``
+    (``DegreeCredential``, ``EmploymentCredential``, ``OpenBadgeCredential``); paths start with
+    ``credentialSubject.``. Only the fields of ``kind`` are checked (plus ``birthDate``)."""
+    if not isinstance(subject, Mapping):
+        return []
+    return _subject(subject, today, _SUBJECT, kind=kind)
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+
+class _Checker:
+    def __init__(self, today: date) -> None:
+        self.today = today
+        self.problems: list[FactProblem] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.problems.append(FactProblem(field, message))
+
+    def date(self, container: Mapping[str, Any], key: str, path: str, *,
+             datetime_ok: bool = False) -> date | None:
+        """The date at ``container[key]``, or None (absent, or a problem recorded)."""
+        if key not in container or container[key] is None:
+            return None
+        field = f"{path}.{key}"
+        value = container[key]
+        match = None
+        if isinstance(value, str):
+            match = _DATE.fullmatch(value) or (_DATETIME.fullmatch(value) if datetime_ok
+                                               else None)
+        if match is None:
+            self.add(field, f"expected a calendar date YYYY-MM-DD, found {_short(value)}")
+            return None
+        try:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            self.add(field, f"{shown} is not a calendar date")
+            return None
+
+    def not_future(self, field: str, value: date | None) -> bool:
+        if value is not None and value > self.today:
+            self.add(field, f"expected a date on or before {self.today.isoformat()} (today), "
+                            f"found {value.isoformat()}")
+            return False
+        return True
+
+    def after_birth(self, field: str, value: date | None, birth: date | None) -> None:
+        if value is not None and birth is not None and value <= birth:
+            self.add(field, f"expected a date after the birthDate {birth.isoformat()}, found "
+                            f"{value.isoformat()}")
+
+    def ordered(self, start_name: str, start: date | None, end_field: str,
+                end: date | None) -> None:
+        if start is not None and end is not None and end < start:
+            self.add(end_field, f"expected a date on or after the {start_name} "
+                                f"{start.isoformat()}, found {end.isoformat()}")
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _subject(subject: Mapping[str, Any], today: date, path: str, *,
+             kind: str | None = None) -> list[FactProblem]:
+    c = _Checker(today)
+    birth = c.date(subject, "birthDate", path)
+    if birth is not None:
+        field = f"{path}.birthDate"
+        if birth < EARLIEST_BIRTH_DATE:
+            c.add(field, f"expected a date on or after {EARLIEST_BIRTH_DATE.isoformat()}, found "
+                         f"{birth.isoformat()}")
+            birth = None
+        elif not c.not_future(field, birth):
+            birth = None
+
+    degree = subject.get("degree")
+    if isinstance(degree, Mapping) and kind in (None, "DegreeCredential"):
+        where = f"{path}.degree"
+        award = c.date(degree, "awardDate", where)
+        if c.not_future(f"{where}.awardDate", award):
+            c.after_birth(f"{where}.awardDate", award, birth)
+
+    job = subject.get("employment")
+    if isinstance(job, Mapping) and kind in (None, "EmploymentCredential"):
+        where = f"{path}.employment"
+        start = c.date(job, "startDate", where)
+        end = c.date(job, "endDate", where)
+        if c.not_future(f"{where}.startDate", start):
+            c.after_birth(f"{where}.startDate", start, birth)
+        if c.not_future(f"{where}.endDate", end):
+            c.ordered("startDate", start, f"{where}.endDate", end)
+
+    if kind in (None, "OpenBadgeCredential"):
+        start = c.date(subject, "activityStartDate", path, datetime_ok=True)
+        end = c.date(subject, "activityEndDate", path, datetime_ok=True)
+        if c.not_future(f"{path}.activityStartDate", start):
+            c.after_birth(f"{path}.activityStartDate", start, birth)
+        if c.not_future(f"{path}.activityEndDate", end):
+            c.ordered("activityStartDate", start, f"{path}.activityEndDate", end)
+            c.after_birth(f"{path}.activityEndDate", end, birth)
+    return c.problems
