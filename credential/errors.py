@@ -31,6 +31,26 @@ class SchemaValidationError(CredentialError):
         super().__init__(f"{field or '<document>'}: expected {expected}, found {_short(found)}")
 
 
+class ImpossibleFact(SchemaValidationError):
+    """A credential states a fact that cannot be true (`claims.fact_problems`): a date that is
+    not a calendar date, in the future, before a date it must follow.
+
+    ``field`` is the dotted path (``credentialSubject.degree.awardDate``), ``message`` what was
+    expected (``expected a date on or before 2026-12-06 (today), found 2099-06-30``).
+    """
+
+    def __init__(self, field: str, message: str, found: Any) -> None:
+        expected = "a calendar date YYYY-MM-DD"
+        if message.startswith("expected "):
+            expected = message[len("expected "):].split(", found ")[0]
+        super().__init__(field, expected, found)
+        self.message = message
+        self.args = (f"{field}: {message}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class _Missing:
     """Marks a required value that is absent (``found`` of a `SchemaValidationError`)."""
 

@@ -29,7 +29,14 @@ from pydantic import (
     ValidationError,
 )
 
-from .errors import MISSING, KeyMismatch, MalformedMultibase, SchemaValidationError
+from .claims import fact_problems
+from .errors import (
+    MISSING,
+    ImpossibleFact,
+    KeyMismatch,
+    MalformedMultibase,
+    SchemaValidationError,
+)
 from .integrity import format_datetime, parse_datetime
 from .keys import Ed25519PublicKey
 from .schemas import SCHEMA_IDS, load_schema
@@ -53,6 +60,7 @@ __all__ = [
     "EmploymentSubject",
     "Institution",
     "IssuerProfile",
+    "IdentityDocument",
     "Presentation",
     "Result",
     "degree_credential",
@@ -98,6 +106,7 @@ def _holder_did(value: str) -> str:
 
 
 HolderDid = Annotated[str, AfterValidator(_holder_did)]
+PersonName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
 
 
 class _Model(BaseModel):
@@ -198,6 +207,19 @@ def _from_pydantic(exc: ValidationError) -> SchemaValidationError:
     return SchemaValidationError(field, err["msg"], err.get("input"))
 
 
+# --- the person -------------------------------------------------------------------------------
+
+
+class IdentityDocument(_Model):
+    """A salted commitment to the holder's identity document (`person.commit_identity_document`);
+    the number itself never appears."""
+
+    document_type: Literal["HKID", "Passport", "MainlandResidentIdentityCard"] = Field(
+        alias="documentType")
+    issuing_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = Field(alias="issuingCountry")
+    commitment: Annotated[str, Field(pattern=r"^hmac-sha256:[A-Za-z0-9_-]{43}$")]
+
+
 # --- degree -----------------------------------------------------------------------------------
 
 
@@ -223,6 +245,9 @@ class DegreeSubject(_Model):
     """The holder of a degree."""
 
     id: HolderDid
+    name: PersonName
+    birth_date: IsoDate = Field(alias="birthDate")
+    identity_document: IdentityDocument = Field(alias="identityDocument")
     degree: Degree
 
 
@@ -255,6 +280,9 @@ class EmploymentSubject(_Model):
     """The employee."""
 
     id: HolderDid
+    name: PersonName
+    birth_date: IsoDate = Field(alias="birthDate")
+    identity_document: IdentityDocument = Field(alias="identityDocument")
     employment: Employment
 
 
@@ -318,6 +346,9 @@ class AchievementSubject(_Open):
 
     id: HolderDid
     type: tuple[str, ...] = ("AchievementSubject",)
+    name: PersonName
+    birth_date: IsoDate = Field(alias="birthDate")
+    identity_document: IdentityDocument = Field(alias="identityDocument")
     achievement: Achievement
     result: tuple[Result, ...] | None = None
 
@@ -369,11 +400,21 @@ def _build(
     except ValidationError as exc:
         raise _from_pydantic(exc) from exc
     doc = model.to_json()
-    validate_credential(doc)
+    validate_credential(doc, today=valid_from.date())
     return doc
 
 
+def _person(name: str, birth_date: date | str, identity_document: Mapping[str, Any]
+            ) -> dict[str, Any]:
+    doc = dict(identity_document) if isinstance(identity_document, Mapping) else identity_document
+    return {"name": name, "birthDate": birth_date, "identityDocument": doc}
+
+
 def _sub(cls: type[_Model], data: dict[str, Any]) -> _Model:
+    problems = fact_problems({"credentialSubject": data}, date.max)  # calendar dates, order
+    if problems:
+        raise ImpossibleFact(problems[0].field, problems[0].message,
+                             _at({"credentialSubject": data}, problems[0].field))
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
@@ -391,18 +432,31 @@ def degree_credential(
     award_date: date | str,
     honours: str | None = None,
     *,
+    subject_name: str,
+    birth_date: date | str,
+    identity_document: Mapping[str, Any],
     id: str,
     valid_from: datetime,
     valid_until: datetime | None = None,
     status: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """An unsigned ``DegreeCredential``."""
+    """An unsigned ``DegreeCredential``.
+
+    ``subject_name`` and ``birth_date`` are the holder's as on their travel document,
+    ``identity_document`` the ``{"documentType", "issuingCountry", "commitment"}`` object the
+    holder hands over (``talentproof holder commit-id``; `person.commit_identity_document`).
+    Every builder refuses an impossible fact (`claims.fact_problems` as of ``valid_from``'s date:
+    a date that is not a calendar date, after ``valid_from``, out of order) with
+    `ImpossibleFact` naming the field.
+    """
     inst = {"name": institution} if isinstance(institution, str) else dict(institution)
     degree = {"level": level, "fieldOfStudy": field_of_study, "institution": inst,
               "awardDate": award_date}
     if honours is not None:
         degree["honours"] = honours
-    subject = _sub(DegreeSubject, {"id": subject_id, "degree": degree})
+    subject = _sub(DegreeSubject, {"id": subject_id,
+                                   **_person(subject_name, birth_date, identity_document),
+                                   "degree": degree})
     return _build(DEGREE, TALENTPROOF_CONTEXT, issuer=_issuer(issuer), subject=subject, id=id,
                   valid_from=valid_from, valid_until=valid_until, status=status)
 
@@ -411,6 +465,9 @@ def employment_credential(
     issuer: str | Mapping[str, Any],
     subject_id: str,
     *,
+    subject_name: str,
+    birth_date: date | str,
+    identity_document: Mapping[str, Any],
     employer_name: str,
     employer_registration_id: str,
     role: str,
@@ -432,7 +489,9 @@ def employment_credential(
     }
     if end_date is not None:
         employment["endDate"] = end_date
-    subject = _sub(EmploymentSubject, {"id": subject_id, "employment": employment})
+    subject = _sub(EmploymentSubject, {"id": subject_id,
+                                       **_person(subject_name, birth_date, identity_document),
+                                       "employment": employment})
     return _build(EMPLOYMENT, TALENTPROOF_CONTEXT, issuer=_issuer(issuer), subject=subject,
                   id=id, valid_from=valid_from, valid_until=valid_until, status=status)
 
@@ -441,6 +500,9 @@ def open_badge_credential(
     issuer: str | Mapping[str, Any],
     subject_id: str,
     *,
+    subject_name: str,
+    birth_date: date | str,
+    identity_document: Mapping[str, Any],
     achievement_id: str,
     name: str,
     description: str,
@@ -472,6 +534,7 @@ def open_badge_credential(
             {"type": ["ResultDescription"], **r} for r in result_descriptions
         ]
     subject_data: dict[str, Any] = {"id": subject_id, "type": ["AchievementSubject"],
+                                    **_person(subject_name, birth_date, identity_document),
                                     "achievement": achievement}
     if results:
         subject_data["result"] = [{"type": ["Result"], **r} for r in results]
@@ -519,11 +582,14 @@ def check_vc_structure(doc: Any, base_type: str) -> None:
         raise SchemaValidationError("validUntil", f"a time not before validFrom ({vf})", vu)
 
 
-def validate_credential(doc: Any) -> str:
+def validate_credential(doc: Any, *, today: date | None = None) -> str:
     """Validate a (signed or unsigned, possibly anchored) credential; return its kind.
 
     Checks the VC 2.0 structure, then the kind's JSON Schema, then that ``credentialSchema``
-    names that schema and ``credentialSubject.id`` is a well-formed Ed25519 did:key.
+    names that schema and ``credentialSubject.id`` is a well-formed Ed25519 did:key. With
+    ``today``, also that its facts are possible (`claims.fact_problems`: calendar dates, none
+    after ``today``, in order); the first problem raises `ImpossibleFact` (a
+    `SchemaValidationError`) naming the field. The builders pass ``valid_from``'s date.
     """
     check_vc_structure(doc, "VerifiableCredential")
     kind = credential_kind(doc)
@@ -536,7 +602,23 @@ def validate_credential(doc: Any) -> str:
     except ValueError as exc:
         raise SchemaValidationError("credentialSubject.id", "the holder's Ed25519 did:key",
                                     subject_id) from exc
+    if today is not None:
+        problems = fact_problems(doc, today)
+        if problems:
+            raise ImpossibleFact(problems[0].field, problems[0].message,
+                                 _at(doc, problems[0].field))
     return kind
+
+
+def _at(doc: Any, field: str) -> Any:
+    value = doc
+    for part in re.split(r"\.|(?=\[)", field):
+        if part.startswith("["):
+            index = int(part[1:-1])
+            value = value[index] if isinstance(value, list) and index < len(value) else MISSING
+        else:
+            value = value.get(part, MISSING) if isinstance(value, Mapping) else MISSING
+    return value
 
 
 def validate_presentation(doc: Any) -> None:
