@@ -27,6 +27,7 @@ from talentproof.ledger.nodes import anvil, dev_private_keys
 # Anvil's accounts 0 (admin and governor) and 1 (acts for the issuer): public dev keys.
 DEPLOYER_KEY, ISSUER_KEY = dev_private_keys(2)
 DEGREE = Web3.keccak(text="DegreeCredential")
+FIRST_CHANGE_TARGET = 55_000  # a credential's first revocation or suspension (issue 11)
 ED25519_KEY = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
 
 
@@ -127,10 +128,10 @@ def measure(url: str) -> list[tuple[str, float, float | None, str]]:
     )
     rows.append(
         (
-            "revokeCredential (one)",
+            "revokeCredential (one; a credential's first status change)",
             bench.call(ISSUER_KEY, "revokeCredential", Web3.keccak(text="cred-single")),
-            50_000,
-            "OA DocumentStore.revoke 47,980",
+            FIRST_CHANGE_TARGET,
+            "OA DocumentStore.revoke 47,980; 48,578 before the history and actor fields",
         )
     )
     hashes = [Web3.keccak(text=f"cred-{i}") for i in range(256)]
@@ -153,10 +154,10 @@ def measure(url: str) -> list[tuple[str, float, float | None, str]]:
     )
     rows.append(
         (
-            "suspendCredential",
+            "suspendCredential (first; a credential's first status change)",
             bench.call(ISSUER_KEY, "suspendCredential", Web3.keccak(text="s")),
-            None,
-            "",
+            FIRST_CHANGE_TARGET,
+            "48,780 before the history and actor fields",
         )
     )
     rows.append(
@@ -164,11 +165,56 @@ def measure(url: str) -> list[tuple[str, float, float | None, str]]:
             "reinstateCredential",
             bench.call(ISSUER_KEY, "reinstateCredential", Web3.keccak(text="s")),
             None,
+            "31,444 before",
+        )
+    )
+    rows.append(
+        (
+            "suspendCredential (second, after a reinstatement: the closed interval kept)",
+            bench.call(ISSUER_KEY, "suspendCredential", Web3.keccak(text="s")),
+            None,
+            "one more slot for the first past interval, plus the array length",
+        )
+    )
+    bench.call(ISSUER_KEY, "reinstateCredential", Web3.keccak(text="s"))
+    rows.append(
+        (
+            "suspendCredential (third: the past-interval list already exists)",
+            bench.call(ISSUER_KEY, "suspendCredential", Web3.keccak(text="s")),
+            None,
+            "",
+        )
+    )
+    rows.append(
+        (
+            "governanceRevokeCredential (first status change, 28-byte reason)",
+            bench.call(
+                DEPLOYER_KEY,
+                "governanceRevokeCredential",
+                1,
+                Web3.keccak(text="cred-gov"),
+                "court order 2026/123 applies",
+            ),
+            FIRST_CHANGE_TARGET,
+            "",
+        )
+    )
+    rows.append(
+        (
+            "governanceSuspendCredential (first status change, 28-byte reason)",
+            bench.call(
+                DEPLOYER_KEY,
+                "governanceSuspendCredential",
+                1,
+                Web3.keccak(text="cred-gov-s"),
+                "investigation 2026/124 open",
+            ),
+            FIRST_CHANGE_TARGET,
             "",
         )
     )
     view = bench.registry.functions.verifyCredential(
-        Web3.keccak(text="root-4096"), hashes[0], ED25519_KEY, DEGREE, 0
+        Web3.keccak(text="did:web:hku.hk"), Web3.keccak(text="root-4096"), hashes[0], ED25519_KEY, DEGREE, 0
     ).estimate_gas()
     rows.append(
         (

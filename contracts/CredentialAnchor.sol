@@ -6,16 +6,19 @@ import {IssuerRegistry} from "./IssuerRegistry.sol";
 
 /**
  * @title CredentialAnchor
- * @notice Merkle roots of credential batches, and revocation and suspension of credentials and
- * batches, by the accounts acting for active issuers.
- * @dev Gas layout: an anchor record and a credential status record each fill one storage slot,
- * and the caller is authorized from its one-slot account record (issuer id and a copy of the
- * issuer's status, see {IssuerRegistry}). Anchoring therefore costs the same for any leaf count,
- * and revoking many credentials costs one slot write each plus one event for the whole list.
+ * @notice Merkle roots of credential batches, per issuer, and the revocation and suspension of
+ * credentials and batches by their issuer's accounts or by governance, with their whole history.
+ * @dev Gas layout: an anchor record and a credential's current status record each fill one
+ * storage slot, and the caller is authorized from its one-slot account record (issuer id and a
+ * copy of the issuer's status, see {IssuerRegistry}). Anchoring therefore costs the same for any
+ * leaf count, and a credential's first status change writes one fresh slot. A closed suspension
+ * interval is appended to the credential's past intervals (one slot each) only when a new
+ * suspension starts, so the current record plus that list hold every interval exactly.
  */
 abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
-    mapping(bytes32 root => AnchorRecord) private _anchors;
+    mapping(uint32 issuerId => mapping(bytes32 root => AnchorRecord)) private _anchors;
     mapping(uint32 issuerId => mapping(bytes32 credentialHash => CredentialStatusRecord)) private _statuses;
+    mapping(uint32 issuerId => mapping(bytes32 credentialHash => SuspensionInterval[])) private _pastSuspensions;
 
     /// @inheritdoc ICredentialAnchor
     function anchorRoot(bytes32 root, uint32 leafCount) public virtual {
@@ -26,11 +29,11 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         if (leafCount == 0) {
             revert AnchorEmptyBatch();
         }
-        AnchorRecord storage record = _anchors[root];
+        AnchorRecord storage record = _anchors[issuerId][root];
         if (record.issuerId != 0) {
             revert AnchorAlreadyAnchored(root);
         }
-        _anchors[root] = AnchorRecord({
+        _anchors[issuerId][root] = AnchorRecord({
             issuerId: issuerId,
             leafCount: leafCount,
             blockNumber: uint64(block.number),
@@ -42,74 +45,71 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
 
     /// @inheritdoc ICredentialAnchor
     function revokeBatch(bytes32 root) public virtual {
-        uint32 issuerId = _requireActiveIssuer(msg.sender);
-        AnchorRecord storage record = _anchors[root];
-        uint32 anchoredBy = record.issuerId;
-        if (anchoredBy == 0) {
+        uint32 issuerId = _requireIssuerAccount(msg.sender);
+        AnchorRecord storage record = _anchors[issuerId][root];
+        // Why: issuer id 0 is the 'never anchored' sentinel, not a time; slither taints the whole
+        // storage record because other fields of it hold block times.
+        // slither-disable-next-line incorrect-equality,timestamp
+        if (record.issuerId == 0) {
             revert AnchorNotAnchored(root);
         }
-        // Why: compares issuer ids, not times; slither taints the whole storage record because
-        // other fields of it hold block times.
-        // slither-disable-next-line timestamp
-        if (anchoredBy != issuerId) {
-            revert AnchorUnauthorizedIssuer(root, anchoredBy);
-        }
+        // slither `timestamp` (same finding as the directive above): 0 is the 'not revoked'
+        // sentinel.
         if (record.revokedAt != 0) {
             revert AnchorBatchAlreadyRevoked(root);
         }
         record.revokedAt = uint64(block.timestamp);
-        emit BatchRevoked(root, issuerId);
+        emit BatchRevoked(root, issuerId, msg.sender);
     }
 
     /// @inheritdoc ICredentialAnchor
     function revokeCredential(bytes32 credentialHash) public virtual {
-        uint32 issuerId = _requireActiveIssuer(msg.sender);
-        _revoke(_statuses[issuerId], issuerId, credentialHash);
-        emit CredentialRevoked(issuerId, credentialHash);
+        uint32 issuerId = _requireIssuerAccount(msg.sender);
+        _revoke(_statuses[issuerId], issuerId, credentialHash, StatusActor.Issuer);
+        emit CredentialRevoked(issuerId, credentialHash, msg.sender);
     }
 
     /// @inheritdoc ICredentialAnchor
     function revokeCredentials(bytes32[] calldata credentialHashes) public virtual {
-        uint32 issuerId = _requireActiveIssuer(msg.sender);
+        uint32 issuerId = _requireIssuerAccount(msg.sender);
         uint256 count = _requireNotEmpty(credentialHashes);
         mapping(bytes32 => CredentialStatusRecord) storage statuses = _statuses[issuerId];
         for (uint256 i = 0; i < count; ) {
-            _revoke(statuses, issuerId, credentialHashes[i]);
+            _revoke(statuses, issuerId, credentialHashes[i], StatusActor.Issuer);
             // unchecked: i < count, the length of a calldata array, far below 2**256.
             unchecked {
                 ++i;
             }
         }
-        emit CredentialsRevoked(issuerId, credentialHashes);
+        emit CredentialsRevoked(issuerId, msg.sender, credentialHashes);
     }
 
     /// @inheritdoc ICredentialAnchor
     function suspendCredential(bytes32 credentialHash) public virtual {
-        uint32 issuerId = _requireActiveIssuer(msg.sender);
-        _suspend(_statuses[issuerId], issuerId, credentialHash);
-        emit CredentialSuspended(issuerId, credentialHash);
+        uint32 issuerId = _requireIssuerAccount(msg.sender);
+        _suspend(issuerId, credentialHash, StatusActor.Issuer);
+        emit CredentialSuspended(issuerId, credentialHash, msg.sender);
     }
 
     /// @inheritdoc ICredentialAnchor
     function suspendCredentials(bytes32[] calldata credentialHashes) public virtual {
-        uint32 issuerId = _requireActiveIssuer(msg.sender);
+        uint32 issuerId = _requireIssuerAccount(msg.sender);
         uint256 count = _requireNotEmpty(credentialHashes);
-        mapping(bytes32 => CredentialStatusRecord) storage statuses = _statuses[issuerId];
         for (uint256 i = 0; i < count; ) {
-            _suspend(statuses, issuerId, credentialHashes[i]);
+            _suspend(issuerId, credentialHashes[i], StatusActor.Issuer);
             // unchecked: i < count, the length of a calldata array, far below 2**256.
             unchecked {
                 ++i;
             }
         }
-        emit CredentialsSuspended(issuerId, credentialHashes);
+        emit CredentialsSuspended(issuerId, msg.sender, credentialHashes);
     }
 
     /// @inheritdoc ICredentialAnchor
     function reinstateCredential(bytes32 credentialHash) public virtual {
         uint32 issuerId = _requireActiveIssuer(msg.sender);
-        _reinstate(_statuses[issuerId], issuerId, credentialHash);
-        emit CredentialReinstated(issuerId, credentialHash);
+        _reinstate(_statuses[issuerId], issuerId, credentialHash, StatusActor.Issuer);
+        emit CredentialReinstated(issuerId, credentialHash, msg.sender);
     }
 
     /// @inheritdoc ICredentialAnchor
@@ -118,18 +118,51 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         uint256 count = _requireNotEmpty(credentialHashes);
         mapping(bytes32 => CredentialStatusRecord) storage statuses = _statuses[issuerId];
         for (uint256 i = 0; i < count; ) {
-            _reinstate(statuses, issuerId, credentialHashes[i]);
+            _reinstate(statuses, issuerId, credentialHashes[i], StatusActor.Issuer);
             // unchecked: i < count, the length of a calldata array, far below 2**256.
             unchecked {
                 ++i;
             }
         }
-        emit CredentialsReinstated(issuerId, credentialHashes);
+        emit CredentialsReinstated(issuerId, msg.sender, credentialHashes);
     }
 
     /// @inheritdoc ICredentialAnchor
-    function anchor(bytes32 root) public view virtual returns (AnchorRecord memory) {
-        return _anchors[root];
+    function governanceRevokeCredential(uint32 issuerId, bytes32 credentialHash, string calldata reason)
+        public
+        virtual
+        onlyGovernor
+    {
+        _requireGovernanceAction(issuerId, reason);
+        _revoke(_statuses[issuerId], issuerId, credentialHash, StatusActor.Governance);
+        emit CredentialRevokedByGovernance(issuerId, credentialHash, msg.sender, reason);
+    }
+
+    /// @inheritdoc ICredentialAnchor
+    function governanceSuspendCredential(uint32 issuerId, bytes32 credentialHash, string calldata reason)
+        public
+        virtual
+        onlyGovernor
+    {
+        _requireGovernanceAction(issuerId, reason);
+        _suspend(issuerId, credentialHash, StatusActor.Governance);
+        emit CredentialSuspendedByGovernance(issuerId, credentialHash, msg.sender, reason);
+    }
+
+    /// @inheritdoc ICredentialAnchor
+    function governanceReinstateCredential(uint32 issuerId, bytes32 credentialHash, string calldata reason)
+        public
+        virtual
+        onlyGovernor
+    {
+        _requireGovernanceAction(issuerId, reason);
+        _reinstate(_statuses[issuerId], issuerId, credentialHash, StatusActor.Governance);
+        emit CredentialReinstatedByGovernance(issuerId, credentialHash, msg.sender, reason);
+    }
+
+    /// @inheritdoc ICredentialAnchor
+    function anchor(uint32 issuerId, bytes32 root) public view virtual returns (AnchorRecord memory) {
+        return _anchors[issuerId][root];
     }
 
     /// @inheritdoc ICredentialAnchor
@@ -143,26 +176,75 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
     }
 
     /// @inheritdoc ICredentialAnchor
+    function credentialSuspensions(uint32 issuerId, bytes32 credentialHash)
+        public
+        view
+        virtual
+        returns (SuspensionInterval[] memory)
+    {
+        return _pastSuspensions[issuerId][credentialHash];
+    }
+
+    /// @inheritdoc ICredentialAnchor
     function credentialStatusAt(uint32 issuerId, bytes32 credentialHash, uint64 t)
         public
         view
         virtual
         returns (bool revoked, bool suspended)
     {
-        return _statusAt(_statuses[issuerId][credentialHash], t);
+        StatusActor suspendedBy;
+        (revoked, suspendedBy) = _statusAt(issuerId, credentialHash, _statuses[issuerId][credentialHash], t);
+        suspended = suspendedBy != StatusActor.None;
     }
 
-    /// @dev (revoked, suspended) of `record` at time `t` (see {credentialStatusAt}).
-    function _statusAt(CredentialStatusRecord memory record, uint64 t)
+    /**
+     * @dev Whether `record` (of `credentialHash` in the namespace of `issuerId`) was revoked at
+     * time `t`, and who had suspended it at `t` (`None` when it was not suspended then).
+     */
+    function _statusAt(uint32 issuerId, bytes32 credentialHash, CredentialStatusRecord memory record, uint64 t)
         internal
-        pure
-        returns (bool revoked, bool suspended)
+        view
+        returns (bool revoked, StatusActor suspendedBy)
     {
+        // Why: read-only view: compares recorded times with the caller's time, nothing is decided
+        // on chain.
+        // slither-disable-next-line timestamp
         revoked = record.revokedAt != 0 && t >= record.revokedAt;
-        suspended =
-            record.suspendedAt != 0 &&
-            t >= record.suspendedAt &&
-            (record.suspended || t < record.reinstatedAt);
+        uint64 suspendedAt = record.suspendedAt;
+        // slither `timestamp` (same finding as the directive above): read-only view.
+        if (suspendedAt == 0) {
+            return (revoked, StatusActor.None);
+        }
+        if (t >= suspendedAt) {
+            return (revoked, (record.suspended || t < record.reinstatedAt) ? record.suspendedBy : StatusActor.None);
+        }
+        // Before the last interval: binary search of the closed ones, for the last starting at or
+        // before `t`.
+        SuspensionInterval[] storage past = _pastSuspensions[issuerId][credentialHash];
+        uint256 low = 0;
+        uint256 high = past.length;
+        while (low < high) {
+            uint256 mid = (low + high) / 2;
+            if (past[mid].suspendedAt <= t) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        if (low != 0 && t < past[low - 1].reinstatedAt) {
+            suspendedBy = past[low - 1].suspendedBy;
+        }
+    }
+
+    /// @dev The issuer `account` acts for, whatever its status; reverts for other accounts.
+    function _requireIssuerAccount(address account) internal view returns (uint32 issuerId) {
+        (issuerId, ) = _accountIssuer(account);
+        // Why: 0 is the 'no issuer' sentinel of an id assigned by governance, not a balance or a
+        // time.
+        // slither-disable-next-line incorrect-equality,timestamp
+        if (issuerId == 0) {
+            revert AnchorUnauthorizedAccount(account);
+        }
     }
 
     /// @dev The issuer `account` acts for; reverts unless that issuer is active.
@@ -183,49 +265,74 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         return issuerId;
     }
 
+    /// @dev A governance status change: the issuer must exist and the reason must not be empty.
+    function _requireGovernanceAction(uint32 issuerId, string calldata reason) private view {
+        _requireKnown(issuerId);
+        if (bytes(reason).length == 0) {
+            revert AnchorReasonRequired();
+        }
+    }
+
     /// @dev Revokes one credential in `statuses` (the namespace of issuer `issuerId`).
     function _revoke(
         mapping(bytes32 => CredentialStatusRecord) storage statuses,
         uint32 issuerId,
-        bytes32 credentialHash
+        bytes32 credentialHash,
+        StatusActor actor
     ) private {
         CredentialStatusRecord storage record = statuses[credentialHash];
         if (record.revokedAt != 0) {
             revert AnchorCredentialAlreadyRevoked(issuerId, credentialHash);
         }
         record.revokedAt = uint64(block.timestamp);
+        record.revokedBy = actor;
     }
 
-    /// @dev Suspends one credential in `statuses` (the namespace of issuer `issuerId`).
-    function _suspend(
-        mapping(bytes32 => CredentialStatusRecord) storage statuses,
-        uint32 issuerId,
-        bytes32 credentialHash
-    ) private {
-        CredentialStatusRecord storage record = statuses[credentialHash];
+    /// @dev Suspends one credential (namespace of issuer `issuerId`); a previous, closed interval
+    /// moves to the credential's past intervals first.
+    function _suspend(uint32 issuerId, bytes32 credentialHash, StatusActor actor) private {
+        CredentialStatusRecord storage record = _statuses[issuerId][credentialHash];
         if (record.revokedAt != 0) {
             revert AnchorCredentialAlreadyRevoked(issuerId, credentialHash);
         }
         if (record.suspended) {
             revert AnchorCredentialAlreadySuspended(issuerId, credentialHash);
         }
+        uint64 previous = record.suspendedAt;
+        // Why: 0 is the 'never suspended' sentinel, not a time comparison.
+        // slither-disable-next-line timestamp
+        if (previous != 0) {
+            _pastSuspensions[issuerId][credentialHash].push(
+                SuspensionInterval({
+                    suspendedAt: previous,
+                    reinstatedAt: record.reinstatedAt,
+                    suspendedBy: record.suspendedBy
+                })
+            );
+        }
         record.suspendedAt = uint64(block.timestamp);
         record.suspended = true;
+        record.suspendedBy = actor;
         // unchecked: one increment per suspension transaction; 2**32 of them is out of reach.
         unchecked {
             record.suspensionCount += 1;
         }
     }
 
-    /// @dev Lifts the suspension of one credential in `statuses` (namespace of `issuerId`).
+    /// @dev Lifts the suspension of one credential in `statuses` (namespace of `issuerId`); an
+    /// issuer cannot lift a suspension by governance.
     function _reinstate(
         mapping(bytes32 => CredentialStatusRecord) storage statuses,
         uint32 issuerId,
-        bytes32 credentialHash
+        bytes32 credentialHash,
+        StatusActor actor
     ) private {
         CredentialStatusRecord storage record = statuses[credentialHash];
         if (!record.suspended) {
             revert AnchorCredentialNotSuspended(issuerId, credentialHash);
+        }
+        if (actor == StatusActor.Issuer && record.suspendedBy == StatusActor.Governance) {
+            revert AnchorCredentialSuspendedByGovernance(issuerId, credentialHash);
         }
         record.reinstatedAt = uint64(block.timestamp);
         record.suspended = false;
@@ -246,5 +353,10 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         returns (CredentialStatusRecord memory)
     {
         return _statuses[issuerId][credentialHash];
+    }
+
+    /// @dev The anchor record of `root` by issuer `issuerId`.
+    function _anchorOf(uint32 issuerId, bytes32 root) internal view returns (AnchorRecord memory) {
+        return _anchors[issuerId][root];
     }
 }

@@ -49,6 +49,8 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
     mapping(address account => AccountData) private _accounts;
     mapping(uint32 issuerId => mapping(bytes32 publicKey => Window)) private _keys;
     mapping(uint32 issuerId => mapping(bytes32 typeId => Window)) private _types;
+    mapping(bytes32 didHash => uint32 issuerId) private _issuerIdByDid;
+    mapping(uint32 issuerId => IssuerSuspension[]) private _pastSuspensions;
 
     /// @inheritdoc IIssuerRegistry
     function registerIssuer(string calldata name, string calldata did, address[] calldata accounts)
@@ -66,7 +68,13 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
         if (accounts.length > MAX_ACCOUNTS_PER_ISSUER) {
             revert IssuerAccountLimitReached(_issuerCount + 1, MAX_ACCOUNTS_PER_ISSUER);
         }
+        bytes32 didHash = keccak256(bytes(did));
+        uint32 existing = _issuerIdByDid[didHash];
+        if (existing != 0) {
+            revert IssuerDidAlreadyRegistered(did, existing);
+        }
         issuerId = ++_issuerCount;
+        _issuerIdByDid[didHash] = issuerId;
         IssuerData storage data = _issuers[issuerId];
         data.status = IssuerStatus.Active;
         data.registeredAt = uint64(block.timestamp);
@@ -170,6 +178,13 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
             revert IssuerAlreadySuspended(issuerId);
         }
         IssuerData storage data = _issuers[issuerId];
+        uint64 previous = data.suspendedAt;
+        // Why: 0 is the 'never suspended' sentinel, not a time comparison.
+        // slither-disable-next-line timestamp
+        if (previous != 0) {
+            // The previous interval is closed (the issuer is active): keep it for as-of queries.
+            _pastSuspensions[issuerId].push(IssuerSuspension({suspendedAt: previous, reinstatedAt: data.reinstatedAt}));
+        }
         data.suspendedAt = uint64(block.timestamp);
         data.suspensionOpen = true;
         _setStatus(issuerId, IssuerStatus.Suspended);
@@ -215,6 +230,16 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
     /// @inheritdoc IIssuerRegistry
     function issuerCount() public view virtual returns (uint32) {
         return _issuerCount;
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function issuerIdOfDid(string calldata did) public view virtual returns (uint32) {
+        return _issuerIdByDid[keccak256(bytes(did))];
+    }
+
+    /// @inheritdoc IIssuerRegistry
+    function issuerSuspensions(uint32 issuerId) public view virtual returns (IssuerSuspension[] memory) {
+        return _pastSuspensions[issuerId];
     }
 
     /// @inheritdoc IIssuerRegistry
@@ -269,10 +294,37 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
             return IssuerStatus.Removed;
         }
         uint64 suspendedAt = data.suspendedAt;
-        if (suspendedAt != 0 && t >= suspendedAt && (data.suspensionOpen || t < data.reinstatedAt)) {
-            return IssuerStatus.Suspended;
+        // Why: read-only view comparing recorded times with the caller's time; nothing is decided
+        // on chain.
+        // slither-disable-next-line timestamp
+        if (suspendedAt != 0 && t >= suspendedAt) {
+            return (data.suspensionOpen || t < data.reinstatedAt) ? IssuerStatus.Suspended : IssuerStatus.Active;
         }
-        return IssuerStatus.Active;
+        return _inPastSuspension(_pastSuspensions[issuerId], t) ? IssuerStatus.Suspended : IssuerStatus.Active;
+    }
+
+    /// @dev The issuer registered with the DID whose keccak256 is `didHash`, or 0.
+    function _issuerIdOfDidHash(bytes32 didHash) internal view returns (uint32) {
+        return _issuerIdByDid[didHash];
+    }
+
+    /// @dev Whether `t` lies in one of the closed intervals `past` (in time order, disjoint):
+    /// binary search for the last interval starting at or before `t`.
+    function _inPastSuspension(IssuerSuspension[] storage past, uint64 t) private view returns (bool) {
+        uint256 low = 0;
+        uint256 high = past.length;
+        while (low < high) {
+            uint256 mid = (low + high) / 2;
+            // Why: read-only binary search over recorded times; nothing is decided on chain.
+            // slither-disable-next-line timestamp
+            if (past[mid].suspendedAt <= t) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        // slither `timestamp` (same finding as the directive above): read-only view.
+        return low != 0 && t < past[low - 1].reinstatedAt;
     }
 
     /// @dev The issuer `account` acts for and that issuer's current status (0 and None if none).
@@ -357,7 +409,7 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
     }
 
     /// @dev The status of issuer `issuerId`; reverts with {IssuerUnknown} if it does not exist.
-    function _requireKnown(uint32 issuerId) private view returns (IssuerStatus status) {
+    function _requireKnown(uint32 issuerId) internal view returns (IssuerStatus status) {
         status = _issuers[issuerId].status;
         // Why: exact match on the status enum is intended; slither taints the whole storage record
         // because other fields of it hold block times.

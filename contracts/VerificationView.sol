@@ -11,6 +11,7 @@ import {CredentialAnchor} from "./CredentialAnchor.sol";
 abstract contract VerificationView is IVerificationView, CredentialAnchor {
     /// @inheritdoc IVerificationView
     function verifyCredential(
+        bytes32 issuerDidHash,
         bytes32 root,
         bytes32 credentialHash,
         bytes32 publicKey,
@@ -20,22 +21,49 @@ abstract contract VerificationView is IVerificationView, CredentialAnchor {
         verdict.blockNumber = block.number;
         verdict.blockTimestamp = block.timestamp;
         verdict.asOf = asOf == 0 ? uint64(block.timestamp) : asOf;
-        AnchorRecord memory record = anchor(root);
-        verdict.anchor = record;
-        uint32 issuerId = record.issuerId;
-        // Why: issuer id 0 means 'never anchored' (an exact sentinel, not a balance or a time).
+        uint32 issuerId = _issuerIdOfDidHash(issuerDidHash);
+        verdict.issuerId = issuerId;
+        // Why: issuer id 0 means 'no such issuer' (an exact sentinel, not a balance or a time).
         // slither-disable-next-line incorrect-equality,timestamp
         if (issuerId == 0) {
             return verdict;
         }
-        uint64 anchoredAt = record.anchoredAt;
+        AnchorRecord memory record = _anchorOf(issuerId, root);
+        verdict.anchor = record;
+        // slither `timestamp` (same finding as the directive above; a second directive would be
+        // unused): issuer id 0 in the record means 'never anchored' by this issuer.
+        if (record.issuerId == 0) {
+            return verdict;
+        }
+        _fillIssuer(verdict, issuerId, record.anchoredAt);
+        _fillKeyAndType(verdict, issuerId, publicKey, typeId, record.anchoredAt);
+        _fillStatus(verdict, issuerId, credentialHash);
+        // slither `timestamp` (same finding as the directive above; a second directive would be
+        // unused): read-only view: compares recorded times with the caller's as-of time, nothing is
+        // decided on chain.
+        verdict.batchRevoked = record.revokedAt != 0 && verdict.asOf >= record.revokedAt;
+    }
+
+    /// @dev The issuer's identity and its status now, at anchor time and as of `verdict.asOf`.
+    function _fillIssuer(CredentialVerdict memory verdict, uint32 issuerId, uint64 anchoredAt) private view {
         (verdict.issuerName, verdict.issuerDid) = _issuerIdentity(issuerId);
         verdict.issuerStatus = _issuerStatus(issuerId);
         verdict.issuerStatusAtAnchor = issuerStatusAt(issuerId, anchoredAt);
+        verdict.issuerStatusAsOf = issuerStatusAt(issuerId, verdict.asOf);
+    }
 
+    /// @dev The key's and the type's windows and their validity at anchor time.
+    function _fillKeyAndType(
+        CredentialVerdict memory verdict,
+        uint32 issuerId,
+        bytes32 publicKey,
+        bytes32 typeId,
+        uint64 anchoredAt
+    ) private view {
         Window memory key = _keyWindow(issuerId, publicKey);
-        // slither `timestamp` (same finding as the directive above; a second directive would be
-        // unused): validFrom 0 marks an unregistered key (a sentinel, not a time comparison).
+        // Why: validFrom 0 marks an unregistered key or an ungranted type (a sentinel, not a time
+        // comparison).
+        // slither-disable-next-line timestamp
         verdict.keyRegistered = key.validFrom != 0;
         verdict.keyValidFrom = key.validFrom;
         verdict.keyValidUntil = key.validUntil;
@@ -48,13 +76,16 @@ abstract contract VerificationView is IVerificationView, CredentialAnchor {
         verdict.typeValidFrom = typeWindow.validFrom;
         verdict.typeValidUntil = typeWindow.validUntil;
         verdict.typeAccreditedAtAnchor = isAccreditedAt(issuerId, typeId, anchoredAt);
+    }
 
+    /// @dev The credential's status record and its exact status as of `verdict.asOf`.
+    function _fillStatus(CredentialVerdict memory verdict, uint32 issuerId, bytes32 credentialHash) private view {
         CredentialStatusRecord memory status = _credentialStatus(issuerId, credentialHash);
         verdict.credentialStatus = status;
-        (verdict.credentialRevoked, verdict.credentialSuspended) = _statusAt(status, verdict.asOf);
-        // slither `timestamp` (same finding as the directive above; a second directive would be
-        // unused): read-only view: compares recorded times with the caller's as-of time, nothing is
-        // decided on chain.
-        verdict.batchRevoked = record.revokedAt != 0 && verdict.asOf >= record.revokedAt;
+        (bool revoked, StatusActor suspendedBy) = _statusAt(issuerId, credentialHash, status, verdict.asOf);
+        verdict.credentialRevoked = revoked;
+        verdict.credentialRevokedBy = revoked ? status.revokedBy : StatusActor.None;
+        verdict.credentialSuspended = suspendedBy != StatusActor.None;
+        verdict.credentialSuspendedBy = suspendedBy;
     }
 }

@@ -8,10 +8,12 @@ pragma solidity 0.8.37;
  * @dev Governors (see {IGovernance}) call every state-changing function. Times are UNIX seconds
  * (block timestamps); a window is `[validFrom, validUntil)` and `validUntil == 0` is open ended.
  *
- * History kept on chain: one window per (issuer, key) and per (issuer, type), and the last
- * suspension interval of an issuer. A key or type cannot be registered twice for an issuer, so
- * its window never loses history. Earlier suspension intervals are in the {IssuerSuspended} and
- * {IssuerReinstated} events.
+ * History kept on chain, exact for any past time from contract state alone: one window per
+ * (issuer, key) and per (issuer, type) (a key or a type cannot be registered twice for an issuer,
+ * and a revocation or withdrawal only ends its window, so that one window is its whole history);
+ * every suspension interval of an issuer (the last one in the issuer record, every earlier closed
+ * one in {issuerSuspensions}); the registration and removal times. {issuerStatusAt} is exact for
+ * every `t`. A DID names at most one issuer, for good (also after its removal).
  */
 interface IIssuerRegistry {
     /// @notice Lifecycle of an issuer. `Suspended` can be reversed, `Removed` is final.
@@ -33,6 +35,12 @@ interface IIssuerRegistry {
         uint64 removedAt;
     }
 
+    /// @notice A closed suspension interval `[suspendedAt, reinstatedAt)` of an issuer.
+    struct IssuerSuspension {
+        uint64 suspendedAt;
+        uint64 reinstatedAt;
+    }
+
     /// @dev No issuer has id `issuerId`.
     error IssuerUnknown(uint32 issuerId);
     /// @dev Issuer `issuerId` is removed; removal is final.
@@ -45,6 +53,8 @@ interface IIssuerRegistry {
     error IssuerInvalidName();
     /// @dev The DID is empty.
     error IssuerInvalidDid();
+    /// @dev {registerIssuer}: `did` already names issuer `issuerId` (a DID names one issuer, for good).
+    error IssuerDidAlreadyRegistered(string did, uint32 issuerId);
     /// @dev The zero address was given as an issuer account.
     error IssuerInvalidAccount(address account);
     /// @dev `account` already acts for issuer `issuerId`; an account acts for at most one issuer.
@@ -93,8 +103,9 @@ interface IIssuerRegistry {
 
     /**
      * @notice Registers an active issuer and the accounts acting for it.
-     * @dev Requirements: the caller is a governor; `name` and `did` are not empty; each account is
-     * not zero and not assigned to an issuer; at most {MAX_ACCOUNTS_PER_ISSUER} accounts.
+     * @dev Requirements: the caller is a governor; `name` and `did` are not empty; no issuer (even
+     * a removed one) was registered with `did` (byte-for-byte, see {issuerIdOfDid}); each account
+     * is not zero and not assigned to an issuer; at most {MAX_ACCOUNTS_PER_ISSUER} accounts.
      * Emits {IssuerRegistered}, then {IssuerAccountAdded} per account.
      * @return issuerId The new id, assigned from 1.
      */
@@ -119,7 +130,8 @@ interface IIssuerRegistry {
     /**
      * @notice Registers the Ed25519 public key `publicKey` for issuer `issuerId`.
      * @dev Requirements: the caller is a governor; the issuer exists and is not removed; the key is
-     * not zero and was never registered for this issuer; the window is well formed.
+     * not zero and was never registered for this issuer (re-adding a revoked key reverts, so a
+     * key has one window, its whole history); the window is well formed.
      * `validFrom == 0` means the current block timestamp. Emits a {SigningKeyAdded} event.
      */
     function addSigningKey(uint32 issuerId, bytes32 publicKey, uint64 validFrom, uint64 validUntil) external;
@@ -134,7 +146,8 @@ interface IIssuerRegistry {
     /**
      * @notice Accredits issuer `issuerId` for credential type `typeId` (keccak256 of the type name).
      * @dev Requirements: the caller is a governor; the issuer exists and is not removed; the type
-     * was never granted to this issuer; the window is well formed (`validFrom == 0` means now).
+     * was never granted to this issuer (no re-grant after a withdrawal, so a type has one window,
+     * its whole history); the window is well formed (`validFrom == 0` means now).
      * Emits a {CredentialTypeGranted} event.
      */
     function grantCredentialType(uint32 issuerId, bytes32 typeId, uint64 validFrom, uint64 validUntil) external;
@@ -147,8 +160,10 @@ interface IIssuerRegistry {
     function withdrawCredentialType(uint32 issuerId, bytes32 typeId) external;
 
     /**
-     * @notice Suspends issuer `issuerId`: its accounts can no longer anchor, revoke or suspend.
-     * @dev Requirements: the caller is a governor; the issuer is active. Emits {IssuerSuspended}.
+     * @notice Suspends issuer `issuerId`: its accounts can no longer anchor or reinstate
+     * credentials (they can still revoke and suspend its own credentials).
+     * @dev Requirements: the caller is a governor; the issuer is active. The previous (closed)
+     * suspension interval, if any, moves to {issuerSuspensions}. Emits {IssuerSuspended}.
      */
     function suspendIssuer(uint32 issuerId) external;
 
@@ -171,6 +186,15 @@ interface IIssuerRegistry {
     /// @notice How many issuers were registered; ids run from 1 to this number.
     function issuerCount() external view returns (uint32);
 
+    /// @notice The issuer registered with exactly `did`, or 0 (stored by `keccak256(bytes(did))`).
+    function issuerIdOfDid(string calldata did) external view returns (uint32);
+
+    /**
+     * @notice The closed suspension intervals of issuer `issuerId` before its last suspension, in
+     * time order (the last one, open or closed, is in {issuer}).
+     */
+    function issuerSuspensions(uint32 issuerId) external view returns (IssuerSuspension[] memory);
+
     /// @notice The issuer `account` acts for, or 0.
     function issuerOfAccount(address account) external view returns (uint32);
 
@@ -183,16 +207,18 @@ interface IIssuerRegistry {
     /// @notice The accreditation window of issuer `issuerId` for `typeId`; zeros if never granted.
     function credentialType(uint32 issuerId, bytes32 typeId) external view returns (uint64 validFrom, uint64 validUntil);
 
-    /// @notice Whether `publicKey` was a valid signing key of issuer `issuerId` at time `t`.
+    /// @notice Whether `publicKey` was a valid signing key of issuer `issuerId` at time `t` (exact:
+    /// a key has one window).
     function isKeyValidAt(uint32 issuerId, bytes32 publicKey, uint64 t) external view returns (bool);
 
-    /// @notice Whether issuer `issuerId` was accredited for `typeId` at time `t`.
+    /// @notice Whether issuer `issuerId` was accredited for `typeId` at time `t` (exact: a type has
+    /// one window).
     function isAccreditedAt(uint32 issuerId, bytes32 typeId, uint64 t) external view returns (bool);
 
     /**
      * @notice The status of issuer `issuerId` at time `t`.
-     * @dev Exact for any `t` except inside suspension intervals before the last one, which only
-     * the {IssuerSuspended} / {IssuerReinstated} events record (those report `Active`).
+     * @dev Exact for any `t`: `None` before registration, `Removed` from removal on, `Suspended`
+     * inside any suspension interval (the last one or one of {issuerSuspensions}), else `Active`.
      */
     function issuerStatusAt(uint32 issuerId, uint64 t) external view returns (IssuerStatus);
 }

@@ -13,8 +13,11 @@ interface IVerificationView {
     /**
      * @notice The registry's answer about one credential.
      * @dev "At anchor time" means at `anchor.anchoredAt` (the block timestamp of {anchorRoot});
-     * "as of" means at `asOf`. When the root was never anchored, `anchor.issuerId == 0` and every
-     * issuer, key and type field is zero / false.
+     * "as of" means at `asOf`. The issuer is the one registered with the credential's issuer DID
+     * (`issuerId`, 0 when no issuer has that DID); the anchor is that issuer's anchor of the root.
+     * When the root was never anchored by that issuer, `anchor.issuerId == 0` and every issuer,
+     * key, type and status field is zero / false (`issuerId` still names the resolved issuer).
+     * Every "as of" field is exact for any time: the registry keeps every suspension interval.
      */
     struct CredentialVerdict {
         /// The anchor record of the root (issuerId 0 = never anchored).
@@ -47,16 +50,28 @@ interface IVerificationView {
         /// The block the answer was read at.
         uint256 blockNumber;
         uint256 blockTimestamp;
+        /// The issuer registered with the DID whose hash was asked (0 = no such issuer).
+        uint32 issuerId;
+        /// Who had revoked the credential as of `asOf` (`None` when not revoked then).
+        ICredentialAnchor.StatusActor credentialRevokedBy;
+        /// Who had suspended the credential as of `asOf` (`None` when not suspended then).
+        ICredentialAnchor.StatusActor credentialSuspendedBy;
+        /// The anchoring issuer's status as of `asOf`.
+        IIssuerRegistry.IssuerStatus issuerStatusAsOf;
     }
 
     /**
-     * @notice Everything about the credential `credentialHash` anchored under `root`, signed with
-     * the Ed25519 key `publicKey`, of type `typeId`, as of time `asOf` (0 = now).
+     * @notice Everything about the credential `credentialHash` of the issuer whose DID hashes to
+     * `issuerDidHash` (`keccak256` of the DID's UTF-8 bytes, the credential's `issuer`), anchored
+     * by that issuer under `root`, signed with the Ed25519 key `publicKey`, of type `typeId`, as of
+     * time `asOf` (0 = now).
      * @dev Checks nothing itself and never reverts on unknown values: the verifier decides. It does
      * not check that `credentialHash` is a leaf of `root`: the verifier recomputes the root from
-     * the inclusion proof.
+     * the inclusion proof. Only the named issuer's anchor of `root` counts, so another issuer
+     * anchoring the same root changes nothing.
      */
     function verifyCredential(
+        bytes32 issuerDidHash,
         bytes32 root,
         bytes32 credentialHash,
         bytes32 publicKey,
