@@ -3,12 +3,19 @@
 The policy engine never looks at raw credential JSON: this module turns each credential kind
 (degree, employment, Open Badge) into a small typed fact. The field names are those of the
 credential package's JSON Schemas (``talentproof.credential.model`` builders).
+
+Claim binding: a degree's awarding institution and an employment's employer are claims the
+*issuer* makes about itself. :func:`bind` ties them to the issuer's identity as recorded on chain
+(its registered DID and name): the fact keeps the on-chain identity (``institution_did`` /
+``employer_did`` and the on-chain name), or says exactly why it cannot count (``unbound``), e.g.
+``employer 'HSBC' is not the issuer 'OSL Digital Securities Limited' (did:web:osl.com)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -29,6 +36,9 @@ class DegreeFact:
     field_of_study: str
     institution: str
     award_date: date | None
+    institution_id: str | None = None  # as the credential states it (optional)
+    institution_did: str | None = None  # the on-chain issuer's DID, once bound
+    unbound: str | None = None  # why the fact cannot count (binding), None when bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +51,9 @@ class EmploymentFact:
     start: date
     end: date | None
     domains: tuple[str, ...]
+    employer_id: str | None = None  # as the credential states it (optional)
+    employer_did: str | None = None  # the on-chain issuer's DID, once bound
+    unbound: str | None = None  # why the fact cannot count (binding), None when bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +75,8 @@ class BadgeFact:
     achievement_type: str
     alignments: tuple[Alignment, ...]
     tags: tuple[str, ...]
+    issued: date | None = None  # when it was awarded / completed (else the credential's validFrom)
+    unbound: str | None = None
 
 
 Fact = DegreeFact | EmploymentFact | BadgeFact
@@ -95,6 +110,12 @@ def _date(value: Any) -> date | None:
         return None
 
 
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return value["id"]
+    return None
+
+
 def _text(value: Any) -> str:
     if isinstance(value, Mapping):
         value = value.get("name", "")
@@ -119,12 +140,14 @@ def fact_of(ref: str, doc: Mapping[str, Any]) -> Fact | None:
     if kind == DEGREE:
         deg = subject.get("degree")
         deg = deg if isinstance(deg, Mapping) else subject
+        inst = _first(deg, "institution", "awardingInstitution")
         return DegreeFact(
             ref=ref,
             level=_text(_first(deg, "level", "degreeLevel")).lower(),
             field_of_study=_text(_first(deg, "fieldOfStudy", "field")),
-            institution=_text(_first(deg, "institution", "awardingInstitution")),
+            institution=_text(inst),
             award_date=_date(_first(deg, "awardDate", "awarded")),
+            institution_id=_id_of(inst),
         )
     if kind == EMPLOYMENT:
         emp = subject.get("employment")
@@ -135,9 +158,11 @@ def fact_of(ref: str, doc: Mapping[str, Any]) -> Fact | None:
         domains = _first(emp, "domains", "domain") or ()
         if isinstance(domains, str):
             domains = (domains,)
+        employer = _first(emp, "employer", "employerName")
         return EmploymentFact(
             ref=ref,
-            employer=_text(_first(emp, "employer", "employerName")),
+            employer=_text(employer),
+            employer_id=_id_of(employer),
             role=_text(_first(emp, "role", "title")),
             start=start,
             end=_date(_first(emp, "endDate", "end")),
@@ -166,4 +191,45 @@ def fact_of(ref: str, doc: Mapping[str, Any]) -> Fact | None:
         achievement_type=_text(ach.get("achievementType")),
         alignments=tuple(aligns),
         tags=tuple(str(t) for t in tags),
+        issued=_date(_first(subject, "completionDate", "awardedDate")) or _date(doc.get("validFrom")),
     )
+
+
+def _norm(text: str) -> str:
+    """Case-folded, punctuation-free, single-spaced form used for name matching."""
+    text = re.sub(r"[^\w\s]", " ", text.casefold())
+    return " ".join(text.split())
+
+
+def same_name(a: str, b: str) -> bool:
+    """Names equal up to case, punctuation and whitespace (and not empty)."""
+    na = _norm(a)
+    return bool(na) and na == _norm(b)
+
+
+def bind(fact: Fact, issuer_did: str | None, issuer_name: str | None) -> Fact:
+    """The fact tied to the on-chain identity of the party that signed it.
+
+    An employment's employer and a degree's awarding institution must be the issuer itself: the
+    stated ``id`` (when present) must equal the issuer's registered DID and the stated name its
+    registered name (case, punctuation and whitespace aside). A bound fact carries the on-chain
+    DID and name; otherwise ``unbound`` says why it cannot count. Without the on-chain identity
+    (the ledger was not read) nothing is bound. Badges name no party of their own: only an
+    unknown issuer unbinds them.
+    """
+    if not issuer_did or not issuer_name:
+        return replace(fact, unbound="the issuer's identity on the ledger is unknown (the ledger was not read)")
+    issuer = f"the issuer {issuer_name!r} ({issuer_did})"
+    if isinstance(fact, EmploymentFact):
+        if fact.employer_id is not None and fact.employer_id != issuer_did:
+            return replace(fact, unbound=f"employer {fact.employer!r} ({fact.employer_id}) is not {issuer}")
+        if not same_name(fact.employer, issuer_name):
+            return replace(fact, unbound=f"employer {fact.employer!r} is not {issuer}")
+        return replace(fact, employer=issuer_name, employer_did=issuer_did, unbound=None)
+    if isinstance(fact, DegreeFact):
+        if fact.institution_id is not None and fact.institution_id != issuer_did:
+            return replace(fact, unbound=f"awarding institution {fact.institution!r} ({fact.institution_id}) is not {issuer}")
+        if not same_name(fact.institution, issuer_name):
+            return replace(fact, unbound=f"awarding institution {fact.institution!r} is not {issuer}")
+        return replace(fact, institution=issuer_name, institution_did=issuer_did, unbound=None)
+    return replace(fact, unbound=None)

@@ -5,11 +5,12 @@ one of:
 
 ``degree``
     ``min_level`` (associate < bachelor < master < doctorate), optional ``fields`` (keywords, any
-    of which must appear in the field of study).
+    of which must appear in the field of study), optional ``institutions`` (recognised
+    universities, ``{did, name}``: matched by DID only).
 ``employment``
-    optional ``employers`` (names, or ``{name, aliases}``), optional ``domains`` (any of which the
-    employment must list), and the required ``min_years`` (total, overlaps counted once, up to
-    the evaluation date; an explicit 0 means any duration).
+    optional ``employers`` (notable firms, ``{did, name}``: matched by DID only), optional
+    ``domains`` (any of which the employment must list), and the required ``min_years`` (total,
+    overlaps counted once, up to the application date; an explicit 0 means any duration).
 ``badge``
     an Open Badges achievement matching any of ``alignments`` (``framework``/``code``/``name``,
     each optional, all given ones must match), ``achievement_types`` or ``keywords`` (in its
@@ -23,10 +24,23 @@ no unknown or duplicated keys): what cannot be read exactly as written is a Poli
 Thresholds and lists are data: the engine has no profession built in. ``evaluate`` explains
 each criterion: met or not, by which credential, and why.
 
+Who may say what: a degree counts only when it was signed by its awarding institution, an
+employment only when signed by its employer (``facts.bind``: the credential's ``institution`` /
+``employer`` must be the issuer's DID and name as registered on chain). Firms and universities
+are therefore named by their on-chain DID (``did:web:hsbc.com``), never by a self-asserted
+name; the name beside the DID is for people. A mismatch is a failed criterion that says why
+("employer 'HSBC' is not the issuer 'OSL Digital Securities Limited' (did:web:osl.com)").
+
+Facts have their own time: ``evaluate`` takes the application date and counts a degree awarded,
+an employment held (its years up to that date) and a badge completed by then; a fact dated
+later does not count ("not yet awarded on 2024-01-01"). Whether the credential is valid and
+unrevoked is the engine's checks 8 and 9, at the as-of time, not here.
+
 Example::
 
     policy = load_policy(DEFAULT_POLICY)
-    result = policy.evaluate("hk-dlt-expert", [PolicyInput("degree.json", doc, True)], date.today())
+    item = PolicyInput("degree.json", doc, True, "did:web:hku.hk", "The University of Hong Kong")
+    result = policy.evaluate("hk-dlt-expert", [item], date.today())
     for c in result.criteria:
         print(c.met, c.title, c.reason)
 """
@@ -51,6 +65,8 @@ from talentproof.verifier.facts import (
     DegreeFact,
     EmploymentFact,
     Fact,
+    _norm,
+    bind,
     fact_of,
 )
 
@@ -65,23 +81,21 @@ _DAYS_PER_YEAR = 365.2425
 # --------------------------------------------------------------------------- criteria model
 
 
-def _norm(text: str) -> str:
-    """Case-folded, punctuation-free, single-spaced form used for name matching."""
-    text = re.sub(r"[^\w\s]", " ", text.casefold())
-    return " ".join(text.split())
-
-
 @dataclass(frozen=True, slots=True)
 class Firm:
-    """A firm the policy names, with the other names it is known by."""
+    """A firm (or university) the policy names: its on-chain identity (DID) and, for people,
+    its name. Matched by DID only."""
 
+    did: str
     name: str
-    aliases: tuple[str, ...] = ()
 
-    def matches(self, employer: str) -> bool:
-        """True when ``employer`` is this firm's name or one of its aliases."""
-        wanted = _norm(employer)
-        return any(_norm(n) == wanted for n in (self.name, *self.aliases))
+    def matches(self, did: str | None) -> bool:
+        """True when ``did`` (a bound fact's on-chain issuer DID) is this firm's."""
+        return did is not None and did == self.did
+
+    def describe(self) -> str:
+        """``name (did)``."""
+        return f"{self.name} ({self.did})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +122,7 @@ class Criterion:
     min_level: str | None = None
     fields: tuple[str, ...] = ()
     employers: tuple[Firm, ...] = ()
+    institutions: tuple[Firm, ...] = ()
     domains: tuple[str, ...] = ()
     min_years: float = 0.0
     alignments: tuple[AlignmentRule, ...] = ()
@@ -132,11 +147,15 @@ class Profession:
 
 @dataclass(frozen=True, slots=True)
 class PolicyInput:
-    """A credential offered as evidence; ``verified`` is the verifier's verdict on it."""
+    """A credential offered as evidence; ``verified`` is the verifier's verdict on it;
+    ``issuer_did`` / ``issuer_name`` the signing issuer's identity as recorded on chain (None
+    when the ledger was not read: its degree or employment then never counts)."""
 
     ref: str
     credential: Mapping[str, Any]
     verified: bool
+    issuer_did: str | None = None
+    issuer_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +197,8 @@ class CriterionResult:
 
 @dataclass(frozen=True, slots=True)
 class ProfessionResult:
-    """The evaluation of one applicant against one profession."""
+    """The evaluation of one applicant against one profession; ``as_of`` is the application
+    date the facts were taken at (JSON ``applicationDate``)."""
 
     profession_id: str
     profession_name: str
@@ -196,7 +216,7 @@ class ProfessionResult:
         return {
             "profession": self.profession_id,
             "name": self.profession_name,
-            "asOf": self.as_of.isoformat(),
+            "applicationDate": self.as_of.isoformat(),
             "met": self.met,
             "criteria": [c.to_json() for c in self.criteria],
             "ignored": list(self.ignored),
@@ -208,7 +228,7 @@ class ProfessionResult:
         return cls(
             profession_id=data["profession"],
             profession_name=data["name"],
-            as_of=date.fromisoformat(data["asOf"]),
+            as_of=date.fromisoformat(data.get("applicationDate") or data["asOf"]),
             criteria=tuple(CriterionResult.from_json(c) for c in data["criteria"]),
             ignored=tuple(data.get("ignored") or ()),
         )
@@ -257,12 +277,14 @@ def _degree_matches(c: Criterion, f: DegreeFact) -> str | None:
         return f"{f.level} is below {c.min_level}"
     if c.fields and not any(_norm(k) in _norm(f.field_of_study) for k in c.fields):
         return f"field {f.field_of_study!r} is not one of {', '.join(c.fields)}"
+    if c.institutions and not any(u.matches(f.institution_did) for u in c.institutions):
+        return f"{f.institution} ({f.institution_did}) is not a recognised university"
     return None
 
 
 def _employment_matches(c: Criterion, f: EmploymentFact) -> str | None:
-    if c.employers and not any(firm.matches(f.employer) for firm in c.employers):
-        return f"{f.employer} is not a listed firm"
+    if c.employers and not any(firm.matches(f.employer_did) for firm in c.employers):
+        return f"{f.employer} ({f.employer_did}) is not a listed firm"
     if c.domains:
         have = {_norm(d) for d in f.domains}
         if not any(_norm(d) in have for d in c.domains):
@@ -287,6 +309,21 @@ def _badge_matches(c: Criterion, f: BadgeFact) -> str | None:
     if c.keywords and any(_norm(k) in words for k in c.keywords):
         return None
     return f"badge {f.name!r} is not aligned to the required skill"
+
+
+def _not_yet(f: Fact, on: date) -> str | None:
+    """Why a fact does not hold on the application date ``on`` (None when it does)."""
+    if isinstance(f, DegreeFact):
+        if f.award_date is None:
+            return "the degree states no award date"
+        if f.award_date > on:
+            return f"not yet awarded on {on.isoformat()} (awarded {f.award_date.isoformat()})"
+    elif isinstance(f, EmploymentFact):
+        if f.start > on:
+            return f"not yet employed on {on.isoformat()} (started {f.start.isoformat()})"
+    elif f.issued is not None and f.issued > on:
+        return f"not yet completed on {on.isoformat()} (completed {f.issued.isoformat()})"
+    return None
 
 
 def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
@@ -315,7 +352,6 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
 
     fact_type = {"degree": DegreeFact, "employment": EmploymentFact, "badge": BadgeFact}[c.kind]
     label = {"degree": "degree", "employment": "employment", "badge": "training or skill"}[c.kind]
-    mine = [f for f in facts.verified if isinstance(f, fact_type)]
     unverified = [f.ref for f in facts.unverified if isinstance(f, fact_type)]
     note = (
         f" ({len(unverified)} {label} credential(s) not counted because they failed "
@@ -323,10 +359,24 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
         if unverified
         else ""
     )
+    # who signed it (binding), then whether it held on the application date
+    mine: list[Any] = []
+    refused: list[str] = []
+    for f in facts.verified:
+        if not isinstance(f, fact_type):
+            continue
+        why = f.unbound or _not_yet(f, as_of)
+        if why is None:
+            mine.append(f)
+        else:
+            refused.append(f"{f.ref}: {why}")
     if not mine:
-        return CriterionResult(
-            c.id, c.title, False, f"no verified {label} credential was presented{note}"
-        )
+        if refused:
+            reason = f"no {label} credential counts: " + "; ".join(refused) + note
+        else:
+            reason = f"no verified {label} credential was presented{note}"
+        return CriterionResult(c.id, c.title, False, reason)
+    note = ("; not counted: " + "; ".join(refused) if refused else "") + note
 
     if c.kind == "degree":
         whys = []
@@ -334,11 +384,13 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
             assert isinstance(f, DegreeFact)
             why = _degree_matches(c, f)
             if why is None:
+                assert f.award_date is not None
                 return CriterionResult(
                     c.id,
                     c.title,
                     True,
-                    f"{f.level} in {f.field_of_study} from {f.institution}",
+                    f"{f.level} in {f.field_of_study} from {f.institution} ({f.institution_did}), "
+                    f"awarded {f.award_date.isoformat()}",
                     (f.ref,),
                 )
             whys.append(f"{f.ref}: {why}")
@@ -381,8 +433,9 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
     years = _years(_merged_days(periods))
     employers = ", ".join(dict.fromkeys(f.employer for f in matching))
     refs = tuple(f.ref for f in matching)
+    upto = f" up to {as_of.isoformat()}"
     if years + 1e-9 >= c.min_years:
-        reason = f"{_fmt_years(years)} at {employers}"
+        reason = f"{_fmt_years(years)} at {employers}{upto}"
         if c.min_years:
             reason += f" (needs {_fmt_years(c.min_years)})"
         return CriterionResult(c.id, c.title, True, reason, refs)
@@ -390,7 +443,7 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
         c.id,
         c.title,
         False,
-        f"only {_fmt_years(years)} at {employers}; needs {_fmt_years(c.min_years)}{note}",
+        f"only {_fmt_years(years)} at {employers}{upto}; needs {_fmt_years(c.min_years)}{note}",
         refs,
     )
 
@@ -415,7 +468,10 @@ class Policy:
     ) -> ProfessionResult:
         """Evaluate one applicant's credentials against a profession, explaining each criterion.
 
-        Only credentials with ``verified=True`` count; the others are named in the reasons.
+        ``as_of`` is the application date: the facts (degree awarded, employment held, badge
+        completed) are taken as they stood that day. Only credentials with ``verified=True``
+        whose degree or employment is bound to their on-chain issuer count; the others are
+        named in the reasons.
         """
         prof = self.profession(profession_id)
         verified: list[Fact] = []
@@ -423,6 +479,8 @@ class Policy:
         ignored: list[str] = []
         for item in inputs:
             fact = fact_of(item.ref, item.credential)
+            if fact is not None:
+                fact = bind(fact, item.issuer_did, item.issuer_name)
             if fact is None:
                 ignored.append(item.ref)
             elif item.verified:
@@ -504,6 +562,25 @@ def _opt_term(where: str, value: Any) -> str | None:
     return None if value is _ABSENT else _term(where, value)
 
 
+_DID = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$")
+
+
+def _firms(where: str, value: Any) -> tuple[Firm, ...]:
+    """A list of ``{did, name}`` entries (a firm or university by its on-chain identity)."""
+    out: list[Firm] = []
+    for i, e in enumerate(_list(where, value)):
+        wi = f"{where}[{i}]"
+        e = _mapping(wi, e)
+        _no_extra(wi, e, {"did", "name"})
+        did = e.get("did")
+        if not isinstance(did, str) or not _DID.match(did):
+            raise PolicyError(f"{wi}.did", "a DID (did:method:id, e.g. did:web:hsbc.com)", did)
+        if any(f.did == did for f in out):
+            raise PolicyError(f"{wi}.did", "a DID listed once", did)
+        out.append(Firm(did, _term(f"{wi}.name", e.get("name"))))
+    return tuple(out)
+
+
 def _min_years(where: str, body: Mapping[str, Any]) -> float:
     """The required ``min_years`` threshold (explicit: 0 means any duration)."""
     if "min_years" not in body:
@@ -542,29 +619,18 @@ def _criterion(where: str, raw: Any, depth: int = 0) -> Criterion:
         return Criterion(id=cid, title=title, kind=kind, children=children)
     body = _mapping(w, body)
     if kind == "degree":
-        _no_extra(w, body, {"min_level", "fields"})
+        _no_extra(w, body, {"min_level", "fields", "institutions"})
         level = body.get("min_level")
         if not isinstance(level, str) or level not in DEGREE_LEVELS:
             raise PolicyError(f"{w}.min_level", f"one of {', '.join(DEGREE_LEVELS)}", level)
         return Criterion(
             id=cid, title=title, kind=kind, min_level=level,
             fields=_str_list(f"{w}.fields", body.get("fields", _ABSENT)),
+            institutions=_firms(f"{w}.institutions", body.get("institutions", _ABSENT)),
         )
     if kind == "employment":
         _no_extra(w, body, {"employers", "domains", "min_years"})
-        firms = []
-        for i, e in enumerate(_list(f"{w}.employers", body.get("employers", _ABSENT))):
-            if isinstance(e, str):
-                firms.append(Firm(_term(f"{w}.employers[{i}]", e)))
-            else:
-                e = _mapping(f"{w}.employers[{i}]", e)
-                _no_extra(f"{w}.employers[{i}]", e, {"name", "aliases"})
-                firms.append(
-                    Firm(
-                        _term(f"{w}.employers[{i}].name", e.get("name")),
-                        _str_list(f"{w}.employers[{i}].aliases", e.get("aliases", _ABSENT)),
-                    )
-                )
+        firms = _firms(f"{w}.employers", body.get("employers", _ABSENT))
         domains = _str_list(f"{w}.domains", body.get("domains", _ABSENT))
         years = _min_years(w, body)
         if not firms and not domains and not years:
