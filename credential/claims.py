@@ -41,7 +41,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 __all__ = ["EARLIEST_BIRTH_DATE", "FactProblem", "fact_problems", "subject_fact_problems"]
@@ -116,6 +116,8 @@ class _Checker:
             return None
         field = f"{path}.{key}"
         value = container[key]
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
         match = None
         if isinstance(value, str):
             match = _DATE.fullmatch(value) or (_DATETIME.fullmatch(value) if datetime_ok
@@ -132,8 +134,8 @@ class _Checker:
 
     def not_future(self, field: str, value: date | None) -> bool:
         if value is not None and value > self.today:
-            self.add(field, f"expected a date on or before {self.today.isoformat()} (today), "
-                            f"found {value.isoformat()}")
+            self.add(field, f"expected a date on or before {self.today.isoformat()}, found "
+                            f"{value.isoformat()}")
             return False
         return True
 
