@@ -148,6 +148,7 @@ class BulkTemplate:
         "_stamp",
         "_stamp_bytes",
         "_status_parts",
+        "_today",
         "_type",
         "_valid_from",
         "created",
@@ -166,6 +167,7 @@ class BulkTemplate:
         created = now.astimezone(dt.UTC).replace(microsecond=0)
         self.created = created
         self._stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._today = created.date()  # facts may not be after the service clock's UTC date
         self._stamp_bytes = _jcs.canonicalize_reference(self._stamp)
         self._sign = _RawSigner(signer.key).sign
         schema = load_schema(kind)
@@ -257,6 +259,12 @@ class BulkTemplate:
         subject = request.get("credentialSubject")
         if type(subject) is not dict:
             return None
+        # the institution named in the subject is the issuer itself (another one: the generic
+        # path reports it)
+        try:
+            subject = _cred.bind_subject(self._kind, subject, self.identity)
+        except CredentialError:
+            return None
         get = request.get
         stamp = self._stamp
         valid_from = get("validFrom") or stamp
@@ -282,6 +290,10 @@ class BulkTemplate:
         if (len(row) > 2 or valid_from is not stamp) and not self._structure_ok(
             {**self._ctx_check, **row}
         ):
+            return None
+        try:
+            _cred.check_facts(self._kind, subject, self._today)
+        except CredentialError:  # an impossible or future fact: the generic path reports it
             return None
         cid = credential_id or _cred.new_credential_id()
         canon_text = _jcs.canonicalize_reference

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import os
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,9 @@ from talentproof.credential.schemas import SCHEMA_IDS
 __all__ = [
     "KINDS",
     "CredentialError",
+    "FactError",
+    "bind_subject",
+    "check_facts",
     "IssuerIdentity",
     "SchemaValidationError",
     "Signer",
@@ -49,6 +53,96 @@ _CONTEXTS: dict[str, list[str]] = {
     _types.OPEN_BADGE: [_VC2, "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
 }
 _SCHEMA_IDS = SCHEMA_IDS  # the credential package's stable schema ids (credentialSchema.id)
+
+#: Where a subject names the issuing institution itself: (kind, outer key, party key).
+_BOUND_PARTY: dict[str, tuple[str, str]] = {
+    _types.DEGREE: ("degree", "institution"),
+    _types.EMPLOYMENT: ("employment", "employer"),
+}
+
+
+class FactError(SchemaValidationError):
+    """An impossible or future fact (`talentproof.credential.claims`), naming its field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        CredentialError.__init__(self, f"{field}: {message}")
+        self.field = field
+        self.expected = message
+        self.found = None
+
+
+def _name_key(name: str) -> str:
+    """A name compared case-, punctuation- and whitespace-insensitively (NFKC, casefold,
+    letters and digits only): "OSL Digital Securities Ltd." is not "OSL Digital Securities
+    Limited", but "osl  digital-securities LIMITED" is."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", name).casefold() if ch.isalnum())
+
+
+def bind_subject(kind: str, subject: dict[str, Any], identity: IssuerIdentity) -> dict[str, Any]:
+    """The subject with its institution bound to the issuer: ``degree.institution`` of a
+    DegreeCredential and ``employment.employer`` of an EmploymentCredential describe the
+    issuing institution itself, so their ``id`` is set to its DID and their ``name`` filled
+    with its registered name when absent. Raises `SchemaValidationError` naming
+    ``...institution.id`` / ``...employer.id`` when another identifier is given, or ``.name``
+    when a name differs from the registered one (case, punctuation and whitespace aside): no
+    third party attests for another institution (docs/threat-model.md). Returns ``subject``
+    itself when nothing changes, else a new dict (the request is never modified). Subjects of
+    the wrong shape are left to the schema."""
+    spec = _BOUND_PARTY.get(kind)
+    if spec is None:
+        return subject
+    outer_key, party_key = spec
+    outer = subject.get(outer_key)
+    if not isinstance(outer, dict):
+        return subject
+    party = outer.get(party_key)
+    if party is None:
+        party = {}
+    if not isinstance(party, dict):
+        return subject
+    field = f"credentialSubject.{outer_key}.{party_key}"
+    given_id = party.get("id")
+    if given_id is not None and given_id != identity.did:
+        raise SchemaValidationError(
+            f"{field}.id", f"the issuing institution's own DID {identity.did}", given_id
+        )
+    name = party.get("name")
+    if name is not None and (
+        not isinstance(name, str) or _name_key(name) != _name_key(identity.name)
+    ):
+        raise SchemaValidationError(
+            f"{field}.name",
+            f"the issuing institution's registered name {identity.name!r} (another "
+            "institution cannot be named: it attests for itself)",
+            name,
+        )
+    if given_id is not None and name is not None:
+        return subject
+    bound = dict(party)
+    bound["id"] = identity.did
+    if name is None:
+        bound["name"] = identity.name
+    return {**subject, outer_key: {**outer, party_key: bound}}
+
+
+def check_facts(kind: str, subject: Any, today: dt.date) -> None:
+    """Raises `FactError` for the first impossible or future fact of the subject
+    (`claims.subject_fact_problems`: calendar-invalid dates, award or start dates after
+    ``today``, an end before its start...)."""
+    if not isinstance(subject, dict):
+        return
+    problems = _subject_fact_problems(kind, subject, today)
+    if problems:
+        first = problems[0]
+        raise FactError(first.field, first.message)
+
+
+def _subject_fact_problems(kind: str, subject: dict[str, Any], today: dt.date) -> list[Any]:
+    try:
+        from talentproof.credential.claims import subject_fact_problems
+    except ImportError:  # pragma: no cover - the credential package ships it
+        return []
+    return subject_fact_problems(kind, subject, today)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -166,12 +260,16 @@ def _unsigned(
     status_index: int,
     stamp: str,
     credential_id: str | None,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
     if kind not in KINDS:
         raise SchemaValidationError("type", f"one of {list(KINDS)}", kind)
     subject = request.get("credentialSubject")
     if not isinstance(subject, dict):
         raise SchemaValidationError("credentialSubject", "an object", subject)
+    subject = bind_subject(kind, subject, identity)
+    if today is None:
+        today = dt.date.fromisoformat(stamp[:10])
     doc: dict[str, Any] = {
         "@context": list(_CONTEXTS[kind]),
         "id": credential_id or new_credential_id(),
@@ -194,6 +292,7 @@ def _unsigned(
     doc["credentialSubject"] = subject
     doc["credentialStatus"] = _status_entries(identity, status_index)
     _validate(doc)
+    check_facts(kind, subject, today)
     return doc
 
 

@@ -107,6 +107,12 @@ class AnchorWorker:
         """Run the worker in a daemon thread."""
         self._thread = threading.Thread(target=self.run_forever, name="anchor-worker", daemon=True)
         self._thread.start()
+        self.service.anchor_worker = self  # status-change requests wake it and wait, bounded
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker's thread runs (in this process)."""
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the worker to stop and wait for it."""
@@ -160,6 +166,10 @@ class AnchorWorker:
         health = self.service.chain.probe(max_age=5.0)
         if not health.available:
             raise ChainUnavailable(health.detail)
+        # queued revocations, suspensions and reinstatements first, in order (never held back
+        # by an institution's ledger state: the registry decides)
+        if self.service.apply_status_changes():
+            did = True
         for batch_id, institution_id in self._unfinished_by_institution():
             if self._is_waiting(institution_id):
                 continue
@@ -187,7 +197,7 @@ class AnchorWorker:
             self.run_once(force=True)
             left = {i for _b, i in self._unfinished_by_institution()}
             left.update(self._institutions_with_pending())
-            if not left - set(self.waiting):
+            if not left - set(self.waiting) and not self.service.pending_status_changes():
                 return
         raise TimeoutError(f"pending credentials remain after {timeout:g} s")
 

@@ -73,10 +73,11 @@ class IssueRequest(BaseModel):
 
 
 class ReasonRequest(BaseModel):
-    """Why a credential's status changes (recorded)."""
+    """Why a credential's status changes (recorded; required, non-blank: 422 naming
+    ``reason`` otherwise)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "issued in error"}]})
-    reason: str = Field(default="", max_length=2000)
+    reason: str = Field(default="", max_length=2000, description="required, non-blank")
 
 
 class StatusChangeRequest(BaseModel):
@@ -95,7 +96,7 @@ class StatusChangeRequest(BaseModel):
     )
     action: Literal["revoke", "suspend", "reinstate"]
     credential_ids: list[str] = Field(min_length=1, max_length=10_000)
-    reason: str = Field(default="", max_length=2000)
+    reason: str = Field(default="", max_length=2000, description="required, non-blank")
 
 
 class OnboardRequest(BaseModel):
@@ -601,17 +602,38 @@ def create_app(
         change.__name__ = f"{action}_credential"
         return change
 
+    _status_responses: dict[int | str, dict[str, Any]] = {
+        200: {"description": "Applied on chain within the short wait (txHash given)"},
+        202: {
+            "description": "Accepted and queued durably; applied in order by the worker (poll "
+            "the status change, or GET /credentials/{id}/anchor)"
+        },
+        403: {"description": "Reinstatement by an institution suspended or removed on the ledger"},
+        409: {"description": "Credential already revoked / suspended / not suspended"},
+        422: {"description": "Missing or blank reason (field: reason)"},
+    }
     for _action in ("revoke", "suspend", "reinstate"):
         app.post(
             f"/credentials/{{credential_id}}/{_action}",
             tags=["revocation"],
-            summary=f"{_action.capitalize()} one credential (on chain), with a reason",
+            summary=f"{_action.capitalize()} one credential (queued, applied on chain), with a "
+            "reason",
+            responses=_status_responses,
         )(_status_route(_action))
+
+    @app.get(
+        "/credentials/status-changes/{change_id}",
+        tags=["revocation"],
+        summary="A queued or applied status change: state pending, sent, applied or failed, tx",
+    )
+    def status_change(change_id: int, caller: Caller) -> dict[str, Any]:
+        return service.get_status_change(caller, change_id)
 
     @app.post(
         "/credentials/status-changes",
         tags=["revocation"],
         summary="Revoke, suspend or reinstate many credentials in one transaction",
+        responses=_status_responses,
     )
     def status_changes(
         body: StatusChangeRequest, caller: Caller, idempotency_key: IdemKey = None

@@ -120,12 +120,15 @@ class ChainGateway:
         governor_key: str | None,
         tx_timeout: float = 30.0,
         allow_dev_governor: bool = False,
+        rpc_timeout: float = 5.0,
     ) -> None:
         self.rpc_url = rpc_url
         self._allow_dev_governor = allow_dev_governor
         self.deployment_file = deployment_file
         self._governor_key = governor_key
         self.tx_timeout = tx_timeout
+        self.rpc_timeout = rpc_timeout
+        self._probe_lock = threading.Lock()
         self._lock = threading.Lock()
         self._w3: Any = None
         self._contract: Any = None
@@ -144,6 +147,7 @@ class ChainGateway:
             governor_key=settings.secret("governor_key"),
             tx_timeout=settings.tx_timeout_s,
             allow_dev_governor=settings.is_development,
+            rpc_timeout=settings.rpc_timeout_s,
         )
 
     # -- connection -------------------------------------------------------------------------
@@ -172,7 +176,15 @@ class ChainGateway:
 
                 abi = _registry_abi()
                 dep = self.deployment()
-                w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": 10}))
+                # One bounded attempt per call: web3's default retries (5, on timeouts too)
+                # turned a frozen node into a ~52 s block of every ledger call.
+                w3 = Web3(
+                    Web3.HTTPProvider(
+                        self.rpc_url,
+                        request_kwargs={"timeout": self.rpc_timeout},
+                        exception_retry_configuration=None,
+                    )
+                )
                 self._contract = w3.eth.contract(
                     address=Web3.to_checksum_address(dep.registry), abi=abi
                 )
@@ -202,6 +214,36 @@ class ChainGateway:
         except (ChainUnavailable, ConfigurationError) as exc:
             self.health = ChainHealth(False, str(exc), None, None, time.monotonic())
         return self.health
+
+    def probe_soon(self, *, max_age: float = 2.0, wait: float = 0.0) -> ChainHealth:
+        """The last recorded health at once (never a ledger call on the caller's thread); when
+        it is older than ``max_age`` a background thread probes again (one at a time, each
+        bounded by the RPC timeout), so the next caller sees the newer answer; the caller waits
+        for that probe at most ``wait`` seconds. `/readyz` uses it: it answers from recorded
+        state whatever the ledger does."""
+        health = self.health
+        if health.checked_at and time.monotonic() - health.checked_at < max_age:
+            return health
+        if self._probe_lock.acquire(blocking=False):
+
+            def run() -> None:
+                try:
+                    self.probe(max_age=0.0)
+                except Exception:  # never let a probe thread raise
+                    _logger.debug("background probe failed", exc_info=True)
+                finally:
+                    self._probe_lock.release()
+
+            thread = threading.Thread(target=run, name="ledger-probe", daemon=True)
+            try:
+                thread.start()
+            except BaseException:
+                self._probe_lock.release()
+                raise
+            if wait > 0:
+                thread.join(wait)
+                return self.health
+        return health
 
     def mark(self, available: bool, detail: str) -> None:
         """Record what a chain operation just found."""
@@ -401,6 +443,21 @@ class ChainGateway:
             )
 
     # -- revocation -------------------------------------------------------------------------------
+    def send_credential_status(self, account_key: bytes, action: str, hashes: list[bytes]) -> Any:
+        """Sign and broadcast a revoke / suspend / reinstate of ``hashes``; returns the ledger's
+        `PendingTx` at once (the status-change worker records it, then waits)."""
+        fn = ACTIONS[action]
+        sender = self.sender(account_key)
+        with _guard(fn):
+            return sender.send(
+                {"to": self.deployment().registry, "data": self._data(fn, hashes)}, label=fn
+            )
+
+    def wait_tx(self, account_key: bytes, pending: Any, timeout: float) -> Any:
+        """Wait for the receipt of any transaction ``pending`` (or a replacement)."""
+        with _guard("wait for transaction"):
+            return self.sender(account_key).wait(pending, timeout=timeout)
+
     def set_credential_status(self, account_key: bytes, action: str, hashes: list[bytes]) -> str:
         """Revoke, suspend or reinstate credentials in one transaction; returns its hash."""
         receipt = self._transact(self.sender(account_key), ACTIONS[action], hashes)

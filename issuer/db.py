@@ -171,7 +171,10 @@ class Credential(Base):
 
 
 class StatusChange(Base):
-    """A revocation, suspension or reinstatement sent to the chain, with its reason."""
+    """A revocation, suspension or reinstatement, with its reason: queued (``pending``) when
+    accepted, ``sent`` once its transaction is broadcast (``tx_record``), then ``applied`` or
+    ``failed`` (the registry refused it; ``error``). The anchoring worker applies the pending
+    ones in ``id`` order (migration 0004)."""
 
     __tablename__ = "status_changes"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -179,8 +182,10 @@ class StatusChange(Base):
     action: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
     credential_ids: Mapped[str] = mapped_column(Text)  # newline separated
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    tx_record: Mapped[str | None] = mapped_column(Text, nullable=True)  # ledger PendingTx JSON
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

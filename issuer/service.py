@@ -273,6 +273,9 @@ class _InstInfo:
 
 
 STATUS_PURPOSES = ("revocation", "suspension")
+_STATUS_ACTIONS = ("revoke", "suspend", "reinstate")
+#: Status changes not yet applied: queued, or sent and awaiting their receipt.
+_QUEUED_STATES = ("pending", "sent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +354,9 @@ class IssuerService:
         self._issue_groups = self.metrics.issue_groups
         self._hot = _HotPath(self.engine)
         self._ledger_states: dict[int, tuple[float, IssuerLedgerState | None]] = {}
+        #: the anchoring worker of this process, when it runs one (it applies status changes)
+        self.anchor_worker: Any = None
+        self._status_apply_lock = threading.Lock()
         self.ledger_watch = IssuerStateWatch(
             self.chain,
             self._chain_issuer_ids,
@@ -1372,6 +1378,7 @@ class IssuerService:
                 "batch": None,
                 "chain": {"available": self.chain_health().available},
                 "waiting": waiting,
+                "statusChanges": self._credential_status_changes(session, cred),
             }
             if batch is not None:
                 body["batch"] = {
@@ -1432,16 +1439,35 @@ class IssuerService:
 
     # -- revocation -------------------------------------------------------------------------------
     def change_status(
-        self, principal: auth.Principal, action: str, credential_ids: list[str], reason: str
+        self, principal: auth.Principal, action: str, credential_ids: list[str], reason: Any
     ) -> Outcome:
-        """Revoke, suspend or reinstate credentials of the caller, on chain then here.
+        """Revoke, suspend or reinstate credentials of the caller: queued, then applied on chain.
 
-        Records the request with its reason first, sends one transaction through the ledger layer
-        and waits for it; on success the credentials' local mirror is updated.
+        The change is checked against the credentials' state (the applied one and the changes
+        still queued before it), recorded ``pending`` with its reason (durable: one database
+        commit) and applied in order by the anchoring worker (`apply_status_changes`), which
+        then mirrors it locally. No ledger call happens here: when this process runs the worker,
+        the request waits for the change at most ``status_change_wait_s`` (capped at the RPC
+        timeout) and answers 200 with the transaction if it was applied by then; otherwise 202
+        with the queued change (``state`` ``pending``; ``GET /credentials/{id}/anchor`` and
+        ``GET /credentials/status-changes/{n}`` follow it). A ledger that is down or slow
+        therefore never holds a request longer than that.
+
+        A reason is required (non-blank). An institution the ledger shows suspended or removed
+        may still revoke and suspend its credentials (the registry allows it), but not reinstate
+        one (403 naming the state), as it may not issue.
         """
         institution_id = self.require(principal, "revoke")
-        if action not in ("revoke", "suspend", "reinstate"):
-            raise InvalidRequest(f"action must be revoke, suspend or reinstate, got {action!r}")
+        if action not in _STATUS_ACTIONS:
+            raise InvalidRequest(
+                f"action must be revoke, suspend or reinstate, got {action!r}", field="action"
+            )
+        text = reason.strip() if isinstance(reason, str) else ""
+        if not text:
+            raise InvalidRequest(
+                f"reason: a {action} needs a non-empty reason (it is recorded with the change)",
+                field="reason",
+            )
         if not credential_ids or len(credential_ids) > 10_000:
             raise InvalidRequest("credential_ids must hold 1 to 10,000 ids", field="credential_ids")
         if len(set(credential_ids)) != len(credential_ids):
@@ -1454,50 +1480,284 @@ class IssuerService:
             missing = [c for c in credential_ids if c not in found]
             if missing:
                 raise NotFound(f"no credential {missing[0]!r}")
-            for row in found.values():
-                if row.revoked_at is not None:
-                    raise Conflict(f"credential {row.id!r} is revoked (final)")
-                if action == "suspend" and row.suspended:
-                    raise Conflict(f"credential {row.id!r} is already suspended")
-                if action == "reinstate" and not row.suspended:
-                    raise Conflict(f"credential {row.id!r} is not suspended")
+            projected = self._projected_status(session, institution_id, found)
+            for cid in credential_ids:
+                revoked, suspended, queued = projected[cid]
+                later = " (once the queued changes are applied)" if queued else ""
+                if revoked:
+                    raise Conflict(f"credential {cid!r} is revoked{later} (final)")
+                if action == "suspend" and suspended:
+                    raise Conflict(f"credential {cid!r} is already suspended{later}")
+                if action == "reinstate" and not suspended:
+                    raise Conflict(f"credential {cid!r} is not suspended{later}")
+            if action == "reinstate":
+                self._refuse_reinstate_if_inactive(session, institution_id)
             change = StatusChange(
                 institution_id=institution_id,
                 action=action,
-                reason=reason,
+                reason=text,
                 credential_ids="\n".join(credential_ids),
                 state="pending",
+                attempts=0,
             )
             session.add(change)
             session.flush()
-            change_id = change.id
-            inst = session.get(Institution, institution_id)
+            change_id = int(change.id)
+        _logger.info(
+            "credential status change queued",
+            extra={"action": action, "count": len(credential_ids), "change": change_id},
+        )
+        self._wait_applied(change_id)
+        with self.sessions() as session:
+            change = session.get(StatusChange, change_id)
+            assert change is not None
+            body = self._status_change_body(change)
+        if body["state"] == "failed":
+            raise Conflict(f"the registry refused the {action}: {body['error']}")
+        code = 200 if body["state"] == "applied" else 202
+        return Outcome(code, body, {"Location": body["poll"]})
+
+    def _wait_applied(self, change_id: int) -> None:
+        """Wake the worker of this process (if it runs one) and wait, bounded, for the change
+        to leave the queue. Never a ledger call: the worker applies it."""
+        worker = self.anchor_worker
+        if worker is None or not worker.running:
+            return
+        worker.wakeup.set()
+        limit = min(self.settings.status_change_wait_s, self.settings.rpc_timeout_s)
+        deadline = time.monotonic() + limit
+        select_state = select(StatusChange.state).where(StatusChange.id == change_id)
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            with self.engine.connect() as conn:
+                if conn.execute(select_state).scalar() in ("applied", "failed"):
+                    return
+
+    @staticmethod
+    def _projected_status(
+        session: Session, institution_id: int, rows: dict[str, Credential]
+    ) -> dict[str, tuple[bool, bool, bool]]:
+        """Each credential's (revoked, suspended, changed by a queued change) once the
+        institution's queued changes are applied in order."""
+        state = {cid: [r.revoked_at is not None, bool(r.suspended), False] for cid, r in rows.items()}
+        queued = session.execute(
+            select(StatusChange.action, StatusChange.credential_ids)
+            .where(
+                StatusChange.institution_id == institution_id,
+                StatusChange.state.in_(_QUEUED_STATES),
+            )
+            .order_by(StatusChange.id)
+        ).all()
+        for action, ids in queued:
+            for cid in ids.split("\n"):
+                entry = state.get(cid)
+                if entry is None:
+                    continue
+                entry[2] = True
+                if action == "revoke":
+                    entry[0] = True
+                elif action == "suspend":
+                    entry[1] = True
+                else:
+                    entry[1] = False
+        return {cid: (e[0], e[1], e[2]) for cid, e in state.items()}
+
+    def _refuse_reinstate_if_inactive(self, session: Session, institution_id: int) -> None:
+        """Reinstating needs an institution active on the ledger (as issuing does): refused
+        with 403 naming its ledger state (from the recorded read, never a ledger call)."""
+        inst = self._institution_info(_ConnectionDb(session.connection()), institution_id)
+        if inst.chain_issuer_id is None:
+            return
+        state = self._recorded_ledger_state(_ConnectionDb(session.connection()), inst.chain_issuer_id)
+        if state is None or state.may_issue:
+            return
+        since = iso_z(state.since) or "an unknown time"
+        error = InstitutionRemoved if state.status == "removed" else InstitutionSuspended
+        raise error(
+            f"institution {inst.slug!r} is {state.status} on the ledger (issuer "
+            f"{inst.chain_issuer_id}) since {since}: it may revoke and suspend its credentials "
+            "but not reinstate one until the ledger's governance reinstates it"
+        )
+
+    @staticmethod
+    def _status_change_body(change: StatusChange) -> dict[str, Any]:
+        ids = change.credential_ids.split("\n")
+        return {
+            "id": int(change.id),
+            "action": change.action,
+            "credential_ids": ids,
+            "reason": change.reason,
+            "state": change.state,
+            "txHash": change.tx_hash,
+            "error": change.error,
+            "requestedAt": iso_z(change.created_at),
+            "appliedAt": iso_z(change.confirmed_at),
+            "poll": f"/credentials/status-changes/{int(change.id)}",
+        }
+
+    def get_status_change(self, principal: auth.Principal, change_id: int) -> dict[str, Any]:
+        """A queued or applied status change of the caller's institution."""
+        institution_id = self.require(principal, "read")
+        with self.sessions() as session:
+            change = session.get(StatusChange, change_id)
+            if change is None or change.institution_id != institution_id:
+                raise NotFound(f"no status change {change_id}")
+            return self._status_change_body(change)
+
+    def _credential_status_changes(self, session: Session, cred: Credential) -> list[dict[str, Any]]:
+        changes = session.scalars(
+            select(StatusChange)
+            .where(
+                StatusChange.institution_id == cred.institution_id,
+                StatusChange.credential_ids.contains(cred.id),
+            )
+            .order_by(StatusChange.id.desc())
+            .limit(20)
+        )
+        out = []
+        for change in changes:
+            body = self._status_change_body(change)
+            if cred.id not in body["credential_ids"]:
+                continue
+            del body["credential_ids"]
+            out.append(body)
+        out.reverse()
+        return out
+
+    def pending_status_changes(self) -> int:
+        """How many status changes wait to be applied (pending or sent)."""
+        with self.sessions() as session:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(StatusChange)
+                    .where(StatusChange.state.in_(_QUEUED_STATES))
+                )
+                or 0
+            )
+
+    def apply_status_changes(self, *, limit: int = 64) -> bool:
+        """Apply queued status changes in order (the anchoring worker's job): each one its own
+        transaction, sent and recorded (``sent``) before its receipt is awaited, so a restart
+        resumes it. A change the registry refuses is ``failed`` (with the revert) unless the
+        chain already shows its effect (a resend after a crash): then ``applied``. Raises
+        `ChainUnavailable` when the ledger does not answer: the queue waits, in order.
+        Returns whether anything was applied or failed."""
+        did = False
+        with self._status_apply_lock:
+            while True:
+                with self.sessions() as session:
+                    ids = list(
+                        session.scalars(
+                            select(StatusChange.id)
+                            .where(StatusChange.state.in_(_QUEUED_STATES))
+                            .order_by(StatusChange.id)
+                            .limit(limit)
+                        )
+                    )
+                if not ids:
+                    return did
+                for change_id in ids:
+                    self._apply_status_change(int(change_id))
+                    did = True
+                if len(ids) < limit:
+                    return did
+
+    def _apply_status_change(self, change_id: int) -> None:
+        from talentproof.ledger.errors import (
+            ContractRevert,
+            LedgerError,
+            NonceError,
+            TransactionTimeout,
+        )
+        from talentproof.ledger.tx import PendingTx
+
+        with self.sessions() as session:
+            change = session.get(StatusChange, change_id)
+            if change is None or change.state not in _QUEUED_STATES:
+                return
+            inst = session.get(Institution, change.institution_id)
             assert inst is not None
             account_key = self.account_key(inst)
-            hashes = [found[c].credential_hash for c in credential_ids]
-        from talentproof.ledger.errors import ContractRevert, LedgerError
-
+            ids = change.credential_ids.split("\n")
+            by_id = {
+                r.id: r.credential_hash
+                for r in session.scalars(select(Credential).where(Credential.id.in_(ids)))
+            }
+            hashes = [by_id[c] for c in ids if c in by_id]
+            action, state, record = change.action, change.state, change.tx_record
+            issuer_id = inst.chain_issuer_id
+        pending = None
+        if state == "sent" and record:
+            pending = PendingTx.from_json(orjson.loads(record))
+            with contextlib.suppress(LedgerError, ChainUnavailable):
+                self.chain.rebroadcast(account_key, pending)
         try:
-            tx_hash = self.chain.set_credential_status(account_key, action, hashes)
-        except (ChainUnavailable, ContractRevert, LedgerError) as exc:
-            self.metrics.chain_errors.labels(
-                "revert" if isinstance(exc, ContractRevert) else "unavailable"
-            ).inc()
-            with self.session() as session:
-                failed = session.get(StatusChange, change_id)
-                assert failed is not None
-                failed.state, failed.error = "failed", str(exc)[:2000]
-            if isinstance(exc, ContractRevert):
-                raise Conflict(f"the registry refused the {action}: {exc}") from exc
-            if isinstance(exc, ChainUnavailable):
-                raise
-            raise ChainUnavailable(f"{action} not confirmed: {exc}") from exc
+            if pending is None:
+                pending = self.chain.send_credential_status(account_key, action, hashes)
+                with self.session() as session:
+                    sent = session.get(StatusChange, change_id)
+                    assert sent is not None
+                    sent.state, sent.tx_hash = "sent", pending.tx_hash
+                    sent.tx_record = orjson.dumps(pending.to_json()).decode()
+                    sent.attempts = (sent.attempts or 0) + 1
+            receipt = self.chain.wait_tx(account_key, pending, self.settings.tx_timeout_s)
+        except ContractRevert as exc:
+            self.metrics.chain_errors.labels("revert").inc()
+            if self._shows_effect(issuer_id, action, hashes):
+                self._mark_applied(change_id, None)
+            else:
+                self._mark_failed(change_id, f"{exc}")
+            return
+        except NonceError:  # our nonce went to another transaction: done already, or resend
+            if self._shows_effect(issuer_id, action, hashes):
+                self._mark_applied(change_id, None)
+            else:
+                self._reset_pending(change_id)
+            return
+        except TransactionTimeout as exc:
+            raise ChainUnavailable(f"status change {change_id} not mined yet: {exc}") from exc
+        except LedgerError as exc:
+            raise ChainUnavailable(f"status change {change_id}: {exc}") from exc
+        self._mark_applied(change_id, "0x" + bytes(receipt["transactionHash"]).hex())
+
+    def _shows_effect(self, issuer_id: int | None, action: str, hashes: list[bytes]) -> bool:
+        if issuer_id is None or not hashes:
+            return False
+        statuses = self.chain.credential_statuses(issuer_id, hashes)
+        if action == "revoke":
+            return all(revoked for revoked, _s in statuses)
+        if action == "suspend":
+            return all(suspended and not revoked for revoked, suspended in statuses)
+        return all(not suspended and not revoked for revoked, suspended in statuses)
+
+    def _mark_failed(self, change_id: int, error: str) -> None:
+        with self.session() as session:
+            change = session.get(StatusChange, change_id)
+            assert change is not None
+            change.state, change.error = "failed", error[:2000]
+        _logger.warning(
+            "credential status change refused by the registry",
+            extra={"change": change_id, "error": error[:500]},
+        )
+
+    def _reset_pending(self, change_id: int) -> None:
+        with self.session() as session:
+            change = session.get(StatusChange, change_id)
+            assert change is not None
+            change.state, change.tx_record = "pending", None
+
+    def _mark_applied(self, change_id: int, tx_hash: str | None) -> None:
         now = utcnow()
         with self.session() as session:
-            change2 = session.get(StatusChange, change_id)
-            assert change2 is not None
-            change2.state, change2.tx_hash, change2.confirmed_at = "confirmed", tx_hash, now
-            for row in session.scalars(select(Credential).where(Credential.id.in_(credential_ids))):
+            change = session.get(StatusChange, change_id)
+            assert change is not None
+            change.state, change.confirmed_at, change.error = "applied", now, None
+            if tx_hash is not None:
+                change.tx_hash = tx_hash
+            ids = change.credential_ids.split("\n")
+            action, reason = change.action, change.reason
+            for row in session.scalars(select(Credential).where(Credential.id.in_(ids))):
                 if action == "revoke":
                     row.revoked_at, row.revocation_reason = now, reason
                 elif action == "suspend":
@@ -1506,18 +1766,7 @@ class IssuerService:
                     row.suspended, row.suspension_reason = False, None
         _logger.info(
             "credential status changed",
-            extra={"action": action, "count": len(credential_ids), "tx": tx_hash},
-        )
-        return Outcome(
-            200,
-            {
-                "action": action,
-                "credential_ids": credential_ids,
-                "reason": reason,
-                "txHash": tx_hash,
-                "state": "confirmed",
-            },
-            {},
+            extra={"action": action, "count": len(ids), "tx": tx_hash, "change": change_id},
         )
 
     # -- publication ---------------------------------------------------------------------------------
@@ -1611,7 +1860,7 @@ class IssuerService:
         ids: list[str] = []
         for text in session.scalars(
             select(StatusChange.credential_ids).where(
-                StatusChange.institution_id == institution_id, StatusChange.state == "confirmed"
+                StatusChange.institution_id == institution_id, StatusChange.state == "applied"
             )
         ):
             ids.extend(text.split("\n"))
@@ -1623,7 +1872,13 @@ class IssuerService:
         return self.chain.health
 
     def readiness(self) -> dict[str, Any]:
-        """Database reachability, ledger availability and the anchoring backlog."""
+        """Database reachability, ledger availability, the anchoring backlog and the queued
+        status changes: from recorded state only (database counts, the ledger health the
+        workers and probes last recorded, the recorded ledger status of each institution).
+        The ledger is never called on this thread: a stale health is re-probed in the
+        background (`ChainGateway.probe_soon`, waited for at most 0.5 s), so `/readyz`
+        answers within about a second whatever the ledger does."""
+        health = self.chain.probe_soon(max_age=2.0, wait=0.5)
         with self.sessions() as session:
             pending = (
                 session.scalar(
@@ -1638,6 +1893,22 @@ class IssuerService:
                     select(func.count())
                     .select_from(AnchorBatch)
                     .where(AnchorBatch.state.not_in(("anchored", "superseded")))
+                )
+                or 0
+            )
+            queued_changes = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(StatusChange)
+                    .where(StatusChange.state.in_(_QUEUED_STATES))
+                )
+                or 0
+            )
+            failed_changes = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(StatusChange)
+                    .where(StatusChange.state == "failed")
                 )
                 or 0
             )
@@ -1656,20 +1927,25 @@ class IssuerService:
                     )
                 )
             ).all()
-        health = self.chain.probe()
-        waiting = []
-        for slug, chain_issuer_id in waiting_for:
-            ledger = self.ledger_state(chain_issuer_id) if health.available else None
-            reason = ledger.waiting_reason() if ledger else None
-            if ledger is not None and reason is not None:
-                waiting.append(
-                    {
-                        "institution": slug,
-                        "ledgerStatus": ledger.status,
-                        "since": iso_z(ledger.since),
-                        "reason": reason,
-                    }
-                )
+            waiting = []
+            db = _ConnectionDb(session.connection())
+            for slug, chain_issuer_id in waiting_for:
+                if chain_issuer_id is None:
+                    continue
+                ledger = self._recorded_ledger_state(db, chain_issuer_id)
+                reason = ledger.waiting_reason() if ledger else None
+                if ledger is not None and reason is not None:
+                    waiting.append(
+                        {
+                            "institution": slug,
+                            "ledgerStatus": ledger.status,
+                            "since": iso_z(ledger.since),
+                            "reason": reason,
+                        }
+                    )
+        checked = (
+            round(time.monotonic() - health.checked_at, 1) if health.checked_at else None
+        )
         return {
             "status": "ready" if health.available else "degraded",
             "database": "ok",
@@ -1678,6 +1954,7 @@ class IssuerService:
                 "detail": health.detail,
                 "chainId": health.chain_id,
                 "registry": health.registry,
+                "checkedSecondsAgo": checked,
             },
             "anchoring": {
                 "pending_credentials": pending,
@@ -1686,5 +1963,13 @@ class IssuerService:
                 if health.available
                 else "issuance is accepted and queued; anchoring resumes when the ledger returns",
                 "waiting": waiting,
+            },
+            "statusChanges": {
+                "queued": queued_changes,
+                "failed": failed_changes,
+                "note": None
+                if health.available or not queued_changes
+                else "status changes are accepted and queued; applied in order when the ledger "
+                "returns",
             },
         }

@@ -76,6 +76,20 @@ class IssuerSettings(BaseSettings):
         ),
     )
     governor_key_file: Path | None = None
+    rpc_timeout_s: float = Field(
+        default=5.0,
+        gt=0.0,
+        le=60.0,
+        description="Timeout of one JSON-RPC request to the ledger (no retries): the longest any "
+        "ledger call can block; HTTP requests never wait on the ledger longer than this.",
+    )
+    status_change_wait_s: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=60.0,
+        description="How long a revoke/suspend/reinstate request waits for the worker (same "
+        "process) to apply its queued change before answering 202 (capped at rpc_timeout_s).",
+    )
     fund_accounts_wei: int = Field(
         default=10**19, description="Wei sent from the governor to a new institution's account."
     )

@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from talentproof.credential import integrity, merkle
 from talentproof.credential.errors import CredentialError
+from talentproof.credential.examples import PERSON
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.issuer import _bulkcred, _bulkworker, _cred, bulk
 
@@ -42,6 +43,11 @@ SIGNER = _cred.Signer(b"\x09" * 32, IDENTITY.did)
 NOW = dt.datetime(2026, 5, 4, 3, 2, 1, 654321, tzinfo=dt.UTC)
 
 
+def _person() -> dict[str, Any]:
+    """The sample person's subject fields (a fresh copy)."""
+    return orjson.loads(orjson.dumps(PERSON))
+
+
 def _degree(text: str) -> dict[str, Any]:
     return {
         "id": HOLDER,
@@ -50,8 +56,9 @@ def _degree(text: str) -> dict[str, Any]:
             "level": "master",
             "fieldOfStudy": text,
             "institution": {"name": "Uni of Tests"},
-            "awardDate": "2026-06-30",
+            "awardDate": "2025-06-30",
         },
+        **_person(),
     }
 
 
@@ -60,13 +67,14 @@ def _employment(text: str) -> dict[str, Any]:
         "id": HOLDER,
         "employment": {
             "type": "Employment",
-            "employer": {"name": "OSL", "registrationId": "HK-1"},
+            "employer": {"name": "Uni of Tests", "registrationId": "HK-1"},
             "role": text,
             "seniority": "senior",
             "startDate": "2021-01-04",
             "responsibilities": ["custody\nsettlement", text],
             "domains": ["digital assets"],
         },
+        **_person(),
     }
 
 
@@ -82,6 +90,7 @@ def _badge(text: str) -> dict[str, Any]:
             "criteria": {"narrative": "Passed the assessment"},
             "achievementType": "Certificate",
         },
+        **_person(),
     }
 
 
@@ -112,7 +121,7 @@ def _requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     kind = draw(st.sampled_from(_cred.KINDS))
     subject = SUBJECTS[kind](draw(_text))
     mutation = draw(st.sampled_from(["none", "none", "extra", "drop", "holder", "level",
-                                     "highkey", "number"]))
+                                     "highkey", "number", "party", "facts"]))
     inner = next(v for k, v in subject.items() if isinstance(v, dict))
     if mutation == "extra":
         subject["unexpected"] = draw(_text)
@@ -124,6 +133,28 @@ def _requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         inner["type"] = draw(_text)
     elif mutation == "highkey":
         inner["\ue001" + draw(_text)] = "v"
+    elif mutation == "party":  # the institution named in the subject: bound to the issuer
+        party = inner.get("institution") or inner.get("employer")
+        if isinstance(party, dict):
+            change = draw(st.sampled_from(["other-name", "same-name", "no-name", "own-id",
+                                           "other-id"]))
+            if change == "other-name":
+                party["name"] = draw(st.sampled_from(["OSL", "Uni of Testing", "Uni of Tests!x"]))
+            elif change == "same-name":
+                party["name"] = draw(st.sampled_from(["UNI of tests", " uni-of-tests. ", "Uni of Tests"]))
+            elif change == "no-name":
+                party.pop("name", None)
+            elif change == "own-id":
+                party["id"] = IDENTITY.did
+            else:
+                party["id"] = draw(st.sampled_from(["did:web:osl.com", "https://uni.example/"]))
+    elif mutation == "facts":  # impossible or future dates
+        date_key = next((k for k in ("awardDate", "startDate") if k in inner), None)
+        if date_key is not None:
+            inner[date_key] = draw(st.sampled_from(["2023-02-30", "2026-05-05", "2099-01-01",
+                                                    "2026-05-04", "2019-02-29"]))
+            if date_key == "startDate" and draw(st.booleans()):
+                inner["endDate"] = draw(st.sampled_from(["2020-12-31", "2021-01-04", "2027-01-01"]))
     elif mutation == "number":
         # numbers JSON can carry back: integers outside +-(2**53 - 1) are refused when signing;
         # an integral float beyond them would be written as such an integer (not tested here)
