@@ -20,6 +20,7 @@ from . import _bulkcred, _cred
 __all__ = ["init_worker", "row_to_request", "sign_block", "split_block"]
 
 _CRED_FIELDS = ("validFrom", "validUntil", "name", "description")
+_SUBJECT_PREFIX = "credentialSubject."
 
 
 _INDEXED = re.compile(r"(.+)\[([0-9]{1,3})\]")
@@ -36,11 +37,13 @@ def _csv_plan(header: tuple[str, ...]) -> tuple[_Column, ...]:
     has one)."""
     plan: list[_Column] = []
     for name in header:
-        parts = name.split(".")
+        # ``credentialSubject.name`` is the subject's ``name`` (``name`` alone: the credential's)
+        explicit = name.startswith(_SUBJECT_PREFIX)
+        parts = name.removeprefix(_SUBJECT_PREFIX).split(".")
         inner = tuple((part, _INDEXED.fullmatch(part) is not None) for part in parts[:-1])
         indexed = _INDEXED.fullmatch(parts[-1])
         item = None if indexed is None else (indexed.group(1), int(indexed.group(2)))
-        plan.append((name, name in _CRED_FIELDS, inner, parts[-1], item))
+        plan.append((name, not explicit and name in _CRED_FIELDS, inner, parts[-1], item))
     return tuple(plan)
 
 

@@ -8,11 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from talentproof.credential.examples import PERSON
 from talentproof.credential.keys import Ed25519SigningKey
 
 OPERATOR_TOKEN = "operator-test-token-0123456789"
 PASSPHRASE = "issuer-test-passphrase"
 _slugs = itertools.count(1)
+
+PERSON_CSV_COLUMNS = ("credentialSubject.name", "birthDate", "identityDocument.documentType",
+                      "identityDocument.issuingCountry", "identityDocument.commitment")
+"""The CSV columns of the person every subject names (after ``id``; ``name`` alone is the
+credential's name, the subject's is ``credentialSubject.name``)."""
+PERSON_CSV_CELLS = (PERSON["name"], PERSON["birthDate"],
+                    *PERSON["identityDocument"].values())
+"""The sample person's cells for `PERSON_CSV_COLUMNS`."""
+PERSON_CSV_HEADER = ",".join(PERSON_CSV_COLUMNS)
+PERSON_CSV_ROW = ",".join(PERSON_CSV_CELLS)
 
 
 def settings_env(chain: dict[str, Any], data_dir: Path, **extra: Any) -> dict[str, str]:
@@ -76,6 +87,7 @@ def degree_request(name: str = "MSc Financial Technology", seed_byte: int = 7) -
         "type": "DegreeCredential",
         "credentialSubject": {
             "id": holder_did(seed_byte),
+            **PERSON,
             "degree": {
                 "type": "Degree",
                 "level": "master",

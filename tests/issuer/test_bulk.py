@@ -8,7 +8,15 @@ from sqlalchemy import func, select
 from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import Credential
 
-from .issuer_helpers import bearer, degree_request, holder_did, onboard
+from .issuer_helpers import (
+    PERSON_CSV_CELLS,
+    PERSON_CSV_HEADER,
+    PERSON_CSV_ROW,
+    bearer,
+    degree_request,
+    holder_did,
+    onboard,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -87,12 +95,14 @@ def test_jsonl_job_reports_bad_rows_and_issues_the_good_ones(client, service) ->
 
 def test_csv_job_with_dotted_columns(client, service) -> None:
     token = onboard(client)["api_key"]["token"]
-    header = "id,degree.type,degree.level,degree.fieldOfStudy,degree.institution.name,degree.awardDate,validFrom\n"
+    header = (f"id,{PERSON_CSV_HEADER},degree.type,degree.level,degree.fieldOfStudy,"
+              "degree.institution.name,degree.awardDate,validFrom\n")
     rows = [
-        f"{holder_did(i + 1)},Degree,bachelor,Subject {i},Univ,2026-06-30,2026-07-01T00:00:00Z\n"
+        f"{holder_did(i + 1)},{PERSON_CSV_ROW},Degree,bachelor,Subject {i},Univ,2026-06-30,"
+        "2026-07-01T00:00:00Z\n"
         for i in range(5)
     ]
-    rows.append(f"{holder_did(9)},Degree,nursery,Subject,Univ,2026-06-30,\n")
+    rows.append(f"{holder_did(9)},{PERSON_CSV_ROW},Degree,nursery,Subject,Univ,2026-06-30,\n")
     r = _upload(client, token, (header + "".join(rows)).encode(), "people.csv")
     assert r.status_code == 202, r.text
     BulkRunner(service, processes=1).run_pending()
@@ -173,7 +183,8 @@ def test_job_whose_upload_vanished_fails_with_the_reason(client, service) -> Non
 def _staff_csv(rows: int, bad: int) -> tuple[bytes, list[list[str]]]:
     """An EmploymentCredential CSV whose responsibilities span lines (RFC 4180 quoting, CRLF)."""
     header = (
-        "id,employment.employer.name,employment.employer.registrationId,employment.role,"
+        f"id,{PERSON_CSV_HEADER},employment.employer.name,employment.employer.registrationId,"
+        "employment.role,"
         "employment.seniority,employment.startDate,employment.responsibilities[0],"
         "employment.responsibilities[1],employment.domains[0]\r\n"
     )
@@ -183,7 +194,8 @@ def _staff_csv(rows: int, bad: int) -> tuple[bytes, list[list[str]]]:
         if i % 3:
             duties = [f"Settlement {i}"]
         seniority = "overlord" if i == bad else "senior"
-        cells = [holder_did(i % 200 + 1), "OSL, Hong Kong", f"HK-{i}", f"Engineer {i}", seniority,
+        cells = [holder_did(i % 200 + 1), *PERSON_CSV_CELLS, "OSL, Hong Kong", f"HK-{i}",
+                 f"Engineer {i}", seniority,
                  "2021-01-04", *duties, *([""] if len(duties) == 1 else []), "digital assets"]
         lines.append(",".join('"' + c.replace('"', '""') + '"' if any(x in c for x in '",\r\n')
                               else c for c in cells) + "\r\n")

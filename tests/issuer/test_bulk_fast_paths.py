@@ -18,6 +18,7 @@ import orjson
 import pytest
 from sqlalchemy import select
 from talentproof.credential import integrity, jcs, merkle
+from talentproof.credential.examples import PERSON
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.issuer import _cred, bulk
 from talentproof.issuer.db import (
@@ -163,9 +164,9 @@ def test_insert_credentials_is_one_statement_that_fails_whole(tmp_path: Path) ->
 
 def test_issue_many_stores_jcs_bytes_whose_sha256_is_the_credential_hash() -> None:
     signer = _cred.Signer(b"\x05" * 32, IDENTITY.did)
-    good = {"credentialSubject": {"id": HOLDER, "degree": {
+    good = {"credentialSubject": {"id": HOLDER, **PERSON, "degree": {
         "type": "Degree", "level": "master", "fieldOfStudy": "Fintech Ünï \u2028 \"q\"",
-        "institution": {"name": "Uni of Tests"}, "awardDate": "2026-06-30"}}}
+        "institution": {"name": "Uni of Tests"}, "awardDate": "2025-06-30"}}}
     bad = {"credentialSubject": {"id": HOLDER, "degree": {"type": "Degree"}}}
     out = _cred.issue_many(
         "DegreeCredential",
@@ -196,3 +197,15 @@ def test_new_credential_ids_are_v4_uuids_starting_with_a_letter() -> None:
         assert text[9] in "abcdef"
         firsts.add(text[9])
     assert firsts == set("abcdef")
+
+
+def test_csv_credential_subject_prefix_names_the_subjects_name() -> None:
+    """``name`` is the credential's name; ``credentialSubject.name`` the person's."""
+    from talentproof.issuer import _bulkworker
+
+    header = ["id", "credentialSubject.name", "name",
+              "credentialSubject.identityDocument.documentType"]
+    request = _bulkworker.row_to_request("csv", b"did:key:z,CHAN Tai Man,Degree,HKID", header)
+    assert request == {"credentialSubject": {"id": "did:key:z", "name": "CHAN Tai Man",
+                                             "identityDocument": {"documentType": "HKID"}},
+                       "name": "Degree"}
