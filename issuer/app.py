@@ -117,6 +117,12 @@ class OnboardRequest(BaseModel):
     slug: str = Field(max_length=64)
     credential_types: list[str] = Field(max_length=16)
     chain_issuer_id: int | None = Field(default=None, ge=1, le=2**32 - 1)
+    did: str | None = Field(
+        default=None,
+        max_length=512,
+        description="The institution's own did:web (e.g. did:web:osl.com); default: the "
+        "did:web derived from this service's public URL and the slug",
+    )
 
 
 class ApiKeyRequest(BaseModel):
@@ -744,6 +750,7 @@ def create_app(
                     slug=body.slug,
                     credential_types=body.credential_types,
                     chain_issuer_id=body.chain_issuer_id,
+                    did=body.did,
                 ),
             )
         )

@@ -212,6 +212,13 @@ def onboard(
     chain_issuer_id: Annotated[
         int | None, typer.Option(help="Link an issuer already registered on chain")
     ] = None,
+    did: Annotated[
+        str | None,
+        typer.Option(
+            help="The institution's own did:web (e.g. did:web:osl.com); default: the did:web "
+            "this service derives from its public URL and the slug"
+        ),
+    ] = None,
 ) -> None:
     """Onboard an institution (on chain and here) and print it with its first API key (JSON)."""
     from .errors import IssuerError
@@ -225,6 +232,7 @@ def onboard(
                 slug=slug,
                 credential_types=list(types),
                 chain_issuer_id=chain_issuer_id,
+                did=did,
             )
         sys.stdout.write(orjson.dumps(outcome.body, option=orjson.OPT_INDENT_2).decode() + "\n")
     except IssuerError as exc:

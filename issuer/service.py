@@ -65,6 +65,12 @@ from .vault import KeyVault, dev_passphrase, new_salt
 _logger = logging.getLogger(__name__)
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+#: An institution's own did:web: a DNS host (lowercase, at least one dot, or localhost), an
+#: optional %3A port, optional path segments.
+_DID_WEB = re.compile(
+    r"^did:web:(?:localhost|(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})"
+    r"(?:%3A[0-9]{1,5})?(?::[A-Za-z0-9._~-]+)*$"
+)
 _INDEX_BLOCK = 4096
 #: Principals, institutions and active signing keys are cached this long: another process (a
 #: second `serve` worker, the CLI) sees a revoked key, a suspended institution, a withdrawn type
@@ -625,12 +631,16 @@ class IssuerService:
         slug: str,
         credential_types: list[str],
         chain_issuer_id: int | None = None,
+        did: str | None = None,
     ) -> Outcome:
         """Register an institution (on chain through the ledger layer, then here).
 
         Generates its Ed25519 signing key and chain account (both sealed at rest), registers the
         issuer (or links ``chain_issuer_id``), its key and accredited types on chain, and returns
-        a first API key with every scope.
+        a first API key with every scope. ``did``: the institution's own did:web (e.g.
+        ``did:web:osl.com``, which it serves at ``https://osl.com/.well-known/did.json``, a
+        copy of ``/institutions/<slug>/did.json``); default the did:web derived from the public
+        URL and the slug. A DID names one institution only (409 otherwise).
         """
         if not _SLUG.match(slug):
             raise InvalidRequest(f"slug must match {_SLUG.pattern}, got {slug!r}", field="slug")
@@ -642,7 +652,16 @@ class IssuerService:
             )
         if session.scalar(select(Institution.id).where(Institution.slug == slug)) is not None:
             raise Conflict(f"an institution with slug {slug!r} exists")
-        did = self.did_for(slug)
+        if did is None:
+            did = self.did_for(slug)
+        elif not _DID_WEB.match(did):
+            raise InvalidRequest(
+                "did must be a did:web of the institution's own domain (did:web:<host>[%3A<port>]"
+                f"[:<path>...], lowercase host), e.g. did:web:osl.com; got {did[:100]!r}",
+                field="did",
+            )
+        if session.scalar(select(Institution.id).where(Institution.did == did)) is not None:
+            raise Conflict(f"the DID {did!r} already names another institution")
         seed, public_raw, multibase = _cred.new_seed()
         account_key, account_address = self.chain.new_account()
         issuer_id = self.chain.onboard_issuer(

@@ -332,6 +332,13 @@ def run_demo(config: DemoConfig) -> DemoResult:
     reason = "employment record corrected: the applicant's start date was entered wrongly"
     revoked = _request("POST", f"{config.issuer_url}/credentials/{employment.credential_id}/revoke",
                        token=institutions[employment.slug]["api_key"], body={"reason": reason})
+    deadline = time.monotonic() + 60  # 200 when applied at once, else 202: queued, polled
+    while revoked.get("state") != "applied" and time.monotonic() < deadline:
+        if revoked.get("state") == "failed":
+            raise DemoError(f"the revocation failed: {revoked.get('error')}")
+        time.sleep(0.2)
+        revoked = _request("GET", f"{config.issuer_url}{revoked['poll']}",
+                           token=institutions[employment.slug]["api_key"])
     _say(f"   revoked on chain in transaction {revoked['txHash']}")
     _say(f"   reason recorded by the issuer: {reason}")
     code_after, text_after, json_after = _verify_cli(config, images)

@@ -56,10 +56,12 @@ class DevInstitution:
     name: str
     role: str
     credential_types: tuple[str, ...]
+    #: its own did:web when it has one (onboarded with it); None: the issuer derives one
+    did: str | None = None
 
 
 #: The three development institutions (a university, a blockchain training centre, a fintech
-#: employer whose name is on the shipped policy's list of notable firms).
+#: employer named by its DID on the shipped policy's list of notable firms).
 DEV_INSTITUTIONS: tuple[DevInstitution, ...] = (
     DevInstitution("harbour-university", "Harbour University", "university", ("DegreeCredential",)),
     DevInstitution(
@@ -69,7 +71,11 @@ DEV_INSTITUTIONS: tuple[DevInstitution, ...] = (
         ("OpenBadgeCredential",),
     ),
     DevInstitution(
-        "osl", "OSL Digital Securities Limited", "fintech employer", ("EmploymentCredential",)
+        "osl",
+        "OSL Digital Securities Limited",
+        "fintech employer",
+        ("EmploymentCredential",),
+        did="did:web:osl.com",
     ),
 )
 
@@ -259,7 +265,12 @@ def seed_institutions(
             "POST",
             f"{issuer_url}/operator/institutions",
             token,
-            {"name": inst.name, "slug": inst.slug, "credential_types": list(inst.credential_types)},
+            {
+                "name": inst.name,
+                "slug": inst.slug,
+                "credential_types": list(inst.credential_types),
+                **({"did": inst.did} if inst.did else {}),
+            },
         )
         if status == 201:
             api_key = body["api_key"]

@@ -39,39 +39,67 @@ def test_revoke_suspend_reinstate_reach_chain_and_status_lists(
     client.app.state.worker.drain(30)
     a, b, c, d = creds
 
+    # accepted and queued (202: no worker runs in this process), applied in order by the worker
     r = client.post(
         f"/credentials/{a['id']}/revoke", headers=bearer(token), json={"reason": "rescinded"}
     )
-    assert r.status_code == 200 and r.json()["txHash"].startswith("0x")
+    assert r.status_code == 202 and r.json()["state"] == "pending", r.text
+    assert r.json()["txHash"] is None and r.json()["poll"].startswith("/credentials/status-changes/")
     r = client.post(
         "/credentials/status-changes",
         headers=bearer(token),
         json={"action": "suspend", "credential_ids": [b["id"], c["id"]], "reason": "audit"},
     )
-    assert r.status_code == 200
+    assert r.status_code == 202
+    # checked against the queued changes: c is suspended once they apply, so it may be reinstated
     assert (
-        client.post(f"/credentials/{c['id']}/reinstate", headers=bearer(token), json={}).status_code
-        == 200
+        client.post(
+            f"/credentials/{c['id']}/reinstate", headers=bearer(token), json={"reason": "cleared"}
+        ).status_code
+        == 202
     )
+    # a revocation is final, queued or applied
     assert (
-        client.post(f"/credentials/{a['id']}/revoke", headers=bearer(token), json={}).status_code
+        client.post(
+            f"/credentials/{a['id']}/revoke", headers=bearer(token), json={"reason": "again"}
+        ).status_code
+        == 409
+    )
+    assert service.pending_status_changes() == 3
+    client.app.state.worker.drain(30)
+    assert service.pending_status_changes() == 0
+    applied = client.get(r.json()["poll"], headers=bearer(token)).json()
+    assert applied["state"] == "applied" and applied["txHash"].startswith("0x")
+    assert applied["reason"] == "audit" and applied["credential_ids"] == [b["id"], c["id"]]
+    assert (
+        client.post(
+            f"/credentials/{a['id']}/revoke", headers=bearer(token), json={"reason": "again"}
+        ).status_code
         == 409
     )
     retry = bearer(token, **{"Idempotency-Key": "suspend-d"})
     first = client.post(f"/credentials/{d['id']}/suspend", headers=retry, json={"reason": "check"})
     again = client.post(f"/credentials/{d['id']}/suspend", headers=retry, json={"reason": "check"})
-    assert first.status_code == again.status_code == 200
+    assert first.status_code == again.status_code == 202
     assert (
-        first.json()["txHash"] == again.json()["txHash"]
+        first.json()["id"] == again.json()["id"]
         and again.headers["Idempotent-Replayed"] == "true"
     )
+    assert service.pending_status_changes() == 1  # the retry queued nothing
+    client.app.state.worker.drain(30)
     assert (
-        client.post(f"/credentials/{d['id']}/reinstate", headers=bearer(token), json={}).status_code
-        == 200
+        client.post(
+            f"/credentials/{d['id']}/reinstate", headers=bearer(token), json={"reason": "ok"}
+        ).status_code
+        == 202
     )
+    client.app.state.worker.drain(30)
 
     status = client.get(f"/credentials/{a['id']}/anchor", headers=bearer(token)).json()
     assert status["revoked"] is True and status["revocationReason"] == "rescinded"
+    (change,) = status["statusChanges"]
+    assert change["action"] == "revoke" and change["state"] == "applied"
+    assert change["reason"] == "rescinded" and change["txHash"].startswith("0x")
 
     revocation, vc = _status_bits(client, slug, "revocation")
     suspension, _ = _status_bits(client, slug, "suspension")
@@ -110,12 +138,14 @@ def test_other_institutions_credential_cannot_be_revoked(client) -> None:
         "/credentials", headers=bearer(a["api_key"]["token"]), json=degree_request()
     ).json()
     r = client.post(
-        f"/credentials/{cred['id']}/revoke", headers=bearer(b["api_key"]["token"]), json={}
+        f"/credentials/{cred['id']}/revoke",
+        headers=bearer(b["api_key"]["token"]),
+        json={"reason": "not yours"},
     )
     assert r.status_code == 404
     r = client.post(
         "/credentials/status-changes",
         headers=bearer(b["api_key"]["token"]),
-        json={"action": "revoke", "credential_ids": [cred["id"]]},
+        json={"action": "revoke", "credential_ids": [cred["id"]], "reason": "not yours"},
     )
     assert r.status_code == 404
