@@ -43,15 +43,19 @@ from typing import Any, Protocol
 
 import orjson
 from talentproof.credential import anchor as c_anchor
+from talentproof.credential import claims as c_claims
 from talentproof.credential import integrity as c_integrity
 from talentproof.credential import keys as c_keys
 from talentproof.credential import merkle as c_merkle
+from talentproof.credential import person as c_person
+from talentproof.credential import presentation as c_presentation
 from talentproof.credential.errors import (
     CredentialError,
     MerkleProofError,
     ProofError,
     SchemaValidationError,
 )
+from talentproof.ledger.chain import did_hash as _ledger_did_hash
 from talentproof.ledger.chain import type_id as _ledger_type_id
 from talentproof.ledger.errors import LedgerError
 from talentproof.verifier import fastschema
@@ -62,8 +66,10 @@ from talentproof.verifier.report import (
     CheckId,
     CheckResult,
     CredentialReport,
+    OutcomeResult,
     Status,
     Verdict,
+    outcome_of,
     verdict_of,
 )
 from talentproof.verifier.trust import TrustedDeployment
@@ -72,6 +78,7 @@ from talentproof.verifier.trust import TrustedDeployment
 DEFAULT_DOMAIN = "talentproof-verifier"
 
 ledger_type_id = functools.cache(_ledger_type_id)
+ledger_did_hash = functools.lru_cache(maxsize=4096)(_ledger_did_hash)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -106,6 +113,7 @@ class ChainReader(Protocol):
 
     def verify_credential(
         self,
+        issuer_did_hash: bytes,
         root: bytes,
         credential_hash: bytes,
         signing_key: bytes,
@@ -113,7 +121,8 @@ class ChainReader(Protocol):
         as_of: int = 0,
         block: int | str = "latest",
     ) -> Any:
-        """The registry's verification view for one credential."""
+        """The registry's verification view for one credential (``issuer_did_hash``: keccak256 of
+        the credential's issuer DID; the view reads that issuer's anchor of ``root``)."""
         ...
 
 
@@ -249,6 +258,11 @@ def _subject_id(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _actor_name(actor: Any) -> str | None:
+    """``StatusActor`` of the verdict as evidence text: "issuer", "governance" or None."""
+    return {1: "issuer", 2: "governance"}.get(int(actor or 0))
+
+
 def _issuer_id(doc: Mapping[str, Any]) -> str | None:
     iss = doc.get("issuer")
     if isinstance(iss, Mapping):
@@ -275,13 +289,17 @@ class Prepared:
     binding: CheckResult | None = None
 
     @property
-    def query(self) -> tuple[bytes, bytes, bytes, bytes] | None:
-        """(root, credential hash, signing key, type id) for the verification view, if any."""
+    def query(self) -> tuple[bytes, bytes, bytes, bytes, bytes] | None:
+        """(issuer DID hash, root, credential hash, signing key, type id) for the verification
+        view, if any."""
         if self.chain_skip is not None:
             return None
         assert self.anchor is not None and self.credential_hash is not None
         assert self.signing_key is not None and self.kind is not None
+        issuer = _issuer_id(self.credential or {})
+        assert issuer is not None  # prepare() sets chain_skip when the credential names none
         return (
+            ledger_did_hash(issuer),
             bytes(self.anchor.merkle_root),
             self.credential_hash,
             self.signing_key,
@@ -299,6 +317,13 @@ class ApplicationReport:
     profession: ProfessionResult | None = None
     as_of: str | None = None
     chain_as_of: int = 0
+    application_date: str | None = None
+    person: Mapping[str, Any] | None = None
+
+    @property
+    def outcome(self) -> OutcomeResult:
+        """The one outcome (VALID_MEETS, VALID_NOT_MET, VALID, INVALID, NOT_VERIFIABLE) and why."""
+        return outcome_of(self)
 
     @property
     def verdict(self) -> Verdict:
@@ -317,7 +342,10 @@ class ApplicationReport:
         """A JSON-ready dict (with the credentials themselves when ``include_credentials``)."""
         return {
             "verdict": self.verdict.value,
+            "outcome": self.outcome.to_json(),
+            "person": dict(self.person) if self.person is not None else None,
             "asOf": self.as_of,
+            "applicationDate": self.application_date,
             "chainAsOf": self.chain_as_of,
             "chain": self.chain.to_json() if self.chain else None,
             "credentials": [r.to_json(include_credential=include_credentials) for r in self.credentials],
@@ -337,6 +365,8 @@ class ApplicationReport:
             profession=ProfessionResult.from_json(prof) if prof else None,
             as_of=data.get("asOf"),
             chain_as_of=int(data.get("chainAsOf") or 0),
+            application_date=data.get("applicationDate"),
+            person=data.get("person"),
         )
 
 
@@ -418,10 +448,24 @@ class Verifier:
                 {"credentialId": doc.get("id"), "kind": p.kind},
             )
         )
-        # (2) schema
+        # (2) schema, then the facts themselves (calendar dates, nothing awarded in the future)
         try:
             p.kind = fastschema.validate_credential(doc)
-            p.checks.append(_schema_pass(p.kind))
+            problems = _fact_problems(doc, self.clock())
+            if problems:
+                today = self.clock().date().isoformat()
+                first = problems[0]
+                p.checks.append(
+                    CheckResult(
+                        CheckId.SCHEMA,
+                        Status.FAIL,
+                        f"The credential states an impossible fact: {first.field}: {first.message} "
+                        f"(verification date {today}).",
+                        {"field": first.field, "problems": [str(x) for x in problems], "today": today},
+                    )
+                )
+            else:
+                p.checks.append(_schema_pass(p.kind))
         except SchemaValidationError as exc:
             p.checks.append(
                 CheckResult(
@@ -506,6 +550,8 @@ class Verifier:
             p.chain_skip = "Skipped: the signing key could not be read."
         elif p.kind is None:
             p.chain_skip = "Skipped: the credential type is unknown."
+        elif not _issuer_id(doc):
+            p.chain_skip = "Skipped: the credential names no issuer DID, so no issuer's anchor can be read."
         return p
 
     # ----------------------------------------------------------------- phase 2: chain
@@ -546,6 +592,7 @@ class Verifier:
             kind=p.kind,
             subject_id=_subject_id(doc) if doc is not None else None,
             issuer_name=issuer_name,
+            issuer_did=(getattr(verdict, "issuer_did", None) or None) if chain is not None else None,
             chain=chain,
             credential=doc,
             credential_hash=_hex(p.credential_hash) if p.credential_hash else None,
@@ -748,13 +795,19 @@ class Verifier:
         # (8) status
         cs = v.credential_status
         when = f"as of {_iso(int(v.as_of))}"
-        ev8 = {**block, "asOf": int(v.as_of), "revokedAt": int(cs.revoked_at), "suspendedAt": int(cs.suspended_at), "reinstatedAt": int(cs.reinstated_at), "batchRevokedAt": int(rec.revoked_at)}
+        revoked_by = _actor_name(getattr(v, "credential_revoked_by", 0))
+        suspended_by = _actor_name(getattr(v, "credential_suspended_by", 0))
+        since = int(getattr(v, "credential_suspended_since", 0) or cs.suspended_at)
+        ev8 = {**block, "asOf": int(v.as_of), "revokedAt": int(cs.revoked_at), "suspendedAt": int(cs.suspended_at), "reinstatedAt": int(cs.reinstated_at), "batchRevokedAt": int(rec.revoked_at),
+               "revokedBy": revoked_by, "suspendedBy": suspended_by, "suspendedSince": since if v.credential_suspended else 0}
         if v.credential_revoked:
-            out.append(CheckResult(CheckId.STATUS, Status.FAIL, f"Revoked by {v.issuer_name} on {_iso(int(cs.revoked_at))} ({when}).", ev8))
+            who = "the governing authority" if revoked_by == "governance" else v.issuer_name
+            out.append(CheckResult(CheckId.STATUS, Status.FAIL, f"Revoked by {who} on {_iso(int(cs.revoked_at))} ({when}).", ev8))
         elif v.batch_revoked:
             out.append(CheckResult(CheckId.STATUS, Status.FAIL, f"The whole batch was revoked by {v.issuer_name} on {_iso(int(rec.revoked_at))} ({when}).", ev8))
         elif v.credential_suspended:
-            out.append(CheckResult(CheckId.STATUS, Status.FAIL, f"Suspended by {v.issuer_name} since {_iso(int(cs.suspended_at))} ({when}).", ev8))
+            who = "the governing authority" if suspended_by == "governance" else v.issuer_name
+            out.append(CheckResult(CheckId.STATUS, Status.FAIL, f"Suspended by {who} since {_iso(since)} ({when}).", ev8))
         else:
             extra = " (a past suspension was lifted)" if int(cs.reinstated_at) else ""
             out.append(CheckResult(CheckId.STATUS, Status.PASS, f"Not revoked or suspended {when}{extra}.", ev8))
@@ -773,8 +826,6 @@ class Verifier:
             return [], CheckResult(CheckId.BINDING, Status.FAIL, "The presentation holds no credential.")
         if challenge is None:
             return creds, None
-        from talentproof.credential import presentation as c_presentation
-
         try:
             c_presentation.verify_presentation(dict(vp), challenge=challenge, domain=self.domain)
         except (CredentialError, ValueError) as exc:
@@ -807,14 +858,26 @@ class Verifier:
         challenge_problem: str | None = None,
         at_block: int | None = None,
         chain_as_of: int | None = None,
+        application_date: date | None = None,
+        id_number: str | None = None,
+        id_salt: str | None = None,
     ) -> ApplicationReport:
         """Verify every credential of one application, the same-applicant check, and the policy.
 
         ``challenge`` set means the verifier asks for a bound presentation (check 10): bare
         credentials then fail it. ``challenge_problem`` (e.g. "already used") fails check 10 for
-        every credential whatever the presentation says. ``as_of`` is the application date
-        (None: now). ``at_block`` pins every chain read to that block (receipts re-check with
-        it); ``chain_as_of`` overrides the as-of time sent to the chain (0 = the block's time).
+        every credential whatever the presentation says.
+
+        Two times: ``as_of`` is when validity and status are judged (checks 8 and 9, exact
+        history on chain; None: now); ``application_date`` is when the facts are judged (the
+        policy counts a degree awarded, employment held and training completed by then;
+        default: the as-of date). Check 2 refuses facts dated after today whatever either says.
+
+        ``id_number`` (the number of the travel document the officer holds) is compared with
+        the credentials' identity-document commitment (check 12), using ``id_salt`` or the salt a
+        presentation discloses. ``at_block`` pins every chain read to that block (receipts
+        re-check with it); ``chain_as_of`` overrides the as-of time sent to the chain (0 = the
+        block's time).
         """
         as_of_dt = _utc(as_of) or self.clock()
         as_of_chain = int(as_of_dt.timestamp()) if as_of is not None else 0
@@ -825,8 +888,12 @@ class Verifier:
         if chain_as_of is not None:
             as_of_chain = chain_as_of
         prepared: list[Prepared] = []
+        salts: list[str] = []
         for item in items:
             if item.document is not None and item.is_presentation:
+                salt = c_presentation.presentation_salt(item.document)
+                if salt is not None:
+                    salts.append(salt)
                 creds, binding = self._binding(item, challenge)
                 if not creds:
                     p = self.prepare(item.source, None, "the presentation holds no credential")
@@ -860,18 +927,30 @@ class Verifier:
         reports, chain = self._read_and_finish(
             prepared, as_of_dt, as_of_chain, "latest" if at_block is None else at_block
         )
-        checks = _same_applicant(reports) if len(reports) > 1 else ()
+        checks = list(_same_applicant(reports)) if len(reports) > 1 else []
+        facts_date = application_date or as_of_dt.date()
+        person = _person(reports)
+        if id_number is not None:
+            salt = id_salt or (salts[0] if salts else None)
+            doc_check = _identity_document(reports, id_number, salt)
+            checks.append(doc_check)
+            if person is not None:
+                person["documentChecked"] = doc_check.status in (Status.PASS, Status.FAIL)
+                person["documentMatches"] = doc_check.status is Status.PASS
         prof = None
         if policy is not None and profession is not None:
             verified_ok = {id(r): r.verdict is Verdict.VALID for r in reports}
             prof = policy.evaluate(
                 profession,
                 [
-                    PolicyInput(r.credential_id or r.source, r.credential or {}, verified_ok[id(r)])
+                    PolicyInput(
+                        r.credential_id or r.source, r.credential or {}, verified_ok[id(r)],
+                        r.issuer_did, r.issuer_name,
+                    )
                     for r in reports
                     if r.credential is not None
                 ],
-                as_of_dt.date(),
+                facts_date,
             )
         return ApplicationReport(
             credentials=tuple(reports),
@@ -880,6 +959,8 @@ class Verifier:
             profession=prof,
             as_of=as_of_dt.isoformat().replace("+00:00", "Z"),
             chain_as_of=as_of_chain,
+            application_date=facts_date.isoformat(),
+            person=person,
         )
 
     def _read_and_finish(
@@ -1027,19 +1108,128 @@ def _validity_of(doc: Mapping[str, Any], as_of: datetime) -> CheckResult:
     return CheckResult(CheckId.VALIDITY, Status.PASS, f"Valid on {when}{until}.", ev)
 
 
+def _person_key(doc: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
+    person = c_person.person_of(doc) if doc is not None else None
+    if person is None:
+        return None
+    return (person.name, person.birth_date, person.document_type, person.issuing_country, person.commitment)
+
+
+def _person_text(key: tuple[Any, ...] | None) -> str:
+    if key is None:
+        return "no name and date of birth"
+    name, birth, dtype, country, commitment = key
+    doc = f", {dtype} ({country}) {str(commitment)[-8:]}" if commitment else ", no identity document"
+    return f"{name} born {birth}{doc}"
+
+
 def _same_applicant(reports: Sequence[CredentialReport]) -> tuple[CheckResult, ...]:
+    """Check 11: one holder key, one name, one date of birth and one identity document."""
     subjects = {r.source: r.subject_id for r in reports if r.credential is not None}
     missing = [s for s, sub in subjects.items() if not sub]
     distinct = sorted({sub for sub in subjects.values() if sub})
-    ev = {"subjects": dict(subjects)}
+    ev: dict[str, Any] = {"subjects": dict(subjects)}
     if missing:
         return (CheckResult(CheckId.SAME_APPLICANT, Status.FAIL, f"Some credentials name no applicant: {', '.join(missing)}.", ev),)
     if len(distinct) > 1:
         groups = "; ".join(f"{sub}: {', '.join(s for s, x in subjects.items() if x == sub)}" for sub in distinct)
-        return (CheckResult(CheckId.SAME_APPLICANT, Status.FAIL, f"The credentials name {len(distinct)} different applicants ({groups}).", ev),)
+        return (CheckResult(CheckId.SAME_APPLICANT, Status.FAIL, f"The credentials name {len(distinct)} different holder keys ({groups}).", ev),)
     if not distinct:
         return (CheckResult(CheckId.SAME_APPLICANT, Status.SKIPPED, "No readable credential.", ev),)
-    return (CheckResult(CheckId.SAME_APPLICANT, Status.PASS, f"All {len(subjects)} credentials name the same applicant.", {"subject": distinct[0]}),)
+    people = {r.source: _person_key(r.credential) for r in reports if r.credential is not None}
+    kinds = list(dict.fromkeys(people.values()))
+    ev["people"] = {s: _person_text(k) for s, k in people.items()}
+    if len(kinds) > 1:
+        fields = ("name", "date of birth", "identity document type", "issuing country", "identity document")
+        differ = [
+            f for i, f in enumerate(fields)
+            if len({(k[i] if k is not None else None) for k in kinds}) > 1
+        ]
+        groups = "; ".join(
+            f"{_person_text(k)}: {', '.join(s for s, x in people.items() if x == k)}" for k in kinds
+        )
+        return (
+            CheckResult(
+                CheckId.SAME_APPLICANT,
+                Status.FAIL,
+                f"The credentials name different people ({', '.join(differ)} differ): {groups}.",
+                ev,
+            ),
+        )
+    return (
+        CheckResult(
+            CheckId.SAME_APPLICANT,
+            Status.PASS,
+            f"All {len(subjects)} credentials name the same applicant ({_person_text(kinds[0])}) and holder key.",
+            {"subject": distinct[0], "person": _person_text(kinds[0])},
+        ),
+    )
+
+
+def _person(reports: Sequence[CredentialReport]) -> dict[str, Any] | None:
+    """The person the (first readable) credential names, for the report's ``person``."""
+    for r in reports:
+        person = c_person.person_of(r.credential) if r.credential is not None else None
+        if person is not None:
+            return {
+                "name": person.name,
+                "birthDate": person.birth_date,
+                "documentType": person.document_type,
+                "issuingCountry": person.issuing_country,
+                "documentChecked": False,
+                "documentMatches": None,
+            }
+    return None
+
+
+_DOCUMENT_NOT_CHECKED = "not checked: compare the name and date of birth with the travel document"
+
+
+def _identity_document(reports: Sequence[CredentialReport], number: str, salt: str | None) -> CheckResult:
+    """Check 12: every credential's identity-document commitment opens to ``number``."""
+    readable = [r for r in reports if r.credential is not None]
+    if not readable:
+        return CheckResult(CheckId.IDENTITY_DOCUMENT, Status.SKIPPED, "No readable credential.")
+    try:
+        c_person.normalize_document_number(number)
+    except ValueError as exc:
+        return CheckResult(CheckId.IDENTITY_DOCUMENT, Status.ERROR, f"The document number given cannot be compared: {exc}.")
+    if salt is None:
+        return CheckResult(
+            CheckId.IDENTITY_DOCUMENT,
+            Status.ERROR,
+            "The identity document cannot be compared: no salt (the holder's presentation carries "
+            "it as identityDocumentSalt; with bare credentials give it as --id-salt). Compare the "
+            "name and date of birth with the travel document.",
+        )
+    wrong: list[str] = []
+    for r in readable:
+        subject = r.credential.get("credentialSubject") if r.credential is not None else None
+        if isinstance(subject, list) and len(subject) == 1:
+            subject = subject[0]
+        doc = subject.get("identityDocument") if isinstance(subject, Mapping) else None
+        if not isinstance(doc, Mapping):
+            wrong.append(f"{r.source} names no identity document")
+        elif not c_person.identity_document_matches(doc, number, salt):
+            wrong.append(f"{r.source} names another {doc.get('documentType', 'document')} ({doc.get('issuingCountry', '?')})")
+    if wrong:
+        return CheckResult(
+            CheckId.IDENTITY_DOCUMENT,
+            Status.FAIL,
+            "The travel document shown is not the one the credentials name: " + "; ".join(wrong) + ".",
+            {"credentials": len(readable)},
+        )
+    return CheckResult(
+        CheckId.IDENTITY_DOCUMENT,
+        Status.PASS,
+        f"The travel document shown is the one all {len(readable)} credential(s) name.",
+        {"credentials": len(readable)},
+    )
+
+
+def _fact_problems(doc: Mapping[str, Any], now: datetime) -> list[Any]:
+    """Impossible or future facts (the credential package's ``claims.fact_problems``)."""
+    return c_claims.fact_problems(doc, now.astimezone(UTC).date())
 
 
 __all__ = [
