@@ -193,18 +193,19 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         returns (bool revoked, bool suspended)
     {
         StatusActor suspendedBy;
-        (revoked, suspendedBy) = _statusAt(issuerId, credentialHash, _statuses[issuerId][credentialHash], t);
+        (revoked, suspendedBy, ) = _statusAt(issuerId, credentialHash, _statuses[issuerId][credentialHash], t);
         suspended = suspendedBy != StatusActor.None;
     }
 
     /**
      * @dev Whether `record` (of `credentialHash` in the namespace of `issuerId`) was revoked at
-     * time `t`, and who had suspended it at `t` (`None` when it was not suspended then).
+     * time `t`, who had suspended it at `t` (`None` when it was not suspended then) and since when
+     * (0 when not suspended).
      */
     function _statusAt(uint32 issuerId, bytes32 credentialHash, CredentialStatusRecord memory record, uint64 t)
         internal
         view
-        returns (bool revoked, StatusActor suspendedBy)
+        returns (bool revoked, StatusActor suspendedBy, uint64 suspendedSince)
     {
         // Why: read-only view: compares recorded times with the caller's time, nothing is decided
         // on chain.
@@ -213,10 +214,13 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         uint64 suspendedAt = record.suspendedAt;
         // slither `timestamp` (same finding as the directive above): read-only view.
         if (suspendedAt == 0) {
-            return (revoked, StatusActor.None);
+            return (revoked, StatusActor.None, 0);
         }
         if (t >= suspendedAt) {
-            return (revoked, (record.suspended || t < record.reinstatedAt) ? record.suspendedBy : StatusActor.None);
+            if (record.suspended || t < record.reinstatedAt) {
+                return (revoked, record.suspendedBy, suspendedAt);
+            }
+            return (revoked, StatusActor.None, 0);
         }
         // Before the last interval: binary search of the closed ones, for the last starting at or
         // before `t`.
@@ -233,6 +237,7 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         }
         if (low != 0 && t < past[low - 1].reinstatedAt) {
             suspendedBy = past[low - 1].suspendedBy;
+            suspendedSince = past[low - 1].suspendedAt;
         }
     }
 

@@ -82,10 +82,16 @@ abstract contract VerificationView is IVerificationView, CredentialAnchor {
     function _fillStatus(CredentialVerdict memory verdict, uint32 issuerId, bytes32 credentialHash) private view {
         CredentialStatusRecord memory status = _credentialStatus(issuerId, credentialHash);
         verdict.credentialStatus = status;
-        (bool revoked, StatusActor suspendedBy) = _statusAt(issuerId, credentialHash, status, verdict.asOf);
+        (bool revoked, StatusActor suspendedBy, uint64 since) = _statusAt(
+            issuerId,
+            credentialHash,
+            status,
+            verdict.asOf
+        );
         verdict.credentialRevoked = revoked;
         verdict.credentialRevokedBy = revoked ? status.revokedBy : StatusActor.None;
         verdict.credentialSuspended = suspendedBy != StatusActor.None;
         verdict.credentialSuspendedBy = suspendedBy;
+        verdict.credentialSuspendedSince = since;
     }
 }

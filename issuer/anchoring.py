@@ -495,7 +495,7 @@ class AnchorWorker:
         from talentproof.ledger.tx import PendingTx
 
         # Already on chain (crash after send or after receipt)? Then only record it.
-        record = chain.anchor_record(root)
+        record = chain.anchor_record(root, issuer_id)
         if record is not None:
             self._settle(batch_id, record, issuer_id)
             return
@@ -512,7 +512,7 @@ class AnchorWorker:
                 pending = chain.send_anchor(account_key, root, leaf_count)
             except ContractRevert as exc:
                 if exc.error_name == "AnchorAlreadyAnchored":
-                    record = chain.anchor_record(root)
+                    record = chain.anchor_record(root, issuer_id)
                     if record is not None:
                         self._settle(batch_id, record, issuer_id)
                         return
@@ -523,7 +523,7 @@ class AnchorWorker:
             try:
                 receipt = chain.wait(account_key, pending, self.tx_timeout)
             except TransactionTimeout:
-                record = chain.anchor_record(root)
+                record = chain.anchor_record(root, issuer_id)
                 if record is not None:
                     break
                 _logger.warning(
@@ -543,7 +543,7 @@ class AnchorWorker:
             chain.mark(True, "ok")
             service.metrics.chain_up.set(1)
             return
-        record = chain.anchor_record(root)
+        record = chain.anchor_record(root, issuer_id)
         if record is None:
             raise ChainUnavailable(f"batch {batch_id}: root not anchored after replacements")
         self._settle(batch_id, record, issuer_id)

@@ -391,11 +391,14 @@ class ChainGateway:
         return state
 
     # -- anchoring ------------------------------------------------------------------------------
-    def anchor_record(self, root: bytes) -> AnchorInfo | None:
-        """The registry's record of ``root``, or None if it was never anchored."""
+    def anchor_record(self, root: bytes, issuer_id: int | None) -> AnchorInfo | None:
+        """The registry's record of ``root`` anchored by issuer ``issuer_id`` (anchors are kept
+        per issuer), or None if that issuer never anchored it (or no issuer id is known)."""
+        if not issuer_id:
+            return None
         with _guard("anchor()"):
             _, contract = self._connect()
-            rec = contract.functions.anchor(root).call()
+            rec = contract.functions.anchor(int(issuer_id), root).call()
         issuer_id = int(rec[0])
         if issuer_id == 0:
             return None

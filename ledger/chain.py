@@ -9,7 +9,7 @@ from typing import Any
 from eth_utils import keccak
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
 
-__all__ = ["DEFAULT_RPC_URL", "as_web3", "connect", "load_private_key", "type_id"]
+__all__ = ["DEFAULT_RPC_URL", "as_web3", "connect", "did_hash", "load_private_key", "type_id"]
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 OPERATOR_KEY_ENV = "TALENTPROOF_OPERATOR_KEY"
@@ -22,6 +22,14 @@ def type_id(name: str) -> bytes:
             f"expected a credential type name such as 'DegreeCredential', got {name!r}"
         )
     return keccak(text=name)
+
+
+def did_hash(did: str) -> bytes:
+    """``keccak256`` of a DID's UTF-8 bytes: how the registry indexes issuers by DID
+    (``issuerIdOfDid``, the first argument of ``verifyCredential``)."""
+    if not isinstance(did, str) or not did:
+        raise ValueError(f"an issuer DID must be a non-empty string, got {did!r}")
+    return bytes(keccak(did.encode("utf-8")))
 
 
 def connect(rpc_url: str = DEFAULT_RPC_URL, *, timeout: float = 10.0, check: bool = True) -> Any:

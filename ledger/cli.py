@@ -148,6 +148,16 @@ _PARAMETERS = {
         int,
         typer.Option(0, "--valid-until", min=0, help="UNIX time (0: open ended)."),
     ),
+    "credential_hash": _option(
+        "credential_hash",
+        str,
+        typer.Argument(..., help="The credential hash (0x-hex of 32 bytes, SHA-256 of its JCS)."),
+    ),
+    "reason": _option(
+        "reason",
+        str,
+        typer.Option(..., "--reason", help="Why (required, recorded on chain in the event)."),
+    ),
 }
 _WINDOW = ("valid_from", "valid_until")
 
@@ -331,6 +341,12 @@ def register(app: typer.Typer) -> None:
                 values["public_key"] = _signing_key(values["public_key"])
             if "credential_type" in values:
                 values["credential_type"] = _credential_type(values["credential_type"])
+            if "credential_hash" in values:
+                from talentproof.ledger.client import as_bytes32
+
+                values["credential_hash"] = as_bytes32(values["credential_hash"], "credential hash")
+            if "reason" in values and not values["reason"].strip():
+                _fail(f"{cmd}: --reason must not be empty", EXIT_USAGE)
             args = [values[n] for n in names]
             receipt = getattr(conn.client(), method)(*args)
             shown = [_shown(v) for n, v in zip(names, args, strict=True) if n not in _WINDOW]
@@ -370,6 +386,17 @@ def register(app: typer.Typer) -> None:
         "grant_credential_type",
         *("issuer_id", "credential_type", *_WINDOW),
     )
+    for verb, what in (
+        ("revoke", "Revoke an issuer's credential as governance (final)"),
+        ("suspend", "Suspend an issuer's credential as governance (only governance lifts it)"),
+        ("reinstate", "Lift a credential's suspension as governance"),
+    ):
+        _simple(
+            f"{verb}-credential",
+            f"{what}; --reason is required and recorded on chain.",
+            f"governance_{verb}_credential",
+            *("issuer_id", "credential_hash", "reason"),
+        )
     _simple(
         "withdraw-type",
         "Withdraw an issuer's accreditation for a type.",

@@ -20,7 +20,7 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 from talentproof.ledger.abi import ContractABI
-from talentproof.ledger.chain import as_web3, type_id
+from talentproof.ledger.chain import as_web3, did_hash, type_id
 from talentproof.ledger.deploy import REGISTRY_CONTRACT, Deployment
 from talentproof.ledger.errors import ChainIdMismatch, LedgerError
 from talentproof.ledger.models import (
@@ -30,11 +30,26 @@ from talentproof.ledger.models import (
     DecodedEvent,
     IssuerInfo,
     IssuerStatus,
+    IssuerSuspension,
+    SuspensionInterval,
     TimeWindow,
 )
 from talentproof.ledger.tx import FeeConfig, PendingTx, TxSender, endpoint_of, rpc_guard
 
-__all__ = ["RegistryClient", "TxReceipt", "as_bytes32", "as_type_id"]
+__all__ = ["RegistryClient", "TxReceipt", "as_bytes32", "as_type_id", "did_hash"]
+
+
+def as_did_hash(value: bytes | str) -> bytes:
+    """A DID (``"did:web:..."``) or its 32-byte keccak256 (bytes or 0x-hex)."""
+    if isinstance(value, str) and not value.startswith("0x"):
+        return did_hash(value)
+    return as_bytes32(value, "issuer DID hash")
+
+
+def _reason(reason: str) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError("a governance status change needs a non-empty reason")
+    return reason
 
 
 def as_bytes32(value: bytes | str, what: str = "value") -> bytes:
@@ -395,6 +410,15 @@ class RegistryClient:
         """Every registered issuer, by id."""
         return [self.issuer(i) for i in range(1, self.issuer_count() + 1)]
 
+    def issuer_id_of_did(self, did: str) -> int | None:
+        """The issuer registered with exactly `did`, or None."""
+        value = int(self.call("issuerIdOfDid", did))
+        return value or None
+
+    def issuer_suspensions(self, issuer_id: int) -> list[IssuerSuspension]:
+        """The issuer's closed suspension intervals before its last suspension, in time order."""
+        return [IssuerSuspension.from_struct(x) for x in self.call("issuerSuspensions", issuer_id)]
+
     def issuer_of_account(self, account: str) -> int | None:
         """The issuer id `account` acts for, or None."""
         value = int(self.call("issuerOfAccount", _address(account)))
@@ -434,9 +458,11 @@ class RegistryClient:
         """Anchor a batch's Merkle root (the operator account must act for an active issuer)."""
         return self.transact("anchorRoot", as_bytes32(root, "Merkle root"), leaf_count)
 
-    def anchor(self, root: bytes | str) -> AnchorRecord | None:
-        """The anchor record of `root`, or None if it was never anchored."""
-        record = AnchorRecord.from_struct(self.call("anchor", as_bytes32(root, "Merkle root")))
+    def anchor(self, issuer_id: int, root: bytes | str) -> AnchorRecord | None:
+        """Issuer `issuer_id`'s anchor record of `root`, or None if it never anchored it."""
+        record = AnchorRecord.from_struct(
+            self.call("anchor", int(issuer_id), as_bytes32(root, "Merkle root"))
+        )
         return record if record.anchored else None
 
     def revoke_batch(self, root: bytes | str) -> TxReceipt:
@@ -473,6 +499,50 @@ class RegistryClient:
             "reinstateCredentials", [as_bytes32(h, "credential hash") for h in credential_hashes]
         )
 
+    def governance_revoke_credential(
+        self, issuer_id: int, credential_hash: bytes | str, reason: str
+    ) -> TxReceipt:
+        """Revoke a credential of issuer `issuer_id` as governance (a governor key; final)."""
+        return self.transact(
+            "governanceRevokeCredential",
+            int(issuer_id),
+            as_bytes32(credential_hash, "credential hash"),
+            _reason(reason),
+        )
+
+    def governance_suspend_credential(
+        self, issuer_id: int, credential_hash: bytes | str, reason: str
+    ) -> TxReceipt:
+        """Suspend a credential of issuer `issuer_id` as governance (only governance lifts it)."""
+        return self.transact(
+            "governanceSuspendCredential",
+            int(issuer_id),
+            as_bytes32(credential_hash, "credential hash"),
+            _reason(reason),
+        )
+
+    def governance_reinstate_credential(
+        self, issuer_id: int, credential_hash: bytes | str, reason: str
+    ) -> TxReceipt:
+        """Lift a credential's suspension as governance (whoever suspended it)."""
+        return self.transact(
+            "governanceReinstateCredential",
+            int(issuer_id),
+            as_bytes32(credential_hash, "credential hash"),
+            _reason(reason),
+        )
+
+    def credential_suspensions(
+        self, issuer_id: int, credential_hash: bytes | str
+    ) -> list[SuspensionInterval]:
+        """The credential's closed suspension intervals before its last one, in time order."""
+        return [
+            SuspensionInterval.from_struct(x)
+            for x in self.call(
+                "credentialSuspensions", issuer_id, as_bytes32(credential_hash, "credential hash")
+            )
+        ]
+
     def credential_status(
         self, issuer_id: int, credential_hash: bytes | str
     ) -> CredentialStatusRecord:
@@ -492,6 +562,7 @@ class RegistryClient:
 
     def verify_credential(
         self,
+        issuer_did: bytes | str,
         root: bytes | str,
         credential_hash: bytes | str,
         signing_key: bytes | str,
@@ -500,9 +571,12 @@ class RegistryClient:
         *,
         block: int | str = "latest",
     ) -> CredentialVerdict:
-        """The verification view through web3 (the verifier's fast path is `RegistryReader`)."""
+        """The verification view through web3 (the verifier's fast path is `RegistryReader`).
+
+        `issuer_did` is the credential's issuer DID or its keccak256 (see `did_hash`)."""
         out = self.call(
             "verifyCredential",
+            as_did_hash(issuer_did),
             as_bytes32(root, "Merkle root"),
             as_bytes32(credential_hash, "credential hash"),
             as_bytes32(signing_key, "signing key"),

@@ -22,6 +22,9 @@ __all__ = [
     "DecodedEvent",
     "IssuerInfo",
     "IssuerStatus",
+    "IssuerSuspension",
+    "StatusActor",
+    "SuspensionInterval",
     "TimeWindow",
     "camel",
     "snake",
@@ -46,6 +49,14 @@ class IssuerStatus(enum.IntEnum):
     ACTIVE = 1
     SUSPENDED = 2
     REMOVED = 3
+
+
+class StatusActor(enum.IntEnum):
+    """``enum StatusActor { None, Issuer, Governance }``: who changed a credential's status."""
+
+    NONE = 0
+    ISSUER = 1
+    GOVERNANCE = 2
 
 
 T = TypeVar("T", bound="_Struct")
@@ -83,8 +94,10 @@ class _Struct:
             nested = cls._nested.get(name)
             if nested is not None:
                 raw = nested.from_struct(raw)
-            elif name.endswith(("status", "status_at_anchor")):
+            elif name.endswith(("status", "status_at_anchor", "status_as_of")):
                 raw = IssuerStatus(int(raw)) if not isinstance(raw, _Struct) else raw
+            elif name.endswith(("_by",)):
+                raw = StatusActor(int(raw))
             elif isinstance(raw, bytearray):
                 raw = bytes(raw)
             kwargs[name] = raw
@@ -154,13 +167,37 @@ class TimeWindow(_Struct):
 
 @dataclass(frozen=True)
 class CredentialStatusRecord(_Struct):
-    """``CredentialStatusRecord``: revocation and last suspension of one credential."""
+    """``CredentialStatusRecord``: revocation and last suspension of one credential, with who
+    revoked and who suspended (earlier suspensions: `SuspensionInterval`)."""
 
     revoked_at: int
     suspended_at: int
     reinstated_at: int
     suspension_count: int
     suspended: bool
+    revoked_by: StatusActor = StatusActor.NONE
+    suspended_by: StatusActor = StatusActor.NONE
+
+
+@dataclass(frozen=True)
+class SuspensionInterval(_Struct):
+    """A closed suspension interval ``[suspended_at, reinstated_at)`` of a credential."""
+
+    suspended_at: int
+    reinstated_at: int
+    suspended_by: StatusActor
+
+    def contains(self, t: int) -> bool:
+        """True if `t` lies in the interval."""
+        return self.suspended_at <= t < self.reinstated_at
+
+
+@dataclass(frozen=True)
+class IssuerSuspension(_Struct):
+    """A closed suspension interval ``[suspended_at, reinstated_at)`` of an issuer."""
+
+    suspended_at: int
+    reinstated_at: int
 
 
 @dataclass(frozen=True)
@@ -187,6 +224,11 @@ class CredentialVerdict(_Struct):
     as_of: int
     block_number: int
     block_timestamp: int
+    issuer_id: int = 0
+    credential_revoked_by: StatusActor = StatusActor.NONE
+    credential_suspended_by: StatusActor = StatusActor.NONE
+    credential_suspended_since: int = 0
+    issuer_status_as_of: IssuerStatus = IssuerStatus.NONE
     block_hash: bytes = b""
 
     _nested: ClassVar[dict[str, type[_Struct]]] = {

@@ -3,7 +3,9 @@
 ::
 
     reader = RegistryReader("http://127.0.0.1:8545", deployment.registry)
-    verdict = reader.verify_credential(root, credential_hash, signing_key, type_id("DegreeCredential"))
+    verdict = reader.verify_credential(
+        did_hash(issuer_did), root, credential_hash, signing_key, type_id("DegreeCredential")
+    )
     verdict.anchor.issuer_id, verdict.block_number, verdict.block_hash
 
 A web3.py contract call costs milliseconds of Python; here the calldata is encoded with eth-abi
@@ -25,11 +27,11 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 from talentproof.ledger.abi import ContractABI
-from talentproof.ledger.chain import type_id
+from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.ledger.models import AnchorRecord, CredentialVerdict
 
-__all__ = ["RegistryReader", "type_id"]
+__all__ = ["RegistryReader", "did_hash", "type_id"]
 
 try:  # orjson is a project dependency; keep a stdlib fallback for tooling
     import orjson
@@ -227,6 +229,7 @@ class RegistryReader:
 
     def verify_credential(
         self,
+        issuer_did_hash: bytes | str,
         root: bytes | str,
         credential_hash: bytes | str,
         signing_key: bytes | str,
@@ -234,8 +237,11 @@ class RegistryReader:
         as_of: int = 0,
         block: int | str = "latest",
     ) -> CredentialVerdict:
-        """The registry's verdict about one credential, with the block number and hash read at."""
+        """The registry's verdict about one credential, with the block number and hash read at.
+
+        `issuer_did_hash` is ``keccak256`` of the credential's issuer DID (`did_hash`)."""
         data = self._verify.encode(
+            _b32(issuer_did_hash, "issuer DID hash"),
             _b32(root, "Merkle root"),
             _b32(credential_hash, "credential hash"),
             _b32(signing_key, "signing key"),
@@ -263,15 +269,18 @@ class RegistryReader:
             "verifyCredential: the chain head kept moving; could not pair the answer with its block"
         )
 
-    def anchor(self, root: bytes | str, block: int | str = "latest") -> AnchorRecord | None:
-        """The anchor record of `root`, or None if never anchored."""
+    def anchor(
+        self, issuer_id: int, root: bytes | str, block: int | str = "latest"
+    ) -> AnchorRecord | None:
+        """Issuer `issuer_id`'s anchor record of `root`, or None if it never anchored it."""
         tag = hex(block) if isinstance(block, int) else block
         result = self._request(
             "eth_call",
             [
                 {
                     "to": self.registry,
-                    "data": "0x" + self._anchor.encode(_b32(root, "Merkle root")).hex(),
+                    "data": "0x"
+                    + self._anchor.encode(int(issuer_id), _b32(root, "Merkle root")).hex(),
                 },
                 tag,
             ],

@@ -31,6 +31,7 @@ from talentproof.ledger.models import (
     CredentialStatusRecord,
     CredentialVerdict,
     IssuerStatus,
+    StatusActor,
     snake,
 )
 
@@ -49,7 +50,7 @@ def _width(typ: str) -> int | None:
 @dataclass(frozen=True)
 class _Field:
     name: str  # snake_case
-    kind: str  # "int", "bool", "enum", "string", "tuple"
+    kind: str  # "int", "bool", "enum" (IssuerStatus), "actor" (StatusActor), "string", "tuple"
     width: int = 256
     children: tuple[_Field, ...] = ()
 
@@ -71,8 +72,13 @@ def _compile(param: Mapping[str, Any]) -> _Field:
         return _Field(name, "tuple", children=children)
     if typ == "string":
         return _Field(name, "string")
-    if str(param.get("internalType", "")).startswith("enum "):
-        return _Field(name, "enum", 8)
+    internal = str(param.get("internalType", ""))
+    if internal.startswith("enum "):
+        if internal.endswith(".StatusActor"):
+            return _Field(name, "actor", 8)
+        if internal.endswith(".IssuerStatus"):
+            return _Field(name, "enum", 8)
+        raise LedgerError(f"fast codec: unknown enum {internal} for {name}")
     w = _width(typ)
     if w is None:
         raise LedgerError(f"fast codec: unsupported ABI type {typ} for {name}")
@@ -96,7 +102,7 @@ class VerdictCodec:
 
         types = ",".join(str(p["type"]) for p in entry["inputs"])
         self.selector = keccak(text=f"verifyCredential({types})")[:4]
-        if [p["type"] for p in entry["inputs"]] != ["bytes32"] * 4 + ["uint64"]:
+        if [p["type"] for p in entry["inputs"]] != ["bytes32"] * 5 + ["uint64"]:
             raise LedgerError(f"fast codec: unexpected verifyCredential inputs ({types})")
         [out] = entry["outputs"]
         self.root = _compile(out)
@@ -104,14 +110,21 @@ class VerdictCodec:
             if f.kind == "tuple" and _is_dynamic(f):
                 raise LedgerError(f"fast codec: dynamic nested struct {f.name}")
 
-    def encode(self, root: bytes, credential_hash: bytes, signing_key: bytes, type_id: bytes, as_of: int) -> bytes:
-        """The calldata."""
-        for v, what in ((root, "root"), (credential_hash, "credential hash"), (signing_key, "signing key"), (type_id, "type id")):
+    def encode(
+        self, issuer_did_hash: bytes, root: bytes, credential_hash: bytes, signing_key: bytes, type_id: bytes, as_of: int
+    ) -> bytes:
+        """The calldata (``issuer_did_hash``: keccak256 of the credential's issuer DID)."""
+        for v, what in (
+            (issuer_did_hash, "issuer DID hash"), (root, "root"), (credential_hash, "credential hash"),
+            (signing_key, "signing key"), (type_id, "type id"),
+        ):
             if len(v) != 32:
                 raise ValueError(f"{what} must be 32 bytes")
         if not 0 <= as_of < 2**64:
             raise ValueError("as_of must fit in uint64")
-        return b"".join((self.selector, root, credential_hash, signing_key, type_id, as_of.to_bytes(32, "big")))
+        return b"".join(
+            (self.selector, issuer_did_hash, root, credential_hash, signing_key, type_id, as_of.to_bytes(32, "big"))
+        )
 
     def _scalar(self, data: bytes, pos: int, f: _Field) -> Any:
         word = data[pos : pos + _WORD]
@@ -124,6 +137,8 @@ class VerdictCodec:
             return bool(value)
         if f.kind == "enum":
             return IssuerStatus(value)
+        if f.kind == "actor":
+            return StatusActor(value)
         return value
 
     def _word64(self, data: bytes, pos: int, name: str) -> int:
@@ -237,6 +252,7 @@ class VerdictCodec:
 
 
 _STATUSES = tuple(IssuerStatus)
+_ACTORS = tuple(StatusActor)
 
 
 def _converted(value: int, kind: str) -> Any:
@@ -245,6 +261,10 @@ def _converted(value: int, kind: str) -> Any:
         return value
     if kind == "bool":
         return value == 1
+    if kind == "actor":
+        if value < len(_ACTORS) and _ACTORS[value].value == value:
+            return _ACTORS[value]
+        return StatusActor(value)  # unknown enum value: ValueError -> LedgerError in decode()
     if value < len(_STATUSES) and _STATUSES[value].value == value:
         return _STATUSES[value]
     return IssuerStatus(value)  # unknown enum value: ValueError -> LedgerError in decode()
@@ -257,6 +277,8 @@ def _checked(value: int, name: str, kind: str, width: int) -> Any:
         return bool(value)
     if kind == "enum":
         return IssuerStatus(value)
+    if kind == "actor":
+        return StatusActor(value)
     return value
 
 
@@ -482,9 +504,9 @@ def supports(reader: Any) -> bool:
 #: ``eth_call`` per credential in the JSON-RPC batch; the benchmark compares both in one run).
 USE_VIEWS_CALL = True
 
-#: Credentials per :data:`VIEWS_CODE` call (calldata: 32 + 164 bytes per credential).
+#: Credentials per :data:`VIEWS_CODE` call (calldata: 32 + 196 bytes per credential).
 VIEWS_PER_CALL = 256
-_CALL_BYTES = 4 + 5 * _WORD  # one verifyCredential calldata: selector, 4 words, uint64 as a word
+_CALL_BYTES = 4 + 6 * _WORD  # one verifyCredential calldata: selector, 5 words, uint64 as a word
 
 
 def _assemble_views_code() -> bytes:
@@ -492,7 +514,7 @@ def _assemble_views_code() -> bytes:
 
     Nothing is deployed: an ``eth_call`` to :data:`VIEWS_ADDRESS` carries this code as a state
     override of that address, for that call only. Calldata: the registry address as a 32-byte
-    word, then N calldatas of ``verifyCredential`` (164 bytes each). For each, in order, it
+    word, then N calldatas of ``verifyCredential`` (196 bytes each). For each, in order, it
     makes a ``STATICCALL`` to the registry (all the gas left) and appends
     ``uint256(returndatasize) || returndata`` to its answer; a failed call reverts the whole
     answer. Each answer is therefore the registry's own ABI-encoded verdict, byte for byte what
@@ -531,7 +553,7 @@ def _assemble_views_code() -> bytes:
     op(RDSIZE, DUP1, DUP4, MSTORE)  # memory[ptr] = returndatasize; [rds, i, ptr, end, out]
     op(DUP1, PUSH1, 0, DUP5, PUSH1, 32, ADD, RDCOPY)  # memory[ptr+32:] = returndata
     op(DUP3, ADD, PUSH1, 32, ADD, SWAP2, POP)  # ptr += 32 + rds; [i, ptr, end, out]
-    op(PUSH1, _CALL_BYTES, ADD, "LOOP", JUMP)  # i += 164
+    op(PUSH1, _CALL_BYTES, ADD, "LOOP", JUMP)  # i += 196
     label("DONE")
     op(POP, DUP3, SWAP1, SUB, DUP3, RETURN)  # return memory[out:ptr]
     label("FAIL")
@@ -554,7 +576,7 @@ class ViewsCallFailed(LedgerError):
     caller then reads the views one by one)."""
 
 
-def views_calldata(codec: VerdictCodec, registry: str, queries: Sequence[tuple[bytes, bytes, bytes, bytes]], as_of: int) -> bytes:
+def views_calldata(codec: VerdictCodec, registry: str, queries: Sequence[tuple[bytes, bytes, bytes, bytes, bytes]], as_of: int) -> bytes:
     """The ``data`` of one ``eth_call`` reading the view of every query."""
     address = bytes.fromhex(registry.removeprefix("0x"))
     if len(address) != 20:
@@ -581,7 +603,7 @@ def split_views_answer(data: bytes, count: int) -> list[bytes]:
 
 
 def _views_results(
-    reader: Any, t: RawTransport, queries: Sequence[tuple[bytes, bytes, bytes, bytes]], as_of: int, tag: str
+    reader: Any, t: RawTransport, queries: Sequence[tuple[bytes, bytes, bytes, bytes, bytes]], as_of: int, tag: str
 ) -> tuple[Any, list[bytes]]:
     """(block header, raw verdicts) through :data:`VIEWS_CODE` calls, all in one JSON-RPC batch.
 
@@ -621,7 +643,7 @@ def _unhex(text: Any, what: str) -> bytes:
         raise LedgerError(f"{what} answered {str(text)[:80]!r}: expected hex data") from None
 
 
-def _per_call_results(reader: Any, queries: Sequence[tuple[bytes, bytes, bytes, bytes]], as_of: int, tag: str) -> tuple[Any, list[bytes]]:
+def _per_call_results(reader: Any, queries: Sequence[tuple[bytes, bytes, bytes, bytes, bytes]], as_of: int, tag: str) -> tuple[Any, list[bytes]]:
     """(block header, raw verdicts) with one ``eth_call`` of the view per query, in one batch."""
     codec = _codec_for(reader)
     calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [tag, False])]
@@ -633,7 +655,7 @@ def _per_call_results(reader: Any, queries: Sequence[tuple[bytes, bytes, bytes, 
 
 
 def read_many(
-    reader: Any, queries: Sequence[tuple[bytes, bytes, bytes, bytes]], as_of: int, block: int | str
+    reader: Any, queries: Sequence[tuple[bytes, bytes, bytes, bytes, bytes]], as_of: int, block: int | str
 ) -> list[CredentialVerdict]:
     """Verdicts for many credentials, all at one block, in one JSON-RPC batch.
 
@@ -683,7 +705,7 @@ class _Moved(LedgerError):
         super().__init__(f"node answered block {answered} for a call paired with block {header}")
 
 
-def read_one(reader: Any, query: tuple[bytes, bytes, bytes, bytes], as_of: int, block: int | str) -> CredentialVerdict:
+def read_one(reader: Any, query: tuple[bytes, bytes, bytes, bytes, bytes], as_of: int, block: int | str) -> CredentialVerdict:
     """One verdict and the hash of its block (retries when "latest" moved between the two calls)."""
     for _ in range(5):
         try:

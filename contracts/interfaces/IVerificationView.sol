@@ -54,8 +54,11 @@ interface IVerificationView {
         uint32 issuerId;
         /// Who had revoked the credential as of `asOf` (`None` when not revoked then).
         ICredentialAnchor.StatusActor credentialRevokedBy;
-        /// Who had suspended the credential as of `asOf` (`None` when not suspended then).
+        /// Who had suspended the credential as of `asOf` (`None` when not suspended then), and the
+        /// start of that suspension interval (0 when not suspended then; it may be an earlier
+        /// interval than the one in `credentialStatus`).
         ICredentialAnchor.StatusActor credentialSuspendedBy;
+        uint64 credentialSuspendedSince;
         /// The anchoring issuer's status as of `asOf`.
         IIssuerRegistry.IssuerStatus issuerStatusAsOf;
     }
