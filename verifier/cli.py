@@ -1,7 +1,16 @@
 """`talentproof verify`, `talentproof receipt ...` and `talentproof verifier ...` commands.
 
-Exit codes of ``verify``: 0 valid (and the profession met, when asked), 1 invalid (or the
-profession not met), 2 usage error, 3 infrastructure error (the chain could not be read).
+Exit codes of ``verify`` (one application; the result line says the same, see
+``report.Outcome``):
+
+==  =================  ==========================================================================
+0   VALID_MEETS/VALID  every credential valid (and the profession met, when one was asked)
+1   INVALID            a check failed: the result line names the first failing check
+2   usage              the command line or an input file is wrong (nothing was verified)
+3   NOT_VERIFIABLE     an input could not be read (unreadable image, no QR code) or the ledger
+                       could not be read: nothing is confirmed either way
+4   VALID_NOT_MET      every credential valid, but the profession is not met
+==  =================  ==========================================================================
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_INFRA = 3
+EXIT_NOT_VERIFIABLE = EXIT_INFRA
+EXIT_NOT_MET = 4
 
 DEFAULT_RPC = "http://127.0.0.1:8545"
 DEFAULT_DEPLOYMENT = "data/deployment.json"
@@ -119,16 +130,29 @@ def build_verifier(rpc: str, trust: str, *, min_confirmations: int = 1, domain: 
     return Verifier(reader, deployment, min_confirmations=min_confirmations, **kw)
 
 
-def _exit_code(verdict: Any, profession: Any) -> int:
-    from talentproof.verifier.report import Verdict
+def exit_code_of(outcome: Any) -> int:
+    """The exit code of an outcome (``report.Outcome``)."""
+    from talentproof.verifier.report import Outcome
 
-    if verdict is Verdict.INVALID:
-        return EXIT_INVALID
-    if verdict is Verdict.ERROR:
-        return EXIT_INFRA
-    if profession is not None and not profession.met:
-        return EXIT_INVALID
-    return EXIT_VALID
+    return {
+        Outcome.VALID_MEETS: EXIT_VALID,
+        Outcome.VALID: EXIT_VALID,
+        Outcome.VALID_NOT_MET: EXIT_NOT_MET,
+        Outcome.INVALID: EXIT_INVALID,
+        Outcome.NOT_VERIFIABLE: EXIT_NOT_VERIFIABLE,
+    }[outcome]
+
+
+def parse_application_date(value: str | None) -> date | None:
+    """``--application-date YYYY-MM-DD``."""
+    if value is None:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"--application-date: expected a date YYYY-MM-DD, found {value!r}") from None
 
 
 def verify_command(
@@ -160,7 +184,27 @@ def verify_command(
         str | None, typer.Option("--profession", help="Evaluate the application against this profession id.")
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Verify as of this date (YYYY-MM-DD), e.g. the application date.")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Judge validity and revocation as of this time (YYYY-MM-DD or ISO date-time; default now).",
+        ),
+    ] = None,
+    application_date: Annotated[
+        str | None,
+        typer.Option(
+            "--application-date",
+            help="Judge the facts (degree awarded, employment held, training completed) as of this date "
+            "(YYYY-MM-DD; default the --as-of date).",
+        ),
+    ] = None,
+    id_number: Annotated[
+        str | None,
+        typer.Option("--id-number", help="The number of the travel document shown, compared with the credentials' commitment."),
+    ] = None,
+    id_salt: Annotated[
+        str | None,
+        typer.Option("--id-salt", help="The holder's identity-document salt, when the input is not a presentation carrying it."),
     ] = None,
     challenge: Annotated[
         str | None, typer.Option("--challenge", help="Require a presentation bound to this challenge.")
@@ -182,8 +226,11 @@ def verify_command(
 
     try:
         as_of_dt = parse_as_of(as_of)
+        app_date = parse_application_date(application_date)
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+    if id_salt is not None and id_number is None:
+        raise _fail("--id-salt goes with --id-number (the travel document's number)", EXIT_USAGE)
     if (receipt is None) != (receipt_key is None):
         raise _fail("--receipt and --receipt-key go together", EXIT_USAGE)
     try:
@@ -197,6 +244,8 @@ def verify_command(
                 name for name, value in (
                     ("--profession", profession), ("--policy", policy),
                     ("--challenge", challenge), ("--domain", domain),
+                    ("--application-date", application_date), ("--id-number", id_number),
+                    ("--id-salt", id_salt),
                 ) if value is not None
             ]
             if per_application:
@@ -220,7 +269,8 @@ def verify_command(
         items = [resolve_argument(a) for a in inputs]
         verifier = build_verifier(rpc, trust, min_confirmations=min_confirmations, domain=domain)
         report = verifier.verify_application(
-            items, as_of=as_of_dt, challenge=challenge, policy=pol, profession=profession
+            items, as_of=as_of_dt, challenge=challenge, policy=pol, profession=profession,
+            application_date=app_date, id_number=id_number, id_salt=id_salt,
         )
         if receipt is not None and receipt_key is not None:
             from talentproof.verifier.receipt import load_key, sign_receipt
@@ -239,8 +289,9 @@ def verify_command(
         typer.echo(render_application(report))
         if receipt is not None:
             typer.echo(f"Receipt written to {receipt}")
-    code = _exit_code(report.verdict, report.profession)
-    if code == EXIT_INFRA:
+    code = exit_code_of(report.outcome.outcome)
+    chain_down = any(c.status.value == "error" for r in report.credentials for c in r.checks)
+    if chain_down and code == EXIT_NOT_VERIFIABLE:
         typer.echo(
             f"error: the ledger at {rpc} could not be read, so nothing was confirmed; check that the "
             "node is running and --rpc (or TALENTPROOF_RPC_URL) names it",

@@ -1,6 +1,10 @@
-"""Human-readable rendering of reports: a mark per check and per criterion."""
+"""Human-readable rendering of reports: the outcome and the person first, then what each
+credential says, a mark per check and per criterion, and the result line last."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from talentproof.verifier.policy import CriterionResult, ProfessionResult
 from talentproof.verifier.report import CheckResult, CredentialReport, Status, Verdict
@@ -11,19 +15,70 @@ VERDICT_TEXT = {
     Verdict.INVALID: "INVALID",
     Verdict.ERROR: "CANNOT BE CONFIRMED (ledger unavailable)",
 }
+DOCUMENT_NOT_CHECKED = "not checked: compare the name and date of birth with the travel document"
 
 
 def _check_line(c: CheckResult) -> str:
     return f"  {MARKS[c.status]} {c.number:>2}. {c.title}: {c.message}"
 
 
+def _subject(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    subject = doc.get("credentialSubject")
+    if isinstance(subject, list) and len(subject) == 1:
+        subject = subject[0]
+    return subject if isinstance(subject, Mapping) else {}
+
+
+def _name(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return str(value.get("name") or "")
+    return str(value or "")
+
+
+def credential_says(r: CredentialReport) -> str | None:
+    """One line: what the credential states (degree, dates, role, skills), whatever its verdict."""
+    doc = r.credential
+    if doc is None:
+        return None
+    s = _subject(doc)
+    deg = s.get("degree")
+    if isinstance(deg, Mapping):
+        return (
+            f"{deg.get('level', '?')} degree in {deg.get('fieldOfStudy', '?')} from "
+            f"{_name(deg.get('institution')) or '?'}, awarded {deg.get('awardDate', '?')}"
+        )
+    emp = s.get("employment")
+    if isinstance(emp, Mapping):
+        until = emp.get("endDate") or "present"
+        domains = emp.get("domains")
+        doms = f"; {', '.join(map(str, domains))}" if isinstance(domains, list) and domains else ""
+        return (
+            f"{emp.get('role', '?')} at {_name(emp.get('employer')) or '?'}, "
+            f"{emp.get('startDate', '?')} to {until}{doms}"
+        )
+    ach = s.get("achievement")
+    if isinstance(ach, Mapping):
+        skills = [
+            _name({"name": a.get("targetName")})
+            for a in ach.get("alignment") or ()
+            if isinstance(a, Mapping) and a.get("targetName")
+        ]
+        extra = f"; skills: {', '.join(skills)}" if skills else ""
+        return f"{ach.get('achievementType', 'badge')} '{ach.get('name', '?')}', issued {str(doc.get('validFrom', '?'))[:10]}{extra}"
+    return None
+
+
 def render_credential(r: CredentialReport) -> list[str]:
     """Lines for one credential's report."""
     head = f"{r.source}: {VERDICT_TEXT[r.verdict]}"
-    what = ", ".join(x for x in (r.kind, r.issuer_name and f"issued by {r.issuer_name}") if x)
+    who = r.issuer_name and (f"issued by {r.issuer_name}" + (f" ({r.issuer_did})" if r.issuer_did else ""))
+    what = ", ".join(x for x in (r.kind, who) if x)
     if what:
         head += f"  ({what})"
     lines = [head]
+    says = credential_says(r)
+    if says:
+        lines.append(f"    says: {says}")
     lines.extend(_check_line(c) for c in r.checks)
     if r.chain:
         lines.append(f"    read at block {r.chain.block_number} {r.chain.block_hash} on chain {r.chain.chain_id}")
@@ -42,15 +97,36 @@ def _criterion_lines(c: CriterionResult, indent: int) -> list[str]:
 def render_profession(p: ProfessionResult) -> list[str]:
     """Lines for a talent-list evaluation."""
     verdict = "MEETS" if p.met else "DOES NOT MEET"
-    lines = [f"Talent List: {verdict} '{p.profession_name}' (as of {p.as_of.isoformat()})"]
+    lines = [f"Talent List: {verdict} '{p.profession_name}' (facts as of the application date {p.as_of.isoformat()})"]
     for c in p.criteria:
         lines.extend(_criterion_lines(c, 2))
     return lines
 
 
-def render_application(report) -> str:
-    """The whole application report as text."""
-    lines: list[str] = []
+def person_lines(person: Mapping[str, Any] | None) -> list[str]:
+    """The applicant's name and date of birth, and whether the travel document was compared."""
+    if not person:
+        return ["Applicant: the credentials name no person (no name or date of birth)"]
+    doc = " ".join(x for x in (person.get("documentType"), person.get("issuingCountry")) if x)
+    if person.get("documentChecked"):
+        state = "MATCHES the document shown" if person.get("documentMatches") else "does NOT match the document shown"
+    else:
+        state = DOCUMENT_NOT_CHECKED
+    return [
+        f"Applicant: {person.get('name')}   born {person.get('birthDate')}",
+        f"Identity document{(' (' + doc + ')') if doc else ''}: {state}",
+    ]
+
+
+def render_application(report: Any) -> str:
+    """The whole application report as text: outcome and applicant first, result line last."""
+    outcome = report.outcome
+    lines: list[str] = [f"{outcome.label}: {outcome.reason}"]
+    lines.extend(person_lines(report.person))
+    times = f"Times: validity and status as of {report.as_of}"
+    if report.application_date:
+        times += f"; facts as of the application date {report.application_date}"
+    lines.extend([times, ""])
     for r in report.credentials:
         lines.extend(render_credential(r))
         lines.append("")
@@ -61,5 +137,5 @@ def render_application(report) -> str:
     if report.profession is not None:
         lines.extend(render_profession(report.profession))
         lines.append("")
-    lines.append(f"Result: {VERDICT_TEXT[report.verdict]}")
+    lines.append(f"Result: {outcome.label}: {outcome.reason} [{outcome.outcome.value}]")
     return "\n".join(lines)

@@ -44,6 +44,7 @@ class CheckId(StrEnum):
     VALIDITY = "validity_window"
     BINDING = "presentation_binding"
     SAME_APPLICANT = "same_applicant"
+    IDENTITY_DOCUMENT = "identity_document"
 
 
 #: Number and short title of each check, in order.
@@ -59,6 +60,7 @@ CHECKS: Mapping[CheckId, tuple[int, str]] = {
     CheckId.VALIDITY: (9, "Within its validity period"),
     CheckId.BINDING: (10, "Presented by its holder to this verifier"),
     CheckId.SAME_APPLICANT: (11, "All credentials name the same applicant"),
+    CheckId.IDENTITY_DOCUMENT: (12, "Identity document matches the one shown"),
 }
 
 
@@ -176,11 +178,12 @@ class CredentialReport:
     credential_id: str | None = None
     kind: str | None = None
     subject_id: str | None = None
-    issuer_name: str | None = None
+    issuer_name: str | None = None  # on chain (the registry's record), when the ledger was read
     chain: ChainPoint | None = None
     credential: Mapping[str, Any] | None = None
     credential_hash: str | None = None
     anchor: Mapping[str, Any] | None = None
+    issuer_did: str | None = None  # on chain (the registry's record), when the ledger was read
 
     @property
     def verdict(self) -> Verdict:
@@ -203,6 +206,7 @@ class CredentialReport:
             "kind": self.kind,
             "subject": self.subject_id,
             "issuerName": self.issuer_name,
+            "issuerDid": self.issuer_did,
             "credentialHash": self.credential_hash,
             "chain": self.chain.to_json() if self.chain else None,
             "checks": [c.to_json() for c in self.checks],
@@ -223,8 +227,111 @@ class CredentialReport:
             kind=data.get("kind"),
             subject_id=data.get("subject"),
             issuer_name=data.get("issuerName"),
+            issuer_did=data.get("issuerDid"),
             chain=ChainPoint.from_json(chain) if chain else None,
             credential=data.get("credential"),
             credential_hash=data.get("credentialHash"),
             anchor=data.get("anchor"),
         )
+
+
+# --------------------------------------------------------------------------- the one verdict
+
+
+class Outcome(StrEnum):
+    """What an application comes to, said one way by the CLI (result line and exit code), the
+    JSON, the service and the web page (see :func:`outcome_of`)."""
+
+    VALID_MEETS = "VALID_MEETS"  # every credential valid, the profession met
+    VALID_NOT_MET = "VALID_NOT_MET"  # every credential valid, the profession not met
+    VALID = "VALID"  # every credential valid, no profession asked
+    INVALID = "INVALID"  # a check failed (the first failing check is named)
+    NOT_VERIFIABLE = "NOT_VERIFIABLE"  # an input could not be read, or the ledger could not
+
+
+#: The headline of each outcome.
+OUTCOME_LABELS: Mapping[Outcome, str] = {
+    Outcome.VALID_MEETS: "VALID AND MEETS THE PROFESSION",
+    Outcome.VALID_NOT_MET: "DOES NOT MEET THE PROFESSION (credentials valid)",
+    Outcome.VALID: "VALID",
+    Outcome.INVALID: "INVALID",
+    Outcome.NOT_VERIFIABLE: "NOT VERIFIABLE",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeResult:
+    """An outcome and the one sentence that says why."""
+
+    outcome: Outcome
+    reason: str
+
+    @property
+    def label(self) -> str:
+        """The headline (e.g. ``INVALID``)."""
+        return OUTCOME_LABELS[self.outcome]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"code": self.outcome.value, "label": self.label, "reason": self.reason}
+
+
+def _first(checks: Any, status: Status) -> CheckResult | None:
+    return next((c for c in checks if c.status is status), None)
+
+
+def _check_text(c: CheckResult) -> str:
+    return f"check {c.number} ({c.title}): {c.message}"
+
+
+def outcome_of(report: Any) -> OutcomeResult:
+    """The one outcome of an application report (``ApplicationReport``: ``credentials``,
+    ``checks``, ``profession``), with its reason.
+
+    Order: a failed check other than "readable" makes it INVALID (a forgery stays a forgery,
+    even beside an unreadable picture), naming the first one; else an input that could not be
+    read (check 1) or a check that could not be confirmed (the ledger could not be read, or the
+    identity document could not be compared) makes it NOT_VERIFIABLE; else it is valid, and the
+    profession, when asked, decides between VALID_MEETS and VALID_NOT_MET.
+    """
+    credentials = tuple(report.credentials)
+    if not credentials:
+        return OutcomeResult(Outcome.NOT_VERIFIABLE, "No credential was given.")
+    for r in credentials:
+        failed = next((c for c in r.checks if c.status is Status.FAIL and c.id is not CheckId.PARSE), None)
+        if failed is not None:
+            return OutcomeResult(Outcome.INVALID, f"{r.source}: {_check_text(failed)}")
+    failed = _first(report.checks, Status.FAIL)
+    if failed is not None:
+        return OutcomeResult(Outcome.INVALID, f"Application: {_check_text(failed)}")
+    for r in credentials:
+        unread = next((c for c in r.checks if c.status is Status.FAIL), None)
+        if unread is not None:
+            return OutcomeResult(Outcome.NOT_VERIFIABLE, f"Could not read {r.source}: {unread.message}")
+    for r in credentials:
+        err = _first(r.checks, Status.ERROR)
+        if err is not None:
+            return OutcomeResult(Outcome.NOT_VERIFIABLE, f"{r.source}: {_check_text(err)}")
+    err = _first(report.checks, Status.ERROR)
+    if err is not None:
+        return OutcomeResult(Outcome.NOT_VERIFIABLE, f"Application: {_check_text(err)}")
+    if any(verdict_of(r.checks) is not Verdict.VALID for r in credentials):  # nothing passed
+        return OutcomeResult(Outcome.NOT_VERIFIABLE, "Nothing could be verified.")
+    n = len(credentials)
+    valid = f"All {n} credentials are valid" if n > 1 else "The credential is valid"
+    prof = report.profession
+    if prof is None:
+        return OutcomeResult(Outcome.VALID, f"{valid}; no profession was asked.")
+    if prof.met:
+        return OutcomeResult(
+            Outcome.VALID_MEETS,
+            f"{valid}, and the application meets every criterion of '{prof.profession_name}' on "
+            f"{prof.as_of.isoformat()}.",
+        )
+    unmet = next(c for c in prof.criteria if not c.met) if prof.criteria else None
+    why = f" ({unmet.title}: {unmet.reason})" if unmet is not None else ""
+    return OutcomeResult(
+        Outcome.VALID_NOT_MET,
+        f"{valid}, but the application does not meet '{prof.profession_name}' on "
+        f"{prof.as_of.isoformat()}{why}.",
+    )

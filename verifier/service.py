@@ -9,8 +9,10 @@ Endpoints (OpenAPI at ``/docs``):
 - ``GET /api/v1/professions``: the professions of the loaded policy;
 - ``GET /healthz``; the web page at ``/``.
 
-Reports are those of :class:`~talentproof.verifier.engine.ApplicationReport`; with a receipt key
-configured each response also carries a signed receipt.
+Reports are those of :class:`~talentproof.verifier.engine.ApplicationReport`: ``outcome``
+(``code`` VALID_MEETS, VALID_NOT_MET, VALID, INVALID or NOT_VERIFIABLE, ``label``, ``reason``)
+is the one verdict the page shows at the top, ``person`` the applicant's name and date of
+birth; with a receipt key configured each response also carries a signed receipt.
 """
 
 from __future__ import annotations
@@ -123,7 +125,18 @@ class VerifyRequest(BaseModel):
     documents: list[dict[str, Any]] = Field(default_factory=list, description="Credential or presentation JSON documents.", max_length=16)
     profession: str | None = Field(None, description="Talent-list profession id to evaluate.")
     asOf: Annotated[date | None, BeforeValidator(_date_text)] = Field(
-        None, description="Verify as of this date (application date, YYYY-MM-DD); default now."
+        None, description="Judge validity and revocation as of this date (YYYY-MM-DD); default now."
+    )
+    applicationDate: Annotated[date | None, BeforeValidator(_date_text)] = Field(
+        None,
+        description="Judge the facts (degree awarded, employment held, training completed) as of this "
+        "date (YYYY-MM-DD); default the as-of date.",
+    )
+    idNumber: str | None = Field(
+        None, max_length=64, description="The travel document's number, compared with the credentials' commitment."
+    )
+    idSalt: str | None = Field(
+        None, max_length=128, description="The holder's identity-document salt, when no presentation carries it."
     )
     challenge: str | None = Field(None, description="A challenge from POST /api/v1/challenges: requires a bound presentation.")
 
@@ -274,11 +287,21 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
     async def _verifier_error(_request: Any, exc: VerifierError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
-    def run(items: list[Item], profession: str | None, as_of: date | None, challenge: str | None) -> dict[str, Any]:
+    def run(
+        items: list[Item],
+        profession: str | None,
+        as_of: date | None,
+        challenge: str | None,
+        application_date: date | None = None,
+        id_number: str | None = None,
+        id_salt: str | None = None,
+    ) -> dict[str, Any]:
         if not items:
             raise HTTPException(422, "expected at least one payload, document or image")
         if profession is not None:
             state.policy.profession(profession)
+        if id_salt is not None and id_number is None:
+            raise HTTPException(422, "idSalt: goes with idNumber (the travel document's number)")
         problem = state.challenges.consume(challenge) if challenge else None
         report = state.verifier.verify_application(
             items,
@@ -287,6 +310,9 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
             policy=state.policy,
             profession=profession,
             challenge_problem=problem,
+            application_date=application_date,
+            id_number=id_number,
+            id_salt=id_salt,
         )
         out = report.to_json()
         if state.receipt_key is not None:
@@ -309,7 +335,10 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
 
         for i, d in enumerate(request.documents):
             items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
-        return run(items, request.profession, request.asOf, request.challenge)
+        return run(
+            items, request.profession, request.asOf, request.challenge, request.applicationDate,
+            request.idNumber, request.idSalt,
+        )
 
     @app.post("/api/v1/applications/evaluate", tags=["policy"], responses=_PROBLEMS)
     def evaluate(request: Annotated[ApplicationRequest, Body()]) -> dict[str, Any]:
@@ -319,7 +348,10 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
         items = [item_from_text(t, f"payload {i + 1}", state.limits) for i, t in enumerate(request.payloads)]
         for i, d in enumerate(request.documents):
             items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
-        return run(items, request.profession, request.asOf, request.challenge)
+        return run(
+            items, request.profession, request.asOf, request.challenge, request.applicationDate,
+            request.idNumber, request.idSalt,
+        )
 
     @app.post(
         "/api/v1/verify/image",
@@ -335,6 +367,9 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
         payloads: Annotated[list[str] | None, Form(description="QR text payloads scanned by the page's camera.")] = None,
         profession: Annotated[str | None, Form()] = None,
         asOf: Annotated[date | None, Form()] = None,
+        applicationDate: Annotated[date | None, Form()] = None,
+        idNumber: Annotated[str | None, Form(max_length=64)] = None,
+        idSalt: Annotated[str | None, Form(max_length=128)] = None,
         challenge: Annotated[str | None, Form()] = None,
     ) -> dict[str, Any]:
         """Verify one application given as uploaded QR images."""
@@ -344,7 +379,10 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
             items.append(item_from_image(data, f.filename or "image", state.limits))
         for i, t in enumerate((payloads or [])[: state.limits.max_credentials]):
             items.append(item_from_text(t, f"scanned QR {i + 1}", state.limits))
-        return run(items, profession or None, asOf, challenge or None)
+        return run(
+            items, profession or None, asOf, challenge or None, applicationDate, idNumber or None,
+            idSalt or None,
+        )
 
     @app.get("/api/v1/professions", response_model=list[ProfessionInfo], tags=["policy"])
     def professions() -> list[ProfessionInfo]:

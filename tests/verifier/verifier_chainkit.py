@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from talentproof.credential import integrity, model
+from talentproof.credential import examples, integrity, model
 from talentproof.credential.anchor import AnchorProof, attach_anchor
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.merkle import MerkleTree, credential_hash
@@ -28,6 +28,17 @@ EMPLOYMENT = "EmploymentCredential"
 BADGE = "OpenBadgeCredential"
 
 _counter = itertools.count(1)
+
+#: DIDs the shipped policy names (hk_talent_list.yaml): test issuers with these names register them.
+#: The sample applicant (credential.examples: CHAN Tai Man, HKID A123456(7) with the example salt).
+PERSON: dict[str, Any] = {
+    "name": examples.PERSON_NAME,
+    "birthDate": examples.BIRTH_DATE,
+    "identityDocument": dict(examples.IDENTITY_DOCUMENT),
+}
+ID_NUMBER, ID_SALT = examples.ID_NUMBER, examples.ID_SALT
+
+KNOWN_DIDS = {"HSBC": "did:web:hsbc.com", "OSL Digital Securities Limited": "did:web:osl.com"}
 
 
 def holder() -> Ed25519SigningKey:
@@ -62,10 +73,12 @@ class Chain:
     def client_for(self, private_key: str, deployment: Deployment | None = None) -> RegistryClient:
         return RegistryClient(self.rpc_url, deployment or self.deployment, private_key)
 
-    def add_issuer(self, name: str, types: tuple[str, ...], *, governor: RegistryClient | None = None) -> Issuer:
+    def add_issuer(
+        self, name: str, types: tuple[str, ...], *, governor: RegistryClient | None = None, did: str | None = None
+    ) -> Issuer:
         gov = governor or self.governor
         address, pk = self.accounts.pop(0)
-        did = f"did:web:{name.lower().replace(' ', '-')}.example.hk"
+        did = did or KNOWN_DIDS.get(name) or f"did:web:{name.lower().replace(' ', '-')}.example.hk"
         issuer_id = gov.register_issuer(name, did, [address])
         key = Ed25519SigningKey.generate()
         gov.add_signing_key(issuer_id, key.public_key.raw)
@@ -99,9 +112,29 @@ def build(
     **fields: Any,
 ) -> dict[str, Any]:
     """An unsigned credential of ``kind`` for ``subject`` (a did:key)."""
+    person = {**PERSON, **(fields.pop("person", None) or {})}
+    fields.update(
+        subject_name=person["name"], birth_date=person["birthDate"], identity_document=person["identityDocument"]
+    )
+    return _build_kind(kind, issuer_did, subject, valid_from=valid_from, valid_until=valid_until, **fields)
+
+
+def _build_kind(
+    kind: str,
+    issuer_did: str,
+    subject: str,
+    *,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
     n = next(_counter)
     vf = valid_from or datetime.now(UTC) - timedelta(days=1)
-    common = {"id": f"urn:uuid:00000000-0000-4000-8000-{n:012d}", "valid_from": vf, "valid_until": valid_until}
+    common = {
+        "id": f"urn:uuid:00000000-0000-4000-8000-{n:012d}", "valid_from": vf, "valid_until": valid_until,
+        "subject_name": fields["subject_name"], "birth_date": fields["birth_date"],
+        "identity_document": fields["identity_document"],
+    }
     if kind == DEGREE:
         return model.degree_credential(
             issuer_did, subject, fields.get("level", "bachelor"), fields.get("field", "Computer Science"),
@@ -164,8 +197,22 @@ def issue(
     chain: Chain, issuer: Issuer, kind: str, subject: str, *, key: Ed25519SigningKey | None = None,
     batch_with: int = 0, **fields: Any,
 ) -> dict[str, Any]:
-    """Build, sign, anchor (in a batch with ``batch_with`` other credentials) and return one credential."""
-    docs = [sign(build(kind, issuer.did, subject, **fields), key or issuer.key)]
+    """Build, sign, anchor (in a batch with ``batch_with`` other credentials) and return one credential.
+
+    A degree's institution and an employment's employer default to the issuer itself (as an
+    honest issuer writes them); pass ``institution=`` / ``employer=`` to claim another party.
+    ``person`` overrides entries of :data:`PERSON`; ``tweak(subject)`` edits the subject before
+    signing (for facts the builders refuse).
+    """
+    if kind == DEGREE:
+        fields.setdefault("institution", issuer.name)
+    elif kind == EMPLOYMENT:
+        fields.setdefault("employer", issuer.name)
+    tweak = fields.pop("tweak", None)
+    doc = build(kind, issuer.did, subject, **fields)
+    if tweak is not None:  # what an issuer's builder would refuse (e.g. an impossible date)
+        tweak(doc["credentialSubject"])
+    docs = [sign(doc, key or issuer.key)]
     for _ in range(batch_with):
         docs.append(sign(build(kind, issuer.did, holder().public_key.did_key), issuer.key))
     return anchor_batch(docs, issuer.client, chain.deployment)[0]

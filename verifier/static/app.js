@@ -5,7 +5,7 @@ const MARK = { pass: "\u2713", fail: "\u2717", error: "!", skipped: "\u2013" };
 const VERDICT = {
   valid: "VALID",
   invalid: "INVALID",
-  error: "CANNOT BE CONFIRMED: the ledger could not be read",
+  error: "NOT VERIFIABLE: the ledger could not be read",
 };
 const scanned = [];
 
@@ -52,32 +52,118 @@ function renderCriterion(c) {
   return li;
 }
 
+const OUTCOME_CLASS = {
+  VALID_MEETS: "valid",
+  VALID: "valid",
+  VALID_NOT_MET: "not-met",
+  INVALID: "invalid",
+  NOT_VERIFIABLE: "not-verifiable",
+};
+const KIND = {
+  DegreeCredential: "Degree",
+  EmploymentCredential: "Employment",
+  OpenBadgeCredential: "Training or skill (Open Badge)",
+};
+
+function subjectOf(cred) {
+  let s = cred && cred.credentialSubject;
+  if (Array.isArray(s) && s.length === 1) s = s[0];
+  return s && typeof s === "object" ? s : {};
+}
+
+function nameOf(v) {
+  return v && typeof v === "object" ? v.name || "" : v || "";
+}
+
+// What a credential states, as label/value rows: shown with or without a profession.
+function claimRows(cred) {
+  const s = subjectOf(cred);
+  if (s.degree) {
+    const d = s.degree;
+    return [["Degree", `${d.level || "?"} in ${d.fieldOfStudy || "?"}`], ["Institution", nameOf(d.institution)],
+      ["Awarded", d.awardDate || "?"]];
+  }
+  if (s.employment) {
+    const e = s.employment;
+    return [["Employer", nameOf(e.employer)], ["Role", `${e.role || "?"}${e.seniority ? ` (${e.seniority})` : ""}`],
+      ["Dates", `${e.startDate || "?"} to ${e.endDate || "present"}`],
+      ["Domains", (e.domains || []).join(", ")]];
+  }
+  if (s.achievement) {
+    const a = s.achievement;
+    const skills = (a.alignment || []).map((x) => x.targetName).filter(Boolean);
+    return [["Badge", a.name || "?"], ["Type", a.achievementType || ""], ["Skills", skills.join(", ")],
+      ["Issued", String(cred.validFrom || "").slice(0, 10)]];
+  }
+  return [];
+}
+
+function rowsList(rows, cls) {
+  const dl = el("dl", { class: cls });
+  rows.filter(([, v]) => v).forEach(([k, v]) => dl.append(el("dt", {}, k), el("dd", {}, v)));
+  return dl;
+}
+
+function renderPerson(person) {
+  if (!person) {
+    return el("div", { class: "card person", id: "person" },
+      el("p", { class: "problem" }, "The credentials name no person: check the applicant's identity by other means."));
+  }
+  const doc = [person.documentType, person.issuingCountry].filter(Boolean).join(", ");
+  let state = "not checked: compare the name and date of birth with the travel document";
+  let cls = "unchecked";
+  if (person.documentChecked) {
+    state = person.documentMatches ? "matches the document shown" : "does NOT match the document shown";
+    cls = person.documentMatches ? "match" : "mismatch";
+  }
+  return el("div", { class: "card person", id: "person" },
+    el("div", { class: "person-name", id: "person-name" }, person.name || "?"),
+    el("div", { class: "person-dob", id: "person-dob" }, `Born ${person.birthDate || "?"}`),
+    el("div", { class: `person-doc ${cls}`, id: "person-doc" }, `Identity document${doc ? ` (${doc})` : ""}: ${state}`));
+}
+
+function isUnreadable(r) {
+  return r.checks.some((c) => c.id === "parse" && c.status === "fail");
+}
+
 function renderReport(report) {
   const out = document.getElementById("result");
   out.replaceChildren();
-  out.append(el("div", { class: `verdict ${report.verdict}`, id: "verdict", "data-verdict": report.verdict },
-    VERDICT[report.verdict] || report.verdict));
-  if (report.chain) {
-    out.append(el("p", { class: "muted", id: "chain" },
-      `Ledger read at block ${report.chain.blockNumber} (${report.chain.blockHash}) on chain ${report.chain.chainId}, registry ${report.chain.registry}.`));
-  }
+  const o = report.outcome || { code: report.verdict, label: VERDICT[report.verdict] || report.verdict, reason: "" };
+  out.append(el("div", { class: `verdict ${OUTCOME_CLASS[o.code] || report.verdict}`, id: "verdict",
+    "data-verdict": report.verdict, "data-outcome": o.code, role: "status" },
+  el("div", { class: "verdict-label", id: "verdict-label" }, o.label),
+  el("div", { class: "verdict-reason", id: "verdict-reason" }, o.reason)));
+  out.append(renderPerson(report.person));
+  const times = [`validity and status as of ${report.asOf}`];
+  if (report.applicationDate) times.push(`facts as of the application date ${report.applicationDate}`);
+  out.append(el("p", { class: "muted", id: "times" }, `Times: ${times.join("; ")}.`));
   if (report.profession) {
     const p = report.profession;
     const card = el("div", { class: "card profession", id: "profession-result", "data-met": String(p.met) },
       el("h2", {}, `Talent List: ${p.met ? "MEETS" : "DOES NOT MEET"} \u201c${p.name}\u201d`),
-      el("p", { class: "muted" }, `as of ${p.asOf}`));
+      el("p", { class: "muted" }, `facts as of ${p.applicationDate || p.asOf}`));
     const ul = el("ul", { class: "criteria" });
     p.criteria.forEach((c) => ul.append(renderCriterion(c)));
     card.append(ul);
     out.append(card);
   }
   report.credentials.forEach((r, i) => {
-    const card = el("div", { class: "card credential", "data-verdict": r.verdict, id: `credential-${i}` },
-      el("h2", {}, `${r.kind || "Credential"} \u2014 ${VERDICT[r.verdict] || r.verdict}`),
-      el("p", { class: "muted" }, [r.source, r.issuerName ? `issued by ${r.issuerName}` : null, r.subject ? `applicant ${r.subject}` : null].filter(Boolean).join(" \u00b7 ")));
+    const unreadable = isUnreadable(r);
+    const title = unreadable
+      ? `Could not read this ${/\.(png|jpe?g)$/i.test(r.source) ? "image" : "input"}`
+      : `${KIND[r.kind] || r.kind || "Credential"} \u2014 ${VERDICT[r.verdict] || r.verdict}`;
+    const card = el("div", { class: `card credential ${unreadable ? "unreadable" : r.verdict}`, "data-verdict": r.verdict,
+      "data-unreadable": String(unreadable), id: `credential-${i}` },
+    el("h2", {}, title),
+    el("p", { class: "muted" }, [r.source, r.issuerName ? `issued by ${r.issuerName}${r.issuerDid ? ` (${r.issuerDid})` : ""}` : null].filter(Boolean).join(" \u00b7 ")));
+    const rows = claimRows(r.credential);
+    if (rows.length) card.append(rowsList(rows, "claims"));
     const ol = el("ol", { class: "checks" });
     r.checks.forEach((c) => ol.append(renderCheck(c)));
-    card.append(ol);
+    const details = el("details", { class: "check-list" }, el("summary", {}, "Checks"), ol);
+    if (r.verdict !== "valid") details.open = true;
+    card.append(details);
     out.append(card);
   });
   if (report.checks && report.checks.length) {
@@ -86,6 +172,10 @@ function renderReport(report) {
     report.checks.forEach((c) => ol.append(renderCheck(c)));
     card.append(ol);
     out.append(card);
+  }
+  if (report.chain) {
+    out.append(el("p", { class: "muted", id: "chain" },
+      `Ledger read at block ${report.chain.blockNumber} (${report.chain.blockHash}) on chain ${report.chain.chainId}, registry ${report.chain.registry}.`));
   }
   if (report.receipt) {
     out.append(el("p", { class: "muted", id: "receipt" }, `Signed receipt by ${report.receipt.signature.keyId}.`));
@@ -129,6 +219,10 @@ async function submit(event) {
   if (profession) form.append("profession", profession);
   const asOf = document.getElementById("as-of").value;
   if (asOf) form.append("asOf", asOf);
+  const applicationDate = document.getElementById("application-date").value;
+  if (applicationDate) form.append("applicationDate", applicationDate);
+  const idNumber = document.getElementById("id-number").value.trim();
+  if (idNumber) form.append("idNumber", idNumber);
   if (document.getElementById("bound").checked) {
     form.append("challenge", document.getElementById("challenge").textContent);
   }
