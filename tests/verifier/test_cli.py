@@ -89,12 +89,13 @@ def test_application_meets_profession(env):
     assert "✓ 11." in r.output
 
 
-def test_application_not_meeting_profession_exits_1(env):
+def test_application_not_meeting_profession_exits_4(env):
     d = env["dir"]
     r = run(env, d / "degree.json", "--profession", "hk-dlt-expert", "--json")
-    assert r.exit_code == 1, r.output
+    assert r.exit_code == 4, r.output
     data = json.loads(r.output)
     assert data["verdict"] == "valid"
+    assert data["outcome"]["code"] == "VALID_NOT_MET"
     assert data["profession"]["met"] is False
     crit = {c["id"]: c for c in data["profession"]["criteria"]}
     assert crit["degree"]["met"] is True
@@ -112,10 +113,11 @@ def test_tampered_credential_exit_1(env, tmp_path):
     assert "Result: INVALID" in r.output
 
 
-def test_garbage_qr_text_is_invalid_not_a_crash(env):
+def test_garbage_qr_text_is_not_verifiable_not_a_crash(env):
     r = run(env, "TP1:NOT-A-REAL-PAYLOAD")
-    assert r.exit_code == 1
+    assert r.exit_code == 3
     assert "✗  1. Readable credential" in r.output
+    assert "Result: NOT VERIFIABLE: Could not read QR payload" in r.output
 
 
 def test_chain_unreachable_exit_3(env):
@@ -205,7 +207,8 @@ def test_image_file_that_is_not_an_image_is_a_usage_error(env, tmp_path):
     blank = tmp_path / "blank.png"
     Image.new("RGB", (200, 200), "white").save(blank)
     r = run(env, blank)
-    assert r.exit_code == 1 and "✗  1. Readable credential" in r.output
+    assert r.exit_code == 3 and "✗  1. Readable credential" in r.output
+    assert r.output.startswith("NOT VERIFIABLE: Could not read ")
 
 
 def test_chain_unreachable_ends_with_one_error_line_naming_the_rpc(env):
