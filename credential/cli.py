@@ -1,9 +1,13 @@
-"""Holder commands: ``talentproof keygen`` and ``talentproof present``.
+"""Holder commands: ``talentproof keygen``, ``talentproof holder commit-id`` and
+``talentproof present``.
 
-``keygen`` writes a holder key file (a Multikey JSON document with the secret key, mode 0600)
-and prints the holder's did:key. ``present`` bundles credential JSON files into a presentation
-bound to a verifier's challenge and domain, signed with the holder key, and writes the
-presentation JSON and its QR code (PNG and/or SVG).
+``keygen`` writes a holder key file (a Multikey JSON document with the secret key and the
+holder's identity-document salt ``idSalt``, mode 0600) and prints the holder's did:key.
+``holder commit-id`` prints the ``identityDocument`` object (document type, issuing country,
+salted commitment to the number) the holder hands to each institution; the number itself stays
+with the holder. ``present`` bundles credential JSON files into a presentation bound to a
+verifier's challenge and domain, discloses the salt to that verifier (``identityDocumentSalt``),
+signs it with the holder key, and writes the presentation JSON and its QR code (PNG and/or SVG).
 """
 
 from __future__ import annotations
@@ -18,14 +22,20 @@ import typer
 
 from .errors import CredentialError, PayloadTooLargeForQR
 from .keys import Ed25519SigningKey
+from .person import DOCUMENT_TYPES, commit_identity_document, new_salt
 from .presentation import create_presentation
 from .qr import encode_payload, qr_version, render_png, render_svg
 
-__all__ = ["load_holder_key", "register", "write_holder_key"]
+__all__ = ["load_holder_id_salt", "load_holder_key", "register", "write_holder_key"]
+
+ID_SALT = "idSalt"
+"""The holder key file's property holding the identity-document salt (`person.new_salt`)."""
 
 
-def write_holder_key(path: Path, key: Ed25519SigningKey, *, force: bool = False) -> None:
-    """Write a holder key file (Multikey JSON with ``secretKeyMultibase``), owner-only."""
+def write_holder_key(path: Path, key: Ed25519SigningKey, *, force: bool = False,
+                     id_salt: str | None = None) -> None:
+    """Write a holder key file (Multikey JSON with ``secretKeyMultibase`` and, when given, the
+    identity-document salt ``idSalt``), owner-only."""
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists (use --force to overwrite)")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -37,6 +47,8 @@ def write_holder_key(path: Path, key: Ed25519SigningKey, *, force: bool = False)
         "publicKeyMultibase": pub.multibase,
         "secretKeyMultibase": key.multibase,
     }
+    if id_salt is not None:
+        doc[ID_SALT] = id_salt
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)
@@ -55,6 +67,19 @@ def load_holder_key(path: Path) -> Ed25519SigningKey:
     if doc.get("publicKeyMultibase", key.public_key.multibase) != key.public_key.multibase:
         raise ValueError(f"{path}: publicKeyMultibase does not match the secret key")
     return key
+
+
+def load_holder_id_salt(path: Path) -> str | None:
+    """The identity-document salt (``idSalt``) of a holder key file; None when it has none
+    (a key file written before salts)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read holder key file {path}: {exc}") from exc
+    salt = doc.get(ID_SALT) if isinstance(doc, dict) else None
+    if salt is not None and not isinstance(salt, str):
+        raise ValueError(f"{path}: {ID_SALT} must be a base64url text")
+    return salt
 
 
 def _load_json(path: Path) -> dict[str, Any]:
@@ -106,10 +131,11 @@ def register(app: typer.Typer) -> None:
         ),
         force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
     ) -> None:
-        """Create a holder did:key (Ed25519) and write its key file."""
+        """Create a holder did:key (Ed25519) and its identity-document salt; write the key
+        file."""
         key = Ed25519SigningKey.generate()
         try:
-            write_holder_key(out, key, force=force)
+            write_holder_key(out, key, force=force, id_salt=new_salt())
         except FileExistsError as exc:
             _fail(str(exc), 2)
         except OSError as exc:
@@ -132,9 +158,10 @@ def register(app: typer.Typer) -> None:
         """Bundle credentials into a presentation bound to a verifier; write JSON and QR."""
         try:
             holder_key = load_holder_key(key)
+            salt = load_holder_id_salt(key)
             docs = [_load_json(p) for p in credentials]
             vp = create_presentation(docs, holder_key, challenge=challenge, domain=domain,
-                                     created=datetime.now(UTC))
+                                     created=datetime.now(UTC), identity_document_salt=salt)
         except (ValueError, CredentialError) as exc:
             _fail(str(exc), 2 if isinstance(exc, ValueError) else 1)
         _write(out, json.dumps(vp, indent=2, ensure_ascii=False) + "\n")
@@ -153,3 +180,35 @@ def register(app: typer.Typer) -> None:
             f"presentation of {len(docs)} credential(s) for {domain}: {out}, QR {png_path} and "
             f"{svg_path} (version {qr_version(text)}, {len(text)} characters)"
         )
+        if salt is None:
+            typer.echo(f"warning: {key} has no {ID_SALT}: the verifier cannot match the identity "
+                       f"document (a key file from `talentproof keygen` has one)", err=True)
+
+    holder_app = typer.Typer(help="Holder commands: the identity-document commitment.",
+                             no_args_is_help=True)
+
+    @holder_app.command("commit-id")
+    def commit_id(
+        key: Annotated[Path, typer.Option("--key", "-k", help="holder key file (keygen)")],
+        document_type: Annotated[str, typer.Option(
+            "--type", help=f"identity document: {', '.join(DOCUMENT_TYPES)}")],
+        country: Annotated[str, typer.Option(
+            "--country", help="issuing country, ISO 3166-1 alpha-2 (HK, CN, GB...)")],
+        number: Annotated[str, typer.Option(
+            "--number", help="the document's number, e.g. 'A123456(7)' (never leaves you)")],
+    ) -> None:
+        """Print the ``identityDocument`` JSON object to hand to each institution: the document
+        type, issuing country and a commitment to the number salted with the key file's
+        ``idSalt`` (the number itself is not in it)."""
+        try:
+            salt = load_holder_id_salt(key)
+            if salt is None:
+                _fail(f"{key} has no {ID_SALT} (create a key file with `talentproof keygen`)", 2)
+            doc = {"documentType": document_type, "issuingCountry": country,
+                   "commitment": commit_identity_document(document_type, country, number,
+                                                          salt)}
+        except ValueError as exc:
+            _fail(str(exc), 2)
+        typer.echo(json.dumps(doc))
+
+    app.add_typer(holder_app, name="holder")

@@ -410,8 +410,10 @@ def _person(name: str, birth_date: date | str, identity_document: Mapping[str, A
     return {"name": name, "birthDate": birth_date, "identityDocument": doc}
 
 
-def _sub(cls: type[_Model], data: dict[str, Any]) -> _Model:
-    problems = fact_problems({"credentialSubject": data}, date.max)  # calendar dates, order
+def _sub(cls: type[_Model], data: dict[str, Any], valid_from: Any) -> _Model:
+    # impossible facts first, with their own messages (as of the credential's validFrom)
+    today = valid_from.date() if isinstance(valid_from, datetime) else date.max
+    problems = fact_problems({"credentialSubject": data}, today)
     if problems:
         raise ImpossibleFact(problems[0].field, problems[0].message,
                              _at({"credentialSubject": data}, problems[0].field))
@@ -456,7 +458,7 @@ def degree_credential(
         degree["honours"] = honours
     subject = _sub(DegreeSubject, {"id": subject_id,
                                    **_person(subject_name, birth_date, identity_document),
-                                   "degree": degree})
+                                   "degree": degree}, valid_from)
     return _build(DEGREE, TALENTPROOF_CONTEXT, issuer=_issuer(issuer), subject=subject, id=id,
                   valid_from=valid_from, valid_until=valid_until, status=status)
 
@@ -491,7 +493,7 @@ def employment_credential(
         employment["endDate"] = end_date
     subject = _sub(EmploymentSubject, {"id": subject_id,
                                        **_person(subject_name, birth_date, identity_document),
-                                       "employment": employment})
+                                       "employment": employment}, valid_from)
     return _build(EMPLOYMENT, TALENTPROOF_CONTEXT, issuer=_issuer(issuer), subject=subject,
                   id=id, valid_from=valid_from, valid_until=valid_until, status=status)
 
@@ -538,7 +540,7 @@ def open_badge_credential(
                                     "achievement": achievement}
     if results:
         subject_data["result"] = [{"type": ["Result"], **r} for r in results]
-    subject = _sub(AchievementSubject, subject_data)
+    subject = _sub(AchievementSubject, subject_data, valid_from)
     return _build(OPEN_BADGE, OB3_CONTEXT, issuer=_issuer(issuer, profile=True), subject=subject,
                   id=id, valid_from=valid_from, valid_until=valid_until, status=status,
                   name=name, description=description)

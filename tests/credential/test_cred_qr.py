@@ -66,8 +66,12 @@ def test_round_trip_and_fit(anchored: dict[str, dict[str, Any]], kind: str) -> N
     assert anchor is not None
     assert (anchor.chain_id, anchor.registry) == (31337, REGISTRY)
     anchor.verify(merkle.credential_hash(signed))
-    # a 12-hash path (batch of 4,096) fits one QR code at error correction M, version <= 25
+    # a 12-hash path (batch of 4,096) fits one QR code at error correction M, version <= 25;
+    # the examples (with the person: name, birth date, identity-document commitment) are
+    # versions 23 (degree), 25 (employment) and 24 (Open Badge)
     assert qr.qr_version(text) <= 25
+    assert qr.qr_version(text) == {"DegreeCredential": 23, "EmploymentCredential": 25,
+                                   "OpenBadgeCredential": 24}[kind]
     assert segno.make_qr(text, error="m", boost_error=False).mode == "alphanumeric"
 
 
