@@ -229,8 +229,11 @@ class PeakMemory(threading.Thread):
 
 
 def _write_rows(path: Path, rows: int, fmt: str = "jsonl") -> None:
+    from talentproof.credential.examples import PERSON
     from talentproof.credential.keys import Ed25519SigningKey
 
+    person_cells = ",".join((PERSON["name"], PERSON["birthDate"],
+                             *PERSON["identityDocument"].values()))
     holders = [
         Ed25519SigningKey.from_seed(bytes([i + 1]) * 32).public_key.did_key for i in range(200)
     ]
@@ -238,11 +241,14 @@ def _write_rows(path: Path, rows: int, fmt: str = "jsonl") -> None:
     if fmt == "csv":  # the same subjects, one column per field (dotted paths)
         with open(path, "w", encoding="utf-8", newline="") as text:
             text.write(
-                "id,degree.type,degree.level,degree.fieldOfStudy,degree.institution.name,"
+                "id,credentialSubject.name,birthDate,identityDocument.documentType,"
+                "identityDocument.issuingCountry,identityDocument.commitment,"
+                "degree.type,degree.level,degree.fieldOfStudy,degree.institution.name,"
                 "degree.awardDate\r\n"
             )
             text.writelines(
-                f"{holders[i % 200]},Degree,{levels[i % 3]},Financial Technology {i},"
+                f"{holders[i % 200]},{person_cells},Degree,{levels[i % 3]},"
+                f"Financial Technology {i},"
                 "University of Benchmarks,2026-06-30\r\n"
                 for i in range(rows)
             )
@@ -252,6 +258,7 @@ def _write_rows(path: Path, rows: int, fmt: str = "jsonl") -> None:
             orjson.dumps(
                 {
                     "id": holders[i % 200],
+                    **PERSON,
                     "degree": {
                         "type": "Degree",
                         "level": levels[i % 3],

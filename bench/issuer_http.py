@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+from talentproof.credential.examples import PERSON
 
 TARGET_RPS = 600
 TARGET_P99_MS = 50.0
@@ -86,6 +87,7 @@ def _request(i: int, holder: str) -> bytes:
             "type": "DegreeCredential",
             "credentialSubject": {
                 "id": holder,
+                **PERSON,
                 "degree": {
                     "type": "Degree",
                     "level": "master",

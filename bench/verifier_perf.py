@@ -34,7 +34,7 @@ from typing import Self
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
-from talentproof.credential import integrity, model
+from talentproof.credential import examples, integrity, model
 from talentproof.credential.anchor import AnchorProof, attach_anchor
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.merkle import MerkleTree, credential_hash
@@ -70,6 +70,8 @@ def issue_batch(n: int, issuer_did: str, key: Ed25519SigningKey, client: Registr
             issuer_did, Ed25519SigningKey.from_seed(i.to_bytes(32, "big")).public_key.did_key if i < 64 else
             "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
             "bachelor", "Computer Science", "The University of Hong Kong", "2015-06-30",
+            subject_name=examples.PERSON_NAME, birth_date=examples.BIRTH_DATE,
+            identity_document=examples.IDENTITY_DOCUMENT,
             id=f"urn:uuid:00000000-0000-4000-8000-{i:012d}", valid_from=now,
         )
         for i in range(n)

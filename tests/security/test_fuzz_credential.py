@@ -24,7 +24,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from talentproof.credential import anchor, integrity, merkle, model, qr
+from talentproof.credential import anchor, examples, integrity, merkle, model, qr
 from talentproof.credential.errors import (
     AnchorFormatError,
     CredentialError,
@@ -51,6 +51,8 @@ _VM = f"did:web:hku.hk#{_ISSUER.public_key.multibase}"
 _UNSIGNED = model.degree_credential(
     "did:web:hku.hk", _HOLDER.public_key.did_key, "master", "Computer Science",
     "The University of Hong Kong", "2020-06-30", "Distinction",
+    subject_name=examples.PERSON_NAME, birth_date=examples.BIRTH_DATE,
+    identity_document=examples.IDENTITY_DOCUMENT,
     id="urn:uuid:0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0", valid_from=WHEN,
 )
 SIGNED = integrity.sign(_UNSIGNED, _ISSUER, verification_method=_VM, created=WHEN)

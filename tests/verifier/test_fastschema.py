@@ -8,24 +8,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from talentproof.credential import model
+from talentproof.credential import examples, model
 from talentproof.credential.errors import SchemaValidationError
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.verifier import fastschema
 
 HOLDER = Ed25519SigningKey.from_seed(b"\x01" * 32).public_key.did_key
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+PERSON_ARGS = {"subject_name": examples.PERSON_NAME, "birth_date": examples.BIRTH_DATE,
+               "identity_document": examples.IDENTITY_DOCUMENT}
 
 
 def samples() -> list[dict[str, Any]]:
     return [
         model.degree_credential("did:web:hku.hk", HOLDER, "master", "Computer Science", "HKU", "2015-06-30",
-                                "First class", id="urn:uuid:1", valid_from=NOW, valid_until=NOW.replace(year=2030)),
-        model.employment_credential("did:web:hsbc.com", HOLDER, employer_name="HSBC", employer_registration_id="HK1",
+                                "First class", **PERSON_ARGS, id="urn:uuid:1", valid_from=NOW, valid_until=NOW.replace(year=2030)),
+        model.employment_credential("did:web:hsbc.com", HOLDER, **PERSON_ARGS, employer_name="HSBC", employer_registration_id="HK1",
                                     role="Engineer", seniority="senior", start_date="2015-01-01", end_date="2020-01-01",
                                     responsibilities=["Ledgers"], domains=["blockchain in financial services"],
                                     id="urn:uuid:2", valid_from=NOW),
-        model.open_badge_credential({"id": "did:web:hkib.org", "name": "HKIB"}, HOLDER, achievement_id="https://x/a",
+        model.open_badge_credential({"id": "did:web:hkib.org", "name": "HKIB"}, HOLDER, **PERSON_ARGS,
+                                    achievement_id="https://x/a",
                                     name="DLT", description="d", criteria="c",
                                     alignment=[{"targetName": "t", "targetUrl": "https://x/t", "targetCode": "C"}],
                                     results=[{"value": "A"}], id="urn:uuid:3", valid_from=NOW),
