@@ -55,14 +55,18 @@ def new_slug(prefix: str = "inst") -> str:
 
 
 def onboard(
-    client: TestClient, *, types: list[str] | None = None, slug: str | None = None
+    client: TestClient,
+    *,
+    types: list[str] | None = None,
+    slug: str | None = None,
+    name: str = "University of Testing",
 ) -> dict[str, Any]:
     """Onboard an institution through the operator API; returns its body (with api_key)."""
     response = client.post(
         "/operator/institutions",
         headers=operator_headers(),
         json={
-            "name": "University of Testing",
+            "name": name,
             "slug": slug or new_slug(),
             "credential_types": types or ["DegreeCredential", "EmploymentCredential"],
         },

@@ -98,11 +98,14 @@ def test_csv_job_with_dotted_columns(client, service) -> None:
     header = (f"id,{PERSON_CSV_HEADER},degree.type,degree.level,degree.fieldOfStudy,"
               "degree.institution.name,degree.awardDate,validFrom\n")
     rows = [
-        f"{holder_did(i + 1)},{PERSON_CSV_ROW},Degree,bachelor,Subject {i},Univ,2026-06-30,"
+        f"{holder_did(i + 1)},{PERSON_CSV_ROW},Degree,bachelor,Subject {i},University of Testing,"
+        "2026-06-30,"
         "2026-07-01T00:00:00Z\n"
         for i in range(5)
     ]
-    rows.append(f"{holder_did(9)},{PERSON_CSV_ROW},Degree,nursery,Subject,Univ,2026-06-30,\n")
+    rows.append(
+        f"{holder_did(9)},{PERSON_CSV_ROW},Degree,nursery,Subject,University of Testing,2026-06-30,\n"
+    )
     r = _upload(client, token, (header + "".join(rows)).encode(), "people.csv")
     assert r.status_code == 202, r.text
     BulkRunner(service, processes=1).run_pending()
@@ -208,7 +211,8 @@ def test_csv_with_multiline_fields_resumes_at_record_starts(client, service, mak
 
     from talentproof.issuer.db import BulkJob
 
-    token = onboard(client)["api_key"]["token"]
+    # the employer is the issuing institution itself (its registered name has a comma)
+    token = onboard(client, name="OSL, Hong Kong")["api_key"]["token"]
     content, expected = _staff_csv(25, bad=13)
     r = client.post(
         "/bulk-jobs",
