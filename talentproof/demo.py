@@ -105,13 +105,26 @@ def _request(method: str, url: str, *, token: str | None = None, body: Any = Non
     return response.content
 
 
-def _subjects(holder: str) -> dict[str, dict[str, Any]]:
-    """The applicant's three credential requests, by institution slug."""
+#: The applicant as on their travel document (the HKID number never leaves the applicant: the
+#: institutions receive the salted commitment `talentproof holder commit-id` prints).
+APPLICANT_NAME, APPLICANT_BIRTH_DATE = "CHAN Tai Man", "1990-04-01"
+APPLICANT_ID = ("HKID", "HK", "A123456(7)")
+
+
+def _subjects(holder: str, identity_document: dict[str, str] | None = None
+              ) -> dict[str, dict[str, Any]]:
+    """The applicant's three credential requests, by institution slug (``identity_document``:
+    the applicant's commitment; default: the examples' sample one)."""
+    from talentproof.credential.examples import IDENTITY_DOCUMENT
+
+    person = {"name": APPLICANT_NAME, "birthDate": APPLICANT_BIRTH_DATE,
+              "identityDocument": dict(identity_document or IDENTITY_DOCUMENT)}
     return {
         "harbour-university": {
             "type": "DegreeCredential",
             "credentialSubject": {
                 "id": holder,
+                **person,
                 "degree": {
                     "type": "Degree",
                     "level": "master",
@@ -125,6 +138,7 @@ def _subjects(holder: str) -> dict[str, dict[str, Any]]:
             "type": "EmploymentCredential",
             "credentialSubject": {
                 "id": holder,
+                **person,
                 "employment": {
                     "employer": {
                         "name": "OSL Digital Securities Limited",
@@ -146,6 +160,7 @@ def _subjects(holder: str) -> dict[str, dict[str, Any]]:
             "credentialSubject": {
                 "id": holder,
                 "type": ["AchievementSubject"],
+                **person,
                 "achievement": {
                     "id": "https://academy.example.hk/achievements/dlt-fs",
                     "type": ["Achievement"],
@@ -260,13 +275,21 @@ def run_demo(config: DemoConfig) -> DemoResult:
     holder = Ed25519SigningKey.generate()
     holder_did = holder.public_key.did_key
     from talentproof.credential.cli import write_holder_key
+    from talentproof.credential.person import commit_identity_document, new_salt
 
-    write_holder_key(out / "holder-key.json", holder, force=True)
+    id_salt = new_salt()
+    write_holder_key(out / "holder-key.json", holder, force=True, id_salt=id_salt)
+    doc_type, country, number = APPLICANT_ID
+    identity_document = {"documentType": doc_type, "issuingCountry": country,
+                         "commitment": commit_identity_document(doc_type, country, number,
+                                                                id_salt)}
     _say(f"   holder {holder_did}")
+    _say(f"   {APPLICANT_NAME}, born {APPLICANT_BIRTH_DATE}: the institutions get a salted "
+         f"commitment to the {doc_type} number, never the number (talentproof holder commit-id)")
 
     _step(2, "Three institutions issue credentials through the issuer API (POST /credentials)")
     pending: list[tuple[str, str, dict[str, Any]]] = []
-    for slug, request in _subjects(holder_did).items():
+    for slug, request in _subjects(holder_did, identity_document).items():
         inst = institutions[slug]
         body = _request("POST", f"{config.issuer_url}/credentials", token=inst["api_key"],
                         body=request, headers={"Idempotency-Key": str(uuid.uuid4())})

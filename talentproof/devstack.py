@@ -313,11 +313,15 @@ def example_holder_did() -> str:
 
 
 def first_credential_curl(issuer_url: str, api_key: str) -> str:
-    """A copy-and-paste command that issues a first (degree) credential."""
+    """A copy-and-paste command that issues a first (degree) credential (for the examples'
+    sample person: `talentproof.credential.examples.PERSON`)."""
+    from talentproof.credential.examples import PERSON
+
     body = {
         "type": "DegreeCredential",
         "credentialSubject": {
             "id": example_holder_did(),
+            **PERSON,
             "degree": {
                 "type": "Degree",
                 "level": "bachelor",
