@@ -146,6 +146,41 @@ class Actors:
 
 ISSUER_HKU = 1
 ISSUER_UST = 2
+HKU_DID = "did:web:hku.hk"
+UST_DID = "did:web:hkust.edu.hk"
+
+
+def did_hash(did: str) -> bytes:
+    """keccak256 of the DID's UTF-8 bytes: the first argument of verifyCredential."""
+    return bytes(Web3.keccak(text=did))
+
+
+def _named(param: dict[str, Any], value: Any) -> Any:
+    """A decoded ABI value with its tuples as dicts by component name (recursively)."""
+    if param["type"] == "tuple":
+        comps = param["components"]
+        return {c["name"]: _named(c, v) for c, v in zip(comps, value, strict=True)}
+    if param["type"] == "tuple[]":
+        inner = {**param, "type": "tuple"}
+        return [_named(inner, v) for v in value]
+    return value
+
+
+def verdict(
+    reg: Registry,
+    root: bytes,
+    cred: bytes,
+    key: bytes = KEY_1,
+    type_id: bytes = DEGREE,
+    as_of: int = 0,
+    did: str = HKU_DID,
+) -> dict[str, Any]:
+    """verifyCredential for the issuer with DID `did`, as a dict by the ABI's field names."""
+    (entry,) = (
+        e for e in reg.artifact.abi if e["type"] == "function" and e["name"] == "verifyCredential"
+    )
+    values = reg.call("verifyCredential", did_hash(did), root, cred, key, type_id, as_of)
+    return _named(entry["outputs"][0], values)
 
 
 def deploy(w3: Web3) -> tuple[Registry, Actors]:
@@ -180,12 +215,12 @@ def deploy(w3: Web3) -> tuple[Registry, Actors]:
     registry.transact(
         "registerIssuer",
         "The University of Hong Kong",
-        "did:web:hku.hk",
+        HKU_DID,
         [actors.hku],
         sender=actors.admin,
     )
     registry.transact(
-        "registerIssuer", "HKUST", "did:web:hkust.edu.hk", [actors.ust], sender=actors.governor
+        "registerIssuer", "HKUST", UST_DID, [actors.ust], sender=actors.governor
     )
     registry.transact("addSigningKey", ISSUER_HKU, KEY_1, 0, 0, sender=actors.admin)
     registry.transact("grantCredentialType", ISSUER_HKU, DEGREE, 0, 0, sender=actors.admin)

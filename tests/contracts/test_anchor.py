@@ -7,6 +7,7 @@ import pytest
 from .registry_support import ISSUER_HKU, ISSUER_UST, h
 
 SUSPENDED, REMOVED = 2, 3
+ISSUER, GOVERNANCE = 1, 2  # StatusActor
 
 
 # -- anchoring ---------------------------------------------------------------------------------
@@ -19,23 +20,26 @@ def test_anchor_root_records_issuer_block_and_time(reg, who):
     assert reg.events(receipt) == [
         ("RootAnchored", {"root": h("batch-1"), "issuerId": ISSUER_HKU, "leafCount": 4096})
     ]
-    assert reg.record("anchor", h("batch-1")) == {
+    assert reg.record("anchor", ISSUER_HKU, h("batch-1")) == {
         "issuerId": ISSUER_HKU,
         "leafCount": 4096,
         "blockNumber": receipt.blockNumber,
         "anchoredAt": t,
         "revokedAt": 0,
     }
-    assert reg.record("anchor", h("never"))["issuerId"] == 0
+    assert reg.record("anchor", ISSUER_HKU, h("never"))["issuerId"] == 0
+    # anchors are per issuer: the other issuer has no anchor of this root
+    assert reg.record("anchor", ISSUER_UST, h("batch-1"))["issuerId"] == 0
 
 
 def test_anchor_root_errors(reg, who):
     reg.transact("anchorRoot", h("batch-1"), 2, sender=who.hku)
     err = reg.revert_of("anchorRoot", h("batch-1"), 2, sender=who.hku)
     assert (err.name, err.args) == ("AnchorAlreadyAnchored", {"root": h("batch-1")})
-    # not even another issuer can anchor a known root
-    err = reg.revert_of("anchorRoot", h("batch-1"), 9, sender=who.ust)
-    assert (err.name, err.args) == ("AnchorAlreadyAnchored", {"root": h("batch-1")})
+    # another issuer anchoring the same root is independent of it (its own namespace)
+    reg.transact("anchorRoot", h("batch-1"), 9, sender=who.ust)
+    assert reg.record("anchor", ISSUER_UST, h("batch-1"))["leafCount"] == 9
+    assert reg.record("anchor", ISSUER_HKU, h("batch-1"))["leafCount"] == 2
     err = reg.revert_of("anchorRoot", h("batch-2"), 0, sender=who.hku)
     assert (err.name, err.args) == ("AnchorEmptyBatch", {})
     err = reg.revert_of("anchorRoot", b"\x00" * 32, 1, sender=who.hku)
@@ -52,14 +56,22 @@ ISSUER_ONLY = [
     ("reinstateCredential", (h("c"),)),
     ("reinstateCredentials", ([h("c")],)),
 ]
+# need an active issuer; the others (revoke, suspend) only an account of a known issuer
+ACTIVE_ONLY = [(fn, args) for fn, args in ISSUER_ONLY if fn.startswith(("anchor", "reinstate"))]
 
 
 @pytest.mark.parametrize(("fn", "args"), ISSUER_ONLY, ids=[f for f, _ in ISSUER_ONLY])
-def test_issuer_functions_need_an_account_of_an_active_issuer(reg, who, fn, args):
+def test_issuer_functions_need_an_account_of_an_issuer(reg, who, fn, args):
     # governors and the admin are not issuers
     for caller in (who.outsider, who.admin, who.governor):
         err = reg.revert_of(fn, *args, sender=caller)
         assert (err.name, err.args) == ("AnchorUnauthorizedAccount", {"account": caller})
+
+
+@pytest.mark.parametrize(("fn", "args"), ACTIVE_ONLY, ids=[f for f, _ in ACTIVE_ONLY])
+def test_anchoring_and_reinstating_need_an_active_issuer(reg, who, fn, args):
+    if fn.startswith("reinstate"):
+        reg.transact("suspendCredential", h("c"), sender=who.hku)
     reg.transact("suspendIssuer", ISSUER_HKU, sender=who.governor)
     err = reg.revert_of(fn, *args, sender=who.hku)
     assert (err.name, err.args) == (
@@ -82,19 +94,20 @@ def test_revoke_batch(reg, who):
     t = reg.now() + 40
     reg.timestamp_next(t)
     receipt = reg.transact("revokeBatch", h("batch"), sender=who.hku)
-    assert reg.events(receipt) == [("BatchRevoked", {"root": h("batch"), "issuerId": ISSUER_HKU})]
-    assert reg.record("anchor", h("batch"))["revokedAt"] == t
+    assert reg.events(receipt) == [
+        ("BatchRevoked", {"root": h("batch"), "issuerId": ISSUER_HKU, "account": who.hku})
+    ]
+    assert reg.record("anchor", ISSUER_HKU, h("batch"))["revokedAt"] == t
     err = reg.revert_of("revokeBatch", h("batch"), sender=who.hku)
     assert (err.name, err.args) == ("AnchorBatchAlreadyRevoked", {"root": h("batch")})
 
 
 def test_revoke_batch_only_by_its_issuer(reg, who):
     reg.transact("anchorRoot", h("batch"), 8, sender=who.hku)
+    # the other issuer never anchored this root in its own namespace
     err = reg.revert_of("revokeBatch", h("batch"), sender=who.ust)
-    assert (err.name, err.args) == (
-        "AnchorUnauthorizedIssuer",
-        {"root": h("batch"), "issuerId": ISSUER_HKU},
-    )
+    assert (err.name, err.args) == ("AnchorNotAnchored", {"root": h("batch")})
+    assert reg.record("anchor", ISSUER_HKU, h("batch"))["revokedAt"] == 0
     err = reg.revert_of("revokeBatch", h("unknown"), sender=who.hku)
     assert (err.name, err.args) == ("AnchorNotAnchored", {"root": h("unknown")})
     # another account of the same issuer may revoke it
@@ -110,7 +123,10 @@ def test_revoke_credential_is_final_and_namespaced(reg, who):
     reg.timestamp_next(t)
     receipt = reg.transact("revokeCredential", h("cred"), sender=who.hku)
     assert reg.events(receipt) == [
-        ("CredentialRevoked", {"issuerId": ISSUER_HKU, "credentialHash": h("cred")})
+        (
+            "CredentialRevoked",
+            {"issuerId": ISSUER_HKU, "credentialHash": h("cred"), "account": who.hku},
+        )
     ]
     assert reg.record("credentialStatus", ISSUER_HKU, h("cred"))["revokedAt"] == t
     # the other issuer's namespace is untouched: no issuer revokes another's credential
@@ -137,7 +153,10 @@ def test_suspension_can_be_lifted_and_is_kept_for_as_of(reg, who):
     reg.timestamp_next(t1)
     receipt = reg.transact("suspendCredential", h("cred"), sender=who.hku)
     assert reg.events(receipt) == [
-        ("CredentialSuspended", {"issuerId": ISSUER_HKU, "credentialHash": h("cred")})
+        (
+            "CredentialSuspended",
+            {"issuerId": ISSUER_HKU, "credentialHash": h("cred"), "account": who.hku},
+        )
     ]
     err = reg.revert_of("suspendCredential", h("cred"), sender=who.hku)
     assert (err.name, err.args) == (
@@ -148,7 +167,10 @@ def test_suspension_can_be_lifted_and_is_kept_for_as_of(reg, who):
     reg.timestamp_next(t2)
     receipt = reg.transact("reinstateCredential", h("cred"), sender=who.hku)
     assert reg.events(receipt) == [
-        ("CredentialReinstated", {"issuerId": ISSUER_HKU, "credentialHash": h("cred")})
+        (
+            "CredentialReinstated",
+            {"issuerId": ISSUER_HKU, "credentialHash": h("cred"), "account": who.hku},
+        )
     ]
     err = reg.revert_of("reinstateCredential", h("cred"), sender=who.hku)
     assert (err.name, err.args) == (
@@ -161,6 +183,8 @@ def test_suspension_can_be_lifted_and_is_kept_for_as_of(reg, who):
         "reinstatedAt": t2,
         "suspensionCount": 1,
         "suspended": False,
+        "revokedBy": 0,
+        "suspendedBy": ISSUER,
     }
     at = lambda t: reg.call("credentialStatusAt", ISSUER_HKU, h("cred"), t)  # noqa: E731
     assert [at(t) for t in (t1 - 1, t1, t2 - 1, t2)] == [
@@ -182,8 +206,18 @@ def test_suspension_can_be_lifted_and_is_kept_for_as_of(reg, who):
         "reinstatedAt": t2,
         "suspensionCount": 2,
         "suspended": True,
+        "revokedBy": ISSUER,
+        "suspendedBy": ISSUER,
     }
     assert [at(t) for t in (t3 - 1, t3, t4)] == [[False, False], [False, True], [True, True]]
+    # the first interval is still answered exactly, from the past-interval list
+    assert reg.call("credentialSuspensions", ISSUER_HKU, h("cred")) == [(t1, t2, ISSUER)]
+    assert [at(t) for t in (t1 - 1, t1, t2 - 1, t2)] == [
+        [False, False],
+        [False, True],
+        [False, True],
+        [False, False],
+    ]
 
 
 # -- lists -------------------------------------------------------------------------------------
@@ -195,7 +229,10 @@ def test_revoke_credentials_in_one_transaction(reg, who):
     reg.timestamp_next(t)
     receipt = reg.transact("revokeCredentials", hashes, sender=who.hku)
     assert reg.events(receipt) == [
-        ("CredentialsRevoked", {"issuerId": ISSUER_HKU, "credentialHashes": hashes})
+        (
+            "CredentialsRevoked",
+            {"issuerId": ISSUER_HKU, "account": who.hku, "credentialHashes": hashes},
+        )
     ]
     assert [reg.record("credentialStatus", ISSUER_HKU, x)["revokedAt"] for x in hashes] == [t] * 5
 
@@ -239,7 +276,10 @@ def test_suspend_and_reinstate_lists(reg, who):
     reg.timestamp_next(t1)
     receipt = reg.transact("suspendCredentials", hashes, sender=who.hku)
     assert reg.events(receipt) == [
-        ("CredentialsSuspended", {"issuerId": ISSUER_HKU, "credentialHashes": hashes})
+        (
+            "CredentialsSuspended",
+            {"issuerId": ISSUER_HKU, "account": who.hku, "credentialHashes": hashes},
+        )
     ]
     err = reg.revert_of("suspendCredentials", [h("q")], sender=who.hku)
     assert (err.name, err.args) == (
@@ -249,7 +289,10 @@ def test_suspend_and_reinstate_lists(reg, who):
     reg.timestamp_next(t1 + 10)
     receipt = reg.transact("reinstateCredentials", hashes, sender=who.hku)
     assert reg.events(receipt) == [
-        ("CredentialsReinstated", {"issuerId": ISSUER_HKU, "credentialHashes": hashes})
+        (
+            "CredentialsReinstated",
+            {"issuerId": ISSUER_HKU, "account": who.hku, "credentialHashes": hashes},
+        )
     ]
     for x in hashes:
         assert reg.record("credentialStatus", ISSUER_HKU, x) == {
@@ -258,14 +301,16 @@ def test_suspend_and_reinstate_lists(reg, who):
             "reinstatedAt": t1 + 10,
             "suspensionCount": 1,
             "suspended": False,
+            "revokedBy": 0,
+            "suspendedBy": ISSUER,
         }
 
 
 def test_reverting_transactions_fail_on_chain_and_change_nothing(reg, who):
     reg.transact("anchorRoot", h("batch"), 8, sender=who.hku)
-    before = reg.call("anchor", h("batch"))
+    before = reg.call("anchor", ISSUER_HKU, h("batch"))
     err = reg.revert_of("anchorRoot", h("batch"), 99, sender=who.hku, mine=True)
     assert err.name == "AnchorAlreadyAnchored"
     err = reg.revert_of("revokeBatch", h("batch"), sender=who.ust, mine=True)
-    assert err.name == "AnchorUnauthorizedIssuer"
-    assert reg.call("anchor", h("batch")) == before
+    assert err.name == "AnchorNotAnchored"
+    assert reg.call("anchor", ISSUER_HKU, h("batch")) == before

@@ -76,9 +76,11 @@ def test_error_selectors_cover_every_custom_error():
 def test_abi_signature_of_tuples():
     abi = load_artifact("TalentProofRegistry").abi
     entry = next(e for e in abi if e.get("name") == "anchor")
-    assert abi_signature(entry) == "anchor(bytes32)"
+    assert abi_signature(entry) == "anchor(uint32,bytes32)"
     view = next(e for e in abi if e.get("name") == "verifyCredential")
-    assert abi_signature(view) == "verifyCredential(bytes32,bytes32,bytes32,bytes32,uint64)"
+    assert (
+        abi_signature(view) == "verifyCredential(bytes32,bytes32,bytes32,bytes32,bytes32,uint64)"
+    )
 
 
 def test_bytecode_is_paris_only():

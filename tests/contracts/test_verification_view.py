@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from .registry_support import BADGE, DEGREE, ISSUER_HKU, ISSUER_UST, KEY_1, KEY_2, h
+from .registry_support import (
+    BADGE,
+    DEGREE,
+    ISSUER_HKU,
+    ISSUER_UST,
+    KEY_1,
+    KEY_2,
+    UST_DID,
+    did_hash,
+    h,
+    verdict,
+)
 
 NONE, ACTIVE, SUSPENDED, REMOVED = 0, 1, 2, 3
 FIELDS = (
@@ -26,27 +37,12 @@ FIELDS = (
     "asOf",
     "blockNumber",
     "blockTimestamp",
+    "issuerId",
+    "credentialRevokedBy",
+    "credentialSuspendedBy",
+    "credentialSuspendedSince",
+    "issuerStatusAsOf",
 )
-
-
-def verdict(reg, root, cred, key=KEY_1, type_id=DEGREE, as_of=0):
-    values = reg.call("verifyCredential", root, cred, key, type_id, as_of)
-    out = dict(zip(FIELDS, values, strict=True))
-    out["anchor"] = dict(
-        zip(
-            ("issuerId", "leafCount", "blockNumber", "anchoredAt", "revokedAt"),
-            out["anchor"],
-            strict=True,
-        )
-    )
-    out["credentialStatus"] = dict(
-        zip(
-            ("revokedAt", "suspendedAt", "reinstatedAt", "suspensionCount", "suspended"),
-            out["credentialStatus"],
-            strict=True,
-        )
-    )
-    return out
 
 
 def test_verdict_field_names_match_the_abi(reg):
@@ -89,11 +85,18 @@ def test_verdict_of_a_good_credential(reg, who):
             "reinstatedAt": 0,
             "suspensionCount": 0,
             "suspended": False,
+            "revokedBy": 0,
+            "suspendedBy": 0,
         },
         "batchRevoked": False,
         "asOf": latest.timestamp,
         "blockNumber": latest.number,
         "blockTimestamp": latest.timestamp,
+        "issuerId": ISSUER_HKU,
+        "credentialRevokedBy": 0,
+        "credentialSuspendedBy": 0,
+        "credentialSuspendedSince": 0,
+        "issuerStatusAsOf": ACTIVE,
     }
 
 
@@ -119,19 +122,25 @@ def test_verdict_of_an_unknown_root_is_empty(reg):
         )
     )
     assert v["blockNumber"] == reg.w3.eth.block_number
+    assert v["issuerId"] == ISSUER_HKU  # the DID is known; its issuer never anchored the root
+    # an unknown DID resolves to no issuer: nothing is anchored for it
+    v = verdict(reg, h("nothing"), h("cred"), did="did:web:unknown.example")
+    assert (v["issuerId"], v["anchor"]["issuerId"], v["issuerName"]) == (0, 0, "")
 
 
 def test_verdict_key_and_type_belong_to_the_anchoring_issuer(reg, who):
     # HKUST anchors; HKU's key and type do not count for it
     reg.transact("anchorRoot", h("ust-root"), 3, sender=who.ust)
-    v = verdict(reg, h("ust-root"), h("cred"))
+    # read as HKU's credential, the root is not anchored (anchors are per issuer)
+    assert verdict(reg, h("ust-root"), h("cred"))["anchor"]["issuerId"] == 0
+    v = verdict(reg, h("ust-root"), h("cred"), did=UST_DID)
     assert v["anchor"]["issuerId"] == ISSUER_UST
     assert v["issuerName"] == "HKUST"
     assert (v["keyRegistered"], v["keyValidAtAnchor"]) == (False, False)
     assert (v["typeGranted"], v["typeAccreditedAtAnchor"]) == (False, False)
     # HKU revoking the hash does not touch the HKUST credential
     reg.transact("revokeCredential", h("cred"), sender=who.hku)
-    assert verdict(reg, h("ust-root"), h("cred"))["credentialRevoked"] is False
+    assert verdict(reg, h("ust-root"), h("cred"), did=UST_DID)["credentialRevoked"] is False
 
 
 def test_verdict_after_key_rotation_and_type_withdrawal(reg, who):
@@ -200,11 +209,15 @@ def test_verdict_revocation_suspension_and_batch_as_of(reg, who):
         "reinstatedAt": t0 + 200,
         "suspensionCount": 1,
         "suspended": False,
+        "revokedBy": 1,
+        "suspendedBy": 1,
     }
 
 
 def test_verification_view_gas_is_reported_by_estimate(reg, who):
     reg.transact("anchorRoot", h("root"), 5, sender=who.hku)
-    gas = reg.functions.verifyCredential(h("root"), h("cred"), KEY_1, DEGREE, 0).estimate_gas()
+    gas = reg.functions.verifyCredential(
+        did_hash("did:web:hku.hk"), h("root"), h("cred"), KEY_1, DEGREE, 0
+    ).estimate_gas()
     # a view: no storage writes, so well under one anchoring transaction's cost
     assert 21_000 < gas < 100_000
