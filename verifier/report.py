@@ -165,6 +165,23 @@ class ChainPoint:
         )
 
 
+def claims_of(credential: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What a credential states, for people (shown whatever its verdict, with or without a
+    profession): its ``degree``, ``employment`` or ``achievement`` and its validity dates."""
+    if not isinstance(credential, Mapping):
+        return None
+    subject = credential.get("credentialSubject")
+    if isinstance(subject, list) and len(subject) == 1:
+        subject = subject[0]
+    if not isinstance(subject, Mapping):
+        return None
+    out: dict[str, Any] = {k: _jsonable(subject[k]) for k in ("degree", "employment", "achievement") if k in subject}
+    for k in ("validFrom", "validUntil"):
+        if isinstance(credential.get(k), str):
+            out[k] = credential[k]
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class CredentialReport:
     """The ordered checks of one credential.
@@ -210,6 +227,7 @@ class CredentialReport:
             "credentialHash": self.credential_hash,
             "chain": self.chain.to_json() if self.chain else None,
             "checks": [c.to_json() for c in self.checks],
+            "claims": claims_of(self.credential),
         }
         if include_credential and self.credential is not None:
             out["credential"] = _jsonable(self.credential)

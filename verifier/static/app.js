@@ -65,10 +65,8 @@ const KIND = {
   OpenBadgeCredential: "Training or skill (Open Badge)",
 };
 
-function subjectOf(cred) {
-  let s = cred && cred.credentialSubject;
-  if (Array.isArray(s) && s.length === 1) s = s[0];
-  return s && typeof s === "object" ? s : {};
+function subjectOf(claims) {
+  return claims && typeof claims === "object" ? claims : {};
 }
 
 function nameOf(v) {
@@ -93,7 +91,7 @@ function claimRows(cred) {
     const a = s.achievement;
     const skills = (a.alignment || []).map((x) => x.targetName).filter(Boolean);
     return [["Badge", a.name || "?"], ["Type", a.achievementType || ""], ["Skills", skills.join(", ")],
-      ["Issued", String(cred.validFrom || "").slice(0, 10)]];
+      ["Issued", String(s.validFrom || "").slice(0, 10)]];
   }
   return [];
 }
@@ -135,7 +133,7 @@ function renderReport(report) {
   el("div", { class: "verdict-label", id: "verdict-label" }, o.label),
   el("div", { class: "verdict-reason", id: "verdict-reason" }, o.reason)));
   out.append(renderPerson(report.person));
-  const times = [`validity and status as of ${report.asOf}`];
+  const times = [`validity and status as of ${String(report.asOf || "").replace(/\.\d+Z$/, "Z")}`];
   if (report.applicationDate) times.push(`facts as of the application date ${report.applicationDate}`);
   out.append(el("p", { class: "muted", id: "times" }, `Times: ${times.join("; ")}.`));
   if (report.profession) {
@@ -157,7 +155,7 @@ function renderReport(report) {
       "data-unreadable": String(unreadable), id: `credential-${i}` },
     el("h2", {}, title),
     el("p", { class: "muted" }, [r.source, r.issuerName ? `issued by ${r.issuerName}${r.issuerDid ? ` (${r.issuerDid})` : ""}` : null].filter(Boolean).join(" \u00b7 ")));
-    const rows = claimRows(r.credential);
+    const rows = claimRows(r.claims);
     if (rows.length) card.append(rowsList(rows, "claims"));
     const ol = el("ol", { class: "checks" });
     r.checks.forEach((c) => ol.append(renderCheck(c)));
@@ -180,6 +178,8 @@ function renderReport(report) {
   if (report.receipt) {
     out.append(el("p", { class: "muted", id: "receipt" }, `Signed receipt by ${report.receipt.signature.keyId}.`));
   }
+  const top = document.getElementById("verdict");
+  if (top && top.scrollIntoView) top.scrollIntoView({ block: "start" });
 }
 
 function showProblem(text) {
