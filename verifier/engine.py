@@ -1133,7 +1133,7 @@ def _same_applicant(reports: Sequence[CredentialReport]) -> tuple[CheckResult, .
         return (CheckResult(CheckId.SAME_APPLICANT, Status.FAIL, f"Some credentials name no applicant: {', '.join(missing)}.", ev),)
     if len(distinct) > 1:
         groups = "; ".join(f"{sub}: {', '.join(s for s, x in subjects.items() if x == sub)}" for sub in distinct)
-        return (CheckResult(CheckId.SAME_APPLICANT, Status.FAIL, f"The credentials name {len(distinct)} different holder keys ({groups}).", ev),)
+        return (CheckResult(CheckId.SAME_APPLICANT, Status.FAIL, f"The credentials name {len(distinct)} different applicants (holder keys: {groups}).", ev),)
     if not distinct:
         return (CheckResult(CheckId.SAME_APPLICANT, Status.SKIPPED, "No readable credential.", ev),)
     people = {r.source: _person_key(r.credential) for r in reports if r.credential is not None}
