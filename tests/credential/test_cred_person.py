@@ -29,6 +29,8 @@ from ._cred_support import BUILDERS, WHEN
 
 TODAY = date(2026, 12, 6)
 SALT = examples.ID_SALT
+RANDOM_LOOKING_SALT = base64.urlsafe_b64encode(
+    hashlib.sha256(b"salt").digest()).rstrip(b"=").decode()
 
 
 def _did() -> str:
@@ -383,3 +385,18 @@ def test_present_discloses_the_key_files_salt(tmp_path: Path,
     vp = json.loads(out.read_text())
     verify_presentation(vp, challenge="n-9", domain="verify.example")
     assert presentation_salt(vp) == SALT
+
+
+def test_three_credentials_and_the_salt_fit_one_qr_code(anchored: dict[str, dict[str, Any]],
+                                                        holder_key: Ed25519SigningKey) -> None:
+    """A whole application (degree, employment, badge, each with a 12-hash path) with the salt
+    and a verifier's challenge (`secrets.token_urlsafe(18)`, 24 characters) is one QR code at
+    error correction M: version 40, about a dozen characters to spare."""
+    from talentproof.credential import qr
+
+    vp = create_presentation(list(anchored.values()), holder_key,
+                             challenge="Zm9vYmFyYmF6cXV4cXV1eDEy", domain="talentproof-verifier",
+                             created=WHEN, identity_document_salt=RANDOM_LOOKING_SALT)
+    text = qr.encode_payload(vp)
+    assert qr.qr_version(text) == 40
+    assert qr.decode_payload(text) == vp
