@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
-from talentproof.ledger.chain import type_id
+from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import LedgerError
 from talentproof.ledger.reader import RegistryReader
 from talentproof.verifier import fastread
@@ -26,12 +26,12 @@ from talentproof.verifier import fastread
 from .verifier_chainkit import BADGE, DEGREE, holder, issue
 
 
-def _query(doc: dict[str, Any], key: bytes, kind: str = DEGREE) -> tuple[bytes, bytes, bytes, bytes]:
+def _query(doc: dict[str, Any], key: bytes, kind: str = DEGREE) -> tuple[bytes, bytes, bytes, bytes, bytes]:
     plain, anchor = split_anchor(doc)
-    return (anchor.merkle_root, credential_hash(plain), key, type_id(kind))
+    return (did_hash(plain["issuer"]), anchor.merkle_root, credential_hash(plain), key, type_id(kind))
 
 
-def _mixed_queries(chain: Any) -> list[tuple[bytes, bytes, bytes, bytes]]:
+def _mixed_queries(chain: Any) -> list[tuple[bytes, bytes, bytes, bytes, bytes]]:
     uni = chain.issuers["University of Hong Kong"]
     hsbc = chain.issuers["HSBC"]
     good = issue(chain, uni, DEGREE, holder().public_key.did_key, batch_with=2)
@@ -46,7 +46,7 @@ def _mixed_queries(chain: Any) -> list[tuple[bytes, bytes, bytes, bytes]]:
         _query(suspended, key),
         _query(good, hsbc.key.public_key.raw),  # another issuer's key
         _query(good, key, BADGE),  # a type the issuer is not accredited for
-        (b"\x01" * 32, b"\x02" * 32, key, type_id(DEGREE)),  # never anchored
+        (did_hash(uni.did), b"\x01" * 32, b"\x02" * 32, key, type_id(DEGREE)),  # never anchored
         _query(good, key),  # the same credential twice
     ]
 
@@ -99,7 +99,7 @@ def test_a_failing_inner_call_fails_the_whole_views_call(vchain):
     t = fastread.transport_for(reader)
     assert t is not None
     codec = fastread._codec_for(reader)
-    good = codec.encode(b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32, 0)
+    good = codec.encode(b"\x05" * 32, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32, 0)
     unknown = b"\xde\xad\xbe\xef" + good[4:]  # no such function: the registry reverts
     registry = bytes(12) + bytes.fromhex(reader.registry[2:])
 
@@ -119,7 +119,7 @@ def test_a_failing_inner_call_fails_the_whole_views_call(vchain):
 @pytest.mark.integration
 def test_a_registry_address_without_code_is_an_error_not_a_verdict(vchain):
     reader = RegistryReader(vchain.rpc_url, "0x" + "42" * 20)
-    q = (b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32)
+    q = (b"\x05" * 32, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32)
     with pytest.raises(LedgerError, match="returned no data"):
         fastread.read_many(reader, [q, q], 0, reader.block_number())
 
