@@ -110,6 +110,8 @@ class DeployedRegistry:
         key = account_key or self.fresh_key()
         account = Account.from_key(key).address
         gov = self.governor
+        if gov.issuer_id_of_did(did):  # a DID names one issuer: a second default one gets a suffix
+            did = f"{did}:{gov.issuer_count() + 1}"
         issuer_id = gov.register_issuer(name, did, [account])
         pub = signing_key if signing_key is not None else bytes([issuer_id]) * 32
         gov.add_signing_key(issuer_id, pub)

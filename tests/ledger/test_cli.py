@@ -245,3 +245,67 @@ def test_unknown_credential_type_names_are_refused_before_connecting(args: tuple
     )
     assert result.exit_code == 1, result.output
     assert "expected one of DegreeCredential, EmploymentCredential, OpenBadgeCredential" in result.output
+
+
+@pytest.mark.integration
+def test_governance_credential_status_commands(anvil_node, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from talentproof.ledger.models import StatusActor
+
+    rpc, key = anvil_node.rpc_url, anvil_node.private_keys[0]
+    record = tmp_path / "deployment.json"
+    env = {"TALENTPROOF_OPERATOR_KEY": key}
+    code, _, err = _run("deploy", "--rpc", rpc, "--out", str(record), env=env)
+    assert code == 0, err
+    common = ["--rpc", rpc, "--deployment", str(record)]
+    code, out, err = _run("governance", "register-issuer", "HKU", "did:web:hku.hk", *common, env=env)
+    assert code == 0, err
+    issuer_id = out.strip()
+    client = RegistryClient(connect(rpc), Deployment.load(record))
+    cred = "0x" + "c1" * 32
+    # the reason is required and must not be blank: refused before anything is sent
+    code, _, err = _run("governance", "suspend-credential", issuer_id, cred, *common, env=env)
+    assert code == 2 and "--reason" in err
+    code, _, err = _run(
+        "governance", "suspend-credential", issuer_id, cred, "--reason", " ", *common, env=env
+    )
+    assert code == 2 and "--reason must not be empty" in err
+    code, _, err = _run(
+        "governance", "revoke-credential", issuer_id, "0x12", "--reason", "x", *common, env=env
+    )
+    assert code == 1 and "credential hash must be 32 bytes" in err
+    assert client.credential_status(int(issuer_id), cred).suspended_at == 0
+
+    code, out, err = _run(
+        "governance", "suspend-credential", issuer_id, cred, "--reason", "under review",
+        *common, env=env,
+    )
+    assert code == 0, err
+    assert out.startswith(f"suspend-credential {issuer_id} {cred} under review (tx 0x")
+    status = client.credential_status(int(issuer_id), cred)
+    assert status.suspended and status.suspended_by is StatusActor.GOVERNANCE
+    (event,) = client.events("CredentialSuspendedByGovernance")
+    assert event.args["reason"] == "under review"
+    assert event.args["governor"] == Account.from_key(key).address
+    code, _, err = _run(
+        "governance", "reinstate-credential", issuer_id, cred, "--reason", "cleared",
+        *common, env=env,
+    )
+    assert code == 0, err
+    code, _, err = _run(
+        "governance", "revoke-credential", issuer_id, cred, "--reason", "forged", *common, env=env
+    )
+    assert code == 0, err
+    status = client.credential_status(int(issuer_id), cred)
+    assert status.revoked_at > 0 and status.revoked_by is StatusActor.GOVERNANCE
+    # a revert is named; an unknown issuer too
+    code, _, err = _run(
+        "governance", "revoke-credential", issuer_id, cred, "--reason", "again", *common, env=env
+    )
+    assert code == 1 and "AnchorCredentialAlreadyRevoked" in err
+    code, _, err = _run(
+        "governance", "revoke-credential", "99", cred, "--reason", "x", *common, env=env
+    )
+    assert code == 1 and "IssuerUnknown" in err
+    # a duplicate DID is refused by the registry
+    code, _, err = _run("governance", "register-issuer", "X", "did:web:hku.hk", *common, env=env)
+    assert code == 1 and "IssuerDidAlreadyRegistered" in err

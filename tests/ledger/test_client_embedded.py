@@ -113,25 +113,25 @@ def test_anchor_revoke_and_verification_view(deployed_embedded) -> None:  # type
     receipt = iss.client.anchor_root(ROOT, 4)
     ev = receipt.event("RootAnchored")
     assert ev.args == {"root": ROOT, "issuerId": iss.issuer_id, "leafCount": 4}
-    record = iss.client.anchor(ROOT)
+    record = iss.client.anchor(iss.issuer_id, ROOT)
     assert record is not None and record.issuer_id == iss.issuer_id and record.leaf_count == 4
     assert record.block_number == receipt.block_number
-    assert iss.client.anchor(OTHER_ROOT) is None
-    verdict = iss.client.verify_credential(ROOT, CRED, iss.signing_key, "DegreeCredential")
+    assert iss.client.anchor(iss.issuer_id, OTHER_ROOT) is None
+    verdict = iss.client.verify_credential(iss.did, ROOT, CRED, iss.signing_key, "DegreeCredential")
     assert verdict.anchored and verdict.issuer_name == iss.name and verdict.key_valid_at_anchor
     assert verdict.type_accredited_at_anchor and not verdict.credential_revoked
     iss.client.suspend_credential(CRED)
     now = reg.w3.eth.get_block("latest")["timestamp"]
     assert iss.client.credential_status_at(iss.issuer_id, CRED, now) == (False, True)
     assert iss.client.verify_credential(
-        ROOT, CRED, iss.signing_key, "DegreeCredential"
+        iss.did, ROOT, CRED, iss.signing_key, "DegreeCredential"
     ).credential_suspended
     iss.client.reinstate_credential(CRED)
     iss.client.revoke_credential(CRED)
     status = iss.client.credential_status(iss.issuer_id, CRED)
     assert status.revoked_at > 0 and status.suspension_count == 1
     assert iss.client.verify_credential(
-        ROOT, CRED, iss.signing_key, "DegreeCredential"
+        iss.did, ROOT, CRED, iss.signing_key, "DegreeCredential"
     ).credential_revoked
     others = [keccak(b"c2"), keccak(b"c3")]
     iss.client.suspend_credentials(others)
@@ -140,9 +140,9 @@ def test_anchor_revoke_and_verification_view(deployed_embedded) -> None:  # type
     now = reg.w3.eth.get_block("latest")["timestamp"]
     assert iss.client.credential_status_at(iss.issuer_id, others[1], now) == (True, False)
     iss.client.revoke_batch(ROOT)
-    assert iss.client.anchor(ROOT).revoked  # type: ignore[union-attr]
+    assert iss.client.anchor(iss.issuer_id, ROOT).revoked  # type: ignore[union-attr]
     assert iss.client.verify_credential(
-        ROOT, keccak(b"x"), iss.signing_key, "DegreeCredential"
+        iss.did, ROOT, keccak(b"x"), iss.signing_key, "DegreeCredential"
     ).batch_revoked
 
 

@@ -115,3 +115,31 @@ def test_revert_data_is_found_in_web3_and_cause_chains() -> None:
             raise ValueError("execution reverted") from inner
     except ValueError as outer:
         assert revert_data_from(outer) == payload
+
+
+def test_decodes_the_issue_11_errors() -> None:
+    from talentproof.ledger.errors import (  # type: ignore[attr-defined]
+        AnchorCredentialSuspendedByGovernance,
+        AnchorReasonRequired,
+        IssuerDidAlreadyRegistered,
+    )
+
+    decoder = ErrorDecoder(ABI)
+    exc = decoder.decode(
+        _data("IssuerDidAlreadyRegistered(string,uint32)", ["string", "uint32"], ["did:web:a", 3]),
+        function="registerIssuer",
+    )
+    assert isinstance(exc, IssuerDidAlreadyRegistered)
+    assert exc.args_dict == {"did": "did:web:a", "issuerId": 3}
+    exc = decoder.decode(_data("AnchorReasonRequired()", [], []))
+    assert isinstance(exc, AnchorReasonRequired) and exc.args_dict == {}
+    digest = bytes(range(32))
+    exc = decoder.decode(
+        _data(
+            "AnchorCredentialSuspendedByGovernance(uint32,bytes32)", ["uint32", "bytes32"], [1, digest]
+        )
+    )
+    assert isinstance(exc, AnchorCredentialSuspendedByGovernance)
+    assert exc.args_dict == {"issuerId": 1, "credentialHash": digest}
+    # the error the per-issuer anchors made unreachable is gone from the ABI
+    assert "AnchorUnauthorizedIssuer" not in decoder.error_names

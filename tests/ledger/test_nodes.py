@@ -181,7 +181,7 @@ def test_anvil_state_survives_a_restart(tmp_path: Path) -> None:
         assert again == dep  # found again, not redeployed
         gov = RegistryClient(w3, again, node.private_keys[0])
         assert gov.issuer(issuer_id).name == "HKU"
-        assert gov.anchor(ROOT).leaf_count == 3  # type: ignore[union-attr]
+        assert gov.anchor(issuer_id, ROOT).leaf_count == 3  # type: ignore[union-attr]
         # and the chain keeps going: new writes on top of the restored state
         assert gov.register_issuer("CUHK", "did:web:cuhk.edu.hk", []) == issuer_id + 1
 
@@ -253,7 +253,7 @@ def test_stuck_transaction_is_replaced(deployed_chain) -> None:  # type: ignore[
     w3, kind = reg.w3, reg.node.kind
     issuer_key = reg.fresh_key()
     gov = RegistryClient(w3, reg.deployment, issuer_key, timeout=5)
-    reg.governor.register_issuer("HKU", "did:web:hku.hk", [gov.account])
+    issuer_id = reg.governor.register_issuer("HKU", "did:web:hku.hk", [gov.account])
     # Ganache 7.9.2 keeps (and later mines) both versions when an account's nonce-0 transaction
     # is replaced; give the account a mined transaction first so the replaced one has nonce 1.
     gov.sender.wait(gov.sender.send({"to": gov.account, "value": 0}))
@@ -278,13 +278,13 @@ def test_stuck_transaction_is_replaced(deployed_chain) -> None:  # type: ignore[
         # waiting on the superseded version alone: its nonce is taken, it will never be mined
         with pytest.raises(NonceError, match="used by another transaction"):
             gov.wait(pending, timeout=0.2)
-        assert gov.anchor(ROOT).leaf_count == 2  # type: ignore[union-attr]
+        assert gov.anchor(issuer_id, ROOT).leaf_count == 2  # type: ignore[union-attr]
         # cancelling: a 0-value self transfer takes the nonce instead
         stuck = gov.send("anchorRoot", keccak(b"other"), 1)
         cancel = gov.replace(stuck, cancel=True)
         w3.provider.make_request("evm_mine", [])
         gov.wait(cancel)
-        assert gov.anchor(keccak(b"other")) is None
+        assert gov.anchor(issuer_id, keccak(b"other")) is None
     finally:
         w3.provider.make_request(
             *(("evm_setAutomine", [True]) if kind == "anvil" else ("miner_start", []))
@@ -300,7 +300,7 @@ def test_unreachable_chain_raises_chain_unavailable(tmp_path: Path) -> None:
         assert reader.chain_id() == node.chain_id  # connection now open and kept alive
     assert registry == dep.registry
     with pytest.raises(ChainUnavailable, match="unreachable"):
-        reader.verify_credential(ROOT, ROOT, ROOT, ROOT)
+        reader.verify_credential(ROOT, ROOT, ROOT, ROOT, ROOT)
     with pytest.raises(ChainUnavailable):
         reader.chain_id()
     with pytest.raises(ChainUnavailable):
