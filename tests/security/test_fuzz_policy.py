@@ -20,7 +20,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any
 
@@ -81,7 +81,26 @@ def _job(employer: str, start: str, domains: list[str]) -> dict[str, Any]:
 
 
 def _badge(name: str, alignment: list[dict[str, str]]) -> dict[str, Any]:
-    return build(BADGE, "did:web:hkib.example.hk", SUBJECT, name=name, alignment=alignment)
+    # completed (validFrom) before the application date the applicants are judged at
+    return build(BADGE, "did:web:hkib.example.hk", SUBJECT, name=name, alignment=alignment,
+                 valid_from=datetime(2025, 6, 1, tzinfo=UTC))
+
+
+#: The on-chain identity (DID, registered name) of the parties the applicants name.
+SIGNERS = {
+    "HSBC": ("did:web:hsbc.com", "HSBC"),
+    "Acme Bakery": ("did:web:acme-bakery.example", "Acme Bakery"),
+    "The University of Hong Kong": ("did:web:hku.hk", "The University of Hong Kong"),
+}
+
+
+def _signer(doc: dict[str, Any]) -> tuple[str, str]:
+    subject = doc["credentialSubject"]
+    if "employment" in subject:
+        return SIGNERS[subject["employment"]["employer"]["name"]]
+    if "degree" in subject:
+        return SIGNERS[subject["degree"]["institution"]["name"]]
+    return ("did:web:hkib.example.hk", "HKIB")
 
 
 BFS = "blockchain in financial services"
@@ -95,10 +114,24 @@ def _applicants() -> dict[str, list[PolicyInput]]:
     """Applicants that each miss something (and one who meets everything, as a control)."""
 
     def inputs(*docs: dict[str, Any], verified: bool = True) -> list[PolicyInput]:
-        return [PolicyInput(f"c{i}", d, verified) for i, d in enumerate(docs)]
+        """Each credential signed by the party it names, as registered on chain (honest issuers)."""
+        return [PolicyInput(f"c{i}", d, verified, *_signer(d)) for i, d in enumerate(docs)]
 
     good_badge = _badge("Blockchain in Financial Services", ALIGNED)
+    degree, job = _degree("master"), _job("HSBC", "2012-01-01", [BFS, "fintech"])
     return {
+        # issue 11's false MEETS: OSL (accredited for employment) signs an employment naming HSBC
+        "employer signed by another firm": [
+            PolicyInput("c0", degree, True, *_signer(degree)),
+            PolicyInput("c1", job, True, "did:web:osl.com", "OSL Digital Securities Limited"),
+            PolicyInput("c2", good_badge, True, *_signer(good_badge)),
+        ],
+        "degree signed by another institution": [
+            PolicyInput("c0", degree, True, "did:web:diploma-mill.example", "Diploma Mill"),
+            PolicyInput("c1", job, True, *_signer(job)),
+            PolicyInput("c2", good_badge, True, *_signer(good_badge)),
+        ],
+        "issuer identity unknown": [PolicyInput(f"c{i}", d, True) for i, d in enumerate((degree, job, good_badge))],
         "qualified": inputs(_degree("master"), _job("HSBC", "2012-01-01", [BFS, "fintech"]), good_badge),
         "associate degree": inputs(_degree("associate"), _job("HSBC", "2012-01-01", [BFS, "fintech"]), good_badge),
         "two years": inputs(_degree("master"), _job("HSBC", "2024-09-01", [BFS, "fintech"]), good_badge),
@@ -133,6 +166,11 @@ def test_baseline_applicants_cover_both_outcomes() -> None:
     assert list(parse_policy(SHIPPED).professions) == ["hk-dlt-expert", "hk-fintech-professional"]
     assert BASELINE[(0, "qualified")] is True
     assert BASELINE[(1, "qualified")] is True
+    # the same credentials signed by the wrong party, or with no on-chain identity, never count
+    for who in ("employer signed by another firm", "issuer identity unknown"):
+        assert BASELINE[(0, who)] is False, who
+    assert BASELINE[(0, "degree signed by another institution")] is False
+    assert BASELINE[(1, "degree signed by another institution")] is False
     not_met = [k for k, met in BASELINE.items() if not met]
     assert len(not_met) >= 10
     assert load_policy(None).professions.keys() == parse_policy(SHIPPED).professions.keys()
@@ -149,7 +187,8 @@ def assert_no_new_eligibility(policy: Policy, what: str) -> None:
 KEYS = st.one_of(
     st.sampled_from(["format", "name", "professions", "id", "title", "criteria", "degree", "employment",
                      "badge", "any_of", "all_of", "min_level", "fields", "employers", "domains", "min_years",
-                     "alignments", "keywords", "achievement_types", "framework", "code", "aliases", "source"]),
+                     "alignments", "keywords", "achievement_types", "framework", "code", "did", "institutions",
+                     "source"]),
     st.text(max_size=8),
 )
 SCALARS = st.one_of(
@@ -175,8 +214,8 @@ YAMLISH = st.recursive(
 def criterion_like() -> st.SearchStrategy[Any]:
     """Criteria that are often almost right, so the fuzzing reaches deep into the parser."""
     body = st.dictionaries(
-        st.sampled_from(["min_level", "fields", "employers", "domains", "min_years", "alignments",
-                         "keywords", "achievement_types", "extra"]),
+        st.sampled_from(["min_level", "fields", "employers", "institutions", "domains", "min_years",
+                         "alignments", "keywords", "achievement_types", "extra"]),
         YAMLISH, max_size=4,
     )
     return st.fixed_dictionaries(
@@ -399,6 +438,11 @@ W = "professions[0].criteria[0]"
         # employers: a string was iterated character by character; an int raised TypeError
         (_one({"employers": "HSBC", "min_years": 1}), f"{W}.employment.employers", "accepted as H, S, B, C"),
         (_one({"employers": 5, "min_years": 1}), f"{W}.employment.employers", "TypeError"),
+        # issue 11: firms by name (matched the name a credential asserts) are refused: by DID only
+        (_one({"employers": [{"name": "HSBC"}], "min_years": 1}), f"{W}.employment.employers[0].did", "name matched"),
+        (_one({"employers": [{"did": "HSBC", "name": "HSBC"}], "min_years": 1}), f"{W}.employment.employers[0].did",
+         "not a DID"),
+        (_one({"min_level": "bachelor", "institutions": []}, "degree"), f"{W}.degree.institutions", "any university"),
         # alignments: an int raised TypeError; a non-string framework crashed evaluate()
         (_one({"alignments": 5}, "badge"), f"{W}.badge.alignments", "TypeError"),
         (_one({"alignments": [{"framework": 5}]}, "badge"), f"{W}.badge.alignments[0].framework", "AttributeError in evaluate"),
