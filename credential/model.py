@@ -106,7 +106,9 @@ def _holder_did(value: str) -> str:
 
 
 HolderDid = Annotated[str, AfterValidator(_holder_did)]
-PersonName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
+_NAME_PATTERN = (r"^[^\s\u0000-\u001f\u007f\u2028\u2029]"
+                 r"([^\u0000-\u001f\u007f\u2028\u2029]*[^\s\u0000-\u001f\u007f\u2028\u2029])?$")
+PersonName = Annotated[str, Field(min_length=1, max_length=200, pattern=_NAME_PATTERN)]
 
 
 class _Model(BaseModel):
@@ -584,6 +586,9 @@ def check_vc_structure(doc: Any, base_type: str) -> None:
         raise SchemaValidationError("validUntil", f"a time not before validFrom ({vf})", vu)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
 def validate_credential(doc: Any, *, today: date | None = None) -> str:
     """Validate a (signed or unsigned, possibly anchored) credential; return its kind.
 
@@ -604,6 +609,10 @@ def validate_credential(doc: Any, *, today: date | None = None) -> str:
     except ValueError as exc:
         raise SchemaValidationError("credentialSubject.id", "the holder's Ed25519 did:key",
                                     subject_id) from exc
+    name = doc["credentialSubject"].get("name")
+    if isinstance(name, str) and _CONTROL.search(name):  # a JSON Schema "$" allows one "\n"
+        raise SchemaValidationError("credentialSubject.name", "a name without control "
+                                    "characters or line breaks", name)
     if today is not None:
         problems = fact_problems(doc, today)
         if problems:

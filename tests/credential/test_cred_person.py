@@ -146,6 +146,7 @@ def test_schemas_require_the_person(kind: str, field: str) -> None:
 @pytest.mark.parametrize("kind", types.KINDS)
 @pytest.mark.parametrize(("path", "value"), [
     (("name",), ""), (("name",), "x" * 201), (("name",), " CHAN"), (("name",), 5),
+    (("name",), "CHAN\n"), (("name",), "CHAN\tTai Man"), (("name",), "CHAN\u2028"),
     (("birthDate",), "01/04/1990"), (("identityDocument", "documentType"), "Visa"),
     (("identityDocument", "issuingCountry"), "HKG"),
     (("identityDocument", "commitment"), "sha256:" + "A" * 43),
@@ -162,6 +163,13 @@ def test_schemas_refuse_malformed_person_fields(kind: str, path: tuple[str, ...]
     with pytest.raises(SchemaValidationError) as info:
         model.validate_credential(doc)
     assert info.value.field.startswith("credentialSubject." + path[0])
+
+
+@pytest.mark.parametrize("name", ["CHAN Tai Man", "陳大文", "O'Brien-Smith, Mary Ann", "A"])
+def test_names_as_on_travel_documents(name: str) -> None:
+    doc = examples.degree(_did(), subject_name=name)
+    assert model.validate_credential(doc) == "DegreeCredential"
+    assert person.person_of(doc).name == name  # type: ignore[union-attr]
 
 
 def test_builders_refuse_a_missing_or_bad_identity_document() -> None:
