@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
-from talentproof.ledger.chain import type_id
+from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import LedgerError
 from talentproof.ledger.reader import RegistryReader
 from talentproof.verifier import fastread
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 def _query(doc, key):
     plain, anchor = split_anchor(doc)
-    return (anchor.merkle_root, credential_hash(plain), key, type_id(DEGREE))
+    return (did_hash(doc["issuer"]), anchor.merkle_root, credential_hash(plain), key, type_id(DEGREE))
 
 
 def test_fast_codec_matches_the_reader(vchain):
@@ -30,7 +30,8 @@ def test_fast_codec_matches_the_reader(vchain):
         _query(good, uni.key.public_key.raw),
         _query(revoked, uni.key.public_key.raw),
         _query(good, b"\x07" * 32),  # unregistered key
-        (b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, type_id(DEGREE)),  # never anchored
+        (did_hash(uni.did), b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, type_id(DEGREE)),  # never anchored
+        (did_hash("did:web:unknown.example"), *_query(good, uni.key.public_key.raw)[1:]),  # unknown DID
     ]
     block = reader.block_number()
     fast = fastread.read_many(reader, queries, 0, block)
@@ -38,6 +39,8 @@ def test_fast_codec_matches_the_reader(vchain):
     assert fast == slow
     assert fast[0].issuer_name == "University of Hong Kong" and fast[0].key_registered
     assert fast[1].credential_revoked and not fast[2].key_registered and not fast[3].anchored
+    assert fast[0].issuer_id == uni.issuer_id and fast[3].issuer_id == uni.issuer_id
+    assert (fast[4].issuer_id, fast[4].anchored) == (0, False)
     assert fastread.read_one(reader, queries[0], 0, "latest").anchor == slow[0].anchor
 
 
@@ -45,7 +48,7 @@ def test_fast_codec_refuses_malformed_results(vchain):
     reader = RegistryReader(vchain.rpc_url, vchain.deployment.registry)
     codec = fastread.VerdictCodec(reader.abi.abi)
     data = bytearray(reader._batch([("eth_call", [{"to": reader.registry, "data": "0x" + codec.encode(
-        b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32, 0).hex()}, "latest"])])[0][2:].encode())
+        b"\x00" * 32, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32, 0).hex()}, "latest"])])[0][2:].encode())
     raw = bytes.fromhex(data.decode())
     codec.decode(raw)  # well formed
     with pytest.raises(LedgerError, match="truncated|past the end"):

@@ -25,7 +25,7 @@ from talentproof.credential.anchor import split_anchor
 from talentproof.credential.errors import NoQRCodeFound
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.credential.merkle import credential_hash
-from talentproof.ledger.chain import type_id
+from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import ChainUnavailable
 from talentproof.ledger.reader import RegistryReader
 from talentproof.verifier import bulk, engine, fastread, fastschema
@@ -86,7 +86,9 @@ def test_raw_transport_answers_exactly_as_the_ledger_reader(vchain):
     for d in docs:
         plain, anchor = split_anchor(d)
         root = anchor.merkle_root if anchor else b"\x05" * 32
-        queries.append((bytes(root), credential_hash(plain), uni.key.public_key.raw, type_id(DEGREE)))
+        queries.append(
+            (did_hash(uni.did), bytes(root), credential_hash(plain), uni.key.public_key.raw, type_id(DEGREE))
+        )
     block = reader.block_number()
     assert fastread.transport_for(reader) is not None
     fast = fastread.read_many(reader, queries, 0, block)
@@ -314,7 +316,8 @@ def _blank() -> bytes:
 
 _VERDICT_ABI_TYPE = (
     "((uint32,uint32,uint64,uint64,uint64),string,string,uint8,uint8,bool,uint64,uint64,bool,bool,"
-    "uint64,uint64,bool,bool,bool,(uint64,uint64,uint64,uint32,bool),bool,uint64,uint64,uint64)"
+    "uint64,uint64,bool,bool,bool,(uint64,uint64,uint64,uint32,bool,uint8,uint8),bool,uint64,uint64,uint64,"
+    "uint32,uint8,uint8,uint64,uint8)"
 )
 
 
@@ -325,7 +328,8 @@ def _random_verdict(rng):
     return (
         (u(32), u(32), u(64), u(64), u(64)), name, "did:web:" + name.replace(" ", "-"), rng.randrange(4),
         rng.randrange(4), b(), u(64), u(64), b(), b(), u(64), u(64), b(), b(), b(),
-        (u(64), u(64), u(64), u(32), b()), b(), u(64), u(64), u(64),
+        (u(64), u(64), u(64), u(32), b(), rng.randrange(3), rng.randrange(3)), b(), u(64), u(64), u(64),
+        u(32), rng.randrange(3), rng.randrange(3), u(64), rng.randrange(4),
     )
 
 
@@ -356,6 +360,15 @@ def test_flat_verdict_decoder_equals_the_generic_abi_decoder():
     data[status_word + 31] = 9  # within uint8, not an IssuerStatus
     with pytest.raises(fastread.LedgerError, match="does not decode"):
         codec.decode(bytes(data))
+    # the actor enums (StatusActor) are decoded as such, not as IssuerStatus: 3 is out of range
+    head_words = 5 + 2 + 12 + 7 + 4 + 5  # ... issuerId, revokedBy, suspendedBy, since, statusAsOf
+    suspended_by_word = 32 + 32 * (head_words - 3)
+    data = bytearray(encode([_VERDICT_ABI_TYPE], [_random_verdict(rng)]))
+    data[suspended_by_word + 31] = 3
+    with pytest.raises(fastread.LedgerError, match="does not decode"):
+        codec.decode(bytes(data))
+    data[suspended_by_word + 31] = 2
+    assert codec.decode(bytes(data)).credential_suspended_by == 2
 
 
 # --------------------------------------------------------------------------- JSON parsing
