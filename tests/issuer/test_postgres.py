@@ -53,7 +53,9 @@ def test_issue_bulk_anchor_revoke_on_postgres(make_service, pg_url) -> None:
         r = client.post(
             f"/credentials/{cred_id}/revoke", headers=bearer(token), json={"reason": "pg"}
         )
-        assert r.status_code == 200
+        assert r.status_code == 202  # queued durably (no worker in this process), then applied
+        client.app.state.worker.drain(30)
+        assert client.get(r.json()["poll"], headers=bearer(token)).json()["state"] == "applied"
         assert (
             client.get(f"/credentials/{cred_id}/anchor", headers=bearer(token)).json()["revoked"]
             is True
