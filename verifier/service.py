@@ -136,7 +136,9 @@ class VerifyRequest(BaseModel):
         None, max_length=64, description="The travel document's number, compared with the credentials' commitment."
     )
     idSalt: str | None = Field(
-        None, max_length=128, description="The holder's identity-document salt, when no presentation carries it."
+        None,
+        max_length=128,
+        description="The holder's identity-document salt, when no presentation carries it (used only with idNumber).",
     )
     challenge: str | None = Field(None, description="A challenge from POST /api/v1/challenges: requires a bound presentation.")
 
@@ -300,8 +302,6 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
             raise HTTPException(422, "expected at least one payload, document or image")
         if profession is not None:
             state.policy.profession(profession)
-        if id_salt is not None and id_number is None:
-            raise HTTPException(422, "idSalt: goes with idNumber (the travel document's number)")
         problem = state.challenges.consume(challenge) if challenge else None
         report = state.verifier.verify_application(
             items,

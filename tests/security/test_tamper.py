@@ -128,12 +128,18 @@ def first_failure(report: CredentialReport) -> CheckId | None:
 
 
 def _schema_refuses(doc: Mapping[str, Any]) -> bool:
-    """The credential package's own (jsonschema) validator, independent of the engine's fast path."""
+    """The credential package's own (jsonschema) validator, independent of the engine's fast path,
+    and its impossible-fact rules (a date that is not a calendar date, a fact in the future),
+    which check 2 also applies (issue 11)."""
     try:
         validate_credential(doc)
     except CredentialError:
         return True
-    return False
+    from datetime import UTC, datetime
+
+    from talentproof.credential.claims import fact_problems
+
+    return bool(fact_problems(doc, datetime.now(UTC).date()))
 
 
 def expected_check(original: Mapping[str, Any], changed: Any) -> CheckId | None:
