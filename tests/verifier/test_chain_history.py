@@ -1,0 +1,112 @@
+"""Issue 11 on the verifier's chain read (real Anvil): `--as-of` exact across every suspension
+interval, who revoked or suspended (issuer or governance) in check 8, a front-run root that
+changes nothing, and a credential naming no issuer DID."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from talentproof.credential.anchor import split_anchor
+from talentproof.credential.merkle import MerkleTree, credential_hash
+from talentproof.verifier.report import CheckId, Status, Verdict
+
+from .verifier_chainkit import DEGREE, anchor_batch, build, holder, issue, sign
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def uni(vchain):
+    return vchain.issuers["University of Hong Kong"]
+
+
+def _at(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _tx_time(vchain, receipt) -> int:  # type: ignore[no-untyped-def]
+    return vchain.block_timestamp(receipt.block_number)
+
+
+def test_as_of_is_exact_across_every_suspension_interval(vchain, uni):
+    doc = issue(vchain, uni, DEGREE, holder().public_key.did_key)
+    h = credential_hash(split_anchor(doc)[0])
+    times = []
+    for fn in ("suspend_credential", "reinstate_credential") * 2:
+        vchain.rpc("evm_increaseTime", [100])
+        times.append(_tx_time(vchain, getattr(uni.client, fn)(h)))
+    t1, t2, t3, t4 = times
+    v = vchain.verifier()
+    expected = {
+        t1 - 50: None,
+        t1 + 50: t1,
+        t2 + 50: None,
+        t3 + 50: t3,
+        t4 + 50: None,
+    }
+    for t, since in expected.items():
+        report = v.verify_document(doc, as_of=_at(t))
+        status = report.check(CheckId.STATUS)
+        if since is None:
+            assert report.verdict is Verdict.VALID, (t, status.message)
+            assert status.status is Status.PASS
+        else:
+            assert status.status is Status.FAIL, (t, status.message)
+            assert status.message.startswith("Suspended by University of Hong Kong since")
+            assert status.evidence["suspendedSince"] == since
+            assert status.evidence["suspendedBy"] == "issuer"
+
+
+def test_governance_revocation_and_suspension_are_named_in_check_8(vchain, uni):
+    gov = vchain.governor
+    doc = issue(vchain, uni, DEGREE, holder().public_key.did_key)
+    h = credential_hash(split_anchor(doc)[0])
+    vchain.rpc("evm_increaseTime", [100])
+    t_suspend = _tx_time(
+        vchain, gov.governance_suspend_credential(uni.issuer_id, h, "document under review")
+    )
+    v = vchain.verifier()
+    report = v.verify_document(doc)
+    status = report.check(CheckId.STATUS)
+    assert status.status is Status.FAIL
+    assert status.message.startswith("Suspended by the governing authority since")
+    assert (status.evidence["suspendedBy"], status.evidence["suspendedSince"]) == (
+        "governance",
+        t_suspend,
+    )
+    vchain.rpc("evm_increaseTime", [100])
+    gov.governance_revoke_credential(uni.issuer_id, h, "forged")
+    status = v.verify_document(doc).check(CheckId.STATUS)
+    assert status.message.startswith("Revoked by the governing authority on")
+    assert status.evidence["revokedBy"] == "governance"
+    # before the suspension it was valid
+    assert v.verify_document(doc, as_of=_at(t_suspend - 10)).verdict is Verdict.VALID
+
+
+def test_a_front_run_root_changes_nothing_for_the_verifier(vchain, uni):
+    squatter = vchain.issuers["HSBC"] if "HSBC" in vchain.issuers else next(
+        i for n, i in vchain.issuers.items() if n != uni.name
+    )
+    signed = [sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key) for _ in range(3)]
+    tree = MerkleTree([credential_hash(d) for d in signed])
+    squatter.client.anchor_root(tree.root, 1)  # seen pending, anchored first by another issuer
+    docs = anchor_batch(signed, uni.client, vchain.deployment)  # still succeeds
+    report = vchain.verifier().verify_document(docs[0])
+    assert report.verdict is Verdict.VALID, [c.message for c in report.checks]
+    assert report.check(CheckId.ISSUER).evidence["issuerId"] == uni.issuer_id
+
+
+def test_a_credential_naming_no_issuer_is_never_read_as_anothers(vchain, uni):
+    unsigned = build(DEGREE, uni.did, holder().public_key.did_key)
+    del unsigned["issuer"]  # signed and anchored as it is: only the issuer DID is missing
+    (doc,) = anchor_batch([sign(unsigned, uni.key)], uni.client, vchain.deployment)
+    v = vchain.verifier()
+    assert v.prepare("x", doc).chain_skip == (
+        "Skipped: the credential names no issuer DID, so no issuer's anchor can be read."
+    )
+    report = v.verify_document(doc)
+    assert report.verdict is not Verdict.VALID
+    for check in (CheckId.ANCHOR, CheckId.ISSUER, CheckId.KEY, CheckId.STATUS):
+        assert report.check(check).status is Status.SKIPPED
+        assert "names no issuer DID" in report.check(check).message
