@@ -249,7 +249,8 @@ def anchor_calls(root: bytes, credential: bytes) -> list[tuple[str, tuple[Any, .
 
 
 def verdict(client: RegistryClient, issuer: Any, root: bytes, credential: bytes) -> Any:
-    return client.verify_credential(root, credential, issuer.signing_key, DEGREE)
+    """The view for a credential naming `issuer`'s DID (the verifier reads that issuer's anchor)."""
+    return client.verify_credential(issuer.did, root, credential, issuer.signing_key, DEGREE)
 
 
 def assert_valid(view: Any, issuer_id: int) -> None:
@@ -270,7 +271,7 @@ def test_non_issuer_accounts_cannot_anchor_or_revoke(deployed_anvil: Any) -> Non
                 "AnchorUnauthorizedAccount",
                 {"account": client.account},
             ), function
-    assert gov.anchor(chash("never-anchored-root")) is None
+    assert gov.anchor(issuer.issuer_id, chash("never-anchored-root")) is None
     assert_valid(verdict(gov, issuer, tree.root, hashes[0]), issuer.issuer_id)
 
 
@@ -291,7 +292,7 @@ def test_account_removed_from_issuer_cannot_anchor_or_revoke(deployed_anvil: Any
     ("action", "status"),
     [("suspend_issuer", IssuerStatus.SUSPENDED), ("remove_issuer", IssuerStatus.REMOVED)],
 )
-def test_suspended_and_removed_issuers_cannot_anchor_or_revoke(
+def test_suspended_and_removed_issuers_cannot_anchor_or_reinstate_but_can_revoke(
     deployed_anvil: Any, action: str, status: IssuerStatus
 ) -> None:
     gov = deployed_anvil.governor
@@ -307,6 +308,8 @@ def test_suspended_and_removed_issuers_cannot_anchor_or_revoke(
     getattr(gov, action)(issuer.issuer_id)
 
     for function, args in anchor_calls(tree.root, hashes[1]):
+        if not function.startswith(("anchor", "reinstate")):
+            continue  # revoking and suspending its own credentials stays possible (below)
         assert refused(issuer.client, function, *args) == (
             "AnchorIssuerNotActive",
             {"issuerId": issuer.issuer_id, "status": int(status)},
@@ -315,13 +318,18 @@ def test_suspended_and_removed_issuers_cannot_anchor_or_revoke(
     assert view.issuer_status == status
     assert view.issuer_status_at_anchor == IssuerStatus.ACTIVE
     assert view.credential_suspended and not view.credential_revoked and not view.batch_revoked
-    assert gov.anchor(chash("never-anchored-root")) is None
+    assert gov.anchor(issuer.issuer_id, chash("never-anchored-root")) is None
+    # a suspended or removed issuer can still withdraw its own credentials
+    issuer.client.suspend_credential(hashes[3])
+    issuer.client.revoke_credential(hashes[0])
+    assert verdict(gov, issuer, tree.root, hashes[0]).credential_revoked
 
     if status is IssuerStatus.SUSPENDED:  # reinstated, the same account works again
         gov.reinstate_issuer(issuer.issuer_id)
         issuer.client.reinstate_credential(hashes[1])
         issuer.client.revoke_credential(hashes[2])
         assert verdict(gov, issuer, tree.root, hashes[2]).credential_revoked
+        issuer.client.anchor_root(chash("after-reinstatement"), 1)
     else:  # removal is final
         assert refused(gov, "reinstateIssuer", issuer.issuer_id) == (
             "IssuerAlreadyRemoved",
@@ -336,9 +344,10 @@ def test_issuer_cannot_revoke_another_issuers_batch_or_credential(deployed_anvil
     tree, hashes = batch("hku")
     hku.client.anchor_root(tree.root, tree.size)
 
+    # anchors are per issuer: the rogue has no anchor of HKU's root to revoke
     assert refused(rogue.client, "revokeBatch", tree.root) == (
-        "AnchorUnauthorizedIssuer",
-        {"root": tree.root, "issuerId": hku.issuer_id},
+        "AnchorNotAnchored",
+        {"root": tree.root},
     )
     # revoking or suspending another issuer's credential hash only writes the rogue's namespace
     rogue.client.revoke_credential(hashes[0])
@@ -358,27 +367,29 @@ def test_issuer_cannot_revoke_another_issuers_batch_or_credential(deployed_anvil
 
 def test_reanchoring_another_issuers_credential_does_not_verify(deployed_anvil: Any) -> None:
     """A malicious institution anchoring someone else's credentials (its batch root, or its own
-    tree holding their hashes) is recorded as their anchorer; the key check then fails closed."""
+    tree holding their hashes) records them in its own namespace only: a credential naming HKU
+    is read from HKU's anchor; read as the rogue's, the key check fails closed."""
     gov = deployed_anvil.governor
     hku = deployed_anvil.setup_issuer("University of Hong Kong", "did:web:hku.hk")
     rogue = deployed_anvil.setup_issuer("Rogue Institute", "did:web:rogue.example")
     tree, hashes = batch("hku")
 
-    # front-running: the rogue anchors HKU's root first; HKU's anchor is then refused
+    # front-running: the rogue anchors HKU's root first; HKU's anchor still succeeds
     rogue.client.anchor_root(tree.root, tree.size)
-    assert refused(hku.client, "anchorRoot", tree.root, tree.size) == (
-        "AnchorAlreadyAnchored",
-        {"root": tree.root},
-    )
-    view = verdict(gov, hku, tree.root, hashes[0])
-    assert view.anchor.issuer_id == rogue.issuer_id
-    assert view.issuer_did == "did:web:rogue.example"
-    assert not view.key_registered and not view.key_valid_at_anchor
+    assert verdict(gov, hku, tree.root, hashes[0]).anchor.issuer_id == 0  # not HKU's yet
+    hku.client.anchor_root(tree.root, tree.size)
+    assert_valid(verdict(gov, hku, tree.root, hashes[0]), hku.issuer_id)
+    # read as the rogue's credential (a forged issuer field), HKU's key is not the rogue's
+    as_rogue = gov.verify_credential(rogue.did, tree.root, hashes[0], hku.signing_key, DEGREE)
+    assert as_rogue.anchor.issuer_id == rogue.issuer_id
+    assert as_rogue.issuer_did == "did:web:rogue.example"
+    assert not as_rogue.key_registered and not as_rogue.key_valid_at_anchor
 
-    # the rogue's own tree containing an HKU credential hash: still HKU's key, not the rogue's
+    # the rogue's own tree containing an HKU credential hash: never HKU's anchor
     own = MerkleTree([hashes[0], chash("rogue-0"), chash("rogue-1")])
     rogue.client.anchor_root(own.root, own.size)
-    view = verdict(gov, hku, own.root, hashes[0])
+    assert verdict(gov, hku, own.root, hashes[0]).anchor.issuer_id == 0
+    view = gov.verify_credential(rogue.did, own.root, hashes[0], hku.signing_key, DEGREE)
     assert view.anchor.issuer_id == rogue.issuer_id
     assert not view.key_registered and not view.key_valid_at_anchor
 
