@@ -135,3 +135,31 @@ def test_evaluate_application_endpoint(setup):
     assert crit == {"degree": True, "fintech-experience": True, "fintech-qualification": True}
     assert body["profession"]["met"] is True
     assert c.post("/api/v1/applications/evaluate", json={"documents": docs}).status_code == 422
+
+
+def test_application_date_id_number_and_the_one_outcome(setup):
+    """The API takes the application date and the travel document's number; the answer says the
+    outcome, the person and both times (issue 11)."""
+    from .verifier_chainkit import ID_NUMBER, ID_SALT, PERSON
+
+    c = setup["client"]
+    docs = list(setup["creds"].values())
+    body = {"documents": docs, "profession": "hk-dlt-expert", "applicationDate": "2024-03-01",
+            "idNumber": ID_NUMBER, "idSalt": ID_SALT}
+    r = c.post("/api/v1/applications/evaluate", json=body)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["outcome"]["code"] == "VALID_MEETS", data["outcome"]
+    assert data["applicationDate"] == "2024-03-01" and data["asOf"].startswith(str(datetime.now(UTC).year))
+    assert data["profession"]["applicationDate"] == "2024-03-01"
+    assert data["person"] == {"name": PERSON["name"], "birthDate": PERSON["birthDate"], "documentType": "HKID",
+                              "issuingCountry": "HK", "documentChecked": True, "documentMatches": True}
+    assert [x["id"] for x in data["checks"]] == ["same_applicant", "identity_document"]
+    assert data["credentials"][1]["claims"]["employment"]["employer"]["name"] == "HSBC"
+    assert data["credentials"][1]["issuerDid"] == "did:web:hsbc.com"
+    wrong = c.post("/api/v1/verify", json={**body, "idNumber": "B765432(1)"}).json()
+    assert wrong["outcome"]["code"] == "INVALID" and "check 12" in wrong["outcome"]["reason"]
+    assert wrong["person"]["documentChecked"] is True and wrong["person"]["documentMatches"] is False
+    # a profession not met: valid credentials, VALID_NOT_MET, never "valid" alone
+    only_degree = c.post("/api/v1/verify", json={"documents": docs[:1], "profession": "hk-dlt-expert"}).json()
+    assert only_degree["verdict"] == "valid" and only_degree["outcome"]["code"] == "VALID_NOT_MET"
