@@ -129,3 +129,17 @@ def test_receipt_check_of_something_else_is_a_usage_error(vchain, tmp_path):
     assert r.exit_code == 2, r.output
     lines = r.output.strip().splitlines()
     assert len(lines) == 1 and "expected a receipt" in lines[0] and "does not re-check" not in r.output
+
+
+def test_receipt_with_a_checked_travel_document_rechecks(vchain, key_file):
+    """The receipt records that the document matched, not its number: check 12 is not re-run."""
+    from .verifier_chainkit import ID_NUMBER, ID_SALT
+
+    deg, emp = _application(vchain)
+    v = vchain.verifier()
+    report = v.verify_application([Item("degree", deg), Item("employment", emp)], id_number=ID_NUMBER, id_salt=ID_SALT)
+    assert report.person["documentMatches"] is True
+    receipt = sign_receipt(report, load_key(key_file), trust=v.trust)
+    assert ID_NUMBER not in json.dumps(receipt) and "A1234567" not in json.dumps(receipt)
+    assert receipt["report"]["person"]["documentMatches"] is True
+    assert recheck_receipt(receipt, rpc=vchain.rpc_url)["verdict"] == "valid"
