@@ -576,3 +576,37 @@ def test_onboarding_with_an_explicit_did_web(client) -> None:
     assert again.status_code == 409, again.text
     derived = onboard(client)
     assert derived["did"].endswith(f":institutions:{derived['slug']}")
+
+
+# -- migration 0004 ------------------------------------------------------------------------------
+
+
+def test_migration_0004_keeps_confirmed_changes_as_applied(tmp_path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from pathlib import Path
+
+    import sqlalchemy as sa
+    from talentproof.issuer import db
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0003")
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO institutions (slug, name, did, chain_account, chain_account_key_enc, "
+            "credential_types, status, next_status_index, created_at) VALUES ('u', 'U', "
+            "'did:web:u.example', '0x0', x'00', 'DegreeCredential', 'active', 0, '2026-01-01')"))
+        connection.execute(sa.text(
+            "INSERT INTO status_changes (institution_id, action, reason, credential_ids, state, "
+            "tx_hash, created_at) VALUES (1, 'revoke', 'old', 'urn:uuid:a', 'confirmed', '0x1', "
+            "'2026-01-01'), (1, 'suspend', 'old', 'urn:uuid:b', 'pending', NULL, '2026-01-01')"))
+    db.migrate(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT state, attempts, tx_record FROM status_changes ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("applied", 0, None), ("pending", 0, None)]
+    engine.dispose()
