@@ -28,6 +28,7 @@ except (AttributeError, OSError):
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from talentproof.credential import anchor, examples, integrity, merkle, qr
+from talentproof.credential.errors import PayloadTooLargeForQR
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.presentation import create_presentation
 
@@ -225,12 +226,22 @@ def main() -> None:
                      "version <= 25 at M",
                      f"JSON {json_len:,} bytes", (f"{len(qr.b45decode(text[4:]))} B / {len(text)} "
                                                   f"chars / V{qr.qr_version(text)}")))
-    vp = create_presentation(list(anchored_kinds.values()), holder_key, challenge="c0ffee-5eed",
-                             domain="verify.immd.gov.hk", created=WHEN)
-    text = qr.encode_payload(vp)
-    rows.append(("QR presentation of all 3 (bound): bytes / chars / version", "<= 40 at M",
-                 f"JSON {len(__import__('orjson').dumps(vp)):,} bytes",
-                 f"{len(qr.b45decode(text[4:]))} B / {len(text)} chars / V{qr.qr_version(text)}"))
+    # with the holder's identity-document salt and a verifier-sized challenge (24 characters)
+    for count in (3, 2):
+        vp = create_presentation(list(anchored_kinds.values())[:count], holder_key,
+                                 challenge="c0ffee-5eed-0123456789ab", domain="verify.immd.gov.hk",
+                                 created=WHEN, identity_document_salt=examples.ID_SALT)
+        label = "all 3" if count == 3 else "degree + employment"
+        try:
+            text = qr.encode_payload(vp)
+            measured = (f"{len(qr.b45decode(text[4:]))} B / {len(text)} chars / "
+                        f"V{qr.qr_version(text)}")
+        except PayloadTooLargeForQR as exc:
+            measured = (f"{exc.length_chars} chars: does not fit ({exc.excess_chars} over "
+                        f"V40 at M)")
+        rows.append((f"QR presentation of {label} (bound, salt): bytes / chars / version",
+                     "<= 40 at M", f"JSON {len(__import__('orjson').dumps(vp)):,} bytes",
+                     measured))
 
     widths = [max(len(r[i]) for r in rows + [("figure", "target", "reference", "ratio")])
               for i in range(4)]
