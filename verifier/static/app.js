@@ -102,7 +102,7 @@ function rowsList(rows, cls) {
   return dl;
 }
 
-function renderPerson(person) {
+function renderPerson(person, confirmed) {
   if (!person) {
     return el("div", { class: "card person", id: "person" },
       el("p", { class: "problem" }, "The credentials name no person: check the applicant's identity by other means."));
@@ -114,7 +114,9 @@ function renderPerson(person) {
     state = person.documentMatches ? "matches the document shown" : "does NOT match the document shown";
     cls = person.documentMatches ? "match" : "mismatch";
   }
-  return el("div", { class: "card person", id: "person" },
+  return el("div", { class: "card person", id: "person", "data-confirmed": String(confirmed) },
+    confirmed ? null : el("div", { class: "person-note muted", id: "person-note" },
+      "As the credentials state it (not confirmed: see the verdict)"),
     el("div", { class: "person-name", id: "person-name" }, person.name || "?"),
     el("div", { class: "person-dob", id: "person-dob" }, `Born ${person.birthDate || "?"}`),
     el("div", { class: `person-doc ${cls}`, id: "person-doc" }, `Identity document${doc ? ` (${doc})` : ""}: ${state}`));
@@ -132,7 +134,8 @@ function renderReport(report) {
     "data-verdict": report.verdict, "data-outcome": o.code, role: "status" },
   el("div", { class: "verdict-label", id: "verdict-label" }, o.label),
   el("div", { class: "verdict-reason", id: "verdict-reason" }, o.reason)));
-  out.append(renderPerson(report.person));
+  const anyRead = report.credentials.some((r) => !isUnreadable(r));
+  if (anyRead) out.append(renderPerson(report.person, ["VALID", "VALID_MEETS", "VALID_NOT_MET"].includes(o.code)));
   const times = [`validity and status as of ${String(report.asOf || "").replace(/\.\d+Z$/, "Z")}`];
   if (report.applicationDate) times.push(`facts as of the application date ${report.applicationDate}`);
   out.append(el("p", { class: "muted", id: "times" }, `Times: ${times.join("; ")}.`));
