@@ -16,8 +16,8 @@ The checks, for every field that is present:
 - each date is a real calendar date (``YYYY-MM-DD``; the Open Badge activity dates may also be
   dateTimeStamps, of which the date is checked);
 - ``degree.awardDate``, ``employment.startDate``, ``employment.endDate`` and the Open Badge
-  ``activityStartDate`` / ``activityEndDate`` (OB 3.0 AchievementSubject) are not after
-  ``today``;
+  ``activityStartDate`` / ``activityEndDate`` (OB 3.0 AchievementSubject) and root
+  ``awardedDate`` (OB 3.0; the v1 schemas admit none of the three) are not after ``today``;
 - ``birthDate`` is not after ``today`` and not before 1900-01-01;
 - ``employment.endDate`` is not before ``employment.startDate`` (likewise the Open Badge
   activity dates);
@@ -85,7 +85,23 @@ def fact_problems(credential_or_subject_doc: Mapping[str, Any], today: date
         return problems
     if not isinstance(subject, Mapping):
         return []
-    return _subject(subject, today, _SUBJECT)
+    problems = _subject(subject, today, _SUBJECT)
+    if "awardedDate" in credential_or_subject_doc and _SUBJECT in credential_or_subject_doc:
+        problems += _awarded(credential_or_subject_doc, subject, today)
+    return problems
+
+
+def _awarded(doc: Mapping[str, Any], subject: Mapping[str, Any], today: date
+             ) -> list[FactProblem]:
+    """An Open Badges 3.0 ``awardedDate`` at the credential's root (none of the TalentProof
+    schemas admits one; checked when a document carries it)."""
+    c = _Checker(today)
+    birth = _birth(c, subject, _SUBJECT)
+    c.problems.clear()  # the subject's own problems are reported by `_subject`
+    awarded = c.date(doc, "awardedDate", "", datetime_ok=True)
+    if c.not_future("awardedDate", awarded):
+        c.after_birth("awardedDate", awarded, birth)
+    return c.problems
 
 
 def subject_fact_problems(kind: str, subject: Mapping[str, Any], today: date
@@ -114,7 +130,7 @@ class _Checker:
         """The date at ``container[key]``, or None (absent, or a problem recorded)."""
         if key not in container or container[key] is None:
             return None
-        field = f"{path}.{key}"
+        field = f"{path}.{key}" if path else key
         value = container[key]
         if isinstance(value, date) and not isinstance(value, datetime):
             return value
@@ -156,18 +172,23 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _birth(c: _Checker, subject: Mapping[str, Any], path: str) -> date | None:
+    """The subject's birth date when it is possible (problems recorded otherwise)."""
+    birth = c.date(subject, "birthDate", path)
+    if birth is None:
+        return None
+    field = f"{path}.birthDate"
+    if birth < EARLIEST_BIRTH_DATE:
+        c.add(field, f"expected a date on or after {EARLIEST_BIRTH_DATE.isoformat()}, found "
+                     f"{birth.isoformat()}")
+        return None
+    return birth if c.not_future(field, birth) else None
+
+
 def _subject(subject: Mapping[str, Any], today: date, path: str, *,
              kind: str | None = None) -> list[FactProblem]:
     c = _Checker(today)
-    birth = c.date(subject, "birthDate", path)
-    if birth is not None:
-        field = f"{path}.birthDate"
-        if birth < EARLIEST_BIRTH_DATE:
-            c.add(field, f"expected a date on or after {EARLIEST_BIRTH_DATE.isoformat()}, found "
-                         f"{birth.isoformat()}")
-            birth = None
-        elif not c.not_future(field, birth):
-            birth = None
+    birth = _birth(c, subject, path)
 
     degree = subject.get("degree")
     if isinstance(degree, Mapping) and kind in (None, "DegreeCredential"):

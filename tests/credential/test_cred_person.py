@@ -408,3 +408,15 @@ def test_three_credentials_and_the_salt_fit_one_qr_code(anchored: dict[str, dict
     text = qr.encode_payload(vp)
     assert qr.qr_version(text) == 40
     assert qr.decode_payload(text) == vp
+
+
+def test_an_open_badge_awarded_date_is_checked_when_present() -> None:
+    doc = examples.badge(_did())
+    doc["awardedDate"] = "2099-01-01T00:00:00Z"
+    assert [str(p) for p in claims.fact_problems(doc, TODAY)] == [
+        "awardedDate: expected a date on or before 2026-12-06, found 2099-01-01"]
+    doc["awardedDate"] = "1985-01-01T00:00:00Z"
+    assert [p.field for p in claims.fact_problems(doc, TODAY)] == ["awardedDate"]
+    doc["awardedDate"] = "2025-02-29T00:00:00Z"
+    assert [str(p) for p in claims.fact_problems(doc, TODAY)] == [
+        "awardedDate: 2025-02-29T00:00:00Z is not a calendar date"]
