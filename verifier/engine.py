@@ -3,7 +3,8 @@
 Checks, in order (see :data:`talentproof.verifier.report.CHECKS`):
 
 1. parse, with size limits (duplicate JSON keys refused);
-2. structure and the schema of the credential's type;
+2. structure and the schema of the credential's type, and no impossible or future fact (a date
+   that is not a calendar date, an award or employment after the verification date);
 3. the issuer's eddsa-jcs-2022 signature;
 4. Merkle inclusion of the credential hash under the anchored root;
 5. the anchor on chain: the payload's chain id is the node's (and the trusted deployment's), its
@@ -14,7 +15,14 @@ Checks, in order (see :data:`talentproof.verifier.report.CHECKS`):
 8. not revoked (credential or batch) or suspended, now or as of the requested date;
 9. the validity window contains the as-of date;
 10. presentation binding (challenge, domain, holder = subject) when the verifier asks for it;
-11. across the credentials of one application: the same applicant.
+11. across the credentials of one application: the same applicant (holder key, name, birth date
+    and identity document);
+12. when the officer gives the travel document's number: every credential's identity-document
+    commitment opens to it.
+
+Two times: checks 8 and 9 use the as-of time (default now); the talent-list policy judges the
+facts at the application date (default the as-of date). One outcome sums the report up
+(``report.outcome_of``: VALID_MEETS, VALID_NOT_MET, VALID, INVALID, NOT_VERIFIABLE).
 
 All chain facts for a credential come from one read of the registry's verification view; within
 an application every read is pinned to the block of the first one, and the report names it. A
@@ -451,9 +459,10 @@ class Verifier:
         # (2) schema, then the facts themselves (calendar dates, nothing awarded in the future)
         try:
             p.kind = fastschema.validate_credential(doc)
-            problems = _fact_problems(doc, self.clock())
+            now = self.clock()
+            problems = _fact_problems(doc, now)
             if problems:
-                today = self.clock().date().isoformat()
+                today = now.astimezone(UTC).date().isoformat()
                 first = problems[0]
                 p.checks.append(
                     CheckResult(

@@ -103,8 +103,9 @@ def render_profession(p: ProfessionResult) -> list[str]:
     return lines
 
 
-def person_lines(person: Mapping[str, Any] | None) -> list[str]:
-    """The applicant's name and date of birth, and whether the travel document was compared."""
+def person_lines(person: Mapping[str, Any] | None, *, confirmed: bool = True) -> list[str]:
+    """The applicant's name and date of birth, and whether the travel document was compared
+    (``confirmed`` False: the credentials did not verify, the name is only what they state)."""
     if not person:
         return ["Applicant: the credentials name no person (no name or date of birth)"]
     doc = " ".join(x for x in (person.get("documentType"), person.get("issuingCountry")) if x)
@@ -112,8 +113,9 @@ def person_lines(person: Mapping[str, Any] | None) -> list[str]:
         state = "MATCHES the document shown" if person.get("documentMatches") else "does NOT match the document shown"
     else:
         state = DOCUMENT_NOT_CHECKED
+    caveat = "" if confirmed else "   (as the credentials state it, not confirmed)"
     return [
-        f"Applicant: {person.get('name')}   born {person.get('birthDate')}",
+        f"Applicant: {person.get('name')}   born {person.get('birthDate')}{caveat}",
         f"Identity document{(' (' + doc + ')') if doc else ''}: {state}",
     ]
 
@@ -122,7 +124,11 @@ def render_application(report: Any) -> str:
     """The whole application report as text: outcome and applicant first, result line last."""
     outcome = report.outcome
     lines: list[str] = [f"{outcome.label}: {outcome.reason}"]
-    lines.extend(person_lines(report.person))
+    if report.person is not None or any(r.credential is not None for r in report.credentials):
+        confirmed = outcome.outcome.value in ("VALID", "VALID_MEETS", "VALID_NOT_MET")
+        lines.extend(person_lines(report.person, confirmed=confirmed))
+    else:
+        lines.append("Applicant: no credential could be read")
     times = f"Times: validity and status as of {report.as_of}"
     if report.application_date:
         times += f"; facts as of the application date {report.application_date}"
