@@ -18,7 +18,8 @@ import {IssuerRegistry} from "./IssuerRegistry.sol";
 abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
     mapping(uint32 issuerId => mapping(bytes32 root => AnchorRecord)) private _anchors;
     mapping(uint32 issuerId => mapping(bytes32 credentialHash => CredentialStatusRecord)) private _statuses;
-    mapping(uint32 issuerId => mapping(bytes32 credentialHash => SuspensionInterval[])) private _pastSuspensions;
+    mapping(uint32 issuerId => mapping(bytes32 credentialHash => SuspensionInterval[]))
+        private _pastCredentialSuspensions;
 
     /// @inheritdoc ICredentialAnchor
     function anchorRoot(bytes32 root, uint32 leafCount) public virtual {
@@ -47,14 +48,9 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
     function revokeBatch(bytes32 root) public virtual {
         uint32 issuerId = _requireIssuerAccount(msg.sender);
         AnchorRecord storage record = _anchors[issuerId][root];
-        // Why: issuer id 0 is the 'never anchored' sentinel, not a time; slither taints the whole
-        // storage record because other fields of it hold block times.
-        // slither-disable-next-line incorrect-equality,timestamp
         if (record.issuerId == 0) {
             revert AnchorNotAnchored(root);
         }
-        // slither `timestamp` (same finding as the directive above): 0 is the 'not revoked'
-        // sentinel.
         if (record.revokedAt != 0) {
             revert AnchorBatchAlreadyRevoked(root);
         }
@@ -182,7 +178,7 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         virtual
         returns (SuspensionInterval[] memory)
     {
-        return _pastSuspensions[issuerId][credentialHash];
+        return _pastCredentialSuspensions[issuerId][credentialHash];
     }
 
     /// @inheritdoc ICredentialAnchor
@@ -194,6 +190,9 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
     {
         StatusActor suspendedBy;
         (revoked, suspendedBy, ) = _statusAt(issuerId, credentialHash, _statuses[issuerId][credentialHash], t);
+        // Why: compares the actor enum, not a time; slither taints it because _statusAt compares
+        // recorded times with the caller's time in a read-only view.
+        // slither-disable-next-line timestamp
         suspended = suspendedBy != StatusActor.None;
     }
 
@@ -212,7 +211,8 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         // slither-disable-next-line timestamp
         revoked = record.revokedAt != 0 && t >= record.revokedAt;
         uint64 suspendedAt = record.suspendedAt;
-        // slither `timestamp` (same finding as the directive above): read-only view.
+        // Why: 0 is the 'never suspended' sentinel of a recorded time, not a balance.
+        // slither-disable-next-line incorrect-equality
         if (suspendedAt == 0) {
             return (revoked, StatusActor.None, 0);
         }
@@ -224,7 +224,7 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         }
         // Before the last interval: binary search of the closed ones, for the last starting at or
         // before `t`.
-        SuspensionInterval[] storage past = _pastSuspensions[issuerId][credentialHash];
+        SuspensionInterval[] storage past = _pastCredentialSuspensions[issuerId][credentialHash];
         uint256 low = 0;
         uint256 high = past.length;
         while (low < high) {
@@ -304,10 +304,8 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
             revert AnchorCredentialAlreadySuspended(issuerId, credentialHash);
         }
         uint64 previous = record.suspendedAt;
-        // Why: 0 is the 'never suspended' sentinel, not a time comparison.
-        // slither-disable-next-line timestamp
         if (previous != 0) {
-            _pastSuspensions[issuerId][credentialHash].push(
+            _pastCredentialSuspensions[issuerId][credentialHash].push(
                 SuspensionInterval({
                     suspendedAt: previous,
                     reinstatedAt: record.reinstatedAt,

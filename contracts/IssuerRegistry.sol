@@ -50,7 +50,7 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
     mapping(uint32 issuerId => mapping(bytes32 publicKey => Window)) private _keys;
     mapping(uint32 issuerId => mapping(bytes32 typeId => Window)) private _types;
     mapping(bytes32 didHash => uint32 issuerId) private _issuerIdByDid;
-    mapping(uint32 issuerId => IssuerSuspension[]) private _pastSuspensions;
+    mapping(uint32 issuerId => IssuerSuspension[]) private _pastIssuerSuspensions;
 
     /// @inheritdoc IIssuerRegistry
     function registerIssuer(string calldata name, string calldata did, address[] calldata accounts)
@@ -179,11 +179,9 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
         }
         IssuerData storage data = _issuers[issuerId];
         uint64 previous = data.suspendedAt;
-        // Why: 0 is the 'never suspended' sentinel, not a time comparison.
-        // slither-disable-next-line timestamp
         if (previous != 0) {
             // The previous interval is closed (the issuer is active): keep it for as-of queries.
-            _pastSuspensions[issuerId].push(IssuerSuspension({suspendedAt: previous, reinstatedAt: data.reinstatedAt}));
+            _pastIssuerSuspensions[issuerId].push(IssuerSuspension({suspendedAt: previous, reinstatedAt: data.reinstatedAt}));
         }
         data.suspendedAt = uint64(block.timestamp);
         data.suspensionOpen = true;
@@ -239,7 +237,7 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
 
     /// @inheritdoc IIssuerRegistry
     function issuerSuspensions(uint32 issuerId) public view virtual returns (IssuerSuspension[] memory) {
-        return _pastSuspensions[issuerId];
+        return _pastIssuerSuspensions[issuerId];
     }
 
     /// @inheritdoc IIssuerRegistry
@@ -294,13 +292,10 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
             return IssuerStatus.Removed;
         }
         uint64 suspendedAt = data.suspendedAt;
-        // Why: read-only view comparing recorded times with the caller's time; nothing is decided
-        // on chain.
-        // slither-disable-next-line timestamp
         if (suspendedAt != 0 && t >= suspendedAt) {
             return (data.suspensionOpen || t < data.reinstatedAt) ? IssuerStatus.Suspended : IssuerStatus.Active;
         }
-        return _inPastSuspension(_pastSuspensions[issuerId], t) ? IssuerStatus.Suspended : IssuerStatus.Active;
+        return _inPastSuspension(_pastIssuerSuspensions[issuerId], t) ? IssuerStatus.Suspended : IssuerStatus.Active;
     }
 
     /// @dev The issuer registered with the DID whose keccak256 is `didHash`, or 0.
@@ -315,15 +310,12 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
         uint256 high = past.length;
         while (low < high) {
             uint256 mid = (low + high) / 2;
-            // Why: read-only binary search over recorded times; nothing is decided on chain.
-            // slither-disable-next-line timestamp
             if (past[mid].suspendedAt <= t) {
                 low = mid + 1;
             } else {
                 high = mid;
             }
         }
-        // slither `timestamp` (same finding as the directive above): read-only view.
         return low != 0 && t < past[low - 1].reinstatedAt;
     }
 
