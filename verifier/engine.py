@@ -1207,9 +1207,9 @@ def _identity_document(reports: Sequence[CredentialReport], number: str, salt: s
         return CheckResult(
             CheckId.IDENTITY_DOCUMENT,
             Status.ERROR,
-            "The identity document cannot be compared: no salt (the holder's presentation carries "
-            "it as identityDocumentSalt; with bare credentials give it as --id-salt). Compare the "
-            "name and date of birth with the travel document.",
+            "The identity document cannot be compared: no salt (a presentation from the holder "
+            "carries it; with bare credentials the holder's salt must be given: CLI --id-salt, API "
+            "idSalt). Compare the name and date of birth with the travel document.",
         )
     wrong: list[str] = []
     for r in readable:
