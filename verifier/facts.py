@@ -191,7 +191,11 @@ def fact_of(ref: str, doc: Mapping[str, Any]) -> Fact | None:
         achievement_type=_text(ach.get("achievementType")),
         alignments=tuple(aligns),
         tags=tuple(str(t) for t in tags),
-        issued=_date(_first(subject, "completionDate", "awardedDate")) or _date(doc.get("validFrom")),
+        issued=(
+            _date(_first(subject, "completionDate", "awardedDate"))
+            or _date(doc.get("awardedDate"))  # Open Badges 3.0: when it was awarded
+            or _date(doc.get("validFrom"))
+        ),
     )
 
 

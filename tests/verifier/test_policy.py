@@ -413,3 +413,13 @@ def test_employers_must_be_dids(employers, where):
     with pytest.raises(PolicyError) as exc:
         parse_policy(data)
     assert exc.value.where == f"professions[0].criteria[0].employment.{where}"
+
+
+def test_badge_completed_after_the_application_date_does_not_count(policy):
+    b = badge("Blockchain in financial services")
+    b["awardedDate"] = "2026-10-01T00:00:00Z"  # Open Badges 3.0: when it was awarded
+    before = policy.evaluate("hk-dlt-expert", inputs(b), date(2026, 9, 1))
+    train = by_id(before, "blockchain-in-finance").children[1]
+    assert not train.met and "not yet completed on 2026-09-01 (completed 2026-10-01)" in train.reason
+    after = policy.evaluate("hk-dlt-expert", inputs(b), date(2026, 10, 2))
+    assert by_id(after, "blockchain-in-finance").children[1].met
