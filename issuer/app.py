@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
+from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -632,7 +633,9 @@ def create_app(
         tags=["revocation"],
         summary="A queued or applied status change: state pending, sent, applied or failed, tx",
     )
-    def status_change(change_id: int, caller: Caller) -> dict[str, Any]:
+    def status_change(
+        caller: Caller, change_id: int = FastApiPath(ge=1, le=2**63 - 1)
+    ) -> dict[str, Any]:
         return service.get_status_change(caller, change_id)
 
     @app.post(

@@ -106,6 +106,7 @@ OPERATIONS = [
     ("POST", "/credentials/{credential_id}/suspend"),
     ("POST", "/credentials/{credential_id}/reinstate"),
     ("POST", "/credentials/status-changes"),
+    ("GET", "/credentials/status-changes/{change_id}"),
     ("POST", "/bulk-jobs"),
     ("GET", "/bulk-jobs/{job_id}"),
     ("GET", "/bulk-jobs/{job_id}/results"),
@@ -130,6 +131,7 @@ NEGATIVE = {
     ("POST", "/credentials/{credential_id}/suspend"),
     ("POST", "/credentials/{credential_id}/reinstate"),
     ("POST", "/credentials/status-changes"),
+    ("GET", "/credentials/status-changes/{change_id}"),  # an integer path parameter
     ("POST", "/bulk-jobs"),
     ("GET", "/bulk-jobs/{job_id}/results"),
     ("POST", "/operator/institutions"),
