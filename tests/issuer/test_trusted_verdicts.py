@@ -610,3 +610,30 @@ def test_migration_0004_keeps_confirmed_changes_as_applied(tmp_path) -> None:
             "SELECT state, attempts, tx_record FROM status_changes ORDER BY id")).all()
     assert [tuple(r) for r in rows] == [("applied", 0, None), ("pending", 0, None)]
     engine.dispose()
+
+
+def test_cli_onboard_takes_an_explicit_did(issuer_chain, tmp_path, monkeypatch) -> None:
+    import json
+
+    from talentproof.issuer.cli import issuer_app
+    from typer.testing import CliRunner
+
+    from .issuer_helpers import settings_env
+
+    for name, value in settings_env(issuer_chain, tmp_path, log_json="false").items():
+        monkeypatch.setenv(name, value)
+    slug = new_slug("cli-did")
+    result = CliRunner().invoke(
+        issuer_app,
+        ["onboard", "--name", "CLI Firm Ltd", "--slug", slug, "--type", "EmploymentCredential",
+         "--did", f"did:web:{slug}.example.org"],
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout[result.stdout.index("{"):])
+    assert body["did"] == f"did:web:{slug}.example.org" and body["slug"] == slug
+    bad = CliRunner().invoke(
+        issuer_app,
+        ["onboard", "--name", "X", "--slug", new_slug("cli-bad"), "--type", "DegreeCredential",
+         "--did", "did:key:z6Mkbad"],
+    )
+    assert bad.exit_code != 0 and "did" in bad.output
