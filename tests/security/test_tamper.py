@@ -429,7 +429,10 @@ def _reanchor(world: World, victim: Mapping[str, Any], squatter: Issuer) -> dict
     return attach_anchor(signed, proof)
 
 
-def test_credential_reanchored_under_another_issuers_root_fails_accreditation_and_key(world: World) -> None:
+def test_credential_reanchored_under_another_issuers_root_fails_the_anchor_check(world: World) -> None:
+    """Anchors are per issuer and the verifier reads the anchor of the issuer the credential
+    names (by its DID): a batch another issuer anchored is not that issuer's anchor, whatever it
+    holds, so check 5 fails and checks 6-8 are not reached."""
     victim = world.creds["degree"]
     cases = {
         # HSBC is not accredited for degrees at all
@@ -440,15 +443,11 @@ def test_credential_reanchored_under_another_issuers_root_fails_accreditation_an
     reports = verify_items_bulk(world.verifier, [Item(k, d) for k, d in cases.items()])
     for (what, _), report in zip(cases.items(), reports, strict=True):
         st = _checks(report)
-        assert [st[c] for c in (CheckId.SIGNATURE, CheckId.INCLUSION, CheckId.ANCHOR)] == [Status.PASS] * 3, what
-        assert first_failure(report) is CheckId.ISSUER, (what, [x.message for x in report.checks])
-        assert st[CheckId.KEY] is Status.FAIL, what  # the key is the university's, not the squatter's
-        assert "not registered to" in report.check(CheckId.KEY).message
+        assert [st[c] for c in (CheckId.SIGNATURE, CheckId.INCLUSION)] == [Status.PASS] * 2, what
+        assert first_failure(report) is CheckId.ANCHOR, (what, [x.message for x in report.checks])
+        assert [st[c] for c in (CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)] == [Status.SKIPPED] * 3, what
+        assert "not anchored" in report.check(CheckId.ANCHOR).message
         assert report.verdict is Verdict.INVALID
-    hsbc_msg = reports[0].check(CheckId.ISSUER).message
-    assert "never accredited" in hsbc_msg and "DegreeCredential" in hsbc_msg
-    city_msg = reports[1].check(CheckId.ISSUER).message
-    assert world.uni.did in city_msg and world.cityu.did in city_msg
     # the original, anchored by its own issuer, is still valid
     assert world.verifier.verify_document(victim).verdict is Verdict.VALID
 
