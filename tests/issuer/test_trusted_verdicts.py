@@ -105,8 +105,9 @@ def test_status_change_without_a_reason_is_refused_naming_reason(client, service
 # -- revocation by a suspended institution -----------------------------------------------------
 
 
+@pytest.mark.parametrize("ledger_action", ["suspended", "removed"])
 def test_suspended_institution_still_revokes_and_suspends_but_never_reinstates_or_issues(
-    client, service, issuer_chain
+    client, service, issuer_chain, ledger_action
 ) -> None:
     from talentproof.ledger.reader import RegistryReader
     from talentproof.verifier.engine import Verifier
@@ -129,17 +130,21 @@ def test_suspended_institution_still_revokes_and_suspends_but_never_reinstates_o
     worker.drain(30)
     anchored = client.get(f"/credentials/{a['id']}", headers=bearer(token)).json()
 
-    gov.suspend_issuer(inst["chain_issuer_id"])
+    if ledger_action == "suspended":
+        gov.suspend_issuer(inst["chain_issuer_id"])
+    else:
+        gov.remove_issuer(inst["chain_issuer_id"])
     service.ledger_watch.refresh_once()  # the background watch's read, now
+    error = "institution_suspended" if ledger_action == "suspended" else "institution_removed"
 
     refused = client.post("/credentials", headers=bearer(token), json=degree_request())
-    assert refused.status_code == 403 and refused.json()["error"] == "institution_suspended"
+    assert refused.status_code == 403 and refused.json()["error"] == error
     reinstate = client.post(
         f"/credentials/{c['id']}/reinstate", headers=bearer(token), json={"reason": "cleared"}
     )
     assert reinstate.status_code == 403, reinstate.text
-    assert reinstate.json()["error"] == "institution_suspended"
-    assert "suspended on the ledger" in reinstate.json()["message"]
+    assert reinstate.json()["error"] == error
+    assert f"{ledger_action} on the ledger" in reinstate.json()["message"]
 
     revoke = client.post(
         f"/credentials/{a['id']}/revoke", headers=bearer(token), json={"reason": "fraud found"}
@@ -637,3 +642,17 @@ def test_cli_onboard_takes_an_explicit_did(issuer_chain, tmp_path, monkeypatch) 
          "--did", "did:key:z6Mkbad"],
     )
     assert bad.exit_code != 0 and "did" in bad.output
+
+
+def test_revoking_a_credential_not_yet_anchored_is_applied(client, service) -> None:
+    token = onboard(client)["api_key"]["token"]
+    cred = client.post("/credentials", headers=bearer(token), json=degree_request("Early")).json()
+    r = client.post(
+        f"/credentials/{cred['id']}/revoke", headers=bearer(token), json={"reason": "in error"}
+    )
+    assert r.status_code == 202, r.text
+    client.app.state.worker.drain(30)
+    change = client.get(r.json()["poll"], headers=bearer(token)).json()
+    assert change["state"] == "applied", change
+    status = client.get(f"/credentials/{cred['id']}/anchor", headers=bearer(token)).json()
+    assert status["status"] == "anchored" and status["revoked"] is True
