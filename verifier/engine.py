@@ -960,6 +960,7 @@ class Verifier:
                     if r.credential is not None
                 ],
                 facts_date,
+                today=self.clock().astimezone(UTC).date(),
             )
         return ApplicationReport(
             credentials=tuple(reports),

@@ -241,6 +241,7 @@ class ProfessionResult:
 class _Facts:
     verified: tuple[Fact, ...]
     unverified: tuple[Fact, ...]
+    known_until: date | None = None  # an ongoing employment is known to last until today only
 
 
 def _years(days: int) -> float:
@@ -427,13 +428,13 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
         )
     periods = []
     for f in matching:
-        end = min(f.end or as_of, as_of)
+        end = min(f.end or facts.known_until or as_of, as_of)
         if end > f.start:
             periods.append((f.start, end))
     years = _years(_merged_days(periods))
     employers = ", ".join(dict.fromkeys(f.employer for f in matching))
     refs = tuple(f.ref for f in matching)
-    upto = f" up to {as_of.isoformat()}"
+    upto = f" up to {min(as_of, facts.known_until or as_of).isoformat()}"
     if years + 1e-9 >= c.min_years:
         reason = f"{_fmt_years(years)} at {employers}{upto}"
         if c.min_years:
@@ -464,12 +465,13 @@ class Policy:
             raise UnknownProfession(profession_id, list(self.professions)) from None
 
     def evaluate(
-        self, profession_id: str, inputs: Sequence[PolicyInput], as_of: date
+        self, profession_id: str, inputs: Sequence[PolicyInput], as_of: date, *, today: date | None = None
     ) -> ProfessionResult:
         """Evaluate one applicant's credentials against a profession, explaining each criterion.
 
         ``as_of`` is the application date: the facts (degree awarded, employment held, badge
-        completed) are taken as they stood that day. Only credentials with ``verified=True``
+        completed) are taken as they stood that day; ``today`` (the verification date) caps an
+        ongoing employment, which is not known to last beyond it. Only credentials with ``verified=True``
         whose degree or employment is bound to their on-chain issuer count; the others are
         named in the reasons.
         """
@@ -487,7 +489,7 @@ class Policy:
                 verified.append(fact)
             else:
                 unverified.append(fact)
-        facts = _Facts(tuple(verified), tuple(unverified))
+        facts = _Facts(tuple(verified), tuple(unverified), today)
         return ProfessionResult(
             profession_id=prof.id,
             profession_name=prof.name,

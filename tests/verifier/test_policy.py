@@ -423,3 +423,11 @@ def test_badge_completed_after_the_application_date_does_not_count(policy):
     assert not train.met and "not yet completed on 2026-09-01 (completed 2026-10-01)" in train.reason
     after = policy.evaluate("hk-dlt-expert", inputs(b), date(2026, 10, 2))
     assert by_id(after, "blockchain-in-finance").children[1].met
+
+
+def test_ongoing_employment_is_not_counted_beyond_today(policy):
+    """An application date in the future cannot add years to an employment still going on."""
+    docs = inputs(degree(), employment("HSBC", "2024-01-01", None, [BFS]))
+    r = policy.evaluate("hk-dlt-expert", docs, date(2035, 1, 1), today=date(2026, 1, 1))
+    exp = by_id(r, "notable-firm-experience")
+    assert not exp.met and "only 2.0 years at HSBC up to 2026-01-01" in exp.reason
