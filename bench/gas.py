@@ -173,13 +173,13 @@ def measure(url: str) -> list[tuple[str, float, float | None, str]]:
             "suspendCredential (second, after a reinstatement: the closed interval kept)",
             bench.call(ISSUER_KEY, "suspendCredential", Web3.keccak(text="s")),
             None,
-            "one more slot for the first past interval, plus the array length",
+            "one more fresh slot for the past interval (indexed by the suspension count)",
         )
     )
     bench.call(ISSUER_KEY, "reinstateCredential", Web3.keccak(text="s"))
     rows.append(
         (
-            "suspendCredential (third: the past-interval list already exists)",
+            "suspendCredential (third)",
             bench.call(ISSUER_KEY, "suspendCredential", Web3.keccak(text="s")),
             None,
             "",
