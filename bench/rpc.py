@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from eth_utils import keccak
-from talentproof.ledger.chain import connect, type_id
+from talentproof.ledger.chain import connect, did_hash, type_id
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import deploy_registry
 from talentproof.ledger.nodes import anvil
@@ -40,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=500, help="samples per measurement")
     args = parser.parse_args()
+    dh = did_hash("did:web:bench.example")
     root, cred, key, tid = (
         keccak(b"bench-root"),
         keccak(b"bench-cred"),
@@ -61,21 +62,21 @@ def main() -> None:
             reader._request(
                 "eth_call",
                 [
-                    {"to": dep.registry, "data": "0x" + fn.encode(root, cred, key, tid, 0).hex()},
+                    {"to": dep.registry, "data": "0x" + fn.encode(dh, root, cred, key, tid, 0).hex()},
                     "latest",
                 ],
             )[2:]
         )
         rows = {
             "reader.verify_credential (batch: eth_call + block)": _measure(
-                lambda: reader.verify_credential(root, cred, key, tid), args.n
+                lambda: reader.verify_credential(dh, root, cred, key, tid), args.n
             ),
             "web3 RegistryClient.verify_credential": _measure(
-                lambda: gov.verify_credential(root, cred, key, tid), max(50, args.n // 5)
+                lambda: gov.verify_credential(dh, root, cred, key, tid), max(50, args.n // 5)
             ),
             "raw eth_blockNumber round trip": _measure(reader.block_number, args.n),
             "ABI encode + decode only": _measure(
-                lambda: fn.decode(raw) and fn.encode(root, cred, key, tid, 0), args.n
+                lambda: fn.decode(raw) and fn.encode(dh, root, cred, key, tid, 0), args.n
             ),
         }
     print(f"{'measurement':55s} {'p50 ms':>8s} {'p95 ms':>8s}")

@@ -357,7 +357,11 @@ def main() -> int:
         from talentproof.credential.anchor import split_anchor
 
         plain, anchor = split_anchor(small[0])
-        query = (anchor.merkle_root, credential_hash(plain), key.public_key.raw, type_id("DegreeCredential"))
+        from talentproof.ledger.chain import did_hash
+
+        query = (
+            did_hash(did), anchor.merkle_root, credential_hash(plain), key.public_key.raw, type_id("DegreeCredential")
+        )
         bench_single(verifier, payloads, reader, gov.w3, deployment, query)
         bench_image(payloads[0])
         folder_docs = issue_batch(FOLDER_SIZE, did, key, client, deployment)
