@@ -187,6 +187,14 @@ def measure(url: str) -> list[tuple[str, float, float | None, str]]:
     )
     rows.append(
         (
+            "revokeCredential (of a suspended credential: a later change, same slot)",
+            bench.call(ISSUER_KEY, "revokeCredential", Web3.keccak(text="s")),
+            None,
+            "",
+        )
+    )
+    rows.append(
+        (
             "governanceRevokeCredential (first status change, 28-byte reason)",
             bench.call(
                 DEPLOYER_KEY,
