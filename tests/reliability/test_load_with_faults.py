@@ -170,7 +170,8 @@ def test_issuance_survives_chain_restarts_and_an_issuer_kill(tmp_path: Path) -> 
         onboarded = httpx.post(
             f"{issuer.url}/operator/institutions",
             headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
-            json={"name": "Load University", "slug": "load-uni", "credential_types": ["DegreeCredential"]},
+            json={"name": "University of Testing", "slug": "load-uni",  # as its subjects name it
+                  "credential_types": ["DegreeCredential"]},
             timeout=60,
         )
         assert onboarded.status_code == 201, onboarded.text
