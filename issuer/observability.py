@@ -278,6 +278,19 @@ class Metrics:
             "event-loop step are committed together; issued{mode=single} / this = mean group.",
             registry=self.registry,
         )
+        self.status_changes = Counter(
+            "talentproof_issuer_status_changes",
+            "Revocations, suspensions and reinstatements by outcome (applied on chain, or "
+            "failed: the registry refused them).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.status_changes_queued = Gauge(
+            "talentproof_issuer_status_changes_queued",
+            "Status changes accepted but not yet applied on chain (as of the worker's last pass).",
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
+        )
         self.tx_replaced = Counter(
             "talentproof_issuer_transactions_replaced",
             "Anchoring transactions replaced after being dropped or stuck.",

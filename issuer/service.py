@@ -1526,6 +1526,7 @@ class IssuerService:
             "credential status change queued",
             extra={"action": action, "count": len(credential_ids), "change": change_id},
         )
+        self.metrics.status_changes_queued.set(self.pending_status_changes())
         self._wait_applied(change_id)
         with self.sessions() as session:
             change = session.get(StatusChange, change_id)
@@ -1663,24 +1664,31 @@ class IssuerService:
         `ChainUnavailable` when the ledger does not answer: the queue waits, in order.
         Returns whether anything was applied or failed."""
         did = False
+        failed = True
         with self._status_apply_lock:
-            while True:
-                with self.sessions() as session:
-                    ids = list(
-                        session.scalars(
-                            select(StatusChange.id)
-                            .where(StatusChange.state.in_(_QUEUED_STATES))
-                            .order_by(StatusChange.id)
-                            .limit(limit)
+            try:
+                while True:
+                    with self.sessions() as session:
+                        ids = list(
+                            session.scalars(
+                                select(StatusChange.id)
+                                .where(StatusChange.state.in_(_QUEUED_STATES))
+                                .order_by(StatusChange.id)
+                                .limit(limit)
+                            )
                         )
-                    )
-                if not ids:
-                    return did
-                for change_id in ids:
-                    self._apply_status_change(int(change_id))
-                    did = True
-                if len(ids) < limit:
-                    return did
+                    if not ids:
+                        failed = False
+                        return did
+                    for change_id in ids:
+                        self._apply_status_change(int(change_id))
+                        did = True
+                    if len(ids) < limit:
+                        failed = False
+                        return did
+            finally:
+                if did or failed:  # the queue changed, or waits for the ledger
+                    self.metrics.status_changes_queued.set(self.pending_status_changes())
 
     def _apply_status_change(self, change_id: int) -> None:
         from talentproof.ledger.errors import (
@@ -1755,6 +1763,7 @@ class IssuerService:
             change = session.get(StatusChange, change_id)
             assert change is not None
             change.state, change.error = "failed", error[:2000]
+        self.metrics.status_changes.labels("failed").inc()
         _logger.warning(
             "credential status change refused by the registry",
             extra={"change": change_id, "error": error[:500]},
@@ -1783,6 +1792,7 @@ class IssuerService:
                     row.suspended, row.suspension_reason = True, reason
                 else:
                     row.suspended, row.suspension_reason = False, None
+        self.metrics.status_changes.labels("applied").inc()
         _logger.info(
             "credential status changed",
             extra={"action": action, "count": len(ids), "tx": tx_hash, "change": change_id},

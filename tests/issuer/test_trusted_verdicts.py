@@ -656,3 +656,16 @@ def test_revoking_a_credential_not_yet_anchored_is_applied(client, service) -> N
     assert change["state"] == "applied", change
     status = client.get(f"/credentials/{cred['id']}/anchor", headers=bearer(token)).json()
     assert status["status"] == "anchored" and status["revoked"] is True
+
+
+def test_metrics_count_queued_and_applied_status_changes(client) -> None:
+    token = onboard(client)["api_key"]["token"]
+    cred = client.post("/credentials", headers=bearer(token), json=degree_request("Met")).json()
+    client.app.state.worker.drain(30)
+    r = client.post(f"/credentials/{cred['id']}/suspend", headers=bearer(token), json={"reason": "m"})
+    assert r.status_code == 202
+    assert "talentproof_issuer_status_changes_queued 1.0" in client.get("/metrics").text
+    client.app.state.worker.drain(30)
+    text = client.get("/metrics").text
+    assert "talentproof_issuer_status_changes_queued 0.0" in text
+    assert 'talentproof_issuer_status_changes_total{outcome="applied"} 1.0' in text
