@@ -1681,7 +1681,9 @@ class IssuerService:
                         failed = False
                         return did
                     for change_id in ids:
-                        self._apply_status_change(int(change_id))
+                        if not self._apply_status_change(int(change_id)):
+                            failed = False  # sent, not mined yet: the next pass resumes it
+                            return did
                         did = True
                     if len(ids) < limit:
                         failed = False
@@ -1690,11 +1692,15 @@ class IssuerService:
                 if did or failed:  # the queue changed, or waits for the ledger
                     self.metrics.status_changes_queued.set(self.pending_status_changes())
 
-    def _apply_status_change(self, change_id: int) -> None:
+    def _apply_status_change(self, change_id: int) -> bool:
+        """Send (or resume) one queued change and settle it; False when its transaction is
+        sent but not mined within the transaction timeout (it stays ``sent``: the next pass
+        rebroadcasts it and waits again, later changes wait behind it)."""
         from talentproof.ledger.errors import (
             ContractRevert,
             LedgerError,
             NonceError,
+            TransactionFailed,
             TransactionTimeout,
         )
         from talentproof.ledger.tx import PendingTx
@@ -1702,7 +1708,7 @@ class IssuerService:
         with self.sessions() as session:
             change = session.get(StatusChange, change_id)
             if change is None or change.state not in _QUEUED_STATES:
-                return
+                return True
             inst = session.get(Institution, change.institution_id)
             assert inst is not None
             account_key = self.account_key(inst)
@@ -1729,24 +1735,29 @@ class IssuerService:
                     sent.tx_record = orjson.dumps(pending.to_json()).decode()
                     sent.attempts = (sent.attempts or 0) + 1
             receipt = self.chain.wait_tx(account_key, pending, self.settings.tx_timeout_s)
-        except ContractRevert as exc:
+        except (ContractRevert, TransactionFailed) as exc:  # refused by the registry
             self.metrics.chain_errors.labels("revert").inc()
             if self._shows_effect(issuer_id, action, hashes):
                 self._mark_applied(change_id, None)
             else:
                 self._mark_failed(change_id, f"{exc}")
-            return
+            return True
         except NonceError:  # our nonce went to another transaction: done already, or resend
             if self._shows_effect(issuer_id, action, hashes):
                 self._mark_applied(change_id, None)
             else:
                 self._reset_pending(change_id)
-            return
-        except TransactionTimeout as exc:
-            raise ChainUnavailable(f"status change {change_id} not mined yet: {exc}") from exc
+            return True
+        except TransactionTimeout:
+            _logger.warning(
+                "status change transaction not mined yet; it is rebroadcast on the next pass",
+                extra={"change": change_id, "tx": getattr(pending, "tx_hash", None)},
+            )
+            return False
         except LedgerError as exc:
             raise ChainUnavailable(f"status change {change_id}: {exc}") from exc
         self._mark_applied(change_id, "0x" + bytes(receipt["transactionHash"]).hex())
+        return True
 
     def _shows_effect(self, issuer_id: int | None, action: str, hashes: list[bytes]) -> bool:
         if issuer_id is None or not hashes:

@@ -669,3 +669,30 @@ def test_metrics_count_queued_and_applied_status_changes(client) -> None:
     text = client.get("/metrics").text
     assert "talentproof_issuer_status_changes_queued 0.0" in text
     assert 'talentproof_issuer_status_changes_total{outcome="applied"} 1.0' in text
+
+
+def test_a_status_change_not_mined_in_time_stays_sent_and_is_resumed(make_service, issuer_chain) -> None:
+    from talentproof.issuer.app import create_app
+    from web3 import Web3
+
+    service = make_service(tx_timeout_s=1.0)
+    w3 = Web3(Web3.HTTPProvider(issuer_chain["rpc_url"]))
+    with TestClient(create_app(service, run_worker=False)) as client:
+        token = onboard(client)["api_key"]["token"]
+        cred = client.post("/credentials", headers=bearer(token), json=degree_request("Slow")).json()
+        client.app.state.worker.drain(30)
+        r = client.post(f"/credentials/{cred['id']}/revoke", headers=bearer(token),
+                        json={"reason": "slow chain"})
+        assert r.status_code == 202
+        w3.provider.make_request("evm_setAutomine", [False])
+        try:
+            service.apply_status_changes()  # sent, not mined within 1 s: no error, stays sent
+            change = client.get(r.json()["poll"], headers=bearer(token)).json()
+            assert change["state"] == "sent" and change["txHash"], change
+        finally:
+            w3.provider.make_request("evm_setAutomine", [True])
+        w3.provider.make_request("evm_mine", [])
+        service.apply_status_changes()
+        change = client.get(r.json()["poll"], headers=bearer(token)).json()
+        assert change["state"] == "applied", change
+        assert client.get(f"/credentials/{cred['id']}/anchor", headers=bearer(token)).json()["revoked"]
