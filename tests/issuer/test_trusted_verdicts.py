@@ -696,3 +696,23 @@ def test_a_status_change_not_mined_in_time_stays_sent_and_is_resumed(make_servic
         change = client.get(r.json()["poll"], headers=bearer(token)).json()
         assert change["state"] == "applied", change
         assert client.get(f"/credentials/{cred['id']}/anchor", headers=bearer(token)).json()["revoked"]
+
+
+def test_queued_status_changes_survive_a_restart(make_service) -> None:
+    from talentproof.issuer.app import create_app
+
+    first = make_service()
+    with TestClient(create_app(first, run_worker=False)) as client:
+        token = onboard(client)["api_key"]["token"]
+        cred = client.post("/credentials", headers=bearer(token), json=degree_request("Dur")).json()
+        client.app.state.worker.drain(30)
+        r = client.post(f"/credentials/{cred['id']}/revoke", headers=bearer(token),
+                        json={"reason": "before the crash"})
+        assert r.status_code == 202
+    first.close()  # the process ends with the change queued
+    second = make_service()  # same database
+    assert second.pending_status_changes() == 1
+    second.apply_status_changes()
+    with TestClient(create_app(second, run_worker=False)) as client:
+        change = client.get(r.json()["poll"], headers=bearer(token)).json()
+        assert change["state"] == "applied" and change["reason"] == "before the crash"
