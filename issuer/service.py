@@ -1559,7 +1559,9 @@ class IssuerService:
     ) -> dict[str, tuple[bool, bool, bool]]:
         """Each credential's (revoked, suspended, changed by a queued change) once the
         institution's queued changes are applied in order."""
-        state = {cid: [r.revoked_at is not None, bool(r.suspended), False] for cid, r in rows.items()}
+        state = {
+            cid: [r.revoked_at is not None, bool(r.suspended), False] for cid, r in rows.items()
+        }
         queued = session.execute(
             select(StatusChange.action, StatusChange.credential_ids)
             .where(
@@ -1585,10 +1587,11 @@ class IssuerService:
     def _refuse_reinstate_if_inactive(self, session: Session, institution_id: int) -> None:
         """Reinstating needs an institution active on the ledger (as issuing does): refused
         with 403 naming its ledger state (from the recorded read, never a ledger call)."""
-        inst = self._institution_info(_ConnectionDb(session.connection()), institution_id)
+        db = _ConnectionDb(session.connection())
+        inst = self._institution_info(db, institution_id)
         if inst.chain_issuer_id is None:
             return
-        state = self._recorded_ledger_state(_ConnectionDb(session.connection()), inst.chain_issuer_id)
+        state = self._recorded_ledger_state(db, inst.chain_issuer_id)
         if state is None or state.may_issue:
             return
         since = iso_z(state.since) or "an unknown time"
@@ -1624,7 +1627,9 @@ class IssuerService:
                 raise NotFound(f"no status change {change_id}")
             return self._status_change_body(change)
 
-    def _credential_status_changes(self, session: Session, cred: Credential) -> list[dict[str, Any]]:
+    def _credential_status_changes(
+        self, session: Session, cred: Credential
+    ) -> list[dict[str, Any]]:
         changes = session.scalars(
             select(StatusChange)
             .where(
