@@ -23,7 +23,7 @@ from .integrity import sign, verify
 from .keys import Ed25519PublicKey, Ed25519SigningKey
 from .model import CREDENTIALS_V2, validate_presentation
 
-__all__ = ["SALT_PROPERTY", "create_presentation", "presentation_salt", "verify_presentation"]
+__all__ = ["SALT_PROPERTY", "create_presentation", "presentation_salt", "verify_holder_proof", "verify_presentation"]
 
 AUTHENTICATION = "authentication"
 SALT_PROPERTY = "identityDocumentSalt"
@@ -84,7 +84,25 @@ def verify_presentation(
     """
     if not challenge or not domain:
         raise ValueError("verify_presentation needs the verifier's challenge and domain")
+    return _verify(vp, challenge, domain)
+
+
+def verify_holder_proof(vp: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Check a presentation's holder proof when no challenge was asked; return its credentials.
+
+    The same checks as `verify_presentation` (a VC 2.0 presentation, an ``authentication`` proof
+    that verifies, signed by the holder's did:key, every credential about the holder) except that
+    the proof's challenge and domain are not compared: nothing was asked. A presentation without a
+    proof raises `SchemaValidationError` (``proof``): a presentation claims a holder, and a claim
+    nobody signed is not taken.
+    """
+    return _verify(vp, None, None)
+
+
+def _verify(vp: Mapping[str, Any], challenge: str | None, domain: str | None) -> list[dict[str, Any]]:
     validate_presentation(vp)
+    if not vp.get("proof"):
+        raise SchemaValidationError("proof", "the holder's proof (a presentation must be signed by its holder)", None)
     holder = vp.get("holder")
     if not isinstance(holder, str) or not holder.startswith("did:key:"):
         raise SchemaValidationError("holder", "the holder's did:key", holder)

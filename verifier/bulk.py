@@ -5,8 +5,14 @@ into chunks handled by worker processes; in each chunk the offline checks (1-4) 
 the chain reads of the whole chunk go to the node as JSON-RPC batches, every read pinned to one
 block number chosen at the start, so the whole folder is judged against one chain state.
 
-Exit code of a folder: 3 if any credential could not be confirmed because the chain could not be
-read, else 1 if any is invalid, else 0.
+One file is one input and gets one verdict, the very one ``talentproof verify FILE`` gives it
+(``engine.Verifier.prepare_item`` and ``conclude``, the same code): a presentation's credentials
+are verified with its holder proof and the same-applicant check, an unreadable file is
+NOT_VERIFIABLE, a text that is no TalentProof payload INVALID (issue 12).
+
+Exit code of a folder, summarising those verdicts: 1 if any file is INVALID, else 3 if any is
+NOT_VERIFIABLE (unreadable, or the chain could not be read), else 0 (every file VALID); 3 too
+when the chain cannot be read at the start, 2 for a folder holding no file to verify.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import Any
 from talentproof.ledger.errors import LedgerError
 from talentproof.verifier.engine import Prepared, Verifier
 from talentproof.verifier.inputs import folder_paths, item_from_path
-from talentproof.verifier.report import CheckResult, CredentialReport, Status, Verdict, verdict_of
+from talentproof.verifier.report import CheckResult, CredentialReport, Outcome, Status, outcome_of, verdict_of
 
 CHUNK = 256  # credentials per chain batch
 TASK = 4 * CHUNK  # files per worker task (its chunks are pipelined)
@@ -137,6 +143,102 @@ def verify_items_bulk(
     return reports
 
 
+def _light_outcome(report: CredentialReport) -> Any:
+    """The outcome of a one-credential application (what ``ApplicationReport.outcome`` gives
+    for it: no application check, no profession), without building the application report."""
+    return outcome_of(_OneCredential((report,)))
+
+
+@dataclass(frozen=True, slots=True)
+class _OneCredential:
+    credentials: tuple[CredentialReport, ...]
+    checks: tuple[CheckResult, ...] = ()
+    profession: Any = None
+
+
+def _file_result(
+    verifier: Verifier,
+    source: str,
+    prepared: Sequence[Prepared],
+    read: tuple[dict[int, Any], str | None],
+    as_of: datetime,
+    as_of_chain: int,
+    compact: bool,
+) -> dict[str, Any]:
+    """One file's result: its application report as JSON (``source`` added), or with
+    ``compact`` its summary (source, verdict, first problem) and its outcome."""
+    verdicts, error = read
+    if compact and len(prepared) == 1:  # the common case, without the application report
+        p = prepared[0]
+        checks, _, _ = verifier.finish_checks(
+            p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None
+        )
+        out = summary(source, checks)
+        out["outcome"] = _light_outcome(CredentialReport(p.source, checks)).to_json()
+        return out
+    reports = [
+        verifier.finish(p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None)
+        for p in prepared
+    ]
+    chain = next((r.chain for r in reports if r.chain is not None), None)
+    app = verifier.conclude(reports, chain, as_of_dt=as_of, as_of_chain=as_of_chain)
+    if not compact:
+        return {"source": source, **app.to_json()}
+    out = summary(source, [c for r in reports for c in r.checks] + list(app.checks))
+    out["verdict"] = app.verdict.value
+    out["outcome"] = app.outcome.to_json()
+    return out
+
+
+def verify_files_bulk(
+    verifier: Verifier,
+    items: Iterable[Any],
+    *,
+    as_of: datetime | None = None,
+    block: int | None = None,
+    compact: bool = False,
+) -> list[dict[str, Any]]:
+    """Verify many inputs, each one application on its own (a folder's files), against one
+    pinned block: one result per item, its verdict the one ``verify_application([item])``
+    gives (a presentation's credentials with its holder proof and check 11 included). The
+    chain reads of about :data:`CHUNK` credentials at a time are batched and pipelined as in
+    :func:`verify_items_bulk`. Results: the application report as JSON with ``source``, or with
+    ``compact`` the file's summary (``source``, ``verdict``, ``problem``) and ``outcome``."""
+    as_of_dt = as_of or verifier.clock()
+    as_of_chain = int(as_of_dt.timestamp()) if as_of is not None else 0
+    if as_of is not None and as_of_chain < 1:  # uint64 on chain, 0 meaning "now" (see engine)
+        as_of_chain = 1
+    if block is None:
+        block = verifier.reader.block_number()
+
+    def groups_of(chunk_items: list[Any]) -> list[tuple[str, list[Prepared]]]:
+        return [(item.source, verifier.prepare_item(item)) for item in chunk_items]
+
+    def finish(groups: list[tuple[str, list[Prepared]]], read: tuple[dict[int, Any], str | None]) -> list[dict[str, Any]]:
+        return [_file_result(verifier, src, ps, read, as_of_dt, as_of_chain, compact) for src, ps in groups]
+
+    results: list[dict[str, Any]] = []
+    if not PIPELINE:
+        for chunk_items in _batched(items, CHUNK):
+            groups = groups_of(chunk_items)
+            results.extend(finish(groups, _read_chunk(verifier, [p for _, ps in groups for p in ps], as_of_chain, block)))
+        return results
+    pending: tuple[list[tuple[str, list[Prepared]]], Future[tuple[dict[int, Any], str | None]]] | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="tp-chain-read") as pool:
+        for chunk_items in _batched(items, CHUNK):
+            groups = groups_of(chunk_items)
+            future = pool.submit(_read_chunk, verifier, [p for _, ps in groups for p in ps], as_of_chain, block)
+            if pending is not None:
+                results.extend(finish(pending[0], pending[1].result()))
+            pending = (groups, future)
+        if pending is not None:
+            results.extend(finish(pending[0], pending[1].result()))
+        from talentproof.verifier import fastread
+
+        pool.submit(fastread.close_thread_transports).result()  # the helper thread's socket
+    return results
+
+
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     chunk: list[Any] = []
     for item in items:
@@ -194,10 +296,9 @@ def _work(paths: list[str]) -> list[dict[str, Any]]:
     gc.disable()
     try:
         items = (item_from_path(p, limits) for p in paths)
-        if not _job.full:  # summaries straight from the checks
-            return verify_items_bulk(_verifier, items, as_of=_job.as_of, block=_job.block, compact=True)
-        reports = verify_items_bulk(_verifier, items, as_of=_job.as_of, block=_job.block)
-        return [r.to_json() for r in reports]
+        # one verdict per file, as `talentproof verify FILE` gives it; summaries straight from
+        # the checks unless the full reports are asked
+        return verify_files_bulk(_verifier, items, as_of=_job.as_of, block=_job.block, compact=not _job.full)
     finally:
         if paused:
             gc.enable()
@@ -307,12 +408,15 @@ def verify_folder(
     except ChainUnavailable as exc:
         print(f"error: the chain could not be read: {exc}", file=sys.stderr)
         return 3
-    counts = {v.value: 0 for v in Verdict}
+    outcomes = {o.value: 0 for o in (Outcome.VALID, Outcome.INVALID, Outcome.NOT_VERIFIABLE)}
     for r in results:
-        counts[r["verdict"]] += 1
+        outcomes[r["outcome"]["code"]] += 1
+    # the file counts by verdict (valid, invalid, error = not verifiable), as before
+    counts = {"valid": outcomes["VALID"], "invalid": outcomes["INVALID"], "error": outcomes["NOT_VERIFIABLE"]}
     summary = {
         "total": len(results),
         **counts,
+        "outcomes": outcomes,
         "blockNumber": block,
         "seconds": round(seconds, 3),
         "perSecond": round(len(results) / seconds, 1) if seconds > 0 else None,
@@ -320,22 +424,33 @@ def verify_folder(
     if as_json:
         print(json.dumps({"summary": summary, "results": results}, indent=2, ensure_ascii=False))
     else:
-        marks = {"valid": "✓", "invalid": "✗", "error": "!"}
+        marks = {"VALID": "✓", "INVALID": "✗", "NOT_VERIFIABLE": "!"}
         for r in results:
-            line = f"{marks[r['verdict']]} {r['source']}"
+            code = r["outcome"]["code"]
+            line = f"{marks[code]} {r['source']}"
             if r.get("problem"):
                 line += f": {r['problem']}"
-            print(line)
+            print(f"{line} [{code}]")
         print(
-            f"\n{summary['total']} credentials at block {block}: {counts['valid']} valid, "
-            f"{counts['invalid']} invalid, {counts['error']} could not be confirmed "
+            f"\n{summary['total']} files at block {block}: {counts['valid']} valid, "
+            f"{counts['invalid']} invalid, {counts['error']} not verifiable "
             f"({summary['perSecond']}/s)"
         )
-    if counts["error"]:
-        return 3
-    if counts["invalid"]:
+    return folder_exit_code(outcomes)
+
+
+def folder_exit_code(outcomes: dict[str, int]) -> int:
+    """A folder's exit code from its files' verdicts: 1 if any is INVALID (a forgery stays a
+    forgery beside an unreadable file, as within one application), else 3 if any is
+    NOT_VERIFIABLE, else 0."""
+    if outcomes.get("INVALID"):
         return 1
+    if outcomes.get("NOT_VERIFIABLE"):
+        return 3
     return 0
 
 
-__all__ = ["read_many", "run_folder", "summary", "verify_folder", "verify_items_bulk", "verify_prepared"]
+__all__ = [
+    "folder_exit_code", "read_many", "run_folder", "summary", "verify_files_bulk", "verify_folder",
+    "verify_items_bulk", "verify_prepared",
+]

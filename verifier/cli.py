@@ -16,7 +16,6 @@ Exit codes of ``verify`` (one application; the result line says the same, see
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from datetime import UTC, date, datetime
@@ -54,14 +53,17 @@ _PAYLOAD_PREFIX = re.compile(r"^TP[0-9]+:")
 def check_argument(arg: str) -> None:
     """Refuse, as a usage error, an argument that is no input at all.
 
-    A path that does not exist ("no such file or folder", when the argument looks like a path
-    rather than a QR payload) and a ``.png``/``.jpg``/``.jpeg`` file whose bytes are not an image
-    are the operator's mistakes (a typo, a broken download), not credentials that fail: they
-    raise `InputError` (exit 2) instead of an INVALID report. Anything else is left to the
-    engine, which reports an unreadable credential as check 1 failing.
+    A path that does not exist ("no such file or folder", when the argument clearly names a
+    file: a file suffix such as ``.json``/``.png``, or a path separator in something that does
+    not read as a QR payload, see ``inputs.names_a_file``) and a ``.png``/``.jpg``/``.jpeg``
+    file whose bytes are not an image are the operator's mistakes (a typo, a broken download),
+    not credentials that fail: they raise `InputError` (exit 2) instead of an INVALID report.
+    Anything else is left to the engine: a text that is no TalentProof payload (``TP1;...``,
+    ``tp1:...``, ``TP2:...``, a payload whose Base45 holds ``/``) is INVALID, "not a
+    TalentProof payload" (exit 1), an unreadable credential NOT_VERIFIABLE (check 1 failing).
     """
     from talentproof.verifier.errors import InputError
-    from talentproof.verifier.inputs import is_image
+    from talentproof.verifier.inputs import is_image, names_a_file
 
     if _PAYLOAD_PREFIX.match(arg):
         return
@@ -71,7 +73,7 @@ def check_argument(arg: str) -> None:
     except OSError:  # not a usable path (e.g. a long text)
         return
     if not exists:
-        if "/" in arg or os.sep in arg or path.suffix:
+        if names_a_file(arg):
             raise InputError(
                 f"{arg}: no such file or folder (expected a QR image (PNG/JPEG), a credential or "
                 "presentation JSON file, a folder of them, or a QR text payload (TP1:...))"

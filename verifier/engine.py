@@ -199,11 +199,15 @@ class Item:
     """One thing offered for verification: a credential or a presentation, already parsed.
 
     ``error`` holds why the input could not be parsed (check 1 fails with it).
+    ``not_talentproof``: the input was read but is not a TalentProof payload at all (text
+    without the ``TP1:`` prefix): check 1 fails and the application is INVALID (a text that was
+    read is not "unreadable"), where an input that could not be read is NOT_VERIFIABLE.
     """
 
     source: str
     document: Mapping[str, Any] | None
     error: str | None = None
+    not_talentproof: bool = False
 
     @property
     def is_presentation(self) -> bool:
@@ -387,6 +391,11 @@ def _skipped(check: CheckId, reason: str) -> CheckResult:
 
 _CHAIN_CHECKS = (CheckId.ANCHOR, CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)
 _BINDING_NOT_REQUESTED = _skipped(CheckId.BINDING, "Not requested: the verifier did not ask for a bound presentation.")
+_HOLDER_SIGNED = _skipped(
+    CheckId.BINDING,
+    "Not requested: the verifier did not ask for a bound presentation (the presentation's holder "
+    "proof was checked: signed by the holder the credentials name).",
+)
 
 
 @functools.lru_cache(maxsize=64)
@@ -426,13 +435,26 @@ class Verifier:
 
     # ----------------------------------------------------------------- phase 1: offline
 
-    def prepare(self, source: str, document: Mapping[str, Any] | None, error: str | None = None) -> Prepared:
-        """Checks 1-4 of one credential (no network)."""
+    def prepare(
+        self,
+        source: str,
+        document: Mapping[str, Any] | None,
+        error: str | None = None,
+        *,
+        invalid_input: bool = False,
+    ) -> Prepared:
+        """Checks 1-4 of one credential (no network). ``invalid_input``: check 1 fails because
+        the input is not a TalentProof payload (``Item.not_talentproof``), not unreadable."""
         p = Prepared(source=source, checks=[])
         # (1) parse
         if document is None or not isinstance(document, Mapping):
             why = error or "expected a JSON object"
-            p.checks.append(CheckResult(CheckId.PARSE, Status.FAIL, f"The credential could not be read: {why}."))
+            if invalid_input:
+                p.checks.append(
+                    CheckResult(CheckId.PARSE, Status.FAIL, f"{why[:1].upper()}{why[1:]}.", {"notTalentProof": True})
+                )
+            else:
+                p.checks.append(CheckResult(CheckId.PARSE, Status.FAIL, f"The credential could not be read: {why}."))
             for cid in (CheckId.SCHEMA, CheckId.SIGNATURE, CheckId.INCLUSION, *_CHAIN_CHECKS, CheckId.VALIDITY):
                 p.checks.append(_skipped(cid, "Skipped: the credential could not be read."))
             p.chain_skip = "unreadable"
@@ -834,7 +856,21 @@ class Verifier:
         if not isinstance(creds, list):
             return [], CheckResult(CheckId.BINDING, Status.FAIL, "The presentation holds no credential.")
         if challenge is None:
-            return creds, None
+            # No binding asked, but a presentation claims a holder: its proof must still verify
+            # (signed by that holder, credentials about the holder), or the wrapper fails check
+            # 10 (the same in every mode: one file, several, a folder, the service, the page).
+            try:
+                c_presentation.verify_holder_proof(dict(vp))
+            except (CredentialError, ValueError) as exc:
+                return creds, CheckResult(
+                    CheckId.BINDING,
+                    Status.FAIL,
+                    f"The presentation's holder proof is missing or does not verify "
+                    f"({type(exc).__name__}): {exc}. A presentation claims a holder; give the "
+                    "credentials themselves, or a presentation signed by their holder.",
+                    {"error": type(exc).__name__},
+                )
+            return creds, _HOLDER_SIGNED
         try:
             c_presentation.verify_presentation(dict(vp), challenge=challenge, domain=self.domain)
         except (CredentialError, ValueError) as exc:
@@ -899,28 +935,7 @@ class Verifier:
         prepared: list[Prepared] = []
         salts: list[str] = []
         for item in items:
-            if item.document is not None and item.is_presentation:
-                salt = c_presentation.presentation_salt(item.document)
-                if salt is not None:
-                    salts.append(salt)
-                creds, binding = self._binding(item, challenge)
-                if not creds:
-                    p = self.prepare(item.source, None, "the presentation holds no credential")
-                    p.binding = binding
-                    prepared.append(p)
-                for i, cred in enumerate(creds):
-                    p = self.prepare(f"{item.source} #{i + 1}", cred if isinstance(cred, Mapping) else None)
-                    p.binding = binding
-                    prepared.append(p)
-            else:
-                p = self.prepare(item.source, item.document, item.error)
-                if challenge is not None and item.document is not None:
-                    p.binding = CheckResult(
-                        CheckId.BINDING,
-                        Status.FAIL,
-                        "A presentation bound to this verifier's challenge was requested, but a bare credential was given.",
-                    )
-                prepared.append(p)
+            prepared.extend(self.prepare_item(item, challenge, salts))
             if len(prepared) > self.limits.max_credentials:
                 raise InputTooLarge("application", len(prepared), self.limits.max_credentials, "credentials")
 
@@ -936,6 +951,59 @@ class Verifier:
         reports, chain = self._read_and_finish(
             prepared, as_of_dt, as_of_chain, "latest" if at_block is None else at_block
         )
+        return self.conclude(
+            reports, chain, as_of_dt=as_of_dt, as_of_chain=as_of_chain, policy=policy,
+            profession=profession, application_date=application_date, id_number=id_number,
+            id_salt=id_salt, salts=salts,
+        )
+
+    def prepare_item(
+        self, item: Item, challenge: str | None = None, salts: list[str] | None = None
+    ) -> list[Prepared]:
+        """Checks 1-4 (and 10's binding) of one input: a credential, or each credential of a
+        presentation. ``salts`` collects the identity-document salt a presentation discloses.
+        Every mode (one application, a folder) goes through here, so one input gets one
+        verdict whatever the mode."""
+        if item.document is not None and item.is_presentation:
+            if salts is not None:
+                salt = c_presentation.presentation_salt(item.document)
+                if salt is not None:
+                    salts.append(salt)
+            creds, binding = self._binding(item, challenge)
+            out: list[Prepared] = []
+            if not creds:
+                p = self.prepare(item.source, None, "the presentation holds no credential")
+                p.binding = binding
+                out.append(p)
+            for i, cred in enumerate(creds):
+                p = self.prepare(f"{item.source} #{i + 1}", cred if isinstance(cred, Mapping) else None)
+                p.binding = binding
+                out.append(p)
+            return out
+        p = self.prepare(item.source, item.document, item.error, invalid_input=item.not_talentproof)
+        if challenge is not None and item.document is not None:
+            p.binding = CheckResult(
+                CheckId.BINDING,
+                Status.FAIL,
+                "A presentation bound to this verifier's challenge was requested, but a bare credential was given.",
+            )
+        return [p]
+
+    def conclude(
+        self,
+        reports: Sequence[CredentialReport],
+        chain: ChainPoint | None,
+        *,
+        as_of_dt: datetime,
+        as_of_chain: int,
+        policy: Policy | None = None,
+        profession: str | None = None,
+        application_date: date | None = None,
+        id_number: str | None = None,
+        id_salt: str | None = None,
+        salts: Sequence[str] = (),
+    ) -> ApplicationReport:
+        """The application checks (11, 12) and the policy over finished credential reports."""
         checks = list(_same_applicant(reports)) if len(reports) > 1 else []
         facts_date = application_date or as_of_dt.date()
         person = _person(reports)

@@ -31,13 +31,54 @@ def is_image(data: bytes) -> bool:
     return data.startswith((_PNG, _JPEG))
 
 
-def item_from_text(text: str, source: str, limits: Limits = DEFAULT_LIMITS) -> Item:
-    """A QR text payload (as scanned) -> item."""
+_BOM = "\ufeff"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_VERSIONED = re.compile(r"^TP([0-9]+):")
+
+
+def _strip_text(text: str) -> str:
+    """Surrounding white space and a leading byte-order mark (U+FEFF) off (a BOM is what a
+    Windows editor writes first; it is not part of the payload)."""
     text = text.strip()
+    while text.startswith(_BOM):
+        text = text[1:].lstrip()
+    return text
+
+
+def not_a_payload(text: str) -> str | None:
+    """Why ``text`` (stripped) is not a TalentProof payload at all, or None when it carries the
+    ``TP1:`` prefix (its body is judged by the decoder)."""
+    from talentproof.credential import qr as c_qr
+
+    if text.startswith(c_qr.PREFIX):
+        return None
+    found = text[:8]
+    match = _VERSIONED.match(text)
+    if match is not None:
+        return (
+            f"not a TalentProof payload: format version {match.group(1)} is not one this verifier "
+            f"reads (expected the prefix {c_qr.PREFIX!r}, found {found!r})"
+        )
+    return f"not a TalentProof payload: expected the prefix {c_qr.PREFIX!r}, found {found!r}"
+
+
+def item_from_text(text: str, source: str, limits: Limits = DEFAULT_LIMITS) -> Item:
+    """A QR text payload (as scanned) -> item.
+
+    A leading byte-order mark is dropped. A text without the ``TP1:`` prefix (``TP1;``,
+    ``tp1:``, ``TP2:``, ``TP1`` without its colon, any other text) is no TalentProof payload:
+    the item is ``not_talentproof`` (INVALID, check 1 naming the prefix found). A ``TP1:`` text
+    whose body does not decode (truncated, corrupted) could not be read (NOT_VERIFIABLE).
+    """
+    text = _strip_text(text)
     if len(text) > limits.max_payload_chars:
         return Item(source, None, str(InputTooLarge("QR payload", len(text), limits.max_payload_chars, "characters")))
     from talentproof.credential import qr as c_qr
 
+    why = not_a_payload(text)
+    if why is not None:
+        return Item(source, None, why, not_talentproof=True)
     try:
         return Item(source, c_qr.decode_payload(text))
     except CredentialError as exc:
@@ -92,9 +133,18 @@ def item_from_json(data: bytes | str, source: str, limits: Limits = DEFAULT_LIMI
 
 
 def item_from_bytes(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -> Item:
-    """Detect the kind of input from its bytes: image, JSON, or QR text."""
+    """Detect the kind of input from its bytes: image, JSON, or QR text. A UTF-8 byte-order
+    mark before JSON or a QR text is tolerated (dropped); UTF-16 text is refused, naming it."""
     if is_image(data):
         return item_from_image(data, source, limits)
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM):]
+    elif data.startswith(_UTF16_BOMS):
+        return Item(
+            source, None,
+            "UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8 "
+            "(a JSON document or a QR text payload)",
+        )
     head = data.lstrip()[:1]
     if head in (b"{", b"["):
         return item_from_json(data, source, limits)
@@ -141,8 +191,40 @@ def folder_files(folder: Path) -> list[Path]:
     return [Path(p) for p in folder_paths(folder)]
 
 
+#: File suffixes that make a missing argument a file name (a typo), not a text.
+_FILE_SUFFIX = re.compile(r"\.(json|png|jpe?g|txt|qr|svg|gif|webp|bmp|tiff?|heic|pdf)$", re.IGNORECASE)
+#: A damaged TalentProof prefix: "TP" in either case, then digits or a separator.
+_DAMAGED_PREFIX = re.compile(r"^tp([0-9]|[:;,. _-])", re.IGNORECASE)
+_BASE45 = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+
+
+def looks_like_payload(arg: str) -> bool:
+    """True when a command-line argument reads as a (maybe damaged) QR text payload: it starts
+    with a TalentProof-like prefix (``TP1:``, ``TP1;``, ``tp1:``, ``TP2:``, ``TP1`` + text),
+    or it is a long run of Base45 characters (a payload whose prefix was cut off)."""
+    text = _strip_text(arg)
+    if _DAMAGED_PREFIX.match(text):
+        return True
+    return len(text) >= 40 and sum(c in _BASE45 for c in text) >= 0.95 * len(text)
+
+
+def names_a_file(arg: str) -> bool:
+    """True when a command-line argument that is no existing path clearly names a file or
+    folder (ends with a file suffix such as ``.json``/``.png``, or holds a path separator and
+    does not read as a payload): a typo, a usage error. Anything else is taken as a text
+    payload, which is INVALID when it is not one ("not a TalentProof payload")."""
+    if _PAYLOAD.match(arg):
+        return False
+    if _FILE_SUFFIX.search(arg.strip()):
+        return True
+    if looks_like_payload(arg):
+        return False
+    return "/" in arg or os.sep in arg or (os.altsep is not None and os.altsep in arg)
+
+
 def resolve_argument(arg: str, limits: Limits = DEFAULT_LIMITS) -> Item:
-    """A CLI argument: a QR text payload (``TP<version>:...``), else a file path."""
+    """A CLI argument: a QR text payload (``TP<version>:...``), else a file path, else (no
+    such path, and no file name either: see :func:`names_a_file`) a text taken as a payload."""
     if _PAYLOAD.match(arg):
         return item_from_text(arg, "QR payload", limits)
     path = Path(arg)
@@ -154,10 +236,12 @@ def resolve_argument(arg: str, limits: Limits = DEFAULT_LIMITS) -> Item:
         return item_from_path(path, limits)
     if is_dir:
         raise InputError(f"{arg} is a folder: give it alone to verify it in bulk")
-    raise InputError(
-        f"{arg[:80]}: expected a QR image (PNG/JPEG), a credential or presentation JSON file, "
-        "a folder of them, or a QR text payload (TP1:...)"
-    )
+    if names_a_file(arg):
+        raise InputError(
+            f"{arg[:80]}: no such file or folder (expected a QR image (PNG/JPEG), a credential or "
+            "presentation JSON file, a folder of them, or a QR text payload (TP1:...))"
+        )
+    return item_from_text(arg, "QR payload", limits)
 
 
 def iter_folder(folder: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:

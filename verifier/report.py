@@ -302,12 +302,19 @@ def _check_text(c: CheckResult) -> str:
     return f"check {c.number} ({c.title}): {c.message}"
 
 
+def _decides(c: CheckResult) -> bool:
+    """A failed check that makes the application INVALID: any but "readable", and "readable"
+    itself when the input was read but is not a TalentProof payload (issue 12)."""
+    return c.id is not CheckId.PARSE or bool(c.evidence.get("notTalentProof"))
+
+
 def outcome_of(report: Any) -> OutcomeResult:
     """The one outcome of an application report (``ApplicationReport``: ``credentials``,
     ``checks``, ``profession``), with its reason.
 
     Order: a failed check other than "readable" makes it INVALID (a forgery stays a forgery,
-    even beside an unreadable picture), naming the first one; else an input that could not be
+    even beside an unreadable picture), naming the first one, and so does a text that was read
+    but is not a TalentProof payload (check 1, evidence ``notTalentProof``); else an input that could not be
     read (check 1) or a check that could not be confirmed (the ledger could not be read, or the
     identity document could not be compared) makes it NOT_VERIFIABLE; else it is valid, and the
     profession, when asked, decides between VALID_MEETS and VALID_NOT_MET.
@@ -316,7 +323,7 @@ def outcome_of(report: Any) -> OutcomeResult:
     if not credentials:
         return OutcomeResult(Outcome.NOT_VERIFIABLE, "No credential was given.")
     for r in credentials:
-        failed = next((c for c in r.checks if c.status is Status.FAIL and c.id is not CheckId.PARSE), None)
+        failed = next((c for c in r.checks if c.status is Status.FAIL and _decides(c)), None)
         if failed is not None:
             return OutcomeResult(Outcome.INVALID, f"{r.source}: {_check_text(failed)}")
     failed = _first(report.checks, Status.FAIL)

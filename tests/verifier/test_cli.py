@@ -169,12 +169,13 @@ def test_folder_bulk_with_summary(env, tmp_path, vchain):
     (folder / "qr.png").write_bytes(render_png(encode_payload(env["creds"]["degree"])))
     r = run(env, folder)
     assert r.exit_code == 1, r.output
-    assert "5 credentials at block" in r.output
-    assert "4 valid, 1 invalid, 0 could not be confirmed" in r.output
-    assert "✗ z_tampered.json" in r.output
+    assert "5 files at block" in r.output
+    assert "4 valid, 1 invalid, 0 not verifiable" in r.output
+    assert "✗ z_tampered.json" in r.output and r.output.count("[VALID]") == 4
     ok = run(env, folder, "--json", "--workers", "1")
     data = json.loads(ok.output)
     assert data["summary"]["valid"] == 4 and data["summary"]["invalid"] == 1
+    assert data["summary"]["outcomes"] == {"VALID": 4, "INVALID": 1, "NOT_VERIFIABLE": 0}
     (folder / "z_tampered.json").unlink()
     assert run(env, folder).exit_code == 0
 
