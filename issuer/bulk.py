@@ -234,9 +234,9 @@ def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> Chunk:
 
 
 def _job_dir(service: IssuerService) -> Path:
-    path = service.settings.data_dir / "bulk"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    from talentproof.private import private_dir
+
+    return private_dir(service.settings.data_dir / "bulk")
 
 
 def create_job(
@@ -277,7 +277,7 @@ def create_job(
     limit = service.settings.bulk_max_rows + (1 if fmt == "csv" else 0)
     inside = False  # CSV: within a quoted field that spans lines
     record_bytes = record_line = 0
-    with open(path, "wb") as out:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         for line_no, line in enumerate(upload, 1):
             digest.update(line)
             if not inside and line.strip():
@@ -349,6 +349,18 @@ def create_job(
     else:
         _logger.info("bulk job queued", extra={"job": job_id, "rows": rows})
     return outcome
+
+
+def _remove_upload(path: str | None) -> bool:
+    """Delete a job's upload once the job has ended (its rows are issued or refused: results
+    and errors live in the database); whether a file was removed."""
+    if not path:
+        return False
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _own_job(service: IssuerService, caller: Principal, job_id: str) -> BulkJob:
@@ -553,6 +565,10 @@ class BulkRunner:
         from .observability import lower_thread_priority
 
         lower_thread_priority(self.service.settings.worker_nice)  # background: HTTP goes first
+        try:
+            self.remove_ended_uploads()
+        except Exception:
+            _logger.exception("removing ended bulk uploads failed")
         while not self._stop.is_set():
             try:
                 busy = self.run_pending()
@@ -582,7 +598,19 @@ class BulkRunner:
                     job = session.get(BulkJob, job_id)
                     assert job is not None
                     job.state, job.error, job.finished_at = "failed", str(exc), utcnow()
+                _remove_upload(job.path)
         return bool(ids)
+
+    def remove_ended_uploads(self) -> int:
+        """Delete the uploads of jobs that ended (done or failed) and are still on disk (the
+        service stopped between a job's end and its upload's removal); returns how many."""
+        with self.service.sessions() as session:
+            paths = list(
+                session.scalars(
+                    select(BulkJob.path).where(BulkJob.state.in_(("done", "failed")))
+                )
+            )
+        return sum(_remove_upload(path) for path in paths)
 
     def run_job(self, job_id: str, *, max_chunks: int | None = None) -> None:
         """Issue a job from its cursor to its end (``max_chunks`` stops early, for tests)."""
@@ -670,6 +698,7 @@ class BulkRunner:
             assert job is not None
             job.state = "done"
             job.finished_at = utcnow()
+        _remove_upload(path)  # results and errors are in the database (issue 12)
         _logger.info("bulk job done", extra={"job": job_id})
 
     def _submit_block(

@@ -22,7 +22,11 @@ def _fail(exc: Exception) -> None:
 
 
 def _service(**overrides: object):  # type: ignore[no-untyped-def]
+    from talentproof.private import restrict_umask
+
     from .observability import configure_logging
+
+    restrict_umask()  # what the service writes (database, WAL, uploads) is 0600 (issue 12)
     from .service import IssuerService
     from .settings import IssuerSettings
 

@@ -293,6 +293,40 @@ class Outcome:
     headers: dict[str, str]
 
 
+def _private_storage(settings: IssuerSettings) -> None:
+    """The data folder 0700 and a SQLite database file 0600 before SQLite opens it (its WAL and
+    shared-memory files take the database file's mode), existing ones brought to those modes
+    (issue 12; `talentproof.private`)."""
+    from pathlib import Path
+
+    from talentproof.private import private_dir, private_file
+
+    private_dir(settings.data_dir)
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite") and "///" in url:
+        path = url.split("///", 1)[1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            db = Path(path)
+            if db.parent.resolve() == settings.data_dir.resolve() or not db.parent.exists():
+                private_dir(db.parent)
+            private_file(db)
+            for suffix in ("-wal", "-shm", "-writelock"):
+                if Path(f"{db}{suffix}").exists():
+                    private_file(Path(f"{db}{suffix}"))
+
+
+def _map_tokens(body: Any, change: Callable[[str], str]) -> Any:
+    """``body`` with every string under a ``token`` key (an API key, at any depth) changed."""
+    if isinstance(body, dict):
+        return {
+            k: change(v) if k == "token" and isinstance(v, str) else _map_tokens(v, change)
+            for k, v in body.items()
+        }
+    if isinstance(body, list):
+        return [_map_tokens(v, change) for v in body]
+    return body
+
+
 def iso_z(value: dt.datetime | None) -> str | None:
     """A timestamp as every API response writes it: UTC, ISO 8601, seconds, ``Z``
     (``2026-07-01T00:00:00Z``, as the credentials' ``validFrom``). SQLite returns naive
@@ -336,6 +370,7 @@ class IssuerService:
     ) -> None:
         settings.refuse_development_secrets()
         self.settings = settings
+        _private_storage(settings)
         self.engine = make_engine(settings.resolved_database_url())
         if run_migrations:
             migrate(self.engine)
@@ -347,6 +382,7 @@ class IssuerService:
         self.metrics = Metrics()
         self.metrics.registry.register(WriterLockWaits(self.write_lock))
         self.vault = self._open_vault()
+        self._scrub_clear_replays()
         self.chain = chain if chain is not None else ChainGateway.from_settings(settings)
         self._lock = threading.Lock()
         self._index_lock = threading.Lock()
@@ -522,6 +558,73 @@ class IssuerService:
 
     # -- idempotency -----------------------------------------------------------------------
     def idempotent(
+        self,
+        principal: auth.Principal,
+        key: str | None,
+        request_fingerprint: bytes,
+        operation: Callable[[Session], Outcome],
+        *,
+        external: bool = False,
+    ) -> Outcome:
+        """Run ``operation`` once per (caller, Idempotency-Key) (see `_idempotent`).
+
+        An operator's answers may carry a new API key (onboarding, key creation and rotation):
+        their stored answer holds every ``token`` sealed under a key derived from the vault key
+        and the Idempotency-Key, which is stored only as an HMAC (`KeyVault.replay_id`), so a
+        replay gives the key back to the client that knows the Idempotency-Key and the database
+        never holds it in clear (issue 12).
+        """
+        if key is None or not principal.is_operator or not 1 <= len(key) <= 255:
+            return self._idempotent(
+                principal, key, request_fingerprint, operation, external=external
+            )
+        who = principal.key_id
+
+        def sealed(session: Session) -> Outcome:
+            outcome = operation(session)
+            body = _map_tokens(
+                outcome.body, lambda t: self.vault.seal_replay(t, principal=who, key=key)
+            )
+            return Outcome(outcome.status_code, body, outcome.headers)
+
+        outcome = self._idempotent(
+            principal,
+            self.vault.replay_id(who, key),
+            request_fingerprint,
+            sealed,
+            external=external,
+        )
+        body = _map_tokens(
+            outcome.body, lambda t: self.vault.open_replay(t, principal=who, key=key)
+        )
+        return Outcome(outcome.status_code, body, outcome.headers)
+
+    def _scrub_clear_replays(self) -> None:
+        """Delete stored answers that hold an API key in clear (written before answers were
+        sealed), once per database; on SQLite with ``secure_delete`` so the freed pages are
+        overwritten."""
+        with self.sessions() as session:
+            if session.get(Meta, "replays_sealed") is not None:
+                return
+        with self.session() as session:
+            if self.engine.dialect.name == "sqlite":
+                session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
+            found = (
+                "instr(body, :needle) > 0"
+                if self.engine.dialect.name == "sqlite"
+                else "position(:needle in body) > 0"
+            )
+            try:
+                session.connection().exec_driver_sql(
+                    f"DELETE FROM idempotency_keys WHERE {found}",
+                    {"needle": b'"token":"tpk_'},
+                )
+                session.merge(Meta(key="replays_sealed", value="1"))
+            finally:
+                if self.engine.dialect.name == "sqlite":
+                    session.connection().exec_driver_sql("PRAGMA secure_delete=OFF")
+
+    def _idempotent(
         self,
         principal: auth.Principal,
         key: str | None,

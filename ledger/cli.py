@@ -222,6 +222,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run Anvil or Ganache in the foreground until Ctrl-C, its state kept in --state-dir."""
         from talentproof.ledger.nodes import LocalNode, NodeConfig
+        from talentproof.private import private_dir, restrict_umask
+
+        restrict_umask()  # chain state and log 0600 (issue 12)
+        if not ephemeral:
+            private_dir(state_dir)
 
         if client not in ("anvil", "ganache"):
             _fail(f"--client must be anvil or ganache, got {client!r}", EXIT_USAGE)

@@ -341,7 +341,9 @@ class LocalNode:
     def _spawn(self, binary: Path, port: int) -> None:
         cmd = self.config.build_command(binary, port)
         assert self.log_path is not None
-        self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        from talentproof.private import open_private
+
+        self._log_file = open_private(self.log_path, "ab")  # closed in stop()
         try:
             self.process = subprocess.Popen(
                 cmd,

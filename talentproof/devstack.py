@@ -100,8 +100,10 @@ class Service:
         return self.health_url.rsplit("/", 1)[0]
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
+        from talentproof.private import open_private, private_dir
+
+        private_dir(self.log_path.parent)
+        log = open_private(self.log_path, "ab")  # the child keeps it
         self.process = subprocess.Popen(
             self.argv,
             stdin=subprocess.DEVNULL,
@@ -408,10 +410,16 @@ def run_stack(config: StackConfig) -> None:
     from talentproof.ledger.deploy import Deployment, ensure_deployed
     from talentproof.ledger.nodes import LocalNode, NodeConfig
 
+    from talentproof.private import restrict_umask, tighten_tree
+
     check_environment()
     check_ports(config)
+    # everything the stack writes (chain state, databases, uploads, logs, keys) is 0600 in a
+    # 0700 folder, a folder from before included (issue 12)
+    restrict_umask()
     data_dir = config.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tighten_tree(data_dir)
     state_path = (
         data_dir / "chain" / "anvil-state.json"
         if config.chain == "anvil"

@@ -384,7 +384,12 @@ def serve(
     from talentproof.verifier.errors import VerifierError
     from talentproof.verifier.service import ServiceSettings, create_app
 
+    from talentproof.private import private_dir, restrict_umask
+
+    restrict_umask()  # the receipt key and anything else written is 0600 (issue 12)
     data_dir = os.environ.get("TALENTPROOF_DATA_DIR")
+    if data_dir:
+        private_dir(Path(data_dir))
     if receipt_key is None and data_dir:
         receipt_key = Path(data_dir) / "verifier-key.json"
         if not receipt_key.exists():
