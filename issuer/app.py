@@ -216,8 +216,8 @@ class _IssueFastPath:
     content type, a body the schema refuses) is handed, body and all, to the FastAPI route, which
     answers exactly as it always has. Both paths issue through the same group commit
     (`_IssueGroups`, `IssuerService.issue_group`) and render its errors with the same handler;
-    the route stays in the OpenAPI document. It sits inside `RequestLimits` (body size, rate
-    limits).
+    the route stays in the OpenAPI document. It sits inside `RequestLimits` (body size, and
+    the rate limits by API key id or client address that every route gets).
     """
 
     def __init__(
@@ -379,7 +379,13 @@ def create_app(
     app.add_middleware(
         _IssueFastPath, service=service, groups=groups, render_error=render_issuer_error
     )
-    app.add_middleware(RequestLimits, limits=LimitSettings.from_settings(service.settings))
+    # rate limits by principal (API key id once authenticated, else client address): one rule
+    # in front of both paths of POST /credentials and every route
+    app.add_middleware(
+        RequestLimits,
+        limits=LimitSettings.from_settings(service.settings),
+        authenticate=service.authenticate,
+    )
 
     @app.exception_handler(BodyOverflow)
     async def _body_overflow(_request: Request, exc: BodyOverflow) -> Response:

@@ -7,10 +7,19 @@ One pure ASGI middleware, in front of routing, so nothing oversized reaches a pa
   passes the limit. Bulk uploads (``POST /bulk-jobs``) have their own, larger limit; their
   multipart body is spooled to a temporary file by the form parser (never held in memory) and
   then streamed into the data folder by ``bulk.create_job``.
-- **Rate.** A token bucket per API key (the ``Authorization`` bearer token, keyed by its
-  SHA-256 so no token is kept in memory in clear): ``rate_limit_per_s`` tokens per second, at most
-  ``rate_limit_burst`` saved up. An empty bucket answers 429 with ``Retry-After`` (whole seconds).
-  Requests without a key are not counted here (they are refused by authentication or are public).
+- **Rate, by principal.** Token buckets (`talentproof.ratelimit.TokenBuckets`, bounded
+  tables): a request whose ``Authorization`` bearer token authenticates (``authenticate``, the
+  service's own, cached) is counted against its **API key id**: ``rate_limit_per_s`` tokens per
+  second, at most ``rate_limit_burst`` saved up, however the header is spelt. A request whose
+  credentials fail authentication is counted against its **client address** in a separate,
+  stricter bucket (``rate_limit_failed_auth_per_s`` / ``..._burst``); once an address has spent
+  it, its requests with credentials not already known good are refused before any database
+  lookup. Requests without credentials (public endpoints, or refused by authentication) are
+  counted against their client address (``rate_limit_anon_per_s`` / ``..._burst``). An empty
+  bucket answers 429 with ``Retry-After`` (whole seconds). The client address is the TCP peer,
+  or behind ``trusted_proxies`` reverse proxies the one they saw (``X-Forwarded-For`` read from
+  the right; `talentproof.ratelimit.client_address`). Both HTTP paths of ``POST /credentials``
+  (the fast path and the route) sit behind this one middleware.
 
 Errors use the API's JSON error form: ``{"error": code, "message": ...}``.
 """
@@ -20,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -29,7 +37,11 @@ from typing import Any
 import orjson
 from starlette.exceptions import HTTPException
 
+from talentproof.ratelimit import TokenBuckets, client_address
+
 from .errors import IssuerError, PayloadTooLarge, RateLimited
+
+__all__ = ["LimitSettings", "RateLimiter", "RequestLimits", "TokenBuckets", "human_bytes"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -50,12 +62,18 @@ def human_bytes(n: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LimitSettings:
-    """The limits the middleware enforces."""
+    """The limits the middleware enforces (a rate of 0 turns that limit off)."""
 
     max_body_bytes: int
     bulk_max_upload_bytes: int
     rate_per_s: float
     burst: int
+    anon_rate_per_s: float = 0.0
+    anon_burst: int = 1
+    failed_auth_rate_per_s: float = 0.0
+    failed_auth_burst: int = 1
+    max_clients: int = 100_000
+    trusted_proxies: int = 0
 
     @classmethod
     def from_settings(cls, settings: Any) -> LimitSettings:
@@ -65,44 +83,131 @@ class LimitSettings:
             bulk_max_upload_bytes=settings.bulk_max_upload_bytes,
             rate_per_s=settings.rate_limit_per_s,
             burst=settings.rate_limit_burst,
+            anon_rate_per_s=settings.rate_limit_anon_per_s,
+            anon_burst=settings.rate_limit_anon_burst,
+            failed_auth_rate_per_s=settings.rate_limit_failed_auth_per_s,
+            failed_auth_burst=settings.rate_limit_failed_auth_burst,
+            max_clients=settings.rate_limit_max_clients,
+            trusted_proxies=settings.trusted_proxies,
         )
 
 
-class TokenBuckets:
-    """Token buckets keyed by an opaque id; thread safe, bounded in size (LRU)."""
+def _buckets(rate: float, burst: int, max_keys: int) -> TokenBuckets | None:
+    return TokenBuckets(rate, burst, max_keys=max_keys) if rate > 0 else None
+
+
+def _bearer_token(authorization: bytes) -> str | None:
+    """The token of ``Bearer <token>`` (scheme case-insensitive, blanks around it ignored)."""
+    scheme, _, token = authorization.strip().partition(b" ")
+    if scheme.lower() != b"bearer":
+        return None
+    return token.strip().decode("latin-1") or None
+
+
+class RateLimiter:
+    """Who a request is counted against, and whether its bucket has a token (module text).
+
+    One instance per app, used by `RequestLimits` for every request, so every route (the
+    ``POST /credentials`` fast path included) follows the same rule.
+    """
 
     def __init__(
         self,
-        rate_per_s: float,
-        burst: int,
+        limits: LimitSettings,
+        authenticate: Callable[[str], Any] | None,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 100_000,
+        known_good: int = 10_000,
     ) -> None:
-        if rate_per_s <= 0:
-            raise ValueError(f"rate_per_s must be > 0, got {rate_per_s}")
-        self.rate = rate_per_s
-        self.burst = float(burst)
-        self._clock = clock
-        self._max_keys = max_keys
+        self.limits = limits
+        self.authenticate = authenticate
+        self.keys = _buckets(limits.rate_per_s, limits.burst, limits.max_clients)
+        self.anon = _buckets(limits.anon_rate_per_s, limits.anon_burst, limits.max_clients)
+        self.failed = _buckets(
+            limits.failed_auth_rate_per_s, limits.failed_auth_burst, limits.max_clients
+        )
+        # SHA-256 of tokens that authenticated lately (no token kept in clear): they are not
+        # refused by their address's spent failed-authentication budget (a valid key behind the
+        # same address as an attacker keeps working)
+        self._known_good: OrderedDict[bytes, None] = OrderedDict()
+        self._known_good_max = known_good
         self._lock = threading.Lock()
-        self._buckets: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
 
-    def take(self, key: bytes) -> float:
-        """Take one token for ``key``: 0.0 if allowed, else the seconds until one is free."""
-        now = self._clock()
+    @property
+    def enabled(self) -> bool:
+        """Whether any rate limit is on."""
+        return self.keys is not None or self.anon is not None or self.failed is not None
+
+    def _limited(self, wait: float, per: str, rate: float, burst: int) -> RateLimited | None:
+        if wait <= 0:
+            return None
+        retry = max(1, math.ceil(wait))
+        return RateLimited(
+            f"rate limit of {rate:g} requests per second {per} (burst {burst}) exceeded; "
+            f"retry after {retry} s",
+            retry_after=retry,
+        )
+
+    def _failed(self, address: str) -> RateLimited | None:
+        if self.failed is None:
+            return None
+        lim = self.limits
+        return self._limited(
+            self.failed.take(address),
+            "per client address for requests that fail authentication",
+            lim.failed_auth_rate_per_s,
+            lim.failed_auth_burst,
+        )
+
+    def check(self, scope: Scope) -> RateLimited | None:
+        """None if the request may proceed, else the 429 to answer (a token is taken)."""
+        lim = self.limits
+        authorization = None
+        for name, value in scope.get("headers") or ():  # the first, as Starlette reads it
+            if name == b"authorization":
+                authorization = value
+                break
+        address = client_address(scope, lim.trusted_proxies)
+        if not authorization or self.authenticate is None:
+            if self.anon is None:
+                return None
+            return self._limited(
+                self.anon.take(address),
+                "per client address for requests without an API key",
+                lim.anon_rate_per_s,
+                lim.anon_burst,
+            )
+        token = _bearer_token(authorization)
+        if token is None:  # credentials of another kind: authentication will refuse them
+            return self._failed(address)
+        digest = hashlib.sha256(token.encode("latin-1")).digest()
+        if self.failed is not None and self.failed.empty(address):
+            with self._lock:
+                known = digest in self._known_good
+            if not known:  # a spent address: refused before any lookup
+                return self._failed(address)
+        try:
+            principal = self.authenticate(token)
+        except IssuerError:  # unknown, revoked or malformed key (or a suspended institution)
+            return self._failed(address)
+        except Exception:  # noqa: BLE001  (database down: the route answers that; count the address)
+            if self.anon is None:
+                return None
+            return self._limited(
+                self.anon.take(address),
+                "per client address for requests without an API key",
+                lim.anon_rate_per_s,
+                lim.anon_burst,
+            )
         with self._lock:
-            tokens, last = self._buckets.pop(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                wait = 0.0
-            else:
-                self._buckets[key] = (tokens, now)
-                wait = (1.0 - tokens) / self.rate
-            while len(self._buckets) > self._max_keys:
-                self._buckets.popitem(last=False)
-        return wait
+            self._known_good[digest] = None
+            self._known_good.move_to_end(digest)
+            while len(self._known_good) > self._known_good_max:
+                self._known_good.popitem(last=False)
+        if self.keys is None:
+            return None
+        return self._limited(
+            self.keys.take(("key", principal.key_id)), "per API key", lim.rate_per_s, lim.burst
+        )
 
 
 class BodyOverflow(HTTPException):
@@ -142,12 +247,15 @@ async def _send_error(send: Send, exc: IssuerError) -> None:
 class RequestLimits:
     """ASGI middleware enforcing :class:`LimitSettings` (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, limits: LimitSettings) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limits: LimitSettings,
+        authenticate: Callable[[str], Any] | None = None,
+    ) -> None:
         self.app = app
         self.limits = limits
-        self.buckets = (
-            TokenBuckets(limits.rate_per_s, limits.burst) if limits.rate_per_s > 0 else None
-        )
+        self.rate = RateLimiter(limits, authenticate)
 
     def body_limit(self, scope: Scope) -> tuple[int, str]:
         """(limit in bytes, what it applies to) for a request."""
@@ -160,21 +268,11 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or ())
-        if self.buckets is not None:
-            auth = headers.get(b"authorization")
-            if auth:
-                wait = self.buckets.take(hashlib.sha256(auth).digest())
-                if wait > 0:
-                    retry = max(1, math.ceil(wait))
-                    await _send_error(
-                        send,
-                        RateLimited(
-                            f"rate limit of {self.limits.rate_per_s:g} requests per second per "
-                            f"API key (burst {self.limits.burst}) exceeded; retry after {retry} s",
-                            retry_after=retry,
-                        ),
-                    )
-                    return
+        if self.rate.enabled:
+            refused = self.rate.check(scope)
+            if refused is not None:
+                await _send_error(send, refused)
+                return
         limit, what = self.body_limit(scope)
 
         def too_large(size: str) -> PayloadTooLarge:

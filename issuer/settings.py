@@ -127,7 +127,7 @@ class IssuerSettings(BaseSettings):
     )
     bulk_processes: int = Field(default=0, ge=0, description="Signing processes; 0 = CPU count.")
 
-    # Request limits (security): body sizes and per-API-key rate limits
+    # Request limits (security): body sizes; rate limits by API key id or client address
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body (bytes) except bulk uploads."
     )
@@ -141,6 +141,33 @@ class IssuerSettings(BaseSettings):
         "the service's single-key throughput target of 600/s); 0 disables.",
     )
     rate_limit_burst: int = Field(default=4000, ge=1, description="Token-bucket size per API key.")
+    rate_limit_anon_per_s: float = Field(
+        default=100.0,
+        ge=0.0,
+        description="Requests per second per client address without an API key (health, "
+        "metrics, did.json, status lists); 0 disables.",
+    )
+    rate_limit_anon_burst: int = Field(default=200, ge=1)
+    rate_limit_failed_auth_per_s: float = Field(
+        default=5.0,
+        ge=0.0,
+        description="Requests per second per client address whose credentials fail "
+        "authentication (junk, revoked or guessed keys); 0 disables.",
+    )
+    rate_limit_failed_auth_burst: int = Field(default=100, ge=1)
+    rate_limit_max_clients: int = Field(
+        default=100_000,
+        ge=1,
+        description="Buckets kept per table (API keys, addresses); the least recently used "
+        "one is dropped past it, so a flood of new keys or addresses cannot grow memory.",
+    )
+    trusted_proxies: int = Field(
+        default=0,
+        ge=0,
+        le=8,
+        description="Reverse proxies in front of the service whose X-Forwarded-For entries are "
+        "trusted (read from the right) for the client address; 0: the TCP peer, header ignored.",
+    )
 
     log_level: str = "INFO"
     log_json: bool = True
