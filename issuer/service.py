@@ -603,6 +603,8 @@ class IssuerService:
         """Delete stored answers that hold an API key in clear (written before answers were
         sealed), once per database; on SQLite with ``secure_delete`` so the freed pages are
         overwritten."""
+        from sqlalchemy import text as sql_text
+
         with self.sessions() as session:
             if session.get(Meta, "replays_sealed") is not None:
                 return
@@ -615,8 +617,8 @@ class IssuerService:
                 else "position(:needle in body) > 0"
             )
             try:
-                session.connection().exec_driver_sql(
-                    f"DELETE FROM idempotency_keys WHERE {found}",
+                session.execute(
+                    sql_text(f"DELETE FROM idempotency_keys WHERE {found}"),
                     {"needle": b'"token":"tpk_'},
                 )
                 session.merge(Meta(key="replays_sealed", value="1"))

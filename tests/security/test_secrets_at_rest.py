@@ -23,7 +23,14 @@ from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import IdempotencyRecord, Institution, SigningKey
 
-from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
+from tests.issuer.conftest import (  # noqa: F401
+    client,
+    issuer_chain,
+    make_service,
+    pg_server,
+    pg_url,
+    service,
+)
 from tests.issuer.issuer_helpers import (
     OPERATOR_TOKEN,
     PASSPHRASE,
@@ -361,3 +368,35 @@ def test_private_helpers(tmp_path) -> None:
         assert not _loose(tmp_path / "c")
     finally:
         os.umask(old)
+
+
+@pytest.mark.postgres
+def test_operator_replays_sealed_on_postgres(make_service, pg_url) -> None:  # noqa: F811
+    """The same on PostgreSQL: the replay gives the key back, no table row holds it, and a
+    clear answer stored before is scrubbed at start-up."""
+    from fastapi.testclient import TestClient
+    from talentproof.issuer.app import create_app
+
+    service = make_service(database_url=pg_url)
+    assert service.engine.dialect.name == "postgresql"
+    with TestClient(create_app(service, run_worker=False)) as http:
+        slug = new_slug("pg-sealed")
+        first = _onboard(http, OPERATOR_TOKEN, "pg-onboard", slug)
+        again = _onboard(http, OPERATOR_TOKEN, "pg-onboard", slug)
+        assert first.status_code == again.status_code == 201, again.text
+        assert again.headers.get("Idempotent-Replayed") == "true"
+        assert _same_body(first.json(), again.json())
+        token = first.json()["api_key"]["token"]
+        assert token.encode() not in _scan_tables(service)
+        assert token.split("_", 2)[2].encode() not in _scan_tables(service)
+        leaked = "tpk_0123456789abcdef_LEAKEDsecretLEAKEDsecretLEAKEDsecret0000"
+        with service.session() as session:
+            session.add(IdempotencyRecord(
+                principal="env-operator", key="old-key", fingerprint=b"x", status_code=201,
+                body=orjson.dumps({"token": leaked}), headers="{}",
+            ))
+            session.execute(text("DELETE FROM issuer_meta WHERE key = 'replays_sealed'"))
+    service.close()
+    restarted = make_service(database_url=pg_url)
+    assert leaked.encode() not in _scan_tables(restarted)
+    assert b"pg-onboard" not in _scan_tables(restarted)
