@@ -53,7 +53,8 @@ def private_file(path: Path) -> Path:
 
 
 def open_private(path: Path, mode: str = "ab"):  # type: ignore[no-untyped-def]
-    """``open(path, mode)`` for writing, the file created (or kept) with mode 0600."""
+    """``open(path, mode)`` for writing (text in UTF-8), the file created (or kept) with mode
+    0600."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC
     if "a" in mode:
         flags |= os.O_APPEND
@@ -63,7 +64,7 @@ def open_private(path: Path, mode: str = "ab"):  # type: ignore[no-untyped-def]
     with contextlib.suppress(PermissionError):
         if stat.S_IMODE(os.fstat(fd).st_mode) != 0o600:
             os.fchmod(fd, 0o600)
-    return os.fdopen(fd, mode)
+    return os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding="utf-8")
 
 
 def tighten_tree(root: Path) -> None:

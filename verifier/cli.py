@@ -278,7 +278,10 @@ def verify_command(
             from talentproof.verifier.receipt import load_key, sign_receipt
 
             signed = sign_receipt(report, load_key(receipt_key), trust=verifier.trust, rpc_hint=rpc)
-            receipt.write_text(json.dumps(signed, indent=2, ensure_ascii=False) + "\n", "utf-8")
+            from talentproof.private import open_private
+
+            with open_private(receipt, "w") as out:  # personal data: owner only (issue 12)
+                out.write(json.dumps(signed, indent=2, ensure_ascii=False) + "\n")
     except TrustConfigError as exc:
         raise _fail(f"{exc}{_trust_hint(trust)}", EXIT_USAGE) from None
     except VerifierError as exc:

@@ -98,6 +98,7 @@ def test_cli_writes_and_checks_a_receipt(vchain, key_file, tmp_path):
                             "--receipt", str(out), "--receipt-key", str(key_file)])
     assert r.exit_code == 0, r.output
     assert "Receipt written" in r.output
+    assert out.stat().st_mode & 0o777 == 0o600  # personal data: owner only (issue 12)
     ok = runner.invoke(app, ["receipt", "check", str(out), "--rpc", vchain.rpc_url])
     assert ok.exit_code == 0, ok.output
     assert "receipt re-checked" in ok.output
