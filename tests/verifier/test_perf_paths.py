@@ -486,22 +486,26 @@ def test_folder_in_worker_processes_gives_the_one_by_one_reports(vchain, tmp_pat
     compact, block2, _ = bulk.run_folder(folder, rpc=vchain.rpc_url, trust=str(record), as_of=as_of, workers=2)
     assert block2 >= block
     expected = []
+    apps = []
     for p in folder_paths(folder):
         fresh = vchain.verifier()  # nothing cached
         fresh.trust = type(fresh.trust).load(record)
-        report = fresh.verify_application([item_from_path(p)], as_of=as_of, at_block=block).credentials[0]
-        expected.append(report)
-    assert full == [r.to_json() for r in expected]
+        application = fresh.verify_application([item_from_path(p)], as_of=as_of, at_block=block)
+        expected.append(application.credentials[0])
+        apps.append(application)
+    # one verdict per file: the file's application report, as `talentproof verify FILE --json`
+    assert full == [{"source": r.source, **a.to_json()} for r, a in zip(expected, apps, strict=True)]
     verdicts = [r["verdict"] for r in compact]
     assert verdicts == [r.verdict.value for r in expected]
     by_name = {r["source"]: r["verdict"] for r in compact}
     assert [by_name[f"c{i:02d}.json"] for i in range(6)] == ["valid", "valid", "invalid", "valid", "valid", "valid"]
     assert by_name["broken.JSON"] == "invalid" and len(compact) == 13  # 6 + 6 mixed + broken.JSON
     assert verdicts.count("valid") == 6
-    for got, want in zip(compact, expected, strict=True):
+    for got, want, application in zip(compact, expected, apps, strict=True):
         problem = next((c for c in want.checks if c.status.value in ("fail", "error")), None)
         assert got == {"source": want.source, "verdict": want.verdict.value,
-                       "problem": f"{problem.number}. {problem.message}" if problem else None}
+                       "problem": f"{problem.number}. {problem.message}" if problem else None,
+                       "outcome": application.outcome.to_json()}
 
 
 @pytest.mark.integration
