@@ -9,6 +9,10 @@ Endpoints (OpenAPI at ``/docs``):
 - ``GET /api/v1/professions``: the professions of the loaded policy;
 - ``GET /healthz``; the web page at ``/``.
 
+None needs authentication, so challenges and verification are rate-limited per client address
+and the open challenges are capped (`talentproof.verifier.limits`, `.challenges`; 429 with
+``Retry-After``).
+
 Reports are those of :class:`~talentproof.verifier.engine.ApplicationReport`: ``outcome``
 (``code`` VALID_MEETS, VALID_NOT_MET, VALID, INVALID or NOT_VERIFIABLE, ``label``, ``reason``)
 is the one verdict the page shows at the top, ``person`` the applicant's name and date of
@@ -17,23 +21,22 @@ birth; with a receipt key configured each response also carries a signed receipt
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, File, Form, HTTPException, UploadFile
+from fastapi import Body, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from talentproof.ratelimit import client_address
+from talentproof.verifier.challenges import ChallengesFull, ChallengeStore  # noqa: F401  (re-exported)
 from talentproof.verifier.engine import Item, Limits, Verifier
 from talentproof.verifier.errors import VerifierError
 from talentproof.verifier.inputs import item_from_image, item_from_json, item_from_text
+from talentproof.verifier.limits import ClientLimits, VerifierLimits
 from talentproof.verifier.policy import Policy, load_policy
 from talentproof.verifier.trust import TrustedDeployment
 
@@ -49,35 +52,7 @@ class ServiceSettings:
     domain: str | None = None  # None: the engine's DEFAULT_DOMAIN
     min_confirmations: int = 1
     challenge_ttl: float = 300.0
-
-
-class ChallengeStore:
-    """Single-use, expiring challenges (in memory; one service process)."""
-
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl = ttl
-        self._clock = clock
-        self._open: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def issue(self) -> tuple[str, float]:
-        """A fresh challenge and its lifetime in seconds."""
-        value = secrets.token_urlsafe(18)
-        with self._lock:
-            now = self._clock()
-            self._open = {k: t for k, t in self._open.items() if t > now}
-            self._open[value] = now + self._ttl
-        return value, self._ttl
-
-    def consume(self, value: str) -> str | None:
-        """Use a challenge once: None if it was open, else why it is refused."""
-        with self._lock:
-            deadline = self._open.pop(value, None)
-        if deadline is None:
-            return "was not issued by this verifier or was already used"
-        if deadline < self._clock():
-            return "has expired"
-        return None
+    limits: VerifierLimits = field(default_factory=VerifierLimits.from_env)  # flood limits
 
 
 # --------------------------------------------------------------------------- API schemas
@@ -186,6 +161,10 @@ class Problem(BaseModel):
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "The request body could not be read."},
     422: {"model": Problem, "description": "The request is not something the verifier can take; `detail` says what was expected."},
+    429: {"model": Problem, "description": "Too many requests from this client address; retry after `Retry-After` seconds."},
+}
+_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {"model": Problem, "description": "Too many new challenges from this client address, or the verifier holds its maximum of open challenges; retry after `Retry-After` seconds."},
 }
 
 
@@ -270,7 +249,11 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
         settings=settings,
         verifier=verifier or _default_verifier(settings),
         policy=load_policy(settings.policy),
-        challenges=ChallengeStore(settings.challenge_ttl),
+        challenges=ChallengeStore(
+            settings.challenge_ttl,
+            max_open=settings.limits.challenges_max,
+            per_client=settings.limits.challenges_per_client,
+        ),
     )
     if settings.receipt_key is not None:
         from talentproof.verifier.receipt import load_key
@@ -283,6 +266,7 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
         description="Verify ledger-anchored credentials and evaluate Talent List professions.",
     )
     app.state.verifier_state = state
+    app.add_middleware(ClientLimits, limits=settings.limits)  # per client address (issue 12)
     _document_professions(app, sorted(state.policy.professions))
 
     @app.exception_handler(VerifierError)
@@ -321,10 +305,13 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
             out["receipt"] = sign_receipt(report, state.receipt_key, trust=state.verifier.trust)
         return out
 
-    @app.post("/api/v1/challenges", response_model=ChallengeResponse, tags=["verify"])
-    def new_challenge() -> ChallengeResponse:
+    @app.post("/api/v1/challenges", response_model=ChallengeResponse, tags=["verify"], responses=_LIMITED)
+    def new_challenge(request: Request) -> Any:
         """Issue a single-use challenge; the holder binds a presentation to it."""
-        value, ttl = state.challenges.issue()
+        try:
+            value, ttl = state.challenges.issue(client_address(request.scope, settings.limits.trusted_proxies))
+        except ChallengesFull as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
         return ChallengeResponse(challenge=value, domain=state.verifier.domain, expiresIn=ttl)
 
     @app.post("/api/v1/verify", tags=["verify"], responses=_PROBLEMS)
