@@ -136,3 +136,18 @@ def test_too_many_credentials_for_one_qr(creds: list[dict[str, Any]],
     with pytest.raises(PayloadTooLargeForQR) as info:
         qr.encode_payload(vp)
     assert info.value.excess_chars > 0
+
+
+def test_holder_proof_without_a_challenge(vp: dict[str, Any]) -> None:
+    """No challenge asked (issue 12): the holder's proof is still checked, its challenge and
+    domain are not compared; unsigned or altered, the presentation is refused."""
+    from talentproof.credential.errors import ProofError
+    from talentproof.credential.presentation import verify_holder_proof
+
+    assert len(verify_holder_proof(vp)) == 3
+    altered = {**vp, "holder": vp["holder"][:-2] + "xx"}
+    with pytest.raises((ProofError, SchemaValidationError)):
+        verify_holder_proof(altered)
+    del vp["proof"]
+    with pytest.raises(MissingProof):
+        verify_holder_proof(vp)
