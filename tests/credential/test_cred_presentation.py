@@ -141,7 +141,7 @@ def test_too_many_credentials_for_one_qr(creds: list[dict[str, Any]],
 def test_holder_proof_without_a_challenge(vp: dict[str, Any]) -> None:
     """No challenge asked (issue 12): the holder's proof is still checked, its challenge and
     domain are not compared; unsigned or altered, the presentation is refused."""
-    from talentproof.credential.errors import ProofError
+    from talentproof.credential.errors import ProofError, SchemaValidationError
     from talentproof.credential.presentation import verify_holder_proof
 
     assert len(verify_holder_proof(vp)) == 3
