@@ -214,20 +214,23 @@ def verify_files_bulk(
     def groups_of(chunk_items: list[Any]) -> list[tuple[str, list[Prepared]]]:
         return [(item.source, verifier.prepare_item(item)) for item in chunk_items]
 
-    def finish(groups: list[tuple[str, list[Prepared]]], read: tuple[dict[int, Any], str | None]) -> list[dict[str, Any]]:
-        return [_file_result(verifier, src, ps, read, as_of_dt, as_of_chain, compact) for src, ps in groups]
+    def read(groups: list[tuple[str, list[Prepared]]]) -> tuple[dict[int, Any], str | None]:
+        return _read_chunk(verifier, [p for _, ps in groups for p in ps], as_of_chain, block)
+
+    def finish(groups: list[tuple[str, list[Prepared]]], answers: tuple[dict[int, Any], str | None]) -> list[dict[str, Any]]:
+        return [_file_result(verifier, src, ps, answers, as_of_dt, as_of_chain, compact) for src, ps in groups]
 
     results: list[dict[str, Any]] = []
     if not PIPELINE:
         for chunk_items in _batched(items, CHUNK):
             groups = groups_of(chunk_items)
-            results.extend(finish(groups, _read_chunk(verifier, [p for _, ps in groups for p in ps], as_of_chain, block)))
+            results.extend(finish(groups, read(groups)))
         return results
     pending: tuple[list[tuple[str, list[Prepared]]], Future[tuple[dict[int, Any], str | None]]] | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="tp-chain-read") as pool:
         for chunk_items in _batched(items, CHUNK):
             groups = groups_of(chunk_items)
-            future = pool.submit(_read_chunk, verifier, [p for _, ps in groups for p in ps], as_of_chain, block)
+            future = pool.submit(read, groups)
             if pending is not None:
                 results.extend(finish(pending[0], pending[1].result()))
             pending = (groups, future)

@@ -265,3 +265,24 @@ def test_a_missing_argument_is_a_usage_error_only_when_it_names_a_file(arg, usag
             check_argument(arg)
     else:
         check_argument(arg)  # left to the engine: INVALID, not a TalentProof payload
+
+
+def test_files_bulk_pipelined_or_not_in_small_chunks(vchain, corpus, files, monkeypatch):
+    """`bulk.verify_files_bulk` gives each file's `verify_application([item])` report, whatever
+    the chunking (a presentation's credentials may straddle two chunks' reads) and pipelining."""
+    from talentproof.verifier import bulk
+    from talentproof.verifier.inputs import item_from_path
+
+    folder, _ = files
+    now = datetime.now(UTC)
+    verifier = vchain.verifier(clock=lambda: now)
+    block = verifier.reader.block_number()
+    items = [item_from_path(p) for p in sorted(folder.iterdir())]
+    want = [{"source": it.source, **verifier.verify_application([it], at_block=block).to_json()} for it in items]
+    monkeypatch.setattr(bulk, "CHUNK", 3)
+    assert bulk.verify_files_bulk(verifier, items, block=block) == want
+    compact = bulk.verify_files_bulk(verifier, items, block=block, compact=True)
+    assert [c["outcome"] for c in compact] == [w["outcome"] for w in want]
+    monkeypatch.setattr(bulk, "PIPELINE", False)
+    assert bulk.verify_files_bulk(verifier, items, block=block) == want
+    assert bulk.verify_files_bulk(verifier, items, block=block, compact=True) == compact
