@@ -266,6 +266,9 @@ def run_demo(config: DemoConfig) -> DemoResult:
         if not isinstance(health, dict) or health.get("status") != "ok":
             raise DemoError(f"the {name} at {url} is not healthy: {health!r}")
     out = config.out_dir or config.data_dir / "demo" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    from talentproof.private import restrict_umask
+
+    restrict_umask()  # credentials (personal data) and the holder key: owner only (issue 12)
     out.mkdir(parents=True, exist_ok=True)
 
     _say("TalentProof demo: an applicant for Hong Kong's Talent List (distributed ledger expert)")

@@ -1,13 +1,15 @@
 """Issue 12, point 2, on the whole product: after `talentproof run` has issued a credential,
 run a bulk job and written its logs, its data folder is 0700 and every file in it is 0600 (a
 folder left world-readable by an older version is tightened at start), and the bulk upload is
-gone once its job ended while its results stay downloadable."""
+gone once its job ended while its results stay downloadable; `talentproof demo`'s files too."""
 
 from __future__ import annotations
 
 import os
 import shlex
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -65,6 +67,15 @@ def test_run_keeps_its_data_folder_private(tmp_path: Path) -> None:
         assert results.status_code == 200 and len(results.content.splitlines()) == 3
         assert not [p for p in (data / "bulk").iterdir()]  # the upload is gone
         assert (data / "logs" / "issuer.log").exists() and (data / "issuer.db").exists()
+        # `talentproof demo` writes its credentials and holder key in data/demo/<time>/
+        demo = subprocess.run(
+            [sys.executable, "-m", "talentproof", "demo", "--data-dir", str(data),
+             "--issuer-url", stack.issuer_url, "--verifier-url", stack.verifier_url,
+             "--rpc", stack.rpc_url],
+            capture_output=True, text=True, check=False, timeout=300,
+        )
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert list((data / "demo").rglob("holder-key.json"))
         assert not _loose(data), _loose(data)
     finally:
         assert stack.stop() == 0, stack.output()
