@@ -32,6 +32,7 @@ from typing import Any
 
 from talentproof.ledger.errors import LedgerError
 from talentproof.verifier.engine import Prepared, Verifier
+from talentproof.verifier.errors import InputTooLarge
 from talentproof.verifier.inputs import folder_paths, item_from_path
 from talentproof.verifier.report import CheckResult, CredentialReport, Outcome, Status, outcome_of, verdict_of
 
@@ -211,8 +212,15 @@ def verify_files_bulk(
     if block is None:
         block = verifier.reader.block_number()
 
+    def prepared_of(item: Any) -> list[Prepared]:
+        ps = verifier.prepare_item(item)
+        cap = verifier.limits.max_credentials
+        if len(ps) > cap:  # what one application takes (`verify FILE` refuses it as a usage error)
+            return [verifier.prepare(item.source, None, str(InputTooLarge("presentation", len(ps), cap, "credentials")))]
+        return ps
+
     def groups_of(chunk_items: list[Any]) -> list[tuple[str, list[Prepared]]]:
-        return [(item.source, verifier.prepare_item(item)) for item in chunk_items]
+        return [(item.source, prepared_of(item)) for item in chunk_items]
 
     def read(groups: list[tuple[str, list[Prepared]]]) -> tuple[dict[int, Any], str | None]:
         return _read_chunk(verifier, [p for _, ps in groups for p in ps], as_of_chain, block)

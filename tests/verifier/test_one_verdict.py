@@ -286,3 +286,22 @@ def test_files_bulk_pipelined_or_not_in_small_chunks(vchain, corpus, files, monk
     monkeypatch.setattr(bulk, "PIPELINE", False)
     assert bulk.verify_files_bulk(verifier, items, block=block) == want
     assert bulk.verify_files_bulk(verifier, items, block=block, compact=True) == compact
+
+
+def test_a_presentation_larger_than_an_application(corpus, tmp_path):
+    """More credentials than one application takes (16): `verify FILE` refuses it (usage, 2),
+    the service with 422; in a folder that file alone is NOT_VERIFIABLE, naming the limit."""
+    degree = corpus["degree"]
+    big = {"@context": degree["@context"], "type": ["VerifiablePresentation"],
+           "holder": degree["credentialSubject"]["id"], "verifiableCredential": [degree] * 17}
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "big.json").write_text(json.dumps(big))
+    (folder / "ok.json").write_text(json.dumps(degree))
+    single = _cli(corpus, folder / "big.json")
+    assert single.exit_code == 2 and "the limit is 16 credentials" in single.output
+    r = _cli(corpus, folder, "--json")
+    assert r.exit_code == 3, r.output
+    by_file = {res["source"]: res["outcome"] for res in json.loads(r.output)["results"]}
+    assert by_file["ok.json"]["code"] == "VALID"
+    assert by_file["big.json"]["code"] == "NOT_VERIFIABLE" and "the limit is 16" in by_file["big.json"]["reason"]
