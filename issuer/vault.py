@@ -95,11 +95,6 @@ class KeyVault:
             ) from exc
 
 
-def is_sealed_replay(value: object) -> bool:
-    """Whether ``value`` is a secret sealed by `KeyVault.seal_replay`."""
-    return isinstance(value, str) and value.startswith(_REPLAY_PREFIX)
-
-
 def new_salt() -> bytes:
     """A fresh random salt for a new database."""
     return secrets.token_bytes(16)
