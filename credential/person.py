@@ -12,10 +12,12 @@ document in front of them, without the credential leaking the document's number.
 
 The commitment is ``HMAC-SHA256(key = salt, msg = b"talentproof/identity-document/v1\\0" + type
 + b"\\0" + country + b"\\0" + normalized number)``, base64url without padding, prefixed
-``hmac-sha256:``. The salt (32 random bytes, `new_salt`) is generated and kept by the holder (in
-their key file) and disclosed only to the verifier they present to (a presentation's
+``hmac-sha256:``. The salt (16 random bytes, `new_salt`; any salt of at least 16 bytes is
+accepted, so the 32-byte salts of earlier key files stay valid) is generated and kept by the holder
+(in their key file) and disclosed only to the verifier they present to (a presentation's
 ``identityDocumentSalt``): identity-document numbers have too little entropy to be hidden by an
-unsalted hash. The number itself never appears in a credential, at the issuer or on chain.
+unsalted hash, while 128 random bits as the HMAC key are beyond any search. The number itself
+never appears in a credential, at the issuer or on chain.
 
 >>> salt = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 >>> doc = {"documentType": "HKID", "issuingCountry": "HK",
@@ -62,6 +64,7 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _DROP = str.maketrans("", "", " ()-/.")
 _ALNUM = re.compile(r"^[A-Z0-9]+$")
 _MIN_SALT_BYTES = 16
+_NEW_SALT_BYTES = 16
 
 
 def _b64url(data: bytes) -> str:
@@ -78,8 +81,13 @@ def _b64url_decode(text: str) -> bytes:
 
 
 def new_salt() -> str:
-    """A fresh holder salt: 32 random bytes, base64url without padding (43 characters)."""
-    return _b64url(secrets.token_bytes(32))
+    """A fresh holder salt: 16 random bytes, base64url without padding (22 characters).
+
+    128 bits: the commitment hides the document number as long as the salt is unknown, and
+    guessing a 128-bit HMAC key is out of reach; the 21 characters a 32-byte salt would add cost
+    about 17 bytes in every bound presentation's QR code.
+    """
+    return _b64url(secrets.token_bytes(_NEW_SALT_BYTES))
 
 
 def normalize_document_number(number: str) -> str:

@@ -6,23 +6,39 @@ every character is in the QR alphanumeric set, so the whole text is one alphanum
 
 Binary payload (all integers are unsigned LEB128 varints)::
 
-    kind           1 byte: 1 = credential, 2 = presentation
+    kind           1 byte: the kind in the low 4 bits (1 = credential, 2 = presentation), the
+                   dictionary version minus 1 in the high 4 bits (0x01/0x02: `ZDICT_V1`, the
+                   payloads first printed; 0x11/0x12: `ZDICT_V2`, written since)
     chains         varint count, then per chain: chainId varint, registry 20 bytes
     records        varint count (1 for a credential), then per credential:
         flags      1 byte: bit0 anchored, bit1 proofValue as raw bytes, bit2 did:key
-                   verification method as raw key
-        anchor     (bit0) chain index varint, merkleRoot 32, leafIndex varint, treeSize varint,
-                   path length 1 byte, path hashes 32 each
+                   verification method as raw key, bit3 subject id = the presentation's holder,
+                   bit4 standard proof, bit5 verification method ``<issuer>#<key>``, bit6
+                   (dictionary version 2, presentations only) merkleRoot implied
+        anchor     (bit0) chain index varint, merkleRoot 32 (absent with bit6), leafIndex
+                   varint, treeSize varint, path length 1 byte, path hashes 32 each
         signature  (bit1) 64 bytes
         key        (bit2) 32 bytes
     vp proof       (presentation only) flags 1 byte (bits 1, 2), signature, key
-    json           raw DEFLATE (zlib wbits -15) with the preset dictionary `ZDICT` of the
-                   JSON left over (compact, keys as given): for a credential its residual
-                   document; for a presentation ``[vp residual, credential residuals...]``
+    json           raw DEFLATE (zlib wbits -15), with the preset dictionary of the payload's
+                   dictionary version (`ZDICTS`), of the JSON left over (compact, keys as
+                   given): for a credential its residual document; for a presentation
+                   ``[vp residual, credential residuals...]``
 
 A residual document is the document without the anchor entry, without ``proofValue`` and
 without a did:key ``verificationMethod`` when those are carried as raw bytes. Decoding rebuilds
-the exact JSON values, so signatures and credential hashes verify on the decoded document.
+the exact JSON, byte for byte (key order included), so signatures and credential hashes verify on
+the decoded document: a standard proof is one in `integrity.sign`'s key order, last in its
+document; a raw part of another proof leaves an empty text in its place unless it ends the
+object; an implied subject id or holder is one in the place the decoder restores it to; with
+dictionary version 2 a presentation's residual keeps ``"verifiableCredential": 0`` in the
+credentials' place (version 1 put them before the proof).
+
+An implied merkleRoot (bit6) is the root the credential's own hash and inclusion path lead to;
+the encoder implies it only in a presentation (whose holder proof covers every byte of every
+credential, roots included, so a changed path still fails that proof as before) and only when
+the credential's root is that root. A single credential always carries its root, so a changed
+path there fails the verifier's inclusion check against the anchored root.
 
 Decoding refuses garbage (`GarbagePayload`), truncated (`TruncatedPayload`), oversized text or
 decompressed content (`OversizedPayload`, bounded decompression) and unknown versions
@@ -44,6 +60,7 @@ import orjson
 
 from ._base58 import b58decode, b58encode
 from ._zdict_v1 import ZDICT_V1
+from ._zdict_v2 import ZDICT_V2
 from .anchor import AnchorProof, attach_anchor, split_anchor
 from .errors import (
     AnchorFormatError,
@@ -51,19 +68,24 @@ from .errors import (
     NoQRCodeFound,
     OversizedPayload,
     PayloadTooLargeForQR,
+    CredentialError,
     QRPayloadError,
     TruncatedPayload,
     UnknownPayloadVersion,
 )
 from .keys import ED25519_PUB_HEADER
+from .merkle import InclusionProof, credential_hash, root_from_inclusion
 
 __all__ = [
     "ALNUM_CAPACITY_M",
+    "DICT_VERSION",
     "FORMAT_VERSION",
     "MAX_JSON_BYTES",
     "MAX_TEXT_CHARS",
     "PREFIX",
     "ZDICT",
+    "ZDICTS",
+    "ZDICT_V2",
     "b45decode",
     "b45encode",
     "check_fits",
@@ -93,8 +115,12 @@ ALNUM_CAPACITY_M = (
     2632, 2780, 2894, 3054, 3220, 3391,
 )
 
-# The preset DEFLATE dictionary of format version 1 (frozen; see _zdict_v1).
+# The preset DEFLATE dictionaries by dictionary version (frozen; see _zdict_v1, _zdict_v2): the
+# payload's first byte names its version. `encode_payload` writes DICT_VERSION. `ZDICT` stays the
+# dictionary of version 1 (the kind bytes 1 and 2 of the first payloads).
 ZDICT = ZDICT_V1
+ZDICTS = {1: ZDICT_V1, 2: ZDICT_V2}
+DICT_VERSION = 2
 
 _B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _B45_INDEX = {c: i for i, c in enumerate(_B45)}
@@ -198,8 +224,8 @@ class _Reader:
         return chunk
 
 
-_F_ANCHOR, _F_SIG, _F_KEY, _F_HOLDER, _F_STD, _F_VM_ISSUER = 1, 2, 4, 8, 16, 32
-_ALL_FLAGS = _F_ANCHOR | _F_SIG | _F_KEY | _F_HOLDER | _F_STD | _F_VM_ISSUER
+_F_ANCHOR, _F_SIG, _F_KEY, _F_HOLDER, _F_STD, _F_VM_ISSUER, _F_ROOT = 1, 2, 4, 8, 16, 32, 64
+_ALL_FLAGS = _F_ANCHOR | _F_SIG | _F_KEY | _F_HOLDER | _F_STD | _F_VM_ISSUER  # version 1
 
 
 def _issuer_id(doc: Mapping[str, Any]) -> str | None:
@@ -229,12 +255,16 @@ def _split_proof(doc: dict[str, Any], purpose: str, binding: bool) -> tuple[int,
 
     proofValue -> 64 raw bytes (_F_SIG); a did:key verification method -> 32 raw bytes
     (_F_KEY); a proof that is exactly the standard eddsa-jcs-2022 proof of ``purpose`` with the
-    document's @context -> removed from the JSON, ``created`` as varint seconds and (for a
-    presentation, ``binding``) challenge and domain as length-prefixed UTF-8 (_F_STD).
+    document's @context, its keys in `_std_order`, last in the document -> removed from the JSON,
+    ``created`` as varint seconds and (for a presentation, ``binding``) challenge and domain as
+    length-prefixed UTF-8 (_F_STD). Otherwise the proof stays in the JSON, its keys in their
+    order: a raw part leaves an empty text in its place unless it ends the object (the decoder
+    appends the method, then the value), so the decoded JSON is the same, byte for byte.
     """
     proof = doc.get("proof")
     if not isinstance(proof, dict):
         return 0, b""
+    order = list(proof)
     proof = dict(proof)
     flags, raw = 0, b""
     value = proof.get("proofValue")
@@ -264,6 +294,7 @@ def _split_proof(doc: dict[str, Any], purpose: str, binding: bool) -> tuple[int,
     created = proof.get("created")
     if (
         flags & _F_SIG and flags & _F_KEY and set(proof) == std_keys
+        and order == _std_order(binding) and list(doc)[-1] == "proof"
         and proof["type"] == "DataIntegrityProof" and proof["cryptosuite"] == "eddsa-jcs-2022"
         and proof["proofPurpose"] == purpose and proof["@context"] == doc.get("@context")
         and isinstance(created, str) and _CREATED.fullmatch(created)
@@ -283,8 +314,31 @@ def _split_proof(doc: dict[str, Any], purpose: str, binding: bool) -> tuple[int,
                     raw += _varint(len(data)) + data
             del doc["proof"]
             return flags, raw
-    doc["proof"] = proof
+    taken = [k for k, f in (("verificationMethod", _F_KEY), ("proofValue", _F_SIG)) if flags & f]
+    keep = order
+    for n in (2, 1):  # the raw parts ending the object need no place kept
+        if len(order) >= n and set(order[-n:]) <= set(taken) and (
+            _restored_order(order[:-n], flags) == order
+        ):
+            keep = order[:-n]
+            break
+    doc["proof"] = {k: proof.get(k, "") for k in keep}
     return flags, raw
+
+
+def _std_order(binding: bool) -> list[str]:
+    """The key order of a standard proof (as `integrity.sign` writes it)."""
+    return ["type", "cryptosuite", "created", "verificationMethod", "proofPurpose",
+            *(("challenge", "domain") if binding else ()), "@context", "proofValue"]
+
+
+def _restored_order(keys: list[str], flags: int) -> list[str]:
+    """The key order `_restore_proof` gives a proof object residual with ``keys``."""
+    out = list(keys)
+    for key, flag in (("verificationMethod", _F_KEY), ("proofValue", _F_SIG)):
+        if flags & flag and key not in out:
+            out.append(key)
+    return out
 
 
 def _read_proof(r: _Reader, flags: int, binding: bool, what: str) -> tuple[Any, ...]:
@@ -324,6 +378,7 @@ def _restore_proof(doc: Any, flags: int, parts: tuple[Any, ...], purpose: str) -
             "type": "DataIntegrityProof",
             "cryptosuite": "eddsa-jcs-2022",
             "created": (_EPOCH + timedelta(seconds=created)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "verificationMethod": "",  # its place in `_std_order` (filled below)
             "proofPurpose": purpose,
         }
         if challenge is not None:
@@ -349,13 +404,13 @@ def _restore_proof(doc: Any, flags: int, parts: tuple[Any, ...], purpose: str) -
         proof["proofValue"] = "z" + b58encode(sig)
 
 
-def _compress(obj: Any) -> bytes:
-    c = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, ZDICT)
+def _compress(obj: Any, zdict: bytes = ZDICTS[DICT_VERSION]) -> bytes:
+    c = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
     return c.compress(orjson.dumps(obj)) + c.flush()
 
 
-def _decompress(data: bytes) -> Any:
-    d = zlib.decompressobj(-15, zdict=ZDICT)
+def _decompress(data: bytes, zdict: bytes) -> Any:
+    d = zlib.decompressobj(-15, zdict=zdict)
     try:
         out = d.decompress(data, MAX_JSON_BYTES)
     except zlib.error as exc:
@@ -392,14 +447,18 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
     chains: list[tuple[int, str]] = []
     body = bytearray()
 
-    def record(cred: Mapping[str, Any], holder: str | None) -> dict[str, Any]:
+    def record(cred: Mapping[str, Any], holder: str | None, in_vp: bool) -> dict[str, Any]:
         try:
             residual, anchor = split_anchor(cred)
         except AnchorFormatError as exc:
             raise QRPayloadError(f"cannot encode: {exc}") from exc
+        root_implied = in_vp and anchor is not None and _root_of(residual, anchor) == (
+            anchor.merkle_root
+        )
         flags, raw = _split_proof(residual, "assertionMethod", False)
         subject = residual.get("credentialSubject")
-        if holder is not None and isinstance(subject, dict) and subject.get("id") == holder:
+        if (holder is not None and isinstance(subject, dict) and subject.get("id") == holder
+                and next(iter(subject)) == "id"):  # restored first
             subject = dict(subject)
             del subject["id"]
             residual["credentialSubject"] = subject
@@ -414,7 +473,11 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
             binding = (anchor.chain_id, lower, spelling)
             if binding not in chains:
                 chains.append(binding)
-            head += _varint(chains.index(binding)) + anchor.merkle_root
+            if root_implied:
+                flags |= _F_ROOT
+                head += _varint(chains.index(binding))
+            else:
+                head += _varint(chains.index(binding)) + anchor.merkle_root
             head += _varint(anchor.leaf_index) + _varint(anchor.tree_size)
             head += bytes([len(anchor.path)]) + b"".join(anchor.path)
             if anchor.registry not in (lower, to_checksum_address(lower)):
@@ -426,44 +489,57 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
 
     if "VerifiablePresentation" in types:
         kind = KIND_PRESENTATION
-        vp = dict(doc)
-        creds = vp.pop("verifiableCredential", [])
+        creds = doc.get("verifiableCredential", [])
         if isinstance(creds, Mapping):
             creds = [creds]
         if len(creds) > MAX_RECORDS:
             raise QRPayloadError(f"a presentation QR holds at most {MAX_RECORDS} credentials")
+        # the credentials' place is kept by a 0 (or, with no such key, they go before the proof)
+        vp = {k: 0 if k == "verifiableCredential" else v for k, v in doc.items()}
         vp_flags, vp_raw = _split_proof(vp, "authentication", True)
         if vp_flags & _F_VM_ISSUER:  # not expected for a presentation: keep it verbatim
-            vp = dict(doc)
-            vp.pop("verifiableCredential", None)
+            vp = {k: 0 if k == "verifiableCredential" else v for k, v in doc.items()}
             vp_flags, vp_raw = 0, b""
         holder = vp.get("holder")
+        keys = list(vp)
+        before = keys[:keys.index("holder")] if "holder" in keys else []
         if vp_flags & _F_KEY and holder == "did:key:z" + b58encode(
             ED25519_PUB_HEADER + vp_raw[64 if vp_flags & _F_SIG else 0:][:32]
-        ):
+        ) and before == [k for k in keys if k in _VP_HEAD]:  # restored after @context, id, type
             del vp["holder"]
             vp_flags |= _F_HOLDER
         else:
             holder = None
-        residuals = [record(c, holder) for c in creds]
+        residuals = [record(c, holder, True) for c in creds]
         tail = bytes([vp_flags]) + vp_raw
         content: Any = [vp, *residuals]
         count = len(residuals)
     else:
         kind = KIND_CREDENTIAL
-        content = record(doc, None)
+        content = record(doc, None, False)
         tail = b""
         count = 1
-    header = bytearray([kind]) + _varint(len(chains))
+    header = bytearray([kind | (DICT_VERSION - 1) << 4]) + _varint(len(chains))
     for chain_id, registry, spelling in chains:
         header += _varint(chain_id) + bytes([spelling]) + bytes.fromhex(registry[2:])
-    payload = bytes(header) + _varint(count) + bytes(body) + tail + _compress(content)
+    payload = (bytes(header) + _varint(count) + bytes(body) + tail
+               + _compress(content, ZDICTS[DICT_VERSION]))
     text = PREFIX + b45encode(payload)
     check_fits(text, max_version=max_version)
     return text
 
 
 _SPELL_LOWER, _SPELL_EIP55 = 0, 1
+_VP_HEAD = ("@context", "id", "type")  # the keys an implied holder follows
+
+
+def _root_of(signed: Mapping[str, Any], anchor: AnchorProof) -> bytes | None:
+    """The root ``anchor``'s path leads to from the credential ``signed`` (without its anchor),
+    or None when the path does not fit its tree or the document cannot be hashed."""
+    try:
+        return root_from_inclusion(credential_hash(signed), anchor.inclusion)
+    except (CredentialError, ValueError, TypeError):
+        return None
 
 
 def to_checksum_address(address: str) -> str:
@@ -497,9 +573,16 @@ def decode_payload(text: str) -> dict[str, Any]:
         )
     payload = b45decode(text[match.end():])
     r = _Reader(payload)
-    kind = r.byte("payload kind")
+    first = r.byte("payload kind")
+    kind, dict_version = first & 0x0F, (first >> 4) + 1
     if kind not in (KIND_CREDENTIAL, KIND_PRESENTATION):
         raise GarbagePayload(f"payload kind: expected 1 or 2, found {kind}")
+    if dict_version not in ZDICTS:
+        raise UnknownPayloadVersion(
+            f"payload dictionary version {dict_version} is not supported (this decoder reads "
+            f"versions {', '.join(map(str, ZDICTS))})"
+        )
+    allowed = _ALL_FLAGS | (_F_ROOT if dict_version >= 2 and kind == KIND_PRESENTATION else 0)
     chains = []
     for _ in range(_bounded(r.varint("chain count"), MAX_RECORDS, "chain count")):
         chain_id = r.varint("chain id")
@@ -516,14 +599,16 @@ def decode_payload(text: str) -> dict[str, Any]:
     records = []
     for i in range(count):
         flags = r.byte(f"record {i} flags")
-        if flags & ~_ALL_FLAGS or (kind == KIND_CREDENTIAL and flags & _F_HOLDER):
+        if flags & ~allowed or (kind == KIND_CREDENTIAL and flags & _F_HOLDER) or (
+            flags & _F_ROOT and not flags & _F_ANCHOR
+        ):
             raise GarbagePayload(f"record {i}: unknown flags {flags:#04x}")
         anchor = None
         if flags & _F_ANCHOR:
             index = r.varint("chain index")
             if index >= len(chains):
                 raise GarbagePayload(f"record {i}: chain index {index} of {len(chains)} chains")
-            root = r.take(32, "merkle root")
+            root = None if flags & _F_ROOT else r.take(32, "merkle root")
             leaf_index = r.varint("leaf index")
             tree_size = r.varint("tree size")
             path_len = r.byte("path length")
@@ -539,7 +624,7 @@ def decode_payload(text: str) -> dict[str, Any]:
         ):  # a presentation's method is the holder's did:key (never the issuer form)
             raise GarbagePayload(f"presentation proof: unknown flags {vp_flags:#04x}")
         vp_parts = _read_proof(r, vp_flags, True, "presentation proof")
-    content = _decompress(r.rest())
+    content = _decompress(r.rest(), ZDICTS[dict_version])
     if kind == KIND_CREDENTIAL:
         if not isinstance(content, dict):
             raise GarbagePayload("credential payload content is not a JSON object")
@@ -550,18 +635,24 @@ def decode_payload(text: str) -> dict[str, Any]:
         raise GarbagePayload(f"presentation payload content: expected {count + 1} JSON objects")
     vp = content[0]
     assert vp_parts is not None
+    # dictionary version 2: the credentials' place is a 0 in the presentation's JSON
+    placed = dict_version >= 2 and "verifiableCredential" in vp
+    if placed and vp["verifiableCredential"] != 0:
+        raise GarbagePayload("presentation content: the credentials' place is not 0")
     holder = None
     if vp_flags & _F_HOLDER:
         if "holder" in vp:
             raise GarbagePayload("presentation holder is both implied and given")
         holder = "did:key:z" + b58encode(ED25519_PUB_HEADER + vp_parts[1])
-        vp = {**{k: v for k, v in vp.items() if k in ("@context", "id", "type")},
-              "holder": holder, **vp}
+        vp = {**{k: v for k, v in vp.items() if k in _VP_HEAD}, "holder": holder, **vp}
     _restore_proof(vp, vp_flags, vp_parts, "authentication")
     creds = [_rebuild(c, f, a, p, holder=holder)
              for c, (f, a, p) in zip(content[1:], records, strict=True)]
+    if placed:
+        vp["verifiableCredential"] = creds
+        return vp  # type: ignore[no-any-return]
     out = {}
-    for k, v in vp.items():  # keep verifiableCredential before proof
+    for k, v in vp.items():  # verifiableCredential before proof
         if k == "proof":
             out["verifiableCredential"] = creds
         out[k] = v
@@ -590,6 +681,12 @@ def _rebuild(
     (chain_id, registry), root, leaf_index, tree_size, path = anchor
     if isinstance(registry_spelling, str) and registry_spelling.lower() == registry.lower():
         registry = registry_spelling
+    if root is None:  # implied: the root this credential's hash and path lead to
+        try:
+            root = root_from_inclusion(credential_hash(doc),
+                                       InclusionProof(leaf_index, tree_size, path))
+        except (CredentialError, ValueError, TypeError) as exc:
+            raise GarbagePayload(f"payload anchor proof leads to no root: {exc}") from exc
     try:
         proof = AnchorProof(chain_id, registry, root, leaf_index, tree_size, path)
         return attach_anchor(doc, proof)

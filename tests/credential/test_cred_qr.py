@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import random
 import zlib
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import segno
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
-from talentproof.credential import integrity, merkle, qr
+from talentproof.credential import examples, integrity, merkle, qr
 from talentproof.credential.anchor import split_anchor
+from talentproof.credential.presentation import create_presentation, verify_presentation
 from talentproof.credential.errors import (
     GarbagePayload,
+    InvalidSignature,
     NoQRCodeFound,
     OversizedPayload,
     PayloadTooLargeForQR,
@@ -22,7 +27,9 @@ from talentproof.credential.errors import (
     UnknownPayloadVersion,
 )
 
-from ._cred_support import REGISTRY, WHEN, anchor_in_batch, make_degree, sign
+from ._cred_support import BUILDERS, REGISTRY, WHEN, anchor_in_batch, make_degree, sign
+
+V1_VECTORS = Path(__file__).parent / "vectors" / "qr_v1_payloads.json"
 
 # --- Base45 -----------------------------------------------------------------------------------
 
@@ -60,6 +67,7 @@ def test_round_trip_and_fit(anchored: dict[str, dict[str, Any]], kind: str) -> N
     assert set(text) <= set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
     decoded = qr.decode_payload(text)
     assert decoded == doc
+    assert orjson.dumps(decoded) == orjson.dumps(doc)  # the same JSON, byte for byte
     # everything a chain-reading verifier needs survives: signature, anchor, chain binding
     integrity.verify(decoded)
     signed, anchor = split_anchor(decoded)
@@ -68,10 +76,11 @@ def test_round_trip_and_fit(anchored: dict[str, dict[str, Any]], kind: str) -> N
     anchor.verify(merkle.credential_hash(signed))
     # a 12-hash path (batch of 4,096) fits one QR code at error correction M, version <= 25;
     # the examples (with the person: name, birth date, identity-document commitment) are
-    # versions 23 (degree), 25 (employment) and 24 (Open Badge)
+    # versions 22 (degree), 24 (employment) and 23 (Open Badge) with dictionary version 2
+    # (23, 25, 24 with version 1)
     assert qr.qr_version(text) <= 25
-    assert qr.qr_version(text) == {"DegreeCredential": 23, "EmploymentCredential": 25,
-                                   "OpenBadgeCredential": 24}[kind]
+    assert qr.qr_version(text) == {"DegreeCredential": 22, "EmploymentCredential": 24,
+                                   "OpenBadgeCredential": 23}[kind]
     assert segno.make_qr(text, error="m", boost_error=False).mode == "alphanumeric"
 
 
@@ -103,7 +112,27 @@ def test_issuer_style_verification_method_round_trips(issuer_key: Any, holder_ke
 def test_unusual_proof_fields_are_kept(issuer_key: Any, holder_key: Any) -> None:
     doc = sign(make_degree(holder_key.public_key.did_key), issuer_key)
     doc["proof"] = {**doc["proof"], "created": "2026-11-21T23:40:00.5+08:00", "id": "urn:x:1"}
-    assert qr.decode_payload(qr.encode_payload(doc)) == doc
+    back = qr.decode_payload(qr.encode_payload(doc))
+    assert back == doc and orjson.dumps(back) == orjson.dumps(doc)
+
+
+@pytest.mark.parametrize("order", [
+    ["proofValue", "type", "cryptosuite", "created", "verificationMethod", "proofPurpose",
+     "@context"],
+    ["type", "verificationMethod", "cryptosuite", "created", "proofPurpose", "@context",
+     "proofValue"],
+    ["type", "cryptosuite", "created", "proofPurpose", "@context", "proofValue",
+     "verificationMethod"],
+])
+def test_key_order_of_a_proof_is_kept(issuer_key: Any, holder_key: Any, order: list[str]
+                                      ) -> None:
+    # a proof in another key order than `integrity.sign` writes: not the standard form, but the
+    # decoded JSON is still the same, byte for byte (raw parts keep their place)
+    doc = anchor_in_batch(sign(make_degree(holder_key.public_key.did_key), issuer_key))
+    doc["proof"][0] = {k: doc["proof"][0][k] for k in order}
+    back = qr.decode_payload(qr.encode_payload(doc))
+    assert orjson.dumps(back) == orjson.dumps(doc)
+    integrity.verify(back)
 
 
 def test_lowercase_registry_spelling_is_kept(anchored: dict[str, dict[str, Any]]) -> None:
@@ -157,6 +186,15 @@ def test_unknown_version_is_refused(text: str, prefix: str) -> None:
         qr.decode_payload(prefix + text[4:])
 
 
+@pytest.mark.parametrize("first", [0x21, 0x32, 0xF1])
+def test_unknown_dictionary_version_is_refused(text: str, first: int) -> None:
+    body = bytearray(qr.b45decode(text[4:]))
+    assert body[0] == 0x11  # a credential, dictionary version 2
+    body[0] = first
+    with pytest.raises(UnknownPayloadVersion, match="dictionary version"):
+        qr.decode_payload("TP1:" + qr.b45encode(bytes(body)))
+
+
 def test_decompression_bomb_is_refused() -> None:
     c = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, qr.ZDICT)
     bomb = c.compress(b'{"a":"' + b"A" * 2_000_000 + b'"}') + c.flush()
@@ -205,9 +243,137 @@ def test_capacity_table_matches_segno() -> None:
 def test_dictionary_is_frozen() -> None:
     import hashlib
 
-    assert hashlib.sha256(qr.ZDICT).hexdigest() == (
+    assert qr.ZDICT is qr.ZDICTS[1]
+    assert hashlib.sha256(qr.ZDICTS[1]).hexdigest() == (
         "3bb79336dc48858beca302550fedba258e073b68df607ad61bc2e193ebe99485"
     )
+    assert qr.ZDICTS[2].startswith(qr.ZDICTS[1]) and len(qr.ZDICTS[2]) == 11710
+    assert hashlib.sha256(qr.ZDICTS[2]).hexdigest() == (
+        "e2b066c5a8c84f10095ee19cef747a362945a24c7a5b3bd32c49739bac7cf393"
+    )
+    assert qr.DICT_VERSION == 2
+
+
+# --- dictionary version 1 payloads (printed before version 2) ---------------------------------
+
+
+def test_dictionary_version_1_payloads_still_decode() -> None:
+    vectors = json.loads(V1_VECTORS.read_text())
+    cred = vectors["credential"]
+    assert qr.b45decode(cred["text"][4:])[0] == 0x01  # a credential, dictionary version 1
+    back = qr.decode_payload(cred["text"])
+    assert back == cred["document"]
+    integrity.verify(back)
+    signed, anchor = split_anchor(back)
+    assert anchor is not None
+    anchor.verify(merkle.credential_hash(signed))
+    # re-encoded today: dictionary version 2, shorter, the same document
+    again = qr.encode_payload(back)
+    assert qr.b45decode(again[4:])[0] == 0x11 and len(again) < len(cred["text"])
+    assert qr.decode_payload(again) == cred["document"]
+
+    pres = vectors["presentation"]
+    assert qr.b45decode(pres["text"][4:])[0] == 0x02  # a presentation, dictionary version 1
+    vp = qr.decode_payload(pres["text"])
+    assert vp == pres["document"]
+    for c in verify_presentation(vp, challenge=pres["challenge"], domain=pres["domain"]):
+        integrity.verify(c)
+    again = qr.encode_payload(vp)
+    assert qr.b45decode(again[4:])[0] == 0x12 and len(again) < len(pres["text"])
+    # (version 1 put the credentials before the proof, after the salt: the same values, in
+    # another key order; version 2 keeps their place)
+    assert orjson.dumps(qr.decode_payload(again)) == orjson.dumps(vp)
+
+
+def test_dictionary_version_1_refuses_the_implied_root() -> None:
+    # bit6 (implied merkleRoot) exists from dictionary version 2 on, in presentations only
+    text = json.loads(V1_VECTORS.read_text())["presentation"]["text"]
+    body = bytearray(qr.b45decode(text[4:]))
+    flags_at = 3 + 20 + 3 + 1  # kind, chain count, chain id (3), spelling, address, count
+    assert body[flags_at - 1] == 2 and body[flags_at] & 1  # two records, the first anchored
+    body[flags_at] |= 0x40
+    with pytest.raises(GarbagePayload, match="flags"):
+        qr.decode_payload("TP1:" + qr.b45encode(bytes(body)))
+
+
+# --- bound presentations ----------------------------------------------------------------------
+
+
+def _status(slug: str, index: int) -> list[dict[str, Any]]:
+    return [{"id": f"https://issuer.example.org/institutions/{slug}/status/{p}#{index}",
+             "type": "BitstringStatusListEntry", "statusPurpose": p,
+             "statusListIndex": str(index),
+             "statusListCredential": f"https://issuer.example.org/institutions/{slug}/status/{p}"}
+            for p in ("revocation", "suspension")]
+
+
+@pytest.fixture(scope="module")
+def application(issuer_key: Any, holder_key: Any) -> dict[str, Any]:
+    """The three credentials of an application, each with two status-list entries and a 12-hash
+    path (batches of 4,096), bound to a verifier's 24-character challenge with the holder's
+    32-byte salt (a key file written before salts became 16 bytes: the longer)."""
+    did = holder_key.public_key.did_key
+    creds = [anchor_in_batch(sign(build(did, status=_status(kind.lower(), 1000 + i)), issuer_key),
+                             index=5 + i)
+             for i, (kind, build) in enumerate(BUILDERS.items())]
+    return create_presentation(creds, holder_key, challenge="c0ffee-5eed-0123456789ab",
+                               domain="verify.immd.gov.hk", created=WHEN,
+                               identity_document_salt=examples.ID_SALT)
+
+
+def test_bound_presentation_of_all_three_fits_one_qr_code(application: dict[str, Any]) -> None:
+    text = qr.encode_payload(application)
+    assert qr.b45decode(text[4:])[0] == 0x12
+    # one QR code at error correction M, version <= 40 (the README's guarantee): 3,319
+    # characters, version 40 (3,391 hold); 3,652 characters, 261 over, with dictionary version
+    # 1 and the roots carried
+    assert qr.qr_version(text) <= 40
+    assert (len(text), qr.qr_version(text)) == (3319, 40)
+    back = qr.decode_payload(text)
+    assert orjson.dumps(back) == orjson.dumps(application)  # the same JSON, byte for byte
+    creds = verify_presentation(back, challenge="c0ffee-5eed-0123456789ab",
+                                domain="verify.immd.gov.hk")
+    for cred in creds:
+        integrity.verify(cred)
+        signed, anchor = split_anchor(cred)
+        assert anchor is not None
+        anchor.verify(merkle.credential_hash(signed))
+
+
+def test_presentation_roots_are_implied_and_a_changed_path_fails_the_holder_proof(
+        application: dict[str, Any]) -> None:
+    text = qr.encode_payload(application)
+    body = qr.b45decode(text[4:])
+    for cred in application["verifiableCredential"]:  # no root is carried
+        assert bytes.fromhex(cred["proof"][1]["merkleRoot"][2:]) not in body
+    # a path hash changed in the QR: the decoded root is another, and the holder's proof, which
+    # covers every root, fails (as it did when the root was carried)
+    path_hash = bytes.fromhex(application["verifiableCredential"][0]["proof"][1]["path"][3][2:])
+    at = body.index(path_hash)  # in the first record
+    changed = body[:at] + bytes([body[at] ^ 1]) + body[at + 1:]
+    back = qr.decode_payload("TP1:" + qr.b45encode(changed))
+    assert back["verifiableCredential"][0]["proof"][1]["merkleRoot"] != (
+        application["verifiableCredential"][0]["proof"][1]["merkleRoot"])
+    with pytest.raises(InvalidSignature):
+        verify_presentation(back, challenge="c0ffee-5eed-0123456789ab",
+                            domain="verify.immd.gov.hk")
+
+
+def test_a_root_the_path_does_not_lead_to_is_carried(application: dict[str, Any]) -> None:
+    # an anchor whose root is not the one its path leads to is kept as it is (the verifier's
+    # inclusion check then fails on the credential, as without the QR code)
+    vp = copy.deepcopy(application)
+    vp["verifiableCredential"][0]["proof"][1]["merkleRoot"] = "0x" + "ab" * 32
+    text = qr.encode_payload(vp)
+    assert bytes.fromhex("ab" * 32) in qr.b45decode(text[4:])
+    assert orjson.dumps(qr.decode_payload(text)) == orjson.dumps(vp)
+
+
+def test_single_credentials_carry_their_root(anchored: dict[str, dict[str, Any]]) -> None:
+    doc = anchored["DegreeCredential"]
+    body = qr.b45decode(qr.encode_payload(doc)[4:])
+    assert bytes.fromhex(doc["proof"][1]["merkleRoot"][2:]) in body
+    assert not body[1 + 1 + 3 + 1 + 20 + 1] & 0x40  # the record's flags
 
 
 # --- images -----------------------------------------------------------------------------------
