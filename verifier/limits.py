@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from talentproof.ratelimit import TokenBuckets, client_address
+from talentproof.verifier.errors import VerifierError
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -35,6 +36,10 @@ VERIFY_PATHS = frozenset(
     {"/api/v1/verify", "/api/v1/verify/image", "/api/v1/applications/evaluate"}
 )
 ENV_PREFIX = "TALENTPROOF_VERIFIER_"
+
+
+class LimitsConfigError(VerifierError, ValueError):
+    """A ``TALENTPROOF_VERIFIER_*`` limit that is not a number, or out of range."""
 
 
 @dataclass(frozen=True)
@@ -69,11 +74,11 @@ class VerifierLimits:
             try:
                 value = kind(raw)
             except ValueError:
-                raise ValueError(
+                raise LimitsConfigError(
                     f"{ENV_PREFIX}{f.name.upper()}: expected a number, found {raw!r}"
                 ) from None
             if value < 0 or (value < 1 and f.name in _AT_LEAST_ONE):
-                raise ValueError(
+                raise LimitsConfigError(
                     f"{ENV_PREFIX}{f.name.upper()}: expected at least "
                     f"{1 if f.name in _AT_LEAST_ONE else 0}, found {raw!r}"
                 )

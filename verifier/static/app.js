@@ -204,6 +204,10 @@ async function loadProfessions() {
 async function newChallenge() {
   const res = await fetch("/api/v1/challenges", { method: "POST" });
   const data = await res.json();
+  if (!res.ok) {  // e.g. 429: too many challenges from this address, or the store is full
+    showProblem(typeof data.detail === "string" ? data.detail : "No challenge could be issued.");
+    return;
+  }
   document.getElementById("challenge").textContent = data.challenge;
   document.getElementById("challenge-box").hidden = false;
 }
