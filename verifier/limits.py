@@ -8,7 +8,10 @@ what they may cost is bounded per client address.
   bucket answers 429 ``{"detail": ...}`` with ``Retry-After`` (whole seconds) before the body is
   read, so a refused upload costs nothing.
 - **State.** Open challenges are capped in all and per client address
-  (`talentproof.verifier.challenges.ChallengeStore`).
+  (`talentproof.verifier.challenges.ChallengeStore`). A request body (an image upload is
+  spooled to a temporary file by the form parser) is at most ``max_body_bytes``: a larger
+  declared ``Content-Length`` is refused before a byte is read, a streamed body as soon as it
+  passes the limit (413 ``{"detail": ...}``).
 
 Settings come from the environment (``TALENTPROOF_VERIFIER_*``, `VerifierLimits.from_env`); a
 rate of 0 turns that limit off.
@@ -23,6 +26,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
 
 from talentproof.ratelimit import TokenBuckets, client_address
 from talentproof.verifier.errors import VerifierError
@@ -60,6 +64,8 @@ class VerifierLimits:
     """Buckets kept per table; the least recently used is dropped past it."""
     trusted_proxies: int = 0
     """Reverse proxies whose X-Forwarded-For entries are trusted (0: the TCP peer)."""
+    max_body_bytes: int = 32 * 1024 * 1024
+    """Largest request body: two images at the engine's 16 MiB image limit, or many QR photos."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> VerifierLimits:
@@ -87,7 +93,14 @@ class VerifierLimits:
 
 
 _AT_LEAST_ONE = frozenset(
-    {"challenge_burst", "challenges_max", "challenges_per_client", "verify_burst", "max_clients"}
+    {
+        "challenge_burst",
+        "challenges_max",
+        "challenges_per_client",
+        "verify_burst",
+        "max_clients",
+        "max_body_bytes",
+    }
 )
 
 
@@ -95,25 +108,26 @@ def _buckets(rate: float, burst: int, max_keys: int) -> TokenBuckets | None:
     return TokenBuckets(rate, burst, max_keys=max_keys) if rate > 0 else None
 
 
-async def too_many(send: Send, message: str, retry_after: int) -> None:
-    """A 429 in the service's error form (``{"detail": ...}``) with ``Retry-After``."""
-    body = orjson.dumps({"detail": message})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(retry_after).encode()),
-            ],
-        }
-    )
+async def _send_json(
+    send: Send, status: int, content: Any, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = orjson.dumps(content)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
+async def too_many(send: Send, message: str, retry_after: int) -> None:
+    """A 429 in the service's error form (``{"detail": ...}``) with ``Retry-After``."""
+    await _send_json(send, 429, {"detail": message}, [(b"retry-after", str(retry_after).encode())])
+
+
 class ClientLimits:
-    """ASGI middleware: the per-address rate limits of the module's text."""
+    """ASGI middleware: the per-address rate limits and the body limit of the module's text."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limits: VerifierLimits) -> None:
         self.app = app
@@ -156,4 +170,29 @@ class ClientLimits:
                         retry,
                     )
                     return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits.max_body_bytes
+        message = f"a request body may hold at most {limit} bytes"
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0  # the server refuses a malformed length itself
+                if declared > limit:
+                    await _send_json(send, 413, {"detail": f"{message}; this one has {declared}"})
+                    return
+        received = 0
+
+        async def limited_receive() -> MutableMapping[str, Any]:
+            nonlocal received
+            msg = await receive()
+            if msg["type"] == "http.request":
+                received += len(msg.get("body", b""))
+                if received > limit:  # an HTTPException: FastAPI's body parsing re-raises it
+                    raise HTTPException(413, f"{message}; this one has more")
+            return msg
+
+        await self.app(scope, limited_receive, send)

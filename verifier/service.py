@@ -161,6 +161,7 @@ class Problem(BaseModel):
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "The request body could not be read."},
     422: {"model": Problem, "description": "The request is not something the verifier can take; `detail` says what was expected."},
+    413: {"model": Problem, "description": "The request body is larger than the service takes (TALENTPROOF_VERIFIER_MAX_BODY_BYTES)."},
     429: {"model": Problem, "description": "Too many requests from this client address; retry after `Retry-After` seconds."},
 }
 _LIMITED: dict[int | str, dict[str, Any]] = {

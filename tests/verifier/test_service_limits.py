@@ -109,6 +109,21 @@ def test_verification_and_image_upload_are_rate_limited_per_client_address() -> 
     assert a.get("/api/v1/professions").status_code == 200  # reads are not limited here
 
 
+def test_request_bodies_are_capped_image_uploads_included() -> None:
+    app = _app(VerifierLimits(max_body_bytes=64 * 1024))
+    c = TestClient(app, client=("203.0.113.9", 1))
+    r = c.post("/api/v1/verify/image", files=[("files", ("big.png", b"x" * 100_000, "image/png"))])
+    assert r.status_code == 413 and "at most 65536 bytes" in r.json()["detail"]
+
+    def chunks():  # streamed, no Content-Length: cut as it passes the limit
+        for _ in range(40):
+            yield b"x" * 4096
+
+    r = c.post("/api/v1/verify", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "at most 65536 bytes" in r.json()["detail"]
+    assert c.post("/api/v1/verify", json={"profession": "x" * 30_000}).status_code == 422  # read
+
+
 def test_a_full_store_refuses_new_challenges_with_retry_after() -> None:
     app = _app(VerifierLimits(challenges_max=3, challenges_per_client=2, challenge_rate_per_s=0))
     clients = [TestClient(app, client=(f"192.0.2.{i}", 1)) for i in range(3)]
@@ -138,6 +153,8 @@ def test_limits_come_from_the_environment() -> None:
     assert VerifierLimits.from_env({}) == VerifierLimits()
     with pytest.raises(ValueError, match="CHALLENGES_PER_CLIENT"):
         VerifierLimits.from_env({"TALENTPROOF_VERIFIER_CHALLENGES_PER_CLIENT": "0"})
+    with pytest.raises(ValueError, match="MAX_BODY_BYTES"):
+        VerifierLimits.from_env({"TALENTPROOF_VERIFIER_MAX_BODY_BYTES": "0"})
     with pytest.raises(ValueError, match="expected a number"):
         VerifierLimits.from_env({"TALENTPROOF_VERIFIER_VERIFY_BURST": "many"})
 
