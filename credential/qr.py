@@ -14,11 +14,15 @@ Binary payload (all integers are unsigned LEB128 varints)::
         flags      1 byte: bit0 anchored, bit1 proofValue as raw bytes, bit2 did:key
                    verification method as raw key, bit3 subject id = the presentation's holder,
                    bit4 standard proof, bit5 verification method ``<issuer>#<key>``, bit6
-                   (dictionary version 2, presentations only) merkleRoot implied
+                   (dictionary version 2, presentations only) merkleRoot implied, bit7
+                   (dictionary version 2) ``urn:uuid:`` id as 16 raw bytes
         anchor     (bit0) chain index varint, merkleRoot 32 (absent with bit6), leafIndex
                    varint, treeSize varint, path length 1 byte, path hashes 32 each
         signature  (bit1) 64 bytes
         key        (bit2) 32 bytes
+        created    (bit4) varint UNIX seconds of the standard proof
+        id         (bit7, dictionary version 2) the 16 bytes of a ``urn:uuid:`` id (lowercase,
+                   the document's second key, after @context)
     vp proof       (presentation only) flags 1 byte (bits 1, 2), signature, key
     json           raw DEFLATE (zlib wbits -15), with the preset dictionary of the payload's
                    dictionary version (`ZDICTS`), of the JSON left over (compact, keys as
@@ -51,6 +55,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import uuid
 import zlib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -224,7 +229,10 @@ class _Reader:
         return chunk
 
 
-_F_ANCHOR, _F_SIG, _F_KEY, _F_HOLDER, _F_STD, _F_VM_ISSUER, _F_ROOT = 1, 2, 4, 8, 16, 32, 64
+_F_ANCHOR, _F_SIG, _F_KEY, _F_HOLDER, _F_STD, _F_VM_ISSUER, _F_ROOT, _F_UUID = (
+    1, 2, 4, 8, 16, 32, 64, 128
+)
+_UUID_ID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ALL_FLAGS = _F_ANCHOR | _F_SIG | _F_KEY | _F_HOLDER | _F_STD | _F_VM_ISSUER  # version 1
 
 
@@ -482,6 +490,13 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
             head += bytes([len(anchor.path)]) + b"".join(anchor.path)
             if anchor.registry not in (lower, to_checksum_address(lower)):
                 residual["_registry"] = anchor.registry  # an unusual spelling, kept verbatim
+        cid = residual.get("id")
+        if isinstance(cid, str) and _UUID_ID.fullmatch(cid) and list(residual)[:2] == [
+            "@context", "id"
+        ]:  # restored second, after @context
+            flags |= _F_UUID
+            raw += bytes.fromhex(cid[9:].replace("-", ""))
+            del residual["id"]
         body.append(flags)
         body.extend(head)
         body.extend(raw)
@@ -582,7 +597,9 @@ def decode_payload(text: str) -> dict[str, Any]:
             f"payload dictionary version {dict_version} is not supported (this decoder reads "
             f"versions {', '.join(map(str, ZDICTS))})"
         )
-    allowed = _ALL_FLAGS | (_F_ROOT if dict_version >= 2 and kind == KIND_PRESENTATION else 0)
+    allowed = _ALL_FLAGS
+    if dict_version >= 2:
+        allowed |= _F_UUID | (_F_ROOT if kind == KIND_PRESENTATION else 0)
     chains = []
     for _ in range(_bounded(r.varint("chain count"), MAX_RECORDS, "chain count")):
         chain_id = r.varint("chain id")
@@ -615,7 +632,10 @@ def decode_payload(text: str) -> dict[str, Any]:
             path = tuple(r.take(32, "merkle path") for _ in range(path_len))
             anchor = (chains[index], root, leaf_index, tree_size, path)
         parts = _read_proof(r, flags, False, f"record {i}")
-        records.append((flags, anchor, parts))
+        cid = None
+        if flags & _F_UUID:
+            cid = "urn:uuid:" + str(uuid.UUID(bytes=r.take(16, f"record {i} id")))
+        records.append((flags, anchor, parts, cid))
     vp_flags, vp_parts = 0, None
     if kind == KIND_PRESENTATION:
         vp_flags = r.byte("presentation proof flags")
@@ -646,8 +666,8 @@ def decode_payload(text: str) -> dict[str, Any]:
         holder = "did:key:z" + b58encode(ED25519_PUB_HEADER + vp_parts[1])
         vp = {**{k: v for k, v in vp.items() if k in _VP_HEAD}, "holder": holder, **vp}
     _restore_proof(vp, vp_flags, vp_parts, "authentication")
-    creds = [_rebuild(c, f, a, p, holder=holder)
-             for c, (f, a, p) in zip(content[1:], records, strict=True)]
+    creds = [_rebuild(c, f, a, p, cid, holder=holder)
+             for c, (f, a, p, cid) in zip(content[1:], records, strict=True)]
     if placed:
         vp["verifiableCredential"] = creds
         return vp  # type: ignore[no-any-return]
@@ -667,9 +687,14 @@ def _bounded(n: int, limit: int, what: str) -> int:
 
 
 def _rebuild(
-    doc: dict[str, Any], flags: int, anchor: Any, parts: tuple[Any, ...], *, holder: str | None
+    doc: dict[str, Any], flags: int, anchor: Any, parts: tuple[Any, ...], cid: str | None, *,
+    holder: str | None
 ) -> dict[str, Any]:
     registry_spelling = doc.pop("_registry", None)
+    if cid is not None:  # the urn:uuid id, second after @context
+        if "id" in doc or next(iter(doc), None) != "@context":
+            raise GarbagePayload("credential id is packed but cannot be restored")
+        doc = {"@context": doc["@context"], "id": cid, **doc}
     if flags & _F_HOLDER:
         subject = doc.get("credentialSubject")
         if holder is None or not isinstance(subject, dict) or "id" in subject:

@@ -285,15 +285,38 @@ def test_dictionary_version_1_payloads_still_decode() -> None:
     assert orjson.dumps(qr.decode_payload(again)) == orjson.dumps(vp)
 
 
+@pytest.mark.parametrize("spelling", ["lower", "upper", "moved", "urn:x"])
+def test_credential_ids_round_trip(issuer_key: Any, holder_key: Any, spelling: str) -> None:
+    # a lowercase urn:uuid id right after @context is 16 raw bytes (bit7); any other id stays
+    # in the JSON, where it was
+    unsigned = make_degree(holder_key.public_key.did_key)
+    cid = unsigned["id"]
+    if spelling == "upper":
+        unsigned["id"] = "urn:uuid:" + cid[9:].upper()
+    elif spelling == "moved":
+        unsigned = {"id": cid, **{k: v for k, v in unsigned.items() if k != "id"}}
+    elif spelling == "urn:x":
+        unsigned["id"] = "urn:x:" + cid[9:]
+    doc = anchor_in_batch(sign(unsigned, issuer_key))
+    text = qr.encode_payload(doc)
+    body = qr.b45decode(text[4:])
+    packed = bytes.fromhex(cid[9:].replace("-", "")) in body
+    assert packed == (spelling == "lower")
+    assert orjson.dumps(qr.decode_payload(text)) == orjson.dumps(doc)
+
+
 def test_dictionary_version_1_refuses_the_implied_root() -> None:
-    # bit6 (implied merkleRoot) exists from dictionary version 2 on, in presentations only
+    # bit6 (implied merkleRoot; presentations only) and bit7 (packed id) exist from dictionary
+    # version 2 on
     text = json.loads(V1_VECTORS.read_text())["presentation"]["text"]
     body = bytearray(qr.b45decode(text[4:]))
     flags_at = 3 + 20 + 3 + 1  # kind, chain count, chain id (3), spelling, address, count
     assert body[flags_at - 1] == 2 and body[flags_at] & 1  # two records, the first anchored
-    body[flags_at] |= 0x40
-    with pytest.raises(GarbagePayload, match="flags"):
-        qr.decode_payload("TP1:" + qr.b45encode(bytes(body)))
+    for bit in (0x40, 0x80):  # nor the packed id
+        changed = bytearray(body)
+        changed[flags_at] |= bit
+        with pytest.raises(GarbagePayload, match="flags"):
+            qr.decode_payload("TP1:" + qr.b45encode(bytes(changed)))
 
 
 # --- bound presentations ----------------------------------------------------------------------
@@ -307,14 +330,22 @@ def _status(slug: str, index: int) -> list[dict[str, Any]]:
             for p in ("revocation", "suspension")]
 
 
+def _uuid(i: int) -> str:
+    """A random-looking (version 4) credential id, as issuers make them."""
+    import hashlib
+    import uuid
+
+    return f"urn:uuid:{uuid.UUID(bytes=hashlib.sha256(b'id %d' % i).digest()[:16], version=4)}"
+
+
 @pytest.fixture(scope="module")
 def application(issuer_key: Any, holder_key: Any) -> dict[str, Any]:
     """The three credentials of an application, each with two status-list entries and a 12-hash
     path (batches of 4,096), bound to a verifier's 24-character challenge with the holder's
     32-byte salt (a key file written before salts became 16 bytes: the longer)."""
     did = holder_key.public_key.did_key
-    creds = [anchor_in_batch(sign(build(did, status=_status(kind.lower(), 1000 + i)), issuer_key),
-                             index=5 + i)
+    creds = [anchor_in_batch(sign(build(did, status=_status(kind.lower(), 1000 + i), id=_uuid(i)),
+                                  issuer_key), index=5 + i)
              for i, (kind, build) in enumerate(BUILDERS.items())]
     return create_presentation(creds, holder_key, challenge="c0ffee-5eed-0123456789ab",
                                domain="verify.immd.gov.hk", created=WHEN,
@@ -324,11 +355,11 @@ def application(issuer_key: Any, holder_key: Any) -> dict[str, Any]:
 def test_bound_presentation_of_all_three_fits_one_qr_code(application: dict[str, Any]) -> None:
     text = qr.encode_payload(application)
     assert qr.b45decode(text[4:])[0] == 0x12
-    # one QR code at error correction M, version <= 40 (the README's guarantee): 3,319
-    # characters, version 40 (3,391 hold); 3,652 characters, 261 over, with dictionary version
-    # 1 and the roots carried
+    # one QR code at error correction M, version <= 40 (the README's guarantee): 3,340
+    # characters, version 40 (3,391 hold); 3,393 with the ids left in the JSON, 3,723 (332
+    # over) with dictionary version 1, the roots and the ids carried as before
     assert qr.qr_version(text) <= 40
-    assert (len(text), qr.qr_version(text)) == (3319, 40)
+    assert (len(text), qr.qr_version(text)) == (3340, 40)
     back = qr.decode_payload(text)
     assert orjson.dumps(back) == orjson.dumps(application)  # the same JSON, byte for byte
     creds = verify_presentation(back, challenge="c0ffee-5eed-0123456789ab",
