@@ -48,7 +48,7 @@ class LimitsConfigError(VerifierError, ValueError):
 
 @dataclass(frozen=True)
 class VerifierLimits:
-    """The verifier's flood limits (README, "Configuration"; env ``TALENTPROOF_VERIFIER_<NAME>``)."""
+    """The verifier's flood limits (README, "Configuration"; ``TALENTPROOF_VERIFIER_<NAME>``)."""
 
     challenge_rate_per_s: float = 5.0
     """New challenges per second per client address (0: no limit)."""
@@ -129,7 +129,9 @@ async def too_many(send: Send, message: str, retry_after: int) -> None:
 class ClientLimits:
     """ASGI middleware: the per-address rate limits and the body limit of the module's text."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limits: VerifierLimits) -> None:
+    def __init__(
+        self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limits: VerifierLimits
+    ) -> None:
         self.app = app
         self.limits = limits
         self.challenges = _buckets(
