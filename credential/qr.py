@@ -39,10 +39,11 @@ dictionary version 2 a presentation's residual keeps ``"verifiableCredential": 0
 credentials' place (version 1 put them before the proof).
 
 An implied merkleRoot (bit6) is the root the credential's own hash and inclusion path lead to;
-the encoder implies it only in a presentation (whose holder proof covers every byte of every
-credential, roots included, so a changed path still fails that proof as before) and only when
-the credential's root is that root. A single credential always carries its root, so a changed
-path there fails the verifier's inclusion check against the anchored root.
+the encoder implies it only in a presentation whose proof value is carried (the holder proof
+covers every byte of every credential, roots included, so a changed path still fails that proof
+as before) and only when the credential's root is that root. A single credential, or one in an
+unsigned presentation, carries its root, so a changed path there fails the verifier's inclusion
+check against the anchored root.
 
 Decoding refuses garbage (`GarbagePayload`), truncated (`TruncatedPayload`), oversized text or
 decompressed content (`OversizedPayload`, bounded decompression) and unknown versions
@@ -455,12 +456,12 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
     chains: list[tuple[int, str]] = []
     body = bytearray()
 
-    def record(cred: Mapping[str, Any], holder: str | None, in_vp: bool) -> dict[str, Any]:
+    def record(cred: Mapping[str, Any], holder: str | None, signed_vp: bool) -> dict[str, Any]:
         try:
             residual, anchor = split_anchor(cred)
         except AnchorFormatError as exc:
             raise QRPayloadError(f"cannot encode: {exc}") from exc
-        root_implied = in_vp and anchor is not None and _root_of(residual, anchor) == (
+        root_implied = signed_vp and anchor is not None and _root_of(residual, anchor) == (
             anchor.merkle_root
         )
         flags, raw = _split_proof(residual, "assertionMethod", False)
@@ -525,7 +526,8 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
             vp_flags |= _F_HOLDER
         else:
             holder = None
-        residuals = [record(c, holder, True) for c in creds]
+        # roots are implied only under a holder signature (which covers them)
+        residuals = [record(c, holder, bool(vp_flags & _F_SIG)) for c in creds]
         tail = bytes([vp_flags]) + vp_raw
         content: Any = [vp, *residuals]
         count = len(residuals)
@@ -644,6 +646,8 @@ def decode_payload(text: str) -> dict[str, Any]:
         ):  # a presentation's method is the holder's did:key (never the issuer form)
             raise GarbagePayload(f"presentation proof: unknown flags {vp_flags:#04x}")
         vp_parts = _read_proof(r, vp_flags, True, "presentation proof")
+        if not vp_flags & _F_SIG and any(f & _F_ROOT for f, *_ in records):
+            raise GarbagePayload("a credential's root is implied but the presentation is unsigned")
     content = _decompress(r.rest(), ZDICTS[dict_version])
     if kind == KIND_CREDENTIAL:
         if not isinstance(content, dict):

@@ -390,6 +390,16 @@ def test_presentation_roots_are_implied_and_a_changed_path_fails_the_holder_proo
                             domain="verify.immd.gov.hk")
 
 
+def test_an_unsigned_presentation_carries_its_roots(application: dict[str, Any]) -> None:
+    # no holder signature covers the roots: each is carried (a changed path fails inclusion)
+    vp = {k: v for k, v in application.items() if k != "proof"}
+    text = qr.encode_payload(vp)
+    body = qr.b45decode(text[4:])
+    for cred in vp["verifiableCredential"]:
+        assert bytes.fromhex(cred["proof"][1]["merkleRoot"][2:]) in body
+    assert orjson.dumps(qr.decode_payload(text)) == orjson.dumps(vp)
+
+
 def test_a_root_the_path_does_not_lead_to_is_carried(application: dict[str, Any]) -> None:
     # an anchor whose root is not the one its path leads to is kept as it is (the verifier's
     # inclusion check then fails on the credential, as without the QR code)
