@@ -79,7 +79,12 @@ def _header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[
 
 
 def network_of(host: str) -> str:
-    """``host`` as counted: an IPv4 address as is, an IPv6 address as its /64 network."""
+    """``host`` as counted: an IPv4 address as is, an IPv6 address as its /64 network (a port
+    some proxies append, ``1.2.3.4:5678`` or ``[2001:db8::1]:443``, is dropped)."""
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
     if ":" not in host:
         return host
     try:

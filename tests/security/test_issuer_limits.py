@@ -266,6 +266,9 @@ def test_client_address_trusts_forwarded_for_only_when_configured() -> None:
     assert a == client_address(scope(host="2001:db8:1:2:ffff::9")) == "2001:db8:1:2::/64"
     assert client_address(scope(host="2001:db8:1:3::1")) != a
     assert client_address(scope(host="::ffff:192.0.2.1")) == "192.0.2.1"
+    # a port a proxy appends is not part of the address
+    assert client_address(scope("1.2.3.4:5678"), trusted_proxies=1) == "1.2.3.4"
+    assert client_address(scope("[2001:db8:1:2::1]:443"), trusted_proxies=1) == a
 
 
 def test_token_bucket_refills_at_its_rate_and_caps_at_its_burst() -> None:
