@@ -34,6 +34,7 @@ import orjson
 
 TARGET_RATE = 15_000
 TARGET_MEM = 1 << 30
+SAMPLE_S = 0.1  # memory and CPU sampling interval (the sampler's CPU is not counted)
 ASSUMED_SIGNS_PER_CORE = 50_000  # what the issue's target assumes of one core
 CORES = 2
 TARGET_RATIO = CORES * ASSUMED_SIGNS_PER_CORE / TARGET_RATE  # 6.67 raw signs per credential
@@ -159,7 +160,7 @@ def _thread_kind(name: str) -> str:
 
 
 class PeakMemory(threading.Thread):
-    """Samples the process tree's RSS and CPU time every 0.2 s."""
+    """Samples the process tree's RSS and CPU time every `SAMPLE_S`."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
@@ -193,7 +194,7 @@ class PeakMemory(threading.Thread):
                 self.threads[tid] = (name, max(self.threads.get(tid, (name, 0.0))[1], seconds))
 
     def run(self) -> None:
-        while not self._halt.wait(0.2):
+        while not self._halt.wait(SAMPLE_S):
             self._sample()
         self.own_cpu = time.thread_time()  # the sampler's own cost (bench overhead, not issuer)
 
@@ -209,7 +210,7 @@ class PeakMemory(threading.Thread):
 
     def thread_seconds(self) -> dict[str, float]:
         """CPU seconds since `mark` of this process's threads, by kind (threads that ended
-        between two samples lose their last 0.2 s)."""
+        between two samples lose their last `SAMPLE_S`)."""
         out: dict[str, float] = {}
         for tid, (name, seconds) in self.threads.items():
             kind = _thread_kind(name)
@@ -228,7 +229,13 @@ class PeakMemory(threading.Thread):
         self._thread_zero = {tid: sec for tid, (_name, sec) in self.threads.items()}
 
 
-def _write_rows(path: Path, rows: int, fmt: str = "jsonl") -> None:
+def _write_rows(path: Path, rows: int, fmt: str = "jsonl", row_bytes: int = 0) -> None:
+    """``rows`` subjects; ``row_bytes`` > 0 pads each row to about that many bytes with a
+    ``description``: a file as large as the upload limits accept with no more rows than they
+    accept. Up to 4,000 characters (the schema's limit) the rows are issued; longer ones are
+    refused rows (each still read, parsed and its error stored), up to the longest record an
+    upload may hold (`bulk.MAX_RECORD_BYTES`): the heaviest file per row."""
+    from talentproof.issuer.bulk import MAX_RECORD_BYTES
     from talentproof.credential.examples import PERSON
     from talentproof.credential.keys import Ed25519SigningKey
 
@@ -238,24 +245,35 @@ def _write_rows(path: Path, rows: int, fmt: str = "jsonl") -> None:
         Ed25519SigningKey.from_seed(bytes([i + 1]) * 32).public_key.did_key for i in range(200)
     ]
     levels = ("bachelor", "master", "doctorate")
+    pad = ""
+    if row_bytes:
+        plain = len(f"{holders[0]},{person_cells},Degree,master,Financial Technology 0,"
+                    "University of Benchmarks,2026-06-30\r\n")
+        size = min(MAX_RECORD_BYTES - plain - 64, max(1, row_bytes - plain - 1))
+        pad = ("Bulk benchmark padding. " * (size // 24 + 1))[:size]
     if fmt == "csv":  # the same subjects, one column per field (dotted paths)
         with open(path, "w", encoding="utf-8", newline="") as text:
             text.write(
                 "id,credentialSubject.name,birthDate,identityDocument.documentType,"
                 "identityDocument.issuingCountry,identityDocument.commitment,"
                 "degree.type,degree.level,degree.fieldOfStudy,degree.institution.name,"
-                "degree.awardDate\r\n"
+                "degree.awardDate" + (",description" if pad else "") + "\r\n"
             )
+            tail = f",{pad}\r\n" if pad else "\r\n"
             text.writelines(
                 f"{holders[i % 200]},{person_cells},Degree,{levels[i % 3]},"
                 f"Financial Technology {i},"
-                "University of Benchmarks,2026-06-30\r\n"
+                f"University of Benchmarks,2026-06-30{tail}"
                 for i in range(rows)
             )
         return
+
+    def line(subject: dict[str, object]) -> bytes:  # the request form when padded
+        return orjson.dumps({"credentialSubject": subject, "description": pad} if pad else subject)
+
     with open(path, "wb") as out:
         out.writelines(
-            orjson.dumps(
+            line(
                 {
                     "id": holders[i % 200],
                     **PERSON,
@@ -278,7 +296,17 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--processes", type=int, default=0, help="signing processes (0 = CPUs)")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="upload format")
+    parser.add_argument(
+        "--size-mib",
+        type=float,
+        default=0,
+        help="pad the rows (a description) to a file of about this size (0: no padding); "
+        "900 with --rows 1000000 is the largest file the default limits accept, almost",
+    )
     args = parser.parse_args()
+    row_bytes = int(args.size_mib * 2**20 / args.rows) if args.size_mib else 0
+    out_dir = Path(__file__).resolve().parent / "out"  # git-ignored; the folder is removed after
+    out_dir.mkdir(exist_ok=True)
 
     from talentproof.issuer.anchoring import AnchorWorker
     from talentproof.issuer.auth import Principal
@@ -289,7 +317,7 @@ def main() -> int:
     from talentproof.ledger.nodes import anvil
 
     with (
-        tempfile.TemporaryDirectory(prefix="tp-bench-bulk-") as tmp,
+        tempfile.TemporaryDirectory(prefix="tp-bench-bulk-", dir=out_dir) as tmp,
         anvil(log_path=Path(tmp) / "anvil.log") as node,
     ):
         base = Path(tmp)
@@ -315,9 +343,12 @@ def main() -> int:
             ).body
         caller = Principal("bench", "institution", frozenset({"issue", "read"}), 1)
         rows_file = base / f"rows.{args.format}"
-        _write_rows(rows_file, args.rows, args.format)
+        _write_rows(rows_file, args.rows, args.format, row_bytes)
         print(
-            f"rows: {args.rows:,} ({args.format})  file: {rows_file.stat().st_size / 2**20:.0f} MiB  "
+            f"rows: {args.rows:,} ({args.format})  "
+            f"file: {rows_file.stat().st_size / 2**20:.0f} MiB "
+            f"(upload limits: {settings.bulk_max_upload_bytes / 2**20:.0f} MiB, "
+            f"{settings.bulk_max_rows:,} rows)  "
             f"institution: {inst['slug']} (chain issuer {inst['chain_issuer_id']})"
         )
         print(
@@ -390,7 +421,7 @@ def main() -> int:
             f"{rate / TARGET_RATE:.2f}x) {verdict(rate >= TARGET_RATE)}"
         )
         print(
-            f"peak memory (process tree RSS, sampled every 0.2 s): {peak / 2**20:.0f} MiB "
+            f"peak memory (process tree RSS, sampled every {SAMPLE_S} s): {peak / 2**20:.0f} MiB "
             f"(target <= 1024 MiB: {peak / TARGET_MEM:.2f}x) {verdict(peak <= TARGET_MEM)}: "
             + ", ".join(
                 f"{name} {size / 2**20:.0f} MiB"

@@ -10,6 +10,12 @@ as the user counts them (blank lines and the CSV header are not rows); an error 
 physical line of the upload where its row starts (a resumed job counts the lines before its
 cursor again).
 
+Memory is bounded whatever the size of the file: a chunk is at most ``bulk_chunk_rows`` rows and
+`CHUNK_BYTES` of the file, at most ``SIGN_AHEAD + 1`` chunks are read and not yet stored (the
+signing processes' queue holds no more), each chunk's credentials and errors are committed and
+dropped, and no list of all rows, offsets, errors or results is ever held; an upload's records
+are at most `MAX_RECORD_BYTES` each, and the upload itself is read a line at a time.
+
 Row formats:
 
 * JSONL: one JSON object per line, either an issue request (``credentialSubject`` plus optional
@@ -21,7 +27,7 @@ Row formats:
   Empty cells are omitted. A quoted field may span several lines (``"line one\nline two"``);
   records are found with the quoting rules of Python's ``csv`` module, so the resume cursor is
   always the byte offset of a record's start. A quoted field still open at the end of the file,
-  or a record longer than `MAX_RECORD_BYTES`, refuses the upload.
+  or a record (of either format) longer than `MAX_RECORD_BYTES`, refuses the upload.
 
 Signing processes receive each chunk's raw records and return compact results (ids, JCS bytes,
 hashes); the template of `_bulkcred` validates and canonicalizes only what differs per row.
@@ -60,9 +66,16 @@ _logger = logging.getLogger(__name__)
 #: Chunks a job keeps submitted to its signing processes while it stores the oldest one.
 SIGN_AHEAD = 2
 
-#: Longest CSV record (all its lines) an upload may hold: a longer one is almost always a quote
-#: left open, which would otherwise swallow the rest of the file into one row.
+#: Longest record an upload may hold (a JSONL line, a CSV record with all its lines): a longer
+#: CSV record is almost always a quote left open, which would otherwise swallow the rest of the
+#: file into one row; no row that long can be a valid request (``max_body_bytes`` is 1 MiB).
 MAX_RECORD_BYTES = 1 << 20
+
+#: Most bytes of the file one chunk takes (besides ``bulk_chunk_rows``, whichever comes first; a
+#: chunk takes one record at least): with `SIGN_AHEAD` this bounds a job's memory whatever its
+#: rows weigh. 8,192 rows of 1 KiB fit, so ordinary files keep their full chunks (one Merkle
+#: batch and one commit each).
+CHUNK_BYTES = 8 << 20
 
 
 _UNCLOSED_QUOTE = "a quoted CSV field is not closed before the end of the file"
@@ -174,8 +187,9 @@ def _lines_before(handle: BinaryIO, offset: int) -> int:
     return count
 
 
-def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> Chunk:
-    """Up to ``limit`` non-blank records (line endings removed) from the handle's position,
+def _read_chunk(handle: BinaryIO, fmt: str, limit: int, max_bytes: int = CHUNK_BYTES) -> Chunk:
+    """Up to ``limit`` non-blank records (line endings removed) from the handle's position, and
+    no more once ``max_bytes`` of the file are taken (the record that reaches them is the last),
     whether anything was read, and their lines (`Chunk`); the handle is left exactly after the
     last record taken.
 
@@ -195,8 +209,8 @@ def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> Chunk:
     size = 0
     csv_fmt = fmt == "csv"
     read_any = False
-    while len(records) < limit:
-        lines = handle.readlines(1 << 22)
+    while len(records) < limit and used < max_bytes:
+        lines = handle.readlines(min(1 << 22, max_bytes))
         if not lines:
             if parts:
                 raise ValueError(_UNCLOSED_QUOTE)
@@ -224,8 +238,10 @@ def _read_chunk(handle: BinaryIO, fmt: str, limit: int) -> Chunk:
                 if first != (starts[-1][1] + k - starts[-1][0] if starts else k):
                     starts.append((k, first))
                 append(line.rstrip(b"\r\n"))
-                if k + 1 == limit:
+                if k + 1 == limit or used >= max_bytes:
                     break
+            elif used >= max_bytes:
+                break
     handle.seek(start + used)  # readlines may have read past the last record taken
     return Chunk(records, read_any, used_lines, starts)
 
@@ -278,7 +294,24 @@ def create_job(
     inside = False  # CSV: within a quoted field that spans lines
     record_bytes = record_line = 0
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
-        for line_no, line in enumerate(upload, 1):
+        # at most MAX_RECORD_BYTES + 1 bytes a read: a longer line is refused, never held whole
+        lines = iter(lambda: upload.readline(MAX_RECORD_BYTES + 1), b"")
+        for line_no, line in enumerate(lines, 1):
+            if len(line) > MAX_RECORD_BYTES:
+                out.close()
+                path.unlink(missing_ok=True)
+                where = (
+                    f"line {line_no}"
+                    if fmt == "jsonl"
+                    else _csv_where(rows, record_line)
+                    if inside
+                    else _csv_where(rows + 1, line_no)
+                )
+                raise InvalidRequest(
+                    f"{where} is longer than {MAX_RECORD_BYTES} bytes; expected "
+                    + ("one JSON object per line" if fmt == "jsonl" else "shorter rows"),
+                    field="file",
+                )
             digest.update(line)
             if not inside and line.strip():
                 rows += 1
@@ -545,6 +578,7 @@ class BulkRunner:
         n = processes if processes is not None else service.settings.bulk_processes
         self.processes = n or (os.cpu_count() or 1)
         self.chunk_rows = service.settings.bulk_chunk_rows
+        self.chunk_bytes = CHUNK_BYTES
         self._stop = threading.Event()
         self.wakeup = threading.Event()
         self._thread: threading.Thread | None = None
@@ -664,7 +698,7 @@ class BulkRunner:
             at_end = False
             while not self._stop.is_set():
                 while not at_end and len(in_flight) <= SIGN_AHEAD:
-                    chunk = _read_chunk(handle, fmt, self.chunk_rows)
+                    chunk = _read_chunk(handle, fmt, self.chunk_rows, self.chunk_bytes)
                     if not chunk.read_any:
                         at_end = True
                         break
