@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
-from talentproof.issuer.limits import LimitSettings, RateLimiter, TokenBuckets, human_bytes
 from talentproof.issuer.errors import Unauthenticated
+from talentproof.issuer.limits import LimitSettings, RateLimiter, TokenBuckets, human_bytes
 from talentproof.ratelimit import client_address
 
 from tests.issuer.conftest import issuer_chain, make_service  # noqa: F401
@@ -296,3 +297,89 @@ def test_token_bucket_table_is_bounded() -> None:
 def test_limits_are_named_in_human_units() -> None:
     assert human_bytes(1 << 20) == "1 MiB (1048576 bytes)"
     assert human_bytes(1000) == "1000 bytes"
+
+
+JUNK_FLOOD = 2_000  # fixed count of junk-token requests from one address
+LEGIT_REQUESTS = 200  # a legitimate key's requests from another address meanwhile
+
+
+@pytest.mark.integration
+def test_loopback_junk_token_flood_leaves_a_valid_key_served(make_service) -> None:  # noqa: F811
+    """Real HTTP on loopback (uvicorn on 127.0.0.1), the flooding and the legitimate client
+    bound to distinct 127.0.0.x source addresses; a fixed count and a time bound, count-based
+    assertions only."""
+    import http.client
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from talentproof.issuer.app import create_app
+
+    budget = 20
+    service = make_service(rate_limit_failed_auth_per_s=0.001, rate_limit_failed_auth_burst=budget)
+    app = create_app(service, run_worker=False)
+    with TestClient(app) as client:
+        token = onboard(client)["api_key"]["token"]
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    )
+    serving = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    serving.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    stop = time.monotonic() + 60  # the time bound: both clients stop by themselves
+    flood: dict[int, int] = {}
+    legit: dict[int, int] = {}
+
+    def send(source: str, n: int, request: Any, seen: dict[int, int]) -> None:
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", port, timeout=15, source_address=(source, 0)
+        )
+        for i in range(n):
+            if time.monotonic() > stop:
+                break
+            conn.request(*request(i))
+            r = conn.getresponse()
+            r.read()
+            seen[r.status] = seen.get(r.status, 0) + 1
+        conn.close()
+
+    def junk(i: int) -> tuple[str, str, bytes, dict[str, str]]:
+        if i % 2:  # the fast path of POST /credentials too
+            body = orjson.dumps(degree_request(f"Junk {i}"))
+            headers = {
+                "Authorization": f"Bearer tpk_junk{i}_s{i}",
+                "Content-Type": "application/json",
+            }
+            return "POST", "/credentials", body, headers
+        return "GET", "/credentials?limit=1", b"", {"Authorization": f"Bearer tpk_junk{i}_s{i}"}
+
+    def good(i: int) -> tuple[str, str, bytes, dict[str, str]]:
+        if i % 10 == 0:
+            body = orjson.dumps(degree_request(f"Legit {i}"))
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            return "POST", "/credentials", body, headers
+        return "GET", "/credentials?limit=1", b"", {"Authorization": f"Bearer {token}"}
+
+    try:
+        threads = [
+            threading.Thread(target=send, args=("127.0.0.2", JUNK_FLOOD, junk, flood)),
+            threading.Thread(target=send, args=("127.0.0.3", LEGIT_REQUESTS, good, legit)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        assert not any(t.is_alive() for t in threads)
+    finally:
+        server.should_exit = True
+        serving.join(10)
+    print(f"junk flood {flood}, legitimate {legit}")
+    assert flood == {401: budget, 429: JUNK_FLOOD - budget}, flood
+    assert legit == {200: LEGIT_REQUESTS * 9 // 10, 202: LEGIT_REQUESTS // 10}, legit
