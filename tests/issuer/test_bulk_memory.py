@@ -137,7 +137,7 @@ def test_a_job_of_heavy_rows_keeps_a_few_chunks_in_memory(
     monkeypatch.setattr(BulkRunner, "_submit_block", _submit)
     monkeypatch.setattr(BulkRunner, "_store_chunk", _store)
     runner = BulkRunner(service, processes=1)
-    # the byte budget scaled down with the file (the default's 8 MiB is what the bench measures
+    # the byte budget scaled down with the file (the default's 16 MiB is what the bench measures
     # with 900 MiB): a few 1 MiB chunks against the whole 48 MiB file in one
     runner.chunk_bytes = MiB
     peak = _Peak()
