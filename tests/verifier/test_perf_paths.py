@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from PIL import Image
 from talentproof.credential import qr as c_qr
+from talentproof.credential.qr import image as c_qr_image
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.errors import NoQRCodeFound
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
@@ -286,12 +287,12 @@ def _screenshot(text: str, size: int = 1000) -> bytes:
 
 def test_decode_image_attempts_are_lazy_and_cheapest_first():
     image = Image.new("RGB", (300, 200), "white")
-    attempts = c_qr._image_attempts(image)
+    attempts = c_qr_image.image_attempts(image)
     first = next(attempts)
     assert first.mode == "L" and first.size == (300, 200)
     rest = list(attempts)
     assert [im.mode for im in rest] == ["L", "RGB", "L"] and rest[-1].size == (600, 400)
-    big = c_qr._image_attempts(Image.new("RGB", (1300, 1300), "white"))
+    big = c_qr_image.image_attempts(Image.new("RGB", (1300, 1300), "white"))
     assert len(list(big)) == 3  # no upscaling of large pictures
 
 

@@ -1,4 +1,4 @@
-"""The QR payload: a versioned, self-contained, compact encoding of an anchored credential or a
+"""The TP1 QR payload format: a versioned, self-contained, compact encoding of an anchored credential or a
 presentation, carried in QR alphanumeric mode.
 
 Text form (format version 1): ``"TP1:" + Base45(payload)`` (Base45 as RFC 9285 / the EU DCC;
@@ -53,37 +53,34 @@ error correction M (`PayloadTooLargeForQR`, with the excess).
 
 from __future__ import annotations
 
-import io
 import re
-import struct
 import uuid
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from ._base58 import b58decode, b58encode
-from ._zdict_v1 import ZDICT_V1
-from ._zdict_v2 import ZDICT_V2
-from .anchor import AnchorProof, attach_anchor, split_anchor
-from .errors import (
+from .._base58 import b58decode, b58encode
+from .._zdict_v1 import ZDICT_V1
+from .._zdict_v2 import ZDICT_V2
+from ..anchor import AnchorProof, attach_anchor, split_anchor
+from ..errors import (
     AnchorFormatError,
-    GarbagePayload,
-    NoQRCodeFound,
-    OversizedPayload,
-    PayloadTooLargeForQR,
     CredentialError,
+    GarbagePayload,
+    OversizedPayload,
     QRPayloadError,
     TruncatedPayload,
     UnknownPayloadVersion,
 )
-from .keys import ED25519_PUB_HEADER
-from .merkle import InclusionProof, credential_hash, root_from_inclusion
+from ..keys import ED25519_PUB_HEADER
+from ..merkle import InclusionProof, credential_hash, root_from_inclusion
+from .base45 import b45decode, b45encode
+from .image import check_fits
 
 __all__ = [
-    "ALNUM_CAPACITY_M",
     "DICT_VERSION",
     "FORMAT_VERSION",
     "MAX_JSON_BYTES",
@@ -92,15 +89,9 @@ __all__ = [
     "ZDICT",
     "ZDICTS",
     "ZDICT_V2",
-    "b45decode",
-    "b45encode",
-    "check_fits",
-    "decode_image",
     "decode_payload",
     "encode_payload",
-    "qr_version",
-    "render_png",
-    "render_svg",
+    "to_checksum_address",
 ]
 
 FORMAT_VERSION = 1
@@ -111,15 +102,6 @@ KIND_PRESENTATION = 2
 MAX_JSON_BYTES = 64 * 1024  # bound on decompressed JSON (decompression bombs)
 MAX_TEXT_CHARS = 7089  # the most any QR code holds (numeric, version 40-L); anything longer is junk
 MAX_RECORDS = 16
-DEFAULT_ERROR = "m"
-
-# Alphanumeric-mode capacity (characters) of QR versions 1..40 at error correction M
-# (ISO/IEC 18004 table 7); a test checks it against segno.
-ALNUM_CAPACITY_M = (
-    20, 38, 61, 90, 122, 154, 178, 221, 262, 311, 366, 419, 483, 528, 600, 656, 734, 816, 909,
-    970, 1035, 1134, 1248, 1326, 1451, 1542, 1637, 1732, 1839, 1994, 2113, 2238, 2369, 2506,
-    2632, 2780, 2894, 3054, 3220, 3391,
-)
 
 # The preset DEFLATE dictionaries by dictionary version (frozen; see _zdict_v1, _zdict_v2): the
 # payload's first byte names its version. `encode_payload` writes DICT_VERSION. `ZDICT` stays the
@@ -127,52 +109,6 @@ ALNUM_CAPACITY_M = (
 ZDICT = ZDICT_V1
 ZDICTS = {1: ZDICT_V1, 2: ZDICT_V2}
 DICT_VERSION = 2
-
-_B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_B45_INDEX = {c: i for i, c in enumerate(_B45)}
-
-
-# --- Base45 (RFC 9285) ------------------------------------------------------------------------
-
-
-def b45encode(data: bytes) -> str:
-    """RFC 9285 Base45."""
-    out = []
-    for i in range(0, len(data) - 1, 2):
-        n = data[i] * 256 + data[i + 1]
-        n, c = divmod(n, 45)
-        e, d = divmod(n, 45)
-        out.append(_B45[c] + _B45[d] + _B45[e])
-    if len(data) & 1:
-        d, c = divmod(data[-1], 45)
-        out.append(_B45[c] + _B45[d])
-    return "".join(out)
-
-
-def b45decode(text: str) -> bytes:
-    """RFC 9285 Base45; raises `GarbagePayload` / `TruncatedPayload`."""
-    try:
-        values = [_B45_INDEX[c] for c in text]
-    except KeyError as exc:
-        raise GarbagePayload(f"character {exc.args[0]!r} is not in the Base45 alphabet") from None
-    if len(values) % 3 == 1:
-        raise TruncatedPayload(
-            f"Base45 text of {len(text)} characters is cut short (length mod 3 must be 0 or 2)"
-        )
-    out = bytearray()
-    for i in range(0, len(values) - 2, 3):
-        n = values[i] + values[i + 1] * 45 + values[i + 2] * 2025
-        if n > 0xFFFF:
-            raise GarbagePayload(f"Base45 triplet at {i} encodes {n}, more than two bytes")
-        out += n.to_bytes(2, "big")
-    if len(values) % 3 == 2:
-        n = values[-2] + values[-1] * 45
-        if n > 0xFF:
-            raise TruncatedPayload(
-                "Base45 text ends inside a 3-character group (the text is cut short)"
-            )
-        out.append(n)
-    return bytes(out)
 
 
 # --- binary helpers ---------------------------------------------------------------------------
@@ -560,7 +496,11 @@ def _root_of(signed: Mapping[str, Any], anchor: AnchorProof) -> bytes | None:
 
 
 def to_checksum_address(address: str) -> str:
-    """The EIP-55 mixed-case spelling of a 0x address."""
+    """The EIP-55 mixed-case spelling of a 0x address.
+
+    Hand-written (8 lines over pycryptodome's keccak): `eth_utils.to_checksum_address` would pull
+    the eth stack into the pure `credential` package for one checksum.
+    """
     from Crypto.Hash import keccak  # pycryptodome: keccak-256 (not NIST SHA3-256)
 
     lower = address.lower()[2:]
@@ -721,109 +661,3 @@ def _rebuild(
         return attach_anchor(doc, proof)
     except AnchorFormatError as exc:
         raise GarbagePayload(f"payload anchor proof is malformed: {exc}") from exc
-
-
-# --- QR symbols -------------------------------------------------------------------------------
-
-
-def check_fits(text: str, *, max_version: int = 40, error: str = DEFAULT_ERROR) -> None:
-    """Raise `PayloadTooLargeForQR` unless ``text`` fits one QR code <= ``max_version`` at M."""
-    if error.lower() != "m":
-        qr_version(text, error=error, max_version=max_version)
-        return
-    if not 1 <= max_version <= 40:
-        raise ValueError(f"max_version: expected 1..40, found {max_version}")
-    capacity = ALNUM_CAPACITY_M[max_version - 1]
-    if len(text) > capacity:
-        raise PayloadTooLargeForQR(len(text) - capacity, capacity_chars=capacity,
-                                   length_chars=len(text), max_version=max_version, error=error)
-
-
-def _make(text: str, error: str) -> Any:
-    import segno
-
-    try:
-        return segno.make_qr(text, error=error, boost_error=False)
-    except segno.DataOverflowError as exc:
-        raise PayloadTooLargeForQR(
-            max(len(text) - ALNUM_CAPACITY_M[-1], 1), capacity_chars=ALNUM_CAPACITY_M[-1],
-            length_chars=len(text), max_version=40, error=error,
-        ) from exc
-
-
-def qr_version(text: str, *, error: str = DEFAULT_ERROR, max_version: int = 40) -> int:
-    """The QR version (1..40) segno picks for ``text`` at the given error correction."""
-    check_fits(text, max_version=max_version) if error.lower() == "m" else None
-    version: int = _make(text, error).version
-    if version > max_version:
-        raise PayloadTooLargeForQR(1, capacity_chars=0, length_chars=len(text),
-                                   max_version=max_version, error=error)
-    return version
-
-
-def render_png(text: str, *, scale: int = 4, border: int = 4, error: str = DEFAULT_ERROR) -> bytes:
-    """A PNG image of the QR code (``scale`` pixels per module, ``border`` quiet modules)."""
-    buf = io.BytesIO()
-    _make(text, error).save(buf, kind="png", scale=scale, border=border)
-    return buf.getvalue()
-
-
-def render_svg(text: str, *, scale: int = 4, border: int = 4, error: str = DEFAULT_ERROR) -> str:
-    """An SVG image of the QR code."""
-    buf = io.BytesIO()
-    _make(text, error).save(buf, kind="svg", scale=scale, border=border, xmldecl=False)
-    return buf.getvalue().decode("utf-8")
-
-
-def _image_attempts(image: Any) -> Iterator[Any]:
-    """Candidate pictures for the QR reader, cheapest first, each built only when asked for.
-
-    1. grayscale as given (a clean screenshot is read here: one conversion, no resampling);
-    2. grayscale, contrast-stretched (dim photos of screens);
-    3. the colour picture as given (the reader's own luminance weights);
-    4. for small pictures (< 1200 px), the contrast-stretched copy upscaled 2x (tiny modules).
-    """
-    from PIL import Image, ImageOps
-
-    gray = image.convert("L")
-    yield gray
-    stretched = ImageOps.autocontrast(gray, cutoff=1)
-    yield stretched
-    yield image.convert("RGB")
-    if max(stretched.size) < 1200:
-        yield stretched.resize((stretched.width * 2, stretched.height * 2), Image.Resampling.LANCZOS)
-
-
-def decode_image(image_bytes: bytes) -> str:
-    """The first TalentProof payload text found in an image (PNG, JPEG, …; photo or screenshot).
-
-    Tries the cheapest reading first (grayscale as given) and only then, lazily, a
-    contrast-stretched copy, the colour picture and (for small images) an upscaled copy, each
-    with two binarizers. Raises `NoQRCodeFound` when no QR code starting with ``TP`` is readable.
-    """
-    import zxingcpp
-    from PIL import Image, UnidentifiedImageError
-
-    if not isinstance(image_bytes, bytes | bytearray | memoryview):
-        raise NoQRCodeFound(f"expected image bytes, found {type(image_bytes).__name__}")
-    try:
-        image = Image.open(io.BytesIO(image_bytes))
-        image.load()
-    # Pillow's plugins report a corrupt file with any of these (SyntaxError: "broken PNG file",
-    # struct.error / EOFError: short chunks) and a huge declared size with DecompressionBombError
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
-            SyntaxError, EOFError, struct.error, zlib.error) as exc:
-        raise NoQRCodeFound(f"not a readable image: {exc}") from exc
-    seen_other = False
-    for candidate in _image_attempts(image):
-        for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
-            results = zxingcpp.read_barcodes(
-                candidate, formats=zxingcpp.BarcodeFormat.QRCode, binarizer=binarizer
-            )
-            for result in results:
-                if result.text.startswith("TP") and ":" in result.text[:8]:
-                    return result.text
-                seen_other = True
-    if seen_other:
-        raise NoQRCodeFound("the image holds QR codes, but none is a TalentProof payload")
-    raise NoQRCodeFound("the image holds no readable QR code")

@@ -1,0 +1,63 @@
+"""The QR code of a credential or presentation: ``credential.qr`` re-exports the public API.
+
+- `payload`: the TP1 text format (binary layout, flags, varints, DEFLATE dictionaries,
+  EIP-55 registry spelling): `encode_payload`, `decode_payload`;
+- `base45`: RFC 9285 Base45 (`b45encode`, `b45decode`);
+- `image`: QR symbols: capacity (`check_fits`, `qr_version`), rendering (`render_png`,
+  `render_svg`) and reading a photo or screenshot (`decode_image`).
+"""
+
+from __future__ import annotations
+
+from .base45 import b45decode, b45encode
+from .image import (
+    ALNUM_CAPACITY_M,
+    DEFAULT_ERROR,
+    check_fits,
+    decode_image,
+    qr_version,
+    render_png,
+    render_svg,
+)
+from .payload import (
+    DICT_VERSION,
+    FORMAT_VERSION,
+    KIND_CREDENTIAL,
+    KIND_PRESENTATION,
+    MAX_JSON_BYTES,
+    MAX_RECORDS,
+    MAX_TEXT_CHARS,
+    PREFIX,
+    ZDICT,
+    ZDICT_V2,
+    ZDICTS,
+    decode_payload,
+    encode_payload,
+    to_checksum_address,
+)
+
+__all__ = [
+    "ALNUM_CAPACITY_M",
+    "DEFAULT_ERROR",
+    "DICT_VERSION",
+    "FORMAT_VERSION",
+    "KIND_CREDENTIAL",
+    "KIND_PRESENTATION",
+    "MAX_JSON_BYTES",
+    "MAX_RECORDS",
+    "MAX_TEXT_CHARS",
+    "PREFIX",
+    "ZDICT",
+    "ZDICTS",
+    "ZDICT_V2",
+    "b45decode",
+    "b45encode",
+    "check_fits",
+    "decode_image",
+    "decode_payload",
+    "encode_payload",
+    "qr_version",
+    "render_png",
+    "render_svg",
+    "to_checksum_address",
+]
