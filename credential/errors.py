@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from talentproof.errors import TalentProofError
 
-class CredentialError(Exception):
+
+class CredentialError(TalentProofError):
     """Root of every error raised by `talentproof.credential`."""
 
 

@@ -43,7 +43,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 
 from . import _cred
 from .db import AnchorBatch, Credential, Institution, utcnow
-from .errors import ChainUnavailable
+from .errors import LedgerUnavailable
 
 _logger = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class AnchorWorker:
             try:
                 busy = self.run_once()
                 backoff = self.poll
-            except ChainUnavailable as exc:
+            except LedgerUnavailable as exc:
                 self.service.metrics.chain_errors.labels("unavailable").inc()
                 self.service.metrics.chain_up.set(0)
                 self.service.chain.mark(False, str(exc))
@@ -165,7 +165,7 @@ class AnchorWorker:
             self._recovered = True
         health = self.service.chain.probe(max_age=5.0)
         if not health.available:
-            raise ChainUnavailable(health.detail)
+            raise LedgerUnavailable(health.detail)
         # queued revocations, suspensions and reinstatements first, in order (never held back
         # by an institution's ledger state: the registry decides)
         if self.service.apply_status_changes():
@@ -234,7 +234,7 @@ class AnchorWorker:
         if issuer_id is not None:
             try:  # the reason, with its time, for the status endpoints (cached by the gateway)
                 state = self.service.chain.issuer_state(issuer_id)
-            except ChainUnavailable:
+            except LedgerUnavailable:
                 state = None
         if state is None or state.may_issue:  # not read, or changed again: what the revert says
             code = int(getattr(exc, "args_dict", {}).get("status", 2))
@@ -273,7 +273,7 @@ class AnchorWorker:
             else:
                 try:
                     state = chain.issuer_state(state.issuer_id)
-                except ChainUnavailable:
+                except LedgerUnavailable:
                     pass  # still waiting; the pass's probe reports the outage
         if state is not None and not state.may_issue:
             self.waiting[institution_id] = (state, next_read)
@@ -545,7 +545,7 @@ class AnchorWorker:
             return
         record = chain.anchor_record(root, issuer_id)
         if record is None:
-            raise ChainUnavailable(f"batch {batch_id}: root not anchored after replacements")
+            raise LedgerUnavailable(f"batch {batch_id}: root not anchored after replacements")
         self._settle(batch_id, record, issuer_id)
 
     def _settle(self, batch_id: int, record: Any, ours: int | None) -> None:

@@ -3,7 +3,7 @@
 It reads the deployment record, sends transactions with the ledger's `TxSender` (send, wait and
 replace as separate steps, so the anchoring worker can persist between them), reads anchor
 records and credential statuses, and performs the governance steps of onboarding. Every
-"cannot reach the chain" condition surfaces as the issuer's `ChainUnavailable`.
+"cannot reach the chain" condition surfaces as the issuer's `LedgerUnavailable`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ChainUnavailable, ConfigurationError
+from .errors import ConfigurationError, LedgerUnavailable
 from .settings import ANVIL_DEV_GOVERNOR_KEY, IssuerSettings
 
 _logger = logging.getLogger(__name__)
@@ -92,20 +92,20 @@ class IssuerLedgerState:
 
 @contextlib.contextmanager
 def _guard(what: str) -> Iterator[None]:
-    """Translate ledger/transport failures into the issuer's `ChainUnavailable`."""
+    """Translate ledger/transport failures into the issuer's `LedgerUnavailable`."""
     from talentproof.ledger import errors as lerr
 
     try:
         yield
     except (lerr.ChainUnavailable, lerr.ChainIdMismatch, lerr.DeploymentError) as exc:
-        raise ChainUnavailable(f"{what}: {exc}") from exc
+        raise LedgerUnavailable(f"{what}: {exc}") from exc
     except (OSError, ConnectionError) as exc:
-        raise ChainUnavailable(f"{what}: ledger unreachable: {exc}") from exc
+        raise LedgerUnavailable(f"{what}: ledger unreachable: {exc}") from exc
     except Exception as exc:
         import requests
 
         if isinstance(exc, requests.RequestException):
-            raise ChainUnavailable(f"{what}: ledger unreachable: {exc}") from exc
+            raise LedgerUnavailable(f"{what}: ledger unreachable: {exc}") from exc
         raise
 
 
@@ -158,7 +158,7 @@ class ChainGateway:
                 record = json.loads(self.deployment_file.read_text(encoding="utf-8"))
                 self._deployment = DeploymentInfo(int(record["chainId"]), str(record["registry"]))
             except FileNotFoundError as exc:
-                raise ChainUnavailable(
+                raise LedgerUnavailable(
                     f"no deployment record at {self.deployment_file}; run `talentproof deploy`"
                 ) from exc
             except (ValueError, KeyError, TypeError) as exc:
@@ -211,7 +211,7 @@ class ChainGateway:
                 )
             else:
                 self.health = ChainHealth(True, "ok", actual, dep.registry, time.monotonic())
-        except (ChainUnavailable, ConfigurationError) as exc:
+        except (LedgerUnavailable, ConfigurationError) as exc:
             self.health = ChainHealth(False, str(exc), None, None, time.monotonic())
         return self.health
 
@@ -334,7 +334,7 @@ class ChainGateway:
 
             events = contract.events.IssuerRegistered().process_receipt(receipt, errors=DISCARD)
             if not events:
-                raise ChainUnavailable("registerIssuer mined without an IssuerRegistered event")
+                raise LedgerUnavailable("registerIssuer mined without an IssuerRegistered event")
             issuer_id = int(events[0]["args"]["issuerId"])
         else:
             self._transact(gov, "addIssuerAccount", issuer_id, account)
@@ -532,7 +532,7 @@ class IssuerStateWatch:
 
     def refresh_once(self) -> None:
         """Read every watched issuer's status now and publish the reads; raises
-        `ChainUnavailable` at the first failure (nothing is published then)."""
+        `LedgerUnavailable` at the first failure (nothing is published then)."""
         states = [self.gateway.issuer_state(issuer_id) for issuer_id in list(self.issuer_ids())]
         if self.publish is not None:
             self.publish(states)
@@ -541,7 +541,7 @@ class IssuerStateWatch:
         while not self._stop.is_set():
             try:
                 self.refresh_once()
-            except ChainUnavailable:
+            except LedgerUnavailable:
                 pass  # the cached reads age out: issuance is accepted and queued
             except Exception:  # never let the watch die (e.g. the database is being closed)
                 _logger.debug("issuer status refresh failed", exc_info=True)

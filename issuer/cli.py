@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from talentproof.errors import exit_code
+
 issuer_app = typer.Typer(
     help="The issuer service: HTTP API, anchoring worker, operator commands.", no_args_is_help=True
 )
@@ -18,7 +20,7 @@ issuer_app = typer.Typer(
 
 def _fail(exc: Exception) -> None:
     typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(3 if exc.__class__.__name__ == "ChainUnavailable" else 1)
+    raise typer.Exit(exit_code(exc))  # by type: 3 when the ledger is unreachable
 
 
 def _service(**overrides: object):  # type: ignore[no-untyped-def]

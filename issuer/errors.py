@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from talentproof.errors import EXIT_UNAVAILABLE, TalentProofError
 
-class IssuerError(Exception):
+
+class IssuerError(TalentProofError):
     """Root of every error raised by ``talentproof.issuer``."""
 
     status_code = 500
@@ -86,8 +88,11 @@ class RateLimited(IssuerError, status_code=429, code="rate_limited"):
         self.retry_after = retry_after
 
 
-class ChainUnavailable(IssuerError, status_code=503, code="chain_unavailable"):
-    """The ledger cannot be reached; the operation needs it now."""
+class LedgerUnavailable(IssuerError, status_code=503, code="chain_unavailable"):
+    """The ledger cannot be reached; the operation needs it now (the issuer's face of
+    ``ledger.errors.ChainUnavailable``, which it wraps)."""
+
+    exit_code = EXIT_UNAVAILABLE
 
 
 class ConfigurationError(IssuerError, code="configuration_error"):

@@ -44,7 +44,6 @@ from .db import (
     writer_lock,
 )
 from .errors import (
-    ChainUnavailable,
     ConfigurationError,
     Conflict,
     Forbidden,
@@ -53,6 +52,7 @@ from .errors import (
     InstitutionSuspended,
     InvalidRequest,
     IssuerError,
+    LedgerUnavailable,
     NotAccredited,
     NotFound,
     Unauthenticated,
@@ -1405,7 +1405,7 @@ class IssuerService:
         if state is None and self.chain.health.available:
             try:
                 state = self.chain.issuer_state(chain_issuer_id)
-            except ChainUnavailable:
+            except LedgerUnavailable:
                 return None
         return state
 
@@ -1771,7 +1771,7 @@ class IssuerService:
         transaction, sent and recorded (``sent``) before its receipt is awaited, so a restart
         resumes it. A change the registry refuses is ``failed`` (with the revert) unless the
         chain already shows its effect (a resend after a crash): then ``applied``. Raises
-        `ChainUnavailable` when the ledger does not answer: the queue waits, in order.
+        `LedgerUnavailable` when the ledger does not answer: the queue waits, in order.
         Returns whether anything was applied or failed."""
         did = False
         failed = True
@@ -1833,7 +1833,7 @@ class IssuerService:
         pending = None
         if state == "sent" and record:
             pending = PendingTx.from_json(orjson.loads(record))
-            with contextlib.suppress(LedgerError, ChainUnavailable):
+            with contextlib.suppress(LedgerError, LedgerUnavailable):
                 self.chain.rebroadcast(account_key, pending)
         try:
             if pending is None:
@@ -1865,7 +1865,7 @@ class IssuerService:
             )
             return False
         except LedgerError as exc:
-            raise ChainUnavailable(f"status change {change_id}: {exc}") from exc
+            raise LedgerUnavailable(f"status change {change_id}: {exc}") from exc
         self._mark_applied(change_id, "0x" + bytes(receipt["transactionHash"]).hex())
         return True
 
@@ -1972,14 +1972,14 @@ class IssuerService:
             set_bits: list[int] = []
             try:
                 if inst.chain_issuer_id is None:
-                    raise ChainUnavailable("no on-chain issuer id")
+                    raise LedgerUnavailable("no on-chain issuer id")
                 statuses = self.chain.credential_statuses(
                     inst.chain_issuer_id, [c.credential_hash for c in candidates]
                 )
                 for cand, (revoked, suspended) in zip(candidates, statuses, strict=True):
                     if revoked if purpose == "revocation" else suspended:
                         set_bits.append(cand.status_index)
-            except ChainUnavailable:
+            except LedgerUnavailable:
                 source = "local mirror (ledger unavailable)"
                 for cand in candidates:
                     if cand.revoked_at is not None if purpose == "revocation" else cand.suspended:

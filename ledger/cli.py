@@ -57,15 +57,16 @@ def _errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from talentproof.ledger.errors import ChainUnavailable, LedgerError
+        from talentproof.errors import exit_code
+        from talentproof.ledger.errors import LedgerError
 
         try:
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
-        except ChainUnavailable as exc:
-            _fail(str(exc), EXIT_CHAIN)
-        except (LedgerError, ValueError, TypeError) as exc:
+        except LedgerError as exc:  # by type: ChainUnavailable is EXIT_CHAIN
+            _fail(str(exc), exit_code(exc))
+        except (ValueError, TypeError) as exc:
             _fail(str(exc), EXIT_FAILURE)
 
     return wrapper  # type: ignore[return-value]

@@ -30,6 +30,8 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
+from talentproof.errors import EXIT_UNAVAILABLE, TalentProofError
+
 __all__ = [
     "ChainIdMismatch",
     "ChainUnavailable",
@@ -47,12 +49,14 @@ __all__ = [
 ]
 
 
-class LedgerError(Exception):
+class LedgerError(TalentProofError):
     """Root of every error raised by `talentproof.ledger`."""
 
 
 class ChainUnavailable(LedgerError):
     """The JSON-RPC endpoint could not be reached, timed out or answered something unusable."""
+
+    exit_code = EXIT_UNAVAILABLE
 
 
 class ChainIdMismatch(LedgerError):

@@ -10,6 +10,8 @@ import importlib
 
 import typer
 
+from talentproof.errors import TalentProofError, exit_code
+
 app = typer.Typer(
     name="talentproof",
     help="TalentProof: ledger-anchored credentials for talent-list claims.",
@@ -38,5 +40,11 @@ for _name in _CONTRIBUTORS:
 
 
 def main() -> None:
-    """Entry point of the `talentproof` console script."""
-    app()
+    """Entry point of the `talentproof` console script. An error a command did not handle
+    itself prints its diagnostics and exits with the code of its type
+    (:func:`talentproof.errors.exit_code`)."""
+    try:
+        app()
+    except TalentProofError as exc:
+        typer.echo(f"error: {exc.diagnostics()}", err=True)
+        raise SystemExit(exit_code(exc)) from None

@@ -8,9 +8,14 @@ re-check.
 
 from __future__ import annotations
 
+from talentproof.errors import EXIT_FAILURE, EXIT_USAGE, TalentProofError
 
-class VerifierError(Exception):
-    """Root of every error raised by :mod:`talentproof.verifier`."""
+
+class VerifierError(TalentProofError):
+    """Root of every error raised by :mod:`talentproof.verifier` (input or configuration the
+    verifier cannot take: a usage error, exit code 2, unless a leaf says otherwise)."""
+
+    exit_code = EXIT_USAGE
 
 
 class InputError(VerifierError):
@@ -56,6 +61,8 @@ class TrustConfigError(VerifierError):
 
 class ReceiptError(VerifierError):
     """A verification receipt is malformed, its signature is invalid, or it does not re-check."""
+
+    exit_code = EXIT_FAILURE
 
 
 class ChallengeError(VerifierError):

@@ -156,7 +156,7 @@ def test_issuer_accepts_development_chain_keys_only_in_development(tmp_path: Pat
 
 
 def test_issuer_needs_its_own_secrets_outside_development(tmp_path: Path) -> None:
-    from talentproof.issuer.errors import ChainUnavailable, ConfigurationError
+    from talentproof.issuer.errors import ConfigurationError, LedgerUnavailable
     from talentproof.issuer.service import IssuerService
     from talentproof.issuer.settings import IssuerSettings
 
@@ -177,7 +177,7 @@ def test_issuer_needs_its_own_secrets_outside_development(tmp_path: Path) -> Non
     try:
         assert (tmp_path / "d" / "issuer-passphrase").exists()
         # development: Anvil's account 0 is taken, so it goes on to the chain (none here)
-        with pytest.raises(ChainUnavailable, match="no deployment record"):
+        with pytest.raises(LedgerUnavailable, match="no deployment record"):
             dev.chain._governor()
     finally:
         dev.close()

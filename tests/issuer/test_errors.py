@@ -18,7 +18,7 @@ TABLE = [
     for name, base, status, code in map(
         str.split,
         """
-        IssuerError           Exception     500  issuer_error
+        IssuerError           TalentProofError 500  issuer_error
         NotFound              IssuerError   404  not_found
         Unauthenticated       IssuerError   401  unauthenticated
         Forbidden             IssuerError   403  forbidden
@@ -31,7 +31,7 @@ TABLE = [
         IdempotencyKeyReused  Conflict      409  idempotency_key_reused
         PayloadTooLarge       IssuerError   413  payload_too_large
         RateLimited           IssuerError   429  rate_limited
-        ChainUnavailable      IssuerError   503  chain_unavailable
+        LedgerUnavailable     IssuerError   503  chain_unavailable
         ConfigurationError    IssuerError   500  configuration_error
         KeyDecryptionError    IssuerError   500  key_decryption_failed
         """.strip().splitlines(),

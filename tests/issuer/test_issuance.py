@@ -86,7 +86,7 @@ def _closed_port() -> int:
 def test_chain_down_issuance_is_queued_and_readyz_says_so(client, make_service) -> None:
     from fastapi.testclient import TestClient
     from talentproof.issuer.app import create_app
-    from talentproof.issuer.errors import ChainUnavailable
+    from talentproof.issuer.errors import LedgerUnavailable
 
     token = onboard(client)["api_key"]["token"]
     offline = make_service(rpc_url=f"http://127.0.0.1:{_closed_port()}")
@@ -100,7 +100,7 @@ def test_chain_down_issuance_is_queued_and_readyz_says_so(client, make_service) 
         assert ready.json()["status"] == "degraded"
         assert ready.json()["chain"]["available"] is False
         assert ready.json()["anchoring"]["pending_credentials"] == 1
-        with pytest.raises(ChainUnavailable):
+        with pytest.raises(LedgerUnavailable):
             down.app.state.worker.run_once(force=True)
         assert (
             down.get(f"/credentials/{r.json()['id']}/anchor", headers=bearer(token)).json()[
