@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Fail when a module reaches into another module's private names (issue 13, points 2 and 6).
+
+A name is private when it starts with one underscore (dunders are not). Flagged, in the
+packages (credential/, ledger/, issuer/, verifier/, contracts/, talentproof/):
+
+- ``from talentproof.x.y import _name`` (a private function, class or constant of another
+  module, in any package, the importing package's own included);
+- ``import talentproof.x._mod`` / ``from talentproof.x import _mod`` / ``from talentproof.x._mod
+  import name`` from *another* top-level package (a package's private modules are its own; what
+  two packages share goes in an ``_internal`` package with public names, imported by its owner);
+- ``mod._name`` where ``mod`` was bound by importing a talentproof module.
+
+Relative imports are resolved against the importing module. ``BASELINE`` below lists the
+violations that existed when the check was added, in code that was being refactored at the time;
+the list may only shrink (a new reach fails; an entry that no longer occurs is reported, to be
+removed).
+
+Usage: scripts/check_private_imports.py [--tests]   (--tests also scans tests/, bench/, scripts/
+and prints what it finds there without failing).
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Owner areas of the baseline: the refactors of issue 13 under way when the check was added.
+_CREDENTIAL = "credential format refactor (credential/)"
+_ISSUER = "issuer layering refactor (issuer/)"
+_VERIFIER = "verifier engine refactor (verifier/)"
+
+# "importer -> imported:name" (modules without the talentproof. prefix) -> owner area.
+# Remove entries as the refactors land; never add one for new code.
+BASELINE: dict[str, str] = {
+    "credential.integrity -> credential._base58:_FROM_GMP": _CREDENTIAL,
+    "credential.integrity -> credential._base58:_mpz": _CREDENTIAL,
+    "credential.integrity -> credential.jcs:_FIRST_ELEMENT": _CREDENTIAL,
+    "credential.integrity -> credential.jcs:_MEMBER_VALUE": _CREDENTIAL,
+    "credential.integrity -> credential.jcs:_NEXT_ELEMENT": _CREDENTIAL,
+    "credential.integrity -> credential.jcs:_ORJSON_OPTIONS": _CREDENTIAL,
+    "credential.integrity -> credential.jcs:_fast_path_exact": _CREDENTIAL,
+    "credential.integrity -> credential.jcs:_utf16_key": _CREDENTIAL,
+    "credential.integrity -> credential.keys:_DID_KEY_CACHE": _CREDENTIAL,
+    "issuer._bulkcred -> credential:_base58": _ISSUER,
+    "issuer._bulkcred -> credential._base58:_FROM_GMP": _ISSUER,
+    "issuer._bulkcred -> credential.jcs:_utf16_key": _ISSUER,
+    "issuer._bulkcred -> issuer._cred:_CONTEXTS": _ISSUER,
+    "issuer._bulkcred -> issuer._cred:_SCHEMA_IDS": _ISSUER,
+    "issuer._bulkcred -> issuer._cred:_holder_ok": _ISSUER,
+    "issuer._bulkcred -> issuer._cred:_status_entries": _ISSUER,
+    "verifier.bulk -> verifier.fastread:_codec_for": _VERIFIER,
+    "verifier.policy -> verifier.facts:_norm": _VERIFIER,
+}
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _modules() -> dict[str, Path]:
+    """Every module of the distribution, by dotted name, from pyproject's package-dir."""
+    mapping = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-dir"
+    ]
+    found: dict[str, Path] = {}
+    for package, folder in mapping.items():
+        base = ROOT / folder
+        for path in base.rglob("*.py"):
+            rel = path.relative_to(base).with_suffix("")
+            parts = [p for p in rel.parts if p != "__pycache__"]
+            if any(not p.isidentifier() for p in parts):
+                continue  # alembic's versions/ and the like are not importable modules
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found.setdefault(".".join([package, *parts]), path)
+    return found
+
+
+def _short(module: str) -> str:
+    return module.removeprefix("talentproof.")
+
+
+def _top(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def _resolve(module: str, is_package: bool, level: int, target: str | None) -> str:
+    if level == 0:
+        return target or ""
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    base = base[: len(base) - (level - 1)]
+    return ".".join([*base, target] if target else base)
+
+
+def _private_module_of_other_package(importer: str, imported: str) -> bool:
+    parts = imported.split(".")
+    return (
+        imported.startswith("talentproof.")
+        and _top(imported) != _top(importer)
+        and any(_private(p) for p in parts[2:])
+    )
+
+
+def scan(module: str, path: Path, known: set[str]) -> list[tuple[int, str, str]]:
+    """(line, imported module, private name or module) for each reach into a private name."""
+    tree = ast.parse(path.read_text(), str(path))
+    is_package = path.name == "__init__.py"
+    found: list[tuple[int, str, str]] = []
+    bound: dict[str, str] = {}  # local name -> the talentproof module it is bound to
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if not alias.name.startswith("talentproof"):
+                    continue
+                if _private_module_of_other_package(module, alias.name):
+                    found.append((node.lineno, alias.name, alias.name.rsplit(".", 1)[-1]))
+                if alias.asname:
+                    bound[alias.asname] = alias.name
+                else:
+                    bound["talentproof"] = "talentproof"
+        elif isinstance(node, ast.ImportFrom):
+            source = _resolve(module, is_package, node.level, node.module)
+            if not source.startswith("talentproof"):
+                continue
+            if _private_module_of_other_package(module, source):
+                found.append((node.lineno, source, "*"))
+                continue
+            for alias in node.names:
+                full = f"{source}.{alias.name}"
+                if full in known:  # a submodule
+                    if _private_module_of_other_package(module, full):
+                        found.append((node.lineno, source, alias.name))
+                    bound[alias.asname or alias.name] = full
+                elif _private(alias.name) and source != module:
+                    found.append((node.lineno, source, alias.name))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and _private(node.attr)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in bound
+        ):
+            found.append((node.lineno, bound[node.value.id], node.attr))
+    return found
+
+
+def main(argv: list[str]) -> int:
+    modules = _modules()
+    known = set(modules)
+    seen: set[str] = set()
+    failures: list[str] = []
+    for module, path in sorted(modules.items()):
+        for line, source, name in scan(module, path, known):
+            key = f"{_short(module)} -> {_short(source)}:{name}"
+            seen.add(key)
+            if key not in BASELINE:
+                failures.append(f"{path.relative_to(ROOT)}:{line}: {module} uses {source}:{name}")
+    for key in sorted(set(BASELINE) - seen):  # a warning, so a refactor's CI stays green
+        print(f"note: baseline entry no longer occurs, remove it from BASELINE: {key}")
+    if "--tests" in argv:
+        for folder in ("tests", "bench", "scripts"):
+            for path in sorted((ROOT / folder).rglob("*.py")):
+                rel = path.relative_to(ROOT).with_suffix("")
+                for line, source, name in scan(".".join(rel.parts), path, known):
+                    print(f"(not enforced) {path.relative_to(ROOT)}:{line}: {source}:{name}")
+    for failure in failures:
+        print(failure)
+    if failures:
+        print(
+            f"{len(failures)} private cross-module import(s); see scripts/check_private_imports.py"
+        )
+        return 1
+    print(f"private imports: OK ({len(BASELINE)} baselined, {len(modules)} modules)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
