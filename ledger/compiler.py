@@ -109,7 +109,7 @@ def solc_binary() -> Path:
 
 def _source_files(root: Path) -> list[Path]:
     files = sorted(
-        [*root.glob("*.sol"), *root.glob("interfaces/*.sol")],
+        [*root.glob("*.sol"), *root.glob("interfaces/*.sol"), *root.glob("utils/*.sol")],
         key=lambda p: p.relative_to(root).as_posix(),
     )
     if not files:

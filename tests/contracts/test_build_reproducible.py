@@ -48,8 +48,9 @@ def test_artifact_pins_compiler_and_settings(fresh):
     # every source is recorded with its hash, and the metadata agrees
     sources = {p.relative_to(contracts_dir()).as_posix() for p in contracts_dir().rglob("*.sol")}
     assert set(artifact["sources"]) == {f"contracts/{s}" for s in sources}
-    for name, hashes in artifact["sources"].items():
-        assert metadata["sources"][name]["keccak256"] == hashes["keccak256"]
+    for name, used in metadata["sources"].items():  # the sources this contract is built from
+        assert used["keccak256"] == artifact["sources"][name]["keccak256"]
+    assert set(metadata["sources"]) < set(artifact["sources"])  # not utils/VerificationBatch.sol
 
 
 def test_compile_errors_are_reported(tmp_path):
@@ -98,6 +99,7 @@ def test_check_artifacts_finds_a_stale_file(fresh, tmp_path):
     build.mkdir()
     committed = (BUILD / "TalentProofRegistry.json").read_bytes()
     (build / "TalentProofRegistry.json").write_bytes(committed)
+    (build / "VerificationBatch.json").write_bytes((BUILD / "VerificationBatch.json").read_bytes())
     assert compiler.check_artifacts(build_dir=build, fresh=fresh) == []
     (build / "TalentProofRegistry.json").write_bytes(
         committed.replace(b'"runs": 10000', b'"runs": 200')
