@@ -8,11 +8,12 @@ PY     := $(VENV)/bin/python
 STAMPS := .stamps
 DATA   ?= data
 
-.PHONY: help setup setup-system run test test-fast bench compile slither clean distclean
+.PHONY: help setup setup-system run lint test test-fast bench compile slither clean distclean
 
 help:
 	@echo "make run    set up what is missing, start the local chain, deploy, run the services"
-	@echo "make test   set up what is missing (incl. Chromium, PostgreSQL), run every test"
+	@echo "make lint   ruff check, ruff format --check, mypy, import-linter, private imports"
+	@echo "make test   set up what is missing (incl. Chromium, PostgreSQL), lint, run every test"
 	@echo "make bench  run every benchmark and write bench/results.md"
 
 $(STAMPS):
@@ -45,7 +46,21 @@ setup-system: $(STAMPS)/system
 run: setup
 	$(VENV)/bin/talentproof run --data-dir $(DATA)
 
-test: setup setup-system
+# Guardrails (issue 13.6, CONTRIBUTING.md): every check runs even if one fails, then the target
+# fails if any did. Warm: a few seconds (mypy and ruff cache in .mypy_cache and .ruff_cache).
+# scripts/pkgtree lays out pyproject's package-dir mapping as build/pkgtree for mypy and
+# import-linter (which runs from build/ so that ./talentproof does not shadow the tree).
+lint: setup
+	@$(PY) scripts/pkgtree
+	@status=0; \
+	echo "== ruff check";            $(VENV)/bin/ruff check . || status=1; \
+	echo "== ruff format --check";   $(VENV)/bin/ruff format --check . || status=1; \
+	echo "== mypy";                  $(VENV)/bin/mypy || status=1; \
+	echo "== import-linter";         (cd build && PYTHONPATH=pkgtree ../$(VENV)/bin/lint-imports --config ../pyproject.toml) || status=1; \
+	echo "== private imports";       $(PY) scripts/check_private_imports.py || status=1; \
+	exit $$status
+
+test: setup setup-system lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 test-fast: setup
