@@ -11,15 +11,10 @@ Signed documents must be verified as the received dicts, never re-serialized thr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from functools import cache
 from typing import Annotated, Any, Literal
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError as _JsonSchemaError
-from jsonschema.exceptions import best_match
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -31,16 +26,22 @@ from pydantic import (
 
 from .claims import fact_problems
 from .errors import (
-    MISSING,
     ImpossibleFact,
     KeyMismatch,
     MalformedMultibase,
     SchemaValidationError,
 )
-from .integrity import format_datetime, parse_datetime
+from .integrity import format_datetime
 from .keys import Ed25519PublicKey
-from .schemas import SCHEMA_IDS, load_schema
-from .types import DEGREE, EMPLOYMENT, KINDS, OPEN_BADGE, PRESENTATION, credential_kind
+from .schemas import SCHEMA_IDS
+from .types import CREDENTIALS_V2, DEGREE, EMPLOYMENT, KINDS, OPEN_BADGE
+from .validation import (
+    check_vc_structure,
+    join_field,
+    validate_credential,
+    validate_presentation,
+    value_at,
+)
 
 __all__ = [
     "CREDENTIALS_V2",
@@ -70,7 +71,6 @@ __all__ = [
     "validate_presentation",
 ]
 
-CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
 TALENTPROOF_CONTEXT = "https://talentproof.org/contexts/v1"
 OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 
@@ -418,12 +418,12 @@ def _sub(cls: type[_Model], data: dict[str, Any], valid_from: Any) -> _Model:
     problems = fact_problems({"credentialSubject": data}, today)
     if problems:
         raise ImpossibleFact(problems[0].field, problems[0].message,
-                             _at({"credentialSubject": data}, problems[0].field))
+                             value_at({"credentialSubject": data}, problems[0].field))
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
         err = _from_pydantic(exc)
-        raise SchemaValidationError(_join("credentialSubject", err.field), err.expected,
+        raise SchemaValidationError(join_field("credentialSubject", err.field), err.expected,
                                     err.found) from exc
 
 
@@ -546,158 +546,6 @@ def open_badge_credential(
     return _build(OPEN_BADGE, OB3_CONTEXT, issuer=_issuer(issuer, profile=True), subject=subject,
                   id=id, valid_from=valid_from, valid_until=valid_until, status=status,
                   name=name, description=description)
-
-
-# --- validation -------------------------------------------------------------------------------
-
-
-@cache
-def _validator(kind: str) -> Draft202012Validator:
-    return Draft202012Validator(load_schema(kind))
-
-
-_DTS = re.compile(
-    r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T(([01][0-9]|2[0-3]):"
-    r"[0-5][0-9]:[0-5][0-9](\.[0-9]+)?|(24:00:00(\.0+)?))(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
-)
-
-
-def check_vc_structure(doc: Any, base_type: str) -> None:
-    """VC 2.0 rules shared by credentials and presentations (context, type, validity window)."""
-    if not isinstance(doc, Mapping):
-        raise SchemaValidationError("", "a JSON object", type(doc).__name__)
-    ctx = doc.get("@context")
-    if not isinstance(ctx, list) or not ctx:
-        raise SchemaValidationError("@context", f"a list starting with {CREDENTIALS_V2!r}", ctx)
-    if ctx[0] != CREDENTIALS_V2:
-        raise SchemaValidationError("@context[0]", repr(CREDENTIALS_V2), ctx[0])
-    types = doc.get("type")
-    if isinstance(types, str):
-        types = [types]
-    if not isinstance(types, list) or base_type not in types:
-        raise SchemaValidationError("type", f"a list including {base_type!r}", doc.get("type"))
-    for key in ("validFrom", "validUntil"):
-        value = doc.get(key)
-        if value is not None and (not isinstance(value, str) or not _DTS.fullmatch(value)):
-            raise SchemaValidationError(key, "an XML Schema dateTimeStamp such as "
-                                        "2026-01-01T00:00:00Z", value)
-    vf, vu = doc.get("validFrom"), doc.get("validUntil")
-    if vf is not None and vu is not None and parse_datetime(vf) > parse_datetime(vu):
-        raise SchemaValidationError("validUntil", f"a time not before validFrom ({vf})", vu)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-
-
-def validate_credential(doc: Any, *, today: date | None = None) -> str:
-    """Validate a (signed or unsigned, possibly anchored) credential; return its kind.
-
-    Checks the VC 2.0 structure, then the kind's JSON Schema, then that ``credentialSchema``
-    names that schema and ``credentialSubject.id`` is a well-formed Ed25519 did:key. With
-    ``today``, also that its facts are possible (`claims.fact_problems`: calendar dates, none
-    after ``today``, in order); the first problem raises `ImpossibleFact` (a
-    `SchemaValidationError`) naming the field. The builders pass ``valid_from``'s date.
-    """
-    check_vc_structure(doc, "VerifiableCredential")
-    kind = credential_kind(doc)
-    error = best_match(_validator(kind).iter_errors(doc), key=_relevance)
-    if error is not None:
-        raise _from_jsonschema(error)
-    subject_id = doc["credentialSubject"]["id"]
-    try:
-        _holder_did(subject_id)
-    except ValueError as exc:
-        raise SchemaValidationError("credentialSubject.id", "the holder's Ed25519 did:key",
-                                    subject_id) from exc
-    name = doc["credentialSubject"].get("name")
-    if isinstance(name, str) and _CONTROL.search(name):  # a JSON Schema "$" allows one "\n"
-        raise SchemaValidationError("credentialSubject.name", "a name without control "
-                                    "characters or line breaks", name)
-    if today is not None:
-        problems = fact_problems(doc, today)
-        if problems:
-            raise ImpossibleFact(problems[0].field, problems[0].message,
-                                 _at(doc, problems[0].field))
-    return kind
-
-
-def _at(doc: Any, field: str) -> Any:
-    value = doc
-    for part in re.split(r"\.|(?=\[)", field):
-        if part.startswith("["):
-            index = int(part[1:-1])
-            value = value[index] if isinstance(value, list) and index < len(value) else MISSING
-        else:
-            value = value.get(part, MISSING) if isinstance(value, Mapping) else MISSING
-    return value
-
-
-def validate_presentation(doc: Any) -> None:
-    """VC 2.0 structural rules of a presentation (credentials are objects, holder present)."""
-    check_vc_structure(doc, PRESENTATION)
-    vcs = doc.get("verifiableCredential")
-    if vcs is None:
-        return
-    if isinstance(vcs, Mapping):
-        vcs = [vcs]
-    if not isinstance(vcs, list):
-        raise SchemaValidationError("verifiableCredential", "a list of credential objects", vcs)
-    for i, vc in enumerate(vcs):
-        if not isinstance(vc, Mapping):
-            raise SchemaValidationError(f"verifiableCredential[{i}]", "a credential object "
-                                        "(not a string or URL)", vc)
-
-
-def _relevance(error: _JsonSchemaError) -> tuple[int, int]:
-    # prefer deep errors (they name the exact field) and non-combinator errors
-    return (-len(error.path), 0 if error.validator in ("oneOf", "anyOf") else 1)
-
-
-def _from_jsonschema(error: _JsonSchemaError) -> SchemaValidationError:
-    path = _dotted(error.absolute_path)
-    v, arg, schema, found = error.validator, error.validator_value, error.schema, error.instance
-    if v == "required":
-        missing = next((k for k in arg if isinstance(found, Mapping) and k not in found), "?")
-        return SchemaValidationError(_join(path, missing), "a value (required property)",
-                                     MISSING)
-    if v == "additionalProperties":
-        allowed = sorted(schema.get("properties", {}))
-        extra = sorted(k for k in found if k not in allowed) if isinstance(found, Mapping) else []
-        key = extra[0] if extra else "?"
-        return SchemaValidationError(_join(path, key), f"no such property (allowed: "
-                                     f"{', '.join(allowed)})", found.get(key) if extra else None)
-    if v == "enum":
-        expected = f"one of {list(arg)}"
-    elif v == "const":
-        expected = repr(arg)
-    elif v == "type":
-        expected = f"a JSON {arg}" if isinstance(arg, str) else f"one of JSON types {arg}"
-    elif v in ("pattern", "format", "anyOf", "oneOf", "minProperties"):
-        expected = schema.get("description") or f"a value matching {arg!r}"
-    elif v == "minLength":
-        expected = "a non-empty text" if arg == 1 else f"a text of at least {arg} characters"
-    elif v == "maxLength":
-        expected = f"a text of at most {arg} characters"
-    elif v == "minItems":
-        expected = f"a list of at least {arg} item(s)"
-    elif v == "maxItems":
-        expected = f"a list of at most {arg} items"
-    elif v == "contains":
-        expected = f"a list containing {arg.get('const', arg)!r}"
-    else:
-        expected = f"{v} {arg!r}"
-    return SchemaValidationError(path, expected, found)
-
-
-def _dotted(parts: Any) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
 
 
 __all__ += ["check_vc_structure", "KINDS", "ResultDescription"]

@@ -10,13 +10,14 @@ from typing import Any
 
 from .errors import SchemaValidationError
 
-__all__ = ["DEGREE", "EMPLOYMENT", "KINDS", "OPEN_BADGE", "PRESENTATION", "credential_kind"]
+__all__ = ["CREDENTIALS_V2", "DEGREE", "EMPLOYMENT", "KINDS", "OPEN_BADGE", "PRESENTATION", "credential_kind"]
 
 DEGREE = "DegreeCredential"
 EMPLOYMENT = "EmploymentCredential"
 OPEN_BADGE = "OpenBadgeCredential"
 KINDS: tuple[str, ...] = (DEGREE, EMPLOYMENT, OPEN_BADGE)
 PRESENTATION = "VerifiablePresentation"
+CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"  # the VC 2.0 base context
 
 
 def credential_kind(doc: Mapping[str, Any]) -> str:

@@ -32,12 +32,14 @@ import os
 from typing import Any
 
 import orjson
+
 from talentproof.credential import _base58
 from talentproof.credential import integrity as _integrity
 from talentproof.credential import jcs as _jcs
 from talentproof.credential import merkle as _merkle
 from talentproof.credential import model as _model
 from talentproof.credential import types as _types
+from talentproof.credential import validation as _validation
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.keys import RawEd25519Signer
 from talentproof.credential.schemas import load_schema
@@ -79,7 +81,6 @@ _TOP_LEVEL = {
 Result = tuple[int, "str | None", bytes, bytes, str, str]
 
 
-_VALIDATORS: dict[bytes, Any] = {}
 
 try:  # GMP's radix conversion, as `_base58` uses it
     from gmpy2 import mpz as _mpz
@@ -114,17 +115,6 @@ def new_credential_ids(count: int) -> list[str]:
         f"{variant[h[i + 16]]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
         for i in range(0, 32 * count, 32)
     ]
-
-
-def _compiled(schema: dict[str, Any]) -> Any:
-    """A jsonschema-rs validator of ``schema``, compiled once per process."""
-    key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
-    validator = _VALIDATORS.get(key)
-    if validator is None:
-        import jsonschema_rs
-
-        validator = _VALIDATORS[key] = jsonschema_rs.Draft202012Validator(schema)
-    return validator
 
 
 def _member(key: str, canonical_value: bytes) -> bytes:
@@ -204,10 +194,10 @@ class BulkTemplate:
         sample["credentialStatus"] = _cred._status_entries(identity, 0)
         self.enabled = (
             self.enabled
-            and _compiled(const_schema).is_valid(sample)
+            and _validation.compile_schema(const_schema).is_valid(sample)
             and self._structure_ok({**sample, "validFrom": self._stamp})
         )
-        self._row_valid = _compiled(row_schema).is_valid
+        self._row_valid = _validation.compile_schema(row_schema).is_valid
         self._ctx_check = {"@context": const["@context"], "type": const["type"]}
         # status entries: canonical bytes around the index (inside two strings)
         status = _jcs.canonicalize(_cred._status_entries(identity, _INDEX_MARK))  # type: ignore[arg-type]

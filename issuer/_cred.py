@@ -8,7 +8,6 @@ bulk worker processes share one definition of "issue one credential".
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
 import unicodedata
@@ -20,8 +19,8 @@ from talentproof.credential import integrity as _integrity
 from talentproof.credential import jcs as _jcs
 from talentproof.credential import keys as _keys
 from talentproof.credential import merkle as _merkle
-from talentproof.credential import model as _model
 from talentproof.credential import types as _types
+from talentproof.credential import validation as _validation
 from talentproof.credential.errors import CredentialError, SchemaValidationError
 from talentproof.credential.schemas import SCHEMA_IDS
 
@@ -145,42 +144,22 @@ def _subject_fact_problems(kind: str, subject: dict[str, Any], today: dt.date) -
     return subject_fact_problems(kind, subject, today)
 
 
-@functools.lru_cache(maxsize=65536)
 def _holder_ok(subject_id: str) -> bool:
-    try:
-        _keys.Ed25519PublicKey.from_did_key(subject_id)
-    except CredentialError:
-        return False
-    return "#" not in subject_id
-
-
-def _fast_validator(kind: str) -> Any:
-    from talentproof.credential.schemas import compiled_validator
-
-    return compiled_validator(kind)
+    return _validation.is_holder_did(subject_id)
 
 
 def warm_up() -> None:
     """Compile every kind's schema validator and load the QR module now (at start-up) rather
     than on the first request that needs them."""
     for kind in KINDS:
-        _fast_validator(kind)
+        _validation.compiled_validator(kind)
     _qr()
 
 
 def _validate(doc: dict[str, Any]) -> None:
-    """`credential.model.validate_credential`, with a fast path for valid documents.
-
-    The kind's JSON Schema (the credential package's file) is checked with the compiled
-    jsonschema-rs validator; only a document it rejects (or whose holder did:key does not
-    decode) goes through ``validate_credential``, which raises the precise error.
-    """
-    validator = _fast_validator(doc["type"][-1])
-    subject = doc.get("credentialSubject")
-    if validator.is_valid(doc) and isinstance(subject, dict) and _holder_ok(subject.get("id", "")):
-        _model.check_vc_structure(doc, "VerifiableCredential")
-        return
-    _model.validate_credential(doc)
+    """`credential.validation.validate_credential` (the compiled schema, the reference
+    explaining a rejection)."""
+    _validation.validate_credential(doc)
 
 
 def _qr() -> Any:

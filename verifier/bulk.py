@@ -325,7 +325,7 @@ def _prefork_warmup(verifier: Verifier) -> None:
     if fastread.supports(verifier.reader):
         fastread._codec_for(verifier.reader)
     for kind in KINDS:
-        fastschema._rs_validator(kind)
+        fastschema.compiled_validator(kind)
 
 
 def _chunks(paths: list[str], size: int) -> Iterator[list[str]]:

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import SchemaValidationError
 from ..types import DEGREE, EMPLOYMENT, KINDS, OPEN_BADGE
 
-__all__ = ["SCHEMA_FILES", "SCHEMA_IDS", "compiled_validator", "load_schema", "schema_id"]
+__all__ = ["SCHEMA_FILES", "SCHEMA_IDS", "load_schema", "schema_id"]
 
 SCHEMA_FILES: dict[str, str] = {
     DEGREE: "degree-credential-v1.json",
@@ -43,13 +43,3 @@ def load_schema(kind: str) -> dict[str, Any]:
     schema_id(kind)
     schema: dict[str, Any] = json.loads(_load(kind))
     return schema
-
-
-@cache
-def compiled_validator(kind: str) -> Any:
-    """The kind's schema compiled once with jsonschema-rs (a ``Draft202012Validator``): the
-    fast accept check the issuer and the verifier run before the reference validator, which
-    alone explains a rejection."""
-    import jsonschema_rs
-
-    return jsonschema_rs.Draft202012Validator(load_schema(kind))

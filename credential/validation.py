@@ -1,0 +1,233 @@
+"""The one schema validator of credentials: the kind's JSON Schema plus the VC 2.0 rules.
+
+`validate_credential(doc, today=...)` is what the builders, the issuer (single, idempotent and
+bulk) and the verifier call. Its implementation is each kind's shipped schema (draft 2020-12)
+compiled once with jsonschema-rs (`compiled_validator`; `compile_schema` for the bulk template's
+sub-schemas). A document the compiled validator rejects is explained by the reference twin,
+`jsonschema` (kept because its `best_match` error tree names the exact field and expectation
+that `SchemaValidationError` reports; jsonschema-rs gives no such ranking), so the result is
+always the reference's answer: `reference_validate_credential` runs the twin alone and
+tests/credential/test_cred_validation.py checks the two agree on every mutation of the examples.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from functools import cache, lru_cache
+from typing import Any
+
+import jsonschema_rs
+import orjson
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as _JsonSchemaError
+from jsonschema.exceptions import best_match
+
+from .claims import fact_problems
+from .errors import MISSING, CredentialError, ImpossibleFact, SchemaValidationError
+from .integrity import parse_datetime
+from .keys import Ed25519PublicKey
+from .schemas import load_schema
+from .types import CREDENTIALS_V2, PRESENTATION, credential_kind
+
+__all__ = [
+    "check_vc_structure",
+    "compile_schema",
+    "compiled_validator",
+    "is_holder_did",
+    "join_field",
+    "reference_validate_credential",
+    "validate_credential",
+    "validate_presentation",
+    "value_at",
+]
+
+
+@cache
+def compiled_validator(kind: str) -> Any:
+    """The kind's schema compiled once with jsonschema-rs (a ``Draft202012Validator``)."""
+    return jsonschema_rs.Draft202012Validator(load_schema(kind))
+
+
+_COMPILED: dict[bytes, Any] = {}
+
+
+def compile_schema(schema: Mapping[str, Any]) -> Any:
+    """A jsonschema-rs validator of a (sub-)schema, compiled once per process."""
+    key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    validator = _COMPILED.get(key)
+    if validator is None:
+        validator = _COMPILED[key] = jsonschema_rs.Draft202012Validator(dict(schema))
+    return validator
+
+
+@cache
+def _reference(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(kind))
+
+
+@lru_cache(maxsize=4096)
+def is_holder_did(value: str) -> bool:
+    """True when ``value`` is an Ed25519 did:key without a fragment (a pure function of the
+    string: cached, holders recur across a bulk job, a folder and an application)."""
+    try:
+        Ed25519PublicKey.from_did_key(value)
+    except CredentialError:
+        return False
+    return "#" not in value
+
+
+_DTS = re.compile(
+    r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T(([01][0-9]|2[0-3]):"
+    r"[0-5][0-9]:[0-5][0-9](\.[0-9]+)?|(24:00:00(\.0+)?))(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+)
+
+
+def check_vc_structure(doc: Any, base_type: str) -> None:
+    """VC 2.0 rules shared by credentials and presentations (context, type, validity window)."""
+    if not isinstance(doc, Mapping):
+        raise SchemaValidationError("", "a JSON object", type(doc).__name__)
+    ctx = doc.get("@context")
+    if not isinstance(ctx, list) or not ctx:
+        raise SchemaValidationError("@context", f"a list starting with {CREDENTIALS_V2!r}", ctx)
+    if ctx[0] != CREDENTIALS_V2:
+        raise SchemaValidationError("@context[0]", repr(CREDENTIALS_V2), ctx[0])
+    types = doc.get("type")
+    if isinstance(types, str):
+        types = [types]
+    if not isinstance(types, list) or base_type not in types:
+        raise SchemaValidationError("type", f"a list including {base_type!r}", doc.get("type"))
+    for key in ("validFrom", "validUntil"):
+        value = doc.get(key)
+        if value is not None and (not isinstance(value, str) or not _DTS.fullmatch(value)):
+            raise SchemaValidationError(key, "an XML Schema dateTimeStamp such as "
+                                        "2026-01-01T00:00:00Z", value)
+    vf, vu = doc.get("validFrom"), doc.get("validUntil")
+    if vf is not None and vu is not None and parse_datetime(vf) > parse_datetime(vu):
+        raise SchemaValidationError("validUntil", f"a time not before validFrom ({vf})", vu)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def validate_credential(doc: Any, *, today: date | None = None) -> str:
+    """Validate a (signed or unsigned, possibly anchored) credential; return its kind.
+
+    Checks the VC 2.0 structure, then the kind's JSON Schema, then that ``credentialSchema``
+    names that schema and ``credentialSubject.id`` is a well-formed Ed25519 did:key. With
+    ``today``, also that its facts are possible (`claims.fact_problems`: calendar dates, none
+    after ``today``, in order); the first problem raises `ImpossibleFact` (a
+    `SchemaValidationError`) naming the field. The builders pass ``valid_from``'s date.
+    """
+    return _validate(doc, today, fast=True)
+
+
+def reference_validate_credential(doc: Any, *, today: date | None = None) -> str:
+    """`validate_credential` with the reference validator (`jsonschema`) alone: the twin the
+    differential tests compare the compiled path with."""
+    return _validate(doc, today, fast=False)
+
+
+def _validate(doc: Any, today: date | None, *, fast: bool) -> str:
+    check_vc_structure(doc, "VerifiableCredential")
+    kind = credential_kind(doc)
+    if not (fast and compiled_validator(kind).is_valid(doc)):
+        error = best_match(_reference(kind).iter_errors(doc), key=_relevance)
+        if error is not None:
+            raise _from_jsonschema(error)
+    subject_id = doc["credentialSubject"]["id"]
+    if not is_holder_did(subject_id):
+        raise SchemaValidationError("credentialSubject.id", "the holder's Ed25519 did:key",
+                                    subject_id)
+    name = doc["credentialSubject"].get("name")
+    if isinstance(name, str) and _CONTROL.search(name):  # a JSON Schema "$" allows one "\n"
+        raise SchemaValidationError("credentialSubject.name", "a name without control "
+                                    "characters or line breaks", name)
+    if today is not None:
+        problems = fact_problems(doc, today)
+        if problems:
+            raise ImpossibleFact(problems[0].field, problems[0].message,
+                                 value_at(doc, problems[0].field))
+    return kind
+
+
+def value_at(doc: Any, field: str) -> Any:
+    """The value at a dotted field path (``a.b[0].c``), or `MISSING`."""
+    value = doc
+    for part in re.split(r"\.|(?=\[)", field):
+        if part.startswith("["):
+            index = int(part[1:-1])
+            value = value[index] if isinstance(value, list) and index < len(value) else MISSING
+        else:
+            value = value.get(part, MISSING) if isinstance(value, Mapping) else MISSING
+    return value
+
+
+def validate_presentation(doc: Any) -> None:
+    """VC 2.0 structural rules of a presentation (credentials are objects, holder present)."""
+    check_vc_structure(doc, PRESENTATION)
+    vcs = doc.get("verifiableCredential")
+    if vcs is None:
+        return
+    if isinstance(vcs, Mapping):
+        vcs = [vcs]
+    if not isinstance(vcs, list):
+        raise SchemaValidationError("verifiableCredential", "a list of credential objects", vcs)
+    for i, vc in enumerate(vcs):
+        if not isinstance(vc, Mapping):
+            raise SchemaValidationError(f"verifiableCredential[{i}]", "a credential object "
+                                        "(not a string or URL)", vc)
+
+
+def _relevance(error: _JsonSchemaError) -> tuple[int, int]:
+    # prefer deep errors (they name the exact field) and non-combinator errors
+    return (-len(error.path), 0 if error.validator in ("oneOf", "anyOf") else 1)
+
+
+def _from_jsonschema(error: _JsonSchemaError) -> SchemaValidationError:
+    path = _dotted(error.absolute_path)
+    v, arg, schema, found = error.validator, error.validator_value, error.schema, error.instance
+    if v == "required":
+        missing = next((k for k in arg if isinstance(found, Mapping) and k not in found), "?")
+        return SchemaValidationError(join_field(path, missing), "a value (required property)",
+                                     MISSING)
+    if v == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = sorted(k for k in found if k not in allowed) if isinstance(found, Mapping) else []
+        key = extra[0] if extra else "?"
+        return SchemaValidationError(join_field(path, key), f"no such property (allowed: "
+                                     f"{', '.join(allowed)})", found.get(key) if extra else None)
+    if v == "enum":
+        expected = f"one of {list(arg)}"
+    elif v == "const":
+        expected = repr(arg)
+    elif v == "type":
+        expected = f"a JSON {arg}" if isinstance(arg, str) else f"one of JSON types {arg}"
+    elif v in ("pattern", "format", "anyOf", "oneOf", "minProperties"):
+        expected = schema.get("description") or f"a value matching {arg!r}"
+    elif v == "minLength":
+        expected = "a non-empty text" if arg == 1 else f"a text of at least {arg} characters"
+    elif v == "maxLength":
+        expected = f"a text of at most {arg} characters"
+    elif v == "minItems":
+        expected = f"a list of at least {arg} item(s)"
+    elif v == "maxItems":
+        expected = f"a list of at most {arg} items"
+    elif v == "contains":
+        expected = f"a list containing {arg.get('const', arg)!r}"
+    else:
+        expected = f"{v} {arg!r}"
+    return SchemaValidationError(path, expected, found)
+
+
+def _dotted(parts: Any) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def join_field(path: str, key: str) -> str:
+    """``path.key`` (``key`` alone at the root)."""
+    return f"{path}.{key}" if path else key
