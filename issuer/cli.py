@@ -90,7 +90,7 @@ def serve(
             _fail(exc)
             return
         settings = service.settings
-        bind = {"host": host or settings.host, "port": port or settings.port}
+        bind: dict[str, Any] = {"host": host or settings.host, "port": port or settings.port}
         if not supervised:
             import uvicorn
 
