@@ -128,7 +128,7 @@ def build_verifier(rpc: str, trust: str, *, min_confirmations: int = 1, domain: 
         reader = RegistryReader(rpc, deployment.registry)
     except ValueError as exc:
         raise InputError(f"--rpc: {exc}") from None
-    kw = {"domain": domain} if domain else {}
+    kw: dict[str, Any] = {"domain": domain} if domain else {}
     return Verifier(reader, deployment, min_confirmations=min_confirmations, **kw)
 
 
