@@ -196,7 +196,7 @@ def _default_verifier(settings: ServiceSettings) -> Verifier:
     from talentproof.verifier.errors import TrustConfigError
 
     trust = TrustedDeployment.parse(settings.trust)
-    kw = {"domain": settings.domain} if settings.domain else {}
+    kw: dict[str, Any] = {"domain": settings.domain} if settings.domain else {}
     try:
         reader = RegistryReader(settings.rpc_url, trust.registry)
     except ValueError as exc:
