@@ -137,7 +137,7 @@ def presentation_salt(vp: Mapping[str, Any]) -> str | None:
         _check_salt(salt)
     except ValueError:
         return None
-    return salt  # type: ignore[no-any-return]
+    return salt
 
 
 def _check_salt(salt: Any) -> None:
