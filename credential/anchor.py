@@ -231,7 +231,8 @@ def split_anchor(doc: Mapping[str, Any]) -> tuple[dict[str, Any], AnchorProof | 
     proof = doc.get("proof")
     if not isinstance(proof, list):
         return out, None
-    anchors, rest = [], []
+    anchors: list[Any] = []
+    rest: list[Any] = []
     for e in proof:
         is_anchor = (type(e) is dict or isinstance(e, Mapping)) and e.get("type") == ANCHOR_TYPE
         (anchors if is_anchor else rest).append(e)
