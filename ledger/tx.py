@@ -64,6 +64,11 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+def _retryable_errors() -> tuple[type[BaseException], ...]:
+    """A ledger error or a lost connection: the nonce is resynced before the error goes on."""
+    return (LedgerError, *_connection_errors())
+
+
 @contextlib.contextmanager
 def rpc_guard(what: str, endpoint: str = "") -> Iterator[None]:
     """Translate connection failures inside the block into `ChainUnavailable`."""
@@ -373,7 +378,7 @@ class TxSender:
                 fields = {**base, **self._fee_fields(), "nonce": nonce}
                 try:
                     return self._sign_and_send(fields, label=label)
-                except (LedgerError, *_connection_errors()):
+                except _retryable_errors():
                     self.nonces.resync()
                     raise
                 except Exception as exc:
@@ -449,7 +454,7 @@ class TxSender:
         with self.nonces.lock:
             try:
                 return self._sign_and_send(fields, label=pending.label, earlier=pending.all_hashes)
-            except (LedgerError, *_connection_errors()):
+            except _retryable_errors():
                 raise
             except Exception as exc:
                 raise LedgerError(f"replacement of {pending.tx_hash} rejected: {exc}") from exc
