@@ -110,6 +110,11 @@ class IssuerSettings(BaseSettings):
     worker_poll_s: float = Field(default=0.2, gt=0.0)
     tx_timeout_s: float = Field(default=30.0, gt=0.0, description="Replace a tx not mined by then.")
     run_worker: bool = Field(default=True, description="Run the anchoring worker inside `serve`.")
+    issue_fast_path: bool = Field(
+        default=True,
+        description="Answer well-formed POST /credentials requests without FastAPI's per-request "
+        "machinery (`api.issuance.IssueFastPath`: same validation and handler as the route).",
+    )
     worker_nice: int = Field(
         default=10,
         ge=0,

@@ -1,5 +1,5 @@
 """Single-credential issuance committed in groups (`IssuerService.issue_group`, the HTTP
-process's `_IssueGroups`): one commit for the requests of one event-loop step, each request
+process's `IssueGroups`): one commit for the requests of one event-loop step, each request
 keeping its own answer, its own errors and its Idempotency-Key's guarantees."""
 
 from __future__ import annotations
@@ -87,10 +87,10 @@ def test_a_retry_is_answered_as_first_even_once_it_would_be_refused(client, serv
 
 
 def test_requests_of_one_event_loop_step_share_one_commit(client, service) -> None:
-    from talentproof.issuer.app import _IssueGroups
+    from talentproof.issuer.api.issuance import IssueGroups
 
     caller = service.authenticate(onboard(client)["api_key"]["token"])
-    groups = _IssueGroups(service, max_group=8)
+    groups = IssueGroups(service, max_group=8)
 
     async def burst() -> list[Any]:
         return await asyncio.gather(

@@ -111,7 +111,8 @@ def test_fast_path_refusals_match_the_documented_errors(
 def test_fast_path_answers_without_the_route_and_hands_on_the_rest(service) -> None:
     """Driven as ASGI: a well-formed request never reaches the app behind the fast path; any
     other request reaches it with its body intact."""
-    from talentproof.issuer.app import _IssueFastPath, _IssueGroups, create_app
+    from talentproof.issuer.api.issuance import IssueFastPath, IssueGroups
+    from talentproof.issuer.api.main import create_app
 
     with TestClient(create_app(service, run_worker=False)) as client:
         token = onboard(client)["api_key"]["token"]
@@ -123,7 +124,7 @@ def test_fast_path_answers_without_the_route_and_hands_on_the_rest(service) -> N
         await send({"type": "http.response.start", "status": 299, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    fast = _IssueFastPath(behind, service=service, groups=_IssueGroups(service), render_error=None)
+    fast = IssueFastPath(behind, service=service, groups=IssueGroups(service))
 
     async def post(headers: dict[str, str], body: bytes, chunks: int = 1) -> int:
         scope = {

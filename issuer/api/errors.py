@@ -1,0 +1,98 @@
+"""Errors rendered as HTTP answers, in one place.
+
+Every error a use case raises is an `issuer.errors.IssuerError` leaf, whose class line states its
+HTTP status and error code; this module is the one place that turns it (and FastAPI's request
+validation errors, and an oversized body) into a response:
+``{"error": code, "message": ..., "field": ...}``, with ``Retry-After`` where a retry may help.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+
+from ..errors import IssuerError, UnsupportedMediaType
+from ..limits import BodyOverflow, overflow_response
+from .responses import ORJSONResponse
+
+
+def render_issuer_error(exc: IssuerError) -> Response:
+    """The JSON answer of a domain error: its status, code, message and field."""
+    body: dict[str, Any] = {"error": exc.code, "message": exc.message}
+    if getattr(exc, "field", None):
+        body["field"] = exc.field  # type: ignore[attr-defined]
+    headers = {"Retry-After": "5"} if exc.status_code == 503 else None
+    if getattr(exc, "retry_after", None):
+        headers = {"Retry-After": str(exc.retry_after)}  # type: ignore[attr-defined]
+    return ORJSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+def render_validation_error(request: Request, exc: RequestValidationError) -> Response:
+    """A request FastAPI's validation refused: 422 naming the first field (415 for a body that
+    is not sent as JSON)."""
+    body_errors = [e for e in exc.errors() if tuple(e.get("loc", ())) == ("body",)]
+    if body_errors:  # the body as a whole is not a JSON object (fields come with a path)
+        content_type = request.headers.get("content-type", "")
+        media = content_type.partition(";")[0].strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            # e.g. `curl -d` without `-H`: a form body, never read as JSON
+            return render_issuer_error(
+                UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json "
+                    f"(got Content-Type: {content_type[:100]})"
+                )
+            )
+        missing = body_errors[0].get("type") == "missing"
+        return ORJSONResponse(
+            {
+                "error": "invalid_request",
+                "message": "send the body as a JSON object with Content-Type: "
+                "application/json ("
+                + ("the body is empty" if missing else "the body is not a JSON object")
+                + ")",
+                "field": "",
+                "details": [
+                    {"type": str(e.get("type", "")), "loc": ["body"], "msg": str(e.get("msg"))}
+                    for e in body_errors
+                ],
+            },
+            status_code=422,
+        )
+    first = exc.errors()[0] if exc.errors() else {}
+    field = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    return ORJSONResponse(
+        {
+            "error": "invalid_request",
+            "message": f"{field or 'request'}: {first.get('msg', 'invalid')}",
+            "field": field,
+            # the offending input is not echoed back: it may be huge, unserializable (ints
+            # past 64 bits) or personal data
+            "details": [
+                {
+                    "type": str(e.get("type", "")),
+                    "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+                    "msg": str(e.get("msg", "")),
+                }
+                for e in exc.errors()
+            ],
+        },
+        status_code=422,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers of this module on ``app``."""
+
+    @app.exception_handler(BodyOverflow)
+    async def _body_overflow(_request: Request, exc: BodyOverflow) -> Response:
+        status, headers, body = overflow_response(exc)
+        return Response(body, status_code=status, headers=headers)
+
+    @app.exception_handler(IssuerError)
+    async def _issuer_error(_request: Request, exc: IssuerError) -> Response:
+        return render_issuer_error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return render_validation_error(request, exc)

@@ -1,0 +1,1 @@
+"""One router per resource of the issuer's API; `api.main.create_app` includes them in order."""
