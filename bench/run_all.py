@@ -34,7 +34,11 @@ def main() -> int:
         title = " ".join([script.stem, *args])
         print(f"== {title}", flush=True)
         proc = subprocess.run(
-            [sys.executable, str(script), *args], cwd=HERE.parent, capture_output=True, text=True
+            [sys.executable, str(script), *args],
+            cwd=HERE.parent,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         print(proc.stdout, end="")
         if proc.returncode != 0:
