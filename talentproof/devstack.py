@@ -122,10 +122,12 @@ class Service:
                     f"{self.name} exited with code {self.process.returncode}; "
                     f"see {self.log_path}:\n{_tail(self.log_path)}"
                 )
-            with contextlib.suppress(OSError, urllib.error.URLError):
-                with urllib.request.urlopen(self.health_url, timeout=1) as resp:
-                    if resp.status == 200:
-                        return
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError),
+                urllib.request.urlopen(self.health_url, timeout=1) as resp,
+            ):
+                if resp.status == 200:
+                    return
             time.sleep(0.2)
         raise DevStackError(f"{self.name} did not answer {self.health_url} within {timeout:g} s")
 
