@@ -133,7 +133,7 @@ def test_many_intervals_by_binary_search(reg, who):
 
 
 def test_revocation_after_past_suspensions(reg, who):
-    t0, t1, t2, t3, t4 = _two_intervals(reg, who)
+    _t0, t1, t2, t3, t4 = _two_intervals(reg, who)
     t5 = t4 + 100
     reg.timestamp_next(t5)
     reg.transact("suspendCredential", h("cred"), sender=who.hku)
