@@ -156,7 +156,7 @@ def test_vc2_structural_rules(did: str) -> None:
 def test_subject_must_be_an_ed25519_did_key(did: str) -> None:
     doc = make_degree(did)
     bad = "did:key:z6Mk" + "1" * 44  # matches the pattern but is not a valid key encoding
-    with pytest.raises(SchemaValidationError, match="credentialSubject.id"):
+    with pytest.raises(SchemaValidationError, match=r"credentialSubject\.id"):
         model.validate_credential(_mutate(doc, "credentialSubject.id", bad))
 
 
