@@ -296,8 +296,8 @@ def test_builders_refuse_impossible_facts(overrides: dict[str, Any], field: str,
 
 
 def test_builder_refuses_end_before_start() -> None:
-    with pytest.raises(ImpossibleFact, match="employment.endDate: expected a date on or after "
-                                             "the startDate 2021-03-01, found 2020-01-31"):
+    with pytest.raises(ImpossibleFact, match=r"employment\.endDate: expected a date on or after "
+                                             r"the startDate 2021-03-01, found 2020-01-31"):
         examples.employment(_did(), start_date="2021-03-01", end_date="2020-01-31")
 
 
