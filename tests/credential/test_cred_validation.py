@@ -65,7 +65,7 @@ def mutations(doc: dict) -> Iterator[dict]:
             else:
                 parent[key] = value
             yield m
-    for path in [(), *[p for p in paths(doc)]]:
+    for path in [(), *paths(doc)]:
         m = copy.deepcopy(doc)
         node = m
         for p in path:
