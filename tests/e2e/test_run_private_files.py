@@ -65,7 +65,7 @@ def test_run_keeps_its_data_folder_private(tmp_path: Path) -> None:
         assert state["state"] == "done" and state["succeeded"] == 3, state
         results = httpx.get(f"{stack.issuer_url}/bulk-jobs/{job_id}/results", headers=headers)
         assert results.status_code == 200 and len(results.content.splitlines()) == 3
-        assert not [p for p in (data / "bulk").iterdir()]  # the upload is gone
+        assert not list((data / "bulk").iterdir())  # the upload is gone
         assert (data / "logs" / "issuer.log").exists() and (data / "issuer.db").exists()
         # `talentproof demo` writes its credentials and holder key in data/demo/<time>/
         demo = subprocess.run(
