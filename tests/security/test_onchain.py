@@ -435,7 +435,7 @@ def test_governance_transaction_replayed_on_another_chain_is_refused(tmp_path: A
         assert gov_b.governor_count() == 1
 
         # control: the same fields signed for chain B are accepted there (only the id differed)
-        fields = {k: v for k, v in pending.fields.items()}
+        fields = dict(pending.fields)
         fields["chainId"] = 4242
         resigned = Account.sign_transaction(fields, key).raw_transaction
         w3b.eth.wait_for_transaction_receipt(w3b.eth.send_raw_transaction(resigned))
