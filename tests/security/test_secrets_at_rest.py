@@ -326,7 +326,7 @@ def test_commands_write_private_files(issuer_chain, tmp_path) -> None:  # noqa: 
     done = subprocess.run(
         [sys.executable, "-c", "import os, sys; os.umask(0o022); "
          "from talentproof.cli import main; sys.argv = ['talentproof', 'issuer', 'migrate']; main()"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env, capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr
     names = {p.name for p in data_dir.iterdir()}
