@@ -43,7 +43,7 @@ def test_split_then_verify(anchored: dict[str, dict[str, Any]]) -> None:
 
 
 def test_split_without_anchor_is_identity(anchored: dict[str, dict[str, Any]]) -> None:
-    signed, proof = split_anchor(anchored["DegreeCredential"])
+    signed, _proof = split_anchor(anchored["DegreeCredential"])
     again, none = split_anchor(signed)
     assert none is None and again == signed
 
