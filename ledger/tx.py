@@ -414,7 +414,7 @@ class TxSender:
             raw=raw,
             sender=self.address,
             chain_id=int(fields["chainId"]),
-            fields={k: v for k, v in unsigned.items()},
+            fields=dict(unsigned),
             label=label,
             earlier_hashes=earlier,
         )
