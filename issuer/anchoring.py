@@ -2,8 +2,9 @@
 
 Crash safety rests on two facts: a credential joins exactly one batch that can be sent (a batch
 becomes ``built``, the only state that is sent, in the transaction that checks it holds exactly
-its leaves), and the registry refuses to anchor a root twice (``AnchorAlreadyAnchored``). The chain is the source of truth for "is this root
-anchored": after any crash the worker asks ``anchor(root)`` before sending anything.
+its leaves), and the registry refuses to anchor a root twice (``AnchorAlreadyAnchored``). The
+chain is the source of truth for "is this root anchored": after any crash the worker asks
+``anchor(root)`` before sending anything.
 
 Steps of one batch, with the crash points the tests kill the process at:
 
