@@ -64,7 +64,8 @@ def credential_says(r: CredentialReport) -> str | None:
             if isinstance(a, Mapping) and a.get("targetName")
         ]
         extra = f"; skills: {', '.join(skills)}" if skills else ""
-        return f"{ach.get('achievementType', 'badge')} '{ach.get('name', '?')}', issued {str(doc.get('validFrom', '?'))[:10]}{extra}"
+        issued = str(doc.get("validFrom", "?"))[:10]
+        return f"{ach.get('achievementType', 'badge')} '{ach.get('name', '?')}', issued {issued}{extra}"
     return None
 
 
