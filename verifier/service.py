@@ -165,7 +165,8 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     429: {"model": Problem, "description": "Too many requests from this client address; retry after `Retry-After` seconds."},
 }
 _LIMITED: dict[int | str, dict[str, Any]] = {
-    429: {"model": Problem, "description": "Too many new challenges from this client address, or the verifier holds its maximum of open challenges; retry after `Retry-After` seconds."},
+    429: {"model": Problem, "description": "Too many new challenges from this client address, or the verifier holds its "
+          "maximum of open challenges; retry after `Retry-After` seconds."},
 }
 
 
