@@ -143,6 +143,14 @@ def _b58encode_64_py(data: bytes, T: list[str] = _TRIPLES, C: int = _CHUNK) -> s
 b58encode_64 = _b58encode_64_gmp if _mpz is not None else _b58encode_64_py
 
 
+def b58encode_64_ascii(signature: bytes) -> bytes:
+    """`b58encode_64` of a 64-byte signature as ASCII bytes (the bulk template splices bytes):
+    GMP's conversion when the first byte is not zero (no leading ``1`` digits to add)."""
+    if signature[0] and _mpz is not None and len(signature) == 64:
+        return _mpz.from_bytes(signature, "big").digits(58).encode().translate(_FROM_GMP)
+    return b58encode(signature).encode()
+
+
 # Decoding without a per-character loop. ``bytes.translate`` turns the text into one byte per
 # digit (its value 0..57; 255 for a character outside the alphabet), and ``int.from_bytes``
 # reads those bytes as one integer holding every digit in its own 8-bit lane. Each round then
@@ -186,7 +194,7 @@ def _alphabet_bytes(text: str, table: bytes) -> bytes:
     """``text``'s characters through ``table`` (alphabet characters to their digit bytes, every
     other byte to 255); a ValueError naming the first character outside the alphabet."""
     if not isinstance(text, str):  # ValueError as for bad text: callers map it to their error
-        raise ValueError(f"expected base58-btc text, found {type(text).__name__}")  # noqa: TRY004
+        raise ValueError(f"expected base58-btc text, found {type(text).__name__}")
     digits = text.encode("utf-8", "surrogatepass").translate(table)
     if 255 in digits:  # (a non-ASCII character's UTF-8 bytes are all outside the alphabet)
         bad = next(c for c in text if c not in _INDEX)

@@ -57,8 +57,8 @@ from .jcs import (
     _NEXT_ELEMENT,
     _ORJSON_OPTIONS,
     _fast_path_exact,
-    _utf16_key,
     canonicalize,
+    utf16_key,
 )
 from .keys import (
     _DID_KEY_CACHE,
@@ -507,7 +507,7 @@ def _canonical_cuts(
     try:
         full = canonicalize(document)
         value_text = b'"' + value.encode() + b'"'
-    except Exception:  # noqa: BLE001 - the plain path raises exactly what `verify` raises
+    except Exception:
         return None
     # the "proof" member: full[i:end] == b'"proof":' + P
     i = full.find(b'"proof":')
@@ -520,7 +520,7 @@ def _canonical_cuts(
             nxt = following[0]
         else:  # (for ASCII names code point order is UTF-16 order)
             ascii_names = "".join(following).isascii()
-            nxt = min(following) if ascii_names else min(following, key=_utf16_key)
+            nxt = min(following) if ascii_names else min(following, key=utf16_key)
         if not _VERBATIM_JSON(nxt):
             return None
         marker = b'},"' + nxt.encode() + b'":'

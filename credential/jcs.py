@@ -43,7 +43,7 @@ import orjson
 
 from .errors import CanonicalizationError
 
-__all__ = ["MAX_SAFE_INTEGER", "canonicalize", "canonicalize_reference"]
+__all__ = ["MAX_SAFE_INTEGER", "canonicalize", "canonicalize_reference", "utf16_key"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 # Nesting limit of arrays and objects: orjson stops at 255 levels; the reference path refuses
@@ -149,7 +149,7 @@ def _write(obj: Any, out: list[str], path: str, depth: int) -> None:
                 )
         out.append("{")
         first = True
-        for key in sorted(obj, key=_utf16_key):
+        for key in sorted(obj, key=utf16_key):
             if not first:
                 out.append(",")
             first = False
@@ -179,7 +179,7 @@ def _too_deep(path: str) -> None:
     )
 
 
-def _utf16_key(key: str) -> bytes:
+def utf16_key(key: str) -> bytes:
     return key.encode("utf-16-be", "surrogatepass")
 
 

@@ -59,9 +59,9 @@ __all__ = [
     "Employer",
     "Employment",
     "EmploymentSubject",
+    "IdentityDocument",
     "Institution",
     "IssuerProfile",
-    "IdentityDocument",
     "Presentation",
     "Result",
     "degree_credential",
@@ -548,4 +548,4 @@ def open_badge_credential(
                   name=name, description=description)
 
 
-__all__ += ["check_vc_structure", "KINDS", "ResultDescription"]
+__all__ += ["KINDS", "ResultDescription", "check_vc_structure"]

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import orjson
+
 from talentproof.credential.errors import CredentialError
 
 from . import _bulkcred, _cred
@@ -190,7 +191,7 @@ def sign_block(
         hashes.append(done[2])
     if rest:  # the generic path: its outcomes merged in row order
         merged = list(zip(rows, out_ids, raws, hashes, strict=True))
-        for row, cid, raw, digest, field, message in template._generic(rest):
+        for row, cid, raw, digest, field, message in template.issue_plain_rows(rest):
             if cid is None:
                 errors.append((row, field, message))
             else:

@@ -44,17 +44,9 @@ BASELINE: dict[str, str] = {
     "credential.integrity -> credential.jcs:_NEXT_ELEMENT": _CREDENTIAL,
     "credential.integrity -> credential.jcs:_ORJSON_OPTIONS": _CREDENTIAL,
     "credential.integrity -> credential.jcs:_fast_path_exact": _CREDENTIAL,
-    "credential.integrity -> credential.jcs:_utf16_key": _CREDENTIAL,
     "credential.integrity -> credential.keys:_DID_KEY_CACHE": _CREDENTIAL,
     # the template splice moving from issuer/_bulkcred.py into credential/issuance/ (same reach)
     "credential.issuance.template -> credential.jcs:_utf16_key": _CREDENTIAL,
-    "issuer._bulkcred -> credential:_base58": _ISSUER,
-    "issuer._bulkcred -> credential._base58:_FROM_GMP": _ISSUER,
-    "issuer._bulkcred -> credential.jcs:_utf16_key": _ISSUER,
-    "issuer._bulkcred -> issuer._cred:_CONTEXTS": _ISSUER,
-    "issuer._bulkcred -> issuer._cred:_SCHEMA_IDS": _ISSUER,
-    "issuer._bulkcred -> issuer._cred:_holder_ok": _ISSUER,
-    "issuer._bulkcred -> issuer._cred:_status_entries": _ISSUER,
     "verifier.bulk -> verifier.fastread:_codec_for": _VERIFIER,
     "verifier.policy -> verifier.facts:_norm": _VERIFIER,
 }

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from talentproof.credential import integrity, merkle
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.examples import PERSON
-from talentproof.credential.keys import Ed25519SigningKey
+from talentproof.credential.keys import Ed25519SigningKey, RawEd25519Signer
 from talentproof.issuer import _bulkcred, _bulkworker, _cred, bulk
 
 HOLDER = Ed25519SigningKey.from_seed(bytes(range(32))).public_key.did_key
@@ -284,12 +284,12 @@ def test_signature_text_and_raw_signer_are_the_reference_ones() -> None:
     from talentproof.credential import _base58
 
     key = SIGNER.key
-    raw = _bulkcred._RawSigner(key)
+    raw = RawEd25519Signer(key)
     for message in (bytes(64), bytes(range(64)), os.urandom(64)):
         assert raw.sign(message) == key.sign(message)
     for signature in (bytes(64), b"\0\0\x01" + bytes(61), b"\xff" * 64, os.urandom(64),
                       b"\0" + os.urandom(63)):
-        assert _bulkcred.b58_signature(signature) == _base58.b58encode(signature).encode()
+        assert _base58.b58encode_64_ascii(signature) == _base58.b58encode(signature).encode()
     with pytest.raises(ValueError, match="64-byte"):
         raw.sign(b"short")
 
@@ -301,7 +301,9 @@ def test_template_refuses_a_schema_it_cannot_split(monkeypatch: pytest.MonkeyPat
 
     schema = dict(load_schema("DegreeCredential"))
     schema["dependentRequired"] = {"validUntil": ["name"]}
-    monkeypatch.setattr(_bulkcred, "load_schema", lambda kind: schema)
+    from talentproof.credential.issuance import template as issuance_template
+
+    monkeypatch.setattr(issuance_template, "load_schema", lambda kind: schema)
     template = _bulkcred.BulkTemplate("DegreeCredential", identity=IDENTITY, signer=SIGNER, now=NOW)
     assert not template.enabled
     out = template.issue_rows([(0, {"credentialSubject": _degree("x")}, 1)])

@@ -1,7 +1,8 @@
-"""The issuer's compiled-schema fast path never accepts what the credential package refuses.
+"""The compiled-schema path never accepts what the reference validator refuses.
 
-`issuer._cred._validate` checks a document with jsonschema-rs first and only falls back to
-`credential.model.validate_credential` when that rejects it. Where the two regex engines disagree
+`credential.validation.validate_credential` (what the issuer runs) checks a document with
+jsonschema-rs first and only asks the reference (`reference_validate_credential`, jsonschema)
+when that rejects it. Where the two regex engines disagree
 (`\\s` once matched different characters in each), the fast path would be fail-open; this test
 mutates every string leaf of a valid credential of each kind with characters on which engines
 commonly differ and requires the fast path to refuse whatever the reference refuses.
@@ -16,8 +17,8 @@ from typing import Any
 import pytest
 
 from talentproof.credential.errors import CredentialError
-from talentproof.credential.model import validate_credential
-from talentproof.issuer import _cred
+from talentproof.credential.validation import reference_validate_credential as validate_credential
+from talentproof.credential.validation import validate_credential as fast_validate
 
 from talentproof.credential.keys import Ed25519SigningKey
 
@@ -60,7 +61,7 @@ def _accepts(check: Any, doc: dict[str, Any]) -> bool:
 @pytest.mark.parametrize("kind", sorted(BUILDERS))
 def test_fast_path_refuses_everything_the_reference_refuses(kind: str) -> None:
     base = BUILDERS[kind](HOLDER.public_key.did_key)
-    assert _accepts(_cred._validate, base) and _accepts(validate_credential, base)
+    assert _accepts(fast_validate, base) and _accepts(validate_credential, base)
     paths = [p for p in _string_paths(base) if p[:1] != ("type",)]
     assert len(paths) > 10
     refused_by_reference = 0
@@ -71,5 +72,5 @@ def test_fast_path_refuses_everything_the_reference_refuses(kind: str) -> None:
             reference = _accepts(validate_credential, doc)
             refused_by_reference += not reference
             if not reference:
-                assert not _accepts(_cred._validate, doc), (path, value)
+                assert not _accepts(fast_validate, doc), (path, value)
     assert refused_by_reference > len(paths)  # the mutations do exercise refusals

@@ -1,0 +1,360 @@
+"""The template splice, the fast path of `issue_credentials`: many credentials of one kind,
+one issuer, one ``created`` time.
+
+Every credential of a bulk chunk shares its ``@context``, ``type``, ``issuer``,
+``credentialSchema``, the shape of its status entries and its proof options; only the subject,
+the id, the status index and the optional ``validFrom``/``validUntil``/``name``/``description``
+differ. `BulkTemplate` therefore
+
+* validates only what differs, per row: the kind's JSON Schema is split along its top-level
+  properties (the schemas are ``type: object`` + ``required`` + ``additionalProperties: false``
+  + ``properties`` and nothing else, which `BulkTemplate` checks, so a document is valid exactly
+  when each of its properties is valid under its own sub-schema and the required ones are
+  present). The constant properties are validated once, when the template is built; each row's
+  properties with a compiled jsonschema-rs validator of the row sub-schema; plus the checks of
+  `validation.validate_credential` (holder did:key decodes, validity window in order);
+* builds the RFC 8785 bytes by splicing: a JCS object is ``{`` + its members
+  ``"key":value`` in UTF-16 key order joined by ``,`` + ``}``, so the document is the
+  pre-canonicalized constant members and the canonicalized row members in that order; the
+  signed form inserts the ``proof`` member at its place. The stored bytes are the signed form
+  and their SHA-256 is the credential hash, exactly as in `plain.issue_plain`.
+
+A row the template cannot vouch for (fails the row validation, a subject that is not an
+object, anything that raises) is issued by `plain.issue_plain`, which accepts it or reports its
+precise error: the template changes the cost, never the outcome.
+tests/credential/test_cred_issuance.py and tests/issuer/test_bulk_template.py compare its bytes
+with `plain.issue_credential` on generated subjects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+import orjson
+
+from .. import integrity as _integrity
+from .. import jcs as _jcs
+from .. import types as _types
+from .._base58 import b58encode_64_ascii
+from ..errors import CredentialError
+from ..keys import RawEd25519Signer
+from ..schemas import SCHEMA_IDS, load_schema
+from ..validation import check_vc_structure, compile_schema, is_holder_did
+from .plain import (
+    CONTEXTS,
+    KINDS,
+    IssuerIdentity,
+    Result,
+    Signer,
+    bind_subject,
+    check_facts,
+    issue_plain,
+    new_credential_id,
+    new_credential_ids,
+    status_entries,
+)
+
+__all__ = ["BulkTemplate"]
+
+# Request fields that become top-level credential properties (as `plain.build_credential`
+# reads them).
+_ROW_KEYS = ("credentialSubject", "validFrom", "validUntil", "name", "description")
+_CONST_KEYS = ("@context", "id", "type", "issuer", "credentialSchema", "credentialStatus")
+_INDEX_MARK = "@@TP-STATUS-INDEX@@"
+_VALUE_MARK = "@@TP-PROOF-VALUE@@"
+_EXPECTED_ORDER = [
+    "@context",
+    "credentialSchema",
+    "credentialStatus",
+    "credentialSubject",
+    "description",
+    "id",
+    "issuer",
+    "name",
+    "proof",
+    "type",
+    "validFrom",
+    "validUntil",
+]
+_TOP_LEVEL = {
+    "$schema",
+    "$id",
+    "title",
+    "description",
+    "type",
+    "required",
+    "additionalProperties",
+    "properties",
+}
+
+
+
+
+def _member(key: str, canonical_value: bytes) -> bytes:
+    return _jcs.canonicalize_reference(key) + b":" + canonical_value
+
+
+class BulkTemplate:
+    """Issue rows of one kind for one issuer, signer and time (see the module docstring)."""
+
+    __slots__ = (
+        "_const",
+        "_ctx_check",
+        "_ctx_schema",
+        "_issuer",
+        "_kind",
+        "_options_hash",
+        "_proof_head",
+        "_proof_tail",
+        "_row_valid",
+        "_sign",
+        "_stamp",
+        "_stamp_bytes",
+        "_status_parts",
+        "_today",
+        "_type",
+        "_valid_from",
+        "created",
+        "enabled",
+        "identity",
+        "now",
+        "signer",
+    )
+
+    def __init__(
+        self, kind: str, *, identity: IssuerIdentity, signer: Signer, now: dt.datetime
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind: expected one of {list(KINDS)}, found {kind!r}")
+        self._kind, self.identity, self.signer, self.now = kind, identity, signer, now
+        created = now.astimezone(dt.UTC).replace(microsecond=0)
+        self.created = created
+        self._stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._today = created.date()  # facts may not be after the service clock's UTC date
+        self._stamp_bytes = _jcs.canonicalize_reference(self._stamp)
+        self._sign = RawEd25519Signer(signer.key).sign
+        schema = load_schema(kind)
+        props = schema.get("properties", {})
+        self.enabled = (
+            set(schema) <= _TOP_LEVEL
+            and schema.get("type") == "object"
+            and schema.get("additionalProperties") is False
+            and all(k in props for k in (*_ROW_KEYS, *_CONST_KEYS, "proof"))
+        )
+        # the constant part, exactly as `plain.build_credential` builds it
+        issuer: dict[str, Any] = {"id": identity.did, "name": identity.name}
+        if kind == _types.OPEN_BADGE:
+            issuer["type"] = ["Profile"]
+        const: dict[str, Any] = {
+            "@context": list(CONTEXTS[kind]),
+            "type": ["VerifiableCredential", kind],
+            "credentialSchema": {"id": SCHEMA_IDS[kind], "type": "JsonSchema"},
+            "issuer": issuer,
+        }
+        required = set(schema.get("required", ()))
+        row_schema = {
+            "type": "object",
+            "properties": {k: props[k] for k in _ROW_KEYS if k in props},
+            "required": [k for k in _ROW_KEYS if k in required],
+        }
+        const_schema = {
+            "type": "object",
+            "properties": {k: props[k] for k in _CONST_KEYS if k in props},
+            "required": [k for k in _CONST_KEYS if k in required],
+        }
+        sample = dict(const)
+        sample["id"] = new_credential_id()
+        sample["credentialStatus"] = status_entries(identity, 0)
+        self.enabled = (
+            self.enabled
+            and compile_schema(const_schema).is_valid(sample)
+            and self._structure_ok({**sample, "validFrom": self._stamp})
+        )
+        self._row_valid = compile_schema(row_schema).is_valid
+        self._ctx_check = {"@context": const["@context"], "type": const["type"]}
+        # status entries: canonical bytes around the index (inside two strings)
+        status = _jcs.canonicalize(status_entries(identity, _INDEX_MARK))  # type: ignore[arg-type]
+        parts = status.split(_INDEX_MARK.encode())
+        self.enabled = self.enabled and len(parts) > 1
+        self._status_parts = [b'"credentialStatus":' + parts[0], *parts[1:]]
+        self._const = {k: _member(k, _jcs.canonicalize(v)) for k, v in const.items()}
+        # top-level member order: UTF-16 order of the keys, as `issue_one` writes them
+        every = [*const, "id", "credentialStatus", *_ROW_KEYS, "proof"]
+        self.enabled = self.enabled and sorted(every, key=_jcs.utf16_key) == _EXPECTED_ORDER
+        self._ctx_schema = self._const["@context"] + b"," + self._const["credentialSchema"]
+        self._issuer = self._const["issuer"]
+        self._type = self._const["type"]
+        self._valid_from = b'"validFrom":' + self._stamp_bytes
+        # proof options and the proof member around its proofValue
+        options = _integrity.signing_proof(
+            verification_method=signer.verification_method,
+            created=created,
+            context=const["@context"],
+        )
+        self._options_hash = _integrity.options_digest(options)
+        proof = _jcs.canonicalize({**options, "proofValue": _VALUE_MARK})
+        head, sep, tail = proof.partition(_VALUE_MARK.encode())
+        self.enabled = self.enabled and bool(sep) and _VALUE_MARK.encode() not in tail
+        self._proof_head = b'"proof":' + head
+        self._proof_tail = tail
+
+    @property
+    def kind(self) -> str:
+        """The credential kind this template issues."""
+        return self._kind
+
+    def _structure_ok(self, doc: dict[str, Any]) -> bool:
+        try:
+            check_vc_structure(doc, "VerifiableCredential")
+        except CredentialError:
+            return False
+        return True
+
+    # -- one row -------------------------------------------------------------------------------
+    def issue_one(
+        self, request: Any, status_index: int, credential_id: str | None = None
+    ) -> tuple[str, bytes, bytes] | None:
+        """(credential id, signed JCS bytes, credential hash), or None when the template cannot
+        vouch for the row (the caller then issues it with ``plain.issue_plain``).
+
+        The row's top-level properties are those `plain.build_credential` sets, validated with
+        the row
+        sub-schema (plus the holder did:key and, when the row sets more than the subject, the
+        VC structure checks); the canonical members are spliced in UTF-16 key order (checked
+        against `_EXPECTED_ORDER` when the template is built).
+        """
+        if not self.enabled or type(request) is not dict:
+            return None
+        subject = request.get("credentialSubject")
+        if type(subject) is not dict:
+            return None
+        # the institution named in the subject is the issuer itself (another one: the generic
+        # path reports it)
+        try:
+            subject = bind_subject(self._kind, subject, self.identity)
+        except CredentialError:
+            return None
+        get = request.get
+        stamp = self._stamp
+        valid_from = get("validFrom") or stamp
+        row: dict[str, Any] = {"credentialSubject": subject, "validFrom": valid_from}
+        valid_until = get("validUntil")
+        if valid_until:
+            row["validUntil"] = valid_until
+        name = get("name")
+        if name:
+            row["name"] = name
+        elif self._kind == _types.OPEN_BADGE:
+            achievement = subject.get("achievement")
+            if isinstance(achievement, dict) and achievement.get("name"):
+                name = row["name"] = achievement["name"]
+        description = get("description")
+        if description:
+            row["description"] = description
+        if not self._row_valid(row):
+            return None
+        holder = subject.get("id")
+        if type(holder) is not str or not is_holder_did(holder):
+            return None
+        if (len(row) > 2 or valid_from is not stamp) and not self._structure_ok(
+            {**self._ctx_check, **row}
+        ):
+            return None
+        try:
+            check_facts(self._kind, subject, self._today)
+        except CredentialError:  # an impossible or future fact: the generic path reports it
+            return None
+        cid = credential_id or new_credential_id()
+        canon_text = _jcs.canonicalize_reference
+        try:
+            parts = [
+                b"{",
+                self._ctx_schema,
+                b",",
+                str(status_index).encode().join(self._status_parts),
+                b',"credentialSubject":',
+                _jcs.canonicalize(subject),
+            ]
+            if description:
+                parts += (b',"description":', canon_text(description))
+            parts += (b',"id":"', cid.encode(), b'",', self._issuer)
+            if name:
+                parts += (b',"name":', canon_text(name))
+            parts.append(b",")
+            tail = (
+                self._type
+                + b","
+                + (
+                    self._valid_from
+                    if valid_from is stamp
+                    else b'"validFrom":' + canon_text(valid_from)
+                )
+                + (b',"validUntil":' + canon_text(valid_until) if valid_until else b"")
+                + b"}"
+            )
+        except CredentialError:  # e.g. an integer beyond 2**53: the generic path reports it
+            return None
+        # The unsigned and the signed forms share the prefix "{" + head + ",": hashed once.
+        prefix = b"".join(parts)
+        state = hashlib.sha256(prefix)
+        unsigned = state.copy()
+        unsigned.update(tail)
+        proof = b"".join(
+            (
+                self._proof_head,
+                b"z",
+                b58encode_64_ascii(self._sign(self._options_hash + unsigned.digest())),
+                self._proof_tail,
+                b",",
+            )
+        )
+        state.update(proof)
+        state.update(tail)
+        return cid, b"".join((prefix, proof, tail)), state.digest()
+
+    # -- many rows -----------------------------------------------------------------------------
+    def issue_rows(self, requests: list[tuple[int, Any, int]]) -> list[Result]:
+        """Same contract as ``plain.issue_plain`` (row, request or parse error, status index) ->
+        (row, id or None, JCS bytes, hash, error field, error message), sorted by row."""
+        out: list[Result] = []
+        rest: list[tuple[int, Any, int]] = []
+        ids = new_credential_ids(len(requests))
+        for k, (row_no, request, index) in enumerate(requests):
+            if isinstance(request, Exception):
+                out.append((row_no, None, b"", b"", "", str(request)))
+                continue
+            try:
+                done = self.issue_one(request, index, ids[k])
+            except (CredentialError, ValueError, TypeError, orjson.JSONEncodeError):
+                done = None
+            if done is None:
+                rest.append((row_no, request, index))
+            else:
+                out.append((row_no, done[0], done[1], done[2], "", ""))
+        if rest:
+            out.extend(self.issue_plain_rows(rest))
+        out.sort(key=lambda item: item[0])
+        return out
+
+    def issue_plain_rows(self, rows: list[tuple[int, Any, int]]) -> list[Result]:
+        """``plain.issue_plain`` of the rows; a row that fails the whole batch there (a value
+        that cannot be canonicalized, e.g. an integer beyond 2**53 in an open part of a
+        schema) becomes that row's error instead of failing the job."""
+
+        def issue(part: list[tuple[int, Any, int]]) -> list[Result]:
+            return issue_plain(
+                self._kind, part, identity=self.identity, signer=self.signer, now=self.now
+            )
+
+        try:
+            return issue(rows)
+        except CredentialError:
+            out: list[Result] = []
+            for row in rows:
+                try:
+                    out.extend(issue([row]))
+                except CredentialError as exc:
+                    out.append((row[0], None, b"", b"", getattr(exc, "field", ""), str(exc)))
+            return out
