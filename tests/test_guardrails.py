@@ -1,0 +1,88 @@
+"""The private-import check (scripts/check_private_imports.py) finds what it is meant to find.
+
+`make lint` runs the check on the code; this proves on small made-up modules that each kind of
+reach is caught and that what is allowed is not flagged (issue 13, points 2 and 6).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "check_private_imports.py"
+KNOWN = {
+    "talentproof.credential",
+    "talentproof.credential.jcs",
+    "talentproof.credential._base58",
+    "talentproof.ledger",
+    "talentproof.ledger._internal",
+    "talentproof.ledger._internal.rpc",
+    "talentproof.verifier",
+    "talentproof.verifier.engine",
+}
+
+
+@pytest.fixture(scope="module")
+def check():
+    spec = importlib.util.spec_from_file_location("check_private_imports", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _scan(check, tmp_path: Path, module: str, source: str) -> list[tuple[str, str]]:
+    path = tmp_path / "m.py"
+    path.write_text(source)
+    return [(imported, name) for _, imported, name in check.scan(module, path, KNOWN)]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # a private name of another module, in the same package or another
+        (
+            "from talentproof.credential.jcs import _utf16_key",
+            ("talentproof.credential.jcs", "_utf16_key"),
+        ),
+        # a private module of another package
+        (
+            "import talentproof.ledger._internal.rpc as rpc",
+            ("talentproof.ledger._internal.rpc", "rpc"),
+        ),
+        ("from talentproof.ledger._internal import rpc", ("talentproof.ledger._internal", "*")),
+        (
+            "from talentproof.ledger._internal.rpc import Client",
+            ("talentproof.ledger._internal.rpc", "*"),
+        ),
+        # an attribute reach through a module bound by an import
+        (
+            "from talentproof.credential import jcs\njcs._utf16_key('a')",
+            ("talentproof.credential.jcs", "_utf16_key"),
+        ),
+    ],
+)
+def test_reaches_are_flagged(check, tmp_path, source, expected):
+    assert expected in _scan(check, tmp_path, "talentproof.verifier.engine", source)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from talentproof.credential.jcs import canonicalize",  # public names
+        "from talentproof.credential import _base58",  # a package's own private module
+        "from talentproof.credential._base58 import b58encode",
+        "from os import _exit",  # not ours
+        "from talentproof.verifier.engine import __all__",  # dunders are not private
+    ],
+)
+def test_allowed_imports_are_not_flagged(check, tmp_path, source):
+    assert _scan(check, tmp_path, "talentproof.credential.integrity", source) == []
+
+
+def test_relative_import_resolves_against_the_importer(check, tmp_path):
+    found = _scan(
+        check, tmp_path, "talentproof.credential.integrity", "from .jcs import _utf16_key"
+    )
+    assert found == [("talentproof.credential.jcs", "_utf16_key")]
