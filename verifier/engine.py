@@ -20,6 +20,12 @@ Checks, in order (see :data:`talentproof.verifier.report.CHECKS`):
 12. when the officer gives the travel document's number: every credential's identity-document
     commitment opens to it.
 
+Where things live: each check decides in :mod:`~talentproof.verifier.checks` (pure functions
+returning typed :class:`~talentproof.verifier.checks.Finding` outcomes), its English is in
+:mod:`~talentproof.verifier.messages`, what a verification requires (confirmations, domain,
+challenge, as-of time, block) in :mod:`~talentproof.verifier.requirements`, and the caches in
+:mod:`~talentproof.verifier.memo`. This module orders the checks and reads the chain.
+
 Two times: checks 8 and 9 use the as-of time (default now); the talent-list policy judges the
 facts at the application date (default the as-of date). One outcome sums the report up
 (``report.outcome_of``: VALID_MEETS, VALID_NOT_MET, VALID, INVALID, NOT_VERIFIABLE).
@@ -34,8 +40,7 @@ The engine works in three phases so that bulk verification can batch the chain r
 
 Example::
 
-    trust = TrustedDeployment.load("data/deployment.json")
-    verifier = Verifier(RegistryReader("http://127.0.0.1:8545", trust.registry), trust)
+    verifier = Verifier.from_deployment("data/deployment.json", "http://127.0.0.1:8545")
     report = verifier.verify_application([item_from_text(qr_text, "QR")])  # verifier.inputs
     print(report.verdict, [(c.number, c.status, c.message) for c in report.credentials[0].checks])
 """
@@ -47,27 +52,19 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
-from talentproof.credential import anchor as c_anchor
-from talentproof.credential import claims as c_claims
-from talentproof.credential import integrity as c_integrity
-from talentproof.credential import keys as c_keys
-from talentproof.credential import merkle as c_merkle
-from talentproof.credential import person as c_person
+
 from talentproof.credential import presentation as c_presentation
-from talentproof.credential.errors import (
-    CredentialError,
-    MerkleProofError,
-    ProofError,
-    SchemaValidationError,
-)
 from talentproof.ledger.chain import did_hash as _ledger_did_hash
 from talentproof.ledger.chain import type_id as _ledger_type_id
 from talentproof.ledger.errors import LedgerError
-from talentproof.verifier import fastschema
+from talentproof.verifier import checks, memo
+from talentproof.verifier.checks import Finding, Reason
 from talentproof.verifier.errors import InputError, InputTooLarge
+from talentproof.verifier.messages import render
 from talentproof.verifier.policy import Policy, PolicyInput, ProfessionResult
 from talentproof.verifier.report import (
     ChainPoint,
@@ -80,26 +77,20 @@ from talentproof.verifier.report import (
     outcome_of,
     verdict_of,
 )
+from talentproof.verifier.requirements import (
+    DEFAULT_DOMAIN,
+    AsOf,
+    AtBlock,
+    Challenge,
+    Domain,
+    MinConfirmations,
+    Requirement,
+    Requirements,
+)
 from talentproof.verifier.trust import TrustedDeployment
 
-#: The domain bound presentations must name when the verifier is not given its own.
-DEFAULT_DOMAIN = "talentproof-verifier"
-
-ledger_type_id = functools.cache(_ledger_type_id)
+ledger_type_id = functools.cache(_ledger_type_id)  # keccak256 of a kind name, computed once
 ledger_did_hash = functools.lru_cache(maxsize=4096)(_ledger_did_hash)
-
-
-@functools.lru_cache(maxsize=1024)
-def _multibase_of(raw: bytes) -> str:
-    return c_keys.Ed25519PublicKey.from_raw(raw).multibase
-
-
-def _multibase(key: Any) -> str:
-    """A key's z6Mk… id (issuers' keys repeat: computed once per key)."""
-    return _multibase_of(bytes(key.raw))  # keccak256 of a kind name, computed once
-
-# Issuer status enum of the contract (IIssuerRegistry.IssuerStatus).
-_ISSUER_STATUS = ("none", "active", "suspended", "removed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,68 +211,6 @@ class Item:
         return "VerifiablePresentation" in types
 
 
-def _utc(value: datetime | date | None) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _parse_time(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    return _parse_time_text(text)
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_time_text(text: str) -> datetime | None:
-    """A pure function of the string (cached: a batch's credentials share their dates)."""
-    try:
-        return _utc(datetime.fromisoformat(text))
-    except ValueError:
-        return None
-
-
-@functools.lru_cache(maxsize=4096)
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _hex(b: bytes) -> str:
-    return "0x" + b.hex()
-
-
-def _kind_of(doc: Mapping[str, Any]) -> str | None:
-    types = doc.get("type")
-    if isinstance(types, str):
-        return types
-    if isinstance(types, list) and types and isinstance(types[-1], str):
-        return types[-1]
-    return None
-
-
-def _subject_id(doc: Mapping[str, Any]) -> str | None:
-    subject = doc.get("credentialSubject")
-    if isinstance(subject, list):
-        subject = subject[0] if subject else None
-    if isinstance(subject, Mapping) and isinstance(subject.get("id"), str):
-        return subject["id"]
-    return None
-
-
-def _actor_name(actor: Any) -> str | None:
-    """``StatusActor`` of the verdict as evidence text: "issuer", "governance" or None."""
-    return {1: "issuer", 2: "governance"}.get(int(actor or 0))
-
-
-def _issuer_id(doc: Mapping[str, Any]) -> str | None:
-    iss = doc.get("issuer")
-    if isinstance(iss, Mapping):
-        iss = iss.get("id")
-    return iss if isinstance(iss, str) else None
-
-
 # --------------------------------------------------------------------------- phase results
 
 
@@ -297,7 +226,7 @@ class Prepared:
     credential_hash: bytes | None = None
     signing_key: bytes | None = None
     key_id: str | None = None
-    chain_skip: str | None = None  # why checks 5-8 cannot run
+    chain_skip: str | None = None  # why checks 5-8 cannot run (the sentence of a SKIP_* reason)
     binding: CheckResult | None = None
 
     @property
@@ -308,7 +237,7 @@ class Prepared:
             return None
         assert self.anchor is not None and self.credential_hash is not None
         assert self.signing_key is not None and self.kind is not None
-        issuer = _issuer_id(self.credential or {})
+        issuer = checks.issuer_id(self.credential or {})
         assert issuer is not None  # prepare() sets chain_skip when the credential names none
         return (
             ledger_did_hash(issuer),
@@ -385,40 +314,24 @@ class ApplicationReport:
 # --------------------------------------------------------------------------- the verifier
 
 
-def _skipped(check: CheckId, reason: str) -> CheckResult:
-    return CheckResult(check, Status.SKIPPED, reason)
+def _skip_text(reason: Reason) -> str:
+    return render(checks.skipped(CheckId.ANCHOR, reason)).message
 
 
-_CHAIN_CHECKS = (CheckId.ANCHOR, CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)
-_BINDING_NOT_REQUESTED = _skipped(CheckId.BINDING, "Not requested: the verifier did not ask for a bound presentation.")
-_HOLDER_SIGNED = _skipped(
-    CheckId.BINDING,
-    "Not requested: the verifier did not ask for a bound presentation (the presentation's holder "
-    "proof was checked: signed by the holder the credentials name).",
-)
-
-
-@functools.lru_cache(maxsize=64)
-def _schema_pass(kind: str | None) -> CheckResult:
-    return CheckResult(CheckId.SCHEMA, Status.PASS, f"Well-formed {_label(kind)} matching its schema.", {"kind": kind})
-
-
-@functools.lru_cache(maxsize=1024)
-def _signature_pass(key_id: str, verification_method: str) -> CheckResult:
-    return CheckResult(
-        CheckId.SIGNATURE,
-        Status.PASS,
-        "The issuer's signature is valid: the credential has not been altered.",
-        {"keyId": key_id, "verificationMethod": verification_method},
-    )
+_BINDING_NOT_REQUESTED = render(checks.BINDING_NOT_REQUESTED)
+_HOLDER_SIGNED = render(checks.HOLDER_SIGNED)
+_BARE_CREDENTIAL = render(checks.BARE_CREDENTIAL)
+_UNREADABLE_REST = tuple(render(checks.skipped(cid, Reason.SKIP_UNREADABLE)) for cid in checks.AFTER_PARSE)
 
 
 @dataclass
 class Verifier:
     """Verifies credentials against one trusted registry deployment through a chain reader.
 
-    ``min_confirmations``: blocks including the anchor's own (1 = anchored in any mined block).
-    ``domain``: this verifier's domain, required in bound presentations.
+    Build it with :meth:`from_deployment`. ``min_confirmations`` and ``domain`` are this
+    verifier's own requirements (:class:`~talentproof.verifier.requirements.MinConfirmations`,
+    :class:`~talentproof.verifier.requirements.Domain`); each verification may add more
+    (:class:`~talentproof.verifier.requirements.Challenge`, ``AsOf``, ``AtBlock``).
     """
 
     reader: ChainReader
@@ -428,10 +341,46 @@ class Verifier:
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     _chain_id: int | None = field(default=None, init=False, repr=False)
-    #: Checks 5-8 by everything they depend on (see :meth:`_chain_checks`).
-    _chain_memo: dict[Any, tuple[Any, tuple[CheckResult, ...]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
+    #: Checks 5-8 by everything they depend on (:class:`~talentproof.verifier.memo.ChainChecksMemo`).
+    _chain_memo: memo.ChainChecksMemo = field(
+        default_factory=memo.ChainChecksMemo, init=False, repr=False, compare=False
     )
+
+    @classmethod
+    def from_deployment(
+        cls,
+        trust: str | Path | TrustedDeployment,
+        rpc: str,
+        *requirements: Requirement,
+        limits: Limits | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Verifier:
+        """The one way to build a verifier: trusting ``trust`` (a deployment record's path, a
+        registry address, or a :class:`TrustedDeployment`), reading the chain at ``rpc``, with
+        this verifier's ``requirements`` (:class:`MinConfirmations`, :class:`Domain`).
+
+        Raises ``TrustConfigError`` for a bad trust argument and ``InputError`` for a bad RPC
+        URL (both usage errors)."""
+        from talentproof.ledger.reader import RegistryReader
+
+        if not isinstance(trust, TrustedDeployment):
+            trust = TrustedDeployment.parse(str(trust))
+        try:
+            reader = RegistryReader(rpc, trust.registry)
+        except ValueError as exc:
+            raise InputError(f"--rpc: {exc}") from None
+        own = Requirements().with_(*requirements)
+        kw: dict[str, Any] = {}
+        if limits is not None:
+            kw["limits"] = limits
+        if clock is not None:
+            kw["clock"] = clock
+        return cls(reader, trust, min_confirmations=own.min_confirmations, domain=own.domain, **kw)
+
+    @property
+    def requirements(self) -> Requirements:
+        """This verifier's own requirements (what every verification starts from)."""
+        return Requirements(min_confirmations=self.min_confirmations, domain=self.domain)
 
     # ----------------------------------------------------------------- phase 1: offline
 
@@ -447,142 +396,39 @@ class Verifier:
         the input is not a TalentProof payload (``Item.not_talentproof``), not unreadable."""
         p = Prepared(source=source, checks=[])
         # (1) parse
-        if document is None or not isinstance(document, Mapping):
-            why = error or "expected a JSON object"
-            if invalid_input:
-                p.checks.append(
-                    CheckResult(CheckId.PARSE, Status.FAIL, f"{why[:1].upper()}{why[1:]}.", {"notTalentProof": True})
-                )
-            else:
-                p.checks.append(CheckResult(CheckId.PARSE, Status.FAIL, f"The credential could not be read: {why}."))
-            for cid in (CheckId.SCHEMA, CheckId.SIGNATURE, CheckId.INCLUSION, *_CHAIN_CHECKS, CheckId.VALIDITY):
-                p.checks.append(_skipped(cid, "Skipped: the credential could not be read."))
-            p.chain_skip = "unreadable"
-            return p
-        try:
-            doc, anchor = c_anchor.split_anchor(dict(document))
-        except CredentialError as exc:
-            p.checks.append(CheckResult(CheckId.PARSE, Status.FAIL, f"The credential's proofs could not be read: {exc}."))
-            for cid in (CheckId.SCHEMA, CheckId.SIGNATURE, CheckId.INCLUSION, *_CHAIN_CHECKS, CheckId.VALIDITY):
-                p.checks.append(_skipped(cid, "Skipped: the credential could not be read."))
+        found, doc, anchor = checks.parse(document, error, invalid_input=invalid_input)
+        p.checks.append(render(found))
+        if doc is None:
+            p.checks.extend(_UNREADABLE_REST)
             p.chain_skip = "unreadable"
             return p
         p.credential = doc
         p.anchor = anchor
-        p.kind = _kind_of(doc)
-        p.checks.append(
-            CheckResult(
-                CheckId.PARSE,
-                Status.PASS,
-                f"Read {_label(p.kind, article=True)}" + (" with its anchor proof." if anchor else " (no anchor proof)."),
-                {"credentialId": doc.get("id"), "kind": p.kind},
-            )
-        )
+        p.kind = found.evidence["kind"]
         # (2) schema, then the facts themselves (calendar dates, nothing awarded in the future)
-        try:
-            p.kind = fastschema.validate_credential(doc)
-            now = self.clock()
-            problems = _fact_problems(doc, now)
-            if problems:
-                today = now.astimezone(UTC).date().isoformat()
-                first = problems[0]
-                p.checks.append(
-                    CheckResult(
-                        CheckId.SCHEMA,
-                        Status.FAIL,
-                        f"The credential states an impossible fact: {first.field}: {first.message} "
-                        f"(verification date {today}).",
-                        {"field": first.field, "problems": [str(x) for x in problems], "today": today},
-                    )
-                )
-            else:
-                p.checks.append(_schema_pass(p.kind))
-        except SchemaValidationError as exc:
-            p.checks.append(
-                CheckResult(
-                    CheckId.SCHEMA,
-                    Status.FAIL,
-                    f"The credential is malformed: {exc.field or 'document'} should be {exc.expected}.",
-                    {"field": exc.field, "expected": exc.expected, "found": repr(exc.found)[:200]},
-                )
-            )
-        except CredentialError as exc:
-            p.checks.append(CheckResult(CheckId.SCHEMA, Status.FAIL, f"The credential is malformed: {exc}."))
+        found, kind = checks.schema(doc, self.clock().astimezone(UTC).date())
+        if kind is not None:
+            p.kind = kind
+        p.checks.append(memo.passing(("schema", kind), found) if found.status is Status.PASS else render(found))
         # (3) signature
-        try:
-            # One serialization serves the signature and the credential hash (same results as
-            # verify() then credential_hash(); proven in tests/credential).
-            verified, p.credential_hash = c_integrity.verify_and_hash(doc)
-            p.signing_key = bytes(verified.public_key.raw)
-            p.key_id = _multibase(verified.public_key)
-            p.checks.append(_signature_pass(p.key_id, verified.verification_method))
-        except ProofError as exc:
-            p.checks.append(
-                CheckResult(
-                    CheckId.SIGNATURE,
-                    Status.FAIL,
-                    f"The signature is not valid ({type(exc).__name__}): {exc}. The credential may have been altered or forged.",
-                    {"error": type(exc).__name__},
-                )
-            )
-            claimed_key = _key_of(doc)
-            if claimed_key is not None:
-                p.key_id = claimed_key.multibase
-                p.signing_key = bytes(claimed_key.raw)
-        except CredentialError as exc:
-            p.checks.append(CheckResult(CheckId.SIGNATURE, Status.FAIL, f"The signature could not be checked: {exc}."))
+        found, signed = checks.signature(doc)
+        p.signing_key, p.key_id = signed.signing_key, signed.key_id
+        if found.status is Status.PASS:
+            p.checks.append(memo.passing(("signature", signed.key_id, found.evidence["verificationMethod"]), found))
+        else:
+            p.checks.append(render(found))
         # (4) inclusion
-        try:
-            if p.credential_hash is None:  # the signature check failed before hashing
-                p.credential_hash = c_merkle.credential_hash(doc)
-        except CredentialError as exc:
-            p.credential_hash = None
-            p.checks.append(CheckResult(CheckId.INCLUSION, Status.FAIL, f"The credential cannot be hashed: {exc}."))
-            p.chain_skip = "Skipped: the credential cannot be hashed."
-            return p
-        if anchor is None:
-            p.checks.append(
-                CheckResult(
-                    CheckId.INCLUSION,
-                    Status.FAIL,
-                    "The credential carries no anchor proof: it was never anchored on the ledger.",
-                    {"credentialHash": _hex(p.credential_hash)},
-                )
-            )
-            p.chain_skip = "Skipped: the credential is not anchored."
-            return p
-        try:
-            c_merkle.verify_inclusion(p.credential_hash, anchor.inclusion, bytes(anchor.merkle_root))
-            p.checks.append(
-                CheckResult(
-                    CheckId.INCLUSION,
-                    Status.PASS,
-                    f"Included as entry {anchor.leaf_index + 1} of a batch of {anchor.tree_size}.",
-                    {
-                        "merkleRoot": _hex(bytes(anchor.merkle_root)),
-                        "leafIndex": anchor.leaf_index,
-                        "treeSize": anchor.tree_size,
-                        "credentialHash": _hex(p.credential_hash),
-                    },
-                )
-            )
-        except (MerkleProofError, CredentialError) as exc:
-            p.checks.append(
-                CheckResult(
-                    CheckId.INCLUSION,
-                    Status.FAIL,
-                    f"The credential is not part of the batch it claims: {exc}.",
-                    {"merkleRoot": _hex(bytes(anchor.merkle_root)), "credentialHash": _hex(p.credential_hash)},
-                )
-            )
-            p.chain_skip = "Skipped: the credential is not part of the anchored batch it claims."
-            return p
-        if p.signing_key is None:
-            p.chain_skip = "Skipped: the signing key could not be read."
-        elif p.kind is None:
-            p.chain_skip = "Skipped: the credential type is unknown."
-        elif not _issuer_id(doc):
-            p.chain_skip = "Skipped: the credential names no issuer DID, so no issuer's anchor can be read."
+        found, p.credential_hash, skip = checks.inclusion(doc, anchor, signed.credential_hash)
+        p.checks.append(render(found))
+        if skip is None:
+            if p.signing_key is None:
+                skip = Reason.SKIP_NO_KEY
+            elif p.kind is None:
+                skip = Reason.SKIP_UNKNOWN_TYPE
+            elif not checks.issuer_id(doc):
+                skip = Reason.SKIP_NO_ISSUER
+        if skip is not None:
+            p.chain_skip = _skip_text(skip)
         return p
 
     # ----------------------------------------------------------------- phase 2: chain
@@ -614,19 +460,19 @@ class Verifier:
         chain_error: str | None = None,
     ) -> CredentialReport:
         """Checks 5-10 from the chain verdict (or the read error), then the report."""
-        checks, chain, issuer_name = self.finish_checks(p, verdict, as_of=as_of, chain_error=chain_error)
+        checks_, chain, issuer_name = self.finish_checks(p, verdict, as_of=as_of, chain_error=chain_error)
         doc = p.credential
         return CredentialReport(
             source=p.source,
-            checks=checks,
+            checks=checks_,
             credential_id=doc.get("id") if doc is not None else None,
             kind=p.kind,
-            subject_id=_subject_id(doc) if doc is not None else None,
+            subject_id=checks.subject_id(doc) if doc is not None else None,
             issuer_name=issuer_name,
             issuer_did=(getattr(verdict, "issuer_did", None) or None) if chain is not None else None,
             chain=chain,
             credential=doc,
-            credential_hash=_hex(p.credential_hash) if p.credential_hash else None,
+            credential_hash=checks.hex0x(p.credential_hash) if p.credential_hash else None,
             anchor=p.anchor.to_json() if p.anchor is not None else None,
         )
 
@@ -640,262 +486,73 @@ class Verifier:
     ) -> tuple[tuple[CheckResult, ...], ChainPoint | None, str | None]:
         """Checks 5-10 as :meth:`finish` makes them: (every check in order, the chain point, the
         issuer's name), without building the report (bulk summaries need only the checks)."""
-        checks = list(p.checks)
+        out = list(p.checks)
         chain: ChainPoint | None = None
         issuer_name: str | None = None
         if p.chain_skip is not None:
             if p.credential is not None:
-                checks.extend(_skipped(cid, p.chain_skip) for cid in _CHAIN_CHECKS)
+                out.extend(CheckResult(cid, Status.SKIPPED, p.chain_skip) for cid in checks.CHAIN_CHECKS)
         elif chain_error is not None:
-            first, *rest = _CHAIN_CHECKS
-            checks.append(
-                CheckResult(
-                    first,
-                    Status.ERROR,
-                    f"The ledger could not be read ({chain_error}); this credential cannot be confirmed.",
-                )
-            )
-            checks.extend(
-                CheckResult(cid, Status.ERROR, "Not confirmed: the ledger could not be read (see the anchor check).")
-                for cid in rest
-            )
+            out.extend(render(f) for f in checks.chain_unreadable(chain_error))
         else:
             chain = ChainPoint(
                 chain_id=self._chain_id or 0,
                 registry=self.trust.registry,
                 block_number=int(verdict.block_number),
-                block_hash=_block_hash(verdict),
+                block_hash=checks.block_hash(verdict),
             )
             issuer_name = verdict.issuer_name or None
-            checks.extend(self._chain_checks(p, verdict, chain))
+            out.extend(self._chain_checks(p, verdict, chain))
         if p.credential is not None:
-            checks.append(_validity(p.credential, as_of))
-        if p.binding is not None:
-            checks.append(p.binding)
-        else:
-            checks.append(_BINDING_NOT_REQUESTED)
-        return tuple(checks), chain, issuer_name
+            out.append(memo.validity(p.credential, as_of))
+        out.append(p.binding if p.binding is not None else _BINDING_NOT_REQUESTED)
+        return tuple(out), chain, issuer_name
 
     def _chain_checks(self, p: Prepared, v: Any, chain: ChainPoint) -> tuple[CheckResult, ...]:
-        """Checks 5-8: a pure function of the verdict and of what the key below names. The
-        credentials of one anchored batch read at one block mostly get the very same verdict
-        object (``fastread`` decodes equal answers once), so they share the (immutable) results.
-        The memo holds the verdict it was computed from: its ``id`` cannot be reused meanwhile."""
+        """Checks 5-8 (:func:`checks.chain_checks`), rendered, through the memo: the credentials
+        of one anchored batch read at one block get equal verdicts, so they share the results.
+        The key holds every argument of the check, by value (:mod:`~talentproof.verifier.memo`)."""
         anchor = p.anchor
-        trust = self.trust
-        if type(anchor.tree_size) is not int or type(anchor.chain_id) is not int:  # (True == 1, texts differ)
-            return tuple(self._chain_checks_uncached(p, v, chain))
-        key = (
-            id(v), p.kind, p.key_id, _issuer_id(p.credential or {}), anchor.chain_id, anchor.registry,
-            bytes(anchor.merkle_root), anchor.tree_size, chain.chain_id, chain.registry, chain.block_number,
-            chain.block_hash, trust.registry, trust.chain_id, self.min_confirmations,
-        )
-        try:
-            entry = self._chain_memo.get(key)
-        except TypeError:  # an unhashable field: judged afresh
-            return tuple(self._chain_checks_uncached(p, v, chain))
-        if entry is not None and entry[0] is v:
-            return entry[1]
-        found = tuple(self._chain_checks_uncached(p, v, chain))
-        if len(self._chain_memo) >= 4096:
-            self._chain_memo.clear()
-        self._chain_memo[key] = (v, found)
-        return found
+        claimed = checks.issuer_id(p.credential or {})
 
-    def _chain_checks_uncached(self, p: Prepared, v: Any, chain: ChainPoint) -> list[CheckResult]:
-        out: list[CheckResult] = []
-        anchor = p.anchor
-        rec = v.anchor
-        block = {"blockNumber": chain.block_number, "blockHash": chain.block_hash}
-        # (5) anchor
-        node_chain = chain.chain_id
-        problems = []
-        if int(anchor.chain_id) != node_chain:
-            problems.append(f"it names chain {anchor.chain_id} but the ledger is chain {node_chain}")
-        if self.trust.chain_id is not None and node_chain != self.trust.chain_id:
-            problems.append(f"the ledger is chain {node_chain}, not the trusted chain {self.trust.chain_id}")
-        if not self.trust.same_registry(str(anchor.registry)):
-            problems.append(f"it names registry {anchor.registry}, not the trusted registry {self.trust.registry}")
-        anchored = int(rec.issuer_id) != 0
-        confirmations = chain.block_number - int(rec.block_number) + 1 if anchored else 0
-        evidence5 = {
-            **block,
-            "chainId": node_chain,
-            "registry": self.trust.registry,
-            "merkleRoot": _hex(bytes(anchor.merkle_root)),
-        }
-        if problems:
-            out.append(CheckResult(CheckId.ANCHOR, Status.FAIL, "Anchored elsewhere: " + "; ".join(problems) + ".", evidence5))
-        elif not anchored:
-            out.append(
-                CheckResult(
-                    CheckId.ANCHOR,
-                    Status.FAIL,
-                    "The batch this credential claims is not anchored on the trusted registry.",
-                    evidence5,
+        def compute() -> tuple[CheckResult, ...]:
+            return tuple(
+                render(f)
+                for f in checks.chain_checks(
+                    anchor=anchor, kind=p.kind, key_id=p.key_id, claimed_issuer=claimed, verdict=v,
+                    chain_id=chain.chain_id, block_number=chain.block_number, block_hash_hex=chain.block_hash,
+                    trust=self.trust, min_confirmations=self.min_confirmations,
                 )
             )
-        elif int(anchor.tree_size) != int(rec.leaf_count):
-            # The Merkle path cannot tell some tree sizes apart (e.g. 5 and 6 for leaf 0): the
-            # anchored leaf count is the only witness of the batch size the proof claims.
-            out.append(
-                CheckResult(
-                    CheckId.ANCHOR,
-                    Status.FAIL,
-                    f"The anchor proof claims a batch of {anchor.tree_size} credentials, but the "
-                    f"batch anchored on chain has {rec.leaf_count}.",
-                    {**evidence5, "treeSize": int(anchor.tree_size), "leafCount": int(rec.leaf_count)},
-                )
-            )
-        elif confirmations < self.min_confirmations:
-            out.append(
-                CheckResult(
-                    CheckId.ANCHOR,
-                    Status.FAIL,
-                    f"Anchored in block {rec.block_number}, but only {confirmations} of the required "
-                    f"{self.min_confirmations} confirmations so far.",
-                    {**evidence5, "anchorBlock": int(rec.block_number), "confirmations": confirmations},
-                )
-            )
-        else:
-            out.append(
-                CheckResult(
-                    CheckId.ANCHOR,
-                    Status.PASS,
-                    f"Anchored on {_iso(int(rec.anchored_at))} in block {rec.block_number} "
-                    f"({confirmations} confirmation{'s' if confirmations != 1 else ''}).",
-                    {
-                        **evidence5,
-                        "anchorBlock": int(rec.block_number),
-                        "anchoredAt": int(rec.anchored_at),
-                        "confirmations": confirmations,
-                    },
-                )
-            )
-        if out[-1].status is not Status.PASS:
-            reason = "Skipped: the credential is not anchored on the trusted registry."
-            out.extend(_skipped(cid, reason) for cid in (CheckId.ISSUER, CheckId.KEY, CheckId.STATUS))
-            return out
-        at = _iso(int(rec.anchored_at))
-        # (6) issuer accredited at anchor time, for this type, and is the credential's issuer
-        status_then = _status_name(v.issuer_status_at_anchor)
-        status_now = _status_name(v.issuer_status)
-        ev6 = {
-            **block,
-            "issuerId": int(rec.issuer_id),
-            "issuerName": v.issuer_name,
-            "issuerDid": v.issuer_did,
-            "statusAtAnchor": status_then,
-            "statusNow": status_now,
-            "credentialType": p.kind,
-        }
-        claimed = _issuer_id(p.credential or {})
-        if status_then != "active":
-            out.append(CheckResult(CheckId.ISSUER, Status.FAIL, f"{v.issuer_name} was {status_then} when it anchored this credential ({at}).", ev6))
-        elif not v.type_accredited_at_anchor:
-            granted = "was never accredited" if not v.type_granted else "was not accredited at that time"
-            out.append(CheckResult(CheckId.ISSUER, Status.FAIL, f"{v.issuer_name} {granted} to issue {p.kind} credentials ({_label(p.kind)}; anchored {at}).", ev6))
-        elif claimed is not None and v.issuer_did and claimed != v.issuer_did:
-            out.append(
-                CheckResult(
-                    CheckId.ISSUER,
-                    Status.FAIL,
-                    f"The credential names issuer {claimed}, but it was anchored by {v.issuer_name} ({v.issuer_did}).",
-                    ev6,
-                )
-            )
-        else:
-            now = "" if status_now == "active" else f" It is {status_now} now."
-            out.append(CheckResult(CheckId.ISSUER, Status.PASS, f"Issued by {v.issuer_name}, accredited for {_label(p.kind)}s at the time ({at}).{now}", ev6))
-        # (7) key
-        ev7 = {**block, "keyId": p.key_id, "issuerName": v.issuer_name, "keyValidFrom": int(v.key_valid_from), "keyValidUntil": int(v.key_valid_until)}
-        if not v.key_registered:
-            out.append(CheckResult(CheckId.KEY, Status.FAIL, f"The signing key {_short_key(p.key_id)} is not registered to {v.issuer_name}.", ev7))
-        elif not v.key_valid_at_anchor:
-            out.append(
-                CheckResult(
-                    CheckId.KEY,
-                    Status.FAIL,
-                    f"The signing key {_short_key(p.key_id)} of {v.issuer_name} was not valid when the credential was anchored ({at}); "
-                    f"it was valid {_window(int(v.key_valid_from), int(v.key_valid_until))}.",
-                    ev7,
-                )
-            )
-        else:
-            out.append(CheckResult(CheckId.KEY, Status.PASS, f"Signed with {v.issuer_name}'s registered key {_short_key(p.key_id)}, valid at the time.", ev7))
-        # (8) status
-        cs = v.credential_status
-        when = f"as of {_iso(int(v.as_of))}"
-        revoked_by = _actor_name(getattr(v, "credential_revoked_by", 0))
-        suspended_by = _actor_name(getattr(v, "credential_suspended_by", 0))
-        since = int(getattr(v, "credential_suspended_since", 0) or cs.suspended_at)
-        ev8 = {**block, "asOf": int(v.as_of), "revokedAt": int(cs.revoked_at), "suspendedAt": int(cs.suspended_at), "reinstatedAt": int(cs.reinstated_at), "batchRevokedAt": int(rec.revoked_at),
-               "revokedBy": revoked_by, "suspendedBy": suspended_by, "suspendedSince": since if v.credential_suspended else 0}
-        if v.credential_revoked:
-            who = "the governing authority" if revoked_by == "governance" else v.issuer_name
-            out.append(CheckResult(CheckId.STATUS, Status.FAIL, f"Revoked by {who} on {_iso(int(cs.revoked_at))} ({when}).", ev8))
-        elif v.batch_revoked:
-            out.append(CheckResult(CheckId.STATUS, Status.FAIL, f"The whole batch was revoked by {v.issuer_name} on {_iso(int(rec.revoked_at))} ({when}).", ev8))
-        elif v.credential_suspended:
-            who = "the governing authority" if suspended_by == "governance" else v.issuer_name
-            out.append(CheckResult(CheckId.STATUS, Status.FAIL, f"Suspended by {who} since {_iso(since)} ({when}).", ev8))
-        else:
-            extra = " (a past suspension was lifted)" if int(cs.reinstated_at) else ""
-            out.append(CheckResult(CheckId.STATUS, Status.PASS, f"Not revoked or suspended {when}{extra}.", ev8))
-        return out
+
+        if type(anchor.tree_size) is not int or type(anchor.chain_id) is not int:  # (True == 1, texts differ)
+            return compute()
+        key = (
+            v, p.kind, p.key_id, claimed, anchor.chain_id, anchor.registry, bytes(anchor.merkle_root),
+            anchor.tree_size, chain.chain_id, chain.registry, chain.block_number, chain.block_hash,
+            self.trust, self.min_confirmations,
+        )
+        return self._chain_memo.get(key, compute)
 
     # ----------------------------------------------------------------- presentations
 
-    def _binding(self, item: Item, challenge: str | None) -> tuple[list[Mapping[str, Any]], CheckResult | None]:
-        """Credentials of a presentation and the binding check (None when not requested)."""
+    def _binding(
+        self, item: Item, challenge: str | None, domain: str | None = None
+    ) -> tuple[list[Mapping[str, Any]], CheckResult | None]:
+        """Credentials of a presentation and the binding check (check 10)."""
         vp = item.document
         assert vp is not None
-        creds = vp.get("verifiableCredential")
-        if isinstance(creds, Mapping):
-            creds = [creds]
-        if not isinstance(creds, list):
-            return [], CheckResult(CheckId.BINDING, Status.FAIL, "The presentation holds no credential.")
-        if challenge is None:
-            # No binding asked, but a presentation claims a holder: its proof must still verify
-            # (signed by that holder, credentials about the holder), or the wrapper fails check
-            # 10 (the same in every mode: one file, several, a folder, the service, the page).
-            try:
-                c_presentation.verify_holder_proof(dict(vp))
-            except (CredentialError, ValueError) as exc:
-                return creds, CheckResult(
-                    CheckId.BINDING,
-                    Status.FAIL,
-                    f"The presentation's holder proof is missing or does not verify "
-                    f"({type(exc).__name__}): {exc}. A presentation claims a holder; give the "
-                    "credentials themselves, or a presentation signed by their holder.",
-                    {"error": type(exc).__name__},
-                )
+        creds, found = checks.binding(vp, challenge, self.domain if domain is None else domain)
+        if found is checks.HOLDER_SIGNED:
             return creds, _HOLDER_SIGNED
-        try:
-            c_presentation.verify_presentation(dict(vp), challenge=challenge, domain=self.domain)
-        except (CredentialError, ValueError) as exc:
-            return creds, CheckResult(
-                CheckId.BINDING,
-                Status.FAIL,
-                f"The presentation is not bound to this verification ({type(exc).__name__}): {exc}. "
-                "It may be a copy replayed from another verification.",
-                {"challenge": challenge, "domain": self.domain, "error": type(exc).__name__},
-            )
-        holder = vp.get("holder")
-        holder = holder.get("id") if isinstance(holder, Mapping) else holder
-        return creds, CheckResult(
-            CheckId.BINDING,
-            Status.PASS,
-            "Presented by the holder named in the credentials, for this verification.",
-            {"holder": holder, "challenge": challenge, "domain": self.domain},
-        )
+        return creds, render(found)
 
     # ----------------------------------------------------------------- whole application
 
     def verify_application(
         self,
         items: Sequence[Item],
-        *,
+        *requirements: Requirement,
         as_of: datetime | date | None = None,
         challenge: str | None = None,
         policy: Policy | None = None,
@@ -908,6 +565,11 @@ class Verifier:
         id_salt: str | None = None,
     ) -> ApplicationReport:
         """Verify every credential of one application, the same-applicant check, and the policy.
+
+        ``requirements`` (:mod:`~talentproof.verifier.requirements`) add to this verifier's
+        own; the keyword forms say the same: ``challenge`` and ``challenge_problem`` are
+        :class:`Challenge`, ``as_of`` :class:`AsOf`, ``at_block`` and ``chain_as_of``
+        :class:`AtBlock`.
 
         ``challenge`` set means the verifier asks for a bound presentation (check 10): bare
         credentials then fail it. ``challenge_problem`` (e.g. "already used") fails check 10 for
@@ -924,32 +586,36 @@ class Verifier:
         re-check with it); ``chain_as_of`` overrides the as-of time sent to the chain (0 = the
         block's time).
         """
-        as_of_dt = _utc(as_of) or self.clock()
-        as_of_chain = int(as_of_dt.timestamp()) if as_of is not None else 0
-        if as_of is not None and as_of_chain < 1:
+        req = self._requirements(
+            requirements, as_of=as_of, challenge=challenge, challenge_problem=challenge_problem,
+            at_block=at_block, chain_as_of=chain_as_of,
+        )
+        as_of_dt = checks.utc(req.as_of) or self.clock()
+        as_of_chain = int(as_of_dt.timestamp()) if req.as_of is not None else 0
+        if req.as_of is not None and as_of_chain < 1:
             # the chain reads uint64 times, 0 meaning "now": a date before 1970 is read as of the
             # first second (nothing was anchored then; check 9 fails it as not yet valid)
             as_of_chain = 1
-        if chain_as_of is not None:
-            as_of_chain = chain_as_of
+        if req.chain_as_of is not None:
+            as_of_chain = req.chain_as_of
         prepared: list[Prepared] = []
         salts: list[str] = []
         for item in items:
-            prepared.extend(self.prepare_item(item, challenge, salts))
+            prepared.extend(self.prepare_item(item, req.challenge, salts, domain=req.domain))
             if len(prepared) > self.limits.max_credentials:
                 raise InputTooLarge("application", len(prepared), self.limits.max_credentials, "credentials")
 
-        if challenge_problem is not None:
-            refused = CheckResult(
-                CheckId.BINDING,
-                Status.FAIL,
-                f"The challenge {challenge!r} {challenge_problem}: this presentation may be a replayed copy.",
-                {"challenge": challenge},
-            )
+        if req.challenge_problem is not None:
+            refused = render(checks.challenge_refused(req.challenge, req.challenge_problem))
             for p in prepared:
                 p.binding = refused
-        reports, chain = self._read_and_finish(
-            prepared, as_of_dt, as_of_chain, "latest" if at_block is None else at_block
+        if req.min_confirmations != self.min_confirmations:
+            verifier = Verifier(self.reader, self.trust, req.min_confirmations, req.domain, self.limits, self.clock)
+            verifier._chain_id = self._chain_id
+        else:
+            verifier = self
+        reports, chain = verifier._read_and_finish(
+            prepared, as_of_dt, as_of_chain, "latest" if req.at_block is None else req.at_block
         )
         return self.conclude(
             reports, chain, as_of_dt=as_of_dt, as_of_chain=as_of_chain, policy=policy,
@@ -957,8 +623,24 @@ class Verifier:
             id_salt=id_salt, salts=salts,
         )
 
+    def _requirements(self, requirements: Sequence[Requirement], **given: Any) -> Requirements:
+        """This verifier's requirements, then the keyword ones, then ``requirements``."""
+        keyword: list[Requirement] = []
+        if given["challenge"] is not None or given["challenge_problem"] is not None:
+            keyword.append(Challenge(given["challenge"], given["challenge_problem"]))
+        if given["as_of"] is not None:
+            keyword.append(AsOf(given["as_of"]))
+        if given["at_block"] is not None or given["chain_as_of"] is not None:
+            keyword.append(AtBlock(given["at_block"], given["chain_as_of"]))
+        return self.requirements.with_(*keyword, *requirements)
+
     def prepare_item(
-        self, item: Item, challenge: str | None = None, salts: list[str] | None = None
+        self,
+        item: Item,
+        challenge: str | None = None,
+        salts: list[str] | None = None,
+        *,
+        domain: str | None = None,
     ) -> list[Prepared]:
         """Checks 1-4 (and 10's binding) of one input: a credential, or each credential of a
         presentation. ``salts`` collects the identity-document salt a presentation discloses.
@@ -969,7 +651,7 @@ class Verifier:
                 salt = c_presentation.presentation_salt(item.document)
                 if salt is not None:
                     salts.append(salt)
-            creds, binding = self._binding(item, challenge)
+            creds, binding = self._binding(item, challenge, domain)
             out: list[Prepared] = []
             if not creds:
                 p = self.prepare(item.source, None, "the presentation holds no credential")
@@ -982,11 +664,7 @@ class Verifier:
             return out
         p = self.prepare(item.source, item.document, item.error, invalid_input=item.not_talentproof)
         if challenge is not None and item.document is not None:
-            p.binding = CheckResult(
-                CheckId.BINDING,
-                Status.FAIL,
-                "A presentation bound to this verifier's challenge was requested, but a bare credential was given.",
-            )
+            p.binding = _BARE_CREDENTIAL
         return [p]
 
     def conclude(
@@ -1004,24 +682,23 @@ class Verifier:
         salts: Sequence[str] = (),
     ) -> ApplicationReport:
         """The application checks (11, 12) and the policy over finished credential reports."""
-        checks = list(_same_applicant(reports)) if len(reports) > 1 else []
+        found: list[CheckResult] = [render(checks.same_applicant(reports))] if len(reports) > 1 else []
         facts_date = application_date or as_of_dt.date()
-        person = _person(reports)
+        person = checks.applicant(reports)
         if id_number is not None:
             salt = id_salt or (salts[0] if salts else None)
-            doc_check = _identity_document(reports, id_number, salt)
-            checks.append(doc_check)
+            doc_check = render(checks.identity_document(reports, id_number, salt))
+            found.append(doc_check)
             if person is not None:
                 person["documentChecked"] = doc_check.status in (Status.PASS, Status.FAIL)
                 person["documentMatches"] = doc_check.status is Status.PASS
         prof = None
         if policy is not None and profession is not None:
-            verified_ok = {id(r): r.verdict is Verdict.VALID for r in reports}
             prof = policy.evaluate(
                 profession,
                 [
                     PolicyInput(
-                        r.credential_id or r.source, r.credential or {}, verified_ok[id(r)],
+                        r.credential_id or r.source, r.credential or {}, r.verdict is Verdict.VALID,
                         r.issuer_did, r.issuer_name,
                     )
                     for r in reports
@@ -1032,7 +709,7 @@ class Verifier:
             )
         return ApplicationReport(
             credentials=tuple(reports),
-            checks=tuple(checks),
+            checks=tuple(found),
             chain=chain,
             profession=prof,
             as_of=as_of_dt.isoformat().replace("+00:00", "Z"),
@@ -1080,242 +757,25 @@ class Verifier:
 # --------------------------------------------------------------------------- helpers
 
 
-_LABELS = {
-    "DegreeCredential": "degree",
-    "EmploymentCredential": "employment",
-    "OpenBadgeCredential": "training or skill (Open Badge)",
-}
-
-
-def _label(kind: str | None, *, article: bool = False) -> str:
-    text = _LABELS.get(kind or "", kind or "credential")
-    if kind in _LABELS:
-        text += " credential"
-    if article:
-        text = ("an " if text[:1] in "aeiou" else "a ") + text
-    return text
-
-
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _block_hash(verdict: Any) -> str:
-    h = getattr(verdict, "block_hash", None)
-    if isinstance(h, (bytes, bytearray)):
-        return _hex(bytes(h))
-    return str(h) if h else ""
-
-
-def _status_name(value: Any) -> str:
-    name = getattr(value, "name", None)
-    if isinstance(name, str):
-        return name.lower()
-    try:
-        return _ISSUER_STATUS[int(value)]
-    except (ValueError, IndexError, TypeError):
-        return str(value).lower()
-
-
-def _short_key(key_id: str | None) -> str:
-    if not key_id:
-        return "(unknown)"
-    return key_id if len(key_id) <= 16 else f"{key_id[:10]}…{key_id[-6:]}"
-
-
-def _window(start: int, end: int) -> str:
-    if not start and not end:
-        return "never"
-    s = _iso(start) if start else "the beginning"
-    return f"from {s} until {_iso(end)}" if end else f"from {s}"
-
-
-def _key_of(doc: Mapping[str, Any]) -> Any:
-    """The public key the proof's did:key verification method names, even when it does not verify."""
-    proof = doc.get("proof")
-    if isinstance(proof, list):
-        proof = next((e for e in proof if isinstance(e, Mapping) and e.get("type") != "TalentProofAnchor"), None)
-    vm = proof.get("verificationMethod") if isinstance(proof, Mapping) else None
-    if not isinstance(vm, str):
-        return None
-    try:
-        return c_keys.Ed25519PublicKey.from_verification_method(vm)
-    except (CredentialError, ValueError):
-        return None
-
-
-def _as_of_texts(as_of: datetime) -> tuple[str, str]:
-    """How check 9 writes the as-of time (one per run: cached by instant *and* offset, since
-    equal instants in different time zones print differently)."""
-    return _as_of_texts_cached(as_of, as_of.utcoffset(), as_of.fold)
-
-
-@functools.lru_cache(maxsize=64)
-def _as_of_texts_cached(as_of: datetime, _offset: Any, _fold: int) -> tuple[str, str]:
-    return as_of.strftime("%Y-%m-%d %H:%M UTC"), as_of.isoformat()
-
-
-def _validity(doc: Mapping[str, Any], as_of: datetime) -> CheckResult:
-    """Check 9 (a pure function of the two dates and the as-of time: cached for text dates)."""
-    vf, vu = doc.get("validFrom"), doc.get("validUntil")
-    if (vf is None or type(vf) is str) and (vu is None or type(vu) is str):
-        return _validity_cached(vf, vu, as_of, as_of.utcoffset(), as_of.fold)
-    return _validity_of(doc, as_of)
-
-
-@functools.lru_cache(maxsize=1024)
-def _validity_cached(vf: str | None, vu: str | None, as_of: datetime, _offset: Any, _fold: int) -> CheckResult:
-    return _validity_of({"validFrom": vf, "validUntil": vu}, as_of)
-
-
-def _validity_of(doc: Mapping[str, Any], as_of: datetime) -> CheckResult:
-    start = _parse_time(doc.get("validFrom"))
-    end = _parse_time(doc.get("validUntil"))
-    when, as_of_iso = _as_of_texts(as_of)
-    ev = {"validFrom": doc.get("validFrom"), "validUntil": doc.get("validUntil"), "asOf": as_of_iso}
-    if doc.get("validFrom") is not None and start is None:
-        return CheckResult(CheckId.VALIDITY, Status.FAIL, "validFrom is not a valid date-time.", ev)
-    if doc.get("validUntil") is not None and end is None:
-        return CheckResult(CheckId.VALIDITY, Status.FAIL, "validUntil is not a valid date-time.", ev)
-    if start is not None and as_of < start:
-        return CheckResult(CheckId.VALIDITY, Status.FAIL, f"Not yet valid on {when}: valid from {start:%Y-%m-%d %H:%M UTC}.", ev)
-    if end is not None and as_of >= end:
-        return CheckResult(CheckId.VALIDITY, Status.FAIL, f"Expired on {end:%Y-%m-%d %H:%M UTC} (checked as of {when}).", ev)
-    until = f" until {end:%Y-%m-%d}" if end else " with no end date"
-    return CheckResult(CheckId.VALIDITY, Status.PASS, f"Valid on {when}{until}.", ev)
-
-
-def _person_key(doc: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
-    person = c_person.person_of(doc) if doc is not None else None
-    if person is None:
-        return None
-    return (person.name, person.birth_date, person.document_type, person.issuing_country, person.commitment)
-
-
-def _person_text(key: tuple[Any, ...] | None) -> str:
-    if key is None:
-        return "no name and date of birth"
-    name, birth, dtype, country, commitment = key
-    doc = f", {dtype} ({country}) {str(commitment)[-8:]}" if commitment else ", no identity document"
-    return f"{name} born {birth}{doc}"
-
-
-def _same_applicant(reports: Sequence[CredentialReport]) -> tuple[CheckResult, ...]:
-    """Check 11: one holder key, one name, one date of birth and one identity document."""
-    subjects = {r.source: r.subject_id for r in reports if r.credential is not None}
-    missing = [s for s, sub in subjects.items() if not sub]
-    distinct = sorted({sub for sub in subjects.values() if sub})
-    ev: dict[str, Any] = {"subjects": dict(subjects)}
-    if missing:
-        return (CheckResult(CheckId.SAME_APPLICANT, Status.FAIL, f"Some credentials name no applicant: {', '.join(missing)}.", ev),)
-    if len(distinct) > 1:
-        groups = "; ".join(f"{sub}: {', '.join(s for s, x in subjects.items() if x == sub)}" for sub in distinct)
-        return (CheckResult(CheckId.SAME_APPLICANT, Status.FAIL, f"The credentials name {len(distinct)} different applicants (holder keys: {groups}).", ev),)
-    if not distinct:
-        return (CheckResult(CheckId.SAME_APPLICANT, Status.SKIPPED, "No readable credential.", ev),)
-    people = {r.source: _person_key(r.credential) for r in reports if r.credential is not None}
-    kinds = list(dict.fromkeys(people.values()))
-    ev["people"] = {s: _person_text(k) for s, k in people.items()}
-    if len(kinds) > 1:
-        fields = ("name", "date of birth", "identity document type", "issuing country", "identity document")
-        differ = [
-            f for i, f in enumerate(fields)
-            if len({(k[i] if k is not None else None) for k in kinds}) > 1
-        ]
-        groups = "; ".join(
-            f"{_person_text(k)}: {', '.join(s for s, x in people.items() if x == k)}" for k in kinds
-        )
-        return (
-            CheckResult(
-                CheckId.SAME_APPLICANT,
-                Status.FAIL,
-                f"The credentials name different people ({', '.join(differ)} differ): {groups}.",
-                ev,
-            ),
-        )
-    return (
-        CheckResult(
-            CheckId.SAME_APPLICANT,
-            Status.PASS,
-            f"All {len(subjects)} credentials name the same applicant ({_person_text(kinds[0])}) and holder key.",
-            {"subject": distinct[0], "person": _person_text(kinds[0])},
-        ),
-    )
-
-
-def _person(reports: Sequence[CredentialReport]) -> dict[str, Any] | None:
-    """The person the (first readable) credential names, for the report's ``person``."""
-    for r in reports:
-        person = c_person.person_of(r.credential) if r.credential is not None else None
-        if person is not None:
-            return {
-                "name": person.name,
-                "birthDate": person.birth_date,
-                "documentType": person.document_type,
-                "issuingCountry": person.issuing_country,
-                "documentChecked": False,
-                "documentMatches": None,
-            }
-    return None
-
-
-_DOCUMENT_NOT_CHECKED = "not checked: compare the name and date of birth with the travel document"
-
-
-def _identity_document(reports: Sequence[CredentialReport], number: str, salt: str | None) -> CheckResult:
-    """Check 12: every credential's identity-document commitment opens to ``number``."""
-    readable = [r for r in reports if r.credential is not None]
-    if not readable:
-        return CheckResult(CheckId.IDENTITY_DOCUMENT, Status.SKIPPED, "No readable credential.")
-    try:
-        c_person.normalize_document_number(number)
-    except ValueError as exc:
-        return CheckResult(CheckId.IDENTITY_DOCUMENT, Status.ERROR, f"The document number given cannot be compared: {exc}.")
-    if salt is None:
-        return CheckResult(
-            CheckId.IDENTITY_DOCUMENT,
-            Status.ERROR,
-            "The identity document cannot be compared: no salt (a presentation from the holder "
-            "carries it; with bare credentials the holder's salt must be given: CLI --id-salt, API "
-            "idSalt). Compare the name and date of birth with the travel document.",
-        )
-    wrong: list[str] = []
-    for r in readable:
-        subject = r.credential.get("credentialSubject") if r.credential is not None else None
-        if isinstance(subject, list) and len(subject) == 1:
-            subject = subject[0]
-        doc = subject.get("identityDocument") if isinstance(subject, Mapping) else None
-        if not isinstance(doc, Mapping):
-            wrong.append(f"{r.source} names no identity document")
-        elif not c_person.identity_document_matches(doc, number, salt):
-            wrong.append(f"{r.source} names another {doc.get('documentType', 'document')} ({doc.get('issuingCountry', '?')})")
-    if wrong:
-        return CheckResult(
-            CheckId.IDENTITY_DOCUMENT,
-            Status.FAIL,
-            "The travel document shown is not the one the credentials name: " + "; ".join(wrong) + ".",
-            {"credentials": len(readable)},
-        )
-    return CheckResult(
-        CheckId.IDENTITY_DOCUMENT,
-        Status.PASS,
-        f"The travel document shown is the one all {len(readable)} credential(s) name.",
-        {"credentials": len(readable)},
-    )
-
-
-def _fact_problems(doc: Mapping[str, Any], now: datetime) -> list[Any]:
-    """Impossible or future facts (the credential package's ``claims.fact_problems``)."""
-    return c_claims.fact_problems(doc, now.astimezone(UTC).date())
-
-
 __all__ = [
+    "DEFAULT_DOMAIN",
     "ApplicationReport",
+    "AsOf",
+    "AtBlock",
     "ChainReader",
+    "Challenge",
+    "Domain",
+    "Finding",
     "Item",
     "Limits",
+    "MinConfirmations",
     "Prepared",
+    "Requirements",
     "Verifier",
     "parse_json",
 ]

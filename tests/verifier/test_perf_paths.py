@@ -29,7 +29,7 @@ from talentproof.credential.merkle import credential_hash
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import ChainUnavailable
 from talentproof.ledger.reader import RegistryReader
-from talentproof.verifier import bulk, engine, fastread, fastschema
+from talentproof.verifier import bulk, checks, engine, fastread, fastschema, memo
 from talentproof.verifier.engine import Item, Verifier
 from talentproof.verifier.report import Verdict
 
@@ -263,13 +263,13 @@ def test_validity_texts_are_cached_per_instant_and_offset():
     utc = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
     hk = utc.astimezone(timezone(timedelta(hours=8)))
     assert utc == hk
-    a, b = engine._validity(doc, utc), engine._validity(doc, hk)
+    a, b = memo.validity(doc, utc), memo.validity(doc, hk)
     assert a.message == "Valid on 2026-01-01 10:00 UTC with no end date."
     assert b.message == "Valid on 2026-01-01 18:00 UTC with no end date."  # as the uncached code wrote it
     assert a.evidence["asOf"] != b.evidence["asOf"]
-    assert engine._parse_time("2020-01-01T00:00:00Z") == datetime(2020, 1, 1, tzinfo=UTC)
-    assert engine._parse_time("not a date") is None and engine._parse_time(5) is None
-    bad = engine._validity({"validFrom": "yesterday"}, utc)
+    assert checks.parse_time("2020-01-01T00:00:00Z") == datetime(2020, 1, 1, tzinfo=UTC)
+    assert checks.parse_time("not a date") is None and checks.parse_time(5) is None
+    bad = memo.validity({"validFrom": "yesterday"}, utc)
     assert bad.status.value == "fail" and "validFrom" in bad.message
 
 

@@ -9,13 +9,9 @@ from datetime import UTC, date, datetime
 import pytest
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.verifier import cli
-from talentproof.verifier.engine import (
-    ApplicationReport,
-    Verifier,
-    _identity_document,
-    _person,
-    _same_applicant,
-)
+from talentproof.verifier import checks as verifier_checks
+from talentproof.verifier.engine import ApplicationReport, Verifier
+from talentproof.verifier.messages import render
 from talentproof.verifier.policy import CriterionResult, ProfessionResult
 from talentproof.verifier.render import render_application
 from talentproof.verifier.report import (
@@ -64,7 +60,7 @@ def _prof(met: bool) -> ProfessionResult:
 
 def _app(*creds: CredentialReport, profession=None, checks=()) -> ApplicationReport:
     return ApplicationReport(credentials=creds, checks=checks, profession=profession, as_of="2026-11-21T12:00:00Z",
-                             application_date="2026-01-15", person=_person(creds))
+                             application_date="2026-01-15", person=verifier_checks.applicant(creds))
 
 
 CASES = {
@@ -181,24 +177,28 @@ def test_attack_two_people_under_one_holder_key_fail_check_11():
     colluding issuer, or two people's credentials merged)."""
     a = _with_person("degree.png")
     b = _with_person("emp.png", name="WONG Siu Ming", birthDate="1985-02-03")
-    (c,) = _same_applicant([a, b])
+    c = render(verifier_checks.same_applicant([a, b]))
     assert c.status is Status.FAIL
     assert "different people (name, date of birth differ)" in c.message
     assert "WONG Siu Ming" in c.message and PERSON["name"] in c.message
-    (ok,) = _same_applicant([a, _with_person("emp.png")])
+    ok = render(verifier_checks.same_applicant([a, _with_person("emp.png")]))
     assert ok.status is Status.PASS and PERSON["name"] in ok.message
+
+
+def _check12(reports: list[CredentialReport], number: str, salt: str | None) -> CheckResult:
+    return render(verifier_checks.identity_document(reports, number, salt))
 
 
 def test_identity_document_match_mismatch_and_not_given():
     creds = [_with_person("degree.png"), _with_person("emp.png")]
-    assert _identity_document(creds, ID_NUMBER, ID_SALT).status is Status.PASS
-    assert _identity_document(creds, "a 123456 (7)", ID_SALT).status is Status.PASS  # as typed
-    wrong = _identity_document(creds, "B765432(1)", ID_SALT)
+    assert _check12(creds, ID_NUMBER, ID_SALT).status is Status.PASS
+    assert _check12(creds, "a 123456 (7)", ID_SALT).status is Status.PASS  # as typed
+    wrong = _check12(creds, "B765432(1)", ID_SALT)
     assert wrong.status is Status.FAIL
     assert "not the one the credentials name" in wrong.message
     report = _app(*creds, checks=(wrong,))
     assert report.outcome.outcome is Outcome.INVALID
     assert "check 12 (Identity document matches the one shown)" in report.outcome.reason
-    no_salt = _identity_document(creds, ID_NUMBER, None)
+    no_salt = _check12(creds, ID_NUMBER, None)
     assert no_salt.status is Status.ERROR and "no salt" in no_salt.message
     assert _app(*creds, checks=(no_salt,)).outcome.outcome is Outcome.NOT_VERIFIABLE

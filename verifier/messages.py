@@ -1,0 +1,313 @@
+"""The English of the checks: every sentence a report shows, by reason code.
+
+The checks (:mod:`talentproof.verifier.checks`) decide; they return a
+:class:`~talentproof.verifier.checks.Finding` (check id, status, a :class:`Reason` and the facts the
+sentence needs). :func:`render` turns a finding into the report's
+:class:`~talentproof.verifier.report.CheckResult`. To change what a check *says*, change the
+template of its reason here; to change what it *decides*, change the check.
+
+Example::
+
+    finding = checks.validity({"validUntil": "2020-01-01T00:00:00Z"}, as_of)
+    render(finding).message  # 'Expired on 2020-01-01 00:00 UTC (checked as of ...).'
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from talentproof.verifier.checks import Finding, Reason
+from talentproof.verifier.report import CheckResult
+
+_LABELS = {
+    "DegreeCredential": "degree",
+    "EmploymentCredential": "employment",
+    "OpenBadgeCredential": "training or skill (Open Badge)",
+}
+
+
+def label(kind: str | None, *, article: bool = False) -> str:
+    """How a credential type reads in a sentence ("degree credential", "an employment credential")."""
+    text = _LABELS.get(kind or "", kind or "credential")
+    if kind in _LABELS:
+        text += " credential"
+    if article:
+        text = ("an " if text[:1] in "aeiou" else "a ") + text
+    return text
+
+
+@functools.lru_cache(maxsize=4096)
+def iso(ts: int) -> str:
+    """A UNIX time as the reports write it (a pure function of the number: cached)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def short_key(key_id: str | None) -> str:
+    """A key id shortened for a sentence."""
+    if not key_id:
+        return "(unknown)"
+    return key_id if len(key_id) <= 16 else f"{key_id[:10]}…{key_id[-6:]}"
+
+
+def window(start: int, end: int) -> str:
+    """A key's validity window in words."""
+    if not start and not end:
+        return "never"
+    s = iso(start) if start else "the beginning"
+    return f"from {s} until {iso(end)}" if end else f"from {s}"
+
+
+def _capitalised(why: str) -> str:
+    return f"{why[:1].upper()}{why[1:]}."
+
+
+def _anchored(f: Mapping[str, Any]) -> str:
+    n = f["confirmations"]
+    return f"Anchored on {iso(f['anchoredAt'])} in block {f['anchorBlock']} ({n} confirmation{'s' if n != 1 else ''})."
+
+
+def _issuer_passes(f: Mapping[str, Any]) -> str:
+    now = "" if f["statusNow"] == "active" else f" It is {f['statusNow']} now."
+    return f"Issued by {f['issuerName']}, accredited for {label(f['kind'])}s at the time ({iso(f['anchoredAt'])}).{now}"
+
+
+def _who(f: Mapping[str, Any]) -> str:
+    return "the governing authority" if f["by"] == "governance" else f["issuerName"]
+
+
+def _validity_passes(f: Mapping[str, Any]) -> str:
+    end = f["end"]
+    until = f" until {end:%Y-%m-%d}" if end else " with no end date"
+    return f"Valid on {when(f['asOf'])}{until}."
+
+
+#: One template per reason: the facts of a finding -> its sentence.
+TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
+    # skipped checks
+    Reason.SKIP_UNREADABLE: lambda f: "Skipped: the credential could not be read.",
+    Reason.SKIP_NOT_HASHABLE: lambda f: "Skipped: the credential cannot be hashed.",
+    Reason.SKIP_NOT_ANCHORED: lambda f: "Skipped: the credential is not anchored.",
+    Reason.SKIP_NOT_IN_BATCH: lambda f: (
+        "Skipped: the credential is not part of the anchored batch it claims."
+    ),
+    Reason.SKIP_NO_KEY: lambda f: "Skipped: the signing key could not be read.",
+    Reason.SKIP_UNKNOWN_TYPE: lambda f: "Skipped: the credential type is unknown.",
+    Reason.SKIP_NO_ISSUER: lambda f: (
+        "Skipped: the credential names no issuer DID, so no issuer's anchor can be read."
+    ),
+    Reason.SKIP_NOT_ON_TRUSTED_REGISTRY: lambda f: (
+        "Skipped: the credential is not anchored on the trusted registry."
+    ),
+    # (1) parse
+    Reason.NOT_TALENTPROOF: lambda f: _capitalised(f["why"]),
+    Reason.UNREADABLE: lambda f: f"The credential could not be read: {f['why']}.",
+    Reason.PROOFS_UNREADABLE: lambda f: f"The credential's proofs could not be read: {f['error']}.",
+    Reason.READ: lambda f: (
+        f"Read {label(f['kind'], article=True)}"
+        + (" with its anchor proof." if f["anchored"] else " (no anchor proof).")
+    ),
+    # (2) schema and facts
+    Reason.WELL_FORMED: lambda f: f"Well-formed {label(f['kind'])} matching its schema.",
+    Reason.IMPOSSIBLE_FACT: lambda f: (
+        f"The credential states an impossible fact: {f['field']}: {f['message']} "
+        f"(verification date {f['today']})."
+    ),
+    Reason.SCHEMA_MISMATCH: lambda f: (
+        f"The credential is malformed: {f['field'] or 'document'} should be {f['expected']}."
+    ),
+    Reason.MALFORMED: lambda f: f"The credential is malformed: {f['error']}.",
+    # (3) signature
+    Reason.SIGNATURE_VALID: lambda f: (
+        "The issuer's signature is valid: the credential has not been altered."
+    ),
+    Reason.SIGNATURE_INVALID: lambda f: (
+        f"The signature is not valid ({f['errorType']}): {f['error']}. "
+        "The credential may have been altered or forged."
+    ),
+    Reason.SIGNATURE_UNCHECKABLE: lambda f: f"The signature could not be checked: {f['error']}.",
+    # (4) inclusion
+    Reason.NOT_HASHABLE: lambda f: f"The credential cannot be hashed: {f['error']}.",
+    Reason.NO_ANCHOR_PROOF: lambda f: (
+        "The credential carries no anchor proof: it was never anchored on the ledger."
+    ),
+    Reason.INCLUDED: lambda f: (
+        f"Included as entry {f['leafIndex'] + 1} of a batch of {f['treeSize']}."
+    ),
+    Reason.NOT_IN_BATCH: lambda f: (
+        f"The credential is not part of the batch it claims: {f['error']}."
+    ),
+    # (5)-(8) when the chain could not be read
+    Reason.LEDGER_UNREADABLE: lambda f: (
+        f"The ledger could not be read ({f['error']}); this credential cannot be confirmed."
+    ),
+    Reason.LEDGER_UNREADABLE_SEE_ANCHOR: lambda f: (
+        "Not confirmed: the ledger could not be read (see the anchor check)."
+    ),
+    # (5) anchor
+    Reason.ANCHORED_ELSEWHERE: lambda f: (
+        "Anchored elsewhere: " + "; ".join(_elsewhere(p) for p in f["problems"]) + "."
+    ),
+    Reason.NOT_ANCHORED: lambda f: (
+        "The batch this credential claims is not anchored on the trusted registry."
+    ),
+    Reason.BATCH_SIZE_MISMATCH: lambda f: (
+        f"The anchor proof claims a batch of {f['treeSize']} credentials, but the "
+        f"batch anchored on chain has {f['leafCount']}."
+    ),
+    Reason.TOO_FEW_CONFIRMATIONS: lambda f: (
+        f"Anchored in block {f['anchorBlock']}, but only {f['confirmations']} of the "
+        f"required {f['required']} confirmations so far."
+    ),
+    Reason.ANCHORED: _anchored,
+    # (6) issuer
+    Reason.ISSUER_NOT_ACTIVE: lambda f: (
+        f"{f['issuerName']} was {f['statusThen']} when it anchored this credential "
+        f"({iso(f['anchoredAt'])})."
+    ),
+    Reason.TYPE_NOT_ACCREDITED: lambda f: (
+        f"{f['issuerName']} "
+        f"{'was never accredited' if not f['granted'] else 'was not accredited at that time'} to issue {f['kind']} "
+        f"credentials ({label(f['kind'])}; anchored {iso(f['anchoredAt'])})."
+    ),
+    Reason.ANOTHER_ISSUER: lambda f: (
+        f"The credential names issuer {f['claimed']}, but it was anchored by "
+        f"{f['issuerName']} ({f['issuerDid']})."
+    ),
+    Reason.ISSUER_ACCREDITED: _issuer_passes,
+    # (7) key
+    Reason.KEY_NOT_REGISTERED: lambda f: (
+        f"The signing key {short_key(f['keyId'])} is not registered to {f['issuerName']}."
+    ),
+    Reason.KEY_NOT_VALID_THEN: lambda f: (
+        f"The signing key {short_key(f['keyId'])} of {f['issuerName']} was not valid "
+        f"when the credential was anchored ({iso(f['anchoredAt'])}); "
+        f"it was valid {window(f['validFrom'], f['validUntil'])}."
+    ),
+    Reason.KEY_VALID: lambda f: (
+        f"Signed with {f['issuerName']}'s registered key {short_key(f['keyId'])}, valid at the time."
+    ),
+    # (8) status
+    Reason.REVOKED: lambda f: f"Revoked by {_who(f)} on {iso(f['at'])} (as of {iso(f['asOf'])}).",
+    Reason.BATCH_REVOKED: lambda f: (
+        f"The whole batch was revoked by {f['issuerName']} on {iso(f['at'])} "
+        f"(as of {iso(f['asOf'])})."
+    ),
+    Reason.SUSPENDED: lambda f: (
+        f"Suspended by {_who(f)} since {iso(f['at'])} (as of {iso(f['asOf'])})."
+    ),
+    Reason.IN_GOOD_STANDING: lambda f: (
+        f"Not revoked or suspended as of {iso(f['asOf'])}"
+        + (" (a past suspension was lifted)" if f["reinstated"] else "")
+        + "."
+    ),
+    # (9) validity window
+    Reason.BAD_VALID_FROM: lambda f: "validFrom is not a valid date-time.",
+    Reason.BAD_VALID_UNTIL: lambda f: "validUntil is not a valid date-time.",
+    Reason.NOT_YET_VALID: lambda f: (
+        f"Not yet valid on {when(f['asOf'])}: valid from {f['start']:%Y-%m-%d %H:%M UTC}."
+    ),
+    Reason.EXPIRED: lambda f: (
+        f"Expired on {f['end']:%Y-%m-%d %H:%M UTC} (checked as of {when(f['asOf'])})."
+    ),
+    Reason.VALID_ON: _validity_passes,
+    # (10) binding
+    Reason.BINDING_NOT_REQUESTED: lambda f: (
+        "Not requested: the verifier did not ask for a bound presentation."
+    ),
+    Reason.HOLDER_SIGNED: lambda f: (
+        "Not requested: the verifier did not ask for a bound presentation (the "
+        "presentation's holder proof was checked: signed by the holder the credentials name)."
+    ),
+    Reason.NO_CREDENTIAL_PRESENTED: lambda f: "The presentation holds no credential.",
+    Reason.HOLDER_PROOF_INVALID: lambda f: (
+        "The presentation's holder proof is missing or does not verify "
+        f"({f['errorType']}): {f['error']}. A presentation claims a holder; give the "
+        "credentials themselves, or a presentation signed by their holder."
+    ),
+    Reason.NOT_BOUND: lambda f: (
+        f"The presentation is not bound to this verification ({f['errorType']}): "
+        f"{f['error']}. It may be a copy replayed from another verification."
+    ),
+    Reason.BOUND: lambda f: (
+        "Presented by the holder named in the credentials, for this verification."
+    ),
+    Reason.CHALLENGE_REFUSED: lambda f: (
+        f"The challenge {f['challenge']!r} {f['problem']}: this presentation may be "
+        "a replayed copy."
+    ),
+    Reason.BARE_CREDENTIAL: lambda f: (
+        "A presentation bound to this verifier's challenge was requested, but a bare "
+        "credential was given."
+    ),
+    # (11) same applicant
+    Reason.NO_APPLICANT: lambda f: (
+        f"Some credentials name no applicant: {', '.join(f['missing'])}."
+    ),
+    Reason.DIFFERENT_HOLDERS: lambda f: (
+        f"The credentials name {f['count']} different applicants (holder keys: {f['groups']})."
+    ),
+    Reason.NO_READABLE_CREDENTIAL: lambda f: "No readable credential.",
+    Reason.DIFFERENT_PEOPLE: lambda f: (
+        f"The credentials name different people ({', '.join(f['differ'])} differ): {f['groups']}."
+    ),
+    Reason.SAME_APPLICANT: lambda f: (
+        f"All {f['count']} credentials name the same applicant ({f['person']}) and holder key."
+    ),
+    # (12) identity document
+    Reason.DOCUMENT_NUMBER_UNUSABLE: lambda f: (
+        f"The document number given cannot be compared: {f['error']}."
+    ),
+    Reason.NO_SALT: lambda f: (
+        "The identity document cannot be compared: no salt (a presentation from the holder "
+        "carries it; with bare credentials the holder's salt must be given: CLI --id-salt, API "
+        "idSalt). Compare the name and date of birth with the travel document."
+    ),
+    Reason.ANOTHER_DOCUMENT: lambda f: (
+        "The travel document shown is not the one the credentials name: "
+        + "; ".join(_wrong_document(w) for w in f["wrong"])
+        + "."
+    ),
+    Reason.SAME_DOCUMENT: lambda f: (
+        f"The travel document shown is the one all {f['count']} credential(s) name."
+    ),
+}
+
+
+def _elsewhere(problem: tuple[str, Any, Any]) -> str:
+    what, found, expected = problem
+    if what == "payload_chain":
+        return f"it names chain {found} but the ledger is chain {expected}"
+    if what == "trusted_chain":
+        return f"the ledger is chain {found}, not the trusted chain {expected}"
+    return f"it names registry {found}, not the trusted registry {expected}"
+
+
+def _wrong_document(wrong: tuple[str, str | None, str | None]) -> str:
+    source, dtype, country = wrong
+    if dtype is None:
+        return f"{source} names no identity document"
+    return f"{source} names another {dtype} ({country})"
+
+
+def render(finding: Finding) -> CheckResult:
+    """The report's check result for a finding: its sentence, and its evidence."""
+    return CheckResult(
+        finding.check, finding.status, TEMPLATES[finding.reason](finding.facts), finding.evidence
+    )
+
+
+def when(as_of: datetime) -> str:
+    """How check 9 writes the as-of time (cached by instant *and* offset, since equal instants
+    in different time zones print differently)."""
+    return _when(as_of, as_of.utcoffset(), as_of.fold)
+
+
+@functools.lru_cache(maxsize=64)
+def _when(as_of: datetime, _offset: Any, _fold: int) -> str:
+    return as_of.strftime("%Y-%m-%d %H:%M UTC")
+
+
+__all__ = ["TEMPLATES", "iso", "label", "render", "short_key", "when", "window"]
