@@ -26,8 +26,6 @@ import atexit
 import contextlib
 import ctypes
 import functools
-import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -72,36 +70,14 @@ _CLIENT_PREFIX = {"anvil": "anvil", "ganache": "ganache"}
 _PR_SET_PDEATHSIG = 1
 
 
-_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-
-def _bip32_child(
-    key: bytes, chain: bytes, index: int, public: bytes | None = None
-) -> tuple[bytes, bytes]:
-    """BIP-32 CKDpriv; `public` is the parent's compressed public key (needed for soft children)."""
-    data = b"\x00" + key if index >= 2**31 else (public or b"")
-    digest = hmac.new(chain, data + index.to_bytes(4, "big"), hashlib.sha512).digest()
-    child = (int.from_bytes(digest[:32], "big") + int.from_bytes(key, "big")) % _SECP256K1_N
-    return child.to_bytes(32, "big"), digest[32:]
-
-
 @functools.lru_cache(maxsize=4)
 def dev_private_keys(count: int = 10, mnemonic: str = DEV_MNEMONIC) -> tuple[str, ...]:
-    """The first `count` private keys (0x-hex) of the BIP-44 accounts m/44'/60'/0'/0/i.
-
-    The common path prefix is derived once (deriving each full path costs ~25 ms per key).
-    """
-    from eth_account.hdaccount import seed_from_mnemonic
-    from eth_keys import keys
+    """The first `count` private keys (0x-hex) of the BIP-44 accounts m/44'/60'/0'/0/i
+    (eth-account's BIP-32 derivation)."""
+    from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 
     seed = seed_from_mnemonic(mnemonic, "")
-    master = hmac.new(b"Bitcoin seed", seed, hashlib.sha512).digest()
-    key, chain = master[:32], master[32:]
-    for index in (44 + 2**31, 60 + 2**31, 0 + 2**31):
-        key, chain = _bip32_child(key, chain, index)
-    key, chain = _bip32_child(key, chain, 0, keys.PrivateKey(key).public_key.to_compressed_bytes())
-    parent_public = keys.PrivateKey(key).public_key.to_compressed_bytes()
-    return tuple("0x" + _bip32_child(key, chain, i, parent_public)[0].hex() for i in range(count))
+    return tuple("0x" + key_from_seed(seed, f"m/44'/60'/0'/0/{i}").hex() for i in range(count))
 
 
 def repo_root() -> Path | None:

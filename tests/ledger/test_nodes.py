@@ -59,7 +59,7 @@ def test_dev_keys_are_the_well_known_mnemonic_accounts() -> None:
     assert keys[0] == "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
     assert Account.from_key(keys[1]).address == "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
     Account.enable_unaudited_hdwallet_features()
-    for i in (2, 11):  # the shortcut derivation agrees with eth-account's full-path one
+    for i in (2, 11):  # the same keys as eth-account's Account.from_mnemonic
         ref = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}")
         assert keys[i] == "0x" + bytes(ref.key).hex()
     other = dev_private_keys(
