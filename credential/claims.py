@@ -117,6 +117,9 @@ def subject_fact_problems(kind: str, subject: Mapping[str, Any], today: date
 # --- the checks ---------------------------------------------------------------------------------
 
 
+_Day = date  # the type: inside _Checker the name `date` is its method
+
+
 class _Checker:
     def __init__(self, today: date) -> None:
         self.today = today
@@ -126,7 +129,7 @@ class _Checker:
         self.problems.append(FactProblem(field, message))
 
     def date(self, container: Mapping[str, Any], key: str, path: str, *,
-             datetime_ok: bool = False) -> date | None:
+             datetime_ok: bool = False) -> _Day | None:
         """The date at ``container[key]``, or None (absent, or a problem recorded)."""
         if key not in container or container[key] is None:
             return None
@@ -148,20 +151,20 @@ class _Checker:
             self.add(field, f"{shown} is not a calendar date")
             return None
 
-    def not_future(self, field: str, value: date | None) -> bool:
+    def not_future(self, field: str, value: _Day | None) -> bool:
         if value is not None and value > self.today:
             self.add(field, f"expected a date on or before {self.today.isoformat()}, found "
                             f"{value.isoformat()}")
             return False
         return True
 
-    def after_birth(self, field: str, value: date | None, birth: date | None) -> None:
+    def after_birth(self, field: str, value: _Day | None, birth: _Day | None) -> None:
         if value is not None and birth is not None and value <= birth:
             self.add(field, f"expected a date after the birthDate {birth.isoformat()}, found "
                             f"{value.isoformat()}")
 
-    def ordered(self, start_name: str, start: date | None, end_field: str,
-                end: date | None) -> None:
+    def ordered(self, start_name: str, start: _Day | None, end_field: str,
+                end: _Day | None) -> None:
         if start is not None and end is not None and end < start:
             self.add(end_field, f"expected a date on or after the {start_name} "
                                 f"{start.isoformat()}, found {end.isoformat()}")
