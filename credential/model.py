@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -196,7 +196,10 @@ class Presentation(_Open):
         return _parse(cls, doc)
 
 
-def _parse(cls: type[Any], doc: Mapping[str, Any]) -> Any:
+_ParsedT = TypeVar("_ParsedT", bound=BaseModel)
+
+
+def _parse(cls: type[_ParsedT], doc: Mapping[str, Any]) -> _ParsedT:
     try:
         return cls.model_validate(doc)
     except ValidationError as exc:
