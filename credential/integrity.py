@@ -614,6 +614,7 @@ def _checked_proof(
     if not isinstance(vm, str):
         raise KeyMismatch(f"verificationMethod: expected a DID URL, found {vm!r}")
     self_describing = vm.startswith("did:key:") or "#z6Mk" in vm
+    key: Ed25519PublicKey | None
     if public_key is not None and not (self_describing or did_documents):
         key = public_key
     else:
