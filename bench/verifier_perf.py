@@ -8,8 +8,9 @@
 3. Decoding a QR code from a 1000x1000 screenshot.
 
 In the same run, for comparison: the single path through the ledger reader's http.client
-transport (``fastread.USE_RAW_TRANSPORT = False``), the folder with its chain reads as one
-``eth_call`` per credential (``fastread.USE_VIEWS_CALL = False``) and with pipelining off
+transport (``RegistryReader(..., transport=StdlibTransport)``, the reference twin), the folder with
+its chain reads as one ``eth_call`` per credential (``RegistryReader(..., batch_views=False)``)
+and with pipelining off
 (``bulk.PIPELINE = False``), and the folder's CPU cost per credential (worker processes, parent
 and the Anvil node, from rusage and /proc) in raw Ed25519 verifies measured in the same run,
 against issue #5's ratio: 2 cores x 15,500 raw verifies/s / 8,000 credentials/s = 3.87 raw
@@ -89,24 +90,23 @@ def issue_batch(n: int, issuer_did: str, key: Ed25519SigningKey, client: Registr
 
 
 def bench_single(verifier: Verifier, payloads: list[str], reader: RegistryReader, w3, deployment, query) -> None:
-    from talentproof.verifier import fastread
+    from talentproof.ledger._internal.transport import StdlibTransport
 
-    for raw_transport in (False, True):  # warm up both transports
-        fastread.USE_RAW_TRANSPORT = raw_transport
+    stdlib = Verifier(RegistryReader(reader.rpc_url, reader.registry, transport=StdlibTransport), verifier.trust)
+    for v in (stdlib, verifier):  # warm up both transports
         for t in payloads[:50]:
-            verifier.verify_application([item_from_text(t, "qr")])
+            v.verify_application([item_from_text(t, "qr")])
     # interleaved, so that both see the same machine load: the raw transport, and the ledger
     # reader's http.client batch transport (the previous one) for the same engine
     lat: list[float] = []
     lat_before: list[float] = []
     for i, t in enumerate(payloads * 2):
         raw_transport = (i // 100) % 2 == 0  # blocks of 100, alternating
-        fastread.USE_RAW_TRANSPORT = raw_transport
+        v = verifier if raw_transport else stdlib
         t0 = time.perf_counter()
-        rep = verifier.verify_application([item_from_text(t, "qr")])
+        rep = v.verify_application([item_from_text(t, "qr")])
         (lat if raw_transport else lat_before).append(time.perf_counter() - t0)
         assert rep.verdict is Verdict.VALID, rep.to_json()
-    fastread.USE_RAW_TRANSPORT = True
     # references: one raw JSON-RPC eth_call of the view, one web3.py contract call of it
     raw = []
     for _ in range(len(payloads)):
@@ -232,14 +232,18 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
     credential (workers + parent + node) in raw Ed25519 verifies measured in the same run.
 
     Configurations, interleaved: the current one (twice: first and last), the chain reads as one
-    ``eth_call`` per credential (``fastread.USE_VIEWS_CALL = False``, before the views call) and
+    ``eth_call`` per credential (``RegistryReader(..., batch_views=False)``, before the batch call) and
     pipelining off (``bulk.PIPELINE = False``).
     """
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for i, d in enumerate(docs):
             (folder / f"c{i:05d}.json").write_text(json.dumps(d))
-        from talentproof.verifier import bulk, fastread
+        from talentproof.verifier import bulk
+
+        def batch_views(on: bool) -> None:
+            """The default of ``RegistryReader(batch_views=...)`` in the workers run_folder forks."""
+            RegistryReader.__init__.__kwdefaults__["batch_views"] = on
 
         def run() -> dict[str, float]:
             kids0, self0 = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
@@ -265,9 +269,9 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
         runs: dict[str, list[dict[str, float]]] = {"current": [], "per_call": [], "no_pipeline": []}
         _, raw_before = _raw_verify_cpu_us(5000)
         runs["current"].append(run())
-        fastread.USE_VIEWS_CALL = False
+        batch_views(False)
         runs["per_call"].append(run())
-        fastread.USE_VIEWS_CALL = True
+        batch_views(True)
         bulk.PIPELINE = False
         runs["no_pipeline"].append(run())
         bulk.PIPELINE = True

@@ -1,4 +1,4 @@
-"""The verifier's fast read path: raw JSON-RPC over one persistent HTTP connection.
+"""The ledger's reads for verifiers: JSON-RPC over one keep-alive connection per thread.
 
 ::
 
@@ -7,45 +7,34 @@
         did_hash(issuer_did), root, credential_hash, signing_key, type_id("DegreeCredential")
     )
     verdict.anchor.issuer_id, verdict.block_number, verdict.block_hash
+    verdicts = reader.verify_credentials([query, ...], as_of=0, block=reader.block_number())
 
-A web3.py contract call costs milliseconds of Python; here the calldata is encoded with eth-abi
-from the ABI, and one JSON-RPC batch (``eth_call`` + ``eth_getBlockByNumber`` at the same block)
-answers the view together with the hash of the block it was read at. Any transport or RPC failure
-raises `ChainUnavailable`; nothing ever falls back to a default answer.
+A web3.py contract call costs milliseconds of Python; here one JSON-RPC batch
+(``eth_getBlockByNumber`` and the view's ``eth_call`` at the same block) answers the view together
+with the hash of the block it was read at. Many credentials are read through
+``contracts/utils/VerificationBatch.sol`` (`verify_credentials`). Transport and codec live in
+`talentproof.ledger._internal`. Any transport or RPC failure raises `ChainUnavailable`; nothing
+ever falls back to a default answer.
 """
 
 from __future__ import annotations
 
-import http.client
 import itertools
-import json
-import socket
 import threading
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import orjson
 from eth_utils import is_address, to_checksum_address
+from talentproof.ledger._internal.transport import HttpTransport, Transport
+from talentproof.ledger._internal.verdict import BATCH_ADDRESS, BATCH_SIZE, BatchCodec, Query, VerdictCodec
 from talentproof.ledger.abi import ContractABI
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.ledger.models import AnchorRecord, CredentialVerdict
 
-__all__ = ["RegistryReader", "did_hash", "type_id"]
-
-try:  # orjson is a project dependency; keep a stdlib fallback for tooling
-    import orjson
-
-    def _dumps(obj: Any) -> bytes:
-        return orjson.dumps(obj)
-
-    _loads = orjson.loads
-except ImportError:  # pragma: no cover
-
-    def _dumps(obj: Any) -> bytes:
-        return json.dumps(obj, separators=(",", ":")).encode()
-
-    _loads = json.loads
+__all__ = ["Query", "RegistryReader", "did_hash", "type_id"]
 
 
 def _b32(value: bytes | str, what: str) -> bytes:
@@ -62,13 +51,18 @@ def _b32(value: bytes | str, what: str) -> bytes:
 class RegistryReader:
     """Read-only, low-latency access to the registry's views.
 
-    Thread-safe: each thread gets its own keep-alive connection.
+    Thread-safe: each thread gets its own keep-alive connection (`close` closes the calling
+    thread's).
 
     Args:
-        rpc_url: the node's HTTP JSON-RPC URL.
+        rpc_url: the node's HTTP(S) JSON-RPC URL.
         registry_address: the registry contract address.
         timeout: socket timeout in seconds for each request.
         abi: the registry ABI; default from the compiled artifact.
+        transport: builds one thread's connection from ``(rpc_url, timeout)``; default
+            `~talentproof.ledger._internal.transport.HttpTransport`.
+        batch_views: read many credentials through ``VerificationBatch`` calls (False: one
+            ``eth_call`` per credential in the JSON-RPC batch; the benchmark compares both).
     """
 
     def __init__(
@@ -78,6 +72,8 @@ class RegistryReader:
         *,
         timeout: float = 5.0,
         abi: Sequence[Mapping[str, Any]] | None = None,
+        transport: Callable[[str, float], Transport] = HttpTransport,
+        batch_views: bool = True,
     ) -> None:
         parsed = urllib.parse.urlsplit(rpc_url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -89,40 +85,35 @@ class RegistryReader:
         self.rpc_url = rpc_url
         self.registry = to_checksum_address(registry_address)
         self.timeout = timeout
-        self._scheme = parsed.scheme
-        self._host = parsed.hostname
-        self._port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        self._path = (parsed.path or "/") + (f"?{parsed.query}" if parsed.query else "")
-        if abi is None:
-            from talentproof.ledger.artifacts import load_artifact
+        self.batch_views = batch_views
+        from talentproof.ledger.artifacts import load_artifact
 
+        if abi is None:
             abi = load_artifact("TalentProofRegistry").abi
         self.abi = ContractABI(abi)
-        self._verify = self.abi.function("verifyCredential")
+        self._codec = VerdictCodec(abi)
+        batch = load_artifact("VerificationBatch")
+        self._batch_codec = BatchCodec(batch.abi, batch.deployed_bytecode)
         self._anchor = self.abi.function("anchor")
+        self._new_transport = transport
         self._local = threading.local()
         self._ids = itertools.count(1)
+        self._no_batch_call = False  # set once this node refused the VerificationBatch call
 
     # -- transport ----------------------------------------------------------------------------
 
-    def _connection(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            cls = (
-                http.client.HTTPSConnection
-                if self._scheme == "https"
-                else http.client.HTTPConnection
-            )
-            conn = cls(self._host, self._port, timeout=self.timeout)
-            self._local.conn = conn
-        return conn
+    def _transport(self) -> Transport:
+        t: Transport | None = getattr(self._local, "transport", None)
+        if t is None:
+            t = self._local.transport = self._new_transport(self.rpc_url, self.timeout)
+        return t
 
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        t = getattr(self._local, "transport", None)
+        if t is not None:
+            t.close()
+            self._local.transport = None
 
     def __enter__(self) -> RegistryReader:
         return self
@@ -130,39 +121,9 @@ class RegistryReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _post(self, payload: Any) -> Any:
-        body = _dumps(payload)
-        headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
-        last: Exception | None = None
-        for attempt in range(2):  # one retry: the server may have closed an idle keep-alive
-            conn = self._connection()
-            try:
-                conn.request("POST", self._path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-                if resp.status != 200:
-                    raise ChainUnavailable(
-                        f"JSON-RPC endpoint {self.rpc_url} answered HTTP {resp.status}: {data[:200]!r}"
-                    )
-                return _loads(data)
-            except ChainUnavailable:
-                self.close()
-                raise
-            except (TimeoutError, OSError, http.client.HTTPException) as exc:
-                self.close()
-                last = exc
-                if isinstance(exc, TimeoutError | socket.timeout) or attempt == 1:
-                    break
-            except ValueError as exc:
-                self.close()
-                raise ChainUnavailable(
-                    f"JSON-RPC endpoint {self.rpc_url} answered non-JSON: {exc}"
-                ) from None
-        raise ChainUnavailable(f"chain unreachable at {self.rpc_url}: {last}") from last
-
     def _request(self, method: str, params: list[Any]) -> Any:
-        answer = self._post(
-            {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
+        answer = self._transport().post(
+            orjson.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params})
         )
         return self._result(answer, method)
 
@@ -181,13 +142,14 @@ class RegistryReader:
             raise ChainUnavailable(f"{method}: JSON-RPC answer without result from {self.rpc_url}")
         return answer["result"]
 
-    def _batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+    def _answers(self, calls: Sequence[tuple[str, list[Any]]]) -> list[tuple[str, Any]]:
+        """One JSON-RPC batch: each call's (method, raw answer object), in order."""
         ids = [next(self._ids) for _ in calls]
-        payload = [
-            {"jsonrpc": "2.0", "id": i, "method": m, "params": p}
-            for i, (m, p) in zip(ids, calls, strict=True)
-        ]
-        answer = self._post(payload)
+        answer = self._transport().post(
+            orjson.dumps(
+                [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in zip(ids, calls, strict=True)]
+            )
+        )
         if not isinstance(answer, list):
             # a node without batch support answers one error object
             raise ChainUnavailable(f"JSON-RPC batch not supported by {self.rpc_url}: {answer}")
@@ -195,11 +157,14 @@ class RegistryReader:
         out = []
         for i, (method, _) in zip(ids, calls, strict=True):
             if i not in by_id:
-                raise ChainUnavailable(
-                    f"{method}: no answer in the JSON-RPC batch from {self.rpc_url}"
-                )
-            out.append(self._result(by_id[i], method))
+                raise ChainUnavailable(f"{method}: no answer in the JSON-RPC batch from {self.rpc_url}")
+            out.append((method, by_id[i]))
         return out
+
+    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """The results of several JSON-RPC calls sent as one batch (`ChainUnavailable` or the
+        registry's decoded error when one fails)."""
+        return [self._result(a, m) for m, a in self._answers(calls)]
 
     # -- views --------------------------------------------------------------------------------
 
@@ -216,17 +181,6 @@ class RegistryReader:
         code = self._request("eth_getCode", [self.registry, "latest"])
         return isinstance(code, str) and len(code) > 2
 
-    def _call_at(self, data: bytes, block: int | str, label: str) -> tuple[bytes, dict[str, Any]]:
-        """One batch: eth_call and the block header, both at `block`; consistent by construction."""
-        tag = hex(block) if isinstance(block, int) else block
-        call = {"to": self.registry, "data": "0x" + data.hex()}
-        result, header = self._batch(
-            [("eth_call", [call, tag]), ("eth_getBlockByNumber", [tag, False])]
-        )
-        if not isinstance(header, dict):
-            raise ChainUnavailable(f"{label}: block {tag} not found on {self.rpc_url}")
-        return bytes.fromhex(str(result).removeprefix("0x")), header
-
     def verify_credential(
         self,
         issuer_did_hash: bytes | str,
@@ -240,34 +194,101 @@ class RegistryReader:
         """The registry's verdict about one credential, with the block number and hash read at.
 
         `issuer_did_hash` is ``keccak256`` of the credential's issuer DID (`did_hash`)."""
-        data = self._verify.encode(
+        query = (
             _b32(issuer_did_hash, "issuer DID hash"),
             _b32(root, "Merkle root"),
             _b32(credential_hash, "credential hash"),
             _b32(signing_key, "signing key"),
             _b32(type_id, "credential type id"),
-            int(as_of),
         )
+        return self.verify_credentials([query], as_of, block)[0]
+
+    def verify_credentials(
+        self, queries: Sequence[Query], as_of: int = 0, block: int | str = "latest"
+    ) -> list[CredentialVerdict]:
+        """The verdicts about many credentials, all read at one block, in one JSON-RPC batch.
+
+        Each query is the five 32-byte arguments of `verify_credential` before `as_of`. With more
+        than one, the views are read through ``VerificationBatch`` (`BATCH_SIZE` per ``eth_call``,
+        its runtime code placed by a state override); a node that refuses it gets one ``eth_call``
+        per credential from then on (same answers). At ``"latest"`` the read is retried when a
+        block was mined between the calls of the batch.
+        """
+        if not queries:
+            return []
         for _ in range(5):
-            raw, header = self._call_at(data, block, "verifyCredential")
-            if not raw:
-                raise LedgerError(
-                    f"verifyCredential returned no data: is the registry at {self.registry} on this chain?"
-                )
-            verdict = self._verify.decode(raw)
-            number = int(header["number"], 16)
-            if int(verdict["blockNumber"]) != number:
+            try:
+                return self._verify_at(queries, int(as_of), block)
+            except _Moved:
                 if block != "latest":
-                    raise LedgerError(
-                        f"node answered block {verdict['blockNumber']} for a call pinned at {number}"
-                    )
-                continue  # a block was mined between the two requests of the batch
-            return CredentialVerdict.from_struct(
-                verdict, block_hash=bytes.fromhex(str(header["hash"]).removeprefix("0x"))
-            )
+                    raise
         raise ChainUnavailable(
             "verifyCredential: the chain head kept moving; could not pair the answer with its block"
         )
+
+    def _verify_at(self, queries: Sequence[Query], as_of: int, block: int | str) -> list[CredentialVerdict]:
+        tag = hex(block) if isinstance(block, int) else block
+        raws: list[bytes] | None = None
+        header: Any = None
+        if self.batch_views and len(queries) > 1 and not self._no_batch_call:
+            try:
+                header, raws = self._batch_call_results(queries, as_of, tag)
+            except _BatchCallRefused:
+                self._no_batch_call = True  # this node: one call per credential from now on
+        if raws is None:
+            header, raws = self._per_call_results(queries, as_of, tag)
+        if not isinstance(header, dict):
+            raise ChainUnavailable(f"verifyCredential: block {tag} not found on {self.rpc_url}")
+        number = int(header["number"], 16)
+        block_hash = bytes.fromhex(str(header["hash"]).removeprefix("0x"))
+        # The credentials of one batch mostly get byte-identical answers (the verdict names the
+        # batch, issuer, key, type and status, not the credential): each distinct answer is decoded
+        # once, and equal bytes give the same (immutable) verdict.
+        decoded: dict[bytes, CredentialVerdict] = {}
+        out = []
+        for data in raws:
+            verdict = decoded.get(data)
+            if verdict is None:
+                if not data:
+                    raise LedgerError(
+                        f"verifyCredential returned no data: is the registry at {self.registry} on this chain?"
+                    )
+                verdict = self._codec.decode(data, block_hash)
+                if verdict.block_number != number:
+                    raise _Moved(number, verdict.block_number)
+                decoded[data] = verdict
+            out.append(verdict)
+        return out
+
+    def _per_call_results(self, queries: Sequence[Query], as_of: int, tag: str) -> tuple[Any, list[bytes]]:
+        """(block header, raw verdicts) with one ``eth_call`` of the view per query, in one batch."""
+        calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [tag, False])]
+        to = self.registry
+        for q in queries:
+            calls.append(("eth_call", [{"to": to, "data": "0x" + self._codec.encode(*q, as_of).hex()}, tag]))
+        header, *results = self.batch(calls)
+        return header, [_unhex(r, "verifyCredential") for r in results]
+
+    def _batch_call_results(self, queries: Sequence[Query], as_of: int, tag: str) -> tuple[Any, list[bytes]]:
+        """(block header, raw verdicts) through ``VerificationBatch`` calls, all in one JSON-RPC batch.
+
+        A JSON-RPC error answer to such a call (a node without state overrides in ``eth_call``, a
+        revert) raises _BatchCallRefused; a transport failure stays ChainUnavailable.
+        """
+        codec = self._batch_codec
+        groups = [queries[i : i + BATCH_SIZE] for i in range(0, len(queries), BATCH_SIZE)]
+        calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [tag, False])]
+        for g in groups:
+            data = "0x" + codec.encode(self.registry, g, as_of).hex()
+            calls.append(("eth_call", [{"to": BATCH_ADDRESS, "data": data}, tag, codec.override]))
+        (method, head), *answers = self._answers(calls)
+        header = self._result(head, method)
+        raw: list[bytes] = []
+        for (_, a), g in zip(answers, groups, strict=True):
+            if "error" in a or not isinstance(a.get("result"), str):
+                raise _BatchCallRefused(f"the node did not run the VerificationBatch call: {str(a)[:200]}")
+            raw.extend(codec.split(_unhex(a["result"], "verifyCredentials"), len(g)))
+        return header, raw
 
     def anchor(
         self, issuer_id: int, root: bytes | str, block: int | str = "latest"
@@ -292,3 +313,19 @@ class RegistryReader:
             )
         record = AnchorRecord.from_struct(self._anchor.decode(raw))
         return record if record.anchored else None
+
+
+class _Moved(LedgerError):
+    def __init__(self, header: int, answered: int) -> None:
+        super().__init__(f"node answered block {answered} for a call pinned at {header}")
+
+
+class _BatchCallRefused(LedgerError):
+    """The node did not run the VerificationBatch call (e.g. no state overrides in ``eth_call``)."""
+
+
+def _unhex(text: Any, what: str) -> bytes:
+    try:
+        return bytes.fromhex(str(text).removeprefix("0x"))
+    except ValueError:
+        raise LedgerError(f"{what} answered {str(text)[:80]!r}: expected hex data") from None

@@ -47,7 +47,6 @@ BASELINE: dict[str, str] = {
     "credential.integrity -> credential.keys:_DID_KEY_CACHE": _CREDENTIAL,
     # the template splice moving from issuer/_bulkcred.py into credential/issuance/ (same reach)
     "credential.issuance.template -> credential.jcs:_utf16_key": _CREDENTIAL,
-    "verifier.bulk -> verifier.fastread:_codec_for": _VERIFIER,
     "verifier.policy -> verifier.facts:_norm": _VERIFIER,
 }
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from talentproof.ledger.errors import LedgerError
-from talentproof.verifier.engine import Prepared, Verifier
+from talentproof.verifier.engine import ChainReader, Prepared, Verifier
 from talentproof.verifier.errors import InputTooLarge
 from talentproof.verifier.inputs import folder_paths, item_from_path
 from talentproof.verifier.report import CheckResult, CredentialReport, Outcome, Status, outcome_of, verdict_of
@@ -43,15 +43,13 @@ TASK = 4 * CHUNK  # files per worker task (its chunks are pipelined)
 PIPELINE = True
 
 
-def read_many(reader: Any, queries: Sequence[tuple[bytes, bytes, bytes, bytes]], as_of: int, block: int) -> list[Any]:
+def read_many(
+    reader: ChainReader, queries: Sequence[tuple[bytes, bytes, bytes, bytes, bytes]], as_of: int, block: int
+) -> list[Any]:
     """Verification-view reads of many credentials at one pinned block, as JSON-RPC batches."""
-    from talentproof.verifier import fastread
-
     if not queries:
         return []
-    if fastread.supports(reader):
-        return fastread.read_many(reader, queries, as_of, block)
-    return [reader.verify_credential(*q, as_of=as_of, block=block) for q in queries]
+    return reader.verify_credentials(queries, as_of, block)
 
 
 def _read_chunk(
@@ -138,9 +136,7 @@ def verify_items_bulk(
             pending = (chunk, future)
         if pending is not None:
             reports.extend(_finish_chunk(verifier, pending[0], pending[1].result(), as_of_dt, compact))
-        from talentproof.verifier import fastread
-
-        pool.submit(fastread.close_thread_transports).result()  # the helper thread's socket
+        pool.submit(verifier.reader.close).result()  # the helper thread's connection
     return reports
 
 
@@ -244,9 +240,7 @@ def verify_files_bulk(
             pending = (groups, future)
         if pending is not None:
             results.extend(finish(pending[0], pending[1].result()))
-        from talentproof.verifier import fastread
-
-        pool.submit(fastread.close_thread_transports).result()  # the helper thread's socket
+        pool.submit(verifier.reader.close).result()  # the helper thread's connection
     return results
 
 
@@ -317,13 +311,10 @@ def _work(paths: list[str]) -> list[dict[str, Any]]:
 
 def _prefork_warmup(verifier: Verifier) -> None:
     """Import and compile, once in the parent, what every forked worker would otherwise do for
-    itself: the fast chain-read module and its codec, the schema validators of the shipped
-    credential kinds."""
+    itself: the schema validators of the shipped credential kinds."""
     from talentproof.credential.types import KINDS
-    from talentproof.verifier import fastread, fastschema
+    from talentproof.verifier import fastschema
 
-    if fastread.supports(verifier.reader):
-        fastread._codec_for(verifier.reader)
     for kind in KINDS:
         fastschema.compiled_validator(kind)
 

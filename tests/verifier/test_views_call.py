@@ -1,9 +1,10 @@
-"""Bulk chain reads through one ``eth_call`` of the views code (``fastread.VIEWS_CODE``).
+"""Bulk chain reads through ``contracts/utils/VerificationBatch.sol`` (``RegistryReader.verify_credentials``).
 
-The views code runs at an unused address through a state override and calls the registry's
-``verifyCredential`` once per credential. These tests prove, on real Anvil and Ganache, that it
-answers exactly what one ``eth_call`` per credential answers, that a failed inner call fails the
-whole read, and that a node without state overrides gets one call per credential instead.
+The batch contract's runtime code runs at an unused address through a state override and calls
+the registry's ``verifyCredential`` once per credential. These tests prove, on real Anvil and
+Ganache, that it answers exactly what one ``eth_call`` per credential answers, that a failed inner
+call fails the whole read, and that a node without state overrides gets one call per credential
+instead.
 """
 
 from __future__ import annotations
@@ -16,14 +17,43 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from eth_abi import encode as abi_encode
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
+from talentproof.ledger import reader as reader_module
+from talentproof.ledger._internal.transport import HttpTransport
+from talentproof.ledger._internal.verdict import BATCH_ADDRESS, BatchCodec, VerdictCodec, split_bytes_array
+from talentproof.ledger.abi import ContractABI
+from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import LedgerError
 from talentproof.ledger.reader import RegistryReader
-from talentproof.verifier import fastread
 
 from .verifier_chainkit import BADGE, DEGREE, holder, issue
+
+
+class _Recording(HttpTransport):
+    """The reader's transport, recording the JSON-RPC calls it sends."""
+
+    sent: list[dict[str, Any]] = []
+
+    def post(self, body: bytes) -> Any:
+        calls = json.loads(body)
+        type(self).sent.extend(calls if isinstance(calls, list) else [calls])
+        return super().post(body)
+
+
+def _recording_reader(url: str, registry: str) -> tuple[RegistryReader, list[dict[str, Any]]]:
+    cls = type("Recording", (_Recording,), {"sent": []})
+    return RegistryReader(url, registry, transport=cls), cls.sent
+
+
+def _batch_calls(sent: list[dict[str, Any]]) -> int:
+    return sum(1 for c in sent if c["method"] == "eth_call" and c["params"][0]["to"] == BATCH_ADDRESS)
+
+
+def _view_calls(sent: list[dict[str, Any]]) -> int:
+    return sum(1 for c in sent if c["method"] == "eth_call" and c["params"][0]["to"] != BATCH_ADDRESS)
 
 
 def _query(doc: dict[str, Any], key: bytes, kind: str = DEGREE) -> tuple[bytes, bytes, bytes, bytes, bytes]:
@@ -58,19 +88,14 @@ def chain(request: pytest.FixtureRequest) -> Any:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("as_of", [0, 1, 2**63])
-def test_views_call_gives_the_verdicts_of_one_call_per_credential(chain, as_of, monkeypatch):
+def test_views_call_gives_the_verdicts_of_one_call_per_credential(chain, as_of):
     queries = _mixed_queries(chain)
-    reader = RegistryReader(chain.rpc_url, chain.deployment.registry)
+    reader, sent = _recording_reader(chain.rpc_url, chain.deployment.registry)
+    per_call_reader = RegistryReader(chain.rpc_url, chain.deployment.registry, batch_views=False)
     block = reader.block_number()
-    monkeypatch.setattr(fastread, "USE_VIEWS_CALL", False)
-    per_call = fastread.read_many(reader, queries, as_of, block)
-    monkeypatch.setattr(fastread, "USE_VIEWS_CALL", True)
-
-    def no_per_call(*a: Any) -> Any:
-        raise AssertionError("the views call was not used")
-
-    monkeypatch.setattr(fastread, "_per_call_results", no_per_call)
-    views = fastread.read_many(reader, queries, as_of, block)
+    per_call = per_call_reader.verify_credentials(queries, as_of, block)
+    views = reader.verify_credentials(queries, as_of, block)
+    assert (_batch_calls(sent), _view_calls(sent)) == (1, 0)  # the batch call, no per-credential call
     assert views == per_call
     assert views == [reader.verify_credential(*q, as_of=as_of, block=block) for q in queries]
     later = as_of != 1  # as of 1970-01-01T00:00:01 nothing was revoked or suspended yet
@@ -84,35 +109,37 @@ def test_views_call_gives_the_verdicts_of_one_call_per_credential(chain, as_of, 
 @pytest.mark.integration
 def test_views_call_splits_many_credentials_over_several_calls(vchain, monkeypatch):
     queries = _mixed_queries(vchain) * 3
-    reader = RegistryReader(vchain.rpc_url, vchain.deployment.registry)
+    reader, sent = _recording_reader(vchain.rpc_url, vchain.deployment.registry)
     block = reader.block_number()
-    monkeypatch.setattr(fastread, "VIEWS_PER_CALL", 4)  # 21 credentials: 6 calls, the last one short
-    views = fastread.read_many(reader, queries, 0, block)
-    monkeypatch.setattr(fastread, "USE_VIEWS_CALL", False)
-    assert views == fastread.read_many(reader, queries, 0, block)
-    assert not getattr(reader, "_talentproof_no_views_call", False)
+    monkeypatch.setattr(reader_module, "BATCH_SIZE", 4)  # 21 credentials: 6 calls, the last one short
+    views = reader.verify_credentials(queries, 0, block)
+    assert (_batch_calls(sent), _view_calls(sent)) == (6, 0)
+    per_call = RegistryReader(vchain.rpc_url, vchain.deployment.registry, batch_views=False)
+    assert views == per_call.verify_credentials(queries, 0, block)
+
+
+def _batch_codec() -> BatchCodec:
+    artifact = load_artifact("VerificationBatch")
+    return BatchCodec(artifact.abi, artifact.deployed_bytecode)
 
 
 @pytest.mark.integration
 def test_a_failing_inner_call_fails_the_whole_views_call(vchain):
-    reader = RegistryReader(vchain.rpc_url, vchain.deployment.registry)
-    t = fastread.transport_for(reader)
-    assert t is not None
-    codec = fastread._codec_for(reader)
-    good = codec.encode(b"\x05" * 32, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32, 0)
-    unknown = b"\xde\xad\xbe\xef" + good[4:]  # no such function: the registry reverts
-    registry = bytes(12) + bytes.fromhex(reader.registry[2:])
+    t = HttpTransport(vchain.rpc_url)
+    batch = _batch_codec()
+    codec = VerdictCodec(load_artifact("TalentProofRegistry").abi)
+    q = (b"\x05" * 32, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32)
 
-    def call(data: bytes) -> Any:
+    def call(registry: str) -> Any:
+        data = batch.encode(registry, [q, q], 0)
         return t.post(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_call",
-                                  "params": [{"to": fastread.VIEWS_ADDRESS, "data": "0x" + data.hex()},
-                                             "latest", {fastread.VIEWS_ADDRESS: {"code": "0x" + fastread.VIEWS_CODE.hex()}}]
-                                  }).encode())
+                                  "params": [{"to": BATCH_ADDRESS, "data": "0x" + data.hex()}, "latest",
+                                             batch.override]}).encode())
 
-    ok = call(registry + good + good)
-    parts = fastread.split_views_answer(bytes.fromhex(ok["result"][2:]), 2)
+    ok = call(vchain.deployment.registry)
+    parts = batch.split(bytes.fromhex(ok["result"][2:]), 2)
     assert parts[0] == parts[1] and codec.decode(parts[0]).anchor.issuer_id == 0
-    failed = call(registry + good + unknown)
+    failed = call(BATCH_ADDRESS)  # the batch code has no verifyCredential: the inner call reverts
     assert "error" in failed and "result" not in failed
 
 
@@ -121,26 +148,42 @@ def test_a_registry_address_without_code_is_an_error_not_a_verdict(vchain):
     reader = RegistryReader(vchain.rpc_url, "0x" + "42" * 20)
     q = (b"\x05" * 32, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32)
     with pytest.raises(LedgerError, match="returned no data"):
-        fastread.read_many(reader, [q, q], 0, reader.block_number())
+        reader.verify_credentials([q, q], 0, reader.block_number())
+
+
+def test_batch_calldata_equals_eth_abi_encoding():
+    batch = _batch_codec()
+    fn = ContractABI(load_artifact("VerificationBatch").abi).function("verifyCredentials")
+    registry = "0x" + "ab" * 20
+    queries = [tuple(bytes([i * 5 + k]) * 32 for k in range(5)) for i in range(3)]
+    for qs in (queries, queries[:1], []):
+        assert batch.encode(registry, qs, 2**63) == fn.encode(registry, list(qs), 2**63)
+    with pytest.raises(ValueError, match="32-byte"):
+        batch.encode(registry, [(b"\x01" * 31, *queries[0][1:])], 0)
 
 
 def test_views_answer_is_split_exactly():
-    def word(n: int) -> bytes:
-        return n.to_bytes(32, "big")
-
-    data = word(3) + b"abc" + word(0) + word(2) + b"xy"
-    assert fastread.split_views_answer(data, 3) == [b"abc", b"", b"xy"]
-    with pytest.raises(LedgerError, match="expected 2 verdicts, found 3"):
-        fastread.split_views_answer(data, 2)
+    items = [b"abc", b"", b"x" * 40, bytes(range(256)) * 3]
+    data = abi_encode(["bytes[]"], [items])
+    assert split_bytes_array(data, 4) == items  # the reference: eth-abi's encoding
+    assert split_bytes_array(abi_encode(["bytes[]"], [[]]), 0) == []
+    with pytest.raises(LedgerError, match="expected 3 verdicts, found 4"):
+        split_bytes_array(data, 3)
+    with pytest.raises(LedgerError, match="truncated|runs past the end"):
+        split_bytes_array(data[:-64], 4)
+    with pytest.raises(LedgerError, match="truncated"):
+        split_bytes_array(data[:100], 4)
+    with pytest.raises(LedgerError, match="truncated"):
+        split_bytes_array(b"", 0)
+    huge = bytearray(data)
+    huge[32 * 3 - 1] = 0xFF  # the first item's offset far past the end
+    huge[32 * 3 - 2] = 0xFF
+    with pytest.raises(LedgerError, match="truncated|runs past the end"):
+        split_bytes_array(bytes(huge), 4)
+    length = bytearray(data)
+    length[32 * 6] = 1  # the first item's length (word 6) past the end
     with pytest.raises(LedgerError, match="runs past the end"):
-        fastread.split_views_answer(word(4) + b"abc", 1)
-    with pytest.raises(LedgerError, match="truncated length word"):
-        fastread.split_views_answer(word(3) + b"abc" + b"\x00" * 5, 2)
-    with pytest.raises(LedgerError, match="runs past the end"):
-        fastread.split_views_answer(word(2**255) + b"abc", 1)
-    assert fastread.split_views_answer(b"", 0) == []
-    with pytest.raises(LedgerError, match="expected hex data"):  # a node answering garbage
-        fastread._unhex("0xnot-hex", "the views call")
+        split_bytes_array(bytes(length), 4)
 
 
 class _NoOverrides(http.server.BaseHTTPRequestHandler):
@@ -194,7 +237,7 @@ def test_a_node_without_state_overrides_gets_one_call_per_credential(vchain, no_
     direct = RegistryReader(vchain.rpc_url, vchain.deployment.registry)
     block = direct.block_number()
     reader = RegistryReader(url, vchain.deployment.registry)
-    assert fastread.read_many(reader, queries, 0, block) == fastread.read_many(direct, queries, 0, block)
-    assert handler.refused == 1 and reader._talentproof_no_views_call  # refused once, then not asked again
-    fastread.read_many(reader, queries, 0, block)
+    assert reader.verify_credentials(queries, 0, block) == direct.verify_credentials(queries, 0, block)
+    assert handler.refused == 1  # refused once, then not asked again:
+    reader.verify_credentials(queries, 0, block)
     assert handler.refused == 1

@@ -1,14 +1,17 @@
-"""The verifier's compiled verdict codec gives exactly the ledger reader's answers."""
+"""The ledger reader's verdicts equal the generic eth-abi decoding of one ``eth_call`` each."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
+from talentproof.ledger._internal.verdict import VerdictCodec
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import LedgerError
+from talentproof.ledger.models import CredentialVerdict
 from talentproof.ledger.reader import RegistryReader
-from talentproof.verifier import fastread
 
 from .verifier_chainkit import DEGREE, holder, issue
 
@@ -18,6 +21,20 @@ pytestmark = pytest.mark.integration
 def _query(doc, key):
     plain, anchor = split_anchor(doc)
     return (did_hash(doc["issuer"]), anchor.merkle_root, credential_hash(plain), key, type_id(DEGREE))
+
+
+def _eth_call(reader: RegistryReader, data: bytes, tag: str) -> tuple[Any, bytes]:
+    header, result = reader.batch(
+        [("eth_getBlockByNumber", [tag, False]), ("eth_call", [{"to": reader.registry, "data": "0x" + data.hex()}, tag])]
+    )
+    return header, bytes.fromhex(result[2:])
+
+
+def reference_verdict(reader: RegistryReader, q: Any, as_of: int, block: int) -> CredentialVerdict:
+    """The reference twin: eth-abi (``ledger.abi``) decoding of one ``eth_call`` of the view."""
+    fn = reader.abi.function("verifyCredential")
+    header, raw = _eth_call(reader, fn.encode(*q, as_of), hex(block))
+    return CredentialVerdict.from_struct(fn.decode(raw), block_hash=bytes.fromhex(header["hash"][2:]))
 
 
 def test_fast_codec_matches_the_reader(vchain):
@@ -34,22 +51,22 @@ def test_fast_codec_matches_the_reader(vchain):
         (did_hash("did:web:unknown.example"), *_query(good, uni.key.public_key.raw)[1:]),  # unknown DID
     ]
     block = reader.block_number()
-    fast = fastread.read_many(reader, queries, 0, block)
-    slow = [reader.verify_credential(*q, as_of=0, block=block) for q in queries]
+    fast = reader.verify_credentials(queries, 0, block)
+    slow = [reference_verdict(reader, q, 0, block) for q in queries]
     assert fast == slow
+    assert [reader.verify_credential(*q, as_of=0, block=block) for q in queries] == slow
     assert fast[0].issuer_name == "University of Hong Kong" and fast[0].key_registered
     assert fast[1].credential_revoked and not fast[2].key_registered and not fast[3].anchored
     assert fast[0].issuer_id == uni.issuer_id and fast[3].issuer_id == uni.issuer_id
     assert (fast[4].issuer_id, fast[4].anchored) == (0, False)
-    assert fastread.read_one(reader, queries[0], 0, "latest").anchor == slow[0].anchor
+    assert reader.verify_credential(*queries[0]).anchor == slow[0].anchor
 
 
 def test_fast_codec_refuses_malformed_results(vchain):
     reader = RegistryReader(vchain.rpc_url, vchain.deployment.registry)
-    codec = fastread.VerdictCodec(reader.abi.abi)
-    data = bytearray(reader._batch([("eth_call", [{"to": reader.registry, "data": "0x" + codec.encode(
-        b"\x00" * 32, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32, 0).hex()}, "latest"])])[0][2:].encode())
-    raw = bytes.fromhex(data.decode())
+    codec = VerdictCodec(reader.abi.abi)
+    _, raw = _eth_call(reader, codec.encode(b"\x00" * 32, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32, 0),
+                       "latest")
     codec.decode(raw)  # well formed
     with pytest.raises(LedgerError, match="truncated|past the end"):
         codec.decode(raw[:100])
