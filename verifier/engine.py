@@ -124,6 +124,16 @@ class ChainReader(Protocol):
         the credential's issuer DID; the view reads that issuer's anchor of ``root``)."""
         ...
 
+    def verify_credentials(
+        self, queries: Sequence[tuple[bytes, bytes, bytes, bytes, bytes]], as_of: int = 0, block: int | str = "latest"
+    ) -> list[Any]:
+        """``verify_credential`` of each query (its five ``bytes32`` arguments), all at one block."""
+        ...
+
+    def close(self) -> None:
+        """Close the calling thread's connection to the node."""
+        ...
+
 
 # --------------------------------------------------------------------------- inputs
 
@@ -443,10 +453,6 @@ class Verifier:
         """One verification-view read for a prepared credential (raises LedgerError)."""
         q = p.query
         assert q is not None
-        from talentproof.verifier import fastread
-
-        if fastread.supports(self.reader):
-            return fastread.read_one(self.reader, q, as_of, block)
         return self.reader.verify_credential(*q, as_of=as_of, block=block)
 
     # ----------------------------------------------------------------- phase 3: chain checks
