@@ -1,6 +1,6 @@
 """Every fast path of the verifier gives the report (or answer) its slow path gives.
 
-Fast paths under test: the raw keep-alive JSON-RPC transport (``fastread.RawTransport``), the
+Fast paths under test: the keep-alive JSON-RPC transport (``ledger._internal.transport``), the
 flattened verdict decoder, the pipelined bulk verification (reads of one chunk overlapping the
 offline checks of the next), the did:key and date caches, and ``credential.qr.decode_image``'s
 lazy attempts.
@@ -27,9 +27,11 @@ from talentproof.credential.errors import NoQRCodeFound
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.credential.merkle import credential_hash
 from talentproof.ledger.chain import did_hash, type_id
-from talentproof.ledger.errors import ChainUnavailable
+from talentproof.ledger._internal.transport import HttpTransport, StdlibTransport
+from talentproof.ledger._internal.verdict import VerdictCodec
+from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.ledger.reader import RegistryReader
-from talentproof.verifier import bulk, checks, engine, fastread, fastschema, memo
+from talentproof.verifier import bulk, checks, engine, fastschema, memo
 from talentproof.verifier.engine import Item, Verifier
 from talentproof.verifier.report import Verdict
 
@@ -39,7 +41,7 @@ from .verifier_chainkit import DEGREE, anchor_batch, build, holder, issue, sign
 
 
 class _SlowReader:
-    """The ledger reader seen only through the ChainReader protocol: no fast path applies."""
+    """The ledger reader seen only through the ChainReader protocol, one credential at a time."""
 
     def __init__(self, reader: RegistryReader) -> None:
         self._r = reader
@@ -52,6 +54,12 @@ class _SlowReader:
 
     def verify_credential(self, *args: Any, **kw: Any) -> Any:
         return self._r.verify_credential(*args, **kw)
+
+    def verify_credentials(self, queries: Any, as_of: int = 0, block: int | str = "latest") -> list[Any]:
+        return [self._r.verify_credential(*q, as_of=as_of, block=block) for q in queries]
+
+    def close(self) -> None:
+        self._r.close()
 
 
 def _mixed_credentials(vchain: Any) -> list[dict[str, Any]]:
@@ -91,13 +99,13 @@ def test_raw_transport_answers_exactly_as_the_ledger_reader(vchain):
             (did_hash(uni.did), bytes(root), credential_hash(plain), uni.key.public_key.raw, type_id(DEGREE))
         )
     block = reader.block_number()
-    assert fastread.transport_for(reader) is not None
-    fast = fastread.read_many(reader, queries, 0, block)
-    slow = [reader.verify_credential(*q, as_of=0, block=block) for q in queries]
+    stdlib = RegistryReader(vchain.rpc_url, vchain.deployment.registry, transport=StdlibTransport)
+    fast = reader.verify_credentials(queries, 0, block)
+    slow = [stdlib.verify_credential(*q, as_of=0, block=block) for q in queries]
     assert fast == slow
     assert fast[0].anchor.issuer_id == uni.issuer_id and fast[1].credential_revoked
     calls = [("eth_blockNumber", []), ("eth_chainId", [])]
-    assert fastread.batch(reader, calls) == reader._batch(calls)
+    assert reader.batch(calls) == stdlib.batch(calls)
 
 
 @pytest.mark.integration
@@ -107,7 +115,6 @@ def test_fast_and_slow_engine_paths_give_the_same_reports(vchain):
     now = datetime.now(UTC)  # one fixed clock; the chain reads "as of" the pinned block's time
     fast = Verifier(RegistryReader(vchain.rpc_url, trust.registry), trust, clock=lambda: now)
     slow = Verifier(_SlowReader(RegistryReader(vchain.rpc_url, trust.registry)), trust, clock=lambda: now)
-    assert fastread.supports(fast.reader) and not fastread.supports(slow.reader)
     block = fast.reader.block_number()
     for d in docs:
         a = fast.verify_application([Item("c", d)], at_block=block)
@@ -198,8 +205,7 @@ def canned() -> Iterator[tuple[type[_Canned], str]]:
 
 
 def _post(url: str) -> Any:
-    host, port = url.split("//")[1].rstrip("/").split(":")
-    t = fastread.RawTransport(host, int(port), "/", 2.0, url)
+    t = HttpTransport(url, 2.0)
     return t, t.post(b"[]")
 
 
@@ -224,7 +230,7 @@ def test_raw_transport_refuses_http_errors_and_non_json(canned):
 
 
 def test_raw_transport_unreachable_node_is_chain_unavailable():
-    t = fastread.RawTransport("127.0.0.1", 9, "/", 1.0, "http://127.0.0.1:9/")
+    t = HttpTransport("http://127.0.0.1:9/", 1.0)
     with pytest.raises(ChainUnavailable, match="unreachable"):
         t.post(b"[]")
 
@@ -343,7 +349,7 @@ def test_flat_verdict_decoder_equals_the_generic_abi_decoder():
     from talentproof.ledger.models import CredentialVerdict
 
     abi = load_artifact("TalentProofRegistry").abi
-    codec = fastread.VerdictCodec(abi)
+    codec = VerdictCodec(abi)
     generic = ContractABI(abi).function("verifyCredential")
     rng = random.Random(7)
     for _ in range(200):
@@ -354,19 +360,19 @@ def test_flat_verdict_decoder_equals_the_generic_abi_decoder():
     data = bytearray(encode([_VERDICT_ABI_TYPE], [_random_verdict(rng)]))
     data[32 + 31] = 0  # anchor.issuerId low byte; then overflow its 32 bits:
     data[32 + 27] = 1
-    with pytest.raises(fastread.LedgerError, match="issuer_id does not fit in 32 bits"):
+    with pytest.raises(LedgerError, match="issuer_id does not fit in 32 bits"):
         codec.decode(bytes(data))
     status_word = 32 + 32 * (5 + 2)  # issuerStatus: after the anchor and the two string offsets
     data = bytearray(encode([_VERDICT_ABI_TYPE], [_random_verdict(rng)]))
     data[status_word + 31] = 9  # within uint8, not an IssuerStatus
-    with pytest.raises(fastread.LedgerError, match="does not decode"):
+    with pytest.raises(LedgerError, match="does not decode"):
         codec.decode(bytes(data))
     # the actor enums (StatusActor) are decoded as such, not as IssuerStatus: 3 is out of range
     head_words = 5 + 2 + 12 + 7 + 4 + 5  # ... issuerId, revokedBy, suspendedBy, since, statusAsOf
     suspended_by_word = 32 + 32 * (head_words - 3)
     data = bytearray(encode([_VERDICT_ABI_TYPE], [_random_verdict(rng)]))
     data[suspended_by_word + 31] = 3
-    with pytest.raises(fastread.LedgerError, match="does not decode"):
+    with pytest.raises(LedgerError, match="does not decode"):
         codec.decode(bytes(data))
     data[suspended_by_word + 31] = 2
     assert codec.decode(bytes(data)).credential_suspended_by == 2
