@@ -195,7 +195,8 @@ def _verify_cli(config: DemoConfig, images: list[Path]) -> tuple[int, str, dict[
 
     Returns the command's exit code, its text report and its ``--json`` report.
     """
-    from talentproof.verifier.cli import EXIT_INFRA, EXIT_INVALID, EXIT_VALID, build_verifier
+    from talentproof.verifier.cli import EXIT_INFRA, EXIT_INVALID, EXIT_VALID
+    from talentproof.verifier.engine import Verifier
     from talentproof.verifier.errors import VerifierError
     from talentproof.verifier.inputs import resolve_argument
     from talentproof.verifier.policy import load_policy
@@ -204,7 +205,7 @@ def _verify_cli(config: DemoConfig, images: list[Path]) -> tuple[int, str, dict[
 
     try:
         items = [resolve_argument(str(image)) for image in images]
-        verifier = build_verifier(config.rpc_url, str(config.data_dir / "deployment.json"))
+        verifier = Verifier.from_deployment(config.data_dir / "deployment.json", config.rpc_url)
         report = verifier.verify_application(items, policy=load_policy(), profession=PROFESSION)
     except VerifierError as exc:
         raise DemoError(f"talentproof verify: {exc}") from None

@@ -274,10 +274,10 @@ _verifier: Verifier | None = None
 
 def _init(job: _Job) -> None:
     global _job, _verifier
-    from talentproof.verifier.cli import build_verifier
+    from talentproof.verifier.requirements import MinConfirmations
 
     _job = job
-    _verifier = build_verifier(job.rpc, job.trust, min_confirmations=job.min_confirmations)
+    _verifier = Verifier.from_deployment(job.trust, job.rpc, MinConfirmations(job.min_confirmations))
 
 
 def summary(source: str, checks: Sequence[CheckResult]) -> dict[str, Any]:
@@ -340,11 +340,11 @@ def run_folder(
 
     ``paths``: the folder's files when the caller has listed them already (``folder_paths``).
     """
-    from talentproof.verifier.cli import build_verifier
+    from talentproof.verifier.requirements import MinConfirmations
 
     if paths is None:
         paths = folder_paths(folder)
-    head = build_verifier(rpc, trust, min_confirmations=min_confirmations)
+    head = Verifier.from_deployment(trust, rpc, MinConfirmations(min_confirmations))
     start = time.perf_counter()
     block = head.reader.block_number()  # raises ChainUnavailable when the chain is down
     head.node_chain_id()

@@ -116,22 +116,6 @@ def parse_as_of(value: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def build_verifier(rpc: str, trust: str, *, min_confirmations: int = 1, domain: str | None = None) -> Any:
-    """A Verifier on ``rpc`` trusting ``trust`` (a deployment record path or registry address)."""
-    from talentproof.ledger.reader import RegistryReader
-    from talentproof.verifier.engine import Verifier
-    from talentproof.verifier.errors import InputError
-    from talentproof.verifier.trust import TrustedDeployment
-
-    deployment = TrustedDeployment.parse(trust)
-    try:
-        reader = RegistryReader(rpc, deployment.registry)
-    except ValueError as exc:
-        raise InputError(f"--rpc: {exc}") from None
-    kw: dict[str, Any] = {"domain": domain} if domain else {}
-    return Verifier(reader, deployment, min_confirmations=min_confirmations, **kw)
-
-
 def exit_code_of(outcome: Any) -> int:
     """The exit code of an outcome (``report.Outcome``)."""
     from talentproof.verifier.report import Outcome
@@ -269,7 +253,11 @@ def verify_command(
         for arg in inputs:
             check_argument(arg)
         items = [resolve_argument(a) for a in inputs]
-        verifier = build_verifier(rpc, trust, min_confirmations=min_confirmations, domain=domain)
+        from talentproof.verifier.engine import Verifier
+        from talentproof.verifier.requirements import Domain, MinConfirmations
+
+        own = [MinConfirmations(min_confirmations), *([Domain(domain)] if domain else [])]
+        verifier = Verifier.from_deployment(trust, rpc, *own)
         report = verifier.verify_application(
             items, as_of=as_of_dt, challenge=challenge, policy=pol, profession=profession,
             application_date=app_date, id_number=id_number, id_salt=id_salt,

@@ -145,9 +145,7 @@ def recheck_receipt(
         raise ReceiptError("the receipt names no block: the ledger was not read when it was made")
     trust = TrustedDeployment(registry=str(trust_data["registry"]), chain_id=trust_data.get("chainId"))
     if verifier is None:
-        from talentproof.ledger.reader import RegistryReader
-
-        verifier = Verifier(RegistryReader(rpc, trust.registry), trust)
+        verifier = Verifier.from_deployment(trust, rpc)
     items = []
     for r in report["credentials"]:
         cred = r.get("credential")

@@ -38,7 +38,7 @@ from talentproof.verifier.errors import VerifierError
 from talentproof.verifier.inputs import item_from_image, item_from_json, item_from_text
 from talentproof.verifier.limits import ClientLimits, VerifierLimits
 from talentproof.verifier.policy import Policy, load_policy
-from talentproof.verifier.trust import TrustedDeployment
+from talentproof.verifier.requirements import Domain, MinConfirmations
 
 
 @dataclass(frozen=True)
@@ -193,21 +193,13 @@ class _State:
 
 
 def _default_verifier(settings: ServiceSettings) -> Verifier:
-    from talentproof.ledger.reader import RegistryReader
-    from talentproof.verifier.errors import TrustConfigError
+    from talentproof.verifier.errors import InputError, TrustConfigError
 
-    trust = TrustedDeployment.parse(settings.trust)
-    kw: dict[str, Any] = {"domain": settings.domain} if settings.domain else {}
+    own = [MinConfirmations(settings.min_confirmations), *([Domain(settings.domain)] if settings.domain else [])]
     try:
-        reader = RegistryReader(settings.rpc_url, trust.registry)
-    except ValueError as exc:
-        raise TrustConfigError(f"rpc url: {exc}") from None
-    return Verifier(
-        reader,
-        trust,
-        min_confirmations=settings.min_confirmations,
-        **kw,
-    )
+        return Verifier.from_deployment(settings.trust, settings.rpc_url, *own)
+    except InputError as exc:  # a bad RPC URL: the service's configuration, not the input
+        raise TrustConfigError(f"rpc url: {str(exc).removeprefix('--rpc: ')}") from None
 
 
 def _document_professions(app: FastAPI, ids: list[str]) -> None:
