@@ -389,7 +389,7 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
         )
     types = doc.get("type")
     types = [types] if isinstance(types, str) else (types or [])
-    chains: list[tuple[int, str]] = []
+    chains: list[tuple[int, str, int]] = []  # (chainId, registry, spelling)
     body = bytearray()
 
     def record(cred: Mapping[str, Any], holder: str | None, signed_vp: bool) -> dict[str, Any]:
