@@ -13,7 +13,7 @@ seed||public form is accepted on input).
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
@@ -283,6 +283,7 @@ class RawEd25519Signer:
 
     def __init__(self, key: Ed25519SigningKey) -> None:
         self._secret = key._sodium_secret
+        self.sign: Callable[[bytes], bytes]
         try:
             from nacl._sodium import ffi, lib  # PyNaCl's binding (private, hence the fallback)
 
