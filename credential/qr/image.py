@@ -127,7 +127,9 @@ def decode_image(image_bytes: bytes) -> str:
     for candidate in image_attempts(image):
         for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
             results = zxingcpp.read_barcodes(
-                candidate, formats=zxingcpp.BarcodeFormat.QRCode, binarizer=binarizer
+                candidate,
+                formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]  # zxing-cpp's stubs want BarcodeFormats; one format is taken
+                binarizer=binarizer,
             )
             for result in results:
                 if result.text.startswith("TP") and ":" in result.text[:8]:
