@@ -187,7 +187,11 @@ def _relevance(error: _JsonSchemaError) -> tuple[int, int]:
 
 def _from_jsonschema(error: _JsonSchemaError) -> SchemaValidationError:
     path = _dotted(error.absolute_path)
-    v, arg, schema, found = error.validator, error.validator_value, error.schema, error.instance
+    v = error.validator
+    # types-jsonschema types these `... | Unset`: they are set on every error a validator raises
+    arg: Any = error.validator_value
+    schema: Any = error.schema
+    found: Any = error.instance
     if v == "required":
         missing = next((k for k in arg if isinstance(found, Mapping) and k not in found), "?")
         return SchemaValidationError(join_field(path, missing), "a value (required property)",
