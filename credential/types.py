@@ -29,7 +29,7 @@ def credential_kind(doc: Mapping[str, Any]) -> str:
         types = [types]
     if not isinstance(types, list) or "VerifiableCredential" not in types:
         raise SchemaValidationError("type", "a list including 'VerifiableCredential'", types)
-    last = types[-1]
+    last: str = types[-1]
     if last not in KINDS:
         raise SchemaValidationError("type", f"last entry one of {list(KINDS)}", last)
     return last
