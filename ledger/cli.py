@@ -238,10 +238,10 @@ def register(app: typer.Typer) -> None:
         )
         local = LocalNode(
             NodeConfig(
-                kind=client,
+                kind="anvil" if client == "anvil" else "ganache",  # checked above
                 port=port,
                 chain_id=chain_id,
-                state_path=state,  # type: ignore[arg-type]
+                state_path=state,
                 zero_gas=zero_gas,
                 state_interval=5 if client == "anvil" and state else None,
             ),
