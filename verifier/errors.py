@@ -8,6 +8,8 @@ re-check.
 
 from __future__ import annotations
 
+from typing import Any
+
 from talentproof.errors import EXIT_FAILURE, EXIT_USAGE, TalentProofError
 
 
@@ -63,6 +65,34 @@ class ReceiptError(VerifierError):
     """A verification receipt is malformed, its signature is invalid, or it does not re-check."""
 
     exit_code = EXIT_FAILURE
+
+
+class SettingsError(VerifierError, ValueError):
+    """A ``TALENTPROOF_VERIFIER_*`` setting of the service is not valid; the message names the
+    variable, what was expected and what was found."""
+
+
+def settings_problem(exc: Any, prefix: str) -> str:
+    """The first problem of a pydantic ``ValidationError`` of settings read with ``prefix``, as
+    ``"<VARIABLE>: expected ..., found '...'"``."""
+    err = exc.errors()[0]
+    loc = str(err["loc"][0]) if err.get("loc") else ""
+    var = loc.upper() if loc.upper().startswith("TALENTPROOF_") else prefix + loc.upper()
+    ctx = err.get("ctx") or {}
+    kind = err.get("type", "")
+    if "ge" in ctx:
+        expected = f"at least {_number(ctx['ge'])}"
+    elif "gt" in ctx:
+        expected = f"more than {_number(ctx['gt'])}"
+    elif kind.startswith(("int_", "float_")):
+        expected = "a number"
+    else:
+        expected = err.get("msg", "a valid value").lower().removeprefix("input should be ")
+    return f"{var}: expected {expected}, found {err.get('input')!r}"
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class ChallengeError(VerifierError):

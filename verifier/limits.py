@@ -13,23 +13,23 @@ what they may cost is bounded per client address.
   declared ``Content-Length`` is refused before a byte is read, a streamed body as soon as it
   passes the limit (413 ``{"detail": ...}``).
 
-Settings come from the environment (``TALENTPROOF_VERIFIER_*``, `VerifierLimits.from_env`); a
-rate of 0 turns that limit off.
+Settings come from the environment (``TALENTPROOF_VERIFIER_*``, through pydantic-settings:
+`VerifierLimits`); a rate of 0 turns that limit off.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from dataclasses import dataclass, fields
 from typing import Any
 
 import orjson
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.exceptions import HTTPException
 
 from talentproof.ratelimit import TokenBuckets, client_address
-from talentproof.verifier.errors import VerifierError
+from talentproof.verifier.errors import SettingsError, settings_problem
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -42,66 +42,63 @@ VERIFY_PATHS = frozenset(
 ENV_PREFIX = "TALENTPROOF_VERIFIER_"
 
 
-class LimitsConfigError(VerifierError, ValueError):
+class LimitsConfigError(SettingsError):
     """A ``TALENTPROOF_VERIFIER_*`` limit that is not a number, or out of range."""
 
 
-@dataclass(frozen=True)
-class VerifierLimits:
-    """The verifier's flood limits (README, "Configuration"; ``TALENTPROOF_VERIFIER_<NAME>``)."""
+class VerifierLimits(BaseSettings):
+    """The verifier's flood limits (README, "Configuration"; ``TALENTPROOF_VERIFIER_<NAME>``).
 
-    challenge_rate_per_s: float = 5.0
-    """New challenges per second per client address (0: no limit)."""
-    challenge_burst: int = 50
-    challenges_max: int = 10_000
-    """Open challenges in all: past it new ones are refused (429) until the oldest expire."""
-    challenges_per_client: int = 100
-    """Open challenges per client address: past it the address's own oldest is replaced."""
-    verify_rate_per_s: float = 20.0
-    """Verification requests per second per client address (0: no limit)."""
-    verify_burst: int = 200
-    max_clients: int = 100_000
-    """Buckets kept per table; the least recently used is dropped past it."""
-    trusted_proxies: int = 0
-    """Reverse proxies whose X-Forwarded-For entries are trusted (0: the TCP peer)."""
-    max_body_bytes: int = 32 * 1024 * 1024
-    """Largest request body: two images at the engine's 16 MiB image limit, or many QR photos."""
+    Read from the environment by pydantic-settings (``VerifierLimits()``; an empty variable is
+    unset); :meth:`from_env` reads a given mapping instead. A bad value raises
+    :class:`LimitsConfigError` naming the variable.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", frozen=True)
+
+    challenge_rate_per_s: float = Field(
+        5.0, ge=0, description="New challenges per second per client address (0: no limit)."
+    )
+    challenge_burst: int = Field(50, ge=1)
+    challenges_max: int = Field(
+        10_000, ge=1, description="Open challenges in all: past it new ones are refused (429) until the oldest expire."
+    )
+    challenges_per_client: int = Field(
+        100, ge=1, description="Open challenges per client address: past it the address's own oldest is replaced."
+    )
+    verify_rate_per_s: float = Field(
+        20.0, ge=0, description="Verification requests per second per client address (0: no limit)."
+    )
+    verify_burst: int = Field(200, ge=1)
+    max_clients: int = Field(
+        100_000, ge=1, description="Buckets kept per table; the least recently used is dropped past it."
+    )
+    trusted_proxies: int = Field(
+        0, ge=0, description="Reverse proxies whose X-Forwarded-For entries are trusted (0: the TCP peer)."
+    )
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1,
+        description="Largest request body: two images at the engine's 16 MiB image limit, or many QR photos.",
+    )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise LimitsConfigError(settings_problem(exc, ENV_PREFIX)) from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> VerifierLimits:
-        """The limits from ``TALENTPROOF_VERIFIER_*`` variables (defaults for the others)."""
-        environ = os.environ if environ is None else environ
+        """The limits from ``TALENTPROOF_VERIFIER_*`` variables (defaults for the others):
+        ``environ``, or the process environment when None."""
+        if environ is None:
+            return cls()
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = environ.get(ENV_PREFIX + f.name.upper(), "").strip()
-            if not raw:
-                continue
-            kind = float if f.type in ("float", float) else int
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise LimitsConfigError(
-                    f"{ENV_PREFIX}{f.name.upper()}: expected a number, found {raw!r}"
-                ) from None
-            if value < 0 or (value < 1 and f.name in _AT_LEAST_ONE):
-                raise LimitsConfigError(
-                    f"{ENV_PREFIX}{f.name.upper()}: expected at least "
-                    f"{1 if f.name in _AT_LEAST_ONE else 0}, found {raw!r}"
-                )
-            values[f.name] = value
+        for name, spec in cls.model_fields.items():  # every field given: the process environment is not read
+            raw = environ.get(ENV_PREFIX + name.upper(), "").strip()
+            values[name] = raw if raw else spec.default
         return cls(**values)
-
-
-_AT_LEAST_ONE = frozenset(
-    {
-        "challenge_burst",
-        "challenges_max",
-        "challenges_per_client",
-        "verify_burst",
-        "max_clients",
-        "max_body_bytes",
-    }
-)
 
 
 def _buckets(rate: float, burst: int, max_keys: int) -> TokenBuckets | None:

@@ -36,23 +36,10 @@ from talentproof.verifier.challenges import ChallengesFull, ChallengeStore  # no
 from talentproof.verifier.engine import Item, Limits, Verifier
 from talentproof.verifier.errors import VerifierError
 from talentproof.verifier.inputs import item_from_image, item_from_json, item_from_text
-from talentproof.verifier.limits import ClientLimits, VerifierLimits
+from talentproof.verifier.limits import ClientLimits
 from talentproof.verifier.policy import Policy, load_policy
 from talentproof.verifier.requirements import Domain, MinConfirmations
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    """How the service reaches the chain and what it trusts."""
-
-    rpc_url: str = "http://127.0.0.1:8545"
-    trust: str = "data/deployment.json"
-    policy: str | None = None
-    receipt_key: Path | None = None
-    domain: str | None = None  # None: the engine's DEFAULT_DOMAIN
-    min_confirmations: int = 1
-    challenge_ttl: float = 300.0
-    limits: VerifierLimits = field(default_factory=VerifierLimits.from_env)  # flood limits
+from talentproof.verifier.settings import ServiceSettings
 
 
 # --------------------------------------------------------------------------- API schemas

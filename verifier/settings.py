@@ -1,0 +1,68 @@
+"""The verifier service's settings, read from the environment by pydantic-settings.
+
+==============================  =======================  =========================================
+variable                        default                  what
+==============================  =======================  =========================================
+``TALENTPROOF_RPC_URL``         ``http://127.0.0.1:8545``  the node (``TALENTPROOF_VERIFIER_RPC_URL``
+                                                         also)
+``TALENTPROOF_DEPLOYMENT``      ``data/deployment.json``   the trusted deployment record or registry
+                                                         address (``TALENTPROOF_VERIFIER_TRUST`` also)
+``TALENTPROOF_VERIFIER_KEY``    none                     the key that signs receipts
+``TALENTPROOF_VERIFIER_DOMAIN``  ``talentproof-verifier``  the domain bound presentations must name
+``..._POLICY``                  the bundled policy       a talent-list policy file
+``..._MIN_CONFIRMATIONS``       1                        blocks an anchor needs (check 5)
+``..._CHALLENGE_TTL``           300                      seconds a challenge stays open
+==============================  =======================  =========================================
+
+The flood limits are :class:`~talentproof.verifier.limits.VerifierLimits` (its own
+``TALENTPROOF_VERIFIER_*`` variables). A bad value raises
+:class:`~talentproof.verifier.errors.SettingsError` naming the variable (a usage error).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from talentproof.verifier.errors import SettingsError, settings_problem
+from talentproof.verifier.limits import ENV_PREFIX, VerifierLimits
+
+
+class ServiceSettings(BaseSettings):
+    """How the service reaches the chain, what it trusts, and its limits."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    rpc_url: str = Field(
+        "http://127.0.0.1:8545",
+        validation_alias=AliasChoices("TALENTPROOF_VERIFIER_RPC_URL", "TALENTPROOF_RPC_URL"),
+    )
+    trust: str = Field(
+        "data/deployment.json",
+        validation_alias=AliasChoices("TALENTPROOF_VERIFIER_TRUST", "TALENTPROOF_DEPLOYMENT"),
+        description="A deployment record's path or a registry address.",
+    )
+    policy: str | None = None
+    receipt_key: Path | None = Field(None, validation_alias="TALENTPROOF_VERIFIER_KEY")
+    domain: str | None = Field(None, description="None: the engine's DEFAULT_DOMAIN.")
+    min_confirmations: int = Field(1, ge=1)
+    challenge_ttl: float = Field(300.0, gt=0)
+    limits: VerifierLimits = Field(default_factory=VerifierLimits, description="Flood limits.")
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(settings_problem(exc, ENV_PREFIX)) from None
+
+
+__all__ = ["ServiceSettings"]
