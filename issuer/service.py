@@ -1,6 +1,6 @@
 """The issuer's service layer: institutions, API keys, issuance, delivery, revocation.
 
-No FastAPI here: the HTTP routes (``app.py``), the CLI and the bulk and anchoring workers all call
+No FastAPI here: the HTTP routes (``api/routes/``), the CLI and the bulk and anchoring workers all call
 :class:`IssuerService`. Every accepted credential is committed to the database before a response
 names it; anchoring happens later in :mod:`talentproof.issuer.anchoring`.
 """
@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,9 +30,7 @@ from .db import (
     AnchorBatch,
     ApiKey,
     Credential,
-    IdempotencyRecord,
     Institution,
-    LedgerIssuerState,
     Meta,
     SigningKey,
     StatusChange,
@@ -47,7 +45,6 @@ from .errors import (
     ConfigurationError,
     Conflict,
     Forbidden,
-    IdempotencyKeyReused,
     InstitutionRemoved,
     InstitutionSuspended,
     InvalidRequest,
@@ -58,8 +55,18 @@ from .errors import (
     Unauthenticated,
 )
 from .observability import Metrics, WriterLockWaits
+from .outcome import Outcome
 from .settings import IssuerSettings
 from .statuslist import encode_bitstring, list_length
+from .store import (
+    IDEM_LOOKUP_MAX,
+    ConnectionReads,
+    CursorReads,
+    HotPath,
+    StoredAnswer,
+    statements,
+)
+from .store.idempotency import IdempotencyStore, replay
 from .vault import KeyVault, dev_passphrase, new_salt
 
 _logger = logging.getLogger(__name__)
@@ -85,100 +92,6 @@ _LEDGER_STATE_MAX_AGE_S = 6.0
 #: Each process re-reads an institution's recorded ledger status (`LedgerIssuerState`, written by
 #: the one process that watches the ledger) at most this often.
 _LEDGER_SHARED_TTL_S = 1.0
-_LEDGER_STATES = LedgerIssuerState.__table__
-_SELECT_LEDGER_STATE = select(
-    _LEDGER_STATES.c.status, _LEDGER_STATES.c.since_unix, _LEDGER_STATES.c.checked_unix
-).where(_LEDGER_STATES.c.chain_issuer_id == bindparam("id"))
-
-
-_IDEM = IdempotencyRecord.__table__
-_SELECT_IDEM = select(_IDEM).where(
-    _IDEM.c.principal == bindparam("principal"), _IDEM.c.key == bindparam("key")
-)
-_INSERT_IDEM = _IDEM.insert()
-_INST = Institution.__table__
-_SELECT_INSTITUTION = select(
-    _INST.c.id,
-    _INST.c.slug,
-    _INST.c.name,
-    _INST.c.did,
-    _INST.c.credential_types,
-    _INST.c.chain_issuer_id,
-).where(_INST.c.id == bindparam("id"))
-_KEYS = SigningKey.__table__
-_SELECT_ACTIVE_KEY_ID = (
-    select(_KEYS.c.id)
-    .where(_KEYS.c.institution_id == bindparam("inst"), _KEYS.c.active.is_(True))
-    .order_by(_KEYS.c.id.desc())
-    .limit(1)
-)
-
-
-class _Direct:
-    """A Core statement compiled once for the engine's dialect and run on the driver's cursor.
-
-    Used by the issuance path only (`IssuerService.issue_group`): SQLAlchemy's execution
-    machinery costs several times the SQL of these one-row statements. Values pass through the
-    columns' own bind processors (e.g. SQLite's datetime format), so rows are stored exactly as
-    the ORM stores them.
-    """
-
-    __slots__ = ("names", "processors", "sql")
-
-    def __init__(self, statement: Any, dialect: Any, keys: list[str] | None = None) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=keys)
-        if getattr(compiled, "insert_prefetch", None):
-            missing = [c.key for c in compiled.insert_prefetch]
-            raise ValueError(f"values for {missing} must be given explicitly")
-        self.sql: str = compiled.string
-        self.names: tuple[str, ...] | None = (
-            tuple(compiled.positiontup) if compiled.positiontup else None
-        )
-        self.processors: dict[str, Callable[[Any], Any]] = {}
-        for name, bind in compiled.binds.items():
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                self.processors[name] = processor
-
-    def run(self, cursor: Any, values: dict[str, Any]) -> Any:
-        """Execute with ``values`` (by name) on a DB-API cursor."""
-        processors = self.processors
-        if processors:
-            values = {
-                k: (processors[k](v) if k in processors and v is not None else v)
-                for k, v in values.items()
-            }
-        if self.names is not None:
-            return cursor.execute(self.sql, tuple(values[n] for n in self.names))
-        return cursor.execute(self.sql, values)
-
-    def run_many(self, cursor: Any, rows: list[dict[str, Any]]) -> Any:
-        """Execute once per row of ``rows`` (``executemany``)."""
-        processors = self.processors
-        if processors:
-            rows = [
-                {
-                    k: (processors[k](v) if k in processors and v is not None else v)
-                    for k, v in values.items()
-                }
-                for values in rows
-            ]
-        names = self.names
-        if names is not None:
-            return cursor.executemany(self.sql, [tuple(v[n] for n in names) for v in rows])
-        return cursor.executemany(self.sql, rows)
-
-
-#: Idempotency-Keys looked up per query by `IssuerService.issue_group`.
-_IDEM_LOOKUP_MAX = 64
-
-
-@dataclass(frozen=True, slots=True)
-class _StoredAnswer:
-    fingerprint: bytes
-    status_code: int
-    body: bytes
-    headers: str
 
 
 @dataclass(slots=True)
@@ -190,82 +103,6 @@ class _PendingIssue:
     request_fingerprint: bytes
     outcome: Outcome
     row: dict[str, Any]
-
-
-_CREDENTIAL_COLUMNS = [
-    "id", "institution_id", "kind", "credential_hash", "document", "status_index", "suspended",
-    "created_at",
-]  # fmt: skip
-_IDEM_COLUMNS = ["principal", "key", "fingerprint", "status_code", "body", "headers", "created_at"]
-
-
-class _HotPath:
-    """The issuance statements of one engine, compiled once (see `_Direct`)."""
-
-    def __init__(self, engine: Any) -> None:
-        dialect = engine.dialect
-        self.dialect = dialect
-        self._select_idem_keys: dict[int, _Direct] = {}
-        self.insert_idem = _Direct(_IDEM.insert(), dialect, _IDEM_COLUMNS)
-        self.insert_credential = _Direct(
-            Credential.__table__.insert(), dialect, _CREDENTIAL_COLUMNS
-        )
-        self.select_institution = _Direct(_SELECT_INSTITUTION, dialect)
-        self.select_ledger_state = _Direct(_SELECT_LEDGER_STATE, dialect)
-        self.integrity_error: type[Exception] = dialect.loaded_dbapi.IntegrityError
-
-    def select_idem_keys(self, count: int) -> _Direct:
-        """The stored answers of one principal's ``count`` keys (``k0`` .. ``k<count-1>``)."""
-        direct = self._select_idem_keys.get(count)
-        if direct is None:
-            direct = self._select_idem_keys[count] = _Direct(
-                select(
-                    _IDEM.c.key, _IDEM.c.fingerprint, _IDEM.c.status_code, _IDEM.c.body,
-                    _IDEM.c.headers,
-                ).where(
-                    _IDEM.c.principal == bindparam("principal"),
-                    _IDEM.c.key.in_([bindparam(f"k{i}") for i in range(count)]),
-                ),
-                self.dialect,
-            )  # fmt: skip
-        return direct
-
-
-class _CursorDb:
-    """What issuance reads from the database (`_prepare_issue`), on a DB-API cursor."""
-
-    __slots__ = ("cursor", "hot")
-
-    def __init__(self, cursor: Any, hot: _HotPath) -> None:
-        self.cursor = cursor
-        self.hot = hot
-
-    def institution(self, institution_id: int) -> Any:
-        self.hot.select_institution.run(self.cursor, {"id": institution_id})
-        rows = self.cursor.fetchall()
-        return rows[0] if rows else None
-
-    def ledger_state(self, chain_issuer_id: int) -> Any:
-        self.hot.select_ledger_state.run(self.cursor, {"id": chain_issuer_id})
-        rows = self.cursor.fetchall()
-        return rows[0] if rows else None
-
-
-class _ConnectionDb:
-    """What issuance reads from the database (`_prepare_issue`), on a SQLAlchemy connection."""
-
-    __slots__ = ("conn",)
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def institution(self, institution_id: int) -> Any:
-        row = self.conn.execute(_SELECT_INSTITUTION, {"id": institution_id}).first()
-        return None if row is None else tuple(row)
-
-    def ledger_state(self, chain_issuer_id: int) -> Any:
-        row = self.conn.execute(_SELECT_LEDGER_STATE, {"id": chain_issuer_id}).first()
-        return None if row is None else tuple(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,15 +119,6 @@ STATUS_PURPOSES = ("revocation", "suspension")
 _STATUS_ACTIONS = ("revoke", "suspend", "reinstate")
 #: Status changes not yet applied: queued, or sent and awaiting their receipt.
 _QUEUED_STATES = ("pending", "sent")
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a write operation answers: status code, JSON body and extra headers."""
-
-    status_code: int
-    body: dict[str, Any]
-    headers: dict[str, str]
 
 
 def _private_storage(settings: IssuerSettings) -> None:
@@ -382,6 +210,9 @@ class IssuerService:
         self.metrics = Metrics()
         self.metrics.registry.register(WriterLockWaits(self.write_lock))
         self.vault = self._open_vault()
+        self.idempotency = IdempotencyStore(
+            self.engine, self.sessions, self.session, self.write_lock
+        )
         self._scrub_clear_replays()
         self.chain = chain if chain is not None else ChainGateway.from_settings(settings)
         self._lock = threading.Lock()
@@ -394,7 +225,7 @@ class IssuerService:
         self._signer_checked: dict[int, float] = {}
         self._issued_single = self.metrics.issued.labels("single")
         self._issue_groups = self.metrics.issue_groups
-        self._hot = _HotPath(self.engine)
+        self._hot = HotPath(self.engine)
         self._ledger_states: dict[int, tuple[float, IssuerLedgerState | None]] = {}
         #: the anchoring worker of this process, when it runs one (it applies status changes)
         self.anchor_worker: Any = None
@@ -437,7 +268,7 @@ class IssuerService:
         import talentproof.ledger.tx  # noqa: F401  (the anchoring worker's transaction sender)
 
         with self.engine.connect() as conn:  # a pooled connection with its pragmas applied
-            conn.execute(_SELECT_INSTITUTION, {"id": 0}).first()
+            conn.execute(statements.SELECT_INSTITUTION, {"id": 0}).first()
 
     def close(self) -> None:
         """Release database connections."""
@@ -600,31 +431,7 @@ class IssuerService:
         return Outcome(outcome.status_code, body, outcome.headers)
 
     def _scrub_clear_replays(self) -> None:
-        """Delete stored answers that hold an API key in clear (written before answers were
-        sealed), once per database; on SQLite with ``secure_delete`` so the freed pages are
-        overwritten."""
-        from sqlalchemy import text as sql_text
-
-        with self.sessions() as session:
-            if session.get(Meta, "replays_sealed") is not None:
-                return
-        with contextlib.suppress(IntegrityError), self.session() as session:  # a twin did it
-            if self.engine.dialect.name == "sqlite":
-                session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
-            found = (
-                "instr(body, :needle) > 0"
-                if self.engine.dialect.name == "sqlite"
-                else "position(:needle in body) > 0"
-            )
-            try:
-                session.execute(
-                    sql_text(f"DELETE FROM idempotency_keys WHERE {found}"),
-                    {"needle": b'"token":"tpk_'},
-                )
-                session.merge(Meta(key="replays_sealed", value="1"))
-            finally:
-                if self.engine.dialect.name == "sqlite":
-                    session.connection().exec_driver_sql("PRAGMA secure_delete=OFF")
+        self.idempotency.scrub_clear_replays()
 
     def _idempotent(
         self,
@@ -635,93 +442,9 @@ class IssuerService:
         *,
         external: bool = False,
     ) -> Outcome:
-        """Run ``operation`` once per (caller, Idempotency-Key).
-
-        The stored answer is written in the same transaction as the operation's effects, so a
-        retried request replays the first answer and never repeats the effect; a key reused with
-        a different request is refused (409). ``external`` operations (ledger transactions) keep
-        their own transactions and do not hold the writer lock while they wait for the chain;
-        their answer is recorded right after they finish.
-        """
-        if key is not None and not 1 <= len(key) <= 255:
-            raise InvalidRequest(
-                "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key"
-            )
-        if key is None:
-            if external:
-                with self.sessions() as session:
-                    return operation(session)
-            with self.session() as session:
-                return operation(session)
-        if external:
-            with self.sessions() as session:
-                stored = session.get(IdempotencyRecord, (principal.key_id, key))
-                if stored is not None:
-                    return self._replay(stored, request_fingerprint)
-                outcome = operation(session)
-            try:
-                with self.session() as session:
-                    session.add(self._record(principal, key, request_fingerprint, outcome))
-            except IntegrityError:
-                pass  # a concurrent twin recorded first; both saw the same final state
-            return outcome
-        for _attempt in range(3):
-            with self.write_lock, self.sessions() as session:
-                # Core statements on the session's connection: the ORM session's execute
-                # machinery cost more than the SQL itself on this hot path.
-                stored = (
-                    session.connection()
-                    .execute(_SELECT_IDEM, {"principal": principal.key_id, "key": key})
-                    .first()
-                )
-                if stored is not None:
-                    return self._replay(stored, request_fingerprint)
-                try:
-                    outcome = operation(session)
-                    session.connection().execute(
-                        _INSERT_IDEM,
-                        {
-                            "principal": principal.key_id,
-                            "key": key,
-                            "fingerprint": request_fingerprint,
-                            "status_code": outcome.status_code,
-                            "body": orjson.dumps(outcome.body),
-                            "headers": orjson.dumps(outcome.headers).decode(),
-                            "created_at": utcnow(),
-                        },
-                    )
-                    session.commit()
-                    return outcome
-                except IntegrityError:
-                    session.rollback()  # a concurrent twin won: replay its answer
-                    continue
-                except BaseException:
-                    session.rollback()
-                    raise
-        raise Conflict("a request with this Idempotency-Key is still in progress; retry")
-
-    @staticmethod
-    def _record(
-        principal: auth.Principal, key: str, request_fingerprint: bytes, outcome: Outcome
-    ) -> IdempotencyRecord:
-        return IdempotencyRecord(
-            principal=principal.key_id,
-            key=key,
-            fingerprint=request_fingerprint,
-            status_code=outcome.status_code,
-            body=orjson.dumps(outcome.body),
-            headers=orjson.dumps(outcome.headers).decode(),
+        return self.idempotency.run(
+            principal.key_id, key, request_fingerprint, operation, external=external
         )
-
-    @staticmethod
-    def _replay(stored: Any, request_fingerprint: bytes) -> Outcome:
-        if stored.fingerprint != request_fingerprint:
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was used for a different request; use a new key"
-            )
-        headers = orjson.loads(stored.headers)
-        headers["Idempotent-Replayed"] = "true"
-        return Outcome(stored.status_code, orjson.loads(stored.body), headers)
 
     # -- institutions ----------------------------------------------------------------------
     def did_for(self, slug: str) -> str:
@@ -1011,7 +734,9 @@ class IssuerService:
             return cached
         with self.sessions() as session:
             if cached is not None:
-                active = session.execute(_SELECT_ACTIVE_KEY_ID, {"inst": institution_id}).scalar()
+                active = session.execute(
+                    statements.SELECT_ACTIVE_KEY_ID, {"inst": institution_id}
+                ).scalar()
                 if active == cached[0]:
                     with self._lock:
                         self._signer_checked[institution_id] = now
@@ -1091,7 +816,7 @@ class IssuerService:
         is dropped unstored (its status index stays unused); then all rows are inserted with
         ``executemany`` and committed once. A key that comes twice within the group is issued
         by its first request and replayed for the later ones. Statements run on the driver's
-        cursor (`_Direct`): SQLAlchemy's execution machinery costs more than these statements.
+        cursor (`store.Direct`): SQLAlchemy's execution machinery costs more than these statements.
         """
         self._issue_groups.inc()
         results: list[Outcome | IssuerError | None] = [None] * len(requests)
@@ -1107,7 +832,7 @@ class IssuerService:
             ]
             stored = self._stored_answers(cursor, keys) if keys else {}
             raw.rollback()  # end the read: the writes below must see the newest state
-            db = _CursorDb(cursor, self._hot)
+            db = CursorReads(cursor, self._hot)
             seen: set[tuple[str, str]] = set()
             for index, (principal, key, request) in enumerate(requests):
                 request_fingerprint = fingerprint("POST /credentials", request)
@@ -1122,7 +847,7 @@ class IssuerService:
                         ids = (principal.key_id, key)
                         answer = stored.get(ids)
                         if answer is not None:  # a retry: answered without signing anything
-                            results[index] = self._replay(answer, request_fingerprint)
+                            results[index] = replay(answer, request_fingerprint)
                             continue
                         if ids in seen:
                             later.append(index)
@@ -1167,7 +892,7 @@ class IssuerService:
                                 rest.append(item)
                                 continue
                             try:
-                                results[item.index] = self._replay(answer, item.request_fingerprint)
+                                results[item.index] = replay(answer, item.request_fingerprint)
                             except IssuerError as exc:
                                 results[item.index] = exc
                         pending = rest
@@ -1217,26 +942,26 @@ class IssuerService:
 
     def _stored_answers(
         self, cursor: Any, keys: list[tuple[str, str]]
-    ) -> dict[tuple[str, str], _StoredAnswer]:
+    ) -> dict[tuple[str, str], StoredAnswer]:
         """The stored answers of ``keys`` ((principal, Idempotency-Key) pairs) that have one."""
         by_principal: dict[str, list[str]] = {}
         for principal, key in keys:
             by_principal.setdefault(principal, []).append(key)
-        found: dict[tuple[str, str], _StoredAnswer] = {}
+        found: dict[tuple[str, str], StoredAnswer] = {}
         for principal, names in by_principal.items():
             unique = list(dict.fromkeys(names))
-            for start in range(0, len(unique), _IDEM_LOOKUP_MAX):
-                chunk = unique[start : start + _IDEM_LOOKUP_MAX]
+            for start in range(0, len(unique), IDEM_LOOKUP_MAX):
+                chunk = unique[start : start + IDEM_LOOKUP_MAX]
                 values: dict[str, Any] = {f"k{i}": name for i, name in enumerate(chunk)}
                 values["principal"] = principal
                 self._hot.select_idem_keys(len(chunk)).run(cursor, values)
                 for key, *answer in cursor.fetchall():  # fetched to the end: no read left open
-                    found[(principal, key)] = _StoredAnswer(*answer)
+                    found[(principal, key)] = StoredAnswer(*answer)
         return found
 
     def _prepare_issue(
         self,
-        db: _CursorDb | _ConnectionDb,
+        db: CursorReads | ConnectionReads,
         principal: auth.Principal,
         request: dict[str, Any],
     ) -> tuple[Outcome, dict[str, Any]]:
@@ -1293,7 +1018,7 @@ class IssuerService:
         ledger does not show suspended or removed (``POST /bulk-jobs`` before its upload)."""
         institution_id = self.require(principal, "issue")
         with self.engine.connect() as conn:
-            db = _ConnectionDb(conn)
+            db = ConnectionReads(conn)
             inst = self._institution_info(db, institution_id)
             self._refuse_if_inactive_on_ledger(db, inst)
 
@@ -1316,9 +1041,9 @@ class IssuerService:
             from sqlalchemy.dialects.postgresql import insert as upsert
         else:
             from sqlalchemy.dialects.sqlite import insert as upsert
-        statement = upsert(_LEDGER_STATES)
+        statement = upsert(statements.LEDGER_STATES)
         statement = statement.on_conflict_do_update(
-            index_elements=[_LEDGER_STATES.c.chain_issuer_id],
+            index_elements=[statements.LEDGER_STATES.c.chain_issuer_id],
             set_={
                 "status": statement.excluded.status,
                 "since_unix": statement.excluded.since_unix,
@@ -1332,7 +1057,7 @@ class IssuerService:
             self._ledger_states[state.issuer_id] = (now_monotonic, state)
 
     def _recorded_ledger_state(
-        self, db: _CursorDb | _ConnectionDb, chain_issuer_id: int
+        self, db: CursorReads | ConnectionReads, chain_issuer_id: int
     ) -> IssuerLedgerState | None:
         """The newest read of the issuer's ledger status at most ``_LEDGER_STATE_MAX_AGE_S``
         old: the one the ledger watch recorded (re-read from the database at most every
@@ -1360,7 +1085,9 @@ class IssuerService:
             return None
         return state
 
-    def _refuse_if_inactive_on_ledger(self, db: _CursorDb | _ConnectionDb, inst: _InstInfo) -> None:
+    def _refuse_if_inactive_on_ledger(
+        self, db: CursorReads | ConnectionReads, inst: _InstInfo
+    ) -> None:
         """Refuse issuance by an institution the ledger shows suspended or removed: its
         credentials could not be anchored. From the read the service's ledger watch recorded
         (`record_ledger_states`), never a ledger call; no read at most
@@ -1401,7 +1128,7 @@ class IssuerService:
         if chain_issuer_id is None:
             return None
         with self.engine.connect() as conn:
-            state = self._recorded_ledger_state(_ConnectionDb(conn), chain_issuer_id)
+            state = self._recorded_ledger_state(ConnectionReads(conn), chain_issuer_id)
         if state is None and self.chain.health.available:
             try:
                 state = self.chain.issuer_state(chain_issuer_id)
@@ -1409,7 +1136,9 @@ class IssuerService:
                 return None
         return state
 
-    def _institution_info(self, db: _CursorDb | _ConnectionDb, institution_id: int) -> _InstInfo:
+    def _institution_info(
+        self, db: CursorReads | ConnectionReads, institution_id: int
+    ) -> _InstInfo:
         """The institution as issuance needs it, cached ``_CACHE_TTL_S`` (another process's
         change of its accredited types is seen within that time; this process's at once)."""
         cached = self._institutions.get(institution_id)
@@ -1692,7 +1421,7 @@ class IssuerService:
     def _refuse_reinstate_if_inactive(self, session: Session, institution_id: int) -> None:
         """Reinstating needs an institution active on the ledger (as issuing does): refused
         with 403 naming its ledger state (from the recorded read, never a ledger call)."""
-        db = _ConnectionDb(session.connection())
+        db = ConnectionReads(session.connection())
         inst = self._institution_info(db, institution_id)
         if inst.chain_issuer_id is None:
             return
@@ -2078,7 +1807,7 @@ class IssuerService:
                 )
             ).all()
             waiting = []
-            db = _ConnectionDb(session.connection())
+            db = ConnectionReads(session.connection())
             for slug, chain_issuer_id in waiting_for:
                 if chain_issuer_id is None:
                     continue
@@ -2093,9 +1822,7 @@ class IssuerService:
                             "reason": reason,
                         }
                     )
-        checked = (
-            round(time.monotonic() - health.checked_at, 1) if health.checked_at else None
-        )
+        checked = round(time.monotonic() - health.checked_at, 1) if health.checked_at else None
         return {
             "status": "ready" if health.available else "degraded",
             "database": "ok",

@@ -1,0 +1,141 @@
+"""The store's cursor strategy: the issuance path's statements compiled once and run on the
+DB-API cursor (private to `issuer.store`; the service reaches it through the store package).
+
+SQLAlchemy's execution machinery costs several times the SQL of the one-row statements of
+issuance; `Direct` runs them without it, with the columns' own bind processors, so rows are stored
+exactly as the ORM stores them. `store.ConnectionReads` is its reference twin on a SQLAlchemy
+connection (the tests of issuance run both).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select
+
+from ..db import Credential
+from .statements import IDEM, SELECT_INSTITUTION, SELECT_LEDGER_STATE
+
+
+class Direct:
+    """A Core statement compiled once for the engine's dialect and run on the driver's cursor.
+
+    Used by the issuance path only (`IssuerService.issue_group`): SQLAlchemy's execution
+    machinery costs several times the SQL of these one-row statements. Values pass through the
+    columns' own bind processors (e.g. SQLite's datetime format), so rows are stored exactly as
+    the ORM stores them.
+    """
+
+    __slots__ = ("names", "processors", "sql")
+
+    def __init__(self, statement: Any, dialect: Any, keys: list[str] | None = None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=keys)
+        if getattr(compiled, "insert_prefetch", None):
+            missing = [c.key for c in compiled.insert_prefetch]
+            raise ValueError(f"values for {missing} must be given explicitly")
+        self.sql: str = compiled.string
+        self.names: tuple[str, ...] | None = (
+            tuple(compiled.positiontup) if compiled.positiontup else None
+        )
+        self.processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+
+    def run(self, cursor: Any, values: dict[str, Any]) -> Any:
+        """Execute with ``values`` (by name) on a DB-API cursor."""
+        processors = self.processors
+        if processors:
+            values = {
+                k: (processors[k](v) if k in processors and v is not None else v)
+                for k, v in values.items()
+            }
+        if self.names is not None:
+            return cursor.execute(self.sql, tuple(values[n] for n in self.names))
+        return cursor.execute(self.sql, values)
+
+    def run_many(self, cursor: Any, rows: list[dict[str, Any]]) -> Any:
+        """Execute once per row of ``rows`` (``executemany``)."""
+        processors = self.processors
+        if processors:
+            rows = [
+                {
+                    k: (processors[k](v) if k in processors and v is not None else v)
+                    for k, v in values.items()
+                }
+                for values in rows
+            ]
+        names = self.names
+        if names is not None:
+            return cursor.executemany(self.sql, [tuple(v[n] for n in names) for v in rows])
+        return cursor.executemany(self.sql, rows)
+
+
+#: Idempotency-Keys looked up per query by `IssuerService.issue_group`.
+IDEM_LOOKUP_MAX = 64
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    fingerprint: bytes
+    status_code: int
+    body: bytes
+    headers: str
+
+
+_CREDENTIAL_COLUMNS = [
+    "id", "institution_id", "kind", "credential_hash", "document", "status_index", "suspended",
+    "created_at",
+]  # fmt: skip
+_IDEM_COLUMNS = ["principal", "key", "fingerprint", "status_code", "body", "headers", "created_at"]
+
+
+class HotPath:
+    """The issuance statements of one engine, compiled once (see `Direct`)."""
+
+    def __init__(self, engine: Any) -> None:
+        dialect = engine.dialect
+        self.dialect = dialect
+        self._select_idem_keys: dict[int, Direct] = {}
+        self.insert_idem = Direct(IDEM.insert(), dialect, _IDEM_COLUMNS)
+        self.insert_credential = Direct(Credential.__table__.insert(), dialect, _CREDENTIAL_COLUMNS)
+        self.select_institution = Direct(SELECT_INSTITUTION, dialect)
+        self.select_ledger_state = Direct(SELECT_LEDGER_STATE, dialect)
+        self.integrity_error: type[Exception] = dialect.loaded_dbapi.IntegrityError
+
+    def select_idem_keys(self, count: int) -> Direct:
+        """The stored answers of one principal's ``count`` keys (``k0`` .. ``k<count-1>``)."""
+        direct = self._select_idem_keys.get(count)
+        if direct is None:
+            direct = self._select_idem_keys[count] = Direct(
+                select(
+                    IDEM.c.key, IDEM.c.fingerprint, IDEM.c.status_code, IDEM.c.body,
+                    IDEM.c.headers,
+                ).where(
+                    IDEM.c.principal == bindparam("principal"),
+                    IDEM.c.key.in_([bindparam(f"k{i}") for i in range(count)]),
+                ),
+                self.dialect,
+            )  # fmt: skip
+        return direct
+
+
+class CursorReads:
+    """What issuance reads from the database (`_prepare_issue`), on a DB-API cursor."""
+
+    __slots__ = ("cursor", "hot")
+
+    def __init__(self, cursor: Any, hot: HotPath) -> None:
+        self.cursor = cursor
+        self.hot = hot
+
+    def institution(self, institution_id: int) -> Any:
+        self.hot.select_institution.run(self.cursor, {"id": institution_id})
+        rows = self.cursor.fetchall()
+        return rows[0] if rows else None
+
+    def ledger_state(self, chain_issuer_id: int) -> Any:
+        self.hot.select_ledger_state.run(self.cursor, {"id": chain_issuer_id})
+        rows = self.cursor.fetchall()
+        return rows[0] if rows else None
