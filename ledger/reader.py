@@ -27,8 +27,15 @@ from typing import Any
 
 import orjson
 from eth_utils import is_address, to_checksum_address
+
 from talentproof.ledger._internal.transport import HttpTransport, Transport
-from talentproof.ledger._internal.verdict import BATCH_ADDRESS, BATCH_SIZE, BatchCodec, Query, VerdictCodec
+from talentproof.ledger._internal.verdict import (
+    BATCH_ADDRESS,
+    BATCH_SIZE,
+    BatchCodec,
+    Query,
+    VerdictCodec,
+)
 from talentproof.ledger.abi import ContractABI
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
@@ -123,7 +130,9 @@ class RegistryReader:
 
     def _request(self, method: str, params: list[Any]) -> Any:
         answer = self._transport().post(
-            orjson.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params})
+            orjson.dumps(
+                {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
+            )
         )
         return self._result(answer, method)
 
@@ -147,7 +156,10 @@ class RegistryReader:
         ids = [next(self._ids) for _ in calls]
         answer = self._transport().post(
             orjson.dumps(
-                [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in zip(ids, calls, strict=True)]
+                [
+                    {"jsonrpc": "2.0", "id": i, "method": m, "params": p}
+                    for i, (m, p) in zip(ids, calls, strict=True)
+                ]
             )
         )
         if not isinstance(answer, list):
@@ -157,7 +169,9 @@ class RegistryReader:
         out = []
         for i, (method, _) in zip(ids, calls, strict=True):
             if i not in by_id:
-                raise ChainUnavailable(f"{method}: no answer in the JSON-RPC batch from {self.rpc_url}")
+                raise ChainUnavailable(
+                    f"{method}: no answer in the JSON-RPC batch from {self.rpc_url}"
+                )
             out.append((method, by_id[i]))
         return out
 
@@ -226,7 +240,9 @@ class RegistryReader:
             "verifyCredential: the chain head kept moving; could not pair the answer with its block"
         )
 
-    def _verify_at(self, queries: Sequence[Query], as_of: int, block: int | str) -> list[CredentialVerdict]:
+    def _verify_at(
+        self, queries: Sequence[Query], as_of: int, block: int | str
+    ) -> list[CredentialVerdict]:
         tag = hex(block) if isinstance(block, int) else block
         raws: list[bytes] | None = None
         header: Any = None
@@ -260,16 +276,22 @@ class RegistryReader:
             out.append(verdict)
         return out
 
-    def _per_call_results(self, queries: Sequence[Query], as_of: int, tag: str) -> tuple[Any, list[bytes]]:
+    def _per_call_results(
+        self, queries: Sequence[Query], as_of: int, tag: str
+    ) -> tuple[Any, list[bytes]]:
         """(block header, raw verdicts) with one ``eth_call`` of the view per query, in one batch."""
         calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [tag, False])]
         to = self.registry
         for q in queries:
-            calls.append(("eth_call", [{"to": to, "data": "0x" + self._codec.encode(*q, as_of).hex()}, tag]))
+            calls.append(
+                ("eth_call", [{"to": to, "data": "0x" + self._codec.encode(*q, as_of).hex()}, tag])
+            )
         header, *results = self.batch(calls)
         return header, [_unhex(r, "verifyCredential") for r in results]
 
-    def _batch_call_results(self, queries: Sequence[Query], as_of: int, tag: str) -> tuple[Any, list[bytes]]:
+    def _batch_call_results(
+        self, queries: Sequence[Query], as_of: int, tag: str
+    ) -> tuple[Any, list[bytes]]:
         """(block header, raw verdicts) through ``VerificationBatch`` calls, all in one JSON-RPC batch.
 
         A JSON-RPC error answer to such a call (a node without state overrides in ``eth_call``, a
@@ -286,7 +308,9 @@ class RegistryReader:
         raw: list[bytes] = []
         for (_, a), g in zip(answers, groups, strict=True):
             if "error" in a or not isinstance(a.get("result"), str):
-                raise _BatchCallRefused(f"the node did not run the VerificationBatch call: {str(a)[:200]}")
+                raise _BatchCallRefused(
+                    f"the node did not run the VerificationBatch call: {str(a)[:200]}"
+                )
             raw.extend(codec.split(_unhex(a["result"], "verifyCredentials"), len(g)))
         return header, raw
 

@@ -21,6 +21,7 @@ import urllib.parse
 from typing import Any, Protocol
 
 import orjson
+
 from talentproof.ledger.errors import ChainUnavailable
 
 __all__ = ["RECV", "HttpTransport", "Malformed", "StdlibTransport", "Transport"]
@@ -179,7 +180,9 @@ class HttpTransport:
                 status, data, close = self._exchange(body)
             except Malformed as exc:
                 self.close()
-                raise ChainUnavailable(f"JSON-RPC endpoint {self.url} answered malformed HTTP: {exc}") from None
+                raise ChainUnavailable(
+                    f"JSON-RPC endpoint {self.url} answered malformed HTTP: {exc}"
+                ) from None
             except (TimeoutError, OSError) as exc:
                 self.close()
                 last = exc
@@ -190,12 +193,16 @@ class HttpTransport:
                 self.close()
             if status != 200:
                 self.close()
-                raise ChainUnavailable(f"JSON-RPC endpoint {self.url} answered HTTP {status}: {data[:200]!r}")
+                raise ChainUnavailable(
+                    f"JSON-RPC endpoint {self.url} answered HTTP {status}: {data[:200]!r}"
+                )
             try:
                 return orjson.loads(data)
             except orjson.JSONDecodeError as exc:
                 self.close()
-                raise ChainUnavailable(f"JSON-RPC endpoint {self.url} answered non-JSON: {exc}") from None
+                raise ChainUnavailable(
+                    f"JSON-RPC endpoint {self.url} answered non-JSON: {exc}"
+                ) from None
         raise ChainUnavailable(f"chain unreachable at {self.url}: {last}") from last
 
 
@@ -239,10 +246,14 @@ class StdlibTransport:
                 continue
             if resp.status != 200:
                 self.close()
-                raise ChainUnavailable(f"JSON-RPC endpoint {self.url} answered HTTP {resp.status}: {data[:200]!r}")
+                raise ChainUnavailable(
+                    f"JSON-RPC endpoint {self.url} answered HTTP {resp.status}: {data[:200]!r}"
+                )
             try:
                 return orjson.loads(data)
             except orjson.JSONDecodeError as exc:
                 self.close()
-                raise ChainUnavailable(f"JSON-RPC endpoint {self.url} answered non-JSON: {exc}") from None
+                raise ChainUnavailable(
+                    f"JSON-RPC endpoint {self.url} answered non-JSON: {exc}"
+                ) from None
         raise ChainUnavailable(f"chain unreachable at {self.url}: {last}") from last

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import keccak
+
 from talentproof.ledger.abi import canonical_type
 from talentproof.ledger.errors import LedgerError
 from talentproof.ledger.models import (
@@ -33,7 +34,14 @@ from talentproof.ledger.models import (
     snake,
 )
 
-__all__ = ["BATCH_ADDRESS", "BATCH_SIZE", "BatchCodec", "Query", "VerdictCodec", "split_bytes_array"]
+__all__ = [
+    "BATCH_ADDRESS",
+    "BATCH_SIZE",
+    "BatchCodec",
+    "Query",
+    "VerdictCodec",
+    "split_bytes_array",
+]
 
 #: The five ``bytes32`` arguments of ``verifyCredential`` before ``asOf``: issuer DID hash,
 #: Merkle root, credential hash, signing key, type id.
@@ -98,7 +106,8 @@ class VerdictCodec:
 
     def __init__(self, abi: Sequence[Mapping[str, Any]]) -> None:
         entry = next(
-            (e for e in abi if e.get("type") == "function" and e.get("name") == "verifyCredential"), None
+            (e for e in abi if e.get("type") == "function" and e.get("name") == "verifyCredential"),
+            None,
         )
         if entry is None:
             raise LedgerError("the registry ABI has no verifyCredential function")
@@ -113,19 +122,36 @@ class VerdictCodec:
                 raise LedgerError(f"fast codec: dynamic nested struct {f.name}")
 
     def encode(
-        self, issuer_did_hash: bytes, root: bytes, credential_hash: bytes, signing_key: bytes, type_id: bytes, as_of: int
+        self,
+        issuer_did_hash: bytes,
+        root: bytes,
+        credential_hash: bytes,
+        signing_key: bytes,
+        type_id: bytes,
+        as_of: int,
     ) -> bytes:
         """The calldata (``issuer_did_hash``: keccak256 of the credential's issuer DID)."""
         for v, what in (
-            (issuer_did_hash, "issuer DID hash"), (root, "root"), (credential_hash, "credential hash"),
-            (signing_key, "signing key"), (type_id, "type id"),
+            (issuer_did_hash, "issuer DID hash"),
+            (root, "root"),
+            (credential_hash, "credential hash"),
+            (signing_key, "signing key"),
+            (type_id, "type id"),
         ):
             if len(v) != 32:
                 raise ValueError(f"{what} must be 32 bytes")
         if not 0 <= as_of < 2**64:
             raise ValueError("as_of must fit in uint64")
         return b"".join(
-            (self.selector, issuer_did_hash, root, credential_hash, signing_key, type_id, as_of.to_bytes(32, "big"))
+            (
+                self.selector,
+                issuer_did_hash,
+                root,
+                credential_hash,
+                signing_key,
+                type_id,
+                as_of.to_bytes(32, "big"),
+            )
         )
 
     def _scalar(self, data: bytes, pos: int, f: _Field) -> Any:
@@ -179,7 +205,9 @@ class VerdictCodec:
         except (TypeError, ValueError) as exc:  # struct and ABI out of step, unknown enum value
             raise LedgerError(f"verifyCredential result does not decode: {exc}") from exc
 
-    def _compiled(self) -> tuple[int, int, struct.Struct, list[tuple[str, str, int, tuple[_Field, ...]]]]:
+    def _compiled(
+        self,
+    ) -> tuple[int, int, struct.Struct, list[tuple[str, str, int, tuple[_Field, ...]]]]:
         """Built once: head size in words, the mask of the bits every head word must leave zero
         (above its type's width; string offsets as uint64), a struct reading the low 64 bits of
         each word, and the top-level plan (name, kind, width, children)."""
@@ -232,9 +260,17 @@ class VerdictCodec:
         return CredentialVerdict(**values, block_hash=block_hash)
 
     def _decode_checked(
-        self, data: bytes, block_hash: bytes, base: int, plan: list[tuple[str, str, int, tuple[_Field, ...]]], n_head: int
+        self,
+        data: bytes,
+        block_hash: bytes,
+        base: int,
+        plan: list[tuple[str, str, int, tuple[_Field, ...]]],
+        n_head: int,
     ) -> CredentialVerdict:
-        words = [int.from_bytes(data[i : i + _WORD], "big") for i in range(base, base + n_head * _WORD, _WORD)]
+        words = [
+            int.from_bytes(data[i : i + _WORD], "big")
+            for i in range(base, base + n_head * _WORD, _WORD)
+        ]
         values: dict[str, Any] = {}
         k = 0
         for name, kind, width, children in plan:
@@ -304,12 +340,21 @@ class BatchCodec:
 
     def __init__(self, abi: Sequence[Mapping[str, Any]], runtime_code: bytes) -> None:
         entry = next(
-            (e for e in abi if e.get("type") == "function" and e.get("name") == "verifyCredentials"), None
+            (
+                e
+                for e in abi
+                if e.get("type") == "function" and e.get("name") == "verifyCredentials"
+            ),
+            None,
         )
         if entry is None:
             raise LedgerError("the VerificationBatch ABI has no verifyCredentials function")
         inputs = [str(p["type"]) for p in entry["inputs"]]
-        query = [str(c["type"]) for c in entry["inputs"][1].get("components", [])] if len(inputs) == 3 else []
+        query = (
+            [str(c["type"]) for c in entry["inputs"][1].get("components", [])]
+            if len(inputs) == 3
+            else []
+        )
         if inputs != ["address", "tuple[]", "uint64"] or query != ["bytes32"] * 5:
             raise LedgerError(f"batch codec: unexpected verifyCredentials inputs {inputs} {query}")
         types = ",".join(canonical_type(p) for p in entry["inputs"])
@@ -326,8 +371,14 @@ class BatchCodec:
             raise ValueError(f"registry address: expected 20 bytes, found {len(address)}")
         if not 0 <= as_of < 2**64:
             raise ValueError("as_of must fit in uint64")
-        parts = [self.selector, bytes(12), address, (96).to_bytes(32, "big"), as_of.to_bytes(32, "big"),
-                 len(queries).to_bytes(32, "big")]
+        parts = [
+            self.selector,
+            bytes(12),
+            address,
+            (96).to_bytes(32, "big"),
+            as_of.to_bytes(32, "big"),
+            len(queries).to_bytes(32, "big"),
+        ]
         for q in queries:
             if len(q) != 5 or any(len(v) != 32 for v in q):
                 raise ValueError("each query must be five 32-byte values")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
 from talentproof.ledger._internal.verdict import VerdictCodec
@@ -20,12 +21,21 @@ pytestmark = pytest.mark.integration
 
 def _query(doc, key):
     plain, anchor = split_anchor(doc)
-    return (did_hash(doc["issuer"]), anchor.merkle_root, credential_hash(plain), key, type_id(DEGREE))
+    return (
+        did_hash(doc["issuer"]),
+        anchor.merkle_root,
+        credential_hash(plain),
+        key,
+        type_id(DEGREE),
+    )
 
 
 def _eth_call(reader: RegistryReader, data: bytes, tag: str) -> tuple[Any, bytes]:
     header, result = reader.batch(
-        [("eth_getBlockByNumber", [tag, False]), ("eth_call", [{"to": reader.registry, "data": "0x" + data.hex()}, tag])]
+        [
+            ("eth_getBlockByNumber", [tag, False]),
+            ("eth_call", [{"to": reader.registry, "data": "0x" + data.hex()}, tag]),
+        ]
     )
     return header, bytes.fromhex(result[2:])
 
@@ -34,7 +44,9 @@ def reference_verdict(reader: RegistryReader, q: Any, as_of: int, block: int) ->
     """The reference twin: eth-abi (``ledger.abi``) decoding of one ``eth_call`` of the view."""
     fn = reader.abi.function("verifyCredential")
     header, raw = _eth_call(reader, fn.encode(*q, as_of), hex(block))
-    return CredentialVerdict.from_struct(fn.decode(raw), block_hash=bytes.fromhex(header["hash"][2:]))
+    return CredentialVerdict.from_struct(
+        fn.decode(raw), block_hash=bytes.fromhex(header["hash"][2:])
+    )
 
 
 def test_fast_codec_matches_the_reader(vchain):
@@ -47,8 +59,17 @@ def test_fast_codec_matches_the_reader(vchain):
         _query(good, uni.key.public_key.raw),
         _query(revoked, uni.key.public_key.raw),
         _query(good, b"\x07" * 32),  # unregistered key
-        (did_hash(uni.did), b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, type_id(DEGREE)),  # never anchored
-        (did_hash("did:web:unknown.example"), *_query(good, uni.key.public_key.raw)[1:]),  # unknown DID
+        (
+            did_hash(uni.did),
+            b"\x01" * 32,
+            b"\x02" * 32,
+            b"\x03" * 32,
+            type_id(DEGREE),
+        ),  # never anchored
+        (
+            did_hash("did:web:unknown.example"),
+            *_query(good, uni.key.public_key.raw)[1:],
+        ),  # unknown DID
     ]
     block = reader.block_number()
     fast = reader.verify_credentials(queries, 0, block)
@@ -65,10 +86,13 @@ def test_fast_codec_matches_the_reader(vchain):
 def test_fast_codec_refuses_malformed_results(vchain):
     reader = RegistryReader(vchain.rpc_url, vchain.deployment.registry)
     codec = VerdictCodec(reader.abi.abi)
-    _, raw = _eth_call(reader, codec.encode(b"\x00" * 32, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32, 0),
-                       "latest")
+    _, raw = _eth_call(
+        reader,
+        codec.encode(b"\x00" * 32, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, b"\x04" * 32, 0),
+        "latest",
+    )
     codec.decode(raw)  # well formed
-    with pytest.raises(LedgerError, match="truncated|past the end"):
+    with pytest.raises(LedgerError, match=r"truncated|past the end"):
         codec.decode(raw[:100])
     bad_bool = bytearray(raw)
     # keyRegistered is the 6th head word of the struct (after the 5-word anchor... ) -> set 2

@@ -14,15 +14,21 @@ import json
 import threading
 import urllib.request
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from eth_abi import encode as abi_encode
+
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
 from talentproof.ledger import reader as reader_module
 from talentproof.ledger._internal.transport import HttpTransport
-from talentproof.ledger._internal.verdict import BATCH_ADDRESS, BatchCodec, VerdictCodec, split_bytes_array
+from talentproof.ledger._internal.verdict import (
+    BATCH_ADDRESS,
+    BatchCodec,
+    VerdictCodec,
+    split_bytes_array,
+)
 from talentproof.ledger.abi import ContractABI
 from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import did_hash, type_id
@@ -35,7 +41,7 @@ from .verifier_chainkit import BADGE, DEGREE, holder, issue
 class _Recording(HttpTransport):
     """The reader's transport, recording the JSON-RPC calls it sends."""
 
-    sent: list[dict[str, Any]] = []
+    sent: ClassVar[list[dict[str, Any]]] = []
 
     def post(self, body: bytes) -> Any:
         calls = json.loads(body)
@@ -49,16 +55,28 @@ def _recording_reader(url: str, registry: str) -> tuple[RegistryReader, list[dic
 
 
 def _batch_calls(sent: list[dict[str, Any]]) -> int:
-    return sum(1 for c in sent if c["method"] == "eth_call" and c["params"][0]["to"] == BATCH_ADDRESS)
+    return sum(
+        1 for c in sent if c["method"] == "eth_call" and c["params"][0]["to"] == BATCH_ADDRESS
+    )
 
 
 def _view_calls(sent: list[dict[str, Any]]) -> int:
-    return sum(1 for c in sent if c["method"] == "eth_call" and c["params"][0]["to"] != BATCH_ADDRESS)
+    return sum(
+        1 for c in sent if c["method"] == "eth_call" and c["params"][0]["to"] != BATCH_ADDRESS
+    )
 
 
-def _query(doc: dict[str, Any], key: bytes, kind: str = DEGREE) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+def _query(
+    doc: dict[str, Any], key: bytes, kind: str = DEGREE
+) -> tuple[bytes, bytes, bytes, bytes, bytes]:
     plain, anchor = split_anchor(doc)
-    return (did_hash(plain["issuer"]), anchor.merkle_root, credential_hash(plain), key, type_id(kind))
+    return (
+        did_hash(plain["issuer"]),
+        anchor.merkle_root,
+        credential_hash(plain),
+        key,
+        type_id(kind),
+    )
 
 
 def _mixed_queries(chain: Any) -> list[tuple[bytes, bytes, bytes, bytes, bytes]]:
@@ -95,7 +113,10 @@ def test_views_call_gives_the_verdicts_of_one_call_per_credential(chain, as_of):
     block = reader.block_number()
     per_call = per_call_reader.verify_credentials(queries, as_of, block)
     views = reader.verify_credentials(queries, as_of, block)
-    assert (_batch_calls(sent), _view_calls(sent)) == (1, 0)  # the batch call, no per-credential call
+    assert (_batch_calls(sent), _view_calls(sent)) == (
+        1,
+        0,
+    )  # the batch call, no per-credential call
     assert views == per_call
     assert views == [reader.verify_credential(*q, as_of=as_of, block=block) for q in queries]
     later = as_of != 1  # as of 1970-01-01T00:00:01 nothing was revoked or suspended yet
@@ -111,7 +132,9 @@ def test_views_call_splits_many_credentials_over_several_calls(vchain, monkeypat
     queries = _mixed_queries(vchain) * 3
     reader, sent = _recording_reader(vchain.rpc_url, vchain.deployment.registry)
     block = reader.block_number()
-    monkeypatch.setattr(reader_module, "BATCH_SIZE", 4)  # 21 credentials: 6 calls, the last one short
+    monkeypatch.setattr(
+        reader_module, "BATCH_SIZE", 4
+    )  # 21 credentials: 6 calls, the last one short
     views = reader.verify_credentials(queries, 0, block)
     assert (_batch_calls(sent), _view_calls(sent)) == (6, 0)
     per_call = RegistryReader(vchain.rpc_url, vchain.deployment.registry, batch_views=False)
@@ -132,9 +155,20 @@ def test_a_failing_inner_call_fails_the_whole_views_call(vchain):
 
     def call(registry: str) -> Any:
         data = batch.encode(registry, [q, q], 0)
-        return t.post(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_call",
-                                  "params": [{"to": BATCH_ADDRESS, "data": "0x" + data.hex()}, "latest",
-                                             batch.override]}).encode())
+        return t.post(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "eth_call",
+                    "params": [
+                        {"to": BATCH_ADDRESS, "data": "0x" + data.hex()},
+                        "latest",
+                        batch.override,
+                    ],
+                }
+            ).encode()
+        )
 
     ok = call(vchain.deployment.registry)
     parts = batch.split(bytes.fromhex(ok["result"][2:]), 2)
@@ -169,7 +203,7 @@ def test_views_answer_is_split_exactly():
     assert split_bytes_array(abi_encode(["bytes[]"], [[]]), 0) == []
     with pytest.raises(LedgerError, match="expected 3 verdicts, found 4"):
         split_bytes_array(data, 3)
-    with pytest.raises(LedgerError, match="truncated|runs past the end"):
+    with pytest.raises(LedgerError, match=r"truncated|runs past the end"):
         split_bytes_array(data[:-64], 4)
     with pytest.raises(LedgerError, match="truncated"):
         split_bytes_array(data[:100], 4)
@@ -178,7 +212,7 @@ def test_views_answer_is_split_exactly():
     huge = bytearray(data)
     huge[32 * 3 - 1] = 0xFF  # the first item's offset far past the end
     huge[32 * 3 - 2] = 0xFF
-    with pytest.raises(LedgerError, match="truncated|runs past the end"):
+    with pytest.raises(LedgerError, match=r"truncated|runs past the end"):
         split_bytes_array(bytes(huge), 4)
     length = bytearray(data)
     length[32 * 6] = 1  # the first item's length (word 6) past the end
@@ -197,13 +231,25 @@ class _NoOverrides(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         requests = body if isinstance(body, list) else [body]
-        passed = [r for r in requests if not (r.get("method") == "eth_call" and len(r.get("params", [])) > 2)]
-        answers = [{"jsonrpc": "2.0", "id": r["id"], "error": {"code": -32602, "message": "too many arguments"}}
-                   for r in requests if r not in passed]
+        passed = [
+            r
+            for r in requests
+            if not (r.get("method") == "eth_call" and len(r.get("params", [])) > 2)
+        ]
+        answers = [
+            {
+                "jsonrpc": "2.0",
+                "id": r["id"],
+                "error": {"code": -32602, "message": "too many arguments"},
+            }
+            for r in requests
+            if r not in passed
+        ]
         type(self).refused += len(answers)
         if passed:
-            req = urllib.request.Request(self.upstream, json.dumps(passed).encode(),
-                                         {"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                self.upstream, json.dumps(passed).encode(), {"Content-Type": "application/json"}
+            )
             with urllib.request.urlopen(req, timeout=10) as resp:
                 answers += json.loads(resp.read())
         out = json.dumps(answers if isinstance(body, list) else answers[0]).encode()
@@ -237,7 +283,9 @@ def test_a_node_without_state_overrides_gets_one_call_per_credential(vchain, no_
     direct = RegistryReader(vchain.rpc_url, vchain.deployment.registry)
     block = direct.block_number()
     reader = RegistryReader(url, vchain.deployment.registry)
-    assert reader.verify_credentials(queries, 0, block) == direct.verify_credentials(queries, 0, block)
+    assert reader.verify_credentials(queries, 0, block) == direct.verify_credentials(
+        queries, 0, block
+    )
     assert handler.refused == 1  # refused once, then not asked again:
     reader.verify_credentials(queries, 0, block)
     assert handler.refused == 1
