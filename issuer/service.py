@@ -55,7 +55,7 @@ from .errors import (
     Unauthenticated,
 )
 from .observability import Metrics, WriterLockWaits
-from .outcome import Outcome
+from .outcome import Outcome as Outcome  # re-exported: bulk.py and older callers import it here
 from .settings import IssuerSettings
 from .statuslist import encode_bitstring, list_length
 from .store import (

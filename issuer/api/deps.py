@@ -14,7 +14,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..service import IssuerService, Outcome
+from ..outcome import Outcome
+from ..service import IssuerService
 from ..settings import IssuerSettings
 
 

@@ -14,7 +14,8 @@ import orjson
 
 from ..auth import Principal
 from ..errors import IssuerError
-from ..service import IssuerService, Outcome
+from ..outcome import Outcome
+from ..service import IssuerService
 from .deps import authenticate
 from .errors import render_issuer_error
 from .schemas import IssueRequest

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from fastapi.responses import JSONResponse, Response
 
-from ..service import Outcome
+from ..outcome import Outcome
 
 
 class ORJSONResponse(JSONResponse):
