@@ -86,8 +86,9 @@ def _fast_path_exact(out: bytes) -> bool:
     """
     if not out.isascii() and _HIGH_BYTE.search(out) is not None:
         return False
-    if (_MEMBER_VALUE(out) is None and _NEXT_ELEMENT(out) is None
-            and _FIRST_ELEMENT(out) is None):  # most credentials: strings only
+    if (
+        _MEMBER_VALUE(out) is None and _NEXT_ELEMENT(out) is None and _FIRST_ELEMENT(out) is None
+    ):  # most credentials: strings only
         return True
     if b"\\" in out:
         # Inside a string a backslash always starts a two-character escape, and the only
@@ -96,8 +97,7 @@ def _fast_path_exact(out: bytes) -> bool:
         # exactly the quotes that delimit strings.
         out = out.replace(b"\\\\", b"").replace(b'\\"', b"")
     outside = b"".join(out.split(b'"')[::2])
-    return not (b"n" in outside or b"." in outside
-                or b"0e" in outside.translate(_STRUCTURE_MAP))
+    return not (b"n" in outside or b"." in outside or b"0e" in outside.translate(_STRUCTURE_MAP))
 
 
 def canonicalize(obj: Any) -> bytes:
@@ -138,7 +138,7 @@ def canonicalize_reference(obj: Any) -> bytes:
         elif "non-UTF-8" in text:
             message = "a string holds a lone surrogate (not valid Unicode): expected UTF-8 text"
         else:
-            message = (f"expected a JSON value (dict, list, str, int, float, bool, None): {text}")
+            message = f"expected a JSON value (dict, list, str, int, float, bool, None): {text}"
         raise CanonicalizationError(message) from exc
     except RecursionError:
         raise CanonicalizationError(

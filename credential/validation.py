@@ -101,8 +101,9 @@ def check_vc_structure(doc: Any, base_type: str) -> None:
     for key in ("validFrom", "validUntil"):
         value = doc.get(key)
         if value is not None and (not isinstance(value, str) or not _DTS.fullmatch(value)):
-            raise SchemaValidationError(key, "an XML Schema dateTimeStamp such as "
-                                        "2026-01-01T00:00:00Z", value)
+            raise SchemaValidationError(
+                key, "an XML Schema dateTimeStamp such as 2026-01-01T00:00:00Z", value
+            )
     vf, vu = doc.get("validFrom"), doc.get("validUntil")
     if vf is not None and vu is not None and parse_datetime(vf) > parse_datetime(vu):
         raise SchemaValidationError("validUntil", f"a time not before validFrom ({vf})", vu)
@@ -138,17 +139,20 @@ def _validate(doc: Any, today: date | None, *, fast: bool) -> str:
             raise _from_jsonschema(error)
     subject_id = doc["credentialSubject"]["id"]
     if not is_holder_did(subject_id):
-        raise SchemaValidationError("credentialSubject.id", "the holder's Ed25519 did:key",
-                                    subject_id)
+        raise SchemaValidationError(
+            "credentialSubject.id", "the holder's Ed25519 did:key", subject_id
+        )
     name = doc["credentialSubject"].get("name")
     if isinstance(name, str) and _CONTROL.search(name):  # a JSON Schema "$" allows one "\n"
-        raise SchemaValidationError("credentialSubject.name", "a name without control "
-                                    "characters or line breaks", name)
+        raise SchemaValidationError(
+            "credentialSubject.name", "a name without control characters or line breaks", name
+        )
     if today is not None:
         problems = fact_problems(doc, today)
         if problems:
-            raise ImpossibleFact(problems[0].field, problems[0].message,
-                                 value_at(doc, problems[0].field))
+            raise ImpossibleFact(
+                problems[0].field, problems[0].message, value_at(doc, problems[0].field)
+            )
     return kind
 
 
@@ -176,8 +180,9 @@ def validate_presentation(doc: Any) -> None:
         raise SchemaValidationError("verifiableCredential", "a list of credential objects", vcs)
     for i, vc in enumerate(vcs):
         if not isinstance(vc, Mapping):
-            raise SchemaValidationError(f"verifiableCredential[{i}]", "a credential object "
-                                        "(not a string or URL)", vc)
+            raise SchemaValidationError(
+                f"verifiableCredential[{i}]", "a credential object (not a string or URL)", vc
+            )
 
 
 def _relevance(error: _JsonSchemaError) -> tuple[int, int]:
@@ -194,14 +199,18 @@ def _from_jsonschema(error: _JsonSchemaError) -> SchemaValidationError:
     found: Any = error.instance
     if v == "required":
         missing = next((k for k in arg if isinstance(found, Mapping) and k not in found), "?")
-        return SchemaValidationError(join_field(path, missing), "a value (required property)",
-                                     MISSING)
+        return SchemaValidationError(
+            join_field(path, missing), "a value (required property)", MISSING
+        )
     if v == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         extra = sorted(k for k in found if k not in allowed) if isinstance(found, Mapping) else []
         key = extra[0] if extra else "?"
-        return SchemaValidationError(join_field(path, key), f"no such property (allowed: "
-                                     f"{', '.join(allowed)})", found.get(key) if extra else None)
+        return SchemaValidationError(
+            join_field(path, key),
+            f"no such property (allowed: {', '.join(allowed)})",
+            found.get(key) if extra else None,
+        )
     if v == "enum":
         expected = f"one of {list(arg)}"
     elif v == "const":

@@ -78,8 +78,10 @@ def issue_credentials(
     others. ``template``: a `BulkTemplate` of the same kind, identity, signer and second to
     reuse (built here otherwise)."""
     created = now.astimezone(dt.UTC).replace(microsecond=0)
-    if template is None or (template.kind, template.created, template.identity) != (
-        kind, created, identity
-    ) or template.signer is not signer:
+    if (
+        template is None
+        or (template.kind, template.created, template.identity) != (kind, created, identity)
+        or template.signer is not signer
+    ):
         template = BulkTemplate(kind, identity=identity, signer=signer, now=now)
     return template.issue_rows(rows)

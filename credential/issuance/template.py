@@ -90,8 +90,6 @@ _TOP_LEVEL = {
 }
 
 
-
-
 def _member(key: str, canonical_value: bytes) -> bytes:
     return _jcs.canonicalize_reference(key) + b":" + canonical_value
 

@@ -53,4 +53,3 @@ def b45decode(text: str) -> bytes:
             )
         out.append(n)
     return bytes(out)
-

@@ -28,11 +28,47 @@ DEFAULT_ERROR = "m"
 # Alphanumeric-mode capacity (characters) of QR versions 1..40 at error correction M
 # (ISO/IEC 18004 table 7); a test checks it against segno.
 ALNUM_CAPACITY_M = (
-    20, 38, 61, 90, 122, 154, 178, 221, 262, 311, 366, 419, 483, 528, 600, 656, 734, 816, 909,
-    970, 1035, 1134, 1248, 1326, 1451, 1542, 1637, 1732, 1839, 1994, 2113, 2238, 2369, 2506,
-    2632, 2780, 2894, 3054, 3220, 3391,
+    20,
+    38,
+    61,
+    90,
+    122,
+    154,
+    178,
+    221,
+    262,
+    311,
+    366,
+    419,
+    483,
+    528,
+    600,
+    656,
+    734,
+    816,
+    909,
+    970,
+    1035,
+    1134,
+    1248,
+    1326,
+    1451,
+    1542,
+    1637,
+    1732,
+    1839,
+    1994,
+    2113,
+    2238,
+    2369,
+    2506,
+    2632,
+    2780,
+    2894,
+    3054,
+    3220,
+    3391,
 )
-
 
 
 def check_fits(text: str, *, max_version: int = 40, error: str = DEFAULT_ERROR) -> None:
@@ -44,8 +80,13 @@ def check_fits(text: str, *, max_version: int = 40, error: str = DEFAULT_ERROR) 
         raise ValueError(f"max_version: expected 1..40, found {max_version}")
     capacity = ALNUM_CAPACITY_M[max_version - 1]
     if len(text) > capacity:
-        raise PayloadTooLargeForQR(len(text) - capacity, capacity_chars=capacity,
-                                   length_chars=len(text), max_version=max_version, error=error)
+        raise PayloadTooLargeForQR(
+            len(text) - capacity,
+            capacity_chars=capacity,
+            length_chars=len(text),
+            max_version=max_version,
+            error=error,
+        )
 
 
 def _make(text: str, error: str) -> Any:
@@ -55,8 +96,11 @@ def _make(text: str, error: str) -> Any:
         return segno.make_qr(text, error=error, boost_error=False)
     except segno.DataOverflowError as exc:
         raise PayloadTooLargeForQR(
-            max(len(text) - ALNUM_CAPACITY_M[-1], 1), capacity_chars=ALNUM_CAPACITY_M[-1],
-            length_chars=len(text), max_version=40, error=error,
+            max(len(text) - ALNUM_CAPACITY_M[-1], 1),
+            capacity_chars=ALNUM_CAPACITY_M[-1],
+            length_chars=len(text),
+            max_version=40,
+            error=error,
         ) from exc
 
 
@@ -65,8 +109,9 @@ def qr_version(text: str, *, error: str = DEFAULT_ERROR, max_version: int = 40) 
     check_fits(text, max_version=max_version) if error.lower() == "m" else None
     version: int = _make(text, error).version
     if version > max_version:
-        raise PayloadTooLargeForQR(1, capacity_chars=0, length_chars=len(text),
-                                   max_version=max_version, error=error)
+        raise PayloadTooLargeForQR(
+            1, capacity_chars=0, length_chars=len(text), max_version=max_version, error=error
+        )
     return version
 
 
@@ -100,7 +145,9 @@ def image_attempts(image: Any) -> Iterator[Any]:
     yield stretched
     yield image.convert("RGB")
     if max(stretched.size) < 1200:
-        yield stretched.resize((stretched.width * 2, stretched.height * 2), Image.Resampling.LANCZOS)
+        yield stretched.resize(
+            (stretched.width * 2, stretched.height * 2), Image.Resampling.LANCZOS
+        )
 
 
 def decode_image(image_bytes: bytes) -> str:
@@ -120,8 +167,16 @@ def decode_image(image_bytes: bytes) -> str:
         image.load()
     # Pillow's plugins report a corrupt file with any of these (SyntaxError: "broken PNG file",
     # struct.error / EOFError: short chunks) and a huge declared size with DecompressionBombError
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
-            SyntaxError, EOFError, struct.error, zlib.error) as exc:
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        struct.error,
+        zlib.error,
+    ) as exc:
         raise NoQRCodeFound(f"not a readable image: {exc}") from exc
     seen_other = False
     for candidate in image_attempts(image):

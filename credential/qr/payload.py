@@ -142,7 +142,7 @@ class _Reader:
                 f"payload ends inside {what}: needs {n} bytes at offset {self.pos}, "
                 f"{len(self.data) - self.pos} left"
             )
-        chunk = self.data[self.pos:end]
+        chunk = self.data[self.pos : end]
         self.pos = end
         return chunk
 
@@ -161,13 +161,20 @@ class _Reader:
                 raise GarbagePayload(f"{what}: varint longer than 64 bits")
 
     def rest(self) -> bytes:
-        chunk = self.data[self.pos:]
+        chunk = self.data[self.pos :]
         self.pos = len(self.data)
         return chunk
 
 
 _F_ANCHOR, _F_SIG, _F_KEY, _F_HOLDER, _F_STD, _F_VM_ISSUER, _F_ROOT, _F_UUID = (
-    1, 2, 4, 8, 16, 32, 64, 128
+    1,
+    2,
+    4,
+    8,
+    16,
+    32,
+    64,
+    128,
 )
 _UUID_ID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ALL_FLAGS = _F_ANCHOR | _F_SIG | _F_KEY | _F_HOLDER | _F_STD | _F_VM_ISSUER  # version 1
@@ -191,6 +198,8 @@ def _multikey_raw(text: str) -> bytes | None:
     if len(data) == 34 and data[:2] == ED25519_PUB_HEADER and "z" + b58encode(data) == text:
         return data[2:]
     return None
+
+
 _CREATED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -238,13 +247,21 @@ def _split_proof(doc: dict[str, Any], purpose: str, binding: bool) -> tuple[int,
         std_keys |= {"challenge", "domain"}
     created = proof.get("created")
     if (
-        flags & _F_SIG and flags & _F_KEY and set(proof) == std_keys
-        and order == _std_order(binding) and list(doc)[-1] == "proof"
-        and proof["type"] == "DataIntegrityProof" and proof["cryptosuite"] == "eddsa-jcs-2022"
-        and proof["proofPurpose"] == purpose and proof["@context"] == doc.get("@context")
-        and isinstance(created, str) and _CREATED.fullmatch(created)
-        and (not binding or (isinstance(proof["challenge"], str)
-                             and isinstance(proof["domain"], str)))
+        flags & _F_SIG
+        and flags & _F_KEY
+        and set(proof) == std_keys
+        and order == _std_order(binding)
+        and list(doc)[-1] == "proof"
+        and proof["type"] == "DataIntegrityProof"
+        and proof["cryptosuite"] == "eddsa-jcs-2022"
+        and proof["proofPurpose"] == purpose
+        and proof["@context"] == doc.get("@context")
+        and isinstance(created, str)
+        and _CREATED.fullmatch(created)
+        and (
+            not binding
+            or (isinstance(proof["challenge"], str) and isinstance(proof["domain"], str))
+        )
     ):
         try:
             moment = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
@@ -262,8 +279,10 @@ def _split_proof(doc: dict[str, Any], purpose: str, binding: bool) -> tuple[int,
     taken = [k for k, f in (("verificationMethod", _F_KEY), ("proofValue", _F_SIG)) if flags & f]
     keep = order
     for n in (2, 1):  # the raw parts ending the object need no place kept
-        if len(order) >= n and set(order[-n:]) <= set(taken) and (
-            _restored_order(order[:-n], flags) == order
+        if (
+            len(order) >= n
+            and set(order[-n:]) <= set(taken)
+            and (_restored_order(order[:-n], flags) == order)
         ):
             keep = order[:-n]
             break
@@ -273,8 +292,16 @@ def _split_proof(doc: dict[str, Any], purpose: str, binding: bool) -> tuple[int,
 
 def _std_order(binding: bool) -> list[str]:
     """The key order of a standard proof (as `integrity.sign` writes it)."""
-    return ["type", "cryptosuite", "created", "verificationMethod", "proofPurpose",
-            *(("challenge", "domain") if binding else ()), "@context", "proofValue"]
+    return [
+        "type",
+        "cryptosuite",
+        "created",
+        "verificationMethod",
+        "proofPurpose",
+        *(("challenge", "domain") if binding else ()),
+        "@context",
+        "proofValue",
+    ]
 
 
 def _restored_order(keys: list[str], flags: int) -> list[str]:
@@ -397,13 +424,17 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
             residual, anchor = split_anchor(cred)
         except AnchorFormatError as exc:
             raise QRPayloadError(f"cannot encode: {exc}") from exc
-        root_implied = signed_vp and anchor is not None and _root_of(residual, anchor) == (
-            anchor.merkle_root
+        root_implied = (
+            signed_vp and anchor is not None and _root_of(residual, anchor) == (anchor.merkle_root)
         )
         flags, raw = _split_proof(residual, "assertionMethod", False)
         subject = residual.get("credentialSubject")
-        if (holder is not None and isinstance(subject, dict) and subject.get("id") == holder
-                and next(iter(subject)) == "id"):  # restored first
+        if (
+            holder is not None
+            and isinstance(subject, dict)
+            and subject.get("id") == holder
+            and next(iter(subject)) == "id"
+        ):  # restored first
             subject = dict(subject)
             del subject["id"]
             residual["credentialSubject"] = subject
@@ -412,8 +443,8 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
         if anchor is not None:
             flags |= _F_ANCHOR
             lower = anchor.registry.lower()
-            spelling = _SPELL_EIP55 if anchor.registry == to_checksum_address(lower) else (
-                _SPELL_LOWER
+            spelling = (
+                _SPELL_EIP55 if anchor.registry == to_checksum_address(lower) else (_SPELL_LOWER)
             )
             binding = (anchor.chain_id, lower, spelling)
             if binding not in chains:
@@ -428,9 +459,11 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
             if anchor.registry not in (lower, to_checksum_address(lower)):
                 residual["_registry"] = anchor.registry  # an unusual spelling, kept verbatim
         cid = residual.get("id")
-        if isinstance(cid, str) and _UUID_ID.fullmatch(cid) and list(residual)[:2] == [
-            "@context", "id"
-        ]:  # restored second, after @context
+        if (
+            isinstance(cid, str)
+            and _UUID_ID.fullmatch(cid)
+            and list(residual)[:2] == ["@context", "id"]
+        ):  # restored second, after @context
             flags |= _F_UUID
             raw += bytes.fromhex(cid[9:].replace("-", ""))
             del residual["id"]
@@ -454,10 +487,14 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
             vp_flags, vp_raw = 0, b""
         holder = vp.get("holder")
         keys = list(vp)
-        before = keys[:keys.index("holder")] if "holder" in keys else []
-        if vp_flags & _F_KEY and holder == "did:key:z" + b58encode(
-            ED25519_PUB_HEADER + vp_raw[64 if vp_flags & _F_SIG else 0:][:32]
-        ) and before == [k for k in keys if k in _VP_HEAD]:  # restored after @context, id, type
+        before = keys[: keys.index("holder")] if "holder" in keys else []
+        if (
+            vp_flags & _F_KEY
+            and holder
+            == "did:key:z"
+            + b58encode(ED25519_PUB_HEADER + vp_raw[64 if vp_flags & _F_SIG else 0 :][:32])
+            and before == [k for k in keys if k in _VP_HEAD]
+        ):  # restored after @context, id, type
             del vp["holder"]
             vp_flags |= _F_HOLDER
         else:
@@ -475,8 +512,13 @@ def encode_payload(doc: Mapping[str, Any], *, max_version: int = 40) -> str:
     header = bytearray([kind | (DICT_VERSION - 1) << 4]) + _varint(len(chains))
     for chain_id, registry, spelling in chains:
         header += _varint(chain_id) + bytes([spelling]) + bytes.fromhex(registry[2:])
-    payload = (bytes(header) + _varint(count) + bytes(body) + tail
-               + _compress(content, ZDICTS[DICT_VERSION]))
+    payload = (
+        bytes(header)
+        + _varint(count)
+        + bytes(body)
+        + tail
+        + _compress(content, ZDICTS[DICT_VERSION])
+    )
     text = PREFIX + b45encode(payload)
     check_fits(text, max_version=max_version)
     return text
@@ -521,14 +563,15 @@ def decode_payload(text: str) -> dict[str, Any]:
         )
     match = _PREFIX_RE.match(text)
     if match is None:
-        raise GarbagePayload(f"not a TalentProof payload: expected prefix {PREFIX!r}, found "
-                             f"{text[:8]!r}")
+        raise GarbagePayload(
+            f"not a TalentProof payload: expected prefix {PREFIX!r}, found {text[:8]!r}"
+        )
     if int(match.group(1)) != FORMAT_VERSION:
         raise UnknownPayloadVersion(
             f"payload format version {match.group(1)} is not supported (this decoder reads "
             f"version {FORMAT_VERSION})"
         )
-    payload = b45decode(text[match.end():])
+    payload = b45decode(text[match.end() :])
     r = _Reader(payload)
     first = r.byte("payload kind")
     kind, dict_version = first & 0x0F, (first >> 4) + 1
@@ -558,8 +601,10 @@ def decode_payload(text: str) -> dict[str, Any]:
     records = []
     for i in range(count):
         flags = r.byte(f"record {i} flags")
-        if flags & ~allowed or (kind == KIND_CREDENTIAL and flags & _F_HOLDER) or (
-            flags & _F_ROOT and not flags & _F_ANCHOR
+        if (
+            flags & ~allowed
+            or (kind == KIND_CREDENTIAL and flags & _F_HOLDER)
+            or (flags & _F_ROOT and not flags & _F_ANCHOR)
         ):
             raise GarbagePayload(f"record {i}: unknown flags {flags:#04x}")
         anchor = None
@@ -593,8 +638,10 @@ def decode_payload(text: str) -> dict[str, Any]:
         if not isinstance(content, dict):
             raise GarbagePayload("credential payload content is not a JSON object")
         return _rebuild(content, *records[0], holder=None)
-    if not isinstance(content, list) or len(content) != count + 1 or not all(
-        isinstance(c, dict) for c in content
+    if (
+        not isinstance(content, list)
+        or len(content) != count + 1
+        or not all(isinstance(c, dict) for c in content)
     ):
         raise GarbagePayload(f"presentation payload content: expected {count + 1} JSON objects")
     vp = content[0]
@@ -610,8 +657,10 @@ def decode_payload(text: str) -> dict[str, Any]:
         holder = "did:key:z" + b58encode(ED25519_PUB_HEADER + vp_parts[1])
         vp = {**{k: v for k, v in vp.items() if k in _VP_HEAD}, "holder": holder, **vp}
     _restore_proof(vp, vp_flags, vp_parts, "authentication")
-    creds = [_rebuild(c, f, a, p, cid, holder=holder)
-             for c, (f, a, p, cid) in zip(content[1:], records, strict=True)]
+    creds = [
+        _rebuild(c, f, a, p, cid, holder=holder)
+        for c, (f, a, p, cid) in zip(content[1:], records, strict=True)
+    ]
     if placed:
         vp["verifiableCredential"] = creds
         return vp  # type: ignore[no-any-return]
@@ -631,8 +680,13 @@ def _bounded(n: int, limit: int, what: str) -> int:
 
 
 def _rebuild(
-    doc: dict[str, Any], flags: int, anchor: Any, parts: tuple[Any, ...], cid: str | None, *,
-    holder: str | None
+    doc: dict[str, Any],
+    flags: int,
+    anchor: Any,
+    parts: tuple[Any, ...],
+    cid: str | None,
+    *,
+    holder: str | None,
 ) -> dict[str, Any]:
     registry_spelling = doc.pop("_registry", None)
     if cid is not None:  # the urn:uuid id, second after @context
@@ -652,8 +706,9 @@ def _rebuild(
         registry = registry_spelling
     if root is None:  # implied: the root this credential's hash and path lead to
         try:
-            root = root_from_inclusion(credential_hash(doc),
-                                       InclusionProof(leaf_index, tree_size, path))
+            root = root_from_inclusion(
+                credential_hash(doc), InclusionProof(leaf_index, tree_size, path)
+            )
         except (CredentialError, ValueError, TypeError) as exc:
             raise GarbagePayload(f"payload anchor proof leads to no root: {exc}") from exc
     try:

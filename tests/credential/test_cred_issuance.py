@@ -38,24 +38,39 @@ NOW = dt.datetime(2026, 5, 4, 3, 2, 1, tzinfo=dt.UTC)
 SUBJECTS: dict[str, dict[str, Any]] = {
     "DegreeCredential": {
         "id": HOLDER,
-        "degree": {"type": "Degree", "level": "master", "fieldOfStudy": "Fintech",
-                   "institution": {"name": "Uni of Tests"}, "awardDate": "2025-06-30"},
+        "degree": {
+            "type": "Degree",
+            "level": "master",
+            "fieldOfStudy": "Fintech",
+            "institution": {"name": "Uni of Tests"},
+            "awardDate": "2025-06-30",
+        },
         **PERSON,
     },
     "EmploymentCredential": {
         "id": HOLDER,
-        "employment": {"type": "Employment", "employer": {"name": "Uni of Tests", "registrationId": "HK-1"},
-                       "role": "Engineer", "seniority": "senior", "startDate": "2021-01-04",
-                       "responsibilities": ["custody"], "domains": ["digital assets"]},
+        "employment": {
+            "type": "Employment",
+            "employer": {"name": "Uni of Tests", "registrationId": "HK-1"},
+            "role": "Engineer",
+            "seniority": "senior",
+            "startDate": "2021-01-04",
+            "responsibilities": ["custody"],
+            "domains": ["digital assets"],
+        },
         **PERSON,
     },
     "OpenBadgeCredential": {
         "id": HOLDER,
         "type": ["AchievementSubject"],
-        "achievement": {"id": "urn:uuid:0f3c2a4e-1111-4222-8333-444455556666",
-                        "type": ["Achievement"], "name": "Security",
-                        "description": "Smart-contract security",
-                        "criteria": {"narrative": "Passed"}, "achievementType": "Certificate"},
+        "achievement": {
+            "id": "urn:uuid:0f3c2a4e-1111-4222-8333-444455556666",
+            "type": ["Achievement"],
+            "name": "Security",
+            "description": "Smart-contract security",
+            "criteria": {"narrative": "Passed"},
+            "achievementType": "Certificate",
+        },
         **PERSON,
     },
 }
@@ -67,16 +82,33 @@ def rows(kind: str) -> list[tuple[int, Any, int]]:
     extra["credentialSubject"]["unexpected"] = "x"
     holder = copy.deepcopy(good)
     holder["credentialSubject"]["id"] = "did:key:z6Mkbad"
-    windowed = {**copy.deepcopy(good), "validFrom": "2026-01-01T00:00:00Z",
-                "validUntil": "2030-01-01T00:00:00Z", "name": "N", "description": "\u2028 d"}
-    backwards = {**copy.deepcopy(good), "validFrom": "2027-01-01T00:00:00Z",
-                 "validUntil": "2026-01-01T00:00:00Z"}
-    return [(0, good, 5), (1, extra, 6), (2, holder, 7), (3, ValueError("bad JSON"), 8),
-            (4, windowed, 9), (5, backwards, 10), (6, {"credentialSubject": 7}, 11)]
+    windowed = {
+        **copy.deepcopy(good),
+        "validFrom": "2026-01-01T00:00:00Z",
+        "validUntil": "2030-01-01T00:00:00Z",
+        "name": "N",
+        "description": "\u2028 d",
+    }
+    backwards = {
+        **copy.deepcopy(good),
+        "validFrom": "2027-01-01T00:00:00Z",
+        "validUntil": "2026-01-01T00:00:00Z",
+    }
+    return [
+        (0, good, 5),
+        (1, extra, 6),
+        (2, holder, 7),
+        (3, ValueError("bad JSON"), 8),
+        (4, windowed, 9),
+        (5, backwards, 10),
+        (6, {"credentialSubject": 7}, 11),
+    ]
 
 
 def outcomes(results: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    return [(row, cid is not None, field, message) for row, cid, _raw, _h, field, message in results]
+    return [
+        (row, cid is not None, field, message) for row, cid, _raw, _h, field, message in results
+    ]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -103,6 +135,13 @@ def test_template_bytes_are_the_plain_bytes(kind: str) -> None:
         fast = template.issue_one(request, index, cid)
         if fast is None:
             continue  # the plain path issues or refuses it (compared above)
-        signed, raw, digest = issue_credential(kind, request, identity=IDENTITY, signer=SIGNER,
-                                               status_index=index, now=NOW, credential_id=cid)
+        signed, raw, digest = issue_credential(
+            kind,
+            request,
+            identity=IDENTITY,
+            signer=SIGNER,
+            status_index=index,
+            now=NOW,
+            credential_id=cid,
+        )
         assert fast == (cid, raw, digest) and signed["id"] == cid

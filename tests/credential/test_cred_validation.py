@@ -9,31 +9,64 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from talentproof.credential import examples, model
+
+from talentproof.credential import examples, model, validation
 from talentproof.credential.errors import SchemaValidationError
 from talentproof.credential.keys import Ed25519SigningKey
-from talentproof.credential import validation
 from talentproof.verifier import fastschema
 
 HOLDER = Ed25519SigningKey.from_seed(b"\x01" * 32).public_key.did_key
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-PERSON_ARGS = {"subject_name": examples.PERSON_NAME, "birth_date": examples.BIRTH_DATE,
-               "identity_document": examples.IDENTITY_DOCUMENT}
+PERSON_ARGS = {
+    "subject_name": examples.PERSON_NAME,
+    "birth_date": examples.BIRTH_DATE,
+    "identity_document": examples.IDENTITY_DOCUMENT,
+}
 
 
 def samples() -> list[dict[str, Any]]:
     return [
-        model.degree_credential("did:web:hku.hk", HOLDER, "master", "Computer Science", "HKU", "2015-06-30",
-                                "First class", **PERSON_ARGS, id="urn:uuid:1", valid_from=NOW, valid_until=NOW.replace(year=2030)),
-        model.employment_credential("did:web:hsbc.com", HOLDER, **PERSON_ARGS, employer_name="HSBC", employer_registration_id="HK1",
-                                    role="Engineer", seniority="senior", start_date="2015-01-01", end_date="2020-01-01",
-                                    responsibilities=["Ledgers"], domains=["blockchain in financial services"],
-                                    id="urn:uuid:2", valid_from=NOW),
-        model.open_badge_credential({"id": "did:web:hkib.org", "name": "HKIB"}, HOLDER, **PERSON_ARGS,
-                                    achievement_id="https://x/a",
-                                    name="DLT", description="d", criteria="c",
-                                    alignment=[{"targetName": "t", "targetUrl": "https://x/t", "targetCode": "C"}],
-                                    results=[{"value": "A"}], id="urn:uuid:3", valid_from=NOW),
+        model.degree_credential(
+            "did:web:hku.hk",
+            HOLDER,
+            "master",
+            "Computer Science",
+            "HKU",
+            "2015-06-30",
+            "First class",
+            **PERSON_ARGS,
+            id="urn:uuid:1",
+            valid_from=NOW,
+            valid_until=NOW.replace(year=2030),
+        ),
+        model.employment_credential(
+            "did:web:hsbc.com",
+            HOLDER,
+            **PERSON_ARGS,
+            employer_name="HSBC",
+            employer_registration_id="HK1",
+            role="Engineer",
+            seniority="senior",
+            start_date="2015-01-01",
+            end_date="2020-01-01",
+            responsibilities=["Ledgers"],
+            domains=["blockchain in financial services"],
+            id="urn:uuid:2",
+            valid_from=NOW,
+        ),
+        model.open_badge_credential(
+            {"id": "did:web:hkib.org", "name": "HKIB"},
+            HOLDER,
+            **PERSON_ARGS,
+            achievement_id="https://x/a",
+            name="DLT",
+            description="d",
+            criteria="c",
+            alignment=[{"targetName": "t", "targetUrl": "https://x/t", "targetCode": "C"}],
+            results=[{"value": "A"}],
+            id="urn:uuid:3",
+            valid_from=NOW,
+        ),
     ]
 
 
@@ -48,8 +81,24 @@ def paths(node: Any, prefix: tuple = ()) -> Iterator[tuple]:
             yield from paths(v, (*prefix, i))
 
 
-REPLACEMENTS = [None, 7, 1.5, True, "", "x", [], {}, ["x"], {"a": 1}, "not a uri", "did:key:z6Mkbad",
-                "urn:a\x1cb", "urn:a\x85b", 1.0, 10**20]
+REPLACEMENTS = [
+    None,
+    7,
+    1.5,
+    True,
+    "",
+    "x",
+    [],
+    {},
+    ["x"],
+    {"a": 1},
+    "not a uri",
+    "did:key:z6Mkbad",
+    "urn:a\x1cb",
+    "urn:a\x85b",
+    1.0,
+    10**20,
+]
 
 
 def mutations(doc: dict) -> Iterator[dict]:

@@ -17,19 +17,34 @@ from typing import Any
 import pytest
 
 from talentproof.credential.errors import CredentialError
+from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.validation import reference_validate_credential as validate_credential
 from talentproof.credential.validation import validate_credential as fast_validate
-
-from talentproof.credential.keys import Ed25519SigningKey
 
 from ..credential._cred_support import BUILDERS
 
 HOLDER = Ed25519SigningKey.from_seed(bytes(range(32)))
 
 TRICKY = [
-    "", " ", "a b", "urn:a\x1cb", "urn:a\x85b", "urn:a\xa0b", "urn:a\u2003b", "urn:a\u3000b",
-    "urn:a\ufeffb", "urn:a\tb", "urn:a\nb", "x\x00y", "Ünïcødé", "\U0001f600", "2026-13-01",
-    "2026-01-01T00:00:00", "2026-01-01T25:00:00Z", "did:key:z6Mk", "not-a-uri",
+    "",
+    " ",
+    "a b",
+    "urn:a\x1cb",
+    "urn:a\x85b",
+    "urn:a\xa0b",
+    "urn:a\u2003b",
+    "urn:a\u3000b",
+    "urn:a\ufeffb",
+    "urn:a\tb",
+    "urn:a\nb",
+    "x\x00y",
+    "Ünïcødé",
+    "\U0001f600",
+    "2026-13-01",
+    "2026-01-01T00:00:00",
+    "2026-01-01T25:00:00Z",
+    "did:key:z6Mk",
+    "not-a-uri",
 ]
 
 
