@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -124,15 +124,43 @@ class Reason(StrEnum):
     SAME_DOCUMENT = "same_document"
 
 
-@dataclass(frozen=True, slots=True)
 class Finding:
-    """The typed outcome of one check: what was decided and why, before any English."""
+    """The typed outcome of one check: what was decided and why, before any English.
 
-    check: CheckId
-    status: Status
-    reason: Reason
-    facts: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
-    evidence: Mapping[str, Any] = field(default_factory=lambda: _NOTHING)
+    ``facts``: what its sentence needs; ``evidence``: what the report carries (both read-only).
+    """
+
+    __slots__ = ("check", "evidence", "facts", "reason", "status")
+
+    def __init__(
+        self,
+        check: CheckId,
+        status: Status,
+        reason: Reason,
+        facts: Mapping[str, Any] = _NOTHING,
+        evidence: Mapping[str, Any] = _NOTHING,
+    ) -> None:
+        self.check = check
+        self.status = status
+        self.reason = reason
+        self.facts = facts
+        self.evidence = evidence
+
+    def __repr__(self) -> str:
+        return f"Finding({self.check.value}, {self.status.value}, {self.reason.value}, {dict(self.facts)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Finding):
+            return NotImplemented
+        return (self.check, self.status, self.reason, self.facts, self.evidence) == (
+            other.check,
+            other.status,
+            other.reason,
+            other.facts,
+            other.evidence,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # facts and evidence are mappings
 
 
 def skipped(check: CheckId, reason: Reason) -> Finding:

@@ -536,7 +536,7 @@ class Verifier:
         key = (
             v, p.kind, p.key_id, claimed, anchor.chain_id, anchor.registry, bytes(anchor.merkle_root),
             anchor.tree_size, chain.chain_id, chain.registry, chain.block_number, chain.block_hash,
-            self.trust, self.min_confirmations,
+            self.trust.registry, self.trust.chain_id, self.min_confirmations,
         )
         return self._chain_memo.get(key, compute)
 
