@@ -6,7 +6,8 @@ Compares, per credential verification view:
 - `RegistryReader.verify_credential` (raw JSON-RPC batch over one keep-alive connection),
 - `RegistryClient.verify_credential` (web3.py ``eth_call`` + the same ABI decoding),
 - a bare ``eth_blockNumber`` round trip (the transport floor),
-and the local ABI encode+decode cost alone.
+and the local ABI encode+decode cost alone, and the verdict decode of the ledger's codec
+(``ledger._internal.verdict.VerdictCodec``) beside its reference twin, eth-abi.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import time
 from collections.abc import Callable
 
 from eth_utils import keccak
+
+from talentproof.ledger._internal.verdict import VerdictCodec
 from talentproof.ledger.chain import connect, did_hash, type_id
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import deploy_registry
+from talentproof.ledger.models import CredentialVerdict
 from talentproof.ledger.nodes import anvil
 from talentproof.ledger.reader import RegistryReader
 
@@ -57,16 +61,14 @@ def main() -> None:
         RegistryClient(w3, dep, node.private_keys[1]).anchor_root(root, 1024)
 
         reader = RegistryReader(node.rpc_url, dep.registry)
-        fn = reader._verify
-        raw = bytes.fromhex(
-            reader._request(
-                "eth_call",
-                [
-                    {"to": dep.registry, "data": "0x" + fn.encode(dh, root, cred, key, tid, 0).hex()},
-                    "latest",
-                ],
-            )[2:]
+        fn = reader.abi.function("verifyCredential")  # eth-abi: the reference twin of the codec
+        codec = VerdictCodec(reader.abi.abi)
+        data = fn.encode(dh, root, cred, key, tid, 0)
+        [result] = reader.batch(
+            [("eth_call", [{"to": dep.registry, "data": "0x" + data.hex()}, "latest"])]
         )
+        raw = bytes.fromhex(result[2:])
+        assert codec.decode(raw) == CredentialVerdict.from_struct(fn.decode(raw), block_hash=b"")
         rows = {
             "reader.verify_credential (batch: eth_call + block)": _measure(
                 lambda: reader.verify_credential(dh, root, cred, key, tid), args.n
@@ -75,8 +77,14 @@ def main() -> None:
                 lambda: gov.verify_credential(dh, root, cred, key, tid), max(50, args.n // 5)
             ),
             "raw eth_blockNumber round trip": _measure(reader.block_number, args.n),
-            "ABI encode + decode only": _measure(
+            "ABI encode + decode only (eth-abi)": _measure(
                 lambda: fn.decode(raw) and fn.encode(dh, root, cred, key, tid, 0), args.n
+            ),
+            "verdict decode: VerdictCodec (ledger._internal.verdict)": _measure(
+                lambda: codec.decode(raw), args.n
+            ),
+            "verdict decode: eth-abi + CredentialVerdict (reference)": _measure(
+                lambda: CredentialVerdict.from_struct(fn.decode(raw), block_hash=b""), args.n
             ),
         }
     print(f"{'measurement':55s} {'p50 ms':>8s} {'p95 ms':>8s}")
