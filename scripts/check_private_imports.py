@@ -45,7 +45,6 @@ BASELINE: dict[str, str] = {
     "credential.integrity -> credential.jcs:_ORJSON_OPTIONS": _CREDENTIAL,
     "credential.integrity -> credential.jcs:_fast_path_exact": _CREDENTIAL,
     "credential.integrity -> credential.keys:_DID_KEY_CACHE": _CREDENTIAL,
-    "verifier.policy -> verifier.facts:_norm": _VERIFIER,
 }
 
 

@@ -13,8 +13,8 @@ Claim binding: a degree's awarding institution and an employment's employer are 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -199,7 +199,7 @@ def fact_of(ref: str, doc: Mapping[str, Any]) -> Fact | None:
     )
 
 
-def _norm(text: str) -> str:
+def norm_text(text: str) -> str:
     """Case-folded, punctuation-free, single-spaced form used for name matching."""
     text = re.sub(r"[^\w\s]", " ", text.casefold())
     return " ".join(text.split())
@@ -207,8 +207,8 @@ def _norm(text: str) -> str:
 
 def same_name(a: str, b: str) -> bool:
     """Names equal up to case, punctuation and whitespace (and not empty)."""
-    na = _norm(a)
-    return bool(na) and na == _norm(b)
+    na = norm_text(a)
+    return bool(na) and na == norm_text(b)
 
 
 def bind(fact: Fact, issuer_did: str | None, issuer_name: str | None) -> Fact:

@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from talentproof.verifier.errors import PolicyError, UnknownProfession
 from talentproof.verifier.facts import (
     DEGREE_LEVELS,
@@ -65,9 +66,9 @@ from talentproof.verifier.facts import (
     DegreeFact,
     EmploymentFact,
     Fact,
-    _norm,
     bind,
     fact_of,
+    norm_text,
 )
 
 FORMAT = "talentproof-policy/1"
@@ -276,7 +277,7 @@ def _degree_matches(c: Criterion, f: DegreeFact) -> str | None:
     assert c.min_level is not None
     if DEGREE_LEVELS.index(f.level) < DEGREE_LEVELS.index(c.min_level):
         return f"{f.level} is below {c.min_level}"
-    if c.fields and not any(_norm(k) in _norm(f.field_of_study) for k in c.fields):
+    if c.fields and not any(norm_text(k) in norm_text(f.field_of_study) for k in c.fields):
         return f"field {f.field_of_study!r} is not one of {', '.join(c.fields)}"
     if c.institutions and not any(u.matches(f.institution_did) for u in c.institutions):
         return f"{f.institution} ({f.institution_did}) is not a recognised university"
@@ -287,8 +288,8 @@ def _employment_matches(c: Criterion, f: EmploymentFact) -> str | None:
     if c.employers and not any(firm.matches(f.employer_did) for firm in c.employers):
         return f"{f.employer} ({f.employer_did}) is not a listed firm"
     if c.domains:
-        have = {_norm(d) for d in f.domains}
-        if not any(_norm(d) in have for d in c.domains):
+        have = {norm_text(d) for d in f.domains}
+        if not any(norm_text(d) in have for d in c.domains):
             return f"{f.employer}: no domain among {', '.join(c.domains)}"
     return None
 
@@ -297,17 +298,17 @@ def _badge_matches(c: Criterion, f: BadgeFact) -> str | None:
     for rule in c.alignments:
         for a in f.alignments:
             if (
-                (rule.framework is None or _norm(rule.framework) == _norm(a.target_framework))
-                and (rule.code is None or _norm(rule.code) == _norm(a.target_code))
-                and (rule.name is None or _norm(rule.name) == _norm(a.target_name))
+                (rule.framework is None or norm_text(rule.framework) == norm_text(a.target_framework))
+                and (rule.code is None or norm_text(rule.code) == norm_text(a.target_code))
+                and (rule.name is None or norm_text(rule.name) == norm_text(a.target_name))
             ):
                 return None
-    if c.achievement_types and _norm(f.achievement_type) in {
-        _norm(t) for t in c.achievement_types
+    if c.achievement_types and norm_text(f.achievement_type) in {
+        norm_text(t) for t in c.achievement_types
     }:
         return None
-    words = _norm(" ".join((f.name, *f.tags)))
-    if c.keywords and any(_norm(k) in words for k in c.keywords):
+    words = norm_text(" ".join((f.name, *f.tags)))
+    if c.keywords and any(norm_text(k) in words for k in c.keywords):
         return None
     return f"badge {f.name!r} is not aligned to the required skill"
 
@@ -518,7 +519,7 @@ def _str(where: str, value: Any) -> str:
 def _term(where: str, value: Any) -> str:
     """A string the engine matches against credentials: it must keep letters or digits once
     normalized (an empty normalized term would be "contained" in every text)."""
-    if not isinstance(value, str) or not _norm(value):
+    if not isinstance(value, str) or not norm_text(value):
         raise PolicyError(where, "a non-empty name with letters or digits", value)
     return value
 
