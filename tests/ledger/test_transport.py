@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
 from talentproof.ledger._internal.transport import HttpTransport, StdlibTransport
 from talentproof.ledger.errors import ChainUnavailable
 
