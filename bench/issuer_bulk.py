@@ -340,7 +340,7 @@ def main() -> int:
                 name="University of Benchmarks",
                 slug="bench",
                 credential_types=["DegreeCredential"],
-            ).body
+            )
         caller = Principal("bench", "institution", frozenset({"issue", "read"}), 1)
         rows_file = base / f"rows.{args.format}"
         _write_rows(rows_file, args.rows, args.format, row_bytes)

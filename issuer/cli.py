@@ -232,7 +232,7 @@ def onboard(
     try:
         service = _service()
         with service.session() as session:
-            outcome = service.onboard_institution(
+            institution = service.onboard_institution(
                 session,
                 name=name,
                 slug=slug,
@@ -240,7 +240,7 @@ def onboard(
                 chain_issuer_id=chain_issuer_id,
                 did=did,
             )
-        sys.stdout.write(orjson.dumps(outcome.body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(orjson.dumps(institution, option=orjson.OPT_INDENT_2).decode() + "\n")
     except IssuerError as exc:
         _fail(exc)
 

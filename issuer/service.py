@@ -460,7 +460,7 @@ class IssuerService:
         credential_types: list[str],
         chain_issuer_id: int | None = None,
         did: str | None = None,
-    ) -> Outcome:
+    ) -> dict[str, Any]:
         """Register an institution (on chain through the ledger layer, then here).
 
         Generates its Ed25519 signing key and chain account (both sealed at rest), registers the
@@ -532,7 +532,7 @@ class IssuerService:
         )
         body = self._institution_body(inst, [key_row])
         body["api_key"] = {"id": api.key_id, "token": api.token, "scopes": list(auth.SCOPES)}
-        return Outcome(201, body, {"Location": f"/operator/institutions/{slug}"})
+        return body
 
     def _institution_body(self, inst: Institution, keys: list[SigningKey]) -> dict[str, Any]:
         return {
@@ -597,7 +597,7 @@ class IssuerService:
         key_row.seed_enc = self.vault.seal(seed, context=f"signing-key:{key_row.id}")
         return key_row
 
-    def rotate_signing_key(self, session: Session, slug: str) -> Outcome:
+    def rotate_signing_key(self, session: Session, slug: str) -> dict[str, Any]:
         """New signing key registered on chain (ledger ``add_signing_key``), then used here.
 
         The old key stays valid on chain for credentials already signed with it (they may still
@@ -622,11 +622,11 @@ class IssuerService:
         self.forget_cached()
         keys = list(session.scalars(select(SigningKey).where(SigningKey.institution_id == inst.id)))
         _logger.info("signing key rotated", extra={"institution": slug, "key_id": key_row.id})
-        return Outcome(200, self._institution_body(inst, keys), {})
+        return self._institution_body(inst, keys)
 
     def change_credential_types(
         self, session: Session, slug: str, *, grant: list[str], withdraw: list[str]
-    ) -> Outcome:
+    ) -> dict[str, Any]:
         """Grant or withdraw accredited types, on chain (ledger) and here."""
         inst = self._institution_by_slug(session, slug)
         current = [t for t in inst.credential_types.split(",") if t]
@@ -648,9 +648,9 @@ class IssuerService:
         ]
         inst.credential_types = ",".join(updated)
         self.forget_cached()
-        return Outcome(200, {"slug": slug, "credential_types": updated}, {})
+        return {"slug": slug, "credential_types": updated}
 
-    def set_institution_status(self, session: Session, slug: str, status: str) -> Outcome:
+    def set_institution_status(self, session: Session, slug: str, status: str) -> dict[str, Any]:
         """Suspend (``suspended``) or reactivate (``active``) an institution's API access."""
         if status not in ("active", "suspended"):
             raise InvalidRequest(
@@ -659,12 +659,12 @@ class IssuerService:
         inst = self._institution_by_slug(session, slug)
         inst.status = status
         self.forget_cached()
-        return Outcome(200, {"slug": slug, "status": status}, {})
+        return {"slug": slug, "status": status}
 
     # -- API keys --------------------------------------------------------------------------
     def create_api_key(
         self, session: Session, slug: str, *, scopes: list[str], name: str = ""
-    ) -> Outcome:
+    ) -> dict[str, Any]:
         """A new API key for an institution (operator)."""
         inst = self._institution_by_slug(session, slug)
         norm = auth.normalize_scopes(scopes)
@@ -679,9 +679,7 @@ class IssuerService:
                 name=name,
             )
         )
-        return Outcome(
-            201, {"id": api.key_id, "token": api.token, "scopes": list(norm), "name": name}, {}
-        )
+        return {"id": api.key_id, "token": api.token, "scopes": list(norm), "name": name}
 
     def list_api_keys(self, slug: str) -> list[dict[str, Any]]:
         """An institution's keys (never their secrets)."""
@@ -698,7 +696,7 @@ class IssuerService:
                 for k in session.scalars(select(ApiKey).where(ApiKey.institution_id == inst.id))
             ]
 
-    def revoke_api_key(self, session: Session, slug: str, key_id: str) -> Outcome:
+    def revoke_api_key(self, session: Session, slug: str, key_id: str) -> dict[str, Any]:
         """Revoke one of an institution's API keys."""
         inst = self._institution_by_slug(session, slug)
         row = session.get(ApiKey, key_id)
@@ -707,9 +705,9 @@ class IssuerService:
         if row.revoked_at is None:
             row.revoked_at = utcnow()
         self.forget_cached()
-        return Outcome(200, {"id": key_id, "revoked_at": iso_z(row.revoked_at)}, {})
+        return {"id": key_id, "revoked_at": iso_z(row.revoked_at)}
 
-    def rotate_api_key(self, session: Session, slug: str, key_id: str) -> Outcome:
+    def rotate_api_key(self, session: Session, slug: str, key_id: str) -> dict[str, Any]:
         """Replace an API key by a new one with the same scopes; the old one stops working."""
         inst = self._institution_by_slug(session, slug)
         row = session.get(ApiKey, key_id)
@@ -1293,7 +1291,7 @@ class IssuerService:
     # -- revocation -------------------------------------------------------------------------------
     def change_status(
         self, principal: auth.Principal, action: str, credential_ids: list[str], reason: Any
-    ) -> Outcome:
+    ) -> dict[str, Any]:
         """Revoke, suspend or reinstate credentials of the caller: queued, then applied on chain.
 
         The change is checked against the credentials' state (the applied one and the changes
@@ -1301,9 +1299,9 @@ class IssuerService:
         commit) and applied in order by the anchoring worker (`apply_status_changes`), which
         then mirrors it locally. No ledger call happens here: when this process runs the worker,
         the request waits for the change at most ``status_change_wait_s`` (capped at the RPC
-        timeout) and answers 200 with the transaction if it was applied by then; otherwise 202
-        with the queued change (``state`` ``pending``; ``GET /credentials/{id}/anchor`` and
-        ``GET /credentials/status-changes/{n}`` follow it). A ledger that is down or slow
+        timeout) and returns the change: ``state`` ``applied`` with the transaction if it was
+        applied by then, else ``pending`` (``GET /credentials/{id}/anchor`` and
+        ``GET /credentials/status-changes/{n}`` follow it: its ``poll`` link). A ledger that is down or slow
         therefore never holds a request longer than that.
 
         A reason is required (non-blank). An institution the ledger shows suspended or removed
@@ -1368,8 +1366,7 @@ class IssuerService:
             body = self._status_change_body(change)
         if body["state"] == "failed":
             raise Conflict(f"the registry refused the {action}: {body['error']}")
-        code = 200 if body["state"] == "applied" else 202
-        return Outcome(code, body, {"Location": body["poll"]})
+        return body
 
     def _wait_applied(self, change_id: int) -> None:
         """Wake the worker of this process (if it runs one) and wait, bounded, for the change

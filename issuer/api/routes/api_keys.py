@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from ...service import IssuerService, fingerprint
 from ..deps import CallerDep, IdempotentWriteDep, ServiceDep
-from ..responses import respond
+from ..responses import created, ok, respond
 from ..schemas import ApiKeyRequest
 
 router = APIRouter(tags=["operator"])
@@ -28,7 +28,10 @@ def create_api_key(
     service.require_operator(caller)
     fp = fingerprint("api-key", slug, body.model_dump())
     return respond(
-        write(fp, lambda s: service.create_api_key(s, slug, scopes=body.scopes, name=body.name))
+        write(
+            fp,
+            lambda s: created(service.create_api_key(s, slug, scopes=body.scopes, name=body.name)),
+        )
     )
 
 
@@ -38,26 +41,28 @@ def list_api_keys(slug: str, caller: CallerDep, service: ServiceDep) -> list[dic
     return service.list_api_keys(slug)
 
 
-def _api_key_route(action: str, change: Any) -> Any:
+def _api_key_route(action: str, change: Any, shape: Any) -> Any:
     def route(
         slug: str, key_id: str, caller: CallerDep, service: ServiceDep, write: IdempotentWriteDep
     ) -> Response:
         service.require_operator(caller)
         fp = fingerprint(f"{action}-key", slug, key_id)
-        return respond(write(fp, lambda s: change(service, s, slug, key_id)))
+        return respond(write(fp, lambda s: shape(change(service, s, slug, key_id))))
 
     route.__name__ = f"{action}_api_key"
     return route
 
 
-for _action, _change, _summary in (
-    ("revoke", IssuerService.revoke_api_key, "Revoke an API key"),
+# a rotation answers as a creation (201: the new key), a revocation 200
+for _action, _change, _shape, _summary in (
+    ("revoke", IssuerService.revoke_api_key, ok, "Revoke an API key"),
     (
         "rotate",
         IssuerService.rotate_api_key,
+        created,
         "Rotate an API key (same scopes; the old key stops working)",
     ),
 ):
     router.post(f"/operator/institutions/{{slug}}/api-keys/{{key_id}}/{_action}", summary=_summary)(
-        _api_key_route(_action, _change)
+        _api_key_route(_action, _change, _shape)
     )

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from ...service import fingerprint
 from ..deps import CallerDep, IdempotentWriteDep, ServiceDep
-from ..responses import respond
+from ..responses import created, ok, respond
 from ..schemas import CredentialTypesRequest, InstitutionStatusRequest, OnboardRequest
 
 router = APIRouter(tags=["operator"])
@@ -27,13 +27,16 @@ def onboard(
     return respond(
         write(
             fp,
-            lambda s: service.onboard_institution(
-                s,
-                name=body.name,
-                slug=body.slug,
-                credential_types=body.credential_types,
-                chain_issuer_id=body.chain_issuer_id,
-                did=body.did,
+            lambda s: created(
+                service.onboard_institution(
+                    s,
+                    name=body.name,
+                    slug=body.slug,
+                    credential_types=body.credential_types,
+                    chain_issuer_id=body.chain_issuer_id,
+                    did=body.did,
+                ),
+                f"/operator/institutions/{body.slug}",
             ),
         )
     )
@@ -64,7 +67,7 @@ def institution_status(
 ) -> Response:
     service.require_operator(caller)
     fp = fingerprint("inst-status", slug, body.status)
-    return respond(write(fp, lambda s: service.set_institution_status(s, slug, body.status)))
+    return respond(write(fp, lambda s: ok(service.set_institution_status(s, slug, body.status))))
 
 
 @router.post(
@@ -83,8 +86,8 @@ def credential_types(
     return respond(
         write(
             fp,
-            lambda s: service.change_credential_types(
-                s, slug, grant=body.grant, withdraw=body.withdraw
+            lambda s: ok(
+                service.change_credential_types(s, slug, grant=body.grant, withdraw=body.withdraw)
             ),
         )
     )
@@ -99,4 +102,4 @@ def rotate_signing_key(
 ) -> Response:
     service.require_operator(caller)
     fp = fingerprint("rotate-signing", slug)
-    return respond(write(fp, lambda s: service.rotate_signing_key(s, slug)))
+    return respond(write(fp, lambda s: ok(service.rotate_signing_key(s, slug))))

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from ...service import fingerprint
 from ..deps import CallerDep, IdempotentWriteDep, ServiceDep
 from ..responses import respond
+from ..responses import status_change as status_change_answer
 from ..schemas import ReasonRequest, StatusChangeRequest
 
 router = APIRouter(tags=["revocation"])
@@ -38,7 +39,9 @@ def _status_route(action: str) -> Any:
         return respond(
             write(
                 fp,
-                lambda _s: service.change_status(caller, action, [credential_id], body.reason),
+                lambda _s: status_change_answer(
+                    service.change_status(caller, action, [credential_id], body.reason)
+                ),
                 external=True,
             )
         )
@@ -77,7 +80,9 @@ def status_changes(
     return respond(
         write(
             fp,
-            lambda _s: service.change_status(caller, body.action, body.credential_ids, body.reason),
+            lambda _s: status_change_answer(
+                service.change_status(caller, body.action, body.credential_ids, body.reason)
+            ),
             external=True,
         )
     )
