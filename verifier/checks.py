@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from talentproof.credential import anchor as c_anchor
 from talentproof.credential import claims as c_claims
@@ -336,8 +335,7 @@ def schema(doc: Mapping[str, Any], today: date) -> tuple[Finding, str | None]:
     ), kind
 
 
-@dataclass(frozen=True, slots=True)
-class Signed:
+class Signed(NamedTuple):
     """What check 3 learns besides its finding: the signing key (raw and as a key id) and the
     credential hash (None where it could not be read)."""
 
