@@ -37,7 +37,7 @@ from typing import Any
 from orjson import JSONEncodeError
 from orjson import dumps as _orjson_dumps
 
-from ._base58 import _FROM_GMP, _mpz, b58decode, b58encode_64
+from ._base58 import b58decode, b58encode_64
 from ._util import gc_paused
 from .errors import (
     AlteredDocument,
@@ -92,7 +92,6 @@ CRYPTOSUITE = "eddsa-jcs-2022"
 ANCHOR_PROOF_TYPE = "TalentProofAnchor"
 _ED25519_L = 2**252 + 27742317777372353535851937790883648493
 _sha256 = hashlib.sha256
-_mpz_from_bytes = _mpz.from_bytes if _mpz is not None else None
 
 
 class MalformedProof(ProofError):
@@ -238,12 +237,10 @@ def _sign_many(
     last_ctx: Any = _UNSET
     options: dict[str, Any] = base
     options_hash = b""
-    # Three steps are inlined in the loops below, each falling back to the function whose result
+    # Two steps are inlined in the loops below, each falling back to the function whose result
     # it equals (tested against them):
     # * key._sign: libsodium's signature || message, cut to the signature;
-    # * jcs._fast_path_exact: ASCII output with no number or null token is exact (its pre-check);
-    # * _base58.b58encode_64: GMP's base-58 digits mapped onto the alphabet, when the signature
-    #   does not start with a zero byte (which needs a leading "1").
+    # * jcs._fast_path_exact: ASCII output with no number or null token is exact (its pre-check).
     # The work runs in phases over chunks of documents: canonical forms and hashData, then the
     # signatures in one tight loop, then the proofs. (Interleaved per document, the Python work
     # between two signatures evicts libsodium's code and tables from the CPU caches: the
@@ -307,16 +304,9 @@ def _finish_chunk(
     """Sign each ``data[i]`` (hashData) and append ``docs[i]`` with its proof to ``out``."""
     sign = RawEd25519Signer(key).sign  # (hashData: always 64 bytes, two SHA-256 digests)
     signatures = [sign(d) for d in data]
-    mpz_from_bytes, from_gmp = _mpz_from_bytes, _FROM_GMP
     append = out.append
     for doc, opts, signature in zip(docs, options, signatures, strict=True):
-        if signature[0] and mpz_from_bytes is not None:
-            value = (
-                "z"
-                + mpz_from_bytes(signature, "big").digits(58).encode().translate(from_gmp).decode()
-            )
-        else:
-            value = "z" + b58encode_64(signature)
+        value = "z" + b58encode_64(signature)
         proof = opts.copy()
         proof["proofValue"] = value
         signed = doc.copy()
