@@ -52,16 +52,16 @@ from .errors import (
     WrongProofPurpose,
 )
 from .jcs import (
-    _FIRST_ELEMENT,
-    _MEMBER_VALUE,
-    _NEXT_ELEMENT,
-    _ORJSON_OPTIONS,
-    _fast_path_exact,
+    FIRST_ELEMENT,
+    MEMBER_VALUE,
+    NEXT_ELEMENT,
+    ORJSON_OPTIONS,
     canonicalize,
+    fast_path_exact,
     utf16_key,
 )
 from .keys import (
-    _DID_KEY_CACHE,
+    DID_KEY_CACHE,
     Ed25519PublicKey,
     Ed25519SigningKey,
     RawEd25519Signer,
@@ -240,15 +240,15 @@ def _sign_many(
     # Two steps are inlined in the loops below, each falling back to the function whose result
     # it equals (tested against them):
     # * key._sign: libsodium's signature || message, cut to the signature;
-    # * jcs._fast_path_exact: ASCII output with no number or null token is exact (its pre-check).
+    # * jcs.fast_path_exact: ASCII output with no number or null token is exact (its pre-check).
     # The work runs in phases over chunks of documents: canonical forms and hashData, then the
     # signatures in one tight loop, then the proofs. (Interleaved per document, the Python work
     # between two signatures evicts libsodium's code and tables from the CPU caches: the
     # signatures then cost measurably more than the same calls back to back.)
     sha = _sha256
-    dumps, jcs_options = _orjson_dumps, _ORJSON_OPTIONS
-    member_value, next_element, first_element = _MEMBER_VALUE, _NEXT_ELEMENT, _FIRST_ELEMENT
-    fast_ok = _fast_path_exact
+    dumps, jcs_options = _orjson_dumps, ORJSON_OPTIONS
+    member_value, next_element, first_element = MEMBER_VALUE, NEXT_ELEMENT, FIRST_ELEMENT
+    fast_ok = fast_path_exact
     out: list[dict[str, Any]] = []
     chunk_docs: list[dict[str, Any]] = []
     chunk_options: list[dict[str, Any]] = []
@@ -610,7 +610,7 @@ def _checked_proof(
     else:
         # Without DID documents, a method resolved before resolves to the same key (the
         # resolver's own cache of self-describing methods); anything else goes through it.
-        key = None if did_documents else _DID_KEY_CACHE.get(vm)
+        key = None if did_documents else DID_KEY_CACHE.get(vm)
         if key is None:
             key = resolve_verification_method(vm, did_documents)
         if public_key is not None and key != public_key:

@@ -52,7 +52,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # deeper values with a clear error (the reference path refuses what exhausts the stack).
 MAX_DEPTH = 255
 
-_ORJSON_OPTIONS = (
+ORJSON_OPTIONS = (
     orjson.OPT_SORT_KEYS
     | orjson.OPT_STRICT_INTEGER
     | orjson.OPT_PASSTHROUGH_DATETIME
@@ -66,9 +66,9 @@ _HIGH_BYTE = re.compile(rb"[\xee-\xff]")
 # three patterns occurs, the output holds no number or null token at all. (Each pattern starts
 # with a literal, which the regex engine scans for in C: three such scans cost less than one
 # translation of the output and two substring searches in it.)
-_MEMBER_VALUE = re.compile(rb'":[-0-9n]').search
-_FIRST_ELEMENT = re.compile(rb"\[[-0-9n]").search
-_NEXT_ELEMENT = re.compile(rb",[-0-9n]").search
+MEMBER_VALUE = re.compile(rb'":[-0-9n]').search
+FIRST_ELEMENT = re.compile(rb"\[[-0-9n]").search
+NEXT_ELEMENT = re.compile(rb",[-0-9n]").search
 # bytes.translate table for the text outside strings: digits -> '0', 'e'/'E' -> 'e', the rest
 # unchanged, so an exponent reads "0e".
 _STRUCTURE_MAP = bytes(
@@ -78,7 +78,7 @@ _orjson_dumps = orjson.dumps
 _rfc8785_dumps = rfc8785.dumps
 
 
-def _fast_path_exact(out: bytes) -> bool:
+def fast_path_exact(out: bytes) -> bool:
     """True when orjson's output ``out`` is provably the JCS form (see the module docstring).
 
     False for a null or float token outside strings, or any byte >= 0xEE; the contents of
@@ -87,7 +87,7 @@ def _fast_path_exact(out: bytes) -> bool:
     if not out.isascii() and _HIGH_BYTE.search(out) is not None:
         return False
     if (
-        _MEMBER_VALUE(out) is None and _NEXT_ELEMENT(out) is None and _FIRST_ELEMENT(out) is None
+        MEMBER_VALUE(out) is None and NEXT_ELEMENT(out) is None and FIRST_ELEMENT(out) is None
     ):  # most credentials: strings only
         return True
     if b"\\" in out:
@@ -103,7 +103,7 @@ def _fast_path_exact(out: bytes) -> bool:
 def canonicalize(obj: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON value."""
     try:
-        out = _orjson_dumps(obj, option=_ORJSON_OPTIONS)
+        out = _orjson_dumps(obj, option=ORJSON_OPTIONS)
     except (orjson.JSONEncodeError, TypeError) as exc:
         if "Recursion limit" in str(exc) and _deeper_than(obj, MAX_DEPTH):
             raise CanonicalizationError(
@@ -111,7 +111,7 @@ def canonicalize(obj: Any) -> bytes:
             ) from None
         return canonicalize_reference(obj)
     first = out[:1]
-    if (first == b"{" or first == b"[") and _fast_path_exact(out):
+    if (first == b"{" or first == b"[") and fast_path_exact(out):
         return out
     return canonicalize_reference(obj)
 

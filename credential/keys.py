@@ -400,13 +400,13 @@ def resolve_verification_method(
     raise KeyMismatch(f"verification method {vm} is not listed in the DID document of {did}")
 
 
-_DID_KEY_CACHE: dict[str, Ed25519PublicKey] = {}
+DID_KEY_CACHE: dict[str, Ed25519PublicKey] = {}
 
 
 def _did_key_cached(vm: str) -> Ed25519PublicKey:
-    key = _DID_KEY_CACHE.get(vm)
+    key = DID_KEY_CACHE.get(vm)
     if key is None:
         key = Ed25519PublicKey.from_verification_method(vm)
-        if len(_DID_KEY_CACHE) < 4096:
-            _DID_KEY_CACHE[vm] = key
+        if len(DID_KEY_CACHE) < 4096:
+            DID_KEY_CACHE[vm] = key
     return key

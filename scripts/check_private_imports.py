@@ -37,12 +37,6 @@ _VERIFIER = "verifier engine refactor (verifier/)"
 # "importer -> imported:name" (modules without the talentproof. prefix) -> owner area.
 # Remove entries as the refactors land; never add one for new code.
 BASELINE: dict[str, str] = {
-    "credential.integrity -> credential.jcs:_FIRST_ELEMENT": _CREDENTIAL,
-    "credential.integrity -> credential.jcs:_MEMBER_VALUE": _CREDENTIAL,
-    "credential.integrity -> credential.jcs:_NEXT_ELEMENT": _CREDENTIAL,
-    "credential.integrity -> credential.jcs:_ORJSON_OPTIONS": _CREDENTIAL,
-    "credential.integrity -> credential.jcs:_fast_path_exact": _CREDENTIAL,
-    "credential.integrity -> credential.keys:_DID_KEY_CACHE": _CREDENTIAL,
 }
 
 

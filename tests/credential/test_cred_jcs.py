@@ -9,6 +9,7 @@ import pytest
 import rfc8785
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
 from talentproof.credential.errors import CanonicalizationError
 from talentproof.credential.jcs import MAX_SAFE_INTEGER, canonicalize, canonicalize_reference
 
@@ -134,11 +135,12 @@ _fast_json = _json_of(
 @given(st.dictionaries(_fast_text, _fast_json, max_size=6))
 def test_orjson_fast_path_is_taken_and_identical(value: dict[str, object]) -> None:
     import orjson
+
     from talentproof.credential import jcs
 
-    fast = orjson.dumps(value, option=jcs._ORJSON_OPTIONS)
+    fast = orjson.dumps(value, option=jcs.ORJSON_OPTIONS)
     # inputs whose *strings* happen to look like ',1e' or ':null' take the slow path; skip them
-    assume(jcs._fast_path_exact(fast))
+    assume(jcs.fast_path_exact(fast))
     assert canonicalize(value) == fast == rfc8785.dumps(value)
 
 
@@ -155,9 +157,10 @@ def test_orjson_fast_path_is_taken_and_identical(value: dict[str, object]) -> No
 ])
 def test_fast_path_detection(value: dict[str, object], fast: bool) -> None:
     import orjson
+
     from talentproof.credential import jcs
 
-    assert jcs._fast_path_exact(orjson.dumps(value, option=jcs._ORJSON_OPTIONS)) is fast
+    assert jcs.fast_path_exact(orjson.dumps(value, option=jcs.ORJSON_OPTIONS)) is fast
     assert canonicalize(value) == rfc8785.dumps(value)
 
 
@@ -181,14 +184,15 @@ _tricky_json = _json_of(st.one_of(st.none(), st.booleans(), _numbers, _tricky_te
 @given(st.dictionaries(_tricky_text, _tricky_json, max_size=5))
 def test_fast_path_taken_exactly_when_no_float_null_or_high_byte(value: dict[str, object]) -> None:
     import orjson
+
     from talentproof.credential import jcs
 
     try:
-        fast = orjson.dumps(value, option=jcs._ORJSON_OPTIONS)
+        fast = orjson.dumps(value, option=jcs.ORJSON_OPTIONS)
     except orjson.JSONEncodeError:  # lone surrogates: the reference path refuses them
         return
     high = any(b >= 0xEE for b in fast)
-    assert jcs._fast_path_exact(fast) is (not high and not _has_float_or_null(value))
+    assert jcs.fast_path_exact(fast) is (not high and not _has_float_or_null(value))
     assert canonicalize(value) == rfc8785.dumps(value)
 
 
@@ -221,8 +225,8 @@ def _no_value_token_reference(out: bytes) -> bool:
 def _no_value_token(out: bytes) -> bool:
     from talentproof.credential import jcs
 
-    return (jcs._MEMBER_VALUE(out) is None and jcs._NEXT_ELEMENT(out) is None
-            and jcs._FIRST_ELEMENT(out) is None)
+    return (jcs.MEMBER_VALUE(out) is None and jcs.NEXT_ELEMENT(out) is None
+            and jcs.FIRST_ELEMENT(out) is None)
 
 
 @settings(max_examples=400, deadline=None)
@@ -236,10 +240,11 @@ def test_value_token_precheck_matches_the_translate_version(out: bytes) -> None:
 @given(st.dictionaries(_tricky_text, _tricky_json, max_size=5))
 def test_value_token_precheck_on_orjson_output(value: dict[str, object]) -> None:
     import orjson
+
     from talentproof.credential import jcs
 
     try:
-        out = orjson.dumps(value, option=jcs._ORJSON_OPTIONS)
+        out = orjson.dumps(value, option=jcs.ORJSON_OPTIONS)
     except orjson.JSONEncodeError:
         return
     assert _no_value_token(out) is _no_value_token_reference(out)
