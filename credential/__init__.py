@@ -21,7 +21,9 @@ No network, no web3, no FastAPI; the clock is passed in.
 True
 
 Modules: `errors`, `jcs`, `keys`, `integrity`, `merkle`, `anchor`, `types`, `model`, `schemas`,
-`person` (the subject's name, birth date and identity-document commitment), `claims`
-(impossible or future facts), `qr`, `presentation`, `cli` (holder commands), `examples`
-(sample credentials of each kind).
+`validation` (the one schema validator), `issuance` (build, validate and sign one credential or
+many: the issuer's single, idempotent and bulk paths), `person` (the subject's name, birth date
+and identity-document commitment), `claims` (impossible or future facts), `qr` (`payload`,
+`base45`, `image`), `presentation`, `cli` (holder commands), `examples` (sample credentials of
+each kind).
 """
