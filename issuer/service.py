@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import _cred, auth
+from .caches import IssuerCaches
 from .chain import ChainGateway, ChainHealth, IssuerLedgerState, IssuerStateWatch
 from .db import (
     AnchorBatch,
@@ -79,19 +80,14 @@ _DID_WEB = re.compile(
     r"(?:%3A[0-9]{1,5})?(?::[A-Za-z0-9._~-]+)*$"
 )
 _INDEX_BLOCK = 4096
-#: Principals, institutions and active signing keys are cached this long: another process (a
-#: second `serve` worker, the CLI) sees a revoked key, a suspended institution, a withdrawn type
-#: or a rotated signing key within this time; the process that made the change at once.
-_CACHE_TTL_S = 2.0
+#: Principals, institutions, active signing keys and recorded ledger states are cached a few
+#: seconds (`caches.IssuerCaches`, TTLs `caches.CACHE_TTL_S` and `caches.LEDGER_SHARED_TTL_S`).
 #: The institutions' ledger status (suspended or removed on chain) is re-read this often in the
 #: background (`chain.IssuerStateWatch`); issuance refuses on a read at most
 #: ``_LEDGER_STATE_MAX_AGE_S`` old and accepts (queues) when it has none that fresh, e.g. while the
 #: ledger is unreachable.
 _LEDGER_REFRESH_S = 2.0
 _LEDGER_STATE_MAX_AGE_S = 6.0
-#: Each process re-reads an institution's recorded ledger status (`LedgerIssuerState`, written by
-#: the one process that watches the ledger) at most this often.
-_LEDGER_SHARED_TTL_S = 1.0
 
 
 @dataclass(slots=True)
@@ -215,18 +211,13 @@ class IssuerService:
         )
         self._scrub_clear_replays()
         self.chain = chain if chain is not None else ChainGateway.from_settings(settings)
-        self._lock = threading.Lock()
         self._index_lock = threading.Lock()
-        self._signers: dict[int, tuple[int, _cred.Signer]] = {}
         self._index_blocks: dict[int, list[int]] = {}
         self._operator_hash = self._env_operator_hash()
-        self._principals: dict[bytes, tuple[float, auth.Principal]] = {}
-        self._institutions: dict[int, tuple[float, _InstInfo]] = {}
-        self._signer_checked: dict[int, float] = {}
+        self.caches = IssuerCaches()
         self._issued_single = self.metrics.issued.labels("single")
         self._issue_groups = self.metrics.issue_groups
         self._hot = HotPath(self.engine)
-        self._ledger_states: dict[int, tuple[float, IssuerLedgerState | None]] = {}
         #: the anchoring worker of this process, when it runs one (it applies status changes)
         self.anchor_worker: Any = None
         self._status_apply_lock = threading.Lock()
@@ -239,9 +230,7 @@ class IssuerService:
 
     def forget_cached(self) -> None:
         """Drop cached principals and institutions (after a key or institution changes)."""
-        with self._lock:
-            self._principals.clear()
-            self._institutions.clear()
+        self.caches.forget()
 
     # -- infrastructure ------------------------------------------------------------------
     @contextlib.contextmanager
@@ -325,14 +314,11 @@ class IssuerService:
                     "env-operator", auth.ROLE_OPERATOR, frozenset(auth.OPERATOR_SCOPES)
                 )
         digest = hashlib.sha256(token.encode()).digest()
-        cached = self._principals.get(digest)
-        if cached is not None and time.monotonic() - cached[0] < _CACHE_TTL_S:
-            return cached[1]
+        cached: auth.Principal | None = self.caches.principals.get(digest)
+        if cached is not None:
+            return cached
         principal = self._authenticate_db(token)
-        with self._lock:
-            if len(self._principals) > 10_000:
-                self._principals.clear()
-            self._principals[digest] = (time.monotonic(), principal)
+        self.caches.principals.put(digest, principal)
         return principal
 
     def _authenticate_db(self, token: str) -> auth.Principal:
@@ -617,8 +603,7 @@ class IssuerService:
             old.active = False
             old.retired_at = now
         key_row = self._add_signing_key(session, inst.id, seed, public_raw, multibase)
-        with self._lock:
-            self._signers.pop(inst.id, None)
+        self.caches.signers.pop(inst.id)
         self.forget_cached()
         keys = list(session.scalars(select(SigningKey).where(SigningKey.institution_id == inst.id)))
         _logger.info("signing key rotated", extra={"institution": slug, "key_id": key_row.id})
@@ -721,23 +706,22 @@ class IssuerService:
     def signer_for(self, institution_id: int) -> tuple[int, _cred.Signer]:
         """The institution's active signing key, decrypted once and kept in memory.
 
-        Every ``_CACHE_TTL_S`` the active key's id is looked up again, so a rotation made by
+        Every ``caches.CACHE_TTL_S`` the active key's id is looked up again, so a rotation made by
         another process is picked up (the seed is decrypted again only when the key changed).
         """
-        with self._lock:
-            cached = self._signers.get(institution_id)
-            checked = self._signer_checked.get(institution_id, 0.0)
+        signers = self.caches.signers
+        entry = signers.entry(institution_id)
         now = time.monotonic()
-        if cached is not None and now - checked < _CACHE_TTL_S:
-            return cached
+        if entry is not None and signers.is_fresh(entry, now):
+            return entry[1]  # type: ignore[no-any-return]
+        cached: tuple[int, _cred.Signer] | None = entry[1] if entry is not None else None
         with self.sessions() as session:
             if cached is not None:
                 active = session.execute(
                     statements.SELECT_ACTIVE_KEY_ID, {"inst": institution_id}
                 ).scalar()
                 if active == cached[0]:
-                    with self._lock:
-                        self._signer_checked[institution_id] = now
+                    signers.put(institution_id, cached, at=now)
                     return cached
             inst = session.get(Institution, institution_id)
             row = session.scalar(
@@ -749,9 +733,7 @@ class IssuerService:
                 raise Conflict("the institution has no active signing key")
             seed = self.vault.open(row.seed_enc, context=f"signing-key:{row.id}")
             signer = (row.id, _cred.Signer(seed, inst.did))
-        with self._lock:
-            self._signers[institution_id] = signer
-            self._signer_checked[institution_id] = now
+        signers.put(institution_id, signer, at=now)
         return signer
 
     def identity_for(self, inst: Institution | _InstInfo) -> _cred.IssuerIdentity:
@@ -1052,18 +1034,19 @@ class IssuerService:
             conn.execute(statement, rows)
         now_monotonic = time.monotonic()
         for state in states:  # this process sees its own reads at once
-            self._ledger_states[state.issuer_id] = (now_monotonic, state)
+            self.caches.ledger_states.put(state.issuer_id, state, at=now_monotonic)
 
     def _recorded_ledger_state(
         self, db: CursorReads | ConnectionReads, chain_issuer_id: int
     ) -> IssuerLedgerState | None:
         """The newest read of the issuer's ledger status at most ``_LEDGER_STATE_MAX_AGE_S``
         old: the one the ledger watch recorded (re-read from the database at most every
-        ``_LEDGER_SHARED_TTL_S``) or one this process made itself (e.g. its anchoring worker's);
+        ``caches.LEDGER_SHARED_TTL_S``) or one this process made itself (e.g. its anchoring worker's);
         None if there is none that fresh."""
         now = time.monotonic()
-        cached = self._ledger_states.get(chain_issuer_id)
-        if cached is None or now - cached[0] >= _LEDGER_SHARED_TTL_S:
+        recorded = self.caches.ledger_states
+        cached = recorded.entry(chain_issuer_id)
+        if cached is None or not recorded.is_fresh(cached, now):
             row = db.ledger_state(chain_issuer_id)
             state = None
             if row is not None:
@@ -1074,7 +1057,8 @@ class IssuerService:
                     dt.datetime.fromtimestamp(since_unix, dt.UTC) if since_unix else None,
                     now - max(0.0, time.time() - float(checked_unix)),
                 )
-            cached = self._ledger_states[chain_issuer_id] = (now, state)
+            recorded.put(chain_issuer_id, state, at=now)
+            cached = (now, state)
         state = cached[1]
         own = self.chain.cached_issuer_state(chain_issuer_id, max_age=_LEDGER_STATE_MAX_AGE_S)
         if own is not None and (state is None or own.checked_at > state.checked_at):
@@ -1137,18 +1121,17 @@ class IssuerService:
     def _institution_info(
         self, db: CursorReads | ConnectionReads, institution_id: int
     ) -> _InstInfo:
-        """The institution as issuance needs it, cached ``_CACHE_TTL_S`` (another process's
+        """The institution as issuance needs it, cached ``caches.CACHE_TTL_S`` (another process's
         change of its accredited types is seen within that time; this process's at once)."""
-        cached = self._institutions.get(institution_id)
-        if cached is not None and time.monotonic() - cached[0] < _CACHE_TTL_S:
-            return cached[1]
+        cached: _InstInfo | None = self.caches.institutions.get(institution_id)
+        if cached is not None:
+            return cached
         row = db.institution(institution_id)
         if row is None:
             raise NotFound(f"no institution {institution_id}")
         inst_id, slug, name, did, types, chain_issuer_id = row
         info = _InstInfo(inst_id, slug, name, did, tuple(types.split(",")), chain_issuer_id)
-        with self._lock:
-            self._institutions[institution_id] = (time.monotonic(), info)
+        self.caches.institutions.put(institution_id, info)
         return info
 
     def _pending_body(self, cred_id: str, signed: dict[str, Any], digest: bytes) -> dict[str, Any]:

@@ -22,9 +22,10 @@ _WAITING = re.compile(
 
 def _governance(issuer_chain: dict[str, Any]) -> Any:
     """The ledger's governance, as the consortium runs it (not through the issuer service)."""
+    from web3 import Web3
+
     from talentproof.ledger.client import RegistryClient
     from talentproof.ledger.deploy import Deployment
-    from web3 import Web3
 
     w3 = Web3(Web3.HTTPProvider(issuer_chain["rpc_url"]))
     return RegistryClient(
@@ -282,6 +283,7 @@ def test_one_watch_shares_the_ledger_status_with_every_process(
     record is older than the freshness limit (the watch stopped: fail open, queue)."""
 
     from sqlalchemy import update
+
     from talentproof.issuer import service as service_module
     from talentproof.issuer.db import LedgerIssuerState
 
@@ -302,7 +304,7 @@ def test_one_watch_shares_the_ledger_status_with_every_process(
     with service.sessions() as session:
         row = session.get(LedgerIssuerState, inst["chain_issuer_id"])
         assert row is not None and row.status == "suspended" and row.since_unix
-    other._ledger_states.clear()  # past its 1 s re-read interval
+    other.caches.ledger_states.clear()  # past its 1 s re-read interval
     (refused,) = other.issue_group([(caller, None, degree_request())])
     assert refused.status_code == 403 and refused.code == "institution_suspended"
     assert f"issuer {inst['chain_issuer_id']}" in refused.message
@@ -315,7 +317,7 @@ def test_one_watch_shares_the_ledger_status_with_every_process(
             .where(LedgerIssuerState.chain_issuer_id == inst["chain_issuer_id"])
             .values(checked_unix=stale)
         )
-    other._ledger_states.clear()
+    other.caches.ledger_states.clear()
     (queued,) = other.issue_group([(caller, None, degree_request())])
     assert queued.status_code == 202
     gov.reinstate_issuer(inst["chain_issuer_id"])

@@ -22,6 +22,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+
 from talentproof.issuer.db import Credential
 
 from .issuer_helpers import (
@@ -241,7 +242,6 @@ def test_other_process_changes_reach_cached_issuance_after_the_ttl(
 ) -> None:
     """A second service on the same database stands for another `serve` process: a withdrawn
     type, a rotated signing key and a suspended institution reach its caches."""
-    from talentproof.issuer import service as service_module
     from talentproof.issuer.app import create_app
 
     slug = new_slug()
@@ -258,7 +258,8 @@ def test_other_process_changes_reach_cached_issuance_after_the_ttl(
         )
         assert rotated.status_code == 200, rotated.text
         new_key = next(k for k in rotated.json()["signing_keys"] if k["active"])
-        monkeypatch.setattr(service_module, "_CACHE_TTL_S", 0.0)  # the TTL has passed
+        for cache in (other.caches.principals, other.caches.institutions, other.caches.signers):
+            monkeypatch.setattr(cache, "ttl", 0.0)  # the TTL has passed
         r2 = second.post("/credentials", headers=bearer(token), json=degree_request())
         assert r2.status_code == 202, r2.text
         assert r2.json()["credential"]["proof"]["verificationMethod"].endswith(
