@@ -39,6 +39,7 @@ from starlette.exceptions import HTTPException
 
 from talentproof.ratelimit import TokenBuckets, client_address
 
+from .api.errors import error_answer  # the one mapping of errors to HTTP
 from .errors import IssuerError, PayloadTooLarge, RateLimited
 
 __all__ = ["LimitSettings", "RateLimiter", "RequestLimits", "TokenBuckets", "human_bytes"]
@@ -229,13 +230,13 @@ def overflow_response(exc: BodyOverflow) -> tuple[int, dict[str, str], bytes]:
 
 
 def _error_response(exc: IssuerError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = orjson.dumps({"error": exc.code, "message": exc.message})
+    status, extra, content = error_answer(exc)
+    body = orjson.dumps(content)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if isinstance(exc, RateLimited):
-        headers.append((b"retry-after", str(exc.retry_after).encode()))
+    headers.extend((name.lower().encode(), value.encode()) for name, value in extra.items())
     if isinstance(exc, PayloadTooLarge):
         headers.append((b"connection", b"close"))
-    return exc.status_code, headers, body
+    return status, headers, body
 
 
 async def _send_error(send: Send, exc: IssuerError) -> None:

@@ -1,9 +1,10 @@
 """Errors rendered as HTTP answers, in one place.
 
 Every error a use case raises is an `issuer.errors.IssuerError` leaf, whose class line states its
-HTTP status and error code; this module is the one place that turns it (and FastAPI's request
-validation errors, and an oversized body) into a response:
-``{"error": code, "message": ..., "field": ...}``, with ``Retry-After`` where a retry may help.
+HTTP status and error code; `error_answer` is the one place that turns it into an answer
+(``{"error": code, "message": ..., "field": ...}``, with ``Retry-After`` where a retry may help),
+for the routes, the ``POST /credentials`` fast path and the request limits (`issuer.limits`) alike.
+FastAPI's request validation errors and an oversized body are rendered here too.
 """
 
 from typing import Any
@@ -13,19 +14,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from ..errors import IssuerError, UnsupportedMediaType
-from ..limits import BodyOverflow, overflow_response
 from .responses import ORJSONResponse
 
 
-def render_issuer_error(exc: IssuerError) -> Response:
-    """The JSON answer of a domain error: its status, code, message and field."""
+def error_answer(exc: IssuerError) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """``(status, headers, JSON body)`` of a domain error: its status and code (from its class
+    line), message and field; ``Retry-After`` its own delay, or 5 s for a service unavailable."""
     body: dict[str, Any] = {"error": exc.code, "message": exc.message}
     if getattr(exc, "field", None):
         body["field"] = exc.field  # type: ignore[attr-defined]
-    headers = {"Retry-After": "5"} if exc.status_code == 503 else None
+    headers = {"Retry-After": "5"} if exc.status_code == 503 else {}
     if getattr(exc, "retry_after", None):
         headers = {"Retry-After": str(exc.retry_after)}  # type: ignore[attr-defined]
-    return ORJSONResponse(body, status_code=exc.status_code, headers=headers)
+    return exc.status_code, headers, body
+
+
+def render_issuer_error(exc: IssuerError) -> Response:
+    """The JSON response of a domain error (`error_answer`)."""
+    status, headers, body = error_answer(exc)
+    return ORJSONResponse(body, status_code=status, headers=headers or None)
 
 
 def render_validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -83,6 +90,7 @@ def render_validation_error(request: Request, exc: RequestValidationError) -> Re
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers of this module on ``app``."""
+    from ..limits import BodyOverflow, overflow_response  # the limits render through this module
 
     @app.exception_handler(BodyOverflow)
     async def _body_overflow(_request: Request, exc: BodyOverflow) -> Response:
