@@ -7,13 +7,10 @@ newest revision and is called on start-up, so no configuration is needed for SQL
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
-import os
 import threading
-import time
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -329,77 +326,6 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
-
-
-class WriterLock:
-    """SQLite's single writer, queued: a re-entrant lock across the threads of this process and,
-    through ``flock`` on a file beside the database, across processes (several ``serve``
-    workers, a separate ``issuer worker``, the CLI).
-
-    SQLite itself lets a second writer wait in its busy handler, which polls with sleeps of up
-    to 100 ms; a writer blocked in ``flock`` instead wakes the moment the lock is released.
-    Transactions that write must run inside it; readers never need it (WAL).
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._thread_lock = threading.RLock()
-        self._depth = 0
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        #: Waits for the lock (another thread or process was writing): count, seconds, longest.
-        self.waits = 0
-        self.wait_seconds = 0.0
-        self.wait_max = 0.0
-
-    def __enter__(self) -> Self:
-        started = 0.0
-        if not self._thread_lock.acquire(blocking=False):
-            started = time.perf_counter()
-            self._thread_lock.acquire()
-        if self._depth == 0:
-            try:
-                try:
-                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    started = started or time.perf_counter()
-                    fcntl.flock(self._fd, fcntl.LOCK_EX)
-            except BaseException:
-                self._thread_lock.release()
-                raise
-        self._depth += 1
-        if started:
-            waited = time.perf_counter() - started
-            self.waits += 1
-            self.wait_seconds += waited
-            self.wait_max = max(self.wait_max, waited)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._thread_lock.release()
-
-    def close(self) -> None:
-        """Release the lock file's descriptor."""
-        with self._thread_lock:
-            if self._fd >= 0:
-                os.close(self._fd)
-                self._fd = -1
-
-
-def writer_lock(engine: Engine) -> Any:
-    """The lock that serializes writers of ``engine``'s database (see `WriterLock`): a
-    `WriterLock` for a SQLite file, a thread lock for an in-memory SQLite database, and none
-    for PostgreSQL (row locks and unique constraints serialize what must be)."""
-    import contextlib
-
-    if engine.dialect.name != "sqlite":
-        return contextlib.nullcontext()
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return threading.RLock()
-    return WriterLock(Path(f"{database}-writelock"))
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]

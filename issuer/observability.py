@@ -136,7 +136,7 @@ GC_PAUSES = GcPauses()
 
 
 class WriterLockWaits:
-    """How long this process waited for the database's writer lock (`db.WriterLock`): another
+    """How long this process waited for the database's writer lock (`store.locks.WriterLock`): another
     thread or process was writing. Reported by ``/metrics`` as ``talentproof_issuer_db_write_
     lock_*``; in multiprocess mode copied into per-process gauges (label ``pid``)."""
 

@@ -40,7 +40,6 @@ from .db import (
     migrate,
     utcnow,
     wal_checkpointer,
-    writer_lock,
 )
 from .errors import (
     ConfigurationError,
@@ -68,6 +67,7 @@ from .store import (
     statements,
 )
 from .store.idempotency import IdempotencyStore, replay
+from .store.locks import writer_lock
 from .vault import KeyVault, dev_passphrase, new_salt
 
 _logger = logging.getLogger(__name__)

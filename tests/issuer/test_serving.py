@@ -168,7 +168,7 @@ def test_fast_path_answers_without_the_route_and_hands_on_the_rest(service) -> N
 
 
 def _hold_lock(path: str, held: Any, release: Any) -> None:
-    from talentproof.issuer.db import WriterLock
+    from talentproof.issuer.store.locks import WriterLock
 
     lock = WriterLock(Path(path))
     with lock:
@@ -177,7 +177,7 @@ def _hold_lock(path: str, held: Any, release: Any) -> None:
 
 
 def test_writer_lock_excludes_other_processes_and_reenters_in_one_thread(tmp_path) -> None:
-    from talentproof.issuer.db import WriterLock
+    from talentproof.issuer.store.locks import WriterLock
 
     path = tmp_path / "issuer.db-writelock"
     lock = WriterLock(path)
@@ -216,7 +216,7 @@ def test_writer_lock_excludes_other_processes_and_reenters_in_one_thread(tmp_pat
 
 
 def test_service_on_sqlite_file_uses_the_process_lock_and_checkpoints_the_wal(service) -> None:
-    from talentproof.issuer.db import WriterLock
+    from talentproof.issuer.store.locks import WriterLock
 
     assert isinstance(service.write_lock, WriterLock)
     assert service.checkpointer is not None
