@@ -27,6 +27,7 @@ except (AttributeError, OSError):
     pass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from talentproof.credential import anchor, examples, integrity, merkle, qr
 from talentproof.credential.errors import PayloadTooLargeForQR
 from talentproof.credential.keys import Ed25519SigningKey
@@ -36,8 +37,9 @@ WHEN = examples.WHEN
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 
-def paired_rates(ref: Callable[[], int], fig: Callable[[], int], seconds: float
-                 ) -> tuple[float, float]:
+def paired_rates(
+    ref: Callable[[], int], fig: Callable[[], int], seconds: float
+) -> tuple[float, float]:
     """Rates of ``ref`` and ``fig`` measured in alternating rounds (same machine conditions).
 
     On a shared machine the load changes from second to second; alternating short rounds of
@@ -54,13 +56,26 @@ def paired_rates(ref: Callable[[], int], fig: Callable[[], int], seconds: float
     return (totals["ref"][0] / totals["ref"][1], totals["fig"][0] / totals["fig"][1])
 
 
-def vs_raw(rows: list[tuple[str, str, str, str]], figure: str, target: str, raw: str,
-           ref: Callable[[], int], fig: Callable[[], int], seconds: float) -> None:
+def vs_raw(
+    rows: list[tuple[str, str, str, str]],
+    figure: str,
+    target: str,
+    raw: str,
+    ref: Callable[[], int],
+    fig: Callable[[], int],
+    seconds: float,
+) -> None:
     """Add the row of `fig`'s rate beside the raw Ed25519 `raw` rate of `ref` (paired_rates)."""
     gc.collect()
     raw_rate, rate = paired_rates(ref, fig, seconds)
-    rows.append((figure, target, f"raw Ed25519 {raw} {raw_rate:,.0f}/s",
-                 f"{rate:,.0f}/s = {rate / raw_rate:.0%} of raw"))
+    rows.append(
+        (
+            figure,
+            target,
+            f"raw Ed25519 {raw} {raw_rate:,.0f}/s",
+            f"{rate:,.0f}/s = {rate / raw_rate:.0%} of raw",
+        )
+    )
 
 
 def holder(i: int) -> str:
@@ -70,13 +85,20 @@ def holder(i: int) -> str:
 def degree(i: int, did: str) -> dict[str, Any]:
     """The example degree, made distinct per `i` (id, level, status list index)."""
     return examples.degree(
-        did, issuer={"id": "did:web:hku.hk", "name": "The University of Hong Kong"},
-        level=("bachelor", "master", "doctorate")[i % 3], honours="First Class Honours",
+        did,
+        issuer={"id": "did:web:hku.hk", "name": "The University of Hong Kong"},
+        level=("bachelor", "master", "doctorate")[i % 3],
+        honours="First Class Honours",
         id=f"urn:uuid:{uuid.UUID(bytes=hashlib.sha256(b'%d' % i).digest()[:16], version=4)}",
-        status=[{"type": "BitstringStatusListEntry", "statusPurpose": p,
-                 "statusListIndex": str(1000 + i),
-                 "statusListCredential": f"https://issuer.hku.hk/status/{p}"}
-                for p in ("revocation", "suspension")],
+        status=[
+            {
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": p,
+                "statusListIndex": str(1000 + i),
+                "statusListCredential": f"https://issuer.hku.hk/status/{p}",
+            }
+            for p in ("revocation", "suspension")
+        ],
     )
 
 
@@ -106,8 +128,15 @@ def main() -> None:
         integrity.sign_many(docs, key, verification_method=vm, created=WHEN)
         return n
 
-    vs_raw(rows, "sign eddsa-jcs-2022 (sign_many), credentials/s", ">= 35,000 and >= 70% of raw",
-           "sign (cryptography)", raw_sign, batch_sign, secs)
+    vs_raw(
+        rows,
+        "sign eddsa-jcs-2022 (sign_many), credentials/s",
+        ">= 35,000 and >= 70% of raw",
+        "sign (cryptography)",
+        raw_sign,
+        batch_sign,
+        secs,
+    )
 
     # The signer uses libsodium (PyNaCl), faster than cryptography: against its own raw primitive
     # too, so the ratio is not flattered by the faster library.
@@ -120,8 +149,15 @@ def main() -> None:
             crypto_sign(m, secret)
         return n
 
-    vs_raw(rows, "  same, against libsodium's raw sign (the signer's library)", ">= 70% of raw",
-           "sign (libsodium, PyNaCl crypto_sign)", raw_sign_sodium, batch_sign, secs)
+    vs_raw(
+        rows,
+        "  same, against libsodium's raw sign (the signer's library)",
+        ">= 70% of raw",
+        "sign (libsodium, PyNaCl crypto_sign)",
+        raw_sign_sodium,
+        batch_sign,
+        secs,
+    )
 
     # sign_many calls libsodium's crypto_sign through PyNaCl's cffi binding directly (one
     # buffer, no wrapper): against that same call too, the strictest reference.
@@ -136,18 +172,33 @@ def main() -> None:
             signature_view[:]
         return n
 
-    vs_raw(rows, "  same, against that call without PyNaCl's wrapper (as sign_many calls it)",
-           "-", "sign (libsodium, direct cffi)", raw_sign_direct, batch_sign, secs)
+    vs_raw(
+        rows,
+        "  same, against that call without PyNaCl's wrapper (as sign_many calls it)",
+        "-",
+        "sign (libsodium, direct cffi)",
+        raw_sign_direct,
+        batch_sign,
+        secs,
+    )
 
     # --- verifying signature + Merkle inclusion -----------------------------------------------
     signed = integrity.sign_many(docs, key, verification_method=vm, created=WHEN)
-    tree = merkle.MerkleTree([merkle.credential_hash(d) for d in signed] +
-                             [hashlib.sha256(b"%d" % i).digest() for i in range(4096 - n)])
+    tree = merkle.MerkleTree(
+        [merkle.credential_hash(d) for d in signed]
+        + [hashlib.sha256(b"%d" % i).digest() for i in range(4096 - n)]
+    )
     # (a batch of 4,096: every inclusion proof has 12 hashes)
     proofs = tree.proofs()
-    anchored = [anchor.attach_anchor(d, anchor.AnchorProof.from_inclusion(
-        proofs[i], chain_id=31337, registry=REGISTRY, merkle_root=tree.root))
-        for i, d in enumerate(signed)]
+    anchored = [
+        anchor.attach_anchor(
+            d,
+            anchor.AnchorProof.from_inclusion(
+                proofs[i], chain_id=31337, registry=REGISTRY, merkle_root=tree.root
+            ),
+        )
+        for i, d in enumerate(signed)
+    ]
     pub = raw_key.public_key()
     sigs = [raw_key.sign(m) for m in msgs]
 
@@ -165,8 +216,15 @@ def main() -> None:
             merkle.verify_inclusion(chash, proof.inclusion, proof.merkle_root)
         return n
 
-    vs_raw(rows, "verify signature + Merkle inclusion, credentials/s",
-           ">= 10,000 (64.5% of raw)", "verify (cryptography)", raw_verify, full_verify, secs)
+    vs_raw(
+        rows,
+        "verify signature + Merkle inclusion, credentials/s",
+        ">= 10,000 (64.5% of raw)",
+        "verify (cryptography)",
+        raw_verify,
+        full_verify,
+        secs,
+    )
 
     # The verifier checks signatures with libsodium (PyNaCl, stricter than OpenSSL and faster):
     # against its own raw primitive too, so the ratio is not flattered by the faster library.
@@ -179,8 +237,15 @@ def main() -> None:
             crypto_sign_open(s + m, public_raw)
         return n
 
-    vs_raw(rows, "  same, against libsodium's raw verify (the verifier's library)", "-",
-           "verify (libsodium)", raw_verify_sodium, full_verify, secs)
+    vs_raw(
+        rows,
+        "  same, against libsodium's raw verify (the verifier's library)",
+        "-",
+        "verify (libsodium)",
+        raw_verify_sodium,
+        full_verify,
+        secs,
+    )
 
     # --- RFC 8785 (JCS): the hand-written orjson fast path against the rfc8785 library ----------
     # (why credential/jcs.py keeps its fast path: the signer and every credential hash run it;
@@ -203,9 +268,14 @@ def main() -> None:
 
     gc.collect()
     lib_rate, fast_rate = paired_rates(jcs_library, jcs_fast, secs)
-    rows.append(("JCS of a signed credential: credential.jcs.canonicalize, credentials/s",
-                 "faster than rfc8785 (else use it)", f"rfc8785.dumps {lib_rate:,.0f}/s",
-                 f"{fast_rate:,.0f}/s = {fast_rate / lib_rate:.1f}x the library"))
+    rows.append(
+        (
+            "JCS of a signed credential: credential.jcs.canonicalize, credentials/s",
+            "faster than rfc8785 (else use it)",
+            f"rfc8785.dumps {lib_rate:,.0f}/s",
+            f"{fast_rate:,.0f}/s = {fast_rate / lib_rate:.1f}x the library",
+        )
+    )
 
     # --- the one schema validator: compiled (jsonschema-rs) against the reference (jsonschema) --
     from talentproof.credential import validation
@@ -224,37 +294,55 @@ def main() -> None:
 
     gc.collect()
     ref_rate, fast_rate = paired_rates(validate_reference, validate_compiled, secs)
-    rows.append(("schema + VC checks: credential.validation.validate_credential, credentials/s",
-                 "faster than the reference", f"jsonschema (reference) {ref_rate:,.0f}/s",
-                 f"{fast_rate:,.0f}/s = {fast_rate / ref_rate:.1f}x the reference"))
+    rows.append(
+        (
+            "schema + VC checks: credential.validation.validate_credential, credentials/s",
+            "faster than the reference",
+            f"jsonschema (reference) {ref_rate:,.0f}/s",
+            f"{fast_rate:,.0f}/s = {fast_rate / ref_rate:.1f}x the reference",
+        )
+    )
 
     # --- issuing many: the template splice against the plain path (credential.issuance) -------
     from talentproof.credential import issuance
 
-    identity = issuance.IssuerIdentity("did:web:hku.hk", "The University of Hong Kong",
-                                       "https://issuer.hku.hk/status")
+    identity = issuance.IssuerIdentity(
+        "did:web:hku.hk", "The University of Hong Kong", "https://issuer.hku.hk/status"
+    )
     signer = issuance.Signer(key.seed, identity.did)
-    requests = [(i, {"credentialSubject": d["credentialSubject"]}, 1000 + i)
-                for i, d in enumerate(docs)]
-    template = issuance.BulkTemplate("DegreeCredential", identity=identity, signer=signer,
-                                     now=WHEN)
+    requests = [
+        (i, {"credentialSubject": d["credentialSubject"]}, 1000 + i) for i, d in enumerate(docs)
+    ]
+    template = issuance.BulkTemplate("DegreeCredential", identity=identity, signer=signer, now=WHEN)
 
     def issue_plain() -> int:
-        issuance.issue_plain("DegreeCredential", requests, identity=identity, signer=signer,
-                             now=WHEN)
+        issuance.issue_plain(
+            "DegreeCredential", requests, identity=identity, signer=signer, now=WHEN
+        )
         return n
 
     def issue_fast() -> int:
-        out = issuance.issue_credentials("DegreeCredential", requests, identity=identity,
-                                         signer=signer, now=WHEN, template=template)
+        out = issuance.issue_credentials(
+            "DegreeCredential",
+            requests,
+            identity=identity,
+            signer=signer,
+            now=WHEN,
+            template=template,
+        )
         assert out[0][1] is not None
         return n
 
     gc.collect()
     ref_rate, fast_rate = paired_rates(issue_plain, issue_fast, secs)
-    rows.append(("issue_credentials (template splice), credentials/s", "faster than plain",
-                 f"issue_plain (build, validate, sign_many) {ref_rate:,.0f}/s",
-                 f"{fast_rate:,.0f}/s = {fast_rate / ref_rate:.1f}x the plain path"))
+    rows.append(
+        (
+            "issue_credentials (template splice), credentials/s",
+            "faster than plain",
+            f"issue_plain (build, validate, sign_many) {ref_rate:,.0f}/s",
+            f"{fast_rate:,.0f}/s = {fast_rate / ref_rate:.1f}x the plain path",
+        )
+    )
 
     # --- Merkle tree of 1,000,000 leaves with every proof -------------------------------------
     leaves = 100_000 if args.quick else 1_000_000
@@ -272,18 +360,28 @@ def main() -> None:
         hashlib.sha256(b"\x00" + h).digest()
     ref = time.process_time() - ref_start
     merkle.verify_inclusion(hashes[leaves // 3], all_proofs[leaves // 3], big.root)
-    rows.append((f"Merkle tree {leaves:,} leaves + all proofs, s", "<= 10 s (1,000,000 leaves)",
-                 f"{leaves:,} leaf hashes alone {ref:.2f} s",
-                 (f"{done - start:.2f} s CPU, {wall:.2f} s wall (tree {built - start:.2f} s + "
-                  f"proofs {done - built:.2f} s) = {(done - start) / ref:.1f}x")))
+    rows.append(
+        (
+            f"Merkle tree {leaves:,} leaves + all proofs, s",
+            "<= 10 s (1,000,000 leaves)",
+            f"{leaves:,} leaf hashes alone {ref:.2f} s",
+            (
+                f"{done - start:.2f} s CPU, {wall:.2f} s wall (tree {built - start:.2f} s + "
+                f"proofs {done - built:.2f} s) = {(done - start) / ref:.1f}x"
+            ),
+        )
+    )
     del all_proofs, big, hashes
     gc.collect()
 
     # --- QR payloads --------------------------------------------------------------------------
     holder_key = Ed25519SigningKey.from_seed(hashlib.sha256(b"bench holder").digest())
     hd = holder_key.public_key.did_key
-    kinds = {"DegreeCredential": degree(7, hd), "EmploymentCredential": examples.employment(hd),
-             "OpenBadgeCredential": examples.badge(hd)}
+    kinds = {
+        "DegreeCredential": degree(7, hd),
+        "EmploymentCredential": examples.employment(hd),
+        "OpenBadgeCredential": examples.badge(hd),
+    }
     filler = [hashlib.sha256(b"f%d" % i).digest() for i in range(4096)]
     anchored_kinds = {}
     for kind, doc in kinds.items():
@@ -291,40 +389,62 @@ def main() -> None:
         hs = list(filler)
         hs[5] = merkle.credential_hash(s)
         t = merkle.MerkleTree(hs)
-        a = anchor.AnchorProof.from_inclusion(t.proof(5), chain_id=31337, registry=REGISTRY,
-                                              merkle_root=t.root)
+        a = anchor.AnchorProof.from_inclusion(
+            t.proof(5), chain_id=31337, registry=REGISTRY, merkle_root=t.root
+        )
         anchored_kinds[kind] = anchor.attach_anchor(s, a)
         text = qr.encode_payload(anchored_kinds[kind])
         json_len = len(__import__("orjson").dumps(anchored_kinds[kind]))
-        rows.append((f"QR {kind} (12-hash path): payload bytes / chars / version",
-                     "version <= 25 at M",
-                     f"JSON {json_len:,} bytes", (f"{len(qr.b45decode(text[4:]))} B / {len(text)} "
-                                                  f"chars / V{qr.qr_version(text)}")))
+        rows.append(
+            (
+                f"QR {kind} (12-hash path): payload bytes / chars / version",
+                "version <= 25 at M",
+                f"JSON {json_len:,} bytes",
+                (f"{len(qr.b45decode(text[4:]))} B / {len(text)} chars / V{qr.qr_version(text)}"),
+            )
+        )
     # with the holder's identity-document salt and a verifier-sized challenge (24 characters):
     # the 32-byte salt of a key file written before salts became 16 bytes (the longer), and a
     # 16-byte salt (`person.new_salt` today; fixed here so the row is reproducible)
     salt16 = "EBESExQVFhcYGRobHB0eHw"  # bytes 16..31
     for count, salt in ((3, examples.ID_SALT), (3, salt16), (2, examples.ID_SALT)):
-        vp = create_presentation(list(anchored_kinds.values())[:count], holder_key,
-                                 challenge="c0ffee-5eed-0123456789ab", domain="verify.immd.gov.hk",
-                                 created=WHEN, identity_document_salt=salt)
+        vp = create_presentation(
+            list(anchored_kinds.values())[:count],
+            holder_key,
+            challenge="c0ffee-5eed-0123456789ab",
+            domain="verify.immd.gov.hk",
+            created=WHEN,
+            identity_document_salt=salt,
+        )
         label = ("all 3" if count == 3 else "degree + employment") + (
-            f", {len(salt) * 3 // 4}-byte salt")
+            f", {len(salt) * 3 // 4}-byte salt"
+        )
         try:
             text = qr.encode_payload(vp)
-            measured = (f"{len(qr.b45decode(text[4:]))} B / {len(text)} chars / "
-                        f"V{qr.qr_version(text)}")
+            measured = (
+                f"{len(qr.b45decode(text[4:]))} B / {len(text)} chars / V{qr.qr_version(text)}"
+            )
         except PayloadTooLargeForQR as exc:
-            measured = (f"{exc.length_chars} chars: does not fit ({exc.excess_chars} over "
-                        f"V40 at M)")
-        rows.append((f"QR presentation of {label} (bound): bytes / chars / version",
-                     "<= 40 at M", f"JSON {len(__import__('orjson').dumps(vp)):,} bytes",
-                     measured))
+            measured = f"{exc.length_chars} chars: does not fit ({exc.excess_chars} over V40 at M)"
+        rows.append(
+            (
+                f"QR presentation of {label} (bound): bytes / chars / version",
+                "<= 40 at M",
+                f"JSON {len(__import__('orjson').dumps(vp)):,} bytes",
+                measured,
+            )
+        )
 
-    widths = [max(len(r[i]) for r in rows + [("figure", "target", "reference", "ratio")])
-              for i in range(4)]
-    line = " | ".join(h.ljust(w) for h, w in zip(("figure", "target", "reference (same run)",
-                                                  "measured / ratio"), widths, strict=True))
+    widths = [
+        max(len(r[i]) for r in rows + [("figure", "target", "reference", "ratio")])
+        for i in range(4)
+    ]
+    line = " | ".join(
+        h.ljust(w)
+        for h, w in zip(
+            ("figure", "target", "reference (same run)", "measured / ratio"), widths, strict=True
+        )
+    )
     print(f"python {sys.version.split()[0]}, one core, {'quick' if args.quick else 'full'} run")
     print(line)
     print("-" * len(line))

@@ -222,7 +222,12 @@ def measure(url: str) -> list[tuple[str, float, float | None, str]]:
         )
     )
     view = bench.registry.functions.verifyCredential(
-        Web3.keccak(text="did:web:hku.hk"), Web3.keccak(text="root-4096"), hashes[0], ED25519_KEY, DEGREE, 0
+        Web3.keccak(text="did:web:hku.hk"),
+        Web3.keccak(text="root-4096"),
+        hashes[0],
+        ED25519_KEY,
+        DEGREE,
+        0,
     ).estimate_gas()
     rows.append(
         (

@@ -45,6 +45,7 @@ def raw_sign_cpu(rounds: int = 7, per_round: int = 3000) -> tuple[list[float], l
     with ``cryptography`` (the reference of the ratio) and with the issuer's own signing key
     (`credential.keys.Ed25519SigningKey`, libsodium through PyNaCl), interleaved."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from talentproof.credential.keys import Ed25519SigningKey
 
     signers = (
@@ -235,20 +236,23 @@ def _write_rows(path: Path, rows: int, fmt: str = "jsonl", row_bytes: int = 0) -
     accept. Up to 4,000 characters (the schema's limit) the rows are issued; longer ones are
     refused rows (each still read, parsed and its error stored), up to the longest record an
     upload may hold (`bulk.MAX_RECORD_BYTES`): the heaviest file per row."""
-    from talentproof.issuer.bulk import MAX_RECORD_BYTES
     from talentproof.credential.examples import PERSON
     from talentproof.credential.keys import Ed25519SigningKey
+    from talentproof.issuer.bulk import MAX_RECORD_BYTES
 
-    person_cells = ",".join((PERSON["name"], PERSON["birthDate"],
-                             *PERSON["identityDocument"].values()))
+    person_cells = ",".join(
+        (PERSON["name"], PERSON["birthDate"], *PERSON["identityDocument"].values())
+    )
     holders = [
         Ed25519SigningKey.from_seed(bytes([i + 1]) * 32).public_key.did_key for i in range(200)
     ]
     levels = ("bachelor", "master", "doctorate")
     pad = ""
     if row_bytes:
-        plain = len(f"{holders[0]},{person_cells},Degree,master,Financial Technology 0,"
-                    "University of Benchmarks,2026-06-30\r\n")
+        plain = len(
+            f"{holders[0]},{person_cells},Degree,master,Financial Technology 0,"
+            "University of Benchmarks,2026-06-30\r\n"
+        )
         size = min(MAX_RECORD_BYTES - plain - 64, max(1, row_bytes - plain - 1))
         pad = ("Bulk benchmark padding. " * (size // 24 + 1))[:size]
     if fmt == "csv":  # the same subjects, one column per field (dotted paths)
@@ -387,6 +391,7 @@ def main() -> int:
         own_s = own[len(own) // 2]
 
         from sqlalchemy import func, select
+
         from talentproof.issuer.db import AnchorBatch, BulkJob, Credential
 
         with service.sessions() as session:

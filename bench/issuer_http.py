@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+
 from talentproof.credential.examples import PERSON
 
 TARGET_RPS = 600

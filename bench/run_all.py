@@ -46,7 +46,10 @@ def main() -> int:
             print(proc.stderr, file=sys.stderr)
         sections += [f"## {title}", "", "```", proc.stdout.rstrip(), "```", ""]
         if proc.returncode != 0:
-            sections += [f"(exit code {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]})", ""]
+            sections += [
+                f"(exit code {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]})",
+                "",
+            ]
     (HERE / "results.md").write_text("\n".join(sections) + "\n", encoding="utf-8")
     print(f"wrote {HERE / 'results.md'}")
     return 1 if failed else 0

@@ -35,6 +35,7 @@ from typing import Self
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
+
 from talentproof.credential import examples, integrity, model
 from talentproof.credential.anchor import AnchorProof, attach_anchor
 from talentproof.credential.keys import Ed25519SigningKey
@@ -64,35 +65,56 @@ def pct(samples: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(p / 100 * len(s)))]
 
 
-def issue_batch(n: int, issuer_did: str, key: Ed25519SigningKey, client: RegistryClient, deployment) -> list[dict]:
+def issue_batch(
+    n: int, issuer_did: str, key: Ed25519SigningKey, client: RegistryClient, deployment
+) -> list[dict]:
     now = datetime.now(UTC) - timedelta(days=1)
     docs = [
         model.degree_credential(
-            issuer_did, Ed25519SigningKey.from_seed(i.to_bytes(32, "big")).public_key.did_key if i < 64 else
-            "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
-            "bachelor", "Computer Science", "The University of Hong Kong", "2015-06-30",
-            subject_name=examples.PERSON_NAME, birth_date=examples.BIRTH_DATE,
+            issuer_did,
+            Ed25519SigningKey.from_seed(i.to_bytes(32, "big")).public_key.did_key
+            if i < 64
+            else "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+            "bachelor",
+            "Computer Science",
+            "The University of Hong Kong",
+            "2015-06-30",
+            subject_name=examples.PERSON_NAME,
+            birth_date=examples.BIRTH_DATE,
             identity_document=examples.IDENTITY_DOCUMENT,
-            id=f"urn:uuid:00000000-0000-4000-8000-{i:012d}", valid_from=now,
+            id=f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
+            valid_from=now,
         )
         for i in range(n)
     ]
-    signed = integrity.sign_many(docs, key, verification_method=key.public_key.verification_method,
-                                 created=now.replace(microsecond=0))
+    signed = integrity.sign_many(
+        docs,
+        key,
+        verification_method=key.public_key.verification_method,
+        created=now.replace(microsecond=0),
+    )
     tree = MerkleTree([credential_hash(d) for d in signed])
     client.anchor_root(tree.root, tree.size)
     proofs = tree.proofs()
     return [
-        attach_anchor(d, AnchorProof.from_inclusion(p, chain_id=deployment.chain_id, registry=deployment.registry,
-                                                      merkle_root=tree.root))
+        attach_anchor(
+            d,
+            AnchorProof.from_inclusion(
+                p, chain_id=deployment.chain_id, registry=deployment.registry, merkle_root=tree.root
+            ),
+        )
         for d, p in zip(signed, proofs, strict=True)
     ]
 
 
-def bench_single(verifier: Verifier, payloads: list[str], reader: RegistryReader, w3, deployment, query) -> None:
+def bench_single(
+    verifier: Verifier, payloads: list[str], reader: RegistryReader, w3, deployment, query
+) -> None:
     from talentproof.ledger._internal.transport import StdlibTransport
 
-    stdlib = Verifier(RegistryReader(reader.rpc_url, reader.registry, transport=StdlibTransport), verifier.trust)
+    stdlib = Verifier(
+        RegistryReader(reader.rpc_url, reader.registry, transport=StdlibTransport), verifier.trust
+    )
     for v in (stdlib, verifier):  # warm up both transports
         for t in payloads[:50]:
             v.verify_application([item_from_text(t, "qr")])
@@ -115,7 +137,9 @@ def bench_single(verifier: Verifier, payloads: list[str], reader: RegistryReader
         raw.append(time.perf_counter() - t0)
     from talentproof.ledger.artifacts import load_artifact
 
-    contract = w3.eth.contract(address=deployment.registry, abi=list(load_artifact("TalentProofRegistry").abi))
+    contract = w3.eth.contract(
+        address=deployment.registry, abi=list(load_artifact("TalentProofRegistry").abi)
+    )
     fn = contract.functions.verifyCredential(*query, 0)
     for _ in range(20):
         fn.call()
@@ -132,14 +156,35 @@ def bench_single(verifier: Verifier, payloads: list[str], reader: RegistryReader
     p50, p99 = pct(lat, 50) * 1e3, pct(lat, 99) * 1e3
     raw50 = pct(raw, 50) * 1e3
     w350 = pct(w3c, 50) * 1e3
-    row("QR payload verified (p50)", f"{p50:.2f} ms", "<= 2 ms", f"web3.py call of the view {w350:.2f} ms",
-        f"{w350 / p50:.2f}x faster than one web3 call")
-    row("QR payload verified (p99)", f"{p99:.2f} ms", "<= 5 ms", "oa-verify ~4.75 ms p50 (published here)", "")
+    row(
+        "QR payload verified (p50)",
+        f"{p50:.2f} ms",
+        "<= 2 ms",
+        f"web3.py call of the view {w350:.2f} ms",
+        f"{w350 / p50:.2f}x faster than one web3 call",
+    )
+    row(
+        "QR payload verified (p99)",
+        f"{p99:.2f} ms",
+        "<= 5 ms",
+        "oa-verify ~4.75 ms p50 (published here)",
+        "",
+    )
     b50, b99 = pct(lat_before, 50) * 1e3, pct(lat_before, 99) * 1e3
-    row("  same, through http.client (the previous transport)", f"p50 {b50:.2f} / p99 {b99:.2f} ms", "", "",
-        f"raw transport {b50 / p50:.2f}x faster at p50")
-    row("  ledger reader's verify_credential alone (p50)", f"{raw50:.2f} ms", "",
-        f"one raw JSON-RPC request {pct(plain, 50) * 1e3:.2f} ms", f"{raw50 / p50:.0%} of p50")
+    row(
+        "  same, through http.client (the previous transport)",
+        f"p50 {b50:.2f} / p99 {b99:.2f} ms",
+        "",
+        "",
+        f"raw transport {b50 / p50:.2f}x faster at p50",
+    )
+    row(
+        "  ledger reader's verify_credential alone (p50)",
+        f"{raw50:.2f} ms",
+        "",
+        f"one raw JSON-RPC request {pct(plain, 50) * 1e3:.2f} ms",
+        f"{raw50 / p50:.0%} of p50",
+    )
     row("JSON-RPC requests per credential", "1 (a batch of 2 calls)", "", "oa-verify: 18", "")
 
 
@@ -246,12 +291,18 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             RegistryReader.__init__.__kwdefaults__["batch_views"] = on
 
         def run() -> dict[str, float]:
-            kids0, self0 = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+            kids0, self0 = (
+                resource.getrusage(resource.RUSAGE_CHILDREN),
+                resource.getrusage(resource.RUSAGE_SELF),
+            )
             node0 = _tree_cpu(node_pid)
             with RawVerifySampler() as sampler:
                 results, _block, seconds = run_folder(folder, rpc=rpc, trust=str(record), workers=2)
             node1 = _tree_cpu(node_pid)
-            kids1, self1 = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+            kids1, self1 = (
+                resource.getrusage(resource.RUSAGE_CHILDREN),
+                resource.getrusage(resource.RUSAGE_SELF),
+            )
             assert len(results) == len(docs)
             bad = [r for r in results if r["verdict"] != "valid"]
             assert not bad, bad[:3]
@@ -284,30 +335,63 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
 
     cur = {k: mean(runs["current"], k) for k in runs["current"][0]}
     raw_loop = (raw_before + raw_after) / 2
-    row(f"Folder of {len(docs):,} credential files, 2 processes", f"{cur['rate']:,.0f} /s", ">= 8,000 /s",
-        f"raw Ed25519 verify, 1 core {ed:,.0f} /s", f"{cur['rate'] / ed:.2f}x one core's raw verify")
-    for name, label in (("per_call", "one eth_call per credential (before the views call)"),
-                        ("no_pipeline", "pipelining off (reads not overlapped)")):
+    row(
+        f"Folder of {len(docs):,} credential files, 2 processes",
+        f"{cur['rate']:,.0f} /s",
+        ">= 8,000 /s",
+        f"raw Ed25519 verify, 1 core {ed:,.0f} /s",
+        f"{cur['rate'] / ed:.2f}x one core's raw verify",
+    )
+    for name, label in (
+        ("per_call", "one eth_call per credential (before the views call)"),
+        ("no_pipeline", "pipelining off (reads not overlapped)"),
+    ):
         r = runs[name][0]
         row(f"  same, {label}", f"{r['rate']:,.0f} /s", "", "", "")
     total = cur["workers"] + cur["parent"] + cur["node"]
-    row("  CPU per credential: workers + parent + Anvil (mean of 2 runs)",
-        f"{cur['workers']:.0f} + {cur['parent']:.0f} + {cur['node']:.0f} = {total:.0f} us", "",
-        f"raw Ed25519 verify during the run {cur['raw_during']:.0f} us CPU", "")
+    row(
+        "  CPU per credential: workers + parent + Anvil (mean of 2 runs)",
+        f"{cur['workers']:.0f} + {cur['parent']:.0f} + {cur['node']:.0f} = {total:.0f} us",
+        "",
+        f"raw Ed25519 verify during the run {cur['raw_during']:.0f} us CPU",
+        "",
+    )
     verdict = "met" if total / cur["raw_during"] <= RATIO_TARGET else "NOT met"
-    row("  CPU per credential in raw verifies (during-run reference)", f"{total / cur['raw_during']:.2f}",
-        f"<= {RATIO_TARGET:.3f}", "2 x 15,500/s / 8,000/s", verdict)
-    row("  same, against raw verify before/after the runs", f"{total / raw_loop:.2f}", f"<= {RATIO_TARGET:.3f}",
+    row(
+        "  CPU per credential in raw verifies (during-run reference)",
+        f"{total / cur['raw_during']:.2f}",
+        f"<= {RATIO_TARGET:.3f}",
+        "2 x 15,500/s / 8,000/s",
+        verdict,
+    )
+    row(
+        "  same, against raw verify before/after the runs",
+        f"{total / raw_loop:.2f}",
+        f"<= {RATIO_TARGET:.3f}",
         f"raw verify before {raw_before:.0f} / after {raw_after:.0f} us CPU",
-        "met" if total / raw_loop <= RATIO_TARGET else "NOT met")
-    for name, label in (("per_call", "one eth_call per credential"), ("no_pipeline", "pipelining off")):
+        "met" if total / raw_loop <= RATIO_TARGET else "NOT met",
+    )
+    for name, label in (
+        ("per_call", "one eth_call per credential"),
+        ("no_pipeline", "pipelining off"),
+    ):
         r = runs[name][0]
         t = r["workers"] + r["parent"] + r["node"]
-        row(f"  same, {label}", f"{r['workers']:.0f} + {r['parent']:.0f} + {r['node']:.0f} = {t:.0f} us",
-            "", f"raw verify during the run {r['raw_during']:.0f} us", f"{t / r['raw_during']:.2f} raw verifies")
+        row(
+            f"  same, {label}",
+            f"{r['workers']:.0f} + {r['parent']:.0f} + {r['node']:.0f} = {t:.0f} us",
+            "",
+            f"raw verify during the run {r['raw_during']:.0f} us",
+            f"{t / r['raw_during']:.2f} raw verifies",
+        )
     rv = total / cur["raw_during"]
-    row("  model: 2 cores x 15,500 raw verifies/s / raw verifies per credential", f"{2 * 15_500 / rv:,.0f} /s",
-        ">= 8,000 /s", "15,500/s/core: the brief's idle-machine figure", "not measured")
+    row(
+        "  model: 2 cores x 15,500 raw verifies/s / raw verifies per credential",
+        f"{2 * 15_500 / rv:,.0f} /s",
+        ">= 8,000 /s",
+        "15,500/s/core: the brief's idle-machine figure",
+        "not measured",
+    )
 
 
 def bench_image(payload: str) -> None:
@@ -332,8 +416,13 @@ def bench_image(payload: str) -> None:
     fast = timed(lambda: item_from_image(data, "page.png"), 40)
     thorough = timed(lambda: decode_image(data), 10)
     f50, t50 = pct(fast, 50) * 1e3, pct(thorough, 50) * 1e3
-    row("QR image -> credential, 1000x1000 screenshot (p50)", f"{f50:.1f} ms", "<= 30 ms",
-        f"credential.qr.decode_image alone {t50:.1f} ms", f"{t50 / f50:.1f}x faster")
+    row(
+        "QR image -> credential, 1000x1000 screenshot (p50)",
+        f"{f50:.1f} ms",
+        "<= 30 ms",
+        f"credential.qr.decode_image alone {t50:.1f} ms",
+        f"{t50 / f50:.1f}x faster",
+    )
 
 
 def main() -> int:
@@ -364,14 +453,24 @@ def main() -> int:
         from talentproof.ledger.chain import did_hash
 
         query = (
-            did_hash(did), anchor.merkle_root, credential_hash(plain), key.public_key.raw, type_id("DegreeCredential")
+            did_hash(did),
+            anchor.merkle_root,
+            credential_hash(plain),
+            key.public_key.raw,
+            type_id("DegreeCredential"),
         )
         bench_single(verifier, payloads, reader, gov.w3, deployment, query)
         bench_image(payloads[0])
         folder_docs = issue_batch(FOLDER_SIZE, did, key, client, deployment)
         bench_folder(record, node.rpc_url, folder_docs, node.process.pid)
 
-    widths = [max(len(r[i]) for r in ROWS + [("figure", "measured", "target", "reference (same run)", "ratio")]) for i in range(5)]
+    widths = [
+        max(
+            len(r[i])
+            for r in ROWS + [("figure", "measured", "target", "reference (same run)", "ratio")]
+        )
+        for i in range(5)
+    ]
     head = ("figure", "measured", "target", "reference (same run)", "ratio")
     print(" | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
     print("-|-".join("-" * w for w in widths))

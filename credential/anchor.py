@@ -57,8 +57,9 @@ class AnchorProof:
         cls, proof: InclusionProof, *, chain_id: int, registry: str, merkle_root: bytes
     ) -> AnchorProof:
         """Build from a `MerkleTree` inclusion proof and the chain binding."""
-        return cls(chain_id, registry, merkle_root, proof.leaf_index, proof.tree_size,
-                   tuple(proof.path))
+        return cls(
+            chain_id, registry, merkle_root, proof.leaf_index, proof.tree_size, tuple(proof.path)
+        )
 
     @property
     def inclusion(self) -> InclusionProof:
@@ -98,9 +99,15 @@ class AnchorProof:
                 f"anchor proof type: expected {ANCHOR_TYPE!r}, found {entry.get('type')!r}"
             )
         exact = entry.keys() == _ANCHOR_KEYS  # the usual case: no key missing, none extra
-        missing = () if exact else [
-            k for k in ("chainId", "registry", "merkleRoot", "leafIndex", "treeSize", "path")
-            if k not in entry]
+        missing = (
+            ()
+            if exact
+            else [
+                k
+                for k in ("chainId", "registry", "merkleRoot", "leafIndex", "treeSize", "path")
+                if k not in entry
+            ]
+        )
         if missing:
             raise AnchorFormatError(f"anchor proof: missing {', '.join(missing)}")
         # The entry is neither signed nor hashed: refuse anything but its one exact form, so no
@@ -149,7 +156,8 @@ _VALID_REGISTRIES: dict[str, bool] = {}  # registry text -> matches _ADDRESS (a 
 def _check_binding(chain_id: Any, registry: Any) -> None:
     """`AnchorProof.__post_init__`'s checks of the chain binding."""
     not_int = type(chain_id) is not int and (
-        not isinstance(chain_id, int) or isinstance(chain_id, bool))  # (True is an int)
+        not isinstance(chain_id, int) or isinstance(chain_id, bool)
+    )  # (True is an int)
     if not_int or not 0 < chain_id < 2**64:
         raise AnchorFormatError(f"chainId: expected a positive integer, found {chain_id!r}")
     if type(registry) is not str or registry not in _VALID_REGISTRIES:

@@ -65,8 +65,7 @@ class FactProblem:
         return f"{self.field}: {self.message}"
 
 
-def fact_problems(credential_or_subject_doc: Mapping[str, Any], today: date
-                  ) -> list[FactProblem]:
+def fact_problems(credential_or_subject_doc: Mapping[str, Any], today: date) -> list[FactProblem]:
     """The impossible or future facts of a credential (or a ``{"type", "credentialSubject"}``
     request body), in document order; empty when there are none.
 
@@ -91,8 +90,7 @@ def fact_problems(credential_or_subject_doc: Mapping[str, Any], today: date
     return problems
 
 
-def _awarded(doc: Mapping[str, Any], subject: Mapping[str, Any], today: date
-             ) -> list[FactProblem]:
+def _awarded(doc: Mapping[str, Any], subject: Mapping[str, Any], today: date) -> list[FactProblem]:
     """An Open Badges 3.0 ``awardedDate`` at the credential's root (none of the TalentProof
     schemas admits one; checked when a document carries it)."""
     c = _Checker(today)
@@ -104,8 +102,7 @@ def _awarded(doc: Mapping[str, Any], subject: Mapping[str, Any], today: date
     return c.problems
 
 
-def subject_fact_problems(kind: str, subject: Mapping[str, Any], today: date
-                          ) -> list[FactProblem]:
+def subject_fact_problems(kind: str, subject: Mapping[str, Any], today: date) -> list[FactProblem]:
     """`fact_problems` of a bare ``credentialSubject`` of credential kind ``kind``
     (``DegreeCredential``, ``EmploymentCredential``, ``OpenBadgeCredential``); paths start with
     ``credentialSubject.``. Only the fields of ``kind`` are checked (plus ``birthDate``)."""
@@ -128,8 +125,9 @@ class _Checker:
     def add(self, field: str, message: str) -> None:
         self.problems.append(FactProblem(field, message))
 
-    def date(self, container: Mapping[str, Any], key: str, path: str, *,
-             datetime_ok: bool = False) -> _Day | None:
+    def date(
+        self, container: Mapping[str, Any], key: str, path: str, *, datetime_ok: bool = False
+    ) -> _Day | None:
         """The date at ``container[key]``, or None (absent, or a problem recorded)."""
         if key not in container or container[key] is None:
             return None
@@ -139,8 +137,7 @@ class _Checker:
             return value
         match = None
         if isinstance(value, str):
-            match = _DATE.fullmatch(value) or (_DATETIME.fullmatch(value) if datetime_ok
-                                               else None)
+            match = _DATE.fullmatch(value) or (_DATETIME.fullmatch(value) if datetime_ok else None)
         if match is None:
             self.add(field, f"expected a calendar date YYYY-MM-DD, found {_short(value)}")
             return None
@@ -153,21 +150,30 @@ class _Checker:
 
     def not_future(self, field: str, value: _Day | None) -> bool:
         if value is not None and value > self.today:
-            self.add(field, f"expected a date on or before {self.today.isoformat()}, found "
-                            f"{value.isoformat()}")
+            self.add(
+                field,
+                f"expected a date on or before {self.today.isoformat()}, found {value.isoformat()}",
+            )
             return False
         return True
 
     def after_birth(self, field: str, value: _Day | None, birth: _Day | None) -> None:
         if value is not None and birth is not None and value <= birth:
-            self.add(field, f"expected a date after the birthDate {birth.isoformat()}, found "
-                            f"{value.isoformat()}")
+            self.add(
+                field,
+                f"expected a date after the birthDate {birth.isoformat()}, found "
+                f"{value.isoformat()}",
+            )
 
-    def ordered(self, start_name: str, start: _Day | None, end_field: str,
-                end: _Day | None) -> None:
+    def ordered(
+        self, start_name: str, start: _Day | None, end_field: str, end: _Day | None
+    ) -> None:
         if start is not None and end is not None and end < start:
-            self.add(end_field, f"expected a date on or after the {start_name} "
-                                f"{start.isoformat()}, found {end.isoformat()}")
+            self.add(
+                end_field,
+                f"expected a date on or after the {start_name} "
+                f"{start.isoformat()}, found {end.isoformat()}",
+            )
 
 
 def _short(value: Any, limit: int = 40) -> str:
@@ -182,14 +188,18 @@ def _birth(c: _Checker, subject: Mapping[str, Any], path: str) -> date | None:
         return None
     field = f"{path}.birthDate"
     if birth < EARLIEST_BIRTH_DATE:
-        c.add(field, f"expected a date on or after {EARLIEST_BIRTH_DATE.isoformat()}, found "
-                     f"{birth.isoformat()}")
+        c.add(
+            field,
+            f"expected a date on or after {EARLIEST_BIRTH_DATE.isoformat()}, found "
+            f"{birth.isoformat()}",
+        )
         return None
     return birth if c.not_future(field, birth) else None
 
 
-def _subject(subject: Mapping[str, Any], today: date, path: str, *,
-             kind: str | None = None) -> list[FactProblem]:
+def _subject(
+    subject: Mapping[str, Any], today: date, path: str, *, kind: str | None = None
+) -> list[FactProblem]:
     c = _Checker(today)
     birth = _birth(c, subject, path)
 

@@ -32,8 +32,9 @@ ID_SALT = "idSalt"
 """The holder key file's property holding the identity-document salt (`person.new_salt`)."""
 
 
-def write_holder_key(path: Path, key: Ed25519SigningKey, *, force: bool = False,
-                     id_salt: str | None = None) -> None:
+def write_holder_key(
+    path: Path, key: Ed25519SigningKey, *, force: bool = False, id_salt: str | None = None
+) -> None:
     """Write a holder key file (Multikey JSON with ``secretKeyMultibase`` and, when given, the
     identity-document salt ``idSalt``), owner-only."""
     if path.exists() and not force:
@@ -160,16 +161,24 @@ def register(app: typer.Typer) -> None:
             holder_key = load_holder_key(key)
             salt = load_holder_id_salt(key)
             docs = [_load_json(p) for p in credentials]
-            vp = create_presentation(docs, holder_key, challenge=challenge, domain=domain,
-                                     created=datetime.now(UTC), identity_document_salt=salt)
+            vp = create_presentation(
+                docs,
+                holder_key,
+                challenge=challenge,
+                domain=domain,
+                created=datetime.now(UTC),
+                identity_document_salt=salt,
+            )
         except (ValueError, CredentialError) as exc:
             _fail(str(exc), 2 if isinstance(exc, ValueError) else 1)
         _write(out, json.dumps(vp, indent=2, ensure_ascii=False) + "\n")
         try:
             text = encode_payload(vp)
         except PayloadTooLargeForQR as exc:
-            _fail(f"presentation written to {out}, but it does not fit one QR code: {exc}; "
-                  f"present fewer credentials per QR code")
+            _fail(
+                f"presentation written to {out}, but it does not fit one QR code: {exc}; "
+                f"present fewer credentials per QR code"
+            )
         except CredentialError as exc:
             _fail(str(exc))
         png_path = png or out.with_suffix(".png")
@@ -181,21 +190,32 @@ def register(app: typer.Typer) -> None:
             f"{svg_path} (version {qr_version(text)}, {len(text)} characters)"
         )
         if salt is None:
-            typer.echo(f"warning: {key} has no {ID_SALT}: the verifier cannot match the identity "
-                       f"document (a key file from `talentproof keygen` has one)", err=True)
+            typer.echo(
+                f"warning: {key} has no {ID_SALT}: the verifier cannot match the identity "
+                f"document (a key file from `talentproof keygen` has one)",
+                err=True,
+            )
 
-    holder_app = typer.Typer(help="Holder commands: the identity-document commitment.",
-                             no_args_is_help=True)
+    holder_app = typer.Typer(
+        help="Holder commands: the identity-document commitment.", no_args_is_help=True
+    )
 
     @holder_app.command("commit-id")
     def commit_id(
         key: Annotated[Path, typer.Option("--key", "-k", help="holder key file (keygen)")],
-        document_type: Annotated[str, typer.Option(
-            "--type", help=f"identity document: {', '.join(DOCUMENT_TYPES)}")],
-        country: Annotated[str, typer.Option(
-            "--country", help="issuing country, ISO 3166-1 alpha-2 (HK, CN, GB...)")],
-        number: Annotated[str, typer.Option(
-            "--number", help="the document's number, e.g. 'A123456(7)' (never leaves you)")],
+        document_type: Annotated[
+            str, typer.Option("--type", help=f"identity document: {', '.join(DOCUMENT_TYPES)}")
+        ],
+        country: Annotated[
+            str,
+            typer.Option("--country", help="issuing country, ISO 3166-1 alpha-2 (HK, CN, GB...)"),
+        ],
+        number: Annotated[
+            str,
+            typer.Option(
+                "--number", help="the document's number, e.g. 'A123456(7)' (never leaves you)"
+            ),
+        ],
     ) -> None:
         """Print the ``identityDocument`` JSON object to hand to each institution: the document
         type, issuing country and a commitment to the number salted with the key file's
@@ -204,9 +224,11 @@ def register(app: typer.Typer) -> None:
             salt = load_holder_id_salt(key)
             if salt is None:
                 _fail(f"{key} has no {ID_SALT} (create a key file with `talentproof keygen`)", 2)
-            doc = {"documentType": document_type, "issuingCountry": country,
-                   "commitment": commit_identity_document(document_type, country, number,
-                                                          salt)}
+            doc = {
+                "documentType": document_type,
+                "issuingCountry": country,
+                "commitment": commit_identity_document(document_type, country, number, salt),
+            }
         except ValueError as exc:
             _fail(str(exc), 2)
         typer.echo(json.dumps(doc))

@@ -44,7 +44,7 @@ class ImpossibleFact(SchemaValidationError):
     def __init__(self, field: str, message: str, found: Any) -> None:
         expected = "a calendar date YYYY-MM-DD"
         if message.startswith("expected "):
-            expected = message[len("expected "):].split(", found ")[0]
+            expected = message[len("expected ") :].split(", found ")[0]
         super().__init__(field, expected, found)
         self.message = message
         self.args = (f"{field}: {message}",)
@@ -169,8 +169,15 @@ class PayloadTooLargeForQR(QRPayloadError):
     allowed version; ``excess_bytes`` the same in payload bytes (Base45: 3 chars per 2 bytes).
     """
 
-    def __init__(self, excess_chars: int, *, capacity_chars: int, length_chars: int,
-                 max_version: int, error: str) -> None:
+    def __init__(
+        self,
+        excess_chars: int,
+        *,
+        capacity_chars: int,
+        length_chars: int,
+        max_version: int,
+        error: str,
+    ) -> None:
         self.excess_chars = excess_chars
         self.excess_bytes = -(-excess_chars * 2 // 3)
         self.capacity_chars = capacity_chars

@@ -26,8 +26,21 @@ from typing import Any
 from . import model
 from .person import commit_identity_document
 
-__all__ = ["BIRTH_DATE", "BUILDERS", "IDENTITY_DOCUMENT", "ID_COUNTRY", "ID_NUMBER", "ID_SALT",
-           "ID_TYPE", "PERSON", "PERSON_NAME", "WHEN", "badge", "degree", "employment"]
+__all__ = [
+    "BIRTH_DATE",
+    "BUILDERS",
+    "IDENTITY_DOCUMENT",
+    "ID_COUNTRY",
+    "ID_NUMBER",
+    "ID_SALT",
+    "ID_TYPE",
+    "PERSON",
+    "PERSON_NAME",
+    "WHEN",
+    "badge",
+    "degree",
+    "employment",
+]
 
 WHEN = datetime(2026, 11, 21, 23, 40, tzinfo=UTC)
 """The examples' ``validFrom`` (and a fixed clock for signing them)."""
@@ -41,35 +54,52 @@ ID_TYPE, ID_COUNTRY, ID_NUMBER = "HKID", "HK", "A123456(7)"
 ID_SALT = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 """The sample holder's salt: bytes 0, 1, ..., 31 in base64url (a real one is `person.new_salt`)."""
 IDENTITY_DOCUMENT: dict[str, str] = {
-    "documentType": ID_TYPE, "issuingCountry": ID_COUNTRY,
+    "documentType": ID_TYPE,
+    "issuingCountry": ID_COUNTRY,
     "commitment": commit_identity_document(ID_TYPE, ID_COUNTRY, ID_NUMBER, ID_SALT),
 }
 """The sample applicant's ``identityDocument`` (``hmac-sha256:598LiBI1...``)."""
-PERSON: dict[str, Any] = {"name": PERSON_NAME, "birthDate": BIRTH_DATE,
-                          "identityDocument": IDENTITY_DOCUMENT}
+PERSON: dict[str, Any] = {
+    "name": PERSON_NAME,
+    "birthDate": BIRTH_DATE,
+    "identityDocument": IDENTITY_DOCUMENT,
+}
 """The sample person's subject fields, as they appear in ``credentialSubject``."""
 
-_PERSON_ARGS: dict[str, Any] = {"subject_name": PERSON_NAME, "birth_date": BIRTH_DATE,
-                                "identity_document": IDENTITY_DOCUMENT}
+_PERSON_ARGS: dict[str, Any] = {
+    "subject_name": PERSON_NAME,
+    "birth_date": BIRTH_DATE,
+    "identity_document": IDENTITY_DOCUMENT,
+}
 
 
 _DEGREE: dict[str, Any] = {
     **_PERSON_ARGS,
-    "issuer": "did:web:hku.hk", "level": "master", "field_of_study": "Computer Science",
-    "institution": "The University of Hong Kong", "award_date": "2020-06-30",
-    "honours": "Distinction", "id": "urn:uuid:0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0",
+    "issuer": "did:web:hku.hk",
+    "level": "master",
+    "field_of_study": "Computer Science",
+    "institution": "The University of Hong Kong",
+    "award_date": "2020-06-30",
+    "honours": "Distinction",
+    "id": "urn:uuid:0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0",
     "valid_from": WHEN,
 }
 _EMPLOYMENT: dict[str, Any] = {
     **_PERSON_ARGS,
     "issuer": {"id": "did:web:hsbc.com.hk", "name": "HSBC"},
     "employer_name": "The Hongkong and Shanghai Banking Corporation Limited",
-    "employer_registration_id": "CR-0000263", "role": "Senior blockchain engineer",
-    "seniority": "senior", "start_date": "2019-01-01", "end_date": "2025-12-31",
-    "responsibilities": ("Designed tokenised deposit settlement smart contracts",
-                         "Led a team of five engineers on a permissioned ledger"),
+    "employer_registration_id": "CR-0000263",
+    "role": "Senior blockchain engineer",
+    "seniority": "senior",
+    "start_date": "2019-01-01",
+    "end_date": "2025-12-31",
+    "responsibilities": (
+        "Designed tokenised deposit settlement smart contracts",
+        "Led a team of five engineers on a permissioned ledger",
+    ),
     "domains": ("blockchain in financial services", "distributed ledger technology"),
-    "id": "urn:uuid:1f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0", "valid_from": WHEN,
+    "id": "urn:uuid:1f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0",
+    "valid_from": WHEN,
 }
 _BADGE: dict[str, Any] = {
     **_PERSON_ARGS,
@@ -77,13 +107,19 @@ _BADGE: dict[str, Any] = {
     "achievement_id": "https://hkust.edu.hk/badges/dlt-101",
     "name": "Distributed Ledger Fundamentals",
     "description": "Forty-hour professional training in distributed ledger technology for "
-                   "financial services.",
+    "financial services.",
     "criteria": "Completed all modules and passed the final assessment",
-    "alignment": ({"targetName": "Blockchain",
-                   "targetUrl": "https://sfia-online.org/en/skillcode/9/BLCH",
-                   "targetFramework": "SFIA 9", "targetCode": "BLCH"},),
+    "alignment": (
+        {
+            "targetName": "Blockchain",
+            "targetUrl": "https://sfia-online.org/en/skillcode/9/BLCH",
+            "targetFramework": "SFIA 9",
+            "targetCode": "BLCH",
+        },
+    ),
     "results": ({"value": "Distinction"},),
-    "id": "urn:uuid:2f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0", "valid_from": WHEN,
+    "id": "urn:uuid:2f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0",
+    "valid_from": WHEN,
 }
 
 
@@ -102,6 +138,9 @@ def badge(holder_did: str, **overrides: Any) -> dict[str, Any]:
     return model.open_badge_credential(subject_id=holder_did, **{**_BADGE, **overrides})
 
 
-BUILDERS = {"DegreeCredential": degree, "EmploymentCredential": employment,
-            "OpenBadgeCredential": badge}
+BUILDERS = {
+    "DegreeCredential": degree,
+    "EmploymentCredential": employment,
+    "OpenBadgeCredential": badge,
+}
 """The builders by credential type."""

@@ -106,8 +106,10 @@ def _holder_did(value: str) -> str:
 
 
 HolderDid = Annotated[str, AfterValidator(_holder_did)]
-_NAME_PATTERN = (r"^[^\s\u0000-\u001f\u007f\u2028\u2029]"
-                 r"([^\u0000-\u001f\u007f\u2028\u2029]*[^\s\u0000-\u001f\u007f\u2028\u2029])?$")
+_NAME_PATTERN = (
+    r"^[^\s\u0000-\u001f\u007f\u2028\u2029]"
+    r"([^\u0000-\u001f\u007f\u2028\u2029]*[^\s\u0000-\u001f\u007f\u2028\u2029])?$"
+)
 PersonName = Annotated[str, Field(min_length=1, max_length=200, pattern=_NAME_PATTERN)]
 
 
@@ -220,7 +222,8 @@ class IdentityDocument(_Model):
     the number itself never appears."""
 
     document_type: Literal["HKID", "Passport", "MainlandResidentIdentityCard"] = Field(
-        alias="documentType")
+        alias="documentType"
+    )
     issuing_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = Field(alias="issuingCountry")
     commitment: Annotated[str, Field(pattern=r"^hmac-sha256:[A-Za-z0-9_-]{43}$")]
 
@@ -409,8 +412,9 @@ def _build(
     return doc
 
 
-def _person(name: str, birth_date: date | str, identity_document: Mapping[str, Any]
-            ) -> dict[str, Any]:
+def _person(
+    name: str, birth_date: date | str, identity_document: Mapping[str, Any]
+) -> dict[str, Any]:
     doc = dict(identity_document) if isinstance(identity_document, Mapping) else identity_document
     return {"name": name, "birthDate": birth_date, "identityDocument": doc}
 
@@ -420,14 +424,18 @@ def _sub(cls: type[_Model], data: dict[str, Any], valid_from: Any) -> _Model:
     today = valid_from.date() if isinstance(valid_from, datetime) else date.max
     problems = fact_problems({"credentialSubject": data}, today)
     if problems:
-        raise ImpossibleFact(problems[0].field, problems[0].message,
-                             value_at({"credentialSubject": data}, problems[0].field))
+        raise ImpossibleFact(
+            problems[0].field,
+            problems[0].message,
+            value_at({"credentialSubject": data}, problems[0].field),
+        )
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
         err = _from_pydantic(exc)
-        raise SchemaValidationError(join_field("credentialSubject", err.field), err.expected,
-                                    err.found) from exc
+        raise SchemaValidationError(
+            join_field("credentialSubject", err.field), err.expected, err.found
+        ) from exc
 
 
 def degree_credential(
@@ -457,15 +465,33 @@ def degree_credential(
     `ImpossibleFact` naming the field.
     """
     inst = {"name": institution} if isinstance(institution, str) else dict(institution)
-    degree = {"level": level, "fieldOfStudy": field_of_study, "institution": inst,
-              "awardDate": award_date}
+    degree = {
+        "level": level,
+        "fieldOfStudy": field_of_study,
+        "institution": inst,
+        "awardDate": award_date,
+    }
     if honours is not None:
         degree["honours"] = honours
-    subject = _sub(DegreeSubject, {"id": subject_id,
-                                   **_person(subject_name, birth_date, identity_document),
-                                   "degree": degree}, valid_from)
-    return _build(DEGREE, TALENTPROOF_CONTEXT, issuer=_issuer(issuer), subject=subject, id=id,
-                  valid_from=valid_from, valid_until=valid_until, status=status)
+    subject = _sub(
+        DegreeSubject,
+        {
+            "id": subject_id,
+            **_person(subject_name, birth_date, identity_document),
+            "degree": degree,
+        },
+        valid_from,
+    )
+    return _build(
+        DEGREE,
+        TALENTPROOF_CONTEXT,
+        issuer=_issuer(issuer),
+        subject=subject,
+        id=id,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status=status,
+    )
 
 
 def employment_credential(
@@ -491,16 +517,33 @@ def employment_credential(
     """An unsigned ``EmploymentCredential`` (domains e.g. "blockchain in financial services")."""
     employment: dict[str, Any] = {
         "employer": {"name": employer_name, "registrationId": employer_registration_id},
-        "role": role, "seniority": seniority, "startDate": start_date,
-        "responsibilities": list(responsibilities), "domains": list(domains),
+        "role": role,
+        "seniority": seniority,
+        "startDate": start_date,
+        "responsibilities": list(responsibilities),
+        "domains": list(domains),
     }
     if end_date is not None:
         employment["endDate"] = end_date
-    subject = _sub(EmploymentSubject, {"id": subject_id,
-                                       **_person(subject_name, birth_date, identity_document),
-                                       "employment": employment}, valid_from)
-    return _build(EMPLOYMENT, TALENTPROOF_CONTEXT, issuer=_issuer(issuer), subject=subject,
-                  id=id, valid_from=valid_from, valid_until=valid_until, status=status)
+    subject = _sub(
+        EmploymentSubject,
+        {
+            "id": subject_id,
+            **_person(subject_name, birth_date, identity_document),
+            "employment": employment,
+        },
+        valid_from,
+    )
+    return _build(
+        EMPLOYMENT,
+        TALENTPROOF_CONTEXT,
+        issuer=_issuer(issuer),
+        subject=subject,
+        id=id,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status=status,
+    )
 
 
 def open_badge_credential(
@@ -530,7 +573,10 @@ def open_badge_credential(
     values.
     """
     achievement: dict[str, Any] = {
-        "id": achievement_id, "type": ["Achievement"], "name": name, "description": description,
+        "id": achievement_id,
+        "type": ["Achievement"],
+        "name": name,
+        "description": description,
         "criteria": {"narrative": criteria} if isinstance(criteria, str) else dict(criteria),
         "achievementType": achievement_type,
     }
@@ -540,15 +586,27 @@ def open_badge_credential(
         achievement["resultDescription"] = [
             {"type": ["ResultDescription"], **r} for r in result_descriptions
         ]
-    subject_data: dict[str, Any] = {"id": subject_id, "type": ["AchievementSubject"],
-                                    **_person(subject_name, birth_date, identity_document),
-                                    "achievement": achievement}
+    subject_data: dict[str, Any] = {
+        "id": subject_id,
+        "type": ["AchievementSubject"],
+        **_person(subject_name, birth_date, identity_document),
+        "achievement": achievement,
+    }
     if results:
         subject_data["result"] = [{"type": ["Result"], **r} for r in results]
     subject = _sub(AchievementSubject, subject_data, valid_from)
-    return _build(OPEN_BADGE, OB3_CONTEXT, issuer=_issuer(issuer, profile=True), subject=subject,
-                  id=id, valid_from=valid_from, valid_until=valid_until, status=status,
-                  name=name, description=description)
+    return _build(
+        OPEN_BADGE,
+        OB3_CONTEXT,
+        issuer=_issuer(issuer, profile=True),
+        subject=subject,
+        id=id,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status=status,
+        name=name,
+        description=description,
+    )
 
 
 __all__ += ["KINDS", "ResultDescription", "check_vc_structure"]

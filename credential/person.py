@@ -103,30 +103,37 @@ def normalize_document_number(number: str) -> str:
         raise ValueError("document number: expected letters or digits, found none")
     if not _ALNUM.fullmatch(normalized):
         bad = sorted({c for c in normalized if not ("A" <= c <= "Z" or "0" <= c <= "9")})
-        raise ValueError(f"document number: unexpected character(s) {''.join(bad)!r}; expected "
-                         f"letters, digits, spaces and ()-/. only")
+        raise ValueError(
+            f"document number: unexpected character(s) {''.join(bad)!r}; expected "
+            f"letters, digits, spaces and ()-/. only"
+        )
     return normalized
 
 
 def _check_type_country(document_type: str, issuing_country: str) -> None:
     if document_type not in DOCUMENT_TYPES:
-        raise ValueError(f"documentType: expected one of {list(DOCUMENT_TYPES)}, found "
-                         f"{document_type!r}")
+        raise ValueError(
+            f"documentType: expected one of {list(DOCUMENT_TYPES)}, found {document_type!r}"
+        )
     if not isinstance(issuing_country, str) or not _COUNTRY.fullmatch(issuing_country):
-        raise ValueError(f"issuingCountry: expected an ISO 3166-1 alpha-2 code in capitals "
-                         f"(e.g. HK, CN, GB), found {issuing_country!r}")
+        raise ValueError(
+            f"issuingCountry: expected an ISO 3166-1 alpha-2 code in capitals "
+            f"(e.g. HK, CN, GB), found {issuing_country!r}"
+        )
 
 
 def _salt_bytes(salt: str) -> bytes:
     key = _b64url_decode(salt)
     if len(key) < _MIN_SALT_BYTES:
-        raise ValueError(f"salt: expected at least {_MIN_SALT_BYTES} bytes (base64url), found "
-                         f"{len(key)}")
+        raise ValueError(
+            f"salt: expected at least {_MIN_SALT_BYTES} bytes (base64url), found {len(key)}"
+        )
     return key
 
 
-def commit_identity_document(document_type: str, issuing_country: str, number: str,
-                             salt: str) -> str:
+def commit_identity_document(
+    document_type: str, issuing_country: str, number: str, salt: str
+) -> str:
     """The salted commitment ``hmac-sha256:...`` to an identity document's number.
 
     Raises `ValueError` naming the argument for an unknown ``document_type`` (not in
@@ -136,13 +143,18 @@ def commit_identity_document(document_type: str, issuing_country: str, number: s
     _check_type_country(document_type, issuing_country)
     normalized = normalize_document_number(number)
     key = _salt_bytes(salt)
-    msg = (_DOMAIN + document_type.encode("ascii") + b"\x00" + issuing_country.encode("ascii")
-           + b"\x00" + normalized.encode("ascii"))
+    msg = (
+        _DOMAIN
+        + document_type.encode("ascii")
+        + b"\x00"
+        + issuing_country.encode("ascii")
+        + b"\x00"
+        + normalized.encode("ascii")
+    )
     return COMMITMENT_PREFIX + _b64url(hmac.new(key, msg, hashlib.sha256).digest())
 
 
-def identity_document_matches(identity_document: Mapping[str, Any], number: str,
-                              salt: str) -> bool:
+def identity_document_matches(identity_document: Mapping[str, Any], number: str, salt: str) -> bool:
     """Whether ``identity_document`` (a subject's ``identityDocument``) commits to ``number``.
 
     Constant-time comparison; False (never an exception) on any malformed input: not a mapping,
@@ -154,9 +166,12 @@ def identity_document_matches(identity_document: Mapping[str, Any], number: str,
         commitment = identity_document.get("commitment")
         if not isinstance(commitment, str) or not COMMITMENT_RE.fullmatch(commitment):
             return False
-        expected = commit_identity_document(identity_document.get("documentType"),  # type: ignore[arg-type]
-                                            identity_document.get("issuingCountry"),  # type: ignore[arg-type]
-                                            number, salt)
+        expected = commit_identity_document(
+            identity_document.get("documentType"),  # type: ignore[arg-type]
+            identity_document.get("issuingCountry"),  # type: ignore[arg-type]
+            number,
+            salt,
+        )
     except (ValueError, TypeError, UnicodeError):
         return False
     return hmac.compare_digest(expected.encode("ascii"), commitment.encode("ascii"))
@@ -196,5 +211,10 @@ def person_of(credential: Mapping[str, Any]) -> Person | None:
         value = doc.get(key)
         return value if isinstance(value, str) else None
 
-    return Person(name=name, birth_date=birth, document_type=text("documentType"),
-                  issuing_country=text("issuingCountry"), commitment=text("commitment"))
+    return Person(
+        name=name,
+        birth_date=birth,
+        document_type=text("documentType"),
+        issuing_country=text("issuingCountry"),
+        commitment=text("commitment"),
+    )

@@ -23,7 +23,13 @@ from .integrity import sign, verify
 from .keys import Ed25519PublicKey, Ed25519SigningKey
 from .model import CREDENTIALS_V2, validate_presentation
 
-__all__ = ["SALT_PROPERTY", "create_presentation", "presentation_salt", "verify_holder_proof", "verify_presentation"]
+__all__ = [
+    "SALT_PROPERTY",
+    "create_presentation",
+    "presentation_salt",
+    "verify_holder_proof",
+    "verify_presentation",
+]
 
 AUTHENTICATION = "authentication"
 SALT_PROPERTY = "identityDocumentSalt"
@@ -67,8 +73,13 @@ def create_presentation(
         _check_salt(identity_document_salt)
         vp[SALT_PROPERTY] = identity_document_salt
     return sign(
-        vp, holder_key, verification_method=holder_key.public_key.verification_method,
-        created=created, proof_purpose=AUTHENTICATION, challenge=challenge, domain=domain,
+        vp,
+        holder_key,
+        verification_method=holder_key.public_key.verification_method,
+        created=created,
+        proof_purpose=AUTHENTICATION,
+        challenge=challenge,
+        domain=domain,
     )
 
 
@@ -99,7 +110,9 @@ def verify_holder_proof(vp: Mapping[str, Any]) -> list[dict[str, Any]]:
     return _verify(vp, None, None)
 
 
-def _verify(vp: Mapping[str, Any], challenge: str | None, domain: str | None) -> list[dict[str, Any]]:
+def _verify(
+    vp: Mapping[str, Any], challenge: str | None, domain: str | None
+) -> list[dict[str, Any]]:
     validate_presentation(vp)
     holder = vp.get("holder")
     if not isinstance(holder, str) or not holder.startswith("did:key:"):
@@ -142,8 +155,10 @@ def presentation_salt(vp: Mapping[str, Any]) -> str | None:
 
 def _check_salt(salt: Any) -> None:
     if not isinstance(salt, str) or not _SALT.fullmatch(salt) or len(salt) % 4 == 1:
-        raise ValueError(f"{SALT_PROPERTY}: expected the holder's salt (base64url without "
-                         f"padding, at least 16 bytes), found {salt!r}")
+        raise ValueError(
+            f"{SALT_PROPERTY}: expected the holder's salt (base64url without "
+            f"padding, at least 16 bytes), found {salt!r}"
+        )
 
 
 _SALT = re.compile(r"^[A-Za-z0-9_-]{22,200}$")

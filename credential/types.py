@@ -10,7 +10,15 @@ from typing import Any
 
 from .errors import SchemaValidationError
 
-__all__ = ["CREDENTIALS_V2", "DEGREE", "EMPLOYMENT", "KINDS", "OPEN_BADGE", "PRESENTATION", "credential_kind"]
+__all__ = [
+    "CREDENTIALS_V2",
+    "DEGREE",
+    "EMPLOYMENT",
+    "KINDS",
+    "OPEN_BADGE",
+    "PRESENTATION",
+    "credential_kind",
+]
 
 DEGREE = "DegreeCredential"
 EMPLOYMENT = "EmploymentCredential"

@@ -645,9 +645,7 @@ class BulkRunner:
         service stopped between a job's end and its upload's removal); returns how many."""
         with self.service.sessions() as session:
             paths = list(
-                session.scalars(
-                    select(BulkJob.path).where(BulkJob.state.in_(("done", "failed")))
-                )
+                session.scalars(select(BulkJob.path).where(BulkJob.state.in_(("done", "failed"))))
             )
         return sum(_remove_upload(path) for path in paths)
 

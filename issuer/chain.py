@@ -171,8 +171,9 @@ class ChainGateway:
     def _connect(self) -> tuple[Any, Any]:
         with self._lock:
             if self._contract is None:
-                from talentproof.ledger.errors import ErrorDecoder
                 from web3 import Web3
+
+                from talentproof.ledger.errors import ErrorDecoder
 
                 abi = _registry_abi()
                 dep = self.deployment()

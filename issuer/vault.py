@@ -63,7 +63,6 @@ class KeyVault:
                 f"cannot decrypt {context}: wrong passphrase or tampered value"
             ) from exc
 
-
     def _replay_mac(self, label: bytes, principal: str, key: str) -> bytes:
         message = label + b"\0" + principal.encode() + b"\0" + key.encode()
         return hmac.new(self._replay_root, message, hashlib.sha256).digest()

@@ -13,6 +13,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
+
 from talentproof.ledger.errors import ErrorDecoder, LedgerError
 
 __all__ = ["ContractABI", "EventABI", "FunctionABI", "canonical_type"]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_utils import keccak
+
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
 
 __all__ = ["DEFAULT_RPC_URL", "as_web3", "connect", "did_hash", "load_private_key", "type_id"]

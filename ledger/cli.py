@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+
 from talentproof.ledger.chain import DEFAULT_RPC_URL, load_private_key
 
 __all__ = ["register"]

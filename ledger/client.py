@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
+
 from talentproof.ledger.abi import ContractABI
 from talentproof.ledger.chain import as_web3, did_hash, type_id
 from talentproof.ledger.deploy import REGISTRY_CONTRACT, Deployment

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
+
 from talentproof.ledger.chain import as_web3
 from talentproof.ledger.errors import DeploymentError, ErrorDecoder
 from talentproof.ledger.tx import FeeConfig, TxSender, endpoint_of, rpc_guard

@@ -31,6 +31,7 @@ from typing import Any
 from eth_account import Account
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
+
 from talentproof.ledger.errors import (
     ChainIdMismatch,
     ChainUnavailable,

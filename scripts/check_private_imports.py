@@ -36,8 +36,7 @@ _VERIFIER = "verifier engine refactor (verifier/)"
 
 # "importer -> imported:name" (modules without the talentproof. prefix) -> owner area.
 # Remove entries as the refactors land; never add one for new code.
-BASELINE: dict[str, str] = {
-}
+BASELINE: dict[str, str] = {}
 
 
 def _private(name: str) -> bool:

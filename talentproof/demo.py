@@ -85,8 +85,15 @@ def _step(number: int, title: str) -> None:
     _say(f"== {number}. {title}")
 
 
-def _request(method: str, url: str, *, token: str | None = None, body: Any = None,
-             headers: dict[str, str] | None = None, timeout: float = 60.0) -> Any:
+def _request(
+    method: str,
+    url: str,
+    *,
+    token: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> Any:
     import httpx
 
     all_headers = dict(headers or {})
@@ -111,14 +118,18 @@ APPLICANT_NAME, APPLICANT_BIRTH_DATE = "CHAN Tai Man", "1990-04-01"
 APPLICANT_ID = ("HKID", "HK", "A123456(7)")
 
 
-def _subjects(holder: str, identity_document: dict[str, str] | None = None
-              ) -> dict[str, dict[str, Any]]:
+def _subjects(
+    holder: str, identity_document: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
     """The applicant's three credential requests, by institution slug (``identity_document``:
     the applicant's commitment; default: the examples' sample one)."""
     from talentproof.credential.examples import IDENTITY_DOCUMENT
 
-    person = {"name": APPLICANT_NAME, "birthDate": APPLICANT_BIRTH_DATE,
-              "identityDocument": dict(identity_document or IDENTITY_DOCUMENT)}
+    person = {
+        "name": APPLICANT_NAME,
+        "birthDate": APPLICANT_BIRTH_DATE,
+        "identityDocument": dict(identity_document or IDENTITY_DOCUMENT),
+    }
     return {
         "harbour-university": {
             "type": "DegreeCredential",
@@ -213,7 +224,9 @@ def _verify_cli(config: DemoConfig, images: list[Path]) -> tuple[int, str, dict[
         raise DemoError(
             f"talentproof verify could not read the ledger at {config.rpc_url} (exit {EXIT_INFRA})"
         )
-    if report.verdict is Verdict.INVALID or (report.profession is not None and not report.profession.met):
+    if report.verdict is Verdict.INVALID or (
+        report.profession is not None and not report.profession.met
+    ):
         code = EXIT_INVALID
     else:
         code = EXIT_VALID
@@ -284,24 +297,35 @@ def run_demo(config: DemoConfig) -> DemoResult:
     id_salt = new_salt()
     write_holder_key(out / "holder-key.json", holder, force=True, id_salt=id_salt)
     doc_type, country, number = APPLICANT_ID
-    identity_document = {"documentType": doc_type, "issuingCountry": country,
-                         "commitment": commit_identity_document(doc_type, country, number,
-                                                                id_salt)}
+    identity_document = {
+        "documentType": doc_type,
+        "issuingCountry": country,
+        "commitment": commit_identity_document(doc_type, country, number, id_salt),
+    }
     _say(f"   holder {holder_did}")
-    _say(f"   {APPLICANT_NAME}, born {APPLICANT_BIRTH_DATE}: the institutions get a salted "
-         f"commitment to the {doc_type} number, never the number (talentproof holder commit-id)")
+    _say(
+        f"   {APPLICANT_NAME}, born {APPLICANT_BIRTH_DATE}: the institutions get a salted "
+        f"commitment to the {doc_type} number, never the number (talentproof holder commit-id)"
+    )
 
     _step(2, "Three institutions issue credentials through the issuer API (POST /credentials)")
     pending: list[tuple[str, str, dict[str, Any]]] = []
     for slug, request in _subjects(holder_did, identity_document).items():
         inst = institutions[slug]
-        body = _request("POST", f"{config.issuer_url}/credentials", token=inst["api_key"],
-                        body=request, headers={"Idempotency-Key": str(uuid.uuid4())})
+        body = _request(
+            "POST",
+            f"{config.issuer_url}/credentials",
+            token=inst["api_key"],
+            body=request,
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
         pending.append((slug, body["id"], body))
         label = _LABELS[slug]
         article = "an" if label[0] in "aeiou" else "a"
-        _say(f"   {inst['name']} ({inst['role']}) issued {article} {label} credential ({request['type']}): {body['id']} "
-             f"[{body['status']}]")
+        _say(
+            f"   {inst['name']} ({inst['role']}) issued {article} {label} credential ({request['type']}): {body['id']} "
+            f"[{body['status']}]"
+        )
 
     _step(3, "The issuer anchors them on the ledger (one Merkle root per batch)")
     anchored: dict[str, dict[str, Any]] = {}
@@ -310,17 +334,24 @@ def run_demo(config: DemoConfig) -> DemoResult:
         for slug, cred_id, _ in pending:
             if cred_id in anchored:
                 continue
-            status = _request("GET", f"{config.issuer_url}/credentials/{cred_id}/anchor",
-                              token=institutions[slug]["api_key"])
+            status = _request(
+                "GET",
+                f"{config.issuer_url}/credentials/{cred_id}/anchor",
+                token=institutions[slug]["api_key"],
+            )
             if status["status"] == "anchored":
                 anchored[cred_id] = status
                 batch = status["batch"]
-                _say(f"   {_LABELS[slug]:<10} anchored in block {batch['blockNumber']}: root "
-                     f"{batch['merkleRoot'][:18]}..., leaf {batch['leafIndex']} of {batch['treeSize']}")
+                _say(
+                    f"   {_LABELS[slug]:<10} anchored in block {batch['blockNumber']}: root "
+                    f"{batch['merkleRoot'][:18]}..., leaf {batch['leafIndex']} of {batch['treeSize']}"
+                )
         if len(anchored) < len(pending):
             if time.monotonic() > deadline:
-                raise DemoError(f"credentials not anchored within {config.anchor_timeout:g} s; "
-                                "see the issuer's log (data/logs/issuer.log)")
+                raise DemoError(
+                    f"credentials not anchored within {config.anchor_timeout:g} s; "
+                    "see the issuer's log (data/logs/issuer.log)"
+                )
             time.sleep(0.5)
 
     _step(4, "Each credential becomes a QR code the applicant carries")
@@ -333,9 +364,19 @@ def run_demo(config: DemoConfig) -> DemoResult:
         doc = _request("GET", f"{config.issuer_url}/credentials/{cred_id}", token=token)
         path = out / f"{_LABELS[slug]}.png"
         path.write_bytes(png)
-        (out / f"{_LABELS[slug]}.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-        issued.append(Issued(_LABELS[slug], slug, cred_id, anchored[cred_id]["credentialHash"],
-                             path, encode_payload(doc)))
+        (out / f"{_LABELS[slug]}.json").write_text(
+            json.dumps(doc, indent=2) + "\n", encoding="utf-8"
+        )
+        issued.append(
+            Issued(
+                _LABELS[slug],
+                slug,
+                cred_id,
+                anchored[cred_id]["credentialHash"],
+                path,
+                encode_payload(doc),
+            )
+        )
         _say(f"   {path}")
     _say(f"   (QR codes and credential JSON in {out})")
 
@@ -345,27 +386,41 @@ def run_demo(config: DemoConfig) -> DemoResult:
     code_before, text_before, json_before = _verify_cli(config, images)
     for line in text_before.rstrip().splitlines():
         _say("   | " + line)
-    _say(f"   verdict {json_before['verdict']}; profession "
-         f"{'MET' if (json_before.get('profession') or {}).get('met') else 'NOT met'}:")
+    _say(
+        f"   verdict {json_before['verdict']}; profession "
+        f"{'MET' if (json_before.get('profession') or {}).get('met') else 'NOT met'}:"
+    )
     for line in _criteria_lines(json_before):
         _say(line)
-    service = _request("POST", f"{config.verifier_url}/api/v1/applications/evaluate",
-                       body={"payloads": [i.qr_payload for i in issued], "profession": PROFESSION})
-    _say(f"   the verifier service (POST /api/v1/applications/evaluate) agrees: verdict "
-         f"{service['verdict']}, profession {'met' if service['profession']['met'] else 'not met'}")
+    service = _request(
+        "POST",
+        f"{config.verifier_url}/api/v1/applications/evaluate",
+        body={"payloads": [i.qr_payload for i in issued], "profession": PROFESSION},
+    )
+    _say(
+        f"   the verifier service (POST /api/v1/applications/evaluate) agrees: verdict "
+        f"{service['verdict']}, profession {'met' if service['profession']['met'] else 'not met'}"
+    )
 
     _step(6, "The employer revokes the employment credential (POST /credentials/{id}/revoke)")
     employment = next(i for i in issued if i.label == "employment")
     reason = "employment record corrected: the applicant's start date was entered wrongly"
-    revoked = _request("POST", f"{config.issuer_url}/credentials/{employment.credential_id}/revoke",
-                       token=institutions[employment.slug]["api_key"], body={"reason": reason})
+    revoked = _request(
+        "POST",
+        f"{config.issuer_url}/credentials/{employment.credential_id}/revoke",
+        token=institutions[employment.slug]["api_key"],
+        body={"reason": reason},
+    )
     deadline = time.monotonic() + 60  # 200 when applied at once, else 202: queued, polled
     while revoked.get("state") != "applied" and time.monotonic() < deadline:
         if revoked.get("state") == "failed":
             raise DemoError(f"the revocation failed: {revoked.get('error')}")
         time.sleep(0.2)
-        revoked = _request("GET", f"{config.issuer_url}{revoked['poll']}",
-                           token=institutions[employment.slug]["api_key"])
+        revoked = _request(
+            "GET",
+            f"{config.issuer_url}{revoked['poll']}",
+            token=institutions[employment.slug]["api_key"],
+        )
     _say(f"   revoked on chain in transaction {revoked['txHash']}")
     _say(f"   reason recorded by the issuer: {reason}")
     code_after, text_after, json_after = _verify_cli(config, images)
@@ -373,20 +428,33 @@ def run_demo(config: DemoConfig) -> DemoResult:
     for line in text_after.rstrip().splitlines():
         if any(mark in line for mark in ("INVALID", "✗", "Talent List", "Result")):
             _say("   | " + line)
-    _say(f"   verdict {json_after['verdict']}; profession "
-         f"{'MET' if (json_after.get('profession') or {}).get('met') else 'NOT met'}:")
+    _say(
+        f"   verdict {json_after['verdict']}; profession "
+        f"{'MET' if (json_after.get('profession') or {}).get('met') else 'NOT met'}:"
+    )
     for line in _criteria_lines(json_after):
         _say(line)
     for cred in json_after.get("credentials", []):
         for check in cred.get("checks", []):
             if check.get("status") == "fail":
-                _say(f"   why: check {check['number']} ({check['title']}) failed: {check['message']}")
+                _say(
+                    f"   why: check {check['number']} ({check['title']}) failed: {check['message']}"
+                )
     _say()
-    _say("The end: the same QR codes verified before and after; the ledger, not the paper, decided.")
+    _say(
+        "The end: the same QR codes verified before and after; the ledger, not the paper, decided."
+    )
     return DemoResult(
-        holder_did=holder_did, out_dir=out, issued=tuple(issued), cli_before=json_before,
-        service_before=service, revoked=employment, reason=reason, cli_after=json_after,
-        cli_exit_before=code_before, cli_exit_after=code_after,
+        holder_did=holder_did,
+        out_dir=out,
+        issued=tuple(issued),
+        cli_before=json_before,
+        service_before=service,
+        revoked=employment,
+        reason=reason,
+        cli_after=json_after,
+        cli_exit_before=code_before,
+        cli_exit_after=code_after,
     )
 
 
@@ -395,24 +463,49 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     def demo(
-        issuer_url: str = typer.Option(f"http://127.0.0.1:{devstack.ISSUER_PORT}", "--issuer-url",
-                                       envvar="TALENTPROOF_DEMO_ISSUER_URL", help="The issuer service."),
-        verifier_url: str = typer.Option(f"http://127.0.0.1:{devstack.VERIFIER_PORT}", "--verifier-url",
-                                         envvar="TALENTPROOF_DEMO_VERIFIER_URL", help="The verifier service."),
-        rpc: str = typer.Option(f"http://127.0.0.1:{devstack.CHAIN_PORT}", "--rpc",
-                                envvar="TALENTPROOF_DEMO_RPC_URL", help="JSON-RPC URL of the ledger."),
-        data_dir: Path = typer.Option(Path("data"), "--data-dir",
-                                      help="The data folder of `talentproof run` (API keys, deployment)."),
-        out: Path | None = typer.Option(None, "--out", help="Folder for the QR codes (default data/demo/<time>)."),
+        issuer_url: str = typer.Option(
+            f"http://127.0.0.1:{devstack.ISSUER_PORT}",
+            "--issuer-url",
+            envvar="TALENTPROOF_DEMO_ISSUER_URL",
+            help="The issuer service.",
+        ),
+        verifier_url: str = typer.Option(
+            f"http://127.0.0.1:{devstack.VERIFIER_PORT}",
+            "--verifier-url",
+            envvar="TALENTPROOF_DEMO_VERIFIER_URL",
+            help="The verifier service.",
+        ),
+        rpc: str = typer.Option(
+            f"http://127.0.0.1:{devstack.CHAIN_PORT}",
+            "--rpc",
+            envvar="TALENTPROOF_DEMO_RPC_URL",
+            help="JSON-RPC URL of the ledger.",
+        ),
+        data_dir: Path = typer.Option(
+            Path("data"),
+            "--data-dir",
+            help="The data folder of `talentproof run` (API keys, deployment).",
+        ),
+        out: Path | None = typer.Option(
+            None, "--out", help="Folder for the QR codes (default data/demo/<time>)."
+        ),
     ) -> None:
         """Walk through the whole story against the running stack (start it with `make run`)."""
-        config = DemoConfig(issuer_url=issuer_url.rstrip("/"), verifier_url=verifier_url.rstrip("/"),
-                            rpc_url=rpc, data_dir=data_dir, out_dir=out)
+        config = DemoConfig(
+            issuer_url=issuer_url.rstrip("/"),
+            verifier_url=verifier_url.rstrip("/"),
+            rpc_url=rpc,
+            data_dir=data_dir,
+            out_dir=out,
+        )
         try:
             result = run_demo(config)
         except (DemoError, devstack.DevStackError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
-        ok = (result.cli_exit_before == 0 and result.cli_exit_after == 1
-              and result.service_before["verdict"] == "valid")
+        ok = (
+            result.cli_exit_before == 0
+            and result.cli_exit_after == 1
+            and result.service_before["verdict"] == "valid"
+        )
         raise typer.Exit(0 if ok else 1)

@@ -212,7 +212,9 @@ def load_seed(data_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise DevStackError(f"{path}: expected the JSON written by `talentproof run` ({exc})") from None
+        raise DevStackError(
+            f"{path}: expected the JSON written by `talentproof run` ({exc})"
+        ) from None
     if not isinstance(data, dict):
         raise DevStackError(f"{path}: expected a JSON object")
     return data
@@ -222,7 +224,9 @@ def _save_seed(data_dir: Path, seed: dict[str, Any]) -> None:
     _private_file(data_dir / SEED_FILE, json.dumps(seed, indent=2) + "\n")
 
 
-def _http(method: str, url: str, token: str, body: Any = None, timeout: float = 120.0) -> tuple[int, Any]:
+def _http(
+    method: str, url: str, token: str, body: Any = None, timeout: float = 120.0
+) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Authorization", f"Bearer {token}")
@@ -252,8 +256,11 @@ def seed_institutions(
     """
     seed = load_seed(data_dir)
     seed.setdefault("institutions", {})
-    seed["deployment"] = {"chainId": deployment["chainId"], "registry": deployment["registry"],
-                          "deploymentBlock": deployment["deploymentBlock"]}
+    seed["deployment"] = {
+        "chainId": deployment["chainId"],
+        "registry": deployment["registry"],
+        "deploymentBlock": deployment["deploymentBlock"],
+    }
     seed["governing_authority"] = {
         "name": "Development governing authority",
         "account": governor,
@@ -411,7 +418,6 @@ def run_stack(config: StackConfig) -> None:
     """Run the stack in the foreground until Ctrl-C (or SIGTERM)."""
     from talentproof.ledger.deploy import Deployment, ensure_deployed
     from talentproof.ledger.nodes import LocalNode, NodeConfig
-
     from talentproof.private import restrict_umask, tighten_tree
 
     check_environment()
@@ -458,8 +464,10 @@ def run_stack(config: StackConfig) -> None:
         before = Deployment.load(record) if record.exists() else None
         deployment = ensure_deployed(node.rpc_url, operator_key, record)
         redeployed = deployment != before
-        typer.echo(f"chain     {node.rpc_url}  ({node.client}, chain id {node.chain_id}, "
-                   f"{'state resumed' if resumed else 'new state'} in {state_path})")
+        typer.echo(
+            f"chain     {node.rpc_url}  ({node.client}, chain id {node.chain_id}, "
+            f"{'state resumed' if resumed else 'new state'} in {state_path})"
+        )
         typer.echo(
             f"registry  {deployment.registry}  "
             f"({'deployed' if redeployed else 'found again'}"
@@ -468,8 +476,10 @@ def run_stack(config: StackConfig) -> None:
         if redeployed:
             stale = _move_stale(data_dir)
             if stale is not None:
-                typer.echo(f"          the chain was new: the previous issuer database and keys "
-                           f"were moved to {stale}")
+                typer.echo(
+                    f"          the chain was new: the previous issuer database and keys "
+                    f"were moved to {stale}"
+                )
         issuer_url = f"http://127.0.0.1:{config.issuer_port}"
         env = {
             "TALENTPROOF_DATA_DIR": str(data_dir),
@@ -482,19 +492,34 @@ def run_stack(config: StackConfig) -> None:
         if config.with_services and _has_command("issuer"):
             token = operator_token(data_dir)
             issuer = Service(
-                "issuer", _cli("issuer", "serve", "--host", "127.0.0.1", "--port", str(config.issuer_port)),
-                f"{issuer_url}/healthz", data_dir / "logs" / "issuer.log",
-                {**env, "TALENTPROOF_OPERATOR_KEY": operator_key,
-                 "TALENTPROOF_ISSUER_PUBLIC_URL": issuer_url},
+                "issuer",
+                _cli("issuer", "serve", "--host", "127.0.0.1", "--port", str(config.issuer_port)),
+                f"{issuer_url}/healthz",
+                data_dir / "logs" / "issuer.log",
+                {
+                    **env,
+                    "TALENTPROOF_OPERATOR_KEY": operator_key,
+                    "TALENTPROOF_ISSUER_PUBLIC_URL": issuer_url,
+                },
             )
             services.append(issuer)
         if config.with_services and _has_command("verifier"):
-            services.append(Service(
-                "verifier",
-                _cli("verifier", "serve", "--host", "127.0.0.1", "--port", str(config.verifier_port)),
-                f"http://127.0.0.1:{config.verifier_port}/healthz",
-                data_dir / "logs" / "verifier.log", env,
-            ))
+            services.append(
+                Service(
+                    "verifier",
+                    _cli(
+                        "verifier",
+                        "serve",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(config.verifier_port),
+                    ),
+                    f"http://127.0.0.1:{config.verifier_port}/healthz",
+                    data_dir / "logs" / "verifier.log",
+                    env,
+                )
+            )
         for service in services:
             service.start()
         for service in services:
@@ -504,7 +529,10 @@ def run_stack(config: StackConfig) -> None:
             from eth_account import Account
 
             seed, created = seed_institutions(
-                issuer.url, token, data_dir, deployment=deployment.to_json(),
+                issuer.url,
+                token,
+                data_dir,
+                deployment=deployment.to_json(),
                 governor=Account.from_key(operator_key).address,
             )
             _print_seed(seed, created, issuer.url, token, data_dir, governor_key_path)
@@ -555,15 +583,22 @@ def _governance_line(governor_key_path: Path) -> str:
     )
 
 
-def _print_seed(seed: dict[str, Any], created: list[str], issuer_url: str, token: str, data_dir: Path,
-                governor_key_path: Path) -> None:
+def _print_seed(
+    seed: dict[str, Any],
+    created: list[str],
+    issuer_url: str,
+    token: str,
+    data_dir: Path,
+    governor_key_path: Path,
+) -> None:
     gov = seed["governing_authority"]
     typer.echo(
         f"governing authority {gov['account']} (development account 0: registry admin, governor)"
     )
     typer.echo("  " + _governance_line(governor_key_path))
     typer.echo(
-        "institutions " + ("seeded now" if created else "found again")
+        "institutions "
+        + ("seeded now" if created else "found again")
         + f" (API keys in {data_dir / SEED_FILE}):"
     )
     for slug, inst in seed["institutions"].items():
@@ -571,8 +606,10 @@ def _print_seed(seed: dict[str, Any], created: list[str], issuer_url: str, token
             f"  {slug:<22} issuer #{inst['chain_issuer_id']:<3} {', '.join(inst['credential_types']):<21} "
             f"API key {inst['api_key']}"
         )
-    typer.echo(f"operator token     {token}  (development only; OP=$(cat "
-               f"{shlex.quote(str(data_dir / OPERATOR_TOKEN_FILE))}))")
+    typer.echo(
+        f"operator token     {token}  (development only; OP=$(cat "
+        f"{shlex.quote(str(data_dir / OPERATOR_TOKEN_FILE))}))"
+    )
     university = seed["institutions"].get("harbour-university")
     if university is not None:
         typer.echo("issue a first credential:")
@@ -585,27 +622,47 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run(
-        data_dir: Path = typer.Option(Path("data"), "--data-dir", help="Chain state, databases, keys, logs."),
+        data_dir: Path = typer.Option(
+            Path("data"), "--data-dir", help="Chain state, databases, keys, logs."
+        ),
         chain: str = typer.Option("anvil", "--chain", help="Local chain client: anvil or ganache."),
-        chain_port: int = typer.Option(CHAIN_PORT, "--chain-port", min=1, max=65535, help="JSON-RPC port."),
-        issuer_port: int = typer.Option(ISSUER_PORT, "--issuer-port", min=1, max=65535, help="Issuer HTTP port."),
-        verifier_port: int = typer.Option(VERIFIER_PORT, "--verifier-port", min=1, max=65535, help="Verifier HTTP port."),
-        chain_only: bool = typer.Option(False, "--chain-only", help="Start the chain and deploy only."),
-        no_seed: bool = typer.Option(False, "--no-seed", help="Do not onboard the development institutions."),
+        chain_port: int = typer.Option(
+            CHAIN_PORT, "--chain-port", min=1, max=65535, help="JSON-RPC port."
+        ),
+        issuer_port: int = typer.Option(
+            ISSUER_PORT, "--issuer-port", min=1, max=65535, help="Issuer HTTP port."
+        ),
+        verifier_port: int = typer.Option(
+            VERIFIER_PORT, "--verifier-port", min=1, max=65535, help="Verifier HTTP port."
+        ),
+        chain_only: bool = typer.Option(
+            False, "--chain-only", help="Start the chain and deploy only."
+        ),
+        no_seed: bool = typer.Option(
+            False, "--no-seed", help="Do not onboard the development institutions."
+        ),
     ) -> None:
         """Run the whole product locally: a chain, the registry, the issuer and verifier services."""
         if chain not in ("anvil", "ganache"):
             typer.echo(f"error: --chain: expected anvil or ganache, got {chain!r}", err=True)
             raise typer.Exit(2)
         if len({chain_port, issuer_port, verifier_port}) != 3:
-            typer.echo("error: --chain-port, --issuer-port and --verifier-port must differ", err=True)
+            typer.echo(
+                "error: --chain-port, --issuer-port and --verifier-port must differ", err=True
+            )
             raise typer.Exit(2)
         try:
-            run_stack(StackConfig(
-                data_dir=data_dir, chain=chain,  # type: ignore[arg-type]
-                chain_port=chain_port, issuer_port=issuer_port, verifier_port=verifier_port,
-                with_services=not chain_only, seed=not no_seed,
-            ))
+            run_stack(
+                StackConfig(
+                    data_dir=data_dir,
+                    chain=chain,  # type: ignore[arg-type]
+                    chain_port=chain_port,
+                    issuer_port=issuer_port,
+                    verifier_port=verifier_port,
+                    with_services=not chain_only,
+                    seed=not no_seed,
+                )
+            )
         except Exception as exc:  # one clear line, not a traceback
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None

@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import Deployment, deploy_registry
 from talentproof.ledger.nodes import EmbeddedChain, LocalNode, NodeConfig, NodeKind

@@ -7,7 +7,14 @@ import importlib
 import inspect
 
 import pytest
-from talentproof.errors import EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, TalentProofError, exit_code
+
+from talentproof.errors import (
+    EXIT_FAILURE,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    TalentProofError,
+    exit_code,
+)
 
 PACKAGES = ("credential", "ledger", "issuer", "verifier")
 
@@ -17,8 +24,11 @@ def _error_classes() -> list[type[BaseException]]:
     for pkg in PACKAGES:
         module = importlib.import_module(f"talentproof.{pkg}.errors")
         found += [
-            c for _, c in inspect.getmembers(module, inspect.isclass)
-            if issubclass(c, BaseException) and c.__module__ == module.__name__ and not c.__name__.startswith("_")
+            c
+            for _, c in inspect.getmembers(module, inspect.isclass)
+            if issubclass(c, BaseException)
+            and c.__module__ == module.__name__
+            and not c.__name__.startswith("_")
         ]
     return found
 
@@ -26,7 +36,12 @@ def _error_classes() -> list[type[BaseException]]:
 @pytest.mark.parametrize("pkg", PACKAGES)
 def test_package_roots_derive_from_the_project_root(pkg: str) -> None:
     module = importlib.import_module(f"talentproof.{pkg}.errors")
-    root = {"credential": "CredentialError", "ledger": "LedgerError", "issuer": "IssuerError", "verifier": "VerifierError"}[pkg]
+    root = {
+        "credential": "CredentialError",
+        "ledger": "LedgerError",
+        "issuer": "IssuerError",
+        "verifier": "VerifierError",
+    }[pkg]
     assert TalentProofError in getattr(module, root).__bases__
 
 

@@ -34,7 +34,14 @@ from talentproof.ledger.errors import LedgerError
 from talentproof.verifier.engine import ChainReader, Prepared, Verifier
 from talentproof.verifier.errors import InputTooLarge
 from talentproof.verifier.inputs import folder_paths, item_from_path
-from talentproof.verifier.report import CheckResult, CredentialReport, Outcome, Status, outcome_of, verdict_of
+from talentproof.verifier.report import (
+    CheckResult,
+    CredentialReport,
+    Outcome,
+    Status,
+    outcome_of,
+    verdict_of,
+)
 
 CHUNK = 256  # credentials per chain batch
 TASK = 4 * CHUNK  # files per worker task (its chunks are pipelined)
@@ -44,7 +51,10 @@ PIPELINE = True
 
 
 def read_many(
-    reader: ChainReader, queries: Sequence[tuple[bytes, bytes, bytes, bytes, bytes]], as_of: int, block: int
+    reader: ChainReader,
+    queries: Sequence[tuple[bytes, bytes, bytes, bytes, bytes]],
+    as_of: int,
+    block: int,
 ) -> list[Any]:
     """Verification-view reads of many credentials at one pinned block, as JSON-RPC batches."""
     if not queries:
@@ -81,21 +91,33 @@ def _finish_chunk(
         out: list[Any] = []
         for p in prepared:
             checks, _, _ = verifier.finish_checks(
-                p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None
+                p,
+                verdicts.get(id(p)),
+                as_of=as_of,
+                chain_error=error if p.query is not None else None,
             )
             out.append(summary(p.source, checks))
         return out
     return [
-        verifier.finish(p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None)
+        verifier.finish(
+            p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None
+        )
         for p in prepared
     ]
 
 
 def verify_prepared(
-    verifier: Verifier, prepared: Sequence[Prepared], *, as_of: datetime, as_of_chain: int, block: int
+    verifier: Verifier,
+    prepared: Sequence[Prepared],
+    *,
+    as_of: datetime,
+    as_of_chain: int,
+    block: int,
 ) -> list[CredentialReport]:
     """Checks 5-10 for prepared credentials, with their chain reads batched."""
-    return _finish_chunk(verifier, prepared, _read_chunk(verifier, prepared, as_of_chain, block), as_of)
+    return _finish_chunk(
+        verifier, prepared, _read_chunk(verifier, prepared, as_of_chain, block), as_of
+    )
 
 
 def verify_items_bulk(
@@ -122,20 +144,28 @@ def verify_items_bulk(
     reports: list[Any] = []
     if not PIPELINE:
         for chunk_items in _batched(items, CHUNK):
-            chunk = [verifier.prepare(item.source, item.document, item.error) for item in chunk_items]
+            chunk = [
+                verifier.prepare(item.source, item.document, item.error) for item in chunk_items
+            ]
             read = _read_chunk(verifier, chunk, as_of_chain, block)
             reports.extend(_finish_chunk(verifier, chunk, read, as_of_dt, compact))
         return reports
     pending: tuple[list[Prepared], Future[tuple[dict[int, Any], str | None]]] | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="tp-chain-read") as pool:
         for chunk_items in _batched(items, CHUNK):
-            chunk = [verifier.prepare(item.source, item.document, item.error) for item in chunk_items]
+            chunk = [
+                verifier.prepare(item.source, item.document, item.error) for item in chunk_items
+            ]
             future = pool.submit(_read_chunk, verifier, chunk, as_of_chain, block)
             if pending is not None:
-                reports.extend(_finish_chunk(verifier, pending[0], pending[1].result(), as_of_dt, compact))
+                reports.extend(
+                    _finish_chunk(verifier, pending[0], pending[1].result(), as_of_dt, compact)
+                )
             pending = (chunk, future)
         if pending is not None:
-            reports.extend(_finish_chunk(verifier, pending[0], pending[1].result(), as_of_dt, compact))
+            reports.extend(
+                _finish_chunk(verifier, pending[0], pending[1].result(), as_of_dt, compact)
+            )
         pool.submit(verifier.reader.close).result()  # the helper thread's connection
     return reports
 
@@ -174,7 +204,9 @@ def _file_result(
         out["outcome"] = _light_outcome(CredentialReport(p.source, checks)).to_json()
         return out
     reports = [
-        verifier.finish(p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None)
+        verifier.finish(
+            p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None
+        )
         for p in prepared
     ]
     chain = next((r.chain for r in reports if r.chain is not None), None)
@@ -212,7 +244,13 @@ def verify_files_bulk(
         ps = verifier.prepare_item(item)
         cap = verifier.limits.max_credentials
         if len(ps) > cap:  # what one application takes (`verify FILE` refuses it as a usage error)
-            return [verifier.prepare(item.source, None, str(InputTooLarge("presentation", len(ps), cap, "credentials")))]
+            return [
+                verifier.prepare(
+                    item.source,
+                    None,
+                    str(InputTooLarge("presentation", len(ps), cap, "credentials")),
+                )
+            ]
         return ps
 
     def groups_of(chunk_items: list[Any]) -> list[tuple[str, list[Prepared]]]:
@@ -221,8 +259,13 @@ def verify_files_bulk(
     def read(groups: list[tuple[str, list[Prepared]]]) -> tuple[dict[int, Any], str | None]:
         return _read_chunk(verifier, [p for _, ps in groups for p in ps], as_of_chain, block)
 
-    def finish(groups: list[tuple[str, list[Prepared]]], answers: tuple[dict[int, Any], str | None]) -> list[dict[str, Any]]:
-        return [_file_result(verifier, src, ps, answers, as_of_dt, as_of_chain, compact) for src, ps in groups]
+    def finish(
+        groups: list[tuple[str, list[Prepared]]], answers: tuple[dict[int, Any], str | None]
+    ) -> list[dict[str, Any]]:
+        return [
+            _file_result(verifier, src, ps, answers, as_of_dt, as_of_chain, compact)
+            for src, ps in groups
+        ]
 
     results: list[dict[str, Any]] = []
     if not PIPELINE:
@@ -230,7 +273,9 @@ def verify_files_bulk(
             groups = groups_of(chunk_items)
             results.extend(finish(groups, read(groups)))
         return results
-    pending: tuple[list[tuple[str, list[Prepared]]], Future[tuple[dict[int, Any], str | None]]] | None = None
+    pending: (
+        tuple[list[tuple[str, list[Prepared]]], Future[tuple[dict[int, Any], str | None]]] | None
+    ) = None
     with ThreadPoolExecutor(1, thread_name_prefix="tp-chain-read") as pool:
         for chunk_items in _batched(items, CHUNK):
             groups = groups_of(chunk_items)
@@ -277,7 +322,9 @@ def _init(job: _Job) -> None:
     from talentproof.verifier.requirements import MinConfirmations
 
     _job = job
-    _verifier = Verifier.from_deployment(job.trust, job.rpc, MinConfirmations(job.min_confirmations))
+    _verifier = Verifier.from_deployment(
+        job.trust, job.rpc, MinConfirmations(job.min_confirmations)
+    )
 
 
 def summary(source: str, checks: Sequence[CheckResult]) -> dict[str, Any]:
@@ -303,7 +350,9 @@ def _work(paths: list[str]) -> list[dict[str, Any]]:
         items = (item_from_path(p, limits) for p in paths)
         # one verdict per file, as `talentproof verify FILE` gives it; summaries straight from
         # the checks unless the full reports are asked
-        return verify_files_bulk(_verifier, items, as_of=_job.as_of, block=_job.block, compact=not _job.full)
+        return verify_files_bulk(
+            _verifier, items, as_of=_job.as_of, block=_job.block, compact=not _job.full
+        )
     finally:
         if paused:
             gc.enable()
@@ -399,13 +448,21 @@ def verify_folder(
 
     paths = folder_paths(folder)
     if not paths:
-        print(f"error: {folder} holds no .json, .png, .jpg, .jpeg, .txt or .qr file", file=sys.stderr)
+        print(
+            f"error: {folder} holds no .json, .png, .jpg, .jpeg, .txt or .qr file", file=sys.stderr
+        )
         return 2
     try:
         results, block, seconds = run_folder(
-            folder, rpc=rpc, trust=trust, as_of=as_of, min_confirmations=min_confirmations,
-            workers=max(1, min(workers, os.cpu_count() or 1)), full=as_json,
-            progress=None if as_json else _Bar(), paths=paths,
+            folder,
+            rpc=rpc,
+            trust=trust,
+            as_of=as_of,
+            min_confirmations=min_confirmations,
+            workers=max(1, min(workers, os.cpu_count() or 1)),
+            full=as_json,
+            progress=None if as_json else _Bar(),
+            paths=paths,
         )
     except ChainUnavailable as exc:
         print(f"error: the chain could not be read: {exc}", file=sys.stderr)
@@ -414,7 +471,11 @@ def verify_folder(
     for r in results:
         outcomes[r["outcome"]["code"]] += 1
     # the file counts by verdict (valid, invalid, error = not verifiable), as before
-    counts = {"valid": outcomes["VALID"], "invalid": outcomes["INVALID"], "error": outcomes["NOT_VERIFIABLE"]}
+    counts = {
+        "valid": outcomes["VALID"],
+        "invalid": outcomes["INVALID"],
+        "error": outcomes["NOT_VERIFIABLE"],
+    }
     summary = {
         "total": len(results),
         **counts,
@@ -453,6 +514,12 @@ def folder_exit_code(outcomes: dict[str, int]) -> int:
 
 
 __all__ = [
-    "folder_exit_code", "read_many", "run_folder", "summary", "verify_files_bulk", "verify_folder",
-    "verify_items_bulk", "verify_prepared",
+    "folder_exit_code",
+    "read_many",
+    "run_folder",
+    "summary",
+    "verify_files_bulk",
+    "verify_folder",
+    "verify_items_bulk",
+    "verify_prepared",
 ]

@@ -112,7 +112,9 @@ def parse_as_of(value: str | None) -> datetime | None:
             return datetime(d.year, d.month, d.day, tzinfo=UTC)
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"--as-of: expected a date YYYY-MM-DD or an ISO date-time, found {value!r}") from None
+        raise ValueError(
+            f"--as-of: expected a date YYYY-MM-DD or an ISO date-time, found {value!r}"
+        ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
@@ -138,7 +140,9 @@ def parse_application_date(value: str | None) -> date | None:
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"--application-date: expected a date YYYY-MM-DD, found {value!r}") from None
+        raise ValueError(
+            f"--application-date: expected a date YYYY-MM-DD, found {value!r}"
+        ) from None
 
 
 def verify_command(
@@ -151,7 +155,10 @@ def verify_command(
         ),
     ],
     rpc: Annotated[
-        str, typer.Option("--rpc", envvar="TALENTPROOF_RPC_URL", help="JSON-RPC URL of a node of the ledger.")
+        str,
+        typer.Option(
+            "--rpc", envvar="TALENTPROOF_RPC_URL", help="JSON-RPC URL of a node of the ledger."
+        ),
     ] = DEFAULT_RPC,
     trust: Annotated[
         str,
@@ -164,10 +171,14 @@ def verify_command(
         ),
     ] = DEFAULT_DEPLOYMENT,
     policy: Annotated[
-        str | None, typer.Option("--policy", help="Talent-list policy file (YAML/JSON); default: the shipped one.")
+        str | None,
+        typer.Option(
+            "--policy", help="Talent-list policy file (YAML/JSON); default: the shipped one."
+        ),
     ] = None,
     profession: Annotated[
-        str | None, typer.Option("--profession", help="Evaluate the application against this profession id.")
+        str | None,
+        typer.Option("--profession", help="Evaluate the application against this profession id."),
     ] = None,
     as_of: Annotated[
         str | None,
@@ -186,23 +197,40 @@ def verify_command(
     ] = None,
     id_number: Annotated[
         str | None,
-        typer.Option("--id-number", help="The number of the travel document shown, compared with the credentials' commitment."),
+        typer.Option(
+            "--id-number",
+            help="The number of the travel document shown, compared with the credentials' commitment.",
+        ),
     ] = None,
     id_salt: Annotated[
         str | None,
-        typer.Option("--id-salt", help="The holder's identity-document salt, when the input is not a presentation carrying it."),
+        typer.Option(
+            "--id-salt",
+            help="The holder's identity-document salt, when the input is not a presentation carrying it.",
+        ),
     ] = None,
     challenge: Annotated[
-        str | None, typer.Option("--challenge", help="Require a presentation bound to this challenge.")
+        str | None,
+        typer.Option("--challenge", help="Require a presentation bound to this challenge."),
     ] = None,
-    domain: Annotated[str | None, typer.Option("--domain", help="This verifier's domain, required in bound presentations (default: talentproof-verifier).")] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            "--domain",
+            help="This verifier's domain, required in bound presentations (default: talentproof-verifier).",
+        ),
+    ] = None,
     min_confirmations: Annotated[int, typer.Option("--min-confirmations", min=1)] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     receipt: Annotated[
-        Path | None, typer.Option("--receipt", help="Write a signed verification receipt to this file.")
+        Path | None,
+        typer.Option("--receipt", help="Write a signed verification receipt to this file."),
     ] = None,
     receipt_key: Annotated[
-        Path | None, typer.Option("--receipt-key", help="The verifier's key file (talentproof verifier keygen).")
+        Path | None,
+        typer.Option(
+            "--receipt-key", help="The verifier's key file (talentproof verifier keygen)."
+        ),
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for a folder.")] = 2,
 ) -> None:
@@ -227,12 +255,17 @@ def verify_command(
             if receipt is not None:
                 raise _fail("receipts are written for one application, not a folder", EXIT_USAGE)
             per_application = [
-                name for name, value in (
-                    ("--profession", profession), ("--policy", policy),
-                    ("--challenge", challenge), ("--domain", domain),
-                    ("--application-date", application_date), ("--id-number", id_number),
+                name
+                for name, value in (
+                    ("--profession", profession),
+                    ("--policy", policy),
+                    ("--challenge", challenge),
+                    ("--domain", domain),
+                    ("--application-date", application_date),
+                    ("--id-number", id_number),
                     ("--id-salt", id_salt),
-                ) if value is not None
+                )
+                if value is not None
             ]
             if per_application:
                 raise _fail(
@@ -244,8 +277,13 @@ def verify_command(
             from talentproof.verifier.bulk import verify_folder
 
             code = verify_folder(
-                Path(inputs[0]), rpc=rpc, trust=trust, as_of=as_of_dt, as_json=as_json,
-                min_confirmations=min_confirmations, workers=workers,
+                Path(inputs[0]),
+                rpc=rpc,
+                trust=trust,
+                as_of=as_of_dt,
+                as_json=as_json,
+                min_confirmations=min_confirmations,
+                workers=workers,
             )
             raise typer.Exit(code)
         from talentproof.verifier.inputs import resolve_argument
@@ -254,13 +292,22 @@ def verify_command(
             check_argument(arg)
         items = [resolve_argument(a) for a in inputs]
         from talentproof.verifier.engine import Verifier
-        from talentproof.verifier.requirements import Domain, MinConfirmations
+        from talentproof.verifier.requirements import Domain, MinConfirmations, Requirement
 
-        own = [MinConfirmations(min_confirmations), *([Domain(domain)] if domain else [])]
+        own: list[Requirement] = [
+            MinConfirmations(min_confirmations),
+            *([Domain(domain)] if domain else []),
+        ]
         verifier = Verifier.from_deployment(trust, rpc, *own)
         report = verifier.verify_application(
-            items, as_of=as_of_dt, challenge=challenge, policy=pol, profession=profession,
-            application_date=app_date, id_number=id_number, id_salt=id_salt,
+            items,
+            as_of=as_of_dt,
+            challenge=challenge,
+            policy=pol,
+            profession=profession,
+            application_date=app_date,
+            id_number=id_number,
+            id_salt=id_salt,
         )
         if receipt is not None and receipt_key is not None:
             from talentproof.verifier.receipt import load_key, sign_receipt
@@ -301,10 +348,18 @@ def receipt_check(
     receipt: Annotated[Path, typer.Argument(help="The receipt JSON file.")],
     rpc: Annotated[
         str,
-        typer.Option("--rpc", envvar="TALENTPROOF_RPC_URL", help="JSON-RPC URL of a node (archive state needed for old blocks)."),
+        typer.Option(
+            "--rpc",
+            envvar="TALENTPROOF_RPC_URL",
+            help="JSON-RPC URL of a node (archive state needed for old blocks).",
+        ),
     ] = DEFAULT_RPC,
     verifier_key: Annotated[
-        str | None, typer.Option("--verifier-key", help="Require the receipt to be signed by this key (z6Mk… or did:key).")
+        str | None,
+        typer.Option(
+            "--verifier-key",
+            help="Require the receipt to be signed by this key (z6Mk… or did:key).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -366,16 +421,19 @@ def serve(
             help="Sign receipts with this key (default under TALENTPROOF_DATA_DIR: created on first run).",
         ),
     ] = None,
-    domain: Annotated[str | None, typer.Option("--domain", envvar="TALENTPROOF_VERIFIER_DOMAIN")] = None,
+    domain: Annotated[
+        str | None, typer.Option("--domain", envvar="TALENTPROOF_VERIFIER_DOMAIN")
+    ] = None,
 ) -> None:
     """Run the verifier service and its web page (default http://127.0.0.1:8001/)."""
     import os
 
     import uvicorn
-    from talentproof.verifier.errors import VerifierError
-    from talentproof.verifier.service import ServiceSettings, create_app
 
     from talentproof.private import private_dir, restrict_umask
+    from talentproof.verifier.errors import VerifierError
+    from talentproof.verifier.service import create_app
+    from talentproof.verifier.settings import ServiceSettings
 
     restrict_umask()  # the receipt key and anything else written is 0600 (issue 12)
     data_dir = os.environ.get("TALENTPROOF_DATA_DIR")
@@ -397,7 +455,9 @@ def serve(
 
 
 @verifier_app.command("keygen")
-def keygen(out: Annotated[Path, typer.Option("--out", help="Where to write the verifier's key file.")]) -> None:
+def keygen(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the verifier's key file.")],
+) -> None:
     """Create the verifier's Ed25519 receipt-signing key."""
     from talentproof.verifier.receipt import generate_key_file
 

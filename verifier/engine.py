@@ -125,7 +125,10 @@ class ChainReader(Protocol):
         ...
 
     def verify_credentials(
-        self, queries: Sequence[tuple[bytes, bytes, bytes, bytes, bytes]], as_of: int = 0, block: int | str = "latest"
+        self,
+        queries: Sequence[tuple[bytes, bytes, bytes, bytes, bytes]],
+        as_of: int = 0,
+        block: int | str = "latest",
     ) -> list[Any]:
         """``verify_credential`` of each query (its five ``bytes32`` arguments), all at one block."""
         ...
@@ -299,7 +302,9 @@ class ApplicationReport:
             "applicationDate": self.application_date,
             "chainAsOf": self.chain_as_of,
             "chain": self.chain.to_json() if self.chain else None,
-            "credentials": [r.to_json(include_credential=include_credentials) for r in self.credentials],
+            "credentials": [
+                r.to_json(include_credential=include_credentials) for r in self.credentials
+            ],
             "checks": [c.to_json() for c in self.checks],
             "profession": self.profession.to_json() if self.profession else None,
         }
@@ -331,7 +336,9 @@ def _skip_text(reason: Reason) -> str:
 _BINDING_NOT_REQUESTED = render(checks.BINDING_NOT_REQUESTED)
 _HOLDER_SIGNED = render(checks.HOLDER_SIGNED)
 _BARE_CREDENTIAL = render(checks.BARE_CREDENTIAL)
-_UNREADABLE_REST = tuple(render(checks.skipped(cid, Reason.SKIP_UNREADABLE)) for cid in checks.AFTER_PARSE)
+_UNREADABLE_REST = tuple(
+    render(checks.skipped(cid, Reason.SKIP_UNREADABLE)) for cid in checks.AFTER_PARSE
+)
 
 
 @dataclass
@@ -419,12 +426,18 @@ class Verifier:
         found, kind = checks.schema(doc, self.clock().astimezone(UTC).date())
         if kind is not None:
             p.kind = kind
-        p.checks.append(memo.passing(("schema", kind), found) if found.status is Status.PASS else render(found))
+        p.checks.append(
+            memo.passing(("schema", kind), found) if found.status is Status.PASS else render(found)
+        )
         # (3) signature
         found, signed = checks.signature(doc)
         p.signing_key, p.key_id = signed.signing_key, signed.key_id
         if found.status is Status.PASS:
-            p.checks.append(memo.passing(("signature", signed.key_id, found.evidence["verificationMethod"]), found))
+            p.checks.append(
+                memo.passing(
+                    ("signature", signed.key_id, found.evidence["verificationMethod"]), found
+                )
+            )
         else:
             p.checks.append(render(found))
         # (4) inclusion
@@ -466,7 +479,9 @@ class Verifier:
         chain_error: str | None = None,
     ) -> CredentialReport:
         """Checks 5-10 from the chain verdict (or the read error), then the report."""
-        checks_, chain, issuer_name = self.finish_checks(p, verdict, as_of=as_of, chain_error=chain_error)
+        checks_, chain, issuer_name = self.finish_checks(
+            p, verdict, as_of=as_of, chain_error=chain_error
+        )
         doc = p.credential
         return CredentialReport(
             source=p.source,
@@ -475,7 +490,9 @@ class Verifier:
             kind=p.kind,
             subject_id=checks.subject_id(doc) if doc is not None else None,
             issuer_name=issuer_name,
-            issuer_did=(getattr(verdict, "issuer_did", None) or None) if chain is not None else None,
+            issuer_did=(getattr(verdict, "issuer_did", None) or None)
+            if chain is not None
+            else None,
             chain=chain,
             credential=doc,
             credential_hash=checks.hex0x(p.credential_hash) if p.credential_hash else None,
@@ -497,7 +514,9 @@ class Verifier:
         issuer_name: str | None = None
         if p.chain_skip is not None:
             if p.credential is not None:
-                out.extend(CheckResult(cid, Status.SKIPPED, p.chain_skip) for cid in checks.CHAIN_CHECKS)
+                out.extend(
+                    CheckResult(cid, Status.SKIPPED, p.chain_skip) for cid in checks.CHAIN_CHECKS
+                )
         elif chain_error is not None:
             out.extend(render(f) for f in checks.chain_unreadable(chain_error))
         else:
@@ -525,18 +544,39 @@ class Verifier:
             return tuple(
                 render(f)
                 for f in checks.chain_checks(
-                    anchor=anchor, kind=p.kind, key_id=p.key_id, claimed_issuer=claimed, verdict=v,
-                    chain_id=chain.chain_id, block_number=chain.block_number, block_hash_hex=chain.block_hash,
-                    trust=self.trust, min_confirmations=self.min_confirmations,
+                    anchor=anchor,
+                    kind=p.kind,
+                    key_id=p.key_id,
+                    claimed_issuer=claimed,
+                    verdict=v,
+                    chain_id=chain.chain_id,
+                    block_number=chain.block_number,
+                    block_hash_hex=chain.block_hash,
+                    trust=self.trust,
+                    min_confirmations=self.min_confirmations,
                 )
             )
 
-        if type(anchor.tree_size) is not int or type(anchor.chain_id) is not int:  # (True == 1, texts differ)
+        if (
+            type(anchor.tree_size) is not int or type(anchor.chain_id) is not int
+        ):  # (True == 1, texts differ)
             return compute()
         key = (
-            v, p.kind, p.key_id, claimed, anchor.chain_id, anchor.registry, bytes(anchor.merkle_root),
-            anchor.tree_size, chain.chain_id, chain.registry, chain.block_number, chain.block_hash,
-            self.trust.registry, self.trust.chain_id, self.min_confirmations,
+            v,
+            p.kind,
+            p.key_id,
+            claimed,
+            anchor.chain_id,
+            anchor.registry,
+            bytes(anchor.merkle_root),
+            anchor.tree_size,
+            chain.chain_id,
+            chain.registry,
+            chain.block_number,
+            chain.block_hash,
+            self.trust.registry,
+            self.trust.chain_id,
+            self.min_confirmations,
         )
         return self._chain_memo.get(key, compute)
 
@@ -593,8 +633,12 @@ class Verifier:
         block's time).
         """
         req = self._requirements(
-            requirements, as_of=as_of, challenge=challenge, challenge_problem=challenge_problem,
-            at_block=at_block, chain_as_of=chain_as_of,
+            requirements,
+            as_of=as_of,
+            challenge=challenge,
+            challenge_problem=challenge_problem,
+            at_block=at_block,
+            chain_as_of=chain_as_of,
         )
         as_of_dt = checks.utc(req.as_of) or self.clock()
         as_of_chain = int(as_of_dt.timestamp()) if req.as_of is not None else 0
@@ -609,14 +653,18 @@ class Verifier:
         for item in items:
             prepared.extend(self.prepare_item(item, req.challenge, salts, domain=req.domain))
             if len(prepared) > self.limits.max_credentials:
-                raise InputTooLarge("application", len(prepared), self.limits.max_credentials, "credentials")
+                raise InputTooLarge(
+                    "application", len(prepared), self.limits.max_credentials, "credentials"
+                )
 
         if req.challenge_problem is not None:
             refused = render(checks.challenge_refused(req.challenge, req.challenge_problem))
             for p in prepared:
                 p.binding = refused
         if req.min_confirmations != self.min_confirmations:
-            verifier = Verifier(self.reader, self.trust, req.min_confirmations, req.domain, self.limits, self.clock)
+            verifier = Verifier(
+                self.reader, self.trust, req.min_confirmations, req.domain, self.limits, self.clock
+            )
             verifier._chain_id = self._chain_id
         else:
             verifier = self
@@ -624,9 +672,16 @@ class Verifier:
             prepared, as_of_dt, as_of_chain, "latest" if req.at_block is None else req.at_block
         )
         return self.conclude(
-            reports, chain, as_of_dt=as_of_dt, as_of_chain=as_of_chain, policy=policy,
-            profession=profession, application_date=application_date, id_number=id_number,
-            id_salt=id_salt, salts=salts,
+            reports,
+            chain,
+            as_of_dt=as_of_dt,
+            as_of_chain=as_of_chain,
+            policy=policy,
+            profession=profession,
+            application_date=application_date,
+            id_number=id_number,
+            id_salt=id_salt,
+            salts=salts,
         )
 
     def _requirements(self, requirements: Sequence[Requirement], **given: Any) -> Requirements:
@@ -664,7 +719,9 @@ class Verifier:
                 p.binding = binding
                 out.append(p)
             for i, cred in enumerate(creds):
-                p = self.prepare(f"{item.source} #{i + 1}", cred if isinstance(cred, Mapping) else None)
+                p = self.prepare(
+                    f"{item.source} #{i + 1}", cred if isinstance(cred, Mapping) else None
+                )
                 p.binding = binding
                 out.append(p)
             return out
@@ -688,7 +745,9 @@ class Verifier:
         salts: Sequence[str] = (),
     ) -> ApplicationReport:
         """The application checks (11, 12) and the policy over finished credential reports."""
-        found: list[CheckResult] = [render(checks.same_applicant(reports))] if len(reports) > 1 else []
+        found: list[CheckResult] = (
+            [render(checks.same_applicant(reports))] if len(reports) > 1 else []
+        )
         facts_date = application_date or as_of_dt.date()
         person = checks.applicant(reports)
         if id_number is not None:
@@ -704,8 +763,11 @@ class Verifier:
                 profession,
                 [
                     PolicyInput(
-                        r.credential_id or r.source, r.credential or {}, r.verdict is Verdict.VALID,
-                        r.issuer_did, r.issuer_name,
+                        r.credential_id or r.source,
+                        r.credential or {},
+                        r.verdict is Verdict.VALID,
+                        r.issuer_did,
+                        r.issuer_name,
                     )
                     for r in reports
                     if r.credential is not None
@@ -754,7 +816,11 @@ class Verifier:
         return reports, chain
 
     def verify_document(
-        self, document: Mapping[str, Any], *, source: str = "credential", as_of: datetime | date | None = None
+        self,
+        document: Mapping[str, Any],
+        *,
+        source: str = "credential",
+        as_of: datetime | date | None = None,
     ) -> CredentialReport:
         """Verify one credential (checks 1-9; 10 skipped) and return its report."""
         return self.verify_application([Item(source, document)], as_of=as_of).credentials[0]

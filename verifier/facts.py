@@ -222,18 +222,27 @@ def bind(fact: Fact, issuer_did: str | None, issuer_name: str | None) -> Fact:
     unknown issuer unbinds them.
     """
     if not issuer_did or not issuer_name:
-        return replace(fact, unbound="the issuer's identity on the ledger is unknown (the ledger was not read)")
+        return replace(
+            fact, unbound="the issuer's identity on the ledger is unknown (the ledger was not read)"
+        )
     issuer = f"the issuer {issuer_name!r} ({issuer_did})"
     if isinstance(fact, EmploymentFact):
         if fact.employer_id is not None and fact.employer_id != issuer_did:
-            return replace(fact, unbound=f"employer {fact.employer!r} ({fact.employer_id}) is not {issuer}")
+            return replace(
+                fact, unbound=f"employer {fact.employer!r} ({fact.employer_id}) is not {issuer}"
+            )
         if not same_name(fact.employer, issuer_name):
             return replace(fact, unbound=f"employer {fact.employer!r} is not {issuer}")
         return replace(fact, employer=issuer_name, employer_did=issuer_did, unbound=None)
     if isinstance(fact, DegreeFact):
         if fact.institution_id is not None and fact.institution_id != issuer_did:
-            return replace(fact, unbound=f"awarding institution {fact.institution!r} ({fact.institution_id}) is not {issuer}")
+            return replace(
+                fact,
+                unbound=f"awarding institution {fact.institution!r} ({fact.institution_id}) is not {issuer}",
+            )
         if not same_name(fact.institution, issuer_name):
-            return replace(fact, unbound=f"awarding institution {fact.institution!r} is not {issuer}")
+            return replace(
+                fact, unbound=f"awarding institution {fact.institution!r} is not {issuer}"
+            )
         return replace(fact, institution=issuer_name, institution_did=issuer_did, unbound=None)
     return replace(fact, unbound=None)

@@ -73,7 +73,11 @@ def item_from_text(text: str, source: str, limits: Limits = DEFAULT_LIMITS) -> I
     """
     text = _strip_text(text)
     if len(text) > limits.max_payload_chars:
-        return Item(source, None, str(InputTooLarge("QR payload", len(text), limits.max_payload_chars, "characters")))
+        return Item(
+            source,
+            None,
+            str(InputTooLarge("QR payload", len(text), limits.max_payload_chars, "characters")),
+        )
     from talentproof.credential import qr as c_qr
 
     why = not_a_payload(text)
@@ -100,7 +104,7 @@ def _quick_decode(data: bytes) -> str | None:
         for result in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode, **plain):
             if result.text.startswith("TP") and ":" in result.text[:8]:
                 return str(result.text)
-    except Exception:  # noqa: BLE001 - any trouble: the thorough decoder decides
+    except Exception:
         return None
     return None
 
@@ -138,10 +142,11 @@ def item_from_bytes(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -
     if is_image(data):
         return item_from_image(data, source, limits)
     if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM):]
+        data = data[len(_UTF8_BOM) :]
     elif data.startswith(_UTF16_BOMS):
         return Item(
-            source, None,
+            source,
+            None,
             "UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8 "
             "(a JSON document or a QR text payload)",
         )
@@ -182,7 +187,9 @@ def folder_paths(folder: Path | str) -> list[str]:
     same files, in the same order, as :func:`folder_files`, without a Path object each."""
     base = os.fspath(folder)
     with os.scandir(base) as entries:
-        names = sorted(e.name for e in entries if _suffix(e.name).lower() in SUFFIXES and e.is_file())
+        names = sorted(
+            e.name for e in entries if _suffix(e.name).lower() in SUFFIXES and e.is_file()
+        )
     return [os.path.join(base, n) for n in names]
 
 
@@ -192,7 +199,9 @@ def folder_files(folder: Path) -> list[Path]:
 
 
 #: File suffixes that make a missing argument a file name (a typo), not a text.
-_FILE_SUFFIX = re.compile(r"\.(json|png|jpe?g|txt|qr|svg|gif|webp|bmp|tiff?|heic|pdf)$", re.IGNORECASE)
+_FILE_SUFFIX = re.compile(
+    r"\.(json|png|jpe?g|txt|qr|svg|gif|webp|bmp|tiff?|heic|pdf)$", re.IGNORECASE
+)
 #: A damaged TalentProof prefix: "TP" in either case, then digits or a separator.
 _DAMAGED_PREFIX = re.compile(r"^tp([0-9]|[:;,. _-])", re.IGNORECASE)
 _BASE45 = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")

@@ -54,27 +54,37 @@ class VerifierLimits(BaseSettings):
     :class:`LimitsConfigError` naming the variable.
     """
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", frozen=True
+    )
 
     challenge_rate_per_s: float = Field(
         5.0, ge=0, description="New challenges per second per client address (0: no limit)."
     )
     challenge_burst: int = Field(50, ge=1)
     challenges_max: int = Field(
-        10_000, ge=1, description="Open challenges in all: past it new ones are refused (429) until the oldest expire."
+        10_000,
+        ge=1,
+        description="Open challenges in all: past it new ones are refused (429) until the oldest expire.",
     )
     challenges_per_client: int = Field(
-        100, ge=1, description="Open challenges per client address: past it the address's own oldest is replaced."
+        100,
+        ge=1,
+        description="Open challenges per client address: past it the address's own oldest is replaced.",
     )
     verify_rate_per_s: float = Field(
         20.0, ge=0, description="Verification requests per second per client address (0: no limit)."
     )
     verify_burst: int = Field(200, ge=1)
     max_clients: int = Field(
-        100_000, ge=1, description="Buckets kept per table; the least recently used is dropped past it."
+        100_000,
+        ge=1,
+        description="Buckets kept per table; the least recently used is dropped past it.",
     )
     trusted_proxies: int = Field(
-        0, ge=0, description="Reverse proxies whose X-Forwarded-For entries are trusted (0: the TCP peer)."
+        0,
+        ge=0,
+        description="Reverse proxies whose X-Forwarded-For entries are trusted (0: the TCP peer).",
     )
     max_body_bytes: int = Field(
         32 * 1024 * 1024,
@@ -95,7 +105,10 @@ class VerifierLimits(BaseSettings):
         if environ is None:
             return cls()
         values: dict[str, Any] = {}
-        for name, spec in cls.model_fields.items():  # every field given: the process environment is not read
+        for (
+            name,
+            spec,
+        ) in cls.model_fields.items():  # every field given: the process environment is not read
             raw = environ.get(ENV_PREFIX + name.upper(), "").strip()
             values[name] = raw if raw else spec.default
         return cls(**values)

@@ -298,7 +298,10 @@ def _badge_matches(c: Criterion, f: BadgeFact) -> str | None:
     for rule in c.alignments:
         for a in f.alignments:
             if (
-                (rule.framework is None or norm_text(rule.framework) == norm_text(a.target_framework))
+                (
+                    rule.framework is None
+                    or norm_text(rule.framework) == norm_text(a.target_framework)
+                )
                 and (rule.code is None or norm_text(rule.code) == norm_text(a.target_code))
                 and (rule.name is None or norm_text(rule.name) == norm_text(a.target_name))
             ):
@@ -466,7 +469,12 @@ class Policy:
             raise UnknownProfession(profession_id, list(self.professions)) from None
 
     def evaluate(
-        self, profession_id: str, inputs: Sequence[PolicyInput], as_of: date, *, today: date | None = None
+        self,
+        profession_id: str,
+        inputs: Sequence[PolicyInput],
+        as_of: date,
+        *,
+        today: date | None = None,
     ) -> ProfessionResult:
         """Evaluate one applicant's credentials against a profession, explaining each criterion.
 
@@ -627,7 +635,10 @@ def _criterion(where: str, raw: Any, depth: int = 0) -> Criterion:
         if not isinstance(level, str) or level not in DEGREE_LEVELS:
             raise PolicyError(f"{w}.min_level", f"one of {', '.join(DEGREE_LEVELS)}", level)
         return Criterion(
-            id=cid, title=title, kind=kind, min_level=level,
+            id=cid,
+            title=title,
+            kind=kind,
+            min_level=level,
             fields=_str_list(f"{w}.fields", body.get("fields", _ABSENT)),
             institutions=_firms(f"{w}.institutions", body.get("institutions", _ABSENT)),
         )
@@ -639,7 +650,11 @@ def _criterion(where: str, raw: Any, depth: int = 0) -> Criterion:
         if not firms and not domains and not years:
             raise PolicyError(w, "at least one of employers, domains, min_years > 0", dict(body))
         return Criterion(
-            id=cid, title=title, kind=kind, employers=tuple(firms), domains=domains,
+            id=cid,
+            title=title,
+            kind=kind,
+            employers=tuple(firms),
+            domains=domains,
             min_years=years,
         )
     _no_extra(w, body, {"alignments", "achievement_types", "keywords"})
@@ -661,8 +676,12 @@ def _criterion(where: str, raw: Any, depth: int = 0) -> Criterion:
     if not rules and not types and not keywords:
         raise PolicyError(w, "at least one of alignments, achievement_types, keywords", dict(body))
     return Criterion(
-        id=cid, title=title, kind=kind, alignments=tuple(rules),
-        achievement_types=types, keywords=keywords,
+        id=cid,
+        title=title,
+        kind=kind,
+        alignments=tuple(rules),
+        achievement_types=types,
+        keywords=keywords,
     )
 
 
@@ -702,7 +721,8 @@ def parse_policy(data: Any) -> Policy:
             source=_opt_text(f"{where}.source", p.get("source")),
         )
     return Policy(
-        name=_str("name", root.get("name")), professions=profs,
+        name=_str("name", root.get("name")),
+        professions=profs,
         source=_opt_text("source", root.get("source")),
     )
 
@@ -732,8 +752,10 @@ class _StrictLoader(yaml.SafeLoader):
                 fresh = True  # unhashable: construct_mapping below raises its own error
             if not fresh:
                 raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    f"found duplicate key {key!r}", key_node.start_mark,
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
                 )
             try:
                 seen.add(key)
@@ -794,6 +816,8 @@ def parse_policy_text(text: str, where: str = "policy") -> Policy:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
             mark = exc.problem_mark
-            first = exc.problem + (f" (line {mark.line + 1}, column {mark.column + 1})" if mark else "")
+            first = exc.problem + (
+                f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            )
         raise PolicyError(where, "valid YAML or JSON", first) from exc
     return parse_policy(data)

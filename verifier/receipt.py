@@ -35,7 +35,11 @@ SIGNATURE_ALG = "Ed25519+JCS"
 def generate_key_file(path: Path) -> str:
     """Write a new verifier key file (mode 0600); returns its public key id (z6Mk…)."""
     key = Ed25519SigningKey.generate()
-    data = {"type": KEY_TYPE, "publicKeyMultibase": key.public_key.multibase, "secretKeyMultibase": key.multibase}
+    data = {
+        "type": KEY_TYPE,
+        "publicKeyMultibase": key.public_key.multibase,
+        "secretKeyMultibase": key.multibase,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
@@ -63,7 +67,9 @@ def _signing_input(receipt: Mapping[str, Any]) -> bytes:
         raise ReceiptError(f"the receipt cannot be canonicalized: {exc}") from exc
 
 
-def sign_receipt(report: Any, key: Ed25519SigningKey, *, trust: TrustedDeployment, rpc_hint: str | None = None) -> dict[str, Any]:
+def sign_receipt(
+    report: Any, key: Ed25519SigningKey, *, trust: TrustedDeployment, rpc_hint: str | None = None
+) -> dict[str, Any]:
     """A signed receipt for an :class:`~talentproof.verifier.engine.ApplicationReport`."""
     body: dict[str, Any] = {
         "type": RECEIPT_TYPE,
@@ -84,7 +90,9 @@ def sign_receipt(report: Any, key: Ed25519SigningKey, *, trust: TrustedDeploymen
     return body
 
 
-def verify_receipt_signature(receipt: Mapping[str, Any], expected_signer: str | None = None) -> Ed25519PublicKey:
+def verify_receipt_signature(
+    receipt: Mapping[str, Any], expected_signer: str | None = None
+) -> Ed25519PublicKey:
     """Check the receipt's signature (and signer, if given); returns the signer's key."""
     if not isinstance(receipt, Mapping) or receipt.get("type") != RECEIPT_TYPE:
         raise ReceiptError(f"expected a {RECEIPT_TYPE} JSON object")
@@ -103,7 +111,9 @@ def verify_receipt_signature(receipt: Mapping[str, Any], expected_signer: str | 
     try:
         key.verify(value, _signing_input(receipt))
     except CredentialError as exc:
-        raise ReceiptError("the receipt's signature is invalid: it was altered after signing") from exc
+        raise ReceiptError(
+            "the receipt's signature is invalid: it was altered after signing"
+        ) from exc
     return key
 
 
@@ -118,15 +128,25 @@ def _outcomes(report_json: Mapping[str, Any]) -> list[tuple[str, list[tuple[str,
         )
     # check 12 compared the number on the travel document, which the receipt does not keep (the
     # report says only whether it matched): it is not re-run
-    out.append((
-        "application",
-        [(c["id"], c["status"]) for c in report_json.get("checks") or () if c["id"] != CheckId.IDENTITY_DOCUMENT.value],
-    ))
+    out.append(
+        (
+            "application",
+            [
+                (c["id"], c["status"])
+                for c in report_json.get("checks") or ()
+                if c["id"] != CheckId.IDENTITY_DOCUMENT.value
+            ],
+        )
+    )
     return out
 
 
 def recheck_receipt(
-    receipt: Mapping[str, Any], *, rpc: str, expected_signer: str | None = None, verifier: Any = None
+    receipt: Mapping[str, Any],
+    *,
+    rpc: str,
+    expected_signer: str | None = None,
+    verifier: Any = None,
 ) -> dict[str, Any]:
     """Verify the signature, then re-run the verification pinned to the recorded block.
 
@@ -143,7 +163,9 @@ def recheck_receipt(
     chain = report.get("chain")
     if not isinstance(chain, Mapping):
         raise ReceiptError("the receipt names no block: the ledger was not read when it was made")
-    trust = TrustedDeployment(registry=str(trust_data["registry"]), chain_id=trust_data.get("chainId"))
+    trust = TrustedDeployment(
+        registry=str(trust_data["registry"]), chain_id=trust_data.get("chainId")
+    )
     if verifier is None:
         verifier = Verifier.from_deployment(trust, rpc)
     items = []
@@ -158,12 +180,17 @@ def recheck_receipt(
         items.append(Item(r["source"], doc))
     as_of = datetime.fromisoformat(str(report["asOf"]))
     again = verifier.verify_application(
-        items, as_of=as_of, at_block=int(chain["blockNumber"]), chain_as_of=int(report.get("chainAsOf") or 0)
+        items,
+        as_of=as_of,
+        at_block=int(chain["blockNumber"]),
+        chain_as_of=int(report.get("chainAsOf") or 0),
     )
     if again.chain is None:  # an infrastructure failure, not a receipt that fails (exit 3)
         from talentproof.ledger.errors import ChainUnavailable
 
-        reasons = {c.message for r in again.credentials for c in r.checks if c.status.value == "error"}
+        reasons = {
+            c.message for r in again.credentials for c in r.checks if c.status.value == "error"
+        }
         raise ChainUnavailable(
             f"{rpc}: block {chain['blockNumber']} could not be read"
             + (f" ({'; '.join(sorted(reasons))[:300]})" if reasons else "")
@@ -174,7 +201,9 @@ def recheck_receipt(
             f"the receipt recorded {chain['blockHash']}: a different or reorganised chain"
         )
     if int(again.chain.chain_id) != int(chain["chainId"]):
-        raise ReceiptError(f"the node is chain {again.chain.chain_id}, the receipt recorded {chain['chainId']}")
+        raise ReceiptError(
+            f"the node is chain {again.chain.chain_id}, the receipt recorded {chain['chainId']}"
+        )
     mine = _outcomes(again.to_json())
     theirs = _outcomes(report)
     if mine != theirs:

@@ -72,7 +72,9 @@ def credential_says(r: CredentialReport) -> str | None:
 def render_credential(r: CredentialReport) -> list[str]:
     """Lines for one credential's report."""
     head = f"{r.source}: {VERDICT_TEXT[r.verdict]}"
-    who = r.issuer_name and (f"issued by {r.issuer_name}" + (f" ({r.issuer_did})" if r.issuer_did else ""))
+    who = r.issuer_name and (
+        f"issued by {r.issuer_name}" + (f" ({r.issuer_did})" if r.issuer_did else "")
+    )
     what = ", ".join(x for x in (r.kind, who) if x)
     if what:
         head += f"  ({what})"
@@ -82,7 +84,9 @@ def render_credential(r: CredentialReport) -> list[str]:
         lines.append(f"    says: {says}")
     lines.extend(_check_line(c) for c in r.checks)
     if r.chain:
-        lines.append(f"    read at block {r.chain.block_number} {r.chain.block_hash} on chain {r.chain.chain_id}")
+        lines.append(
+            f"    read at block {r.chain.block_number} {r.chain.block_hash} on chain {r.chain.chain_id}"
+        )
     return lines
 
 
@@ -98,7 +102,9 @@ def _criterion_lines(c: CriterionResult, indent: int) -> list[str]:
 def render_profession(p: ProfessionResult) -> list[str]:
     """Lines for a talent-list evaluation."""
     verdict = "MEETS" if p.met else "DOES NOT MEET"
-    lines = [f"Talent List: {verdict} '{p.profession_name}' (facts as of the application date {p.as_of.isoformat()})"]
+    lines = [
+        f"Talent List: {verdict} '{p.profession_name}' (facts as of the application date {p.as_of.isoformat()})"
+    ]
     for c in p.criteria:
         lines.extend(_criterion_lines(c, 2))
     return lines
@@ -111,7 +117,11 @@ def person_lines(person: Mapping[str, Any] | None, *, confirmed: bool = True) ->
         return ["Applicant: the credentials name no person (no name or date of birth)"]
     doc = " ".join(x for x in (person.get("documentType"), person.get("issuingCountry")) if x)
     if person.get("documentChecked"):
-        state = "MATCHES the document shown" if person.get("documentMatches") else "does NOT match the document shown"
+        state = (
+            "MATCHES the document shown"
+            if person.get("documentMatches")
+            else "does NOT match the document shown"
+        )
     else:
         state = DOCUMENT_NOT_CHECKED
     caveat = "" if confirmed else "   (as the credentials state it, not confirmed)"

@@ -175,7 +175,9 @@ def claims_of(credential: Mapping[str, Any] | None) -> dict[str, Any] | None:
         subject = subject[0]
     if not isinstance(subject, Mapping):
         return None
-    out: dict[str, Any] = {k: _jsonable(subject[k]) for k in ("degree", "employment", "achievement") if k in subject}
+    out: dict[str, Any] = {
+        k: _jsonable(subject[k]) for k in ("degree", "employment", "achievement") if k in subject
+    }
     for k in ("validFrom", "validUntil"):
         if isinstance(credential.get(k), str):
             out[k] = credential[k]
@@ -332,7 +334,9 @@ def outcome_of(report: Any) -> OutcomeResult:
     for r in credentials:
         unread = next((c for c in r.checks if c.status is Status.FAIL), None)
         if unread is not None:
-            return OutcomeResult(Outcome.NOT_VERIFIABLE, f"Could not read {r.source}: {unread.message}")
+            return OutcomeResult(
+                Outcome.NOT_VERIFIABLE, f"Could not read {r.source}: {unread.message}"
+            )
     for r in credentials:
         err = _first(r.checks, Status.ERROR)
         if err is not None:

@@ -31,16 +31,16 @@ from fastapi import Body, FastAPI, File, Form, HTTPException, Request, UploadFil
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
 from talentproof.ratelimit import client_address
-from talentproof.verifier.challenges import ChallengesFull, ChallengeStore  # noqa: F401  (re-exported)
+from talentproof.verifier.challenges import ChallengesFull, ChallengeStore
 from talentproof.verifier.engine import Item, Limits, Verifier
 from talentproof.verifier.errors import VerifierError
 from talentproof.verifier.inputs import item_from_image, item_from_json, item_from_text
 from talentproof.verifier.limits import ClientLimits
 from talentproof.verifier.policy import Policy, load_policy
-from talentproof.verifier.requirements import Domain, MinConfirmations
+from talentproof.verifier.requirements import Domain, MinConfirmations, Requirement
 from talentproof.verifier.settings import ServiceSettings
-
 
 # --------------------------------------------------------------------------- API schemas
 
@@ -56,9 +56,16 @@ _AT_LEAST_ONE: list[dict[str, Any]] = [
 
 def _date_text(value: Any) -> Any:
     """Only a YYYY-MM-DD text is a date here (pydantic would also read a number as a UNIX time)."""
-    if value is not None and not isinstance(value, date) and not (
-        isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-"
-        and (value[:4] + value[5:7] + value[8:]).isdigit() and value.isascii()
+    if (
+        value is not None
+        and not isinstance(value, date)
+        and not (
+            isinstance(value, str)
+            and len(value) == 10
+            and value[4] == value[7] == "-"
+            and (value[:4] + value[5:7] + value[8:]).isdigit()
+            and value.isascii()
+        )
     ):
         raise ValueError("expected a date as YYYY-MM-DD text")
     return value
@@ -76,15 +83,33 @@ class VerifyRequest(BaseModel):
         json_schema_extra={
             "anyOf": _AT_LEAST_ONE,
             "examples": [
-                {"payloads": [_EXAMPLE_PAYLOAD], "profession": "hk-dlt-expert", "asOf": "2026-11-01"},
-                {"documents": [{"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential", "DegreeCredential"], "...": "..."}]},
+                {
+                    "payloads": [_EXAMPLE_PAYLOAD],
+                    "profession": "hk-dlt-expert",
+                    "asOf": "2026-11-01",
+                },
+                {
+                    "documents": [
+                        {
+                            "@context": ["https://www.w3.org/ns/credentials/v2"],
+                            "type": ["VerifiableCredential", "DegreeCredential"],
+                            "...": "...",
+                        }
+                    ]
+                },
                 {"payloads": [_EXAMPLE_PAYLOAD], "challenge": "Qm9yZGVyLWNvbnRyb2wtMQ"},
-            ]
+            ],
         },
     )
 
-    payloads: list[str] = Field(default_factory=list, description="QR text payloads as scanned.", max_length=16)
-    documents: list[dict[str, Any]] = Field(default_factory=list, description="Credential or presentation JSON documents.", max_length=16)
+    payloads: list[str] = Field(
+        default_factory=list, description="QR text payloads as scanned.", max_length=16
+    )
+    documents: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Credential or presentation JSON documents.",
+        max_length=16,
+    )
     profession: str | None = Field(None, description="Talent-list profession id to evaluate.")
     asOf: Annotated[date | None, BeforeValidator(_date_text)] = Field(
         None, description="Judge validity and revocation as of this date (YYYY-MM-DD); default now."
@@ -95,14 +120,18 @@ class VerifyRequest(BaseModel):
         "date (YYYY-MM-DD); default the as-of date.",
     )
     idNumber: str | None = Field(
-        None, max_length=64, description="The travel document's number, compared with the credentials' commitment."
+        None,
+        max_length=64,
+        description="The travel document's number, compared with the credentials' commitment.",
     )
     idSalt: str | None = Field(
         None,
         max_length=128,
         description="The holder's identity-document salt, when no presentation carries it (used only with idNumber).",
     )
-    challenge: str | None = Field(None, description="A challenge from POST /api/v1/challenges: requires a bound presentation.")
+    challenge: str | None = Field(
+        None, description="A challenge from POST /api/v1/challenges: requires a bound presentation."
+    )
 
 
 class ApplicationRequest(VerifyRequest):
@@ -110,7 +139,16 @@ class ApplicationRequest(VerifyRequest):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"anyOf": _AT_LEAST_ONE, "examples": [{"payloads": [_EXAMPLE_PAYLOAD, _EXAMPLE_PAYLOAD], "profession": "hk-dlt-expert", "asOf": "2026-11-01"}]},
+        json_schema_extra={
+            "anyOf": _AT_LEAST_ONE,
+            "examples": [
+                {
+                    "payloads": [_EXAMPLE_PAYLOAD, _EXAMPLE_PAYLOAD],
+                    "profession": "hk-dlt-expert",
+                    "asOf": "2026-11-01",
+                }
+            ],
+        },
     )
 
     profession: str = Field(..., description="Talent-list profession id, e.g. hk-dlt-expert.")
@@ -119,7 +157,17 @@ class ApplicationRequest(VerifyRequest):
 class ChallengeResponse(BaseModel):
     """A single-use challenge for a bound presentation."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"challenge": "Qm9yZGVyLWNvbnRyb2wtMQ", "domain": "verifier.example.hk", "expiresIn": 300}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "challenge": "Qm9yZGVyLWNvbnRyb2wtMQ",
+                    "domain": "verifier.example.hk",
+                    "expiresIn": 300,
+                }
+            ]
+        }
+    )
 
     challenge: str
     domain: str
@@ -140,20 +188,40 @@ class Problem(BaseModel):
     """Why a request was refused: a sentence naming what was expected, or (for a request that
     does not match the API schema) FastAPI's list of field errors, each with its message."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"detail": "profession: expected one of hk-dlt-expert, hk-fintech-professional, found 'astronaut'"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "profession: expected one of hk-dlt-expert, hk-fintech-professional, found 'astronaut'"
+                }
+            ]
+        }
+    )
 
     detail: str | list[ValidationIssue]
 
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "The request body could not be read."},
-    422: {"model": Problem, "description": "The request is not something the verifier can take; `detail` says what was expected."},
-    413: {"model": Problem, "description": "The request body is larger than the service takes (TALENTPROOF_VERIFIER_MAX_BODY_BYTES)."},
-    429: {"model": Problem, "description": "Too many requests from this client address; retry after `Retry-After` seconds."},
+    422: {
+        "model": Problem,
+        "description": "The request is not something the verifier can take; `detail` says what was expected.",
+    },
+    413: {
+        "model": Problem,
+        "description": "The request body is larger than the service takes (TALENTPROOF_VERIFIER_MAX_BODY_BYTES).",
+    },
+    429: {
+        "model": Problem,
+        "description": "Too many requests from this client address; retry after `Retry-After` seconds.",
+    },
 }
 _LIMITED: dict[int | str, dict[str, Any]] = {
-    429: {"model": Problem, "description": "Too many new challenges from this client address, or the verifier holds its "
-          "maximum of open challenges; retry after `Retry-After` seconds."},
+    429: {
+        "model": Problem,
+        "description": "Too many new challenges from this client address, or the verifier holds its "
+        "maximum of open challenges; retry after `Retry-After` seconds.",
+    },
 }
 
 
@@ -182,7 +250,10 @@ class _State:
 def _default_verifier(settings: ServiceSettings) -> Verifier:
     from talentproof.verifier.errors import InputError, TrustConfigError
 
-    own = [MinConfirmations(settings.min_confirmations), *([Domain(settings.domain)] if settings.domain else [])]
+    own: list[Requirement] = [
+        MinConfirmations(settings.min_confirmations),
+        *([Domain(settings.domain)] if settings.domain else []),
+    ]
     try:
         return Verifier.from_deployment(settings.trust, settings.rpc_url, *own)
     except InputError as exc:  # a bad RPC URL: the service's configuration, not the input
@@ -205,7 +276,10 @@ def _document_professions(app: FastAPI, ids: list[str]) -> None:
                 for key, prop in schema.get("properties", {}).items():
                     choices = [c for c in prop.get("anyOf", ()) if c.get("type") != "null"]
                     if len(choices) == 1:
-                        schema["properties"][key] = {**{k: v for k, v in prop.items() if k != "anyOf"}, **choices[0]}
+                        schema["properties"][key] = {
+                            **{k: v for k, v in prop.items() if k != "anyOf"},
+                            **choices[0],
+                        }
             prop = schema.get("properties", {}).get("profession")
             if prop is None:
                 continue
@@ -223,7 +297,9 @@ def _static_dir() -> Path:
     return Path(str(resources.files("talentproof.verifier").joinpath("static")))
 
 
-def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | None = None) -> FastAPI:
+def create_app(
+    settings: ServiceSettings | None = None, *, verifier: Verifier | None = None
+) -> FastAPI:
     """The verifier service. ``verifier`` overrides the one built from ``settings``."""
     settings = settings or ServiceSettings()
     state = _State(
@@ -286,26 +362,40 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
             out["receipt"] = sign_receipt(report, state.receipt_key, trust=state.verifier.trust)
         return out
 
-    @app.post("/api/v1/challenges", response_model=ChallengeResponse, tags=["verify"], responses=_LIMITED)
+    @app.post(
+        "/api/v1/challenges", response_model=ChallengeResponse, tags=["verify"], responses=_LIMITED
+    )
     def new_challenge(request: Request) -> Any:
         """Issue a single-use challenge; the holder binds a presentation to it."""
         try:
-            value, ttl = state.challenges.issue(client_address(request.scope, settings.limits.trusted_proxies))
+            value, ttl = state.challenges.issue(
+                client_address(request.scope, settings.limits.trusted_proxies)
+            )
         except ChallengesFull as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
+            return JSONResponse(
+                {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)}
+            )
         return ChallengeResponse(challenge=value, domain=state.verifier.domain, expiresIn=ttl)
 
     @app.post("/api/v1/verify", tags=["verify"], responses=_PROBLEMS)
     def verify(request: Annotated[VerifyRequest, Body()]) -> dict[str, Any]:
         """Verify one application given as QR text payloads and/or JSON documents."""
-        items = [item_from_text(t, f"payload {i + 1}", state.limits) for i, t in enumerate(request.payloads)]
+        items = [
+            item_from_text(t, f"payload {i + 1}", state.limits)
+            for i, t in enumerate(request.payloads)
+        ]
         import json as _json
 
         for i, d in enumerate(request.documents):
             items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
         return run(
-            items, request.profession, request.asOf, request.challenge, request.applicationDate,
-            request.idNumber, request.idSalt,
+            items,
+            request.profession,
+            request.asOf,
+            request.challenge,
+            request.applicationDate,
+            request.idNumber,
+            request.idSalt,
         )
 
     @app.post("/api/v1/applications/evaluate", tags=["policy"], responses=_PROBLEMS)
@@ -313,26 +403,53 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
         """Verify one application and evaluate it against a talent-list profession."""
         import json as _json
 
-        items = [item_from_text(t, f"payload {i + 1}", state.limits) for i, t in enumerate(request.payloads)]
+        items = [
+            item_from_text(t, f"payload {i + 1}", state.limits)
+            for i, t in enumerate(request.payloads)
+        ]
         for i, d in enumerate(request.documents):
             items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
         return run(
-            items, request.profession, request.asOf, request.challenge, request.applicationDate,
-            request.idNumber, request.idSalt,
+            items,
+            request.profession,
+            request.asOf,
+            request.challenge,
+            request.applicationDate,
+            request.idNumber,
+            request.idSalt,
         )
 
     @app.post(
         "/api/v1/verify/image",
         tags=["verify"],
         responses=_PROBLEMS,
-        openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"anyOf": [
-            {"required": ["files"], "properties": {"files": {"minItems": 1}}},
-            {"required": ["payloads"], "properties": {"payloads": {"minItems": 1}}},
-        ]}}}}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "anyOf": [
+                                {"required": ["files"], "properties": {"files": {"minItems": 1}}},
+                                {
+                                    "required": ["payloads"],
+                                    "properties": {"payloads": {"minItems": 1}},
+                                },
+                            ]
+                        }
+                    }
+                },
+            }
+        },
     )
     async def verify_image(
-        files: Annotated[list[UploadFile] | None, File(description="QR images (PNG or JPEG), one per credential or presentation.")] = None,
-        payloads: Annotated[list[str] | None, Form(description="QR text payloads scanned by the page's camera.")] = None,
+        files: Annotated[
+            list[UploadFile] | None,
+            File(description="QR images (PNG or JPEG), one per credential or presentation."),
+        ] = None,
+        payloads: Annotated[
+            list[str] | None, Form(description="QR text payloads scanned by the page's camera.")
+        ] = None,
         profession: Annotated[str | None, Form()] = None,
         asOf: Annotated[date | None, Form()] = None,
         applicationDate: Annotated[date | None, Form()] = None,
@@ -348,7 +465,12 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
         for i, t in enumerate((payloads or [])[: state.limits.max_credentials]):
             items.append(item_from_text(t, f"scanned QR {i + 1}", state.limits))
         return run(
-            items, profession or None, asOf, challenge or None, applicationDate, idNumber or None,
+            items,
+            profession or None,
+            asOf,
+            challenge or None,
+            applicationDate,
+            idNumber or None,
             idSalt or None,
         )
 
@@ -371,7 +493,7 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
         try:
             chain_id = int(state.verifier.reader.chain_id())
             return {"status": "ok", "chainId": chain_id, "registry": state.verifier.trust.registry}
-        except Exception as exc:  # noqa: BLE001 - report any failure as chain down
+        except Exception as exc:
             return {"status": "degraded", "chain": f"unavailable: {type(exc).__name__}"}
 
     static = _static_dir()
@@ -382,4 +504,3 @@ def create_app(settings: ServiceSettings | None = None, *, verifier: Verifier | 
         return FileResponse(static / "index.html")
 
     return app
-

@@ -55,7 +55,9 @@ class TrustedDeployment:
         try:
             data = json.loads(Path(path).read_text("utf-8"))
         except OSError as exc:
-            raise TrustConfigError(f"deployment record {path}: cannot be read ({exc.strerror})") from exc
+            raise TrustConfigError(
+                f"deployment record {path}: cannot be read ({exc.strerror})"
+            ) from exc
         except ValueError as exc:
             raise TrustConfigError(f"deployment record {path}: expected JSON ({exc})") from exc
         if not isinstance(data, dict):

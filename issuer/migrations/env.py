@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
+
 from talentproof.issuer.db import Base
 
 target_metadata = Base.metadata

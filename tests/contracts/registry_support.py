@@ -219,9 +219,7 @@ def deploy(w3: Web3) -> tuple[Registry, Actors]:
         [actors.hku],
         sender=actors.admin,
     )
-    registry.transact(
-        "registerIssuer", "HKUST", UST_DID, [actors.ust], sender=actors.governor
-    )
+    registry.transact("registerIssuer", "HKUST", UST_DID, [actors.ust], sender=actors.governor)
     registry.transact("addSigningKey", ISSUER_HKU, KEY_1, 0, 0, sender=actors.admin)
     registry.transact("grantCredentialType", ISSUER_HKU, DEGREE, 0, 0, sender=actors.admin)
     return registry, actors

@@ -78,9 +78,7 @@ def test_abi_signature_of_tuples():
     entry = next(e for e in abi if e.get("name") == "anchor")
     assert abi_signature(entry) == "anchor(uint32,bytes32)"
     view = next(e for e in abi if e.get("name") == "verifyCredential")
-    assert (
-        abi_signature(view) == "verifyCredential(bytes32,bytes32,bytes32,bytes32,bytes32,uint64)"
-    )
+    assert abi_signature(view) == "verifyCredential(bytes32,bytes32,bytes32,bytes32,bytes32,uint64)"
 
 
 def test_bytecode_is_paris_only():

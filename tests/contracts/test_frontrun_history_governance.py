@@ -245,7 +245,10 @@ def test_suspended_or_removed_issuer_can_revoke_and_suspend_but_not_anchor_or_re
     # revoke and suspend still work, recorded with the acting account
     receipt = reg.transact("revokeCredential", h("a"), sender=who.hku)
     assert reg.events(receipt) == [
-        ("CredentialRevoked", {"issuerId": ISSUER_HKU, "credentialHash": h("a"), "account": who.hku})
+        (
+            "CredentialRevoked",
+            {"issuerId": ISSUER_HKU, "credentialHash": h("a"), "account": who.hku},
+        )
     ]
     receipt = reg.transact("suspendCredential", h("b"), sender=who.hku)
     assert reg.events(receipt)[0][1]["account"] == who.hku
@@ -279,7 +282,11 @@ def test_governance_revokes_any_credential_with_a_reason(reg, who):
     t = reg.now() + 100
     reg.timestamp_next(t)
     receipt = reg.transact(
-        "governanceRevokeCredential", ISSUER_HKU, h("cred"), "forged transcript", sender=who.governor
+        "governanceRevokeCredential",
+        ISSUER_HKU,
+        h("cred"),
+        "forged transcript",
+        sender=who.governor,
     )
     assert reg.events(receipt) == [
         (

@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 import pytest
+
 from talentproof.credential import anchor, integrity, merkle
 from talentproof.credential.examples import BUILDERS, WHEN
 from talentproof.credential.examples import badge as make_badge
@@ -14,9 +15,21 @@ from talentproof.credential.examples import degree as make_degree
 from talentproof.credential.examples import employment as make_employment
 from talentproof.credential.keys import Ed25519SigningKey
 
-__all__ = ["BUILDERS", "CHAIN_ID", "REGISTRY", "WHEN", "anchor_in_batch", "anchored",
-           "holder_key", "issuer_key", "make_badge", "make_degree", "make_employment",
-           "other_key", "sign"]
+__all__ = [
+    "BUILDERS",
+    "CHAIN_ID",
+    "REGISTRY",
+    "WHEN",
+    "anchor_in_batch",
+    "anchored",
+    "holder_key",
+    "issuer_key",
+    "make_badge",
+    "make_degree",
+    "make_employment",
+    "other_key",
+    "sign",
+]
 
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 CHAIN_ID = 31337
@@ -38,24 +51,26 @@ def other_key() -> Ed25519SigningKey:
 
 
 def sign(doc: dict[str, Any], key: Ed25519SigningKey) -> dict[str, Any]:
-    return integrity.sign(doc, key, verification_method=key.public_key.verification_method,
-                          created=WHEN)
+    return integrity.sign(
+        doc, key, verification_method=key.public_key.verification_method, created=WHEN
+    )
 
 
-def anchor_in_batch(signed: dict[str, Any], *, batch: int = 4096, index: int = 5
-                    ) -> dict[str, Any]:
+def anchor_in_batch(signed: dict[str, Any], *, batch: int = 4096, index: int = 5) -> dict[str, Any]:
     """Anchor ``signed`` as leaf ``index`` of a batch of ``batch`` (others: filler hashes)."""
     hashes = [hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(batch)]
     hashes[index] = merkle.credential_hash(signed)
     tree = merkle.MerkleTree(hashes)
-    proof = anchor.AnchorProof.from_inclusion(tree.proof(index), chain_id=CHAIN_ID,
-                                              registry=REGISTRY, merkle_root=tree.root)
+    proof = anchor.AnchorProof.from_inclusion(
+        tree.proof(index), chain_id=CHAIN_ID, registry=REGISTRY, merkle_root=tree.root
+    )
     return anchor.attach_anchor(signed, proof)
 
 
 @pytest.fixture(scope="session")
-def anchored(issuer_key: Ed25519SigningKey, holder_key: Ed25519SigningKey
-             ) -> dict[str, dict[str, Any]]:
+def anchored(
+    issuer_key: Ed25519SigningKey, holder_key: Ed25519SigningKey
+) -> dict[str, dict[str, Any]]:
     """One anchored credential of each kind (batch of 4096: a 12-hash path)."""
     did = holder_key.public_key.did_key
     return {kind: anchor_in_batch(sign(build(did), issuer_key)) for kind, build in BUILDERS.items()}

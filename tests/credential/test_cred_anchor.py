@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from talentproof.credential import integrity, merkle
 from talentproof.credential.anchor import AnchorProof, attach_anchor, split_anchor
 from talentproof.credential.errors import AnchorFormatError
@@ -19,8 +20,16 @@ def test_anchored_form_matches_architecture(anchored: dict[str, dict[str, Any]])
     doc = anchored["DegreeCredential"]
     assert isinstance(doc["proof"], list) and len(doc["proof"]) == 2
     entry = doc["proof"][1]
-    assert list(entry) == ["type", "proofPurpose", "chainId", "registry", "merkleRoot",
-                           "leafIndex", "treeSize", "path"]
+    assert list(entry) == [
+        "type",
+        "proofPurpose",
+        "chainId",
+        "registry",
+        "merkleRoot",
+        "leafIndex",
+        "treeSize",
+        "path",
+    ]
     assert entry["type"] == "TalentProofAnchor"
     assert entry["proofPurpose"] == "assertionMethod"
     assert entry["chainId"] == CHAIN_ID and entry["registry"] == REGISTRY
@@ -67,13 +76,22 @@ def test_attach_refuses_twice_and_unsigned(anchored: dict[str, dict[str, Any]]) 
         attach_anchor({"id": "x"}, proof)
 
 
-@pytest.mark.parametrize("field,value,match", [
-    ("chainId", 0, "chainId"), ("chainId", "1", "chainId"), ("registry", "0x1234", "registry"),
-    ("merkleRoot", "0x" + "zz" * 32, "merkleRoot"), ("leafIndex", 4096, "leafIndex"),
-    ("treeSize", 0, "treeSize"), ("path", ["0x12"], "path"), ("path", "0x", "path"),
-])
-def test_malformed_anchor_entries(anchored: dict[str, dict[str, Any]], field: str, value: Any,
-                                  match: str) -> None:
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("chainId", 0, "chainId"),
+        ("chainId", "1", "chainId"),
+        ("registry", "0x1234", "registry"),
+        ("merkleRoot", "0x" + "zz" * 32, "merkleRoot"),
+        ("leafIndex", 4096, "leafIndex"),
+        ("treeSize", 0, "treeSize"),
+        ("path", ["0x12"], "path"),
+        ("path", "0x", "path"),
+    ],
+)
+def test_malformed_anchor_entries(
+    anchored: dict[str, dict[str, Any]], field: str, value: Any, match: str
+) -> None:
     entry = {**anchored["DegreeCredential"]["proof"][1], field: value}
     with pytest.raises(AnchorFormatError, match=match):
         AnchorProof.from_json(entry)
@@ -92,9 +110,11 @@ def _from_json_plain(entry: dict[str, Any]) -> AnchorProof:
     from talentproof.credential.anchor import _hash_from_hex
 
     return AnchorProof(
-        chain_id=entry["chainId"], registry=entry["registry"],
+        chain_id=entry["chainId"],
+        registry=entry["registry"],
         merkle_root=_hash_from_hex(entry["merkleRoot"], "merkleRoot"),
-        leaf_index=entry["leafIndex"], tree_size=entry["treeSize"],
+        leaf_index=entry["leafIndex"],
+        tree_size=entry["treeSize"],
         path=tuple(_hash_from_hex(p, f"path[{i}]") for i, p in enumerate(entry["path"])),
     )
 
@@ -111,14 +131,20 @@ def _outcome(fn: Any, entry: dict[str, Any]) -> Any:
 _HASH_HEX = "0x" + "ab" * 32
 _field_values = {
     "chainId": st.sampled_from([1, 31337, 0, -1, 2**64, 2**64 - 1, True, 1.0, "1", None]),
-    "registry": st.sampled_from([REGISTRY, REGISTRY.lower(), REGISTRY[:-1], "0x" + "g" * 40,
-                                 1, None, REGISTRY + " "]),
-    "merkleRoot": st.sampled_from([_HASH_HEX, _HASH_HEX[:-2], "0X" + "ab" * 32,
-                                   "0x" + "ab" * 31 + " a", 5, "0x" + "zz" * 32]),
+    "registry": st.sampled_from(
+        [REGISTRY, REGISTRY.lower(), REGISTRY[:-1], "0x" + "g" * 40, 1, None, REGISTRY + " "]
+    ),
+    "merkleRoot": st.sampled_from(
+        [_HASH_HEX, _HASH_HEX[:-2], "0X" + "ab" * 32, "0x" + "ab" * 31 + " a", 5, "0x" + "zz" * 32]
+    ),
     "leafIndex": st.sampled_from([0, 5, 4095, 4096, -1, True, 2.0, "5"]),
     "treeSize": st.sampled_from([1, 4096, 0, 2**32 - 1, 2**32, False, "4096"]),
-    "path": st.lists(st.sampled_from([_HASH_HEX, "0x" + "CD" * 32, _HASH_HEX[:-2], 7,
-                                      "0x" + "ab" * 31 + "\u0661\u0662"]), max_size=34),
+    "path": st.lists(
+        st.sampled_from(
+            [_HASH_HEX, "0x" + "CD" * 32, _HASH_HEX[:-2], 7, "0x" + "ab" * 31 + "\u0661\u0662"]
+        ),
+        max_size=34,
+    ),
 }
 
 

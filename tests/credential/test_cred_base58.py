@@ -6,11 +6,14 @@ import base58
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
 from talentproof.credential import _base58
 
 _64 = st.binary(min_size=64, max_size=64) | st.integers(0, 64).flatmap(
     lambda zeros: st.binary(min_size=64 - zeros, max_size=64 - zeros).map(
-        lambda tail: bytes(zeros) + tail))
+        lambda tail: bytes(zeros) + tail
+    )
+)
 
 
 def test_signing_and_verifying_paths_use_gmp() -> None:
@@ -79,8 +82,9 @@ def test_decoders_refuse_the_same_text(text: str) -> None:
 
 
 @pytest.mark.parametrize("decode", [_base58._b58decode_gmp, _base58._b58decode_py])
-@pytest.mark.parametrize("text", ["0", "O", "I", "l", "z+", "é", "\ud800", "1 1", " 1", "1_1",
-                                  "+1", "-1"])
+@pytest.mark.parametrize(
+    "text", ["0", "O", "I", "l", "z+", "é", "\ud800", "1 1", " 1", "1_1", "+1", "-1"]
+)
 def test_decode_refuses_characters_outside_the_alphabet(decode, text: str) -> None:
     with pytest.raises(ValueError, match="not in the base58-btc alphabet"):
         decode(text)

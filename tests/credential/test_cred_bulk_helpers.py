@@ -9,6 +9,7 @@ import hashlib
 import sys
 
 import pytest
+
 from talentproof.credential import integrity, jcs, merkle
 from talentproof.credential.keys import Ed25519SigningKey
 
@@ -20,8 +21,9 @@ def test_proof_value_over_hash_data_is_the_signed_proof_value() -> None:
     doc = {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": "urn:x", "n": "\u2028é"}
     vm = "did:web:uni.example#" + KEY.public_key.multibase
     signed = integrity.sign(doc, KEY, verification_method=vm, created=CREATED)
-    options = integrity.signing_proof(verification_method=vm, created=CREATED,
-                                      context=doc["@context"])
+    options = integrity.signing_proof(
+        verification_method=vm, created=CREATED, context=doc["@context"]
+    )
     hash_data = integrity.options_digest(options) + hashlib.sha256(jcs.canonicalize(doc)).digest()
     assert hash_data == integrity.hash_data(doc, options)
     assert integrity.proof_value(KEY, hash_data) == signed["proof"]["proofValue"]
@@ -63,10 +65,13 @@ def _reference_signed(doc: dict, key_seed: bytes, vm: str) -> dict:
     import rfc8785
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    options = integrity.signing_proof(verification_method=vm, created=CREATED,
-                                      context=doc.get("@context"))
-    data = (hashlib.sha256(rfc8785.dumps(options)).digest()
-            + hashlib.sha256(rfc8785.dumps(doc)).digest())
+    options = integrity.signing_proof(
+        verification_method=vm, created=CREATED, context=doc.get("@context")
+    )
+    data = (
+        hashlib.sha256(rfc8785.dumps(options)).digest()
+        + hashlib.sha256(rfc8785.dumps(doc)).digest()
+    )
     signature = Ed25519PrivateKey.from_private_bytes(key_seed).sign(data)
     return {**doc, "proof": {**options, "proofValue": "z" + base58.b58encode(signature).decode()}}
 
@@ -90,8 +95,9 @@ def test_sign_many_equals_the_plain_path_on_every_branch() -> None:
     leading_zero = None
     for i in range(5000):  # about one signature in 256 starts with a zero byte
         doc = {"@context": ctx, "id": f"urn:zero:{i}"}
-        if integrity.sign(doc, key, verification_method=vm,
-                          created=CREATED)["proof"]["proofValue"].startswith("z1"):
+        if integrity.sign(doc, key, verification_method=vm, created=CREATED)["proof"][
+            "proofValue"
+        ].startswith("z1"):
             leading_zero = doc
             break
     assert leading_zero is not None
@@ -110,11 +116,19 @@ def test_sign_many_across_chunks_equals_the_plain_path() -> None:
     seed = hashlib.sha256(b"chunks").digest()
     key = Ed25519SigningKey.from_seed(seed)
     vm = "did:web:uni.example#" + key.public_key.multibase
-    contexts = [["https://www.w3.org/ns/credentials/v2"],
-                ["https://www.w3.org/ns/credentials/v2", "https://example.org/v1"]]
+    contexts = [
+        ["https://www.w3.org/ns/credentials/v2"],
+        ["https://www.w3.org/ns/credentials/v2", "https://example.org/v1"],
+    ]
     count = 2 * integrity._SIGN_CHUNK + 37
-    docs = [{"@context": contexts[(i // 100) % 2], "id": f"urn:doc:{i}",
-             **({"score": i / 7} if i % 97 == 0 else {})} for i in range(count)]
+    docs = [
+        {
+            "@context": contexts[(i // 100) % 2],
+            "id": f"urn:doc:{i}",
+            **({"score": i / 7} if i % 97 == 0 else {}),
+        }
+        for i in range(count)
+    ]
     signed = integrity.sign_many(iter(docs), key, verification_method=vm, created=CREATED)
     assert len(signed) == count
     assert signed == [_reference_signed(d, seed, vm) for d in docs]
@@ -123,8 +137,9 @@ def test_sign_many_across_chunks_equals_the_plain_path() -> None:
     with pytest.raises(ProofError, match=f"document {integrity._SIGN_CHUNK + 3} already"):
         integrity.sign_many(bad, key, verification_method=vm, created=CREATED)
     with pytest.raises(TypeError, match=f"document {count - 1}: expected a JSON object"):
-        integrity.sign_many([*docs[:-1], ["not", "an", "object"]], key,
-                            verification_method=vm, created=CREATED)
+        integrity.sign_many(
+            [*docs[:-1], ["not", "an", "object"]], key, verification_method=vm, created=CREATED
+        )
 
 
 def test_sign_many_without_the_direct_libsodium_call(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,8 +147,10 @@ def test_sign_many_without_the_direct_libsodium_call(monkeypatch: pytest.MonkeyP
     seed = hashlib.sha256(b"fallback").digest()
     key = Ed25519SigningKey.from_seed(seed)
     vm = "did:web:uni.example#" + key.public_key.multibase
-    docs = [{"@context": ["https://www.w3.org/ns/credentials/v2"], "id": f"urn:f:{i}"}
-            for i in range(40)]
+    docs = [
+        {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": f"urn:f:{i}"}
+        for i in range(40)
+    ]
     direct = integrity.sign_many(docs, key, verification_method=vm, created=CREATED)
     monkeypatch.setitem(sys.modules, "nacl._sodium", None)  # the binding is not there
     assert integrity.sign_many(docs, key, verification_method=vm, created=CREATED) == direct

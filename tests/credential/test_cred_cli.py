@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer.testing import CliRunner
+
 from talentproof.credential import qr
 from talentproof.credential.cli import load_holder_key, register, write_holder_key
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.presentation import verify_presentation
-from typer.testing import CliRunner
 
 
 def _app() -> typer.Typer:
@@ -42,15 +43,27 @@ def _write_creds(tmp_path: Path, anchored: dict[str, dict[str, Any]]) -> list[st
     return paths
 
 
-def test_present_writes_bound_presentation_and_qr(tmp_path: Path,
-                                                  anchored: dict[str, dict[str, Any]],
-                                                  holder_key: Ed25519SigningKey) -> None:
+def test_present_writes_bound_presentation_and_qr(
+    tmp_path: Path, anchored: dict[str, dict[str, Any]], holder_key: Ed25519SigningKey
+) -> None:
     key_file = tmp_path / "holder.json"
     write_holder_key(key_file, holder_key)
     out = tmp_path / "vp.json"
-    result = CliRunner().invoke(_app(), [
-        "present", *_write_creds(tmp_path, anchored), "--key", str(key_file),
-        "--challenge", "n-123", "--domain", "verify.example", "--out", str(out)])
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "present",
+            *_write_creds(tmp_path, anchored),
+            "--key",
+            str(key_file),
+            "--challenge",
+            "n-123",
+            "--domain",
+            "verify.example",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     vp = json.loads(out.read_text())
     assert len(verify_presentation(vp, challenge="n-123", domain="verify.example")) == 3
@@ -60,39 +73,76 @@ def test_present_writes_bound_presentation_and_qr(tmp_path: Path,
     assert "version" in result.output
 
 
-def test_present_too_big_reports_excess(tmp_path: Path, anchored: dict[str, dict[str, Any]],
-                                        holder_key: Ed25519SigningKey) -> None:
+def test_present_too_big_reports_excess(
+    tmp_path: Path, anchored: dict[str, dict[str, Any]], holder_key: Ed25519SigningKey
+) -> None:
     key_file = tmp_path / "holder.json"
     write_holder_key(key_file, holder_key)
     paths = _write_creds(tmp_path, anchored)
-    result = CliRunner().invoke(_app(), [
-        "present", *paths, *paths, "--key", str(key_file), "--challenge", "n", "--domain", "d",
-        "--out", str(tmp_path / "vp.json")])
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "present",
+            *paths,
+            *paths,
+            "--key",
+            str(key_file),
+            "--challenge",
+            "n",
+            "--domain",
+            "d",
+            "--out",
+            str(tmp_path / "vp.json"),
+        ],
+    )
     assert result.exit_code == 1
     assert "too large" in result.output and "does not fit" in result.output
     assert "Traceback" not in result.output
 
 
-def test_present_with_bad_key_file_is_one_line(tmp_path: Path,
-                                               anchored: dict[str, dict[str, Any]]) -> None:
+def test_present_with_bad_key_file_is_one_line(
+    tmp_path: Path, anchored: dict[str, dict[str, Any]]
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
-    result = CliRunner().invoke(_app(), [
-        "present", *_write_creds(tmp_path, anchored), "--key", str(bad), "--challenge", "n",
-        "--domain", "d"])
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "present",
+            *_write_creds(tmp_path, anchored),
+            "--key",
+            str(bad),
+            "--challenge",
+            "n",
+            "--domain",
+            "d",
+        ],
+    )
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:")
 
 
-def test_present_refuses_someone_elses_credential(tmp_path: Path,
-                                                  anchored: dict[str, dict[str, Any]],
-                                                  other_key: Ed25519SigningKey) -> None:
+def test_present_refuses_someone_elses_credential(
+    tmp_path: Path, anchored: dict[str, dict[str, Any]], other_key: Ed25519SigningKey
+) -> None:
     key_file = tmp_path / "other.json"
     write_holder_key(key_file, other_key)
-    result = CliRunner().invoke(_app(), [
-        "present", *_write_creds(tmp_path, anchored), "--key", str(key_file),
-        "--challenge", "n", "--domain", "d", "--out", str(tmp_path / "vp.json")])
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "present",
+            *_write_creds(tmp_path, anchored),
+            "--key",
+            str(key_file),
+            "--challenge",
+            "n",
+            "--domain",
+            "d",
+            "--out",
+            str(tmp_path / "vp.json"),
+        ],
+    )
     assert result.exit_code == 1 and "not the holder" in result.output
 
 
@@ -111,22 +161,53 @@ def test_keygen_creates_the_folder_it_writes_into(tmp_path: Path) -> None:
 
 
 def test_present_writes_into_a_new_folder_and_unwritable_output_is_one_line(
-        tmp_path: Path, anchored: dict[str, dict[str, Any]], holder_key: Ed25519SigningKey) -> None:
+    tmp_path: Path, anchored: dict[str, dict[str, Any]], holder_key: Ed25519SigningKey
+) -> None:
     key_file = tmp_path / "holder.json"
     write_holder_key(key_file, holder_key)
     creds = _write_creds(tmp_path, anchored)[:1]
     out = tmp_path / "for-the-officer" / "vp.json"
-    result = CliRunner().invoke(_app(), [
-        "present", *creds, "--key", str(key_file), "--challenge", "n", "--domain", "d",
-        "--out", str(out)])
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "present",
+            *creds,
+            "--key",
+            str(key_file),
+            "--challenge",
+            "n",
+            "--domain",
+            "d",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (out.parent / "vp.png").is_file() and (out.parent / "vp.svg").is_file()
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    result = CliRunner().invoke(_app(), [
-        "present", *creds, "--key", str(key_file), "--challenge", "n", "--domain", "d",
-        "--out", str(out), "--png", str(blocker / "vp.png")])
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "present",
+            *creds,
+            "--key",
+            str(key_file),
+            "--challenge",
+            "n",
+            "--domain",
+            "d",
+            "--out",
+            str(out),
+            "--png",
+            str(blocker / "vp.png"),
+        ],
+    )
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cannot write") and "a-file is a file" in lines[0]
+    assert (
+        len(lines) == 1
+        and lines[0].startswith("error: cannot write")
+        and "a-file is a file" in lines[0]
+    )
     assert "Traceback" not in result.output

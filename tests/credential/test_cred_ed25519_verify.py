@@ -15,6 +15,7 @@ import hashlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from talentproof.credential import integrity
 from talentproof.credential.errors import AlteredDocument, InvalidSignature
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
@@ -76,16 +77,19 @@ _GY = 4 * pow(5, P - 2, P) % P
 B: Point = (_recover_x(_GY, 0) or 0, _GY, 1, (_recover_x(_GY, 0) or 0) * _GY % P)
 
 # The eight points of small order (their canonical encodings) and two non-canonical encodings.
-SMALL_ORDER = [bytes.fromhex(h) for h in (
-    "0100000000000000000000000000000000000000000000000000000000000000",
-    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "0000000000000000000000000000000000000000000000000000000000000080",
-    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
-    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
-)]
+SMALL_ORDER = [
+    bytes.fromhex(h)
+    for h in (
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+    )
+]
 NON_CANONICAL = [(P + 1).to_bytes(32, "little"), P.to_bytes(32, "little")]  # y = 1, y = 0
 
 
@@ -99,44 +103,69 @@ def _accepts(check, signature: bytes, message: bytes) -> bool:
 
 def _verdicts(key: bytes, signature: bytes, message: bytes) -> tuple[bool, bool]:
     pub = Ed25519PublicKey.from_raw(key)
-    return (_accepts(pub.verify, signature, message),
-            _accepts(pub.verify_openssl, signature, message))
+    return (
+        _accepts(pub.verify, signature, message),
+        _accepts(pub.verify_openssl, signature, message),
+    )
 
 
 # --- valid signatures: both accept ----------------------------------------------------------
 
 RFC8032 = [  # RFC 8032 section 7.1, TEST 1-3: (secret seed, public key, message, signature)
-    ("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
-     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
-     ("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
-      "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")),
-    ("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
-     "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
-     ("92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
-      "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00")),
-    ("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
-     "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
-     ("6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
-      "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a")),
+    (
+        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        "",
+        (
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+            "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        ),
+    ),
+    (
+        "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+        "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+        "72",
+        (
+            "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+            "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"
+        ),
+    ),
+    (
+        "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+        "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+        "af82",
+        (
+            "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
+            "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"
+        ),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("seed", "public", "message", "signature"), RFC8032)
-def test_rfc8032_vectors_verify_with_both(seed: str, public: str, message: str,
-                                          signature: str) -> None:
+def test_rfc8032_vectors_verify_with_both(
+    seed: str, public: str, message: str, signature: str
+) -> None:
     key = Ed25519SigningKey.from_seed(bytes.fromhex(seed))
     assert key.public_key.raw.hex() == public
     assert key.sign(bytes.fromhex(message)).hex() == signature
-    assert _verdicts(bytes.fromhex(public), bytes.fromhex(signature),
-                     bytes.fromhex(message)) == (True, True)
+    assert _verdicts(bytes.fromhex(public), bytes.fromhex(signature), bytes.fromhex(message)) == (
+        True,
+        True,
+    )
 
 
 @settings(max_examples=150, deadline=None)
-@given(seed=st.binary(min_size=32, max_size=32), message=st.binary(max_size=200),
-       where=st.sampled_from(["none", "signature", "message", "key", "s_plus_l", "truncate"]),
-       position=st.integers(0, 10_000), bit=st.integers(0, 7))
-def test_libsodium_accepts_only_what_openssl_accepts(seed: bytes, message: bytes, where: str,
-                                                     position: int, bit: int) -> None:
+@given(
+    seed=st.binary(min_size=32, max_size=32),
+    message=st.binary(max_size=200),
+    where=st.sampled_from(["none", "signature", "message", "key", "s_plus_l", "truncate"]),
+    position=st.integers(0, 10_000),
+    bit=st.integers(0, 7),
+)
+def test_libsodium_accepts_only_what_openssl_accepts(
+    seed: bytes, message: bytes, where: str, position: int, bit: int
+) -> None:
     """Random keys and messages, valid or mutated: the verdicts agree (no small-order keys)."""
     key = Ed25519SigningKey.from_seed(seed)
     signature, pub = key.sign(message), key.public_key.raw
@@ -158,7 +187,7 @@ def test_libsodium_accepts_only_what_openssl_accepts(seed: bytes, message: bytes
 
 def _flip(data: bytes, position: int, bit: int) -> bytes:
     i = position % len(data)
-    return data[:i] + bytes([data[i] ^ (1 << bit)]) + data[i + 1:]
+    return data[:i] + bytes([data[i] ^ (1 << bit)]) + data[i + 1 :]
 
 
 def test_wrong_length_signatures_are_refused_not_read_into_the_message() -> None:
@@ -216,10 +245,14 @@ def test_identity_key_forgery_is_an_altered_document() -> None:
     OpenSSL over any document; `integrity.verify` refuses it."""
     identity = Ed25519PublicKey.from_raw(SMALL_ORDER[0])
     doc = {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": "urn:forged"}
-    proof = integrity.signing_proof(verification_method=identity.verification_method,
-                                    created="2026-01-01T00:00:00Z", context=doc["@context"])
+    proof = integrity.signing_proof(
+        verification_method=identity.verification_method,
+        created="2026-01-01T00:00:00Z",
+        context=doc["@context"],
+    )
     forged_signature = SMALL_ORDER[0] + bytes(32)
     from talentproof.credential._base58 import b58encode
+
     forged = {**doc, "proof": {**proof, "proofValue": "z" + b58encode(forged_signature)}}
     identity.verify_openssl(forged_signature, integrity.hash_data(forged, forged["proof"]))
     with pytest.raises(AlteredDocument):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from talentproof.credential import integrity
 from talentproof.credential._base58 import b58decode, b58encode
 from talentproof.credential.errors import (
@@ -58,14 +59,16 @@ def test_vector_canonical_forms_and_hashes() -> None:
     assert hashlib.sha256(canon_proof).hexdigest() == VECTOR["proofConfigHashHex"]
     options = integrity.signing_proof(
         verification_method=VECTOR["proofConfig"]["verificationMethod"],
-        created=VECTOR["proofConfig"]["created"], context=VECTOR["unsigned"]["@context"],
+        created=VECTOR["proofConfig"]["created"],
+        context=VECTOR["unsigned"]["@context"],
     )
     assert integrity.hash_data(VECTOR["unsigned"], options).hex() == VECTOR["hashDataHex"]
 
 
 def test_vector_signature_and_signed_document(vector_key: Ed25519SigningKey) -> None:
     signed = integrity.sign(
-        VECTOR["unsigned"], vector_key,
+        VECTOR["unsigned"],
+        vector_key,
         verification_method=VECTOR["proofConfig"]["verificationMethod"],
         created=datetime(2023, 2, 24, 23, 36, 38, tzinfo=UTC),
     )
@@ -111,10 +114,14 @@ def test_missing_proof(signed: dict[str, Any]) -> None:
         integrity.verify(doc)
 
 
-@pytest.mark.parametrize("field,value", [
-    ("type", "Ed25519Signature2020"), ("cryptosuite", "eddsa-rdfc-2022"),
-    ("cryptosuite", "ecdsa-jcs-2019"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("type", "Ed25519Signature2020"),
+        ("cryptosuite", "eddsa-rdfc-2022"),
+        ("cryptosuite", "ecdsa-jcs-2019"),
+    ],
+)
 def test_unknown_proof_type_or_cryptosuite(signed: dict[str, Any], field: str, value: str) -> None:
     signed["proof"] = {**signed["proof"], field: value}
     with pytest.raises(UnsupportedCryptosuite, match=value):
@@ -182,35 +189,46 @@ def test_malformed_multibase_verification_method(signed: dict[str, Any]) -> None
         integrity.verify(signed)
 
 
-def test_key_not_matching_verification_method(signed: dict[str, Any],
-                                              other_key: Ed25519SigningKey) -> None:
+def test_key_not_matching_verification_method(
+    signed: dict[str, Any], other_key: Ed25519SigningKey
+) -> None:
     with pytest.raises(KeyMismatch, match="expected"):
         integrity.verify(signed, public_key=other_key.public_key)
 
 
 def test_verification_method_fragment_naming_another_key(
-        signed: dict[str, Any], other_key: Ed25519SigningKey) -> None:
+    signed: dict[str, Any], other_key: Ed25519SigningKey
+) -> None:
     vm = signed["proof"]["verificationMethod"].split("#")[0] + "#" + other_key.public_key.multibase
     signed["proof"] = {**signed["proof"], "verificationMethod": vm}
     with pytest.raises(KeyMismatch, match="fragment"):
         integrity.verify(signed)
 
 
-def test_signed_by_another_key_than_named(holder_key: Ed25519SigningKey,
-                                          other_key: Ed25519SigningKey,
-                                          issuer_key: Ed25519SigningKey) -> None:
-    doc = integrity.sign(make_degree(holder_key.public_key.did_key), other_key,
-                         verification_method=issuer_key.public_key.verification_method,
-                         created=WHEN)
+def test_signed_by_another_key_than_named(
+    holder_key: Ed25519SigningKey, other_key: Ed25519SigningKey, issuer_key: Ed25519SigningKey
+) -> None:
+    doc = integrity.sign(
+        make_degree(holder_key.public_key.did_key),
+        other_key,
+        verification_method=issuer_key.public_key.verification_method,
+        created=WHEN,
+    )
     with pytest.raises(InvalidSignature):
         integrity.verify(doc)
 
 
-def test_challenge_and_domain_mismatch(issuer_key: Ed25519SigningKey,
-                                       holder_key: Ed25519SigningKey) -> None:
-    doc = integrity.sign(make_degree(holder_key.public_key.did_key), issuer_key,
-                         verification_method=issuer_key.public_key.verification_method,
-                         created=WHEN, challenge="nonce-1", domain="verifier.example")
+def test_challenge_and_domain_mismatch(
+    issuer_key: Ed25519SigningKey, holder_key: Ed25519SigningKey
+) -> None:
+    doc = integrity.sign(
+        make_degree(holder_key.public_key.did_key),
+        issuer_key,
+        verification_method=issuer_key.public_key.verification_method,
+        created=WHEN,
+        challenge="nonce-1",
+        domain="verifier.example",
+    )
     integrity.verify(doc, challenge="nonce-1", domain="verifier.example")
     with pytest.raises(ChallengeMismatch):
         integrity.verify(doc, challenge="nonce-2", domain="verifier.example")
@@ -223,43 +241,56 @@ def test_sign_refuses_already_signed(signed: dict[str, Any], issuer_key: Ed25519
         sign(signed, issuer_key)
 
 
-def test_created_must_be_timezone_aware(issuer_key: Ed25519SigningKey,
-                                        holder_key: Ed25519SigningKey) -> None:
+def test_created_must_be_timezone_aware(
+    issuer_key: Ed25519SigningKey, holder_key: Ed25519SigningKey
+) -> None:
     with pytest.raises(ValueError, match="timezone"):
-        integrity.sign(make_degree(holder_key.public_key.did_key), issuer_key,
-                       verification_method=issuer_key.public_key.verification_method,
-                       created=datetime(2026, 1, 1))
+        integrity.sign(
+            make_degree(holder_key.public_key.did_key),
+            issuer_key,
+            verification_method=issuer_key.public_key.verification_method,
+            created=datetime(2026, 1, 1),
+        )
 
 
-def test_sign_many_equals_one_by_one(issuer_key: Ed25519SigningKey,
-                                     holder_key: Ed25519SigningKey) -> None:
+def test_sign_many_equals_one_by_one(
+    issuer_key: Ed25519SigningKey, holder_key: Ed25519SigningKey
+) -> None:
     did = holder_key.public_key.did_key
     docs = [make_degree(did, id=f"urn:uuid:00000000-0000-4000-8000-{i:012d}") for i in range(20)]
     docs.append({"@context": [{"@vocab": "https://example.org/"}], "name": "object context"})
     vm = issuer_key.public_key.verification_method
     batch = integrity.sign_many(docs, issuer_key, verification_method=vm, created=WHEN)
-    assert batch == [integrity.sign(d, issuer_key, verification_method=vm, created=WHEN)
-                     for d in docs]
+    assert batch == [
+        integrity.sign(d, issuer_key, verification_method=vm, created=WHEN) for d in docs
+    ]
     for doc in batch:
         integrity.verify(doc)
     assert all("proof" not in d for d in docs)  # inputs untouched
 
 
-def test_did_web_issuer_with_did_document(holder_key: Ed25519SigningKey,
-                                          issuer_key: Ed25519SigningKey) -> None:
+def test_did_web_issuer_with_did_document(
+    holder_key: Ed25519SigningKey, issuer_key: Ed25519SigningKey
+) -> None:
     did = did_web("hku.hk", "issuers/registry")
     assert did == "did:web:hku.hk:issuers:registry"
     document = did_web_document(did, [issuer_key.public_key])
     assert document["assertionMethod"] == [f"{did}#key-1"]
-    doc = integrity.sign(make_degree(holder_key.public_key.did_key, issuer=did), issuer_key,
-                         verification_method=f"{did}#key-1", created=WHEN)
+    doc = integrity.sign(
+        make_degree(holder_key.public_key.did_key, issuer=did),
+        issuer_key,
+        verification_method=f"{did}#key-1",
+        created=WHEN,
+    )
     result = integrity.verify(doc, did_documents={did: document})
     assert result.public_key == issuer_key.public_key
     with pytest.raises(KeyMismatch, match="no DID document"):
         integrity.verify(doc)
     with pytest.raises(KeyMismatch, match="not listed"):
-        integrity.verify({**doc, "proof": {**doc["proof"], "verificationMethod": f"{did}#key-9"}},
-                         did_documents={did: document})
+        integrity.verify(
+            {**doc, "proof": {**doc["proof"], "verificationMethod": f"{did}#key-9"}},
+            did_documents={did: document},
+        )
     # the caller may vouch for the key instead (e.g. the key registered on chain)
     integrity.verify(doc, public_key=issuer_key.public_key)
 
@@ -286,8 +317,15 @@ def test_secret_key_with_appended_public_key(issuer_key: Ed25519SigningKey) -> N
         Ed25519SigningKey.from_multibase("z" + b58encode(bad))
 
 
-@pytest.mark.parametrize("value", ["z" + b58encode(b"\x12\x00" + bytes(32)), "6Mk", "z",
-                                   "z" + b58encode(b"\xed\x01" + bytes(31))])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "z" + b58encode(b"\x12\x00" + bytes(32)),
+        "6Mk",
+        "z",
+        "z" + b58encode(b"\xed\x01" + bytes(31)),
+    ],
+)
 def test_bad_public_multikey(value: str) -> None:
     with pytest.raises(MalformedMultibase):
         Ed25519PublicKey.from_multibase(value)

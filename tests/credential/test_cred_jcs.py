@@ -30,13 +30,15 @@ _numbers = st.one_of(
 _scalars = st.one_of(st.none(), st.booleans(), _numbers, _text)
 
 
-def _json_of(scalars: st.SearchStrategy, keys: st.SearchStrategy[str], *, size: int,
-             max_leaves: int) -> st.SearchStrategy:
+def _json_of(
+    scalars: st.SearchStrategy, keys: st.SearchStrategy[str], *, size: int, max_leaves: int
+) -> st.SearchStrategy:
     """JSON values: `scalars` nested in arrays and objects (keys from `keys`) of up to `size`."""
     return st.recursive(
         scalars,
-        lambda inner: st.one_of(st.lists(inner, max_size=size),
-                                st.dictionaries(keys, inner, max_size=size)),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=size), st.dictionaries(keys, inner, max_size=size)
+        ),
         max_leaves=max_leaves,
     )
 
@@ -72,14 +74,22 @@ def test_non_bmp_key_sorts_before_private_use_key() -> None:
     assert canonicalize(value) == '{"a":3,"\U0001f600":2,"\ue000":1}'.encode()
 
 
-@pytest.mark.parametrize("bits,expected", [
-    ("4340000000000000", "9007199254740992"), ("444b1ae4d6e2ef50", "1e+21"),
-    ("3eb0c6f7a0b5ed8c", "9.999999999999997e-7"), ("3eb0c6f7a0b5ed8d", "0.000001"),
-    ("44b52d02c7e14af6", "1e+23"), ("41b3de4355555554", "333333333.33333325"),
-    ("becbf647612f3696", "-0.0000033333333333333333"), ("43143ff3c1cb0959", "1424953923781206.2"),
-    ("0000000000000001", "5e-324"), ("7fefffffffffffff", "1.7976931348623157e+308"),
-    ("8000000000000000", "0"),
-])
+@pytest.mark.parametrize(
+    "bits,expected",
+    [
+        ("4340000000000000", "9007199254740992"),
+        ("444b1ae4d6e2ef50", "1e+21"),
+        ("3eb0c6f7a0b5ed8c", "9.999999999999997e-7"),
+        ("3eb0c6f7a0b5ed8d", "0.000001"),
+        ("44b52d02c7e14af6", "1e+23"),
+        ("41b3de4355555554", "333333333.33333325"),
+        ("becbf647612f3696", "-0.0000033333333333333333"),
+        ("43143ff3c1cb0959", "1424953923781206.2"),
+        ("0000000000000001", "5e-324"),
+        ("7fefffffffffffff", "1.7976931348623157e+308"),
+        ("8000000000000000", "0"),
+    ],
+)
 def test_rfc8785_appendix_b_numbers(bits: str, expected: str) -> None:
     value = struct.unpack(">d", bytes.fromhex(bits))[0]
     assert canonicalize([value]) == f"[{expected}]".encode()
@@ -117,17 +127,25 @@ def test_lone_surrogate_is_refused() -> None:
 
 
 def test_escapes_and_whitespace() -> None:
-    value = {"b": "\u0000\b\t\n\f\r\"\\\u001f\u007f\u2028é", "a": [True, False, None, 1.5]}
-    assert canonicalize(value) == (
-        '{"a":[true,false,null,1.5],"b":"\\u0000\\b\\t\\n\\f\\r\\"\\\\\\u001f\u007f\u2028é"}'
-    ).encode()
+    value = {"b": '\u0000\b\t\n\f\r"\\\u001f\u007f\u2028é', "a": [True, False, None, 1.5]}
+    assert (
+        canonicalize(value)
+        == (
+            '{"a":[true,false,null,1.5],"b":"\\u0000\\b\\t\\n\\f\\r\\"\\\\\\u001f\u007f\u2028é"}'
+        ).encode()
+    )
 
 
 _fast_text = st.text(st.characters(min_codepoint=0, max_codepoint=0xD7FF), max_size=10)
 _fast_json = _json_of(
-    st.one_of(st.booleans(), st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER),
-              _fast_text),
-    _fast_text, size=5, max_leaves=20,
+    st.one_of(
+        st.booleans(),
+        st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER),
+        _fast_text,
+    ),
+    _fast_text,
+    size=5,
+    max_leaves=20,
 )
 
 
@@ -144,17 +162,31 @@ def test_orjson_fast_path_is_taken_and_identical(value: dict[str, object]) -> No
     assert canonicalize(value) == fast == rfc8785.dumps(value)
 
 
-@pytest.mark.parametrize("value,fast", [
-    ({"a": 1.5}, False), ({"a": [1, -2.0]}, False), ({"a": None}, False), ({"a": [None]}, False),
-    ({"a": 1e16}, False), ({"v": "context-3.0.3.json", "n": 12}, True),
-    ({"id": "urn:uuid:0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0"}, True), ({"s": "null"}, True),
-    ({"s": "\ue000"}, False), ({"s": "日本"}, True),
-    # string contents never take the slow path, however number-like (exact string cut-out)
-    ({"s": "x,1.5"}, True), ({"id": "urn:uuid:1e5f0c3d-4b5a-4978-8796-a5b4c3d2e1f0"}, True),
-    ({"t": "2026-11-21T23:40:00.5Z", "u": "[1e9,null]"}, True), ({"s": 'x":1.5,"y":null'}, True),
-    ({"s": "x\\", "n": 1.5}, False), ({"s": "x\\\"", "n": [1, None]}, False),
-    ({"s": 'q\\"', "n": 7}, True), ({"a": [True, False, -3]}, True), ({"a": [1e-7]}, False),
-])
+@pytest.mark.parametrize(
+    "value,fast",
+    [
+        ({"a": 1.5}, False),
+        ({"a": [1, -2.0]}, False),
+        ({"a": None}, False),
+        ({"a": [None]}, False),
+        ({"a": 1e16}, False),
+        ({"v": "context-3.0.3.json", "n": 12}, True),
+        ({"id": "urn:uuid:0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0"}, True),
+        ({"s": "null"}, True),
+        ({"s": "\ue000"}, False),
+        ({"s": "日本"}, True),
+        # string contents never take the slow path, however number-like (exact string cut-out)
+        ({"s": "x,1.5"}, True),
+        ({"id": "urn:uuid:1e5f0c3d-4b5a-4978-8796-a5b4c3d2e1f0"}, True),
+        ({"t": "2026-11-21T23:40:00.5Z", "u": "[1e9,null]"}, True),
+        ({"s": 'x":1.5,"y":null'}, True),
+        ({"s": "x\\", "n": 1.5}, False),
+        ({"s": 'x\\"', "n": [1, None]}, False),
+        ({"s": 'q\\"', "n": 7}, True),
+        ({"a": [True, False, -3]}, True),
+        ({"a": [1e-7]}, False),
+    ],
+)
 def test_fast_path_detection(value: dict[str, object], fast: bool) -> None:
     import orjson
 
@@ -176,8 +208,9 @@ def _has_float_or_null(value: object) -> bool:
 
 # strings full of JSON-looking text: quotes, backslashes, digits, '.', 'e', 'n', ':', ',', '['
 _tricky_text = st.text(st.sampled_from('"\\:,[]{}.eEn0123456789-+ ux') | _chars, max_size=10)
-_tricky_json = _json_of(st.one_of(st.none(), st.booleans(), _numbers, _tricky_text),
-                        _tricky_text, size=4, max_leaves=12)
+_tricky_json = _json_of(
+    st.one_of(st.none(), st.booleans(), _numbers, _tricky_text), _tricky_text, size=4, max_leaves=12
+)
 
 
 @settings(max_examples=120, deadline=None)
@@ -212,8 +245,8 @@ def test_nesting_deeper_than_the_limit_is_refused_not_a_recursion_error() -> Non
 # The pre-check as first written (one translation, two substring searches): the regular
 # expressions that replaced it must give the same answer on any bytes.
 _VALUE_START_MAP = bytes(
-    ord("v") if c in b"0123456789-n" else ord("[") if c in b"[," else c if c in b'":'
-    else ord(" ") for c in range(256)
+    ord("v") if c in b"0123456789-n" else ord("[") if c in b"[," else c if c in b'":' else ord(" ")
+    for c in range(256)
 )
 
 
@@ -225,13 +258,18 @@ def _no_value_token_reference(out: bytes) -> bool:
 def _no_value_token(out: bytes) -> bool:
     from talentproof.credential import jcs
 
-    return (jcs.MEMBER_VALUE(out) is None and jcs.NEXT_ELEMENT(out) is None
-            and jcs.FIRST_ELEMENT(out) is None)
+    return (
+        jcs.MEMBER_VALUE(out) is None
+        and jcs.NEXT_ELEMENT(out) is None
+        and jcs.FIRST_ELEMENT(out) is None
+    )
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.binary(max_size=40) | st.text(st.sampled_from('":[],{}0123456789-nxe. '),
-                                        max_size=40).map(str.encode))
+@given(
+    st.binary(max_size=40)
+    | st.text(st.sampled_from('":[],{}0123456789-nxe. '), max_size=40).map(str.encode)
+)
 def test_value_token_precheck_matches_the_translate_version(out: bytes) -> None:
     assert _no_value_token(out) is _no_value_token_reference(out)
 

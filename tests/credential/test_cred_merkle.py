@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from talentproof.credential.errors import MerkleProofError
 from talentproof.credential.merkle import (
     InclusionProof,
@@ -137,9 +138,10 @@ def test_tree_input_errors() -> None:
 
 def test_credential_hash_is_sha256_of_jcs() -> None:
     doc = {"b": 1, "a": "é", "proof": {"type": "DataIntegrityProof"}}
-    assert credential_hash(doc) == hashlib.sha256(
-        '{"a":"é","b":1,"proof":{"type":"DataIntegrityProof"}}'.encode()
-    ).digest()
+    assert (
+        credential_hash(doc)
+        == hashlib.sha256('{"a":"é","b":1,"proof":{"type":"DataIntegrityProof"}}'.encode()).digest()
+    )
 
 
 def test_credential_hash_refuses_anchored_form() -> None:
@@ -168,16 +170,21 @@ def test_root_from_inclusion_matches_the_rfc_loop(data: st.DataObject) -> None:
     tree = MerkleTree(leaves)
     i = data.draw(st.integers(0, n - 1))
     proof = tree.proof(i)
-    assert root_from_inclusion(leaves[i], proof) == _root_from_inclusion_rfc(leaves[i], proof) \
+    assert (
+        root_from_inclusion(leaves[i], proof)
+        == _root_from_inclusion_rfc(leaves[i], proof)
         == tree.root
+    )
     extra = tuple(_h(1000 + k) for k in range(data.draw(st.integers(0, 3))))
     cut = data.draw(st.integers(0, len(proof.path)))
     variant = InclusionProof(
-        data.draw(st.integers(0, 2 * n)), data.draw(st.integers(1, 2 * n + 1)),
+        data.draw(st.integers(0, 2 * n)),
+        data.draw(st.integers(1, 2 * n + 1)),
         proof.path[:cut] + extra,
     )
-    assert _outcome(root_from_inclusion, leaves[i], variant) == \
-        _outcome(_root_from_inclusion_rfc, leaves[i], variant)
+    assert _outcome(root_from_inclusion, leaves[i], variant) == _outcome(
+        _root_from_inclusion_rfc, leaves[i], variant
+    )
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 1000, 2**32 - 1])
@@ -187,5 +194,6 @@ def test_root_from_inclusion_matches_the_rfc_loop_at_every_length(size: int) -> 
     for index in sorted({i for i in (0, 1, size // 2, size - 2, size - 1) if 0 <= i < size}):
         for length in range(34):
             proof = InclusionProof(index, size, tuple(_h(k) for k in range(length)))
-            assert _outcome(root_from_inclusion, _h(7), proof) == \
-                _outcome(_root_from_inclusion_rfc, _h(7), proof)
+            assert _outcome(root_from_inclusion, _h(7), proof) == _outcome(
+                _root_from_inclusion_rfc, _h(7), proof
+            )

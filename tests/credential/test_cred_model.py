@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
+
 from talentproof.credential import model, schemas, types
 from talentproof.credential.errors import SchemaValidationError
 from talentproof.credential.keys import Ed25519SigningKey
@@ -50,15 +51,22 @@ def test_schema_files_are_published_and_valid(kind: str) -> None:
 
 def test_degree_fields(did: str) -> None:
     degree = make_degree(did)["credentialSubject"]["degree"]
-    assert degree == {"type": "Degree", "level": "master", "fieldOfStudy": "Computer Science",
-                      "institution": {"name": "The University of Hong Kong"},
-                      "awardDate": "2020-06-30", "honours": "Distinction"}
+    assert degree == {
+        "type": "Degree",
+        "level": "master",
+        "fieldOfStudy": "Computer Science",
+        "institution": {"name": "The University of Hong Kong"},
+        "awardDate": "2020-06-30",
+        "honours": "Distinction",
+    }
 
 
 def test_employment_fields(did: str) -> None:
     job = make_employment(did)["credentialSubject"]["employment"]
-    assert job["employer"] == {"name": "The Hongkong and Shanghai Banking Corporation Limited",
-                               "registrationId": "CR-0000263"}
+    assert job["employer"] == {
+        "name": "The Hongkong and Shanghai Banking Corporation Limited",
+        "registrationId": "CR-0000263",
+    }
     assert job["seniority"] == "senior" and job["startDate"] == "2019-01-01"
     assert "blockchain in financial services" in job["domains"]
 
@@ -72,8 +80,9 @@ def test_open_badge_is_ob3_shaped(did: str) -> None:
     achievement = subject["achievement"]
     assert achievement["type"] == ["Achievement"]
     assert achievement["achievementType"] == "Certificate"
-    assert achievement["criteria"] == {"narrative": "Completed all modules and passed the final "
-                                       "assessment"}
+    assert achievement["criteria"] == {
+        "narrative": "Completed all modules and passed the final assessment"
+    }
     assert achievement["alignment"][0]["targetFramework"] == "SFIA 9"
     assert subject["result"] == [{"type": ["Result"], "value": "Distinction"}]
 
@@ -94,40 +103,115 @@ def _mutate(doc: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 _DELETE = object()
 
 
-@pytest.mark.parametrize("kind,path,value,field,expected", [
-    ("DegreeCredential", "credentialSubject.degree.level", "phd",
-     "credentialSubject.degree.level", "one of ['associate', 'bachelor', 'master', 'doctorate']"),
-    ("DegreeCredential", "credentialSubject.degree.awardDate", _DELETE,
-     "credentialSubject.degree.awardDate", "required"),
-    ("DegreeCredential", "credentialSubject.degree.awardDate", "30/06/2020",
-     "credentialSubject.degree.awardDate", "YYYY-MM-DD"),
-    ("DegreeCredential", "credentialSubject.degree.fieldOfStudy", "",
-     "credentialSubject.degree.fieldOfStudy", "non-empty"),
-    ("DegreeCredential", "credentialSubject.id", "did:web:someone.example",
-     "credentialSubject.id", "did:key"),
-    ("DegreeCredential", "credentialSubject.gpa", 3.9, "credentialSubject.gpa", "no such property"),
-    ("DegreeCredential", "validFrom", "2026-01-01", "validFrom", "dateTimeStamp"),
-    ("DegreeCredential", "credentialSchema.id", "https://evil.example/s.json",
-     "credentialSchema.id", "degree-credential-v1.json"),
-    ("EmploymentCredential", "credentialSubject.employment.seniority", "boss",
-     "credentialSubject.employment.seniority", "one of"),
-    ("EmploymentCredential", "credentialSubject.employment.employer.registrationId", _DELETE,
-     "credentialSubject.employment.employer.registrationId", "required"),
-    ("EmploymentCredential", "credentialSubject.employment.domains", [],
-     "credentialSubject.employment.domains", "at least 1"),
-    ("EmploymentCredential", "credentialSubject.employment.role", 7,
-     "credentialSubject.employment.role", "string"),
-    ("OpenBadgeCredential", "credentialSubject.achievement.achievementType", "Trophy",
-     "credentialSubject.achievement.achievementType", "achievementType"),
-    ("OpenBadgeCredential", "credentialSubject.achievement.criteria", {},
-     "credentialSubject.achievement.criteria", "criteria"),
-    ("OpenBadgeCredential", "credentialSubject.type", ["Person"],
-     "credentialSubject.type", "AchievementSubject"),
-    ("OpenBadgeCredential", "issuer.name", _DELETE, "issuer.name", "required"),
-    ("OpenBadgeCredential", "name", _DELETE, "name", "required"),
-])
+@pytest.mark.parametrize(
+    "kind,path,value,field,expected",
+    [
+        (
+            "DegreeCredential",
+            "credentialSubject.degree.level",
+            "phd",
+            "credentialSubject.degree.level",
+            "one of ['associate', 'bachelor', 'master', 'doctorate']",
+        ),
+        (
+            "DegreeCredential",
+            "credentialSubject.degree.awardDate",
+            _DELETE,
+            "credentialSubject.degree.awardDate",
+            "required",
+        ),
+        (
+            "DegreeCredential",
+            "credentialSubject.degree.awardDate",
+            "30/06/2020",
+            "credentialSubject.degree.awardDate",
+            "YYYY-MM-DD",
+        ),
+        (
+            "DegreeCredential",
+            "credentialSubject.degree.fieldOfStudy",
+            "",
+            "credentialSubject.degree.fieldOfStudy",
+            "non-empty",
+        ),
+        (
+            "DegreeCredential",
+            "credentialSubject.id",
+            "did:web:someone.example",
+            "credentialSubject.id",
+            "did:key",
+        ),
+        (
+            "DegreeCredential",
+            "credentialSubject.gpa",
+            3.9,
+            "credentialSubject.gpa",
+            "no such property",
+        ),
+        ("DegreeCredential", "validFrom", "2026-01-01", "validFrom", "dateTimeStamp"),
+        (
+            "DegreeCredential",
+            "credentialSchema.id",
+            "https://evil.example/s.json",
+            "credentialSchema.id",
+            "degree-credential-v1.json",
+        ),
+        (
+            "EmploymentCredential",
+            "credentialSubject.employment.seniority",
+            "boss",
+            "credentialSubject.employment.seniority",
+            "one of",
+        ),
+        (
+            "EmploymentCredential",
+            "credentialSubject.employment.employer.registrationId",
+            _DELETE,
+            "credentialSubject.employment.employer.registrationId",
+            "required",
+        ),
+        (
+            "EmploymentCredential",
+            "credentialSubject.employment.domains",
+            [],
+            "credentialSubject.employment.domains",
+            "at least 1",
+        ),
+        (
+            "EmploymentCredential",
+            "credentialSubject.employment.role",
+            7,
+            "credentialSubject.employment.role",
+            "string",
+        ),
+        (
+            "OpenBadgeCredential",
+            "credentialSubject.achievement.achievementType",
+            "Trophy",
+            "credentialSubject.achievement.achievementType",
+            "achievementType",
+        ),
+        (
+            "OpenBadgeCredential",
+            "credentialSubject.achievement.criteria",
+            {},
+            "credentialSubject.achievement.criteria",
+            "criteria",
+        ),
+        (
+            "OpenBadgeCredential",
+            "credentialSubject.type",
+            ["Person"],
+            "credentialSubject.type",
+            "AchievementSubject",
+        ),
+        ("OpenBadgeCredential", "issuer.name", _DELETE, "issuer.name", "required"),
+        ("OpenBadgeCredential", "name", _DELETE, "name", "required"),
+    ],
+)
 def test_validation_errors_name_field_expected_found(
-        did: str, kind: str, path: str, value: Any, field: str, expected: str) -> None:
+    did: str, kind: str, path: str, value: Any, field: str, expected: str
+) -> None:
     doc = _mutate(BUILDERS[kind](did), path, value)
     with pytest.raises(SchemaValidationError) as info:
         model.validate_credential(doc)
@@ -173,9 +257,14 @@ def test_builder_errors_name_the_field(did: str) -> None:
 def test_validity_window_and_status(did: str) -> None:
     from datetime import UTC, datetime
 
-    status = [{"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
-               "statusListIndex": "94567",
-               "statusListCredential": "https://hku.hk/status/revocation"}]
+    status = [
+        {
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "94567",
+            "statusListCredential": "https://hku.hk/status/revocation",
+        }
+    ]
     doc = make_degree(did, valid_until=datetime(2030, 1, 1, tzinfo=UTC), status=status)
     assert doc["validUntil"] == "2030-01-01T00:00:00Z"
     assert doc["credentialStatus"] == status
@@ -195,8 +284,12 @@ def test_models_are_immutable(did: str) -> None:
 
 
 def test_presentation_model(did: str) -> None:
-    vp = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
-          "holder": did, "verifiableCredential": [make_degree(did)]}
+    vp = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": did,
+        "verifiableCredential": [make_degree(did)],
+    }
     parsed = model.Presentation.from_json(vp)
     assert parsed.holder == did and len(parsed.verifiable_credential) == 1
     with pytest.raises(SchemaValidationError, match="not a string"):

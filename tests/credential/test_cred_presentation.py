@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from talentproof.credential import integrity, qr
 from talentproof.credential.errors import (
     AlteredDocument,
@@ -26,16 +27,27 @@ NONCE, DOMAIN = "c0ffee-5eed-1234", "verify.immd.gov.hk"
 
 def _unsigned_vp(creds: list[dict[str, Any]], holder: str) -> dict[str, Any]:
     """A presentation built by hand (not through `create_presentation`), not signed yet."""
-    return {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
-            "holder": holder, "verifiableCredential": creds}
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder,
+        "verifiableCredential": creds,
+    }
 
 
-def _sign_vp(vp: dict[str, Any], key: Ed25519SigningKey,
-             proof_purpose: str = "authentication") -> dict[str, Any]:
+def _sign_vp(
+    vp: dict[str, Any], key: Ed25519SigningKey, proof_purpose: str = "authentication"
+) -> dict[str, Any]:
     """`vp` signed by `key` for the test verifier's challenge and domain."""
-    return integrity.sign(vp, key, verification_method=key.public_key.verification_method,
-                          created=WHEN, proof_purpose=proof_purpose, challenge=NONCE,
-                          domain=DOMAIN)
+    return integrity.sign(
+        vp,
+        key,
+        verification_method=key.public_key.verification_method,
+        created=WHEN,
+        proof_purpose=proof_purpose,
+        challenge=NONCE,
+        domain=DOMAIN,
+    )
 
 
 @pytest.fixture()
@@ -48,8 +60,9 @@ def vp(creds: list[dict[str, Any]], holder_key: Ed25519SigningKey) -> dict[str, 
     return create_presentation(creds, holder_key, challenge=NONCE, domain=DOMAIN, created=WHEN)
 
 
-def test_bundle_of_three_verifies(vp: dict[str, Any], creds: list[dict[str, Any]],
-                                  holder_key: Ed25519SigningKey) -> None:
+def test_bundle_of_three_verifies(
+    vp: dict[str, Any], creds: list[dict[str, Any]], holder_key: Ed25519SigningKey
+) -> None:
     assert vp["holder"] == holder_key.public_key.did_key
     assert vp["proof"]["proofPurpose"] == "authentication"
     assert (vp["proof"]["challenge"], vp["proof"]["domain"]) == (NONCE, DOMAIN)
@@ -65,18 +78,20 @@ def test_replay_to_another_verifier_fails(vp: dict[str, Any]) -> None:
         verify_presentation(vp, challenge=NONCE, domain="other-verifier.example")
 
 
-def test_swapped_credential_is_detected(vp: dict[str, Any], issuer_key: Ed25519SigningKey,
-                                        holder_key: Ed25519SigningKey) -> None:
-    other = anchor_in_batch(sign(make_degree(holder_key.public_key.did_key, level="doctorate"),
-                                 issuer_key))
+def test_swapped_credential_is_detected(
+    vp: dict[str, Any], issuer_key: Ed25519SigningKey, holder_key: Ed25519SigningKey
+) -> None:
+    other = anchor_in_batch(
+        sign(make_degree(holder_key.public_key.did_key, level="doctorate"), issuer_key)
+    )
     vp["verifiableCredential"] = [other, *vp["verifiableCredential"][1:]]
     with pytest.raises(AlteredDocument):
         verify_presentation(vp, challenge=NONCE, domain=DOMAIN)
 
 
-def test_signed_by_someone_else_than_holder(creds: list[dict[str, Any]],
-                                            holder_key: Ed25519SigningKey,
-                                            other_key: Ed25519SigningKey) -> None:
+def test_signed_by_someone_else_than_holder(
+    creds: list[dict[str, Any]], holder_key: Ed25519SigningKey, other_key: Ed25519SigningKey
+) -> None:
     vp = create_presentation(creds, holder_key, challenge=NONCE, domain=DOMAIN, created=WHEN)
     unsigned = {k: v for k, v in vp.items() if k != "proof"}
     forged = _sign_vp(unsigned, other_key)
@@ -84,24 +99,31 @@ def test_signed_by_someone_else_than_holder(creds: list[dict[str, Any]],
         verify_presentation(forged, challenge=NONCE, domain=DOMAIN)
 
 
-def test_credentials_of_another_person_are_refused(creds: list[dict[str, Any]],
-                                                   issuer_key: Ed25519SigningKey,
-                                                   other_key: Ed25519SigningKey,
-                                                   holder_key: Ed25519SigningKey) -> None:
+def test_credentials_of_another_person_are_refused(
+    creds: list[dict[str, Any]],
+    issuer_key: Ed25519SigningKey,
+    other_key: Ed25519SigningKey,
+    holder_key: Ed25519SigningKey,
+) -> None:
     theirs = sign(make_degree(other_key.public_key.did_key), issuer_key)
     with pytest.raises(HolderMismatch, match="not the holder"):
-        create_presentation([*creds, theirs], holder_key, challenge=NONCE, domain=DOMAIN,
-                            created=WHEN)
+        create_presentation(
+            [*creds, theirs], holder_key, challenge=NONCE, domain=DOMAIN, created=WHEN
+        )
     # and a presentation smuggling one in (signed by the holder) fails verification
     vp = _sign_vp(_unsigned_vp([*creds, theirs], holder_key.public_key.did_key), holder_key)
     with pytest.raises(HolderMismatch, match="not the holder"):
         verify_presentation(vp, challenge=NONCE, domain=DOMAIN)
 
 
-def test_assertion_proof_is_not_a_presentation_proof(creds: list[dict[str, Any]],
-                                                     holder_key: Ed25519SigningKey) -> None:
-    vp = _sign_vp(_unsigned_vp(creds, holder_key.public_key.did_key), holder_key,
-                  proof_purpose="assertionMethod")
+def test_assertion_proof_is_not_a_presentation_proof(
+    creds: list[dict[str, Any]], holder_key: Ed25519SigningKey
+) -> None:
+    vp = _sign_vp(
+        _unsigned_vp(creds, holder_key.public_key.did_key),
+        holder_key,
+        proof_purpose="assertionMethod",
+    )
     with pytest.raises(WrongProofPurpose):
         verify_presentation(vp, challenge=NONCE, domain=DOMAIN)
 
@@ -112,8 +134,9 @@ def test_unsigned_presentation_is_refused(vp: dict[str, Any]) -> None:
         verify_presentation(vp, challenge=NONCE, domain=DOMAIN)
 
 
-def test_create_needs_challenge_and_domain(creds: list[dict[str, Any]],
-                                           holder_key: Ed25519SigningKey) -> None:
+def test_create_needs_challenge_and_domain(
+    creds: list[dict[str, Any]], holder_key: Ed25519SigningKey
+) -> None:
     with pytest.raises(ValueError, match="challenge"):
         create_presentation(creds, holder_key, challenge="", domain=DOMAIN, created=WHEN)
     with pytest.raises(ValueError, match="domain"):
@@ -130,8 +153,9 @@ def test_bound_presentation_qr_round_trip(vp: dict[str, Any]) -> None:
         verify_presentation(decoded, challenge="replayed", domain=DOMAIN)
 
 
-def test_too_many_credentials_for_one_qr(creds: list[dict[str, Any]],
-                                         holder_key: Ed25519SigningKey) -> None:
+def test_too_many_credentials_for_one_qr(
+    creds: list[dict[str, Any]], holder_key: Ed25519SigningKey
+) -> None:
     vp = create_presentation(creds * 2, holder_key, challenge=NONCE, domain=DOMAIN, created=WHEN)
     with pytest.raises(PayloadTooLargeForQR) as info:
         qr.encode_payload(vp)

@@ -14,9 +14,9 @@ import orjson
 import pytest
 import segno
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
+
 from talentproof.credential import examples, integrity, merkle, qr
 from talentproof.credential.anchor import split_anchor
-from talentproof.credential.presentation import create_presentation, verify_presentation
 from talentproof.credential.errors import (
     GarbagePayload,
     InvalidSignature,
@@ -26,6 +26,7 @@ from talentproof.credential.errors import (
     TruncatedPayload,
     UnknownPayloadVersion,
 )
+from talentproof.credential.presentation import create_presentation, verify_presentation
 
 from ._cred_support import BUILDERS, REGISTRY, WHEN, anchor_in_batch, make_degree, sign
 
@@ -34,11 +35,18 @@ V1_VECTORS = Path(__file__).parent / "vectors" / "qr_v1_payloads.json"
 # --- Base45 -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw,text", [
-    (b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"),
-    (b"ietf!", "QED8WEX0"),
-    (b"", ""), (b"\x00", "00"), (b"\xff\xff", "FGW"),
-])
+@pytest.mark.parametrize(
+    "raw,text",
+    [
+        (b"AB", "BB8"),
+        (b"Hello!!", "%69 VD92EX0"),
+        (b"base-45", "UJCLQE7W581"),
+        (b"ietf!", "QED8WEX0"),
+        (b"", ""),
+        (b"\x00", "00"),
+        (b"\xff\xff", "FGW"),
+    ],
+)
 def test_base45_rfc9285_vectors(raw: bytes, text: str) -> None:
     assert qr.b45encode(raw) == text
     assert qr.b45decode(text) == raw
@@ -58,8 +66,9 @@ def test_base45_refuses_bad_input() -> None:
 # --- round trips ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind",
-                         ["DegreeCredential", "EmploymentCredential", "OpenBadgeCredential"])
+@pytest.mark.parametrize(
+    "kind", ["DegreeCredential", "EmploymentCredential", "OpenBadgeCredential"]
+)
 def test_round_trip_and_fit(anchored: dict[str, dict[str, Any]], kind: str) -> None:
     doc = anchored[kind]
     text = qr.encode_payload(doc)
@@ -79,8 +88,10 @@ def test_round_trip_and_fit(anchored: dict[str, dict[str, Any]], kind: str) -> N
     # versions 22 (degree), 24 (employment) and 23 (Open Badge) with dictionary version 2
     # (23, 25, 24 with version 1)
     assert qr.qr_version(text) <= 25
-    assert qr.qr_version(text) == {"DegreeCredential": 22, "EmploymentCredential": 24,
-                                   "OpenBadgeCredential": 23}[kind]
+    assert (
+        qr.qr_version(text)
+        == {"DegreeCredential": 22, "EmploymentCredential": 24, "OpenBadgeCredential": 23}[kind]
+    )
     assert segno.make_qr(text, error="m", boost_error=False).mode == "alphanumeric"
 
 
@@ -98,11 +109,13 @@ def test_signed_but_unanchored_credential(issuer_key: Any, holder_key: Any) -> N
 
 
 def test_issuer_style_verification_method_round_trips(issuer_key: Any, holder_key: Any) -> None:
-    unsigned = make_degree(holder_key.public_key.did_key, issuer={"id": "did:web:hku.hk",
-                                                                  "name": "HKU"})
+    unsigned = make_degree(
+        holder_key.public_key.did_key, issuer={"id": "did:web:hku.hk", "name": "HKU"}
+    )
     vm = f"did:web:hku.hk#{issuer_key.public_key.multibase}"
-    doc = anchor_in_batch(integrity.sign(unsigned, issuer_key, verification_method=vm,
-                                         created=WHEN))
+    doc = anchor_in_batch(
+        integrity.sign(unsigned, issuer_key, verification_method=vm, created=WHEN)
+    )
     text = qr.encode_payload(doc)
     back = qr.decode_payload(text)
     assert back == doc
@@ -116,16 +129,39 @@ def test_unusual_proof_fields_are_kept(issuer_key: Any, holder_key: Any) -> None
     assert back == doc and orjson.dumps(back) == orjson.dumps(doc)
 
 
-@pytest.mark.parametrize("order", [
-    ["proofValue", "type", "cryptosuite", "created", "verificationMethod", "proofPurpose",
-     "@context"],
-    ["type", "verificationMethod", "cryptosuite", "created", "proofPurpose", "@context",
-     "proofValue"],
-    ["type", "cryptosuite", "created", "proofPurpose", "@context", "proofValue",
-     "verificationMethod"],
-])
-def test_key_order_of_a_proof_is_kept(issuer_key: Any, holder_key: Any, order: list[str]
-                                      ) -> None:
+@pytest.mark.parametrize(
+    "order",
+    [
+        [
+            "proofValue",
+            "type",
+            "cryptosuite",
+            "created",
+            "verificationMethod",
+            "proofPurpose",
+            "@context",
+        ],
+        [
+            "type",
+            "verificationMethod",
+            "cryptosuite",
+            "created",
+            "proofPurpose",
+            "@context",
+            "proofValue",
+        ],
+        [
+            "type",
+            "cryptosuite",
+            "created",
+            "proofPurpose",
+            "@context",
+            "proofValue",
+            "verificationMethod",
+        ],
+    ],
+)
+def test_key_order_of_a_proof_is_kept(issuer_key: Any, holder_key: Any, order: list[str]) -> None:
     # a proof in another key order than `integrity.sign` writes: not the standard form, but the
     # decoded JSON is still the same, byte for byte (raw parts keep their place)
     doc = anchor_in_batch(sign(make_degree(holder_key.public_key.did_key), issuer_key))
@@ -149,8 +185,9 @@ def text(anchored: dict[str, dict[str, Any]]) -> str:
     return qr.encode_payload(anchored["DegreeCredential"])
 
 
-@pytest.mark.parametrize("garbage", ["", "hello", "HC1:6BFOXN*TS0BI$ZD", "TP1:!!!!",
-                                     "https://example.com/?q=1"])
+@pytest.mark.parametrize(
+    "garbage", ["", "hello", "HC1:6BFOXN*TS0BI$ZD", "TP1:!!!!", "https://example.com/?q=1"]
+)
 def test_garbage_is_refused(garbage: str) -> None:
     with pytest.raises(GarbagePayload):
         qr.decode_payload(garbage)
@@ -236,8 +273,10 @@ def test_capacity_table_matches_segno() -> None:
         capacity = qr.ALNUM_CAPACITY_M[version - 1]
         assert segno.make_qr("A" * capacity, error="m", boost_error=False).version == version
         if version < 40:
-            assert segno.make_qr("A" * (capacity + 1), error="m",
-                                 boost_error=False).version == version + 1
+            assert (
+                segno.make_qr("A" * (capacity + 1), error="m", boost_error=False).version
+                == version + 1
+            )
 
 
 def test_dictionary_is_frozen() -> None:
@@ -323,11 +362,16 @@ def test_dictionary_version_1_refuses_the_implied_root() -> None:
 
 
 def _status(slug: str, index: int) -> list[dict[str, Any]]:
-    return [{"id": f"https://issuer.example.org/institutions/{slug}/status/{p}#{index}",
-             "type": "BitstringStatusListEntry", "statusPurpose": p,
-             "statusListIndex": str(index),
-             "statusListCredential": f"https://issuer.example.org/institutions/{slug}/status/{p}"}
-            for p in ("revocation", "suspension")]
+    return [
+        {
+            "id": f"https://issuer.example.org/institutions/{slug}/status/{p}#{index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": p,
+            "statusListIndex": str(index),
+            "statusListCredential": f"https://issuer.example.org/institutions/{slug}/status/{p}",
+        }
+        for p in ("revocation", "suspension")
+    ]
 
 
 def _uuid(i: int) -> str:
@@ -344,12 +388,21 @@ def application(issuer_key: Any, holder_key: Any) -> dict[str, Any]:
     path (batches of 4,096), bound to a verifier's 24-character challenge with the holder's
     32-byte salt (a key file written before salts became 16 bytes: the longer)."""
     did = holder_key.public_key.did_key
-    creds = [anchor_in_batch(sign(build(did, status=_status(kind.lower(), 1000 + i), id=_uuid(i)),
-                                  issuer_key), index=5 + i)
-             for i, (kind, build) in enumerate(BUILDERS.items())]
-    return create_presentation(creds, holder_key, challenge="c0ffee-5eed-0123456789ab",
-                               domain="verify.immd.gov.hk", created=WHEN,
-                               identity_document_salt=examples.ID_SALT)
+    creds = [
+        anchor_in_batch(
+            sign(build(did, status=_status(kind.lower(), 1000 + i), id=_uuid(i)), issuer_key),
+            index=5 + i,
+        )
+        for i, (kind, build) in enumerate(BUILDERS.items())
+    ]
+    return create_presentation(
+        creds,
+        holder_key,
+        challenge="c0ffee-5eed-0123456789ab",
+        domain="verify.immd.gov.hk",
+        created=WHEN,
+        identity_document_salt=examples.ID_SALT,
+    )
 
 
 def test_bound_presentation_of_all_three_fits_one_qr_code(application: dict[str, Any]) -> None:
@@ -362,8 +415,9 @@ def test_bound_presentation_of_all_three_fits_one_qr_code(application: dict[str,
     assert (len(text), qr.qr_version(text)) == (3340, 40)
     back = qr.decode_payload(text)
     assert orjson.dumps(back) == orjson.dumps(application)  # the same JSON, byte for byte
-    creds = verify_presentation(back, challenge="c0ffee-5eed-0123456789ab",
-                                domain="verify.immd.gov.hk")
+    creds = verify_presentation(
+        back, challenge="c0ffee-5eed-0123456789ab", domain="verify.immd.gov.hk"
+    )
     for cred in creds:
         integrity.verify(cred)
         signed, anchor = split_anchor(cred)
@@ -372,7 +426,8 @@ def test_bound_presentation_of_all_three_fits_one_qr_code(application: dict[str,
 
 
 def test_presentation_roots_are_implied_and_a_changed_path_fails_the_holder_proof(
-        application: dict[str, Any]) -> None:
+    application: dict[str, Any],
+) -> None:
     text = qr.encode_payload(application)
     body = qr.b45decode(text[4:])
     for cred in application["verifiableCredential"]:  # no root is carried
@@ -381,13 +436,14 @@ def test_presentation_roots_are_implied_and_a_changed_path_fails_the_holder_proo
     # covers every root, fails (as it did when the root was carried)
     path_hash = bytes.fromhex(application["verifiableCredential"][0]["proof"][1]["path"][3][2:])
     at = body.index(path_hash)  # in the first record
-    changed = body[:at] + bytes([body[at] ^ 1]) + body[at + 1:]
+    changed = body[:at] + bytes([body[at] ^ 1]) + body[at + 1 :]
     back = qr.decode_payload("TP1:" + qr.b45encode(changed))
-    assert back["verifiableCredential"][0]["proof"][1]["merkleRoot"] != (
-        application["verifiableCredential"][0]["proof"][1]["merkleRoot"])
+    assert (
+        back["verifiableCredential"][0]["proof"][1]["merkleRoot"]
+        != (application["verifiableCredential"][0]["proof"][1]["merkleRoot"])
+    )
     with pytest.raises(InvalidSignature):
-        verify_presentation(back, challenge="c0ffee-5eed-0123456789ab",
-                            domain="verify.immd.gov.hk")
+        verify_presentation(back, challenge="c0ffee-5eed-0123456789ab", domain="verify.immd.gov.hk")
 
 
 def test_an_unsigned_presentation_carries_its_roots(application: dict[str, Any]) -> None:
@@ -446,8 +502,9 @@ def test_render_png_and_svg(text: str) -> None:
 
 
 def test_decode_scaled_and_rotated(qr_image: Image.Image, text: str) -> None:
-    small = qr_image.resize((int(qr_image.width * 0.7), int(qr_image.height * 0.7)),
-                            Image.Resampling.BILINEAR)
+    small = qr_image.resize(
+        (int(qr_image.width * 0.7), int(qr_image.height * 0.7)), Image.Resampling.BILINEAR
+    )
     assert qr.decode_image(_png(small)) == text
     rotated = qr_image.rotate(4, expand=True, fillcolor="white", resample=Image.Resampling.BICUBIC)
     assert qr.decode_image(_png(rotated)) == text
@@ -474,10 +531,13 @@ def test_decode_phone_photo_of_a_screen(qr_image: Image.Image, text: str) -> Non
     canvas.paste(qr_image, (100, 100))
     # perspective (camera not parallel to the screen), dimmed contrast, blur, JPEG
     cw, ch = canvas.size
-    coeffs = _perspective([(0, 0), (cw, 0), (cw, ch), (0, ch)],
-                          [(25, 10), (cw - 5, 30), (cw - 30, ch - 5), (10, ch - 25)])
-    photo = canvas.transform(canvas.size, Image.Transform.PERSPECTIVE, coeffs,
-                             Image.Resampling.BICUBIC)
+    coeffs = _perspective(
+        [(0, 0), (cw, 0), (cw, ch), (0, ch)],
+        [(25, 10), (cw - 5, 30), (cw - 30, ch - 5), (10, ch - 25)],
+    )
+    photo = canvas.transform(
+        canvas.size, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC
+    )
     photo = ImageEnhance.Contrast(photo).enhance(0.6)
     photo = ImageEnhance.Brightness(photo).enhance(0.85).filter(ImageFilter.GaussianBlur(0.8))
     assert qr.decode_image(_jpeg(photo, 70)) == text

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from talentproof.credential import anchor, integrity, merkle
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.jcs import canonicalize
@@ -27,17 +28,54 @@ VM_WEB = f"did:web:hku.hk#{KEY.public_key.multibase}"
 VM_KEY = KEY.public_key.verification_method
 
 # names around "proof" (UTF-16 order), around "proofValue", escaped and non-ASCII ones
-_NAMES = ["@context", "id", "type", "issuer", "name", "pro", "proo", "proof", "proof ", "proof0",
-          "proofA", "proofValue", "proofs", "proog", "prooe", "proofé", "prooф", "proof\ue000",
-          "proof\U0001f600", "\U0001f600", "\ue000", "zz", "", "a\"b", "a\\b", "tab\t", "é",
-          "validFrom", "verificationMethod", "Proof", "PROOF", "p"]
-_scalar = (st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1)
-           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12)
-           | st.sampled_from(['"proof":{}', '},"type":', '"proofValue":"z"', "z6Mk", "é\ue000"]))
+_NAMES = [
+    "@context",
+    "id",
+    "type",
+    "issuer",
+    "name",
+    "pro",
+    "proo",
+    "proof",
+    "proof ",
+    "proof0",
+    "proofA",
+    "proofValue",
+    "proofs",
+    "proog",
+    "prooe",
+    "proofé",
+    "prooф",
+    "proof\ue000",
+    "proof\U0001f600",
+    "\U0001f600",
+    "\ue000",
+    "zz",
+    "",
+    'a"b',
+    "a\\b",
+    "tab\t",
+    "é",
+    "validFrom",
+    "verificationMethod",
+    "Proof",
+    "PROOF",
+    "p",
+]
+_scalar = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | st.sampled_from(['"proof":{}', '},"type":', '"proofValue":"z"', "z6Mk", "é\ue000"])
+)
 _json = st.recursive(
     _scalar,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(_NAMES) | st.text(max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(_NAMES) | st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 _doc = st.dictionaries(st.sampled_from(_NAMES) | st.text(max_size=8), _json, max_size=8)
@@ -119,18 +157,24 @@ def test_keys_sorting_around_proof(name: str) -> None:
     assert _check_parts(signed) or '"proof":' in canonicalize(doc).decode()
     assert _combined(signed) == _plain(signed)
     assert _combined(signed, expected_purpose="authentication") == _plain(
-        signed, expected_purpose="authentication")
+        signed, expected_purpose="authentication"
+    )
 
 
 def test_fast_path_applies_to_typical_credentials_and_proof_options() -> None:
     doc = _degree()
-    for kw in ({}, {"vm": VM_KEY}, {"challenge": "c0ffee", "domain": "verify.example"},
-               {"domain": ["a.example", "b.example"], "proof_purpose": "authentication"}):
+    for kw in (
+        {},
+        {"vm": VM_KEY},
+        {"challenge": "c0ffee", "domain": "verify.example"},
+        {"domain": ["a.example", "b.example"], "proof_purpose": "authentication"},
+    ):
         signed = _sign(dict(doc), **kw)
         assert _check_parts(signed)
         purpose = kw.get("proof_purpose", "assertionMethod")
         assert _combined(signed, expected_purpose=purpose) == _plain(
-            signed, expected_purpose=purpose)
+            signed, expected_purpose=purpose
+        )
     only_proof = _sign({})
     assert _check_parts(only_proof)
     assert _combined(only_proof) == _plain(only_proof)
@@ -140,8 +184,12 @@ def test_proof_sets_and_anchored_documents_take_the_plain_path() -> None:
     signed = _sign(_degree())
     h = merkle.credential_hash(signed)
     tree = merkle.MerkleTree([h, hashlib.sha256(b"x").digest()])
-    anchored = anchor.attach_anchor(signed, anchor.AnchorProof.from_inclusion(
-        tree.proof(0), chain_id=1, registry="0x" + "ab" * 20, merkle_root=tree.root))
+    anchored = anchor.attach_anchor(
+        signed,
+        anchor.AnchorProof.from_inclusion(
+            tree.proof(0), chain_id=1, registry="0x" + "ab" * 20, merkle_root=tree.root
+        ),
+    )
     assert _combined(anchored) == _plain(anchored)  # MerkleProofError from credential_hash
     plain, _ = anchor.split_anchor(anchored)
     assert integrity.verify_and_hash(plain)[1] == h
@@ -156,9 +204,16 @@ def test_proof_sets_and_anchored_documents_take_the_plain_path() -> None:
 def test_errors_are_the_plain_errors() -> None:
     signed = _sign(_degree())
     cases = []
-    for key, value in (("proofValue", "z" + "1" * 10), ("proofValue", "zO0"), ("proofValue", 5),
-                       ("created", "yesterday"), ("type", "Other"), ("cryptosuite", "x"),
-                       ("verificationMethod", "did:web:x#nope"), ("created", 3)):
+    for key, value in (
+        ("proofValue", "z" + "1" * 10),
+        ("proofValue", "zO0"),
+        ("proofValue", 5),
+        ("created", "yesterday"),
+        ("type", "Other"),
+        ("cryptosuite", "x"),
+        ("verificationMethod", "did:web:x#nope"),
+        ("created", 3),
+    ):
         bad = copy.deepcopy(signed)
         bad["proof"][key] = value
         cases.append(bad)
@@ -171,10 +226,10 @@ def test_errors_are_the_plain_errors() -> None:
     for doc in cases:
         try:
             expected: Any = _plain(doc)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             expected = (type(exc), str(exc))
         try:
             found: Any = _combined(doc)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             found = (type(exc), str(exc))
         assert found == expected

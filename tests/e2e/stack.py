@@ -101,19 +101,40 @@ class Stack:
         env["TALENTPROOF_ISSUER_BATCH_MAX_WAIT_S"] = "0.2"  # inherited by the issuer: anchor sooner
         with open(self.log, "w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "talentproof", "run", "--data-dir", str(self.data_dir),
-                 "--chain", self.chain, "--chain-port", str(self.chain_port),
-                 "--issuer-port", str(self.issuer_port), "--verifier-port", str(self.verifier_port)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                cwd=REPO, env=env,
+                [
+                    sys.executable,
+                    "-m",
+                    "talentproof",
+                    "run",
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--chain",
+                    self.chain,
+                    "--chain-port",
+                    str(self.chain_port),
+                    "--issuer-port",
+                    str(self.issuer_port),
+                    "--verifier-port",
+                    str(self.verifier_port),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                cwd=REPO,
+                env=env,
             )
         deadline = time.monotonic() + timeout
         while "running; Ctrl-C stops everything" not in self.output():
             if self.process.poll() is not None:
-                raise AssertionError(f"talentproof run exited {self.process.returncode}:\n{self.output()}")
+                raise AssertionError(
+                    f"talentproof run exited {self.process.returncode}:\n{self.output()}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
-                raise AssertionError(f"talentproof run not up within {timeout:g} s:\n{self.output()}")
+                raise AssertionError(
+                    f"talentproof run not up within {timeout:g} s:\n{self.output()}"
+                )
             time.sleep(0.2)
         self.descendants = _children(self.process.pid)
         return self.output()
@@ -133,5 +154,7 @@ class Stack:
                 for pid in self.descendants:
                     if alive(pid):
                         os.kill(pid, signal.SIGKILL)
-                raise AssertionError(f"talentproof run did not stop on SIGINT:\n{self.output()}") from None
+                raise AssertionError(
+                    f"talentproof run did not stop on SIGINT:\n{self.output()}"
+                ) from None
         return proc.returncode

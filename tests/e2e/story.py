@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from talentproof.credential.qr import encode_payload
-from talentproof.ledger.chain import type_id
-from talentproof.ledger.client import RegistryClient
-from talentproof.ledger.deploy import Deployment
 from typer.testing import CliRunner
 
 from talentproof.cli import app
+from talentproof.credential.qr import encode_payload
 from talentproof.demo import _subjects
 from talentproof.devstack import DEV_INSTITUTIONS
+from talentproof.ledger.chain import type_id
+from talentproof.ledger.client import RegistryClient
+from talentproof.ledger.deploy import Deployment
 
 from .stack import Stack
 
@@ -38,7 +38,9 @@ def _auth(token: str) -> dict[str, str]:
 def _wait_anchored(stack: Stack, slug: str, cred_id: str, timeout: float = 60.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        r = httpx.get(f"{stack.issuer_url}/credentials/{cred_id}/anchor", headers=_auth(stack.api_key(slug)))
+        r = httpx.get(
+            f"{stack.issuer_url}/credentials/{cred_id}/anchor", headers=_auth(stack.api_key(slug))
+        )
         assert r.status_code == 200, r.text
         if r.json()["status"] == "anchored":
             return r.json()
@@ -57,10 +59,20 @@ def _evaluate(stack: Stack, payloads: list[str]) -> dict[str, Any]:
 
 
 def _cli_verify(stack: Stack, images: list[Path]) -> tuple[int, dict[str, Any]]:
-    result = CliRunner().invoke(app, [
-        "verify", *map(str, images), "--profession", PROFESSION, "--json",
-        "--rpc", stack.rpc_url, "--trust", str(stack.deployment_file),
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "verify",
+            *map(str, images),
+            "--profession",
+            PROFESSION,
+            "--json",
+            "--rpc",
+            stack.rpc_url,
+            "--trust",
+            str(stack.deployment_file),
+        ],
+    )
     return result.exit_code, json.loads(result.output)
 
 
@@ -93,10 +105,15 @@ def check_story(stack: Stack, tmp_path: Path) -> None:
 
     holder = Ed25519SigningKey.generate().public_key.did_key
     issued: dict[str, tuple[str, str]] = {}  # label -> (slug, id)
-    labels = {"harbour-university": "degree", "osl": "employment", "hk-blockchain-academy": "training"}
+    labels = {
+        "harbour-university": "degree",
+        "osl": "employment",
+        "hk-blockchain-academy": "training",
+    }
     for slug, request in _subjects(holder).items():
         r = httpx.post(
-            f"{stack.issuer_url}/credentials", json=request,
+            f"{stack.issuer_url}/credentials",
+            json=request,
             headers={**_auth(stack.api_key(slug)), "Idempotency-Key": str(uuid.uuid4())},
         )
         assert r.status_code == 202, r.text
@@ -108,11 +125,15 @@ def check_story(stack: Stack, tmp_path: Path) -> None:
     for label, (slug, cred_id) in issued.items():
         status = _wait_anchored(stack, slug, cred_id)
         assert status["batch"]["txHash"] and status["batch"]["blockNumber"] > 0
-        doc = httpx.get(f"{stack.issuer_url}/credentials/{cred_id}", headers=_auth(stack.api_key(slug))).json()
+        doc = httpx.get(
+            f"{stack.issuer_url}/credentials/{cred_id}", headers=_auth(stack.api_key(slug))
+        ).json()
         anchor = [p for p in doc["proof"] if p.get("type") == "TalentProofAnchor"]
         assert anchor and anchor[0]["merkleRoot"] == status["batch"]["merkleRoot"]
         payloads[label] = encode_payload(doc)
-        png = httpx.get(f"{stack.issuer_url}/credentials/{cred_id}/qr.png", headers=_auth(stack.api_key(slug)))
+        png = httpx.get(
+            f"{stack.issuer_url}/credentials/{cred_id}/qr.png", headers=_auth(stack.api_key(slug))
+        )
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
         images.append(tmp_path / f"{label}.png")
         images[-1].write_bytes(png.content)
@@ -128,29 +149,41 @@ def check_story(stack: Stack, tmp_path: Path) -> None:
 
     slug, employment_id = issued["employment"]
     reason = "employment record corrected by the employer"
-    r = httpx.post(f"{stack.issuer_url}/credentials/{employment_id}/revoke",
-                   json={"reason": reason}, headers=_auth(stack.api_key(slug)), timeout=60)
+    r = httpx.post(
+        f"{stack.issuer_url}/credentials/{employment_id}/revoke",
+        json={"reason": reason},
+        headers=_auth(stack.api_key(slug)),
+        timeout=60,
+    )
     assert r.status_code in (200, 202), r.text  # applied at once, or queued (then polled)
     change = r.json()
     deadline = time.monotonic() + 30
     while change["state"] != "applied" and time.monotonic() < deadline:
         time.sleep(0.2)
-        change = httpx.get(f"{stack.issuer_url}{change['poll']}",
-                           headers=_auth(stack.api_key(slug))).json()
+        change = httpx.get(
+            f"{stack.issuer_url}{change['poll']}", headers=_auth(stack.api_key(slug))
+        ).json()
     assert change["state"] == "applied" and change["txHash"], change
-    status = httpx.get(f"{stack.issuer_url}/credentials/{employment_id}/anchor",
-                       headers=_auth(stack.api_key(slug))).json()
+    status = httpx.get(
+        f"{stack.issuer_url}/credentials/{employment_id}/anchor", headers=_auth(stack.api_key(slug))
+    ).json()
     assert status["revoked"] is True and status["revocationReason"] == reason
 
     after = _evaluate(stack, list(payloads.values()))
     assert after["verdict"] == "invalid"
     assert after["profession"]["met"] is False
     criteria = {c["id"]: c["met"] for c in after["profession"]["criteria"]}
-    assert criteria == {"degree": True, "notable-firm-experience": False, "blockchain-in-finance": True}
+    assert criteria == {
+        "degree": True,
+        "notable-firm-experience": False,
+        "blockchain-in-finance": True,
+    }
     verdicts = [c["verdict"] for c in after["credentials"]]
     assert verdicts == ["valid", "invalid", "valid"]
     failed = [c for c in after["credentials"][1]["checks"] if c["status"] == "fail"]
-    assert [c["id"] for c in failed] == ["credential_status"] and "revok" in failed[0]["message"].lower(), failed
+    assert [c["id"] for c in failed] == ["credential_status"] and "revok" in failed[0][
+        "message"
+    ].lower(), failed
 
     code, cli_after = _cli_verify(stack, images)
     assert code == 1
@@ -164,24 +197,51 @@ def check_demo(stack: Stack, tmp_path: Path) -> None:
 
     out = tmp_path / "demo-out"
     result = subprocess.run(
-        [sys.executable, "-m", "talentproof", "demo", "--data-dir", str(stack.data_dir),
-         "--issuer-url", stack.issuer_url, "--verifier-url", stack.verifier_url,
-         "--rpc", stack.rpc_url, "--out", str(out)],
-        capture_output=True, text=True, check=False, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "talentproof",
+            "demo",
+            "--data-dir",
+            str(stack.data_dir),
+            "--issuer-url",
+            stack.issuer_url,
+            "--verifier-url",
+            stack.verifier_url,
+            "--rpc",
+            stack.rpc_url,
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     text = result.stdout
     assert "profession MET" in text and "profession NOT met" in text
     assert "NOT met  Experience at notable firms" in text
     assert "why: check 8 (Not revoked or suspended) failed: Revoked by OSL" in text
-    assert sorted(p.name for p in out.glob("*.png")) == ["degree.png", "employment.png", "training.png"]
+    assert sorted(p.name for p in out.glob("*.png")) == [
+        "degree.png",
+        "employment.png",
+        "training.png",
+    ]
     assert "issued an employment credential" in text
     # the verify command the demo shows runs as shown (after the revocation: invalid, exit 1)
-    shown = next(line.strip()[2:] for line in text.splitlines() if line.strip().startswith("$ talentproof verify "))
+    shown = next(
+        line.strip()[2:]
+        for line in text.splitlines()
+        if line.strip().startswith("$ talentproof verify ")
+    )
     assert "--deployment" in shown and "--rpc" in shown  # the test stack is not on the defaults
     again = subprocess.run(
         ["sh", "-c", shown.replace("talentproof ", f"{sys.executable} -m talentproof ", 1)],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert again.returncode == 1, again.stdout + again.stderr
     assert "Revoked by OSL" in again.stdout
@@ -197,7 +257,9 @@ def check_interrupted_seeding_resumes(stack: Stack, tmp_path: Path) -> None:
     (tmp_path / "dev-keys.json").write_text(json.dumps(seed))
     token = (stack.data_dir / "issuer-operator-token").read_text().strip()
     resumed, created = seed_institutions(
-        stack.issuer_url, token, tmp_path,
+        stack.issuer_url,
+        token,
+        tmp_path,
         deployment=json.loads(stack.deployment_file.read_text()),
         governor=seed["governing_authority"]["account"],
     )
@@ -209,4 +271,8 @@ def check_interrupted_seeding_resumes(stack: Stack, tmp_path: Path) -> None:
         assert httpx.get(f"{stack.issuer_url}/credentials", headers=_auth(key)).status_code == 200
     assert json.loads((tmp_path / "dev-keys.json").read_text())["institutions"]["osl"] == again
     listed = httpx.get(f"{stack.issuer_url}/operator/institutions", headers=_auth(token)).json()
-    assert sorted(i["slug"] for i in listed) == ["harbour-university", "hk-blockchain-academy", "osl"]
+    assert sorted(i["slug"] for i in listed) == [
+        "harbour-university",
+        "hk-blockchain-academy",
+        "osl",
+    ]

@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 from talentproof import devstack
 
 
-def test_cli_command_is_typable_in_this_shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_cli_command_is_typable_in_this_shell(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     script = Path(sys.executable).parent / "talentproof"
     assert script.exists()  # the editable install's console script
     monkeypatch.setenv("PATH", str(tmp_path))  # the venv is not activated
@@ -36,26 +38,33 @@ def test_governor_key_file_is_private_and_rewritten_only_when_it_differs(tmp_pat
 
 
 def test_printed_summary_names_the_governance_key_and_operator_token(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
     seed = {"governing_authority": {"account": "0xf39F"}, "institutions": {}}
-    devstack._print_seed(seed, [], "http://127.0.0.1:8000", "tok123", tmp_path, tmp_path / "governor-key")
+    devstack._print_seed(
+        seed, [], "http://127.0.0.1:8000", "tok123", tmp_path, tmp_path / "governor-key"
+    )
     out = capsys.readouterr().out
     assert f"export TALENTPROOF_OPERATOR_KEY=$(cat {tmp_path / 'governor-key'})" in out
     assert f"tok123  (development only; OP=$(cat {tmp_path / 'issuer-operator-token'}))" in out
     assert "the whole story: talentproof demo" in out
 
 
-def test_demo_shows_a_verify_command_that_names_a_non_default_stack(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_shows_a_verify_command_that_names_a_non_default_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from talentproof.demo import DemoConfig, verify_command_line
 
     monkeypatch.chdir(tmp_path)
     images = [tmp_path / "out" / "degree.png", tmp_path / "out" / "my employment.png"]
     default = verify_command_line(DemoConfig(), images)
-    assert default == ("talentproof verify out/degree.png 'out/my employment.png' "
-                       "--profession hk-dlt-expert")
-    other = verify_command_line(DemoConfig(rpc_url="http://127.0.0.1:9545", data_dir=Path("/srv/tp")), images)
+    assert default == (
+        "talentproof verify out/degree.png 'out/my employment.png' --profession hk-dlt-expert"
+    )
+    other = verify_command_line(
+        DemoConfig(rpc_url="http://127.0.0.1:9545", data_dir=Path("/srv/tp")), images
+    )
     assert other.endswith("--rpc http://127.0.0.1:9545 --deployment /srv/tp/deployment.json")
 
 

@@ -27,30 +27,58 @@ def test_run_seeds_once_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
         assert "registry  0x" in first and "(deployed at block" in first
         assert "institutions seeded now" in first
         seed = stack.seed()
-        assert sorted(seed["institutions"]) == ["harbour-university", "hk-blockchain-academy", "osl"]
+        assert sorted(seed["institutions"]) == [
+            "harbour-university",
+            "hk-blockchain-academy",
+            "osl",
+        ]
         assert oct((stack.data_dir / "dev-keys.json").stat().st_mode & 0o777) == "0o600"
         # the printed curl command issues a first credential as printed
         curl = next(line.strip() for line in first.splitlines() if line.strip().startswith("curl "))
         assert stack.api_key("harbour-university") in curl
-        issued = subprocess.run(["sh", "-c", curl], capture_output=True, text=True, check=False, timeout=60)
+        issued = subprocess.run(
+            ["sh", "-c", curl], capture_output=True, text=True, check=False, timeout=60
+        )
         assert '"status":"pending_anchor"' in issued.stdout, issued.stdout + issued.stderr
         # the printed governance line makes `talentproof governance ...` act as the governing
         # authority (development account 0), from the key file it names (owner-only)
-        export = next(line for line in first.splitlines() if "export TALENTPROOF_OPERATOR_KEY=" in line)
+        export = next(
+            line for line in first.splitlines() if "export TALENTPROOF_OPERATOR_KEY=" in line
+        )
         key_file = stack.data_dir / "governor-key"
         assert str(key_file) in export
         assert oct(key_file.stat().st_mode & 0o777) == "0o600"
         governor = "0x" + secrets.token_hex(20)
-        shell = (export.split(": ", 1)[1] + f" && {sys.executable} -m talentproof governance "
-                 f"add-governor {governor} --rpc {stack.rpc_url} -d {stack.deployment_file}")
-        added = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, check=False,
-                               cwd=REPO, timeout=120, env={k: v for k, v in os.environ.items()
-                                                           if k != "TALENTPROOF_OPERATOR_KEY"})
+        shell = (
+            export.split(": ", 1)[1] + f" && {sys.executable} -m talentproof governance "
+            f"add-governor {governor} --rpc {stack.rpc_url} -d {stack.deployment_file}"
+        )
+        added = subprocess.run(
+            ["sh", "-c", shell],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=REPO,
+            timeout=120,
+            env={k: v for k, v in os.environ.items() if k != "TALENTPROOF_OPERATOR_KEY"},
+        )
         assert added.returncode == 0, added.stdout + added.stderr
         status = subprocess.run(
-            [sys.executable, "-m", "talentproof", "status", "--json", "--rpc", stack.rpc_url,
-             "-d", str(stack.deployment_file)],
-            capture_output=True, text=True, check=False, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "talentproof",
+                "status",
+                "--json",
+                "--rpc",
+                stack.rpc_url,
+                "-d",
+                str(stack.deployment_file),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
         )
         assert json.loads(status.stdout)["governorCount"] == 2, status.stdout + status.stderr
         token_file = stack.data_dir / "issuer-operator-token"  # the README's OP=$(cat ...)
@@ -79,10 +107,13 @@ def test_run_seeds_once_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
         assert len(listed.json()["items"]) == 1
         token = (stack.data_dir / "issuer-operator-token").read_text().strip()
         institutions = httpx.get(
-            f"{stack.issuer_url}/operator/institutions", headers={"Authorization": f"Bearer {token}"}
+            f"{stack.issuer_url}/operator/institutions",
+            headers={"Authorization": f"Bearer {token}"},
         )
         assert [i["slug"] for i in institutions.json()] == [
-            "harbour-university", "hk-blockchain-academy", "osl"
+            "harbour-university",
+            "hk-blockchain-academy",
+            "osl",
         ]
     finally:
         assert stack.stop() == 0, stack.output()
@@ -92,7 +123,12 @@ def test_run_refuses_outside_development(tmp_path: Path) -> None:
     env = {**os.environ, "TALENTPROOF_ENV": "production"}
     result = subprocess.run(
         [sys.executable, "-m", "talentproof", "run", "--data-dir", str(tmp_path / "data")],
-        capture_output=True, text=True, check=False, env=env, cwd=REPO, timeout=60,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=REPO,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "TALENTPROOF_ENV=production" in result.stderr and "development" in result.stderr
@@ -101,18 +137,21 @@ def test_run_refuses_outside_development(tmp_path: Path) -> None:
 
 def test_issuer_ignores_the_development_operator_token_outside_development(tmp_path: Path) -> None:
     """The token `talentproof run` writes is honoured only with TALENTPROOF_ENV=development."""
+    from talentproof.devstack import operator_token
     from talentproof.issuer.errors import Unauthenticated
     from talentproof.issuer.service import IssuerService
     from talentproof.issuer.settings import IssuerSettings
 
-    from talentproof.devstack import operator_token
-
     token = operator_token(tmp_path)
     dev = IssuerService(IssuerSettings(data_dir=tmp_path, env="development", key_passphrase="p"))
-    prod = IssuerService(IssuerSettings(
-        data_dir=tmp_path, env="production", key_passphrase="p",
-        governor_key="0x" + secrets.token_hex(32),  # not a development key
-    ))
+    prod = IssuerService(
+        IssuerSettings(
+            data_dir=tmp_path,
+            env="production",
+            key_passphrase="p",
+            governor_key="0x" + secrets.token_hex(32),  # not a development key
+        )
+    )
     try:
         assert dev.authenticate(token).is_operator
         with pytest.raises(Unauthenticated):
@@ -129,29 +168,39 @@ def test_issuer_refuses_development_chain_keys_outside_development(tmp_path: Pat
     from talentproof.ledger.nodes import dev_private_keys
 
     with pytest.raises(ConfigurationError, match="development"):
-        IssuerService(IssuerSettings(
-            data_dir=tmp_path, env="production", key_passphrase="p", operator_token="t" * 32,
-            governor_key=dev_private_keys(1)[0],
-        ))
+        IssuerService(
+            IssuerSettings(
+                data_dir=tmp_path,
+                env="production",
+                key_passphrase="p",
+                operator_token="t" * 32,
+                governor_key=dev_private_keys(1)[0],
+            )
+        )
 
 
 def test_issuer_accepts_development_chain_keys_only_in_development(tmp_path: Path) -> None:
+    # Any of the mnemonic's accounts, in any spelling, is refused outside development ...
+    from talentproof.issuer.errors import ConfigurationError
     from talentproof.issuer.service import IssuerService
     from talentproof.issuer.settings import IssuerSettings
     from talentproof.ledger.nodes import dev_private_keys
 
-    # Any of the mnemonic's accounts, in any spelling, is refused outside development ...
-    from talentproof.issuer.errors import ConfigurationError
-
     for key in (dev_private_keys(5)[3].upper().replace("0X", ""), " " + dev_private_keys(1)[0]):
         with pytest.raises(ConfigurationError, match="public development keys"):
-            IssuerSettings(data_dir=tmp_path, env="production", governor_key=key,
-                           key_passphrase="p").refuse_development_secrets()
+            IssuerSettings(
+                data_dir=tmp_path, env="production", governor_key=key, key_passphrase="p"
+            ).refuse_development_secrets()
     # ... and accepted in development.
-    service = IssuerService(IssuerSettings(
-        data_dir=tmp_path, env="development", key_passphrase="p", operator_token="t" * 32,
-        governor_key=dev_private_keys(1)[0],
-    ))
+    service = IssuerService(
+        IssuerSettings(
+            data_dir=tmp_path,
+            env="development",
+            key_passphrase="p",
+            operator_token="t" * 32,
+            governor_key=dev_private_keys(1)[0],
+        )
+    )
     service.close()
 
 
@@ -162,12 +211,16 @@ def test_issuer_needs_its_own_secrets_outside_development(tmp_path: Path) -> Non
 
     # No key passphrase: refused in production (development generates a file) ...
     with pytest.raises(ConfigurationError, match="no key passphrase configured"):
-        IssuerService(IssuerSettings(data_dir=tmp_path / "p", env="production",
-                                     operator_token="t" * 32))
+        IssuerService(
+            IssuerSettings(data_dir=tmp_path / "p", env="production", operator_token="t" * 32)
+        )
     assert not (tmp_path / "p" / "issuer-passphrase").exists()
     # ... and no governor key: no silent fallback to Anvil's account 0 for governance.
-    service = IssuerService(IssuerSettings(data_dir=tmp_path / "g", env="production",
-                                           key_passphrase="p", operator_token="t" * 32))
+    service = IssuerService(
+        IssuerSettings(
+            data_dir=tmp_path / "g", env="production", key_passphrase="p", operator_token="t" * 32
+        )
+    )
     try:
         with pytest.raises(ConfigurationError, match="no governor key configured"):
             service.chain._governor()

@@ -47,13 +47,21 @@ def test_run_keeps_its_data_folder_private(tmp_path: Path) -> None:
         argv = shlex.split(curl_line.strip())
         body = orjson.loads(argv[argv.index("-d") + 1])
         headers = {"Authorization": f"Bearer {key}"}
-        assert httpx.post(f"{stack.issuer_url}/credentials", headers=headers, json=body,
-                          timeout=30).status_code == 202
+        assert (
+            httpx.post(
+                f"{stack.issuer_url}/credentials", headers=headers, json=body, timeout=30
+            ).status_code
+            == 202
+        )
         subject = body["credentialSubject"]
         rows = b"\n".join(orjson.dumps(subject) for _ in range(3)) + b"\n"
-        job = httpx.post(f"{stack.issuer_url}/bulk-jobs", headers=headers,
-                         data={"type": "DegreeCredential"},
-                         files={"file": ("rows.jsonl", rows, "application/x-ndjson")}, timeout=30)
+        job = httpx.post(
+            f"{stack.issuer_url}/bulk-jobs",
+            headers=headers,
+            data={"type": "DegreeCredential"},
+            files={"file": ("rows.jsonl", rows, "application/x-ndjson")},
+            timeout=30,
+        )
         assert job.status_code == 202, job.text
         job_id = job.json()["id"]
         deadline = time.monotonic() + 120
@@ -69,10 +77,24 @@ def test_run_keeps_its_data_folder_private(tmp_path: Path) -> None:
         assert (data / "logs" / "issuer.log").exists() and (data / "issuer.db").exists()
         # `talentproof demo` writes its credentials and holder key in data/demo/<time>/
         demo = subprocess.run(
-            [sys.executable, "-m", "talentproof", "demo", "--data-dir", str(data),
-             "--issuer-url", stack.issuer_url, "--verifier-url", stack.verifier_url,
-             "--rpc", stack.rpc_url],
-            capture_output=True, text=True, check=False, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "talentproof",
+                "demo",
+                "--data-dir",
+                str(data),
+                "--issuer-url",
+                stack.issuer_url,
+                "--verifier-url",
+                stack.verifier_url,
+                "--rpc",
+                stack.rpc_url,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
         )
         assert demo.returncode == 0, demo.stdout + demo.stderr
         assert list((data / "demo").rglob("holder-key.json"))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+
 from talentproof.credential.examples import PERSON
 from talentproof.credential.keys import Ed25519SigningKey
 
@@ -15,12 +16,16 @@ OPERATOR_TOKEN = "operator-test-token-0123456789"
 PASSPHRASE = "issuer-test-passphrase"
 _slugs = itertools.count(1)
 
-PERSON_CSV_COLUMNS = ("credentialSubject.name", "birthDate", "identityDocument.documentType",
-                      "identityDocument.issuingCountry", "identityDocument.commitment")
+PERSON_CSV_COLUMNS = (
+    "credentialSubject.name",
+    "birthDate",
+    "identityDocument.documentType",
+    "identityDocument.issuingCountry",
+    "identityDocument.commitment",
+)
 """The CSV columns of the person every subject names (after ``id``; ``name`` alone is the
 credential's name, the subject's is ``credentialSubject.name``)."""
-PERSON_CSV_CELLS = (PERSON["name"], PERSON["birthDate"],
-                    *PERSON["identityDocument"].values())
+PERSON_CSV_CELLS = (PERSON["name"], PERSON["birthDate"], *PERSON["identityDocument"].values())
 """The sample person's cells for `PERSON_CSV_COLUMNS`."""
 PERSON_CSV_HEADER = ",".join(PERSON_CSV_COLUMNS)
 PERSON_CSV_ROW = ",".join(PERSON_CSV_CELLS)

@@ -232,6 +232,7 @@ def test_api_key_rotation_and_institution_suspension(client) -> None:
 
 def test_api_keys_are_stored_hashed(client, service) -> None:
     from sqlalchemy import select
+
     from talentproof.issuer.db import ApiKey
 
     inst = onboard(client)
@@ -245,8 +246,9 @@ def test_api_keys_are_stored_hashed(client, service) -> None:
 
 
 def test_operator_grants_and_withdraws_types_on_chain(client, issuer_chain) -> None:
-    from talentproof.ledger.artifacts import load_artifact
     from web3 import Web3
+
+    from talentproof.ledger.artifacts import load_artifact
 
     inst = onboard(client, types=["DegreeCredential"])
     slug, token = inst["slug"], inst["api_key"]["token"]

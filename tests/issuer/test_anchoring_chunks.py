@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+
 from talentproof.issuer import anchoring
 from talentproof.issuer.anchoring import AnchorWorker, ConcurrentBatching
 from talentproof.issuer.db import AnchorBatch, Credential, Institution
@@ -31,7 +32,9 @@ def _issue(client) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
 def _check_all_anchored_once(client, service, token: str, ids: list[str]) -> list[AnchorBatch]:  # type: ignore[no-untyped-def]
     with service.sessions() as session:
         batches = list(session.scalars(select(AnchorBatch).order_by(AnchorBatch.id)))
-        rows = session.execute(select(Credential.id, Credential.batch_id, Credential.leaf_index)).all()
+        rows = session.execute(
+            select(Credential.id, Credential.batch_id, Credential.leaf_index)
+        ).all()
     assert all(b.state == "anchored" for b in batches)
     assert sum(b.leaf_count for b in batches) == N
     for b in batches:  # each batch holds exactly its leaves, indexed 0..n-1
@@ -77,9 +80,7 @@ def test_a_batch_disturbed_while_forming_is_abandoned_and_its_leaves_batched_aga
         worker._form_batch(1, force=True)
     with service.sessions() as session:
         states = list(session.scalars(select(AnchorBatch.state).order_by(AnchorBatch.id)))
-        freed = session.scalar(
-            select(Credential.seq).where(Credential.batch_id.is_(None)).limit(1)
-        )
+        freed = session.scalar(select(Credential.seq).where(Credential.batch_id.is_(None)).limit(1))
     assert states == ["built"]  # the rival's batch; the disturbed one is gone
     assert freed is not None  # the first chunk's credentials are pending again
     worker.drain(30)

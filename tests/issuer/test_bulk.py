@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 from sqlalchemy import func, select
+
 from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import Credential
 
@@ -95,8 +96,10 @@ def test_jsonl_job_reports_bad_rows_and_issues_the_good_ones(client, service) ->
 
 def test_csv_job_with_dotted_columns(client, service) -> None:
     token = onboard(client)["api_key"]["token"]
-    header = (f"id,{PERSON_CSV_HEADER},degree.type,degree.level,degree.fieldOfStudy,"
-              "degree.institution.name,degree.awardDate,validFrom\n")
+    header = (
+        f"id,{PERSON_CSV_HEADER},degree.type,degree.level,degree.fieldOfStudy,"
+        "degree.institution.name,degree.awardDate,validFrom\n"
+    )
     rows = [
         f"{holder_did(i + 1)},{PERSON_CSV_ROW},Degree,bachelor,Subject {i},University of Testing,"
         "2026-06-30,"
@@ -156,6 +159,7 @@ def test_upload_limits_and_format_errors(client, make_service) -> None:
 
 def test_upload_over_the_row_limit_is_refused(make_service) -> None:
     from fastapi.testclient import TestClient
+
     from talentproof.issuer.app import create_app
 
     service = make_service(bulk_max_rows=3)
@@ -193,15 +197,29 @@ def _staff_csv(rows: int, bad: int) -> tuple[bytes, list[list[str]]]:
     )
     lines, expected = [header], []
     for i in range(rows):
-        duties = [f"Custody of client assets, line {i}\r\nand \"cold\" wallets", f"Team {i}"]
+        duties = [f'Custody of client assets, line {i}\r\nand "cold" wallets', f"Team {i}"]
         if i % 3:
             duties = [f"Settlement {i}"]
         seniority = "overlord" if i == bad else "senior"
-        cells = [holder_did(i % 200 + 1), *PERSON_CSV_CELLS, "OSL, Hong Kong", f"HK-{i}",
-                 f"Engineer {i}", seniority,
-                 "2021-01-04", *duties, *([""] if len(duties) == 1 else []), "digital assets"]
-        lines.append(",".join('"' + c.replace('"', '""') + '"' if any(x in c for x in '",\r\n')
-                              else c for c in cells) + "\r\n")
+        cells = [
+            holder_did(i % 200 + 1),
+            *PERSON_CSV_CELLS,
+            "OSL, Hong Kong",
+            f"HK-{i}",
+            f"Engineer {i}",
+            seniority,
+            "2021-01-04",
+            *duties,
+            *([""] if len(duties) == 1 else []),
+            "digital assets",
+        ]
+        lines.append(
+            ",".join(
+                '"' + c.replace('"', '""') + '"' if any(x in c for x in '",\r\n') else c
+                for c in cells
+            )
+            + "\r\n"
+        )
         expected.append(duties)
     return "".join(lines).encode(), expected
 
@@ -235,16 +253,25 @@ def test_csv_with_multiline_fields_resumes_at_record_starts(client, service, mak
     BulkRunner(make_service(bulk_chunk_rows=4), processes=1).run_pending()  # after a restart
     done = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
     assert (done["state"], done["rows_done"], done["succeeded"], done["failed"]) == (
-        "done", 25, 24, 1)
-    errors = [orjson.loads(x) for x in client.get(
-        f"/bulk-jobs/{job_id}/errors", headers=bearer(token)).text.splitlines()]
+        "done",
+        25,
+        24,
+        1,
+    )
+    errors = [
+        orjson.loads(x)
+        for x in client.get(f"/bulk-jobs/{job_id}/errors", headers=bearer(token)).text.splitlines()
+    ]
     # the 14th data row (i = 13); header on line 1, rows i = 0, 3, 6, 9, 12 take two lines each,
     # and the job resumed after 8 rows (its line count taken up again from the cursor)
     assert [(e["row"], e["line"], e["field"]) for e in errors] == [
-        (14, 1 + 13 + 5 + 1, "credentialSubject.employment.seniority")]
+        (14, 1 + 13 + 5 + 1, "credentialSubject.employment.seniority")
+    ]
     assert content.split(b"\r\n")[19].startswith(holder_did(14).encode() + b",")
-    results = [orjson.loads(x) for x in client.get(
-        f"/bulk-jobs/{job_id}/results", headers=bearer(token)).text.splitlines()]
+    results = [
+        orjson.loads(x)
+        for x in client.get(f"/bulk-jobs/{job_id}/results", headers=bearer(token)).text.splitlines()
+    ]
     assert [x["row"] for x in results] == [i + 1 for i in range(25) if i != 13]
     for item in results:
         employment = item["credential"]["credentialSubject"]["employment"]

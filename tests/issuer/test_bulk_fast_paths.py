@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 from sqlalchemy import select
+
 from talentproof.credential import integrity, jcs, merkle
 from talentproof.credential.examples import PERSON
 from talentproof.credential.keys import Ed25519SigningKey
@@ -55,15 +56,26 @@ def _database(path: Path):  # type: ignore[no-untyped-def]
             )
         )
         session.flush()
-        session.add(BulkJob(id="job1", institution_id=1, kind="DegreeCredential", fmt="jsonl", path="p"))
-        session.add(AnchorBatch(institution_id=1, root=b"\x01" * 32, leaf_count=3, oldest_leaf_at=NOW))
+        session.add(
+            BulkJob(id="job1", institution_id=1, kind="DegreeCredential", fmt="jsonl", path="p")
+        )
+        session.add(
+            AnchorBatch(institution_id=1, root=b"\x01" * 32, leaf_count=3, oldest_leaf_at=NOW)
+        )
     return engine, sessions
 
 
 def _rows() -> list[tuple[str, bytes, bytes, int, int, bytes, int]]:
     return [
-        (f"urn:uuid:a{i:07d}-0000-4000-8000-000000000000", bytes([i]) * 32, b'{"n":%d}' % i,
-         100 + i, i, bytes([i + 7]) * 64, 10 + i)
+        (
+            f"urn:uuid:a{i:07d}-0000-4000-8000-000000000000",
+            bytes([i]) * 32,
+            b'{"n":%d}' % i,
+            100 + i,
+            i,
+            bytes([i + 7]) * 64,
+            10 + i,
+        )
         for i in range(3)
     ]
 
@@ -79,18 +91,32 @@ def test_insert_credentials_matches_the_orm_insert(tmp_path: Path) -> None:
     _orm_engine, orm = _database(tmp_path / "orm.db")
     with fast.begin() as session:
         bulk.insert_credentials(
-            session.connection(), institution_id=1, kind="DegreeCredential", batch_id=1,
-            job_id="job1", now=NOW, rows=_rows(),
+            session.connection(),
+            institution_id=1,
+            kind="DegreeCredential",
+            batch_id=1,
+            job_id="job1",
+            now=NOW,
+            rows=_rows(),
         )
     with orm.begin() as session:
         session.connection().execute(
             Credential.__table__.insert(),
             [
                 {
-                    "id": cid, "credential_hash": digest, "document": raw, "status_index": idx,
-                    "leaf_index": leaf, "proof_path": path, "bulk_row": row, "institution_id": 1,
-                    "kind": "DegreeCredential", "batch_id": 1, "bulk_job_id": "job1",
-                    "suspended": False, "created_at": NOW,
+                    "id": cid,
+                    "credential_hash": digest,
+                    "document": raw,
+                    "status_index": idx,
+                    "leaf_index": leaf,
+                    "proof_path": path,
+                    "bulk_row": row,
+                    "institution_id": 1,
+                    "kind": "DegreeCredential",
+                    "batch_id": 1,
+                    "bulk_job_id": "job1",
+                    "suspended": False,
+                    "created_at": NOW,
                 }
                 for cid, digest, raw, idx, leaf, path, row in _rows()
             ],
@@ -120,34 +146,56 @@ def test_migration_0002_numbers_existing_bulk_rows_from_1(tmp_path: Path) -> Non
 
     to("0001")
     with engine.begin() as c:
-        c.execute(text("INSERT INTO institutions (slug, name, did, chain_account, "
-                       "chain_account_key_enc, credential_types, status, next_status_index, "
-                       "created_at) VALUES ('u', 'U', 'did:web:u', '0x', x'00', "
-                       "'DegreeCredential', 'active', 0, '2026-01-01')"))
-        c.execute(text("INSERT INTO bulk_jobs (id, institution_id, kind, fmt, path, state, "
-                       "rows_done, byte_offset, succeeded, failed, created_at) VALUES "
-                       "('j', 1, 'DegreeCredential', 'jsonl', 'p', 'done', 4, 9, 2, 2, "
-                       "'2026-01-01')"))
+        c.execute(
+            text(
+                "INSERT INTO institutions (slug, name, did, chain_account, "
+                "chain_account_key_enc, credential_types, status, next_status_index, "
+                "created_at) VALUES ('u', 'U', 'did:web:u', '0x', x'00', "
+                "'DegreeCredential', 'active', 0, '2026-01-01')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO bulk_jobs (id, institution_id, kind, fmt, path, state, "
+                "rows_done, byte_offset, succeeded, failed, created_at) VALUES "
+                "('j', 1, 'DegreeCredential', 'jsonl', 'p', 'done', 4, 9, 2, 2, "
+                "'2026-01-01')"
+            )
+        )
         for row in (0, 1):  # consecutive rows of one job: the key (job_id, row) must not collide
-            c.execute(text(f"INSERT INTO bulk_errors (job_id, row, field, message) "
-                           f"VALUES ('j', {row}, '', 'bad {row}')"))
+            c.execute(
+                text(
+                    f"INSERT INTO bulk_errors (job_id, row, field, message) "
+                    f"VALUES ('j', {row}, '', 'bad {row}')"
+                )
+            )
         for row in (2, 3):
-            c.execute(text(f"INSERT INTO credentials (id, institution_id, kind, "
-                           f"credential_hash, document, status_index, bulk_job_id, bulk_row, "
-                           f"suspended, created_at) VALUES ('c{row}', 1, 'DegreeCredential', "
-                           f"x'0{row}', x'00', {row}, 'j', {row}, 0, '2026-01-01')"))
+            c.execute(
+                text(
+                    f"INSERT INTO credentials (id, institution_id, kind, "
+                    f"credential_hash, document, status_index, bulk_job_id, bulk_row, "
+                    f"suspended, created_at) VALUES ('c{row}', 1, 'DegreeCredential', "
+                    f"x'0{row}', x'00', {row}, 'j', {row}, 0, '2026-01-01')"
+                )
+            )
     to("head")
     with engine.begin() as c:
-        assert c.execute(text('SELECT "row", line, message FROM bulk_errors ORDER BY "row"'))\
-            .all() == [(1, None, "bad 0"), (2, None, "bad 1")]
-        assert c.execute(text("SELECT id, bulk_row FROM credentials ORDER BY bulk_row")).all() \
-            == [("c2", 3), ("c3", 4)]
+        assert c.execute(
+            text('SELECT "row", line, message FROM bulk_errors ORDER BY "row"')
+        ).all() == [(1, None, "bad 0"), (2, None, "bad 1")]
+        assert c.execute(text("SELECT id, bulk_row FROM credentials ORDER BY bulk_row")).all() == [
+            ("c2", 3),
+            ("c3", 4),
+        ]
     to("0001", up=False)
     with engine.begin() as c:
-        assert c.execute(text('SELECT "row" FROM bulk_errors ORDER BY "row"')).scalars()\
-            .all() == [0, 1]
-        assert c.execute(text("SELECT bulk_row FROM credentials ORDER BY bulk_row")).scalars()\
-            .all() == [2, 3]
+        assert c.execute(text('SELECT "row" FROM bulk_errors ORDER BY "row"')).scalars().all() == [
+            0,
+            1,
+        ]
+        assert c.execute(
+            text("SELECT bulk_row FROM credentials ORDER BY bulk_row")
+        ).scalars().all() == [2, 3]
 
 
 def test_insert_credentials_is_one_statement_that_fails_whole(tmp_path: Path) -> None:
@@ -156,22 +204,39 @@ def test_insert_credentials_is_one_statement_that_fails_whole(tmp_path: Path) ->
     rows.append(rows[0])  # a duplicate credential id violates the unique index
     with pytest.raises(Exception, match="UNIQUE"), sessions.begin() as session:
         bulk.insert_credentials(
-            session.connection(), institution_id=1, kind="DegreeCredential", batch_id=1,
-            job_id="job1", now=NOW, rows=rows,
+            session.connection(),
+            institution_id=1,
+            kind="DegreeCredential",
+            batch_id=1,
+            job_id="job1",
+            now=NOW,
+            rows=rows,
         )
     assert _stored(sessions) == []
 
 
 def test_issue_many_stores_jcs_bytes_whose_sha256_is_the_credential_hash() -> None:
     signer = _cred.Signer(b"\x05" * 32, IDENTITY.did)
-    good = {"credentialSubject": {"id": HOLDER, **PERSON, "degree": {
-        "type": "Degree", "level": "master", "fieldOfStudy": "Fintech Ünï \u2028 \"q\"",
-        "institution": {"name": "Uni of Tests"}, "awardDate": "2025-06-30"}}}
+    good = {
+        "credentialSubject": {
+            "id": HOLDER,
+            **PERSON,
+            "degree": {
+                "type": "Degree",
+                "level": "master",
+                "fieldOfStudy": 'Fintech Ünï \u2028 "q"',
+                "institution": {"name": "Uni of Tests"},
+                "awardDate": "2025-06-30",
+            },
+        }
+    }
     bad = {"credentialSubject": {"id": HOLDER, "degree": {"type": "Degree"}}}
     out = _cred.issue_many(
         "DegreeCredential",
         [(0, good, 5), (1, bad, 6), (2, ValueError("expected a JSON object"), 7)],
-        identity=IDENTITY, signer=signer, now=NOW,
+        identity=IDENTITY,
+        signer=signer,
+        now=NOW,
     )
     assert [o[0] for o in out] == [0, 1, 2]
     _row, cid, raw, digest, field, message = out[0]
@@ -203,9 +268,18 @@ def test_csv_credential_subject_prefix_names_the_subjects_name() -> None:
     """``name`` is the credential's name; ``credentialSubject.name`` the person's."""
     from talentproof.issuer import _bulkworker
 
-    header = ["id", "credentialSubject.name", "name",
-              "credentialSubject.identityDocument.documentType"]
+    header = [
+        "id",
+        "credentialSubject.name",
+        "name",
+        "credentialSubject.identityDocument.documentType",
+    ]
     request = _bulkworker.row_to_request("csv", b"did:key:z,CHAN Tai Man,Degree,HKID", header)
-    assert request == {"credentialSubject": {"id": "did:key:z", "name": "CHAN Tai Man",
-                                             "identityDocument": {"documentType": "HKID"}},
-                       "name": "Degree"}
+    assert request == {
+        "credentialSubject": {
+            "id": "did:key:z",
+            "name": "CHAN Tai Man",
+            "identityDocument": {"documentType": "HKID"},
+        },
+        "name": "Degree",
+    }

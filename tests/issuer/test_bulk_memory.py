@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 from sqlalchemy import select
+
 from talentproof.issuer import bulk
 from talentproof.issuer.auth import Principal
 from talentproof.issuer.bulk import BulkRunner, create_job
@@ -67,22 +68,27 @@ def test_upload_refuses_a_record_longer_than_the_limit_without_holding_it(
         ("csv", b"id,description\n" + holder_did(1).encode() + b"," + b"x" * MiB + b"\n"),
     ):
         with pytest.raises(InvalidRequest, match=f"longer than {bulk.MAX_RECORD_BYTES} bytes"):
-            create_job(service, caller, io.BytesIO(content), f"rows.{fmt}", "DegreeCredential",
-                       fmt, None)
+            create_job(
+                service, caller, io.BytesIO(content), f"rows.{fmt}", "DegreeCredential", fmt, None
+            )
     assert not list((service.settings.data_dir / "bulk").glob("*.*"))
 
 
 def _heavy_csv(path: Path, rows: int, row_bytes: int) -> None:
     """Degree rows padded with a description: refused rows (over the schema's 4,000 characters,
     each still read, parsed and its error stored) every second row, issued rows between."""
-    header = (f"id,{PERSON_CSV_HEADER},degree.type,degree.level,degree.fieldOfStudy,"
-              "degree.institution.name,degree.awardDate,description\n")
+    header = (
+        f"id,{PERSON_CSV_HEADER},degree.type,degree.level,degree.fieldOfStudy,"
+        "degree.institution.name,degree.awardDate,description\n"
+    )
     with open(path, "w", encoding="utf-8") as out:
         out.write(header)
         for i in range(rows):
             pad = "y" * (row_bytes if i % 2 else 100)
-            out.write(f"{holder_did(i % 50 + 1)},{PERSON_CSV_ROW},Degree,master,Field {i},"
-                      f"University of Testing,2026-06-30,{pad}\n")
+            out.write(
+                f"{holder_did(i % 50 + 1)},{PERSON_CSV_ROW},Degree,master,Field {i},"
+                f"University of Testing,2026-06-30,{pad}\n"
+            )
 
 
 class _Peak(threading.Thread):
@@ -149,7 +155,11 @@ def test_a_job_of_heavy_rows_keeps_a_few_chunks_in_memory(
         done = session.get(BulkJob, job["id"])
         assert done is not None
         assert (done.state, done.rows_done, done.succeeded, done.failed) == (
-            "done", rows, rows // 2, rows // 2)
+            "done",
+            rows,
+            rows // 2,
+            rows // 2,
+        )
         errors = session.query(BulkError).filter_by(job_id=job["id"]).count()
         assert errors == rows // 2
     # every chunk within its byte budget (but for the record that crosses it), and no more than

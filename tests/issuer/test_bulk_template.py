@@ -26,6 +26,7 @@ import pytest
 import rfc8785
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
 from talentproof.credential import integrity, merkle
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.examples import PERSON
@@ -94,8 +95,11 @@ def _badge(text: str) -> dict[str, Any]:
     }
 
 
-SUBJECTS = {"DegreeCredential": _degree, "EmploymentCredential": _employment,
-            "OpenBadgeCredential": _badge}
+SUBJECTS = {
+    "DegreeCredential": _degree,
+    "EmploymentCredential": _employment,
+    "OpenBadgeCredential": _badge,
+}
 TEMPLATES = {
     kind: _bulkcred.BulkTemplate(kind, identity=IDENTITY, signer=SIGNER, now=NOW)
     for kind in _cred.KINDS
@@ -105,13 +109,32 @@ TEMPLATES = {
 # order), JSON-looking text, and the empty string (schema: minLength 1)
 _text = st.one_of(
     st.text(min_size=0, max_size=12),
-    st.sampled_from(["Fintech", "a\"b\\c", "\u2028\x00\x1f", "\ue000\uffff", "1e5", "null",
-                     "x" * 501, "😀 Ünï", ""]),
+    st.sampled_from(
+        [
+            "Fintech",
+            'a"b\\c',
+            "\u2028\x00\x1f",
+            "\ue000\uffff",
+            "1e5",
+            "null",
+            "x" * 501,
+            "😀 Ünï",
+            "",
+        ]
+    ),
 )
 _stamp = st.one_of(
     st.just(None),
-    st.sampled_from(["2026-01-01T00:00:00Z", "2027-01-01T00:00:00+08:00", "2025-13-01T00:00:00Z",
-                     "2026-01-01", "", "2020-02-29T23:59:59.5Z"]),
+    st.sampled_from(
+        [
+            "2026-01-01T00:00:00Z",
+            "2027-01-01T00:00:00+08:00",
+            "2025-13-01T00:00:00Z",
+            "2026-01-01",
+            "",
+            "2020-02-29T23:59:59.5Z",
+        ]
+    ),
     st.integers(0, 5),
 )
 
@@ -120,8 +143,22 @@ _stamp = st.one_of(
 def _requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     kind = draw(st.sampled_from(_cred.KINDS))
     subject = SUBJECTS[kind](draw(_text))
-    mutation = draw(st.sampled_from(["none", "none", "extra", "drop", "holder", "level",
-                                     "highkey", "number", "party", "facts"]))
+    mutation = draw(
+        st.sampled_from(
+            [
+                "none",
+                "none",
+                "extra",
+                "drop",
+                "holder",
+                "level",
+                "highkey",
+                "number",
+                "party",
+                "facts",
+            ]
+        )
+    )
     inner = next(v for k, v in subject.items() if isinstance(v, dict))
     if mutation == "extra":
         subject["unexpected"] = draw(_text)
@@ -136,12 +173,15 @@ def _requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     elif mutation == "party":  # the institution named in the subject: bound to the issuer
         party = inner.get("institution") or inner.get("employer")
         if isinstance(party, dict):
-            change = draw(st.sampled_from(["other-name", "same-name", "no-name", "own-id",
-                                           "other-id"]))
+            change = draw(
+                st.sampled_from(["other-name", "same-name", "no-name", "own-id", "other-id"])
+            )
             if change == "other-name":
                 party["name"] = draw(st.sampled_from(["OSL", "Uni of Testing", "Uni of Tests!x"]))
             elif change == "same-name":
-                party["name"] = draw(st.sampled_from(["UNI of tests", " uni-of-tests. ", "Uni of Tests"]))
+                party["name"] = draw(
+                    st.sampled_from(["UNI of tests", " uni-of-tests. ", "Uni of Tests"])
+                )
             elif change == "no-name":
                 party.pop("name", None)
             elif change == "own-id":
@@ -151,18 +191,28 @@ def _requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     elif mutation == "facts":  # impossible or future dates
         date_key = next((k for k in ("awardDate", "startDate") if k in inner), None)
         if date_key is not None:
-            inner[date_key] = draw(st.sampled_from(["2023-02-30", "2026-05-05", "2099-01-01",
-                                                    "2026-05-04", "2019-02-29"]))
+            inner[date_key] = draw(
+                st.sampled_from(
+                    ["2023-02-30", "2026-05-05", "2099-01-01", "2026-05-04", "2019-02-29"]
+                )
+            )
             if date_key == "startDate" and draw(st.booleans()):
                 inner["endDate"] = draw(st.sampled_from(["2020-12-31", "2021-01-04", "2027-01-01"]))
     elif mutation == "number":
         # numbers JSON can carry back: integers outside +-(2**53 - 1) are refused when signing;
         # an integral float beyond them would be written as such an integer (not tested here)
-        inner["n"] = draw(st.one_of(st.integers(), st.floats(-(2.0**53), 2.0**53,
-                                                             exclude_min=True, exclude_max=True)))
+        inner["n"] = draw(
+            st.one_of(
+                st.integers(), st.floats(-(2.0**53), 2.0**53, exclude_min=True, exclude_max=True)
+            )
+        )
     request: dict[str, Any] = {"credentialSubject": subject}
-    for key, strategy in (("validFrom", _stamp), ("validUntil", _stamp), ("name", _text),
-                          ("description", _text)):
+    for key, strategy in (
+        ("validFrom", _stamp),
+        ("validUntil", _stamp),
+        ("name", _text),
+        ("description", _text),
+    ):
         value = draw(st.one_of(st.just(None), strategy))
         if value is not None:
             request[key] = value
@@ -171,8 +221,15 @@ def _requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 
 def _generic(kind: str, request: dict[str, Any], index: int, cid: str) -> bytes | None:
     try:
-        return _cred.issue_document(kind, request, identity=IDENTITY, signer=SIGNER,
-                                    status_index=index, now=NOW, credential_id=cid)[1]
+        return _cred.issue_document(
+            kind,
+            request,
+            identity=IDENTITY,
+            signer=SIGNER,
+            status_index=index,
+            now=NOW,
+            credential_id=cid,
+        )[1]
     except CredentialError:
         return None
 
@@ -204,8 +261,13 @@ def test_template_takes_the_plain_rows_itself() -> None:
         template = TEMPLATES[kind]
         plain = {"credentialSubject": make("Plain text")}
         assert template.issue_one(plain, 3) is not None
-        dated = {**plain, "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2030-01-01T00:00:00Z",
-                 "name": "A name", "description": "A description"}
+        dated = {
+            **plain,
+            "validFrom": "2026-01-01T00:00:00Z",
+            "validUntil": "2030-01-01T00:00:00Z",
+            "name": "A name",
+            "description": "A description",
+        }
         assert template.issue_one(dated, 4) is not None
     assert TEMPLATES["DegreeCredential"].issue_one({"credentialSubject": [1]}, 1) is None
 
@@ -247,8 +309,17 @@ def test_sign_block_has_the_outcomes_of_issue_rows() -> None:
     bad_level = orjson.loads(orjson.dumps(good))
     bad_level["credentialSubject"]["degree"]["level"] = "nursery"
     no_holder = {"credentialSubject": {"degree": _degree("x")["degree"]}}
-    requests: list[Any] = [good, b"{not json", dated, [1, 2], bad_level, _degree("bare subject"),
-                           no_holder, good, "text"]
+    requests: list[Any] = [
+        good,
+        b"{not json",
+        dated,
+        [1, 2],
+        bad_level,
+        _degree("bare subject"),
+        no_holder,
+        good,
+        "text",
+    ]
     records = [r if isinstance(r, bytes) else orjson.dumps(r) for r in requests]
     _bulkworker.init_worker(SIGNER.key.seed, IDENTITY.did, IDENTITY, "DegreeCredential")
     rows, ids, blob, lengths, hashes, errors = _bulkworker.sign_block(
@@ -287,8 +358,13 @@ def test_signature_text_and_raw_signer_are_the_reference_ones() -> None:
     raw = RawEd25519Signer(key)
     for message in (bytes(64), bytes(range(64)), os.urandom(64)):
         assert raw.sign(message) == key.sign(message)
-    for signature in (bytes(64), b"\0\0\x01" + bytes(61), b"\xff" * 64, os.urandom(64),
-                      b"\0" + os.urandom(63)):
+    for signature in (
+        bytes(64),
+        b"\0\0\x01" + bytes(61),
+        b"\xff" * 64,
+        os.urandom(64),
+        b"\0" + os.urandom(63),
+    ):
         assert _base58.b58encode_64_ascii(signature) == _base58.b58encode(signature).encode()
     with pytest.raises(ValueError, match="64-byte"):
         raw.sign(b"short")
@@ -318,14 +394,16 @@ def test_merkle_batch_paths_are_the_joined_inclusion_proofs() -> None:
         assert root == tree.root
         assert paths == [b"".join(p.path) for p in tree.proofs()]
         for i, path in enumerate(paths):
-            proof = merkle.InclusionProof(i, n, tuple(path[k:k + 32] for k in range(0, len(path), 32)))
+            proof = merkle.InclusionProof(
+                i, n, tuple(path[k : k + 32] for k in range(0, len(path), 32))
+            )
             merkle.verify_inclusion(hashes[i], proof, root)
 
 
 # -- CSV records ----------------------------------------------------------------------------------
 
 _cell = st.one_of(
-    st.text(st.sampled_from(list('ab ,"\n\r\t\'xé')), max_size=8),
+    st.text(st.sampled_from(list("ab ,\"\n\r\t'xé")), max_size=8),
     st.sampled_from(['"', '""', '"a"b', 'a"b', "line1\nline2", "crlf\r\nend", ",", ""]),
 )
 
@@ -342,8 +420,11 @@ def _records(data: bytes) -> list[tuple[int, bytes]]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(_cell, min_size=1, max_size=4), min_size=1, max_size=6),
-       st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]), st.sampled_from(["\n", "\r\n"]))
+@given(
+    st.lists(st.lists(_cell, min_size=1, max_size=4), min_size=1, max_size=6),
+    st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+    st.sampled_from(["\n", "\r\n"]),
+)
 def test_csv_records_are_the_rows_csv_reads(rows: list[list[str]], quoting: int, end: str) -> None:
     # csv.writer quotes a field holding a character of its line terminator; a bare "\r" in a
     # field written with "\n" line ends is left unquoted and csv.reader cannot read it back
@@ -362,8 +443,12 @@ def test_csv_records_are_the_rows_csv_reads(rows: list[list[str]], quoting: int,
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(st.sampled_from(list('ab ,"\n\r\t\'xé\0;')), max_size=6), min_size=1,
-                max_size=5), st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+@given(
+    st.lists(
+        st.text(st.sampled_from(list("ab ,\"\n\r\t'xé\0;")), max_size=6), min_size=1, max_size=5
+    ),
+    st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+)
 def test_csv_fields_are_the_ones_csv_reads(cells: list[str], quoting: int) -> None:
     """The worker splits a record without quotes at its commas: the fields ``csv.reader``
     reads, whatever the record."""
@@ -385,10 +470,17 @@ def test_csv_quote_rules_match_the_csv_module() -> None:
     """A quote opens a field only at its start; elsewhere it is an ordinary character."""
     data = b'id,note\nx,5" screen\ny,"two\nlines"\nz,"a ""quoted"" word"\n'
     records = [r for _s, r in _records(data)]
-    assert records == [b"id,note\n", b'x,5" screen\n', b'y,"two\nlines"\n',
-                       b'z,"a ""quoted"" word"\n']
+    assert records == [
+        b"id,note\n",
+        b'x,5" screen\n',
+        b'y,"two\nlines"\n',
+        b'z,"a ""quoted"" word"\n',
+    ]
     assert [next(csv.reader([r.decode()])) for r in records[1:]] == [
-        ["x", '5" screen'], ["y", "two\nlines"], ["z", 'a "quoted" word']]
+        ["x", '5" screen'],
+        ["y", "two\nlines"],
+        ["z", 'a "quoted" word'],
+    ]
 
 
 def test_unclosed_quote_and_oversized_record_are_refused() -> None:
@@ -399,14 +491,27 @@ def test_unclosed_quote_and_oversized_record_are_refused() -> None:
 
 
 def test_csv_columns_with_indexes_build_arrays() -> None:
-    header = ["id", "employment.domains[1]", "employment.domains[0]", "employment.role",
-              "employment.responsibilities[0]", "employment.responsibilities[1]", "validFrom"]
+    header = [
+        "id",
+        "employment.domains[1]",
+        "employment.domains[0]",
+        "employment.role",
+        "employment.responsibilities[0]",
+        "employment.responsibilities[1]",
+        "validFrom",
+    ]
     request = _bulkworker.row_to_request(
         "csv", b'did:key:z,b,a,Engineer,"custody\nsettlement",,2026-01-01T00:00:00Z', header
     )
     assert request == {
-        "credentialSubject": {"id": "did:key:z", "employment": {
-            "domains": ["a", "b"], "role": "Engineer", "responsibilities": ["custody\nsettlement"]}},
+        "credentialSubject": {
+            "id": "did:key:z",
+            "employment": {
+                "domains": ["a", "b"],
+                "role": "Engineer",
+                "responsibilities": ["custody\nsettlement"],
+            },
+        },
         "validFrom": "2026-01-01T00:00:00Z",
     }
     for bad in (["a.b", "a[0]"], ["a[0]", "a"], ["a[0].b", "c"]):
@@ -415,9 +520,12 @@ def test_csv_columns_with_indexes_build_arrays() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(_cell, min_size=1, max_size=3), min_size=0, max_size=8),
-       st.lists(st.sampled_from(["", "  ", "\r"]), max_size=3), st.integers(1, 4),
-       st.sampled_from(["csv", "jsonl"]))
+@given(
+    st.lists(st.lists(_cell, min_size=1, max_size=3), min_size=0, max_size=8),
+    st.lists(st.sampled_from(["", "  ", "\r"]), max_size=3),
+    st.integers(1, 4),
+    st.sampled_from(["csv", "jsonl"]),
+)
 def test_read_chunk_takes_the_records_read_record_takes(
     rows: list[list[str]], blanks: list[str], limit: int, fmt: str
 ) -> None:
@@ -448,7 +556,7 @@ def test_read_chunk_takes_the_records_read_record_takes(
         # the line count follows the cursor, which is where the next non-blank record (or
         # blank lines before it) starts
         assert next_line == data[: handle.tell()].count(b"\n") + 1
-        rest = [start for start, r in expected if r.strip()][len(taken):]
+        rest = [start for start, r in expected if r.strip()][len(taken) :]
         if rest:
             assert handle.tell() <= rest[0]
     assert taken == [r for _s, r in expected if r.strip()]
@@ -493,8 +601,11 @@ def test_new_credential_ids_are_v4_uuids_starting_with_a_letter() -> None:
 def test_a_row_that_cannot_be_canonicalized_fails_alone() -> None:
     badge = _badge("Security")
     badge["achievement"]["score"] = 2**60  # open part of the Open Badge schema: valid JSON,
-    rows = [(0, {"credentialSubject": _badge("A")}, 1), (1, {"credentialSubject": badge}, 2),
-            (2, {"credentialSubject": _badge("B")}, 3)]  # but beyond JCS's integers
+    rows = [
+        (0, {"credentialSubject": _badge("A")}, 1),
+        (1, {"credentialSubject": badge}, 2),
+        (2, {"credentialSubject": _badge("B")}, 3),
+    ]  # but beyond JCS's integers
     with pytest.raises(CredentialError):
         _cred.issue_many("OpenBadgeCredential", rows, identity=IDENTITY, signer=SIGNER, now=NOW)
     out = TEMPLATES["OpenBadgeCredential"].issue_rows(rows)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+
 from talentproof.issuer.db import AnchorBatch, Credential
 
 from .issuer_helpers import bearer, degree_request, onboard, settings_env
@@ -39,8 +40,9 @@ def _run_worker(
 
 
 def _root_anchored_events(chain: dict[str, Any], issuer_id: int) -> list[bytes]:
-    from talentproof.ledger.artifacts import load_artifact
     from web3 import Web3
+
+    from talentproof.ledger.artifacts import load_artifact
 
     w3 = Web3(Web3.HTTPProvider(chain["rpc_url"]))
     contract = w3.eth.contract(

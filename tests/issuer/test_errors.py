@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from talentproof.issuer import errors
 from talentproof.issuer.errors import (
     Conflict,

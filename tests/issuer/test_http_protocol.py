@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import uvicorn
+
 from talentproof.issuer._http import CoalescingHttpToolsProtocol, CoalescingTransport
 
 

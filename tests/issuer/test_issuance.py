@@ -9,6 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
+
 from talentproof.credential import integrity, merkle
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.keys import Ed25519PublicKey
@@ -85,6 +86,7 @@ def _closed_port() -> int:
 
 def test_chain_down_issuance_is_queued_and_readyz_says_so(client, make_service) -> None:
     from fastapi.testclient import TestClient
+
     from talentproof.issuer.app import create_app
     from talentproof.issuer.errors import LedgerUnavailable
 
@@ -167,8 +169,9 @@ def test_signing_key_rotation_registers_on_chain_and_publishes(client, issuer_ch
     )
     did_doc = client.get(f"/institutions/{inst['slug']}/did.json").json()
     assert len(did_doc["verificationMethod"]) == 2
-    from talentproof.ledger.artifacts import load_artifact
     from web3 import Web3
+
+    from talentproof.ledger.artifacts import load_artifact
 
     w3 = Web3(Web3.HTTPProvider(issuer_chain["rpc_url"]))
     registry = w3.eth.contract(
@@ -187,6 +190,7 @@ def test_signing_key_rotation_registers_on_chain_and_publishes(client, issuer_ch
 
 def test_operator_onboarding_while_chain_down_answers_503(make_service) -> None:
     from fastapi.testclient import TestClient
+
     from talentproof.issuer.app import create_app
 
     offline = make_service(rpc_url=f"http://127.0.0.1:{_closed_port()}")

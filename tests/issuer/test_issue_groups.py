@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+
 from talentproof.issuer.db import Credential, IdempotencyRecord
 from talentproof.issuer.errors import IdempotencyKeyReused, InvalidRequest, NotAccredited
 from talentproof.issuer.service import Outcome

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 from sqlalchemy import select
+
 from talentproof.issuer.db import Institution, SigningKey
 from talentproof.issuer.observability import JsonFormatter
 

@@ -6,6 +6,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+
 from talentproof.issuer.app import create_app
 from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import AnchorBatch, Credential

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+
 from talentproof.issuer.db import StatusChange
 from talentproof.issuer.statuslist import MIN_BITS, bit_is_set, decode_bitstring
 
@@ -44,7 +45,9 @@ def test_revoke_suspend_reinstate_reach_chain_and_status_lists(
         f"/credentials/{a['id']}/revoke", headers=bearer(token), json={"reason": "rescinded"}
     )
     assert r.status_code == 202 and r.json()["state"] == "pending", r.text
-    assert r.json()["txHash"] is None and r.json()["poll"].startswith("/credentials/status-changes/")
+    assert r.json()["txHash"] is None and r.json()["poll"].startswith(
+        "/credentials/status-changes/"
+    )
     r = client.post(
         "/credentials/status-changes",
         headers=bearer(token),
@@ -82,8 +85,7 @@ def test_revoke_suspend_reinstate_reach_chain_and_status_lists(
     again = client.post(f"/credentials/{d['id']}/suspend", headers=retry, json={"reason": "check"})
     assert first.status_code == again.status_code == 202
     assert (
-        first.json()["id"] == again.json()["id"]
-        and again.headers["Idempotent-Replayed"] == "true"
+        first.json()["id"] == again.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
     )
     assert service.pending_status_changes() == 1  # the retry queued nothing
     client.app.state.worker.drain(30)
@@ -114,8 +116,9 @@ def test_revoke_suspend_reinstate_reach_chain_and_status_lists(
     integrity.verify(vc, did_documents={inst["did"]: did_doc})
 
     # the chain agrees, read directly
-    from talentproof.ledger.artifacts import load_artifact
     from web3 import Web3
+
+    from talentproof.ledger.artifacts import load_artifact
 
     w3 = Web3(Web3.HTTPProvider(issuer_chain["rpc_url"]))
     registry = w3.eth.contract(

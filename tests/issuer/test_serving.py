@@ -367,8 +367,11 @@ def test_serve_runs_http_processes_beside_one_worker_and_reports_all(
         made = httpx.post(
             f"{url}/operator/institutions",
             headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
-            json={"name": "University of Testing", "slug": new_slug(),
-                  "credential_types": ["DegreeCredential"]},
+            json={
+                "name": "University of Testing",
+                "slug": new_slug(),
+                "credential_types": ["DegreeCredential"],
+            },
             timeout=120,
         )
         assert made.status_code == 201, made.text

@@ -7,8 +7,9 @@ import time
 
 import pytest
 from sqlalchemy import select
-from talentproof.issuer.db import AnchorBatch
 from web3 import Web3
+
+from talentproof.issuer.db import AnchorBatch
 
 from .issuer_helpers import bearer, degree_request, onboard
 
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.integration
 
 def test_dropped_transaction_is_replaced(make_service, issuer_chain) -> None:
     from fastapi.testclient import TestClient
+
     from talentproof.issuer.app import create_app
 
     service = make_service(tx_timeout_s=1.0)
@@ -30,7 +32,7 @@ def test_dropped_transaction_is_replaced(make_service, issuer_chain) -> None:
         def run() -> None:
             try:
                 client.app.state.worker.run_once(force=True)
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            except BaseException as exc:
                 errors.append(exc)
 
         worker = threading.Thread(target=run)

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+
 from talentproof.credential.examples import PERSON
 from talentproof.issuer.bulk import BulkRunner
 
@@ -43,9 +44,10 @@ pytestmark = pytest.mark.integration
 
 
 def _governance(issuer_chain: dict[str, Any]) -> Any:
+    from web3 import Web3
+
     from talentproof.ledger.client import RegistryClient
     from talentproof.ledger.deploy import Deployment
-    from web3 import Web3
 
     w3 = Web3(Web3.HTTPProvider(issuer_chain["rpc_url"]))
     return RegistryClient(
@@ -125,7 +127,9 @@ def test_suspended_institution_still_revokes_and_suspends_but_never_reinstates_o
     )
     worker = client.app.state.worker
     worker.drain(30)
-    r = client.post(f"/credentials/{c['id']}/suspend", headers=bearer(token), json={"reason": "audit"})
+    r = client.post(
+        f"/credentials/{c['id']}/suspend", headers=bearer(token), json={"reason": "audit"}
+    )
     assert r.status_code == 202
     worker.drain(30)
     anchored = client.get(f"/credentials/{a['id']}", headers=bearer(token)).json()
@@ -256,9 +260,11 @@ class _FreezableProxy:
 def test_frozen_ledger_status_changes_are_queued_and_applied_in_order(
     make_service, issuer_chain
 ) -> None:
-    from talentproof.issuer.app import create_app
     from urllib.parse import urlsplit
+
     from web3 import Web3
+
+    from talentproof.issuer.app import create_app
 
     target = urlsplit(issuer_chain["rpc_url"])
     proxy = _FreezableProxy((target.hostname or "127.0.0.1", target.port or 8545))
@@ -281,9 +287,7 @@ def test_frozen_ledger_status_changes_are_queued_and_applied_in_order(
 
             def anchored() -> bool:
                 return all(
-                    client.get(f"/credentials/{cid}/anchor", headers=bearer(token)).json()[
-                        "status"
-                    ]
+                    client.get(f"/credentials/{cid}/anchor", headers=bearer(token)).json()["status"]
                     == "anchored"
                     for cid in (a, b, c)
                 )
@@ -324,8 +328,7 @@ def test_frozen_ledger_status_changes_are_queued_and_applied_in_order(
 
             def applied() -> list[dict[str, Any]] | None:
                 changes = [
-                    client.get(answer["poll"], headers=bearer(token)).json()
-                    for answer in answers
+                    client.get(answer["poll"], headers=bearer(token)).json() for answer in answers
                 ]
                 return changes if all(ch["state"] == "applied" for ch in changes) else None
 
@@ -372,9 +375,18 @@ def test_readyz_answers_fast_with_a_dead_rpc(make_service) -> None:
 @pytest.mark.parametrize(
     ("mutate", "field"),
     [
-        (lambda s: s["degree"].update(awardDate="2099-06-30"), "credentialSubject.degree.awardDate"),
-        (lambda s: s["degree"].update(awardDate="2023-02-30"), "credentialSubject.degree.awardDate"),
-        (lambda s: s["degree"].update(awardDate="2021-02-29"), "credentialSubject.degree.awardDate"),
+        (
+            lambda s: s["degree"].update(awardDate="2099-06-30"),
+            "credentialSubject.degree.awardDate",
+        ),
+        (
+            lambda s: s["degree"].update(awardDate="2023-02-30"),
+            "credentialSubject.degree.awardDate",
+        ),
+        (
+            lambda s: s["degree"].update(awardDate="2021-02-29"),
+            "credentialSubject.degree.awardDate",
+        ),
     ],
 )
 def test_impossible_degree_dates_are_refused_naming_the_field(client, mutate, field) -> None:
@@ -507,7 +519,10 @@ def test_degree_naming_another_institution_is_refused_in_bulk_too(client, servic
     assert r.json()["field"] == "credentialSubject.degree.institution.name"
     good = degree_request("Good", seed_byte=101)["credentialSubject"]
     other = degree_request("Other", seed_byte=102)["credentialSubject"]
-    other["degree"]["institution"] = {"name": "University of Testing", "id": "https://evil.example/"}
+    other["degree"]["institution"] = {
+        "name": "University of Testing",
+        "id": "https://evil.example/",
+    }
     content = orjson.dumps(good) + b"\n" + orjson.dumps(other) + b"\n"
     job = client.post(
         "/bulk-jobs",
@@ -518,14 +533,18 @@ def test_degree_naming_another_institution_is_refused_in_bulk_too(client, servic
     BulkRunner(service, processes=1).run_pending()
     errors = [
         orjson.loads(line)
-        for line in client.get(f"/bulk-jobs/{job['id']}/errors", headers=bearer(token)).text.splitlines()
+        for line in client.get(
+            f"/bulk-jobs/{job['id']}/errors", headers=bearer(token)
+        ).text.splitlines()
     ]
     assert [(e["row"], e["field"]) for e in errors] == [
         (2, "credentialSubject.degree.institution.id")
     ]
     results = [
         orjson.loads(line)
-        for line in client.get(f"/bulk-jobs/{job['id']}/results", headers=bearer(token)).text.splitlines()
+        for line in client.get(
+            f"/bulk-jobs/{job['id']}/results", headers=bearer(token)
+        ).text.splitlines()
     ]
     (issued,) = results
     assert issued["credential"]["credentialSubject"]["degree"]["institution"] == {
@@ -543,8 +562,12 @@ def test_onboarding_with_an_explicit_did_web(client) -> None:
     r = client.post(
         "/operator/institutions",
         headers=operator_headers(),
-        json={"name": "Own Domain Ltd", "slug": slug, "credential_types": ["EmploymentCredential"],
-              "did": did},
+        json={
+            "name": "Own Domain Ltd",
+            "slug": slug,
+            "credential_types": ["EmploymentCredential"],
+            "did": did,
+        },
     )
     assert r.status_code == 201, r.text
     body = r.json()
@@ -563,20 +586,32 @@ def test_onboarding_with_an_explicit_did_web(client) -> None:
     assert credential["proof"]["verificationMethod"].startswith(did + "#")
     assert credential["credentialSubject"]["employment"]["employer"]["id"] == did
     # refused: not a did:web of a domain, or a DID that already names an institution
-    for bad in ("did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH", "did:web:OSL.com",
-                "did:web:nodot", "https://osl.com"):
+    for bad in (
+        "did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH",
+        "did:web:OSL.com",
+        "did:web:nodot",
+        "https://osl.com",
+    ):
         r = client.post(
             "/operator/institutions",
             headers=operator_headers(),
-            json={"name": "X", "slug": new_slug("bad-did"), "credential_types": ["DegreeCredential"],
-                  "did": bad},
+            json={
+                "name": "X",
+                "slug": new_slug("bad-did"),
+                "credential_types": ["DegreeCredential"],
+                "did": bad,
+            },
         )
         assert r.status_code == 422 and r.json()["field"] == "did", (bad, r.text)
     again = client.post(
         "/operator/institutions",
         headers=operator_headers(),
-        json={"name": "Twin", "slug": new_slug("twin"), "credential_types": ["DegreeCredential"],
-              "did": did},
+        json={
+            "name": "Twin",
+            "slug": new_slug("twin"),
+            "credential_types": ["DegreeCredential"],
+            "did": did,
+        },
     )
     assert again.status_code == 409, again.text
     derived = onboard(client)
@@ -587,11 +622,12 @@ def test_onboarding_with_an_explicit_did_web(client) -> None:
 
 
 def test_migration_0004_keeps_confirmed_changes_as_applied(tmp_path) -> None:
-    from alembic import command
-    from alembic.config import Config
     from pathlib import Path
 
     import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
     from talentproof.issuer import db
 
     engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
@@ -601,18 +637,25 @@ def test_migration_0004_keeps_confirmed_changes_as_applied(tmp_path) -> None:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "0003")
     with engine.begin() as connection:
-        connection.execute(sa.text(
-            "INSERT INTO institutions (slug, name, did, chain_account, chain_account_key_enc, "
-            "credential_types, status, next_status_index, created_at) VALUES ('u', 'U', "
-            "'did:web:u.example', '0x0', x'00', 'DegreeCredential', 'active', 0, '2026-01-01')"))
-        connection.execute(sa.text(
-            "INSERT INTO status_changes (institution_id, action, reason, credential_ids, state, "
-            "tx_hash, created_at) VALUES (1, 'revoke', 'old', 'urn:uuid:a', 'confirmed', '0x1', "
-            "'2026-01-01'), (1, 'suspend', 'old', 'urn:uuid:b', 'pending', NULL, '2026-01-01')"))
+        connection.execute(
+            sa.text(
+                "INSERT INTO institutions (slug, name, did, chain_account, chain_account_key_enc, "
+                "credential_types, status, next_status_index, created_at) VALUES ('u', 'U', "
+                "'did:web:u.example', '0x0', x'00', 'DegreeCredential', 'active', 0, '2026-01-01')"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO status_changes (institution_id, action, reason, credential_ids, state, "
+                "tx_hash, created_at) VALUES (1, 'revoke', 'old', 'urn:uuid:a', 'confirmed', '0x1', "
+                "'2026-01-01'), (1, 'suspend', 'old', 'urn:uuid:b', 'pending', NULL, '2026-01-01')"
+            )
+        )
     db.migrate(engine)
     with engine.connect() as connection:
-        rows = connection.execute(sa.text(
-            "SELECT state, attempts, tx_record FROM status_changes ORDER BY id")).all()
+        rows = connection.execute(
+            sa.text("SELECT state, attempts, tx_record FROM status_changes ORDER BY id")
+        ).all()
     assert [tuple(r) for r in rows] == [("applied", 0, None), ("pending", 0, None)]
     engine.dispose()
 
@@ -620,8 +663,9 @@ def test_migration_0004_keeps_confirmed_changes_as_applied(tmp_path) -> None:
 def test_cli_onboard_takes_an_explicit_did(issuer_chain, tmp_path, monkeypatch) -> None:
     import json
 
-    from talentproof.issuer.cli import issuer_app
     from typer.testing import CliRunner
+
+    from talentproof.issuer.cli import issuer_app
 
     from .issuer_helpers import settings_env
 
@@ -630,16 +674,34 @@ def test_cli_onboard_takes_an_explicit_did(issuer_chain, tmp_path, monkeypatch) 
     slug = new_slug("cli-did")
     result = CliRunner().invoke(
         issuer_app,
-        ["onboard", "--name", "CLI Firm Ltd", "--slug", slug, "--type", "EmploymentCredential",
-         "--did", f"did:web:{slug}.example.org"],
+        [
+            "onboard",
+            "--name",
+            "CLI Firm Ltd",
+            "--slug",
+            slug,
+            "--type",
+            "EmploymentCredential",
+            "--did",
+            f"did:web:{slug}.example.org",
+        ],
     )
     assert result.exit_code == 0, result.output
-    body = json.loads(result.stdout[result.stdout.index("{"):])
+    body = json.loads(result.stdout[result.stdout.index("{") :])
     assert body["did"] == f"did:web:{slug}.example.org" and body["slug"] == slug
     bad = CliRunner().invoke(
         issuer_app,
-        ["onboard", "--name", "X", "--slug", new_slug("cli-bad"), "--type", "DegreeCredential",
-         "--did", "did:key:z6Mkbad"],
+        [
+            "onboard",
+            "--name",
+            "X",
+            "--slug",
+            new_slug("cli-bad"),
+            "--type",
+            "DegreeCredential",
+            "--did",
+            "did:key:z6Mkbad",
+        ],
     )
     assert bad.exit_code != 0 and "did" in bad.output
 
@@ -662,7 +724,9 @@ def test_metrics_count_queued_and_applied_status_changes(client) -> None:
     token = onboard(client)["api_key"]["token"]
     cred = client.post("/credentials", headers=bearer(token), json=degree_request("Met")).json()
     client.app.state.worker.drain(30)
-    r = client.post(f"/credentials/{cred['id']}/suspend", headers=bearer(token), json={"reason": "m"})
+    r = client.post(
+        f"/credentials/{cred['id']}/suspend", headers=bearer(token), json={"reason": "m"}
+    )
     assert r.status_code == 202
     assert "talentproof_issuer_status_changes_queued 1.0" in client.get("/metrics").text
     client.app.state.worker.drain(30)
@@ -671,18 +735,26 @@ def test_metrics_count_queued_and_applied_status_changes(client) -> None:
     assert 'talentproof_issuer_status_changes_total{outcome="applied"} 1.0' in text
 
 
-def test_a_status_change_not_mined_in_time_stays_sent_and_is_resumed(make_service, issuer_chain) -> None:
-    from talentproof.issuer.app import create_app
+def test_a_status_change_not_mined_in_time_stays_sent_and_is_resumed(
+    make_service, issuer_chain
+) -> None:
     from web3 import Web3
+
+    from talentproof.issuer.app import create_app
 
     service = make_service(tx_timeout_s=1.0)
     w3 = Web3(Web3.HTTPProvider(issuer_chain["rpc_url"]))
     with TestClient(create_app(service, run_worker=False)) as client:
         token = onboard(client)["api_key"]["token"]
-        cred = client.post("/credentials", headers=bearer(token), json=degree_request("Slow")).json()
+        cred = client.post(
+            "/credentials", headers=bearer(token), json=degree_request("Slow")
+        ).json()
         client.app.state.worker.drain(30)
-        r = client.post(f"/credentials/{cred['id']}/revoke", headers=bearer(token),
-                        json={"reason": "slow chain"})
+        r = client.post(
+            f"/credentials/{cred['id']}/revoke",
+            headers=bearer(token),
+            json={"reason": "slow chain"},
+        )
         assert r.status_code == 202
         w3.provider.make_request("evm_setAutomine", [False])
         try:
@@ -695,7 +767,9 @@ def test_a_status_change_not_mined_in_time_stays_sent_and_is_resumed(make_servic
         service.apply_status_changes()
         change = client.get(r.json()["poll"], headers=bearer(token)).json()
         assert change["state"] == "applied", change
-        assert client.get(f"/credentials/{cred['id']}/anchor", headers=bearer(token)).json()["revoked"]
+        assert client.get(f"/credentials/{cred['id']}/anchor", headers=bearer(token)).json()[
+            "revoked"
+        ]
 
 
 def test_queued_status_changes_survive_a_restart(make_service) -> None:
@@ -706,8 +780,11 @@ def test_queued_status_changes_survive_a_restart(make_service) -> None:
         token = onboard(client)["api_key"]["token"]
         cred = client.post("/credentials", headers=bearer(token), json=degree_request("Dur")).json()
         client.app.state.worker.drain(30)
-        r = client.post(f"/credentials/{cred['id']}/revoke", headers=bearer(token),
-                        json={"reason": "before the crash"})
+        r = client.post(
+            f"/credentials/{cred['id']}/revoke",
+            headers=bearer(token),
+            json={"reason": "before the crash"},
+        )
         assert r.status_code == 202
     first.close()  # the process ends with the change queued
     second = make_service()  # same database

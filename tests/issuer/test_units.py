@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from talentproof.issuer import auth
 from talentproof.issuer.errors import KeyDecryptionError, Unauthenticated
 from talentproof.issuer.service import did_web

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from typer.testing import CliRunner
+
+from talentproof.cli import app
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.ledger.chain import connect
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import Deployment
 from talentproof.ledger.models import IssuerStatus
 from talentproof.ledger.nodes import free_port
-from typer.testing import CliRunner
-
-from talentproof.cli import app
 
 runner = CliRunner()
 TALENTPROOF = str(Path(sys.executable).parent / "talentproof")
@@ -235,16 +235,30 @@ def test_every_governance_command_acts_on_chain(anvil_node, tmp_path: Path) -> N
         ("register-issuer", "X", "did:web:x.example", "--type", "Nonsense"),
     ],
 )
-def test_unknown_credential_type_names_are_refused_before_connecting(args: tuple[str, ...], tmp_path: Path) -> None:
+def test_unknown_credential_type_names_are_refused_before_connecting(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
     """A typo must not accredit a type nobody issues: refused (exit 1) before the chain is
     contacted (an unreachable --rpc would otherwise give exit 3)."""
     key = "0x" + "11" * 32
     result = runner.invoke(
         app,
-        ["governance", *args, "--rpc", "http://127.0.0.1:9", "--deployment", str(tmp_path / "none.json"), "--key", key],
+        [
+            "governance",
+            *args,
+            "--rpc",
+            "http://127.0.0.1:9",
+            "--deployment",
+            str(tmp_path / "none.json"),
+            "--key",
+            key,
+        ],
     )
     assert result.exit_code == 1, result.output
-    assert "expected one of DegreeCredential, EmploymentCredential, OpenBadgeCredential" in result.output
+    assert (
+        "expected one of DegreeCredential, EmploymentCredential, OpenBadgeCredential"
+        in result.output
+    )
 
 
 @pytest.mark.integration
@@ -257,7 +271,9 @@ def test_governance_credential_status_commands(anvil_node, tmp_path: Path) -> No
     code, _, err = _run("deploy", "--rpc", rpc, "--out", str(record), env=env)
     assert code == 0, err
     common = ["--rpc", rpc, "--deployment", str(record)]
-    code, out, err = _run("governance", "register-issuer", "HKU", "did:web:hku.hk", *common, env=env)
+    code, out, err = _run(
+        "governance", "register-issuer", "HKU", "did:web:hku.hk", *common, env=env
+    )
     assert code == 0, err
     issuer_id = out.strip()
     client = RegistryClient(connect(rpc), Deployment.load(record))
@@ -276,8 +292,14 @@ def test_governance_credential_status_commands(anvil_node, tmp_path: Path) -> No
     assert client.credential_status(int(issuer_id), cred).suspended_at == 0
 
     code, out, err = _run(
-        "governance", "suspend-credential", issuer_id, cred, "--reason", "under review",
-        *common, env=env,
+        "governance",
+        "suspend-credential",
+        issuer_id,
+        cred,
+        "--reason",
+        "under review",
+        *common,
+        env=env,
     )
     assert code == 0, err
     assert out.startswith(f"suspend-credential {issuer_id} {cred} under review (tx 0x")
@@ -287,8 +309,14 @@ def test_governance_credential_status_commands(anvil_node, tmp_path: Path) -> No
     assert event.args["reason"] == "under review"
     assert event.args["governor"] == Account.from_key(key).address
     code, _, err = _run(
-        "governance", "reinstate-credential", issuer_id, cred, "--reason", "cleared",
-        *common, env=env,
+        "governance",
+        "reinstate-credential",
+        issuer_id,
+        cred,
+        "--reason",
+        "cleared",
+        *common,
+        env=env,
     )
     assert code == 0, err
     code, _, err = _run(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_utils import keccak
+
 from talentproof.ledger.abi import ContractABI
 from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import load_private_key, type_id

@@ -7,6 +7,7 @@ import pickle
 import pytest
 from eth_abi import encode
 from eth_utils import keccak
+
 from talentproof.ledger import errors
 from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.errors import (
@@ -136,7 +137,9 @@ def test_decodes_the_issue_11_errors() -> None:
     digest = bytes(range(32))
     exc = decoder.decode(
         _data(
-            "AnchorCredentialSuspendedByGovernance(uint32,bytes32)", ["uint32", "bytes32"], [1, digest]
+            "AnchorCredentialSuspendedByGovernance(uint32,bytes32)",
+            ["uint32", "bytes32"],
+            [1, digest],
         )
     )
     assert isinstance(exc, AnchorCredentialSuspendedByGovernance)

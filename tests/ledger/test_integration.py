@@ -7,6 +7,7 @@ import threading
 import pytest
 from eth_account import Account
 from eth_utils import keccak
+
 from talentproof.ledger.errors import ContractRevert, TransactionTimeout, revert_class
 from talentproof.ledger.models import IssuerStatus, StatusActor
 from talentproof.ledger.reader import RegistryReader, did_hash, type_id
@@ -29,7 +30,9 @@ def test_deploy_governance_anchor_revoke_and_reader(deployed_chain) -> None:  # 
 
     reader = RegistryReader(reg.rpc_url, reg.deployment.registry)
     assert reader.chain_id() == reg.deployment.chain_id
-    verdict = reader.verify_credential(did_hash(iss.did), ROOT, CRED, iss.signing_key, type_id("DegreeCredential"))
+    verdict = reader.verify_credential(
+        did_hash(iss.did), ROOT, CRED, iss.signing_key, type_id("DegreeCredential")
+    )
     assert verdict.anchor.issuer_id == iss.issuer_id and verdict.anchor.leaf_count == 8
     assert verdict.issuer_name == iss.name and verdict.issuer_did == iss.did
     assert (
@@ -44,21 +47,32 @@ def test_deploy_governance_anchor_revoke_and_reader(deployed_chain) -> None:  # 
         verdict.block_hash == bytes(block["hash"]) and verdict.block_timestamp == block["timestamp"]
     )
     # the same view through web3 agrees field by field (except the block hash only the reader adds)
-    via_web3 = iss.client.verify_credential(iss.did, ROOT, CRED, iss.signing_key, "DegreeCredential")
+    via_web3 = iss.client.verify_credential(
+        iss.did, ROOT, CRED, iss.signing_key, "DegreeCredential"
+    )
     assert via_web3.anchor == verdict.anchor and via_web3.issuer_name == verdict.issuer_name
     # a type never granted and a key never registered
-    other = reader.verify_credential(did_hash(iss.did), ROOT, CRED, b"\x99" * 32, type_id("EmploymentCredential"))
+    other = reader.verify_credential(
+        did_hash(iss.did), ROOT, CRED, b"\x99" * 32, type_id("EmploymentCredential")
+    )
     assert not other.key_registered and not other.type_granted
     assert reader.anchor(iss.issuer_id, ROOT) == iss.client.anchor(iss.issuer_id, ROOT)
     assert reader.anchor(iss.issuer_id, keccak(b"never")) is None
 
     iss.client.revoke_credential(CRED)
-    after = reader.verify_credential(did_hash(iss.did), ROOT, CRED, iss.signing_key, type_id("DegreeCredential"))
+    after = reader.verify_credential(
+        did_hash(iss.did), ROOT, CRED, iss.signing_key, type_id("DegreeCredential")
+    )
     assert after.credential_revoked and after.credential_status.revoked_at > 0
     assert after.block_number > verdict.block_number
     # pinned at the earlier block, the old answer comes back
     pinned = reader.verify_credential(
-        did_hash(iss.did), ROOT, CRED, iss.signing_key, type_id("DegreeCredential"), block=verdict.block_number
+        did_hash(iss.did),
+        ROOT,
+        CRED,
+        iss.signing_key,
+        type_id("DegreeCredential"),
+        block=verdict.block_number,
     )
     assert not pinned.credential_revoked and pinned.block_hash == verdict.block_hash
     iss.client.revoke_batch(ROOT)
@@ -179,7 +193,9 @@ def test_reader_is_shared_by_threads(deployed_chain) -> None:  # type: ignore[no
 
     def worker() -> None:
         for _ in range(10):
-            v = reader.verify_credential(did_hash(iss.did), ROOT, CRED, iss.signing_key, type_id("DegreeCredential"))
+            v = reader.verify_credential(
+                did_hash(iss.did), ROOT, CRED, iss.signing_key, type_id("DegreeCredential")
+            )
             with lock:
                 results.append((v.anchor, v.block_number, v.block_hash))
 

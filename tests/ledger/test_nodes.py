@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_utils import keccak
+from web3 import Web3
+
 from talentproof.ledger.chain import connect
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import Deployment, deploy_registry, ensure_deployed
@@ -30,7 +32,6 @@ from talentproof.ledger.nodes import (
 )
 from talentproof.ledger.reader import RegistryReader
 from talentproof.ledger.tx import FeeConfig, TxSender
-from web3 import Web3
 
 pytestmark = pytest.mark.integration
 

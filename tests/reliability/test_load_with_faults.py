@@ -106,7 +106,10 @@ def _client_loop(
                 r = http.post(
                     "/credentials",
                     json=req,
-                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())},
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Idempotency-Key": str(uuid.uuid4()),
+                    },
                 )
             except httpx.HTTPError as exc:
                 errors[f"refused ({type(exc).__name__})"] += 1
@@ -121,6 +124,8 @@ def _client_loop(
 
 def test_issuance_survives_chain_restarts_and_an_issuer_kill(tmp_path: Path) -> None:
     from sqlalchemy import select
+    from web3 import Web3
+
     from talentproof.issuer.db import AnchorBatch, Credential
     from talentproof.issuer.service import IssuerService
     from talentproof.issuer.settings import IssuerSettings
@@ -132,7 +137,6 @@ def test_issuance_survives_chain_restarts_and_an_issuer_kill(tmp_path: Path) -> 
     from talentproof.verifier.engine import Item, Verifier
     from talentproof.verifier.report import Verdict
     from talentproof.verifier.trust import TrustedDeployment
-    from web3 import Web3
 
     config = NodeConfig(
         kind="anvil", port=_free_port(), state_path=tmp_path / "anvil-state.json", state_interval=1
@@ -149,7 +153,11 @@ def test_issuance_survives_chain_restarts_and_an_issuer_kill(tmp_path: Path) -> 
         deployment = deploy_registry(node.rpc_url, node.private_keys[0])
         record = tmp_path / "deployment.json"
         deployment.save(record)
-        chain = {"rpc_url": node.rpc_url, "governor_key": node.private_keys[0], "deployment_file": record}
+        chain = {
+            "rpc_url": node.rpc_url,
+            "governor_key": node.private_keys[0],
+            "deployment_file": record,
+        }
         port = _free_port()
         data = tmp_path / "issuer"
         env = {
@@ -170,8 +178,11 @@ def test_issuance_survives_chain_restarts_and_an_issuer_kill(tmp_path: Path) -> 
         onboarded = httpx.post(
             f"{issuer.url}/operator/institutions",
             headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
-            json={"name": "University of Testing", "slug": "load-uni",  # as its subjects name it
-                  "credential_types": ["DegreeCredential"]},
+            json={
+                "name": "University of Testing",
+                "slug": "load-uni",  # as its subjects name it
+                "credential_types": ["DegreeCredential"],
+            },
             timeout=60,
         )
         assert onboarded.status_code == 201, onboarded.text
@@ -247,13 +258,22 @@ def test_issuance_survives_chain_restarts_and_an_issuer_kill(tmp_path: Path) -> 
                     cid
                     for cid in accepted
                     if cid in rows
-                    and (rows[cid].batch_id is None or batches[rows[cid].batch_id].state != "anchored")
+                    and (
+                        rows[cid].batch_id is None
+                        or batches[rows[cid].batch_id].state != "anchored"
+                    )
                 ]
-                docs = [service.holder_document(session, rows[cid])[0] for cid in accepted if cid in rows]
+                docs = [
+                    service.holder_document(session, rows[cid])[0]
+                    for cid in accepted
+                    if cid in rows
+                ]
         finally:
             service.close()
         w3 = Web3(Web3.HTTPProvider(node.rpc_url))
-        registry = w3.eth.contract(address=deployment.registry, abi=load_artifact("TalentProofRegistry").abi)
+        registry = w3.eth.contract(
+            address=deployment.registry, abi=load_artifact("TalentProofRegistry").abi
+        )
         events = registry.events.RootAnchored().get_logs(
             from_block=0, argument_filters={"issuerId": inst["chain_issuer_id"]}
         )

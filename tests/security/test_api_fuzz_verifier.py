@@ -25,10 +25,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+
 from talentproof.credential.presentation import create_presentation
 from talentproof.credential.qr import encode_payload
 from talentproof.verifier.service import ServiceSettings, create_app
-
 from tests.verifier.verifier_chainkit import (
     BADGE,
     DEGREE,
@@ -117,16 +117,28 @@ def _known_refusals(case: Any, response: Any) -> list[Any]:
     - negative (schema-violating) multipart requests: a form carries only text, so a value of
       the "wrong" JSON type arrives as a valid string (not a check of the service).
     """
-    if case.operation.path == "/api/v1/verify/image" and case.meta and case.meta.generation.mode.is_negative:
+    if (
+        case.operation.path == "/api/v1/verify/image"
+        and case.meta
+        and case.meta.generation.mode.is_negative
+    ):
         # multipart: every value travels as text, so a "wrong-typed" value is a string there
         return [negative_data_rejection]
     if response.status_code != 422:
         return []
     detail = response.json().get("detail")
-    if isinstance(detail, str) and re.fullmatch(r"application has \d+ credentials; the limit is 16 credentials", detail):
+    if isinstance(detail, str) and re.fullmatch(
+        r"application has \d+ credentials; the limit is 16 credentials", detail
+    ):
         return [positive_data_acceptance]
-    if isinstance(detail, list) and detail and all(
-        d.get("loc", [None, None])[:2] == ["body", "files"] and "Expected UploadFile" in d.get("msg", "") for d in detail
+    if (
+        isinstance(detail, list)
+        and detail
+        and all(
+            d.get("loc", [None, None])[:2] == ["body", "files"]
+            and "Expected UploadFile" in d.get("msg", "")
+            for d in detail
+        )
     ):
         return [positive_data_acceptance]
     return []
@@ -137,19 +149,30 @@ NO_INPUT = {("POST", "/api/v1/challenges"), ("GET", "/api/v1/professions"), ("GE
 
 @pytest.mark.parametrize(
     ("method", "path", "mode"),
-    [(m, p, mode) for m, p in OPERATIONS for mode in GenerationMode if not ((m, p) in NO_INPUT and mode is GenerationMode.NEGATIVE)],
+    [
+        (m, p, mode)
+        for m, p in OPERATIONS
+        for mode in GenerationMode
+        if not ((m, p) in NO_INPUT and mode is GenerationMode.NEGATIVE)
+    ],
 )
-def test_api_answers_every_generated_request_clearly(api_schema: Any, method: str, path: str, mode: GenerationMode) -> None:
+def test_api_answers_every_generated_request_clearly(
+    api_schema: Any, method: str, path: str, mode: GenerationMode
+) -> None:
     operation = api_schema[path][method]
     seen: list[int] = []
 
     @given(operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
     def check(case: Any) -> None:
         response = case.call()
         seen.append(response.status_code)
         ctype = response.headers.get("content-type") or response.headers.get("Content-Type") or [""]
-        assert_clear_answer(response.status_code, response.text, ctype[0] if isinstance(ctype, list) else ctype)
+        assert_clear_answer(
+            response.status_code, response.text, ctype[0] if isinstance(ctype, list) else ctype
+        )
         case.validate_response(response, excluded_checks=_known_refusals(case, response))
 
     check()
@@ -182,13 +205,19 @@ def test_the_fuzzed_service_really_verifies(api: dict[str, Any]) -> None:
         {"profession": "astronaut"},
         {"documents": [{}]},
         {"documents": [{"type": "VerifiablePresentation", "verifiableCredential": [1, "x", None]}]},
-        {"documents": [{"type": "VerifiablePresentation", "verifiableCredential": {"proof": [{}]}}]},
+        {
+            "documents": [
+                {"type": "VerifiablePresentation", "verifiableCredential": {"proof": [{}]}}
+            ]
+        },
         {"payloads": ["TP1:"]},
         {"payloads": ["TP99:AAAA"]},
     ],
     ids=lambda b: ",".join(f"{k}={str(v)[:20]!r}" for k, v in b.items()),
 )
-def test_hostile_field_values_with_a_real_credential_get_a_clear_answer(api: dict[str, Any], body: dict[str, Any]) -> None:
+def test_hostile_field_values_with_a_real_credential_get_a_clear_answer(
+    api: dict[str, Any], body: dict[str, Any]
+) -> None:
     request = {"payloads": [encode_payload(api["degree"])], **body}
     if "payloads" in body:
         request["payloads"] = [encode_payload(api["degree"]), *body["payloads"]]
@@ -205,15 +234,29 @@ def test_replayed_challenge_through_the_api_is_refused(api: dict[str, Any]) -> N
         ch = client.post("/api/v1/challenges").json()
         assert ch["domain"] == DOMAIN
         vp = create_presentation(
-            [api["degree"], api["employment"]], api["holder"], challenge=ch["challenge"], domain=DOMAIN,
+            [api["degree"], api["employment"]],
+            api["holder"],
+            challenge=ch["challenge"],
+            domain=DOMAIN,
             created=datetime.now(UTC).replace(microsecond=0),
         )
-        first = client.post("/api/v1/verify", json={"payloads": [encode_payload(vp)], "challenge": ch["challenge"]})
-        again = client.post("/api/v1/verify", json={"payloads": [encode_payload(vp)], "challenge": ch["challenge"]})
+        first = client.post(
+            "/api/v1/verify", json={"payloads": [encode_payload(vp)], "challenge": ch["challenge"]}
+        )
+        again = client.post(
+            "/api/v1/verify", json={"payloads": [encode_payload(vp)], "challenge": ch["challenge"]}
+        )
     assert first.json()["verdict"] == "valid", first.text
     assert again.json()["verdict"] == "invalid"
-    binding = [c for r in again.json()["credentials"] for c in r["checks"] if c["id"] == "presentation_binding"]
-    assert binding and all(c["status"] == "fail" and "already used" in c["message"] for c in binding)
+    binding = [
+        c
+        for r in again.json()["credentials"]
+        for c in r["checks"]
+        if c["id"] == "presentation_binding"
+    ]
+    assert binding and all(
+        c["status"] == "fail" and "already used" in c["message"] for c in binding
+    )
 
 
 # --------------------------------------------------------------------------- regressions (bugs the fuzzing found)
@@ -223,32 +266,51 @@ def test_regression_as_of_before_1970_is_an_answer_not_a_server_error(api: dict[
     """asOf 0001-01-01 became a negative UNIX time for the chain read: ValueError, HTTP 500.
     Now the chain is read as of its first second and check 9 says "not yet valid"."""
     with TestClient(api["app"], raise_server_exceptions=False) as client:
-        r = client.post("/api/v1/verify", json={"payloads": [encode_payload(api["degree"])], "asOf": "0001-01-01"})
+        r = client.post(
+            "/api/v1/verify",
+            json={"payloads": [encode_payload(api["degree"])], "asOf": "0001-01-01"},
+        )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["verdict"] == "invalid" and body["chainAsOf"] == 1
     checks = {c["id"]: c for c in body["credentials"][0]["checks"]}
-    assert checks["validity_window"]["status"] == "fail" and "Not yet valid" in checks["validity_window"]["message"]
+    assert (
+        checks["validity_window"]["status"] == "fail"
+        and "Not yet valid" in checks["validity_window"]["message"]
+    )
     assert checks["anchor"]["status"] == "pass"  # the chain was read, not skipped
 
 
-def test_regression_error_bodies_match_the_openapi_document(api: dict[str, Any], api_schema: Any) -> None:
+def test_regression_error_bodies_match_the_openapi_document(
+    api: dict[str, Any], api_schema: Any
+) -> None:
     """Refusals answered {"detail": "..."} while the document promised FastAPI's list form; an
     empty application and an unknown profession were refused although the document allowed
     them; too many credentials were reported in "bytes"."""
     doc = api["app"].openapi()
     post = doc["paths"]["/api/v1/verify"]["post"]
-    assert post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/Problem")
+    assert post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/Problem"
+    )
     request = doc["components"]["schemas"]["VerifyRequest"]
-    assert {"required": ["payloads"], "properties": {"payloads": {"minItems": 1}}} in request["anyOf"]
-    assert request["properties"]["profession"]["anyOf"][0]["enum"] == ["hk-dlt-expert", "hk-fintech-professional"]
+    assert {"required": ["payloads"], "properties": {"payloads": {"minItems": 1}}} in request[
+        "anyOf"
+    ]
+    assert request["properties"]["profession"]["anyOf"][0]["enum"] == [
+        "hk-dlt-expert",
+        "hk-fintech-professional",
+    ]
     form = doc["components"]["schemas"]["Body_verify_image_api_v1_verify_image_post"]
     assert "anyOf" not in form["properties"]["asOf"]  # a form field is absent, never null
     payload = encode_payload(api["degree"])
     with TestClient(api["app"]) as client:
         empty = client.post("/api/v1/verify", json={})
-        unknown = client.post("/api/v1/verify", json={"payloads": [payload], "profession": "astronaut"})
-        crowded = client.post("/api/v1/verify", json={"payloads": [payload] * 16, "documents": [api["degree"]]})
+        unknown = client.post(
+            "/api/v1/verify", json={"payloads": [payload], "profession": "astronaut"}
+        )
+        crowded = client.post(
+            "/api/v1/verify", json={"payloads": [payload] * 16, "documents": [api["degree"]]}
+        )
     assert empty.status_code == 422 and "expected at least one payload" in empty.json()["detail"]
     assert unknown.status_code == 422 and "astronaut" in unknown.json()["detail"]
     assert crowded.status_code == 422
@@ -266,7 +328,9 @@ def _nested(depth: int) -> Any:
 
 
 @pytest.mark.parametrize("depth", [300, 800])
-def test_regression_deeply_nested_document_is_an_answer_not_a_server_error(api: dict[str, Any], depth: int) -> None:
+def test_regression_deeply_nested_document_is_an_answer_not_a_server_error(
+    api: dict[str, Any], depth: int
+) -> None:
     """A document nested 300+ deep parsed with orjson but could not be re-serialised by it (its
     limit is 255 levels): TypeError, HTTP 500. Such documents now take the reference parser."""
     doc = {**api["degree"], "x": _nested(depth)}
@@ -274,7 +338,11 @@ def test_regression_deeply_nested_document_is_an_answer_not_a_server_error(api: 
         r = client.post("/api/v1/verify", json={"documents": [doc]})
     assert r.status_code == 200, r.text[:300]
     checks = {c["id"]: c["status"] for c in r.json()["credentials"][0]["checks"]}
-    assert r.json()["verdict"] == "invalid" and checks["parse"] == "pass" and checks["signature"] == "fail"
+    assert (
+        r.json()["verdict"] == "invalid"
+        and checks["parse"] == "pass"
+        and checks["signature"] == "fail"
+    )
 
 
 def test_regression_json_file_nested_beyond_the_parser_is_a_parse_failure() -> None:
@@ -297,6 +365,8 @@ def test_regression_as_of_must_be_a_date_text(api: dict[str, Any], as_of: Any) -
     """Found by negative fuzzing: pydantic read a number as a UNIX time (asOf: 0 verified as of
     1970) although the document says a YYYY-MM-DD string."""
     with TestClient(api["app"]) as client:
-        r = client.post("/api/v1/verify", json={"payloads": [encode_payload(api["degree"])], "asOf": as_of})
+        r = client.post(
+            "/api/v1/verify", json={"payloads": [encode_payload(api["degree"])], "asOf": as_of}
+        )
     assert r.status_code == 422, r.text[:200]
     assert "YYYY-MM-DD" in message_of(r.json())

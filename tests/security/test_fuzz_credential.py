@@ -24,6 +24,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
 from talentproof.credential import anchor, examples, integrity, merkle, model, qr
 from talentproof.credential.errors import (
     AnchorFormatError,
@@ -40,8 +41,13 @@ REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 
 def _fuzz(examples: int) -> settings:
-    return settings(max_examples=examples, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
 
 # --- one valid anchored credential, its QR text, binary payload and picture -------------------
 
@@ -49,33 +55,47 @@ _ISSUER = Ed25519SigningKey.from_seed(hashlib.sha256(b"fuzz issuer").digest())
 _HOLDER = Ed25519SigningKey.from_seed(hashlib.sha256(b"fuzz holder").digest())
 _VM = f"did:web:hku.hk#{_ISSUER.public_key.multibase}"
 _UNSIGNED = model.degree_credential(
-    "did:web:hku.hk", _HOLDER.public_key.did_key, "master", "Computer Science",
-    "The University of Hong Kong", "2020-06-30", "Distinction",
-    subject_name=examples.PERSON_NAME, birth_date=examples.BIRTH_DATE,
+    "did:web:hku.hk",
+    _HOLDER.public_key.did_key,
+    "master",
+    "Computer Science",
+    "The University of Hong Kong",
+    "2020-06-30",
+    "Distinction",
+    subject_name=examples.PERSON_NAME,
+    birth_date=examples.BIRTH_DATE,
     identity_document=examples.IDENTITY_DOCUMENT,
-    id="urn:uuid:0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0", valid_from=WHEN,
+    id="urn:uuid:0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0",
+    valid_from=WHEN,
 )
 SIGNED = integrity.sign(_UNSIGNED, _ISSUER, verification_method=_VM, created=WHEN)
 _HASH = merkle.credential_hash(SIGNED)
-_TREE = merkle.MerkleTree([hashlib.sha256(b"%d" % i).digest() for i in range(5)] + [_HASH]
-                          + [hashlib.sha256(b"x%d" % i).digest() for i in range(6)])
-ANCHOR = anchor.AnchorProof.from_inclusion(_TREE.proof(5), chain_id=31337, registry=REGISTRY,
-                                           merkle_root=_TREE.root)
+_TREE = merkle.MerkleTree(
+    [hashlib.sha256(b"%d" % i).digest() for i in range(5)]
+    + [_HASH]
+    + [hashlib.sha256(b"x%d" % i).digest() for i in range(6)]
+)
+ANCHOR = anchor.AnchorProof.from_inclusion(
+    _TREE.proof(5), chain_id=31337, registry=REGISTRY, merkle_root=_TREE.root
+)
 ANCHORED = anchor.attach_anchor(SIGNED, ANCHOR)
 TEXT = qr.encode_payload(ANCHORED)
-PAYLOAD = qr.b45decode(TEXT[len(qr.PREFIX):])
-VP = create_presentation([ANCHORED], _HOLDER, challenge="c0ffee", domain="verify.example",
-                         created=WHEN)
+PAYLOAD = qr.b45decode(TEXT[len(qr.PREFIX) :])
+VP = create_presentation(
+    [ANCHORED], _HOLDER, challenge="c0ffee", domain="verify.example", created=WHEN
+)
 VP_TEXT = qr.encode_payload(VP)
-VP_PAYLOAD = qr.b45decode(VP_TEXT[len(qr.PREFIX):])
+VP_PAYLOAD = qr.b45decode(VP_TEXT[len(qr.PREFIX) :])
 
 
 def _same_signed_content(doc: Any) -> bool:
     """``doc`` (without anchor) is the original: same unsecured document, same proof."""
     plain, _ = anchor.split_anchor(doc)
     unsecured = {k: v for k, v in plain.items() if k != "proof"}
-    return (unsecured == {k: v for k, v in SIGNED.items() if k != "proof"}
-            and integrity.select_proof(plain) == SIGNED["proof"])
+    return (
+        unsecured == {k: v for k, v in SIGNED.items() if k != "proof"}
+        and integrity.select_proof(plain) == SIGNED["proof"]
+    )
 
 
 def _verifies_as_original(doc: Any) -> bool:
@@ -115,8 +135,9 @@ def _check_decoded(text: str) -> None:
 def _mutated_bytes(draw: st.DrawFn, original: bytes) -> bytes:
     data = bytearray(original)
     for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["flip", "set", "truncate", "extend", "insert", "delete",
-                                   "swap"]))
+        op = draw(
+            st.sampled_from(["flip", "set", "truncate", "extend", "insert", "delete", "swap"])
+        )
         pos = draw(st.integers(0, max(len(data) - 1, 0)))
         if op == "flip" and data:
             data[pos] ^= 1 << draw(st.integers(0, 7))
@@ -129,7 +150,7 @@ def _mutated_bytes(draw: st.DrawFn, original: bytes) -> bytes:
         elif op == "insert":
             data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
         elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, 16))]
+            del data[pos : pos + draw(st.integers(1, 16))]
         elif op == "swap" and len(data) > 2:
             other = draw(st.integers(0, len(data) - 1))
             data[pos], data[other] = data[other], data[pos]
@@ -152,7 +173,7 @@ def _mutated_text(draw: st.DrawFn, original: str) -> str:
         elif op == "extend":
             chars += draw(st.text(_B45, min_size=1, max_size=12))
         elif op == "delete":
-            del chars[pos:pos + draw(st.integers(1, 6))]
+            del chars[pos : pos + draw(st.integers(1, 6))]
         elif op == "swap" and len(chars) > 2:
             other = draw(st.integers(0, len(chars) - 1))
             chars[pos], chars[other] = chars[other], chars[pos]
@@ -214,17 +235,27 @@ def test_random_binary_payload_raises_only_credential_errors(payload: bytes) -> 
     _check_decoded(_payload_text(payload))
 
 
-@pytest.mark.parametrize("content", [
-    [], "text", 7, None, [1, 2], {"proof": 5}, {"@context": 5, "proof": {}},
-    {"@context": ["https://www.w3.org/ns/credentials/v2"], "proof": "x"},
-    {"@context": ["https://www.w3.org/ns/credentials/v2"], "proof": [1]},
-    {"@context": ["https://www.w3.org/ns/credentials/v2"], "proof": {"type": 5}},
-    {"credentialSubject": 5, "proof": {}}, {"credentialSubject": [], "proof": {}},
-    {"issuer": 7, "proof": {}}, {"issuer": {"id": 7}, "proof": {}},
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        [],
+        "text",
+        7,
+        None,
+        [1, 2],
+        {"proof": 5},
+        {"@context": 5, "proof": {}},
+        {"@context": ["https://www.w3.org/ns/credentials/v2"], "proof": "x"},
+        {"@context": ["https://www.w3.org/ns/credentials/v2"], "proof": [1]},
+        {"@context": ["https://www.w3.org/ns/credentials/v2"], "proof": {"type": 5}},
+        {"credentialSubject": 5, "proof": {}},
+        {"credentialSubject": [], "proof": {}},
+        {"issuer": 7, "proof": {}},
+        {"issuer": {"id": 7}, "proof": {}},
+    ],
+)
 @pytest.mark.parametrize("flags", [0, 0x01, 0x03, 0x07, 0x0F, 0x1F, 0x3F])
-def test_hand_made_payload_contents_raise_only_credential_errors(content: Any, flags: int
-                                                                 ) -> None:
+def test_hand_made_payload_contents_raise_only_credential_errors(content: Any, flags: int) -> None:
     # A record with a given flags byte, the fields those flags announce, and odd JSON content.
     body = bytes([1, flags]) + bytes(200)
     text = _payload_text(_raw_payload(1, body, content))
@@ -242,15 +273,19 @@ def test_rendered_png_decodes() -> None:
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (len(data).to_bytes(4, "big") + kind + data
-            + zlib.crc32(kind + data).to_bytes(4, "big"))
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
 
 
 def _png(width: int, height: int, bit_depth: int = 8, colour: int = 0, idat: bytes = b"") -> bytes:
-    ihdr = (width.to_bytes(4, "big") + height.to_bytes(4, "big")
-            + bytes([bit_depth, colour, 0, 0, 0]))
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat)
-            + _png_chunk(b"IEND", b""))
+    ihdr = (
+        width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([bit_depth, colour, 0, 0, 0])
+    )
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 @_fuzz(25)
@@ -278,12 +313,25 @@ def test_non_bytes_image_is_refused() -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
-                                                                max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=12,
 )
-_FIELDS = ["@context", "type", "issuer", "credentialSubject", "validFrom", "validUntil", "id",
-           "credentialSchema", "credentialStatus", "proof", "verifiableCredential", "holder"]
+_FIELDS = [
+    "@context",
+    "type",
+    "issuer",
+    "credentialSubject",
+    "validFrom",
+    "validUntil",
+    "id",
+    "credentialSchema",
+    "credentialStatus",
+    "proof",
+    "verifiableCredential",
+    "holder",
+]
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -320,7 +368,7 @@ def _mutated_doc(draw: st.DrawFn, original: dict[str, Any]) -> Any:
             del parent[last]
         elif op == "swap":
             other = draw(st.sampled_from(paths))
-            if other and other[:len(path)] != path and path[:len(other)] != other:
+            if other and other[: len(path)] != path and path[: len(other)] != other:
                 source = doc
                 for step in other:
                     source = source[step]
@@ -336,10 +384,22 @@ def _mutated_doc(draw: st.DrawFn, original: dict[str, Any]) -> Any:
 
 @_fuzz(150)
 @given(_mutated_doc(SIGNED) | _mutated_doc(ANCHORED) | _json)
-@example({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
-          "validFrom": "2026-11-21T23:40:00Z", "validUntil": "2026-11-21T23:40:00+99:00"})
-@example({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
-          "validFrom": "9999-12-31T23:59:59-23:59", "validUntil": "0001-01-01T00:00:00+23:59"})
+@example(
+    {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "validFrom": "2026-11-21T23:40:00Z",
+        "validUntil": "2026-11-21T23:40:00+99:00",
+    }
+)
+@example(
+    {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "validFrom": "9999-12-31T23:59:59-23:59",
+        "validUntil": "0001-01-01T00:00:00+23:59",
+    }
+)
 @example({**SIGNED, "credentialSubject": {**SIGNED["credentialSubject"], "id": "did:key:z6Mk"}})
 @example({**SIGNED, "credentialSubject": {**SIGNED["credentialSubject"], "id": "did:key:z0"}})
 @example({**SIGNED, "credentialSubject": {**SIGNED["credentialSubject"], "id": 5}})
@@ -440,4 +500,7 @@ def test_split_anchor_refuses_non_objects() -> None:
 def test_png_helper_is_a_png() -> None:
     from PIL import Image
 
-    assert Image.open(io.BytesIO(_png(2, 2, idat=zlib.compress(b"\x00\x00\x00" * 2)))).size == (2, 2)
+    assert Image.open(io.BytesIO(_png(2, 2, idat=zlib.compress(b"\x00\x00\x00" * 2)))).size == (
+        2,
+        2,
+    )

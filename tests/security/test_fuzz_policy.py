@@ -28,6 +28,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
 from talentproof.verifier.errors import PolicyError
 from talentproof.verifier.facts import DEGREE_LEVELS
 from talentproof.verifier.policy import (
@@ -39,7 +40,6 @@ from talentproof.verifier.policy import (
     parse_policy,
     parse_policy_text,
 )
-
 from tests.verifier.verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, build, holder
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -50,7 +50,11 @@ AS_OF = date(2026, 11, 1)
 
 
 def shipped_text() -> str:
-    return resources.files("talentproof.verifier").joinpath("professions", DEFAULT_POLICY).read_text("utf-8")
+    return (
+        resources.files("talentproof.verifier")
+        .joinpath("professions", DEFAULT_POLICY)
+        .read_text("utf-8")
+    )
 
 
 SHIPPED: dict[str, Any] = yaml.safe_load(shipped_text())
@@ -77,13 +81,26 @@ def _degree(level: str, field: str = "Computer Science") -> dict[str, Any]:
 
 
 def _job(employer: str, start: str, domains: list[str]) -> dict[str, Any]:
-    return build(EMPLOYMENT, "did:web:firm.example.hk", SUBJECT, employer=employer, start=start, domains=domains)
+    return build(
+        EMPLOYMENT,
+        "did:web:firm.example.hk",
+        SUBJECT,
+        employer=employer,
+        start=start,
+        domains=domains,
+    )
 
 
 def _badge(name: str, alignment: list[dict[str, str]]) -> dict[str, Any]:
     # completed (validFrom) before the application date the applicants are judged at
-    return build(BADGE, "did:web:hkib.example.hk", SUBJECT, name=name, alignment=alignment,
-                 valid_from=datetime(2025, 6, 1, tzinfo=UTC))
+    return build(
+        BADGE,
+        "did:web:hkib.example.hk",
+        SUBJECT,
+        name=name,
+        alignment=alignment,
+        valid_from=datetime(2025, 6, 1, tzinfo=UTC),
+    )
 
 
 #: The on-chain identity (DID, registered name) of the parties the applicants name.
@@ -104,10 +121,22 @@ def _signer(doc: dict[str, Any]) -> tuple[str, str]:
 
 
 BFS = "blockchain in financial services"
-ALIGNED = [{"targetName": "Blockchain in financial services", "targetUrl": "https://ecf.example.hk/x",
-            "targetFramework": "ECF-Fintech", "targetCode": "DLT-FS"}]
-UNALIGNED = [{"targetName": "Pastry", "targetUrl": "https://cook.example.hk/x",
-              "targetFramework": "Cooking", "targetCode": "PAS-1"}]
+ALIGNED = [
+    {
+        "targetName": "Blockchain in financial services",
+        "targetUrl": "https://ecf.example.hk/x",
+        "targetFramework": "ECF-Fintech",
+        "targetCode": "DLT-FS",
+    }
+]
+UNALIGNED = [
+    {
+        "targetName": "Pastry",
+        "targetUrl": "https://cook.example.hk/x",
+        "targetFramework": "Cooking",
+        "targetCode": "PAS-1",
+    }
+]
 
 
 def _applicants() -> dict[str, list[PolicyInput]]:
@@ -131,17 +160,32 @@ def _applicants() -> dict[str, list[PolicyInput]]:
             PolicyInput("c1", job, True, *_signer(job)),
             PolicyInput("c2", good_badge, True, *_signer(good_badge)),
         ],
-        "issuer identity unknown": [PolicyInput(f"c{i}", d, True) for i, d in enumerate((degree, job, good_badge))],
-        "qualified": inputs(_degree("master"), _job("HSBC", "2012-01-01", [BFS, "fintech"]), good_badge),
-        "associate degree": inputs(_degree("associate"), _job("HSBC", "2012-01-01", [BFS, "fintech"]), good_badge),
-        "two years": inputs(_degree("master"), _job("HSBC", "2024-09-01", [BFS, "fintech"]), good_badge),
-        "unlisted firm, no domain": inputs(_degree("master"), _job("Acme Bakery", "2012-01-01", ["baking"]), good_badge),
+        "issuer identity unknown": [
+            PolicyInput(f"c{i}", d, True) for i, d in enumerate((degree, job, good_badge))
+        ],
+        "qualified": inputs(
+            _degree("master"), _job("HSBC", "2012-01-01", [BFS, "fintech"]), good_badge
+        ),
+        "associate degree": inputs(
+            _degree("associate"), _job("HSBC", "2012-01-01", [BFS, "fintech"]), good_badge
+        ),
+        "two years": inputs(
+            _degree("master"), _job("HSBC", "2024-09-01", [BFS, "fintech"]), good_badge
+        ),
+        "unlisted firm, no domain": inputs(
+            _degree("master"), _job("Acme Bakery", "2012-01-01", ["baking"]), good_badge
+        ),
         "no blockchain knowledge": inputs(
-            _degree("master"), _job("HSBC", "2012-01-01", ["retail banking"]), _badge("Pastry", UNALIGNED)
+            _degree("master"),
+            _job("HSBC", "2012-01-01", ["retail banking"]),
+            _badge("Pastry", UNALIGNED),
         ),
         "nothing": [],
         "unverified": inputs(
-            _degree("master"), _job("HSBC", "2012-01-01", [BFS, "fintech"]), good_badge, verified=False
+            _degree("master"),
+            _job("HSBC", "2012-01-01", [BFS, "fintech"]),
+            good_badge,
+            verified=False,
         ),
     }
 
@@ -185,15 +229,43 @@ def assert_no_new_eligibility(policy: Policy, what: str) -> None:
 # --------------------------------------------------------------------------- strategies
 
 KEYS = st.one_of(
-    st.sampled_from(["format", "name", "professions", "id", "title", "criteria", "degree", "employment",
-                     "badge", "any_of", "all_of", "min_level", "fields", "employers", "domains", "min_years",
-                     "alignments", "keywords", "achievement_types", "framework", "code", "did", "institutions",
-                     "source"]),
+    st.sampled_from(
+        [
+            "format",
+            "name",
+            "professions",
+            "id",
+            "title",
+            "criteria",
+            "degree",
+            "employment",
+            "badge",
+            "any_of",
+            "all_of",
+            "min_level",
+            "fields",
+            "employers",
+            "domains",
+            "min_years",
+            "alignments",
+            "keywords",
+            "achievement_types",
+            "framework",
+            "code",
+            "did",
+            "institutions",
+            "source",
+        ]
+    ),
     st.text(max_size=8),
 )
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-10, 10**6), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12), st.sampled_from([FORMAT, "bachelor", "master", "", " ", "!!!", "—", "5", "null"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-10, 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from([FORMAT, "bachelor", "master", "", " ", "!!!", "—", "5", "null"]),
 )
 JSONISH = st.recursive(
     SCALARS,
@@ -205,7 +277,9 @@ YAMLISH = st.recursive(
     SCALARS,
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
-        st.dictionaries(st.one_of(KEYS, st.integers(-3, 3), st.booleans(), st.none()), inner, max_size=5),
+        st.dictionaries(
+            st.one_of(KEYS, st.integers(-3, 3), st.booleans(), st.none()), inner, max_size=5
+        ),
     ),
     max_leaves=30,
 )
@@ -214,9 +288,22 @@ YAMLISH = st.recursive(
 def criterion_like() -> st.SearchStrategy[Any]:
     """Criteria that are often almost right, so the fuzzing reaches deep into the parser."""
     body = st.dictionaries(
-        st.sampled_from(["min_level", "fields", "employers", "institutions", "domains", "min_years",
-                         "alignments", "keywords", "achievement_types", "extra"]),
-        YAMLISH, max_size=4,
+        st.sampled_from(
+            [
+                "min_level",
+                "fields",
+                "employers",
+                "institutions",
+                "domains",
+                "min_years",
+                "alignments",
+                "keywords",
+                "achievement_types",
+                "extra",
+            ]
+        ),
+        YAMLISH,
+        max_size=4,
     )
     return st.fixed_dictionaries(
         {"id": st.one_of(st.just("c"), SCALARS), "title": st.just("T")},
@@ -240,11 +327,17 @@ def test_random_values_raise_only_policy_errors(doc: Any) -> None:
         YAMLISH,
         st.lists(
             st.fixed_dictionaries(
-                {"id": st.text(min_size=1, max_size=5), "name": st.just("P"),
-                 "criteria": st.lists(st.one_of(criterion_like(), YAMLISH), min_size=1, max_size=3)},
+                {
+                    "id": st.text(min_size=1, max_size=5),
+                    "name": st.just("P"),
+                    "criteria": st.lists(
+                        st.one_of(criterion_like(), YAMLISH), min_size=1, max_size=3
+                    ),
+                },
                 optional={"description": SCALARS, "source": SCALARS},
             ),
-            min_size=1, max_size=2,
+            min_size=1,
+            max_size=2,
         ),
     ),
 )
@@ -304,11 +397,32 @@ def _related(where: str, path: Path) -> bool:
 
 def _junk_for(value: Any) -> st.SearchStrategy[Any]:
     """Values of another type than ``value`` (or degenerate values of its type)."""
-    others: list[Any] = [None, True, False, 0, -1, 2.5, math.nan, math.inf, "", "   ", "!!!", "5", [], {}, ["x"], {"x": 1}]
+    others: list[Any] = [
+        None,
+        True,
+        False,
+        0,
+        -1,
+        2.5,
+        math.nan,
+        math.inf,
+        "",
+        "   ",
+        "!!!",
+        "5",
+        [],
+        {},
+        ["x"],
+        {"x": 1},
+    ]
     if isinstance(value, bool):
         keep = [x for x in others if not isinstance(x, bool)]
     elif isinstance(value, (int, float)):
-        keep = [x for x in others if isinstance(x, (str, list, dict, bool)) or x is None] + [math.nan, math.inf, -1]
+        keep = [x for x in others if isinstance(x, (str, list, dict, bool)) or x is None] + [
+            math.nan,
+            math.inf,
+            -1,
+        ]
     elif isinstance(value, str):
         keep = [x for x in others if not isinstance(x, str)] + ["", "   ", "!!!", "—"]
     elif isinstance(value, list):
@@ -356,7 +470,9 @@ def test_deleting_any_key_or_item_raises_only_policy_errors(data: st.DataObject)
 
 
 @FUZZ
-@given(st.data(), st.one_of(st.text(min_size=1, max_size=10), st.integers(), st.booleans(), st.none()))
+@given(
+    st.data(), st.one_of(st.text(min_size=1, max_size=10), st.integers(), st.booleans(), st.none())
+)
 def test_an_added_key_anywhere_is_refused_naming_it(data: st.DataObject, key: Any) -> None:
     mappings = [p for p in [(), *ALL_PATHS] if isinstance(_get(SHIPPED, p), dict)]
     path = data.draw(st.sampled_from(mappings), label="mapping")
@@ -365,7 +481,11 @@ def test_an_added_key_anywhere_is_refused_naming_it(data: st.DataObject, key: An
     doc = copy.deepcopy(SHIPPED)
     _get(doc, path)[key] = "x"
     exc = refused(parse_policy, doc)
-    if isinstance(key, str) and key in ("degree", "employment", "badge", "any_of", "all_of") and "id" in target:
+    if (
+        isinstance(key, str)
+        and key in ("degree", "employment", "badge", "any_of", "all_of")
+        and "id" in target
+    ):
         assert exc is not None  # a second criterion kind: "exactly one of the keys ..."
         return
     assert exc is not None, f"key {key!r} added at {_where(path) or 'the root'} was accepted"
@@ -377,7 +497,9 @@ def test_an_added_key_anywhere_is_refused_naming_it(data: st.DataObject, key: An
 def test_edited_policy_text_raises_only_policy_errors(data: st.DataObject) -> None:
     text = shipped_text()
     lines = text.splitlines(keepends=True)
-    op = data.draw(st.sampled_from(["delete line", "duplicate line", "edit char", "insert char"]), label="op")
+    op = data.draw(
+        st.sampled_from(["delete line", "duplicate line", "edit char", "insert char"]), label="op"
+    )
     i = data.draw(st.integers(0, len(lines) - 1), label="line")
     if op == "delete line":
         lines.pop(i)
@@ -387,7 +509,7 @@ def test_edited_policy_text_raises_only_policy_errors(data: st.DataObject) -> No
         line = lines[i]
         j = data.draw(st.integers(0, max(len(line) - 1, 0)), label="column")
         c = data.draw(st.sampled_from(list(":-[]{}#&*!|>'\"%@ \t\nx0")), label="char")
-        lines[i] = line[:j] + c + line[j + (op == "edit char"):]
+        lines[i] = line[:j] + c + line[j + (op == "edit char") :]
     edited = "".join(lines)
     exc = refused(parse_policy_text, edited, "edited.yaml")
     if exc is None:
@@ -404,11 +526,17 @@ def test_json_policies_are_fuzzed_the_same_way(data: st.DataObject) -> None:
     path = data.draw(st.sampled_from(ALL_PATHS), label="path")
     doc = copy.deepcopy(SHIPPED)
     parent = _get(doc, path[:-1])
-    junk = data.draw(_junk_for(parent[path[-1]]).filter(lambda v: not (isinstance(v, float) and not math.isfinite(v))))
+    junk = data.draw(
+        _junk_for(parent[path[-1]]).filter(
+            lambda v: not (isinstance(v, float) and not math.isfinite(v))
+        )
+    )
     parent[path[-1]] = junk
     exc = refused(parse_policy_text, json.dumps(doc), "policy.json")
     if exc is None:
-        assert_no_new_eligibility(parse_policy_text(json.dumps(doc), "policy.json"), f"json junk at {_where(path)}")
+        assert_no_new_eligibility(
+            parse_policy_text(json.dumps(doc), "policy.json"), f"json junk at {_where(path)}"
+        )
     else:
         assert _related(exc.where, path), (exc.where, _where(path))
 
@@ -421,8 +549,13 @@ def test_the_shipped_policy_round_trips_through_json() -> None:
 
 
 def _one(criterion_body: dict[str, Any], kind: str = "employment") -> dict[str, Any]:
-    return {"format": FORMAT, "name": "x", "professions": [
-        {"id": "p", "name": "P", "criteria": [{"id": "c", "title": "C", kind: criterion_body}]}]}
+    return {
+        "format": FORMAT,
+        "name": "x",
+        "professions": [
+            {"id": "p", "name": "P", "criteria": [{"id": "c", "title": "C", kind: criterion_body}]}
+        ],
+    }
 
 
 W = "professions[0].criteria[0]"
@@ -432,39 +565,100 @@ W = "professions[0].criteria[0]"
     ("doc", "where", "was"),
     [
         # TypeError while sorting mixed key types for the error message
-        ({"format": FORMAT, "name": "x", "professions": [
-            {"id": "p", "name": "P", "criteria": [{"id": "c", "title": "C", 1: "x", "zz": 2}]}]}, W, "TypeError"),
+        (
+            {
+                "format": FORMAT,
+                "name": "x",
+                "professions": [
+                    {
+                        "id": "p",
+                        "name": "P",
+                        "criteria": [{"id": "c", "title": "C", 1: "x", "zz": 2}],
+                    }
+                ],
+            },
+            W,
+            "TypeError",
+        ),
         (_one({"min_level": "master", 1: 2, "b": 3}, "degree"), f"{W}.degree", "TypeError"),
         # employers: a string was iterated character by character; an int raised TypeError
-        (_one({"employers": "HSBC", "min_years": 1}), f"{W}.employment.employers", "accepted as H, S, B, C"),
+        (
+            _one({"employers": "HSBC", "min_years": 1}),
+            f"{W}.employment.employers",
+            "accepted as H, S, B, C",
+        ),
         (_one({"employers": 5, "min_years": 1}), f"{W}.employment.employers", "TypeError"),
         # issue 11: firms by name (matched the name a credential asserts) are refused: by DID only
-        (_one({"employers": [{"name": "HSBC"}], "min_years": 1}), f"{W}.employment.employers[0].did", "name matched"),
-        (_one({"employers": [{"did": "HSBC", "name": "HSBC"}], "min_years": 1}), f"{W}.employment.employers[0].did",
-         "not a DID"),
-        (_one({"min_level": "bachelor", "institutions": []}, "degree"), f"{W}.degree.institutions", "any university"),
+        (
+            _one({"employers": [{"name": "HSBC"}], "min_years": 1}),
+            f"{W}.employment.employers[0].did",
+            "name matched",
+        ),
+        (
+            _one({"employers": [{"did": "HSBC", "name": "HSBC"}], "min_years": 1}),
+            f"{W}.employment.employers[0].did",
+            "not a DID",
+        ),
+        (
+            _one({"min_level": "bachelor", "institutions": []}, "degree"),
+            f"{W}.degree.institutions",
+            "any university",
+        ),
         # alignments: an int raised TypeError; a non-string framework crashed evaluate()
         (_one({"alignments": 5}, "badge"), f"{W}.badge.alignments", "TypeError"),
-        (_one({"alignments": [{"framework": 5}]}, "badge"), f"{W}.badge.alignments[0].framework", "AttributeError in evaluate"),
+        (
+            _one({"alignments": [{"framework": 5}]}, "badge"),
+            f"{W}.badge.alignments[0].framework",
+            "AttributeError in evaluate",
+        ),
         # a name with no letters normalizes to "", which is "in" every text: matched anything
         (_one({"keywords": ["!!!"]}, "badge"), f"{W}.badge.keywords[0]", "any badge met it"),
-        (_one({"min_level": "bachelor", "fields": ["."]}, "degree"), f"{W}.degree.fields[0]", "any field met it"),
+        (
+            _one({"min_level": "bachelor", "fields": ["."]}, "degree"),
+            f"{W}.degree.fields[0]",
+            "any field met it",
+        ),
         # empty or null filter lists read as "no filter"
-        (_one({"min_level": "bachelor", "fields": []}, "degree"), f"{W}.degree.fields", "any field met it"),
-        (_one({"domains": None, "min_years": 5}), f"{W}.employment.domains", "any employment met it"),
-        (_one({"alignments": [{"framework": None, "code": "DLT-FS"}]}, "badge"),
-         f"{W}.badge.alignments[0].framework", "any framework met it"),
+        (
+            _one({"min_level": "bachelor", "fields": []}, "degree"),
+            f"{W}.degree.fields",
+            "any field met it",
+        ),
+        (
+            _one({"domains": None, "min_years": 5}),
+            f"{W}.employment.domains",
+            "any employment met it",
+        ),
+        (
+            _one({"alignments": [{"framework": None, "code": "DLT-FS"}]}, "badge"),
+            f"{W}.badge.alignments[0].framework",
+            "any framework met it",
+        ),
         # thresholds: missing read as 0; NaN / infinity accepted
         (_one({"domains": ["fintech"]}), f"{W}.employment.min_years", "read as 0 years"),
-        (_one({"domains": ["fintech"], "min_years": math.nan}), f"{W}.employment.min_years", "never met, silently"),
-        (_one({"domains": ["fintech"], "min_years": math.inf}), f"{W}.employment.min_years", "never met, silently"),
+        (
+            _one({"domains": ["fintech"], "min_years": math.nan}),
+            f"{W}.employment.min_years",
+            "never met, silently",
+        ),
+        (
+            _one({"domains": ["fintech"], "min_years": math.inf}),
+            f"{W}.employment.min_years",
+            "never met, silently",
+        ),
         # an unknown top-level key was ignored (a misspelt "professions" section, say)
         ({**_one({"domains": ["fintech"], "min_years": 1}), "profesions": []}, "policy", "ignored"),
         # a criterion id repeated inside an any_of made evidence ambiguous
-        (_one([{"id": "c", "title": "A", "degree": {"min_level": "master"}}], "any_of"), "professions[0].criteria", "accepted"),
+        (
+            _one([{"id": "c", "title": "A", "degree": {"min_level": "master"}}], "any_of"),
+            "professions[0].criteria",
+            "accepted",
+        ),
     ],
 )
-def test_regression_malformed_policy_is_refused_naming_the_field(doc: dict[str, Any], where: str, was: str) -> None:
+def test_regression_malformed_policy_is_refused_naming_the_field(
+    doc: dict[str, Any], where: str, was: str
+) -> None:
     exc = refused(parse_policy, doc)
     assert exc is not None, f"accepted (before the fix: {was})"
     assert exc.where == where, str(exc)
@@ -472,7 +666,9 @@ def test_regression_malformed_policy_is_refused_naming_the_field(doc: dict[str, 
 
 def test_regression_duplicate_keys_are_refused_in_yaml_and_json(tmp_path: Any) -> None:
     """PyYAML and json keep the last of two equal keys: the file said 5 years and 0 years."""
-    yaml_text = shipped_text().replace("          min_years: 5\n", "          min_years: 5\n          min_years: 0\n", 1)
+    yaml_text = shipped_text().replace(
+        "          min_years: 5\n", "          min_years: 5\n          min_years: 0\n", 1
+    )
     assert yaml_text != shipped_text()
     (tmp_path / "p.yaml").write_text(yaml_text)
     exc = refused(load_policy, tmp_path / "p.yaml")

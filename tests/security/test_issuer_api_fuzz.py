@@ -59,7 +59,7 @@ def assert_clear_answer(status: int, text: str, content_type: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def api(issuer_chain, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # noqa: F811
+def api(issuer_chain, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from talentproof.issuer.app import create_app
     from talentproof.issuer.service import IssuerService
     from talentproof.issuer.settings import IssuerSettings
@@ -76,7 +76,8 @@ def api(issuer_chain, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
         token = inst["api_key"]["token"]
         for i in range(3):
             r = client.post(
-                "/credentials", headers={"Authorization": f"Bearer {token}"},
+                "/credentials",
+                headers={"Authorization": f"Bearer {token}"},
                 json=degree_request(f"Fuzz {i}"),
             )
             assert r.status_code == 202, r.text
@@ -166,9 +167,7 @@ def test_api_answers_every_generated_request_clearly(
     api: dict[str, Any], api_schema: Any, method: str, path: str, mode: GenerationMode
 ) -> None:
     operation = api_schema[path][method]
-    auth = (
-        f"Bearer {OPERATOR_TOKEN}" if path.startswith("/operator") else f"Bearer {api['token']}"
-    )
+    auth = f"Bearer {OPERATOR_TOKEN}" if path.startswith("/operator") else f"Bearer {api['token']}"
     seen: list[int] = []
 
     @given(operation.as_strategy(generation_mode=mode))
@@ -199,7 +198,9 @@ def test_fuzzing_reached_authorized_paths(api: dict[str, Any]) -> None:
     not only exercising 401s)."""
     client = TestClient(api["app"])
     token = api["token"]
-    assert client.get("/credentials", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        client.get("/credentials", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
     assert client.get("/operator/institutions", headers=operator_headers()).status_code == 200
 
 
@@ -215,7 +216,11 @@ def test_regressions_found_by_the_fuzzer_answer_4xx(
         headers["Idempotency-Key"] = idempotency_key
     huge = degree_request()
     huge["credentialSubject"]["degree"]["level"] = 2**70
-    for body in (huge, {"credentialSubject": {"": -(2**63) - 1}}, {"type": 2**64, "credentialSubject": {}}):
+    for body in (
+        huge,
+        {"credentialSubject": {"": -(2**63) - 1}},
+        {"type": 2**64, "credentialSubject": {}},
+    ):
         r = client.post("/credentials", headers=headers, json=body)
         assert_clear_answer(r.status_code, r.text, r.headers["content-type"])
         assert 400 <= r.status_code < 500

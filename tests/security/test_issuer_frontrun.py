@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from eth_account import Account
 from sqlalchemy import select
+from web3 import Web3
+
 from talentproof.issuer.db import AnchorBatch, Credential
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import Deployment
 from talentproof.ledger.tx import FeeConfig
-from web3 import Web3
-
 from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard
 
@@ -55,7 +55,9 @@ def _root_anchored(chain: dict[str, Any], issuer_id: int | None = None) -> list[
     from talentproof.ledger.artifacts import load_artifact
 
     w3 = Web3(Web3.HTTPProvider(chain["rpc_url"]))
-    contract = w3.eth.contract(address=chain["registry"], abi=load_artifact("TalentProofRegistry").abi)
+    contract = w3.eth.contract(
+        address=chain["registry"], abi=load_artifact("TalentProofRegistry").abi
+    )
     filters = {"issuerId": issuer_id} if issuer_id is not None else {}
     return [
         (bytes(e["args"]["root"]), int(e["args"]["issuerId"]))
@@ -63,7 +65,7 @@ def _root_anchored(chain: dict[str, Any], issuer_id: int | None = None) -> list[
     ]
 
 
-def _issue(client: Any, token: str) -> list[str]:  # noqa: F811
+def _issue(client: Any, token: str) -> list[str]:
     ids = []
     for i in range(N):
         r = client.post("/credentials", headers=bearer(token), json=degree_request(f"Front {i}"))
@@ -73,7 +75,11 @@ def _issue(client: Any, token: str) -> list[str]:  # noqa: F811
 
 
 def _assert_anchored_despite_squatter(
-    client: Any, service: Any, chain: dict[str, Any], inst: dict[str, Any], ids: list[str],  # noqa: F811
+    client: Any,
+    service: Any,
+    chain: dict[str, Any],
+    inst: dict[str, Any],
+    ids: list[str],
     squatted_root: bytes,
 ) -> None:
     from talentproof.ledger.reader import RegistryReader
@@ -111,7 +117,9 @@ def _assert_anchored_despite_squatter(
 
 
 def test_root_squatted_before_sending_is_still_anchored_by_us_once(
-    client, service, issuer_chain  # noqa: F811
+    client,
+    service,
+    issuer_chain,
 ) -> None:
     inst = onboard(client)
     ids = _issue(client, inst["api_key"]["token"])
@@ -129,7 +137,9 @@ def test_root_squatted_before_sending_is_still_anchored_by_us_once(
 
 
 def test_pending_anchor_front_run_in_the_mempool_changes_nothing(
-    client, service, issuer_chain  # noqa: F811
+    client,
+    service,
+    issuer_chain,
 ) -> None:
     """Anvil stops automining; our anchorRoot waits in the pool, the squatter copies its root
     with a higher tip, one block mines both; both succeed, each in its issuer's namespace."""
@@ -143,7 +153,7 @@ def test_pending_anchor_front_run_in_the_mempool_changes_nothing(
     def drain() -> None:
         try:
             worker.drain(90)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+        except BaseException as exc:
             errors.append(exc)
 
     w3.provider.make_request("evm_setAutomine", [False])

@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+
 from talentproof.issuer.errors import Unauthenticated
 from talentproof.issuer.limits import LimitSettings, RateLimiter, TokenBuckets, human_bytes
 from talentproof.ratelimit import client_address
-
 from tests.issuer.conftest import issuer_chain, make_service  # noqa: F401
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard, operator_headers
 
@@ -28,7 +28,7 @@ ANON = 12  # budget per client address of requests without a key
 
 
 @pytest.fixture
-def limited(make_service) -> Iterator[TestClient]:  # noqa: F811
+def limited(make_service) -> Iterator[TestClient]:
     from talentproof.issuer.app import create_app
 
     service = make_service(
@@ -153,12 +153,18 @@ def test_junk_bearer_tokens_from_one_address_are_limited_after_its_budget(limite
     # a key that authenticated before keeps working from that address, counted by its key id;
     # another address has its own budget; requests without a key are counted apart
     assert attacker.get("/credentials", headers=bearer(token)).status_code == 200
-    assert attacker.post(
-        "/credentials", headers=bearer(token), json=degree_request("Still served")
-    ).status_code == 202
-    assert _address(limited, "198.51.100.9").get(
-        "/credentials", headers=bearer("tpk_junk_x")
-    ).status_code == 401
+    assert (
+        attacker.post(
+            "/credentials", headers=bearer(token), json=degree_request("Still served")
+        ).status_code
+        == 202
+    )
+    assert (
+        _address(limited, "198.51.100.9")
+        .get("/credentials", headers=bearer("tpk_junk_x"))
+        .status_code
+        == 401
+    )
     assert attacker.get("/healthz").status_code == 200
 
 
@@ -304,7 +310,7 @@ LEGIT_REQUESTS = 200  # a legitimate key's requests from another address meanwhi
 
 
 @pytest.mark.integration
-def test_loopback_junk_token_flood_leaves_a_valid_key_served(make_service) -> None:  # noqa: F811
+def test_loopback_junk_token_flood_leaves_a_valid_key_served(make_service) -> None:
     """Real HTTP on loopback (uvicorn on 127.0.0.1), the flooding and the legitimate client
     bound to distinct 127.0.0.x source addresses; a fixed count and a time bound, count-based
     assertions only."""
@@ -314,6 +320,7 @@ def test_loopback_junk_token_flood_leaves_a_valid_key_served(make_service) -> No
     import time
 
     import uvicorn
+
     from talentproof.issuer.app import create_app
 
     budget = 20
@@ -338,9 +345,7 @@ def test_loopback_junk_token_flood_leaves_a_valid_key_served(make_service) -> No
     legit: dict[int, int] = {}
 
     def send(source: str, n: int, request: Any, seen: dict[int, int]) -> None:
-        conn = http.client.HTTPConnection(
-            "127.0.0.1", port, timeout=15, source_address=(source, 0)
-        )
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15, source_address=(source, 0))
         for i in range(n):
             if time.monotonic() > stop:
                 break

@@ -19,10 +19,10 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import select
+
 from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import Institution, SigningKey
 from talentproof.issuer.observability import JsonFormatter
-
 from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
 from tests.issuer.issuer_helpers import (
     OPERATOR_TOKEN,
@@ -76,7 +76,10 @@ def _request(i: int, name: str, field: str, seed: int) -> dict[str, Any]:
 
 
 def test_logs_and_database_hold_no_secret_or_personal_data(
-    client, service, captured, tmp_path  # noqa: F811
+    client,
+    service,
+    captured,
+    tmp_path,
 ) -> None:
     inst = onboard(client)
     slug, token = inst["slug"], inst["api_key"]["token"]
@@ -88,7 +91,9 @@ def test_logs_and_database_hold_no_secret_or_personal_data(
     # single issuance
     ids = []
     for i in range(3):
-        r = client.post("/credentials", headers=bearer(extra), json=_request(i, HOLDER_NAME, FIELD, 41))
+        r = client.post(
+            "/credentials", headers=bearer(extra), json=_request(i, HOLDER_NAME, FIELD, 41)
+        )
         assert r.status_code == 202, r.text
         ids.append(r.json()["id"])
     # an invalid request carrying personal data
@@ -112,22 +117,35 @@ def test_logs_and_database_hold_no_secret_or_personal_data(
     assert (job["succeeded"], job["failed"]) == (5, 1)
     client.app.state.worker.drain(30)
     # revocation and suspension (on chain), with reasons naming a person
-    assert client.post(
-        f"/credentials/{ids[0]}/revoke", headers=bearer(token), json={"reason": f"{REASON_NAME} asked"}
-    ).status_code == 202  # queued, applied by the worker
-    assert client.post(
-        f"/credentials/{ids[1]}/suspend", headers=bearer(token), json={"reason": REASON_NAME}
-    ).status_code == 202
+    assert (
+        client.post(
+            f"/credentials/{ids[0]}/revoke",
+            headers=bearer(token),
+            json={"reason": f"{REASON_NAME} asked"},
+        ).status_code
+        == 202
+    )  # queued, applied by the worker
+    assert (
+        client.post(
+            f"/credentials/{ids[1]}/suspend", headers=bearer(token), json={"reason": REASON_NAME}
+        ).status_code
+        == 202
+    )
     client.app.state.worker.drain(30)
     assert client.get(f"/institutions/{slug}/status/revocation").status_code == 200
     # key rotation (a new seed is generated, sealed and registered)
-    assert client.post(
-        f"/operator/institutions/{slug}/signing-keys/rotate", headers=operator_headers()
-    ).status_code == 200
+    assert (
+        client.post(
+            f"/operator/institutions/{slug}/signing-keys/rotate", headers=operator_headers()
+        ).status_code
+        == 200
+    )
 
     with service.sessions() as session:
         inst_row = session.scalars(select(Institution).where(Institution.slug == slug)).one()
-        key_rows = list(session.scalars(select(SigningKey).where(SigningKey.institution_id == inst_row.id)))
+        key_rows = list(
+            session.scalars(select(SigningKey).where(SigningKey.institution_id == inst_row.id))
+        )
         seeds = [service.vault.open(k.seed_enc, context=f"signing-key:{k.id}") for k in key_rows]
         account_key = service.account_key(inst_row)
     assert len(seeds) == 2

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+
 from talentproof.credential.merkle import MerkleTree
 from talentproof.ledger.chain import type_id
 from talentproof.ledger.client import RegistryClient
@@ -401,9 +402,10 @@ def test_reanchoring_another_issuers_credential_does_not_verify(deployed_anvil: 
 def test_governance_transaction_replayed_on_another_chain_is_refused(tmp_path: Any) -> None:
     """EIP-155: a transaction signed for chain A is refused by chain B, though B holds the same
     registry at the same address, the same accounts and the same nonce."""
+    from web3 import Web3
+
     from talentproof.ledger.deploy import deploy_registry
     from talentproof.ledger.nodes import anvil
-    from web3 import Web3
 
     with (
         anvil(chain_id=31337, log_path=tmp_path / "a.log") as node_a,

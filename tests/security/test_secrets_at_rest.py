@@ -19,10 +19,10 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import MetaData, select, text
+
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import IdempotencyRecord, Institution, SigningKey
-
 from tests.issuer.conftest import (  # noqa: F401
     client,
     issuer_chain,
@@ -60,19 +60,22 @@ def _encodings(value: bytes | str) -> dict[str, bytes]:
     return forms
 
 
-def _onboard(client: Any, token: str, idem: str | None, slug: str | None = None) -> Any:  # noqa: F811
+def _onboard(client: Any, token: str, idem: str | None, slug: str | None = None) -> Any:
     headers = {"Authorization": f"Bearer {token}"}
     if idem is not None:
         headers["Idempotency-Key"] = idem
     return client.post(
         "/operator/institutions",
         headers=headers,
-        json={"name": "University of Testing", "slug": slug or new_slug("sealed"),
-              "credential_types": ["DegreeCredential"]},
+        json={
+            "name": "University of Testing",
+            "slug": slug or new_slug("sealed"),
+            "credential_types": ["DegreeCredential"],
+        },
     )
 
 
-def _scan_tables(service: Any) -> bytes:  # noqa: F811
+def _scan_tables(service: Any) -> bytes:
     """Every value of every row of every table, as bytes (bytes as they are, others as text)."""
     meta = MetaData()
     meta.reflect(service.engine)
@@ -93,10 +96,12 @@ def _scan_files(root: Path) -> dict[str, bytes]:
 
 
 def _same_body(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
+        b, option=orjson.OPT_SORT_KEYS
+    )
 
 
-def test_no_secret_at_rest_in_clear_idempotent_replays_included(client, service) -> None:  # noqa: F811
+def test_no_secret_at_rest_in_clear_idempotent_replays_included(client, service) -> None:
     data_dir = Path(service.settings.data_dir)
     tokens: dict[str, str] = {}
     # an operator key from the database (CLI bootstrap) beside the configured one
@@ -124,40 +129,64 @@ def test_no_secret_at_rest_in_clear_idempotent_replays_included(client, service)
 
     # API key creation and rotation with an Idempotency-Key, replayed
     body = {"scopes": ["issue", "read"], "name": "sealed"}
-    made = client.post(f"/operator/institutions/{slug}/api-keys",
-                       headers=operator_headers(**{"Idempotency-Key": "create-1"}), json=body)
+    made = client.post(
+        f"/operator/institutions/{slug}/api-keys",
+        headers=operator_headers(**{"Idempotency-Key": "create-1"}),
+        json=body,
+    )
     assert made.status_code == 201, made.text
-    replay = client.post(f"/operator/institutions/{slug}/api-keys",
-                         headers=operator_headers(**{"Idempotency-Key": "create-1"}), json=body)
+    replay = client.post(
+        f"/operator/institutions/{slug}/api-keys",
+        headers=operator_headers(**{"Idempotency-Key": "create-1"}),
+        json=body,
+    )
     assert replay.headers.get("Idempotent-Replayed") == "true"
     assert replay.json() == made.json()
     tokens["created key"] = made.json()["token"]
     key_id = made.json()["id"]
-    rotated = client.post(f"/operator/institutions/{slug}/api-keys/{key_id}/rotate",
-                          headers=operator_headers(**{"Idempotency-Key": "rotate-1"}))
+    rotated = client.post(
+        f"/operator/institutions/{slug}/api-keys/{key_id}/rotate",
+        headers=operator_headers(**{"Idempotency-Key": "rotate-1"}),
+    )
     assert rotated.status_code == 201, rotated.text
-    replay = client.post(f"/operator/institutions/{slug}/api-keys/{key_id}/rotate",
-                         headers=operator_headers(**{"Idempotency-Key": "rotate-1"}))
+    replay = client.post(
+        f"/operator/institutions/{slug}/api-keys/{key_id}/rotate",
+        headers=operator_headers(**{"Idempotency-Key": "rotate-1"}),
+    )
     assert replay.headers.get("Idempotent-Replayed") == "true"
     assert replay.json() == rotated.json()
     tokens["rotated key"] = rotated.json()["token"]
     # the same Idempotency-Key for another request is still refused
-    assert client.post(f"/operator/institutions/{slug}/api-keys",
-                       headers=operator_headers(**{"Idempotency-Key": "create-1"}),
-                       json={"scopes": ["read"]}).status_code == 409
+    assert (
+        client.post(
+            f"/operator/institutions/{slug}/api-keys",
+            headers=operator_headers(**{"Idempotency-Key": "create-1"}),
+            json={"scopes": ["read"]},
+        ).status_code
+        == 409
+    )
     # a signing-key rotation (a new seed, sealed)
-    r = client.post(f"/operator/institutions/{slug}/signing-keys/rotate",
-                    headers=operator_headers(**{"Idempotency-Key": "rotate-signing-1"}))
+    r = client.post(
+        f"/operator/institutions/{slug}/signing-keys/rotate",
+        headers=operator_headers(**{"Idempotency-Key": "rotate-signing-1"}),
+    )
     assert r.status_code == 200, r.text
 
     # the keys work: issuance, bulk (its upload is removed once the job ends)
     key = tokens["rotated key"]
-    issued = client.post("/credentials", headers=bearer(key, **{"Idempotency-Key": "i-1"}),
-                         json=degree_request("Sealed Studies"))
+    issued = client.post(
+        "/credentials",
+        headers=bearer(key, **{"Idempotency-Key": "i-1"}),
+        json=degree_request("Sealed Studies"),
+    )
     assert issued.status_code == 202, issued.text
     rows = b"\n".join(orjson.dumps(degree_request(f"Bulk Sealed {i}")) for i in range(3)) + b"\n"
-    job = client.post("/bulk-jobs", headers=bearer(key), data={"type": "DegreeCredential"},
-                      files={"file": ("rows.jsonl", rows, "application/x-ndjson")})
+    job = client.post(
+        "/bulk-jobs",
+        headers=bearer(key),
+        data={"type": "DegreeCredential"},
+        files={"file": ("rows.jsonl", rows, "application/x-ndjson")},
+    )
     assert job.status_code == 202, job.text
     BulkRunner(service, processes=1).run_pending()
     client.app.state.worker.drain(30)
@@ -166,8 +195,10 @@ def test_no_secret_at_rest_in_clear_idempotent_replays_included(client, service)
     with service.sessions() as session:
         insts = list(session.scalars(select(Institution)))
         keys = list(session.scalars(select(SigningKey)))
-        seeds = {f"seed {k.id}": service.vault.open(k.seed_enc, context=f"signing-key:{k.id}")
-                 for k in keys}
+        seeds = {
+            f"seed {k.id}": service.vault.open(k.seed_enc, context=f"signing-key:{k.id}")
+            for k in keys
+        }
         accounts = {f"chain key {i.slug}": service.account_key(i) for i in insts}
     assert len(seeds) >= 4 and len(accounts) >= 3
     secrets: dict[str, bytes | str] = {
@@ -183,8 +214,11 @@ def test_no_secret_at_rest_in_clear_idempotent_replays_included(client, service)
     governor = secrets.pop("governor key")
     assert isinstance(governor, str)
     secrets["governor key"] = bytes.fromhex(governor.removeprefix("0x"))
-    needles = {f"{what} [{form}]": blob
-               for what, value in secrets.items() for form, blob in _encodings(value).items()}
+    needles = {
+        f"{what} [{form}]": blob
+        for what, value in secrets.items()
+        for form, blob in _encodings(value).items()
+    }
 
     def _check(where: str, haystack: bytes) -> list[str]:
         return [f"{needle} in {where}" for needle, blob in needles.items() if blob in haystack]
@@ -213,19 +247,31 @@ def test_no_secret_at_rest_in_clear_idempotent_replays_included(client, service)
     assert not found, f"secrets at rest in clear after shutdown: {found}"
 
 
-def test_clear_replays_from_before_are_scrubbed(make_service) -> None:  # noqa: F811
+def test_clear_replays_from_before_are_scrubbed(make_service) -> None:
     service = make_service()
     data_dir = Path(service.settings.data_dir)
     leaked = "tpk_0123456789abcdef_LEAKEDsecretLEAKEDsecretLEAKEDsecret0000"
     with service.session() as session:
-        session.add(IdempotencyRecord(
-            principal="env-operator", key="old-key", fingerprint=b"x", status_code=201,
-            body=orjson.dumps({"id": "0123456789abcdef", "token": leaked}), headers="{}",
-        ))
-        session.add(IdempotencyRecord(
-            principal="abc", key="kept", fingerprint=b"x", status_code=202,
-            body=orjson.dumps({"id": "urn:uuid:1"}), headers="{}",
-        ))
+        session.add(
+            IdempotencyRecord(
+                principal="env-operator",
+                key="old-key",
+                fingerprint=b"x",
+                status_code=201,
+                body=orjson.dumps({"id": "0123456789abcdef", "token": leaked}),
+                headers="{}",
+            )
+        )
+        session.add(
+            IdempotencyRecord(
+                principal="abc",
+                key="kept",
+                fingerprint=b"x",
+                status_code=202,
+                body=orjson.dumps({"id": "urn:uuid:1"}),
+                headers="{}",
+            )
+        )
         session.execute(text("DELETE FROM issuer_meta WHERE key = 'replays_sealed'"))
     service.close()
     restarted = make_service()
@@ -254,9 +300,12 @@ def _loose(root: Path) -> list[str]:
 
 
 def test_data_folder_is_private_and_bulk_uploads_are_removed(
-    issuer_chain, tmp_path, make_service  # noqa: F811
+    issuer_chain,
+    tmp_path,
+    make_service,
 ) -> None:
     from fastapi.testclient import TestClient
+
     from talentproof.issuer.app import create_app
 
     # a folder from before: world-readable, with a world-readable database
@@ -269,12 +318,20 @@ def test_data_folder_is_private_and_bulk_uploads_are_removed(
         with TestClient(create_app(service, run_worker=False)) as http:
             inst = _onboard(http, OPERATOR_TOKEN, None).json()
             key = inst["api_key"]["token"]
-            assert http.post("/credentials", headers=bearer(key),
-                             json=degree_request("Private Files")).status_code == 202
+            assert (
+                http.post(
+                    "/credentials", headers=bearer(key), json=degree_request("Private Files")
+                ).status_code
+                == 202
+            )
             rows = b"\n".join(orjson.dumps(degree_request(f"Private Bulk {i}")) for i in range(4))
             rows += b"\n{not json}\n"
-            r = http.post("/bulk-jobs", headers=bearer(key), data={"type": "DegreeCredential"},
-                          files={"file": ("rows.jsonl", rows, "application/x-ndjson")})
+            r = http.post(
+                "/bulk-jobs",
+                headers=bearer(key),
+                data={"type": "DegreeCredential"},
+                files={"file": ("rows.jsonl", rows, "application/x-ndjson")},
+            )
             assert r.status_code == 202, r.text
             job_id = r.json()["id"]
             uploads = list((data_dir / "bulk").iterdir())
@@ -307,7 +364,7 @@ def test_data_folder_is_private_and_bulk_uploads_are_removed(
     assert not _loose(data_dir), _loose(data_dir)
 
 
-def test_existing_world_readable_database_is_made_private(make_service, tmp_path) -> None:  # noqa: F811
+def test_existing_world_readable_database_is_made_private(make_service, tmp_path) -> None:
     make_service().close()
     for path in [tmp_path, *tmp_path.glob("issuer.db*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
@@ -315,7 +372,7 @@ def test_existing_world_readable_database_is_made_private(make_service, tmp_path
     assert not _loose(tmp_path), _loose(tmp_path)
 
 
-def test_commands_write_private_files(issuer_chain, tmp_path) -> None:  # noqa: F811
+def test_commands_write_private_files(issuer_chain, tmp_path) -> None:
     """`issuer migrate` (any issuer command) in development mode with the usual umask 022:
     the data folder 0700, the database, its WAL, the generated passphrase and operator token
     0600; the development stack's logs and the node's log too."""
@@ -324,9 +381,17 @@ def test_commands_write_private_files(issuer_chain, tmp_path) -> None:  # noqa: 
     for name in ("TALENTPROOF_ISSUER_KEY_PASSPHRASE", "TALENTPROOF_ISSUER_OPERATOR_TOKEN"):
         env.pop(name)
     done = subprocess.run(
-        [sys.executable, "-c", "import os, sys; os.umask(0o022); "
-         "from talentproof.cli import main; sys.argv = ['talentproof', 'issuer', 'migrate']; main()"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; os.umask(0o022); "
+            "from talentproof.cli import main; sys.argv = ['talentproof', 'issuer', 'migrate']; main()",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     names = {p.name for p in data_dir.iterdir()}
@@ -339,8 +404,13 @@ def test_commands_write_private_files(issuer_chain, tmp_path) -> None:  # noqa: 
     logs = tmp_path / "stack" / "logs"
     old = os.umask(0o022)
     try:
-        svc = Service("x", [sys.executable, "-c", "print('hello')"], "http://127.0.0.1:1/healthz",
-                      logs / "x.log", {})
+        svc = Service(
+            "x",
+            [sys.executable, "-c", "print('hello')"],
+            "http://127.0.0.1:1/healthz",
+            logs / "x.log",
+            {},
+        )
         svc.start()
         assert svc.process is not None
         svc.process.wait(30)
@@ -371,10 +441,11 @@ def test_private_helpers(tmp_path) -> None:
 
 
 @pytest.mark.postgres
-def test_operator_replays_sealed_on_postgres(make_service, pg_url) -> None:  # noqa: F811
+def test_operator_replays_sealed_on_postgres(make_service, pg_url) -> None:
     """The same on PostgreSQL: the replay gives the key back, no table row holds it, and a
     clear answer stored before is scrubbed at start-up."""
     from fastapi.testclient import TestClient
+
     from talentproof.issuer.app import create_app
 
     service = make_service(database_url=pg_url)
@@ -391,10 +462,16 @@ def test_operator_replays_sealed_on_postgres(make_service, pg_url) -> None:  # n
         assert token.split("_", 2)[2].encode() not in _scan_tables(service)
         leaked = "tpk_0123456789abcdef_LEAKEDsecretLEAKEDsecretLEAKEDsecret0000"
         with service.session() as session:
-            session.add(IdempotencyRecord(
-                principal="env-operator", key="old-key", fingerprint=b"x", status_code=201,
-                body=orjson.dumps({"token": leaked}), headers="{}",
-            ))
+            session.add(
+                IdempotencyRecord(
+                    principal="env-operator",
+                    key="old-key",
+                    fingerprint=b"x",
+                    status_code=201,
+                    body=orjson.dumps({"token": leaked}),
+                    headers="{}",
+                )
+            )
             session.execute(text("DELETE FROM issuer_meta WHERE key = 'replays_sealed'"))
     service.close()
     restarted = make_service(database_url=pg_url)

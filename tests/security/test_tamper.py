@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from talentproof.credential import integrity
 from talentproof.credential import qr as c_qr
 from talentproof.credential.anchor import AnchorProof, split_anchor
@@ -40,7 +41,6 @@ from talentproof.verifier.bulk import verify_items_bulk
 from talentproof.verifier.engine import DEFAULT_DOMAIN, Item, Verifier
 from talentproof.verifier.inputs import item_from_text
 from talentproof.verifier.report import CheckId, CredentialReport, Status, Verdict
-
 from tests.verifier.verifier_chainkit import (
     BADGE,
     DEGREE,
@@ -79,12 +79,18 @@ class World:
 def _sign(doc: Mapping[str, Any], issuer: Issuer, *, issuer_method: bool) -> dict[str, Any]:
     key = issuer.key
     method = (
-        f"{issuer.did}#{key.public_key.multibase}" if issuer_method else key.public_key.verification_method
+        f"{issuer.did}#{key.public_key.multibase}"
+        if issuer_method
+        else key.public_key.verification_method
     )
-    return integrity.sign(dict(doc), key, verification_method=method, created=datetime.now(UTC).replace(microsecond=0))
+    return integrity.sign(
+        dict(doc), key, verification_method=method, created=datetime.now(UTC).replace(microsecond=0)
+    )
 
 
-def _issue_batch(chain: Chain, issuer: Issuer, docs: Sequence[Mapping[str, Any]], *, issuer_method: bool = False) -> list[dict[str, Any]]:
+def _issue_batch(
+    chain: Chain, issuer: Issuer, docs: Sequence[Mapping[str, Any]], *, issuer_method: bool = False
+) -> list[dict[str, Any]]:
     signed = [_sign(d, issuer, issuer_method=issuer_method) for d in docs]
     return anchor_batch(signed, issuer.client, chain.deployment)
 
@@ -100,12 +106,21 @@ def world(anvil_node: Any) -> World:
     me = hk.public_key.did_key
     others = [holder().public_key.did_key for _ in range(4)]
     # a degree in a batch of 5 (leaf 0: tree sizes 5..8 give the same path shape)
-    degrees = _issue_batch(chain, uni, [build(DEGREE, uni.did, s) for s in [me, *others]], issuer_method=True)
+    degrees = _issue_batch(
+        chain, uni, [build(DEGREE, uni.did, s) for s in [me, *others]], issuer_method=True
+    )
     employment = _issue_batch(
-        chain, hsbc, [build(EMPLOYMENT, hsbc.did, me, start="2012-01-01"), build(EMPLOYMENT, hsbc.did, others[0])]
+        chain,
+        hsbc,
+        [
+            build(EMPLOYMENT, hsbc.did, me, start="2012-01-01"),
+            build(EMPLOYMENT, hsbc.did, others[0]),
+        ],
     )
     badge = _issue_batch(chain, hkib, [build(BADGE, hkib.did, me)])
-    lone = _issue_batch(chain, uni, [build(DEGREE, uni.did, others[1]), build(DEGREE, uni.did, others[2])])
+    lone = _issue_batch(
+        chain, uni, [build(DEGREE, uni.did, others[1]), build(DEGREE, uni.did, others[2])]
+    )
     creds = {
         "degree": degrees[0],
         "degree-same-batch": degrees[1],
@@ -165,7 +180,11 @@ def expected_check(original: Mapping[str, Any], changed: Any) -> CheckId | None:
         return CheckId.SCHEMA if _schema_refuses(doc) else CheckId.SIGNATURE
     if anchor is None:
         return CheckId.INCLUSION
-    if (anchor.merkle_root, anchor.leaf_index, anchor.path) != (base.merkle_root, base.leaf_index, base.path):
+    if (anchor.merkle_root, anchor.leaf_index, anchor.path) != (
+        base.merkle_root,
+        base.leaf_index,
+        base.path,
+    ):
         return CheckId.INCLUSION
     if anchor.chain_id != base.chain_id or anchor.registry.lower() != base.registry.lower():
         return CheckId.ANCHOR
@@ -189,7 +208,9 @@ def _path_length(index: int, size: int) -> int:
     if size <= 1:
         return 0
     split = 1 << ((size - 1).bit_length() - 1)  # the largest power of two below size
-    return 1 + (_path_length(index, split) if index < split else _path_length(index - split, size - split))
+    return 1 + (
+        _path_length(index, split) if index < split else _path_length(index - split, size - split)
+    )
 
 
 # --------------------------------------------------------------------------- single-field changes
@@ -235,7 +256,7 @@ def _changed_strings(value: str) -> list[str]:
     out = [value + "x"]
     if value:
         i = len(value) // 2
-        out.append(value[:i] + _other_char(value[i]) + value[i + 1:])
+        out.append(value[:i] + _other_char(value[i]) + value[i + 1 :])
         out.append(value[:-1] + _other_char(value[-1]))
     else:
         out.append("x")
@@ -302,7 +323,15 @@ def _judge(
                 # whatever the schema says, a change to signed content always breaks the signature
                 ok = report.check(CheckId.SIGNATURE).status is Status.FAIL
         if not ok:
-            wrong.append((what, want, got, report.verdict, [c.message for c in report.checks if c.status is Status.FAIL][:2]))
+            wrong.append(
+                (
+                    what,
+                    want,
+                    got,
+                    report.verdict,
+                    [c.message for c in report.checks if c.status is Status.FAIL][:2],
+                )
+            )
         counts[key] = counts.get(key, 0) + 1
     assert not wrong, f"{len(wrong)} of {len(cases)} cases misjudged, e.g. {wrong[:5]}"
     return counts
@@ -315,13 +344,23 @@ def _report(record_property: Any, name: str, counts: Mapping[str, int]) -> None:
 
 
 @pytest.mark.parametrize("name", ["degree", "employment", "badge"])
-def test_every_single_field_change_fails_the_right_check(world: World, name: str, record_property: Any) -> None:
+def test_every_single_field_change_fails_the_right_check(
+    world: World, name: str, record_property: Any
+) -> None:
     original = world.creds[name]
-    cases = [(what, changed, Item(what, changed)) for what, changed in single_field_changes(original)]
+    cases = [
+        (what, changed, Item(what, changed)) for what, changed in single_field_changes(original)
+    ]
     assert len(cases) > 80
     counts = _judge(world, original, cases)
     # every kind of failure the corpus is meant to provoke is actually provoked
-    for check in (CheckId.PARSE, CheckId.SCHEMA, CheckId.SIGNATURE, CheckId.INCLUSION, CheckId.ANCHOR):
+    for check in (
+        CheckId.PARSE,
+        CheckId.SCHEMA,
+        CheckId.SIGNATURE,
+        CheckId.INCLUSION,
+        CheckId.ANCHOR,
+    ):
         assert counts.get(check.value, 0) > 0, (check, counts)
     assert counts.get("equivalent", 0) == 0  # single-field changes never keep the meaning
     _report(record_property, f"single-field changes of the {name} credential", counts)
@@ -342,7 +381,9 @@ def _qr_cases(texts: Sequence[tuple[str, str]]) -> list[tuple[str, Any, Item]]:
 
 
 @pytest.mark.parametrize("name", ["degree", "badge"])
-def test_every_character_of_a_qr_text_changed_is_rejected(world: World, name: str, record_property: Any) -> None:
+def test_every_character_of_a_qr_text_changed_is_rejected(
+    world: World, name: str, record_property: Any
+) -> None:
     original = world.creds[name]
     text = c_qr.encode_payload(original)
     assert c_qr.decode_payload(text) == original
@@ -352,7 +393,7 @@ def test_every_character_of_a_qr_text_changed_is_rejected(world: World, name: st
         new = pool[(pool.index(c) + 1 + i) % len(pool)] if c in pool else "0"
         if new == c:
             new = pool[(pool.index(c) + 1) % len(pool)]
-        variants.append((f"QR char {i} {c!r}->{new!r}", text[:i] + new + text[i + 1:]))
+        variants.append((f"QR char {i} {c!r}->{new!r}", text[:i] + new + text[i + 1 :]))
     counts = _judge(world, original, _qr_cases(variants))
     for check in (CheckId.PARSE, CheckId.SIGNATURE, CheckId.INCLUSION, CheckId.ANCHOR):
         assert counts.get(check.value, 0) > 0, (check, counts)
@@ -360,15 +401,19 @@ def test_every_character_of_a_qr_text_changed_is_rejected(world: World, name: st
 
 
 @pytest.mark.parametrize("name", ["degree", "employment"])
-def test_every_byte_of_the_binary_payload_flipped_is_rejected(world: World, name: str, record_property: Any) -> None:
+def test_every_byte_of_the_binary_payload_flipped_is_rejected(
+    world: World, name: str, record_property: Any
+) -> None:
     original = world.creds[name]
     text = c_qr.encode_payload(original)
-    payload = c_qr.b45decode(text[len(c_qr.PREFIX):])
+    payload = c_qr.b45decode(text[len(c_qr.PREFIX) :])
     variants = []
     for i in range(len(payload)):
         for mask in (0x01, 0xFF):
-            flipped = payload[:i] + bytes([payload[i] ^ mask]) + payload[i + 1:]
-            variants.append((f"payload byte {i} ^ {mask:#04x}", c_qr.PREFIX + c_qr.b45encode(flipped)))
+            flipped = payload[:i] + bytes([payload[i] ^ mask]) + payload[i + 1 :]
+            variants.append(
+                (f"payload byte {i} ^ {mask:#04x}", c_qr.PREFIX + c_qr.b45encode(flipped))
+            )
     counts = _judge(world, original, _qr_cases(variants))
     # the header's parts reach their own checks: the chain id and address (5), the Merkle data
     # (4), the signature bytes (3), the compressed JSON (1 or 3)
@@ -384,20 +429,35 @@ def _checks(report: CredentialReport) -> dict[CheckId, Status]:
     return {c.id: c.status for c in report.checks}
 
 
-def test_proofs_swapped_between_credentials_fail_signature_or_inclusion(world: World, record_property: Any) -> None:
-    a, b, c = world.creds["degree"], world.creds["degree-same-batch"], world.creds["degree-other-batch"]
+def test_proofs_swapped_between_credentials_fail_signature_or_inclusion(
+    world: World, record_property: Any
+) -> None:
+    a, b, c = (
+        world.creds["degree"],
+        world.creds["degree-same-batch"],
+        world.creds["degree-other-batch"],
+    )
     cases = {
         # B's body with A's signature proof (and B's own anchor)
         "signature of A on B": ({**b, "proof": [a["proof"][0], b["proof"][1]]}, CheckId.SIGNATURE),
         # both proofs of A on B
         "proof set of A on B": ({**b, "proof": copy.deepcopy(a["proof"])}, CheckId.SIGNATURE),
         # B signed, with the anchor proof of A (same batch: same root, another leaf)
-        "anchor of A (same batch) on B": ({**b, "proof": [b["proof"][0], a["proof"][1]]}, CheckId.INCLUSION),
+        "anchor of A (same batch) on B": (
+            {**b, "proof": [b["proof"][0], a["proof"][1]]},
+            CheckId.INCLUSION,
+        ),
         # B signed, with the anchor proof of C (another anchored batch)
-        "anchor of C (other batch) on B": ({**b, "proof": [b["proof"][0], c["proof"][1]]}, CheckId.INCLUSION),
+        "anchor of C (other batch) on B": (
+            {**b, "proof": [b["proof"][0], c["proof"][1]]},
+            CheckId.INCLUSION,
+        ),
         # an employment credential with a degree's anchor
         "anchor of a degree on an employment credential": (
-            {**world.creds["employment"], "proof": [world.creds["employment"]["proof"][0], a["proof"][1]]},
+            {
+                **world.creds["employment"],
+                "proof": [world.creds["employment"]["proof"][0], a["proof"][1]],
+            },
             CheckId.INCLUSION,
         ),
     }
@@ -417,11 +477,16 @@ def _reanchor(world: World, victim: Mapping[str, Any], squatter: Issuer) -> dict
     """Issuer ``squatter`` anchors a batch holding the victim's credential hash; return the
     victim's credential carrying an anchor proof of that batch."""
     signed, _ = split_anchor(victim)
-    filler = [credential_hash({"id": f"urn:uuid:filler-{squatter.name}-{i}", "proof": {}}) for i in range(3)]
+    filler = [
+        credential_hash({"id": f"urn:uuid:filler-{squatter.name}-{i}", "proof": {}})
+        for i in range(3)
+    ]
     tree = MerkleTree([*filler[:1], credential_hash(signed), *filler[1:]])
     squatter.client.anchor_root(tree.root, tree.size)
     proof = AnchorProof.from_inclusion(
-        tree.proof(1), chain_id=world.chain.deployment.chain_id, registry=world.chain.deployment.registry,
+        tree.proof(1),
+        chain_id=world.chain.deployment.chain_id,
+        registry=world.chain.deployment.registry,
         merkle_root=tree.root,
     )
     from talentproof.credential.anchor import attach_anchor
@@ -429,7 +494,9 @@ def _reanchor(world: World, victim: Mapping[str, Any], squatter: Issuer) -> dict
     return attach_anchor(signed, proof)
 
 
-def test_credential_reanchored_under_another_issuers_root_fails_the_anchor_check(world: World) -> None:
+def test_credential_reanchored_under_another_issuers_root_fails_the_anchor_check(
+    world: World,
+) -> None:
     """Anchors are per issuer and the verifier reads the anchor of the issuer the credential
     names (by its DID): a batch another issuer anchored is not that issuer's anchor, whatever it
     holds, so check 5 fails and checks 6-8 are not reached."""
@@ -445,7 +512,9 @@ def test_credential_reanchored_under_another_issuers_root_fails_the_anchor_check
         st = _checks(report)
         assert [st[c] for c in (CheckId.SIGNATURE, CheckId.INCLUSION)] == [Status.PASS] * 2, what
         assert first_failure(report) is CheckId.ANCHOR, (what, [x.message for x in report.checks])
-        assert [st[c] for c in (CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)] == [Status.SKIPPED] * 3, what
+        assert [st[c] for c in (CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)] == [
+            Status.SKIPPED
+        ] * 3, what
         assert "not anchored" in report.check(CheckId.ANCHOR).message
         assert report.verdict is Verdict.INVALID
     # the original, anchored by its own issuer, is still valid
@@ -457,8 +526,11 @@ def test_credential_reanchored_under_another_issuers_root_fails_the_anchor_check
 
 def _vp(world: World, challenge: str, domain: str) -> dict[str, Any]:
     return create_presentation(
-        [world.creds["degree"], world.creds["employment"]], world.holder_key,
-        challenge=challenge, domain=domain, created=datetime.now(UTC).replace(microsecond=0),
+        [world.creds["degree"], world.creds["employment"]],
+        world.holder_key,
+        challenge=challenge,
+        domain=domain,
+        created=datetime.now(UTC).replace(microsecond=0),
     )
 
 
@@ -472,7 +544,9 @@ def test_presentation_replayed_with_another_challenge_or_domain_fails_binding(wo
     # control: bound to this verifier's challenge and domain, it passes
     for doc in (vp, from_qr):
         good = _bound(world, world.verifier, doc, "nonce-1")
-        assert good.verdict is Verdict.VALID, [c.message for r in good.credentials for c in r.checks]
+        assert good.verdict is Verdict.VALID, [
+            c.message for r in good.credentials for c in r.checks
+        ]
     other_domain = world.chain.verifier(domain="border.example.hk")
     replays = {
         "another challenge": _bound(world, world.verifier, vp, "nonce-2"),
@@ -486,7 +560,9 @@ def test_presentation_replayed_with_another_challenge_or_domain_fails_binding(wo
         for r in report.credentials:
             assert first_failure(r) is CheckId.BINDING, (what, [c.message for c in r.checks])
             msg = r.check(CheckId.BINDING).message
-            assert ("ChallengeMismatch" in msg) if "challenge" in what else ("DomainMismatch" in msg), msg
+            assert (
+                ("ChallengeMismatch" in msg) if "challenge" in what else ("DomainMismatch" in msg)
+            ), msg
     # a presentation whose challenge was edited after signing: the holder's signature breaks
     edited = copy.deepcopy(vp)
     edited["proof"]["challenge"] = "nonce-2"
@@ -500,7 +576,9 @@ def test_presentation_replayed_with_another_challenge_or_domain_fails_binding(wo
 # --------------------------------------------------------------------------- regressions
 
 
-def test_regression_tree_size_the_path_cannot_tell_apart_fails_the_anchor_check(world: World) -> None:
+def test_regression_tree_size_the_path_cannot_tell_apart_fails_the_anchor_check(
+    world: World,
+) -> None:
     """Bug found by this corpus: leaf 0 of a batch of 5 has the same Merkle path in trees of 5
     to 8 leaves, so a proof claiming 6 recomputed the right root and the credential verified.
     Check 5 now compares the claimed tree size with the anchored leaf count."""
@@ -524,7 +602,9 @@ def test_regression_tree_size_the_path_cannot_tell_apart_fails_the_anchor_check(
         {"merkleRootNote": "0x00"},
     ],
 )
-def test_regression_anchor_entry_with_a_foreign_field_or_purpose_fails_parse(world: World, change: dict[str, Any]) -> None:
+def test_regression_anchor_entry_with_a_foreign_field_or_purpose_fails_parse(
+    world: World, change: dict[str, Any]
+) -> None:
     """Bug found by this corpus: the anchor entry is neither signed nor hashed, and an added
     field or another proofPurpose was ignored, so the altered credential verified."""
     doc = copy.deepcopy(world.creds["degree"])

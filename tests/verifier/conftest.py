@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from talentproof.ledger.nodes import anvil, ganache
 
 from .verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, Chain, setup_chain

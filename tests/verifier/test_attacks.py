@@ -12,11 +12,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from talentproof.credential.keys import Ed25519SigningKey
-from talentproof.credential.presentation import create_presentation
 from typer.testing import CliRunner
 
 from talentproof.cli import app
+from talentproof.credential.keys import Ed25519SigningKey
+from talentproof.credential.presentation import create_presentation
 
 from .verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, ID_NUMBER, ID_SALT, PERSON, holder, issue
 
@@ -36,7 +36,9 @@ def env(vchain, tmp_path_factory):
 
 
 def run(env, *args):
-    return runner.invoke(app, ["verify", "--rpc", env["chain"].rpc_url, "--trust", env["record"], *map(str, args)])
+    return runner.invoke(
+        app, ["verify", "--rpc", env["chain"].rpc_url, "--trust", env["record"], *map(str, args)]
+    )
 
 
 def write(env, name: str, doc: dict):
@@ -45,17 +47,24 @@ def write(env, name: str, doc: dict):
     return f
 
 
-def _files(env, key: Ed25519SigningKey, *, employment: dict | None = None, degree: dict | None = None):
+def _files(
+    env, key: Ed25519SigningKey, *, employment: dict | None = None, degree: dict | None = None
+):
     """Degree (HKU), employment (HSBC unless overridden), badge (HKIB) for one holder."""
     chain = env["chain"]
     s = key.public_key.did_key
-    deg = issue(chain, chain.issuers["University of Hong Kong"], DEGREE, s, level="master", **(degree or {}))
+    deg = issue(
+        chain, chain.issuers["University of Hong Kong"], DEGREE, s, level="master", **(degree or {})
+    )
     emp_args = employment or {"issuer": chain.issuers["HSBC"]}
     issuer = emp_args.pop("issuer")
     emp = issue(chain, issuer, EMPLOYMENT, s, start="2012-01-01", **emp_args)
     badge = issue(chain, chain.issuers["HKIB"], BADGE, s)
     tag = s[-8:]
-    return [write(env, f"{n}-{tag}.json", doc) for n, doc in (("degree", deg), ("emp", emp), ("badge", badge))]
+    return [
+        write(env, f"{n}-{tag}.json", doc)
+        for n, doc in (("degree", deg), ("emp", emp), ("badge", badge))
+    ]
 
 
 def _result_line(output: str) -> str:
@@ -78,7 +87,10 @@ def test_attack_false_meets_osl_signs_an_hsbc_employment(env):
     assert r.exit_code == 4, r.output
     line = _result_line(r.output)
     assert line.startswith("Result: DOES NOT MEET THE PROFESSION (credentials valid): ")
-    assert "employer 'HSBC' is not the issuer 'OSL Digital Securities Limited' (did:web:osl.com)" in line
+    assert (
+        "employer 'HSBC' is not the issuer 'OSL Digital Securities Limited' (did:web:osl.com)"
+        in line
+    )
     assert "years at HSBC" not in r.output
     data = json.loads(run(env, *files, "--profession", "hk-dlt-expert", "--json").output)
     assert data["outcome"]["code"] == "VALID_NOT_MET" and data["profession"]["met"] is False
@@ -103,15 +115,29 @@ def test_attack_degree_naming_another_institution(env):
 
 @pytest.mark.parametrize(
     ("award", "words"),
-    [("2023-02-30", "2023-02-30 is not a calendar date"), ((datetime.now(UTC) + timedelta(days=400)).date().isoformat(), "expected a date on or before")],
+    [
+        ("2023-02-30", "2023-02-30 is not a calendar date"),
+        (
+            (datetime.now(UTC) + timedelta(days=400)).date().isoformat(),
+            "expected a date on or before",
+        ),
+    ],
 )
 def test_attack_impossible_or_future_award_date_fails_check_2(env, award, words):
     chain = env["chain"]
-    doc = issue(chain, chain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key,
-                tweak=lambda s: s["degree"].update(awardDate=award))
+    doc = issue(
+        chain,
+        chain.issuers["University of Hong Kong"],
+        DEGREE,
+        holder().public_key.did_key,
+        tweak=lambda s: s["degree"].update(awardDate=award),
+    )
     r = run(env, write(env, f"bad-date-{award}.json", doc))
     assert r.exit_code == 1, r.output
-    assert "✗  2. Structure and schema: The credential states an impossible fact: credentialSubject.degree.awardDate" in r.output
+    assert (
+        "✗  2. Structure and schema: The credential states an impossible fact: credentialSubject.degree.awardDate"
+        in r.output
+    )
     assert words in r.output
     line = _result_line(r.output)
     assert line.startswith("Result: INVALID: ") and "check 2 (Structure and schema)" in line
@@ -121,7 +147,9 @@ def test_application_date_before_issuance_but_after_the_award_counts(env):
     """The credentials were issued yesterday; the application was filed in 2024; the degree was
     awarded in 2015. Check 9 judges validity now (the as-of time), the policy the facts in 2024."""
     files = _files(env, holder())
-    r = run(env, *files, "--profession", "hk-dlt-expert", "--application-date", "2024-03-01", "--json")
+    r = run(
+        env, *files, "--profession", "hk-dlt-expert", "--application-date", "2024-03-01", "--json"
+    )
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     assert data["applicationDate"] == "2024-03-01"
@@ -141,10 +169,19 @@ def test_attack_another_persons_credential_fails_check_11(env):
     chain = env["chain"]
     s = key.public_key.did_key
     deg = issue(chain, chain.issuers["University of Hong Kong"], DEGREE, s)
-    emp = issue(chain, chain.issuers["HSBC"], EMPLOYMENT, s, person={"name": "WONG Siu Ming", "birthDate": "1985-02-03"})
+    emp = issue(
+        chain,
+        chain.issuers["HSBC"],
+        EMPLOYMENT,
+        s,
+        person={"name": "WONG Siu Ming", "birthDate": "1985-02-03"},
+    )
     r = run(env, write(env, "p-deg.json", deg), write(env, "p-emp.json", emp))
     assert r.exit_code == 1, r.output
-    assert "✗ 11. All credentials name the same applicant: The credentials name different people" in r.output
+    assert (
+        "✗ 11. All credentials name the same applicant: The credentials name different people"
+        in r.output
+    )
     assert "check 11" in _result_line(r.output)
 
 
@@ -162,17 +199,28 @@ def test_identity_document_checked_against_the_number_shown(env):
     assert lines[2] == "Identity document (HKID HK): MATCHES the document shown"
     # not given: said so, beside the name and date of birth
     r = run(env, *files)
-    assert "not checked: compare the name and date of birth with the travel document" in r.output.splitlines()[2]
+    assert (
+        "not checked: compare the name and date of birth with the travel document"
+        in r.output.splitlines()[2]
+    )
 
 
 def test_presentation_discloses_the_salt(env):
     key = holder()
     chain = env["chain"]
     s = key.public_key.did_key
-    creds = [issue(chain, chain.issuers["University of Hong Kong"], DEGREE, s),
-             issue(chain, chain.issuers["HSBC"], EMPLOYMENT, s)]
-    vp = create_presentation(creds, key, challenge="c-1", domain="talentproof-verifier",
-                             created=datetime.now(UTC).replace(microsecond=0), identity_document_salt=ID_SALT)
+    creds = [
+        issue(chain, chain.issuers["University of Hong Kong"], DEGREE, s),
+        issue(chain, chain.issuers["HSBC"], EMPLOYMENT, s),
+    ]
+    vp = create_presentation(
+        creds,
+        key,
+        challenge="c-1",
+        domain="talentproof-verifier",
+        created=datetime.now(UTC).replace(microsecond=0),
+        identity_document_salt=ID_SALT,
+    )
     f = write(env, "vp.json", vp)
     ok = run(env, f, "--id-number", ID_NUMBER, "--json")
     assert ok.exit_code == 0, ok.output
@@ -192,7 +240,17 @@ def test_four_outcomes_one_voice(env, tmp_path):
         ((*files, "--profession", "hk-dlt-expert"), 0, "VALID_MEETS"),
         ((files[0],), 0, "VALID"),
         ((files[0], "--profession", "hk-dlt-expert"), 4, "VALID_NOT_MET"),
-        ((write(env, "tampered.json", {**json.loads(files[0].read_text()), "validUntil": "2099-01-01T00:00:00Z"}),), 1, "INVALID"),
+        (
+            (
+                write(
+                    env,
+                    "tampered.json",
+                    {**json.loads(files[0].read_text()), "validUntil": "2099-01-01T00:00:00Z"},
+                ),
+            ),
+            1,
+            "INVALID",
+        ),
         (("TP1:NOT-A-REAL-PAYLOAD",), 3, "NOT_VERIFIABLE"),
     ]
     for args, code, outcome in cases:
@@ -201,6 +259,11 @@ def test_four_outcomes_one_voice(env, tmp_path):
         assert _result_line(r.output).endswith(f"[{outcome}]"), r.output
         data = json.loads(run(env, *args, "--json").output)
         assert data["outcome"]["code"] == outcome
-        assert _result_line(r.output) == f"Result: {data['outcome']['label']}: {data['outcome']['reason']} [{outcome}]"
-    down = runner.invoke(app, ["verify", "--rpc", "http://127.0.0.1:9", "--trust", env["record"], str(files[0])])
+        assert (
+            _result_line(r.output)
+            == f"Result: {data['outcome']['label']}: {data['outcome']['reason']} [{outcome}]"
+        )
+    down = runner.invoke(
+        app, ["verify", "--rpc", "http://127.0.0.1:9", "--trust", env["record"], str(files[0])]
+    )
     assert down.exit_code == 3 and _result_line(down.output).endswith("[NOT_VERIFIABLE]")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import MerkleTree, credential_hash
 from talentproof.verifier.report import CheckId, Status, Verdict
@@ -85,8 +86,10 @@ def test_governance_revocation_and_suspension_are_named_in_check_8(vchain, uni):
 
 
 def test_a_front_run_root_changes_nothing_for_the_verifier(vchain, uni):
-    squatter = vchain.issuers["HSBC"] if "HSBC" in vchain.issuers else next(
-        i for n, i in vchain.issuers.items() if n != uni.name
+    squatter = (
+        vchain.issuers["HSBC"]
+        if "HSBC" in vchain.issuers
+        else next(i for n, i in vchain.issuers.items() if n != uni.name)
     )
     signed = [sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key) for _ in range(3)]
     tree = MerkleTree([credential_hash(d) for d in signed])

@@ -6,6 +6,7 @@ import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from talentproof.credential.anchor import attach_anchor, split_anchor
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.merkle import credential_hash
@@ -134,7 +135,9 @@ def test_anchor_proof_to_a_root_never_anchored_fails_the_anchor_check(vchain, un
 
 def test_anchored_on_another_chain_fails(vchain, uni):
     doc = sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key)
-    [doc] = anchor_batch([doc], uni.client, vchain.deployment, chain_id=vchain.deployment.chain_id + 1)
+    [doc] = anchor_batch(
+        [doc], uni.client, vchain.deployment, chain_id=vchain.deployment.chain_id + 1
+    )
     report = vchain.verifier().verify_document(doc)
     only_failure(report, CheckId.ANCHOR)
     assert f"names chain {vchain.deployment.chain_id + 1}" in report.check(CheckId.ANCHOR).message
@@ -252,8 +255,14 @@ def test_suspended_then_reinstated(vchain, uni):
 
 def test_expired_credential_fails(vchain, uni):
     now = datetime.now(UTC)
-    doc = issue(vchain, uni, DEGREE, holder().public_key.did_key,
-                valid_from=now - timedelta(days=400), valid_until=now - timedelta(days=30))
+    doc = issue(
+        vchain,
+        uni,
+        DEGREE,
+        holder().public_key.did_key,
+        valid_from=now - timedelta(days=400),
+        valid_until=now - timedelta(days=30),
+    )
     report = vchain.verifier().verify_document(doc)
     only_failure(report, CheckId.VALIDITY)
     assert "Expired" in report.check(CheckId.VALIDITY).message
@@ -264,7 +273,9 @@ def test_expired_credential_fails(vchain, uni):
 
 def test_not_yet_valid_credential_fails(vchain, uni):
     now = datetime.now(UTC)
-    doc = issue(vchain, uni, DEGREE, holder().public_key.did_key, valid_from=now + timedelta(days=30))
+    doc = issue(
+        vchain, uni, DEGREE, holder().public_key.did_key, valid_from=now + timedelta(days=30)
+    )
     report = vchain.verifier().verify_document(doc)
     only_failure(report, CheckId.VALIDITY)
     assert "Not yet valid" in report.check(CheckId.VALIDITY).message
@@ -302,7 +313,9 @@ def test_mismatched_applicants_fail_check_11(vchain, uni):
     assert same.id is CheckId.SAME_APPLICANT and same.status is Status.FAIL
     assert "2 different applicants" in same.message
     assert report.verdict is Verdict.INVALID
-    ok = v.verify_application([Item("degree.json", deg), Item("employment.json", issue(vchain, hsbc, EMPLOYMENT, a))])
+    ok = v.verify_application(
+        [Item("degree.json", deg), Item("employment.json", issue(vchain, hsbc, EMPLOYMENT, a))]
+    )
     assert ok.verdict is Verdict.VALID
     # every read of one application is pinned to the same block
     assert len({r.chain.block_number for r in ok.credentials}) == 1
@@ -319,12 +332,16 @@ def test_chain_unreachable_is_an_error_never_a_pass(vchain, uni):
     report = dead.verify_document(doc)
     st = statuses(report)
     assert st[CheckId.SIGNATURE] is Status.PASS
-    assert [st[c] for c in (CheckId.ANCHOR, CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)] == [Status.ERROR] * 4
+    assert [st[c] for c in (CheckId.ANCHOR, CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)] == [
+        Status.ERROR
+    ] * 4
     assert report.verdict is Verdict.ERROR
     # the reason is said once, on the anchor check; the others point to it
     messages = {c.id: c.message for c in report.checks}
     assert "127.0.0.1:9" in messages[CheckId.ANCHOR]
-    assert all("see the anchor check" in messages[c] for c in (CheckId.ISSUER, CheckId.KEY, CheckId.STATUS))
+    assert all(
+        "see the anchor check" in messages[c] for c in (CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)
+    )
 
 
 # --------------------------------------------------------------------------- check 10
@@ -334,7 +351,10 @@ def _presentation(creds, holder_key, challenge, domain="talentproof-verifier"):
     from talentproof.credential.presentation import create_presentation
 
     return create_presentation(
-        creds, holder_key, challenge=challenge, domain=domain,
+        creds,
+        holder_key,
+        challenge=challenge,
+        domain=domain,
         created=datetime.now(UTC).replace(microsecond=0),
     )
 
@@ -345,7 +365,9 @@ def test_bound_presentation_passes_binding(vchain, uni):
     emp = issue(vchain, vchain.issuers["HSBC"], EMPLOYMENT, hk.public_key.did_key)
     vp = _presentation([deg, emp], hk, "nonce-123")
     report = vchain.verifier().verify_application([Item("vp", vp)], challenge="nonce-123")
-    assert report.verdict is Verdict.VALID, [c.message for r in report.credentials for c in r.checks]
+    assert report.verdict is Verdict.VALID, [
+        c.message for r in report.credentials for c in r.checks
+    ]
     assert len(report.credentials) == 2
     for r in report.credentials:
         assert r.check(CheckId.BINDING).status is Status.PASS
@@ -365,7 +387,9 @@ def test_replayed_presentation_fails_binding(vchain, uni):
 
 def test_presentation_for_another_domain_fails_binding(vchain, uni):
     hk = holder()
-    vp = _presentation([issue(vchain, uni, DEGREE, hk.public_key.did_key)], hk, "n1", domain="evil.example")
+    vp = _presentation(
+        [issue(vchain, uni, DEGREE, hk.public_key.did_key)], hk, "n1", domain="evil.example"
+    )
     [r] = vchain.verifier().verify_application([Item("vp", vp)], challenge="n1").credentials
     only_failure(r, CheckId.BINDING)
     assert "DomainMismatch" in r.check(CheckId.BINDING).message
@@ -382,9 +406,15 @@ def test_presentation_of_someone_elses_credential_fails_binding(vchain, uni):
         "holder": thief.public_key.did_key,
         "verifiableCredential": [deg],
     }
-    vp = integrity.sign(vp, thief, verification_method=thief.public_key.verification_method,
-                        created=datetime.now(UTC).replace(microsecond=0), proof_purpose="authentication",
-                        challenge="n2", domain="talentproof-verifier")
+    vp = integrity.sign(
+        vp,
+        thief,
+        verification_method=thief.public_key.verification_method,
+        created=datetime.now(UTC).replace(microsecond=0),
+        proof_purpose="authentication",
+        challenge="n2",
+        domain="talentproof-verifier",
+    )
     [r] = vchain.verifier().verify_application([Item("vp", vp)], challenge="n2").credentials
     only_failure(r, CheckId.BINDING)
     assert "HolderMismatch" in r.check(CheckId.BINDING).message
@@ -392,15 +422,19 @@ def test_presentation_of_someone_elses_credential_fails_binding(vchain, uni):
 
 def test_bare_credential_when_a_bound_presentation_is_required_fails(vchain, uni):
     deg = issue(vchain, uni, DEGREE, holder().public_key.did_key)
-    [r] = vchain.verifier().verify_application([Item("degree.json", deg)], challenge="n3").credentials
+    [r] = (
+        vchain.verifier().verify_application([Item("degree.json", deg)], challenge="n3").credentials
+    )
     only_failure(r, CheckId.BINDING)
 
 
 def test_used_challenge_is_refused(vchain, uni):
     hk = holder()
     vp = _presentation([issue(vchain, uni, DEGREE, hk.public_key.did_key)], hk, "n4")
-    [r] = vchain.verifier().verify_application(
-        [Item("vp", vp)], challenge="n4", challenge_problem="was already used"
-    ).credentials
+    [r] = (
+        vchain.verifier()
+        .verify_application([Item("vp", vp)], challenge="n4", challenge_problem="was already used")
+        .credentials
+    )
     only_failure(r, CheckId.BINDING)
     assert "already used" in r.check(CheckId.BINDING).message

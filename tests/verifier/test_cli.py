@@ -7,10 +7,10 @@ import json
 
 import pytest
 from PIL import Image, ImageFilter
-from talentproof.credential.qr import encode_payload, render_png
 from typer.testing import CliRunner
 
 from talentproof.cli import app
+from talentproof.credential.qr import encode_payload, render_png
 
 from .verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
 
@@ -26,7 +26,9 @@ def env(vchain, tmp_path_factory):
     hk = holder()
     s = hk.public_key.did_key
     creds = {
-        "degree": issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, s, level="master"),
+        "degree": issue(
+            vchain, vchain.issuers["University of Hong Kong"], DEGREE, s, level="master"
+        ),
         "employment": issue(vchain, vchain.issuers["HSBC"], EMPLOYMENT, s, start="2015-03-01"),
         "badge": issue(vchain, vchain.issuers["HKIB"], BADGE, s),
     }
@@ -36,7 +38,9 @@ def env(vchain, tmp_path_factory):
 
 
 def run(env, *args):
-    result = runner.invoke(app, ["verify", "--rpc", env["rpc"], "--trust", env["record"], *map(str, args)])
+    result = runner.invoke(
+        app, ["verify", "--rpc", env["rpc"], "--trust", env["record"], *map(str, args)]
+    )
     return result
 
 
@@ -83,7 +87,14 @@ def test_qr_jpeg_phone_photo(env, tmp_path):
 
 def test_application_meets_profession(env):
     d = env["dir"]
-    r = run(env, d / "degree.json", d / "employment.json", d / "badge.json", "--profession", "hk-dlt-expert")
+    r = run(
+        env,
+        d / "degree.json",
+        d / "employment.json",
+        d / "badge.json",
+        "--profession",
+        "hk-dlt-expert",
+    )
     assert r.exit_code == 0, r.output
     assert "Talent List: MEETS" in r.output
     assert "✓ 11." in r.output
@@ -121,8 +132,17 @@ def test_garbage_qr_text_is_not_verifiable_not_a_crash(env):
 
 
 def test_chain_unreachable_exit_3(env):
-    r = runner.invoke(app, ["verify", "--rpc", "http://127.0.0.1:9", "--trust", env["record"],
-                            str(env["dir"] / "degree.json")])
+    r = runner.invoke(
+        app,
+        [
+            "verify",
+            "--rpc",
+            "http://127.0.0.1:9",
+            "--trust",
+            env["record"],
+            str(env["dir"] / "degree.json"),
+        ],
+    )
     assert r.exit_code == 3, r.output
     assert "CANNOT BE CONFIRMED" in r.output
 
@@ -146,14 +166,19 @@ def test_usage_errors_exit_2_with_one_line(env, args, needle):
 
 
 def test_bad_rpc_url_exit_2(env):
-    r = runner.invoke(app, ["verify", "--rpc", "not-a-url", "--trust", env["record"], str(env["dir"] / "degree.json")])
+    r = runner.invoke(
+        app,
+        ["verify", "--rpc", "not-a-url", "--trust", env["record"], str(env["dir"] / "degree.json")],
+    )
     assert r.exit_code == 2 and "--rpc" in r.output and "Traceback" not in r.output
 
 
 def test_bad_trust_record_exit_2(env, tmp_path):
     f = tmp_path / "nodeploy.json"
     f.write_text("{}")
-    r = runner.invoke(app, ["verify", "--rpc", env["rpc"], "--trust", str(f), str(env["dir"] / "degree.json")])
+    r = runner.invoke(
+        app, ["verify", "--rpc", env["rpc"], "--trust", str(f), str(env["dir"] / "degree.json")]
+    )
     assert r.exit_code == 2
     assert "deployment record" in r.output
 
@@ -186,7 +211,9 @@ def test_folder_with_chain_down_exit_3_and_empty_folder_exit_2(env, tmp_path):
     r = runner.invoke(app, ["verify", "--rpc", env["rpc"], "--trust", env["record"], str(folder)])
     assert r.exit_code == 2 and "holds no" in r.output
     (folder / "degree.json").write_text((env["dir"] / "degree.json").read_text())
-    r = runner.invoke(app, ["verify", "--rpc", "http://127.0.0.1:9", "--trust", env["record"], str(folder)])
+    r = runner.invoke(
+        app, ["verify", "--rpc", "http://127.0.0.1:9", "--trust", env["record"], str(folder)]
+    )
     assert r.exit_code == 3 and "chain could not be read" in r.output
 
 
@@ -213,8 +240,17 @@ def test_image_file_that_is_not_an_image_is_a_usage_error(env, tmp_path):
 
 
 def test_chain_unreachable_ends_with_one_error_line_naming_the_rpc(env):
-    r = runner.invoke(app, ["verify", "--rpc", "http://127.0.0.1:9", "--trust", env["record"],
-                            str(env["dir"] / "degree.json")])
+    r = runner.invoke(
+        app,
+        [
+            "verify",
+            "--rpc",
+            "http://127.0.0.1:9",
+            "--trust",
+            env["record"],
+            str(env["dir"] / "degree.json"),
+        ],
+    )
     assert r.exit_code == 3
     errors = [line for line in r.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "http://127.0.0.1:9" in errors[0] and "--rpc" in errors[0]

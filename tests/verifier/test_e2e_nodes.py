@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from typer.testing import CliRunner
+
+from talentproof.cli import app
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
 from talentproof.credential.qr import encode_payload, render_png
@@ -12,9 +15,6 @@ from talentproof.verifier.engine import Item
 from talentproof.verifier.policy import load_policy
 from talentproof.verifier.receipt import generate_key_file, load_key, recheck_receipt, sign_receipt
 from talentproof.verifier.report import CheckId, Status, Verdict
-from typer.testing import CliRunner
-
-from talentproof.cli import app
 
 from .verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
 
@@ -62,14 +62,18 @@ def test_cli_qr_image_and_chain_mismatch(chain, tmp_path):
     chain.deployment.save(record)
     img = tmp_path / "degree.png"
     img.write_bytes(render_png(encode_payload(deg)))
-    r = CliRunner().invoke(app, ["verify", "--rpc", chain.rpc_url, "--trust", str(record), str(img), "--json"])
+    r = CliRunner().invoke(
+        app, ["verify", "--rpc", chain.rpc_url, "--trust", str(record), str(img), "--json"]
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["verdict"] == "valid"
     # a deployment record for another chain id: check 5 fails
     data = json.loads(record.read_text())
     data["chainId"] += 100
     record.write_text(json.dumps(data))
-    r = CliRunner().invoke(app, ["verify", "--rpc", chain.rpc_url, "--trust", str(record), str(img), "--json"])
+    r = CliRunner().invoke(
+        app, ["verify", "--rpc", chain.rpc_url, "--trust", str(record), str(img), "--json"]
+    )
     assert r.exit_code == 1
     anchor = json.loads(r.output)["credentials"][0]["checks"][4]
     assert anchor["id"] == "anchor" and anchor["status"] == "fail"

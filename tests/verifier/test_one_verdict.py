@@ -25,6 +25,9 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from typer.testing import CliRunner
+
+from talentproof.cli import app
 from talentproof.credential.integrity import sign
 from talentproof.credential.presentation import create_presentation
 from talentproof.credential.qr import encode_payload, render_png
@@ -32,9 +35,6 @@ from talentproof.verifier.cli import check_argument
 from talentproof.verifier.errors import InputError
 from talentproof.verifier.inputs import names_a_file
 from talentproof.verifier.service import ServiceSettings, create_app
-from typer.testing import CliRunner
-
-from talentproof.cli import app
 
 from .verifier_chainkit import DEGREE, EMPLOYMENT, holder, issue
 
@@ -51,7 +51,7 @@ def _tamper_proof(vp: dict) -> dict:
     out = json.loads(json.dumps(vp))
     value = out["proof"]["proofValue"]
     i = len(value) // 2
-    out["proof"]["proofValue"] = value[:i] + ("2" if value[i] != "2" else "3") + value[i + 1:]
+    out["proof"]["proofValue"] = value[:i] + ("2" if value[i] != "2" else "3") + value[i + 1 :]
     return out
 
 
@@ -76,30 +76,54 @@ def corpus(vchain, tmp_path_factory):
     degree = issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, s)
     employment = issue(vchain, vchain.issuers["HSBC"], EMPLOYMENT, s, start="2015-03-01")
     created = datetime.now(UTC).replace(microsecond=0)
-    signed_vp = create_presentation([degree, employment], hk, challenge="another-verification", domain=DOMAIN,
-                                    created=created)
-    unsigned_vp = {"@context": signed_vp["@context"], "type": ["VerifiablePresentation"], "holder": s,
-                   "verifiableCredential": [employment]}
+    signed_vp = create_presentation(
+        [degree, employment], hk, challenge="another-verification", domain=DOMAIN, created=created
+    )
+    unsigned_vp = {
+        "@context": signed_vp["@context"],
+        "type": ["VerifiablePresentation"],
+        "holder": s,
+        "verifiableCredential": [employment],
+    }
     bad_proof_vp = _tamper_proof(signed_vp)
     other = holder()  # a proof that verifies, by another key than the holder it names
-    stolen_vp = sign({**unsigned_vp, "verifiableCredential": [degree]}, other,
-                     verification_method=other.public_key.verification_method, created=created,
-                     proof_purpose="authentication", challenge="c", domain=DOMAIN)
+    stolen_vp = sign(
+        {**unsigned_vp, "verifiableCredential": [degree]},
+        other,
+        verification_method=other.public_key.verification_method,
+        created=created,
+        proof_purpose="authentication",
+        challenge="c",
+        domain=DOMAIN,
+    )
     payload = encode_payload(employment)
-    body = payload[len("TP1:"):]
+    body = payload[len("TP1:") :]
     items: dict[str, dict] = {}
 
     def add(name, expected, *, file=None, arg=None, document=None, payload=None, image=None):
-        items[name] = {"expected": expected, "file": file, "arg": arg, "document": document,
-                       "payload": payload, "image": image}
+        items[name] = {
+            "expected": expected,
+            "file": file,
+            "arg": arg,
+            "document": document,
+            "payload": payload,
+            "image": image,
+        }
 
     def text_item(name, expected, text):
         add(name, expected, file=(f"{name}.txt", text.encode("utf-8")), arg=text, payload=text)
 
     def doc_item(name, expected, doc):  # a JSON file, a JSON document, its QR text and image
         text = encode_payload(doc)
-        add(name, expected, file=(f"{name}.json", json.dumps(doc).encode()), document=doc, arg=text,
-            payload=text, image=_png(text))
+        add(
+            name,
+            expected,
+            file=(f"{name}.json", json.dumps(doc).encode()),
+            document=doc,
+            arg=text,
+            payload=text,
+            image=_png(text),
+        )
 
     doc_item("valid-credential", "VALID", degree)
     doc_item("signed-vp", "VALID", signed_vp)
@@ -118,14 +142,26 @@ def corpus(vchain, tmp_path_factory):
     text_item("garbage-text", "INVALID", "hello, this is not a credential")
     add("garbage-json", "NOT_VERIFIABLE", file=("garbage-json.json", b"{not json at all"))
     add("garbage-bytes", "NOT_VERIFIABLE", file=("garbage-bytes.qr", bytes(range(128, 256)) * 4))
-    add("utf16-json", "NOT_VERIFIABLE", file=("utf16-json.json", json.dumps(degree).encode("utf-16")))
+    add(
+        "utf16-json",
+        "NOT_VERIFIABLE",
+        file=("utf16-json.json", json.dumps(degree).encode("utf-16")),
+    )
     add("no-qr-image", "NOT_VERIFIABLE", file=("no-qr-image.png", _blank_png()), image=_blank_png())
     assert "/" in body, "the damaged-prefix cases need a Base45 body holding a path separator"
-    return {"dir": d, "record": str(record), "rpc": vchain.rpc_url, "items": items, "degree": degree}
+    return {
+        "dir": d,
+        "record": str(record),
+        "rpc": vchain.rpc_url,
+        "items": items,
+        "degree": degree,
+    }
 
 
 def _cli(corpus, *args):
-    return runner.invoke(app, ["verify", "--rpc", corpus["rpc"], "--trust", corpus["record"], *map(str, args)])
+    return runner.invoke(
+        app, ["verify", "--rpc", corpus["rpc"], "--trust", corpus["record"], *map(str, args)]
+    )
 
 
 def _code_of(result) -> str:
@@ -161,7 +197,9 @@ def test_the_corpus_gets_one_verdict_in_every_mode(corpus, files):
             got[name]["cli several"] = _code_of(_cli(corpus, valid, paths[name], "--json"))
         if item["arg"] is not None:
             got[name]["cli single argument"] = _code_of(_cli(corpus, item["arg"], "--json"))
-            got[name]["cli several arguments"] = _code_of(_cli(corpus, valid, item["arg"], "--json"))
+            got[name]["cli several arguments"] = _code_of(
+                _cli(corpus, valid, item["arg"], "--json")
+            )
     # CLI: the folder, full reports and summaries
     for extra in (("--json",), ("--json", "--workers", "2")):
         r = _cli(corpus, folder, *extra)
@@ -172,7 +210,11 @@ def test_the_corpus_gets_one_verdict_in_every_mode(corpus, files):
         assert r.exit_code == 1  # a folder with an invalid file
     text = _cli(corpus, folder).output
     for name, path in paths.items():
-        line = next(x for x in text.splitlines() if x.split(" ")[1:2] == [path.name] or x[2:].startswith(path.name + ":"))
+        line = next(
+            x
+            for x in text.splitlines()
+            if x.split(" ")[1:2] == [path.name] or x[2:].startswith(path.name + ":")
+        )
         got[name]["cli folder summary"] = line.rsplit("[", 1)[1].rstrip("]")
     # the service and the page's endpoints
     client = TestClient(create_app(ServiceSettings(rpc_url=corpus["rpc"], trust=corpus["record"])))
@@ -184,10 +226,15 @@ def test_the_corpus_gets_one_verdict_in_every_mode(corpus, files):
             if item["payload"] is not None:
                 body = client.post("/api/v1/verify", json={"payloads": [item["payload"]]}).json()
                 got[name]["service payloads"] = body["outcome"]["code"]
-                body = client.post("/api/v1/verify/image", data={"payloads": [item["payload"]]}).json()
+                body = client.post(
+                    "/api/v1/verify/image", data={"payloads": [item["payload"]]}
+                ).json()
                 got[name]["page camera payloads"] = body["outcome"]["code"]
             if item["image"] is not None:
-                body = client.post("/api/v1/verify/image", files=[("files", (f"{name}.png", item["image"], "image/png"))]).json()
+                body = client.post(
+                    "/api/v1/verify/image",
+                    files=[("files", (f"{name}.png", item["image"], "image/png"))],
+                ).json()
                 got[name]["service image upload"] = body["outcome"]["code"]
     wrong = {
         name: {mode: code for mode, code in modes.items() if code != items[name]["expected"]}
@@ -209,15 +256,20 @@ def test_reasons_name_what_is_wrong(corpus, files):
         r = _cli(corpus, corpus["items"][name]["arg"])
         assert r.exit_code == 1, r.output
         result = [x for x in r.output.splitlines() if x.startswith("Result: ")]
-        assert result and result[0].startswith("Result: INVALID: QR payload: check 1 (Readable credential): "
-                                               "Not a TalentProof payload"), r.output
+        assert result and result[0].startswith(
+            "Result: INVALID: QR payload: check 1 (Readable credential): Not a TalentProof payload"
+        ), r.output
         assert "no such file" not in r.output
     tp2 = _cli(corpus, corpus["items"]["prefix-TP2"]["arg"])
     assert "format version 2" in tp2.output
     # a signed presentation without a challenge: valid, check 10 says what was checked
     signed = json.loads(_cli(corpus, paths["signed-vp"], "--json").output)
-    binding = [c for r in signed["credentials"] for c in r["checks"] if c["id"] == "presentation_binding"]
-    assert {c["status"] for c in binding} == {"skipped"} and "holder proof was checked" in binding[0]["message"]
+    binding = [
+        c for r in signed["credentials"] for c in r["checks"] if c["id"] == "presentation_binding"
+    ]
+    assert {c["status"] for c in binding} == {"skipped"} and "holder proof was checked" in binding[
+        0
+    ]["message"]
     utf16 = json.loads(_cli(corpus, paths["utf16-json"], "--json").output)
     assert "UTF-16" in utf16["outcome"]["reason"]
 
@@ -234,7 +286,10 @@ def test_folder_exit_code_summarises_the_verdicts(corpus, files, tmp_path):
 
     assert _cli(corpus, folder_of("valid-credential", "bom-json", "signed-vp")).exit_code == 0
     assert _cli(corpus, folder_of("valid-credential", "truncated-payload")).exit_code == 3
-    assert _cli(corpus, folder_of("valid-credential", "truncated-payload", "unsigned-vp")).exit_code == 1
+    assert (
+        _cli(corpus, folder_of("valid-credential", "truncated-payload", "unsigned-vp")).exit_code
+        == 1
+    )
     r = _cli(corpus, folder_of("valid-credential", "garbage-json", "prefix-semicolon"), "--json")
     assert r.exit_code == 1
     summary = json.loads(r.output)["summary"]
@@ -254,7 +309,10 @@ def test_folder_exit_code_summarises_the_verdicts(corpus, files, tmp_path):
         ("TP16BFOXN*TS0BI$ZD/RH.8/K9", False),
         ("tp1:6bfoxn*ts0bi$zd/rh.8/k9", False),
         ("TP1 6BFOXN/TS0BI", False),
-        ("6BFOXN*TS0BI$ZDFRH.8/K9 /M5$7C0 F8$A6AA-P0C48 6-UF1CS$5", False),  # a payload without its prefix
+        (
+            "6BFOXN*TS0BI$ZDFRH.8/K9 /M5$7C0 F8$A6AA-P0C48 6-UF1CS$5",
+            False,
+        ),  # a payload without its prefix
         ("hello", False),
     ],
 )
@@ -278,7 +336,10 @@ def test_files_bulk_pipelined_or_not_in_small_chunks(vchain, corpus, files, monk
     verifier = vchain.verifier(clock=lambda: now)
     block = verifier.reader.block_number()
     items = [item_from_path(p) for p in sorted(folder.iterdir())]
-    want = [{"source": it.source, **verifier.verify_application([it], at_block=block).to_json()} for it in items]
+    want = [
+        {"source": it.source, **verifier.verify_application([it], at_block=block).to_json()}
+        for it in items
+    ]
     monkeypatch.setattr(bulk, "CHUNK", 3)
     assert bulk.verify_files_bulk(verifier, items, block=block) == want
     compact = bulk.verify_files_bulk(verifier, items, block=block, compact=True)
@@ -292,8 +353,12 @@ def test_a_presentation_larger_than_an_application(corpus, tmp_path):
     """More credentials than one application takes (16): `verify FILE` refuses it (usage, 2),
     the service with 422; in a folder that file alone is NOT_VERIFIABLE, naming the limit."""
     degree = corpus["degree"]
-    big = {"@context": degree["@context"], "type": ["VerifiablePresentation"],
-           "holder": degree["credentialSubject"]["id"], "verifiableCredential": [degree] * 17}
+    big = {
+        "@context": degree["@context"],
+        "type": ["VerifiablePresentation"],
+        "holder": degree["credentialSubject"]["id"],
+        "verifiableCredential": [degree] * 17,
+    }
     folder = tmp_path / "big"
     folder.mkdir()
     (folder / "big.json").write_text(json.dumps(big))
@@ -304,4 +369,7 @@ def test_a_presentation_larger_than_an_application(corpus, tmp_path):
     assert r.exit_code == 3, r.output
     by_file = {res["source"]: res["outcome"] for res in json.loads(r.output)["results"]}
     assert by_file["ok.json"]["code"] == "VALID"
-    assert by_file["big.json"]["code"] == "NOT_VERIFIABLE" and "the limit is 16" in by_file["big.json"]["reason"]
+    assert (
+        by_file["big.json"]["code"] == "NOT_VERIFIABLE"
+        and "the limit is 16" in by_file["big.json"]["reason"]
+    )

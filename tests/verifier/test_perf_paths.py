@@ -20,15 +20,16 @@ from typing import Any
 
 import pytest
 from PIL import Image
+
 from talentproof.credential import qr as c_qr
-from talentproof.credential.qr import image as c_qr_image
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.errors import NoQRCodeFound
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.credential.merkle import credential_hash
-from talentproof.ledger.chain import did_hash, type_id
+from talentproof.credential.qr import image as c_qr_image
 from talentproof.ledger._internal.transport import HttpTransport, StdlibTransport
 from talentproof.ledger._internal.verdict import VerdictCodec
+from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.ledger.reader import RegistryReader
 from talentproof.verifier import bulk, checks, engine, fastschema, memo
@@ -55,7 +56,9 @@ class _SlowReader:
     def verify_credential(self, *args: Any, **kw: Any) -> Any:
         return self._r.verify_credential(*args, **kw)
 
-    def verify_credentials(self, queries: Any, as_of: int = 0, block: int | str = "latest") -> list[Any]:
+    def verify_credentials(
+        self, queries: Any, as_of: int = 0, block: int | str = "latest"
+    ) -> list[Any]:
         return [self._r.verify_credential(*q, as_of=as_of, block=block) for q in queries]
 
     def close(self) -> None:
@@ -71,8 +74,11 @@ def _mixed_credentials(vchain: Any) -> list[dict[str, Any]]:
     tampered = copy.deepcopy(good)
     tampered["credentialSubject"]["degree"]["field"] = "Medicine"
     stranger = Ed25519SigningKey.generate()
-    forged = anchor_batch([sign(build(DEGREE, uni.did, holder().public_key.did_key), stranger)], uni.client,
-                          vchain.deployment)[0]
+    forged = anchor_batch(
+        [sign(build(DEGREE, uni.did, holder().public_key.did_key), stranger)],
+        uni.client,
+        vchain.deployment,
+    )[0]
     unanchored = sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key)
     bad_holder = copy.deepcopy(good)
     bad_holder["credentialSubject"]["id"] = "did:key:z6MkNOTAKEY"
@@ -96,7 +102,13 @@ def test_raw_transport_answers_exactly_as_the_ledger_reader(vchain):
         plain, anchor = split_anchor(d)
         root = anchor.merkle_root if anchor else b"\x05" * 32
         queries.append(
-            (did_hash(uni.did), bytes(root), credential_hash(plain), uni.key.public_key.raw, type_id(DEGREE))
+            (
+                did_hash(uni.did),
+                bytes(root),
+                credential_hash(plain),
+                uni.key.public_key.raw,
+                type_id(DEGREE),
+            )
         )
     block = reader.block_number()
     stdlib = RegistryReader(vchain.rpc_url, vchain.deployment.registry, transport=StdlibTransport)
@@ -114,7 +126,9 @@ def test_fast_and_slow_engine_paths_give_the_same_reports(vchain):
     trust = vchain.verifier().trust
     now = datetime.now(UTC)  # one fixed clock; the chain reads "as of" the pinned block's time
     fast = Verifier(RegistryReader(vchain.rpc_url, trust.registry), trust, clock=lambda: now)
-    slow = Verifier(_SlowReader(RegistryReader(vchain.rpc_url, trust.registry)), trust, clock=lambda: now)
+    slow = Verifier(
+        _SlowReader(RegistryReader(vchain.rpc_url, trust.registry)), trust, clock=lambda: now
+    )
     block = fast.reader.block_number()
     for d in docs:
         a = fast.verify_application([Item("c", d)], at_block=block)
@@ -127,7 +141,9 @@ def test_fast_and_slow_engine_paths_give_the_same_reports(vchain):
 @pytest.mark.integration
 def test_pipelined_bulk_gives_the_per_item_reports_in_order(vchain, monkeypatch):
     docs = _mixed_credentials(vchain)
-    items = [Item(f"f{i}", d) for i, d in enumerate(docs * 2)] + [Item("broken", None, "expected JSON")]
+    items = [Item(f"f{i}", d) for i, d in enumerate(docs * 2)] + [
+        Item("broken", None, "expected JSON")
+    ]
     now = datetime.now(UTC)
     verifier = vchain.verifier(clock=lambda: now)
     block = verifier.reader.block_number()
@@ -137,9 +153,14 @@ def test_pipelined_bulk_gives_the_per_item_reports_in_order(vchain, monkeypatch)
     assert [r.source for r in pipelined] == [it.source for it in items]
     assert _reports_json(pipelined) == _reports_json(one_by_one)
     assert [r.verdict for r in pipelined[:6]] == [Verdict.VALID] + [Verdict.INVALID] * 5
-    slow = Verifier(_SlowReader(RegistryReader(vchain.rpc_url, verifier.trust.registry)), verifier.trust,
-                    clock=lambda: now)
-    assert _reports_json(bulk.verify_items_bulk(slow, items, block=block)) == _reports_json(pipelined)
+    slow = Verifier(
+        _SlowReader(RegistryReader(vchain.rpc_url, verifier.trust.registry)),
+        verifier.trust,
+        clock=lambda: now,
+    )
+    assert _reports_json(bulk.verify_items_bulk(slow, items, block=block)) == _reports_json(
+        pipelined
+    )
     # compact summaries, pipelined or not: the verdict and first problem of the full reports
     summaries = [bulk.summary(r.source, r.checks) for r in pipelined]
     assert [s["verdict"] for s in summaries] == [r.verdict.value for r in pipelined]
@@ -148,7 +169,9 @@ def test_pipelined_bulk_gives_the_per_item_reports_in_order(vchain, monkeypatch)
     assert bulk.verify_items_bulk(verifier, items, block=block, compact=True) == summaries
     monkeypatch.setattr(bulk, "PIPELINE", False)
     assert bulk.verify_items_bulk(verifier, items, block=block, compact=True) == summaries
-    assert _reports_json(bulk.verify_items_bulk(verifier, items, block=block)) == _reports_json(pipelined)
+    assert _reports_json(bulk.verify_items_bulk(verifier, items, block=block)) == _reports_json(
+        pipelined
+    )
 
 
 class _Canned(http.server.BaseHTTPRequestHandler):
@@ -212,7 +235,9 @@ def _post(url: str) -> Any:
 def test_raw_transport_reads_chunked_and_closing_answers(canned):
     handler, url = canned
     t, answer = _post(url)
-    assert answer == [{"jsonrpc": "2.0", "id": 1, "result": "0x7a69"}]  # reassembled from two chunks
+    assert answer == [
+        {"jsonrpc": "2.0", "id": 1, "result": "0x7a69"}
+    ]  # reassembled from two chunks
     handler.mode = "close-after"
     assert t.post(b"[]")[0]["result"] == "0x7a69"
     assert t.post(b"[]")[0]["result"] == "0x7a69"  # reconnected after the server's close
@@ -244,7 +269,7 @@ def test_did_key_cache_agrees_with_the_key_parser():
         try:
             Ed25519PublicKey.from_did_key(did)
             expected = True
-        except Exception:  # noqa: BLE001
+        except Exception:
             expected = False
         assert fastschema.is_holder_did(did) is expected
 
@@ -271,7 +296,9 @@ def test_validity_texts_are_cached_per_instant_and_offset():
     assert utc == hk
     a, b = memo.validity(doc, utc), memo.validity(doc, hk)
     assert a.message == "Valid on 2026-01-01 10:00 UTC with no end date."
-    assert b.message == "Valid on 2026-01-01 18:00 UTC with no end date."  # as the uncached code wrote it
+    assert (
+        b.message == "Valid on 2026-01-01 18:00 UTC with no end date."
+    )  # as the uncached code wrote it
     assert a.evidence["asOf"] != b.evidence["asOf"]
     assert checks.parse_time("2020-01-01T00:00:00Z") == datetime(2020, 1, 1, tzinfo=UTC)
     assert checks.parse_time("not a date") is None and checks.parse_time(5) is None
@@ -333,10 +360,31 @@ def _random_verdict(rng):
     b = lambda: rng.random() < 0.5
     name = rng.choice(["", "University of Hong Kong", "香港大學 ✓", "x" * 70])
     return (
-        (u(32), u(32), u(64), u(64), u(64)), name, "did:web:" + name.replace(" ", "-"), rng.randrange(4),
-        rng.randrange(4), b(), u(64), u(64), b(), b(), u(64), u(64), b(), b(), b(),
-        (u(64), u(64), u(64), u(32), b(), rng.randrange(3), rng.randrange(3)), b(), u(64), u(64), u(64),
-        u(32), rng.randrange(3), rng.randrange(3), u(64), rng.randrange(4),
+        (u(32), u(32), u(64), u(64), u(64)),
+        name,
+        "did:web:" + name.replace(" ", "-"),
+        rng.randrange(4),
+        rng.randrange(4),
+        b(),
+        u(64),
+        u(64),
+        b(),
+        b(),
+        u(64),
+        u(64),
+        b(),
+        b(),
+        b(),
+        (u(64), u(64), u(64), u(32), b(), rng.randrange(3), rng.randrange(3)),
+        b(),
+        u(64),
+        u(64),
+        u(64),
+        u(32),
+        rng.randrange(3),
+        rng.randrange(3),
+        u(64),
+        rng.randrange(4),
     )
 
 
@@ -344,6 +392,7 @@ def test_flat_verdict_decoder_equals_the_generic_abi_decoder():
     import random
 
     from eth_abi import encode
+
     from talentproof.ledger.abi import ContractABI
     from talentproof.ledger.artifacts import load_artifact
     from talentproof.ledger.models import CredentialVerdict
@@ -417,7 +466,9 @@ def test_fast_json_parse_equals_the_reference_parse(text):
 
     for data in (text, text.encode("utf-8")):
         got, want = fast(data), reference(data)
-        assert got == want or (got[0] == want[0] == "ok" and repr(got[1]) == repr(want[1]))  # NaN != NaN
+        assert got == want or (
+            got[0] == want[0] == "ok" and repr(got[1]) == repr(want[1])
+        )  # NaN != NaN
         if got[0] == "ok":
             assert repr(got[1]) == repr(want[1])  # same types too (big ints stay ints)
 
@@ -425,27 +476,38 @@ def test_fast_json_parse_equals_the_reference_parse(text):
 def test_fast_json_parse_is_taken_for_a_credential_and_refuses_its_duplicates(vchain):
     import json
 
-    doc = issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key)
+    doc = issue(
+        vchain, vchain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key
+    )
     text = json.dumps(doc).encode()
     assert engine._parse_fast(text) == doc  # the fast path answered
-    dup = text.replace(b'"credentialSubject": {', b'"credentialSubject": {"id": "did:key:z6Mkx", ', 1)
+    dup = text.replace(
+        b'"credentialSubject": {', b'"credentialSubject": {"id": "did:key:z6Mkx", ', 1
+    )
     assert engine._parse_fast(dup) is engine._SLOW
     with pytest.raises(engine.InputError, match="duplicate key 'id'"):
         engine.parse_json(dup, what="doc", limit=1 << 20)
-    assert engine._parse_fast(b'{"n": 12345678901234567890123}') is engine._SLOW  # may exceed 64 bits
+    assert (
+        engine._parse_fast(b'{"n": 12345678901234567890123}') is engine._SLOW
+    )  # may exceed 64 bits
 
 
 @pytest.mark.integration
 def test_image_input_quick_and_thorough_paths_read_the_same_credential(vchain):
     from PIL import ImageFilter
+
     from talentproof.verifier.inputs import _quick_decode, item_from_image
 
-    doc = issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key)
+    doc = issue(
+        vchain, vchain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key
+    )
     text = c_qr.encode_payload(doc)
     shot = _screenshot(text)
     assert _quick_decode(shot) == text  # the plain scan reads a clean screenshot
     page = Image.open(io.BytesIO(shot)).convert("L").rotate(7, expand=True, fillcolor=255)
-    page = page.filter(ImageFilter.GaussianBlur(1.2)).point(lambda v: 200 - v // 2)  # tilted, dark mode
+    page = page.filter(ImageFilter.GaussianBlur(1.2)).point(
+        lambda v: 200 - v // 2
+    )  # tilted, dark mode
     buf = io.BytesIO()
     page.save(buf, "JPEG", quality=60)
     photo = buf.getvalue()
@@ -469,9 +531,14 @@ def test_folder_in_worker_processes_gives_the_one_by_one_reports(vchain, tmp_pat
     from talentproof.verifier.inputs import SUFFIXES, folder_files, folder_paths, item_from_path
 
     uni = vchain.issuers["University of Hong Kong"]
-    batch = anchor_batch([sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key) for _ in range(6)],
-                         uni.client, vchain.deployment)
-    uni.client.revoke_credential(credential_hash(_split(batch[2])[0]))  # one of a batch sharing its verdicts
+    batch = anchor_batch(
+        [sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key) for _ in range(6)],
+        uni.client,
+        vchain.deployment,
+    )
+    uni.client.revoke_credential(
+        credential_hash(_split(batch[2])[0])
+    )  # one of a batch sharing its verdicts
     folder = tmp_path / "folder"
     folder.mkdir()
     for i, d in enumerate(batch + _mixed_credentials(vchain)):
@@ -480,17 +547,25 @@ def test_folder_in_worker_processes_gives_the_one_by_one_reports(vchain, tmp_pat
     (folder / ".json").write_text("{}")  # a hidden file without suffix: not taken
     (folder / "notes.md").write_text("not taken")
     (folder / "sub.json").mkdir()  # a folder: not taken
-    assert folder_paths(folder) == [str(p) for p in sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)]
+    assert folder_paths(folder) == [
+        str(p)
+        for p in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    ]
     assert folder_files(folder) == [Path(p) for p in folder_paths(folder)]
     record = tmp_path / "deployment.json"
     vchain.deployment.save(record)
     # after the revocation in chain time (a busy Anvil's clock runs ahead of the wall clock)
-    as_of = datetime.fromtimestamp(max(vchain.latest_timestamp() + 1, int(datetime.now(UTC).timestamp())), UTC)
+    as_of = datetime.fromtimestamp(
+        max(vchain.latest_timestamp() + 1, int(datetime.now(UTC).timestamp())), UTC
+    )
     monkeypatch.setattr(bulk, "CHUNK", 4)  # several tasks and chunks over 2 worker processes
     monkeypatch.setattr(bulk, "TASK", 8)
-    full, block, _ = bulk.run_folder(folder, rpc=vchain.rpc_url, trust=str(record), as_of=as_of, workers=2, full=True)
-    compact, block2, _ = bulk.run_folder(folder, rpc=vchain.rpc_url, trust=str(record), as_of=as_of, workers=2)
+    full, block, _ = bulk.run_folder(
+        folder, rpc=vchain.rpc_url, trust=str(record), as_of=as_of, workers=2, full=True
+    )
+    compact, block2, _ = bulk.run_folder(
+        folder, rpc=vchain.rpc_url, trust=str(record), as_of=as_of, workers=2
+    )
     assert block2 >= block
     expected = []
     apps = []
@@ -501,18 +576,30 @@ def test_folder_in_worker_processes_gives_the_one_by_one_reports(vchain, tmp_pat
         expected.append(application.credentials[0])
         apps.append(application)
     # one verdict per file: the file's application report, as `talentproof verify FILE --json`
-    assert full == [{"source": r.source, **a.to_json()} for r, a in zip(expected, apps, strict=True)]
+    assert full == [
+        {"source": r.source, **a.to_json()} for r, a in zip(expected, apps, strict=True)
+    ]
     verdicts = [r["verdict"] for r in compact]
     assert verdicts == [r.verdict.value for r in expected]
     by_name = {r["source"]: r["verdict"] for r in compact}
-    assert [by_name[f"c{i:02d}.json"] for i in range(6)] == ["valid", "valid", "invalid", "valid", "valid", "valid"]
+    assert [by_name[f"c{i:02d}.json"] for i in range(6)] == [
+        "valid",
+        "valid",
+        "invalid",
+        "valid",
+        "valid",
+        "valid",
+    ]
     assert by_name["broken.JSON"] == "invalid" and len(compact) == 13  # 6 + 6 mixed + broken.JSON
     assert verdicts.count("valid") == 6
     for got, want, application in zip(compact, expected, apps, strict=True):
         problem = next((c for c in want.checks if c.status.value in ("fail", "error")), None)
-        assert got == {"source": want.source, "verdict": want.verdict.value,
-                       "problem": f"{problem.number}. {problem.message}" if problem else None,
-                       "outcome": application.outcome.to_json()}
+        assert got == {
+            "source": want.source,
+            "verdict": want.verdict.value,
+            "problem": f"{problem.number}. {problem.message}" if problem else None,
+            "outcome": application.outcome.to_json(),
+        }
 
 
 @pytest.mark.integration
@@ -523,8 +610,11 @@ def test_shared_chain_checks_follow_every_input_they_depend_on(vchain):
     import dataclasses
 
     uni = vchain.issuers["University of Hong Kong"]
-    docs = anchor_batch([sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key) for _ in range(2)],
-                        uni.client, vchain.deployment)
+    docs = anchor_batch(
+        [sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key) for _ in range(2)],
+        uni.client,
+        vchain.deployment,
+    )
     now = datetime.now(UTC)
     warm = vchain.verifier(clock=lambda: now)
     block = warm.reader.block_number()
@@ -535,7 +625,9 @@ def test_shared_chain_checks_follow_every_input_they_depend_on(vchain):
     variants = [
         base[0],
         base[1],
-        dataclasses.replace(base[1], credential={**base[1].credential, "issuer": "did:web:someone-else.example"}),
+        dataclasses.replace(
+            base[1], credential={**base[1].credential, "issuer": "did:web:someone-else.example"}
+        ),
         dataclasses.replace(base[1], kind="EmploymentCredential"),
         dataclasses.replace(base[1], key_id="z6MkOTHERKEY"),
         dataclasses.replace(base[1], anchor=dataclasses.replace(base[1].anchor, tree_size=3)),
@@ -551,8 +643,12 @@ def test_shared_chain_checks_follow_every_input_they_depend_on(vchain):
     statuses = [[c["status"] for c in r["checks"][4:8]] for r in got]
     assert statuses[0] == statuses[1] == ["pass"] * 4
     assert statuses[2][1] == "fail"  # another issuer named
-    assert "employment" in got[3]["checks"][5]["message"]  # the kind (read for its own type id) in the text
-    assert statuses[5][0] == "fail" and statuses[6][0] == "fail"  # another batch size; another chain
+    assert (
+        "employment" in got[3]["checks"][5]["message"]
+    )  # the kind (read for its own type id) in the text
+    assert (
+        statuses[5][0] == "fail" and statuses[6][0] == "fail"
+    )  # another batch size; another chain
     assert "z6MkOTHERKEY" in got[4]["checks"][6]["message"]  # the key id only shows in the text
     # with a minimum of confirmations the same verdict is judged again
     warm.min_confirmations = 10**6

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from talentproof.verifier.errors import PolicyError, UnknownProfession
 from talentproof.verifier.policy import PolicyInput, load_policy, parse_policy
 
@@ -174,8 +175,15 @@ def test_unlisted_firm_does_not_count(policy):
 def test_blockchain_knowledge_by_training_badge(policy):
     b = badge(
         "DLT for Banking",
-        [{"type": ["Alignment"], "targetName": "Smart contracts", "targetUrl": "https://x",
-          "targetFramework": "ECF-Fintech", "targetCode": "DLT-FS"}],
+        [
+            {
+                "type": ["Alignment"],
+                "targetName": "Smart contracts",
+                "targetUrl": "https://x",
+                "targetFramework": "ECF-Fintech",
+                "targetCode": "DLT-FS",
+            }
+        ],
     )
     r = policy.evaluate(
         "hk-dlt-expert",
@@ -268,20 +276,71 @@ def test_unknown_profession(policy):
     [
         ({"format": "v0"}, "format"),
         ({"professions": []}, "professions"),
-        ({"professions": [{"id": "p", "name": "P", "criteria": [{"id": "a", "title": "A",
-          "degree": {"min_level": "phd"}}]}]}, "professions[0].criteria[0].degree.min_level"),
-        ({"professions": [{"id": "p", "name": "P", "criteria": [{"id": "a", "title": "A",
-          "any_of": []}]}]}, "professions[0].criteria[0].any_of"),
-        ({"professions": [{"id": "p", "name": "P", "criteria": [{"id": "a", "title": "A",
-          "employment": {"min_years": -1}}]}]}, "professions[0].criteria[0].employment.min_years"),
-        ({"professions": [{"id": "p", "name": "P", "criteria": [{"id": "a", "title": "A",
-          "degree": {"min_level": "master"}, "badge": {}}]}]}, "professions[0].criteria[0]"),
+        (
+            {
+                "professions": [
+                    {
+                        "id": "p",
+                        "name": "P",
+                        "criteria": [{"id": "a", "title": "A", "degree": {"min_level": "phd"}}],
+                    }
+                ]
+            },
+            "professions[0].criteria[0].degree.min_level",
+        ),
+        (
+            {
+                "professions": [
+                    {"id": "p", "name": "P", "criteria": [{"id": "a", "title": "A", "any_of": []}]}
+                ]
+            },
+            "professions[0].criteria[0].any_of",
+        ),
+        (
+            {
+                "professions": [
+                    {
+                        "id": "p",
+                        "name": "P",
+                        "criteria": [{"id": "a", "title": "A", "employment": {"min_years": -1}}],
+                    }
+                ]
+            },
+            "professions[0].criteria[0].employment.min_years",
+        ),
+        (
+            {
+                "professions": [
+                    {
+                        "id": "p",
+                        "name": "P",
+                        "criteria": [
+                            {
+                                "id": "a",
+                                "title": "A",
+                                "degree": {"min_level": "master"},
+                                "badge": {},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "professions[0].criteria[0]",
+        ),
     ],
 )
 def test_malformed_policy_names_the_field(mutation, where):
-    data = {"format": "talentproof-policy/1", "name": "x",
-            "professions": [{"id": "p", "name": "P", "criteria": [
-                {"id": "a", "title": "A", "degree": {"min_level": "bachelor"}}]}]}
+    data = {
+        "format": "talentproof-policy/1",
+        "name": "x",
+        "professions": [
+            {
+                "id": "p",
+                "name": "P",
+                "criteria": [{"id": "a", "title": "A", "degree": {"min_level": "bachelor"}}],
+            }
+        ],
+    }
     data.update(mutation)
     with pytest.raises(PolicyError) as exc:
         parse_policy(data)
@@ -320,7 +379,9 @@ def test_attack_false_meets_employer_named_by_another_issuer(policy):
 
 
 def test_employment_signed_by_its_employer_counts_under_the_on_chain_name(policy):
-    own = PolicyInput("emp", employment("osl digital securities limited.", "2012-01-01", None, [BFS]), True, *OSL)
+    own = PolicyInput(
+        "emp", employment("osl digital securities limited.", "2012-01-01", None, [BFS]), True, *OSL
+    )
     r = policy.evaluate("hk-dlt-expert", [signed_by_itself("deg", degree()), own], AS_OF)
     exp = by_id(r, "notable-firm-experience")
     # name equal up to case and punctuation; the policy lists OSL by its DID, did:web:osl.com
@@ -333,12 +394,17 @@ def test_attack_employer_id_of_another_party(policy):
     r = policy.evaluate("hk-dlt-expert", [PolicyInput("emp", doc, True, *OSL)], AS_OF)
     exp = by_id(r, "notable-firm-experience")
     assert not exp.met
-    assert "(did:web:hsbc.com) is not the issuer 'OSL Digital Securities Limited' (did:web:osl.com)" in exp.reason
+    assert (
+        "(did:web:hsbc.com) is not the issuer 'OSL Digital Securities Limited' (did:web:osl.com)"
+        in exp.reason
+    )
 
 
 def test_attack_degree_naming_another_institution(policy):
     """A training centre accredited for degrees signs a degree 'from' HKU."""
-    fake = PolicyInput("deg", degree("doctorate"), True, "did:web:diploma-mill.example", "Diploma Mill")
+    fake = PolicyInput(
+        "deg", degree("doctorate"), True, "did:web:diploma-mill.example", "Diploma Mill"
+    )
     r = policy.evaluate("hk-dlt-expert", [fake], AS_OF)
     d = by_id(r, "degree")
     assert not d.met
@@ -356,19 +422,39 @@ def test_issuer_identity_unknown_never_counts(policy):
 
 
 def test_recognised_universities_are_matched_by_did():
-    pol = parse_policy({
-        "format": "talentproof-policy/1", "name": "x",
-        "professions": [{"id": "p", "name": "P", "criteria": [{"id": "deg", "title": "Degree", "degree": {
-            "min_level": "bachelor",
-            "institutions": [{"did": "did:web:hku.hk", "name": "The University of Hong Kong"}],
-        }}]}],
-    })
+    pol = parse_policy(
+        {
+            "format": "talentproof-policy/1",
+            "name": "x",
+            "professions": [
+                {
+                    "id": "p",
+                    "name": "P",
+                    "criteria": [
+                        {
+                            "id": "deg",
+                            "title": "Degree",
+                            "degree": {
+                                "min_level": "bachelor",
+                                "institutions": [
+                                    {"did": "did:web:hku.hk", "name": "The University of Hong Kong"}
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    )
     assert pol.evaluate("p", inputs(degree()), AS_OF).met
     # same name, another DID: not recognised
     other = PolicyInput("deg", degree(), True, "did:web:hku.example", "The University of Hong Kong")
     r = pol.evaluate("p", [other], AS_OF)
     assert not r.met
-    assert "The University of Hong Kong (did:web:hku.example) is not a recognised university" in r.criteria[0].reason
+    assert (
+        "The University of Hong Kong (did:web:hku.example) is not a recognised university"
+        in r.criteria[0].reason
+    )
 
 
 def test_attack_fact_after_the_application_date_does_not_count(policy):
@@ -382,7 +468,10 @@ def test_attack_fact_after_the_application_date_does_not_count(policy):
     emp = policy.evaluate(
         "hk-dlt-expert", inputs(employment("HSBC", "2026-03-01", None, [BFS])), date(2026, 1, 15)
     )
-    assert "not yet employed on 2026-01-15 (started 2026-03-01)" in by_id(emp, "notable-firm-experience").reason
+    assert (
+        "not yet employed on 2026-01-15 (started 2026-03-01)"
+        in by_id(emp, "notable-firm-experience").reason
+    )
 
 
 def test_shipped_policy_names_firms_by_did(policy):
@@ -404,12 +493,30 @@ def by_id_criterion(policy, profession, cid):
         ([{"name": "HSBC"}], "employers[0].did"),
         ([{"did": "hsbc.com", "name": "HSBC"}], "employers[0].did"),
         ([{"did": "did:web:hsbc.com"}], "employers[0].name"),
-        ([{"did": "did:web:hsbc.com", "name": "A"}, {"did": "did:web:hsbc.com", "name": "B"}], "employers[1].did"),
+        (
+            [{"did": "did:web:hsbc.com", "name": "A"}, {"did": "did:web:hsbc.com", "name": "B"}],
+            "employers[1].did",
+        ),
     ],
 )
 def test_employers_must_be_dids(employers, where):
-    data = {"format": "talentproof-policy/1", "name": "x", "professions": [{"id": "p", "name": "P", "criteria": [
-        {"id": "a", "title": "A", "employment": {"employers": employers, "min_years": 1}}]}]}
+    data = {
+        "format": "talentproof-policy/1",
+        "name": "x",
+        "professions": [
+            {
+                "id": "p",
+                "name": "P",
+                "criteria": [
+                    {
+                        "id": "a",
+                        "title": "A",
+                        "employment": {"employers": employers, "min_years": 1},
+                    }
+                ],
+            }
+        ],
+    }
     with pytest.raises(PolicyError) as exc:
         parse_policy(data)
     assert exc.value.where == f"professions[0].criteria[0].employment.{where}"
@@ -420,7 +527,9 @@ def test_badge_completed_after_the_application_date_does_not_count(policy):
     b["awardedDate"] = "2026-10-01T00:00:00Z"  # Open Badges 3.0: when it was awarded
     before = policy.evaluate("hk-dlt-expert", inputs(b), date(2026, 9, 1))
     train = by_id(before, "blockchain-in-finance").children[1]
-    assert not train.met and "not yet completed on 2026-09-01 (completed 2026-10-01)" in train.reason
+    assert (
+        not train.met and "not yet completed on 2026-09-01 (completed 2026-10-01)" in train.reason
+    )
     after = policy.evaluate("hk-dlt-expert", inputs(b), date(2026, 10, 2))
     assert by_id(after, "blockchain-in-finance").children[1].met
 

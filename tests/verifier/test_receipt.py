@@ -6,14 +6,14 @@ import copy
 import json
 
 import pytest
+from typer.testing import CliRunner
+
+from talentproof.cli import app
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
 from talentproof.verifier.engine import Item
 from talentproof.verifier.errors import ReceiptError
 from talentproof.verifier.receipt import generate_key_file, load_key, recheck_receipt, sign_receipt
-from typer.testing import CliRunner
-
-from talentproof.cli import app
 
 from .verifier_chainkit import DEGREE, EMPLOYMENT, holder, issue
 
@@ -80,7 +80,9 @@ def test_receipt_with_wrong_outcome_does_not_recheck(vchain, key_file):
 def test_receipt_from_unexpected_signer_is_refused(vchain, key_file, tmp_path):
     deg, _ = _application(vchain)
     v = vchain.verifier()
-    receipt = sign_receipt(v.verify_application([Item("degree", deg)]), load_key(key_file), trust=v.trust)
+    receipt = sign_receipt(
+        v.verify_application([Item("degree", deg)]), load_key(key_file), trust=v.trust
+    )
     other = tmp_path / "other.json"
     other_id = generate_key_file(other)
     with pytest.raises(ReceiptError, match="not by the expected verifier"):
@@ -94,8 +96,21 @@ def test_cli_writes_and_checks_a_receipt(vchain, key_file, tmp_path):
     record = tmp_path / "deployment.json"
     vchain.deployment.save(record)
     out = tmp_path / "receipt.json"
-    r = runner.invoke(app, ["verify", "--rpc", vchain.rpc_url, "--trust", str(record), str(doc),
-                            "--receipt", str(out), "--receipt-key", str(key_file)])
+    r = runner.invoke(
+        app,
+        [
+            "verify",
+            "--rpc",
+            vchain.rpc_url,
+            "--trust",
+            str(record),
+            str(doc),
+            "--receipt",
+            str(out),
+            "--receipt-key",
+            str(key_file),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "Receipt written" in r.output
     assert out.stat().st_mode & 0o777 == 0o600  # personal data: owner only (issue 12)
@@ -129,7 +144,9 @@ def test_receipt_check_of_something_else_is_a_usage_error(vchain, tmp_path):
     r = runner.invoke(app, ["receipt", "check", str(doc), "--rpc", vchain.rpc_url])
     assert r.exit_code == 2, r.output
     lines = r.output.strip().splitlines()
-    assert len(lines) == 1 and "expected a receipt" in lines[0] and "does not re-check" not in r.output
+    assert (
+        len(lines) == 1 and "expected a receipt" in lines[0] and "does not re-check" not in r.output
+    )
 
 
 def test_receipt_with_a_checked_travel_document_rechecks(vchain, key_file):
@@ -138,7 +155,9 @@ def test_receipt_with_a_checked_travel_document_rechecks(vchain, key_file):
 
     deg, emp = _application(vchain)
     v = vchain.verifier()
-    report = v.verify_application([Item("degree", deg), Item("employment", emp)], id_number=ID_NUMBER, id_salt=ID_SALT)
+    report = v.verify_application(
+        [Item("degree", deg), Item("employment", emp)], id_number=ID_NUMBER, id_salt=ID_SALT
+    )
     assert report.person["documentMatches"] is True
     receipt = sign_receipt(report, load_key(key_file), trust=v.trust)
     assert ID_NUMBER not in json.dumps(receipt) and "A1234567" not in json.dumps(receipt)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
 from talentproof.credential.presentation import create_presentation
@@ -21,7 +22,9 @@ pytestmark = pytest.mark.integration
 def setup(vchain, tmp_path_factory):
     record = tmp_path_factory.mktemp("svc") / "deployment.json"
     vchain.deployment.save(record)
-    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record), domain="verifier.example.hk"))
+    app = create_app(
+        ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record), domain="verifier.example.hk")
+    )
     hk = holder()
     s = hk.public_key.did_key
     creds = {
@@ -52,15 +55,21 @@ def test_verify_documents_against_profession(setup):
     assert body["verdict"] == "valid"
     assert body["profession"]["met"] is True
     assert {x["id"] for x in body["profession"]["criteria"]} == {
-        "degree", "notable-firm-experience", "blockchain-in-finance"}
+        "degree",
+        "notable-firm-experience",
+        "blockchain-in-finance",
+    }
     assert body["checks"][0]["id"] == "same_applicant" and body["checks"][0]["status"] == "pass"
 
 
 def test_verify_image_upload(setup):
     c = setup["client"]
     png = render_png(encode_payload(setup["creds"]["employment"]))
-    r = c.post("/api/v1/verify/image", files=[("files", ("emp.png", png, "image/png"))],
-               data={"profession": "hk-fintech-professional"})
+    r = c.post(
+        "/api/v1/verify/image",
+        files=[("files", ("emp.png", png, "image/png"))],
+        data={"profession": "hk-fintech-professional"},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["verdict"] == "valid"
@@ -84,16 +93,29 @@ def test_challenge_is_single_use(setup):
     c = setup["client"]
     ch = c.post("/api/v1/challenges").json()
     assert ch["domain"] == "verifier.example.hk"
-    vp = create_presentation([setup["creds"]["degree"]], setup["holder"], challenge=ch["challenge"],
-                             domain=ch["domain"], created=datetime.now(UTC).replace(microsecond=0))
+    vp = create_presentation(
+        [setup["creds"]["degree"]],
+        setup["holder"],
+        challenge=ch["challenge"],
+        domain=ch["domain"],
+        created=datetime.now(UTC).replace(microsecond=0),
+    )
     payload = encode_payload(vp)
-    first = c.post("/api/v1/verify", json={"payloads": [payload], "challenge": ch["challenge"]}).json()
+    first = c.post(
+        "/api/v1/verify", json={"payloads": [payload], "challenge": ch["challenge"]}
+    ).json()
     assert first["verdict"] == "valid", first
-    binding = next(x for x in first["credentials"][0]["checks"] if x["id"] == "presentation_binding")
+    binding = next(
+        x for x in first["credentials"][0]["checks"] if x["id"] == "presentation_binding"
+    )
     assert binding["status"] == "pass"
-    replay = c.post("/api/v1/verify", json={"payloads": [payload], "challenge": ch["challenge"]}).json()
+    replay = c.post(
+        "/api/v1/verify", json={"payloads": [payload], "challenge": ch["challenge"]}
+    ).json()
     assert replay["verdict"] == "invalid"
-    binding = next(x for x in replay["credentials"][0]["checks"] if x["id"] == "presentation_binding")
+    binding = next(
+        x for x in replay["credentials"][0]["checks"] if x["id"] == "presentation_binding"
+    )
     assert binding["status"] == "fail" and "already used" in binding["message"]
 
 
@@ -128,7 +150,10 @@ def test_page_and_health(setup):
 def test_evaluate_application_endpoint(setup):
     c = setup["client"]
     docs = list(setup["creds"].values())
-    body = c.post("/api/v1/applications/evaluate", json={"documents": docs, "profession": "hk-fintech-professional"}).json()
+    body = c.post(
+        "/api/v1/applications/evaluate",
+        json={"documents": docs, "profession": "hk-fintech-professional"},
+    ).json()
     assert body["profession"]["profession"] == "hk-fintech-professional"
     crit = {x["id"]: x["met"] for x in body["profession"]["criteria"]}
     # the HKIB badge is aligned to the ECF-Fintech framework: it counts as the qualification
@@ -144,22 +169,39 @@ def test_application_date_id_number_and_the_one_outcome(setup):
 
     c = setup["client"]
     docs = list(setup["creds"].values())
-    body = {"documents": docs, "profession": "hk-dlt-expert", "applicationDate": "2024-03-01",
-            "idNumber": ID_NUMBER, "idSalt": ID_SALT}
+    body = {
+        "documents": docs,
+        "profession": "hk-dlt-expert",
+        "applicationDate": "2024-03-01",
+        "idNumber": ID_NUMBER,
+        "idSalt": ID_SALT,
+    }
     r = c.post("/api/v1/applications/evaluate", json=body)
     assert r.status_code == 200, r.text
     data = r.json()
     assert data["outcome"]["code"] == "VALID_MEETS", data["outcome"]
-    assert data["applicationDate"] == "2024-03-01" and data["asOf"].startswith(str(datetime.now(UTC).year))
+    assert data["applicationDate"] == "2024-03-01" and data["asOf"].startswith(
+        str(datetime.now(UTC).year)
+    )
     assert data["profession"]["applicationDate"] == "2024-03-01"
-    assert data["person"] == {"name": PERSON["name"], "birthDate": PERSON["birthDate"], "documentType": "HKID",
-                              "issuingCountry": "HK", "documentChecked": True, "documentMatches": True}
+    assert data["person"] == {
+        "name": PERSON["name"],
+        "birthDate": PERSON["birthDate"],
+        "documentType": "HKID",
+        "issuingCountry": "HK",
+        "documentChecked": True,
+        "documentMatches": True,
+    }
     assert [x["id"] for x in data["checks"]] == ["same_applicant", "identity_document"]
     assert data["credentials"][1]["claims"]["employment"]["employer"]["name"] == "HSBC"
     assert data["credentials"][1]["issuerDid"] == "did:web:hsbc.com"
     wrong = c.post("/api/v1/verify", json={**body, "idNumber": "B765432(1)"}).json()
     assert wrong["outcome"]["code"] == "INVALID" and "check 12" in wrong["outcome"]["reason"]
-    assert wrong["person"]["documentChecked"] is True and wrong["person"]["documentMatches"] is False
+    assert (
+        wrong["person"]["documentChecked"] is True and wrong["person"]["documentMatches"] is False
+    )
     # a profession not met: valid credentials, VALID_NOT_MET, never "valid" alone
-    only_degree = c.post("/api/v1/verify", json={"documents": docs[:1], "profession": "hk-dlt-expert"}).json()
+    only_degree = c.post(
+        "/api/v1/verify", json={"documents": docs[:1], "profession": "hk-dlt-expert"}
+    ).json()
     assert only_degree["verdict"] == "valid" and only_degree["outcome"]["code"] == "VALID_NOT_MET"

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from talentproof.verifier.challenges import EXPIRED, UNKNOWN, ChallengesFull, ChallengeStore
 from talentproof.verifier.limits import VerifierLimits
 from talentproof.verifier.service import ServiceSettings, create_app
@@ -105,7 +106,10 @@ def test_verification_and_image_upload_are_rate_limited_per_client_address() -> 
     assert r.status_code == 429 and "verification requests" in r.json()["detail"]
     assert a.post("/api/v1/verify", json={}).status_code == 429
     assert a.post("/api/v1/challenges").status_code == 200  # a separate budget
-    assert TestClient(app, client=("198.51.100.2", 1)).post("/api/v1/verify", json={}).status_code == 422
+    assert (
+        TestClient(app, client=("198.51.100.2", 1)).post("/api/v1/verify", json={}).status_code
+        == 422
+    )
     assert a.get("/api/v1/professions").status_code == 200  # reads are not limited here
 
 
@@ -127,7 +131,12 @@ def test_request_bodies_are_capped_image_uploads_included() -> None:
 def test_a_full_store_refuses_new_challenges_with_retry_after() -> None:
     app = _app(VerifierLimits(challenges_max=3, challenges_per_client=2, challenge_rate_per_s=0))
     clients = [TestClient(app, client=(f"192.0.2.{i}", 1)) for i in range(3)]
-    assert [c.post("/api/v1/challenges").status_code for c in clients[:2] for _ in range(2)] == [200, 200, 200, 429]
+    assert [c.post("/api/v1/challenges").status_code for c in clients[:2] for _ in range(2)] == [
+        200,
+        200,
+        200,
+        429,
+    ]
     r = clients[2].post("/api/v1/challenges")
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
     assert "maximum of 3 open challenges" in r.json()["detail"]
@@ -138,7 +147,12 @@ def test_forwarded_for_counts_only_behind_configured_proxies() -> None:
     app = _app(VerifierLimits(challenge_rate_per_s=0.001, challenge_burst=1, trusted_proxies=1))
     proxy = TestClient(app, client=("10.0.0.1", 1))
     for i in range(5):  # each client behind the proxy has its own budget
-        assert proxy.post("/api/v1/challenges", headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code == 200
+        assert (
+            proxy.post(
+                "/api/v1/challenges", headers={"X-Forwarded-For": f"198.51.100.{i}"}
+            ).status_code
+            == 200
+        )
     # a client cannot pick its bucket by writing the header itself: the proxy's entry (right) counts
     r = proxy.post("/api/v1/challenges", headers={"X-Forwarded-For": "6.6.6.6, 198.51.100.0"})
     assert r.status_code == 429
@@ -146,10 +160,17 @@ def test_forwarded_for_counts_only_behind_configured_proxies() -> None:
 
 def test_limits_come_from_the_environment() -> None:
     limits = VerifierLimits.from_env(
-        {"TALENTPROOF_VERIFIER_CHALLENGES_MAX": "500", "TALENTPROOF_VERIFIER_VERIFY_RATE_PER_S": "0",
-         "TALENTPROOF_VERIFIER_TRUSTED_PROXIES": "1"}
+        {
+            "TALENTPROOF_VERIFIER_CHALLENGES_MAX": "500",
+            "TALENTPROOF_VERIFIER_VERIFY_RATE_PER_S": "0",
+            "TALENTPROOF_VERIFIER_TRUSTED_PROXIES": "1",
+        }
     )
-    assert (limits.challenges_max, limits.verify_rate_per_s, limits.trusted_proxies) == (500, 0.0, 1)
+    assert (limits.challenges_max, limits.verify_rate_per_s, limits.trusted_proxies) == (
+        500,
+        0.0,
+        1,
+    )
     assert VerifierLimits.from_env({}) == VerifierLimits()
     with pytest.raises(ValueError, match="CHALLENGES_PER_CLIENT"):
         VerifierLimits.from_env({"TALENTPROOF_VERIFIER_CHALLENGES_PER_CLIENT": "0"})
@@ -166,9 +187,16 @@ FLOOD_TIME_BOUND_S = 60.0  # and a time bound: the flood stops by itself either 
 LEGIT_ROUNDS = 10  # challenge issued, presentation bound to it, verified (challenge consumed)
 
 
-def _post(conn: http.client.HTTPConnection, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+def _post(
+    conn: http.client.HTTPConnection,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
     data = json.dumps(body).encode() if body is not None else b""
-    conn.request("POST", path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+    conn.request(
+        "POST", path, body=data, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     r = conn.getresponse()
     raw = r.read()
     return r.status, {k.lower(): v for k, v in r.getheaders()}, json.loads(raw) if raw else None
@@ -177,6 +205,7 @@ def _post(conn: http.client.HTTPConnection, path: str, body: Any = None, headers
 @pytest.mark.integration
 def test_loopback_flood_of_challenges_leaves_legitimate_clients_served(vchain, tmp_path) -> None:
     import uvicorn
+
     from talentproof.credential.presentation import create_presentation
     from talentproof.credential.qr import encode_payload
 
@@ -184,8 +213,14 @@ def test_loopback_flood_of_challenges_leaves_legitimate_clients_served(vchain, t
 
     record = tmp_path / "deployment.json"
     vchain.deployment.save(record)
-    limits = VerifierLimits(challenge_rate_per_s=5, challenge_burst=500, challenges_max=150, challenges_per_client=100)
-    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record), domain="verifier.example.hk", limits=limits))
+    limits = VerifierLimits(
+        challenge_rate_per_s=5, challenge_burst=500, challenges_max=150, challenges_per_client=100
+    )
+    app = create_app(
+        ServiceSettings(
+            rpc_url=vchain.rpc_url, trust=str(record), domain="verifier.example.hk", limits=limits
+        )
+    )
     store = app.state.verifier_state.challenges
     hk = holder()
     degree = issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, hk.public_key.did_key)
@@ -208,12 +243,18 @@ def test_loopback_flood_of_challenges_leaves_legitimate_clients_served(vchain, t
 
     def flooder() -> None:
         nonlocal retry_after_missing
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=("127.0.0.2", 0))
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", port, timeout=10, source_address=("127.0.0.2", 0)
+        )
         for i in range(FLOOD_REQUESTS):
             if time.monotonic() > stop:
                 break
             # a spoofed X-Forwarded-For is ignored (no trusted proxy configured)
-            status, headers, _ = _post(conn, "/api/v1/challenges", headers={"X-Forwarded-For": f"10.0.{i // 256 % 256}.{i % 256}"})
+            status, headers, _ = _post(
+                conn,
+                "/api/v1/challenges",
+                headers={"X-Forwarded-For": f"10.0.{i // 256 % 256}.{i % 256}"},
+            )
             flood[status] = flood.get(status, 0) + 1
             if status == 429 and "retry-after" not in headers:
                 retry_after_missing += 1
@@ -223,16 +264,34 @@ def test_loopback_flood_of_challenges_leaves_legitimate_clients_served(vchain, t
     legit: list[tuple[int, int, str]] = []
 
     def legitimate() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=("127.0.0.3", 0))
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", port, timeout=30, source_address=("127.0.0.3", 0)
+        )
         for _ in range(LEGIT_ROUNDS):
             status, _, ch = _post(conn, "/api/v1/challenges")
             if status != 200:
                 legit.append((status, 0, "challenge refused"))
                 continue
-            vp = create_presentation([degree], hk, challenge=ch["challenge"], domain=ch["domain"],
-                                     created=datetime.now(UTC).replace(microsecond=0))
-            vstatus, _, body = _post(conn, "/api/v1/verify", {"payloads": [encode_payload(vp)], "challenge": ch["challenge"]})
-            binding = next((c for c in (body or {}).get("credentials", [{}])[0].get("checks", []) if c["id"] == "presentation_binding"), {})
+            vp = create_presentation(
+                [degree],
+                hk,
+                challenge=ch["challenge"],
+                domain=ch["domain"],
+                created=datetime.now(UTC).replace(microsecond=0),
+            )
+            vstatus, _, body = _post(
+                conn,
+                "/api/v1/verify",
+                {"payloads": [encode_payload(vp)], "challenge": ch["challenge"]},
+            )
+            binding = next(
+                (
+                    c
+                    for c in (body or {}).get("credentials", [{}])[0].get("checks", [])
+                    if c["id"] == "presentation_binding"
+                ),
+                {},
+            )
             legit.append((status, vstatus, binding.get("status", "")))
             peak[0] = max(peak[0], len(store))
         conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from talentproof.verifier.engine import parse_json
 from talentproof.verifier.errors import InputError, InputTooLarge, TrustConfigError
 from talentproof.verifier.inputs import item_from_bytes, resolve_argument
@@ -40,7 +41,9 @@ def test_verdict_fails_closed(statuses, verdict):
 
 
 def test_report_json_roundtrip():
-    r = CredentialReport("x.json", (c(Status.PASS), c(Status.FAIL, CheckId.SIGNATURE)), credential_id="urn:1")
+    r = CredentialReport(
+        "x.json", (c(Status.PASS), c(Status.FAIL, CheckId.SIGNATURE)), credential_id="urn:1"
+    )
     assert CredentialReport.from_json(json.loads(json.dumps(r.to_json()))) == r
     assert r.to_json()["checks"][1]["number"] == 3
 
@@ -76,7 +79,9 @@ def test_trust_parsing(tmp_path):
     t = TrustedDeployment.parse("0x5FbDB2315678afecb367f032d93F642f64180aa3")
     assert t.chain_id is None and t.same_registry("0x5fbdb2315678afecb367f032d93f642f64180aa3")
     f = tmp_path / "d.json"
-    f.write_text(json.dumps({"chainId": 31337, "registry": "0x5FbDB2315678afecb367f032d93F642f64180aa3"}))
+    f.write_text(
+        json.dumps({"chainId": 31337, "registry": "0x5FbDB2315678afecb367f032d93F642f64180aa3"})
+    )
     assert TrustedDeployment.parse(str(f)).chain_id == 31337
     with pytest.raises(TrustConfigError, match="cannot be read"):
         TrustedDeployment.parse(str(tmp_path / "missing.json"))

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+
 from talentproof.credential.keys import Ed25519SigningKey
-from talentproof.verifier import cli
 from talentproof.verifier import checks as verifier_checks
+from talentproof.verifier import cli
 from talentproof.verifier.engine import ApplicationReport, Verifier
 from talentproof.verifier.messages import render
 from talentproof.verifier.policy import CriterionResult, ProfessionResult
@@ -46,21 +47,44 @@ def _checks(fail: CheckId | None = None, status: Status = Status.FAIL) -> tuple[
 
 def _cred(source: str = "degree.png", **kw) -> CredentialReport:
     doc = build(DEGREE, "did:web:hku.hk", SUBJECT, institution="HKU")
-    return CredentialReport(source=source, checks=kw.pop("checks", _checks()), credential=doc, kind=DEGREE,
-                            subject_id=SUBJECT, issuer_name="HKU", issuer_did="did:web:hku.hk", **kw)
+    return CredentialReport(
+        source=source,
+        checks=kw.pop("checks", _checks()),
+        credential=doc,
+        kind=DEGREE,
+        subject_id=SUBJECT,
+        issuer_name="HKU",
+        issuer_did="did:web:hku.hk",
+        **kw,
+    )
 
 
 def _prof(met: bool) -> ProfessionResult:
     return ProfessionResult(
-        "hk-dlt-expert", "DLT expert", date(2026, 1, 15),
-        (CriterionResult("degree", "Bachelor's degree", True, "ok"),
-         CriterionResult("exp", "Notable firms", met, "ok" if met else "employer 'HSBC' is not the issuer 'OSL'")),
+        "hk-dlt-expert",
+        "DLT expert",
+        date(2026, 1, 15),
+        (
+            CriterionResult("degree", "Bachelor's degree", True, "ok"),
+            CriterionResult(
+                "exp",
+                "Notable firms",
+                met,
+                "ok" if met else "employer 'HSBC' is not the issuer 'OSL'",
+            ),
+        ),
     )
 
 
 def _app(*creds: CredentialReport, profession=None, checks=()) -> ApplicationReport:
-    return ApplicationReport(credentials=creds, checks=checks, profession=profession, as_of="2026-11-21T12:00:00Z",
-                             application_date="2026-01-15", person=verifier_checks.applicant(creds))
+    return ApplicationReport(
+        credentials=creds,
+        checks=checks,
+        profession=profession,
+        as_of="2026-11-21T12:00:00Z",
+        application_date="2026-01-15",
+        person=verifier_checks.applicant(creds),
+    )
 
 
 CASES = {
@@ -69,8 +93,15 @@ CASES = {
     "valid, profession not met": (_app(_cred(), profession=_prof(False)), Outcome.VALID_NOT_MET, 4),
     "invalid": (_app(_cred(checks=_checks(CheckId.SIGNATURE))), Outcome.INVALID, 1),
     "unreadable image": (
-        _app(CredentialReport("photo.png", _checks(CheckId.PARSE))), Outcome.NOT_VERIFIABLE, 3),
-    "chain unreachable": (_app(_cred(checks=_checks(CheckId.ANCHOR, Status.ERROR))), Outcome.NOT_VERIFIABLE, 3),
+        _app(CredentialReport("photo.png", _checks(CheckId.PARSE))),
+        Outcome.NOT_VERIFIABLE,
+        3,
+    ),
+    "chain unreachable": (
+        _app(_cred(checks=_checks(CheckId.ANCHOR, Status.ERROR))),
+        Outcome.NOT_VERIFIABLE,
+        3,
+    ),
 }
 
 
@@ -94,12 +125,20 @@ def test_result_line_exit_code_and_json_agree(case):
 
 
 def test_invalid_names_the_first_failing_check():
-    report = _app(_cred(checks=_checks(CheckId.STATUS)), _cred("emp.png", checks=_checks(CheckId.VALIDITY)))
-    assert report.outcome.reason == "degree.png: check 8 (Not revoked or suspended): credential_status went wrong"
+    report = _app(
+        _cred(checks=_checks(CheckId.STATUS)), _cred("emp.png", checks=_checks(CheckId.VALIDITY))
+    )
+    assert (
+        report.outcome.reason
+        == "degree.png: check 8 (Not revoked or suspended): credential_status went wrong"
+    )
 
 
 def test_a_forgery_beside_an_unreadable_photo_is_invalid_not_unverifiable():
-    report = _app(CredentialReport("photo.png", _checks(CheckId.PARSE)), _cred(checks=_checks(CheckId.SIGNATURE)))
+    report = _app(
+        CredentialReport("photo.png", _checks(CheckId.PARSE)),
+        _cred(checks=_checks(CheckId.SIGNATURE)),
+    )
     assert report.outcome.outcome is Outcome.INVALID
 
 
@@ -113,12 +152,18 @@ def test_person_is_shown_beside_the_verdict():
     text = render_application(_app(_cred(), profession=_prof(True)))
     lines = text.splitlines()
     assert lines[1] == f"Applicant: {PERSON['name']}   born {PERSON['birthDate']}"
-    assert lines[2] == ("Identity document (HKID HK): not checked: compare the name and date of birth with "
-                        "the travel document")
+    assert lines[2] == (
+        "Identity document (HKID HK): not checked: compare the name and date of birth with "
+        "the travel document"
+    )
     data = _app(_cred()).to_json()
     assert data["person"] == {
-        "name": PERSON["name"], "birthDate": PERSON["birthDate"], "documentType": "HKID",
-        "issuingCountry": "HK", "documentChecked": False, "documentMatches": None,
+        "name": PERSON["name"],
+        "birthDate": PERSON["birthDate"],
+        "documentType": "HKID",
+        "issuingCountry": "HK",
+        "documentChecked": False,
+        "documentMatches": None,
     }
     assert data["applicationDate"] == "2026-01-15" and data["asOf"] == "2026-11-21T12:00:00Z"
 
@@ -145,22 +190,30 @@ def _check2(doc: dict) -> CheckResult:
 
 
 def test_attack_calendar_invalid_date_fails_check_2_naming_the_field():
-    c = _check2(_signed(DEGREE, lambda s: s["degree"].update(awardDate="2023-02-30"), institution="X"))
+    c = _check2(
+        _signed(DEGREE, lambda s: s["degree"].update(awardDate="2023-02-30"), institution="X")
+    )
     assert c.status is Status.FAIL
     assert c.evidence["field"] == "credentialSubject.degree.awardDate"
     assert "credentialSubject.degree.awardDate" in c.message and "2023-02-30" in c.message
 
 
 def test_attack_award_in_the_future_fails_check_2():
-    c = _check2(_signed(DEGREE, lambda s: s["degree"].update(awardDate="2027-06-30"), institution="X"))
+    c = _check2(
+        _signed(DEGREE, lambda s: s["degree"].update(awardDate="2027-06-30"), institution="X")
+    )
     assert c.status is Status.FAIL
     assert c.evidence["field"] == "credentialSubject.degree.awardDate"
     assert "2027-06-30" in c.message and "2026-11-21" in c.message  # the verification date
 
 
 def test_attack_employment_ending_in_the_future_is_checked_too():
-    c = _check2(_signed(EMPLOYMENT, lambda s: s["employment"].update(startDate="2030-01-01"), employer="X"))
-    assert c.status is Status.FAIL and c.evidence["field"] == "credentialSubject.employment.startDate"
+    c = _check2(
+        _signed(EMPLOYMENT, lambda s: s["employment"].update(startDate="2030-01-01"), employer="X")
+    )
+    assert (
+        c.status is Status.FAIL and c.evidence["field"] == "credentialSubject.employment.startDate"
+    )
 
 
 def test_possible_facts_pass_check_2():
@@ -169,7 +222,9 @@ def test_possible_facts_pass_check_2():
 
 def _with_person(source: str, **person) -> CredentialReport:
     doc = build(DEGREE, "did:web:hku.hk", SUBJECT, institution="HKU", person=person)
-    return CredentialReport(source=source, checks=_checks(), credential=doc, kind=DEGREE, subject_id=SUBJECT)
+    return CredentialReport(
+        source=source, checks=_checks(), credential=doc, kind=DEGREE, subject_id=SUBJECT
+    )
 
 
 def test_attack_two_people_under_one_holder_key_fail_check_11():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
 from talentproof.credential.qr import encode_payload, render_png
@@ -56,9 +57,16 @@ def browser(tmp_path_factory):
     opts.binary_location = CHROMIUM
     profile = tmp_path_factory.mktemp("chromium-profile")
     for arg in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--window-size=1200,2400",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1200,2400",
     ):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
@@ -88,12 +96,19 @@ def _checks(browser):
     from selenium.webdriver.common.by import By
 
     return [
-        (e.get_attribute("data-check"), e.get_attribute("data-status"), e.value_of_css_property("background-color"), e.text)
+        (
+            e.get_attribute("data-check"),
+            e.get_attribute("data-status"),
+            e.value_of_css_property("background-color"),
+            e.text,
+        )
         for e in browser.find_elements(By.CSS_SELECTOR, "li.check")
     ]
 
 
-def test_valid_application_is_green_with_each_check_and_criterion(vchain, server, browser, tmp_path):
+def test_valid_application_is_green_with_each_check_and_criterion(
+    vchain, server, browser, tmp_path
+):
     from selenium.webdriver.common.by import By
 
     s = holder().public_key.did_key
@@ -122,9 +137,15 @@ def test_valid_application_is_green_with_each_check_and_criterion(vchain, server
     assert prof.get_attribute("data-met") == "true"
     crits = browser.find_elements(By.CSS_SELECTOR, "#profession-result > ul > li.criterion")
     assert [c.get_attribute("data-criterion") for c in crits] == [
-        "degree", "notable-firm-experience", "blockchain-in-finance"]
+        "degree",
+        "notable-firm-experience",
+        "blockchain-in-finance",
+    ]
     assert all(c.get_attribute("data-met") == "true" for c in crits)
-    assert "HSBC" in browser.find_element(By.CSS_SELECTOR, '[data-criterion="notable-firm-experience"]').text
+    assert (
+        "HSBC"
+        in browser.find_element(By.CSS_SELECTOR, '[data-criterion="notable-firm-experience"]').text
+    )
     browser.save_screenshot(str(tmp_path / "valid.png"))
 
 
@@ -168,7 +189,9 @@ def test_unreadable_image_is_not_verifiable_not_invalid(server, browser, tmp_pat
     assert verdict.get_attribute("data-outcome") == "NOT_VERIFIABLE"
     assert browser.find_element(By.ID, "verdict-label").text == "NOT VERIFIABLE"
     assert browser.find_element(By.ID, "verdict-reason").text.startswith("Could not read blank.png")
-    assert verdict.value_of_css_property("background-color") == "rgba(236, 239, 241, 1)"  # grey, not red
+    assert (
+        verdict.value_of_css_property("background-color") == "rgba(236, 239, 241, 1)"
+    )  # grey, not red
     card = browser.find_element(By.ID, "credential-0")
     assert card.get_attribute("data-unreadable") == "true"
     assert card.find_element(By.TAG_NAME, "h2").text == "Could not read this image"
@@ -182,7 +205,8 @@ def test_false_meets_attack_on_the_page_says_why(vchain, server, browser, tmp_pa
     from selenium.webdriver.common.by import By
 
     osl = vchain.issuers.get("OSL Digital Securities Limited") or vchain.add_issuer(
-        "OSL Digital Securities Limited", (EMPLOYMENT,))
+        "OSL Digital Securities Limited", (EMPLOYMENT,)
+    )
     s = holder().public_key.did_key
     files = []
     for kind, issuer, extra in (
@@ -195,10 +219,15 @@ def test_false_meets_attack_on_the_page_says_why(vchain, server, browser, tmp_pa
         files.append(f)
     verdict = _verify_files(browser, server, files, profession="hk-dlt-expert")
     assert verdict.get_attribute("data-outcome") == "VALID_NOT_MET"
-    assert verdict.value_of_css_property("background-color") == "rgba(255, 240, 217, 1)"  # amber, not green
+    assert (
+        verdict.value_of_css_property("background-color") == "rgba(255, 240, 217, 1)"
+    )  # amber, not green
     why = "employer 'HSBC' is not the issuer 'OSL Digital Securities Limited' (did:web:osl.com)"
     assert why in browser.find_element(By.ID, "verdict-reason").text
-    assert why in browser.find_element(By.CSS_SELECTOR, '[data-criterion="notable-firm-experience"]').text
+    assert (
+        why
+        in browser.find_element(By.CSS_SELECTOR, '[data-criterion="notable-firm-experience"]').text
+    )
 
 
 def test_readable_at_375_px_with_reason_person_and_claims_on_top(vchain, server, browser, tmp_path):
@@ -215,21 +244,29 @@ def test_readable_at_375_px_with_reason_person_and_claims_on_top(vchain, server,
         (EMPLOYMENT, "HSBC", {"start": "2014-01-01"}),
     ):
         f = tmp_path / f"{kind}.png"
-        f.write_bytes(render_png(encode_payload(issue(vchain, vchain.issuers[issuer], kind, s, **extra)), scale=5))
+        f.write_bytes(
+            render_png(
+                encode_payload(issue(vchain, vchain.issuers[issuer], kind, s, **extra)), scale=5
+            )
+        )
         files.append(f)
     # a phone's viewport: 375 CSS px wide, overlay scrollbars (Chromium's mobile emulation)
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": 375, "height": 1800, "deviceScaleFactor": 1, "mobile": True})
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 375, "height": 1800, "deviceScaleFactor": 1, "mobile": True},
+    )
     try:
         browser.get(server + "/")
         assert browser.execute_script("return document.documentElement.clientWidth") == 375
         verdict = _verify_files(browser, server, files)
         overflow = browser.execute_script(
-            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
         assert overflow[0] <= overflow[1] == 375, overflow
         wide = browser.execute_script(
             "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 375.5)"
-            ".map(e => e.tagName + '#' + e.id + '.' + e.className)")
+            ".map(e => e.tagName + '#' + e.id + '.' + e.className)"
+        )
         assert wide == []
         assert verdict.get_attribute("data-outcome") == "VALID"
         result = browser.find_element(By.ID, "result")
@@ -240,9 +277,17 @@ def test_readable_at_375_px_with_reason_person_and_claims_on_top(vchain, server,
         assert browser.find_element(By.ID, "person-name").text == "CHAN Tai Man"
         assert browser.find_element(By.ID, "person-dob").text == "Born 1990-04-01"
         assert "not checked" in browser.find_element(By.ID, "person-doc").text
-        claims = browser.find_element(By.ID, "credential-0").find_element(By.CSS_SELECTOR, "dl.claims").text
+        claims = (
+            browser.find_element(By.ID, "credential-0")
+            .find_element(By.CSS_SELECTOR, "dl.claims")
+            .text
+        )
         assert "master in Computer Science" in claims and "2015-06-30" in claims
-        emp = browser.find_element(By.ID, "credential-1").find_element(By.CSS_SELECTOR, "dl.claims").text
+        emp = (
+            browser.find_element(By.ID, "credential-1")
+            .find_element(By.CSS_SELECTOR, "dl.claims")
+            .text
+        )
         assert "HSBC" in emp and "2014-01-01 to present" in emp
         # the person block sits right under the verdict, both within the first screen
         person = browser.find_element(By.ID, "person")

@@ -74,7 +74,12 @@ class Chain:
         return RegistryClient(self.rpc_url, deployment or self.deployment, private_key)
 
     def add_issuer(
-        self, name: str, types: tuple[str, ...], *, governor: RegistryClient | None = None, did: str | None = None
+        self,
+        name: str,
+        types: tuple[str, ...],
+        *,
+        governor: RegistryClient | None = None,
+        did: str | None = None,
     ) -> Issuer:
         gov = governor or self.governor
         address, pk = self.accounts.pop(0)
@@ -114,9 +119,13 @@ def build(
     """An unsigned credential of ``kind`` for ``subject`` (a did:key)."""
     person = {**PERSON, **(fields.pop("person", None) or {})}
     fields.update(
-        subject_name=person["name"], birth_date=person["birthDate"], identity_document=person["identityDocument"]
+        subject_name=person["name"],
+        birth_date=person["birthDate"],
+        identity_document=person["identityDocument"],
     )
-    return _build_kind(kind, issuer_did, subject, valid_from=valid_from, valid_until=valid_until, **fields)
+    return _build_kind(
+        kind, issuer_did, subject, valid_from=valid_from, valid_until=valid_until, **fields
+    )
 
 
 def _build_kind(
@@ -131,19 +140,27 @@ def _build_kind(
     n = next(_counter)
     vf = valid_from or datetime.now(UTC) - timedelta(days=1)
     common = {
-        "id": f"urn:uuid:00000000-0000-4000-8000-{n:012d}", "valid_from": vf, "valid_until": valid_until,
-        "subject_name": fields["subject_name"], "birth_date": fields["birth_date"],
+        "id": f"urn:uuid:00000000-0000-4000-8000-{n:012d}",
+        "valid_from": vf,
+        "valid_until": valid_until,
+        "subject_name": fields["subject_name"],
+        "birth_date": fields["birth_date"],
         "identity_document": fields["identity_document"],
     }
     if kind == DEGREE:
         return model.degree_credential(
-            issuer_did, subject, fields.get("level", "bachelor"), fields.get("field", "Computer Science"),
-            fields.get("institution", "The University of Hong Kong"), fields.get("award_date", "2015-06-30"),
+            issuer_did,
+            subject,
+            fields.get("level", "bachelor"),
+            fields.get("field", "Computer Science"),
+            fields.get("institution", "The University of Hong Kong"),
+            fields.get("award_date", "2015-06-30"),
             **common,
         )
     if kind == EMPLOYMENT:
         return model.employment_credential(
-            issuer_did, subject,
+            issuer_did,
+            subject,
             employer_name=fields.get("employer", "HSBC"),
             employer_registration_id="HK-0000001",
             role=fields.get("role", "Blockchain engineer"),
@@ -155,28 +172,42 @@ def _build_kind(
             **common,
         )
     return model.open_badge_credential(
-        {"id": issuer_did, "name": fields.get("issuer_name", "HKIB")}, subject,
+        {"id": issuer_did, "name": fields.get("issuer_name", "HKIB")},
+        subject,
         achievement_id=f"https://hkib.example.hk/achievements/{n}",
         name=fields.get("name", "Blockchain in Financial Services"),
         description="Applying distributed ledgers to payments, settlement and trade finance.",
         criteria="Passed the assessment.",
-        alignment=fields.get("alignment", [
-            {"targetName": "Blockchain in financial services", "targetUrl": "https://ecf.example.hk/dlt-fs",
-             "targetFramework": "ECF-Fintech", "targetCode": "DLT-FS"}
-        ]),
+        alignment=fields.get(
+            "alignment",
+            [
+                {
+                    "targetName": "Blockchain in financial services",
+                    "targetUrl": "https://ecf.example.hk/dlt-fs",
+                    "targetFramework": "ECF-Fintech",
+                    "targetCode": "DLT-FS",
+                }
+            ],
+        ),
         **common,
     )
 
 
 def sign(doc: Mapping[str, Any], key: Ed25519SigningKey) -> dict[str, Any]:
     return integrity.sign(
-        dict(doc), key, verification_method=key.public_key.verification_method,
+        dict(doc),
+        key,
+        verification_method=key.public_key.verification_method,
         created=datetime.now(UTC).replace(microsecond=0),
     )
 
 
 def anchor_batch(
-    signed: list[dict[str, Any]], client: RegistryClient | None, deployment: Deployment, *, chain_id: int | None = None
+    signed: list[dict[str, Any]],
+    client: RegistryClient | None,
+    deployment: Deployment,
+    *,
+    chain_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Merkle-batch signed credentials, anchor the root with ``client`` (None: do not anchor)."""
     hashes = [credential_hash(d) for d in signed]
@@ -186,7 +217,9 @@ def anchor_batch(
     out = []
     for i, d in enumerate(signed):
         proof = AnchorProof.from_inclusion(
-            tree.proof(i), chain_id=chain_id or deployment.chain_id, registry=deployment.registry,
+            tree.proof(i),
+            chain_id=chain_id or deployment.chain_id,
+            registry=deployment.registry,
             merkle_root=tree.root,
         )
         out.append(attach_anchor(d, proof))
@@ -194,8 +227,14 @@ def anchor_batch(
 
 
 def issue(
-    chain: Chain, issuer: Issuer, kind: str, subject: str, *, key: Ed25519SigningKey | None = None,
-    batch_with: int = 0, **fields: Any,
+    chain: Chain,
+    issuer: Issuer,
+    kind: str,
+    subject: str,
+    *,
+    key: Ed25519SigningKey | None = None,
+    batch_with: int = 0,
+    **fields: Any,
 ) -> dict[str, Any]:
     """Build, sign, anchor (in a batch with ``batch_with`` other credentials) and return one credential.
 
