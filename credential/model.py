@@ -1,7 +1,9 @@
 """W3C VC Data Model 2.0 credentials and presentations: typed, immutable models and builders.
 
-The builders (`degree_credential`, `employment_credential`, `open_badge_credential`) go through
-the typed models and return plain JSON dicts ready for `integrity.sign`. `validate_credential`
+The builders (`degree_credential`, `employment_credential`, `open_badge_credential`) are typed
+adapters over the issuance API: the document's shape is `issuance.credential_document`'s (the one
+place it is defined, shared with `issuance.build_credential`); they check it through the typed
+models and return plain JSON dicts ready for `integrity.sign`. `validate_credential`
 checks a JSON credential against its kind's JSON Schema and the VC 2.0 structural rules and
 returns the kind; a failure raises `SchemaValidationError(field, expected, found)`.
 
@@ -32,9 +34,17 @@ from .errors import (
     SchemaValidationError,
 )
 from .integrity import format_datetime
+from .issuance.plain import credential_document
 from .keys import Ed25519PublicKey
-from .schemas import SCHEMA_IDS
-from .types import CREDENTIALS_V2, DEGREE, EMPLOYMENT, KINDS, OPEN_BADGE
+from .types import (
+    CREDENTIALS_V2,
+    DEGREE,
+    EMPLOYMENT,
+    KINDS,
+    OB3_CONTEXT,
+    OPEN_BADGE,
+    TALENTPROOF_CONTEXT,
+)
 from .validation import (
     check_vc_structure,
     join_field,
@@ -71,8 +81,6 @@ __all__ = [
     "validate_presentation",
 ]
 
-TALENTPROOF_CONTEXT = "https://talentproof.org/contexts/v1"
-OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 
 DegreeLevel = Literal["associate", "bachelor", "master", "doctorate"]
 Seniority = Literal[
@@ -375,7 +383,6 @@ def _issuer(issuer: str | Mapping[str, Any], *, profile: bool = False) -> Any:
 
 def _build(
     kind: str,
-    context2: str,
     *,
     issuer: Any,
     subject: _Model,
@@ -386,23 +393,18 @@ def _build(
     name: str | None = None,
     description: str | None = None,
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "@context": (CREDENTIALS_V2, context2),
-        "id": id,
-        "type": ("VerifiableCredential", kind),
-        "issuer": issuer,
-        "validFrom": valid_from,
-        "credentialSubject": subject.to_json(),
-        "credentialSchema": CredentialSchema(id=SCHEMA_IDS[kind]),
-    }
-    if name is not None:
-        data["name"] = name
-    if description is not None:
-        data["description"] = description
-    if valid_until is not None:
-        data["validUntil"] = valid_until
-    if status is not None:
-        data["credentialStatus"] = status
+    # an adapter: the document's shape is `issuance.credential_document`'s, the same as issued
+    # credentials'; the typed models then check and serialize it (dates, datetimes, profiles)
+    request: dict[str, Any] = {"validUntil": valid_until, "name": name, "description": description}
+    data = credential_document(
+        kind,
+        request,
+        subject=subject.to_json(),
+        issuer=issuer,
+        status=status,
+        credential_id=id,
+        stamp=valid_from,
+    )
     try:
         model = Credential.model_validate(data)
     except ValidationError as exc:
@@ -484,7 +486,6 @@ def degree_credential(
     )
     return _build(
         DEGREE,
-        TALENTPROOF_CONTEXT,
         issuer=_issuer(issuer),
         subject=subject,
         id=id,
@@ -536,7 +537,6 @@ def employment_credential(
     )
     return _build(
         EMPLOYMENT,
-        TALENTPROOF_CONTEXT,
         issuer=_issuer(issuer),
         subject=subject,
         id=id,
@@ -597,7 +597,6 @@ def open_badge_credential(
     subject = _sub(AchievementSubject, subject_data, valid_from)
     return _build(
         OPEN_BADGE,
-        OB3_CONTEXT,
         issuer=_issuer(issuer, profile=True),
         subject=subject,
         id=id,

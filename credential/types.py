@@ -15,8 +15,10 @@ __all__ = [
     "DEGREE",
     "EMPLOYMENT",
     "KINDS",
+    "OB3_CONTEXT",
     "OPEN_BADGE",
     "PRESENTATION",
+    "TALENTPROOF_CONTEXT",
     "credential_kind",
 ]
 
@@ -26,6 +28,8 @@ OPEN_BADGE = "OpenBadgeCredential"
 KINDS: tuple[str, ...] = (DEGREE, EMPLOYMENT, OPEN_BADGE)
 PRESENTATION = "VerifiablePresentation"
 CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"  # the VC 2.0 base context
+TALENTPROOF_CONTEXT = "https://talentproof.org/contexts/v1"  # degrees and employment
+OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"  # Open Badges 3.0
 
 
 def credential_kind(doc: Mapping[str, Any]) -> str:

@@ -18,9 +18,8 @@ from .. import keys as _keys
 from .. import types as _types
 from ..claims import subject_fact_problems
 from ..errors import CredentialError, SchemaValidationError
-from ..model import OB3_CONTEXT, TALENTPROOF_CONTEXT
 from ..schemas import SCHEMA_IDS
-from ..types import CREDENTIALS_V2
+from ..types import CREDENTIALS_V2, OB3_CONTEXT, TALENTPROOF_CONTEXT
 from ..validation import validate_credential
 
 __all__ = [
@@ -33,6 +32,7 @@ __all__ = [
     "bind_subject",
     "build_credential",
     "check_facts",
+    "credential_document",
     "issue_credential",
     "issue_plain",
     "new_credential_id",
@@ -207,34 +207,30 @@ def new_credential_id() -> str:
     return new_credential_ids(1)[0]
 
 
-def build_credential(
+def credential_document(
     kind: str,
     request: dict[str, Any],
     *,
-    identity: IssuerIdentity,
-    status_index: int,
-    stamp: str,
+    subject: dict[str, Any],
+    issuer: Any,
+    status: Any,
     credential_id: str | None,
-    today: dt.date | None = None,
+    stamp: str | dt.datetime,
 ) -> dict[str, Any]:
-    """The unsigned, validated credential of one request (``stamp``: the validFrom default)."""
-    if kind not in KINDS:
-        raise SchemaValidationError("type", f"one of {list(KINDS)}", kind)
-    subject = request.get("credentialSubject")
-    if not isinstance(subject, dict):
-        raise SchemaValidationError("credentialSubject", "an object", subject)
-    subject = bind_subject(kind, subject, identity)
-    if today is None:
-        today = dt.date.fromisoformat(stamp[:10])
+    """The shape of every unsigned credential, defined here only (not validated): the kind's
+    ``@context``, ``type`` and ``credentialSchema``; ``issuer`` as given; ``validFrom`` from the
+    request or ``stamp``; the request's ``validUntil``, ``name`` (an Open Badge's defaults to
+    its achievement's) and ``description``; ``subject`` (the request's ``credentialSubject`` as
+    the caller bound or normalized it); ``credentialStatus`` when ``status`` is not None.
+    `build_credential` (requests) and the typed builders of `talentproof.credential.model` both
+    build through it."""
     doc: dict[str, Any] = {
         "@context": list(CONTEXTS[kind]),
         "id": credential_id or new_credential_id(),
         "type": ["VerifiableCredential", kind],
         "credentialSchema": {"id": SCHEMA_IDS[kind], "type": "JsonSchema"},
     }
-    issuer: dict[str, Any] = {"id": identity.did, "name": identity.name}
     if kind == _types.OPEN_BADGE:
-        issuer["type"] = ["Profile"]
         achievement = subject.get("achievement")
         if not request.get("name") and isinstance(achievement, dict) and achievement.get("name"):
             doc["name"] = achievement["name"]
@@ -246,7 +242,44 @@ def build_credential(
         if request.get(optional):
             doc[optional] = request[optional]
     doc["credentialSubject"] = subject
-    doc["credentialStatus"] = status_entries(identity, status_index)
+    if status is not None:
+        doc["credentialStatus"] = status
+    return doc
+
+
+def build_credential(
+    kind: str,
+    request: dict[str, Any],
+    *,
+    identity: IssuerIdentity,
+    status_index: int,
+    stamp: str,
+    credential_id: str | None,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """The unsigned, validated credential of one request (``stamp``: the validFrom default):
+    the subject's institution bound to the issuer (`bind_subject`), the issuer's DID and name,
+    its status list entries (`status_entries`), in the shape of `credential_document`."""
+    if kind not in KINDS:
+        raise SchemaValidationError("type", f"one of {list(KINDS)}", kind)
+    subject = request.get("credentialSubject")
+    if not isinstance(subject, dict):
+        raise SchemaValidationError("credentialSubject", "an object", subject)
+    subject = bind_subject(kind, subject, identity)
+    if today is None:
+        today = dt.date.fromisoformat(stamp[:10])
+    issuer: dict[str, Any] = {"id": identity.did, "name": identity.name}
+    if kind == _types.OPEN_BADGE:
+        issuer["type"] = ["Profile"]
+    doc = credential_document(
+        kind,
+        request,
+        subject=subject,
+        issuer=issuer,
+        status=status_entries(identity, status_index),
+        credential_id=credential_id,
+        stamp=stamp,
+    )
     validate_credential(doc)
     check_facts(kind, subject, today)
     return doc
