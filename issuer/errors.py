@@ -1,7 +1,7 @@
-"""Errors of the issuer service: one root, specific leaves, each mapped to one HTTP status.
+"""Errors of the issuer service: one root, specific leaves.
 
-A leaf states its HTTP status and error code in its class line (``status_code=``, ``code=``);
-what it does not state it inherits from its base.
+A leaf states its error code in its class line (``code=``); what it does not state it inherits from
+its base. The HTTP status of each is chosen at the API layer only (`issuer.api.errors.http_status`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,10 @@ from talentproof.errors import EXIT_UNAVAILABLE, TalentProofError
 class IssuerError(TalentProofError):
     """Root of every error raised by ``talentproof.issuer``."""
 
-    status_code = 500
     code = "issuer_error"
 
-    def __init_subclass__(
-        cls, *, status_code: int | None = None, code: str | None = None, **kwargs: Any
-    ) -> None:
+    def __init_subclass__(cls, *, code: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if status_code is not None:
-            cls.status_code = status_code
         if code is not None:
             cls.code = code
 
@@ -31,15 +26,15 @@ class IssuerError(TalentProofError):
         self.message = message
 
 
-class NotFound(IssuerError, status_code=404, code="not_found"):
+class NotFound(IssuerError, code="not_found"):
     """The resource does not exist, or belongs to another institution."""
 
 
-class Unauthenticated(IssuerError, status_code=401, code="unauthenticated"):
+class Unauthenticated(IssuerError, code="unauthenticated"):
     """No API key, or an unknown, revoked or malformed one."""
 
 
-class Forbidden(IssuerError, status_code=403, code="forbidden"):
+class Forbidden(IssuerError, code="forbidden"):
     """The API key is valid but lacks the scope or role the endpoint needs."""
 
 
@@ -52,11 +47,11 @@ class InstitutionRemoved(Forbidden, code="institution_removed"):
     """The API key is valid but the ledger shows its institution removed (final)."""
 
 
-class UnsupportedMediaType(IssuerError, status_code=415, code="unsupported_media_type"):
+class UnsupportedMediaType(IssuerError, code="unsupported_media_type"):
     """The body is not sent as JSON (``Content-Type: application/json``)."""
 
 
-class InvalidRequest(IssuerError, status_code=422, code="invalid_request"):
+class InvalidRequest(IssuerError, code="invalid_request"):
     """The request is malformed; the message names what was expected."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
@@ -64,11 +59,11 @@ class InvalidRequest(IssuerError, status_code=422, code="invalid_request"):
         self.field = field
 
 
-class NotAccredited(IssuerError, status_code=403, code="not_accredited"):
+class NotAccredited(IssuerError, code="not_accredited"):
     """The institution is not accredited for the credential type it tried to issue."""
 
 
-class Conflict(IssuerError, status_code=409, code="conflict"):
+class Conflict(IssuerError, code="conflict"):
     """The request conflicts with the resource's state (e.g. revoking a revoked credential)."""
 
 
@@ -76,11 +71,11 @@ class IdempotencyKeyReused(Conflict, code="idempotency_key_reused"):
     """The same Idempotency-Key was sent with a different request."""
 
 
-class PayloadTooLarge(IssuerError, status_code=413, code="payload_too_large"):
+class PayloadTooLarge(IssuerError, code="payload_too_large"):
     """The request body exceeds the configured limit (the message names it)."""
 
 
-class RateLimited(IssuerError, status_code=429, code="rate_limited"):
+class RateLimited(IssuerError, code="rate_limited"):
     """The API key sent more requests than its rate limit allows; retry after ``retry_after``."""
 
     def __init__(self, message: str, *, retry_after: int) -> None:
@@ -88,7 +83,7 @@ class RateLimited(IssuerError, status_code=429, code="rate_limited"):
         self.retry_after = retry_after
 
 
-class LedgerUnavailable(IssuerError, status_code=503, code="chain_unavailable"):
+class LedgerUnavailable(IssuerError, code="chain_unavailable"):
     """The ledger cannot be reached; the operation needs it now (the issuer's face of
     ``ledger.errors.ChainUnavailable``, which it wraps)."""
 

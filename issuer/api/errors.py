@@ -1,7 +1,8 @@
 """Errors rendered as HTTP answers, in one place.
 
 Every error a use case raises is an `issuer.errors.IssuerError` leaf, whose class line states its
-HTTP status and error code; `error_answer` is the one place that turns it into an answer
+error code; its HTTP status is chosen here, by type (`HTTP_STATUS`, `http_status`), and
+`error_answer` is the one place that turns it into an answer
 (``{"error": code, "message": ..., "field": ...}``, with ``Retry-After`` where a retry may help),
 for the routes, the ``POST /credentials`` fast path and the request limits (`issuer.limits`) alike.
 FastAPI's request validation errors and an oversized body are rendered here too.
@@ -13,20 +14,61 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from ..errors import IssuerError, UnsupportedMediaType
+from ..errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    IssuerError,
+    LedgerUnavailable,
+    NotAccredited,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
 from .responses import ORJSONResponse
+
+#: The HTTP status of each domain error type; a type not listed takes its nearest listed base's
+#: (`InstitutionSuspended` a `Forbidden`: 403; `IdempotencyKeyReused` a `Conflict`: 409; any
+#: other `IssuerError`: 500).
+HTTP_STATUS: dict[type[IssuerError], int] = {
+    IssuerError: 500,
+    NotFound: 404,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    UnsupportedMediaType: 415,
+    InvalidRequest: 422,
+    NotAccredited: 403,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    RateLimited: 429,
+    LedgerUnavailable: 503,
+}
+
+
+def http_status(error: IssuerError | type[IssuerError]) -> int:
+    """The HTTP status of a domain error (or error type): `HTTP_STATUS` of its nearest listed
+    class."""
+    cls = error if isinstance(error, type) else type(error)
+    for klass in cls.__mro__:
+        status = HTTP_STATUS.get(klass)
+        if status is not None:
+            return status
+    return 500
 
 
 def error_answer(exc: IssuerError) -> tuple[int, dict[str, str], dict[str, Any]]:
-    """``(status, headers, JSON body)`` of a domain error: its status and code (from its class
-    line), message and field; ``Retry-After`` its own delay, or 5 s for a service unavailable."""
+    """``(status, headers, JSON body)`` of a domain error: its status (`http_status`), its code
+    (from its class line), message and field; ``Retry-After`` its own delay, or 5 s for a service unavailable."""
     body: dict[str, Any] = {"error": exc.code, "message": exc.message}
     if getattr(exc, "field", None):
         body["field"] = exc.field  # type: ignore[attr-defined]
-    headers = {"Retry-After": "5"} if exc.status_code == 503 else {}
+    status = http_status(exc)
+    headers = {"Retry-After": "5"} if status == 503 else {}
     if getattr(exc, "retry_after", None):
         headers = {"Retry-After": str(exc.retry_after)}  # type: ignore[attr-defined]
-    return exc.status_code, headers, body
+    return status, headers, body
 
 
 def render_issuer_error(exc: IssuerError) -> Response:

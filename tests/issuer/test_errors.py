@@ -1,10 +1,12 @@
-"""The issuer's error classes: public names, hierarchy, error codes and HTTP statuses."""
+"""The issuer's error classes: public names, hierarchy, error codes, and their HTTP statuses
+(mapped at the API layer)."""
 
 from __future__ import annotations
 
 import pytest
 
 from talentproof.issuer import errors
+from talentproof.issuer.api.errors import http_status
 from talentproof.issuer.errors import (
     Conflict,
     IdempotencyKeyReused,
@@ -45,13 +47,13 @@ def test_error_class_code_and_status(name: str, base: str, status: int, code: st
     cls = getattr(errors, name)
     assert cls.__name__ == name and cls.__module__ == "talentproof.issuer.errors"
     assert [b.__name__ for b in cls.__bases__] == [base]
-    assert (cls.status_code, cls.code) == (status, code)
+    assert (http_status(cls), cls.code) == (status, code)
     assert cls.__doc__ and cls.__doc__.strip()
     if cls in (InvalidRequest, RateLimited):
         return
     exc = cls("what went wrong")
     assert isinstance(exc, IssuerError) and isinstance(exc, Exception)
-    assert (exc.message, str(exc), exc.status_code, exc.code) == (
+    assert (exc.message, str(exc), http_status(exc), exc.code) == (
         "what went wrong",
         "what went wrong",
         status,
@@ -68,11 +70,11 @@ def test_every_public_error_is_in_the_table() -> None:
 
 def test_errors_with_extra_fields() -> None:
     exc = InvalidRequest("bad subject", field="credentialSubject")
-    assert (exc.message, exc.field, exc.status_code) == ("bad subject", "credentialSubject", 422)
+    assert (exc.message, exc.field, http_status(exc)) == ("bad subject", "credentialSubject", 422)
     assert InvalidRequest("no field").field is None
     limited = RateLimited("slow down", retry_after=7)
     assert (limited.message, limited.retry_after, limited.code) == ("slow down", 7, "rate_limited")
     with pytest.raises(TypeError):
         RateLimited("slow down")  # type: ignore[call-arg]
     reused = IdempotencyKeyReused("other body")
-    assert isinstance(reused, Conflict) and reused.status_code == 409
+    assert isinstance(reused, Conflict) and http_status(reused) == 409

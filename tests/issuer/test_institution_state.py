@@ -285,6 +285,7 @@ def test_one_watch_shares_the_ledger_status_with_every_process(
     from sqlalchemy import update
 
     from talentproof.issuer import service as service_module
+    from talentproof.issuer.api.errors import http_status
     from talentproof.issuer.db import LedgerIssuerState
 
     gov = _governance(issuer_chain)
@@ -306,7 +307,7 @@ def test_one_watch_shares_the_ledger_status_with_every_process(
         assert row is not None and row.status == "suspended" and row.since_unix
     other.caches.ledger_states.clear()  # past its 1 s re-read interval
     (refused,) = other.issue_group([(caller, None, degree_request())])
-    assert refused.status_code == 403 and refused.code == "institution_suspended"
+    assert http_status(refused) == 403 and refused.code == "institution_suspended"
     assert f"issuer {inst['chain_issuer_id']}" in refused.message
     assert other.chain.cached_issuer_state(inst["chain_issuer_id"], max_age=60) is None
 
