@@ -149,6 +149,7 @@ def sign_block(
     for go through `BulkTemplate.issue_rows`' generic path together (same outcomes as
     `issue_rows`, tested).
     """
+    # Own loop, not `issue_credentials` (same outcomes, tested): that adds ~2.5 us CPU/credential.
     template = _template(now)
     issue_one = template.issue_one
     ids = _bulkcred.new_credential_ids(len(records))

@@ -302,8 +302,8 @@ def test_issue_rows_has_the_outcomes_of_issue_many(
 
 
 def test_sign_block_has_the_outcomes_of_issue_rows() -> None:
-    """The worker (JSONL parsing written out, then `issue_credentials`) gives each row the
-    outcome `issue_rows` gives it, in row order, numbered from ``first_row``."""
+    """The worker's loop (JSONL parsing and `issue_one` written out, the rest generic) gives
+    each row the outcome `issue_rows` gives it, in row order, numbered from ``first_row``."""
     good = {"credentialSubject": _degree("Good")}
     dated = {**good, "validFrom": "2026-01-01T00:00:00Z", "name": "Named"}
     bad_level = orjson.loads(orjson.dumps(good))
