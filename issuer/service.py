@@ -11,16 +11,14 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +31,6 @@ from .db import (
     Credential,
     Institution,
     Meta,
-    SigningKey,
     StatusChange,
     make_engine,
     make_sessionmaker,
@@ -57,7 +54,6 @@ from .errors import (
 from .observability import Metrics, WriterLockWaits
 from .outcome import Outcome as Outcome  # re-exported: bulk.py and older callers import it here
 from .settings import IssuerSettings
-from .statuslist import encode_bitstring, list_length
 from .store import (
     IDEM_LOOKUP_MAX,
     ConnectionReads,
@@ -66,28 +62,28 @@ from .store import (
     StoredAnswer,
     statements,
 )
+from .store import institutions as institution_store
+from .store import status_changes as status_change_store
 from .store.idempotency import IdempotencyStore, replay
 from .store.locks import writer_lock
+from .store.status_changes import QUEUED_STATES as _QUEUED_STATES
+from .store.status_indexes import StatusIndexes
+from .usecases import Collaborators
+from .usecases.api_keys import ApiKeys
+from .usecases.common import did_web as did_web  # re-exported: older callers import it here
+from .usecases.common import iso_z as iso_z  # re-exported: older callers import it here
+from .usecases.health import Health
+from .usecases.institutions import Institutions
+from .usecases.ledger_states import LEDGER_REFRESH_S, LedgerStates
+from .usecases.publication import STATUS_PURPOSES as STATUS_PURPOSES
+from .usecases.publication import Publication
 from .vault import KeyVault, dev_passphrase, new_salt
 
 _logger = logging.getLogger(__name__)
 
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-#: An institution's own did:web: a DNS host (lowercase, at least one dot, or localhost), an
-#: optional %3A port, optional path segments.
-_DID_WEB = re.compile(
-    r"^did:web:(?:localhost|(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})"
-    r"(?:%3A[0-9]{1,5})?(?::[A-Za-z0-9._~-]+)*$"
-)
-_INDEX_BLOCK = 4096
 #: Principals, institutions, active signing keys and recorded ledger states are cached a few
-#: seconds (`caches.IssuerCaches`, TTLs `caches.CACHE_TTL_S` and `caches.LEDGER_SHARED_TTL_S`).
-#: The institutions' ledger status (suspended or removed on chain) is re-read this often in the
-#: background (`chain.IssuerStateWatch`); issuance refuses on a read at most
-#: ``_LEDGER_STATE_MAX_AGE_S`` old and accepts (queues) when it has none that fresh, e.g. while the
-#: ledger is unreachable.
-_LEDGER_REFRESH_S = 2.0
-_LEDGER_STATE_MAX_AGE_S = 6.0
+#: seconds (`caches.IssuerCaches`, TTLs `caches.CACHE_TTL_S` and `caches.LEDGER_SHARED_TTL_S`);
+#: the institutions' ledger status: `usecases.ledger_states`.
 
 
 @dataclass(slots=True)
@@ -111,10 +107,7 @@ class _InstInfo:
     chain_issuer_id: int | None = None
 
 
-STATUS_PURPOSES = ("revocation", "suspension")
 _STATUS_ACTIONS = ("revoke", "suspend", "reinstate")
-#: Status changes not yet applied: queued, or sent and awaiting their receipt.
-_QUEUED_STATES = ("pending", "sent")
 
 
 def _private_storage(settings: IssuerSettings) -> None:
@@ -149,25 +142,6 @@ def _map_tokens(body: Any, change: Callable[[str], str]) -> Any:
     if isinstance(body, list):
         return [_map_tokens(v, change) for v in body]
     return body
-
-
-def iso_z(value: dt.datetime | None) -> str | None:
-    """A timestamp as every API response writes it: UTC, ISO 8601, seconds, ``Z``
-    (``2026-07-01T00:00:00Z``, as the credentials' ``validFrom``). SQLite returns naive
-    datetimes: they are stored as UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def did_web(public_url: str, slug: str) -> str:
-    """``did:web`` identifier of an institution served at ``<public_url>/institutions/<slug>``."""
-    parts = urlsplit(public_url)
-    host = parts.netloc.replace(":", "%3A")
-    path = [p for p in parts.path.split("/") if p]
-    return ":".join(["did:web", host, *path, "institutions", slug])
 
 
 def fingerprint(*parts: Any) -> bytes:
@@ -211,8 +185,7 @@ class IssuerService:
         )
         self._scrub_clear_replays()
         self.chain = chain if chain is not None else ChainGateway.from_settings(settings)
-        self._index_lock = threading.Lock()
-        self._index_blocks: dict[int, list[int]] = {}
+        self.status_indexes = StatusIndexes(self.write_lock, self.session)
         self._operator_hash = self._env_operator_hash()
         self.caches = IssuerCaches()
         self._issued_single = self.metrics.issued.labels("single")
@@ -221,10 +194,26 @@ class IssuerService:
         #: the anchoring worker of this process, when it runs one (it applies status changes)
         self.anchor_worker: Any = None
         self._status_apply_lock = threading.Lock()
+        collaborators = Collaborators(
+            settings=settings,
+            engine=self.engine,
+            sessions=self.sessions,
+            session=self.session,
+            write_lock=self.write_lock,
+            chain=self.chain,
+            caches=self.caches,
+            vault=self.vault,
+            metrics=self.metrics,
+        )
+        self.institutions = Institutions(collaborators)
+        self.api_keys = ApiKeys(collaborators)
+        self.ledger_states = LedgerStates(collaborators)
+        self.publication = Publication(collaborators, self.signer_for)
+        self.health = Health(collaborators, self.ledger_states)
         self.ledger_watch = IssuerStateWatch(
             self.chain,
-            self._chain_issuer_ids,
-            interval=_LEDGER_REFRESH_S,
+            self.ledger_states.chain_issuer_ids,
+            interval=LEDGER_REFRESH_S,
             publish=self.record_ledger_states,
         )
 
@@ -432,10 +421,10 @@ class IssuerService:
             principal.key_id, key, request_fingerprint, operation, external=external
         )
 
-    # -- institutions ----------------------------------------------------------------------
+    # -- institutions (`usecases.institutions`) ---------------------------------------------
     def did_for(self, slug: str) -> str:
         """The institution's did:web identifier."""
-        return did_web(self.settings.public_url, slug)
+        return self.institutions.did_for(slug)
 
     def onboard_institution(
         self,
@@ -447,260 +436,58 @@ class IssuerService:
         chain_issuer_id: int | None = None,
         did: str | None = None,
     ) -> dict[str, Any]:
-        """Register an institution (on chain through the ledger layer, then here).
-
-        Generates its Ed25519 signing key and chain account (both sealed at rest), registers the
-        issuer (or links ``chain_issuer_id``), its key and accredited types on chain, and returns
-        a first API key with every scope. ``did``: the institution's own did:web (e.g.
-        ``did:web:osl.com``, which it serves at ``https://osl.com/.well-known/did.json``, a
-        copy of ``/institutions/<slug>/did.json``); default the did:web derived from the public
-        URL and the slug. A DID names one institution only (409 otherwise).
-        """
-        if not _SLUG.match(slug):
-            raise InvalidRequest(f"slug must match {_SLUG.pattern}, got {slug!r}", field="slug")
-        bad = [t for t in credential_types if t not in _cred.KINDS]
-        if bad or not credential_types:
-            raise InvalidRequest(
-                f"credential_types must be a non-empty subset of {list(_cred.KINDS)}, got {credential_types}",
-                field="credential_types",
-            )
-        if session.scalar(select(Institution.id).where(Institution.slug == slug)) is not None:
-            raise Conflict(f"an institution with slug {slug!r} exists")
-        if did is None:
-            did = self.did_for(slug)
-        elif not _DID_WEB.match(did):
-            raise InvalidRequest(
-                "did must be a did:web of the institution's own domain (did:web:<host>[%3A<port>]"
-                f"[:<path>...], lowercase host), e.g. did:web:osl.com; got {did[:100]!r}",
-                field="did",
-            )
-        if session.scalar(select(Institution.id).where(Institution.did == did)) is not None:
-            raise Conflict(f"the DID {did!r} already names another institution")
-        seed, public_raw, multibase = _cred.new_seed()
-        account_key, account_address = self.chain.new_account()
-        issuer_id = self.chain.onboard_issuer(
+        """Register an institution (`usecases.institutions.Institutions.onboard`)."""
+        return self.institutions.onboard(
+            session,
             name=name,
-            did=did,
-            account=account_address,
-            signing_key=public_raw,
-            credential_types=credential_types,
-            issuer_id=chain_issuer_id,
-            fund_wei=self.settings.fund_accounts_wei,
-        )
-        inst = Institution(
             slug=slug,
-            name=name,
+            credential_types=credential_types,
+            chain_issuer_id=chain_issuer_id,
             did=did,
-            chain_issuer_id=issuer_id,
-            chain_account=account_address,
-            chain_account_key_enc=b"",
-            credential_types=",".join(credential_types),
-            status="active",
-            next_status_index=0,
         )
-        session.add(inst)
-        session.flush()
-        inst.chain_account_key_enc = self.vault.seal(account_key, context=f"account:{inst.id}")
-        key_row = self._add_signing_key(session, inst.id, seed, public_raw, multibase)
-        api = auth.new_api_key()
-        session.add(
-            ApiKey(
-                id=api.key_id,
-                institution_id=inst.id,
-                role=auth.ROLE_INSTITUTION,
-                scopes=",".join(auth.SCOPES),
-                secret_hash=api.secret_hash,
-                name="initial",
-            )
-        )
-        _logger.info(
-            "institution onboarded", extra={"institution": slug, "chain_issuer_id": issuer_id}
-        )
-        body = self._institution_body(inst, [key_row])
-        body["api_key"] = {"id": api.key_id, "token": api.token, "scopes": list(auth.SCOPES)}
-        return body
-
-    def _institution_body(self, inst: Institution, keys: list[SigningKey]) -> dict[str, Any]:
-        return {
-            "slug": inst.slug,
-            "name": inst.name,
-            "did": inst.did,
-            "chain_issuer_id": inst.chain_issuer_id,
-            "chain_account": inst.chain_account,
-            "credential_types": inst.credential_types.split(","),
-            "status": inst.status,
-            "signing_keys": [
-                {
-                    "id": k.id,
-                    "publicKeyMultibase": k.public_key_multibase,
-                    "active": k.active,
-                    "created_at": iso_z(k.created_at),
-                }
-                for k in keys
-            ],
-            "did_document": f"/institutions/{inst.slug}/did.json",
-        }
-
-    def _institution_by_slug(self, session: Session, slug: str) -> Institution:
-        inst = session.scalar(select(Institution).where(Institution.slug == slug))
-        if inst is None:
-            raise NotFound(f"no institution {slug!r}")
-        return inst
 
     def get_institution(self, slug: str) -> dict[str, Any]:
         """An institution's public record."""
-        with self.sessions() as session:
-            inst = self._institution_by_slug(session, slug)
-            keys = list(
-                session.scalars(select(SigningKey).where(SigningKey.institution_id == inst.id))
-            )
-            return self._institution_body(inst, keys)
+        return self.institutions.get(slug)
 
     def list_institutions(self) -> list[dict[str, Any]]:
         """Every institution (operator view)."""
-        with self.sessions() as session:
-            out = []
-            for inst in session.scalars(select(Institution).order_by(Institution.id)):
-                keys = list(
-                    session.scalars(select(SigningKey).where(SigningKey.institution_id == inst.id))
-                )
-                out.append(self._institution_body(inst, keys))
-            return out
-
-    def _add_signing_key(
-        self, session: Session, institution_id: int, seed: bytes, public_raw: bytes, multibase: str
-    ) -> SigningKey:
-        """Store an active signing key, its seed sealed under a context naming its row."""
-        key_row = SigningKey(
-            institution_id=institution_id,
-            public_key_multibase=multibase,
-            public_key_raw=public_raw,
-            seed_enc=b"",
-            active=True,
-        )
-        session.add(key_row)
-        session.flush()  # the row id is part of the sealing context
-        key_row.seed_enc = self.vault.seal(seed, context=f"signing-key:{key_row.id}")
-        return key_row
+        return self.institutions.list_all()
 
     def rotate_signing_key(self, session: Session, slug: str) -> dict[str, Any]:
-        """New signing key registered on chain (ledger ``add_signing_key``), then used here.
-
-        The old key stays valid on chain for credentials already signed with it (they may still
-        be waiting for their anchor); it is retired locally and signs nothing more.
-        """
-        inst = self._institution_by_slug(session, slug)
-        seed, public_raw, multibase = _cred.new_seed()
-        if inst.chain_issuer_id is None:
-            raise Conflict(f"institution {slug!r} has no on-chain issuer id")
-        self.chain.add_signing_key(inst.chain_issuer_id, public_raw)
-        now = utcnow()
-        for old in session.scalars(
-            select(SigningKey).where(
-                SigningKey.institution_id == inst.id, SigningKey.active.is_(True)
-            )
-        ):
-            old.active = False
-            old.retired_at = now
-        key_row = self._add_signing_key(session, inst.id, seed, public_raw, multibase)
-        self.caches.signers.pop(inst.id)
-        self.forget_cached()
-        keys = list(session.scalars(select(SigningKey).where(SigningKey.institution_id == inst.id)))
-        _logger.info("signing key rotated", extra={"institution": slug, "key_id": key_row.id})
-        return self._institution_body(inst, keys)
+        """New signing key registered on chain, then used here (`Institutions.rotate_signing_key`)."""
+        return self.institutions.rotate_signing_key(session, slug)
 
     def change_credential_types(
         self, session: Session, slug: str, *, grant: list[str], withdraw: list[str]
     ) -> dict[str, Any]:
         """Grant or withdraw accredited types, on chain (ledger) and here."""
-        inst = self._institution_by_slug(session, slug)
-        current = [t for t in inst.credential_types.split(",") if t]
-        bad = [t for t in [*grant, *withdraw] if t not in _cred.KINDS]
-        if bad or not (grant or withdraw):
-            raise InvalidRequest(
-                f"grant/withdraw must name types among {list(_cred.KINDS)}, got {bad or 'none'}",
-                field="grant",
-            )
-        to_grant = [t for t in grant if t not in current]
-        to_withdraw = [t for t in withdraw if t in current]
-        if inst.chain_issuer_id is None:
-            raise Conflict(f"institution {slug!r} has no on-chain issuer id")
-        self.chain.change_credential_types(
-            inst.chain_issuer_id, grant=to_grant, withdraw=to_withdraw
+        return self.institutions.change_credential_types(
+            session, slug, grant=grant, withdraw=withdraw
         )
-        updated = [
-            t for t in _cred.KINDS if (t in current or t in to_grant) and t not in to_withdraw
-        ]
-        inst.credential_types = ",".join(updated)
-        self.forget_cached()
-        return {"slug": slug, "credential_types": updated}
 
     def set_institution_status(self, session: Session, slug: str, status: str) -> dict[str, Any]:
         """Suspend (``suspended``) or reactivate (``active``) an institution's API access."""
-        if status not in ("active", "suspended"):
-            raise InvalidRequest(
-                f"status must be 'active' or 'suspended', got {status!r}", field="status"
-            )
-        inst = self._institution_by_slug(session, slug)
-        inst.status = status
-        self.forget_cached()
-        return {"slug": slug, "status": status}
+        return self.institutions.set_status(session, slug, status)
 
-    # -- API keys --------------------------------------------------------------------------
+    # -- API keys (`usecases.api_keys`) -----------------------------------------------------
     def create_api_key(
         self, session: Session, slug: str, *, scopes: list[str], name: str = ""
     ) -> dict[str, Any]:
         """A new API key for an institution (operator)."""
-        inst = self._institution_by_slug(session, slug)
-        norm = auth.normalize_scopes(scopes)
-        api = auth.new_api_key()
-        session.add(
-            ApiKey(
-                id=api.key_id,
-                institution_id=inst.id,
-                role=auth.ROLE_INSTITUTION,
-                scopes=",".join(norm),
-                secret_hash=api.secret_hash,
-                name=name,
-            )
-        )
-        return {"id": api.key_id, "token": api.token, "scopes": list(norm), "name": name}
+        return self.api_keys.create(session, slug, scopes=scopes, name=name)
 
     def list_api_keys(self, slug: str) -> list[dict[str, Any]]:
         """An institution's keys (never their secrets)."""
-        with self.sessions() as session:
-            inst = self._institution_by_slug(session, slug)
-            return [
-                {
-                    "id": k.id,
-                    "scopes": k.scopes.split(","),
-                    "name": k.name,
-                    "created_at": iso_z(k.created_at),
-                    "revoked_at": iso_z(k.revoked_at),
-                }
-                for k in session.scalars(select(ApiKey).where(ApiKey.institution_id == inst.id))
-            ]
+        return self.api_keys.list_for(slug)
 
     def revoke_api_key(self, session: Session, slug: str, key_id: str) -> dict[str, Any]:
         """Revoke one of an institution's API keys."""
-        inst = self._institution_by_slug(session, slug)
-        row = session.get(ApiKey, key_id)
-        if row is None or row.institution_id != inst.id:
-            raise NotFound(f"no API key {key_id!r} for institution {slug!r}")
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
-        self.forget_cached()
-        return {"id": key_id, "revoked_at": iso_z(row.revoked_at)}
+        return self.api_keys.revoke(session, slug, key_id)
 
     def rotate_api_key(self, session: Session, slug: str, key_id: str) -> dict[str, Any]:
         """Replace an API key by a new one with the same scopes; the old one stops working."""
-        inst = self._institution_by_slug(session, slug)
-        row = session.get(ApiKey, key_id)
-        if row is None or row.institution_id != inst.id or row.revoked_at is not None:
-            raise NotFound(f"no active API key {key_id!r} for institution {slug!r}")
-        row.revoked_at = utcnow()
-        self.forget_cached()
-        return self.create_api_key(session, slug, scopes=row.scopes.split(","), name=row.name)
+        return self.api_keys.rotate(session, slug, key_id)
 
     # -- signing -----------------------------------------------------------------------------
     def signer_for(self, institution_id: int) -> tuple[int, _cred.Signer]:
@@ -724,11 +511,7 @@ class IssuerService:
                     signers.put(institution_id, cached, at=now)
                     return cached
             inst = session.get(Institution, institution_id)
-            row = session.scalar(
-                select(SigningKey)
-                .where(SigningKey.institution_id == institution_id, SigningKey.active.is_(True))
-                .order_by(SigningKey.id.desc())
-            )
+            row = institution_store.newest_active_signing_key(session, institution_id)
             if inst is None or row is None:
                 raise Conflict("the institution has no active signing key")
             seed = self.vault.open(row.seed_enc, context=f"signing-key:{row.id}")
@@ -749,30 +532,8 @@ class IssuerService:
         return self.vault.open(inst.chain_account_key_enc, context=f"account:{inst.id}")
 
     def allocate_status_indexes(self, institution_id: int, count: int) -> list[int]:
-        """``count`` unused status-list indexes; reserved in blocks, so gaps after a crash."""
-        out: list[int] = []
-        with self.write_lock, self._index_lock:  # always write_lock first: no lock-order inversion
-            block = self._index_blocks.setdefault(institution_id, [0, 0])
-            while len(out) < count:
-                if block[0] >= block[1]:
-                    size = max(_INDEX_BLOCK, count - len(out))
-                    with self.session() as session:
-                        session.execute(
-                            update(Institution)
-                            .where(Institution.id == institution_id)
-                            .values(next_status_index=Institution.next_status_index + size)
-                        )
-                        end = session.scalar(
-                            select(Institution.next_status_index).where(
-                                Institution.id == institution_id
-                            )
-                        )
-                    assert end is not None
-                    block[0], block[1] = end - size, end
-                take = min(count - len(out), block[1] - block[0])
-                out.extend(range(block[0], block[0] + take))
-                block[0] += take
-        return out
+        """``count`` unused status-list indexes (`store.status_indexes.StatusIndexes`)."""
+        return self.status_indexes.allocate(institution_id, count)
 
     # -- issuance ----------------------------------------------------------------------------
     def issue_group(
@@ -1002,121 +763,24 @@ class IssuerService:
             inst = self._institution_info(db, institution_id)
             self._refuse_if_inactive_on_ledger(db, inst)
 
+    # -- ledger status (`usecases.ledger_states`) -----------------------------------------
     def record_ledger_states(self, states: list[IssuerLedgerState]) -> None:
-        """Record a complete read of the institutions' ledger status (`IssuerStateWatch`'s
-        ``publish``) for every process of the service: one transaction, one row per issuer."""
-        if not states:
-            return
-        now = time.time()
-        rows = [
-            {
-                "chain_issuer_id": s.issuer_id,
-                "status": s.status,
-                "since_unix": int(s.since.timestamp()) if s.since is not None else None,
-                "checked_unix": now,
-            }
-            for s in states
-        ]
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        statement = upsert(statements.LEDGER_STATES)
-        statement = statement.on_conflict_do_update(
-            index_elements=[statements.LEDGER_STATES.c.chain_issuer_id],
-            set_={
-                "status": statement.excluded.status,
-                "since_unix": statement.excluded.since_unix,
-                "checked_unix": statement.excluded.checked_unix,
-            },
-        )
-        with self.write_lock, self.engine.begin() as conn:
-            conn.execute(statement, rows)
-        now_monotonic = time.monotonic()
-        for state in states:  # this process sees its own reads at once
-            self.caches.ledger_states.put(state.issuer_id, state, at=now_monotonic)
+        """Record a complete read of the institutions' ledger status (`LedgerStates.record`)."""
+        self.ledger_states.record(states)
 
     def _recorded_ledger_state(
         self, db: CursorReads | ConnectionReads, chain_issuer_id: int
     ) -> IssuerLedgerState | None:
-        """The newest read of the issuer's ledger status at most ``_LEDGER_STATE_MAX_AGE_S``
-        old: the one the ledger watch recorded (re-read from the database at most every
-        ``caches.LEDGER_SHARED_TTL_S``) or one this process made itself (e.g. its anchoring worker's);
-        None if there is none that fresh."""
-        now = time.monotonic()
-        recorded = self.caches.ledger_states
-        cached = recorded.entry(chain_issuer_id)
-        if cached is None or not recorded.is_fresh(cached, now):
-            row = db.ledger_state(chain_issuer_id)
-            state = None
-            if row is not None:
-                status, since_unix, checked_unix = row
-                state = IssuerLedgerState(
-                    chain_issuer_id,
-                    status,
-                    dt.datetime.fromtimestamp(since_unix, dt.UTC) if since_unix else None,
-                    now - max(0.0, time.time() - float(checked_unix)),
-                )
-            recorded.put(chain_issuer_id, state, at=now)
-            cached = (now, state)
-        state = cached[1]
-        own = self.chain.cached_issuer_state(chain_issuer_id, max_age=_LEDGER_STATE_MAX_AGE_S)
-        if own is not None and (state is None or own.checked_at > state.checked_at):
-            state = own
-        if state is None or now - state.checked_at > _LEDGER_STATE_MAX_AGE_S:
-            return None
-        return state
+        return self.ledger_states.recorded(db, chain_issuer_id)
 
     def _refuse_if_inactive_on_ledger(
         self, db: CursorReads | ConnectionReads, inst: _InstInfo
     ) -> None:
-        """Refuse issuance by an institution the ledger shows suspended or removed: its
-        credentials could not be anchored. From the read the service's ledger watch recorded
-        (`record_ledger_states`), never a ledger call; no read at most
-        ``_LEDGER_STATE_MAX_AGE_S`` old (ledger unreachable, no watch running): accepted and
-        queued."""
-        if inst.chain_issuer_id is None:
-            return
-        state = self._recorded_ledger_state(db, inst.chain_issuer_id)
-        if state is None or state.may_issue:
-            return
-        since = iso_z(state.since) or "an unknown time"
-        if state.status == "removed":
-            raise InstitutionRemoved(
-                f"institution {inst.slug!r} is removed on the ledger (issuer "
-                f"{inst.chain_issuer_id}) since {since}; it can issue no more credentials"
-            )
-        raise InstitutionSuspended(
-            f"institution {inst.slug!r} is {state.status} on the ledger (issuer "
-            f"{inst.chain_issuer_id}) since {since}; no new credentials until the ledger's "
-            "governance reinstates it"
-        )
-
-    def _chain_issuer_ids(self) -> list[int]:
-        with self.sessions() as session:
-            return [
-                int(i)
-                for i in session.scalars(
-                    select(Institution.chain_issuer_id).where(
-                        Institution.chain_issuer_id.is_not(None)
-                    )
-                )
-            ]
+        self.ledger_states.refuse_if_inactive(db, inst.slug, inst.chain_issuer_id)
 
     def ledger_state(self, chain_issuer_id: int | None) -> IssuerLedgerState | None:
-        """The institution's ledger status for status endpoints: the newest recent read
-        (`_recorded_ledger_state`), else a read now if the ledger answered at the last look;
-        None if unknown."""
-        if chain_issuer_id is None:
-            return None
-        with self.engine.connect() as conn:
-            state = self._recorded_ledger_state(ConnectionReads(conn), chain_issuer_id)
-        if state is None and self.chain.health.available:
-            try:
-                state = self.chain.issuer_state(chain_issuer_id)
-            except LedgerUnavailable:
-                return None
-        return state
+        """The institution's ledger status for status endpoints (`LedgerStates.current`)."""
+        return self.ledger_states.current(chain_issuer_id)
 
     def _institution_info(
         self, db: CursorReads | ConnectionReads, institution_id: int
@@ -1466,14 +1130,7 @@ class IssuerService:
     def pending_status_changes(self) -> int:
         """How many status changes wait to be applied (pending or sent)."""
         with self.sessions() as session:
-            return int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(StatusChange)
-                    .where(StatusChange.state.in_(_QUEUED_STATES))
-                )
-                or 0
-            )
+            return status_change_store.queued_count(session)
 
     def apply_status_changes(self, *, limit: int = 64) -> bool:
         """Apply queued status changes in order (the anchoring worker's job): each one its own
@@ -1628,205 +1285,22 @@ class IssuerService:
             extra={"action": action, "count": len(ids), "tx": tx_hash, "change": change_id},
         )
 
-    # -- publication ---------------------------------------------------------------------------------
+    # -- publication (`usecases.publication`) ---------------------------------------------
     def did_document(self, slug: str) -> dict[str, Any]:
         """The institution's did:web document (every key, active or retired)."""
-        with self.sessions() as session:
-            inst = self._institution_by_slug(session, slug)
-            keys = [
-                k.public_key_multibase
-                for k in session.scalars(
-                    select(SigningKey)
-                    .where(SigningKey.institution_id == inst.id)
-                    .order_by(SigningKey.id)
-                )
-            ]
-            return _cred.did_document(inst.did, keys)
+        return self.publication.did_document(slug)
 
     def status_list(
         self, slug: str, purpose: str, *, now: dt.datetime | None = None
     ) -> dict[str, Any]:
-        """The institution's signed Bitstring Status List credential for ``purpose``.
+        """The institution's signed Bitstring Status List credential for ``purpose``."""
+        return self.publication.status_list(slug, purpose, now=now)
 
-        Derived from chain state: every credential that ever had a status change recorded is
-        checked against the registry (``credentialStatusAt``); if the ledger is unreachable the
-        last confirmed local mirror is used and ``ledgerState`` says so.
-        """
-        if purpose not in STATUS_PURPOSES:
-            raise NotFound(f"no status list {purpose!r}; expected one of {list(STATUS_PURPOSES)}")
-        with self.sessions() as session:
-            inst = self._institution_by_slug(session, slug)
-            candidates = session.execute(
-                select(
-                    Credential.credential_hash,
-                    Credential.status_index,
-                    Credential.revoked_at,
-                    Credential.suspended,
-                ).where(
-                    Credential.institution_id == inst.id,
-                    (Credential.revoked_at.is_not(None))
-                    | (Credential.suspended.is_(True))
-                    | Credential.id.in_(self._changed_ids(session, inst.id)),
-                )
-            ).all()
-            top = (
-                session.scalar(
-                    select(func.max(Credential.status_index)).where(
-                        Credential.institution_id == inst.id
-                    )
-                )
-                or 0
-            )
-            source = "chain"
-            set_bits: list[int] = []
-            try:
-                if inst.chain_issuer_id is None:
-                    raise LedgerUnavailable("no on-chain issuer id")
-                statuses = self.chain.credential_statuses(
-                    inst.chain_issuer_id, [c.credential_hash for c in candidates]
-                )
-                for cand, (revoked, suspended) in zip(candidates, statuses, strict=True):
-                    if revoked if purpose == "revocation" else suspended:
-                        set_bits.append(cand.status_index)
-            except LedgerUnavailable:
-                source = "local mirror (ledger unavailable)"
-                for cand in candidates:
-                    if cand.revoked_at is not None if purpose == "revocation" else cand.suspended:
-                        set_bits.append(cand.status_index)
-            _key_id, signer = self.signer_for(inst.id)
-            stamp = (now or utcnow()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            url = f"{self.settings.public_url}/institutions/{slug}/status/{purpose}"
-            doc = {
-                "@context": ["https://www.w3.org/ns/credentials/v2"],
-                "id": url,
-                "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-                "issuer": inst.did,
-                "validFrom": stamp,
-                "credentialSubject": {
-                    "id": f"{url}#list",
-                    "type": "BitstringStatusList",
-                    "statusPurpose": purpose,
-                    "encodedList": encode_bitstring(set_bits, list_length(top)),
-                    "ttl": 60_000,
-                },
-            }
-            signed = _cred.sign_plain(doc, signer, now=now or utcnow())
-            signed_with_source = dict(signed)
-            return {"credential": signed_with_source, "ledgerState": source}
-
-    @staticmethod
-    def _changed_ids(session: Session, institution_id: int) -> list[str]:
-        ids: list[str] = []
-        for text in session.scalars(
-            select(StatusChange.credential_ids).where(
-                StatusChange.institution_id == institution_id, StatusChange.state == "applied"
-            )
-        ):
-            ids.extend(text.split("\n"))
-        return ids
-
-    # -- health ----------------------------------------------------------------------------------------
+    # -- health (`usecases.health`) ----------------------------------------------------------
     def chain_health(self) -> ChainHealth:
         """What the anchoring worker last saw of the ledger."""
-        return self.chain.health
+        return self.health.chain_health()
 
     def readiness(self) -> dict[str, Any]:
-        """Database reachability, ledger availability, the anchoring backlog and the queued
-        status changes: from recorded state only (database counts, the ledger health the
-        workers and probes last recorded, the recorded ledger status of each institution).
-        The ledger is never called on this thread: a stale health is re-probed in the
-        background (`ChainGateway.probe_soon`, waited for at most 0.5 s), so `/readyz`
-        answers within about a second whatever the ledger does."""
-        health = self.chain.probe_soon(max_age=2.0, wait=0.5)
-        with self.sessions() as session:
-            pending = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Credential)
-                    .where(Credential.batch_id.is_(None))
-                )
-                or 0
-            )
-            unconfirmed = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(AnchorBatch)
-                    .where(AnchorBatch.state.not_in(("anchored", "superseded")))
-                )
-                or 0
-            )
-            queued_changes = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(StatusChange)
-                    .where(StatusChange.state.in_(_QUEUED_STATES))
-                )
-                or 0
-            )
-            failed_changes = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(StatusChange)
-                    .where(StatusChange.state == "failed")
-                )
-                or 0
-            )
-            # institutions with credentials not yet anchored, to name any the ledger holds back
-            waiting_for = session.execute(
-                select(Institution.slug, Institution.chain_issuer_id).where(
-                    Institution.id.in_(
-                        select(Credential.institution_id)
-                        .where(Credential.batch_id.is_(None))
-                        .distinct()
-                        .union(
-                            select(AnchorBatch.institution_id).where(
-                                AnchorBatch.state.not_in(("anchored", "superseded"))
-                            )
-                        )
-                    )
-                )
-            ).all()
-            waiting = []
-            db = ConnectionReads(session.connection())
-            for slug, chain_issuer_id in waiting_for:
-                if chain_issuer_id is None:
-                    continue
-                ledger = self._recorded_ledger_state(db, chain_issuer_id)
-                reason = ledger.waiting_reason() if ledger else None
-                if ledger is not None and reason is not None:
-                    waiting.append(
-                        {
-                            "institution": slug,
-                            "ledgerStatus": ledger.status,
-                            "since": iso_z(ledger.since),
-                            "reason": reason,
-                        }
-                    )
-        checked = round(time.monotonic() - health.checked_at, 1) if health.checked_at else None
-        return {
-            "status": "ready" if health.available else "degraded",
-            "database": "ok",
-            "chain": {
-                "available": health.available,
-                "detail": health.detail,
-                "chainId": health.chain_id,
-                "registry": health.registry,
-                "checkedSecondsAgo": checked,
-            },
-            "anchoring": {
-                "pending_credentials": pending,
-                "unconfirmed_batches": unconfirmed,
-                "note": None
-                if health.available
-                else "issuance is accepted and queued; anchoring resumes when the ledger returns",
-                "waiting": waiting,
-            },
-            "statusChanges": {
-                "queued": queued_changes,
-                "failed": failed_changes,
-                "note": None
-                if health.available or not queued_changes
-                else "status changes are accepted and queued; applied in order when the ledger "
-                "returns",
-            },
-        }
+        """Database, ledger, anchoring backlog and queued status changes (`Health.readiness`)."""
+        return self.health.readiness()

@@ -284,9 +284,9 @@ def test_one_watch_shares_the_ledger_status_with_every_process(
 
     from sqlalchemy import update
 
-    from talentproof.issuer import service as service_module
     from talentproof.issuer.api.errors import http_status
     from talentproof.issuer.db import LedgerIssuerState
+    from talentproof.issuer.usecases.ledger_states import LEDGER_STATE_MAX_AGE_S
 
     gov = _governance(issuer_chain)
     inst = onboard(client)
@@ -311,7 +311,7 @@ def test_one_watch_shares_the_ledger_status_with_every_process(
     assert f"issuer {inst['chain_issuer_id']}" in refused.message
     assert other.chain.cached_issuer_state(inst["chain_issuer_id"], max_age=60) is None
 
-    stale = time.time() - service_module._LEDGER_STATE_MAX_AGE_S - 1
+    stale = time.time() - LEDGER_STATE_MAX_AGE_S - 1
     with service.session() as session:
         session.execute(
             update(LedgerIssuerState)

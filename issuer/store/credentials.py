@@ -1,0 +1,107 @@
+"""The store's queries on issued credentials (issuance itself inserts through `store._cursor`)."""
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db import AnchorBatch, Credential, Institution
+
+
+def status_list_candidates(session: Session, institution_id: int, changed_ids: list[str]) -> Any:
+    """The institution's credentials whose status a status list must check: revoked or
+    suspended here, or named by an applied status change (``changed_ids``): rows of
+    ``credential_hash``, ``status_index``, ``revoked_at``, ``suspended``."""
+    return session.execute(
+        select(
+            Credential.credential_hash,
+            Credential.status_index,
+            Credential.revoked_at,
+            Credential.suspended,
+        ).where(
+            Credential.institution_id == institution_id,
+            (Credential.revoked_at.is_not(None))
+            | (Credential.suspended.is_(True))
+            | Credential.id.in_(changed_ids),
+        )
+    ).all()
+
+
+def top_status_index(session: Session, institution_id: int) -> int:
+    """The highest status-list index the institution used (0 if none)."""
+    return (
+        session.scalar(
+            select(func.max(Credential.status_index)).where(
+                Credential.institution_id == institution_id
+            )
+        )
+        or 0
+    )
+
+
+def unbatched_count(session: Session) -> int:
+    """How many credentials wait for an anchor batch."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(Credential).where(Credential.batch_id.is_(None))
+        )
+        or 0
+    )
+
+
+def unconfirmed_batch_count(session: Session) -> int:
+    """How many anchor batches are neither anchored nor superseded."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(AnchorBatch)
+            .where(AnchorBatch.state.not_in(("anchored", "superseded")))
+        )
+        or 0
+    )
+
+
+def institutions_waiting_for_anchor(session: Session) -> Any:
+    """(slug, chain issuer id) of the institutions with credentials not yet anchored."""
+    return session.execute(
+        select(Institution.slug, Institution.chain_issuer_id).where(
+            Institution.id.in_(
+                select(Credential.institution_id)
+                .where(Credential.batch_id.is_(None))
+                .distinct()
+                .union(
+                    select(AnchorBatch.institution_id).where(
+                        AnchorBatch.state.not_in(("anchored", "superseded"))
+                    )
+                )
+            )
+        )
+    ).all()
+
+
+def by_ids(session: Session, ids: list[str]) -> list[Credential]:
+    """The credentials with these ids (any institution's; missing ones left out)."""
+    return list(session.scalars(select(Credential).where(Credential.id.in_(ids))))
+
+
+def by_id(session: Session, cred_id: str) -> Credential | None:
+    """The credential with this id, if any."""
+    return session.scalar(select(Credential).where(Credential.id == cred_id))
+
+
+def page(session: Session, institution_id: int, *, after: int, limit: int) -> Any:
+    """Up to ``limit`` of the institution's credentials after sequence number ``after``: rows of
+    ``seq``, ``id``, ``kind``, ``batch_id``, ``revoked_at``, ``suspended``."""
+    return session.execute(
+        select(
+            Credential.seq,
+            Credential.id,
+            Credential.kind,
+            Credential.batch_id,
+            Credential.revoked_at,
+            Credential.suspended,
+        )
+        .where(Credential.institution_id == institution_id, Credential.seq > after)
+        .order_by(Credential.seq)
+        .limit(limit)
+    ).all()

@@ -1,0 +1,76 @@
+"""The store's queries on institutions, their signing keys and API keys."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db import ApiKey, Institution, SigningKey
+from ..errors import NotFound
+
+
+def slug_taken(session: Session, slug: str) -> bool:
+    """Whether an institution has this slug."""
+    return session.scalar(select(Institution.id).where(Institution.slug == slug)) is not None
+
+
+def did_taken(session: Session, did: str) -> bool:
+    """Whether an institution has this DID."""
+    return session.scalar(select(Institution.id).where(Institution.did == did)) is not None
+
+
+def by_slug(session: Session, slug: str) -> Institution:
+    """The institution with this slug; raises `NotFound`."""
+    inst = session.scalar(select(Institution).where(Institution.slug == slug))
+    if inst is None:
+        raise NotFound(f"no institution {slug!r}")
+    return inst
+
+
+def all_institutions(session: Session) -> list[Institution]:
+    """Every institution, in creation order."""
+    return list(session.scalars(select(Institution).order_by(Institution.id)))
+
+
+def signing_keys(
+    session: Session, institution_id: int, *, ordered: bool = False
+) -> list[SigningKey]:
+    """The institution's signing keys, active and retired (by id when ``ordered``)."""
+    query = select(SigningKey).where(SigningKey.institution_id == institution_id)
+    if ordered:
+        query = query.order_by(SigningKey.id)
+    return list(session.scalars(query))
+
+
+def active_signing_keys(session: Session, institution_id: int) -> list[SigningKey]:
+    """The institution's active signing keys."""
+    return list(
+        session.scalars(
+            select(SigningKey).where(
+                SigningKey.institution_id == institution_id, SigningKey.active.is_(True)
+            )
+        )
+    )
+
+
+def newest_active_signing_key(session: Session, institution_id: int) -> SigningKey | None:
+    """The institution's newest active signing key, if any."""
+    return session.scalar(
+        select(SigningKey)
+        .where(SigningKey.institution_id == institution_id, SigningKey.active.is_(True))
+        .order_by(SigningKey.id.desc())
+    )
+
+
+def api_keys(session: Session, institution_id: int) -> list[ApiKey]:
+    """The institution's API keys, revoked ones included."""
+    return list(session.scalars(select(ApiKey).where(ApiKey.institution_id == institution_id)))
+
+
+def chain_issuer_ids(session: Session) -> list[int]:
+    """The on-chain issuer ids of the institutions that have one."""
+    return [
+        int(i)
+        for i in session.scalars(
+            select(Institution.chain_issuer_id).where(Institution.chain_issuer_id.is_not(None))
+        )
+        if i is not None
+    ]

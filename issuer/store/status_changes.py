@@ -1,0 +1,91 @@
+"""The store's queries on status changes (revoke, suspend, reinstate), queued and applied."""
+
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session
+
+from ..db import StatusChange
+
+#: Status changes not yet applied: queued, or sent and awaiting their receipt.
+QUEUED_STATES = ("pending", "sent")
+
+
+def applied_credential_ids(session: Session, institution_id: int) -> list[str]:
+    """Every credential id named by one of the institution's applied status changes."""
+    ids: list[str] = []
+    for text in session.scalars(
+        select(StatusChange.credential_ids).where(
+            StatusChange.institution_id == institution_id, StatusChange.state == "applied"
+        )
+    ):
+        ids.extend(text.split("\n"))
+    return ids
+
+
+def queued_count(session: Session) -> int:
+    """How many status changes wait to be applied (pending or sent)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(StatusChange)
+            .where(StatusChange.state.in_(QUEUED_STATES))
+        )
+        or 0
+    )
+
+
+def failed_count(session: Session) -> int:
+    """How many status changes the registry refused."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(StatusChange).where(StatusChange.state == "failed")
+        )
+        or 0
+    )
+
+
+def queued_for(session: Session, institution_id: int) -> Any:
+    """(action, credential ids joined by newlines) of the institution's queued changes, in
+    order."""
+    return session.execute(
+        select(StatusChange.action, StatusChange.credential_ids)
+        .where(
+            StatusChange.institution_id == institution_id,
+            StatusChange.state.in_(QUEUED_STATES),
+        )
+        .order_by(StatusChange.id)
+    ).all()
+
+
+def queued_ids(session: Session, limit: int) -> list[int]:
+    """The ids of the first ``limit`` queued changes, in order."""
+    return list(
+        session.scalars(
+            select(StatusChange.id)
+            .where(StatusChange.state.in_(QUEUED_STATES))
+            .order_by(StatusChange.id)
+            .limit(limit)
+        )
+    )
+
+
+def state_of(conn: Connection, change_id: int) -> Any:
+    """The change's state, read on ``conn``."""
+    return conn.execute(select(StatusChange.state).where(StatusChange.id == change_id)).scalar()
+
+
+def naming(session: Session, institution_id: int, credential_id: str) -> list[StatusChange]:
+    """The institution's 20 newest changes whose ids text contains ``credential_id`` (newest
+    first; the caller drops those naming it only as a substring)."""
+    return list(
+        session.scalars(
+            select(StatusChange)
+            .where(
+                StatusChange.institution_id == institution_id,
+                StatusChange.credential_ids.contains(credential_id),
+            )
+            .order_by(StatusChange.id.desc())
+            .limit(20)
+        )
+    )

@@ -1,0 +1,74 @@
+"""An institution's API keys: created, listed, revoked and rotated (operator use cases)."""
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .. import auth
+from ..db import ApiKey, utcnow
+from ..errors import NotFound
+from ..store import institutions as store
+from .collaborators import Collaborators
+from .common import iso_z
+
+
+class ApiKeys:
+    """The API-key use cases."""
+
+    def __init__(self, c: Collaborators) -> None:
+        self.c = c
+
+    def create(
+        self, session: Session, slug: str, *, scopes: list[str], name: str = ""
+    ) -> dict[str, Any]:
+        """A new API key for an institution (operator)."""
+        inst = store.by_slug(session, slug)
+        norm = auth.normalize_scopes(scopes)
+        api = auth.new_api_key()
+        session.add(
+            ApiKey(
+                id=api.key_id,
+                institution_id=inst.id,
+                role=auth.ROLE_INSTITUTION,
+                scopes=",".join(norm),
+                secret_hash=api.secret_hash,
+                name=name,
+            )
+        )
+        return {"id": api.key_id, "token": api.token, "scopes": list(norm), "name": name}
+
+    def list_for(self, slug: str) -> list[dict[str, Any]]:
+        """An institution's keys (never their secrets)."""
+        with self.c.sessions() as session:
+            inst = store.by_slug(session, slug)
+            return [
+                {
+                    "id": k.id,
+                    "scopes": k.scopes.split(","),
+                    "name": k.name,
+                    "created_at": iso_z(k.created_at),
+                    "revoked_at": iso_z(k.revoked_at),
+                }
+                for k in store.api_keys(session, inst.id)
+            ]
+
+    def revoke(self, session: Session, slug: str, key_id: str) -> dict[str, Any]:
+        """Revoke one of an institution's API keys."""
+        inst = store.by_slug(session, slug)
+        row = session.get(ApiKey, key_id)
+        if row is None or row.institution_id != inst.id:
+            raise NotFound(f"no API key {key_id!r} for institution {slug!r}")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+        self.c.caches.forget()
+        return {"id": key_id, "revoked_at": iso_z(row.revoked_at)}
+
+    def rotate(self, session: Session, slug: str, key_id: str) -> dict[str, Any]:
+        """Replace an API key by a new one with the same scopes; the old one stops working."""
+        inst = store.by_slug(session, slug)
+        row = session.get(ApiKey, key_id)
+        if row is None or row.institution_id != inst.id or row.revoked_at is not None:
+            raise NotFound(f"no active API key {key_id!r} for institution {slug!r}")
+        row.revoked_at = utcnow()
+        self.c.caches.forget()
+        return self.create(session, slug, scopes=row.scopes.split(","), name=row.name)

@@ -1,0 +1,84 @@
+"""The service's health: the ledger as last seen, and readiness from recorded state only."""
+
+import time
+from typing import Any
+
+from ..chain import ChainHealth
+from ..store import ConnectionReads
+from ..store import credentials as credential_store
+from ..store import status_changes as status_change_store
+from .collaborators import Collaborators
+from .common import iso_z
+from .ledger_states import LedgerStates
+
+
+class Health:
+    """The health use cases."""
+
+    def __init__(self, c: Collaborators, ledger_states: LedgerStates) -> None:
+        self.c = c
+        self.ledger_states = ledger_states
+
+    def chain_health(self) -> ChainHealth:
+        """What the anchoring worker last saw of the ledger."""
+        return self.c.chain.health
+
+    def readiness(self) -> dict[str, Any]:
+        """Database reachability, ledger availability, the anchoring backlog and the queued
+        status changes: from recorded state only (database counts, the ledger health the
+        workers and probes last recorded, the recorded ledger status of each institution).
+        The ledger is never called on this thread: a stale health is re-probed in the
+        background (`ChainGateway.probe_soon`, waited for at most 0.5 s), so `/readyz`
+        answers within about a second whatever the ledger does."""
+        health = self.c.chain.probe_soon(max_age=2.0, wait=0.5)
+        with self.c.sessions() as session:
+            pending = credential_store.unbatched_count(session)
+            unconfirmed = credential_store.unconfirmed_batch_count(session)
+            queued_changes = status_change_store.queued_count(session)
+            failed_changes = status_change_store.failed_count(session)
+            # institutions with credentials not yet anchored, to name any the ledger holds back
+            waiting_for = credential_store.institutions_waiting_for_anchor(session)
+            waiting = []
+            db = ConnectionReads(session.connection())
+            for slug, chain_issuer_id in waiting_for:
+                if chain_issuer_id is None:
+                    continue
+                ledger = self.ledger_states.recorded(db, chain_issuer_id)
+                reason = ledger.waiting_reason() if ledger else None
+                if ledger is not None and reason is not None:
+                    waiting.append(
+                        {
+                            "institution": slug,
+                            "ledgerStatus": ledger.status,
+                            "since": iso_z(ledger.since),
+                            "reason": reason,
+                        }
+                    )
+        checked = round(time.monotonic() - health.checked_at, 1) if health.checked_at else None
+        return {
+            "status": "ready" if health.available else "degraded",
+            "database": "ok",
+            "chain": {
+                "available": health.available,
+                "detail": health.detail,
+                "chainId": health.chain_id,
+                "registry": health.registry,
+                "checkedSecondsAgo": checked,
+            },
+            "anchoring": {
+                "pending_credentials": pending,
+                "unconfirmed_batches": unconfirmed,
+                "note": None
+                if health.available
+                else "issuance is accepted and queued; anchoring resumes when the ledger returns",
+                "waiting": waiting,
+            },
+            "statusChanges": {
+                "queued": queued_changes,
+                "failed": failed_changes,
+                "note": None
+                if health.available or not queued_changes
+                else "status changes are accepted and queued; applied in order when the ledger "
+                "returns",
+            },
+        }

@@ -1,0 +1,269 @@
+"""Institutions: onboarding (on chain, then here), their public record, signing-key rotation,
+accredited types and their API access (operator use cases)."""
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .. import _cred, auth
+from ..caches import IssuerCaches
+from ..db import ApiKey, Institution, SigningKey, utcnow
+from ..errors import Conflict, InvalidRequest, NotFound
+from ..store import ConnectionReads, CursorReads
+from ..store import institutions as store
+from ..vault import KeyVault
+from .collaborators import Collaborators
+from .common import did_web, iso_z
+
+_logger = logging.getLogger("talentproof.issuer.service")  # the service's log name, kept
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+#: An institution's own did:web: a DNS host (lowercase, at least one dot, or localhost), an
+#: optional %3A port, optional path segments.
+DID_WEB = re.compile(
+    r"^did:web:(?:localhost|(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})"
+    r"(?:%3A[0-9]{1,5})?(?::[A-Za-z0-9._~-]+)*$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuingInstitution:
+    """An institution as issuance needs it (cached: `institution_info`)."""
+
+    id: int
+    slug: str
+    name: str
+    did: str
+    types: tuple[str, ...]
+    chain_issuer_id: int | None = None
+
+
+def institution_info(
+    caches: IssuerCaches, db: CursorReads | ConnectionReads, institution_id: int
+) -> IssuingInstitution:
+    """The institution as issuance needs it, cached ``caches.CACHE_TTL_S`` (another process's
+    change of its accredited types is seen within that time; this process's at once)."""
+    cached: IssuingInstitution | None = caches.institutions.get(institution_id)
+    if cached is not None:
+        return cached
+    row = db.institution(institution_id)
+    if row is None:
+        raise NotFound(f"no institution {institution_id}")
+    inst_id, slug, name, did, types, chain_issuer_id = row
+    info = IssuingInstitution(inst_id, slug, name, did, tuple(types.split(",")), chain_issuer_id)
+    caches.institutions.put(institution_id, info)
+    return info
+
+
+def open_account_key(vault: KeyVault, inst: Institution) -> bytes:
+    """The institution's chain-account private key (decrypted, in memory only)."""
+    return vault.open(inst.chain_account_key_enc, context=f"account:{inst.id}")
+
+
+def institution_body(inst: Institution, keys: list[SigningKey]) -> dict[str, Any]:
+    """An institution's public record."""
+    return {
+        "slug": inst.slug,
+        "name": inst.name,
+        "did": inst.did,
+        "chain_issuer_id": inst.chain_issuer_id,
+        "chain_account": inst.chain_account,
+        "credential_types": inst.credential_types.split(","),
+        "status": inst.status,
+        "signing_keys": [
+            {
+                "id": k.id,
+                "publicKeyMultibase": k.public_key_multibase,
+                "active": k.active,
+                "created_at": iso_z(k.created_at),
+            }
+            for k in keys
+        ],
+        "did_document": f"/institutions/{inst.slug}/did.json",
+    }
+
+
+class Institutions:
+    """The institution use cases."""
+
+    def __init__(self, c: Collaborators) -> None:
+        self.c = c
+
+    def did_for(self, slug: str) -> str:
+        """The institution's did:web identifier."""
+        return did_web(self.c.settings.public_url, slug)
+
+    def onboard(
+        self,
+        session: Session,
+        *,
+        name: str,
+        slug: str,
+        credential_types: list[str],
+        chain_issuer_id: int | None = None,
+        did: str | None = None,
+    ) -> dict[str, Any]:
+        """Register an institution (on chain through the ledger layer, then here).
+
+        Generates its Ed25519 signing key and chain account (both sealed at rest), registers the
+        issuer (or links ``chain_issuer_id``), its key and accredited types on chain, and returns
+        a first API key with every scope. ``did``: the institution's own did:web (e.g.
+        ``did:web:osl.com``, which it serves at ``https://osl.com/.well-known/did.json``, a
+        copy of ``/institutions/<slug>/did.json``); default the did:web derived from the public
+        URL and the slug. A DID names one institution only (409 otherwise).
+        """
+        if not SLUG.match(slug):
+            raise InvalidRequest(f"slug must match {SLUG.pattern}, got {slug!r}", field="slug")
+        bad = [t for t in credential_types if t not in _cred.KINDS]
+        if bad or not credential_types:
+            raise InvalidRequest(
+                f"credential_types must be a non-empty subset of {list(_cred.KINDS)}, got {credential_types}",
+                field="credential_types",
+            )
+        if store.slug_taken(session, slug):
+            raise Conflict(f"an institution with slug {slug!r} exists")
+        if did is None:
+            did = self.did_for(slug)
+        elif not DID_WEB.match(did):
+            raise InvalidRequest(
+                "did must be a did:web of the institution's own domain (did:web:<host>[%3A<port>]"
+                f"[:<path>...], lowercase host), e.g. did:web:osl.com; got {did[:100]!r}",
+                field="did",
+            )
+        if store.did_taken(session, did):
+            raise Conflict(f"the DID {did!r} already names another institution")
+        seed, public_raw, multibase = _cred.new_seed()
+        account_key, account_address = self.c.chain.new_account()
+        issuer_id = self.c.chain.onboard_issuer(
+            name=name,
+            did=did,
+            account=account_address,
+            signing_key=public_raw,
+            credential_types=credential_types,
+            issuer_id=chain_issuer_id,
+            fund_wei=self.c.settings.fund_accounts_wei,
+        )
+        inst = Institution(
+            slug=slug,
+            name=name,
+            did=did,
+            chain_issuer_id=issuer_id,
+            chain_account=account_address,
+            chain_account_key_enc=b"",
+            credential_types=",".join(credential_types),
+            status="active",
+            next_status_index=0,
+        )
+        session.add(inst)
+        session.flush()
+        inst.chain_account_key_enc = self.c.vault.seal(account_key, context=f"account:{inst.id}")
+        key_row = self._add_signing_key(session, inst.id, seed, public_raw, multibase)
+        api = auth.new_api_key()
+        session.add(
+            ApiKey(
+                id=api.key_id,
+                institution_id=inst.id,
+                role=auth.ROLE_INSTITUTION,
+                scopes=",".join(auth.SCOPES),
+                secret_hash=api.secret_hash,
+                name="initial",
+            )
+        )
+        _logger.info(
+            "institution onboarded", extra={"institution": slug, "chain_issuer_id": issuer_id}
+        )
+        body = institution_body(inst, [key_row])
+        body["api_key"] = {"id": api.key_id, "token": api.token, "scopes": list(auth.SCOPES)}
+        return body
+
+    def get(self, slug: str) -> dict[str, Any]:
+        """An institution's public record."""
+        with self.c.sessions() as session:
+            inst = store.by_slug(session, slug)
+            return institution_body(inst, store.signing_keys(session, inst.id))
+
+    def list_all(self) -> list[dict[str, Any]]:
+        """Every institution (operator view)."""
+        with self.c.sessions() as session:
+            return [
+                institution_body(inst, store.signing_keys(session, inst.id))
+                for inst in store.all_institutions(session)
+            ]
+
+    def _add_signing_key(
+        self, session: Session, institution_id: int, seed: bytes, public_raw: bytes, multibase: str
+    ) -> SigningKey:
+        """Store an active signing key, its seed sealed under a context naming its row."""
+        key_row = SigningKey(
+            institution_id=institution_id,
+            public_key_multibase=multibase,
+            public_key_raw=public_raw,
+            seed_enc=b"",
+            active=True,
+        )
+        session.add(key_row)
+        session.flush()  # the row id is part of the sealing context
+        key_row.seed_enc = self.c.vault.seal(seed, context=f"signing-key:{key_row.id}")
+        return key_row
+
+    def rotate_signing_key(self, session: Session, slug: str) -> dict[str, Any]:
+        """New signing key registered on chain (ledger ``add_signing_key``), then used here.
+
+        The old key stays valid on chain for credentials already signed with it (they may still
+        be waiting for their anchor); it is retired locally and signs nothing more.
+        """
+        inst = store.by_slug(session, slug)
+        seed, public_raw, multibase = _cred.new_seed()
+        if inst.chain_issuer_id is None:
+            raise Conflict(f"institution {slug!r} has no on-chain issuer id")
+        self.c.chain.add_signing_key(inst.chain_issuer_id, public_raw)
+        now = utcnow()
+        for old in store.active_signing_keys(session, inst.id):
+            old.active = False
+            old.retired_at = now
+        key_row = self._add_signing_key(session, inst.id, seed, public_raw, multibase)
+        self.c.caches.signers.pop(inst.id)
+        self.c.caches.forget()
+        keys = store.signing_keys(session, inst.id)
+        _logger.info("signing key rotated", extra={"institution": slug, "key_id": key_row.id})
+        return institution_body(inst, keys)
+
+    def change_credential_types(
+        self, session: Session, slug: str, *, grant: list[str], withdraw: list[str]
+    ) -> dict[str, Any]:
+        """Grant or withdraw accredited types, on chain (ledger) and here."""
+        inst = store.by_slug(session, slug)
+        current = [t for t in inst.credential_types.split(",") if t]
+        bad = [t for t in [*grant, *withdraw] if t not in _cred.KINDS]
+        if bad or not (grant or withdraw):
+            raise InvalidRequest(
+                f"grant/withdraw must name types among {list(_cred.KINDS)}, got {bad or 'none'}",
+                field="grant",
+            )
+        to_grant = [t for t in grant if t not in current]
+        to_withdraw = [t for t in withdraw if t in current]
+        if inst.chain_issuer_id is None:
+            raise Conflict(f"institution {slug!r} has no on-chain issuer id")
+        self.c.chain.change_credential_types(
+            inst.chain_issuer_id, grant=to_grant, withdraw=to_withdraw
+        )
+        updated = [
+            t for t in _cred.KINDS if (t in current or t in to_grant) and t not in to_withdraw
+        ]
+        inst.credential_types = ",".join(updated)
+        self.c.caches.forget()
+        return {"slug": slug, "credential_types": updated}
+
+    def set_status(self, session: Session, slug: str, status: str) -> dict[str, Any]:
+        """Suspend (``suspended``) or reactivate (``active``) an institution's API access."""
+        if status not in ("active", "suspended"):
+            raise InvalidRequest(
+                f"status must be 'active' or 'suspended', got {status!r}", field="status"
+            )
+        inst = store.by_slug(session, slug)
+        inst.status = status
+        self.c.caches.forget()
+        return {"slug": slug, "status": status}
