@@ -5,6 +5,8 @@ Nodes (session scoped, one per pytest-xdist worker, each on its own free loopbac
 - ``anvil_node`` / ``ganache_node``: a running `LocalNode` (real Anvil / Ganache process).
 - ``chain_node``: parametrized over both, so a test using it runs against Anvil AND Ganache.
 - ``embedded_chain``: an in-process py-evm chain (`EmbeddedChain`: ``.w3``, ``.private_keys``).
+- ``vchain`` / ``vchain_ganache``: Anvil / Ganache with the registry deployed and three
+  accredited issuers, issuing real credentials (`tests.chainkit.Chain`; ledger and verifier tests).
 
 Deployed registries (function scoped: a fresh `TalentProofRegistry` per test, so tests never see
 each other's issuers or anchors; deploying costs a few milliseconds):
@@ -30,8 +32,10 @@ from eth_account import Account
 
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import Deployment, deploy_registry
-from talentproof.ledger.nodes import EmbeddedChain, LocalNode, NodeConfig, NodeKind
+from talentproof.ledger.nodes import EmbeddedChain, LocalNode, NodeConfig, NodeKind, anvil, ganache
 from talentproof.ledger.nodes import embedded_chain as _embedded
+
+from .chainkit import Chain, populate, setup_chain
 
 NODE_FIXTURES = frozenset(
     {
@@ -203,3 +207,17 @@ def deployed_embedded(embedded_chain: EmbeddedChain) -> DeployedRegistry:
     return DeployedRegistry(
         w3=embedded_chain.w3, deployment=deployment, keys=embedded_chain.private_keys
     )
+
+
+@pytest.fixture(scope="session")
+def vchain() -> Iterator[Chain]:
+    """Anvil with the registry deployed and three accredited issuers (`chainkit.populate`)."""
+    with anvil() as node:
+        yield populate(setup_chain(node))
+
+
+@pytest.fixture(scope="session")
+def vchain_ganache() -> Iterator[Chain]:
+    """Ganache with the registry deployed and three accredited issuers (`chainkit.populate`)."""
+    with ganache() as node:
+        yield populate(setup_chain(node))

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from talentproof.credential.presentation import create_presentation
 from talentproof.credential.qr import encode_payload
 from talentproof.verifier.service import ServiceSettings, create_app
-from tests.verifier.verifier_chainkit import (
+from tests.chainkit import (
     BADGE,
     DEGREE,
     EMPLOYMENT,

@@ -40,7 +40,7 @@ from talentproof.verifier.policy import (
     parse_policy,
     parse_policy_text,
 )
-from tests.verifier.verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, build, holder
+from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, build, holder
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # whole-file YAML parses cost ~30 ms each (PyYAML's pure-Python safe loader)

@@ -41,7 +41,7 @@ from talentproof.verifier.bulk import verify_items_bulk
 from talentproof.verifier.engine import DEFAULT_DOMAIN, Item, Verifier
 from talentproof.verifier.inputs import item_from_text
 from talentproof.verifier.report import CheckId, CredentialReport, Status, Verdict
-from tests.verifier.verifier_chainkit import (
+from tests.chainkit import (
     BADGE,
     DEGREE,
     EMPLOYMENT,

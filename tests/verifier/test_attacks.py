@@ -17,8 +17,7 @@ from typer.testing import CliRunner
 from talentproof.cli import app
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.presentation import create_presentation
-
-from .verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, ID_NUMBER, ID_SALT, PERSON, holder, issue
+from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, ID_NUMBER, ID_SALT, PERSON, holder, issue
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()

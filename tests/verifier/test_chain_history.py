@@ -11,8 +11,7 @@ import pytest
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import MerkleTree, credential_hash
 from talentproof.verifier.report import CheckId, Status, Verdict
-
-from .verifier_chainkit import DEGREE, anchor_batch, build, holder, issue, sign
+from tests.chainkit import DEGREE, anchor_batch, build, holder, issue, sign
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,7 @@ from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import deploy_registry
 from talentproof.verifier.engine import Item
 from talentproof.verifier.report import CheckId, Status, Verdict
-
-from .verifier_chainkit import (
+from tests.chainkit import (
     DEGREE,
     EMPLOYMENT,
     anchor_batch,

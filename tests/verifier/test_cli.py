@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 
 from talentproof.cli import app
 from talentproof.credential.qr import encode_payload, render_png
-
-from .verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()

@@ -15,8 +15,7 @@ from talentproof.verifier.engine import Item
 from talentproof.verifier.policy import load_policy
 from talentproof.verifier.receipt import generate_key_file, load_key, recheck_receipt, sign_receipt
 from talentproof.verifier.report import CheckId, Status, Verdict
-
-from .verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
 
 pytestmark = pytest.mark.integration
 

@@ -35,8 +35,7 @@ from talentproof.verifier.cli import check_argument
 from talentproof.verifier.errors import InputError
 from talentproof.verifier.inputs import names_a_file
 from talentproof.verifier.service import ServiceSettings, create_app
-
-from .verifier_chainkit import DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()

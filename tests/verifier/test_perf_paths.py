@@ -1,19 +1,14 @@
 """Every fast path of the verifier gives the report (or answer) its slow path gives.
 
-Fast paths under test: the keep-alive JSON-RPC transport (``ledger._internal.transport``), the
-flattened verdict decoder, the pipelined bulk verification (reads of one chunk overlapping the
+Fast paths under test: the pipelined bulk verification (reads of one chunk overlapping the
 offline checks of the next), the did:key and date caches, and ``credential.qr.decode_image``'s
 lazy attempts.
 """
 
 from __future__ import annotations
 
-import copy
-import http.server
 import io
 import json
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -22,21 +17,15 @@ import pytest
 from PIL import Image
 
 from talentproof.credential import qr as c_qr
-from talentproof.credential.anchor import split_anchor
 from talentproof.credential.errors import NoQRCodeFound
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.credential.merkle import credential_hash
 from talentproof.credential.qr import image as c_qr_image
-from talentproof.ledger._internal.transport import HttpTransport, StdlibTransport
-from talentproof.ledger._internal.verdict import VerdictCodec
-from talentproof.ledger.chain import did_hash, type_id
-from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.ledger.reader import RegistryReader
 from talentproof.verifier import bulk, checks, engine, fastschema, memo
 from talentproof.verifier.engine import Item, Verifier
 from talentproof.verifier.report import Verdict
-
-from .verifier_chainkit import DEGREE, anchor_batch, build, holder, issue, sign
+from tests.chainkit import DEGREE, anchor_batch, build, holder, issue, mixed_credentials, sign
 
 # --------------------------------------------------------------------------- helpers
 
@@ -65,26 +54,6 @@ class _SlowReader:
         self._r.close()
 
 
-def _mixed_credentials(vchain: Any) -> list[dict[str, Any]]:
-    """Good and bad credentials: valid, revoked, tampered, forged key, unanchored, malformed."""
-    uni = vchain.issuers["University of Hong Kong"]
-    good = issue(vchain, uni, DEGREE, holder().public_key.did_key, batch_with=3)
-    revoked = issue(vchain, uni, DEGREE, holder().public_key.did_key)
-    uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
-    tampered = copy.deepcopy(good)
-    tampered["credentialSubject"]["degree"]["field"] = "Medicine"
-    stranger = Ed25519SigningKey.generate()
-    forged = anchor_batch(
-        [sign(build(DEGREE, uni.did, holder().public_key.did_key), stranger)],
-        uni.client,
-        vchain.deployment,
-    )[0]
-    unanchored = sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key)
-    bad_holder = copy.deepcopy(good)
-    bad_holder["credentialSubject"]["id"] = "did:key:z6MkNOTAKEY"
-    return [good, revoked, tampered, forged, unanchored, bad_holder]
-
-
 def _reports_json(reports: list[Any]) -> list[dict[str, Any]]:
     return [r.to_json(include_credential=True) for r in reports]
 
@@ -93,36 +62,8 @@ def _reports_json(reports: list[Any]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.integration
-def test_raw_transport_answers_exactly_as_the_ledger_reader(vchain):
-    uni = vchain.issuers["University of Hong Kong"]
-    reader = RegistryReader(vchain.rpc_url, vchain.deployment.registry)
-    docs = _mixed_credentials(vchain)
-    queries = []
-    for d in docs:
-        plain, anchor = split_anchor(d)
-        root = anchor.merkle_root if anchor else b"\x05" * 32
-        queries.append(
-            (
-                did_hash(uni.did),
-                bytes(root),
-                credential_hash(plain),
-                uni.key.public_key.raw,
-                type_id(DEGREE),
-            )
-        )
-    block = reader.block_number()
-    stdlib = RegistryReader(vchain.rpc_url, vchain.deployment.registry, transport=StdlibTransport)
-    fast = reader.verify_credentials(queries, 0, block)
-    slow = [stdlib.verify_credential(*q, as_of=0, block=block) for q in queries]
-    assert fast == slow
-    assert fast[0].anchor.issuer_id == uni.issuer_id and fast[1].credential_revoked
-    calls = [("eth_blockNumber", []), ("eth_chainId", [])]
-    assert reader.batch(calls) == stdlib.batch(calls)
-
-
-@pytest.mark.integration
 def test_fast_and_slow_engine_paths_give_the_same_reports(vchain):
-    docs = _mixed_credentials(vchain)
+    docs = mixed_credentials(vchain)
     trust = vchain.verifier().trust
     now = datetime.now(UTC)  # one fixed clock; the chain reads "as of" the pinned block's time
     fast = Verifier(RegistryReader(vchain.rpc_url, trust.registry), trust, clock=lambda: now)
@@ -140,7 +81,7 @@ def test_fast_and_slow_engine_paths_give_the_same_reports(vchain):
 
 @pytest.mark.integration
 def test_pipelined_bulk_gives_the_per_item_reports_in_order(vchain, monkeypatch):
-    docs = _mixed_credentials(vchain)
+    docs = mixed_credentials(vchain)
     items = [Item(f"f{i}", d) for i, d in enumerate(docs * 2)] + [
         Item("broken", None, "expected JSON")
     ]
@@ -172,92 +113,6 @@ def test_pipelined_bulk_gives_the_per_item_reports_in_order(vchain, monkeypatch)
     assert _reports_json(bulk.verify_items_bulk(verifier, items, block=block)) == _reports_json(
         pipelined
     )
-
-
-class _Canned(http.server.BaseHTTPRequestHandler):
-    """A real HTTP server answering with a canned response chosen by the test."""
-
-    protocol_version = "HTTP/1.1"
-    mode = "chunked"
-    served = 0
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).served += 1
-        body = b'[{"jsonrpc":"2.0","id":1,"result":"0x7a69"}]'
-        if self.mode == "chunked":
-            self.send_response(200)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            for piece in (body[:10], body[10:]):
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-            self.wfile.write(b"0\r\n\r\n")
-        elif self.mode == "close-after":
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(body)
-            self.close_connection = True
-        elif self.mode == "error":
-            self.send_response(503)
-            self.send_header("Content-Length", "4")
-            self.end_headers()
-            self.wfile.write(b"busy")
-        else:  # not JSON
-            self.send_response(200)
-            self.send_header("Content-Length", "5")
-            self.end_headers()
-            self.wfile.write(b"hello")
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture()
-def canned() -> Iterator[tuple[type[_Canned], str]]:
-    handler = type("Handler", (_Canned,), {})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield handler, f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _post(url: str) -> Any:
-    t = HttpTransport(url, 2.0)
-    return t, t.post(b"[]")
-
-
-def test_raw_transport_reads_chunked_and_closing_answers(canned):
-    handler, url = canned
-    t, answer = _post(url)
-    assert answer == [
-        {"jsonrpc": "2.0", "id": 1, "result": "0x7a69"}
-    ]  # reassembled from two chunks
-    handler.mode = "close-after"
-    assert t.post(b"[]")[0]["result"] == "0x7a69"
-    assert t.post(b"[]")[0]["result"] == "0x7a69"  # reconnected after the server's close
-    assert handler.served == 3
-
-
-def test_raw_transport_refuses_http_errors_and_non_json(canned):
-    handler, url = canned
-    handler.mode = "error"
-    with pytest.raises(ChainUnavailable, match="HTTP 503"):
-        _post(url)
-    handler.mode = "garbage"
-    with pytest.raises(ChainUnavailable, match="non-JSON"):
-        _post(url)
-
-
-def test_raw_transport_unreachable_node_is_chain_unavailable():
-    t = HttpTransport("http://127.0.0.1:9/", 1.0)
-    with pytest.raises(ChainUnavailable, match="unreachable"):
-        t.post(b"[]")
 
 
 # --------------------------------------------------------------------------- caches
@@ -344,87 +199,6 @@ def _blank() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (400, 400), "white").save(buf, "PNG")
     return buf.getvalue()
-
-
-# --------------------------------------------------------------------------- verdict decoding
-
-_VERDICT_ABI_TYPE = (
-    "((uint32,uint32,uint64,uint64,uint64),string,string,uint8,uint8,bool,uint64,uint64,bool,bool,"
-    "uint64,uint64,bool,bool,bool,(uint64,uint64,uint64,uint32,bool,uint8,uint8),bool,uint64,uint64,uint64,"
-    "uint32,uint8,uint8,uint64,uint8)"
-)
-
-
-def _random_verdict(rng):
-    u = lambda bits: rng.choice([0, 1, (1 << bits) - 1, rng.getrandbits(bits)])
-    b = lambda: rng.random() < 0.5
-    name = rng.choice(["", "University of Hong Kong", "香港大學 ✓", "x" * 70])
-    return (
-        (u(32), u(32), u(64), u(64), u(64)),
-        name,
-        "did:web:" + name.replace(" ", "-"),
-        rng.randrange(4),
-        rng.randrange(4),
-        b(),
-        u(64),
-        u(64),
-        b(),
-        b(),
-        u(64),
-        u(64),
-        b(),
-        b(),
-        b(),
-        (u(64), u(64), u(64), u(32), b(), rng.randrange(3), rng.randrange(3)),
-        b(),
-        u(64),
-        u(64),
-        u(64),
-        u(32),
-        rng.randrange(3),
-        rng.randrange(3),
-        u(64),
-        rng.randrange(4),
-    )
-
-
-def test_flat_verdict_decoder_equals_the_generic_abi_decoder():
-    import random
-
-    from eth_abi import encode
-
-    from talentproof.ledger.abi import ContractABI
-    from talentproof.ledger.artifacts import load_artifact
-    from talentproof.ledger.models import CredentialVerdict
-
-    abi = load_artifact("TalentProofRegistry").abi
-    codec = VerdictCodec(abi)
-    generic = ContractABI(abi).function("verifyCredential")
-    rng = random.Random(7)
-    for _ in range(200):
-        data = encode([_VERDICT_ABI_TYPE], [_random_verdict(rng)])
-        want = CredentialVerdict.from_struct(generic.decode(data), block_hash=b"\x01" * 32)
-        assert codec.decode(data, b"\x01" * 32) == want
-    # out of range words take the word-by-word path, which names the field
-    data = bytearray(encode([_VERDICT_ABI_TYPE], [_random_verdict(rng)]))
-    data[32 + 31] = 0  # anchor.issuerId low byte; then overflow its 32 bits:
-    data[32 + 27] = 1
-    with pytest.raises(LedgerError, match="issuer_id does not fit in 32 bits"):
-        codec.decode(bytes(data))
-    status_word = 32 + 32 * (5 + 2)  # issuerStatus: after the anchor and the two string offsets
-    data = bytearray(encode([_VERDICT_ABI_TYPE], [_random_verdict(rng)]))
-    data[status_word + 31] = 9  # within uint8, not an IssuerStatus
-    with pytest.raises(LedgerError, match="does not decode"):
-        codec.decode(bytes(data))
-    # the actor enums (StatusActor) are decoded as such, not as IssuerStatus: 3 is out of range
-    head_words = 5 + 2 + 12 + 7 + 4 + 5  # ... issuerId, revokedBy, suspendedBy, since, statusAsOf
-    suspended_by_word = 32 + 32 * (head_words - 3)
-    data = bytearray(encode([_VERDICT_ABI_TYPE], [_random_verdict(rng)]))
-    data[suspended_by_word + 31] = 3
-    with pytest.raises(LedgerError, match="does not decode"):
-        codec.decode(bytes(data))
-    data[suspended_by_word + 31] = 2
-    assert codec.decode(bytes(data)).credential_suspended_by == 2
 
 
 # --------------------------------------------------------------------------- JSON parsing
@@ -541,7 +315,7 @@ def test_folder_in_worker_processes_gives_the_one_by_one_reports(vchain, tmp_pat
     )  # one of a batch sharing its verdicts
     folder = tmp_path / "folder"
     folder.mkdir()
-    for i, d in enumerate(batch + _mixed_credentials(vchain)):
+    for i, d in enumerate(batch + mixed_credentials(vchain)):
         (folder / f"c{i:02d}.json").write_text(json.dumps(d))
     (folder / "broken.JSON").write_text("{not json")
     (folder / ".json").write_text("{}")  # a hidden file without suffix: not taken

@@ -14,8 +14,7 @@ from talentproof.credential.merkle import credential_hash
 from talentproof.verifier.engine import Item
 from talentproof.verifier.errors import ReceiptError
 from talentproof.verifier.receipt import generate_key_file, load_key, recheck_receipt, sign_receipt
-
-from .verifier_chainkit import DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -151,7 +150,7 @@ def test_receipt_check_of_something_else_is_a_usage_error(vchain, tmp_path):
 
 def test_receipt_with_a_checked_travel_document_rechecks(vchain, key_file):
     """The receipt records that the document matched, not its number: check 12 is not re-run."""
-    from .verifier_chainkit import ID_NUMBER, ID_SALT
+    from tests.chainkit import ID_NUMBER, ID_SALT
 
     deg, emp = _application(vchain)
     v = vchain.verifier()

@@ -93,8 +93,7 @@ def test_checks_return_typed_outcomes_and_messages_speak_them() -> None:
 @pytest.mark.integration
 def test_requirement_objects_and_keywords_give_one_report(vchain) -> None:  # type: ignore[no-untyped-def]
     from talentproof.verifier.engine import Item
-
-    from .verifier_chainkit import DEGREE, anchor_batch, build, holder, sign
+    from tests.chainkit import DEGREE, anchor_batch, build, holder, sign
 
     uni = vchain.issuers["University of Hong Kong"]
     (doc,) = anchor_batch(

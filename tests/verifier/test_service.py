@@ -12,8 +12,7 @@ from talentproof.credential.merkle import credential_hash
 from talentproof.credential.presentation import create_presentation
 from talentproof.credential.qr import encode_payload, render_png
 from talentproof.verifier.service import ServiceSettings, create_app
-
-from .verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
 
 pytestmark = pytest.mark.integration
 
@@ -165,7 +164,7 @@ def test_evaluate_application_endpoint(setup):
 def test_application_date_id_number_and_the_one_outcome(setup):
     """The API takes the application date and the travel document's number; the answer says the
     outcome, the person and both times (issue 11)."""
-    from .verifier_chainkit import ID_NUMBER, ID_SALT, PERSON
+    from tests.chainkit import ID_NUMBER, ID_SALT, PERSON
 
     c = setup["client"]
     docs = list(setup["creds"].values())

@@ -208,8 +208,7 @@ def test_loopback_flood_of_challenges_leaves_legitimate_clients_served(vchain, t
 
     from talentproof.credential.presentation import create_presentation
     from talentproof.credential.qr import encode_payload
-
-    from .verifier_chainkit import DEGREE, holder, issue
+    from tests.chainkit import DEGREE, holder, issue
 
     record = tmp_path / "deployment.json"
     vchain.deployment.save(record)

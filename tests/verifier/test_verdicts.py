@@ -24,8 +24,7 @@ from talentproof.verifier.report import (
     Status,
 )
 from talentproof.verifier.trust import TrustedDeployment
-
-from .verifier_chainkit import DEGREE, EMPLOYMENT, ID_NUMBER, ID_SALT, PERSON, build, holder, sign
+from tests.chainkit import DEGREE, EMPLOYMENT, ID_NUMBER, ID_SALT, PERSON, build, holder, sign
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 SUBJECT = holder().public_key.did_key

@@ -15,8 +15,7 @@ from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
 from talentproof.credential.qr import encode_payload, render_png
 from talentproof.verifier.service import ServiceSettings, create_app
-
-from .verifier_chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

@@ -1,4 +1,5 @@
-"""Real credentials on a real chain for the verifier tests.
+"""Real credentials on a real chain for the ledger and verifier tests (the ``vchain`` and
+``vchain_ganache`` fixtures of tests/conftest.py are built with `setup_chain` and `populate`).
 
 Everything goes through the credential package (builders, eddsa-jcs-2022 signing, Merkle tree,
 anchor proof) and the ledger client (register issuers, add keys, grant types, anchor roots),
@@ -7,6 +8,7 @@ exactly as an issuer would, without the issuer service.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from talentproof.credential import examples, integrity, model
-from talentproof.credential.anchor import AnchorProof, attach_anchor
+from talentproof.credential.anchor import AnchorProof, attach_anchor, split_anchor
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.merkle import MerkleTree, credential_hash
 from talentproof.ledger.client import RegistryClient
@@ -263,3 +265,31 @@ def setup_chain(node: Any) -> Chain:
     deployment = deploy_registry(node.rpc_url, keys[0])
     governor = RegistryClient(node.rpc_url, deployment, keys[0])
     return Chain(node=node, deployment=deployment, governor=governor, accounts=accounts[1:])
+
+
+def populate(chain: Chain) -> Chain:
+    """Three accredited issuers: a university (degrees), a bank (employment), HKIB (badges)."""
+    chain.add_issuer("University of Hong Kong", (DEGREE,))
+    chain.add_issuer("HSBC", (EMPLOYMENT,))
+    chain.add_issuer("HKIB", (BADGE,))
+    return chain
+
+
+def mixed_credentials(chain: Chain) -> list[dict[str, Any]]:
+    """Good and bad credentials: valid, revoked, tampered, forged key, unanchored, malformed."""
+    uni = chain.issuers["University of Hong Kong"]
+    good = issue(chain, uni, DEGREE, holder().public_key.did_key, batch_with=3)
+    revoked = issue(chain, uni, DEGREE, holder().public_key.did_key)
+    uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
+    tampered = copy.deepcopy(good)
+    tampered["credentialSubject"]["degree"]["field"] = "Medicine"
+    stranger = Ed25519SigningKey.generate()
+    forged = anchor_batch(
+        [sign(build(DEGREE, uni.did, holder().public_key.did_key), stranger)],
+        uni.client,
+        chain.deployment,
+    )[0]
+    unanchored = sign(build(DEGREE, uni.did, holder().public_key.did_key), uni.key)
+    bad_holder = copy.deepcopy(good)
+    bad_holder["credentialSubject"]["id"] = "did:key:z6MkNOTAKEY"
+    return [good, revoked, tampered, forged, unanchored, bad_holder]

@@ -34,8 +34,7 @@ from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import LedgerError
 from talentproof.ledger.reader import RegistryReader
-
-from .verifier_chainkit import BADGE, DEGREE, holder, issue
+from tests.chainkit import BADGE, DEGREE, holder, issue
 
 
 class _Recording(HttpTransport):

@@ -13,8 +13,7 @@ from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import LedgerError
 from talentproof.ledger.models import CredentialVerdict
 from talentproof.ledger.reader import RegistryReader
-
-from .verifier_chainkit import DEGREE, holder, issue
+from tests.chainkit import DEGREE, holder, issue
 
 pytestmark = pytest.mark.integration
 
