@@ -11,14 +11,12 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,7 +29,6 @@ from .db import (
     Credential,
     Institution,
     Meta,
-    StatusChange,
     make_engine,
     make_sessionmaker,
     migrate,
@@ -41,14 +38,10 @@ from .db import (
 from .errors import (
     ConfigurationError,
     Conflict,
-    Forbidden,
-    InstitutionRemoved,
     InstitutionSuspended,
     InvalidRequest,
     IssuerError,
-    LedgerUnavailable,
     NotAccredited,
-    NotFound,
     Unauthenticated,
 )
 from .observability import Metrics, WriterLockWaits
@@ -63,20 +56,26 @@ from .store import (
     statements,
 )
 from .store import institutions as institution_store
-from .store import status_changes as status_change_store
 from .store.idempotency import IdempotencyStore, replay
 from .store.locks import writer_lock
-from .store.status_changes import QUEUED_STATES as _QUEUED_STATES
 from .store.status_indexes import StatusIndexes
 from .usecases import Collaborators
 from .usecases.api_keys import ApiKeys
 from .usecases.common import did_web as did_web  # re-exported: older callers import it here
 from .usecases.common import iso_z as iso_z  # re-exported: older callers import it here
+from .usecases.common import require, require_operator
+from .usecases.credentials import Credentials
 from .usecases.health import Health
-from .usecases.institutions import Institutions
+from .usecases.institutions import (
+    Institutions,
+    IssuingInstitution,
+    institution_info,
+    open_account_key,
+)
 from .usecases.ledger_states import LEDGER_REFRESH_S, LedgerStates
 from .usecases.publication import STATUS_PURPOSES as STATUS_PURPOSES
 from .usecases.publication import Publication
+from .usecases.status_changes import StatusChanges
 from .vault import KeyVault, dev_passphrase, new_salt
 
 _logger = logging.getLogger(__name__)
@@ -95,19 +94,6 @@ class _PendingIssue:
     request_fingerprint: bytes
     outcome: Outcome
     row: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class _InstInfo:
-    id: int
-    slug: str
-    name: str
-    did: str
-    types: tuple[str, ...]
-    chain_issuer_id: int | None = None
-
-
-_STATUS_ACTIONS = ("revoke", "suspend", "reinstate")
 
 
 def _private_storage(settings: IssuerSettings) -> None:
@@ -193,7 +179,6 @@ class IssuerService:
         self._hot = HotPath(self.engine)
         #: the anchoring worker of this process, when it runs one (it applies status changes)
         self.anchor_worker: Any = None
-        self._status_apply_lock = threading.Lock()
         collaborators = Collaborators(
             settings=settings,
             engine=self.engine,
@@ -210,6 +195,10 @@ class IssuerService:
         self.ledger_states = LedgerStates(collaborators)
         self.publication = Publication(collaborators, self.signer_for)
         self.health = Health(collaborators, self.ledger_states)
+        self.status_changes = StatusChanges(
+            collaborators, self.ledger_states, self._institution_info, lambda: self.anchor_worker
+        )
+        self.credentials = Credentials(collaborators, self.ledger_states, self.status_changes)
         self.ledger_watch = IssuerStateWatch(
             self.chain,
             self.ledger_states.chain_issuer_ids,
@@ -334,17 +323,12 @@ class IssuerService:
     @staticmethod
     def require(principal: auth.Principal, scope: str) -> int:
         """The caller's institution id if it holds ``scope``; raises `Forbidden`."""
-        if principal.is_operator or principal.institution_id is None:
-            raise Forbidden(f"this endpoint needs an institution API key with scope '{scope}'")
-        if scope not in principal.scopes:
-            raise Forbidden(f"this API key lacks the scope '{scope}'")
-        return principal.institution_id
+        return require(principal, scope)
 
     @staticmethod
     def require_operator(principal: auth.Principal) -> None:
         """Raises `Forbidden` unless the caller is an operator."""
-        if not principal.is_operator:
-            raise Forbidden("this endpoint needs an operator API key")
+        require_operator(principal)
 
     def create_operator_key(self, name: str = "operator") -> str:
         """Create an operator API key (CLI bootstrap); returns the token, shown once."""
@@ -519,7 +503,7 @@ class IssuerService:
         signers.put(institution_id, signer, at=now)
         return signer
 
-    def identity_for(self, inst: Institution | _InstInfo) -> _cred.IssuerIdentity:
+    def identity_for(self, inst: Institution | IssuingInstitution) -> _cred.IssuerIdentity:
         """How an institution appears inside its credentials."""
         return _cred.IssuerIdentity(
             did=inst.did,
@@ -529,7 +513,7 @@ class IssuerService:
 
     def account_key(self, inst: Institution) -> bytes:
         """The institution's chain-account private key (decrypted, in memory only)."""
-        return self.vault.open(inst.chain_account_key_enc, context=f"account:{inst.id}")
+        return open_account_key(self.vault, inst)
 
     def allocate_status_indexes(self, institution_id: int, count: int) -> list[int]:
         """``count`` unused status-list indexes (`store.status_indexes.StatusIndexes`)."""
@@ -774,7 +758,7 @@ class IssuerService:
         return self.ledger_states.recorded(db, chain_issuer_id)
 
     def _refuse_if_inactive_on_ledger(
-        self, db: CursorReads | ConnectionReads, inst: _InstInfo
+        self, db: CursorReads | ConnectionReads, inst: IssuingInstitution
     ) -> None:
         self.ledger_states.refuse_if_inactive(db, inst.slug, inst.chain_issuer_id)
 
@@ -784,19 +768,8 @@ class IssuerService:
 
     def _institution_info(
         self, db: CursorReads | ConnectionReads, institution_id: int
-    ) -> _InstInfo:
-        """The institution as issuance needs it, cached ``caches.CACHE_TTL_S`` (another process's
-        change of its accredited types is seen within that time; this process's at once)."""
-        cached: _InstInfo | None = self.caches.institutions.get(institution_id)
-        if cached is not None:
-            return cached
-        row = db.institution(institution_id)
-        if row is None:
-            raise NotFound(f"no institution {institution_id}")
-        inst_id, slug, name, did, types, chain_issuer_id = row
-        info = _InstInfo(inst_id, slug, name, did, tuple(types.split(",")), chain_issuer_id)
-        self.caches.institutions.put(institution_id, info)
-        return info
+    ) -> IssuingInstitution:
+        return institution_info(self.caches, db, institution_id)
 
     def _pending_body(self, cred_id: str, signed: dict[str, Any], digest: bytes) -> dict[str, Any]:
         health = self.chain.health  # as the worker last saw it; never a network call here
@@ -817,473 +790,50 @@ class IssuerService:
             else "queued: ledger unavailable, will anchor when it returns",
         }
 
-    # -- reading -------------------------------------------------------------------------------
-    def _own_credential(
-        self, session: Session, principal: auth.Principal, cred_id: str, scope: str = "read"
-    ) -> Credential:
-        institution_id = self.require(principal, scope)
-        cred = session.scalar(select(Credential).where(Credential.id == cred_id))
-        if cred is None or cred.institution_id != institution_id:
-            raise NotFound(f"no credential {cred_id!r}")
-        return cred
-
+    # -- reading credentials (`usecases.credentials`) -----------------------------------------
     def holder_document(
         self, session: Session, cred: Credential
     ) -> tuple[dict[str, Any], AnchorBatch | None]:
         """The credential as the holder gets it: with its anchor proof once anchored."""
-        doc = orjson.loads(cred.document)
-        batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
-        if batch is None or batch.state != "anchored" or cred.proof_path is None:
-            return doc, batch
-        path = [cred.proof_path[i : i + 32] for i in range(0, len(cred.proof_path), 32)]
-        deployment = self.chain.deployment()
-        return _cred.anchored_document(
-            doc,
-            chain_id=deployment.chain_id,
-            registry=deployment.registry,
-            root=batch.root,
-            leaf_index=cred.leaf_index or 0,
-            tree_size=batch.leaf_count,
-            path=path,
-        ), batch
+        return self.credentials.holder_document(session, cred)
 
     def get_credential(self, principal: auth.Principal, cred_id: str) -> dict[str, Any]:
         """The credential JSON (anchored form when anchored)."""
-        with self.sessions() as session:
-            cred = self._own_credential(session, principal, cred_id)
-            doc, _batch = self.holder_document(session, cred)
-            return doc
+        return self.credentials.get(principal, cred_id)
 
     def anchor_status(self, principal: auth.Principal, cred_id: str) -> dict[str, Any]:
         """Where the credential is in its life: pending, batched, sent, anchored; revoked..."""
-        with self.sessions() as session:
-            cred = self._own_credential(session, principal, cred_id)
-            batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
-            state = "pending_anchor" if batch is None or batch.state != "anchored" else "anchored"
-            waiting = None
-            if state == "pending_anchor":
-                inst = session.get(Institution, cred.institution_id)
-                ledger = self.ledger_state(inst.chain_issuer_id if inst else None)
-                waiting = ledger.waiting_reason() if ledger else None
-            body: dict[str, Any] = {
-                "id": cred.id,
-                "status": state,
-                "credentialHash": "0x" + cred.credential_hash.hex(),
-                "revoked": cred.revoked_at is not None,
-                "suspended": cred.suspended,
-                "revocationReason": cred.revocation_reason,
-                "suspensionReason": cred.suspension_reason,
-                "batch": None,
-                "chain": {"available": self.chain_health().available},
-                "waiting": waiting,
-                "statusChanges": self._credential_status_changes(session, cred),
-            }
-            if batch is not None:
-                body["batch"] = {
-                    "id": batch.id,
-                    "state": batch.state,
-                    "merkleRoot": "0x" + batch.root.hex(),
-                    "treeSize": batch.leaf_count,
-                    "leafIndex": cred.leaf_index,
-                    "txHash": batch.tx_hash,
-                    "blockNumber": batch.block_number,
-                    "anchoredAt": iso_z(batch.anchored_at),
-                }
-            return body
+        return self.credentials.anchor_status(principal, cred_id)
 
     def qr(self, principal: auth.Principal, cred_id: str, fmt: str) -> bytes | str:
         """The QR code (``png`` bytes or ``svg`` text) of an anchored credential."""
-        with self.sessions() as session:
-            cred = self._own_credential(session, principal, cred_id)
-            doc, batch = self.holder_document(session, cred)
-            if batch is None or batch.state != "anchored":
-                raise Conflict(
-                    f"credential {cred_id!r} is not anchored yet; poll /credentials/{cred_id}/anchor"
-                )
-            return _cred.qr_png(doc) if fmt == "png" else _cred.qr_svg(doc)
+        return self.credentials.qr(principal, cred_id, fmt)
 
     def list_credentials(
         self, principal: auth.Principal, *, limit: int = 100, after: int = 0
     ) -> dict[str, Any]:
         """A page of the institution's credentials (ids and states)."""
-        institution_id = self.require(principal, "read")
-        with self.sessions() as session:
-            rows = session.execute(
-                select(
-                    Credential.seq,
-                    Credential.id,
-                    Credential.kind,
-                    Credential.batch_id,
-                    Credential.revoked_at,
-                    Credential.suspended,
-                )
-                .where(Credential.institution_id == institution_id, Credential.seq > after)
-                .order_by(Credential.seq)
-                .limit(min(max(limit, 1), 1000))
-            ).all()
-            return {
-                "items": [
-                    {
-                        "id": r.id,
-                        "type": r.kind,
-                        "batched": r.batch_id is not None,
-                        "revoked": r.revoked_at is not None,
-                        "suspended": r.suspended,
-                    }
-                    for r in rows
-                ],
-                "next_after": rows[-1].seq if rows else None,
-            }
+        return self.credentials.page(principal, limit=limit, after=after)
 
-    # -- revocation -------------------------------------------------------------------------------
+    # -- status changes (`usecases.status_changes`) ----------------------------------------------
     def change_status(
         self, principal: auth.Principal, action: str, credential_ids: list[str], reason: Any
     ) -> dict[str, Any]:
-        """Revoke, suspend or reinstate credentials of the caller: queued, then applied on chain.
-
-        The change is checked against the credentials' state (the applied one and the changes
-        still queued before it), recorded ``pending`` with its reason (durable: one database
-        commit) and applied in order by the anchoring worker (`apply_status_changes`), which
-        then mirrors it locally. No ledger call happens here: when this process runs the worker,
-        the request waits for the change at most ``status_change_wait_s`` (capped at the RPC
-        timeout) and returns the change: ``state`` ``applied`` with the transaction if it was
-        applied by then, else ``pending`` (``GET /credentials/{id}/anchor`` and
-        ``GET /credentials/status-changes/{n}`` follow it: its ``poll`` link). A ledger that is down or slow
-        therefore never holds a request longer than that.
-
-        A reason is required (non-blank). An institution the ledger shows suspended or removed
-        may still revoke and suspend its credentials (the registry allows it), but not reinstate
-        one (403 naming the state), as it may not issue.
-        """
-        institution_id = self.require(principal, "revoke")
-        if action not in _STATUS_ACTIONS:
-            raise InvalidRequest(
-                f"action must be revoke, suspend or reinstate, got {action!r}", field="action"
-            )
-        text = reason.strip() if isinstance(reason, str) else ""
-        if not text:
-            raise InvalidRequest(
-                f"reason: a {action} needs a non-empty reason (it is recorded with the change)",
-                field="reason",
-            )
-        if not credential_ids or len(credential_ids) > 10_000:
-            raise InvalidRequest("credential_ids must hold 1 to 10,000 ids", field="credential_ids")
-        if len(set(credential_ids)) != len(credential_ids):
-            raise InvalidRequest("credential_ids holds duplicates", field="credential_ids")
-        with self.session() as session:
-            rows = list(
-                session.scalars(select(Credential).where(Credential.id.in_(credential_ids)))
-            )
-            found = {r.id: r for r in rows if r.institution_id == institution_id}
-            missing = [c for c in credential_ids if c not in found]
-            if missing:
-                raise NotFound(f"no credential {missing[0]!r}")
-            projected = self._projected_status(session, institution_id, found)
-            for cid in credential_ids:
-                revoked, suspended, queued = projected[cid]
-                later = " (once the queued changes are applied)" if queued else ""
-                if revoked:
-                    raise Conflict(f"credential {cid!r} is revoked{later} (final)")
-                if action == "suspend" and suspended:
-                    raise Conflict(f"credential {cid!r} is already suspended{later}")
-                if action == "reinstate" and not suspended:
-                    raise Conflict(f"credential {cid!r} is not suspended{later}")
-            if action == "reinstate":
-                self._refuse_reinstate_if_inactive(session, institution_id)
-            change = StatusChange(
-                institution_id=institution_id,
-                action=action,
-                reason=text,
-                credential_ids="\n".join(credential_ids),
-                state="pending",
-                attempts=0,
-            )
-            session.add(change)
-            session.flush()
-            change_id = int(change.id)
-        _logger.info(
-            "credential status change queued",
-            extra={"action": action, "count": len(credential_ids), "change": change_id},
-        )
-        self.metrics.status_changes_queued.set(self.pending_status_changes())
-        self._wait_applied(change_id)
-        with self.sessions() as session:
-            change = session.get(StatusChange, change_id)
-            assert change is not None
-            body = self._status_change_body(change)
-        if body["state"] == "failed":
-            raise Conflict(f"the registry refused the {action}: {body['error']}")
-        return body
-
-    def _wait_applied(self, change_id: int) -> None:
-        """Wake the worker of this process (if it runs one) and wait, bounded, for the change
-        to leave the queue. Never a ledger call: the worker applies it."""
-        worker = self.anchor_worker
-        if worker is None or not worker.running:
-            return
-        worker.wakeup.set()
-        limit = min(self.settings.status_change_wait_s, self.settings.rpc_timeout_s)
-        deadline = time.monotonic() + limit
-        select_state = select(StatusChange.state).where(StatusChange.id == change_id)
-        while time.monotonic() < deadline:
-            time.sleep(0.02)
-            with self.engine.connect() as conn:
-                if conn.execute(select_state).scalar() in ("applied", "failed"):
-                    return
-
-    @staticmethod
-    def _projected_status(
-        session: Session, institution_id: int, rows: dict[str, Credential]
-    ) -> dict[str, tuple[bool, bool, bool]]:
-        """Each credential's (revoked, suspended, changed by a queued change) once the
-        institution's queued changes are applied in order."""
-        state = {
-            cid: [r.revoked_at is not None, bool(r.suspended), False] for cid, r in rows.items()
-        }
-        queued = session.execute(
-            select(StatusChange.action, StatusChange.credential_ids)
-            .where(
-                StatusChange.institution_id == institution_id,
-                StatusChange.state.in_(_QUEUED_STATES),
-            )
-            .order_by(StatusChange.id)
-        ).all()
-        for action, ids in queued:
-            for cid in ids.split("\n"):
-                entry = state.get(cid)
-                if entry is None:
-                    continue
-                entry[2] = True
-                if action == "revoke":
-                    entry[0] = True
-                elif action == "suspend":
-                    entry[1] = True
-                else:
-                    entry[1] = False
-        return {cid: (e[0], e[1], e[2]) for cid, e in state.items()}
-
-    def _refuse_reinstate_if_inactive(self, session: Session, institution_id: int) -> None:
-        """Reinstating needs an institution active on the ledger (as issuing does): refused
-        with 403 naming its ledger state (from the recorded read, never a ledger call)."""
-        db = ConnectionReads(session.connection())
-        inst = self._institution_info(db, institution_id)
-        if inst.chain_issuer_id is None:
-            return
-        state = self._recorded_ledger_state(db, inst.chain_issuer_id)
-        if state is None or state.may_issue:
-            return
-        since = iso_z(state.since) or "an unknown time"
-        error = InstitutionRemoved if state.status == "removed" else InstitutionSuspended
-        raise error(
-            f"institution {inst.slug!r} is {state.status} on the ledger (issuer "
-            f"{inst.chain_issuer_id}) since {since}: it may revoke and suspend its credentials "
-            "but not reinstate one until the ledger's governance reinstates it"
-        )
-
-    @staticmethod
-    def _status_change_body(change: StatusChange) -> dict[str, Any]:
-        ids = change.credential_ids.split("\n")
-        return {
-            "id": int(change.id),
-            "action": change.action,
-            "credential_ids": ids,
-            "reason": change.reason,
-            "state": change.state,
-            "txHash": change.tx_hash,
-            "error": change.error,
-            "requestedAt": iso_z(change.created_at),
-            "appliedAt": iso_z(change.confirmed_at),
-            "poll": f"/credentials/status-changes/{int(change.id)}",
-        }
+        """Revoke, suspend or reinstate credentials of the caller (`StatusChanges.change`)."""
+        return self.status_changes.change(principal, action, credential_ids, reason)
 
     def get_status_change(self, principal: auth.Principal, change_id: int) -> dict[str, Any]:
         """A queued or applied status change of the caller's institution."""
-        institution_id = self.require(principal, "read")
-        with self.sessions() as session:
-            change = session.get(StatusChange, change_id)
-            if change is None or change.institution_id != institution_id:
-                raise NotFound(f"no status change {change_id}")
-            return self._status_change_body(change)
-
-    def _credential_status_changes(
-        self, session: Session, cred: Credential
-    ) -> list[dict[str, Any]]:
-        changes = session.scalars(
-            select(StatusChange)
-            .where(
-                StatusChange.institution_id == cred.institution_id,
-                StatusChange.credential_ids.contains(cred.id),
-            )
-            .order_by(StatusChange.id.desc())
-            .limit(20)
-        )
-        out = []
-        for change in changes:
-            body = self._status_change_body(change)
-            if cred.id not in body["credential_ids"]:
-                continue
-            del body["credential_ids"]
-            out.append(body)
-        out.reverse()
-        return out
+        return self.status_changes.get(principal, change_id)
 
     def pending_status_changes(self) -> int:
         """How many status changes wait to be applied (pending or sent)."""
-        with self.sessions() as session:
-            return status_change_store.queued_count(session)
+        return self.status_changes.pending()
 
     def apply_status_changes(self, *, limit: int = 64) -> bool:
-        """Apply queued status changes in order (the anchoring worker's job): each one its own
-        transaction, sent and recorded (``sent``) before its receipt is awaited, so a restart
-        resumes it. A change the registry refuses is ``failed`` (with the revert) unless the
-        chain already shows its effect (a resend after a crash): then ``applied``. Raises
-        `LedgerUnavailable` when the ledger does not answer: the queue waits, in order.
-        Returns whether anything was applied or failed."""
-        did = False
-        failed = True
-        with self._status_apply_lock:
-            try:
-                while True:
-                    with self.sessions() as session:
-                        ids = list(
-                            session.scalars(
-                                select(StatusChange.id)
-                                .where(StatusChange.state.in_(_QUEUED_STATES))
-                                .order_by(StatusChange.id)
-                                .limit(limit)
-                            )
-                        )
-                    if not ids:
-                        failed = False
-                        return did
-                    for change_id in ids:
-                        if not self._apply_status_change(int(change_id)):
-                            failed = False  # sent, not mined yet: the next pass resumes it
-                            return did
-                        did = True
-                    if len(ids) < limit:
-                        failed = False
-                        return did
-            finally:
-                if did or failed:  # the queue changed, or waits for the ledger
-                    self.metrics.status_changes_queued.set(self.pending_status_changes())
-
-    def _apply_status_change(self, change_id: int) -> bool:
-        """Send (or resume) one queued change and settle it; False when its transaction is
-        sent but not mined within the transaction timeout (it stays ``sent``: the next pass
-        rebroadcasts it and waits again, later changes wait behind it)."""
-        from talentproof.ledger.errors import (
-            ContractRevert,
-            LedgerError,
-            NonceError,
-            TransactionFailed,
-            TransactionTimeout,
-        )
-        from talentproof.ledger.tx import PendingTx
-
-        with self.sessions() as session:
-            change = session.get(StatusChange, change_id)
-            if change is None or change.state not in _QUEUED_STATES:
-                return True
-            inst = session.get(Institution, change.institution_id)
-            assert inst is not None
-            account_key = self.account_key(inst)
-            ids = change.credential_ids.split("\n")
-            by_id = {
-                r.id: r.credential_hash
-                for r in session.scalars(select(Credential).where(Credential.id.in_(ids)))
-            }
-            hashes = [by_id[c] for c in ids if c in by_id]
-            action, state, record = change.action, change.state, change.tx_record
-            issuer_id = inst.chain_issuer_id
-        pending = None
-        if state == "sent" and record:
-            pending = PendingTx.from_json(orjson.loads(record))
-            with contextlib.suppress(LedgerError, LedgerUnavailable):
-                self.chain.rebroadcast(account_key, pending)
-        try:
-            if pending is None:
-                pending = self.chain.send_credential_status(account_key, action, hashes)
-                with self.session() as session:
-                    sent = session.get(StatusChange, change_id)
-                    assert sent is not None
-                    sent.state, sent.tx_hash = "sent", pending.tx_hash
-                    sent.tx_record = orjson.dumps(pending.to_json()).decode()
-                    sent.attempts = (sent.attempts or 0) + 1
-            receipt = self.chain.wait_tx(account_key, pending, self.settings.tx_timeout_s)
-        except (ContractRevert, TransactionFailed) as exc:  # refused by the registry
-            self.metrics.chain_errors.labels("revert").inc()
-            if self._shows_effect(issuer_id, action, hashes):
-                self._mark_applied(change_id, None)
-            else:
-                self._mark_failed(change_id, f"{exc}")
-            return True
-        except NonceError:  # our nonce went to another transaction: done already, or resend
-            if self._shows_effect(issuer_id, action, hashes):
-                self._mark_applied(change_id, None)
-            else:
-                self._reset_pending(change_id)
-            return True
-        except TransactionTimeout:
-            _logger.warning(
-                "status change transaction not mined yet; it is rebroadcast on the next pass",
-                extra={"change": change_id, "tx": getattr(pending, "tx_hash", None)},
-            )
-            return False
-        except LedgerError as exc:
-            raise LedgerUnavailable(f"status change {change_id}: {exc}") from exc
-        self._mark_applied(change_id, "0x" + bytes(receipt["transactionHash"]).hex())
-        return True
-
-    def _shows_effect(self, issuer_id: int | None, action: str, hashes: list[bytes]) -> bool:
-        if issuer_id is None or not hashes:
-            return False
-        statuses = self.chain.credential_statuses(issuer_id, hashes)
-        if action == "revoke":
-            return all(revoked for revoked, _s in statuses)
-        if action == "suspend":
-            return all(suspended and not revoked for revoked, suspended in statuses)
-        return all(not suspended and not revoked for revoked, suspended in statuses)
-
-    def _mark_failed(self, change_id: int, error: str) -> None:
-        with self.session() as session:
-            change = session.get(StatusChange, change_id)
-            assert change is not None
-            change.state, change.error = "failed", error[:2000]
-        self.metrics.status_changes.labels("failed").inc()
-        _logger.warning(
-            "credential status change refused by the registry",
-            extra={"change": change_id, "error": error[:500]},
-        )
-
-    def _reset_pending(self, change_id: int) -> None:
-        with self.session() as session:
-            change = session.get(StatusChange, change_id)
-            assert change is not None
-            change.state, change.tx_record = "pending", None
-
-    def _mark_applied(self, change_id: int, tx_hash: str | None) -> None:
-        now = utcnow()
-        with self.session() as session:
-            change = session.get(StatusChange, change_id)
-            assert change is not None
-            change.state, change.confirmed_at, change.error = "applied", now, None
-            if tx_hash is not None:
-                change.tx_hash = tx_hash
-            ids = change.credential_ids.split("\n")
-            action, reason = change.action, change.reason
-            for row in session.scalars(select(Credential).where(Credential.id.in_(ids))):
-                if action == "revoke":
-                    row.revoked_at, row.revocation_reason = now, reason
-                elif action == "suspend":
-                    row.suspended, row.suspension_reason = True, reason
-                else:
-                    row.suspended, row.suspension_reason = False, None
-        self.metrics.status_changes.labels("applied").inc()
-        _logger.info(
-            "credential status changed",
-            extra={"action": action, "count": len(ids), "tx": tx_hash, "change": change_id},
-        )
+        """Apply queued status changes in order (`StatusChanges.apply`); whether anything was
+        applied or failed."""
+        return self.status_changes.apply(limit=limit)
 
     # -- publication (`usecases.publication`) ---------------------------------------------
     def did_document(self, slug: str) -> dict[str, Any]:

@@ -1,0 +1,133 @@
+"""Issued credentials as their institution reads them: the holder's document (with its anchor
+proof once anchored), where each is in its life, its QR code, a page of them. (Issuance itself:
+`issuer.service.IssuerService.issue_group`.)"""
+
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from .. import _cred, auth
+from ..db import AnchorBatch, Credential, Institution
+from ..errors import Conflict, NotFound
+from ..store import credentials as store
+from .collaborators import Collaborators
+from .common import iso_z, require
+from .ledger_states import LedgerStates
+from .status_changes import StatusChanges
+
+
+class Credentials:
+    """The credential-reading use cases."""
+
+    def __init__(
+        self, c: Collaborators, ledger_states: LedgerStates, status_changes: StatusChanges
+    ) -> None:
+        self.c = c
+        self.ledger_states = ledger_states
+        self.status_changes = status_changes
+
+    def own(
+        self, session: Session, principal: auth.Principal, cred_id: str, scope: str = "read"
+    ) -> Credential:
+        institution_id = require(principal, scope)
+        cred = store.by_id(session, cred_id)
+        if cred is None or cred.institution_id != institution_id:
+            raise NotFound(f"no credential {cred_id!r}")
+        return cred
+
+    def holder_document(
+        self, session: Session, cred: Credential
+    ) -> tuple[dict[str, Any], AnchorBatch | None]:
+        """The credential as the holder gets it: with its anchor proof once anchored."""
+        doc = orjson.loads(cred.document)
+        batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
+        if batch is None or batch.state != "anchored" or cred.proof_path is None:
+            return doc, batch
+        path = [cred.proof_path[i : i + 32] for i in range(0, len(cred.proof_path), 32)]
+        deployment = self.c.chain.deployment()
+        return _cred.anchored_document(
+            doc,
+            chain_id=deployment.chain_id,
+            registry=deployment.registry,
+            root=batch.root,
+            leaf_index=cred.leaf_index or 0,
+            tree_size=batch.leaf_count,
+            path=path,
+        ), batch
+
+    def get(self, principal: auth.Principal, cred_id: str) -> dict[str, Any]:
+        """The credential JSON (anchored form when anchored)."""
+        with self.c.sessions() as session:
+            cred = self.own(session, principal, cred_id)
+            doc, _batch = self.holder_document(session, cred)
+            return doc
+
+    def anchor_status(self, principal: auth.Principal, cred_id: str) -> dict[str, Any]:
+        """Where the credential is in its life: pending, batched, sent, anchored; revoked..."""
+        with self.c.sessions() as session:
+            cred = self.own(session, principal, cred_id)
+            batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
+            state = "pending_anchor" if batch is None or batch.state != "anchored" else "anchored"
+            waiting = None
+            if state == "pending_anchor":
+                inst = session.get(Institution, cred.institution_id)
+                ledger = self.ledger_states.current(inst.chain_issuer_id if inst else None)
+                waiting = ledger.waiting_reason() if ledger else None
+            body: dict[str, Any] = {
+                "id": cred.id,
+                "status": state,
+                "credentialHash": "0x" + cred.credential_hash.hex(),
+                "revoked": cred.revoked_at is not None,
+                "suspended": cred.suspended,
+                "revocationReason": cred.revocation_reason,
+                "suspensionReason": cred.suspension_reason,
+                "batch": None,
+                "chain": {"available": self.c.chain.health.available},
+                "waiting": waiting,
+                "statusChanges": self.status_changes.for_credential(session, cred),
+            }
+            if batch is not None:
+                body["batch"] = {
+                    "id": batch.id,
+                    "state": batch.state,
+                    "merkleRoot": "0x" + batch.root.hex(),
+                    "treeSize": batch.leaf_count,
+                    "leafIndex": cred.leaf_index,
+                    "txHash": batch.tx_hash,
+                    "blockNumber": batch.block_number,
+                    "anchoredAt": iso_z(batch.anchored_at),
+                }
+            return body
+
+    def qr(self, principal: auth.Principal, cred_id: str, fmt: str) -> bytes | str:
+        """The QR code (``png`` bytes or ``svg`` text) of an anchored credential."""
+        with self.c.sessions() as session:
+            cred = self.own(session, principal, cred_id)
+            doc, batch = self.holder_document(session, cred)
+            if batch is None or batch.state != "anchored":
+                raise Conflict(
+                    f"credential {cred_id!r} is not anchored yet; poll /credentials/{cred_id}/anchor"
+                )
+            return _cred.qr_png(doc) if fmt == "png" else _cred.qr_svg(doc)
+
+    def page(
+        self, principal: auth.Principal, *, limit: int = 100, after: int = 0
+    ) -> dict[str, Any]:
+        """A page of the institution's credentials (ids and states)."""
+        institution_id = require(principal, "read")
+        with self.c.sessions() as session:
+            rows = store.page(session, institution_id, after=after, limit=min(max(limit, 1), 1000))
+            return {
+                "items": [
+                    {
+                        "id": r.id,
+                        "type": r.kind,
+                        "batched": r.batch_id is not None,
+                        "revoked": r.revoked_at is not None,
+                        "suspended": r.suspended,
+                    }
+                    for r in rows
+                ],
+                "next_after": rows[-1].seq if rows else None,
+            }

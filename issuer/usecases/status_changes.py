@@ -1,0 +1,374 @@
+"""Credential status changes (revoke, suspend, reinstate): checked and queued on request,
+applied on chain in order by the anchoring worker (`StatusChanges.apply`), then mirrored here."""
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from .. import auth
+from ..db import Credential, Institution, StatusChange, utcnow
+from ..errors import (
+    Conflict,
+    InstitutionRemoved,
+    InstitutionSuspended,
+    InvalidRequest,
+    LedgerUnavailable,
+    NotFound,
+)
+from ..store import ConnectionReads, CursorReads
+from ..store import credentials as credential_store
+from ..store import status_changes as store
+from ..store.status_changes import QUEUED_STATES
+from .collaborators import Collaborators
+from .common import iso_z, require
+from .institutions import IssuingInstitution, open_account_key
+from .ledger_states import LedgerStates
+
+_logger = logging.getLogger("talentproof.issuer.service")  # the service's log name, kept
+
+STATUS_ACTIONS = ("revoke", "suspend", "reinstate")
+
+
+def status_change_body(change: StatusChange) -> dict[str, Any]:
+    """A status change as the API shows it."""
+    ids = change.credential_ids.split("\n")
+    return {
+        "id": int(change.id),
+        "action": change.action,
+        "credential_ids": ids,
+        "reason": change.reason,
+        "state": change.state,
+        "txHash": change.tx_hash,
+        "error": change.error,
+        "requestedAt": iso_z(change.created_at),
+        "appliedAt": iso_z(change.confirmed_at),
+        "poll": f"/credentials/status-changes/{int(change.id)}",
+    }
+
+
+class StatusChanges:
+    """The status-change use cases. ``institution_info`` reads an institution as issuance sees
+    it; ``worker`` gives the anchoring worker of this process, if it runs one."""
+
+    def __init__(
+        self,
+        c: Collaborators,
+        ledger_states: LedgerStates,
+        institution_info: Callable[[CursorReads | ConnectionReads, int], IssuingInstitution],
+        worker: Callable[[], Any],
+    ) -> None:
+        self.c = c
+        self.ledger_states = ledger_states
+        self.institution_info = institution_info
+        self.worker = worker
+        #: one applying pass at a time in this process (the anchoring worker, a CLI call)
+        self._apply_lock = threading.Lock()
+
+    def change(
+        self, principal: auth.Principal, action: str, credential_ids: list[str], reason: Any
+    ) -> dict[str, Any]:
+        """Revoke, suspend or reinstate credentials of the caller: queued, then applied on chain.
+
+        The change is checked against the credentials' state (the applied one and the changes
+        still queued before it), recorded ``pending`` with its reason (durable: one database
+        commit) and applied in order by the anchoring worker (`apply`), which
+        then mirrors it locally. No ledger call happens here: when this process runs the worker,
+        the request waits for the change at most ``status_change_wait_s`` (capped at the RPC
+        timeout) and returns the change: ``state`` ``applied`` with the transaction if it was
+        applied by then, else ``pending`` (``GET /credentials/{id}/anchor`` and
+        ``GET /credentials/status-changes/{n}`` follow it: its ``poll`` link). A ledger that is down or slow
+        therefore never holds a request longer than that.
+
+        A reason is required (non-blank). An institution the ledger shows suspended or removed
+        may still revoke and suspend its credentials (the registry allows it), but not reinstate
+        one (403 naming the state), as it may not issue.
+        """
+        institution_id = require(principal, "revoke")
+        if action not in STATUS_ACTIONS:
+            raise InvalidRequest(
+                f"action must be revoke, suspend or reinstate, got {action!r}", field="action"
+            )
+        text = reason.strip() if isinstance(reason, str) else ""
+        if not text:
+            raise InvalidRequest(
+                f"reason: a {action} needs a non-empty reason (it is recorded with the change)",
+                field="reason",
+            )
+        if not credential_ids or len(credential_ids) > 10_000:
+            raise InvalidRequest("credential_ids must hold 1 to 10,000 ids", field="credential_ids")
+        if len(set(credential_ids)) != len(credential_ids):
+            raise InvalidRequest("credential_ids holds duplicates", field="credential_ids")
+        with self.c.session() as session:
+            rows = credential_store.by_ids(session, credential_ids)
+            found = {r.id: r for r in rows if r.institution_id == institution_id}
+            missing = [c for c in credential_ids if c not in found]
+            if missing:
+                raise NotFound(f"no credential {missing[0]!r}")
+            projected = self._projected_status(session, institution_id, found)
+            for cid in credential_ids:
+                revoked, suspended, queued = projected[cid]
+                later = " (once the queued changes are applied)" if queued else ""
+                if revoked:
+                    raise Conflict(f"credential {cid!r} is revoked{later} (final)")
+                if action == "suspend" and suspended:
+                    raise Conflict(f"credential {cid!r} is already suspended{later}")
+                if action == "reinstate" and not suspended:
+                    raise Conflict(f"credential {cid!r} is not suspended{later}")
+            if action == "reinstate":
+                self._refuse_reinstate_if_inactive(session, institution_id)
+            new_change = StatusChange(
+                institution_id=institution_id,
+                action=action,
+                reason=text,
+                credential_ids="\n".join(credential_ids),
+                state="pending",
+                attempts=0,
+            )
+            session.add(new_change)
+            session.flush()
+            change_id = int(new_change.id)
+        _logger.info(
+            "credential status change queued",
+            extra={"action": action, "count": len(credential_ids), "change": change_id},
+        )
+        self.c.metrics.status_changes_queued.set(self.pending())
+        self._wait_applied(change_id)
+        with self.c.sessions() as session:
+            change = session.get(StatusChange, change_id)
+            assert change is not None
+            body = status_change_body(change)
+        if body["state"] == "failed":
+            raise Conflict(f"the registry refused the {action}: {body['error']}")
+        return body
+
+    def _wait_applied(self, change_id: int) -> None:
+        """Wake the worker of this process (if it runs one) and wait, bounded, for the change
+        to leave the queue. Never a ledger call: the worker applies it."""
+        worker = self.worker()
+        if worker is None or not worker.running:
+            return
+        worker.wakeup.set()
+        limit = min(self.c.settings.status_change_wait_s, self.c.settings.rpc_timeout_s)
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            with self.c.engine.connect() as conn:
+                if store.state_of(conn, change_id) in ("applied", "failed"):
+                    return
+
+    @staticmethod
+    def _projected_status(
+        session: Session, institution_id: int, rows: dict[str, Credential]
+    ) -> dict[str, tuple[bool, bool, bool]]:
+        """Each credential's (revoked, suspended, changed by a queued change) once the
+        institution's queued changes are applied in order."""
+        state = {
+            cid: [r.revoked_at is not None, bool(r.suspended), False] for cid, r in rows.items()
+        }
+        queued = store.queued_for(session, institution_id)
+        for action, ids in queued:
+            for cid in ids.split("\n"):
+                entry = state.get(cid)
+                if entry is None:
+                    continue
+                entry[2] = True
+                if action == "revoke":
+                    entry[0] = True
+                elif action == "suspend":
+                    entry[1] = True
+                else:
+                    entry[1] = False
+        return {cid: (e[0], e[1], e[2]) for cid, e in state.items()}
+
+    def _refuse_reinstate_if_inactive(self, session: Session, institution_id: int) -> None:
+        """Reinstating needs an institution active on the ledger (as issuing does): refused
+        with 403 naming its ledger state (from the recorded read, never a ledger call)."""
+        db = ConnectionReads(session.connection())
+        inst = self.institution_info(db, institution_id)
+        if inst.chain_issuer_id is None:
+            return
+        state = self.ledger_states.recorded(db, inst.chain_issuer_id)
+        if state is None or state.may_issue:
+            return
+        since = iso_z(state.since) or "an unknown time"
+        error = InstitutionRemoved if state.status == "removed" else InstitutionSuspended
+        raise error(
+            f"institution {inst.slug!r} is {state.status} on the ledger (issuer "
+            f"{inst.chain_issuer_id}) since {since}: it may revoke and suspend its credentials "
+            "but not reinstate one until the ledger's governance reinstates it"
+        )
+
+    def get(self, principal: auth.Principal, change_id: int) -> dict[str, Any]:
+        """A queued or applied status change of the caller's institution."""
+        institution_id = require(principal, "read")
+        with self.c.sessions() as session:
+            change = session.get(StatusChange, change_id)
+            if change is None or change.institution_id != institution_id:
+                raise NotFound(f"no status change {change_id}")
+            return status_change_body(change)
+
+    def for_credential(self, session: Session, cred: Credential) -> list[dict[str, Any]]:
+        changes = store.naming(session, cred.institution_id, cred.id)
+        out = []
+        for change in changes:
+            body = status_change_body(change)
+            if cred.id not in body["credential_ids"]:
+                continue
+            del body["credential_ids"]
+            out.append(body)
+        out.reverse()
+        return out
+
+    def pending(self) -> int:
+        """How many status changes wait to be applied (pending or sent)."""
+        with self.c.sessions() as session:
+            return store.queued_count(session)
+
+    def apply(self, *, limit: int = 64) -> bool:
+        """Apply queued status changes in order (the anchoring worker's job): each one its own
+        transaction, sent and recorded (``sent``) before its receipt is awaited, so a restart
+        resumes it. A change the registry refuses is ``failed`` (with the revert) unless the
+        chain already shows its effect (a resend after a crash): then ``applied``. Raises
+        `LedgerUnavailable` when the ledger does not answer: the queue waits, in order.
+        Returns whether anything was applied or failed."""
+        did = False
+        failed = True
+        with self._apply_lock:
+            try:
+                while True:
+                    with self.c.sessions() as session:
+                        ids = store.queued_ids(session, limit)
+                    if not ids:
+                        failed = False
+                        return did
+                    for change_id in ids:
+                        if not self._apply_status_change(int(change_id)):
+                            failed = False  # sent, not mined yet: the next pass resumes it
+                            return did
+                        did = True
+                    if len(ids) < limit:
+                        failed = False
+                        return did
+            finally:
+                if did or failed:  # the queue changed, or waits for the ledger
+                    self.c.metrics.status_changes_queued.set(self.pending())
+
+    def _apply_status_change(self, change_id: int) -> bool:
+        """Send (or resume) one queued change and settle it; False when its transaction is
+        sent but not mined within the transaction timeout (it stays ``sent``: the next pass
+        rebroadcasts it and waits again, later changes wait behind it)."""
+        from talentproof.ledger.errors import (
+            ContractRevert,
+            LedgerError,
+            NonceError,
+            TransactionFailed,
+            TransactionTimeout,
+        )
+        from talentproof.ledger.tx import PendingTx
+
+        with self.c.sessions() as session:
+            change = session.get(StatusChange, change_id)
+            if change is None or change.state not in QUEUED_STATES:
+                return True
+            inst = session.get(Institution, change.institution_id)
+            assert inst is not None
+            account_key = open_account_key(self.c.vault, inst)
+            ids = change.credential_ids.split("\n")
+            by_id = {r.id: r.credential_hash for r in credential_store.by_ids(session, ids)}
+            hashes = [by_id[c] for c in ids if c in by_id]
+            action, state, record = change.action, change.state, change.tx_record
+            issuer_id = inst.chain_issuer_id
+        pending = None
+        if state == "sent" and record:
+            pending = PendingTx.from_json(orjson.loads(record))
+            with contextlib.suppress(LedgerError, LedgerUnavailable):
+                self.c.chain.rebroadcast(account_key, pending)
+        try:
+            if pending is None:
+                pending = self.c.chain.send_credential_status(account_key, action, hashes)
+                with self.c.session() as session:
+                    sent = session.get(StatusChange, change_id)
+                    assert sent is not None
+                    sent.state, sent.tx_hash = "sent", pending.tx_hash
+                    sent.tx_record = orjson.dumps(pending.to_json()).decode()
+                    sent.attempts = (sent.attempts or 0) + 1
+            receipt = self.c.chain.wait_tx(account_key, pending, self.c.settings.tx_timeout_s)
+        except (ContractRevert, TransactionFailed) as exc:  # refused by the registry
+            self.c.metrics.chain_errors.labels("revert").inc()
+            if self._shows_effect(issuer_id, action, hashes):
+                self._mark_applied(change_id, None)
+            else:
+                self._mark_failed(change_id, f"{exc}")
+            return True
+        except NonceError:  # our nonce went to another transaction: done already, or resend
+            if self._shows_effect(issuer_id, action, hashes):
+                self._mark_applied(change_id, None)
+            else:
+                self._reset_pending(change_id)
+            return True
+        except TransactionTimeout:
+            _logger.warning(
+                "status change transaction not mined yet; it is rebroadcast on the next pass",
+                extra={"change": change_id, "tx": getattr(pending, "tx_hash", None)},
+            )
+            return False
+        except LedgerError as exc:
+            raise LedgerUnavailable(f"status change {change_id}: {exc}") from exc
+        self._mark_applied(change_id, "0x" + bytes(receipt["transactionHash"]).hex())
+        return True
+
+    def _shows_effect(self, issuer_id: int | None, action: str, hashes: list[bytes]) -> bool:
+        if issuer_id is None or not hashes:
+            return False
+        statuses = self.c.chain.credential_statuses(issuer_id, hashes)
+        if action == "revoke":
+            return all(revoked for revoked, _s in statuses)
+        if action == "suspend":
+            return all(suspended and not revoked for revoked, suspended in statuses)
+        return all(not suspended and not revoked for revoked, suspended in statuses)
+
+    def _mark_failed(self, change_id: int, error: str) -> None:
+        with self.c.session() as session:
+            change = session.get(StatusChange, change_id)
+            assert change is not None
+            change.state, change.error = "failed", error[:2000]
+        self.c.metrics.status_changes.labels("failed").inc()
+        _logger.warning(
+            "credential status change refused by the registry",
+            extra={"change": change_id, "error": error[:500]},
+        )
+
+    def _reset_pending(self, change_id: int) -> None:
+        with self.c.session() as session:
+            change = session.get(StatusChange, change_id)
+            assert change is not None
+            change.state, change.tx_record = "pending", None
+
+    def _mark_applied(self, change_id: int, tx_hash: str | None) -> None:
+        now = utcnow()
+        with self.c.session() as session:
+            change = session.get(StatusChange, change_id)
+            assert change is not None
+            change.state, change.confirmed_at, change.error = "applied", now, None
+            if tx_hash is not None:
+                change.tx_hash = tx_hash
+            ids = change.credential_ids.split("\n")
+            action, reason = change.action, change.reason
+            for row in credential_store.by_ids(session, ids):
+                if action == "revoke":
+                    row.revoked_at, row.revocation_reason = now, reason
+                elif action == "suspend":
+                    row.suspended, row.suspension_reason = True, reason
+                else:
+                    row.suspended, row.suspension_reason = False, None
+        self.c.metrics.status_changes.labels("applied").inc()
+        _logger.info(
+            "credential status changed",
+            extra={"action": action, "count": len(ids), "tx": tx_hash, "change": change_id},
+        )
