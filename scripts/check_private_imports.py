@@ -115,8 +115,8 @@ def scan(module: str, path: Path, known: set[str]) -> list[tuple[int, str, str]]
                     bound["talentproof"] = "talentproof"
         elif isinstance(node, ast.ImportFrom):
             source = _resolve(module, is_package, node.level, node.module)
-            if not source.startswith("talentproof"):
-                continue
+            if not source.startswith("talentproof") or source.split(".")[2:3] == ["tests"]:
+                continue  # not the distribution's (a test's relative import of its conftest)
             if _private_module_of_other_package(module, source):
                 found.append((node.lineno, source, "*"))
                 continue
