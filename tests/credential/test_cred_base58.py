@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import base58
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from talentproof.credential import _base58
+from talentproof.credential.keys import Ed25519SigningKey, RawEd25519Signer
 
 _64 = st.binary(min_size=64, max_size=64) | st.integers(0, 64).flatmap(
     lambda zeros: st.binary(min_size=64 - zeros, max_size=64 - zeros).map(
@@ -94,3 +97,22 @@ def test_decode_refuses_characters_outside_the_alphabet(decode, text: str) -> No
 def test_decode_refuses_non_text(decode) -> None:
     with pytest.raises(ValueError, match="expected base58-btc text"):
         decode(b"abc")
+
+
+def test_signature_text_and_raw_signer_are_the_reference_ones() -> None:
+    """The bulk template's signer (`keys.RawEd25519Signer`) and signature text
+    (`b58encode_64_ascii`) give what the signing key and `b58encode` give."""
+    key = Ed25519SigningKey.from_seed(b"\x09" * 32)
+    raw = RawEd25519Signer(key)
+    for message in (bytes(64), bytes(range(64)), os.urandom(64)):
+        assert raw.sign(message) == key.sign(message)
+    for signature in (
+        bytes(64),
+        b"\0\0\x01" + bytes(61),
+        b"\xff" * 64,
+        os.urandom(64),
+        b"\0" + os.urandom(63),
+    ):
+        assert _base58.b58encode_64_ascii(signature) == _base58.b58encode(signature).encode()
+    with pytest.raises(ValueError, match="64-byte"):
+        raw.sign(b"short")

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from talentproof.credential import integrity, merkle
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.examples import PERSON
-from talentproof.credential.keys import Ed25519SigningKey, RawEd25519Signer
+from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.issuer import _bulkcred, _bulkworker, _cred, bulk
 
 HOLDER = Ed25519SigningKey.from_seed(bytes(range(32))).public_key.did_key
@@ -347,27 +347,6 @@ def test_sign_block_has_the_outcomes_of_issue_rows() -> None:
             d.pop("id")
             d["proof"].pop("proofValue")
         assert doc == want
-
-
-def test_signature_text_and_raw_signer_are_the_reference_ones() -> None:
-    import os
-
-    from talentproof.credential import _base58
-
-    key = SIGNER.key
-    raw = RawEd25519Signer(key)
-    for message in (bytes(64), bytes(range(64)), os.urandom(64)):
-        assert raw.sign(message) == key.sign(message)
-    for signature in (
-        bytes(64),
-        b"\0\0\x01" + bytes(61),
-        b"\xff" * 64,
-        os.urandom(64),
-        b"\0" + os.urandom(63),
-    ):
-        assert _base58.b58encode_64_ascii(signature) == _base58.b58encode(signature).encode()
-    with pytest.raises(ValueError, match="64-byte"):
-        raw.sign(b"short")
 
 
 def test_template_refuses_a_schema_it_cannot_split(monkeypatch: pytest.MonkeyPatch) -> None:
