@@ -11,12 +11,9 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,31 +29,23 @@ from .db import (
     make_engine,
     make_sessionmaker,
     migrate,
-    utcnow,
     wal_checkpointer,
 )
 from .errors import (
     ConfigurationError,
-    Conflict,
     InstitutionSuspended,
-    InvalidRequest,
     IssuerError,
-    NotAccredited,
     Unauthenticated,
 )
 from .observability import Metrics, WriterLockWaits
 from .outcome import Outcome as Outcome  # re-exported: bulk.py and older callers import it here
 from .settings import IssuerSettings
 from .store import (
-    IDEM_LOOKUP_MAX,
     ConnectionReads,
     CursorReads,
-    HotPath,
-    StoredAnswer,
     statements,
 )
-from .store import institutions as institution_store
-from .store.idempotency import IdempotencyStore, replay
+from .store.idempotency import IdempotencyStore
 from .store.locks import writer_lock
 from .store.status_indexes import StatusIndexes
 from .usecases import Collaborators
@@ -72,6 +61,8 @@ from .usecases.institutions import (
     institution_info,
     open_account_key,
 )
+from .usecases.issuance import Issuance
+from .usecases.issuance import fingerprint as fingerprint  # re-exported: the routes import it here
 from .usecases.ledger_states import LEDGER_REFRESH_S, LedgerStates
 from .usecases.publication import STATUS_PURPOSES as STATUS_PURPOSES
 from .usecases.publication import Publication
@@ -83,17 +74,6 @@ _logger = logging.getLogger(__name__)
 #: Principals, institutions, active signing keys and recorded ledger states are cached a few
 #: seconds (`caches.IssuerCaches`, TTLs `caches.CACHE_TTL_S` and `caches.LEDGER_SHARED_TTL_S`);
 #: the institutions' ledger status: `usecases.ledger_states`.
-
-
-@dataclass(slots=True)
-class _PendingIssue:
-    """A request of `IssuerService.issue_group`, signed, waiting for its commit."""
-
-    index: int
-    ids: tuple[str, str] | None  # (principal, Idempotency-Key)
-    request_fingerprint: bytes
-    outcome: Outcome
-    row: dict[str, Any]
 
 
 def _private_storage(settings: IssuerSettings) -> None:
@@ -130,18 +110,6 @@ def _map_tokens(body: Any, change: Callable[[str], str]) -> Any:
     return body
 
 
-def fingerprint(*parts: Any) -> bytes:
-    """Hash of a request's meaning, to tell a retry from a different request."""
-    try:
-        return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).digest()
-    except TypeError:  # integers past 64 bits (hostile input): the slower stdlib encoder
-        import json
-
-        return hashlib.sha256(
-            json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()
-        ).digest()
-
-
 class IssuerService:
     """The issuer: one per process, thread safe."""
 
@@ -174,9 +142,6 @@ class IssuerService:
         self.status_indexes = StatusIndexes(self.write_lock, self.session)
         self._operator_hash = self._env_operator_hash()
         self.caches = IssuerCaches()
-        self._issued_single = self.metrics.issued.labels("single")
-        self._issue_groups = self.metrics.issue_groups
-        self._hot = HotPath(self.engine)
         #: the anchoring worker of this process, when it runs one (it applies status changes)
         self.anchor_worker: Any = None
         collaborators = Collaborators(
@@ -199,6 +164,7 @@ class IssuerService:
             collaborators, self.ledger_states, self._institution_info, lambda: self.anchor_worker
         )
         self.credentials = Credentials(collaborators, self.ledger_states, self.status_changes)
+        self.issuance = Issuance(collaborators, self.ledger_states, self.status_indexes)
         self.ledger_watch = IssuerStateWatch(
             self.chain,
             self.ledger_states.chain_issuer_ids,
@@ -475,41 +441,12 @@ class IssuerService:
 
     # -- signing -----------------------------------------------------------------------------
     def signer_for(self, institution_id: int) -> tuple[int, _cred.Signer]:
-        """The institution's active signing key, decrypted once and kept in memory.
-
-        Every ``caches.CACHE_TTL_S`` the active key's id is looked up again, so a rotation made by
-        another process is picked up (the seed is decrypted again only when the key changed).
-        """
-        signers = self.caches.signers
-        entry = signers.entry(institution_id)
-        now = time.monotonic()
-        if entry is not None and signers.is_fresh(entry, now):
-            return entry[1]  # type: ignore[no-any-return]
-        cached: tuple[int, _cred.Signer] | None = entry[1] if entry is not None else None
-        with self.sessions() as session:
-            if cached is not None:
-                active = session.execute(
-                    statements.SELECT_ACTIVE_KEY_ID, {"inst": institution_id}
-                ).scalar()
-                if active == cached[0]:
-                    signers.put(institution_id, cached, at=now)
-                    return cached
-            inst = session.get(Institution, institution_id)
-            row = institution_store.newest_active_signing_key(session, institution_id)
-            if inst is None or row is None:
-                raise Conflict("the institution has no active signing key")
-            seed = self.vault.open(row.seed_enc, context=f"signing-key:{row.id}")
-            signer = (row.id, _cred.Signer(seed, inst.did))
-        signers.put(institution_id, signer, at=now)
-        return signer
+        """The institution's active signing key (`usecases.issuance.Issuance.signer_for`)."""
+        return self.issuance.signer_for(institution_id)
 
     def identity_for(self, inst: Institution | IssuingInstitution) -> _cred.IssuerIdentity:
         """How an institution appears inside its credentials."""
-        return _cred.IssuerIdentity(
-            did=inst.did,
-            name=inst.name,
-            status_base_url=f"{self.settings.public_url}/institutions/{inst.slug}/status",
-        )
+        return self.issuance.identity_for(inst)
 
     def account_key(self, inst: Institution) -> bytes:
         """The institution's chain-account private key (decrypted, in memory only)."""
@@ -519,233 +456,18 @@ class IssuerService:
         """``count`` unused status-list indexes (`store.status_indexes.StatusIndexes`)."""
         return self.status_indexes.allocate(institution_id, count)
 
-    # -- issuance ----------------------------------------------------------------------------
+    # -- issuance (`usecases.issuance`) --------------------------------------------------------
     def issue_group(
         self, requests: list[tuple[auth.Principal, str | None, dict[str, Any]]]
     ) -> list[Outcome | IssuerError]:
-        """Issue several ``POST /credentials`` requests (principal, Idempotency-Key or None,
-        body) with one commit: each one's answer, or the error that refused it, in order.
-
-        Each request keeps the contract of ``idempotent(principal, key, fingerprint, issue)``:
-        its credential row and stored answer are committed before this returns; a retry with
-        the same key replays the first answer (also when the request would now be refused,
-        e.g. by a suspended institution); a key reused for another request is refused. One
-        request's error never fails the others. (An error of the database itself fails them
-        all: it is raised.)
-
-        Built for throughput, as a database's group commit (the HTTP process gathers the
-        requests of one event-loop step, `app._IssueGroups`): the stored answers of the group's
-        keys are read in one query; each credential is validated and signed outside the writer
-        lock (so several processes sign in parallel); under the lock the keys are read again,
-        so a twin that committed meanwhile (another process, a retry) wins and this credential
-        is dropped unstored (its status index stays unused); then all rows are inserted with
-        ``executemany`` and committed once. A key that comes twice within the group is issued
-        by its first request and replayed for the later ones. Statements run on the driver's
-        cursor (`store.Direct`): SQLAlchemy's execution machinery costs more than these statements.
-        """
-        self._issue_groups.inc()
-        results: list[Outcome | IssuerError | None] = [None] * len(requests)
-        later: list[int] = []  # a key repeated in the group: answered once the first committed
-        pending: list[_PendingIssue] = []
-        raw = self.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            keys = [
-                (principal.key_id, key)
-                for principal, key, _request in requests
-                if key is not None and 1 <= len(key) <= 255
-            ]
-            stored = self._stored_answers(cursor, keys) if keys else {}
-            raw.rollback()  # end the read: the writes below must see the newest state
-            db = CursorReads(cursor, self._hot)
-            seen: set[tuple[str, str]] = set()
-            for index, (principal, key, request) in enumerate(requests):
-                request_fingerprint = fingerprint("POST /credentials", request)
-                ids = None
-                try:
-                    if key is not None:
-                        if not 1 <= len(key) <= 255:
-                            raise InvalidRequest(
-                                "Idempotency-Key must be 1 to 255 characters",
-                                field="Idempotency-Key",
-                            )
-                        ids = (principal.key_id, key)
-                        answer = stored.get(ids)
-                        if answer is not None:  # a retry: answered without signing anything
-                            results[index] = replay(answer, request_fingerprint)
-                            continue
-                        if ids in seen:
-                            later.append(index)
-                            continue
-                        seen.add(ids)
-                    outcome, row = self._prepare_issue(db, principal, request)
-                except IssuerError as exc:
-                    results[index] = exc
-                    continue
-                pending.append(_PendingIssue(index, ids, request_fingerprint, outcome, row))
-            raw.rollback()
-            if pending:
-                self._commit_group(raw, cursor, pending, results)
-        finally:
-            raw.close()  # back to the pool
-        if later:
-            again = self.issue_group([requests[i] for i in later])
-            for index, result in zip(later, again, strict=True):
-                results[index] = result
-        return results  # type: ignore[return-value]
-
-    def _commit_group(
-        self,
-        raw: Any,
-        cursor: Any,
-        pending: list[_PendingIssue],
-        results: list[Outcome | IssuerError | None],
-    ) -> None:
-        """`issue_group`'s writes: under the writer lock, replay what a twin committed
-        meanwhile, insert the rest and commit once; answers go to ``results``."""
-        hot = self._hot
-        for _attempt in range(3):
-            with self.write_lock:
-                try:
-                    keyed = [p.ids for p in pending if p.ids is not None]
-                    won = self._stored_answers(cursor, keyed) if keyed else {}
-                    if won:  # a concurrent twin committed first: its answer is the answer
-                        rest = []
-                        for item in pending:
-                            answer = won.get(item.ids) if item.ids is not None else None
-                            if answer is None:
-                                rest.append(item)
-                                continue
-                            try:
-                                results[item.index] = replay(answer, item.request_fingerprint)
-                            except IssuerError as exc:
-                                results[item.index] = exc
-                        pending = rest
-                    if pending:
-                        hot.insert_credential.run_many(cursor, [item.row for item in pending])
-                        stored = [
-                            {
-                                "principal": item.ids[0],
-                                "key": item.ids[1],
-                                "fingerprint": item.request_fingerprint,
-                                "status_code": item.outcome.status_code,
-                                "body": orjson.dumps(item.outcome.body),
-                                "headers": orjson.dumps(item.outcome.headers).decode(),
-                                "created_at": item.row["created_at"],
-                            }
-                            for item in pending
-                            if item.ids is not None
-                        ]
-                        if stored:
-                            hot.insert_idem.run_many(cursor, stored)
-                    raw.commit()
-                except hot.integrity_error:
-                    raw.rollback()  # a twin in another process won a key: replay it
-                    if all(item.ids is None for item in pending):
-                        raise
-                    continue
-                except BaseException:
-                    raw.rollback()
-                    raise
-            log = _logger.isEnabledFor(logging.INFO)
-            for item in pending:
-                results[item.index] = item.outcome
-                self._issued_single.inc()
-                if log:
-                    _logger.info(
-                        "credential issued",
-                        extra={
-                            "credential": item.row["id"],
-                            "hash": item.row["credential_hash"].hex(),
-                        },
-                    )
-            return
-        for item in pending:
-            results[item.index] = Conflict(
-                "a request with this Idempotency-Key is still in progress; retry"
-            )
-
-    def _stored_answers(
-        self, cursor: Any, keys: list[tuple[str, str]]
-    ) -> dict[tuple[str, str], StoredAnswer]:
-        """The stored answers of ``keys`` ((principal, Idempotency-Key) pairs) that have one."""
-        by_principal: dict[str, list[str]] = {}
-        for principal, key in keys:
-            by_principal.setdefault(principal, []).append(key)
-        found: dict[tuple[str, str], StoredAnswer] = {}
-        for principal, names in by_principal.items():
-            unique = list(dict.fromkeys(names))
-            for start in range(0, len(unique), IDEM_LOOKUP_MAX):
-                chunk = unique[start : start + IDEM_LOOKUP_MAX]
-                values: dict[str, Any] = {f"k{i}": name for i, name in enumerate(chunk)}
-                values["principal"] = principal
-                self._hot.select_idem_keys(len(chunk)).run(cursor, values)
-                for key, *answer in cursor.fetchall():  # fetched to the end: no read left open
-                    found[(principal, key)] = StoredAnswer(*answer)
-        return found
-
-    def _prepare_issue(
-        self,
-        db: CursorReads | ConnectionReads,
-        principal: auth.Principal,
-        request: dict[str, Any],
-    ) -> tuple[Outcome, dict[str, Any]]:
-        """Check, validate and sign one credential: (the answer, its row to insert)."""
-        institution_id = self.require(principal, "issue")
-        inst = self._institution_info(db, institution_id)
-        kind = request.get("type")
-        if not isinstance(kind, str):
-            raise InvalidRequest(
-                f"type must be one of {list(_cred.KINDS)}, got {kind!r}", field="type"
-            )
-        if kind not in _cred.KINDS:
-            raise InvalidRequest(
-                f"type must be one of {list(_cred.KINDS)}, got {kind!r}", field="type"
-            )
-        if kind not in inst.types:
-            raise NotAccredited(f"institution {inst.slug!r} is not accredited to issue {kind}")
-        self._refuse_if_inactive_on_ledger(db, inst)
-        _key_id, signer = self.signer_for(institution_id)
-        (index,) = self.allocate_status_indexes(institution_id, 1)
-        try:
-            signed, raw, digest = _cred.issue_document(
-                kind,
-                request,
-                identity=self.identity_for(inst),
-                signer=signer,
-                status_index=index,
-                now=utcnow(),
-            )
-        except _cred.SchemaValidationError as exc:
-            raise InvalidRequest(str(exc), field=exc.field) from exc
-        cred_id = signed["id"]
-        row = {
-            "id": cred_id,
-            "institution_id": institution_id,
-            "kind": kind,
-            "credential_hash": digest,
-            "document": raw,
-            "status_index": index,
-            "suspended": False,
-            "created_at": utcnow(),
-        }
-        return (
-            Outcome(
-                202,
-                self._pending_body(cred_id, signed, digest),
-                {"Location": f"/credentials/{cred_id}/anchor"},
-            ),
-            row,
-        )
+        """Issue several ``POST /credentials`` requests with one commit
+        (`usecases.issuance.Issuance.issue_group`): each one's answer, or the error that
+        refused it, in order."""
+        return self.issuance.issue_group(requests)
 
     def check_may_issue(self, principal: auth.Principal) -> None:
-        """Raises unless ``principal`` may issue now: scope ``issue`` and an institution the
-        ledger does not show suspended or removed (``POST /bulk-jobs`` before its upload)."""
-        institution_id = self.require(principal, "issue")
-        with self.engine.connect() as conn:
-            db = ConnectionReads(conn)
-            inst = self._institution_info(db, institution_id)
-            self._refuse_if_inactive_on_ledger(db, inst)
+        """Raises unless ``principal`` may issue now (`Issuance.check_may_issue`)."""
+        self.issuance.check_may_issue(principal)
 
     # -- ledger status (`usecases.ledger_states`) -----------------------------------------
     def record_ledger_states(self, states: list[IssuerLedgerState]) -> None:
@@ -770,25 +492,6 @@ class IssuerService:
         self, db: CursorReads | ConnectionReads, institution_id: int
     ) -> IssuingInstitution:
         return institution_info(self.caches, db, institution_id)
-
-    def _pending_body(self, cred_id: str, signed: dict[str, Any], digest: bytes) -> dict[str, Any]:
-        health = self.chain.health  # as the worker last saw it; never a network call here
-        return {
-            "id": cred_id,
-            "status": "pending_anchor",
-            "credentialHash": "0x" + digest.hex(),
-            "credential": signed,
-            "poll": f"/credentials/{cred_id}/anchor",
-            "links": {
-                "self": f"/credentials/{cred_id}",
-                "anchor": f"/credentials/{cred_id}/anchor",
-                "qr_png": f"/credentials/{cred_id}/qr.png",
-                "qr_svg": f"/credentials/{cred_id}/qr.svg",
-            },
-            "anchoring": "queued"
-            if health.available or not health.checked_at
-            else "queued: ledger unavailable, will anchor when it returns",
-        }
 
     # -- reading credentials (`usecases.credentials`) -----------------------------------------
     def holder_document(

@@ -24,7 +24,7 @@ __all__ = [
 
 
 class ConnectionReads:
-    """What issuance reads from the database (`IssuerService._prepare_issue`), on a SQLAlchemy
+    """What issuance reads from the database (`usecases.issuance.Issuance.prepare`), on a SQLAlchemy
     connection."""
 
     __slots__ = ("conn",)

@@ -72,7 +72,7 @@ class Direct:
         return cursor.executemany(self.sql, rows)
 
 
-#: Idempotency-Keys looked up per query by `IssuerService.issue_group`.
+#: Idempotency-Keys looked up per query by `HotPath.stored_answers`.
 IDEM_LOOKUP_MAX = 64
 
 
@@ -119,6 +119,25 @@ class HotPath:
                 self.dialect,
             )  # fmt: skip
         return direct
+
+    def stored_answers(
+        self, cursor: Any, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], StoredAnswer]:
+        """The stored answers of ``keys`` ((principal, Idempotency-Key) pairs) that have one."""
+        by_principal: dict[str, list[str]] = {}
+        for principal, key in keys:
+            by_principal.setdefault(principal, []).append(key)
+        found: dict[tuple[str, str], StoredAnswer] = {}
+        for principal, names in by_principal.items():
+            unique = list(dict.fromkeys(names))
+            for start in range(0, len(unique), IDEM_LOOKUP_MAX):
+                chunk = unique[start : start + IDEM_LOOKUP_MAX]
+                values: dict[str, Any] = {f"k{i}": name for i, name in enumerate(chunk)}
+                values["principal"] = principal
+                self.select_idem_keys(len(chunk)).run(cursor, values)
+                for key, *answer in cursor.fetchall():  # fetched to the end: no read left open
+                    found[(principal, key)] = StoredAnswer(*answer)
+        return found
 
 
 class CursorReads:
