@@ -51,7 +51,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 import orjson
-from sqlalchemy import func, select, update
 
 from . import _bulkcred, _cred
 from ._bulkworker import init_worker as _init_worker
@@ -60,6 +59,7 @@ from .auth import Principal
 from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, utcnow
 from .errors import InvalidRequest, NotAccredited, NotFound
 from .service import IssuerService, Outcome, fingerprint
+from .store import bulk_jobs as bulk_store
 
 _logger = logging.getLogger(__name__)
 
@@ -414,15 +414,7 @@ def job_status(service: IssuerService, caller: Principal, job_id: str) -> dict[s
     """Progress: rows done of total, succeeded, failed, anchored, state."""
     job = _own_job(service, caller, job_id)
     with service.sessions() as session:
-        anchored = (
-            session.scalar(
-                select(func.count())
-                .select_from(Credential)
-                .join(AnchorBatch, Credential.batch_id == AnchorBatch.id)
-                .where(Credential.bulk_job_id == job_id, AnchorBatch.state == "anchored")
-            )
-            or 0
-        )
+        anchored = bulk_store.anchored_count(session, job_id)
     total = job.total_rows or 0
     return {
         "id": job.id,
@@ -460,14 +452,7 @@ def _results(service: IssuerService, job_id: str, *, qr: bool, page: int) -> Ite
     batches: dict[int, AnchorBatch] = {}
     while True:
         with service.sessions() as session:
-            rows = list(
-                session.scalars(
-                    select(Credential)
-                    .where(Credential.bulk_job_id == job_id, Credential.bulk_row > after)
-                    .order_by(Credential.bulk_row)
-                    .limit(page)
-                )
-            )
+            rows = bulk_store.results_page(session, job_id, after=after, limit=page)
             if not rows:
                 return
             chunk = []
@@ -502,9 +487,7 @@ def iter_errors(service: IssuerService, caller: Principal, job_id: str) -> Itera
 
 def _errors(service: IssuerService, job_id: str) -> Iterator[bytes]:
     with service.sessions() as session:
-        for err in session.scalars(
-            select(BulkError).where(BulkError.job_id == job_id).order_by(BulkError.row)
-        ):
+        for err in bulk_store.errors(session, job_id):
             yield (
                 orjson.dumps(
                     {"row": err.row, "line": err.line, "field": err.field, "message": err.message}
@@ -621,13 +604,7 @@ class BulkRunner:
     def run_pending(self) -> bool:
         """Run every unfinished job to its end (or until stopped); returns whether any ran."""
         with self.service.sessions() as session:
-            ids = list(
-                session.scalars(
-                    select(BulkJob.id)
-                    .where(BulkJob.state.in_(("queued", "running")))
-                    .order_by(BulkJob.created_at)
-                )
-            )
+            ids = bulk_store.unfinished_ids(session)
         for job_id in ids:
             try:
                 self.run_job(job_id)
@@ -644,9 +621,7 @@ class BulkRunner:
         """Delete the uploads of jobs that ended (done or failed) and are still on disk (the
         service stopped between a job's end and its upload's removal); returns how many."""
         with self.service.sessions() as session:
-            paths = list(
-                session.scalars(select(BulkJob.path).where(BulkJob.state.in_(("done", "failed"))))
-            )
+            paths = bulk_store.ended_upload_paths(session)
         return sum(_remove_upload(path) for path in paths)
 
     def run_job(self, job_id: str, *, max_chunks: int | None = None) -> None:
@@ -848,15 +823,8 @@ class BulkRunner:
                 )
             if errors:
                 session.connection().execute(BulkError.__table__.insert(), errors)
-            session.execute(
-                update(BulkJob)
-                .where(BulkJob.id == job_id)
-                .values(
-                    byte_offset=new_offset,
-                    rows_done=BulkJob.rows_done + count,
-                    succeeded=BulkJob.succeeded + good,
-                    failed=BulkJob.failed + len(errors),
-                )
+            bulk_store.add_progress(
+                session, job_id, new_offset=new_offset, count=count, good=good, failed=len(errors)
             )
         service.metrics.issued.labels("bulk").inc(good)
         if good:
