@@ -42,6 +42,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["EARLIEST_BIRTH_DATE", "FactProblem", "fact_problems", "subject_fact_problems"]
@@ -129,24 +130,21 @@ class _Checker:
         self, container: Mapping[str, Any], key: str, path: str, *, datetime_ok: bool = False
     ) -> _Day | None:
         """The date at ``container[key]``, or None (absent, or a problem recorded)."""
-        if key not in container or container[key] is None:
+        value = container.get(key)
+        if value is None:
             return None
-        field = f"{path}.{key}" if path else key
-        value = container[key]
         if isinstance(value, date) and not isinstance(value, datetime):
             return value
-        match = None
-        if isinstance(value, str):
-            match = _DATE.fullmatch(value) or (_DATETIME.fullmatch(value) if datetime_ok else None)
-        if match is None:
+        parsed = _parse_text(value, datetime_ok) if isinstance(value, str) else None
+        if isinstance(parsed, date):
+            return parsed
+        field = f"{path}.{key}" if path else key
+        if parsed is None:
             self.add(field, f"expected a calendar date YYYY-MM-DD, found {_short(value)}")
-            return None
-        try:
-            return date(int(match[1]), int(match[2]), int(match[3]))
-        except ValueError:
+        else:
             shown = value if len(value) <= 40 else value[:37] + "..."
             self.add(field, f"{shown} is not a calendar date")
-            return None
+        return None
 
     def not_future(self, field: str, value: _Day | None) -> bool:
         if value is not None and value > self.today:
@@ -176,6 +174,19 @@ class _Checker:
             )
 
 
+@lru_cache(maxsize=4096)  # pure; bulk rows repeat the same few dates (birthDate, awardDate...)
+def _parse_text(value: str, datetime_ok: bool) -> date | bool | None:
+    """The date a text states; None when it has not the form of one, False when it has the
+    form but names no calendar date (2023-02-30)."""
+    match = _DATE.fullmatch(value) or (_DATETIME.fullmatch(value) if datetime_ok else None)
+    if match is None:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return False
+
+
 def _short(value: Any, limit: int = 40) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -197,35 +208,50 @@ def _birth(c: _Checker, subject: Mapping[str, Any], path: str) -> date | None:
     return birth if c.not_future(field, birth) else None
 
 
+@lru_cache(maxsize=256)
+def _fields(path: str) -> tuple[str, ...]:
+    """The dotted field names `_subject` reports under ``path`` (built once per path)."""
+    degree = f"{path}.degree"
+    job = f"{path}.employment"
+    return (
+        degree,
+        f"{degree}.awardDate",
+        job,
+        f"{job}.startDate",
+        f"{job}.endDate",
+        f"{path}.activityStartDate",
+        f"{path}.activityEndDate",
+    )
+
+
 def _subject(
     subject: Mapping[str, Any], today: date, path: str, *, kind: str | None = None
 ) -> list[FactProblem]:
     c = _Checker(today)
     birth = _birth(c, subject, path)
+    where_degree, award_field, where_job, start_field, end_field, ob_start, ob_end = _fields(path)
 
     degree = subject.get("degree")
     if isinstance(degree, Mapping) and kind in (None, "DegreeCredential"):
-        where = f"{path}.degree"
-        award = c.date(degree, "awardDate", where)
-        if c.not_future(f"{where}.awardDate", award):
-            c.after_birth(f"{where}.awardDate", award, birth)
+        award = c.date(degree, "awardDate", where_degree)
+        if c.not_future(award_field, award):
+            c.after_birth(award_field, award, birth)
 
     job = subject.get("employment")
     if isinstance(job, Mapping) and kind in (None, "EmploymentCredential"):
-        where = f"{path}.employment"
-        start = c.date(job, "startDate", where)
-        end = c.date(job, "endDate", where)
-        if c.not_future(f"{where}.startDate", start):
-            c.after_birth(f"{where}.startDate", start, birth)
-        if c.not_future(f"{where}.endDate", end):
-            c.ordered("startDate", start, f"{where}.endDate", end)
+        start = c.date(job, "startDate", where_job)
+        end = c.date(job, "endDate", where_job)
+        if c.not_future(start_field, start):
+            c.after_birth(start_field, start, birth)
+        if c.not_future(end_field, end):
+            c.ordered("startDate", start, end_field, end)
 
     if kind in (None, "OpenBadgeCredential"):
         start = c.date(subject, "activityStartDate", path, datetime_ok=True)
         end = c.date(subject, "activityEndDate", path, datetime_ok=True)
-        if c.not_future(f"{path}.activityStartDate", start):
-            c.after_birth(f"{path}.activityStartDate", start, birth)
-        if c.not_future(f"{path}.activityEndDate", end):
-            c.ordered("activityStartDate", start, f"{path}.activityEndDate", end)
-            c.after_birth(f"{path}.activityEndDate", end, birth)
+        if c.not_future(ob_start, start):
+            c.after_birth(ob_start, start, birth)
+        if c.not_future(ob_end, end):
+            c.ordered("activityStartDate", start, ob_end, end)
+            c.after_birth(ob_end, end, birth)
     return c.problems

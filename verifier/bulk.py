@@ -39,6 +39,7 @@ from talentproof.verifier.report import (
     CredentialReport,
     Outcome,
     Status,
+    Verdict,
     outcome_of,
     verdict_of,
 )
@@ -170,6 +171,12 @@ def verify_items_bulk(
     return reports
 
 
+_VALID = Verdict.VALID.value
+# `_light_outcome(...).to_json()` of a valid credential alone (no failed or errored check, no
+# application check, no profession): the same for every one, its reason names no source
+_valid_outcome: dict[str, Any] = {}
+
+
 def _light_outcome(report: CredentialReport) -> Any:
     """The outcome of a one-credential application (what ``ApplicationReport.outcome`` gives
     for it: no application check, no profession), without building the application report."""
@@ -201,7 +208,12 @@ def _file_result(
             p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None
         )
         out = summary(source, checks)
-        out["outcome"] = _light_outcome(CredentialReport(p.source, checks)).to_json()
+        if out["verdict"] == _VALID:  # the outcome of every valid lone credential: built once
+            if not _valid_outcome:
+                _valid_outcome.update(_light_outcome(CredentialReport(p.source, checks)).to_json())
+            out["outcome"] = dict(_valid_outcome)
+        else:
+            out["outcome"] = _light_outcome(CredentialReport(p.source, checks)).to_json()
         return out
     reports = [
         verifier.finish(

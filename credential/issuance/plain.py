@@ -10,6 +10,7 @@ import hashlib
 import os
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .. import integrity as _integrity
@@ -70,6 +71,7 @@ class FactError(SchemaValidationError):
         self.found = None
 
 
+@lru_cache(maxsize=1024)  # pure; a bulk job compares the same few names on every row
 def _name_key(name: str) -> str:
     """A name compared case-, punctuation- and whitespace-insensitively (NFKC, casefold,
     letters and digits only): "OSL Digital Securities Ltd." is not "OSL Digital Securities
@@ -107,7 +109,8 @@ def bind_subject(kind: str, subject: dict[str, Any], identity: IssuerIdentity) -
         )
     name = party.get("name")
     if name is not None and (
-        not isinstance(name, str) or _name_key(name) != _name_key(identity.name)
+        not isinstance(name, str)
+        or (name != identity.name and _name_key(name) != _name_key(identity.name))
     ):
         raise SchemaValidationError(
             f"{field}.name",
