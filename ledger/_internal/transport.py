@@ -18,6 +18,7 @@ import os
 import socket
 import ssl
 import urllib.parse
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import orjson
@@ -174,8 +175,8 @@ class HttpTransport:
 
     def post(self, body: bytes) -> Any:
         """Send one JSON-RPC request (or batch) body; the parsed JSON answer."""
-        last: Exception | None = None
-        for attempt in range(2):  # one retry: the node may have closed an idle keep-alive
+
+        def exchange() -> tuple[int, bytes]:
             try:
                 status, data, close = self._exchange(body)
             except Malformed as exc:
@@ -183,27 +184,12 @@ class HttpTransport:
                 raise ChainUnavailable(
                     f"JSON-RPC endpoint {self.url} answered malformed HTTP: {exc}"
                 ) from None
-            except (TimeoutError, OSError) as exc:
-                self.close()
-                last = exc
-                if isinstance(exc, TimeoutError) or attempt == 1:
-                    break
-                continue
             if close:
                 self.close()
-            if status != 200:
-                self.close()
-                raise ChainUnavailable(
-                    f"JSON-RPC endpoint {self.url} answered HTTP {status}: {data[:200]!r}"
-                )
-            try:
-                return orjson.loads(data)
-            except orjson.JSONDecodeError as exc:
-                self.close()
-                raise ChainUnavailable(
-                    f"JSON-RPC endpoint {self.url} answered non-JSON: {exc}"
-                ) from None
-        raise ChainUnavailable(f"chain unreachable at {self.url}: {last}") from last
+            return status, data
+
+        # one retry: the node may have closed an idle keep-alive
+        return _post_with_retry(self.url, self.close, exchange, (TimeoutError, OSError))
 
 
 class StdlibTransport:
@@ -229,31 +215,50 @@ class StdlibTransport:
     def post(self, body: bytes) -> Any:
         """Send one JSON-RPC request (or batch) body; the parsed JSON answer."""
         headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
-        last: Exception | None = None
-        for attempt in range(2):  # one retry: the server may have closed an idle keep-alive
+
+        def exchange() -> tuple[int, bytes]:
             if self._conn is None:
                 cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
                 self._conn = cls(self._host, self._port, timeout=self.timeout)
-            try:
-                self._conn.request("POST", self._path, body=body, headers=headers)
-                resp = self._conn.getresponse()
-                data = resp.read()
-            except (TimeoutError, OSError, http.client.HTTPException) as exc:
-                self.close()
-                last = exc
-                if isinstance(exc, TimeoutError) or attempt == 1:
-                    break
-                continue
-            if resp.status != 200:
-                self.close()
-                raise ChainUnavailable(
-                    f"JSON-RPC endpoint {self.url} answered HTTP {resp.status}: {data[:200]!r}"
-                )
-            try:
-                return orjson.loads(data)
-            except orjson.JSONDecodeError as exc:
-                self.close()
-                raise ChainUnavailable(
-                    f"JSON-RPC endpoint {self.url} answered non-JSON: {exc}"
-                ) from None
-        raise ChainUnavailable(f"chain unreachable at {self.url}: {last}") from last
+            self._conn.request("POST", self._path, body=body, headers=headers)
+            resp = self._conn.getresponse()
+            return resp.status, resp.read()
+
+        # one retry: the server may have closed an idle keep-alive
+        return _post_with_retry(
+            self.url, self.close, exchange, (TimeoutError, OSError, http.client.HTTPException)
+        )
+
+
+def _post_with_retry(
+    url: str,
+    close: Callable[[], None],
+    exchange: Callable[[], tuple[int, bytes]],
+    retryable: tuple[type[Exception], ...],
+) -> Any:
+    """Run ``exchange`` (one retry on a ``retryable`` error that is no timeout); the parsed JSON.
+
+    Shared by both transports: any error closes the connection (``close``); an HTTP status
+    other than 200, a non-JSON answer or a second failure raise `ChainUnavailable`.
+    """
+    last: Exception | None = None
+    for attempt in range(2):
+        try:
+            status, data = exchange()
+        except retryable as exc:
+            close()
+            last = exc
+            if isinstance(exc, TimeoutError) or attempt == 1:
+                break
+            continue
+        if status != 200:
+            close()
+            raise ChainUnavailable(
+                f"JSON-RPC endpoint {url} answered HTTP {status}: {data[:200]!r}"
+            )
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            close()
+            raise ChainUnavailable(f"JSON-RPC endpoint {url} answered non-JSON: {exc}") from None
+    raise ChainUnavailable(f"chain unreachable at {url}: {last}") from last
