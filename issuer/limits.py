@@ -27,7 +27,6 @@ Errors use the API's JSON error form: ``{"error": code, "message": ...}``.
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -37,7 +36,12 @@ from typing import Any
 import orjson
 from starlette.exceptions import HTTPException
 
-from talentproof.ratelimit import TokenBuckets, client_address
+from talentproof.ratelimit import (
+    TokenBuckets,
+    client_address,
+    optional_buckets,
+    retry_after_s,
+)
 
 from .api.errors import error_answer  # the one mapping of errors to HTTP
 from .errors import IssuerError, PayloadTooLarge, RateLimited
@@ -93,10 +97,6 @@ class LimitSettings:
         )
 
 
-def _buckets(rate: float, burst: int, max_keys: int) -> TokenBuckets | None:
-    return TokenBuckets(rate, burst, max_keys=max_keys) if rate > 0 else None
-
-
 def _bearer_token(authorization: bytes) -> str | None:
     """The token of ``Bearer <token>`` (scheme case-insensitive, blanks around it ignored)."""
     scheme, _, token = authorization.strip().partition(b" ")
@@ -121,9 +121,9 @@ class RateLimiter:
     ) -> None:
         self.limits = limits
         self.authenticate = authenticate
-        self.keys = _buckets(limits.rate_per_s, limits.burst, limits.max_clients)
-        self.anon = _buckets(limits.anon_rate_per_s, limits.anon_burst, limits.max_clients)
-        self.failed = _buckets(
+        self.keys = optional_buckets(limits.rate_per_s, limits.burst, limits.max_clients)
+        self.anon = optional_buckets(limits.anon_rate_per_s, limits.anon_burst, limits.max_clients)
+        self.failed = optional_buckets(
             limits.failed_auth_rate_per_s, limits.failed_auth_burst, limits.max_clients
         )
         # SHA-256 of tokens that authenticated lately (no token kept in clear): they are not
@@ -141,7 +141,7 @@ class RateLimiter:
     def _limited(self, wait: float, per: str, rate: float, burst: int) -> RateLimited | None:
         if wait <= 0:
             return None
-        retry = max(1, math.ceil(wait))
+        retry = retry_after_s(wait)
         return RateLimited(
             f"rate limit of {rate:g} requests per second {per} (burst {burst}) exceeded; "
             f"retry after {retry} s",
@@ -159,6 +159,17 @@ class RateLimiter:
             lim.failed_auth_burst,
         )
 
+    def _anonymous(self, address: str) -> RateLimited | None:
+        if self.anon is None:
+            return None
+        lim = self.limits
+        return self._limited(
+            self.anon.take(address),
+            "per client address for requests without an API key",
+            lim.anon_rate_per_s,
+            lim.anon_burst,
+        )
+
     def check(self, scope: Scope) -> RateLimited | None:
         """None if the request may proceed, else the 429 to answer (a token is taken)."""
         lim = self.limits
@@ -169,14 +180,7 @@ class RateLimiter:
                 break
         address = client_address(scope, lim.trusted_proxies)
         if not authorization or self.authenticate is None:
-            if self.anon is None:
-                return None
-            return self._limited(
-                self.anon.take(address),
-                "per client address for requests without an API key",
-                lim.anon_rate_per_s,
-                lim.anon_burst,
-            )
+            return self._anonymous(address)
         token = _bearer_token(authorization)
         if token is None:  # credentials of another kind: authentication will refuse them
             return self._failed(address)
@@ -191,14 +195,7 @@ class RateLimiter:
         except IssuerError:  # unknown, revoked or malformed key (or a suspended institution)
             return self._failed(address)
         except Exception:
-            if self.anon is None:
-                return None
-            return self._limited(
-                self.anon.take(address),
-                "per client address for requests without an API key",
-                lim.anon_rate_per_s,
-                lim.anon_burst,
-            )
+            return self._anonymous(address)
         with self._lock:
             self._known_good[digest] = None
             self._known_good.move_to_end(digest)

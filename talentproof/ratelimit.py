@@ -5,6 +5,8 @@ only, so both may import it without importing each other).
   least recently used bucket is dropped past ``max_keys`` (a dropped bucket comes back full,
   which only ever errs on the side of the client, and a flood of new keys can never grow the
   table).
+- `optional_buckets` (a table, or None for a rate of 0) and `retry_after_s` (a wait in whole
+  seconds, at least 1), as both services apply them.
 - `client_address`: the client a request is counted against. The TCP peer's address, or,
   behind ``trusted_proxies`` reverse proxies, the address the outermost trusted proxy saw, read
   from ``X-Forwarded-For`` *from the right* (entries further left are written by the client and
@@ -15,6 +17,7 @@ only, so both may import it without importing each other).
 from __future__ import annotations
 
 import ipaddress
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -72,6 +75,16 @@ class TokenBuckets:
             return False
         tokens, last = state
         return min(self.burst, tokens + (now - last) * self.rate) < 1.0
+
+
+def optional_buckets(rate_per_s: float, burst: int, max_keys: int) -> TokenBuckets | None:
+    """A `TokenBuckets` table, or None when ``rate_per_s`` is 0 (that limit is off)."""
+    return TokenBuckets(rate_per_s, burst, max_keys=max_keys) if rate_per_s > 0 else None
+
+
+def retry_after_s(wait: float) -> int:
+    """The ``Retry-After`` of a refused request: ``wait`` in whole seconds, at least 1."""
+    return max(1, math.ceil(wait))
 
 
 def _header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:

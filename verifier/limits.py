@@ -19,7 +19,6 @@ Settings come from the environment (``TALENTPROOF_VERIFIER_*``, through pydantic
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -28,7 +27,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.exceptions import HTTPException
 
-from talentproof.ratelimit import TokenBuckets, client_address
+from talentproof.ratelimit import client_address, optional_buckets, retry_after_s
 from talentproof.verifier.errors import SettingsError, settings_problem
 
 Scope = MutableMapping[str, Any]
@@ -114,10 +113,6 @@ class VerifierLimits(BaseSettings):
         return cls(**values)
 
 
-def _buckets(rate: float, burst: int, max_keys: int) -> TokenBuckets | None:
-    return TokenBuckets(rate, burst, max_keys=max_keys) if rate > 0 else None
-
-
 async def _send_json(
     send: Send, status: int, content: Any, extra: list[tuple[bytes, bytes]] | None = None
 ) -> None:
@@ -144,10 +139,10 @@ class ClientLimits:
     ) -> None:
         self.app = app
         self.limits = limits
-        self.challenges = _buckets(
+        self.challenges = optional_buckets(
             limits.challenge_rate_per_s, limits.challenge_burst, limits.max_clients
         )
-        self.verifications = _buckets(
+        self.verifications = optional_buckets(
             limits.verify_rate_per_s, limits.verify_burst, limits.max_clients
         )
 
@@ -174,7 +169,7 @@ class ClientLimits:
             if buckets is not None:
                 wait = buckets.take(client_address(scope, lim.trusted_proxies))
                 if wait > 0:
-                    retry = max(1, math.ceil(wait))
+                    retry = retry_after_s(wait)
                     await too_many(
                         send,
                         f"rate limit of {rate:g} {what} per second per client address "
