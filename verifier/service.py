@@ -362,6 +362,26 @@ def create_app(
             out["receipt"] = sign_receipt(report, state.receipt_key, trust=state.verifier.trust)
         return out
 
+    def run_request(request: VerifyRequest) -> dict[str, Any]:
+        """`run` over a JSON request's QR text payloads and JSON documents."""
+        import json as _json
+
+        items = [
+            item_from_text(t, f"payload {i + 1}", state.limits)
+            for i, t in enumerate(request.payloads)
+        ]
+        for i, d in enumerate(request.documents):
+            items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
+        return run(
+            items,
+            request.profession,
+            request.asOf,
+            request.challenge,
+            request.applicationDate,
+            request.idNumber,
+            request.idSalt,
+        )
+
     @app.post(
         "/api/v1/challenges", response_model=ChallengeResponse, tags=["verify"], responses=_LIMITED
     )
@@ -380,44 +400,12 @@ def create_app(
     @app.post("/api/v1/verify", tags=["verify"], responses=_PROBLEMS)
     def verify(request: Annotated[VerifyRequest, Body()]) -> dict[str, Any]:
         """Verify one application given as QR text payloads and/or JSON documents."""
-        items = [
-            item_from_text(t, f"payload {i + 1}", state.limits)
-            for i, t in enumerate(request.payloads)
-        ]
-        import json as _json
-
-        for i, d in enumerate(request.documents):
-            items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
-        return run(
-            items,
-            request.profession,
-            request.asOf,
-            request.challenge,
-            request.applicationDate,
-            request.idNumber,
-            request.idSalt,
-        )
+        return run_request(request)
 
     @app.post("/api/v1/applications/evaluate", tags=["policy"], responses=_PROBLEMS)
     def evaluate(request: Annotated[ApplicationRequest, Body()]) -> dict[str, Any]:
         """Verify one application and evaluate it against a talent-list profession."""
-        import json as _json
-
-        items = [
-            item_from_text(t, f"payload {i + 1}", state.limits)
-            for i, t in enumerate(request.payloads)
-        ]
-        for i, d in enumerate(request.documents):
-            items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
-        return run(
-            items,
-            request.profession,
-            request.asOf,
-            request.challenge,
-            request.applicationDate,
-            request.idNumber,
-            request.idSalt,
-        )
+        return run_request(request)
 
     @app.post(
         "/api/v1/verify/image",
