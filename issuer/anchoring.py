@@ -22,11 +22,8 @@ On restart, ``built`` and ``sent`` batches are resumed: if the chain shows the r
 recorded; if a recorded transaction is not mined within the timeout it is rebroadcast and then
 replaced (same nonce, higher fees); if the chain is down, the batch waits.
 
-Front-running: if the chain shows the root anchored by **another** issuer (a squatter copied our
-pending ``anchorRoot``, so ours reverts ``AnchorAlreadyAnchored``), those credentials could never
-verify under that root. The batch is then ``superseded``: in one DB transaction its credentials
-move to a new batch whose tree has one extra random salt leaf (so a new root nobody has seen),
-which is anchored like any other batch. The superseded batch is never anchored again.
+Front-running: the registry keeps anchors per (issuer, root), so another issuer anchoring a copy
+of our root first does not block ours (``anchor(issuer, root)`` only shows our own record).
 """
 
 from __future__ import annotations
@@ -34,7 +31,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import secrets
 import threading
 import time
 from typing import Any
@@ -50,7 +46,8 @@ _logger = logging.getLogger(__name__)
 
 CRASH_POINTS = ("before_send", "after_send", "after_receipt")
 
-#: Batch state of a batch whose root another issuer anchored first (its credentials moved on).
+#: Batch state once written when another issuer anchored a batch's root first and its credentials
+#: moved to a salted root. No longer written (anchors are kept per issuer); still read for old rows.
 SUPERSEDED = "superseded"
 _DONE_STATES = ("anchored", SUPERSEDED)
 #: A batch whose leaves are still being assigned; never sent (see ``AnchorWorker._form_batch``).
@@ -550,68 +547,8 @@ class AnchorWorker:
         self._settle(batch_id, record, issuer_id)
 
     def _settle(self, batch_id: int, record: Any, ours: int | None) -> None:
-        """The chain shows the batch's root: record it, or re-batch if another issuer holds it."""
-        if ours is not None and record.issuer_id != ours:
-            self._rebatch(batch_id, record.issuer_id)
-            return
+        """The chain shows the batch's root anchored by us: record it."""
         self._record_anchored(batch_id, record.block_number, ours, record.issuer_id)
-
-    def _rebatch(self, batch_id: int, squatter: int) -> int | None:
-        """Move a squatted batch's credentials to a new, salted tree (one DB transaction).
-
-        Returns the new batch id (None if the batch was already superseded or anchored).
-        """
-        self.service.metrics.chain_errors.labels("root_squatted").inc()
-        with self.service.session() as session:
-            batch = session.get(AnchorBatch, batch_id)
-            assert batch is not None
-            if batch.state in _DONE_STATES:
-                return None
-            rows = session.execute(
-                select(Credential.seq, Credential.credential_hash, Credential.leaf_index)
-                .where(Credential.batch_id == batch_id)
-                .order_by(Credential.leaf_index)
-            ).all()
-            if not rows:  # nothing left to anchor under a new root
-                batch.state = SUPERSEDED
-                return None
-            salt = secrets.token_bytes(32)
-            hashes = [r.credential_hash for r in rows]
-            root, paths = _cred.merkle_tree([*hashes, salt])
-            new = AnchorBatch(
-                institution_id=batch.institution_id,
-                root=root,
-                leaf_count=len(hashes) + 1,
-                state="built",
-                oldest_leaf_at=batch.oldest_leaf_at,
-            )
-            session.add(new)
-            batch.state = SUPERSEDED
-            session.flush()
-            table = Credential.__table__
-            session.execute(
-                update(table)
-                .where(table.c.seq == bindparam("s"), table.c.batch_id == batch_id)
-                .values(
-                    batch_id=bindparam("b"), leaf_index=bindparam("i"), proof_path=bindparam("p")
-                ),
-                [
-                    {"s": r.seq, "b": new.id, "i": i, "p": b"".join(paths[i])}
-                    for i, r in enumerate(rows)
-                ],
-            )
-            new_id = new.id
-        _logger.error(
-            "root anchored by another issuer; credentials re-batched under a salted root",
-            extra={
-                "batch": batch_id,
-                "squatter_issuer": squatter,
-                "new_batch": new_id,
-                "leaves": len(rows),
-                "root": root.hex(),
-            },
-        )
-        return new_id
 
     def _record_sent(self, batch_id: int, pending: Any) -> None:
         with self.service.session() as session:
@@ -627,7 +564,7 @@ class AnchorWorker:
     def _record_anchored(
         self, batch_id: int, block_number: int, ours: int | None, on_chain: int
     ) -> None:
-        if ours is not None and on_chain != ours:  # callers go through _settle
+        if ours is not None and on_chain != ours:  # anchor(issuer, root) shows only ours
             raise AssertionError(f"batch {batch_id}: root is issuer {on_chain}'s, not ours")
         now = utcnow()
         with self.service.session() as session:
