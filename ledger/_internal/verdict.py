@@ -17,7 +17,7 @@ each byte for byte the answer of a separate ``verifyCredential`` call.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -242,22 +242,7 @@ class VerdictCodec:
         if int.from_bytes(head, "big") & mask:
             return self._decode_checked(data, block_hash, base, plan, n_head)
         words = reader.unpack(head)
-        values: dict[str, Any] = {}
-        k = 0
-        for name, kind, width, children in plan:
-            if kind == "tuple":
-                raw = {}
-                for c in children:
-                    raw[c.name] = _converted(words[k], c.kind)
-                    k += 1
-                values[name] = (AnchorRecord if name == "anchor" else CredentialStatusRecord)(**raw)
-            elif kind == "string":
-                values[name] = self._string(data, base, base + k * _WORD, name)
-                k += 1
-            else:
-                values[name] = _converted(words[k], kind)
-                k += 1
-        return CredentialVerdict(**values, block_hash=block_hash)
+        return self._verdict(data, block_hash, base, plan, words, _converted)
 
     def _decode_checked(
         self,
@@ -271,20 +256,33 @@ class VerdictCodec:
             int.from_bytes(data[i : i + _WORD], "big")
             for i in range(base, base + n_head * _WORD, _WORD)
         ]
+        return self._verdict(data, block_hash, base, plan, words, _checked)
+
+    def _verdict(
+        self,
+        data: bytes,
+        block_hash: bytes,
+        base: int,
+        plan: list[tuple[str, str, int, tuple[_Field, ...]]],
+        words: Sequence[int],
+        convert: Callable[[int, str, str, int], Any],
+    ) -> CredentialVerdict:
+        """The verdict from its head ``words``, each turned into its value by ``convert``
+        (`_converted` once all are proven within their widths, else `_checked`)."""
         values: dict[str, Any] = {}
         k = 0
         for name, kind, width, children in plan:
             if kind == "tuple":
                 raw = {}
                 for c in children:
-                    raw[c.name] = _checked(words[k], c.name, c.kind, c.width)
+                    raw[c.name] = convert(words[k], c.name, c.kind, c.width)
                     k += 1
                 values[name] = (AnchorRecord if name == "anchor" else CredentialStatusRecord)(**raw)
             elif kind == "string":
                 values[name] = self._string(data, base, base + k * _WORD, name)
                 k += 1
             else:
-                values[name] = _checked(words[k], name, kind, width)
+                values[name] = convert(words[k], name, kind, width)
                 k += 1
         return CredentialVerdict(**values, block_hash=block_hash)
 
@@ -293,8 +291,9 @@ _STATUSES = tuple(IssuerStatus)
 _ACTORS = tuple(StatusActor)
 
 
-def _converted(value: int, kind: str) -> Any:
-    """A head word already proven within its width, as its Python value."""
+def _converted(value: int, name: str, kind: str, width: int) -> Any:
+    """A head word already proven within its width, as its Python value (``name`` and
+    ``width`` unused: the signature of `_checked`)."""
     if kind == "int":
         return value
     if kind == "bool":
