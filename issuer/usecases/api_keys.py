@@ -1,5 +1,6 @@
 """An institution's API keys: created, listed, revoked and rotated (operator use cases)."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,6 +11,25 @@ from ..errors import NotFound
 from ..store import institutions as store
 from .collaborators import Collaborators
 from .common import iso_z
+
+
+def add_api_key(
+    session: Session, institution_id: int, scopes: Sequence[str], name: str
+) -> auth.NewApiKey:
+    """A new institution API key with these (already normalized) ``scopes``, added to
+    ``session``; its token is only in the answer."""
+    api = auth.new_api_key()
+    session.add(
+        ApiKey(
+            id=api.key_id,
+            institution_id=institution_id,
+            role=auth.ROLE_INSTITUTION,
+            scopes=",".join(scopes),
+            secret_hash=api.secret_hash,
+            name=name,
+        )
+    )
+    return api
 
 
 class ApiKeys:
@@ -24,17 +44,7 @@ class ApiKeys:
         """A new API key for an institution (operator)."""
         inst = store.by_slug(session, slug)
         norm = auth.normalize_scopes(scopes)
-        api = auth.new_api_key()
-        session.add(
-            ApiKey(
-                id=api.key_id,
-                institution_id=inst.id,
-                role=auth.ROLE_INSTITUTION,
-                scopes=",".join(norm),
-                secret_hash=api.secret_hash,
-                name=name,
-            )
-        )
+        api = add_api_key(session, inst.id, norm, name)
         return {"id": api.key_id, "token": api.token, "scopes": list(norm), "name": name}
 
     def list_for(self, slug: str) -> list[dict[str, Any]]:

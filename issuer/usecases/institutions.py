@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from .. import _cred, auth
 from ..caches import IssuerCaches
-from ..db import ApiKey, Institution, SigningKey, utcnow
+from ..db import Institution, SigningKey, utcnow
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..store import ConnectionReads, CursorReads
 from ..store import institutions as store
 from ..vault import KeyVault
+from .api_keys import add_api_key
 from .collaborators import Collaborators
 from .common import did_web, iso_z
 
@@ -161,17 +162,7 @@ class Institutions:
         session.flush()
         inst.chain_account_key_enc = self.c.vault.seal(account_key, context=f"account:{inst.id}")
         key_row = self._add_signing_key(session, inst.id, seed, public_raw, multibase)
-        api = auth.new_api_key()
-        session.add(
-            ApiKey(
-                id=api.key_id,
-                institution_id=inst.id,
-                role=auth.ROLE_INSTITUTION,
-                scopes=",".join(auth.SCOPES),
-                secret_hash=api.secret_hash,
-                name="initial",
-            )
-        )
+        api = add_api_key(session, inst.id, auth.SCOPES, "initial")
         _logger.info(
             "institution onboarded", extra={"institution": slug, "chain_issuer_id": issuer_id}
         )
