@@ -5,7 +5,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db import AnchorBatch, Credential, Institution
+from ..db import AnchorBatch, Credential, Institution, StatusChange
+from .status_changes import QUEUED_STATES
 
 
 def status_list_candidates(session: Session, institution_id: int, changed_ids: list[str]) -> Any:
@@ -39,26 +40,27 @@ def top_status_index(session: Session, institution_id: int) -> int:
     )
 
 
-def unbatched_count(session: Session) -> int:
-    """How many credentials wait for an anchor batch."""
-    return (
-        session.scalar(
-            select(func.count()).select_from(Credential).where(Credential.batch_id.is_(None))
-        )
-        or 0
-    )
+#: Anchor batch states that need nothing more (``superseded``: no longer written, kept for old rows).
+DONE_BATCH_STATES = ("anchored", "superseded")
 
 
-def unconfirmed_batch_count(session: Session) -> int:
-    """How many anchor batches are neither anchored nor superseded."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(AnchorBatch)
-            .where(AnchorBatch.state.not_in(("anchored", "superseded")))
+def readiness_counts(session: Session) -> tuple[int, int, int, int]:
+    """In one query: credentials waiting for an anchor batch, anchor batches neither anchored
+    nor superseded, status changes waiting to be applied (pending or sent), status changes the
+    registry refused."""
+
+    def count(table: Any, cond: Any) -> Any:
+        return select(func.count()).select_from(table).where(cond).scalar_subquery()
+
+    row = session.execute(
+        select(
+            count(Credential, Credential.batch_id.is_(None)),
+            count(AnchorBatch, AnchorBatch.state.not_in(DONE_BATCH_STATES)),
+            count(StatusChange, StatusChange.state.in_(QUEUED_STATES)),
+            count(StatusChange, StatusChange.state == "failed"),
         )
-        or 0
-    )
+    ).one()
+    return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), int(row[3] or 0))
 
 
 def institutions_waiting_for_anchor(session: Session) -> Any:
@@ -71,7 +73,7 @@ def institutions_waiting_for_anchor(session: Session) -> Any:
                 .distinct()
                 .union(
                     select(AnchorBatch.institution_id).where(
-                        AnchorBatch.state.not_in(("anchored", "superseded"))
+                        AnchorBatch.state.not_in(DONE_BATCH_STATES)
                     )
                 )
             )

@@ -35,16 +35,6 @@ def queued_count(session: Session) -> int:
     )
 
 
-def failed_count(session: Session) -> int:
-    """How many status changes the registry refused."""
-    return (
-        session.scalar(
-            select(func.count()).select_from(StatusChange).where(StatusChange.state == "failed")
-        )
-        or 0
-    )
-
-
 def queued_for(session: Session, institution_id: int) -> Any:
     """(action, credential ids joined by newlines) of the institution's queued changes, in
     order."""

@@ -6,7 +6,6 @@ from typing import Any
 from ..chain import ChainHealth
 from ..store import ConnectionReads
 from ..store import credentials as credential_store
-from ..store import status_changes as status_change_store
 from .collaborators import Collaborators
 from .common import iso_z
 from .ledger_states import LedgerStates
@@ -32,10 +31,9 @@ class Health:
         answers within about a second whatever the ledger does."""
         health = self.c.chain.probe_soon(max_age=2.0, wait=0.5)
         with self.c.sessions() as session:
-            pending = credential_store.unbatched_count(session)
-            unconfirmed = credential_store.unconfirmed_batch_count(session)
-            queued_changes = status_change_store.queued_count(session)
-            failed_changes = status_change_store.failed_count(session)
+            pending, unconfirmed, queued_changes, failed_changes = (
+                credential_store.readiness_counts(session)
+            )
             # institutions with credentials not yet anchored, to name any the ledger holds back
             waiting_for = credential_store.institutions_waiting_for_anchor(session)
             waiting = []
