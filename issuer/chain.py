@@ -418,8 +418,9 @@ class ChainGateway:
             )
 
     def wait(self, account_key: bytes, pending: Any, timeout: float) -> Any:
-        """Wait for the receipt of ``pending`` (or a replacement); raises on timeout/revert."""
-        with _guard("wait for anchorRoot"):
+        """Wait for the receipt of ``pending`` (or a replacement), any transaction (anchorRoot,
+        a status change); raises on timeout/revert."""
+        with _guard(f"wait for {getattr(pending, 'label', '') or 'transaction'}"):
             return self.sender(account_key).wait(pending, timeout=timeout)
 
     def replace(self, account_key: bytes, pending: Any) -> Any:
@@ -456,11 +457,6 @@ class ChainGateway:
             return sender.send(
                 {"to": self.deployment().registry, "data": self._data(fn, hashes)}, label=fn
             )
-
-    def wait_tx(self, account_key: bytes, pending: Any, timeout: float) -> Any:
-        """Wait for the receipt of any transaction ``pending`` (or a replacement)."""
-        with _guard("wait for transaction"):
-            return self.sender(account_key).wait(pending, timeout=timeout)
 
     def set_credential_status(self, account_key: bytes, action: str, hashes: list[bytes]) -> str:
         """Revoke, suspend or reinstate credentials in one transaction; returns its hash."""

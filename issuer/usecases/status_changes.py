@@ -298,7 +298,7 @@ class StatusChanges:
                     sent.state, sent.tx_hash = "sent", pending.tx_hash
                     sent.tx_record = orjson.dumps(pending.to_json()).decode()
                     sent.attempts = (sent.attempts or 0) + 1
-            receipt = self.c.chain.wait_tx(account_key, pending, self.c.settings.tx_timeout_s)
+            receipt = self.c.chain.wait(account_key, pending, self.c.settings.tx_timeout_s)
         except (ContractRevert, TransactionFailed) as exc:  # refused by the registry
             self.c.metrics.chain_errors.labels("revert").inc()
             if self._shows_effect(issuer_id, action, hashes):
