@@ -305,16 +305,6 @@ class AnchorWorker:
                 )
             ]
 
-    def _unfinished(self) -> list[int]:
-        with self.service.sessions() as session:
-            return list(
-                session.scalars(
-                    select(AnchorBatch.id)
-                    .where(AnchorBatch.state.not_in((*_DONE_STATES, FORMING)))
-                    .order_by(AnchorBatch.id)
-                )
-            )
-
     def _assign(self, params: list[dict[str, Any]]) -> int:
         """Assign one chunk of leaves (``s`` seq, ``b`` batch, ``i`` index, ``p`` path) to a
         forming batch in one transaction; returns how many rows were still unbatched and took it

@@ -433,12 +433,6 @@ class ChainGateway:
         with _guard("rebroadcast"):
             self.sender(account_key).rebroadcast(pending)
 
-    def confirmed_nonce(self, address: str) -> int:
-        """The account's mined transaction count."""
-        with _guard("eth_getTransactionCount"):
-            w3, _ = self._connect()
-            return int(w3.eth.get_transaction_count(address, "latest"))
-
     def block_time(self, block_number: int) -> dt.datetime:
         """A block's timestamp."""
         with _guard("eth_getBlockByNumber"):
@@ -457,11 +451,6 @@ class ChainGateway:
             return sender.send(
                 {"to": self.deployment().registry, "data": self._data(fn, hashes)}, label=fn
             )
-
-    def set_credential_status(self, account_key: bytes, action: str, hashes: list[bytes]) -> str:
-        """Revoke, suspend or reinstate credentials in one transaction; returns its hash."""
-        receipt = self._transact(self.sender(account_key), ACTIONS[action], hashes)
-        return "0x" + bytes(receipt["transactionHash"]).hex()
 
     def credential_statuses(self, issuer_id: int, hashes: list[bytes]) -> list[tuple[bool, bool]]:
         """(revoked, suspended) now, for each credential hash in the issuer's namespace."""

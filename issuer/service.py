@@ -474,16 +474,6 @@ class IssuerService:
         """Record a complete read of the institutions' ledger status (`LedgerStates.record`)."""
         self.ledger_states.record(states)
 
-    def _recorded_ledger_state(
-        self, db: CursorReads | ConnectionReads, chain_issuer_id: int
-    ) -> IssuerLedgerState | None:
-        return self.ledger_states.recorded(db, chain_issuer_id)
-
-    def _refuse_if_inactive_on_ledger(
-        self, db: CursorReads | ConnectionReads, inst: IssuingInstitution
-    ) -> None:
-        self.ledger_states.refuse_if_inactive(db, inst.slug, inst.chain_issuer_id)
-
     def ledger_state(self, chain_issuer_id: int | None) -> IssuerLedgerState | None:
         """The institution's ledger status for status endpoints (`LedgerStates.current`)."""
         return self.ledger_states.current(chain_issuer_id)

@@ -191,13 +191,6 @@ class VerdictCodec:
         except UnicodeDecodeError as exc:
             raise LedgerError(f"verifyCredential result: {name} is not UTF-8") from exc
 
-    def _static_tuple(self, data: bytes, pos: int, f: _Field) -> dict[str, Any]:
-        out = {}
-        for c in f.children:
-            out[c.name] = self._scalar(data, pos, c)
-            pos += _WORD
-        return out
-
     def decode(self, data: bytes, block_hash: bytes = b"") -> CredentialVerdict:
         """The verdict from the eth_call result bytes (LedgerError when they do not fit)."""
         try:
