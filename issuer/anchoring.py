@@ -41,15 +41,12 @@ from sqlalchemy import bindparam, delete, func, select, update
 from . import _cred
 from .db import AnchorBatch, Credential, Institution, utcnow
 from .errors import LedgerUnavailable
+from .store.credentials import DONE_BATCH_STATES
 
 _logger = logging.getLogger(__name__)
 
 CRASH_POINTS = ("before_send", "after_send", "after_receipt")
 
-#: Batch state once written when another issuer anchored a batch's root first and its credentials
-#: moved to a salted root. No longer written (anchors are kept per issuer); still read for old rows.
-SUPERSEDED = "superseded"
-_DONE_STATES = ("anchored", SUPERSEDED)
 #: A batch whose leaves are still being assigned; never sent (see ``AnchorWorker._form_batch``).
 FORMING = "forming"
 #: Credentials assigned to a forming batch per transaction, and the pause between two such
@@ -300,7 +297,7 @@ class AnchorWorker:
                 (int(r[0]), int(r[1]))
                 for r in session.execute(
                     select(AnchorBatch.id, AnchorBatch.institution_id)
-                    .where(AnchorBatch.state.not_in((*_DONE_STATES, FORMING)))
+                    .where(AnchorBatch.state.not_in((*DONE_BATCH_STATES, FORMING)))
                     .order_by(AnchorBatch.id)
                 )
             ]
@@ -378,7 +375,7 @@ class AnchorWorker:
     def _update_pending_gauge(self) -> None:
         # Two index range scans (unbatched rows; rows of the few batches not yet anchored)
         # rather than a join over every credential ever issued, which grew with the table.
-        open_batches = select(AnchorBatch.id).where(AnchorBatch.state.not_in(_DONE_STATES))
+        open_batches = select(AnchorBatch.id).where(AnchorBatch.state.not_in(DONE_BATCH_STATES))
         with self.service.sessions() as session:
             unbatched = session.scalar(
                 select(func.count()).select_from(Credential).where(Credential.batch_id.is_(None))
@@ -560,7 +557,7 @@ class AnchorWorker:
         with self.service.session() as session:
             batch = session.get(AnchorBatch, batch_id)
             assert batch is not None
-            if batch.state in _DONE_STATES:
+            if batch.state in DONE_BATCH_STATES:
                 return
             batch.state = "anchored"
             batch.block_number = block_number

@@ -40,7 +40,9 @@ def top_status_index(session: Session, institution_id: int) -> int:
     )
 
 
-#: Anchor batch states that need nothing more (``superseded``: no longer written, kept for old rows).
+#: Anchor batch states that need nothing more. ``superseded`` (another issuer had anchored the
+#: batch's root first, its credentials moved to a salted root) is no longer written: anchors are
+#: kept per (issuer, root); it stays here for old rows.
 DONE_BATCH_STATES = ("anchored", "superseded")
 
 
