@@ -25,6 +25,7 @@ from typing import Any
 
 from eth_utils import keccak
 
+from talentproof.ledger.abi import canonical_type
 from talentproof.ledger.errors import LedgerError
 
 __all__ = [
@@ -123,8 +124,6 @@ def artifact_hash(name: str) -> str:
 
 def abi_input_types(entry: Mapping[str, Any]) -> list[str]:
     """The canonical ABI types of an entry's inputs, e.g. ``["uint32", "(uint64,bool)"]``."""
-    from talentproof.ledger.abi import canonical_type
-
     return [canonical_type(p) for p in entry.get("inputs", ())]
 
 

@@ -21,9 +21,10 @@ from typing import Any
 from eth_utils import is_address, to_checksum_address
 
 from talentproof.ledger.abi import ContractABI
+from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import as_web3, did_hash, type_id
 from talentproof.ledger.deploy import REGISTRY_CONTRACT, Deployment
-from talentproof.ledger.errors import ChainIdMismatch, LedgerError
+from talentproof.ledger.errors import ChainIdMismatch, LedgerError, revert_data_from
 from talentproof.ledger.models import (
     AnchorRecord,
     CredentialStatusRecord,
@@ -128,8 +129,6 @@ class RegistryClient:
         self.deployment = deployment
         self.address = deployment.registry
         if abi is None:
-            from talentproof.ledger.artifacts import load_artifact
-
             abi = load_artifact(REGISTRY_CONTRACT).abi
         self.abi = ContractABI(abi)
         self._endpoint = endpoint_of(self.w3)
@@ -209,8 +208,6 @@ class RegistryClient:
         return fn.decode(data)
 
     def _call_anonymous(self, tx: dict[str, Any], block: int | str, label: str) -> bytes:
-        from talentproof.ledger.errors import revert_data_from
-
         with rpc_guard(f"eth_call {label}", self._endpoint):
             try:
                 return bytes(self.w3.eth.call(tx, block))

@@ -27,10 +27,18 @@ import hashlib
 import json
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import solcx
+import typer
+from eth_utils import keccak
+from solcx.exceptions import SolcError
+from solcx.wrapper import get_solc_version
+
+import talentproof.contracts as contracts_package
 from talentproof.ledger.errors import LedgerError
 
 __all__ = [
@@ -90,9 +98,7 @@ def _repo_root() -> Path:
 
 def contracts_dir() -> Path:
     """The directory of the Solidity sources (the ``talentproof.contracts`` package)."""
-    import talentproof.contracts as package
-
-    return Path(package.__file__).resolve().parent
+    return Path(contracts_package.__file__).resolve().parent
 
 
 def solc_binary() -> Path:
@@ -133,10 +139,6 @@ def build_input(root: Path | None = None) -> dict[str, Any]:
 
 
 def _run_solc(input_data: Mapping[str, Any], binary: Path) -> dict[str, Any]:
-    import solcx
-    from solcx.exceptions import SolcError
-    from solcx.wrapper import get_solc_version
-
     try:
         version = get_solc_version(binary)
     except (OSError, SolcError, ValueError) as exc:
@@ -201,8 +203,6 @@ def _artifacts_from_output(
 
 
 def _keccak(data: bytes) -> bytes:
-    from eth_utils import keccak
-
     return keccak(data)
 
 
@@ -291,8 +291,6 @@ def register_compile_command(app: Any) -> None:
     If `app` already has a ``contracts`` group, pass that group's Typer instead and the command
     is registered as ``compile`` directly on it (see `_add_compile`).
     """
-    import typer
-
     group = typer.Typer(
         help="Solidity contracts: compile the committed artifacts.", no_args_is_help=True
     )
@@ -301,8 +299,6 @@ def register_compile_command(app: Any) -> None:
 
 
 def _add_compile(group: Any) -> None:
-    import typer
-
     @group.command("compile")
     def compile_command(
         check: bool = typer.Option(
@@ -333,8 +329,6 @@ def _add_compile(group: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``scripts/compile [--check]``: compile (or check) the artifacts; returns the exit code."""
-    import sys
-
     args = list(sys.argv[1:] if argv is None else argv)
     if args not in ([], ["--check"]):
         print("usage: scripts/compile [--check]", file=sys.stderr)

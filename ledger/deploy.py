@@ -21,6 +21,7 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 
+from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import as_web3
 from talentproof.ledger.errors import DeploymentError, ErrorDecoder
 from talentproof.ledger.tx import FeeConfig, TxSender, endpoint_of, rpc_guard
@@ -141,8 +142,6 @@ class Deployment:
 def _registry_artifact(artifact: Any | None) -> Any:
     if artifact is not None:
         return artifact
-    from talentproof.ledger.artifacts import load_artifact
-
     return load_artifact(REGISTRY_CONTRACT)
 
 

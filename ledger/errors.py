@@ -23,12 +23,13 @@ Every exception raised on purpose by `talentproof.ledger` derives from `LedgerEr
 
 from __future__ import annotations
 
+import ast
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from talentproof.errors import EXIT_UNAVAILABLE, TalentProofError
 
@@ -199,7 +200,7 @@ class ErrorDecoder:
     """Decodes revert data into typed exceptions using the custom errors of an ABI."""
 
     def __init__(self, abi: Sequence[Mapping[str, Any]]) -> None:
-        from talentproof.ledger.abi import canonical_type  # abi imports this module
+        from talentproof.ledger.abi import canonical_type  # noqa: PLC0415 (abi imports this module)
 
         self._by_selector: dict[bytes, tuple[str, list[str], list[str]]] = {}
         for entry in [*abi, *_BUILTIN_ERRORS]:
@@ -235,8 +236,6 @@ class ErrorDecoder:
 
 def _normalise(value: Any, typ: str) -> Any:
     if typ == "address" and isinstance(value, str):
-        from eth_utils import to_checksum_address
-
         return to_checksum_address(value)
     if isinstance(value, tuple):
         return list(value)
@@ -287,8 +286,6 @@ def revert_data_from(exc: BaseException) -> bytes | None:
 
 def _bytes_repr(text: str) -> bytes | None:
     """eth-tester reports revert data as ``repr(bytes)``, possibly after "execution reverted: "."""
-    import ast
-
     for marker in ("b'", 'b"'):
         start = text.find(marker)
         if start == 0 or (start > 0 and text[start - 1] == " "):
@@ -319,7 +316,9 @@ def _registry_error_names() -> frozenset[str]:
     global _REGISTRY_ERRORS
     if _REGISTRY_ERRORS is None:
         try:
-            from talentproof.ledger.artifacts import load_artifact
+            from talentproof.ledger.artifacts import (  # noqa: PLC0415 (artifacts imports this module)
+                load_artifact,
+            )
 
             abi = load_artifact("TalentProofRegistry").abi
         except Exception:  # artifact missing: nothing to expose (and retry next time)

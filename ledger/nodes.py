@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack
 
 from talentproof.ledger.errors import NodeError
+from talentproof.private import open_private
 
 __all__ = [
     "DEV_MNEMONIC",
@@ -74,7 +75,7 @@ _PR_SET_PDEATHSIG = 1
 def dev_private_keys(count: int = 10, mnemonic: str = DEV_MNEMONIC) -> tuple[str, ...]:
     """The first `count` private keys (0x-hex) of the BIP-44 accounts m/44'/60'/0'/0/i
     (eth-account's BIP-32 derivation)."""
-    from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
+    from eth_account.hdaccount import key_from_seed, seed_from_mnemonic  # noqa: PLC0415 (eth-account takes 0.4 s to import; only node set-up needs it)
 
     seed = seed_from_mnemonic(mnemonic, "")
     return tuple("0x" + key_from_seed(seed, f"m/44'/60'/0'/0/{i}").hex() for i in range(count))
@@ -278,7 +279,7 @@ class LocalNode:
     @property
     def accounts(self) -> tuple[str, ...]:
         """Checksummed addresses of `private_keys`."""
-        from eth_account import Account
+        from eth_account import Account  # noqa: PLC0415 (eth-account takes 0.4 s to import; only node set-up needs it)
 
         return tuple(Account.from_key(k).address for k in self.private_keys)
 
@@ -317,8 +318,6 @@ class LocalNode:
     def _spawn(self, binary: Path, port: int) -> None:
         cmd = self.config.build_command(binary, port)
         assert self.log_path is not None
-        from talentproof.private import open_private
-
         self._log_file = open_private(self.log_path, "ab")  # closed in stop()
         try:
             self.process = subprocess.Popen(
@@ -461,17 +460,18 @@ class EmbeddedChain:
     @property
     def accounts(self) -> tuple[str, ...]:
         """Checksummed addresses of `private_keys`."""
-        from eth_account import Account
+        from eth_account import Account  # noqa: PLC0415 (eth-account takes 0.4 s to import; only node set-up needs it)
 
         return tuple(Account.from_key(k).address for k in self.private_keys)
 
 
 def embedded_chain(accounts: int = 10) -> EmbeddedChain:
     """A fresh in-process chain for fast unit tests (no node process, no network)."""
-    from eth_tester import EthereumTester, PyEVMBackend
-    from eth_tester.backends.pyevm.main import get_default_account_keys
-    from web3 import Web3
-    from web3.providers.eth_tester import EthereumTesterProvider
+    # The embedded chain's libraries (py-evm, web3: over a second to import) load only when used.
+    from eth_tester import EthereumTester, PyEVMBackend  # noqa: PLC0415
+    from eth_tester.backends.pyevm.main import get_default_account_keys  # noqa: PLC0415
+    from web3 import Web3  # noqa: PLC0415
+    from web3.providers.eth_tester import EthereumTesterProvider  # noqa: PLC0415
 
     keys = get_default_account_keys(quantity=accounts)
     backend = PyEVMBackend(genesis_state=PyEVMBackend.generate_genesis_state(num_accounts=accounts))

@@ -37,6 +37,7 @@ from talentproof.ledger._internal.verdict import (
     VerdictCodec,
 )
 from talentproof.ledger.abi import ContractABI
+from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.ledger.models import AnchorRecord, CredentialVerdict
@@ -93,8 +94,6 @@ class RegistryReader:
         self.registry = to_checksum_address(registry_address)
         self.timeout = timeout
         self.batch_views = batch_views
-        from talentproof.ledger.artifacts import load_artifact
-
         if abi is None:
             abi = load_artifact("TalentProofRegistry").abi
         self.abi = ContractABI(abi)
