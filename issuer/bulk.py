@@ -58,7 +58,8 @@ from ._bulkworker import sign_block, split_block
 from .auth import Principal
 from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, utcnow
 from .errors import InvalidRequest, NotAccredited, NotFound
-from .service import IssuerService, Outcome, fingerprint
+from .outcome import Outcome, accepted
+from .service import IssuerService, fingerprint
 from .store import bulk_jobs as bulk_store
 
 _logger = logging.getLogger(__name__)
@@ -366,8 +367,7 @@ def create_job(
                 total_rows=rows,
             )
         )
-        return Outcome(
-            202,
+        return accepted(
             {
                 "id": job_id,
                 "state": "queued",
@@ -378,7 +378,7 @@ def create_job(
                     "errors": f"/bulk-jobs/{job_id}/errors",
                 },
             },
-            {"Location": f"/bulk-jobs/{job_id}"},
+            f"/bulk-jobs/{job_id}",
         )
 
     outcome = service.idempotent(caller, idempotency_key, fp, _create)

@@ -1,13 +1,51 @@
-"""What a write use case answers (`Outcome`), as the idempotency store records and replays it."""
+"""What a write use case answers: a domain result (`Outcome`: its `Kind`, its JSON body and the
+resource it names), recorded and replayed by the idempotency store. The HTTP rendering (status
+code, ``Location``, ``Idempotent-Replayed``) is `api.responses.respond`'s alone."""
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
+
+
+class Kind(Enum):
+    """What a write did."""
+
+    DONE = "done"  #: took effect (a change made, a status change already applied)
+    CREATED = "created"  #: made a new resource (an institution, an API key)
+    ACCEPTED = "accepted"  #: queued, finished later (anchoring, a bulk job, a status change)
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a write operation answers: status code, JSON body and extra headers."""
+    """A write's result: what it did (``kind``), its JSON ``body``, the path of the resource it
+    made or that tells how it goes on (``link``), and whether it is the recorded answer of an
+    earlier request with the same Idempotency-Key (``replayed``)."""
 
-    status_code: int
+    kind: Kind
     body: dict[str, Any]
-    headers: dict[str, str]
+    link: str | None = None
+    replayed: bool = False
+
+
+def done(body: dict[str, Any]) -> Outcome:
+    """A write that took effect."""
+    return Outcome(Kind.DONE, body)
+
+
+def created(body: dict[str, Any], link: str | None = None) -> Outcome:
+    """A write that made the resource at ``link``."""
+    return Outcome(Kind.CREATED, body, link)
+
+
+def accepted(body: dict[str, Any], link: str) -> Outcome:
+    """A write queued to finish later; ``link`` is where to follow it."""
+    return Outcome(Kind.ACCEPTED, body, link)
+
+
+def status_change(body: dict[str, Any]) -> Outcome:
+    """A status change's result: done once applied (with its transaction), else accepted
+    (queued); its ``poll`` link is the link either way."""
+    return Outcome(Kind.DONE if body["state"] == "applied" else Kind.ACCEPTED, body, body["poll"])
+
+
+__all__ = ["Kind", "Outcome", "accepted", "created", "done", "status_change"]

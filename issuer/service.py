@@ -8,6 +8,7 @@ names it; anchoring happens later in :mod:`talentproof.issuer.anchoring`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -38,7 +39,7 @@ from .errors import (
     Unauthenticated,
 )
 from .observability import Metrics, WriterLockWaits
-from .outcome import Outcome as Outcome  # re-exported: bulk.py and older callers import it here
+from .outcome import Outcome as Outcome  # re-exported: older callers import it here
 from .settings import IssuerSettings
 from .store import (
     ConnectionReads,
@@ -341,7 +342,7 @@ class IssuerService:
             body = _map_tokens(
                 outcome.body, lambda t: self.vault.seal_replay(t, principal=who, key=key)
             )
-            return Outcome(outcome.status_code, body, outcome.headers)
+            return dataclasses.replace(outcome, body=body)
 
         outcome = self._idempotent(
             principal,
@@ -353,7 +354,7 @@ class IssuerService:
         body = _map_tokens(
             outcome.body, lambda t: self.vault.open_replay(t, principal=who, key=key)
         )
-        return Outcome(outcome.status_code, body, outcome.headers)
+        return dataclasses.replace(outcome, body=body)
 
     def _scrub_clear_replays(self) -> None:
         self.idempotency.scrub_clear_replays()

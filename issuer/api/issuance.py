@@ -18,6 +18,7 @@ from ..outcome import Outcome
 from ..service import IssuerService
 from .deps import authenticate
 from .errors import render_issuer_error
+from .responses import STATUS, headers_of
 from .schemas import IssueRequest
 
 
@@ -169,9 +170,9 @@ class IssueFastPath:
         ]
         headers.extend(
             (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in outcome.headers.items()
+            for name, value in headers_of(outcome).items()
         )
         await send(
-            {"type": "http.response.start", "status": outcome.status_code, "headers": headers}
+            {"type": "http.response.start", "status": STATUS[outcome.kind], "headers": headers}
         )
         await send({"type": "http.response.body", "body": payload})

@@ -1,4 +1,5 @@
-"""Response classes and the rendering of a use case's `Outcome` as an HTTP answer."""
+"""Response classes and the one rendering of a use case's result (`outcome.Outcome`) as an HTTP
+answer: its status code by kind, ``Location`` and ``Idempotent-Replayed``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Any
 import orjson
 from fastapi.responses import JSONResponse, Response
 
-from ..outcome import Outcome
+from ..outcome import Kind, Outcome
+
+#: The HTTP status of each kind of write result.
+STATUS: dict[Kind, int] = {Kind.DONE: 200, Kind.CREATED: 201, Kind.ACCEPTED: 202}
 
 
 class ORJSONResponse(JSONResponse):
@@ -17,22 +21,17 @@ class ORJSONResponse(JSONResponse):
         return orjson.dumps(content)
 
 
+def headers_of(outcome: Outcome) -> dict[str, str]:
+    """The extra headers of ``outcome``'s answer: ``Location`` (its link), then
+    ``Idempotent-Replayed`` for a recorded answer given to a retry."""
+    headers = {"Location": outcome.link} if outcome.link else {}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return headers
+
+
 def respond(outcome: Outcome) -> Response:
-    """``outcome`` (status, body, headers of a write) as a JSON response."""
-    return ORJSONResponse(outcome.body, status_code=outcome.status_code, headers=outcome.headers)
-
-
-def ok(body: dict[str, Any]) -> Outcome:
-    """A write's answer: 200 with ``body``."""
-    return Outcome(200, body, {})
-
-
-def created(body: dict[str, Any], location: str | None = None) -> Outcome:
-    """A write's answer: 201 with ``body`` (and the new resource's ``Location``)."""
-    return Outcome(201, body, {"Location": location} if location else {})
-
-
-def status_change(body: dict[str, Any]) -> Outcome:
-    """A status change's answer: 200 once applied (with its transaction), else 202 (queued);
-    ``Location`` its poll link."""
-    return Outcome(200 if body["state"] == "applied" else 202, body, {"Location": body["poll"]})
+    """``outcome`` (a write's result) as a JSON response."""
+    return ORJSONResponse(
+        outcome.body, status_code=STATUS[outcome.kind], headers=headers_of(outcome)
+    )

@@ -12,20 +12,35 @@ from sqlalchemy.orm import Session
 
 from ..db import IdempotencyRecord, Meta, utcnow
 from ..errors import Conflict, IdempotencyKeyReused, InvalidRequest
-from ..outcome import Outcome
+from ..outcome import Kind, Outcome
 from .statements import INSERT_IDEM, SELECT_IDEM
+
+#: How a result's kind is stored: the ``status_code`` column of migration 0001 holds the number
+#: rows were always written with, so rows written before kinds existed (and by any version) read
+#: alike. A storage code, not an HTTP answer: `api.responses` renders the result.
+_STORED_KIND: dict[Kind, int] = {Kind.DONE: 200, Kind.CREATED: 201, Kind.ACCEPTED: 202}
+_KIND_OF = {code: kind for kind, code in _STORED_KIND.items()}
+
+
+def stored_columns(outcome: Outcome) -> dict[str, Any]:
+    """The ``status_code``, ``body`` and ``headers`` columns that record ``outcome`` (its link
+    kept under ``Location`` in ``headers``, as rows always held it)."""
+    return {
+        "status_code": _STORED_KIND[outcome.kind],
+        "body": orjson.dumps(outcome.body),
+        "headers": orjson.dumps({"Location": outcome.link} if outcome.link else {}).decode(),
+    }
 
 
 def replay(stored: Any, request_fingerprint: bytes) -> Outcome:
     """The recorded answer ``stored`` to a retry with ``request_fingerprint`` (marked
-    ``Idempotent-Replayed``); raises `IdempotencyKeyReused` for another request."""
+    ``replayed``); raises `IdempotencyKeyReused` for another request."""
     if stored.fingerprint != request_fingerprint:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used for a different request; use a new key"
         )
-    headers = orjson.loads(stored.headers)
-    headers["Idempotent-Replayed"] = "true"
-    return Outcome(stored.status_code, orjson.loads(stored.body), headers)
+    link = orjson.loads(stored.headers).get("Location")
+    return Outcome(_KIND_OF[stored.status_code], orjson.loads(stored.body), link, replayed=True)
 
 
 def record(
@@ -36,9 +51,7 @@ def record(
         principal=principal_id,
         key=key,
         fingerprint=request_fingerprint,
-        status_code=outcome.status_code,
-        body=orjson.dumps(outcome.body),
-        headers=orjson.dumps(outcome.headers).decode(),
+        **stored_columns(outcome),
     )
 
 
@@ -144,9 +157,7 @@ class IdempotencyStore:
                             "principal": principal_id,
                             "key": key,
                             "fingerprint": request_fingerprint,
-                            "status_code": outcome.status_code,
-                            "body": orjson.dumps(outcome.body),
-                            "headers": orjson.dumps(outcome.headers).decode(),
+                            **stored_columns(outcome),
                             "created_at": utcnow(),
                         },
                     )
@@ -161,4 +172,4 @@ class IdempotencyStore:
         raise Conflict("a request with this Idempotency-Key is still in progress; retry")
 
 
-__all__ = ["IdempotencyStore", "record", "replay"]
+__all__ = ["IdempotencyStore", "record", "replay", "stored_columns"]

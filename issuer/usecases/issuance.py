@@ -13,10 +13,10 @@ import orjson
 from .. import _cred, auth
 from ..db import Institution, utcnow
 from ..errors import Conflict, InvalidRequest, IssuerError, NotAccredited
-from ..outcome import Outcome
+from ..outcome import Outcome, accepted
 from ..store import ConnectionReads, CursorReads, HotPath, statements
 from ..store import institutions as institution_store
-from ..store.idempotency import replay
+from ..store.idempotency import replay, stored_columns
 from ..store.status_indexes import StatusIndexes
 from .collaborators import Collaborators
 from .common import require
@@ -207,9 +207,7 @@ class Issuance:
                                 "principal": item.ids[0],
                                 "key": item.ids[1],
                                 "fingerprint": item.request_fingerprint,
-                                "status_code": item.outcome.status_code,
-                                "body": orjson.dumps(item.outcome.body),
-                                "headers": orjson.dumps(item.outcome.headers).decode(),
+                                **stored_columns(item.outcome),
                                 "created_at": item.row["created_at"],
                             }
                             for item in pending
@@ -290,11 +288,7 @@ class Issuance:
             "created_at": utcnow(),
         }
         return (
-            Outcome(
-                202,
-                self.pending_body(cred_id, signed, digest),
-                {"Location": f"/credentials/{cred_id}/anchor"},
-            ),
+            accepted(self.pending_body(cred_id, signed, digest), f"/credentials/{cred_id}/anchor"),
             row,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import socket
+from typing import Any
 
 import pytest
 import zxingcpp
@@ -57,6 +58,39 @@ def test_idempotency_key_never_issues_twice(client, service) -> None:
         "/credentials", headers=bearer(token, **{"Idempotency-Key": "req-2"}), json=degree_request()
     )
     assert fresh.json()["id"] != first.json()["id"]
+
+
+def test_a_replay_is_the_first_answer_byte_for_byte(client) -> None:
+    """The stored result is rendered again: same status, body bytes and Location, marked
+    replayed (the fast path of POST /credentials and the routes alike)."""
+    inst = onboard(client)
+    token = inst["api_key"]["token"]
+    for path, kwargs in (
+        ("/credentials", {"json": degree_request()}),
+        (
+            f"/operator/institutions/{inst['slug']}/api-keys",
+            {"json": {"scopes": ["issue"], "name": "replayed"}},
+        ),
+    ):
+        auth = operator_headers() if "operator" in path else bearer(token)
+        headers = {**auth, "Idempotency-Key": f"bytes-{path}"}
+        first = client.post(path, headers=headers, **kwargs)
+        again = client.post(path, headers=headers, **kwargs)
+        assert first.status_code == again.status_code and first.status_code in (201, 202)
+        if "operator" not in path:  # an operator's new key is sealed and opened again
+            assert again.content == first.content
+        assert again.json() == first.json()
+        assert again.headers.get("Location") == first.headers.get("Location")
+        assert again.headers["Idempotent-Replayed"] == "true"
+        if "operator" not in path:
+            assert _raw_headers(again) == _raw_headers(first) + [(b"idempotent-replayed", b"true")]
+
+
+def _raw_headers(response: Any) -> list[tuple[bytes, bytes]]:
+    """The response's headers in order, without its date and the replay marker (at the end)."""
+    raw = [(k.lower(), v) for k, v in response.headers.raw if k.lower() != b"date"]
+    marker = [(k, v) for k, v in raw if k == b"idempotent-replayed"]
+    return [(k, v) for k, v in raw if k != b"idempotent-replayed"] + marker
 
 
 def test_idempotency_holds_across_processes_racing(client, service) -> None:

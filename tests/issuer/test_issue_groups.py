@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from talentproof.issuer.db import Credential, IdempotencyRecord
 from talentproof.issuer.errors import IdempotencyKeyReused, InvalidRequest, NotAccredited
-from talentproof.issuer.service import Outcome
+from talentproof.issuer.outcome import Kind, Outcome
 
 from .issuer_helpers import bearer, degree_request, onboard, operator_headers
 
@@ -45,12 +45,12 @@ def test_one_commit_for_the_group_and_each_request_its_own_answer(client, servic
         ]
     )
     first, schema, keyed, replayed, reused, too_long, other = results
-    assert isinstance(first, Outcome) and first.status_code == 202
+    assert isinstance(first, Outcome) and first.kind is Kind.ACCEPTED
     assert isinstance(schema, InvalidRequest) and schema.field == "credentialSubject.degree.level"
-    assert isinstance(keyed, Outcome) and keyed.status_code == 202
-    assert "Idempotent-Replayed" not in keyed.headers
+    assert isinstance(keyed, Outcome) and keyed.kind is Kind.ACCEPTED
+    assert not keyed.replayed and keyed.link == f"/credentials/{keyed.body['id']}/anchor"
     assert isinstance(replayed, Outcome) and replayed.body["id"] == keyed.body["id"]
-    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.replayed and replayed.kind is Kind.ACCEPTED and replayed.link == keyed.link
     assert isinstance(reused, IdempotencyKeyReused)
     assert isinstance(too_long, InvalidRequest) and too_long.field == "Idempotency-Key"
     assert isinstance(other, Outcome) and other.body["id"] not in (
@@ -82,7 +82,7 @@ def test_a_retry_is_answered_as_first_even_once_it_would_be_refused(client, serv
         [(caller, "retry-1", degree_request()), (caller, "retry-2", degree_request())]
     )
     assert isinstance(retried, Outcome) and retried.body["id"] == issued.body["id"]
-    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.replayed and retried.kind is Kind.ACCEPTED
     assert isinstance(fresh, NotAccredited)
     assert _count(service) == 1
 
@@ -101,7 +101,7 @@ def test_requests_of_one_event_loop_step_share_one_commit(client, service) -> No
 
     commits = _commits(service)
     answers = asyncio.run(burst())
-    assert all(isinstance(a, Outcome) and a.status_code == 202 for a in answers)
+    assert all(isinstance(a, Outcome) and a.kind is Kind.ACCEPTED for a in answers)
     assert len({a.body["id"] for a in answers}) == 12
     assert _commits(service) - commits == 2  # 12 requests, at most 8 per group
     assert _count(service) == 12

@@ -5,9 +5,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from ...outcome import created, done
 from ...service import IssuerService, fingerprint
 from ..deps import CallerDep, IdempotentWriteDep, ServiceDep
-from ..responses import created, ok, respond
+from ..responses import respond
 from ..schemas import ApiKeyRequest
 
 router = APIRouter(tags=["operator"])
@@ -53,9 +54,9 @@ def _api_key_route(action: str, change: Any, shape: Any) -> Any:
     return route
 
 
-# a rotation answers as a creation (201: the new key), a revocation 200
+# a rotation answers as a creation (the new key), a revocation as done
 for _action, _change, _shape, _summary in (
-    ("revoke", IssuerService.revoke_api_key, ok, "Revoke an API key"),
+    ("revoke", IssuerService.revoke_api_key, done, "Revoke an API key"),
     (
         "rotate",
         IssuerService.rotate_api_key,

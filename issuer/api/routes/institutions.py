@@ -6,9 +6,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from ...outcome import created, done
 from ...service import fingerprint
 from ..deps import CallerDep, IdempotentWriteDep, ServiceDep
-from ..responses import created, ok, respond
+from ..responses import respond
 from ..schemas import CredentialTypesRequest, InstitutionStatusRequest, OnboardRequest
 
 router = APIRouter(tags=["operator"])
@@ -67,7 +68,7 @@ def institution_status(
 ) -> Response:
     service.require_operator(caller)
     fp = fingerprint("inst-status", slug, body.status)
-    return respond(write(fp, lambda s: ok(service.set_institution_status(s, slug, body.status))))
+    return respond(write(fp, lambda s: done(service.set_institution_status(s, slug, body.status))))
 
 
 @router.post(
@@ -86,7 +87,7 @@ def credential_types(
     return respond(
         write(
             fp,
-            lambda s: ok(
+            lambda s: done(
                 service.change_credential_types(s, slug, grant=body.grant, withdraw=body.withdraw)
             ),
         )
@@ -102,4 +103,4 @@ def rotate_signing_key(
 ) -> Response:
     service.require_operator(caller)
     fp = fingerprint("rotate-signing", slug)
-    return respond(write(fp, lambda s: ok(service.rotate_signing_key(s, slug))))
+    return respond(write(fp, lambda s: done(service.rotate_signing_key(s, slug))))

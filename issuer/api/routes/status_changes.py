@@ -7,10 +7,10 @@ from fastapi import APIRouter
 from fastapi import Path as FastApiPath
 from fastapi.responses import Response
 
+from ...outcome import status_change as status_change_answer
 from ...service import fingerprint
 from ..deps import CallerDep, IdempotentWriteDep, ServiceDep
 from ..responses import respond
-from ..responses import status_change as status_change_answer
 from ..schemas import ReasonRequest, StatusChangeRequest
 
 router = APIRouter(tags=["revocation"])
