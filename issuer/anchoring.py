@@ -36,19 +36,17 @@ import time
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, func, select, update
 
 from . import _cred
-from .db import AnchorBatch, Credential, Institution, utcnow
+from .db import utcnow
 from .errors import LedgerUnavailable
-from .store.credentials import DONE_BATCH_STATES
+from .store import batches as batch_store
+from .store.batches import FORMING as FORMING  # re-exported: the worker's states are named here
 
 _logger = logging.getLogger(__name__)
 
 CRASH_POINTS = ("before_send", "after_send", "after_receipt")
 
-#: A batch whose leaves are still being assigned; never sent (see ``AnchorWorker._form_batch``).
-FORMING = "forming"
 #: Credentials assigned to a forming batch per transaction, and the pause between two such
 #: transactions: the writer lock is held ~1-2 ms at a time and then left free, so issuance
 #: requests (which each need it to commit) keep flowing while a large batch forms, instead of
@@ -90,7 +88,7 @@ class AnchorWorker:
         self._thread: threading.Thread | None = None
         self.wakeup = threading.Event()
         self.form_chunk = FORM_CHUNK
-        self._assign_sql: tuple[str, tuple[str, ...] | None] | None = None
+        self._assignment: batch_store.LeafAssignment | None = None
         self._recovered = False
         #: institution id -> (ledger state, monotonic time of the next status read): institutions
         #: whose anchoring waits because the ledger shows them suspended or removed
@@ -216,10 +214,7 @@ class AnchorWorker:
     def _chain_identity(self, institution_id: int) -> tuple[str, int | None]:
         """The institution's slug and on-chain issuer id."""
         with self.service.sessions() as session:
-            inst = session.get(Institution, institution_id)
-            if inst is None:
-                return str(institution_id), None
-            return inst.slug, inst.chain_issuer_id
+            return batch_store.chain_identity(session, institution_id)
 
     def _start_waiting(self, institution_id: int, exc: Exception) -> None:
         from .chain import ISSUER_STATUSES, IssuerLedgerState
@@ -285,107 +280,39 @@ class AnchorWorker:
         """A batch whose ``anchorRoot`` reverted (mined or at estimation) anchored nothing: it
         is sent afresh (a new transaction) once the institution may anchor again."""
         with self.service.session() as session:
-            batch = session.get(AnchorBatch, batch_id)
-            if batch is not None and batch.state == "sent":
-                batch.state = "built"
-                batch.tx_record = None
+            batch_store.unsend(session, batch_id)
 
     # -- queries ----------------------------------------------------------------------------
     def _unfinished_by_institution(self) -> list[tuple[int, int]]:
         with self.service.sessions() as session:
-            return [
-                (int(r[0]), int(r[1]))
-                for r in session.execute(
-                    select(AnchorBatch.id, AnchorBatch.institution_id)
-                    .where(AnchorBatch.state.not_in((*DONE_BATCH_STATES, FORMING)))
-                    .order_by(AnchorBatch.id)
-                )
-            ]
+            return batch_store.unfinished_by_institution(session)
 
     def _assign(self, params: list[dict[str, Any]]) -> int:
         """Assign one chunk of leaves (``s`` seq, ``b`` batch, ``i`` index, ``p`` path) to a
         forming batch in one transaction; returns how many rows were still unbatched and took it
-        (all of them, or the chunk is rolled back).
-
-        The statement is compiled once and run on the driver's cursor: with small chunks the
-        ORM session's per-transaction bookkeeping cost several times the SQL itself."""
-        if self._assign_sql is None:
-            table = Credential.__table__
-            statement = (
-                update(table)
-                .where(table.c.seq == bindparam("s"), table.c.batch_id.is_(None))
-                .values(
-                    batch_id=bindparam("b"), leaf_index=bindparam("i"), proof_path=bindparam("p")
-                )
-            )
-            compiled = statement.compile(dialect=self.service.engine.dialect)
-            names = tuple(compiled.positiontup) if compiled.positiontup else None
-            self._assign_sql = (compiled.string, names)
-        sql, names = self._assign_sql
-        rows: list[Any] = [tuple(p[n] for n in names) for p in params] if names else params
-        raw = self.service.engine.raw_connection()
-        try:
-            with self.service.write_lock:
-                cursor = raw.cursor()
-                try:
-                    cursor.executemany(sql, rows)
-                    assigned = cursor.rowcount
-                    if assigned == len(rows):
-                        raw.commit()
-                    else:
-                        raw.rollback()
-                    return int(assigned)
-                except BaseException:
-                    raw.rollback()
-                    raise
-                finally:
-                    cursor.close()
-        finally:
-            raw.close()
+        (all of them, or the chunk is rolled back)."""
+        if self._assignment is None:
+            self._assignment = batch_store.LeafAssignment(self.service.engine)
+        return self._assignment.run(self.service.write_lock, params)
 
     def _forming(self) -> list[int]:
         with self.service.sessions() as session:
-            return list(session.scalars(select(AnchorBatch.id).where(AnchorBatch.state == FORMING)))
+            return batch_store.forming(session)
 
     def _abandon(self, batch_id: int, why: str) -> None:
         """Free the leaves of a batch that was never completely formed, and delete it (it was
         never sent: only ``built`` batches are)."""
-        table = Credential.__table__
         with self.service.session() as session:
-            session.execute(
-                update(table)
-                .where(table.c.batch_id == batch_id)
-                .values(batch_id=None, leaf_index=None, proof_path=None)
-            )
-            session.execute(
-                delete(AnchorBatch).where(AnchorBatch.id == batch_id, AnchorBatch.state == FORMING)
-            )
+            batch_store.abandon(session, batch_id)
         _logger.warning("batch abandoned before sending", extra={"batch": batch_id, "why": why})
 
     def _institutions_with_pending(self) -> list[int]:
         with self.service.sessions() as session:
-            return list(
-                session.scalars(
-                    select(Credential.institution_id)
-                    .where(Credential.batch_id.is_(None))
-                    .distinct()
-                )
-            )
+            return batch_store.institutions_with_pending(session)
 
     def _update_pending_gauge(self) -> None:
-        # Two index range scans (unbatched rows; rows of the few batches not yet anchored)
-        # rather than a join over every credential ever issued, which grew with the table.
-        open_batches = select(AnchorBatch.id).where(AnchorBatch.state.not_in(DONE_BATCH_STATES))
         with self.service.sessions() as session:
-            unbatched = session.scalar(
-                select(func.count()).select_from(Credential).where(Credential.batch_id.is_(None))
-            )
-            in_open = session.scalar(
-                select(func.count())
-                .select_from(Credential)
-                .where(Credential.batch_id.in_(open_batches))
-            )
-            pending = (unbatched or 0) + (in_open or 0)
+            pending = batch_store.pending_count(session)
         self.service.metrics.pending.set(pending)
 
     # -- step 1: form ------------------------------------------------------------------------------
@@ -393,12 +320,7 @@ class AnchorWorker:
         # Read and build the tree without the writer lock (issuance keeps flowing); the write
         # below re-checks that every row is still unbatched.
         with self.service.sessions() as session:
-            rows = session.execute(
-                select(Credential.seq, Credential.credential_hash, Credential.created_at)
-                .where(Credential.institution_id == institution_id, Credential.batch_id.is_(None))
-                .order_by(Credential.seq)
-                .limit(self.max_leaves)
-            ).all()
+            rows = batch_store.unbatched(session, institution_id, self.max_leaves)
             if not rows:
                 return None
             oldest = rows[0].created_at
@@ -413,17 +335,7 @@ class AnchorWorker:
         # exactly its leaves. A crash in between leaves a forming batch that the next worker
         # frees (`_abandon`); rows batched meanwhile by another worker abandon this one.
         with self.service.session() as session:
-            batch = AnchorBatch(
-                institution_id=institution_id,
-                root=root,
-                leaf_count=len(rows),
-                state=FORMING,
-                oldest_leaf_at=oldest,
-            )
-            session.add(batch)
-            session.flush()
-            batch_id = batch.id
-        table = Credential.__table__
+            batch_id = batch_store.add_forming(session, institution_id, root, len(rows), oldest)
         try:
             for start in range(0, len(rows), self.form_chunk):
                 chunk = rows[start : start + self.form_chunk]
@@ -441,15 +353,7 @@ class AnchorWorker:
                 if start + self.form_chunk < len(rows):
                     time.sleep(FORM_PAUSE_S)
             with self.service.session() as session:
-                held = session.scalar(
-                    select(func.count()).select_from(table).where(table.c.batch_id == batch_id)
-                )
-                done = session.execute(
-                    update(AnchorBatch)
-                    .where(AnchorBatch.id == batch_id, AnchorBatch.state == FORMING)
-                    .values(state="built")
-                )
-                if held != len(rows) or done.rowcount != 1:
+                if not batch_store.finish_forming(session, batch_id, len(rows)):
                     raise ConcurrentBatching(
                         f"batch {batch_id} changed while it was formed; retrying"
                     )
@@ -469,10 +373,7 @@ class AnchorWorker:
         service = self.service
         chain = service.chain
         with service.sessions() as session:
-            batch = session.get(AnchorBatch, batch_id)
-            assert batch is not None
-            inst = session.get(Institution, batch.institution_id)
-            assert inst is not None
+            batch, inst = batch_store.batch_and_institution(session, batch_id)
             account_key = service.account_key(inst)
             root, leaf_count, issuer_id = batch.root, batch.leaf_count, inst.chain_issuer_id
             state, pending_json = batch.state, batch.tx_record
@@ -539,14 +440,7 @@ class AnchorWorker:
 
     def _record_sent(self, batch_id: int, pending: Any) -> None:
         with self.service.session() as session:
-            batch = session.get(AnchorBatch, batch_id)
-            assert batch is not None
-            batch.state = "sent"
-            batch.tx_hash = pending.tx_hash
-            batch.tx_nonce = pending.nonce
-            batch.tx_attempts = (batch.tx_attempts or 0) + 1
-            batch.tx_sent_at = utcnow()
-            batch.tx_record = orjson.dumps(pending.to_json()).decode()
+            batch_store.record_sent(session, batch_id, pending, utcnow())
 
     def _record_anchored(
         self, batch_id: int, block_number: int, ours: int | None, on_chain: int
@@ -555,17 +449,10 @@ class AnchorWorker:
             raise AssertionError(f"batch {batch_id}: root is issuer {on_chain}'s, not ours")
         now = utcnow()
         with self.service.session() as session:
-            batch = session.get(AnchorBatch, batch_id)
-            assert batch is not None
-            if batch.state in DONE_BATCH_STATES:
-                return
-            batch.state = "anchored"
-            batch.block_number = block_number
-            batch.anchored_at = now
-            oldest = batch.oldest_leaf_at
-            if oldest.tzinfo is None:
-                oldest = oldest.replace(tzinfo=dt.UTC)
-            leaves = batch.leaf_count
+            anchored = batch_store.record_anchored(session, batch_id, block_number, now)
+        if anchored is None:
+            return
+        oldest, leaves = anchored
         self.service.metrics.anchored.inc(leaves)
         self.service.metrics.batches.inc()
         self.service.metrics.latency.observe(max((now - oldest).total_seconds(), 0.0))
