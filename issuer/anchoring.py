@@ -35,13 +35,12 @@ import threading
 import time
 from typing import Any
 
-import orjson
-
 from . import _cred
 from .db import utcnow
 from .errors import LedgerUnavailable
 from .store import batches as batch_store
 from .store.batches import FORMING as FORMING  # re-exported: the worker's states are named here
+from .transactions import REPLACE_WHEN_STUCK, LedgerTransaction
 
 _logger = logging.getLogger(__name__)
 
@@ -377,21 +376,21 @@ class AnchorWorker:
             account_key = service.account_key(inst)
             root, leaf_count, issuer_id = batch.root, batch.leaf_count, inst.chain_issuer_id
             state, pending_json = batch.state, batch.tx_record
-        from talentproof.ledger.errors import ContractRevert, LedgerError, TransactionTimeout
-        from talentproof.ledger.tx import PendingTx
+        from talentproof.ledger.errors import ContractRevert
 
+        tx = LedgerTransaction(
+            chain,
+            account_key,
+            self.tx_timeout,
+            REPLACE_WHEN_STUCK,
+            on_replaced=lambda stuck, _new: self._replaced(batch_id, stuck),
+        )
         # Already on chain (crash after send or after receipt)? Then only record it.
         record = chain.anchor_record(root, issuer_id)
         if record is not None:
             self._settle(batch_id, record, issuer_id)
             return
-        pending: PendingTx | None = None
-        if state == "sent" and pending_json:
-            pending = PendingTx.from_json(orjson.loads(pending_json))
-            try:
-                chain.rebroadcast(account_key, pending)
-            except LedgerError:
-                pass
+        pending = tx.resume(pending_json) if state == "sent" else None
         if pending is None:
             _crash_point("before_send")
             try:
@@ -405,25 +404,17 @@ class AnchorWorker:
                 raise
             _crash_point("after_send")
             self._record_sent(batch_id, pending)
-        for _attempt in range(5):
-            try:
-                receipt = chain.wait(account_key, pending, self.tx_timeout)
-            except TransactionTimeout:
-                record = chain.anchor_record(root, issuer_id)
-                if record is not None:
-                    break
-                _logger.warning(
-                    "anchoring transaction stuck; replacing",
-                    extra={"batch": batch_id, "tx": pending.tx_hash},
-                )
-                pending = chain.replace(account_key, pending)
-                service.metrics.tx_replaced.inc()
-                self._record_sent(batch_id, pending)
-                continue
-            except ContractRevert as exc:
-                if exc.error_name != "AnchorAlreadyAnchored":
-                    raise
-                break
+        try:
+            receipt = tx.wait(
+                pending,
+                record=lambda replacement: self._record_sent(batch_id, replacement),
+                landed=lambda: chain.anchor_record(root, issuer_id) is not None,
+            )
+        except ContractRevert as exc:
+            if exc.error_name != "AnchorAlreadyAnchored":
+                raise
+            receipt = None
+        if receipt is not None:
             _crash_point("after_receipt")
             self._record_anchored(batch_id, int(receipt["blockNumber"]), issuer_id, issuer_id)
             chain.mark(True, "ok")
@@ -433,6 +424,12 @@ class AnchorWorker:
         if record is None:
             raise LedgerUnavailable(f"batch {batch_id}: root not anchored after replacements")
         self._settle(batch_id, record, issuer_id)
+
+    def _replaced(self, batch_id: int, stuck: Any) -> None:
+        _logger.warning(
+            "anchoring transaction stuck; replaced", extra={"batch": batch_id, "tx": stuck.tx_hash}
+        )
+        self.service.metrics.tx_replaced.inc()
 
     def _settle(self, batch_id: int, record: Any, ours: int | None) -> None:
         """The chain shows the batch's root anchored by us: record it."""

@@ -1,7 +1,6 @@
 """Credential status changes (revoke, suspend, reinstate): checked and queued on request,
 applied on chain in order by the anchoring worker (`StatusChanges.apply`), then mirrored here."""
 
-import contextlib
 import logging
 import threading
 import time
@@ -25,6 +24,7 @@ from ..store import ConnectionReads, CursorReads
 from ..store import credentials as credential_store
 from ..store import status_changes as store
 from ..store.status_changes import QUEUED_STATES
+from ..transactions import RESEND_NEXT_PASS, LedgerTransaction
 from .collaborators import Collaborators
 from .common import iso_z, require
 from .institutions import IssuingInstitution, open_account_key
@@ -263,14 +263,13 @@ class StatusChanges:
         """Send (or resume) one queued change and settle it; False when its transaction is
         sent but not mined within the transaction timeout (it stays ``sent``: the next pass
         rebroadcasts it and waits again, later changes wait behind it)."""
-        from talentproof.ledger.errors import (
+        from talentproof.ledger.errors import (  # noqa: PLC0415 (start-up time)
             ContractRevert,
             LedgerError,
             NonceError,
             TransactionFailed,
             TransactionTimeout,
         )
-        from talentproof.ledger.tx import PendingTx
 
         with self.c.sessions() as session:
             change = session.get(StatusChange, change_id)
@@ -284,21 +283,15 @@ class StatusChanges:
             hashes = [by_id[c] for c in ids if c in by_id]
             action, state, record = change.action, change.state, change.tx_record
             issuer_id = inst.chain_issuer_id
-        pending = None
-        if state == "sent" and record:
-            pending = PendingTx.from_json(orjson.loads(record))
-            with contextlib.suppress(LedgerError, LedgerUnavailable):
-                self.c.chain.rebroadcast(account_key, pending)
+        tx = LedgerTransaction(
+            self.c.chain, account_key, self.c.settings.tx_timeout_s, RESEND_NEXT_PASS
+        )
+        pending = tx.resume(record) if state == "sent" else None
         try:
             if pending is None:
                 pending = self.c.chain.send_credential_status(account_key, action, hashes)
-                with self.c.session() as session:
-                    sent = session.get(StatusChange, change_id)
-                    assert sent is not None
-                    sent.state, sent.tx_hash = "sent", pending.tx_hash
-                    sent.tx_record = orjson.dumps(pending.to_json()).decode()
-                    sent.attempts = (sent.attempts or 0) + 1
-            receipt = self.c.chain.wait(account_key, pending, self.c.settings.tx_timeout_s)
+                self._record_sent(change_id, pending)
+            receipt = tx.wait(pending, record=lambda p: self._record_sent(change_id, p))
         except (ContractRevert, TransactionFailed) as exc:  # refused by the registry
             self.c.metrics.chain_errors.labels("revert").inc()
             if self._shows_effect(issuer_id, action, hashes):
@@ -322,6 +315,14 @@ class StatusChanges:
             raise LedgerUnavailable(f"status change {change_id}: {exc}") from exc
         self._mark_applied(change_id, "0x" + bytes(receipt["transactionHash"]).hex())
         return True
+
+    def _record_sent(self, change_id: int, pending: Any) -> None:
+        with self.c.session() as session:
+            sent = session.get(StatusChange, change_id)
+            assert sent is not None
+            sent.state, sent.tx_hash = "sent", pending.tx_hash
+            sent.tx_record = orjson.dumps(pending.to_json()).decode()
+            sent.attempts = (sent.attempts or 0) + 1
 
     def _shows_effect(self, issuer_id: int | None, action: str, hashes: list[bytes]) -> bool:
         if issuer_id is None or not hashes:
