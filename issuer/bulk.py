@@ -54,6 +54,7 @@ import orjson
 
 from . import _bulkcred, _cred
 from ._bulkworker import init_worker as _init_worker
+from ._bulkworker import row_to_request as row_to_request  # re-exported: a row as a request
 from ._bulkworker import sign_block, split_block
 from .auth import Principal
 from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, utcnow
@@ -125,7 +126,7 @@ def _csv_where(records: int, line: int) -> str:
     return "the CSV header" if records <= 1 else f"CSV row {records - 1} (from line {line})"
 
 
-def _read_record(handle: BinaryIO, fmt: str) -> bytes:
+def read_record(handle: BinaryIO, fmt: str) -> bytes:
     """The next record with its line ending(s), b"" at the end of the file.
 
     A JSONL record is a line; a CSV record ends at the first newline outside a quoted field.
@@ -152,7 +153,7 @@ def _read_record(handle: BinaryIO, fmt: str) -> bytes:
 
 
 class Chunk(NamedTuple):
-    """Records read by `_read_chunk` and where they stand in the file.
+    """Records read by `read_chunk` and where they stand in the file.
 
     ``lines`` is the number of physical lines consumed (up to the end of the last record
     taken, blank lines included); ``starts`` locates the records whose first line is not simply
@@ -193,13 +194,13 @@ def _lines_before(handle: BinaryIO, offset: int) -> int:
     return count
 
 
-def _read_chunk(handle: BinaryIO, fmt: str, limit: int, max_bytes: int = CHUNK_BYTES) -> Chunk:
+def read_chunk(handle: BinaryIO, fmt: str, limit: int, max_bytes: int = CHUNK_BYTES) -> Chunk:
     """Up to ``limit`` non-blank records (line endings removed) from the handle's position, and
     no more once ``max_bytes`` of the file are taken (the record that reaches them is the last),
     whether anything was read, and their lines (`Chunk`); the handle is left exactly after the
     last record taken.
 
-    The same records as repeated `_read_record` calls, read in large blocks (``readlines``)
+    The same records as repeated `read_record` calls, read in large blocks (``readlines``)
     instead of one ``readline`` per row.
     """
     start = handle.tell()
@@ -662,7 +663,7 @@ class BulkRunner:
         ):
             header = None
             if fmt == "csv":
-                first = _read_record(handle, "csv").decode("utf-8-sig").rstrip("\r\n")
+                first = read_record(handle, "csv").decode("utf-8-sig").rstrip("\r\n")
                 header = next(csv.reader([first]))
                 if offset == 0:
                     offset = handle.tell()
@@ -676,7 +677,7 @@ class BulkRunner:
             at_end = False
             while not self._stop.is_set():
                 while not at_end and len(in_flight) <= SIGN_AHEAD:
-                    chunk = _read_chunk(handle, fmt, self.chunk_rows, self.chunk_bytes)
+                    chunk = read_chunk(handle, fmt, self.chunk_rows, self.chunk_bytes)
                     if not chunk.read_any:
                         at_end = True
                         break

@@ -40,7 +40,7 @@ def test_read_chunk_stops_at_its_byte_budget() -> None:
     taken: list[bytes] = []
     while True:
         before = handle.tell()
-        chunk = bulk._read_chunk(handle, "jsonl", 100, 512)
+        chunk = bulk.read_chunk(handle, "jsonl", 100, 512)
         if not chunk.read_any:
             break
         assert chunk.records  # at least one record, however heavy

@@ -8,7 +8,7 @@ exactly as the ``csv`` module reads them.
 * `BulkTemplate.issue_rows` gives the same outcome per row (accepted, or refused with the same
   field and message) as `_cred.issue_many` row by row; a row that cannot be canonicalized
   (which fails a whole `issue_many` batch) is that row's error, not the chunk's failure.
-* `bulk._read_record` splits CSV text written by ``csv.writer`` (quotes, commas, newlines,
+* `bulk.read_record` splits CSV text written by ``csv.writer`` (quotes, commas, newlines,
   CRLF inside fields) into the records ``csv.reader`` reads, each starting at the byte offset
   the resume cursor stores.
 """
@@ -392,7 +392,7 @@ def _records(data: bytes) -> list[tuple[int, bytes]]:
     out = []
     while True:
         start = handle.tell()
-        record = bulk._read_record(handle, "csv")
+        record = bulk.read_record(handle, "csv")
         if not record:
             return out
         out.append((start, record))
@@ -430,16 +430,21 @@ def test_csv_records_are_the_rows_csv_reads(rows: list[list[str]], quoting: int,
 )
 def test_csv_fields_are_the_ones_csv_reads(cells: list[str], quoting: int) -> None:
     """The worker splits a record without quotes at its commas: the fields ``csv.reader``
-    reads, whatever the record."""
+    reads, whatever the record (a row's request holds each non-empty field under its column;
+    a row with another number of fields is refused)."""
     text = io.StringIO()
     csv.writer(text, quoting=quoting, lineterminator="").writerow(cells)
     for record in (text.getvalue(), ",".join(cells)):  # written by csv, and raw
         try:
-            expected: Any = next(csv.reader([record]), [])
+            fields = next(csv.reader([record]), [])
         except csv.Error as exc:
-            expected = type(exc)
+            expected: Any = type(exc)
+            header = [f"c{i}" for i in range(len(cells))]
+        else:
+            header = [f"c{i}" for i in range(len(fields))]
+            expected = {c: v for c, v in zip(header, fields, strict=True) if v != ""}
         try:
-            got: Any = _bulkworker._csv_values(record)
+            got: Any = bulk.row_to_request("csv", record.encode(), header)["credentialSubject"]
         except csv.Error as exc:
             got = type(exc)
         assert got == expected
@@ -525,7 +530,7 @@ def test_read_chunk_takes_the_records_read_record_takes(
     lines: list[int] = []
     next_line = 1
     while True:
-        chunk = bulk._read_chunk(handle, fmt, limit)
+        chunk = bulk.read_chunk(handle, fmt, limit)
         assert len(chunk.records) <= limit
         if not chunk.read_any:
             break
@@ -546,8 +551,8 @@ def test_read_chunk_takes_the_records_read_record_takes(
 def test_line_of_a_record_counts_blank_lines_and_quoted_line_breaks() -> None:
     data = b'id,note\n\nx,"two\nlines"\ny,one\n\n\nz,"three\r\nline\nbreaks"\nw,last\n'
     handle = io.BytesIO(data)
-    bulk._read_record(handle, "csv")  # the header, line 1
-    chunk = bulk._read_chunk(handle, "csv", 10)
+    bulk.read_record(handle, "csv")  # the header, line 1
+    chunk = bulk.read_chunk(handle, "csv", 10)
     assert chunk.records[0].startswith(b"x,") and chunk.records[3] == b"w,last"
     assert [bulk.line_of(k, 2, chunk.starts) for k in range(4)] == [3, 5, 8, 11]
     assert chunk.lines == 10 and handle.tell() == len(data)
@@ -558,7 +563,7 @@ def _records_of(data: bytes, fmt: str) -> list[tuple[int, bytes]]:
     out = []
     while True:
         start = handle.tell()
-        record = bulk._read_record(handle, fmt)
+        record = bulk.read_record(handle, fmt)
         if not record:
             return out
         out.append((start, record))
