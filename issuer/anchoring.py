@@ -35,9 +35,13 @@ import threading
 import time
 from typing import Any
 
+from talentproof.ledger.errors import ContractRevert
+
 from . import _cred
+from .chain import ISSUER_STATUSES, IssuerLedgerState
 from .db import utcnow
 from .errors import LedgerUnavailable
+from .observability import lower_thread_priority
 from .store import batches as batch_store
 from .store.batches import FORMING as FORMING  # re-exported: the worker's states are named here
 from .transactions import REPLACE_WHEN_STUCK, LedgerTransaction
@@ -118,8 +122,6 @@ class AnchorWorker:
         status watch runs beside it (`IssuerStateWatch`: one per deployment, here). The thread
         runs at the lower CPU priority ``worker_nice``."""
         self.service.ledger_watch.ensure_running()
-        from .observability import lower_thread_priority
-
         lower_thread_priority(self.service.settings.worker_nice)
         backoff = self.poll
         while not self._stop.is_set():
@@ -198,8 +200,6 @@ class AnchorWorker:
         """Drive the batch; an ``AnchorIssuerNotActive`` revert (the ledger shows the institution
         suspended or removed) is an expected condition: that institution waits, the others go
         on. Returns whether the batch was driven to its end."""
-        from talentproof.ledger.errors import ContractRevert
-
         try:
             self._drive(batch_id)
         except ContractRevert as exc:
@@ -216,8 +216,6 @@ class AnchorWorker:
             return batch_store.chain_identity(session, institution_id)
 
     def _start_waiting(self, institution_id: int, exc: Exception) -> None:
-        from .chain import ISSUER_STATUSES, IssuerLedgerState
-
         slug, issuer_id = self._chain_identity(institution_id)
         state: Any = None
         if issuer_id is not None:
@@ -376,8 +374,6 @@ class AnchorWorker:
             account_key = service.account_key(inst)
             root, leaf_count, issuer_id = batch.root, batch.leaf_count, inst.chain_issuer_id
             state, pending_json = batch.state, batch.tx_record
-        from talentproof.ledger.errors import ContractRevert
-
         tx = LedgerTransaction(
             chain,
             account_key,

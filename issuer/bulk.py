@@ -52,6 +52,8 @@ from typing import Any, BinaryIO, NamedTuple
 
 import orjson
 
+from talentproof.private import private_dir
+
 from . import _bulkcred, _cred
 from ._bulkworker import init_worker as _init_worker
 from ._bulkworker import row_to_request as row_to_request  # re-exported: a row as a request
@@ -59,6 +61,7 @@ from ._bulkworker import sign_block, split_block
 from .auth import Principal
 from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, utcnow
 from .errors import InvalidRequest, NotAccredited, NotFound
+from .observability import lower_thread_priority
 from .outcome import Outcome, accepted
 from .service import IssuerService, fingerprint
 from .store import bulk_jobs as bulk_store
@@ -257,8 +260,6 @@ def read_chunk(handle: BinaryIO, fmt: str, limit: int, max_bytes: int = CHUNK_BY
 
 
 def _job_dir(service: IssuerService) -> Path:
-    from talentproof.private import private_dir
-
     return private_dir(service.settings.data_dir / "bulk")
 
 
@@ -585,8 +586,6 @@ class BulkRunner:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
-        from .observability import lower_thread_priority
-
         lower_thread_priority(self.service.settings.worker_nice)  # background: HTTP goes first
         try:
             self.remove_ended_uploads()

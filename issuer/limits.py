@@ -44,7 +44,7 @@ from talentproof.ratelimit import (
 )
 
 from .api.errors import error_answer  # the one mapping of errors to HTTP
-from .errors import IssuerError, PayloadTooLarge, RateLimited
+from .errors import InvalidRequest, IssuerError, PayloadTooLarge, RateLimited
 
 __all__ = ["LimitSettings", "RateLimiter", "RequestLimits", "TokenBuckets", "human_bytes"]
 
@@ -285,8 +285,6 @@ class RequestLimits:
             except ValueError:
                 length = -1
             if length < 0:
-                from .errors import InvalidRequest
-
                 await _send_error(
                     send, InvalidRequest("Content-Length must be a non-negative integer")
                 )

@@ -17,7 +17,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 
@@ -190,8 +198,6 @@ def enable_multiprocess_metrics(folder: str) -> None:
     Prometheus multiprocess mode: metric values live in files under ``folder`` and ``/metrics``
     of any process reports the sum (counters, histograms) or latest value (gauges) of all."""
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
-    from prometheus_client import values
-
     values.ValueClass = values.get_value_class()
 
 
@@ -199,8 +205,6 @@ def exposition(metrics: Metrics) -> bytes:
     """The ``/metrics`` body: this process's registry, or every process's values in
     multiprocess mode."""
     if multiprocess_dir():
-        from prometheus_client import multiprocess
-
         GC_PAUSES.flush()
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
@@ -336,10 +340,6 @@ def lower_thread_priority(nice: int) -> None:
     and bulk workers call it so that on a busy machine their bursts (forming batches, signing
     ledger transactions, storing bulk chunks) yield the CPU to HTTP requests; with the CPU to
     themselves they run as fast as before."""
-    import os
-    import sys
-    import threading
-
     if nice <= 0 or not sys.platform.startswith("linux"):
         return
     try:

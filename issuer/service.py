@@ -11,12 +11,16 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from talentproof.private import private_dir, private_file
 
 from . import _cred, auth
 from .caches import IssuerCaches
@@ -81,10 +85,6 @@ def _private_storage(settings: IssuerSettings) -> None:
     """The data folder 0700 and a SQLite database file 0600 before SQLite opens it (its WAL and
     shared-memory files take the database file's mode), existing ones brought to those modes
     (issue 12; `talentproof.private`)."""
-    from pathlib import Path
-
-    from talentproof.private import private_dir, private_file
-
     private_dir(settings.data_dir)
     url = settings.resolved_database_url()
     if url.startswith("sqlite") and "///" in url:
@@ -199,7 +199,9 @@ class IssuerService:
         """
         _cred.warm_up()
         self.chain.probe(max_age=0.0)
-        import talentproof.ledger.tx  # noqa: F401  (the anchoring worker's transaction sender)
+        # deliberately here: warm-up loads the worker's transaction sender (~0.5 s) before the
+        # first request, and only in a process that warms up
+        import talentproof.ledger.tx  # noqa: F401, PLC0415
 
         with self.engine.connect() as conn:  # a pooled connection with its pragmas applied
             conn.execute(statements.SELECT_INSTITUTION, {"id": 0}).first()
@@ -251,13 +253,12 @@ class IssuerService:
         """The principal for an API key; raises `Unauthenticated`."""
         if not token:
             raise Unauthenticated("missing API key; send 'Authorization: Bearer tpk_<id>_<secret>'")
-        if self._operator_hash is not None:
-            import hmac
-
-            if hmac.compare_digest(hashlib.sha256(token.encode()).digest(), self._operator_hash):
-                return auth.Principal(
-                    "env-operator", auth.ROLE_OPERATOR, frozenset(auth.OPERATOR_SCOPES)
-                )
+        if self._operator_hash is not None and hmac.compare_digest(
+            hashlib.sha256(token.encode()).digest(), self._operator_hash
+        ):
+            return auth.Principal(
+                "env-operator", auth.ROLE_OPERATOR, frozenset(auth.OPERATOR_SCOPES)
+            )
         digest = hashlib.sha256(token.encode()).digest()
         cached: auth.Principal | None = self.caches.principals.get(digest)
         if cached is not None:

@@ -132,7 +132,8 @@ def render_validation_error(request: Request, exc: RequestValidationError) -> Re
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers of this module on ``app``."""
-    from ..limits import BodyOverflow, overflow_response  # the limits render through this module
+    # import cycle: limits renders its errors through this module
+    from ..limits import BodyOverflow, overflow_response  # noqa: PLC0415 (import cycle)
 
     @app.exception_handler(BodyOverflow)
     async def _body_overflow(_request: Request, exc: BodyOverflow) -> Response:

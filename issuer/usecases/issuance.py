@@ -3,6 +3,7 @@ the requests of one event-loop step), each with its idempotent answer; the insti
 signers, decrypted once and cached."""
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -31,8 +32,6 @@ def fingerprint(*parts: Any) -> bytes:
     try:
         return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).digest()
     except TypeError:  # integers past 64 bits (hostile input): the slower stdlib encoder
-        import json
-
         return hashlib.sha256(
             json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()
         ).digest()

@@ -5,6 +5,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
+from ...observability import exposition
 from ..deps import ServiceDep
 from ..responses import ORJSONResponse
 
@@ -48,6 +49,4 @@ def readyz(service: ServiceDep) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 def metrics(service: ServiceDep) -> Response:
-    from ...observability import exposition
-
     return Response(exposition(service.metrics), media_type=CONTENT_TYPE_LATEST)
