@@ -20,7 +20,7 @@ from typing import Any
 from .errors import AnchorFormatError
 from .merkle import HASH_SIZE, MAX_TREE_SIZE, InclusionProof, root_from_inclusion, verify_inclusion
 
-__all__ = ["ANCHOR_TYPE", "AnchorProof", "attach_anchor", "split_anchor"]
+__all__ = ["ANCHOR_TYPE", "AnchorProof", "attach_anchor", "hash_from_hex", "split_anchor"]
 
 ANCHOR_TYPE = "TalentProofAnchor"
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -130,7 +130,7 @@ class AnchorProof:
         leaf_index, tree_size = entry["leafIndex"], entry["treeSize"]
         # The checks of cls(...) in its order (arguments first, then __post_init__); the root
         # and the path are 32-byte hashes by construction, so they are not checked again.
-        merkle_root = _hash_from_hex(entry["merkleRoot"], "merkleRoot")
+        merkle_root = hash_from_hex(entry["merkleRoot"], "merkleRoot")
         hashes = _hashes_from_hex(path)
         _check_binding(chain_id, registry)
         _check_position(tree_size, leaf_index)
@@ -202,10 +202,12 @@ def _hashes_from_hex(path: list[Any]) -> tuple[bytes, ...]:
                 out = ()
             if set(map(len, out)) == {HASH_SIZE}:
                 return out
-    return tuple([_hash_from_hex(p, f"path[{i}]") for i, p in enumerate(path)])
+    return tuple([hash_from_hex(p, f"path[{i}]") for i, p in enumerate(path)])
 
 
-def _hash_from_hex(value: Any, what: str) -> bytes:
+def hash_from_hex(value: Any, what: str) -> bytes:
+    """A 32-byte hash from its anchor-proof text (``0x`` + 64 hex digits); AnchorFormatError
+    naming ``what`` otherwise."""
     if type(value) is str and len(value) == 66 and value[:2] == "0x" and value.isascii():
         try:
             raw = bytes.fromhex(value[2:])

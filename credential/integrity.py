@@ -73,6 +73,7 @@ __all__ = [
     "ANCHOR_PROOF_TYPE",
     "CRYPTOSUITE",
     "PROOF_TYPE",
+    "SIGN_CHUNK",
     "MalformedProof",
     "VerifiedProof",
     "format_datetime",
@@ -83,6 +84,7 @@ __all__ = [
     "sign",
     "sign_many",
     "signing_proof",
+    "split_canonical",
     "verify",
     "verify_and_hash",
 ]
@@ -283,7 +285,7 @@ def _sign_many(
         chunk_docs.append(doc)
         chunk_options.append(options)
         chunk_data.append(options_hash + sha(canonical).digest())
-        if len(chunk_data) == _SIGN_CHUNK:
+        if len(chunk_data) == SIGN_CHUNK:
             _finish_chunk(key, chunk_docs, chunk_options, chunk_data, out)
             chunk_docs, chunk_options, chunk_data = [], [], []
     if chunk_data:
@@ -291,7 +293,8 @@ def _sign_many(
     return out
 
 
-_SIGN_CHUNK = 256  # documents per phase of _sign_many (bounds the memory held between phases)
+#: Documents per phase of `sign_many` (bounds the memory held between phases).
+SIGN_CHUNK = 256
 
 
 def _finish_chunk(
@@ -424,7 +427,7 @@ def verify_and_hash(
     `talentproof.credential.anchor.split_anchor`, else `MerkleProofError`), with one
     canonicalization of the document instead of two: with a single proof object, the JCS form
     of the signed document is computed once and the form without proof is cut out of it (see
-    `_split_canonical`).
+    `split_canonical`).
     """
     proof, vm, key, created, signature = _checked_proof(
         document, expected_purpose, challenge, domain, public_key, did_documents
@@ -452,7 +455,7 @@ def verify_and_hash(
     ), chash
 
 
-def _split_canonical(
+def split_canonical(
     document: Mapping[str, Any], proof: Mapping[str, Any]
 ) -> tuple[bytes, bytes, bytes] | None:
     """``(JCS(proof options), JCS(document without proof), JCS(document))``, or None.

@@ -285,7 +285,8 @@ class RawEd25519Signer:
         self._secret = key._sodium_secret
         self.sign: Callable[[bytes], bytes]
         try:
-            from nacl._sodium import ffi, lib  # PyNaCl's binding (private, hence the fallback)
+            # PyNaCl's binding (private, hence the fallback when it moves)
+            from nacl._sodium import ffi, lib  # noqa: PLC0415 (optional: the fallback catches it)
 
             self._out = ffi.new("unsigned char[]", 128)  # signature || message
             self._buffer = ffi.buffer(self._out, 64)

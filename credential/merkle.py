@@ -29,6 +29,7 @@ __all__ = [
     "leaf_hash",
     "node_hash",
     "root_from_inclusion",
+    "root_from_inclusion_reference",
     "verify_inclusion",
 ]
 
@@ -196,8 +197,8 @@ def root_from_inclusion(credential_hash: bytes, proof: InclusionProof) -> bytes:
     the first ``inner = bit_length(index ^ last)`` hashes are siblings inside the subtree where
     the leaf's and the last leaf's paths part (on the right when the index's bit is 0), and
     the ``popcount(index >> inner)`` hashes after them are roots of complete subtrees to the
-    left (the right border). Same results and errors as the RFC loop (`_root_from_inclusion_rfc`,
-    property-tested against it).
+    left (the right border). Same results and errors as the RFC loop
+    (`root_from_inclusion_reference`, property-tested against it).
     """
     index, size, path = _proof_fields(credential_hash, proof)
     if path and (set(map(type, path)) != {bytes} or set(map(len, path)) != {HASH_SIZE}):
@@ -235,8 +236,9 @@ def _proof_fields(credential_hash: bytes, proof: InclusionProof) -> tuple[int, i
     return index, size, path
 
 
-def _root_from_inclusion_rfc(credential_hash: bytes, proof: InclusionProof) -> bytes:
-    """`root_from_inclusion` as RFC 9162 section 2.1.3.2 writes it (the reference in tests)."""
+def root_from_inclusion_reference(credential_hash: bytes, proof: InclusionProof) -> bytes:
+    """`root_from_inclusion` as RFC 9162 section 2.1.3.2 writes it: its reference twin (the
+    differential tests compare the two)."""
     index, size, path = _proof_fields(credential_hash, proof)
     for k, p in enumerate(path):
         _check_hash(p, f"path[{k}]")

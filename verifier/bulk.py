@@ -30,7 +30,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from talentproof.ledger.errors import LedgerError
+from talentproof.credential.types import KINDS
+from talentproof.ledger.errors import ChainUnavailable, LedgerError
+from talentproof.verifier import fastschema
 from talentproof.verifier.engine import ChainReader, Prepared, Verifier
 from talentproof.verifier.errors import InputTooLarge
 from talentproof.verifier.inputs import folder_paths, item_from_path
@@ -43,6 +45,7 @@ from talentproof.verifier.report import (
     outcome_of,
     verdict_of,
 )
+from talentproof.verifier.requirements import MinConfirmations
 
 CHUNK = 256  # credentials per chain batch
 TASK = 4 * CHUNK  # files per worker task (its chunks are pipelined)
@@ -331,8 +334,6 @@ _verifier: Verifier | None = None
 
 def _init(job: _Job) -> None:
     global _job, _verifier
-    from talentproof.verifier.requirements import MinConfirmations
-
     _job = job
     _verifier = Verifier.from_deployment(
         job.trust, job.rpc, MinConfirmations(job.min_confirmations)
@@ -373,9 +374,6 @@ def _work(paths: list[str]) -> list[dict[str, Any]]:
 def _prefork_warmup(verifier: Verifier) -> None:
     """Import and compile, once in the parent, what every forked worker would otherwise do for
     itself: the schema validators of the shipped credential kinds."""
-    from talentproof.credential.types import KINDS
-    from talentproof.verifier import fastschema
-
     for kind in KINDS:
         fastschema.compiled_validator(kind)
 
@@ -401,8 +399,6 @@ def run_folder(
 
     ``paths``: the folder's files when the caller has listed them already (``folder_paths``).
     """
-    from talentproof.verifier.requirements import MinConfirmations
-
     if paths is None:
         paths = folder_paths(folder)
     head = Verifier.from_deployment(trust, rpc, MinConfirmations(min_confirmations))
@@ -456,8 +452,6 @@ def verify_folder(
     workers: int = 2,
 ) -> int:
     """The CLI's folder mode: verify, print per-file lines (or JSON) and a summary; exit code."""
-    from talentproof.ledger.errors import ChainUnavailable
-
     paths = folder_paths(folder)
     if not paths:
         print(

@@ -156,12 +156,14 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 # orjson would turn into a float (beyond 64 bits), where json keeps it exact.
 _DIGITS = bytes(0x39 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
 _LONG_RUN = b"9" * 19
-_SLOW = object()
+#: What `parse_json_fast` answers when it cannot prove its parse equals the reference one.
+SLOW_PATH = object()
 
 
-def _parse_fast(raw: bytes) -> Any:
-    """orjson's parse when it provably equals the duplicate-refusing ``json`` parse, else
-    ``_SLOW`` (the caller then runs the reference parse, which also words any error).
+def parse_json_fast(raw: bytes) -> Any:
+    """The fast strategy of `parse_json` (public for its differential tests): orjson's parse
+    when it provably equals the duplicate-refusing ``json`` parse, else ``SLOW_PATH``
+    (the caller then runs the reference parse, which also words any error).
 
     Duplicate keys: in valid JSON every ':' outside strings separates one object member, and a
     ':' inside a string is literal unless escaped as ``\\u003a``; orjson writes each member's ':'
@@ -171,13 +173,13 @@ def _parse_fast(raw: bytes) -> Any:
     reference path.
     """
     if b"\\u003a" in raw or b"\\u003A" in raw or _LONG_RUN in raw.translate(_DIGITS):
-        return _SLOW
+        return SLOW_PATH
     try:
         doc = orjson.loads(raw)
         if orjson.dumps(doc).count(b":") != raw.count(b":"):
-            return _SLOW
+            return SLOW_PATH
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # e.g. nested beyond orjson's limits
-        return _SLOW
+        return SLOW_PATH
     return doc
 
 
@@ -187,8 +189,8 @@ def parse_json(data: bytes | str, *, what: str, limit: int) -> Any:
     size = len(raw)
     if size > limit:
         raise InputTooLarge(what, size, limit)
-    doc = _parse_fast(raw)
-    if doc is not _SLOW:
+    doc = parse_json_fast(raw)
+    if doc is not SLOW_PATH:
         return doc
     try:
         return json.loads(data, object_pairs_hook=_no_duplicate_keys)
@@ -378,7 +380,9 @@ class Verifier:
 
         Raises ``TrustConfigError`` for a bad trust argument and ``InputError`` for a bad RPC
         URL (both usage errors)."""
-        from talentproof.ledger.reader import RegistryReader
+        # Lazy on purpose: the ledger reader (eth-utils, eth-abi, the artifacts: ~18 ms) is
+        # imported when a verifier is built, not by every `talentproof` command at start-up.
+        from talentproof.ledger.reader import RegistryReader  # noqa: PLC0415 (start-up time)
 
         if not isinstance(trust, TrustedDeployment):
             trust = TrustedDeployment.parse(str(trust))
@@ -836,6 +840,7 @@ def _one_line(exc: BaseException) -> str:
 
 __all__ = [
     "DEFAULT_DOMAIN",
+    "SLOW_PATH",
     "ApplicationReport",
     "AsOf",
     "AtBlock",
@@ -850,4 +855,5 @@ __all__ = [
     "Requirements",
     "Verifier",
     "parse_json",
+    "parse_json_fast",
 ]

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from talentproof.credential import qr as c_qr
 from talentproof.credential.errors import CredentialError
 from talentproof.verifier.engine import Item, Limits, parse_json
 from talentproof.verifier.errors import InputError, InputTooLarge
@@ -49,8 +50,6 @@ def _strip_text(text: str) -> str:
 def not_a_payload(text: str) -> str | None:
     """Why ``text`` (stripped) is not a TalentProof payload at all, or None when it carries the
     ``TP1:`` prefix (its body is judged by the decoder)."""
-    from talentproof.credential import qr as c_qr
-
     if text.startswith(c_qr.PREFIX):
         return None
     found = text[:8]
@@ -78,8 +77,6 @@ def item_from_text(text: str, source: str, limits: Limits = DEFAULT_LIMITS) -> I
             None,
             str(InputTooLarge("QR payload", len(text), limits.max_payload_chars, "characters")),
         )
-    from talentproof.credential import qr as c_qr
-
     why = not_a_payload(text)
     if why is not None:
         return Item(source, None, why, not_talentproof=True)
@@ -89,12 +86,12 @@ def item_from_text(text: str, source: str, limits: Limits = DEFAULT_LIMITS) -> I
         return Item(source, None, f"not a TalentProof QR payload ({exc})")
 
 
-def _quick_decode(data: bytes) -> str | None:
+def quick_decode(data: bytes) -> str | None:
     """One cheap pass (grayscale, as given) for clean screenshots; None sends the image to
     ``credential.qr.decode_image``, which also tries contrast-stretched and upscaled copies."""
     try:
-        import zxingcpp
-        from PIL import Image
+        import zxingcpp  # noqa: PLC0415 (image decoding: heavy, loaded on the first image)
+        from PIL import Image  # noqa: PLC0415 (image decoding: heavy, loaded on the first image)
 
         with Image.open(io.BytesIO(data)) as image:
             gray = image.convert("L")
@@ -113,9 +110,7 @@ def item_from_image(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -
     """A PNG or JPEG picture of a QR code -> item."""
     if len(data) > limits.max_image_bytes:
         return Item(source, None, str(InputTooLarge("image", len(data), limits.max_image_bytes)))
-    from talentproof.credential import qr as c_qr
-
-    text = _quick_decode(data)
+    text = quick_decode(data)
     if text is not None:
         return item_from_text(text, source, limits)
     try:

@@ -23,6 +23,8 @@ from talentproof.credential import jcs as c_jcs
 from talentproof.credential.anchor import AnchorProof, attach_anchor
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
+from talentproof.ledger.errors import ChainUnavailable
+from talentproof.verifier.engine import Item, Verifier
 from talentproof.verifier.errors import ReceiptError
 from talentproof.verifier.report import CheckId
 from talentproof.verifier.trust import TrustedDeployment
@@ -153,8 +155,6 @@ def recheck_receipt(
     Raises ReceiptError when anything differs; returns a summary on success. ``verifier``
     overrides the one built from ``rpc`` and the receipt's trusted deployment.
     """
-    from talentproof.verifier.engine import Item, Verifier
-
     signer = verify_receipt_signature(receipt, expected_signer)
     report = receipt.get("report")
     trust_data = receipt.get("trust")
@@ -186,8 +186,6 @@ def recheck_receipt(
         chain_as_of=int(report.get("chainAsOf") or 0),
     )
     if again.chain is None:  # an infrastructure failure, not a receipt that fails (exit 3)
-        from talentproof.ledger.errors import ChainUnavailable
-
         reasons = {
             c.message for r in again.credentials for c in r.checks if c.status.value == "error"
         }

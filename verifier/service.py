@@ -21,6 +21,7 @@ birth; with a receipt key configured each response also carries a signed receipt
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -35,10 +36,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from talentproof.ratelimit import client_address
 from talentproof.verifier.challenges import ChallengesFull, ChallengeStore
 from talentproof.verifier.engine import Item, Limits, Verifier
-from talentproof.verifier.errors import VerifierError
+from talentproof.verifier.errors import InputError, TrustConfigError, VerifierError
 from talentproof.verifier.inputs import item_from_image, item_from_json, item_from_text
 from talentproof.verifier.limits import ClientLimits
 from talentproof.verifier.policy import Policy, load_policy
+from talentproof.verifier.receipt import load_key, sign_receipt
 from talentproof.verifier.requirements import Domain, MinConfirmations, Requirement
 from talentproof.verifier.settings import ServiceSettings
 
@@ -248,8 +250,6 @@ class _State:
 
 
 def _default_verifier(settings: ServiceSettings) -> Verifier:
-    from talentproof.verifier.errors import InputError, TrustConfigError
-
     own: list[Requirement] = [
         MinConfirmations(settings.min_confirmations),
         *([Domain(settings.domain)] if settings.domain else []),
@@ -313,8 +313,6 @@ def create_app(
         ),
     )
     if settings.receipt_key is not None:
-        from talentproof.verifier.receipt import load_key
-
         state.receipt_key = load_key(settings.receipt_key)
 
     app = FastAPI(
@@ -357,21 +355,17 @@ def create_app(
         )
         out = report.to_json()
         if state.receipt_key is not None:
-            from talentproof.verifier.receipt import sign_receipt
-
             out["receipt"] = sign_receipt(report, state.receipt_key, trust=state.verifier.trust)
         return out
 
     def run_request(request: VerifyRequest) -> dict[str, Any]:
         """`run` over a JSON request's QR text payloads and JSON documents."""
-        import json as _json
-
         items = [
             item_from_text(t, f"payload {i + 1}", state.limits)
             for i, t in enumerate(request.payloads)
         ]
         for i, d in enumerate(request.documents):
-            items.append(item_from_json(_json.dumps(d), f"document {i + 1}", state.limits))
+            items.append(item_from_json(json.dumps(d), f"document {i + 1}", state.limits))
         return run(
             items,
             request.profession,

@@ -90,7 +90,7 @@ def check_fits(text: str, *, max_version: int = 40, error: str = DEFAULT_ERROR) 
 
 
 def _make(text: str, error: str) -> Any:
-    import segno
+    import segno  # noqa: PLC0415 (image rendering: heavy, loaded on first use)
 
     try:
         return segno.make_qr(text, error=error, boost_error=False)
@@ -137,7 +137,7 @@ def image_attempts(image: Any) -> Iterator[Any]:
     3. the colour picture as given (the reader's own luminance weights);
     4. for small pictures (< 1200 px), the contrast-stretched copy upscaled 2x (tiny modules).
     """
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps  # noqa: PLC0415 (image decoding: heavy, first use)
 
     gray = image.convert("L")
     yield gray
@@ -157,8 +157,8 @@ def decode_image(image_bytes: bytes) -> str:
     contrast-stretched copy, the colour picture and (for small images) an upscaled copy, each
     with two binarizers. Raises `NoQRCodeFound` when no QR code starting with ``TP`` is readable.
     """
-    import zxingcpp
-    from PIL import Image, UnidentifiedImageError
+    import zxingcpp  # noqa: PLC0415 (image decoding: heavy, first use)
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 (image decoding: heavy)
 
     if not isinstance(image_bytes, bytes | bytearray | memoryview):
         raise NoQRCodeFound(f"expected image bytes, found {type(image_bytes).__name__}")

@@ -543,7 +543,8 @@ def to_checksum_address(address: str) -> str:
     Hand-written (8 lines over pycryptodome's keccak): `eth_utils.to_checksum_address` would pull
     the eth stack into the pure `credential` package for one checksum.
     """
-    from Crypto.Hash import keccak  # pycryptodome: keccak-256 (not NIST SHA3-256)
+    # pycryptodome: keccak-256 (not NIST SHA3-256); ~14 ms to import, only EIP-55 needs it
+    from Crypto.Hash import keccak  # noqa: PLC0415 (optional heavy import, first use)
 
     lower = address.lower()[2:]
     digest = keccak.new(digest_bits=256, data=lower.encode("ascii")).hexdigest()

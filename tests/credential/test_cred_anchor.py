@@ -107,15 +107,15 @@ def test_missing_anchor_fields(anchored: dict[str, dict[str, Any]]) -> None:
 def _from_json_plain(entry: dict[str, Any]) -> AnchorProof:
     """`AnchorProof.from_json` before its fast construction: the dataclass constructor checks
     every field (the entry-level checks, type / keys / purpose, are the same code)."""
-    from talentproof.credential.anchor import _hash_from_hex
+    from talentproof.credential.anchor import hash_from_hex
 
     return AnchorProof(
         chain_id=entry["chainId"],
         registry=entry["registry"],
-        merkle_root=_hash_from_hex(entry["merkleRoot"], "merkleRoot"),
+        merkle_root=hash_from_hex(entry["merkleRoot"], "merkleRoot"),
         leaf_index=entry["leafIndex"],
         tree_size=entry["treeSize"],
-        path=tuple(_hash_from_hex(p, f"path[{i}]") for i, p in enumerate(entry["path"])),
+        path=tuple(hash_from_hex(p, f"path[{i}]") for i, p in enumerate(entry["path"])),
     )
 
 

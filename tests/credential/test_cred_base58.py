@@ -20,8 +20,8 @@ _64 = st.binary(min_size=64, max_size=64) | st.integers(0, 64).flatmap(
 
 
 def test_signing_and_verifying_paths_use_gmp() -> None:
-    assert _base58.b58encode_64 is _base58._b58encode_64_gmp
-    assert _base58.b58decode is _base58._b58decode_gmp
+    assert _base58.b58encode_64 is _base58.encode_64_gmp
+    assert _base58.b58decode is _base58.decode_gmp
 
 
 @settings(max_examples=300, deadline=None)
@@ -31,8 +31,8 @@ def test_signing_and_verifying_paths_use_gmp() -> None:
 @example(b"\xff" * 64)
 def test_64_byte_encoders_match_reference(data: bytes) -> None:
     expected = base58.b58encode(data).decode()
-    assert _base58._b58encode_64_gmp(data) == expected
-    assert _base58._b58encode_64_py(data) == expected
+    assert _base58.encode_64_gmp(data) == expected
+    assert _base58.encode_64_reference(data) == expected
     assert _base58.b58encode(data) == expected
 
 
@@ -45,7 +45,7 @@ def test_decode_round_trips_and_matches_reference(data: bytes) -> None:
     text = base58.b58encode(data).decode()
     assert _base58.b58encode(data) == text
     assert _base58.b58decode(text) == data == base58.b58decode(text)
-    assert _base58._b58decode_gmp(text) == _base58._b58decode_py(text) == data
+    assert _base58.decode_gmp(text) == _base58.decode_reference(text) == data
 
 
 _ALPHABET_TEXT = st.text(alphabet=_base58.ALPHABET, max_size=120)
@@ -61,8 +61,8 @@ _ALPHABET_TEXT = st.text(alphabet=_base58.ALPHABET, max_size=120)
 def test_decoders_agree_on_any_alphabet_text(text: str) -> None:
     """Any text of the alphabet (not only encoder output): GMP path == lane path == reference."""
     expected = base58.b58decode(text)
-    assert _base58._b58decode_gmp(text) == expected
-    assert _base58._b58decode_py(text) == expected
+    assert _base58.decode_gmp(text) == expected
+    assert _base58.decode_reference(text) == expected
 
 
 @settings(max_examples=300, deadline=None)
@@ -74,7 +74,7 @@ def test_decoders_agree_on_any_alphabet_text(text: str) -> None:
 @example("2\n")
 def test_decoders_refuse_the_same_text(text: str) -> None:
     outcomes = []
-    for decode in (_base58._b58decode_gmp, _base58._b58decode_py):
+    for decode in (_base58.decode_gmp, _base58.decode_reference):
         try:
             outcomes.append(decode(text))
         except ValueError as exc:
@@ -84,7 +84,7 @@ def test_decoders_refuse_the_same_text(text: str) -> None:
         assert "not in the base58-btc alphabet" in str(outcomes[0])
 
 
-@pytest.mark.parametrize("decode", [_base58._b58decode_gmp, _base58._b58decode_py])
+@pytest.mark.parametrize("decode", [_base58.decode_gmp, _base58.decode_reference])
 @pytest.mark.parametrize(
     "text", ["0", "O", "I", "l", "z+", "é", "\ud800", "1 1", " 1", "1_1", "+1", "-1"]
 )
@@ -93,7 +93,7 @@ def test_decode_refuses_characters_outside_the_alphabet(decode, text: str) -> No
         decode(text)
 
 
-@pytest.mark.parametrize("decode", [_base58._b58decode_gmp, _base58._b58decode_py])
+@pytest.mark.parametrize("decode", [_base58.decode_gmp, _base58.decode_reference])
 def test_decode_refuses_non_text(decode) -> None:
     with pytest.raises(ValueError, match="expected base58-btc text"):
         decode(b"abc")

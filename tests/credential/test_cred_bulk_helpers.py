@@ -120,7 +120,7 @@ def test_sign_many_across_chunks_equals_the_plain_path() -> None:
         ["https://www.w3.org/ns/credentials/v2"],
         ["https://www.w3.org/ns/credentials/v2", "https://example.org/v1"],
     ]
-    count = 2 * integrity._SIGN_CHUNK + 37
+    count = 2 * integrity.SIGN_CHUNK + 37
     docs = [
         {
             "@context": contexts[(i // 100) % 2],
@@ -133,8 +133,8 @@ def test_sign_many_across_chunks_equals_the_plain_path() -> None:
     assert len(signed) == count
     assert signed == [_reference_signed(d, seed, vm) for d in docs]
     bad = [dict(d) for d in docs]
-    bad[integrity._SIGN_CHUNK + 3]["proof"] = {}
-    with pytest.raises(ProofError, match=f"document {integrity._SIGN_CHUNK + 3} already"):
+    bad[integrity.SIGN_CHUNK + 3]["proof"] = {}
+    with pytest.raises(ProofError, match=f"document {integrity.SIGN_CHUNK + 3} already"):
         integrity.sign_many(bad, key, verification_method=vm, created=CREATED)
     with pytest.raises(TypeError, match=f"document {count - 1}: expected a JSON object"):
         integrity.sign_many(

@@ -163,7 +163,7 @@ def test_root_from_inclusion_matches_the_rfc_loop(data: st.DataObject) -> None:
     """The up-front decomposition (inner + border levels) gives the RFC 9162 loop's root or
     error for every index, size and path length: real proofs, and proofs cut, extended, moved
     to another index or another tree size."""
-    from talentproof.credential.merkle import _root_from_inclusion_rfc
+    from talentproof.credential.merkle import root_from_inclusion_reference
 
     n = data.draw(st.integers(1, 300))
     leaves = [_h(i) for i in range(n)]
@@ -172,7 +172,7 @@ def test_root_from_inclusion_matches_the_rfc_loop(data: st.DataObject) -> None:
     proof = tree.proof(i)
     assert (
         root_from_inclusion(leaves[i], proof)
-        == _root_from_inclusion_rfc(leaves[i], proof)
+        == root_from_inclusion_reference(leaves[i], proof)
         == tree.root
     )
     extra = tuple(_h(1000 + k) for k in range(data.draw(st.integers(0, 3))))
@@ -183,17 +183,17 @@ def test_root_from_inclusion_matches_the_rfc_loop(data: st.DataObject) -> None:
         proof.path[:cut] + extra,
     )
     assert _outcome(root_from_inclusion, leaves[i], variant) == _outcome(
-        _root_from_inclusion_rfc, leaves[i], variant
+        root_from_inclusion_reference, leaves[i], variant
     )
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 1000, 2**32 - 1])
 def test_root_from_inclusion_matches_the_rfc_loop_at_every_length(size: int) -> None:
-    from talentproof.credential.merkle import _root_from_inclusion_rfc
+    from talentproof.credential.merkle import root_from_inclusion_reference
 
     for index in sorted({i for i in (0, 1, size // 2, size - 2, size - 1) if 0 <= i < size}):
         for length in range(34):
             proof = InclusionProof(index, size, tuple(_h(k) for k in range(length)))
             assert _outcome(root_from_inclusion, _h(7), proof) == _outcome(
-                _root_from_inclusion_rfc, _h(7), proof
+                root_from_inclusion_reference, _h(7), proof
             )

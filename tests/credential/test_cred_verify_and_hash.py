@@ -99,7 +99,7 @@ def _combined(doc: dict[str, Any], **kw: Any) -> tuple[Any, Any]:
 def _check_parts(doc: dict[str, Any]) -> bool:
     """When the cut path applies, its three texts are the canonical forms; True if it applied."""
     proof = doc.get("proof")
-    parts = integrity._split_canonical(doc, proof) if isinstance(proof, dict) else None
+    parts = integrity.split_canonical(doc, proof) if isinstance(proof, dict) else None
     if parts is None:
         return False
     options = dict(proof)

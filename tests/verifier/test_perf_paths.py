@@ -262,15 +262,15 @@ def test_fast_json_parse_is_taken_for_a_credential_and_refuses_its_duplicates(vc
         vchain, vchain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key
     )
     text = json.dumps(doc).encode()
-    assert engine._parse_fast(text) == doc  # the fast path answered
+    assert engine.parse_json_fast(text) == doc  # the fast path answered
     dup = text.replace(
         b'"credentialSubject": {', b'"credentialSubject": {"id": "did:key:z6Mkx", ', 1
     )
-    assert engine._parse_fast(dup) is engine._SLOW
+    assert engine.parse_json_fast(dup) is engine.SLOW_PATH
     with pytest.raises(engine.InputError, match="duplicate key 'id'"):
         engine.parse_json(dup, what="doc", limit=1 << 20)
     assert (
-        engine._parse_fast(b'{"n": 12345678901234567890123}') is engine._SLOW
+        engine.parse_json_fast(b'{"n": 12345678901234567890123}') is engine.SLOW_PATH
     )  # may exceed 64 bits
 
 
@@ -278,14 +278,14 @@ def test_fast_json_parse_is_taken_for_a_credential_and_refuses_its_duplicates(vc
 def test_image_input_quick_and_thorough_paths_read_the_same_credential(vchain):
     from PIL import ImageFilter
 
-    from talentproof.verifier.inputs import _quick_decode, item_from_image
+    from talentproof.verifier.inputs import item_from_image, quick_decode
 
     doc = issue(
         vchain, vchain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key
     )
     text = c_qr.encode_payload(doc)
     shot = _screenshot(text)
-    assert _quick_decode(shot) == text  # the plain scan reads a clean screenshot
+    assert quick_decode(shot) == text  # the plain scan reads a clean screenshot
     page = Image.open(io.BytesIO(shot)).convert("L").rotate(7, expand=True, fillcolor=255)
     page = page.filter(ImageFilter.GaussianBlur(1.2)).point(
         lambda v: 200 - v // 2
@@ -293,7 +293,7 @@ def test_image_input_quick_and_thorough_paths_read_the_same_credential(vchain):
     buf = io.BytesIO()
     page.save(buf, "JPEG", quality=60)
     photo = buf.getvalue()
-    assert _quick_decode(photo) is None  # light on dark: only the thorough decoder reads it
+    assert quick_decode(photo) is None  # light on dark: only the thorough decoder reads it
     quick, thorough = item_from_image(shot, "shot.png"), item_from_image(photo, "photo.jpg")
     assert quick.document == thorough.document == c_qr.decode_payload(text)
     assert quick.document["id"] == doc["id"]
