@@ -135,6 +135,11 @@ class AnchorFormatError(CredentialError):
     """A ``TalentProofAnchor`` proof entry is malformed."""
 
 
+class UnknownContext(CredentialError):
+    """A JSON-LD context URL the package does not ship (`credential.contexts.load_context`):
+    contexts are never fetched over the network."""
+
+
 # --- QR payloads ------------------------------------------------------------------------------
 
 

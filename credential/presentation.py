@@ -21,7 +21,7 @@ from typing import Any
 from .errors import HolderMismatch, KeyMismatch, MalformedMultibase, SchemaValidationError
 from .integrity import sign, verify
 from .keys import Ed25519PublicKey, Ed25519SigningKey
-from .model import CREDENTIALS_V2, validate_presentation
+from .model import CREDENTIALS_V2, TALENTPROOF_CONTEXT, validate_presentation
 
 __all__ = [
     "SALT_PROPERTY",
@@ -63,7 +63,7 @@ def create_presentation(
     holder = holder_key.public_key.did_key
     for i, cred in enumerate(credentials):
         _check_subject(cred, holder, i)
-    vp: dict[str, Any] = {"@context": [CREDENTIALS_V2]}
+    vp: dict[str, Any] = {"@context": [CREDENTIALS_V2, TALENTPROOF_CONTEXT]}  # identityDocumentSalt
     if id is not None:
         vp["id"] = id
     vp["type"] = ["VerifiablePresentation"]

@@ -51,7 +51,7 @@ KINDS: tuple[str, ...] = _types.KINDS
 CONTEXTS: dict[str, list[str]] = {
     _types.DEGREE: [CREDENTIALS_V2, TALENTPROOF_CONTEXT],
     _types.EMPLOYMENT: [CREDENTIALS_V2, TALENTPROOF_CONTEXT],
-    _types.OPEN_BADGE: [CREDENTIALS_V2, OB3_CONTEXT],
+    _types.OPEN_BADGE: [CREDENTIALS_V2, OB3_CONTEXT, TALENTPROOF_CONTEXT],  # person, anchor terms
 }
 
 #: Where a subject names the issuing institution itself: (kind, outer key, party key).

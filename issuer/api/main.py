@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from ..limits import LimitSettings, RequestLimits
 from ..service import IssuerService
-from . import deps
+from . import contexts, deps
 from .deps import get_settings
 from .errors import install_error_handlers, render_issuer_error
 from .issuance import IssueFastPath, IssueGroups
@@ -31,6 +31,7 @@ from .routes import (
 #: The routers in the order their routes are matched.
 ROUTERS = (
     health.router,
+    contexts.router,
     publication.router,
     credentials.router,
     status_changes.router,
