@@ -9,10 +9,14 @@ bootstrap operator token) come from the environment or from a file (``*_FILE`` v
 from __future__ import annotations
 
 import functools
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigurationError
 
 #: Anvil's well-known first development account (public test key, never for real chains).
 ANVIL_DEV_GOVERNOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -194,7 +198,10 @@ class IssuerSettings(BaseSettings):
         The test mnemonic's accounts (Anvil's and Ganache's funded dev accounts, the registry's
         admin under `talentproof run`) are public: a governor key among them would let anyone
         act as the governing authority. Raises `ConfigurationError`.
+
+        Also refuses a public URL whose host is an IP address (`refuse_ip_public_url`).
         """
+        self.refuse_ip_public_url()
         if self.is_development:
             return
         key = self.secret("governor_key")
@@ -204,13 +211,27 @@ class IssuerSettings(BaseSettings):
 
         normalized = key.strip().lower().removeprefix("0x")
         if normalized in {k.lower().removeprefix("0x") for k in dev_private_keys(20)}:
-            from .errors import ConfigurationError
-
             raise ConfigurationError(
                 "the governor key is one of the public development keys (test mnemonic); "
                 "they are accepted only with TALENTPROOF_ENV=development: configure the "
                 "governing authority's own key"
             )
+
+    def refuse_ip_public_url(self) -> None:
+        """Refuse a public URL whose host is an IP address: it names the institutions' did:web,
+        and did:web allows only DNS host names. Development (``TALENTPROOF_ENV=development``)
+        accepts a loopback address, written ``localhost`` in the DIDs. Raises
+        `ConfigurationError` naming the expected form."""
+        address = ip_host(self.public_url)
+        if address is None or (self.is_development and address.is_loopback):
+            return
+        where = "" if self.is_development else " outside development"
+        raise ConfigurationError(
+            f"TALENTPROOF_ISSUER_PUBLIC_URL {self.public_url!r} names the IP address {address}"
+            f"{where}: it names the institutions' did:web, which needs a DNS host name; use "
+            "https://<host name>[:<port>][/<path>] (e.g. https://issuer.example.org), or "
+            "http://localhost:<port> in development"
+        )
 
     def resolved_database_url(self) -> str:
         """The database URL, SQLite in the data folder unless configured."""
@@ -234,6 +255,14 @@ class IssuerSettings(BaseSettings):
 
 
 @functools.lru_cache(maxsize=1)
+def ip_host(url: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address a URL names as its host, or None for a host name."""
+    try:
+        return ipaddress.ip_address(urlsplit(url).hostname or "")
+    except ValueError:
+        return None
+
+
 def get_settings() -> IssuerSettings:
     """The process-wide settings (cached; tests build their own ``IssuerSettings``)."""
     return IssuerSettings()

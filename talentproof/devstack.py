@@ -499,7 +499,8 @@ def run_stack(config: StackConfig) -> None:
                 {
                     **env,
                     "TALENTPROOF_OPERATOR_KEY": operator_key,
-                    "TALENTPROOF_ISSUER_PUBLIC_URL": issuer_url,
+                    # the institutions' did:web: a host name (did:web forbids IP hosts)
+                    "TALENTPROOF_ISSUER_PUBLIC_URL": f"http://localhost:{config.issuer_port}",
                 },
             )
             services.append(issuer)

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from .. import auth
 from ..errors import Forbidden
+from ..settings import ip_host
 
 
 def iso_z(value: dt.datetime | None) -> str | None:
@@ -20,9 +21,23 @@ def iso_z(value: dt.datetime | None) -> str | None:
 
 
 def did_web(public_url: str, slug: str) -> str:
-    """``did:web`` identifier of an institution served at ``<public_url>/institutions/<slug>``."""
+    """``did:web`` identifier of an institution served at ``<public_url>/institutions/<slug>``.
+
+    did:web names a host by its DNS name, never an IP: a loopback address (a development URL
+    such as ``http://127.0.0.1:8000``) is written ``localhost``; any other IP is refused
+    (`ValueError`; the settings refuse such a public URL at startup)."""
     parts = urlsplit(public_url)
-    host = parts.netloc.replace(":", "%3A")
+    host = (parts.hostname or "").lower()
+    address = ip_host(public_url)
+    if address is not None:
+        if not address.is_loopback:
+            raise ValueError(
+                f"did:web needs a DNS host name, not the IP address {host!r} of {public_url!r}: "
+                "serve the issuer under a host name (e.g. https://issuer.example.org)"
+            )
+        host = "localhost"
+    if parts.port is not None:
+        host = f"{host}%3A{parts.port}"
     path = [p for p in parts.path.split("/") if p]
     return ":".join(["did:web", host, *path, "institutions", slug])
 

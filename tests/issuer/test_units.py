@@ -56,5 +56,15 @@ def test_bitstring_status_list_bit_order_and_minimum_size() -> None:
 
 
 def test_did_web_percent_encodes_the_port() -> None:
-    assert did_web("http://127.0.0.1:8000", "hku") == "did:web:127.0.0.1%3A8000:institutions:hku"
+    assert did_web("http://localhost:8000", "hku") == "did:web:localhost%3A8000:institutions:hku"
     assert did_web("https://issuer.example/api", "x") == "did:web:issuer.example:api:institutions:x"
+
+
+def test_did_web_names_a_host_never_an_ip() -> None:
+    # did:web forbids IP hosts: a loopback development URL is written localhost, others refused
+    assert did_web("http://127.0.0.1:8000", "hku") == "did:web:localhost%3A8000:institutions:hku"
+    assert did_web("http://[::1]:8000", "hku") == "did:web:localhost%3A8000:institutions:hku"
+    assert did_web("https://Issuer.Example", "x") == "did:web:issuer.example:institutions:x"
+    for url in ("http://192.0.2.7:8000", "https://[2001:db8::1]"):
+        with pytest.raises(ValueError, match="DNS host name"):
+            did_web(url, "hku")
