@@ -70,3 +70,26 @@ def verify_with_vc(
 def messages(result: Mapping[str, Any]) -> list[str]:
     """The error messages of a result."""
     return [e["message"] for e in result["errors"]]
+
+
+CANONIZE = Path(__file__).with_name("js") / "canonize.mjs"
+
+
+def canonize_with_jsonld_js(
+    document: Mapping[str, Any], contexts: Path = CONTEXTS
+) -> dict[str, Any]:
+    """jsonld.js in safe mode, offline: ``{"ok": True, "nquads"}`` or ``{"ok": False, "error"}``."""
+    problem = node_ready()
+    assert problem is None, problem
+    run = subprocess.run(
+        ["node", str(CANONIZE), "--contexts", str(contexts), "-"],
+        input=json.dumps(document),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    result: dict[str, Any] = json.loads(run.stdout)
+    return result

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from talentproof.credential import examples, integrity, keys, presentation
+from talentproof.credential import examples, integrity, keys, presentation, qr
 from talentproof.credential.keys import Ed25519SigningKey
 from tests.credential._cred_support import anchor_in_batch
 
@@ -152,3 +152,12 @@ def test_a_bound_presentation_of_the_anchored_three_verifies(
     )
     assert not replay["verified"]
     assert any("The challenge is not as expected" in m for m in messages(replay))
+
+
+@pytest.mark.parametrize("kind", sorted(examples.BUILDERS))
+def test_the_qr_payload_decoded_back_to_json_verifies(
+    kind: str, anchored: dict[str, dict[str, Any]], did_document: dict[str, Any]
+) -> None:
+    back = qr.decode_payload(qr.encode_payload(anchored[kind]))
+    assert back == anchored[kind]
+    assert verify_with_vc(back, [did_document])["verified"]
