@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from talentproof.credential import contexts, presentation
+from talentproof.credential import contexts, presentation, validation
 from talentproof.credential.examples import ID_SALT
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.types import TALENTPROOF_CONTEXT
@@ -116,3 +116,62 @@ def test_the_shipped_context_is_the_one_credentials_name() -> None:
     assert json.loads(contexts.context_bytes(TALENTPROOF_CONTEXT)) == {"@context": ctx}
     for url in contexts.CONTEXT_FILES:
         assert "@context" in contexts.load_context(url), url
+
+
+def _status(index: int) -> list[dict[str, Any]]:
+    base = "https://issuer.example.org/institutions/hku/status"
+    return [
+        {
+            "id": f"{base}/{p}#{index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": p,
+            "statusListIndex": str(index),
+            "statusListCredential": f"{base}/{p}",
+        }
+        for p in ("revocation", "suspension")
+    ]
+
+
+def test_every_optional_field_is_defined(holder_key: Ed25519SigningKey) -> None:
+    did = holder_key.public_key.did_key
+    until = WHEN + timedelta(days=3650)
+    common = {"valid_until": until, "status": _status(7)}
+    degree = BUILDERS["DegreeCredential"](
+        did, institution={"name": "HKU", "id": "did:web:hku.hk"}, **common
+    )
+    employment = BUILDERS["EmploymentCredential"](did, **common)
+    employment["credentialSubject"]["employment"]["employer"].update(
+        {"id": "did:web:hsbc.com.hk", "jurisdiction": "HK"}
+    )
+    validation.validate_credential(employment)  # the schema allows what the builder omits
+    badge = BUILDERS["OpenBadgeCredential"](
+        did,
+        criteria={"id": "https://hkust.edu.hk/badges/dlt-101/criteria", "narrative": "All modules"},
+        alignment=[
+            {
+                "targetName": "Blockchain",
+                "targetUrl": "https://sfia-online.org/en/skillcode/9/BLCH",
+                "targetDescription": "Blockchain skills",
+                "targetFramework": "SFIA 9",
+                "targetCode": "BLCH",
+                "targetType": "CFItem",
+            }
+        ],
+        result_descriptions=[
+            {
+                "id": "urn:uuid:91b0b1c4-0f5c-4c1a-9f47-0d7a1b7e4a01",
+                "name": "Grade",
+                "resultType": "LetterGrade",
+            }
+        ],
+        results=[
+            {
+                "resultDescription": "urn:uuid:91b0b1c4-0f5c-4c1a-9f47-0d7a1b7e4a01",
+                "value": "A",
+                "status": "Completed",
+            }
+        ],
+        **common,
+    )
+    for doc in (degree, employment, badge):
+        _assert_complete(doc)
