@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from talentproof.ledger.nodes import dev_private_keys
+
 from .errors import ConfigurationError
 
 #: Anvil's well-known first development account (public test key, never for real chains).
@@ -207,8 +209,6 @@ class IssuerSettings(BaseSettings):
         key = self.secret("governor_key")
         if key is None:
             return
-        from talentproof.ledger.nodes import dev_private_keys
-
         normalized = key.strip().lower().removeprefix("0x")
         if normalized in {k.lower().removeprefix("0x") for k in dev_private_keys(20)}:
             raise ConfigurationError(

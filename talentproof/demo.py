@@ -118,7 +118,7 @@ APPLICANT_NAME, APPLICANT_BIRTH_DATE = "CHAN Tai Man", "1990-04-01"
 APPLICANT_ID = ("HKID", "HK", "A123456(7)")
 
 
-def _subjects(
+def demo_subjects(
     holder: str, identity_document: dict[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """The applicant's three credential requests, by institution slug (``identity_document``:
@@ -310,7 +310,7 @@ def run_demo(config: DemoConfig) -> DemoResult:
 
     _step(2, "Three institutions issue credentials through the issuer API (POST /credentials)")
     pending: list[tuple[str, str, dict[str, Any]]] = []
-    for slug, request in _subjects(holder_did, identity_document).items():
+    for slug, request in demo_subjects(holder_did, identity_document).items():
         inst = institutions[slug]
         body = _request(
             "POST",

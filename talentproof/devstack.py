@@ -536,7 +536,7 @@ def run_stack(config: StackConfig) -> None:
                 deployment=deployment.to_json(),
                 governor=Account.from_key(operator_key).address,
             )
-            _print_seed(seed, created, issuer.url, token, data_dir, governor_key_path)
+            print_seed(seed, created, issuer.url, token, data_dir, governor_key_path)
         else:
             typer.echo(_governance_line(governor_key_path))
         typer.echo("running; Ctrl-C stops everything")
@@ -584,7 +584,7 @@ def _governance_line(governor_key_path: Path) -> str:
     )
 
 
-def _print_seed(
+def print_seed(
     seed: dict[str, Any],
     created: list[str],
     issuer_url: str,

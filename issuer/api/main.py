@@ -7,11 +7,16 @@ Errors are JSON ``{"error": code, "message": ..., "field": ...}`` with the statu
 """
 
 import contextlib
+import ctypes
+import signal
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from ..anchoring import AnchorWorker
+from ..bulk import BulkRunner
 from ..limits import LimitSettings, RequestLimits
+from ..observability import GC_PAUSES, configure_logging, freeze_after_warm_up
 from ..service import IssuerService
 from . import contexts, deps
 from .deps import get_settings
@@ -59,9 +64,6 @@ def create_app(
     freeze the heap out of the garbage collector's reach and record its pauses
     (`observability.freeze_after_warm_up`, `observability.GC_PAUSES`).
     """
-    from ..anchoring import AnchorWorker
-    from ..bulk import BulkRunner
-
     start_workers = service.settings.run_worker if run_worker is None else run_worker
 
     @contextlib.asynccontextmanager
@@ -71,8 +73,6 @@ def create_app(
         _app.state.worker = worker
         _app.state.bulk = bulk
         if freeze_gc:
-            from ..observability import GC_PAUSES, freeze_after_warm_up
-
             service.warm_up()
             freeze_after_warm_up()
             GC_PAUSES.install()
@@ -123,8 +123,6 @@ def worker_process_app() -> FastAPI:
     """The app of one HTTP process of ``talentproof issuer serve --workers N`` (a uvicorn
     factory): its own service from the same environment, without the anchoring and bulk
     workers (the supervising process runs them) and without migrations (already run)."""
-    from ..observability import configure_logging
-
     _die_with_parent()
     settings = get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
@@ -141,9 +139,6 @@ def _die_with_parent() -> None:
     killing `serve` kills all of it, as when it was one process, and no orphan keeps the port.
     (A normal stop, SIGINT or SIGTERM, lets uvicorn's supervisor stop its processes gracefully
     first.)"""
-    import ctypes
-    import signal
-
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from talentproof.cli import app
 from talentproof.credential.qr import encode_payload
-from talentproof.demo import _subjects
+from talentproof.demo import demo_subjects
 from talentproof.devstack import DEV_INSTITUTIONS
 from talentproof.ledger.chain import type_id
 from talentproof.ledger.client import RegistryClient
@@ -110,7 +110,7 @@ def check_story(stack: Stack, tmp_path: Path) -> None:
         "osl": "employment",
         "hk-blockchain-academy": "training",
     }
-    for slug, request in _subjects(holder).items():
+    for slug, request in demo_subjects(holder).items():
         r = httpx.post(
             f"{stack.issuer_url}/credentials",
             json=request,

@@ -42,7 +42,7 @@ def test_printed_summary_names_the_governance_key_and_operator_token(
 ) -> None:
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
     seed = {"governing_authority": {"account": "0xf39F"}, "institutions": {}}
-    devstack._print_seed(
+    devstack.print_seed(
         seed, [], "http://127.0.0.1:8000", "tok123", tmp_path, tmp_path / "governor-key"
     )
     out = capsys.readouterr().out
