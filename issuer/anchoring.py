@@ -172,13 +172,13 @@ class AnchorWorker:
         for institution_id in self._institutions_with_pending():
             while not self._is_waiting(institution_id):
                 try:
-                    batch_id = self._form_batch(institution_id, force=force)
+                    formed = self._form_batch(institution_id, force=force)
                 except ConcurrentBatching as exc:
                     _logger.warning("%s", exc)
                     continue
-                if batch_id is None:
+                if formed is None:
                     break
-                if self._drive_or_wait(batch_id, institution_id):
+                if self._drive_or_wait(formed, institution_id):
                     did = True
         self._update_pending_gauge()
         return did
@@ -374,6 +374,10 @@ class AnchorWorker:
             account_key = service.account_key(inst)
             root, leaf_count, issuer_id = batch.root, batch.leaf_count, inst.chain_issuer_id
             state, pending_json = batch.state, batch.tx_record
+        if issuer_id is None:  # only registered institutions issue, so this is a broken row
+            raise LedgerUnavailable(
+                f"batch {batch_id}: institution {inst.slug!r} has no issuer id on the ledger"
+            )
         tx = LedgerTransaction(
             chain,
             account_key,

@@ -59,7 +59,7 @@ from ._bulkworker import init_worker as _init_worker
 from ._bulkworker import row_to_request as row_to_request  # re-exported: a row as a request
 from ._bulkworker import sign_block, split_block
 from .auth import Principal
-from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, utcnow
+from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, table_of, utcnow
 from .errors import InvalidRequest, NotAccredited, NotFound
 from .observability import lower_thread_priority
 from .outcome import Outcome, accepted
@@ -406,7 +406,7 @@ def _remove_upload(path: str | None) -> bool:
 def _own_job(service: IssuerService, caller: Principal, job_id: str) -> BulkJob:
     institution_id = service.require(caller, "read")
     with service.sessions() as session:
-        job = session.get(BulkJob, job_id)
+        job: BulkJob | None = session.get(BulkJob, job_id)
         if job is None or job.institution_id != institution_id:
             raise NotFound(f"no bulk job {job_id!r}")
         return job
@@ -536,7 +536,7 @@ def insert_credentials(
     more than the insert itself).
     """
     dialect = connection.dialect
-    table = Credential.__table__
+    table = table_of(Credential)
     shared: list[Any] = []
     for name, value in (
         ("institution_id", institution_id),
@@ -822,7 +822,7 @@ class BulkRunner:
                     ),
                 )
             if errors:
-                session.connection().execute(BulkError.__table__.insert(), errors)
+                session.connection().execute(table_of(BulkError).insert(), errors)
             bulk_store.add_progress(
                 session, job_id, new_offset=new_offset, count=count, good=good, failed=len(errors)
             )

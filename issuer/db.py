@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     create_engine,
     event,
@@ -42,6 +43,11 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     """Declarative base of the issuer's tables."""
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core `Table` of an ORM model (SQLAlchemy types ``__table__`` as a `FromClause`)."""
+    return cast(Table, model.__table__)
 
 
 class Meta(Base):

@@ -73,13 +73,14 @@ class GcPauses:
             if not self.installed:
                 gc.callbacks.append(self._callback)
             if multiprocess_dir() and self._gauges is None:
-                self._gauges = tuple(
-                    Gauge(name, doc, ["generation"], registry=None, multiprocess_mode="all")
-                    for name, doc in (
-                        ("talentproof_issuer_gc_collections_total", "Garbage collections."),
-                        ("talentproof_issuer_gc_pause_seconds_total", "Time paused in GC."),
-                        ("talentproof_issuer_gc_pause_max_seconds", "Longest GC pause."),
-                    )
+
+                def gauge(name: str, doc: str) -> Gauge:
+                    return Gauge(name, doc, ["generation"], registry=None, multiprocess_mode="all")
+
+                self._gauges = (
+                    gauge("talentproof_issuer_gc_collections_total", "Garbage collections."),
+                    gauge("talentproof_issuer_gc_pause_seconds_total", "Time paused in GC."),
+                    gauge("talentproof_issuer_gc_pause_max_seconds", "Longest GC pause."),
                 )
                 threading.Thread(target=self._flush_loop, name="gc-stats", daemon=True).start()
 
@@ -198,7 +199,7 @@ def enable_multiprocess_metrics(folder: str) -> None:
     Prometheus multiprocess mode: metric values live in files under ``folder`` and ``/metrics``
     of any process reports the sum (counters, histograms) or latest value (gauges) of all."""
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
-    values.ValueClass = values.get_value_class()
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]  # untyped in prometheus_client
 
 
 def exposition(metrics: Metrics) -> bytes:
@@ -207,7 +208,7 @@ def exposition(metrics: Metrics) -> bytes:
     if multiprocess_dir():
         GC_PAUSES.flush()
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped in prometheus_client
         return generate_latest(registry)
     return generate_latest(metrics.registry)
 

@@ -298,7 +298,7 @@ def register_compile_command(app: Any) -> None:
     app.add_typer(group, name="contracts")
 
 
-def _add_compile(group: Any) -> None:
+def _add_compile(group: typer.Typer) -> None:
     @group.command("compile")
     def compile_command(
         check: bool = typer.Option(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-_SUBJECT_EXAMPLE = {
+_SUBJECT_EXAMPLE: dict[str, JsonValue] = {
     "id": "did:example:holder-1",
     "name": "Chan Tai Man",
     "degree": {

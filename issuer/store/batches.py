@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ..db import AnchorBatch, Credential, Institution
+from ..db import AnchorBatch, Credential, Institution, table_of
 from .credentials import DONE_BATCH_STATES
 
 #: A batch whose leaves are still being assigned; never sent (`AnchorWorker._form_batch`).
@@ -51,9 +51,9 @@ def forming(session: Session) -> list[int]:
 
 def abandon(session: Session, batch_id: int) -> None:
     """Free the leaves of a forming batch and delete it."""
-    table = Credential.__table__
+    table = table_of(Credential)
     session.execute(
-        update(table)  # type: ignore[arg-type]  # (the ORM's __table__ is typed FromClause)
+        update(table)
         .where(table.c.batch_id == batch_id)
         .values(batch_id=None, leaf_index=None, proof_path=None)
     )
@@ -135,9 +135,9 @@ class LeafAssignment:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
-        table = Credential.__table__
+        table = table_of(Credential)
         statement = (
-            update(table)  # type: ignore[arg-type]  # (the ORM's __table__ is typed FromClause)
+            update(table)
             .where(table.c.seq == bindparam("s"), table.c.batch_id.is_(None))
             .values(batch_id=bindparam("b"), leaf_index=bindparam("i"), proof_path=bindparam("p"))
         )

@@ -2,20 +2,20 @@
 
 from sqlalchemy import bindparam, select
 
-from ..db import IdempotencyRecord, Institution, LedgerIssuerState, SigningKey
+from ..db import IdempotencyRecord, Institution, LedgerIssuerState, SigningKey, table_of
 
-LEDGER_STATES = LedgerIssuerState.__table__
+LEDGER_STATES = table_of(LedgerIssuerState)
 SELECT_LEDGER_STATE = select(
     LEDGER_STATES.c.status, LEDGER_STATES.c.since_unix, LEDGER_STATES.c.checked_unix
 ).where(LEDGER_STATES.c.chain_issuer_id == bindparam("id"))
 
 
-IDEM = IdempotencyRecord.__table__
+IDEM = table_of(IdempotencyRecord)
 SELECT_IDEM = select(IDEM).where(
     IDEM.c.principal == bindparam("principal"), IDEM.c.key == bindparam("key")
 )
 INSERT_IDEM = IDEM.insert()
-INST = Institution.__table__
+INST = table_of(Institution)
 SELECT_INSTITUTION = select(
     INST.c.id,
     INST.c.slug,
@@ -24,7 +24,7 @@ SELECT_INSTITUTION = select(
     INST.c.credential_types,
     INST.c.chain_issuer_id,
 ).where(INST.c.id == bindparam("id"))
-KEYS = SigningKey.__table__
+KEYS = table_of(SigningKey)
 SELECT_ACTIVE_KEY_ID = (
     select(KEYS.c.id)
     .where(KEYS.c.institution_id == bindparam("inst"), KEYS.c.active.is_(True))
