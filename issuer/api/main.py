@@ -31,6 +31,7 @@ from .routes import (
     institutions,
     publication,
     status_changes,
+    vc_api,
 )
 
 #: The routers in the order their routes are matched.
@@ -38,6 +39,7 @@ ROUTERS = (
     health.router,
     contexts.router,
     publication.router,
+    vc_api.router,  # before credentials: /credentials/issue and /credentials/status are fixed paths
     credentials.router,
     status_changes.router,
     bulk_jobs.router,

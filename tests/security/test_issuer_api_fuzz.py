@@ -98,6 +98,8 @@ OPERATIONS = [
     ("GET", "/institutions/{slug}/did.json"),
     ("GET", "/institutions/{slug}/status/{purpose}"),
     ("POST", "/credentials"),
+    ("POST", "/credentials/issue"),
+    ("POST", "/credentials/status"),
     ("GET", "/credentials"),
     ("GET", "/credentials/{credential_id}"),
     ("GET", "/credentials/{credential_id}/anchor"),
@@ -127,6 +129,8 @@ OPERATIONS = [
 # parameter: any string is a valid path parameter.
 NEGATIVE = {
     ("POST", "/credentials"),
+    ("POST", "/credentials/issue"),
+    ("POST", "/credentials/status"),
     ("GET", "/credentials"),
     ("POST", "/credentials/{credential_id}/revoke"),
     ("POST", "/credentials/{credential_id}/suspend"),
