@@ -4,7 +4,8 @@ what they may cost is bounded per client address.
 - **Rate.** Token buckets per client address (`talentproof.ratelimit`: bounded tables, IPv6 per
   /64, ``X-Forwarded-For`` only behind ``trusted_proxies`` reverse proxies, read from the
   right): one for ``POST /api/v1/challenges``, one shared by the verification endpoints
-  (``/api/v1/verify``, ``/api/v1/verify/image``, ``/api/v1/applications/evaluate``). An empty
+  (``/api/v1/verify``, ``/api/v1/verify/image``, ``/api/v1/applications/evaluate`` and the
+  VC API's ``/credentials/verify``, ``/presentations/verify``). An empty
   bucket answers 429 ``{"detail": ...}`` with ``Retry-After`` (whole seconds) before the body is
   read, so a refused upload costs nothing.
 - **State.** Open challenges are capped in all and per client address
@@ -36,7 +37,13 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 CHALLENGE_PATH = "/api/v1/challenges"
 VERIFY_PATHS = frozenset(
-    {"/api/v1/verify", "/api/v1/verify/image", "/api/v1/applications/evaluate"}
+    {
+        "/api/v1/verify",
+        "/api/v1/verify/image",
+        "/api/v1/applications/evaluate",
+        "/credentials/verify",  # the W3C VC API (verifier.vc_api)
+        "/presentations/verify",
+    }
 )
 ENV_PREFIX = "TALENTPROOF_VERIFIER_"
 

@@ -7,6 +7,8 @@ Endpoints (OpenAPI at ``/docs``):
   application), optionally against a talent-list profession;
 - ``POST /api/v1/verify/image``: the same for uploaded QR images (PNG/JPEG);
 - ``GET /api/v1/professions``: the professions of the loaded policy;
+- ``POST /credentials/verify``, ``POST /presentations/verify``: the W3C VC API
+  (`talentproof.verifier.vc_api`);
 - ``GET /healthz``; the web page at ``/``.
 
 None needs authentication, so challenges and verification are rate-limited per client address
@@ -43,6 +45,7 @@ from talentproof.verifier.policy import Policy, load_policy
 from talentproof.verifier.receipt import load_key, sign_receipt
 from talentproof.verifier.requirements import Domain, MinConfirmations, Requirement
 from talentproof.verifier.settings import ServiceSettings
+from talentproof.verifier.vc_api import router as vc_api_router
 
 # --------------------------------------------------------------------------- API schemas
 
@@ -468,6 +471,8 @@ def create_app(
             )
             for p in state.policy.professions.values()
         ]
+
+    app.include_router(vc_api_router)  # the W3C VC API: /credentials/verify, /presentations/verify
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, Any]:

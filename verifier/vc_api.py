@@ -1,0 +1,352 @@
+"""The W3C VC API (VCALM) verifier endpoints, over the one verification engine.
+
+- ``POST /credentials/verify``: ``{verifiableCredential, options}``;
+- ``POST /presentations/verify``: ``{verifiablePresentation, options: {challenge, domain}}``.
+
+Both run the documents through the path ``POST /api/v1/verify`` takes (`inputs.item_from_json`,
+the service's `engine.Verifier` built by ``Verifier.from_deployment``, its challenge store) and
+translate the product's one outcome (`report.outcome_of`) into a ``VerificationResult``
+``{verified, checks, warnings, errors}``:
+
+- VALID: 200, ``verified`` true, ``errors`` empty;
+- INVALID: 400, ``verified`` false. A credential that is not anchored yet (issued, pending its
+  batch) is INVALID for the product (check 4 fails: "never anchored"), so it answers 400 with
+  ``merkle-inclusion`` in ``errors``: a verifier never says verified for what the product's own
+  verdict does not call valid; ask again once the issuer has anchored it;
+- NOT_VERIFIABLE: 503 (with ``Retry-After``) when the ledger could not be read (a check ended
+  in ``error``), else 400 (an input that could not be read).
+
+``checks`` names every check that passed (for every credential of a presentation), ``errors``
+each failed check (``"<name>: <why>"``, with the credential's place in a presentation),
+``warnings`` each skipped one (why it did not run). Check names: parse, schema, proof,
+merkle-inclusion, anchor, issuer-accreditation, signing-key, status, expiration,
+holder-binding (presentations), same-applicant (several credentials).
+
+A presentation is bound when ``options.challenge`` is given: it must be a challenge this
+verifier issued (``POST /api/v1/challenges``, single use) and ``options.domain``, when given,
+this verifier's domain. Without a challenge the holder's proof is still verified, and a warning
+says the presentation is not bound (it may be a replayed copy).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from talentproof.verifier.engine import ApplicationReport
+from talentproof.verifier.inputs import item_from_json
+from talentproof.verifier.report import CheckId, CheckResult, Outcome, Status, Verdict
+
+router = APIRouter(tags=["VC API"])
+
+#: The VC API name of each check.
+CHECK_NAMES: dict[CheckId, str] = {
+    CheckId.PARSE: "parse",
+    CheckId.SCHEMA: "schema",
+    CheckId.SIGNATURE: "proof",
+    CheckId.INCLUSION: "merkle-inclusion",
+    CheckId.ANCHOR: "anchor",
+    CheckId.ISSUER: "issuer-accreditation",
+    CheckId.KEY: "signing-key",
+    CheckId.STATUS: "status",
+    CheckId.VALIDITY: "expiration",
+    CheckId.BINDING: "holder-binding",
+    CheckId.SAME_APPLICANT: "same-applicant",
+    CheckId.IDENTITY_DOCUMENT: "identity-document",
+}
+
+_UNBOUND = (
+    "holder-binding: no options.challenge was given: the holder's proof verified, but the "
+    "presentation is not bound to this verification (it may be a replayed copy); get a "
+    "challenge from POST /api/v1/challenges"
+)
+
+
+class VerifyCredentialOptions(BaseModel):
+    """Options of a credential verification. ``checks`` is accepted for compatibility and
+    changes nothing: every check runs."""
+
+    model_config = ConfigDict(extra="forbid")
+    checks: list[str] | None = Field(None, max_length=32, description="ignored: every check runs")
+
+
+class VerifyPresentationOptions(VerifyCredentialOptions):
+    """Options of a presentation verification: the challenge this verifier issued and its
+    domain."""
+
+    challenge: str | None = Field(
+        None, max_length=256, description="A challenge from POST /api/v1/challenges"
+    )
+    domain: str | None = Field(
+        None, max_length=256, description="This verifier's domain (the challenge answer's)"
+    )
+
+
+class VerifyCredentialRequest(BaseModel):
+    """VCALM VerifyCredentialRequest."""
+
+    model_config = ConfigDict(extra="forbid")
+    verifiableCredential: dict[str, Any]
+    options: VerifyCredentialOptions = Field(default_factory=VerifyCredentialOptions)
+
+
+class VerifyPresentationRequest(BaseModel):
+    """VCALM VerifyPresentationRequest."""
+
+    model_config = ConfigDict(extra="forbid")
+    verifiablePresentation: dict[str, Any]
+    options: VerifyPresentationOptions = Field(default_factory=VerifyPresentationOptions)
+
+
+class RequestProblem(BaseModel):
+    """Why a request was refused before any verification (the service's ``{"detail": ...}``:
+    a sentence, or FastAPI's list of field errors)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+class VerificationResult(BaseModel):
+    """VCALM VerificationResult: ``verified`` only when the product's verdict is VALID."""
+
+    verified: bool
+    checks: list[str]
+    warnings: list[str]
+    errors: list[str]
+
+
+_DID = "did:web:issuer.example.org:institutions:hku"
+_VC_EXAMPLE = {
+    "@context": ["https://www.w3.org/ns/credentials/v2", "https://talentproof.org/contexts/v1"],
+    "id": "urn:uuid:c1f3a0de-7d0e-4b9c-9a43-2f1f4e0d3a11",
+    "type": ["VerifiableCredential", "DegreeCredential"],
+    "issuer": {"id": _DID, "name": "The University of Hong Kong"},
+    "validFrom": "2026-07-01T00:00:00Z",
+    "credentialSubject": {"id": "did:key:z6Mk...", "degree": {"...": "..."}},
+    "proof": [
+        {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-jcs-2022",
+            "verificationMethod": f"{_DID}#z6Mk...",
+            "proofPurpose": "assertionMethod",
+            "proofValue": "z58D...",
+        },
+        {"type": "TalentProofAnchor", "proofPurpose": "assertionMethod", "...": "..."},
+    ],
+}
+_CREDENTIAL_EXAMPLES: dict[str, Any] = {
+    "anchored-degree": {
+        "summary": "An anchored degree credential (as the holder received it)",
+        "value": {"verifiableCredential": _VC_EXAMPLE, "options": {}},
+    }
+}
+_PRESENTATION_EXAMPLES: dict[str, Any] = {
+    "bound": {
+        "summary": "A presentation bound to a challenge from POST /api/v1/challenges",
+        "value": {
+            "verifiablePresentation": {
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiablePresentation"],
+                "holder": "did:key:z6Mk...",
+                "verifiableCredential": [_VC_EXAMPLE],
+                "proof": {
+                    "type": "DataIntegrityProof",
+                    "cryptosuite": "eddsa-jcs-2022",
+                    "verificationMethod": "did:key:z6Mk...#z6Mk...",
+                    "proofPurpose": "authentication",
+                    "challenge": "Qm9yZGVyLWNvbnRyb2wtMQ",
+                    "domain": "verifier.example.hk",
+                    "proofValue": "z3dY...",
+                },
+            },
+            "options": {"challenge": "Qm9yZGVyLWNvbnRyb2wtMQ", "domain": "verifier.example.hk"},
+        },
+    }
+}
+_VERIFIED: dict[str, Any] = {
+    "verified": True,
+    "checks": [
+        "parse",
+        "schema",
+        "proof",
+        "merkle-inclusion",
+        "anchor",
+        "issuer-accreditation",
+        "signing-key",
+        "status",
+        "expiration",
+    ],
+    "warnings": [],
+    "errors": [],
+}
+_NOT_VERIFIED = {
+    "verified": False,
+    "checks": ["parse", "schema", "proof", "merkle-inclusion", "anchor", "expiration"],
+    "warnings": [],
+    "errors": ["status: Revoked by the issuer on 2026-10-01 ..."],
+}
+
+
+def _responses(verified: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "model": VerificationResult,
+            "description": "Verified: the product's verdict is VALID",
+            "content": {"application/json": {"example": verified}},
+        },
+        400: {
+            "model": VerificationResult | RequestProblem,
+            "description": "Does not verify (INVALID, or an input that could not be read; a "
+            "credential not anchored yet fails merkle-inclusion): a VerificationResult whose "
+            "`errors` names each failed check; or a body that is not JSON (`detail`)",
+            "content": {"application/json": {"example": _NOT_VERIFIED}},
+        },
+        413: {"model": RequestProblem, "description": "The request body is too large"},
+        422: {
+            "model": RequestProblem,
+            "description": "Not a VC API request this verifier takes (`detail` says why)",
+        },
+        429: {
+            "model": RequestProblem,
+            "description": "Too many verifications from this client address (Retry-After)",
+        },
+        503: {
+            "model": VerificationResult,
+            "description": "Not verifiable now: the ledger could not be read (Retry-After)",
+        },
+    }
+
+
+def _state(request: Request) -> Any:
+    return request.app.state.verifier_state
+
+
+def _name(check: CheckResult) -> str:
+    return CHECK_NAMES[check.id]
+
+
+def vc_api_result(report: ApplicationReport, *, presentation: bool) -> tuple[int, dict[str, Any]]:
+    """``(HTTP status, VerificationResult)`` of an application report (module docstring)."""
+    outcome = report.outcome.outcome
+    verified = outcome is Outcome.VALID and report.verdict is Verdict.VALID
+    several = len(report.credentials) > 1
+    passed: dict[CheckId, bool] = {}
+    errors: list[str] = []
+    warnings: list[str] = []
+    unavailable = False
+
+    def note(check: CheckResult, where: str) -> None:
+        nonlocal unavailable
+        if check.id is CheckId.BINDING and not presentation:
+            return  # a bare credential asks for no binding
+        ok = check.status is Status.PASS
+        passed[check.id] = passed.get(check.id, True) and ok
+        if check.status in (Status.FAIL, Status.ERROR):
+            errors.append(f"{_name(check)}{where}: {check.message}")
+            unavailable = unavailable or check.status is Status.ERROR
+        elif check.status is Status.SKIPPED:
+            text = (
+                _UNBOUND
+                if check.id is CheckId.BINDING
+                else f"{_name(check)}{where}: not run: {check.message}"
+            )
+            if text not in warnings:
+                warnings.append(text)
+
+    for r in report.credentials:
+        where = f" ({r.source})" if presentation and several else ""
+        for check in r.checks:
+            note(check, where)
+    for check in report.checks:
+        note(check, "")
+    checks = [CHECK_NAMES[cid] for cid in CheckId if passed.get(cid)]
+    if verified:
+        return 200, {"verified": True, "checks": checks, "warnings": warnings, "errors": []}
+    if not errors:  # never "not verified" without saying why
+        errors.append(report.outcome.reason)
+    status = 503 if outcome is Outcome.NOT_VERIFIABLE and unavailable else 400
+    return status, {"verified": False, "checks": checks, "warnings": warnings, "errors": errors}
+
+
+def _answer(status: int, body: dict[str, Any]) -> JSONResponse:
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _refused(error: str) -> JSONResponse:
+    """400: a document this endpoint does not verify, before any check ran."""
+    return _answer(400, {"verified": False, "checks": [], "warnings": [], "errors": [error]})
+
+
+def _types(doc: dict[str, Any]) -> list[Any]:
+    types = doc.get("type")
+    return [types] if isinstance(types, str) else types if isinstance(types, list) else []
+
+
+@router.post(
+    "/credentials/verify",
+    summary="W3C VC API: verify a credential",
+    response_model=VerificationResult,
+    responses=_responses(_VERIFIED),
+)
+def verify_credential(
+    body: Annotated[VerifyCredentialRequest, Body(openapi_examples=_CREDENTIAL_EXAMPLES)],
+    request: Request,
+) -> JSONResponse:
+    """Verify one credential (every check: proof, anchor, accreditation, status, validity)."""
+    state = _state(request)
+    doc = body.verifiableCredential
+    if "VerifiablePresentation" in _types(doc):
+        return _refused("parse: a VerifiablePresentation; verify it at POST /presentations/verify")
+    item = item_from_json(json.dumps(doc), "credential", state.limits)
+    report = state.verifier.verify_application([item])
+    return _answer(*vc_api_result(report, presentation=False))
+
+
+@router.post(
+    "/presentations/verify",
+    summary="W3C VC API: verify a presentation (bound with options.challenge and domain)",
+    response_model=VerificationResult,
+    responses=_responses({**_VERIFIED, "checks": [*_VERIFIED["checks"], "holder-binding"]}),
+)
+def verify_presentation(
+    body: Annotated[VerifyPresentationRequest, Body(openapi_examples=_PRESENTATION_EXAMPLES)],
+    request: Request,
+) -> JSONResponse:
+    """Verify a presentation: the holder's proof (bound to ``options.challenge``, a challenge
+    this verifier issued, and its domain) and every credential it holds."""
+    state = _state(request)
+    doc = body.verifiablePresentation
+    if "VerifiablePresentation" not in _types(doc):
+        return _refused(
+            "parse: not a VerifiablePresentation (its type must include it); verify a "
+            "credential at POST /credentials/verify"
+        )
+    options = body.options
+    domain = state.verifier.domain
+    if options.domain is not None and options.domain != domain:
+        return _refused(
+            f"holder-binding: options.domain {options.domain!r} is not this verifier's domain "
+            f"{domain!r} (the domain of its challenges)"
+        )
+    challenge = options.challenge
+    problem = state.challenges.consume(challenge) if challenge is not None else None
+    item = item_from_json(json.dumps(doc), "presentation", state.limits)
+    report = state.verifier.verify_application(
+        [item], challenge=challenge, challenge_problem=problem
+    )
+    return _answer(*vc_api_result(report, presentation=True))
+
+
+__all__ = [
+    "CHECK_NAMES",
+    "RequestProblem",
+    "VerificationResult",
+    "VerifyCredentialRequest",
+    "VerifyPresentationRequest",
+    "router",
+    "vc_api_result",
+]
