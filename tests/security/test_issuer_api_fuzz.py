@@ -95,6 +95,7 @@ OPERATIONS = [
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
+    ("GET", "/contexts/v1"),
     ("GET", "/institutions/{slug}/did.json"),
     ("GET", "/institutions/{slug}/status/{purpose}"),
     ("POST", "/credentials"),
