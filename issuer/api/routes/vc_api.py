@@ -256,7 +256,7 @@ async def issue_vc(
         )
     except InvalidRequest as exc:
         raise _vc_api_field(exc) from exc
-    except NotAccredited as exc:  # accreditation changed since the check above
+    except NotAccredited as exc:  # the VC API refuses a body it will not sign with 400/422
         raise InvalidRequest(exc.message, field="credential.type") from exc
     # the use case's answer (also a replayed one) holds the signed credential
     signed = outcome.body["credential"]
