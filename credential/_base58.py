@@ -60,7 +60,7 @@ def encode_64_gmp(data: bytes) -> str:
     """`b58encode` of exactly 64 bytes (a signature) with GMP's radix conversion."""
     if len(data) != 64 or _mpz is None:
         return encode_64_reference(data)
-    text = _mpz.from_bytes(data, "big").digits(58).encode().translate(_FROM_GMP).decode()
+    text: str = _mpz.from_bytes(data, "big").digits(58).encode().translate(_FROM_GMP).decode()
     if data[0]:
         return text
     # leading zero bytes are leading '1's; a zero value is written "0" by GMP ("1" here)
@@ -151,7 +151,8 @@ def b58encode_64_ascii(signature: bytes) -> bytes:
     """`b58encode_64` of a 64-byte signature as ASCII bytes (the bulk template splices bytes):
     GMP's conversion when the first byte is not zero (no leading ``1`` digits to add)."""
     if signature[0] and _mpz is not None and len(signature) == 64:
-        return _mpz.from_bytes(signature, "big").digits(58).encode().translate(_FROM_GMP)
+        text: bytes = _mpz.from_bytes(signature, "big").digits(58).encode().translate(_FROM_GMP)
+        return text
     return b58encode(signature).encode()
 
 
@@ -226,7 +227,8 @@ def decode_gmp(text: str) -> bytes:
     if not body:
         return bytes(len(digits))
     n = _mpz(body.decode(), 58)
-    return bytes(len(digits) - len(body)) + n.to_bytes((n.bit_length() + 7) >> 3, "big")
+    value: bytes = n.to_bytes((n.bit_length() + 7) >> 3, "big")  # gmpy2 is untyped
+    return bytes(len(digits) - len(body)) + value
 
 
 # Decode base58-btc text; raises ValueError on a character outside the alphabet.

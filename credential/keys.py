@@ -300,7 +300,8 @@ class RawEd25519Signer:
             raise ValueError("expected a 64-byte message (hashData)")
         if self._call(self._out, self._null, message, 64, self._secret) != 0:
             raise RuntimeError("libsodium crypto_sign failed")
-        return self._buffer[:]
+        signature: bytes = self._buffer[:]  # a cffi buffer (untyped binding)
+        return signature
 
 
 # --- did:web ----------------------------------------------------------------------------------

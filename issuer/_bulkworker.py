@@ -209,7 +209,7 @@ def sign_block(
 
 def split_block(blob: bytes, lengths: list[int]) -> list[bytes]:
     """The values `sign_block` concatenated, cut apart again."""
-    out = []
+    out: list[bytes] = []
     start = 0
     append = out.append
     for n in lengths:

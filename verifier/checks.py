@@ -199,8 +199,10 @@ def subject_id(doc: Mapping[str, Any]) -> str | None:
     subject = doc.get("credentialSubject")
     if isinstance(subject, list):
         subject = subject[0] if subject else None
-    if isinstance(subject, Mapping) and isinstance(subject.get("id"), str):
-        return subject["id"]
+    if isinstance(subject, Mapping):
+        found = subject.get("id")
+        if isinstance(found, str):
+            return found
     return None
 
 
@@ -320,7 +322,7 @@ def schema(doc: Mapping[str, Any], today: date) -> tuple[Finding, str | None]:
         problems = c_claims.fact_problems(doc, today)
     except SchemaValidationError as exc:
         facts = {"field": exc.field, "expected": exc.expected}
-        evidence = {**facts, "found": repr(exc.found)[:200]}
+        evidence: dict[str, Any] = {**facts, "found": repr(exc.found)[:200]}
         return Finding(CheckId.SCHEMA, Status.FAIL, Reason.SCHEMA_MISMATCH, facts, evidence), None
     except CredentialError as exc:
         return Finding(CheckId.SCHEMA, Status.FAIL, Reason.MALFORMED, {"error": str(exc)}), None

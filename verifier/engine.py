@@ -110,6 +110,10 @@ class ChainReader(Protocol):
         """The node's chain id."""
         ...
 
+    def block_number(self) -> int:
+        """The number of the node's latest block (the folder mode reads every batch at one)."""
+        ...
+
     def verify_credential(
         self,
         issuer_did_hash: bytes,

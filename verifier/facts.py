@@ -111,8 +111,10 @@ def _date(value: Any) -> date | None:
 
 
 def _id_of(value: Any) -> str | None:
-    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return value["id"]
+    if isinstance(value, Mapping):
+        found = value.get("id")
+        if isinstance(found, str):
+            return found
     return None
 
 

@@ -97,8 +97,11 @@ def quick_decode(data: bytes) -> str | None:
             gray = image.convert("L")
         # the plainest scan (no rotated, inverted or downscaled passes): a clean screenshot is
         # read at its own scale; anything harder goes to the thorough decoder below
-        plain = {"try_rotate": False, "try_invert": False, "try_downscale": False}
-        for result in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode, **plain):
+        qr = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+        plain = zxingcpp.read_barcodes(
+            gray, formats=qr, try_rotate=False, try_invert=False, try_downscale=False
+        )
+        for result in plain:
             if result.text.startswith("TP") and ":" in result.text[:8]:
                 return str(result.text)
     except Exception:

@@ -7,7 +7,7 @@ chain could not be read) makes the verdict ``error``, which is never valid.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -119,7 +119,7 @@ class CheckResult:
         )
 
 
-def verdict_of(checks: tuple[CheckResult, ...] | list[CheckResult]) -> Verdict:
+def verdict_of(checks: Sequence[CheckResult]) -> Verdict:
     """Fail closed: any fail is invalid; else any error is error; else valid.
 
     An empty list of checks is not valid (nothing was verified).

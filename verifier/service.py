@@ -34,6 +34,7 @@ from fastapi import Body, FastAPI, File, Form, HTTPException, Request, UploadFil
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.config import JsonValue
 
 from talentproof.ratelimit import client_address
 from talentproof.verifier.challenges import ChallengesFull, ChallengeStore
@@ -53,7 +54,7 @@ _EXAMPLE_PAYLOAD = "TP1:6BFOXN*TS0BI$ZDFRH..."
 
 # An application needs at least one credential: said in the OpenAPI document, so that clients
 # (and schemathesis) know an empty request is refused.
-_AT_LEAST_ONE: list[dict[str, Any]] = [
+_AT_LEAST_ONE: list[JsonValue] = [
     {"required": ["payloads"], "properties": {"payloads": {"minItems": 1}}},
     {"required": ["documents"], "properties": {"documents": {"minItems": 1}}},
 ]
