@@ -53,7 +53,15 @@ contract VerificationBatch {
      * returned from assembly. Memory (the function never returns to Solidity code): 0x00 the
      * error selector; 0x80..0x144 the call's input (selector, the query's five words, `asOf`);
      * from 0x160 the answer: offset 0x20, length n, n offsets relative to 0x1a0, then each
-     * verdict as its length and its bytes padded to a word (fresh memory is zero).
+     * verdict as its length and its bytes zero-padded to a word.
+     *
+     * Shared encoding: the credentials of one anchored batch mostly get byte-identical verdicts
+     * (the view names the batch, issuer, key, type and status, not the credential). Every
+     * verdict is still the registry's own answer to its own call; when it is byte for byte the
+     * verdict written last (same length, every word equal), its offset points at that one
+     * instead of writing a copy. The ABI decoding of `bytes[]` (offsets, then each item) gives
+     * the same items either way: only the answer's size changes (node output, transfer,
+     * decoding). tests/ledger/test_views_call.py checks the items against one call each.
      */
     function verifyCredentials(IVerificationView registry, Query[] calldata queries, uint64 asOf)
         external
@@ -71,6 +79,7 @@ contract VerificationBatch {
             mstore(0x160, 0x20)
             mstore(0x180, queries.length)
             let p := add(0x1a0, shl(5, queries.length)) // where the next verdict goes
+            let last := 0 // where the verdict written last is (0: none yet)
             for {
                 let i := 0
             } lt(i, queries.length) {
@@ -86,10 +95,36 @@ contract VerificationBatch {
                     returndatacopy(add(p, 100), 0, returndatasize())
                     revert(p, add(100, and(add(returndatasize(), 31), not(31))))
                 }
-                mstore(add(0x1a0, shl(5, i)), sub(p, 0x1a0))
-                mstore(p, returndatasize())
-                returndatacopy(add(p, 0x20), 0, returndatasize())
-                p := add(p, add(0x20, and(add(returndatasize(), 31), not(31))))
+                let n := returndatasize()
+                mstore(p, n)
+                mstore(add(add(p, 0x20), and(n, not(31))), 0) // the last word's padding is zero
+                returndatacopy(add(p, 0x20), 0, n)
+                let at := p
+                if last {
+                    if eq(mload(last), n) {
+                        // byte for byte: both are zero-padded, so equal words are equal bytes
+                        let same := 1
+                        let end := add(0x20, n)
+                        for {
+                            let k := 0x20
+                        } lt(k, end) {
+                            k := add(k, 0x20)
+                        } {
+                            if iszero(eq(mload(add(last, k)), mload(add(p, k)))) {
+                                same := 0
+                                break
+                            }
+                        }
+                        if same {
+                            at := last
+                        }
+                    }
+                }
+                mstore(add(0x1a0, shl(5, i)), sub(at, 0x1a0))
+                if eq(at, p) {
+                    last := p
+                    p := add(p, add(0x20, and(add(n, 31), not(31))))
+                }
             }
             return(0x160, sub(p, 0x160))
         }

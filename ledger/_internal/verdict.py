@@ -386,7 +386,9 @@ def split_bytes_array(data: bytes, count: int) -> list[bytes]:
     """The items of an ABI-encoded ``bytes[]`` return value, which must hold `count` of them.
 
     Checks every offset and length against the data (what ``eth_abi.decode(["bytes[]"], ...)``
-    checks, but the zero padding after each item); LedgerError names what does not fit.
+    checks, but the zero padding after each item); LedgerError names what does not fit. Items
+    whose offsets are equal (``VerificationBatch`` writes a verdict equal to the one before it
+    once) come back as one ``bytes`` object, cut once.
     """
     size = len(data)
 
@@ -403,10 +405,14 @@ def split_bytes_array(data: bytes, count: int) -> list[bytes]:
     if heads + n * _WORD > size:
         raise LedgerError("batch answer: truncated")
     out: list[bytes] = []
+    cut: dict[int, bytes] = {}  # by offset: a shared item is checked and cut once
     for i in range(n):
         start = heads + word(heads + i * _WORD)
-        length = word(start)
-        if length > size - start - _WORD:
-            raise LedgerError("batch answer: a verdict runs past the end")
-        out.append(data[start + _WORD : start + _WORD + length])
+        item = cut.get(start)
+        if item is None:
+            length = word(start)
+            if length > size - start - _WORD:
+                raise LedgerError("batch answer: a verdict runs past the end")
+            item = cut[start] = data[start + _WORD : start + _WORD + length]
+        out.append(item)
     return out

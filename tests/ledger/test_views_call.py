@@ -14,9 +14,11 @@ import json
 import threading
 import urllib.request
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any, ClassVar
 
 import pytest
+from eth_abi import decode as eth_abi_decode
 from eth_abi import encode as abi_encode
 
 from talentproof.credential.anchor import split_anchor
@@ -288,3 +290,59 @@ def test_a_node_without_state_overrides_gets_one_call_per_credential(vchain, no_
     assert handler.refused == 1  # refused once, then not asked again:
     reader.verify_credentials(queries, 0, block)
     assert handler.refused == 1
+
+
+def _eth_call(t: HttpTransport, to: str, data: bytes, block: int, *extra: Any) -> bytes:
+    answer = t.post(
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "eth_call",
+                "params": [{"to": to, "data": "0x" + data.hex()}, hex(block), *extra],
+            }
+        ).encode()
+    )
+    assert "result" in answer, answer
+    return bytes.fromhex(answer["result"][2:])
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("as_of", [0, 2**63])
+def test_identical_verdicts_share_one_encoding_and_decode_to_the_per_call_answers(chain, as_of):
+    """The batch answer writes a verdict equal to the one before it once (its offset points at
+    that one): decoded as the ABI's ``bytes[]`` it holds exactly the raw answer of one
+    ``eth_call`` per credential, in order, whatever the runs of equal and unequal verdicts."""
+    mixed = _mixed_queries(chain)
+    good, revoked, suspended, other_key, badge, never, _ = mixed
+    never2 = (
+        never[0],
+        b"\x03" * 32,
+        b"\x04" * 32,
+        never[3],
+        never[4],
+    )  # equal verdict, other query
+    queries = [good, good, good, revoked, suspended, suspended, good, never, never2, badge]
+    queries += [other_key, other_key, good]
+    t = HttpTransport(chain.rpc_url)
+    registry = chain.deployment.registry
+    block = RegistryReader(chain.rpc_url, registry).block_number()
+    view = VerdictCodec(load_artifact("TalentProofRegistry").abi)
+    one_each = [_eth_call(t, registry, view.encode(*q, as_of), block) for q in queries]
+    batch = _batch_codec()
+    raw = _eth_call(t, BATCH_ADDRESS, batch.encode(registry, queries, as_of), block, batch.override)
+    assert list(eth_abi_decode(["bytes[]"], raw)[0]) == one_each  # the reference decoder
+    assert batch.split(raw, len(queries)) == one_each
+    runs = 1 + sum(a != b for a, b in pairwise(one_each))
+    assert runs < len(queries)
+    unshared = abi_encode(["bytes[]"], [one_each])
+    written = sum(32 + -(-len(v) // 32) * 32 for v in one_each)
+    distinct_written = written - sum(
+        32 + -(-len(b) // 32) * 32 for a, b in pairwise(one_each) if a == b
+    )
+    assert len(raw) == len(unshared) - (written - distinct_written)  # runs written once
+    reader = RegistryReader(chain.rpc_url, registry)
+    per_call = RegistryReader(chain.rpc_url, registry, batch_views=False)
+    assert reader.verify_credentials(queries, as_of, block) == per_call.verify_credentials(
+        queries, as_of, block
+    )
