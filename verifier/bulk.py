@@ -70,7 +70,7 @@ def _read_chunk(
     verifier: Verifier, prepared: Sequence[Prepared], as_of_chain: int, block: int
 ) -> tuple[dict[int, Any], str | None]:
     """The chain reads of one chunk: verdicts by ``id(prepared)``, or the one-line read error."""
-    need = [p for p in prepared if p.query is not None]
+    need = [p for p in prepared if p.reads_chain]
     if not need:
         return {}, None
     try:
@@ -98,13 +98,13 @@ def _finish_chunk(
                 p,
                 verdicts.get(id(p)),
                 as_of=as_of,
-                chain_error=error if p.query is not None else None,
+                chain_error=error if p.reads_chain else None,
             )
             out.append(summary(p.source, checks))
         return out
     return [
         verifier.finish(
-            p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None
+            p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.reads_chain else None
         )
         for p in prepared
     ]
@@ -208,7 +208,7 @@ def _file_result(
     if compact and len(prepared) == 1:  # the common case, without the application report
         p = prepared[0]
         checks, _, _ = verifier.finish_checks(
-            p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None
+            p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.reads_chain else None
         )
         out = summary(source, checks)
         if out["verdict"] == _VALID:  # the outcome of every valid lone credential: built once
@@ -220,7 +220,7 @@ def _file_result(
         return out
     reports = [
         verifier.finish(
-            p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.query is not None else None
+            p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.reads_chain else None
         )
         for p in prepared
     ]

@@ -249,6 +249,11 @@ class Prepared:
     binding: CheckResult | None = None
 
     @property
+    def reads_chain(self) -> bool:
+        """Whether checks 5-8 read the chain: ``query is not None``, without building it."""
+        return self.chain_skip is None
+
+    @property
     def query(self) -> tuple[bytes, bytes, bytes, bytes, bytes] | None:
         """(issuer DID hash, root, credential hash, signing key, type id) for the verification
         view, if any."""
