@@ -32,12 +32,18 @@ def verify_with_vc(
     document: Mapping[str, Any],
     did_documents: Iterable[Mapping[str, Any]] = (),
     *,
+    status_lists: Iterable[Mapping[str, Any]] = (),
     presentation: bool = False,
     challenge: str | None = None,
     domain: str | None = None,
     contexts: Path = CONTEXTS,
 ) -> dict[str, Any]:
-    """``{"verified": bool, "errors": [{"name", "message"}...], "requested": [URLs]}``."""
+    """``{"verified": bool, "errors": [{"name", "message"}...], "status": [{"statusPurpose",
+    "statusListCredential", "statusListIndex", "status"}...], "requested": [URLs]}``.
+
+    A ``credentialStatus`` is checked by @digitalbazaar/vc-bitstring-status-list against the
+    ``status_lists`` given (status list credentials, found by their ``id``); one not given fails
+    the verification ("Could not load ...")."""
     problem = node_ready()
     assert problem is None, problem
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,6 +52,10 @@ def verify_with_vc(
             path = Path(tmp) / f"did-{i}.json"
             path.write_text(json.dumps(did_doc))
             args += ["--did-document", str(path)]
+        for i, status_list in enumerate(status_lists):
+            path = Path(tmp) / f"status-{i}.json"
+            path.write_text(json.dumps(status_list))
+            args += ["--status-list", str(path)]
         if presentation:
             args.append("--presentation")
         if challenge is not None:

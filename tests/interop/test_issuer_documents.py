@@ -115,5 +115,8 @@ def test_issued_documents_are_complete_json_ld_and_verify_with_vc(client) -> Non
     if node_ready() is not None:
         pytest.skip(str(node_ready()))
     for document in (pending, doc, *status_lists):
-        result = verify_with_vc(document, [did_doc])
+        # the status is checked too (@digitalbazaar/vc-bitstring-status-list, served lists)
+        result = verify_with_vc(document, [did_doc], status_lists=status_lists)
         assert result["verified"], (document.get("type"), result)
+        if "credentialStatus" in document:
+            assert [s["status"] for s in result["status"]] == [False, False], result

@@ -2,23 +2,34 @@
 // eddsa-jcs-2022 Data Integrity cryptosuite, offline: every context comes from the files the
 // Python package ships (credential/contexts), every DID document from the files given.
 //
-// usage: node verify.mjs --contexts DIR [--did-document FILE ...] [--presentation]
-//            [--challenge C --domain D] [--now ISO] [FILE | -]
-// prints one JSON object: {"verified": bool, "errors": [{name, message}...], "requested": [the
-// URLs the library asked the document loader for]}; exit code 0 (1 only for bad arguments).
+// A credential's `credentialStatus` is checked by Digital Bazaar's own Bitstring Status List
+// implementation (@digitalbazaar/vc-bitstring-status-list, its `checkStatus`): it loads each
+// entry's `statusListCredential` through the same offline loader (the status list credentials
+// given with --status-list, keyed by their `id`), verifies that credential's signature, checks
+// its issuer is the credential's and reads the bit. A status list not given fails the check.
+//
+// usage: node verify.mjs --contexts DIR [--did-document FILE ...] [--status-list FILE ...]
+//            [--presentation] [--challenge C --domain D] [--now ISO] [FILE | -]
+// prints one JSON object: {"verified": bool, "errors": [{name, message}...], "status":
+// [{statusPurpose, statusListCredential, statusListIndex, status}...] (every status entry the
+// library read, of every credential; `status` true: the bit is set, e.g. revoked), "requested":
+// [the URLs the library asked the document loader for]}; exit code 0 (1 only for bad
+// arguments). The library reports a set bit as `verified: true` with `status: true`.
 import {readFileSync, readdirSync} from 'node:fs';
 import {join} from 'node:path';
 
 import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {createVerifyCryptosuite} from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
+import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
 
 function parseArgs(argv) {
-  const args = {didDocuments: [], file: '-'};
+  const args = {didDocuments: [], statusLists: [], file: '-'};
   for(let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if(a === '--contexts') args.contexts = argv[++i];
     else if(a === '--did-document') args.didDocuments.push(argv[++i]);
+    else if(a === '--status-list') args.statusLists.push(argv[++i]);
     else if(a === '--presentation') args.presentation = true;
     else if(a === '--challenge') args.challenge = argv[++i];
     else if(a === '--domain') args.domain = argv[++i];
@@ -41,12 +52,16 @@ function loadContexts(dir) {
   return contexts;
 }
 
-function makeDocumentLoader(contexts, didDocuments, requested) {
+function makeDocumentLoader(contexts, didDocuments, statusLists, requested) {
   const dids = new Map(didDocuments.map(d => [d.id, d]));
+  const lists = new Map(statusLists.map(d => [d.id, d]));
   return async url => {
     requested.push(url);
     if(contexts.has(url)) {
       return {contextUrl: null, documentUrl: url, document: structuredClone(contexts.get(url))};
+    }
+    if(lists.has(url)) {
+      return {contextUrl: null, documentUrl: url, document: structuredClone(lists.get(url))};
     }
     const [did, fragment] = url.split('#');
     if(dids.has(did)) {
@@ -89,13 +104,25 @@ function errorsOf(result) {
     if(e.cause) visit(e.cause);
   };
   visit(result.error);
+  visit(result.statusResult?.error);
   for(const r of result.results || []) visit(r.error);
   for(const r of result.credentialResults || []) {
     visit(r.error);
+    visit(r.statusResult?.error);
     for(const rr of r.results || []) visit(rr.error);
   }
   for(const r of result.presentationResult?.results || []) visit(r.error);
   return out;
+}
+
+function statusesOf(result) {
+  const results = [result, ...(result.credentialResults || [])];
+  return results.flatMap(r => (r.statusResult?.results || []).map(s => ({
+    statusPurpose: s.credentialStatus?.statusPurpose,
+    statusListCredential: s.credentialStatus?.statusListCredential,
+    statusListIndex: s.credentialStatus?.statusListIndex,
+    status: s.status
+  })));
 }
 
 async function main() {
@@ -104,10 +131,10 @@ async function main() {
   const document = JSON.parse(text);
   const didDocuments = args.didDocuments.map(f => JSON.parse(readFileSync(f, 'utf8')));
   const requested = [];
-  const documentLoader = makeDocumentLoader(loadContexts(args.contexts), didDocuments, requested);
+  const statusLists = args.statusLists.map(f => JSON.parse(readFileSync(f, 'utf8')));
+  const documentLoader = makeDocumentLoader(
+    loadContexts(args.contexts), didDocuments, statusLists, requested);
   const suite = new DataIntegrityProof({cryptosuite: createVerifyCryptosuite()});
-  // status is the TalentProof verifier's job (the chain); the library only needs a function
-  const checkStatus = async () => ({verified: true});
   const now = args.now ? new Date(args.now) : undefined;
   let result;
   try {
@@ -124,7 +151,10 @@ async function main() {
   } catch(e) {
     result = {verified: false, error: e};
   }
-  const out = {verified: result.verified === true, errors: errorsOf(result), requested};
+  const out = {
+    verified: result.verified === true, errors: errorsOf(result), status: statusesOf(result),
+    requested
+  };
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
