@@ -6,6 +6,8 @@ list credentials the issuer serves (issue 14, point 2):
 * ``POST /credentials``: the 202 body's credential, and its replay (same Idempotency-Key) before
   and after anchoring;
 * ``GET /credentials/{id}``, pending and anchored (the JSON download);
+* the W3C VC API: ``POST /credentials/issue``'s 201 body (``verifiableCredential``, pending its
+  anchor), and once anchored the credential at the answer's ``Location``;
 * the QR code the issuer serves (``GET /credentials/{id}/qr.png``) read back and decoded to JSON;
 * bulk jobs: each result row's credential, pending and anchored, and its ``qrPayload`` decoded;
 * the holder CLI's output: ``talentproof present`` writes a presentation of the anchored
@@ -33,6 +35,7 @@ from typer.testing import CliRunner
 from talentproof.cli import app
 from talentproof.credential import examples
 from talentproof.credential.anchor import split_anchor
+from talentproof.credential.issuance import CONTEXTS
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.qr import decode_image, decode_payload
 from talentproof.issuer.bulk import BulkRunner
@@ -52,6 +55,8 @@ FORMS = (
     "POST replay (anchored)",
     "GET pending",
     "GET anchored",
+    "VC API 201 body",
+    "VC API Location anchored",
     "QR image decoded",
     "bulk result pending",
     "bulk result anchored",
@@ -168,6 +173,25 @@ def test_every_form_the_holder_receives_verifies_with_digital_bazaar(
     assert isinstance(pending["proof"], dict)
     _check(published, pending, "GET pending")
 
+    # the W3C VC API's answer: the unsigned VC 2.0 form of the same request
+    vc_request = {
+        "credential": {
+            "@context": CONTEXTS[kind],
+            "type": ["VerifiableCredential", kind],
+            "issuer": inst["did"],
+            "credentialSubject": _subject(kind, holder),
+        },
+        "options": {},
+    }
+    vc_issued = client.post("/credentials/issue", headers=bearer(token), json=vc_request)
+    assert vc_issued.status_code == 201, vc_issued.text
+    assert list(vc_issued.json()) == ["verifiableCredential"]
+    vc_pending = vc_issued.json()["verifiableCredential"]
+    assert isinstance(vc_pending["proof"], dict) and _kind(vc_pending) == kind
+    location = vc_issued.headers["Location"]
+    assert location == f"/credentials/{vc_pending['id']}"
+    _check(published, vc_pending, "VC API 201 body")
+
     rows = b"".join(orjson.dumps(_subject(kind, holder)) + b"\n" for _ in range(BULK_ROWS))
     job = client.post(
         "/bulk-jobs",
@@ -196,6 +220,12 @@ def test_every_form_the_holder_receives_verifies_with_digital_bazaar(
     late = client.post("/credentials", headers=retry, json=request)
     assert late.json()["id"] == cred_id
     _check(published, late.json()["credential"], "POST replay (anchored)")
+    vc_anchored = client.get(location, headers=bearer(token)).json()
+    assert [p["type"] for p in vc_anchored["proof"]] == ["DataIntegrityProof", "TalentProofAnchor"]
+    # the same credential as the 201 body (as a JSON value: the stored form is served with its
+    # members in another order, which neither JCS nor the signature sees)
+    assert split_anchor(vc_anchored)[0] == vc_pending
+    _check(published, vc_anchored, "VC API Location anchored")
     png = client.get(f"/credentials/{cred_id}/qr.png", headers=bearer(token))
     assert png.status_code == 200
     from_qr = decode_payload(decode_image(png.content))
