@@ -53,6 +53,7 @@ class Reason(StrEnum):
     SKIP_UNKNOWN_TYPE = "skip_unknown_type"
     SKIP_NO_ISSUER = "skip_no_issuer"
     SKIP_NOT_ON_TRUSTED_REGISTRY = "skip_not_on_trusted_registry"
+    SKIP_ANCHORED_AFTER_AS_OF = "skip_anchored_after_as_of"
     # (1) parse
     NOT_TALENTPROOF = "not_talentproof"
     UNREADABLE = "unreadable"
@@ -79,6 +80,7 @@ class Reason(StrEnum):
     ANCHORED_ELSEWHERE = "anchored_elsewhere"
     NOT_ANCHORED = "not_anchored"
     BATCH_SIZE_MISMATCH = "batch_size_mismatch"
+    ANCHORED_AFTER_AS_OF = "anchored_after_as_of"
     TOO_FEW_CONFIRMATIONS = "too_few_confirmations"
     ANCHORED = "anchored"
     # (6) issuer
@@ -504,6 +506,23 @@ def chain_checks(
         # anchored leaf count is the only witness of the batch size the proof claims.
         ev = {**ev5, "treeSize": int(anchor.tree_size), "leafCount": int(rec.leaf_count)}
         out.append(Finding(CheckId.ANCHOR, Status.FAIL, Reason.BATCH_SIZE_MISMATCH, ev, ev))
+    elif int(v.as_of) < int(rec.anchored_at):
+        # Not on the ledger at the time asked about: a "valid as of T" may only count what was
+        # anchored by T (validFrom is the issuer's word and can be backdated; the anchor's block
+        # time cannot). v.as_of is the chain's own as-of: the explicit one, else the read
+        # block's timestamp, which is never before an anchor in that block or an earlier one.
+        ev = {
+            **ev5,
+            "anchorBlock": int(rec.block_number),
+            "anchoredAt": int(rec.anchored_at),
+            "asOf": int(v.as_of),
+        }
+        facts = {
+            "anchoredAt": int(rec.anchored_at),
+            "anchorBlock": rec.block_number,
+            "asOf": int(v.as_of),
+        }
+        out.append(Finding(CheckId.ANCHOR, Status.FAIL, Reason.ANCHORED_AFTER_AS_OF, facts, ev))
     elif confirmations < min_confirmations:
         ev = {**ev5, "anchorBlock": int(rec.block_number), "confirmations": confirmations}
         facts = {
@@ -526,10 +545,12 @@ def chain_checks(
         }
         out.append(Finding(CheckId.ANCHOR, Status.PASS, Reason.ANCHORED, facts, ev))
     if out[-1].status is not Status.PASS:
-        out.extend(
-            skipped(cid, Reason.SKIP_NOT_ON_TRUSTED_REGISTRY)
-            for cid in (CheckId.ISSUER, CheckId.KEY, CheckId.STATUS)
+        skip = (
+            Reason.SKIP_ANCHORED_AFTER_AS_OF
+            if out[-1].reason is Reason.ANCHORED_AFTER_AS_OF
+            else Reason.SKIP_NOT_ON_TRUSTED_REGISTRY
         )
+        out.extend(skipped(cid, skip) for cid in (CheckId.ISSUER, CheckId.KEY, CheckId.STATUS))
         return out
     at = int(rec.anchored_at)
     # (6) issuer accredited at anchor time, for this type, and is the credential's issuer

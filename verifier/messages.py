@@ -101,6 +101,9 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
     Reason.SKIP_NOT_ON_TRUSTED_REGISTRY: lambda f: (
         "Skipped: the credential is not anchored on the trusted registry."
     ),
+    Reason.SKIP_ANCHORED_AFTER_AS_OF: lambda f: (
+        "Skipped: the credential was not yet anchored at the as-of time."
+    ),
     # (1) parse
     Reason.NOT_TALENTPROOF: lambda f: _capitalised(f["why"]),
     Reason.UNREADABLE: lambda f: f"The credential could not be read: {f['why']}.",
@@ -156,6 +159,10 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
     Reason.BATCH_SIZE_MISMATCH: lambda f: (
         f"The anchor proof claims a batch of {f['treeSize']} credentials, but the "
         f"batch anchored on chain has {f['leafCount']}."
+    ),
+    Reason.ANCHORED_AFTER_AS_OF: lambda f: (
+        f"Anchored at {iso(f['anchoredAt'])} (block {f['anchorBlock']}), after the as-of time "
+        f"{iso(f['asOf'])}: it was not on the ledger then, whatever its validFrom says."
     ),
     Reason.TOO_FEW_CONFIRMATIONS: lambda f: (
         f"Anchored in block {f['anchorBlock']}, but only {f['confirmations']} of the "
