@@ -22,6 +22,14 @@ each failed check (``"<name>: <why>"``, with the credential's place in a present
 merkle-inclusion, anchor, issuer-accreditation, signing-key, status, expiration,
 holder-binding (presentations), same-applicant (several credentials).
 
+A request that is not a VC API verify request (a body that is not JSON or not an object,
+``verifiableCredential`` / ``verifiablePresentation`` missing or not an object, a member or option
+these endpoints do not take, an option of the wrong type) is refused before any check with 400
+and a ``VerificationResult`` whose one error names the member and what was expected, the same
+sentence as a VC Data Model ProblemDetails in ``problemDetails`` (``PARSING_ERROR`` for a body
+that is not JSON, else ``MALFORMED_VALUE_ERROR``): `VcApiRoute`, on these two routes only (the
+service's own ``/api/v1`` routes keep their 422 ``{"detail"}``).
+
 A presentation is bound when ``options.challenge`` is given: it must be a challenge this
 verifier issued (``POST /api/v1/challenges``, single use) and ``options.domain``, when given,
 this verifier's domain. Without a challenge the holder's proof is still verified, and a warning
@@ -31,17 +39,18 @@ says the presentation is not bound (it may be a replayed copy).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from talentproof.verifier.engine import ApplicationReport
 from talentproof.verifier.inputs import item_from_json
 from talentproof.verifier.report import CheckId, CheckResult, Outcome, Status, Verdict
-
-router = APIRouter(tags=["VC API"])
 
 #: The VC API name of each check.
 CHECK_NAMES: dict[CheckId, str] = {
@@ -102,6 +111,25 @@ class VerifyPresentationRequest(BaseModel):
     options: VerifyPresentationOptions = Field(default_factory=VerifyPresentationOptions)
 
 
+class ProblemDetails(BaseModel):
+    """A VC Data Model problem (``type`` its URL, ``title`` its code, ``detail`` the sentence)."""
+
+    type: str
+    title: str
+    detail: str
+
+
+class MalformedRequest(BaseModel):
+    """400 for a request that is not a VC API verify request: nothing was verified; the one
+    error names the member and what was expected, also as ProblemDetails."""
+
+    verified: bool = False
+    checks: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    errors: list[str]
+    problemDetails: list[ProblemDetails]
+
+
 class RequestProblem(BaseModel):
     """Why a request was refused before any verification (the service's ``{"detail": ...}``:
     a sentence, or FastAPI's list of field errors)."""
@@ -117,6 +145,122 @@ class VerificationResult(BaseModel):
     warnings: list[str]
     errors: list[str]
 
+
+#: VC Data Model 2.0 problem types (section "Problem Details").
+PARSING_ERROR = "https://www.w3.org/TR/vc-data-model#PARSING_ERROR"
+MALFORMED_VALUE_ERROR = "https://www.w3.org/TR/vc-data-model#MALFORMED_VALUE_ERROR"
+
+#: What each member of a verify request is, said when it is missing or malformed.
+_EXPECTED = {
+    "verifiableCredential": "the credential to verify, a JSON object",
+    "verifiablePresentation": "the presentation to verify, a JSON object",
+    "options": "a JSON object of options",
+    "options.checks": "a list of check names (accepted, ignored: every check runs)",
+    "options.challenge": "a string, a challenge from POST /api/v1/challenges",
+    "options.domain": "a string, this verifier's domain (the challenge answer's)",
+}
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return "a string" if isinstance(value, str) else "a value"
+
+
+def _members(model: type[BaseModel], path: Sequence[str]) -> list[str]:
+    """The members the object at ``path`` of a ``model`` request takes (dotted)."""
+    for name in path:
+        annotation = model.model_fields[name].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    prefix = "".join(f"{p}." for p in path)
+    return [prefix + name for name in model.model_fields]
+
+
+def malformed_problem(
+    model: type[BaseModel], errors: Sequence[Mapping[str, Any]], content_type: str
+) -> tuple[str, str]:
+    """``(problem type, sentence)`` of the first validation error of a ``model`` request body:
+    the member, what is wrong, what was expected (never the offending input itself)."""
+    error = errors[0] if errors else {}
+    loc = [str(p) for p in error.get("loc", ())][1:]  # after "body"
+    kind = str(error.get("type", ""))
+    shape = f"a JSON object {{{', '.join(model.model_fields)}}}"
+    if kind == "json_invalid":
+        return PARSING_ERROR, (
+            f"the body is not JSON ({error.get('ctx', {}).get('error', 'a syntax error')}): "
+            f"expected {shape}"
+        )
+    if not loc:  # the body as a whole
+        media = content_type.partition(";")[0].strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            why = (
+                f"the body was sent as {media[:100]}: send {shape} with "
+                "Content-Type: application/json"
+            )
+        elif kind == "missing":
+            why = f"the body is empty: expected {shape}"
+        else:
+            why = f"the body is {_json_type(error.get('input'))}: expected {shape}"
+        return MALFORMED_VALUE_ERROR, why
+    parent = [p for p in loc[:-1] if not p.isdigit()]
+    path = ".".join(loc)
+    if kind == "extra_forbidden":
+        takes = _members(model, parent)
+        return MALFORMED_VALUE_ERROR, (
+            f"{path}: not a member this endpoint takes (it takes {', '.join(takes)})"
+        )
+    expected = _EXPECTED.get(".".join(p for p in loc if not p.isdigit()), "")
+    if kind == "missing":
+        return MALFORMED_VALUE_ERROR, f"{path}: missing: expected {expected or 'a value'}"
+    got = f"got {_json_type(error.get('input'))}"
+    why = f"expected {expected}" if expected else str(error.get("msg", "invalid"))
+    return MALFORMED_VALUE_ERROR, f"{path}: {why}, {got}"
+
+
+def malformed_answer(problem: str, sentence: str) -> JSONResponse:
+    """The 400 `MalformedRequest` of a request refused before any check."""
+    body = MalformedRequest(
+        errors=[sentence],
+        problemDetails=[
+            ProblemDetails(type=problem, title=problem.rpartition("#")[2], detail=sentence)
+        ],
+    )
+    return JSONResponse(body.model_dump(), status_code=400)
+
+
+class VcApiRoute(APIRoute):
+    """A VC API verify route: a request body FastAPI's validation refuses (not JSON, a member
+    missing or of the wrong type) is answered 400 `MalformedRequest` here, instead of the
+    service's 422 ``{"detail"}``, which the product's own routes keep."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        annotation = self.body_field.field_info.annotation if self.body_field else None
+        model: type[BaseModel] = BaseModel
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+
+        async def vc_api_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                content_type = request.headers.get("content-type", "")
+                return malformed_answer(*malformed_problem(model, exc.errors(), content_type))
+
+        return vc_api_handler
+
+
+router = APIRouter(tags=["VC API"], route_class=VcApiRoute)
 
 _DID = "did:web:issuer.example.org:institutions:hku"
 _VC_EXAMPLE = {
@@ -190,6 +334,19 @@ _NOT_VERIFIED = {
 }
 
 
+_MALFORMED_SENTENCE = (
+    "verifiableCredential: missing: expected the credential to verify, a JSON object"
+)
+_MALFORMED = MalformedRequest(
+    errors=[_MALFORMED_SENTENCE],
+    problemDetails=[
+        ProblemDetails(
+            type=MALFORMED_VALUE_ERROR, title="MALFORMED_VALUE_ERROR", detail=_MALFORMED_SENTENCE
+        )
+    ],
+).model_dump()
+
+
 def _responses(verified: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
     return {
         200: {
@@ -198,17 +355,25 @@ def _responses(verified: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
             "content": {"application/json": {"example": verified}},
         },
         400: {
-            "model": VerificationResult | RequestProblem,
+            "model": VerificationResult | MalformedRequest,
             "description": "Does not verify (INVALID, or an input that could not be read; a "
             "credential not anchored yet fails merkle-inclusion): a VerificationResult whose "
-            "`errors` names each failed check; or a body that is not JSON (`detail`)",
-            "content": {"application/json": {"example": _NOT_VERIFIED}},
+            "`errors` names each failed check. Or not a VC API request (a body that is not "
+            "JSON, a member missing, of the wrong type or not taken): nothing verified, the "
+            "one error names the member and what was expected, also in `problemDetails`",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "not-verified": {"summary": "Does not verify", "value": _NOT_VERIFIED},
+                        "malformed": {
+                            "summary": "Not a VC API request",
+                            "value": _MALFORMED,
+                        },
+                    }
+                }
+            },
         },
         413: {"model": RequestProblem, "description": "The request body is too large"},
-        422: {
-            "model": RequestProblem,
-            "description": "Not a VC API request this verifier takes (`detail` says why)",
-        },
         429: {
             "model": RequestProblem,
             "description": "Too many verifications from this client address (Retry-After)",
@@ -217,6 +382,8 @@ def _responses(verified: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
             "model": VerificationResult,
             "description": "Not verifiable now: the ledger could not be read (Retry-After)",
         },
+        # declared so that FastAPI lists no 422: a malformed request is a 400 MalformedRequest
+        "default": {"model": RequestProblem, "description": "Any other error (`detail`)"},
     }
 
 
@@ -343,10 +510,17 @@ def verify_presentation(
 
 __all__ = [
     "CHECK_NAMES",
+    "MALFORMED_VALUE_ERROR",
+    "PARSING_ERROR",
+    "MalformedRequest",
+    "ProblemDetails",
     "RequestProblem",
+    "VcApiRoute",
     "VerificationResult",
     "VerifyCredentialRequest",
     "VerifyPresentationRequest",
+    "malformed_answer",
+    "malformed_problem",
     "router",
     "vc_api_result",
 ]

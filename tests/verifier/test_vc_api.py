@@ -129,14 +129,97 @@ def test_unreadable_and_misdirected_documents(setup) -> None:
         "warnings": [],
         "errors": ["parse: a VerifiablePresentation; verify it at POST /presentations/verify"],
     }
-    r = c.post(
-        "/credentials/verify", json={"verifiableCredential": setup["creds"]["degree"], "x": 1}
+
+
+MALFORMED = "https://www.w3.org/TR/vc-data-model#MALFORMED_VALUE_ERROR"
+PARSING = "https://www.w3.org/TR/vc-data-model#PARSING_ERROR"
+
+
+def _malformed(r, *expected: str, problem: str = MALFORMED) -> str:  # type: ignore[no-untyped-def]
+    """A 400 VerificationResult for a request that is not a VC API verify request: nothing
+    verified, the one error naming the member and what was expected, also as ProblemDetails."""
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert set(body) == {"verified", "checks", "warnings", "errors", "problemDetails"}, body
+    assert body["verified"] is False and body["checks"] == [] and body["warnings"] == []
+    (error,) = body["errors"]
+    (details,) = body["problemDetails"]
+    assert details == {"type": problem, "title": problem.rpartition("#")[2], "detail": error}
+    for text in expected:
+        assert text in error, (text, error)
+    return str(error)
+
+
+@pytest.mark.parametrize("path", ["/credentials/verify", "/presentations/verify"])
+def test_a_body_that_is_not_json_is_a_400_problem(setup, path: str) -> None:
+    c = setup["client"]
+    member = "verifiableCredential" if path.startswith("/credentials") else "verifiablePresentation"
+    json_type = {"Content-Type": "application/json"}
+    r = c.post(path, content=b"{not json", headers=json_type)
+    _malformed(r, "not JSON", member, problem=PARSING)
+    r = c.post(path, content=b"", headers=json_type)
+    _malformed(r, "empty", member)
+    r = c.post(path, content=b"[1, 2]", headers=json_type)
+    _malformed(r, "a JSON object", member)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}  # curl -d without -H
+    r = c.post(path, content=b"verifiableCredential=x", headers=form)
+    _malformed(r, "Content-Type: application/json", member)
+
+
+def test_a_malformed_credential_request_is_a_400_problem(setup) -> None:
+    c = setup["client"]
+    degree = setup["creds"]["degree"]
+    error = _malformed(c.post("/credentials/verify", json={}), "verifiableCredential")
+    assert "missing" in error and "JSON object" in error
+    _malformed(
+        c.post("/credentials/verify", json={"verifiableCredential": [], "options": {}}),
+        "verifiableCredential",
+        "a JSON object",
+        "got an array",
     )
-    assert r.status_code == 422
-    r = c.post("/credentials/verify", json={"verifiableCredential": [], "options": {}})
-    assert r.status_code == 422
-    r = _verify(c, setup["creds"]["degree"], challenge="abc")
-    assert r.status_code == 422  # a bare credential cannot be bound: the option is refused
+    _malformed(
+        c.post("/credentials/verify", json={"verifiableCredential": "TP1:abc"}),
+        "verifiableCredential",
+        "got a string",
+    )
+    # a member the request does not have, named with the members it has
+    _malformed(
+        c.post("/credentials/verify", json={"verifiableCredential": degree, "x": 1}),
+        "x:",
+        "verifiableCredential",
+        "options",
+    )
+    _malformed(
+        c.post("/credentials/verify", json={"verifiableCredential": degree, "options": []}),
+        "options",
+        "a JSON object",
+    )
+    # a bare credential cannot be bound: the option is refused, pointing at presentations
+    _malformed(_verify(c, degree, challenge="abc"), "options.challenge", "options.checks")
+    _malformed(_verify(c, degree, checks="proof"), "options.checks", "list")
+
+
+def test_a_malformed_presentation_request_is_a_400_problem(setup) -> None:
+    c = setup["client"]
+    error = _malformed(
+        c.post("/presentations/verify", json={"verifiableCredential": {}}),
+        "verifiablePresentation",
+    )
+    assert "missing" in error
+    _malformed(
+        c.post("/presentations/verify", json={"verifiablePresentation": 7}),
+        "verifiablePresentation",
+        "got a number",
+    )
+    vp = {"type": ["VerifiablePresentation"]}
+    _malformed(_present(c, vp, challenge=12), "options.challenge", "string")
+    _malformed(_present(c, vp, domain=None, nonce="n"), "options.nonce", "options.challenge")
+
+
+def test_the_product_api_keeps_its_422_detail(setup) -> None:
+    """Only the VC API routes answer a malformed body with a 400 problem."""
+    r = setup["client"].post("/api/v1/verify", content=b"{not json")
+    assert r.status_code == 422 and "detail" in r.json()
 
 
 def _vp(setup, challenge: str | None, domain: str = DOMAIN, creds=None):  # type: ignore[no-untyped-def]
@@ -255,4 +338,5 @@ def test_the_vc_api_is_in_the_openapi_document_with_examples(setup) -> None:
         assert op["tags"] == ["VC API"]
         assert example in op["requestBody"]["content"]["application/json"]["examples"]
         assert {"200", "400", "503"} <= set(op["responses"])
+        assert "422" not in op["responses"]  # a malformed request is a 400 problem
         assert op["responses"]["200"]["content"]["application/json"]["example"]["verified"]
