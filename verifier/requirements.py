@@ -2,7 +2,7 @@
 
 A :class:`Requirements` value holds every requirement the checks consult: the confirmations an
 anchor needs (check 5), the domain and challenge a bound presentation must name (check 10), the
-as-of time (checks 8 and 9) and the block the chain is read at. Each requirement is a small
+as-of time (checks 5, 8 and 9) and the block the chain is read at. Each requirement is a small
 object that states one of them; :class:`AllOf` composes them, and
 :meth:`Requirements.with_` applies them to a base (the verifier's own)::
 
@@ -102,7 +102,10 @@ class Challenge:
 
 @dataclass(frozen=True, slots=True)
 class AsOf:
-    """Checks 8 and 9: judge status and validity as of ``when`` (exact history on chain)."""
+    """Checks 5, 8 and 9: judge status and validity as of ``when`` (exact history on chain);
+    a credential anchored after ``when`` fails check 5 (a date means 00:00 UTC that day).
+    Without it the as-of is now: the read block's own time on chain, so nothing it can see
+    was anchored after it."""
 
     when: datetime | date
 
@@ -113,7 +116,8 @@ class AsOf:
 @dataclass(frozen=True, slots=True)
 class AtBlock:
     """Read the chain at block ``number`` (receipts re-check with it); ``chain_as_of``
-    overrides the as-of time sent to the chain."""
+    overrides the as-of time sent to the chain, which check 5 compares with the anchor time (a
+    block before the anchor reads it as not anchored, whatever the as-of)."""
 
     number: int
     chain_as_of: int | None = None

@@ -283,7 +283,8 @@ def test_replayed_challenge_through_the_api_is_refused(api: dict[str, Any]) -> N
 
 def test_regression_as_of_before_1970_is_an_answer_not_a_server_error(api: dict[str, Any]) -> None:
     """asOf 0001-01-01 became a negative UNIX time for the chain read: ValueError, HTTP 500.
-    Now the chain is read as of its first second and check 9 says "not yet valid"."""
+    Now the chain is read as of its first second and check 9 says "not yet valid"; check 5
+    fails too, since nothing was anchored by then."""
     with TestClient(api["app"], raise_server_exceptions=False) as client:
         r = client.post(
             "/api/v1/verify",
@@ -297,7 +298,9 @@ def test_regression_as_of_before_1970_is_an_answer_not_a_server_error(api: dict[
         checks["validity_window"]["status"] == "fail"
         and "Not yet valid" in checks["validity_window"]["message"]
     )
-    assert checks["anchor"]["status"] == "pass"  # the chain was read, not skipped
+    anchor = checks["anchor"]  # the chain was read (as of its first second), not skipped
+    assert anchor["status"] == "fail" and "after the as-of time" in anchor["message"]
+    assert anchor["evidence"]["asOf"] == 1
 
 
 def test_regression_error_bodies_match_the_openapi_document(
