@@ -304,3 +304,59 @@ def test_the_openapi_examples_issue(client) -> None:
             body["credential"]["issuer"] = inst["did"]
         r = client.post("/credentials/issue", headers=bearer(inst["api_key"]["token"]), json=body)
         assert r.status_code == 201, (name, r.text)
+
+
+def _malformed(r, field: str, *expected: str) -> str:  # type: ignore[no-untyped-def]
+    """A 422 refusal naming ``field`` and saying what was expected."""
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["error"] == "invalid_request" and body.get("field", "") == field, body
+    for text in expected:
+        assert text in body["message"], (text, body["message"])
+    return str(body["message"])
+
+
+def test_a_malformed_issue_body_is_refused_naming_what_was_expected(client, inst) -> None:
+    headers = bearer(inst["api_key"]["token"], **{"Content-Type": "application/json"})
+    post = client.post
+    r = post("/credentials/issue", headers=headers, content=b"{not json")
+    _malformed(r, "", "not JSON", "credential")
+    r = post("/credentials/issue", headers=headers, content=b"[]")
+    _malformed(r, "", "JSON object", "credential")
+    r = post("/credentials/issue", headers=headers, content=b"")
+    _malformed(r, "", "empty", "credential")
+    form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}  # curl -d alone
+    r = post("/credentials/issue", headers=form, content=b"credential=x")
+    assert r.status_code == 415 and "Content-Type: application/json" in r.json()["message"]
+    issue = {"headers": bearer(inst["api_key"]["token"])}
+    _malformed(post("/credentials/issue", json={}, **issue), "credential", "credential", "object")
+    _malformed(post("/credentials/issue", json={"credential": []}, **issue), "credential", "object")
+    _malformed(
+        post("/credentials/issue", json={"credential": vc_degree(inst["did"]), "x": 1}, **issue),
+        "x",
+        "credential",
+        "options",
+    )
+    _malformed(
+        post(
+            "/credentials/issue",
+            json={"credential": vc_degree(inst["did"]), "options": []},
+            **issue,
+        ),
+        "options",
+        "object",
+    )
+
+
+def test_a_malformed_status_body_is_refused_naming_what_was_expected(client, inst) -> None:
+    h = {"headers": bearer(inst["api_key"]["token"])}
+    post = client.post
+    _malformed(post("/credentials/status", json={}, **h), "credentialId", "credentialId")
+    entry = {"type": "BitstringStatusListEntry", "status": "revoked"}
+    body = {"credentialId": "urn:uuid:x", "credentialStatus": "revoked", "reason": "r"}
+    _malformed(post("/credentials/status", json=body, **h), "credentialStatus", "list")
+    body["credentialStatus"] = [{"type": "BitstringStatusListEntry"}]
+    _malformed(post("/credentials/status", json=body, **h), "credentialStatus.0.status", "status")
+    body["credentialStatus"] = [entry]
+    body["status"] = True  # the newer draft's member: named, with the members taken
+    _malformed(post("/credentials/status", json=body, **h), "status", "credentialStatus")

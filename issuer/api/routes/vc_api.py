@@ -9,13 +9,19 @@
   202 queued).
 
 Authentication is the institution's API key as a bearer token. A refusal is the issuer's error
-body ``{"error", "message", "field"}`` with ``field`` the path in the VC API body.
+body ``{"error", "message", "field"}`` with ``field`` the path in the VC API body; a body that is
+not a VC API request (not JSON, a member missing, of the wrong type or not taken) is refused the
+same way, 422 naming the member and what was expected (`VcApiRoute`; a body not sent as JSON
+keeps the issuer's 415).
 """
 
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ...errors import InvalidRequest, NotAccredited
@@ -28,7 +34,100 @@ from ..issuance import issue_credential
 from ..responses import respond
 from ..schemas import IssueRequest
 
-router = APIRouter(tags=["VC API"])
+#: What each member of a VC API request is, said when it is missing or malformed.
+_EXPECTED = {
+    "credential": "the unsigned credential to issue, a JSON object",
+    "options": "a JSON object (this issuer takes no options: {})",
+    "credentialId": "the id of one of your institution's credentials (urn:uuid:...), a string",
+    "credentialStatus": "a list of one entry {type: BitstringStatusListEntry, status: revoked, "
+    "suspended or reinstated}",
+    "credentialStatus.type": "the string BitstringStatusListEntry",
+    "credentialStatus.status": "revoked, suspended or reinstated",
+    "reason": "a non-blank string, recorded with the change",
+}
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return "a string" if isinstance(value, str) else "a value"
+
+
+def _members(model: type[BaseModel], path: Sequence[str]) -> list[str]:
+    """The members the object at ``path`` (list indexes skipped) of a ``model`` body takes."""
+    for name in path:
+        if name.isdigit():
+            continue
+        annotation: Any = model.model_fields[name].annotation
+        inner = getattr(annotation, "__args__", (annotation,))[0]  # list[Entry] -> Entry
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            return []
+        model = inner
+    prefix = "".join(f"{p}." for p in path)
+    return [prefix + name for name in model.model_fields]
+
+
+def malformed_request(
+    model: type[BaseModel], errors: Sequence[Mapping[str, Any]]
+) -> InvalidRequest:
+    """The refusal of the first validation error of a ``model`` body: the member (``field``),
+    what is wrong and what was expected (never the offending input itself)."""
+    error = errors[0] if errors else {}
+    loc = [str(p) for p in error.get("loc", ())][1:]  # after "body"
+    kind = str(error.get("type", ""))
+    shape = f"a JSON object {{{', '.join(model.model_fields)}}}"
+    if kind == "json_invalid":
+        why = error.get("ctx", {}).get("error", "a syntax error")
+        return InvalidRequest(f"the body is not JSON ({why}): expected {shape}", field="")
+    if not loc:
+        what = "empty" if kind == "missing" else _json_type(error.get("input"))
+        return InvalidRequest(f"the body is {what}: expected {shape}", field="")
+    field = ".".join(loc)
+    if kind == "extra_forbidden":
+        takes = ", ".join(_members(model, loc[:-1]))
+        return InvalidRequest(
+            f"{field}: not a member this endpoint takes (it takes {takes})", field=field
+        )
+    expected = _EXPECTED.get(".".join(p for p in loc if not p.isdigit()))
+    if kind == "missing":
+        return InvalidRequest(f"{field}: missing: expected {expected or 'a value'}", field=field)
+    why = f"expected {expected}" if expected else str(error.get("msg", "invalid"))
+    return InvalidRequest(f"{field}: {why}, got {_json_type(error.get('input'))}", field=field)
+
+
+class VcApiRoute(APIRoute):
+    """A VC API route: a body FastAPI's validation refuses is an `InvalidRequest` naming the
+    member and what was expected (`malformed_request`); a body not sent as JSON keeps the
+    issuer's 415 (`api.errors`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        annotation = self.body_field.field_info.annotation if self.body_field else None
+        model: type[BaseModel] = BaseModel
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+
+        async def vc_api_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                media = request.headers.get("content-type", "").partition(";")[0].strip()
+                if media and media != "application/json" and not media.endswith("+json"):
+                    raise  # the issuer's 415: send the body as JSON
+                raise malformed_request(model, exc.errors()) from None
+
+        return vc_api_handler
+
+
+router = APIRouter(tags=["VC API"], route_class=VcApiRoute)
 
 _DID = "did:web:issuer.example.org:institutions:hku"
 _HOLDER = "did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH"
