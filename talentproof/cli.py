@@ -1,7 +1,8 @@
 """The one `talentproof` command: each package contributes its commands.
 
-Each of `talentproof.ledger.cli`, `talentproof.credential.cli`, `talentproof.verifier.cli` and
-`talentproof.issuer.cli` exposes ``register(app: typer.Typer) -> None``.
+Each of `talentproof.ledger.cli`, `talentproof.credential.cli`, `talentproof.verifier.cli`,
+`talentproof.issuer.cli` and `talentproof.wallet.cli` exposes
+``register(app: typer.Typer) -> None``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _CONTRIBUTORS = (
     "talentproof.credential.cli",
     "talentproof.issuer.cli",
     "talentproof.verifier.cli",
+    "talentproof.wallet.cli",
     "talentproof.devstack",
     "talentproof.demo",
 )

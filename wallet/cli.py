@@ -1,0 +1,440 @@
+"""``talentproof wallet``: the applicant's wallet on the command line (docs/openid4vc.md, Wallet).
+
+``init`` (key and salt; or an existing ``talentproof keygen`` key file), ``commit-id`` (the
+identity-document commitment for an institution), ``accept`` (an OpenID4VCI offer: URI or QR
+image, with the transaction code; ``--resume`` finishes deferred transactions), ``refresh``
+(one more try at each deferred transaction), ``list`` (what each credential says and whether it
+is still valid), ``present`` (an OpenID4VP request: URI or QR image; shows what will be shared,
+sends on ``--yes`` or a typed "y") and ``qr`` (the offline single-credential QR code).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import typer
+
+from talentproof.errors import TalentProofError, exit_code
+
+from .errors import BadUri, IssuerRefused, WalletError
+from .store import DEFAULT_WALLET_DIR, Wallet
+
+__all__ = ["register"]
+
+WalletDir = Annotated[
+    Path,
+    typer.Option(
+        "--wallet-dir",
+        envvar="TALENTPROOF_WALLET_DIR",
+        help="the wallet folder (created 0700 by `wallet init`)",
+    ),
+]
+_HTTP_TIMEOUT = 30.0
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """A refusal or a wallet error is one line (and its hint), with its exit code."""
+    try:
+        yield
+    except TalentProofError as exc:
+        _fail(exc.diagnostics(), exit_code(exc))
+
+
+def _http() -> httpx.Client:
+    return httpx.Client(timeout=_HTTP_TIMEOUT, follow_redirects=False)
+
+
+def _read_uri(uri: str | None, image: Path | None, scheme: str, what: str) -> str:
+    from .scan import decode_uri  # zxing-cpp and Pillow: only when an image is given
+
+    if (uri is None) == (image is None):
+        raise BadUri(f"expected {what}: a {scheme}:// URI or --image QR.png (one of them)")
+    if image is not None:
+        try:
+            data = image.read_bytes()
+        except OSError as exc:
+            raise BadUri(f"cannot read {image}: {exc.strerror or exc}") from exc
+        return decode_uri(data, scheme)
+    assert uri is not None
+    return uri
+
+
+def _store(wallet: Wallet, credentials: list[dict[str, Any]]) -> None:
+    from .inspect import describe, issuer_of, kind_of
+
+    for cred in credentials:
+        stored = wallet.add_credential(cred)
+        typer.echo(
+            f"received {stored.name}: {kind_of(cred)}: {describe(cred)}; issuer {issuer_of(cred)}"
+        )
+
+
+def _pending_note(wallet: Wallet, transaction: dict[str, Any]) -> None:
+    path = wallet.add_pending(transaction)
+    typer.echo(
+        f"pending: {transaction.get('issuer_name') or transaction['credential_issuer']} signed "
+        f"the credential, which is waiting for its anchor on the chain; kept as {path.name}. "
+        f"Run `talentproof wallet refresh` (or `wallet accept --resume`) later to receive it."
+    )
+
+
+def _finish_pending(wallet: Wallet, wait: float) -> int:
+    """Try each kept transaction (waiting up to ``wait`` s each); how many are still pending."""
+    from .oid4vci import Issuance
+
+    left = 0
+    with _http() as client:
+        issuance = Issuance(wallet.key(), client)
+        for path, transaction in list(wallet.pending()):
+            try:
+                outcome = issuance.finish(transaction, timeout=wait)
+            except IssuerRefused as exc:
+                wallet.drop_pending(path)
+                typer.echo(
+                    f"dropped {path.name}: {exc}; ask the institution for a new offer", err=True
+                )
+                continue
+            if outcome.credentials:
+                _store(wallet, outcome.credentials)
+                wallet.drop_pending(path)
+            else:
+                left += 1
+    return left
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``talentproof wallet`` to the root app."""
+    wallet_app = typer.Typer(
+        help="The applicant's wallet: receive credentials (OpenID4VCI) and present them "
+        "(OpenID4VP).",
+        no_args_is_help=True,
+    )
+
+    @wallet_app.command("init")
+    def init(
+        wallet_dir: WalletDir = DEFAULT_WALLET_DIR,
+        import_key: Annotated[
+            Path | None,
+            typer.Option(
+                "--import-key",
+                help="an existing `talentproof keygen` key file: keep that key and salt",
+            ),
+        ] = None,
+    ) -> None:
+        """Create the wallet: a holder key (did:key) and an identity-document salt."""
+        with _errors():
+            wallet = Wallet.init(wallet_dir, import_key=import_key)
+            typer.echo(f"wallet {wallet.root}: {wallet.did()}")
+
+    @wallet_app.command("commit-id")
+    def commit_id(
+        document_type: Annotated[
+            str, typer.Option("--type", help="identity document: HKID, Passport, ...")
+        ],
+        country: Annotated[
+            str, typer.Option("--country", help="issuing country, ISO 3166-1 alpha-2 (HK, ...)")
+        ],
+        number: Annotated[
+            str, typer.Option("--number", help="the document's number (never leaves you)")
+        ],
+        wallet_dir: WalletDir = DEFAULT_WALLET_DIR,
+    ) -> None:
+        """Print the identityDocument object to give an institution (the number stays here)."""
+        from talentproof.credential.person import commit_identity_document
+
+        with _errors():
+            salt = Wallet(wallet_dir).salt()
+            try:
+                commitment = commit_identity_document(document_type, country, number, salt)
+            except ValueError as exc:
+                _fail(str(exc), 2)
+        typer.echo(
+            json.dumps(
+                {"documentType": document_type, "issuingCountry": country, "commitment": commitment}
+            )
+        )
+
+    @wallet_app.command("accept")
+    def accept(
+        uri: Annotated[
+            str | None, typer.Argument(help="the openid-credential-offer:// URI")
+        ] = None,
+        image: Annotated[
+            Path | None, typer.Option("--image", help="a picture of the offer's QR code")
+        ] = None,
+        tx_code: Annotated[
+            str | None,
+            typer.Option("--tx-code", help="the transaction code the institution sent you"),
+        ] = None,
+        wait: Annotated[
+            float,
+            typer.Option("--wait", help="seconds to wait for the anchored credential"),
+        ] = 120.0,
+        resume: Annotated[
+            bool,
+            typer.Option("--resume", help="finish the transactions kept by an earlier accept"),
+        ] = False,
+        wallet_dir: WalletDir = DEFAULT_WALLET_DIR,
+    ) -> None:
+        """Accept a credential offer: redeem it, prove the key, wait for the anchored form."""
+        from .oid4vci import OFFER_SCHEME, Issuance, parse_offer_uri
+
+        with _errors():
+            wallet = Wallet(wallet_dir)
+            if resume:
+                if uri is not None or image is not None:
+                    raise BadUri("--resume takes no offer: it finishes the kept transactions")
+                left = _finish_pending(wallet, wait)
+                if left:
+                    typer.echo(f"{left} credential(s) still pending: try again later")
+                return
+            text = _read_uri(uri, image, OFFER_SCHEME, "the credential offer")
+            reference = parse_offer_uri(text)
+            with _http() as client:
+                outcome = Issuance(wallet.key(), client).accept(
+                    reference, tx_code, timeout=wait, progress=typer.echo
+                )
+            _store(wallet, outcome.credentials)
+            if outcome.pending is not None:
+                _pending_note(wallet, outcome.pending)
+
+    @wallet_app.command("refresh")
+    def refresh(wallet_dir: WalletDir = DEFAULT_WALLET_DIR) -> None:
+        """Try once more to receive the credentials still waiting for their anchor."""
+        with _errors():
+            wallet = Wallet(wallet_dir)
+            kept = len(list(wallet.pending()))
+            left = _finish_pending(wallet, 0.0)
+            typer.echo(f"{kept - left} received, {left} still pending")
+
+    @wallet_app.command("list")
+    def list_credentials(
+        offline: Annotated[
+            bool, typer.Option("--offline", help="do not ask the issuers for the status lists")
+        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+        wallet_dir: WalletDir = DEFAULT_WALLET_DIR,
+    ) -> None:
+        """List the credentials: what each says, its issuer and whether it is still valid."""
+        from .inspect import check, describe, issuer_of, kind_of
+
+        with _errors():
+            wallet = Wallet(wallet_dir)
+            now = datetime.now(UTC)
+            rows: list[dict[str, Any]] = []
+            with _http() as client:
+                for stored in wallet.credentials():
+                    cred = stored.document
+                    v = check(cred, now, None if offline else client)
+                    rows.append(
+                        {
+                            "name": stored.name,
+                            "id": cred.get("id"),
+                            "kind": kind_of(cred),
+                            "says": describe(cred),
+                            "issuer": issuer_of(cred),
+                            "validity": v.summary,
+                            "signature": v.signature,
+                            "anchor": v.anchor,
+                            "validUntil": cred.get("validUntil"),
+                            "dates": v.dates,
+                            "status": v.status,
+                        }
+                    )
+            pending = [t for _, t in wallet.pending()]
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "credentials": rows,
+                        "pending": pending
+                        and [
+                            {
+                                k: t.get(k)
+                                for k in (
+                                    "credential_issuer",
+                                    "issuer_name",
+                                    "credential_configuration_id",
+                                    "accepted_at",
+                                )
+                            }
+                            for t in pending
+                        ],
+                    },
+                    indent=2,
+                )
+            )
+            return
+        if not rows and not pending:
+            typer.echo(f"no credentials in {wallet.root}")
+        for row in rows:
+            status = ", ".join(f"{p} {s}" for p, s in row["status"].items()) or "no status list"
+            typer.echo(f"{row['name']}  {row['kind']:<10}  {row['validity'].upper()}")
+            typer.echo(f"     {row['says']}")
+            typer.echo(f"     issuer: {row['issuer']}")
+            typer.echo(
+                f"     signature {row['signature']}; {row['anchor']}; validUntil "
+                f"{row['validUntil'] or 'none'} ({row['dates']}); {status}"
+            )
+        for t in pending:
+            typer.echo(
+                f"pending  {t.get('credential_configuration_id')} from "
+                f"{t.get('issuer_name') or t.get('credential_issuer')}, accepted "
+                f"{t.get('accepted_at')}: waiting for its anchor (`talentproof wallet refresh`)"
+            )
+
+    @wallet_app.command("present")
+    def present(
+        uri: Annotated[str | None, typer.Argument(help="the openid4vp:// URI")] = None,
+        image: Annotated[
+            Path | None, typer.Option("--image", help="a picture of the verifier's QR code")
+        ] = None,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="send without asking")] = False,
+        wallet_dir: WalletDir = DEFAULT_WALLET_DIR,
+    ) -> None:
+        """Answer a verifier's request: show what will be shared, send it on consent."""
+        from .oid4vp import (
+            REQUEST_SCHEME,
+            fetch_request_object,
+            match_dcql,
+            parse_request_uri,
+            send_response,
+            vp_token,
+        )
+
+        with _errors():
+            wallet = Wallet(wallet_dir)
+            key = wallet.key()
+            reference = parse_request_uri(
+                _read_uri(uri, image, REQUEST_SCHEME, "the verifier's request")
+            )
+            with _http() as client:
+                request = fetch_request_object(client, reference)
+                usable = _usable_credentials(wallet)
+                match = match_dcql(request.dcql_query, usable, holder=key.public_key.did_key)
+                _show_request(request.client_id, request.response_uri, match)
+                if match.missing:
+                    raise WalletError(
+                        "the wallet holds no valid credential for: "
+                        + "; ".join(match.missing)
+                        + " (the request names what it needs above)"
+                    )
+                if not yes and not _consent():
+                    typer.echo("nothing sent")
+                    raise typer.Exit(1)
+                token = vp_token(
+                    match.chosen,
+                    key,
+                    request=request,
+                    salt=wallet.salt(),
+                    created=datetime.now(UTC),
+                )
+                body = send_response(client, request, token)
+            typer.echo(
+                f"sent {sum(len(v) for v in match.chosen.values())} credential(s) to "
+                f"{request.client_id}; the verdict is on the officer's page"
+                + (
+                    f" ({body['redirect_uri']})"
+                    if isinstance(body.get("redirect_uri"), str)
+                    else ""
+                )
+            )
+
+    @wallet_app.command("qr")
+    def qr(
+        credential: Annotated[str, typer.Argument(help="its number in `wallet list`, or its id")],
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", "-o", help="PNG to write (default credential-<n>.png)"),
+        ] = None,
+        svg: Annotated[Path | None, typer.Option("--svg", help="also write an SVG")] = None,
+        scale: Annotated[int, typer.Option(help="PNG pixels per module")] = 4,
+        text: Annotated[
+            bool, typer.Option("--text", help="also print the payload text (TP1:...)")
+        ] = False,
+        wallet_dir: WalletDir = DEFAULT_WALLET_DIR,
+    ) -> None:
+        """The offline single-credential QR code, for a verifier without a network."""
+        from talentproof.credential.errors import CredentialError
+        from talentproof.credential.qr import encode_payload, qr_version, render_png, render_svg
+
+        with _errors():
+            stored = Wallet(wallet_dir).find(credential)
+            try:
+                payload = encode_payload(stored.document)
+            except CredentialError as exc:
+                _fail(f"credential {stored.name} cannot be put in a QR code: {exc}")
+            png = out or Path(f"credential-{stored.name}.png")
+            try:
+                png.write_bytes(render_png(payload, scale=scale))
+                if svg is not None:
+                    svg.write_text(render_svg(payload), encoding="utf-8")
+            except OSError as exc:
+                _fail(f"cannot write {exc.filename}: {exc.strerror or exc}", 2)
+            typer.echo(
+                f"QR of credential {stored.name}: {png}"
+                + (f" and {svg}" if svg else "")
+                + f" (version {qr_version(payload)}, {len(payload)} characters)"
+            )
+            if text:
+                typer.echo(payload)
+
+    app.add_typer(wallet_app, name="wallet")
+
+
+def _usable_credentials(wallet: Wallet) -> list[dict[str, Any]]:
+    """The credentials a verifier could accept, anchored ones first, newest first: a valid
+    issuer signature, within their validity dates (the status lists are the verifier's)."""
+    from .inspect import check
+
+    now = datetime.now(UTC)
+    scored = []
+    for stored in wallet.credentials():
+        v = check(stored.document, now)
+        if v.summary in ("valid", "pending"):
+            scored.append((v.summary == "valid", str(stored.document.get("validFrom", "")), stored))
+    scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
+    return [s.document for _, _, s in scored]
+
+
+def _show_request(client_id: str, response_uri: str, match: Any) -> None:
+    from urllib.parse import urlsplit
+
+    from .inspect import describe, issuer_of, kind_of
+
+    typer.echo(f"verifier {client_id}")
+    typer.echo(f"  answers go to {urlsplit(response_uri).netloc} ({response_uri})")
+    for qid, paths in match.requested.items():
+        creds = match.chosen.get(qid)
+        asked = ", ".join(".".join("*" if p is None else str(p) for p in path) for path in paths)
+        if creds:
+            for cred in creds:
+                typer.echo(
+                    f"  {qid}: your {kind_of(cred)} credential: {describe(cred)} "
+                    f"(issuer {issuer_of(cred)})"
+                )
+            typer.echo(f"      asked for: {asked or 'the credential'}")
+        elif qid not in match.chosen:
+            typer.echo(f"  {qid}: not shared (asked for: {asked or 'the credential'})")
+    typer.echo(
+        "  Each credential is shared whole (with your name, birth date and identity-document "
+        "commitment), and your identity-document salt, so that the officer can match your "
+        "document; signed for this verifier only."
+    )
+
+
+def _consent() -> bool:
+    answer = typer.prompt("Send? Type y to send", default="n", show_default=False)
+    return answer.strip().lower() in ("y", "yes")

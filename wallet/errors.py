@@ -1,0 +1,87 @@
+"""The error tree of `talentproof.wallet`: one root under `TalentProofError`, specific leaves.
+
+Each message says what was expected and what was found, and the ``hint`` what the applicant can
+do; the CLI prints `TalentProofError.diagnostics`.
+"""
+
+from __future__ import annotations
+
+from talentproof.errors import EXIT_UNAVAILABLE, EXIT_USAGE, TalentProofError
+
+__all__ = [
+    "BadUri",
+    "IssuerRefused",
+    "OfferUnavailable",
+    "RequestNotSigned",
+    "ServiceUnreachable",
+    "VerifierRefused",
+    "WalletError",
+    "WalletMissing",
+    "WrongTransactionCode",
+]
+
+
+class WalletError(TalentProofError):
+    """Root of every error raised by `talentproof.wallet`."""
+
+
+class WalletMissing(WalletError):
+    """The wallet folder has no key (``talentproof wallet init`` not run) or is unreadable."""
+
+    exit_code = EXIT_USAGE
+    hint = "Create it with `talentproof wallet init` (or name another with --wallet-dir)."
+
+
+class BadUri(WalletError):
+    """A pasted or scanned text is not the URI the command expects."""
+
+    exit_code = EXIT_USAGE
+
+
+class ServiceUnreachable(WalletError):
+    """The issuer or verifier could not be reached, or answered something that is not the
+    protocol's answer."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
+class OfferUnavailable(WalletError):
+    """The credential offer is unknown, expired or already used."""
+
+    hint = (
+        "An offer is valid for 15 minutes and can be redeemed once: ask the institution for a "
+        "new one."
+    )
+
+
+class IssuerRefused(WalletError):
+    """The issuer answered an OpenID4VCI error (``error``, ``error_description``)."""
+
+    def __init__(self, step: str, error: str, description: str | None) -> None:
+        self.step = step
+        self.error = error
+        self.description = description
+        detail = f": {description}" if description else ""
+        super().__init__(f"the issuer refused the {step} ({error}{detail})")
+
+
+class WrongTransactionCode(IssuerRefused):
+    """The token endpoint answered ``invalid_grant``: a wrong transaction code, or a
+    pre-authorized code that is unknown, used or expired."""
+
+    hint = (
+        "Check the 6-digit transaction code the institution sent you separately (e-mail, "
+        "letter) and try again; after 5 wrong codes, or 15 minutes, or once redeemed, the offer "
+        "is dead and the institution must make a new one."
+    )
+
+
+class RequestNotSigned(WalletError):
+    """A presentation request is not signed by the key its ``client_id`` names, or is not a
+    well-formed OpenID4VP request object."""
+
+    hint = "Do not answer it: it does not come from the verifier it claims to be."
+
+
+class VerifierRefused(WalletError):
+    """The verifier refused the presentation request or the response."""

@@ -1,0 +1,203 @@
+"""What a stored credential says, and whether it is still valid as far as the wallet can tell.
+
+`describe` is one line of what the credential states (degree level, field and institution;
+employer, role and dates; the badge's achievement). `check` looks at validity locally with
+`talentproof.credential` (the issuer's eddsa-jcs-2022 signature, ``validFrom``/``validUntil``,
+the anchor proof's Merkle path to its root) and, when an HTTP client is given, the credential's
+Bitstring Status List entries at the issuer (the list's own signature checked too). Whether the
+anchor's root is on the chain is the verifier's check, not the wallet's: the wallet reads no
+chain.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from talentproof.credential.anchor import split_anchor
+from talentproof.credential.errors import CredentialError
+from talentproof.credential.integrity import parse_datetime, verify, verify_and_hash
+from talentproof.credential.keys import Ed25519PublicKey
+
+__all__ = ["KINDS", "Validity", "check", "describe", "issuer_of", "kind_of", "status_bit"]
+
+KINDS = {
+    "DegreeCredential": "degree",
+    "EmploymentCredential": "employment",
+    "OpenBadgeCredential": "training",
+}
+
+
+def kind_of(credential: Mapping[str, Any]) -> str:
+    """``degree``, ``employment``, ``training`` or the credential's last type."""
+    types = credential.get("type")
+    types = types if isinstance(types, list) else [types]
+    for t in types:
+        if t in KINDS:
+            return KINDS[t]
+    return str(types[-1]) if types else "credential"
+
+
+def issuer_of(credential: Mapping[str, Any]) -> str:
+    """The issuer's name and DID (or its DID)."""
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        name, did = issuer.get("name"), issuer.get("id")
+        return f"{name} ({did})" if name else str(did)
+    return str(issuer)
+
+
+def _subject(credential: Mapping[str, Any]) -> Mapping[str, Any]:
+    s = credential.get("credentialSubject")
+    s = s[0] if isinstance(s, list) and s else s
+    return s if isinstance(s, Mapping) else {}
+
+
+def describe(credential: Mapping[str, Any]) -> str:
+    """One line saying what the credential states about its holder."""
+    s = _subject(credential)
+    if isinstance(s.get("degree"), Mapping):
+        d = s["degree"]
+        inst = d.get("institution", {})
+        inst_name = inst.get("name") if isinstance(inst, Mapping) else inst
+        text = f"{d.get('level')} in {d.get('fieldOfStudy')}, {inst_name}, awarded {d.get('awardDate')}"
+        return text + (f" ({d['honours']})" if d.get("honours") else "")
+    if isinstance(s.get("employment"), Mapping):
+        e = s["employment"]
+        emp = e.get("employer", {})
+        emp_name = emp.get("name") if isinstance(emp, Mapping) else emp
+        until = e.get("endDate") or "present"
+        return (
+            f"{e.get('role')} ({e.get('seniority')}) at {emp_name}, {e.get('startDate')} to {until}"
+        )
+    if isinstance(s.get("achievement"), Mapping):
+        a = s["achievement"]
+        text = f"{a.get('name')} ({a.get('achievementType')})"
+        results = [r.get("value") for r in s.get("result") or [] if isinstance(r, Mapping)]
+        results = [r for r in results if r]
+        return text + (f", result {', '.join(map(str, results))}" if results else "")
+    return str(credential.get("name") or credential.get("id") or "?")
+
+
+@dataclass
+class Validity:
+    """What the wallet could establish about a credential."""
+
+    signature: str = "not checked"  # "valid" or the reason it is not
+    dates: str = "valid"  # "valid", "expired <when>", "not yet valid (from <when>)"
+    anchor: str = "pending"  # "anchored", "pending" or the reason the anchor proof is broken
+    status: dict[str, str] = field(
+        default_factory=dict
+    )  # purpose -> "clear", "set", "not checked (...)"
+
+    @property
+    def summary(self) -> str:
+        """One word: valid, pending, revoked, suspended, expired or invalid."""
+        if self.signature != "valid" or self.anchor not in ("anchored", "pending"):
+            return "invalid"
+        if self.status.get("revocation") == "set":
+            return "revoked"
+        if self.status.get("suspension") == "set":
+            return "suspended"
+        if self.dates != "valid":
+            return "expired" if self.dates.startswith("expired") else "not yet valid"
+        return "valid" if self.anchor == "anchored" else "pending"
+
+
+def status_bit(encoded_list: str, index: int) -> bool:
+    """Bit ``index`` of a Bitstring Status List ``encodedList`` (multibase base64url of the
+    GZIP-compressed bits; index 0 is the left-most bit of the first byte)."""
+    if not isinstance(encoded_list, str) or not encoded_list.startswith("u"):
+        raise ValueError("encodedList: expected multibase base64url (prefix 'u')")
+    body = encoded_list[1:]
+    try:
+        bits = gzip.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (binascii.Error, OSError, EOFError) as exc:
+        raise ValueError(f"encodedList: not GZIP-compressed base64url ({exc})") from exc
+    if not 0 <= index < len(bits) * 8:
+        raise ValueError(f"status index {index} outside the list of {len(bits) * 8} entries")
+    return bool(bits[index // 8] & (0x80 >> (index % 8)))
+
+
+def check(
+    credential: Mapping[str, Any], now: datetime, client: httpx.Client | None = None
+) -> Validity:
+    """The credential's validity as far as the wallet can tell (see the module's doc)."""
+    v = Validity()
+    signer = None
+    try:
+        signed, anchor = split_anchor(credential)
+        verified, chash = verify_and_hash(signed)
+        signer = verified.public_key
+        v.signature = "valid"
+        if anchor is not None:
+            anchor.verify(chash)
+            v.anchor = "anchored"
+    except CredentialError as exc:
+        if v.signature == "valid":
+            v.anchor = f"broken anchor proof ({exc})"
+        else:
+            v.signature = f"invalid ({exc})"
+    try:
+        until = credential.get("validUntil")
+        start = credential.get("validFrom")
+        if isinstance(until, str) and parse_datetime(until) < now:
+            v.dates = f"expired {until}"
+        elif isinstance(start, str) and parse_datetime(start) > now:
+            v.dates = f"not yet valid (from {start})"
+    except (ValueError, CredentialError):
+        v.dates = "unreadable validity dates"
+    entries = credential.get("credentialStatus")
+    entries = entries if isinstance(entries, list) else [entries] if entries else []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        purpose = str(entry.get("statusPurpose"))
+        v.status[purpose] = (
+            "not checked (offline)"
+            if client is None
+            else "not checked (the credential's signature is invalid)"
+            if signer is None
+            else _status(entry, credential, signer, client)
+        )
+    return v
+
+
+def _status(
+    entry: Mapping[str, Any],
+    credential: Mapping[str, Any],
+    signer: Ed25519PublicKey,
+    client: httpx.Client,
+) -> str:
+    url = entry.get("statusListCredential")
+    try:
+        index = int(entry.get("statusListIndex"))  # type: ignore[arg-type]  # checked by int()
+    except (TypeError, ValueError):
+        return "not checked (no statusListIndex)"
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return "not checked (no statusListCredential URL)"
+    try:
+        r = client.get(url)
+        if r.status_code != 200:
+            return f"not checked (HTTP {r.status_code} from {url})"
+        doc = r.json()
+        if verify(doc).public_key != signer:
+            return f"not checked (the list at {url} is not signed by the credential's issuer key)"
+        issuer = credential.get("issuer")
+        issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+        list_issuer = doc.get("issuer")
+        list_issuer = list_issuer.get("id") if isinstance(list_issuer, Mapping) else list_issuer
+        if list_issuer != issuer_id:
+            return f"not checked (the list at {url} is issued by {list_issuer}, not {issuer_id})"
+        return "set" if status_bit(doc["credentialSubject"]["encodedList"], index) else "clear"
+    except httpx.HTTPError as exc:
+        return f"not checked (cannot reach {url}: {type(exc).__name__})"
+    except (ValueError, KeyError, TypeError, CredentialError) as exc:
+        return f"not checked (unreadable status list: {exc})"
