@@ -41,7 +41,7 @@ def decode_uri(image_bytes: bytes, scheme: str) -> str:
         zlib.error,
     ) as exc:
         raise BadUri(
-            f"expected an image with a {scheme}:// QR code: not a readable image ({exc})"
+            f"expected an image of a QR code with a {scheme}:// URI: not a readable image ({exc})"
         ) from exc
     others: list[str] = []
     for candidate in image_attempts(image):
@@ -57,7 +57,7 @@ def decode_uri(image_bytes: bytes, scheme: str) -> str:
                 others.append(result.text)
     if others:
         raise BadUri(
-            f"expected a {scheme}:// QR code; the image holds {others[0][:40]!r}"
+            f"expected a QR code with a {scheme}:// URI; the image holds {others[0][:40]!r}"
             + ("..." if len(others[0]) > 40 else "")
         )
-    raise BadUri(f"expected a {scheme}:// QR code; the image holds no readable QR code")
+    raise BadUri(f"expected a QR code with a {scheme}:// URI; the image holds no readable QR code")
