@@ -238,6 +238,56 @@ class BulkError(Base):
     message: Mapped[str] = mapped_column(Text)
 
 
+class Oid4vciOffer(Base):
+    """An OpenID4VCI credential offer (pre-authorized code flow, docs/openid4vc.md): the claims
+    the institution validated (``request``, without ``credentialSubject.id``), the hashes of
+    its pre-authorized code and transaction code, the wrong transaction codes counted;
+    ``state`` ``offered``, ``redeemed`` (a token was issued for it) or ``dead`` (too many wrong
+    codes). Times are Unix seconds (migration 0005)."""
+
+    __tablename__ = "oid4vci_offers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    api_key_id: Mapped[str] = mapped_column(String(32))
+    configuration_id: Mapped[str] = mapped_column(String(64))
+    request: Mapped[bytes] = mapped_column(LargeBinary)
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    tx_code_hash: Mapped[str] = mapped_column(String(80))
+    tx_failures: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="offered")
+    expires_unix: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Oid4vciToken(Base):
+    """An access token of an offer (only its SHA-256 is kept); one per offer."""
+
+    __tablename__ = "oid4vci_tokens"
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("oid4vci_offers.id"), unique=True)
+    expires_unix: Mapped[int] = mapped_column(BigInteger)
+
+
+class Oid4vciNonce(Base):
+    """A ``c_nonce`` not yet used (deleted when used); refused after ``expires_unix``."""
+
+    __tablename__ = "oid4vci_nonces"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_unix: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class Oid4vciTransaction(Base):
+    """The deferred delivery of an offer's credential: the credential issued for the proved
+    holder key, fetched with the offer's access token."""
+
+    __tablename__ = "oid4vci_transactions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("oid4vci_offers.id"), unique=True)
+    credential_id: Mapped[str] = mapped_column(String(64))
+    holder: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 # -- engine ----------------------------------------------------------------------------------
 
 

@@ -138,6 +138,18 @@ class IssuerSettings(BaseSettings):
     )
     bulk_processes: int = Field(default=0, ge=0, description="Signing processes; 0 = CPU count.")
 
+    # OpenID4VCI (docs/openid4vc.md): lifetimes of offers, access tokens and c_nonce values
+    oid4vci_offer_ttl_s: int = Field(
+        default=900, ge=1, description="A credential offer and its pre-authorized code (s)."
+    )
+    oid4vci_token_ttl_s: int = Field(default=600, ge=1, description="An access token (s).")
+    oid4vci_nonce_ttl_s: int = Field(default=300, ge=1, description="A c_nonce (s).")
+    oid4vci_deferred_interval_s: int = Field(
+        default=3,
+        ge=1,
+        description="The interval a wallet is told to wait between deferred credential requests.",
+    )
+
     # Request limits (security): body sizes; rate limits by API key id or client address
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body (bytes) except bulk uploads."

@@ -27,6 +27,7 @@ from ..errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from ..usecases.oid4vci import InvalidToken, OAuthError
 from .responses import ORJSONResponse
 
 #: The HTTP status of each domain error type; a type not listed takes its nearest listed base's
@@ -44,6 +45,8 @@ HTTP_STATUS: dict[type[IssuerError], int] = {
     PayloadTooLarge: 413,
     RateLimited: 429,
     LedgerUnavailable: 503,
+    OAuthError: 400,
+    InvalidToken: 401,
 }
 
 
@@ -60,7 +63,20 @@ def http_status(error: IssuerError | type[IssuerError]) -> int:
 
 def error_answer(exc: IssuerError) -> tuple[int, dict[str, str], dict[str, Any]]:
     """``(status, headers, JSON body)`` of a domain error: its status (`http_status`), its code
-    (from its class line), message and field; ``Retry-After`` its own delay, or 5 s for a service unavailable."""
+    (from its class line), message and field; ``Retry-After`` its own delay, or 5 s for a service unavailable.
+
+    An OpenID4VCI / OAuth refusal (`OAuthError`) is the protocol's ``{"error",
+    "error_description"}``, not stored (``Cache-Control: no-store``), with ``WWW-Authenticate``
+    for a bad access token (RFC 6750)."""
+    if isinstance(exc, OAuthError):
+        oauth_headers = {"Cache-Control": "no-store"}
+        if isinstance(exc, InvalidToken):
+            oauth_headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return (
+            http_status(exc),
+            oauth_headers,
+            {"error": exc.error, "error_description": exc.message},
+        )
     body: dict[str, Any] = {"error": exc.code, "message": exc.message}
     if getattr(exc, "field", None):
         body["field"] = exc.field  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ from .routes import (
     credentials,
     health,
     institutions,
+    oid4vci,
     publication,
     status_changes,
     vc_api,
@@ -38,6 +39,7 @@ from .routes import (
 ROUTERS = (
     health.router,
     contexts.router,
+    oid4vci.router,  # before publication and institutions: /institutions/{slug}/token ...
     publication.router,
     vc_api.router,  # before credentials: /credentials/issue and /credentials/status are fixed paths
     credentials.router,
@@ -98,6 +100,7 @@ def create_app(
         default_response_class=ORJSONResponse,
     )
     app.state.service = service
+    app.state.oid4vci = oid4vci.build_oid4vci(service)
     # the routes see this service's settings (read from the environment or given in code)
     app.dependency_overrides[deps.get_settings] = lambda: service.settings
 
@@ -113,8 +116,10 @@ def create_app(
     app.add_middleware(
         RequestLimits,
         limits=LimitSettings.from_settings(service.settings),
-        authenticate=service.authenticate,
+        authenticate=oid4vci.limits_authenticate(service, app.state.oid4vci),
     )
+    # outermost: a wallet on another origin reads every answer of its endpoints, 429s included
+    app.add_middleware(oid4vci.Oid4vciCors)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

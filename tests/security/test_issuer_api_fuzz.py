@@ -44,6 +44,9 @@ def message_of(body: Any) -> str:
     if "message" in body:
         assert isinstance(body.get("error"), str) and body["error"], body
         return str(body["message"])
+    if "error_description" in body:  # OAuth 2.0 / OpenID4VCI endpoints: the protocol's form
+        assert isinstance(body.get("error"), str) and body["error"], body
+        return str(body["error_description"])
     detail = body.get("detail")
     if isinstance(detail, str):
         return detail
@@ -125,6 +128,15 @@ OPERATIONS = [
     ("GET", "/operator/institutions/{slug}/api-keys"),
     ("POST", "/operator/institutions/{slug}/api-keys/{key_id}/revoke"),
     ("POST", "/operator/institutions/{slug}/api-keys/{key_id}/rotate"),
+    ("GET", "/.well-known/openid-credential-issuer/institutions/{slug}"),
+    ("GET", "/.well-known/oauth-authorization-server/institutions/{slug}"),
+    ("POST", "/credential-offers"),
+    ("GET", "/credential-offers/{offer_id}/qr.png"),
+    ("GET", "/institutions/{slug}/credential-offers/{offer_id}"),
+    ("POST", "/institutions/{slug}/token"),
+    ("POST", "/institutions/{slug}/nonce"),
+    ("POST", "/institutions/{slug}/credential"),
+    ("POST", "/institutions/{slug}/deferred_credential"),
 ]
 # Negative (schema-violating) requests exist only for operations with a body or a typed query
 # parameter: any string is a valid path parameter.
@@ -144,6 +156,10 @@ NEGATIVE = {
     ("POST", "/operator/institutions/{slug}/status"),
     ("POST", "/operator/institutions/{slug}/credential-types"),
     ("POST", "/operator/institutions/{slug}/api-keys"),
+    ("POST", "/credential-offers"),
+    ("POST", "/institutions/{slug}/token"),
+    ("POST", "/institutions/{slug}/credential"),
+    ("POST", "/institutions/{slug}/deferred_credential"),
 }
 # Operations that would lock the fuzzer out of its own institution (suspending it, revoking or
 # rotating its keys) run against a second institution only.

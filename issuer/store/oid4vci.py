@@ -1,0 +1,66 @@
+"""The store's queries of OpenID4VCI issuance (`usecases.oid4vci`): offers, access tokens,
+``c_nonce`` values and deferred-credential transactions (tables of migration 0005). Every write
+runs in the caller's writing session (under the writer lock)."""
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..db import Oid4vciNonce, Oid4vciOffer, Oid4vciToken, Oid4vciTransaction
+
+
+def add_offer(session: Session, offer: Oid4vciOffer) -> None:
+    """Record a new offer."""
+    session.add(offer)
+
+
+def offer(session: Session, offer_id: str) -> Oid4vciOffer | None:
+    """The offer with this id, if any."""
+    return session.get(Oid4vciOffer, offer_id)
+
+
+def offer_by_code_hash(session: Session, code_hash: bytes) -> Oid4vciOffer | None:
+    """The offer whose pre-authorized code hashes to ``code_hash``, if any."""
+    return session.scalar(select(Oid4vciOffer).where(Oid4vciOffer.code_hash == code_hash))
+
+
+def add_token(session: Session, token_hash: bytes, offer_id: str, expires_unix: int) -> None:
+    """Record the access token of an offer (its hash)."""
+    session.add(Oid4vciToken(token_hash=token_hash, offer_id=offer_id, expires_unix=expires_unix))
+
+
+def token_and_offer(
+    session: Session, token_hash: bytes
+) -> tuple[Oid4vciToken, Oid4vciOffer] | None:
+    """The access token with this hash and its offer, if any."""
+    row = session.execute(
+        select(Oid4vciToken, Oid4vciOffer)
+        .join(Oid4vciOffer, Oid4vciOffer.id == Oid4vciToken.offer_id)
+        .where(Oid4vciToken.token_hash == token_hash)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def add_nonce(session: Session, nonce: str, expires_unix: int, now_unix: int) -> None:
+    """Record a new ``c_nonce``; the expired ones are dropped on the way."""
+    session.execute(delete(Oid4vciNonce).where(Oid4vciNonce.expires_unix < now_unix))
+    session.add(Oid4vciNonce(nonce=nonce, expires_unix=expires_unix))
+
+
+def take_nonce(session: Session, nonce: str, now_unix: int) -> bool:
+    """Use a ``c_nonce`` once: whether it was known and unexpired (it is gone either way)."""
+    row = session.get(Oid4vciNonce, nonce)
+    if row is None:
+        return False
+    fresh = row.expires_unix > now_unix
+    session.execute(delete(Oid4vciNonce).where(Oid4vciNonce.nonce == nonce))
+    return fresh
+
+
+def transaction_of_offer(session: Session, offer_id: str) -> Oid4vciTransaction | None:
+    """The deferred-credential transaction of an offer, if its credential was issued."""
+    return session.scalar(select(Oid4vciTransaction).where(Oid4vciTransaction.offer_id == offer_id))
+
+
+def add_transaction(session: Session, transaction: Oid4vciTransaction) -> None:
+    """Record the transaction of an issued credential."""
+    session.add(transaction)
