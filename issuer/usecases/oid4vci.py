@@ -33,7 +33,7 @@ from talentproof.credential.issuance import CONTEXTS
 from talentproof.credential.qr import render_png
 
 from .. import _cred, auth
-from ..db import Institution, Oid4vciOffer, Oid4vciTransaction, utcnow
+from ..db import ApiKey, Institution, Oid4vciOffer, Oid4vciTransaction, utcnow
 from ..errors import InvalidRequest, IssuerError, NotAccredited, NotFound
 from ..oid4vci_jwt import PROOF_ALG, ProofRejected, verify_proof_jwt
 from ..outcome import Outcome, created
@@ -400,6 +400,17 @@ class Oid4vci:
             raise OAuthError("invalid_credential_request", "proofs.jwt must hold one proof")
         with self.c.sessions() as session:
             issued = store.transaction_of_offer(session, offer.id)
+            inst = session.get(Institution, offer.institution_id)
+            key = session.get(ApiKey, offer.api_key_id)
+        if inst is None or inst.status != "active":
+            raise OAuthError(
+                "credential_request_denied",
+                "the institution is suspended by this service's operator",
+            )
+        if key is None or key.revoked_at is not None:
+            raise OAuthError(
+                "credential_request_denied", "the API key that made this offer was revoked"
+            )
         if issued is not None:
             raise OAuthError(
                 "invalid_credential_request",

@@ -26,7 +26,7 @@ from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.issuer.app import create_app
 from talentproof.issuer.db import Oid4vciNonce, Oid4vciOffer, Oid4vciToken
 
-from .issuer_helpers import bearer, degree_request, onboard
+from .issuer_helpers import bearer, degree_request, onboard, operator_headers
 
 pytestmark = pytest.mark.integration
 
@@ -482,6 +482,35 @@ def test_credential_request_errors(client: TestClient, redeemed: dict[str, Any])
         client, redeemed, access, holder.proof(ci, c_nonce(client, redeemed))
     )
     assert "already redeemed" in oauth_error(again, 400, "invalid_credential_request")
+
+
+def test_a_suspended_institution_or_revoked_key_issues_nothing(
+    client: TestClient, institution: dict[str, Any], api_key: str
+) -> None:
+    slug, holder = institution["slug"], Holder()
+    offers = [make_offer(client, api_key) for _ in range(2)]
+    tokens = [redeem(client, o).json()["access_token"] for o in offers]
+    key_id = institution["api_key"]["id"]
+    r = client.post(
+        f"/operator/institutions/{slug}/api-keys/{key_id}/revoke", headers=operator_headers()
+    )
+    assert r.status_code == 200, r.text
+    proof = holder.proof(
+        offers[0]["credentialOffer"]["credential_issuer"], c_nonce(client, offers[0])
+    )
+    r = request_credential(client, offers[0], tokens[0], proof)
+    assert "revoked" in oauth_error(r, 400, "credential_request_denied")
+    r = client.post(
+        f"/operator/institutions/{slug}/status",
+        headers=operator_headers(),
+        json={"status": "suspended"},
+    )
+    assert r.status_code == 200, r.text
+    proof = holder.proof(
+        offers[1]["credentialOffer"]["credential_issuer"], c_nonce(client, offers[1])
+    )
+    r = request_credential(client, offers[1], tokens[1], proof)
+    assert "suspended" in oauth_error(r, 400, "credential_request_denied")
 
 
 def test_an_expired_access_token_is_refused(
