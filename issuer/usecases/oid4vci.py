@@ -245,7 +245,7 @@ class Oid4vci:
             "expiresAt": iso_z(_from_unix(expires)),
             "qr": f"/credential-offers/{offer_id}/qr.png",
         }
-        return created(body, f"/credential-offers/{offer_id}/qr.png")
+        return created(body, f"/institutions/{inst.slug}/credential-offers/{offer_id}")
 
     def _offer_object(self, slug: str, offer_id: str, kind: str) -> dict[str, Any]:
         return {

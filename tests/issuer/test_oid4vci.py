@@ -221,8 +221,11 @@ def test_offer_is_validated_as_post_credentials(client: TestClient, api_key: str
 
 
 def test_offer_uri_tx_code_and_qr(client: TestClient, api_key: str) -> None:
-    offer = make_offer(client, api_key)
+    made = client.post("/credential-offers", headers=bearer(api_key), json=offer_request())
+    assert made.status_code == 201 and made.headers["cache-control"] == "no-store"
+    offer = made.json()
     assert len(offer["txCode"]) == 6 and offer["txCode"].isdigit()
+    assert made.headers["location"] == f"{ci_path(offer)}/credential-offers/{offer['id']}"
     uri = urlsplit(offer["credentialOfferUri"])
     assert uri.scheme == "openid-credential-offer"
     (by_reference,) = parse_qs(uri.query)["credential_offer_uri"]
