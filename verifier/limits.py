@@ -3,13 +3,16 @@ what they may cost is bounded per client address.
 
 - **Rate.** Token buckets per client address (`talentproof.ratelimit`: bounded tables, IPv6 per
   /64, ``X-Forwarded-For`` only behind ``trusted_proxies`` reverse proxies, read from the
-  right): one for ``POST /api/v1/challenges``, one shared by the verification endpoints
-  (``/api/v1/verify``, ``/api/v1/verify/image``, ``/api/v1/applications/evaluate`` and the
-  VC API's ``/credentials/verify``, ``/presentations/verify``). An empty
+  right): one for ``POST /api/v1/challenges`` (and ``POST /oid4vp/requests``, which issues a
+  nonce), one shared by the verification endpoints (``/api/v1/verify``,
+  ``/api/v1/verify/image``, ``/api/v1/applications/evaluate``, the VC API's
+  ``/credentials/verify``, ``/presentations/verify`` and a wallet's OpenID4VP response,
+  ``POST /oid4vp/responses/{ref}``). An empty
   bucket answers 429 ``{"detail": ...}`` with ``Retry-After`` (whole seconds) before the body is
   read, so a refused upload costs nothing.
 - **State.** Open challenges are capped in all and per client address
-  (`talentproof.verifier.challenges.ChallengeStore`). A request body (an image upload is
+  (`talentproof.verifier.challenges.ChallengeStore`), and so are OpenID4VP requests
+  (`talentproof.verifier.oid4vp_store.RequestStore`). A request body (an image upload is
   spooled to a temporary file by the form parser) is at most ``max_body_bytes``: a larger
   declared ``Content-Length`` is refused before a byte is read, a streamed body as soon as it
   passes the limit (413 ``{"detail": ...}``).
@@ -36,6 +39,10 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 CHALLENGE_PATH = "/api/v1/challenges"
+#: Creating an OpenID4VP request issues a nonce: it takes from the challenges' bucket.
+CHALLENGE_PATHS = frozenset({CHALLENGE_PATH, "/oid4vp/requests"})
+#: A wallet's OpenID4VP response (``/oid4vp/responses/{ref}``) is a verification.
+VERIFY_PREFIXES = ("/oid4vp/responses/",)
 VERIFY_PATHS = frozenset(
     {
         "/api/v1/verify",
@@ -77,6 +84,16 @@ class VerifierLimits(BaseSettings):
         100,
         ge=1,
         description="Open challenges per client address: past it the address's own oldest is replaced.",
+    )
+    oid4vp_requests_max: int = Field(
+        1_000,
+        ge=1,
+        description="OpenID4VP requests kept in all: past it new ones are refused (429) until the oldest expire.",
+    )
+    oid4vp_requests_per_client: int = Field(
+        20,
+        ge=1,
+        description="OpenID4VP requests per client address: past it the address's own oldest is replaced.",
     )
     verify_rate_per_s: float = Field(
         20.0, ge=0, description="Verification requests per second per client address (0: no limit)."
@@ -157,14 +174,14 @@ class ClientLimits:
         if scope["type"] == "http" and scope.get("method") == "POST":
             path = scope.get("path", "").rstrip("/") or "/"
             lim = self.limits
-            if path == CHALLENGE_PATH:
+            if path in CHALLENGE_PATHS:
                 buckets, what, rate, burst = (
                     self.challenges,
                     "new challenges",
                     lim.challenge_rate_per_s,
                     lim.challenge_burst,
                 )
-            elif path in VERIFY_PATHS:
+            elif path in VERIFY_PATHS or path.startswith(VERIFY_PREFIXES):
                 buckets, what, rate, burst = (
                     self.verifications,
                     "verification requests",

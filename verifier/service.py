@@ -9,6 +9,7 @@ Endpoints (OpenAPI at ``/docs``):
 - ``GET /api/v1/professions``: the professions of the loaded policy;
 - ``POST /credentials/verify``, ``POST /presentations/verify``: the W3C VC API
   (`talentproof.verifier.vc_api`);
+- ``/oid4vp/...``: OpenID4VP 1.0 with DCQL, a wallet's presentation (`talentproof.verifier.oid4vp`);
 - ``GET /healthz``; the web page at ``/``.
 
 None needs authentication, so challenges and verification are rate-limited per client address
@@ -42,6 +43,8 @@ from talentproof.verifier.engine import Item, Limits, Verifier
 from talentproof.verifier.errors import InputError, TrustConfigError, VerifierError
 from talentproof.verifier.inputs import item_from_image, item_from_json, item_from_text
 from talentproof.verifier.limits import ClientLimits
+from talentproof.verifier.oid4vp import oid4vp_state
+from talentproof.verifier.oid4vp import router as oid4vp_router
 from talentproof.verifier.policy import Policy, load_policy
 from talentproof.verifier.receipt import load_key, sign_receipt
 from talentproof.verifier.requirements import Domain, MinConfirmations, Requirement
@@ -474,6 +477,15 @@ def create_app(
         ]
 
     app.include_router(vc_api_router)  # the W3C VC API: /credentials/verify, /presentations/verify
+    # OpenID4VP 1.0 (docs/openid4vc.md): the wallet's presentation, client_id the service's key
+    app.state.oid4vp = oid4vp_state(
+        state.receipt_key,
+        ttl=settings.oid4vp_request_ttl,
+        max_open=settings.limits.oid4vp_requests_max,
+        per_client=settings.limits.oid4vp_requests_per_client,
+        public_url=settings.public_url,
+    )
+    app.include_router(oid4vp_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, Any]:

@@ -12,6 +12,9 @@ variable                        default                  what
 ``..._POLICY``                  the bundled policy       a talent-list policy file
 ``..._MIN_CONFIRMATIONS``       1                        blocks an anchor needs (check 5)
 ``..._CHALLENGE_TTL``           300                      seconds a challenge stays open
+``..._OID4VP_REQUEST_TTL``      300                      seconds a wallet (OpenID4VP) request stays open
+``..._PUBLIC_URL``              the request's own URL    the service's public base URL (the wallet's
+                                                         request and response URIs)
 ==============================  =======================  =========================================
 
 The flood limits are :class:`~talentproof.verifier.limits.VerifierLimits` (its own
@@ -56,6 +59,14 @@ class ServiceSettings(BaseSettings):
     domain: str | None = Field(None, description="None: the engine's DEFAULT_DOMAIN.")
     min_confirmations: int = Field(1, ge=1)
     challenge_ttl: float = Field(300.0, gt=0)
+    oid4vp_request_ttl: float = Field(
+        300.0, gt=0, description="Seconds an OpenID4VP request stays open."
+    )
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="The service's public base URL (None: the URL each request was sent to).",
+    )
     limits: VerifierLimits = Field(default_factory=VerifierLimits, description="Flood limits.")
 
     def __init__(self, **values: Any) -> None:
