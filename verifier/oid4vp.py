@@ -238,8 +238,9 @@ def request_object(
 ) -> str:
     """The signed request object (JWT) of ``req``."""
     now = int(datetime.now(UTC).timestamp())
+    # no "iss": OpenID4VP needs none, and a did-signed request object's iss would have to be
+    # the bare DID, not the client_id (the @openid4vc/openid4vp library refuses the mismatch)
     payload = {
-        "iss": st.client_id,
         "aud": SELF_ISSUED,
         "iat": now,
         "exp": int(req.expires_at.timestamp()),
