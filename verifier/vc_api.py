@@ -47,6 +47,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from talentproof.verifier.engine import ApplicationReport
 from talentproof.verifier.inputs import item_from_json
@@ -256,6 +257,13 @@ class VcApiRoute(APIRoute):
             except RequestValidationError as exc:
                 content_type = request.headers.get("content-type", "")
                 return malformed_answer(*malformed_problem(model, exc.errors(), content_type))
+            except HTTPException as exc:  # FastAPI's "error parsing the body" (e.g. not UTF-8)
+                if exc.status_code != 400:
+                    raise
+                shape = f"a JSON object {{{', '.join(model.model_fields)}}}"
+                return malformed_answer(
+                    PARSING_ERROR, f"the body could not be read ({exc.detail}): expected {shape}"
+                )
 
         return vc_api_handler
 
