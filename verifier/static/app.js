@@ -247,6 +247,78 @@ async function submit(event) {
   }
 }
 
+// A request to the applicant's wallet (OpenID4VP): show its QR code, poll until the verdict
+// comes, then show it as any other verification; refused responses are listed as they come.
+let walletPoll = null;
+
+function walletStatus(text) {
+  document.getElementById("wallet-status").textContent = text;
+}
+
+function showRefusals(refusals) {
+  const ul = document.getElementById("wallet-refusals");
+  ul.replaceChildren(...(refusals || []).map((r) =>
+    el("li", { class: "refusal" }, `Refused a response: ${r.error_description}`)));
+}
+
+async function pollWallet(id) {
+  let data;
+  try {
+    const res = await fetch(`/oid4vp/requests/${encodeURIComponent(id)}`, { cache: "no-store" });
+    data = await res.json();
+    if (!res.ok) {
+      clearInterval(walletPoll);
+      walletStatus(typeof data.detail === "string" ? data.detail : "The request is gone.");
+      return;
+    }
+  } catch (e) {
+    return;  // try again at the next tick
+  }
+  showRefusals(data.refusals);
+  if (data.state === "answered") {
+    clearInterval(walletPoll);
+    walletStatus("The wallet answered: the verdict is below.");
+    renderReport(data.report);
+  } else if (data.state === "expired") {
+    clearInterval(walletPoll);
+    walletStatus("The request expired before a wallet answered: make a new one.");
+  } else {
+    walletStatus(`Waiting for the applicant's wallet (until ${data.expiresAt})\u2026`);
+  }
+}
+
+async function requestFromWallet() {
+  const profession = document.getElementById("profession").value;
+  if (!profession) {
+    showProblem("Choose a Talent List profession: the wallet is asked for what it needs.");
+    return;
+  }
+  const body = { profession };
+  const applicationDate = document.getElementById("application-date").value;
+  if (applicationDate) body.applicationDate = applicationDate;
+  const idNumber = document.getElementById("id-number").value.trim();
+  if (idNumber) body.idNumber = idNumber;
+  if (walletPoll) clearInterval(walletPoll);
+  const res = await fetch("/oid4vp/requests", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const data = await res.json();
+  if (!res.ok) {
+    showProblem(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
+    return;
+  }
+  document.getElementById("result").replaceChildren();
+  document.getElementById("wallet-qr").src = data.qr;
+  document.getElementById("wallet-link").href = data.authorizationRequest;
+  document.getElementById("wallet-box").hidden = false;
+  document.getElementById("wallet-box").dataset.requestId = data.id;
+  showRefusals([]);
+  walletStatus("Waiting for the applicant's wallet\u2026");
+  walletPoll = setInterval(() => pollWallet(data.id), 1500);
+}
+
 async function startCamera() {
   const status = document.getElementById("camera-status");
   if (!("BarcodeDetector" in window) || !navigator.mediaDevices) {
@@ -286,6 +358,7 @@ async function startCamera() {
 
 document.getElementById("verify-form").addEventListener("submit", submit);
 document.getElementById("camera-start").addEventListener("click", startCamera);
+document.getElementById("wallet-request").addEventListener("click", requestFromWallet);
 document.getElementById("bound").addEventListener("change", (e) => {
   if (e.target.checked) newChallenge();
   else document.getElementById("challenge-box").hidden = true;

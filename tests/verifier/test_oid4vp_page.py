@@ -1,0 +1,74 @@
+"""The officer's page requests from a wallet (OpenID4VP, issue 15.2), in headless Chromium: the
+"Request from a wallet" control shows the request's QR code, a refused response is listed on the
+page as it comes, and the wallet's answer brings the verdict, rendered as any verification."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import jwt
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from talentproof.credential.presentation import create_presentation
+from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
+from tests.verifier.test_web_page import browser, server
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+__all__ = ["browser", "server"]  # the page tests' fixtures: the service and Chromium
+
+
+def test_wallet_request_on_the_page_shows_refusals_then_the_verdict(
+    vchain: Any, server: str, browser: Any
+) -> None:
+    key = holder()
+    s = key.public_key.did_key
+    creds = {
+        "degree": issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, s),
+        "employment": issue(vchain, vchain.issuers["HSBC"], EMPLOYMENT, s, start="2012-01-01"),
+        "training": issue(vchain, vchain.issuers["HKIB"], BADGE, s),
+    }
+    browser.get(server + "/")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: len(Select(d.find_element(By.ID, "profession")).options) > 1)
+    Select(browser.find_element(By.ID, "profession")).select_by_value("hk-dlt-expert")
+    browser.find_element(By.ID, "wallet-request").click()
+    wait.until(ec.visibility_of_element_located((By.ID, "wallet-qr")))
+    wait.until(
+        lambda d: d.execute_script(
+            "const i = document.getElementById('wallet-qr'); return i.complete && i.naturalWidth > 0"
+        )
+    )
+    link = browser.find_element(By.ID, "wallet-link").get_attribute("href")
+    request_uri = parse_qs(urlsplit(link).query)["request_uri"][0]
+    with httpx.Client(timeout=30) as http:
+        p = jwt.decode(http.get(request_uri).text, options={"verify_signature": False})
+        token = {
+            qid: [
+                create_presentation(
+                    [cred],
+                    key,
+                    challenge=p["nonce"],
+                    domain=p["client_id"],
+                    created=datetime.now(UTC).replace(microsecond=0),
+                )
+            ]
+            for qid, cred in creds.items()
+        }
+        wrong = http.post(p["response_uri"], data={"vp_token": json.dumps(token), "state": "x"})
+        assert wrong.status_code == 400
+        refusal = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "li.refusal")))
+        assert "another request" in refusal.text
+        ok = http.post(p["response_uri"], data={"vp_token": json.dumps(token), "state": p["state"]})
+        assert ok.status_code == 200, ok.text
+    verdict = wait.until(ec.presence_of_element_located((By.ID, "verdict")))
+    assert verdict.get_attribute("data-outcome") == "VALID_MEETS"
+    assert browser.find_element(By.ID, "profession-result").get_attribute("data-met") == "true"
+    assert "answered" in browser.find_element(By.ID, "wallet-status").text
