@@ -197,9 +197,9 @@ class OAuthError(BaseModel):
 
 
 class Detail(BaseModel):
-    """Why a request was refused."""
+    """Why a request was refused: a sentence, or FastAPI's list of field errors."""
 
-    detail: str
+    detail: str | list[dict[str, Any]]
 
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -364,6 +364,8 @@ def _status_body(st: Oid4vpState, req: PresentationRequest, base: str) -> dict[s
     response_model=RequestCreated,
     summary="OpenID4VP: create a presentation request for a profession",
     responses={
+        400: {"model": Detail, "description": "The request body could not be read."},
+        413: {"model": Detail, "description": "The request body is too large."},
         422: {"model": Detail, "description": "An unknown profession or a malformed body."},
         429: {"model": Detail, "description": "Too many requests (Retry-After)."},
     },
@@ -483,6 +485,7 @@ _FORM = {
         200: {"description": "Accepted: the verdict goes to the officer's page."},
         400: {"model": OAuthError, "description": "Refused (said on the officer's page too)."},
         404: {"model": OAuthError, "description": "No such request."},
+        413: {"model": Detail, "description": "The request body is too large."},
         429: {"model": Detail, "description": "Too many verifications (Retry-After)."},
     },
 )

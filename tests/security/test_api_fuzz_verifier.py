@@ -53,6 +53,9 @@ def message_of(body: Any) -> str:
     if "verified" in body:  # the W3C VC API's VerificationResult: its errors say why
         assert body["verified"] is False and body["errors"], body
         return "; ".join(body["errors"])
+    if "error" in body:  # OAuth 2.0 / OpenID4VP: {error, error_description}
+        assert isinstance(body["error"], str) and body["error"], body
+        return str(body.get("error_description") or body["error"])
     detail = body.get("detail")
     if isinstance(detail, str):
         return detail
@@ -112,6 +115,11 @@ OPERATIONS = [
     ("GET", "/healthz"),
     ("POST", "/credentials/verify"),
     ("POST", "/presentations/verify"),
+    ("POST", "/oid4vp/requests"),
+    ("GET", "/oid4vp/requests/{id}"),
+    ("GET", "/oid4vp/requests/{id}/qr.png"),
+    ("GET", "/oid4vp/requests/{ref}/request.jwt"),
+    ("POST", "/oid4vp/responses/{ref}"),
 ]
 
 
@@ -163,7 +171,15 @@ def _known_refusals(case: Any, response: Any) -> list[Any]:
     return []
 
 
-NO_INPUT = {("POST", "/api/v1/challenges"), ("GET", "/api/v1/professions"), ("GET", "/healthz")}
+NO_INPUT = {
+    ("POST", "/api/v1/challenges"),
+    ("GET", "/api/v1/professions"),
+    ("GET", "/healthz"),
+    # only a string path parameter: every generated value is a valid string (404 when unknown)
+    ("GET", "/oid4vp/requests/{id}"),
+    ("GET", "/oid4vp/requests/{id}/qr.png"),
+    ("GET", "/oid4vp/requests/{ref}/request.jwt"),
+}
 
 
 @pytest.mark.parametrize(
