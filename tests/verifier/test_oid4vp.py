@@ -316,3 +316,23 @@ def test_dcql_of_every_shipped_profession(profession):
     assert level["values"] == ["bachelor", "master", "doctorate"]
     employment = next(x for x in q["credentials"] if x["id"] == "employment")
     assert employment["multiple"] is True
+
+
+def test_requests_and_responses_are_rate_limited(vchain, tmp_path):
+    """Creating a request takes from the challenges' bucket, a response from the
+    verifications' (issue 12's flood rules): past the burst, 429 with Retry-After."""
+    record = tmp_path / "deployment.json"
+    vchain.deployment.save(record)
+    limits = VerifierLimits(
+        challenge_burst=1, challenge_rate_per_s=0.001, verify_burst=1, verify_rate_per_s=0.001
+    )
+    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record), limits=limits))
+    with TestClient(app) as c:
+        created = new_request(c)
+        again = c.post("/oid4vp/requests", json={"profession": "hk-dlt-expert"})
+        assert again.status_code == 429 and int(again.headers["retry-after"]) >= 1
+        _, p = resolve(c, created)
+        first = c.post(p["response_uri"], data={"state": "x"})
+        assert first.status_code == 400
+        second = c.post(p["response_uri"], data={"state": "x"})
+        assert second.status_code == 429 and "verification requests" in second.json()["detail"]
