@@ -17,11 +17,13 @@ against issue #5's ratio: 2 cores x 15,500 raw verifies/s / 8,000 credentials/s 
 verifies of CPU per credential at most. On a loaded machine wall-clock rates follow the load;
 the CPU figures much less so.
 
-Prints a table; asserts nothing about time.
+Prints a table; asserts nothing about time. ``--folder-only``: the folder rows alone (no single
+payload or image rows), to compare the folder figure across commits quickly.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -425,7 +427,39 @@ def bench_image(payload: str) -> None:
     )
 
 
-def main() -> int:
+def bench_single_and_image(
+    rpc_url: str,
+    did: str,
+    key: Ed25519SigningKey,
+    client: RegistryClient,
+    gov: RegistryClient,
+    deployment,
+) -> None:
+    small = issue_batch(4096, did, key, client, deployment)  # 12-hash Merkle paths
+    payloads = [encode_payload(d) for d in small[:2000]]
+    trust = TrustedDeployment.from_record(deployment.to_json())
+    reader = RegistryReader(rpc_url, trust.registry)
+    verifier = Verifier(reader, trust)
+    from talentproof.credential.anchor import split_anchor
+
+    plain, anchor = split_anchor(small[0])
+    from talentproof.ledger.chain import did_hash
+
+    query = (
+        did_hash(did),
+        anchor.merkle_root,
+        credential_hash(plain),
+        key.public_key.raw,
+        type_id("DegreeCredential"),
+    )
+    bench_single(verifier, payloads, reader, gov.w3, deployment, query)
+    bench_image(payloads[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder-only", action="store_true", help="only the folder rows")
+    args = parser.parse_args(argv)
     with anvil() as node, tempfile.TemporaryDirectory() as tmp:
         keys = node.private_keys
         deployment = deploy_registry(node.rpc_url, keys[0])
@@ -442,25 +476,8 @@ def main() -> int:
         record = Path(tmp) / "deployment.json"
         deployment.save(record)
 
-        small = issue_batch(4096, did, key, client, deployment)  # 12-hash Merkle paths
-        payloads = [encode_payload(d) for d in small[:2000]]
-        trust = TrustedDeployment.from_record(deployment.to_json())
-        reader = RegistryReader(node.rpc_url, trust.registry)
-        verifier = Verifier(reader, trust)
-        from talentproof.credential.anchor import split_anchor
-
-        plain, anchor = split_anchor(small[0])
-        from talentproof.ledger.chain import did_hash
-
-        query = (
-            did_hash(did),
-            anchor.merkle_root,
-            credential_hash(plain),
-            key.public_key.raw,
-            type_id("DegreeCredential"),
-        )
-        bench_single(verifier, payloads, reader, gov.w3, deployment, query)
-        bench_image(payloads[0])
+        if not args.folder_only:
+            bench_single_and_image(node.rpc_url, did, key, client, gov, deployment)
         folder_docs = issue_batch(FOLDER_SIZE, did, key, client, deployment)
         bench_folder(record, node.rpc_url, folder_docs, node.process.pid)
 

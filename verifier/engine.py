@@ -176,7 +176,11 @@ def parse_json_fast(raw: bytes) -> Any:
     beyond 64 bits and anything orjson refuses (NaN, lone surrogates, UTF-16, BOM, ...) take the
     reference path.
     """
-    if b"\\u003a" in raw or b"\\u003A" in raw or _LONG_RUN in raw.translate(_DIGITS):
+    # Why the backslash test first: one memchr pass instead of two substring searches (~2 us
+    # of a 2.5 kB credential); a text without any backslash holds no escaped colon.
+    if b"\\" in raw and (b"\\u003a" in raw or b"\\u003A" in raw):
+        return SLOW_PATH
+    if _LONG_RUN in raw.translate(_DIGITS):
         return SLOW_PATH
     try:
         doc = orjson.loads(raw)

@@ -162,16 +162,47 @@ def item_from_path(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS
     """One file -> item, its source the file's name (raises InputError when it cannot be read at
     all)."""
     name = os.path.basename(os.fspath(path))
+    limit = max(limits.max_image_bytes, limits.max_document_bytes)
     try:
-        with open(path, "rb") as f:  # one open + fstat instead of stat, open (folders: per file)
-            size = os.fstat(f.fileno()).st_size
-            limit = max(limits.max_image_bytes, limits.max_document_bytes)
-            if size > limit:
-                return Item(name, None, str(InputTooLarge(name, size, limit)))
-            data = f.read()
+        size, data = read_file(path, limit)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
+    if data is None:
+        return Item(name, None, str(InputTooLarge(name, size, limit)))
     return item_from_bytes(data, name, limits)
+
+
+def read_file(path: str | os.PathLike[str], limit: int) -> tuple[int, bytes | None]:
+    """``(size, the file's bytes)``, or ``(size, None)`` when its size (``fstat`` of the open
+    file) is above ``limit``; raises OSError. The plain form is :func:`read_file_reference`.
+
+    Why raw descriptors: a buffered file object costs ~3 us more per file than ``os.open``,
+    ``fstat``, ``read`` (a folder reads thousands). Read to the end, as ``f.read()`` does.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            return size, None
+        data = os.read(fd, size + 1)  # one byte more: a file grown since fstat is read on
+        if len(data) != size:  # grown or shrunk meanwhile, or a short read: on to the end
+            chunks = [data]
+            while data:
+                data = os.read(fd, 1 << 16)
+                chunks.append(data)
+            data = b"".join(chunks)
+        return size, data
+    finally:
+        os.close(fd)
+
+
+def read_file_reference(path: str | os.PathLike[str], limit: int) -> tuple[int, bytes | None]:
+    """:func:`read_file` through a buffered file object (the reference twin)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > limit:
+            return size, None
+        return size, f.read()
 
 
 def _suffix(name: str) -> str:

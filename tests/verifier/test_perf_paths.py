@@ -210,6 +210,8 @@ _JSON_CASES = [
     '{"a": {"b": "1:2", "b": "3"}}',
     '{"a": [{"k": 1}, {"k": 2, "k": 3}]}',
     '{"a\\u003a": 1, "a:": 2}',  # the same key twice, once with an escaped colon
+    '{"a\\u003A": 1, "a:": 2}',  # the same, the escape in capitals
+    '{"a\\u0041\\n": 1, "b:": "\\t:"}',  # escapes, none of them a colon: the fast path
     '{"n": 18446744073709551616, "m": -9223372036854775809, "k": 9223372036854775807}',
     '{"f": 1e400, "g": 0.1, "h": -0.0, "i": 1E2}',
     '{"x": NaN}',
@@ -435,3 +437,30 @@ def test_shared_chain_checks_follow_every_input_they_depend_on(vchain):
     # with a minimum of confirmations the same verdict is judged again
     warm.min_confirmations = 10**6
     assert warm.finish(base[0], v0, as_of=now).to_json()["checks"][4]["status"] == "fail"
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+@pytest.mark.parametrize("size", [0, 1, 99, 100, 101, 70_000])
+def test_read_file_equals_the_buffered_reference(tmp_path, size):
+    from talentproof.verifier.inputs import read_file, read_file_reference
+
+    path = tmp_path / "f.json"
+    path.write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+    for limit in (0, 100, 1 << 20):
+        assert read_file(path, limit) == read_file_reference(path, limit)
+        assert read_file(str(path), limit) == read_file_reference(str(path), limit)
+
+
+@pytest.mark.parametrize("what", ["missing", "folder"])
+def test_read_file_fails_as_the_buffered_reference(tmp_path, what):
+    from talentproof.verifier.inputs import read_file, read_file_reference
+
+    path = tmp_path / "missing.json" if what == "missing" else tmp_path
+    errors = []
+    for read in (read_file, read_file_reference):
+        with pytest.raises(OSError) as caught:
+            read(path, 1 << 30)
+        errors.append((type(caught.value), caught.value.strerror))
+    assert errors[0] == errors[1]
