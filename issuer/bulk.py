@@ -65,6 +65,8 @@ from .observability import lower_thread_priority
 from .outcome import Outcome, accepted
 from .service import IssuerService, fingerprint
 from .store import bulk_jobs as bulk_store
+from .store import oid4vci as offer_store
+from .usecases.oid4vci import Oid4vci, build_oid4vci
 
 _logger = logging.getLogger(__name__)
 
@@ -271,8 +273,11 @@ def create_job(
     kind: str,
     fmt: str | None,
     idempotency_key: str | None,
+    offers: bool = False,
 ) -> Outcome:
-    """Store an upload and queue its job (202 with the job's links)."""
+    """Store an upload and queue its job (202 with the job's links). ``offers``: the job makes
+    one OpenID4VCI credential offer per row (rows without ``credentialSubject.id``) instead of
+    signing credentials (docs/openid4vc.md)."""
     institution_id = service.require(caller, "issue")
     if kind not in _cred.KINDS:
         raise InvalidRequest(f"type must be one of {list(_cred.KINDS)}, got {kind!r}", field="type")
@@ -355,7 +360,7 @@ def create_job(
     if rows == 0:
         path.unlink(missing_ok=True)
         raise InvalidRequest("the file holds no data rows", field="file")
-    fp = fingerprint("bulk", kind, fmt, digest.hexdigest())
+    fp = fingerprint("bulk", kind, fmt, digest.hexdigest(), *(["offers"] if offers else []))
 
     def _create(session: Any) -> Outcome:
         session.add(
@@ -367,6 +372,8 @@ def create_job(
                 path=str(path),
                 state="queued",
                 total_rows=rows,
+                offers=offers,
+                api_key_id=caller.key_id,
             )
         )
         return accepted(
@@ -374,6 +381,7 @@ def create_job(
                 "id": job_id,
                 "state": "queued",
                 "total_rows": rows,
+                **({"offers": True} if offers else {}),
                 "links": {
                     "self": f"/bulk-jobs/{job_id}",
                     "results": f"/bulk-jobs/{job_id}/results",
@@ -429,6 +437,7 @@ def job_status(service: IssuerService, caller: Principal, job_id: str) -> dict[s
         "failed": job.failed,
         "anchored": anchored,
         "progress": round(job.rows_done / total, 4) if total else 1.0,
+        **({"offers": True} if job.offers else {}),
         "error": job.error,
         "links": {
             "results": f"/bulk-jobs/{job_id}/results",
@@ -445,8 +454,22 @@ def iter_results(
 
     Access is checked at once (before a streaming response starts), the rows are read lazily.
     """
-    _own_job(service, caller, job_id)
+    job = _own_job(service, caller, job_id)
+    if job.offers:
+        return _offer_results(build_oid4vci(service), job_id, page=page)
     return _results(service, job_id, qr=qr, page=page)
+
+
+def _offer_results(oid4vci: Oid4vci, job_id: str, *, page: int) -> Iterator[bytes]:
+    """An offer job's results: ``{"row", "id", "status", "credentialOfferUri", "txCode",
+    "expiresAt", "qr"}`` per offered row, in row order."""
+    after = 0
+    while True:
+        items = oid4vci.bulk_results(job_id, after=after, limit=page)
+        if not items:
+            return
+        after = items[-1]["row"]
+        yield b"".join(orjson.dumps(item) + b"\n" for item in items)
 
 
 def _results(service: IssuerService, job_id: str, *, qr: bool, page: int) -> Iterator[bytes]:
@@ -572,6 +595,7 @@ class BulkRunner:
         self._stop = threading.Event()
         self.wakeup = threading.Event()
         self._thread: threading.Thread | None = None
+        self.oid4vci = build_oid4vci(service)
 
     def start(self) -> None:
         """Run in a daemon thread."""
@@ -633,6 +657,7 @@ class BulkRunner:
             if job.state in ("done", "failed"):
                 return
             job.state = "running"
+            offers = job.offers
             inst = session.get(Institution, job.institution_id)
             assert inst is not None
             identity = service.identity_for(inst)
@@ -645,6 +670,9 @@ class BulkRunner:
             )
             institution_id = inst.id
             did = inst.did
+        if offers:
+            self._run_offer_job(job_id, institution_id, fmt, kind, path, offset, rows_done)
+            return
         _key_row_id, signer = service.signer_for(institution_id)
         seed = signer.key.seed
         ctx = multiprocessing.get_context("forkserver")
@@ -712,6 +740,83 @@ class BulkRunner:
             job.finished_at = utcnow()
         _remove_upload(path)  # results and errors are in the database (issue 12)
         _logger.info("bulk job done", extra={"job": job_id})
+
+    def _run_offer_job(
+        self,
+        job_id: str,
+        institution_id: int,
+        fmt: str,
+        kind: str,
+        path: str,
+        offset: int,
+        rows_done: int,
+    ) -> None:
+        """An ``offers`` job: one OpenID4VCI offer per row, chunk by chunk (each chunk's
+        offers, refused rows and the cursor in one transaction), validated one by one as
+        ``POST /credential-offers`` validates (`usecases.oid4vci.Oid4vci.bulk_offers`)."""
+        service = self.service
+        with service.sessions() as session:
+            job = session.get(BulkJob, job_id)
+            api_key_id = (job.api_key_id if job is not None else None) or ""
+        with open(path, "rb") as handle:
+            header = None
+            if fmt == "csv":
+                first = read_record(handle, "csv").decode("utf-8-sig").rstrip("\r\n")
+                header = next(csv.reader([first]))
+                if offset == 0:
+                    offset = handle.tell()
+            next_line = _lines_before(handle, offset) + 1
+            while not self._stop.is_set():
+                chunk = read_chunk(handle, fmt, self.chunk_rows, self.chunk_bytes)
+                if not chunk.read_any:
+                    break
+                first_row = rows_done + 1
+                rows: list[tuple[int, dict[str, Any] | str]] = []
+                for k, record in enumerate(chunk.records):
+                    try:
+                        rows.append((first_row + k, row_to_request(fmt, record, header)))
+                    except ValueError as exc:
+                        rows.append((first_row + k, str(exc)))
+                offers, refused = self.oid4vci.bulk_offers(
+                    job_id=job_id,
+                    institution_id=institution_id,
+                    api_key_id=api_key_id,
+                    kind=kind,
+                    rows=rows,
+                )
+                errors = [
+                    {
+                        "job_id": job_id,
+                        "row": row,
+                        "line": line_of(row - first_row, next_line, chunk.starts),
+                        "field": field,
+                        "message": msg,
+                    }
+                    for row, field, msg in refused
+                ]
+                with service.session() as session:
+                    offer_store.add_offers(session, offers)
+                    if errors:
+                        session.connection().execute(table_of(BulkError).insert(), errors)
+                    bulk_store.add_progress(
+                        session,
+                        job_id,
+                        new_offset=handle.tell(),
+                        count=len(chunk.records),
+                        good=len(offers),
+                        failed=len(errors),
+                    )
+                rows_done += len(chunk.records)
+                next_line += chunk.lines
+        if self._stop.is_set():
+            return
+        with service.session() as session:
+            job = session.get(BulkJob, job_id)
+            assert job is not None
+            job.state = "done"
+            job.finished_at = utcnow()
+        _remove_upload(path)
+        _logger.info("bulk offer job done", extra={"job": job_id})
 
     def _submit_block(
         self,

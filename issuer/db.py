@@ -225,6 +225,10 @@ class BulkJob(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: OpenID4VCI: the job makes one credential offer per row instead of signing (migration 0005)
+    offers: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the API key that made the job (an offer job's offers are issued as it)
+    api_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class BulkError(Base):
@@ -257,6 +261,11 @@ class Oid4vciOffer(Base):
     state: Mapped[str] = mapped_column(String(16), default="offered")
     expires_unix: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the bulk job and row that made the offer (``"offers": true`` jobs), else None
+    bulk_job_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    bulk_row: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (Index("ix_oid4vci_offers_bulk", "bulk_job_id", "bulk_row"),)
 
 
 class Oid4vciToken(Base):

@@ -64,3 +64,23 @@ def transaction_of_offer(session: Session, offer_id: str) -> Oid4vciTransaction 
 def add_transaction(session: Session, transaction: Oid4vciTransaction) -> None:
     """Record the transaction of an issued credential."""
     session.add(transaction)
+
+
+def add_offers(session: Session, offers: list[Oid4vciOffer]) -> None:
+    """Record a bulk job chunk's offers."""
+    session.add_all(offers)
+
+
+def bulk_page(
+    session: Session, job_id: str, *, after: int, limit: int
+) -> list[tuple[Oid4vciOffer, bool]]:
+    """Up to ``limit`` of a bulk job's offers after row ``after``, in row order, each with
+    whether its credential was issued."""
+    rows = session.execute(
+        select(Oid4vciOffer, Oid4vciTransaction.id)
+        .outerjoin(Oid4vciTransaction, Oid4vciTransaction.offer_id == Oid4vciOffer.id)
+        .where(Oid4vciOffer.bulk_job_id == job_id, Oid4vciOffer.bulk_row > after)
+        .order_by(Oid4vciOffer.bulk_row)
+        .limit(limit)
+    ).all()
+    return [(row[0], row[1] is not None) for row in rows]

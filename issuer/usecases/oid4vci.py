@@ -44,7 +44,7 @@ from ..store import oid4vci as store
 from .collaborators import Collaborators
 from .common import iso_z, require
 from .credentials import Credentials
-from .institutions import institution_info
+from .institutions import IssuingInstitution, institution_info
 from .issuance import Issuance
 from .ledger_states import LedgerStates
 
@@ -181,21 +181,8 @@ class Oid4vci:
         url = f"{self.credential_issuer(slug)}/credential-offers/{offer_id}"
         return "openid-credential-offer://?credential_offer_uri=" + quote(url, safe="")
 
-    def create_offer(self, principal: auth.Principal, request: dict[str, Any]) -> Outcome:
-        """A credential offer of ``request`` (the body of ``POST /credentials`` without
-        ``credentialSubject.id``), validated as that endpoint validates it: 201 with the offer
-        URI, the transaction code (shown once) and the expiry."""
-        institution_id = require(principal, "issue")
-        subject = request.get("credentialSubject")
-        if not isinstance(subject, dict):
-            raise InvalidRequest("credentialSubject must be an object", field="credentialSubject")
-        if "id" in subject:
-            raise InvalidRequest(
-                "credentialSubject.id must be absent from an offer: the holder's key is learnt "
-                "from the wallet's proof",
-                field="credentialSubject.id",
-            )
-        kind = request.get("type")
+    def _offering_institution(self, institution_id: int, kind: Any) -> IssuingInstitution:
+        """The institution, if it may offer ``kind`` now (as `Issuance.prepare` checks)."""
         with self.c.engine.connect() as conn:
             db = ConnectionReads(conn)
             inst = institution_info(self.c.caches, db, institution_id)
@@ -206,8 +193,15 @@ class Oid4vci:
             if kind not in inst.types:
                 raise NotAccredited(f"institution {inst.slug!r} is not accredited to issue {kind}")
             self.ledger_states.refuse_if_inactive(db, inst.slug, inst.chain_issuer_id)
-        _key_id, signer = self.issuance.signer_for(institution_id)
-        try:  # built, validated and signed as the credential will be, then dropped
+        return inst
+
+    def _validate_claims(
+        self, inst: IssuingInstitution, kind: str, request: dict[str, Any], signer: Any
+    ) -> None:
+        """Build, validate and sign the credential the offer will give (then dropped): the
+        schema, the facts and the institution bound to the issuer, as ``POST /credentials``."""
+        subject = _offered_subject(request)
+        try:
             _cred.issue_document(
                 kind,
                 {**request, "credentialSubject": {"id": _PLACEHOLDER_HOLDER, **subject}},
@@ -218,25 +212,56 @@ class Oid4vci:
             )
         except _cred.SchemaValidationError as exc:
             raise InvalidRequest(str(exc), field=exc.field) from exc
+
+    def _new_offer(
+        self,
+        offer_id: str,
+        tx_code: str,
+        *,
+        institution_id: int,
+        api_key_id: str,
+        kind: str,
+        request: dict[str, Any],
+        expires: int,
+    ) -> Oid4vciOffer:
+        return Oid4vciOffer(
+            id=offer_id,
+            institution_id=institution_id,
+            api_key_id=api_key_id,
+            configuration_id=configuration_id(kind),
+            request=orjson.dumps(request),
+            code_hash=_sha256(self._code(offer_id)),
+            tx_code_hash=self._tx_code_hash(offer_id, tx_code),
+            tx_failures=0,
+            state="offered",
+            expires_unix=expires,
+        )
+
+    def create_offer(self, principal: auth.Principal, request: dict[str, Any]) -> Outcome:
+        """A credential offer of ``request`` (the body of ``POST /credentials`` without
+        ``credentialSubject.id``), validated as that endpoint validates it: 201 with the offer
+        URI, the transaction code (shown once) and the expiry."""
+        institution_id = require(principal, "issue")
+        _offered_subject(request)
+        kind = request.get("type")
+        inst = self._offering_institution(institution_id, kind)
+        assert isinstance(kind, str)
+        _key_id, signer = self.issuance.signer_for(institution_id)
+        self._validate_claims(inst, kind, request, signer)
         offer_id = secrets.token_urlsafe(24)
         tx_code = f"{secrets.randbelow(10**TX_CODE_LENGTH):0{TX_CODE_LENGTH}d}"
         expires = int(time.time()) + self.c.settings.oid4vci_offer_ttl_s
+        offer = self._new_offer(
+            offer_id,
+            tx_code,
+            institution_id=institution_id,
+            api_key_id=principal.key_id,
+            kind=kind,
+            request=request,
+            expires=expires,
+        )
         with self.c.session() as session:
-            store.add_offer(
-                session,
-                Oid4vciOffer(
-                    id=offer_id,
-                    institution_id=institution_id,
-                    api_key_id=principal.key_id,
-                    configuration_id=configuration_id(kind),
-                    request=orjson.dumps(request),
-                    code_hash=_sha256(self._code(offer_id)),
-                    tx_code_hash=self._tx_code_hash(offer_id, tx_code),
-                    tx_failures=0,
-                    state="offered",
-                    expires_unix=expires,
-                ),
-            )
+            store.add_offer(session, offer)
         body = {
             "id": offer_id,
             "credentialOffer": self._offer_object(inst.slug, offer_id, kind),
@@ -246,6 +271,82 @@ class Oid4vci:
             "qr": f"/credential-offers/{offer_id}/qr.png",
         }
         return created(body, f"/institutions/{inst.slug}/credential-offers/{offer_id}")
+
+    # -- bulk offers (``POST /bulk-jobs`` with ``offers=true``) ---------------------------------
+    def bulk_tx_code(self, offer_id: str) -> str:
+        """The transaction code of a bulk job's offer: derived from its id with the vault key
+        (the job's results give it to the institution; only its HMAC is stored)."""
+        digest = self.c.vault.replay_id("oid4vci-bulk-tx-code", offer_id)[2:]
+        return f"{int(digest, 16) % 10**TX_CODE_LENGTH:0{TX_CODE_LENGTH}d}"
+
+    def bulk_offers(
+        self,
+        *,
+        job_id: str,
+        institution_id: int,
+        api_key_id: str,
+        kind: str,
+        rows: list[tuple[int, dict[str, Any] | str]],
+    ) -> tuple[list[Oid4vciOffer], list[tuple[int, str, str]]]:
+        """Offers for a chunk of a bulk job's rows (row number, request or why it could not
+        be read), validated one by one as `create_offer` validates: (the offers to store, the
+        refused rows as (row, field, message)). Nothing is written here."""
+        inst = self._offering_institution(institution_id, kind)
+        _key_id, signer = self.issuance.signer_for(institution_id)
+        expires = int(time.time()) + self.c.settings.oid4vci_offer_ttl_s
+        offers: list[Oid4vciOffer] = []
+        refused: list[tuple[int, str, str]] = []
+        for row, request in rows:
+            if isinstance(request, str):
+                refused.append((row, "", request))
+                continue
+            try:
+                self._validate_claims(inst, kind, request, signer)
+            except InvalidRequest as exc:
+                refused.append((row, exc.field or "", exc.message))
+                continue
+            offer_id = secrets.token_urlsafe(24)
+            offer = self._new_offer(
+                offer_id,
+                self.bulk_tx_code(offer_id),
+                institution_id=institution_id,
+                api_key_id=api_key_id,
+                kind=kind,
+                request={**request, "type": kind},
+                expires=expires,
+            )
+            offer.bulk_job_id, offer.bulk_row = job_id, row
+            offers.append(offer)
+        return offers, refused
+
+    def bulk_results(self, job_id: str, *, after: int, limit: int) -> list[dict[str, Any]]:
+        """A page of a bulk job's offers in row order: row, id, credentialOfferUri, txCode,
+        expiresAt, state (offered, redeemed, issued, dead, expired)."""
+        with self.c.sessions() as session:
+            found = store.bulk_page(session, job_id, after=after, limit=limit)
+            slugs: dict[int, str] = {}
+            items = []
+            now = int(time.time())
+            for offer, issued in found:
+                if offer.institution_id not in slugs:
+                    inst = session.get(Institution, offer.institution_id)
+                    slugs[offer.institution_id] = inst.slug if inst is not None else ""
+                slug = slugs[offer.institution_id]
+                state = "issued" if issued else offer.state
+                if state == "offered" and now >= offer.expires_unix:
+                    state = "expired"
+                items.append(
+                    {
+                        "row": offer.bulk_row,
+                        "id": offer.id,
+                        "status": state,
+                        "credentialOfferUri": self.offer_uri(slug, offer.id),
+                        "txCode": self.bulk_tx_code(offer.id),
+                        "expiresAt": iso_z(_from_unix(offer.expires_unix)),
+                        "qr": f"/credential-offers/{offer.id}/qr.png",
+                    }
+                )
+            return items
 
     def _offer_object(self, slug: str, offer_id: str, kind: str) -> dict[str, Any]:
         return {
@@ -498,3 +599,34 @@ class Oid4vci:
 
 def _from_unix(value: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(value, dt.UTC)
+
+
+def _offered_subject(request: dict[str, Any]) -> dict[str, Any]:
+    """The subject of an offer's claims: an object without ``id`` (raises `InvalidRequest`)."""
+    subject = request.get("credentialSubject")
+    if not isinstance(subject, dict):
+        raise InvalidRequest("credentialSubject must be an object", field="credentialSubject")
+    if "id" in subject:
+        raise InvalidRequest(
+            "credentialSubject.id must be absent from an offer: the holder's key is learnt "
+            "from the wallet's proof",
+            field="credentialSubject.id",
+        )
+    return subject
+
+
+def build_oid4vci(service: Any) -> Oid4vci:
+    """The OpenID4VCI use cases over an `IssuerService`'s collaborators and issuance (the
+    service is duck-typed: it imports the use cases, not the other way round)."""
+    collaborators = Collaborators(
+        settings=service.settings,
+        engine=service.engine,
+        sessions=service.sessions,
+        session=service.session,
+        write_lock=service.write_lock,
+        chain=service.chain,
+        caches=service.caches,
+        vault=service.vault,
+        metrics=service.metrics,
+    )
+    return Oid4vci(collaborators, service.issuance, service.credentials, service.ledger_states)

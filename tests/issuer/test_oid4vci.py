@@ -10,6 +10,7 @@ restart keeps them; PostgreSQL too), and no secret is stored in clear."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +25,7 @@ from talentproof.credential import integrity
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.issuer.app import create_app
+from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import Oid4vciNonce, Oid4vciOffer, Oid4vciToken
 
 from .issuer_helpers import bearer, degree_request, onboard, operator_headers
@@ -569,3 +571,70 @@ def test_the_flow_on_postgresql(make_service: Any, pg_url: str) -> None:
         )
         assert done.status_code == 200, done.text
         assert split_anchor(done.json()["credentials"][0]["credential"])[1] is not None
+
+
+# -- bulk jobs with offers -------------------------------------------------------------------
+
+
+def test_a_bulk_job_with_offers_makes_one_offer_per_row(
+    client: TestClient, service: Any, api_key: str
+) -> None:
+    subject = offer_request()["credentialSubject"]
+    with_id = {**subject, "id": Holder().did}
+    bad_level = json.loads(json.dumps(subject))
+    bad_level["degree"]["level"] = "kindergarten"
+    rows = [subject, with_id, {"credentialSubject": subject, "name": "Degree"}, bad_level]
+    content = "\n".join(json.dumps(r) for r in rows) + "\n{not json\n"
+    r = client.post(
+        "/bulk-jobs",
+        headers=bearer(api_key),
+        files={"file": ("rows.jsonl", content.encode(), "application/octet-stream")},
+        data={"type": "DegreeCredential", "offers": "true"},
+    )
+    assert r.status_code == 202 and r.json()["offers"] is True, r.text
+    job = r.json()["id"]
+    BulkRunner(service, processes=1).run_pending()
+    status = client.get(f"/bulk-jobs/{job}", headers=bearer(api_key)).json()
+    assert status["state"] == "done" and status["offers"] is True, status
+    assert (status["succeeded"], status["failed"]) == (2, 3), status
+    errors = [
+        json.loads(line)
+        for line in client.get(
+            f"/bulk-jobs/{job}/errors", headers=bearer(api_key)
+        ).text.splitlines()
+    ]
+    assert [(e["row"], e["field"]) for e in errors] == [
+        (2, "credentialSubject.id"),
+        (4, "credentialSubject.degree.level"),
+        (5, ""),
+    ], errors
+    results = [
+        json.loads(line)
+        for line in client.get(
+            f"/bulk-jobs/{job}/results", headers=bearer(api_key)
+        ).text.splitlines()
+    ]
+    assert [r["row"] for r in results] == [1, 3]
+    assert all(r["status"] == "offered" and len(r["txCode"]) == 6 for r in results)
+    # each row's offer works end to end, with the row's claims
+    first = results[0]
+    (reference,) = parse_qs(urlsplit(first["credentialOfferUri"]).query)["credential_offer_uri"]
+    offer = {
+        "credentialOffer": client.get(urlsplit(reference).path).json(),
+        "txCode": first["txCode"],
+    }
+    ci = offer["credentialOffer"]["credential_issuer"]
+    access = redeem(client, offer).json()["access_token"]
+    holder = Holder(44)
+    r = request_credential(client, offer, access, holder.proof(ci, c_nonce(client, offer)))
+    assert r.status_code == 202, r.text
+    client.app.state.worker.drain(30)  # type: ignore[attr-defined]
+    done = client.post(
+        f"{ci_path(offer)}/deferred_credential", headers=bearer(access), json=r.json()
+    )
+    credential = done.json()["credentials"][0]["credential"]
+    assert credential["credentialSubject"]["id"] == holder.did
+    assert credential["credentialSubject"]["name"] == subject["name"]
+    again = client.get(f"/bulk-jobs/{job}/results", headers=bearer(api_key)).text.splitlines()
+    assert json.loads(again[0])["status"] == "issued"
+    assert json.loads(again[0])["txCode"] == first["txCode"]

@@ -26,6 +26,13 @@ async def create_bulk(
     file: Annotated[UploadFile, File(description="JSONL (one issue request per line) or CSV")],
     type: Annotated[str, Form(description="credential type of every row")],
     format: Annotated[Literal["jsonl", "csv"] | None, Form()] = None,
+    offers: Annotated[
+        bool,
+        Form(
+            description="OpenID4VCI: one credential offer per row (rows without "
+            "credentialSubject.id); each result carries credentialOfferUri and txCode"
+        ),
+    ] = False,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     # an institution the ledger shows suspended or removed is refused before its upload is
@@ -40,6 +47,7 @@ async def create_bulk(
         type,
         format,
         idempotency_key,
+        offers,
     )
     runner = request.app.state.__dict__.get("bulk")
     if runner is not None:

@@ -30,32 +30,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ... import auth
 from ...errors import IssuerError
 from ...service import IssuerService
-from ...usecases import Collaborators
-from ...usecases.oid4vci import PRE_AUTHORIZED_GRANT, OAuthError, Oid4vci, is_access_token
+from ...usecases.oid4vci import (
+    PRE_AUTHORIZED_GRANT,
+    OAuthError,
+    Oid4vci,
+    build_oid4vci,
+    is_access_token,
+)
 from ..deps import CallerDep
 from ..issuance import issue_credential
 from ..responses import ORJSONResponse, respond
 from ..schemas import IssueRequest
 
+__all__ = ["Oid4vciCors", "build_oid4vci", "limits_authenticate", "router"]
+
 router = APIRouter(tags=["OpenID4VCI"])
 
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def build_oid4vci(service: IssuerService) -> Oid4vci:
-    """The OpenID4VCI use cases over ``service``'s collaborators and issuance."""
-    collaborators = Collaborators(
-        settings=service.settings,
-        engine=service.engine,
-        sessions=service.sessions,
-        session=service.session,
-        write_lock=service.write_lock,
-        chain=service.chain,
-        caches=service.caches,
-        vault=service.vault,
-        metrics=service.metrics,
-    )
-    return Oid4vci(collaborators, service.issuance, service.credentials, service.ledger_states)
 
 
 def limits_authenticate(

@@ -21,7 +21,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create the four OpenID4VCI tables."""
+    """Create the four OpenID4VCI tables; bulk jobs may make offers (``offers``, with the
+    API key that made the job)."""
     op.create_table(
         "oid4vci_offers",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -35,8 +36,18 @@ def upgrade() -> None:
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("expires_unix", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("bulk_job_id", sa.String(40), nullable=True),
+        sa.Column("bulk_row", sa.BigInteger(), nullable=True),
     )
     op.create_index("ix_oid4vci_offers_institution_id", "oid4vci_offers", ["institution_id"])
+    op.create_index("ix_oid4vci_offers_bulk", "oid4vci_offers", ["bulk_job_id", "bulk_row"])
+    # plain ADD COLUMN (no table copy: on SQLite a batch copy of bulk_jobs would drop a table
+    # that bulk_errors rows reference)
+    op.add_column(
+        "bulk_jobs",
+        sa.Column("offers", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column("bulk_jobs", sa.Column("api_key_id", sa.String(32), nullable=True))
     op.create_table(
         "oid4vci_tokens",
         sa.Column("token_hash", sa.LargeBinary(), primary_key=True),
@@ -77,5 +88,8 @@ def downgrade() -> None:
     op.drop_index("ix_oid4vci_nonces_expires_unix", table_name="oid4vci_nonces")
     op.drop_table("oid4vci_nonces")
     op.drop_table("oid4vci_tokens")
+    op.drop_column("bulk_jobs", "api_key_id")  # ALTER TABLE DROP COLUMN (SQLite 3.35+)
+    op.drop_column("bulk_jobs", "offers")
+    op.drop_index("ix_oid4vci_offers_bulk", table_name="oid4vci_offers")
     op.drop_index("ix_oid4vci_offers_institution_id", table_name="oid4vci_offers")
     op.drop_table("oid4vci_offers")
