@@ -45,7 +45,13 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["EARLIEST_BIRTH_DATE", "FactProblem", "fact_problems", "subject_fact_problems"]
+__all__ = [
+    "EARLIEST_BIRTH_DATE",
+    "FactProblem",
+    "fact_problems",
+    "subject_fact_problems",
+    "subject_facts_ok",
+]
 
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 """The earliest ``birthDate`` accepted."""
@@ -110,6 +116,52 @@ def subject_fact_problems(kind: str, subject: Mapping[str, Any], today: date) ->
     if not isinstance(subject, Mapping):
         return []
     return _subject(subject, today, _SUBJECT, kind=kind)
+
+
+def subject_facts_ok(kind: str, subject: Any, today: date) -> bool:
+    """True only when ``subject_fact_problems(kind, subject, today)`` is empty (the reference);
+    False when it is not, or may not be: the caller then asks the reference.
+
+    Why: the bulk template's per-row check (~0.3 us against the reference's ~1.2 us): text
+    dates parsed through the same cache, compared in place, no `_Checker` or field paths.
+    Degree and employment subjects of plain JSON types; any other kind or value: the reference.
+    tests/credential/test_claims_fast.py compares both on generated subjects.
+    """
+    if type(subject) is not dict:
+        return False
+    birth_text = subject.get("birthDate")
+    birth: date | bool | None = None
+    if birth_text is not None:
+        if type(birth_text) is not str:
+            return False
+        birth = _parse_text(birth_text, False)
+        if type(birth) is not date or birth < EARLIEST_BIRTH_DATE or birth > today:
+            return False
+    if kind == "DegreeCredential":
+        outer, first, second = subject.get("degree"), "awardDate", ""
+    elif kind == "EmploymentCredential":
+        outer, first, second = subject.get("employment"), "startDate", "endDate"
+    else:
+        return not _subject(subject, today, _SUBJECT, kind=kind)
+    if type(outer) is not dict:
+        return not isinstance(outer, Mapping)  # a Mapping of another type: the reference
+    start_text = outer.get(first)
+    start: date | bool | None = None
+    if start_text is not None:
+        if type(start_text) is not str:
+            return False
+        start = _parse_text(start_text, False)
+        if type(start) is not date or start > today:
+            return False
+        if type(birth) is date and start <= birth:
+            return False
+    end_text = outer.get(second) if second else None
+    if end_text is None:
+        return True
+    if type(end_text) is not str:
+        return False
+    end = _parse_text(end_text, False)
+    return type(end) is date and end <= today and (type(start) is not date or end >= start)
 
 
 # --- the checks ---------------------------------------------------------------------------------

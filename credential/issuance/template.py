@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from typing import Any
 
 import orjson
@@ -38,6 +39,7 @@ from .. import integrity as _integrity
 from .. import jcs as _jcs
 from .. import types as _types
 from .._base58 import b58encode_64_ascii
+from ..claims import subject_facts_ok
 from ..errors import CredentialError
 from ..keys import RawEd25519Signer
 from ..schemas import SCHEMA_IDS, load_schema
@@ -56,7 +58,7 @@ from .plain import (
     status_entries,
 )
 
-__all__ = ["BulkTemplate"]
+__all__ = ["BulkTemplate", "strings_only"]
 
 # Request fields that become top-level credential properties (as `plain.build_credential`
 # reads them).
@@ -90,6 +92,40 @@ _TOP_LEVEL = {
 }
 
 
+_orjson_dumps = orjson.dumps
+_HIGH_BYTE = re.compile(rb"[\xee-\xff]").search
+
+
+def strings_only(schema: Any) -> bool:
+    """Whether every JSON value valid under ``schema`` holds no number and no null: each
+    (sub-)schema says ``type`` string, object (closed: ``additionalProperties: false``) or array
+    (its ``items`` likewise), or is an ``enum``/``const`` of texts; anything else (another
+    type, a type list, an open object, a combinator): False."""
+    if not isinstance(schema, dict):
+        return False
+    if "enum" in schema or "const" in schema:
+        values = schema.get("enum", [schema.get("const")])
+        if isinstance(values, list) and values and all(isinstance(v, str) for v in values):
+            return True
+    known = {"type", "properties", "required", "additionalProperties", "items", "pattern"}
+    known |= {"minLength", "maxLength", "minItems", "maxItems", "uniqueItems", "description"}
+    if set(schema) - known:
+        return False
+    kind = schema.get("type")
+    if kind == "string":
+        return True
+    if kind == "object":
+        props = schema.get("properties", {})
+        return (
+            schema.get("additionalProperties") is False
+            and isinstance(props, dict)
+            and all(strings_only(v) for v in props.values())
+        )
+    if kind == "array":
+        return strings_only(schema.get("items"))
+    return False
+
+
 def _member(key: str, canonical_value: bytes) -> bytes:
     return _jcs.canonicalize_reference(key) + b":" + canonical_value
 
@@ -111,6 +147,7 @@ class BulkTemplate:
         "_stamp",
         "_stamp_bytes",
         "_status_parts",
+        "_strings_only",
         "_today",
         "_type",
         "_valid_from",
@@ -171,6 +208,9 @@ class BulkTemplate:
             and self._structure_ok({**sample, "validFrom": self._stamp})
         )
         self._row_valid = compile_schema(row_schema).is_valid
+        # a subject valid under a schema of texts only canonicalizes as orjson writes it,
+        # unless a byte >= 0xEE may change the key order (`_subject_bytes`)
+        self._strings_only = strings_only(props.get("credentialSubject"))
         self._ctx_check = {"@context": const["@context"], "type": const["type"]}
         # status entries: canonical bytes around the index (inside two strings)
         status = _jcs.canonicalize(status_entries(identity, _INDEX_MARK))  # type: ignore[arg-type]
@@ -260,10 +300,11 @@ class BulkTemplate:
             {**self._ctx_check, **row}
         ):
             return None
-        try:
-            check_facts(self._kind, subject, self._today)
-        except CredentialError:  # an impossible or future fact: the generic path reports it
-            return None
+        if not subject_facts_ok(self._kind, subject, self._today):
+            try:  # the reference decides (subject_facts_ok answers True only when sure)
+                check_facts(self._kind, subject, self._today)
+            except CredentialError:  # an impossible or future fact: the generic path reports it
+                return None
         cid = credential_id or new_credential_id()
         canon_text = _jcs.canonicalize_reference
         try:
@@ -273,7 +314,7 @@ class BulkTemplate:
                 b",",
                 str(status_index).encode().join(self._status_parts),
                 b',"credentialSubject":',
-                _jcs.canonicalize(subject),
+                self._subject_bytes(subject),
             ]
             if description:
                 parts += (b',"description":', canon_text(description))
@@ -311,6 +352,20 @@ class BulkTemplate:
         state.update(proof)
         state.update(tail)
         return cid, b"".join((prefix, proof, tail)), state.digest()
+
+    def _subject_bytes(self, subject: dict[str, Any]) -> bytes:
+        """``jcs.canonicalize(subject)`` of a subject the row schema accepted. Why: when that
+        schema admits texts only (`strings_only`), orjson's sorted output is the JCS form
+        unless a byte >= 0xEE may reorder keys, so `jcs.fast_path_exact`'s number and null
+        scans (~0.7 us a row) are skipped; any doubt goes to `jcs.canonicalize`."""
+        if self._strings_only:
+            try:
+                out = _orjson_dumps(subject, option=_jcs.ORJSON_OPTIONS)
+            except (orjson.JSONEncodeError, TypeError):
+                return _jcs.canonicalize(subject)
+            if out.isascii() or _HIGH_BYTE(out) is None:
+                return out
+        return _jcs.canonicalize(subject)
 
     # -- many rows -----------------------------------------------------------------------------
     def issue_rows(self, requests: list[tuple[int, Any, int]]) -> list[Result]:
