@@ -426,8 +426,11 @@ def _show_request(client_id: str, response_uri: str, match: Any) -> None:
                     f"(issuer {issuer_of(cred)})"
                 )
             typer.echo(f"      asked for: {asked or 'the credential'}")
-        elif qid not in match.chosen:
-            typer.echo(f"  {qid}: not shared (asked for: {asked or 'the credential'})")
+        else:
+            typer.echo(
+                f"  {qid}: not shared (an alternative the request accepts is shared instead, or "
+                f"you hold none)"
+            )
     typer.echo(
         "  Each credential is shared whole (with your name, birth date and identity-document "
         "commitment), and your identity-document salt, so that the officer can match your "
