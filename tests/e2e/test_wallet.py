@@ -68,7 +68,8 @@ def offer(stack: Stack, slug: str, request: dict[str, Any]) -> dict[str, Any]:
         timeout=30,
     )
     assert r.status_code == 201, r.text
-    return r.json()
+    made: dict[str, Any] = r.json()
+    return made
 
 
 def new_wallet(tmp_path: Path) -> tuple[Path, Wallet, dict[str, str]]:
@@ -97,13 +98,15 @@ def request_presentation(stack: Stack) -> dict[str, Any]:
         timeout=30,
     )
     assert r.status_code == 201, r.text
-    return r.json()
+    body: dict[str, Any] = r.json()
+    return body
 
 
 def poll(stack: Stack, request_id: str, timeout: float = 120.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        state = httpx.get(f"{stack.verifier_url}/oid4vp/requests/{request_id}", timeout=30).json()
+        r = httpx.get(f"{stack.verifier_url}/oid4vp/requests/{request_id}", timeout=30)
+        state: dict[str, Any] = r.json()
         if state["state"] != "pending" or time.monotonic() > deadline:
             return state
         time.sleep(0.25)
