@@ -1,0 +1,242 @@
+"""The browser wallet (wallet/static, served by `talentproof wallet serve`) in headless Chromium:
+its JCS, eddsa-jcs-2022 presentations and identity-document commitments equal the Python ones
+(credential.jcs, credential.presentation, credential.person), and the page makes and keeps a key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from talentproof.credential.errors import InvalidSignature
+from talentproof.credential.jcs import canonicalize
+from talentproof.credential.keys import Ed25519SigningKey
+from talentproof.credential.person import commit_identity_document, new_salt
+from talentproof.credential.presentation import presentation_salt, verify_presentation
+from talentproof.wallet.serve import make_server
+
+from .wallet_helpers import issue
+
+pytestmark = [pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.fixture(scope="module")
+def page_url() -> Iterator[str]:
+    server = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def chromium(profile: Any, width: int = 1200, height: int = 1600) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        f"--window-size={width},{height}",
+    ):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(60)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def loaded(browser: Any, url: str) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script("return document.body.dataset.ready === 'true'")
+    )
+    return browser
+
+
+def run_js(browser: Any, body: str, *args: Any) -> Any:
+    """Run an async function body in the page (``W`` = window.TalentProofWallet); its result."""
+    script = (
+        "const done = arguments[arguments.length - 1]; const W = window.TalentProofWallet;"
+        f"(async (args) => {{ {body} }})(Array.from(arguments).slice(0, -1))"
+        ".then((r) => done({ok: r}), (e) => done({error: String(e && e.stack || e)}));"
+    )
+    out = browser.execute_async_script(script, *args)
+    assert "error" not in out, out.get("error")
+    return out["ok"]
+
+
+def test_jcs_equals_the_python_canonicalizer(browser: Any, page_url: str) -> None:
+    loaded(browser, page_url)
+    docs = [
+        {"b": 1, "a": [True, None, 1.5, -0.0, 1e21, 1e-7, 1.2345678901234568e20], "é": "\u2028"},
+        {"\U0001f600": 1, "\uffff": 2, "a\u0000": 'ctl\u0001\n\t"\\/', "": {}},
+        {"num": [0.1, 100, 2.5e-5, 9007199254740991, 5e-324, 1.7976931348623157e308]},
+        issue("degree", Ed25519SigningKey.from_seed(bytes(32)).public_key.did_key),
+    ]
+    for doc in docs:
+        js = run_js(browser, "return W.canonicalize(args[0]);", doc)
+        assert js.encode("utf-8") == canonicalize(doc), doc
+
+
+def test_presentation_built_in_chromium_verifies_in_python(browser: Any, page_url: str) -> None:
+    """The page's eddsa-jcs-2022 presentation for a given key (imported as a JWK) passes
+    credential.presentation.verify_presentation, with its salt as identityDocumentSalt."""
+    loaded(browser, page_url)
+    seed = hashlib.sha256(b"browser wallet holder").digest()
+    key = Ed25519SigningKey.from_seed(seed)
+    did = key.public_key.did_key
+    creds = [issue("degree", did), issue("employment", did)]
+    salt = new_salt()
+    jwk = {"kty": "OKP", "crv": "Ed25519", "d": b64url(seed), "x": b64url(key.public_key.raw)}
+    vp = run_js(
+        browser,
+        """
+        const [jwk, creds, salt] = args;
+        const privateKey = await crypto.subtle.importKey("jwk", jwk, {name: "Ed25519"}, false, ["sign"]);
+        const holder = {privateKey, publicKey: W.b64urlDecode(jwk.x)};
+        if (W.didKey(holder.publicKey) !== args[3]) throw new Error("did:key differs");
+        return W.createPresentation(creds, holder, {challenge: "nonce-123", domain:
+          "decentralized_identifier:did:key:z6MkVerifier", salt});
+        """,
+        jwk,
+        creds,
+        salt,
+        did,
+    )
+    got = verify_presentation(
+        vp, challenge="nonce-123", domain="decentralized_identifier:did:key:z6MkVerifier"
+    )
+    assert [c["id"] for c in got] == [c["id"] for c in creds]
+    assert presentation_salt(vp) == salt
+    assert vp["holder"] == did
+    assert vp["proof"]["verificationMethod"] == key.public_key.verification_method
+    # any change to what was signed is refused
+    vp["identityDocumentSalt"] = new_salt()
+    with pytest.raises(InvalidSignature):
+        verify_presentation(
+            vp, challenge="nonce-123", domain="decentralized_identifier:did:key:z6MkVerifier"
+        )
+
+
+def test_commitment_equals_person_commit_identity_document(browser: Any, page_url: str) -> None:
+    loaded(browser, page_url)
+    salt = new_salt()
+    for doc_type, country, number in (
+        ("HKID", "HK", "a 123456 (7)"),
+        ("Passport", "GB", "123-456/789.0"),
+        ("MainlandResidentIdentityCard", "CN", "11010519491231002X"),
+    ):
+        obj = run_js(
+            browser, "return W.commitIdentityDocument(...args);", doc_type, country, number, salt
+        )
+        assert obj == {
+            "documentType": doc_type,
+            "issuingCountry": country,
+            "commitment": commit_identity_document(doc_type, country, number, salt),
+        }
+
+
+def test_request_object_signature_is_checked_with_the_client_id_key(
+    browser: Any, page_url: str
+) -> None:
+    """A JWT signed by the did:key verifies in the page; one signed by another key does not."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    loaded(browser, page_url)
+    seed = hashlib.sha256(b"verifier").digest()
+    verifier = Ed25519SigningKey.from_seed(seed)
+    token = jwt.encode(
+        {"client_id": "x", "nonce": "n"},
+        Ed25519PrivateKey.from_private_bytes(seed),
+        algorithm="EdDSA",
+        headers={"typ": "oauth-authz-req+jwt"},
+    )
+    other = jwt.encode({"client_id": "x"}, Ed25519PrivateKey.generate(), algorithm="EdDSA")
+    script = """
+        const raw = W.rawOfDidKey(args[1]);
+        try { return (await W.verifyJwt(args[0], raw)).payload; } catch (e) { return e.message; }
+    """
+    assert run_js(browser, script, token, verifier.public_key.did_key) == {
+        "client_id": "x",
+        "nonce": "n",
+    }
+    assert "does not verify" in run_js(browser, script, other, verifier.public_key.did_key)
+
+
+def test_page_makes_a_key_and_keeps_it(browser: Any, page_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    loaded(browser, page_url)
+    browser.execute_async_script(
+        "const done = arguments[0]; const r = indexedDB.deleteDatabase('talentproof-wallet');"
+        "r.onsuccess = r.onerror = r.onblocked = () => done(true);"
+    )
+    loaded(browser, page_url)
+    assert browser.find_element(By.ID, "key-create").is_displayed()
+    browser.find_element(By.ID, "key-create").click()
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    did = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "did").text)
+    assert did.startswith("did:key:z6Mk")
+    stored = run_js(
+        browser,
+        """
+        const d = await new Promise((ok, ko) => { const r = indexedDB.open('talentproof-wallet');
+          r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error); });
+        const h = await new Promise((ok) => { const g = d.transaction('holder').objectStore('holder')
+          .get('holder'); g.onsuccess = () => ok(g.result); });
+        d.close();
+        return {type: h.privateKey.type, extractable: h.privateKey.extractable,
+                alg: h.privateKey.algorithm.name, salt: h.salt};
+        """,
+    )
+    assert stored["type"] == "private" and stored["extractable"] is False
+    assert stored["alg"] == "Ed25519" and len(stored["salt"]) == 22
+    loaded(browser, page_url)  # kept across reloads
+    assert browser.find_element(By.ID, "did").text == did
+    browser.find_element(By.ID, "doc-number").send_keys("A123456(7)")
+    browser.find_element(By.ID, "commit").click()
+    shown = json.loads(
+        WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "commitment").text)
+    )
+    assert shown == {
+        "documentType": "HKID",
+        "issuingCountry": "HK",
+        "commitment": commit_identity_document("HKID", "HK", "A123456(7)", stored["salt"]),
+    }

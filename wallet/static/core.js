@@ -1,0 +1,384 @@
+// TalentProof browser wallet, the protocol core (no page): JCS (RFC 8785), base58btc, did:key,
+// eddsa-jcs-2022 presentations exactly as credential/presentation.py builds them, the identity-
+// document commitment of credential/person.py, OpenID4VCI 1.0 (pre-authorized code, jwt proof)
+// and OpenID4VP 1.0 (signed request object by reference, DCQL, direct_post) as
+// docs/openid4vc.md profiles them. Keys are WebCrypto Ed25519 CryptoKeys. It talks to the
+// issuer and verifier URLs it is given and nothing else.
+"use strict";
+
+(function (root) {
+  const enc = new TextEncoder();
+  const CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2";
+  const TALENTPROOF_CONTEXT = "https://talentproof.org/contexts/v1";
+  const PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+  const DID_PREFIX = "decentralized_identifier:";
+  const KINDS = { DegreeCredential: "degree", EmploymentCredential: "employment", OpenBadgeCredential: "training" };
+
+  // --- JCS (RFC 8785) ------------------------------------------------------------------------
+  // ECMAScript's JSON.stringify already writes strings and numbers as RFC 8785 asks; objects get
+  // their members sorted by UTF-16 code units (JavaScript's default string order).
+  function canonicalize(value) {
+    if (value === null || typeof value === "boolean" || typeof value === "string") return JSON.stringify(value);
+    if (typeof value === "number") {
+      if (!Number.isFinite(value)) throw new Error("JCS: a number that is not finite");
+      return JSON.stringify(value);
+    }
+    if (Array.isArray(value)) return "[" + value.map((v) => canonicalize(v === undefined ? null : v)).join(",") + "]";
+    if (typeof value === "object") {
+      const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
+      return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalize(value[k])).join(",") + "}";
+    }
+    throw new Error(`JCS: cannot canonicalize a ${typeof value}`);
+  }
+
+  // --- encodings ------------------------------------------------------------------------------
+  const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  function b58encode(bytes) {
+    let zeros = 0;
+    while (zeros < bytes.length && bytes[zeros] === 0) zeros++;
+    let n = 0n;
+    for (const b of bytes) n = n * 256n + BigInt(b);
+    let out = "";
+    while (n > 0n) { out = B58[Number(n % 58n)] + out; n /= 58n; }
+    return "1".repeat(zeros) + out;
+  }
+  function b58decode(text) {
+    let n = 0n;
+    for (const c of text) {
+      const i = B58.indexOf(c);
+      if (i < 0) throw new Error(`not base58btc: ${JSON.stringify(c)}`);
+      n = n * 58n + BigInt(i);
+    }
+    const bytes = [];
+    while (n > 0n) { bytes.unshift(Number(n % 256n)); n /= 256n; }
+    let zeros = 0;
+    while (zeros < text.length && text[zeros] === "1") zeros++;
+    return new Uint8Array([...new Array(zeros).fill(0), ...bytes]);
+  }
+  function b64url(bytes) {
+    let s = "";
+    for (const b of bytes) s += String.fromCharCode(b);
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function b64urlDecode(text) {
+    if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
+    const s = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4));
+    return Uint8Array.from(s, (c) => c.charCodeAt(0));
+  }
+  const concat = (...parts) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let i = 0;
+    for (const p of parts) { out.set(p, i); i += p.length; }
+    return out;
+  };
+  const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+
+  // --- keys -----------------------------------------------------------------------------------
+  const ED25519_PUB = new Uint8Array([0xed, 0x01]);
+  const multibase = (raw) => "z" + b58encode(concat(ED25519_PUB, raw));
+  const didKey = (raw) => "did:key:" + multibase(raw);
+  const verificationMethod = (raw) => `${didKey(raw)}#${multibase(raw)}`;
+  function rawOfDidKey(did) {
+    if (!did.startsWith("did:key:z")) throw new Error(`not a did:key: ${did}`);
+    const bytes = b58decode(did.slice("did:key:z".length).split("#")[0]);
+    if (bytes.length !== 34 || bytes[0] !== 0xed || bytes[1] !== 0x01) throw new Error(`not an Ed25519 did:key: ${did}`);
+    return bytes.slice(2);
+  }
+  async function generateHolderKey() {
+    // non-extractable private key (kept as a CryptoKey in IndexedDB); the public key is readable
+    const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+    const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+    return { privateKey: pair.privateKey, publicKey: raw };
+  }
+  function newSalt() { return b64url(crypto.getRandomValues(new Uint8Array(16))); }
+  const sign = async (privateKey, bytes) => new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, privateKey, bytes));
+
+  // --- identity-document commitment (credential/person.py) ------------------------------------
+  const DOCUMENT_TYPES = ["HKID", "Passport", "MainlandResidentIdentityCard"];
+  function normalizeDocumentNumber(number) {
+    const n = String(number).toUpperCase().replace(/[ ()\-/.]/g, "");
+    if (!n) throw new Error("document number: expected letters or digits, found none");
+    if (!/^[A-Z0-9]+$/.test(n)) throw new Error("document number: letters, digits, spaces and ()-/. only");
+    return n;
+  }
+  async function commitIdentityDocument(documentType, issuingCountry, number, salt) {
+    if (!DOCUMENT_TYPES.includes(documentType)) throw new Error(`documentType: expected one of ${DOCUMENT_TYPES.join(", ")}`);
+    if (!/^[A-Z]{2}$/.test(issuingCountry)) throw new Error("issuingCountry: expected two capital letters (HK, CN, GB)");
+    const key = await crypto.subtle.importKey("raw", b64urlDecode(salt), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const msg = concat(enc.encode("talentproof/identity-document/v1\0" + documentType + "\0" + issuingCountry + "\0"),
+      enc.encode(normalizeDocumentNumber(number)));
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, msg));
+    return { documentType, issuingCountry, commitment: "hmac-sha256:" + b64url(mac) };
+  }
+
+  // --- eddsa-jcs-2022 (credential/integrity.py) -----------------------------------------------
+  function formatDate(d) { return d.toISOString().replace(/\.\d{3}Z$/, "Z"); }
+  async function signDataIntegrity(document, privateKey, options) {
+    const proof = { type: "DataIntegrityProof", cryptosuite: "eddsa-jcs-2022", ...options };
+    if (document["@context"] !== undefined) proof["@context"] = JSON.parse(JSON.stringify(document["@context"]));
+    const unsecured = { ...document };
+    delete unsecured.proof;
+    const hashData = concat(await sha256(enc.encode(canonicalize(proof))), await sha256(enc.encode(canonicalize(unsecured))));
+    return { ...unsecured, proof: { ...proof, proofValue: "z" + b58encode(await sign(privateKey, hashData)) } };
+  }
+  // A presentation of `credentials` bound to (challenge, domain), as create_presentation builds it.
+  async function createPresentation(credentials, holder, { challenge, domain, salt, created }) {
+    if (!challenge || !domain) throw new Error("a presentation needs the verifier's challenge and domain");
+    if (!credentials.length) throw new Error("a presentation needs at least one credential");
+    const did = didKey(holder.publicKey);
+    credentials.forEach((c, i) => {
+      if (subjectOf(c).id !== did) throw new Error(`credential ${i} is about ${subjectOf(c).id}, not the holder ${did}`);
+    });
+    const vp = { "@context": [CREDENTIALS_V2, TALENTPROOF_CONTEXT], type: ["VerifiablePresentation"], holder: did,
+      verifiableCredential: credentials.map((c) => JSON.parse(JSON.stringify(c))) };
+    if (salt) vp.identityDocumentSalt = salt;
+    return signDataIntegrity(vp, holder.privateKey, {
+      created: formatDate(created || new Date()), verificationMethod: verificationMethod(holder.publicKey),
+      proofPurpose: "authentication", challenge, domain });
+  }
+
+  // --- JWT ------------------------------------------------------------------------------------
+  async function signJwt(header, payload, privateKey) {
+    const input = b64url(enc.encode(JSON.stringify(header))) + "." + b64url(enc.encode(JSON.stringify(payload)));
+    return input + "." + b64url(await sign(privateKey, enc.encode(input)));
+  }
+  async function verifyJwt(token, rawPublicKey) {
+    const parts = token.split(".");
+    if (parts.length !== 3) throw new Error("the request object is not a signed JWT");
+    const header = JSON.parse(new TextDecoder().decode(b64urlDecode(parts[0])));
+    const payload = JSON.parse(new TextDecoder().decode(b64urlDecode(parts[1])));
+    if (header.alg !== "EdDSA") throw new Error(`the request object is signed with ${header.alg}, expected EdDSA`);
+    const key = await crypto.subtle.importKey("raw", rawPublicKey, { name: "Ed25519" }, false, ["verify"]);
+    const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, b64urlDecode(parts[2]), enc.encode(parts[0] + "." + parts[1]));
+    if (!ok) throw new Error("the request object's signature does not verify with the verifier's key (client_id)");
+    return { header, payload };
+  }
+
+  // --- HTTP -----------------------------------------------------------------------------------
+  async function fetchJson(url, init, what) {
+    let r;
+    try { r = await fetch(url, { credentials: "omit", ...init }); } catch (e) { throw new Error(`cannot reach ${url} (${what}): ${e.message}`); }
+    let body = null;
+    const text = await r.text();
+    try { body = text ? JSON.parse(text) : null; } catch (e) { body = text; }
+    return { status: r.status, body, headers: r.headers };
+  }
+  function oauthError(res, what) {
+    const b = res.body;
+    const why = b && typeof b === "object" && b.error ? `${b.error}${b.error_description ? ": " + b.error_description : ""}` : JSON.stringify(b).slice(0, 200);
+    return new Error(`${what}: HTTP ${res.status} ${why}`);
+  }
+  function wellKnown(identifier, suffix) {
+    const u = new URL(identifier);
+    return `${u.origin}/.well-known/${suffix}${u.pathname.replace(/\/$/, "")}`;
+  }
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  // --- OpenID4VCI -----------------------------------------------------------------------------
+  function parseOfferUri(text) {
+    text = (text || "").trim();
+    if (!text.startsWith("openid-credential-offer://")) throw new Error("expected an openid-credential-offer:// URI (the institution's QR code)");
+    const q = new URLSearchParams(text.slice(text.indexOf("?") + 1));
+    if (q.get("credential_offer_uri")) return { uri: q.get("credential_offer_uri") };
+    if (q.get("credential_offer")) return { offer: JSON.parse(q.get("credential_offer")) };
+    throw new Error("the offer URI has no credential_offer_uri");
+  }
+  async function resolveOffer(text) {
+    const ref = parseOfferUri(text);
+    let offer = ref.offer;
+    if (ref.uri) {
+      const r = await fetchJson(ref.uri, {}, "the credential offer");
+      if (r.status !== 200) throw oauthError(r, "credential offer");
+      offer = r.body;
+    }
+    const grant = (offer.grants || {})[PRE_AUTH];
+    if (!offer.credential_issuer || !grant || !grant["pre-authorized_code"]) throw new Error("the offer has no pre-authorized code");
+    return offer;
+  }
+  async function issuerMetadata(offer) {
+    const ci = offer.credential_issuer;
+    const m = await fetchJson(wellKnown(ci, "openid-credential-issuer"), {}, "issuer metadata");
+    if (m.status !== 200 || !m.body || m.body.credential_issuer !== ci) throw oauthError(m, "issuer metadata");
+    const server = (offer.grants[PRE_AUTH].authorization_server) || (m.body.authorization_servers || [ci])[0];
+    const a = await fetchJson(wellKnown(server, "oauth-authorization-server"), {}, "authorization server metadata");
+    if (a.status !== 200 || !a.body || !a.body.token_endpoint) throw oauthError(a, "authorization server metadata");
+    return { meta: m.body, asMeta: a.body };
+  }
+  // Redeem an offer: token, nonce, credential with a jwt proof. Returns {credentials} or a
+  // deferred {transaction} to poll with `pollDeferred`.
+  async function acceptOffer(offer, txCode, holder) {
+    const { meta, asMeta } = await issuerMetadata(offer);
+    const grant = offer.grants[PRE_AUTH];
+    const form = new URLSearchParams({ grant_type: PRE_AUTH, "pre-authorized_code": grant["pre-authorized_code"] });
+    if (txCode) form.set("tx_code", txCode);
+    const t = await fetchJson(asMeta.token_endpoint, { method: "POST", body: form }, "token");
+    if (t.status !== 200 || !t.body.access_token) throw oauthError(t, "token");
+    const token = t.body.access_token;
+    const configurationId = offer.credential_configuration_ids[0];
+    for (let attempt = 0; ; attempt++) {
+      let nonce;
+      if (meta.nonce_endpoint) {
+        const n = await fetchJson(meta.nonce_endpoint, { method: "POST" }, "nonce");
+        if (n.status !== 200 || !n.body.c_nonce) throw oauthError(n, "nonce");
+        nonce = n.body.c_nonce;
+      }
+      const payload = { aud: meta.credential_issuer, iat: Math.floor(Date.now() / 1000) };
+      if (nonce) payload.nonce = nonce;
+      const proof = await signJwt({ alg: "EdDSA", typ: "openid4vci-proof+jwt", kid: verificationMethod(holder.publicKey) }, payload, holder.privateKey);
+      const r = await fetchJson(meta.credential_endpoint, {
+        method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ credential_configuration_id: configurationId, proofs: { jwt: [proof] } }),
+      }, "credential");
+      if (r.status === 400 && r.body && r.body.error === "invalid_nonce" && attempt < 2) continue;
+      const issuerName = ((meta.display || [])[0] || {}).name || meta.credential_issuer;
+      if (r.status === 200 && r.body && Array.isArray(r.body.credentials)) return { credentials: r.body.credentials.map((c) => c.credential), issuerName };
+      if ((r.status === 200 || r.status === 202) && r.body && r.body.transaction_id) {
+        return { issuerName, transaction: { endpoint: meta.deferred_credential_endpoint, token, transaction_id: r.body.transaction_id,
+          interval: r.body.interval || 1, issuer: meta.credential_issuer, issuerName } };
+      }
+      throw oauthError(r, "credential");
+    }
+  }
+  // One try at a deferred transaction: {credentials} or {pending: interval}.
+  async function pollDeferred(tx) {
+    const r = await fetchJson(tx.endpoint, {
+      method: "POST", headers: { Authorization: `Bearer ${tx.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ transaction_id: tx.transaction_id }),
+    }, "deferred credential");
+    if (r.status === 200 && r.body && Array.isArray(r.body.credentials)) return { credentials: r.body.credentials.map((c) => c.credential) };
+    if (r.status === 202 || (r.status === 400 && r.body && r.body.error === "issuance_pending")) return { pending: (r.body && r.body.interval) || tx.interval || 1 };
+    throw oauthError(r, "deferred credential");
+  }
+
+  // --- OpenID4VP ------------------------------------------------------------------------------
+  function parseRequestUri(text) {
+    text = (text || "").trim();
+    if (!text.startsWith("openid4vp://")) throw new Error("expected an openid4vp:// URI (the officer's QR code)");
+    const q = new URLSearchParams(text.slice(text.indexOf("?") + 1));
+    const clientId = q.get("client_id"), requestUri = q.get("request_uri");
+    if (!clientId || !requestUri) throw new Error("the request URI needs client_id and request_uri (a request by reference)");
+    if (!clientId.startsWith(DID_PREFIX + "did:key:")) throw new Error(`client_id: expected ${DID_PREFIX}did:key:..., found ${clientId.slice(0, 80)}`);
+    if (!/^https?:\/\//.test(requestUri)) throw new Error("request_uri: expected an http(s) URL");
+    return { clientId, requestUri };
+  }
+  async function fetchRequest(text) {
+    const { clientId, requestUri } = parseRequestUri(text);
+    let r;
+    try { r = await fetch(requestUri, { credentials: "omit", headers: { Accept: "application/oauth-authz-req+jwt" } }); } catch (e) { throw new Error(`cannot reach the verifier at ${requestUri}: ${e.message}`); }
+    if (r.status === 404 || r.status === 410) throw new Error("the presentation request is unknown, expired or already answered: ask the officer for a new QR code");
+    if (r.status !== 200) throw new Error(`the verifier answered HTTP ${r.status} for the request object`);
+    const did = clientId.slice(DID_PREFIX.length);
+    const { header, payload } = await verifyJwt((await r.text()).trim(), rawOfDidKey(did));
+    if (header.kid && header.kid.split("#")[0] !== did) throw new Error("the request object is signed by another key than its client_id's");
+    if (payload.client_id !== clientId) throw new Error("the request object's client_id is not the QR code's");
+    if (payload.response_type !== "vp_token" || payload.response_mode !== "direct_post") throw new Error("not a vp_token request by direct_post");
+    if (typeof payload.exp === "number" && payload.exp + 60 < Date.now() / 1000) throw new Error("the presentation request has expired: ask for a new one");
+    if (!payload.nonce || !/^https?:\/\//.test(payload.response_uri || "") || !payload.dcql_query || !Array.isArray(payload.dcql_query.credentials)) {
+      throw new Error("the request object lacks a nonce, a response_uri or a DCQL query");
+    }
+    return { clientId, verifierDid: did, nonce: payload.nonce, state: payload.state, responseUri: payload.response_uri,
+      dcql: payload.dcql_query, clientName: (payload.client_metadata || {}).client_name, claims: payload };
+  }
+  function claimValues(doc, path) {
+    let current = [doc];
+    for (const step of path) {
+      const next = [];
+      for (const node of current) {
+        if (step === null) { if (Array.isArray(node)) next.push(...node); }
+        else if (typeof step === "number") { if (Array.isArray(node) && step >= 0 && step < node.length) next.push(node[step]); }
+        else if (typeof step === "string" && node && typeof node === "object" && !Array.isArray(node) && step in node) next.push(node[step]);
+      }
+      current = next;
+      if (!current.length) return [];
+    }
+    return current;
+  }
+  const typesOf = (c) => new Set(Array.isArray(c.type) ? c.type : [c.type]);
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  function queryMatches(q, c) {
+    if ((q.format || "ldp_vc") !== "ldp_vc") return false;
+    const tv = (q.meta || {}).type_values;
+    if (tv && tv.length && !tv.some((t) => Array.isArray(t) && t.every((x) => typesOf(c).has(x)))) return false;
+    const found = {};
+    for (const claim of q.claims || []) {
+      const values = claimValues(c, claim.path || []);
+      const ok = values.length > 0 && (!claim.values || values.some((v) => claim.values.some((w) => same(v, w))));
+      if (typeof claim.id === "string") found[claim.id] = ok; else if (!ok) return false;
+    }
+    if (Array.isArray(q.claim_sets) && q.claim_sets.length) return q.claim_sets.some((s) => s.every((i) => found[i]));
+    return Object.values(found).every(Boolean);
+  }
+  // The wallet's credentials for a DCQL query (wallet/oid4vp.py match_dcql): {chosen, missing, requested}
+  function matchDcql(dcql, credentials, holderDid) {
+    const own = credentials.filter((c) => subjectOf(c).id === holderDid);
+    const candidates = {}, requested = {};
+    for (const q of dcql.credentials || []) {
+      const hits = own.filter((c) => queryMatches(q, c));
+      candidates[q.id] = q.multiple ? hits : hits.slice(0, 1);
+      requested[q.id] = (q.claims || []).map((c) => c.path);
+    }
+    const chosen = {}, missing = [];
+    const sets = dcql.credential_sets;
+    if (!Array.isArray(sets) || !sets.length) {
+      for (const [id, hits] of Object.entries(candidates)) { if (hits.length) chosen[id] = hits; else missing.push(id); }
+      return { chosen, missing, requested };
+    }
+    for (const s of sets) {
+      const options = (s.options || []).filter(Array.isArray);
+      const ok = options.find((o) => o.every((i) => (candidates[i] || []).length));
+      if (ok) ok.forEach((i) => { chosen[i] = candidates[i]; });
+      else if (s.required !== false) missing.push(options.map((o) => o.join("+")).join(" or "));
+    }
+    return { chosen, missing, requested };
+  }
+  async function buildVpToken(chosen, holder, request, salt) {
+    const token = {};
+    const created = new Date();
+    for (const [id, creds] of Object.entries(chosen)) {
+      token[id] = [await createPresentation(creds, holder, { challenge: request.nonce, domain: request.clientId, salt, created })];
+    }
+    return token;
+  }
+  async function sendResponse(request, vpToken) {
+    const form = new URLSearchParams({ vp_token: JSON.stringify(vpToken) });
+    if (request.state) form.set("state", request.state);
+    const r = await fetchJson(request.responseUri, { method: "POST", body: form }, "the verifier's response endpoint");
+    if (r.status !== 200) throw oauthError(r, "the verifier refused the presentation");
+    return r.body || {};
+  }
+
+  // --- what a credential says -----------------------------------------------------------------
+  function subjectOf(c) {
+    const s = c && c.credentialSubject;
+    const one = Array.isArray(s) ? s[0] : s;
+    return one && typeof one === "object" ? one : {};
+  }
+  function kindOf(c) {
+    for (const t of typesOf(c)) if (KINDS[t]) return KINDS[t];
+    return "credential";
+  }
+  function describe(c) {
+    const s = subjectOf(c);
+    if (s.degree) {
+      const d = s.degree, inst = d.institution && typeof d.institution === "object" ? d.institution.name : d.institution;
+      return `${d.level} in ${d.fieldOfStudy}, ${inst}, awarded ${d.awardDate}` + (d.honours ? ` (${d.honours})` : "");
+    }
+    if (s.employment) {
+      const e = s.employment, emp = e.employer && typeof e.employer === "object" ? e.employer.name : e.employer;
+      return `${e.role} (${e.seniority}) at ${emp}, ${e.startDate} to ${e.endDate || "present"}`;
+    }
+    if (s.achievement) return `${s.achievement.name} (${s.achievement.achievementType})`;
+    return String(c.name || c.id || "?");
+  }
+  const issuerOf = (c) => (c.issuer && typeof c.issuer === "object" ? (c.issuer.name || c.issuer.id) : String(c.issuer));
+  const isAnchored = (c) => Array.isArray(c.proof) && c.proof.some((p) => p && p.type === "TalentProofAnchor");
+
+  root.TalentProofWallet = {
+    canonicalize, b58encode, b58decode, b64url, b64urlDecode, didKey, multibase, verificationMethod, rawOfDidKey,
+    generateHolderKey, newSalt, commitIdentityDocument, normalizeDocumentNumber, DOCUMENT_TYPES,
+    signDataIntegrity, createPresentation, signJwt, verifyJwt,
+    parseOfferUri, resolveOffer, acceptOffer, pollDeferred,
+    parseRequestUri, fetchRequest, claimValues, matchDcql, buildVpToken, sendResponse,
+    subjectOf, kindOf, describe, issuerOf, isAnchored, sleep,
+  };
+})(typeof self !== "undefined" ? self : this);

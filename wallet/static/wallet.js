@@ -1,0 +1,304 @@
+// TalentProof browser wallet, the page: the key and credentials in IndexedDB, offers received,
+// requests answered on consent. The protocols are in core.js (window.TalentProofWallet).
+"use strict";
+
+(function () {
+  const W = window.TalentProofWallet;
+  const $ = (id) => document.getElementById(id);
+
+  // --- storage: one IndexedDB database, the key is a non-extractable CryptoKey ---------------
+  const DB = "talentproof-wallet";
+  function db() {
+    return new Promise((resolve, reject) => {
+      const req = indexedDB.open(DB, 1);
+      req.onupgradeneeded = () => {
+        const d = req.result;
+        d.createObjectStore("holder");
+        d.createObjectStore("credentials", { keyPath: "id" });
+        d.createObjectStore("pending", { keyPath: "transaction_id" });
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+  async function tx(store, mode, fn) {
+    const d = await db();
+    return new Promise((resolve, reject) => {
+      const t = d.transaction(store, mode);
+      const r = fn(t.objectStore(store));
+      t.oncomplete = () => { d.close(); resolve(r && r.result); };
+      t.onerror = () => { d.close(); reject(t.error); };
+    });
+  }
+  const getHolder = () => tx("holder", "readonly", (s) => s.get("holder"));
+  const putHolder = (h) => tx("holder", "readwrite", (s) => s.put(h, "holder"));
+  const allCredentials = () => tx("credentials", "readonly", (s) => s.getAll());
+  const putCredential = (entry) => tx("credentials", "readwrite", (s) => s.put(entry));
+  const allPending = () => tx("pending", "readonly", (s) => s.getAll());
+  const putPending = (p) => tx("pending", "readwrite", (s) => s.put(p));
+  const dropPending = (id) => tx("pending", "readwrite", (s) => s.delete(id));
+
+  let holder = null; // {privateKey: CryptoKey, publicKey: Uint8Array, salt}
+  let request = null; // the verified presentation request being answered
+  let matched = null;
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") node.className = v; else node.setAttribute(k, v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) node.append(typeof c === "string" ? document.createTextNode(c) : c);
+    return node;
+  }
+  function status(id, text, kind) {
+    const node = $(id);
+    node.textContent = text;
+    node.className = "status" + (kind ? " " + kind : "");
+    node.dataset.state = kind || "working";
+  }
+
+  // --- key ------------------------------------------------------------------------------------
+  function showKey() {
+    const has = Boolean(holder);
+    $("key-box").hidden = !has;
+    $("key-create").hidden = has;
+    $("key-status").textContent = has ? "Your key was made in this browser and cannot be copied out of it." : "No key in this browser yet.";
+    if (has) $("did").textContent = W.didKey(holder.publicKey);
+    for (const id of ["commit", "accept", "open-request"]) $(id).disabled = !has;
+  }
+  async function createKey() {
+    const key = await W.generateHolderKey();
+    holder = { ...key, salt: W.newSalt() };
+    await putHolder(holder);
+    showKey();
+  }
+
+  async function makeCommitment() {
+    try {
+      const obj = await W.commitIdentityDocument($("doc-type").value, $("doc-country").value.trim().toUpperCase(), $("doc-number").value, holder.salt);
+      $("commitment").textContent = JSON.stringify(obj, null, 2);
+      $("commitment").hidden = false;
+    } catch (e) {
+      $("commitment").textContent = e.message;
+      $("commitment").hidden = false;
+    }
+  }
+
+  // --- credentials ----------------------------------------------------------------------------
+  function validUntil(c) { return c.validUntil ? c.validUntil.slice(0, 10) : "no end date"; }
+  function expired(c) { return c.validUntil && Date.parse(c.validUntil) < Date.now(); }
+  function credentialItem(entry, extra) {
+    const c = entry.credential;
+    const state = expired(c) ? "expired" : W.isAnchored(c) ? "anchored" : "pending";
+    const label = { expired: "expired", anchored: "anchored", pending: "pending anchor" }[state];
+    return el("li", { class: `credential ${state}`, "data-kind": W.kindOf(c), "data-state": state, "data-id": c.id || "" },
+      el("div", {}, el("span", { class: "kind" }, W.kindOf(c)), el("span", { class: "badge" }, label)),
+      el("div", { class: "says" }, W.describe(c)),
+      el("div", { class: "meta" }, `${W.subjectOf(c).name || ""} · issued by ${W.issuerOf(c)} · valid until ${validUntil(c)}`),
+      extra || null);
+  }
+  async function renderList() {
+    const entries = (await allCredentials()).sort((a, b) => (b.received || "").localeCompare(a.received || ""));
+    const pending = await allPending();
+    const ul = $("credentials");
+    ul.replaceChildren();
+    for (const p of pending) {
+      ul.append(el("li", { class: "credential pending", "data-state": "waiting" },
+        el("div", {}, el("span", { class: "kind" }, "on its way"), el("span", { class: "badge" }, "being anchored")),
+        el("div", { class: "meta" }, `from ${p.issuerName || p.issuer}: the institution signed it; it arrives once anchored on the ledger`)));
+    }
+    for (const entry of entries) {
+      const dl = el("button", { type: "button" }, "Download JSON");
+      dl.addEventListener("click", () => download(entry.credential));
+      ul.append(credentialItem(entry, dl));
+    }
+    $("empty").hidden = entries.length + pending.length > 0;
+  }
+  function download(c) {
+    const blob = new Blob([JSON.stringify(c, null, 2)], { type: "application/json" });
+    const a = el("a", { href: URL.createObjectURL(blob), download: `credential-${W.kindOf(c)}.json` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }
+  async function store(credentials) {
+    for (const c of credentials) await putCredential({ id: c.id || crypto.randomUUID(), credential: c, received: new Date().toISOString() });
+  }
+
+  // --- receive --------------------------------------------------------------------------------
+  async function accept() {
+    const btn = $("accept");
+    btn.disabled = true;
+    try {
+      status("offer-status", "Reading the offer…");
+      const offer = await W.resolveOffer($("offer-uri").value);
+      status("offer-status", `Asking ${offer.credential_issuer} for the credential…`);
+      const got = await W.acceptOffer(offer, $("tx-code").value.trim(), holder);
+      if (got.credentials) {
+        await store(got.credentials);
+        status("offer-status", `Received from ${got.issuerName}.`, "ok");
+      } else {
+        await putPending(got.transaction);
+        await renderList();
+        status("offer-status", `Signed by ${got.issuerName}; waiting for it to be anchored on the ledger…`);
+        await finishPending(got.transaction);
+      }
+      $("offer-uri").value = "";
+      $("tx-code").value = "";
+    } catch (e) {
+      status("offer-status", e.message, "error");
+    } finally {
+      btn.disabled = false;
+      await renderList();
+    }
+  }
+  async function finishPending(t) {
+    for (;;) {
+      const r = await W.pollDeferred(t);
+      if (r.credentials) {
+        await store(r.credentials);
+        await dropPending(t.transaction_id);
+        status("offer-status", `Received from ${t.issuerName}, anchored.`, "ok");
+        return;
+      }
+      await W.sleep(Math.min(Math.max(r.pending, 1), 30) * 1000);
+    }
+  }
+  async function resumePending() {
+    for (const t of await allPending()) {
+      finishPending(t).then(renderList).catch((e) => status("offer-status", `${t.issuerName}: ${e.message}`, "error"));
+    }
+  }
+
+  // --- present --------------------------------------------------------------------------------
+  async function openRequest() {
+    $("consent").hidden = true;
+    request = null;
+    try {
+      status("present-status", "Reading the request…");
+      request = await W.fetchRequest($("request-uri").value);
+      const creds = (await allCredentials()).map((e) => e.credential).filter((c) => !expired(c))
+        .sort((a, b) => Number(W.isAnchored(b)) - Number(W.isAnchored(a)));
+      matched = W.matchDcql(request.dcql, creds, W.didKey(holder.publicKey));
+      const host = new URL(request.responseUri).host;
+      $("consent-who").textContent = `${request.clientName || "A verifier"} at ${host} (${request.verifierDid.slice(0, 24)}…) asks for:`;
+      const ul = $("consent-list");
+      ul.replaceChildren();
+      for (const [qid, list] of Object.entries(matched.chosen)) {
+        const paths = (matched.requested[qid] || []).map((p) => p.filter((s) => typeof s === "string").join(".")).join(", ");
+        for (const c of list) ul.append(credentialItem({ credential: c }, el("div", { class: "claims" }, `read: ${paths}`)));
+      }
+      const missing = $("consent-missing");
+      missing.hidden = !matched.missing.length;
+      missing.textContent = matched.missing.length ? `You have no credential for: ${matched.missing.join("; ")}. The officer will see what is missing.` : "";
+      $("send").disabled = !Object.keys(matched.chosen).length;
+      $("consent").hidden = false;
+      status("present-status", "");
+    } catch (e) {
+      status("present-status", e.message, "error");
+    }
+  }
+  async function send() {
+    $("send").disabled = true;
+    try {
+      status("present-status", "Signing and sending…");
+      const token = await W.buildVpToken(matched.chosen, holder, request, holder.salt);
+      await W.sendResponse(request, token);
+      $("consent").hidden = true;
+      $("request-uri").value = "";
+      status("present-status", "Sent. The verdict is on the officer's screen.", "ok");
+    } catch (e) {
+      status("present-status", e.message, "error");
+      $("send").disabled = false;
+    }
+  }
+
+  // --- QR: camera or image --------------------------------------------------------------------
+  function decodeImageData(data) {
+    const code = jsQR(data.data, data.width, data.height, { inversionAttempts: "attemptBoth" });
+    return code ? code.data : null;
+  }
+  function fromCanvas(source, w, h) {
+    const canvas = $("scan-canvas");
+    const scale = Math.min(1, 1600 / Math.max(w, h));
+    canvas.width = Math.round(w * scale);
+    canvas.height = Math.round(h * scale);
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
+    return decodeImageData(ctx.getImageData(0, 0, canvas.width, canvas.height));
+  }
+  async function scanFile(file, target) {
+    const bitmap = await createImageBitmap(file);
+    const text = fromCanvas(bitmap, bitmap.width, bitmap.height);
+    bitmap.close();
+    if (!text) throw new Error("no QR code found in that image");
+    $(target).value = text;
+    $(target).dispatchEvent(new Event("input"));
+  }
+  let stream = null;
+  function stopCamera() {
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    stream = null;
+    $("scanner").hidden = true;
+  }
+  async function scanCamera(target) {
+    const video = $("camera");
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    } catch (e) {
+      throw new Error(`no camera (${e.message}): choose a QR image instead`);
+    }
+    $("scanner").hidden = false;
+    video.srcObject = stream;
+    await video.play();
+    while (stream) {
+      if (video.readyState >= 2 && video.videoWidth) {
+        const text = fromCanvas(video, video.videoWidth, video.videoHeight);
+        if (text) {
+          $(target).value = text;
+          $(target).dispatchEvent(new Event("input"));
+          stopCamera();
+          return;
+        }
+      }
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  }
+  function wireScanners() {
+    for (const box of document.querySelectorAll(".scan")) {
+      const target = box.dataset.target;
+      const statusId = target === "offer-uri" ? "offer-status" : "present-status";
+      box.querySelector(".scan-camera").addEventListener("click", () => scanCamera(target).catch((e) => { stopCamera(); status(statusId, e.message, "error"); }));
+      box.querySelector(".scan-file").addEventListener("change", (ev) => {
+        const file = ev.target.files[0];
+        if (file) scanFile(file, target).then(() => status(statusId, "QR code read.")).catch((e) => status(statusId, e.message, "error"));
+        ev.target.value = "";
+      });
+    }
+    $("scanner-stop").addEventListener("click", stopCamera);
+    // a scanned or pasted request opens by itself (no typing beyond the transaction code)
+    $("request-uri").addEventListener("input", () => { if ($("request-uri").value.trim().startsWith("openid4vp://") && holder) openRequest(); });
+    $("offer-uri").addEventListener("input", () => { if ($("offer-uri").value.trim()) $("tx-code").focus(); });
+  }
+
+  async function start() {
+    if (!window.isSecureContext || !crypto.subtle) {
+      $("key-status").textContent = "This page needs a secure context (open it at http://127.0.0.1 or https).";
+      return;
+    }
+    holder = (await getHolder()) || null;
+    showKey();
+    $("key-create").addEventListener("click", () => createKey().catch((e) => { $("key-status").textContent = `Cannot make an Ed25519 key here: ${e.message}`; }));
+    $("commit").addEventListener("click", makeCommitment);
+    $("accept").addEventListener("click", accept);
+    $("open-request").addEventListener("click", openRequest);
+    $("send").addEventListener("click", send);
+    $("decline").addEventListener("click", () => { $("consent").hidden = true; request = null; status("present-status", "Declined: nothing was sent."); });
+    wireScanners();
+    await renderList();
+    resumePending();
+    document.body.dataset.ready = "true";
+  }
+  start();
+})();
