@@ -391,6 +391,9 @@ def register(app: typer.Typer) -> None:
             if text:
                 typer.echo(payload)
 
+    from .serve import serve_command  # the browser wallet (wallet/static)
+
+    wallet_app.command("serve")(serve_command)
     app.add_typer(wallet_app, name="wallet")
 
 
