@@ -11,6 +11,7 @@ from talentproof.errors import EXIT_UNAVAILABLE, EXIT_USAGE, TalentProofError
 __all__ = [
     "BadUri",
     "IssuerRefused",
+    "OfferRefused",
     "OfferUnavailable",
     "RequestNotSigned",
     "ServiceUnreachable",
@@ -74,6 +75,13 @@ class WrongTransactionCode(IssuerRefused):
         "letter) and try again; after 5 wrong codes, or 15 minutes, or once redeemed, the offer "
         "is dead and the institution must make a new one."
     )
+
+
+class OfferRefused(IssuerRefused):
+    """The token endpoint answered ``invalid_grant`` for the offer itself: its pre-authorized
+    code is unknown, already used, expired, or the offer died of wrong transaction codes."""
+
+    hint = OfferUnavailable.hint
 
 
 class RequestNotSigned(WalletError):

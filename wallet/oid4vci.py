@@ -30,6 +30,7 @@ from talentproof.credential.keys import Ed25519SigningKey
 from .errors import (
     BadUri,
     IssuerRefused,
+    OfferRefused,
     OfferUnavailable,
     ServiceUnreachable,
     WrongTransactionCode,
@@ -52,6 +53,7 @@ __all__ = [
 OFFER_SCHEME = "openid-credential-offer"
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 PROOF_TYP = "openid4vci-proof+jwt"
+_DEAD_OFFER = ("expired", "used", "unknown", "dead", "redeemed")
 _EXPECTED_URI = (
     "an openid-credential-offer:// URI with a credential_offer_uri (or credential_offer) "
     "parameter, as the institution's offer QR code or link gives it"
@@ -282,7 +284,11 @@ class Issuance:
                     f"{r.text[:120]!r}"
                 )
             if err[0] == "invalid_grant":
-                raise WrongTransactionCode("transaction code or offer", *err)
+                # RFC 6749 has one code for both; the description tells a dead offer apart
+                said = (err[1] or "").lower()
+                if "transaction code" not in said and any(w in said for w in _DEAD_OFFER):
+                    raise OfferRefused("offer", *err)
+                raise WrongTransactionCode("transaction code", *err)
             raise IssuerRefused("token request", *err)
         body = _json(r, "token")
         token = body.get("access_token") if isinstance(body, dict) else None
