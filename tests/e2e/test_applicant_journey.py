@@ -1,0 +1,210 @@
+"""The applicant's whole journey in headless Chromium against `talentproof run --chain anvil`
+(issue 15): the institutions' offer QR codes → the browser wallet (`talentproof wallet serve`'s
+page) → the officer's page asks for a profession and shows its OpenID4VP QR code → the wallet
+scans it, shows what will be shared and sends it → the verdict on the officer's page.
+
+Two browsers (the applicant's and the officer's). The only thing typed on the applicant's side
+is each offer's transaction code; the QR codes travel as pictures (the offer's PNG as the
+institution sends it, a screenshot of the officer's QR code) read by the wallet's jsQR.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+import pytest
+
+from talentproof.credential.person import commit_identity_document
+from talentproof.demo import APPLICANT_ID, demo_subjects
+from talentproof.wallet.serve import make_server
+from tests.wallet.test_wallet_page import chromium
+
+from .stack import Stack
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+KINDS = {"harbour-university": "degree", "osl": "employment", "hk-blockchain-academy": "training"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("journey") / "data", chain="anvil")
+    running.start()
+    try:
+        yield running
+    finally:
+        assert running.stop() == 0, running.output()
+
+
+@pytest.fixture(scope="module")
+def wallet_url() -> Iterator[str]:
+    server = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def applicant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    driver = chromium(tmp_path_factory.mktemp("applicant-profile"), 390, 1800)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def officer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    driver = chromium(tmp_path_factory.mktemp("officer-profile"), 1200, 2400)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait(driver: Any, condition: Any, timeout: float = 60) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+
+
+def by_id(driver: Any, element_id: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, element_id)
+
+
+def state_of(element_id: str) -> Any:
+    """The wallet's status line once it settled: its data-state (ok or error) and text."""
+
+    def settled(d: Any) -> Any:
+        e = by_id(d, element_id)
+        s = e.get_attribute("data-state")
+        return (s, e.text) if s in ("ok", "error") else False
+
+    return settled
+
+
+def scan_image(driver: Any, card: str, picture: Path, textarea: str) -> str:
+    """Give the wallet a QR picture through the card's image input; the text it read."""
+    from selenium.webdriver.common.by import By
+
+    by_id(driver, textarea).clear()
+    driver.find_element(By.CSS_SELECTOR, f"#{card} .scan-file").send_keys(str(picture))
+    return str(wait(driver, lambda d: by_id(d, textarea).get_attribute("value")))
+
+
+def test_offer_qr_wallet_page_verifier_qr_verdict(
+    stack: Stack, wallet_url: str, applicant: Any, officer: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    # the applicant opens the wallet page and makes a key
+    applicant.get(wallet_url)
+    wait(applicant, lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+    by_id(applicant, "key-create").click()
+    did = wait(applicant, lambda d: by_id(d, "did").text)
+    assert did.startswith("did:key:z6Mk")
+    # ... and the commitment to their document, for the institutions
+    by_id(applicant, "doc-number").send_keys(APPLICANT_ID[2])
+    by_id(applicant, "commit").click()
+    commitment = json.loads(wait(applicant, lambda d: by_id(d, "commitment").text))
+    salt = applicant.execute_async_script(
+        "const done = arguments[0]; const r = indexedDB.open('talentproof-wallet');"
+        "r.onsuccess = () => { const g = r.result.transaction('holder').objectStore('holder')"
+        ".get('holder'); g.onsuccess = () => { done(g.result.salt); r.result.close(); }; };"
+    )
+    assert commitment["commitment"] == commit_identity_document(*APPLICANT_ID, salt)
+
+    # each institution makes an offer; the applicant receives its QR code and, apart, the code
+    timings = {}
+    with httpx.Client(timeout=30) as http:
+        for slug, request in demo_subjects(did, commitment).items():
+            body = copy.deepcopy(request)
+            del body["credentialSubject"]["id"]
+            r = http.post(
+                f"{stack.issuer_url}/credential-offers",
+                json=body,
+                headers={"Authorization": f"Bearer {stack.api_key(slug)}"},
+            )
+            assert r.status_code == 201, r.text
+            offer = r.json()
+            picture = tmp_path / f"offer-{slug}.png"
+            png = http.get(urljoin(stack.issuer_url + "/", offer["qr"]))
+            assert png.status_code == 200, png.text
+            picture.write_bytes(png.content)
+
+            started = time.monotonic()
+            uri = scan_image(applicant, "offer-card", picture, "offer-uri")
+            assert uri == offer["credentialOfferUri"]
+            by_id(applicant, "tx-code").send_keys(offer["txCode"])
+            by_id(applicant, "accept").click()
+            assert wait(applicant, state_of("offer-status"), 120)[0] == "ok", by_id(
+                applicant, "offer-status"
+            ).text
+            timings[f"offer to anchored credential ({KINDS[slug]})"] = time.monotonic() - started
+
+    # the list: three anchored credentials about the applicant
+    items = applicant.find_elements(By.CSS_SELECTOR, "#credentials li.credential")
+    assert sorted(i.get_attribute("data-kind") for i in items) == [
+        "degree",
+        "employment",
+        "training",
+    ]
+    assert {i.get_attribute("data-state") for i in items} == {"anchored"}
+
+    # the officer asks for the profession on their page
+    officer.get(stack.verifier_url + "/")
+    wait(officer, lambda d: len(Select(by_id(d, "profession")).options) > 1)
+    Select(by_id(officer, "profession")).select_by_value("hk-dlt-expert")
+    by_id(officer, "id-number").send_keys(APPLICANT_ID[2])
+    by_id(officer, "wallet-request").click()
+    qr = wait(
+        officer,
+        lambda d: (
+            by_id(d, "wallet-qr")
+            if d.execute_script(
+                "const i = document.getElementById('wallet-qr'); return i.complete && i.naturalWidth > 0"
+            )
+            else False
+        ),
+    )
+    shot = tmp_path / "officer-qr.png"
+    qr.screenshot(str(shot))  # a picture of the officer's screen
+
+    # the wallet reads it, shows what will be shared, and sends it on consent
+    started = time.monotonic()
+    uri = scan_image(applicant, "present-card", shot, "request-uri")
+    assert uri == by_id(officer, "wallet-link").get_attribute("href")
+    wait(applicant, lambda d: by_id(d, "consent").is_displayed())
+    shared = applicant.find_elements(By.CSS_SELECTOR, "#consent-list li.credential")
+    # what the DCQL query needs and no more: its credential sets take the first option the
+    # wallet can satisfy, and the employment at OSL meets both the notable-firm and the
+    # blockchain-in-finance criteria, so the training badge stays in the wallet
+    assert sorted(i.get_attribute("data-kind") for i in shared) == ["degree", "employment"]
+    assert not by_id(applicant, "consent-missing").is_displayed()
+    by_id(applicant, "send").click()
+    assert wait(applicant, state_of("present-status"))[0] == "ok", by_id(
+        applicant, "present-status"
+    ).text
+
+    # the verdict arrives on the officer's page by itself
+    verdict = wait(officer, lambda d: d.find_elements(By.ID, "verdict"))[0]
+    timings["request scanned to verdict on the officer's page"] = time.monotonic() - started
+    assert verdict.get_attribute("data-outcome") == "VALID_MEETS", verdict.text
+    assert "match" in officer.find_element(By.CSS_SELECTOR, ".person-doc").get_attribute("class")
+    applicant.save_screenshot(str(tmp_path / "wallet.png"))
+    officer.save_screenshot(str(tmp_path / "officer.png"))
+    for what, seconds in timings.items():
+        print(f"{what}: {seconds:.2f} s")
