@@ -194,6 +194,7 @@ def test_offer_qr_wallet_page_verifier_qr_verdict(
     # blockchain-in-finance criteria, so the training badge stays in the wallet
     assert sorted(i.get_attribute("data-kind") for i in shared) == ["degree", "employment"]
     assert not by_id(applicant, "consent-missing").is_displayed()
+    by_id(applicant, "present-card").screenshot(str(tmp_path / "consent.png"))
     by_id(applicant, "send").click()
     assert wait(applicant, state_of("present-status"))[0] == "ok", by_id(
         applicant, "present-status"

@@ -100,6 +100,20 @@ def run_js(browser: Any, body: str, *args: Any) -> Any:
     return out["ok"]
 
 
+def test_server_hands_out_the_page_with_its_headers_and_nothing_else(page_url: str) -> None:
+    import httpx
+
+    r = httpx.get(page_url)
+    assert r.status_code == 200 and "TalentProof wallet" in r.text
+    assert "connect-src http: https:" in r.headers["content-security-policy"]
+    assert r.headers["cache-control"] == "no-store"
+    for name in ("core.js", "wallet.js", "jsQR.js", "style.css"):
+        assert httpx.get(page_url + name).status_code == 200
+    assert httpx.get(page_url + "jsQR.js").text.startswith("/*! jsQR 1.4.0")
+    assert httpx.get(page_url + "../serve.py").status_code == 404
+    assert httpx.get(page_url + "nothing/").status_code == 404
+
+
 def test_jcs_equals_the_python_canonicalizer(browser: Any, page_url: str) -> None:
     loaded(browser, page_url)
     docs = [

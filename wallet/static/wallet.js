@@ -85,7 +85,7 @@
   }
 
   // --- credentials ----------------------------------------------------------------------------
-  function validUntil(c) { return c.validUntil ? c.validUntil.slice(0, 10) : "no end date"; }
+  function validUntil(c) { return c.validUntil ? `valid until ${c.validUntil.slice(0, 10)}` : "no expiry date"; }
   function expired(c) { return c.validUntil && Date.parse(c.validUntil) < Date.now(); }
   function credentialItem(entry, extra) {
     const c = entry.credential;
@@ -94,7 +94,7 @@
     return el("li", { class: `credential ${state}`, "data-kind": W.kindOf(c), "data-state": state, "data-id": c.id || "" },
       el("div", {}, el("span", { class: "kind" }, W.kindOf(c)), el("span", { class: "badge" }, label)),
       el("div", { class: "says" }, W.describe(c)),
-      el("div", { class: "meta" }, `${W.subjectOf(c).name || ""} · issued by ${W.issuerOf(c)} · valid until ${validUntil(c)}`),
+      el("div", { class: "meta" }, `${W.subjectOf(c).name || ""} · issued by ${W.issuerOf(c)} · ${validUntil(c)}`),
       extra || null);
   }
   async function renderList() {
@@ -187,13 +187,14 @@
       ul.replaceChildren();
       for (const [qid, list] of Object.entries(matched.chosen)) {
         const paths = (matched.requested[qid] || []).map((p) => p.filter((s) => typeof s === "string").join(".")).join(", ");
-        for (const c of list) ul.append(credentialItem({ credential: c }, el("div", { class: "claims" }, `read: ${paths}`)));
+        for (const c of list) ul.append(credentialItem({ credential: c }, el("div", { class: "claims" }, `sent whole, as issued; the verifier reads: ${paths}`)));
       }
       const missing = $("consent-missing");
       missing.hidden = !matched.missing.length;
       missing.textContent = matched.missing.length ? `You have no credential for: ${matched.missing.join("; ")}. The officer will see what is missing.` : "";
       $("send").disabled = !Object.keys(matched.chosen).length;
       $("consent").hidden = false;
+      $("consent").scrollIntoView({ block: "nearest" });
       status("present-status", "");
     } catch (e) {
       status("present-status", e.message, "error");
