@@ -243,6 +243,46 @@ def test_pending_credential_is_kept_and_refreshed(stack: Stack, tmp_path: Path) 
     assert list(w.pending()) == []
 
 
+def test_list_says_revoked(stack: Stack, tmp_path: Path) -> None:
+    """The institution revokes a credential the wallet holds: `wallet list` reads it from the
+    issuer's status list."""
+    folder, w, id_doc = new_wallet(tmp_path)
+    wd = ("--wallet-dir", str(folder))
+    made = offer(stack, "osl", demo_subjects(w.did(), id_doc)["osl"])
+    code, out = wallet("accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *wd)
+    assert code == 0, out
+    (stored,) = w.credentials()
+    auth = {"Authorization": f"Bearer {stack.api_key('osl')}"}
+    listed = httpx.get(f"{stack.issuer_url}/credentials?limit=1000", headers=auth).json()
+    items = next(v for v in listed.values() if isinstance(v, list))
+    cred_id = next(  # the issuer's id of the credential the wallet holds
+        item["id"]
+        for item in items
+        if httpx.get(f"{stack.issuer_url}/credentials/{item['id']}", headers=auth).json().get("id")
+        == stored.document["id"]
+    )
+    r = httpx.post(
+        f"{stack.issuer_url}/credentials/{cred_id}/revoke",
+        json={"reason": "employment record corrected"},
+        headers=auth,
+        timeout=60,
+    )
+    assert r.status_code in (200, 202), r.text
+    change = r.json()
+    deadline = time.monotonic() + 60
+    while change["state"] != "applied" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        change = httpx.get(f"{stack.issuer_url}{change['poll']}", headers=auth).json()
+    assert change["state"] == "applied", change
+    code, out = wallet("list", "--json", *wd)
+    assert code == 0, out
+    (row,) = json.loads(out)["credentials"]
+    assert row["status"] == {"revocation": "set", "suspension": "clear"}, row
+    assert row["validity"] == "revoked"
+    code, out = wallet("list", "--offline", *wd)
+    assert "VALID" in out and "not checked (offline)" in out, out
+
+
 def test_present_refusals(stack: Stack, tmp_path: Path) -> None:
     folder, w, id_doc = new_wallet(tmp_path)
     wd = ("--wallet-dir", str(folder))
