@@ -8,7 +8,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -112,6 +116,25 @@ def test_server_hands_out_the_page_with_its_headers_and_nothing_else(page_url: s
     assert httpx.get(page_url + "jsQR.js").text.startswith("/*! jsQR 1.4.0")
     assert httpx.get(page_url + "../serve.py").status_code == 404
     assert httpx.get(page_url + "nothing/").status_code == 404
+
+
+def test_wallet_serve_prints_its_url_and_stops_on_ctrl_c() -> None:
+    import httpx
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "talentproof", "wallet", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, line
+        assert "TalentProof wallet" in httpx.get(url.group(0)).text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
 
 
 def test_jcs_equals_the_python_canonicalizer(browser: Any, page_url: str) -> None:
