@@ -48,7 +48,9 @@ def page_url() -> Iterator[str]:
     server.server_close()
 
 
-def chromium(profile: Any, width: int = 1200, height: int = 1600) -> Any:
+def chromium(
+    profile: Any, width: int = 1200, height: int = 1600, extra: tuple[str, ...] = ()
+) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -65,6 +67,7 @@ def chromium(profile: Any, width: int = 1200, height: int = 1600) -> Any:
         "--disable-sync",
         f"--user-data-dir={profile}",
         f"--window-size={width},{height}",
+        *extra,
     ):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
@@ -277,3 +280,50 @@ def test_page_makes_a_key_and_keeps_it(browser: Any, page_url: str) -> None:
         "issuingCountry": "HK",
         "commitment": commit_identity_document("HKID", "HK", "A123456(7)", stored["salt"]),
     }
+
+
+def y4m_of(png: bytes, width: int = 640, height: int = 480) -> bytes:
+    """One video frame (YUV4MPEG2, 4:2:0) showing the picture on white, for Chromium's fake
+    camera (--use-file-for-fake-video-capture)."""
+    import io
+
+    from PIL import Image
+
+    frame = Image.new("L", (width, height), 255)
+    picture = Image.open(io.BytesIO(png)).convert("L")
+    picture.thumbnail((height - 40, height - 40))
+    frame.paste(picture, ((width - picture.width) // 2, (height - picture.height) // 2))
+    chroma = bytes([128]) * (width // 2) * (height // 2)
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    return header + b"FRAME\n" + frame.tobytes() + chroma + chroma
+
+
+def test_camera_scan_reads_an_offer(page_url: str, tmp_path: Any) -> None:
+    """Scan with camera: getUserMedia (Chromium's fake camera showing a QR code), jsQR on each
+    frame, the offer URI lands in the field and the scanner closes."""
+    from talentproof.credential.qr import render_png
+
+    offer = "openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A9%2Foffer%2F1"
+    video = tmp_path / "camera.y4m"
+    video.write_bytes(y4m_of(render_png(offer, scale=6)))
+    driver = chromium(
+        tmp_path / "profile",
+        extra=(
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ),
+    )
+    try:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        loaded(driver, page_url)
+        driver.find_element(By.CSS_SELECTOR, "#offer-card .scan-camera").click()
+        got = WebDriverWait(driver, 60).until(
+            lambda d: d.find_element(By.ID, "offer-uri").get_attribute("value")
+        )
+        assert got == offer
+        assert not driver.find_element(By.ID, "scanner").is_displayed()
+    finally:
+        driver.quit()
