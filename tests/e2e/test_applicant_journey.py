@@ -209,3 +209,40 @@ def test_offer_qr_wallet_page_verifier_qr_verdict(
     officer.save_screenshot(str(tmp_path / "officer.png"))
     for what, seconds in timings.items():
         print(f"{what}: {seconds:.2f} s")
+
+
+def test_a_wrong_transaction_code_is_refused_and_said(
+    stack: Stack, wallet_url: str, applicant: Any, tmp_path: Path
+) -> None:
+    """The issuer's refusal (invalid_grant) is shown; nothing is added to the list; the same
+    offer then works with the right code."""
+    from selenium.webdriver.common.by import By
+
+    applicant.get(wallet_url)
+    wait(applicant, lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+    if by_id(applicant, "key-create").is_displayed():
+        by_id(applicant, "key-create").click()
+    did = wait(applicant, lambda d: by_id(d, "did").text)
+    before = len(applicant.find_elements(By.CSS_SELECTOR, "#credentials li.credential"))
+    body = copy.deepcopy(demo_subjects(did)["harbour-university"])
+    del body["credentialSubject"]["id"]
+    r = httpx.post(
+        f"{stack.issuer_url}/credential-offers",
+        json=body,
+        headers={"Authorization": f"Bearer {stack.api_key('harbour-university')}"},
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    offer = r.json()
+    wrong = "000000" if offer["txCode"] != "000000" else "111111"
+    by_id(applicant, "offer-uri").send_keys(offer["credentialOfferUri"])
+    by_id(applicant, "tx-code").send_keys(wrong)
+    by_id(applicant, "accept").click()
+    state, text = wait(applicant, state_of("offer-status"))
+    assert state == "error" and "invalid_grant" in text, text
+    assert len(applicant.find_elements(By.CSS_SELECTOR, "#credentials li.credential")) == before
+    by_id(applicant, "tx-code").clear()
+    by_id(applicant, "tx-code").send_keys(offer["txCode"])
+    by_id(applicant, "accept").click()
+    assert wait(applicant, state_of("offer-status"), 120)[0] == "ok"
+    assert len(applicant.find_elements(By.CSS_SELECTOR, "#credentials li.credential")) == before + 1

@@ -235,7 +235,7 @@
     bitmap.close();
     if (!text) throw new Error("no QR code found in that image");
     $(target).value = text;
-    $(target).dispatchEvent(new Event("input"));
+    $(target).dispatchEvent(new Event("scanned"));
   }
   let stream = null;
   function stopCamera() {
@@ -258,7 +258,7 @@
         const text = fromCanvas(video, video.videoWidth, video.videoHeight);
         if (text) {
           $(target).value = text;
-          $(target).dispatchEvent(new Event("input"));
+          $(target).dispatchEvent(new Event("scanned"));
           stopCamera();
           return;
         }
@@ -278,9 +278,15 @@
       });
     }
     $("scanner-stop").addEventListener("click", stopCamera);
-    // a scanned or pasted request opens by itself (no typing beyond the transaction code)
-    $("request-uri").addEventListener("input", () => { if ($("request-uri").value.trim().startsWith("openid4vp://") && holder) openRequest(); });
-    $("offer-uri").addEventListener("input", () => { if ($("offer-uri").value.trim()) $("tx-code").focus(); });
+    // a scanned or pasted request opens by itself (no typing beyond the transaction code);
+    // a scanned or pasted offer moves on to its transaction code (typing is left alone)
+    const whole = (ev) => ev.type === "scanned" || ev.inputType === "insertFromPaste";
+    for (const type of ["scanned", "input"]) {
+      $("request-uri").addEventListener(type, (ev) => {
+        if (whole(ev) && holder && $("request-uri").value.trim().startsWith("openid4vp://")) openRequest();
+      });
+      $("offer-uri").addEventListener(type, (ev) => { if (whole(ev) && $("offer-uri").value.trim()) $("tx-code").focus(); });
+    }
   }
 
   async function start() {
