@@ -204,7 +204,22 @@ def test_offer_qr_wallet_page_verifier_qr_verdict(
     verdict = wait(officer, lambda d: d.find_elements(By.ID, "verdict"))[0]
     timings["request scanned to verdict on the officer's page"] = time.monotonic() - started
     assert verdict.get_attribute("data-outcome") == "VALID_MEETS", verdict.text
-    assert "match" in officer.find_element(By.CSS_SELECTOR, ".person-doc").get_attribute("class")
+    doc_line = officer.find_element(By.CSS_SELECTOR, ".person-doc")
+    assert "match" in doc_line.get_attribute("class").split(), doc_line.text
+    # the same QR code again: the request was answered, and the wallet says so
+    scan_image(applicant, "present-card", shot, "request-uri")
+    wait(
+        applicant,
+        lambda d: (
+            by_id(d, "consent").is_displayed()
+            or by_id(d, "present-status").get_attribute("data-state") == "error"
+        ),
+    )
+    if by_id(applicant, "consent").is_displayed():  # the request object is still served
+        by_id(applicant, "send").click()
+    state, text = wait(applicant, state_of("present-status"))
+    assert state == "error" and "already answered" in text, text
+    print(f"the same request again: {text}")
     applicant.save_screenshot(str(tmp_path / "wallet.png"))
     officer.save_screenshot(str(tmp_path / "officer.png"))
     for what, seconds in timings.items():
