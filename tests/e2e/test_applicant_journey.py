@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
@@ -56,7 +56,7 @@ def wallet_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def applicant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    driver = chromium(tmp_path_factory.mktemp("applicant-profile"), 390, 1800)
+    driver = chromium(tmp_path_factory.mktemp("applicant-profile"), 390, 1800, log_network=True)
     try:
         yield driver
     finally:
@@ -220,6 +220,19 @@ def test_offer_qr_wallet_page_verifier_qr_verdict(
     state, text = wait(applicant, state_of("present-status"))
     assert state == "error" and "already answered" in text, text
     print(f"the same request again: {text}")
+    # the wallet page talked to its own server, the issuer and the verifier, nothing else
+    # (the issuer names itself http://localhost:<port>, its public URL in `talentproof run`)
+    origins = set()
+    for entry in applicant.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            url = urlsplit(message["params"]["request"]["url"])
+            if url.scheme in ("http", "https", "ws", "wss", "ftp"):  # not chrome://, data:
+                origins.add((url.scheme, url.hostname, url.port))
+    assert {o[:2] for o in origins} <= {("http", "127.0.0.1"), ("http", "localhost")}, origins
+    assert {o[2] for o in origins} == {
+        urlsplit(u).port for u in (wallet_url, stack.issuer_url, stack.verifier_url)
+    }, origins
     applicant.save_screenshot(str(tmp_path / "wallet.png"))
     officer.save_screenshot(str(tmp_path / "officer.png"))
     for what, seconds in timings.items():

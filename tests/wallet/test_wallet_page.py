@@ -49,7 +49,12 @@ def page_url() -> Iterator[str]:
 
 
 def chromium(
-    profile: Any, width: int = 1200, height: int = 1600, extra: tuple[str, ...] = ()
+    profile: Any,
+    width: int = 1200,
+    height: int = 1600,
+    extra: tuple[str, ...] = (),
+    *,
+    log_network: bool = False,
 ) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -70,6 +75,8 @@ def chromium(
         *extra,
     ):
         opts.add_argument(arg)
+    if log_network:  # every request the page makes, read back with get_log("performance")
+        opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(60)
