@@ -166,7 +166,9 @@
   function oauthError(res, what) {
     const b = res.body;
     const why = b && typeof b === "object" && b.error ? `${b.error}${b.error_description ? ": " + b.error_description : ""}` : JSON.stringify(b).slice(0, 200);
-    return new Error(`${what}: HTTP ${res.status} ${why}`);
+    const err = new Error(`${what}: HTTP ${res.status} ${why}`);
+    err.status = res.status;
+    return err;
   }
   function wellKnown(identifier, suffix) {
     const u = new URL(identifier);

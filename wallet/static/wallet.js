@@ -155,7 +155,14 @@
   }
   async function finishPending(t) {
     for (;;) {
-      const r = await W.pollDeferred(t);
+      let r;
+      try {
+        r = await W.pollDeferred(t);
+      } catch (e) {
+        // refused for good (unknown transaction, expired token): stop waiting for it
+        if (e.status >= 400 && e.status < 500) await dropPending(t.transaction_id);
+        throw e;
+      }
       if (r.credentials) {
         await store(r.credentials);
         await dropPending(t.transaction_id);
