@@ -73,9 +73,13 @@ def officer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def wait(driver: Any, condition: Any, timeout: float = 60) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+    # the page re-renders its lists: an element read mid-render is read again
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(condition)
 
 
 def by_id(driver: Any, element_id: str) -> Any:
@@ -243,7 +247,8 @@ def test_a_wrong_transaction_code_is_refused_and_said(
     stack: Stack, wallet_url: str, applicant: Any, tmp_path: Path
 ) -> None:
     """The issuer's refusal (invalid_grant) is shown; nothing is added to the list; the same
-    offer then works with the right code."""
+    offer then works with the right code, even when the page is reloaded while the credential
+    waits for its anchor."""
     from selenium.webdriver.common.by import By
 
     applicant.get(wallet_url)
@@ -272,5 +277,23 @@ def test_a_wrong_transaction_code_is_refused_and_said(
     by_id(applicant, "tx-code").clear()
     by_id(applicant, "tx-code").send_keys(offer["txCode"])
     by_id(applicant, "accept").click()
-    assert wait(applicant, state_of("offer-status"), 120)[0] == "ok"
-    assert len(applicant.find_elements(By.CSS_SELECTOR, "#credentials li.credential")) == before + 1
+    # while the credential waits for its anchor the page may be closed: the transaction is kept
+    # in IndexedDB and the next visit goes on polling the deferred endpoint
+    wait(
+        applicant,
+        lambda d: (
+            d.find_elements(By.CSS_SELECTOR, "#credentials li[data-state=waiting]")
+            or by_id(d, "offer-status").get_attribute("data-state") in ("ok", "error")
+        ),
+    )
+    assert by_id(applicant, "offer-status").get_attribute("data-state") != "error"
+    applicant.refresh()
+
+    def received(d: Any) -> bool:
+        items = d.find_elements(By.CSS_SELECTOR, "#credentials li")
+        states = [i.get_attribute("data-state") for i in items]
+        return "waiting" not in states and len(states) == before + 1
+
+    wait(applicant, received, 120)
+    added = applicant.find_elements(By.CSS_SELECTOR, "#credentials li.credential")
+    assert {i.get_attribute("data-state") for i in added} == {"anchored"}
