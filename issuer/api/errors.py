@@ -124,6 +124,21 @@ def render_validation_error(request: Request, exc: RequestValidationError) -> Re
             },
             status_code=422,
         )
+    json_errors = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+    if json_errors:  # FastAPI's loc is ("body", character offset): not a field
+        error = json_errors[0]
+        offset = error.get("loc", ("body", "?"))[-1]
+        reason = (error.get("ctx") or {}).get("error", error.get("msg", "invalid"))
+        return ORJSONResponse(
+            {
+                "error": "invalid_request",
+                "message": f"the body is not valid JSON (at character {offset}: {reason}); "
+                "expected a JSON object with Content-Type: application/json",
+                "field": "",
+                "details": [{"type": "json_invalid", "loc": ["body"], "msg": str(reason)}],
+            },
+            status_code=422,
+        )
     first = exc.errors()[0] if exc.errors() else {}
     field = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
     return ORJSONResponse(

@@ -22,6 +22,34 @@ from .issuer_helpers import bearer, degree_request, onboard, operator_headers
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"not json", "the body is not valid JSON (at character 0: Expecting value)"),
+        (b'{"type": ', "the body is not valid JSON (at character 9"),
+        (b"", "the body is empty"),
+        (b"[1, 2]", "the body is not a JSON object"),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_said_so_with_no_field(
+    client, body: bytes, says: str
+) -> None:
+    """FastAPI locates a JSON syntax error at ("body", character offset): the answer says the
+    body is not JSON and where, never a field named after the offset ("field": "1")."""
+    token = onboard(client)["api_key"]["token"]
+    for path, headers in (
+        ("/credentials", bearer(token, **{"Content-Type": "application/json"})),
+        ("/operator/institutions", operator_headers(**{"Content-Type": "application/json"})),
+    ):
+        r = client.post(path, headers=headers, content=body)
+        assert r.status_code == 422, (path, r.text)
+        answer = r.json()
+        assert answer["error"] == "invalid_request"
+        assert says in answer["message"], (path, answer)
+        assert answer["field"] == "", (path, answer)
+        assert all(d["loc"] == ["body"] for d in answer["details"]), (path, answer)
+
+
 def test_schema_violation_names_the_field(client) -> None:
     token = onboard(client)["api_key"]["token"]
     bad = degree_request()
