@@ -26,7 +26,8 @@ returning typed :class:`~talentproof.verifier.checks.Finding` outcomes), its Eng
 challenge, as-of time, block) in :mod:`~talentproof.verifier.requirements`, and the caches in
 :mod:`~talentproof.verifier.memo`. This module orders the checks and reads the chain.
 
-Two times: checks 8 and 9 use the as-of time (default now); the talent-list policy judges the
+Two times: checks 5, 8 and 9 use the as-of time (default now: a credential anchored after it
+fails check 5); the talent-list policy judges the
 facts at the application date (default the as-of date). One outcome sums the report up
 (``report.outcome_of``: VALID_MEETS, VALID_NOT_MET, VALID, INVALID, NOT_VERIFIABLE).
 
@@ -639,7 +640,7 @@ class Verifier:
         every credential whatever the presentation says.
 
         Two times: ``as_of`` is when validity and status are judged (checks 8 and 9, exact
-        history on chain; None: now); ``application_date`` is when the facts are judged (the
+        history on chain; a credential anchored after it fails check 5; None: now); ``application_date`` is when the facts are judged (the
         policy counts a degree awarded, employment held and training completed by then;
         default: the as-of date). Check 2 refuses facts dated after today whatever either says.
 
