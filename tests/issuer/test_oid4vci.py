@@ -192,6 +192,11 @@ def test_wallet_endpoints_answer_cors_for_any_origin(
     refused = client.post(f"/institutions/{slug}/credential", headers=origin, json={})
     assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == "*"
     assert "WWW-Authenticate" in refused.headers["access-control-expose-headers"]
+    # the public documents the browser wallet checks credentials with: did:web and status lists
+    did_doc = client.get(f"/institutions/{slug}/did.json", headers=origin)
+    assert did_doc.status_code == 200 and did_doc.headers["access-control-allow-origin"] == "*"
+    listed = client.get(f"/institutions/{slug}/status/revocation", headers=origin)
+    assert listed.headers["access-control-allow-origin"] == "*", listed.text
     # the institution's own API is not opened to other origins
     other = client.get("/credentials", headers=origin)
     assert "access-control-allow-origin" not in other.headers

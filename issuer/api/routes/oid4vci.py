@@ -70,11 +70,12 @@ async def get_oid4vci(request: Request) -> Oid4vci:
 
 Oid4vciDep = Annotated[Oid4vci, Depends(get_oid4vci)]
 
-#: The paths a wallet on another origin calls.
+#: The paths a wallet on another origin calls (the browser wallet also reads the institution's
+#: did:web document and status lists, public documents, to check the credentials it holds).
 CORS_PATHS = re.compile(
     r"^/(?:\.well-known/(?:openid-credential-issuer|oauth-authorization-server)/institutions/"
     r"[^/]+|institutions/[^/]+/(?:token|nonce|credential|deferred_credential"
-    r"|credential-offers/[^/]+))/?$"
+    r"|credential-offers/[^/]+|did\.json|status/[^/]+))/?$"
 )
 
 
