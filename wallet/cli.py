@@ -302,9 +302,29 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--image", help="a picture of the verifier's QR code")
         ] = None,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="send without asking")] = False,
+        include_invalid: Annotated[
+            bool,
+            typer.Option(
+                "--include-invalid",
+                help="also offer credentials the wallet found revoked, suspended, expired or "
+                "not yet valid (the verifier will say so)",
+            ),
+        ] = False,
+        offline: Annotated[
+            bool,
+            typer.Option(
+                "--offline",
+                help="do not ask the issuers for the status lists (revocation not checked)",
+            ),
+        ] = False,
         wallet_dir: WalletDir = DEFAULT_WALLET_DIR,
     ) -> None:
-        """Answer a verifier's request: show what will be shared, send it on consent."""
+        """Answer a verifier's request: show what will be shared, send it on consent.
+
+        The credentials are checked first as `wallet list` checks them (signature, anchor
+        path, dates, the issuers' status lists): a revoked, suspended, expired or not yet valid
+        one is named and not offered, unless --include-invalid."""
+        from .inspect import sort_for_presentation
         from .oid4vp import (
             REQUEST_SCHEME,
             fetch_request_object,
@@ -317,19 +337,37 @@ def register(app: typer.Typer) -> None:
         with _errors():
             wallet = Wallet(wallet_dir)
             key = wallet.key()
+            holder = key.public_key.did_key
             reference = parse_request_uri(
                 _read_uri(uri, image, REQUEST_SCHEME, "the verifier's request")
             )
             with _http() as client:
                 request = fetch_request_object(client, reference)
-                usable = _usable_credentials(wallet)
-                match = match_dcql(request.dcql_query, usable, holder=key.public_key.did_key)
-                _show_request(request.client_id, request.response_uri, match)
+                usable, held_back = sort_for_presentation(
+                    ((s.name, s.document) for s in wallet.credentials()),
+                    datetime.now(UTC),
+                    None if offline else client,
+                )
+                held_back = _held_back_for(request.dcql_query, held_back, holder)
+                offered = usable + held_back if include_invalid else usable
+                match = match_dcql(request.dcql_query, [c.document for c in offered], holder=holder)
+                _show_request(request.client_id, request.response_uri, match, held_back)
+                if offline:
+                    typer.echo(
+                        "  --offline: the issuers' status lists were not read; a revoked "
+                        "credential is refused by the verifier"
+                    )
                 if match.missing:
                     raise WalletError(
                         "the wallet holds no valid credential for: "
                         + "; ".join(match.missing)
                         + " (the request names what it needs above)"
+                        + (
+                            "; the credentials held back above would answer it: "
+                            "--include-invalid sends them anyway"
+                            if held_back and not include_invalid
+                            else ""
+                        )
                     )
                 if not yes and not _consent():
                     typer.echo("nothing sent")
@@ -397,26 +435,26 @@ def register(app: typer.Typer) -> None:
     app.add_typer(wallet_app, name="wallet")
 
 
-def _usable_credentials(wallet: Wallet) -> list[dict[str, Any]]:
-    """The credentials a verifier could accept, anchored ones first, newest first: a valid
-    issuer signature, within their validity dates (the status lists are the verifier's)."""
-    from .inspect import check
+def _held_back_for(dcql: Any, held_back: list[Any], holder: str) -> list[Any]:
+    """The held-back credentials (`sort_for_presentation`) about ``holder`` that would answer
+    one of the request's queries: the ones worth naming."""
+    from .oid4vp import queries_answered
 
-    now = datetime.now(UTC)
-    scored = []
-    for stored in wallet.credentials():
-        v = check(stored.document, now)
-        if v.summary in ("valid", "pending"):
-            scored.append((v.summary == "valid", str(stored.document.get("validFrom", "")), stored))
-    scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
-    return [s.document for _, _, s in scored]
+    return [
+        c
+        for c in held_back
+        if isinstance(c.document.get("credentialSubject"), dict)
+        and c.document["credentialSubject"].get("id") == holder
+        and queries_answered(dcql, c.document)
+    ]
 
 
-def _show_request(client_id: str, response_uri: str, match: Any) -> None:
+def _show_request(client_id: str, response_uri: str, match: Any, held_back: list[Any]) -> None:
     from urllib.parse import urlsplit
 
     from .inspect import describe, issuer_of, kind_of
 
+    invalid = {str(c.document.get("id")): c.validity.summary for c in held_back}
     typer.echo(f"verifier {client_id}")
     typer.echo(f"  answers go to {urlsplit(response_uri).netloc} ({response_uri})")
     for qid, paths in match.requested.items():
@@ -424,9 +462,11 @@ def _show_request(client_id: str, response_uri: str, match: Any) -> None:
         asked = ", ".join(".".join("*" if p is None else str(p) for p in path) for path in paths)
         if creds:
             for cred in creds:
+                flag = invalid.get(str(cred.get("id")))
                 typer.echo(
                     f"  {qid}: your {kind_of(cred)} credential: {describe(cred)} "
                     f"(issuer {issuer_of(cred)})"
+                    + (f": {flag.upper()}, the verifier will say so" if flag else "")
                 )
             typer.echo(f"      asked for: {asked or 'the credential'}")
         else:
@@ -434,11 +474,31 @@ def _show_request(client_id: str, response_uri: str, match: Any) -> None:
                 f"  {qid}: not shared (an alternative the request accepts is shared instead, or "
                 f"you hold none)"
             )
+    sent = {str(c.get("id")) for creds in match.chosen.values() for c in creds}
+    for c in held_back:
+        if str(c.document.get("id")) not in sent:
+            typer.echo(
+                f"  held back: credential {c.name}, your {kind_of(c.document)} credential: "
+                f"{describe(c.document)}: {c.validity.summary.upper()} "
+                f"({_why(c.validity)}); not offered (--include-invalid offers it)"
+            )
     typer.echo(
         "  Each credential is shared whole (with your name, birth date and identity-document "
         "commitment), and your identity-document salt, so that the officer can match your "
         "document; signed for this verifier only."
     )
+
+
+def _why(validity: Any) -> str:
+    """Where a held-back credential's summary comes from, in a few words."""
+    if validity.signature != "valid":
+        return f"issuer signature {validity.signature}"
+    if validity.anchor not in ("anchored", "pending"):
+        return validity.anchor
+    for purpose in ("revocation", "suspension"):
+        if validity.status.get(purpose) == "set":
+            return f"the issuer's {purpose} status list says so"
+    return validity.dates
 
 
 def _consent() -> bool:

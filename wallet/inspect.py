@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,18 @@ from talentproof.credential.errors import CredentialError
 from talentproof.credential.integrity import parse_datetime, verify, verify_and_hash
 from talentproof.credential.keys import Ed25519PublicKey
 
-__all__ = ["KINDS", "Validity", "check", "describe", "issuer_of", "kind_of", "status_bit"]
+__all__ = [
+    "KINDS",
+    "USABLE",
+    "Candidate",
+    "Validity",
+    "check",
+    "describe",
+    "issuer_of",
+    "kind_of",
+    "sort_for_presentation",
+    "status_bit",
+]
 
 KINDS = {
     "DegreeCredential": "degree",
@@ -109,6 +120,42 @@ class Validity:
         if self.dates != "valid":
             return "expired" if self.dates.startswith("expired") else "not yet valid"
         return "valid" if self.anchor == "anchored" else "pending"
+
+
+#: The summaries of a credential a verifier may accept (pending: not anchored yet, which the
+#: verifier says itself).
+USABLE = ("valid", "pending")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stored credential weighed for a presentation: its name, its JSON, what `check` found."""
+
+    name: str
+    document: dict[str, Any]
+    validity: Validity
+
+    @property
+    def usable(self) -> bool:
+        """Valid or pending: not revoked, suspended, expired, not yet valid or broken."""
+        return self.validity.summary in USABLE
+
+
+def sort_for_presentation(
+    stored: Iterable[tuple[str, dict[str, Any]]],
+    now: datetime,
+    client: httpx.Client | None = None,
+) -> tuple[list[Candidate], list[Candidate]]:
+    """(usable, held back): each stored ``(name, document)`` checked (`check`; the status lists
+    over HTTP when ``client`` is given). The usable ones are in the order a wallet offers them:
+    anchored before pending, then newest ``validFrom`` first; the held back ones (revoked,
+    suspended, expired, not yet valid, invalid) in the same order."""
+    checked = [Candidate(name, doc, check(doc, now, client)) for name, doc in stored]
+    checked.sort(
+        key=lambda c: (c.validity.anchor == "anchored", str(c.document.get("validFrom", ""))),
+        reverse=True,
+    )
+    return [c for c in checked if c.usable], [c for c in checked if not c.usable]
 
 
 def status_bit(encoded_list: str, index: int) -> bool:

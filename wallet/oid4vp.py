@@ -43,6 +43,7 @@ __all__ = [
     "fetch_request_object",
     "match_dcql",
     "parse_request_uri",
+    "queries_answered",
     "send_response",
     "verify_request_object",
     "vp_token",
@@ -242,6 +243,16 @@ def _matches(query: Mapping[str, Any], credential: Mapping[str, Any]) -> bool:
     if isinstance(claim_sets, list) and claim_sets:
         return any(all(found.get(i, False) for i in s) for s in claim_sets if isinstance(s, list))
     return all(found.values())
+
+
+def queries_answered(dcql: Mapping[str, Any], credential: Mapping[str, Any]) -> list[str]:
+    """The ids of the DCQL credential queries ``credential`` would answer (its type, format
+    and claims; whose subject it names is not looked at)."""
+    return [
+        str(q.get("id"))
+        for q in dcql.get("credentials") or []
+        if isinstance(q, Mapping) and _matches(q, credential)
+    ]
 
 
 @dataclass(frozen=True)

@@ -243,23 +243,16 @@ def test_pending_credential_is_kept_and_refreshed(stack: Stack, tmp_path: Path) 
     assert list(w.pending()) == []
 
 
-def test_list_says_revoked(stack: Stack, tmp_path: Path) -> None:
-    """The institution revokes a credential the wallet holds: `wallet list` reads it from the
-    issuer's status list."""
-    folder, w, id_doc = new_wallet(tmp_path)
-    wd = ("--wallet-dir", str(folder))
-    made = offer(stack, "osl", demo_subjects(w.did(), id_doc)["osl"])
-    code, out = wallet("accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *wd)
-    assert code == 0, out
-    (stored,) = w.credentials()
-    auth = {"Authorization": f"Bearer {stack.api_key('osl')}"}
+def revoke(stack: Stack, slug: str, held: dict[str, Any]) -> None:
+    """The institution revokes the credential a wallet holds (and the change is applied)."""
+    auth = {"Authorization": f"Bearer {stack.api_key(slug)}"}
     listed = httpx.get(f"{stack.issuer_url}/credentials?limit=1000", headers=auth).json()
     items = next(v for v in listed.values() if isinstance(v, list))
     cred_id = next(  # the issuer's id of the credential the wallet holds
         item["id"]
         for item in items
         if httpx.get(f"{stack.issuer_url}/credentials/{item['id']}", headers=auth).json().get("id")
-        == stored.document["id"]
+        == held["id"]
     )
     r = httpx.post(
         f"{stack.issuer_url}/credentials/{cred_id}/revoke",
@@ -274,6 +267,18 @@ def test_list_says_revoked(stack: Stack, tmp_path: Path) -> None:
         time.sleep(0.2)
         change = httpx.get(f"{stack.issuer_url}{change['poll']}", headers=auth).json()
     assert change["state"] == "applied", change
+
+
+def test_list_says_revoked(stack: Stack, tmp_path: Path) -> None:
+    """The institution revokes a credential the wallet holds: `wallet list` reads it from the
+    issuer's status list."""
+    folder, w, id_doc = new_wallet(tmp_path)
+    wd = ("--wallet-dir", str(folder))
+    made = offer(stack, "osl", demo_subjects(w.did(), id_doc)["osl"])
+    code, out = wallet("accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *wd)
+    assert code == 0, out
+    (stored,) = w.credentials()
+    revoke(stack, "osl", stored.document)
     code, out = wallet("list", "--json", *wd)
     assert code == 0, out
     (row,) = json.loads(out)["credentials"]
@@ -324,3 +329,43 @@ def test_present_refusals(stack: Stack, tmp_path: Path) -> None:
     code, out = wallet("present", "--image", str(image), "--yes", *wd)
     assert code == 0 and "sent 2 credential(s)" in out, out
     assert poll(stack, req["id"])["outcome"]["code"] == "VALID_MEETS"
+
+
+def test_present_holds_back_a_revoked_credential(stack: Stack, tmp_path: Path) -> None:
+    """`wallet present` reads the status lists first: a revoked credential is named and not
+    sent (nothing is sent when the request then cannot be met); --include-invalid sends it and
+    the verifier refuses the application."""
+    folder, w, id_doc = new_wallet(tmp_path)
+    wd = ("--wallet-dir", str(folder))
+    requests = demo_subjects(w.did(), id_doc)
+    for slug in ("harbour-university", "osl"):
+        made = offer(stack, slug, requests[slug])
+        code, out = wallet("accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *wd)
+        assert code == 0, out
+    employment = next(
+        s for s in w.credentials() if s.document["type"][-1] == "EmploymentCredential"
+    )
+    revoke(stack, "osl", employment.document)
+    req = request_presentation(stack)
+    code, out = wallet("present", req["authorizationRequest"], "--yes", *wd)
+    assert code == 1, out
+    assert (
+        f"held back: credential {employment.name}, your employment credential: Senior "
+        "blockchain engineer" in out
+    ), out
+    assert "REVOKED (the issuer's revocation status list says so)" in out, out
+    assert "holds no valid credential for" in out and "--include-invalid sends them" in out, out
+    assert poll(stack, req["id"], timeout=0)["state"] == "pending"
+    # --include-invalid: sent, flagged; the verifier reads the revocation on chain
+    code, out = wallet("present", req["authorizationRequest"], "--yes", "--include-invalid", *wd)
+    assert code == 0, out
+    assert "REVOKED, the verifier will say so" in out and "sent 2 credential(s)" in out, out
+    state = poll(stack, req["id"])
+    assert state["state"] == "answered", state
+    assert state["outcome"]["code"] != "VALID_MEETS", state
+    # --offline: the status lists are not read, so the wallet cannot tell: it says so and sends
+    again = request_presentation(stack)
+    code, out = wallet("present", again["authorizationRequest"], "--yes", "--offline", *wd)
+    assert code == 0 and "sent 2 credential(s)" in out, out
+    assert "the issuers' status lists were not read" in out and "held back" not in out, out
+    assert poll(stack, again["id"])["outcome"]["code"] == state["outcome"]["code"]
