@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey as CryptoKey
 
-from talentproof.credential.errors import CredentialError
+from talentproof.credential.errors import CredentialError, InvalidSignature
 from talentproof.credential.keys import Ed25519PublicKey
 
 #: The ``typ`` header of a key proof JWT.
@@ -100,6 +100,18 @@ def verify_proof_jwt(token: Any, *, audience: str, now: float) -> ProvedKey:
         raise ProofRejected("the proof's signature does not verify with its key") from exc
     except jwt.PyJWTError as exc:
         raise ProofRejected(f"the proof is invalid: {exc}") from exc
+    # PyJWT checks with OpenSSL, which accepts a key of small order (the identity point: one
+    # signature "verifies" for every message, a key nobody holds): the project's libsodium
+    # check refuses those, and non-canonical encodings, so the credential is bound to a key the
+    # wallet really holds.
+    signing_input, _, signature = token.rpartition(".")
+    try:
+        key.verify(_b64url(signature), signing_input.encode("ascii"))
+    except (InvalidSignature, binascii.Error, ValueError) as exc:
+        raise ProofRejected(
+            "the proof's signature does not verify with its key (a key or signature of small "
+            "order, or a non-canonical encoding, is refused)"
+        ) from exc
     iat = payload["iat"]
     if not isinstance(iat, int | float) or isinstance(iat, bool):
         raise ProofRejected("the proof's iat must be a number")

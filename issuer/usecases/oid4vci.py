@@ -293,7 +293,7 @@ class Oid4vci:
         refused rows as (row, field, message)). Nothing is written here."""
         inst = self._offering_institution(institution_id, kind)
         _key_id, signer = self.issuance.signer_for(institution_id)
-        expires = int(time.time()) + self.c.settings.oid4vci_offer_ttl_s
+        expires = int(time.time()) + self.c.settings.oid4vci_bulk_offer_ttl_s
         offers: list[Oid4vciOffer] = []
         refused: list[tuple[int, str, str]] = []
         for row, request in rows:
@@ -301,6 +301,7 @@ class Oid4vci:
                 refused.append((row, "", request))
                 continue
             try:
+                _offer_members(request)
                 self._validate_claims(inst, kind, request, signer)
             except InvalidRequest as exc:
                 refused.append((row, exc.field or "", exc.message))
@@ -599,6 +600,26 @@ class Oid4vci:
 
 def _from_unix(value: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(value, dt.UTC)
+
+
+#: The members of an offer's request: ``POST /credential-offers`` takes these only
+#: (``credentialSubject`` is checked by `_offered_subject`, the others are text).
+_OFFER_MEMBERS = ("type", "credentialSubject", "validFrom", "validUntil", "name", "description")
+
+
+def _offer_members(request: dict[str, Any]) -> None:
+    """Refuse what ``POST /credential-offers`` refuses at the top of a bulk row: a member it does
+    not take, or one of its text members given as something else. Such a row made an offer that
+    the wallet's credential request then failed on (the request re-read as ``POST /credentials``
+    reads it), after the holder had spent a nonce. Raises `InvalidRequest` naming the member."""
+    for member, value in request.items():
+        if member not in _OFFER_MEMBERS:
+            raise InvalidRequest(
+                f"{member}: not a member an offer takes (it takes {', '.join(_OFFER_MEMBERS)})",
+                field=member,
+            )
+        if member != "credentialSubject" and value is not None and not isinstance(value, str):
+            raise InvalidRequest(f"{member}: expected text", field=member)
 
 
 def _offered_subject(request: dict[str, Any]) -> dict[str, Any]:
