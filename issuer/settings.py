@@ -142,6 +142,12 @@ class IssuerSettings(BaseSettings):
     oid4vci_offer_ttl_s: int = Field(
         default=900, ge=1, description="A credential offer and its pre-authorized code (s)."
     )
+    oid4vci_bulk_offer_ttl_s: int = Field(
+        default=14 * 86400,
+        ge=1,
+        description="A bulk job's offers (s): long enough for offers mailed to applicants "
+        "(the transaction code still allows 5 wrong tries, the code is still single use).",
+    )
     oid4vci_token_ttl_s: int = Field(default=600, ge=1, description="An access token (s).")
     oid4vci_nonce_ttl_s: int = Field(default=300, ge=1, description="A c_nonce (s).")
     oid4vci_deferred_interval_s: int = Field(

@@ -50,8 +50,8 @@ class OfferUnavailable(WalletError):
     """The credential offer is unknown, expired or already used."""
 
     hint = (
-        "An offer is valid for 15 minutes and can be redeemed once: ask the institution for a "
-        "new one."
+        "An offer is valid for a limited time (by default 15 minutes, or 14 days for offers an "
+        "institution sends in bulk) and can be redeemed once: ask the institution for a new one."
     )
 
 
@@ -72,7 +72,7 @@ class WrongTransactionCode(IssuerRefused):
 
     hint = (
         "Check the 6-digit transaction code the institution sent you separately (e-mail, "
-        "letter) and try again; after 5 wrong codes, or 15 minutes, or once redeemed, the offer "
+        "letter) and try again; after 5 wrong codes, once expired, or once redeemed, the offer "
         "is dead and the institution must make a new one."
     )
 

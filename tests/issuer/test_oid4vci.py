@@ -10,6 +10,7 @@ restart keeps them; PostgreSQL too), and no secret is stored in clear."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -19,6 +20,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import text, update
 
 from talentproof.credential import integrity
@@ -27,6 +29,7 @@ from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.issuer.app import create_app
 from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import Oid4vciNonce, Oid4vciOffer, Oid4vciToken
+from talentproof.issuer.settings import IssuerSettings
 
 from .issuer_helpers import bearer, degree_request, onboard, operator_headers
 
@@ -643,3 +646,62 @@ def test_a_bulk_job_with_offers_makes_one_offer_per_row(
     again = client.get(f"/bulk-jobs/{job}/results", headers=bearer(api_key)).text.splitlines()
     assert json.loads(again[0])["status"] == "issued"
     assert json.loads(again[0])["txCode"] == first["txCode"]
+
+
+def _bulk_offer_expiries(client: TestClient, service: Any, api_key: str) -> list[float]:
+    """Run a bulk job with offers of two rows; each row's offer expiry (UNIX seconds)."""
+    subject = offer_request()["credentialSubject"]
+    content = f"{json.dumps(subject)}\n{json.dumps(subject)}\n"
+    r = client.post(
+        "/bulk-jobs",
+        headers=bearer(api_key),
+        files={"file": ("rows.jsonl", content.encode(), "application/octet-stream")},
+        data={"type": "DegreeCredential", "offers": "true"},
+    )
+    assert r.status_code == 202, r.text
+    BulkRunner(service, processes=1).run_pending()
+    lines = client.get(f"/bulk-jobs/{r.json()['id']}/results", headers=bearer(api_key)).text
+    results = [json.loads(line) for line in lines.splitlines()]
+    assert [x["status"] for x in results] == ["offered", "offered"], results
+    return [_unix(x["expiresAt"]) for x in results]
+
+
+def _unix(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def test_bulk_offers_last_longer_than_single_ones_and_both_are_settings(
+    make_service: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An institution mailing offers to hundreds of applicants needs them to live for days:
+    a bulk job's offers last TALENTPROOF_ISSUER_OID4VCI_BULK_OFFER_TTL_S (14 days by default),
+    an offer made on its own ..._OID4VCI_OFFER_TTL_S (15 minutes). The expiry the results give
+    is the offer's stored one, which the token endpoint checks."""
+    monkeypatch.setenv("TALENTPROOF_ISSUER_OID4VCI_BULK_OFFER_TTL_S", "259200")
+    monkeypatch.setenv("TALENTPROOF_ISSUER_OID4VCI_OFFER_TTL_S", "600")
+    from_env = IssuerSettings()
+    assert (from_env.oid4vci_bulk_offer_ttl_s, from_env.oid4vci_offer_ttl_s) == (259200, 600)
+    monkeypatch.delenv("TALENTPROOF_ISSUER_OID4VCI_BULK_OFFER_TTL_S")
+    monkeypatch.delenv("TALENTPROOF_ISSUER_OID4VCI_OFFER_TTL_S")
+    defaults = IssuerSettings()
+    assert (defaults.oid4vci_bulk_offer_ttl_s, defaults.oid4vci_offer_ttl_s) == (14 * 86400, 900)
+    monkeypatch.setenv("TALENTPROOF_ISSUER_OID4VCI_BULK_OFFER_TTL_S", "0")
+    with pytest.raises(ValidationError, match="oid4vci_bulk_offer_ttl_s"):
+        IssuerSettings()
+    monkeypatch.delenv("TALENTPROOF_ISSUER_OID4VCI_BULK_OFFER_TTL_S")
+
+    for overrides, bulk_ttl in (
+        ({}, 14 * 86400),
+        ({"oid4vci_bulk_offer_ttl_s": 3 * 86400}, 3 * 86400),
+    ):
+        service = make_service(**overrides)
+        with TestClient(create_app(service, run_worker=False)) as client:
+            key = onboard(client)["api_key"]["token"]
+            before = int(time.time())
+            single = _unix(make_offer(client, key)["expiresAt"])
+            expiries = _bulk_offer_expiries(client, service, key)
+            after = int(time.time())
+            assert before + 900 <= single <= after + 900
+            for expiry in expiries:
+                assert before + bulk_ttl <= expiry <= after + bulk_ttl, (expiry, bulk_ttl)
+        service.close()
