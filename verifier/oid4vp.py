@@ -298,11 +298,15 @@ def _binding_problem(
         if not isinstance(values, list) or not values:
             return [], f"vp_token.{qid}: expected an array of presentations"
         for i, vp in enumerate(values):
-            if isinstance(vp, str):
+            if isinstance(vp, str):  # read as strictly as the token (duplicate keys refused)
                 try:
-                    vp = json.loads(vp)
-                except ValueError:
-                    vp = None
+                    vp = parse_json(
+                        vp,
+                        what=f"vp_token.{qid}[{i}]",
+                        limit=limits.max_credentials * limits.max_document_bytes,
+                    )
+                except InputError as exc:
+                    return [], str(exc)
             if not isinstance(vp, dict):
                 return [], f"vp_token.{qid}[{i}]: expected a presentation (a JSON object)"
             found.append((f"{qid} {i + 1}", vp))
