@@ -9,6 +9,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -85,6 +86,11 @@ def test_run_seeds_once_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
         assert f"OP=$(cat {token_file})" in first and token_file.read_text().strip() in first
         children = set(stack.descendants)
         assert len(children) >= 3  # chain, issuer, verifier
+        # the verifier's OpenID4VP client_id is its key's, kept in the data folder
+        client_id = oid4vp_client_id(stack)
+        key_file = stack.data_dir / "verifier-key.json"
+        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+        assert client_id.endswith(json.loads(key_file.read_text())["publicKeyMultibase"])
     finally:
         code = stack.stop()
     assert code == 0, stack.output()
@@ -115,8 +121,21 @@ def test_run_seeds_once_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
             "hk-blockchain-academy",
             "osl",
         ]
+        # a wallet that trusted the verifier before the restart sees the same client_id
+        assert oid4vp_client_id(stack) == client_id
     finally:
         assert stack.stop() == 0, stack.output()
+
+
+def oid4vp_client_id(stack: Stack) -> str:
+    """The client_id of a new OpenID4VP request of the stack's verifier."""
+    r = httpx.post(
+        f"{stack.verifier_url}/oid4vp/requests", json={"profession": "hk-dlt-expert"}, timeout=30
+    )
+    assert r.status_code == 201, r.text
+    (client_id,) = parse_qs(urlsplit(r.json()["authorizationRequest"]).query)["client_id"]
+    assert client_id.startswith("decentralized_identifier:did:key:z6Mk"), client_id
+    return client_id
 
 
 def test_run_refuses_outside_development(tmp_path: Path) -> None:
