@@ -42,6 +42,7 @@ from talentproof.verifier.challenges import ChallengesFull, ChallengeStore
 from talentproof.verifier.engine import Item, Limits, Verifier
 from talentproof.verifier.errors import InputError, TrustConfigError, VerifierError
 from talentproof.verifier.inputs import item_from_image, item_from_json, item_from_text
+from talentproof.verifier.jsonbody import StrictJsonRoute
 from talentproof.verifier.limits import ClientLimits
 from talentproof.verifier.oid4vp import oid4vp_state
 from talentproof.verifier.oid4vp import router as oid4vp_router
@@ -328,6 +329,7 @@ def create_app(
         description="Verify ledger-anchored credentials and evaluate Talent List professions.",
     )
     app.state.verifier_state = state
+    app.router.route_class = StrictJsonRoute  # JSON bodies: duplicate keys refused (check 1)
     app.add_middleware(ClientLimits, limits=settings.limits)  # per client address (issue 12)
     _document_professions(app, sorted(state.policy.professions))
 

@@ -45,12 +45,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from talentproof.verifier.engine import ApplicationReport
 from talentproof.verifier.inputs import item_from_json
+from talentproof.verifier.jsonbody import StrictJsonRoute
 from talentproof.verifier.report import CheckId, CheckResult, Outcome, Status, Verdict
 
 #: The VC API name of each check.
@@ -239,10 +239,11 @@ def malformed_answer(problem: str, sentence: str) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=400)
 
 
-class VcApiRoute(APIRoute):
-    """A VC API verify route: a request body FastAPI's validation refuses (not JSON, a member
-    missing or of the wrong type) is answered 400 `MalformedRequest` here, instead of the
-    service's 422 ``{"detail"}``, which the product's own routes keep."""
+class VcApiRoute(StrictJsonRoute):
+    """A VC API verify route: a request body FastAPI's validation refuses (not JSON, a duplicate
+    key (`StrictJsonRoute`), a member missing or of the wrong type) is answered 400
+    `MalformedRequest` here, instead of the service's 422 ``{"detail"}``, which the product's own
+    routes keep."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
