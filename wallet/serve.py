@@ -5,21 +5,31 @@ makes and keeps the holder's key in the browser (WebCrypto Ed25519, a non-extrac
 in IndexedDB) and talks to the issuer and the verifier the applicant chooses, nothing else. This
 server only hands out those files, on 127.0.0.1 by default (a secure context for WebCrypto and
 the camera), and logs nothing.
+
+It also makes the offline single-credential QR code (``POST /qr``, the credential's JSON in,
+a PNG out; `talentproof.credential.qr`, as ``talentproof wallet qr`` makes it): the TP1 format
+compresses with preset DEFLATE dictionaries that the browser's CompressionStream cannot use, so
+the page hands the credential to this process, the applicant's own, on this computer. Only the
+page itself may ask (same origin, JSON, at most `MAX_QR_BODY` bytes).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-__all__ = ["STATIC", "WalletPageHandler", "make_server", "serve_command"]
+__all__ = ["MAX_QR_BODY", "STATIC", "WalletPageHandler", "make_server", "serve_command"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 """The page's files."""
+
+MAX_QR_BODY = 256 * 1024
+"""The largest credential ``POST /qr`` reads (bytes of JSON); one QR code holds far less."""
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -42,6 +52,81 @@ class WalletPageHandler(SimpleHTTPRequestHandler):
         for name, value in _HEADERS.items():
             self.send_header(name, value)
         super().end_headers()
+
+    def do_POST(self) -> None:
+        """``POST /qr``: the offline QR code (PNG) of the credential in the body."""
+        if self.path.split("?", 1)[0] != "/qr":
+            self._answer(404, {"error": "not found: the only POST is /qr"})
+            return
+        # the page itself only: a cross-site form or fetch carries another Origin (or a
+        # Sec-Fetch-Site other than same-origin), and cannot send application/json without a
+        # preflight this server never grants
+        host = self.headers.get("Host", "")
+        origin = self.headers.get("Origin")
+        site = self.headers.get("Sec-Fetch-Site")
+        if (origin is not None and origin != f"http://{host}") or site not in (None, "same-origin"):
+            self._answer(403, {"error": "only the wallet page served here may ask for a QR code"})
+            return
+        if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
+            self._answer(415, {"error": "expected Content-Type application/json (a credential)"})
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._answer(411, {"error": "expected a Content-Length"})
+            return
+        if not 0 < length <= MAX_QR_BODY:
+            self._answer(
+                413, {"error": f"expected a credential of 1 to {MAX_QR_BODY} bytes, got {length}"}
+            )
+            return
+        body = self.rfile.read(length)
+        try:
+            credential = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._answer(400, {"error": f"expected a credential as JSON: {exc}"})
+            return
+        # (loaded on the first QR code: `talentproof wallet` starts without them)
+        from talentproof.credential.errors import CredentialError  # noqa: PLC0415
+        from talentproof.credential.qr import (  # noqa: PLC0415
+            encode_payload,
+            qr_version,
+            render_png,
+        )
+
+        if not isinstance(credential, dict) or "VerifiableCredential" not in (
+            credential.get("type") or []
+        ):
+            self._answer(400, {"error": "expected a verifiable credential (a JSON object)"})
+            return
+        try:
+            payload = encode_payload(credential)
+            png = render_png(payload, scale=4)
+        except CredentialError as exc:
+            self._answer(422, {"error": f"this credential cannot be put in a QR code: {exc}"})
+            return
+        self._answer(
+            200,
+            png,
+            "image/png",
+            {"X-QR-Version": str(qr_version(payload)), "X-QR-Characters": str(len(payload))},
+        )
+
+    def _answer(
+        self,
+        code: int,
+        body: bytes | dict[str, Any],
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
 
     def list_directory(self, path: Any) -> None:
         self.send_error(404, "not found")

@@ -349,6 +349,233 @@
     return r.body || {};
   }
 
+  // --- validity of a held credential (wallet/inspect.py `check`, in the browser) ----------------
+  // The issuer's eddsa-jcs-2022 signature, with the key the issuer's did:web document lists
+  // (fetched from the institution the credential came from); validFrom/validUntil; the anchor
+  // proof's Merkle path to its root; the Bitstring Status List entries at the issuer (each
+  // list's own signature checked too). Whether the root is on the ledger is the verifier's
+  // check: the page reads no chain.
+  const ANCHOR_TYPE = "TalentProofAnchor";
+  const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  function unhex(text, what) {
+    if (typeof text !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(text)) throw new Error(`${what}: expected 0x and 64 hex digits`);
+    return Uint8Array.from(text.slice(2).match(/../g), (h) => parseInt(h, 16));
+  }
+  function splitAnchor(c) {
+    const signed = { ...c };
+    if (!Array.isArray(c.proof)) return { signed, anchor: null };
+    const anchors = c.proof.filter((p) => p && p.type === ANCHOR_TYPE);
+    const rest = c.proof.filter((p) => !(p && p.type === ANCHOR_TYPE));
+    if (!anchors.length) return { signed, anchor: null };
+    if (anchors.length > 1) throw new Error(`expected at most one anchor proof, found ${anchors.length}`);
+    if (rest.length === 1) signed.proof = rest[0]; else if (rest.length) signed.proof = rest; else delete signed.proof;
+    return { signed, anchor: anchors[0] };
+  }
+  function selectProof(doc) {
+    const p = doc.proof;
+    if (!p || (Array.isArray(p) && !p.length)) throw new Error("the credential carries no proof");
+    const list = (Array.isArray(p) ? p : [p]).filter((e) => !(e && e.type === ANCHOR_TYPE));
+    if (list.length !== 1) throw new Error(`expected one Data Integrity proof, found ${list.length}`);
+    const proof = list[0];
+    if (!proof || typeof proof !== "object") throw new Error("proof: expected an object");
+    if (proof.type !== "DataIntegrityProof") throw new Error(`proof type: expected DataIntegrityProof, found ${proof.type}`);
+    if (proof.cryptosuite !== "eddsa-jcs-2022") throw new Error(`cryptosuite: expected eddsa-jcs-2022, found ${proof.cryptosuite}`);
+    if (proof.proofPurpose !== "assertionMethod") throw new Error(`proofPurpose: expected assertionMethod, found ${proof.proofPurpose}`);
+    if (typeof proof.verificationMethod !== "string") throw new Error("verificationMethod: expected a DID URL");
+    if (proof["@context"] !== undefined) {
+      const pc = [].concat(proof["@context"]), dc = [].concat(doc["@context"]);
+      if (!same(dc.slice(0, pc.length), pc)) throw new Error("the document's @context does not start with the signed proof's @context");
+    }
+    return proof;
+  }
+  const issuerDid = (c) => (c.issuer && typeof c.issuer === "object" ? c.issuer.id : c.issuer);
+  // The did:web document's URL (did:web method): https, except for a development host on this
+  // machine (localhost), which TalentProof's issuer serves over http.
+  function didWebUrl(did) {
+    if (typeof did !== "string" || !did.startsWith("did:web:")) throw new Error(`expected a did:web issuer, found ${String(did).slice(0, 60)}`);
+    const [host, ...segments] = did.slice("did:web:".length).split(":");
+    const h = decodeURIComponent(host);
+    const scheme = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(h) ? "http" : "https";
+    const path = segments.length ? segments.map(decodeURIComponent).join("/") : ".well-known";
+    return `${scheme}://${h}/${path}/did.json`;
+  }
+  // Where the page fetches the issuer's DID document: from the institution the credential was
+  // received from (its OpenID4VCI credential issuer serves a copy at <issuer>/did.json), else
+  // at the did:web address.
+  const didDocumentUrl = (did, receivedFrom) => (receivedFrom ? receivedFrom.replace(/\/+$/, "") + "/did.json" : didWebUrl(did));
+  function multikeyRaw(mb) {
+    if (typeof mb !== "string" || !mb.startsWith("z")) throw new Error("publicKeyMultibase: expected base58btc (z...)");
+    const bytes = b58decode(mb.slice(1));
+    if (bytes.length !== 34 || bytes[0] !== 0xed || bytes[1] !== 0x01) throw new Error("publicKeyMultibase: not an Ed25519 Multikey");
+    return bytes.slice(2);
+  }
+  function keyInDidDocument(doc, vm) {
+    const did = vm.split("#")[0];
+    for (const entry of (doc && doc.verificationMethod) || []) {
+      const id = typeof entry.id === "string" && entry.id.startsWith("#") ? did + entry.id : entry.id;
+      if (id === vm) {
+        if (entry.type !== "Multikey" && entry.type !== "Ed25519VerificationKey2020") throw new Error(`${vm}: expected a Multikey, found ${entry.type}`);
+        return multikeyRaw(entry.publicKeyMultibase);
+      }
+    }
+    return null;
+  }
+  async function verifySignature(doc, proof, raw) {
+    const options = { ...proof };
+    delete options.proofValue;
+    const unsecured = { ...doc };
+    delete unsecured.proof;
+    const value = proof.proofValue;
+    if (typeof value !== "string" || !value.startsWith("z")) throw new Error("proofValue: expected multibase base58btc (z...)");
+    const signature = b58decode(value.slice(1));
+    if (signature.length !== 64) throw new Error(`proofValue: expected a 64-byte Ed25519 signature, found ${signature.length} bytes`);
+    const data = concat(await sha256(enc.encode(canonicalize(options))), await sha256(enc.encode(canonicalize(unsecured))));
+    const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+    return crypto.subtle.verify({ name: "Ed25519" }, key, signature, data);
+  }
+  // RFC 9162 inclusion proof (credential/merkle.py root_from_inclusion_reference)
+  async function anchorRoot(credentialHash, anchor) {
+    const { leafIndex: index, treeSize: size, path } = anchor;
+    if (!Number.isInteger(size) || size < 1) throw new Error(`tree size: expected a positive integer, found ${size}`);
+    if (!Number.isInteger(index) || index < 0 || index >= size) throw new Error(`leaf index: expected 0 <= index < ${size}, found ${index}`);
+    if (!Array.isArray(path)) throw new Error("path: expected a list of hashes");
+    let fn = index, sn = size - 1;
+    let r = await sha256(concat(new Uint8Array([0]), credentialHash));
+    for (const [k, text] of path.entries()) {
+      const p = unhex(text, `path[${k}]`);
+      if (sn === 0) throw new Error(`the path has ${path.length} hashes, more than a tree of ${size} needs`);
+      if (fn & 1 || fn === sn) {
+        r = await sha256(concat(new Uint8Array([1]), p, r));
+        if (!(fn & 1)) while (!(fn & 1) && fn !== 0) { fn >>= 1; sn >>= 1; }
+      } else {
+        r = await sha256(concat(new Uint8Array([1]), r, p));
+      }
+      fn >>= 1; sn >>= 1;
+    }
+    if (sn !== 0) throw new Error(`the path has ${path.length} hashes, too few for leaf ${index} of ${size}`);
+    return r;
+  }
+  // Bit `index` of a Bitstring Status List encodedList (multibase base64url of GZIP'd bits).
+  async function statusBit(encodedList, index) {
+    if (typeof encodedList !== "string" || !encodedList.startsWith("u")) throw new Error("encodedList: expected multibase base64url (prefix u)");
+    const gz = b64urlDecode(encodedList.slice(1));
+    const stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
+    let bits;
+    try { bits = new Uint8Array(await new Response(stream).arrayBuffer()); } catch (e) { throw new Error("encodedList: not GZIP-compressed"); }
+    if (index < 0 || index >= bits.length * 8) throw new Error(`status index ${index} outside the list of ${bits.length * 8} entries`);
+    return Boolean(bits[index >> 3] & (0x80 >> (index % 8)));
+  }
+  async function fetchPublic(url, cache) {
+    // no-store: a status list changes when the institution revokes; the browser's cache must
+    // not answer for the issuer
+    if (!cache.has(url)) cache.set(url, fetchJson(url, { cache: "no-store" }, "a public document"));
+    return cache.get(url);
+  }
+  const SUMMARY_LABELS = {
+    "signature-invalid": "signature invalid", "anchor-invalid": "anchor proof broken", revoked: "revoked",
+    suspended: "suspended", expired: "expired", "not-yet-valid": "not yet valid",
+    unchecked: "not checked (offline)", pending: "pending (not yet anchored)", valid: "valid",
+  };
+  // What the page can establish about a credential: {signature, issuerKey, dates, anchor,
+  // status: {purpose: text}, summary, label}. `receivedFrom`: the credential issuer URL it came
+  // from; `online: false` checks nothing over the network; `cache`: URL -> response promise.
+  async function checkCredential(c, { receivedFrom, now, online = true, cache = new Map() } = {}) {
+    const v = { signature: "not checked", issuerKey: "not checked", dates: "valid", anchor: "pending", status: {} };
+    const did = issuerDid(c);
+    let raw = null, offline = !online, signerVm = null;
+    let signed = null, anchor = null;
+    try {
+      ({ signed, anchor } = splitAnchor(c));
+      const proof = selectProof(signed);
+      const vm = proof.verificationMethod;
+      signerVm = vm;
+      if (vm.split("#")[0] !== did) throw new Error(`signed with a key of ${vm.split("#")[0]}, not of the issuer ${did}`);
+      let doc = null, url = null;
+      if (online) {
+        url = didDocumentUrl(did, receivedFrom);
+        const r = await fetchPublic(url, cache).catch(() => null);
+        if (r && r.status === 200 && r.body && typeof r.body === "object") doc = r.body;
+        else v.issuerKey = `not checked (offline: the issuer's DID document at ${url} could not be fetched${r ? `, HTTP ${r.status}` : ""})`;
+      }
+      if (doc) {
+        if (doc.id !== did) throw new Error(`the DID document at ${url} is ${doc.id}'s, not the issuer ${did}'s`);
+        raw = keyInDidDocument(doc, vm);
+        if (!raw) throw new Error(`the key ${vm.split("#")[1] || vm} is not in the issuer's DID document (${url})`);
+        v.issuerKey = `listed in ${did}'s DID document (${new URL(url).host})`;
+      } else {
+        offline = true;
+        const frag = vm.split("#")[1] || "";
+        if (!frag.startsWith("z6Mk")) throw new Error("offline, and the verification method does not name its key");
+        raw = multikeyRaw(frag);
+        if (!online) v.issuerKey = "not checked (offline)";
+      }
+      if (!(await verifySignature(signed, proof, raw))) {
+        raw = null;
+        throw new Error(`the signature does not verify: the credential was altered after signing or not signed by ${vm}`);
+      }
+      v.signature = "valid";
+    } catch (e) {
+      raw = null;
+      v.signature = `invalid (${e.message})`;
+    }
+    if (v.signature === "valid" && anchor) {
+      try {
+        const root = await anchorRoot(await sha256(enc.encode(canonicalize(signed))), anchor);
+        if (hex(root) !== hex(unhex(anchor.merkleRoot, "merkleRoot"))) {
+          throw new Error(`the inclusion path leads to 0x${hex(root)}, not to the anchored root ${anchor.merkleRoot}`);
+        }
+        v.anchor = "anchored";
+      } catch (e) {
+        v.anchor = `broken anchor proof (${e.message})`;
+      }
+    }
+    const when = now || new Date();
+    if (typeof c.validUntil === "string" && Date.parse(c.validUntil) < when.getTime()) v.dates = `expired ${c.validUntil}`;
+    else if (typeof c.validFrom === "string" && Date.parse(c.validFrom) > when.getTime()) v.dates = `not yet valid (from ${c.validFrom})`;
+    else if ((c.validUntil && isNaN(Date.parse(c.validUntil))) || (c.validFrom && isNaN(Date.parse(c.validFrom)))) v.dates = "unreadable validity dates";
+    const entries = [].concat(c.credentialStatus || []).filter((e) => e && typeof e === "object");
+    for (const entry of entries) {
+      const purpose = String(entry.statusPurpose);
+      v.status[purpose] = !raw ? "not checked (the credential's signature is invalid)"
+        : offline ? "not checked (offline)" : await listStatus(entry, did, signerVm, raw, cache);
+    }
+    const unchecked = offline || Object.values(v.status).some((s) => s.startsWith("not checked"));
+    v.summary = v.signature !== "valid" ? "signature-invalid"
+      : !["anchored", "pending"].includes(v.anchor) ? "anchor-invalid"
+      : v.status.revocation === "set" ? "revoked"
+      : v.status.suspension === "set" ? "suspended"
+      : v.dates.startsWith("expired") ? "expired"
+      : v.dates !== "valid" ? "not-yet-valid"
+      : unchecked ? "unchecked"
+      : v.anchor === "anchored" ? "valid" : "pending";
+    v.label = SUMMARY_LABELS[v.summary];
+    return v;
+  }
+  async function listStatus(entry, did, signerVm, raw, cache) {
+    const url = entry.statusListCredential;
+    const index = Number(entry.statusListIndex);
+    if (!Number.isInteger(index) || entry.statusListIndex === undefined) return "not checked (no statusListIndex)";
+    if (typeof url !== "string" || !/^https?:\/\//.test(url)) return "not checked (no statusListCredential URL)";
+    const r = await fetchPublic(url, cache).catch((e) => ({ error: e.message }));
+    if (r.error) return `not checked (offline: cannot reach ${url})`;
+    if (r.status !== 200 || !r.body || typeof r.body !== "object") return `not checked (HTTP ${r.status} from ${url})`;
+    try {
+      const list = r.body;
+      const proof = selectProof(list);
+      const lvm = proof.verificationMethod, frag = lvm.split("#")[1] || "";
+      // the list must be signed by the key that signed the credential (as wallet/inspect.py asks)
+      const sameKey = lvm === signerVm || (frag.startsWith("z6Mk") && hex(multikeyRaw(frag)) === hex(raw));
+      if (lvm.split("#")[0] !== did || !sameKey) {
+        return `not checked (the list at ${url} is not signed by the credential's issuer key)`;
+      }
+      if (!(await verifySignature(list, proof, raw))) return `not checked (the list at ${url} has an invalid signature)`;
+      if (issuerDid(list) !== did) return `not checked (the list at ${url} is issued by ${issuerDid(list)}, not ${did})`;
+      return (await statusBit((list.credentialSubject || {}).encodedList, index)) ? "set" : "clear";
+    } catch (e) {
+      return `not checked (unreadable status list: ${e.message})`;
+    }
+  }
+
   // --- what a credential says -----------------------------------------------------------------
   function subjectOf(c) {
     const s = c && c.credentialSubject;
@@ -382,5 +609,6 @@
     parseOfferUri, resolveOffer, acceptOffer, pollDeferred,
     parseRequestUri, fetchRequest, claimValues, matchDcql, buildVpToken, sendResponse,
     subjectOf, kindOf, describe, issuerOf, isAnchored, sleep,
+    splitAnchor, didWebUrl, didDocumentUrl, anchorRoot, statusBit, checkCredential, SUMMARY_LABELS,
   };
 })(typeof self !== "undefined" ? self : this);

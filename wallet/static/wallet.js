@@ -86,44 +86,137 @@
 
   // --- credentials ----------------------------------------------------------------------------
   function validUntil(c) { return c.validUntil ? `valid until ${c.validUntil.slice(0, 10)}` : "no expiry date"; }
-  function expired(c) { return c.validUntil && Date.parse(c.validUntil) < Date.now(); }
+  // what may be presented: not revoked, suspended, expired, not yet valid or broken (a pending
+  // or unchecked one the verifier judges itself)
+  const USABLE = ["valid", "pending", "unchecked"];
+  const STATUS_WORDS = { clear: { revocation: "not revoked", suspension: "not suspended" }, set: { revocation: "REVOKED", suspension: "SUSPENDED" } };
+  function statusText(purpose, s) { return (STATUS_WORDS[s] || {})[purpose] || `${purpose}: ${s}`; }
+  // one line of what was found, then the details of each check
+  function checkLine(v) {
+    const parts = [v.signature === "valid" ? "signature valid" : "signature invalid"];
+    for (const [purpose, s] of Object.entries(v.status)) parts.push(s.startsWith("not checked") ? `${purpose} not checked` : statusText(purpose, s));
+    parts.push(v.dates === "valid" ? "in its validity dates" : v.dates);
+    return parts.join(" · ");
+  }
+  function checkDetails(v) {
+    const rows = [
+      ["Issuer's signature", v.signature === "valid" ? "valid (eddsa-jcs-2022, checked in this browser)" : v.signature],
+      ["Issuer's key", v.issuerKey],
+      ["Validity dates", v.dates],
+      ...Object.entries(v.status).map(([purpose, s]) => [`Status list (${purpose})`, s === "clear" || s === "set" ? `${statusText(purpose, s)} (the issuer's list, its signature checked)` : s]),
+      ["Ledger anchor", v.anchor === "anchored" ? "its Merkle path leads to the anchored root" : v.anchor === "pending" ? "not anchored yet" : v.anchor],
+    ];
+    const dl = el("dl", {});
+    for (const [k, text] of rows) dl.append(el("dt", {}, k), el("dd", {}, text));
+    return el("details", { class: "checks" }, el("summary", {}, "What was checked"), dl,
+      el("p", { class: "muted small" }, "Not checked here: whether that root is on the ledger and whether the institution is accredited. The page reads no chain; the verifier checks both."));
+  }
+  function showValidity(li, v) {
+    li.className = `credential ${v.summary}`;
+    li.dataset.state = v.summary;
+    li.querySelector(".badge").textContent = v.label;
+    li.querySelector(".checked").textContent = checkLine(v);
+    li.querySelector(".checks-slot").replaceChildren(checkDetails(v));
+  }
   function credentialItem(entry, extra) {
     const c = entry.credential;
-    const state = expired(c) ? "expired" : W.isAnchored(c) ? "anchored" : "pending";
-    const label = { expired: "expired", anchored: "anchored", pending: "pending anchor" }[state];
-    return el("li", { class: `credential ${state}`, "data-kind": W.kindOf(c), "data-state": state, "data-id": c.id || "" },
-      el("div", {}, el("span", { class: "kind" }, W.kindOf(c)), el("span", { class: "badge" }, label)),
+    return el("li", { class: "credential checking", "data-kind": W.kindOf(c), "data-state": "checking", "data-id": c.id || "" },
+      el("div", {}, el("span", { class: "kind" }, W.kindOf(c)), el("span", { class: "badge" }, "checking…")),
       el("div", { class: "says" }, W.describe(c)),
       el("div", { class: "meta" }, `${W.subjectOf(c).name || ""} · issued by ${W.issuerOf(c)} · ${validUntil(c)}`),
+      el("div", { class: "checked meta" }, ""),
+      el("div", { class: "checks-slot" }),
       extra || null);
   }
+  let checking = 0; // the latest list's checks; an older render's results are dropped
   async function renderList() {
     const entries = (await allCredentials()).sort((a, b) => (b.received || "").localeCompare(a.received || ""));
     const pending = await allPending();
     const ul = $("credentials");
     ul.replaceChildren();
+    delete ul.dataset.checked;
     for (const p of pending) {
       ul.append(el("li", { class: "credential pending", "data-state": "waiting" },
         el("div", {}, el("span", { class: "kind" }, "on its way"), el("span", { class: "badge" }, "being anchored")),
         el("div", { class: "meta" }, `from ${p.issuerName || p.issuer}: the institution signed it; it arrives once anchored on the ledger`)));
     }
+    const items = [];
     for (const entry of entries) {
       const dl = el("button", { type: "button" }, "Download JSON");
       dl.addEventListener("click", () => download(entry.credential));
-      ul.append(credentialItem(entry, dl));
+      const qr = el("button", { type: "button", class: "show-qr" }, "Offline QR code");
+      qr.addEventListener("click", () => showQr(entry.credential));
+      const li = credentialItem(entry, el("div", { class: "actions" }, qr, dl));
+      ul.append(li);
+      items.push([li, entry]);
     }
     $("empty").hidden = entries.length + pending.length > 0;
+    const run = ++checking;
+    const cache = new Map(); // one fetch of each DID document and status list per pass
+    await Promise.all(items.map(async ([li, entry]) => {
+      const v = await W.checkCredential(entry.credential, { receivedFrom: entry.issuer, online: navigator.onLine !== false, cache });
+      if (run === checking) showValidity(li, v);
+    }));
+    if (run === checking) ul.dataset.checked = "true";
   }
   function download(c) {
     const blob = new Blob([JSON.stringify(c, null, 2)], { type: "application/json" });
-    const a = el("a", { href: URL.createObjectURL(blob), download: `credential-${W.kindOf(c)}.json` });
+    saveBlob(blob, `credential-${W.kindOf(c)}.json`);
+  }
+  function saveBlob(blob, name) {
+    const a = el("a", { href: URL.createObjectURL(blob), download: name });
     document.body.append(a);
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   }
-  async function store(credentials) {
-    for (const c of credentials) await putCredential({ id: c.id || crypto.randomUUID(), credential: c, received: new Date().toISOString() });
+  async function store(credentials, issuer) {
+    for (const c of credentials) await putCredential({ id: c.id || crypto.randomUUID(), credential: c, received: new Date().toISOString(), issuer });
+  }
+
+  // --- the offline QR code: made by `talentproof wallet serve` on this computer ---------------
+  let qrBlob = null;
+  async function showQr(c) {
+    const view = $("qr-view");
+    $("qr-image").removeAttribute("src");
+    $("qr-image").hidden = true;
+    $("qr-save").hidden = true;
+    $("qr-what").textContent = `${W.kindOf(c)}: ${W.describe(c)}`;
+    status("qr-status", "Making the QR code on this computer…");
+    view.hidden = false;
+    $("qr-close").focus();
+    try {
+      let r;
+      try {
+        r = await fetch("qr", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(c), credentials: "omit" });
+      } catch (e) {
+        throw new Error(`the wallet's local server (talentproof wallet serve) cannot be reached: ${e.message}`);
+      }
+      if (r.status !== 200) {
+        const text = await r.text();
+        let why = text;
+        try { why = JSON.parse(text).error || text; } catch (e) { /* plain text */ }
+        throw new Error(r.status === 404 || r.status === 501 ? "open this page with `talentproof wallet serve`: it makes the offline QR code on this computer" : `no QR code: ${why}`);
+      }
+      qrBlob = await r.blob();
+      if (qrBlob.type !== "image/png") throw new Error(`no QR code: the local server answered ${qrBlob.type}, expected image/png`);
+      const img = $("qr-image");
+      if (img.src) URL.revokeObjectURL(img.src);
+      await new Promise((ok, ko) => { img.onload = ok; img.onerror = () => ko(new Error("the QR image cannot be shown")); img.src = URL.createObjectURL(qrBlob); });
+      img.hidden = false;
+      $("qr-save").hidden = false;
+      $("qr-save").dataset.name = `credential-${W.kindOf(c)}-qr.png`;
+      status("qr-status", `QR version ${r.headers.get("X-QR-Version")}, ${r.headers.get("X-QR-Characters")} characters: the whole credential, readable by a verifier without a network.`, "ok");
+    } catch (e) {
+      status("qr-status", e.message, "error");
+    }
+  }
+  function closeQr() {
+    $("qr-view").hidden = true;
+    const img = $("qr-image");
+    if (img.src) URL.revokeObjectURL(img.src);
+    img.removeAttribute("src");
+    qrBlob = null;
   }
 
   // --- receive --------------------------------------------------------------------------------
@@ -136,7 +229,7 @@
       status("offer-status", `Asking ${offer.credential_issuer} for the credential…`);
       const got = await W.acceptOffer(offer, $("tx-code").value.trim(), holder);
       if (got.credentials) {
-        await store(got.credentials);
+        await store(got.credentials, offer.credential_issuer);
         status("offer-status", `Received from ${got.issuerName}.`, "ok");
       } else {
         await putPending(got.transaction);
@@ -164,7 +257,7 @@
         throw e;
       }
       if (r.credentials) {
-        await store(r.credentials);
+        await store(r.credentials, t.issuer);
         await dropPending(t.transaction_id);
         status("offer-status", `Received from ${t.issuerName}, anchored.`, "ok");
         return;
@@ -185,17 +278,30 @@
     try {
       status("present-status", "Reading the request…");
       request = await W.fetchRequest($("request-uri").value);
-      const creds = (await allCredentials()).map((e) => e.credential).filter((c) => !expired(c))
+      // each credential checked first: a revoked, suspended, expired or broken one is not offered
+      status("present-status", "Checking your credentials…");
+      const cache = new Map();
+      const checked = await Promise.all((await allCredentials()).map(async (e) => [e.credential,
+        await W.checkCredential(e.credential, { receivedFrom: e.issuer, online: navigator.onLine !== false, cache })]));
+      const validity = new Map(checked);
+      const usable = checked.filter(([, v]) => USABLE.includes(v.summary)).map(([c]) => c)
         .sort((a, b) => Number(W.isAnchored(b)) - Number(W.isAnchored(a)));
-      matched = W.matchDcql(request.dcql, creds, W.didKey(holder.publicKey));
+      const held = checked.filter(([, v]) => !USABLE.includes(v.summary));
+      matched = W.matchDcql(request.dcql, usable, W.didKey(holder.publicKey));
       const host = new URL(request.responseUri).host;
       $("consent-who").textContent = `${request.clientName || "A verifier"} at ${host} (${request.verifierDid.slice(0, 24)}…) asks for:`;
       const ul = $("consent-list");
       ul.replaceChildren();
       for (const [qid, list] of Object.entries(matched.chosen)) {
         const paths = (matched.requested[qid] || []).map((p) => p.filter((s) => typeof s === "string").join(".")).join(", ");
-        for (const c of list) ul.append(credentialItem({ credential: c }, el("div", { class: "claims" }, `sent whole, as issued; the verifier reads: ${paths}`)));
+        for (const c of list) {
+          const li = credentialItem({ credential: c }, el("div", { class: "claims" }, `sent whole, as issued; the verifier reads: ${paths}`));
+          showValidity(li, validity.get(c));
+          ul.append(li);
+        }
       }
+      $("consent-held").hidden = !held.length;
+      $("consent-held").textContent = held.length ? `Not offered: ${held.map(([c, v]) => `${W.kindOf(c)} (${v.label})`).join(", ")}.` : "";
       const missing = $("consent-missing");
       missing.hidden = !matched.missing.length;
       missing.textContent = matched.missing.length ? `You have no credential for: ${matched.missing.join("; ")}. The officer will see what is missing.` : "";
@@ -308,6 +414,10 @@
     $("accept").addEventListener("click", accept);
     $("open-request").addEventListener("click", openRequest);
     $("send").addEventListener("click", send);
+    $("recheck").addEventListener("click", () => renderList());
+    $("qr-close").addEventListener("click", closeQr);
+    $("qr-save").addEventListener("click", () => { if (qrBlob) saveBlob(qrBlob, $("qr-save").dataset.name); });
+    document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && !$("qr-view").hidden) closeQr(); });
     $("decline").addEventListener("click", () => { $("consent").hidden = true; request = null; status("present-status", "Declined: nothing was sent."); });
     wireScanners();
     await renderList();
