@@ -219,6 +219,9 @@ async function submit(event) {
     showProblem("Choose at least one QR image, or scan a QR code with the camera.");
     return;
   }
+  // the officer verifies what is in hand: a wallet request still waiting is dropped
+  stopWallet();
+  document.getElementById("wallet-box").hidden = true;
   const form = new FormData();
   for (const f of files) form.append("files", f, f.name);
   scanned.forEach((p) => form.append("payloads", p));
@@ -250,6 +253,15 @@ async function submit(event) {
 // A request to the applicant's wallet (OpenID4VP): show its QR code, poll until the verdict
 // comes, then show it as any other verification; refused responses are listed as they come.
 let walletPoll = null;
+// The request the page waits for: the answer of any other (one the officer left by verifying
+// the next applicant or making a new request) is never shown, even from a poll in flight.
+let walletRequestId = null;
+
+function stopWallet() {
+  if (walletPoll) clearInterval(walletPoll);
+  walletPoll = null;
+  walletRequestId = null;
+}
 
 function walletStatus(text) {
   document.getElementById("wallet-status").textContent = text;
@@ -266,8 +278,9 @@ async function pollWallet(id) {
   try {
     const res = await fetch(`/oid4vp/requests/${encodeURIComponent(id)}`, { cache: "no-store" });
     data = await res.json();
+    if (id !== walletRequestId) return;  // the officer moved on: not this applicant's answer
     if (!res.ok) {
-      clearInterval(walletPoll);
+      stopWallet();
       walletStatus(typeof data.detail === "string" ? data.detail : "The request is gone.");
       return;
     }
@@ -276,11 +289,11 @@ async function pollWallet(id) {
   }
   showRefusals(data.refusals);
   if (data.state === "answered") {
-    clearInterval(walletPoll);
+    stopWallet();
     walletStatus("The wallet answered: the verdict is below.");
     renderReport(data.report);
   } else if (data.state === "expired") {
-    clearInterval(walletPoll);
+    stopWallet();
     walletStatus("The request expired before a wallet answered: make a new one.");
   } else {
     walletStatus(`Waiting for the applicant's wallet (until ${data.expiresAt})\u2026`);
@@ -298,7 +311,7 @@ async function requestFromWallet() {
   if (applicationDate) body.applicationDate = applicationDate;
   const idNumber = document.getElementById("id-number").value.trim();
   if (idNumber) body.idNumber = idNumber;
-  if (walletPoll) clearInterval(walletPoll);
+  stopWallet();
   const res = await fetch("/oid4vp/requests", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -316,6 +329,7 @@ async function requestFromWallet() {
   document.getElementById("wallet-box").dataset.requestId = data.id;
   showRefusals([]);
   walletStatus("Waiting for the applicant's wallet\u2026");
+  walletRequestId = data.id;
   walletPoll = setInterval(() => pollWallet(data.id), 1500);
 }
 
