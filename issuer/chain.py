@@ -177,17 +177,20 @@ class ChainGateway:
             if self._contract is None:
                 from web3 import Web3  # noqa: PLC0415 (start-up time)
 
+                from talentproof.ledger.chain import accept_poa_blocks  # noqa: PLC0415 (start-up time)
                 from talentproof.ledger.errors import ErrorDecoder  # noqa: PLC0415 (start-up time)
 
                 abi = _registry_abi()
                 dep = self.deployment()
                 # One bounded attempt per call: web3's default retries (5, on timeouts too)
                 # turned a frozen node into a ~52 s block of every ledger call.
-                w3 = Web3(
-                    Web3.HTTPProvider(
-                        self.rpc_url,
-                        request_kwargs={"timeout": self.rpc_timeout},
-                        exception_retry_configuration=None,
+                w3 = accept_poa_blocks(  # Clique/QBFT blocks' long extraData
+                    Web3(
+                        Web3.HTTPProvider(
+                            self.rpc_url,
+                            request_kwargs={"timeout": self.rpc_timeout},
+                            exception_retry_configuration=None,
+                        )
                     )
                 )
                 self._contract = w3.eth.contract(

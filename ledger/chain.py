@@ -39,7 +39,7 @@ def connect(rpc_url: str = DEFAULT_RPC_URL, *, timeout: float = 10.0, check: boo
 
     if not rpc_url.startswith(("http://", "https://")):
         raise ValueError(f"expected an http(s):// JSON-RPC URL, got {rpc_url!r}")
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    w3 = accept_poa_blocks(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout})))
     if check:
         from talentproof.ledger.tx import (  # noqa: PLC0415 (tx imports eth-account, 0.4 s, which the read-only verifier never needs)
             rpc_guard,
@@ -47,6 +47,20 @@ def connect(rpc_url: str = DEFAULT_RPC_URL, *, timeout: float = 10.0, check: boo
 
         with rpc_guard("eth_chainId", rpc_url):
             w3.eth.chain_id  # noqa: B018 - a probe
+    return w3
+
+
+def accept_poa_blocks(w3: Any) -> Any:
+    """Let `w3` read the blocks of a proof-of-authority chain; returns `w3`.
+
+    Clique (geth), IBFT and QBFT (Besu, GoQuorum) keep the signers and seals in a block's
+    ``extraData``, longer than the 32 bytes web3.py's validation allows: without this every
+    block read (fee estimation, receipts' confirmations) fails with ``ExtraDataLengthError``.
+    Harmless on other chains (Anvil, Ganache).
+    """
+    from web3.middleware import ExtraDataToPOAMiddleware  # noqa: PLC0415 (with web3, above)
+
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     return w3
 
 

@@ -1,4 +1,4 @@
-"""``talentproof node | deploy | governance | status | contracts`` commands.
+"""``talentproof node | network | deploy | governance | status | contracts`` commands.
 
 Errors print one line and exit 1; usage errors exit 2; an unreachable chain exits 3.
 The operator key comes from ``--key``, ``--key-file`` or ``$TALENTPROOF_OPERATOR_KEY``.
@@ -14,11 +14,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from talentproof.ledger.chain import DEFAULT_RPC_URL, load_private_key
+
+if TYPE_CHECKING:
+    from talentproof.ledger.network import Network
 
 __all__ = ["register"]
 
@@ -454,11 +457,135 @@ def register(app: typer.Typer) -> None:
                 f"accounts {', '.join(item['accounts']) or '-'}"
             )
 
+    _register_network(app)
+
     try:
         from talentproof.ledger.compiler import register_compile_command
     except ImportError:  # pragma: no cover - compiler module absent
         return
     register_compile_command(app)
+
+
+NetworkDirOpt = typer.Option(
+    Path("data/network"), "--dir", help="The network's folder (layout, keys, chains, logs)."
+)
+
+
+def _register_network(app: typer.Typer) -> None:
+    """``talentproof network build | start | stop | status``: a local Clique network of geth nodes.
+
+    `start` lays the network out on its first run (`talentproof.ledger.network`), starts the
+    nodes in the background and returns once blocks are produced and every node has all the
+    others as peers; `stop` stops them (from any shell: the process ids are in
+    ``<dir>/pids.json``); `status` shows each node. The chain state stays in ``--dir``.
+    """
+    group = typer.Typer(
+        help="Run a permissioned network: Clique signers and an RPC node (geth).",
+        no_args_is_help=True,
+    )
+    app.add_typer(group, name="network")
+
+    @group.command("build")
+    def build() -> None:
+        """Build geth from the Go module proxy into the cache (once; reused afterwards)."""
+        from talentproof.ledger.errors import NodeError
+        from talentproof.ledger.geth import geth_binary, geth_version
+
+        try:
+            binary = geth_binary(log=typer.echo)
+            typer.echo(f"geth {geth_version(binary)} at {binary}")
+        except NodeError as exc:
+            _fail(str(exc), EXIT_FAILURE)
+
+    @group.command("start")
+    def start(
+        directory: Path = NetworkDirOpt,
+        signers: int = typer.Option(3, "--signers", min=1, max=16, help="Clique signers."),
+        block_period: int = typer.Option(
+            1, "--block-period", min=1, max=30, help="Seconds between blocks (1-2 s)."
+        ),
+        rpc_port: int = typer.Option(
+            8545, "--rpc-port", min=0, max=65535, help="HTTP JSON-RPC port of the RPC node."
+        ),
+        rpc_nodes: int = typer.Option(
+            1, "--rpc-nodes", min=1, max=8, help="Non-signing RPC nodes."
+        ),
+        chain_id: int | None = typer.Option(None, "--chain-id", help="Chain id (default 13370)."),
+    ) -> None:
+        """Start the network in the background; returns when it produces blocks, all peered."""
+        from talentproof.ledger.errors import NodeError
+        from talentproof.ledger.network import DEFAULT_CHAIN_ID, Network, NetworkConfig
+        from talentproof.private import restrict_umask
+
+        restrict_umask()  # keys, chain data and logs 0600 (issue 12)
+        try:
+            net = Network(
+                directory,
+                NetworkConfig(
+                    signers=signers,
+                    rpc_nodes=rpc_nodes,
+                    block_period=block_period,
+                    chain_id=DEFAULT_CHAIN_ID if chain_id is None else chain_id,
+                    rpc_port=rpc_port,
+                ),
+                attached=False,
+            )
+            if net.directory.exists() and net.running:
+                typer.echo(f"already running in {net.directory}")
+            else:
+                net.start()
+                typer.echo(f"started in {net.directory.resolve()} ({net.client})")
+            _print_network_status(net)
+            typer.echo(f"operator (development account 0) key {net.private_keys[0]}")
+            typer.echo(f"stop with: talentproof network stop --dir {directory}")
+        except NodeError as exc:
+            _fail(str(exc), EXIT_FAILURE)
+
+    @group.command("stop")
+    def stop(directory: Path = NetworkDirOpt) -> None:
+        """Stop every node of the network (the chain state stays in --dir)."""
+        from talentproof.ledger.errors import NodeError
+        from talentproof.ledger.network import Network
+
+        try:
+            stopped = Network(directory).stop()
+        except NodeError as exc:
+            _fail(str(exc), EXIT_FAILURE)
+        typer.echo(f"stopped {', '.join(stopped)}" if stopped else "no node was running")
+
+    @group.command("status")
+    def status(
+        directory: Path = NetworkDirOpt,
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """Each node's process, head block and peers; exits 1 unless every node runs."""
+        from talentproof.ledger.errors import NodeError
+        from talentproof.ledger.network import Network
+
+        net = Network(directory)
+        try:
+            nodes = net.status()
+        except NodeError as exc:
+            _fail(str(exc), EXIT_FAILURE)
+        if as_json:
+            typer.echo(json.dumps([n.to_json() for n in nodes], indent=2))
+        else:
+            _print_network_status(net)
+        if not all(n.running for n in nodes):
+            raise typer.Exit(1)
+
+
+def _print_network_status(net: Network) -> None:
+    for node in net.status():
+        state = "running" if node.running else "stopped"
+        block = "-" if node.block is None else str(node.block)
+        peers = "-" if node.peers is None else str(node.peers)
+        who = f" signer {node.signer}" if node.signer else ""
+        typer.echo(
+            f"  {node.name:<9} {state:<8} pid {node.pid or '-':<8} block {block:<6} "
+            f"peers {peers:<3} {node.endpoint}{who}"
+        )
+    typer.echo(f"chain id {net.chain_id}; JSON-RPC {', '.join(net.rpc_urls)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,739 @@
+"""A permissioned network on this machine: N Clique signers and non-signing RPC nodes (geth).
+
+Usage::
+
+    from talentproof.ledger.network import network
+
+    with network(Path("data/network"), signers=3, block_period=1) as net:
+        print(net.rpc_url, net.chain_id, net.private_keys[0])
+
+The first start lays the network out in its folder (`Network.init`): a signer key per signer
+(``<node>/signer.key``, imported into the node's keystore), a node key per node (its enode
+identity), free loopback ports per node (p2p, engine API, and HTTP JSON-RPC for RPC nodes), a
+Clique genesis (`genesis`) whose extra data names the signers, with the London base fee and the
+development accounts (`nodes.dev_private_keys`, the operator key the project deploys with among
+them) funded, and ``network.json`` recording all of it. Later starts find the same layout and
+resume the chain from the nodes' data folders; a start asking for another layout (signer count,
+block period, chain id) is refused.
+
+Every node runs with ``--nodiscover`` and reaches the others as static (and trusted) peers, on
+127.0.0.1 only. Signers unlock their own signer account for sealing only
+(``--mine --miner.etherbase``); they serve no HTTP JSON-RPC (geth would refuse to unlock an
+account behind one) and are reached over IPC for status. The RPC nodes serve
+``eth,net,web3,txpool`` over HTTP and keep every historical state (``--gcmode archive``); the
+project's transactions reach the chain there, signed locally (`tx.TxSender`), never by a node
+account.
+
+`Network.start` returns once every node answers, every node has all the others as peers and
+new blocks have reached the first RPC node. ``attached=True`` (the default) ties the nodes to
+this process (``PR_SET_PDEATHSIG``: `talentproof run`); ``attached=False`` leaves them running
+on their own (`talentproof network start`), their process ids in ``pids.json`` for
+`Network.stop` and `Network.status` from another process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypedDict, Unpack
+
+from talentproof.ledger.errors import NodeError
+from talentproof.ledger.geth import GETH_VERSION, geth_binary
+from talentproof.ledger.nodes import DEV_MNEMONIC, dev_private_keys, free_port
+from talentproof.private import open_private, private_dir
+
+__all__ = [
+    "DEFAULT_CHAIN_ID",
+    "Network",
+    "NetworkConfig",
+    "NetworkOptions",
+    "NodeStatus",
+    "genesis",
+    "network",
+]
+
+DEFAULT_CHAIN_ID = 13370
+"""The local network's chain id: distinct from Anvil's 31337 and Ganache's 1337."""
+
+LAYOUT_FILE = "network.json"
+PIDS_FILE = "pids.json"
+PASSWORD_FILE = "password"
+GENESIS_FILE = "genesis.json"
+INITIAL_BASE_FEE = 1_000_000_000  # London's initial base fee (1 gwei), written in the genesis
+_PR_SET_PDEATHSIG = 1
+_IPC_PATH_MAX = 100  # sun_path is 108 bytes
+
+Role = Literal["signer", "rpc"]
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """What network to run.
+
+    Attributes:
+        signers: Clique signers named in the genesis (default 3).
+        rpc_nodes: non-signing nodes serving HTTP JSON-RPC (default 1).
+        block_period: Clique block period in seconds (1-2 s is what the issue asks for).
+        chain_id: the chain id (also the network id).
+        rpc_port: HTTP port of the first RPC node; 0 picks a free one (kept in the layout).
+        funded_accounts: how many development accounts (the test mnemonic's, account 0 the
+            operator) the genesis funds.
+        fund_wei: each funded account's balance.
+        gas_limit: the genesis block gas limit.
+        geth_version: the geth release to build and run.
+    """
+
+    signers: int = 3
+    rpc_nodes: int = 1
+    block_period: int = 1
+    chain_id: int = DEFAULT_CHAIN_ID
+    rpc_port: int = 0
+    funded_accounts: int = 10
+    fund_wei: int = 10**24
+    gas_limit: int = 30_000_000
+    geth_version: str = GETH_VERSION
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.signers <= 16:
+            raise NodeError(f"signers: expected 1 to 16, got {self.signers}")
+        if not 1 <= self.rpc_nodes <= 8:
+            raise NodeError(f"rpc_nodes: expected 1 to 8, got {self.rpc_nodes}")
+        if not 1 <= self.block_period <= 30:
+            raise NodeError(f"block_period: expected 1 to 30 seconds, got {self.block_period}")
+        if not 1 <= self.chain_id < 2**32:
+            raise NodeError(f"chain_id: expected 1 to 2^32-1, got {self.chain_id}")
+        if not 0 <= self.rpc_port <= 65535:
+            raise NodeError(f"rpc_port: expected 0 to 65535, got {self.rpc_port}")
+        if not 1 <= self.funded_accounts <= 100:
+            raise NodeError(f"funded_accounts: expected 1 to 100, got {self.funded_accounts}")
+
+
+def _address(private_key: bytes) -> str:
+    from eth_keys import keys  # noqa: PLC0415 (eth-keys loads a crypto backend; only set-up needs it)
+
+    return str(keys.PrivateKey(private_key).public_key.to_checksum_address())
+
+
+def _enode_id(node_key: bytes) -> str:
+    from eth_keys import keys  # noqa: PLC0415 (as above)
+
+    return str(keys.PrivateKey(node_key).public_key.to_hex()[2:])
+
+
+def genesis(config: NetworkConfig, signers: list[str], funded: list[str]) -> dict[str, Any]:
+    """The Clique genesis (pure): every fork up to London at block 0, no later fork (Clique in
+    geth 1.13 refuses Shanghai), the London base fee, the signers in the extra data
+    (32 zero bytes, the addresses, 65 zero bytes for the absent seal) and `funded` funded."""
+    if not signers:
+        raise NodeError("a Clique genesis needs at least one signer")
+    extra = (
+        "0x"
+        + "00" * 32
+        + "".join(a.lower().removeprefix("0x") for a in sorted(signers, key=str.lower))
+        + "00" * 65
+    )
+    forks = (
+        "homesteadBlock", "eip150Block", "eip155Block", "eip158Block", "byzantiumBlock",
+        "constantinopleBlock", "petersburgBlock", "istanbulBlock", "berlinBlock", "londonBlock",
+    )  # fmt: skip
+    return {
+        "config": {
+            "chainId": config.chain_id,
+            **dict.fromkeys(forks, 0),
+            "clique": {"period": config.block_period, "epoch": 30000},
+        },
+        "nonce": "0x0",
+        "timestamp": "0x0",
+        "difficulty": "0x1",
+        "gasLimit": hex(config.gas_limit),
+        "baseFeePerGas": hex(INITIAL_BASE_FEE),
+        "extradata": extra,
+        "alloc": {a.lower().removeprefix("0x"): {"balance": hex(config.fund_wei)} for a in funded},
+    }
+
+
+@dataclass(frozen=True)
+class NodeLayout:
+    """One node of the layout: its name, role, ports and identity."""
+
+    name: str
+    role: Role
+    p2p_port: int
+    authrpc_port: int
+    http_port: int  # 0 for signers (no HTTP)
+    enode_id: str
+    signer: str  # the signer address; "" for RPC nodes
+
+    def enode(self) -> str:
+        """The node's enode URL on loopback."""
+        return f"enode://{self.enode_id}@127.0.0.1:{self.p2p_port}?discport=0"
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """What `Network.status` knows of one node."""
+
+    name: str
+    role: Role
+    pid: int | None
+    running: bool
+    block: int | None
+    peers: int | None
+    endpoint: str
+    log: str
+    signer: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The status as a JSON object."""
+        return asdict(self)
+
+
+def _set_pdeathsig() -> None:  # in the child between fork and exec (attached nodes)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _ipc(path: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> Any:
+    """One JSON-RPC call over a geth IPC socket."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(body.encode())
+        buffer = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise NodeError(f"{method} over {path}: the node closed the connection")
+            buffer += chunk
+            try:
+                answer = json.loads(buffer)
+                break
+            except ValueError:
+                continue
+    if "error" in answer:
+        raise NodeError(f"{method} failed over {path}: {answer['error']}")
+    return answer["result"]
+
+
+def _http(url: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> Any:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
+    req = urllib.request.Request(
+        url, data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        answer = json.loads(resp.read())
+    if "error" in answer:
+        raise NodeError(f"{method} failed on {url}: {answer['error']}")
+    return answer["result"]
+
+
+@dataclass(eq=False)
+class Network:
+    """A Clique network of geth processes laid out in `directory`."""
+
+    directory: Path
+    config: NetworkConfig = field(default_factory=NetworkConfig)
+    attached: bool = True
+    startup_timeout: float = 120.0
+    binary: Path | None = None
+
+    processes: dict[str, subprocess.Popen[bytes]] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    layout: list[NodeLayout] = field(default_factory=list, init=False)
+    client: str = field(default="", init=False)
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def node_dir(self, name: str) -> Path:
+        """The data folder of node `name`."""
+        return self.directory / name
+
+    def log_of(self, name: str) -> Path:
+        """The log file of node `name`."""
+        return self.directory / "logs" / f"{name}.log"
+
+    def ipc_path(self, name: str) -> str:
+        """The IPC socket of node `name` (a short path under /tmp if the folder's is too long)."""
+        path = str((self.node_dir(name) / "geth.ipc").resolve())
+        if len(path) <= _IPC_PATH_MAX:
+            return path
+        digest = hashlib.sha256(path.encode()).hexdigest()[:16]
+        return f"/tmp/talentproof-geth-{digest}.ipc"
+
+    @property
+    def signers(self) -> list[NodeLayout]:
+        """The signer nodes."""
+        return [n for n in self.layout if n.role == "signer"]
+
+    @property
+    def rpc_nodes(self) -> list[NodeLayout]:
+        """The non-signing RPC nodes."""
+        return [n for n in self.layout if n.role == "rpc"]
+
+    @property
+    def rpc_urls(self) -> list[str]:
+        """The HTTP JSON-RPC endpoints of the RPC nodes."""
+        return [f"http://127.0.0.1:{n.http_port}" for n in self.rpc_nodes]
+
+    @property
+    def rpc_url(self) -> str:
+        """The first RPC node's HTTP JSON-RPC endpoint."""
+        if not self.layout:
+            self._load_layout()
+        return self.rpc_urls[0]
+
+    @property
+    def chain_id(self) -> int:
+        """The network's chain id."""
+        return self.config.chain_id
+
+    @property
+    def private_keys(self) -> tuple[str, ...]:
+        """The funded development accounts' keys (0x-hex); account 0 is the operator's."""
+        return dev_private_keys(self.config.funded_accounts, DEV_MNEMONIC)
+
+    @property
+    def log_path(self) -> Path:
+        """The first RPC node's log."""
+        return self.log_of(self.rpc_nodes[0].name if self.layout else "rpc-1")
+
+    def _load_layout(self) -> dict[str, Any] | None:
+        path = self.directory / LAYOUT_FILE
+        if not path.exists():
+            return None
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            self.layout = [NodeLayout(**n) for n in record["nodes"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise NodeError(
+                f"{path}: expected the layout `talentproof network start` writes ({exc})"
+            ) from None
+        return dict(record)
+
+    def init(self) -> None:
+        """Lay the network out in `directory` (first start), or check the layout there."""
+        record = self._load_layout()
+        if record is not None:
+            wanted = {
+                "signers": self.config.signers,
+                "rpc_nodes": self.config.rpc_nodes,
+                "block_period": self.config.block_period,
+                "chain_id": self.config.chain_id,
+            }
+            differs = [
+                f"{k} {record['config'].get(k)} (asked for {v})"
+                for k, v in wanted.items()
+                if record["config"].get(k) != v
+            ]
+            if differs:
+                raise NodeError(
+                    f"the network in {self.directory} was laid out with "
+                    + ", ".join(differs)
+                    + "; start it as it is, or use another folder"
+                )
+            first = self.rpc_nodes[0]
+            if self.config.rpc_port and first.http_port != self.config.rpc_port:
+                self.layout[self.layout.index(first)] = NodeLayout(
+                    **{**asdict(first), "http_port": self.config.rpc_port}
+                )
+                self._write_layout()
+            return
+        self._create()
+
+    def _write_layout(self) -> None:
+        record = {
+            "geth": self.config.geth_version,
+            "config": asdict(self.config),
+            "nodes": [asdict(n) for n in self.layout],
+        }
+        tmp = self.directory / (LAYOUT_FILE + ".tmp")
+        tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, self.directory / LAYOUT_FILE)
+
+    def _create(self) -> None:
+        binary = self._binary()
+        private_dir(self.directory)
+        private_dir(self.directory / "logs")
+        password = self.directory / PASSWORD_FILE
+        password.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
+        password.chmod(0o600)
+        taken: set[int] = set()
+
+        def port(wanted: int = 0) -> int:
+            while True:
+                chosen = wanted or free_port()
+                if chosen not in taken:
+                    taken.add(chosen)
+                    return chosen
+                wanted = 0
+
+        layout: list[NodeLayout] = []
+        names = [(f"signer-{i + 1}", "signer") for i in range(self.config.signers)] + [
+            (f"rpc-{i + 1}", "rpc") for i in range(self.config.rpc_nodes)
+        ]
+        for index, (name, role) in enumerate(names):
+            home = private_dir(self.node_dir(name))
+            node_key = secrets.token_bytes(32)
+            (home / "nodekey").write_text(node_key.hex(), encoding="utf-8")
+            signer = ""
+            if role == "signer":
+                signer_key = secrets.token_bytes(32)
+                key_file = home / "signer.key"
+                key_file.write_text(signer_key.hex(), encoding="utf-8")
+                key_file.chmod(0o600)
+                signer = _address(signer_key)
+                self._geth(
+                    binary,
+                    ["account", "import", "--datadir", str(home), "--lightkdf"]
+                    + ["--password", str(password), str(key_file)],
+                    f"importing the key of {name}",
+                )
+            layout.append(
+                NodeLayout(
+                    name=name,
+                    role=role,  # type: ignore[arg-type]  # from the literal pairs above
+                    p2p_port=port(),
+                    authrpc_port=port(),
+                    http_port=port(self.config.rpc_port if index == self.config.signers else 0)
+                    if role == "rpc"
+                    else 0,
+                    enode_id=_enode_id(node_key),
+                    signer=signer,
+                )
+            )
+        self.layout = layout
+        funded = [_address(bytes.fromhex(k[2:])) for k in self.private_keys]
+        spec = genesis(self.config, [n.signer for n in self.signers], funded)
+        genesis_path = self.directory / GENESIS_FILE
+        genesis_path.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+        for node in layout:
+            home = self.node_dir(node.name)
+            self._geth(
+                binary,
+                ["init", "--datadir", str(home), "--state.scheme", "hash", str(genesis_path)],
+                f"initialising {node.name}",
+            )
+            peers = [json.dumps(n.enode()) for n in layout if n.name != node.name]
+            (home / "config.toml").write_text(
+                "[Node.P2P]\n"
+                f"StaticNodes = [{', '.join(peers)}]\n"
+                f"TrustedNodes = [{', '.join(peers)}]\n",
+                encoding="utf-8",
+            )
+        self._write_layout()
+
+    def _binary(self) -> Path:
+        if self.binary is None:
+            self.binary = geth_binary(self.config.geth_version)
+        return self.binary
+
+    def _geth(self, binary: Path, args: list[str], what: str) -> None:
+        done = subprocess.run(
+            [str(binary), *args], capture_output=True, text=True, timeout=120, check=False
+        )
+        if done.returncode != 0:
+            raise NodeError(
+                f"{what}: geth {' '.join(args[:2])} exited {done.returncode}: "
+                f"{(done.stdout + done.stderr)[-1500:]}"
+            )
+
+    def command(self, node: NodeLayout, binary: Path | str) -> list[str]:
+        """The command line of `node` (pure, given the layout)."""
+        home = self.node_dir(node.name)
+        cmd = [
+            str(binary),
+            "--config", str(home / "config.toml"),
+            "--datadir", str(home),
+            "--nodekey", str(home / "nodekey"),
+            "--networkid", str(self.config.chain_id),
+            "--syncmode", "full",
+            "--state.scheme", "hash",
+            "--nodiscover",
+            "--nat", "none",
+            "--netrestrict", "127.0.0.0/8",
+            "--port", str(node.p2p_port),
+            "--authrpc.addr", "127.0.0.1",
+            "--authrpc.port", str(node.authrpc_port),
+            "--ipcpath", self.ipc_path(node.name),
+            "--cache", "128",
+            "--verbosity", "3",
+        ]  # fmt: skip
+        if node.role == "signer":
+            cmd += [
+                "--mine",
+                "--miner.etherbase", node.signer,
+                "--unlock", node.signer,
+                "--password", str(self.directory / PASSWORD_FILE),
+            ]  # fmt: skip
+        else:
+            cmd += [
+                "--gcmode", "archive",
+                "--http",
+                "--http.addr", "127.0.0.1",
+                "--http.port", str(node.http_port),
+                "--http.api", "eth,net,web3,txpool",
+                "--http.vhosts", "localhost,127.0.0.1",
+            ]  # fmt: skip
+        return cmd
+
+    # -- processes -----------------------------------------------------------------------------
+
+    def _recorded_pids(self) -> dict[str, int]:
+        path = self.directory / PIDS_FILE
+        if not path.exists():
+            return {}
+        try:
+            return {str(k): int(v) for k, v in json.loads(path.read_text()).items()}
+        except (ValueError, AttributeError):
+            return {}
+
+    def _our_pid(self, name: str, pid: int) -> bool:
+        """True when `pid` is alive and is geth running node `name` of this network."""
+        return _alive(pid) and str(self.node_dir(name)) in _cmdline(pid)
+
+    def running_pids(self) -> dict[str, int]:
+        """The nodes of this network whose processes are alive (from ``pids.json``)."""
+        return {n: p for n, p in self._recorded_pids().items() if self._our_pid(n, p)}
+
+    @property
+    def running(self) -> bool:
+        """True while every node's process is alive."""
+        if not self.layout:
+            self._load_layout()
+        pids = self.running_pids()
+        return bool(self.layout) and all(n.name in pids for n in self.layout)
+
+    def start(self) -> Network:
+        """Start every node and wait until the network produces blocks with all peers connected."""
+        self.directory = self.directory.resolve()
+        private_dir(self.directory)
+        self.init()
+        already = self.running_pids()
+        if already:
+            raise NodeError(
+                f"the network in {self.directory} is already running "
+                f"({', '.join(f'{n} pid {p}' for n, p in sorted(already.items()))}); "
+                "stop it first (`talentproof network stop`)"
+            )
+        binary = self._binary()
+        busy = [
+            f"{port} ({node.name})"
+            for node in self.layout
+            for port in (node.p2p_port, node.authrpc_port, node.http_port)
+            if port and _port_in_use(port)
+        ]
+        if busy:
+            raise NodeError(f"port {', '.join(busy)} already in use on 127.0.0.1")
+        try:
+            for node in self.layout:
+                self._spawn(node, binary)
+            self._write_pids()
+            self.wait_ready(self.startup_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _spawn(self, node: NodeLayout, binary: Path) -> None:
+        log = open_private(self.log_of(node.name), "ab")
+        try:
+            self.processes[node.name] = subprocess.Popen(
+                self.command(node, binary),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=not self.attached,
+                preexec_fn=_set_pdeathsig if self.attached else None,  # noqa: PLW1509 - prctl only
+            )
+        except OSError as exc:
+            raise NodeError(f"cannot run {binary}: {exc}") from exc
+        finally:
+            log.close()
+
+    def _write_pids(self) -> None:
+        pids = {name: proc.pid for name, proc in self.processes.items()}
+        tmp = self.directory / (PIDS_FILE + ".tmp")
+        tmp.write_text(json.dumps(pids) + "\n", encoding="utf-8")
+        os.replace(tmp, self.directory / PIDS_FILE)
+
+    def call(self, name: str, method: str, params: list[Any] | None = None) -> Any:
+        """A JSON-RPC call to node `name` over its IPC socket (every namespace, admin too)."""
+        return _ipc(self.ipc_path(name), method, params)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until every node answers and has every other node as a peer, and two new blocks
+        reached the first RPC node; raise `NodeError` naming what is missing."""
+        deadline = time.monotonic() + timeout
+        first_rpc = self.rpc_nodes[0].name
+        start_block: int | None = None
+        missing = "no node answered yet"
+        while True:
+            for name, proc in self.processes.items():
+                if proc.poll() is not None:
+                    raise NodeError(
+                        f"{name} exited with code {proc.returncode} during startup "
+                        f"(log {self.log_of(name)}): {_tail(self.log_of(name), 600)}"
+                    )
+            try:
+                peers = {n.name: len(self.call(n.name, "admin_peers")) for n in self.layout}
+                block = int(_http(self.rpc_url, "eth_blockNumber"), 16)
+                if start_block is None:
+                    start_block = block
+                lonely = [
+                    f"{n} ({p} of {len(self.layout) - 1})"
+                    for n, p in peers.items()
+                    if p < len(self.layout) - 1
+                ]
+                if lonely:
+                    missing = "peers missing: " + ", ".join(lonely)
+                elif block < start_block + 2:
+                    missing = f"{first_rpc} at block {block}, waiting for block {start_block + 2}"
+                else:
+                    self.client = str(_http(self.rpc_url, "web3_clientVersion"))
+                    return
+            except (OSError, urllib.error.URLError, ValueError, NodeError) as exc:
+                missing = f"not answering yet ({exc})"
+            if time.monotonic() > deadline:
+                raise NodeError(
+                    f"the network in {self.directory} was not ready within {timeout:g} s: {missing}"
+                )
+            time.sleep(0.2)
+
+    def stop(self, timeout: float = 20.0) -> list[str]:
+        """Stop every node of this network (SIGINT, then SIGTERM, then SIGKILL); returns the names
+        of the nodes that were running. Works from another process (``pids.json``)."""
+        if not self.layout:
+            self._load_layout()
+        targets = dict(self.running_pids())
+        for name, proc in self.processes.items():
+            if proc.poll() is None:
+                targets[name] = proc.pid
+        for sig, wait in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            live = {n: p for n, p in targets.items() if _alive(p)}
+            if not live:
+                break
+            for pid in live.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and any(_alive(p) for p in live.values()):
+                for proc in self.processes.values():
+                    proc.poll()  # reap our own children
+                time.sleep(0.05)
+        for proc in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(1.0)
+        self.processes.clear()
+        with contextlib.suppress(FileNotFoundError):
+            (self.directory / PIDS_FILE).unlink()
+        return sorted(targets)
+
+    def status(self) -> list[NodeStatus]:
+        """Each node's process, head block and peer count (None where it does not answer)."""
+        if not self.layout and self._load_layout() is None:
+            raise NodeError(f"no network in {self.directory} (no {LAYOUT_FILE}): start one first")
+        pids = self.running_pids()
+        out: list[NodeStatus] = []
+        for node in self.layout:
+            pid = pids.get(node.name)
+            block = peers = None
+            if pid is not None:
+                with contextlib.suppress(OSError, ValueError, NodeError):
+                    block = int(self.call(node.name, "eth_blockNumber"), 16)
+                    peers = len(self.call(node.name, "admin_peers"))
+            out.append(
+                NodeStatus(
+                    name=node.name,
+                    role=node.role,
+                    pid=pid,
+                    running=pid is not None,
+                    block=block,
+                    peers=peers,
+                    endpoint=f"http://127.0.0.1:{node.http_port}"
+                    if node.role == "rpc"
+                    else self.ipc_path(node.name),
+                    log=str(self.log_of(node.name)),
+                    signer=node.signer,
+                )
+            )
+        return out
+
+    def __enter__(self) -> Network:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _tail(path: Path, limit: int) -> str:
+    try:
+        return path.read_bytes()[-limit:].decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class NetworkOptions(TypedDict, total=False):
+    """The keyword options of `network()`: `NetworkConfig` fields, `attached` and the timeout."""
+
+    signers: int
+    rpc_nodes: int
+    block_period: int
+    chain_id: int
+    rpc_port: int
+    funded_accounts: int
+    attached: bool
+    startup_timeout: float
+
+
+def network(directory: Path, **options: Unpack[NetworkOptions]) -> Network:
+    """A `Network` in `directory` (use it as a context manager; options: `NetworkOptions`)."""
+    unknown = options.keys() - NetworkOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"network() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+    config = {k: v for k, v in options.items() if k not in ("attached", "startup_timeout")}
+    return Network(
+        Path(directory),
+        NetworkConfig(**config),  # type: ignore[arg-type]  # keys checked against NetworkOptions
+        attached=options.get("attached", True),
+        startup_timeout=options.get("startup_timeout", 120.0),
+    )
