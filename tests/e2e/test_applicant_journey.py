@@ -99,6 +99,24 @@ def state_of(element_id: str) -> Any:
     return settled
 
 
+def checked(d: Any) -> bool:
+    """The wallet's list is rendered and every credential in it checked."""
+    return bool(by_id(d, "credentials").get_attribute("data-checked") == "true")
+
+
+def listed(count: int) -> Any:
+    """The list shows ``count`` credentials, none still on its way, all checked (a render
+    drops data-checked in the step that puts its items in)."""
+    from selenium.webdriver.common.by import By
+
+    def ready(d: Any) -> bool:
+        items = d.find_elements(By.CSS_SELECTOR, "#credentials li")
+        states = [i.get_attribute("data-state") for i in items]
+        return len(states) == count and "waiting" not in states and checked(d)
+
+    return ready
+
+
 def scan_image(driver: Any, card: str, picture: Path, textarea: str) -> str:
     """Give the wallet a QR picture through the card's image input; the text it read."""
     from selenium.webdriver.common.by import By
@@ -159,14 +177,15 @@ def test_offer_qr_wallet_page_verifier_qr_verdict(
             ).text
             timings[f"offer to anchored credential ({KINDS[slug]})"] = time.monotonic() - started
 
-    # the list: three anchored credentials about the applicant
+    # the list: three anchored credentials about the applicant, each checked valid in the page
+    wait(applicant, listed(3))
     items = applicant.find_elements(By.CSS_SELECTOR, "#credentials li.credential")
     assert sorted(i.get_attribute("data-kind") for i in items) == [
         "degree",
         "employment",
         "training",
     ]
-    assert {i.get_attribute("data-state") for i in items} == {"anchored"}
+    assert {i.get_attribute("data-state") for i in items} == {"valid"}, [i.text for i in items]
 
     # the officer asks for the profession on their page
     officer.get(stack.verifier_url + "/")
@@ -295,5 +314,149 @@ def test_a_wrong_transaction_code_is_refused_and_said(
         return "waiting" not in states and len(states) == before + 1
 
     wait(applicant, received, 120)
+    wait(applicant, checked)
     added = applicant.find_elements(By.CSS_SELECTOR, "#credentials li.credential")
-    assert {i.get_attribute("data-state") for i in added} == {"anchored"}
+    assert {i.get_attribute("data-state") for i in added} == {"valid"}
+
+
+def stored_credentials(driver: Any) -> dict[str, Any]:
+    """The wallet page's IndexedDB credentials: id -> credential."""
+    rows = driver.execute_async_script(
+        "const done = arguments[0]; const r = indexedDB.open('talentproof-wallet');"
+        "r.onsuccess = () => { const g = r.result.transaction('credentials')"
+        ".objectStore('credentials').getAll(); g.onsuccess = () => { done(g.result); "
+        "r.result.close(); }; };"
+    )
+    return {row["id"]: row["credential"] for row in rows}
+
+
+def receive_pasted(stack: Stack, driver: Any, slug: str, did: str) -> dict[str, Any]:
+    """An offer of the institution, pasted in the wallet with its code; the credential received."""
+    before = set(stored_credentials(driver))
+    body = copy.deepcopy(demo_subjects(did)[slug])
+    del body["credentialSubject"]["id"]
+    r = httpx.post(
+        f"{stack.issuer_url}/credential-offers",
+        json=body,
+        headers={"Authorization": f"Bearer {stack.api_key(slug)}"},
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    offer = r.json()
+    by_id(driver, "offer-uri").clear()
+    by_id(driver, "offer-uri").send_keys(offer["credentialOfferUri"])
+    by_id(driver, "tx-code").send_keys(offer["txCode"])
+    by_id(driver, "accept").click()
+    state, text = wait(driver, state_of("offer-status"), 120)
+    assert state == "ok", text
+    (new,) = set(stored_credentials(driver)) - before
+    return dict(stored_credentials(driver)[new])
+
+
+def item_state(credential_id: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    def state(d: Any) -> Any:
+        if not checked(d):
+            return False
+        return d.find_element(By.CSS_SELECTOR, f"li[data-id='{credential_id}']").get_attribute(
+            "data-state"
+        )
+
+    return state
+
+
+def test_wallet_page_checks_revocation_tampering_and_shows_the_offline_qr(
+    stack: Stack, wallet_url: str, applicant: Any, tmp_path: Path
+) -> None:
+    """The page's list after the institution revokes a credential says revoked; a credential
+    edited in IndexedDB says signature invalid; the page's offline QR code of a credential,
+    read from a picture of it, is VALID for `talentproof verify` against the ledger."""
+
+    from selenium.webdriver.common.by import By
+    from typer.testing import CliRunner
+
+    from talentproof.cli import app
+
+    applicant.get(wallet_url)
+    wait(applicant, lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+    if by_id(applicant, "key-create").is_displayed():
+        by_id(applicant, "key-create").click()
+    did = wait(applicant, lambda d: by_id(d, "did").text)
+    degree = receive_pasted(stack, applicant, "harbour-university", did)
+    employment = receive_pasted(stack, applicant, "osl", did)
+    assert wait(applicant, item_state(degree["id"])) == "valid"
+    assert wait(applicant, item_state(employment["id"])) == "valid"
+
+    # the offline QR code, as the page shows it: a picture of it goes to the verifier
+    item = applicant.find_element(By.CSS_SELECTOR, f"li[data-id='{degree['id']}']")
+    item.find_element(By.CSS_SELECTOR, ".show-qr").click()
+    state, text = wait(applicant, state_of("qr-status"))
+    assert state == "ok", text
+    shot = tmp_path / "wallet-offline-qr.png"
+    by_id(applicant, "qr-image").screenshot(str(shot))
+    applicant.save_screenshot(str(tmp_path / "wallet-qr-view.png"))
+    by_id(applicant, "qr-close").click()
+    result = CliRunner().invoke(
+        app,
+        [
+            "verify",
+            str(shot),
+            "--json",
+            "--rpc",
+            stack.rpc_url,
+            "--trust",
+            str(stack.deployment_file),
+        ],
+    )
+    report = json.loads(result.output)
+    assert result.exit_code == 0 and report["verdict"] == "valid", result.output
+    (checked_cred,) = report["credentials"]
+    assert checked_cred["credentialId"] == degree["id"], checked_cred
+
+    # the institution revokes the employment: the page says so at its next check
+    auth = {"Authorization": f"Bearer {stack.api_key('osl')}"}
+    listed_at_issuer = httpx.get(
+        f"{stack.issuer_url}/credentials?limit=1000", headers=auth, timeout=30
+    ).json()
+    rows = next(v for v in listed_at_issuer.values() if isinstance(v, list))
+    issuer_id = next(
+        row["id"]
+        for row in rows
+        if httpx.get(f"{stack.issuer_url}/credentials/{row['id']}", headers=auth, timeout=30)
+        .json()
+        .get("id")
+        == employment["id"]
+    )
+    r = httpx.post(
+        f"{stack.issuer_url}/credentials/{issuer_id}/revoke",
+        json={"reason": "employment record corrected"},
+        headers=auth,
+        timeout=60,
+    )
+    assert r.status_code in (200, 202), r.text
+    change = r.json()
+    deadline = time.monotonic() + 60
+    while change["state"] != "applied" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        change = httpx.get(f"{stack.issuer_url}{change['poll']}", headers=auth, timeout=30).json()
+    assert change["state"] == "applied", change
+    by_id(applicant, "recheck").click()
+    assert wait(applicant, item_state(employment["id"])) == "revoked"
+    assert wait(applicant, item_state(degree["id"])) == "valid"
+    revoked_text = applicant.find_element(By.CSS_SELECTOR, f"li[data-id='{employment['id']}']")
+    assert "REVOKED" in revoked_text.text, revoked_text.text
+
+    # someone edits the stored degree (a higher level): its signature no longer holds
+    applicant.execute_async_script(
+        "const [id, done] = arguments; const r = indexedDB.open('talentproof-wallet');"
+        "r.onsuccess = () => { const s = r.result.transaction('credentials', 'readwrite')"
+        ".objectStore('credentials'); const g = s.get(id); g.onsuccess = () => {"
+        "const e = g.result; e.credential.credentialSubject.degree.level = 'doctorate';"
+        "s.put(e).onsuccess = () => { r.result.close(); done(true); }; }; };",
+        degree["id"],
+    )
+    applicant.refresh()
+    assert wait(applicant, item_state(degree["id"])) == "signature-invalid"
+    by_id(applicant, "list-card").screenshot(str(tmp_path / "wallet-list.png"))
+    print(f"screenshots: {tmp_path}")
