@@ -220,7 +220,21 @@ def _service(request: Request) -> Any:
 
 
 def _base(request: Request, st: Oid4vpState) -> str:
-    return st.public_url or str(request.base_url).rstrip("/")
+    """The base of the URIs a wallet is given: the configured public URL, else the address the
+    service was reached at as the server knows it, never the ``Host`` header (anyone may ask for
+    a request: a forged Host made the verifier sign a response_uri on the asker's host, where an
+    applicant's wallet then sent its credentials and salt). Only without a server address (a
+    Unix socket, where a proxy in front must set the public URL) is the Host header read."""
+    if st.public_url:
+        return st.public_url
+    server = request.scope.get("server")
+    scheme = request.url.scheme
+    if server and server[1] is not None:
+        host, port = str(server[0]), int(server[1])
+        host = f"[{host}]" if ":" in host else host
+        default = {"http": 80, "https": 443}.get(scheme)
+        return f"{scheme}://{host}" + ("" if port == default else f":{port}")
+    return str(request.base_url).rstrip("/")
 
 
 def _urls(base: str, req: PresentationRequest, client_id: str) -> tuple[str, str, str]:

@@ -13,8 +13,9 @@ variable                        default                  what
 ``..._MIN_CONFIRMATIONS``       1                        blocks an anchor needs (check 5)
 ``..._CHALLENGE_TTL``           300                      seconds a challenge stays open
 ``..._OID4VP_REQUEST_TTL``      300                      seconds a wallet (OpenID4VP) request stays open
-``..._PUBLIC_URL``              the request's own URL    the service's public base URL (the wallet's
-                                                         request and response URIs)
+``..._PUBLIC_URL``              the server's address     the service's public base URL (the wallet's
+                                                         request and response URIs; never the Host
+                                                         header)
 ==============================  =======================  =========================================
 
 The flood limits are :class:`~talentproof.verifier.limits.VerifierLimits` (its own
@@ -65,7 +66,7 @@ class ServiceSettings(BaseSettings):
     public_url: str | None = Field(
         None,
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
-        description="The service's public base URL (None: the URL each request was sent to).",
+        description="The service's public base URL (None: the server's own address).",
     )
     limits: VerifierLimits = Field(default_factory=VerifierLimits, description="Flood limits.")
 

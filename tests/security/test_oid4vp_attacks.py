@@ -182,3 +182,21 @@ def test_attack_presentation_text_with_a_duplicate_key_is_refused(setup):
     doubled = '{"holder": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", ' + text[1:]
     form = {"vp_token": json.dumps({"degree": [doubled]}), "state": p["state"]}
     refused(c, created, post(c, p, form), "duplicate key")
+
+
+def test_attack_host_header_does_not_choose_where_wallets_send_their_answers(setup):
+    """Anyone may ask for a request (no authentication). With a forged ``Host`` header the
+    verifier signed a request object whose ``response_uri`` (and ``request_uri``) pointed at the
+    attacker's host: shown to an applicant, the genuine signature and client_id sent their
+    credentials and identity-document salt there. The URIs are the service's own address (or
+    its configured public URL), never the Host header."""
+    c = setup["client"]
+    r = c.post(
+        "/oid4vp/requests", json={"profession": "hk-dlt-expert"}, headers={"Host": "evil.example"}
+    )
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert "evil.example" not in created["authorizationRequest"], created
+    assert "evil.example" not in created["requestUri"] + created["qr"], created
+    _, p = resolve(c, created)
+    assert p["response_uri"].startswith("http://testserver/oid4vp/responses/"), p
