@@ -367,11 +367,12 @@ def item_state(credential_id: str) -> Any:
 
 
 def test_wallet_page_checks_revocation_tampering_and_shows_the_offline_qr(
-    stack: Stack, wallet_url: str, applicant: Any, tmp_path: Path
+    stack: Stack, wallet_url: str, applicant: Any, officer: Any, tmp_path: Path
 ) -> None:
     """The page's list after the institution revokes a credential says revoked; a credential
-    edited in IndexedDB says signature invalid; the page's offline QR code of a credential,
-    read from a picture of it, is VALID for `talentproof verify` against the ledger."""
+    edited in IndexedDB says signature invalid; neither is offered to a verifier; the page's
+    offline QR code of a credential, read from a picture of it, is VALID for
+    `talentproof verify` against the ledger."""
 
     from selenium.webdriver.common.by import By
     from typer.testing import CliRunner
@@ -460,3 +461,30 @@ def test_wallet_page_checks_revocation_tampering_and_shows_the_offline_qr(
     assert wait(applicant, item_state(degree["id"])) == "signature-invalid"
     by_id(applicant, "list-card").screenshot(str(tmp_path / "wallet-list.png"))
     print(f"screenshots: {tmp_path}")
+
+    # an officer's request: the revoked and the altered credentials are not offered, and said
+    from selenium.webdriver.support.ui import Select
+
+    officer.get(stack.verifier_url + "/")
+    wait(officer, lambda d: len(Select(by_id(d, "profession")).options) > 1)
+    Select(by_id(officer, "profession")).select_by_value("hk-dlt-expert")
+    by_id(officer, "wallet-request").click()
+    wait(
+        officer,
+        lambda d: d.execute_script(
+            "const i = document.getElementById('wallet-qr'); return i.complete && i.naturalWidth > 0"
+        ),
+    )
+    shot = tmp_path / "officer-qr.png"
+    by_id(officer, "wallet-qr").screenshot(str(shot))
+    scan_image(applicant, "present-card", shot, "request-uri")
+    wait(applicant, lambda d: by_id(d, "consent").is_displayed())
+    held = by_id(applicant, "consent-held").text
+    assert "employment (revoked)" in held and "degree (signature invalid)" in held, held
+    offered = {
+        i.get_attribute("data-id")
+        for i in applicant.find_elements(By.CSS_SELECTOR, "#consent-list li.credential")
+    }
+    assert not offered & {degree["id"], employment["id"]}, offered
+    by_id(applicant, "present-card").screenshot(str(tmp_path / "wallet-consent.png"))
+    by_id(applicant, "decline").click()
