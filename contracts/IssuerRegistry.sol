@@ -284,18 +284,7 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
 
     /// @inheritdoc IIssuerRegistry
     function issuerStatusAt(uint32 issuerId, uint64 t) public view virtual returns (IssuerStatus) {
-        IssuerData storage data = _issuers[issuerId];
-        if (data.status == IssuerStatus.None || t < data.registeredAt) {
-            return IssuerStatus.None;
-        }
-        if (data.removedAt != 0 && t >= data.removedAt) {
-            return IssuerStatus.Removed;
-        }
-        uint64 suspendedAt = data.suspendedAt;
-        if (suspendedAt != 0 && t >= suspendedAt) {
-            return (data.suspensionOpen || t < data.reinstatedAt) ? IssuerStatus.Suspended : IssuerStatus.Active;
-        }
-        return _inPastSuspension(_pastIssuerSuspensions[issuerId], t) ? IssuerStatus.Suspended : IssuerStatus.Active;
+        return _issuerStatusAt(_issuers[issuerId], issuerId, t);
     }
 
     /// @dev The issuer registered with the DID whose keccak256 is `didHash`, or 0.
@@ -325,15 +314,42 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
         return (data.issuerId, data.status);
     }
 
-    /// @dev Display name and DID of issuer `issuerId`.
-    function _issuerIdentity(uint32 issuerId) internal view virtual returns (string memory, string memory) {
+    /**
+     * @dev What the verification view reads of issuer `issuerId`: its display name and DID, its
+     * current status, and its status at `t1` and at `t2` ({issuerStatusAt}). The record's storage
+     * location is hashed once for all of them (each {issuerStatusAt} call hashes it again).
+     */
+    function _issuerView(uint32 issuerId, uint64 t1, uint64 t2)
+        internal
+        view
+        returns (string memory name, string memory did, IssuerStatus current, IssuerStatus at1, IssuerStatus at2)
+    {
         IssuerData storage data = _issuers[issuerId];
-        return (data.name, data.did);
+        name = data.name;
+        did = data.did;
+        current = data.status;
+        at1 = _issuerStatusAt(data, issuerId, t1);
+        at2 = _issuerStatusAt(data, issuerId, t2);
     }
 
-    /// @dev The current status of issuer `issuerId`.
-    function _issuerStatus(uint32 issuerId) internal view virtual returns (IssuerStatus) {
-        return _issuers[issuerId].status;
+    /// @dev {issuerStatusAt} of issuer `issuerId`, whose record is `data`.
+    function _issuerStatusAt(IssuerData storage data, uint32 issuerId, uint64 t) private view returns (IssuerStatus) {
+        if (data.status == IssuerStatus.None || t < data.registeredAt) {
+            return IssuerStatus.None;
+        }
+        if (data.removedAt != 0 && t >= data.removedAt) {
+            return IssuerStatus.Removed;
+        }
+        uint64 suspendedAt = data.suspendedAt;
+        if (suspendedAt == 0) {
+            // Never suspended, so no past interval either: {suspendIssuer} keeps an interval only
+            // when it finds an earlier suspendedAt, which it never resets to 0.
+            return IssuerStatus.Active;
+        }
+        if (t >= suspendedAt) {
+            return (data.suspensionOpen || t < data.reinstatedAt) ? IssuerStatus.Suspended : IssuerStatus.Active;
+        }
+        return _inPastSuspension(_pastIssuerSuspensions[issuerId], t) ? IssuerStatus.Suspended : IssuerStatus.Active;
     }
 
     /// @dev Assigns `account` to issuer `issuerId`, whose status is `status`.
@@ -422,9 +438,12 @@ abstract contract IssuerRegistry is IIssuerRegistry, Governance {
     }
 
     /// @dev Whether `t` lies in `[validFrom, validUntil)` of a registered window.
-    function _isWithin(Window storage window, uint64 t) internal view returns (bool) {
+    function _isWithin(Window memory window, uint64 t) internal pure returns (bool) {
         uint64 validFrom = window.validFrom;
         uint64 validUntil = window.validUntil;
+        // Why: 0 is the 'unregistered' (validFrom) and 'open-ended' (validUntil) sentinel, not a
+        // balance; the bounds are governance decisions compared with a caller's time in a view.
+        // slither-disable-next-line incorrect-equality,timestamp
         return validFrom != 0 && t >= validFrom && (validUntil == 0 || t < validUntil);
     }
 

@@ -44,10 +44,13 @@ abstract contract VerificationView is IVerificationView, CredentialAnchor {
 
     /// @dev The issuer's identity and its status now, at anchor time and as of `verdict.asOf`.
     function _fillIssuer(CredentialVerdict memory verdict, uint32 issuerId, uint64 anchoredAt) private view {
-        (verdict.issuerName, verdict.issuerDid) = _issuerIdentity(issuerId);
-        verdict.issuerStatus = _issuerStatus(issuerId);
-        verdict.issuerStatusAtAnchor = issuerStatusAt(issuerId, anchoredAt);
-        verdict.issuerStatusAsOf = issuerStatusAt(issuerId, verdict.asOf);
+        (
+            verdict.issuerName,
+            verdict.issuerDid,
+            verdict.issuerStatus,
+            verdict.issuerStatusAtAnchor,
+            verdict.issuerStatusAsOf
+        ) = _issuerView(issuerId, anchoredAt, verdict.asOf);
     }
 
     /// @dev The key's and the type's windows and their validity at anchor time.
@@ -65,7 +68,7 @@ abstract contract VerificationView is IVerificationView, CredentialAnchor {
         verdict.keyRegistered = key.validFrom != 0;
         verdict.keyValidFrom = key.validFrom;
         verdict.keyValidUntil = key.validUntil;
-        verdict.keyValidAtAnchor = isKeyValidAt(issuerId, publicKey, anchoredAt);
+        verdict.keyValidAtAnchor = _isWithin(key, anchoredAt); // isKeyValidAt, from the window read above
 
         Window memory typeWindow = _typeWindow(issuerId, typeId);
         // slither `timestamp` (same finding as the directive above; a second directive would be
@@ -73,7 +76,7 @@ abstract contract VerificationView is IVerificationView, CredentialAnchor {
         verdict.typeGranted = typeWindow.validFrom != 0;
         verdict.typeValidFrom = typeWindow.validFrom;
         verdict.typeValidUntil = typeWindow.validUntil;
-        verdict.typeAccreditedAtAnchor = isAccreditedAt(issuerId, typeId, anchoredAt);
+        verdict.typeAccreditedAtAnchor = _isWithin(typeWindow, anchoredAt); // isAccreditedAt, likewise
     }
 
     /// @dev The credential's status record and its exact status as of `verdict.asOf`.

@@ -102,20 +102,27 @@ contract VerificationBatch {
                 let at := p
                 if last {
                     if eq(mload(last), n) {
-                        // byte for byte: both are zero-padded, so equal words are equal bytes
-                        let same := 1
-                        let end := add(0x20, n)
-                        for {
-                            let k := 0x20
-                        } lt(k, end) {
+                        // byte for byte: both are zero-padded, so equal words are equal bytes.
+                        // `diff` ORs the XOR of each pair of words, four pairs a turn while four
+                        // remain, then one; `d` is last - p (wrapping: add(k, d) is k's twin).
+                        let d := sub(last, p)
+                        let k := add(p, 0x20)
+                        let end := add(k, and(add(n, 31), not(31)))
+                        let diff := 0
+                        for {} and(iszero(diff), lt(add(k, 0x60), end)) {
+                            k := add(k, 0x80)
+                        } {
+                            diff := or(
+                                or(xor(mload(k), mload(add(k, d))), xor(mload(add(k, 0x20)), mload(add(add(k, 0x20), d)))),
+                                or(xor(mload(add(k, 0x40)), mload(add(add(k, 0x40), d))), xor(mload(add(k, 0x60)), mload(add(add(k, 0x60), d))))
+                            )
+                        }
+                        for {} and(iszero(diff), lt(k, end)) {
                             k := add(k, 0x20)
                         } {
-                            if iszero(eq(mload(add(last, k)), mload(add(p, k)))) {
-                                same := 0
-                                break
-                            }
+                            diff := xor(mload(k), mload(add(k, d)))
                         }
-                        if same {
+                        if iszero(diff) {
                             at := last
                         }
                     }

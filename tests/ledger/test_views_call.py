@@ -346,3 +346,64 @@ def test_identical_verdicts_share_one_encoding_and_decode_to_the_per_call_answer
     assert reader.verify_credentials(queries, as_of, block) == per_call.verify_credentials(
         queries, as_of, block
     )
+
+
+#: Runtime code answering any call with ``W`` bytes (the first argument word), all zero but
+#: the word at index ``j`` (the second), which holds ``v`` (the third): mstore(j * 32, v),
+#: return(0, W). Placed at a registry address by a state override, it lets the batch contract's
+#: comparison of each answer with the one before it meet differences at every word position,
+#: at every length, which no registry state gives.
+_ANSWER_CODE = bytes.fromhex(
+    "600435"  # PUSH1 0x04 CALLDATALOAD: W
+    "602435"  # PUSH1 0x24 CALLDATALOAD: j
+    "604435"  # PUSH1 0x44 CALLDATALOAD: v
+    "90"
+    "60051b"
+    "52"  # SWAP1, j << 5, MSTORE: mstore(j * 32, v)
+    "6000"
+    "f3"  # PUSH1 0 RETURN: return(0, W)
+)
+_ANSWERER = "0x" + "a5" * 20
+
+
+def _answer(length: int, index: int, value: int) -> bytes:
+    out = bytearray(max(length, 32 * index + 32))
+    out[32 * index : 32 * index + 32] = value.to_bytes(32, "big")
+    return bytes(out[:length])
+
+
+@pytest.mark.integration
+def test_an_answer_differing_from_the_one_before_in_any_one_word_is_written_in_full(chain):
+    """Each answer differs from the all-zero answer before it in one word, at every position,
+    for lengths with 0-3 words left after the groups of four and one with a partial last word:
+    the batch answer must hold every answer exactly (a word skipped by the comparison would
+    point at the zero answer instead), and the zero answers, equal to each other, share one."""
+    batch = _batch_codec()
+    t = HttpTransport(chain.rpc_url)
+    block = RegistryReader(chain.rpc_url, chain.deployment.registry).block_number()
+    queries: list[tuple[bytes, ...]] = []
+    expected: list[bytes] = []
+
+    def q(length: int, index: int, value: int) -> None:
+        queries.append(tuple(x.to_bytes(32, "big") for x in (length, index, value, 0, 0)))
+        expected.append(_answer(length, index, value))
+
+    for words in (40, 41, 42, 43, 1, 2, 3, 5):
+        for length in (32 * words, 32 * words - 7):
+            for index in range(-(-length // 32)):
+                q(length, 0, 0)
+                q(length, 0, 0)  # equal to the one before: shared
+                q(length, index, 1 << (8 * (index % 32)))  # one bit in one word
+    override = {**batch.override, _ANSWERER: {"code": "0x" + _ANSWER_CODE.hex()}}
+    raw = b""
+    got: list[bytes] = []
+    for i in range(0, len(queries), 256):
+        part = queries[i : i + 256]
+        raw = _eth_call(t, BATCH_ADDRESS, batch.encode(_ANSWERER, part, 0), block, override)
+        assert list(eth_abi_decode(["bytes[]"], raw)[0]) == batch.split(raw, len(part))
+        got += batch.split(raw, len(part))
+    assert got == expected
+    one = [queries[0], queries[1], queries[2]]
+    raw = _eth_call(t, BATCH_ADDRESS, batch.encode(_ANSWERER, one, 0), block, override)
+    assert batch.split(raw, 3) == expected[:3]
+    assert len(raw) == 32 * (2 + 3) + 2 * (32 + 1280)  # the second answer shares the first
