@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -24,6 +24,9 @@ from talentproof.errors import TalentProofError, exit_code
 
 from .errors import BadUri, IssuerRefused, WalletError
 from .store import DEFAULT_WALLET_DIR, Wallet
+
+if TYPE_CHECKING:
+    from .inspect import Candidate, Validity
 
 __all__ = ["register"]
 
@@ -435,7 +438,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(wallet_app, name="wallet")
 
 
-def _held_back_for(dcql: Any, held_back: list[Any], holder: str) -> list[Any]:
+def _held_back_for(
+    dcql: dict[str, Any], held_back: list[Candidate], holder: str
+) -> list[Candidate]:
     """The held-back credentials (`sort_for_presentation`) about ``holder`` that would answer
     one of the request's queries: the ones worth naming."""
     from .oid4vp import queries_answered
@@ -449,7 +454,9 @@ def _held_back_for(dcql: Any, held_back: list[Any], holder: str) -> list[Any]:
     ]
 
 
-def _show_request(client_id: str, response_uri: str, match: Any, held_back: list[Any]) -> None:
+def _show_request(
+    client_id: str, response_uri: str, match: Any, held_back: list[Candidate]
+) -> None:
     from urllib.parse import urlsplit
 
     from .inspect import describe, issuer_of, kind_of
@@ -489,7 +496,7 @@ def _show_request(client_id: str, response_uri: str, match: Any, held_back: list
     )
 
 
-def _why(validity: Any) -> str:
+def _why(validity: Validity) -> str:
     """Where a held-back credential's summary comes from, in a few words."""
     if validity.signature != "valid":
         return f"issuer signature {validity.signature}"
