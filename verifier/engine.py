@@ -640,9 +640,10 @@ class Verifier:
         every credential whatever the presentation says.
 
         Two times: ``as_of`` is when validity and status are judged (checks 8 and 9, exact
-        history on chain; a credential anchored after it fails check 5; None: now); ``application_date`` is when the facts are judged (the
-        policy counts a degree awarded, employment held and training completed by then;
-        default: the as-of date). Check 2 refuses facts dated after today whatever either says.
+        history on chain; a credential anchored after it fails check 5; None: now);
+        ``application_date`` is when the facts are judged (the policy counts a degree awarded,
+        employment held and training completed by then; default: the as-of date). Check 2
+        refuses facts dated after today whatever either says.
 
         ``id_number`` (the number of the travel document the officer holds) is compared with
         the credentials' identity-document commitment (check 12), using ``id_salt`` or the salt a

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from talentproof.credential._base58 import b58encode
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.credential.presentation import create_presentation
 from talentproof.verifier.limits import VerifierLimits
@@ -29,6 +28,16 @@ from tests.verifier.test_oid4vp import answer, new_request, post, resolve
 pytestmark = pytest.mark.integration
 
 IDENTITY_POINT = bytes([1]) + bytes(31)
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def b58encode(data: bytes) -> str:
+    """Base58 (Bitcoin alphabet), as multibase ``z`` writes a proofValue."""
+    n, out = int.from_bytes(data, "big"), ""
+    while n:
+        n, r = divmod(n, 58)
+        out = _B58[r] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
 
 
 @pytest.fixture(scope="module")

@@ -48,8 +48,10 @@ def _request_from_wallet(browser: Any, wait: Any) -> tuple[str, dict[str, Any]]:
     browser.find_element(By.ID, "wallet-request").click()
     wait.until(ec.visibility_of_element_located((By.ID, "wallet-qr")))
     wait.until(
-        lambda d: d.find_element(By.ID, "wallet-box").get_attribute("data-request-id")
-        not in (None, "", d.execute_script("return window.__lastRequestId || ''"))
+        lambda d: (
+            d.find_element(By.ID, "wallet-box").get_attribute("data-request-id")
+            not in (None, "", d.execute_script("return window.__lastRequestId || ''"))
+        )
     )
     rid = browser.find_element(By.ID, "wallet-box").get_attribute("data-request-id")
     browser.execute_script("window.__lastRequestId = arguments[0]", rid)
