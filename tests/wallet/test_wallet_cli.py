@@ -16,7 +16,8 @@ from talentproof.cli import app
 from talentproof.credential.examples import WHEN
 from talentproof.credential.person import commit_identity_document
 from talentproof.credential.qr import decode_image, decode_payload, render_png
-from talentproof.wallet.inspect import check, status_bit
+from talentproof.wallet.inspect import check, sort_for_presentation, status_bit
+from talentproof.wallet.oid4vp import queries_answered
 from talentproof.wallet.store import Wallet
 
 from .wallet_helpers import issue
@@ -123,6 +124,32 @@ def test_list_says_what_each_credential_says_and_whether_it_is_valid(tmp_path: P
     rows = json.loads(out)["credentials"]
     assert [r["validity"] for r in rows] == ["valid", "pending", "expired", "invalid"]
     assert rows[0]["anchor"] == "anchored" and rows[1]["anchor"] == "pending"
+
+
+def test_what_present_offers_and_holds_back(tmp_path: Path) -> None:
+    """`sort_for_presentation` (what `wallet present` offers): valid and pending credentials,
+    anchored first; an expired or broken one held back, with what `check` found."""
+    me = Wallet.init(tmp_path / "w").did()
+    pending = issue("employment", me, anchored=False, id="urn:uuid:pending")
+    valid = issue("degree", me, id="urn:uuid:valid")
+    expired = issue("training", me, valid_until=WHEN + timedelta(days=1), id="urn:uuid:expired")
+    tampered = issue("degree", me, id="urn:uuid:tampered")
+    tampered["credentialSubject"]["degree"]["level"] = "doctorate"
+    stored = [(n, d) for n, d in zip("abcd", [pending, expired, tampered, valid], strict=True)]
+    usable, held_back = sort_for_presentation(stored, datetime.now(UTC))
+    assert [c.name for c in usable] == ["d", "a"]  # anchored before pending
+    assert {c.name: c.validity.summary for c in held_back} == {"b": "expired", "c": "invalid"}
+    assert not any(c.usable for c in held_back)
+    # which of a request's credential queries a held-back credential would have answered
+    dcql = {
+        "credentials": [
+            {"id": "degree", "format": "ldp_vc", "meta": {"type_values": [["DegreeCredential"]]}},
+            {"id": "training", "format": "ldp_vc",
+             "meta": {"type_values": [["OpenBadgeCredential"]]}},
+        ]
+    }  # fmt: skip
+    assert queries_answered(dcql, expired) == ["training"]
+    assert queries_answered(dcql, pending) == []
 
 
 def test_validity_of_a_credential_with_a_broken_anchor(tmp_path: Path) -> None:
