@@ -16,6 +16,7 @@ page itself may ask (same origin, JSON, at most `MAX_QR_BODY` bytes).
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -60,11 +61,16 @@ class WalletPageHandler(SimpleHTTPRequestHandler):
             return
         # the page itself only: a cross-site form or fetch carries another Origin (or a
         # Sec-Fetch-Site other than same-origin), and cannot send application/json without a
-        # preflight this server never grants
+        # preflight this server never grants; a Host other than this server's own address (a
+        # DNS name rebound to it) is refused too
         host = self.headers.get("Host", "")
         origin = self.headers.get("Origin")
         site = self.headers.get("Sec-Fetch-Site")
-        if (origin is not None and origin != f"http://{host}") or site not in (None, "same-origin"):
+        if (
+            not self._own_host(host)
+            or (origin is not None and origin != f"http://{host}")
+            or site not in (None, "same-origin")
+        ):
             self._answer(403, {"error": "only the wallet page served here may ask for a QR code"})
             return
         if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
@@ -111,6 +117,23 @@ class WalletPageHandler(SimpleHTTPRequestHandler):
             "image/png",
             {"X-QR-Version": str(qr_version(payload)), "X-QR-Characters": str(len(payload))},
         )
+
+    def _own_host(self, host: str) -> bool:
+        """Whether a Host header names this server: this port, at an IP address or localhost
+        (never another DNS name: one rebound to this address is another site)."""
+        bound = self.server.server_address
+        if not isinstance(bound, tuple):  # (an AF_UNIX socket: no host names it)
+            return False
+        name, sep, port = host.lower().rpartition(":")
+        if not sep or port != str(bound[1]):
+            return False
+        if name == "localhost":
+            return True
+        try:
+            ipaddress.ip_address(name[1:-1] if name.startswith("[") else name)
+        except ValueError:
+            return False
+        return True
 
     def _answer(
         self,

@@ -358,6 +358,22 @@ def test_qr_endpoint_serves_the_page_only(page_url: str, institution: Institutio
         page_url + "qr", content=body, headers={**json_ct, "Sec-Fetch-Site": "cross-site"}
     )
     assert site.status_code == 403
+    # a DNS name rebound to 127.0.0.1: same "origin" to the browser, but not this server's name
+    port = page_url.rsplit(":", 1)[1].strip("/")
+    rebound = httpx.post(
+        page_url + "qr",
+        content=body,
+        headers={
+            **json_ct,
+            "Host": f"evil.example:{port}",
+            "Origin": f"http://evil.example:{port}",
+        },
+    )
+    assert rebound.status_code == 403
+    named = httpx.post(
+        page_url.replace("127.0.0.1", "localhost") + "qr", content=body, headers=json_ct
+    )
+    assert named.status_code == 200
     form = httpx.post(page_url + "qr", content=body, headers={"Content-Type": "text/plain"})
     assert form.status_code == 415 and "application/json" in form.json()["error"]
     big = httpx.post(page_url + "qr", content=" " * 300_000, headers=json_ct)
