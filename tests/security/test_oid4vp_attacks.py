@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from talentproof.credential import integrity
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.credential.presentation import create_presentation
 from talentproof.verifier.limits import VerifierLimits
 from talentproof.verifier.service import ServiceSettings, create_app
-from tests.chainkit import DEGREE, EMPLOYMENT, ID_SALT, holder, issue
+from tests.chainkit import DEGREE, EMPLOYMENT, ID_SALT, anchor_batch, build, holder, issue
 from tests.verifier.test_oid4vp import answer, new_request, post, resolve
 
 pytestmark = pytest.mark.integration
@@ -209,3 +210,55 @@ def test_attack_host_header_does_not_choose_where_wallets_send_their_answers(set
     assert "evil.example" not in created["requestUri"] + created["qr"], created
     _, p = resolve(c, created)
     assert p["response_uri"].startswith("http://testserver/oid4vp/responses/"), p
+
+
+def test_attack_borrowed_employment_under_the_holders_key_is_invalid(setup):
+    """A friend's employment at HSBC issued to the applicant's own key (the holder binding
+    holds: every credential is about the presenting key) but naming the friend: check 11."""
+    c, chain = setup["client"], setup["chain"]
+    key = holder()
+    s = key.public_key.did_key
+    degree = issue(chain, chain.issuers["University of Hong Kong"], DEGREE, s)
+    friend = {"name": "WONG Siu Ming", "birthDate": "1985-02-03"}
+    job = issue(chain, chain.issuers["HSBC"], EMPLOYMENT, s, start="2012-01-01", person=friend)
+    training = issue(chain, chain.issuers["HKIB"], "OpenBadgeCredential", s)
+    created = new_request(c)
+    _, p = resolve(c, created)
+    r = post(c, p, answer(p, {"degree": degree, "employment": job, "training": training}, key))
+    assert r.status_code == 200, r.text
+    polled = verdict(c, created)
+    assert polled["outcome"]["code"] == "INVALID", polled["outcome"]
+    assert (
+        "same applicant" in polled["outcome"]["reason"]
+        or "different people" in (polled["outcome"]["reason"])
+    ), polled["outcome"]
+
+
+def test_attack_key_id_naming_another_institution_is_credited_to_the_signer(setup):
+    """The university signs a degree whose verification method names HSBC's DID
+    (``did:web:hsbc.com#<the university's key>``): the key is the university's, registered to
+    it, so the credential is the university's and is credited to it, never to HSBC."""
+    c, chain = setup["client"], setup["chain"]
+    uni, hsbc = chain.issuers["University of Hong Kong"], chain.issuers["HSBC"]
+    key = holder()
+    doc = build(DEGREE, uni.did, key.public_key.did_key, institution=uni.name)
+    signed = integrity.sign(
+        doc,
+        uni.key,
+        verification_method=f"{hsbc.did}#{uni.key.public_key.multibase}",
+        created=datetime.now(UTC).replace(microsecond=0),
+    )
+    (degree,) = anchor_batch([signed], uni.client, chain.deployment)
+    created = new_request(c)
+    _, p = resolve(c, created)
+    r = post(c, p, answer(p, {"degree": degree}, key))
+    assert r.status_code == 200, r.text
+    report = verdict(c, created)["report"]
+    (cred,) = report["credentials"]
+    assert cred["issuerDid"] == uni.did and cred["issuerName"] == uni.name, cred
+    criterion = next(x for x in report["profession"]["criteria"] if x["id"] == "degree")
+    assert (
+        criterion["met"]
+        and uni.did in criterion["reason"]
+        and hsbc.did not in str(report["profession"])
+    )

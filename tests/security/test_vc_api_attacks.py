@@ -15,10 +15,12 @@ reading refuses (real Anvil): the W3C VC API (``/credentials/verify``,
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
+from talentproof.credential.presentation import create_presentation
 from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue
 
@@ -72,10 +74,6 @@ def test_attack_duplicate_key_presentation_is_never_verified(setup):
     c, chain = setup["client"], setup["chain"]
     key = holder()
     cred = issue(chain, chain.issuers["University of Hong Kong"], DEGREE, key.public_key.did_key)
-    from datetime import UTC, datetime
-
-    from talentproof.credential.presentation import create_presentation
-
     challenge = c.post("/api/v1/challenges").json()
     vp = create_presentation(
         [cred],
