@@ -383,3 +383,63 @@ def test_qr_endpoint_serves_the_page_only(page_url: str, institution: Institutio
     other = httpx.post(page_url + "qr", content='{"a": 1}', headers=json_ct)
     assert other.status_code == 400 and "verifiable credential" in other.json()["error"]
     assert httpx.post(page_url + "elsewhere", content=body, headers=json_ct).status_code == 404
+
+
+def test_merkle_path_and_status_bits_equal_the_python_ones(browser: Any, page_url: str) -> None:
+    """The page's RFC 9162 root from an inclusion path, for every leaf of trees of 1 to 13
+    leaves, is credential.merkle's root; its Bitstring Status List reading is
+    wallet.inspect.status_bit's; a path one hash short or long is refused."""
+    import gzip
+
+    from talentproof.credential.merkle import MerkleTree
+    from talentproof.wallet.inspect import status_bit
+
+    loaded(browser, page_url)
+    cases = []
+    for size in range(1, 14):
+        hashes = [hashlib.sha256(bytes([size, i])).digest() for i in range(size)]
+        tree = MerkleTree(hashes)
+        for i in range(size):
+            p = tree.proof(i)
+            anchor = {
+                "leafIndex": p.leaf_index,
+                "treeSize": p.tree_size,
+                "path": ["0x" + h.hex() for h in p.path],
+            }
+            cases.append([hashes[i].hex(), anchor, tree.root.hex()])
+    got = run_js(
+        browser,
+        """
+        const un = (h) => Uint8Array.from(h.match(/../g), (x) => parseInt(x, 16));
+        const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+        const out = [];
+        for (const [leaf, anchor] of args[0]) out.push(hex(await W.anchorRoot(un(leaf), anchor)));
+        const [leaf, anchor] = args[0][args[0].length - 1];
+        const errors = [];
+        for (const path of [anchor.path.slice(1), [...anchor.path, anchor.path[0]]]) {
+          try { await W.anchorRoot(un(leaf), {...anchor, path}); errors.push(null); }
+          catch (e) { errors.push(e.message); }
+        }
+        return {roots: out, errors};
+        """,
+        cases,
+    )
+    assert got["roots"] == [root for _, _, root in cases]
+    assert all(e and "hashes" in e for e in got["errors"]), got["errors"]
+
+    bits = bytearray(2048)
+    for i in (0, 7, 8, 1000, 16383):
+        bits[i // 8] |= 0x80 >> (i % 8)
+    encoded = "u" + base64.urlsafe_b64encode(gzip.compress(bytes(bits))).rstrip(b"=").decode()
+    indexes = [0, 1, 6, 7, 8, 9, 999, 1000, 1001, 16382, 16383]
+    page = run_js(
+        browser,
+        "const out = []; for (const i of args[1]) out.push(await W.statusBit(args[0], i));"
+        "let outside; try { await W.statusBit(args[0], 16384); } catch (e) { outside = e.message; }"
+        "return {out, outside};",
+        encoded,
+        indexes,
+    )
+    assert page["out"] == [status_bit(encoded, i) for i in indexes]
+    assert page["out"].count(True) == 5
+    assert "outside the list of 16384 entries" in page["outside"]
