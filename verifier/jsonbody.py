@@ -28,15 +28,26 @@ class StrictJsonRequest(Request):
 
     async def json(self) -> Any:
         if not hasattr(self, "_strict_json"):
-            data = await super().json()  # the usual reading: its errors as before
             body = await self.body()
             try:
-                parse_json(body, what="the body", limit=len(body))
+                data = parse_json(body, what="the body", limit=len(body))
             except InputError as exc:
-                why = str(exc.__cause__ or exc)
-                raise json.JSONDecodeError(why, body.decode("utf-8", "replace"), 0) from exc
+                cause = exc.__cause__
+                if _duplicate(cause):
+                    doc = body.decode("utf-8", "replace")
+                    raise json.JSONDecodeError(str(cause), doc, 0) from exc
+                data = await super().json()  # any other fault: refused as it always was
             self._strict_json = data
         return self._strict_json
+
+
+def _duplicate(cause: BaseException | None) -> bool:
+    """Whether `parse_json` refused a duplicate key (its hook's ``ValueError``)."""
+    return (
+        isinstance(cause, ValueError)
+        and not isinstance(cause, json.JSONDecodeError)
+        and str(cause).startswith("duplicate key")
+    )
 
 
 class StrictJsonRoute(APIRoute):
