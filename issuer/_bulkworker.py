@@ -181,7 +181,7 @@ def sign_block(
                 errors.append((row, "", str(exc)))
                 continue
         try:
-            done = issue_one(request, indexes[k], ids[k])
+            done = issue_one(request, indexes[k], ids[k], owned=True)  # parsed here, ours
         except (CredentialError, ValueError, TypeError, orjson.JSONEncodeError):
             done = None
         if done is None:

@@ -79,7 +79,9 @@ def _name_key(name: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKC", name).casefold() if ch.isalnum())
 
 
-def bind_subject(kind: str, subject: dict[str, Any], identity: IssuerIdentity) -> dict[str, Any]:
+def bind_subject(
+    kind: str, subject: dict[str, Any], identity: IssuerIdentity, *, owned: bool = False
+) -> dict[str, Any]:
     """The subject with its institution bound to the issuer: ``degree.institution`` of a
     DegreeCredential and ``employment.employer`` of an EmploymentCredential describe the
     issuing institution itself, so their ``id`` is set to its DID and their ``name`` filled
@@ -88,7 +90,12 @@ def bind_subject(kind: str, subject: dict[str, Any], identity: IssuerIdentity) -
     when a name differs from the registered one (case, punctuation and whitespace aside): no
     third party attests for another institution (docs/threat-model.md). Returns ``subject``
     itself when nothing changes, else a new dict (the request is never modified). Subjects of
-    the wrong shape are left to the schema."""
+    the wrong shape are left to the schema.
+
+    ``owned``: the caller owns ``subject`` (parsed for this call, never seen by another), so the
+    binding is written into it and ``subject`` itself returned, equal to what the copies give;
+    nothing is written when it raises. Why: the bulk signing loop binds every row, and the three
+    copies cost ~0.3 us of ~0.45 (tests/credential/test_claims_fast.py compares the two)."""
     spec = _BOUND_PARTY.get(kind)
     if spec is None:
         return subject
@@ -119,6 +126,13 @@ def bind_subject(kind: str, subject: dict[str, Any], identity: IssuerIdentity) -
             name,
         )
     if given_id is not None and name is not None:
+        return subject
+    if owned:
+        if outer.get(party_key) is None:
+            party = outer[party_key] = {}
+        party["id"] = identity.did
+        if name is None:
+            party["name"] = identity.name
         return subject
     bound = dict(party)
     bound["id"] = identity.did

@@ -252,7 +252,12 @@ class BulkTemplate:
 
     # -- one row -------------------------------------------------------------------------------
     def issue_one(
-        self, request: Any, status_index: int, credential_id: str | None = None
+        self,
+        request: Any,
+        status_index: int,
+        credential_id: str | None = None,
+        *,
+        owned: bool = False,
     ) -> tuple[str, bytes, bytes] | None:
         """(credential id, signed JCS bytes, credential hash), or None when the template cannot
         vouch for the row (the caller then issues it with ``plain.issue_plain``).
@@ -261,7 +266,10 @@ class BulkTemplate:
         the row
         sub-schema (plus the holder did:key and, when the row sets more than the subject, the
         VC structure checks); the canonical members are spliced in UTF-16 key order (checked
-        against `_EXPECTED_ORDER` when the template is built).
+        against `_EXPECTED_ORDER` when the template is built). ``owned``: the caller hands the
+        request over (parsed for this call alone), so the subject's institution is bound in it
+        (`bind_subject`'s ``owned``); a row answered None may then hold that binding, which
+        binding again leaves as it is.
         """
         if not self.enabled or type(request) is not dict:
             return None
@@ -271,7 +279,7 @@ class BulkTemplate:
         # the institution named in the subject is the issuer itself (another one: the generic
         # path reports it)
         try:
-            subject = bind_subject(self._kind, subject, self.identity)
+            subject = bind_subject(self._kind, subject, self.identity, owned=owned)
         except CredentialError:
             return None
         get = request.get

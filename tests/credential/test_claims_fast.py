@@ -1,8 +1,11 @@
-"""`claims.subject_facts_ok` (the bulk template's fact check) against its reference,
-`claims.subject_fact_problems`: the same answer on generated subjects and edge cases."""
+"""The bulk template's fast paths against their references, on generated subjects and edge
+cases: `claims.subject_facts_ok` (the fact check) gives `claims.subject_fact_problems`' answer,
+a texts-only subject's bytes are the plain path's, and `issuance.bind_subject` with ``owned``
+(the binding written into the subject) gives what its copies give."""
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from typing import Any
 
@@ -11,7 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from talentproof.credential.claims import subject_fact_problems, subject_facts_ok
-from talentproof.credential.issuance import BulkTemplate, issue_credential, new_credential_ids
+from talentproof.credential.errors import CredentialError
+from talentproof.credential.issuance import (
+    BulkTemplate,
+    bind_subject,
+    issue_credential,
+    new_credential_ids,
+)
 from talentproof.credential.issuance.template import strings_only
 from talentproof.credential.schemas import load_schema
 from talentproof.credential.types import DEGREE, EMPLOYMENT, KINDS, OPEN_BADGE
@@ -128,3 +137,59 @@ def test_texts_only_subject_bytes_are_the_plain_bytes(kind: str, text: str) -> N
         credential_id=cid,
     )
     assert fast == (cid, raw, digest)
+
+
+PARTY = st.one_of(
+    st.none(),
+    st.just("not an object"),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "id": st.sampled_from([None, IDENTITY.did, "did:web:other.example", 7]),
+            "name": st.sampled_from(
+                [None, IDENTITY.name, "uni OF tests.", "Another University", 3, ""]
+            ),
+            "extra": st.just("kept"),
+        },
+    ),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    kind=st.sampled_from(KINDS),
+    outer_key=st.sampled_from(["degree", "employment", "achievement"]),
+    party_key=st.sampled_from(["institution", "employer", "issuer"]),
+    party=PARTY,
+    shape=st.integers(0, 3),
+)
+def test_owned_binding_gives_what_the_copies_give(
+    kind: str, outer_key: str, party_key: str, party: Any, shape: int
+) -> None:
+    outer: Any = (
+        {"level": "master", party_key: party}
+        if shape == 0
+        else {"level": "master"}
+        if shape == 1
+        else [party]
+        if shape == 2
+        else None
+    )
+    subject = {"id": "did:key:z6Mk", outer_key: outer}
+    original = copy.deepcopy(subject)
+
+    def bind(subject: dict[str, Any], owned: bool) -> Any:
+        try:
+            return bind_subject(kind, subject, IDENTITY, owned=owned)
+        except CredentialError as exc:
+            return (type(exc), str(exc), getattr(exc, "field", None))
+
+    reference = bind(subject, False)
+    assert subject == original  # the reference never writes into the subject
+    owned = copy.deepcopy(subject)
+    fast = bind(owned, True)
+    assert fast == reference
+    if isinstance(reference, tuple):
+        assert owned == original  # refused: nothing written
+    else:
+        assert fast is owned  # bound in place

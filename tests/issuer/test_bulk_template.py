@@ -309,6 +309,14 @@ def test_sign_block_has_the_outcomes_of_issue_rows() -> None:
     bad_level = orjson.loads(orjson.dumps(good))
     bad_level["credentialSubject"]["degree"]["level"] = "nursery"
     no_holder = {"credentialSubject": {"degree": _degree("x")["degree"]}}
+    # the institution bound in the parsed row itself (`issue_one`'s ``owned``): refused rows
+    # untouched, a bound row that fails later reported as the plain path reports it
+    other_name, other_id, unnamed = (orjson.loads(orjson.dumps(good)) for _ in range(3))
+    other_name["credentialSubject"]["degree"]["institution"]["name"] = "Another University"
+    other_id["credentialSubject"]["degree"]["institution"]["id"] = "did:web:other.example"
+    unnamed["credentialSubject"]["degree"]["institution"] = {}
+    bound_bad = orjson.loads(orjson.dumps(bad_level))
+    bound_bad["credentialSubject"]["degree"].pop("institution")
     requests: list[Any] = [
         good,
         b"{not json",
@@ -319,6 +327,10 @@ def test_sign_block_has_the_outcomes_of_issue_rows() -> None:
         no_holder,
         good,
         "text",
+        other_name,
+        other_id,
+        unnamed,
+        bound_bad,
     ]
     records = [r if isinstance(r, bytes) else orjson.dumps(r) for r in requests]
     _bulkworker.init_worker(SIGNER.key.seed, IDENTITY.did, IDENTITY, "DegreeCredential")
@@ -332,10 +344,12 @@ def test_sign_block_has_the_outcomes_of_issue_rows() -> None:
         except ValueError as exc:
             parsed.append((101 + i, ValueError(str(exc)), 7 + i))
     expected = TEMPLATES["DegreeCredential"].issue_rows(parsed)
-    assert rows == [r[0] for r in expected if r[1] is not None] == [101, 103, 106, 108]
+    assert rows == [r[0] for r in expected if r[1] is not None] == [101, 103, 106, 108, 112]
     assert errors == [(r[0], r[4], r[5]) for r in expected if r[1] is None]
-    assert [e[0] for e in errors] == [102, 104, 105, 107, 109]
-    assert errors[2][1] == "credentialSubject.degree.level"
+    assert [e[0] for e in errors] == [102, 104, 105, 107, 109, 110, 111, 113]
+    assert errors[2][1] == errors[7][1] == "credentialSubject.degree.level"
+    assert errors[5][1] == "credentialSubject.degree.institution.name"
+    assert errors[6][1] == "credentialSubject.degree.institution.id"
     raws = _bulkworker.split_block(blob, lengths)
     for k, (row, raw) in enumerate(zip(rows, raws, strict=True)):
         doc = orjson.loads(raw)
