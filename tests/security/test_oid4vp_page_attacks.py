@@ -132,3 +132,55 @@ def test_attack_the_previous_wallet_requests_answer_is_not_shown_for_the_new_one
     _stale_poll(browser, old_id)  # the old request's poll, in flight when the new one was made
     assert browser.find_elements(By.ID, "verdict") == []
     assert "Waiting" in browser.find_element(By.ID, "wallet-status").text
+
+
+HOLD_VERIFICATIONS = """
+window.__held = [];
+const original = window.fetch;
+window.fetch = (url, init) => {
+  const answer = original(url, init);
+  if (!window.__hold || url !== "/api/v1/verify/image") return answer;
+  return new Promise((resolve, reject) => window.__held.push(() => answer.then(resolve, reject)));
+};
+"""
+
+
+def _submit(browser: Any, payload: str, *, keep: str | None = None) -> None:
+    """Run the page's Verify with one scanned QR text; ``keep``: do not wait for it, keep its
+    promise in ``window[keep]`` (its answer is held until released)."""
+    browser.execute_script("scanned.length = 0; scanned.push(arguments[0])", payload)
+    if keep is None:
+        browser.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "submit({preventDefault() {}}).then(done, done);"
+        )
+    else:
+        browser.execute_script(f"window.{keep} = submit({{preventDefault() {{}}}});")
+
+
+def test_attack_an_earlier_verification_answered_late_does_not_replace_the_later_one(
+    vchain: Any, server: str, browser: Any
+) -> None:
+    """The officer verifies applicant 1's QR code, then at once applicant 2's; applicant 1's
+    answer comes back last. The page shows applicant 2's verdict (the last asked for)."""
+    browser.get(server + "/")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: d.execute_script("return typeof submit === 'function'"))
+    browser.execute_script(HOLD_VERIFICATIONS)
+    valid = issue(
+        vchain, vchain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key
+    )
+    forged = json.loads(json.dumps(valid))
+    forged["credentialSubject"]["degree"]["level"] = "doctorate"
+    browser.execute_script("window.__hold = true")
+    _submit(browser, encode_payload(valid), keep="__first")  # applicant 1: held
+    browser.execute_script("window.__hold = false")
+    _submit(browser, encode_payload(forged))  # applicant 2: answered at once
+    verdict = browser.find_element(By.ID, "verdict")
+    assert verdict.get_attribute("data-outcome") == "INVALID"
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "window.__held.forEach((release) => release()); window.__first.then(done, done);"
+    )
+    verdict = browser.find_element(By.ID, "verdict")
+    assert verdict.get_attribute("data-outcome") == "INVALID"

@@ -212,8 +212,14 @@ async function newChallenge() {
   document.getElementById("challenge-box").hidden = false;
 }
 
+// What the result area shows is the answer to the officer's latest action: each verification
+// or wallet request takes a number, and an answer to an earlier one (a slower verification of
+// the previous applicant) is dropped instead of replacing the verdict of the one at the counter.
+let latestAction = 0;
+
 async function submit(event) {
   event.preventDefault();
+  const mine = ++latestAction;
   const files = document.getElementById("files").files;
   if (!files.length && !scanned.length) {
     showProblem("Choose at least one QR image, or scan a QR code with the camera.");
@@ -240,13 +246,14 @@ async function submit(event) {
   try {
     const res = await fetch("/api/v1/verify/image", { method: "POST", body: form });
     const data = await res.json();
+    if (mine !== latestAction) return;  // the officer has moved on
     if (!res.ok) {
       showProblem(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
       return;
     }
     renderReport(data);
   } catch (e) {
-    showProblem(`The verifier service could not be reached: ${e}`);
+    if (mine === latestAction) showProblem(`The verifier service could not be reached: ${e}`);
   }
 }
 
@@ -312,12 +319,14 @@ async function requestFromWallet() {
   const idNumber = document.getElementById("id-number").value.trim();
   if (idNumber) body.idNumber = idNumber;
   stopWallet();
+  const mine = ++latestAction;
   const res = await fetch("/oid4vp/requests", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
   const data = await res.json();
+  if (mine !== latestAction) return;  // the officer has moved on
   if (!res.ok) {
     showProblem(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
     return;
