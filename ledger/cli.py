@@ -530,7 +530,7 @@ def _register_network(app: typer.Typer) -> None:
                 ),
                 attached=False,
             )
-            if net.directory.exists() and net.running:
+            if net.check_layout() and net.running:  # the same layout, already running
                 typer.echo(f"already running in {net.directory}")
             else:
                 net.start()

@@ -294,15 +294,20 @@ class Network:
         digest = hashlib.sha256(path.encode()).hexdigest()[:16]
         return f"/tmp/talentproof-geth-{digest}.ipc"
 
+    def _nodes(self) -> list[NodeLayout]:
+        if not self.layout:
+            self._load_layout()
+        return self.layout
+
     @property
     def signers(self) -> list[NodeLayout]:
-        """The signer nodes."""
-        return [n for n in self.layout if n.role == "signer"]
+        """The signer nodes (of the layout in `directory`)."""
+        return [n for n in self._nodes() if n.role == "signer"]
 
     @property
     def rpc_nodes(self) -> list[NodeLayout]:
-        """The non-signing RPC nodes."""
-        return [n for n in self.layout if n.role == "rpc"]
+        """The non-signing RPC nodes (of the layout in `directory`)."""
+        return [n for n in self._nodes() if n.role == "rpc"]
 
     @property
     def rpc_urls(self) -> list[str]:
@@ -312,8 +317,8 @@ class Network:
     @property
     def rpc_url(self) -> str:
         """The first RPC node's HTTP JSON-RPC endpoint."""
-        if not self.layout:
-            self._load_layout()
+        if not self.rpc_nodes:
+            raise NodeError(f"no network in {self.directory} (no {LAYOUT_FILE}): start one first")
         return self.rpc_urls[0]
 
     @property
@@ -329,7 +334,7 @@ class Network:
     @property
     def log_path(self) -> Path:
         """The first RPC node's log."""
-        return self.log_of(self.rpc_nodes[0].name if self.layout else "rpc-1")
+        return self.log_of("rpc-1")
 
     def _load_layout(self) -> dict[str, Any] | None:
         path = self.directory / LAYOUT_FILE
@@ -344,8 +349,9 @@ class Network:
             ) from None
         return dict(record)
 
-    def init(self) -> None:
-        """Lay the network out in `directory` (first start), or check the layout there."""
+    def check_layout(self) -> bool:
+        """Load the layout in `directory` and check it is the one `config` asks for (raise
+        `NodeError` naming what differs); False when there is none yet."""
         record = self._load_layout()
         if record is not None:
             wanted = {
@@ -365,6 +371,11 @@ class Network:
                     + ", ".join(differs)
                     + "; start it as it is, or use another folder"
                 )
+        return record is not None
+
+    def init(self) -> None:
+        """Lay the network out in `directory` (first start), or check the layout there."""
+        if self.check_layout():
             first = self.rpc_nodes[0]
             if self.config.rpc_port and first.http_port != self.config.rpc_port:
                 self.layout[self.layout.index(first)] = NodeLayout(

@@ -1,6 +1,8 @@
 """`talentproof run`: the whole product on this machine, for development and demonstration.
 
-It starts a local Anvil (or Ganache) on 127.0.0.1:8545 whose state persists in the data folder,
+It starts a local Anvil (or Ganache, or with ``--chain network`` a permissioned network of geth
+Clique signers and an RPC node: `talentproof.ledger.network`) on 127.0.0.1:8545 whose state
+persists in the data folder,
 deploys the registry on first start and finds it again on the next, then starts the services
 beside it (issuer on :8000, verifier on :8001). On first start it seeds a development governing
 authority (the chain's development account 0, admin and first governor of the registry) and
@@ -41,7 +43,8 @@ OPERATOR_TOKEN_FILE = "issuer-operator-token"  # the file the issuer reads in de
 GOVERNOR_KEY_FILE = "governor-key"  # the development governing authority's key, for `governance`
 DEV_ENV = "development"
 
-ChainKind = Literal["anvil", "ganache"]
+ChainKind = Literal["anvil", "ganache", "network"]
+CHAIN_KINDS: tuple[ChainKind, ...] = ("anvil", "ganache", "network")
 
 
 class DevStackError(Exception):
@@ -372,6 +375,8 @@ class StackConfig:
     data_dir: Path
     chain: ChainKind = "anvil"
     chain_port: int = CHAIN_PORT
+    #: ``--chain network`` only: seconds between blocks (Clique period)
+    block_period: int = 1
     issuer_port: int = ISSUER_PORT
     verifier_port: int = VERIFIER_PORT
     with_services: bool = True
@@ -417,6 +422,8 @@ def check_ports(config: StackConfig) -> None:
 def run_stack(config: StackConfig) -> None:
     """Run the stack in the foreground until Ctrl-C (or SIGTERM)."""
     from talentproof.ledger.deploy import Deployment, ensure_deployed
+    from talentproof.ledger.geth import geth_binary
+    from talentproof.ledger.network import Network, NetworkConfig
     from talentproof.ledger.nodes import LocalNode, NodeConfig
     from talentproof.private import restrict_umask, tighten_tree
 
@@ -429,19 +436,32 @@ def run_stack(config: StackConfig) -> None:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     tighten_tree(data_dir)
     state_path = (
-        data_dir / "chain" / "anvil-state.json"
-        if config.chain == "anvil"
-        else data_dir / "chain" / "ganache-db"
+        data_dir
+        / "chain"
+        / {
+            "anvil": "anvil-state.json",
+            "ganache": "ganache-db",
+            "network": "network",
+        }[config.chain]
     )
-    node = LocalNode(
-        NodeConfig(
-            kind=config.chain,
-            port=config.chain_port,
-            state_path=state_path,
-            state_interval=2 if config.chain == "anvil" else None,
-        ),
-        log_path=data_dir / "logs" / f"{config.chain}.log",
-    )
+    node: LocalNode | Network
+    if config.chain == "network":
+        # the signers and the RPC node die with us (attached); geth is built once, then cached
+        node = Network(
+            state_path,
+            NetworkConfig(rpc_port=config.chain_port, block_period=config.block_period),
+            binary=geth_binary(log=typer.echo),
+        )
+    else:
+        node = LocalNode(
+            NodeConfig(
+                kind=config.chain,
+                port=config.chain_port,
+                state_path=state_path,
+                state_interval=2 if config.chain == "anvil" else None,
+            ),
+            log_path=data_dir / "logs" / f"{config.chain}.log",
+        )
     services: list[Service] = []
 
     stopping = False
@@ -626,9 +646,16 @@ def register(app: typer.Typer) -> None:
         data_dir: Path = typer.Option(
             Path("data"), "--data-dir", help="Chain state, databases, keys, logs."
         ),
-        chain: str = typer.Option("anvil", "--chain", help="Local chain client: anvil or ganache."),
+        chain: str = typer.Option(
+            "anvil",
+            "--chain",
+            help="Local chain: anvil, ganache, or network (3 geth Clique signers and an RPC node).",
+        ),
         chain_port: int = typer.Option(
             CHAIN_PORT, "--chain-port", min=1, max=65535, help="JSON-RPC port."
+        ),
+        block_period: int = typer.Option(
+            1, "--block-period", min=1, max=30, help="--chain network: seconds between blocks."
         ),
         issuer_port: int = typer.Option(
             ISSUER_PORT, "--issuer-port", min=1, max=65535, help="Issuer HTTP port."
@@ -644,8 +671,10 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the whole product locally: a chain, the registry, the issuer and verifier services."""
-        if chain not in ("anvil", "ganache"):
-            typer.echo(f"error: --chain: expected anvil or ganache, got {chain!r}", err=True)
+        if chain not in CHAIN_KINDS:
+            typer.echo(
+                f"error: --chain: expected anvil, ganache or network, got {chain!r}", err=True
+            )
             raise typer.Exit(2)
         if len({chain_port, issuer_port, verifier_port}) != 3:
             typer.echo(
@@ -656,8 +685,9 @@ def register(app: typer.Typer) -> None:
             run_stack(
                 StackConfig(
                     data_dir=data_dir,
-                    chain=chain,  # type: ignore[arg-type]
+                    chain=chain,  # narrowed by the CHAIN_KINDS check above
                     chain_port=chain_port,
+                    block_period=block_period,
                     issuer_port=issuer_port,
                     verifier_port=verifier_port,
                     with_services=not chain_only,
