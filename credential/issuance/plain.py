@@ -199,24 +199,59 @@ def status_entries(identity: IssuerIdentity, index: int) -> list[dict[str, Any]]
 _HEX = "0123456789abcdef"
 _FIRST = {c: "abcdef"[i % 6] for i, c in enumerate(_HEX)}  # the first hex digit: a letter
 _VARIANT = {c: "89ab"[i & 3] for i, c in enumerate(_HEX)}  # RFC 9562 variant bits
+# the same three rules on the bytes, for `_ids_by_column`: byte 0's high nibble a letter, byte
+# 6's the version 4, byte 8's the variant 10xx
+_FIRST_BYTE = bytes(((10 + (b >> 4) % 6) << 4) | (b & 15) for b in range(256))
+_VERSION_BYTE = bytes(0x40 | (b & 15) for b in range(256))
+_VARIANT_BYTE = bytes(0x80 | (b & 0x3F) for b in range(256))
+_ID_FORM = b"urn:uuid:00000000-0000-0000-0000-000000000000"
+# where each of the 32 hex digits goes in `_ID_FORM`
+_DIGIT_AT = [9 + j + (j >= 8) + (j >= 12) + (j >= 16) + (j >= 20) for j in range(32)]
 
 
-def new_credential_ids(count: int) -> list[str]:
+def new_credential_ids(
+    count: int, *, random: bytes | None = None, by_id: bool = False
+) -> list[str]:
     """``count`` ``urn:uuid:`` ids (version 4, RFC 9562 variant) whose first hex digit is a
-    letter, from one ``os.urandom`` call.
+    letter, from one ``os.urandom`` call (``random``: these 16 bytes per id instead, for tests).
 
     A digit right after ``urn:uuid:`` followed by ``e`` or ``.`` looks like a float token to the
     JCS fast path of `talentproof.credential.jcs`, which then takes its slow reference path;
     a letter as first digit keeps every credential on the fast path. Hand-written rather than
     ``uuid.uuid4`` (several times the cost, which shows at bulk rates); 119 random bits remain.
+    ``by_id``: the reference (one formatted string per id); from 64 ids the same ids are written
+    column by column (`_ids_by_column`).
     """
-    h = os.urandom(16 * count).hex()
+    if random is None:
+        random = os.urandom(16 * count)
+    elif len(random) != 16 * count:
+        raise ValueError(f"random: expected {16 * count} bytes, found {len(random)}")
+    if count >= 64 and not by_id:
+        return _ids_by_column(random, count)
+    h = random.hex()
     first, variant = _FIRST, _VARIANT
     return [
         f"urn:uuid:{first[h[i]]}{h[i + 1 : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
         f"{variant[h[i + 16]]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
         for i in range(0, 32 * count, 32)
     ]
+
+
+def _ids_by_column(random: bytes, count: int) -> list[str]:
+    """`new_credential_ids`' ids of ``random``, each of its 32 hex digits written into all ids
+    at once (a strided slice), then cut apart. Why: one formatted string per id costs ~0.45 us,
+    this ~0.1 us (the bulk signing processes make one id per row); tests compare the two."""
+    raw = bytearray(random)
+    raw[0::16] = raw[0::16].translate(_FIRST_BYTE)
+    raw[6::16] = raw[6::16].translate(_VERSION_BYTE)
+    raw[8::16] = raw[8::16].translate(_VARIANT_BYTE)
+    digits = raw.hex().encode("ascii")
+    size = len(_ID_FORM)
+    out = bytearray(_ID_FORM * count)
+    for j, at in enumerate(_DIGIT_AT):
+        out[at::size] = digits[j::32]
+    text = out.decode("ascii")
+    return [text[i : i + size] for i in range(0, size * count, size)]
 
 
 def new_credential_id() -> str:
