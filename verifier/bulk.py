@@ -351,10 +351,15 @@ def summary(source: str, checks: Sequence[CheckResult]) -> dict[str, Any]:
     """What the folder mode shows of a credential without ``--json``: its source, its verdict
     (``verdict_of`` its checks, as ``CredentialReport.verdict``) and its first failed (or
     errored) check as ``"<number>. <message>"``."""
-    problem = next((c for c in checks if c.status is Status.FAIL or c.status is Status.ERROR), None)
+    verdict = verdict_of(checks)
+    problem = None
+    if verdict is not Verdict.VALID:  # VALID: no check failed or errored (``verdict_of``)
+        problem = next(
+            (c for c in checks if c.status is Status.FAIL or c.status is Status.ERROR), None
+        )
     return {
         "source": source,
-        "verdict": verdict_of(checks).value,
+        "verdict": verdict.value,
         "problem": f"{problem.number}. {problem.message}" if problem else None,
     }
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from talentproof.credential import qr as c_qr
@@ -24,7 +26,7 @@ from talentproof.credential.qr import image as c_qr_image
 from talentproof.ledger.reader import RegistryReader
 from talentproof.verifier import bulk, checks, engine, fastschema, memo
 from talentproof.verifier.engine import Item, Verifier
-from talentproof.verifier.report import Verdict
+from talentproof.verifier.report import CheckId, CheckResult, Status, Verdict, verdict_of
 from tests.chainkit import DEGREE, anchor_batch, build, holder, issue, mixed_credentials, sign
 
 # --------------------------------------------------------------------------- helpers
@@ -113,6 +115,20 @@ def test_pipelined_bulk_gives_the_per_item_reports_in_order(vchain, monkeypatch)
     assert _reports_json(bulk.verify_items_bulk(verifier, items, block=block)) == _reports_json(
         pipelined
     )
+
+
+@given(st.lists(st.sampled_from(list(Status)), max_size=14))
+def test_folder_summary_names_the_first_failed_or_errored_check(statuses):
+    """``bulk.summary`` skips the search for a problem when the verdict is VALID: whatever the
+    statuses, it gives the verdict of the checks and the first failed or errored one."""
+    ids = list(CheckId)
+    results = [CheckResult(ids[i % len(ids)], s, f"message {i}") for i, s in enumerate(statuses)]
+    first = next((c for c in results if c.status in (Status.FAIL, Status.ERROR)), None)
+    assert bulk.summary("f", results) == {
+        "source": "f",
+        "verdict": verdict_of(results).value,
+        "problem": f"{first.number}. {first.message}" if first else None,
+    }
 
 
 # --------------------------------------------------------------------------- caches
