@@ -38,8 +38,10 @@ from __future__ import annotations
 import bisect
 import collections
 import concurrent.futures as cf
+import contextlib
 import csv
 import datetime as dt
+import gc
 import hashlib
 import logging
 import multiprocessing
@@ -640,6 +642,19 @@ def _errors(service: IssuerService, job_id: str) -> Iterator[bytes]:
             )
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused (if it runs) for the block: for code that builds
+    many acyclic objects, which reference counting frees."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 # -- bulk insert --------------------------------------------------------------------------------
 
 _INSERT_COLUMNS = (
@@ -983,75 +998,85 @@ class BulkRunner:
         The chunk's good rows form one anchoring batch (state ``built``) in the same
         transaction, so bulk credentials need no second pass to be batched.
         """
-        service = self.service
-        rows: list[int] = []
-        ids: list[str] = []
-        raws: list[bytes] = []
-        blob: list[bytes] = []
-        error_rows: list[tuple[int, str, str]] = []
-        for future in futures:  # consecutive row ranges, in order
-            f_rows, f_ids, f_blob, f_lengths, f_hashes, f_errors = future.result()
-            rows += f_rows
-            ids += f_ids
-            raws += split_block(f_blob, f_lengths)
-            blob.append(f_hashes)
-            error_rows += f_errors
-        hashes_blob = b"".join(blob)
-        hashes = [hashes_blob[i : i + 32] for i in range(0, len(hashes_blob), 32)]
-        first_line, starts = lines
-        errors = [
-            {
-                "job_id": job_id,
-                "row": row,
-                "line": line_of(row - first_row, first_line, starts),
-                "field": field,
-                "message": msg,
-            }
-            for row, field, msg in error_rows
-        ]
-        good = len(ids)
-        with service.session() as session:
-            job = session.get(BulkJob, job_id)
-            assert job is not None
-            kind = job.kind
+        # consecutive row ranges, in order (waited for with the collector on)
+        results = [future.result() for future in futures]
+        # The rows built from here on (tuples of bytes, str and int) hold no reference cycles and
+        # are freed once stored; the cyclic collector would traverse them ~25 times a chunk
+        # while they live (young collections every 700 allocations, ~0.3 us a row in the bench)
+        with _collector_paused():
+            service = self.service
+            rows: list[int] = []
+            ids: list[str] = []
+            raws: list[bytes] = []
+            blob: list[bytes] = []
+            error_rows: list[tuple[int, str, str]] = []
+            for f_rows, f_ids, f_blob, f_lengths, f_hashes, f_errors in results:
+                rows += f_rows
+                ids += f_ids
+                raws += split_block(f_blob, f_lengths)
+                blob.append(f_hashes)
+                error_rows += f_errors
+            hashes_blob = b"".join(blob)
+            hashes = [hashes_blob[i : i + 32] for i in range(0, len(hashes_blob), 32)]
+            first_line, starts = lines
+            errors = [
+                {
+                    "job_id": job_id,
+                    "row": row,
+                    "line": line_of(row - first_row, first_line, starts),
+                    "field": field,
+                    "message": msg,
+                }
+                for row, field, msg in error_rows
+            ]
+            good = len(ids)
+            with service.session() as session:
+                job = session.get(BulkJob, job_id)
+                assert job is not None
+                kind = job.kind
+                if good:
+                    root, paths = _bulkcred.merkle_batch(hashes)
+                    batch = AnchorBatch(
+                        institution_id=institution_id,
+                        root=root,
+                        leaf_count=good,
+                        state="built",
+                        oldest_leaf_at=now,
+                    )
+                    session.add(batch)
+                    session.flush()
+                    insert_credentials(
+                        session.connection(),
+                        institution_id=institution_id,
+                        kind=kind,
+                        batch_id=batch.id,
+                        job_id=job_id,
+                        now=now,
+                        rows=list(
+                            zip(
+                                ids,
+                                hashes,
+                                raws,
+                                [indexes[r - first_row] for r in rows],
+                                range(good),
+                                paths,
+                                rows,
+                                strict=True,
+                            )
+                        ),
+                    )
+                if errors:
+                    session.connection().execute(table_of(BulkError).insert(), errors)
+                bulk_store.add_progress(
+                    session,
+                    job_id,
+                    new_offset=new_offset,
+                    count=count,
+                    good=good,
+                    failed=len(errors),
+                )
+            service.metrics.issued.labels("bulk").inc(good)
             if good:
-                root, paths = _bulkcred.merkle_batch(hashes)
-                batch = AnchorBatch(
-                    institution_id=institution_id,
-                    root=root,
-                    leaf_count=good,
-                    state="built",
-                    oldest_leaf_at=now,
-                )
-                session.add(batch)
-                session.flush()
-                insert_credentials(
-                    session.connection(),
-                    institution_id=institution_id,
-                    kind=kind,
-                    batch_id=batch.id,
-                    job_id=job_id,
-                    now=now,
-                    rows=list(
-                        zip(
-                            ids,
-                            hashes,
-                            raws,
-                            [indexes[r - first_row] for r in rows],
-                            range(good),
-                            paths,
-                            rows,
-                            strict=True,
-                        )
-                    ),
-                )
-            if errors:
-                session.connection().execute(table_of(BulkError).insert(), errors)
-            bulk_store.add_progress(
-                session, job_id, new_offset=new_offset, count=count, good=good, failed=len(errors)
-            )
-        service.metrics.issued.labels("bulk").inc(good)
-        if good:
-            wake = getattr(service, "anchor_wakeup", None)
-            if wake is not None:
-                wake.set()
+                wake = getattr(service, "anchor_wakeup", None)
+                if wake is not None:
+                    wake.set()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import orjson
 import pytest
 from sqlalchemy import func, select
 
+from talentproof.issuer import bulk
 from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import Credential
 
@@ -301,3 +304,35 @@ def test_csv_with_an_unclosed_quote_is_refused(client) -> None:
         data={"type": "EmploymentCredential"},
     )
     assert r.status_code == 422 and "the CSV header" in r.json()["message"]
+
+
+def test_the_collector_is_paused_only_while_a_chunk_is_stored(client, service, monkeypatch) -> None:
+    """Storing a chunk pauses the cyclic collector (its rows hold no cycles) and turns it on
+    again after, also when the store fails; it stays off if it was off."""
+    token = onboard(client)["api_key"]["token"]
+    seen: list[bool] = []
+    insert = bulk.insert_credentials
+
+    def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        if len(seen) == 2:
+            raise RuntimeError("disk full")
+        return insert(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "insert_credentials", watched)
+    small = BulkRunner(service, processes=1)
+    small.chunk_rows = 10
+    job_id = _upload(client, token, _jsonl(25, {}), "rows.jsonl").json()["id"]
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="disk full"):
+        small.run_job(job_id)
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        small.run_job(job_id)  # resumes after the first chunk
+    finally:
+        still_off = not gc.isenabled()
+        gc.enable()
+    assert seen == [False, False, False, False] and still_off
+    done = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
+    assert (done["state"], done["succeeded"]) == ("done", 25)
