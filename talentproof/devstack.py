@@ -488,6 +488,12 @@ def run_stack(config: StackConfig) -> None:
             f"chain     {node.rpc_url}  ({node.client}, chain id {node.chain_id}, "
             f"{'state resumed' if resumed else 'new state'} in {state_path})"
         )
+        if isinstance(node, Network):
+            typer.echo(
+                f"          {len(node.signers)} Clique signers and {len(node.rpc_nodes)} RPC node, "
+                f"a block every {node.config.block_period} s; nodes: "
+                f"{cli_command()} network status --dir {shlex.quote(str(state_path))}"
+            )
         typer.echo(
             f"registry  {deployment.registry}  "
             f"({'deployed' if redeployed else 'found again'}"

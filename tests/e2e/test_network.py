@@ -77,6 +77,19 @@ def test_the_stack_runs_on_three_signers_and_an_rpc_node(stack: Stack) -> None:
     # the signers answer no HTTP: their unlocked accounts sign blocks, nothing else
     assert [n.http_port for n in net.signers] == [0, 0, 0]
     assert "--http" not in " ".join(net.command(net.signers[0], "geth"))
+    # `talentproof run` says what it started and how to look at the nodes; the command works
+    said = next(line for line in stack.output().splitlines() if "network status --dir" in line)
+    assert "3 Clique signers and 1 RPC node, a block every 1 s" in said, said
+    shown = subprocess.run(
+        ["sh", "-c", said.split("nodes: ", 1)[1]],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert shown.stdout.count("running") == 4 and "signer-3" in shown.stdout, shown.stdout
 
 
 def test_seeded_institutions_are_on_chain(stack: Stack) -> None:
