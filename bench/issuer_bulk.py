@@ -11,7 +11,8 @@ Prints, each beside its target and a verdict:
 * how many of the 2 cores the process tree kept busy while validating, signing and persisting
   (CPU / wall: 2 on a quiet machine means signing and persisting overlap fully);
 * the bulk template's own fast paths beside their reference twins (`fast_path_rows`), and the
-  upload's (`upload_row`: `bulk.store_upload` in blocks and line by line);
+  upload's (`upload_row`: `bulk.store_upload` in blocks and line by line) and the runner's
+  documents (`split_row`: views of the signing results' blocks against copies);
 * the raw Ed25519 signing cost of this CPU, measured in this run (``cryptography``, a 64-byte
   message as eddsa-jcs-2022 signs, before and after the job; the issuer's own signing key,
   libsodium, beside it), and the CPU per credential in raw-sign equivalents (cryptography's)
@@ -319,6 +320,29 @@ def upload_row(rows_file: Path, fmt: str, rounds: int = 5) -> str:
     )
 
 
+def split_row(rounds: int = 5, rows: int = 2048) -> str:
+    """The runner's documents cut from a signing result's block (~1.9 KB each, CPU per row, best
+    of ``rounds``): `_bulkworker.split_views` (views, inserted as they are) against
+    `_bulkworker.split_block` (copies)."""
+    from talentproof.issuer._bulkworker import split_block, split_views
+
+    block = os.urandom(1900 * rows)
+    lengths = [1900] * rows
+    views = min(timeit_repeat(lambda: split_views(block, lengths), rounds)) / rows * 1e6
+    copies = min(timeit_repeat(lambda: split_block(block, lengths), rounds)) / rows * 1e6
+    return (
+        f"chunk documents (2,048 of 1.9 KB, CPU per row): split_views {views:.2f} us vs "
+        f"split_block {copies:.2f} us ({copies / views:.1f}x)"
+    )
+
+
+def timeit_repeat(fn: Callable[[], object], rounds: int, number: int = 20) -> list[float]:
+    """`timeit.repeat` of ``fn``, per call."""
+    import timeit
+
+    return [t / number for t in timeit.repeat(fn, number=number, repeat=rounds)]
+
+
 def fast_path_rows(rounds: int = 5, number: int = 20_000) -> str:
     """The bulk template's own fast paths against their reference twins, on a bench subject
     (CPU per call, best of ``rounds``): the fact check (`claims.subject_facts_ok` against
@@ -576,6 +600,7 @@ def main() -> int:
         )
         print(fast_path_rows())
         print(upload_row(rows_file, args.format))
+        print(split_row())
         service.close()
     return 0
 

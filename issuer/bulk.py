@@ -60,7 +60,7 @@ from talentproof.private import private_dir
 from . import _bulkcred, _cred
 from ._bulkworker import init_worker as _init_worker
 from ._bulkworker import row_to_request as row_to_request  # re-exported: a row as a request
-from ._bulkworker import sign_block, split_block
+from ._bulkworker import sign_block, split_views
 from .auth import Principal
 from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, table_of, utcnow
 from .errors import InvalidRequest, NotAccredited, NotFound
@@ -682,15 +682,16 @@ def insert_credentials(
     batch_id: int,
     job_id: str,
     now: dt.datetime,
-    rows: list[tuple[str, bytes, bytes, int, int, bytes, int]],
+    rows: list[tuple[str, bytes, bytes | memoryview, int, int, bytes, int]],
 ) -> None:
     """Insert one chunk's credentials with a single driver-level ``executemany``.
 
-    ``rows`` are (id, credential hash, document JSON, status index, leaf index, proof path, bulk
-    row). The columns every row shares (institution, kind, batch, job, suspended, created_at) are
-    converted once with the dialect's own bind processors, so the stored values are exactly what
-    the ORM would have written, without SQLAlchemy's per-row parameter processing (which cost
-    more than the insert itself).
+    ``rows`` are (id, credential hash, document JSON (bytes or a view of them: the runner
+    passes `split_views`), status index, leaf index, proof path, bulk row). The columns every
+    row shares (institution, kind, batch, job, suspended, created_at) are converted once
+    with the dialect's own bind processors, so the stored values are exactly what the ORM
+    would have written, without SQLAlchemy's per-row parameter processing (which cost more
+    than the insert itself).
     """
     dialect = connection.dialect
     table = table_of(Credential)
@@ -1007,13 +1008,13 @@ class BulkRunner:
             service = self.service
             rows: list[int] = []
             ids: list[str] = []
-            raws: list[bytes] = []
+            raws: list[memoryview] = []  # each document a view of its block (no copy)
             blob: list[bytes] = []
             error_rows: list[tuple[int, str, str]] = []
             for f_rows, f_ids, f_blob, f_lengths, f_hashes, f_errors in results:
                 rows += f_rows
                 ids += f_ids
-                raws += split_block(f_blob, f_lengths)
+                raws += split_views(f_blob, f_lengths)
                 blob.append(f_hashes)
                 error_rows += f_errors
             hashes_blob = b"".join(blob)

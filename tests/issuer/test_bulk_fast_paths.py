@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import uuid
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from talentproof.credential import integrity, jcs, merkle
 from talentproof.credential.examples import PERSON
 from talentproof.credential.keys import Ed25519SigningKey
-from talentproof.issuer import _cred, bulk
+from talentproof.issuer import _bulkworker, _cred, bulk
 from talentproof.issuer.db import (
     AnchorBatch,
     BulkJob,
@@ -86,9 +87,17 @@ def _stored(sessions) -> list[dict[str, object]]:  # type: ignore[no-untyped-def
         return [{name: getattr(c, name) for name in _COLUMNS} for c in creds]
 
 
-def test_insert_credentials_matches_the_orm_insert(tmp_path: Path) -> None:
+@pytest.mark.parametrize("views", [False, True])
+def test_insert_credentials_matches_the_orm_insert(tmp_path: Path, views: bool) -> None:
+    """Documents given as bytes or, as the runner gives them, as views of their block."""
     _fast_engine, fast = _database(tmp_path / "fast.db")
     _orm_engine, orm = _database(tmp_path / "orm.db")
+    rows: list[Any] = _rows()
+    if views:
+        block = b"".join(row[2] for row in rows)
+        documents = _bulkworker.split_views(block, [len(row[2]) for row in rows])
+        assert all(type(d) is memoryview for d in documents)
+        rows = [(*row[:2], doc, *row[3:]) for row, doc in zip(rows, documents, strict=True)]
     with fast.begin() as session:
         bulk.insert_credentials(
             session.connection(),
@@ -97,7 +106,7 @@ def test_insert_credentials_matches_the_orm_insert(tmp_path: Path) -> None:
             batch_id=1,
             job_id="job1",
             now=NOW,
-            rows=_rows(),
+            rows=rows,
         )
     with orm.begin() as session:
         session.connection().execute(
