@@ -97,6 +97,8 @@ class AnchorWorker:
         #: whose anchoring waits because the ledger shows them suspended or removed
         self.waiting: dict[int, tuple[Any, float]] = {}
         service.anchor_wakeup = self.wakeup  # bulk chunks wake the worker when they commit
+        #: one worker among the replicas on this database sends (`store.lease.AnchorLease`)
+        self.lease = service.anchor_lease
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -125,6 +127,9 @@ class AnchorWorker:
         lower_thread_priority(self.service.settings.worker_nice)
         backoff = self.poll
         while not self._stop.is_set():
+            if not self._hold_lease():  # another replica anchors; this one only issues
+                self._stop.wait(self.lease.check_s)
+                continue
             try:
                 busy = self.run_once()
                 backoff = self.poll
@@ -145,6 +150,15 @@ class AnchorWorker:
             if not busy:
                 self.wakeup.wait(backoff)
                 self.wakeup.clear()
+
+    def _hold_lease(self) -> bool:
+        """Take or keep the anchoring lease (every pass; the lease throttles its own checks).
+        A worker that has just taken it first frees what a dead holder left half formed."""
+        was = self.lease.held
+        held = self.lease.acquire()
+        if held and not was:
+            self._recovered = False
+        return held
 
     def run_once(self, *, force: bool = False) -> bool:
         """One pass: resume unfinished batches, then form and anchor due ones.
@@ -187,6 +201,14 @@ class AnchorWorker:
         """Anchor everything pending now (CLI ``worker --once``, tests, benchmarks); what waits
         for an institution the ledger holds suspended or removed is left queued."""
         deadline = time.monotonic() + timeout
+        was = self.lease.held
+        if not self.lease.wait(timeout):
+            raise TimeoutError(
+                f"the anchoring lease stayed held by {self.lease.holder()} for {timeout:g} s: "
+                "that replica's worker anchors what is pending"
+            )
+        if not was:
+            self._recovered = False
         while time.monotonic() < deadline:
             self.run_once(force=True)
             left = {i for _b, i in self._unfinished_by_institution()}

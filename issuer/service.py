@@ -51,6 +51,7 @@ from .store import (
     statements,
 )
 from .store.idempotency import IdempotencyStore
+from .store.lease import AnchorLease
 from .store.locks import writer_lock
 from .store.status_indexes import StatusIndexes
 from .usecases import Collaborators
@@ -145,6 +146,11 @@ class IssuerService:
         self.caches = IssuerCaches()
         #: the anchoring worker of this process, when it runs one (it applies status changes)
         self.anchor_worker: Any = None
+        #: exactly one anchoring worker among the replicas on this database holds it (it sends
+        #: every chain transaction: anchors and status changes); connects on first use only
+        self.anchor_lease = AnchorLease(
+            self.engine, check_s=settings.lease_check_s, timeout_s=settings.lease_timeout_s
+        )
         collaborators = Collaborators(
             settings=settings,
             engine=self.engine,
@@ -207,8 +213,9 @@ class IssuerService:
             conn.execute(statements.SELECT_INSTITUTION, {"id": 0}).first()
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections (and the anchoring lease)."""
         self.ledger_watch.stop()
+        self.anchor_lease.release()
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()
@@ -547,5 +554,8 @@ class IssuerService:
         return self.health.chain_health()
 
     def readiness(self) -> dict[str, Any]:
-        """Database, ledger, anchoring backlog and queued status changes (`Health.readiness`)."""
-        return self.health.readiness()
+        """Database, ledger, anchoring backlog and queued status changes (`Health.readiness`),
+        and who holds the anchoring lease (`store.lease.AnchorLease.describe`)."""
+        body = self.health.readiness()
+        body.setdefault("anchoring", {})["lease"] = self.anchor_lease.describe()
+        return body

@@ -116,6 +116,22 @@ class IssuerSettings(BaseSettings):
     worker_poll_s: float = Field(default=0.2, gt=0.0)
     tx_timeout_s: float = Field(default=30.0, gt=0.0, description="Replace a tx not mined by then.")
     run_worker: bool = Field(default=True, description="Run the anchoring worker inside `serve`.")
+    lease_check_s: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=60.0,
+        description="Anchoring lease (several replicas, issue 16.4): a replica that does not hold "
+        "it tries to take it this often (the takeover delay after the holder dies), the holder "
+        "re-checks it this often.",
+    )
+    lease_timeout_s: float = Field(
+        default=5.0,
+        ge=1.0,
+        le=600.0,
+        description="Anchoring lease on PostgreSQL: the database drops a holder whose host went "
+        "silent after about this long (TCP keepalives), and a holder whose check does not answer "
+        "within it gives the lease up.",
+    )
     issue_fast_path: bool = Field(
         default=True,
         description="Answer well-formed POST /credentials requests without FastAPI's per-request "
