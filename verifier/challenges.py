@@ -42,7 +42,7 @@ class ChallengesFull(Exception):
 
 class ChallengeStore:
     """Single-use, expiring challenges in bounded memory (see the module's text); thread safe,
-    one service process."""
+    one service process (several replicas: `shared_store.DbChallengeStore`)."""
 
     def __init__(
         self,

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import jwt
@@ -65,6 +65,9 @@ from talentproof.verifier.oid4vp_store import (
 from talentproof.verifier.receipt import sign_receipt
 from talentproof.verifier.requirements import Domain
 
+if TYPE_CHECKING:
+    from talentproof.verifier.shared_store import DbRequestStore
+
 router = APIRouter(prefix="/oid4vp", tags=["OpenID4VP"])
 
 CLIENT_ID_PREFIX = "decentralized_identifier:"
@@ -93,7 +96,7 @@ class Oid4vpState:
     """The verifier's key (its client identifier) and its open requests."""
 
     key: Ed25519SigningKey
-    store: RequestStore
+    store: RequestStore | DbRequestStore
     public_url: str | None = None
 
     @property
@@ -109,13 +112,33 @@ def oid4vp_state(
     max_open: int,
     per_client: int,
     public_url: str | None = None,
+    database_url: str | None = None,
+    claim_s: float = 60.0,
 ) -> Oid4vpState:
     """The state the router reads (``app.state.oid4vp``). ``key`` is the service's own key
     (``verifier-key.json``); without one a key is made for this process (its client_id then
-    changes with every start)."""
+    changes with every start; replicas share one key). The requests are kept in this
+    process's memory, or with ``database_url`` in a database the replicas share
+    (`shared_store.DbRequestStore`; ``claim_s``: when a claim whose replica died lapses)."""
+    store: RequestStore | DbRequestStore
+    if database_url is None:
+        store = RequestStore(ttl, max_open=max_open, per_client=per_client)
+    else:
+        from talentproof.verifier.shared_store import (  # noqa: PLC0415 (replicas only)
+            DbRequestStore,
+            shared_engine,
+        )
+
+        store = DbRequestStore(
+            shared_engine(database_url),
+            ttl,
+            max_open=max_open,
+            per_client=per_client,
+            claim_s=claim_s,
+        )
     return Oid4vpState(
         key=key or Ed25519SigningKey.generate(),
-        store=RequestStore(ttl, max_open=max_open, per_client=per_client),
+        store=store,
         public_url=public_url.rstrip("/") if public_url else None,
     )
 
@@ -405,7 +428,7 @@ def create_request(body: Annotated[CreateRequest, Body()], request: Request) -> 
             {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)}
         )
     base = _base(request, st)
-    req.request_object = request_object(st, req, base, dcql_query(profession))
+    st.store.set_request_object(req, request_object(st, req, base, dcql_query(profession)))
     request_uri, auth, qr = _urls(base, req, st.client_id)
     return JSONResponse(
         {

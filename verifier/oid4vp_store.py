@@ -77,7 +77,7 @@ class PresentationRequest:
 
 class RequestStore:
     """Presentation requests in bounded memory (see the module's text); thread safe, one
-    service process."""
+    service process (several replicas: `shared_store.DbRequestStore`)."""
 
     def __init__(
         self,
@@ -154,6 +154,11 @@ class RequestStore:
             self._by_ref[req.ref] = req.id
             self._by_client.setdefault(client, OrderedDict())[req.id] = None
         return req
+
+    def set_request_object(self, req: PresentationRequest, request_object: str) -> None:
+        """Keep the signed request object the wallet fetches."""
+        with self._lock:
+            req.request_object = request_object
 
     def get(self, rid: str) -> PresentationRequest | None:
         """The request of the officer's handle, or None (unknown or forgotten)."""

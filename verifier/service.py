@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Body, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
@@ -51,6 +51,9 @@ from talentproof.verifier.receipt import load_key, sign_receipt
 from talentproof.verifier.requirements import Domain, MinConfirmations, Requirement
 from talentproof.verifier.settings import ServiceSettings
 from talentproof.verifier.vc_api import router as vc_api_router
+
+if TYPE_CHECKING:
+    from talentproof.verifier.shared_store import DbChallengeStore
 
 # --------------------------------------------------------------------------- API schemas
 
@@ -252,7 +255,7 @@ class _State:
     settings: ServiceSettings
     verifier: Verifier
     policy: Policy
-    challenges: ChallengeStore
+    challenges: ChallengeStore | DbChallengeStore
     receipt_key: Any = None
     limits: Limits = field(default_factory=Limits)
 
@@ -305,6 +308,28 @@ def _static_dir() -> Path:
     return Path(str(resources.files("talentproof.verifier").joinpath("static")))
 
 
+def _challenge_store(settings: ServiceSettings) -> ChallengeStore | DbChallengeStore:
+    """In this process's memory, or in the shared database (``database_url``: several
+    replicas, `shared_store`)."""
+    if settings.database_url is None:
+        return ChallengeStore(
+            settings.challenge_ttl,
+            max_open=settings.limits.challenges_max,
+            per_client=settings.limits.challenges_per_client,
+        )
+    from talentproof.verifier.shared_store import (  # noqa: PLC0415 (SQLAlchemy: replicas only)
+        DbChallengeStore,
+        shared_engine,
+    )
+
+    return DbChallengeStore(
+        shared_engine(settings.database_url),
+        settings.challenge_ttl,
+        max_open=settings.limits.challenges_max,
+        per_client=settings.limits.challenges_per_client,
+    )
+
+
 def create_app(
     settings: ServiceSettings | None = None, *, verifier: Verifier | None = None
 ) -> FastAPI:
@@ -314,11 +339,7 @@ def create_app(
         settings=settings,
         verifier=verifier or _default_verifier(settings),
         policy=load_policy(settings.policy),
-        challenges=ChallengeStore(
-            settings.challenge_ttl,
-            max_open=settings.limits.challenges_max,
-            per_client=settings.limits.challenges_per_client,
-        ),
+        challenges=_challenge_store(settings),
     )
     if settings.receipt_key is not None:
         state.receipt_key = load_key(settings.receipt_key)
@@ -486,6 +507,8 @@ def create_app(
         max_open=settings.limits.oid4vp_requests_max,
         per_client=settings.limits.oid4vp_requests_per_client,
         public_url=settings.public_url,
+        database_url=settings.database_url,
+        claim_s=settings.oid4vp_claim_s,
     )
     app.include_router(oid4vp_router)
 

@@ -16,6 +16,9 @@ variable                        default                  what
 ``..._PUBLIC_URL``              the server's address     the service's public base URL (the wallet's
                                                          request and response URIs; never the Host
                                                          header)
+``..._DATABASE_URL``            none (memory)            challenges and OpenID4VP requests shared by
+                                                         replicas (``sqlite:///file``, PostgreSQL)
+``..._OID4VP_CLAIM_S``          60                       a dead replica's claim on a request lapses
 ==============================  =======================  =========================================
 
 The flood limits are :class:`~talentproof.verifier.limits.VerifierLimits` (its own
@@ -67,6 +70,19 @@ class ServiceSettings(BaseSettings):
         None,
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
         description="The service's public base URL (None: the server's own address).",
+    )
+    database_url: str | None = Field(
+        None,
+        pattern=r"^(sqlite:///[^?#]+|postgresql(\+psycopg)?://\S+)$",
+        description="Several replicas (issue 16.4): the database (a SQLite file on one host, "
+        "PostgreSQL for several) that keeps challenges and OpenID4VP requests, so any replica "
+        "answers them; None: this process's memory.",
+    )
+    oid4vp_claim_s: float = Field(
+        60.0,
+        gt=0,
+        description="With database_url: a request claimed by a replica that died before "
+        "recording its verdict is open again after this many seconds.",
     )
     limits: VerifierLimits = Field(default_factory=VerifierLimits, description="Flood limits.")
 
