@@ -42,6 +42,8 @@ from .chain import ISSUER_STATUSES, IssuerLedgerState
 from .db import utcnow
 from .errors import LedgerUnavailable
 from .observability import lower_thread_priority
+from .reconcile import AnchorWatch
+from .store import anchor_watch as watch_store
 from .store import batches as batch_store
 from .store.batches import FORMING as FORMING  # re-exported: the worker's states are named here
 from .transactions import REPLACE_WHEN_STUCK, LedgerTransaction
@@ -96,6 +98,8 @@ class AnchorWorker:
         #: institution id -> (ledger state, monotonic time of the next status read): institutions
         #: whose anchoring waits because the ledger shows them suspended or removed
         self.waiting: dict[int, tuple[Any, float]] = {}
+        #: confirmations, and anchors a rollback or reorganisation dropped (`reconcile`)
+        self.watch = AnchorWatch(service, settings.confirmations)
         service.anchor_wakeup = self.wakeup  # bulk chunks wake the worker when they commit
         #: one worker among the replicas on this database sends (`store.lease.AnchorLease`)
         self.lease = service.anchor_lease
@@ -174,6 +178,8 @@ class AnchorWorker:
         health = self.service.chain.probe(max_age=5.0)
         if not health.available:
             raise LedgerUnavailable(health.detail)
+        # the chain went back or reorganised? reopen the anchors it dropped before driving
+        self.watch.check()
         # queued revocations, suspensions and reinstatements first, in order (never held back
         # by an institution's ledger state: the registry decides)
         if self.service.apply_status_changes():
@@ -221,16 +227,15 @@ class AnchorWorker:
     def _drive_or_wait(self, batch_id: int, institution_id: int) -> bool:
         """Drive the batch; an ``AnchorIssuerNotActive`` revert (the ledger shows the institution
         suspended or removed) is an expected condition: that institution waits, the others go
-        on. Returns whether the batch was driven to its end."""
+        on. Returns whether the batch was driven to its end (anchored, final)."""
         try:
-            self._drive(batch_id)
+            return self._drive(batch_id)
         except ContractRevert as exc:
             if exc.error_name != ISSUER_NOT_ACTIVE:
                 raise
             self._reset_reverted(batch_id)
             self._start_waiting(institution_id, exc)
             return False
-        return True
 
     def _chain_identity(self, institution_id: int) -> tuple[str, int | None]:
         """The institution's slug and on-chain issuer id."""
@@ -388,7 +393,9 @@ class AnchorWorker:
         return batch_id
 
     # -- steps 2-4: drive ----------------------------------------------------------------------------
-    def _drive(self, batch_id: int) -> None:
+    def _drive(self, batch_id: int) -> bool:
+        """Send, await and record the batch's anchor; whether it is now anchored (final: False
+        while it waits for confirmations)."""
         service = self.service
         chain = service.chain
         with service.sessions() as session:
@@ -410,9 +417,19 @@ class AnchorWorker:
         # Already on chain (crash after send or after receipt)? Then only record it.
         record = chain.anchor_record(root, issuer_id)
         if record is not None:
-            self._settle(batch_id, record, issuer_id)
-            return
+            return self._settle(batch_id, record, issuer_id)
+        if state == watch_store.MINED:  # mined, not yet final, and gone: a reorganisation
+            with service.session() as session:
+                watch_store.reopen(session, batch_id)
+            self.watch.report(
+                f"the anchor of batch {batch_id} was dropped before it was final; re-anchoring",
+                [batch_id],
+                reopened=1,
+            )
+            state = "sent"
         pending = tx.resume(pending_json) if state == "sent" else None
+        if pending is not None:
+            pending = self._still_minable(batch_id, account_key, pending)
         if pending is None:
             _crash_point("before_send")
             try:
@@ -421,8 +438,7 @@ class AnchorWorker:
                 if exc.error_name == "AnchorAlreadyAnchored":
                     record = chain.anchor_record(root, issuer_id)
                     if record is not None:
-                        self._settle(batch_id, record, issuer_id)
-                        return
+                        return self._settle(batch_id, record, issuer_id)
                 raise
             _crash_point("after_send")
             self._record_sent(batch_id, pending)
@@ -438,14 +454,40 @@ class AnchorWorker:
             receipt = None
         if receipt is not None:
             _crash_point("after_receipt")
-            self._record_anchored(batch_id, int(receipt["blockNumber"]), issuer_id, issuer_id)
             chain.mark(True, "ok")
             service.metrics.chain_up.set(1)
-            return
+            block = int(receipt["blockNumber"])
+            if self.watch.final(block):
+                self._record_anchored(batch_id, block, issuer_id, issuer_id)
+                return True
+            with service.session() as session:
+                watch_store.record_mined(session, batch_id, block)
+            return False
         record = chain.anchor_record(root, issuer_id)
         if record is None:
             raise LedgerUnavailable(f"batch {batch_id}: root not anchored after replacements")
-        self._settle(batch_id, record, issuer_id)
+        return self._settle(batch_id, record, issuer_id)
+
+    def _still_minable(self, batch_id: int, account_key: bytes, pending: Any) -> Any:
+        """The recorded transaction if it can still be mined; None (the batch is sent afresh)
+        when its nonce was taken by another transaction or lies above the chain's (the chain
+        went back: re-sending it would wait in the pool for ever)."""
+        verdict, chain_nonce = self.service.chain.nonce_state(account_key, pending)
+        if verdict not in ("taken", "gap"):
+            return pending
+        what = (
+            f"nonce gap: batch {batch_id}'s transaction has nonce {pending.nonce}, the chain's "
+            f"next is {chain_nonce}; nonces resynced from the chain, sending it afresh"
+            if verdict == "gap"
+            else f"nonce {pending.nonce} of batch {batch_id}'s transaction was used by another "
+            f"transaction; sending it afresh at nonce {chain_nonce}"
+        )
+        _logger.warning("%s", what, extra={"batch": batch_id, "tx": pending.tx_hash})
+        self.service.metrics.chain_errors.labels("nonce_" + verdict).inc()
+        with self.service.session() as session:
+            batch_store.unsend(session, batch_id)
+        self.watch.report(what, [batch_id], nonce_resyncs=1)
+        return None
 
     def _replaced(self, batch_id: int, stuck: Any) -> None:
         _logger.warning(
@@ -453,9 +495,15 @@ class AnchorWorker:
         )
         self.service.metrics.tx_replaced.inc()
 
-    def _settle(self, batch_id: int, record: Any, ours: int | None) -> None:
-        """The chain shows the batch's root anchored by us: record it."""
-        self._record_anchored(batch_id, record.block_number, ours, record.issuer_id)
+    def _settle(self, batch_id: int, record: Any, ours: int | None) -> bool:
+        """The registry shows the batch's root anchored by us: record it anchored when final,
+        else mined (waiting for confirmations); whether it is final."""
+        if self.watch.final(record.block_number):
+            self._record_anchored(batch_id, record.block_number, ours, record.issuer_id)
+            return True
+        with self.service.session() as session:
+            watch_store.record_mined(session, batch_id, record.block_number)
+        return False
 
     def _record_sent(self, batch_id: int, pending: Any) -> None:
         with self.service.session() as session:

@@ -440,6 +440,35 @@ class ChainGateway:
         with _guard("rebroadcast"):
             self.sender(account_key).rebroadcast(pending)
 
+    def nonce_state(self, account_key: bytes, pending: Any) -> tuple[str, int | None]:
+        """Whether a sent transaction can still be mined: ``mined``, ``taken`` (its nonce was
+        used by another), ``gap`` (the chain went back below its nonce) or ``open``
+        (`ledger.tx.TxSender.nonce_state`; on ``taken``/``gap`` the nonce is resynced), and
+        the account's next nonce on the chain after a resync (None otherwise)."""
+        sender = self.sender(account_key)
+        with _guard("nonce check"):
+            verdict = str(sender.nonce_state(pending))
+            return verdict, (sender.nonces.peek() if verdict in ("taken", "gap") else None)
+
+    def head(self) -> tuple[int, str]:
+        """The chain head: (block number, block hash as 0x-hex)."""
+        with _guard("eth_getBlockByNumber"):
+            w3, _ = self._connect()
+            block = w3.eth.get_block("latest")
+            return int(block["number"]), "0x" + bytes(block["hash"]).hex()
+
+    def block_hash(self, block_number: int) -> str | None:
+        """The hash (0x-hex) of the canonical block at ``block_number``, None past the head."""
+        from web3.exceptions import BlockNotFound  # noqa: PLC0415 (start-up time)
+
+        with _guard("eth_getBlockByNumber"):
+            w3, _ = self._connect()
+            try:
+                block = w3.eth.get_block(block_number)
+            except BlockNotFound:
+                return None
+            return "0x" + bytes(block["hash"]).hex() if block is not None else None
+
     def block_time(self, block_number: int) -> dt.datetime:
         """A block's timestamp."""
         with _guard("eth_getBlockByNumber"):

@@ -115,6 +115,14 @@ class IssuerSettings(BaseSettings):
     batch_max_wait_s: float = Field(default=2.0, ge=0.0)
     worker_poll_s: float = Field(default=0.2, gt=0.0)
     tx_timeout_s: float = Field(default=30.0, gt=0.0, description="Replace a tx not mined by then.")
+    confirmations: int = Field(
+        default=1,
+        ge=1,
+        le=10_000,
+        description="Blocks (the anchor's own included) before an anchor is reported final "
+        "(`anchored`); 1: final once mined (Anvil, QBFT/IBFT). Until then its credentials stay "
+        "pending and a reorganisation or rollback that drops the anchor re-anchors them.",
+    )
     run_worker: bool = Field(default=True, description="Run the anchoring worker inside `serve`.")
     lease_check_s: float = Field(
         default=1.0,

@@ -178,6 +178,8 @@ class NonceManager:
         self.address = to_checksum_address(address)
         self.lock = threading.RLock()
         self._next: int | None = None
+        #: how many times `reconcile` found the chain's nonce below the cached one
+        self.gaps = 0
 
     def peek(self) -> int:
         """The nonce the next transaction will use (reads the chain if not known)."""
@@ -196,6 +198,26 @@ class NonceManager:
         """Forget the cached nonce; the next `peek` reads it from the chain again."""
         with self.lock:
             self._next = None
+
+    def chain_pending(self) -> int:
+        """The account's ``pending`` transaction count on the chain now (one call)."""
+        with rpc_guard("eth_getTransactionCount", endpoint_of(self._w3)):
+            return int(self._w3.eth.get_transaction_count(self.address, "pending"))
+
+    def reconcile(self) -> tuple[int, int] | None:
+        """Compare the cached nonce with the chain's pending count and adopt the chain's when
+        they differ: lower after the chain went back (a rollback or reorganisation dropped our
+        transactions: a cached nonce above it would only ever be queued, never mined), higher
+        when another sender of the account used nonces. Returns (cached, chain) when the chain
+        was lower (the caller reports the gap), else None."""
+        with self.lock:
+            chain = self.chain_pending()
+            cached = self._next
+            self._next = chain
+            if cached is not None and chain < cached:
+                self.gaps += 1
+                return cached, chain
+            return None
 
 
 _NONCE_MESSAGES = (
@@ -378,6 +400,9 @@ class TxSender:
             with self.nonces.lock:
                 if "gas" not in base:
                     base["gas"] = gas if gas is not None else self.estimate_gas(base, label=label)
+                # the chain's count, not only the cache: after a rollback the cached nonce is
+                # ahead of the chain and a transaction signed with it would never be mined
+                self.nonces.reconcile()
                 nonce = self.nonces.peek()
                 fields = {**base, **self._fee_fields(), "nonce": nonce}
                 try:
@@ -523,6 +548,27 @@ class TxSender:
             if on_poll is not None:
                 on_poll()
             time.sleep(self.poll_interval)
+
+    def nonce_state(self, pending: PendingTx) -> str:
+        """Whether the sent ``pending`` can still be mined, from the chain's counts: ``mined``
+        (one of its versions has a receipt), ``taken`` (another transaction used its nonce: it
+        never will be), ``gap`` (the chain's pending count is below its nonce: the nonces before
+        it were dropped, by a rollback or reorganisation, so it waits in the pool for ever), or
+        ``open`` (it may still be mined). On ``taken`` and ``gap`` the cached nonce is resynced
+        from the chain."""
+        if self.receipt(pending) is not None:
+            return "mined"
+        with rpc_guard("eth_getTransactionCount", self._endpoint):
+            mined = int(self.w3.eth.get_transaction_count(pending.sender, "latest"))
+        if mined > pending.nonce:
+            if self.receipt(pending) is not None:  # mined between the two reads
+                return "mined"
+            self.nonces.reconcile()
+            return "taken"
+        if self.nonces.chain_pending() < pending.nonce:
+            self.nonces.reconcile()
+            return "gap"
+        return "open"
 
     def _check_nonce_not_taken(self, pending: PendingTx) -> None:
         """Raise `NonceError` if another transaction (not one of ours) consumed the nonce."""

@@ -5,6 +5,7 @@ from typing import Any
 
 from ..chain import ChainHealth
 from ..store import ConnectionReads
+from ..store import anchor_watch as watch_store
 from ..store import credentials as credential_store
 from .collaborators import Collaborators
 from .common import iso_z
@@ -34,6 +35,11 @@ class Health:
             pending, unconfirmed, queued_changes, failed_changes = (
                 credential_store.readiness_counts(session)
             )
+            # what the anchor watch found wrong (a rollback, a reorganisation, a nonce gap) and
+            # has not yet repaired, recorded by the anchoring worker's process
+            condition = watch_store.condition(session)
+            if condition is not None:
+                condition["reanchoring"] = watch_store.still_open(session, condition["batches"])
             # institutions with credentials not yet anchored, to name any the ledger holds back
             waiting_for = credential_store.institutions_waiting_for_anchor(session)
             waiting = []
@@ -53,8 +59,19 @@ class Health:
                         }
                     )
         checked = round(time.monotonic() - health.checked_at, 1) if health.checked_at else None
+        recovery = None
+        if condition is not None:
+            recovery = {
+                "problem": condition["detail"],
+                "details": condition["details"],
+                "since": condition["since"],
+                "batchesToReanchor": condition["reanchoring"],
+                "anchorsRechecked": condition.get("rechecked", 0),
+                "anchorsReopened": condition.get("reopened", 0),
+                "nonceResyncs": condition.get("nonce_resyncs", 0),
+            }
         return {
-            "status": "ready" if health.available else "degraded",
+            "status": "ready" if health.available and recovery is None else "degraded",
             "database": "ok",
             "chain": {
                 "available": health.available,
@@ -66,10 +83,16 @@ class Health:
             "anchoring": {
                 "pending_credentials": pending,
                 "unconfirmed_batches": unconfirmed,
-                "note": None
-                if health.available
-                else "issuance is accepted and queued; anchoring resumes when the ledger returns",
+                "note": (
+                    "issuance is accepted and queued; anchoring resumes when the ledger returns"
+                    if not health.available
+                    else f"{recovery['problem']} ({recovery['batchesToReanchor']} batches to "
+                    "re-anchor; their credentials are reported pending until then)"
+                    if recovery is not None
+                    else None
+                ),
                 "waiting": waiting,
+                "recovery": recovery,
             },
             "statusChanges": {
                 "queued": queued_changes,

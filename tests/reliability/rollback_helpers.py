@@ -1,0 +1,270 @@
+"""What the rollback and reorganisation tests share: a real Anvil of their own (they revert and
+reorganise it), a real issuer process on it, and the end check (every credential anchored
+exactly once and verifying)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.issuer.issuer_helpers import OPERATOR_TOKEN, degree_request, settings_env
+
+
+def rpc(url: str, method: str, params: list[Any] | None = None) -> Any:
+    """One JSON-RPC call to the node; raises on an error answer."""
+    answer = httpx.post(
+        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}, timeout=10
+    ).json()
+    if "error" in answer:
+        raise AssertionError(f"{method}: {answer['error']}")
+    return answer.get("result")
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
+    """Poll ``check`` until it returns something true; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+class Issuer:
+    """The issuer service (`talentproof issuer serve`, worker inside) as a subprocess."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.port, self.log = env, port, log
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from talentproof.cli import main; main()"]
+                + ["issuer", "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("issuer did not start:\n" + self.log.read_text()[-3000:])
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def ready(self) -> dict[str, Any]:
+        body: dict[str, Any] = httpx.get(f"{self.url}/readyz", timeout=10).json()
+        return body
+
+
+@dataclass
+class Stack:
+    """Anvil, the registry, an issuer process and one onboarded institution."""
+
+    node: Any
+    deployment: Any
+    record: Path
+    chain: dict[str, Any]
+    data: Path
+    issuer: Issuer
+    token: str = ""
+    issuer_id: int = 0
+    account: str = ""
+    accepted: list[str] = field(default_factory=list)
+
+    @property
+    def rpc_url(self) -> str:
+        return str(self.node.rpc_url)
+
+    def issue(self, count: int, tag: str) -> list[str]:
+        """Issue ``count`` credentials over HTTP; their ids (all accepted)."""
+        ids = []
+        with httpx.Client(base_url=self.issuer.url, timeout=30) as http:
+            for i in range(count):
+                r = http.post(
+                    "/credentials",
+                    json=degree_request(f"{tag} {i}", seed_byte=1 + i % 200),
+                    headers={
+                        "Authorization": f"Bearer {self.token}",
+                        "Idempotency-Key": str(uuid.uuid4()),
+                    },
+                )
+                assert r.status_code in (200, 201, 202), r.text
+                ids.append(r.json()["id"])
+        self.accepted.extend(ids)
+        return ids
+
+    def anchor_status(self, cred_id: str) -> str:
+        r = httpx.get(
+            f"{self.issuer.url}/credentials/{cred_id}/anchor",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["status"])
+
+    def drained(self) -> dict[str, Any] | None:
+        """The readiness body once nothing waits and nothing is being repaired, else None."""
+        ready = self.issuer.ready()
+        anchoring = ready["anchoring"]
+        if (
+            ready["status"] == "ready"
+            and anchoring["pending_credentials"] == 0
+            and anchoring["unconfirmed_batches"] == 0
+            and anchoring.get("recovery") is None
+        ):
+            return ready
+        return None
+
+    def degraded(self) -> dict[str, Any] | None:
+        """The readiness body while a recovery is reported, else None."""
+        ready = self.issuer.ready()
+        return ready if ready["anchoring"].get("recovery") else None
+
+    def account_nonce(self) -> int:
+        return int(rpc(self.rpc_url, "eth_getTransactionCount", [self.account, "latest"]), 16)
+
+
+def start_stack(tmp_path: Path, **settings: Any) -> Stack:
+    """A fresh Anvil (state kept nowhere), the registry, an issuer process, an institution."""
+    from talentproof.ledger.deploy import deploy_registry
+    from talentproof.ledger.nodes import LocalNode, NodeConfig, free_port
+
+    node = LocalNode(
+        NodeConfig(kind="anvil", port=free_port()), log_path=tmp_path / "anvil.log"
+    ).start()
+    deployment = deploy_registry(node.rpc_url, node.private_keys[0])
+    record = tmp_path / "deployment.json"
+    deployment.save(record)
+    chain = {
+        "rpc_url": node.rpc_url,
+        "governor_key": node.private_keys[0],
+        "deployment_file": record,
+    }
+    port = free_port()
+    data = tmp_path / "issuer"
+    values = {
+        "public_url": f"http://127.0.0.1:{port}",
+        "batch_max_wait_s": 0.2,
+        "worker_poll_s": 0.1,
+        "tx_timeout_s": 2,
+        "rate_limit_per_s": 0,
+        "log_level": "WARNING",
+        "run_worker": "true",
+        **settings,
+    }
+    env = {**os.environ, **settings_env(chain, data, **values)}
+    issuer = Issuer(env, port, tmp_path / "issuer.log")
+    stack = Stack(node, deployment, record, chain, data, issuer)
+    issuer.start()
+    onboarded = httpx.post(
+        f"{issuer.url}/operator/institutions",
+        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+        json={
+            "name": "University of Testing",
+            "slug": "rollback-uni",
+            "credential_types": ["DegreeCredential"],
+        },
+        timeout=60,
+    )
+    assert onboarded.status_code == 201, onboarded.text
+    inst = onboarded.json()
+    stack.token = inst["api_key"]["token"]
+    stack.issuer_id = int(inst["chain_issuer_id"])
+    stack.account = str(inst.get("chain_account") or inst.get("account") or "")
+    return stack
+
+
+def final_check(stack: Stack, title: str, extra: dict[str, Any]) -> None:
+    """Every accepted credential anchored exactly once and verifying; prints the counts."""
+    from sqlalchemy import select
+    from web3 import Web3
+
+    from talentproof.issuer.db import AnchorBatch, Credential
+    from talentproof.issuer.service import IssuerService
+    from talentproof.issuer.settings import IssuerSettings
+    from talentproof.ledger.artifacts import load_artifact
+    from talentproof.ledger.reader import RegistryReader
+    from talentproof.verifier.bulk import verify_items_bulk
+    from talentproof.verifier.engine import Item, Verifier
+    from talentproof.verifier.report import Verdict
+    from talentproof.verifier.trust import TrustedDeployment
+
+    fields = {
+        k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
+        for k, v in settings_env(stack.chain, stack.data).items()
+    }
+    service = IssuerService(IssuerSettings(**fields))
+    try:
+        with service.sessions() as session:
+            batches = {b.id: b for b in session.scalars(select(AnchorBatch))}
+            rows = {c.id: c for c in session.scalars(select(Credential))}
+            docs = [service.holder_document(session, rows[cid])[0] for cid in stack.accepted]
+    finally:
+        service.close()
+    lost = [cid for cid in stack.accepted if cid not in rows]
+    unanchored = [
+        cid
+        for cid in stack.accepted
+        if rows[cid].batch_id is None or batches[rows[cid].batch_id].state != "anchored"
+    ]
+    w3 = Web3(Web3.HTTPProvider(stack.rpc_url))
+    registry = w3.eth.contract(
+        address=stack.deployment.registry, abi=load_artifact("TalentProofRegistry").abi
+    )
+    events = registry.events.RootAnchored().get_logs(
+        from_block=0, argument_filters={"issuerId": stack.issuer_id}
+    )
+    event_roots = [bytes(e["args"]["root"]) for e in events]
+    anchored_roots = [b.root for b in batches.values() if b.state == "anchored"]
+    trust = TrustedDeployment.load(stack.record)
+    verifier = Verifier(RegistryReader(stack.rpc_url, trust.registry), trust)
+    reports = verify_items_bulk(verifier, [Item(f"c{i}", d) for i, d in enumerate(docs)])
+    invalid = [r for r in reports if r.verdict is not Verdict.VALID]
+    print(f"\n--- {title} ---")
+    for name, value in extra.items():
+        print(f"{name}: {value}")
+    print(
+        f"credentials accepted {len(stack.accepted)}, anchored {len(stack.accepted) - len(unanchored)}, "
+        f"verified {len(reports) - len(invalid)}/{len(reports)}; batches anchored "
+        f"{len(anchored_roots)}, RootAnchored events on the chain {len(event_roots)} "
+        f"(distinct roots {len(set(event_roots))}); account nonce {stack.account_nonce()}"
+    )
+    assert not lost, f"{len(lost)} accepted credentials are missing"
+    assert not unanchored, f"{len(unanchored)} accepted credentials are not anchored"
+    assert len(event_roots) == len(set(event_roots)), "a root was anchored twice"
+    assert sorted(event_roots) == sorted(anchored_roots), "batches and RootAnchored differ"
+    assert not invalid, invalid[0]

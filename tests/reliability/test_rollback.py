@@ -1,0 +1,108 @@
+"""The chain comes back behind where it was (issue 16.3 e): the issuer detects it, reports it,
+re-anchors what the chain lost, exactly once, and resynchronises its nonces.
+
+On Anvil: a snapshot (``evm_snapshot``), credentials issued and anchored, then the chain reverted
+to the snapshot (``evm_revert``) with mining paused (``evm_setAutomine false``) so the degraded
+state can be looked at; then mining resumes. Between the two batches of credentials a
+transaction of the institution's account that the issuer does not record (as a status change
+whose record the rollback also lost) is mined: the second anchor's recorded nonce is then above
+the chain's after the rollback, the failure the issue saw (nonce 49 re-sent to a chain at 47 for
+ever). The tests print the counts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.issuer.issuer_helpers import settings_env
+from tests.reliability.rollback_helpers import Stack, final_check, rpc, start_stack, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _send_from_institution_account(stack: Stack) -> str:
+    """A 0-value transfer to itself from the institution's chain account, signed here."""
+    from eth_account import Account
+    from sqlalchemy import select
+
+    from talentproof.issuer.db import Institution
+    from talentproof.issuer.service import IssuerService
+    from talentproof.issuer.settings import IssuerSettings
+
+    fields = {
+        k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
+        for k, v in settings_env(stack.chain, stack.data).items()
+    }
+    service = IssuerService(IssuerSettings(**fields))
+    try:
+        with service.sessions() as session:
+            inst = session.scalar(select(Institution))
+            assert inst is not None
+            key = service.account_key(inst)
+    finally:
+        service.close()
+    account = Account.from_key(key)
+    nonce = int(rpc(stack.rpc_url, "eth_getTransactionCount", [account.address, "pending"]), 16)
+    tx = {
+        "to": account.address,
+        "value": 0,
+        "gas": 21_000,
+        "gasPrice": 2 * 10**9,
+        "nonce": nonce,
+        "chainId": stack.deployment.chain_id,
+    }
+    raw = "0x" + bytes(account.sign_transaction(tx).raw_transaction).hex()
+    return str(rpc(stack.rpc_url, "eth_sendRawTransaction", [raw]))
+
+
+def test_rollback_reopens_lost_anchors_and_reanchors_them_once(tmp_path: Path) -> None:
+    stack = start_stack(tmp_path)
+    try:
+        snapshot = rpc(stack.rpc_url, "evm_snapshot")
+        first = stack.issue(15, "before")
+        wait_for("the first credentials anchored", stack.drained)
+        _send_from_institution_account(stack)
+        second = stack.issue(15, "after")
+        wait_for("the second credentials anchored", stack.drained)
+        assert all(stack.anchor_status(c) == "anchored" for c in first + second)
+        head_before = int(rpc(stack.rpc_url, "eth_blockNumber"), 16)
+        nonce_before = stack.account_nonce()
+
+        rpc(stack.rpc_url, "evm_setAutomine", [False])
+        assert rpc(stack.rpc_url, "evm_revert", [snapshot]) is True
+        head_after = int(rpc(stack.rpc_url, "eth_blockNumber"), 16)
+
+        degraded = wait_for("/readyz reporting the rollback", stack.degraded)
+        recovery = degraded["anchoring"]["recovery"]
+        assert degraded["status"] == "degraded"
+        assert (
+            f"chain head went back from block {head_before} to {head_after}"
+            in (recovery["problem"])
+        ), recovery
+        assert recovery["anchorsReopened"] >= 2, recovery
+        pending_again = [c for c in first + second if stack.anchor_status(c) == "pending_anchor"]
+        assert len(pending_again) == len(first + second), "lost anchors still reported anchored"
+
+        rpc(stack.rpc_url, "evm_setAutomine", [True])
+        wait_for("the lost anchors re-anchored", stack.drained, timeout=120)
+        log = stack.issuer.log.read_text()
+        assert "nonce gap" in log, "the anchor above the chain's nonce was not sent afresh"
+        final_check(
+            stack,
+            "rollback (evm_revert)",
+            {
+                "head before / after the revert": f"{head_before} / {head_after}",
+                "account nonce before the revert": nonce_before,
+                "readyz while degraded": recovery["problem"],
+                "anchors re-checked / reopened": (
+                    f"{recovery['anchorsRechecked']} / {recovery['anchorsReopened']}"
+                ),
+                "credentials reported pending again": len(pending_again),
+                "nonce gaps resynced (issuer log)": log.count("nonce gap"),
+            },
+        )
+    finally:
+        stack.issuer.stop()
+        stack.node.stop()
