@@ -154,6 +154,24 @@ class Stack:
         ready = self.issuer.ready()
         return ready if ready["anchoring"].get("recovery") else None
 
+    def last_checkpoint(self) -> int | None:
+        """The newest chain head the issuer's anchor watch recorded (its database)."""
+        from talentproof.issuer.service import IssuerService
+        from talentproof.issuer.settings import IssuerSettings
+        from talentproof.issuer.store import anchor_watch
+
+        fields = {
+            k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
+            for k, v in settings_env(self.chain, self.data).items()
+        }
+        service = IssuerService(IssuerSettings(**fields))  # type: ignore[arg-type]  # (str values)
+        try:
+            with service.sessions() as session:
+                checkpoints = anchor_watch.load(session)["checkpoints"]
+        finally:
+            service.close()
+        return int(checkpoints[-1][0]) if checkpoints else None
+
     def account_nonce(self) -> int:
         return int(rpc(self.rpc_url, "eth_getTransactionCount", [self.account, "latest"]), 16)
 
