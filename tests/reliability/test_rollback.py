@@ -106,3 +106,48 @@ def test_rollback_reopens_lost_anchors_and_reanchors_them_once(tmp_path: Path) -
     finally:
         stack.issuer.stop()
         stack.node.stop()
+
+
+def test_rollback_while_the_issuer_is_down_and_a_crash_while_degraded(tmp_path: Path) -> None:
+    """The issuer is killed, the chain reverted while it is down; the restarted issuer detects
+    it from the heads it recorded, is killed again (SIGKILL) while it reports the degraded
+    state, and the next start still reports it and repairs it."""
+    stack = start_stack(tmp_path)
+    try:
+        snapshot = rpc(stack.rpc_url, "evm_snapshot")
+        first = stack.issue(12, "one")
+        wait_for("the first credentials anchored", stack.drained)
+        second = stack.issue(12, "two")
+        wait_for("the second credentials anchored", stack.drained)
+        head_before = int(rpc(stack.rpc_url, "eth_blockNumber"), 16)
+
+        stack.issuer.kill()
+        rpc(stack.rpc_url, "evm_setAutomine", [False])
+        assert rpc(stack.rpc_url, "evm_revert", [snapshot]) is True
+        head_after = int(rpc(stack.rpc_url, "eth_blockNumber"), 16)
+        stack.issuer.start()
+        degraded = wait_for("/readyz reporting the rollback after a restart", stack.degraded)
+        problem = degraded["anchoring"]["recovery"]["problem"]
+        assert f"chain head went back from block {head_before} to {head_after}" in problem
+        assert {stack.anchor_status(c) for c in first + second} == {"pending_anchor"}
+
+        stack.issuer.kill()  # crash while degraded
+        stack.issuer.start()
+        again = stack.issuer.ready()
+        assert again["status"] == "degraded" and again["anchoring"]["recovery"], again
+        assert {stack.anchor_status(c) for c in first + second} == {"pending_anchor"}
+
+        rpc(stack.rpc_url, "evm_setAutomine", [True])
+        wait_for("the lost anchors re-anchored", stack.drained, timeout=120)
+        final_check(
+            stack,
+            "rollback while the issuer was down, then a crash while degraded",
+            {
+                "head before / after the revert": f"{head_before} / {head_after}",
+                "readyz after the restart": problem,
+                "readyz after the crash while degraded": again["anchoring"]["note"],
+            },
+        )
+    finally:
+        stack.issuer.stop()
+        stack.node.stop()
