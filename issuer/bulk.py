@@ -14,7 +14,8 @@ Memory is bounded whatever the size of the file: a chunk is at most ``bulk_chunk
 `CHUNK_BYTES` of the file, at most ``SIGN_AHEAD + 1`` chunks are read and not yet stored (the
 signing processes' queue holds no more), each chunk's credentials and errors are committed and
 dropped, and no list of all rows, offsets, errors or results is ever held; an upload's records
-are at most `MAX_RECORD_BYTES` each, and the upload itself is read a line at a time.
+are at most `MAX_RECORD_BYTES` each, and the upload itself is read in blocks of that size
+(`store_upload`), a longer line refused before it is read whole.
 
 Row formats:
 
