@@ -282,16 +282,20 @@ class AnchorLease:
         return name.removeprefix("talentproof-anchor-lease ") or f"database session {row[1]}"
 
     def describe(self) -> dict[str, Any]:
-        """The lease for ``/readyz``: who holds it, whether this replica does, and since."""
+        """The lease for ``/readyz``: who holds it, whether this replica does (this process or
+        the ``serve`` process supervising it), and for how long (when this process holds it)."""
         try:
             holder = self.holder()
         except Exception as exc:  # readiness reports the database separately
             holder = f"unknown ({type(exc).__name__})"
         since = round(time.monotonic() - self.since, 1) if self._held and self.since else None
+        # an HTTP process of `serve --workers N` answers for its supervising process, which
+        # runs the worker
+        parent = f"{socket.gethostname()} pid {os.getppid()}"
         return {
             "kind": {"postgresql": "advisory lock", "file": "lock file"}.get(self.kind, "process"),
             "holder": holder,
-            "heldHere": self._held,
+            "heldHere": self._held or (holder is not None and holder == parent),
             "heldForSeconds": since,
             "replica": self.name,
         }
