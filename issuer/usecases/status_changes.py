@@ -287,6 +287,23 @@ class StatusChanges:
             self.c.chain, account_key, self.c.settings.tx_timeout_s, RESEND_NEXT_PASS
         )
         pending = tx.resume(record) if state == "sent" else None
+        if pending is not None and self.c.chain.nonce_state(account_key, pending)[0] in (
+            "taken",
+            "gap",
+        ):
+            # it can never be mined: its nonce went to another transaction, or the chain went
+            # back below it (a rollback); rebroadcast, it would wait in the pool for ever and
+            # hold every later change behind it. Sent afresh at the chain's nonce.
+            _logger.warning(
+                "status change transaction can no longer be mined (nonce %s); sending afresh",
+                pending.nonce,
+                extra={"change": change_id, "tx": pending.tx_hash},
+            )
+            if self._shows_effect(issuer_id, action, hashes):
+                self._mark_applied(change_id, None)
+                return True
+            self._reset_pending(change_id)
+            pending = None
         try:
             if pending is None:
                 pending = self.c.chain.send_credential_status(account_key, action, hashes)

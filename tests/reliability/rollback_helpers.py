@@ -226,8 +226,11 @@ def start_stack(tmp_path: Path, **settings: Any) -> Stack:
     return stack
 
 
-def final_check(stack: Stack, title: str, extra: dict[str, Any]) -> None:
-    """Every accepted credential anchored exactly once and verifying; prints the counts."""
+def final_check(
+    stack: Stack, title: str, extra: dict[str, Any], *, revoked: frozenset[str] = frozenset()
+) -> None:
+    """Every accepted credential anchored exactly once and verifying (invalid, for those in
+    ``revoked``); prints the counts."""
     from sqlalchemy import select
     from web3 import Web3
 
@@ -271,7 +274,8 @@ def final_check(stack: Stack, title: str, extra: dict[str, Any]) -> None:
     trust = TrustedDeployment.load(stack.record)
     verifier = Verifier(RegistryReader(stack.rpc_url, trust.registry), trust)
     reports = verify_items_bulk(verifier, [Item(f"c{i}", d) for i, d in enumerate(docs)])
-    invalid = [r for r in reports if r.verdict is not Verdict.VALID]
+    expected = [Verdict.INVALID if c in revoked else Verdict.VALID for c in stack.accepted]
+    invalid = [r for r, want in zip(reports, expected, strict=True) if r.verdict is not want]
     print(f"\n--- {title} ---")
     for name, value in extra.items():
         print(f"{name}: {value}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.issuer.issuer_helpers import settings_env
@@ -148,6 +149,60 @@ def test_rollback_while_the_issuer_is_down_and_a_crash_while_degraded(tmp_path: 
                 "readyz after the crash while degraded": again["anchoring"]["note"],
             },
         )
+    finally:
+        stack.issuer.stop()
+        stack.node.stop()
+
+
+def test_status_change_sent_above_the_chains_nonce_is_sent_afresh(tmp_path: Path) -> None:
+    """A revocation whose transaction is in the pool when the chain goes back below its nonce
+    (a transaction of the account before it was lost with the rollback) is sent afresh at the
+    chain's nonce, instead of waiting for ever and holding later changes behind it."""
+    stack = start_stack(tmp_path)
+    try:
+        snapshot = rpc(stack.rpc_url, "evm_snapshot")
+        ids = stack.issue(5, "revocable")
+        wait_for("the credentials anchored", stack.drained)
+        _send_from_institution_account(stack)
+        rpc(stack.rpc_url, "evm_setAutomine", [False])
+        headers = {"Authorization": f"Bearer {stack.token}"}
+        r = httpx.post(
+            f"{stack.issuer.url}/credentials/{ids[0]}/revoke",
+            headers=headers,
+            json={"reason": "rescinded"},
+            timeout=30,
+        )
+        assert r.status_code in (200, 202), r.text
+        poll = f"{stack.issuer.url}{r.json()['poll']}"
+        sent = wait_for(
+            "the revocation sent",
+            lambda: (
+                (b := httpx.get(poll, headers=headers, timeout=10).json())["state"] == "sent" and b
+            ),
+        )
+        assert rpc(stack.rpc_url, "evm_revert", [snapshot]) is True
+        wait_for("/readyz reporting the rollback", stack.degraded)
+        rpc(stack.rpc_url, "evm_setAutomine", [True])
+        applied = wait_for(
+            "the revocation applied",
+            lambda: (
+                (b := httpx.get(poll, headers=headers, timeout=10).json())["state"] == "applied"
+                and b
+            ),
+            timeout=120,
+        )
+        wait_for("the lost anchor re-anchored", stack.drained, timeout=120)
+        log = stack.issuer.log.read_text()
+        final_check(
+            stack,
+            "revocation pending across a rollback",
+            {
+                "revocation tx before / after": f"{sent['txHash']} / {applied['txHash']}",
+                "status changes sent afresh (issuer log)": log.count("can no longer be mined"),
+            },
+            revoked=frozenset({ids[0]}),
+        )
+        assert sent["txHash"] != applied["txHash"], "the revocation was not sent afresh"
     finally:
         stack.issuer.stop()
         stack.node.stop()
