@@ -450,6 +450,18 @@ class ChainGateway:
             verdict = str(sender.nonce_state(pending))
             return verdict, (sender.nonces.peek() if verdict in ("taken", "gap") else None)
 
+    def tx_block(self, tx_hash: str) -> int | None:
+        """The block a transaction is mined in on the canonical chain, None if it is not."""
+        from web3.exceptions import TransactionNotFound  # noqa: PLC0415 (start-up time)
+
+        with _guard("eth_getTransactionReceipt"):
+            w3, _ = self._connect()
+            try:
+                receipt = w3.eth.get_transaction_receipt(tx_hash)
+            except TransactionNotFound:
+                return None
+            return int(receipt["blockNumber"]) if receipt is not None else None
+
     def head(self) -> tuple[int, str]:
         """The chain head: (block number, block hash as 0x-hex)."""
         with _guard("eth_getBlockByNumber"):

@@ -178,9 +178,12 @@ class AnchorWatch:
                     if not self.final(record.block_number):
                         watch_store.record_mined(session, batch_id, record.block_number)
                         dropped.append(batch_id)
+        # status changes applied in the blocks the chain lost: queued again, applied in order
+        requeued = self.service.status_changes.reopen_lost(floor)
         detail = (
             f"{diverged}; re-checked {len(candidates)} anchors recorded above block {floor}: "
             f"{len(dropped)} no longer final, re-anchoring"
+            + (f"; {requeued} status changes lost, queued again" if requeued else "")
         )
         with self.service.session() as session:
             data = watch_store.load(session)
@@ -190,8 +193,14 @@ class AnchorWatch:
             ]
             watch_store.save(session, data)
         self.service.metrics.chain_errors.labels("rollback").inc()
-        if dropped or candidates:
-            self.report(detail, dropped, rechecked=len(candidates), reopened=len(dropped))
+        if dropped or candidates or requeued:
+            self.report(
+                detail,
+                dropped,
+                rechecked=len(candidates),
+                reopened=len(dropped),
+                status_changes_requeued=requeued,
+            )
         _logger.warning(
             "anchors dropped by the chain reopened",
             extra={"reopened": len(dropped), "moved": moved, "rechecked": len(candidates)},

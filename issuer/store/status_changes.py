@@ -60,6 +60,26 @@ def queued_ids(session: Session, limit: int) -> list[int]:
     )
 
 
+def applied_latest(session: Session, limit: int) -> list[tuple[int, str | None]]:
+    """(id, transaction hash) of the last ``limit`` applied changes, newest first."""
+    return [
+        (int(r[0]), r[1])
+        for r in session.execute(
+            select(StatusChange.id, StatusChange.tx_hash)
+            .where(StatusChange.state == "applied")
+            .order_by(StatusChange.id.desc())
+            .limit(limit)
+        )
+    ]
+
+
+def requeue(session: Session, change_id: int) -> None:
+    """An applied change the chain lost (a rollback, a reorganisation) is queued again."""
+    change = session.get(StatusChange, change_id)
+    if change is not None and change.state == "applied":
+        change.state, change.tx_record, change.confirmed_at = "pending", None, None
+
+
 def state_of(conn: Connection, change_id: int) -> Any:
     """The change's state, read on ``conn``."""
     return conn.execute(select(StatusChange.state).where(StatusChange.id == change_id)).scalar()

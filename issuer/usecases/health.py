@@ -69,6 +69,7 @@ class Health:
                 "anchorsRechecked": condition.get("rechecked", 0),
                 "anchorsReopened": condition.get("reopened", 0),
                 "nonceResyncs": condition.get("nonce_resyncs", 0),
+                "statusChangesRequeued": condition.get("status_changes_requeued", 0),
             }
         return {
             "status": "ready" if health.available and recovery is None else "degraded",

@@ -333,6 +333,41 @@ class StatusChanges:
         self._mark_applied(change_id, "0x" + bytes(receipt["transactionHash"]).hex())
         return True
 
+    def reopen_lost(self, above_block: int, *, limit: int = 1000) -> int:
+        """After the chain went back or reorganised (`reconcile.AnchorWatch`): queue again, to
+        be applied in order, the applied changes the chain lost. Walks back from the newest
+        applied change until one whose transaction is mined at or below ``above_block`` (the
+        newest block known unchanged; -1: none), at most ``limit``; a change is lost when the
+        registry no longer shows its effect. Returns how many were queued again."""
+        with self.c.sessions() as session:
+            applied = store.applied_latest(session, limit)
+        requeued = 0
+        for change_id, tx_hash in applied:
+            block = self.c.chain.tx_block(tx_hash) if tx_hash else None
+            if block is not None and block <= above_block:
+                break
+            with self.c.sessions() as session:
+                change = session.get(StatusChange, change_id)
+                assert change is not None
+                inst = session.get(Institution, change.institution_id)
+                assert inst is not None
+                ids = change.credential_ids.split("\n")
+                by_id = {r.id: r.credential_hash for r in credential_store.by_ids(session, ids)}
+                hashes = [by_id[c] for c in ids if c in by_id]
+                action, issuer_id = change.action, inst.chain_issuer_id
+            if self._shows_effect(issuer_id, action, hashes):
+                continue
+            with self.c.session() as session:
+                store.requeue(session, change_id)
+            requeued += 1
+            _logger.warning(
+                "status change lost by the chain; queued again",
+                extra={"change": change_id, "action": action, "tx": tx_hash},
+            )
+        if requeued:
+            self.c.metrics.status_changes_queued.set(self.pending())
+        return requeued
+
     def _record_sent(self, change_id: int, pending: Any) -> None:
         with self.c.session() as session:
             sent = session.get(StatusChange, change_id)

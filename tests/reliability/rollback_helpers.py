@@ -281,7 +281,8 @@ def final_check(
         print(f"{name}: {value}")
     print(
         f"credentials accepted {len(stack.accepted)}, anchored {len(stack.accepted) - len(unanchored)}, "
-        f"verified {len(reports) - len(invalid)}/{len(reports)}; batches anchored "
+        f"verdicts as expected {len(reports) - len(invalid)}/{len(reports)} (valid, revoked "
+        f"ones invalid: {len(revoked)}); batches anchored "
         f"{len(anchored_roots)}, RootAnchored events on the chain {len(event_roots)} "
         f"(distinct roots {len(set(event_roots))}); account nonce {stack.account_nonce()}"
     )

@@ -206,3 +206,48 @@ def test_status_change_sent_above_the_chains_nonce_is_sent_afresh(tmp_path: Path
     finally:
         stack.issuer.stop()
         stack.node.stop()
+
+
+def test_revocation_lost_by_a_rollback_is_applied_again(tmp_path: Path) -> None:
+    """A revocation applied in a block the chain then lost is queued again and re-applied (the
+    credential verifies invalid again), not left reported revoked while the chain says valid."""
+    stack = start_stack(tmp_path)
+    try:
+        snapshot = rpc(stack.rpc_url, "evm_snapshot")
+        ids = stack.issue(5, "revoked later")
+        wait_for("the credentials anchored", stack.drained)
+        headers = {"Authorization": f"Bearer {stack.token}"}
+        r = httpx.post(
+            f"{stack.issuer.url}/credentials/{ids[0]}/revoke",
+            headers=headers,
+            json={"reason": "rescinded"},
+            timeout=30,
+        )
+        assert r.status_code in (200, 202), r.text
+        poll = f"{stack.issuer.url}{r.json()['poll']}"
+
+        def state() -> str:
+            return str(httpx.get(poll, headers=headers, timeout=10).json()["state"])
+
+        wait_for("the revocation applied", lambda: state() == "applied" or None)
+        rpc(stack.rpc_url, "evm_setAutomine", [False])
+        assert rpc(stack.rpc_url, "evm_revert", [snapshot]) is True
+        degraded = wait_for("/readyz reporting the rollback", stack.degraded)
+        recovery = degraded["anchoring"]["recovery"]
+        assert recovery["statusChangesRequeued"] == 1, recovery
+        assert state() in ("pending", "sent")
+        rpc(stack.rpc_url, "evm_setAutomine", [True])
+        wait_for("the revocation applied again", lambda: state() == "applied" or None, timeout=120)
+        wait_for("the lost anchor re-anchored", stack.drained, timeout=120)
+        final_check(
+            stack,
+            "revocation lost by a rollback",
+            {
+                "readyz while degraded": recovery["problem"],
+                "status changes queued again": recovery["statusChangesRequeued"],
+            },
+            revoked=frozenset({ids[0]}),
+        )
+    finally:
+        stack.issuer.stop()
+        stack.node.stop()
