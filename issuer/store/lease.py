@@ -121,7 +121,7 @@ class AnchorLease:
                 self._checked = time.monotonic()
                 self.since = self._checked
                 self.taken += 1
-                _logger.warning(
+                _logger.info(
                     "anchoring lease taken by %s; this replica now sends the chain transactions",
                     self.name,
                     extra={"holder": self.name},

@@ -371,7 +371,7 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
                     batch_max_wait_s=0.5,
                     tx_timeout_s=5,
                     rate_limit_per_s=0,
-                    log_level="WARNING",
+                    log_level="INFO",  # the lease's takeovers are logged at INFO
                     run_worker="true",
                     lease_check_s=LEASE_CHECK_S,
                 ),
