@@ -46,6 +46,7 @@ from .reconcile import AnchorWatch
 from .store import anchor_watch as watch_store
 from .store import batches as batch_store
 from .store.batches import FORMING as FORMING  # re-exported: the worker's states are named here
+from .store.lease import AnchorLease
 from .transactions import REPLACE_WHEN_STUCK, LedgerTransaction
 
 _logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class AnchorWorker:
         self.watch = AnchorWatch(service, settings.confirmations)
         service.anchor_wakeup = self.wakeup  # bulk chunks wake the worker when they commit
         #: one worker among the replicas on this database sends (`store.lease.AnchorLease`)
-        self.lease = service.anchor_lease
+        self.lease: AnchorLease = service.anchor_lease
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:

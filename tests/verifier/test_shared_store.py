@@ -61,7 +61,7 @@ def test_a_challenge_is_consumed_once_on_any_replica(database_url: str) -> None:
     assert a.consume(late) == EXPIRED
     for _ in range(5):  # racing replicas: exactly one takes each challenge
         value, _ = a.issue("10.0.0.2")
-        results = _race(8, lambda i: (a, b)[i % 2].consume(value))
+        results = _race(8, lambda i, value=value: (a, b)[i % 2].consume(value))
         assert sorted(map(str, results)) == sorted(["None"] + [UNKNOWN] * 7), results
 
 
