@@ -8,9 +8,9 @@ The lease is a lock that dies with its holder, never a deadline to renew:
   taken on a connection of its own, outside the pool, held while the worker works. When the
   holder's process dies (``kill -9`` included) its connection closes and the server drops the
   lock at once; a holder whose host vanishes is dropped when the server's TCP keepalives give
-  up (set on that session to about ``timeout_s``). The holder re-checks its lock on that
-  connection at least every ``check_s`` and before each anchoring pass; a check that fails or
-  does not answer within ``timeout_s`` gives the lease up (the connection is closed).
+  up (set on that session to about ``timeout_s``). Before each anchoring pass the holder
+  re-checks its lock on that connection once the last check is ``check_s`` old; a check that
+  fails or does not answer within ``timeout_s`` gives the lease up (the connection is closed).
 - **SQLite file** (one host): ``flock`` on a file beside the database (``<db>-anchorlease``),
   released by the kernel when the process dies; the holder writes its name into the file.
 - **SQLite in memory**: one process, so this process always holds it.
