@@ -163,6 +163,8 @@ class AnchorWorker:
         held = self.lease.acquire()
         if held and not was:
             self._recovered = False
+            self.service.metrics.lease_taken.inc()
+        self.service.metrics.lease_held.set(1 if held else 0)
         return held
 
     def run_once(self, *, force: bool = False) -> bool:
@@ -216,6 +218,8 @@ class AnchorWorker:
             )
         if not was:
             self._recovered = False
+            self.service.metrics.lease_taken.inc()
+        self.service.metrics.lease_held.set(1)
         while time.monotonic() < deadline:
             self.run_once(force=True)
             left = {i for _b, i in self._unfinished_by_institution()}

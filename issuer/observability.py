@@ -290,6 +290,18 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.lease_held = Gauge(
+            "talentproof_issuer_anchor_lease_held",
+            "1 while this replica's anchoring worker holds the anchoring lease (it alone sends "
+            "chain transactions; summed over the replicas: 1), else 0.",
+            registry=self.registry,
+            multiprocess_mode="mostrecent",
+        )
+        self.lease_taken = Counter(
+            "talentproof_issuer_anchor_lease_taken",
+            "Times this replica's anchoring worker took the anchoring lease.",
+            registry=self.registry,
+        )
         self.status_changes_queued = Gauge(
             "talentproof_issuer_status_changes_queued",
             "Status changes accepted but not yet applied on chain (as of the worker's last pass).",

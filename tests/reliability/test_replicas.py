@@ -116,6 +116,16 @@ def _lease(replica: Replica) -> dict[str, Any]:
     return dict(body["anchoring"]["lease"])
 
 
+def _lease_metric(replica: Replica) -> float:
+    """``talentproof_issuer_anchor_lease_held`` of the replica's /metrics."""
+    text = httpx.get(f"{replica.url}/metrics", timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("talentproof_issuer_anchor_lease_held")
+    )
+
+
 def _issue_loop(
     replicas: list[Replica],
     first: int,
@@ -529,8 +539,10 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
         dead_verifier.kill()
         mark(f"{dead_verifier.name} SIGKILLed")
         at(1.0)
-        # the survivors agree on the one holder
+        # the survivors agree on the one holder, and so does /metrics
         assert {_lease(r)["holder"] for r in survivors} == {_lease(new_holder)["holder"]}
+        held_metric = {r.name: _lease_metric(r) for r in survivors}
+        assert held_metric == {r.name: float(r is new_holder) for r in survivors}, held_metric
         stop.set()
         for t in threads:
             t.join(90)
