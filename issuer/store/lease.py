@@ -238,9 +238,7 @@ class AnchorLease:
             text("SELECT pg_try_advisory_lock(:c, :o)"), {"c": LOCK_CLASS, "o": LOCK_OBJECT}
         ).scalar()
         self._conn.commit()  # the lock is the session's: it outlives this transaction
-        if not got:
-            self._close()  # not ours: no connection kept while another replica holds it
-        return bool(got)
+        return bool(got)  # not ours: the connection is kept for the next try
 
     # -- SQLite file ----------------------------------------------------------------------------
     def _take_file(self) -> bool:
