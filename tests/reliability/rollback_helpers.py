@@ -176,13 +176,15 @@ class Stack:
         return int(rpc(self.rpc_url, "eth_getTransactionCount", [self.account, "latest"]), 16)
 
 
-def start_stack(tmp_path: Path, **settings: Any) -> Stack:
-    """A fresh Anvil (state kept nowhere), the registry, an issuer process, an institution."""
+def start_stack(tmp_path: Path, *, node_state: Path | None = None, **settings: Any) -> Stack:
+    """A fresh Anvil (its state in ``node_state``, or kept nowhere), the registry, an issuer
+    process, an institution."""
     from talentproof.ledger.deploy import deploy_registry
     from talentproof.ledger.nodes import LocalNode, NodeConfig, free_port
 
     node = LocalNode(
-        NodeConfig(kind="anvil", port=free_port()), log_path=tmp_path / "anvil.log"
+        NodeConfig(kind="anvil", port=free_port(), state_path=node_state),
+        log_path=tmp_path / "anvil.log",
     ).start()
     deployment = deploy_registry(node.rpc_url, node.private_keys[0])
     record = tmp_path / "deployment.json"

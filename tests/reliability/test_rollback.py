@@ -251,3 +251,56 @@ def test_revocation_lost_by_a_rollback_is_applied_again(tmp_path: Path) -> None:
     finally:
         stack.issuer.stop()
         stack.node.stop()
+
+
+def test_node_restored_from_an_older_state_file(tmp_path: Path) -> None:
+    """The failure the issue saw: the node comes back from an older state (here: Anvil killed
+    with SIGKILL and started from a state file saved two anchors earlier), behind the issuer."""
+    import dataclasses
+    import shutil
+    import signal
+
+    from talentproof.ledger.nodes import LocalNode
+
+    state = tmp_path / "anvil-state.json"
+    stack = start_stack(tmp_path, node_state=state)
+    try:
+        first = stack.issue(10, "kept")
+        wait_for("the first credentials anchored", stack.drained)
+        config = stack.node.config
+        stack.node.stop()  # writes the state file: the older state
+        shutil.copy(state, tmp_path / "older-state.json")
+        stack.node = LocalNode(config, log_path=tmp_path / "anvil.log").start()
+        lost = stack.issue(10, "lost one") + stack.issue(10, "lost two")
+        wait_for("the later credentials anchored", stack.drained)
+        head_before = int(rpc(stack.rpc_url, "eth_blockNumber"), 16)
+        assert stack.node.process is not None
+        stack.node.process.send_signal(signal.SIGKILL)
+        stack.node.process.wait(10)
+        shutil.copy(tmp_path / "older-state.json", state)
+        # back without mining (--no-mining) until the degraded state has been looked at
+        stack.node = LocalNode(
+            dataclasses.replace(config, no_mining=True), log_path=tmp_path / "anvil.log"
+        ).start()
+        head_after = int(rpc(stack.rpc_url, "eth_blockNumber"), 16)
+        assert head_after < head_before
+        degraded = wait_for("/readyz reporting the rollback", stack.degraded)
+        problem = degraded["anchoring"]["recovery"]["problem"]
+        assert f"chain head went back from block {head_before} to {head_after}" in problem
+        assert all(stack.anchor_status(c) == "pending_anchor" for c in lost)
+        rpc(stack.rpc_url, "evm_setAutomine", [True])
+
+        wait_for("everything anchored again", stack.drained, timeout=120)
+        assert all(stack.anchor_status(c) == "anchored" for c in first + lost)
+        final_check(
+            stack,
+            "node restarted from an older state file",
+            {
+                "head before / after": f"{head_before} / {head_after}",
+                "readyz while degraded": problem,
+                "credentials whose anchors the node lost": len(lost),
+            },
+        )
+    finally:
+        stack.issuer.stop()
+        stack.node.stop()
