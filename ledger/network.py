@@ -44,14 +44,13 @@ import socket
 import subprocess
 import time
 import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack
 
 from talentproof.ledger.errors import NodeError
 from talentproof.ledger.geth import GETH_VERSION, geth_binary
-from talentproof.ledger.nodes import DEV_MNEMONIC, dev_private_keys, free_port
+from talentproof.ledger.nodes import DEV_MNEMONIC, dev_private_keys, free_port, rpc_call
 from talentproof.private import open_private, private_dir
 
 __all__ = [
@@ -245,18 +244,6 @@ def _ipc(path: str, method: str, params: list[Any] | None = None, timeout: float
                 continue
     if "error" in answer:
         raise NodeError(f"{method} failed over {path}: {answer['error']}")
-    return answer["result"]
-
-
-def _http(url: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> Any:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
-    req = urllib.request.Request(
-        url, data=body.encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        answer = json.loads(resp.read())
-    if "error" in answer:
-        raise NodeError(f"{method} failed on {url}: {answer['error']}")
     return answer["result"]
 
 
@@ -621,7 +608,7 @@ class Network:
                     )
             try:
                 peers = {n.name: len(self.call(n.name, "admin_peers")) for n in self.layout}
-                block = int(_http(self.rpc_url, "eth_blockNumber"), 16)
+                block = int(rpc_call(self.rpc_url, "eth_blockNumber"), 16)
                 if start_block is None:
                     start_block = block
                 lonely = [
@@ -634,7 +621,7 @@ class Network:
                 elif block < start_block + 2:
                     missing = f"{first_rpc} at block {block}, waiting for block {start_block + 2}"
                 else:
-                    self.client = str(_http(self.rpc_url, "web3_clientVersion"))
+                    self.client = str(rpc_call(self.rpc_url, "web3_clientVersion"))
                     return
             except (OSError, urllib.error.URLError, ValueError, NodeError) as exc:
                 missing = f"not answering yet ({exc})"

@@ -119,7 +119,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> Any:
+def rpc_call(url: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> Any:
+    """One JSON-RPC call over HTTP for node management (start-up probes, miner control); the
+    product's chain reads and writes go through the ledger's transport."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
     req = urllib.request.Request(
         url, data=body.encode(), headers={"Content-Type": "application/json"}
@@ -133,7 +135,7 @@ def _rpc(url: str, method: str, params: list[Any] | None = None, timeout: float 
 
 def client_version(rpc_url: str, *, timeout: float = 2.0) -> str:
     """The node's ``web3_clientVersion`` string."""
-    return str(_rpc(rpc_url, "web3_clientVersion", timeout=timeout))
+    return str(rpc_call(rpc_url, "web3_clientVersion", timeout=timeout))
 
 
 def verify_client(rpc_url: str, kind: NodeKind) -> str:
@@ -340,7 +342,7 @@ class LocalNode:
                     f"(log {self.log_path}): {self.log_tail(400)}"
                 )
             try:
-                chain = int(_rpc(url, "eth_chainId", timeout=1.0), 16)
+                chain = int(rpc_call(url, "eth_chainId", timeout=1.0), 16)
                 break
             except (OSError, urllib.error.URLError, ValueError, NodeError):
                 if time.monotonic() > deadline:
@@ -351,7 +353,7 @@ class LocalNode:
                 time.sleep(0.05)
         self.client = verify_client(url, self.kind)
         if self.kind == "ganache" and self.config.no_mining:
-            _rpc(url, "miner_stop")
+            rpc_call(url, "miner_stop")
         if chain != self.config.effective_chain_id:
             raise NodeError(
                 f"{self.kind} on {url} reports chain id {chain}, "

@@ -68,6 +68,32 @@ class PresentationRequest:
     report: dict[str, Any] | None = None
     refusals: list[dict[str, str]] = field(default_factory=list)
 
+    @classmethod
+    def new(
+        cls,
+        client: str,
+        profession: str,
+        application_date: date | None,
+        id_number: str | None,
+        *,
+        deadline: float,
+        ttl: float,
+    ) -> PresentationRequest:
+        """A fresh pending request: its handles, nonce and state unguessable (every store makes
+        them here)."""
+        return cls(
+            id=secrets.token_urlsafe(18),
+            ref=secrets.token_urlsafe(18),
+            client=client,
+            profession=profession,
+            application_date=application_date,
+            id_number=id_number,
+            nonce=secrets.token_urlsafe(24),
+            state=secrets.token_urlsafe(18),
+            deadline=deadline,
+            expires_at=(datetime.now(UTC) + timedelta(seconds=ttl)).replace(microsecond=0),
+        )
+
     def refuse(self, why: str) -> None:
         """Note a refused response (the last `MAX_REFUSALS` are kept)."""
         at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -138,17 +164,13 @@ class RequestStore:
                 if oldest.deadline > now:
                     raise RequestsFull(self.max_open, max(1, math.ceil(oldest.deadline - now)))
                 self._drop(oldest.id)  # over: its verdict was there to read for a while
-            req = PresentationRequest(
-                id=secrets.token_urlsafe(18),
-                ref=secrets.token_urlsafe(18),
-                client=client,
-                profession=profession,
-                application_date=application_date,
-                id_number=id_number,
-                nonce=secrets.token_urlsafe(24),
-                state=secrets.token_urlsafe(18),
+            req = PresentationRequest.new(
+                client,
+                profession,
+                application_date,
+                id_number,
                 deadline=now + self.ttl,
-                expires_at=(datetime.now(UTC) + timedelta(seconds=self.ttl)).replace(microsecond=0),
+                ttl=self.ttl,
             )
             self._by_id[req.id] = req
             self._by_ref[req.ref] = req.id

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -270,17 +270,13 @@ class DbRequestStore(_Db):
                 if first.deadline > now:
                     raise RequestsFull(self.max_open, max(1, math.ceil(first.deadline - now)))
                 conn.execute(delete(t).where(t.c.id == first.id))
-            req = PresentationRequest(
-                id=secrets.token_urlsafe(18),
-                ref=secrets.token_urlsafe(18),
-                client=client,
-                profession=profession,
-                application_date=application_date,
-                id_number=id_number,
-                nonce=secrets.token_urlsafe(24),
-                state=secrets.token_urlsafe(18),
+            req = PresentationRequest.new(
+                client,
+                profession,
+                application_date,
+                id_number,
                 deadline=now + self.ttl,
-                expires_at=(datetime.now(UTC) + timedelta(seconds=self.ttl)).replace(microsecond=0),
+                ttl=self.ttl,
             )
             conn.execute(
                 insert(t).values(
