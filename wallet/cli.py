@@ -330,6 +330,7 @@ def register(app: typer.Typer) -> None:
         from .inspect import sort_for_presentation
         from .oid4vp import (
             REQUEST_SCHEME,
+            answer_warnings,
             fetch_request_object,
             match_dcql,
             parse_request_uri,
@@ -355,6 +356,14 @@ def register(app: typer.Typer) -> None:
                 offered = usable + held_back if include_invalid else usable
                 match = match_dcql(request.dcql_query, [c.document for c in offered], holder=holder)
                 _show_request(request.client_id, request.response_uri, match, held_back)
+                elsewhere = answer_warnings(reference.request_uri, request.response_uri)
+                for warning in elsewhere:
+                    typer.echo(f"  WARNING: {warning}")
+                if elsewhere and yes:
+                    raise WalletError(
+                        "not sent with --yes: " + "; ".join(elsewhere) + " (run without --yes to "
+                        "look at the request and decide)"
+                    )
                 if offline:
                     typer.echo(
                         "  --offline: the issuers' status lists were not read; a revoked "

@@ -39,6 +39,7 @@ __all__ = [
     "AuthorizationRequest",
     "Match",
     "RequestReference",
+    "answer_warnings",
     "claim_values",
     "fetch_request_object",
     "match_dcql",
@@ -403,3 +404,18 @@ def _description(r: httpx.Response) -> str:
     if isinstance(body, Mapping) and "detail" in body:
         return str(body["detail"])
     return repr(r.text[:160])
+
+
+def answer_warnings(request_uri: str, response_uri: str) -> list[str]:
+    """What a holder should know before answering: the answers going to another host than the
+    one the request came from (a signed request names its response URI, but nothing ties that
+    host to the QR code's), or leaving the computer unencrypted."""
+    asked, answer = urlsplit(request_uri), urlsplit(response_uri)
+    warnings = []
+    if (answer.hostname, answer.port) != (asked.hostname, asked.port):
+        warnings.append(
+            f"the answers go to {answer.netloc}, not to {asked.netloc} where the request came from"
+        )
+    if answer.scheme != "https" and answer.hostname not in ("localhost", "127.0.0.1", "::1"):
+        warnings.append(f"the answers leave this computer unencrypted (http://{answer.netloc})")
+    return warnings

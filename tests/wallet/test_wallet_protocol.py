@@ -24,6 +24,7 @@ from talentproof.wallet.oid4vci import (
 )
 from talentproof.wallet.oid4vp import (
     AuthorizationRequest,
+    answer_warnings,
     claim_values,
     match_dcql,
     parse_request_uri,
@@ -351,3 +352,37 @@ def test_vp_token_is_one_bound_presentation_per_query() -> None:
         assert verify_presentation(vp, challenge="nonce-1", domain=CLIENT_ID) == [cred]
         assert presentation_salt(vp) == salt
         assert vp["holder"] == me
+
+
+@pytest.mark.parametrize(
+    ("request_uri", "response_uri", "warned"),
+    [
+        ("https://verifier.example/oid4vp/requests/r", "https://verifier.example/oid4vp/x", []),
+        ("http://127.0.0.1:8001/oid4vp/requests/r", "http://127.0.0.1:8001/oid4vp/x", []),
+        (
+            "https://verifier.example/oid4vp/requests/r",
+            "https://collector.example/oid4vp/x",
+            ["the answers go to collector.example, not to verifier.example"],
+        ),
+        (
+            "http://127.0.0.1:8001/oid4vp/requests/r",
+            "http://127.0.0.1:9999/oid4vp/x",
+            ["the answers go to 127.0.0.1:9999, not to 127.0.0.1:8001"],
+        ),
+        (
+            "http://verifier.example/oid4vp/requests/r",
+            "http://verifier.example/oid4vp/x",
+            ["unencrypted (http://verifier.example)"],
+        ),
+    ],
+)
+def test_the_holder_is_warned_where_the_answers_go(
+    request_uri: str, response_uri: str, warned: list[str]
+) -> None:
+    """A signed request names its own response URI: the wallet says so when it is not the host
+    the request came from, or not encrypted off this computer (and `present --yes` then sends
+    nothing)."""
+    warnings = answer_warnings(request_uri, response_uri)
+    assert len(warnings) == len(warned), warnings
+    for warning, says in zip(warnings, warned, strict=True):
+        assert says in warning
