@@ -34,11 +34,10 @@ from talentproof.credential import integrity, keys
 from talentproof.credential.anchor import split_anchor
 from tests.chainkit import DEGREE, Chain, anchor_batch, build, holder
 
-from .node_vc import messages, node_ready, verify_with_vc
+from .node_vc import messages, verify_with_vc
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(node_ready() is not None, reason=str(node_ready())),
 ]
 runner = CliRunner()
 ISSUER = "University of Hong Kong"

@@ -28,9 +28,7 @@ from talentproof.credential import examples, integrity, keys, presentation, qr
 from talentproof.credential.keys import Ed25519SigningKey
 from tests.credential._cred_support import anchor_in_batch
 
-from .node_vc import messages, node_ready, verify_with_vc
-
-pytestmark = pytest.mark.skipif(node_ready() is not None, reason=str(node_ready()))
+from .node_vc import messages, verify_with_vc
 
 DID = "did:web:localhost%3A8000:institutions:hku"
 NO_PROOF_MATCHED = (

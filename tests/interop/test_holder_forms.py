@@ -41,11 +41,10 @@ from talentproof.credential.qr import decode_image, decode_payload
 from talentproof.issuer.bulk import BulkRunner
 from tests.issuer.issuer_helpers import bearer, onboard
 
-from .node_vc import messages, node_ready, verify_with_vc
+from .node_vc import messages, verify_with_vc
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(node_ready() is not None, reason=str(node_ready())),
 ]
 
 KINDS = ("DegreeCredential", "EmploymentCredential", "OpenBadgeCredential")

@@ -16,7 +16,7 @@ from talentproof.credential import contexts
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard
 
 from .jsonld_support import canonicalize, expand_safely, missing_from_nquads
-from .node_vc import node_ready, verify_with_vc
+from .node_vc import verify_with_vc
 
 pytestmark = pytest.mark.integration
 
@@ -112,8 +112,6 @@ def test_issued_documents_are_complete_json_ld_and_verify_with_vc(client) -> Non
     ]
     for document in (pending, doc, *status_lists):
         _complete(document)
-    if node_ready() is not None:
-        pytest.skip(str(node_ready()))
     for document in (pending, doc, *status_lists):
         # the status is checked too (@digitalbazaar/vc-bitstring-status-list, served lists)
         result = verify_with_vc(document, [did_doc], status_lists=status_lists)

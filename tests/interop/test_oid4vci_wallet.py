@@ -32,11 +32,10 @@ from talentproof.verifier.report import Verdict
 from talentproof.verifier.trust import TrustedDeployment
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard
 
-from .node_vc import ROOT, messages, node_ready, verify_with_vc
+from .node_vc import ROOT, messages, verify_with_vc
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(node_ready() is not None, reason=str(node_ready())),
 ]
 
 WALLET = Path(__file__).with_name("js") / "oid4vci_wallet.mjs"

@@ -28,11 +28,10 @@ from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, issue
 
-from .node_vc import ROOT, node_ready
+from .node_vc import ROOT
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(node_ready() is not None, reason=str(node_ready())),
 ]
 
 WALLET = Path(__file__).with_name("js") / "oid4vp_wallet.mjs"

@@ -39,11 +39,10 @@ from talentproof.issuer.db import Institution
 from talentproof.verifier.service import ServiceSettings, create_app
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard
 
-from .node_vc import ROOT, node_ready
+from .node_vc import ROOT
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(node_ready() is not None, reason=str(node_ready())),
 ]
 
 SIGN = ROOT / "tests" / "interop" / "js" / "sign.mjs"
