@@ -11,6 +11,11 @@ a PNG out; `talentproof.credential.qr`, as ``talentproof wallet qr`` makes it): 
 compresses with preset DEFLATE dictionaries that the browser's CompressionStream cannot use, so
 the page hands the credential to this process, the applicant's own, on this computer. Only the
 page itself may ask (same origin, JSON, at most `MAX_QR_BODY` bytes).
+
+And before the page sends a presentation, what the holder should know about where it goes
+(``GET /answer-warnings?request_uri=...&response_uri=...``: `wallet.oid4vp.answer_warnings`,
+the rule ``talentproof wallet present`` applies, as ``{"warnings": [...]}``), so the page and
+the CLI warn alike.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import json
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
 
 import typer
 
@@ -53,6 +59,35 @@ class WalletPageHandler(SimpleHTTPRequestHandler):
         for name, value in _HEADERS.items():
             self.send_header(name, value)
         super().end_headers()
+
+    def do_GET(self) -> None:
+        """The page's files; ``GET /answer-warnings``: `answer_warnings` of the query's URLs."""
+        path, _, query = self.path.partition("?")
+        if path != "/answer-warnings":
+            super().do_GET()
+            return
+        # (loaded on the first request answered: `talentproof wallet` starts without httpx/jwt)
+        from .oid4vp import answer_warnings  # noqa: PLC0415
+
+        params = parse_qs(query, keep_blank_values=True)
+        uris = {name: (params.get(name) or [""])[0] for name in ("request_uri", "response_uri")}
+        for name, uri in uris.items():
+            parts = urlsplit(uri)
+            try:
+                parts.port  # noqa: B018  (raises ValueError for a port that is not one)
+            except ValueError:
+                parts = urlsplit("")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                self._answer(
+                    400,
+                    {
+                        "error": f"{name}: expected an http(s) URL (the presentation request's), "
+                        f"found {uri[:80]!r}"
+                    },
+                )
+                return
+        warnings = answer_warnings(uris["request_uri"], uris["response_uri"])
+        self._answer(200, {"warnings": warnings})
 
     def do_POST(self) -> None:
         """``POST /qr``: the offline QR code (PNG) of the credential in the body."""

@@ -278,8 +278,19 @@
     if (!payload.nonce || !/^https?:\/\//.test(payload.response_uri || "") || !payload.dcql_query || !Array.isArray(payload.dcql_query.credentials)) {
       throw new Error("the request object lacks a nonce, a response_uri or a DCQL query");
     }
-    return { clientId, verifierDid: did, nonce: payload.nonce, state: payload.state, responseUri: payload.response_uri,
+    return { clientId, requestUri, verifierDid: did, nonce: payload.nonce, state: payload.state, responseUri: payload.response_uri,
       dcql: payload.dcql_query, clientName: (payload.client_metadata || {}).client_name, claims: payload };
+  }
+  // What the holder should know before answering (the answers going to another host than the
+  // request came from, or unencrypted off this computer): the serve process's answer, the rule
+  // `wallet present` applies (wallet/oid4vp.py answer_warnings), never a copy of it here.
+  async function answerWarnings(request) {
+    const q = new URLSearchParams({ request_uri: request.requestUri, response_uri: request.responseUri });
+    const r = await fetchJson(`answer-warnings?${q}`, { cache: "no-store" }, "this wallet's own server");
+    if (r.status !== 200 || !r.body || !Array.isArray(r.body.warnings)) {
+      throw new Error(`cannot check where the answers go (this wallet's server answered HTTP ${r.status}${r.body && r.body.error ? ": " + r.body.error : ""}): nothing was sent`);
+    }
+    return r.body.warnings;
   }
   function claimValues(doc, path) {
     let current = [doc];
@@ -607,7 +618,7 @@
     generateHolderKey, newSalt, commitIdentityDocument, normalizeDocumentNumber, DOCUMENT_TYPES,
     signDataIntegrity, createPresentation, signJwt, verifyJwt,
     parseOfferUri, resolveOffer, acceptOffer, pollDeferred,
-    parseRequestUri, fetchRequest, claimValues, matchDcql, buildVpToken, sendResponse,
+    parseRequestUri, fetchRequest, answerWarnings, claimValues, matchDcql, buildVpToken, sendResponse,
     subjectOf, kindOf, describe, issuerOf, isAnchored, sleep,
     splitAnchor, didWebUrl, didDocumentUrl, anchorRoot, statusBit, checkCredential, SUMMARY_LABELS,
   };

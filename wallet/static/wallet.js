@@ -41,6 +41,7 @@
   let holder = null; // {privateKey: CryptoKey, publicKey: Uint8Array, salt}
   let request = null; // the verified presentation request being answered
   let matched = null;
+  let warnings = []; // where the request's answers go that the holder must confirm (answerWarnings)
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -272,12 +273,19 @@
   }
 
   // --- present --------------------------------------------------------------------------------
+  // Share stays disabled while a warning is not confirmed (and send() checks it again)
+  const confirmed = () => !warnings.length || $("consent-confirm").checked;
+  function updateSend() { $("send").disabled = !matched || !Object.keys(matched.chosen).length || !confirmed(); }
   async function openRequest() {
     $("consent").hidden = true;
     request = null;
+    matched = null;
+    warnings = [];
     try {
       status("present-status", "Reading the request…");
-      request = await W.fetchRequest($("request-uri").value);
+      const asked = await W.fetchRequest($("request-uri").value);
+      warnings = await W.answerWarnings(asked);
+      request = asked;
       // each credential checked first: a revoked, suspended, expired or broken one is not offered
       status("present-status", "Checking your credentials…");
       const cache = new Map();
@@ -305,7 +313,11 @@
       const missing = $("consent-missing");
       missing.hidden = !matched.missing.length;
       missing.textContent = matched.missing.length ? `You have no credential for: ${matched.missing.join("; ")}. The officer will see what is missing.` : "";
-      $("send").disabled = !Object.keys(matched.chosen).length;
+      $("consent-warning-list").replaceChildren(...warnings.map((w) => el("li", {}, w.charAt(0).toUpperCase() + w.slice(1) + ".")));
+      $("consent-confirm").checked = false;
+      $("consent-confirm-text").textContent = `I trust ${host} with these credentials and my document salt: let me share them there.`;
+      $("consent-warning").hidden = !warnings.length;
+      updateSend();
       $("consent").hidden = false;
       $("consent").scrollIntoView({ block: "nearest" });
       status("present-status", "");
@@ -314,6 +326,10 @@
     }
   }
   async function send() {
+    if (!request || !confirmed()) {
+      status("present-status", "Not sent: confirm where the answers go first (the warning above).", "error");
+      return;
+    }
     $("send").disabled = true;
     try {
       status("present-status", "Signing and sending…");
@@ -324,7 +340,7 @@
       status("present-status", "Sent. The verdict is on the officer's screen.", "ok");
     } catch (e) {
       status("present-status", e.message, "error");
-      $("send").disabled = false;
+      updateSend();
     }
   }
 
@@ -414,6 +430,7 @@
     $("accept").addEventListener("click", accept);
     $("open-request").addEventListener("click", openRequest);
     $("send").addEventListener("click", send);
+    $("consent-confirm").addEventListener("change", updateSend);
     $("recheck").addEventListener("click", () => renderList());
     $("qr-close").addEventListener("click", closeQr);
     $("qr-save").addEventListener("click", () => { if (qrBlob) saveBlob(qrBlob, $("qr-save").dataset.name); });
