@@ -18,7 +18,8 @@ block period, chain id) is refused.
 
 Every node runs with ``--nodiscover`` and reaches the others as static (and trusted) peers, on
 127.0.0.1 only. Signers unlock their own signer account for sealing only
-(``--mine --miner.etherbase``); they serve no HTTP JSON-RPC (geth would refuse to unlock an
+(``--miner.etherbase``), and start sealing (``miner_start`` over IPC) only once every node has
+all the others as peers; they serve no HTTP JSON-RPC (geth would refuse to unlock an
 account behind one) and are reached over IPC for status. The RPC nodes serve
 ``eth,net,web3,txpool`` over HTTP and keep every historical state (``--gcmode archive``); the
 project's transactions reach the chain there, signed locally (`tx.TxSender`), never by a node
@@ -491,8 +492,7 @@ class Network:
             "--verbosity", "3",
         ]  # fmt: skip
         if node.role == "signer":
-            cmd += [
-                "--mine",
+            cmd += [  # no --mine: sealing starts over IPC once every peer is connected
                 "--miner.etherbase", node.signer,
                 "--unlock", node.signer,
                 "--password", str(self.directory / PASSWORD_FILE),
@@ -598,6 +598,7 @@ class Network:
         deadline = time.monotonic() + timeout
         first_rpc = self.rpc_nodes[0].name
         start_block: int | None = None
+        sealing = False
         missing = "no node answered yet"
         while True:
             for name, proc in self.processes.items():
@@ -618,6 +619,14 @@ class Network:
                 ]
                 if lonely:
                     missing = "peers missing: " + ", ".join(lonely)
+                elif not sealing:
+                    # Sealing starts only now: signers that seal before they are peered each make
+                    # their own block 1, and Clique then forbids every one of them the next block
+                    # ("signed recently"), a fork that never heals (seen with 2 and 3 signers).
+                    for node in self.signers:
+                        self.call(node.name, "miner_start")
+                    sealing = True
+                    missing = f"{first_rpc} at block {block}, waiting for block {start_block + 2}"
                 elif block < start_block + 2:
                     missing = f"{first_rpc} at block {block}, waiting for block {start_block + 2}"
                 else:
