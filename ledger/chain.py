@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,15 @@ from eth_utils import keccak
 
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
 
-__all__ = ["DEFAULT_RPC_URL", "as_web3", "connect", "did_hash", "load_private_key", "type_id"]
+__all__ = [
+    "DEFAULT_RPC_URL",
+    "as_web3",
+    "connect",
+    "did_hash",
+    "load_private_key",
+    "type_id",
+    "web3_on",
+]
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 OPERATOR_KEY_ENV = "TALENTPROOF_OPERATOR_KEY"
@@ -33,21 +42,44 @@ def did_hash(did: str) -> bytes:
     return bytes(keccak(did.encode("utf-8")))
 
 
-def connect(rpc_url: str = DEFAULT_RPC_URL, *, timeout: float = 10.0, check: bool = True) -> Any:
-    """A `web3.Web3` on `rpc_url` (HTTP). With `check`, raise `ChainUnavailable` if it is down."""
+def connect(
+    rpc_url: str | Sequence[str] = DEFAULT_RPC_URL, *, timeout: float = 10.0, check: bool = True
+) -> Any:
+    """A `web3.Web3` on `rpc_url` (HTTP): one URL, or several (comma-separated or a sequence)
+    with failover between them (`web3_on`). With `check`, raise `ChainUnavailable` if it is
+    down."""
     from web3 import Web3  # noqa: PLC0415 (web3 takes 0.7 s to import; the verifier's read path never needs it)
 
-    if not rpc_url.startswith(("http://", "https://")):
-        raise ValueError(f"expected an http(s):// JSON-RPC URL, got {rpc_url!r}")
-    w3 = accept_poa_blocks(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout})))
+    from talentproof.ledger.endpoints import RpcEndpoints, parse_rpc_urls  # noqa: PLC0415 (with web3)
+
+    urls = parse_rpc_urls(rpc_url)
+    if len(urls) > 1:
+        w3 = web3_on(RpcEndpoints(urls, timeout))
+    else:
+        rpc_url = urls[0]
+        w3 = accept_poa_blocks(
+            Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        )
     if check:
         from talentproof.ledger.tx import (  # noqa: PLC0415 (tx imports eth-account, 0.4 s, which the read-only verifier never needs)
             rpc_guard,
         )
 
-        with rpc_guard("eth_chainId", rpc_url):
+        with rpc_guard("eth_chainId", ",".join(urls)):
             w3.eth.chain_id  # noqa: B018 - a probe
     return w3
+
+
+def web3_on(endpoints: Any) -> Any:
+    """A `web3.Web3` whose requests go through `endpoints` (an
+    `~talentproof.ledger.endpoints.RpcEndpoints`: failover between its URLs, each request
+    bounded by its timeout, transport failures raised as `ChainUnavailable`), reading
+    proof-of-authority blocks (`accept_poa_blocks`)."""
+    from web3 import Web3  # noqa: PLC0415 (web3 takes 0.7 s to import; the verifier's read path never needs it)
+
+    from talentproof.ledger._internal.provider import EndpointsProvider  # noqa: PLC0415 (imports web3)
+
+    return accept_poa_blocks(Web3(EndpointsProvider(endpoints)))
 
 
 def accept_poa_blocks(w3: Any) -> Any:

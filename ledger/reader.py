@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -39,6 +38,7 @@ from talentproof.ledger._internal.verdict import (
 from talentproof.ledger.abi import ContractABI
 from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import did_hash, type_id
+from talentproof.ledger.endpoints import RpcEndpoints, parse_rpc_urls
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.ledger.models import AnchorRecord, CredentialVerdict
 
@@ -63,19 +63,21 @@ class RegistryReader:
     thread's).
 
     Args:
-        rpc_url: the node's HTTP(S) JSON-RPC URL.
+        rpc_url: the node's HTTP(S) JSON-RPC URL; or several nodes' (comma-separated, or a
+            sequence): the reads then fail over between them
+            (`~talentproof.ledger.endpoints.RpcEndpoints`, kept in `endpoints`).
         registry_address: the registry contract address.
         timeout: socket timeout in seconds for each request.
         abi: the registry ABI; default from the compiled artifact.
-        transport: builds one thread's connection from ``(rpc_url, timeout)``; default
-            `~talentproof.ledger._internal.transport.HttpTransport`.
+        transport: builds one thread's connection to one URL from ``(rpc_url, timeout)``;
+            default `~talentproof.ledger._internal.transport.HttpTransport`.
         batch_views: read many credentials through ``VerificationBatch`` calls (False: one
             ``eth_call`` per credential in the JSON-RPC batch; the benchmark compares both).
     """
 
     def __init__(
         self,
-        rpc_url: str,
+        rpc_url: str | Sequence[str],
         registry_address: str,
         *,
         timeout: float = 5.0,
@@ -83,14 +85,14 @@ class RegistryReader:
         transport: Callable[[str, float], Transport] = HttpTransport,
         batch_views: bool = True,
     ) -> None:
-        parsed = urllib.parse.urlsplit(rpc_url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ValueError(f"expected an http(s):// JSON-RPC URL, got {rpc_url!r}")
+        urls = parse_rpc_urls(rpc_url)
         if not isinstance(registry_address, str) or not is_address(registry_address):
             raise ValueError(
                 f"registry address must be a 20-byte hex address, got {registry_address!r}"
             )
-        self.rpc_url = rpc_url
+        #: with several URLs, their shared state (which is current, which are down); else None
+        self.endpoints = RpcEndpoints(urls, timeout, connect=transport) if len(urls) > 1 else None
+        self.rpc_url = ",".join(urls)
         self.registry = to_checksum_address(registry_address)
         self.timeout = timeout
         self.batch_views = batch_views
@@ -109,6 +111,8 @@ class RegistryReader:
     # -- transport ----------------------------------------------------------------------------
 
     def _transport(self) -> Transport:
+        if self.endpoints is not None:
+            return self.endpoints.transport()
         t: Transport | None = getattr(self._local, "transport", None)
         if t is None:
             t = self._local.transport = self._new_transport(self.rpc_url, self.timeout)
@@ -116,6 +120,9 @@ class RegistryReader:
 
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends)."""
+        if self.endpoints is not None:
+            self.endpoints.close()
+            return
         t = getattr(self._local, "transport", None)
         if t is not None:
             t.close()

@@ -32,9 +32,19 @@ RECV = 65536
 
 
 class Transport(Protocol):
-    """One connection to a JSON-RPC endpoint (used by one thread)."""
+    """One connection to a JSON-RPC endpoint (used by one thread).
 
-    url: str
+    ``timeout`` bounds each socket operation of a request; a caller may lower it between
+    requests (`talentproof.ledger.endpoints.FailoverTransport` gives a second endpoint only
+    what is left of the first's budget) and the next request honours it.
+    """
+
+    timeout: float
+
+    @property
+    def url(self) -> str:
+        """The endpoint requests go to."""
+        ...
 
     def post(self, body: bytes) -> Any:
         """Send one JSON-RPC request (or batch) body; the parsed JSON answer."""
@@ -71,6 +81,7 @@ class HttpTransport:
         self._tls = ssl.create_default_context() if parsed.scheme == "https" else None
         host, port, path = self.host, self.port, self.path
         self._sock: socket.socket | None = None
+        self._sock_timeout = timeout  # the open socket's timeout (set again when `timeout` changes)
         self._buf = b""
         self._pid = os.getpid()
         self._head = (
@@ -94,7 +105,10 @@ class HttpTransport:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self._tls is not None:
                 sock = self._tls.wrap_socket(sock, server_hostname=self.host)
-            self._sock = sock
+            self._sock, self._sock_timeout = sock, self.timeout
+        elif self._sock_timeout != self.timeout:
+            self._sock.settimeout(self.timeout)
+            self._sock_timeout = self.timeout
         return self._sock
 
     def _fill(self, sock: socket.socket) -> None:
@@ -220,6 +234,10 @@ class StdlibTransport:
             if self._conn is None:
                 cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
                 self._conn = cls(self._host, self._port, timeout=self.timeout)
+            elif self._conn.timeout != self.timeout:
+                self._conn.timeout = self.timeout
+                if self._conn.sock is not None:
+                    self._conn.sock.settimeout(self.timeout)
             self._conn.request("POST", self._path, body=body, headers=headers)
             resp = self._conn.getresponse()
             return resp.status, resp.read()
