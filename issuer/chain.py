@@ -135,6 +135,9 @@ class ChainGateway:
         self._probe_lock = threading.Lock()
         self._lock = threading.Lock()
         self._w3: Any = None
+        #: the `ledger.endpoints.RpcEndpoints` of ``rpc_url`` (one or several, comma-separated),
+        #: once connected
+        self.endpoints: Any = None
         self._contract: Any = None
         self._decoder: Any = None
         self._deployment: DeploymentInfo | None = None
@@ -177,22 +180,21 @@ class ChainGateway:
             if self._contract is None:
                 from web3 import Web3  # noqa: PLC0415 (start-up time)
 
-                from talentproof.ledger.chain import accept_poa_blocks  # noqa: PLC0415 (start-up time)
+                from talentproof.ledger.chain import web3_on  # noqa: PLC0415 (start-up time)
+                from talentproof.ledger.endpoints import RpcEndpoints  # noqa: PLC0415 (start-up time)
                 from talentproof.ledger.errors import ErrorDecoder  # noqa: PLC0415 (start-up time)
 
                 abi = _registry_abi()
                 dep = self.deployment()
-                # One bounded attempt per call: web3's default retries (5, on timeouts too)
-                # turned a frozen node into a ~52 s block of every ledger call.
-                w3 = accept_poa_blocks(  # Clique/QBFT blocks' long extraData
-                    Web3(
-                        Web3.HTTPProvider(
-                            self.rpc_url,
-                            request_kwargs={"timeout": self.rpc_timeout},
-                            exception_retry_configuration=None,
-                        )
-                    )
-                )
+                # One bounded request per call, failing over between the configured endpoints
+                # within the timeout (web3's own retries, 5 on timeouts too, turned a frozen node
+                # into a ~52 s block of every ledger call); Clique/QBFT blocks' long extraData.
+                try:
+                    endpoints = RpcEndpoints(self.rpc_url, self.rpc_timeout)
+                except ValueError as exc:
+                    raise ConfigurationError(str(exc)) from None
+                w3 = web3_on(endpoints)
+                self.endpoints = endpoints
                 self._contract = w3.eth.contract(
                     address=Web3.to_checksum_address(dep.registry), abi=abi
                 )
@@ -221,7 +223,23 @@ class ChainGateway:
                 self.health = ChainHealth(True, "ok", actual, dep.registry, time.monotonic())
         except (LedgerUnavailable, ConfigurationError) as exc:
             self.health = ChainHealth(False, str(exc), None, None, time.monotonic())
+        endpoints = self.endpoints
+        if endpoints is not None and len(endpoints.urls) > 1:
+            # every endpoint, not only the one that answered: `/readyz` names those down
+            endpoints.check(max_age=max_age or 1.0, timeout=min(self.rpc_timeout, 2.0))
         return self.health
+
+    def endpoint_status(self) -> list[Any]:
+        """Each configured JSON-RPC endpoint's `ledger.endpoints.EndpointStatus` as last seen by
+        a request or a probe (no ledger call); empty before the first connection."""
+        endpoints = self.endpoints
+        return [] if endpoints is None else list(endpoints.status())
+
+    @property
+    def failovers(self) -> int:
+        """How many times this process's ledger calls moved to another endpoint."""
+        endpoints = self.endpoints
+        return 0 if endpoints is None else int(endpoints.failovers)
 
     def probe_soon(self, *, max_age: float = 2.0, wait: float = 0.0) -> ChainHealth:
         """The last recorded health at once (never a ledger call on the caller's thread); when

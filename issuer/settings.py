@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from talentproof.ledger.endpoints import parse_rpc_urls
 from talentproof.ledger.nodes import dev_private_keys
 
 from .errors import ConfigurationError
@@ -64,7 +65,8 @@ class IssuerSettings(BaseSettings):
     # Chain
     rpc_url: str = Field(
         default="http://127.0.0.1:8545",
-        description="JSON-RPC URL of the ledger.",
+        description="JSON-RPC URL of the ledger; several nodes' URLs separated by commas: every "
+        "ledger call fails over to the next when one does not answer, within rpc_timeout_s.",
         validation_alias=AliasChoices("TALENTPROOF_ISSUER_RPC_URL", "TALENTPROOF_RPC_URL"),
     )
     deployment_file: Path | None = Field(
@@ -229,6 +231,17 @@ class IssuerSettings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("rpc_url")
+    @classmethod
+    def _rpc_urls(cls, value: str) -> str:
+        name = "TALENTPROOF_ISSUER_RPC_URL (or TALENTPROOF_RPC_URL)"
+        return ",".join(parse_rpc_urls(value, name=name))
+
+    @property
+    def rpc_urls(self) -> tuple[str, ...]:
+        """The ledger's JSON-RPC URLs, in preference order."""
+        return tuple(self.rpc_url.split(","))
 
     # -- derived values -------------------------------------------------------------------
     @property

@@ -56,7 +56,8 @@ def parse_rpc_urls(value: str | Sequence[str], *, name: str = "RPC URL") -> tupl
     """The JSON-RPC URLs in ``value``: one URL, several separated by commas, or a sequence.
 
     Each must be ``http(s)://host[:port][/path]``; none may repeat. Raises ``ValueError`` naming
-    `name`, the entry and the expected form."""
+    `name` (left out when empty), the entry and the expected form."""
+    name = f"{name}: " if name else ""
     entries = value.split(",") if isinstance(value, str) else list(value)
     urls: list[str] = []
     for number, entry in enumerate(entries, 1):
@@ -64,7 +65,7 @@ def parse_rpc_urls(value: str | Sequence[str], *, name: str = "RPC URL") -> tupl
         where = f" (entry {number} of {len(entries)})" if len(entries) > 1 else ""
         if not isinstance(url, str) or not url:
             raise ValueError(
-                f"{name}: expected one or more http(s):// JSON-RPC URLs separated by commas, "
+                f"{name}expected one or more http(s):// JSON-RPC URLs separated by commas, "
                 f"got an empty entry{where} in {value!r}"
             )
         try:
@@ -80,14 +81,14 @@ def parse_rpc_urls(value: str | Sequence[str], *, name: str = "RPC URL") -> tupl
             or parsed.fragment
         ):
             raise ValueError(
-                f"{name}: expected http(s)://host[:port][/path] JSON-RPC URLs separated by "
+                f"{name}expected http(s)://host[:port][/path] JSON-RPC URLs separated by "
                 f"commas, got {url!r}{where}"
             )
         if url in urls:
-            raise ValueError(f"{name}: {url!r} is listed twice in {value!r}")
+            raise ValueError(f"{name}{url!r} is listed twice in {value!r}")
         urls.append(url)
     if not urls:
-        raise ValueError(f"{name}: expected at least one http(s):// JSON-RPC URL, got none")
+        raise ValueError(f"{name}expected at least one http(s):// JSON-RPC URL, got none")
     return tuple(urls)
 
 

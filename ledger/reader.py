@@ -85,7 +85,7 @@ class RegistryReader:
         transport: Callable[[str, float], Transport] = HttpTransport,
         batch_views: bool = True,
     ) -> None:
-        urls = parse_rpc_urls(rpc_url)
+        urls = parse_rpc_urls(rpc_url, name="")
         if not isinstance(registry_address, str) or not is_address(registry_address):
             raise ValueError(
                 f"registry address must be a 20-byte hex address, got {registry_address!r}"

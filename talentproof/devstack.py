@@ -377,6 +377,8 @@ class StackConfig:
     chain_port: int = CHAIN_PORT
     #: ``--chain network`` only: seconds between blocks (Clique period)
     block_period: int = 1
+    #: ``--chain network`` only: non-signing RPC nodes; the services get all their URLs
+    rpc_nodes: int = 1
     issuer_port: int = ISSUER_PORT
     verifier_port: int = VERIFIER_PORT
     with_services: bool = True
@@ -449,7 +451,11 @@ def run_stack(config: StackConfig) -> None:
         # the signers and the RPC node die with us (attached); geth is built once, then cached
         node = Network(
             state_path,
-            NetworkConfig(rpc_port=config.chain_port, block_period=config.block_period),
+            NetworkConfig(
+                rpc_port=config.chain_port,
+                block_period=config.block_period,
+                rpc_nodes=config.rpc_nodes,
+            ),
             binary=geth_binary(log=typer.echo),
         )
     else:
@@ -488,12 +494,18 @@ def run_stack(config: StackConfig) -> None:
             f"chain     {node.rpc_url}  ({node.client}, chain id {node.chain_id}, "
             f"{'state resumed' if resumed else 'new state'} in {state_path})"
         )
+        # every RPC node's URL: the issuer and the verifier fail over between them
+        rpc_urls = ",".join(node.rpc_urls) if isinstance(node, Network) else node.rpc_url
         if isinstance(node, Network):
+            rpc_count = len(node.rpc_nodes)
             typer.echo(
-                f"          {len(node.signers)} Clique signers and {len(node.rpc_nodes)} RPC node, "
+                f"          {len(node.signers)} Clique signers and {rpc_count} RPC "
+                f"node{'s' if rpc_count > 1 else ''}, "
                 f"a block every {node.config.block_period} s; nodes: "
                 f"{cli_command()} network status --dir {shlex.quote(str(state_path))}"
             )
+            if rpc_count > 1:
+                typer.echo(f"          JSON-RPC {rpc_urls} (the services fail over between them)")
         typer.echo(
             f"registry  {deployment.registry}  "
             f"({'deployed' if redeployed else 'found again'}"
@@ -509,7 +521,7 @@ def run_stack(config: StackConfig) -> None:
         issuer_url = f"http://127.0.0.1:{config.issuer_port}"
         env = {
             "TALENTPROOF_DATA_DIR": str(data_dir),
-            "TALENTPROOF_RPC_URL": node.rpc_url,
+            "TALENTPROOF_RPC_URL": rpc_urls,
             "TALENTPROOF_DEPLOYMENT": str(record),
             "TALENTPROOF_ENV": DEV_ENV,
             **config.extra_env,
@@ -663,6 +675,14 @@ def register(app: typer.Typer) -> None:
         block_period: int = typer.Option(
             1, "--block-period", min=1, max=30, help="--chain network: seconds between blocks."
         ),
+        rpc_nodes: int = typer.Option(
+            1,
+            "--rpc-nodes",
+            min=1,
+            max=8,
+            help="--chain network: non-signing RPC nodes (the first on --chain-port); the "
+            "issuer and the verifier get every one's URL and fail over between them.",
+        ),
         issuer_port: int = typer.Option(
             ISSUER_PORT, "--issuer-port", min=1, max=65535, help="Issuer HTTP port."
         ),
@@ -694,6 +714,7 @@ def register(app: typer.Typer) -> None:
                     chain=chain,  # narrowed by the CHAIN_KINDS check above
                     chain_port=chain_port,
                     block_period=block_period,
+                    rpc_nodes=rpc_nodes,
                     issuer_port=issuer_port,
                     verifier_port=verifier_port,
                     with_services=not chain_only,

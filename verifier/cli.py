@@ -157,7 +157,10 @@ def verify_command(
     rpc: Annotated[
         str,
         typer.Option(
-            "--rpc", envvar="TALENTPROOF_RPC_URL", help="JSON-RPC URL of a node of the ledger."
+            "--rpc",
+            envvar="TALENTPROOF_RPC_URL",
+            help="JSON-RPC URL of a node of the ledger, or several nodes' separated by commas "
+            "(reads fail over between them).",
         ),
     ] = DEFAULT_RPC,
     trust: Annotated[
@@ -409,7 +412,15 @@ verifier_app = typer.Typer(help="The verifier service and its key.", no_args_is_
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8001,
-    rpc: Annotated[str, typer.Option("--rpc", envvar="TALENTPROOF_RPC_URL")] = DEFAULT_RPC,
+    rpc: Annotated[
+        str,
+        typer.Option(
+            "--rpc",
+            envvar=["TALENTPROOF_VERIFIER_RPC_URL", "TALENTPROOF_RPC_URL"],
+            help="JSON-RPC URL of a node of the ledger, or several nodes' separated by commas "
+            "(reads fail over between them).",
+        ),
+    ] = DEFAULT_RPC,
     trust: Annotated[
         str, typer.Option("--trust", "--deployment", "--registry", envvar="TALENTPROOF_DEPLOYMENT")
     ] = DEFAULT_DEPLOYMENT,
@@ -430,11 +441,16 @@ def serve(
 
     import uvicorn
 
+    from talentproof.ledger.endpoints import parse_rpc_urls
     from talentproof.private import private_dir, restrict_umask
     from talentproof.verifier.errors import VerifierError
     from talentproof.verifier.service import create_app
     from talentproof.verifier.settings import ServiceSettings
 
+    try:
+        parse_rpc_urls(rpc, name="--rpc")
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
     restrict_umask()  # the receipt key and anything else written is 0600 (issue 12)
     data_dir = os.environ.get("TALENTPROOF_DATA_DIR")
     if data_dir:

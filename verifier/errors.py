@@ -80,6 +80,8 @@ def settings_problem(exc: Any, prefix: str) -> str:
     var = loc.upper() if loc.upper().startswith("TALENTPROOF_") else prefix + loc.upper()
     ctx = err.get("ctx") or {}
     kind = err.get("type", "")
+    if kind == "value_error" and ctx.get("error"):  # a validator's own message says it all
+        return f"{var}: {ctx['error']}"
     if "ge" in ctx:
         expected = f"at least {_number(ctx['ge'])}"
     elif "gt" in ctx:

@@ -10,7 +10,8 @@ Endpoints (OpenAPI at ``/docs``):
 - ``POST /credentials/verify``, ``POST /presentations/verify``: the W3C VC API
   (`talentproof.verifier.vc_api`);
 - ``/oid4vp/...``: OpenID4VP 1.0 with DCQL, a wallet's presentation (`talentproof.verifier.oid4vp`);
-- ``GET /healthz``; the web page at ``/``.
+- ``GET /healthz``; ``GET /readyz`` (the chain, and which configured JSON-RPC endpoints are
+  down); the web page at ``/``.
 
 None needs authentication, so challenges and verification are rate-limited per client address
 and the open challenges are capped (`talentproof.verifier.limits`, `.challenges`; 429 with
@@ -520,6 +521,42 @@ def create_app(
             return {"status": "ok", "chainId": chain_id, "registry": state.verifier.trust.registry}
         except Exception as exc:
             return {"status": "degraded", "chain": f"unavailable: {type(exc).__name__}"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> JSONResponse:
+        """Readiness: whether the chain answers, through which JSON-RPC endpoint, and which of
+        the configured endpoints are down (several: reads fail over between them). 503 when
+        none answers."""
+        from talentproof.ledger.errors import LedgerError  # noqa: PLC0415 (with the reader)
+
+        reader = state.verifier.reader
+        endpoints = getattr(reader, "endpoints", None)
+        try:
+            chain_id: int | None = int(reader.chain_id())
+            available, detail = True, "ok"
+        except LedgerError as exc:
+            chain_id, available, detail = None, False, str(exc)
+        found: list[dict[str, Any]]
+        if endpoints is not None:
+            # probe those no read settled in the last 2 s, each within the endpoints' timeout
+            found = [e.to_json() for e in endpoints.check(max_age=2.0)]
+        else:
+            found = [{"url": getattr(reader, "rpc_url", None), "up": available, "current": True,
+                      "detail": None if available else detail}]  # fmt: skip
+        down = [e["url"] for e in found if not e["up"]]
+        body = {
+            "status": "unavailable" if not available else "degraded" if down else "ready",
+            "chain": {
+                "available": available,
+                "detail": detail,
+                "chainId": chain_id,
+                "registry": state.verifier.trust.registry,
+                "endpointsDown": down,
+                "endpoints": found,
+                "failovers": 0 if endpoints is None else endpoints.failovers,
+            },
+        }
+        return JSONResponse(body, status_code=200 if available else 503)
 
     static = _static_dir()
     app.mount("/static", StaticFiles(directory=static), name="static")

@@ -4,7 +4,8 @@
 variable                        default                  what
 ==============================  =======================  =========================================
 ``TALENTPROOF_RPC_URL``         ``http://127.0.0.1:8545``  the node (``TALENTPROOF_VERIFIER_RPC_URL``
-                                                         also)
+                                                         also); several nodes' URLs separated by
+                                                         commas: reads fail over between them
 ``TALENTPROOF_DEPLOYMENT``      ``data/deployment.json``   the trusted deployment record or registry
                                                          address (``TALENTPROOF_VERIFIER_TRUST`` also)
 ``TALENTPROOF_VERIFIER_KEY``    none                     the key that signs receipts
@@ -31,9 +32,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from talentproof.ledger.endpoints import parse_rpc_urls
 from talentproof.verifier.errors import SettingsError, settings_problem
 from talentproof.verifier.limits import ENV_PREFIX, VerifierLimits
 
@@ -52,6 +54,7 @@ class ServiceSettings(BaseSettings):
     rpc_url: str = Field(
         "http://127.0.0.1:8545",
         validation_alias=AliasChoices("TALENTPROOF_VERIFIER_RPC_URL", "TALENTPROOF_RPC_URL"),
+        description="The node's JSON-RPC URL, or several nodes' separated by commas (failover).",
     )
     trust: str = Field(
         "data/deployment.json",
@@ -85,6 +88,11 @@ class ServiceSettings(BaseSettings):
         "recording its verdict is open again after this many seconds.",
     )
     limits: VerifierLimits = Field(default_factory=VerifierLimits, description="Flood limits.")
+
+    @field_validator("rpc_url")
+    @classmethod
+    def _rpc_urls(cls, value: str) -> str:
+        return ",".join(parse_rpc_urls(value, name=""))
 
     def __init__(self, **values: Any) -> None:
         try:

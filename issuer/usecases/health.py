@@ -59,6 +59,10 @@ class Health:
                         }
                     )
         checked = round(time.monotonic() - health.checked_at, 1) if health.checked_at else None
+        # the configured JSON-RPC endpoints as the last requests and probes found them (several:
+        # requests fail over; those down are named until a probe finds them answering again)
+        endpoints = self.c.chain.endpoint_status()
+        down = [e.url for e in endpoints if not e.up]
         recovery = None
         if condition is not None:
             recovery = {
@@ -72,7 +76,7 @@ class Health:
                 "statusChangesRequeued": condition.get("status_changes_requeued", 0),
             }
         return {
-            "status": "ready" if health.available and recovery is None else "degraded",
+            "status": "ready" if health.available and recovery is None and not down else "degraded",
             "database": "ok",
             "chain": {
                 "available": health.available,
@@ -80,6 +84,9 @@ class Health:
                 "chainId": health.chain_id,
                 "registry": health.registry,
                 "checkedSecondsAgo": checked,
+                "endpointsDown": down,
+                "endpoints": [e.to_json() for e in endpoints],
+                "failovers": self.c.chain.failovers,
             },
             "anchoring": {
                 "pending_credentials": pending,
