@@ -88,8 +88,9 @@ class IssuerSettings(BaseSettings):
         default=5.0,
         gt=0.0,
         le=60.0,
-        description="Timeout of one JSON-RPC request to the ledger (no retries): the longest any "
-        "ledger call can block; HTTP requests never wait on the ledger longer than this.",
+        description="Timeout of one JSON-RPC request to the ledger, its failovers to the other "
+        "RPC URLs included (no other retries): the longest any ledger call can block; HTTP "
+        "requests never wait on the ledger longer than this.",
     )
     status_change_wait_s: float = Field(
         default=2.0,
