@@ -94,13 +94,13 @@ def _finish_chunk(
     if compact:
         out: list[Any] = []
         for p in prepared:
-            checks, _, _ = verifier.finish_checks(
+            verdict, problem = verifier.finish_summary(
                 p,
                 verdicts.get(id(p)),
                 as_of=as_of,
                 chain_error=error if p.reads_chain else None,
             )
-            out.append(summary(p.source, checks))
+            out.append(_summary(p.source, verdict, problem))
         return out
     return [
         verifier.finish(
@@ -174,7 +174,6 @@ def verify_items_bulk(
     return reports
 
 
-_VALID = Verdict.VALID.value
 # `_light_outcome(...).to_json()` of a valid credential alone (no failed or errored check, no
 # application check, no profession): the same for every one, its reason names no source
 _valid_outcome: dict[str, Any] = {}
@@ -207,16 +206,21 @@ def _file_result(
     verdicts, error = read
     if compact and len(prepared) == 1:  # the common case, without the application report
         p = prepared[0]
-        checks, _, _ = verifier.finish_checks(
-            p, verdicts.get(id(p)), as_of=as_of, chain_error=error if p.reads_chain else None
+        chain_error = error if p.reads_chain else None
+        verdict, problem = verifier.finish_summary(
+            p, verdicts.get(id(p)), as_of=as_of, chain_error=chain_error
         )
-        out = summary(source, checks)
-        if out["verdict"] == _VALID:  # the outcome of every valid lone credential: built once
-            if not _valid_outcome:
-                _valid_outcome.update(_light_outcome(CredentialReport(p.source, checks)).to_json())
+        out = _summary(source, verdict, problem)
+        if verdict is Verdict.VALID and _valid_outcome:  # the same for every valid lone one
             out["outcome"] = dict(_valid_outcome)
-        else:
-            out["outcome"] = _light_outcome(CredentialReport(p.source, checks)).to_json()
+            return out
+        checks, _, _ = verifier.finish_checks(
+            p, verdicts.get(id(p)), as_of=as_of, chain_error=chain_error
+        )
+        outcome = _light_outcome(CredentialReport(p.source, checks)).to_json()
+        if verdict is Verdict.VALID:
+            _valid_outcome.update(outcome)
+        out["outcome"] = outcome
         return out
     reports = [
         verifier.finish(
@@ -357,6 +361,10 @@ def summary(source: str, checks: Sequence[CheckResult]) -> dict[str, Any]:
         problem = next(
             (c for c in checks if c.status is Status.FAIL or c.status is Status.ERROR), None
         )
+    return _summary(source, verdict, problem)
+
+
+def _summary(source: str, verdict: Verdict, problem: CheckResult | None) -> dict[str, Any]:
     return {
         "source": source,
         "verdict": verdict.value,

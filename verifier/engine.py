@@ -240,10 +240,15 @@ class Item:
 
 @dataclass(slots=True)
 class Prepared:
-    """A credential after the offline checks, with the query for its chain read."""
+    """A credential after the offline checks, with the query for its chain read.
+
+    ``findings``: checks 1-4 as typed outcomes; ``checks`` renders them. They are rendered when
+    a report needs them, not before: a folder's compact result shows only a problem
+    (:meth:`Verifier.finish_summary`).
+    """
 
     source: str
-    checks: list[CheckResult]
+    findings: list[Finding]
     credential: Mapping[str, Any] | None = None
     kind: str | None = None
     anchor: Any = None
@@ -252,6 +257,11 @@ class Prepared:
     key_id: str | None = None
     chain_skip: str | None = None  # why checks 5-8 cannot run (the sentence of a SKIP_* reason)
     binding: CheckResult | None = None
+
+    @property
+    def checks(self) -> list[CheckResult]:
+        """Checks 1-4 rendered (:func:`render_offline`)."""
+        return [render_offline(f) for f in self.findings]
 
     @property
     def reads_chain(self) -> bool:
@@ -349,12 +359,34 @@ def _skip_text(reason: Reason) -> str:
     return render(checks.skipped(CheckId.ANCHOR, reason)).message
 
 
+def render_offline(found: Finding) -> CheckResult:
+    """One of checks 1-4 rendered; a passing schema or signature check once per what its
+    result holds (the type; the key id and verification method), through :func:`memo.passing`."""
+    if found.status is Status.PASS:
+        if found.check is CheckId.SCHEMA:
+            return memo.passing(("schema", found.evidence["kind"]), found)
+        if found.check is CheckId.SIGNATURE:
+            ev = found.evidence
+            return memo.passing(("signature", ev["keyId"], ev["verificationMethod"]), found)
+    return render(found)
+
+
+_FAIL, _ERROR = Status.FAIL, Status.ERROR  # (an enum member read from its class costs ~50 ns)
+
+
+def _problem(found: Sequence[Any]) -> Any:
+    """The first failed or errored check (a finding or a result) of ``found``, or None."""
+    for c in found:
+        status = c.status
+        if status is _FAIL or status is _ERROR:
+            return c
+    return None
+
+
 _BINDING_NOT_REQUESTED = render(checks.BINDING_NOT_REQUESTED)
 _HOLDER_SIGNED = render(checks.HOLDER_SIGNED)
 _BARE_CREDENTIAL = render(checks.BARE_CREDENTIAL)
-_UNREADABLE_REST = tuple(
-    render(checks.skipped(cid, Reason.SKIP_UNREADABLE)) for cid in checks.AFTER_PARSE
-)
+_UNREADABLE_REST = tuple(checks.skipped(cid, Reason.SKIP_UNREADABLE) for cid in checks.AFTER_PARSE)
 
 
 @dataclass
@@ -377,6 +409,10 @@ class Verifier:
     #: Checks 5-8 by everything they depend on (:class:`~talentproof.verifier.memo.ChainChecksMemo`).
     _chain_memo: memo.ChainChecksMemo = field(
         default_factory=memo.ChainChecksMemo, init=False, repr=False, compare=False
+    )
+    #: The chain point made last, with what it was made from (:meth:`_chain_point`).
+    _last_point: tuple[tuple[Any, ...], ChainPoint] | None = field(
+        default=None, init=False, repr=False, compare=False
     )
 
     @classmethod
@@ -429,12 +465,13 @@ class Verifier:
     ) -> Prepared:
         """Checks 1-4 of one credential (no network). ``invalid_input``: check 1 fails because
         the input is not a TalentProof payload (``Item.not_talentproof``), not unreadable."""
-        p = Prepared(source=source, checks=[])
+        findings: list[Finding] = []
+        p = Prepared(source=source, findings=findings)
         # (1) parse
         found, doc, anchor = checks.parse(document, error, invalid_input=invalid_input)
-        p.checks.append(render(found))
+        findings.append(found)
         if doc is None:
-            p.checks.extend(_UNREADABLE_REST)
+            findings.extend(_UNREADABLE_REST)
             p.chain_skip = "unreadable"
             return p
         p.credential = doc
@@ -444,23 +481,14 @@ class Verifier:
         found, kind = checks.schema(doc, self.clock().astimezone(UTC).date())
         if kind is not None:
             p.kind = kind
-        p.checks.append(
-            memo.passing(("schema", kind), found) if found.status is Status.PASS else render(found)
-        )
+        findings.append(found)
         # (3) signature
         found, signed = checks.signature(doc)
         p.signing_key, p.key_id = signed.signing_key, signed.key_id
-        if found.status is Status.PASS:
-            p.checks.append(
-                memo.passing(
-                    ("signature", signed.key_id, found.evidence["verificationMethod"]), found
-                )
-            )
-        else:
-            p.checks.append(render(found))
+        findings.append(found)
         # (4) inclusion
         found, p.credential_hash, skip = checks.inclusion(doc, anchor, signed.credential_hash)
-        p.checks.append(render(found))
+        findings.append(found)
         if skip is None:
             if p.signing_key is None:
                 skip = Reason.SKIP_NO_KEY
@@ -527,7 +555,35 @@ class Verifier:
     ) -> tuple[tuple[CheckResult, ...], ChainPoint | None, str | None]:
         """Checks 5-10 as :meth:`finish` makes them: (every check in order, the chain point, the
         issuer's name), without building the report (bulk summaries need only the checks)."""
-        out = list(p.checks)
+        rest, chain, issuer_name = self._after_offline(p, verdict, as_of, chain_error)
+        return (*p.checks, *rest), chain, issuer_name
+
+    def finish_summary(
+        self,
+        p: Prepared,
+        verdict: Any,
+        *,
+        as_of: datetime,
+        chain_error: str | None = None,
+    ) -> tuple[Verdict, CheckResult | None]:
+        """``verdict_of`` the checks :meth:`finish_checks` makes and the first failed or errored
+        one (rendered), without rendering the others: what a folder's compact result shows.
+
+        Why: checks 1-4 of a valid credential would be rendered for nothing (a few microseconds
+        of each file). The reference is ``finish_checks`` then ``verdict_of`` and the first
+        problem (``bulk.summary``); tests/verifier/test_perf_paths.py compares both."""
+        rest, _, _ = self._after_offline(p, verdict, as_of, chain_error)
+        offline = p.findings
+        found = _problem(offline)
+        problem = render_offline(found) if found is not None else _problem(rest)
+        return verdict_of((*offline, *rest)), problem
+
+    def _after_offline(
+        self, p: Prepared, verdict: Any, as_of: datetime, chain_error: str | None
+    ) -> tuple[list[CheckResult], ChainPoint | None, str | None]:
+        """Checks 5-10 rendered (the chain checks, validity, binding), the chain point and the
+        issuer's name on chain."""
+        out: list[CheckResult] = []
         chain: ChainPoint | None = None
         issuer_name: str | None = None
         if p.chain_skip is not None:
@@ -538,18 +594,34 @@ class Verifier:
         elif chain_error is not None:
             out.extend(render(f) for f in checks.chain_unreadable(chain_error))
         else:
-            chain = ChainPoint(
-                chain_id=self._chain_id or 0,
-                registry=self.trust.registry,
-                block_number=int(verdict.block_number),
-                block_hash=checks.block_hash(verdict),
-            )
+            chain = self._chain_point(verdict)
             issuer_name = verdict.issuer_name or None
             out.extend(self._chain_checks(p, verdict, chain))
         if p.credential is not None:
             out.append(memo.validity(p.credential, as_of))
         out.append(p.binding if p.binding is not None else _BINDING_NOT_REQUESTED)
-        return tuple(out), chain, issuer_name
+        return out, chain, issuer_name
+
+    def _chain_point(self, verdict: Any) -> ChainPoint:
+        """The chain point a verdict was read at: the one made last when it is equal (a folder's
+        verdicts of one read share their block; a ``ChainPoint`` is immutable)."""
+        key = (
+            self._chain_id or 0,
+            self.trust.registry,
+            int(verdict.block_number),
+            getattr(verdict, "block_hash", None),
+        )
+        last = self._last_point
+        if last is not None and last[0] == key:
+            return last[1]
+        point = ChainPoint(
+            chain_id=key[0],
+            registry=key[1],
+            block_number=key[2],
+            block_hash=checks.block_hash(verdict),
+        )
+        self._last_point = (key, point)
+        return point
 
     def _chain_checks(self, p: Prepared, v: Any, chain: ChainPoint) -> tuple[CheckResult, ...]:
         """Checks 5-8 (:func:`checks.chain_checks`), rendered, through the memo: the credentials
@@ -580,7 +652,6 @@ class Verifier:
         ):  # (True == 1, texts differ)
             return compute()
         key = (
-            v,
             p.kind,
             p.key_id,
             claimed,
@@ -595,6 +666,7 @@ class Verifier:
             self.trust.registry,
             self.trust.chain_id,
             self.min_confirmations,
+            v,  # last: the cheap fields tell most keys apart first
         )
         return self._chain_memo.get(key, compute)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Status(StrEnum):
@@ -119,19 +119,31 @@ class CheckResult:
         )
 
 
-def verdict_of(checks: Sequence[CheckResult]) -> Verdict:
+class Judged(Protocol):
+    """What ``verdict_of`` reads of a check: a ``CheckResult``, or a ``checks.Finding``."""
+
+    @property
+    def status(self) -> Status: ...
+
+
+def verdict_of(checks: Sequence[Judged]) -> Verdict:
     """Fail closed: any fail is invalid; else any error is error; else valid.
 
     An empty list of checks is not valid (nothing was verified).
     """
-    if not checks:
-        return Verdict.ERROR
-    statuses = {c.status for c in checks}
-    if Status.FAIL in statuses:
-        return Verdict.INVALID
-    if Status.ERROR in statuses:
-        return Verdict.ERROR
-    if Status.PASS not in statuses:
+    # One pass, members compared by identity: a set of statuses hashes each enum member in
+    # Python (~0.15 us a check).
+    fail, error, passed = Status.FAIL, Status.ERROR, Status.PASS
+    any_error = any_pass = False
+    for c in checks:
+        status = c.status
+        if status is fail:
+            return Verdict.INVALID
+        if status is error:
+            any_error = True
+        elif status is passed:
+            any_pass = True
+    if any_error or not any_pass:  # (no check at all: nothing was verified)
         return Verdict.ERROR
     return Verdict.VALID
 

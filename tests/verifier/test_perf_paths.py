@@ -134,6 +134,109 @@ def test_folder_summary_names_the_first_failed_or_errored_check(statuses):
 # --------------------------------------------------------------------------- caches
 
 
+@given(st.lists(st.sampled_from(list(Status)), max_size=14))
+def test_verdict_of_is_the_fail_closed_rule_over_results_and_findings(statuses):
+    """``verdict_of`` (one pass, statuses compared by identity) is the rule as a set of statuses
+    states it, for rendered results and for findings alike."""
+    present = set(statuses)
+    if not statuses:
+        want = Verdict.ERROR
+    elif Status.FAIL in present:
+        want = Verdict.INVALID
+    elif Status.ERROR in present or Status.PASS not in present:
+        want = Verdict.ERROR
+    else:
+        want = Verdict.VALID
+    assert verdict_of([CheckResult(CheckId.PARSE, s, "m") for s in statuses]) is want
+    reason = checks.Reason.READ
+    assert verdict_of([checks.Finding(CheckId.PARSE, s, reason) for s in statuses]) is want
+
+
+@pytest.mark.integration
+def test_folder_summary_fast_path_equals_the_rendered_checks(vchain):
+    """``Verifier.finish_summary`` (checks 1-4 rendered only when one is the problem) gives the
+    verdict and the first failed or errored check of ``finish_checks``, whatever the credential,
+    the chain answer (read, unreadable, none), the as-of time and the binding."""
+    import copy
+    import dataclasses
+
+    from talentproof.verifier.messages import render
+
+    docs = mixed_credentials(vchain)
+    resigned = copy.deepcopy(docs[0])  # another signature value: check 3 the first to fail
+    proof = next(p for p in resigned["proof"] if p["type"] == "DataIntegrityProof")
+    value = proof["proofValue"]
+    proof["proofValue"] = value[:-2] + ("1" if value[-2] != "1" else "2") + value[-1]
+    docs.append(resigned)
+    now = datetime.now(UTC)
+    v = vchain.verifier(clock=lambda: now)
+    block = v.reader.block_number()
+    v.node_chain_id()
+    prepared = [v.prepare(f"c{i}", d) for i, d in enumerate(docs)]
+    prepared += [
+        v.prepare("broken", None, "expected JSON"),
+        v.prepare("text", None, "not a TalentProof payload", invalid_input=True),
+        v.prepare("list", [1, 2]),  # type: ignore[arg-type]  # not an object
+    ]
+    bare = render(checks.BARE_CREDENTIAL)
+    prepared += [dataclasses.replace(p, source=f"{p.source} bare", binding=bare) for p in prepared]
+    answers = iter(bulk.read_many(v.reader, [p.query for p in prepared if p.reads_chain], 0, block))
+    seen = set()
+    for p in prepared:
+        verdict = next(answers) if p.reads_chain else None
+        for as_of in (now, datetime(1999, 1, 1, tzinfo=UTC), now + timedelta(days=36500)):
+            for error in (None, "ChainUnavailable: the node is down") if p.reads_chain else (None,):
+                full, _, _ = v.finish_checks(p, verdict, as_of=as_of, chain_error=error)
+                problem = next((c for c in full if c.status in (Status.FAIL, Status.ERROR)), None)
+                got = v.finish_summary(p, verdict, as_of=as_of, chain_error=error)
+                assert got == (verdict_of(full), problem), (p.source, as_of, error)
+                seen.add((got[0], problem.id if problem else None))
+    # every verdict and a problem at each stage were compared
+    assert {verdict for verdict, _ in seen} == {Verdict.VALID, Verdict.INVALID, Verdict.ERROR}
+    assert {pid for _, pid in seen} >= {
+        None,
+        CheckId.PARSE,
+        CheckId.SCHEMA,
+        CheckId.SIGNATURE,
+        CheckId.INCLUSION,
+        CheckId.ANCHOR,
+        CheckId.STATUS,
+        CheckId.VALIDITY,
+        CheckId.BINDING,
+    }
+
+
+def test_chain_checks_memo_serves_only_equal_keys():
+    """The memo's last entry (tried before the dict, by equality) answers only an equal key;
+    an unhashable key is judged afresh every time, never served from it."""
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Answer:
+        revoked: bool
+
+    computed: list[str] = []
+
+    def compute(tag: str) -> Any:
+        def run() -> tuple[Any, ...]:
+            computed.append(tag)
+            return (tag,)
+
+        return run
+
+    m = memo.ChainChecksMemo()
+    assert m.get(("Degree", 1, Answer(False)), compute("a")) == ("a",)
+    assert m.get(("Degree", 1, Answer(False)), compute("x")) == ("a",)  # equal, another object
+    assert m.get(("Degree", 1, Answer(True)), compute("b")) == ("b",)
+    assert m.get(("Degree", 2, Answer(True)), compute("c")) == ("c",)
+    assert m.get(("Degree", 1, Answer(False)), compute("x")) == ("a",)  # from the dict
+    assert m.get(("Degree", 1, [True]), compute("d")) == ("d",)
+    assert m.get(("Degree", 1, [True]), compute("e")) == ("e",)  # unhashable: afresh
+    m.clear()
+    assert m.get(("Degree", 1, Answer(False)), compute("f")) == ("f",)
+    assert computed == ["a", "b", "c", "d", "e", "f"]
+
+
 def test_did_key_cache_agrees_with_the_key_parser():
     good = Ed25519SigningKey.generate().public_key.did_key
     for did in (good, good, "did:key:z6MkNOTAKEY", "did:key:zQ3s" + "1" * 44, "did:web:x"):
