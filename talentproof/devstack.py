@@ -578,6 +578,7 @@ def run_stack(config: StackConfig) -> None:
         else:
             typer.echo(_governance_line(governor_key_path))
         typer.echo("running; Ctrl-C stops everything")
+        reported: set[str] = set()
         while True:
             for service in services:
                 if service.process is not None and service.process.poll() is not None:
@@ -585,7 +586,16 @@ def run_stack(config: StackConfig) -> None:
                         f"{service.name} stopped unexpectedly; see {service.log_path}:\n"
                         f"{_tail(service.log_path)}"
                     )
-            if not node.running:
+            if isinstance(node, Network):
+                # a network outlives one of its nodes (the services fail over between the RPC
+                # nodes): say which died; stop only when no RPC node is left
+                alive = node.running_pids()
+                for dead in [n.name for n in node.layout if n.name not in alive.keys() | reported]:
+                    reported.add(dead)
+                    typer.echo(f"{dead} stopped unexpectedly; see {node.log_of(dead)}")
+                if not any(n.name in alive for n in node.rpc_nodes):
+                    raise DevStackError(f"every RPC node of the network stopped; see {state_path}")
+            elif not node.running:
                 raise DevStackError(f"{config.chain} stopped unexpectedly; see {node.log_path}")
             time.sleep(0.5)
     except KeyboardInterrupt:

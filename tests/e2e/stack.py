@@ -67,6 +67,8 @@ class Stack:
     process: subprocess.Popen[str] | None = None
     log: Path | None = None
     descendants: set[int] = field(default_factory=set)
+    #: more `talentproof run` options (e.g. ``["--rpc-nodes", "2"]``)
+    args: list[str] = field(default_factory=list)
 
     @property
     def rpc_url(self) -> str:
@@ -116,6 +118,7 @@ class Stack:
                     str(self.issuer_port),
                     "--verifier-port",
                     str(self.verifier_port),
+                    *self.args,
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
