@@ -1,0 +1,380 @@
+"""The RPC node the issuer uses is killed under load, on a real geth network (issue 16.3 b).
+
+A Clique network of three signers and two non-signing RPC nodes (`talentproof.ledger.network`);
+a real issuer process (``talentproof issuer serve``: uvicorn, SQLite, the anchoring worker) and a
+real verifier process (``talentproof verifier serve``), each given both RPC nodes' URLs. For
+``TALENTPROOF_RPC_FAILOVER_DURATION_S`` seconds (default 40) ``CLIENTS`` threads issue
+credentials over HTTP while:
+
+- at 25 % the RPC node the issuer's ``/readyz`` names as current is killed with SIGKILL; the
+  issuer and the verifier must name it in ``/readyz`` ``endpointsDown`` while it is down;
+- at 65 % it is started again (same data folder and ports) and both must stop naming it.
+
+After the load, the anchoring backlog drains; then the other RPC node (where the services moved)
+is killed too, so the final checks run on the restarted node through failover: every accepted
+credential is in exactly one anchored batch, each root appears once among the registry's
+``RootAnchored`` events, every accepted credential verifies (in-process with a reader on both
+URLs, and a sample through the verifier service), and both services report the second node
+down. The test prints the counts (accepted, anchored, roots, failovers) and the timeline.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.issuer.issuer_helpers import OPERATOR_TOKEN, degree_request, settings_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("e2e-network")]
+
+DURATION_S = float(os.environ.get("TALENTPROOF_RPC_FAILOVER_DURATION_S", "40"))
+CLIENTS = 8
+SAMPLE = 12  # credentials verified through the verifier service while a node is down
+
+
+def _free_port() -> int:
+    from talentproof.ledger.nodes import free_port
+
+    return free_port()
+
+
+class Service:
+    """``talentproof <args>`` as a subprocess, ready when ``/healthz`` answers 200."""
+
+    def __init__(self, args: list[str], env: dict[str, str], port: int, log: Path) -> None:
+        self.args, self.env, self.log = args, env, log
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from talentproof.cli import main; main()", *self.args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"{self.args[0]} did not start:\n" + self.log.read_text()[-3000:])
+
+    def ready(self) -> dict[str, Any]:
+        answer = httpx.get(f"{self.url}/readyz", timeout=15)
+        assert answer.status_code in (200, 503), answer.text
+        return dict(answer.json())
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def _until(what: str, check: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:g} s: {what}")
+        time.sleep(0.25)
+
+
+def _client_loop(
+    url: str, token: str, stop: threading.Event, accepted: list[str], errors: collections.Counter
+) -> None:
+    with httpx.Client(base_url=url, timeout=30) as http:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            req = degree_request(f"Failover {threading.get_ident()} {i}", seed_byte=1 + i % 200)
+            try:
+                r = http.post(
+                    "/credentials",
+                    json=req,
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Idempotency-Key": str(uuid.uuid4()),
+                    },
+                )
+            except httpx.HTTPError as exc:
+                errors[f"no answer ({type(exc).__name__})"] += 1
+                time.sleep(0.2)
+                continue
+            if 200 <= r.status_code < 300:
+                accepted.append(r.json()["id"])
+            else:
+                errors[f"HTTP {r.status_code}"] += 1
+                time.sleep(0.05)
+
+
+def test_issuance_and_verification_survive_the_rpc_node_being_killed(tmp_path: Path) -> None:
+    from sqlalchemy import select
+    from web3 import Web3
+
+    from talentproof.issuer.db import AnchorBatch, Credential
+    from talentproof.issuer.service import IssuerService
+    from talentproof.issuer.settings import IssuerSettings
+    from talentproof.ledger.artifacts import load_artifact
+    from talentproof.ledger.deploy import deploy_registry
+    from talentproof.ledger.network import Network, NetworkConfig
+    from talentproof.ledger.nodes import rpc_call
+    from talentproof.ledger.reader import RegistryReader
+    from talentproof.verifier.bulk import verify_items_bulk
+    from talentproof.verifier.engine import Item, Verifier
+    from talentproof.verifier.report import Verdict
+    from talentproof.verifier.trust import TrustedDeployment
+
+    net = Network(tmp_path / "net", NetworkConfig(signers=3, rpc_nodes=2, block_period=1))
+    net.start()
+    issuer: Service | None = None
+    verifier: Service | None = None
+    timeline: list[str] = []
+    t0 = time.monotonic()
+
+    def mark(what: str) -> None:
+        timeline.append(f"{time.monotonic() - t0:6.1f} s  {what}")
+
+    try:
+        urls = net.rpc_urls
+        node_of = {url: node.name for url, node in zip(urls, net.rpc_nodes, strict=True)}
+        assert len(urls) == 2
+        deployment = deploy_registry(urls[0], net.private_keys[0])
+        record = tmp_path / "deployment.json"
+        deployment.save(record)
+        chain = {
+            "rpc_url": ",".join(urls),
+            "governor_key": net.private_keys[0],
+            "deployment_file": record,
+        }
+        port = _free_port()
+        data = tmp_path / "issuer"
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("TALENTPROOF_")}
+        issuer = Service(
+            ["issuer", "serve", "--port", str(port)],
+            {
+                **base_env,
+                **settings_env(
+                    chain,
+                    data,
+                    public_url=f"http://127.0.0.1:{port}",
+                    batch_max_wait_s=0.5,
+                    tx_timeout_s=5,
+                    rpc_timeout_s=3,
+                    rate_limit_per_s=0,
+                    log_level="WARNING",
+                    run_worker="true",
+                ),
+            },
+            port,
+            tmp_path / "issuer.log",
+        )
+        issuer.start()
+        vport = _free_port()
+        verifier = Service(
+            ["verifier", "serve", "--port", str(vport), "--trust", str(record)],
+            {**base_env, "TALENTPROOF_VERIFIER_RPC_URL": ",".join(urls)},
+            vport,
+            tmp_path / "verifier.log",
+        )
+        verifier.start()
+        onboarded = httpx.post(
+            f"{issuer.url}/operator/institutions",
+            headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
+            json={
+                "name": "University of Testing",
+                "slug": "load-uni",
+                "credential_types": ["DegreeCredential"],
+            },
+            timeout=120,
+        )
+        assert onboarded.status_code == 201, onboarded.text
+        inst = onboarded.json()
+        token = inst["api_key"]["token"]
+
+        stop = threading.Event()
+        accepted: list[str] = []
+        errors: collections.Counter[str] = collections.Counter()
+        threads = [
+            threading.Thread(target=_client_loop, args=(issuer.url, token, stop, accepted, errors))
+            for _ in range(CLIENTS)
+        ]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        mark(f"{CLIENTS} clients started")
+
+        def at(fraction: float) -> None:
+            time.sleep(max(0.0, t0 + fraction * DURATION_S - time.monotonic()))
+
+        def head(url: str) -> int:
+            return int(rpc_call(url, "eth_blockNumber"), 16)
+
+        def down_in(service: Service) -> list[str]:
+            return list(service.ready()["chain"]["endpointsDown"])
+
+        at(0.25)
+        [current] = [e["url"] for e in issuer.ready()["chain"]["endpoints"] if e["current"]]
+        other = next(u for u in urls if u != current)
+        net.kill(node_of[current])
+        killed_at = head(other)
+        mark(
+            f"{node_of[current]} ({current}, the issuer's) killed with SIGKILL at block {killed_at}"
+        )
+        # both services name the endpoint down while it is (a probe finds it, or a request)
+        _until("the issuer's /readyz names it", lambda: down_in(issuer) == [current], 30)
+        mark("issuer /readyz: endpointsDown " + str([current]))
+        _until("the verifier's /readyz names it", lambda: down_in(verifier) == [current], 30)
+        mark("verifier /readyz: endpointsDown " + str([current]))
+        at(0.65)
+        back_at = head(other)
+        net.restart(node_of[current])
+        mark(f"{node_of[current]} restarted")
+        _until("the issuer's /readyz clears it", lambda: down_in(issuer) == [], 30)
+        _until("the verifier's /readyz clears it", lambda: down_in(verifier) == [], 30)
+        mark("issuer and verifier /readyz: no endpoint down")
+        at(1.0)
+        stop.set()
+        for t in threads:
+            t.join(60)
+        elapsed = time.monotonic() - t0
+        mark(f"load stopped: {len(accepted)} accepted")
+
+        def drained() -> bool:
+            anchoring = issuer.ready()["anchoring"]
+            return anchoring["pending_credentials"] == 0 and anchoring["unconfirmed_batches"] == 0
+
+        _until("the anchoring backlog drains", drained, 240)
+        mark("anchoring drained")
+        issuer_failovers = issuer.ready()["chain"]["failovers"]
+
+        # now the node the services moved to dies: the checks run on the restarted one
+        net.kill(node_of[other])
+        mark(f"{node_of[other]} ({other}) killed with SIGKILL")
+        service_ids = accepted[:: max(1, len(accepted) // SAMPLE)][:SAMPLE]
+        docs_for_service = [
+            httpx.get(
+                f"{issuer.url}/credentials/{cid}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ).json()
+            for cid in service_ids
+        ]
+        service_verdicts = [
+            httpx.post(f"{verifier.url}/api/v1/verify", json={"documents": [doc]}, timeout=60)
+            .json()["outcome"]["code"]
+            for doc in docs_for_service
+        ]  # fmt: skip
+        _until(
+            "the verifier's /readyz names the second node", lambda: down_in(verifier) == [other], 30
+        )
+        _until("the issuer's /readyz names the second node", lambda: down_in(issuer) == [other], 30)
+        verifier_failovers = verifier.ready()["chain"]["failovers"]
+        mark(f"verifier verified {len(service_verdicts)} through {current}; /readyz names {other}")
+        issuer.stop()
+        issuer = None
+
+        fields = {
+            k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
+            for k, v in settings_env(chain, data, public_url=f"http://127.0.0.1:{port}").items()
+        }
+        service = IssuerService(IssuerSettings(**fields))
+        try:
+            with service.sessions() as session:
+                batches = {b.id: b for b in session.scalars(select(AnchorBatch))}
+                rows = {c.id: c for c in session.scalars(select(Credential))}
+                lost = [cid for cid in accepted if cid not in rows]
+                unanchored = [
+                    cid
+                    for cid in accepted
+                    if cid in rows
+                    and (
+                        rows[cid].batch_id is None
+                        or batches[rows[cid].batch_id].state != "anchored"
+                    )
+                ]
+                docs = [
+                    service.holder_document(session, rows[cid])[0]
+                    for cid in accepted
+                    if cid in rows
+                ]
+        finally:
+            service.close()
+        w3 = Web3(Web3.HTTPProvider(current))
+        registry = w3.eth.contract(
+            address=deployment.registry, abi=load_artifact("TalentProofRegistry").abi
+        )
+        events = registry.events.RootAnchored().get_logs(
+            from_block=0, argument_filters={"issuerId": inst["chain_issuer_id"]}
+        )
+        event_roots = [bytes(e["args"]["root"]) for e in events]
+        anchored_roots = [b.root for b in batches.values() if b.state == "anchored"]
+        used_batches = {rows[cid].batch_id for cid in accepted if cid in rows}
+        # anchored through the other node while the issuer's first node was down
+        during = [
+            b
+            for b in batches.values()
+            if b.block_number is not None and killed_at < b.block_number <= back_at
+        ]
+
+        trust = TrustedDeployment.load(record)
+        reader = RegistryReader([other, current], trust.registry)  # `other` is dead: failover
+        reports = verify_items_bulk(
+            Verifier(reader, trust), [Item(f"c{i}", d) for i, d in enumerate(docs)]
+        )
+        invalid = [r for r in reports if r.verdict is not Verdict.VALID]
+        assert reader.endpoints is not None
+
+        print("\n--- RPC node killed under load (geth Clique, 3 signers, 2 RPC nodes) ---")
+        print("\n".join(timeline))
+        print(
+            f"duration {elapsed:.1f} s, {CLIENTS} clients: {len(accepted)} accepted "
+            f"({len(accepted) / elapsed:.0f}/s), errors {dict(errors)}"
+        )
+        print(
+            f"accepted {len(accepted)}, anchored {len(accepted) - len(unanchored)}, "
+            f"batches anchored {len(anchored_roots)} ({len(during)} while "
+            f"{node_of[current]} was down), RootAnchored roots {len(event_roots)} "
+            f"({len(set(event_roots))} distinct), verified {len(reports) - len(invalid)}/"
+            f"{len(reports)} in-process and {service_verdicts.count('VALID')}/"
+            f"{len(service_verdicts)} by the verifier service; failovers: issuer "
+            f"{issuer_failovers}, verifier service {verifier_failovers}, final reader "
+            f"{reader.endpoints.failovers}"
+        )
+        assert accepted, "no request was accepted"
+        assert not lost, f"{len(lost)} accepted credentials are missing from the database"
+        assert not unanchored, f"{len(unanchored)} accepted credentials are not anchored"
+        assert len(set(accepted)) == len(accepted)
+        assert all(batches[b].state == "anchored" for b in used_batches)
+        assert len(event_roots) == len(set(event_roots)), "a root was anchored twice"
+        assert sorted(event_roots) == sorted(anchored_roots), "batches and RootAnchored differ"
+        assert not invalid, invalid[0]
+        assert len(reports) == len(accepted)
+        assert service_verdicts == ["VALID"] * len(service_verdicts), service_verdicts
+        assert during, "nothing was anchored while the issuer's first RPC node was down"
+        assert issuer_failovers >= 1 and verifier_failovers >= 1
+        assert reader.endpoints.failovers == 1
+    finally:
+        for running in (issuer, verifier):
+            if running is not None:
+                running.stop()
+        net.stop()
