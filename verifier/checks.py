@@ -403,11 +403,15 @@ def key_of(doc: Mapping[str, Any]) -> Any:
 
 
 def inclusion(
-    doc: Mapping[str, Any], anchor: Any, credential_hash: bytes | None
+    doc: Mapping[str, Any],
+    anchor: Any,
+    credential_hash: bytes | None,
+    memo: c_merkle.InclusionMemo | None = None,
 ) -> tuple[Finding, bytes | None, Reason | None]:
     """Check 4: the credential hash is in the anchored Merkle tree. Returns the finding, the
     credential hash (computed here if check 3 did not) and, when checks 5-8 cannot run, why
-    (a ``SKIP_*`` reason)."""
+    (a ``SKIP_*`` reason). ``memo``: the inner nodes already hashed for earlier credentials
+    (`~talentproof.credential.merkle.InclusionMemo`, the same answer)."""
     try:
         if credential_hash is None:  # the signature check failed before hashing
             credential_hash = c_merkle.credential_hash(doc)
@@ -426,7 +430,7 @@ def inclusion(
         )
     root = bytes(anchor.merkle_root)
     try:
-        c_merkle.verify_inclusion(credential_hash, anchor.inclusion, root)
+        c_merkle.verify_inclusion(credential_hash, anchor.inclusion, root, memo)
     except (MerkleProofError, CredentialError) as exc:
         evidence = {"merkleRoot": hex0x(root), "credentialHash": hex0x(credential_hash)}
         finding = Finding(

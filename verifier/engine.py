@@ -59,6 +59,7 @@ from typing import Any, Protocol
 import orjson
 
 from talentproof.credential import presentation as c_presentation
+from talentproof.credential.merkle import InclusionMemo
 from talentproof.ledger.chain import did_hash as _ledger_did_hash
 from talentproof.ledger.chain import type_id as _ledger_type_id
 from talentproof.ledger.errors import LedgerError
@@ -410,6 +411,10 @@ class Verifier:
     _chain_memo: memo.ChainChecksMemo = field(
         default_factory=memo.ChainChecksMemo, init=False, repr=False, compare=False
     )
+    #: Inner Merkle nodes hashed for earlier credentials (check 4 of a batch's credentials).
+    _inclusion_memo: InclusionMemo = field(
+        default_factory=InclusionMemo, init=False, repr=False, compare=False
+    )
     #: The chain point made last, with what it was made from (:meth:`_chain_point`).
     _last_point: tuple[tuple[Any, ...], ChainPoint] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -487,7 +492,9 @@ class Verifier:
         p.signing_key, p.key_id = signed.signing_key, signed.key_id
         findings.append(found)
         # (4) inclusion
-        found, p.credential_hash, skip = checks.inclusion(doc, anchor, signed.credential_hash)
+        found, p.credential_hash, skip = checks.inclusion(
+            doc, anchor, signed.credential_hash, self._inclusion_memo
+        )
         findings.append(found)
         if skip is None:
             if p.signing_key is None:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from talentproof.credential.errors import MerkleProofError
 from talentproof.credential.merkle import (
+    InclusionMemo,
     InclusionProof,
     MerkleTree,
     credential_hash,
@@ -197,3 +198,65 @@ def test_root_from_inclusion_matches_the_rfc_loop_at_every_length(size: int) -> 
             assert _outcome(root_from_inclusion, _h(7), proof) == _outcome(
                 root_from_inclusion_reference, _h(7), proof
             )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_inclusion_memo_gives_the_root_from_inclusion_answer(data: st.DataObject) -> None:
+    """`InclusionMemo.root` (inner nodes hashed once across proofs) gives `root_from_inclusion`'s
+    root or error for every proof of a sequence sharing one memo: real proofs of two trees in
+    any order and repeated, and proofs with a flipped leaf or path hash, cut, extended, moved
+    to another index or tree size (whose nodes then sit in the memo beside the real ones)."""
+    memo = InclusionMemo()
+    trees = []
+    for t in range(2):
+        n = data.draw(st.integers(1, 120))
+        leaves = [_h(1000 * t + i) for i in range(n)]
+        trees.append((leaves, MerkleTree(leaves)))
+    for _ in range(data.draw(st.integers(1, 60))):
+        leaves, tree = trees[data.draw(st.integers(0, 1))]
+        n = len(leaves)
+        i = data.draw(st.integers(0, n - 1))
+        leaf, proof = leaves[i], tree.proof(i)
+        how = data.draw(st.sampled_from(["real", "leaf", "path", "cut", "index", "size"]))
+        if how == "leaf":
+            leaf = _h(-1 - i)
+        elif how == "path" and proof.path:
+            k = data.draw(st.integers(0, len(proof.path) - 1))
+            proof = proof._replace(path=(*proof.path[:k], _h(-7), *proof.path[k + 1 :]))
+        elif how == "cut":
+            cut = data.draw(st.integers(0, len(proof.path)))
+            extra = tuple(_h(2000 + k) for k in range(data.draw(st.integers(0, 2))))
+            proof = proof._replace(path=proof.path[:cut] + extra)
+        elif how == "index":
+            proof = proof._replace(leaf_index=data.draw(st.integers(0, 2 * n)))
+        elif how == "size":
+            proof = proof._replace(tree_size=data.draw(st.integers(1, 2 * n + 1)))
+        assert _outcome(memo.root, leaf, proof) == _outcome(root_from_inclusion, leaf, proof)
+        if how == "real":
+            assert memo.root(leaf, proof) == tree.root
+            verify_inclusion(leaf, proof, tree.root, memo)
+        else:
+            try:
+                want: object = root_from_inclusion(leaf, proof) == tree.root
+            except MerkleProofError:
+                want = MerkleProofError
+            if want is not True:
+                with pytest.raises(MerkleProofError):
+                    verify_inclusion(leaf, proof, tree.root, memo)
+
+
+def test_inclusion_memo_takes_a_stored_root_only_for_the_same_rest_of_path() -> None:
+    """Two proofs reaching the same node at the same place but going on with other hashes get
+    their own roots (the memo compares the rest of the path), and a memo over its bound starts
+    again."""
+    leaves = [_h(i) for i in range(8)]
+    tree = MerkleTree(leaves)
+    memo = InclusionMemo()
+    proof = tree.proof(0)
+    assert memo.root(leaves[0], proof) == tree.root
+    other = proof._replace(path=(*proof.path[:2], _h(99)))
+    assert memo.root(leaves[0], other) == root_from_inclusion(leaves[0], other) != tree.root
+    assert memo.root(leaves[1], tree.proof(1)) == tree.root
+    memo.MAX = 2
+    assert memo.root(leaves[5], tree.proof(5)) == tree.root
