@@ -396,6 +396,76 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
     )
 
 
+def bench_fast_paths(record: Path, rpc: str, docs: list[dict]) -> None:
+    """The folder's two verifier fast paths beside their twins, CPU per credential in this
+    process over the folder's credentials in file order (best of 3, interleaved): check 4 through
+    ``credential.merkle.InclusionMemo`` (a fresh memo each time) against ``root_from_inclusion``,
+    and a compact result through ``Verifier.finish_summary`` against ``finish_checks`` then
+    ``bulk.summary``."""
+    from talentproof.credential.anchor import split_anchor
+    from talentproof.credential.merkle import InclusionMemo, root_from_inclusion
+    from talentproof.verifier import bulk
+
+    proofs = []
+    for d in docs:
+        plain, anchor = split_anchor(d)
+        proofs.append((credential_hash(plain), anchor.inclusion))
+    verifier = Verifier.from_deployment(record, rpc)
+    verifier.node_chain_id()
+    prepared = [verifier.prepare(f"c{i}", d) for i, d in enumerate(docs)]
+    block = verifier.reader.block_number()
+    verdicts = []
+    for i in range(0, len(prepared), bulk.CHUNK):  # as the folder reads them
+        chunk = [p.query for p in prepared[i : i + bulk.CHUNK]]
+        verdicts.extend(bulk.read_many(verifier.reader, chunk, 0, block))
+    as_of = verifier.clock()
+    pairs = list(zip(prepared, verdicts, strict=True))
+
+    def plain_roots() -> None:
+        for h, proof in proofs:
+            root_from_inclusion(h, proof)
+
+    def memo_roots() -> None:
+        memo = InclusionMemo()
+        for h, proof in proofs:
+            memo.root(h, proof)
+
+    def twin_summaries() -> None:
+        for p, v in pairs:
+            bulk.summary(p.source, verifier.finish_checks(p, v, as_of=as_of)[0])
+
+    def fast_summaries() -> None:
+        for p, v in pairs:
+            verifier.finish_summary(p, v, as_of=as_of)
+
+    cpu: dict[str, float] = {}
+    for _ in range(3):
+        for name, fn in (
+            ("plain", plain_roots),
+            ("memo", memo_roots),
+            ("twin", twin_summaries),
+            ("fast", fast_summaries),
+        ):
+            c0 = time.process_time()
+            fn()
+            us = (time.process_time() - c0) / len(docs) * 1e6
+            cpu[name] = min(cpu.get(name, us), us)
+    row(
+        "  check 4's Merkle root, InclusionMemo (CPU per credential)",
+        f"{cpu['memo']:.1f} us",
+        "",
+        f"root_from_inclusion (its twin) {cpu['plain']:.1f} us",
+        f"{cpu['plain'] - cpu['memo']:.1f} us saved",
+    )
+    row(
+        "  compact result, Verifier.finish_summary (checks 5-10, verdict, problem)",
+        f"{cpu['fast']:.1f} us",
+        "",
+        f"finish_checks + bulk.summary (twin) {cpu['twin']:.1f} us",
+        f"{cpu['twin'] - cpu['fast']:.1f} us saved",
+    )
+
+
 def bench_image(payload: str) -> None:
     code = Image.open(io.BytesIO(render_png(payload, scale=6))).convert("RGB")
     page = Image.new("RGB", (1000, 1000), "white")
@@ -489,6 +559,7 @@ def main(argv: list[str] | None = None) -> int:
             report = warm.verify_application([item_from_text(encode_payload(folder_docs[0]), "qr")])
             assert report.verdict is Verdict.VALID, report.to_json()
         bench_folder(record, node.rpc_url, folder_docs, node.process.pid)
+        bench_fast_paths(record, node.rpc_url, folder_docs)
 
     widths = [
         max(
