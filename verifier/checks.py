@@ -321,7 +321,7 @@ def schema(doc: Mapping[str, Any], today: date) -> tuple[Finding, str | None]:
     when the schema check failed)."""
     try:
         kind = fastschema.validate_credential(doc)
-        problems = c_claims.fact_problems(doc, today)
+        problems = [] if facts_ok_fast(doc, kind, today) else c_claims.fact_problems(doc, today)
     except SchemaValidationError as exc:
         facts = {"field": exc.field, "expected": exc.expected}
         evidence: dict[str, Any] = {**facts, "found": repr(exc.found)[:200]}
@@ -337,6 +337,35 @@ def schema(doc: Mapping[str, Any], today: date) -> tuple[Finding, str | None]:
     return Finding(
         CheckId.SCHEMA, Status.PASS, Reason.WELL_FORMED, {"kind": kind}, {"kind": kind}
     ), kind
+
+
+#: The subject fields `claims.fact_problems` checks for a kind other than the credential's own.
+_OTHER_KINDS_FIELDS = {
+    "DegreeCredential": ("employment", "activityStartDate", "activityEndDate"),
+    "EmploymentCredential": ("degree", "activityStartDate", "activityEndDate"),
+}
+
+
+def facts_ok_fast(doc: Any, kind: str, today: date) -> bool:
+    """True only when ``claims.fact_problems(doc, today)`` is empty; False when it is not, or
+    may not be (the caller then asks it).
+
+    Why: check 2 of every credential (~0.5 us against the reference's ~2 us).
+    ``claims.subject_facts_ok`` checks a degree or employment subject's own fields; this
+    adds what ``fact_problems`` reads beyond them (a root ``awardedDate``, another kind's
+    fields, a subject that is a list) by sending those documents to the reference.
+    tests/verifier/test_checks.py compares both on generated credentials.
+    """
+    others = _OTHER_KINDS_FIELDS.get(kind)
+    if others is None or type(doc) is not dict or "awardedDate" in doc:
+        return False
+    subject = doc.get("credentialSubject")
+    if type(subject) is not dict:
+        return False
+    for name in others:
+        if subject.get(name) is not None:
+            return False
+    return c_claims.subject_facts_ok(kind, subject, today)
 
 
 class Signed(NamedTuple):

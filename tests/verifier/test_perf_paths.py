@@ -7,6 +7,7 @@ lazy attempts.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from datetime import UTC, datetime, timedelta, timezone
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -204,6 +205,76 @@ def test_folder_summary_fast_path_equals_the_rendered_checks(vchain):
         CheckId.VALIDITY,
         CheckId.BINDING,
     }
+
+
+_FACT_DATES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        ["1899-12-31", "1990-04-01", "2026-12-06", "2026-12-07", "2023-02-30", "2099-06-30"]
+    ),
+    st.sampled_from(["2026-06-30T10:00:00Z", "", "1990-04-01\n", "2026-6-30"]),
+    st.dates(min_value=datetime(1880, 1, 1).date(), max_value=datetime(2030, 1, 1).date()).map(
+        lambda d: d.isoformat()
+    ),
+    st.integers(),
+    st.lists(st.integers(), max_size=1),
+)
+
+
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _fact_doc(birth, award, start, end, activity, extra, root, listed) -> dict[str, Any]:
+    subject: dict[str, Any] = _present({"birthDate": birth, "activityStartDate": activity})
+    if "degree" in extra:
+        subject["degree"] = _present({"awardDate": award})
+    if "employment" in extra:
+        subject["employment"] = _present({"startDate": start, "endDate": end})
+    if "odd" in extra:
+        subject["degree"] = "text"
+    doc: dict[str, Any] = {"credentialSubject": [subject] if listed else subject}
+    if root is not None:
+        doc["awardedDate"] = root
+    return doc
+
+
+_FACT_DOCS = st.builds(
+    _fact_doc,
+    _FACT_DATES,
+    _FACT_DATES,
+    _FACT_DATES,
+    _FACT_DATES,
+    _FACT_DATES,
+    st.sets(st.sampled_from(["degree", "employment", "odd"])),
+    st.one_of(st.none(), _FACT_DATES),
+    st.booleans(),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_FACT_DOCS, st.sampled_from(["DegreeCredential", "EmploymentCredential", "Other"]))
+def test_fact_check_fast_path_says_ok_only_when_the_reference_finds_nothing(doc, kind):
+    """``checks.facts_ok_fast`` (check 2's fact check of degree and employment credentials)
+    says a credential's facts are possible only when ``claims.fact_problems`` finds no problem;
+    and it does say so for the usual credentials (the fast path is taken)."""
+    from talentproof.credential.claims import fact_problems
+
+    today = datetime(2026, 12, 6).date()
+    if checks.facts_ok_fast(doc, kind, today):
+        assert fact_problems(doc, today) == []
+    usual = {
+        "credentialSubject": {
+            "birthDate": "1990-04-01",
+            "degree": {"awardDate": "2015-06-30"},
+            "employment": {"startDate": "2016-01-04", "endDate": "2020-12-31"},
+        }
+    }
+    for k, other in (("DegreeCredential", "employment"), ("EmploymentCredential", "degree")):
+        one = copy.deepcopy(usual)
+        del one["credentialSubject"][other]
+        assert checks.facts_ok_fast(one, k, today)
+        assert not checks.facts_ok_fast(usual, k, today)  # another kind's fields: the reference
 
 
 def test_chain_checks_memo_serves_only_equal_keys():
