@@ -44,6 +44,7 @@ import os
 import random
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -116,6 +117,7 @@ class Figures:
     final_in_window: int = 0
     backlog: int = 0
     drain_s: float = 0.0
+    stages: list[tuple[float, float, float]] = field(default_factory=list)
     gas: list[int] = field(default_factory=list)
     leaves: list[int] = field(default_factory=list)
     anchor_blocks: list[int] = field(default_factory=list)
@@ -435,6 +437,30 @@ def inclusion_times(rpc_url: str, key: str, samples: int, spread_s: float) -> li
     return [times[h] for _, h in sent]
 
 
+# -- where an anchor's time goes (the issuer's own records) ------------------------------------------
+
+
+def batch_stages(database: Path) -> list[tuple[float, float, float]]:
+    """Per anchored batch, from the issuer's database after it stopped: (its oldest credential
+    accepted -> batch formed, formed -> transaction sent, sent -> recorded final), seconds."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        rows = db.execute(
+            "SELECT oldest_leaf_at, created_at, tx_sent_at, anchored_at FROM anchor_batches "
+            "WHERE state = 'anchored'"
+        ).fetchall()
+    out = []
+    for row in rows:
+        oldest, formed, sent, final = (datetime.fromisoformat(v) for v in row)
+        out.append(
+            (
+                (formed - oldest).total_seconds(),
+                (sent - formed).total_seconds(),
+                (final - sent).total_seconds(),
+            )
+        )
+    return out
+
+
 # -- gas -----------------------------------------------------------------------------------------
 
 
@@ -460,8 +486,12 @@ def _anchors(rpc_url: str, registry: str) -> tuple[list[int], list[int], list[in
 def run_chain(
     kind: str, period: int | None, args: argparse.Namespace, holder: str, say: Any
 ) -> Figures:
-    with tempfile.TemporaryDirectory(prefix="tp-bench-network-") as tmp:
-        base = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.keep is None:
+            base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tp-bench-net-")))
+        else:
+            base = args.keep / ("anvil" if period is None else f"network-{period}s")
+            base.mkdir(parents=True, exist_ok=False)
         with _chain(kind, period, base, args.confirmations) as chain:
             figures = Figures(chain)
             load0 = os.getloadavg()[0]
@@ -505,6 +535,7 @@ def run_chain(
                 )
             finally:
                 issuer.stop()
+            figures.stages = batch_stages(base / "issuer" / "issuer.db")
             figures.load = (load0, os.getloadavg()[0])
     return figures
 
@@ -582,6 +613,22 @@ def report(all_figures: list[Figures], args: argparse.Namespace) -> list[str]:
             f"{_short(f.chain):<22} | {len(f.gas):>7} | {gas:>24} | {leaves:>30} | "
             f"{max(per_block.values()):>23}"
         )
+    lines += [
+        "",
+        "where an anchor's time goes (the issuer's records of every anchored batch, both phases), "
+        "p50 / p95 seconds",
+        "",
+    ]
+    head = (
+        f"{'chain':<22} | {'oldest credential -> batch formed':>33} | "
+        f"{'formed -> transaction sent':>26} | {'sent -> recorded final':>22}"
+    )
+    lines += [head, "-" * len(head)]
+    for f in all_figures:
+        lines.append(
+            f"{_short(f.chain):<22} | {_pair([s[0] for s in f.stages]):>33} | "
+            f"{_pair([s[1] for s in f.stages]):>26} | {_pair([s[2] for s in f.stages]):>22}"
+        )
     lines += [""]
     for f in all_figures:
         lines.append(
@@ -647,6 +694,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--reference-txs", type=int, default=10, help="plain transfers timed per chain (reference)"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="keep each chain's folder (nodes' and issuer's logs) under this"
     )
     parser.add_argument(
         "--results", action="store_true", help="also write this output to bench/results.md"
