@@ -36,7 +36,7 @@ from __future__ import annotations
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,8 +197,22 @@ class RpcEndpoints:
                 key=lambda i: (states[i].down_since is not None, i != current, i),
             )
 
+    def attempts(self) -> Iterator[int]:
+        """`order`, computed only when the current endpoint is down or has just failed (a
+        request's common case costs no lock and no sort)."""
+        current = self._current
+        if self._states[current].down_since is None:
+            yield current
+            yield from (i for i in self.order() if i != current)
+        else:
+            yield from self.order()
+
     def mark_up(self, index: int, *, served: bool = False) -> None:
         """Endpoint `index` answered; with `served` (a request) it becomes the current one."""
+        state = self._states[index]
+        if state.down_since is None and (not served or index == self._current):
+            state.checked = time.monotonic()  # nothing changes: no lock on a request's path
+            return
         with self._lock:
             state = self._states[index]
             state.down_since, state.detail, state.checked = None, "", time.monotonic()
@@ -296,7 +310,7 @@ class FailoverTransport:
         endpoints = self.endpoints
         deadline = time.monotonic() + self.timeout
         failures: list[str] = []
-        for attempt, index in enumerate(endpoints.order()):
+        for attempt, index in enumerate(endpoints.attempts()):
             # the first attempt has the whole budget; a later one what is left of it
             left = self.timeout if not attempt else min(self.timeout, deadline - time.monotonic())
             if left <= 0.001:

@@ -134,6 +134,10 @@ class RegistryReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _where(self) -> str:
+        """The endpoint that answered last (for messages)."""
+        return self.endpoints.current if self.endpoints is not None else self.rpc_url
+
     def _request(self, method: str, params: list[Any]) -> Any:
         answer = self._transport().post(
             orjson.dumps(
@@ -144,7 +148,7 @@ class RegistryReader:
 
     def _result(self, answer: Any, method: str) -> Any:
         if not isinstance(answer, dict):
-            raise ChainUnavailable(f"{method}: malformed JSON-RPC answer from {self.rpc_url}")
+            raise ChainUnavailable(f"{method}: malformed JSON-RPC answer from {self._where()}")
         if "error" in answer:
             err = answer["error"]
             decoded = None
@@ -152,9 +156,9 @@ class RegistryReader:
                 decoded = self.abi.errors.decode(err["data"], function=method)
             if decoded is not None:
                 raise decoded
-            raise ChainUnavailable(f"{method} failed on {self.rpc_url}: {err}")
+            raise ChainUnavailable(f"{method} failed on {self._where()}: {err}")
         if "result" not in answer:
-            raise ChainUnavailable(f"{method}: JSON-RPC answer without result from {self.rpc_url}")
+            raise ChainUnavailable(f"{method}: JSON-RPC answer without result from {self._where()}")
         return answer["result"]
 
     def _answers(self, calls: Sequence[tuple[str, list[Any]]]) -> list[tuple[str, Any]]:
@@ -170,13 +174,13 @@ class RegistryReader:
         )
         if not isinstance(answer, list):
             # a node without batch support answers one error object
-            raise ChainUnavailable(f"JSON-RPC batch not supported by {self.rpc_url}: {answer}")
+            raise ChainUnavailable(f"JSON-RPC batch not supported by {self._where()}: {answer}")
         by_id = {a.get("id"): a for a in answer if isinstance(a, dict)}
         out = []
         for i, (method, _) in zip(ids, calls, strict=True):
             if i not in by_id:
                 raise ChainUnavailable(
-                    f"{method}: no answer in the JSON-RPC batch from {self.rpc_url}"
+                    f"{method}: no answer in the JSON-RPC batch from {self._where()}"
                 )
             out.append((method, by_id[i]))
         return out
@@ -260,7 +264,7 @@ class RegistryReader:
         if raws is None:
             header, raws = self._per_call_results(queries, as_of, tag)
         if not isinstance(header, dict):
-            raise ChainUnavailable(f"verifyCredential: block {tag} not found on {self.rpc_url}")
+            raise ChainUnavailable(f"verifyCredential: block {tag} not found on {self._where()}")
         number = int(header["number"], 16)
         block_hash = bytes.fromhex(str(header["hash"]).removeprefix("0x"))
         # The credentials of one batch mostly get byte-identical answers (the verdict names the
