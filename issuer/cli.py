@@ -23,6 +23,34 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(exit_code(exc))  # by type: 3 when the ledger is unreachable
 
 
+def _settings(**overrides: object) -> Any:
+    """The settings, or a usage error naming each bad variable (no traceback)."""
+    from pydantic import ValidationError
+
+    from talentproof.errors import EXIT_USAGE
+
+    from .settings import IssuerSettings
+
+    try:
+        return IssuerSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        names = {}  # a variable -> every variable of its setting (alias choices)
+        for field in IssuerSettings.model_fields.values():
+            choices = getattr(field.validation_alias, "choices", None) or ()
+            names.update({str(c): " or ".join(str(x) for x in choices) for c in choices})
+        for err in exc.errors():
+            where = str(err["loc"][0]) if err.get("loc") else "settings"
+            if not where.startswith("TALENTPROOF_"):
+                where = f"TALENTPROOF_ISSUER_{where.upper()}"
+            message = str(err.get("msg", ""))
+            if err.get("type") == "value_error":  # a validator's message names what it got
+                message = message.removeprefix("Value error, ")
+            else:
+                message += f", found {err.get('input')!r}"
+            typer.echo(f"error: {names.get(where, where)}: {message}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
 def _service(**overrides: object):  # type: ignore[no-untyped-def]
     from talentproof.private import restrict_umask
 
@@ -30,9 +58,8 @@ def _service(**overrides: object):  # type: ignore[no-untyped-def]
 
     restrict_umask()  # what the service writes (database, WAL, uploads) is 0600 (issue 12)
     from .service import IssuerService
-    from .settings import IssuerSettings
 
-    settings = IssuerSettings(**overrides)  # type: ignore[arg-type]
+    settings = _settings(**overrides)
     configure_logging(settings.log_level, json_lines=settings.log_json)
     return IssuerService(settings)
 
@@ -69,9 +96,8 @@ def serve(
     import tempfile
 
     from .errors import IssuerError
-    from .settings import IssuerSettings
 
-    configured = IssuerSettings()
+    configured = _settings()
     processes = workers or configured.http_workers
     worker = configured.run_worker if worker is None else worker
     supervised = worker or processes > 1

@@ -236,8 +236,7 @@ class IssuerSettings(BaseSettings):
     @field_validator("rpc_url")
     @classmethod
     def _rpc_urls(cls, value: str) -> str:
-        name = "TALENTPROOF_ISSUER_RPC_URL (or TALENTPROOF_RPC_URL)"
-        return ",".join(parse_rpc_urls(value, name=name))
+        return ",".join(parse_rpc_urls(value, name=""))  # the error's location names it
 
     @property
     def rpc_urls(self) -> tuple[str, ...]:

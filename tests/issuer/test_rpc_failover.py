@@ -71,3 +71,20 @@ def test_url_lists_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
     settings = IssuerSettings()
     assert settings.rpc_url == "http://a:1,http://b:2/rpc"
     assert settings.rpc_urls == ("http://a:1", "http://b:2/rpc")
+
+
+def test_issuer_serve_refuses_a_bad_url_list_without_a_traceback() -> None:
+    from typer.testing import CliRunner
+
+    from talentproof.cli import app
+
+    result = CliRunner().invoke(
+        app, ["issuer", "serve"], env={"TALENTPROOF_RPC_URL": "http://a:1;http://b:2"}
+    )
+    assert result.exit_code == 2, result.output
+    assert (
+        "error: TALENTPROOF_ISSUER_RPC_URL or TALENTPROOF_RPC_URL: expected "
+        "http(s)://host[:port][/path] JSON-RPC URLs separated by commas, got "
+        "'http://a:1;http://b:2'"
+    ) in result.output
+    assert "Traceback" not in result.output
