@@ -87,6 +87,7 @@ class Chain:
     period: int | None  # None: Anvil's automine
     client: str = ""
     setup_s: float = 0.0
+    rpc_log: Path | None = None  # the network's RPC node's log (its reorganisations)
 
 
 @dataclass
@@ -122,6 +123,8 @@ class Figures:
     leaves: list[int] = field(default_factory=list)
     anchor_blocks: list[int] = field(default_factory=list)
     load: tuple[float, float] = (0.0, 0.0)
+    blocks: int = 0
+    reorgs: list[str] = field(default_factory=list)
 
 
 def _request(i: int, holder: str, name: str) -> bytes:
@@ -164,6 +167,7 @@ def _chain(kind: str, period: int | None, base: Path, confirmations: int) -> Ite
             confirmations,
             period,
         )
+        chain.rpc_log = net.log_of(net.rpc_nodes[0].name)
         chain.setup_s = time.perf_counter() - started
         yield chain
 
@@ -533,6 +537,13 @@ def run_chain(
                 figures.gas, figures.leaves, figures.anchor_blocks = _anchors(
                     chain.rpc_url, deployment.registry
                 )
+                figures.blocks = connect(chain.rpc_url).eth.block_number
+                if chain.rpc_log is not None:
+                    figures.reorgs = [
+                        re.sub(r".*Chain reorg detected\s+", "", line).strip()
+                        for line in chain.rpc_log.read_text(errors="replace").splitlines()
+                        if "Chain reorg detected" in line
+                    ]
             finally:
                 issuer.stop()
             figures.stages = batch_stages(base / "issuer" / "issuer.db")
@@ -630,6 +641,13 @@ def report(all_figures: list[Figures], args: argparse.Namespace) -> list[str]:
             f"{_pair([s[1] for s in f.stages]):>26} | {_pair([s[2] for s in f.stages]):>22}"
         )
     lines += [""]
+    for f in all_figures:
+        if f.chain.rpc_log is not None:
+            dropped = sum(int(m) for r in f.reorgs for m in re.findall(r"drop=(\d+)", r))
+            lines.append(
+                f"{_short(f.chain)}: {f.blocks} blocks in the run, {len(f.reorgs)} reorganisation(s) "
+                f"seen by the RPC node ({dropped} block(s) dropped in all; its log)"
+            )
     for f in all_figures:
         lines.append(
             f"{_short(f.chain)}: onboarding {args.institutions} institutions {f.onboard_s:.1f} s; "
