@@ -661,6 +661,24 @@ def _short(chain: Chain) -> str:
     return "Anvil (automine)" if chain.period is None else f"geth Clique {chain.period} s"
 
 
+def _code_state() -> str:
+    """The commit measured, and the measured packages' files changed since it (a shared checkout:
+    others' work in progress runs too)."""
+
+    def git(*command: str) -> str:
+        done = subprocess.run(
+            ["git", *command], cwd=HERE.parent, capture_output=True, text=True, check=False
+        )
+        return done.stdout
+
+    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    changed = git("status", "--porcelain", "--", "issuer", "ledger", "credential", "contracts")
+    files = [line[3:] for line in changed.splitlines()]
+    return f"code: commit {head}" + (
+        f" with uncommitted changes in {', '.join(files)}" if files else " (no uncommitted changes)"
+    )
+
+
 def write_results(text: str) -> None:
     """Put ``text`` in bench/results.md as the section ``## network_anchor`` (replaced)."""
     path = HERE / "results.md"
@@ -750,6 +768,7 @@ def main() -> int:
         f"Anvil, one run; {os.cpu_count()} cores shared by the load generator, the issuer and "
         "the chain's nodes"
     )
+    say(_code_state())
     runs = ([("anvil", None)] if not args.no_anvil else []) + [("network", p) for p in periods]
     started = time.perf_counter()
     figures = [run_chain(kind, period, args, holder, say) for kind, period in runs]
