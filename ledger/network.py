@@ -40,6 +40,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -535,8 +536,9 @@ class Network:
         pids = self.running_pids()
         return bool(self.layout) and all(n.name in pids for n in self.layout)
 
-    def start(self) -> Network:
-        """Start every node and wait until the network produces blocks with all peers connected."""
+    def start(self, *, seal: bool = True) -> Network:
+        """Start every node and wait until the network produces blocks with all peers connected
+        (``seal=False``: until every node is peered, no signer sealing yet: `start_sealing`)."""
         self.directory = self.directory.resolve()
         private_dir(self.directory)
         self.init()
@@ -560,7 +562,7 @@ class Network:
             for node in self.layout:
                 self._spawn(node, binary)
             self._write_pids()
-            self.wait_ready(self.startup_timeout)
+            self.wait_ready(self.startup_timeout, seal=seal)
         except BaseException:
             self.stop()
             raise
@@ -592,9 +594,10 @@ class Network:
         """A JSON-RPC call to node `name` over its IPC socket (every namespace, admin too)."""
         return _ipc(self.ipc_path(name), method, params)
 
-    def wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float, *, seal: bool = True) -> None:
         """Wait until every node answers and has every other node as a peer, and two new blocks
-        reached the first RPC node; raise `NodeError` naming what is missing."""
+        reached the first RPC node (``seal=False``: only the peers, sealing not started); raise
+        `NodeError` naming what is missing."""
         deadline = time.monotonic() + timeout
         first_rpc = self.rpc_nodes[0].name
         start_block: int | None = None
@@ -619,10 +622,18 @@ class Network:
                 ]
                 if lonely:
                     missing = "peers missing: " + ", ".join(lonely)
+                elif locked := [n.name for n in self.signers if not self.unlocked(n.name)]:
+                    missing = "signer accounts not unlocked yet: " + ", ".join(locked)
+                elif not seal:
+                    self.client = str(rpc_call(self.rpc_url, "web3_clientVersion"))
+                    return
                 elif not sealing:
                     # Sealing starts only now: signers that seal before they are peered each make
                     # their own block 1, and Clique then forbids every one of them the next block
                     # ("signed recently"), a fork that never heals (seen with 2 and 3 signers).
+                    # And only once every signer has unlocked its account (``--unlock`` ends
+                    # after the node answers): an in-turn signer still locked seals nothing, and
+                    # the others' two out-of-turn blocks 1 tie for ever (seen, 3 signers).
                     for node in self.signers:
                         self.call(node.name, "miner_start")
                     sealing = True
@@ -698,6 +709,225 @@ class Network:
                 )
             )
         return out
+
+    # -- faults (the reliability tests: a signer killed, a node cut off, a rollback) -----------
+
+    def node(self, name: str) -> NodeLayout:
+        """The layout of node `name`."""
+        for node in self._nodes():
+            if node.name == name:
+                return node
+        raise NodeError(
+            f"no node {name!r} in {self.directory}: expected one of "
+            + ", ".join(n.name for n in self._nodes())
+        )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL node `name` (a crash: nothing flushed, no clean shutdown) and wait until it
+        is gone."""
+        self.node(name)
+        proc = self.processes.get(name)
+        pid = proc.pid if proc is not None else self.running_pids().get(name)
+        if pid is None or not _alive(pid):
+            raise NodeError(f"{name} is not running")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        if proc is not None:
+            proc.wait(10)
+            del self.processes[name]
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def restart(self, name: str, timeout: float = 90.0) -> None:
+        """Start node `name` again (after `kill`) and wait until it has peers and has caught up
+        with them; a signer then starts sealing (`start_sealing`)."""
+        node = self.node(name)
+        if name in self.running_pids() or (
+            name in self.processes and self.processes[name].poll() is None
+        ):
+            raise NodeError(f"{name} is already running")
+        self._spawn(node, self._binary())
+        pids = {**self._recorded_pids(), name: self.processes[name].pid}
+        tmp = self.directory / (PIDS_FILE + ".tmp")
+        tmp.write_text(json.dumps(pids) + "\n", encoding="utf-8")
+        os.replace(tmp, self.directory / PIDS_FILE)
+        others = [n.name for n in self._nodes() if n.name != name and n.name in pids]
+        self._wait(
+            f"{name} peered and synchronised again",
+            lambda: self._synced(name, others),
+            timeout,
+            name,
+        )
+        if node.role == "signer":
+            self._wait(
+                f"{name} unlocking its signer account",
+                lambda: None if self.unlocked(name) else "locked",
+                timeout,
+                name,
+            )
+        if node.role == "signer":
+            self.start_sealing(name)
+
+    def _synced(self, name: str, others: list[str]) -> str | None:
+        """None once `name` has a peer and the head of the most advanced of `others` (or
+        better); else what is missing."""
+        peers = len(self.call(name, "admin_peers"))
+        if not peers:
+            return "no peer yet"
+        mine = int(self.call(name, "eth_blockNumber"), 16)
+        best = 0
+        for other in others:
+            with contextlib.suppress(OSError, NodeError):
+                best = max(best, int(self.call(other, "eth_blockNumber"), 16))
+        return None if mine >= best else f"at block {mine}, peers at {best}"
+
+    def _wait(self, what: str, missing: Any, timeout: float, name: str | None = None) -> None:
+        """Poll `missing()` (None when done, else what is missing) until `timeout`."""
+        deadline = time.monotonic() + timeout
+        last = "not checked yet"
+        while True:
+            if name is not None and name in self.processes:
+                proc = self.processes[name]
+                if proc.poll() is not None:
+                    raise NodeError(
+                        f"{name} exited with code {proc.returncode} "
+                        f"(log {self.log_of(name)}): {_tail(self.log_of(name), 600)}"
+                    )
+            try:
+                found = missing()
+            except (OSError, ValueError, NodeError) as exc:
+                found = f"not answering ({exc})"
+            if found is None:
+                return
+            last = str(found)
+            if time.monotonic() > deadline:
+                raise NodeError(f"{what}: not within {timeout:g} s ({last})")
+            time.sleep(0.2)
+
+    def start_sealing(self, *names: str) -> None:
+        """``miner_start`` on the signers `names` (every signer if none is named)."""
+        for name in names or [n.name for n in self.signers]:
+            if self.node(name).role != "signer":
+                raise NodeError(f"{name} is not a signer: it cannot seal")
+            self.call(name, "miner_start")
+
+    def stop_sealing(self, *names: str) -> None:
+        """``miner_stop`` on the signers `names` (every signer if none is named): they keep
+        following the chain but seal no block."""
+        for name in names or [n.name for n in self.signers]:
+            if self.node(name).role != "signer":
+                raise NodeError(f"{name} is not a signer: it does not seal")
+            self.call(name, "miner_stop")
+
+    def peers_of(self, name: str) -> set[str]:
+        """The names of the nodes `name` is connected to."""
+        by_key = {n.enode_id: n.name for n in self._nodes()}
+        keys = [
+            str(p["enode"]).split("//", 1)[-1].split("@", 1)[0]
+            for p in self.call(name, "admin_peers")
+        ]
+        return {by_key.get(k, k) for k in keys}
+
+    def unlocked(self, name: str) -> bool:
+        """Whether signer `name` has unlocked its signer account (``--unlock`` completes only
+        after the node answers: a ``miner_start`` before that seals nothing, for ever)."""
+        try:
+            self.call(name, "eth_sign", [self.node(name).signer, "0x00"])
+        except NodeError as exc:
+            if "authentication needed" in str(exc):
+                return False
+            raise
+        return True
+
+    def partition(self, *groups: list[str], timeout: float = 30.0) -> None:
+        """Cut the network into `groups` of node names (the nodes named in none form one more
+        group): each node forgets the nodes of other groups as static and trusted peers and
+        drops them (``admin_removePeer``, ``admin_removeTrustedPeer``), so no side redials
+        (``--nodiscover``: static peers are the only ones dialled). Returns once no node has a
+        peer in another group. `heal` undoes it. No root, no firewall needed."""
+        names = [n.name for n in self._nodes()]
+        for name in (m for g in groups for m in g):
+            self.node(name)
+        rest = [n for n in names if not any(n in g for g in groups)]
+        sides = [list(g) for g in groups] + ([rest] if rest else [])
+        side = {n: i for i, g in enumerate(sides) for n in g}
+
+        def cut() -> str | None:
+            crossing = []
+            for name in names:
+                for other in names:
+                    if side[other] != side[name]:
+                        enode = self.node(other).enode()
+                        self.call(name, "admin_removeTrustedPeer", [enode])
+                        self.call(name, "admin_removePeer", [enode])
+                crossing += [
+                    f"{name}-{p}" for p in self.peers_of(name) if side.get(p, -1) != side[name]
+                ]
+            return ", ".join(crossing) or None
+
+        self._wait(f"the network cut into {sides}", cut, timeout)
+
+    def isolate(self, name: str, timeout: float = 30.0) -> None:
+        """Cut node `name` off from all the others (`partition`)."""
+        self.partition([name], timeout=timeout)
+
+    def heal(self, timeout: float = 90.0) -> None:
+        """Every running node takes every other one back as a static and trusted peer
+        (``admin_addPeer``, ``admin_addTrustedPeer``); returns once they are all connected."""
+        names = list(self.running_pids()) or list(self.processes)
+        for name in names:
+            for other in names:
+                if other != name:
+                    enode = self.node(other).enode()
+                    self.call(name, "admin_addTrustedPeer", [enode])
+                    self.call(name, "admin_addPeer", [enode])
+
+        def missing() -> str | None:
+            lonely = [
+                f"{n} lacks {sorted(set(names) - {n} - self.peers_of(n))}"
+                for n in names
+                if set(names) - {n} - self.peers_of(n)
+            ]
+            return "; ".join(lonely) or None
+
+        self._wait("the network healed", missing, timeout)
+
+    def snapshot(self, destination: Path) -> Path:
+        """Copy every node's data folder to `destination` (the network must be stopped: a copy
+        of a running node's database is not a consistent state). `restore` puts it back."""
+        self._check_stopped("snapshot")
+        destination = Path(destination)
+        if destination.exists():
+            raise NodeError(f"{destination} already exists: a snapshot goes into a new folder")
+        private_dir(destination)
+        for node in self._nodes():
+            shutil.copytree(
+                self.node_dir(node.name),
+                destination / node.name,
+                symlinks=True,
+                ignore=shutil.ignore_patterns("geth.ipc"),
+            )
+        return destination
+
+    def restore(self, source: Path) -> None:
+        """Replace every node's data folder with the copy `snapshot` made in `source` (the
+        network must be stopped): started again, the chain is back where it was then."""
+        self._check_stopped("restore")
+        source = Path(source)
+        absent = [n.name for n in self._nodes() if not (source / n.name).is_dir()]
+        if absent:
+            raise NodeError(f"{source}: expected a snapshot of every node, missing {absent}")
+        for node in self._nodes():
+            shutil.rmtree(self.node_dir(node.name))
+            shutil.copytree(source / node.name, self.node_dir(node.name), symlinks=True)
+
+    def _check_stopped(self, what: str) -> None:
+        running = sorted(self.running_pids()) + [
+            n for n, p in self.processes.items() if p.poll() is None
+        ]
+        if running:
+            raise NodeError(f"{what}: stop the network first ({', '.join(running)} running)")
 
     def __enter__(self) -> Network:
         return self.start()
