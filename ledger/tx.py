@@ -490,13 +490,18 @@ class TxSender:
 
     def receipt(self, pending: PendingTx) -> Any | None:
         """The receipt of whichever of `pending.all_hashes` is mined, or None."""
-        from web3.exceptions import TransactionNotFound  # noqa: PLC0415 (web3 takes 0.7 s to import; the verifier's read path never needs it)
+        from web3.exceptions import (  # noqa: PLC0415 (web3 takes 0.7 s to import; the verifier's read path never needs it)
+            TransactionIndexingInProgress,
+            TransactionNotFound,
+        )
 
         for tx_hash in pending.all_hashes:
             with rpc_guard("eth_getTransactionReceipt", self._endpoint):
                 try:
                     receipt = self.w3.eth.get_transaction_receipt(tx_hash)
-                except TransactionNotFound:
+                except (TransactionNotFound, TransactionIndexingInProgress):
+                    # geth answers "transaction indexing is in progress" for a while after it
+                    # starts (a new network, a restart): not found yet, asked again next poll
                     continue
             if receipt is not None:
                 return receipt
