@@ -201,8 +201,12 @@ class AnchorWorker:
                     continue
                 if formed is None:
                     break
-                if self._drive_or_wait(formed, institution_id):
-                    did = True
+                if not self._drive_or_wait(formed, institution_id):
+                    # mined but not final (confirmations), or held back: the next pass settles
+                    # it from a fresh head, with the batches before it (under steady issuance
+                    # this loop would otherwise never end, and nothing would become final)
+                    break
+                did = True
         self._update_pending_gauge()
         return did
 
