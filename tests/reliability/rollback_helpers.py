@@ -5,9 +5,6 @@ exactly once and verifying)."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -18,6 +15,7 @@ from typing import Any
 import httpx
 
 from tests.issuer.issuer_helpers import OPERATOR_TOKEN, degree_request, settings_env
+from tests.reliability.service_process import ServiceProcess, issuer_process
 
 
 def rpc(url: str, method: str, params: list[Any] | None = None) -> Any:
@@ -42,54 +40,6 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
     raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
-class Issuer:
-    """The issuer service (`talentproof issuer serve`, worker inside) as a subprocess."""
-
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url = f"http://127.0.0.1:{port}"
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from talentproof.cli import main; main()"]
-                + ["issuer", "serve", "--port", str(self.port)],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("issuer did not start:\n" + self.log.read_text()[-3000:])
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-    def ready(self) -> dict[str, Any]:
-        body: dict[str, Any] = httpx.get(f"{self.url}/readyz", timeout=10).json()
-        return body
-
-
 @dataclass
 class Stack:
     """Anvil, the registry, an issuer process and one onboarded institution."""
@@ -99,7 +49,7 @@ class Stack:
     record: Path
     chain: dict[str, Any]
     data: Path
-    issuer: Issuer
+    issuer: ServiceProcess
     token: str = ""
     issuer_id: int = 0
     account: str = ""
@@ -172,6 +122,36 @@ class Stack:
             service.close()
         return int(checkpoints[-1][0]) if checkpoints else None
 
+    def batch_rows(self) -> list[dict[str, Any]]:
+        """The issuer's anchor batches (its database): id, state, tx hash and nonce, block,
+        credential count."""
+        from sqlalchemy import select
+
+        from talentproof.issuer.db import AnchorBatch
+        from talentproof.issuer.service import IssuerService
+        from talentproof.issuer.settings import IssuerSettings
+
+        fields = {
+            k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
+            for k, v in settings_env(self.chain, self.data).items()
+        }
+        service = IssuerService(IssuerSettings(**fields))  # type: ignore[arg-type]  # (str values)
+        try:
+            with service.sessions() as session:
+                return [
+                    {
+                        "id": b.id,
+                        "state": b.state,
+                        "tx_hash": b.tx_hash,
+                        "tx_nonce": b.tx_nonce,
+                        "block": b.block_number,
+                        "leaves": b.leaf_count,
+                    }
+                    for b in session.scalars(select(AnchorBatch).order_by(AnchorBatch.id))
+                ]
+        finally:
+            service.close()
+
     def account_nonce(self) -> int:
         return int(rpc(self.rpc_url, "eth_getTransactionCount", [self.account, "latest"]), 16)
 
@@ -179,13 +159,21 @@ class Stack:
 def start_stack(tmp_path: Path, *, node_state: Path | None = None, **settings: Any) -> Stack:
     """A fresh Anvil (its state in ``node_state``, or kept nowhere), the registry, an issuer
     process, an institution."""
-    from talentproof.ledger.deploy import deploy_registry
     from talentproof.ledger.nodes import LocalNode, NodeConfig, free_port
 
     node = LocalNode(
         NodeConfig(kind="anvil", port=free_port(), state_path=node_state),
         log_path=tmp_path / "anvil.log",
     ).start()
+    return issuer_stack(node, tmp_path, **settings)
+
+
+def issuer_stack(node: Any, tmp_path: Path, slug: str = "rollback-uni", **settings: Any) -> Stack:
+    """The registry deployed on ``node`` (a started Anvil `LocalNode` or geth `Network`: its
+    ``rpc_url`` and ``private_keys``), an issuer process on it, an institution (``slug``)."""
+    from talentproof.ledger.deploy import deploy_registry
+    from talentproof.ledger.nodes import free_port
+
     deployment = deploy_registry(node.rpc_url, node.private_keys[0])
     record = tmp_path / "deployment.json"
     deployment.save(record)
@@ -207,7 +195,7 @@ def start_stack(tmp_path: Path, *, node_state: Path | None = None, **settings: A
         **settings,
     }
     env = {**os.environ, **settings_env(chain, data, **values)}
-    issuer = Issuer(env, port, tmp_path / "issuer.log")
+    issuer = issuer_process(env, port, tmp_path / "issuer.log")
     stack = Stack(node, deployment, record, chain, data, issuer)
     issuer.start()
     onboarded = httpx.post(
@@ -215,7 +203,7 @@ def start_stack(tmp_path: Path, *, node_state: Path | None = None, **settings: A
         headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
         json={
             "name": "University of Testing",
-            "slug": "rollback-uni",
+            "slug": slug,
             "credential_types": ["DegreeCredential"],
         },
         timeout=60,

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import collections
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -31,6 +28,7 @@ import httpx
 import pytest
 
 from tests.issuer.issuer_helpers import OPERATOR_TOKEN, degree_request, settings_env
+from tests.reliability.service_process import ServiceProcess, issuer_process
 
 pytestmark = pytest.mark.integration
 
@@ -42,56 +40,6 @@ def _free_port() -> int:
     from talentproof.ledger.nodes import free_port
 
     return free_port()
-
-
-class Issuer:
-    """The issuer service as a subprocess on a fixed port and data folder."""
-
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url = f"http://127.0.0.1:{port}"
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    "from talentproof.cli import main; main()",
-                    "issuer",
-                    "serve",
-                    "--port",
-                    str(self.port),
-                ],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("issuer did not start:\n" + self.log.read_text()[-3000:])
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
 
 
 def _client_loop(
@@ -142,7 +90,7 @@ def test_issuance_survives_chain_restarts_and_an_issuer_kill(tmp_path: Path) -> 
         kind="anvil", port=_free_port(), state_path=tmp_path / "anvil-state.json", state_interval=1
     )
     node = LocalNode(config, log_path=tmp_path / "anvil.log").start()
-    issuer: Issuer | None = None
+    issuer: ServiceProcess | None = None
     timeline: list[str] = []
     t0 = time.monotonic()
 
@@ -173,7 +121,7 @@ def test_issuance_survives_chain_restarts_and_an_issuer_kill(tmp_path: Path) -> 
                 run_worker="true",
             ),
         }
-        issuer = Issuer(env, port, tmp_path / "issuer.log")
+        issuer = issuer_process(env, port, tmp_path / "issuer.log")
         issuer.start()
         onboarded = httpx.post(
             f"{issuer.url}/operator/institutions",

@@ -25,9 +25,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -41,6 +38,8 @@ import pytest
 
 from tests.issuer.conftest import pg_server  # noqa: F401 (the PostgreSQL server fixture)
 from tests.issuer.issuer_helpers import OPERATOR_TOKEN, degree_request, settings_env
+from tests.reliability.service_process import ServiceProcess as Replica
+from tests.reliability.service_process import issuer_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -55,60 +54,6 @@ def _free_port() -> int:
     from talentproof.ledger.nodes import free_port
 
     return free_port()
-
-
-class Replica:
-    """A service process (its own session, so it and its children can be stopped together)."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str], port: int, log: Path):
-        self.name, self.args, self.env, self.port, self.log = name, args, env, port, log
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.killed_at: float | None = None
-
-    @property
-    def alive(self) -> bool:
-        return self.killed_at is None
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from talentproof.cli import main; main()", *self.args],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"{self.name} did not start:\n" + self.log.read_text()[-3000:])
-
-    def kill(self) -> None:
-        """SIGKILL the service process (its HTTP children die with it)."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-        self.killed_at = time.monotonic()
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
 
 
 def _lease(replica: Replica) -> dict[str, Any]:
@@ -386,15 +331,7 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
                     lease_check_s=LEASE_CHECK_S,
                 ),
             }
-            issuers.append(
-                Replica(
-                    f"issuer-{n}",
-                    ["issuer", "serve", "--port", str(port)],
-                    env,
-                    port,
-                    tmp_path / f"issuer-{n}.log",
-                )
-            )
+            issuers.append(issuer_process(env, port, tmp_path / f"issuer-{n}.log", f"issuer-{n}"))
             issuers[-1].start()  # one after the other: the first migrates the database
         key_file = tmp_path / "verifier-key.json"
         generate_key_file(key_file)  # one client_id for both verifier replicas
@@ -413,7 +350,6 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
             env.pop("TALENTPROOF_DATA_DIR", None)
             verifiers.append(
                 Replica(
-                    f"verifier-{n}",
                     [
                         "verifier",
                         "serve",
@@ -427,6 +363,7 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
                     env,
                     port,
                     tmp_path / f"verifier-{n}.log",
+                    f"verifier-{n}",
                 )
             )
             verifiers[-1].start()
