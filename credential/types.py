@@ -1,11 +1,16 @@
-"""The credential kinds TalentProof issues (the last entry of a VC ``type``).
+"""The credential kinds TalentProof issues (the last entry of a VC ``type``), and the names the
+governing authority accredits issuers for.
 
-The on-chain type id of a kind is ``keccak256(name)`` (computed by the ledger package).
+The on-chain type id of an accreditation name is ``keccak256(name)`` (computed by the ledger
+package). A name is a kind (every credential of that kind, e.g. ``DegreeCredential``) or, for
+degrees, a kind scoped to one level (``DegreeCredential#level=bachelor``): an issuer accredited
+for the whole kind may sign a degree of any level; one accredited only for some levels, only
+degrees of those levels.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import SchemaValidationError
@@ -13,13 +18,21 @@ from .errors import SchemaValidationError
 __all__ = [
     "CREDENTIALS_V2",
     "DEGREE",
+    "DEGREE_LEVELS",
     "EMPLOYMENT",
     "KINDS",
     "OB3_CONTEXT",
     "OPEN_BADGE",
     "PRESENTATION",
     "TALENTPROOF_CONTEXT",
+    "accreditation_names",
+    "accredited_levels",
     "credential_kind",
+    "degree_level",
+    "level_refusal",
+    "parse_accreditation",
+    "scoped_type",
+    "scoped_types",
 ]
 
 DEGREE = "DegreeCredential"
@@ -30,6 +43,89 @@ PRESENTATION = "VerifiablePresentation"
 CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"  # the VC 2.0 base context
 TALENTPROOF_CONTEXT = "https://talentproof.org/contexts/v1"  # degrees and employment
 OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"  # Open Badges 3.0
+#: Degree levels, lowest first (the schema's ``degree.level``; the policy's ``min_level`` order).
+DEGREE_LEVELS: tuple[str, ...] = ("associate", "bachelor", "master", "doctorate")
+#: The kinds whose accreditation can be scoped to levels, and their levels.
+_LEVELLED: dict[str, tuple[str, ...]] = {DEGREE: DEGREE_LEVELS}
+_SCOPE = "#level="
+
+
+def scoped_type(kind: str, level: str) -> str:
+    """The accreditation name of ``kind`` limited to ``level``: ``DegreeCredential#level=bachelor``."""
+    levels = _LEVELLED.get(kind)
+    if levels is None:
+        raise ValueError(
+            f"credential type {kind!r}: only {', '.join(_LEVELLED)} can be accredited by level"
+        )
+    if level not in levels:
+        raise ValueError(f"degree level {level!r}: expected one of {', '.join(levels)}")
+    return f"{kind}{_SCOPE}{level}"
+
+
+def scoped_types(kind: str) -> tuple[str, ...]:
+    """Every level-scoped accreditation name of ``kind`` (none for a kind without levels)."""
+    return tuple(f"{kind}{_SCOPE}{level}" for level in _LEVELLED.get(kind, ()))
+
+
+def parse_accreditation(name: str) -> tuple[str, str | None]:
+    """``(kind, level)`` of an accreditation name (``level`` None: the whole kind); raises
+    ValueError naming what is expected."""
+    if not isinstance(name, str):
+        raise ValueError(f"expected a credential type name, got {name!r}")
+    kind, sep, level = name.partition(_SCOPE)
+    if kind not in KINDS:
+        raise ValueError(
+            f"credential type {name!r}: expected one of {', '.join(KINDS)}"
+            f" or {DEGREE}{_SCOPE}<level> ({', '.join(DEGREE_LEVELS)})"
+        )
+    if not sep:
+        return kind, None
+    scoped_type(kind, level)  # raises for a kind without levels or an unknown level
+    return kind, level
+
+
+def accreditation_names(kind: str, levels: Iterable[str] | None) -> list[str]:
+    """The names to grant for ``kind``: the whole kind (``levels`` None), else one per level."""
+    if levels is None:
+        parse_accreditation(kind)
+        return [kind]
+    wanted = list(dict.fromkeys(levels))
+    if not wanted:
+        raise ValueError(f"{kind}: give at least one level, or none for every level")
+    return [scoped_type(kind, level) for level in wanted]
+
+
+def accredited_levels(names: Iterable[str], kind: str) -> tuple[str, ...] | None:
+    """What ``names`` (an issuer's accreditations) allow of ``kind``: None for every credential of
+    it (the whole kind), else the levels granted, lowest first (empty: none)."""
+    names = set(names)
+    if kind in names:
+        return None
+    return tuple(level for level in _LEVELLED.get(kind, ()) if f"{kind}{_SCOPE}{level}" in names)
+
+
+def degree_level(subject: Any) -> str | None:
+    """A degree subject's ``degree.level`` (None when it has none, or not a text)."""
+    degree = subject.get("degree") if isinstance(subject, Mapping) else None
+    level = degree.get("level") if isinstance(degree, Mapping) else None
+    return level if isinstance(level, str) else None
+
+
+def level_refusal(names: Iterable[str], kind: str, subject: Any, who: str) -> str | None:
+    """Why ``who``, accredited for ``names``, may not sign a ``kind`` credential about
+    ``subject`` (its ``credentialSubject``), or None when it may. Only the level is judged here:
+    a kind not accredited at all is for the caller to refuse first."""
+    levels = accredited_levels(names, kind)
+    if levels is None or kind not in _LEVELLED:
+        return None
+    level = degree_level(subject)
+    if level in levels:
+        return None
+    allowed = ", ".join(levels) if levels else "none"
+    return (
+        f"{who} is accredited to issue {kind} only at the levels {allowed}, "
+        f"not at the level {level!r} of this credential"
+    )
 
 
 def credential_kind(doc: Mapping[str, Any]) -> str:

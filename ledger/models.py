@@ -26,6 +26,7 @@ __all__ = [
     "StatusActor",
     "SuspensionInterval",
     "TimeWindow",
+    "TypeAccreditation",
     "camel",
     "snake",
 ]
@@ -230,6 +231,9 @@ class CredentialVerdict(_Struct):
     credential_suspended_since: int = 0
     issuer_status_as_of: IssuerStatus = IssuerStatus.NONE
     block_hash: bytes = b""
+    #: Not in the view's struct: the issuer's level-scoped accreditations of the credential's
+    #: type, each read by `RegistryReader` in the same call at the same block (empty: none read).
+    type_scopes: tuple[TypeAccreditation, ...] = ()
 
     _nested: ClassVar[dict[str, type[_Struct]]] = {
         "anchor": AnchorRecord,
@@ -240,6 +244,18 @@ class CredentialVerdict(_Struct):
     def anchored(self) -> bool:
         """True if the root was anchored."""
         return self.anchor.anchored
+
+
+@dataclass(frozen=True, slots=True)
+class TypeAccreditation:
+    """One more type id's window for a verdict's issuer, read with it (at its block, against its
+    anchor): a level-scoped accreditation such as ``DegreeCredential#level=bachelor``."""
+
+    name: str
+    granted: bool
+    valid_from: int
+    valid_until: int
+    accredited_at_anchor: bool
 
 
 @dataclass(frozen=True)

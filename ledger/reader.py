@@ -12,13 +12,19 @@
 A web3.py contract call costs milliseconds of Python; here one JSON-RPC batch
 (``eth_getBlockByNumber`` and the view's ``eth_call`` at the same block) answers the view together
 with the hash of the block it was read at. Many credentials are read through
-``contracts/utils/VerificationBatch.sol`` (`verify_credentials`). Transport and codec live in
+``contracts/utils/VerificationBatch.sol`` (`verify_credentials`). A query for a type whose
+accreditation can be scoped to levels (``DegreeCredential``) also reads, in the same batch at the
+same block, the issuer's window for each level-scoped type id (``DegreeCredential#level=...``)
+against the same anchor, once per issuer and root: the verdict carries them as ``type_scopes``
+(the verifier's check 6 counts a degree when its issuer held the whole type or that degree's
+level when it anchored it). Transport and codec live in
 `talentproof.ledger._internal`. Any transport or RPC failure raises `ChainUnavailable`; nothing
 ever falls back to a default answer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +33,7 @@ from typing import Any
 import orjson
 from eth_utils import is_address, to_checksum_address
 
+from talentproof.credential.types import KINDS, scoped_types
 from talentproof.ledger._internal.transport import HttpTransport, Transport
 from talentproof.ledger._internal.verdict import (
     BATCH_ADDRESS,
@@ -40,9 +47,17 @@ from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.endpoints import RpcEndpoints, parse_rpc_urls
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
-from talentproof.ledger.models import AnchorRecord, CredentialVerdict
+from talentproof.ledger.models import AnchorRecord, CredentialVerdict, TypeAccreditation
 
 __all__ = ["Query", "RegistryReader", "did_hash", "type_id"]
+
+#: type id -> (name, type id) of each of its level-scoped accreditations (kinds with levels only).
+_SCOPES: dict[bytes, tuple[tuple[str, bytes], ...]] = {
+    type_id(kind): tuple((name, type_id(name)) for name in scoped_types(kind))
+    for kind in KINDS
+    if scoped_types(kind)
+}
+_ZERO32 = bytes(32)
 
 
 def _b32(value: bytes | str, what: str) -> bytes:
@@ -237,12 +252,19 @@ class RegistryReader:
         its runtime code placed by a state override); a node that refuses it gets one ``eth_call``
         per credential from then on (same answers). At ``"latest"`` the read is retried when a
         block was mined between the calls of the batch.
+
+        A query of a type with level scopes (``DegreeCredential``) gets its verdict's
+        ``type_scopes``: the issuer's window of each level-scoped type id, read in the same batch
+        against the same anchor (one view per issuer, root and level, whatever the number of
+        credentials of that batch).
         """
         if not queries:
             return []
+        full, scoped = _with_scopes(queries)
         for _ in range(5):
             try:
-                return self._verify_at(queries, int(as_of), block)
+                verdicts = self._verify_at(full, int(as_of), block)
+                return _scoped(verdicts, len(queries), scoped) if scoped else verdicts
             except _Moved:
                 if block != "latest":
                     raise
@@ -347,6 +369,66 @@ class RegistryReader:
             )
         record = AnchorRecord.from_struct(self._anchor.decode(raw))
         return record if record.anchored else None
+
+
+def _with_scopes(
+    queries: Sequence[Query],
+) -> tuple[Sequence[Query], list[tuple[int, tuple[tuple[str, int], ...]]]]:
+    """The queries followed by one per (issuer, root, level-scoped type id) they need, and for
+    each query of a type with levels: its index and (scope name, index of its scope's query).
+    The scope queries name no credential and no key: only their type window is used."""
+    scoped: list[tuple[int, tuple[tuple[str, int], ...]]] = []
+    full: list[Query] | None = None
+    index: dict[Query, int] = {}
+    for i, q in enumerate(queries):
+        names = _SCOPES.get(bytes(q[4]))
+        if names is None:
+            continue
+        if full is None:
+            full = list(queries)
+        at = []
+        for name, tid in names:
+            key = (q[0], q[1], _ZERO32, _ZERO32, tid)
+            j = index.get(key)
+            if j is None:
+                j = index[key] = len(full)
+                full.append(key)
+            at.append((name, j))
+        scoped.append((i, tuple(at)))
+    return (queries if full is None else full), scoped
+
+
+def _scoped(
+    verdicts: list[CredentialVerdict],
+    n: int,
+    scoped: list[tuple[int, tuple[tuple[str, int], ...]]],
+) -> list[CredentialVerdict]:
+    """The first ``n`` verdicts, those of ``scoped`` queries with their ``type_scopes`` (equal
+    verdicts with equal scopes stay one object, as `_verify_at` gives them)."""
+    out = verdicts[:n]
+    made: dict[tuple[int, tuple[int, ...]], CredentialVerdict] = {}
+    for i, at in scoped:
+        v = out[i]
+        key = (id(v), tuple(j for _, j in at))
+        done = made.get(key)
+        if done is None:
+            scopes = []
+            for name, j in at:
+                s = verdicts[j]
+                if s.anchor != v.anchor:  # the same issuer and root at the same block: never
+                    raise LedgerError(f"verifyCredential: the {name} read named another anchor")
+                scopes.append(
+                    TypeAccreditation(
+                        name,
+                        bool(s.type_granted),
+                        int(s.type_valid_from),
+                        int(s.type_valid_until),
+                        bool(s.type_accredited_at_anchor),
+                    )
+                )
+            done = made[key] = dataclasses.replace(v, type_scopes=tuple(scopes))
+        out[i] = done
+    return out
 
 
 class _Moved(LedgerError):

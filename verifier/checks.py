@@ -28,6 +28,7 @@ from talentproof.credential import keys as c_keys
 from talentproof.credential import merkle as c_merkle
 from talentproof.credential import person as c_person
 from talentproof.credential import presentation as c_presentation
+from talentproof.credential import types as c_types
 from talentproof.credential.errors import (
     CredentialError,
     MerkleProofError,
@@ -35,6 +36,7 @@ from talentproof.credential.errors import (
     SchemaValidationError,
 )
 from talentproof.verifier import fastschema
+from talentproof.verifier.facts import DegreeFact, fact_of
 from talentproof.verifier.report import CheckId, CredentialReport, Status
 from talentproof.verifier.trust import TrustedDeployment
 
@@ -86,6 +88,7 @@ class Reason(StrEnum):
     # (6) issuer
     ISSUER_NOT_ACTIVE = "issuer_not_active"
     TYPE_NOT_ACCREDITED = "type_not_accredited"
+    LEVEL_NOT_ACCREDITED = "level_not_accredited"
     ANOTHER_ISSUER = "another_issuer"
     ISSUER_ACCREDITED = "issuer_accredited"
     # (7) key
@@ -487,6 +490,29 @@ def chain_unreadable(error: str) -> list[Finding]:
     ]
 
 
+def degree_level(doc: Mapping[str, Any] | None, kind: str | None) -> str | None:
+    """The level check 6 judges a degree by: the one the policy counts (``facts.fact_of``), so
+    that the level accredited and the level counted are always the same."""
+    if kind != c_types.DEGREE or doc is None:
+        return None
+    fact = fact_of("", doc)
+    return fact.level if isinstance(fact, DegreeFact) else None
+
+
+def _level_accredited(v: Any, kind: str | None, level: str | None) -> bool:
+    """Whether the verdict's issuer was accredited, when it anchored the credential, for the
+    level-scoped type of ``kind`` at ``level`` (never without a known level)."""
+    if kind is None or level not in c_types.DEGREE_LEVELS:
+        return False
+    name = c_types.scoped_type(kind, level)
+    return any(s.name == name and s.accredited_at_anchor for s in getattr(v, "type_scopes", ()))
+
+
+def _scope_level(name: str) -> str:
+    """``bachelor`` of ``DegreeCredential#level=bachelor``."""
+    return c_types.parse_accreditation(name)[1] or name
+
+
 def chain_checks(
     *,
     anchor: Any,
@@ -499,12 +525,15 @@ def chain_checks(
     block_hash_hex: str,
     trust: TrustedDeployment,
     min_confirmations: int,
+    level: str | None = None,
 ) -> list[Finding]:
     """Checks 5-8 from the registry's verdict: a pure function of its arguments.
 
     ``anchor``: the credential's anchor proof; ``verdict``: the verification view's answer read
     at ``block_number`` of chain ``chain_id``; ``min_confirmations`` comes from the
-    :class:`~talentproof.verifier.requirements.MinConfirmations` requirement.
+    :class:`~talentproof.verifier.requirements.MinConfirmations` requirement; ``level``: a
+    degree's level (``degree_level``), which its issuer may be accredited for instead of the
+    whole type (the verdict's ``type_scopes``).
     """
     out: list[Finding] = []
     v = verdict
@@ -609,9 +638,16 @@ def chain_checks(
                 ev6,
             )
         )
-    elif not v.type_accredited_at_anchor:
-        facts = {**facts6, "granted": bool(v.type_granted)}
-        out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.TYPE_NOT_ACCREDITED, facts, ev6))
+    elif not v.type_accredited_at_anchor and not _level_accredited(v, kind, level):
+        scopes = getattr(v, "type_scopes", ())
+        if any(s.granted for s in scopes):  # accredited for some levels of the type, not this one
+            levels = [_scope_level(s.name) for s in scopes if s.accredited_at_anchor]
+            facts = {**facts6, "level": level, "levels": levels}
+            ev = {**ev6, "degreeLevel": level, "accreditedLevels": levels}
+            out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.LEVEL_NOT_ACCREDITED, facts, ev))
+        else:
+            facts = {**facts6, "granted": bool(v.type_granted)}
+            out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.TYPE_NOT_ACCREDITED, facts, ev6))
     elif claimed_issuer is not None and v.issuer_did and claimed_issuer != v.issuer_did:
         facts = {**facts6, "claimed": claimed_issuer, "issuerDid": v.issuer_did}
         out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.ANOTHER_ISSUER, facts, ev6))

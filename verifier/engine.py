@@ -127,7 +127,9 @@ class ChainReader(Protocol):
         block: int | str = "latest",
     ) -> Any:
         """The registry's verification view for one credential (``issuer_did_hash``: keccak256 of
-        the credential's issuer DID; the view reads that issuer's anchor of ``root``)."""
+        the credential's issuer DID; the view reads that issuer's anchor of ``root``). A degree's
+        verdict carries ``type_scopes``, the issuer's level-scoped accreditations read with it
+        (check 6 counts none it lacks: a degree is then judged by the whole type alone)."""
         ...
 
     def verify_credentials(
@@ -636,6 +638,8 @@ class Verifier:
         The key holds every argument of the check, by value (:mod:`~talentproof.verifier.memo`)."""
         anchor = p.anchor
         claimed = checks.issuer_id(p.credential or {})
+        # A degree's level matters only when its issuer was not accredited for the whole type.
+        level = None if v.type_accredited_at_anchor else checks.degree_level(p.credential, p.kind)
 
         def compute() -> tuple[CheckResult, ...]:
             return tuple(
@@ -651,6 +655,7 @@ class Verifier:
                     block_hash_hex=chain.block_hash,
                     trust=self.trust,
                     min_confirmations=self.min_confirmations,
+                    level=level,
                 )
             )
 
@@ -660,6 +665,7 @@ class Verifier:
             return compute()
         key = (
             p.kind,
+            level,
             p.key_id,
             claimed,
             anchor.chain_id,

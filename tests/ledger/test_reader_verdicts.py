@@ -1,17 +1,20 @@
-"""The ledger reader's verdicts equal the generic eth-abi decoding of one ``eth_call`` each."""
+"""The ledger reader's verdicts equal the generic eth-abi decoding of one ``eth_call`` each
+(a degree's level-scoped accreditations, ``type_scopes``, each read by one more such call)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
+from talentproof.credential.types import KINDS, scoped_types
 from talentproof.ledger._internal.verdict import VerdictCodec
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.errors import LedgerError
-from talentproof.ledger.models import CredentialVerdict
+from talentproof.ledger.models import CredentialVerdict, TypeAccreditation
 from talentproof.ledger.reader import RegistryReader
 from tests.chainkit import DEGREE, holder, issue
 
@@ -43,9 +46,28 @@ def reference_verdict(reader: RegistryReader, q: Any, as_of: int, block: int) ->
     """The reference twin: eth-abi (``ledger.abi``) decoding of one ``eth_call`` of the view."""
     fn = reader.abi.function("verifyCredential")
     header, raw = _eth_call(reader, fn.encode(*q, as_of), hex(block))
-    return CredentialVerdict.from_struct(
+    verdict = CredentialVerdict.from_struct(
         fn.decode(raw), block_hash=bytes.fromhex(header["hash"][2:])
     )
+    kind = next(k for k in KINDS if type_id(k) == q[4])
+    if not scoped_types(kind):
+        return verdict
+    scopes = []
+    for name in scoped_types(kind):
+        _, data = _eth_call(
+            reader, fn.encode(q[0], q[1], q[2], q[3], type_id(name), as_of), hex(block)
+        )
+        s = CredentialVerdict.from_struct(fn.decode(data))
+        scopes.append(
+            TypeAccreditation(
+                name,
+                s.type_granted,
+                s.type_valid_from,
+                s.type_valid_until,
+                s.type_accredited_at_anchor,
+            )
+        )
+    return replace(verdict, type_scopes=tuple(scopes))
 
 
 def test_fast_codec_matches_the_reader(vchain):
@@ -54,7 +76,12 @@ def test_fast_codec_matches_the_reader(vchain):
     good = issue(vchain, uni, DEGREE, holder().public_key.did_key)
     revoked = issue(vchain, uni, DEGREE, holder().public_key.did_key)
     uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
+    college = vchain.issuers.get("Reader Scoped College") or vchain.add_issuer(
+        "Reader Scoped College", (f"{DEGREE}#level=associate", f"{DEGREE}#level=master")
+    )
+    scoped = issue(vchain, college, DEGREE, holder().public_key.did_key, level="doctorate")
     queries = [
+        _query(scoped, college.key.public_key.raw),
         _query(good, uni.key.public_key.raw),
         _query(revoked, uni.key.public_key.raw),
         _query(good, b"\x07" * 32),  # unregistered key
@@ -75,6 +102,15 @@ def test_fast_codec_matches_the_reader(vchain):
     slow = [reference_verdict(reader, q, 0, block) for q in queries]
     assert fast == slow
     assert [reader.verify_credential(*q, as_of=0, block=block) for q in queries] == slow
+    levels = [(s.name, s.granted, s.accredited_at_anchor) for s in fast[0].type_scopes]
+    assert levels == [
+        (f"{DEGREE}#level=associate", True, True),
+        (f"{DEGREE}#level=bachelor", False, False),
+        (f"{DEGREE}#level=master", True, True),
+        (f"{DEGREE}#level=doctorate", False, False),
+    ]
+    assert not fast[0].type_granted and fast[1].type_accredited_at_anchor
+    fast = fast[1:]
     assert fast[0].issuer_name == "University of Hong Kong" and fast[0].key_registered
     assert fast[1].credential_revoked and not fast[2].key_registered and not fast[3].anchored
     assert fast[0].issuer_id == uni.issuer_id and fast[3].issuer_id == uni.issuer_id
