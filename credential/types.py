@@ -29,6 +29,7 @@ __all__ = [
     "accredited_levels",
     "credential_kind",
     "degree_level",
+    "grant_names",
     "level_refusal",
     "parse_accreditation",
     "scoped_type",
@@ -91,8 +92,44 @@ def accreditation_names(kind: str, levels: Iterable[str] | None) -> list[str]:
         return [kind]
     wanted = list(dict.fromkeys(levels))
     if not wanted:
-        raise ValueError(f"{kind}: give at least one level, or none for every level")
+        raise ValueError(
+            f"{kind}: no level given: expected some of {', '.join(_LEVELLED.get(kind, ()))} "
+            "(or every level: the whole type)"
+        )
     return [scoped_type(kind, level) for level in wanted]
+
+
+def grant_names(types: Iterable[str], levels: str | None, *, grant: bool = True) -> list[str]:
+    """The accreditation names a command's ``--type`` values and ``--levels`` option name.
+
+    ``levels``: comma-separated degree levels (``associate,bachelor``) or ``all`` (the whole
+    type: every level). Granting a type that has levels needs it said (``grant``): a training
+    centre must not be given doctorates by omission. Raises ValueError naming what is expected.
+    """
+    names = list(types)
+    for name in names:
+        parse_accreditation(name)
+    levelled = [n for n in names if n in _LEVELLED]
+    if levels is None:
+        if grant and levelled:
+            choices = ", ".join(_LEVELLED[levelled[0]])
+            raise ValueError(
+                f"{levelled[0]}: say which levels it may award with --levels (some of {choices}, "
+                "comma-separated, or 'all' for every level)"
+            )
+        return names
+    if not levelled:
+        raise ValueError(
+            f"--levels applies to {', '.join(_LEVELLED)}: give it with --type {next(iter(_LEVELLED))}"
+        )
+    wanted = [w.strip() for w in levels.split(",") if w.strip()]
+    out: list[str] = []
+    for name in names:
+        if name not in _LEVELLED or wanted == ["all"]:
+            out.append(name)
+        else:
+            out.extend(accreditation_names(name, wanted))
+    return list(dict.fromkeys(out))
 
 
 def accredited_levels(names: Iterable[str], kind: str) -> tuple[str, ...] | None:
@@ -122,10 +159,8 @@ def level_refusal(names: Iterable[str], kind: str, subject: Any, who: str) -> st
     if level in levels:
         return None
     allowed = ", ".join(levels) if levels else "none"
-    return (
-        f"{who} is accredited to issue {kind} only at the levels {allowed}, "
-        f"not at the level {level!r} of this credential"
-    )
+    stated = f"the level {level!r} of this credential" if level else "a credential without a level"
+    return f"{who} is accredited to issue {kind} only at the levels {allowed}, not {stated}"
 
 
 def credential_kind(doc: Mapping[str, Any]) -> str:

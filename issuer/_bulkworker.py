@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from talentproof.credential.errors import CredentialError
+from talentproof.credential.types import accredited_levels, degree_level, level_refusal
 
 from . import _bulkcred, _cred
 
@@ -116,9 +117,37 @@ def row_to_request(fmt: str, line: bytes, header: list[str] | None) -> dict[str,
 _WORKER: dict[str, Any] = {}
 
 
-def init_worker(seed: bytes, did: str, identity: _cred.IssuerIdentity, kind: str) -> None:
-    """Process initializer: the job's signing key, issuer identity and credential kind."""
-    _WORKER.update(signer=_cred.Signer(seed, did), identity=identity, kind=kind)
+def init_worker(
+    seed: bytes,
+    did: str,
+    identity: _cred.IssuerIdentity,
+    kind: str,
+    accredited: tuple[str, ...] | None = None,
+    slug: str = "",
+) -> None:
+    """Process initializer: the job's signing key, issuer identity and credential kind; with
+    ``accredited`` (the institution's accreditation names), each row of a kind it holds only
+    for some levels is refused unless its degree's level is one of them."""
+    levels = None if accredited is None else accredited_levels(accredited, kind)
+    _WORKER.update(
+        signer=_cred.Signer(seed, did),
+        identity=identity,
+        kind=kind,
+        levels=levels,
+        accredited=accredited,
+        who=f"institution {slug!r}",
+    )
+
+
+def _level_refused(request: dict[str, Any]) -> str | None:
+    """Why the row's degree level is not accredited (None: it is, or the whole kind is)."""
+    levels = _WORKER.get("levels")
+    if levels is None:
+        return None
+    subject = request.get("credentialSubject")
+    if degree_level(subject) in levels:
+        return None
+    return level_refusal(_WORKER["accredited"], _WORKER["kind"], subject, _WORKER["who"])
 
 
 def _template(now: dt.datetime) -> _bulkcred.BulkTemplate:
@@ -160,6 +189,7 @@ def sign_block(
     errors: list[tuple[int, str, str]] = []
     rest: list[tuple[int, Any, int]] = []
     jsonl = fmt == "jsonl"
+    check_level = _WORKER.get("levels") is not None  # a kind accredited only for some levels
     loads, decode_error = orjson.loads, orjson.JSONDecodeError
     for k, record in enumerate(records):
         row = first_row + k
@@ -179,6 +209,11 @@ def sign_block(
                 request = row_to_request(fmt, record, header)
             except (ValueError, UnicodeDecodeError, csv.Error) as exc:
                 errors.append((row, "", str(exc)))
+                continue
+        if check_level:
+            refused = _level_refused(request)
+            if refused is not None:
+                errors.append((row, "credentialSubject.degree.level", refused))
                 continue
         try:
             done = issue_one(request, indexes[k], ids[k], owned=True)  # parsed here, ours

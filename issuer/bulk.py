@@ -64,12 +64,13 @@ from ._bulkworker import row_to_request as row_to_request  # re-exported: a row 
 from ._bulkworker import sign_block, split_views
 from .auth import Principal
 from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, table_of, utcnow
-from .errors import InvalidRequest, NotAccredited, NotFound
+from .errors import InvalidRequest, NotFound
 from .observability import lower_thread_priority
 from .outcome import Outcome, accepted
 from .service import IssuerService, fingerprint
 from .store import bulk_jobs as bulk_store
 from .store import oid4vci as offer_store
+from .usecases.institutions import refuse_unaccredited
 from .usecases.oid4vci import Oid4vci, build_oid4vci
 
 _logger = logging.getLogger(__name__)
@@ -453,8 +454,8 @@ def create_job(
     with service.sessions() as session:
         inst = session.get(Institution, institution_id)
         assert inst is not None
-        if kind not in inst.credential_types.split(","):
-            raise NotAccredited(f"institution {inst.slug!r} is not accredited to issue {kind}")
+        # a degree's level is judged row by row (`sign_block`, the offers' `_validate_claims`)
+        refuse_unaccredited(inst.slug, inst.credential_types.split(","), kind, None)
     if fmt is None:
         lower = filename.lower()
         fmt = (
@@ -806,6 +807,9 @@ class BulkRunner:
             )
             institution_id = inst.id
             did = inst.did
+            # what it is accredited for now: a degree row at a level it lacks is refused
+            accredited = tuple(t for t in inst.credential_types.split(",") if t)
+            slug = inst.slug
         if offers:
             self._run_offer_job(job_id, institution_id, fmt, kind, path, offset, rows_done)
             return
@@ -820,7 +824,7 @@ class BulkRunner:
                 self.processes,
                 mp_context=ctx,
                 initializer=_init_worker,
-                initargs=(seed, did, identity, kind),
+                initargs=(seed, did, identity, kind, accredited, slug),
             ) as pool,
             open(path, "rb") as handle,
         ):

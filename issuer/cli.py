@@ -241,6 +241,14 @@ def onboard(
     name: Annotated[str, typer.Option(help="Institution name")],
     slug: Annotated[str, typer.Option(help="Short identifier used in URLs and its did:web")],
     types: Annotated[list[str], typer.Option("--type", help="Accredited credential type (repeat)")],
+    levels: Annotated[
+        str | None,
+        typer.Option(
+            "--levels",
+            help="DegreeCredential only: the degree levels it may award, comma-separated "
+            "(associate, bachelor, master, doctorate), or 'all'; required with DegreeCredential",
+        ),
+    ] = None,
     chain_issuer_id: Annotated[
         int | None, typer.Option(help="Link an issuer already registered on chain")
     ] = None,
@@ -253,8 +261,16 @@ def onboard(
     ] = None,
 ) -> None:
     """Onboard an institution (on chain and here) and print it with its first API key (JSON)."""
+    from talentproof.credential.types import grant_names
+    from talentproof.errors import EXIT_USAGE
+
     from .errors import IssuerError
 
+    try:
+        names = grant_names(types, levels)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     try:
         service = _service()
         with service.session() as session:
@@ -262,7 +278,7 @@ def onboard(
                 session,
                 name=name,
                 slug=slug,
-                credential_types=list(types),
+                credential_types=names,
                 chain_issuer_id=chain_issuer_id,
                 did=did,
             )

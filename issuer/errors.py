@@ -60,7 +60,12 @@ class InvalidRequest(IssuerError, code="invalid_request"):
 
 
 class NotAccredited(IssuerError, code="not_accredited"):
-    """The institution is not accredited for the credential type it tried to issue."""
+    """The institution is not accredited for the credential type it tried to issue, or not at
+    that degree's level (``field``: the request member refused)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Conflict(IssuerError, code="conflict"):

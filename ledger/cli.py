@@ -186,14 +186,33 @@ def _signing_key(value: str) -> bytes:
 
 
 def _credential_type(value: str) -> str:
-    """A credential type the verifier knows by name, or an explicit 0x-hex type id."""
-    from talentproof.credential.types import KINDS
+    """A credential type the verifier knows by name (a kind, or a degree kind scoped to a level:
+    ``DegreeCredential#level=bachelor``), or an explicit 0x-hex type id."""
+    from talentproof.credential.types import parse_accreditation
 
-    if value in KINDS or value.startswith("0x"):
+    if value.startswith("0x"):
         return value
-    raise ValueError(
-        f"credential type {value!r}: expected one of {', '.join(KINDS)} or a 0x-hex type id"
-    )
+    try:
+        parse_accreditation(value)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or a 0x-hex type id") from None
+    return value
+
+
+def _grants(types: list[str], levels: str | None, *, grant: bool = True) -> list[str]:
+    """The type names ``--type`` and ``--levels`` name (`credential.types.grant_names`); 0x ids
+    pass as they are."""
+    from talentproof.credential.types import grant_names
+
+    ids = [t for t in types if t.startswith("0x")]
+    named = [_credential_type(t) for t in types if not t.startswith("0x")]
+    return [*ids, *grant_names(named, levels, grant=grant)]
+
+
+_LEVELS_HELP = (
+    "DegreeCredential only: the degree levels it may award, comma-separated (associate, "
+    "bachelor, master, doctorate), or 'all' (the whole type); required to grant DegreeCredential."
+)
 
 
 def _done(receipt: Any, what: str) -> None:
@@ -328,9 +347,10 @@ def register(app: typer.Typer) -> None:
         credential_type: list[str] = typer.Option(
             [], "--type", "-t", help="Credential type to grant."
         ),
+        levels: str | None = typer.Option(None, "--levels", help=_LEVELS_HELP),
     ) -> None:
         keys = [_signing_key(k) for k in signing_key]  # checked before connecting
-        types = [_credential_type(t) for t in credential_type]
+        types = _grants(credential_type, levels)
         c = conn.client()
         issuer_id = c.register_issuer(name, did, account)
         for pub in keys:
@@ -390,12 +410,44 @@ def register(app: typer.Typer) -> None:
         "revoke_signing_key",
         *("issuer_id", "public_key"),
     )
-    _simple(
+
+    @_governance_command(
         "grant-type",
-        "Accredit an issuer for a credential type (name or 0x id).",
-        "grant_credential_type",
-        *("issuer_id", "credential_type", *_WINDOW),
+        "Accredit an issuer for a credential type (name or 0x id); a degree for some levels "
+        "(--levels associate,bachelor) or all (--levels all).",
     )
+    def grant_type(
+        conn: Connection,
+        issuer_id: int = typer.Argument(..., min=1),
+        credential_type: str = typer.Argument(...),
+        levels: str | None = typer.Option(None, "--levels", help=_LEVELS_HELP),
+        valid_from: int = typer.Option(0, "--valid-from", min=0, help="UNIX time (0: now)."),
+        valid_until: int = typer.Option(
+            0, "--valid-until", min=0, help="UNIX time (0: open ended)."
+        ),
+    ) -> None:
+        names = _grants([credential_type], levels)  # checked before connecting
+        c = conn.client()
+        for name in names:
+            receipt = c.grant_credential_type(issuer_id, name, valid_from, valid_until)
+            _done(receipt, f"grant-type {issuer_id} {name}")
+
+    @_governance_command(
+        "withdraw-type",
+        "Withdraw an issuer's accreditation for a type (a degree's: for the levels --levels "
+        "names; without it, the whole type).",
+    )
+    def withdraw_type(
+        conn: Connection,
+        issuer_id: int = typer.Argument(..., min=1),
+        credential_type: str = typer.Argument(...),
+        levels: str | None = typer.Option(None, "--levels", help=_LEVELS_HELP),
+    ) -> None:
+        names = _grants([credential_type], levels, grant=False)  # checked before connecting
+        c = conn.client()
+        for name in names:
+            _done(c.withdraw_credential_type(issuer_id, name), f"withdraw-type {issuer_id} {name}")
+
     for verb, what in (
         ("revoke", "Revoke an issuer's credential as governance (final)"),
         ("suspend", "Suspend an issuer's credential as governance (only governance lifts it)"),
@@ -407,12 +459,6 @@ def register(app: typer.Typer) -> None:
             f"governance_{verb}_credential",
             *("issuer_id", "credential_hash", "reason"),
         )
-    _simple(
-        "withdraw-type",
-        "Withdraw an issuer's accreditation for a type.",
-        "withdraw_credential_type",
-        *("issuer_id", "credential_type"),
-    )
 
     @app.command("status")
     @_errors

@@ -3,15 +3,18 @@ accredited types and their API access (operator use cases)."""
 
 import logging
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from talentproof.credential import types as _types
+
 from .. import _cred, auth
 from ..caches import IssuerCaches
 from ..db import Institution, SigningKey, utcnow
-from ..errors import Conflict, InvalidRequest, NotFound
+from ..errors import Conflict, InvalidRequest, NotAccredited, NotFound
 from ..store import ConnectionReads, CursorReads
 from ..store import institutions as store
 from ..vault import KeyVault
@@ -28,6 +31,42 @@ DID_WEB = re.compile(
     r"^did:web:(?:localhost|(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})"
     r"(?:%3A[0-9]{1,5})?(?::[A-Za-z0-9._~-]+)*$"
 )
+
+
+#: Every accreditation name, in the order an institution's list keeps them: each kind, then its
+#: level-scoped names (``DegreeCredential#level=associate``, ...).
+ACCREDITATIONS: tuple[str, ...] = tuple(
+    name for kind in _cred.KINDS for name in (kind, *_types.scoped_types(kind))
+)
+
+
+def accreditation_names(names: list[str], field: str) -> list[str]:
+    """``names`` checked as accreditation names (a kind, or a degree kind scoped to a level:
+    ``DegreeCredential#level=bachelor``); raises InvalidRequest naming the first bad one."""
+    for name in names:
+        try:
+            _types.parse_accreditation(name)
+        except ValueError as exc:
+            raise InvalidRequest(f"{field}: {exc}", field=field) from None
+    return names
+
+
+def refuse_unaccredited(
+    slug: str, types: Iterable[str], kind: str, request: Mapping[str, Any] | None
+) -> None:
+    """NotAccredited unless an institution accredited for ``types`` may sign a ``kind``
+    credential: for the whole kind, or (``request`` given) for its degree's level. Without a
+    request, any level of the kind will do (a bulk job's upload: each row is judged later)."""
+    levels = _types.accredited_levels(types, kind)
+    if levels is not None and not levels:
+        raise NotAccredited(f"institution {slug!r} is not accredited to issue {kind}", field="type")
+    if request is None:
+        return
+    why = _types.level_refusal(
+        types, kind, request.get("credentialSubject"), f"institution {slug!r}"
+    )
+    if why is not None:
+        raise NotAccredited(why, field="credentialSubject.degree.level")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +157,13 @@ class Institutions:
         """
         if not SLUG.match(slug):
             raise InvalidRequest(f"slug must match {SLUG.pattern}, got {slug!r}", field="slug")
-        bad = [t for t in credential_types if t not in _cred.KINDS]
-        if bad or not credential_types:
+        if not credential_types:
             raise InvalidRequest(
-                f"credential_types must be a non-empty subset of {list(_cred.KINDS)}, got {credential_types}",
+                f"credential_types must name at least one of {list(_cred.KINDS)} (a degree may be "
+                "limited to levels: DegreeCredential#level=<level>)",
                 field="credential_types",
             )
+        accreditation_names(credential_types, "credential_types")
         if store.slug_taken(session, slug):
             raise Conflict(f"an institution with slug {slug!r} exists")
         if did is None:
@@ -228,12 +268,14 @@ class Institutions:
         """Grant or withdraw accredited types, on chain (ledger) and here."""
         inst = store.by_slug(session, slug)
         current = [t for t in inst.credential_types.split(",") if t]
-        bad = [t for t in [*grant, *withdraw] if t not in _cred.KINDS]
-        if bad or not (grant or withdraw):
+        if not (grant or withdraw):
             raise InvalidRequest(
-                f"grant/withdraw must name types among {list(_cred.KINDS)}, got {bad or 'none'}",
+                f"grant/withdraw must name types among {list(_cred.KINDS)} (or a degree level: "
+                "DegreeCredential#level=<level>), got none",
                 field="grant",
             )
+        accreditation_names(grant, "grant")
+        accreditation_names(withdraw, "withdraw")
         to_grant = [t for t in grant if t not in current]
         to_withdraw = [t for t in withdraw if t in current]
         if inst.chain_issuer_id is None:
@@ -242,7 +284,7 @@ class Institutions:
             inst.chain_issuer_id, grant=to_grant, withdraw=to_withdraw
         )
         updated = [
-            t for t in _cred.KINDS if (t in current or t in to_grant) and t not in to_withdraw
+            t for t in ACCREDITATIONS if (t in current or t in to_grant) and t not in to_withdraw
         ]
         inst.credential_types = ",".join(updated)
         self.c.caches.forget()

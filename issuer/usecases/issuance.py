@@ -13,7 +13,7 @@ import orjson
 
 from .. import _cred, auth
 from ..db import Institution, utcnow
-from ..errors import Conflict, InvalidRequest, IssuerError, NotAccredited
+from ..errors import Conflict, InvalidRequest, IssuerError
 from ..outcome import Outcome, accepted
 from ..store import ConnectionReads, CursorReads, HotPath, statements
 from ..store import institutions as institution_store
@@ -21,7 +21,7 @@ from ..store.idempotency import replay, stored_columns
 from ..store.status_indexes import StatusIndexes
 from .collaborators import Collaborators
 from .common import require
-from .institutions import IssuingInstitution, institution_info
+from .institutions import IssuingInstitution, institution_info, refuse_unaccredited
 from .ledger_states import LedgerStates
 
 _logger = logging.getLogger("talentproof.issuer.service")  # the service's log name, kept
@@ -259,8 +259,7 @@ class Issuance:
             raise InvalidRequest(
                 f"type must be one of {list(_cred.KINDS)}, got {kind!r}", field="type"
             )
-        if kind not in inst.types:
-            raise NotAccredited(f"institution {inst.slug!r} is not accredited to issue {kind}")
+        refuse_unaccredited(inst.slug, inst.types, kind, request)
         self.ledger_states.refuse_if_inactive(db, inst.slug, inst.chain_issuer_id)
         _key_id, signer = self.signer_for(institution_id)
         (index,) = self.status_indexes.allocate(institution_id, 1)

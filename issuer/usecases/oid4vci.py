@@ -31,6 +31,7 @@ import orjson
 
 from talentproof.credential.issuance import CONTEXTS
 from talentproof.credential.qr import render_png
+from talentproof.credential.types import accredited_levels
 
 from .. import _cred, auth
 from ..db import ApiKey, Institution, Oid4vciOffer, Oid4vciTransaction, utcnow
@@ -44,7 +45,7 @@ from ..store import oid4vci as store
 from .collaborators import Collaborators
 from .common import iso_z, require
 from .credentials import Credentials
-from .institutions import IssuingInstitution, institution_info
+from .institutions import IssuingInstitution, institution_info, refuse_unaccredited
 from .issuance import Issuance
 from .ledger_states import LedgerStates
 
@@ -130,7 +131,11 @@ class Oid4vci:
         """Credential Issuer Metadata (OpenID4VCI 1.0 section 12.2) of an institution."""
         inst = self._institution(slug)
         ci = self.credential_issuer(slug)
-        kinds = [k for k in _cred.KINDS if k in inst.credential_types.split(",")]
+        kinds = [
+            k
+            for k in _cred.KINDS
+            if accredited_levels(inst.credential_types.split(","), k) != ()  # None: every level
+        ]
         return {
             "credential_issuer": ci,
             "authorization_servers": [ci],
@@ -190,8 +195,7 @@ class Oid4vci:
                 raise InvalidRequest(
                     f"type must be one of {list(_cred.KINDS)}, got {kind!r}", field="type"
                 )
-            if kind not in inst.types:
-                raise NotAccredited(f"institution {inst.slug!r} is not accredited to issue {kind}")
+            refuse_unaccredited(inst.slug, inst.types, kind, None)  # the level: per offer
             self.ledger_states.refuse_if_inactive(db, inst.slug, inst.chain_issuer_id)
         return inst
 
@@ -199,8 +203,10 @@ class Oid4vci:
         self, inst: IssuingInstitution, kind: str, request: dict[str, Any], signer: Any
     ) -> None:
         """Build, validate and sign the credential the offer will give (then dropped): the
-        schema, the facts and the institution bound to the issuer, as ``POST /credentials``."""
+        degree's level accredited, the schema, the facts and the institution bound to the
+        issuer, as ``POST /credentials``."""
         subject = _offered_subject(request)
+        refuse_unaccredited(inst.slug, inst.types, kind, {"credentialSubject": subject})
         try:
             _cred.issue_document(
                 kind,
@@ -303,7 +309,7 @@ class Oid4vci:
             try:
                 _offer_members(request)
                 self._validate_claims(inst, kind, request, signer)
-            except InvalidRequest as exc:
+            except (InvalidRequest, NotAccredited) as exc:  # a degree at a level not accredited
                 refused.append((row, exc.field or "", exc.message))
                 continue
             offer_id = secrets.token_urlsafe(24)

@@ -699,6 +699,8 @@ def test_cli_onboard_takes_an_explicit_did(issuer_chain, tmp_path, monkeypatch) 
             new_slug("cli-bad"),
             "--type",
             "DegreeCredential",
+            "--levels",
+            "all",
             "--did",
             "did:key:z6Mkbad",
         ],

@@ -58,6 +58,8 @@ def test_deploy_governance_and_status(anvil_node, tmp_path: Path) -> None:  # ty
         pub,
         "--type",
         "DegreeCredential",
+        "--levels",
+        "all",
         *common,
     )
     assert code == 0, err
@@ -225,6 +227,63 @@ def test_every_governance_command_acts_on_chain(anvil_node, tmp_path: Path) -> N
     )
     assert code == 0, err
     assert out.startswith("accept-admin (tx 0x") and client.admin() == new_admin
+
+
+@pytest.mark.integration
+def test_degree_levels_granted_and_withdrawn(anvil_node, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A training centre accredited for associate and bachelor degrees only: one on-chain type id
+    per level (``DegreeCredential#level=<level>``), never the whole type; a level is granted and
+    withdrawn alone; granting DegreeCredential without saying which levels is refused."""
+    rpc, key = anvil_node.rpc_url, anvil_node.private_keys[0]
+    record = tmp_path / "deployment.json"
+    env = {"TALENTPROOF_OPERATOR_KEY": key}
+    code, _, err = _run("deploy", "--rpc", rpc, "--out", str(record), env=env)
+    assert code == 0, err
+    common = ["--rpc", rpc, "--deployment", str(record)]
+    code, out, err = _run(
+        "governance", "register-issuer", "Centre", "did:web:centre.example.hk",
+        "--type", "DegreeCredential", "--levels", "associate,bachelor", *common, env=env,
+    )  # fmt: skip
+    assert code == 0, err
+    issuer_id = out.strip()
+    client = RegistryClient(connect(rpc), Deployment.load(record))
+    granted = {
+        level: client.credential_type(int(issuer_id), f"DegreeCredential#level={level}").registered
+        for level in ("associate", "bachelor", "master", "doctorate")
+    }
+    assert granted == {"associate": True, "bachelor": True, "master": False, "doctorate": False}
+    assert not client.credential_type(int(issuer_id), "DegreeCredential").registered
+    code, _, err = _run("governance", "grant-type", issuer_id, "DegreeCredential", *common, env=env)
+    assert code == 1 and "say which levels it may award with --levels" in err, err
+    assert not client.credential_type(int(issuer_id), "DegreeCredential").registered
+    code, out, err = _run(
+        "governance", "grant-type", issuer_id, "DegreeCredential", "--levels", "master",
+        *common, env=env,
+    )  # fmt: skip
+    assert code == 0 and "grant-type 1 DegreeCredential#level=master (tx 0x" in out, (out, err)
+    code, out, err = _run(
+        "governance", "withdraw-type", issuer_id, "DegreeCredential#level=bachelor",
+        *common, env=env,
+    )  # fmt: skip
+    assert code == 0, err
+    bachelor = client.credential_type(int(issuer_id), "DegreeCredential#level=bachelor")
+    assert bachelor.registered and bachelor.valid_until > 0
+    assert client.credential_type(int(issuer_id), "DegreeCredential#level=master").valid_until == 0
+    code, _, err = _run(
+        "governance", "grant-type", issuer_id, "EmploymentCredential", "--levels", "master",
+        *common, env=env,
+    )  # fmt: skip
+    assert code == 1 and "--levels applies to DegreeCredential" in err, err
+    code, _, err = _run(
+        "governance", "grant-type", issuer_id, "DegreeCredential", "--levels", "phd",
+        *common, env=env,
+    )  # fmt: skip
+    assert code == 1 and "degree level 'phd': expected one of associate" in err, err
+    code, out, err = _run(
+        "governance", "grant-type", issuer_id, "DegreeCredential", "--levels", "all",
+        *common, env=env,
+    )  # fmt: skip
+    assert code == 0 and client.credential_type(int(issuer_id), "DegreeCredential").registered
 
 
 @pytest.mark.parametrize(

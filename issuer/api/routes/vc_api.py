@@ -356,7 +356,7 @@ async def issue_vc(
     except InvalidRequest as exc:
         raise _vc_api_field(exc) from exc
     except NotAccredited as exc:  # the VC API refuses a body it will not sign with 400/422
-        raise InvalidRequest(exc.message, field="credential.type") from exc
+        raise InvalidRequest(exc.message, field=f"credential.{exc.field or 'type'}") from exc
     # the use case's answer (also a replayed one) holds the signed credential
     signed = outcome.body["credential"]
     return respond(
