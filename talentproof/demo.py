@@ -17,6 +17,7 @@ The API keys come from ``<data>/dev-keys.json``, written by `talentproof run`.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 import uuid
@@ -110,6 +111,26 @@ def _request(
     if response.headers.get("content-type", "").startswith("application/json"):
         return response.json()
     return response.content
+
+
+def _refusal(url: str, token: str, body: Any) -> str:
+    """What the issuer answers a request it must refuse: ``refused (403 code): message``; a
+    request it accepts is a DemoError (the demo's point is that it does not)."""
+    import httpx
+
+    try:
+        r = httpx.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    except httpx.HTTPError as exc:
+        raise DemoError(f"POST {url}: {exc.__class__.__name__}: {exc}") from None
+    if r.status_code < 400:
+        raise DemoError(
+            f"POST {url}: accepted ({r.status_code}) what it must refuse: {r.text[:300]}"
+        )
+    try:
+        answer = r.json()
+        return f"refused ({r.status_code} {answer['error']}): {answer['message']}"
+    except (ValueError, KeyError, TypeError):
+        return f"refused ({r.status_code}): {r.text[:300]}"
 
 
 #: The applicant as on their travel document (the HKID number never leaves the applicant: the
@@ -326,6 +347,17 @@ def run_demo(config: DemoConfig) -> DemoResult:
             f"   {inst['name']} ({inst['role']}) issued {article} {label} credential ({request['type']}): {body['id']} "
             f"[{body['status']}]"
         )
+
+    academy = institutions["hk-blockchain-academy"]
+    doctorate = copy.deepcopy(demo_subjects(holder_did, identity_document)["harbour-university"])
+    doctorate["credentialSubject"]["degree"].update(
+        level="doctorate", institution={"name": academy["name"]}
+    )
+    refused = _refusal(f"{config.issuer_url}/credentials", academy["api_key"], doctorate)
+    _say(
+        f"   {academy['name']} (accredited for associate degrees only) asks for a doctorate: "
+        f"{refused}"
+    )
 
     _step(3, "The issuer anchors them on the ledger (one Merkle root per batch)")
     anchored: dict[str, dict[str, Any]] = {}

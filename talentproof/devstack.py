@@ -64,14 +64,17 @@ class DevInstitution:
 
 
 #: The three development institutions (a university, a blockchain training centre, a fintech
-#: employer named by its DID on the shipped policy's list of notable firms).
+#: employer named by its DID on the shipped policy's list of notable firms). The university may
+#: award degrees of every level (the whole ``DegreeCredential`` type); the training centre its
+#: badges and associate degrees only (``DegreeCredential#level=associate``): never a bachelor's
+#: or above, which the talent list counts.
 DEV_INSTITUTIONS: tuple[DevInstitution, ...] = (
     DevInstitution("harbour-university", "Harbour University", "university", ("DegreeCredential",)),
     DevInstitution(
         "hk-blockchain-academy",
         "Hong Kong Blockchain Academy",
         "blockchain training centre",
-        ("OpenBadgeCredential",),
+        ("OpenBadgeCredential", "DegreeCredential#level=associate"),
     ),
     DevInstitution(
         "osl",

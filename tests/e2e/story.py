@@ -22,6 +22,7 @@ from talentproof.cli import app
 from talentproof.credential.qr import encode_payload
 from talentproof.demo import demo_subjects
 from talentproof.devstack import DEV_INSTITUTIONS
+from talentproof.issuer.usecases.institutions import ACCREDITATIONS
 from talentproof.ledger.chain import type_id
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import Deployment
@@ -92,7 +93,7 @@ def check_seeded_on_chain(stack: Stack) -> None:
             assert info.did == inst.did
         else:
             assert info.did.endswith(f":institutions:{inst.slug}")
-        for kind in ("DegreeCredential", "EmploymentCredential", "OpenBadgeCredential"):
+        for kind in ACCREDITATIONS:  # each kind, and each degree level on its own
             assert client.is_accredited_at(record["chain_issuer_id"], type_id(kind), now) is (
                 kind in inst.credential_types
             ), (inst.slug, kind)
@@ -229,6 +230,10 @@ def check_demo(stack: Stack, tmp_path: Path) -> None:
         "training.png",
     ]
     assert "issued an employment credential" in text
+    assert (  # the training centre's doctorate: refused, naming the level it may award
+        "refused (403 not_accredited): institution 'hk-blockchain-academy' is accredited to "
+        "issue DegreeCredential only at the levels associate, not the level 'doctorate'"
+    ) in text
     # the verify command the demo shows runs as shown (after the revocation: invalid, exit 1)
     shown = next(
         line.strip()[2:]
