@@ -85,7 +85,13 @@ class OnboardRequest(BaseModel):
     )
     name: str = Field(min_length=1, max_length=256)
     slug: str = Field(max_length=64)
-    credential_types: list[str] = Field(max_length=16)
+    credential_types: list[str] = Field(
+        max_length=16,
+        description="Accredited types: DegreeCredential (every degree level), "
+        "EmploymentCredential, OpenBadgeCredential, or a degree level alone "
+        "(DegreeCredential#level=associate, ...#level=bachelor, ...#level=master, "
+        "...#level=doctorate)",
+    )
     chain_issuer_id: int | None = Field(default=None, ge=1, le=2**32 - 1)
     did: str | None = Field(
         default=None,
@@ -111,7 +117,11 @@ class CredentialTypesRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"grant": ["OpenBadgeCredential"], "withdraw": []}]}
     )
-    grant: list[str] = Field(default_factory=list, max_length=16)
+    grant: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Types to grant: a type, or a degree level alone (DegreeCredential#level=master)",
+    )
     withdraw: list[str] = Field(default_factory=list, max_length=16)
 
 
