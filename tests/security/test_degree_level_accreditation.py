@@ -119,10 +119,21 @@ def test_scoped_doctorate_never_meets_a_profession(env):
     assert data["outcome"]["code"] == "INVALID", data["outcome"]
     assert data["profession"] is None or data["profession"]["met"] is not True
     # the same applicant's honest bachelor from the same centre meets it
-    bachelor = write(env, f"bach-{tag}.json", _degree(env, env["centre"], "bachelor", s))
+    bachelor_doc = _degree(env, env["centre"], "bachelor", s)
+    bachelor = write(env, f"bach-{tag}.json", bachelor_doc)
     r = run(env, bachelor, *rest, "--profession", "hk-dlt-expert")
     assert r.exit_code == 0, r.output
     assert "[VALID_MEETS]" in _result_line(r.output)
+    # the verifier service's evaluation says the same
+    doctorate_doc = json.loads(doctorate.read_text())
+    client = TestClient(create_app(ServiceSettings(rpc_url=chain.rpc_url, trust=env["record"])))
+    with client:
+        for degree, want in ((doctorate_doc, "INVALID"), (bachelor_doc, "VALID_MEETS")):
+            body = client.post(
+                "/api/v1/applications/evaluate",
+                json={"documents": [degree, emp, badge], "profession": "hk-dlt-expert"},
+            ).json()
+            assert body["outcome"]["code"] == want, body["outcome"]
 
 
 def test_folder_batch_mixing_levels_judges_each_by_its_own_level(env, tmp_path):
