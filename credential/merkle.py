@@ -243,13 +243,16 @@ class InclusionMemo:
     the path) alone: the memo keeps, for each node it hashed, the root that rest led to, and a
     later proof reaching an equal node with an equal rest of its path takes that root. Same
     roots and errors as `root_from_inclusion` (its checks run first; tests/credential compare
-    both on generated trees, forged proofs included). Bounded: cleared at `MAX` nodes.
+    both on generated trees, forged proofs included). Bounded: cleared at `MAX` nodes (a
+    folder's credentials come batch by batch: recent nodes are the ones met again, and a small
+    table stays in the processor's cache).
     """
 
-    MAX = 1 << 16
+    MAX = 4096
 
     def __init__(self) -> None:
-        self._nodes: dict[tuple[bytes, int, int, int], tuple[bytes, tuple[bytes, ...]]] = {}
+        #: node key -> (root, the path that node was on, where the rest of that path starts)
+        self._nodes: dict[tuple[bytes, int, int, int], tuple[bytes, tuple[bytes, ...], int]] = {}
 
     def root(self, credential_hash: bytes, proof: InclusionProof) -> bytes:
         """`root_from_inclusion(credential_hash, proof)`."""
@@ -268,14 +271,14 @@ class InclusionMemo:
             )
             key = (r, k + 1, index >> (k + 1), size)
             found = nodes.get(key)
-            if found is not None and found[1] == path[k + 1 :]:
+            if found is not None and found[1][found[2] :] == path[k + 1 :]:
                 r = found[0]
                 break
             made.append(key)
         if len(nodes) + len(made) > self.MAX:
             nodes.clear()
         for key in made:
-            nodes[key] = (r, path[key[1] :])
+            nodes[key] = (r, path, key[1])
         return r
 
 
