@@ -180,9 +180,10 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
         f"credentials ({label(f['kind'])}; anchored {iso(f['anchoredAt'])})."
     ),
     Reason.LEVEL_NOT_ACCREDITED: lambda f: (
-        f"{f['issuerName']} was accredited to issue {f['kind']} credentials only at the levels "
-        f"{', '.join(f['levels']) or 'none'} when it anchored this one ({iso(f['anchoredAt'])}), "
-        f"not at the level {f['level'] or '(none stated)'} of this {label(f['kind'])}."
+        f"{f['issuerName']} was accredited to issue {f['kind']} credentials "
+        + (f"only at the levels {', '.join(f['levels'])}" if f["levels"] else "at no level")
+        + f" when it anchored this one ({iso(f['anchoredAt'])}), not at the level "
+        f"{f['level'] or '(none stated)'} of this {label(f['kind'])}."
     ),
     Reason.ANOTHER_ISSUER: lambda f: (
         f"The credential names issuer {f['claimed']}, but it was anchored by "

@@ -242,6 +242,17 @@ def test_level_granted_after_the_anchor_does_not_count(env):
     )
 
 
+def test_levels_granted_only_after_the_anchor_say_no_level(env):
+    chain = env["chain"]
+    inst = chain.add_issuer("Tsuen Wan Institute", ())
+    doctorate = _degree(env, inst, "doctorate")
+    chain.rpc("evm_increaseTime", [5])
+    chain.governor.grant_credential_type(inst.issuer_id, DOCTORATE)
+    msg = _check6(chain.verifier().verify_document(doctorate)).message
+    assert "accredited to issue DegreeCredential credentials at no level when it anchored" in msg
+    assert "not at the level doctorate" in msg
+
+
 def test_no_level_and_no_type_is_the_plain_type_refusal(env):
     chain = env["chain"]
     osl = chain.issuers.get("OSL Digital Securities Limited") or chain.add_issuer(
