@@ -187,3 +187,18 @@ def test_operator_grants_and_withdraws_levels(client, centre) -> None:
         path, headers=operator_headers(), json={"grant": ["DegreeCredential#level=phd"]}
     )
     assert bad.status_code == 422 and "degree level 'phd'" in bad.json()["message"], bad.text
+
+
+def test_onboard_cli_needs_the_degree_levels_said() -> None:
+    """``talentproof issuer onboard --type DegreeCredential`` without ``--levels``: a usage error
+    before anything is registered (a training centre is not given doctorates by omission)."""
+    from typer.testing import CliRunner
+
+    from talentproof.issuer.cli import issuer_app
+
+    args = ["onboard", "--name", "Centre", "--slug", "centre", "--type", "DegreeCredential"]
+    r = CliRunner().invoke(issuer_app, args)
+    assert r.exit_code == 2, r.output
+    assert "say which levels it may award with --levels" in r.output
+    r = CliRunner().invoke(issuer_app, [*args, "--levels", "associate,phd"])
+    assert r.exit_code == 2 and "degree level 'phd': expected one of associate" in r.output
