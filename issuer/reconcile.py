@@ -22,6 +22,11 @@ the start of each pass (`AnchorWorker.run_once`):
 4. what it found is recorded (``issuer_meta``) until every reopened batch is anchored again:
    `/readyz` reports it from there, in every process.
 
+It also records when it last saw the head move (``head_seen``): with
+``TALENTPROOF_ISSUER_HEAD_STALE_S`` set, `/readyz` is degraded while the head has not moved for
+that long (a node cut off from its network, or signers no longer sealing: the node still
+answers, and nothing sent to it is mined).
+
 The heads are kept as checkpoints (the last 32 densely, older ones thinned), in the database, so
 an issuer restarted while the chain is behind still detects it; with no checkpoint yet, a head
 below the highest block an anchor was recorded in is a rollback too.
@@ -35,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Any
 
 from .store import anchor_watch as watch_store
@@ -131,6 +137,7 @@ class AnchorWatch:
             checkpoints = [list(c) for c in data["checkpoints"]]
             if not checkpoints or number > int(checkpoints[-1][0]):
                 data["checkpoints"] = _thin([*checkpoints, [number, block_hash]])
+                data["head_seen"] = [number, time.time()]  # /readyz: a head that stopped moving
             condition = data.get("condition")
             if condition and not watch_store.still_open(session, list(condition["batches"])):
                 _logger.warning(
@@ -191,6 +198,7 @@ class AnchorWatch:
                 *(c for c in checkpoints if int(c[0]) <= floor),
                 [number, block_hash],
             ]
+            data["head_seen"] = [number, time.time()]
             watch_store.save(session, data)
         self.service.metrics.chain_errors.labels("rollback").inc()
         if dropped or candidates or requeued:

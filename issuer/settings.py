@@ -126,6 +126,14 @@ class IssuerSettings(BaseSettings):
         "(`anchored`); 1: final once mined (Anvil, QBFT/IBFT). Until then its credentials stay "
         "pending and a reorganisation or rollback that drops the anchor re-anchors them.",
     )
+    head_stale_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="`/readyz` is degraded while the chain head seen by the anchoring worker has "
+        "not moved for this long (a node cut off from its network, or signers no longer "
+        "sealing: the node answers, nothing sent to it is mined). 0: off (Anvil mines only on "
+        "demand); on a network with a block period, a few periods (for example 10 s at 1 s).",
+    )
     run_worker: bool = Field(default=True, description="Run the anchoring worker inside `serve`.")
     lease_check_s: float = Field(
         default=1.0,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..db import AnchorBatch, Institution, Meta
 
 #: ``issuer_meta`` key of the watch's record: {"checkpoints": [[number, hash], ...] oldest
-#: first, "condition": {...} or null}
+#: first, "condition": {...} or null, "head_seen": [number, unix time the head moved there]}
 WATCH_KEY = "anchor_watch"
 #: A batch whose transaction is mined but not yet under the configured confirmations: its
 #: credentials stay pending (`AnchorBatch`'s states).
@@ -38,6 +38,12 @@ def condition(session: Session) -> dict[str, Any] | None:
     """What the watch found wrong and has not yet repaired, or None."""
     found = load(session).get("condition")
     return dict(found) if found else None
+
+
+def head_seen(session: Session) -> tuple[int, float] | None:
+    """(block number, unix time) of the newest head the watch saw the chain move to, or None."""
+    seen = load(session).get("head_seen")
+    return (int(seen[0]), float(seen[1])) if seen else None
 
 
 def on_chain_since(session: Session, above_block: int) -> list[tuple[int, bytes, int | None, int]]:
@@ -118,6 +124,7 @@ __all__ = [
     "MINED",
     "WATCH_KEY",
     "condition",
+    "head_seen",
     "highest_block",
     "load",
     "move",

@@ -38,6 +38,7 @@ class Health:
             # what the anchor watch found wrong (a rollback, a reorganisation, a nonce gap) and
             # has not yet repaired, recorded by the anchoring worker's process
             condition = watch_store.condition(session)
+            seen = watch_store.head_seen(session)
             if condition is not None:
                 condition["reanchoring"] = watch_store.still_open(session, condition["batches"])
             # institutions with credentials not yet anchored, to name any the ledger holds back
@@ -63,6 +64,14 @@ class Health:
         # requests fail over; those down are named until a probe finds them answering again)
         endpoints = self.c.chain.endpoint_status()
         down = [e.url for e in endpoints if not e.up]
+        stale = None
+        limit = self.c.settings.head_stale_s
+        if limit > 0 and seen is not None and time.time() - seen[1] > limit:
+            stale = (
+                f"the chain head has not moved past block {seen[0]} for "
+                f"{time.time() - seen[1]:.0f} s (limit {limit:g} s): the node may be cut off "
+                "from its network, or the signers stopped sealing; nothing sent is mined"
+            )
         recovery = None
         if condition is not None:
             recovery = {
@@ -76,7 +85,9 @@ class Health:
                 "statusChangesRequeued": condition.get("status_changes_requeued", 0),
             }
         return {
-            "status": "ready" if health.available and recovery is None and not down else "degraded",
+            "status": "ready"
+            if health.available and recovery is None and not down and stale is None
+            else "degraded",
             "database": "ok",
             "chain": {
                 "available": health.available,
@@ -87,6 +98,7 @@ class Health:
                 "endpointsDown": down,
                 "endpoints": [e.to_json() for e in endpoints],
                 "failovers": self.c.chain.failovers,
+                "headStale": stale,
             },
             "anchoring": {
                 "pending_credentials": pending,
