@@ -1,16 +1,17 @@
 """Chain faults on a real geth Clique network, with issuance running (issue 16.3 a, c, d, e).
 
 One network for the module (`talentproof.ledger.network`: three Clique signers and a non-signing
-RPC node, a block every second), the registry deployed on it, one real issuer process (``talentproof
-issuer serve``, the anchoring worker inside) on the RPC node with
-``TALENTPROOF_ISSUER_CONFIRMATIONS=2``, and `CLIENTS` threads posting credentials over HTTP while
-each fault happens (the faults are `Network`'s own methods):
+RPC node, a block every second), the registry deployed on it, one real issuer process
+(``talentproof issuer serve``, the anchoring worker inside) on the RPC node with
+``TALENTPROOF_ISSUER_CONFIRMATIONS=2`` and ``TALENTPROOF_ISSUER_HEAD_STALE_S=8``, and `CLIENTS`
+threads posting credentials over HTTP while each fault happens (the faults are `Network`'s own
+methods):
 
 (a) a signer is killed with SIGKILL: the chain goes on with the two others, anchors still become
     final; restarted, it catches up with the chain and seals again;
 (c) the RPC node the issuer uses is cut off from the signers (``admin_removePeer`` on both sides,
-    no firewall needed): its head stops, what is accepted meanwhile stays pending; healed, it
-    catches up and everything is anchored;
+    no firewall needed): its head stops, what is accepted meanwhile stays pending, ``/readyz``
+    says the head has stopped; healed, it catches up and everything is anchored;
 (d) a short reorganisation drops an anchoring transaction: signer-1 and the RPC node are cut off
     from signer-2 and signer-3; the anchor is mined in signer-1's block (reported pending: one
     block, under the two confirmations), the majority side mines another transaction of the
@@ -47,6 +48,7 @@ from tests.reliability.rollback_helpers import Stack, final_check, issuer_stack,
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("network-faults")]
 
 CONFIRMATIONS = 2
+HEAD_STALE_S = 8  # /readyz degraded when the head has not moved for 8 blocks' time
 CLIENTS = 3
 PAUSE_S = (
     0.2  # between one client's requests: the four nodes, the issuer and the clients share 2 cores
@@ -127,6 +129,7 @@ def stack(net: Network, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         slug="network-faults-uni",
         confirmations=CONFIRMATIONS,
         tx_timeout_s=3,
+        head_stale_s=HEAD_STALE_S,
     )
     try:
         yield running
@@ -258,6 +261,15 @@ def test_c_rpc_node_cut_off_and_healed(net: Network, stack: Stack) -> None:
         assert head(net) == cut_head
         cut_ids = stack.accepted[start : start + 10]
         assert {stack.anchor_status(c) for c in cut_ids} == {"pending_anchor"}
+        # /readyz says what is wrong while it is
+        told = wait_for(
+            "/readyz reporting the cut",
+            lambda: (r := stack.issuer.ready())["chain"]["headStale"] and r,
+            timeout=60,
+        )
+        assert told["status"] == "degraded"
+        assert f"has not moved past block {cut_head}" in told["chain"]["headStale"], told
+        told_in = time.monotonic() - cut_at
         net.heal()
         healed_at = time.monotonic()
         wait_for("the RPC node caught up", lambda: head(net) >= head(net, "signer-1") - 1)
@@ -274,6 +286,7 @@ def test_c_rpc_node_cut_off_and_healed(net: Network, stack: Stack) -> None:
         {
             "accepted during the run": f"{load.accepted} (errors {dict(load.errors)})",
             "cut for": f"{healed_at - cut_at:.1f} s (RPC node head stayed at {cut_head})",
+            "readyz during the cut": f"{told['chain']['headStale']} (after {told_in:.1f} s)",
             "heal to the cut's credentials anchored": f"{recovered_in:.1f} s",
             "drained after the load stopped": f"{drained_in:.1f} s",
         },

@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import collections
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.issuer.issuer_helpers import OPERATOR_TOKEN, degree_request, settings_env
+from tests.reliability.service_process import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("e2e-network")]
 
@@ -47,48 +45,6 @@ def _free_port() -> int:
     from talentproof.ledger.nodes import free_port
 
     return free_port()
-
-
-class Service:
-    """``talentproof <args>`` as a subprocess, ready when ``/healthz`` answers 200."""
-
-    def __init__(self, args: list[str], env: dict[str, str], port: int, log: Path) -> None:
-        self.args, self.env, self.log = args, env, log
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from talentproof.cli import main; main()", *self.args],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"{self.args[0]} did not start:\n" + self.log.read_text()[-3000:])
-
-    def ready(self) -> dict[str, Any]:
-        answer = httpx.get(f"{self.url}/readyz", timeout=15)
-        assert answer.status_code in (200, 503), answer.text
-        return dict(answer.json())
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
 
 
 def _until(what: str, check: Callable[[], bool], timeout: float) -> None:
@@ -146,8 +102,8 @@ def test_issuance_and_verification_survive_the_rpc_node_being_killed(tmp_path: P
 
     net = Network(tmp_path / "net", NetworkConfig(signers=3, rpc_nodes=2, block_period=1))
     net.start()
-    issuer: Service | None = None
-    verifier: Service | None = None
+    issuer: ServiceProcess | None = None
+    verifier: ServiceProcess | None = None
     timeline: list[str] = []
     t0 = time.monotonic()
 
@@ -169,7 +125,7 @@ def test_issuance_and_verification_survive_the_rpc_node_being_killed(tmp_path: P
         port = _free_port()
         data = tmp_path / "issuer"
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("TALENTPROOF_")}
-        issuer = Service(
+        issuer = ServiceProcess(
             ["issuer", "serve", "--port", str(port)],
             {
                 **base_env,
@@ -190,7 +146,7 @@ def test_issuance_and_verification_survive_the_rpc_node_being_killed(tmp_path: P
         )
         issuer.start()
         vport = _free_port()
-        verifier = Service(
+        verifier = ServiceProcess(
             ["verifier", "serve", "--port", str(vport), "--trust", str(record)],
             {**base_env, "TALENTPROOF_VERIFIER_RPC_URL": ",".join(urls)},
             vport,
@@ -229,7 +185,7 @@ def test_issuance_and_verification_survive_the_rpc_node_being_killed(tmp_path: P
         def head(url: str) -> int:
             return int(rpc_call(url, "eth_blockNumber"), 16)
 
-        def down_in(service: Service) -> list[str]:
+        def down_in(service: ServiceProcess) -> list[str]:
             return list(service.ready()["chain"]["endpointsDown"])
 
         at(0.25)
