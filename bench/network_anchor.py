@@ -73,12 +73,12 @@ HERE = Path(__file__).resolve().parent
 OPERATOR = "bench-operator-token-0123456789"
 TRACK_EVERY_S = 0.5
 POLL_S = 0.2
-#: Polls of the anchor status in flight at once. More stalls the issuer: each
-#: ``GET /credentials/{id}/anchor`` of a pending credential holds a pooled database connection
-#: while it takes a second one (`LedgerStates.current`), so 18 or more at once (the pool's 8 +
-#: 10 overflow) wait on each other until the pool's 30 s timeout, and every other request of
-#: that HTTP process waits with them (seen here: issuance stopped 30 s on the 2 s network,
-#: ``sqlalchemy.exc.TimeoutError: QueuePool limit of size 8 overflow 10 reached``).
+#: Polls of the anchor status in flight at once. With every tracked credential polled at once
+#: (30-60 in flight on the network) the issuer's HTTP process stopped answering for 30 s in one
+#: 2 s run: ``sqlalchemy.exc.TimeoutError: QueuePool limit of size 8 overflow 10 reached`` in
+#: ``GET /credentials/{id}/anchor``, which holds its session's pooled connection while
+#: `LedgerStates.current` takes a second one (and may then read the chain); issuance waited
+#: with it. Not reproduced in isolation (60 concurrent polls, no load: 0.3 s).
 POLL_CONCURRENCY = 4
 REFERENCE_KEY = dev_private_keys(2)[1]  # the test mnemonic's account 1, funded on both chains
 ROOT_ANCHORED = Web3.keccak(text="RootAnchored(bytes32,uint32,uint32)")
