@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from eth_account import Account
+
 from talentproof.credential import examples, integrity, model
 from talentproof.credential.anchor import AnchorProof, attach_anchor, split_anchor
 from talentproof.credential.keys import Ed25519SigningKey
@@ -82,9 +84,15 @@ class Chain:
         *,
         governor: RegistryClient | None = None,
         did: str | None = None,
+        fresh_account: bool = False,
     ) -> Issuer:
+        """Register an issuer with a key and ``types`` granted; its account is one of the node's
+        own, or (``fresh_account``, or none left) a new one the node funds (`funded_account`)."""
         gov = governor or self.governor
-        address, pk = self.accounts.pop(0)
+        if fresh_account or not self.accounts:
+            address, pk = self.funded_account()
+        else:
+            address, pk = self.accounts.pop(0)
         did = did or KNOWN_DIDS.get(name) or f"did:web:{name.lower().replace(' ', '-')}.example.hk"
         issuer_id = gov.register_issuer(name, did, [address])
         key = Ed25519SigningKey.generate()
@@ -94,6 +102,18 @@ class Chain:
         issuer = Issuer(issuer_id, name, did, key, self.client_for(pk, gov.deployment))
         self.issuers[name] = issuer
         return issuer
+
+    def funded_account(self) -> tuple[str, str]:
+        """A new account (address, private key) given a balance by the development node (no
+        transaction, so no account's nonce moves): for issuers beyond the node's own accounts
+        (a session chain shared by many tests)."""
+        account = Account.create()
+        balance = hex(10**20)
+        answer = self.rpc("anvil_setBalance", [account.address, balance])
+        if "error" in answer:  # Ganache
+            answer = self.rpc("evm_setAccountBalance", [account.address, balance])
+        assert "error" not in answer, answer
+        return account.address, account.key.to_0x_hex()
 
     def verifier(self, **kw: Any) -> Verifier:
         trust = TrustedDeployment.from_record(self.deployment.to_json())

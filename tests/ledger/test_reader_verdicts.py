@@ -77,7 +77,9 @@ def test_fast_codec_matches_the_reader(vchain):
     revoked = issue(vchain, uni, DEGREE, holder().public_key.did_key)
     uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
     college = vchain.issuers.get("Reader Scoped College") or vchain.add_issuer(
-        "Reader Scoped College", (f"{DEGREE}#level=associate", f"{DEGREE}#level=master")
+        "Reader Scoped College",
+        (f"{DEGREE}#level=associate", f"{DEGREE}#level=master"),
+        fresh_account=True,
     )
     scoped = issue(vchain, college, DEGREE, holder().public_key.did_key, level="doctorate")
     queries = [

@@ -49,7 +49,9 @@ def env(vchain, tmp_path_factory):
     d = tmp_path_factory.mktemp("levels")
     record = d / "deployment.json"
     vchain.deployment.save(record)
-    centre = vchain.issuers.get(CENTRE) or vchain.add_issuer(CENTRE, (ASSOCIATE, BACHELOR))
+    centre = vchain.issuers.get(CENTRE) or vchain.add_issuer(
+        CENTRE, (ASSOCIATE, BACHELOR), fresh_account=True
+    )
     return {"dir": d, "record": str(record), "chain": vchain, "centre": centre}
 
 
@@ -212,7 +214,7 @@ def test_whole_type_grant_accredits_every_level(env):
 
 def test_withdrawn_level_counts_only_for_what_was_anchored_before(env):
     chain = env["chain"]
-    inst = chain.add_issuer("Harbour Business School", (BACHELOR, MASTER))
+    inst = chain.add_issuer("Harbour Business School", (BACHELOR, MASTER), fresh_account=True)
     before = _degree(env, inst, "master")
     chain.rpc("evm_increaseTime", [5])
     chain.governor.withdraw_credential_type(inst.issuer_id, MASTER)
@@ -229,7 +231,7 @@ def test_withdrawn_level_counts_only_for_what_was_anchored_before(env):
 
 def test_level_granted_after_the_anchor_does_not_count(env):
     chain = env["chain"]
-    inst = chain.add_issuer("Lantau Community College", (ASSOCIATE,))
+    inst = chain.add_issuer("Lantau Community College", (ASSOCIATE,), fresh_account=True)
     doctorate = _degree(env, inst, "doctorate")
     chain.rpc("evm_increaseTime", [5])
     chain.governor.grant_credential_type(inst.issuer_id, DOCTORATE)
@@ -244,7 +246,7 @@ def test_level_granted_after_the_anchor_does_not_count(env):
 
 def test_levels_granted_only_after_the_anchor_say_no_level(env):
     chain = env["chain"]
-    inst = chain.add_issuer("Tsuen Wan Institute", ())
+    inst = chain.add_issuer("Tsuen Wan Institute", (), fresh_account=True)
     doctorate = _degree(env, inst, "doctorate")
     chain.rpc("evm_increaseTime", [5])
     chain.governor.grant_credential_type(inst.issuer_id, DOCTORATE)
