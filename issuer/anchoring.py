@@ -178,7 +178,12 @@ class AnchorWorker:
             for batch_id in self._forming():
                 self._abandon(batch_id, "left half formed by a previous worker")
             self._recovered = True
-        health = self.service.chain.probe(max_age=5.0)
+        # a failure recorded by the last pass (a transaction not mined after its replacements:
+        # a node cut off, a frozen chain) is probed again at once, not served from the cache
+        # for 5 s: the watch below then sees a reorganisation or rollback as soon as the node
+        # answers (the loop's backoff spaces these probes)
+        chain = self.service.chain
+        health = chain.probe(max_age=5.0 if chain.health.available else 0.0)
         if not health.available:
             raise LedgerUnavailable(health.detail)
         # the chain went back or reorganised? reopen the anchors it dropped before driving
