@@ -113,6 +113,7 @@ OPERATIONS = [
     ("POST", "/api/v1/verify/image"),
     ("GET", "/api/v1/professions"),
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("POST", "/credentials/verify"),
     ("POST", "/presentations/verify"),
     ("POST", "/oid4vp/requests"),
@@ -175,6 +176,7 @@ NO_INPUT = {
     ("POST", "/api/v1/challenges"),
     ("GET", "/api/v1/professions"),
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
     # only a string path parameter: every generated value is a valid string (404 when unknown)
     ("GET", "/oid4vp/requests/{id}"),
     ("GET", "/oid4vp/requests/{id}/qr.png"),
