@@ -147,7 +147,7 @@ def test_anchored_on_another_registry_fails(vchain, uni):
     gov_key = vchain.node.private_keys[0]
     other = deploy_registry(vchain.rpc_url, gov_key)
     gov2 = RegistryClient(vchain.rpc_url, other, gov_key)
-    address, pk = vchain.accounts.pop(0)
+    address, pk = vchain.funded_account()  # the shared chain's own accounts may be used up
     iid = gov2.register_issuer(uni.name, uni.did, [address])
     gov2.add_signing_key(iid, uni.key.public_key.raw)
     gov2.grant_credential_type(iid, DEGREE)
