@@ -78,7 +78,8 @@ POLL_S = 0.2
 #: 2 s run: ``sqlalchemy.exc.TimeoutError: QueuePool limit of size 8 overflow 10 reached`` in
 #: ``GET /credentials/{id}/anchor``, which holds its session's pooled connection while
 #: `LedgerStates.current` takes a second one (and may then read the chain); issuance waited
-#: with it. Not reproduced in isolation (60 concurrent polls, no load: 0.3 s).
+#: with it. Reproduced on Anvil: 60 pending credentials polled at once, over and over, while 6
+#: clients issue: a 30 s stall and the same error (30 at once, or 60 without the issuing: none).
 POLL_CONCURRENCY = 4
 REFERENCE_KEY = dev_private_keys(2)[1]  # the test mnemonic's account 1, funded on both chains
 ROOT_ANCHORED = Web3.keccak(text="RootAnchored(bytes32,uint32,uint32)")
