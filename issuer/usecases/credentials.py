@@ -65,15 +65,14 @@ class Credentials:
 
     def anchor_status(self, principal: auth.Principal, cred_id: str) -> dict[str, Any]:
         """Where the credential is in its life: pending, batched, sent, anchored; revoked..."""
+        chain_issuer_id: int | None = None
         with self.c.sessions() as session:
             cred = self.own(session, principal, cred_id)
             batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
             state = "pending_anchor" if batch is None or batch.state != "anchored" else "anchored"
-            waiting = None
             if state == "pending_anchor":
                 inst = session.get(Institution, cred.institution_id)
-                ledger = self.ledger_states.current(inst.chain_issuer_id if inst else None)
-                waiting = ledger.waiting_reason() if ledger else None
+                chain_issuer_id = inst.chain_issuer_id if inst else None
             body: dict[str, Any] = {
                 "id": cred.id,
                 "status": state,
@@ -84,7 +83,7 @@ class Credentials:
                 "suspensionReason": cred.suspension_reason,
                 "batch": None,
                 "chain": {"available": self.c.chain.health.available},
-                "waiting": waiting,
+                "waiting": None,
                 "statusChanges": self.status_changes.for_credential(session, cred),
             }
             if batch is not None:
@@ -98,7 +97,13 @@ class Credentials:
                     "blockNumber": batch.block_number,
                     "anchoredAt": iso_z(batch.anchored_at),
                 }
-            return body
+        # Read after the session is given back: the ledger state takes a pooled connection (and
+        # may read the chain), and one request holding two of them let a burst of status polls
+        # exhaust the pool and wait on each other until its timeout.
+        if chain_issuer_id is not None:
+            ledger = self.ledger_states.current(chain_issuer_id)
+            body["waiting"] = ledger.waiting_reason() if ledger else None
+        return body
 
     def qr(self, principal: auth.Principal, cred_id: str, fmt: str) -> bytes | str:
         """The QR code (``png`` bytes or ``svg`` text) of an anchored credential."""
