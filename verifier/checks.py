@@ -296,7 +296,7 @@ def parse(
             )
         return Finding(CheckId.PARSE, Status.FAIL, Reason.UNREADABLE, {"why": why}), None, None
     try:
-        doc, anchor = c_anchor.split_anchor(dict(document))
+        doc, anchor = c_anchor.split_anchor(document)  # (a copy: it leaves its argument as is)
     except CredentialError as exc:
         return (
             Finding(CheckId.PARSE, Status.FAIL, Reason.PROOFS_UNREADABLE, {"error": str(exc)}),
