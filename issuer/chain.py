@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,6 +144,13 @@ class ChainGateway:
         self._senders: dict[bytes, Any] = {}
         self.health = ChainHealth(False, "not checked yet")
         self._issuer_states: dict[int, IssuerLedgerState] = {}
+        #: the per-account send lock (`store.sendlock.AccountSendLock.hold`), set by the service:
+        #: every send holds it from the nonce read to the broadcast, never across the receipt
+        self.send_lock: Callable[[str], contextlib.AbstractContextManager[Any]] | None = None
+
+    def _sending(self, sender: Any) -> contextlib.AbstractContextManager[Any]:
+        lock = self.send_lock
+        return lock(sender.address) if lock is not None else contextlib.nullcontext()
 
     @classmethod
     def from_settings(cls, settings: IssuerSettings) -> ChainGateway:
@@ -325,9 +332,11 @@ class ChainGateway:
 
     def _transact(self, sender: Any, fn: str, *args: Any) -> Any:
         with _guard(fn):
-            return sender.transact(
-                {"to": self.deployment().registry, "data": self._data(fn, *args)}, label=fn
-            )
+            with self._sending(sender):
+                pending = sender.send(
+                    {"to": self.deployment().registry, "data": self._data(fn, *args)}, label=fn
+                )
+            return sender.wait(pending)
 
     # -- accounts and governance ---------------------------------------------------------------
     @staticmethod
@@ -369,7 +378,9 @@ class ChainGateway:
             self._transact(gov, "grantCredentialType", issuer_id, Web3.keccak(text=name_), 0, 0)
         if fund_wei:
             with _guard("fund account"):
-                gov.transact({"to": account, "value": fund_wei}, label="fund")
+                with self._sending(gov):
+                    pending = gov.send({"to": account, "value": fund_wei}, label="fund")
+                gov.wait(pending)
         return issuer_id
 
     def change_credential_types(
@@ -433,7 +444,7 @@ class ChainGateway:
     def send_anchor(self, account_key: bytes, root: bytes, leaf_count: int) -> Any:
         """Sign and broadcast ``anchorRoot``; returns the ledger's `PendingTx` at once."""
         sender = self.sender(account_key)
-        with _guard("anchorRoot"):
+        with _guard("anchorRoot"), self._sending(sender):
             return sender.send(
                 {
                     "to": self.deployment().registry,
@@ -513,7 +524,7 @@ class ChainGateway:
         `PendingTx` at once (the status-change worker records it, then waits)."""
         fn = ACTIONS[action]
         sender = self.sender(account_key)
-        with _guard(fn):
+        with _guard(fn), self._sending(sender):
             return sender.send(
                 {"to": self.deployment().registry, "data": self._data(fn, hashes)}, label=fn
             )

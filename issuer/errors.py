@@ -95,6 +95,11 @@ class LedgerUnavailable(IssuerError, code="chain_unavailable"):
     exit_code = EXIT_UNAVAILABLE
 
 
+class AccountBusy(LedgerUnavailable, code="chain_account_busy"):
+    """Another replica or request kept sending from the same chain account longer than the
+    send lock's wait (`store.sendlock`): nothing was sent; a retry may pass (HTTP 503)."""
+
+
 class ConfigurationError(IssuerError, code="configuration_error"):
     """The service is misconfigured (missing passphrase file, unreadable deployment record)."""
 

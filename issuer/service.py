@@ -53,6 +53,7 @@ from .store import (
 from .store.idempotency import IdempotencyStore
 from .store.lease import AnchorLease
 from .store.locks import writer_lock
+from .store.sendlock import AccountSendLock
 from .store.status_indexes import StatusIndexes
 from .usecases import Collaborators
 from .usecases.api_keys import ApiKeys
@@ -141,6 +142,9 @@ class IssuerService:
         )
         self._scrub_clear_replays()
         self.chain = chain if chain is not None else ChainGateway.from_settings(settings)
+        #: one sender at a time per chain account among the replicas (`store.sendlock`)
+        self.send_lock = AccountSendLock(self.engine, timeout_s=settings.send_lock_timeout_s)
+        self.chain.send_lock = self.send_lock.hold
         self.status_indexes = StatusIndexes(self.write_lock, self.session)
         self._operator_hash = self._env_operator_hash()
         self.caches = IssuerCaches()
@@ -216,6 +220,7 @@ class IssuerService:
         """Release database connections (and the anchoring lease)."""
         self.ledger_watch.stop()
         self.anchor_lease.release()
+        self.send_lock.close()
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()

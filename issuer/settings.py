@@ -151,6 +151,14 @@ class IssuerSettings(BaseSettings):
         "silent after about this long (TCP keepalives), and a holder whose check does not answer "
         "within it gives the lease up.",
     )
+    send_lock_timeout_s: float = Field(
+        default=10.0,
+        gt=0.0,
+        le=600.0,
+        description="Per-account send lock (several replicas or processes): how long a send from "
+        "a chain account (the governor's onboarding, grants, key rotations; an anchor) waits "
+        "for another sender of that account; longer answers 503 chain_account_busy.",
+    )
     issue_fast_path: bool = Field(
         default=True,
         description="Answer well-formed POST /credentials requests without FastAPI's per-request "

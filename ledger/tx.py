@@ -21,6 +21,7 @@ has no ``baseFeePerGas`` (pre-London, GoQuorum) or when the network runs at zero
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 import time
@@ -44,6 +45,8 @@ from talentproof.ledger.errors import (
     TransactionTimeout,
     revert_data_from,
 )
+
+_logger = logging.getLogger(__name__)
 
 __all__ = [
     "FeeConfig",
@@ -413,6 +416,16 @@ class TxSender:
                 except Exception as exc:
                     self.nonces.resync()
                     if _is_nonce_error(exc) and attempt < 2:
+                        # another sender of this account took the nonce (or the node's pool
+                        # holds one): worth knowing, the issuer serialises its own senders
+                        _logger.warning(
+                            "%s: the node rejected nonce %s of %s (%s); retrying with the "
+                            "chain's count",
+                            label or "transaction",
+                            nonce,
+                            self.address,
+                            exc,
+                        )
                         continue
                     self._raise_revert(exc, label)
                     if _is_nonce_error(exc):
