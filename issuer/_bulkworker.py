@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import os
 import re
 from typing import Any
 
@@ -19,7 +20,16 @@ from talentproof.credential.types import accredited_levels, degree_level, level_
 
 from . import _bulkcred, _cred
 
-__all__ = ["init_worker", "row_to_request", "sign_block", "split_block", "split_views"]
+__all__ = [
+    "JobContext",
+    "init_worker",
+    "row_to_request",
+    "sign_block",
+    "sign_job_block",
+    "split_block",
+    "split_views",
+    "worker_pid",
+]
 
 _CRED_FIELDS = ("validFrom", "validUntil", "name", "description")
 _SUBJECT_PREFIX = "credentialSubject."
@@ -137,6 +147,36 @@ def init_worker(
         accredited=accredited,
         who=f"institution {slug!r}",
     )
+
+
+#: What signing a job's rows needs (`init_worker`'s arguments: seed, DID, identity, kind,
+#: accreditation names, slug): sent with each block, so one warm pool of signing processes
+#: (`_bulkpool.SigningPool`) serves every job of every institution, and the bulk runner's own
+#: thread signs a small job with the same call (`_bulkpool.InlineSigner`).
+JobContext = tuple[bytes, str, _cred.IssuerIdentity, str, tuple[str, ...] | None, str]
+
+
+def sign_job_block(
+    job: JobContext,
+    fmt: str,
+    header: list[str] | None,
+    first_row: int,
+    records: list[bytes],
+    indexes: list[int],
+    now: dt.datetime,
+) -> tuple[list[int], list[str], bytes, list[int], bytes, list[tuple[int, str, str]]]:
+    """`sign_block` for the job ``job``: this process's job state (`init_worker`) is set up
+    again, template included, only when the job differs from the last one it signed for."""
+    if _WORKER.get("job") != job:
+        _WORKER.clear()  # the template belongs to the previous job's identity and key
+        init_worker(*job)
+        _WORKER["job"] = job
+    return sign_block(fmt, header, first_row, records, indexes, now)
+
+
+def worker_pid() -> int:
+    """This process's id: a signing pool's warm-up and liveness check."""
+    return os.getpid()
 
 
 def _level_refused(request: dict[str, Any]) -> str | None:

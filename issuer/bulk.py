@@ -38,14 +38,12 @@ from __future__ import annotations
 
 import bisect
 import collections
-import concurrent.futures as cf
 import contextlib
 import csv
 import datetime as dt
 import gc
 import hashlib
 import logging
-import multiprocessing
 import os
 import re
 import secrets
@@ -59,9 +57,9 @@ import orjson
 from talentproof.private import private_dir
 
 from . import _bulkcred, _cred
-from ._bulkworker import init_worker as _init_worker
+from ._bulkpool import BrokenProcessPool, InlineSigner, JobSigner, SigningPool
 from ._bulkworker import row_to_request as row_to_request  # re-exported: a row as a request
-from ._bulkworker import sign_block, split_views
+from ._bulkworker import split_views
 from .auth import Principal
 from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, table_of, utcnow
 from .errors import InvalidRequest, NotFound
@@ -90,6 +88,15 @@ MAX_RECORD_BYTES = 1 << 20
 #: with 4 KiB rows); 3 chunks of 16 MiB in flight keep the heaviest files at ~600 MiB in all.
 CHUNK_BYTES = 16 << 20
 
+
+#: A job with at most this many rows left is signed in the bulk runner's own thread (the same
+#: `_bulkworker.sign_job_block` the signing processes run): a few hundred rows sign in
+#: milliseconds, less than sending them to another process and back costs.
+INLINE_ROWS = 256
+
+#: How many times a job is resumed after a signing process died under it before it fails (a
+#: row that kills its process would otherwise be retried forever).
+POOL_RETRIES = 3
 
 _UNCLOSED_QUOTE = "a quoted CSV field is not closed before the end of the file"
 
@@ -721,12 +728,26 @@ def insert_credentials(
 
 
 class BulkRunner:
-    """Processes queued and interrupted jobs, one chunk per transaction."""
+    """Processes queued and interrupted jobs, one chunk per transaction.
 
-    def __init__(self, service: IssuerService, *, processes: int | None = None) -> None:
+    Started (`start`), it keeps a warm `SigningPool` (``signing``) from start-up to `stop`;
+    `run_pending` or `run_job` called on a runner whose pool is not running start a pool for
+    the job and stop it after. Jobs with at most ``inline_rows`` rows left are signed in the
+    runner's thread.
+    """
+
+    def __init__(
+        self,
+        service: IssuerService,
+        *,
+        processes: int | None = None,
+        inline_rows: int = INLINE_ROWS,
+    ) -> None:
         self.service = service
         n = processes if processes is not None else service.settings.bulk_processes
         self.processes = n or (os.cpu_count() or 1)
+        self.inline_rows = inline_rows
+        self.signing = SigningPool(self.processes)
         self.chunk_rows = service.settings.bulk_chunk_rows
         self.chunk_bytes = CHUNK_BYTES
         self._stop = threading.Event()
@@ -740,14 +761,21 @@ class BulkRunner:
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop after the current chunk."""
+        """Stop after the current chunk, then stop the signing processes."""
         self._stop.set()
         self.wakeup.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.signing.shutdown()
 
     def _loop(self) -> None:
         lower_thread_priority(self.service.settings.worker_nice)  # background: HTTP goes first
+        try:
+            # started from this thread, the forkserver and its signing processes inherit its
+            # lower priority; warm before the first job arrives
+            self.signing.start()
+        except Exception:
+            _logger.exception("starting the signing processes failed (retried with a job)")
         try:
             self.remove_ended_uploads()
         except Exception:
@@ -761,6 +789,11 @@ class BulkRunner:
             if not busy:
                 self.wakeup.wait(1.0)
                 self.wakeup.clear()
+                if not self._stop.is_set() and not self.wakeup.is_set():
+                    try:  # a signing process that died while idle is replaced now
+                        self.signing.heal()
+                    except Exception:
+                        _logger.exception("checking the signing processes failed")
 
     def run_pending(self) -> bool:
         """Run every unfinished job to its end (or until stopped); returns whether any ran."""
@@ -768,7 +801,7 @@ class BulkRunner:
             ids = bulk_store.unfinished_ids(session)
         for job_id in ids:
             try:
-                self.run_job(job_id)
+                self._run_job_resuming(job_id)
             except (OSError, ValueError) as exc:  # the upload is gone, unreadable or altered
                 _logger.error("bulk job failed", extra={"job": job_id, "error": str(exc)})
                 with self.service.session() as session:
@@ -777,6 +810,24 @@ class BulkRunner:
                     job.state, job.error, job.finished_at = "failed", str(exc), utcnow()
                 _remove_upload(job.path)
         return bool(ids)
+
+    def _run_job_resuming(self, job_id: str) -> None:
+        """`run_job`, resumed from its last committed chunk when a signing process dies under
+        it (the chunks in flight are signed again by a new pool: nothing of them was stored),
+        at most `POOL_RETRIES` times; then a ValueError naming what happened."""
+        for attempt in range(POOL_RETRIES + 1):
+            try:
+                self.run_job(job_id)
+                return
+            except BrokenProcessPool as exc:
+                _logger.warning(
+                    "a signing process died during a bulk job: resuming it",
+                    extra={"job": job_id, "attempt": attempt + 1, "error": str(exc)},
+                )
+        raise ValueError(
+            f"the signing processes died {POOL_RETRIES + 1} times while signing this job; "
+            "expected rows a signing process can sign"
+        )
 
     def remove_ended_uploads(self) -> int:
         """Delete the uploads of jobs that ended (done or failed) and are still on disk (the
@@ -798,12 +849,13 @@ class BulkRunner:
             inst = session.get(Institution, job.institution_id)
             assert inst is not None
             identity = service.identity_for(inst)
-            fmt, kind, path, offset, rows_done = (
+            fmt, kind, path, offset, rows_done, total_rows = (
                 job.fmt,
                 job.kind,
                 job.path,
                 job.byte_offset,
                 job.rows_done,
+                job.total_rows,
             )
             institution_id = inst.id
             did = inst.did
@@ -814,20 +866,24 @@ class BulkRunner:
             self._run_offer_job(job_id, institution_id, fmt, kind, path, offset, rows_done)
             return
         _key_row_id, signer = service.signer_for(institution_id)
-        seed = signer.key.seed
-        ctx = multiprocessing.get_context("forkserver")
-        # The forkserver (started once per process) imports the signing code once; each job's
-        # signing processes are forked from it with that code loaded.
-        ctx.set_forkserver_preload(["__main__", "talentproof.issuer._bulkworker"])
+        job_context = (signer.key.seed, did, identity, kind, accredited, slug)
+        # A small job signs here; a larger one in the runner's warm pool, or (a runner not
+        # started: CLI ``worker --once``, tests) in a pool started for this job alone
+        own_pool: SigningPool | None = None
+        signing: SigningPool | InlineSigner
+        if total_rows is not None and total_rows - rows_done <= self.inline_rows:
+            signing = InlineSigner()
+        elif self.signing.running:
+            signing = self.signing
+        else:
+            signing = own_pool = SigningPool(self.processes)
         with (
-            cf.ProcessPoolExecutor(
-                self.processes,
-                mp_context=ctx,
-                initializer=_init_worker,
-                initargs=(seed, did, identity, kind, accredited, slug),
-            ) as pool,
+            contextlib.ExitStack() as stack,
             open(path, "rb") as handle,
         ):
+            if own_pool is not None:
+                stack.callback(own_pool.shutdown)
+            pool = JobSigner(signing, job_context)
             header = None
             if fmt == "csv":
                 first = read_record(handle, "csv").decode("utf-8-sig").rstrip("\r\n")
@@ -961,7 +1017,7 @@ class BulkRunner:
     def _submit_block(
         self,
         institution_id: int,
-        pool: cf.ProcessPoolExecutor,
+        pool: JobSigner,
         fmt: str,
         header: list[str] | None,
         first_row: int,
@@ -974,8 +1030,7 @@ class BulkRunner:
         parts = max(1, min(self.processes * 2, len(records) // 256 or 1))
         size = -(-len(records) // parts) if records else 1
         futures = [
-            pool.submit(
-                sign_block,
+            pool.sign(
                 fmt,
                 header,
                 first_row + i,

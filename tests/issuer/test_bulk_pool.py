@@ -1,0 +1,208 @@
+"""Bulk issuance without a fixed cost per job (issue 17.1): the signing processes are started with
+the service and kept warm (a job forks none), a process that dies is replaced and its job
+resumed from its last committed chunk, the pool stops with the service; small jobs are signed
+in the runner's thread by the same call. Every path stores the bytes the reference issuance
+(`credential.issuance.issue_credential`) gives the same request, id, status index and time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from talentproof.credential.issuance import issue_credential
+from talentproof.issuer._bulkpool import SigningPool
+from talentproof.issuer.bulk import BulkRunner
+from talentproof.issuer.db import BulkJob, Credential, Institution
+
+from .issuer_helpers import bearer, degree_request, onboard
+
+pytestmark = pytest.mark.integration
+
+WAIT_S = 120  # a bound on waiting for the service's own threads, not a performance figure
+
+
+def _rows(count: int) -> list[dict[str, object]]:
+    return [
+        degree_request(f"Field {i}", seed_byte=i % 250 + 1)["credentialSubject"]
+        for i in range(count)
+    ]
+
+
+def _upload(client: TestClient, token: str, subjects: list[dict[str, object]]) -> str:
+    content = b"".join(orjson.dumps(s) + b"\n" for s in subjects)
+    r = client.post(
+        "/bulk-jobs",
+        headers=bearer(token),
+        files={"file": ("rows.jsonl", content, "application/octet-stream")},
+        data={"type": "DegreeCredential"},
+    )
+    assert r.status_code == 202, r.text
+    return str(r.json()["id"])
+
+
+def _wait(what: str, done) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + WAIT_S
+    while not done():
+        assert time.monotonic() < deadline, f"still waiting for {what} after {WAIT_S} s"
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in (b"Z", b"X")
+
+
+def _job_state(service, job_id: str) -> str:  # type: ignore[no-untyped-def]
+    with service.sessions() as session:
+        job = session.get(BulkJob, job_id)
+        assert job is not None
+        return str(job.state)
+
+
+def _assert_reference_bytes(service, job_id: str, subjects: list[dict[str, object]]) -> None:  # type: ignore[no-untyped-def]
+    """Every row issued once, each stored document byte for byte what `issue_credential` signs
+    for its request with the same id, status index and time."""
+    with service.sessions() as session:
+        creds = session.scalars(select(Credential).where(Credential.bulk_job_id == job_id)).all()
+        inst = session.get(Institution, creds[0].institution_id)
+        assert inst is not None
+        identity = service.identity_for(inst)
+        signer = service.signer_for(inst.id)[1]
+        stored = [(c.bulk_row, c.id, c.status_index, bytes(c.document)) for c in creds]
+    assert sorted(row for row, *_ in stored) == list(range(1, len(subjects) + 1))
+    for row, cred_id, index, document in stored:
+        created = orjson.loads(document)["proof"]["created"]
+        _signed, raw, _digest = issue_credential(
+            "DegreeCredential",
+            {"credentialSubject": orjson.loads(orjson.dumps(subjects[row - 1]))},
+            identity=identity,
+            signer=signer,
+            status_index=index,
+            now=dt.datetime.fromisoformat(created.replace("Z", "+00:00")),
+            credential_id=cred_id,
+        )
+        assert document == raw, f"row {row} differs from the reference issuance"
+
+
+def test_service_start_warms_the_pool_a_job_forks_nothing_and_stop_ends_it(service) -> None:  # type: ignore[no-untyped-def]
+    from talentproof.issuer.app import create_app
+
+    subjects = _rows(1000)
+    with TestClient(create_app(service, run_worker=True)) as client:
+        runner: BulkRunner = client.app.state.bulk  # type: ignore[attr-defined]
+        # started with the service, before any job: sized to the cores (or the setting)
+        _wait("the signing processes", lambda: len(runner.signing.pids()) == runner.processes)
+        assert runner.processes == (service.settings.bulk_processes or os.cpu_count())
+        pids = runner.signing.pids()
+        forked, submitted = SigningPool.forked, runner.signing.submitted
+        job_id = _upload(client, onboard(client)["api_key"]["token"], subjects)
+        _wait("the job", lambda: _job_state(service, job_id) == "done")
+        # signed by the warm processes: none forked, none replaced
+        assert runner.signing.submitted > submitted
+        assert (SigningPool.forked, runner.signing.restarts) == (forked, 0)
+        assert runner.signing.pids() == pids and all(_alive(p) for p in pids)
+        _assert_reference_bytes(service, job_id, subjects)
+    # the service stopped: so did its signing processes
+    assert not runner.signing.running
+    assert not any(_alive(p) for p in pids)
+
+
+def test_a_small_job_is_signed_in_the_runners_thread(client, service) -> None:  # type: ignore[no-untyped-def]
+    subjects = _rows(40)
+    job_id = _upload(client, onboard(client)["api_key"]["token"], subjects)
+    runner = BulkRunner(service, processes=2)
+    assert runner.inline_rows >= len(subjects)
+    forked = SigningPool.forked
+    runner.run_pending()
+    assert _job_state(service, job_id) == "done"
+    assert SigningPool.forked == forked and not runner.signing.running
+    _assert_reference_bytes(service, job_id, subjects)
+
+
+def test_a_signing_process_killed_while_idle_is_replaced_and_the_job_resumes_once(
+    client: TestClient, make_service: Any
+) -> None:
+    service = make_service(bulk_chunk_rows=100)
+    token = onboard(client)["api_key"]["token"]
+    subjects = _rows(600)
+    job_id = _upload(client, token, subjects)
+    runner = BulkRunner(service, processes=2, inline_rows=0)
+    runner.signing.start()
+    try:
+        runner.run_job(job_id, max_chunks=2)  # 200 rows committed, then stopped as a crash would
+        before = runner.signing.pids()
+        os.kill(before[0], signal.SIGKILL)
+        _wait("the killed process to end", lambda: not _alive(before[0]))
+        assert runner.signing.heal() is False  # found dead, replaced
+        after = runner.signing.pids()
+        assert len(after) == 2 and before[0] not in after and runner.signing.restarts == 1
+        assert runner.signing.heal() is True
+        runner.run_pending()
+        assert _job_state(service, job_id) == "done"
+        _assert_reference_bytes(service, job_id, subjects)
+    finally:
+        runner.stop()
+    assert not any(_alive(p) for p in after)
+
+
+def test_signing_processes_killed_during_a_job_are_replaced_and_the_job_completes(
+    client: TestClient, make_service: Any
+) -> None:
+    service = make_service(bulk_chunk_rows=100)
+    subjects = _rows(500)
+    job_id = _upload(client, onboard(client)["api_key"]["token"], subjects)
+    runner = BulkRunner(service, processes=2, inline_rows=0)
+    runner.signing.start()
+    pids = runner.signing.pids()
+    for pid in pids:  # frozen: the job's blocks wait in their queue
+        os.kill(pid, signal.SIGSTOP)
+    thread = threading.Thread(target=runner.run_pending)
+    try:
+        thread.start()
+        _wait("the job's first blocks", lambda: runner.signing.submitted > 0)
+        for pid in pids:  # the blocks in flight are lost with them
+            os.kill(pid, signal.SIGKILL)
+        thread.join()
+        assert runner.signing.restarts >= 1 and not set(pids) & set(runner.signing.pids())
+        assert _job_state(service, job_id) == "done"
+        _assert_reference_bytes(service, job_id, subjects)
+    finally:
+        for pid in pids:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        thread.join()
+        runner.stop()
+
+
+def test_one_warm_pool_signs_each_institutions_jobs_as_that_institution(client, service) -> None:  # type: ignore[no-untyped-def]
+    """The signing processes outlive jobs: each block carries its job's key and identity, and a
+    process that signed for one institution never reuses its state for the next."""
+    first, second = _rows(300), _rows(301)
+    jobs = [
+        (_upload(client, onboard(client)["api_key"]["token"], rows), rows)
+        for rows in (first, second)
+    ]
+    runner = BulkRunner(service, processes=1, inline_rows=0)
+    runner.signing.start()
+    try:
+        pids = runner.signing.pids()
+        runner.run_pending()
+        assert runner.signing.pids() == pids
+    finally:
+        runner.stop()
+    for job_id, rows in jobs:
+        assert _job_state(service, job_id) == "done"
+        _assert_reference_bytes(service, job_id, rows)
