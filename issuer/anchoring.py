@@ -33,16 +33,20 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from talentproof.ledger.errors import ContractRevert
 
 from . import _cred
 from .chain import ISSUER_STATUSES, IssuerLedgerState
 from .db import utcnow
-from .errors import LedgerUnavailable
+from .errors import AccountBusy, LedgerUnavailable
 from .observability import lower_thread_priority
 from .reconcile import AnchorWatch
+from .store import anchor_failures as failure_store
 from .store import anchor_watch as watch_store
 from .store import batches as batch_store
 from .store.batches import FORMING as FORMING  # re-exported: the worker's states are named here
@@ -64,6 +68,23 @@ FORM_PAUSE_S = 0.004
 LEDGER_RECHECK_S = 5.0
 #: The revert of ``anchorRoot`` by an issuer that is not active on the ledger.
 ISSUER_NOT_ACTIVE = "AnchorIssuerNotActive"
+#: An institution whose anchoring fails while the chain answers (its account cannot pay for gas,
+#: an unexpected revert) is skipped until its backoff expires: this long after the first
+#: failure, doubling with each failure in a row up to `FAILURE_BACKOFF_MAX_S`; the others go on.
+FAILURE_BACKOFF_S = 2.0
+FAILURE_BACKOFF_MAX_S = 30.0
+
+
+@dataclass(slots=True)
+class InstitutionFailure:
+    """An institution whose anchoring keeps failing: why, how often in a row, since when
+    (``since``, UTC), and when it is tried again (``retry_at``, monotonic)."""
+
+    slug: str
+    reason: str
+    failures: int
+    since: dt.datetime
+    retry_at: float
 
 
 class ConcurrentBatching(Exception):
@@ -99,6 +120,10 @@ class AnchorWorker:
         #: institution id -> (ledger state, monotonic time of the next status read): institutions
         #: whose anchoring waits because the ledger shows them suspended or removed
         self.waiting: dict[int, tuple[Any, float]] = {}
+        #: institution id -> its anchoring failures in a row (skipped until ``retry_at``)
+        self.failing: dict[int, InstitutionFailure] = {}
+        self.backoff_s = FAILURE_BACKOFF_S
+        self.backoff_max_s = FAILURE_BACKOFF_MAX_S
         #: confirmations, and anchors a rollback or reorganisation dropped (`reconcile`)
         self.watch = AnchorWatch(service, settings.confirmations)
         service.anchor_wakeup = self.wakeup  # bulk chunks wake the worker when they commit
@@ -177,6 +202,8 @@ class AnchorWorker:
         if not self._recovered:  # batches a killed worker left half formed: free their leaves
             for batch_id in self._forming():
                 self._abandon(batch_id, "left half formed by a previous worker")
+            with self.service.session() as session:  # a previous holder's: tried again here
+                failure_store.clear(session)
             self._recovered = True
         # a failure recorded by the last pass (a transaction not mined after its replacements:
         # a node cut off, a frozen chain) is probed again at once, not served from the cache
@@ -190,15 +217,22 @@ class AnchorWorker:
         self.watch.check()
         # queued revocations, suspensions and reinstatements first, in order (never held back
         # by an institution's ledger state: the registry decides)
-        if self.service.apply_status_changes():
-            did = True
+        try:
+            if self.service.apply_status_changes():
+                did = True
+        except Exception as exc:  # one institution's change failing does not stop anchoring
+            if not self._institution_fault(exc) and not (
+                isinstance(exc, LedgerUnavailable) and self.service.chain.probe(max_age=0).available
+            ):
+                raise
+            _logger.warning("status changes wait: %s", exc, extra={"error": str(exc)})
         for batch_id, institution_id in self._unfinished_by_institution():
-            if self._is_waiting(institution_id):
+            if self._held_back(institution_id):
                 continue
-            if self._drive_or_wait(batch_id, institution_id):
+            if self._attempt(batch_id, institution_id):
                 did = True
         for institution_id in self._institutions_with_pending():
-            while not self._is_waiting(institution_id):
+            while not self._held_back(institution_id):
                 try:
                     formed = self._form_batch(institution_id, force=force)
                 except ConcurrentBatching as exc:
@@ -206,7 +240,7 @@ class AnchorWorker:
                     continue
                 if formed is None:
                     break
-                if not self._drive_or_wait(formed, institution_id):
+                if not self._attempt(formed, institution_id):
                     # mined but not final (confirmations), or held back: the next pass settles
                     # it from a fresh head, with the batches before it (under steady issuance
                     # this loop would otherwise never end, and nothing would become final)
@@ -229,13 +263,97 @@ class AnchorWorker:
             self._recovered = False
             self.service.metrics.lease_taken.inc()
         self.service.metrics.lease_held.set(1)
+        for failure in self.failing.values():  # an operator's run: try them again now
+            failure.retry_at = 0.0
         while time.monotonic() < deadline:
             self.run_once(force=True)
             left = {i for _b, i in self._unfinished_by_institution()}
             left.update(self._institutions_with_pending())
-            if not left - set(self.waiting) and not self.service.pending_status_changes():
+            failing = left & set(self.failing)
+            if not left - set(self.waiting) - failing and not self.service.pending_status_changes():
+                if failing:
+                    failure = self.failing[min(failing)]
+                    raise LedgerUnavailable(
+                        f"anchoring of institution {failure.slug!r} fails: {failure.reason}"
+                    )
                 return
         raise TimeoutError(f"pending credentials remain after {timeout:g} s")
+
+    # -- institutions whose anchoring keeps failing ------------------------------------------
+    def _held_back(self, institution_id: int) -> bool:
+        """Whether the institution's anchoring is skipped this pass: the ledger holds it back,
+        or it backs off after failing."""
+        failure = self.failing.get(institution_id)
+        if failure is not None and time.monotonic() < failure.retry_at:
+            return True
+        return self._is_waiting(institution_id)
+
+    def _institution_fault(self, exc: Exception) -> bool:
+        """Whether a failure is the institution's own (the pass goes on with the others: its
+        account cannot pay, a revert, its account's send lock busy) rather than the database's
+        or the chain's (unreachable, or nothing mined: the pass stops, the loop backs off)."""
+        if isinstance(exc, AccountBusy):
+            return True
+        return not isinstance(exc, (SQLAlchemyError, LedgerUnavailable))
+
+    def _attempt(self, batch_id: int, institution_id: int) -> bool:
+        """`_drive_or_wait` one of the institution's batches; a failure of its own puts the
+        institution in backoff (recorded for `/readyz`) and returns False."""
+        try:
+            result = bool(self._drive_or_wait(batch_id, institution_id))
+        except Exception as exc:
+            if not self._institution_fault(exc):
+                raise
+            self._start_failing(institution_id, exc)
+            return False
+        failure = self.failing.pop(institution_id, None)
+        if failure is not None:
+            with self.service.session() as session:
+                failure_store.clear(session, failure.slug)
+            _logger.info(
+                "anchoring of institution %r works again after %d failures",
+                failure.slug,
+                failure.failures,
+                extra={"institution": failure.slug},
+            )
+        return result
+
+    def _start_failing(self, institution_id: int, exc: Exception) -> None:
+        previous = self.failing.get(institution_id)
+        failures = previous.failures + 1 if previous is not None else 1
+        delay = min(self.backoff_s * 2 ** (failures - 1), max(self.backoff_max_s, self.backoff_s))
+        slug = previous.slug if previous is not None else self._chain_identity(institution_id)[0]
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        failure = InstitutionFailure(
+            slug,
+            reason,
+            failures,
+            previous.since if previous is not None else utcnow(),
+            time.monotonic() + delay,
+        )
+        self.failing[institution_id] = failure
+        with self.service.session() as session:
+            failure_store.record(
+                session,
+                slug,
+                {
+                    "reason": reason,
+                    "failures": failures,
+                    "since": failure.since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "retryInSeconds": round(delay, 1),
+                },
+            )
+        self.service.metrics.chain_errors.labels("institution").inc()
+        _logger.warning(
+            "anchoring of institution %r failed (%d in a row): %s; the others go on, it is "
+            "tried again in %.0f s",
+            slug,
+            failures,
+            reason,
+            delay,
+            extra={"institution": slug, "failures": failures},
+            exc_info=failures == 1,
+        )
 
     # -- institutions the ledger holds back ---------------------------------------------------
     def _drive_or_wait(self, batch_id: int, institution_id: int) -> bool:

@@ -5,6 +5,7 @@ from typing import Any
 
 from ..chain import ChainHealth
 from ..store import ConnectionReads
+from ..store import anchor_failures as failure_store
 from ..store import anchor_watch as watch_store
 from ..store import credentials as credential_store
 from .collaborators import Collaborators
@@ -45,11 +46,26 @@ class Health:
             waiting_for = credential_store.institutions_waiting_for_anchor(session)
             waiting = []
             db = ConnectionReads(session.connection())
+            # institutions whose anchoring keeps failing (the worker backs off from them)
+            failures = failure_store.load(session)
             for slug, chain_issuer_id in waiting_for:
                 if chain_issuer_id is None:
                     continue
                 ledger = self.ledger_states.recorded(db, chain_issuer_id)
                 reason = ledger.waiting_reason() if ledger else None
+                failure = failures.get(slug)
+                if failure is not None and reason is None:
+                    waiting.append(
+                        {
+                            "institution": slug,
+                            "ledgerStatus": ledger.status if ledger else None,
+                            "since": failure["since"],
+                            "reason": f"anchoring fails ({failure['failures']} in a row, "
+                            f"retried after {failure['retryInSeconds']:g} s while the other "
+                            f"institutions go on): {failure['reason']}",
+                            "failures": failure["failures"],
+                        }
+                    )
                 if ledger is not None and reason is not None:
                     waiting.append(
                         {
