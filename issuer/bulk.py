@@ -1028,6 +1028,8 @@ class BulkRunner:
         indexes = self.service.allocate_status_indexes(institution_id, len(records))
         now = utcnow()
         parts = max(1, min(self.processes * 2, len(records) // 256 or 1))
+        if parts > self.processes:  # a multiple of the processes: none signs a part more
+            parts -= parts % self.processes
         size = -(-len(records) // parts) if records else 1
         futures = [
             pool.sign(
