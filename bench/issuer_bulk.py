@@ -1,6 +1,14 @@
 """Bulk issuance end to end against a local Anvil: upload -> validate -> sign -> persist ->
-Merkle-batch -> anchor, for N credentials (default 500,000; ``--rows``) of a JSONL upload
-(``--format csv``: the same subjects as CSV columns), on SQLite (WAL).
+Merkle-batch -> anchor, for N credentials (``--rows N``) of a JSONL upload (``--format csv``:
+the same subjects as CSV columns), on SQLite (WAL). Several sizes (``--rows 1000,10000``; the
+default is 1,000, 10,000 and 100,000, ``--million`` adds 1,000,000) run each in its own process,
+then the curve is printed as a table.
+
+The bulk runner's signing processes are started before the clock starts, as the service starts
+them (issue 17.1: a job pays no process start-up; jobs of at most ``BulkRunner.inline_rows``
+rows sign in the runner's thread). OpenAttestation's ``wrapDocuments`` (``bench/oa_wrap.js``)
+wraps the same subjects in the same run, up to ``--oa-max`` rows (10,000 by default: it slows
+with size), and its rate stands beside this run's (target: at least 7x).
 
 Prints, each beside its target and a verdict:
 
@@ -27,16 +35,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 TARGET_RATE = 15_000
+TARGET_OA_RATIO = 7  # issue 17.1: at least 7x OpenAttestation's wrapDocuments at the same size
+_SUMMARY = "summary: "  # the line a size's process hands to `curve`
 TARGET_MEM = 1 << 30
 SAMPLE_S = 0.1  # memory and CPU sampling interval (the sampler's CPU is not counted)
 ASSUMED_SIGNS_PER_CORE = 50_000  # what the issue's target assumes of one core
@@ -418,9 +430,86 @@ def fast_path_rows(rounds: int = 5, number: int = 20_000) -> str:
     )
 
 
+def openattestation_rate(subjects_jsonl: Path) -> tuple[int, float, float, str] | str:
+    """OpenAttestation's ``wrapDocuments`` on the subjects of a JSONL file (`bench/oa_wrap.js`,
+    the npm package pinned in package.json): (documents, wall seconds, CPU seconds, version), or
+    why it was not measured."""
+    script = Path(__file__).resolve().parent / "oa_wrap.js"
+    try:
+        proc = subprocess.run(
+            ["node", str(script), str(subjects_jsonl)],
+            cwd=script.parent.parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError as exc:
+        return f"not measured (node: {exc})"
+    if proc.returncode != 0:
+        return f"not measured ({(proc.stderr.strip().splitlines() or ['no output'])[-1]})"
+    out = orjson.loads(proc.stdout)
+    return int(out["rows"]), float(out["seconds"]), float(out["cpu_seconds"]), str(out["version"])
+
+
+def curve(sizes: list[int], argv: list[str]) -> int:
+    """Each size in its own process (this script with ``--rows N``), then the curve: rate, CPU
+    per credential and memory beside OpenAttestation's rate at the same size, as each printed."""
+    rows_out: list[dict[str, Any]] = []
+    failed = 0
+    for n in sizes:
+        print(f"== --rows {n:,}", flush=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--rows", str(n), *argv],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = proc.stdout.splitlines()
+        print("\n".join(line for line in lines if not line.startswith(_SUMMARY)), flush=True)
+        if proc.returncode != 0:
+            failed += 1
+            print(proc.stderr, file=sys.stderr)
+        rows_out += [
+            orjson.loads(line[len(_SUMMARY) :]) for line in lines if line.startswith(_SUMMARY)
+        ]
+    print("== the curve (each size in its own process, one after the other)")
+    print(
+        "| rows | credentials/s | CPU per credential | raw signs | cores busy | peak memory "
+        f"| OpenAttestation wrapDocuments, same run | ratio (target >= {TARGET_OA_RATIO}x) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows_out:
+        oa = r["oa_rate"]
+        print(
+            f"| {r['rows']:,} | {r['rate']:,.0f} | {r['cpu_us']:.1f} us | {r['raw_signs']:.2f} "
+            f"| {r['busy']:.2f} | {r['peak_mib']:.0f} MiB | "
+            + (
+                f"{oa:,.0f}/s | {r['rate'] / oa:.1f}x {verdict(r['rate'] >= TARGET_OA_RATIO * oa)} |"
+                if isinstance(oa, float)
+                else f"{oa} | - |"
+            )
+        )
+    return 1 if failed else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=500_000)
+    parser.add_argument(
+        "--rows",
+        default="1000,10000,100000",
+        help="rows of the job; several, comma-separated (the default: 1,000, 10,000 and "
+        "100,000), each in its own process, then the curve",
+    )
+    parser.add_argument(
+        "--million", action="store_true", help="add 1,000,000 rows to the sizes (~1 min more)"
+    )
+    parser.add_argument(
+        "--oa-max",
+        type=int,
+        default=10_000,
+        help="measure OpenAttestation's wrapDocuments up to this many rows (it slows with size: "
+        "~10 min of a core at 100,000)",
+    )
     parser.add_argument("--processes", type=int, default=0, help="signing processes (0 = CPUs)")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="upload format")
     parser.add_argument(
@@ -431,9 +520,25 @@ def main() -> int:
         "900 with --rows 1000000 is the largest file the default limits accept, almost",
     )
     args = parser.parse_args()
+    sizes = [int(n.replace("_", "")) for n in args.rows.split(",") if n.strip()]
+    if args.million:
+        sizes.append(1_000_000)
+    if not sizes or min(sizes) < 1:
+        parser.error(f"expected --rows N[,N...] of positive integers, found {args.rows!r}")
+    if len(sizes) > 1:
+        return curve(
+            sizes,
+            [
+                *("--processes", str(args.processes), "--format", args.format),
+                *("--size-mib", str(args.size_mib), "--oa-max", str(args.oa_max)),
+            ],
+        )
+    args.rows = sizes[0]
     row_bytes = int(args.size_mib * 2**20 / args.rows) if args.size_mib else 0
     out_dir = Path(__file__).resolve().parent / "out"  # git-ignored; the folder is removed after
     out_dir.mkdir(exist_ok=True)
+
+    from signing_limit import limit_report, raw_sign_rate
 
     from talentproof.issuer.anchoring import AnchorWorker
     from talentproof.issuer.auth import Principal
@@ -483,7 +588,13 @@ def main() -> int:
             f"bulk_processes {settings.bulk_processes} (0 = CPU count), SQLite in the data folder"
         )
 
+        # the service's bulk runner: its signing processes start with the service, before jobs
+        # (their start-up, like Anvil's, is not counted)
+        runner = BulkRunner(service)
+        runner.signing.start()
+        pool_pids = runner.signing.pids()
         signs_before = raw_sign_cpu()  # the reference, measured here (and again after the job)
+        limits = [raw_sign_rate(CORES)]  # the raw signing limit (issue 17.3), also after
         memory = PeakMemory()
         memory.mark()  # Anvil (a child too) and the set-up so far are not counted
         memory.start()
@@ -496,7 +607,7 @@ def main() -> int:
         t_upload = time.perf_counter()
         cpu_upload = memory.tree_cpu_now()
         worker.start()  # anchors full batches while the job is still signing
-        BulkRunner(service).run_pending()
+        runner.run_pending()
         t_issued = time.perf_counter()
         busy = (memory.tree_cpu_now() - cpu_upload) / (t_issued - t_upload)
         worker.stop()
@@ -508,6 +619,7 @@ def main() -> int:
         cpu = sum(cpu_split.values())
         load = os.getloadavg()
         signs_after = raw_sign_cpu()
+        limits.append(raw_sign_rate(CORES))
         signs = sorted(signs_before[0] + signs_after[0])
         sign_s = signs[len(signs) // 2]  # median of the rounds before and after
         own = sorted(signs_before[1] + signs_after[1])
@@ -535,8 +647,8 @@ def main() -> int:
             f"{batches} roots"
         )
         print(
-            f"phases: upload {t_upload - t0:.1f} s, validate+sign+persist {t_issued - t_upload:.1f} "
-            f"s, last anchors {t_end - t_issued:.1f} s (load average at the end {load[0]:.1f} "
+            f"phases: upload {t_upload - t0:.3f} s, validate+sign+persist "
+            f"{t_issued - t_upload:.3f} s, last anchors {t_end - t_issued:.3f} s (load average at the end {load[0]:.1f} "
             f"{load[1]:.1f}: others' work shares the {CORES} cores)"
         )
         print(
@@ -545,7 +657,7 @@ def main() -> int:
             "others' load lowers it)"
         )
         print(
-            f"end to end: {total:.1f} s = {rate:,.0f} credentials/s (target >= {TARGET_RATE:,}/s: "
+            f"end to end: {total:.3f} s = {rate:,.0f} credentials/s (target >= {TARGET_RATE:,}/s: "
             f"{rate / TARGET_RATE:.2f}x) {verdict(rate >= TARGET_RATE)}"
         )
         print(
@@ -592,12 +704,54 @@ def main() -> int:
             f"{ASSUMED_SIGNS_PER_CORE:,} / {ratio:.2f} = "
             f"{CORES * ASSUMED_SIGNS_PER_CORE / ratio:,.0f}/s"
         )
+        inline = args.rows <= runner.inline_rows
+        forked_during = sorted(set(runner.signing.pids()) - set(pool_pids))
         print(
-            "reference figures quoted in the issue (not re-measured here): OpenAttestation "
-            "wrapDocuments ~2,000 docs/s at 10,000 and <200/s at 100,000 (no signing); "
-            f"Blockcerts cert-issuer ~200/s at 1,000 -> this run is {rate / 2000:.1f}x and "
-            f"{rate / 200:.0f}x those"
+            f"signing: {'in the bulk runner thread (<= ' if inline else 'the warm pool of '}"
+            + (
+                f"{runner.inline_rows} rows)"
+                if inline
+                else f"{len(pool_pids)} processes started with the service, before the job; "
+                f"processes forked during the job: {len(forked_during)}"
+            )
         )
+        runner.stop()
+        oa: tuple[int, float, float, str] | str = (
+            f"not measured (more than --oa-max {args.oa_max:,} rows)"
+        )
+        if args.rows <= args.oa_max:
+            oa_file = rows_file
+            if args.format != "jsonl":
+                oa_file = base / "subjects.jsonl"
+                _write_rows(oa_file, args.rows, "jsonl", row_bytes)
+            oa = openattestation_rate(oa_file)
+        oa_rate: float | str = oa if isinstance(oa, str) else oa[0] / oa[1]
+        if isinstance(oa, str):
+            print(f"OpenAttestation wrapDocuments, same subjects, this run: {oa}")
+        else:
+            print(
+                f"OpenAttestation wrapDocuments ({oa[3]}, the same {oa[0]:,} subjects, this run; "
+                f"salts, hashes, Merkle proofs: no signing, no storage, no chain): {oa[1]:.2f} s "
+                f"= {oa_rate:,.0f} docs/s, CPU {oa[2] / oa[0] * 1e6:.0f} us per document -> "
+                f"TalentProof end to end {rate / oa_rate:.1f}x (target >= {TARGET_OA_RATIO}x) "
+                f"{verdict(rate >= TARGET_OA_RATIO * oa_rate)}"
+            )
+        print(
+            "reference figure quoted in the issue (not re-measured here): Blockcerts cert-issuer "
+            f"~200/s at 1,000 -> this run is {rate / 200:.0f}x that"
+        )
+        summary = {
+            "rows": args.rows,
+            "rate": rate,
+            "cpu_us": per_cred * 1e6,
+            "raw_signs": ratio,
+            "busy": busy,
+            "peak_mib": peak / 2**20,
+            "oa_rate": oa_rate,
+        }
+        print(_SUMMARY + orjson.dumps(summary).decode())
+        for line in limit_report(args.rows, rate, limits, cpu_split, runner.phases):
+            print(line)
         print(fast_path_rows())
         print(upload_row(rows_file, args.format))
         print(split_row())
