@@ -48,6 +48,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -727,6 +728,36 @@ def insert_credentials(
     connection.exec_driver_sql(sql, [r + tail for r in rows])
 
 
+class PhaseTimes:
+    """Where the bulk runner's thread spends a job, phase by phase: wall and CPU seconds (this
+    thread's) summed over the chunks stored. ``wait`` is waiting for the signing processes'
+    results (idle: the runner is ahead of them), the others are the runner's own work:
+    ``rows`` (the chunk's rows assembled), ``merkle`` (its tree and paths), ``insert`` (the
+    SQL inserts), ``commit`` (SQLite writing the transaction, and a checkpoint when the WAL is
+    past its backstop). The bench prints them (`bench/issuer_bulk.py`)."""
+
+    PHASES = ("wait", "rows", "merkle", "insert", "commit")
+
+    __slots__ = ("_cpu", "_wall", "chunks", "seconds")
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {name: [0.0, 0.0] for name in self.PHASES}
+        self.chunks = 0
+        self._wall = self._cpu = 0.0
+
+    def start(self) -> None:
+        """Start the clock of the next phase."""
+        self._wall, self._cpu = time.perf_counter(), time.thread_time()
+
+    def lap(self, phase: str) -> None:
+        """Add the time since `start` or the last lap to ``phase``; the next phase starts now."""
+        wall, cpu = time.perf_counter(), time.thread_time()
+        spent = self.seconds[phase]
+        spent[0] += wall - self._wall
+        spent[1] += cpu - self._cpu
+        self._wall, self._cpu = wall, cpu
+
+
 class BulkRunner:
     """Processes queued and interrupted jobs, one chunk per transaction.
 
@@ -750,6 +781,8 @@ class BulkRunner:
         self.signing = SigningPool(self.processes)
         self.chunk_rows = service.settings.bulk_chunk_rows
         self.chunk_bytes = CHUNK_BYTES
+        #: where the runner's thread spent the chunks it stored (all jobs since it was made)
+        self.phases = PhaseTimes()
         self._stop = threading.Event()
         self.wakeup = threading.Event()
         self._thread: threading.Thread | None = None
@@ -1061,8 +1094,11 @@ class BulkRunner:
         The chunk's good rows form one anchoring batch (state ``built``) in the same
         transaction, so bulk credentials need no second pass to be batched.
         """
+        phases = self.phases
+        phases.start()
         # consecutive row ranges, in order (waited for with the collector on)
         results = [future.result() for future in futures]
+        phases.lap("wait")
         # The rows built from here on (tuples of bytes, str and int) hold no reference cycles and
         # are freed once stored; the cyclic collector would traverse them ~25 times a chunk
         # while they live (young collections every 700 allocations, ~0.3 us a row in the bench)
@@ -1098,7 +1134,9 @@ class BulkRunner:
                 assert job is not None
                 kind = job.kind
                 if good:
+                    phases.lap("rows")
                     root, paths = _bulkcred.merkle_batch(hashes)
+                    phases.lap("merkle")
                     batch = AnchorBatch(
                         institution_id=institution_id,
                         root=root,
@@ -1138,6 +1176,9 @@ class BulkRunner:
                     good=good,
                     failed=len(errors),
                 )
+                phases.lap("insert")
+            phases.lap("commit")
+            phases.chunks += 1
             service.metrics.issued.labels("bulk").inc(good)
             if good:
                 wake = getattr(service, "anchor_wakeup", None)
