@@ -86,7 +86,7 @@ def test_drain_reports_an_institution_that_keeps_failing(client, service, issuer
     a_id = _issue(client, a["api_key"]["token"], 1)
     b_id = _issue(client, b["api_key"]["token"], 2)
     worker = AnchorWorker(service)
-    with pytest.raises(Exception, match="(?i)insufficient funds"):
+    with pytest.raises(Exception, match=r"(?i)insufficient funds"):
         worker.drain(30)  # `worker --once` fails, naming why; B was anchored all the same
     assert _status(client, b["api_key"]["token"], b_id) == "anchored"
     assert _status(client, a["api_key"]["token"], a_id) == "pending_anchor"
