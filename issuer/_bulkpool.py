@@ -28,6 +28,9 @@ _logger = logging.getLogger(__name__)
 #: What the forkserver imports once: each signing process forks from it with the code loaded.
 _PRELOAD = ["__main__", "talentproof.issuer._bulkworker"]
 
+#: How long `SigningPool.heal` waits for an answer (a stopped process must not hold the runner).
+HEAL_WAIT_S = 30.0
+
 
 class InlineSigner:
     """`SigningPool`'s ``submit`` in the calling thread: the call runs now, its future is done."""
@@ -126,10 +129,12 @@ class SigningPool:
         if executor is None:
             return True
         try:
-            executor.submit(worker_pid).result()
+            executor.submit(worker_pid).result(timeout=HEAL_WAIT_S)
         except BrokenProcessPool:
             self._restart(executor)
             return False
+        except cf.TimeoutError:  # busy or stopped, not dead: looked at again next time
+            _logger.warning("a signing process did not answer in %s s", HEAL_WAIT_S)
         return True
 
     def shutdown(self) -> None:
