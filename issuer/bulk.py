@@ -11,9 +11,9 @@ physical line of the upload where its row starts (a resumed job counts the lines
 cursor again).
 
 Memory is bounded whatever the size of the file: a chunk is at most ``bulk_chunk_rows`` rows and
-`CHUNK_BYTES` of the file, at most ``SIGN_AHEAD + 1`` chunks are read and not yet stored (the
-signing processes' queue holds no more), each chunk's credentials and errors are committed and
-dropped, and no list of all rows, offsets, errors or results is ever held; an upload's records
+`CHUNK_BYTES` of the file, at most ``SIGN_AHEAD + GROUP_CHUNKS`` chunks are read and not yet
+stored (the signing processes' queue holds no more), each chunk's credentials and errors are
+committed (with at most ``GROUP_CHUNKS - 1`` chunks signed after it) and dropped, and no list of all rows, offsets, errors or results is ever held; an upload's records
 are at most `MAX_RECORD_BYTES` each, and the upload itself is read in blocks of that size
 (`store_upload`), a longer line refused before it is read whole.
 
@@ -76,6 +76,12 @@ _logger = logging.getLogger(__name__)
 
 #: Chunks a job keeps submitted to its signing processes while it stores the oldest one.
 SIGN_AHEAD = 2
+
+#: Most chunks stored in one transaction (`BulkRunner._store_chunks`): the oldest, and with it
+#: those after it already signed when it is stored. A job keeps at most ``SIGN_AHEAD +
+#: GROUP_CHUNKS`` chunks read and not yet stored, so that ``SIGN_AHEAD`` stay with the signing
+#: processes while a group is stored.
+GROUP_CHUNKS = 2
 
 #: Longest record an upload may hold (a JSONL line, a CSV record with all its lines): a longer
 #: CSV record is almost always a quote left open, which would otherwise swallow the rest of the
@@ -728,6 +734,58 @@ def insert_credentials(
     connection.exec_driver_sql(sql, [r + tail for r in rows])
 
 
+class _Prepared(NamedTuple):
+    """A signed chunk ready to store: its good rows by column (ids, credential hashes: the
+    Merkle tree's leaves, documents, status indexes, bulk rows), its errors, its time."""
+
+    ids: list[str]
+    hashes: list[bytes]
+    raws: list[memoryview]
+    indexes: list[int]
+    rows: list[int]
+    errors: list[dict[str, Any]]
+    now: dt.datetime
+
+
+def _chunk_rows(
+    job_id: str,
+    results: list[Any],
+    first_row: int,
+    indexes: list[int],
+    _count: int,
+    now: dt.datetime,
+    _new_offset: int,
+    lines: tuple[int, list[tuple[int, int]]],
+) -> _Prepared:
+    """One signed chunk's good rows by column, in row order, and its errors as ``bulk_errors``
+    rows (`_Prepared`)."""
+    rows: list[int] = []
+    ids: list[str] = []
+    raws: list[memoryview] = []  # each document a view of its block (no copy)
+    blob: list[bytes] = []
+    error_rows: list[tuple[int, str, str]] = []
+    for f_rows, f_ids, f_blob, f_lengths, f_hashes, f_errors in results:
+        rows += f_rows
+        ids += f_ids
+        raws += split_views(f_blob, f_lengths)
+        blob.append(f_hashes)
+        error_rows += f_errors
+    hashes_blob = b"".join(blob)
+    hashes = [hashes_blob[i : i + 32] for i in range(0, len(hashes_blob), 32)]
+    first_line, starts = lines
+    errors = [
+        {
+            "job_id": job_id,
+            "row": row,
+            "line": line_of(row - first_row, first_line, starts),
+            "field": field,
+            "message": msg,
+        }
+        for row, field, msg in error_rows
+    ]
+    return _Prepared(ids, hashes, raws, [indexes[r - first_row] for r in rows], rows, errors, now)
+
+
 class PhaseTimes:
     """Where the bulk runner's thread spends a job, phase by phase: wall and CPU seconds (this
     thread's) summed over the chunks stored. ``wait`` is waiting for the signing processes'
@@ -783,6 +841,8 @@ class BulkRunner:
         self.chunk_bytes = CHUNK_BYTES
         #: where the runner's thread spent the chunks it stored (all jobs since it was made)
         self.phases = PhaseTimes()
+        #: most chunks stored in one transaction (1: one each, the reference)
+        self.group_chunks = GROUP_CHUNKS
         self._stop = threading.Event()
         self.wakeup = threading.Event()
         self._thread: threading.Thread | None = None
@@ -926,13 +986,14 @@ class BulkRunner:
             next_line = _lines_before(handle, offset) + 1  # the line at the cursor
             chunks = 0
             # Chunks submitted to the signing processes and not stored yet, oldest first. While
-            # this thread stores the oldest (SQLite, Merkle tree), the next `SIGN_AHEAD` are
-            # signing: with one only, the signing processes could finish it and wait for this
-            # thread, leaving a core idle; with two they always have work queued.
+            # this thread stores the oldest (SQLite, Merkle tree; with those after it already
+            # signed, `GROUP_CHUNKS` at most), the next `SIGN_AHEAD` are signing: with one only,
+            # the signing processes could finish it and wait for this thread, leaving a core
+            # idle; with two they always have work queued.
             in_flight: collections.deque[tuple[Any, ...]] = collections.deque()
             at_end = False
             while not self._stop.is_set():
-                while not at_end and len(in_flight) <= SIGN_AHEAD:
+                while not at_end and len(in_flight) < SIGN_AHEAD + self.group_chunks:
                     chunk = read_chunk(handle, fmt, self.chunk_rows, self.chunk_bytes)
                     if not chunk.read_any:
                         at_end = True
@@ -953,8 +1014,10 @@ class BulkRunner:
                     next_line += chunk.lines
                 if not in_flight:
                     break
-                self._store_chunk(job_id, institution_id, *in_flight.popleft())
-                chunks += 1
+                most = self.group_chunks if max_chunks is None else max_chunks - chunks
+                chunks += self._store_chunks(
+                    job_id, institution_id, in_flight, min(most, self.group_chunks)
+                )
                 if max_chunks is not None and chunks >= max_chunks:
                     for submitted in in_flight:
                         for future in submitted[0]:
@@ -1077,70 +1140,63 @@ class BulkRunner:
         ]
         return futures, first_row, indexes, len(records), now, new_offset, lines
 
-    def _store_chunk(
+    def _store_chunks(
         self,
         job_id: str,
         institution_id: int,
-        futures: list[Any],
-        first_row: int,
-        indexes: list[int],
-        count: int,
-        now: dt.datetime,
-        new_offset: int,
-        lines: tuple[int, list[tuple[int, int]]],
-    ) -> None:
-        """Commit one chunk: its credentials already in a Merkle batch, its errors, the cursor.
+        in_flight: collections.deque[tuple[Any, ...]],
+        most: int,
+    ) -> int:
+        """Commit the oldest chunk of ``in_flight`` (waiting for its signing), and with it the
+        chunks right after it already signed, ``most`` in all, in one transaction: each chunk's
+        credentials in their own Merkle batch (state ``built``, so bulk credentials need no
+        second pass to be batched), their errors, the cursor after the last. Returns how many
+        chunks were stored (taken off ``in_flight``).
 
-        The chunk's good rows form one anchoring batch (state ``built``) in the same
-        transaction, so bulk credentials need no second pass to be batched.
+        Why several: a commit writes every page the transaction changed, and a chunk's random
+        credential ids and hashes land on most leaf pages of their two unique indexes, which
+        grow with the table (~90 MB at 1,000,000 credentials). Per chunk stored, that was the
+        cost that grew with size (the WAL written, then copied back by the checkpoint); when the
+        signing processes are ahead of this thread (the only case where chunks wait here
+        signed), two chunks share those page writes. ``most`` = 1 is the reference: one chunk
+        per transaction, as before (tests/issuer/test_bulk.py compares the two).
         """
         phases = self.phases
         phases.start()
+        group = [in_flight.popleft()]
         # consecutive row ranges, in order (waited for with the collector on)
-        results = [future.result() for future in futures]
+        results = [[future.result() for future in group[0][0]]]
+        while len(group) < most and in_flight and all(future.done() for future in in_flight[0][0]):
+            group.append(in_flight.popleft())
+            results.append([future.result() for future in group[-1][0]])
         phases.lap("wait")
         # The rows built from here on (tuples of bytes, str and int) hold no reference cycles and
         # are freed once stored; the cyclic collector would traverse them ~25 times a chunk
         # while they live (young collections every 700 allocations, ~0.3 us a row in the bench)
         with _collector_paused():
             service = self.service
-            rows: list[int] = []
-            ids: list[str] = []
-            raws: list[memoryview] = []  # each document a view of its block (no copy)
-            blob: list[bytes] = []
-            error_rows: list[tuple[int, str, str]] = []
-            for f_rows, f_ids, f_blob, f_lengths, f_hashes, f_errors in results:
-                rows += f_rows
-                ids += f_ids
-                raws += split_views(f_blob, f_lengths)
-                blob.append(f_hashes)
-                error_rows += f_errors
-            hashes_blob = b"".join(blob)
-            hashes = [hashes_blob[i : i + 32] for i in range(0, len(hashes_blob), 32)]
-            first_line, starts = lines
-            errors = [
-                {
-                    "job_id": job_id,
-                    "row": row,
-                    "line": line_of(row - first_row, first_line, starts),
-                    "field": field,
-                    "message": msg,
-                }
-                for row, field, msg in error_rows
+            prepared = [
+                _chunk_rows(job_id, result, *chunk[1:])
+                for result, chunk in zip(results, group, strict=True)
             ]
-            good = len(ids)
+            good = sum(len(p.ids) for p in prepared)
+            failed = sum(len(p.errors) for p in prepared)
             with service.session() as session:
                 job = session.get(BulkJob, job_id)
                 assert job is not None
                 kind = job.kind
-                if good:
+                for ids, hashes, raws, indexes, rows, errors, now in prepared:
+                    if errors:
+                        session.connection().execute(table_of(BulkError).insert(), errors)
+                    if not ids:
+                        continue
                     phases.lap("rows")
                     root, paths = _bulkcred.merkle_batch(hashes)
                     phases.lap("merkle")
                     batch = AnchorBatch(
                         institution_id=institution_id,
                         root=root,
-                        leaf_count=good,
+                        leaf_count=len(ids),
                         state="built",
                         oldest_leaf_at=now,
                     )
@@ -1158,29 +1214,29 @@ class BulkRunner:
                                 ids,
                                 hashes,
                                 raws,
-                                [indexes[r - first_row] for r in rows],
-                                range(good),
+                                indexes,
+                                range(len(ids)),
                                 paths,
                                 rows,
                                 strict=True,
                             )
                         ),
                     )
-                if errors:
-                    session.connection().execute(table_of(BulkError).insert(), errors)
+                    phases.lap("insert")
                 bulk_store.add_progress(
                     session,
                     job_id,
-                    new_offset=new_offset,
-                    count=count,
+                    new_offset=group[-1][5],
+                    count=sum(chunk[3] for chunk in group),
                     good=good,
-                    failed=len(errors),
+                    failed=failed,
                 )
                 phases.lap("insert")
             phases.lap("commit")
-            phases.chunks += 1
+            phases.chunks += len(group)
             service.metrics.issued.labels("bulk").inc(good)
             if good:
                 wake = getattr(service, "anchor_wakeup", None)
                 if wake is not None:
                     wake.set()
+        return len(group)

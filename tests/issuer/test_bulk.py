@@ -322,6 +322,7 @@ def test_the_collector_is_paused_only_while_a_chunk_is_stored(client, service, m
     monkeypatch.setattr(bulk, "insert_credentials", watched)
     small = BulkRunner(service, processes=1)
     small.chunk_rows = 10
+    small.group_chunks = 1  # one chunk per transaction (grouped: test_grouped_chunks_...)
     job_id = _upload(client, token, _jsonl(25, {}), "rows.jsonl").json()["id"]
     assert gc.isenabled()
     with pytest.raises(RuntimeError, match="disk full"):
@@ -336,3 +337,111 @@ def test_the_collector_is_paused_only_while_a_chunk_is_stored(client, service, m
     assert seen == [False, False, False, False] and still_off
     done = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
     assert (done["state"], done["succeeded"]) == ("done", 25)
+
+
+def _stored(service, job_id: str) -> tuple[object, ...]:
+    """What a job stored, without what differs between runs (ids, signatures, times): its rows
+    with their status index, leaf index and batch (as the batch's rank in the job), each batch's
+    leaf count, its errors and its cursor."""
+    from talentproof.issuer.db import AnchorBatch, BulkError, BulkJob
+
+    with service.sessions() as session:
+        creds = session.execute(
+            select(
+                Credential.bulk_row,
+                Credential.status_index,
+                Credential.leaf_index,
+                Credential.batch_id,
+            )
+            .where(Credential.bulk_job_id == job_id)
+            .order_by(Credential.bulk_row)
+        ).all()
+        batch_ids = sorted({c.batch_id for c in creds})
+        leaves = [session.get(AnchorBatch, b).leaf_count for b in batch_ids]
+        first_index = min(c.status_index for c in creds)
+        errors = session.execute(
+            select(BulkError.row, BulkError.line, BulkError.field)
+            .where(BulkError.job_id == job_id)
+            .order_by(BulkError.row)
+        ).all()
+        job = session.get(BulkJob, job_id)
+        assert job is not None
+        return (
+            [
+                (
+                    c.bulk_row,
+                    c.status_index - first_index,
+                    c.leaf_index,
+                    batch_ids.index(c.batch_id),
+                )
+                for c in creds
+            ],
+            leaves,
+            [tuple(e) for e in errors],
+            (job.state, job.byte_offset, job.rows_done, job.succeeded, job.failed),
+        )
+
+
+def test_grouped_chunks_store_what_one_chunk_per_transaction_stores(
+    client, service, make_service, monkeypatch
+) -> None:
+    """Chunks already signed are stored together (`BulkRunner._store_chunks`, ``group_chunks``
+    at most): the same rows, Merkle batches (one per chunk), errors and cursor as one chunk per
+    transaction (``group_chunks = 1``, the reference), in fewer transactions; a failure in a
+    group's second chunk rolls the whole group back and the job resumes from the cursor before
+    it, every row stored once."""
+    token = onboard(client)["api_key"]["token"]
+    bad = {3: b"not json", 17: b"[1, 2]", 28: b"{}"}
+    content = _jsonl(45, bad)
+    progress = bulk.bulk_store.add_progress
+    commits: list[int] = []
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        commits.append(kwargs["count"])
+        return progress(*args, **kwargs)
+
+    monkeypatch.setattr(bulk.bulk_store, "add_progress", counted)
+    stored = {}
+    for group in (1, 3):
+        job_id = _upload(client, token, content, f"rows{group}.jsonl").json()["id"]
+        # signed in this thread (every block signed when submitted), so each group is as large
+        # as allowed, whatever the timing
+        runner = BulkRunner(make_service(bulk_chunk_rows=5), processes=1, inline_rows=1000)
+        runner.group_chunks = group
+        commits.clear()
+        runner.run_job(job_id)
+        stored[group] = _stored(service, job_id)
+        assert sum(commits) == 45
+        assert commits == ([5] * 9 if group == 1 else [15, 15, 15]), commits
+    one, grouped = stored[1], stored[3]
+    assert len(grouped[0]) == 42 and grouped[1] == [4, 5, 5, 4, 5, 4, 5, 5, 5]
+    # the cursors differ only by the file (each upload its own): same offsets, rows and counts
+    assert grouped == one
+
+    # a failure while storing a group's second chunk: nothing of the group is kept
+    insert = bulk.insert_credentials
+    calls: list[int] = []
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 5:  # the second chunk of the second group
+            raise RuntimeError("disk full")
+        return insert(*args, **kwargs)
+
+    job_id = _upload(client, token, content, "rows-crash.jsonl").json()["id"]
+    runner = BulkRunner(make_service(bulk_chunk_rows=5), processes=1, inline_rows=1000)
+    runner.group_chunks = 3
+    monkeypatch.setattr(bulk, "insert_credentials", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        runner.run_job(job_id)
+    partial = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
+    assert (partial["rows_done"], partial["succeeded"]) == (15, 14)  # the first group only
+    monkeypatch.setattr(bulk, "insert_credentials", insert)
+    runner.run_job(job_id)  # resumed from the first group's cursor
+    resumed = _stored(service, job_id)
+    # the same, but for the status indexes of the chunks signed again (fresh ones, each once)
+    assert [(r, leaf, b) for r, _s, leaf, b in resumed[0]] == [
+        (r, leaf, b) for r, _s, leaf, b in one[0]
+    ]
+    assert resumed[1:] == one[1:]
+    assert len({s for _r, s, _l, _b in resumed[0]}) == 42

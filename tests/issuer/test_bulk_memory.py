@@ -1,5 +1,5 @@
 """Bulk jobs in bounded memory (issue 12.3): chunks bounded in bytes as well as rows, at most
-``SIGN_AHEAD + 1`` chunks read and not yet stored, every record of an upload at most
+``SIGN_AHEAD + GROUP_CHUNKS`` chunks read and not yet stored, every record of an upload at most
 `MAX_RECORD_BYTES`, and a job's peak memory that does not follow the size of its file.
 
 The full-size figure (a 900 MiB upload) is `bench/issuer_bulk.py --rows 1000000 --format csv
@@ -127,21 +127,27 @@ def test_a_job_of_heavy_rows_keeps_a_few_chunks_in_memory(
 
     # what is read and not yet stored, at its most (records submitted to the signing processes)
     in_flight, most, chunks = [0], [0], []
-    submit, store = BulkRunner._submit_block, BulkRunner._store_chunk
+    submit, store = BulkRunner._submit_block, BulkRunner._store_chunks
+    weights: dict[int, int] = {}  # by submitted chunk (its id while it is in flight)
 
     def _submit(self, *args):  # type: ignore[no-untyped-def]
         weight = sum(map(len, args[5]))  # the chunk's records
         chunks.append(weight)
         in_flight[0] += weight
         most[0] = max(most[0], in_flight[0])
-        return (*submit(self, *args), weight)
+        submitted = submit(self, *args)
+        weights[id(submitted)] = weight
+        return submitted
 
-    def _store(self, job_id, institution_id, *submitted):  # type: ignore[no-untyped-def]
-        store(self, job_id, institution_id, *submitted[:-1])
-        in_flight[0] -= submitted[-1]
+    def _store(self, job_id, institution_id, queue, most_chunks):  # type: ignore[no-untyped-def]
+        before = list(queue)
+        stored = store(self, job_id, institution_id, queue, most_chunks)
+        for submitted in before[:stored]:
+            in_flight[0] -= weights.pop(id(submitted))
+        return stored
 
     monkeypatch.setattr(BulkRunner, "_submit_block", _submit)
-    monkeypatch.setattr(BulkRunner, "_store_chunk", _store)
+    monkeypatch.setattr(BulkRunner, "_store_chunks", _store)
     runner = BulkRunner(service, processes=1)
     # the byte budget scaled down with the file (the default's 16 MiB is what the bench measures
     # with 900 MiB): a few 1 MiB chunks against the whole 48 MiB file in one
@@ -163,10 +169,10 @@ def test_a_job_of_heavy_rows_keeps_a_few_chunks_in_memory(
         errors = session.query(BulkError).filter_by(job_id=job["id"]).count()
         assert errors == rows // 2
     # every chunk within its byte budget (but for the record that crosses it), and no more than
-    # SIGN_AHEAD + 1 of them in flight: bounded whatever the file's size
+    # SIGN_AHEAD + GROUP_CHUNKS of them in flight: bounded whatever the file's size
     bound = runner.chunk_bytes + bulk.MAX_RECORD_BYTES
     assert len(chunks) > 3 and max(chunks) <= bound
-    assert most[0] <= (bulk.SIGN_AHEAD + 1) * bound < size
+    assert most[0] <= (bulk.SIGN_AHEAD + bulk.GROUP_CHUNKS) * bound < size
     # and this process's memory: the old whole-file chunk (every record, then its pickled copy
     # for the signing process) grew it by about twice the file's size (98 MiB measured); a few
     # chunks now (about 14 MiB)
