@@ -489,7 +489,29 @@ def curve(sizes: list[int], argv: list[str]) -> int:
                 else f"{oa} | - |"
             )
         )
+    print(flatness(rows_out))
     return 1 if failed else 0
+
+
+#: Issue 17.2: at 1,000,000 rows, CPU per credential and throughput within 10% of 100,000 rows'.
+TARGET_FLAT = 0.10
+
+
+def flatness(rows_out: list[dict[str, Any]]) -> str:
+    """The largest size against 100,000 rows (issue 17.2): CPU per credential and rate, each
+    within `TARGET_FLAT`; cores busy and peak memory beside them."""
+    by_rows = {r["rows"]: r for r in rows_out}
+    base, top = by_rows.get(100_000), by_rows.get(max(by_rows, default=0))
+    if base is None or top is None or top is base:
+        return "flat with size (issue 17.2): not measured (needs 100,000 rows and a larger size)"
+    cpu, rate = top["cpu_us"] / base["cpu_us"] - 1, top["rate"] / base["rate"] - 1
+    ok = abs(cpu) <= TARGET_FLAT and rate >= -TARGET_FLAT
+    return (
+        f"flat with size (issue 17.2): {top['rows']:,} rows against 100,000: CPU per credential "
+        f"{cpu:+.0%}, credentials/s {rate:+.0%} (target within {TARGET_FLAT:.0%}) {verdict(ok)}; "
+        f"cores busy {base['busy']:.2f} -> {top['busy']:.2f}, peak memory "
+        f"{top['peak_mib']:.0f} MiB (target <= 1024)"
+    )
 
 
 def main() -> int:
@@ -648,8 +670,8 @@ def main() -> int:
         )
         print(
             f"phases: upload {t_upload - t0:.3f} s, validate+sign+persist "
-            f"{t_issued - t_upload:.3f} s, last anchors {t_end - t_issued:.3f} s (load average at the end {load[0]:.1f} "
-            f"{load[1]:.1f}: others' work shares the {CORES} cores)"
+            f"{t_issued - t_upload:.3f} s, last anchors {t_end - t_issued:.3f} s (load average at "
+            f"the end {load[0]:.1f} {load[1]:.1f}: others' work shares the {CORES} cores)"
         )
         print(
             f"cores busy during validate+sign+persist (process tree CPU / wall): {busy:.2f} of "
