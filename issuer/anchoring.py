@@ -265,17 +265,25 @@ class AnchorWorker:
         self.service.metrics.lease_held.set(1)
         for failure in self.failing.values():  # an operator's run: try them again now
             failure.retry_at = 0.0
+        self.service.status_changes.retry_now()
         while time.monotonic() < deadline:
             self.run_once(force=True)
             left = {i for _b, i in self._unfinished_by_institution()}
             left.update(self._institutions_with_pending())
             failing = left & set(self.failing)
-            if not left - set(self.waiting) - failing and not self.service.pending_status_changes():
+            # queued status changes left only by institutions whose changes fail: named below
+            changes = self.service.status_changes.failing_only()
+            if not left - set(self.waiting) - failing and (
+                changes or not self.service.pending_status_changes()
+            ):
+                problems = [changes] if changes else []
                 if failing:
                     failure = self.failing[min(failing)]
-                    raise LedgerUnavailable(
-                        f"anchoring of institution {failure.slug!r} fails: {failure.reason}"
+                    problems.insert(
+                        0, f"anchoring of institution {failure.slug!r} fails: {failure.reason}"
                     )
+                if problems:
+                    raise LedgerUnavailable("; ".join(problems))
                 return
         raise TimeoutError(f"pending credentials remain after {timeout:g} s")
 

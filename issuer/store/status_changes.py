@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from ..db import StatusChange
+from ..db import Institution, StatusChange
 
 #: Status changes not yet applied: queued, or sent and awaiting their receipt.
 QUEUED_STATES = ("pending", "sent")
@@ -58,6 +58,57 @@ def queued_ids(session: Session, limit: int) -> list[int]:
             .limit(limit)
         )
     )
+
+
+def queued_except(session: Session, institutions: set[int], limit: int) -> list[tuple[int, int]]:
+    """(id, institution id) of the first ``limit`` queued changes, in order, of institutions
+    not in ``institutions``."""
+    query = select(StatusChange.id, StatusChange.institution_id).where(
+        StatusChange.state.in_(QUEUED_STATES)
+    )
+    if institutions:
+        query = query.where(StatusChange.institution_id.not_in(institutions))
+    rows = session.execute(query.order_by(StatusChange.id).limit(limit))
+    return [(int(r[0]), int(r[1])) for r in rows]
+
+
+def note_behind(session: Session, institution_id: int, change_id: int, note: str | None) -> None:
+    """Set (or clear) the note of the institution's queued changes after ``change_id``: they
+    wait behind it (applied in order)."""
+    session.execute(
+        update(StatusChange)
+        .where(
+            StatusChange.institution_id == institution_id,
+            StatusChange.id > change_id,
+            StatusChange.state.in_(QUEUED_STATES),
+        )
+        .values(error=note)
+    )
+
+
+def institution_slugs_queued(session: Session) -> set[str]:
+    """The slugs of the institutions with changes waiting to be applied."""
+    return set(
+        session.scalars(
+            select(Institution.slug).where(
+                Institution.id.in_(
+                    select(StatusChange.institution_id).where(StatusChange.state.in_(QUEUED_STATES))
+                )
+            )
+        )
+    )
+
+
+def institutions_queued(session: Session) -> set[int]:
+    """The institutions with changes waiting to be applied."""
+    return {
+        int(i)
+        for i in session.scalars(
+            select(StatusChange.institution_id)
+            .where(StatusChange.state.in_(QUEUED_STATES))
+            .distinct()
+        )
+    }
 
 
 def applied_latest(session: Session, limit: int) -> list[tuple[int, str | None]]:

@@ -8,6 +8,7 @@ from ..store import ConnectionReads
 from ..store import anchor_failures as failure_store
 from ..store import anchor_watch as watch_store
 from ..store import credentials as credential_store
+from ..store import status_changes as change_store
 from .collaborators import Collaborators
 from .common import iso_z
 from .ledger_states import LedgerStates
@@ -75,6 +76,24 @@ class Health:
                             "reason": reason,
                         }
                     )
+            # institutions whose queued status changes keep failing: the worker backs off from
+            # them, their later changes wait behind, the other institutions' changes go on
+            queued_by = change_store.institution_slugs_queued(session)
+            changes_waiting = [
+                {
+                    "institution": slug,
+                    "change": failure["change"],
+                    "since": failure["since"],
+                    "reason": f"status change {failure['change']} fails ({failure['failures']} "
+                    f"in a row, retried after {failure['retryInSeconds']:g} s while the other "
+                    f"institutions' changes go on): {failure['reason']}",
+                    "failures": failure["failures"],
+                }
+                for slug, failure in sorted(
+                    failure_store.load(session, failure_store.STATUS_CHANGE_FAILURES_KEY).items()
+                )
+                if slug in queued_by
+            ]
         checked = round(time.monotonic() - health.checked_at, 1) if health.checked_at else None
         # the configured JSON-RPC endpoints as the last requests and probes found them (several:
         # requests fail over; those down are named until a probe finds them answering again)
@@ -133,6 +152,7 @@ class Health:
             "statusChanges": {
                 "queued": queued_changes,
                 "failed": failed_changes,
+                "waiting": changes_waiting,
                 "note": None
                 if health.available or not queued_changes
                 else "status changes are accepted and queued; applied in order when the ledger "

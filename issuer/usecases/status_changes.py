@@ -1,18 +1,23 @@
 """Credential status changes (revoke, suspend, reinstate): checked and queued on request,
-applied on chain in order by the anchoring worker (`StatusChanges.apply`), then mirrored here."""
+applied on chain in order within each institution by the anchoring worker
+(`StatusChanges.apply`), then mirrored here."""
 
+import datetime as dt
 import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import auth
 from ..db import Credential, Institution, StatusChange, utcnow
 from ..errors import (
+    AccountBusy,
     Conflict,
     InstitutionRemoved,
     InstitutionSuspended,
@@ -21,6 +26,7 @@ from ..errors import (
     NotFound,
 )
 from ..store import ConnectionReads, CursorReads
+from ..store import anchor_failures as failure_store
 from ..store import credentials as credential_store
 from ..store import status_changes as store
 from ..store.status_changes import QUEUED_STATES
@@ -33,6 +39,26 @@ from .ledger_states import LedgerStates
 _logger = logging.getLogger("talentproof.issuer.service")  # the service's log name, kept
 
 STATUS_ACTIONS = ("revoke", "suspend", "reinstate")
+#: An institution whose queued change fails while the chain answers (its account cannot pay for
+#: gas, its send lock busy) is skipped until its backoff expires: this long after the first
+#: failure, doubling with each failure in a row up to `FAILURE_BACKOFF_MAX_S`; the other
+#: institutions' changes go on (as the anchoring worker's per-institution backoff).
+FAILURE_BACKOFF_S = 2.0
+FAILURE_BACKOFF_MAX_S = 30.0
+
+
+@dataclass(slots=True)
+class ChangeFailure:
+    """An institution whose oldest queued change keeps failing: which change, why, how often
+    in a row, since when (``since``, UTC), and when it is tried again (``retry_at``,
+    monotonic). Its later changes wait behind it."""
+
+    slug: str
+    change_id: int
+    reason: str
+    failures: int
+    since: dt.datetime
+    retry_at: float
 
 
 def status_change_body(change: StatusChange) -> dict[str, Any]:
@@ -69,6 +95,11 @@ class StatusChanges:
         self.worker = worker
         #: one applying pass at a time in this process (the anchoring worker, a CLI call)
         self._apply_lock = threading.Lock()
+        #: institution id -> its changes' failures in a row (skipped until ``retry_at``)
+        self.failing: dict[int, ChangeFailure] = {}
+        self.backoff_s = FAILURE_BACKOFF_S
+        self.backoff_max_s = FAILURE_BACKOFF_MAX_S
+        self._recorded_cleared = False
 
     def change(
         self, principal: auth.Principal, action: str, credential_ids: list[str], reason: Any
@@ -231,33 +262,148 @@ class StatusChanges:
             return store.queued_count(session)
 
     def apply(self, *, limit: int = 64) -> bool:
-        """Apply queued status changes in order (the anchoring worker's job): each one its own
-        transaction, sent and recorded (``sent``) before its receipt is awaited, so a restart
-        resumes it. A change the registry refuses is ``failed`` (with the revert) unless the
-        chain already shows its effect (a resend after a crash): then ``applied``. Raises
-        `LedgerUnavailable` when the ledger does not answer: the queue waits, in order.
-        Returns whether anything was applied or failed."""
+        """Apply queued status changes, in order within each institution (the anchoring
+        worker's job): each one its own transaction, sent and recorded (``sent``) before its
+        receipt is awaited, so a restart resumes it. A change the registry refuses is
+        ``failed`` (with the revert) unless the chain already shows its effect (a resend after
+        a crash): then ``applied``. A change that fails otherwise while the chain answers (the
+        institution's account cannot pay for gas, its send lock is busy) stays queued with the
+        reason: that institution backs off (`ChangeFailure`, named in ``/readyz``) and its
+        later changes wait behind it, while the other institutions' changes go on; so does a
+        change sent but not mined yet. Raises `LedgerUnavailable` when the ledger does not
+        answer: the queue waits, in order. Returns whether anything was applied or failed."""
         did = False
         failed = True
         with self._apply_lock:
+            if not self._recorded_cleared:  # a previous process's: tried again here
+                with self.c.session() as session:
+                    failure_store.clear(session, None, failure_store.STATUS_CHANGE_FAILURES_KEY)
+                self._recorded_cleared = True
+            now = time.monotonic()
+            skip = {i for i, f in self.failing.items() if now < f.retry_at}
             try:
                 while True:
                     with self.c.sessions() as session:
-                        ids = store.queued_ids(session, limit)
-                    if not ids:
-                        failed = False
-                        return did
-                    for change_id in ids:
-                        if not self._apply_status_change(int(change_id)):
-                            failed = False  # sent, not mined yet: the next pass resumes it
-                            return did
+                        rows = store.queued_except(session, skip, limit)
+                    for change_id, institution_id in rows:
+                        if institution_id in skip:
+                            continue  # an earlier change of its own waits: order is kept
+                        try:
+                            done = self._apply_status_change(change_id)
+                        except Exception as exc:
+                            if not self._own_fault(exc):
+                                raise
+                            self._start_failing(institution_id, change_id, exc)
+                            skip.add(institution_id)
+                            continue
+                        self._works_again(institution_id)
+                        if not done:  # sent, not mined yet: the next pass resumes it
+                            skip.add(institution_id)
+                            continue
                         did = True
-                    if len(ids) < limit:
+                    if len(rows) < limit:
                         failed = False
                         return did
             finally:
                 if did or failed:  # the queue changed, or waits for the ledger
                     self.c.metrics.status_changes_queued.set(self.pending())
+
+    def retry_now(self) -> None:
+        """Try the failing institutions' changes again on the next pass (an operator's run)."""
+        for failure in self.failing.values():
+            failure.retry_at = 0.0
+
+    def failing_only(self) -> str | None:
+        """When every queued change belongs to an institution whose changes fail: what fails,
+        naming each institution, its change and the reason; else None."""
+        with self.c.sessions() as session:
+            queued = store.institutions_queued(session)
+        if not queued or not queued <= set(self.failing):
+            return None
+        return "; ".join(
+            f"status change {f.change_id} of institution {f.slug!r} fails ({f.failures} in a "
+            f"row): {f.reason}"
+            for i, f in sorted(self.failing.items())
+            if i in queued
+        )
+
+    def _own_fault(self, exc: Exception) -> bool:
+        """Whether a change's failure is its institution's own (its account cannot pay, its
+        send lock busy, the node rejecting its transaction while the chain answers): the
+        others go on. Not the database's, nor the chain unreachable: the pass stops."""
+        if isinstance(exc, AccountBusy):
+            return True
+        if isinstance(exc, SQLAlchemyError):
+            return False
+        if isinstance(exc, LedgerUnavailable):
+            return self.c.chain.probe(max_age=0).available
+        return True
+
+    def _start_failing(self, institution_id: int, change_id: int, exc: Exception) -> None:
+        previous = self.failing.get(institution_id)
+        failures = previous.failures + 1 if previous is not None else 1
+        delay = min(self.backoff_s * 2 ** (failures - 1), max(self.backoff_max_s, self.backoff_s))
+        # the node's own error, not the ledger-unavailable wrapper: the chain answered
+        cause = exc.__cause__ if isinstance(exc, LedgerUnavailable) and exc.__cause__ else exc
+        reason = f"{type(cause).__name__}: {cause}"[:500]
+        with self.c.session() as session:
+            inst = session.get(Institution, institution_id)
+            change = session.get(StatusChange, change_id)
+            assert inst is not None and change is not None
+            slug = inst.slug
+            since = previous.since if previous is not None else utcnow()
+            change.error = (
+                f"not applied yet ({failures} failures in a row, tried again in {delay:g} s; "
+                f"the other institutions' changes go on): {reason}"
+            )[:2000]
+            store.note_behind(
+                session,
+                institution_id,
+                change_id,
+                f"waits behind change {change_id} of this institution (applied in order), "
+                "which is not applied yet",
+            )
+            failure_store.record(
+                session,
+                slug,
+                {
+                    "change": change_id,
+                    "reason": reason,
+                    "failures": failures,
+                    "since": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "retryInSeconds": round(delay, 1),
+                },
+                failure_store.STATUS_CHANGE_FAILURES_KEY,
+            )
+        self.failing[institution_id] = ChangeFailure(
+            slug, change_id, reason, failures, since, time.monotonic() + delay
+        )
+        self.c.metrics.chain_errors.labels("institution").inc()
+        _logger.warning(
+            "status change %d of institution %r failed (%d in a row): %s; the other "
+            "institutions' changes go on, it is tried again in %.0f s",
+            change_id,
+            slug,
+            failures,
+            reason,
+            delay,
+            extra={"institution": slug, "change": change_id, "failures": failures},
+            exc_info=failures == 1,
+        )
+
+    def _works_again(self, institution_id: int) -> None:
+        failure = self.failing.pop(institution_id, None)
+        if failure is None:
+            return
+        with self.c.session() as session:
+            store.note_behind(session, institution_id, failure.change_id, None)
+            failure_store.clear(session, failure.slug, failure_store.STATUS_CHANGE_FAILURES_KEY)
+        _logger.info(
+            "status changes of institution %r work again after %d failures",
+            failure.slug,
+            failure.failures,
+            extra={"institution": failure.slug},
+        )
 
     def _apply_status_change(self, change_id: int) -> bool:
         """Send (or resume) one queued change and settle it; False when its transaction is
