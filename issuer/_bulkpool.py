@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ._bulkworker import JobContext, sign_job_block, worker_pid
+from ._bulkworker import JobContext, sign_job_block, worker_pid, yield_to_runner
 
 __all__ = ["BrokenProcessPool", "InlineSigner", "JobSigner", "SigningPool"]
 
@@ -77,7 +77,9 @@ class SigningPool:
     def _new_executor(self) -> cf.ProcessPoolExecutor:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(_PRELOAD)
-        executor = cf.ProcessPoolExecutor(self.processes, mp_context=ctx)
+        executor = cf.ProcessPoolExecutor(
+            self.processes, mp_context=ctx, initializer=yield_to_runner
+        )
         # The executor forks a process for each call submitted while none is idle: as many calls
         # at once as processes start them all now, not during a job.
         for _ in range(3):

@@ -179,6 +179,28 @@ def worker_pid() -> int:
     return os.getpid()
 
 
+#: How much lower (Linux nice) than the thread that starts them the signing processes run.
+SIGNING_NICE = 5
+
+
+def yield_to_runner(step: int = SIGNING_NICE) -> None:
+    """Process initializer of the signing processes: run ``step`` nice levels below the priority
+    they inherit (the bulk runner's thread's, via the forkserver it started).
+
+    Why: the runner's thread is the pipeline's one serial stage (it stores what they sign, one
+    chunk after the other) while the signing processes are interchangeable. At equal priority
+    the scheduler shares the two cores among the three evenly, so the runner gets about two
+    thirds of a core while it has work, and once it falls behind, the signing processes (which
+    sign at most `bulk.SIGN_AHEAD` chunks ahead) wait for it. Below it, the runner takes a core
+    whenever it has work and the signing processes use the cycles it leaves (figures in
+    bench/results.md, "issuer_bulk: issue 17.2 and 17.3").
+    """
+    try:
+        os.nice(step)
+    except OSError:  # a sandbox without setpriority: the inherited priority
+        pass
+
+
 def _level_refused(request: dict[str, Any]) -> str | None:
     """Why the row's degree level is not accredited (None: it is, or the whole kind is)."""
     levels = _WORKER.get("levels")

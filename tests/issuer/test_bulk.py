@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 
 import orjson
 import pytest
@@ -445,3 +446,36 @@ def test_grouped_chunks_store_what_one_chunk_per_transaction_stores(
     ]
     assert resumed[1:] == one[1:]
     assert len({s for _r, s, _l, _b in resumed[0]}) == 42
+
+
+def _nice_and_parent(pid: int) -> tuple[int, int]:
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        fields = handle.read().rsplit(b")", 1)[1].split()
+    return int(fields[16]), int(fields[1])  # nice, parent
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux nice values")
+def test_signing_processes_run_below_the_runner(make_service) -> None:
+    """The signing processes run `_bulkworker.SIGNING_NICE` nice levels below the forkserver
+    they come from (started by the runner's thread, with its priority): the runner, the
+    pipeline's serial stage, gets its core whenever it has a chunk to store."""
+    from talentproof.issuer._bulkworker import SIGNING_NICE, worker_pid
+
+    runner = BulkRunner(make_service(), processes=2)
+    runner.signing.start()
+    try:
+        pids = runner.signing.pids()
+        assert len(pids) == 2
+        # each process has run its initializer once it answers a call
+        answered: set[int] = set()
+        for _ in range(10_000):
+            answered.add(runner.signing.submit(worker_pid).result())
+            if answered >= set(pids):
+                break
+        assert answered == set(pids)
+        for pid in pids:
+            nice, parent = _nice_and_parent(pid)
+            parent_nice, _ = _nice_and_parent(parent)  # the forkserver
+            assert nice == min(19, parent_nice + SIGNING_NICE), (nice, parent_nice)
+    finally:
+        runner.signing.shutdown()
