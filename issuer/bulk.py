@@ -13,9 +13,10 @@ cursor again).
 Memory is bounded whatever the size of the file: a chunk is at most ``bulk_chunk_rows`` rows and
 `CHUNK_BYTES` of the file, at most ``SIGN_AHEAD + GROUP_CHUNKS`` chunks are read and not yet
 stored (the signing processes' queue holds no more), each chunk's credentials and errors are
-committed (with at most ``GROUP_CHUNKS - 1`` chunks signed after it) and dropped, and no list of all rows, offsets, errors or results is ever held; an upload's records
-are at most `MAX_RECORD_BYTES` each, and the upload itself is read in blocks of that size
-(`store_upload`), a longer line refused before it is read whole.
+committed (with at most ``GROUP_CHUNKS - 1`` chunks signed after it) and dropped, and no list
+of all rows, offsets, errors or results is ever held; an upload's records are at most
+`MAX_RECORD_BYTES` each, and the upload itself is read in blocks of that size (`store_upload`),
+a longer line refused before it is read whole.
 
 Row formats:
 
