@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ._bulkworker import JobContext, sign_job_block, worker_pid, yield_to_runner
+from ._bulkworker import JobContext, sign_job_block, warm_up, worker_pid, yield_to_runner
 
 __all__ = ["BrokenProcessPool", "InlineSigner", "JobSigner", "SigningPool"]
 
@@ -47,7 +47,8 @@ class InlineSigner:
 class SigningPool:
     """``processes`` signing processes forked from the forkserver, kept between jobs.
 
-    `start` forks them all and waits until each answers; `submit` sends one call, starting the
+    `start` forks them all and waits until each has signed example rows of every kind
+    (`_bulkworker.warm_up`); `submit` sends one call, starting the
     pool again first if a process died since (the executor is then broken: every call it held
     fails with `BrokenProcessPool`, which the runner answers by resuming the job from its last
     committed chunk); `heal` checks the processes are alive and replaces a broken pool.
@@ -83,9 +84,13 @@ class SigningPool:
         # The executor forks a process for each call submitted while none is idle: as many calls
         # at once as processes start them all now, not during a job.
         for _ in range(3):
-            pids = {
-                f.result() for f in [executor.submit(worker_pid) for _ in range(self.processes)]
-            }
+            answers = [
+                f.result() for f in [executor.submit(warm_up) for _ in range(self.processes)]
+            ]
+            for _pid, problem in answers:
+                if problem:
+                    _logger.warning("a signing process's warm-up failed: %s", problem)
+            pids = {pid for pid, _problem in answers}
             if len(self.pids_of(executor)) >= self.processes:
                 break
         SigningPool.forked += len(self.pids_of(executor))

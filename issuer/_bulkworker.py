@@ -28,6 +28,7 @@ __all__ = [
     "sign_job_block",
     "split_block",
     "split_views",
+    "warm_up",
     "worker_pid",
 ]
 
@@ -175,8 +176,52 @@ def sign_job_block(
 
 
 def worker_pid() -> int:
-    """This process's id: a signing pool's warm-up and liveness check."""
+    """This process's id: a signing pool's liveness check."""
     return os.getpid()
+
+
+def _institution_name(subject: dict[str, Any], fallback: str) -> str:
+    """The institution an example subject names as its issuer (degree, employer), else
+    ``fallback`` (the example's issuer name)."""
+    for claim, field in (("degree", "institution"), ("employment", "employer")):
+        named = subject.get(claim, {}).get(field, {}).get("name")
+        if named:
+            return str(named)
+    return fallback
+
+
+def warm_up() -> tuple[int, str]:
+    """Sign two example rows of every credential kind with a throwaway key, then forget them:
+    the code paths, caches and lazy imports a first block would pay for are loaded before a
+    job arrives. Returns this process's id and what went wrong ("" if nothing: a failed
+    warm-up leaves the process as usable as a cold one)."""
+    # only a signing process warms up: the service's own processes never load the examples
+    from talentproof.credential.examples import BUILDERS  # noqa: PLC0415
+    from talentproof.credential.keys import Ed25519SigningKey  # noqa: PLC0415
+
+    problem = ""
+    try:
+        holder = Ed25519SigningKey.from_seed(b"\x01" * 32).public_key.did_key
+        now = dt.datetime.now(dt.UTC)
+        for kind, build in BUILDERS.items():
+            doc = build(holder)
+            issuer = doc["issuer"]  # a DID, or an object with its DID and name
+            did = issuer if isinstance(issuer, str) else issuer["id"]
+            fallback = "" if isinstance(issuer, str) else issuer["name"]
+            name = _institution_name(doc["credentialSubject"], fallback)
+            identity = _cred.IssuerIdentity(did, name, "https://warm-up.invalid/status")
+            job: JobContext = (os.urandom(32), did, identity, kind, None, "warm-up")
+            row = orjson.dumps({"credentialSubject": doc["credentialSubject"]})
+            _rows, _ids, _raw, _lengths, _hashes, errors = sign_job_block(
+                job, "jsonl", None, 1, [row, row], [0, 1], now
+            )
+            if errors:
+                problem = f"{kind}: {errors[0]}"
+    except Exception as exc:  # reported by the pool; the process still signs as a cold one
+        problem = f"{type(exc).__name__}: {exc}"
+    finally:
+        _WORKER.clear()
+    return os.getpid(), problem
 
 
 #: How much lower (Linux nice) than the thread that starts them the signing processes run.

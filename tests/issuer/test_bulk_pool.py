@@ -206,3 +206,14 @@ def test_one_warm_pool_signs_each_institutions_jobs_as_that_institution(client, 
     for job_id, rows in jobs:
         assert _job_state(service, job_id) == "done"
         _assert_reference_bytes(service, job_id, rows)
+
+
+def test_the_warm_up_signs_every_kind_and_leaves_no_job_behind() -> None:
+    """What each signing process runs when the pool starts: example rows of every kind signed
+    without a refusal (a warm-up that stopped warming would otherwise go unnoticed), and no
+    key or template of it kept for the next job."""
+    from talentproof.issuer import _bulkworker
+
+    pid, problem = _bulkworker.warm_up()
+    assert (pid, problem) == (os.getpid(), "")
+    assert "job" not in _bulkworker._WORKER and "signer" not in _bulkworker._WORKER
