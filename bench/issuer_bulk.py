@@ -528,6 +528,11 @@ def main() -> int:
         "--million", action="store_true", help="add 1,000,000 rows to the sizes (~1 min more)"
     )
     parser.add_argument(
+        "--cold-pool",
+        action="store_true",
+        help="start the signing processes with the job, as before issue 17.1 (the comparison)",
+    )
+    parser.add_argument(
         "--oa-max",
         type=int,
         default=10_000,
@@ -555,6 +560,7 @@ def main() -> int:
             [
                 *("--processes", str(args.processes), "--format", args.format),
                 *("--size-mib", str(args.size_mib), "--oa-max", str(args.oa_max)),
+                *(["--cold-pool"] if args.cold_pool else []),
             ],
         )
     args.rows = sizes[0]
@@ -615,7 +621,8 @@ def main() -> int:
         # the service's bulk runner: its signing processes start with the service, before jobs
         # (their start-up, like Anvil's, is not counted)
         runner = BulkRunner(service)
-        runner.signing.start()
+        if not args.cold_pool:
+            runner.signing.start()
         pool_pids = runner.signing.pids()
         signs_before = raw_sign_cpu()  # the reference, measured here (and again after the job)
         limits = [raw_sign_rate(CORES)]  # the raw signing limit (issue 17.3), also after
@@ -731,10 +738,20 @@ def main() -> int:
         inline = args.rows <= runner.inline_rows
         forked_during = sorted(set(runner.signing.pids()) - set(pool_pids))
         print(
-            f"signing: {'in the bulk runner thread (<= ' if inline else 'the warm pool of '}"
+            "signing: "
+            + (
+                "in the bulk runner thread (<= "
+                if inline
+                else "a pool of "
+                if args.cold_pool
+                else "the warm pool of "
+            )
             + (
                 f"{runner.inline_rows} rows)"
                 if inline
+                else f"{runner.processes} processes started with the job (--cold-pool: as "
+                "before issue 17.1)"
+                if args.cold_pool
                 else f"{len(pool_pids)} processes started with the service, before the job; "
                 f"processes forked during the job: {len(forked_during)}"
             )
