@@ -31,6 +31,7 @@ counts. Run them alone with ``-n 0`` (not ``-p no:xdist``).
 from __future__ import annotations
 
 import collections
+import re
 import threading
 import time
 import uuid
@@ -268,7 +269,10 @@ def test_c_rpc_node_cut_off_and_healed(net: Network, stack: Stack) -> None:
             timeout=60,
         )
         assert told["status"] == "degraded"
-        assert f"has not moved past block {cut_head}" in told["chain"]["headStale"], told
+        # the block the issuer last saw move: the cut node's head, or the one before when that
+        # block reached the node between the issuer's last read and the cut (seen in CI: 33 of 34)
+        stuck = re.search(r"has not moved past block (\d+)", told["chain"]["headStale"])
+        assert stuck and cut_head - 1 <= int(stuck.group(1)) <= cut_head, told
         told_in = time.monotonic() - cut_at
         net.heal()
         healed_at = time.monotonic()
