@@ -22,6 +22,7 @@ from . import _bulkcred, _cred
 
 __all__ = [
     "JobContext",
+    "holds_a_key",
     "init_worker",
     "row_to_request",
     "sign_block",
@@ -173,6 +174,11 @@ def sign_job_block(
         init_worker(*job)
         _WORKER["job"] = job
     return sign_block(fmt, header, first_row, records, indexes, now)
+
+
+def holds_a_key() -> bool:
+    """Whether this process holds a job's state (its signing key among it) now."""
+    return "signer" in _WORKER or "job" in _WORKER
 
 
 def worker_pid() -> int:
