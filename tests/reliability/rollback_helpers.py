@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from tests.issuer.issuer_helpers import OPERATOR_TOKEN, degree_request, settings_env
+from tests.issuer.issuer_helpers import degree_request, settings_env
+from tests.reliability.load_helpers import issuer_settings, onboard, tally, verify_documents
 from tests.reliability.service_process import ServiceProcess, issuer_process
 
 
@@ -50,6 +51,7 @@ class Stack:
     chain: dict[str, Any]
     data: Path
     issuer: ServiceProcess
+    slug: str = ""
     token: str = ""
     issuer_id: int = 0
     account: str = ""
@@ -86,6 +88,10 @@ class Stack:
         assert r.status_code == 200, r.text
         return str(r.json()["status"])
 
+    def all_anchored(self, ids: list[str]) -> bool:
+        """Whether the issuer reports every credential in ``ids`` anchored."""
+        return all(self.anchor_status(c) == "anchored" for c in ids)
+
     def drained(self) -> dict[str, Any] | None:
         """The readiness body once nothing waits and nothing is being repaired, else None."""
         ready = self.issuer.ready()
@@ -104,17 +110,32 @@ class Stack:
         ready = self.issuer.ready()
         return ready if ready["anchoring"].get("recovery") else None
 
+    def settings(self) -> Any:
+        """The issuer's `IssuerSettings` (its database, its chain)."""
+        return issuer_settings(self.chain, self.data)
+
+    def institution_key(self) -> bytes:
+        """The private key of the onboarded institution's chain account (from its database)."""
+        from sqlalchemy import select
+
+        from talentproof.issuer.db import Institution
+        from talentproof.issuer.service import IssuerService
+
+        service = IssuerService(self.settings())
+        try:
+            with service.sessions() as session:
+                inst = session.scalar(select(Institution).where(Institution.slug == self.slug))
+                assert inst is not None
+                return service.account_key(inst)
+        finally:
+            service.close()
+
     def last_checkpoint(self) -> int | None:
         """The newest chain head the issuer's anchor watch recorded (its database)."""
         from talentproof.issuer.service import IssuerService
-        from talentproof.issuer.settings import IssuerSettings
         from talentproof.issuer.store import anchor_watch
 
-        fields = {
-            k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
-            for k, v in settings_env(self.chain, self.data).items()
-        }
-        service = IssuerService(IssuerSettings(**fields))  # type: ignore[arg-type]  # (str values)
+        service = IssuerService(self.settings())
         try:
             with service.sessions() as session:
                 checkpoints = anchor_watch.load(session)["checkpoints"]
@@ -129,13 +150,8 @@ class Stack:
 
         from talentproof.issuer.db import AnchorBatch
         from talentproof.issuer.service import IssuerService
-        from talentproof.issuer.settings import IssuerSettings
 
-        fields = {
-            k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
-            for k, v in settings_env(self.chain, self.data).items()
-        }
-        service = IssuerService(IssuerSettings(**fields))  # type: ignore[arg-type]  # (str values)
+        service = IssuerService(self.settings())
         try:
             with service.sessions() as session:
                 return [
@@ -196,20 +212,9 @@ def issuer_stack(node: Any, tmp_path: Path, slug: str = "rollback-uni", **settin
     }
     env = {**os.environ, **settings_env(chain, data, **values)}
     issuer = issuer_process(env, port, tmp_path / "issuer.log")
-    stack = Stack(node, deployment, record, chain, data, issuer)
+    stack = Stack(node, deployment, record, chain, data, issuer, slug)
     issuer.start()
-    onboarded = httpx.post(
-        f"{issuer.url}/operator/institutions",
-        headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
-        json={
-            "name": "University of Testing",
-            "slug": slug,
-            "credential_types": ["DegreeCredential"],
-        },
-        timeout=60,
-    )
-    assert onboarded.status_code == 201, onboarded.text
-    inst = onboarded.json()
+    inst = onboard(issuer.url, slug)
     stack.token = inst["api_key"]["token"]
     stack.issuer_id = int(inst["chain_issuer_id"])
     stack.account = str(inst.get("chain_account") or inst.get("account") or "")
@@ -221,49 +226,15 @@ def final_check(
 ) -> None:
     """Every accepted credential anchored exactly once and verifying (invalid, for those in
     ``revoked``); prints the counts."""
-    from sqlalchemy import select
-    from web3 import Web3
-
-    from talentproof.issuer.db import AnchorBatch, Credential
-    from talentproof.issuer.service import IssuerService
-    from talentproof.issuer.settings import IssuerSettings
-    from talentproof.ledger.artifacts import load_artifact
-    from talentproof.ledger.reader import RegistryReader
-    from talentproof.verifier.bulk import verify_items_bulk
-    from talentproof.verifier.engine import Item, Verifier
     from talentproof.verifier.report import Verdict
-    from talentproof.verifier.trust import TrustedDeployment
 
-    fields = {
-        k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
-        for k, v in settings_env(stack.chain, stack.data).items()
-    }
-    service = IssuerService(IssuerSettings(**fields))
-    try:
-        with service.sessions() as session:
-            batches = {b.id: b for b in session.scalars(select(AnchorBatch))}
-            rows = {c.id: c for c in session.scalars(select(Credential))}
-            docs = [service.holder_document(session, rows[cid])[0] for cid in stack.accepted]
-    finally:
-        service.close()
-    lost = [cid for cid in stack.accepted if cid not in rows]
-    unanchored = [
-        cid
-        for cid in stack.accepted
-        if rows[cid].batch_id is None or batches[rows[cid].batch_id].state != "anchored"
-    ]
-    w3 = Web3(Web3.HTTPProvider(stack.rpc_url))
-    registry = w3.eth.contract(
-        address=stack.deployment.registry, abi=load_artifact("TalentProofRegistry").abi
+    found = tally(
+        stack.settings(), stack.accepted, stack.rpc_url, stack.deployment.registry, stack.issuer_id
     )
-    events = registry.events.RootAnchored().get_logs(
-        from_block=0, argument_filters={"issuerId": stack.issuer_id}
-    )
-    event_roots = [bytes(e["args"]["root"]) for e in events]
-    anchored_roots = [b.root for b in batches.values() if b.state == "anchored"]
-    trust = TrustedDeployment.load(stack.record)
-    verifier = Verifier(RegistryReader(stack.rpc_url, trust.registry), trust)
-    reports = verify_items_bulk(verifier, [Item(f"c{i}", d) for i, d in enumerate(docs)])
+    lost, unanchored = found.lost, found.unanchored
+    assert not lost, f"{len(lost)} accepted credentials are missing"
+    event_roots, anchored_roots = found.event_roots, found.anchored_roots
+    reports, _ = verify_documents(stack.rpc_url, stack.record, found.docs)
     expected = [Verdict.INVALID if c in revoked else Verdict.VALID for c in stack.accepted]
     invalid = [r for r, want in zip(reports, expected, strict=True) if r.verdict is not want]
     print(f"\n--- {title} ---")
@@ -276,7 +247,6 @@ def final_check(
         f"{len(anchored_roots)}, RootAnchored events on the chain {len(event_roots)} "
         f"(distinct roots {len(set(event_roots))}); account nonce {stack.account_nonce()}"
     )
-    assert not lost, f"{len(lost)} accepted credentials are missing"
     assert not unanchored, f"{len(unanchored)} accepted credentials are not anchored"
     assert len(event_roots) == len(set(event_roots)), "a root was anchored twice"
     assert sorted(event_roots) == sorted(anchored_roots), "batches and RootAnchored differ"

@@ -17,17 +17,24 @@ prints throughput, error counts and the fault timeline.
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.issuer.issuer_helpers import OPERATOR_TOKEN, degree_request, settings_env
+from tests.issuer.issuer_helpers import settings_env
+from tests.reliability.load_helpers import (
+    client_loop,
+    issuer_settings,
+    onboard,
+    tally,
+    verify_documents,
+)
 from tests.reliability.service_process import ServiceProcess, issuer_process
 
 pytestmark = pytest.mark.integration
@@ -42,49 +49,10 @@ def _free_port() -> int:
     return free_port()
 
 
-def _client_loop(
-    url: str, token: str, stop: threading.Event, accepted: list[str], errors: collections.Counter
-) -> None:
-    with httpx.Client(base_url=url, timeout=15) as http:
-        i = 0
-        while not stop.is_set():
-            i += 1
-            req = degree_request(f"Load {threading.get_ident()} {i}", seed_byte=1 + i % 200)
-            try:
-                r = http.post(
-                    "/credentials",
-                    json=req,
-                    headers={
-                        "Authorization": f"Bearer {token}",
-                        "Idempotency-Key": str(uuid.uuid4()),
-                    },
-                )
-            except httpx.HTTPError as exc:
-                errors[f"refused ({type(exc).__name__})"] += 1
-                time.sleep(0.5)  # back off: a refused request costs CPU the restart needs
-                continue
-            if 200 <= r.status_code < 300:
-                accepted.append(r.json()["id"])
-            else:
-                errors[f"HTTP {r.status_code}"] += 1
-                time.sleep(0.02)
-
-
 def test_issuance_survives_chain_restarts_and_an_issuer_kill(tmp_path: Path) -> None:
-    from sqlalchemy import select
-    from web3 import Web3
-
-    from talentproof.issuer.db import AnchorBatch, Credential
-    from talentproof.issuer.service import IssuerService
-    from talentproof.issuer.settings import IssuerSettings
-    from talentproof.ledger.artifacts import load_artifact
     from talentproof.ledger.deploy import deploy_registry
     from talentproof.ledger.nodes import LocalNode, NodeConfig
-    from talentproof.ledger.reader import RegistryReader
-    from talentproof.verifier.bulk import verify_items_bulk
-    from talentproof.verifier.engine import Item, Verifier
     from talentproof.verifier.report import Verdict
-    from talentproof.verifier.trust import TrustedDeployment
 
     config = NodeConfig(
         kind="anvil", port=_free_port(), state_path=tmp_path / "anvil-state.json", state_interval=1
@@ -123,25 +91,22 @@ def test_issuance_survives_chain_restarts_and_an_issuer_kill(tmp_path: Path) -> 
         }
         issuer = issuer_process(env, port, tmp_path / "issuer.log")
         issuer.start()
-        onboarded = httpx.post(
-            f"{issuer.url}/operator/institutions",
-            headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
-            json={
-                "name": "University of Testing",
-                "slug": "load-uni",  # as its subjects name it
-                "credential_types": ["DegreeCredential"],
-            },
-            timeout=60,
-        )
-        assert onboarded.status_code == 201, onboarded.text
-        inst = onboarded.json()
+        inst = onboard(issuer.url, "load-uni")  # as its subjects name it
         token = inst["api_key"]["token"]
 
         stop = threading.Event()
         accepted: list[str] = []
         errors: collections.Counter[str] = collections.Counter()
+        client = functools.partial(
+            client_loop,
+            tag="Load",
+            timeout=15,
+            no_answer="refused",
+            no_answer_pause_s=0.5,  # back off: a refused request costs CPU the restart needs
+            refused_pause_s=0.02,
+        )
         threads = [
-            threading.Thread(target=_client_loop, args=(issuer.url, token, stop, accepted, errors))
+            threading.Thread(target=client, args=(issuer.url, token, stop, accepted, errors))
             for _ in range(CLIENTS)
         ]
         t0 = time.monotonic()
@@ -192,46 +157,14 @@ def test_issuance_survives_chain_restarts_and_an_issuer_kill(tmp_path: Path) -> 
         issuer.stop()
         issuer = None
 
-        fields = {
-            k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
-            for k, v in settings_env(chain, data, public_url=f"http://127.0.0.1:{port}").items()
-        }
-        service = IssuerService(IssuerSettings(**fields))
-        try:
-            with service.sessions() as session:
-                batches = {b.id: b for b in session.scalars(select(AnchorBatch))}
-                rows = {c.id: c for c in session.scalars(select(Credential))}
-                lost = [cid for cid in accepted if cid not in rows]
-                unanchored = [
-                    cid
-                    for cid in accepted
-                    if cid in rows
-                    and (
-                        rows[cid].batch_id is None
-                        or batches[rows[cid].batch_id].state != "anchored"
-                    )
-                ]
-                docs = [
-                    service.holder_document(session, rows[cid])[0]
-                    for cid in accepted
-                    if cid in rows
-                ]
-        finally:
-            service.close()
-        w3 = Web3(Web3.HTTPProvider(node.rpc_url))
-        registry = w3.eth.contract(
-            address=deployment.registry, abi=load_artifact("TalentProofRegistry").abi
+        settings = issuer_settings(chain, data, public_url=f"http://127.0.0.1:{port}")
+        found = tally(
+            settings, accepted, node.rpc_url, deployment.registry, inst["chain_issuer_id"]
         )
-        events = registry.events.RootAnchored().get_logs(
-            from_block=0, argument_filters={"issuerId": inst["chain_issuer_id"]}
-        )
-        event_roots = [bytes(e["args"]["root"]) for e in events]
-        anchored_roots = [b.root for b in batches.values() if b.state == "anchored"]
+        batches, rows, lost, unanchored = found.batches, found.rows, found.lost, found.unanchored
+        event_roots, anchored_roots = found.event_roots, found.anchored_roots
         used_batches = {rows[cid].batch_id for cid in accepted if cid in rows}
-
-        trust = TrustedDeployment.load(record)
-        verifier = Verifier(RegistryReader(node.rpc_url, trust.registry), trust)
-        reports = verify_items_bulk(verifier, [Item(f"c{i}", d) for i, d in enumerate(docs)])
+        reports, _ = verify_documents(node.rpc_url, record, found.docs)
         invalid = [r for r in reports if r.verdict is not Verdict.VALID]
 
         print("\n--- load with faults ---")

@@ -43,7 +43,7 @@ import httpx
 import pytest
 
 from talentproof.ledger.network import Network, network
-from tests.issuer.issuer_helpers import degree_request, settings_env
+from tests.issuer.issuer_helpers import degree_request
 from tests.reliability.rollback_helpers import Stack, final_check, issuer_stack, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("network-faults")]
@@ -156,7 +156,7 @@ def sealer(net: Network, number: int) -> str:
 def anchored_since(stack: Stack, start: int, count: int = 1) -> bool:
     """Whether the first `count` credentials accepted from index `start` on are anchored."""
     ids = stack.accepted[start : start + count]
-    return len(ids) == count and all(stack.anchor_status(c) == "anchored" for c in ids)
+    return len(ids) == count and stack.all_anchored(ids)
 
 
 def drain(stack: Stack) -> tuple[dict[str, Any], float]:
@@ -164,29 +164,6 @@ def drain(stack: Stack) -> tuple[dict[str, Any], float]:
     t = time.monotonic()
     ready = wait_for("every accepted credential anchored", stack.drained, timeout=240)
     return ready, time.monotonic() - t
-
-
-def institution_key(stack: Stack) -> bytes:
-    from sqlalchemy import select
-
-    from talentproof.issuer.db import Institution
-    from talentproof.issuer.service import IssuerService
-    from talentproof.issuer.settings import IssuerSettings
-
-    fields = {
-        k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
-        for k, v in settings_env(stack.chain, stack.data).items()
-    }
-    service = IssuerService(IssuerSettings(**fields))
-    try:
-        with service.sessions() as session:
-            inst = session.scalar(
-                select(Institution).where(Institution.slug == "network-faults-uni")
-            )
-            assert inst is not None
-            return service.account_key(inst)
-    finally:
-        service.close()
 
 
 def test_a_signer_killed_and_restarted(net: Network, stack: Stack) -> None:
@@ -279,7 +256,7 @@ def test_c_rpc_node_cut_off_and_healed(net: Network, stack: Stack) -> None:
         wait_for("the RPC node caught up", lambda: head(net) >= head(net, "signer-1") - 1)
         wait_for(
             "the credentials accepted during the cut anchored",
-            lambda: all(stack.anchor_status(c) == "anchored" for c in cut_ids),
+            lambda: stack.all_anchored(cut_ids),
             timeout=120,
         )
         recovered_in = time.monotonic() - healed_at
@@ -302,7 +279,7 @@ def _send_raw(net: Network, name: str, stack: Stack, nonce: int) -> str:
     `name` (over IPC: the signers serve no HTTP)."""
     from eth_account import Account
 
-    account = Account.from_key(institution_key(stack))
+    account = Account.from_key(stack.institution_key())
     tx = {
         "to": account.address,
         "value": 0,
@@ -484,7 +461,7 @@ def test_e_chain_restored_from_an_older_copy(net: Network, stack: Stack, tmp_pat
         resumed_at = time.monotonic()
         wait_for(
             "the lost anchors anchored again",
-            lambda: all(stack.anchor_status(c) == "anchored" for c in lost_ids),
+            lambda: stack.all_anchored(lost_ids),
             timeout=120,
         )
         recovered_in = time.monotonic() - resumed_at

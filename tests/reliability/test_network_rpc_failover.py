@@ -21,17 +21,24 @@ down. The test prints the counts (accepted, anchored, roots, failovers) and the 
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.issuer.issuer_helpers import OPERATOR_TOKEN, degree_request, settings_env
+from tests.issuer.issuer_helpers import settings_env
+from tests.reliability.load_helpers import (
+    client_loop,
+    issuer_settings,
+    onboard,
+    tally,
+    verify_documents,
+)
 from tests.reliability.service_process import ServiceProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("e2e-network")]
@@ -55,50 +62,11 @@ def _until(what: str, check: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.25)
 
 
-def _client_loop(
-    url: str, token: str, stop: threading.Event, accepted: list[str], errors: collections.Counter
-) -> None:
-    with httpx.Client(base_url=url, timeout=30) as http:
-        i = 0
-        while not stop.is_set():
-            i += 1
-            req = degree_request(f"Failover {threading.get_ident()} {i}", seed_byte=1 + i % 200)
-            try:
-                r = http.post(
-                    "/credentials",
-                    json=req,
-                    headers={
-                        "Authorization": f"Bearer {token}",
-                        "Idempotency-Key": str(uuid.uuid4()),
-                    },
-                )
-            except httpx.HTTPError as exc:
-                errors[f"no answer ({type(exc).__name__})"] += 1
-                time.sleep(0.2)
-                continue
-            if 200 <= r.status_code < 300:
-                accepted.append(r.json()["id"])
-            else:
-                errors[f"HTTP {r.status_code}"] += 1
-                time.sleep(0.05)
-
-
 def test_issuance_and_verification_survive_the_rpc_node_being_killed(tmp_path: Path) -> None:
-    from sqlalchemy import select
-    from web3 import Web3
-
-    from talentproof.issuer.db import AnchorBatch, Credential
-    from talentproof.issuer.service import IssuerService
-    from talentproof.issuer.settings import IssuerSettings
-    from talentproof.ledger.artifacts import load_artifact
     from talentproof.ledger.deploy import deploy_registry
     from talentproof.ledger.network import Network, NetworkConfig
     from talentproof.ledger.nodes import rpc_call
-    from talentproof.ledger.reader import RegistryReader
-    from talentproof.verifier.bulk import verify_items_bulk
-    from talentproof.verifier.engine import Item, Verifier
     from talentproof.verifier.report import Verdict
-    from talentproof.verifier.trust import TrustedDeployment
 
     net = Network(tmp_path / "net", NetworkConfig(signers=3, rpc_nodes=2, block_period=1))
     net.start()
@@ -153,25 +121,22 @@ def test_issuance_and_verification_survive_the_rpc_node_being_killed(tmp_path: P
             tmp_path / "verifier.log",
         )
         verifier.start()
-        onboarded = httpx.post(
-            f"{issuer.url}/operator/institutions",
-            headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
-            json={
-                "name": "University of Testing",
-                "slug": "load-uni",
-                "credential_types": ["DegreeCredential"],
-            },
-            timeout=120,
-        )
-        assert onboarded.status_code == 201, onboarded.text
-        inst = onboarded.json()
+        inst = onboard(issuer.url, "load-uni", timeout=120)
         token = inst["api_key"]["token"]
 
         stop = threading.Event()
         accepted: list[str] = []
         errors: collections.Counter[str] = collections.Counter()
+        client = functools.partial(
+            client_loop,
+            tag="Failover",
+            timeout=30,
+            no_answer="no answer",
+            no_answer_pause_s=0.2,
+            refused_pause_s=0.05,
+        )
         threads = [
-            threading.Thread(target=_client_loop, args=(issuer.url, token, stop, accepted, errors))
+            threading.Thread(target=client, args=(issuer.url, token, stop, accepted, errors))
             for _ in range(CLIENTS)
         ]
         t0 = time.monotonic()
@@ -249,41 +214,10 @@ def test_issuance_and_verification_survive_the_rpc_node_being_killed(tmp_path: P
         issuer.stop()
         issuer = None
 
-        fields = {
-            k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
-            for k, v in settings_env(chain, data, public_url=f"http://127.0.0.1:{port}").items()
-        }
-        service = IssuerService(IssuerSettings(**fields))
-        try:
-            with service.sessions() as session:
-                batches = {b.id: b for b in session.scalars(select(AnchorBatch))}
-                rows = {c.id: c for c in session.scalars(select(Credential))}
-                lost = [cid for cid in accepted if cid not in rows]
-                unanchored = [
-                    cid
-                    for cid in accepted
-                    if cid in rows
-                    and (
-                        rows[cid].batch_id is None
-                        or batches[rows[cid].batch_id].state != "anchored"
-                    )
-                ]
-                docs = [
-                    service.holder_document(session, rows[cid])[0]
-                    for cid in accepted
-                    if cid in rows
-                ]
-        finally:
-            service.close()
-        w3 = Web3(Web3.HTTPProvider(current))
-        registry = w3.eth.contract(
-            address=deployment.registry, abi=load_artifact("TalentProofRegistry").abi
-        )
-        events = registry.events.RootAnchored().get_logs(
-            from_block=0, argument_filters={"issuerId": inst["chain_issuer_id"]}
-        )
-        event_roots = [bytes(e["args"]["root"]) for e in events]
-        anchored_roots = [b.root for b in batches.values() if b.state == "anchored"]
+        settings = issuer_settings(chain, data, public_url=f"http://127.0.0.1:{port}")
+        found = tally(settings, accepted, current, deployment.registry, inst["chain_issuer_id"])
+        batches, rows, lost, unanchored = found.batches, found.rows, found.lost, found.unanchored
+        event_roots, anchored_roots = found.event_roots, found.anchored_roots
         used_batches = {rows[cid].batch_id for cid in accepted if cid in rows}
         # anchored through the other node while the issuer's first node was down
         during = [
@@ -292,11 +226,8 @@ def test_issuance_and_verification_survive_the_rpc_node_being_killed(tmp_path: P
             if b.block_number is not None and killed_at < b.block_number <= back_at
         ]
 
-        trust = TrustedDeployment.load(record)
-        reader = RegistryReader([other, current], trust.registry)  # `other` is dead: failover
-        reports = verify_items_bulk(
-            Verifier(reader, trust), [Item(f"c{i}", d) for i, d in enumerate(docs)]
-        )
+        # `other` is dead: failover
+        reports, reader = verify_documents([other, current], record, found.docs)
         invalid = [r for r in reports if r.verdict is not Verdict.VALID]
         assert reader.endpoints is not None
 

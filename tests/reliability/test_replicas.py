@@ -37,7 +37,8 @@ import jwt
 import pytest
 
 from tests.issuer.conftest import pg_server  # noqa: F401 (the PostgreSQL server fixture)
-from tests.issuer.issuer_helpers import OPERATOR_TOKEN, degree_request, settings_env
+from tests.issuer.issuer_helpers import degree_request, settings_env
+from tests.reliability.load_helpers import issuer_settings, onboard, tally, verify_documents
 from tests.reliability.service_process import ServiceProcess as Replica
 from tests.reliability.service_process import issuer_process
 
@@ -267,24 +268,14 @@ def _respond(
 
 def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: str) -> None:
     import psycopg
-    from sqlalchemy import select
-    from web3 import Web3
 
     from talentproof.credential.keys import Ed25519SigningKey
-    from talentproof.issuer.db import AnchorBatch, Credential
-    from talentproof.issuer.service import IssuerService
-    from talentproof.issuer.settings import IssuerSettings
-    from talentproof.ledger.artifacts import load_artifact
     from talentproof.ledger.deploy import deploy_registry
     from talentproof.ledger.nodes import LocalNode, NodeConfig
-    from talentproof.ledger.reader import RegistryReader
-    from talentproof.verifier.bulk import verify_items_bulk
     from talentproof.verifier.dcql import dcql_query
-    from talentproof.verifier.engine import Item, Verifier
     from talentproof.verifier.policy import load_policy
     from talentproof.verifier.receipt import generate_key_file
     from talentproof.verifier.report import Verdict
-    from talentproof.verifier.trust import TrustedDeployment
 
     base = pg_server.replace("+psycopg", "")
     stamp = f"{os.getpid()}_{int(time.time() * 1000) % 10**7}"
@@ -369,18 +360,7 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
             verifiers[-1].start()
         mark("3 issuer and 2 verifier replicas started")
 
-        onboarded = httpx.post(
-            f"{issuers[0].url}/operator/institutions",
-            headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"},
-            json={
-                "name": "University of Testing",
-                "slug": "replica-uni",
-                "credential_types": ["DegreeCredential"],
-            },
-            timeout=60,
-        )
-        assert onboarded.status_code == 201, onboarded.text
-        inst = onboarded.json()
+        inst = onboard(issuers[0].url, "replica-uni")
         token = inst["api_key"]["token"]
         auth = {"Authorization": f"Bearer {token}"}
 
@@ -516,48 +496,21 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
         logs = "".join(r.log.read_text() for r in issuers)
         taken = logs.count("anchoring lease taken")
         nonce_trouble = [line for line in logs.splitlines() if "nonce" in line.lower()]
-        settings = IssuerSettings(
-            **{
-                k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
-                for k, v in settings_env(
-                    chain, tmp_path / "check", database_url=issuer_db, public_url=public_url
-                ).items()
-            }
+        settings = issuer_settings(
+            chain, tmp_path / "check", database_url=issuer_db, public_url=public_url
         )
-        service = IssuerService(settings, run_migrations=False)
-        try:
-            with service.sessions() as session:
-                batches = {b.id: b for b in session.scalars(select(AnchorBatch))}
-                rows = {c.id: c for c in session.scalars(select(Credential))}
-                lost = [cid for cid in accepted if cid not in rows]
-                unanchored = [
-                    cid
-                    for cid in accepted
-                    if cid in rows
-                    and (
-                        rows[cid].batch_id is None
-                        or batches[rows[cid].batch_id].state != "anchored"
-                    )
-                ]
-                docs = [
-                    service.holder_document(session, rows[cid])[0]
-                    for cid in accepted
-                    if cid in rows and cid != revoked
-                ]
-        finally:
-            service.close()
-        w3 = Web3(Web3.HTTPProvider(node.rpc_url))
-        registry = w3.eth.contract(
-            address=deployment.registry, abi=load_artifact("TalentProofRegistry").abi
+        found = tally(
+            settings,
+            accepted,
+            node.rpc_url,
+            deployment.registry,
+            inst["chain_issuer_id"],
+            run_migrations=False,
+            leave_out={revoked},
         )
-        events = registry.events.RootAnchored().get_logs(
-            from_block=0, argument_filters={"issuerId": inst["chain_issuer_id"]}
-        )
-        event_roots = [bytes(e["args"]["root"]) for e in events]
-        anchored_roots = [b.root for b in batches.values() if b.state == "anchored"]
-        trust = TrustedDeployment.load(record)
-        verifier = Verifier(RegistryReader(node.rpc_url, trust.registry), trust)
-        reports = verify_items_bulk(verifier, [Item(f"c{i}", d) for i, d in enumerate(docs)])
+        lost, unanchored = found.lost, found.unanchored
+        event_roots, anchored_roots = found.event_roots, found.anchored_roots
+        reports, _ = verify_documents(node.rpc_url, record, found.docs)
         invalid = [r for r in reports if r.verdict is not Verdict.VALID]
 
         after_kill = dead_verifier.killed_at or 0.0

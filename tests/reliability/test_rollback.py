@@ -17,7 +17,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.issuer.issuer_helpers import settings_env
 from tests.reliability.rollback_helpers import Stack, final_check, rpc, start_stack, wait_for
 
 pytestmark = pytest.mark.integration
@@ -26,24 +25,8 @@ pytestmark = pytest.mark.integration
 def _send_from_institution_account(stack: Stack) -> str:
     """A 0-value transfer to itself from the institution's chain account, signed here."""
     from eth_account import Account
-    from sqlalchemy import select
 
-    from talentproof.issuer.db import Institution
-    from talentproof.issuer.service import IssuerService
-    from talentproof.issuer.settings import IssuerSettings
-
-    fields = {
-        k.removeprefix("TALENTPROOF_ISSUER_").lower(): v
-        for k, v in settings_env(stack.chain, stack.data).items()
-    }
-    service = IssuerService(IssuerSettings(**fields))
-    try:
-        with service.sessions() as session:
-            inst = session.scalar(select(Institution))
-            assert inst is not None
-            key = service.account_key(inst)
-    finally:
-        service.close()
+    key = stack.institution_key()
     account = Account.from_key(key)
     nonce = int(rpc(stack.rpc_url, "eth_getTransactionCount", [account.address, "pending"]), 16)
     tx = {
@@ -67,7 +50,7 @@ def test_rollback_reopens_lost_anchors_and_reanchors_them_once(tmp_path: Path) -
         _send_from_institution_account(stack)
         second = stack.issue(15, "after")
         wait_for("the second credentials anchored", stack.drained)
-        assert all(stack.anchor_status(c) == "anchored" for c in first + second)
+        assert stack.all_anchored(first + second)
         head_before = int(rpc(stack.rpc_url, "eth_blockNumber"), 16)
         nonce_before = stack.account_nonce()
 
@@ -291,7 +274,7 @@ def test_node_restored_from_an_older_state_file(tmp_path: Path) -> None:
         rpc(stack.rpc_url, "evm_setAutomine", [True])
 
         wait_for("everything anchored again", stack.drained, timeout=120)
-        assert all(stack.anchor_status(c) == "anchored" for c in first + lost)
+        assert stack.all_anchored(first + lost)
         final_check(
             stack,
             "node restarted from an older state file",
