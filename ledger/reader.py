@@ -248,15 +248,16 @@ class RegistryReader:
         """The verdicts about many credentials, all read at one block, in one JSON-RPC batch.
 
         Each query is the five 32-byte arguments of `verify_credential` before `as_of`. With more
-        than one, the views are read through ``VerificationBatch`` (`BATCH_SIZE` per ``eth_call``,
-        its runtime code placed by a state override); a node that refuses it gets one ``eth_call``
-        per credential from then on (same answers). At ``"latest"`` the read is retried when a
-        block was mined between the calls of the batch.
+        than one, the views are read through ``VerificationBatch`` (`BATCH_SIZE` views per
+        ``eth_call``, its runtime code placed by a state override); a node that refuses it gets one
+        ``eth_call`` per view from then on (same answers). At ``"latest"`` the read is retried when
+        a block was mined between the calls of the batch.
 
         A query of a type with level scopes (``DegreeCredential``) gets its verdict's
         ``type_scopes``: the issuer's window of each level-scoped type id, read in the same batch
         against the same anchor (one view per issuer, root and level, whatever the number of
-        credentials of that batch).
+        credentials of that batch; up to 256 credentials and the windows of 16 issuers and roots
+        take one ``eth_call``).
         """
         if not queries:
             return []

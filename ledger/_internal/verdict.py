@@ -318,8 +318,14 @@ def _checked(value: int, name: str, kind: str, width: int) -> Any:
 #: any code or state there is replaced for that call only).
 BATCH_ADDRESS = "0x7a1e27" + "00" * 15 + "0001"
 
-#: Credentials per ``verifyCredentials`` call (calldata: 32 + 160 bytes per credential).
-BATCH_SIZE = 256
+#: Views per ``verifyCredentials`` call (calldata: 32 + 160 bytes per view): a chunk of 256
+#: credentials (``talentproof.verifier.bulk.CHUNK``) with the degree-level windows the reader adds
+#: for them (4 per issuer and root, `~talentproof.ledger.reader.RegistryReader.verify_credentials`)
+#: for up to 16 issuers and roots. Why not 256: with one issuer and root those 4 views took a
+#: second call, which cost Anvil as much as ~64 views (the call's own work; issue 13.7). 320 views
+#: of one anchor use ~5.9 M gas, each view of another anchor at most ~30 k more: far below the
+#: nodes' ``eth_call`` gas caps (Anvil's block gas limit, 30 M; geth's 50 M).
+BATCH_SIZE = 320
 
 
 class BatchCodec:

@@ -142,6 +142,24 @@ def test_views_call_splits_many_credentials_over_several_calls(vchain, monkeypat
     assert views == per_call.verify_credentials(queries, 0, block)
 
 
+@pytest.mark.integration
+def test_a_chunk_of_degrees_reads_its_level_windows_in_the_same_call(vchain):
+    # The bulk verifier's chunk: 256 degrees of one issuer and root. Their verdicts and the
+    # issuer's 4 level windows of that root (260 views) go in one VerificationBatch call: a
+    # second call for the 4 windows cost the node as much as ~64 more views (Anvil, issue 13.7)
+    issuer, root, _, key, degree = _mixed_queries(vchain)[0]
+    queries = [(issuer, root, i.to_bytes(32, "big"), key, degree) for i in range(256)]
+    reader, sent = _recording_reader(vchain.rpc_url, vchain.deployment.registry)
+    block = reader.block_number()
+    views = reader.verify_credentials(queries, 0, block)
+    assert (_batch_calls(sent), _view_calls(sent)) == (1, 0)
+    [call] = [c for c in sent if c["method"] == "eth_call"]
+    assert len(call["params"][0]["data"]) == 2 + 2 * (4 + 4 * 32 + 260 * 160)  # 260 views
+    assert {len(v.type_scopes) for v in views} == {4}
+    per_call = RegistryReader(vchain.rpc_url, vchain.deployment.registry, batch_views=False)
+    assert views == per_call.verify_credentials(queries, 0, block)
+
+
 def _batch_codec() -> BatchCodec:
     artifact = load_artifact("VerificationBatch")
     return BatchCodec(artifact.abi, artifact.deployed_bytecode)
