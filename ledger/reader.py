@@ -377,25 +377,25 @@ def _with_scopes(
 ) -> tuple[Sequence[Query], list[tuple[int, tuple[tuple[str, int], ...]]]]:
     """The queries followed by one per (issuer, root, level-scoped type id) they need, and for
     each query of a type with levels: its index and (scope name, index of its scope's query).
-    The scope queries name no credential and no key: only their type window is used."""
+    The scope queries name no credential and no key: only their type window is used. Queries of
+    one issuer, root and type share one (scope name, index) tuple (`_scoped` keys on it)."""
     scoped: list[tuple[int, tuple[tuple[str, int], ...]]] = []
     full: list[Query] | None = None
-    index: dict[Query, int] = {}
+    index: dict[tuple[bytes, bytes, bytes], tuple[tuple[str, int], ...]] = {}
     for i, q in enumerate(queries):
-        names = _SCOPES.get(bytes(q[4]))
+        kind = q[4] if type(q[4]) is bytes else bytes(q[4])
+        names = _SCOPES.get(kind)
         if names is None:
             continue
         if full is None:
             full = list(queries)
-        at = []
-        for name, tid in names:
-            key = (q[0], q[1], _ZERO32, _ZERO32, tid)
-            j = index.get(key)
-            if j is None:
-                j = index[key] = len(full)
-                full.append(key)
-            at.append((name, j))
-        scoped.append((i, tuple(at)))
+        key = (q[0], q[1], kind)
+        at = index.get(key)
+        if at is None:
+            start = len(full)
+            full.extend((q[0], q[1], _ZERO32, _ZERO32, tid) for _, tid in names)
+            at = index[key] = tuple((name, start + k) for k, (name, _) in enumerate(names))
+        scoped.append((i, at))
     return (queries if full is None else full), scoped
 
 
@@ -407,10 +407,12 @@ def _scoped(
     """The first ``n`` verdicts, those of ``scoped`` queries with their ``type_scopes`` (equal
     verdicts with equal scopes stay one object, as `_verify_at` gives them)."""
     out = verdicts[:n]
-    made: dict[tuple[int, tuple[int, ...]], CredentialVerdict] = {}
+    # keyed on the objects: equal verdicts are one object (`_verify_at`), and the queries of one
+    # issuer, root and type share their scopes' tuple (`_with_scopes`); both live until return
+    made: dict[tuple[int, int], CredentialVerdict] = {}
     for i, at in scoped:
         v = out[i]
-        key = (id(v), tuple(j for _, j in at))
+        key = (id(v), id(at))
         done = made.get(key)
         if done is None:
             scopes = []
