@@ -34,8 +34,7 @@ from pathlib import Path
 
 import httpx
 import orjson
-
-from talentproof.credential.examples import PERSON
+from benchkit import degree_request, post_credential
 
 TARGET_RPS = 600
 TARGET_P99_MS = 50.0
@@ -83,22 +82,7 @@ def _tree_cpu(pids: list[int]) -> float:
 
 
 def _request(i: int, holder: str) -> bytes:
-    return orjson.dumps(
-        {
-            "type": "DegreeCredential",
-            "credentialSubject": {
-                "id": holder,
-                **PERSON,
-                "degree": {
-                    "type": "Degree",
-                    "level": "master",
-                    "fieldOfStudy": f"Financial Technology {i}",
-                    "institution": {"name": "University of Benchmarks"},
-                    "awardDate": "2026-06-30",
-                },
-            },
-        }
-    )
+    return degree_request(holder, f"Financial Technology {i}", "University of Benchmarks")
 
 
 class _Load:
@@ -117,23 +101,9 @@ class _Load:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, i: int
     ) -> None:
         body = _request(i, self.holder)
-        writer.write(
-            (
-                f"POST /credentials HTTP/1.1\r\nHost: {self.host}\r\n"
-                f"Authorization: Bearer {self.token}\r\nIdempotency-Key: {self.prefix}-{i}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            ).encode()
-            + body
+        status_line = await post_credential(
+            reader, writer, self.host, self.token, f"{self.prefix}-{i}", body
         )
-        status_line = await reader.readline()
-        length = 0
-        while True:
-            line = await reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-        await reader.readexactly(length)
         if b" 202 " not in status_line:
             self.errors += 1
 

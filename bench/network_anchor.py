@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import math
 import os
@@ -50,19 +51,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
+from benchkit import degree_request, post_credential, write_results
 from eth_account import Account
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from talentproof.credential.examples import PERSON
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.ledger.chain import connect
 from talentproof.ledger.deploy import deploy_registry
@@ -138,22 +138,7 @@ class Figures:
 
 
 def _request(i: int, holder: str, name: str) -> bytes:
-    return orjson.dumps(
-        {
-            "type": "DegreeCredential",
-            "credentialSubject": {
-                "id": holder,
-                **PERSON,
-                "degree": {
-                    "type": "Degree",
-                    "level": "master",
-                    "fieldOfStudy": f"Distributed Ledgers {i}",
-                    "institution": {"name": name},
-                    "awardDate": "2026-06-30",
-                },
-            },
-        }
-    )
+    return degree_request(holder, f"Distributed Ledgers {i}", name)
 
 
 # -- chains ------------------------------------------------------------------------------------
@@ -296,23 +281,7 @@ class Load:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, token: str, body: bytes,
         key: str,
     ) -> None:  # fmt: skip
-        writer.write(
-            (
-                f"POST /credentials HTTP/1.1\r\nHost: {self.host}\r\n"
-                f"Authorization: Bearer {token}\r\nIdempotency-Key: {key}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            ).encode()
-            + body
-        )
-        status_line = await reader.readline()
-        length = 0
-        while True:
-            line = await reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-        await reader.readexactly(length)
+        status_line = await post_credential(reader, writer, self.host, token, key, body)
         if b" 202 " in status_line:
             self.accepted += 1
         else:
@@ -586,83 +555,64 @@ def _pair(values: list[float]) -> str:
     return f"{_q(values, 0.5):5.2f} / {_q(values, 0.95):5.2f}"
 
 
+def _table(title: str, head: str, rows: Iterable[str]) -> list[str]:
+    """One table of the report: its title between blank lines, the head, a rule, the rows."""
+    return ["", title, "", head, "-" * len(head), *rows]
+
+
 def report(all_figures: list[Figures], args: argparse.Namespace) -> list[str]:
-    lines = [
-        "",
+    lines = _table(
         f"latency in seconds, p50 / p95 (nearest rank); light load: one tracked credential every "
         f"{TRACK_EVERY_S:g} s for {args.latency_s:g} s; under load: {args.clients} closed-loop "
         f"clients over {args.institutions} institutions for {args.load_s:g} s, a tracked "
         f"credential every {TRACK_EVERY_S:g} s beside them",
-        "",
-    ]
-    head = (
         f"{'chain':<22} | {'conf':>4} | {'issue->202':>13} | {'issue->mined':>13} | "
         f"{'issue->final':>13} | {'mined->final':>13} | {'under load: issue->final':>24} | "
-        f"{'transfer->receipt':>17}"
-    )
-    lines += [head, "-" * len(head)]
-    for f in all_figures:
-        light, loaded = f.light, f.loaded
-        lines.append(
+        f"{'transfer->receipt':>17}",
+        (
             f"{_short(f.chain):<22} | {f.chain.confirmations:>4} | "
-            f"{_pair([t.answered - t.sent for t in light]):>13} | "
-            f"{_pair([t.mined - t.sent for t in light]):>13} | "
-            f"{_pair([t.final - t.sent for t in light]):>13} | "
-            f"{_pair([t.final - t.mined for t in light]):>13} | "
-            f"{_pair([t.final - t.sent for t in loaded]):>24} | {_pair(f.inclusion):>17}"
-        )
-    lines += [
-        "",
-        "sustained issuance (credentials/s); final = reported anchored after the confirmations",
-        "",
-    ]
-    head = (
-        f"{'chain':<22} | {'accepted/s':>10} | {'non-202':>7} | {'final/s in window':>17} | "
-        f"{'backlog at stop':>15} | {'drain s':>7} | {'accepted/(window+drain)':>23}"
+            f"{_pair([t.answered - t.sent for t in f.light]):>13} | "
+            f"{_pair([t.mined - t.sent for t in f.light]):>13} | "
+            f"{_pair([t.final - t.sent for t in f.light]):>13} | "
+            f"{_pair([t.final - t.mined for t in f.light]):>13} | "
+            f"{_pair([t.final - t.sent for t in f.loaded]):>24} | {_pair(f.inclusion):>17}"
+            for f in all_figures
+        ),
     )
-    lines += [head, "-" * len(head)]
-    for f in all_figures:
-        lines.append(
+    lines += _table(
+        "sustained issuance (credentials/s); final = reported anchored after the confirmations",
+        f"{'chain':<22} | {'accepted/s':>10} | {'non-202':>7} | {'final/s in window':>17} | "
+        f"{'backlog at stop':>15} | {'drain s':>7} | {'accepted/(window+drain)':>23}",
+        (
             f"{_short(f.chain):<22} | {f.accepted / f.window_s:>10,.0f} | {f.refused:>7} | "
             f"{f.final_in_window / f.window_s:>17,.0f} | {f.backlog:>15,} | {f.drain_s:>7.1f} | "
             f"{f.accepted / (f.window_s + f.drain_s):>23,.0f}"
-        )
-    lines += [
-        "",
-        "gas per anchor (anchorRoot, one root per transaction), every anchor of the run",
-        "",
-    ]
-    head = (
-        f"{'chain':<22} | {'anchors':>7} | {'gas min / median / max':>24} | "
-        f"{'leaves per anchor median / max':>30} | {'anchors per block (max)':>23}"
+            for f in all_figures
+        ),
     )
-    lines += [head, "-" * len(head)]
-    for f in all_figures:
-        per_block: dict[int, int] = {}
-        for b in f.anchor_blocks:
-            per_block[b] = per_block.get(b, 0) + 1
-        gas = f"{min(f.gas):,} / {int(_q(f.gas, 0.5)):,} / {max(f.gas):,}"
-        leaves = f"{int(_q(f.leaves, 0.5)):,} / {max(f.leaves):,}"
-        lines.append(
-            f"{_short(f.chain):<22} | {len(f.gas):>7} | {gas:>24} | {leaves:>30} | "
-            f"{max(per_block.values()):>23}"
-        )
-    lines += [
-        "",
+    lines += _table(
+        "gas per anchor (anchorRoot, one root per transaction), every anchor of the run",
+        f"{'chain':<22} | {'anchors':>7} | {'gas min / median / max':>24} | "
+        f"{'leaves per anchor median / max':>30} | {'anchors per block (max)':>23}",
+        (
+            f"{_short(f.chain):<22} | {len(f.gas):>7} | "
+            f"{f'{min(f.gas):,} / {int(_q(f.gas, 0.5)):,} / {max(f.gas):,}':>24} | "
+            f"{f'{int(_q(f.leaves, 0.5)):,} / {max(f.leaves):,}':>30} | "
+            f"{max(collections.Counter(f.anchor_blocks).values()):>23}"
+            for f in all_figures
+        ),
+    )
+    lines += _table(
         "where an anchor's time goes (the issuer's records of every anchored batch, both phases), "
         "p50 / p95 seconds",
-        "",
-    ]
-    head = (
         f"{'chain':<22} | {'oldest credential -> batch formed':>33} | "
-        f"{'formed -> transaction sent':>26} | {'sent -> recorded final':>22}"
-    )
-    lines += [head, "-" * len(head)]
-    for f in all_figures:
-        lines.append(
+        f"{'formed -> transaction sent':>26} | {'sent -> recorded final':>22}",
+        (
             f"{_short(f.chain):<22} | {_pair([s[0] for s in f.stages]):>33} | "
             f"{_pair([s[1] for s in f.stages]):>26} | {_pair([s[2] for s in f.stages]):>22}"
-        )
+            for f in all_figures
+        ),
+    )
     lines += [""]
     for f in all_figures:
         if f.chain.rpc_log is not None:
@@ -705,33 +655,6 @@ def _code_state() -> str:
     return f"code: commit {head}" + (
         f" with uncommitted changes in {', '.join(files)}" if files else " (no uncommitted changes)"
     )
-
-
-def write_results(text: str) -> None:
-    """Put ``text`` in bench/results.md as the section ``## network_anchor`` (replaced)."""
-    path = HERE / "results.md"
-    title = f"## {Path(__file__).stem}"
-    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-    section = [
-        title,
-        "",
-        f"Measured {when} by `bench/network_anchor.py --results` (this section only).",
-        "",
-        "```",
-        text.rstrip(),
-        "```",
-        "",
-    ]
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    if title in lines:
-        start = lines.index(title)
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        lines[start:end] = section
-    else:
-        lines += ["", *section] if lines and lines[-1] else section
-    path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> int:
@@ -804,7 +727,7 @@ def main() -> int:
         say(line)
     say(f"whole run {time.perf_counter() - started:.0f} s")
     if args.results:
-        write_results("\n".join(out))
+        write_results("\n".join(out), Path(__file__).stem)
         print(f"wrote the {Path(__file__).stem} section of {HERE / 'results.md'}")
     return 0
 

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchkit import write_results
 
 from talentproof.credential.person import commit_identity_document
 from talentproof.demo import demo_subjects
@@ -216,33 +217,6 @@ def present_once(stack: LocalStack, wallet: Wallet, client: httpx.Client) -> dic
     }
 
 
-def write_results(text: str) -> None:
-    """Put ``text`` in bench/results.md as the section ``## oid4vc_latency`` (replaced)."""
-    path = HERE / "results.md"
-    title = f"## {Path(__file__).stem}"
-    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-    section = [
-        title,
-        "",
-        f"Measured {when} by `bench/oid4vc_latency.py --results` (this section only).",
-        "",
-        "```",
-        text.rstrip(),
-        "```",
-        "",
-    ]
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    if title in lines:
-        start = lines.index(title)
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        lines[start:end] = section
-    else:
-        lines += ["", *section] if lines and lines[-1] else section
-    path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="runs of each flow (default 10)")
@@ -319,7 +293,7 @@ def main() -> int:
         finally:
             stack.stop()
     if args.results:
-        write_results("\n".join(out))
+        write_results("\n".join(out), Path(__file__).stem)
         print(f"wrote the {Path(__file__).stem} section of {HERE / 'results.md'}")
     return 0
 
