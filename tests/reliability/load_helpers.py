@@ -37,6 +37,16 @@ def onboard(issuer_url: str, slug: str, timeout: float = 60) -> dict[str, Any]:
     return inst
 
 
+def post_degree(http: httpx.Client, token: str, name: str, i: int) -> httpx.Response:
+    """``POST /credentials`` of a degree for ``name`` (subject seed from ``i``), a fresh
+    ``Idempotency-Key``, on ``http`` (its base URL the issuer's)."""
+    return http.post(
+        "/credentials",
+        json=degree_request(name, seed_byte=1 + i % 200),
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())},
+    )
+
+
 def client_loop(
     url: str,
     token: str,
@@ -57,16 +67,8 @@ def client_loop(
         i = 0
         while not stop.is_set():
             i += 1
-            req = degree_request(f"{tag} {threading.get_ident()} {i}", seed_byte=1 + i % 200)
             try:
-                r = http.post(
-                    "/credentials",
-                    json=req,
-                    headers={
-                        "Authorization": f"Bearer {token}",
-                        "Idempotency-Key": str(uuid.uuid4()),
-                    },
-                )
+                r = post_degree(http, token, f"{tag} {threading.get_ident()} {i}", i)
             except httpx.HTTPError as exc:
                 errors[f"{no_answer} ({type(exc).__name__})"] += 1
                 time.sleep(no_answer_pause_s)
@@ -76,6 +78,34 @@ def client_loop(
             else:
                 errors[f"HTTP {r.status_code}"] += 1
                 time.sleep(refused_pause_s)
+
+
+class ClientLoad:
+    """``clients`` threads running `client_loop` against one issuer (its ``loop_options``), from
+    `start` to `stop`; what they got in ``accepted`` and ``errors``."""
+
+    def __init__(self, url: str, token: str, clients: int, **loop_options: Any) -> None:
+        self.stopping = threading.Event()
+        self.accepted: list[str] = []
+        self.errors: collections.Counter[str] = collections.Counter()
+        self.threads = [
+            threading.Thread(
+                target=client_loop,
+                args=(url, token, self.stopping, self.accepted, self.errors),
+                kwargs=loop_options,
+            )
+            for _ in range(clients)
+        ]
+
+    def start(self) -> None:
+        for t in self.threads:
+            t.start()
+
+    def stop(self, join_s: float) -> None:
+        """Tell every client to stop, and wait up to ``join_s`` for each."""
+        self.stopping.set()
+        for t in self.threads:
+            t.join(join_s)
 
 
 def issuer_settings(chain: dict[str, Any], data: Path, **values: Any) -> Any:
@@ -100,6 +130,16 @@ class Tally:
     docs: list[dict[str, Any]]  # the holder documents of those in the database
     event_roots: list[bytes]  # the roots of the issuer's RootAnchored events
     anchored_roots: list[bytes]  # the roots of the anchored batches
+
+    def check(self) -> None:
+        """Nothing accepted is lost or left unanchored, no root is anchored twice, and the
+        anchored batches' roots are the ``RootAnchored`` events' roots."""
+        assert not self.lost, f"{len(self.lost)} accepted credentials are missing from the database"
+        assert not self.unanchored, f"{len(self.unanchored)} accepted credentials are not anchored"
+        assert len(self.event_roots) == len(set(self.event_roots)), "a root was anchored twice"
+        assert sorted(self.event_roots) == sorted(self.anchored_roots), (
+            "batches and RootAnchored differ"
+        )
 
 
 def tally(

@@ -34,7 +34,6 @@ import collections
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ import httpx
 import pytest
 
 from talentproof.ledger.network import Network, network
-from tests.issuer.issuer_helpers import degree_request
+from tests.reliability.load_helpers import post_degree
 from tests.reliability.rollback_helpers import Stack, final_check, issuer_stack, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("network-faults")]
@@ -98,14 +97,7 @@ class Load:
                     continue
                 i += 1
                 try:
-                    r = http.post(
-                        "/credentials",
-                        json=degree_request(f"Network load {n} {i}", seed_byte=1 + i % 200),
-                        headers={
-                            "Authorization": f"Bearer {self.stack.token}",
-                            "Idempotency-Key": str(uuid.uuid4()),
-                        },
-                    )
+                    r = post_degree(http, self.stack.token, f"Network load {n} {i}", i)
                 except httpx.HTTPError as exc:
                     self.errors[f"no answer ({type(exc).__name__})"] += 1
                 else:

@@ -508,7 +508,6 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
             run_migrations=False,
             leave_out={revoked},
         )
-        lost, unanchored = found.lost, found.unanchored
         event_roots, anchored_roots = found.event_roots, found.anchored_roots
         reports, _ = verify_documents(node.rpc_url, record, found.docs)
         invalid = [r for r in reports if r.verdict is not Verdict.VALID]
@@ -539,11 +538,8 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
         )
 
         assert accepted, "no request was accepted"
-        assert not lost, f"{len(lost)} accepted credentials are missing from the database"
-        assert not unanchored, f"{len(unanchored)} accepted credentials are not anchored"
+        found.check()
         assert len(set(accepted)) == len(accepted), "an id was answered twice"
-        assert len(event_roots) == len(set(event_roots)), "a root was anchored twice"
-        assert sorted(event_roots) == sorted(anchored_roots), "batches and RootAnchored differ"
         assert not invalid, invalid[0]
         assert change["state"] == "applied", change
         assert taken == 2, f"the lease was taken {taken} times (expected: at start, at the kill)"
