@@ -86,6 +86,22 @@ class Stack:
         assert r.status_code == 200, r.text
         return str(r.json()["status"])
 
+    def signed_self_transfer(self, nonce: int, gas_price: int, chain_id: int) -> str:
+        """A 0-value transfer to itself from the institution's chain account at ``nonce``, signed
+        here; the raw transaction (hex)."""
+        from eth_account import Account
+
+        account = Account.from_key(self.institution_key())
+        tx = {
+            "to": account.address,
+            "value": 0,
+            "gas": 21_000,
+            "gasPrice": gas_price,
+            "nonce": nonce,
+            "chainId": chain_id,
+        }
+        return "0x" + bytes(account.sign_transaction(tx).raw_transaction).hex()
+
     def all_anchored(self, ids: list[str]) -> bool:
         """Whether the issuer reports every credential in ``ids`` anchored."""
         return all(self.anchor_status(c) == "anchored" for c in ids)

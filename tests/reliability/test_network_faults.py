@@ -269,18 +269,7 @@ def test_c_rpc_node_cut_off_and_healed(net: Network, stack: Stack) -> None:
 def _send_raw(net: Network, name: str, stack: Stack, nonce: int) -> str:
     """A 0-value transfer to itself from the institution's account at `nonce`, sent to node
     `name` (over IPC: the signers serve no HTTP)."""
-    from eth_account import Account
-
-    account = Account.from_key(stack.institution_key())
-    tx = {
-        "to": account.address,
-        "value": 0,
-        "gas": 21_000,
-        "gasPrice": 20 * 10**9,
-        "nonce": nonce,
-        "chainId": net.chain_id,
-    }
-    raw = "0x" + bytes(account.sign_transaction(tx).raw_transaction).hex()
+    raw = stack.signed_self_transfer(nonce, 20 * 10**9, net.chain_id)
     return str(net.call(name, "eth_sendRawTransaction", [raw]))
 
 

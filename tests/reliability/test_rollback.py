@@ -26,18 +26,9 @@ def _send_from_institution_account(stack: Stack) -> str:
     """A 0-value transfer to itself from the institution's chain account, signed here."""
     from eth_account import Account
 
-    key = stack.institution_key()
-    account = Account.from_key(key)
-    nonce = int(rpc(stack.rpc_url, "eth_getTransactionCount", [account.address, "pending"]), 16)
-    tx = {
-        "to": account.address,
-        "value": 0,
-        "gas": 21_000,
-        "gasPrice": 2 * 10**9,
-        "nonce": nonce,
-        "chainId": stack.deployment.chain_id,
-    }
-    raw = "0x" + bytes(account.sign_transaction(tx).raw_transaction).hex()
+    address = Account.from_key(stack.institution_key()).address
+    nonce = int(rpc(stack.rpc_url, "eth_getTransactionCount", [address, "pending"]), 16)
+    raw = stack.signed_self_transfer(nonce, 2 * 10**9, stack.deployment.chain_id)
     return str(rpc(stack.rpc_url, "eth_sendRawTransaction", [raw]))
 
 
