@@ -548,7 +548,11 @@ def _register_network(app: typer.Typer) -> None:
         directory: Path = NetworkDirOpt,
         signers: int = typer.Option(3, "--signers", min=1, max=16, help="Clique signers."),
         block_period: int = typer.Option(
-            1, "--block-period", min=1, max=30, help="Seconds between blocks (1-2 s)."
+            1,
+            "--block-period",
+            min=1,
+            max=30,
+            help="Seconds between blocks, 1 to 30 (the measured runs use 1-2 s).",
         ),
         rpc_port: int = typer.Option(
             8545, "--rpc-port", min=0, max=65535, help="HTTP JSON-RPC port of the RPC node."
@@ -591,8 +595,10 @@ def _register_network(app: typer.Typer) -> None:
     def stop(directory: Path = NetworkDirOpt) -> None:
         """Stop every node of the network (the chain state stays in --dir)."""
         from talentproof.ledger.errors import NodeError
-        from talentproof.ledger.network import Network
+        from talentproof.ledger.network import LAYOUT_FILE, Network
 
+        if not (directory / LAYOUT_FILE).is_file():  # a mistyped --dir stops nothing: say so
+            _fail(f"no network in {directory} (no {LAYOUT_FILE}): nothing to stop", EXIT_FAILURE)
         try:
             stopped = Network(directory).stop()
         except NodeError as exc:

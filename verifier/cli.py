@@ -448,7 +448,7 @@ def serve(
     from talentproof.verifier.settings import ServiceSettings
 
     try:
-        parse_rpc_urls(rpc, name="--rpc")
+        parse_rpc_urls(rpc, name="--rpc, TALENTPROOF_VERIFIER_RPC_URL or TALENTPROOF_RPC_URL")
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
     restrict_umask()  # the receipt key and anything else written is 0600 (issue 12)

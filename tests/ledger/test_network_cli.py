@@ -1,0 +1,78 @@
+"""`talentproof network` and the services' RPC URL lists on bad input, as a new user meets them.
+
+No geth is started here: each command must refuse before anything runs, name what it expected,
+and leave nothing behind (`tests/e2e/test_network.py` runs the network itself).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _talentproof(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TALENTPROOF_")}
+    return subprocess.run(
+        [sys.executable, "-m", "talentproof", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**clean, **(env or {})},
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", ["status", "stop"])
+def test_a_folder_without_a_network_is_named(tmp_path: Path, command: str) -> None:
+    folder = tmp_path / "no-network"  # a mistyped --dir
+    done = _talentproof("network", command, "--dir", str(folder))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"no network in {folder} (no network.json)" in done.stderr, done.stderr
+    assert not folder.exists()  # nothing created
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--signers", "0", "Invalid value for '--signers'"),
+        ("--rpc-nodes", "0", "Invalid value for '--rpc-nodes'"),
+        ("--block-period", "0", "Invalid value for '--block-period'"),
+        ("--block-period", "31", "Invalid value for '--block-period'"),
+    ],
+)
+def test_network_start_refuses_out_of_range_options(
+    tmp_path: Path, option: str, value: str, expected: str
+) -> None:
+    folder = tmp_path / "net"
+    done = _talentproof("network", "start", "--dir", str(folder), option, value)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert expected in done.stderr, done.stderr
+    assert not folder.exists()  # refused before anything was laid out
+
+
+def test_network_start_help_states_the_accepted_block_periods() -> None:
+    done = _talentproof("network", "start", "--help", env={"COLUMNS": "300"})
+    assert done.returncode == 0, done.stderr
+    assert "Seconds between blocks, 1 to 30" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("variable", ["TALENTPROOF_RPC_URL", "TALENTPROOF_VERIFIER_RPC_URL"])
+def test_verifier_serve_names_the_variable_of_a_bad_url_list(variable: str) -> None:
+    done = _talentproof("verifier", "serve", "--port", "1", env={variable: "http://a,,ftp://b"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert variable in done.stderr, done.stderr
+    assert "got an empty entry (entry 2 of 3) in 'http://a,,ftp://b'" in done.stderr
+
+
+def test_issuer_serve_names_the_variable_of_a_bad_url_list() -> None:
+    done = _talentproof("issuer", "serve", "--port", "1", env={"TALENTPROOF_RPC_URL": "ftp://b"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "TALENTPROOF_RPC_URL" in done.stderr
+    assert "expected http(s)://host[:port][/path] JSON-RPC URLs" in done.stderr, done.stderr
