@@ -715,6 +715,13 @@ def register(app: typer.Typer) -> None:
                 f"error: --chain: expected anvil, ganache or network, got {chain!r}", err=True
             )
             raise typer.Exit(2)
+        for option, value in (("--rpc-nodes", rpc_nodes), ("--block-period", block_period)):
+            if chain != "network" and value != 1:  # silently one node would hide the mistake
+                typer.echo(
+                    f"error: {option}: applies to --chain network only (got --chain {chain})",
+                    err=True,
+                )
+                raise typer.Exit(2)
         if len({chain_port, issuer_port, verifier_port}) != 3:
             typer.echo(
                 "error: --chain-port, --issuer-port and --verifier-port must differ", err=True

@@ -76,3 +76,17 @@ def test_issuer_serve_names_the_variable_of_a_bad_url_list() -> None:
     assert done.returncode == 2, done.stdout + done.stderr
     assert "TALENTPROOF_RPC_URL" in done.stderr
     assert "expected http(s)://host[:port][/path] JSON-RPC URLs" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("option", [("--rpc-nodes", "2"), ("--block-period", "2")])
+@pytest.mark.parametrize("chain", ["anvil", "ganache"])
+def test_run_refuses_network_options_on_another_chain(
+    tmp_path: Path, chain: str, option: tuple[str, str]
+) -> None:
+    data = tmp_path / "data"
+    done = _talentproof("run", "--data-dir", str(data), "--chain", chain, "--chain-only", *option)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (
+        f"error: {option[0]}: applies to --chain network only (got --chain {chain})" in done.stderr
+    ), done.stderr
+    assert not data.exists()  # nothing started, nothing written
