@@ -560,7 +560,9 @@ def _register_network(app: typer.Typer) -> None:
         rpc_nodes: int = typer.Option(
             1, "--rpc-nodes", min=1, max=8, help="Non-signing RPC nodes."
         ),
-        chain_id: int | None = typer.Option(None, "--chain-id", help="Chain id (default 13370)."),
+        chain_id: int | None = typer.Option(
+            None, "--chain-id", min=1, max=2**32 - 1, help="Chain id (default 13370)."
+        ),
     ) -> None:
         """Start the network in the background; returns when it produces blocks, all peered."""
         from talentproof.ledger.errors import NodeError

@@ -90,3 +90,12 @@ def test_run_refuses_network_options_on_another_chain(
         f"error: {option[0]}: applies to --chain network only (got --chain {chain})" in done.stderr
     ), done.stderr
     assert not data.exists()  # nothing started, nothing written
+
+
+@pytest.mark.parametrize("value", ["0", "4294967296"])
+def test_network_start_refuses_a_bad_chain_id_by_its_option(tmp_path: Path, value: str) -> None:
+    folder = tmp_path / "net"
+    done = _talentproof("network", "start", "--dir", str(folder), "--chain-id", value)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Invalid value for '--chain-id'" in done.stderr, done.stderr
+    assert not folder.exists()
