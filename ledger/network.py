@@ -343,22 +343,22 @@ class Network:
         `NodeError` naming what differs); False when there is none yet."""
         record = self._load_layout()
         if record is not None:
-            wanted = {
-                "signers": self.config.signers,
-                "rpc_nodes": self.config.rpc_nodes,
-                "block_period": self.config.block_period,
-                "chain_id": self.config.chain_id,
+            wanted = {  # named by the options of `network start` and `run --chain network`
+                "signers": ("--signers", self.config.signers),
+                "rpc_nodes": ("--rpc-nodes", self.config.rpc_nodes),
+                "block_period": ("--block-period", self.config.block_period),
+                "chain_id": ("--chain-id", self.config.chain_id),
             }
             differs = [
-                f"{k} {record['config'].get(k)} (asked for {v})"
-                for k, v in wanted.items()
+                f"{option} {record['config'].get(k)} (asked for {v})"
+                for k, (option, v) in wanted.items()
                 if record["config"].get(k) != v
             ]
             if differs:
                 raise NodeError(
                     f"the network in {self.directory} was laid out with "
                     + ", ".join(differs)
-                    + "; start it as it is, or use another folder"
+                    + "; start it with those, or use another folder"
                 )
         return record is not None
 

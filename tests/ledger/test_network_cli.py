@@ -99,3 +99,18 @@ def test_network_start_refuses_a_bad_chain_id_by_its_option(tmp_path: Path, valu
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Invalid value for '--chain-id'" in done.stderr, done.stderr
     assert not folder.exists()
+
+
+def test_a_changed_layout_is_named_by_the_options_to_give(tmp_path: Path) -> None:
+    """A folder laid out with 2 RPC nodes and 2 s blocks (`geth init` only, nothing started),
+    then asked for the defaults: the error names the options that would start it as it is."""
+    from talentproof.ledger.errors import NodeError
+    from talentproof.ledger.network import Network, NetworkConfig
+
+    folder = tmp_path / "net"
+    Network(folder, NetworkConfig(rpc_nodes=2, block_period=2, rpc_port=0)).init()
+    with pytest.raises(NodeError) as err:
+        Network(folder, NetworkConfig(rpc_port=0)).init()
+    assert "laid out with --rpc-nodes 2 (asked for 1), --block-period 2 (asked for 1)" in str(
+        err.value
+    ), err.value
