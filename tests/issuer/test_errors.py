@@ -35,6 +35,7 @@ TABLE = [
         PayloadTooLarge       IssuerError   413  payload_too_large
         RateLimited           IssuerError   429  rate_limited
         LedgerUnavailable     IssuerError   503  chain_unavailable
+        AccountBusy           LedgerUnavailable 503 chain_account_busy
         ConfigurationError    IssuerError   500  configuration_error
         KeyDecryptionError    IssuerError   500  key_decryption_failed
         """.strip().splitlines(),
