@@ -28,6 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -389,6 +390,25 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
+#: ``--chain network``: blocks an anchor needs before it is final (Clique reorganises single
+#: blocks now and then: README "Operating on a network"), and block periods without a new head
+#: before the issuer's /readyz says the chain stopped
+NETWORK_CONFIRMATIONS = 3
+NETWORK_STALE_PERIODS = 5
+
+
+def network_issuer_defaults(config: StackConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """The issuer settings a Clique network needs and Anvil does not: confirmations and the
+    stale-head report (README "Operating on a network"), unless the environment sets them."""
+    if config.chain != "network":
+        return {}
+    defaults = {
+        "TALENTPROOF_ISSUER_CONFIRMATIONS": str(NETWORK_CONFIRMATIONS),
+        "TALENTPROOF_ISSUER_HEAD_STALE_S": str(max(5, NETWORK_STALE_PERIODS * config.block_period)),
+    }
+    return {k: v for k, v in defaults.items() if k not in environ and k not in config.extra_env}
+
+
 def check_environment() -> None:
     """`talentproof run` is development only: refuse an environment that says otherwise."""
     for name in ("TALENTPROOF_ENV", "TALENTPROOF_ISSUER_ENV"):
@@ -507,6 +527,12 @@ def run_stack(config: StackConfig) -> None:
                 f"a block every {node.config.block_period} s; nodes: "
                 f"{cli_command()} network status --dir {shlex.quote(str(state_path))}"
             )
+            chosen = network_issuer_defaults(config, os.environ)
+            if "TALENTPROOF_ISSUER_CONFIRMATIONS" in chosen:
+                typer.echo(
+                    f"          an anchor is final after {NETWORK_CONFIRMATIONS} blocks "
+                    "(TALENTPROOF_ISSUER_CONFIRMATIONS; Clique reorganises single blocks)"
+                )
             if rpc_count > 1:
                 typer.echo(f"          JSON-RPC {rpc_urls} (the services fail over between them)")
         typer.echo(
@@ -539,6 +565,7 @@ def run_stack(config: StackConfig) -> None:
                 data_dir / "logs" / "issuer.log",
                 {
                     **env,
+                    **network_issuer_defaults(config, os.environ),
                     "TALENTPROOF_OPERATOR_KEY": operator_key,
                     # the institutions' did:web: a host name (did:web forbids IP hosts)
                     "TALENTPROOF_ISSUER_PUBLIC_URL": f"http://localhost:{config.issuer_port}",

@@ -73,3 +73,21 @@ def test_root_cli_still_registers_run_and_demo() -> None:
 
     out = CliRunner().invoke(app, ["--help"]).output
     assert " run " in out and " demo " in out
+
+
+def test_a_network_stack_issuer_waits_for_confirmations_unless_told(tmp_path: Path) -> None:
+    """Clique reorganises single blocks now and then: on ``--chain network`` the issuer reports
+    an anchor final after 3 blocks and says when the head stops moving; Anvil needs neither, and
+    what the environment (or the stack's own settings) says wins."""
+    network = devstack.StackConfig(tmp_path, chain="network", block_period=2)
+    assert devstack.network_issuer_defaults(network, {}) == {
+        "TALENTPROOF_ISSUER_CONFIRMATIONS": "3",
+        "TALENTPROOF_ISSUER_HEAD_STALE_S": "10",
+    }
+    assert devstack.network_issuer_defaults(devstack.StackConfig(tmp_path), {}) == {}
+    told = {"TALENTPROOF_ISSUER_CONFIRMATIONS": "1"}
+    assert devstack.network_issuer_defaults(network, told) == {
+        "TALENTPROOF_ISSUER_HEAD_STALE_S": "10"
+    }
+    extra = devstack.StackConfig(tmp_path, chain="network", extra_env=told)
+    assert "TALENTPROOF_ISSUER_CONFIRMATIONS" not in devstack.network_issuer_defaults(extra, {})

@@ -80,6 +80,8 @@ def test_the_stack_runs_on_three_signers_and_an_rpc_node(stack: Stack) -> None:
     # `talentproof run` says what it started and how to look at the nodes; the command works
     said = next(line for line in stack.output().splitlines() if "network status --dir" in line)
     assert "3 Clique signers and 1 RPC node, a block every 1 s" in said, said
+    # the issuer runs with the network's confirmations (Clique reorganises single blocks)
+    assert "an anchor is final after 3 blocks" in stack.output(), stack.output()
     shown = subprocess.run(
         ["sh", "-c", said.split("nodes: ", 1)[1]],
         capture_output=True,
