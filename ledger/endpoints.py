@@ -52,6 +52,13 @@ __all__ = ["EndpointStatus", "FailoverTransport", "RpcEndpoints", "parse_rpc_url
 _SENT_ALREADY = ("already known", "known transaction", "already imported", "nonce too low")
 
 
+def _port_digits(url: str) -> str | None:
+    """The all-digit port written in ``url`` (None when there is none or it is not digits)."""
+    netloc = url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    port = netloc.rpartition("@")[2].rpartition("]")[2].rpartition(":")
+    return port[2] if port[1] and port[2].isdigit() else None
+
+
 def parse_rpc_urls(value: str | Sequence[str], *, name: str = "RPC URL") -> tuple[str, ...]:
     """The JSON-RPC URLs in ``value``: one URL, several separated by commas, or a sequence.
 
@@ -73,6 +80,11 @@ def parse_rpc_urls(value: str | Sequence[str], *, name: str = "RPC URL") -> tupl
             port_ok = parsed.port is None or parsed.port > 0
         except ValueError:
             parsed, port_ok = None, False
+        digits = _port_digits(url)
+        if digits is not None and not 1 <= int(digits) <= 65535:
+            raise ValueError(
+                f"{name}port {int(digits)} of {url!r}{where} is out of range (1-65535)"
+            )
         if (
             parsed is None
             or parsed.scheme not in ("http", "https")

@@ -395,16 +395,24 @@ class StackConfig:
 #: before the issuer's /readyz says the chain stopped
 NETWORK_CONFIRMATIONS = 3
 NETWORK_STALE_PERIODS = 5
+#: blocks the issuer waits for a transaction before replacing it (at least its own 30 s)
+NETWORK_TX_TIMEOUT_PERIODS = 10
 
 
 def network_issuer_defaults(config: StackConfig, environ: Mapping[str, str]) -> dict[str, str]:
-    """The issuer settings a Clique network needs and Anvil does not: confirmations and the
-    stale-head report (README "Operating on a network"), unless the environment sets them."""
+    """The issuer settings a Clique network needs and Anvil does not: confirmations, the
+    stale-head report and a transaction timeout of 10 blocks or more (README "Operating on a
+    network"), unless the environment sets them."""
     if config.chain != "network":
         return {}
     defaults = {
         "TALENTPROOF_ISSUER_CONFIRMATIONS": str(NETWORK_CONFIRMATIONS),
         "TALENTPROOF_ISSUER_HEAD_STALE_S": str(max(5, NETWORK_STALE_PERIODS * config.block_period)),
+        # the issuer replaces a transaction not mined by then: at least 10 blocks, so slow
+        # blocks do not look like a stuck transaction
+        "TALENTPROOF_ISSUER_TX_TIMEOUT_S": str(
+            max(30, NETWORK_TX_TIMEOUT_PERIODS * config.block_period)
+        ),
     }
     return {k: v for k, v in defaults.items() if k not in environ and k not in config.extra_env}
 

@@ -83,11 +83,24 @@ def test_a_network_stack_issuer_waits_for_confirmations_unless_told(tmp_path: Pa
     assert devstack.network_issuer_defaults(network, {}) == {
         "TALENTPROOF_ISSUER_CONFIRMATIONS": "3",
         "TALENTPROOF_ISSUER_HEAD_STALE_S": "10",
+        "TALENTPROOF_ISSUER_TX_TIMEOUT_S": "30",
     }
     assert devstack.network_issuer_defaults(devstack.StackConfig(tmp_path), {}) == {}
-    told = {"TALENTPROOF_ISSUER_CONFIRMATIONS": "1"}
+    told = {"TALENTPROOF_ISSUER_CONFIRMATIONS": "1", "TALENTPROOF_ISSUER_TX_TIMEOUT_S": "45"}
     assert devstack.network_issuer_defaults(network, told) == {
         "TALENTPROOF_ISSUER_HEAD_STALE_S": "10"
     }
     extra = devstack.StackConfig(tmp_path, chain="network", extra_env=told)
     assert "TALENTPROOF_ISSUER_CONFIRMATIONS" not in devstack.network_issuer_defaults(extra, {})
+
+
+def test_a_slow_network_stack_issuer_waits_ten_blocks_before_replacing_a_tx(
+    tmp_path: Path,
+) -> None:
+    """With 20 s blocks the issuer's default 30 s transaction timeout is 1.5 blocks: it would
+    replace transactions that are merely waiting. ``run --chain network`` gives it 10 blocks."""
+    slow = devstack.StackConfig(tmp_path, chain="network", block_period=20)
+    chosen = devstack.network_issuer_defaults(slow, {})
+    assert chosen["TALENTPROOF_ISSUER_TX_TIMEOUT_S"] == "200"
+    told = {"TALENTPROOF_ISSUER_TX_TIMEOUT_S": "60"}
+    assert "TALENTPROOF_ISSUER_TX_TIMEOUT_S" not in devstack.network_issuer_defaults(slow, told)

@@ -204,7 +204,8 @@ def test_the_reader_fails_over(nodes: list[LocalNode]) -> None:
         ("http://a:1,", "got an empty entry (entry 2 of 2)"),
         ("http://a:1,ws://b:2", "got 'ws://b:2' (entry 2 of 2)"),
         ("127.0.0.1:8545", "expected http(s)://host[:port][/path]"),
-        ("http://a:99999", "got 'http://a:99999'"),
+        ("http://a:99999", "port 99999 of 'http://a:99999' is out of range (1-65535)"),
+        ("http://a:0", "port 0 of 'http://a:0' is out of range (1-65535)"),
         ("http://a:1,http://a:1", "'http://a:1' is listed twice"),
     ],
 )
