@@ -512,9 +512,13 @@ def run_stack(config: StackConfig) -> None:
     # SIGINT too: a shell starting us in the background ignores it, which would make Ctrl-C
     # (or `kill -INT`) do nothing.
     previous = {sig: signal.signal(sig, _on_term) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # "stopped" only once something ran: a refusal to start (a network folder laid out
+    # differently, one already running) leaves its error as the last word
+    started = False
     try:
         resumed = state_path.exists()
         node.start()
+        started = True
         operator_key = node.private_keys[0]
         governor_key_path = write_governor_key(data_dir, operator_key)
         record = data_dir / "deployment.json"
@@ -637,6 +641,7 @@ def run_stack(config: StackConfig) -> None:
                 raise DevStackError(f"{config.chain} stopped unexpectedly; see {node.log_path}")
             time.sleep(0.5)
     except KeyboardInterrupt:
+        started = True
         typer.echo("\nstopping ...")
     finally:
         for service in reversed(services):
@@ -644,7 +649,8 @@ def run_stack(config: StackConfig) -> None:
         node.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        typer.echo("stopped; chain state kept in " + str(state_path))
+        if started:
+            typer.echo("stopped; chain state kept in " + str(state_path))
 
 
 def cli_command() -> str:

@@ -7,6 +7,7 @@ and leave nothing behind (`tests/e2e/test_network.py` runs the network itself).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,21 @@ def test_a_changed_layout_is_named_by_the_options_to_give(tmp_path: Path) -> Non
     assert "laid out with --rpc-nodes 2 (asked for 1), --block-period 2 (asked for 1)" in str(
         err.value
     ), err.value
+
+
+def test_run_refused_by_a_changed_layout_says_only_why(tmp_path: Path) -> None:
+    """`run --chain network` on a data folder whose network was laid out with 2 RPC nodes: the
+    error is what the user reads, not a "stopped; chain state kept" line for nothing started."""
+    from talentproof.ledger.network import Network, NetworkConfig
+
+    data = tmp_path / "data"
+    Network(data / "chain" / "network", NetworkConfig(rpc_nodes=2, rpc_port=0)).init()
+    with socket.socket() as probe:  # a free port: the refusal comes before anything listens
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    done = _talentproof(
+        "run", "--data-dir", str(data), "--chain", "network", "--chain-only", "--chain-port", port
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "laid out with --rpc-nodes 2 (asked for 1)" in done.stderr, done.stderr
+    assert "stopped" not in done.stdout, done.stdout
