@@ -570,6 +570,7 @@ def _register_network(app: typer.Typer) -> None:
         from talentproof.private import restrict_umask
 
         restrict_umask()  # keys, chain data and logs 0600 (issue 12)
+        running = False  # the nodes run on (detached) once started
         try:
             net = Network(
                 directory,
@@ -583,15 +584,26 @@ def _register_network(app: typer.Typer) -> None:
                 attached=False,
             )
             if net.check_layout() and net.running:  # the same layout, already running
+                running = True
                 typer.echo(f"already running in {net.directory}")
             else:
                 net.start()
+                running = True
                 typer.echo(f"started in {net.directory.resolve()} ({net.client})")
             _print_network_status(net)
             typer.echo(f"operator (development account 0) key {net.private_keys[0]}")
             typer.echo(f"stop with: talentproof network stop --dir {directory}")
         except NodeError as exc:
             _fail(str(exc), EXIT_FAILURE)
+        except KeyboardInterrupt:  # `Network.start` stops what it spawned before re-raising
+            typer.echo(
+                f"\ninterrupted: the network is running; stop with: talentproof network stop "
+                f"--dir {directory}"
+                if running
+                else "\ninterrupted: the network's nodes were stopped",
+                err=True,
+            )
+            raise typer.Exit(130) from None
 
     @group.command("stop")
     def stop(directory: Path = NetworkDirOpt) -> None:

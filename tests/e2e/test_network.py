@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,7 +30,7 @@ import httpx
 import pytest
 
 from talentproof.ledger.geth import GETH_VERSION, build_geth, geth_version
-from talentproof.ledger.network import DEFAULT_CHAIN_ID, Network
+from talentproof.ledger.network import DEFAULT_CHAIN_ID, PIDS_FILE, Network
 
 from .stack import REPO, Stack, alive
 from .story import check_seeded_on_chain, check_story
@@ -190,6 +192,31 @@ def test_network_start_status_stop_and_restart(tmp_path: Path) -> None:
         assert int(str(rpc(url, "eth_blockNumber")), 16) > head
     finally:
         assert _cli("stop", "--dir", str(folder)).returncode == 0
+
+
+def test_ctrl_c_during_network_start_says_the_nodes_were_stopped(tmp_path: Path) -> None:
+    """Ctrl-C while `network start` waits for the first block (5 s blocks): the nodes it spawned
+    are stopped, exit 130, and one line says so (the terminal showed nothing before)."""
+    folder = tmp_path / "net"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TALENTPROOF_")}
+    starting = subprocess.Popen(
+        [sys.executable, "-m", "talentproof", "network", "start", "--dir", str(folder),
+         "--rpc-port", "0", "--signers", "2", "--block-period", "5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+    )  # fmt: skip
+    try:
+        while not (folder / PIDS_FILE).exists():  # every node spawned, none sealed yet
+            assert starting.poll() is None, starting.communicate()
+            time.sleep(0.1)
+        pids = list(json.loads((folder / PIDS_FILE).read_text()).values())
+        starting.send_signal(signal.SIGINT)
+        out, err = starting.communicate(timeout=120)
+    finally:
+        if starting.poll() is None:
+            starting.kill()
+    assert starting.returncode == 130, out + err
+    assert "interrupted: the network's nodes were stopped" in err, out + err
+    assert not any(alive(pid) for pid in pids)
 
 
 def test_concurrent_builds_build_geth_once(tmp_path: Path) -> None:
