@@ -27,6 +27,7 @@ from typing import Any
 from .plain import (
     CONTEXTS,
     KINDS,
+    CredentialIds,
     FactError,
     IssuerIdentity,
     Result,
@@ -48,6 +49,7 @@ __all__ = [
     "CONTEXTS",
     "KINDS",
     "BulkTemplate",
+    "CredentialIds",
     "FactError",
     "IssuerIdentity",
     "Result",

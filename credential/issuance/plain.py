@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +28,7 @@ from ..validation import validate_credential
 __all__ = [
     "CONTEXTS",
     "KINDS",
+    "CredentialIds",
     "FactError",
     "IssuerIdentity",
     "Result",
@@ -196,67 +199,158 @@ def status_entries(identity: IssuerIdentity, index: int) -> list[dict[str, Any]]
     ]
 
 
-_HEX = "0123456789abcdef"
-_FIRST = {c: "abcdef"[i % 6] for i, c in enumerate(_HEX)}  # the first hex digit: a letter
-_VARIANT = {c: "89ab"[i & 3] for i, c in enumerate(_HEX)}  # RFC 9562 variant bits
-# the same three rules on the bytes, for `_ids_by_column`: byte 0's high nibble a letter, byte
-# 6's the version 4, byte 8's the variant 10xx
-_FIRST_BYTE = bytes(((10 + (b >> 4) % 6) << 4) | (b & 15) for b in range(256))
-_VERSION_BYTE = bytes(0x40 | (b & 15) for b in range(256))
+# -- credential ids --------------------------------------------------------------------------
+
+# RFC 9562 variant bits (10xx) on rand_b's first byte
 _VARIANT_BYTE = bytes(0x80 | (b & 0x3F) for b in range(256))
-_ID_FORM = b"urn:uuid:00000000-0000-0000-0000-000000000000"
-# where each of the 32 hex digits goes in `_ID_FORM`
+_RAND_B, _VARIANT = (1 << 62) - 1, 1 << 63  # the same on the 64 bits of variant and rand_b
+_ID_SIZE = len("urn:uuid:00000000-0000-7000-8000-000000000000")
+# where each of the 32 hex digits goes in an id
 _DIGIT_AT = [9 + j + (j >= 8) + (j >= 12) + (j >= 16) + (j >= 20) for j in range(32)]
+# the 4,096 counter values as 3 hex digits each, one after the other
+_COUNTER_DIGITS = "".join(f"{c:03x}" for c in range(4096)).encode("ascii")
+# below this many ids one formatted string per id is the cheaper way
+_BY_COLUMN_FROM = 64
+
+
+class CredentialIds:
+    """Credential ids: ``urn:uuid:`` UUIDs of version 7 (RFC 9562 section 5.7), monotonic
+    within this generator (section 6.2, method 1: a 12-bit counter in ``rand_a``).
+
+    Each id holds the Unix time in milliseconds (48 bits), the version 7, a counter (12 bits),
+    the variant and 62 random bits (``rand_b``). In a new millisecond the counter starts at a
+    random value below 2,048 (its leftmost bit clear: 2,048 ids at least before it rolls over);
+    within one it counts up by one an id; past 4,095 it rolls over into the next millisecond
+    (the timestamp runs ahead of the clock, as section 6.2 allows; it takes 4,096 ids in a
+    millisecond to get there). A clock that goes back never makes an id smaller than the last.
+
+    Why version 7 (issue 17.2): ids that grow with time are appended to the unique index on
+    ``credentials.id``; version 4's random ids landed on most of its leaf pages at every bulk
+    commit, a cost per credential that grew with the table. What an id reveals: the moment the
+    credential was issued, to the millisecond (``validFrom`` already states the issuance time to
+    the second), and the order of ids issued by one process.
+
+    JCS: `talentproof.credential.jcs` detects its slow cases outside strings only, so no id
+    sends a credential to the slow path. (Version 4 ids used to start with a letter because an
+    earlier detection read a digit followed by ``e`` or ``.`` anywhere as a float.) A version 7
+    id starts ``0`` then ``1`` (until 2039) ... ``d``: no digit is followed by ``e`` or ``.``
+    before the year 2457 (tests/credential/test_credential_ids.py checks both).
+
+    Thread-safe; a process keeps one (`new_credential_ids`), whose state a forked child
+    continues: ids of two processes in the same millisecond differ by their random bits.
+    """
+
+    __slots__ = ("_last", "_lock")
+
+    def __init__(self) -> None:
+        self._last = -1  # the last (Unix ms << 12 | counter) handed out
+        self._lock = threading.Lock()
+
+    def _reinit_lock(self) -> None:
+        self._lock = threading.Lock()
+
+    def take(
+        self,
+        count: int,
+        *,
+        random: bytes | None = None,
+        by_id: bool = False,
+        now_ms: int | None = None,
+    ) -> list[str]:
+        """``count`` new ids, in increasing order, after every id this generator gave.
+
+        ``random``: these ``2 + 8 * count`` bytes instead of ``os.urandom``'s (the counter's
+        start in a new millisecond, then ``rand_b`` of each id); ``now_ms``: this Unix time in
+        milliseconds instead of the clock's (both for tests). ``by_id``: the reference (one
+        formatted string per id); from 64 ids the same ids are written column by column.
+        """
+        if count < 0:
+            raise ValueError(f"count: expected a number of ids >= 0, found {count}")
+        if random is None:
+            random = os.urandom(2 + 8 * count)
+        elif len(random) != 2 + 8 * count:
+            raise ValueError(f"random: expected {2 + 8 * count} bytes, found {len(random)}")
+        if now_ms is None:
+            now_ms = time.time_ns() // 1_000_000
+        elif not 0 <= now_ms < 1 << 48:
+            raise ValueError(f"now_ms: expected a Unix time in ms in [0, 2**48), found {now_ms}")
+        if count == 0:
+            return []
+        with self._lock:
+            last = self._last
+            start = last + 1
+            if now_ms > last >> 12:  # a new millisecond: the counter starts at random
+                start = now_ms << 12 | (random[0] << 8 | random[1]) & 0x7FF
+            end = start + count - 1
+            if end >> 60:
+                raise ValueError("now_ms: the 48-bit UUIDv7 timestamp is exhausted (year 10889)")
+            self._last = end
+        if count >= _BY_COLUMN_FROM and not by_id:
+            return _ids_by_column(start, random, count)
+        return _ids_by_id(start, random, count)
+
+
+def _ids_by_id(start: int, random: bytes, count: int) -> list[str]:
+    """The reference: id ``i`` is tick ``start + i`` (Unix ms << 12 | counter) and bytes
+    ``2 + 8i`` to ``10 + 8i`` of ``random`` as ``rand_b``, one formatted string per id."""
+    out = []
+    ms, head = -1, ""
+    for i in range(count):
+        tick = start + i
+        if tick >> 12 != ms:
+            ms = tick >> 12
+            h = f"{ms:012x}"
+            head = f"urn:uuid:{h[:8]}-{h[8:]}-7"
+        rand_b = f"{int.from_bytes(random[2 + 8 * i : 10 + 8 * i]) & _RAND_B | _VARIANT:016x}"
+        out.append(f"{head}{tick & 0xFFF:03x}-{rand_b[:4]}-{rand_b[4:]}")
+    return out
+
+
+def _ids_by_column(start: int, random: bytes, count: int) -> list[str]:
+    """`_ids_by_id`'s ids written column by column: the ids of each millisecond as copies of
+    one form holding its timestamp, then each counter digit and each random digit written into
+    all ids at once (a strided slice), then cut apart. Why: one formatted string per id costs
+    ~0.8 us, this ~0.2 us (the bulk signing processes make one id per row); tests compare the
+    two."""
+    size = _ID_SIZE
+    out = bytearray()
+    tick, left = start, count
+    while left:  # the runs of ids that share a millisecond
+        ms, counter = tick >> 12, tick & 0xFFF
+        run = min(left, 4096 - counter)
+        h = f"{ms:012x}"
+        out += f"urn:uuid:{h[:8]}-{h[8:]}-7000-8000-000000000000".encode("ascii") * run
+        tick += run
+        left -= run
+    first = start & 0xFFF
+    laps = (first + count + 4095) // 4096
+    counters = (_COUNTER_DIGITS * laps)[3 * first : 3 * (first + count)]
+    for j in range(3):
+        out[_DIGIT_AT[13 + j] :: size] = counters[j::3]
+    raw = bytearray(random[2:])
+    raw[0::8] = raw[0::8].translate(_VARIANT_BYTE)
+    digits = raw.hex().encode("ascii")
+    for j in range(16):
+        out[_DIGIT_AT[16 + j] :: size] = digits[j::16]
+    text = out.decode("ascii")
+    return [text[i : i + size] for i in range(0, size * count, size)]
+
+
+_IDS = CredentialIds()
+os.register_at_fork(after_in_child=_IDS._reinit_lock)
 
 
 def new_credential_ids(
     count: int, *, random: bytes | None = None, by_id: bool = False
 ) -> list[str]:
-    """``count`` ``urn:uuid:`` ids (version 4, RFC 9562 variant) whose first hex digit is a
-    letter, from one ``os.urandom`` call (``random``: these 16 bytes per id instead, for tests).
-
-    A digit right after ``urn:uuid:`` followed by ``e`` or ``.`` looks like a float token to the
-    JCS fast path of `talentproof.credential.jcs`, which then takes its slow reference path;
-    a letter as first digit keeps every credential on the fast path. Hand-written rather than
-    ``uuid.uuid4`` (several times the cost, which shows at bulk rates); 119 random bits remain.
-    ``by_id``: the reference (one formatted string per id); from 64 ids the same ids are written
-    column by column (`_ids_by_column`).
-    """
-    if random is None:
-        random = os.urandom(16 * count)
-    elif len(random) != 16 * count:
-        raise ValueError(f"random: expected {16 * count} bytes, found {len(random)}")
-    if count >= 64 and not by_id:
-        return _ids_by_column(random, count)
-    h = random.hex()
-    first, variant = _FIRST, _VARIANT
-    return [
-        f"urn:uuid:{first[h[i]]}{h[i + 1 : i + 8]}-{h[i + 8 : i + 12]}-4{h[i + 13 : i + 16]}-"
-        f"{variant[h[i + 16]]}{h[i + 17 : i + 20]}-{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * count, 32)
-    ]
-
-
-def _ids_by_column(random: bytes, count: int) -> list[str]:
-    """`new_credential_ids`' ids of ``random``, each of its 32 hex digits written into all ids
-    at once (a strided slice), then cut apart. Why: one formatted string per id costs ~0.45 us,
-    this ~0.1 us (the bulk signing processes make one id per row); tests compare the two."""
-    raw = bytearray(random)
-    raw[0::16] = raw[0::16].translate(_FIRST_BYTE)
-    raw[6::16] = raw[6::16].translate(_VERSION_BYTE)
-    raw[8::16] = raw[8::16].translate(_VARIANT_BYTE)
-    digits = raw.hex().encode("ascii")
-    size = len(_ID_FORM)
-    out = bytearray(_ID_FORM * count)
-    for j, at in enumerate(_DIGIT_AT):
-        out[at::size] = digits[j::32]
-    text = out.decode("ascii")
-    return [text[i : i + size] for i in range(0, size * count, size)]
+    """``count`` new credential ids from this process's `CredentialIds` (UUIDv7, increasing):
+    see there, and `CredentialIds.take` for ``random`` and ``by_id``."""
+    return _IDS.take(count, random=random, by_id=by_id)
 
 
 def new_credential_id() -> str:
     """One id of `new_credential_ids`."""
-    return new_credential_ids(1)[0]
+    return _IDS.take(1)[0]
 
 
 def credential_document(

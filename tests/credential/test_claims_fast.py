@@ -195,22 +195,3 @@ def test_owned_binding_gives_what_the_copies_give(
         assert fast is owned  # bound in place
 
 
-@settings(max_examples=200, deadline=None)
-@given(count=st.integers(0, 300), data=st.data())
-def test_ids_by_column_are_the_ids_by_id(count: int, data: st.DataObject) -> None:
-    """`new_credential_ids` writes 64 ids or more column by column: the ids the reference
-    (``by_id=True``, one formatted string per id) makes of the same random bytes."""
-    random = data.draw(st.binary(min_size=16 * count, max_size=16 * count))
-    ids = new_credential_ids(count, random=random)
-    assert ids == new_credential_ids(count, random=random, by_id=True)
-    assert len(ids) == count
-
-
-def test_ids_by_column_edge_bytes() -> None:
-    for fill in (b"\x00", b"\xff", b"\x9f", b"\x60", bytes(range(16))):
-        random = (fill * 16 * 100)[: 16 * 100]
-        fast = new_credential_ids(100, random=random)
-        assert fast == new_credential_ids(100, random=random, by_id=True)
-        assert all(i[9] in "abcdef" and i[23] == "4" and i[28] in "89ab" for i in fast)
-    with pytest.raises(ValueError, match="expected 32 bytes"):
-        new_credential_ids(2, random=b"\x00" * 31)

@@ -4,7 +4,7 @@
   the ORM's ``Credential`` insert, read back through the ORM.
 * `_cred.issue_many` stores each credential's JCS bytes, whose SHA-256 is the credential hash the
   credential package computes from the document, and whose proof verifies.
-* `_cred.new_credential_id` gives version-4 UUIDs whose first hex digit is a letter.
+* `_cred.new_credential_id` gives version-7 UUIDs (RFC 9562), in increasing order.
 """
 
 from __future__ import annotations
@@ -259,18 +259,14 @@ def test_issue_many_stores_jcs_bytes_whose_sha256_is_the_credential_hash() -> No
     assert out[2][1] is None and "expected a JSON object" in out[2][5]
 
 
-def test_new_credential_ids_are_v4_uuids_starting_with_a_letter() -> None:
-    ids = {_cred.new_credential_id() for _ in range(5000)}
-    assert len(ids) == 5000
-    firsts = set()
-    for text in ids:
+def test_new_credential_ids_are_v7_uuids_in_increasing_order() -> None:
+    made = [_cred.new_credential_id() for _ in range(5000)]
+    assert len(set(made)) == 5000 and made == sorted(made)
+    for text in made:
         assert text.startswith("urn:uuid:")
         parsed = uuid.UUID(text.removeprefix("urn:uuid:"))
         assert str(parsed) == text.removeprefix("urn:uuid:")
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
-        assert text[9] in "abcdef"
-        firsts.add(text[9])
-    assert firsts == set("abcdef")
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
 
 
 def test_csv_credential_subject_prefix_names_the_subjects_name() -> None:

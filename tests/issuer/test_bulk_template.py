@@ -583,16 +583,15 @@ def _records_of(data: bytes, fmt: str) -> list[tuple[int, bytes]]:
         out.append((start, record))
 
 
-def test_new_credential_ids_are_v4_uuids_starting_with_a_letter() -> None:
+def test_new_credential_ids_are_v7_uuids_in_increasing_order() -> None:
     import uuid
 
     ids = _bulkcred.new_credential_ids(6000)
-    assert len(set(ids)) == 6000
+    assert len(set(ids)) == 6000 and ids == sorted(ids)
     for text in ids:
         parsed = uuid.UUID(text.removeprefix("urn:uuid:"))
         assert text == "urn:uuid:" + str(parsed)
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
-    assert {text[9] for text in ids} == set("abcdef")
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
     assert {text[28] for text in ids} == set("89ab")
 
 
