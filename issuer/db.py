@@ -148,10 +148,14 @@ class Credential(Base):
 
     __tablename__ = "credentials"
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    #: unique; UUIDv7 (`credential.issuance.CredentialIds`), so new ids are appended to its index
     id: Mapped[str] = mapped_column(String(64), unique=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
     kind: Mapped[str] = mapped_column(String(64))
-    credential_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    #: not indexed (migration 0006): nothing looks a stored credential up by its hash, and a
+    #: unique index on these random values cost every bulk insert a random leaf page, a cost that
+    #: grew with the table (issue 17.2); the hash covers the id, which stays unique
+    credential_hash: Mapped[bytes] = mapped_column(LargeBinary)
     document: Mapped[bytes] = mapped_column(LargeBinary)
     status_index: Mapped[int] = mapped_column(BigInteger)
     batch_id: Mapped[int | None] = mapped_column(
