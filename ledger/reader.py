@@ -12,7 +12,10 @@
 A web3.py contract call costs milliseconds of Python; here one JSON-RPC batch
 (``eth_getBlockByNumber`` and the view's ``eth_call`` at the same block) answers the view together
 with the hash of the block it was read at. Many credentials are read through
-``contracts/utils/VerificationBatch.sol`` (`verify_credentials`). A query for a type whose
+``contracts/utils/VerificationBatch.sol`` (`verify_credentials`): the queries of one group (issuer
+DID, root, key, type: one anchored batch) are sent together, and the node reads the group's
+verdict once and, for each other credential of the group, only its status record (a credential
+with a status is read in full). A query for a type whose
 accreditation can be scoped to levels (``DegreeCredential``) also reads, in the same batch at the
 same block, the issuer's window for each level-scoped type id (``DegreeCredential#level=...``)
 against the same anchor, once per issuer and root: the verdict carries them as ``type_scopes``
@@ -249,7 +252,9 @@ class RegistryReader:
 
         Each query is the five 32-byte arguments of `verify_credential` before `as_of`. With more
         than one, the views are read through ``VerificationBatch`` (`BATCH_SIZE` views per
-        ``eth_call``, its runtime code placed by a state override); a node that refuses it gets one
+        ``eth_call``, its runtime code placed by a state override; the queries of one issuer DID,
+        root, key and type sent together, so that the node reads their shared verdict once and
+        each one's status record); a node that refuses it gets one
         ``eth_call`` per view from then on (same answers). At ``"latest"`` the read is retried when
         a block was mined between the calls of the batch.
 
@@ -331,20 +336,27 @@ class RegistryReader:
         revert) raises _BatchCallRefused; a transport failure stays ChainUnavailable.
         """
         codec = self._batch_codec
-        groups = [queries[i : i + BATCH_SIZE] for i in range(0, len(queries), BATCH_SIZE)]
+        order = _grouped(queries)
+        sent = queries if order is None else [queries[i] for i in order]
+        chunks = [sent[i : i + BATCH_SIZE] for i in range(0, len(sent), BATCH_SIZE)]
         calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [tag, False])]
-        for g in groups:
-            data = "0x" + codec.encode(self.registry, g, as_of).hex()
+        for chunk in chunks:
+            data = "0x" + codec.encode(self.registry, chunk, as_of).hex()
             calls.append(("eth_call", [{"to": BATCH_ADDRESS, "data": data}, tag, codec.override]))
         (method, head), *answers = self._answers(calls)
         header = self._result(head, method)
         raw: list[bytes] = []
-        for (_, a), g in zip(answers, groups, strict=True):
+        for (_, a), chunk in zip(answers, chunks, strict=True):
             if "error" in a or not isinstance(a.get("result"), str):
                 raise _BatchCallRefused(
                     f"the node did not run the VerificationBatch call: {str(a)[:200]}"
                 )
-            raw.extend(codec.split(_unhex(a["result"], "verifyCredentials"), len(g)))
+            raw.extend(codec.split(_unhex(a["result"], "verifyCredentials"), len(chunk)))
+        if order is not None:
+            in_order = [b""] * len(raw)
+            for k, i in enumerate(order):
+                in_order[i] = raw[k]
+            raw = in_order
         return header, raw
 
     def anchor(
@@ -370,6 +382,23 @@ class RegistryReader:
             )
         record = AnchorRecord.from_struct(self._anchor.decode(raw))
         return record if record.anchored else None
+
+
+def _grouped(queries: Sequence[Query]) -> list[int] | None:
+    """The query indices with each group's (issuer DID, root, key, type) together, groups in order
+    of first appearance, or None when they already are: ``VerificationBatch`` reads a group's
+    verdict once for the credentials of the group that follow each other (any order gives the
+    same answers)."""
+    members: dict[tuple[bytes, bytes, bytes, bytes], list[int]] = {}
+    last: tuple[bytes, bytes, bytes, bytes] | None = None
+    adjacent = True
+    for i, q in enumerate(queries):
+        key = (q[0], q[1], q[3], q[4])
+        if key != last:
+            adjacent = adjacent and key not in members
+            last = key
+        members.setdefault(key, []).append(i)
+    return None if adjacent else [i for indices in members.values() for i in indices]
 
 
 def _with_scopes(

@@ -1,18 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.37;
 
+import {ICredentialAnchor} from "../interfaces/ICredentialAnchor.sol";
 import {IVerificationView} from "../interfaces/IVerificationView.sol";
 
 /**
  * @title VerificationBatch
- * @notice Many {IVerificationView-verifyCredential} reads in one `eth_call`, all at one block.
+ * @notice Many {IVerificationView-verifyCredential} answers in one `eth_call`, all at one block.
  * @dev Never deployed: a reader places this contract's runtime code at an unused address through
  * an `eth_call` state override, for that call only (`talentproof.ledger.reader`). Each answer is
- * the registry's own ABI-encoded verdict, byte for byte what a separate `eth_call` of
- * {IVerificationView-verifyCredential} at the same block returns (the view reads no
- * `msg.sender`), so one decoder serves both reads. That separate call per credential is the
- * reference twin (`RegistryReader(..., batch_views=False)`; tests/ledger/test_views_call.py
- * compares the two on Anvil and Ganache, bench/verifier_perf.py both costs).
+ * byte for byte what a separate `eth_call` of {IVerificationView-verifyCredential} at the same
+ * block returns (the view reads no `msg.sender`), so one decoder serves both reads. That separate
+ * call per credential is the reference twin (`RegistryReader(..., batch_views=False)`;
+ * tests/ledger/test_views_call.py compares the two on Anvil and Ganache, bench/verifier_perf.py
+ * both costs).
+ *
+ * Groups: the credentials of one anchored batch share issuer, root, signing key and type (a
+ * "group"), and the registry's verdict differs between them only in the credential's status
+ * (`credentialStatus` and what it decides as of `asOf`: revoked, suspended, by whom, since when),
+ * read from {ICredentialAnchor-credentialStatus} in the anchoring issuer's namespace. A credential
+ * whose status record there is empty (never revoked, never suspended: no history either) gets
+ * exactly the verdict of any other such credential of its group. So the verdict is read in full
+ * for the first credential of a group, and when its own status record is empty (or the root is
+ * not anchored by the DID's issuer, `anchor.issuerId == 0`: the view then names no status at
+ * all) it becomes the group's template; each following credential of the group costs one
+ * `credentialStatus` read, and shares the template's encoding when its record is empty. Any
+ * other credential (a record that is not empty, a status read that fails or answers otherwise)
+ * is read in full. Only the template of the last group is kept: queries of one group should be
+ * adjacent (the reader orders them so); in any order every answer stays exact.
  */
 contract VerificationBatch {
     /// @notice One credential to read: the arguments of `verifyCredential` but `asOf`.
@@ -29,12 +44,19 @@ contract VerificationBatch {
 
     /**
      * @notice `registry.verifyCredential(q..., asOf)` for each query `q`, in order.
-     * @return The raw return data of each call (empty when `registry` has no code).
-     * @dev What it does, in plain Solidity (the same answer, and the same revert):
+     * @return The answer for each query (empty when `registry` has no code).
+     * @dev What it does, in plain Solidity (the same answers, and the same revert):
      *
      *     bytes[] memory verdicts = new bytes[](queries.length);
+     *     uint256 t = type(uint256).max; // the template's index (none yet)
+     *     uint256 tIssuer; // its anchor's issuer id
      *     for (uint256 i = 0; i < queries.length; ++i) {
      *         Query calldata q = queries[i];
+     *         if (t < i && _sameGroup(q, queries[t])
+     *                 && (tIssuer == 0 || _statusIsEmpty(registry, tIssuer, q.credentialHash))) {
+     *             verdicts[i] = verdicts[t];
+     *             continue;
+     *         }
      *         (bool ok, bytes memory verdict) = address(registry).staticcall(
      *             abi.encodeCall(
      *                 IVerificationView.verifyCredential,
@@ -43,97 +65,146 @@ contract VerificationBatch {
      *         );
      *         if (!ok) revert VerificationFailed(i, verdict);
      *         verdicts[i] = verdict;
+     *         // the group's template, if the group goes on: a verdict is one dynamic tuple
+     *         // (its first word the offset 0x20), whose first head word is anchor.issuerId
+     *         if (i + 1 < queries.length && _sameGroup(q, queries[i + 1])
+     *                 && verdict.length >= 64 && _word(verdict, 0) == 0x20) {
+     *             uint256 issuerId = _word(verdict, 1);
+     *             if (issuerId == 0 || _statusIsEmpty(registry, issuerId, q.credentialHash)) {
+     *                 (t, tIssuer) = (i, issuerId);
+     *             }
+     *         }
      *     }
      *     return verdicts;
      *
-     * Written in assembly because that loop costs the node about a fifth of its CPU per
-     * credential in a bulk read: it allocates each call's input and copies each answer twice
-     * (into a `bytes` and again into the return data). Here one input buffer is reused and each
-     * answer is copied once, straight into its place in the ABI encoding of `bytes[]`, which is
-     * returned from assembly. Memory (the function never returns to Solidity code): 0x00 the
-     * error selector; 0x80..0x144 the call's input (selector, the query's five words, `asOf`);
-     * from 0x160 the answer: offset 0x20, length n, n offsets relative to 0x1a0, then each
-     * verdict as its length and its bytes zero-padded to a word.
+     * where `_sameGroup(a, b)` compares issuerDidHash, root, publicKey and typeId; `_word(b, k)`
+     * is the k-th 32-byte word of `b`; and `_statusIsEmpty` is true when the static call
+     * `ICredentialAnchor(registry).credentialStatus(issuerId, hash)` succeeds with exactly the
+     * seven words of a record, all zero (false when it reverts or answers anything else).
      *
-     * Shared encoding: the credentials of one anchored batch mostly get byte-identical verdicts
-     * (the view names the batch, issuer, key, type and status, not the credential). Every
-     * verdict is still the registry's own answer to its own call; when it is byte for byte the
-     * verdict written last (same length, every word equal), its offset points at that one
-     * instead of writing a copy. The ABI decoding of `bytes[]` (offsets, then each item) gives
-     * the same items either way: only the answer's size changes (node output, transfer,
-     * decoding). tests/ledger/test_views_call.py checks the items against one call each.
+     * Written in assembly because the node runs it for every credential of a bulk read: one input
+     * buffer per call is reused, each answer read in full is copied once, straight into its place
+     * in the ABI encoding of `bytes[]`, which is returned from assembly, and a credential sharing
+     * its group's verdict is written as an offset pointing at the template's encoding (the ABI
+     * decoding of `bytes[]` gives the same items; only the answer's size changes). Memory (the
+     * function never returns to Solidity code): 0x00 the error selector; 0x20, 0x40, 0x60 the
+     * template (its query's calldata offset, 0 for none; its verdict's place; its anchor's issuer
+     * id), kept in memory for want of stack slots; 0x80..0xc4 the status
+     * call's input (selector, issuer id, credential hash); 0xe0..0x1a4 the view call's input
+     * (selector, the query's five words, `asOf`); from 0x1c0 the answer: offset 0x20, length n,
+     * n offsets relative to 0x200, then each verdict read in full as its length and its bytes
+     * zero-padded to a word; a status read's 7 words land past the end, where the next verdict
+     * would go.
      */
     function verifyCredentials(IVerificationView registry, Query[] calldata queries, uint64 asOf)
         external
         view
         returns (bytes[] memory)
     {
-        bytes4 viewSelector = IVerificationView.verifyCredential.selector;
-        bytes4 failed = VerificationFailed.selector;
+        {
+            bytes4 failed = VerificationFailed.selector;
+            bytes4 statusSelector = ICredentialAnchor.credentialStatus.selector;
+            bytes4 viewSelector = IVerificationView.verifyCredential.selector;
+            // Why: the two calls' input buffers (see @dev above; memory is this call's).
+            // slither-disable-next-line assembly
+            assembly {
+                mstore(0x00, failed)
+                mstore(0x80, statusSelector)
+                mstore(0xe0, viewSelector)
+            }
+        }
         // Why: see @dev above (the calldata was checked by the ABI decoder; memory is this call's).
         // slither-disable-next-line assembly
         assembly {
-            mstore(0x00, failed)
-            mstore(0x80, viewSelector)
-            mstore(0x124, asOf)
-            mstore(0x160, 0x20)
-            mstore(0x180, queries.length)
-            let p := add(0x1a0, shl(5, queries.length)) // where the next verdict goes
-            let last := 0 // where the verdict written last is (0: none yet)
+            // Whether queries at calldata offsets a and b share issuerDidHash, root, publicKey and
+            // typeId (words 0, 1, 3 and 4 of a query).
+            function sameGroup(a, b) -> same {
+                same := and(
+                    and(eq(calldataload(a), calldataload(b)), eq(calldataload(add(a, 0x20)), calldataload(add(b, 0x20)))),
+                    and(eq(calldataload(add(a, 0x60)), calldataload(add(b, 0x60))), eq(calldataload(add(a, 0x80)), calldataload(add(b, 0x80))))
+                )
+            }
+            // Whether reg.credentialStatus(issuerId, credentialHash) answers an empty record:
+            // exactly seven words, all zero (written at `out`, scratch memory).
+            function statusIsEmpty(reg, issuerId, credentialHash, out) -> empty {
+                mstore(0x84, issuerId)
+                mstore(0xa4, credentialHash)
+                if staticcall(gas(), reg, 0x80, 0x44, out, 0xe0) {
+                    if eq(returndatasize(), 0xe0) {
+                        empty := iszero(
+                            or(
+                                or(or(mload(out), mload(add(out, 0x20))), or(mload(add(out, 0x40)), mload(add(out, 0x60)))),
+                                or(or(mload(add(out, 0x80)), mload(add(out, 0xa0))), mload(add(out, 0xc0)))
+                            )
+                        )
+                    }
+                }
+            }
+
+            mstore(0x184, asOf)
+            mstore(0x1c0, 0x20)
+            mstore(0x1e0, queries.length)
+            let p := add(0x200, shl(5, queries.length)) // where the next verdict goes
+            // The template (in memory, for the stack): 0x20 its query's calldata offset (0: none
+            // yet), 0x40 where its verdict is, 0x60 its anchor's issuer id.
+            mstore(0x20, 0)
             for {
                 let i := 0
             } lt(i, queries.length) {
                 i := add(i, 1)
             } {
-                calldatacopy(0x84, add(queries.offset, mul(i, 160)), 160)
-                if iszero(staticcall(gas(), registry, 0x80, 196, 0, 0)) {
-                    // revert VerificationFailed(i, returndata)
-                    mstore(p, mload(0x00))
-                    mstore(add(p, 4), i)
-                    mstore(add(p, 36), 0x40)
-                    mstore(add(p, 68), returndatasize())
-                    returndatacopy(add(p, 100), 0, returndatasize())
-                    revert(p, add(100, and(add(returndatasize(), 31), not(31))))
-                }
-                let n := returndatasize()
-                mstore(p, n)
-                mstore(add(add(p, 0x20), and(n, not(31))), 0) // the last word's padding is zero
-                returndatacopy(add(p, 0x20), 0, n)
-                let at := p
-                if last {
-                    if eq(mload(last), n) {
-                        // byte for byte: both are zero-padded, so equal words are equal bytes.
-                        // `diff` ORs the XOR of each pair of words, four pairs a turn while four
-                        // remain, then one; `d` is last - p (wrapping: add(k, d) is k's twin).
-                        let d := sub(last, p)
-                        let k := add(p, 0x20)
-                        let end := add(k, and(add(n, 31), not(31)))
-                        let diff := 0
-                        for {} and(iszero(diff), lt(add(k, 0x60), end)) {
-                            k := add(k, 0x80)
-                        } {
-                            diff := or(
-                                or(xor(mload(k), mload(add(k, d))), xor(mload(add(k, 0x20)), mload(add(add(k, 0x20), d)))),
-                                or(xor(mload(add(k, 0x40)), mload(add(add(k, 0x40), d))), xor(mload(add(k, 0x60)), mload(add(add(k, 0x60), d))))
-                            )
+                let q := add(queries.offset, mul(i, 160))
+                let at := 0 // where this query's verdict is (0: not read yet)
+                if mload(0x20) {
+                    if sameGroup(q, mload(0x20)) {
+                        switch mload(0x60)
+                        case 0 {
+                            at := mload(0x40)
                         }
-                        for {} and(iszero(diff), lt(k, end)) {
-                            k := add(k, 0x20)
-                        } {
-                            diff := xor(mload(k), mload(add(k, d)))
-                        }
-                        if iszero(diff) {
-                            at := last
+                        default {
+                            if statusIsEmpty(registry, mload(0x60), calldataload(add(q, 0x40)), p) {
+                                at := mload(0x40)
+                            }
                         }
                     }
                 }
-                mstore(add(0x1a0, shl(5, i)), sub(at, 0x1a0))
-                if eq(at, p) {
-                    last := p
+                if iszero(at) {
+                    calldatacopy(0xe4, q, 160)
+                    if iszero(staticcall(gas(), registry, 0xe0, 196, 0, 0)) {
+                        // revert VerificationFailed(i, returndata)
+                        mstore(p, mload(0x00))
+                        mstore(add(p, 4), i)
+                        mstore(add(p, 36), 0x40)
+                        mstore(add(p, 68), returndatasize())
+                        returndatacopy(add(p, 100), 0, returndatasize())
+                        revert(p, add(100, and(add(returndatasize(), 31), not(31))))
+                    }
+                    let n := returndatasize()
+                    mstore(p, n)
+                    mstore(add(add(p, 0x20), and(n, not(31))), 0) // the last word's padding is zero
+                    returndatacopy(add(p, 0x20), 0, n)
+                    at := p
                     p := add(p, add(0x20, and(add(n, 31), not(31))))
+                    // The group's template, if the group goes on: the verdict is the ABI encoding
+                    // of one dynamic tuple (offset 0x20), whose first word is anchor.issuerId.
+                    if lt(add(i, 1), queries.length) {
+                        if and(sameGroup(q, add(q, 160)), and(gt(n, 0x3f), eq(mload(add(at, 0x20)), 0x20))) {
+                            let issuerId := mload(add(at, 0x40))
+                            let empty := 1 // the root not anchored by the DID's issuer: no status
+                            if issuerId {
+                                empty := statusIsEmpty(registry, issuerId, calldataload(add(q, 0x40)), p)
+                            }
+                            if empty {
+                                mstore(0x20, q)
+                                mstore(0x40, at)
+                                mstore(0x60, issuerId)
+                            }
+                        }
+                    }
                 }
+                mstore(add(0x200, shl(5, i)), sub(at, 0x200))
             }
-            return(0x160, sub(p, 0x160))
+            return(0x1c0, sub(p, 0x1c0))
         }
     }
 }

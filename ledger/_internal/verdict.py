@@ -11,7 +11,8 @@ compares them; ``bench/rpc.py`` measures both).
 
 `BatchCodec` encodes the calldata of ``VerificationBatch.verifyCredentials``
 (``contracts/utils/VerificationBatch.sol``) and splits its ``bytes[]`` answer into the verdicts,
-each byte for byte the answer of a separate ``verifyCredential`` call.
+each byte for byte the answer of a separate ``verifyCredential`` call (the credentials of one
+group, issuer, root, key and type, with an empty status share their group's encoding).
 """
 
 from __future__ import annotations
@@ -393,8 +394,8 @@ def split_bytes_array(data: bytes, count: int) -> list[bytes]:
 
     Checks every offset and length against the data (what ``eth_abi.decode(["bytes[]"], ...)``
     checks, but the zero padding after each item); LedgerError names what does not fit. Items
-    whose offsets are equal (``VerificationBatch`` writes a verdict equal to the one before it
-    once) come back as one ``bytes`` object, cut once.
+    whose offsets are equal (``VerificationBatch`` writes a group's verdict once for its
+    credentials with an empty status) come back as one ``bytes`` object, cut once.
     """
     size = len(data)
 
