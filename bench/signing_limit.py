@@ -4,6 +4,12 @@ digests) through PyNaCl's cffi binding, no wrapper, in ``processes`` processes a
 with its own key; the rate is all their signatures over the wall time from a common start to
 the last one's end. `bench/issuer_bulk.py` sets bulk issuance beside it.
 
+The verifying limit the same way (`raw_verify_rate`, issue 17.3's other half): libsodium's
+``crypto_sign_open`` of a signed 64-byte message (what the verifier's check 3 runs, through
+PyNaCl's cffi binding, no wrapper) in ``processes`` processes at once, and OpenSSL's (the
+``cryptography`` package) beside it; `bench/verifier_perf.py` sets folder verification beside the
+faster of the two.
+
 Also runs alone: ``python bench/signing_limit.py [processes]``.
 """
 
@@ -18,9 +24,14 @@ from typing import Any
 SIGNS = 50_000
 
 
-def _sign_from(start_at: float, count: int) -> tuple[float, float]:
-    """Sign ``count`` 64-byte messages from ``start_at`` (``time.monotonic``, shared by the
-    processes of a machine); (when this process ended, its CPU seconds)."""
+#: Verifications per process and measurement (~0.5-1 s of a core).
+VERIFIES = 10_000
+
+
+def _operation(name: str) -> Any:
+    """A no-argument callable running one raw operation on a 64-byte message: ``sign``
+    (libsodium ``crypto_sign``), ``verify`` (libsodium ``crypto_sign_open`` of the signed
+    message) or ``verify-openssl`` (``cryptography``'s Ed25519 verify)."""
     from nacl._sodium import ffi, lib
 
     from talentproof.credential.keys import Ed25519SigningKey
@@ -29,28 +40,74 @@ def _sign_from(start_at: float, count: int) -> tuple[float, float]:
     secret = key.seed + key.public_key.raw
     message = bytes(range(64))
     signed = ffi.new("unsigned char[]", 128)
-    null, call = ffi.NULL, lib.crypto_sign
-    for _ in range(2000):  # warm: the first calls of a fresh process are slower
-        call(signed, null, message, 64, secret)
+    null = ffi.NULL
+    if name == "sign":
+        sign = lib.crypto_sign
+        return lambda: sign(signed, null, message, 64, secret)
+    lib.crypto_sign(signed, null, message, 64, secret)
+    signed_message = bytes(ffi.buffer(signed, 128))
+    if name == "verify":
+        opened, opened_len, pk, sodium_open = (
+            ffi.new("unsigned char[]", 128),
+            ffi.new("unsigned long long *"),
+            key.public_key.raw,
+            lib.crypto_sign_open,
+        )
+        assert sodium_open(opened, opened_len, signed_message, 128, pk) == 0
+
+        return lambda: sodium_open(opened, opened_len, signed_message, 128, pk)
+    if name == "verify-openssl":
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        public, signature = (
+            Ed25519PublicKey.from_public_bytes(key.public_key.raw),
+            signed_message[:64],
+        )
+        return lambda: public.verify(signature, message)
+    raise ValueError(f"operation: expected sign, verify or verify-openssl, found {name!r}")
+
+
+def _run_from(start_at: float, count: int, name: str = "sign") -> tuple[float, float]:
+    """Run ``count`` raw operations (`_operation`) from ``start_at`` (``time.monotonic``, shared
+    by the processes of a machine); (when this process ended, its CPU seconds)."""
+    call = _operation(name)
+    for _ in range(min(2000, count)):  # warm: the first calls of a fresh process are slower
+        call()
     while time.monotonic() < start_at:
         time.sleep(0.001)
     cpu = time.process_time()
     for _ in range(count):
-        call(signed, null, message, 64, secret)
+        call()
     return time.monotonic(), time.process_time() - cpu
+
+
+def _raw_rate(name: str, processes: int, count: int) -> tuple[float, float]:
+    """(operations per second of ``processes`` processes at once, CPU seconds of one):
+    spawned processes (this one may have threads), started together 1.5 s after they are
+    asked to."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(processes) as pool:
+        start_at = time.monotonic() + 1.5  # after the spawned interpreters have started
+        results = pool.starmap(_run_from, [(start_at, count, name)] * processes)
+    wall = max(end for end, _cpu in results) - start_at
+    cpu = sum(c for _end, c in results) / (processes * count)
+    return processes * count / wall, cpu
 
 
 def raw_sign_rate(processes: int = 2, count: int = SIGNS) -> tuple[float, float]:
     """(signatures per second of ``processes`` processes signing at once, CPU seconds of one
-    signature): spawned processes (this one may have threads), started together 1 s after
-    they are asked to."""
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(processes) as pool:
-        start_at = time.monotonic() + 1.5  # after the spawned interpreters have started
-        results = pool.starmap(_sign_from, [(start_at, count)] * processes)
-    wall = max(end for end, _cpu in results) - start_at
-    cpu = sum(c for _end, c in results) / (processes * count)
-    return processes * count / wall, cpu
+    signature)."""
+    return _raw_rate("sign", processes, count)
+
+
+def raw_verify_rate(
+    processes: int = 2, count: int = VERIFIES, library: str = "libsodium"
+) -> tuple[float, float]:
+    """(verifications per second of ``processes`` processes verifying at once, CPU seconds of
+    one): ``library`` ``libsodium`` (what the verifier runs) or ``openssl``."""
+    if library not in ("libsodium", "openssl"):
+        raise ValueError(f"library: expected libsodium or openssl, found {library!r}")
+    return _raw_rate("verify" if library == "libsodium" else "verify-openssl", processes, count)
 
 
 #: Issue 17.3: bulk issuance end to end at least this share of the raw signing rate.
@@ -111,3 +168,9 @@ if __name__ == "__main__":
     print(
         f"raw libsodium signing, {n} processes at once: {rate:,.0f}/s ({per_sign * 1e6:.2f} us CPU each)"
     )
+    for library in ("libsodium", "openssl"):
+        rate, per_verify = raw_verify_rate(n, library=library)
+        print(
+            f"raw {library} verifying, {n} processes at once: {rate:,.0f}/s "
+            f"({per_verify * 1e6:.2f} us CPU each)"
+        )

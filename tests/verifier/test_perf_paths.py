@@ -654,3 +654,122 @@ def test_read_file_fails_as_the_buffered_reference(tmp_path, what):
             read(path, 1 << 30)
         errors.append((type(caught.value), caught.value.strerror))
     assert errors[0] == errors[1]
+
+
+# --------------------------------------------------------------------------- checks 1-4, stage by stage
+
+
+def _offline_batch(size: int = 5) -> list[dict[str, Any]]:
+    """Signed, Merkle-batched credentials with their anchor proofs (no chain: checks 1-4 only)."""
+    from talentproof.credential.anchor import AnchorProof, attach_anchor
+    from talentproof.credential.merkle import MerkleTree
+
+    issuer = Ed25519SigningKey.from_seed(bytes(range(32)))
+    docs = [build(DEGREE, "did:web:uni.example", holder().public_key.did_key) for _ in range(size)]
+    docs[-1]["issuer"] = {"name": "no id"}  # signed and anchored, naming no issuer
+    docs[-2]["type"] = ["VerifiableCredential", "UnknownCredential"]  # a type none knows
+    signed = [sign(d, issuer) for d in docs]
+    tree = MerkleTree([credential_hash(d) for d in signed])
+    registry = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    return [
+        attach_anchor(
+            d,
+            AnchorProof.from_inclusion(
+                tree.proof(i), chain_id=31337, registry=registry, merkle_root=tree.root
+            ),
+        )
+        for i, d in enumerate(signed)
+    ]
+
+
+_BATCH = _offline_batch(6)
+# where a mutation lands: top-level members, the subject, the signature proof, the anchor
+_PLACES = [
+    ("id",),
+    ("issuer",),
+    ("type",),
+    ("@context",),
+    ("validFrom",),
+    ("credentialSchema",),
+    ("credentialSubject",),
+    ("credentialSubject", "id"),
+    ("credentialSubject", "name"),
+    ("credentialSubject", "degree", "awardDate"),
+    ("credentialSubject", "degree", "level"),
+    ("proof",),
+    ("proof", 0, "proofValue"),
+    ("proof", 0, "verificationMethod"),
+    ("proof", 0, "created"),
+    ("proof", 0, "cryptosuite"),
+    ("proof", 1, "merkleRoot"),
+    ("proof", 1, "leafIndex"),
+    ("proof", 1, "treeSize"),
+    ("proof", 1, "path"),
+    ("proof", 1, "chainId"),
+]
+_VALUES = st.one_of(
+    st.just("<delete>"),
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2**64),
+    st.text(max_size=8),
+    st.sampled_from(["2099-01-01", "2015-02-30", "did:key:z6MkNOTAKEY", "z3", "0x" + "ab" * 32]),
+    st.lists(st.text(max_size=3), max_size=2),
+    st.just({}),
+)
+
+
+def _mutated(doc: dict[str, Any], place: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(doc)
+    node: Any = out
+    for key in place[:-1]:
+        node = node[key]
+    if value == "<delete>" and isinstance(node, dict):
+        node.pop(place[-1], None)
+    else:
+        node[place[-1]] = value
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, len(_BATCH) - 1),
+            st.one_of(st.none(), st.tuples(st.sampled_from(_PLACES), _VALUES)),
+            st.sampled_from(["doc", "doc", "doc", "unreadable", "not talentproof", "presentation"]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_checks_1_to_4_stage_by_stage_equal_them_input_by_input(inputs):
+    """``Verifier.prepare_many`` / ``prepare_items`` (the chunk's checks 1-4 one stage at a
+    time) give the very ``Prepared`` of ``prepare`` / ``prepare_item`` input by input, on
+    valid, mutated, unreadable and not-TalentProof inputs and presentations."""
+    now = datetime.now(UTC)
+
+    def verifier() -> Verifier:
+        return Verifier.from_deployment(
+            "0x5FbDB2315678afecb367f032d93F642f64180aa3", "http://127.0.0.1:9", clock=lambda: now
+        )
+
+    items = []
+    for i, (which, mutation, how) in enumerate(inputs):
+        doc = _BATCH[which] if mutation is None else _mutated(_BATCH[which], *mutation)
+        if how == "unreadable":
+            items.append(Item(f"f{i}", None, "expected JSON"))
+        elif how == "not talentproof":
+            items.append(Item(f"f{i}", None, "no TP1: prefix", not_talentproof=True))
+        elif how == "presentation":
+            vp = {"type": ["VerifiablePresentation"], "verifiableCredential": [doc, _BATCH[0]]}
+            items.append(Item(f"f{i}", vp))
+        else:
+            items.append(Item(f"f{i}", doc))
+    one_by_one, together = verifier(), verifier()
+    want = [one_by_one.prepare_item(item) for item in items]
+    assert together.prepare_items(items) == want
+    singles = [(it.source, it.document, it.error, it.not_talentproof) for it in items]
+    assert verifier().prepare_many(singles) == [
+        one_by_one.prepare(s, d, e, invalid_input=n) for s, d, e, n in singles
+    ]
