@@ -479,3 +479,47 @@ def test_signing_processes_run_below_the_runner(make_service) -> None:
             assert nice == min(19, parent_nice + SIGNING_NICE), (nice, parent_nice)
     finally:
         runner.signing.shutdown()
+
+
+def test_a_job_ends_in_its_last_chunks_transaction(client, make_service, monkeypatch) -> None:
+    """The job's state ``done`` is committed with its last chunk (one transaction a job less: a
+    1,000-row job is one chunk): a failure storing that chunk leaves the job running at the
+    cursor before it, and the job resumed ends done, every row stored once."""
+    token = onboard(client)["api_key"]["token"]
+    small = make_service(bulk_chunk_rows=5)
+    # one chunk: the job's writes are its start (state running) and that chunk, nothing more
+    one = _upload(client, token, _jsonl(4, {}), "one.jsonl").json()["id"]
+    sessions: list[int] = []
+    session = small.session
+
+    def counted():  # type: ignore[no-untyped-def]
+        sessions.append(1)
+        return session()
+
+    monkeypatch.setattr(small, "session", counted)
+    BulkRunner(small, processes=1).run_job(one)
+    assert len(sessions) == 2
+    assert client.get(f"/bulk-jobs/{one}", headers=bearer(token)).json()["state"] == "done"
+
+    job_id = _upload(client, token, _jsonl(12, {}), "rows.jsonl").json()["id"]
+    insert = bulk.insert_credentials
+    calls: list[int] = []
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 3:  # the last chunk (rows 11-12)
+            raise RuntimeError("disk full")
+        return insert(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "insert_credentials", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        BulkRunner(small, processes=1).run_job(job_id)
+    partial = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
+    assert (partial["state"], partial["rows_done"], partial["succeeded"]) == ("running", 10, 10)
+    monkeypatch.setattr(bulk, "insert_credentials", insert)
+    BulkRunner(small, processes=1).run_pending()
+    done = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
+    assert (done["state"], done["rows_done"], done["succeeded"]) == ("done", 12, 12)
+    with small.sessions() as db:
+        rows = db.scalars(select(Credential.bulk_row).where(Credential.bulk_job_id == job_id))
+        assert sorted(rows) == list(range(1, 13))

@@ -139,12 +139,12 @@ def test_a_job_of_heavy_rows_keeps_a_few_chunks_in_memory(
         weights[id(submitted)] = weight
         return submitted
 
-    def _store(self, job_id, institution_id, queue, most_chunks):  # type: ignore[no-untyped-def]
+    def _store(self, job_id, institution_id, queue, most_chunks, at_end):  # type: ignore[no-untyped-def]
         before = list(queue)
-        stored = store(self, job_id, institution_id, queue, most_chunks)
+        stored, finished = store(self, job_id, institution_id, queue, most_chunks, at_end)
         for submitted in before[:stored]:
             in_flight[0] -= weights.pop(id(submitted))
-        return stored
+        return stored, finished
 
     monkeypatch.setattr(BulkRunner, "_submit_block", _submit)
     monkeypatch.setattr(BulkRunner, "_store_chunks", _store)

@@ -217,3 +217,31 @@ def test_the_warm_up_signs_every_kind_and_leaves_no_job_behind() -> None:
     pid, problem = _bulkworker.warm_up()
     assert (pid, problem) == (os.getpid(), "")
     assert not _bulkworker.holds_a_key()
+
+
+def test_a_job_queued_by_another_process_wakes_the_idle_runner_at_once(client, service) -> None:  # type: ignore[no-untyped-def]
+    """`issuer serve` runs the bulk runner in its supervising process while uploads arrive in
+    its HTTP processes (here: an app without the workers, so nothing sets the runner's
+    ``wakeup`` in process): the upload's datagram wakes the runner, which otherwise would sleep
+    its whole idle wait (made 60 s here) before reading the job."""
+    runner = BulkRunner(service, processes=1)
+    runner.idle_wait_s = 60.0
+    runner.start()
+    try:
+        _wait("the signing processes", lambda: len(runner.signing.pids()) == 1)
+        time.sleep(0.3)  # its first pass found nothing: it waits
+        subjects = _rows(20)
+        started = time.monotonic()
+        job_id = _upload(client, onboard(client)["api_key"]["token"], subjects)
+        deadline = started + 10
+        while _job_state(service, job_id) != "done":
+            assert time.monotonic() < deadline, "the idle runner was not woken by the upload"
+            time.sleep(0.01)
+        _assert_reference_bytes(service, job_id, subjects)
+        # and a second runner on the same folder cannot take the address: it polls instead
+        other = BulkRunner(service, processes=1)
+        other._listen()
+        assert other._listener is None
+    finally:
+        runner.stop()
+    assert runner._listener is None
