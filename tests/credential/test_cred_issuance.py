@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from talentproof.credential import integrity, merkle
 from talentproof.credential.examples import PERSON
@@ -145,3 +147,112 @@ def test_template_bytes_are_the_plain_bytes(kind: str) -> None:
             credential_id=cid,
         )
         assert fast == (cid, raw, digest) and signed["id"] == cid
+
+
+# -- a request of a subject alone: the template's shortest path --------------------------------
+
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.integers(-(2**60), 2**60),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.lists(st.text(max_size=3), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+    st.sampled_from(["", " x", "x ", "\u2028", "\x00", "\ufffe\uffff", "é" * 3, "2025-02-30"]),
+    st.text(max_size=12),
+)
+
+
+@st.composite
+def _subject_only_requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A request holding only ``credentialSubject``: a valid subject of a kind, left alone or
+    with one to three of its fields (at any depth) removed, replaced by an odd value, or
+    added."""
+    kind = draw(st.sampled_from(sorted(KINDS)))
+    subject = copy.deepcopy(SUBJECTS[kind])
+    for _ in range(draw(st.integers(0, 3))):
+        target = subject
+        while True:  # walk down to a random object
+            inner = [k for k, v in target.items() if isinstance(v, dict)]
+            if not inner or draw(st.booleans()):
+                break
+            target = target[draw(st.sampled_from(sorted(inner)))]
+        action = draw(st.sampled_from(["drop", "replace", "add"]))
+        keys = sorted(target)
+        if action == "drop" and keys:
+            target.pop(draw(st.sampled_from(keys)))
+        elif action == "replace" and keys:
+            target[draw(st.sampled_from(keys))] = draw(_ODD_VALUES)
+        else:
+            target[draw(st.sampled_from(["extra", "name", "id", "awardDate", "n"]))] = draw(
+                _ODD_VALUES
+            )
+    return kind, {"credentialSubject": subject}
+
+
+TEMPLATES = {kind: BulkTemplate(kind, identity=IDENTITY, signer=SIGNER, now=NOW) for kind in KINDS}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_subject_only_requests(), st.integers(0, 2**40))
+def test_a_subject_alone_has_the_plain_bytes_or_goes_the_plain_way(
+    case: tuple[str, dict[str, Any]], index: int
+) -> None:
+    """`BulkTemplate.issue_one` of a request holding only the subject (`_issue_subject`, most
+    bulk rows) accepts only what `issue_credential` accepts, with its bytes; anything else it
+    leaves to the plain path (None)."""
+    kind, request = case
+    template = TEMPLATES[kind]
+    cid = new_credential_ids(1)[0]
+    fast = template.issue_one(copy.deepcopy(request), index, cid, owned=True)
+    try:
+        _signed, raw, digest = issue_credential(
+            kind,
+            request,
+            identity=IDENTITY,
+            signer=SIGNER,
+            status_index=index,
+            now=NOW,
+            credential_id=cid,
+        )
+    except Exception:  # refused (or not signable) by the plain path
+        assert fast is None, "the template accepted a subject the plain path refuses"
+        return
+    if fast is not None:
+        assert fast == (cid, raw, digest)
+
+
+def test_a_subject_alone_takes_the_shortest_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The subject-alone path is really taken for the kinds it serves (not silently always
+    the general one), and its bytes are the general path's and the plain path's."""
+    taken: list[str] = []
+    issue_subject = BulkTemplate._issue_subject
+
+    def counted(self: BulkTemplate, *args: Any) -> Any:
+        taken.append(self.kind)
+        return issue_subject(self, *args)
+
+    monkeypatch.setattr(BulkTemplate, "_issue_subject", counted)
+    cid = "urn:uuid:0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b"
+    for kind in KINDS:
+        template = BulkTemplate(kind, identity=IDENTITY, signer=SIGNER, now=NOW)
+        request = {"credentialSubject": copy.deepcopy(SUBJECTS[kind])}
+        taken.clear()
+        fast = template.issue_one(request, 5, cid)
+        # an open badge's name may come from its achievement: the general path serves it
+        assert taken == ([] if kind == "OpenBadgeCredential" else [kind])
+        assert fast is not None
+        template._subject_only = False  # the general path, for the same request
+        assert template.issue_one(request, 5, cid) == fast
+        assert (
+            fast[1]
+            == issue_credential(
+                kind,
+                request,
+                identity=IDENTITY,
+                signer=SIGNER,
+                status_index=5,
+                now=NOW,
+                credential_id=cid,
+            )[1]
+        )
