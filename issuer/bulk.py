@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 import orjson
+from sqlalchemy import select
 
 from talentproof.private import private_dir
 
@@ -946,6 +947,77 @@ class BulkRunner:
             self._thread.join(timeout)
         self.signing.shutdown()
 
+    def warm_up(self) -> bool:
+        """Run the database statements of a job once, in a transaction that is rolled back:
+        a job of an institution that does not exist (its rows, batch, error and progress), so
+        that the first job after start-up finds them compiled (SQLAlchemy caches each
+        statement's SQL; the ORM configures its loaders on first use), as the signing
+        processes are warm before it arrives. Measured on a 1,000-row job: ~50 ms of the
+        runner thread's CPU, more than the whole job once warm. Returns whether it ran (not
+        before an institution exists: the batch and job rows refer to one); a failure is only
+        logged."""
+        service = self.service
+        try:
+            with service.write_lock, service.sessions() as session:
+                try:
+                    return self._warm_statements(session)
+                finally:
+                    session.rollback()
+        except Exception:
+            _logger.exception("warming up the bulk runner's statements failed")
+            return False
+
+    def _warm_statements(self, session: Any) -> bool:
+        institution_id = session.scalar(select(Institution.id).limit(1))
+        if institution_id is None:
+            return False
+        bulk_store.unfinished_ids(session)
+        session.get(BulkJob, "")  # what `run_job` and `_store_chunks` look up, by key
+        session.get(Institution, 0)
+        job_id = "warm-up-" + secrets.token_hex(8)
+        now = utcnow()
+        job = BulkJob(
+            id=job_id,
+            institution_id=institution_id,
+            kind=next(iter(_cred.KINDS)),
+            fmt="jsonl",
+            path="",
+            state="queued",
+            total_rows=1,
+            offers=False,
+            api_key_id=None,
+        )
+        session.add(job)
+        session.flush()
+        job.state = "running"  # run_job's start
+        session.flush()
+        batch = AnchorBatch(
+            institution_id=institution_id,
+            root=secrets.token_bytes(32),
+            leaf_count=1,
+            state="built",
+            oldest_leaf_at=now,
+        )
+        session.add(batch)
+        session.flush()
+        session.connection().execute(
+            table_of(BulkError).insert(),
+            [{"job_id": job_id, "row": 1, "line": 1, "field": "", "message": "warm-up"}],
+        )
+        insert_credentials(
+            session.connection(),
+            institution_id=institution_id,
+            kind=job.kind,
+            batch_id=batch.id,
+            job_id=job_id,
+            now=now,
+            rows=[("urn:uuid:warm-up", bytes(32), b"{}", 0, 0, b"", 1)],
+        )
+        bulk_store.add_progress(session, job_id, new_offset=1, count=1, good=1, failed=0)
+        job.state, job.finished_at = "done", now  # the last chunk's
+        session.flush()
+        return True
+
     def _loop(self) -> None:
         lower_thread_priority(self.service.settings.worker_nice)  # background: HTTP goes first
         try:
@@ -954,6 +1026,7 @@ class BulkRunner:
             self.signing.start()
         except Exception:
             _logger.exception("starting the signing processes failed (retried with a job)")
+        self.warm_up()
         try:
             self.remove_ended_uploads()
         except Exception:
