@@ -193,5 +193,3 @@ def test_owned_binding_gives_what_the_copies_give(
         assert owned == original  # refused: nothing written
     else:
         assert fast is owned  # bound in place
-
-
