@@ -234,6 +234,8 @@ class Item:
         if doc is None:
             return False
         types = doc.get("type")
+        if isinstance(types, int | float):  # (true or a number: no type list, a credential
+            return False  # then, failing check 2; ``in`` would raise TypeError)
         types = [types] if isinstance(types, str) else types or []
         return "VerifiablePresentation" in types
 

@@ -773,3 +773,21 @@ def test_checks_1_to_4_stage_by_stage_equal_them_input_by_input(inputs):
     assert verifier().prepare_many(singles) == [
         one_by_one.prepare(s, d, e, invalid_input=n) for s, d, e, n in singles
     ]
+
+
+@pytest.mark.parametrize("value", [True, False, 0, 1, 2.5])
+def test_a_document_whose_type_is_no_list_or_text_is_invalid_not_a_crash(value):
+    """Found by the stage-by-stage test: ``"type": true`` (or a number) raised TypeError in
+    ``Item.is_presentation``, failing the whole folder run; it is a credential that fails
+    checks 2-4, the same in a folder as alone."""
+    verifier = Verifier.from_deployment(
+        "0x5FbDB2315678afecb367f032d93F642f64180aa3", "http://127.0.0.1:9"
+    )
+    doc = _mutated(_BATCH[0], ("type",), value)
+    item = Item("c.json", doc)
+    assert not item.is_presentation
+    report = verifier.verify_application([item])
+    assert report.verdict is Verdict.INVALID
+    assert verifier.prepare_items([item]) == [verifier.prepare_item(item)]
+    summary = bulk.verify_files_bulk(verifier, [item], block=1, compact=True)[0]
+    assert summary["verdict"] == "invalid" and summary["problem"].startswith("2. ")
