@@ -948,8 +948,9 @@ class BulkRunner:
         self.signing.shutdown()
 
     def warm_up(self) -> bool:
-        """Run the database statements of a job once, in a transaction that is rolled back:
-        a job of an institution that does not exist (its rows, batch, error and progress), so
+        """Build a signing template of each kind here (what a job signed in this thread builds
+        first) and run the database statements of a job once, in a transaction rolled back:
+        a made-up job of the first institution (its rows, batch, error and progress), so
         that the first job after start-up finds them compiled (SQLAlchemy caches each
         statement's SQL; the ORM configures its loaders on first use), as the signing
         processes are warm before it arrives. Measured on a 1,000-row job: ~50 ms of the
@@ -958,6 +959,14 @@ class BulkRunner:
         logged."""
         service = self.service
         try:
+            # what a job signed in this thread (`inline_rows`) builds first: a template of
+            # each kind (its schema validators compiled), with a throwaway key
+            identity = _cred.IssuerIdentity(
+                "did:web:warm-up.invalid", "Warm-up", "https://warm-up.invalid/status"
+            )
+            signer = _cred.Signer(os.urandom(32), identity.did)
+            for kind in _cred.KINDS:
+                _bulkcred.BulkTemplate(kind, identity=identity, signer=signer, now=utcnow())
             with service.write_lock, service.sessions() as session:
                 try:
                     return self._warm_statements(session)
