@@ -430,7 +430,12 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
                 "raw_during": sampler.us,
             }
 
-        runs: dict[str, list[dict[str, float]]] = {"current": [], "per_call": [], "no_pipeline": []}
+        runs: dict[str, list[dict[str, float]]] = {
+            "current": [],
+            "per_call": [],
+            "no_pipeline": [],
+            "no_freeze": [],
+        }
         limits = [raw_verify_limit()]
         _, raw_before = _raw_verify_cpu_us(5000)
         runs["current"].append(run())
@@ -440,6 +445,11 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
         bulk.PIPELINE = False
         runs["no_pipeline"].append(run())
         bulk.PIPELINE = True
+        freeze = getattr(bulk, "FREEZE", None)  # (None: a tree from before it)
+        if freeze is not None:
+            bulk.FREEZE = False
+            runs["no_freeze"].append(run())
+            bulk.FREEZE = freeze
         runs["current"].append(run())
         _, raw_after = _raw_verify_cpu_us(5000)
         limits.append(raw_verify_limit())
@@ -460,9 +470,11 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
     for name, label in (
         ("per_call", "one eth_call per credential (before the views call)"),
         ("no_pipeline", "pipelining off (reads not overlapped)"),
+        ("no_freeze", "parent's objects not frozen while forked (bulk.FREEZE off)"),
     ):
-        r = runs[name][0]
-        row(f"  same, {label}", f"{r['rate']:,.0f} /s", "", "", "")
+        if runs[name]:
+            r = runs[name][0]
+            row(f"  same, {label}", f"{r['rate']:,.0f} /s", "", "", "")
     total = cur["workers"] + cur["parent"] + cur["node"]
     row(
         "  CPU per credential: workers + parent + Anvil (mean of 2 runs)",
@@ -489,7 +501,10 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
     for name, label in (
         ("per_call", "one eth_call per credential"),
         ("no_pipeline", "pipelining off"),
+        ("no_freeze", "gc.freeze off (its twin)"),
     ):
+        if not runs[name]:
+            continue
         r = runs[name][0]
         t = r["workers"] + r["parent"] + r["node"]
         row(

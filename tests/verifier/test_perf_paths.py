@@ -791,3 +791,29 @@ def test_a_document_whose_type_is_no_list_or_text_is_invalid_not_a_crash(value):
     assert verifier.prepare_items([item]) == [verifier.prepare_item(item)]
     summary = bulk.verify_files_bulk(verifier, [item], block=1, compact=True)[0]
     assert summary["verdict"] == "invalid" and summary["problem"].startswith("2. ")
+
+
+def test_folder_with_the_parent_frozen_gives_the_same_results_and_unfreezes(
+    vchain, tmp_path, monkeypatch
+):
+    """``bulk.FREEZE`` (the parent's objects frozen while the workers are forked and run) gives
+    the results of the run without it, and leaves the collector as it found it."""
+    import gc
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for i, d in enumerate(mixed_credentials(vchain)):
+        (folder / f"c{i:02d}.json").write_text(json.dumps(d))
+    record = tmp_path / "deployment.json"
+    vchain.deployment.save(record)
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    monkeypatch.setattr(bulk, "TASK", 2)
+    runs = {}
+    for freeze in (True, False):
+        monkeypatch.setattr(bulk, "FREEZE", freeze)
+        before = gc.isenabled()
+        results, _, _ = bulk.run_folder(folder, rpc=vchain.rpc_url, trust=str(record), workers=2)
+        assert gc.get_freeze_count() == 0 and gc.isenabled() == before
+        runs[freeze] = results
+    assert runs[True] == runs[False]
+    assert [r["verdict"] for r in runs[True]] == ["valid"] + ["invalid"] * 5
