@@ -364,6 +364,11 @@ class BulkTemplate:
             return None
         # The unsigned and the signed forms share the prefix "{" + head + ",": hashed once.
         prefix = b"".join(parts)
+        return self._signed(cid, prefix, tail)
+
+    def _signed(self, cid: str, prefix: bytes, tail: bytes) -> tuple[str, bytes, bytes]:
+        """(id, signed document, its hash) of the document ``prefix + tail``: the proof goes
+        between them, signed over the unsigned form's hash (the prefix hashed once for both)."""
         state = hashlib.sha256(prefix)
         unsigned = state.copy()
         unsigned.update(tail)
@@ -415,21 +420,7 @@ class BulkTemplate:
             )
         )
         tail = self._subject_tail
-        state = hashlib.sha256(prefix)
-        unsigned = state.copy()
-        unsigned.update(tail)
-        proof = b"".join(
-            (
-                self._proof_head,
-                b"z",
-                b58encode_64_ascii(self._sign(self._options_hash + unsigned.digest())),
-                self._proof_tail,
-                b",",
-            )
-        )
-        state.update(proof)
-        state.update(tail)
-        return cid, b"".join((prefix, proof, tail)), state.digest()
+        return self._signed(cid, prefix, tail)
 
     def subject_bytes(self, subject: dict[str, Any]) -> bytes:
         """``jcs.canonicalize(subject)`` of a subject the row schema accepted (only such a
