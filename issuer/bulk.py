@@ -620,6 +620,17 @@ def job_status(service: IssuerService, caller: Principal, job_id: str) -> dict[s
     }
 
 
+ENDED_STATES = frozenset({"done", "failed"})
+"""The final states of a bulk job (a long-poll answers once the job is in one)."""
+
+
+def job_state(service: IssuerService, job_id: str) -> str | None:
+    """The job's state alone, one short session (no ownership check: for re-reads after
+    `job_status` checked it)."""
+    with service.sessions() as session:
+        return bulk_store.job_state(session, job_id)
+
+
 def iter_results(
     service: IssuerService, caller: Principal, job_id: str, *, qr: bool = True, page: int = 2000
 ) -> Iterator[bytes]:

@@ -180,6 +180,11 @@ class IssuerSettings(BaseSettings):
         description="Rows signed, stored and anchored together (one Merkle batch per chunk).",
     )
     bulk_processes: int = Field(default=0, ge=0, description="Signing processes; 0 = CPU count.")
+    bulk_wait_max_s: float = Field(
+        default=30.0,
+        ge=0.0,
+        description="Longest long-poll of `GET /bulk-jobs/{id}?wait=<s>` (a larger wait is 422).",
+    )
 
     # OpenID4VCI (docs/openid4vc.md): lifetimes of offers, access tokens and c_nonce values
     oid4vci_offer_ttl_s: int = Field(

@@ -20,6 +20,12 @@ def anchored_count(session: Session, job_id: str) -> int:
     )
 
 
+def job_state(session: Session, job_id: str) -> str | None:
+    """The job's state alone (None: no such job), for a long-poll's re-reads."""
+    state: str | None = session.scalar(select(BulkJob.state).where(BulkJob.id == job_id))
+    return state
+
+
 def results_page(session: Session, job_id: str, *, after: int, limit: int) -> list[Credential]:
     """Up to ``limit`` of the job's credentials after row ``after``, in row order."""
     return list(

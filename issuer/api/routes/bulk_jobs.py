@@ -1,6 +1,8 @@
 """Bulk jobs: upload JSONL or CSV of up to 1,000,000 subjects, follow the job, stream its
 results and rejected rows."""
 
+import asyncio
+import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -8,6 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ... import bulk
+from ...errors import InvalidRequest
 from ..deps import CallerDep, IdempotencyKey, ServiceDep
 from ..responses import respond
 
@@ -55,9 +58,61 @@ async def create_bulk(
     return respond(outcome)
 
 
-@router.get("/bulk-jobs/{job_id}", summary="Progress of a bulk job")
-def bulk_status(job_id: str, caller: CallerDep, service: ServiceDep) -> dict[str, Any]:
-    return bulk.job_status(service, caller, job_id)
+WAIT_REREAD_S = 0.025
+"""How often a long-poll re-reads the job's state (one short session each time: no pooled
+connection is held while it sleeps; the runner may be another process)."""
+
+
+def _wait_seconds(wait: str | None, limit: float) -> float:
+    """``wait`` as seconds, 0 when absent; 422 naming the range when it is not a number from 0 to
+    ``limit``."""
+    if wait is None:
+        return 0.0
+    try:
+        seconds = float(wait)
+    except ValueError:
+        seconds = math.nan
+    if not 0.0 <= seconds <= limit:  # NaN too
+        raise InvalidRequest(
+            f"wait: expected a number of seconds from 0 to {limit:g}, got {wait!r}", field="wait"
+        )
+    return seconds
+
+
+@router.get(
+    "/bulk-jobs/{job_id}",
+    summary="Progress of a bulk job; with ?wait=<s>, answered once it ends (long-poll)",
+    description="The job's state (`queued`, `running`, then `done` or `failed`), rows done of "
+    "total, succeeded, failed, anchored. With `wait=<seconds>` the answer comes as soon as the "
+    "job is `done` or `failed`, or when `wait` seconds have passed (then with its progress, the "
+    "same body): no client-side poll interval. `wait` is from 0 (the plain poll) to "
+    "`TALENTPROOF_ISSUER_BULK_WAIT_MAX_S` (30 s by default); outside that range, or not a "
+    "number, 422. An unknown job, or another institution's, is 404 at once.",
+)
+async def bulk_status(
+    request: Request,
+    job_id: str,
+    caller: CallerDep,
+    service: ServiceDep,
+    wait: Annotated[
+        str | None,
+        Query(description="seconds to wait for the job to end, 0 to BULK_WAIT_MAX_S (30)"),
+    ] = None,
+) -> dict[str, Any]:
+    seconds = _wait_seconds(wait, service.settings.bulk_wait_max_s)
+    status = await run_in_threadpool(bulk.job_status, service, caller, job_id)  # 404 here
+    if seconds <= 0 or status["state"] in bulk.ENDED_STATES:
+        return status
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(WAIT_REREAD_S, left))
+        if await request.is_disconnected():
+            break
+        state = await run_in_threadpool(bulk.job_state, service, job_id)
+        if state is None or state in bulk.ENDED_STATES:
+            break
+    return await run_in_threadpool(bulk.job_status, service, caller, job_id)
 
 
 @router.get(
