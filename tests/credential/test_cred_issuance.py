@@ -78,7 +78,7 @@ SUBJECTS: dict[str, dict[str, Any]] = {
 }
 
 
-def plain(kind: str, request: Any, index: int, cid: str) -> tuple[Any, bytes, bytes]:
+def issued_plainly(kind: str, request: Any, index: int, cid: str) -> tuple[Any, bytes, bytes]:
     """`issue_credential` of ``request`` with this module's issuer, key and time: the reference."""
     return issue_credential(
         kind,
@@ -150,7 +150,7 @@ def test_template_bytes_are_the_plain_bytes(kind: str) -> None:
         fast = template.issue_one(request, index, cid)
         if fast is None:
             continue  # the plain path issues or refuses it (compared above)
-        signed, raw, digest = plain(kind, request, index, cid)
+        signed, raw, digest = issued_plainly(kind, request, index, cid)
         assert fast == (cid, raw, digest) and signed["id"] == cid
 
 
@@ -211,7 +211,7 @@ def test_a_subject_alone_has_the_plain_bytes_or_goes_the_plain_way(
     cid = new_credential_ids(1)[0]
     fast = template.issue_one(copy.deepcopy(request), index, cid, owned=True)
     try:
-        _signed, raw, digest = plain(kind, request, index, cid)
+        _signed, raw, digest = issued_plainly(kind, request, index, cid)
     except Exception:  # refused (or not signable) by the plain path
         assert fast is None, "the template accepted a subject the plain path refuses"
         return
@@ -241,4 +241,4 @@ def test_a_subject_alone_takes_the_shortest_path(monkeypatch: pytest.MonkeyPatch
         assert fast is not None
         template._subject_only = False  # the general path, for the same request
         assert template.issue_one(request, 5, cid) == fast
-        assert fast[1] == plain(kind, request, 5, cid)[1]
+        assert fast[1] == issued_plainly(kind, request, 5, cid)[1]
