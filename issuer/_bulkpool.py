@@ -14,7 +14,10 @@ import concurrent.futures as cf
 import datetime as dt
 import logging
 import multiprocessing
+import os
+import select
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -26,10 +29,64 @@ __all__ = ["BrokenProcessPool", "InlineSigner", "JobSigner", "SigningPool"]
 _logger = logging.getLogger(__name__)
 
 #: What the forkserver imports once: each signing process forks from it with the code loaded.
-_PRELOAD = ["__main__", "talentproof.issuer._bulkworker"]
+_PRELOAD = ["__main__", "talentproof.issuer._bulkworker", "talentproof.issuer._bulkpool"]
+
+#: How often a signing process looks whether its owner still runs, where Linux gives no pidfd.
+OWNER_POLL_S = 1.0
 
 #: How long `SigningPool.heal` waits for an answer (a stopped process must not hold the runner).
 HEAL_WAIT_S = 30.0
+
+
+def _owner_gone(owner: int) -> bool:
+    """Whether process ``owner`` ended (a zombie, dead but not yet reaped, has ended; a process of
+    another user with its id, which ``os.kill`` may not signal, is a new one)."""
+    try:
+        os.kill(owner, 0)
+    except (ProcessLookupError, PermissionError):
+        return True
+    try:
+        with open(f"/proc/{owner}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except (OSError, IndexError):  # no /proc: kill's answer is all there is
+        return False
+
+
+def _exit_with(owner: int) -> None:
+    """Wait until process ``owner`` ends, then end this process at once (`os._exit`: no
+    clean-up runs; a signing process stores nothing, its owner stores what it signs)."""
+    try:
+        pidfd = os.pidfd_open(owner)
+    except ProcessLookupError:  # ended already
+        os._exit(0)
+    except (AttributeError, OSError):  # no pidfd (not Linux, Linux < 5.3, a seccomp sandbox)
+        while not _owner_gone(owner):
+            time.sleep(OWNER_POLL_S)
+        os._exit(0)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)  # readable once the process ended
+    while not poller.poll():
+        pass
+    os._exit(0)
+
+
+def start_signing_process(owner: int) -> None:
+    """Process initializer of the signing processes: end when the ``owner`` process (the service
+    that started the pool) ends, then `_bulkworker.yield_to_runner`.
+
+    Why: an owner killed (SIGKILL, the OOM killer) runs no shutdown, and a pool process waits on
+    its call queue forever (it holds both ends of that pipe, so it never reads its end). The
+    processes lived on (about 200 MiB a crash) and kept the forkserver alive too (each holds a
+    writer of the forkserver's "alive" pipe, which it waits to see closed), all of them holding
+    whatever the owner's stdout and stderr were (a parent reading those never saw their end).
+    A daemon thread waits on the owner's pidfd (or, without one, looks every `OWNER_POLL_S`)
+    and ends the process; once every process it forked ended, the forkserver and the resource
+    tracker end on their own.
+    """
+    threading.Thread(
+        target=_exit_with, args=(owner,), name="signing-owner-watch", daemon=True
+    ).start()
+    yield_to_runner()
 
 
 class InlineSigner:
@@ -79,7 +136,10 @@ class SigningPool:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(_PRELOAD)
         executor = cf.ProcessPoolExecutor(
-            self.processes, mp_context=ctx, initializer=yield_to_runner
+            self.processes,
+            mp_context=ctx,
+            initializer=start_signing_process,
+            initargs=(os.getpid(),),
         )
         # The executor forks a process for each call submitted while none is idle: as many calls
         # at once as processes start them all now, not during a job.
