@@ -21,10 +21,15 @@ Every request the ledger sends is safe to send twice: reads are idempotent, and 
 ``eth_sendRawTransaction`` of a transaction signed here, which has the same hash wherever it is
 sent. When such a request failed on one endpoint (which may have received it and passed it on to
 its peers) and the next endpoint answers that it already knows the transaction ("already known",
-"known transaction", Anvil's "already imported") or that its nonce is used ("nonce too low":
-mined, from the first send), the answer becomes the transaction's hash: it was sent.
-(`tx.TxSender.wait` and the anchoring worker find out whether that transaction or another took
-the nonce, as after any send.)
+"known transaction", Anvil's "already imported"), the answer becomes the transaction's hash: it
+was sent. An answer that its nonce is used ("nonce too low") means the same only if this
+transaction took the nonce (mined, from the first send), not another one of the account's (another
+process with the same key): the endpoint is asked (``eth_getTransactionByHash``, within what is
+left of the timeout) and the answer becomes the hash only if it knows the transaction; if it does
+not, the node's "nonce too low" is returned as it is (the sender retries with the chain's count,
+as after a first send), and if it cannot tell (no answer, an error such as geth's "transaction
+indexing is in progress") the hash is returned and `tx.TxSender.wait` and the anchoring worker
+find out which transaction took the nonce, as after any send.
 
 An endpoint marked down is tried last (still tried: the others may be down too); `check` probes
 the endpoints (``eth_chainId``) and marks them up or down, and the services' ``/readyz`` report
@@ -33,6 +38,7 @@ the endpoints (``eth_chainId``) and marks them up or down, and the services' ``/
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import urllib.parse
@@ -49,7 +55,9 @@ from talentproof.ledger.errors import ChainUnavailable
 __all__ = ["EndpointStatus", "FailoverTransport", "RpcEndpoints", "parse_rpc_urls"]
 
 #: The answers to a re-sent ``eth_sendRawTransaction`` that mean the transaction was sent.
-_SENT_ALREADY = ("already known", "known transaction", "already imported", "nonce too low")
+_SENT_ALREADY = ("already known", "known transaction", "already imported")
+#: The answer that means it was sent only if this transaction took the nonce (see the module).
+_NONCE_USED = "nonce too low"
 
 
 def _port_digits(url: str) -> str | None:
@@ -337,41 +345,78 @@ class FailoverTransport:
                 failures.append(str(exc))
                 continue
             endpoints.mark_up(index, served=True)
-            return _sent_already(body, answer) if attempt else answer
+            if not attempt:
+                return answer
+            return _sent_already(
+                body, answer, functools.partial(self._knows, conn, deadline=deadline)
+            )
         raise ChainUnavailable(
             f"no JSON-RPC endpoint answered within {self.timeout:g} s: " + "; ".join(failures)
         )
 
+    @staticmethod
+    def _knows(conn: Transport, tx_hash: str, deadline: float) -> bool | None:
+        """Whether the endpoint behind ``conn`` knows transaction ``tx_hash`` (pooled or mined),
+        within what is left until ``deadline``; None when it cannot tell (no time left, no
+        answer, an error answer)."""
+        left = deadline - time.monotonic()
+        if left <= 0.001:
+            return None
+        conn.timeout = left
+        body = orjson.dumps(
+            {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionByHash", "params": [tx_hash]}
+        )
+        try:
+            answer = conn.post(body)
+        except ChainUnavailable:
+            return None
+        if not isinstance(answer, dict) or "result" not in answer:
+            return None
+        return answer["result"] is not None
 
-def _sent_already(body: bytes, answer: Any) -> Any:
+
+def _sent_already(body: bytes, answer: Any, knows: Callable[[str], bool | None]) -> Any:
     """``answer`` to a request that failed on another endpoint first: an
-    ``eth_sendRawTransaction`` the endpoint says it already has (or whose nonce is used) answers
-    the transaction's hash instead (see the module)."""
+    ``eth_sendRawTransaction`` the endpoint says it already has (or whose nonce is used, when
+    ``knows(hash)`` does not say the endpoint lacks it) answers the transaction's hash instead
+    (see the module)."""
     try:
         request = orjson.loads(body)
     except orjson.JSONDecodeError:
         return answer
     if isinstance(request, dict) and isinstance(answer, dict):
-        return _as_sent(request, answer)
+        return _as_sent(request, answer, knows)
     if isinstance(request, list) and isinstance(answer, list):
         by_id = {r.get("id"): r for r in request if isinstance(r, dict)}
         return [
-            _as_sent(by_id[a.get("id")], a) if isinstance(a, dict) and a.get("id") in by_id else a
+            _as_sent(by_id[a.get("id")], a, knows)
+            if isinstance(a, dict) and a.get("id") in by_id
+            else a
             for a in answer
         ]
     return answer
 
 
-def _as_sent(request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+def _as_sent(
+    request: dict[str, Any], answer: dict[str, Any], knows: Callable[[str], bool | None]
+) -> dict[str, Any]:
     if request.get("method") != "eth_sendRawTransaction" or "error" not in answer:
         return answer
     error = answer["error"]
     message = str(error.get("message", "") if isinstance(error, dict) else error).lower()
     params = request.get("params")
-    if not any(m in message for m in _SENT_ALREADY) or not isinstance(params, list) or not params:
+    nonce_used = _NONCE_USED in message
+    if (
+        not (nonce_used or any(m in message for m in _SENT_ALREADY))
+        or not isinstance(params, list)
+        or not params
+    ):
         return answer
     try:
         raw = bytes.fromhex(str(params[0]).removeprefix("0x"))
     except ValueError:
         return answer
-    return {"jsonrpc": "2.0", "id": answer.get("id"), "result": "0x" + keccak(raw).hex()}
+    tx_hash = "0x" + keccak(raw).hex()
+    if nonce_used and knows(tx_hash) is False:
+        return answer  # another transaction took the nonce: the node's answer as it is
+    return {"jsonrpc": "2.0", "id": answer.get("id"), "result": tx_hash}
