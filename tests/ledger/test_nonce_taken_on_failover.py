@@ -7,12 +7,15 @@ and meanwhile another sender of the same account (another process with the opera
 replica) takes that nonce with a different transaction. Our transaction can then never be mined:
 the failover must not take it as sent (the endpoint does not know it), the sender must sign it
 again at the chain's next nonce, and a wait on the lost one must never return a receipt and must
-say the nonce was taken. On a real Anvil (automine) behind `DyingEndpoint`.
+say the nonce was taken. On a real Anvil (automine) and a real geth Clique network, behind
+`DyingEndpoint`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,22 +32,43 @@ from .dying_endpoint import DyingEndpoint
 
 pytestmark = pytest.mark.integration
 
-CHAIN_ID = 31337
+
+@dataclass(frozen=True)
+class Chain:
+    """A running chain: its JSON-RPC URL, chain id and funded keys."""
+
+    rpc_url: str
+    chain_id: int
+    private_keys: tuple[str, ...]
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[LocalNode]:
-    started = LocalNode(
-        NodeConfig(kind="anvil", port=free_port()), log_path=tmp_path / "anvil.log"
-    ).start()
+@pytest.fixture(
+    params=["anvil", pytest.param("geth", marks=pytest.mark.xdist_group("e2e-network"))]
+)
+def node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chain]:
+    """A fresh Anvil (automine), or a real geth Clique network (one signer, 1 s blocks, one RPC
+    node: `talentproof.ledger.network`)."""
+    if request.param == "anvil":
+        anvil = LocalNode(
+            NodeConfig(kind="anvil", port=free_port()), log_path=tmp_path / "anvil.log"
+        ).start()
+        try:
+            yield Chain(anvil.rpc_url, 31337, tuple(anvil.private_keys))
+        finally:
+            anvil.stop()
+        return
+    from talentproof.ledger.network import Network, NetworkConfig
+
+    net = Network(tmp_path / "net", NetworkConfig(signers=1, rpc_nodes=1, block_period=1))
+    net.start()
     try:
-        yield started
+        yield Chain(net.rpc_url, net.chain_id, net.private_keys)
     finally:
-        started.stop()
+        net.stop()
 
 
 @pytest.fixture
-def dying(node: LocalNode) -> Iterator[DyingEndpoint]:
+def dying(node: Chain) -> Iterator[DyingEndpoint]:
     endpoint = DyingEndpoint(node.rpc_url)
     try:
         yield endpoint
@@ -52,9 +76,9 @@ def dying(node: LocalNode) -> Iterator[DyingEndpoint]:
         endpoint.close()
 
 
-def take_nonce(url: str, key: str) -> dict[str, str]:
+def take_nonce(url: str, key: str, chain_id: int = 31337) -> dict[str, str]:
     """Another sender of ``key``'s account: a 0-value self-transfer at the chain's next nonce,
-    sent to ``url``; its hash and nonce."""
+    sent to ``url`` and awaited until mined; its hash and nonce."""
     account = Account.from_key(key)
     nonce = int(rpc_call(url, "eth_getTransactionCount", [account.address, "pending"]), 16)
     signed = account.sign_transaction(
@@ -64,10 +88,14 @@ def take_nonce(url: str, key: str) -> dict[str, str]:
             "gas": 21_000,
             "gasPrice": 10**10,
             "nonce": nonce,
-            "chainId": CHAIN_ID,
+            "chainId": chain_id,
         }
     )
     tx_hash = rpc_call(url, "eth_sendRawTransaction", ["0x" + bytes(signed.raw_transaction).hex()])
+    deadline = time.monotonic() + 60
+    while rpc_call(url, "eth_getTransactionReceipt", [tx_hash]) is None:
+        assert time.monotonic() < deadline, f"{tx_hash} not mined in 60 s"
+        time.sleep(0.1)
     return {"hash": tx_hash, "nonce": hex(nonce)}
 
 
@@ -76,7 +104,7 @@ def raw_hash(raw: str) -> str:
 
 
 def test_a_nonce_another_transaction_took_is_not_taken_as_sent(
-    node: LocalNode, dying: DyingEndpoint
+    node: Chain, dying: DyingEndpoint
 ) -> None:
     """The next endpoint does not know our transaction: its "nonce too low" is passed on and
     the sender signs again at the chain's next nonce; the lost transaction, were it awaited
@@ -84,11 +112,11 @@ def test_a_nonce_another_transaction_took_is_not_taken_as_sent(
     says the nonce was taken."""
     key = node.private_keys[3]
     taken: dict[str, str] = {}
-    dying.arm(lambda _raw: taken.update(take_nonce(node.rpc_url, key)))
+    dying.arm(lambda _raw: taken.update(take_nonce(node.rpc_url, key, node.chain_id)))
     sender = TxSender(
         web3_on(RpcEndpoints([dying.url, node.rpc_url], timeout=5.0)),
         key,
-        expected_chain_id=CHAIN_ID,
+        expected_chain_id=node.chain_id,
         poll_interval=0.05,
     )
     pending = sender.send({"to": sender.address, "value": 7}, label="ours")
@@ -106,7 +134,9 @@ def test_a_nonce_another_transaction_took_is_not_taken_as_sent(
     assert "0x" + bytes(receipt["transactionHash"]).hex() == pending.tx_hash
 
     # the lost transaction, as it would be recorded had the endpoint not told
-    orphan = PendingTx(lost, nonce, bytes.fromhex(dying.died_on[2:]), sender.address, CHAIN_ID, {})
+    orphan = PendingTx(
+        lost, nonce, bytes.fromhex(dying.died_on[2:]), sender.address, node.chain_id, {}
+    )
     assert sender.receipt(orphan) is None
     with pytest.raises(NonceError, match="was used by another transaction"):
         sender.wait(orphan, timeout=0.5)
@@ -114,7 +144,7 @@ def test_a_nonce_another_transaction_took_is_not_taken_as_sent(
     assert rpc_call(node.rpc_url, "eth_getTransactionByHash", [lost]) is None
 
 
-def test_a_nonce_our_own_transaction_took_is_ours(node: LocalNode, dying: DyingEndpoint) -> None:
+def test_a_nonce_our_own_transaction_took_is_ours(node: Chain, dying: DyingEndpoint) -> None:
     """The control: the first endpoint relayed our transaction before dying; the next one's
     answer (it knows the transaction, or its nonce is used) is our transaction, mined."""
     key = node.private_keys[4]
@@ -122,7 +152,7 @@ def test_a_nonce_our_own_transaction_took_is_ours(node: LocalNode, dying: DyingE
     sender = TxSender(
         web3_on(RpcEndpoints([dying.url, node.rpc_url], timeout=5.0)),
         key,
-        expected_chain_id=CHAIN_ID,
+        expected_chain_id=node.chain_id,
     )
     pending = sender.send({"to": sender.address, "value": 7}, label="ours")
     assert dying.died_on is not None and raw_hash(dying.died_on) == pending.tx_hash
