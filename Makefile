@@ -68,7 +68,7 @@ lint: setup
 	exit $$status
 
 test: setup setup-system lint
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --durations=25
 
 test-fast: setup
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not integration and not browser and not postgres"
