@@ -13,7 +13,10 @@ The lease is a lock that dies with its holder, never a deadline to renew:
   fails or does not answer within ``timeout_s`` gives the lease up (the connection is closed).
 - **SQLite file** (one host): ``flock`` on a file beside the database (``<db>-anchorlease``),
   released by the kernel when the process dies; the holder writes its name into the file.
-- **SQLite in memory**: one process, so this process always holds it.
+  ``<db>`` is the database file's real path (symlinks and ``..`` resolved, an SQLite ``file:``
+  URI read as its path), so replicas naming one file differently still share one lease.
+- **SQLite in memory** (no file name, ``:memory:``, a ``file:`` URI with ``mode=memory``): one
+  process, so this process always holds it.
 
 A replica that does not hold the lease still serves issuance (it only writes rows) and tries
 to take the lease every ``check_s``: takeover after the holder dies takes at most about that.
@@ -28,6 +31,7 @@ import os
 import socket
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +57,34 @@ _HOLDER = text(
 )
 
 
+def sqlite_file(engine: Engine) -> str | None:
+    """The real path (symlinks and ``..`` resolved) of an SQLite engine's database file; None
+    for an in-memory database (no file name, ``:memory:``, a ``file:`` URI with
+    ``mode=memory``). A ``file:`` name with ``uri=true`` is an SQLite URI filename (its path
+    read from ``file:/path``, ``file:///path``, ``file://localhost/path`` or a relative
+    ``file:name``, percent-decoded); without it, ``file:...`` is the file's literal name."""
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    query = engine.url.query
+    if database.startswith("file:") and str(query.get("uri", "")).lower() in ("true", "1"):
+        if str(query.get("mode", "")).lower() == "memory":
+            return None
+        path = database.removeprefix("file:")
+        if path.startswith("//"):  # an authority: empty or localhost (SQLite refuses others)
+            authority, _, rest = path[2:].partition("/")
+            if authority not in ("", "localhost"):
+                raise ValueError(
+                    f"SQLite URI {database!r}: expected file:///path or file://localhost/path"
+                )
+            path = "/" + rest
+        path = urllib.parse.unquote(path)
+        if not path or path == ":memory:":
+            return None
+        database = path
+    return os.path.realpath(database)
+
+
 def holder_name() -> str:
     """This process's name as a lease holder: host and process id."""
     return f"{socket.gethostname()} pid {os.getpid()}"
@@ -74,6 +106,7 @@ class AnchorLease:
         self._lease_engine: Engine | None = None
         self._fd = -1
         self.kind = self._kind(engine)
+        self._file = sqlite_file(engine) if self.kind == "file" else None
         #: monotonic time the lease was last taken here, and how often it was taken and lost
         self.since: float | None = None
         self.taken = 0
@@ -83,21 +116,16 @@ class AnchorLease:
     def _kind(engine: Engine) -> str:
         if engine.dialect.name == "postgresql":
             return "postgresql"
-        database = engine.url.database
-        if engine.dialect.name == "sqlite" and (
-            not database or database == ":memory:" or database.startswith("file:")
-        ):
-            return "memory"
         if engine.dialect.name == "sqlite":
-            return "file"
+            return "file" if sqlite_file(engine) is not None else "memory"
         raise ValueError(
             f"the anchoring lease needs PostgreSQL or SQLite, not {engine.dialect.name!r}"
         )
 
     @property
     def path(self) -> Path:
-        """The SQLite lease file."""
-        return Path(f"{self.engine.url.database}-anchorlease")
+        """The SQLite lease file (beside the database file's real path)."""
+        return Path(f"{self._file or sqlite_file(self.engine)}-anchorlease")
 
     @property
     def held(self) -> bool:

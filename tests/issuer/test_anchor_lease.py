@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
@@ -86,3 +87,136 @@ def test_sqlite_file_lease_dies_with_its_holder(tmp_path: Path) -> None:
 def test_in_memory_database_lease_is_this_process() -> None:
     lease = AnchorLease(create_engine("sqlite://"))
     assert lease.acquire() and lease.held and lease.holder() == lease.name
+
+
+def _two_names(tmp_path: Path) -> list[tuple[str, str]]:
+    """Pairs of SQLite URLs naming one database file differently (issue 16 debt b)."""
+    real = tmp_path / "data"
+    real.mkdir()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    db = real / "issuer.db"
+    create_engine(f"sqlite:///{db}").dispose()
+    (tmp_path / "issuer-link.db").symlink_to(db)
+    return [
+        (f"sqlite:///{db}", f"sqlite:///{tmp_path / 'issuer-link.db'}"),  # a symlinked file
+        (f"sqlite:///{db}", f"sqlite:///{tmp_path / 'link' / 'issuer.db'}"),  # a symlinked folder
+        (f"sqlite:///{db}", f"sqlite:///{tmp_path / 'sub' / '..' / 'data' / 'issuer.db'}"),
+        (f"sqlite:///{db}", f"sqlite:///file:{db}?mode=rwc&uri=true"),  # an SQLite URI filename
+    ]
+
+
+def test_one_sqlite_file_under_two_names_has_one_lease(tmp_path: Path) -> None:
+    """Two replicas naming the same database file differently (a symlink to the file or to its
+    folder, a path through '..', a ``file:`` URI) still share one lease: never two anchoring
+    workers."""
+    for first_url, second_url in _two_names(tmp_path):
+        first = AnchorLease(make_engine(first_url), check_s=0.1, timeout_s=3)
+        second = AnchorLease(make_engine(second_url), check_s=0.1, timeout_s=3)
+        try:
+            assert first.kind == second.kind == "file", (first.kind, second.kind)
+            assert first.acquire()
+            assert not second.acquire(), f"two holders of one database: {first_url} {second_url}"
+            assert second.holder() == first.name
+            first.release()
+            assert second.acquire()
+        finally:
+            first.release()
+            second.release()
+            first.engine.dispose()
+            second.engine.dispose()
+
+
+def test_in_memory_sqlite_uris_are_this_process() -> None:
+    for url in (
+        "sqlite:///file:memdb-lease?mode=memory&cache=shared&uri=true",
+        "sqlite:///:memory:",
+    ):
+        lease = AnchorLease(create_engine(url))
+        assert lease.kind == "memory" and lease.acquire() and lease.holder() == lease.name
+        lease.engine.dispose()
+
+
+def _not_anchored(service: Any) -> int:
+    """Credentials in no batch or in a batch not yet anchored."""
+    from talentproof.issuer.store import batches
+
+    with service.sessions() as session:
+        return int(batches.pending_count(session))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_replicas_with_different_operator_keys_anchor_each_batch_once(
+    database: str, make_service: Any, issuer_chain: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    """Two replicas on one database, each with its own operator (governor) key, both running
+    their anchoring worker while credentials are issued through both for two institutions: the
+    lease is the database's, so exactly one worker takes it and sends; every batch is anchored
+    exactly once, none is skipped, and every credential verifies (issue 16 debt b)."""
+    from fastapi.testclient import TestClient
+
+    from talentproof.issuer.app import create_app
+    from talentproof.verifier.engine import Verdict
+    from tests.reliability.load_helpers import tally, verify_documents
+
+    from .issuer_helpers import bearer, degree_request, onboard
+
+    shared: dict[str, Any] = {"lease_check_s": 0.1, "batch_max_leaves": 4}
+    if database == "postgresql":
+        shared["database_url"] = request.getfixturevalue("pg_url")
+    first = make_service(**shared)
+    second = make_service(governor_key=issuer_chain["node"].private_keys[7], **shared)
+    assert first.settings.resolved_database_url() == second.settings.resolved_database_url()
+    assert first.settings.secret("governor_key") != second.settings.secret("governor_key")
+    with (
+        TestClient(create_app(first, run_worker=False)) as one,
+        TestClient(create_app(second, run_worker=False)) as two,
+    ):
+        institutions = [onboard(one) for _ in range(2)]
+        workers = [one.app.state.worker, two.app.state.worker]  # type: ignore[attr-defined]
+        for worker in workers:
+            worker.start()
+        issued: dict[int, list[str]] = {int(i["chain_issuer_id"]): [] for i in institutions}
+        try:
+            for round_ in range(5):
+                for n, inst in enumerate(institutions):
+                    for client in (one, two):
+                        answer = client.post(
+                            "/credentials",
+                            headers=bearer(inst["api_key"]["token"]),
+                            json=degree_request(f"Field {round_}-{n}"),
+                        )
+                        assert answer.status_code == 202, answer.text
+                        issued[int(inst["chain_issuer_id"])].append(answer.json()["id"])
+                for worker in workers:
+                    worker.wakeup.set()
+            deadline = time.monotonic() + 120
+            while _not_anchored(first):
+                assert time.monotonic() < deadline, "credentials still pending after 120 s"
+                time.sleep(0.1)
+        finally:
+            for worker in workers:
+                worker.stop()
+        leases = [first.anchor_lease, second.anchor_lease]
+        assert sorted(lease.taken for lease in leases) == [0, 1], [lease.taken for lease in leases]
+        assert sum(lease.lost for lease in leases) == 0
+        batches = 0
+        for issuer_id, ids in issued.items():
+            found = tally(
+                first.settings, ids, issuer_chain["rpc_url"], issuer_chain["registry"], issuer_id
+            )
+            # none lost or unanchored; this institution's batches are its RootAnchored events,
+            # each root once
+            assert not found.lost and not found.unanchored, (found.lost, found.unanchored)
+            roots = {found.batches[found.rows[c].batch_id].root for c in ids}
+            assert sorted(found.event_roots) == sorted(roots), "a batch anchored twice or not"
+            batches += len(found.event_roots)
+            reports, _ = verify_documents(
+                issuer_chain["rpc_url"], issuer_chain["deployment_file"], found.docs
+            )
+            assert [r.verdict for r in reports] == [Verdict.VALID] * len(ids)
+        print(
+            f"\n{database}: {sum(map(len, issued.values()))} credentials, {batches} batches, "
+            f"lease taken by {'the first' if first.anchor_lease.taken else 'the second'} replica"
+        )
