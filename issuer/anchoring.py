@@ -184,13 +184,32 @@ class AnchorWorker:
     def _hold_lease(self) -> bool:
         """Take or keep the anchoring lease (every pass; the lease throttles its own checks).
         A worker that has just taken it first frees what a dead holder left half formed."""
-        was = self.lease.held
+        taken = self.lease.taken
         held = self.lease.acquire()
-        if held and not was:
-            self._recovered = False
-            self.service.metrics.lease_taken.inc()
+        self._taken_since(taken)
         self.service.metrics.lease_held.set(1 if held else 0)
         return held
+
+    def _taken_since(self, taken: int) -> None:
+        """After a lease check: when the lease was taken since its count was ``taken`` (taken
+        first, or lost and taken again in the same check, another replica perhaps holding it in
+        between), the next pass first frees what a holder left half formed."""
+        if self.lease.taken != taken:
+            self._recovered = False
+            self.service.metrics.lease_taken.inc()
+
+    def _lease_lost(self) -> bool:
+        """Whether the lease this pass started with was lost (re-checked at most every
+        ``check_s``): then the pass sends nothing more, since another replica may hold it now
+        (or may have held it: when it was taken again at once, the next pass recovers first)."""
+        taken = self.lease.taken
+        held = self.lease.acquire()
+        if held and self.lease.taken == taken:
+            return False
+        self._taken_since(taken)
+        self.service.metrics.lease_held.set(1 if held else 0)
+        _logger.warning("anchoring lease lost during a pass; the rest of the pass is left")
+        return True
 
     def run_once(self, *, force: bool = False) -> bool:
         """One pass: resume unfinished batches, then form and anchor due ones.
@@ -226,13 +245,18 @@ class AnchorWorker:
             ):
                 raise
             _logger.warning("status changes wait: %s", exc, extra={"error": str(exc)})
+        leased = self.lease.held
         for batch_id, institution_id in self._unfinished_by_institution():
+            if leased and self._lease_lost():
+                return did
             if self._held_back(institution_id):
                 continue
             if self._attempt(batch_id, institution_id):
                 did = True
         for institution_id in self._institutions_with_pending():
             while not self._held_back(institution_id):
+                if leased and self._lease_lost():
+                    return did
                 try:
                     formed = self._form_batch(institution_id, force=force)
                 except ConcurrentBatching as exc:
@@ -253,21 +277,24 @@ class AnchorWorker:
         """Anchor everything pending now (CLI ``worker --once``, tests, benchmarks); what waits
         for an institution the ledger holds suspended or removed is left queued."""
         deadline = time.monotonic() + timeout
-        was = self.lease.held
+        taken = self.lease.taken
         if not self.lease.wait(timeout):
             raise TimeoutError(
                 f"the anchoring lease stayed held by {self.lease.holder()} for {timeout:g} s: "
                 "that replica's worker anchors what is pending"
             )
-        if not was:
-            self._recovered = False
-            self.service.metrics.lease_taken.inc()
+        self._taken_since(taken)
         self.service.metrics.lease_held.set(1)
         for failure in self.failing.values():  # an operator's run: try them again now
             failure.retry_at = 0.0
         self.service.status_changes.retry_now()
         while time.monotonic() < deadline:
             self.run_once(force=True)
+            if not self.lease.held:
+                raise TimeoutError(
+                    f"the anchoring lease was lost during the run (now held by "
+                    f"{self.lease.holder()}): that replica's worker anchors what is pending"
+                )
             left = {i for _b, i in self._unfinished_by_institution()}
             left.update(self._institutions_with_pending())
             failing = left & set(self.failing)

@@ -48,7 +48,11 @@ def _takeover(url: str) -> None:
             assert not other.acquire()
             assert other.holder() == ours.name
         ours.release()
-        assert ours.holder() is None
+        # PostgreSQL ends the closed session's backend (and its lock) just after the close
+        deadline = time.monotonic() + 10
+        while ours.holder() is not None:
+            assert time.monotonic() < deadline, f"still held by {ours.holder()} after release"
+            time.sleep(0.02)
 
         child = _holder_process(url)
         try:
@@ -220,3 +224,145 @@ def test_replicas_with_different_operator_keys_anchor_each_batch_once(
             f"\n{database}: {sum(map(len, issued.values()))} credentials, {batches} batches, "
             f"lease taken by {'the first' if first.anchor_lease.taken else 'the second'} replica"
         )
+
+
+@pytest.mark.integration
+def test_a_holder_that_loses_the_lease_mid_pass_sends_nothing_more(
+    make_service: Any, issuer_chain: dict[str, Any], pg_url: str
+) -> None:
+    """The holder's lease session is ended (a database failover, an administrator) while its
+    worker waits for one institution's anchor, and another replica takes the lease: the old
+    holder finishes that anchor but sends no other institution's (the new holder does), so two
+    workers never send side by side for longer than one batch."""
+    import threading
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select, text
+
+    from talentproof.issuer.app import create_app
+    from talentproof.issuer.db import AnchorBatch
+    from talentproof.ledger.nodes import rpc_call
+
+    from .issuer_helpers import bearer, degree_request, onboard
+
+    live = issuer_chain["rpc_url"]
+    holder = make_service(database_url=pg_url, lease_check_s=0.05, tx_timeout_s=60)
+    with TestClient(create_app(holder, run_worker=False)) as client:
+        institutions = [onboard(client) for _ in range(2)]
+        for inst in institutions:
+            answer = client.post(
+                "/credentials", headers=bearer(inst["api_key"]["token"]), json=degree_request()
+            )
+            assert answer.status_code == 202, answer.text
+        worker = client.app.state.worker  # type: ignore[attr-defined]
+        assert worker.lease.acquire() and worker.lease.kind == "postgresql"
+        standby = AnchorLease(make_engine(pg_url), check_s=0.05, timeout_s=3)
+        errors: list[BaseException] = []
+
+        def one_pass() -> None:
+            try:
+                worker.run_once(force=True)
+            except BaseException as exc:
+                errors.append(exc)
+
+        def states() -> list[str]:
+            with holder.sessions() as session:
+                return list(session.scalars(select(AnchorBatch.state).order_by(AnchorBatch.id)))
+
+        rpc_call(live, "evm_setAutomine", [False])
+        thread = threading.Thread(target=one_pass)
+        try:
+            thread.start()
+            deadline = time.monotonic() + 30
+            while states() != ["sent"]:
+                assert time.monotonic() < deadline, f"the first anchor was not sent: {states()}"
+                time.sleep(0.02)
+            with holder.engine.connect() as conn:  # end the holder's lease session
+                ended = conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name LIKE 'talentproof-anchor-lease%'"
+                    )
+                ).all()
+            assert ended == [(True,)], ended
+            assert standby.wait(10), "the standby did not take the lease"
+        finally:
+            rpc_call(live, "evm_setAutomine", [True])
+            rpc_call(live, "evm_mine", [])
+        thread.join(60)
+        try:
+            assert not errors, errors
+            assert not worker.lease.held and worker.lease.lost == 1
+            # the anchor in flight was driven to its end; the other institution's was not sent
+            assert states() in (["anchored"], ["anchored", "built"]), states()
+            assert len([s for s in states() if s == "sent"]) == 0
+        finally:
+            standby.release()
+            standby.engine.dispose()
+
+
+@pytest.mark.integration
+def test_a_lease_lost_and_taken_again_frees_what_the_holder_between_left_half_formed(
+    make_service: Any, issuer_chain: dict[str, Any], pg_url: str
+) -> None:
+    """The holder's lease session is ended; another replica takes the lease, starts forming a
+    batch and dies; the first takes the lease again in one check. It must free that half-formed
+    batch as after any takeover, or its credentials would never be anchored."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select, text
+
+    from talentproof.issuer.app import create_app
+    from talentproof.issuer.db import AnchorBatch, Credential, Institution
+    from talentproof.issuer.store import batches as batch_store
+
+    from .issuer_helpers import bearer, degree_request, onboard
+
+    holder = make_service(database_url=pg_url, lease_check_s=0.05)
+    with TestClient(create_app(holder, run_worker=False)) as client:
+        inst = onboard(client)
+        token = inst["api_key"]["token"]
+        worker = client.app.state.worker  # type: ignore[attr-defined]
+        worker.drain(30)  # takes the lease (and frees what a previous holder left: nothing)
+        assert worker.lease.held and worker.lease.taken == 1
+        ids = [
+            client.post("/credentials", headers=bearer(token), json=degree_request()).json()["id"]
+            for _ in range(2)
+        ]
+        with holder.engine.connect() as conn:  # end the holder's lease session
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name LIKE 'talentproof-anchor-lease%'"
+                )
+            )
+        other = AnchorLease(make_engine(pg_url), check_s=0.05, timeout_s=3)
+        assert other.wait(10)
+        # the other replica starts forming a batch of those credentials, then dies
+        with holder.sessions() as session:
+            institution_id = session.scalars(
+                select(Institution.id).where(Institution.slug == inst["slug"])
+            ).one()
+            rows = batch_store.unbatched(session, institution_id, 10)
+        assert len(rows) == 2
+        with holder.session() as session:
+            half = batch_store.add_forming(
+                session, institution_id, b"\x01" * 32, 2, rows[0].created_at
+            )
+        assert (
+            batch_store.LeafAssignment(holder.engine).run(
+                holder.write_lock, [{"s": rows[0].seq, "b": half, "i": 0, "p": b""}]
+            )
+            == 1
+        )
+        other.release()
+        other.engine.dispose()
+        time.sleep(0.1)  # past the holder's check_s: its next step re-checks its lease
+        worker.drain(30)  # the lease lost and taken again in one check
+        assert worker.lease.held and worker.lease.lost == 1 and worker.lease.taken == 2
+        with holder.sessions() as session:
+            assert session.get(AnchorBatch, half) is None, "the half-formed batch was kept"
+            states = {
+                c.id: session.get(AnchorBatch, c.batch_id).state if c.batch_id else None
+                for c in session.scalars(select(Credential).where(Credential.id.in_(ids)))
+            }
+        assert set(states.values()) == {"anchored"}, states
