@@ -68,8 +68,14 @@ def pct(samples: list[float], p: float) -> float:
 
 
 def issue_batch(
-    n: int, issuer_did: str, key: Ed25519SigningKey, client: RegistryClient, deployment
+    n: int,
+    issuer_did: str,
+    key: Ed25519SigningKey,
+    client: RegistryClient,
+    deployment,
+    first: int = 0,
 ) -> list[dict]:
+    """``n`` degrees signed by ``key``, anchored as one batch; ids numbered from ``first``."""
     now = datetime.now(UTC) - timedelta(days=1)
     docs = [
         model.degree_credential(
@@ -87,7 +93,7 @@ def issue_batch(
             id=f"urn:uuid:00000000-0000-4000-8000-{i:012d}",
             valid_from=now,
         )
-        for i in range(n)
+        for i in range(first, first + n)
     ]
     signed = integrity.sign_many(
         docs,
@@ -280,7 +286,9 @@ class ThreadCpu:
     folder's worker processes) during a run, polled from /proc every ``interval`` seconds on a thread of its
     own (whose CPU ``cpu`` is subtracted from the parent's, as the raw-verify sampler's).
 
-    Threads are told apart by whether they are their process's main thread (tid == pid): a
+    Each thread's CPU is its scheduler run time (``/proc/.../task/<tid>/schedstat``, in ns;
+    /proc's ``stat`` ticks under-counted the chain-read helper, which runs in short bursts, by
+    3-10x). Threads are told apart by whether they are their process's main thread (tid == pid): a
     worker's other thread is its chain-read helper (``tp-chain-read``), the parent's are the
     pool's handler threads and the samplers. A process's last ``interval`` before it exits may
     be missed: the figures are used as shares of the exact rusage totals.
@@ -292,7 +300,6 @@ class ThreadCpu:
         self.exclude = exclude  # a child that is no worker (the Anvil node)
         self.interval = interval
         self.pid = os.getpid()
-        self.tick = os.sysconf("SC_CLK_TCK")
         self._ppid: dict[int, int] = {}
         self.first: dict[tuple[int, int], float] = {}
         self.last: dict[tuple[int, int], float] = {}
@@ -325,11 +332,13 @@ class ThreadCpu:
                 continue
             for tid in tids:
                 try:
-                    f = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
+                    # the scheduler's exact run time (ns), not /proc's stat ticks: a thread that
+                    # runs in short bursts (the chain-read helper) is missed by tick sampling
+                    ns = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0]
+                except (OSError, IndexError):
                     continue
                 key = (pid, int(tid))
-                cpu = (int(f[11]) + int(f[12])) / self.tick
+                cpu = int(ns) / 1e9
                 self.first.setdefault(key, 0.0 if pid != self.pid else cpu)
                 self.last[key] = cpu
 
@@ -378,7 +387,7 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for i, d in enumerate(docs):
-            (folder / f"c{i:05d}.json").write_text(json.dumps(d))
+            (folder / f"c{i:06d}.json").write_text(json.dumps(d))
         from talentproof.verifier import bulk
 
         def batch_views(on: bool) -> None:
@@ -575,6 +584,106 @@ def limit_rows(
 
 #: Issue 17.3: folder verification at least this share of the raw two-process verifying rate.
 VERIFY_TARGET_SHARE = 0.5
+
+
+#: What `_stage_work` needs in the forked workers (set by `bench_worker_stages`).
+_STAGES: dict = {}
+
+
+def _stage_work(paths: list[str]) -> list:
+    """`bulk._work` counting its main thread's CPU and writing this worker's stage totals after
+    each task (module-level: the pool pickles the task function by name)."""
+    acc, work = _STAGES["acc"], _STAGES["work"]
+    c0 = time.thread_time()
+    res = work(paths)
+    acc["main"] = acc.get("main", 0.0) + time.thread_time() - c0
+    acc["files"] = acc.get("files", 0.0) + len(paths)
+    (_STAGES["out"] / f"{os.getpid()}.json").write_text(json.dumps(acc))
+    return res
+
+
+def bench_worker_stages(record: Path, rpc: str, docs: list[dict]) -> None:
+    """Where a worker's CPU goes, measured inside the forked workers of one folder run (not in
+    this process's tight loops, which leave out the glue between the stages and the cost of
+    both cores being busy): each stage's functions wrapped with ``time.thread_time`` in the
+    parent before ``run_folder`` forks, each worker writing its totals to a file after every
+    task. The wrappers add ~0.3 us a call (about 3 us a credential over 11 wrapped calls), so
+    the rows are shares of an instrumented run; the folder rows above are uninstrumented."""
+    from talentproof.credential import keys as c_keys
+    from talentproof.verifier import bulk, checks, engine, inputs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, out = Path(tmp) / "folder", Path(tmp) / "stages"
+        folder.mkdir()
+        out.mkdir()
+        for i, d in enumerate(docs):
+            (folder / f"c{i:06d}.json").write_text(json.dumps(d))
+        acc: dict[str, float] = {}
+        wrapped: list[tuple[object, str, object]] = []
+
+        def wrap(owner: object, name: str, label: str) -> None:
+            fn = getattr(owner, name)
+            clock = time.thread_time
+
+            def timed(*a, **k):  # type: ignore[no-untyped-def]
+                c0 = clock()
+                try:
+                    return fn(*a, **k)
+                finally:
+                    acc[label] = acc.get(label, 0.0) + clock() - c0
+
+            wrapped.append((owner, name, fn))
+            setattr(owner, name, timed)
+
+        stages = (
+            (inputs, "read_file", "file read (open, fstat, read)"),
+            (inputs, "item_from_bytes", "JSON parse and input detection"),
+            (engine.Verifier, "prepare_many", "checks 1-4 of a chunk (with their loops)"),
+            (checks, "parse", "  check 1, anchor split off"),
+            (checks, "schema", "  check 2, schema and facts"),
+            (checks, "signature", "  check 3, signature and credential hash"),
+            (c_keys, "_sodium_open", "    of which the libsodium verify"),
+            (checks, "inclusion", "  check 4, Merkle inclusion"),
+            (bulk, "_file_result", "checks 5-10 and the result (_file_result)"),
+            (bulk, "_read_chunk", "chain read (helper thread: queries, JSON-RPC, decoding)"),
+        )
+        for owner, name, label in stages:
+            wrap(owner, name, label)
+        _STAGES.update(acc=acc, out=out, work=bulk._work)
+        bulk._work = _stage_work  # type: ignore[assignment]
+        try:
+            results, _, _ = run_folder(folder, rpc=rpc, trust=str(record), workers=2)
+        finally:
+            bulk._work = _STAGES["work"]  # type: ignore[assignment]
+            for owner, name, fn in reversed(wrapped):
+                setattr(owner, name, fn)
+        assert all(r["verdict"] == "valid" for r in results)
+        total: dict[str, float] = {}
+        for f in out.glob("*.json"):
+            for k, v in json.loads(f.read_text()).items():
+                total[k] = total.get(k, 0.0) + v
+    n = total.pop("files")
+    main = total.pop("main")
+    named = sum(total[label] for owner, name, label in stages if not label.startswith(" "))
+    helper = total["chain read (helper thread: queries, JSON-RPC, decoding)"]
+    row(
+        f"  workers by stage (instrumented run, {len(docs):,} files, CPU per credential)",
+        f"{(main + helper) / n * 1e6:.1f} us",
+        "",
+        "main thread + chain-read thread, thread_time",
+        "",
+    )
+    for _, _, label in stages:
+        us = total.get(label, 0.0) / n * 1e6
+        row(f"    {label}", f"{us:.1f} us", "", "", f"{us / ((main + helper) / n * 1e6):.0%}")
+    rest = (main - (named - helper)) / n * 1e6
+    row(
+        "    the rest of the main thread (item and chunk glue, task, results)",
+        f"{rest:.1f} us",
+        "",
+        "",
+        f"{rest / ((main + helper) / n * 1e6):.0%}",
+    )
 
 
 def bench_fast_paths(record: Path, rpc: str, docs: list[dict]) -> None:
@@ -791,6 +900,18 @@ def bench_single_and_image(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder-only", action="store_true", help="only the folder rows")
+    parser.add_argument(
+        "--folder-size",
+        type=int,
+        default=FOLDER_SIZE,
+        help=f"credential files in the folder (default {FOLDER_SIZE:,}; issued and anchored in "
+        "batches of 10,000, as several anchored batches)",
+    )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="also an instrumented folder run: the workers' CPU by stage, measured in them",
+    )
     args = parser.parse_args(argv)
     with anvil() as node, tempfile.TemporaryDirectory() as tmp:
         keys = node.private_keys
@@ -810,7 +931,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if not args.folder_only:
             bench_single_and_image(node.rpc_url, did, key, client, gov, deployment)
-        folder_docs = issue_batch(FOLDER_SIZE, did, key, client, deployment)
+        folder_docs: list[dict] = []
+        while len(folder_docs) < args.folder_size:
+            n = min(FOLDER_SIZE, args.folder_size - len(folder_docs))
+            folder_docs += issue_batch(n, did, key, client, deployment, len(folder_docs))
         if args.folder_only:
             # what the single-payload rows load in the parent before the folder runs (schema
             # validators, codecs): without it the first folder run's parent pays for it
@@ -821,7 +945,9 @@ def main(argv: list[str] | None = None) -> int:
             report = warm.verify_application([item_from_text(encode_payload(folder_docs[0]), "qr")])
             assert report.verdict is Verdict.VALID, report.to_json()
         bench_folder(record, node.rpc_url, folder_docs, node.process.pid)
-        bench_fast_paths(record, node.rpc_url, folder_docs)
+        if args.stages:
+            bench_worker_stages(record, node.rpc_url, folder_docs)
+        bench_fast_paths(record, node.rpc_url, folder_docs[:FOLDER_SIZE])
 
     widths = [
         max(
