@@ -41,7 +41,7 @@ from pydantic.config import JsonValue
 from talentproof.ratelimit import client_address
 from talentproof.verifier.challenges import ChallengesFull, ChallengeStore
 from talentproof.verifier.engine import Item, Limits, Verifier
-from talentproof.verifier.errors import InputError, TrustConfigError, VerifierError
+from talentproof.verifier.errors import InputError, InputTooLarge, TrustConfigError, VerifierError
 from talentproof.verifier.inputs import item_from_image, item_from_json, item_from_text
 from talentproof.verifier.jsonbody import StrictJsonRoute
 from talentproof.verifier.limits import ClientLimits
@@ -471,11 +471,17 @@ def create_app(
         challenge: Annotated[str | None, Form()] = None,
     ) -> dict[str, Any]:
         """Verify one application given as uploaded QR images."""
+        # Each image or payload holds at least one credential: more than an application takes is
+        # refused whole (422, as /api/v1/verify does), before any image is read. Never verify
+        # the first ones only: a revoked or forged credential after them would go unseen.
+        given = len(files or ()) + len(payloads or ())
+        if given > state.limits.max_credentials:
+            raise InputTooLarge("application", given, state.limits.max_credentials, "credentials")
         items = []
-        for f in (files or [])[: state.limits.max_credentials]:
+        for f in files or ():
             data = await f.read(state.limits.max_image_bytes + 1)
             items.append(item_from_image(data, f.filename or "image", state.limits))
-        for i, t in enumerate((payloads or [])[: state.limits.max_credentials]):
+        for i, t in enumerate(payloads or ()):
             items.append(item_from_text(t, f"scanned QR {i + 1}", state.limits))
         return run(
             items,
