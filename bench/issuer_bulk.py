@@ -18,6 +18,9 @@ Prints, each beside its target and a verdict:
   checkpointer, the executor's result thread);
 * how many of the 2 cores the process tree kept busy while validating, signing and persisting
   (CPU / wall: 2 on a quiet machine means signing and persisting overlap fully);
+* a signing process's CPU per credential split into its steps, measured in this process on the
+  run's rows (`signing_split`: the raw signature, SHA-256, parsing, schema check, subject bytes,
+  fact check, base58, the rest);
 * the bulk template's own fast paths beside their reference twins (`fast_path_rows`), and the
   upload's (`upload_row`: `bulk.store_upload` in blocks and line by line) and the runner's
   documents (`split_row`: views of the signing results' blocks against copies);
@@ -345,6 +348,95 @@ def split_row(rounds: int = 5, rows: int = 2048) -> str:
     return (
         f"chunk documents (2,048 of 1.9 KB, CPU per row): split_views {views:.2f} us vs "
         f"split_block {copies:.2f} us ({copies / views:.1f}x)"
+    )
+
+
+def signing_split(rows_file: Path, fmt: str, rounds: int = 5, limit: int = 4096) -> str:
+    """Where a signing process's CPU per credential goes (issue 17.3), measured in this thread
+    on this run's first ``limit`` rows (thread CPU per row, best of ``rounds``): the whole
+    `_bulkworker.sign_job_block` (what a signing process runs per block, in blocks of 2,048 as
+    the runner sends them), and in it the raw signature (`keys.RawEd25519Signer`, a 64-byte
+    message), the SHA-256 of the documents, the rows' parsing (JSONL), their subject's check
+    against its schema and its canonical bytes (`BulkTemplate.subject_bytes`); the rest is the
+    Python around them. The signing processes' CPU in the job is higher than this: there they
+    also receive each block and send its result, and share the cores with the runner."""
+    import datetime as dt
+    import hashlib
+
+    from talentproof.credential._base58 import b58encode_64_ascii
+    from talentproof.credential.claims import subject_facts_ok
+    from talentproof.credential.keys import Ed25519SigningKey, RawEd25519Signer
+    from talentproof.issuer import _bulkworker, _cred
+
+    with open(rows_file, "rb") as handle:
+        lines = [line.rstrip(b"\r\n") for line in handle.readlines()]
+    header = None
+    if fmt == "csv":
+        import csv
+
+        header = next(csv.reader([lines[0].decode("utf-8-sig")]))
+        lines = lines[1:]
+    records = lines[:limit]
+    count = len(records)
+    did = "did:web:bench.example"
+    identity = _cred.IssuerIdentity(did, "University of Benchmarks", "https://bench.example/s")
+    seed = bytes(range(1, 33))
+    job = (seed, did, identity, "DegreeCredential", ("DegreeCredential",), "bench")
+    now = dt.datetime.now(dt.UTC)
+    part = 2048
+
+    def blocks() -> list[Any]:
+        return [
+            _bulkworker.sign_job_block(
+                job, fmt, header, 1 + i, records[i : i + part], list(range(i, i + part)), now
+            )
+            for i in range(0, count, part)
+        ]
+
+    results = blocks()
+    documents = [d for r in results for d in _bulkworker.split_block(r[2], r[3])]
+    template = _bulkworker._WORKER["template"]
+    requests = [_bulkworker.row_to_request(fmt, r, header) for r in records]
+    subjects = [q["credentialSubject"] for q in requests]
+    sign = RawEd25519Signer(Ed25519SigningKey.from_seed(seed)).sign
+    message = bytes(64)
+    signature = sign(message)
+    kind, today = "DegreeCredential", now.date()
+    loads = orjson.loads
+
+    def best(fn: Callable[[], object]) -> float:
+        spent = []
+        for _ in range(rounds):
+            start = time.thread_time()
+            fn()
+            spent.append(time.thread_time() - start)
+        return min(spent) / count * 1e6
+
+    parts = {
+        "raw signature": best(lambda: [sign(message) for _ in range(count)]),
+        "SHA-256 of the document": best(lambda: [hashlib.sha256(d).digest() for d in documents]),
+        "row parsing": best(
+            lambda: (
+                [loads(r) for r in records]
+                if fmt == "jsonl"
+                else [_bulkworker.row_to_request(fmt, r, header) for r in records]
+            )
+        ),
+        "subject schema check": best(lambda: [template._subject_valid(s) for s in subjects]),
+        "subject bytes": best(lambda: [template.subject_bytes(s) for s in subjects]),
+        "fact check": best(lambda: [subject_facts_ok(kind, s, today) for s in subjects]),
+        "base58 of the signature": best(
+            lambda: [b58encode_64_ascii(signature) for _ in range(count)]
+        ),
+    }
+    whole = best(blocks)
+    _bulkworker._WORKER.clear()  # the job's key and template: a signing process's state
+    rest = whole - sum(parts.values())
+    return (
+        f"a signing process's work per credential, measured in this thread ({count:,} of this "
+        f"run's rows, CPU, best of {rounds}): sign_job_block {whole:.1f} us = "
+        + ", ".join(f"{name} {us:.1f}" for name, us in parts.items())
+        + f", the rest (templates, ids, proof, joins, the loop) {rest:.1f} us"
     )
 
 
@@ -801,6 +893,7 @@ def main() -> int:
         print(_SUMMARY + orjson.dumps(summary).decode())
         for line in limit_report(args.rows, rate, limits, cpu_split, runner.phases):
             print(line)
+        print(signing_split(rows_file, args.format))
         print(fast_path_rows())
         print(upload_row(rows_file, args.format))
         print(split_row())
