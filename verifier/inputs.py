@@ -87,8 +87,16 @@ def item_from_text(text: str, source: str, limits: Limits = DEFAULT_LIMITS) -> I
 
 
 def quick_decode(data: bytes) -> str | None:
-    """One cheap pass (grayscale, as given) for clean screenshots; None sends the image to
+    """The first TalentProof payload of :func:`quick_decode_all`, or None."""
+    texts = quick_decode_all(data)
+    return texts[0] if texts else None
+
+
+def quick_decode_all(data: bytes) -> tuple[str, ...]:
+    """One cheap pass (grayscale, as given) for clean screenshots: every distinct TalentProof
+    payload it reads, in the reader's order; empty sends the image to
     ``credential.qr.decode_image``, which also tries contrast-stretched and upscaled copies."""
+    found: dict[str, None] = {}
     try:
         import zxingcpp  # noqa: PLC0415 (image decoding: heavy, loaded on the first image)
         from PIL import Image  # noqa: PLC0415 (image decoding: heavy, loaded on the first image)
@@ -103,19 +111,31 @@ def quick_decode(data: bytes) -> str | None:
         )
         for result in plain:
             if result.text.startswith("TP") and ":" in result.text[:8]:
-                return str(result.text)
+                found[str(result.text)] = None
     except Exception:
-        return None
-    return None
+        return ()
+    return tuple(found)
 
 
 def item_from_image(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -> Item:
-    """A PNG or JPEG picture of a QR code -> item."""
+    """A PNG or JPEG picture of a QR code -> item.
+
+    A picture showing several different TalentProof QR codes is not verifiable: verifying one
+    of them would leave the others unseen (a revoked credential beside a valid one), and which
+    one depended on where it sat in the picture. One code per picture; the same code shown twice
+    is one credential."""
     if len(data) > limits.max_image_bytes:
         return Item(source, None, str(InputTooLarge("image", len(data), limits.max_image_bytes)))
-    text = quick_decode(data)
-    if text is not None:
-        return item_from_text(text, source, limits)
+    texts = quick_decode_all(data)
+    if len(texts) > 1:
+        return Item(
+            source,
+            None,
+            f"the image holds {len(texts)} TalentProof QR codes; expected one QR code per "
+            "image (give each credential or presentation as its own picture)",
+        )
+    if texts:
+        return item_from_text(texts[0], source, limits)
     try:
         text = c_qr.decode_image(data)
     except CredentialError as exc:

@@ -1,0 +1,104 @@
+"""One picture holding two TalentProof QR codes (real Anvil).
+
+The attack: the applicant hands over one picture (a printed page, a screenshot) showing two
+credential QR codes side by side, a valid degree and a revoked one. The reader stopped at the
+first TalentProof code it found and verified that one alone: the application came back VALID,
+the officer believing the page was checked, the revoked credential never looked at (and which
+code was read depended on where it sat in the picture). A picture must hold one credential or
+presentation QR code: one with more is not verifiable, saying so, in the CLI, the service and
+the web page's upload route.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from typer.testing import CliRunner
+
+from talentproof.cli import app
+from talentproof.credential.anchor import split_anchor
+from talentproof.credential.merkle import credential_hash
+from talentproof.credential.qr import encode_payload, render_png
+from talentproof.verifier.inputs import item_from_image
+from talentproof.verifier.service import ServiceSettings, create_app
+from tests.chainkit import DEGREE, holder, issue
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+
+
+def _side_by_side(*pngs: bytes) -> bytes:
+    images = [Image.open(io.BytesIO(p)).convert("L") for p in pngs]
+    page = Image.new("L", (sum(i.width for i in images), max(i.height for i in images)), 255)
+    x = 0
+    for image in images:
+        page.paste(image, (x, 0))
+        x += image.width
+    out = io.BytesIO()
+    page.save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def env(vchain, tmp_path_factory):
+    d = tmp_path_factory.mktemp("two-qr")
+    record = d / "deployment.json"
+    vchain.deployment.save(record)
+    uni = vchain.issuers["University of Hong Kong"]
+    s = holder().public_key.did_key
+    valid = issue(vchain, uni, DEGREE, s)
+    revoked = issue(vchain, uni, DEGREE, s)
+    uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
+    pv, pr = render_png(encode_payload(valid)), render_png(encode_payload(revoked))
+    pictures = {
+        "valid-then-revoked.png": _side_by_side(pv, pr),
+        "revoked-then-valid.png": _side_by_side(pr, pv),
+        "valid-twice.png": _side_by_side(pv, pv),  # the same code twice: one credential
+        "valid.png": pv,
+    }
+    for name, data in pictures.items():
+        (d / name).write_bytes(data)
+    app_ = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record)))
+    with TestClient(app_) as client:
+        yield {"dir": d, "record": str(record), "chain": vchain, "client": client}
+
+
+def _cli(env, *args):
+    return runner.invoke(
+        app, ["verify", "--rpc", env["chain"].rpc_url, "--trust", env["record"], *map(str, args)]
+    )
+
+
+@pytest.mark.parametrize("name", ["valid-then-revoked.png", "revoked-then-valid.png"])
+def test_two_codes_in_one_picture_are_never_read_as_one(env, name):
+    item = item_from_image((env["dir"] / name).read_bytes(), name)
+    assert item.document is None and "2 TalentProof QR codes" in (item.error or ""), item.error
+    r = _cli(env, env["dir"] / name, "--json")
+    assert r.exit_code == 3, r.output
+    outcome = json.loads(r.output)["outcome"]
+    assert outcome["code"] == "NOT_VERIFIABLE" and "2 TalentProof QR codes" in outcome["reason"]
+    files = [("files", (name, (env["dir"] / name).read_bytes(), "image/png"))]
+    body = env["client"].post("/api/v1/verify/image", files=files).json()
+    assert body["outcome"]["code"] == "NOT_VERIFIABLE", body["outcome"]
+
+
+def test_a_picture_with_one_code_and_one_code_shown_twice_are_read(env):
+    for name in ("valid.png", "valid-twice.png"):
+        r = _cli(env, env["dir"] / name, "--json")
+        assert r.exit_code == 0, (name, r.output)
+        assert json.loads(r.output)["outcome"]["code"] == "VALID"
+
+
+def test_in_a_folder_the_picture_is_not_verifiable_beside_the_valid_one(env, tmp_path):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for name in ("valid.png", "valid-then-revoked.png"):
+        (folder / name).write_bytes((env["dir"] / name).read_bytes())
+    r = _cli(env, folder, "--json")
+    assert r.exit_code == 3, r.output
+    codes = {x["source"]: x["outcome"]["code"] for x in json.loads(r.output)["results"]}
+    assert codes == {"valid.png": "VALID", "valid-then-revoked.png": "NOT_VERIFIABLE"}
