@@ -853,9 +853,30 @@ def person_text(key: tuple[Any, ...] | None) -> str:
     return f"{name} born {birth}{doc}"
 
 
+def _labels(reports: Sequence[CredentialReport]) -> list[str]:
+    """One distinct label per report: its source, numbered from the second report that has
+    that source (``qr.png``, ``qr.png (2)``), never another input's own source."""
+    sources = {r.source for r in reports}
+    used: set[str] = set()
+    out = []
+    for r in reports:
+        label, n = r.source, 1
+        while label in used or (label != r.source and label in sources):
+            n += 1
+            label = f"{r.source} ({n})"
+        used.add(label)
+        out.append(label)
+    return out
+
+
 def same_applicant(reports: Sequence[CredentialReport]) -> Finding:
-    """Check 11: one holder key, one name, one date of birth and one identity document."""
-    subjects = {r.source: r.subject_id for r in reports if r.credential is not None}
+    """Check 11: one holder key, one name, one date of birth and one identity document.
+
+    Every credential counts on its own: inputs are told apart by position, never by their
+    names, which an uploader chooses (two inputs named alike are two credentials)."""
+    readable = [r for r in reports if r.credential is not None]
+    labels = _labels(readable)
+    subjects = {label: r.subject_id for label, r in zip(labels, readable, strict=True)}
     missing = [s for s, sub in subjects.items() if not sub]
     distinct = sorted({sub for sub in subjects.values() if sub})
     ev: dict[str, Any] = {"subjects": dict(subjects)}
@@ -878,7 +899,7 @@ def same_applicant(reports: Sequence[CredentialReport]) -> Finding:
         return Finding(
             CheckId.SAME_APPLICANT, Status.SKIPPED, Reason.NO_READABLE_CREDENTIAL, _NOTHING, ev
         )
-    people = {r.source: person_key(r.credential) for r in reports if r.credential is not None}
+    people = {label: person_key(r.credential) for label, r in zip(labels, readable, strict=True)}
     kinds = list(dict.fromkeys(people.values()))
     ev["people"] = {s: person_text(k) for s, k in people.items()}
     if len(kinds) > 1:
