@@ -127,6 +127,13 @@ def item_from_image(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -
     if len(data) > limits.max_image_bytes:
         return Item(source, None, str(InputTooLarge("image", len(data), limits.max_image_bytes)))
     texts = quick_decode_all(data)
+    if not texts:
+        try:
+            texts = (c_qr.decode_image(data),)
+        except CredentialError as exc:
+            return Item(source, None, f"no TalentProof QR code could be read: {exc}")
+        # the thorough decoder stops at the first code: read every attempt for the others
+        texts = tuple(dict.fromkeys((*texts, *thorough_decode_all(data))))
     if len(texts) > 1:
         return Item(
             source,
@@ -134,13 +141,40 @@ def item_from_image(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -
             f"the image holds {len(texts)} TalentProof QR codes; expected one QR code per "
             "image (give each credential or presentation as its own picture)",
         )
-    if texts:
-        return item_from_text(texts[0], source, limits)
+    return item_from_text(texts[0], source, limits)
+
+
+def thorough_decode_all(data: bytes) -> tuple[str, ...]:
+    """Every distinct TalentProof payload that any of ``credential.qr.decode_image``'s readings
+    (each candidate picture, each binarizer) finds, in order; empty when none (or no image).
+
+    Why: ``decode_image`` answers the first code it reads; a picture it alone can read (light
+    on dark, a dim photo) may hold a second one. Only pictures the plain scan could not read
+    come here, after ``decode_image`` read one code."""
+    found: dict[str, None] = {}
     try:
-        text = c_qr.decode_image(data)
-    except CredentialError as exc:
-        return Item(source, None, f"no TalentProof QR code could be read: {exc}")
-    return item_from_text(text, source, limits)
+        import zxingcpp  # noqa: PLC0415 (image decoding: heavy, loaded on the first image)
+        from PIL import Image  # noqa: PLC0415 (image decoding: heavy, loaded on the first image)
+
+        from talentproof.credential.qr.image import image_attempts  # noqa: PLC0415 (as above)
+
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            for candidate in image_attempts(image):
+                for binarizer in (
+                    zxingcpp.Binarizer.LocalAverage,
+                    zxingcpp.Binarizer.GlobalHistogram,
+                ):
+                    for result in zxingcpp.read_barcodes(
+                        candidate,
+                        formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]  # as in decode_image
+                        binarizer=binarizer,
+                    ):
+                        if result.text.startswith("TP") and ":" in result.text[:8]:
+                            found[str(result.text)] = None
+    except Exception:  # (decode_image read this picture: what was found so far stands)
+        pass
+    return tuple(found)
 
 
 def item_from_json(data: bytes | str, source: str, limits: Limits = DEFAULT_LIMITS) -> Item:

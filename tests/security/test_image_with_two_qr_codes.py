@@ -31,6 +31,15 @@ pytestmark = pytest.mark.integration
 runner = CliRunner()
 
 
+def _inverted(png: bytes) -> bytes:
+    """Light modules on a dark ground: the plain scan reads nothing, only the thorough one."""
+    from PIL import ImageOps
+
+    out = io.BytesIO()
+    ImageOps.invert(Image.open(io.BytesIO(png)).convert("L")).save(out, format="PNG")
+    return out.getvalue()
+
+
 def _side_by_side(*pngs: bytes) -> bytes:
     images = [Image.open(io.BytesIO(p)).convert("L") for p in pngs]
     page = Image.new("L", (sum(i.width for i in images), max(i.height for i in images)), 255)
@@ -57,6 +66,7 @@ def env(vchain, tmp_path_factory):
     pictures = {
         "valid-then-revoked.png": _side_by_side(pv, pr),
         "revoked-then-valid.png": _side_by_side(pr, pv),
+        "inverted-valid-then-revoked.png": _inverted(_side_by_side(pv, pr)),
         "valid-twice.png": _side_by_side(pv, pv),  # the same code twice: one credential
         "valid.png": pv,
     }
@@ -73,7 +83,10 @@ def _cli(env, *args):
     )
 
 
-@pytest.mark.parametrize("name", ["valid-then-revoked.png", "revoked-then-valid.png"])
+@pytest.mark.parametrize(
+    "name",
+    ["valid-then-revoked.png", "revoked-then-valid.png", "inverted-valid-then-revoked.png"],
+)
 def test_two_codes_in_one_picture_are_never_read_as_one(env, name):
     item = item_from_image((env["dir"] / name).read_bytes(), name)
     assert item.document is None and "2 TalentProof QR codes" in (item.error or ""), item.error
@@ -87,7 +100,9 @@ def test_two_codes_in_one_picture_are_never_read_as_one(env, name):
 
 
 def test_a_picture_with_one_code_and_one_code_shown_twice_are_read(env):
-    for name in ("valid.png", "valid-twice.png"):
+    inverted = env["dir"] / "inverted-valid.png"
+    inverted.write_bytes(_inverted((env["dir"] / "valid.png").read_bytes()))
+    for name in ("valid.png", "valid-twice.png", inverted.name):
         r = _cli(env, env["dir"] / name, "--json")
         assert r.exit_code == 0, (name, r.output)
         assert json.loads(r.output)["outcome"]["code"] == "VALID"
