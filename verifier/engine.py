@@ -953,6 +953,7 @@ class Verifier:
                         r.verdict is Verdict.VALID,
                         r.issuer_did,
                         r.issuer_name,
+                        _anchored_on(r),
                     )
                     for r in reports
                     if r.credential is not None
@@ -1012,6 +1013,18 @@ class Verifier:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _anchored_on(report: CredentialReport) -> date | None:
+    """The UTC date the credential was anchored (check 5's ``anchoredAt``, the anchor block's
+    time), or None when check 5 did not pass: the latest day its issuer can have vouched for it."""
+    for c in report.checks:
+        if c.id is CheckId.ANCHOR:
+            at = c.evidence.get("anchoredAt") if c.status is Status.PASS else None
+            if type(at) is int and at > 0:
+                return datetime.fromtimestamp(at, UTC).date()
+            return None
+    return None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -54,6 +54,9 @@ class EmploymentFact:
     employer_id: str | None = None  # as the credential states it (optional)
     employer_did: str | None = None  # the on-chain issuer's DID, once bound
     unbound: str | None = None  # why the fact cannot count (binding), None when bound
+    #: the last day the employer vouched for an employment with no end: the day its credential
+    #: was anchored (the signer cannot have known more); None when not known
+    attested: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

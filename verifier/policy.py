@@ -51,7 +51,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -150,13 +150,17 @@ class Profession:
 class PolicyInput:
     """A credential offered as evidence; ``verified`` is the verifier's verdict on it;
     ``issuer_did`` / ``issuer_name`` the signing issuer's identity as recorded on chain (None
-    when the ledger was not read: its degree or employment then never counts)."""
+    when the ledger was not read: its degree or employment then never counts); ``attested`` the
+    date it was anchored (an employment with no end is counted up to that day only)."""
 
     ref: str
     credential: Mapping[str, Any]
     verified: bool
     issuer_did: str | None = None
     issuer_name: str | None = None
+    #: when the issuer said it, at the latest: the date its credential was anchored (an ongoing
+    #: employment is counted up to it); None when not known
+    attested: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,14 +435,30 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
             c.id, c.title, False, "no matching employment: " + "; ".join(whys) + note
         )
     periods = []
+    cap = min(as_of, facts.known_until or as_of)
+    attested: list[str] = []  # ongoing employments counted only up to when they were attested
+    ends: list[date] = []
     for f in matching:
-        end = min(f.end or facts.known_until or as_of, as_of)
+        end = f.end
+        if end is None:
+            # an employment with no end is vouched for up to the day its employer said so
+            end = cap
+            if f.attested is not None and f.attested < cap:
+                end = f.attested
+                attested.append(f"{f.ref} ({f.attested.isoformat()})")
+        end = min(end, as_of)
+        ends.append(end)
         if end > f.start:
             periods.append((f.start, end))
     years = _years(_merged_days(periods))
     employers = ", ".join(dict.fromkeys(f.employer for f in matching))
     refs = tuple(f.ref for f in matching)
-    upto = f" up to {min(as_of, facts.known_until or as_of).isoformat()}"
+    upto = f" up to {(max(ends) if attested else cap).isoformat()}"
+    if attested:
+        upto += (
+            "; an employment with no end date counted up to the day its credential was anchored: "
+            + ", ".join(attested)
+        )
     if years + 1e-9 >= c.min_years:
         reason = f"{_fmt_years(years)} at {employers}{upto}"
         if c.min_years:
@@ -492,6 +512,8 @@ class Policy:
             fact = fact_of(item.ref, item.credential)
             if fact is not None:
                 fact = bind(fact, item.issuer_did, item.issuer_name)
+                if isinstance(fact, EmploymentFact) and fact.end is None and item.attested:
+                    fact = replace(fact, attested=item.attested)
             if fact is None:
                 ignored.append(item.ref)
             elif item.verified:
