@@ -14,8 +14,12 @@ Steps of one batch, with the crash points the tests kill the process at:
    batch left ``forming`` by a crash is freed (its credentials pending again, the row deleted)
    when the next worker starts;
 2. ``before_send``; send ``anchorRoot`` and record the pending transaction (state ``sent``);
-   ``after_send`` falls between the broadcast and that record;
-3. wait for the receipt; ``after_receipt`` falls between the receipt and recording it;
+   ``after_send`` falls between the broadcast and that record. A pass runs in rounds (at most
+   `ROUNDS_PER_PASS`): each sends one batch's anchor per institution (their accounts differ;
+   one account never has two in flight) before it awaits any: ``before_receipts`` falls after
+   a round's last send;
+3. wait for each receipt, in the order sent; ``after_receipt`` falls between a receipt and
+   recording it;
 4. record ``anchored`` (block, time) and the metrics.
 
 On restart, ``built`` and ``sent`` batches are resumed: if the chain shows the root, it is
@@ -29,11 +33,13 @@ of our root first does not block ours (``anchor(issuer, root)`` only shows our o
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -55,7 +61,7 @@ from .transactions import REPLACE_WHEN_STUCK, LedgerTransaction
 
 _logger = logging.getLogger(__name__)
 
-CRASH_POINTS = ("before_send", "after_send", "after_receipt")
+CRASH_POINTS = ("before_send", "after_send", "before_receipts", "after_receipt")
 
 #: Credentials assigned to a forming batch per transaction, and the pause between two such
 #: transactions: the writer lock is held ~1-2 ms at a time and then left free, so issuance
@@ -85,6 +91,42 @@ class InstitutionFailure:
     failures: int
     since: dt.datetime
     retry_at: float
+
+
+#: At most this many rounds in one pass (a round sends one batch per institution, then awaits
+#: them): steady issuance would otherwise keep a pass going for ever.
+ROUNDS_PER_PASS = 8
+
+
+class _Held:
+    """`AnchorWorker._step`'s result when the institution waits or failed (see there)."""
+
+    def __repr__(self) -> str:
+        return "HELD"
+
+
+HELD: Any = _Held()
+
+
+@dataclass(slots=True)
+class _Round:
+    """One round of a pass (`AnchorWorker.run_once`): the institutions with a batch in it (sent
+    or settled), the anchors sent, and whether a batch became anchored."""
+
+    busy: set[int] = field(default_factory=set)
+    flights: list[tuple[int, InFlight]] = field(default_factory=list)
+    anchored: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A batch whose anchor is sent and recorded, to be awaited (`AnchorWorker._await_batch`)."""
+
+    batch_id: int
+    root: bytes
+    issuer_id: int
+    pending: Any
+    tx: LedgerTransaction
 
 
 class ConcurrentBatching(Exception):
@@ -245,31 +287,81 @@ class AnchorWorker:
             ):
                 raise
             _logger.warning("status changes wait: %s", exc, extra={"error": str(exc)})
+        # A pass runs in rounds: each round sends one due batch's anchor per institution (its
+        # oldest unfinished batch, else a newly formed one), records each, and only then awaits
+        # them all. Institutions have accounts of their own, so a round over k institutions
+        # takes about one block, not k; one account never has two anchors in flight (a stuck
+        # one holds back only its own institution's next, as before).
         leased = self.lease.held
-        for batch_id, institution_id in self._unfinished_by_institution():
-            if leased and self._lease_lost():
-                return did
-            if self._held_back(institution_id):
-                continue
-            if self._attempt(batch_id, institution_id):
-                did = True
-        for institution_id in self._institutions_with_pending():
-            while not self._held_back(institution_id):
+        stopped: set[int] = set()  # institutions held back, failing or not final this pass
+        handled: set[int] = set()  # batches sent or settled this pass
+        lost = False
+
+        def send(now: _Round, batch_id: int, institution_id: int) -> None:
+            now.busy.add(institution_id)
+            handled.add(batch_id)
+            result = self._step(
+                batch_id, institution_id, functools.partial(self._send_batch, batch_id)
+            )
+            if result is HELD:
+                stopped.add(institution_id)
+            elif isinstance(result, InFlight):
+                now.flights.append((institution_id, result))
+            else:  # the chain already shows it: anchored (final) or mined, not yet final
+                self._succeeded(institution_id)
+                now.anchored = now.anchored or bool(result)
+
+        def free(now: _Round, institution_id: int) -> bool:
+            return (
+                institution_id not in now.busy
+                and institution_id not in stopped
+                and not self._held_back(institution_id)
+            )
+
+        for _ in range(ROUNDS_PER_PASS):
+            now = _Round()
+            for batch_id, institution_id in self._unfinished_by_institution():
+                if batch_id in handled or not free(now, institution_id):
+                    continue
                 if leased and self._lease_lost():
-                    return did
+                    lost = True
+                    break
+                send(now, batch_id, institution_id)
+            for institution_id in [] if lost else self._institutions_with_pending():
+                if not free(now, institution_id):
+                    continue
+                if leased and self._lease_lost():
+                    lost = True
+                    break
                 try:
                     formed = self._form_batch(institution_id, force=force)
                 except ConcurrentBatching as exc:
                     _logger.warning("%s", exc)
+                    continue  # tried again next round
+                if formed is not None:
+                    send(now, formed, institution_id)
+            # the anchors sent are awaited even when the lease was lost meanwhile: each is
+            # driven to its end (its replacements included), none is sent afresh
+            if now.flights:
+                _crash_point("before_receipts")
+            for institution_id, flight in now.flights:
+                result = self._step(
+                    flight.batch_id, institution_id, functools.partial(self._await_batch, flight)
+                )
+                if result is HELD:
+                    stopped.add(institution_id)
                     continue
-                if formed is None:
-                    break
-                if not self._attempt(formed, institution_id):
-                    # mined but not final (confirmations), or held back: the next pass settles
-                    # it from a fresh head, with the batches before it (under steady issuance
-                    # this loop would otherwise never end, and nothing would become final)
-                    break
-                did = True
+                self._succeeded(institution_id)
+                if result:
+                    now.anchored = True
+                else:  # mined, not final: the next pass settles it, with the batches before
+                    # it, from a fresh head (this pass's head would never make them final)
+                    stopped.add(institution_id)
+            did = did or now.anchored
+            if lost:
+                return did
+            if not now.busy:  # nothing left to send or settle
+                break
         self._update_pending_gauge()
         return did
 
@@ -331,16 +423,28 @@ class AnchorWorker:
             return True
         return not isinstance(exc, (SQLAlchemyError, LedgerUnavailable))
 
-    def _attempt(self, batch_id: int, institution_id: int) -> bool:
-        """`_drive_or_wait` one of the institution's batches; a failure of its own puts the
-        institution in backoff (recorded for `/readyz`) and returns False."""
+    def _step(self, batch_id: int, institution_id: int, step: Callable[[], Any]) -> Any:
+        """Run one step of a batch (`_send_batch`, `_await_batch`): its result, or `HELD` when
+        the institution must wait (an ``AnchorIssuerNotActive`` revert: the ledger shows it
+        suspended or removed; the batch is sent afresh once it may anchor again) or failed on
+        its own (in backoff, recorded for `/readyz`); the others go on either way."""
         try:
-            result = bool(self._drive_or_wait(batch_id, institution_id))
+            try:
+                return step()
+            except ContractRevert as exc:
+                if exc.error_name != ISSUER_NOT_ACTIVE:
+                    raise
+                self._reset_reverted(batch_id)
+                self._start_waiting(institution_id, exc)
+                return HELD
         except Exception as exc:
             if not self._institution_fault(exc):
                 raise
             self._start_failing(institution_id, exc)
-            return False
+            return HELD
+
+    def _succeeded(self, institution_id: int) -> None:
+        """The institution's batch went through: its failures in a row, if any, end."""
         failure = self.failing.pop(institution_id, None)
         if failure is not None:
             with self.service.session() as session:
@@ -351,7 +455,6 @@ class AnchorWorker:
                 failure.failures,
                 extra={"institution": failure.slug},
             )
-        return result
 
     def _start_failing(self, institution_id: int, exc: Exception) -> None:
         previous = self.failing.get(institution_id)
@@ -391,19 +494,6 @@ class AnchorWorker:
         )
 
     # -- institutions the ledger holds back ---------------------------------------------------
-    def _drive_or_wait(self, batch_id: int, institution_id: int) -> bool:
-        """Drive the batch; an ``AnchorIssuerNotActive`` revert (the ledger shows the institution
-        suspended or removed) is an expected condition: that institution waits, the others go
-        on. Returns whether the batch was driven to its end (anchored, final)."""
-        try:
-            return self._drive(batch_id)
-        except ContractRevert as exc:
-            if exc.error_name != ISSUER_NOT_ACTIVE:
-                raise
-            self._reset_reverted(batch_id)
-            self._start_waiting(institution_id, exc)
-            return False
-
     def _chain_identity(self, institution_id: int) -> tuple[str, int | None]:
         """The institution's slug and on-chain issuer id."""
         with self.service.sessions() as session:
@@ -560,9 +650,10 @@ class AnchorWorker:
         return batch_id
 
     # -- steps 2-4: drive ----------------------------------------------------------------------------
-    def _drive(self, batch_id: int) -> bool:
-        """Send, await and record the batch's anchor; whether it is now anchored (final: False
-        while it waits for confirmations)."""
+    def _send_batch(self, batch_id: int) -> bool | InFlight:
+        """Send the batch's anchor (or resume the one recorded) and record it ``sent``: the
+        `InFlight` to await; or, when the chain already shows the root (a crash after the send
+        or after the receipt), whether it is now recorded anchored (final)."""
         service = self.service
         chain = service.chain
         with service.sessions() as session:
@@ -609,9 +700,16 @@ class AnchorWorker:
                 raise
             _crash_point("after_send")
             self._record_sent(batch_id, pending)
+        return InFlight(batch_id, root, issuer_id, pending, tx)
+
+    def _await_batch(self, flight: InFlight) -> bool:
+        """Await and record a sent anchor (replaced when stuck); whether the batch is now
+        anchored (final: False while it waits for confirmations)."""
+        service, chain = self.service, self.service.chain
+        batch_id, root, issuer_id = flight.batch_id, flight.root, flight.issuer_id
         try:
-            receipt = tx.wait(
-                pending,
+            receipt = flight.tx.wait(
+                flight.pending,
                 record=lambda replacement: self._record_sent(batch_id, replacement),
                 landed=lambda: chain.anchor_record(root, issuer_id) is not None,
             )

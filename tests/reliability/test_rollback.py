@@ -52,9 +52,12 @@ def test_rollback_reopens_lost_anchors_and_reanchors_them_once(tmp_path: Path) -
         degraded = wait_for("/readyz reporting the rollback", stack.degraded)
         recovery = degraded["anchoring"]["recovery"]
         assert degraded["status"] == "degraded"
-        assert (
-            f"chain head went back from block {head_before} to {head_after}"
-            in (recovery["problem"])
+        # every condition found is listed (the last one is the "problem": with every anchor
+        # resumed in one pass, the nonce gap of the one above the chain's nonce may come
+        # right after the rollback itself)
+        assert any(
+            f"chain head went back from block {head_before} to {head_after}" in detail
+            for detail in recovery["details"]
         ), recovery
         assert recovery["anchorsReopened"] >= 2, recovery
         pending_again = [c for c in first + second if stack.anchor_status(c) == "pending_anchor"]
