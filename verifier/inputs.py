@@ -93,25 +93,30 @@ def quick_decode(data: bytes) -> str | None:
 
 
 def quick_decode_all(data: bytes) -> tuple[str, ...]:
-    """One cheap pass (grayscale, as given) for clean screenshots: every distinct TalentProof
-    payload it reads, in the reader's order; empty sends the image to
-    ``credential.qr.decode_image``, which also tries contrast-stretched and upscaled copies."""
+    """Two cheap passes (grayscale as given, then the same inverted) for clean screenshots:
+    every distinct TalentProof payload they read, in the reader's order; empty sends the image
+    to ``credential.qr.decode_image``, which also tries contrast-stretched and upscaled copies.
+
+    The inverted pass always runs, not only when the first reads nothing: a code printed light
+    on dark beside one printed dark on light is a second code, which the thorough decoder (it
+    runs only when these passes read nothing) would never see."""
     found: dict[str, None] = {}
     try:
         import zxingcpp  # noqa: PLC0415 (image decoding: heavy, loaded on the first image)
-        from PIL import Image  # noqa: PLC0415 (image decoding: heavy, loaded on the first image)
+        from PIL import Image, ImageOps  # noqa: PLC0415 (image decoding: heavy, first image)
 
         with Image.open(io.BytesIO(data)) as image:
             gray = image.convert("L")
-        # the plainest scan (no rotated, inverted or downscaled passes): a clean screenshot is
-        # read at its own scale; anything harder goes to the thorough decoder below
+        # the plainest scan (no rotated or downscaled passes): a clean screenshot is read at its
+        # own scale; anything harder goes to the thorough decoder below
         qr = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
-        plain = zxingcpp.read_barcodes(
-            gray, formats=qr, try_rotate=False, try_invert=False, try_downscale=False
-        )
-        for result in plain:
-            if result.text.startswith("TP") and ":" in result.text[:8]:
-                found[str(result.text)] = None
+        for candidate in (gray, ImageOps.invert(gray)):
+            plain = zxingcpp.read_barcodes(
+                candidate, formats=qr, try_rotate=False, try_invert=False, try_downscale=False
+            )
+            for result in plain:
+                if result.text.startswith("TP") and ":" in result.text[:8]:
+                    found[str(result.text)] = None
     except Exception:
         return ()
     return tuple(found)

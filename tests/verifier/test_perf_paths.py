@@ -478,16 +478,25 @@ def test_image_input_quick_and_thorough_paths_read_the_same_credential(vchain):
     text = c_qr.encode_payload(doc)
     shot = _screenshot(text)
     assert quick_decode(shot) == text  # the plain scan reads a clean screenshot
-    page = Image.open(io.BytesIO(shot)).convert("L").rotate(7, expand=True, fillcolor=255)
-    page = page.filter(ImageFilter.GaussianBlur(1.2)).point(
-        lambda v: 200 - v // 2
-    )  # tilted, dark mode
+    tilted = Image.open(io.BytesIO(shot)).convert("L").rotate(7, expand=True, fillcolor=255)
+    # light on dark is read by the plain scan's inverted pass (so that a light-on-dark code
+    # beside a dark-on-light one is seen: test_image_plain_and_inverted_qr.py)
     buf = io.BytesIO()
-    page.save(buf, "JPEG", quality=60)
+    tilted.filter(ImageFilter.GaussianBlur(1.2)).point(lambda v: 200 - v // 2).save(
+        buf, "JPEG", quality=60
+    )
+    dark = buf.getvalue()
+    assert quick_decode(dark) == text
+    # small and soft (modules under 2 px): only the thorough decoder's upscaled copy reads it
+    buf = io.BytesIO()
+    tilted.resize((280, 280), Image.Resampling.BILINEAR).filter(ImageFilter.GaussianBlur(0.6)).save(
+        buf, "PNG"
+    )
     photo = buf.getvalue()
-    assert quick_decode(photo) is None  # light on dark: only the thorough decoder reads it
-    quick, thorough = item_from_image(shot, "shot.png"), item_from_image(photo, "photo.jpg")
+    assert quick_decode(photo) is None
+    quick, thorough = item_from_image(shot, "shot.png"), item_from_image(photo, "photo.png")
     assert quick.document == thorough.document == c_qr.decode_payload(text)
+    assert item_from_image(dark, "dark.jpg").document == quick.document
     assert quick.document["id"] == doc["id"]
     blank = item_from_image(_blank(), "blank.png")
     assert blank.document is None and "holds no readable QR code" in (blank.error or "")
