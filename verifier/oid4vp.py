@@ -579,7 +579,11 @@ async def post_response(ref: str, request: Request) -> Response:
     except BaseException:
         st.store.release(req)
         raise
-    st.store.answer(req, report)
+    if not st.store.answer(req, report):  # a slow replica's lapsed claim, taken by another
+        return refuse(
+            "this request was answered by another response while this one was verified "
+            "(a response is taken once)"
+        )
     return JSONResponse({}, headers={**CORS, "Cache-Control": "no-store"})
 
 

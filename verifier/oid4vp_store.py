@@ -12,7 +12,8 @@ are (`talentproof.verifier.challenges`, issue 12):
   officer's page can still read its verdict or that it expired; then it is dropped (lazily,
   whenever a request is created);
 - a request is answered **once**: `claim` hands it to one response, atomically; a second
-  response is a replay. Refusals (a response that was not taken) are kept, the last
+  response is a replay, and `answer` records a verdict only for the response that claimed
+  it. Refusals (a response that was not taken) are kept, the last
   ``MAX_REFUSALS``, for the officer's page.
 
 Two handles per request, both random: ``id`` the officer's (it reads the verdict, so it is
@@ -67,6 +68,7 @@ class PresentationRequest:
     status: str = PENDING
     report: dict[str, Any] | None = None
     refusals: list[dict[str, str]] = field(default_factory=list)
+    claimed_until: float | None = None  # the claim this copy holds (`DbRequestStore.claim`)
 
     @classmethod
     def new(
@@ -217,11 +219,15 @@ class RequestStore:
             if req.status == VERIFYING:
                 req.status = PENDING
 
-    def answer(self, req: PresentationRequest, report: dict[str, Any]) -> None:
-        """Record the verdict of the response that claimed the request."""
+    def answer(self, req: PresentationRequest, report: dict[str, Any]) -> bool:
+        """Record the verdict of the response that claimed the request: False (nothing
+        recorded) when the request is not being verified (never claimed, or answered)."""
         with self._lock:
+            if req.status != VERIFYING:
+                return False
             req.report = report
             req.status = ANSWERED
+        return True
 
     def refuse(self, req: PresentationRequest, why: str) -> None:
         """Note a refused response on the request (for the officer's page)."""

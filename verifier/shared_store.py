@@ -12,7 +12,9 @@ behaviour is theirs (same methods, same answers), with these differences:
   answering at once exactly one gets it, the other a replay;
 - a claimed request whose replica died before recording the verdict (``kill -9`` mid
   verification) is open again after ``claim_s`` seconds (the wallet's retry, on any replica,
-  takes it); a live replica records its verdict or gives the claim back long before;
+  takes it); a live replica records its verdict or gives the claim back long before, and one
+  that was only slow, whose claim another response took, records nothing (a request is
+  answered once, by the response holding its claim);
 - deadlines are wall-clock (UNIX seconds): the replicas' clocks must agree to about a second;
 - the caps (``max_open``, ``per_client``) are checked in the creating transaction, so replicas
   creating at the same instant may pass them by one each.
@@ -229,6 +231,8 @@ class DbRequestStore(_Db):
     ) -> None:
         if max_open < 1 or per_client < 1:
             raise ValueError("max_open and per_client must be at least 1")
+        if not claim_s > 0:
+            raise ValueError(f"claim_s: expected a positive number of seconds, got {claim_s!r}")
         super().__init__(engine, clock)
         self.ttl = ttl
         self.keep = ttl if keep is None else keep
@@ -350,9 +354,15 @@ class DbRequestStore(_Db):
 
     def claim(self, req: PresentationRequest) -> str | None:
         """Take the request for one response, atomically across replicas: None when it was
-        pending (or its claim lapsed), else why a response cannot be taken."""
+        pending (or its claim lapsed), else why a response cannot be taken.
+
+        The claim is its ``claimed_until`` (kept on ``req``): as ``claim_s`` is positive, a
+        claim taking over a lapsed one always ends later, so it tells the claims apart, and
+        `answer` and `release` act only for the claim that is still the request's (a slow
+        replica whose claim lapsed and was taken by another response records nothing)."""
         t = requests_table
         now = self.clock()
+        until = now + self.claim_s
         with self.begin() as conn:
             taken = conn.scalar(
                 update(t)
@@ -362,38 +372,56 @@ class DbRequestStore(_Db):
                     (t.c.status == PENDING)
                     | ((t.c.status == VERIFYING) & (t.c.claimed_until <= now)),
                 )
-                .values(status=VERIFYING, claimed_until=now + self.claim_s)
+                .values(status=VERIFYING, claimed_until=until)
                 .returning(t.c.id)
             )
         if taken is not None:
-            req.status = VERIFYING
+            req.status, req.claimed_until = VERIFYING, until
             return None
         fresh = self.get(req.id)
         if fresh is not None and fresh.status != PENDING:
             return "this request was already answered: a response is taken once (a replay)"
         return "this request has expired: ask the officer for a new one"
 
-    def release(self, req: PresentationRequest) -> None:
-        """Give a claimed request back (its response could not be verified at all)."""
+    def _mine(self, req: PresentationRequest) -> tuple[Any, ...]:
+        """The rows of ``req`` still under the claim ``req`` holds."""
         t = requests_table
+        return (
+            t.c.id == req.id,
+            t.c.status == VERIFYING,
+            t.c.claimed_until == req.claimed_until,
+        )
+
+    def release(self, req: PresentationRequest) -> None:
+        """Give a claimed request back (its response could not be verified at all), unless
+        its claim lapsed and another response took it meanwhile."""
+        if req.claimed_until is None:
+            return
         with self.begin() as conn:
             conn.execute(
-                update(t)
-                .where(t.c.id == req.id, t.c.status == VERIFYING)
+                update(requests_table)
+                .where(*self._mine(req))
                 .values(status=PENDING, claimed_until=None)
             )
-        req.status = PENDING
+        req.status, req.claimed_until = PENDING, None
 
-    def answer(self, req: PresentationRequest, report: dict[str, Any]) -> None:
-        """Record the verdict of the response that claimed the request."""
-        t = requests_table
+    def answer(self, req: PresentationRequest, report: dict[str, Any]) -> bool:
+        """Record the verdict of the response that claimed the request: False (nothing
+        recorded) when ``req`` holds no claim or its claim lapsed and another response took
+        the request (that response's verdict is the request's)."""
+        if req.claimed_until is None:
+            return False
         with self.begin() as conn:
-            conn.execute(
-                update(t)
-                .where(t.c.id == req.id)
+            done = conn.scalar(
+                update(requests_table)
+                .where(*self._mine(req))
                 .values(status=ANSWERED, report=json.dumps(report), claimed_until=None)
+                .returning(requests_table.c.id)
             )
-        req.report, req.status = report, ANSWERED
+        if done is None:
+            return False
+        req.report, req.status, req.claimed_until = report, ANSWERED, None
+        return True
 
     def refuse(self, req: PresentationRequest, why: str) -> None:
         """Note a refused response on the request (the last `MAX_REFUSALS` are kept)."""

@@ -96,7 +96,7 @@ def test_a_request_is_answered_once_on_any_replica(database_url: str) -> None:
     results = _race(8, lambda i: (a, b)[i % 2].claim(req))
     assert results.count(None) == 1, results
     b.refuse(seen, "a replay")
-    b.answer(seen, {"outcome": "ELIGIBLE"})
+    assert b.answer(req, {"outcome": "ELIGIBLE"})  # the copy that holds the claim
     got = a.get(req.id)
     assert got is not None and a.status(got) == ANSWERED
     assert got.report == {"outcome": "ELIGIBLE"}
