@@ -13,8 +13,9 @@ The lease is a lock that dies with its holder, never a deadline to renew:
   fails or does not answer within ``timeout_s`` gives the lease up (the connection is closed).
 - **SQLite file** (one host): ``flock`` on a file beside the database (``<db>-anchorlease``),
   released by the kernel when the process dies; the holder writes its name into the file.
-  ``<db>`` is the database file's real path (symlinks and ``..`` resolved, an SQLite ``file:``
-  URI read as its path), so replicas naming one file differently still share one lease.
+  ``<db>`` is the database file's real path (`lockfiles.lock_path`: symlinks and ``..``
+  resolved, an SQLite ``file:`` URI read as its path), so replicas naming one file differently
+  still share one lease.
 - **SQLite in memory** (no file name, ``:memory:``, a ``file:`` URI with ``mode=memory``): one
   process, so this process always holds it.
 
@@ -31,13 +32,14 @@ import os
 import socket
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
+
+from .lockfiles import lock_path
 
 _logger = logging.getLogger(__name__)
 
@@ -55,34 +57,6 @@ _HOLDER = text(
     "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.classid = :c AND l.objid = :o "
     "AND l.objsubid = 2 AND l.granted"
 )
-
-
-def sqlite_file(engine: Engine) -> str | None:
-    """The real path (symlinks and ``..`` resolved) of an SQLite engine's database file; None
-    for an in-memory database (no file name, ``:memory:``, a ``file:`` URI with
-    ``mode=memory``). A ``file:`` name with ``uri=true`` is an SQLite URI filename (its path
-    read from ``file:/path``, ``file:///path``, ``file://localhost/path`` or a relative
-    ``file:name``, percent-decoded); without it, ``file:...`` is the file's literal name."""
-    database = engine.url.database
-    if not database or database == ":memory:":
-        return None
-    query = engine.url.query
-    if database.startswith("file:") and str(query.get("uri", "")).lower() in ("true", "1"):
-        if str(query.get("mode", "")).lower() == "memory":
-            return None
-        path = database.removeprefix("file:")
-        if path.startswith("//"):  # an authority: empty or localhost (SQLite refuses others)
-            authority, _, rest = path[2:].partition("/")
-            if authority not in ("", "localhost"):
-                raise ValueError(
-                    f"SQLite URI {database!r}: expected file:///path or file://localhost/path"
-                )
-            path = "/" + rest
-        path = urllib.parse.unquote(path)
-        if not path or path == ":memory:":
-            return None
-        database = path
-    return os.path.realpath(database)
 
 
 def holder_name() -> str:
@@ -106,7 +80,7 @@ class AnchorLease:
         self._lease_engine: Engine | None = None
         self._fd = -1
         self.kind = self._kind(engine)
-        self._file = sqlite_file(engine) if self.kind == "file" else None
+        self._path = lock_path(engine, "anchorlease") if self.kind == "file" else None
         #: monotonic time the lease was last taken here, and how often it was taken and lost
         self.since: float | None = None
         self.taken = 0
@@ -117,15 +91,17 @@ class AnchorLease:
         if engine.dialect.name == "postgresql":
             return "postgresql"
         if engine.dialect.name == "sqlite":
-            return "file" if sqlite_file(engine) is not None else "memory"
+            return "file" if lock_path(engine, "anchorlease") is not None else "memory"
         raise ValueError(
             f"the anchoring lease needs PostgreSQL or SQLite, not {engine.dialect.name!r}"
         )
 
     @property
     def path(self) -> Path:
-        """The SQLite lease file (beside the database file's real path)."""
-        return Path(f"{self._file or sqlite_file(self.engine)}-anchorlease")
+        """The SQLite lease file (beside the database file's real path, `lockfiles.lock_path`)."""
+        if self._path is None:
+            raise ValueError(f"the anchoring lease on a {self.kind} database has no lease file")
+        return self._path
 
     @property
     def held(self) -> bool:

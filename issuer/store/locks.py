@@ -10,10 +10,13 @@ from typing import Any, Self
 
 from sqlalchemy.engine import Engine
 
+from .lockfiles import lock_path
+
 
 class WriterLock:
     """SQLite's single writer, queued: a re-entrant lock across the threads of this process and,
-    through ``flock`` on a file beside the database, across processes (several ``serve``
+    through ``flock`` on a file beside the database file's real path (`lockfiles.lock_path`:
+    one lock whatever name a process reaches the file by), across processes (several ``serve``
     workers, a separate ``issuer worker``, the CLI).
 
     SQLite itself lets a second writer wait in its busy handler, which polls with sleeps of up
@@ -70,11 +73,10 @@ class WriterLock:
 
 def writer_lock(engine: Engine) -> Any:
     """The lock that serializes writers of ``engine``'s database (see `WriterLock`): a
-    `WriterLock` for a SQLite file, a thread lock for an in-memory SQLite database, and none
-    for PostgreSQL (row locks and unique constraints serialize what must be)."""
+    `WriterLock` on ``<db>-writelock`` for a SQLite file (``<db>`` its real path), a thread lock
+    for an in-memory SQLite database, and none for PostgreSQL (row locks and unique constraints
+    serialize what must be)."""
     if engine.dialect.name != "sqlite":
         return contextlib.nullcontext()
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return threading.RLock()
-    return WriterLock(Path(f"{database}-writelock"))
+    path = lock_path(engine, "writelock")
+    return threading.RLock() if path is None else WriterLock(path)

@@ -12,8 +12,11 @@ after it is released (the next sender's ``pending`` read counts the transaction 
   the key from the account's address) under ``lock_timeout``, on a connection of a small pool
   of its own (never the request's pool: a request holding a session would wait on a second
   connection). A holder that dies loses it with its connection.
-- **SQLite file**: ``flock`` on ``<db>-send-<address>``, polled until the deadline.
-- **SQLite in memory**: one process, a lock per account in this process.
+- **SQLite file**: ``flock`` on ``<db>-send-<address>``, polled until the deadline; ``<db>`` is
+  the database file's real path (`lockfiles.lock_path`), so replicas naming one file differently
+  (a symlink, a ``file:`` URI) share the lock.
+- **SQLite in memory** (no file name, ``:memory:``, a ``file:`` URI with ``mode=memory``): one
+  process, a lock per account in this process.
 
 A wait longer than ``timeout_s`` raises `AccountBusy` (HTTP 503 with ``Retry-After``).
 """
@@ -33,6 +36,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from ..errors import AccountBusy
+from .lockfiles import lock_path
 
 #: The advisory lock's first key ("TPsn"); the second is `lock_key` of the account.
 LOCK_CLASS = 0x5450736E
@@ -56,13 +60,13 @@ class AccountSendLock:
             raise ValueError(f"timeout_s must be > 0 seconds, got {timeout_s}")
         self.engine = engine
         self.timeout_s = timeout_s
-        database = engine.url.database or ""
+        #: ``<db>-send`` of an SQLite file (the account's lock is ``<db>-send-<address>``)
+        self._base: Path | None = None
         if engine.dialect.name == "postgresql":
             self.kind = "postgresql"
-        elif engine.dialect.name == "sqlite" and database and database != ":memory:":
-            self.kind = "memory" if database.startswith("file:") else "file"
         elif engine.dialect.name == "sqlite":
-            self.kind = "memory"
+            self._base = lock_path(engine, "send")
+            self.kind = "memory" if self._base is None else "file"
         else:
             raise ValueError(
                 f"the send lock needs PostgreSQL or SQLite, not {engine.dialect.name!r}"
@@ -143,7 +147,7 @@ class AccountSendLock:
     # -- SQLite file --------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _hold_file(self, address: str, wait: float) -> Iterator[None]:
-        path = Path(f"{self.engine.url.database}-send-{address.lower()}")
+        path = Path(f"{self._base}-{address.lower()}")
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             deadline = time.monotonic() + wait

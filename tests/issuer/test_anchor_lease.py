@@ -94,44 +94,6 @@ def test_in_memory_database_lease_is_this_process() -> None:
     assert lease.acquire() and lease.held and lease.holder() == lease.name
 
 
-def _two_names(tmp_path: Path) -> list[tuple[str, str]]:
-    """Pairs of SQLite URLs naming one database file differently (issue 16 debt b)."""
-    real = tmp_path / "data"
-    real.mkdir()
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "link").symlink_to(real, target_is_directory=True)
-    db = real / "issuer.db"
-    create_engine(f"sqlite:///{db}").dispose()
-    (tmp_path / "issuer-link.db").symlink_to(db)
-    return [
-        (f"sqlite:///{db}", f"sqlite:///{tmp_path / 'issuer-link.db'}"),  # a symlinked file
-        (f"sqlite:///{db}", f"sqlite:///{tmp_path / 'link' / 'issuer.db'}"),  # a symlinked folder
-        (f"sqlite:///{db}", f"sqlite:///{tmp_path / 'sub' / '..' / 'data' / 'issuer.db'}"),
-        (f"sqlite:///{db}", f"sqlite:///file:{db}?mode=rwc&uri=true"),  # an SQLite URI filename
-    ]
-
-
-def test_one_sqlite_file_under_two_names_has_one_lease(tmp_path: Path) -> None:
-    """Two replicas naming the same database file differently (a symlink to the file or to its
-    folder, a path through '..', a ``file:`` URI) still share one lease: never two anchoring
-    workers."""
-    for first_url, second_url in _two_names(tmp_path):
-        first = AnchorLease(make_engine(first_url), check_s=0.1, timeout_s=3)
-        second = AnchorLease(make_engine(second_url), check_s=0.1, timeout_s=3)
-        try:
-            assert first.kind == second.kind == "file", (first.kind, second.kind)
-            assert first.acquire()
-            assert not second.acquire(), f"two holders of one database: {first_url} {second_url}"
-            assert second.holder() == first.name
-            first.release()
-            assert second.acquire()
-        finally:
-            first.release()
-            second.release()
-            first.engine.dispose()
-            second.engine.dispose()
-
-
 def test_in_memory_sqlite_uris_are_this_process() -> None:
     for url in (
         "sqlite:///file:memdb-lease?mode=memory&cache=shared&uri=true",
