@@ -30,6 +30,7 @@ EXIT_USAGE = 2
 EXIT_INFRA = 3
 EXIT_NOT_VERIFIABLE = EXIT_INFRA
 EXIT_NOT_MET = 4
+EXIT_UNTRUSTED_SIGNER = 5  # `receipt check`: the receipt re-checks, but no trusted key was named
 
 DEFAULT_RPC = "http://127.0.0.1:8545"
 DEFAULT_DEPLOYMENT = "data/deployment.json"
@@ -361,14 +362,34 @@ def receipt_check(
         str | None,
         typer.Option(
             "--verifier-key",
-            help="Require the receipt to be signed by this key (z6Mk… or did:key).",
+            envvar="TALENTPROOF_TRUSTED_VERIFIER_KEY",
+            help="Your verifier's public key (z6Mk… or did:key; `talentproof verifier keygen` "
+            "prints it): the receipt must be signed by it. Without it any key's receipt is "
+            "re-checked but reported as signed by an UNTRUSTED key (exit 5).",
+        ),
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            help="The talent-list policy file the verifier used (default: the shipped one); "
+            "the receipt's profession is evaluated again with it.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Re-check a receipt: its signature, then the same reads at the same block."""
+    """Re-check a receipt: its signature, the same reads at the same block, then its verdict,
+    outcome and profession evaluated again from what was re-read.
+
+    Exit 0: re-checked and signed by the --verifier-key named. Exit 5: it re-checks, but it is
+    signed by a key nobody named as trusted (anyone can sign a receipt with a key of their
+    own). Exit 1: it does not re-check (altered, another signer than --verifier-key, a check or
+    the recorded verdict, outcome or profession result differs). Exit 3: the chain could not be
+    read. Exit 2: not a receipt, or bad options.
+    """
     from talentproof.ledger.errors import LedgerError
-    from talentproof.verifier.errors import ReceiptError, VerifierError
+    from talentproof.verifier.errors import PolicyError, ReceiptError, VerifierError
+    from talentproof.verifier.policy import load_policy
     from talentproof.verifier.receipt import recheck_receipt
 
     try:
@@ -385,7 +406,11 @@ def receipt_check(
             EXIT_USAGE,
         ) from None
     try:
-        result = recheck_receipt(data, rpc=rpc, expected_signer=verifier_key)
+        pol = load_policy(policy) if policy is not None else None
+    except PolicyError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    try:
+        result = recheck_receipt(data, rpc=rpc, expected_signer=verifier_key, policy=pol)
     except LedgerError as exc:
         raise _fail(f"the ledger could not be read: {exc}", EXIT_INFRA) from None
     except ReceiptError as exc:
@@ -396,13 +421,23 @@ def receipt_check(
         raise typer.Exit(EXIT_INVALID) from None
     except VerifierError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+    what = (
+        f"{result['credentials']} credential(s), outcome {result['outcome']}"
+        + (f" ({result['profession']})" if result["profession"] else "")
+        + f", verdict {result['verdict']} at block {result['blockNumber']} {result['blockHash']}"
+    )
     if as_json:
         typer.echo(json.dumps({"ok": True, **result}, indent=2))
+    elif result["trusted"]:
+        typer.echo(f"✓ receipt re-checked: signed by your verifier key {result['signer']}, {what}")
     else:
         typer.echo(
-            f"✓ receipt re-checked: signed by {result['signer']}, {result['credentials']} credential(s), "
-            f"verdict {result['verdict']} at block {result['blockNumber']} {result['blockHash']}"
+            f"! receipt re-checks, but it is signed by an UNTRUSTED key {result['signer']}: "
+            "anyone can sign a receipt with a key of their own (pass --verifier-key with your "
+            f"verifier's key to require it). Re-read: {what}"
         )
+    if not result["trusted"]:
+        raise typer.Exit(EXIT_UNTRUSTED_SIGNER)
 
 
 verifier_app = typer.Typer(help="The verifier service and its key.", no_args_is_help=True)

@@ -8,14 +8,25 @@ form of all of it with its own Ed25519 key.
 :func:`recheck_receipt` verifies the signature, then runs the same verification again with every
 chain read pinned to the recorded block, and requires the same block hash and the same outcome
 of every check (check 10, whose single-use challenge cannot be replayed, excepted). The node must
-still serve the state of that block (Anvil and Ganache do; a pruned node may not).
+still serve the state of that block (Anvil and Ganache do; a pruned node may not). It then
+evaluates the verdict, the outcome and the profession again from what it re-read (the verify
+path's own code: :meth:`Verifier.conclude` and the policy), as of the receipt's application date,
+and refuses a receipt whose recorded result differs: a valid signature proves who wrote the
+result, not that it follows from the credentials. Checks 10 and 12 (a single-use challenge, a
+travel document's number the receipt does not hold) are not re-run: their recorded results are
+taken as recorded.
+
+Anyone can sign a receipt with a key of their own: the signer is trusted only when the caller
+names it (``expected_signer``; ``talentproof receipt check --verifier-key``). The summary says
+whether it was (``trusted``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +35,10 @@ from talentproof.credential.anchor import AnchorProof, attach_anchor
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.ledger.errors import ChainUnavailable
-from talentproof.verifier.engine import Item, Verifier
-from talentproof.verifier.errors import ReceiptError
-from talentproof.verifier.report import CheckId
+from talentproof.verifier.engine import ApplicationReport, Item, Verifier
+from talentproof.verifier.errors import ReceiptError, UnknownProfession
+from talentproof.verifier.policy import Policy, load_policy
+from talentproof.verifier.report import CheckId, CheckResult
 from talentproof.verifier.trust import TrustedDeployment
 
 RECEIPT_TYPE = "TalentProofVerificationReceipt"
@@ -149,11 +161,16 @@ def recheck_receipt(
     rpc: str,
     expected_signer: str | None = None,
     verifier: Any = None,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
-    """Verify the signature, then re-run the verification pinned to the recorded block.
+    """Verify the signature, then re-run the verification pinned to the recorded block, then
+    evaluate the verdict, outcome and profession again from what was re-read.
 
-    Raises ReceiptError when anything differs; returns a summary on success. ``verifier``
-    overrides the one built from ``rpc`` and the receipt's trusted deployment.
+    Raises ReceiptError when anything differs; returns a summary on success (``trusted``: the
+    signer is ``expected_signer``; without it any key's receipt re-checks, untrusted).
+    ``verifier`` overrides the one built from ``rpc`` and the receipt's trusted deployment;
+    ``policy`` is the talent-list policy the profession is evaluated with (default: the shipped
+    one).
     """
     signer = verify_receipt_signature(receipt, expected_signer)
     report = receipt.get("report")
@@ -211,10 +228,114 @@ def recheck_receipt(
             if a != b
         ]
         raise ReceiptError("the checks do not come out the same: " + "; ".join(diff)[:500])
+    result = _reevaluate(receipt, report, again, verifier, as_of, policy)
     return {
         "signer": signer.multibase,
-        "verdict": report["verdict"],
+        "trusted": expected_signer is not None,
+        "verdict": result.verdict.value,
+        "outcome": result.outcome.outcome.value,
+        "profession": result.profession.profession_id if result.profession else None,
         "credentials": len(report["credentials"]),
         "blockNumber": int(chain["blockNumber"]),
         "blockHash": chain["blockHash"],
     }
+
+
+def _issued_on(receipt: Mapping[str, Any]) -> datetime:
+    """When the receipt says it was made (no later than now): the verification date the policy
+    caps an ongoing employment at, as the verifier's clock did."""
+    try:
+        issued = datetime.fromisoformat(str(receipt["issuedAt"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError) as exc:
+        raise ReceiptError(f"expected issuedAt, an ISO date-time ({exc})") from None
+    if issued.tzinfo is None:
+        raise ReceiptError(f"expected issuedAt with a time zone, found {receipt['issuedAt']!r}")
+    return min(issued.astimezone(UTC), datetime.now(UTC))
+
+
+def _profession_summary(report: ApplicationReport) -> tuple[Any, ...] | None:
+    prof = report.profession
+    if prof is None:
+        return None
+    return (prof.profession_id, prof.as_of, prof.met, tuple((c.id, c.met) for c in prof.criteria))
+
+
+def _reevaluate(
+    receipt: Mapping[str, Any],
+    report: Mapping[str, Any],
+    again: ApplicationReport,
+    verifier: Verifier,
+    as_of: datetime,
+    policy: Policy | None,
+) -> ApplicationReport:
+    """The application's result evaluated again from the re-read credential reports, with the
+    verify path's own code; raises ReceiptError when the recorded one differs."""
+    try:
+        recorded = ApplicationReport.from_json(report)
+        app_date = report.get("applicationDate")
+        application_date = date.fromisoformat(str(app_date)) if app_date else None
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise ReceiptError(f"the receipt's report cannot be read: {exc!r}") from None
+    if len(recorded.credentials) != len(again.credentials):
+        raise ReceiptError("the receipt's report does not list the credentials it holds")
+    # check 10 (a single-use challenge) cannot be replayed: its recorded result stands
+    reports = []
+    for now, then in zip(again.credentials, recorded.credentials, strict=True):
+        kept: dict[CheckId, CheckResult] = {c.id: c for c in then.checks if c.id is CheckId.BINDING}
+        reports.append(
+            dataclasses.replace(now, checks=tuple(kept.get(c.id, c) for c in now.checks))
+        )
+    profession = recorded.profession.profession_id if recorded.profession else None
+    pol = None
+    if profession is not None:
+        pol = policy if policy is not None else load_policy(None)
+        try:
+            pol.profession(profession)
+        except UnknownProfession:
+            raise ReceiptError(
+                f"the receipt evaluates profession {profession!r}, which the policy "
+                f"{pol.source or pol.name!r} does not define: pass the policy the verifier used "
+                "(--policy)"
+            ) from None
+    # the policy's "today" (an ongoing employment is not known to last beyond it) is the day
+    # the receipt was made, as the verifier's clock said then
+    issued = _issued_on(receipt)
+    at_issue = dataclasses.replace(verifier, clock=lambda: issued)
+    result = at_issue.conclude(
+        reports,
+        again.chain,
+        as_of_dt=as_of,
+        as_of_chain=again.chain_as_of,
+        policy=pol,
+        profession=profession,
+        application_date=application_date,
+    )
+    # check 12 compared a travel document's number the receipt does not hold: as recorded
+    result = dataclasses.replace(
+        result,
+        checks=result.checks
+        + tuple(c for c in recorded.checks if c.id is CheckId.IDENTITY_DOCUMENT),
+    )
+    differs = []
+    if result.verdict.value != report.get("verdict"):
+        differs.append(f"verdict {result.verdict.value}, recorded {report.get('verdict')}")
+    recorded_outcome = (report.get("outcome") or {}).get("code")
+    if result.outcome.outcome.value != recorded_outcome:
+        differs.append(
+            f"outcome {result.outcome.outcome.value} ({result.outcome.reason}), "
+            f"recorded {recorded_outcome}"
+        )
+    if _profession_summary(result) != _profession_summary(recorded):
+        now_p, then_p = result.profession, recorded.profession
+        differs.append(
+            "profession "
+            + (f"{now_p.profession_id} met={now_p.met}" if now_p else "none")
+            + ", recorded "
+            + (f"{then_p.profession_id} met={then_p.met}" if then_p else "none")
+        )
+    if differs:
+        raise ReceiptError(
+            "the recorded result does not follow from the credentials re-read at its block: "
+            "evaluated again, " + "; ".join(differs)[:600]
+        )
+    return result

@@ -113,9 +113,16 @@ def test_cli_writes_and_checks_a_receipt(vchain, key_file, tmp_path):
     assert r.exit_code == 0, r.output
     assert "Receipt written" in r.output
     assert out.stat().st_mode & 0o777 == 0o600  # personal data: owner only (issue 12)
-    ok = runner.invoke(app, ["receipt", "check", str(out), "--rpc", vchain.rpc_url])
+    key_id = load_key(key_file).public_key.multibase
+    ok = runner.invoke(
+        app, ["receipt", "check", str(out), "--rpc", vchain.rpc_url, "--verifier-key", key_id]
+    )
     assert ok.exit_code == 0, ok.output
     assert "receipt re-checked" in ok.output
+    # without --verifier-key it re-checks but its signer is not trusted (anyone can sign one):
+    # exit 5, never "re-checked" plainly (tests/security/test_receipt_attacks.py)
+    untrusted = runner.invoke(app, ["receipt", "check", str(out), "--rpc", vchain.rpc_url])
+    assert untrusted.exit_code == 5 and "UNTRUSTED" in untrusted.output, untrusted.output
     ok_receipt = tmp_path / "receipt-ok.json"
     ok_receipt.write_text(out.read_text())
     data = json.loads(out.read_text())
