@@ -16,9 +16,11 @@ the start of each pass (`AnchorWorker.run_once`):
 3. a batch whose root the registry no longer shows is reopened (`store.anchor_watch.reopen`):
    ``sent`` again with its recorded transaction (rebroadcast: the same transaction mined again
    anchors the same root once), its credentials reported pending again; the worker then drives
-   it as any unfinished batch, and a transaction that can no longer be mined (its nonce above
-   the chain's, or taken) is replaced by a fresh one (`AnchorWorker._drive`). The registry
-   refuses a root twice (``AnchorAlreadyAnchored``), so a root is never anchored twice;
+   it as any unfinished batch (`AnchorWorker._send_batch` resumes its recorded transaction,
+   `AnchorWorker._await_batch` awaits it), and a transaction that can no longer be mined (its
+   nonce above the chain's, or taken) is replaced by a fresh one (`_send_batch`, through
+   `AnchorWorker._still_minable`). The registry refuses a root twice
+   (``AnchorAlreadyAnchored``), so a root is never anchored twice;
 4. what it found is recorded (``issuer_meta``) until every reopened batch is anchored again:
    `/readyz` reports it from there, in every process.
 
