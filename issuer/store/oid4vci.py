@@ -47,13 +47,15 @@ def add_nonce(session: Session, nonce: str, expires_unix: int, now_unix: int) ->
 
 
 def take_nonce(session: Session, nonce: str, now_unix: int) -> bool:
-    """Use a ``c_nonce`` once: whether it was known and unexpired (it is gone either way)."""
-    row = session.get(Oid4vciNonce, nonce)
-    if row is None:
-        return False
-    fresh = row.expires_unix > now_unix
-    session.execute(delete(Oid4vciNonce).where(Oid4vciNonce.nonce == nonce))
-    return fresh
+    """Use a ``c_nonce`` once: whether it was known and unexpired (it is gone either way).
+
+    One ``DELETE ... RETURNING``: of requests using the nonce at once, only the one whose
+    delete removed the row gets it (a read then a delete let each of them see the row on
+    PostgreSQL, where no writer lock serializes them)."""
+    expires = session.execute(
+        delete(Oid4vciNonce).where(Oid4vciNonce.nonce == nonce).returning(Oid4vciNonce.expires_unix)
+    ).scalar()
+    return expires is not None and expires > now_unix
 
 
 def transaction_of_offer(session: Session, offer_id: str) -> Oid4vciTransaction | None:

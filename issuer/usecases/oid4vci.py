@@ -416,6 +416,10 @@ class Oid4vci:
             inst = session.get(Institution, offer.institution_id) if offer else None
             if offer is None or inst is None or inst.slug != slug:
                 raise OAuthError("invalid_grant", "unknown pre-authorized code")
+            # the offer's row locked until this commits: concurrent token requests (PostgreSQL
+            # takes no writer lock) read its state and failure count one after the other, so a
+            # code is redeemed once and every wrong transaction code is counted
+            session.refresh(offer, with_for_update=True)
             if offer.state == "dead":
                 raise OAuthError(
                     "invalid_grant",
