@@ -9,6 +9,8 @@ file, through the issuer's HTTP routes.
   reads the offer object, which carries the pre-authorized code, then gets the holder's
   credential bound to their own key).
 - One ``c_nonce`` in several key proofs at once: it is used once.
+- (Already refused, kept:) one access token raced by several keys issues one credential,
+  bound to one of them; another wallet's transaction id with my token gives nothing.
 """
 
 from __future__ import annotations
@@ -107,3 +109,56 @@ def test_attack_one_c_nonce_in_proofs_sent_at_once_is_used_once(client: TestClie
     assert all(r.json()["error"] == "invalid_nonce" for r in answers if r.status_code != 202), [
         r.text for r in answers
     ]
+
+
+def test_attack_one_access_token_raced_by_two_keys_issues_one_credential(
+    client: TestClient,
+) -> None:
+    """Whoever stole the wallet's access token races its credential request with their own key:
+    one credential is issued, bound to one key, and the other request is refused."""
+    offer = make_offer(client, onboard(client)["api_key"]["token"])
+    access = redeem(client, offer).json()["access_token"]
+    ci = offer["credentialOffer"]["credential_issuer"]
+    keys = [Holder(50 + i) for i in range(RACERS)]
+    nonces = [c_nonce(client, offer) for _ in keys]
+    answers = _race(
+        RACERS,
+        lambda i: request_credential(client, offer, access, keys[i].proof(ci, nonces[i])),
+    )
+    taken = [i for i, r in enumerate(answers) if r.status_code == 202]
+    assert len(taken) == 1, [(r.status_code, r.text[:100]) for r in answers]
+    assert all(r.status_code in (400, 403) for r in answers if r.status_code != 202), [
+        (r.status_code, r.text[:100]) for r in answers
+    ]
+    client.app.state.worker.drain(30)  # type: ignore[attr-defined]
+    path = offer["credentialOffer"]["credential_issuer"].split("://", 1)[1].split("/", 1)[1]
+    done = client.post(
+        f"/{path}/deferred_credential",
+        headers={"Authorization": f"Bearer {access}"},
+        json=answers[taken[0]].json(),
+    )
+    assert done.status_code in (200, 202), done.text
+    if done.status_code == 200:
+        (entry,) = done.json()["credentials"]
+        assert entry["credential"]["credentialSubject"]["id"] == keys[taken[0]].did
+
+
+def test_attack_another_wallets_transaction_id_gives_nothing(client: TestClient) -> None:
+    key = onboard(client)["api_key"]["token"]
+    mine, theirs = make_offer(client, key), make_offer(client, key)
+    ci = mine["credentialOffer"]["credential_issuer"]
+    tokens = [redeem(client, o).json()["access_token"] for o in (mine, theirs)]
+    answers = [
+        request_credential(client, o, t, Holder(60 + i).proof(ci, c_nonce(client, o)))
+        for i, (o, t) in enumerate(zip((mine, theirs), tokens, strict=True))
+    ]
+    assert [r.status_code for r in answers] == [202, 202]
+    client.app.state.worker.drain(30)  # type: ignore[attr-defined]
+    path = ci.split("://", 1)[1].split("/", 1)[1]
+    stolen = client.post(
+        f"/{path}/deferred_credential",
+        headers={"Authorization": f"Bearer {tokens[0]}"},
+        json=answers[1].json(),  # the other wallet's transaction id, with my token
+    )
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_transaction_id"
+    assert "credentials" not in stolen.json()
