@@ -228,6 +228,22 @@ def utc(value: datetime | date | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def today_means_now(value: datetime | date | None, now: datetime) -> datetime | date | None:
+    """The as-of to judge by: a date (no time of day) that is ``now``'s UTC date means now
+    (None, the default), not its first second; any other value is kept (a past or future date
+    means its 00:00 UTC, a date-time that time).
+
+    An officer giving today's date means "now": read as 00:00 UTC it hid every revocation and
+    suspension made since (a false VALID; 00:00 UTC is 08:00 in Hong Kong)."""
+    if (
+        value is not None
+        and not isinstance(value, datetime)
+        and value == now.astimezone(UTC).date()
+    ):
+        return None
+    return value
+
+
 def parse_time(text: Any) -> datetime | None:
     """An ISO date-time text as an aware date-time, or None."""
     if not isinstance(text, str):

@@ -103,14 +103,14 @@ def _trust_hint(trust: str) -> str:
     return ""
 
 
-def parse_as_of(value: str | None) -> datetime | None:
-    """``YYYY-MM-DD`` or an ISO date-time (UTC if no offset) -> aware datetime."""
+def parse_as_of(value: str | None) -> datetime | date | None:
+    """``YYYY-MM-DD`` -> that date (today's means now: ``checks.today_means_now``); an ISO
+    date-time (UTC if no offset) -> aware datetime."""
     if value is None:
         return None
     try:
         if len(value) == 10:
-            d = date.fromisoformat(value)
-            return datetime(d.year, d.month, d.day, tzinfo=UTC)
+            return date.fromisoformat(value)
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(
@@ -239,11 +239,12 @@ def verify_command(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for a folder.")] = 2,
 ) -> None:
     """Verify credentials against the ledger, and optionally a talent-list profession."""
+    from talentproof.verifier import checks
     from talentproof.verifier.errors import TrustConfigError, VerifierError
     from talentproof.verifier.policy import load_policy
 
     try:
-        as_of_dt = parse_as_of(as_of)
+        as_of_dt = checks.utc(checks.today_means_now(parse_as_of(as_of), datetime.now(UTC)))
         app_date = parse_application_date(application_date)
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None

@@ -103,7 +103,8 @@ class Challenge:
 @dataclass(frozen=True, slots=True)
 class AsOf:
     """Checks 5, 8 and 9: judge status and validity as of ``when`` (exact history on chain);
-    a credential anchored after ``when`` fails check 5 (a date means 00:00 UTC that day).
+    a credential anchored after ``when`` fails check 5 (a date means 00:00 UTC that day,
+    today's date now: ``checks.today_means_now``).
     Without it the as-of is now: the read block's own time on chain, so nothing it can see
     was anchored after it."""
 
