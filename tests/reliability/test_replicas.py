@@ -27,7 +27,9 @@ import json
 import os
 import threading
 import time
+import traceback
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -241,29 +243,52 @@ def _respond(
     errors: collections.Counter[str],
 ) -> dict[str, Any] | None:
     """Post the wallet's response (on ``target``, then on a live replica if it died), and read
-    the request's final state; None when the request itself is gone with its replica."""
+    the request's final state; None when the request itself is gone with its replica.
+
+    A replica may die at any point here, between the response's answer and the status read
+    too: every call that reaches a replica is retried on a live one (before, a kill landing
+    just after the response's answer raised out of the status read and ended the OpenID4VP
+    client, and the test then said "nothing was presented after the verifier kill")."""
+    answered_by: str | None = None
     for _attempt in range(10):
         replica = target if target.alive else next(v for v in verifiers if v.alive)
         try:
             r = http.post(f"{replica.url}/oid4vp/responses/{ref}", data=form)
+            if r.status_code == 404:
+                return None
+            if r.status_code == 200:
+                answered_by = replica.name
+            elif r.status_code == 400 and "already answered" in r.text:
+                # taken by a replica that died mid verification? its claim lapses after CLAIM_S
+                status = http.get(f"{replica.url}/oid4vp/requests/{rid}").json()
+                if status["state"] != "answered":
+                    errors["oid4vp response: claimed by a dead replica; retried after it"] += 1
+                    time.sleep(CLAIM_S + 0.5)
+                    continue
+            else:
+                errors[f"oid4vp response HTTP {r.status_code}: {r.text[:120]}"] += 1
+            status = http.get(f"{replica.url}/oid4vp/requests/{rid}").json()
         except httpx.HTTPError as exc:
             errors[f"oid4vp response: no answer ({type(exc).__name__}); retried"] += 1
             time.sleep(0.2)
             continue
-        if r.status_code == 404:
-            return None
-        if r.status_code == 400 and "already answered" in r.text:
-            # taken by a replica that died mid verification? its claim lapses after CLAIM_S
-            status = http.get(f"{replica.url}/oid4vp/requests/{rid}").json()
-            if status["state"] != "answered":
-                errors["oid4vp response: claimed by a dead replica; retried after the claim"] += 1
-                time.sleep(CLAIM_S + 0.5)
-                continue
-        elif r.status_code != 200:
-            errors[f"oid4vp response HTTP {r.status_code}: {r.text[:120]}"] += 1
-        status = http.get(f"{replica.url}/oid4vp/requests/{rid}").json()
-        return {**status, "by": replica.name}
+        return {**status, "by": answered_by or replica.name}
     return None
+
+
+def _client(
+    name: str, run: Callable[..., None], failures: list[str], *args: Any
+) -> threading.Thread:
+    """A load client's thread; an exception that ends it is kept in ``failures`` (the test fails
+    with it, rather than later with the symptom of a client that stopped presenting)."""
+
+    def guarded() -> None:
+        try:
+            run(*args)
+        except BaseException:
+            failures.append(f"{name} stopped: {traceback.format_exc()}")
+
+    return threading.Thread(target=guarded, name=name)
 
 
 def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: str) -> None:
@@ -409,23 +434,44 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
         errors: collections.Counter[str] = collections.Counter()
         bound: list[dict[str, Any]] = []
         wallet: list[dict[str, Any]] = []
+        failures: list[str] = []
         threads = [
-            threading.Thread(
-                target=_issue_loop, args=(issuers, n % 3, token, stop, accepted, errors)
+            _client(
+                f"issuing client {n}",
+                _issue_loop,
+                failures,
+                issuers,
+                n % 3,
+                token,
+                stop,
+                accepted,
+                errors,
             )
             for n in range(ISSUE_CLIENTS)
         ]
-        threads.append(
-            threading.Thread(
-                target=_bound_presentations, args=(verifiers, creds, stop, bound, errors)
-            )
+        bound_client = _client(
+            "bound-presentation client",
+            _bound_presentations,
+            failures,
+            verifiers,
+            creds,
+            stop,
+            bound,
+            errors,
         )
-        threads.append(
-            threading.Thread(
-                target=_oid4vp,
-                args=(verifiers, creds, profession, query_id, stop, wallet, errors),
-            )
+        wallet_client = _client(
+            "OpenID4VP client",
+            _oid4vp,
+            failures,
+            verifiers,
+            creds,
+            profession,
+            query_id,
+            stop,
+            wallet,
+            errors,
         )
+        threads += [bound_client, wallet_client]
         t0 = time.monotonic()
         timeline.clear()
         for t in threads:
@@ -458,11 +504,17 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
         at(1.0)
         # the presentation clients go on until each has been answered after the kill (a busy
         # machine can leave the fixed window without one: a request claimed by the dead replica
-        # is only taken over once its claim lapses); bounded, the assertion below says if not
-        later = time.monotonic() + 90
-        while time.monotonic() < later and not (
-            any(b.get("at", 0) > (dead_verifier.killed_at or 0.0) + 1 for b in list(bound))
-            and any(w.get("at", 0) > (dead_verifier.killed_at or 0.0) + 1 for w in list(wallet))
+        # is only taken over once its claim lapses), or until a client stopped (its failure is
+        # reported below); bounded, the assertions below say which
+        later = time.monotonic() + 180
+        while (
+            time.monotonic() < later
+            and bound_client.is_alive()
+            and wallet_client.is_alive()
+            and not (
+                any(b.get("at", 0) > (dead_verifier.killed_at or 0.0) + 1 for b in list(bound))
+                and any(w.get("at", 0) > (dead_verifier.killed_at or 0.0) + 1 for w in list(wallet))
+            )
         ):
             time.sleep(0.2)
         # the survivors agree on the one holder, and so does /metrics
@@ -546,6 +598,7 @@ def test_issuer_and_verifier_replicas_survive_kills(tmp_path: Path, pg_server: s
             f"{len(wallet_after)})"
         )
 
+        assert not failures, "\n".join(failures)
         assert accepted, "no request was accepted"
         found.check()
         assert len(set(accepted)) == len(accepted), "an id was answered twice"
