@@ -143,6 +143,9 @@ def test_a_signing_process_killed_while_idle_is_replaced_and_the_job_resumes_onc
     runner.signing.start()
     try:
         runner.run_job(job_id, max_chunks=2)  # 200 rows committed, then stopped as a crash would
+        # the blocks it had sent ahead are answered first: the process killed is idle (one
+        # killed writing its answer is tests/issuer/test_bulk_pool_wedge.py's)
+        _wait("the blocks sent ahead", lambda: runner.signing.unanswered() == 0)
         before = runner.signing.pids()
         os.kill(before[0], signal.SIGKILL)
         _wait("the killed process to end", lambda: not _alive(before[0]))
