@@ -36,6 +36,7 @@ from talentproof.verifier import fastschema
 from talentproof.verifier.engine import ChainReader, Prepared, Verifier
 from talentproof.verifier.errors import InputTooLarge
 from talentproof.verifier.inputs import folder_paths, item_from_path
+from talentproof.verifier.render import printable
 from talentproof.verifier.report import (
     CheckResult,
     CredentialReport,
@@ -545,7 +546,7 @@ def verify_folder(
             line = f"{marks[code]} {r['source']}"
             if r.get("problem"):
                 line += f": {r['problem']}"
-            print(f"{line} [{code}]")
+            print(printable(f"{line} [{code}]"))
         print(
             f"\n{summary['total']} files at block {block}: {counts['valid']} valid, "
             f"{counts['invalid']} invalid, {counts['error']} not verifiable "

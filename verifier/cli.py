@@ -37,7 +37,9 @@ DEFAULT_DEPLOYMENT = "data/deployment.json"
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    from talentproof.verifier.render import printable
+
+    typer.echo(f"error: {printable(message)}", err=True)
     return typer.Exit(code)
 
 
