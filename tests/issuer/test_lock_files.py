@@ -162,3 +162,21 @@ def test_in_memory_databases_lock_in_this_process(url: str) -> None:
     finally:
         send.close()
         engine.dispose()
+
+
+def test_an_sqlite_uri_makes_no_folder_named_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make_engine` creates a plain path's folder; an SQLite URI filename is no path: before,
+    ``sqlite:///file:/abs/db?uri=true`` created ``./file:/abs`` in the working folder."""
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "data" / "issuer.db"
+    db.parent.mkdir()
+    engine = make_engine(f"sqlite:///file:{db}?mode=rwc&uri=true")
+    try:
+        with engine.connect():
+            pass
+        assert db.exists()
+        assert not (tmp_path / "file:").exists(), sorted(p.name for p in tmp_path.iterdir())
+    finally:
+        engine.dispose()
