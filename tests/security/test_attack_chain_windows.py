@@ -4,6 +4,8 @@ the contract and folder tests lack:
 
 - a key rotated in (by governance, from now) after the credential it signed was anchored does not
   validate it (check 7 judges the key at the anchor's block time), though it is registered now;
+- a credential type granted after the anchor, or withdrawn before it, does not count for it
+  (check 6 at the anchor's block time), withdrawn after it leaves it VALID;
 - a key revoked after a compromise: credentials anchored before stay VALID (as documented:
   revoking a key does not reach back), those anchored after are INVALID; the remedy the threat
   model names, the institution's ``revokeBatch`` of the roots anchored during the compromise,
@@ -154,3 +156,25 @@ def test_a_revoked_batch_anchored_again_is_its_issuers_new_word_not_a_retroactiv
     then = datetime.fromtimestamp(between, UTC)
     assert _failed(v.verify_document(again, as_of=then)) == {CheckId.ANCHOR}
     assert _failed(v.verify_document(doc, as_of=then)) == {CheckId.STATUS}
+
+
+def test_type_accreditation_is_judged_at_the_anchor_both_ways(vchain):
+    """A type granted after the anchor does not count for it; one withdrawn before the anchor
+    does not either, though the issuer's account could still anchor (anchoring checks only that
+    the issuer is active); one withdrawn after the anchor leaves it VALID."""
+    bank = vchain.add_issuer("Window Bank", (), fresh_account=True)
+    s = holder().public_key.did_key
+    early = issue(vchain, bank, EMPLOYMENT, s, start="2015-01-01")
+    _later(vchain)
+    vchain.governor.grant_credential_type(bank.issuer_id, EMPLOYMENT)  # from now
+    _later(vchain)
+    inside = issue(vchain, bank, EMPLOYMENT, s, start="2015-01-01")
+    _later(vchain)
+    vchain.governor.withdraw_credential_type(bank.issuer_id, EMPLOYMENT)
+    _later(vchain)
+    late = issue(vchain, bank, EMPLOYMENT, s, start="2015-01-01")
+    v = vchain.verifier()
+    for doc in (early, late):
+        report = v.verify_document(doc)
+        assert _failed(report) == {CheckId.ISSUER}, report.check(CheckId.ISSUER).message
+    assert v.verify_document(inside).verdict is Verdict.VALID
