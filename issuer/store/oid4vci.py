@@ -3,6 +3,7 @@
 runs in the caller's writing session (under the writer lock)."""
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db import Oid4vciNonce, Oid4vciOffer, Oid4vciToken, Oid4vciTransaction
@@ -63,9 +64,31 @@ def transaction_of_offer(session: Session, offer_id: str) -> Oid4vciTransaction 
     return session.scalar(select(Oid4vciTransaction).where(Oid4vciTransaction.offer_id == offer_id))
 
 
-def add_transaction(session: Session, transaction: Oid4vciTransaction) -> None:
-    """Record the transaction of an issued credential."""
-    session.add(transaction)
+def add_transaction(session: Session, transaction: Oid4vciTransaction) -> Oid4vciTransaction:
+    """Record the transaction of an issued credential, unless its offer has one: the offer's
+    transaction (``transaction`` or the one recorded before it).
+
+    One ``INSERT ... ON CONFLICT (offer_id) DO NOTHING`` then a read: of credential requests of
+    one offer finishing at once on PostgreSQL (no writer lock), each read no transaction before
+    its insert; a plain insert then failed on the unique constraint (an HTTP 500) for all but
+    one. Here the losers' inserts wait for the winner's commit, do nothing, and the read (a new
+    statement, READ COMMITTED) returns the winner's row."""
+    values = {
+        "id": transaction.id,
+        "offer_id": transaction.offer_id,
+        "credential_id": transaction.credential_id,
+        "holder": transaction.holder,
+    }
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(Oid4vciTransaction)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["offer_id"])
+    )
+    recorded = transaction_of_offer(session, transaction.offer_id)
+    if recorded is None:  # pragma: no cover - the insert or its conflict made the row
+        raise RuntimeError(f"no transaction recorded for offer {transaction.offer_id}")
+    return recorded
 
 
 def add_offers(session: Session, offers: list[Oid4vciOffer]) -> None:

@@ -568,15 +568,25 @@ class Oid4vci:
         credential_id = outcome.body["id"]
         with self.c.session() as session:
             existing = store.transaction_of_offer(session, pending.offer_id)
-            if existing is None:
-                existing = Oid4vciTransaction(
-                    id=secrets.token_urlsafe(24),
-                    offer_id=pending.offer_id,
-                    credential_id=credential_id,
-                    holder=pending.holder,
+            if existing is None:  # requests of one offer racing here record one transaction
+                existing = store.add_transaction(
+                    session,
+                    Oid4vciTransaction(
+                        id=secrets.token_urlsafe(24),
+                        offer_id=pending.offer_id,
+                        credential_id=credential_id,
+                        holder=pending.holder,
+                    ),
                 )
-                store.add_transaction(session, existing)
-            transaction_id = existing.id
+            transaction_id, recorded = existing.id, (existing.credential_id, existing.holder)
+        if recorded != (credential_id, pending.holder):
+            # not this request's credential (the same offer's credential is one idempotent
+            # issuance, so this is not expected): refused as a replay of the access token is
+            raise OAuthError(
+                "invalid_credential_request",
+                "this access token already redeemed its offer: fetch the credential from the "
+                f"deferred credential endpoint with transaction_id {transaction_id}",
+            )
         return {
             "transaction_id": transaction_id,
             "interval": self.c.settings.oid4vci_deferred_interval_s,
