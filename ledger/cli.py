@@ -11,6 +11,7 @@ import inspect
 import json
 import signal
 import sys
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,6 +170,17 @@ _WINDOW = ("valid_from", "valid_until")
 
 def _shown(value: Any) -> str:
     return f"0x{value.hex()}" if isinstance(value, bytes) else str(value)
+
+
+def _printable(text: str) -> str:
+    """``text`` with its control, format and separator characters shown escaped (``\\x1b``,
+    ``\\u200b``): an issuer's name and DID are whatever governance registered, and printed raw
+    they could rewrite or hide lines of the listing an operator audits (as
+    ``talentproof.verifier.render.printable``; the ledger does not import the verifier)."""
+    return "".join(
+        ascii(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
+        for ch in text
+    )
 
 
 def _signing_key(value: str) -> bytes:
@@ -499,7 +511,7 @@ def register(app: typer.Typer) -> None:
             typer.echo("no issuers registered")
         for item in info["issuers"]:
             typer.echo(
-                f"  #{item['id']} {item['name']} ({item['did']}): {item['status']}, "
+                f"  #{item['id']} {_printable(item['name'])} ({_printable(item['did'])}): {item['status']}, "
                 f"accounts {', '.join(item['accounts']) or '-'}"
             )
 

@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from talentproof.cli import app
-from tests.chainkit import DEGREE, holder, issue
+from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -93,3 +93,15 @@ def test_a_folder_file_name_cannot_rewrite_its_line(env):
     out = _verify(env, folder)
     assert _hostile(out) == [], out
     assert "\\x1b" in out
+
+
+def test_status_shows_a_hostile_issuer_name_escaped(env, vchain):
+    """``talentproof status`` is where the operator audits the registry for look-alike issuers
+    (the threat model's advice): a name registered with control sequences (by a careless or
+    compromised governor) could erase its own line there, or hide the lines after it."""
+    hidden = f"Look Alike{ESC}[2K\r{ESC}[8m"
+    vchain.add_issuer(hidden, (EMPLOYMENT,), did="did:web:hsbc.com\u200b", fresh_account=True)
+    r = runner.invoke(app, ["status", "--rpc", env["rpc"], "--deployment", env["record"]])
+    assert r.exit_code == 0, r.output
+    assert _hostile(r.stdout) == [], r.stdout
+    assert "Look Alike\\x1b[2K\\r\\x1b[8m (did:web:hsbc.com\\u200b)" in r.stdout
