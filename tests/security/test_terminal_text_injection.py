@@ -101,6 +101,7 @@ def test_status_shows_a_hostile_issuer_name_escaped(env, vchain):
     compromised governor) could erase its own line there, or hide the lines after it."""
     hidden = f"Look Alike{ESC}[2K\r{ESC}[8m"
     vchain.add_issuer(hidden, (EMPLOYMENT,), did="did:web:hsbc.com\u200b", fresh_account=True)
+    del vchain.issuers[hidden]  # on chain only: the session's other tests never pick it
     r = runner.invoke(app, ["status", "--rpc", env["rpc"], "--deployment", env["record"]])
     assert r.exit_code == 0, r.output
     assert _hostile(r.stdout) == [], r.stdout
