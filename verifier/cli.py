@@ -371,6 +371,20 @@ def receipt_check(
             "re-checked but reported as signed by an UNTRUSTED key (exit 5).",
         ),
     ] = None,
+    trust: Annotated[
+        str | None,
+        typer.Option(
+            "--trust",
+            "--deployment",
+            "--registry",
+            envvar="TALENTPROOF_DEPLOYMENT",
+            help="The deployment record (JSON) or registry address you trust, as `talentproof "
+            "verify` takes it: the receipt must have been verified against it (its registry, "
+            "and its chain id when a record names one), else exit 1. Without it the deployment "
+            "the receipt records is re-read, and the output says so.",
+            show_default=False,
+        ),
+    ] = None,
     policy: Annotated[
         str | None,
         typer.Option(
@@ -384,11 +398,15 @@ def receipt_check(
     """Re-check a receipt: its signature, the same reads at the same block, then its verdict,
     outcome and profession evaluated again from what was re-read.
 
+    The chain is re-read through the registry the receipt records; --deployment (or
+    --registry, TALENTPROOF_DEPLOYMENT) pins it to yours.
+
     Exit 0: re-checked and signed by the --verifier-key named. Exit 5: it re-checks, but it is
     signed by a key nobody named as trusted (anyone can sign a receipt with a key of their
-    own). Exit 1: it does not re-check (altered, another signer than --verifier-key, a check or
-    the recorded verdict, outcome or profession result differs). Exit 3: the chain could not be
-    read. Exit 2: not a receipt, or bad options.
+    own). Exit 1: it does not re-check (altered, another signer than --verifier-key, verified
+    against another deployment than --deployment, a check or the recorded verdict, outcome or
+    profession result differs). Exit 3: the chain could not be read. Exit 2: not a receipt, or
+    bad options.
     """
     from talentproof.ledger.errors import LedgerError
     from talentproof.verifier.errors import PolicyError, ReceiptError, VerifierError
@@ -412,8 +430,20 @@ def receipt_check(
         pol = load_policy(policy) if policy is not None else None
     except PolicyError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+    pinned = None
+    if trust is not None:
+        from talentproof.verifier.trust import TrustedDeployment
+
+        try:
+            pinned = TrustedDeployment.parse(trust)
+        except VerifierError as exc:
+            raise _fail(
+                f"--deployment/--registry (TALENTPROOF_DEPLOYMENT): {exc}", EXIT_USAGE
+            ) from None
     try:
-        result = recheck_receipt(data, rpc=rpc, expected_signer=verifier_key, policy=pol)
+        result = recheck_receipt(
+            data, rpc=rpc, expected_signer=verifier_key, trusted_deployment=pinned, policy=pol
+        )
     except LedgerError as exc:
         raise _fail(f"the ledger could not be read: {exc}", EXIT_INFRA) from None
     except ReceiptError as exc:
@@ -429,16 +459,26 @@ def receipt_check(
         + (f" ({result['profession']})" if result["profession"] else "")
         + f", verdict {result['verdict']} at block {result['blockNumber']} {result['blockHash']}"
     )
+    dep = result["deployment"]
+    where = f"registry {dep['registry']} on chain {dep['chainId']}"
+    deployment_line = (
+        f"Deployment: {where}, the one you trust."
+        if dep["pinned"]
+        else f"Deployment re-read: {where}, as the receipt recorded it (not pinned: pass "
+        "--deployment FILE or --registry 0x... to require yours)."
+    )
     if as_json:
         typer.echo(json.dumps({"ok": True, **result}, indent=2))
     elif result["trusted"]:
         typer.echo(f"✓ receipt re-checked: signed by your verifier key {result['signer']}, {what}")
+        typer.echo(deployment_line)
     else:
         typer.echo(
             f"! receipt re-checks, but it is signed by an UNTRUSTED key {result['signer']}: "
             "anyone can sign a receipt with a key of their own (pass --verifier-key with your "
             f"verifier's key to require it). Re-read: {what}"
         )
+        typer.echo(deployment_line)
     if not result["trusted"]:
         raise typer.Exit(EXIT_UNTRUSTED_SIGNER)
 

@@ -36,7 +36,7 @@ from talentproof.credential.errors import CredentialError
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.ledger.errors import ChainUnavailable
 from talentproof.verifier.engine import ApplicationReport, Item, Verifier
-from talentproof.verifier.errors import ReceiptError, UnknownProfession
+from talentproof.verifier.errors import ReceiptError, TrustConfigError, UnknownProfession
 from talentproof.verifier.policy import Policy, load_policy
 from talentproof.verifier.report import CheckId, CheckResult
 from talentproof.verifier.trust import TrustedDeployment
@@ -160,6 +160,7 @@ def recheck_receipt(
     *,
     rpc: str,
     expected_signer: str | None = None,
+    trusted_deployment: TrustedDeployment | None = None,
     verifier: Any = None,
     policy: Policy | None = None,
 ) -> dict[str, Any]:
@@ -168,9 +169,13 @@ def recheck_receipt(
 
     Raises ReceiptError when anything differs; returns a summary on success (``trusted``: the
     signer is ``expected_signer``; without it any key's receipt re-checks, untrusted).
-    ``verifier`` overrides the one built from ``rpc`` and the receipt's trusted deployment;
-    ``policy`` is the talent-list policy the profession is evaluated with (default: the shipped
-    one).
+    The chain is re-read through the registry the receipt records (``trust``): with
+    ``trusted_deployment`` (the caller's own, as ``talentproof verify --deployment`` takes it)
+    the recorded registry, and chain id when it names one, must be it (ReceiptError before any
+    read); without it the recorded one is taken as the signer recorded it (``deployment`` in
+    the summary: ``pinned`` False). ``verifier`` overrides the one built from ``rpc`` and the
+    deployment; ``policy`` is the talent-list policy the profession is evaluated with (default:
+    the shipped one).
     """
     signer = verify_receipt_signature(receipt, expected_signer)
     report = receipt.get("report")
@@ -180,9 +185,9 @@ def recheck_receipt(
     chain = report.get("chain")
     if not isinstance(chain, Mapping):
         raise ReceiptError("the receipt names no block: the ledger was not read when it was made")
-    trust = TrustedDeployment(
-        registry=str(trust_data["registry"]), chain_id=trust_data.get("chainId")
-    )
+    trust = _recorded_deployment(trust_data, chain)
+    if trusted_deployment is not None:
+        _require_deployment(trust, trusted_deployment)
     if verifier is None:
         verifier = Verifier.from_deployment(trust, rpc)
     items = []
@@ -238,7 +243,43 @@ def recheck_receipt(
         "credentials": len(report["credentials"]),
         "blockNumber": int(chain["blockNumber"]),
         "blockHash": chain["blockHash"],
+        "deployment": {
+            "registry": trust.registry,
+            "chainId": trust.chain_id,
+            "pinned": trusted_deployment is not None,
+        },
     }
+
+
+def _recorded_deployment(
+    trust_data: Mapping[str, Any], chain: Mapping[str, Any]
+) -> TrustedDeployment:
+    """The deployment the receipt says it was verified against: its registry, on the chain id
+    its trust names (a verifier given a bare registry address names none: the chain id of the
+    block it read, which the re-check requires of the node)."""
+    try:
+        chain_id = trust_data.get("chainId")
+        return TrustedDeployment(
+            registry=str(trust_data["registry"]),
+            chain_id=int(chain["chainId"] if chain_id is None else chain_id),
+        )
+    except (KeyError, TypeError, ValueError, TrustConfigError) as exc:
+        raise ReceiptError(f"the receipt's trust section cannot be read: {exc}") from None
+
+
+def _require_deployment(recorded: TrustedDeployment, trusted: TrustedDeployment) -> None:
+    """Refuse a receipt verified against another deployment than the caller's."""
+    same_chain = trusted.chain_id is None or trusted.chain_id == recorded.chain_id
+    if trusted.same_registry(recorded.registry) and same_chain:
+        return
+    yours = f"registry {trusted.registry}" + (
+        f" on chain {trusted.chain_id}" if trusted.chain_id is not None else ""
+    )
+    raise ReceiptError(
+        f"it was verified against registry {recorded.registry} on chain {recorded.chain_id}, "
+        f"not the deployment you trust ({yours}): its credentials were checked against "
+        "another registry's issuers"
+    )
 
 
 def _issued_on(receipt: Mapping[str, Any]) -> datetime:

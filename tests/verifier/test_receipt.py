@@ -14,7 +14,7 @@ from talentproof.credential.merkle import credential_hash
 from talentproof.verifier.engine import Item
 from talentproof.verifier.errors import ReceiptError
 from talentproof.verifier.receipt import generate_key_file, load_key, recheck_receipt, sign_receipt
-from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue, setup_chain
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -169,3 +169,92 @@ def test_receipt_with_a_checked_travel_document_rechecks(vchain, key_file):
     assert ID_NUMBER not in json.dumps(receipt) and "A1234567" not in json.dumps(receipt)
     assert receipt["report"]["person"]["documentMatches"] is True
     assert recheck_receipt(receipt, rpc=vchain.rpc_url)["verdict"] == "valid"
+
+
+def test_receipt_against_another_registry_is_refused_when_the_deployment_is_pinned(
+    vchain, key_file, tmp_path, monkeypatch
+):
+    """A receipt signed by the auditor's own verifier key, but made by a verifier pointed at
+    another registry (on the same chain: its "University of Hong Kong", same name and DID, is
+    accredited by whoever deployed it). Its recorded deployment was taken as the signer recorded
+    it: it re-checked (exit 0), the registry it was read from unnamed. Now the output names the
+    deployment re-read and that it was not pinned; with the deployment option `talentproof
+    verify` takes (--deployment / --registry / TALENTPROOF_DEPLOYMENT) it must match."""
+    monkeypatch.delenv("TALENTPROOF_DEPLOYMENT", raising=False)
+    other = setup_chain(vchain.node)
+    other.accounts = []
+    fake_uni = other.add_issuer("University of Hong Kong", (DEGREE,), fresh_account=True)
+    deg = issue(other, fake_uni, DEGREE, holder().public_key.did_key)
+    v = other.verifier()
+    report = v.verify_application([Item("degree", deg)])
+    assert report.verdict.value == "valid"
+    out = tmp_path / "receipt.json"
+    out.write_text(json.dumps(sign_receipt(report, load_key(key_file), trust=v.trust)))
+    real, theirs = tmp_path / "deployment.json", tmp_path / "other-deployment.json"
+    vchain.deployment.save(real)
+    other.deployment.save(theirs)
+    key_id = load_key(key_file).public_key.multibase
+    check = ["receipt", "check", str(out), "--rpc", vchain.rpc_url, "--verifier-key", key_id]
+    chain_id = report.chain.chain_id
+
+    unpinned = runner.invoke(app, check)
+    assert unpinned.exit_code == 0, unpinned.output
+    assert other.deployment.registry in unpinned.output, unpinned.output
+    assert "not pinned" in unpinned.output, unpinned.output
+    as_json = runner.invoke(app, [*check, "--json"])
+    assert json.loads(as_json.output)["deployment"] == {
+        "registry": other.deployment.registry,
+        "chainId": chain_id,
+        "pinned": False,
+    }
+
+    for pin in (
+        ["--deployment", str(real)],
+        ["--registry", vchain.deployment.registry],
+        ["--trust", vchain.deployment.registry.lower()],
+    ):
+        refused = runner.invoke(app, [*check, *pin])
+        assert refused.exit_code == 1, (pin, refused.output)
+        assert "does not re-check" in refused.output, refused.output
+        assert other.deployment.registry in refused.output, refused.output
+        assert vchain.deployment.registry.lower() in refused.output.lower(), refused.output
+    monkeypatch.setenv("TALENTPROOF_DEPLOYMENT", str(real))  # as `talentproof verify` reads it
+    from_env = runner.invoke(app, check)
+    assert from_env.exit_code == 1 and vchain.deployment.registry in from_env.output
+    monkeypatch.delenv("TALENTPROOF_DEPLOYMENT")
+
+    # the right registry on another chain id is not the deployment either
+    wrong_chain = tmp_path / "wrong-chain.json"
+    wrong_chain.write_text(json.dumps({**other.deployment.to_json(), "chainId": chain_id + 1}))
+    refused = runner.invoke(app, [*check, "--deployment", str(wrong_chain)])
+    assert refused.exit_code == 1, refused.output
+    assert f"chain {chain_id + 1}" in refused.output, refused.output
+
+    pinned = runner.invoke(app, [*check, "--deployment", str(theirs)])
+    assert pinned.exit_code == 0, pinned.output
+    assert "receipt re-checked" in pinned.output and "not pinned" not in pinned.output
+    assert (
+        json.loads(
+            runner.invoke(app, [*check, "--json", "--registry", other.deployment.registry]).output
+        )["deployment"]["pinned"]
+        is True
+    )
+
+    bad = runner.invoke(app, [*check, "--registry", "0x1234"])
+    assert bad.exit_code == 2, bad.output
+    assert "--deployment" in bad.output or "deployment record" in bad.output, bad.output
+
+
+def test_recheck_receipt_refuses_a_recorded_deployment_other_than_the_trusted_one(vchain, key_file):
+    from talentproof.verifier.trust import TrustedDeployment
+
+    deg, _ = _application(vchain)
+    v = vchain.verifier()
+    receipt = sign_receipt(
+        v.verify_application([Item("degree", deg)]), load_key(key_file), trust=v.trust
+    )
+    ok = recheck_receipt(receipt, rpc=vchain.rpc_url, trusted_deployment=v.trust)
+    assert ok["deployment"]["pinned"] is True
+    elsewhere = TrustedDeployment(registry="0x" + "11" * 20, chain_id=v.trust.chain_id)
+    with pytest.raises(ReceiptError, match="not the deployment you trust"):
+        recheck_receipt(receipt, rpc=vchain.rpc_url, trusted_deployment=elsewhere)
