@@ -9,6 +9,46 @@ const VERDICT = {
 };
 const scanned = [];
 
+// Control (Cc: ESC, newline), format (Cf: bidi overrides and isolates, zero-width) and line or
+// paragraph separator characters in text a credential, a file name or the ledger states are
+// shown escaped (\u202e, \u200b, \x1b), as the CLI prints them: applied by the browser, they
+// could reverse the words after a name or make "HS\u200bBC" look like "HSBC". Twin of
+// verifier/render.py's printable (tests/security/test_page_text_isolation.py: the two agree).
+const HIDDEN_CHAR = /([\p{Cc}\p{Cf}\p{Zl}\p{Zp}])/u;
+const HIDDEN_CHARS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+const NAMED_ESCAPE = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+function escapeChar(ch) {
+  if (NAMED_ESCAPE[ch]) return NAMED_ESCAPE[ch];
+  const cp = ch.codePointAt(0);
+  if (cp < 0x100) return `\\x${cp.toString(16).padStart(2, "0")}`;
+  if (cp < 0x10000) return `\\u${cp.toString(16).padStart(4, "0")}`;
+  return `\\U${cp.toString(16).padStart(8, "0")}`;
+}
+
+function printable(text) {
+  return String(text).replace(HIDDEN_CHARS, escapeChar);
+}
+
+// ``text`` as nodes: its hidden characters escaped and marked (class "escaped").
+function shown(text) {
+  const parts = String(text).split(HIDDEN_CHAR);
+  if (parts.length === 1) return document.createTextNode(parts[0]);
+  const frag = document.createDocumentFragment();
+  parts.forEach((part, i) => {
+    if (i % 2 === 0) {
+      if (part) frag.append(document.createTextNode(part));
+    } else {
+      const mark = document.createElement("span");
+      mark.className = "escaped";
+      mark.title = `hidden character U+${part.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+      mark.textContent = escapeChar(part);
+      frag.append(mark);
+    }
+  });
+  return frag;
+}
+
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -17,25 +57,34 @@ function el(tag, attrs, ...children) {
   }
   for (const c of children) {
     if (c === null || c === undefined) continue;
-    node.append(typeof c === "string" ? document.createTextNode(c) : c);
+    if (typeof c !== "string") node.append(c);
+    else if (tag === "option") node.append(printable(c));
+    else node.append(shown(c));
   }
   return node;
 }
 
-function evidenceText(evidence) {
+// Text a credential, a file name or the ledger states, set apart from the words around it: a
+// right-to-left name cannot move them (<bdi>: its own direction, isolated).
+function untrusted(text) {
+  return el("bdi", { class: "untrusted" }, String(text));
+}
+
+function evidenceOf(evidence) {
   const keys = ["issuerName", "keyId", "blockNumber", "anchorBlock", "confirmations", "field", "expected"];
-  const parts = keys.filter((k) => evidence && evidence[k] !== undefined && evidence[k] !== null)
-    .map((k) => `${k}: ${evidence[k]}`);
-  return parts.join(" \u00b7 ");
+  const present = keys.filter((k) => evidence && evidence[k] !== undefined && evidence[k] !== null);
+  if (!present.length) return null;
+  const div = el("div", { class: "evidence" });
+  present.forEach((k, i) => div.append(i ? " \u00b7 " : "", `${k}: `, untrusted(evidence[k])));
+  return div;
 }
 
 function renderCheck(c) {
-  const ev = evidenceText(c.evidence);
   return el("li", { class: `check ${c.status}`, "data-check": c.id, "data-status": c.status },
     el("span", { class: "mark" }, MARK[c.status] || "?"),
     el("strong", {}, `${c.number}. ${c.title}: `),
     el("span", { class: "message" }, c.message),
-    ev ? el("div", { class: "evidence" }, ev) : null);
+    evidenceOf(c.evidence));
 }
 
 function renderCriterion(c) {
@@ -43,7 +92,7 @@ function renderCriterion(c) {
     el("span", { class: "mark" }, c.met ? MARK.pass : MARK.fail),
     el("strong", {}, `${c.title}: `),
     el("span", { class: "reason" }, c.reason),
-    c.evidence && c.evidence.length ? el("div", { class: "evidence" }, `evidence: ${c.evidence.join(", ")}`) : null);
+    c.evidence && c.evidence.length ? el("div", { class: "evidence" }, "evidence: ", untrusted(c.evidence.join(", "))) : null);
   if (c.anyOf) {
     const ul = el("ul", { class: "criteria" });
     c.anyOf.forEach((ch) => ul.append(renderCriterion(ch)));
@@ -98,7 +147,7 @@ function claimRows(cred) {
 
 function rowsList(rows, cls) {
   const dl = el("dl", { class: cls });
-  rows.filter(([, v]) => v).forEach(([k, v]) => dl.append(el("dt", {}, k), el("dd", {}, v)));
+  rows.filter(([, v]) => v).forEach(([k, v]) => dl.append(el("dt", {}, k), el("dd", {}, untrusted(v))));
   return dl;
 }
 
@@ -117,9 +166,10 @@ function renderPerson(person, confirmed) {
   return el("div", { class: "card person", id: "person", "data-confirmed": String(confirmed) },
     confirmed ? null : el("div", { class: "person-note muted", id: "person-note" },
       "As the credentials state it (not confirmed: see the verdict)"),
-    el("div", { class: "person-name", id: "person-name" }, person.name || "?"),
-    el("div", { class: "person-dob", id: "person-dob" }, `Born ${person.birthDate || "?"}`),
-    el("div", { class: `person-doc ${cls}`, id: "person-doc" }, `Identity document${doc ? ` (${doc})` : ""}: ${state}`));
+    el("div", { class: "person-name", id: "person-name" }, untrusted(person.name || "?")),
+    el("div", { class: "person-dob", id: "person-dob" }, "Born ", untrusted(person.birthDate || "?")),
+    el("div", { class: `person-doc ${cls}`, id: "person-doc" }, "Identity document",
+      doc ? " (" : null, doc ? untrusted(doc) : null, doc ? ")" : null, `: ${state}`));
 }
 
 function isUnreadable(r) {
@@ -157,7 +207,10 @@ function renderReport(report) {
     const card = el("div", { class: `card credential ${unreadable ? "unreadable" : r.verdict}`, "data-verdict": r.verdict,
       "data-unreadable": String(unreadable), id: `credential-${i}` },
     el("h2", {}, title),
-    el("p", { class: "muted" }, [r.source, r.issuerName ? `issued by ${r.issuerName}${r.issuerDid ? ` (${r.issuerDid})` : ""}` : null].filter(Boolean).join(" \u00b7 ")));
+    el("p", { class: "muted" }, untrusted(r.source || ""),
+      r.issuerName ? " \u00b7 issued by " : null, r.issuerName ? untrusted(r.issuerName) : null,
+      r.issuerName && r.issuerDid ? " (" : null, r.issuerName && r.issuerDid ? untrusted(r.issuerDid) : null,
+      r.issuerName && r.issuerDid ? ")" : null));
     const rows = claimRows(r.claims);
     if (rows.length) card.append(rowsList(rows, "claims"));
     const ol = el("ol", { class: "checks" });
@@ -271,13 +324,13 @@ function stopWallet() {
 }
 
 function walletStatus(text) {
-  document.getElementById("wallet-status").textContent = text;
+  document.getElementById("wallet-status").replaceChildren(shown(text));
 }
 
 function showRefusals(refusals) {
   const ul = document.getElementById("wallet-refusals");
   ul.replaceChildren(...(refusals || []).map((r) =>
-    el("li", { class: "refusal" }, `Refused a response: ${r.error_description}`)));
+    el("li", { class: "refusal" }, "Refused a response: ", untrusted(r.error_description))));
 }
 
 async function pollWallet(id) {

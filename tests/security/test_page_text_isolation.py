@@ -1,0 +1,217 @@
+"""What a credential or the chain states cannot disguise itself or reorder the verifier's page
+(real Anvil, the service, headless Chromium).
+
+The page wrote a credential's and the ledger's text (an issuer's name and DID, an employer, a
+file name, reasons that quote them) as text nodes, so the browser applied what it carried: an
+issuer registered as "HS<ZWSP>BC<U+202E>" read as "HSBC", and its right-to-left override
+reversed what followed it on the line: the issuer's DID, shown beside its name so the officer
+can tell look-alikes apart, read backwards. Every control and format character of such text is
+now shown escaped as the CLI prints it (``\\u202e``, ``\\u200b``: ``render.printable`` and its
+twin ``printable`` in app.js, checked to agree below), and each piece of untrusted text is
+isolated (``<bdi>``), so even a right-to-left name cannot move the words around it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from talentproof.credential.qr import encode_payload, render_png
+from talentproof.verifier.render import printable
+from talentproof.verifier.service import create_app
+from talentproof.verifier.settings import ServiceSettings
+from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+# an issuer name that renders as "HSBC" and reverses the rest of its line
+HOSTILE = "HS\u200bBC\u202e"
+HOSTILE_DID = "did:web:hsbc-look-alike.example"
+
+# characters the page and the CLI must escape alike, and some they must leave as they are
+HIDDEN = (
+    "\x00\x07\t\n\r\x1b\x7f\x85\x9b\xad\u061c\u180e\u200b\u200c\u200d\u200e\u200f"
+    "\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+    "\ufff9\U000e0001\U000e0041"
+)
+SHOWN = "HSBC é 中文 עברית العربية \u00a0\u3000\\\"'<>&\U0001f600\u0301"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(vchain: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    record = tmp_path_factory.mktemp("page-text") / "deployment.json"
+    vchain.deployment.save(record)
+    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record)))
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        assert time.monotonic() < deadline, "verifier service did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1200,2400",
+    ):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _hidden_in(text: str) -> list[str]:
+    return [
+        f"U+{ord(ch):04X}"
+        for ch in text
+        if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+    ]
+
+
+# The x positions, on screen, of the characters of the first text node under ``root`` that
+# holds ``needle``, from its first character to its last: increasing when it reads left to right.
+_POSITIONS = """
+const [root, needle] = arguments;
+const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+  const at = n.data.indexOf(needle);
+  if (at < 0) continue;
+  const xs = [];
+  for (let i = at; i < at + needle.length; i++) {
+    const r = document.createRange();
+    r.setStart(n, i);
+    r.setEnd(n, i + 1);
+    xs.push(r.getBoundingClientRect().left);
+  }
+  return xs;
+}
+return null;
+"""
+
+
+def test_a_hostile_issuer_name_is_shown_escaped_and_moves_nothing(
+    vchain: Any, server: str, browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    real = vchain.issuers.get(HOSTILE)
+    fake = vchain.add_issuer(HOSTILE, (EMPLOYMENT,), did=HOSTILE_DID, fresh_account=True)
+    if real is None:  # on chain only: the session's other tests never pick it
+        del vchain.issuers[HOSTILE]
+    s = holder().public_key.did_key
+    emp = issue(vchain, fake, EMPLOYMENT, s, start="2010-01-01")
+    deg = issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, s, level="master")
+    files = []
+    for name, doc in (("employment", emp), ("degree", deg)):
+        f = tmp_path / f"{name}.png"
+        f.write_bytes(render_png(encode_payload(doc), scale=5))
+        files.append(f)
+
+    browser.get(server + "/")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: len(Select(d.find_element(By.ID, "profession")).options) > 1)
+    Select(browser.find_element(By.ID, "profession")).select_by_value("hk-dlt-expert")
+    browser.find_element(By.ID, "files").send_keys("\n".join(str(f) for f in files))
+    browser.find_element(By.ID, "verify").click()
+    verdict = wait.until(ec.presence_of_element_located((By.ID, "verdict")))
+    browser.save_screenshot(str(tmp_path / "hostile-issuer.png"))
+
+    # the look-alike is accredited for employment, but it is not HSBC: valid, does not meet
+    assert verdict.get_attribute("data-outcome") == "VALID_NOT_MET"
+    label = browser.execute_script("return document.getElementById('verdict-label').innerText")
+    assert label == "DOES NOT MEET THE PROFESSION (credentials valid)"
+
+    # nothing the page shows carries a control or format character: each is shown escaped
+    page = browser.execute_script("return document.getElementById('result').innerText")
+    assert _hidden_in(page) == [], page
+    shown = printable(HOSTILE)
+    assert shown == "HS\\u200bBC\\u202e"
+    card = browser.find_element(By.ID, "credential-0")
+    card_text = browser.execute_script("return arguments[0].innerText", card)
+    assert f"issued by {shown}" in card_text, card_text
+    assert f"({HOSTILE_DID})" in card_text, card_text
+    assert shown in browser.find_element(By.CSS_SELECTOR, "#credential-0 dl.claims").text
+
+    # and what follows the name reads left to right as written: the DID, and the name itself
+    # (before: "HSBC.(mrif detsil a ton si (elpmaxe.ekila-kool-cbsh:bew:did)" at the top)
+    reason = browser.find_element(By.ID, "verdict-reason")
+    for root, needle in (
+        (reason, f"({HOSTILE_DID}) is not a listed firm"),
+        (card, HOSTILE_DID),
+        (browser.find_element(By.ID, "profession-result"), f"({HOSTILE_DID}) is not a listed"),
+    ):
+        xs = browser.execute_script(_POSITIONS, root, needle)
+        assert xs is not None, (needle, root.text)
+        assert xs == sorted(xs), (needle, xs)
+    # the name is set apart from the words around it (its own isolated element)
+    isolated = browser.execute_script(
+        """const out = [];
+        const walker = document.createTreeWalker(arguments[0], NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          if (!n.data.includes('HS')) continue;
+          let e = n.parentElement;
+          while (e && getComputedStyle(e).unicodeBidi !== 'isolate') e = e.parentElement;
+          out.push(e !== null && arguments[0].contains(e));
+        }
+        return out;""",
+        card,
+    )
+    assert isolated and all(isolated), isolated
+
+
+def test_the_page_and_the_cli_escape_the_same_characters(server: str, browser: Any) -> None:
+    """app.js's ``printable`` is the twin of ``render.printable``: the same characters escaped,
+    the same way, and the others left as they are."""
+    browser.get(server + "/")
+    for ch in HIDDEN + SHOWN:
+        assert unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") or ch in SHOWN
+        page = browser.execute_script("return printable(arguments[0])", f"a{ch}b")
+        assert page == printable(f"a{ch}b"), (f"U+{ord(ch):04X}", page)
+    assert all(printable(ch) != ch for ch in HIDDEN)
+    assert all(printable(ch) == ch for ch in SHOWN)
+    whole = HIDDEN + SHOWN
+    assert browser.execute_script("return printable(arguments[0])", whole) == printable(whole)
