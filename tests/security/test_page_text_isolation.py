@@ -8,7 +8,9 @@ reversed what followed it on the line: the issuer's DID, shown beside its name s
 can tell look-alikes apart, read backwards. Every control and format character of such text is
 now shown escaped as the CLI prints it (``\\u202e``, ``\\u200b``: ``render.printable`` and its
 twin ``printable`` in app.js, checked to agree below), and each piece of untrusted text is
-isolated (``<bdi>``), so even a right-to-left name cannot move the words around it.
+isolated (``<bdi>``), so even a right-to-left name cannot move the words around it. The
+browser wallet's page (its list of credentials, its consent screen) does the same, with its own
+twin (``printable`` in wallet/static/core.js).
 """
 
 from __future__ import annotations
@@ -215,3 +217,58 @@ def test_the_page_and_the_cli_escape_the_same_characters(server: str, browser: A
     assert all(printable(ch) == ch for ch in SHOWN)
     whole = HIDDEN + SHOWN
     assert browser.execute_script("return printable(arguments[0])", whole) == printable(whole)
+
+
+@pytest.fixture(scope="module")
+def wallet_url() -> Iterator[str]:
+    from talentproof.wallet.serve import make_server
+
+    srv = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_the_wallet_page_shows_a_hostile_issuer_name_escaped(
+    browser: Any, wallet_url: str, tmp_path: Path
+) -> None:
+    """The browser wallet lists what its credentials state (the issuer's name, the employer):
+    the same name neither looks like "HSBC" nor reverses the validity date after it."""
+    from selenium.webdriver.common.by import By
+
+    from tests.wallet.test_wallet_page_checks import hold
+    from tests.wallet.wallet_helpers import issue as wallet_issue
+
+    holder_did = holder().public_key.did_key
+    doc = wallet_issue(
+        "employment",
+        holder_did,
+        issuer={"id": "did:web:127.0.0.1%3A9", "name": HOSTILE},
+        id="urn:uuid:00000000-0000-4000-8000-00000000abcd",
+    )
+    held = hold(browser, wallet_url, [{"credential": doc, "issuer": "http://127.0.0.1:9"}])
+    assert list(held) == [doc["id"]], held
+    browser.save_screenshot(str(tmp_path / "wallet.png"))
+    li = browser.find_element(By.CSS_SELECTOR, "#credentials li.credential")
+    text = browser.execute_script("return arguments[0].innerText", li)
+    assert _hidden_in(text) == [], text
+    assert f"issued by {printable(HOSTILE)} · " in text, text
+    meta = li.find_element(By.CSS_SELECTOR, ".meta")
+    after = " · no expiry date" if "no expiry date" in meta.text else " · valid until"
+    xs = browser.execute_script(_POSITIONS, meta, after)
+    assert xs is not None and xs == sorted(xs), (meta.text, xs)
+
+
+def test_the_wallet_and_the_cli_escape_the_same_characters(browser: Any, wallet_url: str) -> None:
+    browser.get(wallet_url)
+    for ch in HIDDEN + SHOWN:
+        page = browser.execute_script(
+            "return window.TalentProofWallet.printable(arguments[0])", f"a{ch}b"
+        )
+        assert page == printable(f"a{ch}b"), (f"U+{ord(ch):04X}", page)
+    whole = HIDDEN + SHOWN
+    assert browser.execute_script(
+        "return window.TalentProofWallet.printable(arguments[0])", whole
+    ) == printable(whole)

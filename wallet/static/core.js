@@ -587,6 +587,27 @@
     }
   }
 
+  // --- text a credential, an issuer or a verifier states, as the page shows it ---------------
+  // Control (Cc), format (Cf: bidi overrides and isolates, zero-width) and line or paragraph
+  // separator characters shown escaped (\u202e, \u200b, \x1b), as the verifier's CLI and page
+  // print them: applied by the browser, they could reverse the words after a name or make
+  // "HS\u200bBC" look like "HSBC". Twin of verifier/render.py's printable (checked to agree by
+  // tests/security/test_page_text_isolation.py).
+  const HIDDEN_CHARS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+  const NAMED_ESCAPE = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+  function escapeChar(ch) {
+    if (NAMED_ESCAPE[ch]) return NAMED_ESCAPE[ch];
+    const cp = ch.codePointAt(0);
+    if (cp < 0x100) return `\\x${cp.toString(16).padStart(2, "0")}`;
+    if (cp < 0x10000) return `\\u${cp.toString(16).padStart(4, "0")}`;
+    return `\\U${cp.toString(16).padStart(8, "0")}`;
+  }
+  function printable(text) { return String(text).replace(HIDDEN_CHARS, escapeChar); }
+  // ``text`` in pieces: [plain, hidden, plain, hidden, ...], each hidden one escaped
+  function printableParts(text) {
+    return String(text).split(/([\p{Cc}\p{Cf}\p{Zl}\p{Zp}])/u).map((p, i) => (i % 2 ? escapeChar(p) : p));
+  }
+
   // --- what a credential says -----------------------------------------------------------------
   function subjectOf(c) {
     const s = c && c.credentialSubject;
@@ -619,7 +640,7 @@
     signDataIntegrity, createPresentation, signJwt, verifyJwt,
     parseOfferUri, resolveOffer, acceptOffer, pollDeferred,
     parseRequestUri, fetchRequest, answerWarnings, claimValues, matchDcql, buildVpToken, sendResponse,
-    subjectOf, kindOf, describe, issuerOf, isAnchored, sleep,
+    subjectOf, kindOf, describe, issuerOf, isAnchored, sleep, printable, printableParts,
     splitAnchor, didWebUrl, didDocumentUrl, anchorRoot, statusBit, checkCredential, SUMMARY_LABELS,
   };
 })(typeof self !== "undefined" ? self : this);

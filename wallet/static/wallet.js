@@ -48,12 +48,32 @@
     for (const [k, v] of Object.entries(attrs || {})) {
       if (k === "class") node.className = v; else node.setAttribute(k, v);
     }
-    for (const c of children) if (c !== null && c !== undefined) node.append(typeof c === "string" ? document.createTextNode(c) : c);
+    for (const c of children) if (c !== null && c !== undefined) node.append(typeof c === "string" ? shown(c) : c);
     return node;
+  }
+  // ``text`` as nodes, its control and format characters escaped and marked (W.printable)
+  function shown(text) {
+    const parts = W.printableParts(text);
+    if (parts.length === 1) return document.createTextNode(parts[0]);
+    const frag = document.createDocumentFragment();
+    parts.forEach((part, i) => {
+      if (i % 2 === 0) { if (part) frag.append(document.createTextNode(part)); return; }
+      const mark = document.createElement("span");
+      mark.className = "escaped";
+      mark.textContent = part;
+      frag.append(mark);
+    });
+    return frag;
+  }
+  // text a credential, an issuer or a verifier states, set apart from the words around it: a
+  // right-to-left name cannot move them (<bdi>: its own direction, isolated)
+  function untrusted(text) { return el("bdi", { class: "untrusted" }, String(text)); }
+  function setText(node, ...parts) {
+    node.replaceChildren(...parts.filter((p) => p !== null && p !== undefined).map((p) => (typeof p === "string" ? shown(p) : p)));
   }
   function status(id, text, kind) {
     const node = $(id);
-    node.textContent = text;
+    setText(node, text);
     node.className = "status" + (kind ? " " + kind : "");
     node.dataset.state = kind || "working";
   }
@@ -108,7 +128,7 @@
       ["Ledger anchor", v.anchor === "anchored" ? "its Merkle path leads to the anchored root" : v.anchor === "pending" ? "not anchored yet" : v.anchor],
     ];
     const dl = el("dl", {});
-    for (const [k, text] of rows) dl.append(el("dt", {}, k), el("dd", {}, text));
+    for (const [k, text] of rows) dl.append(el("dt", {}, k), el("dd", {}, untrusted(text)));
     return el("details", { class: "checks" }, el("summary", {}, "What was checked"), dl,
       el("p", { class: "muted small" }, "Not checked here: whether that root is on the ledger and whether the institution is accredited. The page reads no chain; the verifier checks both."));
   }
@@ -116,15 +136,15 @@
     li.className = `credential ${v.summary}`;
     li.dataset.state = v.summary;
     li.querySelector(".badge").textContent = v.label;
-    li.querySelector(".checked").textContent = checkLine(v);
+    setText(li.querySelector(".checked"), checkLine(v));
     li.querySelector(".checks-slot").replaceChildren(checkDetails(v));
   }
   function credentialItem(entry, extra) {
     const c = entry.credential;
     return el("li", { class: "credential checking", "data-kind": W.kindOf(c), "data-state": "checking", "data-id": c.id || "" },
       el("div", {}, el("span", { class: "kind" }, W.kindOf(c)), el("span", { class: "badge" }, "checking…")),
-      el("div", { class: "says" }, W.describe(c)),
-      el("div", { class: "meta" }, `${W.subjectOf(c).name || ""} · issued by ${W.issuerOf(c)} · ${validUntil(c)}`),
+      el("div", { class: "says" }, untrusted(W.describe(c))),
+      el("div", { class: "meta" }, untrusted(W.subjectOf(c).name || ""), " · issued by ", untrusted(W.issuerOf(c)), ` · ${validUntil(c)}`),
       el("div", { class: "checked meta" }, ""),
       el("div", { class: "checks-slot" }),
       extra || null);
@@ -139,7 +159,7 @@
     for (const p of pending) {
       ul.append(el("li", { class: "credential pending", "data-state": "waiting" },
         el("div", {}, el("span", { class: "kind" }, "on its way"), el("span", { class: "badge" }, "being anchored")),
-        el("div", { class: "meta" }, `from ${p.issuerName || p.issuer}: the institution signed it; it arrives once anchored on the ledger`)));
+        el("div", { class: "meta" }, "from ", untrusted(p.issuerName || p.issuer), ": the institution signed it; it arrives once anchored on the ledger")));
     }
     const items = [];
     for (const entry of entries) {
@@ -182,7 +202,7 @@
     $("qr-image").removeAttribute("src");
     $("qr-image").hidden = true;
     $("qr-save").hidden = true;
-    $("qr-what").textContent = `${W.kindOf(c)}: ${W.describe(c)}`;
+    setText($("qr-what"), `${W.kindOf(c)}: `, untrusted(W.describe(c)));
     status("qr-status", "Making the QR code on this computer…");
     view.hidden = false;
     $("qr-close").focus();
@@ -297,7 +317,7 @@
       const held = checked.filter(([, v]) => !USABLE.includes(v.summary));
       matched = W.matchDcql(request.dcql, usable, W.didKey(holder.publicKey));
       const host = new URL(request.responseUri).host;
-      $("consent-who").textContent = `${request.clientName || "A verifier"} at ${host} (${request.verifierDid.slice(0, 24)}…) asks for:`;
+      setText($("consent-who"), untrusted(request.clientName || "A verifier"), " at ", untrusted(host), " (", untrusted(`${request.verifierDid.slice(0, 24)}…`), ") asks for:");
       const ul = $("consent-list");
       ul.replaceChildren();
       for (const [qid, list] of Object.entries(matched.chosen)) {
@@ -309,13 +329,13 @@
         }
       }
       $("consent-held").hidden = !held.length;
-      $("consent-held").textContent = held.length ? `Not offered: ${held.map(([c, v]) => `${W.kindOf(c)} (${v.label})`).join(", ")}.` : "";
+      setText($("consent-held"), held.length ? `Not offered: ${held.map(([c, v]) => `${W.kindOf(c)} (${v.label})`).join(", ")}.` : "");
       const missing = $("consent-missing");
       missing.hidden = !matched.missing.length;
-      missing.textContent = matched.missing.length ? `You have no credential for: ${matched.missing.join("; ")}. The officer will see what is missing.` : "";
+      setText(missing, ...(matched.missing.length ? ["You have no credential for: ", untrusted(matched.missing.join("; ")), ". The officer will see what is missing."] : []));
       $("consent-warning-list").replaceChildren(...warnings.map((w) => el("li", {}, w.charAt(0).toUpperCase() + w.slice(1) + ".")));
       $("consent-confirm").checked = false;
-      $("consent-confirm-text").textContent = `I trust ${host} with these credentials and my document salt: let me share them there.`;
+      setText($("consent-confirm-text"), "I trust ", untrusted(host), " with these credentials and my document salt: let me share them there.");
       $("consent-warning").hidden = !warnings.length;
       updateSend();
       $("consent").hidden = false;
