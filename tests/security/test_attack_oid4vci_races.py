@@ -18,7 +18,6 @@ file, through the issuer's HTTP routes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -42,27 +41,11 @@ from tests.issuer.test_oid4vci import (
     redeem,
     request_credential,
 )
+from tests.replica_stores import race
 
 pytestmark = pytest.mark.integration
 
 RACERS = 12
-
-
-def _race(n: int, attempt: Callable[[int], Any]) -> list[Any]:
-    """``n`` threads call ``attempt`` at the same moment; their results."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = attempt(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -79,7 +62,7 @@ def test_attack_a_pre_authorized_code_redeemed_at_once_gives_one_access_token(
     client: TestClient,
 ) -> None:
     offer = make_offer(client, onboard(client)["api_key"]["token"])
-    answers = _race(RACERS, lambda _i: redeem(client, offer))
+    answers = race(RACERS, lambda _i: redeem(client, offer))
     tokens = [r.json()["access_token"] for r in answers if r.status_code == 200]
     assert len(tokens) == 1, [(r.status_code, r.text[:80]) for r in answers]
     assert all(r.json()["error"] == "invalid_grant" for r in answers if r.status_code != 200), [
@@ -93,7 +76,7 @@ def test_attack_wrong_transaction_codes_at_once_are_counted_every_one(
     offer = make_offer(client, onboard(client)["api_key"]["token"])
     right = offer["txCode"]
     guesses = [f"{(int(right) + 1 + i) % 1_000_000:06d}" for i in range(RACERS * 2)]
-    answers = _race(len(guesses), lambda i: redeem(client, offer, guesses[i]))
+    answers = race(len(guesses), lambda i: redeem(client, offer, guesses[i]))
     said = [r.json()["error_description"] for r in answers]
     assert all(r.status_code == 400 for r in answers), said
     compared = [s for s in said if s.startswith("wrong transaction code")]
@@ -110,7 +93,7 @@ def test_attack_one_c_nonce_in_proofs_sent_at_once_is_used_once(client: TestClie
     ci = offers[0]["credentialOffer"]["credential_issuer"]
     nonce = c_nonce(client, offers[0])
     holder = Holder(44)
-    answers = _race(
+    answers = race(
         RACERS,
         lambda i: request_credential(client, offers[i], tokens[i], holder.proof(ci, nonce)),
     )
@@ -131,7 +114,7 @@ def test_attack_one_access_token_raced_by_two_keys_issues_one_credential(
     ci = offer["credentialOffer"]["credential_issuer"]
     keys = [Holder(50 + i) for i in range(RACERS)]
     nonces = [c_nonce(client, offer) for _ in keys]
-    answers = _race(
+    answers = race(
         RACERS,
         lambda i: request_credential(client, offer, access, keys[i].proof(ci, nonces[i])),
     )
@@ -196,7 +179,7 @@ def test_one_access_token_raced_by_one_key_answers_one_transaction_never_500(
         except Exception as exc:  # a server error re-raised by the test client
             return exc
 
-    answers = _race(RACERS, attempt)
+    answers = race(RACERS, attempt)
     said = [a if isinstance(a, Exception) else (a.status_code, a.text[:120]) for a in answers]
     assert not any(isinstance(a, Exception) for a in answers), said
     assert all(a.status_code in (202, 400) for a in answers), said

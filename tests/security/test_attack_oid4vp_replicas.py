@@ -13,36 +13,19 @@ still the request's; the slow replica's response is refused as a replay.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from talentproof.verifier.oid4vp_store import ANSWERED, VERIFYING, RequestStore
 from talentproof.verifier.shared_store import DbRequestStore, shared_engine
 from tests.issuer.conftest import pg_server, pg_url  # noqa: F401 (PostgreSQL fixtures)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'verifier.db'}"
-    return str(request.getfixturevalue("pg_url"))
+from tests.replica_stores import Clock, database_url, two_replicas  # noqa: F401 (a fixture)
 
 
 def test_attack_a_slow_replicas_lapsed_claim_does_not_record_a_second_verdict(
     database_url: str,
 ) -> None:
     clock = Clock()
-    a = DbRequestStore(shared_engine(database_url), 300, clock, claim_s=10)
-    b = DbRequestStore(shared_engine(database_url), 300, clock, claim_s=10)
+    a, b = two_replicas(database_url, lambda e: DbRequestStore(e, 300, clock, claim_s=10))
     req = a.create("10.0.0.1", "hk-dlt-expert")
     seen_a = a.by_ref(req.ref)
     assert seen_a is not None and a.claim(seen_a) is None  # the applicant's response, on a
@@ -73,8 +56,7 @@ def test_attack_a_slow_replica_giving_back_a_lapsed_claim_does_not_reopen_the_re
     database_url: str,
 ) -> None:
     clock = Clock()
-    a = DbRequestStore(shared_engine(database_url), 300, clock, claim_s=10)
-    b = DbRequestStore(shared_engine(database_url), 300, clock, claim_s=10)
+    a, b = two_replicas(database_url, lambda e: DbRequestStore(e, 300, clock, claim_s=10))
     req = a.create("10.0.0.1", "hk-dlt-expert")
     first = a.by_ref(req.ref)
     assert first is not None and a.claim(first) is None

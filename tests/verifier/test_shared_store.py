@@ -4,54 +4,18 @@ SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 
 from talentproof.verifier.challenges import EXPIRED, UNKNOWN
 from talentproof.verifier.oid4vp_store import ANSWERED, PENDING
-from talentproof.verifier.shared_store import DbChallengeStore, DbRequestStore, shared_engine
+from talentproof.verifier.shared_store import DbChallengeStore, DbRequestStore
 from tests.issuer.conftest import pg_server, pg_url  # noqa: F401 (PostgreSQL fixtures)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'verifier.db'}"
-    return str(request.getfixturevalue("pg_url"))
-
-
-def _race(n: int, attempt: Callable[[int], object]) -> list[object]:
-    """``n`` threads call ``attempt`` at the same moment; their results."""
-    barrier = threading.Barrier(n)
-    results: list[object] = [None] * n
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = attempt(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
+from tests.replica_stores import Clock, database_url, race, two_replicas  # noqa: F401 (a fixture)
 
 
 def test_a_challenge_is_consumed_once_on_any_replica(database_url: str) -> None:
     clock = Clock()
-    a = DbChallengeStore(shared_engine(database_url), 60, clock)
-    b = DbChallengeStore(shared_engine(database_url), 60, clock)
+    a, b = two_replicas(database_url, lambda e: DbChallengeStore(e, 60, clock))
     value, ttl = a.issue("10.0.0.1")
     assert ttl == 60 and b.open_for("10.0.0.1") == 1
     assert b.consume(value) is None  # issued on one replica, answered on the other
@@ -61,7 +25,7 @@ def test_a_challenge_is_consumed_once_on_any_replica(database_url: str) -> None:
     assert a.consume(late) == EXPIRED
     for _ in range(5):  # racing replicas: exactly one takes each challenge
         value, _ = a.issue("10.0.0.2")
-        results = _race(8, lambda i, value=value: (a, b)[i % 2].consume(value))
+        results = race(8, lambda i, value=value: (a, b)[i % 2].consume(value))
         assert sorted(map(str, results)) == sorted(["None"] + [UNKNOWN] * 7), results
 
 
@@ -69,8 +33,9 @@ def test_challenge_caps_hold_across_replicas(database_url: str) -> None:
     from talentproof.verifier.challenges import ChallengesFull
 
     clock = Clock()
-    a = DbChallengeStore(shared_engine(database_url), 60, clock, max_open=3, per_client=2)
-    b = DbChallengeStore(shared_engine(database_url), 60, clock, max_open=3, per_client=2)
+    a, b = two_replicas(
+        database_url, lambda e: DbChallengeStore(e, 60, clock, max_open=3, per_client=2)
+    )
     first, _ = a.issue("x")
     b.issue("x")
     b.issue("x")  # x at its cap: its own oldest makes room
@@ -86,14 +51,13 @@ def test_challenge_caps_hold_across_replicas(database_url: str) -> None:
 
 def test_a_request_is_answered_once_on_any_replica(database_url: str) -> None:
     clock = Clock()
-    a = DbRequestStore(shared_engine(database_url), 60, clock, claim_s=10)
-    b = DbRequestStore(shared_engine(database_url), 60, clock, claim_s=10)
+    a, b = two_replicas(database_url, lambda e: DbRequestStore(e, 60, clock, claim_s=10))
     req = a.create("10.0.0.1", "physician")
     a.set_request_object(req, "header.payload.signature")
     seen = b.by_ref(req.ref)
     assert seen is not None and seen.request_object == "header.payload.signature"
     assert seen.nonce == req.nonce and seen.state == req.state and b.status(seen) == PENDING
-    results = _race(8, lambda i: (a, b)[i % 2].claim(req))
+    results = race(8, lambda i: (a, b)[i % 2].claim(req))
     assert results.count(None) == 1, results
     b.refuse(seen, "a replay")
     assert b.answer(req, {"outcome": "ELIGIBLE"})  # the copy that holds the claim
@@ -106,8 +70,7 @@ def test_a_request_is_answered_once_on_any_replica(database_url: str) -> None:
 
 def test_a_dead_replicas_claim_lapses(database_url: str) -> None:
     clock = Clock()
-    a = DbRequestStore(shared_engine(database_url), 60, clock, claim_s=10)
-    b = DbRequestStore(shared_engine(database_url), 60, clock, claim_s=10)
+    a, b = two_replicas(database_url, lambda e: DbRequestStore(e, 60, clock, claim_s=10))
     req = a.create("10.0.0.1", "physician")
     assert a.claim(req) is None  # replica a claims it, then dies before answering
     assert b.claim(req) is not None  # a live claim is not taken
