@@ -15,20 +15,13 @@ import io
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
-from typer.testing import CliRunner
 
-from talentproof.cli import app
-from talentproof.credential.anchor import split_anchor
-from talentproof.credential.merkle import credential_hash
 from talentproof.credential.qr import encode_payload, render_png
 from talentproof.verifier.inputs import item_from_image
-from talentproof.verifier.service import ServiceSettings, create_app
-from tests.chainkit import DEGREE, holder, issue
+from tests.qr_pictures import gray, side_by_side, valid_and_revoked_degrees, verifier_on, verify_cli
 
 pytestmark = pytest.mark.integration
-runner = CliRunner()
 
 
 def _inverted(png: bytes) -> bytes:
@@ -40,47 +33,22 @@ def _inverted(png: bytes) -> bytes:
     return out.getvalue()
 
 
-def _side_by_side(*pngs: bytes) -> bytes:
-    images = [Image.open(io.BytesIO(p)).convert("L") for p in pngs]
-    page = Image.new("L", (sum(i.width for i in images), max(i.height for i in images)), 255)
-    x = 0
-    for image in images:
-        page.paste(image, (x, 0))
-        x += image.width
-    out = io.BytesIO()
-    page.save(out, format="PNG")
-    return out.getvalue()
-
-
 @pytest.fixture(scope="module")
 def env(vchain, tmp_path_factory):
     d = tmp_path_factory.mktemp("two-qr")
-    record = d / "deployment.json"
-    vchain.deployment.save(record)
-    uni = vchain.issuers["University of Hong Kong"]
-    s = holder().public_key.did_key
-    valid = issue(vchain, uni, DEGREE, s)
-    revoked = issue(vchain, uni, DEGREE, s)
-    uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
+    valid, revoked = valid_and_revoked_degrees(vchain)
     pv, pr = render_png(encode_payload(valid)), render_png(encode_payload(revoked))
     pictures = {
-        "valid-then-revoked.png": _side_by_side(pv, pr),
-        "revoked-then-valid.png": _side_by_side(pr, pv),
-        "inverted-valid-then-revoked.png": _inverted(_side_by_side(pv, pr)),
-        "valid-twice.png": _side_by_side(pv, pv),  # the same code twice: one credential
+        "valid-then-revoked.png": side_by_side(gray(pv), gray(pr)),
+        "revoked-then-valid.png": side_by_side(gray(pr), gray(pv)),
+        "inverted-valid-then-revoked.png": _inverted(side_by_side(gray(pv), gray(pr))),
+        "valid-twice.png": side_by_side(gray(pv), gray(pv)),  # the same code twice: one credential
         "valid.png": pv,
     }
     for name, data in pictures.items():
         (d / name).write_bytes(data)
-    app_ = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record)))
-    with TestClient(app_) as client:
-        yield {"dir": d, "record": str(record), "chain": vchain, "client": client}
-
-
-def _cli(env, *args):
-    return runner.invoke(
-        app, ["verify", "--rpc", env["chain"].rpc_url, "--trust", env["record"], *map(str, args)]
-    )
+    with verifier_on(vchain, d) as env_:
+        yield env_
 
 
 @pytest.mark.parametrize(
@@ -90,7 +58,7 @@ def _cli(env, *args):
 def test_two_codes_in_one_picture_are_never_read_as_one(env, name):
     item = item_from_image((env["dir"] / name).read_bytes(), name)
     assert item.document is None and "2 TalentProof QR codes" in (item.error or ""), item.error
-    r = _cli(env, env["dir"] / name, "--json")
+    r = verify_cli(env, env["dir"] / name, "--json")
     assert r.exit_code == 3, r.output
     outcome = json.loads(r.output)["outcome"]
     assert outcome["code"] == "NOT_VERIFIABLE" and "2 TalentProof QR codes" in outcome["reason"]
@@ -103,7 +71,7 @@ def test_a_picture_with_one_code_and_one_code_shown_twice_are_read(env):
     inverted = env["dir"] / "inverted-valid.png"
     inverted.write_bytes(_inverted((env["dir"] / "valid.png").read_bytes()))
     for name in ("valid.png", "valid-twice.png", inverted.name):
-        r = _cli(env, env["dir"] / name, "--json")
+        r = verify_cli(env, env["dir"] / name, "--json")
         assert r.exit_code == 0, (name, r.output)
         assert json.loads(r.output)["outcome"]["code"] == "VALID"
 
@@ -113,7 +81,7 @@ def test_in_a_folder_the_picture_is_not_verifiable_beside_the_valid_one(env, tmp
     folder.mkdir()
     for name in ("valid.png", "valid-then-revoked.png"):
         (folder / name).write_bytes((env["dir"] / name).read_bytes())
-    r = _cli(env, folder, "--json")
+    r = verify_cli(env, folder, "--json")
     assert r.exit_code == 3, r.output
     codes = {x["source"]: x["outcome"]["code"] for x in json.loads(r.output)["results"]}
     assert codes == {"valid.png": "VALID", "valid-then-revoked.png": "NOT_VERIFIABLE"}
