@@ -15,28 +15,19 @@ twin (``printable`` in wallet/static/core.js).
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from talentproof.credential.qr import encode_payload, render_png
 from talentproof.verifier.render import printable
-from talentproof.verifier.service import create_app
-from talentproof.verifier.settings import ServiceSettings
 from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue
+from tests.pages import chromium_open, verifier_service, wallet_page
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 # an issuer name that renders as "HSBC" and reverses the rest of its line
 HOSTILE = "HS\u200bBC\u202e"
@@ -51,57 +42,16 @@ HIDDEN = (
 SHOWN = "HSBC é 中文 עברית العربية \u00a0\u3000\\\"'<>&\U0001f600\u0301"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(vchain: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    record = tmp_path_factory.mktemp("page-text") / "deployment.json"
-    vchain.deployment.save(record)
-    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record)))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "verifier service did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with verifier_service(vchain, tmp_path_factory.mktemp("page-text")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--window-size=1200,2400",
-    ):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium_open(tmp_path_factory.mktemp("chromium-profile"), 1200, 2400) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _hidden_in(text: str) -> list[str]:
@@ -221,14 +171,8 @@ def test_the_page_and_the_cli_escape_the_same_characters(server: str, browser: A
 
 @pytest.fixture(scope="module")
 def wallet_url() -> Iterator[str]:
-    from talentproof.wallet.serve import make_server
-
-    srv = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/"
-    srv.shutdown()
-    srv.server_close()
+    with wallet_page() as url:
+        yield url
 
 
 def test_the_wallet_page_shows_a_hostile_issuer_name_escaped(

@@ -2,78 +2,29 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
 from talentproof.credential.qr import encode_payload, render_png
-from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
+from tests.pages import chromium_open, verifier_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(vchain, tmp_path_factory):
-    record = tmp_path_factory.mktemp("web") / "deployment.json"
-    vchain.deployment.save(record)
-    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record)))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        assert time.monotonic() < deadline, "verifier service did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with verifier_service(vchain, tmp_path_factory.mktemp("web")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--window-size=1200,2400",
-    ):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium_open(tmp_path_factory.mktemp("chromium-profile"), 1200, 2400) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _verify_files(browser, server, files: list[Path], profession: str | None = None):

@@ -9,11 +9,9 @@ import base64
 import hashlib
 import json
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,14 +22,11 @@ from talentproof.credential.jcs import canonicalize
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.person import commit_identity_document, new_salt
 from talentproof.credential.presentation import presentation_salt, verify_presentation
-from talentproof.wallet.serve import make_server
+from tests.pages import chromium, chromium_open, wallet_page
 
 from .wallet_helpers import issue
 
 pytestmark = [pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 def b64url(data: bytes) -> str:
@@ -40,56 +35,14 @@ def b64url(data: bytes) -> str:
 
 @pytest.fixture(scope="module")
 def page_url() -> Iterator[str]:
-    server = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-
-
-def chromium(
-    profile: Any,
-    width: int = 1200,
-    height: int = 1600,
-    extra: tuple[str, ...] = (),
-    *,
-    log_network: bool = False,
-) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        f"--window-size={width},{height}",
-        *extra,
-    ):
-        opts.add_argument(arg)
-    if log_network:  # every request the page makes, read back with get_log("performance")
-        opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(60)
-    return driver
+    with wallet_page() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
-    try:
+    with chromium_open(tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def loaded(browser: Any, url: str) -> Any:

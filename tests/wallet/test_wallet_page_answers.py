@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.wallet.oid4vp import DID_PREFIX, answer_warnings
+from tests.pages import chromium_open
 
 from .test_wallet_page import loaded, page_url  # noqa: F401  (page_url: a fixture)
 from .test_wallet_page_checks import Institution, hold, institution  # noqa: F401  (a fixture)
@@ -113,13 +114,8 @@ def endpoints() -> Iterator[tuple[Endpoint, Endpoint]]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from .test_wallet_page import chromium
-
-    driver = chromium(tmp_path_factory.mktemp("answers-profile"), 800, 1600)
-    try:
+    with chromium_open(tmp_path_factory.mktemp("answers-profile"), 800, 1600) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def holding_a_degree(browser: Any, page_url: str, institution: Institution) -> None:

@@ -26,6 +26,7 @@ from talentproof.credential import integrity
 from talentproof.credential.jcs import canonicalize
 from talentproof.credential.keys import Ed25519SigningKey, did_web_document
 from talentproof.credential.qr import decode_image, decode_payload
+from tests.pages import chromium_open
 
 from .test_wallet_page import loaded, page_url, run_js  # noqa: F401  (page_url: a fixture)
 from .wallet_helpers import ISSUER_KEY, issue
@@ -146,13 +147,8 @@ def institution() -> Iterator[Institution]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from .test_wallet_page import chromium
-
-    driver = chromium(tmp_path_factory.mktemp("checks-profile"), 375, 1400)
-    try:
+    with chromium_open(tmp_path_factory.mktemp("checks-profile"), 375, 1400) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def hold(browser: Any, page_url: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
