@@ -9,7 +9,10 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine
@@ -22,6 +25,7 @@ from talentproof.issuer.store.locks import WriterLock, writer_lock
 from talentproof.issuer.store.sendlock import AccountSendLock
 
 ACCOUNT = "0x" + "ab" * 20
+L = TypeVar("L")
 
 IN_MEMORY = [
     "sqlite://",
@@ -58,6 +62,21 @@ def _pair(tmp_path: Path, case: str, order: str) -> tuple[str, str]:
     return urls if order == "plain first" else (urls[1], urls[0])
 
 
+@contextmanager
+def _locks_on(urls: tuple[str, str], lock: Callable[[Any], L]) -> Iterator[tuple[L, L]]:
+    """``lock`` made on an engine of each URL (two replicas); closed, engines disposed, after."""
+    engines = [make_engine(url) for url in urls]
+    made: list[Any] = []
+    try:
+        made = [lock(engine) for engine in engines]
+        yield made[0], made[1]
+    finally:
+        for each in made:
+            each.close()
+        for engine in engines:
+            engine.dispose()
+
+
 @pytest.mark.parametrize("order", ["plain first", "other name first"])
 @pytest.mark.parametrize("case", CASES)
 def test_one_sqlite_file_under_two_names_has_one_send_lock(
@@ -65,21 +84,13 @@ def test_one_sqlite_file_under_two_names_has_one_send_lock(
 ) -> None:
     """While one replica holds an account's send lock, a replica naming the database otherwise
     waits for it (here: gives up with AccountBusy), never signs the same nonce alongside."""
-    urls = first_url, second_url = _pair(tmp_path, case, order)
-    first_engine, second_engine = make_engine(first_url), make_engine(second_url)
-    first = AccountSendLock(first_engine, timeout_s=5)
-    second = AccountSendLock(second_engine, timeout_s=5)
-    try:
+    urls = _pair(tmp_path, case, order)
+    with _locks_on(urls, lambda engine: AccountSendLock(engine, timeout_s=5)) as (first, second):
         assert first.kind == second.kind == "file", (first.kind, second.kind)
         with first.hold(ACCOUNT), pytest.raises(AccountBusy), second.hold(ACCOUNT, timeout=0.1):
             raise AssertionError(f"two holders of one send lock: {urls}")
         with second.hold(ACCOUNT, timeout=5):  # free again once the first let go
             pass
-    finally:
-        first.close()
-        second.close()
-        first_engine.dispose()
-        second_engine.dispose()
 
 
 @pytest.mark.parametrize("order", ["plain first", "other name first"])
@@ -89,10 +100,8 @@ def test_one_sqlite_file_under_two_names_has_one_writer_lock(
 ) -> None:
     """While one replica writes, a replica naming the database otherwise queues on the same
     ``flock``: the lock file sits beside the database file's real path."""
-    urls = first_url, second_url = _pair(tmp_path, case, order)
-    first_engine, second_engine = make_engine(first_url), make_engine(second_url)
-    first, second = writer_lock(first_engine), writer_lock(second_engine)
-    try:
+    urls = _pair(tmp_path, case, order)
+    with _locks_on(urls, writer_lock) as (first, second):
         assert isinstance(first, WriterLock) and isinstance(second, WriterLock), urls
         real = os.path.realpath(tmp_path / "data" / "issuer.db")
         assert first.path == second.path == Path(f"{real}-writelock"), urls
@@ -103,11 +112,6 @@ def test_one_sqlite_file_under_two_names_has_one_writer_lock(
                     fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
             finally:
                 os.close(probe)
-    finally:
-        first.close()
-        second.close()
-        first_engine.dispose()
-        second_engine.dispose()
 
 
 @pytest.mark.parametrize("order", ["plain first", "other name first"])
