@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +109,35 @@ def degree_request(name: str = "MSc Financial Technology", seed_byte: int = 7) -
             },
         },
     }
+
+
+def worker_pass(worker: Any) -> tuple[threading.Thread, list[BaseException]]:
+    """A thread (not started) that runs one forced pass of an anchoring ``worker``, and the
+    list it puts what the pass raised in."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            worker.run_once(force=True)
+        except BaseException as exc:
+            errors.append(exc)
+
+    return threading.Thread(target=run), errors
+
+
+def run_worker_once(
+    chain: dict[str, Any], data_dir: Path, crash_at: str | None, **settings: Any
+) -> subprocess.CompletedProcess[str]:
+    """``issuer worker --once`` in its own process on ``data_dir`` (killed at ``crash_at``)."""
+    env = {**os.environ, **settings_env(chain, data_dir, **settings)}
+    env.pop("TALENTPROOF_ISSUER_UNSAFE_CRASH_AT", None)
+    if crash_at:
+        env["TALENTPROOF_ISSUER_UNSAFE_CRASH_AT"] = crash_at
+    return subprocess.run(
+        [sys.executable, "-m", "talentproof.issuer.cli", "worker", "--once", "--timeout", "60"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

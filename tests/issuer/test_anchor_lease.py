@@ -198,7 +198,6 @@ def test_a_holder_that_loses_the_lease_mid_pass_sends_nothing_more(
     another replica takes the lease: the old holder finishes that send and awaits it, but sends
     no other institution's (the new holder does), so two workers never send side by side for
     longer than one batch."""
-    import threading
 
     from fastapi.testclient import TestClient
     from sqlalchemy import select, text
@@ -206,7 +205,7 @@ def test_a_holder_that_loses_the_lease_mid_pass_sends_nothing_more(
     from talentproof.issuer.app import create_app
     from talentproof.issuer.db import AnchorBatch, Institution
 
-    from .issuer_helpers import bearer, degree_request, onboard
+    from .issuer_helpers import bearer, degree_request, onboard, worker_pass
 
     holder = make_service(database_url=pg_url, lease_check_s=0.05, send_lock_timeout_s=30)
     with TestClient(create_app(holder, run_worker=False)) as client:
@@ -221,19 +220,12 @@ def test_a_holder_that_loses_the_lease_mid_pass_sends_nothing_more(
         worker = client.app.state.worker  # type: ignore[attr-defined]
         assert worker.lease.acquire() and worker.lease.kind == "postgresql"
         standby = AnchorLease(make_engine(pg_url), check_s=0.05, timeout_s=3)
-        errors: list[BaseException] = []
-
-        def one_pass() -> None:
-            try:
-                worker.run_once(force=True)
-            except BaseException as exc:
-                errors.append(exc)
 
         def states() -> list[str]:
             with holder.sessions() as session:
                 return list(session.scalars(select(AnchorBatch.state).order_by(AnchorBatch.id)))
 
-        thread = threading.Thread(target=one_pass)
+        thread, errors = worker_pass(worker)
         with contextlib.ExitStack() as busy:  # another sender of both accounts
             for account in accounts:
                 busy.enter_context(holder.send_lock.hold(account))

@@ -12,7 +12,6 @@ anchored while the chain does not show its root, and must anchor the root exactl
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +30,7 @@ from tests.ledger.dying_endpoint import DyingEndpoint
 from tests.ledger.test_nonce_taken_on_failover import raw_hash, take_nonce
 from tests.reliability.load_helpers import tally, verify_documents
 
-from .issuer_helpers import bearer, degree_request, onboard
+from .issuer_helpers import bearer, degree_request, onboard, worker_pass
 
 pytestmark = pytest.mark.integration
 
@@ -151,16 +150,9 @@ def test_a_recorded_anchor_whose_nonce_another_sender_took_is_re_anchored_once(
     with TestClient(create_app(service, run_worker=False)) as client:
         issued = _issue(client, service)
         worker = client.app.state.worker
-        errors: list[BaseException] = []
-
-        def first_pass() -> None:
-            try:
-                worker.run_once(force=True)
-            except BaseException as exc:
-                errors.append(exc)
 
         rpc_call(live, "evm_setAutomine", [False])
-        thread = threading.Thread(target=first_pass)
+        thread, errors = worker_pass(worker)
         try:
             thread.start()
             deadline = time.monotonic() + 30

@@ -5,10 +5,6 @@ its broadcast, so a worker killed while several are in flight resumes each of th
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +19,7 @@ from talentproof.ledger.nodes import rpc_call
 from talentproof.verifier.engine import Verdict
 from tests.reliability.load_helpers import tally, verify_documents
 
-from .issuer_helpers import bearer, degree_request, onboard, settings_env
+from .issuer_helpers import bearer, degree_request, onboard, run_worker_once, worker_pass
 
 pytestmark = pytest.mark.integration
 
@@ -65,20 +61,13 @@ def test_one_pass_sends_every_institutions_anchor_before_waiting(
         institutions = [onboard(client) for _ in range(INSTITUTIONS)]
         ids = _issue_each(client, institutions, "pipelined")
         worker = client.app.state.worker  # type: ignore[attr-defined]
-        errors: list[BaseException] = []
-
-        def one_pass() -> None:
-            try:
-                worker.run_once(force=True)
-            except BaseException as exc:
-                errors.append(exc)
 
         def sent() -> list[AnchorBatch]:
             with service.sessions() as session:
                 return list(session.scalars(select(AnchorBatch).where(AnchorBatch.state == "sent")))
 
         rpc_call(live, "evm_setAutomine", [False])
-        thread = threading.Thread(target=one_pass)
+        thread, errors = worker_pass(worker)
         try:
             thread.start()
             deadline = time.monotonic() + 20
@@ -102,19 +91,8 @@ def test_one_pass_sends_every_institutions_anchor_before_waiting(
 
 
 def _run_worker(chain: dict[str, Any], data_dir: Path, crash_at: str | None) -> int:
-    """``issuer worker --once`` in its own process (killed at ``crash_at``); its exit code."""
-    env = {**os.environ, **settings_env(chain, data_dir, batch_max_leaves=2)}
-    env.pop("TALENTPROOF_ISSUER_UNSAFE_CRASH_AT", None)
-    if crash_at:
-        env["TALENTPROOF_ISSUER_UNSAFE_CRASH_AT"] = crash_at
-    done = subprocess.run(
-        [sys.executable, "-m", "talentproof.issuer.cli", "worker", "--once", "--timeout", "60"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """``issuer worker --once`` (killed at ``crash_at``), two leaves a batch; its exit code."""
+    done = run_worker_once(chain, data_dir, crash_at, batch_max_leaves=2)
     assert done.returncode in (0, 86), done.stderr[-2000:]
     return done.returncode
 

@@ -3,10 +3,6 @@ anchored exactly once (one batch each, each root anchored once on chain, by its 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,29 +10,12 @@ from sqlalchemy import func, select
 
 from talentproof.issuer.db import AnchorBatch, Credential
 
-from .issuer_helpers import bearer, degree_request, onboard, settings_env
+from .issuer_helpers import bearer, degree_request, onboard, run_worker_once
 
 pytestmark = pytest.mark.integration
 
 N_CREDENTIALS = 10
 MAX_LEAVES = 4
-
-
-def _run_worker(
-    chain: dict[str, Any], data_dir: Path, crash_at: str | None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **settings_env(chain, data_dir, batch_max_leaves=MAX_LEAVES)}
-    env.pop("TALENTPROOF_ISSUER_UNSAFE_CRASH_AT", None)
-    if crash_at:
-        env["TALENTPROOF_ISSUER_UNSAFE_CRASH_AT"] = crash_at
-    return subprocess.run(
-        [sys.executable, "-m", "talentproof.issuer.cli", "worker", "--once", "--timeout", "60"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _root_anchored_events(chain: dict[str, Any], issuer_id: int) -> list[bytes]:
@@ -78,25 +57,25 @@ def test_worker_killed_at_each_crash_point_resumes_without_loss_or_duplicate(
     def anchored_roots() -> list[bytes]:
         return _root_anchored_events(issuer_chain, inst["chain_issuer_id"])
 
-    crashed = _run_worker(issuer_chain, tmp_path, "while_forming")
+    crashed = run_worker_once(issuer_chain, tmp_path, "while_forming", batch_max_leaves=MAX_LEAVES)
     assert crashed.returncode == 86, crashed.stderr[-2000:]
     assert batch_states() == ["forming"] and anchored_roots() == []
     with service.sessions() as session:  # its leaves are taken until the next worker frees them
         assert session.scalar(select(func.count()).where(Credential.batch_id.is_not(None))) > 0
 
-    crashed = _run_worker(issuer_chain, tmp_path, "before_send")
+    crashed = run_worker_once(issuer_chain, tmp_path, "before_send", batch_max_leaves=MAX_LEAVES)
     assert crashed.returncode == 86, crashed.stderr[-2000:]
     assert batch_states() == ["built"] and anchored_roots() == []  # the forming one was freed
 
-    crashed = _run_worker(issuer_chain, tmp_path, "after_send")
+    crashed = run_worker_once(issuer_chain, tmp_path, "after_send", batch_max_leaves=MAX_LEAVES)
     assert crashed.returncode == 86, crashed.stderr[-2000:]
     assert batch_states() == ["built"] and len(anchored_roots()) == 1  # on chain, not recorded
 
-    crashed = _run_worker(issuer_chain, tmp_path, "after_receipt")
+    crashed = run_worker_once(issuer_chain, tmp_path, "after_receipt", batch_max_leaves=MAX_LEAVES)
     assert crashed.returncode == 86, crashed.stderr[-2000:]
     assert batch_states() == ["anchored", "sent"] and len(anchored_roots()) == 2
 
-    resumed = _run_worker(issuer_chain, tmp_path, None)
+    resumed = run_worker_once(issuer_chain, tmp_path, None, batch_max_leaves=MAX_LEAVES)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
 
     with service.sessions() as session:

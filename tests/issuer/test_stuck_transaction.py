@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -11,7 +10,7 @@ from web3 import Web3
 
 from talentproof.issuer.db import AnchorBatch
 
-from .issuer_helpers import bearer, degree_request, onboard
+from .issuer_helpers import bearer, degree_request, onboard, worker_pass
 
 pytestmark = pytest.mark.integration
 
@@ -27,15 +26,7 @@ def test_dropped_transaction_is_replaced(make_service, issuer_chain) -> None:
         token = onboard(client)["api_key"]["token"]
         cred = client.post("/credentials", headers=bearer(token), json=degree_request()).json()
         w3.provider.make_request("evm_setAutomine", [False])
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                client.app.state.worker.run_once(force=True)
-            except BaseException as exc:
-                errors.append(exc)
-
-        worker = threading.Thread(target=run)
+        worker, errors = worker_pass(client.app.state.worker)
         try:
             worker.start()
             deadline = time.monotonic() + 20
