@@ -12,17 +12,13 @@ Bazaar's ``@digitalbazaar/vc`` (with its status read from the served status list
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from talentproof.credential.anchor import split_anchor
 from talentproof.issuer.app import create_app
@@ -31,6 +27,7 @@ from talentproof.verifier.engine import Verifier
 from talentproof.verifier.report import Verdict
 from talentproof.verifier.trust import TrustedDeployment
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard
+from tests.pages import free_port, served
 
 from .node_vc import ROOT, messages, verify_with_vc
 
@@ -41,34 +38,13 @@ pytestmark = [
 WALLET = Path(__file__).with_name("js") / "oid4vci_wallet.mjs"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def issuer_url(make_service: Any) -> Iterator[str]:
     """A real issuer on the loopback (uvicorn in a thread, anchoring worker running)."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    service = make_service(public_url=url, oid4vci_deferred_interval_s=1)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(service, run_worker=True), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
+    port = free_port()
+    service = make_service(public_url=f"http://127.0.0.1:{port}", oid4vci_deferred_interval_s=1)
+    with served(create_app(service, run_worker=True), port) as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def run_wallet(offer_uri: str, tx_code: str, *extra: str) -> dict[str, Any]:

@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, issue
+from tests.pages import free_port, served
 
 from .node_vc import ROOT
 
@@ -37,32 +34,19 @@ pytestmark = [
 WALLET = Path(__file__).with_name("js") / "oid4vp_wallet.mjs"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def verifier_url(vchain: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The verifier service on the loopback (uvicorn in a thread), on the session's chain."""
     record = tmp_path_factory.mktemp("oid4vp-interop") / "deployment.json"
     vchain.deployment.save(record)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record), public_url=url))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
+    port = free_port()
+    app = create_app(
+        ServiceSettings(
+            rpc_url=vchain.rpc_url, trust=str(record), public_url=f"http://127.0.0.1:{port}"
+        )
+    )
+    with served(app, port) as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 @pytest.fixture(scope="module")
