@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from talentproof.credential import qr as c_qr
 from talentproof.credential.errors import CredentialError
@@ -190,7 +191,74 @@ def item_from_json(data: bytes | str, source: str, limits: Limits = DEFAULT_LIMI
         return Item(source, None, str(exc))
     if not isinstance(doc, dict):
         return Item(source, None, f"expected a JSON object, found {type(doc).__name__}")
+    why = not_a_document(doc, source)
+    if why is not None:
+        return Item(source, None, why)
     return Item(source, doc)
+
+
+#: The credential states the issuer API answers with (``status`` of its answers).
+_ISSUER_STATES = frozenset({"pending_anchor", "anchored"})
+#: A credential id as the issuer mints it (``urn:uuid:`` + a UUID): the only id echoed back.
+_CREDENTIAL_ID = re.compile(r"^urn:uuid:[0-9a-fA-F-]{36}$")
+#: The members of a VC API request body (``POST /credentials/verify``, ``/presentations/verify``).
+_VC_API_BODY = frozenset({"verifiableCredential", "verifiablePresentation", "options"})
+
+
+def not_a_document(doc: dict[str, Any], source: str) -> str | None:
+    """Why the JSON object ``doc`` (read from ``source``) is a known answer or request body that
+    wraps a credential rather than a credential or presentation itself, or None.
+
+    Recognised, when ``doc`` has no ``@context`` (every credential and presentation has one):
+    the issuer API's answer to ``POST /credentials`` (``id``, ``status``, ``credential``...), its
+    answer to ``GET /credentials/{id}/anchor`` (``status``, ``credentialHash``, no credential), a
+    line of its bulk-job results (``row``, ``status``, ``credential``), and a VC API request body
+    (``{"verifiableCredential": ...}``). Such an input is refused (NOT_VERIFIABLE), naming what
+    it is and what to give instead; the credential inside is never verified in its place: the
+    wrapper's own members are not signed, and the user should give what the holder holds.
+    Only the issuer's own id form and states are echoed (the rest of a wrapper is unsigned
+    text)."""
+    if "@context" in doc:
+        return None
+    status = doc.get("status")
+    known = status if isinstance(status, str) and status in _ISSUER_STATES else None
+    state = f"status {known}" if known else "its status"
+    raw_id = doc.get("id")
+    cid = raw_id if isinstance(raw_id, str) and _CREDENTIAL_ID.match(raw_id) else "{id}"
+    fetch = f"fetch the credential with its anchor proof from GET /credentials/{cid}"
+    if known != "anchored":
+        fetch += f" once GET /credentials/{cid}/anchor says anchored"
+    if isinstance(doc.get("credential"), dict) and "status" in doc:
+        if "row" in doc:
+            return (
+                f"{source} is a line of the issuer API's bulk-job results "
+                f"(GET /bulk-jobs/{{id}}/results, {state}), not a credential: {fetch} "
+                '(or save that line\'s "credential" member alone, once anchored)'
+            )
+        return (
+            f"{source} is the issuer API's answer to POST /credentials ({state}), not a "
+            f"credential: {fetch}"
+        )
+    if "credentialHash" in doc and "status" in doc and "credential" not in doc:
+        return (
+            f"{source} is the issuer API's answer to GET /credentials/{{id}}/anchor ({state}): "
+            f"the credential's anchor status, not a credential: {fetch}"
+        )
+    if doc and doc.keys() <= _VC_API_BODY and doc.keys() != {"options"}:
+        if "verifiableCredential" in doc:
+            return (
+                f'{source} is a W3C VC API body ({{"verifiableCredential": ...}}, as the '
+                "issuer's POST /credentials/issue answers and the verifier service's "
+                "POST /credentials/verify takes), not a credential: give the credential alone, "
+                "with its anchor proof (GET /credentials/{id} once anchored), or send the body "
+                "to POST /credentials/verify"
+            )
+        return (
+            f'{source} is a W3C VC API body ({{"verifiablePresentation": ...}}, as the '
+            "verifier service's POST /presentations/verify takes), not a presentation: give the "
+            "presentation alone, or send the body to POST /presentations/verify"
+        )
+    return None
 
 
 def item_from_bytes(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -> Item:
