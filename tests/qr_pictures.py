@@ -46,13 +46,15 @@ def valid_and_revoked_degrees(vchain: Any) -> tuple[dict[str, Any], dict[str, An
 
 
 @contextmanager
-def verifier_on(vchain: Any, folder: Path) -> Iterator[dict[str, Any]]:
-    """The verifier service (a TestClient) trusting ``vchain``'s deployment, recorded in
-    ``folder``: {dir, record, chain, client}."""
+def verifier_on(vchain: Any, folder: Path, pictures: dict[str, bytes]) -> Iterator[dict[str, Any]]:
+    """``pictures`` (file name -> PNG) written in ``folder``, and the verifier service (a
+    TestClient) trusting ``vchain``'s deployment, recorded there: {dir, record, chain, client}."""
     from fastapi.testclient import TestClient
 
     from talentproof.verifier.service import ServiceSettings, create_app
 
+    for name, data in pictures.items():
+        (folder / name).write_bytes(data)
     record = folder / "deployment.json"
     vchain.deployment.save(record)
     app_ = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record)))

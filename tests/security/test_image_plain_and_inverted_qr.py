@@ -39,9 +39,7 @@ def env(vchain, tmp_path_factory):
         # the same code twice: one credential
         "valid-and-inverted-valid.png": side_by_side(pv, ImageOps.invert(pv), gap=20),
     }
-    for name, data in pictures.items():
-        (d / name).write_bytes(data)
-    with verifier_on(vchain, d) as env_:
+    with verifier_on(vchain, d, pictures) as env_:
         yield env_
 
 

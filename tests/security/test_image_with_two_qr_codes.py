@@ -45,9 +45,7 @@ def env(vchain, tmp_path_factory):
         "valid-twice.png": side_by_side(gray(pv), gray(pv)),  # the same code twice: one credential
         "valid.png": pv,
     }
-    for name, data in pictures.items():
-        (d / name).write_bytes(data)
-    with verifier_on(vchain, d) as env_:
+    with verifier_on(vchain, d, pictures) as env_:
         yield env_
 
 
