@@ -13,6 +13,8 @@ still the request's; the slow replica's response is refused as a replay.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from talentproof.verifier.oid4vp_store import ANSWERED, VERIFYING, RequestStore
@@ -21,17 +23,25 @@ from tests.issuer.conftest import pg_server, pg_url  # noqa: F401 (PostgreSQL fi
 from tests.replica_stores import Clock, database_url, two_replicas  # noqa: F401 (a fixture)
 
 
+def _claim_taken_over(a: Any, b: Any, clock: Clock, ref: str) -> tuple[Any, Any]:
+    """A response claims the request on replica ``a`` (the applicant's); ``a`` stalls past
+    ``claim_s`` (slow, not dead) and a second response claims it on ``b`` (whoever photographed
+    the QR code): the request as each replica read it."""
+    seen_a = a.by_ref(ref)
+    assert seen_a is not None and a.claim(seen_a) is None
+    clock.now += 11
+    seen_b = b.by_ref(ref)
+    assert seen_b is not None and b.claim(seen_b) is None
+    return seen_a, seen_b
+
+
 def test_attack_a_slow_replicas_lapsed_claim_does_not_record_a_second_verdict(
     database_url: str,
 ) -> None:
     clock = Clock()
     a, b = two_replicas(database_url, lambda e: DbRequestStore(e, 300, clock, claim_s=10))
     req = a.create("10.0.0.1", "hk-dlt-expert")
-    seen_a = a.by_ref(req.ref)
-    assert seen_a is not None and a.claim(seen_a) is None  # the applicant's response, on a
-    clock.now += 11  # a's chain reads stall past claim_s: a is slow, not dead
-    seen_b = b.by_ref(req.ref)
-    assert seen_b is not None and b.claim(seen_b) is None  # the QR photographer's, on b
+    seen_a, seen_b = _claim_taken_over(a, b, clock, req.ref)
     assert b.answer(seen_b, {"outcome": {"code": "VALID_NOT_MET"}}) is True
     # a finishes: its claim was taken over, so its verdict is not recorded over b's
     assert a.answer(seen_a, {"outcome": {"code": "VALID_MEETS"}}) is False
@@ -40,11 +50,7 @@ def test_attack_a_slow_replicas_lapsed_claim_does_not_record_a_second_verdict(
     assert got.report == {"outcome": {"code": "VALID_NOT_MET"}}
     # the other order: the slow replica finishes first, after its claim was taken over
     req2 = a.create("10.0.0.1", "hk-dlt-expert")
-    first = a.by_ref(req2.ref)
-    assert first is not None and a.claim(first) is None
-    clock.now += 11
-    second = b.by_ref(req2.ref)
-    assert second is not None and b.claim(second) is None
+    first, second = _claim_taken_over(a, b, clock, req2.ref)
     assert a.answer(first, {"outcome": {"code": "VALID_MEETS"}}) is False
     assert a.status(first) == VERIFYING  # b is still verifying the response it took
     assert b.answer(second, {"outcome": {"code": "INVALID"}}) is True
@@ -58,11 +64,7 @@ def test_attack_a_slow_replica_giving_back_a_lapsed_claim_does_not_reopen_the_re
     clock = Clock()
     a, b = two_replicas(database_url, lambda e: DbRequestStore(e, 300, clock, claim_s=10))
     req = a.create("10.0.0.1", "hk-dlt-expert")
-    first = a.by_ref(req.ref)
-    assert first is not None and a.claim(first) is None
-    clock.now += 11
-    second = b.by_ref(req.ref)
-    assert second is not None and b.claim(second) is None
+    first, second = _claim_taken_over(a, b, clock, req.ref)
     a.release(first)  # a's response could not be verified at all: gives back its (lost) claim
     third = a.by_ref(req.ref)
     assert third is not None and a.status(third) == VERIFYING
