@@ -87,7 +87,10 @@ def credential_says(r: CredentialReport) -> str | None:
 
 def render_credential(r: CredentialReport) -> list[str]:
     """Lines for one credential's report."""
-    head = f"{r.source}: {VERDICT_TEXT[r.verdict]}"
+    # an input that could not be read at all is what makes the application NOT VERIFIABLE: its
+    # heading says so (its JSON verdict stays INVALID: fail closed)
+    verdict = "NOT VERIFIABLE (could not be read)" if r.unreadable else VERDICT_TEXT[r.verdict]
+    head = f"{r.source}: {verdict}"
     who = r.issuer_name and (
         f"issued by {r.issuer_name}" + (f" ({r.issuer_did})" if r.issuer_did else "")
     )

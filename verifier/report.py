@@ -221,6 +221,14 @@ class CredentialReport:
         """The fail-closed verdict over all checks."""
         return verdict_of(self.checks)
 
+    @property
+    def unreadable(self) -> bool:
+        """Whether the input could not be read at all: its only failed check is "readable"
+        (check 1) and it is not a text that was read but is no TalentProof payload. Such an
+        input makes the application NOT_VERIFIABLE (`outcome_of`), not INVALID."""
+        failed = [c for c in self.checks if c.status is Status.FAIL]
+        return bool(failed) and not any(_decides(c) for c in failed)
+
     def check(self, check_id: CheckId) -> CheckResult:
         """The result of one check (raises KeyError when it did not run)."""
         for c in self.checks:

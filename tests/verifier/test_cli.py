@@ -128,6 +128,9 @@ def test_garbage_qr_text_is_not_verifiable_not_a_crash(env):
     assert r.exit_code == 3
     assert "✗  1. Readable credential" in r.output
     assert "Result: NOT VERIFIABLE: Could not read QR payload" in r.output
+    # the input's own heading agrees with the result (it said INVALID)
+    assert "QR payload: NOT VERIFIABLE (could not be read)" in r.output, r.output
+    assert "QR payload: INVALID" not in r.output
 
 
 def test_chain_unreachable_exit_3(env):
