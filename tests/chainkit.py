@@ -224,6 +224,28 @@ def sign(doc: Mapping[str, Any], key: Ed25519SigningKey) -> dict[str, Any]:
     )
 
 
+def sign_presentation(
+    doc: Mapping[str, Any],
+    key: Ed25519SigningKey,
+    *,
+    challenge: str,
+    domain: str,
+    created: datetime | None = None,
+) -> dict[str, Any]:
+    """``doc`` signed as a presentation by ``key`` (an authentication proof bound to
+    ``challenge`` and ``domain``), whoever its credentials are about: what
+    ``create_presentation`` refuses to make."""
+    return integrity.sign(
+        dict(doc),
+        key,
+        verification_method=key.public_key.verification_method,
+        created=created or datetime.now(UTC).replace(microsecond=0),
+        proof_purpose="authentication",
+        challenge=challenge,
+        domain=domain,
+    )
+
+
 def anchor_batch(
     signed: list[dict[str, Any]],
     client: RegistryClient | None,
@@ -313,3 +335,13 @@ def mixed_credentials(chain: Chain) -> list[dict[str, Any]]:
     bad_holder = copy.deepcopy(good)
     bad_holder["credentialSubject"]["id"] = "did:key:z6MkNOTAKEY"
     return [good, revoked, tampered, forged, unanchored, bad_holder]
+
+
+def dlt_expert_credentials(chain: Chain, subject: str) -> dict[str, dict[str, Any]]:
+    """``subject``'s anchored degree (University of Hong Kong), employment (HSBC, since 2012)
+    and training badge (HKIB): what the hk-dlt-expert profession asks for."""
+    return {
+        "degree": issue(chain, chain.issuers["University of Hong Kong"], DEGREE, subject),
+        "employment": issue(chain, chain.issuers["HSBC"], EMPLOYMENT, subject, start="2012-01-01"),
+        "training": issue(chain, chain.issuers["HKIB"], BADGE, subject),
+    }

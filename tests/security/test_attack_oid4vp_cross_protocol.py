@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from talentproof.credential.presentation import create_presentation
 from talentproof.verifier.limits import VerifierLimits
 from talentproof.verifier.service import ServiceSettings, create_app
-from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, ID_SALT, holder, issue
+from tests.chainkit import ID_SALT, dlt_expert_credentials, holder
 from tests.verifier.test_oid4vp import answer, new_request, post, resolve
 
 pytestmark = pytest.mark.integration
@@ -46,11 +46,7 @@ def setup(vchain, tmp_path_factory):
     vchain.deployment.save(record)
     hk = holder()
     s = hk.public_key.did_key
-    creds = {
-        "degree": issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, s),
-        "employment": issue(vchain, vchain.issuers["HSBC"], EMPLOYMENT, s, start="2012-01-01"),
-        "training": issue(vchain, vchain.issuers["HKIB"], BADGE, s),
-    }
+    creds = dlt_expert_credentials(vchain, s)
     # two verifier services: each makes its own key (its own client_id)
     with (
         TestClient(_app(vchain, str(record))) as one,

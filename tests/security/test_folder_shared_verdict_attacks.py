@@ -30,14 +30,13 @@ import pytest
 from typer.testing import CliRunner
 
 from talentproof.cli import app
-from talentproof.credential import integrity
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.merkle import credential_hash
 from talentproof.credential.presentation import create_presentation
 from talentproof.ledger import reader as ledger_reader
 from talentproof.verifier import bulk
-from tests.chainkit import DEGREE, EMPLOYMENT, anchor_batch, build, holder, sign
+from tests.chainkit import DEGREE, EMPLOYMENT, anchor_batch, build, holder, sign, sign_presentation
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -82,12 +81,9 @@ def _vp_by_another_holder(cred: dict[str, Any], key: Ed25519SigningKey) -> dict[
         "holder": key.public_key.did_key,
         "verifiableCredential": [cred],
     }
-    return integrity.sign(
+    return sign_presentation(
         doc,
         key,
-        verification_method=key.public_key.verification_method,
-        created=datetime.now(UTC).replace(microsecond=0),
-        proof_purpose="authentication",
         challenge="c",
         domain="d",
     )

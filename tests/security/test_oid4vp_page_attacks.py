@@ -25,7 +25,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from talentproof.credential.presentation import create_presentation
 from talentproof.credential.qr import encode_payload
-from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import DEGREE, dlt_expert_credentials, holder, issue
 from tests.verifier.test_web_page import browser, server
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -36,11 +36,7 @@ __all__ = ["browser", "server"]
 def _meeting_applicant(vchain: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
     key = holder()
     s = key.public_key.did_key
-    return key, {
-        "degree": issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, s),
-        "employment": issue(vchain, vchain.issuers["HSBC"], EMPLOYMENT, s, start="2012-01-01"),
-        "training": issue(vchain, vchain.issuers["HKIB"], BADGE, s),
-    }
+    return key, dlt_expert_credentials(vchain, s)
 
 
 def _request_from_wallet(browser: Any, wait: Any) -> tuple[str, dict[str, Any]]:

@@ -22,6 +22,7 @@ from tests.chainkit import (
     holder,
     issue,
     sign,
+    sign_presentation,
 )
 
 pytestmark = pytest.mark.integration
@@ -395,8 +396,6 @@ def test_presentation_for_another_domain_fails_binding(vchain, uni):
 
 
 def test_presentation_of_someone_elses_credential_fails_binding(vchain, uni):
-    from talentproof.credential import integrity
-
     thief, victim = holder(), holder()
     deg = issue(vchain, uni, DEGREE, victim.public_key.did_key)
     vp = {
@@ -405,12 +404,9 @@ def test_presentation_of_someone_elses_credential_fails_binding(vchain, uni):
         "holder": thief.public_key.did_key,
         "verifiableCredential": [deg],
     }
-    vp = integrity.sign(
+    vp = sign_presentation(
         vp,
         thief,
-        verification_method=thief.public_key.verification_method,
-        created=datetime.now(UTC).replace(microsecond=0),
-        proof_purpose="authentication",
         challenge="n2",
         domain="talentproof-verifier",
     )

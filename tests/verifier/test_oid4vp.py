@@ -15,7 +15,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey as CryptoPub
 from fastapi.testclient import TestClient
 
-from talentproof.credential.integrity import sign
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.credential.presentation import create_presentation
 from talentproof.verifier.dcql import KINDS, dcql_query
@@ -23,7 +22,13 @@ from talentproof.verifier.limits import VerifierLimits
 from talentproof.verifier.oid4vp_store import RequestStore
 from talentproof.verifier.policy import load_policy
 from talentproof.verifier.service import ServiceSettings, create_app
-from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, ID_NUMBER, ID_SALT, holder, issue
+from tests.chainkit import (
+    ID_NUMBER,
+    ID_SALT,
+    dlt_expert_credentials,
+    holder,
+    sign_presentation,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -42,11 +47,7 @@ def setup(vchain, tmp_path_factory):
     )
     hk = holder()
     s = hk.public_key.did_key
-    creds = {
-        "degree": issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, s),
-        "employment": issue(vchain, vchain.issuers["HSBC"], EMPLOYMENT, s, start="2012-01-01"),
-        "training": issue(vchain, vchain.issuers["HKIB"], BADGE, s),
-    }
+    creds = dlt_expert_credentials(vchain, s)
     with TestClient(app) as client:
         yield {"client": client, "creds": creds, "holder": hk, "app": app}
 
@@ -205,12 +206,9 @@ def test_presentation_by_another_key_is_refused(setup):
     # another key signs a presentation claiming the credentials' holder
     stolen = dict(vp)
     stolen.pop("proof")
-    stolen = sign(
+    stolen = sign_presentation(
         stolen,
         thief,
-        verification_method=thief.public_key.verification_method,
-        created=datetime.now(UTC).replace(microsecond=0),
-        proof_purpose="authentication",
         challenge=p["nonce"],
         domain=p["client_id"],
     )

@@ -17,7 +17,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from talentproof.credential.presentation import create_presentation
-from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import dlt_expert_credentials, holder
 from tests.verifier.test_web_page import browser, server
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -30,11 +30,7 @@ def test_wallet_request_on_the_page_shows_refusals_then_the_verdict(
 ) -> None:
     key = holder()
     s = key.public_key.did_key
-    creds = {
-        "degree": issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, s),
-        "employment": issue(vchain, vchain.issuers["HSBC"], EMPLOYMENT, s, start="2012-01-01"),
-        "training": issue(vchain, vchain.issuers["HKIB"], BADGE, s),
-    }
+    creds = dlt_expert_credentials(vchain, s)
     browser.get(server + "/")
     wait = WebDriverWait(browser, 30)
     wait.until(lambda d: len(Select(d.find_element(By.ID, "profession")).options) > 1)

@@ -28,14 +28,13 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from talentproof.cli import app
-from talentproof.credential.integrity import sign
 from talentproof.credential.presentation import create_presentation
 from talentproof.credential.qr import encode_payload, render_png
 from talentproof.verifier.cli import check_argument
 from talentproof.verifier.errors import InputError
 from talentproof.verifier.inputs import names_a_file
 from talentproof.verifier.service import ServiceSettings, create_app
-from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue, sign_presentation
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -86,14 +85,12 @@ def corpus(vchain, tmp_path_factory):
     }
     bad_proof_vp = _tamper_proof(signed_vp)
     other = holder()  # a proof that verifies, by another key than the holder it names
-    stolen_vp = sign(
+    stolen_vp = sign_presentation(
         {**unsigned_vp, "verifiableCredential": [degree]},
         other,
-        verification_method=other.public_key.verification_method,
-        created=created,
-        proof_purpose="authentication",
         challenge="c",
         domain=DOMAIN,
+        created=created,
     )
     payload = encode_payload(employment)
     body = payload[len("TP1:") :]

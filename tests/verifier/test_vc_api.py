@@ -10,12 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from talentproof.credential import integrity
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
 from talentproof.credential.presentation import create_presentation
 from talentproof.verifier.service import ServiceSettings, create_app
-from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue, sign_presentation
 
 pytestmark = pytest.mark.integration
 
@@ -267,12 +266,9 @@ def test_a_presentation_for_another_challenge_or_holder_is_refused(setup) -> Non
     thief = holder()  # signs the holder's credentials as its own presentation
     stolen = {k: v for k, v in _vp(setup, ch["challenge"]).items() if k != "proof"}
     stolen["holder"] = thief.public_key.did_key
-    stolen = integrity.sign(
+    stolen = sign_presentation(
         stolen,
         thief,
-        verification_method=thief.public_key.verification_method,
-        created=datetime.now(UTC).replace(microsecond=0),
-        proof_purpose="authentication",
         challenge=ch["challenge"],
         domain=DOMAIN,
     )
