@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +23,7 @@ import pytest
 
 from talentproof.credential.person import commit_identity_document
 from talentproof.demo import APPLICANT_ID, demo_subjects
-from talentproof.wallet.serve import make_server
-from tests.wallet.test_wallet_page import chromium
+from tests.pages import chromium, wallet_page
 
 from .stack import Stack
 
@@ -46,12 +44,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def wallet_url() -> Iterator[str]:
-    server = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with wallet_page() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
