@@ -23,25 +23,32 @@ from tests.issuer.conftest import pg_server, pg_url  # noqa: F401 (PostgreSQL fi
 from tests.replica_stores import Clock, database_url, two_replicas  # noqa: F401 (a fixture)
 
 
-def _claim_taken_over(a: Any, b: Any, clock: Clock, ref: str) -> tuple[Any, Any]:
-    """A response claims the request on replica ``a`` (the applicant's); ``a`` stalls past
-    ``claim_s`` (slow, not dead) and a second response claims it on ``b`` (whoever photographed
-    the QR code): the request as each replica read it."""
-    seen_a = a.by_ref(ref)
+@pytest.fixture
+def replicas(database_url: str) -> tuple[Clock, DbRequestStore, DbRequestStore]:
+    """Two replicas' request stores on one database (claims lapse after 10 s), and their clock."""
+    clock = Clock()
+    a, b = two_replicas(database_url, lambda e: DbRequestStore(e, 300, clock, claim_s=10))
+    return clock, a, b
+
+
+def _claim_taken_over(a: Any, b: Any, clock: Clock) -> tuple[Any, Any, Any]:
+    """A request made on replica ``a``; a response claims it there (the applicant's); ``a``
+    stalls past ``claim_s`` (slow, not dead) and a second response claims it on ``b`` (whoever
+    photographed the QR code): the request, as each replica read it."""
+    req = a.create("10.0.0.1", "hk-dlt-expert")
+    seen_a = a.by_ref(req.ref)
     assert seen_a is not None and a.claim(seen_a) is None
     clock.now += 11
-    seen_b = b.by_ref(ref)
+    seen_b = b.by_ref(req.ref)
     assert seen_b is not None and b.claim(seen_b) is None
-    return seen_a, seen_b
+    return req, seen_a, seen_b
 
 
 def test_attack_a_slow_replicas_lapsed_claim_does_not_record_a_second_verdict(
-    database_url: str,
+    replicas: tuple[Clock, DbRequestStore, DbRequestStore],
 ) -> None:
-    clock = Clock()
-    a, b = two_replicas(database_url, lambda e: DbRequestStore(e, 300, clock, claim_s=10))
-    req = a.create("10.0.0.1", "hk-dlt-expert")
-    seen_a, seen_b = _claim_taken_over(a, b, clock, req.ref)
+    clock, a, b = replicas
+    req, seen_a, seen_b = _claim_taken_over(a, b, clock)
     assert b.answer(seen_b, {"outcome": {"code": "VALID_NOT_MET"}}) is True
     # a finishes: its claim was taken over, so its verdict is not recorded over b's
     assert a.answer(seen_a, {"outcome": {"code": "VALID_MEETS"}}) is False
@@ -49,8 +56,7 @@ def test_attack_a_slow_replicas_lapsed_claim_does_not_record_a_second_verdict(
     assert got is not None and a.status(got) == ANSWERED
     assert got.report == {"outcome": {"code": "VALID_NOT_MET"}}
     # the other order: the slow replica finishes first, after its claim was taken over
-    req2 = a.create("10.0.0.1", "hk-dlt-expert")
-    first, second = _claim_taken_over(a, b, clock, req2.ref)
+    req2, first, second = _claim_taken_over(a, b, clock)
     assert a.answer(first, {"outcome": {"code": "VALID_MEETS"}}) is False
     assert a.status(first) == VERIFYING  # b is still verifying the response it took
     assert b.answer(second, {"outcome": {"code": "INVALID"}}) is True
@@ -59,12 +65,10 @@ def test_attack_a_slow_replicas_lapsed_claim_does_not_record_a_second_verdict(
 
 
 def test_attack_a_slow_replica_giving_back_a_lapsed_claim_does_not_reopen_the_request(
-    database_url: str,
+    replicas: tuple[Clock, DbRequestStore, DbRequestStore],
 ) -> None:
-    clock = Clock()
-    a, b = two_replicas(database_url, lambda e: DbRequestStore(e, 300, clock, claim_s=10))
-    req = a.create("10.0.0.1", "hk-dlt-expert")
-    first, second = _claim_taken_over(a, b, clock, req.ref)
+    clock, a, b = replicas
+    req, first, second = _claim_taken_over(a, b, clock)
     a.release(first)  # a's response could not be verified at all: gives back its (lost) claim
     third = a.by_ref(req.ref)
     assert third is not None and a.status(third) == VERIFYING
