@@ -190,7 +190,9 @@ def verify_command(
         str | None,
         typer.Option(
             "--as-of",
-            help="Judge validity and revocation as of this time (YYYY-MM-DD or ISO date-time; default now).",
+            help="Judge anchoring, validity and revocation as of this time: YYYY-MM-DD (00:00 UTC "
+            "that day; today's date, UTC, means now) or an ISO date-time (UTC when no offset); "
+            "default now.",
         ),
     ] = None,
     application_date: Annotated[
@@ -240,7 +242,14 @@ def verify_command(
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for a folder.")] = 2,
 ) -> None:
-    """Verify credentials against the ledger, and optionally a talent-list profession."""
+    """Verify credentials against the ledger, and optionally a talent-list profession.
+
+    Exit 0: valid (the profession met, when one is asked). Exit 4: valid, the
+    profession not met. Exit 1: invalid. Exit 3: not verifiable (an input that
+    could not be read, the chain unreachable). Exit 2: usage (a bad option, a
+    missing file, more than 16 credentials). A folder: 1 if any file is invalid,
+    else 3 if any is not verifiable, else 0.
+    """
     from talentproof.verifier import checks
     from talentproof.verifier.errors import TrustConfigError, VerifierError
     from talentproof.verifier.policy import load_policy
@@ -395,18 +404,19 @@ def receipt_check(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Re-check a receipt: its signature, the same reads at the same block, then its verdict,
-    outcome and profession evaluated again from what was re-read.
+    """Re-check a receipt: its signature, the same reads at the same block, then
+    its verdict, outcome and profession evaluated again from what was re-read.
 
-    The chain is re-read through the registry the receipt records; --deployment (or
-    --registry, TALENTPROOF_DEPLOYMENT) pins it to yours.
+    The chain is re-read through the registry the receipt records; --deployment
+    (or --registry, TALENTPROOF_DEPLOYMENT) pins it to yours.
 
-    Exit 0: re-checked and signed by the --verifier-key named. Exit 5: it re-checks, but it is
-    signed by a key nobody named as trusted (anyone can sign a receipt with a key of their
-    own). Exit 1: it does not re-check (altered, another signer than --verifier-key, verified
-    against another deployment than --deployment, a check or the recorded verdict, outcome or
-    profession result differs). Exit 3: the chain could not be read. Exit 2: not a receipt, or
-    bad options.
+    Exit 0: re-checked and signed by the --verifier-key named. Exit 5: it
+    re-checks, but it is signed by a key nobody named as trusted (anyone can sign
+    a receipt with a key of their own). Exit 1: it does not re-check (altered,
+    another signer than --verifier-key, verified against another deployment than
+    --deployment, a check or the recorded verdict, outcome or profession result
+    differs). Exit 3: the chain could not be read. Exit 2: not a receipt, or bad
+    options.
     """
     from talentproof.ledger.errors import LedgerError
     from talentproof.verifier.errors import PolicyError, ReceiptError, VerifierError

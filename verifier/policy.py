@@ -10,7 +10,8 @@ one of:
 ``employment``
     optional ``employers`` (notable firms, ``{did, name}``: matched by DID only), optional
     ``domains`` (any of which the employment must list), and the required ``min_years`` (total,
-    overlaps counted once, up to the application date; an explicit 0 means any duration).
+    overlaps counted once, up to the application date, an employment with no end date only up
+    to the day its credential was anchored; an explicit 0 means any duration).
 ``badge``
     an Open Badges achievement matching any of ``alignments`` (``framework``/``code``/``name``,
     each optional, all given ones must match), ``achievement_types`` or ``keywords`` (in its
@@ -32,9 +33,10 @@ name; the name beside the DID is for people. A mismatch is a failed criterion th
 ("employer 'HSBC' is not the issuer 'OSL Digital Securities Limited' (did:web:osl.com)").
 
 Facts have their own time: ``evaluate`` takes the application date and counts a degree awarded,
-an employment held (its years up to that date) and a badge completed by then; a fact dated
-later does not count ("not yet awarded on 2024-01-01"). Whether the credential is valid and
-unrevoked is the engine's checks 8 and 9, at the as-of time, not here.
+an employment held (its years up to that date, or up to its anchor day when it has no end) and
+a badge completed by then; a fact dated later does not count ("not yet awarded on
+2024-01-01"). Whether the credential is valid and unrevoked is the engine's checks 8 and 9, at
+the as-of time, not here.
 
 Example::
 

@@ -126,7 +126,9 @@ class VerifyRequest(BaseModel):
     )
     profession: str | None = Field(None, description="Talent-list profession id to evaluate.")
     asOf: Annotated[date | None, BeforeValidator(_date_text)] = Field(
-        None, description="Judge validity and revocation as of this date (YYYY-MM-DD); default now."
+        None,
+        description="Judge validity and revocation as of this date (YYYY-MM-DD: 00:00 UTC that "
+        "day; today's date, UTC, means now); default now.",
     )
     applicationDate: Annotated[date | None, BeforeValidator(_date_text)] = Field(
         None,
