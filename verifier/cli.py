@@ -228,7 +228,14 @@ def verify_command(
             help="This verifier's domain, required in bound presentations (default: talentproof-verifier).",
         ),
     ] = None,
-    min_confirmations: Annotated[int, typer.Option("--min-confirmations", min=1)] = 1,
+    min_confirmations: Annotated[
+        int,
+        typer.Option(
+            "--min-confirmations",
+            min=1,
+            help="Blocks an anchor must have, its own included, at the block read (check 5).",
+        ),
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     receipt: Annotated[
         Path | None,
