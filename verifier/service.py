@@ -150,6 +150,11 @@ class VerifyRequest(BaseModel):
     )
 
 
+def _described(field: str) -> str | None:
+    """The description of a `VerifyRequest` field: the image upload's form fields say the same."""
+    return VerifyRequest.model_fields[field].description
+
+
 class ApplicationRequest(VerifyRequest):
     """An application to evaluate: its credentials and the profession (required)."""
 
@@ -465,12 +470,18 @@ def create_app(
         payloads: Annotated[
             list[str] | None, Form(description="QR text payloads scanned by the page's camera.")
         ] = None,
-        profession: Annotated[str | None, Form()] = None,
-        asOf: Annotated[date | None, Form()] = None,
-        applicationDate: Annotated[date | None, Form()] = None,
-        idNumber: Annotated[str | None, Form(max_length=64)] = None,
-        idSalt: Annotated[str | None, Form(max_length=128)] = None,
-        challenge: Annotated[str | None, Form()] = None,
+        profession: Annotated[str | None, Form(description=_described("profession"))] = None,
+        asOf: Annotated[date | None, Form(description=_described("asOf"))] = None,
+        applicationDate: Annotated[
+            date | None, Form(description=_described("applicationDate"))
+        ] = None,
+        idNumber: Annotated[
+            str | None, Form(max_length=64, description=_described("idNumber"))
+        ] = None,
+        idSalt: Annotated[
+            str | None, Form(max_length=128, description=_described("idSalt"))
+        ] = None,
+        challenge: Annotated[str | None, Form(description=_described("challenge"))] = None,
     ) -> dict[str, Any]:
         """Verify one application given as uploaded QR images."""
         # Each image or payload holds at least one credential: more than an application takes is

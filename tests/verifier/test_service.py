@@ -138,6 +138,18 @@ def test_openapi_has_examples(setup):
     assert spec["components"]["schemas"]["VerifyRequest"]["examples"]
 
 
+def test_the_image_upload_form_fields_are_described_as_the_json_request_s(setup):
+    spec = setup["client"].get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    body = spec["paths"]["/api/v1/verify/image"]["post"]["requestBody"]["content"]
+    ref = body["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    form, json_body = schemas[ref]["properties"], schemas["VerifyRequest"]["properties"]
+    for field in ("profession", "asOf", "applicationDate", "idNumber", "idSalt", "challenge"):
+        assert form[field].get("description"), field
+        assert form[field]["description"] == json_body[field]["description"], field
+    assert "today's date" in form["asOf"]["description"]
+
+
 def test_page_and_health(setup):
     c = setup["client"]
     assert "TalentProof verifier" in c.get("/").text
