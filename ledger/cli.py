@@ -11,7 +11,6 @@ import inspect
 import json
 import signal
 import sys
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
+from talentproof.credential.text import printable
 from talentproof.ledger.chain import DEFAULT_RPC_URL, load_private_key
 
 if TYPE_CHECKING:
@@ -170,17 +170,6 @@ _WINDOW = ("valid_from", "valid_until")
 
 def _shown(value: Any) -> str:
     return f"0x{value.hex()}" if isinstance(value, bytes) else str(value)
-
-
-def _printable(text: str) -> str:
-    """``text`` with its control, format and separator characters shown escaped (``\\x1b``,
-    ``\\u200b``): an issuer's name and DID are whatever governance registered, and printed raw
-    they could rewrite or hide lines of the listing an operator audits (as
-    ``talentproof.verifier.render.printable``; the ledger does not import the verifier)."""
-    return "".join(
-        ascii(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
-        for ch in text
-    )
 
 
 def _signing_key(value: str) -> bytes:
@@ -511,7 +500,7 @@ def register(app: typer.Typer) -> None:
             typer.echo("no issuers registered")
         for item in info["issuers"]:
             typer.echo(
-                f"  #{item['id']} {_printable(item['name'])} ({_printable(item['did'])}): {item['status']}, "
+                f"  #{item['id']} {printable(item['name'])} ({printable(item['did'])}): {item['status']}, "
                 f"accounts {', '.join(item['accounts']) or '-'}"
             )
 

@@ -30,13 +30,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from talentproof.credential.text import printable
 from talentproof.credential.types import KINDS
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.verifier import fastschema
 from talentproof.verifier.engine import ChainReader, Prepared, Verifier
 from talentproof.verifier.errors import InputTooLarge
 from talentproof.verifier.inputs import folder_paths, item_from_path
-from talentproof.verifier.render import printable
 from talentproof.verifier.report import (
     CheckResult,
     CredentialReport,

@@ -37,7 +37,7 @@ DEFAULT_DEPLOYMENT = "data/deployment.json"
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    from talentproof.verifier.render import printable
+    from talentproof.credential.text import printable
 
     typer.echo(f"error: {printable(message)}", err=True)
     return typer.Exit(code)

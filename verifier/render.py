@@ -3,10 +3,10 @@ credential says, a mark per check and per criterion, and the result line last.""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from talentproof.credential.text import printable
 from talentproof.verifier.policy import CriterionResult, ProfessionResult
 from talentproof.verifier.report import CheckResult, CredentialReport, Status, Verdict
 
@@ -17,21 +17,6 @@ VERDICT_TEXT = {
     Verdict.ERROR: "CANNOT BE CONFIRMED (ledger unavailable)",
 }
 DOCUMENT_NOT_CHECKED = "not checked: compare the name and date of birth with the travel document"
-
-
-# Control (Cc: ESC, CR, newline, C1), format (Cf: bidi overrides, zero-width) and line or
-# paragraph separator characters: printed raw, a credential's text could move the cursor, erase
-# or hide the verdict's line, start a line of its own, or make one name look like another.
-_HIDDEN = frozenset(("Cc", "Cf", "Zl", "Zp"))
-
-
-def printable(text: str) -> str:
-    """``text`` with every control, format and separator character shown escaped (``\\x1b``,
-    ``\\n``, ``\\u202e``): what the text output prints of anything a credential, a file
-    name or the ledger states."""
-    if text.isascii() and text.isprintable():
-        return text
-    return "".join(ascii(ch)[1:-1] if unicodedata.category(ch) in _HIDDEN else ch for ch in text)
 
 
 def _check_line(c: CheckResult) -> str:

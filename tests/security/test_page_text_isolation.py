@@ -6,7 +6,7 @@ file name, reasons that quote them) as text nodes, so the browser applied what i
 issuer registered as "HS<ZWSP>BC<U+202E>" read as "HSBC", and its right-to-left override
 reversed what followed it on the line: the issuer's DID, shown beside its name so the officer
 can tell look-alikes apart, read backwards. Every control and format character of such text is
-now shown escaped as the CLI prints it (``\\u202e``, ``\\u200b``: ``render.printable`` and its
+now shown escaped as the CLI prints it (``\\u202e``, ``\\u200b``: ``credential.text.printable`` and its
 twin ``printable`` in app.js, checked to agree below), and each piece of untrusted text is
 isolated (``<bdi>``), so even a right-to-left name cannot move the words around it. The
 browser wallet's page (its list of credentials, its consent screen) does the same, with its own
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from talentproof.credential.qr import encode_payload, render_png
-from talentproof.verifier.render import printable
+from talentproof.credential.text import printable
 from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue
 from tests.pages import chromium_open, verifier_service, wallet_page
 
@@ -156,7 +156,7 @@ def test_a_hostile_issuer_name_is_shown_escaped_and_moves_nothing(
 
 
 def test_the_page_and_the_cli_escape_the_same_characters(server: str, browser: Any) -> None:
-    """app.js's ``printable`` is the twin of ``render.printable``: the same characters escaped,
+    """app.js's ``printable`` is the twin of ``credential.text.printable``: the same characters escaped,
     the same way, and the others left as they are."""
     browser.get(server + "/")
     for ch in HIDDEN + SHOWN:

@@ -13,7 +13,7 @@ const scanned = [];
 // paragraph separator characters in text a credential, a file name or the ledger states are
 // shown escaped (\u202e, \u200b, \x1b), as the CLI prints them: applied by the browser, they
 // could reverse the words after a name or make "HS\u200bBC" look like "HSBC". Twin of
-// verifier/render.py's printable (tests/security/test_page_text_isolation.py: the two agree).
+// credential/text.py's printable (tests/security/test_page_text_isolation.py: the two agree).
 const HIDDEN_CHAR = /([\p{Cc}\p{Cf}\p{Zl}\p{Zp}])/u;
 const HIDDEN_CHARS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
 const NAMED_ESCAPE = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };

@@ -591,7 +591,7 @@
   // Control (Cc), format (Cf: bidi overrides and isolates, zero-width) and line or paragraph
   // separator characters shown escaped (\u202e, \u200b, \x1b), as the verifier's CLI and page
   // print them: applied by the browser, they could reverse the words after a name or make
-  // "HS\u200bBC" look like "HSBC". Twin of verifier/render.py's printable (checked to agree by
+  // "HS\u200bBC" look like "HSBC". Twin of credential/text.py's printable (checked to agree by
   // tests/security/test_page_text_isolation.py).
   const HIDDEN_CHARS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
   const NAMED_ESCAPE = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };

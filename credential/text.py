@@ -1,0 +1,27 @@
+"""Text that others wrote, made safe to print on a terminal or a page.
+
+An issuer's name, a credential's claims, a file name: printed raw, their control characters (ESC,
+CR, newline, C1), format characters (bidi overrides, zero-width) and line or paragraph separators
+could move the cursor, erase or hide the line beside them, start a line of their own, or make one
+name look like another. `printable` shows each of them escaped (``\\x1b``, ``\\n``,
+``\\u202e``). The verifier's report and the ledger's listings print through it; the verifier
+and wallet pages have JavaScript twins, tested to agree with it character by character.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["printable"]
+
+#: The Unicode categories shown escaped: control, format, line and paragraph separators.
+HIDDEN_CATEGORIES = frozenset(("Cc", "Cf", "Zl", "Zp"))
+
+
+def printable(text: str) -> str:
+    """``text`` with every control, format and separator character shown escaped."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(
+        ascii(ch)[1:-1] if unicodedata.category(ch) in HIDDEN_CATEGORIES else ch for ch in text
+    )
