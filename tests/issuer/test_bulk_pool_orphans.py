@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from .test_bulk_pool import _alive
+
 pytestmark = pytest.mark.integration
 
 WAIT_S = 30  # a generous bound on the orphans' own ending, not a performance figure
@@ -41,15 +43,6 @@ if __name__ == "__main__":
     os.replace(path + ".tmp", path)
     os.kill(os.getpid(), signal.SIGKILL)
 """
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in (b"Z", b"X")
 
 
 def _started_at(pid: int) -> bytes | None:
