@@ -39,6 +39,9 @@ class DegreeFact:
     institution_id: str | None = None  # as the credential states it (optional)
     institution_did: str | None = None  # the on-chain issuer's DID, once bound
     unbound: str | None = None  # why the fact cannot count (binding), None when bound
+    #: the day its credential was anchored (the latest day its issuer can have spoken); None
+    #: when not known
+    attested: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +57,8 @@ class EmploymentFact:
     employer_id: str | None = None  # as the credential states it (optional)
     employer_did: str | None = None  # the on-chain issuer's DID, once bound
     unbound: str | None = None  # why the fact cannot count (binding), None when bound
-    #: the last day the employer vouched for an employment with no end: the day its credential
-    #: was anchored (the signer cannot have known more); None when not known
+    #: the last day the employer vouched for: the day its credential was anchored (the signer
+    #: cannot have known more, whatever end date it wrote); None when not known
     attested: date | None = None
 
 
@@ -80,6 +83,9 @@ class BadgeFact:
     tags: tuple[str, ...]
     issued: date | None = None  # when it was awarded / completed (else the credential's validFrom)
     unbound: str | None = None
+    attested: date | None = None  # the day its credential was anchored; None when not known
+    #: ``issued`` is a completion or award date the badge states (not its validFrom)
+    issued_stated: bool = False
 
 
 Fact = DegreeFact | EmploymentFact | BadgeFact
@@ -190,17 +196,17 @@ def fact_of(ref: str, doc: Mapping[str, Any]) -> Fact | None:
     tags = ach.get("tag") or ()
     if isinstance(tags, str):
         tags = (tags,)
+    stated = _date(_first(subject, "completionDate", "awardedDate")) or _date(
+        doc.get("awardedDate")  # Open Badges 3.0: when it was awarded
+    )
     return BadgeFact(
         ref=ref,
         name=_text(ach.get("name")),
         achievement_type=_text(ach.get("achievementType")),
         alignments=tuple(aligns),
         tags=tuple(str(t) for t in tags),
-        issued=(
-            _date(_first(subject, "completionDate", "awardedDate"))
-            or _date(doc.get("awardedDate"))  # Open Badges 3.0: when it was awarded
-            or _date(doc.get("validFrom"))
-        ),
+        issued=stated or _date(doc.get("validFrom")),
+        issued_stated=stated is not None,
     )
 
 

@@ -10,8 +10,9 @@ one of:
 ``employment``
     optional ``employers`` (notable firms, ``{did, name}``: matched by DID only), optional
     ``domains`` (any of which the employment must list), and the required ``min_years`` (total,
-    overlaps counted once, up to the application date, an employment with no end date only up
-    to the day its credential was anchored; an explicit 0 means any duration).
+    overlaps counted once, up to the application date, an employment with no end date, or one
+    ending after the day its credential was anchored, only up to that day; an explicit 0 means
+    any duration).
 ``badge``
     an Open Badges achievement matching any of ``alignments`` (``framework``/``code``/``name``,
     each optional, all given ones must match), ``achievement_types`` or ``keywords`` (in its
@@ -33,10 +34,11 @@ name; the name beside the DID is for people. A mismatch is a failed criterion th
 ("employer 'HSBC' is not the issuer 'OSL Digital Securities Limited' (did:web:osl.com)").
 
 Facts have their own time: ``evaluate`` takes the application date and counts a degree awarded,
-an employment held (its years up to that date, or up to its anchor day when it has no end) and
-a badge completed by then; a fact dated later does not count ("not yet awarded on
-2024-01-01"). Whether the credential is valid and unrevoked is the engine's checks 8 and 9, at
-the as-of time, not here.
+an employment held (its years up to that date, or up to its anchor day when it has no end or
+ends later) and a badge completed by then; a fact dated later does not count ("not yet awarded
+on 2024-01-01"), nor one dated after its credential was anchored (a claim about the future when
+it was signed, even once that date has passed). Whether the credential is valid and unrevoked is
+the engine's checks 8 and 9, at the as-of time, not here.
 
 Example::
 
@@ -337,6 +339,34 @@ def _not_yet(f: Fact, on: date) -> str | None:
     return None
 
 
+def _after_anchor(f: Fact) -> str | None:
+    """Why a fact cannot count because it is dated after its credential was anchored (None when
+    it is not): its issuer spoke by that day at the latest (the anchor's block time, which no
+    issuer can move), so a later date is a claim about the future, even once that date has
+    passed. An employment's end after that day is not refused but counted up to it."""
+    on = f.attested
+    if on is None:
+        return None
+    if isinstance(f, DegreeFact):
+        if f.award_date is not None and f.award_date > on:
+            return (
+                f"awarded {f.award_date.isoformat()}, after its credential was anchored on "
+                f"{on.isoformat()} (a claim about the future when it was signed)"
+            )
+    elif isinstance(f, EmploymentFact):
+        if f.start > on:
+            return (
+                f"started {f.start.isoformat()}, after its credential was anchored on "
+                f"{on.isoformat()} (a claim about the future when it was signed)"
+            )
+    elif f.issued_stated and f.issued is not None and f.issued > on:
+        return (
+            f"completed {f.issued.isoformat()}, after its credential was anchored on "
+            f"{on.isoformat()} (a claim about the future when it was signed)"
+        )
+    return None
+
+
 def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
     if c.kind in ("any_of", "all_of"):
         children = tuple(_evaluate(ch, facts, as_of) for ch in c.children)
@@ -376,7 +406,7 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
     for f in facts.verified:
         if not isinstance(f, fact_type):
             continue
-        why = f.unbound or _not_yet(f, as_of)
+        why = f.unbound or _after_anchor(f) or _not_yet(f, as_of)
         if why is None:
             mine.append(f)
         else:
@@ -438,16 +468,15 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
         )
     periods = []
     cap = min(as_of, facts.known_until or as_of)
-    attested: list[str] = []  # ongoing employments counted only up to when they were attested
+    attested: list[str] = []  # employments counted only up to when they were attested
     ends: list[date] = []
     for f in matching:
-        end = f.end
-        if end is None:
-            # an employment with no end is vouched for up to the day its employer said so
-            end = cap
-            if f.attested is not None and f.attested < cap:
-                end = f.attested
-                attested.append(f"{f.ref} ({f.attested.isoformat()})")
+        end = cap if f.end is None else f.end
+        if f.attested is not None and f.attested < end:
+            # an employment is vouched for up to the day its employer said so, whether it
+            # states no end or an end after that day (a claim about the future)
+            end = f.attested
+            attested.append(f"{f.ref} ({f.attested.isoformat()})")
         end = min(end, as_of)
         ends.append(end)
         if end > f.start:
@@ -458,8 +487,8 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
     upto = f" up to {(max(ends) if attested else cap).isoformat()}"
     if attested:
         upto += (
-            "; an employment with no end date counted up to the day its credential was anchored: "
-            + ", ".join(attested)
+            "; an employment with no end date, or one ending later, counted up to the day its "
+            "credential was anchored: " + ", ".join(attested)
         )
     if years + 1e-9 >= c.min_years:
         reason = f"{_fmt_years(years)} at {employers}{upto}"
@@ -514,7 +543,7 @@ class Policy:
             fact = fact_of(item.ref, item.credential)
             if fact is not None:
                 fact = bind(fact, item.issuer_did, item.issuer_name)
-                if isinstance(fact, EmploymentFact) and fact.end is None and item.attested:
+                if item.attested:
                     fact = replace(fact, attested=item.attested)
             if fact is None:
                 ignored.append(item.ref)
