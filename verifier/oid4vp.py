@@ -74,6 +74,8 @@ CLIENT_ID_PREFIX = "decentralized_identifier:"
 SELF_ISSUED = "https://self-issued.me/v2"
 REQUEST_OBJECT_TYPE = "application/oauth-authz-req+jwt"
 CORS = {"Access-Control-Allow-Origin": "*"}
+MAX_REFUSAL_CHARS = 300
+"""The longest note a refused response leaves for the officer's page (it quotes the sender)."""
 CORS_PREFLIGHT = {
     **CORS,
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -547,6 +549,10 @@ async def post_response(ref: str, request: Request) -> Response:
         return _oauth_error(f"the form could not be read ({type(exc).__name__})")
 
     def refuse(why: str) -> Response:
+        # the reason may quote the sender (the wallet's error text, a proof's members): what
+        # it leaves on the officer's page and in the store is bounded
+        if len(why) > MAX_REFUSAL_CHARS:
+            why = why[: MAX_REFUSAL_CHARS - 1] + "…"
         st.store.refuse(req, why)
         return _oauth_error(why)
 
@@ -614,4 +620,11 @@ def preflight(ref: str) -> Response:
     return Response(status_code=204, headers=CORS_PREFLIGHT)
 
 
-__all__ = ["CLIENT_ID_PREFIX", "Oid4vpState", "oid4vp_state", "request_object", "router"]
+__all__ = [
+    "CLIENT_ID_PREFIX",
+    "MAX_REFUSAL_CHARS",
+    "Oid4vpState",
+    "oid4vp_state",
+    "request_object",
+    "router",
+]

@@ -33,7 +33,9 @@ service's own ``/api/v1`` routes keep their 422 ``{"detail"}``).
 A presentation is bound when ``options.challenge`` is given: it must be a challenge this
 verifier issued (``POST /api/v1/challenges``, single use) and ``options.domain``, when given,
 this verifier's domain. Without a challenge the holder's proof is still verified, and a warning
-says the presentation is not bound (it may be a replayed copy).
+says the presentation is not bound (it may be a replayed copy); an ``options.domain`` is then
+still compared with the domain the holder's proof names (one made for another verifier is
+refused).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
+from talentproof.credential.errors import CredentialError
+from talentproof.credential.integrity import select_proof
 from talentproof.verifier.engine import ApplicationReport
 from talentproof.verifier.inputs import item_from_json
 from talentproof.verifier.jsonbody import StrictJsonRoute
@@ -457,6 +461,14 @@ def _refused(error: str) -> JSONResponse:
     return _answer(400, {"verified": False, "checks": [], "warnings": [], "errors": [error]})
 
 
+def _proof_domain(doc: dict[str, Any]) -> Any:
+    """The domain the presentation's holder proof names (None: none, or no single proof)."""
+    try:
+        return select_proof(doc).get("domain")
+    except CredentialError:
+        return None
+
+
 def _types(doc: dict[str, Any]) -> list[Any]:
     types = doc.get("type")
     return [types] if isinstance(types, str) else types if isinstance(types, list) else []
@@ -509,6 +521,16 @@ def verify_presentation(
             f"{domain!r} (the domain of its challenges)"
         )
     challenge = options.challenge
+    if options.domain is not None and challenge is None:
+        # Without a challenge the engine checks the holder's proof but asks for no binding, so
+        # it compares no domain: the one the relying party names is compared here, with the
+        # proof's (which the engine then verifies, domain included, as the holder signed it).
+        found = _proof_domain(doc)
+        if not (found == domain or (isinstance(found, list) and domain in found)):
+            return _refused(
+                f"holder-binding: the presentation was made for the domain {found!r}, not "
+                f"options.domain {domain!r}"
+            )
     problem = state.challenges.consume(challenge) if challenge is not None else None
     item = item_from_json(json.dumps(doc), "presentation", state.limits)
     report = state.verifier.verify_application(
