@@ -131,6 +131,12 @@ class AnchorBatch(Base):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
     root: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
     leaf_count: Mapped[int] = mapped_column(Integer)
+    #: the credential hashes in leaf order, joined (32 bytes a leaf; migration 0007): a bulk
+    #: batch's rows keep no audit path, which is derived from these when a credential is read
+    #: (`usecases.credentials.AuditPaths`). None for the batches whose rows hold their path
+    #: (``Credential.proof_path``: the anchoring worker's, and every batch before 0007).
+    #: Deferred: loaded only by the reader of paths, not with every look-up of a batch.
+    leaves: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     state: Mapped[str] = mapped_column(String(16), default="built", index=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     tx_nonce: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -162,6 +168,8 @@ class Credential(Base):
         ForeignKey("anchor_batches.id"), nullable=True, index=True
     )
     leaf_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: the audit path's hashes joined (None for a bulk row since migration 0007: derived from
+    #: its batch's ``leaves``)
     proof_path: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     bulk_job_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     bulk_row: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

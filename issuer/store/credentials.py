@@ -88,6 +88,15 @@ def by_ids(session: Session, ids: list[str]) -> list[Credential]:
     return list(session.scalars(select(Credential).where(Credential.id.in_(ids))))
 
 
+def batch_leaves(session: Session, batch_id: int) -> bytes | None:
+    """The batch's leaves (its credential hashes in leaf order, joined), None if it keeps none
+    (its rows hold their paths)."""
+    leaves: bytes | None = session.scalar(
+        select(AnchorBatch.leaves).where(AnchorBatch.id == batch_id)
+    )
+    return None if leaves is None else bytes(leaves)
+
+
 def by_id(session: Session, cred_id: str) -> Credential | None:
     """The credential with this id, if any."""
     return session.scalar(select(Credential).where(Credential.id == cred_id))

@@ -74,3 +74,31 @@ def chain_issuer_ids(session: Session) -> list[int]:
         )
         if i is not None
     ]
+
+
+def with_issue_rights(session: Session, limit: int) -> list[int]:
+    """The ids of up to ``limit`` institutions that may issue, lowest first: active, with an
+    active signing key and an API key not revoked whose scopes include ``issue`` (what
+    ``POST /bulk-jobs`` requires)."""
+    keys = session.execute(
+        select(ApiKey.institution_id, ApiKey.scopes)
+        .join(Institution, Institution.id == ApiKey.institution_id)
+        .where(
+            ApiKey.revoked_at.is_(None),
+            ApiKey.role == "institution",
+            Institution.status == "active",
+            Institution.id.in_(
+                select(SigningKey.institution_id).where(SigningKey.active.is_(True))
+            ),
+        )
+        .order_by(ApiKey.institution_id)
+    ).all()
+    out: list[int] = []
+    for institution_id, scopes in keys:
+        if institution_id is None or "issue" not in scopes.split(","):
+            continue
+        if not out or out[-1] != institution_id:
+            out.append(int(institution_id))
+            if len(out) >= limit:
+                break
+    return out

@@ -34,21 +34,33 @@ class StatusIndexes:
             block = self._blocks.setdefault(institution_id, [0, 0])
             while len(out) < count:
                 if block[0] >= block[1]:
-                    size = max(INDEX_BLOCK, count - len(out))
-                    with self._session() as session:
-                        session.execute(
-                            update(Institution)
-                            .where(Institution.id == institution_id)
-                            .values(next_status_index=Institution.next_status_index + size)
-                        )
-                        end = session.scalar(
-                            select(Institution.next_status_index).where(
-                                Institution.id == institution_id
-                            )
-                        )
-                    assert end is not None
-                    block[0], block[1] = end - size, end
+                    self._reserve(institution_id, block, max(INDEX_BLOCK, count - len(out)))
                 take = min(count - len(out), block[1] - block[0])
                 out.extend(range(block[0], block[0] + take))
                 block[0] += take
         return out
+
+    def reserve(self, institution_id: int) -> bool:
+        """Reserve the institution's next block now, as its first `allocate` would, unless it
+        holds indexes already; whether it did. What the bulk runner warms at start-up
+        (`bulk.BulkRunner.warm_institutions`): the block a first job would reserve, no more."""
+        with self._write_lock, self._lock:
+            block = self._blocks.setdefault(institution_id, [0, 0])
+            if block[0] < block[1]:
+                return False
+            self._reserve(institution_id, block, INDEX_BLOCK)
+            return True
+
+    def _reserve(self, institution_id: int, block: list[int], size: int) -> None:
+        """Take ``size`` indexes from the institution's row into ``block`` (locks held)."""
+        with self._session() as session:
+            session.execute(
+                update(Institution)
+                .where(Institution.id == institution_id)
+                .values(next_status_index=Institution.next_status_index + size)
+            )
+            end = session.scalar(
+                select(Institution.next_status_index).where(Institution.id == institution_id)
+            )
+        assert end is not None
+        block[0], block[1] = end - size, end

@@ -2,10 +2,14 @@
 proof once anchored), where each is in its life, its QR code, a page of them. (Issuance itself:
 `issuer.service.IssuerService.issue_group`.)"""
 
+import collections
+import threading
 from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
+
+from talentproof.credential.merkle import HASH_SIZE, MerkleTree
 
 from .. import _cred, auth
 from ..db import AnchorBatch, Credential, Institution
@@ -15,6 +19,67 @@ from .collaborators import Collaborators
 from .common import iso_z, require
 from .ledger_states import LedgerStates
 from .status_changes import StatusChanges
+
+#: Batches whose Merkle tree `AuditPaths` keeps (~1.2 MB each at 8,192 leaves): a job's
+#: results are read batch after batch, single reads mostly hit the newest batches.
+TREES_CACHED = 8
+
+
+class AuditPaths:
+    """Credentials' audit paths: stored in the row (``proof_path``: the anchoring worker's
+    batches and every row before migration 0007) or derived from the batch's ``leaves`` (bulk
+    batches), the tree of the last `TREES_CACHED` batches kept. Thread safe.
+
+    A derived path is the one the row would have stored: the same RFC 9162 tree
+    (`credential.merkle.MerkleTree`) over the same hashes in the same order. Leaves that do not
+    give the batch's root (or its leaf count) are refused with an error naming the batch,
+    never turned into a proof."""
+
+    def __init__(self, size: int = TREES_CACHED) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        # keyed by (batch id, root): an id may be used again after a forming batch is deleted
+        self._trees: collections.OrderedDict[tuple[int, bytes], MerkleTree] = (
+            collections.OrderedDict()
+        )
+
+    def path(self, session: Session, cred: Credential, batch: AnchorBatch) -> list[bytes] | None:
+        """The credential's audit path in ``batch`` (bottom-up), None if it has none stored."""
+        stored = cred.proof_path
+        if stored is not None:
+            return [stored[i : i + HASH_SIZE] for i in range(0, len(stored), HASH_SIZE)]
+        if cred.leaf_index is None:
+            return None
+        tree = self.tree(session, batch)
+        return None if tree is None else list(tree.proof(cred.leaf_index).path)
+
+    def tree(self, session: Session, batch: AnchorBatch) -> MerkleTree | None:
+        """The batch's tree from its leaves (None if it keeps none), checked against its root."""
+        key = (int(batch.id), bytes(batch.root))
+        with self._lock:
+            tree = self._trees.get(key)
+            if tree is not None:
+                self._trees.move_to_end(key)
+                return tree
+        leaves = store.batch_leaves(session, batch.id)
+        if leaves is None:
+            return None
+        if len(leaves) != batch.leaf_count * HASH_SIZE:
+            raise RuntimeError(
+                f"anchor batch {batch.id}: expected {batch.leaf_count} leaves of {HASH_SIZE} "
+                f"bytes, found {len(leaves)} bytes"
+            )
+        tree = MerkleTree([leaves[i : i + HASH_SIZE] for i in range(0, len(leaves), HASH_SIZE)])
+        if tree.root != batch.root:
+            raise RuntimeError(
+                f"anchor batch {batch.id}: its leaves give root {tree.root.hex()}, expected "
+                f"{bytes(batch.root).hex()}; no proof is served from them"
+            )
+        with self._lock:
+            self._trees[key] = tree
+            while len(self._trees) > self._size:
+                self._trees.popitem(last=False)
+        return tree
 
 
 class Credentials:
@@ -26,6 +91,7 @@ class Credentials:
         self.c = c
         self.ledger_states = ledger_states
         self.status_changes = status_changes
+        self.paths = AuditPaths()
 
     def own(
         self, session: Session, principal: auth.Principal, cred_id: str, scope: str = "read"
@@ -42,9 +108,11 @@ class Credentials:
         """The credential as the holder gets it: with its anchor proof once anchored."""
         doc = orjson.loads(cred.document)
         batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
-        if batch is None or batch.state != "anchored" or cred.proof_path is None:
+        if batch is None or batch.state != "anchored":
             return doc, batch
-        path = [cred.proof_path[i : i + 32] for i in range(0, len(cred.proof_path), 32)]
+        path = self.paths.path(session, cred, batch)
+        if path is None:
+            return doc, batch
         deployment = self.c.chain.deployment()
         return _cred.anchored_document(
             doc,

@@ -608,7 +608,9 @@ class Oid4vci:
                 raise OAuthError("invalid_transaction_id", "the credential is gone")
             doc, batch = self.credentials.holder_document(session, cred)
             anchored = (
-                batch is not None and batch.state == "anchored" and cred.proof_path is not None
+                batch is not None
+                and batch.state == "anchored"
+                and self.credentials.paths.path(session, cred, batch) is not None
             )
         if not anchored:
             return False, {

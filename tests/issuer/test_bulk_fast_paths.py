@@ -66,7 +66,7 @@ def _database(path: Path):  # type: ignore[no-untyped-def]
     return engine, sessions
 
 
-def _rows() -> list[tuple[str, bytes, bytes, int, int, bytes, int]]:
+def _rows() -> list[tuple[str, bytes, bytes, int, int, int]]:
     return [
         (
             f"urn:uuid:a{i:07d}-0000-4000-8000-000000000000",
@@ -74,7 +74,6 @@ def _rows() -> list[tuple[str, bytes, bytes, int, int, bytes, int]]:
             b'{"n":%d}' % i,
             100 + i,
             i,
-            bytes([i + 7]) * 64,
             10 + i,
         )
         for i in range(3)
@@ -118,7 +117,6 @@ def test_insert_credentials_matches_the_orm_insert(tmp_path: Path, views: bool) 
                     "document": raw,
                     "status_index": idx,
                     "leaf_index": leaf,
-                    "proof_path": path,
                     "bulk_row": row,
                     "institution_id": 1,
                     "kind": "DegreeCredential",
@@ -127,14 +125,15 @@ def test_insert_credentials_matches_the_orm_insert(tmp_path: Path, views: bool) 
                     "suspended": False,
                     "created_at": NOW,
                 }
-                for cid, digest, raw, idx, leaf, path, row in _rows()
+                for cid, digest, raw, idx, leaf, row in _rows()
             ],
         )
     got, want = _stored(fast), _stored(orm)
     assert len(got) == 3
     assert got == want
     assert got[1]["created_at"].replace(tzinfo=dt.UTC) == NOW  # type: ignore[union-attr]
-    assert got[2]["proof_path"] == bytes([9]) * 64 and got[2]["suspended"] is False
+    # no audit path in a bulk row: derived from the batch's leaves (migration 0007)
+    assert got[2]["proof_path"] is None and got[2]["suspended"] is False
 
 
 def test_migration_0002_numbers_existing_bulk_rows_from_1(tmp_path: Path) -> None:
