@@ -929,8 +929,11 @@ class Verifier:
         id_number: str | None = None,
         id_salt: str | None = None,
         salts: Sequence[str] = (),
+        recorded: Sequence[CheckResult] = (),
     ) -> ApplicationReport:
-        """The application checks (11, 12) and the policy over finished credential reports."""
+        """The application checks (11, 12) and the policy over finished credential reports.
+        ``recorded``: application checks taken as a receipt recorded them (check 12, whose
+        document number the receipt does not keep), after those made here."""
         found: list[CheckResult] = (
             [render(checks.same_applicant(reports))] if len(reports) > 1 else []
         )
@@ -943,8 +946,12 @@ class Verifier:
             if person is not None:
                 person["documentChecked"] = doc_check.status in (Status.PASS, Status.FAIL)
                 person["documentMatches"] = doc_check.status is Status.PASS
+        found.extend(recorded)
         prof = None
         if policy is not None and profession is not None:
+            # credentials that are not one person's (check 11) or not the person at the counter's
+            # (check 12) meet no profession, whoever they are valid for on their own
+            refused = next((c for c in found if c.status is Status.FAIL), None)
             prof = policy.evaluate(
                 profession,
                 [
@@ -961,6 +968,9 @@ class Verifier:
                 ],
                 facts_date,
                 today=self.clock().astimezone(UTC).date(),
+                refused=None
+                if refused is None
+                else f"check {refused.number} ({refused.title}) failed: {refused.message}",
             )
         return ApplicationReport(
             credentials=tuple(reports),

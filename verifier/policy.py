@@ -251,6 +251,8 @@ class _Facts:
     verified: tuple[Fact, ...]
     unverified: tuple[Fact, ...]
     known_until: date | None = None  # an ongoing employment is known to last until today only
+    #: why no credential counts (the application is not one person's: check 11 or 12 failed)
+    refused: str | None = None
 
 
 def _years(days: int) -> float:
@@ -391,6 +393,8 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
             evidence = tuple(dict.fromkeys(e for ch in children for e in ch.evidence))
         return CriterionResult(c.id, c.title, met, reason, evidence, children)
 
+    if facts.refused is not None:
+        return CriterionResult(c.id, c.title, False, f"no credential counts: {facts.refused}")
     fact_type = {"degree": DegreeFact, "employment": EmploymentFact, "badge": BadgeFact}[c.kind]
     label = {"degree": "degree", "employment": "employment", "badge": "training or skill"}[c.kind]
     unverified = [f.ref for f in facts.unverified if isinstance(f, fact_type)]
@@ -526,6 +530,7 @@ class Policy:
         as_of: date,
         *,
         today: date | None = None,
+        refused: str | None = None,
     ) -> ProfessionResult:
         """Evaluate one applicant's credentials against a profession, explaining each criterion.
 
@@ -533,7 +538,8 @@ class Policy:
         completed) are taken as they stood that day; ``today`` (the verification date) caps an
         ongoing employment, which is not known to last beyond it. Only credentials with ``verified=True``
         whose degree or employment is bound to their on-chain issuer count; the others are
-        named in the reasons.
+        named in the reasons. ``refused`` (why the credentials are not one applicant's: a failed
+        check 11 or 12) counts none of them: every criterion is unmet, saying why.
         """
         prof = self.profession(profession_id)
         verified: list[Fact] = []
@@ -551,7 +557,7 @@ class Policy:
                 verified.append(fact)
             else:
                 unverified.append(fact)
-        facts = _Facts(tuple(verified), tuple(unverified), today)
+        facts = _Facts(tuple(verified), tuple(unverified), today, refused)
         return ProfessionResult(
             profession_id=prof.id,
             profession_name=prof.name,

@@ -350,12 +350,9 @@ def _reevaluate(
         policy=pol,
         profession=profession,
         application_date=application_date,
-    )
-    # check 12 compared a travel document's number the receipt does not hold: as recorded
-    result = dataclasses.replace(
-        result,
-        checks=result.checks
-        + tuple(c for c in recorded.checks if c.id is CheckId.IDENTITY_DOCUMENT),
+        # check 12 compared a travel document's number the receipt does not hold: as recorded
+        # (a failure of it keeps the profession unmet, as when the receipt was made)
+        recorded=tuple(c for c in recorded.checks if c.id is CheckId.IDENTITY_DOCUMENT),
     )
     differs = []
     if result.verdict.value != report.get("verdict"):
