@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import httpx
 import typer
 
+from talentproof.credential.text import printable
 from talentproof.errors import TalentProofError, exit_code
 
 from .errors import BadUri, IssuerRefused, WalletError
@@ -41,8 +42,19 @@ WalletDir = Annotated[
 _HTTP_TIMEOUT = 30.0
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+def _say(text: str, err: bool = False) -> None:
+    """Print a line whose text others may have written (a verifier's query ids, an issuer's
+    names, a credential's claims, a refusal's reason): its control, format and separator
+    characters shown escaped (`credential.text.printable`), so that none can move the cursor,
+    erase or hide a line (the warning of where the answers go, the "Send?" prompt) or start
+    a line of its own."""
+    typer.echo(printable(text), err=err)
+
+
+def _fail(message: str, code: int = 1, hint: str | None = None) -> NoReturn:
+    _say(f"error: {message}", err=True)
+    if hint:
+        _say(hint, err=True)
     raise typer.Exit(code)
 
 
@@ -52,7 +64,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except TalentProofError as exc:
-        _fail(exc.diagnostics(), exit_code(exc))
+        _fail(str(exc) or type(exc).__name__, exit_code(exc), exc.hint)
 
 
 def _http() -> httpx.Client:
@@ -79,14 +91,12 @@ def _store(wallet: Wallet, credentials: list[dict[str, Any]]) -> None:
 
     for cred in credentials:
         stored = wallet.add_credential(cred)
-        typer.echo(
-            f"received {stored.name}: {kind_of(cred)}: {describe(cred)}; issuer {issuer_of(cred)}"
-        )
+        _say(f"received {stored.name}: {kind_of(cred)}: {describe(cred)}; issuer {issuer_of(cred)}")
 
 
 def _pending_note(wallet: Wallet, transaction: dict[str, Any]) -> None:
     path = wallet.add_pending(transaction)
-    typer.echo(
+    _say(
         f"pending: {transaction.get('issuer_name') or transaction['credential_issuer']} signed "
         f"the credential, which is waiting for its anchor on the chain; kept as {path.name}. "
         f"Run `talentproof wallet refresh` (or `wallet accept --resume`) later to receive it."
@@ -105,9 +115,7 @@ def _finish_pending(wallet: Wallet, wait: float) -> int:
                 outcome = issuance.finish(transaction, timeout=wait)
             except IssuerRefused as exc:
                 wallet.drop_pending(path)
-                typer.echo(
-                    f"dropped {path.name}: {exc}; ask the institution for a new offer", err=True
-                )
+                _say(f"dropped {path.name}: {exc}; ask the institution for a new offer", err=True)
                 continue
             if outcome.credentials:
                 _store(wallet, outcome.credentials)
@@ -139,7 +147,7 @@ def register(app: typer.Typer) -> None:
         """Create the wallet: a holder key (did:key) and an identity-document salt."""
         with _errors():
             wallet = Wallet.init(wallet_dir, import_key=import_key)
-            typer.echo(f"wallet {wallet.root}: {wallet.did()}")
+            _say(f"wallet {wallet.root}: {wallet.did()}")
 
     @wallet_app.command("commit-id")
     def commit_id(
@@ -163,7 +171,7 @@ def register(app: typer.Typer) -> None:
                 commitment = commit_identity_document(document_type, country, number, salt)
             except ValueError as exc:
                 _fail(str(exc), 2)
-        typer.echo(
+        _say(
             json.dumps(
                 {"documentType": document_type, "issuingCountry": country, "commitment": commitment}
             )
@@ -201,13 +209,13 @@ def register(app: typer.Typer) -> None:
                     raise BadUri("--resume takes no offer: it finishes the kept transactions")
                 left = _finish_pending(wallet, wait)
                 if left:
-                    typer.echo(f"{left} credential(s) still pending: try again later")
+                    _say(f"{left} credential(s) still pending: try again later")
                 return
             text = _read_uri(uri, image, OFFER_SCHEME, "the credential offer")
             reference = parse_offer_uri(text)
             with _http() as client:
                 outcome = Issuance(wallet.key(), client).accept(
-                    reference, tx_code, timeout=wait, progress=typer.echo
+                    reference, tx_code, timeout=wait, progress=_say
                 )
             _store(wallet, outcome.credentials)
             if outcome.pending is not None:
@@ -220,7 +228,7 @@ def register(app: typer.Typer) -> None:
             wallet = Wallet(wallet_dir)
             kept = len(list(wallet.pending()))
             left = _finish_pending(wallet, 0.0)
-            typer.echo(f"{kept - left} received, {left} still pending")
+            _say(f"{kept - left} received, {left} still pending")
 
     @wallet_app.command("list")
     def list_credentials(
@@ -281,18 +289,18 @@ def register(app: typer.Typer) -> None:
             )
             return
         if not rows and not pending:
-            typer.echo(f"no credentials in {wallet.root}")
+            _say(f"no credentials in {wallet.root}")
         for row in rows:
             status = ", ".join(f"{p} {s}" for p, s in row["status"].items()) or "no status list"
-            typer.echo(f"{row['name']}  {row['kind']:<10}  {row['validity'].upper()}")
-            typer.echo(f"     {row['says']}")
-            typer.echo(f"     issuer: {row['issuer']}")
-            typer.echo(
+            _say(f"{row['name']}  {row['kind']:<10}  {row['validity'].upper()}")
+            _say(f"     {row['says']}")
+            _say(f"     issuer: {row['issuer']}")
+            _say(
                 f"     signature {row['signature']}; {row['anchor']}; validUntil "
                 f"{row['validUntil'] or 'none'} ({row['dates']}); {status}"
             )
         for t in pending:
-            typer.echo(
+            _say(
                 f"pending  {t.get('credential_configuration_id')} from "
                 f"{t.get('issuer_name') or t.get('credential_issuer')}, accepted "
                 f"{t.get('accepted_at')}: waiting for its anchor (`talentproof wallet refresh`)"
@@ -358,14 +366,14 @@ def register(app: typer.Typer) -> None:
                 _show_request(request.client_id, request.response_uri, match, held_back)
                 elsewhere = answer_warnings(reference.request_uri, request.response_uri)
                 for warning in elsewhere:
-                    typer.echo(f"  WARNING: {warning}")
+                    _say(f"  WARNING: {warning}")
                 if elsewhere and yes:
                     raise WalletError(
                         "not sent with --yes: " + "; ".join(elsewhere) + " (run without --yes to "
                         "look at the request and decide)"
                     )
                 if offline:
-                    typer.echo(
+                    _say(
                         "  --offline: the issuers' status lists were not read; a revoked "
                         "credential is refused by the verifier"
                     )
@@ -382,7 +390,7 @@ def register(app: typer.Typer) -> None:
                         )
                     )
                 if not yes and not _consent():
-                    typer.echo("nothing sent")
+                    _say("nothing sent")
                     raise typer.Exit(1)
                 token = vp_token(
                     match.chosen,
@@ -392,7 +400,7 @@ def register(app: typer.Typer) -> None:
                     created=datetime.now(UTC),
                 )
                 body = send_response(client, request, token)
-            typer.echo(
+            _say(
                 f"sent {sum(len(v) for v in match.chosen.values())} credential(s) to "
                 f"{request.client_id}; the verdict is on the officer's page"
                 + (
@@ -433,13 +441,13 @@ def register(app: typer.Typer) -> None:
                     svg.write_text(render_svg(payload), encoding="utf-8")
             except OSError as exc:
                 _fail(f"cannot write {exc.filename}: {exc.strerror or exc}", 2)
-            typer.echo(
+            _say(
                 f"QR of credential {stored.name}: {png}"
                 + (f" and {svg}" if svg else "")
                 + f" (version {qr_version(payload)}, {len(payload)} characters)"
             )
             if text:
-                typer.echo(payload)
+                _say(payload)
 
     from .serve import serve_command  # the browser wallet (wallet/static)
 
@@ -471,34 +479,34 @@ def _show_request(
     from .inspect import describe, issuer_of, kind_of
 
     invalid = {str(c.document.get("id")): c.validity.summary for c in held_back}
-    typer.echo(f"verifier {client_id}")
-    typer.echo(f"  answers go to {urlsplit(response_uri).netloc} ({response_uri})")
+    _say(f"verifier {client_id}")
+    _say(f"  answers go to {urlsplit(response_uri).netloc} ({response_uri})")
     for qid, paths in match.requested.items():
         creds = match.chosen.get(qid)
         asked = ", ".join(".".join("*" if p is None else str(p) for p in path) for path in paths)
         if creds:
             for cred in creds:
                 flag = invalid.get(str(cred.get("id")))
-                typer.echo(
+                _say(
                     f"  {qid}: your {kind_of(cred)} credential: {describe(cred)} "
                     f"(issuer {issuer_of(cred)})"
                     + (f": {flag.upper()}, the verifier will say so" if flag else "")
                 )
-            typer.echo(f"      asked for: {asked or 'the credential'}")
+            _say(f"      asked for: {asked or 'the credential'}")
         else:
-            typer.echo(
+            _say(
                 f"  {qid}: not shared (an alternative the request accepts is shared instead, or "
                 f"you hold none)"
             )
     sent = {str(c.get("id")) for creds in match.chosen.values() for c in creds}
     for c in held_back:
         if str(c.document.get("id")) not in sent:
-            typer.echo(
+            _say(
                 f"  held back: credential {c.name}, your {kind_of(c.document)} credential: "
                 f"{describe(c.document)}: {c.validity.summary.upper()} "
                 f"({_why(c.validity)}); not offered (--include-invalid offers it)"
             )
-    typer.echo(
+    _say(
         "  Each credential is shared whole (with your name, birth date and identity-document "
         "commitment), and your identity-document salt, so that the officer can match your "
         "document; signed for this verifier only."

@@ -1,0 +1,161 @@
+"""The command-line wallet attacked by a malicious verifier or issuer (real HTTP, real wallet).
+
+- **What a verifier or issuer writes cannot rewrite the wallet's screen.** ``talentproof wallet
+  present`` printed the verifier's words raw before asking "Send?": the DCQL query ids and claim
+  paths of a request object the verifier signs itself, and the credentials' text, which their
+  issuer writes (``wallet list`` and ``accept`` print the latter too). A query id holding
+  terminal control sequences (ESC [1A ESC [2K: cursor up, erase the line; ESC [8m: hide what
+  follows) replaced the line naming where the answers go with a host of the verifier's
+  choosing and hid the "WARNING: the answers go to ..., not to ..." line and the prompt: the
+  holder typed "y" to a consent screen the verifier drew. Every control, format and separator
+  character the wallet prints is now shown escaped (``\\x1b``, ``\\n``: `credential.text.printable`,
+  as the verifier's CLI and both pages do).
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from talentproof.cli import app
+from talentproof.credential.keys import Ed25519SigningKey
+from talentproof.verifier.oid4vp import oid4vp_state, request_object
+from talentproof.wallet.store import Wallet
+
+from .wallet_helpers import issue
+
+ESC = "\x1b"
+#: Cursor up, erase the line, draw a line of the attacker's, then hide everything after it.
+FAKE = (
+    f"{ESC}[1A{ESC}[2K\r  answers go to verifier.immd.gov.hk (https://verifier.immd.gov.hk){ESC}[8m"
+)
+
+
+def _hostile(out: str) -> list[str]:
+    return [
+        f"U+{ord(ch):04X}"
+        for ch in out
+        if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+    ]
+
+
+class _Verifier(BaseHTTPRequestHandler):
+    """A verifier of the attacker's: its own key, its own signed request object."""
+
+    request_object = ""
+    answers: list[bytes] = []  # noqa: RUF012 (the test's record of what it received)
+
+    def do_GET(self) -> None:
+        body = self.request_object.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/oauth-authz-req+jwt")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        self.answers.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def hostile_verifier() -> Iterator[tuple[str, type[_Verifier]]]:
+    """(the openid4vp:// URI, the handler) of a request whose DCQL query id and claim path carry
+    terminal control sequences, answered to another host than the request's."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Verifier)
+    port = server.server_address[1]
+    st = oid4vp_state(Ed25519SigningKey.generate(), ttl=300, max_open=10, per_client=10)
+    req = st.store.create("attacker", "hk-dlt-expert")
+    degree, other = "degree" + FAKE, "other" + FAKE
+    query = {
+        "credentials": [
+            {
+                "id": degree,
+                "format": "ldp_vc",
+                "meta": {"type_values": [["DegreeCredential"]]},
+                "claims": [{"path": ["credentialSubject", "name"]}],
+            },
+            {
+                "id": other,
+                "format": "ldp_vc",
+                "claims": [{"path": ["credentialSubject", "name" + FAKE]}],
+            },
+        ],
+        "credential_sets": [{"options": [[degree]]}, {"options": [[other]], "required": False}],
+    }
+    # the answers go to "localhost", the request came from 127.0.0.1: the wallet warns
+    _Verifier.request_object = request_object(st, req, f"http://localhost:{port}", query)
+    _Verifier.answers = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    uri = (
+        f"openid4vp://?client_id={st.client_id}"
+        f"&request_uri=http://127.0.0.1:{port}/oid4vp/requests/{req.ref}/request.jwt"
+    )
+    try:
+        yield uri, _Verifier
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _wallet(tmp_path: Path) -> tuple[Path, Wallet]:
+    folder = tmp_path / "wallet"
+    wallet = Wallet.init(folder)
+    return folder, wallet
+
+
+def test_attack_a_verifiers_words_cannot_draw_the_consent_screen(
+    tmp_path: Path, hostile_verifier: tuple[str, type[_Verifier]]
+) -> None:
+    uri, handler = hostile_verifier
+    folder, wallet = _wallet(tmp_path)
+    wallet.add_credential(issue("degree", wallet.did()))
+    result = CliRunner().invoke(
+        app,
+        ["wallet", "present", uri, "--offline", "--wallet-dir", str(folder)],
+        input="n\n",
+        color=True,  # as on a terminal: the control sequences are written, not stripped
+    )
+    out = result.output
+    assert result.exit_code == 1 and "nothing sent" in out, out
+    assert _hostile(out) == [], out
+    assert "WARNING: the answers go to localhost" in out, out
+    assert "\\x1b[8m" in out, out  # shown, escaped
+    assert handler.answers == []
+
+
+def test_attack_an_issuers_words_cannot_rewrite_the_list(tmp_path: Path) -> None:
+    folder, wallet = _wallet(tmp_path)
+    me = wallet.did()
+    wallet.add_credential(
+        issue(
+            "employment",
+            me,
+            issuer={"id": "did:web:hsbc.com.hk", "name": "HSBC" + FAKE},
+            role="Engineer" + FAKE,
+            valid_until=None,
+        )
+    )
+    result = CliRunner().invoke(
+        app, ["wallet", "list", "--offline", "--wallet-dir", str(folder)], color=True
+    )
+    out = result.output
+    assert result.exit_code == 0, out
+    assert _hostile(out) == [], out
+    assert "HSBC\\x1b[1A" in out, out
