@@ -1,0 +1,361 @@
+/*
+ * talentproof.credential._native: the verifier's JCS cut of a signed credential, in C.
+ *
+ * jcs_cuts(document, proof) -> (F, x, y, a, b, c, d) or None
+ *
+ * The fast twin of credential/integrity.py's `_canonical_cuts_reference` (same contract):
+ * F = JCS(document) (RFC 8785), F[:x] + F[y:] = JCS(document without "proof"), and
+ * F[a:b] + F[c:d] = JCS(proof without "proofValue"), where ``proof`` is document["proof"], a
+ * dict holding a str "proofValue". The offsets are recorded while F is written (the member
+ * "proof" of the top-level object, the member "proofValue" of that proof object), so no text
+ * is searched for.
+ *
+ * Everything this writer is not sure to write exactly as RFC 8785 does answers None, and the
+ * caller takes the reference path: a float, an integer outside +-(2**53 - 1), a str with a lone
+ * surrogate, an object key holding a character >= U+E000 (where UTF-8 byte order and RFC 8785's
+ * UTF-16 order may differ), a tuple, a subclass of any JSON type, any other type, nesting deeper
+ * than MAX_DEPTH, a "proof" that is not that dict, a "proofValue" that is not a str. So it only
+ * writes dict / list / str / int / bool / None of the exact types, by these rules:
+ *   object: "{" members sorted by the UTF-8 bytes of their names (= code point order = UTF-16
+ *           order for names below U+E000) "name":value joined by "," "}";
+ *   array:  "[" elements joined by "," "]";
+ *   string: '"' its UTF-8 with '"' -> \", '\' -> \\, 0x08 \b, 0x09 \t, 0x0A \n, 0x0C \f,
+ *           0x0D \r, any other byte below 0x20 -> \u00xx (lower-case hex), the rest as is '"';
+ *   int:    its decimal text; true, false, null.
+ * tests/credential/test_native_jcs.py compares it with the rfc8785 reference and the Python
+ * twin on generated and hand-made documents.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#define BAIL (-2) /* not written here: the caller takes the reference path */
+#define FAIL (-1) /* a Python error is set (memory) */
+#define MAX_DEPTH 200
+#define MAX_SAFE 9007199254740991LL /* 2**53 - 1 */
+
+typedef struct {
+    char *p;
+    Py_ssize_t len, cap;
+} Buf;
+
+static int buf_grow(Buf *b, Py_ssize_t need) {
+    Py_ssize_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < need) {
+        if (cap > PY_SSIZE_T_MAX / 2) {
+            PyErr_NoMemory();
+            return FAIL;
+        }
+        cap *= 2;
+    }
+    char *p = PyMem_Realloc(b->p, (size_t)cap);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return FAIL;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static inline int put(Buf *b, const char *s, Py_ssize_t n) {
+    if (b->cap - b->len < n && buf_grow(b, n) < 0) return FAIL;
+    memcpy(b->p + b->len, s, (size_t)n);
+    b->len += n;
+    return 0;
+}
+
+static inline int putc1(Buf *b, char c) {
+    if (b->cap - b->len < 1 && buf_grow(b, 1) < 0) return FAIL;
+    b->p[b->len++] = c;
+    return 0;
+}
+
+/* The UTF-8 of an exact str, or BAIL (a lone surrogate: not valid Unicode). */
+static int utf8_of(PyObject *s, const char **data, Py_ssize_t *size) {
+    if (PyUnicode_IS_COMPACT_ASCII(s)) {
+        *data = (const char *)PyUnicode_DATA(s);
+        *size = PyUnicode_GET_LENGTH(s);
+        return 0;
+    }
+    *data = PyUnicode_AsUTF8AndSize(s, size);
+    if (*data == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+            PyErr_Clear();
+            return BAIL;
+        }
+        return FAIL;
+    }
+    return 0;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static int put_string(Buf *b, const char *s, Py_ssize_t n) {
+    /* worst case every byte becomes \u00xx (6 bytes), plus the quotes */
+    if (n > (PY_SSIZE_T_MAX - 2) / 6) {
+        PyErr_NoMemory();
+        return FAIL;
+    }
+    if (b->cap - b->len < 6 * n + 2 && buf_grow(b, 6 * n + 2) < 0) return FAIL;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case 0x08: *o++ = 'b'; break;
+        case 0x09: *o++ = 't'; break;
+        case 0x0A: *o++ = 'n'; break;
+        case 0x0C: *o++ = 'f'; break;
+        case 0x0D: *o++ = 'r'; break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = HEX[c >> 4];
+            *o++ = HEX[c & 15];
+        }
+    }
+    *o++ = '"';
+    b->len = o - b->p;
+    return 0;
+}
+
+typedef struct {
+    const char *key;
+    Py_ssize_t len;
+    PyObject *value;
+} Member;
+
+static int member_cmp(const void *pa, const void *pb) {
+    const Member *a = pa, *b = pb;
+    Py_ssize_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->key, b->key, (size_t)n);
+    if (c) return c;
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+/* Where the two members sit in F (offsets into the buffer). */
+typedef struct {
+    PyObject *proof;  /* document["proof"] */
+    Py_ssize_t i, start, end; /* the member "proof": its '"', its value's first and end byte */
+    Py_ssize_t j, k; /* the member "proofValue" of the proof: its '"', its value's end */
+    int found_proof, found_value;
+} Marks;
+
+enum { PLAIN = 0, TOP = 1, PROOF = 2 };
+
+static int write_value(Buf *b, PyObject *o, int depth, Marks *m, int role);
+
+static int write_object(Buf *b, PyObject *o, int depth, Marks *m, int role) {
+    Py_ssize_t n = PyDict_GET_SIZE(o);
+    Member small[16];
+    Member *items = small;
+    if (n > 16) {
+        items = PyMem_Malloc(sizeof(Member) * (size_t)n);
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return FAIL;
+        }
+    }
+    int rc = 0;
+    Py_ssize_t pos = 0, count = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(o, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key)) {
+            rc = BAIL;
+            goto done;
+        }
+        const char *data;
+        Py_ssize_t size;
+        rc = utf8_of(key, &data, &size);
+        if (rc < 0) goto done;
+        for (Py_ssize_t i = 0; i < size; i++) {
+            if ((unsigned char)data[i] >= 0xEE) { /* U+E000 and above: UTF-16 order may differ */
+                rc = BAIL;
+                goto done;
+            }
+        }
+        items[count].key = data;
+        items[count].len = size;
+        items[count].value = value;
+        count++;
+    }
+    if (count != n) { /* (the dict changed size: cannot happen without other threads) */
+        rc = BAIL;
+        goto done;
+    }
+    if (count > 1) {
+        if (count <= 16) { /* insertion sort: objects are small */
+            for (Py_ssize_t i = 1; i < count; i++) {
+                Member t = items[i];
+                Py_ssize_t j = i;
+                while (j > 0 && member_cmp(&items[j - 1], &t) > 0) {
+                    items[j] = items[j - 1];
+                    j--;
+                }
+                items[j] = t;
+            }
+        } else {
+            qsort(items, (size_t)count, sizeof(Member), member_cmp);
+        }
+    }
+    if ((rc = putc1(b, '{')) < 0) goto done;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (i && (rc = putc1(b, ',')) < 0) goto done;
+        Py_ssize_t member_start = b->len;
+        if ((rc = put_string(b, items[i].key, items[i].len)) < 0) goto done;
+        if ((rc = putc1(b, ':')) < 0) goto done;
+        int child = PLAIN;
+        if (role == TOP && items[i].len == 5 && memcmp(items[i].key, "proof", 5) == 0) {
+            if (items[i].value != m->proof) {
+                rc = BAIL;
+                goto done;
+            }
+            m->i = member_start;
+            m->start = b->len;
+            child = PROOF;
+        }
+        if (role == PROOF && items[i].len == 10 && memcmp(items[i].key, "proofValue", 10) == 0) {
+            if (!PyUnicode_CheckExact(items[i].value)) {
+                rc = BAIL;
+                goto done;
+            }
+            m->j = member_start;
+        }
+        if ((rc = write_value(b, items[i].value, depth + 1, m, child)) < 0) goto done;
+        if (child == PROOF) {
+            m->end = b->len;
+            m->found_proof = 1;
+        }
+        if (role == PROOF && items[i].len == 10 && memcmp(items[i].key, "proofValue", 10) == 0) {
+            m->k = b->len;
+            m->found_value = 1;
+        }
+    }
+    rc = putc1(b, '}');
+done:
+    if (items != small) PyMem_Free(items);
+    return rc;
+}
+
+static int write_value(Buf *b, PyObject *o, int depth, Marks *m, int role) {
+    if (depth > MAX_DEPTH) return BAIL;
+    if (PyUnicode_CheckExact(o)) {
+        const char *data;
+        Py_ssize_t size;
+        int rc = utf8_of(o, &data, &size);
+        if (rc < 0) return rc;
+        return put_string(b, data, size);
+    }
+    if (PyDict_CheckExact(o)) {
+        if (role == PROOF && o != m->proof) return BAIL;
+        return write_object(b, o, depth, m, role);
+    }
+    if (role == PROOF) return BAIL; /* the proof must be the dict itself */
+    if (PyList_CheckExact(o)) {
+        if (putc1(b, '[') < 0) return FAIL;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(o); i++) {
+            if (i && putc1(b, ',') < 0) return FAIL;
+            int rc = write_value(b, PyList_GET_ITEM(o, i), depth + 1, m, PLAIN);
+            if (rc < 0) return rc;
+        }
+        return putc1(b, ']');
+    }
+    if (o == Py_True) return put(b, "true", 4);
+    if (o == Py_False) return put(b, "false", 5);
+    if (o == Py_None) return put(b, "null", 4);
+    if (PyLong_CheckExact(o)) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        if (v == -1 && PyErr_Occurred()) return FAIL;
+        if (overflow || v > MAX_SAFE || v < -MAX_SAFE) return BAIL;
+        char text[32];
+        int len = snprintf(text, sizeof text, "%lld", v);
+        return put(b, text, len);
+    }
+    return BAIL; /* float, tuple, a subclass, any other type */
+}
+
+/* The buffer of the last call, reused by the next (freed when above SPARE_MAX). */
+static Buf spare = {NULL, 0, 0};
+#define SPARE_MAX (1 << 20)
+
+static void keep(Buf *b) {
+    if (b->cap > SPARE_MAX) {
+        PyMem_Free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
+    PyMem_Free(spare.p); /* (NULL unless a nested call left one: cannot happen under the GIL) */
+    spare.p = b->p;
+    spare.cap = b->cap;
+    spare.len = 0;
+}
+
+static PyObject *jcs_cuts(PyObject *self, PyObject *args) {
+    PyObject *document, *proof;
+    if (!PyArg_ParseTuple(args, "OO:jcs_cuts", &document, &proof)) return NULL;
+    if (!PyDict_CheckExact(document) || !PyDict_CheckExact(proof)) Py_RETURN_NONE;
+    PyObject *found = PyDict_GetItemString(document, "proof"); /* borrowed */
+    if (found != proof) Py_RETURN_NONE;
+    Marks m = {proof, -1, -1, -1, -1, -1, 0, 0};
+    Buf b = {spare.p, 0, spare.cap}; /* (the GIL is held throughout: one call at a time) */
+    spare.p = NULL;
+    spare.cap = 0;
+    int rc = write_value(&b, document, 0, &m, TOP);
+    if (rc == FAIL || rc == BAIL || !m.found_proof || !m.found_value) {
+        keep(&b);
+        if (rc == FAIL) return NULL;
+        Py_RETURN_NONE;
+    }
+    const char *f = b.p;
+    Py_ssize_t n = b.len, x, y, a = m.start, bb, c, d = m.end;
+    if (m.i > 0 && f[m.i - 1] == ',') { /* a member before it: drop the comma before it */
+        x = m.i - 1;
+        y = m.end;
+    } else if (m.end < n && f[m.end] == ',') { /* the first member of several */
+        x = m.i;
+        y = m.end + 1;
+    } else { /* the only member */
+        x = m.i;
+        y = m.end;
+    }
+    if (f[m.j - 1] == ',') {
+        bb = m.j - 1;
+        c = m.k;
+    } else if (f[m.k] == ',') {
+        bb = m.j;
+        c = m.k + 1;
+    } else {
+        bb = m.j;
+        c = m.k;
+    }
+    PyObject *full = PyBytes_FromStringAndSize(b.p, n);
+    keep(&b);
+    if (full == NULL) return NULL;
+    return Py_BuildValue("(Nnnnnnn)", full, x, y, a, bb, c, d);
+}
+
+static PyMethodDef methods[] = {
+    {"jcs_cuts", jcs_cuts, METH_VARARGS,
+     "jcs_cuts(document, proof) -> (F, x, y, a, b, c, d) or None: F = JCS(document), "
+     "F[:x] + F[y:] = JCS(document without proof), F[a:b] + F[c:d] = JCS(proof without "
+     "proofValue); None for anything it does not write exactly (see the source)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_native",
+    "The verifier's JCS cut of a signed credential in C (credential/integrity.py's fast twin).",
+    -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
