@@ -754,8 +754,11 @@ def insert_credentials(
     job_id: str,
     now: dt.datetime,
     rows: list[tuple[str, bytes, bytes | memoryview, int, int, int]],
+    by_statement: bool = False,
 ) -> None:
-    """Insert one chunk's credentials with a single driver-level ``executemany``.
+    """Insert one chunk's credentials with a single driver-level ``executemany`` (SQLite), or
+    one binary ``COPY`` (PostgreSQL; ``by_statement`` takes the ``executemany`` there too,
+    the reference that tests/issuer/test_bulk_fast_paths.py compares it with).
 
     ``rows`` are (id, credential hash, document JSON (bytes or a view of them: the runner
     passes `split_views`), status index, leaf index, bulk row); no audit path: the batch keeps
@@ -779,6 +782,9 @@ def insert_credentials(
         process = table.c[name].type._cached_bind_processor(dialect)
         shared.append(process(value) if process is not None else value)
     tail = tuple(shared)
+    if dialect.name == "postgresql" and not by_statement:
+        _copy_credentials(connection, table, [r + tail for r in rows])
+        return
     style = dialect.paramstyle
     if style == "qmark":
         marks = ", ".join("?" for _ in _INSERT_COLUMNS)
@@ -788,6 +794,27 @@ def insert_credentials(
         raise RuntimeError(f"unsupported DBAPI paramstyle {style!r}")
     sql = f"INSERT INTO {table.name} ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})"
     connection.exec_driver_sql(sql, [r + tail for r in rows])
+
+
+def _copy_credentials(connection: Any, table: Any, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: ``rows`` (values in `_INSERT_COLUMNS` order) in one binary ``COPY`` on the
+    transaction's own connection. Why: psycopg's ``executemany`` sends one INSERT per row (in a
+    pipeline), which the server plans and executes row by row; ``COPY`` streams them into
+    the table in one statement (the same constraints, indexes and triggers apply, and a row
+    that breaks one fails the whole COPY, as it failed the whole ``executemany``). The binary
+    format needs each column's exact type: taken from the table (``BIGINT``, ``BYTEA``...)."""
+    dialect = connection.dialect
+    types = [
+        re.sub(r"\(.*\)", "", table.c[name].type.compile(dialect=dialect)).strip().lower()
+        for name in _INSERT_COLUMNS
+    ]
+    driver = connection.connection.driver_connection
+    sql = f"COPY {table.name} ({', '.join(_INSERT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.set_types(types)
+        write = copy.write_row
+        for row in rows:
+            write(row)
 
 
 class _Prepared(NamedTuple):

@@ -41,8 +41,8 @@ NOW = dt.datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=dt.UTC)
 _COLUMNS = [c.name for c in Credential.__table__.columns if c.name != "seq"]
 
 
-def _database(path: Path):  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite:///{path}")
+def _database(path: Path | str):  # type: ignore[no-untyped-def]
+    engine = make_engine(path if isinstance(path, str) else f"sqlite:///{path}")
     migrate(engine)
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:
@@ -134,6 +134,59 @@ def test_insert_credentials_matches_the_orm_insert(tmp_path: Path, views: bool) 
     assert got[1]["created_at"].replace(tzinfo=dt.UTC) == NOW  # type: ignore[union-attr]
     # no audit path in a bulk row: derived from the batch's leaves (migration 0007)
     assert got[2]["proof_path"] is None and got[2]["suspended"] is False
+
+
+def _pg_database(pg_server: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(pg_server.replace("+psycopg", "") + "/postgres", autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        c.execute(f'CREATE DATABASE "{name}"')
+    return f"{pg_server}/{name}"
+
+
+@pytest.mark.integration
+@pytest.mark.postgres
+def test_postgres_copy_stores_what_the_executemany_stores(pg_server: str) -> None:
+    """On PostgreSQL `bulk.insert_credentials` streams a chunk in one binary COPY; the
+    reference (``by_statement``: the ``executemany`` of SQLite) stores the same values, read back
+    through the ORM; documents as bytes and as views of their block; a duplicate id fails the
+    whole COPY, nothing stored."""
+    rows: list[Any] = _rows()
+    block = b"".join(row[2] for row in rows)
+    documents = _bulkworker.split_views(block, [len(row[2]) for row in rows])
+    rows[1] = (*rows[1][:2], documents[1], *rows[1][3:])  # one document given as a view
+    stored = []
+    for name, by_statement in (("bulkcopy", False), ("bulkref", True)):
+        _engine, sessions = _database(_pg_database(pg_server, name))
+        with sessions.begin() as session:
+            bulk.insert_credentials(
+                session.connection(),
+                institution_id=1,
+                kind="DegreeCredential",
+                batch_id=1,
+                job_id="job1",
+                now=NOW,
+                rows=rows,
+                by_statement=by_statement,
+            )
+        stored.append(_stored(sessions))
+        with pytest.raises(Exception, match="duplicate key"), sessions.begin() as session:
+            bulk.insert_credentials(
+                session.connection(),
+                institution_id=1,
+                kind="DegreeCredential",
+                batch_id=1,
+                job_id="job1",
+                now=NOW,
+                rows=[(f"urn:uuid:{uuid.uuid4()}", *rows[0][1:]), rows[0]],
+                by_statement=by_statement,
+            )
+        assert _stored(sessions) == stored[-1]
+        _engine.dispose()
+    copied, reference = stored
+    assert len(copied) == 3 and copied == reference
+    assert copied[1]["document"] == b'{"n":1}' and copied[2]["created_at"] == NOW
 
 
 def test_migration_0002_numbers_existing_bulk_rows_from_1(tmp_path: Path) -> None:
