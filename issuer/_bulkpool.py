@@ -19,19 +19,35 @@ fails every call in flight with `BrokenProcessPool`), then starts it again; `shu
 for the calls running within bounds and ends the pool the same way past them. This relies on
 the CPython 3.11 executor's internals (its processes, result queue, manager thread and calls in
 flight): tests/issuer/test_bulk_pool_wedge.py wedges a pool on purpose and fails if they change.
+
+A block's signed documents come back through shared memory (`_Slots`), not the result pipe:
+the pool lends each block a slot (a memfd it owns, mapped by the signing process through
+``/proc/<owner>/fd/<fd>``), the signing process copies the documents there and sends only
+their size; this process gets them as a view of its own mapping of the slot, and the slot is
+lent again once the last view of it is dropped (the runner has stored the chunk). A block that
+does not fit, or a process that cannot map the slot, sends its documents through the pipe as
+before (the reference twin: ``SigningPool(slots=0)``; tests/issuer/test_bulk_pool_slots.py
+compares the two). Why: through the pipe, each result's few MiB were pickled, written in 64 KiB
+pieces, read, joined and unpickled again, ~1.8 us of this process's CPU per credential
+(bench/results.md, 2026-12-07 07:10), in the thread that shares the GIL with the runner.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import datetime as dt
+import functools
+import itertools
 import logging
+import mmap
 import multiprocessing
 import os
 import select
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable, MutableMapping
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import wait as wait_ready
@@ -61,6 +77,14 @@ SHUTDOWN_WAIT_S = 60.0
 
 #: How long `_end` waits for the killed processes and then the executor's manager thread to end.
 END_WAIT_S = 30.0
+
+#: The size of one shared-memory slot a block's documents come back in (a block of 2,048 bench
+#: rows holds ~5 MiB; a larger one comes back through the pipe). Pages are used as written.
+SLOT_BYTES = 16 << 20
+
+#: Slots a pool lends at most at once (a job keeps up to 16 blocks in flight with 2 processes:
+#: `bulk.SIGN_AHEAD` + `bulk.GROUP_CHUNKS` chunks of 4 blocks); past it, blocks use the pipe.
+MAX_SLOTS = 24
 
 
 def _owner_gone(owner: int) -> bool:
@@ -187,6 +211,191 @@ def _end(executor: _Executor) -> None:
                     pass
 
 
+class _Slot:
+    """One shared-memory slot: a memfd of ``size`` bytes mapped here (``mm``); ``ref`` is what
+    a signing process needs to map it (`_mapped`) and to name it in its answer (``token``)."""
+
+    __slots__ = ("fd", "lent_to", "mm", "ref", "token")
+
+    def __init__(self, size: int, token: int) -> None:
+        self.fd = os.memfd_create("talentproof-signing-slot", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(self.fd, size)
+            self.mm = mmap.mmap(self.fd, size)
+        except BaseException:
+            os.close(self.fd)
+            raise
+        self.token = token
+        self.ref = (os.getpid(), self.fd, size, token)
+        self.lent_to: _Slots | None = None
+
+    def close(self) -> None:
+        """Unmap and close (its views are gone: a slot is closed only when not lent)."""
+        try:
+            self.mm.close()
+        except BufferError:  # a view still exported: the mapping ends with the last one
+            pass
+        os.close(self.fd)
+
+
+#: This process's slots lent to a call, by token: `_attach_slot` (run while a result is
+#: unpickled, in the executor's manager thread) finds its slot here.
+_LENT: dict[int, _Slot] = {}
+_TOKENS = itertools.count(1)
+
+
+class _Slots:
+    """A pool's shared-memory slots (`SLOT_BYTES` each, up to ``most``), made as needed and
+    reused: `take` lends one to a call, and it comes back (`_give_back`) when the call's
+    documents are no longer viewed, or at once when the call did not use it; a slot of a call
+    that failed with `BrokenProcessPool` is closed, never lent again (a killed pool's process
+    may still be writing it until it ends)."""
+
+    def __init__(self, size: int = SLOT_BYTES, most: int = MAX_SLOTS) -> None:
+        self.size, self.most = size, most
+        self._lock = threading.Lock()
+        self._free: list[_Slot] = []
+        self.made = 0  # slots made so far (closed ones included)
+        self.open = 0  # slots open now (free or lent)
+        self.closed = False
+
+    def take(self) -> _Slot | None:
+        """A free slot, lent (None: ``most`` are lent, or memfd is missing: use the pipe)."""
+        with self._lock:
+            if self._free:
+                slot = self._free.pop()
+            elif self.open >= self.most or not hasattr(os, "memfd_create"):
+                return None
+            else:
+                try:
+                    slot = _Slot(self.size, next(_TOKENS))
+                except OSError as exc:
+                    _logger.warning("no shared-memory slot for a signing result: %s", exc)
+                    return None
+                self.made += 1
+                self.open += 1
+            slot.lent_to = self
+            _LENT[slot.token] = slot
+            return slot
+
+    def _give_back(self, slot: _Slot) -> None:
+        with self._lock:
+            _LENT.pop(slot.token, None)
+            slot.lent_to = None
+            if self.closed:
+                self.open -= 1
+                slot.close()
+            else:
+                self._free.append(slot)
+
+    def _retire(self, slot: _Slot) -> None:
+        with self._lock:
+            _LENT.pop(slot.token, None)
+            slot.lent_to = None
+            self.open -= 1
+        slot.close()
+
+    def settle(self, slot: _Slot, future: cf.Future[Any]) -> None:
+        """A call's slot once the call is done: left to the views of its documents if its
+        result holds them (`_attach_slot` took it off `_LENT`), else given back, or closed if
+        the pool broke under the call."""
+        if slot.token not in _LENT:  # attached: the views give it back
+            return
+        if not future.cancelled() and isinstance(future.exception(), BrokenProcessPool):
+            self._retire(slot)
+        else:
+            self._give_back(slot)
+
+    def lent(self) -> int:
+        """Slots lent now (to a call, or held by the views of a result)."""
+        with self._lock:
+            return self.open - len(self._free)
+
+    def close(self) -> None:
+        """Close the free slots; the lent ones close as they come back."""
+        with self._lock:
+            self.closed = True
+            free, self._free = self._free, []
+            self.open -= len(free)
+        for slot in free:
+            slot.close()
+
+
+def _attach_slot(token: int, size: int) -> memoryview:
+    """The first ``size`` bytes of slot ``token`` as a view of this process's own mapping (what
+    a `_SlotBlob` unpickles to); the slot is given back when the last view of them is dropped."""
+    slot = _LENT.pop(token)
+    owner = slot.lent_to
+    assert owner is not None
+    buf = (ctypes.c_char * size).from_buffer(slot.mm)
+    weakref.finalize(buf, owner._give_back, slot)
+    return memoryview(buf).cast("B")
+
+
+class _SlotBlob:
+    """A signing process's answer for the documents it wrote into its slot: pickled as the call
+    `_attach_slot` (token, size), which the owner runs while unpickling the result."""
+
+    __slots__ = ("size", "token")
+
+    def __init__(self, token: int, size: int) -> None:
+        self.token, self.size = token, size
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _attach_slot, (self.token, self.size)
+
+
+#: A signing process's mappings of the slots it was lent, by token (a slot is mapped once).
+_MAPPED: dict[int, mmap.mmap] = {}
+
+
+def _mapped(ref: tuple[int, int, int, int]) -> mmap.mmap | None:
+    """The slot ``ref`` (owner, fd, size, token) mapped in this signing process (None: it
+    cannot be mapped here; the result goes through the pipe)."""
+    owner, fd, size, token = ref
+    mm = _MAPPED.get(token)
+    if mm is None:
+        try:
+            handle = os.open(f"/proc/{owner}/fd/{fd}", os.O_RDWR)
+        except OSError:
+            return None
+        try:
+            if os.fstat(handle).st_size != size:
+                return None
+            mm = _MAPPED[token] = mmap.mmap(handle, size)
+        except OSError:
+            return None
+        finally:
+            os.close(handle)
+    return mm
+
+
+def sign_job_block_into(
+    ref: tuple[int, int, int, int],
+    job: JobContext,
+    fmt: str,
+    header: list[str] | None,
+    first_row: int,
+    records: list[bytes],
+    indexes: list[int],
+    now: dt.datetime,
+) -> tuple[list[int], list[str], Any, list[int], bytes, list[tuple[int, str, str]]]:
+    """`_bulkworker.sign_job_block` in a signing process, its documents written into the slot
+    ``ref`` and sent as a `_SlotBlob` (the owner gets a view of them); the same result through
+    the pipe when they do not fit or the slot cannot be mapped."""
+    rows, ids, blob, lengths, hashes, errors = sign_job_block(
+        job, fmt, header, first_row, records, indexes, now
+    )
+    size = len(blob)
+    if not size or size > ref[2]:
+        return rows, ids, blob, lengths, hashes, errors
+    mm = _mapped(ref)
+    if mm is None:
+        return rows, ids, blob, lengths, hashes, errors
+    mm[:size] = blob
+    return rows, ids, _SlotBlob(ref[3], size), lengths, hashes, errors
+
+
 class InlineSigner:
     """`SigningPool`'s ``submit`` in the calling thread: the call runs now, its future is done."""
 
@@ -212,10 +421,16 @@ class SigningPool:
     #: Signing processes started by every pool of this process so far (tests, the bench).
     forked = 0
 
-    def __init__(self, processes: int) -> None:
+    def __init__(
+        self, processes: int, *, slots: int = MAX_SLOTS, slot_bytes: int = SLOT_BYTES
+    ) -> None:
         self.processes = max(1, processes)
         self._lock = threading.RLock()
         self._executor: _Executor | None = None
+        # results' documents through shared memory (`_Slots`): up to ``slots`` blocks at once
+        # (0: every result through the pipe, the reference twin), each up to ``slot_bytes``
+        self.slot_bytes, self.max_slots = slot_bytes, slots
+        self.slots = _Slots(slot_bytes, slots)
         self.restarts = 0  # pools started again after a process died
         self._healed = 0  # `restarts` at the last `heal`
         self.submitted = 0  # calls sent to the signing processes
@@ -229,6 +444,8 @@ class SigningPool:
         """Fork the signing processes (if not running) and wait until each one answers."""
         with self._lock:
             if self._executor is None:
+                if self.slots.closed:  # shut down before: slots anew
+                    self.slots = _Slots(self.slot_bytes, self.max_slots)
                 self._executor = self._new_executor()
 
     def _new_executor(self) -> _Executor:
@@ -327,6 +544,22 @@ class SigningPool:
         except BrokenProcessPool:  # a process died since the last call
             return self._restart(executor).submit(fn, *args)
 
+    def submit_block(self, job: JobContext, *args: Any) -> cf.Future[Any]:
+        """`_bulkworker.sign_job_block` (job, fmt, header, first row, records, indexes, now) in
+        a signing process, its documents back through a shared-memory slot when one is free
+        (`sign_job_block_into`), else through the pipe: the same result either way, the
+        documents as a view of the slot or as bytes."""
+        slot = self.slots.take()
+        if slot is None:
+            return self.submit(sign_job_block, job, *args)
+        try:
+            future = self.submit(sign_job_block_into, slot.ref, job, *args)
+        except BaseException:
+            self.slots._give_back(slot)  # never sent
+            raise
+        future.add_done_callback(functools.partial(self.slots.settle, slot))
+        return future
+
     def heal(self) -> bool:
         """Whether the pool stayed whole since the last `heal`: False if a process of it died
         since (the pool was replaced: here, or at once by its watch thread). A process that
@@ -366,6 +599,7 @@ class SigningPool:
                 break
         if manager is None or not manager.is_alive():
             executor.results.close()
+        self.slots.close()
 
 
 class JobSigner:
@@ -386,7 +620,10 @@ class JobSigner:
         indexes: list[int],
         now: dt.datetime,
     ) -> cf.Future[Any]:
-        """The future of `sign_block`'s result for these rows."""
+        """The future of `sign_block`'s result for these rows (from a pool, the documents may
+        be a view of shared memory, valid while it is held: `SigningPool.submit_block`)."""
+        if isinstance(self.signer, SigningPool):
+            return self.signer.submit_block(self.job, fmt, header, first_row, records, indexes, now)
         return self.signer.submit(
             sign_job_block, self.job, fmt, header, first_row, records, indexes, now
         )
