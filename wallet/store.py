@@ -23,12 +23,13 @@ from typing import Any
 
 from talentproof.credential.cli import load_holder_id_salt, load_holder_key, write_holder_key
 from talentproof.credential.errors import CredentialError
+from talentproof.credential.integrity import ANCHOR_PROOF_TYPE as ANCHOR
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.person import new_salt
 
 from .errors import WalletError, WalletMissing
 
-__all__ = ["DEFAULT_WALLET_DIR", "KEY_FILE", "StoredCredential", "Wallet"]
+__all__ = ["DEFAULT_WALLET_DIR", "KEY_FILE", "StoredCredential", "Wallet", "same_credential"]
 
 DEFAULT_WALLET_DIR = Path("~/.talentproof/wallet")
 KEY_FILE = "key.json"
@@ -61,6 +62,26 @@ def _write_private(path: Path, doc: Mapping[str, Any]) -> None:
 def _private_dir(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.chmod(0o700)
+
+
+def _signed_part(document: Mapping[str, Any]) -> Any:
+    """The credential as its issuer signed it: its proofs without the anchor proof."""
+    proof = document.get("proof")
+    entries = proof if isinstance(proof, list) else [proof]
+    kept = [p for p in entries if not (isinstance(p, Mapping) and p.get("type") == ANCHOR)]
+    return {**document, "proof": kept[0] if len(kept) == 1 else kept}
+
+
+def _anchored(document: Mapping[str, Any]) -> bool:
+    proof = document.get("proof")
+    return isinstance(proof, list) and any(
+        isinstance(p, Mapping) and p.get("type") == ANCHOR for p in proof
+    )
+
+
+def same_credential(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether ``a`` and ``b`` are one signed credential (equal but for the anchor proof)."""
+    return bool(_signed_part(a) == _signed_part(b))
 
 
 class Wallet:
@@ -146,13 +167,19 @@ class Wallet:
         return out
 
     def add_credential(self, credential: Mapping[str, Any]) -> StoredCredential:
-        """Store a credential (replacing the stored one with the same ``id``)."""
+        """Store a credential. The same signed credential (equal but for its anchor proof) is
+        stored once: an anchored copy replaces an unanchored one, never the other way round.
+        Another credential under a held one's ``id`` is stored beside it, never over it: the id
+        is whatever its issuer writes, and any issuer (or whoever saw a presentation) can reuse
+        the id of a credential the holder holds."""
         self._require()
         folder = self.root / _CREDENTIALS
         _private_dir(folder)
         cred_id = credential.get("id")
         for stored in self.credentials():
-            if cred_id is not None and stored.document.get("id") == cred_id:
+            if cred_id is not None and same_credential(stored.document, credential):
+                if _anchored(stored.document) and not _anchored(credential):
+                    return stored  # keep the anchored copy
                 path = stored.path
                 break
         else:

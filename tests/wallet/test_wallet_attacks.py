@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from talentproof.cli import app
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.verifier.oid4vp import oid4vp_state, request_object
+from talentproof.wallet import cli as wallet_cli
 from talentproof.wallet.store import Wallet
 
 from .wallet_helpers import issue
@@ -159,3 +160,31 @@ def test_attack_an_issuers_words_cannot_rewrite_the_list(tmp_path: Path) -> None
     assert result.exit_code == 0, out
     assert _hostile(out) == [], out
     assert "HSBC\\x1b[1A" in out, out
+
+
+def test_attack_a_credential_under_a_held_ones_id_is_kept_beside_it(tmp_path: Path) -> None:
+    """Any issuer (or a verifier that saw a presentation) can write the id of a credential the
+    holder holds. The wallet replaced the held credential with whatever came under its id: one
+    offer from anyone deleted the holder's degree. Now only the same signed credential replaces
+    it (its anchored copy), and a credential that is not is kept beside it."""
+    _, wallet = _wallet(tmp_path)
+    me = wallet.did()
+    genuine = issue("degree", me)
+    wallet.add_credential(genuine)
+    forged = issue(
+        "degree",
+        me,
+        id=genuine["id"],
+        issuer={"id": "did:web:diploma-mill.example", "name": "The University of Hong Kong"},
+        level="doctorate",
+    )
+    wallet_cli._store(wallet, [forged])  # as `wallet accept` stores what an issuer sends
+    held = [s.document for s in wallet.credentials()]
+    assert genuine in held and forged in held and len(held) == 2, held
+    # the same signed credential: stored once, the anchored copy kept over an unanchored one
+    unanchored = issue("degree", me, anchored=False)
+    assert unanchored == {**genuine, "proof": genuine["proof"][0]}
+    wallet.add_credential(unanchored)
+    wallet.add_credential(genuine)
+    held = [s.document for s in wallet.credentials()]
+    assert held.count(genuine) == 1 and unanchored not in held and len(held) == 2, held

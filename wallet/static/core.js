@@ -633,6 +633,25 @@
   }
   const issuerOf = (c) => (c.issuer && typeof c.issuer === "object" ? (c.issuer.name || c.issuer.id) : String(c.issuer));
   const isAnchored = (c) => Array.isArray(c.proof) && c.proof.some((p) => p && p.type === "TalentProofAnchor");
+  // One signed credential, its anchor proof aside (wallet/store.py same_credential)
+  function signedPart(c) {
+    const kept = (Array.isArray(c.proof) ? c.proof : [c.proof]).filter((p) => !(p && typeof p === "object" && p.type === "TalentProofAnchor"));
+    return { ...c, proof: kept.length === 1 ? kept[0] : kept };
+  }
+  const sameCredential = (a, b) => canonicalize(signedPart(a)) === canonicalize(signedPart(b));
+  // Where a received credential goes among the held entries ({id, credential}), as
+  // wallet/store.py add_credential decides: the same signed credential is kept once (its
+  // anchored copy over an unanchored one: {skip: true} when the held copy is anchored and this
+  // one is not); another credential under a held one's id is kept beside it under a key of its
+  // own, never over it (any issuer can write the id of a credential the holder holds).
+  function storageKey(held, c) {
+    const same = c.id ? held.find((e) => e.credential && sameCredential(e.credential, c)) : undefined;
+    if (same) return isAnchored(same.credential) && !isAnchored(c) ? { skip: true, key: same.id } : { skip: false, key: same.id };
+    const taken = new Set(held.map((e) => e.id));
+    let key = c.id || crypto.randomUUID();
+    while (taken.has(key)) key = `${c.id}#${crypto.randomUUID()}`;
+    return { skip: false, key };
+  }
 
   root.TalentProofWallet = {
     canonicalize, b58encode, b58decode, b64url, b64urlDecode, didKey, multibase, verificationMethod, rawOfDidKey,
@@ -640,7 +659,7 @@
     signDataIntegrity, createPresentation, signJwt, verifyJwt,
     parseOfferUri, resolveOffer, acceptOffer, pollDeferred,
     parseRequestUri, fetchRequest, answerWarnings, claimValues, matchDcql, buildVpToken, sendResponse,
-    subjectOf, kindOf, describe, issuerOf, isAnchored, sleep, printable, printableParts,
+    subjectOf, kindOf, describe, issuerOf, isAnchored, sameCredential, storageKey, sleep, printable, printableParts,
     splitAnchor, didWebUrl, didDocumentUrl, anchorRoot, statusBit, checkCredential, SUMMARY_LABELS,
   };
 })(typeof self !== "undefined" ? self : this);

@@ -192,7 +192,10 @@
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   }
   async function store(credentials, issuer) {
-    for (const c of credentials) await putCredential({ id: c.id || crypto.randomUUID(), credential: c, received: new Date().toISOString(), issuer });
+    for (const c of credentials) {
+      const { skip, key } = W.storageKey(await allCredentials(), c);
+      if (!skip) await putCredential({ id: key, credential: c, received: new Date().toISOString(), issuer });
+    }
   }
 
   // --- the offline QR code: made by `talentproof wallet serve` on this computer ---------------
