@@ -62,6 +62,24 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
     }
 
     /// @inheritdoc ICredentialAnchor
+    function governanceRevokeBatch(uint32 issuerId, bytes32 root, string calldata reason)
+        public
+        virtual
+        onlyGovernor
+    {
+        _requireGovernanceAction(issuerId, reason);
+        AnchorRecord storage record = _anchors[issuerId][root];
+        if (record.issuerId == 0) {
+            revert AnchorNotAnchored(root);
+        }
+        if (record.revokedAt != 0) {
+            revert AnchorBatchAlreadyRevoked(root);
+        }
+        record.revokedAt = uint64(block.timestamp);
+        emit BatchRevokedByGovernance(root, issuerId, msg.sender, reason);
+    }
+
+    /// @inheritdoc ICredentialAnchor
     function revokeCredential(bytes32 credentialHash) public virtual {
         uint32 issuerId = _requireIssuerAccount(msg.sender);
         _revoke(_statuses[issuerId], issuerId, credentialHash, StatusActor.Issuer);

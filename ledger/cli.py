@@ -159,6 +159,13 @@ _PARAMETERS = {
         str,
         typer.Argument(..., help="The credential hash (0x-hex of 32 bytes, SHA-256 of its JCS)."),
     ),
+    "root": _option(
+        "root",
+        str,
+        typer.Argument(
+            ..., help="The batch's Merkle root (0x-hex of 32 bytes; RootAnchored events list them)."
+        ),
+    ),
     "reason": _option(
         "reason",
         str,
@@ -376,6 +383,10 @@ def register(app: typer.Typer) -> None:
                 from talentproof.ledger.client import as_bytes32
 
                 values["credential_hash"] = as_bytes32(values["credential_hash"], "credential hash")
+            if "root" in values:
+                from talentproof.ledger.client import as_bytes32
+
+                values["root"] = as_bytes32(values["root"], "Merkle root")
             if "reason" in values and not values["reason"].strip():
                 _fail(f"{cmd}: --reason must not be empty", EXIT_USAGE)
             args = [values[n] for n in names]
@@ -460,6 +471,15 @@ def register(app: typer.Typer) -> None:
             f"governance_{verb}_credential",
             *("issuer_id", "credential_hash", "reason"),
         )
+
+    _simple(
+        "revoke-batch",
+        "Revoke every credential of an issuer's batch as governance (final; e.g. a fraudulent "
+        "issuer's, whose credentials' hashes are not on chain); --reason is required and recorded "
+        "on chain.",
+        "governance_revoke_batch",
+        *("issuer_id", "root", "reason"),
+    )
 
     @app.command("status")
     @_errors

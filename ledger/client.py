@@ -497,6 +497,17 @@ class RegistryClient:
             "reinstateCredentials", [as_bytes32(h, "credential hash") for h in credential_hashes]
         )
 
+    def governance_revoke_batch(self, issuer_id: int, root: bytes | str, reason: str) -> TxReceipt:
+        """Revoke every credential of the batch `root` of issuer `issuer_id` as governance (a
+        governor key; final): for an issuer that will not revoke its own (its credentials' hashes
+        are not on chain, its batches' roots are)."""
+        return self.transact(
+            "governanceRevokeBatch",
+            int(issuer_id),
+            as_bytes32(root, "Merkle root"),
+            _reason(reason),
+        )
+
     def governance_revoke_credential(
         self, issuer_id: int, credential_hash: bytes | str, reason: str
     ) -> TxReceipt:

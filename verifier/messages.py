@@ -205,8 +205,10 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
     # (8) status
     Reason.REVOKED: lambda f: f"Revoked by {_who(f)} on {iso(f['at'])} (as of {iso(f['asOf'])}).",
     Reason.BATCH_REVOKED: lambda f: (
-        f"The whole batch was revoked by {f['issuerName']} on {iso(f['at'])} "
-        f"(as of {iso(f['asOf'])})."
+        # by its issuer or by the governing authority (the record does not say which; the
+        # BatchRevoked / BatchRevokedByGovernance event does)
+        f"The whole batch was revoked on {iso(f['at'])} (as of {iso(f['asOf'])}), by its "
+        f"issuer {f['issuerName']} or by the governing authority."
     ),
     Reason.SUSPENDED: lambda f: (
         f"Suspended by {_who(f)} since {iso(f['at'])} (as of {iso(f['asOf'])})."

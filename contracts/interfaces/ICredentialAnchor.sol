@@ -104,6 +104,14 @@ interface ICredentialAnchor {
     /// @notice `account`, acting for issuer `issuerId`, lifted the suspension of every hash of
     /// `credentialHashes`.
     event CredentialsReinstated(uint32 indexed issuerId, address indexed account, bytes32[] credentialHashes);
+    /// @notice Governor `governor` revoked every credential of the batch `root` of issuer
+    /// `issuerId` for `reason`.
+    event BatchRevokedByGovernance(
+        bytes32 indexed root,
+        uint32 indexed issuerId,
+        address indexed governor,
+        string reason
+    );
     /// @notice Governor `governor` revoked `credentialHash` of issuer `issuerId` for `reason`.
     event CredentialRevokedByGovernance(
         uint32 indexed issuerId,
@@ -186,6 +194,15 @@ interface ICredentialAnchor {
      * Emits one {CredentialsReinstated} event.
      */
     function reinstateCredentials(bytes32[] calldata credentialHashes) external;
+
+    /**
+     * @notice Governance revokes every credential of the batch `root` issuer `issuerId` anchored
+     * (final), e.g. a fraudulent issuer's, whose credentials' hashes governance does not know.
+     * @dev Requirements: the caller is a governor; the issuer exists (any status); `reason` is not
+     * empty; that issuer anchored `root`; the batch is not revoked yet. Emits
+     * {BatchRevokedByGovernance}.
+     */
+    function governanceRevokeBatch(uint32 issuerId, bytes32 root, string calldata reason) external;
 
     /**
      * @notice Governance revokes `credentialHash` in the namespace of issuer `issuerId` (final).
