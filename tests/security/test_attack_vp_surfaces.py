@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from talentproof.credential.anchor import split_anchor
+from talentproof.credential.merkle import credential_hash
 from talentproof.credential.presentation import create_presentation
 from talentproof.verifier.limits import VerifierLimits
 from talentproof.verifier.oid4vp import MAX_REFUSAL_CHARS
@@ -134,3 +136,43 @@ def test_attack_a_refused_response_writes_a_bounded_note(setup):
     assert all(len(n) <= MAX_REFUSAL_CHARS for n in notes), [len(n) for n in notes]
     assert notes[0].startswith("the wallet answered access_denied: VALID_MEETS"), notes[0][:80]
     assert notes[0].endswith("…"), notes[0][-20:]
+
+
+def test_attack_answers_the_request_did_not_ask_for(setup, vchain):
+    """What a wallet sends beside or instead of what the query asks is never left out of the
+    verdict: an answer under a query id the request does not have is refused; an application
+    larger than the limit (counted in credentials, not presentations) is refused whole and the
+    request stays open; a revoked credential sent beside the ones asked for makes the
+    application INVALID, it is not passed over."""
+    c, key = setup["client"], setup["key"]
+    created = new_request(c)
+    _, p = resolve(c, created)
+
+    def vp(creds: list[dict[str, Any]]) -> dict[str, Any]:
+        return create_presentation(
+            creds,
+            key,
+            challenge=p["nonce"],
+            domain=p["client_id"],
+            created=datetime.now(UTC).replace(microsecond=0),
+            identity_document_salt=ID_SALT,
+        )
+
+    degree = setup["degree"]
+    r = post(c, p, {"state": p["state"], "vp_token": json.dumps({"passport": [vp([degree])]})})
+    assert r.status_code == 400 and "'passport' is not a credential query" in r.text, r.text
+    # 17 credentials in two presentations (the limit counts credentials)
+    token = {"degree": [vp([degree] * 9)], "employment": [vp([degree] * 8)]}
+    r = post(c, p, {"state": p["state"], "vp_token": json.dumps(token)})
+    assert r.status_code == 400 and "limit" in r.json()["error_description"], r.text
+    assert c.get(f"/oid4vp/requests/{created['id']}").json()["state"] == "pending"
+    # a revoked degree beside the valid one
+    uni = vchain.issuers["University of Hong Kong"]
+    revoked = issue(vchain, uni, DEGREE, key.public_key.did_key)
+    uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
+    r = post(
+        c, p, {"state": p["state"], "vp_token": json.dumps({"degree": [vp([degree, revoked])]})}
+    )
+    assert r.status_code == 200, r.text
+    polled = c.get(f"/oid4vp/requests/{created['id']}").json()
+    assert polled["state"] == "answered" and polled["outcome"]["code"] == "INVALID", polled
