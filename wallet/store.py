@@ -79,6 +79,11 @@ def _anchored(document: Mapping[str, Any]) -> bool:
     )
 
 
+def _issuer_text(document: Mapping[str, Any]) -> str:
+    issuer = document.get("issuer")
+    return str(issuer.get("id") if isinstance(issuer, Mapping) else issuer)
+
+
 def same_credential(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether ``a`` and ``b`` are one signed credential (equal but for the anchor proof)."""
     return bool(_signed_part(a) == _signed_part(b))
@@ -196,8 +201,17 @@ class Wallet:
         name, or its ``id``."""
         creds = self.credentials()
         for stored in creds:
-            if selector in (stored.name, stored.path.name, stored.document.get("id")):
+            if selector in (stored.name, stored.path.name):
                 return stored
+        by_id = [(i, s) for i, s in enumerate(creds, 1) if s.document.get("id") == selector]
+        if len(by_id) > 1:  # an id is its issuer's word: two issuers may write one
+            raise WalletError(
+                f"{len(by_id)} credentials have the id {selector!r} (numbers "
+                f"{', '.join(str(i) for i, _ in by_id)} in `talentproof wallet list`, from "
+                f"{', '.join(_issuer_text(s.document) for _, s in by_id)}): name one by its number"
+            )
+        if by_id:
+            return by_id[0][1]
         if selector.isdigit() and 1 <= int(selector) <= len(creds):
             return creds[int(selector) - 1]
         raise WalletError(

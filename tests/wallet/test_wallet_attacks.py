@@ -188,3 +188,14 @@ def test_attack_a_credential_under_a_held_ones_id_is_kept_beside_it(tmp_path: Pa
     wallet.add_credential(genuine)
     held = [s.document for s in wallet.credentials()]
     assert held.count(genuine) == 1 and unanchored not in held and len(held) == 2, held
+    # and a credential named by that id is not whichever came first: the wallet asks which
+    folder = tmp_path / "wallet"
+    result = CliRunner().invoke(app, ["wallet", "qr", genuine["id"], "--wallet-dir", str(folder)])
+    assert result.exit_code == 1, result.output
+    assert "2 credentials have the id" in result.output, result.output
+    assert "did:web:hku.hk" in result.output and "did:web:diploma-mill.example" in result.output
+    out = tmp_path / "qr.png"
+    result = CliRunner().invoke(
+        app, ["wallet", "qr", "001", "--out", str(out), "--wallet-dir", str(folder)]
+    )
+    assert result.exit_code == 0 and out.exists(), result.output
