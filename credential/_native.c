@@ -344,11 +344,111 @@ static PyObject *jcs_cuts(PyObject *self, PyObject *args) {
     return Py_BuildValue("(Nnnnnnn)", full, x, y, a, bb, c, d);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * json_guard(raw, doc) -> bool: whether ``doc`` (orjson.loads(raw)) is provably what the
+ * duplicate-refusing reference parse (json.loads with object_pairs_hook) gives for ``raw``: the
+ * C twin of the checks in verifier/engine.py's `parse_json_fast_reference`. True only when
+ *   - ``raw`` holds no escaped colon (\u003a, \u003A) and no run of 19 or more ASCII digits (an
+ *     integer orjson may have read as a float), and
+ *   - the colons of ``raw`` are as many as the members of every object of ``doc`` plus the
+ *     colons inside its strings (keys and values): in valid JSON every colon outside strings
+ *     separates one member and a colon inside a string is literal unless escaped, so the counts
+ *     differ exactly when a member was dropped as a duplicate (what the twin learns by counting
+ *     the colons of orjson.dumps(doc), which writes one per member and never escapes one);
+ *   - ``doc`` is made of dict / list / str / int / float / bool / None of the exact types and
+ *     nests at most GUARD_DEPTH levels (orjson.dumps refuses deeper values: the twin's path).
+ * False sends the text to the reference parse, which decides (and words any error).
+ */
+#define GUARD_DEPTH 200
+
+static Py_ssize_t colons_in(PyObject *s) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s), count = 0;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const unsigned char *p = data, *end = p + n;
+        while ((p = memchr(p, ':', (size_t)(end - p))) != NULL) {
+            count++;
+            p++;
+        }
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *p = data;
+        for (Py_ssize_t i = 0; i < n; i++) count += p[i] == ':';
+    } else {
+        const Py_UCS4 *p = data;
+        for (Py_ssize_t i = 0; i < n; i++) count += p[i] == ':';
+    }
+    return count;
+}
+
+/* members + colons in strings of ``o``, or -1 (a type or a depth the guard does not vouch for) */
+static Py_ssize_t guard_count(PyObject *o, int depth) {
+    if (depth > GUARD_DEPTH) return -1;
+    if (PyUnicode_CheckExact(o)) return colons_in(o);
+    if (PyDict_CheckExact(o)) {
+        Py_ssize_t pos = 0, total = PyDict_GET_SIZE(o);
+        PyObject *key, *value;
+        while (PyDict_Next(o, &pos, &key, &value)) {
+            if (!PyUnicode_CheckExact(key)) return -1;
+            Py_ssize_t k = colons_in(key), v = guard_count(value, depth + 1);
+            if (v < 0) return -1;
+            total += k + v;
+        }
+        return total;
+    }
+    if (PyList_CheckExact(o)) {
+        Py_ssize_t total = 0;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(o); i++) {
+            Py_ssize_t v = guard_count(PyList_GET_ITEM(o, i), depth + 1);
+            if (v < 0) return -1;
+            total += v;
+        }
+        return total;
+    }
+    if (PyLong_CheckExact(o) || PyFloat_CheckExact(o) || o == Py_True || o == Py_False ||
+        o == Py_None)
+        return 0;
+    return -1;
+}
+
+static PyObject *json_guard(PyObject *self, PyObject *args) {
+    Py_buffer raw;
+    PyObject *doc;
+    if (!PyArg_ParseTuple(args, "y*O:json_guard", &raw, &doc)) return NULL;
+    const unsigned char *p = raw.buf;
+    Py_ssize_t n = raw.len, colons = 0, digits = 0;
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (c >= '0' && c <= '9') {
+            if (++digits >= 19) {
+                ok = 0;
+                break;
+            }
+            continue;
+        }
+        digits = 0;
+        if (c == ':') {
+            colons++;
+        } else if (c == '\\' && i + 5 < n && p[i + 1] == 'u' && p[i + 2] == '0' &&
+                   p[i + 3] == '0' && p[i + 4] == '3' && (p[i + 5] == 'a' || p[i + 5] == 'A')) {
+            ok = 0;
+            break;
+        }
+    }
+    PyBuffer_Release(&raw);
+    if (ok) ok = guard_count(doc, 0) == colons;
+    return PyBool_FromLong(ok);
+}
+
 static PyMethodDef methods[] = {
     {"jcs_cuts", jcs_cuts, METH_VARARGS,
      "jcs_cuts(document, proof) -> (F, x, y, a, b, c, d) or None: F = JCS(document), "
      "F[:x] + F[y:] = JCS(document without proof), F[a:b] + F[c:d] = JCS(proof without "
      "proofValue); None for anything it does not write exactly (see the source)."},
+    {"json_guard", json_guard, METH_VARARGS,
+     "json_guard(raw, doc) -> bool: doc = orjson.loads(raw) is provably the duplicate-refusing "
+     "reference parse of raw (no duplicated member, no integer beyond 64 bits; see the source)."},
     {NULL, NULL, 0, NULL},
 };
 
