@@ -27,7 +27,6 @@ from typer.testing import CliRunner
 from talentproof.cli import app
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.verifier.oid4vp import oid4vp_state, request_object
-from talentproof.wallet import cli as wallet_cli
 from talentproof.wallet.store import Wallet
 
 from .wallet_helpers import issue
@@ -178,7 +177,7 @@ def test_attack_a_credential_under_a_held_ones_id_is_kept_beside_it(tmp_path: Pa
         issuer={"id": "did:web:diploma-mill.example", "name": "The University of Hong Kong"},
         level="doctorate",
     )
-    wallet_cli._store(wallet, [forged])  # as `wallet accept` stores what an issuer sends
+    wallet.add_credential(forged)  # as `wallet accept` stores what an issuer sends
     held = [s.document for s in wallet.credentials()]
     assert genuine in held and forged in held and len(held) == 2, held
     # the same signed credential: stored once, the anchored copy kept over an unanchored one
