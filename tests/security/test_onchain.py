@@ -106,6 +106,11 @@ def governance_calls(issuer: Any, other: str) -> list[tuple[str, tuple[Any, ...]
         ("suspendIssuer", (issuer.issuer_id,), "GovernanceUnauthorizedGovernor"),
         ("reinstateIssuer", (issuer.issuer_id,), "GovernanceUnauthorizedGovernor"),
         ("removeIssuer", (issuer.issuer_id,), "GovernanceUnauthorizedGovernor"),
+        (
+            "governanceRevokeBatch",
+            (issuer.issuer_id, b"\x01" * 32, "not a governor"),
+            "GovernanceUnauthorizedGovernor",
+        ),
     ]
 
 
