@@ -22,10 +22,13 @@ __all__ = ["decode_uri"]
 
 
 def decode_uri(image_bytes: bytes, scheme: str) -> str:
-    """The first QR code text in the image that starts with ``scheme://``.
+    """The text of the one QR code in the image that starts with ``scheme://``.
 
     Raises `BadUri` saying what the image held instead (no readable QR code, QR codes of
-    something else, not an image)."""
+    something else, not an image) or that it holds several different codes of that scheme:
+    the first one zxing finds is wherever it sits, and a second code beside the officer's or
+    the institution's (an attacker's sticker) must not be answered in silence. Every code of
+    the first reading that finds one of the scheme is compared (the same code twice is one)."""
     try:
         image = Image.open(io.BytesIO(image_bytes))
         image.load()
@@ -51,10 +54,17 @@ def decode_uri(image_bytes: bytes, scheme: str) -> str:
                 formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]  # zxing-cpp's stubs want BarcodeFormats; one format is taken
                 binarizer=binarizer,
             )
-            for result in results:
-                if result.text.startswith(f"{scheme}://"):
-                    return result.text
-                others.append(result.text)
+            found = list(
+                dict.fromkeys(r.text for r in results if r.text.startswith(f"{scheme}://"))
+            )
+            if len(found) > 1:
+                raise BadUri(
+                    f"expected one QR code with a {scheme}:// URI; the image holds "
+                    f"{len(found)} different ones: photograph only the one you mean to answer"
+                )
+            if found:
+                return found[0]
+            others.extend(r.text for r in results)
     if others:
         raise BadUri(
             f"expected a QR code with a {scheme}:// URI; the image holds {others[0][:40]!r}"

@@ -198,3 +198,41 @@ def test_attack_a_credential_under_a_held_ones_id_is_kept_beside_it(tmp_path: Pa
         app, ["wallet", "qr", "001", "--out", str(out), "--wallet-dir", str(folder)]
     )
     assert result.exit_code == 0 and out.exists(), result.output
+
+
+@pytest.mark.parametrize("command", ["present", "accept"])
+def test_attack_a_second_code_in_the_picture_is_not_answered_in_silence(
+    tmp_path: Path, command: str
+) -> None:
+    """A picture of the officer's (or the institution's) QR code with a second code of the same
+    kind beside it, an attacker's sticker on the counter or a screen it shares: the wallet read
+    the first one zxing found, wherever it sat, and answered it: the holder's credentials and
+    salt to the attacker's verifier, or the institution's transaction code to the attacker's
+    token endpoint (with the real offer photographed too, the holder's credential bound to the
+    attacker's key). A picture holding two different codes of the kind asked for is refused,
+    naming how many; the same code twice is one."""
+    from talentproof.credential.qr import render_png
+    from tests.qr_pictures import gray, side_by_side
+
+    folder, _ = _wallet(tmp_path)
+    if command == "present":
+        a, b = (  # (nothing listens on port 9: the wallet's fetch fails at once)
+            f"openid4vp://?client_id=decentralized_identifier%3Adid%3Akey%3Az6Mk{who}"
+            f"&request_uri=http%3A%2F%2F127.0.0.1%3A9%2F{who}%2Frequest.jwt"
+            for who in ("officer", "attacker")
+        )
+    else:
+        a, b = (
+            f"openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A9%2F{who}"
+            for who in ("institution", "attacker")
+        )
+    picture = tmp_path / "two.png"
+    picture.write_bytes(side_by_side(gray(render_png(a)), gray(render_png(b)), gap=40))
+    args = ["wallet", command, "--image", str(picture), "--wallet-dir", str(folder)]
+    result = CliRunner().invoke(app, [*args, *(["--tx-code", "123456"] * (command == "accept"))])
+    assert result.exit_code == 2, result.output
+    assert "2 different" in result.output, result.output
+    # the same code twice is that code (read on: here it fails later, at the network)
+    picture.write_bytes(side_by_side(gray(render_png(a)), gray(render_png(a)), gap=40))
+    result = CliRunner().invoke(app, [*args, *(["--tx-code", "123456"] * (command == "accept"))])
+    assert "different" not in result.output, result.output
