@@ -69,11 +69,11 @@ from .keys import (
 )
 from .merkle import credential_hash
 
-_native_cuts: Callable[..., tuple[bytes, int, int, int, int, int, int] | None] | None
-try:  # the C twin of `_canonical_cuts_reference` (credential/_native.c, built by the install)
-    from ._native import jcs_cuts as _native_cuts
+native_cuts: Callable[..., tuple[bytes, int, int, int, int, int, int] | None] | None
+try:  # the C twin of `canonical_cuts_reference` (credential/native.c, built by the install)
+    from .native import jcs_cuts as native_cuts
 except ImportError:  # pragma: no cover - a tree whose extension was not built: the Python twin
-    _native_cuts = None
+    native_cuts = None
 
 __all__ = [
     "ANCHOR_PROOF_TYPE",
@@ -90,6 +90,7 @@ __all__ = [
     "sign",
     "sign_many",
     "signing_proof",
+    "canonical_cuts_reference",
     "split_canonical",
     "verify",
     "verify_and_hash",
@@ -479,23 +480,23 @@ def split_canonical(
 def _canonical_cuts(
     document: Mapping[str, Any], proof: Mapping[str, Any]
 ) -> tuple[bytes, int, int, int, int, int, int] | None:
-    """`_canonical_cuts_reference`'s contract, through the C writer when it can answer.
+    """`canonical_cuts_reference`'s contract, through the C writer when it can answer.
 
-    Why: check 3 of every credential a verifier reads. ``_native.jcs_cuts`` writes JCS(document)
+    Why: check 3 of every credential a verifier reads. ``native.jcs_cuts`` writes JCS(document)
     and notes where the ``proof`` and ``proofValue`` members sit as it writes them (~3 us
     against ~11 us for orjson's sorted dump, its exactness checks and the searches below). It
     answers None for anything it does not write exactly as RFC 8785 does (floats, big
     integers, keys >= U+E000, subclasses, ...): the Python twin decides those.
     tests/credential/test_native_jcs.py compares both with the rfc8785 reference.
     """
-    if _native_cuts is not None:
-        cuts: tuple[bytes, int, int, int, int, int, int] | None = _native_cuts(document, proof)
+    if native_cuts is not None:
+        cuts: tuple[bytes, int, int, int, int, int, int] | None = native_cuts(document, proof)
         if cuts is not None:
             return cuts
-    return _canonical_cuts_reference(document, proof)
+    return canonical_cuts_reference(document, proof)
 
 
-def _canonical_cuts_reference(
+def canonical_cuts_reference(
     document: Mapping[str, Any], proof: Mapping[str, Any]
 ) -> tuple[bytes, int, int, int, int, int, int] | None:
     """``(F, x, y, a, b, c, d)`` with ``F = JCS(document)``, ``F[:x] + F[y:] = JCS(document

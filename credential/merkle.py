@@ -14,7 +14,7 @@ column operations (a million leaves in a few seconds).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import chain, repeat
 from typing import Any, NamedTuple
 
@@ -39,6 +39,12 @@ NODE_PREFIX = b"\x01"
 HASH_SIZE = 32
 MAX_TREE_SIZE = 2**32 - 1  # the contract records leafCount as uint32
 _sha256 = hashlib.sha256
+
+native_root: Callable[[bytes, int, int, Any], bytes | None] | None
+try:  # the C twin of `root_from_inclusion` (credential/native.c, built by the install)
+    from .native import merkle_root as native_root
+except ImportError:  # pragma: no cover - a tree whose C extension was not built
+    native_root = None
 
 
 def credential_hash(signed_credential: Mapping[str, Any]) -> bytes:
@@ -255,7 +261,17 @@ class InclusionMemo:
         self._nodes: dict[tuple[bytes, int, int, int], tuple[bytes, tuple[bytes, ...], int]] = {}
 
     def root(self, credential_hash: bytes, proof: InclusionProof) -> bytes:
-        """`root_from_inclusion(credential_hash, proof)`."""
+        """`root_from_inclusion(credential_hash, proof)`.
+
+        Through ``native.merkle_root`` (`root_from_inclusion` in C: ~1.5 us for a 14-hash
+        path, against ~5 us here with the memo) whenever it answers; the memo below when it
+        does not (anything but exact bytes and ints, a malformed proof: the errors are raised
+        here). tests/credential/test_native_merkle.py compares it with the RFC's loop.
+        """
+        if native_root is not None:
+            answer = native_root(credential_hash, proof.leaf_index, proof.tree_size, proof.path)
+            if answer is not None:
+                return answer
         index, size, path, inner = _checked_proof(credential_hash, proof)
         path = tuple(path)
         sha, prefix, nodes = _sha256, NODE_PREFIX, self._nodes

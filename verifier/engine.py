@@ -59,11 +59,6 @@ from typing import Any, Protocol
 import orjson
 
 from talentproof.credential import presentation as c_presentation
-
-try:  # (the C twin of parse_json_fast_python's checks, built by the install)
-    from talentproof.credential._native import json_guard as _json_guard
-except ImportError:  # pragma: no cover - a tree whose C extension was not built
-    _json_guard = None
 from talentproof.credential.merkle import InclusionMemo
 from talentproof.ledger.chain import did_hash as _ledger_did_hash
 from talentproof.ledger.chain import type_id as _ledger_type_id
@@ -95,6 +90,12 @@ from talentproof.verifier.requirements import (
     Requirements,
 )
 from talentproof.verifier.trust import TrustedDeployment
+
+native_json_guard: Callable[[bytes, Any], bool] | None
+try:  # (the C twin of parse_json_fast_python's checks, built by the install)
+    from talentproof.credential.native import json_guard as native_json_guard
+except ImportError:  # pragma: no cover - a tree whose C extension was not built
+    native_json_guard = None
 
 ledger_type_id = functools.cache(_ledger_type_id)  # keccak256 of a kind name, computed once
 ledger_did_hash = functools.lru_cache(maxsize=4096)(_ledger_did_hash)
@@ -179,18 +180,18 @@ def parse_json_fast(raw: bytes) -> Any:
     (the caller then runs the reference parse, which also words any error).
 
     The proof is `parse_json_fast_python`'s, made in one pass over the text and one walk of
-    the parsed value in C (``credential._native.json_guard``: the colons, the escaped colons
+    the parsed value in C (``credential.native.json_guard``: the colons, the escaped colons
     and the 19-digit runs of the text counted together; the members and the colons in strings
     of the value counted instead of serialising it again): ~1.5 us against ~5 us of the
     Python checks for a 3 kB credential. tests/verifier/test_perf_paths.py compares the two.
     """
-    if _json_guard is None:  # pragma: no cover - a tree whose C extension was not built
+    if native_json_guard is None:  # pragma: no cover - a tree whose C extension was not built
         return parse_json_fast_python(raw)
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return SLOW_PATH
-    return doc if _json_guard(raw, doc) else SLOW_PATH
+    return doc if native_json_guard(raw, doc) else SLOW_PATH
 
 
 def parse_json_fast_python(raw: bytes) -> Any:

@@ -1,9 +1,9 @@
-"""The C writer of check 3's canonical cut (`credential/_native.c`) against its references.
+"""The C writer of check 3's canonical cut (`credential/native.c`) against its references.
 
-``_native.jcs_cuts(document, proof)`` answers ``(F, x, y, a, b, c, d)`` or None. Whenever it
+``native.jcs_cuts(document, proof)`` answers ``(F, x, y, a, b, c, d)`` or None. Whenever it
 answers, the three texts must be the rfc8785 library's (`jcs.canonicalize_reference`) JCS of the
 document, of the document without ``proof`` and of the proof without ``proofValue``, and equal to
-what the Python twin (`integrity._canonical_cuts_reference`) answers when that answers too. Where
+what the Python twin (`integrity.canonical_cuts_reference`) answers when that answers too. Where
 it cannot be sure (floats, big integers, keys >= U+E000, lone surrogates, subclasses, tuples,
 deep nesting, a proof that is not the document's), it must answer None: the twin decides.
 """
@@ -28,14 +28,14 @@ from ._cred_support import make_degree
 
 HOLDER = Ed25519SigningKey.from_seed(bytes(range(32))).public_key.did_key
 
-native = pytest.importorskip("talentproof.credential._native")  # (asserted built below)
+native = pytest.importorskip("talentproof.credential.native")  # (asserted built below)
 
 
 def test_the_extension_is_built() -> None:
     """`pip install -e .` (make setup) builds it; without it every credential takes the twin."""
-    import talentproof.credential._native as built
+    import talentproof.credential.native as built
 
-    assert integrity._native_cuts is built.jcs_cuts
+    assert integrity.native_cuts is built.jcs_cuts
 
 
 def _references(
@@ -60,7 +60,7 @@ def _check(doc: dict[str, Any]) -> tuple[bytes, int, int, int, int, int, int] | 
     before = copy.deepcopy(doc)
     got = native.jcs_cuts(doc, doc.get("proof"))
     assert doc == before  # never changes its argument
-    twin = integrity._canonical_cuts_reference(doc, doc.get("proof"))
+    twin = integrity.canonical_cuts_reference(doc, doc.get("proof"))
     if got is None:
         return None
     full, x, y, a, b, c, d = got
@@ -71,7 +71,14 @@ def _check(doc: dict[str, Any]) -> tuple[bytes, int, int, int, int, int, int] | 
     assert full[a:b] + full[c:d] == ref[2]
     if twin is not None:
         assert got == twin
-    assert integrity._canonical_cuts(doc, doc["proof"]) == got
+    assert (
+        integrity.split_canonical(doc, doc["proof"])
+        == (  # (what check 3 takes)
+            full[a:b] + full[c:d],
+            full[:x] + full[y:],
+            full,
+        )
+    )
     return got
 
 

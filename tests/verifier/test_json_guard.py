@@ -1,4 +1,4 @@
-"""`engine.parse_json_fast` (orjson + the C guard ``credential._native.json_guard``) against its
+"""`engine.parse_json_fast` (orjson + the C guard ``credential.native.json_guard``) against its
 Python twin `engine.parse_json_fast_python` and the reference parse (``json.loads`` refusing
 duplicated keys), on generated JSON texts: duplicated keys (also spelt with escapes), escaped
 colons, colons in keys and values, integers beyond 64 bits, floats, unicode escapes, nesting.
@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 
 from talentproof.verifier import engine
 
-native = pytest.importorskip("talentproof.credential._native")
+native = pytest.importorskip("talentproof.credential.native")
 
 
 def test_the_guard_is_the_one_parse_json_uses() -> None:
-    import talentproof.credential._native as built
+    import talentproof.credential.native as built
 
-    assert engine._json_guard is built.json_guard
+    assert engine.native_json_guard is built.json_guard
 
 
 def _reference(raw: bytes) -> tuple[str, Any]:
@@ -77,7 +77,7 @@ def _check(raw: bytes) -> Any:
         (b'{"s": "\\ud800"}', False),  # a lone surrogate: orjson refuses it
         (b'{"s": "\\ud83d\\ude00 \xf0\x9f\x98\x80 \xc3\xa9 \xe4\xb8\xad"}', True),
         (b'{"bad": }', False),
-        (b"[1, 2, {}, [], [[]], {\"x\": null, \"y\": true, \"z\": false}]", True),
+        (b'[1, 2, {}, [], [[]], {"x": null, "y": true, "z": false}]', True),
         (b'"a string : with colons"', True),
         (b"17", True),
         (b"\xef\xbb\xbf{}", False),  # a byte-order mark
