@@ -217,6 +217,11 @@ def _grants(types: list[str], levels: str | None, *, grant: bool = True) -> list
     return [*ids, *grant_names(named, levels, grant=grant)]
 
 
+def _open(window: Any, now: int) -> bool:
+    """Whether a granted type window has not ended by ``now`` (withdrawable)."""
+    return bool(window.registered) and (window.valid_until == 0 or window.valid_until > now)
+
+
 _LEVELS_HELP = (
     "DegreeCredential only: the degree levels it may award, comma-separated (associate, "
     "bachelor, master, doctorate), or 'all' (the whole type); required to grant DegreeCredential."
@@ -447,7 +452,7 @@ def register(app: typer.Typer) -> None:
     @_governance_command(
         "withdraw-type",
         "Withdraw an issuer's accreditation for a type (a degree's: for the levels --levels "
-        "names; without it, the whole type).",
+        "names; without it, every grant of the type still open: the whole type and each level).",
     )
     def withdraw_type(
         conn: Connection,
@@ -455,8 +460,25 @@ def register(app: typer.Typer) -> None:
         credential_type: str = typer.Argument(...),
         levels: str | None = typer.Option(None, "--levels", help=_LEVELS_HELP),
     ) -> None:
+        from talentproof.credential.types import scoped_types
+
         names = _grants([credential_type], levels, grant=False)  # checked before connecting
         c = conn.client()
+        if levels is None and names == [credential_type] and scoped_types(credential_type):
+            # "the type" is all of it: a level granted beside (or before) the whole type would
+            # otherwise stay open, and the issuer go on signing degrees of that level
+            now = int(c.w3.eth.get_block("latest")["timestamp"])
+            names = [
+                name
+                for name in (credential_type, *scoped_types(credential_type))
+                if _open(c.credential_type(issuer_id, name), now)
+            ]
+            if not names:
+                _fail(
+                    f"withdraw-type: issuer {issuer_id} holds no open accreditation for "
+                    f"{credential_type} (the whole type or any level)",
+                    EXIT_FAILURE,
+                )
         for name in names:
             _done(c.withdraw_credential_type(issuer_id, name), f"withdraw-type {issuer_id} {name}")
 
