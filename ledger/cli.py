@@ -510,9 +510,18 @@ def register(app: typer.Typer) -> None:
         deployment: Path = DeploymentOpt,
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
-        """Show the deployment, governance and every issuer with its state."""
+        """Show the deployment, governance and every issuer with its state and the credential
+        types (a degree's: the whole type or each level) it is accredited for now."""
+        from talentproof.credential.types import KINDS, scoped_types
+
         c = Connection(rpc, deployment).client(write=False)
         issuers = c.issuers()
+        now = int(c.w3.eth.get_block("latest")["timestamp"])
+        names = [n for kind in KINDS for n in (kind, *scoped_types(kind))]
+
+        def accredited(issuer_id: int) -> list[str]:
+            return [n for n in names if _open(c.credential_type(issuer_id, n), now)]
+
         info = {
             "deployment": c.deployment.to_json(),
             "admin": c.admin(),
@@ -526,6 +535,7 @@ def register(app: typer.Typer) -> None:
                     "status": i.status.name.lower(),
                     "registeredAt": i.registered_at,
                     "accounts": c.issuer_accounts(i.issuer_id),
+                    "types": accredited(i.issuer_id),
                 }
                 for i in issuers
             ],
@@ -543,7 +553,8 @@ def register(app: typer.Typer) -> None:
         for item in info["issuers"]:
             typer.echo(
                 f"  #{item['id']} {printable(item['name'])} ({printable(item['did'])}): {item['status']}, "
-                f"accounts {', '.join(item['accounts']) or '-'}"
+                f"accounts {', '.join(item['accounts']) or '-'}; "
+                f"accredited for {', '.join(item['types']) or 'no type'}"
             )
 
     _register_network(app)

@@ -43,11 +43,20 @@ def test_withdrawing_the_degree_type_ends_every_level(vchain, tmp_path):
     gov.grant_credential_type(college.issuer_id, DEGREE)  # later: every level
     record = tmp_path / "deployment.json"
     vchain.deployment.save(record)
+    # what an operator auditing the registry sees: both grants
+    env = {"TALENTPROOF_OPERATOR_KEY": vchain.node.private_keys[0]}
+    status = ["status", "--rpc", vchain.rpc_url, "--deployment", str(record)]
+    shown = CliRunner().invoke(app, status, env=env)
+    line = next(x for x in shown.stdout.splitlines() if f"#{college.issuer_id} " in x)
+    assert line.endswith(f"accredited for {DEGREE}, {DEGREE}#level=bachelor"), line
     _later(vchain)
     done = _withdraw(vchain, record, str(college.issuer_id), DEGREE)
     assert done.exit_code == 0, done.output
     assert f"withdraw-type {college.issuer_id} {DEGREE} " in done.stdout, done.stdout
     assert f"{DEGREE}#level=bachelor" in done.stdout, done.stdout
+    shown = CliRunner().invoke(app, status, env=env)
+    line = next(x for x in shown.stdout.splitlines() if f"#{college.issuer_id} " in x)
+    assert line.endswith("accredited for no type"), line
     _later(vchain)
     degree = issue(vchain, college, DEGREE, holder().public_key.did_key, level="bachelor")
     report = vchain.verifier().verify_application([Item("degree", degree)])
