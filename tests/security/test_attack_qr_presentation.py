@@ -1,4 +1,5 @@
-"""Every byte of a bound presentation's QR payload flipped (real Anvil): none is VALID.
+"""Every byte of a bound presentation's QR payload flipped, every field of its JSON changed (real
+Anvil): none is VALID.
 
 The presentation QR code (`talentproof present`: ``TP1:`` + Base45 of the binary form) is the
 densest of the payloads: the holder is implied by the proof's raw key, each credential's subject
@@ -14,6 +15,7 @@ profession).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,11 +24,12 @@ import pytest
 from talentproof.credential import qr as c_qr
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.presentation import create_presentation
-from talentproof.verifier.inputs import item_from_text
+from talentproof.verifier.inputs import item_from_json, item_from_text
 from talentproof.verifier.policy import load_policy
 from talentproof.verifier.report import Outcome
 from talentproof.verifier.requirements import Domain
 from tests.chainkit import ID_NUMBER, ID_SALT, dlt_expert_credentials, holder
+from tests.security.test_tamper import single_field_changes
 
 pytestmark = pytest.mark.integration
 
@@ -81,3 +84,47 @@ def test_every_byte_of_a_bound_presentation_payload_flipped_is_not_valid(vchain)
     )
     assert not wrong, wrong[:10]
     assert counts.get("INVALID", 0) > len(payload) // 2  # many flips read, refused by a check
+
+
+def test_every_single_field_change_of_a_bound_presentation_is_not_valid(vchain) -> None:
+    """The same as JSON (the service's documents, the VC API, an OpenID4VP answer): every
+    field of the presentation changed, deleted or added to (its holder, salt, proof options,
+    each credential's claims, proofs and anchor entries): none VALID. The holder's proof covers
+    every byte of it, so no change keeps its meaning."""
+    key = holder()
+    creds = dlt_expert_credentials(vchain, key.public_key.did_key)
+    vp = create_presentation(
+        list(creds.values()),
+        key,
+        challenge=CHALLENGE,
+        domain=DOMAIN,
+        created=datetime.now(UTC).replace(microsecond=0),
+        identity_document_salt=ID_SALT,
+    )
+    verifier, policy = vchain.verifier(), load_policy()
+
+    def judge(doc: dict[str, Any]) -> Outcome:
+        return verifier.verify_application(
+            [item_from_json(json.dumps(doc), "presentation")],
+            Domain(DOMAIN),
+            challenge=CHALLENGE,
+            policy=policy,
+            profession="hk-dlt-expert",
+            application_date=datetime(2024, 3, 1, tzinfo=UTC).date(),
+            id_number=ID_NUMBER,
+        ).outcome.outcome
+
+    assert judge(vp) is Outcome.VALID_MEETS
+    cases = list(single_field_changes(vp))
+    assert len(cases) > 300
+    counts: dict[str, int] = {}
+    wrong = []
+    for what, changed in cases:
+        got = judge(changed)
+        counts[got.value] = counts.get(got.value, 0) + 1
+        if got in (Outcome.VALID, Outcome.VALID_MEETS, Outcome.VALID_NOT_MET):
+            wrong.append(f"{what}: {got.value}")
+    print(
+        f"\n[presentation JSON] {len(cases)} single-field changes: {dict(sorted(counts.items()))}"
+    )
+    assert not wrong, wrong[:10]
