@@ -107,10 +107,31 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _shmem_once(pid: int, rss_shmem: int) -> int:
+    """``pid``'s resident memory shared through shared memory, counted once across the
+    processes that map it (its proportional share, ``Pss_Shmem``; the whole ``RssShmem``
+    where the kernel has no ``smaps_rollup``)."""
+    if not rss_shmem:
+        return 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss_Shmem:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss_shmem
+
+
 def _tree(root: int) -> tuple[int, dict[int, float], dict[int, int]]:
     """Resident memory of ``root`` and every descendant (bytes), and each one's CPU seconds:
     its own and that of its children it has reaped (``cutime``/``cstime``), so a signing
     process that has ended counts in the forkserver that reaped it, up to its last tick.
+
+    A process's resident memory is its RSS with the pages of shared memory it maps counted once
+    across the processes that map them (`_shmem_once`): the signing processes write each
+    block's documents into slots shared with this process (`_bulkpool._Slots`), resident in
+    both, which RSS would count twice or three times.
 
     The signing processes are children of the forkserver, itself a child of this process, so
     walking the tree finds them where ``getrusage(RUSAGE_CHILDREN)`` would not. Only the tree
@@ -121,11 +142,15 @@ def _tree(root: int) -> tuple[int, dict[int, float], dict[int, int]]:
         pid = stack.pop()
         try:
             with open(f"/proc/{pid}/status") as handle:
+                resident = shmem = 0
                 for line in handle:
                     if line.startswith("VmRSS:"):
-                        rss[pid] = int(line.split()[1]) * 1024
-                        total += rss[pid]
+                        resident = int(line.split()[1]) * 1024
+                    elif line.startswith("RssShmem:"):
+                        shmem = int(line.split()[1]) * 1024
                         break
+                rss[pid] = resident - shmem + _shmem_once(pid, shmem)
+                total += rss[pid]
             with open(f"/proc/{pid}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
             # utime + stime + cutime + cstime
@@ -787,7 +812,7 @@ def main() -> int:
             f"{rate / TARGET_RATE:.2f}x) {verdict(rate >= TARGET_RATE)}"
         )
         print(
-            f"peak memory (process tree RSS, sampled every {SAMPLE_S} s): {peak / 2**20:.0f} MiB "
+            f"peak memory (process tree RSS, shared memory once, sampled every {SAMPLE_S} s): {peak / 2**20:.0f} MiB "
             f"(target <= 1024 MiB: {peak / TARGET_MEM:.2f}x) {verdict(peak <= TARGET_MEM)}: "
             + ", ".join(
                 f"{name} {size / 2**20:.0f} MiB"
@@ -849,6 +874,12 @@ def main() -> int:
                 if args.cold_pool
                 else f"{len(pool_pids)} processes started with the service, before the job; "
                 f"processes forked during the job: {len(forked_during)}"
+            )
+            + (
+                ""
+                if inline or not hasattr(runner.signing, "slots")  # a tree before the slots
+                else f"; results' documents through {runner.signing.slots.made} shared-memory "
+                "slots (blocks that did not fit one came through the pipe)"
             )
         )
         runner.stop()
