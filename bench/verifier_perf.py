@@ -562,15 +562,23 @@ def _native_switch() -> Any:
     """A function turning the verifier's C fast paths (credential/native.c) off and on in this
     process (the workers it forks inherit the setting): their Python twins take over when off.
     None for a tree without them."""
-    from talentproof.credential import integrity
+    from talentproof.credential import integrity, merkle
     from talentproof.verifier import engine
 
-    if getattr(integrity, "native_cuts", None) is None:
+    names = (
+        (integrity, "native_cuts"),
+        (integrity, "native_digests"),
+        (merkle, "native_root"),
+        (engine, "native_json_guard"),
+    )
+    saved = [(module, name, getattr(module, name, None)) for module, name in names]
+    if all(value is None for _, _, value in saved):
         return None
-    saved = (integrity.native_cuts, getattr(engine, "native_json_guard", None))
 
     def switch(on: bool) -> None:
-        integrity.native_cuts, engine.native_json_guard = saved if on else (None, None)
+        for module, name, value in saved:
+            if hasattr(module, name):
+                setattr(module, name, value if on else None)
 
     return switch
 

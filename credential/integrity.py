@@ -70,10 +70,12 @@ from .keys import (
 from .merkle import credential_hash
 
 native_cuts: Callable[..., tuple[bytes, int, int, int, int, int, int] | None] | None
-try:  # the C twin of `canonical_cuts_reference` (credential/native.c, built by the install)
-    from .native import jcs_cuts as native_cuts
+native_digests: Callable[..., tuple[bytes, bytes] | None] | None
+try:  # the C twins of `canonical_cuts_reference` and of verify_and_hash's hashing of its cut
+    from .native import jcs_cuts as native_cuts  # (credential/native.c, built by the install)
+    from .native import jcs_digests as native_digests
 except ImportError:  # pragma: no cover - a tree whose extension was not built: the Python twin
-    native_cuts = None
+    native_cuts = native_digests = None
 
 __all__ = [
     "ANCHOR_PROOF_TYPE",
@@ -82,6 +84,7 @@ __all__ = [
     "SIGN_CHUNK",
     "MalformedProof",
     "VerifiedProof",
+    "canonical_cuts_reference",
     "format_datetime",
     "hash_data",
     "options_digest",
@@ -90,7 +93,6 @@ __all__ = [
     "sign",
     "sign_many",
     "signing_proof",
-    "canonical_cuts_reference",
     "split_canonical",
     "verify",
     "verify_and_hash",
@@ -439,6 +441,13 @@ def verify_and_hash(
     proof, vm, key, created, signature = _checked_proof(
         document, expected_purpose, challenge, domain, public_key, did_documents
     )
+    digests = native_digests(document, proof) if native_digests is not None else None
+    if digests is not None:  # the hashes below, of the same cut, in C (credential/native.c)
+        data, chash = digests
+        _verify_signature(key, signature, data, vm)
+        return VerifiedProof(
+            verification_method=vm, public_key=key, created=created, proof=proof
+        ), chash
     cuts = _canonical_cuts(document, proof)
     if cuts is None:  # the plain path: proof sets, non-dict values, non-JSON content, ...
         data = hash_data(document, proof)

@@ -304,48 +304,94 @@ static void keep(Buf *b) {
     spare.len = 0;
 }
 
+/* JCS(document) written into ``b`` and its cuts (x, y, a, bb, c, d); 0, BAIL or FAIL. */
+static int write_cuts(PyObject *document, PyObject *proof, Buf *b, Py_ssize_t cut[6]) {
+    if (!PyDict_CheckExact(document) || !PyDict_CheckExact(proof)) return BAIL;
+    PyObject *found = PyDict_GetItemString(document, "proof"); /* borrowed */
+    if (found != proof) return BAIL;
+    Marks m = {proof, -1, -1, -1, -1, -1, 0, 0};
+    int rc = write_value(b, document, 0, &m, TOP);
+    if (rc < 0) return rc;
+    if (!m.found_proof || !m.found_value) return BAIL;
+    const char *f = b->p;
+    Py_ssize_t n = b->len;
+    if (m.i > 0 && f[m.i - 1] == ',') { /* a member before it: drop the comma before it */
+        cut[0] = m.i - 1;
+        cut[1] = m.end;
+    } else if (m.end < n && f[m.end] == ',') { /* the first member of several */
+        cut[0] = m.i;
+        cut[1] = m.end + 1;
+    } else { /* the only member */
+        cut[0] = m.i;
+        cut[1] = m.end;
+    }
+    cut[2] = m.start;
+    if (f[m.j - 1] == ',') {
+        cut[3] = m.j - 1;
+        cut[4] = m.k;
+    } else if (f[m.k] == ',') {
+        cut[3] = m.j;
+        cut[4] = m.k + 1;
+    } else {
+        cut[3] = m.j;
+        cut[4] = m.k;
+    }
+    cut[5] = m.end;
+    return 0;
+}
+
 static PyObject *jcs_cuts(PyObject *self, PyObject *args) {
     PyObject *document, *proof;
     if (!PyArg_ParseTuple(args, "OO:jcs_cuts", &document, &proof)) return NULL;
-    if (!PyDict_CheckExact(document) || !PyDict_CheckExact(proof)) Py_RETURN_NONE;
-    PyObject *found = PyDict_GetItemString(document, "proof"); /* borrowed */
-    if (found != proof) Py_RETURN_NONE;
-    Marks m = {proof, -1, -1, -1, -1, -1, 0, 0};
     Buf b = {spare.p, 0, spare.cap}; /* (the GIL is held throughout: one call at a time) */
     spare.p = NULL;
     spare.cap = 0;
-    int rc = write_value(&b, document, 0, &m, TOP);
-    if (rc == FAIL || rc == BAIL || !m.found_proof || !m.found_value) {
+    Py_ssize_t cut[6];
+    int rc = write_cuts(document, proof, &b, cut);
+    if (rc < 0) {
         keep(&b);
         if (rc == FAIL) return NULL;
         Py_RETURN_NONE;
     }
-    const char *f = b.p;
-    Py_ssize_t n = b.len, x, y, a = m.start, bb, c, d = m.end;
-    if (m.i > 0 && f[m.i - 1] == ',') { /* a member before it: drop the comma before it */
-        x = m.i - 1;
-        y = m.end;
-    } else if (m.end < n && f[m.end] == ',') { /* the first member of several */
-        x = m.i;
-        y = m.end + 1;
-    } else { /* the only member */
-        x = m.i;
-        y = m.end;
-    }
-    if (f[m.j - 1] == ',') {
-        bb = m.j - 1;
-        c = m.k;
-    } else if (f[m.k] == ',') {
-        bb = m.j;
-        c = m.k + 1;
-    } else {
-        bb = m.j;
-        c = m.k;
-    }
-    PyObject *full = PyBytes_FromStringAndSize(b.p, n);
+    PyObject *full = PyBytes_FromStringAndSize(b.p, b.len);
     keep(&b);
     if (full == NULL) return NULL;
-    return Py_BuildValue("(Nnnnnnn)", full, x, y, a, bb, c, d);
+    return Py_BuildValue("(Nnnnnnn)", full, cut[0], cut[1], cut[2], cut[3], cut[4], cut[5]);
+}
+
+/* jcs_digests(document, proof) -> (hashData, credential hash) or None: what check 3 hashes
+ * from the cuts of jcs_cuts (integrity.verify_and_hash): SHA-256(F[a:b] + F[c:d]) +
+ * SHA-256(F[:x] + F[y:]) (64 bytes), and SHA-256(F); None whenever jcs_cuts answers None. */
+static PyObject *jcs_digests(PyObject *self, PyObject *args) {
+    PyObject *document, *proof;
+    if (!PyArg_ParseTuple(args, "OO:jcs_digests", &document, &proof)) return NULL;
+    Buf b = {spare.p, 0, spare.cap};
+    spare.p = NULL;
+    spare.cap = 0;
+    Py_ssize_t cut[6];
+    int rc = write_cuts(document, proof, &b, cut);
+    if (rc < 0) {
+        keep(&b);
+        if (rc == FAIL) return NULL;
+        Py_RETURN_NONE;
+    }
+    const unsigned char *f = (const unsigned char *)b.p;
+    unsigned char data[64], chash[32];
+    SHA256_CTX unsecured, full, options;
+    SHA256_Init(&unsecured); /* F[:x] once, for both F and F[:x] + F[y:] */
+    SHA256_Update(&unsecured, f, (size_t)cut[0]);
+    full = unsecured;
+    SHA256_Update(&full, f + cut[0], (size_t)(b.len - cut[0]));
+    SHA256_Update(&unsecured, f + cut[1], (size_t)(b.len - cut[1]));
+    SHA256_Init(&options);
+    SHA256_Update(&options, f + cut[2], (size_t)(cut[3] - cut[2]));
+    SHA256_Update(&options, f + cut[4], (size_t)(cut[5] - cut[4]));
+    SHA256_Final(data, &options);
+    SHA256_Final(data + 32, &unsecured);
+    SHA256_Final(chash, &full);
+    keep(&b);
+    return Py_BuildValue("(y#y#)", (const char *)data, (Py_ssize_t)64, (const char *)chash,
+                         (Py_ssize_t)32);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -528,6 +574,9 @@ static PyMethodDef methods[] = {
      "jcs_cuts(document, proof) -> (F, x, y, a, b, c, d) or None: F = JCS(document), "
      "F[:x] + F[y:] = JCS(document without proof), F[a:b] + F[c:d] = JCS(proof without "
      "proofValue); None for anything it does not write exactly (see the source)."},
+    {"jcs_digests", jcs_digests, METH_VARARGS,
+     "jcs_digests(document, proof) -> (hashData, credential hash) or None: SHA-256 of the "
+     "proof options' and of the unsecured document's JCS (64 bytes), and of the document's."},
     {"json_guard", json_guard, METH_VARARGS,
      "json_guard(raw, doc) -> bool: doc = orjson.loads(raw) is provably the duplicate-refusing "
      "reference parse of raw (no duplicated member, no integer beyond 64 bits; see the source)."},

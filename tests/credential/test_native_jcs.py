@@ -11,6 +11,7 @@ deep nesting, a proof that is not the document's), it must answer None: the twin
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections import OrderedDict
 from typing import Any
@@ -36,6 +37,7 @@ def test_the_extension_is_built() -> None:
     import talentproof.credential.native as built
 
     assert integrity.native_cuts is built.jcs_cuts
+    assert integrity.native_digests is built.jcs_digests
 
 
 def _references(
@@ -61,9 +63,16 @@ def _check(doc: dict[str, Any]) -> tuple[bytes, int, int, int, int, int, int] | 
     got = native.jcs_cuts(doc, doc.get("proof"))
     assert doc == before  # never changes its argument
     twin = integrity.canonical_cuts_reference(doc, doc.get("proof"))
+    digests = native.jcs_digests(doc, doc.get("proof"))
     if got is None:
+        assert digests is None
         return None
     full, x, y, a, b, c, d = got
+    sha = hashlib.sha256  # check 3's hashes of the cut (integrity.verify_and_hash)
+    assert digests == (
+        sha(full[a:b] + full[c:d]).digest() + sha(full[:x] + full[y:]).digest(),
+        sha(full).digest(),
+    )
     ref = _references(doc)
     assert ref is not None, "answered for a document the reference refuses"
     assert full == ref[0]
