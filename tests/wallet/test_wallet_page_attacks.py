@@ -73,3 +73,74 @@ def test_attack_a_credential_under_a_held_ones_id_is_kept_beside_it(
         wallet.add_credential(doc)
     held_docs = [s.document for s in wallet.credentials()]
     assert len(held_docs) == 2 and genuine in held_docs and forged in held_docs, held_docs
+
+
+@pytest.mark.parametrize(
+    ("field", "status", "scheme"),
+    [
+        ("offer-uri", "offer-status", "openid-credential-offer"),
+        ("request-uri", "present-status", "openid4vp"),
+    ],
+)
+def test_attack_a_second_code_in_the_picture_is_not_read_in_silence(
+    browser: Any,
+    page_url: str,
+    tmp_path: Path,
+    field: str,
+    status: str,
+    scheme: str,
+) -> None:
+    """The page's scanner (jsQR) read one code of a picture, whichever it found (often the
+    smaller): beside the institution's offer or the officer's request, an attacker's sticker got
+    the transaction code or the holder's credentials and salt. A picture with two different
+    codes is refused now (the code found is painted over and the picture read again); the same
+    code twice is one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from talentproof.credential.qr import render_png
+    from tests.qr_pictures import gray, side_by_side
+
+    if scheme == "openid4vp":
+        a, b = (  # (nothing listens on port 9)
+            f"openid4vp://?client_id=decentralized_identifier%3Adid%3Akey%3Az6Mk{who}"
+            f"&request_uri=http%3A%2F%2F127.0.0.1%3A9%2F{who}%2Frequest.jwt"
+            for who in ("officer", "attacker")
+        )
+    else:
+        a, b = (
+            f"openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A9%2F{who}"
+            for who in ("institution", "attacker")
+        )
+    loaded(browser, page_url)
+
+    def scan(picture: bytes) -> tuple[str, str]:
+        path = tmp_path / "picture.png"
+        path.write_bytes(picture)
+        browser.execute_script(
+            "document.getElementById(arguments[0]).value = '';"
+            "document.getElementById(arguments[1]).textContent = '';",
+            field,
+            status,
+        )
+        box = browser.find_element(By.CSS_SELECTOR, f"[data-target='{field}']")
+        box.find_element(By.CSS_SELECTOR, ".scan-file").send_keys(str(path))
+        WebDriverWait(browser, 30).until(
+            lambda d: (
+                d.find_element(By.ID, status).text
+                or d.find_element(By.ID, field).get_attribute("value")
+            )
+        )
+        return (
+            browser.find_element(By.ID, field).get_attribute("value") or "",
+            browser.find_element(By.ID, status).text,
+        )
+
+    # codes of two sizes (of one size jsQR reads neither: "no QR code found"): it read the
+    # small one beside the large, and the large one beside a smaller one
+    for big, small in ((6, 3), (8, 4)):
+        picture = side_by_side(gray(render_png(a, scale=big)), gray(render_png(b, scale=small)))
+        value, said = scan(picture)
+        assert value == "" and "2 different QR codes" in said, (big, small, value, said)
+    value, _ = scan(side_by_side(gray(render_png(a, scale=6)), gray(render_png(a, scale=3))))
+    assert value == a

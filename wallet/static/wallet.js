@@ -368,9 +368,26 @@
   }
 
   // --- QR: camera or image --------------------------------------------------------------------
+  // The one QR code of a picture. jsQR reads one code, whichever it finds (often the smaller of
+  // two): an attacker's code beside the officer's or the institution's would be answered in
+  // silence. So the code found is painted over and the picture read again: a second, different
+  // code refuses the picture (the CLI's rule, wallet/scan.py); the same code twice is one.
   function decodeImageData(data) {
-    const code = jsQR(data.data, data.width, data.height, { inversionAttempts: "attemptBoth" });
-    return code ? code.data : null;
+    const read = (d) => jsQR(d.data, d.width, d.height, { inversionAttempts: "attemptBoth" });
+    const code = read(data);
+    if (!code) return null;
+    const corners = ["topLeftCorner", "topRightCorner", "bottomRightCorner", "bottomLeftCorner"].map((k) => code.location[k]);
+    const xs = corners.map((p) => p.x), ys = corners.map((p) => p.y);
+    const margin = Math.ceil(0.15 * Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)));
+    const x0 = Math.max(0, Math.floor(Math.min(...xs)) - margin), x1 = Math.min(data.width, Math.ceil(Math.max(...xs)) + margin);
+    const y0 = Math.max(0, Math.floor(Math.min(...ys)) - margin), y1 = Math.min(data.height, Math.ceil(Math.max(...ys)) + margin);
+    const rest = new Uint8ClampedArray(data.data);
+    for (let y = y0; y < y1; y++) rest.fill(255, (y * data.width + x0) * 4, (y * data.width + x1) * 4);
+    const other = read({ data: rest, width: data.width, height: data.height });
+    if (other && other.data !== code.data) {
+      throw new Error("the picture holds 2 different QR codes: show or photograph only the one you mean to answer");
+    }
+    return code.data;
   }
   function fromCanvas(source, w, h) {
     const canvas = $("scan-canvas");
