@@ -9,10 +9,10 @@ one of:
     universities, ``{did, name}``: matched by DID only).
 ``employment``
     optional ``employers`` (notable firms, ``{did, name}``: matched by DID only), optional
-    ``domains`` (any of which the employment must list), and the required ``min_years`` (total,
-    overlaps counted once, up to the application date, an employment with no end date, or one
-    ending after the day its credential was anchored, only up to that day; an explicit 0 means
-    any duration).
+    ``domains`` (any of which the employment must list), and the required ``min_years`` (total
+    calendar years, the end date exclusive, overlaps counted once, up to the application date,
+    an employment with no end date, or one ending after the day its credential was anchored,
+    only up to that day; an explicit 0 means any duration).
 ``badge``
     an Open Badges achievement matching any of ``alignments`` (``framework``/``code``/``name``,
     each optional, all given ones must match), ``achievement_types`` or ``keywords`` (in its
@@ -259,25 +259,47 @@ def _years(days: int) -> float:
     return days / _DAYS_PER_YEAR
 
 
+def _anniversary(start: date, years: int) -> date:
+    """``start`` moved ``years`` years on (29 February: 1 March of a common year)."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return date(start.year + years, 3, 1)
+
+
+def _calendar_years(start: date, end: date) -> float:
+    """The years from ``start`` to ``end`` (exclusive): whole anniversaries, then the rest as a
+    fraction of the year that follows the last one, so exactly N calendar years is N."""
+    if end <= start:
+        return 0.0
+    try:
+        whole = end.year - start.year
+        if _anniversary(start, whole) > end:
+            whole -= 1
+        last, following = _anniversary(start, whole), _anniversary(start, whole + 1)
+    except (ValueError, OverflowError):  # beyond year 9999: no calendar left to count with
+        return _years((end - start).days)
+    return whole + (end - last).days / (following - last).days
+
+
 def _fmt_years(years: float) -> str:
     return f"{years:.1f} year" + ("" if round(years, 1) == 1.0 else "s")
 
 
-def _merged_days(periods: list[tuple[date, date]]) -> int:
-    """Total days covered by the periods, overlaps counted once."""
-    total = 0
-    current: tuple[date, date] | None = None
+def _merged(periods: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The periods with overlapping or adjacent ones joined (overlaps counted once)."""
+    out: list[tuple[date, date]] = []
     for start, end in sorted(periods):
-        if current is None:
-            current = (start, end)
-        elif start <= current[1]:
-            current = (current[0], max(current[1], end))
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
         else:
-            total += (current[1] - current[0]).days
-            current = (start, end)
-    if current is not None:
-        total += (current[1] - current[0]).days
-    return total
+            out.append((start, end))
+    return out
+
+
+def _merged_years(periods: list[tuple[date, date]]) -> float:
+    """Calendar years covered by the periods, overlaps counted once."""
+    return sum(_calendar_years(start, end) for start, end in _merged(periods))
 
 
 def _degree_matches(c: Criterion, f: DegreeFact) -> str | None:
@@ -485,7 +507,7 @@ def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
         ends.append(end)
         if end > f.start:
             periods.append((f.start, end))
-    years = _years(_merged_days(periods))
+    years = _merged_years(periods)
     employers = ", ".join(dict.fromkeys(f.employer for f in matching))
     refs = tuple(f.ref for f in matching)
     upto = f" up to {(max(ends) if attested else cap).isoformat()}"
