@@ -306,6 +306,19 @@ class _Slots:
         else:
             self._give_back(slot)
 
+    def trim(self) -> int:
+        """Return the memory of the free slots to the system (``MADV_REMOVE``: their pages are
+        freed in every process that maps them, and read as zeros if written again), so that an
+        idle service does not keep its last job's documents resident; returns how many."""
+        with self._lock:
+            free = list(self._free)
+            for slot in free:
+                try:
+                    slot.mm.madvise(mmap.MADV_REMOVE)
+                except (AttributeError, OSError):  # not Linux: kept as they are
+                    return 0
+        return len(free)
+
     def lent(self) -> int:
         """Slots lent now (to a call, or held by the views of a result)."""
         with self._lock:
@@ -564,8 +577,10 @@ class SigningPool:
         """Whether the pool stayed whole since the last `heal`: False if a process of it died
         since (the pool was replaced: here, or at once by its watch thread). A process that
         does not answer in `HEAL_WAIT_S` is busy or stopped, not dead (logged). Nothing before
-        `start`."""
+        `start`. The free shared-memory slots return their memory (`_Slots.trim`: the runner
+        heals the pool when it is idle)."""
         executor = self._executor
+        self.slots.trim()
         if executor is not None:
             try:
                 if executor.ended_pids():

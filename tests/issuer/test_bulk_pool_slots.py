@@ -172,3 +172,31 @@ def test_the_slot_of_a_call_the_pool_broke_under_is_never_lent_again() -> None:
         _assert_reference(again, records[:100], 1, now)
     finally:
         victim_pool.shutdown()
+
+
+def _shmem_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssShmem:"):
+            return int(line.split()[1])
+    pytest.skip("no RssShmem in /proc/self/status")
+
+
+def test_an_idle_pool_returns_its_slots_memory(pool: SigningPool) -> None:
+    signer, now = JobSigner(pool, JOB), dt.datetime.now(dt.UTC)
+    records = _records(2000)
+    gc.collect()
+    results = [
+        _sign(signer, records[i : i + 500], 1 + i, now).result(timeout=WAIT_S)
+        for i in range(0, 2000, 500)
+    ]
+    assert all(isinstance(r[2], memoryview) for r in results)
+    size = sum(len(r[2]) for r in results)  # ~2 KB a document
+    for r in results:
+        hashlib.sha256(r[2]).digest()  # read here, as the runner's insert reads them
+    assert _shmem_kib() * 1024 >= size  # resident in this process
+    pool.heal()  # the runner heals an idle pool: lent slots are left alone
+    assert _shmem_kib() * 1024 >= size
+    del results, r
+    assert pool.slots.lent() == 0
+    pool.heal()
+    assert _shmem_kib() * 1024 < size // 4
