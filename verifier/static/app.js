@@ -417,12 +417,26 @@ async function startCamera() {
   const timer = setInterval(async () => {
     try {
       const codes = await detector.detect(video);
-      const code = codes.find((c) => c.rawValue);
-      if (code) {
+      // every different code the frame shows: a sticker beside the applicant's code is a
+      // second code, and the frame is refused rather than read as whichever came first (the
+      // image upload's and the wallets' rule; the same code seen twice is one)
+      const values = [...new Set(codes.map((c) => c.rawValue).filter((v) => v))];
+      if (values.length > 1) {
         clearInterval(timer);
         stream.getTracks().forEach((t) => t.stop());
         video.hidden = true;
-        scanned.push(code.rawValue);
+        status.textContent =
+          `The camera saw ${values.length} different QR codes at once; nothing was scanned. ` +
+          "Show one code at a time (a code beside another may be a substitute).";
+        status.dataset.refused = "several-codes";
+        return;
+      }
+      if (values.length === 1) {
+        clearInterval(timer);
+        stream.getTracks().forEach((t) => t.stop());
+        video.hidden = true;
+        delete status.dataset.refused;
+        scanned.push(values[0]);
         document.getElementById("scanned").append(el("li", {}, `scanned QR code ${scanned.length}`));
         status.textContent = "Scanned. Scan another or press Verify.";
       }
