@@ -107,7 +107,8 @@ def _trust_hint(trust: str) -> str:
 
 def parse_as_of(value: str | None) -> datetime | date | None:
     """``YYYY-MM-DD`` -> that date (today's means now: ``checks.today_means_now``); an ISO
-    date-time (UTC if no offset) -> aware datetime."""
+    date-time with its UTC offset -> aware datetime. A date-time without one is refused: read
+    as UTC, a Hong Kong officer's 09:30 judged revocation eight hours late."""
     if value is None:
         return None
     try:
@@ -118,7 +119,12 @@ def parse_as_of(value: str | None) -> datetime | date | None:
         raise ValueError(
             f"--as-of: expected a date YYYY-MM-DD or an ISO date-time, found {value!r}"
         ) from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    if dt.tzinfo is None:
+        raise ValueError(
+            f"--as-of: a date-time needs its UTC offset, e.g. {dt.isoformat(timespec='minutes')}"
+            f"+08:00 (Hong Kong) or {dt.isoformat(timespec='minutes')}Z (UTC); found {value!r}"
+        )
+    return dt
 
 
 def exit_code_of(outcome: Any) -> int:
@@ -191,7 +197,8 @@ def verify_command(
         typer.Option(
             "--as-of",
             help="Judge anchoring, validity and revocation as of this time: YYYY-MM-DD (00:00 UTC "
-            "that day; today's date, UTC, means now) or an ISO date-time (UTC when no offset); "
+            "that day; today's date, UTC, means now) or an ISO date-time with its offset "
+            "(2026-11-01T09:30+08:00); "
             "default now.",
         ),
     ] = None,

@@ -109,3 +109,16 @@ def test_cli_keeps_a_date_a_date():
     as that time."""
     assert parse_as_of("2026-12-07") == date(2026, 12, 7)
     assert parse_as_of("2026-12-07T00:00:00Z") == datetime(2026, 12, 7, tzinfo=UTC)
+
+
+def test_cli_refuses_a_date_time_without_its_offset():
+    """``--as-of 2026-12-07T09:30`` typed at a Hong Kong counter means 09:30 there, 01:30 UTC;
+    read as UTC it judged revocation eight hours late (a credential revoked at 03:00 UTC read
+    VALID). A date-time without its offset is refused, naming the form expected; with one it
+    is that moment."""
+    import pytest
+
+    for text in ("2026-12-07T09:30", "2026-12-07T09:30:00", "2026-12-07 09:30"):
+        with pytest.raises(ValueError, match=r"offset.*\+08:00"):
+            parse_as_of(text)
+    assert parse_as_of("2026-12-07T09:30+08:00") == datetime(2026, 12, 7, 1, 30, tzinfo=UTC)
