@@ -68,10 +68,11 @@ from ._bulkworker import row_to_request as row_to_request  # re-exported: a row 
 from ._bulkworker import split_views
 from .auth import Principal
 from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, table_of, utcnow
-from .errors import InvalidRequest, NotFound
+from .errors import Forbidden, InvalidRequest, NotAccredited, NotFound
 from .observability import lower_thread_priority
 from .outcome import Outcome, accepted
 from .service import IssuerService, fingerprint
+from .store import ConnectionReads
 from .store import bulk_jobs as bulk_store
 from .store import institutions as institution_store
 from .store import oid4vci as offer_store
@@ -1145,7 +1146,9 @@ class BulkRunner:
         for job_id in ids:
             try:
                 self._run_job_resuming(job_id)
-            except (OSError, ValueError) as exc:  # the upload is gone, unreadable or altered
+            except (OSError, ValueError, NotAccredited, Forbidden) as exc:
+                # the upload is gone, unreadable or altered; or the institution may no longer
+                # issue the job's type (`run_job`): that job fails, the others still run
                 _logger.error("bulk job failed", extra={"job": job_id, "error": str(exc)})
                 with self.service.session() as session:
                     job = session.get(BulkJob, job_id)
@@ -1187,10 +1190,16 @@ class BulkRunner:
             assert job is not None
             if job.state in ("done", "failed"):
                 return
-            job.state = "running"
             offers = job.offers
             inst = session.get(Institution, job.institution_id)
             assert inst is not None
+            # judged again now, as `POST /credentials` judges each request: a type withdrawn
+            # or a suspension on the ledger since the upload fails the job, nothing signed
+            refuse_unaccredited(inst.slug, inst.credential_types.split(","), job.kind, None)
+            service.ledger_states.refuse_if_inactive(
+                ConnectionReads(session.connection()), inst.slug, inst.chain_issuer_id
+            )
+            job.state = "running"
             identity = service.identity_for(inst)
             fmt, kind, path, offset, rows_done, total_rows = (
                 job.fmt,

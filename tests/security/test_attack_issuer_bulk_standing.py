@@ -1,0 +1,131 @@
+"""Attacks on bulk issuance by an institution whose standing changes after its upload, on the real
+issuer service and Anvil (tests/issuer's fixtures).
+
+``POST /bulk-jobs`` checks that the institution may issue the type (accredited, not suspended or
+removed on the ledger) when the file is uploaded; the job runs later (queued behind others, or a
+1,000,000-row file for minutes). What it may issue is judged again when the job runs:
+
+- a job of a type the operator withdrew (on chain, then here) after the upload signs nothing: it
+  ends ``failed`` naming the type; single issuance and offers already refuse such a request;
+- a job of an institution the ledger's governance suspended after the upload signs nothing;
+- a failed job (an offers job too) does not hold back the other institutions' jobs queued behind
+  it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from talentproof.credential import examples
+from talentproof.issuer.bulk import BulkRunner
+from talentproof.issuer.db import Credential, Oid4vciOffer
+from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
+from tests.issuer.issuer_helpers import (
+    bearer,
+    degree_request,
+    holder_did,
+    onboard,
+    operator_headers,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _employment_rows(count: int, *, offers: bool = False) -> bytes:
+    subject = examples.employment(holder_did())["credentialSubject"]
+    subject["employment"].pop("employer")  # the issuer binds it to itself
+    if offers:
+        subject.pop("id")
+    return b"".join(orjson.dumps({"credentialSubject": subject}) + b"\n" for _ in range(count))
+
+
+def _degree_rows(count: int) -> bytes:
+    return b"".join(orjson.dumps(degree_request()) + b"\n" for _ in range(count))
+
+
+def _upload(client: TestClient, token: str, kind: str, content: bytes, **form: str) -> str:
+    r = client.post(
+        "/bulk-jobs",
+        headers=bearer(token),
+        data={"type": kind, **form},
+        files={"file": ("rows.jsonl", content, "application/x-ndjson")},
+    )
+    assert r.status_code == 202, r.text
+    return str(r.json()["id"])
+
+
+def _job(client: TestClient, token: str, job_id: str) -> dict[str, Any]:
+    r = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token))
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _count(service: Any, table: Any, institution_id: int) -> int:
+    with service.sessions() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(table)
+                .where(table.institution_id == institution_id)
+            )
+        )
+
+
+def _institution_id(service: Any, token: str) -> int:
+    principal = service.authenticate(token)
+    assert principal.institution_id is not None
+    return int(principal.institution_id)
+
+
+@pytest.mark.parametrize("offers", [False, True], ids=["credentials", "offers"])
+def test_attack_bulk_job_of_a_type_withdrawn_after_its_upload_signs_nothing(
+    client: TestClient, service: Any, offers: bool
+) -> None:
+    a, b = onboard(client), onboard(client)
+    token_a, token_b = a["api_key"]["token"], b["api_key"]["token"]
+    form = {"offers": "true"} if offers else {}
+    job_a = _upload(
+        client, token_a, "EmploymentCredential", _employment_rows(3, offers=offers), **form
+    )
+    job_b = _upload(client, token_b, "DegreeCredential", _degree_rows(2))  # queued behind A's
+    r = client.post(
+        f"/operator/institutions/{a['slug']}/credential-types",
+        headers=operator_headers(),
+        json={"withdraw": ["EmploymentCredential"]},
+    )
+    assert r.status_code == 200 and r.json()["credential_types"] == ["DegreeCredential"], r.text
+    inst_a = _institution_id(service, token_a)
+    BulkRunner(service, processes=1).run_pending()
+    status = _job(client, token_a, job_a)
+    assert status["state"] == "failed", status
+    assert "EmploymentCredential" in (status["error"] or ""), status
+    assert status["succeeded"] == 0, status
+    assert _count(service, Credential, inst_a) == 0
+    assert _count(service, Oid4vciOffer, inst_a) == 0
+    # the other institution's job behind it ran
+    other = _job(client, token_b, job_b)
+    assert (other["state"], other["succeeded"]) == ("done", 2), other
+
+
+def test_attack_bulk_job_of_an_institution_suspended_on_the_ledger_after_its_upload(
+    client: TestClient, service: Any, issuer_chain: dict[str, Any]
+) -> None:
+    from tests.issuer.test_institution_state import _governance
+
+    inst = onboard(client)
+    token = inst["api_key"]["token"]
+    job = _upload(client, token, "DegreeCredential", _degree_rows(3))
+    _governance(issuer_chain).suspend_issuer(inst["chain_issuer_id"])
+    service.ledger_watch.refresh_once()  # the service's background read of the ledger
+    refused = client.post("/credentials", headers=bearer(token), json=degree_request())
+    assert refused.status_code == 403, refused.text  # single issuance already refuses
+    BulkRunner(service, processes=1).run_pending()
+    status = _job(client, token, job)
+    assert status["state"] == "failed", status
+    assert "suspended" in (status["error"] or ""), status
+    assert _count(service, Credential, _institution_id(service, token)) == 0
