@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from talentproof.credential import integrity
+from talentproof.credential import integrity, native  # (native: a missing build fails here)
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.jcs import canonicalize_reference
 from talentproof.credential.keys import Ed25519SigningKey
@@ -28,8 +28,6 @@ from talentproof.credential.keys import Ed25519SigningKey
 from ._cred_support import make_degree
 
 HOLDER = Ed25519SigningKey.from_seed(bytes(range(32))).public_key.did_key
-
-native = pytest.importorskip("talentproof.credential.native")  # (asserted built below)
 
 
 def test_the_extension_is_built() -> None:

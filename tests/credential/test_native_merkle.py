@@ -14,11 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from talentproof.credential import merkle
+from talentproof.credential import (
+    merkle,
+    native,  # built by the install: a missing build fails here
+)
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.merkle import InclusionMemo, InclusionProof, MerkleTree
-
-native = pytest.importorskip("talentproof.credential.native")
 
 
 def test_the_memo_uses_it() -> None:
