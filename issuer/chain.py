@@ -395,6 +395,25 @@ class ChainGateway:
         for name_ in withdraw:
             self._transact(gov, "withdrawCredentialType", issuer_id, Web3.keccak(text=name_))
 
+    def open_credential_types(self, issuer_id: int, names: list[str]) -> list[str]:
+        """Which of ``names`` the registry holds open for the issuer at the latest block
+        (granted and not withdrawn): what verifiers read, whoever granted it."""
+        from web3 import Web3  # noqa: PLC0415 (start-up time)
+
+        with _guard("credentialType()"):
+            w3, contract = self._connect()
+            now = int(w3.eth.get_block("latest")["timestamp"])
+            windows = [
+                contract.functions.credentialType(issuer_id, Web3.keccak(text=name_)).call()
+                for name_ in names
+            ]
+        # TimeWindow(validFrom, validUntil): granted when validFrom > 0, open until validUntil
+        return [
+            name_
+            for name_, (valid_from, valid_until) in zip(names, windows, strict=True)
+            if int(valid_from) > 0 and (int(valid_until) == 0 or int(valid_until) > now)
+        ]
+
     def add_signing_key(self, issuer_id: int, public_raw: bytes) -> None:
         """Register a new signing key for the issuer (governor)."""
         self._transact(self._governor(), "addSigningKey", issuer_id, public_raw, 0, 0)

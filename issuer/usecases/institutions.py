@@ -267,7 +267,6 @@ class Institutions:
     ) -> dict[str, Any]:
         """Grant or withdraw accredited types, on chain (ledger) and here."""
         inst = store.by_slug(session, slug)
-        current = [t for t in inst.credential_types.split(",") if t]
         if not (grant or withdraw):
             raise InvalidRequest(
                 f"grant/withdraw must name types among {list(_cred.KINDS)} (or a degree level: "
@@ -276,15 +275,26 @@ class Institutions:
             )
         accreditation_names(grant, "grant")
         accreditation_names(withdraw, "withdraw")
-        to_grant = [t for t in grant if t not in current]
-        to_withdraw = [t for t in withdraw if t in current]
         if inst.chain_issuer_id is None:
             raise Conflict(f"institution {slug!r} has no on-chain issuer id")
+        # The chain decides, not this table: the consortium may have granted a type or a level
+        # with the governance CLI, which this service never hears of; filtering by the table
+        # left such a grant open on chain (and what the institution signed under it VALID).
+        # Withdrawing a type with levels (a degree) closes every open grant of it, the whole
+        # type and each level, as `talentproof governance withdraw-type` does.
+        chain_open = self.c.chain.open_credential_types(inst.chain_issuer_id, list(ACCREDITATIONS))
+        asked = {
+            name
+            for t in withdraw
+            for name in (t, *(_types.scoped_types(t) if "#" not in t else ()))
+        }
+        to_withdraw = [t for t in ACCREDITATIONS if t in asked and t in chain_open]
+        to_grant = [t for t in grant if t not in chain_open and t not in to_withdraw]
         self.c.chain.change_credential_types(
             inst.chain_issuer_id, grant=to_grant, withdraw=to_withdraw
         )
         updated = [
-            t for t in ACCREDITATIONS if (t in current or t in to_grant) and t not in to_withdraw
+            t for t in ACCREDITATIONS if (t in chain_open or t in to_grant) and t not in to_withdraw
         ]
         inst.credential_types = ",".join(updated)
         self.c.caches.forget()
