@@ -323,14 +323,19 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
     }
 
     /// @dev Suspends one credential (namespace of issuer `issuerId`); a previous, closed interval
-    /// moves to the credential's past intervals first.
+    /// moves to the credential's past intervals first. Governance takes over a suspension the
+    /// issuer holds: the issuer's interval ends and governance's starts at this block (else an
+    /// issuer suspending first would keep the power to lift what governance meant to hold).
     function _suspend(uint32 issuerId, bytes32 credentialHash, StatusActor actor) private {
         CredentialStatusRecord storage record = _statuses[issuerId][credentialHash];
         if (record.revokedAt != 0) {
             revert AnchorCredentialAlreadyRevoked(issuerId, credentialHash);
         }
         if (record.suspended) {
-            revert AnchorCredentialAlreadySuspended(issuerId, credentialHash);
+            if (actor != StatusActor.Governance || record.suspendedBy != StatusActor.Issuer) {
+                revert AnchorCredentialAlreadySuspended(issuerId, credentialHash);
+            }
+            record.reinstatedAt = uint64(block.timestamp); // the issuer's interval ends here
         }
         uint64 previous = record.suspendedAt;
         if (previous != 0) {

@@ -213,9 +213,10 @@ interface ICredentialAnchor {
 
     /**
      * @notice Governance suspends `credentialHash` in the namespace of issuer `issuerId`; only
-     * governance can then reinstate it.
+     * governance can then reinstate it. A suspension the issuer holds is taken over: the issuer's
+     * interval ends and governance's begins at this block.
      * @dev Requirements: the caller is a governor; the issuer exists; `reason` is not empty; the
-     * credential is neither revoked nor suspended. Emits {CredentialSuspendedByGovernance}.
+     * credential is not revoked, nor suspended by governance. Emits {CredentialSuspendedByGovernance}.
      */
     function governanceSuspendCredential(uint32 issuerId, bytes32 credentialHash, string calldata reason) external;
 
