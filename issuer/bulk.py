@@ -573,7 +573,11 @@ def create_job(
             f"/bulk-jobs/{job_id}",
         )
 
-    outcome = service.idempotent(caller, idempotency_key, fp, _create)
+    try:
+        outcome = service.idempotent(caller, idempotency_key, fp, _create)
+    except BaseException:  # the key refused it (another upload's) or the job was not stored
+        path.unlink(missing_ok=True)
+        raise
     if outcome.body.get("id") != job_id:
         path.unlink(missing_ok=True)  # a replay: the first upload's job stands
     else:
