@@ -67,7 +67,7 @@ from ._bulkpool import BrokenProcessPool, InlineSigner, JobSigner, SigningPool
 from ._bulkworker import row_to_request as row_to_request  # re-exported: a row as a request
 from ._bulkworker import split_views
 from .auth import Principal
-from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, table_of, utcnow
+from .db import AnchorBatch, ApiKey, BulkError, BulkJob, Credential, Institution, table_of, utcnow
 from .errors import Forbidden, InvalidRequest, NotAccredited, NotFound
 from .observability import lower_thread_priority
 from .outcome import Outcome, accepted
@@ -598,6 +598,26 @@ def _remove_upload(path: str | None) -> bool:
     return True
 
 
+def _uploader_stopped(session: Any, institution_id: int, api_key_id: str | None) -> str | None:
+    """Why a job may sign no more though its upload was accepted: the operator suspended its
+    institution's API access, or revoked (or rotated) the API key that uploaded it (a stolen
+    key's job stops with the key); None when it may go on."""
+    status = session.scalar(select(Institution.status).where(Institution.id == institution_id))
+    if status != "active":
+        return (
+            "the institution's API access was suspended by this service's operator; "
+            "the rows not signed yet are not issued"
+        )
+    if api_key_id:
+        revoked = session.scalar(select(ApiKey.revoked_at).where(ApiKey.id == api_key_id))
+        if revoked is not None:
+            return (
+                "the API key that uploaded this job was revoked (or rotated); the rows not "
+                "signed yet are not issued: upload them again with a current key"
+            )
+    return None
+
+
 def _own_job(service: IssuerService, caller: Principal, job_id: str) -> BulkJob:
     institution_id = service.require(caller, "read")
     with service.sessions() as session:
@@ -1069,6 +1089,7 @@ class BulkRunner:
         bulk_store.unfinished_ids(session)
         session.get(BulkJob, "")  # what `run_job` and `_store_chunks` look up, by key
         session.get(Institution, 0)
+        _uploader_stopped(session, institution_id, "warm-up")  # run_job's, at each chunk
         job_id = "warm-up-" + secrets.token_hex(8)
         now = utcnow()
         job = BulkJob(
@@ -1203,6 +1224,10 @@ class BulkRunner:
             service.ledger_states.refuse_if_inactive(
                 ConnectionReads(session.connection()), inst.slug, inst.chain_issuer_id
             )
+            api_key_id = job.api_key_id
+            stopped = _uploader_stopped(session, inst.id, api_key_id)
+            if stopped is not None:
+                raise Forbidden(stopped)
             job.state = "running"
             identity = service.identity_for(inst)
             fmt, kind, path, offset, rows_done, total_rows = (
@@ -1257,6 +1282,14 @@ class BulkRunner:
             at_end = finished = False
             while not self._stop.is_set():
                 while not at_end and len(in_flight) < SIGN_AHEAD + self.group_chunks:
+                    # each chunk: the operator may have revoked the uploading key meanwhile
+                    with service.sessions() as session:
+                        stopped = _uploader_stopped(session, institution_id, api_key_id)
+                    if stopped is not None:
+                        for submitted in in_flight:  # signed, never stored
+                            for future in submitted[0]:
+                                future.cancel()
+                        raise Forbidden(stopped)
                     chunk = read_chunk(handle, fmt, self.chunk_rows, self.chunk_bytes)
                     if not chunk.read_any:
                         at_end = True

@@ -129,3 +129,85 @@ def test_attack_bulk_job_of_an_institution_suspended_on_the_ledger_after_its_upl
     assert status["state"] == "failed", status
     assert "suspended" in (status["error"] or ""), status
     assert _count(service, Credential, _institution_id(service, token)) == 0
+
+
+def _key(client: TestClient, slug: str) -> dict[str, Any]:
+    r = client.post(
+        f"/operator/institutions/{slug}/api-keys",
+        headers=operator_headers(),
+        json={"scopes": ["issue", "read"], "name": "stolen"},
+    )
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("stop", ["key revoked", "institution suspended"])
+def test_attack_bulk_job_of_a_stolen_key_stops_when_the_operator_acts(
+    client: TestClient, make_service: Any, stop: str
+) -> None:
+    """A thief's ``issue`` key uploads a large job of invented people; the operator revokes the
+    key (or suspends the institution's API access). The job queued, or running, signs no more."""
+    inst = onboard(client)
+    slug, own = inst["slug"], inst["api_key"]["token"]
+    stolen = _key(client, slug)
+    queued = _upload(client, stolen["token"], "DegreeCredential", _degree_rows(4))
+    running = _upload(client, stolen["token"], "DegreeCredential", _degree_rows(8))
+    small = make_service(bulk_chunk_rows=2)
+    runner = BulkRunner(small, processes=1, inline_rows=1000)
+    runner.run_job(running, max_chunks=1)  # two rows stored: the job is running
+    assert _job(client, own, running)["rows_done"] == 2
+    if stop == "key revoked":
+        url = f"/operator/institutions/{slug}/api-keys/{stolen['id']}/revoke"
+        r = client.post(url, headers=operator_headers())
+    else:
+        r = client.post(
+            f"/operator/institutions/{slug}/status",
+            headers=operator_headers(),
+            json={"status": "suspended"},
+        )
+    assert r.status_code == 200, r.text
+    runner.run_pending()
+    if stop == "institution suspended":  # reactivated (the stolen key revoked) to read the jobs
+        r = client.post(
+            f"/operator/institutions/{slug}/status",
+            headers=operator_headers(),
+            json={"status": "active"},
+        )
+        assert r.status_code == 200, r.text
+    for job, signed in ((queued, 0), (running, 2)):
+        status = _job(client, own, job)
+        assert status["state"] == "failed", status
+        assert status["succeeded"] == signed, status
+    assert _count(small, Credential, _institution_id(small, own)) == 2
+
+
+def test_attack_running_bulk_job_of_a_revoked_key_stops_at_its_next_chunk(
+    client: TestClient, make_service: Any
+) -> None:
+    """The key is revoked while its job signs (chunks of 2 rows, 2,000 rows): the job stops at
+    the next chunk, far from its end."""
+    import threading
+    import time
+
+    inst = onboard(client)
+    own = inst["api_key"]["token"]
+    stolen = _key(client, inst["slug"])
+    job = _upload(client, stolen["token"], "DegreeCredential", _degree_rows(2000))
+    small = make_service(bulk_chunk_rows=2)
+    runner = BulkRunner(small, processes=1, inline_rows=10_000)
+    thread = threading.Thread(target=runner.run_pending)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while _job(client, own, job)["rows_done"] < 4 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        url = f"/operator/institutions/{inst['slug']}/api-keys/{stolen['id']}/revoke"
+        assert client.post(url, headers=operator_headers()).status_code == 200
+        revoked_at = _job(client, own, job)["rows_done"]
+    finally:
+        thread.join(60)
+    status = _job(client, own, job)
+    assert status["state"] == "failed" and "revoked" in status["error"], status
+    # what was stored by the revocation, and at most the chunks in flight then, no more
+    assert status["succeeded"] <= revoked_at + 2 * 6, (revoked_at, status)
+    assert status["succeeded"] < 2000
