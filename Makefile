@@ -21,7 +21,8 @@ $(STAMPS):
 
 # Python: a virtual environment with the project (editable) and its test dependencies.
 # slither (scripts/slither) is installed --no-deps: it asks for web3<8 only for a tool we do not use.
-$(STAMPS)/python: pyproject.toml scripts/slither-requirements.txt | $(STAMPS)
+# The C fast paths (credential/*.c) are built by the editable install, so a changed source rebuilds.
+$(STAMPS)/python: pyproject.toml scripts/slither-requirements.txt $(wildcard credential/*.c) | $(STAMPS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0]'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip "setuptools>=75" wheel
