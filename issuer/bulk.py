@@ -674,6 +674,9 @@ def iter_results(
     """
     job = _own_job(service, caller, job_id)
     if job.offers:
+        # each offer's transaction code: whoever reads them can redeem the offers with a key of
+        # its own, so they are for keys that may issue (as making the offers was), not ``read``
+        service.require(caller, "issue")
         return _offer_results(build_oid4vci(service), job_id, page=page)
     return _results(service, job_id, qr=qr, page=page)
 

@@ -119,6 +119,8 @@ async def bulk_status(
     "/bulk-jobs/{job_id}/results",
     response_class=StreamingResponse,
     summary="JSONL of issued rows: row, id, credential (anchored form when anchored), QR payload",
+    description="Scope `read`; an offers job's results (each offer's URI and transaction code, "
+    "with which anyone can redeem it) need scope `issue`.",
 )
 def bulk_results(
     job_id: str,
