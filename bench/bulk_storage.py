@@ -1,0 +1,325 @@
+"""The bulk runner's storage alone (issue 17.2/17.3): what one credential costs to store and to
+read back with its anchor proof, without signing or a chain.
+
+* SQLite, the service's engine, pragmas and schema: chunks of 8,192 rows (1.9 KB documents) stored
+  as the runner stores them since migration 0007 (`bulk.insert_credentials`, the batch keeping
+  its leaves, no audit path per row) beside the storage before it (each row its joined audit
+  path, the batch no leaves; the same statement with ``proof_path``): bytes a row in the file
+  (pages in use after a checkpoint) and CPU a row for Merkle + insert + commit (the first chunk
+  of each database, which compiles the statements, not counted).
+* Reading a path back (`usecases.credentials.AuditPaths`): derived from the batch's leaves, the
+  first read of a batch (its tree built) and the next ones (cached), beside a path stored in the
+  row; the answers are compared.
+* PostgreSQL, when Debian's server is installed (a throwaway one is started, ``fsync=off`` as
+  the tests run it): `bulk.insert_credentials` (one binary COPY a chunk) beside its reference
+  (``by_statement``: psycopg's ``executemany``), this process's CPU and wall a row.
+
+Alternating A/B rounds; prints medians and the rounds. Asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+
+from talentproof.credential.merkle import MerkleTree
+from talentproof.issuer import bulk
+from talentproof.issuer.db import (
+    AnchorBatch,
+    BulkJob,
+    Credential,
+    Institution,
+    make_engine,
+    make_sessionmaker,
+    migrate,
+    table_of,
+)
+from talentproof.issuer.usecases.credentials import AuditPaths
+
+N = 8192
+JOB = "0123456789abcdef01234567"
+DOC = os.urandom(950).hex().encode()  # 1,900 bytes, as a degree credential's JCS bytes
+
+
+_PER_ROW = ["id", "credential_hash", "document", "status_index", "leaf_index", "bulk_row"]
+_SHARED = ["institution_id", "kind", "batch_id", "bulk_job_id", "suspended", "created_at"]
+
+
+def _database(url: str) -> Any:
+    engine = make_engine(url)
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as s:
+        s.add(
+            Institution(
+                slug="u",
+                name="U",
+                did="did:web:u.example",
+                chain_account="0x" + "11" * 20,
+                chain_account_key_enc=b"x",
+                credential_types="DegreeCredential",
+            )
+        )
+        s.flush()
+        s.add(BulkJob(id=JOB, institution_id=1, kind="DegreeCredential", fmt="jsonl", path="p"))
+    return engine, sessions
+
+
+def _chunk(first: int) -> tuple[list[bytes], list[str]]:
+    hashes = [os.urandom(32) for _ in range(N)]
+    ids = [str(uuid.UUID(int=((first + i) << 64) | 0x7000_0000_8000_0000)) for i in range(N)]
+    return hashes, ids
+
+
+def _store(sessions: Any, hashes: list[bytes], ids: list[str], first: int, paths: bool) -> None:
+    """One chunk as the runner stores it (``paths``: as before migration 0007)."""
+    now = dt.datetime.now(dt.UTC)
+    tree = MerkleTree(hashes)
+    with sessions.begin() as s:
+        batch = AnchorBatch(
+            institution_id=1,
+            root=tree.root,
+            leaf_count=N,
+            state="anchored",
+            oldest_leaf_at=now,
+            leaves=None if paths else b"".join(hashes),
+        )
+        s.add(batch)
+        s.flush()
+        if not paths:
+            bulk.insert_credentials(
+                s.connection(),
+                institution_id=1,
+                kind="DegreeCredential",
+                batch_id=batch.id,
+                job_id=JOB,
+                now=now,
+                rows=[(ids[i], hashes[i], DOC, first + i, i, first + i) for i in range(N)],
+            )
+            return
+        # the runner's statement before 0007: the same driver-level executemany, with the path
+        joined = tree.joined_paths()
+        connection = s.connection()
+        dialect = connection.dialect
+        table = table_of(Credential)
+        shared = []
+        for name, value in (
+            ("institution_id", 1),
+            ("kind", "DegreeCredential"),
+            ("batch_id", batch.id),
+            ("bulk_job_id", JOB),
+            ("suspended", False),
+            ("created_at", now),
+        ):
+            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            shared.append(process(value) if process is not None else value)
+        tail = tuple(shared)
+        columns = [*_PER_ROW, "proof_path", *_SHARED]
+        connection.exec_driver_sql(
+            f"INSERT INTO credentials ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})",
+            [(ids[i], hashes[i], DOC, first + i, i, first + i, joined[i], *tail) for i in range(N)],
+        )
+
+
+def sqlite_storage(chunks: int, rounds: int) -> None:
+    results: dict[str, list[tuple[float, float]]] = {"leaves": [], "paths": []}
+    for r in range(rounds):
+        for kind in ("leaves", "paths") if r % 2 == 0 else ("paths", "leaves"):
+            with tempfile.TemporaryDirectory(prefix="tp-bench-storage-") as tmp:
+                engine, sessions = _database(f"sqlite:///{tmp}/s.db")
+                cpu = 0.0
+                for k in range(chunks):
+                    hashes, ids = _chunk(k * N)
+                    t0 = time.thread_time()
+                    _store(sessions, hashes, ids, k * N, kind == "paths")
+                    if k:  # the first chunk compiles the statements: not counted
+                        cpu += time.thread_time() - t0
+                with engine.connect() as c:
+                    c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                    pages = c.exec_driver_sql("PRAGMA page_count").scalar()
+                    free = c.exec_driver_sql("PRAGMA freelist_count").scalar()
+                    size = c.exec_driver_sql("PRAGMA page_size").scalar()
+                engine.dispose()
+            rows = chunks * N
+            results[kind].append(((pages - free) * size / rows, cpu / (rows - N) * 1e6))
+    print(f"SQLite, {chunks} chunks of {N:,} rows, 1.9 KB documents, {rounds} alternating rounds:")
+    for kind, label in (
+        ("leaves", "leaves in the batch, no path per row (since 0007)"),
+        ("paths", "an audit path per row (before 0007)"),
+    ):
+        sizes = [b for b, _c in results[kind]]
+        cpus = [c for _b, c in results[kind]]
+        print(
+            f"  {label}: {statistics.median(sizes):,.0f} bytes a row in the file, Merkle + insert "
+            f"+ commit {statistics.median(cpus):.2f} us CPU a row (rounds: "
+            + ", ".join(f"{c:.2f}" for c in cpus)
+            + ")"
+        )
+
+
+def reads(rounds: int) -> None:
+    """A path derived from the batch's leaves (first read, then cached) against one stored."""
+    with tempfile.TemporaryDirectory(prefix="tp-bench-storage-") as tmp:
+        engine, sessions = _database(f"sqlite:///{tmp}/r.db")
+        hashes, ids = _chunk(0)
+        _store(sessions, hashes, ids, 0, paths=False)
+        first: list[float] = []
+        cached: list[float] = []
+        stored: list[float] = []
+        same = True
+        with sessions() as s:
+            creds = s.query(Credential).order_by(Credential.leaf_index).all()
+            batch = s.get(AnchorBatch, creds[0].batch_id)
+            joined = MerkleTree(hashes).joined_paths()
+            for _ in range(rounds):
+                paths = AuditPaths()
+                t0 = time.perf_counter()
+                got = paths.path(s, creds[77], batch)
+                first.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                for cred in creds[:1000]:
+                    paths.path(s, cred, batch)
+                cached.append((time.perf_counter() - t0) / 1000)
+                same &= b"".join(got or []) == joined[77]
+        with sessions.begin() as s:  # the same rows with their paths stored, as before 0007
+            s.execute(
+                update(Credential),
+                [{"seq": c.seq, "proof_path": joined[c.leaf_index]} for c in creds],
+            )
+        with sessions() as s:
+            creds = s.query(Credential).order_by(Credential.leaf_index).all()
+            paths = AuditPaths()
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                for cred in creds[:1000]:
+                    got = paths.path(s, cred, batch)
+                stored.append((time.perf_counter() - t0) / 1000)
+            same &= b"".join(paths.path(s, creds[77], batch) or []) == joined[77]
+        engine.dispose()
+    print(
+        f"reading a path (batch of {N:,} leaves, {rounds} rounds, wall): derived, first read of "
+        f"the batch {statistics.median(first) * 1e3:.1f} ms (tree built), then "
+        f"{statistics.median(cached) * 1e6:.1f} us a credential (tree cached); stored in the "
+        f"row {statistics.median(stored) * 1e6:.1f} us; same paths: {same}"
+    )
+
+
+def _postgres() -> tuple[str, Any] | None:
+    """A throwaway PostgreSQL server (Debian's package), its URL and a stop function."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        return None
+    bindir = found[-1].parent
+    tmp = Path(tempfile.mkdtemp(prefix="tp-bench-pg-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(tmp, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = tmp / "data"
+    subprocess.run(
+        [*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", "postgres"]
+        + ["--auth=trust", "-E", "UTF8", "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "log")]
+        + ["-o", options, "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
+
+    def stop() -> None:
+        subprocess.run(
+            [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", stop
+
+
+def postgres_insert(chunks: int, rounds: int) -> None:
+    server = _postgres()
+    if server is None:
+        print("PostgreSQL: not measured (Debian's postgresql package is not installed)")
+        return
+    url, stop = server
+    try:
+        engine, sessions = _database(url)
+        got: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+        first = 0
+        for r in range(rounds * chunks):
+            for by_statement in (False, True) if r % 2 == 0 else (True, False):
+                hashes, ids = _chunk(first)
+                now = dt.datetime.now(dt.UTC)
+                t0, w0 = time.thread_time(), time.perf_counter()
+                with sessions.begin() as s:
+                    batch = AnchorBatch(
+                        institution_id=1,
+                        root=os.urandom(32),
+                        leaf_count=N,
+                        state="built",
+                        oldest_leaf_at=now,
+                        leaves=b"".join(hashes),
+                    )
+                    s.add(batch)
+                    s.flush()
+                    bulk.insert_credentials(
+                        s.connection(),
+                        institution_id=1,
+                        kind="DegreeCredential",
+                        batch_id=batch.id,
+                        job_id=JOB,
+                        now=now,
+                        rows=[(ids[i], hashes[i], DOC, first + i, i, first + i) for i in range(N)],
+                        by_statement=by_statement,
+                    )
+                if r:  # the first round warms both
+                    got[by_statement].append(
+                        ((time.thread_time() - t0) / N * 1e6, (time.perf_counter() - w0) / N * 1e6)
+                    )
+                first += N
+        engine.dispose()
+    finally:
+        stop()
+    print(f"PostgreSQL, chunks of {N:,} rows, alternating ({len(got[False])} each):")
+    for by_statement, label in ((False, "binary COPY (the runner's)"), (True, "executemany")):
+        cpu = statistics.median(c for c, _w in got[by_statement])
+        wall = statistics.median(w for _c, w in got[by_statement])
+        print(f"  {label}: {cpu:.2f} us CPU a row in this process, {wall:.2f} us wall")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chunks", type=int, default=6, help="chunks of 8,192 rows per round")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    args = parser.parse_args()
+    sqlite_storage(args.chunks, args.rounds)
+    reads(max(args.rounds, 3))
+    if not args.no_postgres:
+        postgres_insert(max(args.chunks // 2, 2), args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
