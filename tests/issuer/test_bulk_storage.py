@@ -239,3 +239,69 @@ def test_migration_0007_on_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-
 @pytest.mark.postgres
 def test_migration_0007_on_postgres(pg_url: str) -> None:
     _check_migration_0007(pg_url)
+
+
+def test_a_batch_id_used_again_never_gets_the_old_tree(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`AuditPaths` keys its cache by batch id and root: SQLite gives a deleted batch's id to the
+    next batch (a forming batch abandoned is deleted), whose leaves differ."""
+    import datetime as dt
+
+    from talentproof.issuer.db import Institution, make_engine, make_sessionmaker, migrate
+    from talentproof.issuer.usecases.credentials import AuditPaths
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'reuse.db'}")
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    paths = AuditPaths()
+
+    def batch_of(hashes: list[bytes]) -> tuple[int, list[bytes]]:
+        with sessions.begin() as s:
+            batch = AnchorBatch(
+                institution_id=1,
+                root=MerkleTree(hashes).root,
+                leaf_count=len(hashes),
+                state="anchored",
+                oldest_leaf_at=now,
+                leaves=b"".join(hashes),
+            )
+            s.add(batch)
+            s.flush()
+            cred = Credential(
+                id=f"urn:uuid:{hashes[0].hex()[:8]}-0000-7000-8000-000000000000",
+                institution_id=1,
+                kind="DegreeCredential",
+                credential_hash=hashes[1],
+                document=b"{}",
+                status_index=0,
+                batch_id=batch.id,
+                leaf_index=1,
+                created_at=now,
+            )
+            s.add(cred)
+            s.flush()
+            got = paths.path(s, cred, batch)
+            assert got is not None
+            return batch.id, got
+
+    with sessions.begin() as s:
+        s.add(
+            Institution(
+                slug="u",
+                name="U",
+                did="did:web:u.example",
+                chain_account="0x" + "11" * 20,
+                chain_account_key_enc=b"x",
+                credential_types="DegreeCredential",
+            )
+        )
+    first = [bytes([n]) * 32 for n in range(1, 6)]
+    old_id, old_path = batch_of(first)
+    with sessions.begin() as s:
+        s.execute(Credential.__table__.delete())
+        s.execute(AnchorBatch.__table__.delete())
+    second = [bytes([n]) * 32 for n in range(101, 106)]
+    new_id, new_path = batch_of(second)
+    assert new_id == old_id  # the id came back
+    assert new_path == list(MerkleTree(second).proof(1).path) != old_path
+    engine.dispose()
