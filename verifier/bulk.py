@@ -48,7 +48,12 @@ from talentproof.verifier.report import (
 )
 from talentproof.verifier.requirements import MinConfirmations
 
-CHUNK = 256  # credentials per chain batch
+#: Credentials per chain batch (and per stage-by-stage pass of checks 1-4). Why 128, not 256: a
+#: worker holds two chunks' documents at once (one being checked, one waiting for its chain
+#: read); at 128 they stay in the cores' own caches far more: workers 131 against 140 us of CPU
+#: a credential (4 alternating rounds of a 10,000-file folder, each round lower at 128; 64: 134
+#: us, and Anvil 11-12 against 8 us for the more, smaller calls). bench/results.md, 2026-12-07.
+CHUNK = 128
 TASK = 4 * CHUNK  # files per worker task (its chunks are pipelined)
 #: Overlap each chunk's chain reads with the next chunk's offline checks (False: one after the
 #: other, as before; the benchmark compares both in one run).
