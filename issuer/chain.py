@@ -140,6 +140,7 @@ class ChainGateway:
         self.endpoints: Any = None
         self._contract: Any = None
         self._decoder: Any = None
+        self._abi: Any = None  # the registry's ABI for decoding its events (`status_named`)
         self._deployment: DeploymentInfo | None = None
         self._senders: dict[bytes, Any] = {}
         self.health = ChainHealth(False, "not checked yet")
@@ -548,6 +549,61 @@ class ChainGateway:
                 {"to": self.deployment().registry, "data": self._data(fn, hashes)}, label=fn
             )
 
+    def status_named(self, issuer_id: int) -> tuple[set[bytes], set[bytes]]:
+        """(credential hashes, batch roots) that the registry's status events name in the
+        issuer's namespace, whoever acted (this service, another tool of the institution's
+        account, governance): the credentials whose status its status lists must read beside
+        those this service changed, and the batches revoked whole. Two ``eth_getLogs`` since the
+        deployment block, filtered by the issuer's id."""
+        from talentproof.ledger.abi import ContractABI  # noqa: PLC0415 (start-up time)
+
+        if self._abi is None:
+            self._abi = ContractABI(_registry_abi())
+        abi = self._abi
+        hashes: set[bytes] = set()
+        roots: set[bytes] = set()
+        with _guard("eth_getLogs"):
+            w3, contract = self._connect()
+            start = self._deployment_block()
+            issuer_topic = (
+                "0x" + abi.event("CredentialRevoked").topic_for("issuerId", issuer_id).hex()
+            )
+            # issuerId is the first indexed argument of the credentials' events, the second of
+            # the batches' (after the root)
+            for names, position, into in (
+                (_CREDENTIAL_STATUS_EVENTS, 1, hashes),
+                (_BATCH_STATUS_EVENTS, 2, roots),
+            ):
+                topics: list[Any] = [["0x" + abi.event(n).topic0.hex() for n in names]]
+                topics += [None] * (position - 1) + [issuer_topic]
+                logs = w3.eth.get_logs(
+                    {
+                        "address": contract.address,
+                        "fromBlock": start,
+                        "toBlock": "latest",
+                        "topics": topics,
+                    }
+                )
+                for log in logs:
+                    _name, args = abi.decode_log(
+                        [bytes(t) for t in log["topics"]], bytes(log["data"])
+                    )
+                    if "credentialHashes" in args:
+                        into.update(bytes(h) for h in args["credentialHashes"])
+                    elif "credentialHash" in args:
+                        into.add(bytes(args["credentialHash"]))
+                    else:
+                        into.add(bytes(args["root"]))
+        return hashes, roots
+
+    def _deployment_block(self) -> int:
+        """The deployment record's ``deploymentBlock`` (0 when it has none)."""
+        try:
+            record = json.loads(self.deployment_file.read_text(encoding="utf-8"))
+            return int(record.get("deploymentBlock") or 0)
+        except (OSError, ValueError, TypeError):
+            return 0
+
     def credential_statuses(self, issuer_id: int, hashes: list[bytes]) -> list[tuple[bool, bool]]:
         """(revoked, suspended) now, for each credential hash in the issuer's namespace."""
         out = []
@@ -557,6 +613,21 @@ class ChainGateway:
                 rec = contract.functions.credentialStatus(issuer_id, digest).call()
                 out.append((int(rec[0]) != 0, bool(rec[4])))
         return out
+
+
+#: The registry's events that name credentials of an issuer (by ``issuerId``, its first indexed
+#: argument) whose revocation or suspension a status list reads (a reinstated credential was
+#: suspended first, so a suspension names it)...
+_CREDENTIAL_STATUS_EVENTS = (
+    "CredentialRevoked",
+    "CredentialsRevoked",
+    "CredentialSuspended",
+    "CredentialsSuspended",
+    "CredentialRevokedByGovernance",
+    "CredentialSuspendedByGovernance",
+)
+#: ... and the events of its batches revoked whole (``issuerId`` their second indexed argument).
+_BATCH_STATUS_EVENTS = ("BatchRevoked", "BatchRevokedByGovernance")
 
 
 def _registry_abi() -> list[dict[str, Any]]:
