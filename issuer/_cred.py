@@ -116,14 +116,24 @@ def qr_svg(anchored: dict[str, Any]) -> str:
     return _qr.render_svg(qr_payload(anchored))
 
 
-def did_document(did: str, public_keys_multibase: list[str]) -> dict[str, Any]:
+def did_document(did: str, methods: list[tuple[str, str | None, bool]]) -> dict[str, Any]:
     """The did:web document publishing the institution's verification methods.
 
-    Each key's fragment is its publicKeyMultibase, as in the credentials' verificationMethod.
+    ``methods``: (publicKeyMultibase, expires or None, asserts) for each key to list. Each key's
+    fragment is its publicKeyMultibase, as in the credentials' verificationMethod; only the keys
+    that assert are referenced from ``assertionMethod`` and ``authentication``; ``expires`` (an
+    XML dateTimeStamp) is the Controlled Identifiers property of that name.
     """
-    return _keys.did_web_document(
-        did, {mb: _keys.Ed25519PublicKey.from_multibase(mb) for mb in public_keys_multibase}
+    doc = _keys.did_web_document(
+        did, {mb: _keys.Ed25519PublicKey.from_multibase(mb) for mb, _e, _a in methods}
     )
+    for vm, (_mb, expires, _asserts) in zip(doc["verificationMethod"], methods, strict=True):
+        if expires is not None:
+            vm["expires"] = expires
+    asserting = [vm["id"] for vm, m in zip(doc["verificationMethod"], methods, strict=True) if m[2]]
+    doc["assertionMethod"] = asserting
+    doc["authentication"] = list(asserting)
+    return doc
 
 
 def sign_plain(document: dict[str, Any], signer: Signer, *, now: dt.datetime) -> dict[str, Any]:

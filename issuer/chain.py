@@ -64,6 +64,34 @@ class AnchorInfo:
     anchored_at: int
 
 
+@dataclass(frozen=True, slots=True)
+class SigningKeyRecords:
+    """What the registry records of some of an issuer's signing keys, read at block time ``now``
+    (Unix seconds): each key's window ``(validFrom, validUntil)`` (0 = unregistered /
+    open-ended) and the keys governance revoked (``revokeSigningKey``) with the time."""
+
+    issuer_id: int
+    now: int
+    windows: dict[bytes, tuple[int, int]]
+    revoked: dict[bytes, int]
+    checked_at: float  # time.monotonic() of the read
+
+    def state(self, raw: bytes) -> str:
+        """``unregistered``, ``revoked`` (by governance), ``ended`` (its window's scheduled
+        end passed), ``not_yet_valid`` or ``valid`` at ``now`` (the registry's `isKeyValidAt`
+        at the latest block)."""
+        valid_from, valid_until = self.windows.get(raw, (0, 0))
+        if valid_from == 0:
+            return "unregistered"
+        if raw in self.revoked:
+            return "revoked"
+        if valid_until != 0 and valid_until <= self.now:
+            return "ended"
+        if valid_from > self.now:
+            return "not_yet_valid"
+        return "valid"
+
+
 #: ``enum IssuerStatus`` of the registry, by value.
 ISSUER_STATUSES = ("none", "active", "suspended", "removed")
 
@@ -555,46 +583,72 @@ class ChainGateway:
         account, governance): the credentials whose status its status lists must read beside
         those this service changed, and the batches revoked whole. Two ``eth_getLogs`` since the
         deployment block, filtered by the issuer's id."""
+        hashes: set[bytes] = set()
+        roots: set[bytes] = set()
+        # issuerId is the first indexed argument of the credentials' events, the second of the
+        # batches' (after the root)
+        for names, position, into in (
+            (_CREDENTIAL_STATUS_EVENTS, 1, hashes),
+            (_BATCH_STATUS_EVENTS, 2, roots),
+        ):
+            for _name, args in self._issuer_logs(names, position, issuer_id):
+                if "credentialHashes" in args:
+                    into.update(bytes(h) for h in args["credentialHashes"])
+                elif "credentialHash" in args:
+                    into.add(bytes(args["credentialHash"]))
+                else:
+                    into.add(bytes(args["root"]))
+        return hashes, roots
+
+    def _issuer_logs(
+        self, names: tuple[str, ...], position: int, issuer_id: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The registry's events ``names`` whose indexed argument number ``position`` (1 = the
+        first) is ``issuer_id``, decoded, oldest first: one ``eth_getLogs`` since the deployment
+        block."""
         from talentproof.ledger.abi import ContractABI  # noqa: PLC0415 (start-up time)
 
         if self._abi is None:
             self._abi = ContractABI(_registry_abi())
         abi = self._abi
-        hashes: set[bytes] = set()
-        roots: set[bytes] = set()
         with _guard("eth_getLogs"):
             w3, contract = self._connect()
-            start = self._deployment_block()
             issuer_topic = (
                 "0x" + abi.event("CredentialRevoked").topic_for("issuerId", issuer_id).hex()
             )
-            # issuerId is the first indexed argument of the credentials' events, the second of
-            # the batches' (after the root)
-            for names, position, into in (
-                (_CREDENTIAL_STATUS_EVENTS, 1, hashes),
-                (_BATCH_STATUS_EVENTS, 2, roots),
-            ):
-                topics: list[Any] = [["0x" + abi.event(n).topic0.hex() for n in names]]
-                topics += [None] * (position - 1) + [issuer_topic]
-                logs = w3.eth.get_logs(
-                    {
-                        "address": contract.address,
-                        "fromBlock": start,
-                        "toBlock": "latest",
-                        "topics": topics,
-                    }
-                )
-                for log in logs:
-                    _name, args = abi.decode_log(
-                        [bytes(t) for t in log["topics"]], bytes(log["data"])
-                    )
-                    if "credentialHashes" in args:
-                        into.update(bytes(h) for h in args["credentialHashes"])
-                    elif "credentialHash" in args:
-                        into.add(bytes(args["credentialHash"]))
-                    else:
-                        into.add(bytes(args["root"]))
-        return hashes, roots
+            topics: list[Any] = [["0x" + abi.event(n).topic0.hex() for n in names]]
+            topics += [None] * (position - 1) + [issuer_topic]
+            logs = w3.eth.get_logs(
+                {
+                    "address": contract.address,
+                    "fromBlock": self._deployment_block(),
+                    "toBlock": "latest",
+                    "topics": topics,
+                }
+            )
+            return [
+                abi.decode_log([bytes(t) for t in log["topics"]], bytes(log["data"]))
+                for log in logs
+            ]
+
+    def signing_keys(self, issuer_id: int, public_keys: list[bytes]) -> SigningKeyRecords:
+        """What the registry records of the issuer's signing keys ``public_keys`` (raw 32
+        bytes): each key's validity window (``signingKey``), those governance revoked
+        (``SigningKeyRevoked`` events: one ``eth_getLogs``) and the latest block's time, the
+        "now" a window is judged at. Keys the registry never registered for the issuer get the
+        window (0, 0)."""
+        revoked = {
+            bytes(args["publicKey"]): int(args["revokedAt"])
+            for _name, args in self._issuer_logs(("SigningKeyRevoked",), 1, issuer_id)
+        }
+        with _guard("signingKey()"):
+            w3, contract = self._connect()
+            now = int(w3.eth.get_block("latest")["timestamp"])
+            windows = {}
+            for raw in public_keys:
+                valid_from, valid_until = contract.functions.signingKey(issuer_id, raw).call()
+                windows[bytes(raw)] = (int(valid_from), int(valid_until))
+        return SigningKeyRecords(issuer_id, now, windows, revoked, time.monotonic())
 
     def _deployment_block(self) -> int:
         """The deployment record's ``deploymentBlock`` (0 when it has none)."""
@@ -613,6 +667,54 @@ class ChainGateway:
                 rec = contract.functions.credentialStatus(issuer_id, digest).call()
                 out.append((int(rec[0]) != 0, bool(rec[4])))
         return out
+
+    def credential_record(
+        self, issuer_id: int, credential_hash: bytes, root: bytes | None
+    ) -> CredentialChainStatus:
+        """The registry's status of one credential of the issuer now: its own record
+        (``credentialStatus``: revoked, suspended, by whom) and, when ``root`` is given, its
+        batch's revocation (``anchor``: ``revokedAt``). Two calls."""
+        with _guard("credentialStatus"):
+            _, contract = self._connect()
+            rec = contract.functions.credentialStatus(issuer_id, credential_hash).call()
+            batch_revoked_at = 0
+            if root is not None:
+                batch_revoked_at = int(contract.functions.anchor(issuer_id, root).call()[4])
+        # CredentialStatusRecord(revokedAt, suspendedAt, reinstatedAt, suspensionCount,
+        # suspended, revokedBy, suspendedBy)
+        return CredentialChainStatus(
+            revoked_at=int(rec[0]),
+            revoked_by=_actor(int(rec[5])),
+            suspended=bool(rec[4]),
+            suspended_at=int(rec[1]),
+            suspended_by=_actor(int(rec[6])),
+            batch_revoked_at=batch_revoked_at,
+        )
+
+
+#: ``enum StatusActor`` of the registry, by value.
+STATUS_ACTORS = (None, "issuer", "governance")
+
+
+def _actor(code: int) -> str | None:
+    return STATUS_ACTORS[code] if 0 <= code < len(STATUS_ACTORS) else f"actor {code}"
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialChainStatus:
+    """One credential's status as the registry records it (times: block time, 0 = never)."""
+
+    revoked_at: int
+    revoked_by: str | None  # "issuer" (its account) or "governance"
+    suspended: bool
+    suspended_at: int
+    suspended_by: str | None
+    batch_revoked_at: int  # its anchored batch revoked whole (by the issuer or governance)
+
+    @property
+    def revoked(self) -> bool:
+        """Revoked on its own or with its batch."""
+        return self.revoked_at != 0 or self.batch_revoked_at != 0
 
 
 #: The registry's events that name credentials of an issuer (by ``issuerId``, its first indexed

@@ -544,7 +544,8 @@ class IssuerService:
 
     # -- publication (`usecases.publication`) ---------------------------------------------
     def did_document(self, slug: str) -> dict[str, Any]:
-        """The institution's did:web document (every key, active or retired)."""
+        """The institution's did:web document: its keys as the registry vouches for them now
+        (`Publication.did_document`)."""
         return self.publication.did_document(slug)
 
     def status_list(

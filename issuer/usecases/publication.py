@@ -2,6 +2,8 @@
 Status Lists (revocation, suspension)."""
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import _cred
+from ..chain import SigningKeyRecords
 from ..db import AnchorBatch, Credential, utcnow
 from ..errors import LedgerUnavailable, NotFound
 from ..statuslist import encode_bitstring, list_length
@@ -19,8 +22,19 @@ from .collaborators import Collaborators
 
 STATUS_PURPOSES = ("revocation", "suspension")
 
+#: did.json reads the registry's key records at most this often per institution (seconds): a
+#: key governance revokes leaves the document within this long.
+KEY_RECORDS_TTL_S = 2.0
+#: While the ledger is unreachable did.json serves the last read of the keys up to this long
+#: (seconds), then answers 503.
+KEY_RECORDS_STALE_MAX_S = 300.0
+
 #: Hashes or roots per ``IN (...)`` of the reads below.
 _IN_CHUNK = 500
+
+
+def _iso(unix: int) -> str:
+    return dt.datetime.fromtimestamp(unix, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _named_rows(session: Session, institution_id: int, hashes: set[bytes]) -> list[Any]:
@@ -70,16 +84,80 @@ class Publication:
     ) -> None:
         self.c = c
         self.signer_for = signer_for
+        #: chain issuer id -> the last read of its keys' records (`did_document`)
+        self._key_reads: dict[int, SigningKeyRecords] = {}
+        self._key_lock = threading.Lock()
 
     def did_document(self, slug: str) -> dict[str, Any]:
-        """The institution's did:web document (every key, active or retired)."""
+        """The institution's did:web document as the registry vouches for its keys now.
+
+        Listed with ``assertionMethod`` and ``authentication``: each key of the service whose
+        on-chain window is open (with ``expires`` when it has a scheduled end). A key whose
+        window ended on its schedule stays in ``verificationMethod`` with ``expires`` (W3C
+        Controlled Identifiers 1.0) and no verification relationship, so no proof made with it
+        verifies any more (a verifier holds no trusted signing time; TalentProof's verifier
+        judges the key at the anchor's time on chain). A key governance revoked
+        (``revokeSigningKey``: compromise), one the registry never registered for the issuer,
+        or one not valid yet is not listed at all. The registry is read at most every
+        `KEY_RECORDS_TTL_S` seconds; while it is unreachable the last read serves up to
+        `KEY_RECORDS_STALE_MAX_S` seconds, then `LedgerUnavailable` (503): never the service's
+        own key list, which knows nothing of governance's revocations."""
+        return self.did_document_and_source(slug)[0]
+
+    def did_document_and_source(self, slug: str) -> tuple[dict[str, Any], str]:
+        """`did_document` and where its key states come from (``chain``, or ``chain (read N s
+        ago; ledger unavailable)``)."""
         with self.c.sessions() as session:
             inst = institution_store.by_slug(session, slug)
             keys = [
-                k.public_key_multibase
+                (k.public_key_multibase, bytes(k.public_key_raw))
                 for k in institution_store.signing_keys(session, inst.id, ordered=True)
             ]
-            return _cred.did_document(inst.did, keys)
+            did, issuer_id = inst.did, inst.chain_issuer_id
+        if issuer_id is None:
+            raise LedgerUnavailable(
+                f"institution {slug!r} has no on-chain issuer id: no key of it is vouched for"
+            )
+        records, source = self._key_records(issuer_id, [raw for _mb, raw in keys])
+        methods: list[tuple[str, str | None, bool]] = []  # (multibase, expires, asserts)
+        for multibase, raw in keys:
+            state = records.state(raw)
+            valid_until = records.windows[raw][1]
+            expires = _iso(valid_until) if valid_until else None
+            if state == "valid":
+                methods.append((multibase, expires, True))
+            elif state == "ended":
+                methods.append((multibase, expires, False))
+        return _cred.did_document(did, methods), source
+
+    def _key_records(self, issuer_id: int, raws: list[bytes]) -> tuple[SigningKeyRecords, str]:
+        """The registry's records of ``raws`` (cached `KEY_RECORDS_TTL_S`; a key the cached
+        read lacks, e.g. one just rotated in, reads again) and their source."""
+        with self._key_lock:
+            cached = self._key_reads.get(issuer_id)
+        now = time.monotonic()
+        if (
+            cached is not None
+            and now - cached.checked_at < KEY_RECORDS_TTL_S
+            and all(raw in cached.windows for raw in raws)
+        ):
+            return cached, "chain"
+        try:
+            records = self.c.chain.signing_keys(issuer_id, raws)
+        except LedgerUnavailable:
+            if (
+                cached is None
+                or now - cached.checked_at > KEY_RECORDS_STALE_MAX_S
+                or not all(raw in cached.windows for raw in raws)
+            ):
+                raise
+            age = int(now - cached.checked_at)
+            return cached, f"chain (read {age} s ago; ledger unavailable)"
+        with self._key_lock:
+            if len(self._key_reads) > 10_000:
+                self._key_reads.clear()
+            self._key_reads[issuer_id] = records
+        return records, "chain"
 
     def status_list(
         self, slug: str, purpose: str, *, now: dt.datetime | None = None

@@ -1,7 +1,5 @@
 """Publication (no authentication): the institutions' did:web documents and status lists."""
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import Response
 
@@ -13,10 +11,15 @@ router = APIRouter(tags=["publication"])
 
 @router.get(
     "/institutions/{slug}/did.json",
-    summary="The institution's did:web document (its signing keys)",
+    summary="The institution's did:web document: its signing keys as the registry holds them "
+    "(a key governance revoked is not listed, one whose window ended asserts nothing)",
+    responses={503: {"description": "The ledger has been unreachable too long to vouch for keys"}},
 )
-def did_json(slug: str, service: ServiceDep) -> dict[str, Any]:
-    return service.did_document(slug)
+def did_json(slug: str, service: ServiceDep) -> Response:
+    doc, source = service.publication.did_document_and_source(slug)
+    return ORJSONResponse(
+        doc, headers={"X-TalentProof-Ledger-State": source, "Cache-Control": "max-age=2"}
+    )
 
 
 @router.get(
