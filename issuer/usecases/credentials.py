@@ -3,7 +3,9 @@ proof once anchored), where each is in its life, its QR code, a page of them. (I
 `issuer.service.IssuerService.issue_group`.)"""
 
 import collections
+import datetime as dt
 import threading
+import time
 from typing import Any
 
 import orjson
@@ -12,8 +14,10 @@ from sqlalchemy.orm import Session
 from talentproof.credential.merkle import HASH_SIZE, MerkleTree
 
 from .. import _cred, auth
+from ..caches import TtlCache
+from ..chain import CredentialChainStatus
 from ..db import AnchorBatch, Credential, Institution
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, LedgerUnavailable, NotFound
 from ..store import credentials as store
 from .collaborators import Collaborators
 from .common import iso_z, require
@@ -23,6 +27,14 @@ from .status_changes import StatusChanges
 #: Batches whose Merkle tree `AuditPaths` keeps (~1.2 MB each at 8,192 leaves): a job's
 #: results are read batch after batch, single reads mostly hit the newest batches.
 TREES_CACHED = 8
+#: A credential's status on the registry (`Credentials.ledger_status`) is read at most this
+#: often (seconds) per credential and process.
+LEDGER_STATUS_TTL_S = 2.0
+
+
+def _unix_z(unix: int) -> str | None:
+    """A block time (0: never) as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return dt.datetime.fromtimestamp(unix, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if unix else None
 
 
 class AuditPaths:
@@ -92,6 +104,12 @@ class Credentials:
         self.ledger_states = ledger_states
         self.status_changes = status_changes
         self.paths = AuditPaths()
+        #: (chain issuer id, credential hash, anchored root, the service's own (revoked,
+        #: suspended)) -> the registry's status
+        self._ledger_statuses: TtlCache[
+            tuple[int, bytes, bytes | None, tuple[bool, bool]], CredentialChainStatus
+        ] = TtlCache(LEDGER_STATUS_TTL_S, max_entries=10_000)
+        self._ledger_failed_at = -float("inf")
 
     def own(
         self, session: Session, principal: auth.Principal, cred_id: str, scope: str = "read"
@@ -132,15 +150,21 @@ class Credentials:
             return doc
 
     def anchor_status(self, principal: auth.Principal, cred_id: str) -> dict[str, Any]:
-        """Where the credential is in its life: pending, batched, sent, anchored; revoked..."""
+        """Where the credential is in its life: pending, batched, sent, anchored; revoked...
+
+        ``revoked`` and ``suspended`` are the registry's (`ledger_status`: whoever acted, the
+        institution's account, this service or governance, on the credential or its whole
+        batch); the service's own record only while the ledger cannot be read, and
+        ``ledgerStatus.source`` says which."""
         chain_issuer_id: int | None = None
         with self.c.sessions() as session:
             cred = self.own(session, principal, cred_id)
             batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
             state = "pending_anchor" if batch is None or batch.state != "anchored" else "anchored"
-            if state == "pending_anchor":
-                inst = session.get(Institution, cred.institution_id)
-                chain_issuer_id = inst.chain_issuer_id if inst else None
+            inst = session.get(Institution, cred.institution_id)
+            chain_issuer_id = inst.chain_issuer_id if inst else None
+            credential_hash = bytes(cred.credential_hash)
+            anchored_root = bytes(batch.root) if batch is not None and state == "anchored" else None
             body: dict[str, Any] = {
                 "id": cred.id,
                 "status": state,
@@ -152,6 +176,7 @@ class Credentials:
                 "batch": None,
                 "chain": {"available": self.c.chain.health.available},
                 "waiting": None,
+                "ledgerStatus": None,
                 "statusChanges": self.status_changes.for_credential(session, cred),
             }
             if batch is not None:
@@ -168,10 +193,59 @@ class Credentials:
         # Read after the session is given back: the ledger state takes a pooled connection (and
         # may read the chain), and one request holding two of them let a burst of status polls
         # exhaust the pool and wait on each other until its timeout.
-        if chain_issuer_id is not None:
+        if chain_issuer_id is not None and state == "pending_anchor":
             ledger = self.ledger_states.current(chain_issuer_id)
             body["waiting"] = ledger.waiting_reason() if ledger else None
+        ledger_status = self.ledger_status(
+            chain_issuer_id,
+            credential_hash,
+            anchored_root,
+            mirror=(body["revoked"], body["suspended"]),
+        )
+        if ledger_status is None:
+            body["ledgerStatus"] = {"source": "local mirror (ledger unavailable)"}
+        else:
+            body["revoked"], body["suspended"] = ledger_status.revoked, ledger_status.suspended
+            body["ledgerStatus"] = {
+                "source": "chain",
+                "revokedAt": _unix_z(ledger_status.revoked_at),
+                "revokedBy": ledger_status.revoked_by,
+                "batchRevokedAt": _unix_z(ledger_status.batch_revoked_at),
+                "suspendedAt": _unix_z(ledger_status.suspended_at)
+                if ledger_status.suspended
+                else None,
+                "suspendedBy": ledger_status.suspended_by if ledger_status.suspended else None,
+            }
         return body
+
+    def ledger_status(
+        self,
+        chain_issuer_id: int | None,
+        credential_hash: bytes,
+        root: bytes | None,
+        *,
+        mirror: tuple[bool, bool] = (False, False),
+    ) -> CredentialChainStatus | None:
+        """The registry's status of a credential (and of its anchored batch ``root``), read at
+        most every `LEDGER_STATUS_TTL_S` seconds; a change in the service's own record
+        ``mirror`` (revoked, suspended: its change applied) reads again at once. None when the
+        ledger cannot be read (then not tried again for `LEDGER_STATUS_TTL_S` seconds, so polls
+        do not each wait for the RPC timeout)."""
+        if chain_issuer_id is None:
+            return None
+        key = (chain_issuer_id, credential_hash, root, mirror)
+        cached = self._ledger_statuses.get(key)
+        if cached is not None:
+            return cached
+        if time.monotonic() - self._ledger_failed_at < LEDGER_STATUS_TTL_S:
+            return None
+        try:
+            status = self.c.chain.credential_record(chain_issuer_id, credential_hash, root)
+        except LedgerUnavailable:
+            self._ledger_failed_at = time.monotonic()
+            return None
+        self._ledger_statuses.put(key, status)
+        return status
 
     def qr(self, principal: auth.Principal, cred_id: str, fmt: str) -> bytes | str:
         """The QR code (``png`` bytes or ``svg`` text) of an anchored credential."""

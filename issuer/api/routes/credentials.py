@@ -59,7 +59,8 @@ def get_credential(credential_id: str, caller: CallerDep, service: ServiceDep) -
 
 @router.get(
     "/credentials/{credential_id}/anchor",
-    summary="Anchor status: pending_anchor or anchored, batch, tx, revocation",
+    summary="Anchor status: pending_anchor or anchored, batch, tx; revoked and suspended as "
+    "the registry holds them (whoever acted; ledgerStatus.source says when it is the local mirror)",
 )
 def anchor_status(credential_id: str, caller: CallerDep, service: ServiceDep) -> dict[str, Any]:
     return service.anchor_status(caller, credential_id)
