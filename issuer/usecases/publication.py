@@ -87,6 +87,7 @@ class Publication:
         #: chain issuer id -> the last read of its keys' records (`did_document`)
         self._key_reads: dict[int, SigningKeyRecords] = {}
         self._key_lock = threading.Lock()
+        self._key_failed_at = -float("inf")  # monotonic time of the last failed read
 
     def did_document(self, slug: str) -> dict[str, Any]:
         """The institution's did:web document as the registry vouches for its keys now.
@@ -143,8 +144,12 @@ class Publication:
         ):
             return cached, "chain"
         try:
+            if now - self._key_failed_at < KEY_RECORDS_TTL_S:
+                # failed a moment ago: not every request waits for the RPC timeout again
+                raise LedgerUnavailable("the ledger did not answer the last read of the keys")
             records = self.c.chain.signing_keys(issuer_id, raws)
         except LedgerUnavailable:
+            self._key_failed_at = max(self._key_failed_at, now)
             if (
                 cached is None
                 or now - cached.checked_at > KEY_RECORDS_STALE_MAX_S

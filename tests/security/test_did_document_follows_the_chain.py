@@ -160,3 +160,8 @@ def test_did_json_is_refused_without_a_read_of_the_registry(
     offline = make_service(rpc_url="http://127.0.0.1:9", rpc_timeout_s=0.5)
     with pytest.raises(LedgerUnavailable):
         offline.did_document(inst["slug"])
+    # nor does the next request wait for the RPC timeout again
+    started = time.monotonic()
+    with pytest.raises(LedgerUnavailable):
+        offline.did_document(inst["slug"])
+    assert time.monotonic() - started < 0.25
