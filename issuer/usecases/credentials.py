@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import orjson
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from talentproof.credential.merkle import HASH_SIZE, MerkleTree
@@ -110,6 +111,10 @@ class Credentials:
             tuple[int, bytes, bytes | None, tuple[bool, bool]], CredentialChainStatus
         ] = TtlCache(LEDGER_STATUS_TTL_S, max_entries=10_000)
         self._ledger_failed_at = -float("inf")
+        #: chain issuer id -> `ChainGateway.status_named` (hashes, roots) for `page`
+        self._named: TtlCache[int, tuple[set[bytes], set[bytes]]] = TtlCache(
+            LEDGER_STATUS_TTL_S, max_entries=10_000
+        )
 
     def own(
         self, session: Session, principal: auth.Principal, cred_id: str, scope: str = "read"
@@ -261,20 +266,103 @@ class Credentials:
     def page(
         self, principal: auth.Principal, *, limit: int = 100, after: int = 0
     ) -> dict[str, Any]:
-        """A page of the institution's credentials (ids and states)."""
+        """A page of the institution's credentials (ids and states): ``revoked`` and
+        ``suspended`` as the registry holds them (`page_ledger_status`), the service's own
+        record while the ledger cannot be read (``ledgerStatus`` says which)."""
         institution_id = require(principal, "read")
         with self.c.sessions() as session:
             rows = store.page(session, institution_id, after=after, limit=min(max(limit, 1), 1000))
-            return {
-                "items": [
-                    {
-                        "id": r.id,
-                        "type": r.kind,
-                        "batched": r.batch_id is not None,
-                        "revoked": r.revoked_at is not None,
-                        "suspended": r.suspended,
-                    }
+            inst = session.get(Institution, institution_id)
+            chain_issuer_id = inst.chain_issuer_id if inst else None
+            ids = [r.id for r in rows]
+            hashes = (
+                dict(
+                    session.execute(
+                        select(Credential.id, Credential.credential_hash).where(
+                            Credential.id.in_(ids)
+                        )
+                    ).all()
+                )
+                if ids
+                else {}
+            )
+            batch_ids = sorted({r.batch_id for r in rows if r.batch_id is not None})
+            roots = (
+                dict(
+                    session.execute(
+                        select(AnchorBatch.id, AnchorBatch.root).where(
+                            AnchorBatch.id.in_(batch_ids), AnchorBatch.state == "anchored"
+                        )
+                    ).all()
+                )
+                if batch_ids
+                else {}
+            )
+        items = [
+            {
+                "id": r.id,
+                "type": r.kind,
+                "batched": r.batch_id is not None,
+                "revoked": r.revoked_at is not None,
+                "suspended": r.suspended,
+            }
+            for r in rows
+        ]
+        source = "local mirror (ledger unavailable)"
+        if chain_issuer_id is not None and rows:
+            chain = self.page_ledger_status(
+                chain_issuer_id,
+                [
+                    (
+                        bytes(hashes[r.id]),
+                        roots.get(r.batch_id) if r.batch_id else None,
+                        r.revoked_at is not None or bool(r.suspended),
+                    )
                     for r in rows
                 ],
-                "next_after": rows[-1].seq if rows else None,
-            }
+            )
+            if chain is not None:
+                source = "chain"
+                for item, (revoked, suspended) in zip(items, chain, strict=True):
+                    item["revoked"], item["suspended"] = revoked, suspended
+        elif rows:
+            source = "local mirror (no on-chain issuer id)"
+        else:
+            source = "chain"
+        return {
+            "items": items,
+            "next_after": rows[-1].seq if rows else None,
+            "ledgerStatus": source,
+        }
+
+    def page_ledger_status(
+        self, chain_issuer_id: int, credentials: list[tuple[bytes, bytes | None, bool]]
+    ) -> list[tuple[bool, bool]] | None:
+        """(revoked, suspended) on the registry of each (credential hash, anchored root or
+        None, whether the service's own record shows a change): the credentials and batches the
+        registry's status events name in the issuer's namespace (`ChainGateway.status_named`,
+        the status lists' read, cached `LEDGER_STATUS_TTL_S`) and the current status of those
+        named or changed by the service (read now: its own change shows at once). A credential
+        no event names was never revoked or suspended on chain. None when the ledger cannot be
+        read."""
+        now = time.monotonic()
+        cached = self._named.get(chain_issuer_id)
+        try:
+            if cached is None:
+                if now - self._ledger_failed_at < LEDGER_STATUS_TTL_S:
+                    return None
+                cached = self.c.chain.status_named(chain_issuer_id)
+                self._named.put(chain_issuer_id, cached)
+            named, revoked_roots = cached
+            asked = sorted({h for h, _root, changed in credentials if changed or h in named})
+            statuses = dict(
+                zip(asked, self.c.chain.credential_statuses(chain_issuer_id, asked), strict=True)
+            )
+        except LedgerUnavailable:
+            self._ledger_failed_at = time.monotonic()
+            return None
+        out = []
+        for digest, root, _changed in credentials:
+            revoked, suspended = statuses.get(digest, (False, False))
+            out.append((revoked or (root is not None and root in revoked_roots), suspended))
+        return out

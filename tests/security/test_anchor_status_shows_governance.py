@@ -25,6 +25,17 @@ from tests.issuer.test_institution_state import _governance
 pytestmark = pytest.mark.integration
 
 
+def listed(
+    client: TestClient, token: str, creds: dict[str, dict[str, Any]]
+) -> dict[str, tuple[bool, bool]]:
+    """(revoked, suspended) of ``creds`` in ``GET /credentials``."""
+    r = client.get("/credentials", headers=bearer(token), params={"limit": 1000})
+    assert r.status_code == 200, r.text
+    assert r.json()["ledgerStatus"] == "chain", r.json()
+    items = {i["id"]: (i["revoked"], i["suspended"]) for i in r.json()["items"]}
+    return {name: items[c["id"]] for name, c in creds.items()}
+
+
 def test_anchor_status_shows_governance_actions(
     client: TestClient, issuer_chain: dict[str, Any]
 ) -> None:
@@ -69,6 +80,13 @@ def test_anchor_status_shows_governance_actions(
     assert seen["in-batch"]["ledgerStatus"]["revokedAt"] is None
     assert seen["suspended"]["ledgerStatus"]["suspendedBy"] == "governance"
     assert all(b["ledgerStatus"]["source"] == "chain" for b in seen.values())
+    # the list of the institution's credentials says the same
+    assert listed(client, token, creds) == {
+        "revoked": (True, False),
+        "in-batch": (True, False),
+        "suspended": (False, True),
+        "untouched": (False, False),
+    }
 
     # governance lifts its suspension: the status clears again
     gov.governance_reinstate_credential(issuer_id, creds["suspended"]["credentialHash"], "ok")
@@ -76,6 +94,7 @@ def test_anchor_status_shows_governance_actions(
     body = status(creds["suspended"]["id"])
     assert (body["revoked"], body["suspended"]) == (False, False), body
     assert body["ledgerStatus"]["suspendedBy"] is None
+    assert listed(client, token, creds)["suspended"] == (False, False)
 
 
 def test_the_services_own_change_shows_at_once(client: TestClient, service: Any) -> None:
@@ -85,6 +104,7 @@ def test_the_services_own_change_shows_at_once(client: TestClient, service: Any)
     client.app.state.worker.drain(30)  # type: ignore[attr-defined]
     url = f"/credentials/{cred['id']}/anchor"
     assert client.get(url, headers=bearer(token)).json()["revoked"] is False  # cached clear
+    assert listed(client, token, {"it": cred}) == {"it": (False, False)}
     r = client.post(
         f"/credentials/{cred['id']}/revoke", headers=bearer(token), json={"reason": "rescinded"}
     )
@@ -92,6 +112,7 @@ def test_the_services_own_change_shows_at_once(client: TestClient, service: Any)
     service.apply_status_changes()
     body = client.get(url, headers=bearer(token)).json()  # within the cache's two seconds
     assert body["revoked"] is True and body["ledgerStatus"]["revokedBy"] == "issuer", body
+    assert listed(client, token, {"it": cred}) == {"it": (True, False)}
 
 
 def test_anchor_status_falls_back_to_the_mirror_saying_so(
