@@ -83,6 +83,7 @@ __all__ = [
     "PROOF_TYPE",
     "SIGN_CHUNK",
     "MalformedProof",
+    "ProofExpired",
     "VerifiedProof",
     "canonical_cuts_reference",
     "format_datetime",
@@ -626,6 +627,10 @@ def _checked_proof(
                 raise MalformedProof(f"proof created: {exc}") from exc
             if type(created_text) is str and len(_CREATED_CACHE) < 4096:
                 _CREATED_CACHE[created_text] = created  # (a pure function of the text)
+    # (3b) expires (VC Data Integrity 1.0: a proof past its expiry does not verify); none of
+    # TalentProof's proofs has one, so the common case is one dict lookup
+    if "expires" in proof:
+        _check_expiry(proof["expires"])
     # (4) the proof's @context must be a prefix of the document's
     proof_ctx = proof.get("@context")
     if proof_ctx is not None:
@@ -676,6 +681,21 @@ def _checked_proof(
 
 
 _CREATED_CACHE: dict[str, datetime] = {}
+
+
+class ProofExpired(ProofError):
+    """The proof's ``expires`` has passed."""
+
+
+def _check_expiry(expires: Any) -> None:
+    """Raise unless ``expires`` is a dateTimeStamp still in the future (the wall clock: the
+    moment the proof is checked, whatever as-of the verdict is judged at)."""
+    try:
+        moment = parse_datetime(expires)
+    except (ValueError, TypeError) as exc:
+        raise MalformedProof(f"proof expires: {exc}") from exc
+    if moment <= datetime.now(UTC):
+        raise ProofExpired(f"proof expired at {format_datetime(moment)}")
 
 
 def _verify_signature(key: Ed25519PublicKey, signature: bytes, data: bytes, vm: str) -> None:
