@@ -41,6 +41,17 @@ PERSON: dict[str, Any] = {
     "identityDocument": dict(examples.IDENTITY_DOCUMENT),
 }
 ID_NUMBER, ID_SALT = examples.ID_NUMBER, examples.ID_SALT
+#: Another person: the same kind of identity document, a different commitment (the attacks that
+#: mix one applicant's credentials with someone else's).
+OTHER_PERSON: dict[str, Any] = {
+    "name": "WONG Siu Ming",
+    "birthDate": "1988-02-29",
+    "identityDocument": {
+        "documentType": "HKID",
+        "issuingCountry": "HK",
+        "commitment": "hmac-sha256:" + "B" * 43,
+    },
+}
 
 KNOWN_DIDS = {"HSBC": "did:web:hsbc.com", "OSL Digital Securities Limited": "did:web:osl.com"}
 

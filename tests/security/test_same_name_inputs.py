@@ -23,19 +23,10 @@ from talentproof.verifier.engine import Item
 from talentproof.verifier.policy import DEFAULT_POLICY, load_policy
 from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import OTHER_PERSON as OTHER
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
-
-OTHER = {
-    "name": "WONG Siu Ming",
-    "birthDate": "1988-02-29",
-    "identityDocument": {
-        "documentType": "HKID",
-        "issuingCountry": "HK",
-        "commitment": "hmac-sha256:" + "B" * 43,
-    },
-}
 
 
 @pytest.fixture(scope="module")
