@@ -107,23 +107,35 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _shmem_once(pid: int, rss_shmem: int) -> int:
+#: Per process: (when ``smaps_rollup`` was last read, its ``Pss_Shmem`` / ``RssShmem`` then).
+_SHMEM_SHARE: dict[int, tuple[float, float]] = {}
+SHMEM_READ_S = 1.0  # how often a process's ``smaps_rollup`` is read at most (it costs ms)
+
+
+def _shmem_once(pid: int, rss_shmem: int, read: bool) -> int:
     """``pid``'s resident memory shared through shared memory, counted once across the
-    processes that map it (its proportional share, ``Pss_Shmem``; the whole ``RssShmem``
-    where the kernel has no ``smaps_rollup``)."""
+    processes that map it: its proportional share (``Pss_Shmem`` / ``RssShmem``), read from
+    ``smaps_rollup`` at most every `SHMEM_READ_S` and only when ``read`` (the sampler's own
+    thread: reading it walks the process's page tables, milliseconds for the service), else
+    the last share read times ``RssShmem`` now (the whole of it where the kernel has none)."""
     if not rss_shmem:
         return 0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss_Shmem:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return rss_shmem
+    when, share = _SHMEM_SHARE.get(pid, (0.0, 1.0))
+    now = time.monotonic()
+    if read and now - when >= SHMEM_READ_S:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as handle:
+                for line in handle:
+                    if line.startswith("Pss_Shmem:"):
+                        share = int(line.split()[1]) * 1024 / rss_shmem
+                        break
+        except OSError:
+            pass
+        _SHMEM_SHARE[pid] = (now, share)
+    return int(rss_shmem * share)
 
 
-def _tree(root: int) -> tuple[int, dict[int, float], dict[int, int]]:
+def _tree(root: int, read_shmem: bool = False) -> tuple[int, dict[int, float], dict[int, int]]:
     """Resident memory of ``root`` and every descendant (bytes), and each one's CPU seconds:
     its own and that of its children it has reaped (``cutime``/``cstime``), so a signing
     process that has ended counts in the forkserver that reaped it, up to its last tick.
@@ -149,7 +161,7 @@ def _tree(root: int) -> tuple[int, dict[int, float], dict[int, int]]:
                     elif line.startswith("RssShmem:"):
                         shmem = int(line.split()[1]) * 1024
                         break
-                rss[pid] = resident - shmem + _shmem_once(pid, shmem)
+                rss[pid] = resident - shmem + _shmem_once(pid, shmem, read_shmem)
                 total += rss[pid]
             with open(f"/proc/{pid}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
@@ -218,7 +230,9 @@ class PeakMemory(threading.Thread):
         self._halt = threading.Event()
 
     def _sample(self) -> None:
-        rss, cpu, each = _tree(os.getpid())
+        # shared memory's share is read in the sampler's thread only: the calls from the main
+        # thread (`mark`, `tree_cpu_now`, `stop`) would charge it to the bulk runner's thread
+        rss, cpu, each = _tree(os.getpid(), threading.get_ident() == self.ident)
         if rss > self.peak:
             self.peak = rss
             self.peak_split = {}
