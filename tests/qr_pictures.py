@@ -35,6 +35,27 @@ def side_by_side(*images: Image.Image, gap: int = 0) -> bytes:
     return out.getvalue()
 
 
+def two_codes(scheme: str) -> tuple[str, str]:
+    """Two different codes of one kind for the wallet to read from one picture: the one asked for
+    and an attacker's. ``scheme`` "openid4vp" (an officer's presentation request), else
+    "openid-credential-offer" (an institution's offer); nothing listens on port 9, so a wallet
+    that goes on fails at once, at the network."""
+    if scheme == "openid4vp":
+        a, b = (
+            f"openid4vp://?client_id=decentralized_identifier%3Adid%3Akey%3Az6Mk{who}"
+            f"&request_uri=http%3A%2F%2F127.0.0.1%3A9%2F{who}%2Frequest.jwt"
+            for who in ("officer", "attacker")
+        )
+    elif scheme == "openid-credential-offer":
+        a, b = (
+            f"openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A9%2F{who}"
+            for who in ("institution", "attacker")
+        )
+    else:
+        raise ValueError(f"scheme {scheme!r}: expected 'openid4vp' or 'openid-credential-offer'")
+    return a, b
+
+
 def valid_and_revoked_degrees(vchain: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Two anchored degrees of one holder from the University of Hong Kong, the second revoked."""
     uni = vchain.issuers["University of Hong Kong"]

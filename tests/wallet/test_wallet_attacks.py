@@ -212,20 +212,10 @@ def test_attack_a_second_code_in_the_picture_is_not_answered_in_silence(
     attacker's key). A picture holding two different codes of the kind asked for is refused,
     naming how many; the same code twice is one."""
     from talentproof.credential.qr import render_png
-    from tests.qr_pictures import gray, side_by_side
+    from tests.qr_pictures import gray, side_by_side, two_codes
 
     folder, _ = _wallet(tmp_path)
-    if command == "present":
-        a, b = (  # (nothing listens on port 9: the wallet's fetch fails at once)
-            f"openid4vp://?client_id=decentralized_identifier%3Adid%3Akey%3Az6Mk{who}"
-            f"&request_uri=http%3A%2F%2F127.0.0.1%3A9%2F{who}%2Frequest.jwt"
-            for who in ("officer", "attacker")
-        )
-    else:
-        a, b = (
-            f"openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A9%2F{who}"
-            for who in ("institution", "attacker")
-        )
+    a, b = two_codes("openid4vp" if command == "present" else "openid-credential-offer")
     picture = tmp_path / "two.png"
     picture.write_bytes(side_by_side(gray(render_png(a)), gray(render_png(b)), gap=40))
     args = ["wallet", command, "--image", str(picture), "--wallet-dir", str(folder)]

@@ -99,19 +99,9 @@ def test_attack_a_second_code_in_the_picture_is_not_read_in_silence(
     from selenium.webdriver.support.ui import WebDriverWait
 
     from talentproof.credential.qr import render_png
-    from tests.qr_pictures import gray, side_by_side
+    from tests.qr_pictures import gray, side_by_side, two_codes
 
-    if scheme == "openid4vp":
-        a, b = (  # (nothing listens on port 9)
-            f"openid4vp://?client_id=decentralized_identifier%3Adid%3Akey%3Az6Mk{who}"
-            f"&request_uri=http%3A%2F%2F127.0.0.1%3A9%2F{who}%2Frequest.jwt"
-            for who in ("officer", "attacker")
-        )
-    else:
-        a, b = (
-            f"openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A9%2F{who}"
-            for who in ("institution", "attacker")
-        )
+    a, b = two_codes(scheme)
     loaded(browser, page_url)
 
     def scan(picture: bytes) -> tuple[str, str]:
