@@ -16,6 +16,7 @@ profession).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ import pytest
 from talentproof.credential import qr as c_qr
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.presentation import create_presentation
+from talentproof.verifier.engine import Item
 from talentproof.verifier.inputs import item_from_json, item_from_text
 from talentproof.verifier.policy import load_policy
 from talentproof.verifier.report import Outcome
@@ -37,10 +39,12 @@ DOMAIN = "verifier.example.hk"
 CHALLENGE = "Qm9yZGVyLWNvbnRyb2wtMQ"
 
 
-def test_every_byte_of_a_bound_presentation_payload_flipped_is_not_valid(vchain) -> None:
+def _bound_presentation(vchain: Any) -> dict[str, Any]:
+    """A new holder's DLT-expert credentials in a presentation bound to CHALLENGE and DOMAIN,
+    carrying the holder's identity-document salt."""
     key = holder()
     creds = dlt_expert_credentials(vchain, key.public_key.did_key)
-    vp = create_presentation(
+    return create_presentation(
         list(creds.values()),
         key,
         challenge=CHALLENGE,
@@ -48,13 +52,16 @@ def test_every_byte_of_a_bound_presentation_payload_flipped_is_not_valid(vchain)
         created=datetime.now(UTC).replace(microsecond=0),
         identity_document_salt=ID_SALT,
     )
-    text = c_qr.encode_payload(vp)
-    assert c_qr.decode_payload(text) == vp
+
+
+def _judge(vchain: Any, read: Callable[[Any], Item]) -> Callable[[Any], Outcome]:
+    """The officer page's verdict on one presentation, as ``read`` makes it an item: challenge,
+    domain, document number and the hk-dlt-expert profession of the application."""
     verifier, policy = vchain.verifier(), load_policy()
 
-    def judge(payload_text: str) -> Any:
+    def judge(presented: Any) -> Outcome:
         return verifier.verify_application(
-            [item_from_text(payload_text, "presentation")],
+            [read(presented)],
             Domain(DOMAIN),
             challenge=CHALLENGE,
             policy=policy,
@@ -63,6 +70,14 @@ def test_every_byte_of_a_bound_presentation_payload_flipped_is_not_valid(vchain)
             id_number=ID_NUMBER,
         ).outcome.outcome
 
+    return judge
+
+
+def test_every_byte_of_a_bound_presentation_payload_flipped_is_not_valid(vchain) -> None:
+    vp = _bound_presentation(vchain)
+    text = c_qr.encode_payload(vp)
+    assert c_qr.decode_payload(text) == vp
+    judge = _judge(vchain, lambda payload_text: item_from_text(payload_text, "presentation"))
     assert judge(text) is Outcome.VALID_MEETS  # the untouched payload (so what follows is the flip)
     payload = c_qr.b45decode(text[len(c_qr.PREFIX) :])
     wrong: list[str] = []
@@ -91,29 +106,8 @@ def test_every_single_field_change_of_a_bound_presentation_is_not_valid(vchain) 
     field of the presentation changed, deleted or added to (its holder, salt, proof options,
     each credential's claims, proofs and anchor entries): none VALID. The holder's proof covers
     every byte of it, so no change keeps its meaning."""
-    key = holder()
-    creds = dlt_expert_credentials(vchain, key.public_key.did_key)
-    vp = create_presentation(
-        list(creds.values()),
-        key,
-        challenge=CHALLENGE,
-        domain=DOMAIN,
-        created=datetime.now(UTC).replace(microsecond=0),
-        identity_document_salt=ID_SALT,
-    )
-    verifier, policy = vchain.verifier(), load_policy()
-
-    def judge(doc: dict[str, Any]) -> Outcome:
-        return verifier.verify_application(
-            [item_from_json(json.dumps(doc), "presentation")],
-            Domain(DOMAIN),
-            challenge=CHALLENGE,
-            policy=policy,
-            profession="hk-dlt-expert",
-            application_date=datetime(2024, 3, 1, tzinfo=UTC).date(),
-            id_number=ID_NUMBER,
-        ).outcome.outcome
-
+    vp = _bound_presentation(vchain)
+    judge = _judge(vchain, lambda doc: item_from_json(json.dumps(doc), "presentation"))
     assert judge(vp) is Outcome.VALID_MEETS
     cases = list(single_field_changes(vp))
     assert len(cases) > 300
