@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi.testclient import TestClient
 
 from talentproof.credential.examples import PERSON
@@ -109,6 +110,30 @@ def degree_request(name: str = "MSc Financial Technology", seed_byte: int = 7) -
             },
         },
     }
+
+
+def degree_subjects(count: int) -> list[dict[str, Any]]:
+    """``count`` valid DegreeCredential subjects, of different holders and fields of study."""
+    return [
+        degree_request(f"Field {i}", seed_byte=i % 250 + 1)["credentialSubject"]
+        for i in range(count)
+    ]
+
+
+def post_bulk_job(
+    client: TestClient, token: str, subjects: list[dict[str, Any]], kind: str = "DegreeCredential"
+) -> str:
+    """``subjects`` uploaded as one JSONL bulk job of ``kind``; the job's id (the upload must be
+    accepted: 202)."""
+    content = b"".join(orjson.dumps(s) + b"\n" for s in subjects)
+    r = client.post(
+        "/bulk-jobs",
+        headers=bearer(token),
+        files={"file": ("rows.jsonl", content, "application/octet-stream")},
+        data={"type": kind},
+    )
+    assert r.status_code == 202, r.text
+    return str(r.json()["id"])
 
 
 def worker_pass(worker: Any) -> tuple[threading.Thread, list[BaseException]]:

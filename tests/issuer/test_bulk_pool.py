@@ -24,30 +24,11 @@ from talentproof.issuer._bulkpool import SigningPool
 from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import BulkJob, Credential, Institution
 
-from .issuer_helpers import bearer, degree_request, onboard
+from .issuer_helpers import degree_subjects, onboard, post_bulk_job
 
 pytestmark = pytest.mark.integration
 
 WAIT_S = 120  # a bound on waiting for the service's own threads, not a performance figure
-
-
-def _rows(count: int) -> list[dict[str, object]]:
-    return [
-        degree_request(f"Field {i}", seed_byte=i % 250 + 1)["credentialSubject"]
-        for i in range(count)
-    ]
-
-
-def _upload(client: TestClient, token: str, subjects: list[dict[str, object]]) -> str:
-    content = b"".join(orjson.dumps(s) + b"\n" for s in subjects)
-    r = client.post(
-        "/bulk-jobs",
-        headers=bearer(token),
-        files={"file": ("rows.jsonl", content, "application/octet-stream")},
-        data={"type": "DegreeCredential"},
-    )
-    assert r.status_code == 202, r.text
-    return str(r.json()["id"])
 
 
 def _wait(what: str, done) -> None:  # type: ignore[no-untyped-def]
@@ -101,7 +82,7 @@ def _assert_reference_bytes(service, job_id: str, subjects: list[dict[str, objec
 def test_service_start_warms_the_pool_a_job_forks_nothing_and_stop_ends_it(service) -> None:  # type: ignore[no-untyped-def]
     from talentproof.issuer.app import create_app
 
-    subjects = _rows(1000)
+    subjects = degree_subjects(1000)
     with TestClient(create_app(service, run_worker=True)) as client:
         runner: BulkRunner = client.app.state.bulk  # type: ignore[attr-defined]
         # started with the service, before any job: sized to the cores (or the setting)
@@ -109,7 +90,7 @@ def test_service_start_warms_the_pool_a_job_forks_nothing_and_stop_ends_it(servi
         assert runner.processes == (service.settings.bulk_processes or os.cpu_count())
         pids = runner.signing.pids()
         forked, submitted = SigningPool.forked, runner.signing.submitted
-        job_id = _upload(client, onboard(client)["api_key"]["token"], subjects)
+        job_id = post_bulk_job(client, onboard(client)["api_key"]["token"], subjects)
         _wait("the job", lambda: _job_state(service, job_id) == "done")
         # signed by the warm processes: none forked, none replaced
         assert runner.signing.submitted > submitted
@@ -122,8 +103,8 @@ def test_service_start_warms_the_pool_a_job_forks_nothing_and_stop_ends_it(servi
 
 
 def test_a_small_job_is_signed_in_the_runners_thread(client, service) -> None:  # type: ignore[no-untyped-def]
-    subjects = _rows(40)
-    job_id = _upload(client, onboard(client)["api_key"]["token"], subjects)
+    subjects = degree_subjects(40)
+    job_id = post_bulk_job(client, onboard(client)["api_key"]["token"], subjects)
     runner = BulkRunner(service, processes=2)
     assert runner.inline_rows >= len(subjects)
     forked = SigningPool.forked
@@ -138,8 +119,8 @@ def test_a_signing_process_killed_while_idle_is_replaced_and_the_job_resumes_onc
 ) -> None:
     service = make_service(bulk_chunk_rows=100)
     token = onboard(client)["api_key"]["token"]
-    subjects = _rows(600)
-    job_id = _upload(client, token, subjects)
+    subjects = degree_subjects(600)
+    job_id = post_bulk_job(client, token, subjects)
     runner = BulkRunner(service, processes=2, inline_rows=0)
     runner.signing.start()
     try:
@@ -166,8 +147,8 @@ def test_signing_processes_killed_during_a_job_are_replaced_and_the_job_complete
     client: TestClient, make_service: Any
 ) -> None:
     service = make_service(bulk_chunk_rows=100)
-    subjects = _rows(500)
-    job_id = _upload(client, onboard(client)["api_key"]["token"], subjects)
+    subjects = degree_subjects(500)
+    job_id = post_bulk_job(client, onboard(client)["api_key"]["token"], subjects)
     runner = BulkRunner(service, processes=2, inline_rows=0)
     runner.signing.start()
     pids = runner.signing.pids()
@@ -194,9 +175,9 @@ def test_signing_processes_killed_during_a_job_are_replaced_and_the_job_complete
 def test_one_warm_pool_signs_each_institutions_jobs_as_that_institution(client, service) -> None:  # type: ignore[no-untyped-def]
     """The signing processes outlive jobs: each block carries its job's key and identity, and a
     process that signed for one institution never reuses its state for the next."""
-    first, second = _rows(300), _rows(301)
+    first, second = degree_subjects(300), degree_subjects(301)
     jobs = [
-        (_upload(client, onboard(client)["api_key"]["token"], rows), rows)
+        (post_bulk_job(client, onboard(client)["api_key"]["token"], rows), rows)
         for rows in (first, second)
     ]
     runner = BulkRunner(service, processes=1, inline_rows=0)
@@ -234,9 +215,9 @@ def test_a_job_queued_by_another_process_wakes_the_idle_runner_at_once(client, s
     try:
         _wait("the signing processes", lambda: len(runner.signing.pids()) == 1)
         time.sleep(0.3)  # its first pass found nothing: it waits
-        subjects = _rows(20)
+        subjects = degree_subjects(20)
         started = time.monotonic()
-        job_id = _upload(client, onboard(client)["api_key"]["token"], subjects)
+        job_id = post_bulk_job(client, onboard(client)["api_key"]["token"], subjects)
         deadline = started + 10
         while _job_state(service, job_id) != "done":
             assert time.monotonic() < deadline, "the idle runner was not woken by the upload"
@@ -268,8 +249,8 @@ def test_the_runner_warms_a_jobs_statements_and_leaves_no_trace(client, service)
     with service.sessions() as session:
         for table in (BulkJob, AnchorBatch, BulkError, Credential):
             assert session.scalars(select(table)).first() is None, table.__name__
-    subjects = _rows(30)
-    job_id = _upload(client, token, subjects)
+    subjects = degree_subjects(30)
+    job_id = post_bulk_job(client, token, subjects)
     known = set(compiled.keys())
     runner.run_pending()
     assert _job_state(service, job_id) == "done"

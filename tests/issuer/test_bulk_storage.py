@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -22,25 +21,9 @@ from talentproof.issuer.app import create_app
 from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import AnchorBatch, Credential
 
-from .issuer_helpers import bearer, degree_request, onboard
+from .issuer_helpers import bearer, degree_subjects, onboard, post_bulk_job
 
 pytestmark = pytest.mark.integration
-
-
-def _job(client: TestClient, token: str, rows: int) -> str:
-    content = b"".join(
-        orjson.dumps(degree_request(f"Field {i}", seed_byte=i % 250 + 1)["credentialSubject"])
-        + b"\n"
-        for i in range(rows)
-    )
-    r = client.post(
-        "/bulk-jobs",
-        headers=bearer(token),
-        files={"file": ("rows.jsonl", content, "application/octet-stream")},
-        data={"type": "DegreeCredential"},
-    )
-    assert r.status_code == 202, r.text
-    return str(r.json()["id"])
 
 
 def _answers(client: TestClient, token: str, job_id: str, ids: list[str]) -> list[bytes]:
@@ -75,7 +58,7 @@ def _check_same_answers(make_service: Any, **settings: Any) -> None:
     service = make_service(bulk_chunk_rows=16, **settings)
     with TestClient(create_app(service, run_worker=False)) as client:
         token = onboard(client)["api_key"]["token"]
-        job_id = _job(client, token, 37)  # batches of 16, 16 and 5 leaves
+        job_id = post_bulk_job(client, token, degree_subjects(37))  # batches of 16, 16 and 5 leaves
         BulkRunner(service, processes=1).run_pending()
         with service.sessions() as session:
             creds = session.execute(

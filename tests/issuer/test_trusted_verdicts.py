@@ -38,6 +38,7 @@ from .issuer_helpers import (
     new_slug,
     onboard,
     operator_headers,
+    post_bulk_job,
 )
 
 pytestmark = pytest.mark.integration
@@ -433,14 +434,7 @@ def test_bulk_rows_with_impossible_facts_are_row_errors_naming_the_field(client,
     subjects = [degree_request(f"B{i}", seed_byte=80 + i)["credentialSubject"] for i in range(4)]
     subjects[1]["degree"]["awardDate"] = "2099-06-30"
     subjects[3]["degree"]["awardDate"] = "2022-02-30"
-    content = b"\n".join(orjson.dumps(s) for s in subjects) + b"\n"
-    r = client.post(
-        "/bulk-jobs",
-        headers=bearer(token),
-        files={"file": ("rows.jsonl", content, "application/octet-stream")},
-        data={"type": "DegreeCredential"},
-    )
-    assert r.status_code == 202, r.text
+    jsonl_job = post_bulk_job(client, token, subjects)
     csv = (
         f"id,{PERSON_CSV_HEADER},degree.type,degree.level,degree.fieldOfStudy,"
         "degree.institution.name,degree.awardDate\r\n"
@@ -455,13 +449,13 @@ def test_bulk_rows_with_impossible_facts_are_row_errors_naming_the_field(client,
     )
     assert r2.status_code == 202, r2.text
     BulkRunner(service, processes=1).run_pending()
-    for job, bad in ((r.json(), [2, 4]), (r2.json(), [2])):
-        status = client.get(f"/bulk-jobs/{job['id']}", headers=bearer(token)).json()
+    for job_id, bad in ((jsonl_job, [2, 4]), (r2.json()["id"], [2])):
+        status = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
         assert status["state"] == "done" and status["failed"] == len(bad), status
         errors = [
             orjson.loads(line)
             for line in client.get(
-                f"/bulk-jobs/{job['id']}/errors", headers=bearer(token)
+                f"/bulk-jobs/{job_id}/errors", headers=bearer(token)
             ).text.splitlines()
         ]
         assert [e["row"] for e in errors] == bad
@@ -523,18 +517,12 @@ def test_degree_naming_another_institution_is_refused_in_bulk_too(client, servic
         "name": "University of Testing",
         "id": "https://evil.example/",
     }
-    content = orjson.dumps(good) + b"\n" + orjson.dumps(other) + b"\n"
-    job = client.post(
-        "/bulk-jobs",
-        headers=bearer(token),
-        files={"file": ("rows.jsonl", content, "application/octet-stream")},
-        data={"type": "DegreeCredential"},
-    ).json()
+    job_id = post_bulk_job(client, token, [good, other])
     BulkRunner(service, processes=1).run_pending()
     errors = [
         orjson.loads(line)
         for line in client.get(
-            f"/bulk-jobs/{job['id']}/errors", headers=bearer(token)
+            f"/bulk-jobs/{job_id}/errors", headers=bearer(token)
         ).text.splitlines()
     ]
     assert [(e["row"], e["field"]) for e in errors] == [
@@ -543,7 +531,7 @@ def test_degree_naming_another_institution_is_refused_in_bulk_too(client, servic
     results = [
         orjson.loads(line)
         for line in client.get(
-            f"/bulk-jobs/{job['id']}/results", headers=bearer(token)
+            f"/bulk-jobs/{job_id}/results", headers=bearer(token)
         ).text.splitlines()
     ]
     (issued,) = results
