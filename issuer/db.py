@@ -188,8 +188,10 @@ class Credential(Base):
 class StatusChange(Base):
     """A revocation, suspension or reinstatement, with its reason: queued (``pending``) when
     accepted, ``sent`` once its transaction is broadcast (``tx_record``), then ``applied`` or
-    ``failed`` (the registry refused it; ``error``). The anchoring worker applies the pending
-    ones in ``id`` order (migration 0004)."""
+    ``failed`` (the registry refused it, or it was not sent: ``error``). The anchoring worker
+    applies the pending ones in ``id`` order (migration 0004). ``api_key_id`` is the API key
+    that asked for it (migration 0008; None before): a change not sent yet is dropped when the
+    operator has revoked that key or suspended the institution's API access since."""
 
     __tablename__ = "status_changes"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -204,6 +206,7 @@ class StatusChange(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    api_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class IdempotencyRecord(Base):

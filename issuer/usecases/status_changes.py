@@ -160,6 +160,7 @@ class StatusChanges:
                 credential_ids="\n".join(credential_ids),
                 state="pending",
                 attempts=0,
+                api_key_id=principal.key_id,
             )
             session.add(new_change)
             session.flush()
@@ -175,7 +176,10 @@ class StatusChanges:
             assert change is not None
             body = status_change_body(change)
         if body["state"] == "failed":
-            raise Conflict(f"the registry refused the {action}: {body['error']}")
+            error = str(body["error"] or "")
+            if error.startswith("not sent"):  # the operator stopped the key or institution
+                raise Conflict(f"the {action} was {error}")
+            raise Conflict(f"the registry refused the {action}: {error}")
         return body
 
     def _wait_applied(self, change_id: int) -> None:
@@ -429,6 +433,12 @@ class StatusChanges:
             hashes = [by_id[c] for c in ids if c in by_id]
             action, state, record = change.action, change.state, change.tx_record
             issuer_id = inst.chain_issuer_id
+            # the operator may have revoked the asking key, or suspended the institution's API
+            # access, while the change waited (a stolen key's reinstatements and revocations)
+            stopped = store.requester_stopped(session, inst.id, change.api_key_id)
+        if stopped is not None and state == "pending":
+            self._mark_failed(change_id, stopped, refused_by="the service")
+            return True
         tx = LedgerTransaction(
             self.c.chain, account_key, self.c.settings.tx_timeout_s, RESEND_NEXT_PASS
         )
@@ -447,6 +457,9 @@ class StatusChanges:
             )
             if self._shows_effect(issuer_id, action, hashes):
                 self._mark_applied(change_id, None)
+                return True
+            if stopped is not None:  # never sent afresh for a key or institution stopped
+                self._mark_failed(change_id, stopped, refused_by="the service")
                 return True
             self._reset_pending(change_id)
             pending = None
@@ -532,14 +545,15 @@ class StatusChanges:
             return all(suspended and not revoked for revoked, suspended in statuses)
         return all(not suspended and not revoked for revoked, suspended in statuses)
 
-    def _mark_failed(self, change_id: int, error: str) -> None:
+    def _mark_failed(self, change_id: int, error: str, refused_by: str = "the registry") -> None:
         with self.c.session() as session:
             change = session.get(StatusChange, change_id)
             assert change is not None
             change.state, change.error = "failed", error[:2000]
         self.c.metrics.status_changes.labels("failed").inc()
         _logger.warning(
-            "credential status change refused by the registry",
+            "credential status change refused by %s",
+            refused_by,
             extra={"change": change_id, "error": error[:500]},
         )
 
