@@ -80,6 +80,20 @@ def _rows() -> list[tuple[str, bytes, bytes, int, int, int]]:
     ]
 
 
+def _insert(session: Any, rows: list[Any], by_statement: bool = False) -> None:
+    """``rows`` stored by ``bulk.insert_credentials`` in the fixture's institution, job and batch."""
+    bulk.insert_credentials(
+        session.connection(),
+        institution_id=1,
+        kind="DegreeCredential",
+        batch_id=1,
+        job_id="job1",
+        now=NOW,
+        rows=rows,
+        by_statement=by_statement,
+    )
+
+
 def _stored(sessions) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     with sessions() as session:
         creds = session.scalars(select(Credential).order_by(Credential.bulk_row)).all()
@@ -98,15 +112,7 @@ def test_insert_credentials_matches_the_orm_insert(tmp_path: Path, views: bool) 
         assert all(type(d) is memoryview for d in documents)
         rows = [(*row[:2], doc, *row[3:]) for row, doc in zip(rows, documents, strict=True)]
     with fast.begin() as session:
-        bulk.insert_credentials(
-            session.connection(),
-            institution_id=1,
-            kind="DegreeCredential",
-            batch_id=1,
-            job_id="job1",
-            now=NOW,
-            rows=rows,
-        )
+        _insert(session, rows)
     with orm.begin() as session:
         session.connection().execute(
             Credential.__table__.insert(),
@@ -160,26 +166,12 @@ def test_postgres_copy_stores_what_the_executemany_stores(pg_server: str) -> Non
     for name, by_statement in (("bulkcopy", False), ("bulkref", True)):
         _engine, sessions = _database(_pg_database(pg_server, name))
         with sessions.begin() as session:
-            bulk.insert_credentials(
-                session.connection(),
-                institution_id=1,
-                kind="DegreeCredential",
-                batch_id=1,
-                job_id="job1",
-                now=NOW,
-                rows=rows,
-                by_statement=by_statement,
-            )
+            _insert(session, rows, by_statement=by_statement)
         stored.append(_stored(sessions))
         with pytest.raises(Exception, match="duplicate key"), sessions.begin() as session:
-            bulk.insert_credentials(
-                session.connection(),
-                institution_id=1,
-                kind="DegreeCredential",
-                batch_id=1,
-                job_id="job1",
-                now=NOW,
-                rows=[(f"urn:uuid:{uuid.uuid4()}", *rows[0][1:]), rows[0]],
+            _insert(
+                session,
+                [(f"urn:uuid:{uuid.uuid4()}", *rows[0][1:]), rows[0]],
                 by_statement=by_statement,
             )
         assert _stored(sessions) == stored[-1]
@@ -264,15 +256,7 @@ def test_insert_credentials_is_one_statement_that_fails_whole(tmp_path: Path) ->
     rows = _rows()
     rows.append(rows[0])  # a duplicate credential id violates the unique index
     with pytest.raises(Exception, match="UNIQUE"), sessions.begin() as session:
-        bulk.insert_credentials(
-            session.connection(),
-            institution_id=1,
-            kind="DegreeCredential",
-            batch_id=1,
-            job_id="job1",
-            now=NOW,
-            rows=rows,
-        )
+        _insert(session, rows)
     assert _stored(sessions) == []
 
 
