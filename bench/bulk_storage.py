@@ -83,6 +83,29 @@ def _chunk(first: int) -> tuple[list[bytes], list[str]]:
     return hashes, ids
 
 
+def _insert(
+    s: Any,
+    batch_id: int,
+    hashes: list[bytes],
+    ids: list[str],
+    first: int,
+    now: dt.datetime,
+    by_statement: bool = False,
+) -> None:
+    """One chunk of ``N`` credentials in batch ``batch_id`` through ``bulk.insert_credentials``
+    (its leaves in order, status indexes and bulk rows from ``first``)."""
+    bulk.insert_credentials(
+        s.connection(),
+        institution_id=1,
+        kind="DegreeCredential",
+        batch_id=batch_id,
+        job_id=JOB,
+        now=now,
+        rows=[(ids[i], hashes[i], DOC, first + i, i, first + i) for i in range(N)],
+        by_statement=by_statement,
+    )
+
+
 def _store(sessions: Any, hashes: list[bytes], ids: list[str], first: int, paths: bool) -> None:
     """One chunk as the runner stores it (``paths``: as before migration 0007)."""
     now = dt.datetime.now(dt.UTC)
@@ -99,15 +122,7 @@ def _store(sessions: Any, hashes: list[bytes], ids: list[str], first: int, paths
         s.add(batch)
         s.flush()
         if not paths:
-            bulk.insert_credentials(
-                s.connection(),
-                institution_id=1,
-                kind="DegreeCredential",
-                batch_id=batch.id,
-                job_id=JOB,
-                now=now,
-                rows=[(ids[i], hashes[i], DOC, first + i, i, first + i) for i in range(N)],
-            )
+            _insert(s, batch.id, hashes, ids, first, now)
             return
         # the runner's statement before 0007: the same driver-level executemany, with the path
         joined = tree.joined_paths()
@@ -283,16 +298,7 @@ def postgres_insert(chunks: int, rounds: int) -> None:
                     )
                     s.add(batch)
                     s.flush()
-                    bulk.insert_credentials(
-                        s.connection(),
-                        institution_id=1,
-                        kind="DegreeCredential",
-                        batch_id=batch.id,
-                        job_id=JOB,
-                        now=now,
-                        rows=[(ids[i], hashes[i], DOC, first + i, i, first + i) for i in range(N)],
-                        by_statement=by_statement,
-                    )
+                    _insert(s, batch.id, hashes, ids, first, now, by_statement=by_statement)
                 if r:  # the first round warms both
                     got[by_statement].append(
                         ((time.thread_time() - t0) / N * 1e6, (time.perf_counter() - w0) / N * 1e6)
