@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +136,17 @@ def post_bulk_job(
     )
     assert r.status_code == 202, r.text
     return str(r.json()["id"])
+
+
+def until(predicate: Callable[[], Any], timeout: float, step: float = 0.1) -> Any:
+    """``predicate``'s first true value, asked every ``step`` seconds; its last (false) value once
+    ``timeout`` seconds have passed (a service's background refresh, a worker's commit)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
 
 
 def worker_pass(worker: Any) -> tuple[threading.Thread, list[BaseException]]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from .issuer_helpers import bearer, degree_request, onboard, operator_headers
+from .issuer_helpers import bearer, degree_request, onboard, operator_headers, until
 
 _WAITING = re.compile(
     r"^waiting: the institution is suspended on the ledger since "
@@ -31,16 +31,6 @@ def _governance(issuer_chain: dict[str, Any]) -> Any:
     return RegistryClient(
         w3, Deployment.load(issuer_chain["deployment_file"]), issuer_chain["governor_key"]
     )
-
-
-def _until(predicate: Any, timeout: float = 20.0) -> Any:
-    """Poll ``predicate`` until it returns a true value (the background watch refreshes)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def _issue_answer(client: Any, token: str, status: int, error: str | None = None) -> Any:
@@ -118,7 +108,7 @@ def test_issuance_refused_from_the_background_read_on_every_path(client, issuer_
         "/credentials", headers=bearer(token), json=degree_request()
     ).status_code == (202)
     gov.suspend_issuer(inst["chain_issuer_id"])
-    refused = _until(lambda: _issue_answer(client, token, 403))
+    refused = until(lambda: _issue_answer(client, token, 403), 20.0)
     assert refused, "the suspension never reached issuance"
     assert refused.json()["error"] == "institution_suspended"
     assert f"issuer {inst['chain_issuer_id']}" in refused.json()["message"]
@@ -138,7 +128,7 @@ def test_issuance_refused_from_the_background_read_on_every_path(client, issuer_
     assert bulk.status_code == 403 and bulk.json()["error"] == "institution_suspended"
 
     gov.remove_issuer(inst["chain_issuer_id"])
-    removed = _until(lambda: _issue_answer(client, token, 403, "institution_removed"))
+    removed = until(lambda: _issue_answer(client, token, 403, "institution_removed"), 20.0)
     assert removed, "the removal never reached issuance"
     assert "removed on the ledger" in removed.json()["message"]
 

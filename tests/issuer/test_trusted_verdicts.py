@@ -39,6 +39,7 @@ from .issuer_helpers import (
     onboard,
     operator_headers,
     post_bulk_job,
+    until,
 )
 
 pytestmark = pytest.mark.integration
@@ -54,15 +55,6 @@ def _governance(issuer_chain: dict[str, Any]) -> Any:
     return RegistryClient(
         w3, Deployment.load(issuer_chain["deployment_file"]), issuer_chain["governor_key"]
     )
-
-
-def _until(predicate: Any, timeout: float = 30.0, step: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 def _employment_request(employer: dict[str, Any], **dates: str) -> dict[str, Any]:
@@ -293,7 +285,7 @@ def test_frozen_ledger_status_changes_are_queued_and_applied_in_order(
                     for cid in (a, b, c)
                 )
 
-            assert _until(anchored, 60), "the credentials were not anchored"
+            assert until(anchored, 60), "the credentials were not anchored"
 
             proxy.frozen.set()  # the node hangs: connections accepted, never answered
             started = time.monotonic()
@@ -333,7 +325,7 @@ def test_frozen_ledger_status_changes_are_queued_and_applied_in_order(
                 ]
                 return changes if all(ch["state"] == "applied" for ch in changes) else None
 
-            changes = _until(applied, 90, step=0.25)
+            changes = until(applied, 90, step=0.25)
             assert changes, [
                 client.get(answer["poll"], headers=bearer(token)).json() for answer in answers
             ]
@@ -349,7 +341,7 @@ def test_frozen_ledger_status_changes_are_queued_and_applied_in_order(
             assert status_a["revoked"] is True and status_a["revocationReason"] == "first"
             assert status_b["revoked"] is True and status_b["revocationReason"] == "third"
             assert [ch["action"] for ch in status_b["statusChanges"]] == ["suspend", "revoke"]
-            assert _until(lambda: client.get("/readyz").json()["status"] == "ready", 20)
+            assert until(lambda: client.get("/readyz").json()["status"] == "ready", 20)
     finally:
         proxy.close()
 

@@ -28,10 +28,12 @@ from talentproof.issuer.errors import LedgerUnavailable
 from talentproof.issuer.store import institutions as institution_store
 from talentproof.issuer.usecases.publication import KEY_RECORDS_TTL_S
 from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
-from tests.issuer.issuer_helpers import bearer, degree_request, onboard, operator_headers
+from tests.issuer.issuer_helpers import bearer, degree_request, onboard, operator_headers, until
 from tests.issuer.test_institution_state import _governance
 
 pytestmark = pytest.mark.integration
+#: did.json reads the registry's key records at most every KEY_RECORDS_TTL_S: a few reads' time.
+WAIT_S = 4 * KEY_RECORDS_TTL_S + 5
 
 
 def did_json(client: TestClient, slug: str) -> dict[str, Any]:
@@ -49,15 +51,6 @@ def methods(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def asserting(doc: dict[str, Any]) -> set[str]:
     assert doc["authentication"] == doc["assertionMethod"]
     return {ref.rsplit("#", 1)[1] for ref in doc["assertionMethod"]}
-
-
-def until(predicate: Any, timeout: float = 4 * KEY_RECORDS_TTL_S + 5) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def add_key_row(service: Any, institution_id: int, key: Ed25519SigningKey) -> None:
@@ -102,7 +95,7 @@ def test_did_json_drops_a_key_governance_revoked(
         d = did_json(client, slug)
         return d if old_key not in methods(d) else None
 
-    doc = until(dropped)
+    doc = until(dropped, WAIT_S, step=0.2)
     assert doc is not None, "the revoked key is still listed"
     assert set(methods(doc)) == {new_key} and asserting(doc) == {new_key}
     # a verifier resolving the did:web no longer finds the compromised key
@@ -144,7 +137,7 @@ def test_did_json_keeps_an_ended_key_without_relationships_and_omits_unregistere
         d = did_json(client, slug)
         return d if scheduled.public_key.multibase not in asserting(d) else None
 
-    doc = until(ended)
+    doc = until(ended, WAIT_S, step=0.2)
     assert doc is not None, "the ended key still asserts"
     listed = methods(doc)
     assert set(listed) == {active, scheduled.public_key.multibase}
