@@ -28,8 +28,8 @@ from talentproof.issuer import _bulkpool
 from talentproof.issuer._bulkpool import BrokenProcessPool, SigningPool
 from talentproof.issuer.bulk import BulkRunner
 
-from .issuer_helpers import onboard
-from .test_bulk_pool import _alive, _assert_reference_bytes, _job_state, _rows, _upload, _wait
+from .issuer_helpers import degree_subjects, onboard, post_bulk_job
+from .test_bulk_pool import _alive, _assert_reference_bytes, _job_state, _wait
 
 pytestmark = [
     pytest.mark.integration,
@@ -164,8 +164,8 @@ def test_a_job_on_a_pool_wedged_mid_result_resumes_once_and_completes(
     the wedge while it waits, the pool is replaced, and the job resumes from its last committed
     chunk once: every row stored once, byte for byte the reference issuance."""
     service = make_service(bulk_chunk_rows=100)
-    subjects = _rows(600)
-    job_id = _upload(client, onboard(client)["api_key"]["token"], subjects)
+    subjects = degree_subjects(600)
+    job_id = post_bulk_job(client, onboard(client)["api_key"]["token"], subjects)
     runner = BulkRunner(service, processes=2, inline_rows=0)
     runner.signing.start()
     seen = list(runner.signing.pids())
