@@ -13,14 +13,27 @@ computed on the form without the anchor (docs/architecture.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import AnchorFormatError
 from .merkle import HASH_SIZE, MAX_TREE_SIZE, InclusionProof, root_from_inclusion, verify_inclusion
 
-__all__ = ["ANCHOR_TYPE", "AnchorProof", "attach_anchor", "hash_from_hex", "split_anchor"]
+native_hashes: Callable[[Any], tuple[bytes, ...] | None] | None
+try:  # the C twin of `_hashes_from_hex_reference` (credential/native.c, built by the install)
+    from .native import hex_hashes as native_hashes
+except ImportError:  # pragma: no cover - a tree whose C extension was not built
+    native_hashes = None
+
+__all__ = [
+    "ANCHOR_TYPE",
+    "AnchorProof",
+    "attach_anchor",
+    "hash_from_hex",
+    "split_anchor",
+    "split_anchor_reference",
+]
 
 ANCHOR_TYPE = "TalentProofAnchor"
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -90,67 +103,79 @@ class AnchorProof:
     @classmethod
     def from_json(cls, entry: Mapping[str, Any]) -> AnchorProof:
         """Parse a ``TalentProofAnchor`` proof entry."""
-        if type(entry) is not dict and not isinstance(entry, Mapping):
-            raise AnchorFormatError(
-                f"anchor proof: expected an object, found {type(entry).__name__}"
-            )
-        if entry.get("type") != ANCHOR_TYPE:
-            raise AnchorFormatError(
-                f"anchor proof type: expected {ANCHOR_TYPE!r}, found {entry.get('type')!r}"
-            )
-        exact = entry.keys() == _ANCHOR_KEYS  # the usual case: no key missing, none extra
-        missing = (
-            ()
-            if exact
-            else [
-                k
-                for k in ("chainId", "registry", "merkleRoot", "leafIndex", "treeSize", "path")
-                if k not in entry
-            ]
-        )
-        if missing:
-            raise AnchorFormatError(f"anchor proof: missing {', '.join(missing)}")
-        # The entry is neither signed nor hashed: refuse anything but its one exact form, so no
-        # unverified field (a purpose, an extra claim) can ride along in a "valid" credential.
-        if entry.get("proofPurpose") != "assertionMethod":
-            raise AnchorFormatError(
-                f"anchor proof proofPurpose: expected 'assertionMethod', found "
-                f"{entry.get('proofPurpose')!r:.80}"
-            )
-        extra = () if exact else sorted(str(k) for k in entry if k not in _ANCHOR_KEYS)
-        if extra:
-            raise AnchorFormatError(
-                f"anchor proof: expected only the keys {', '.join(sorted(_ANCHOR_KEYS))}, found "
-                f"{', '.join(extra)[:80]}"
-            )
-        path = entry["path"]
-        if not isinstance(path, list):
-            raise AnchorFormatError(f"path: expected a list of 0x hashes, found {path!r:.80}")
-        chain_id, registry = entry["chainId"], entry["registry"]
-        leaf_index, tree_size = entry["leafIndex"], entry["treeSize"]
-        # The checks of cls(...) in its order (arguments first, then __post_init__); the root
-        # and the path are 32-byte hashes by construction, so they are not checked again.
-        merkle_root = hash_from_hex(entry["merkleRoot"], "merkleRoot")
-        hashes = _hashes_from_hex(path)
-        _check_binding(chain_id, registry)
-        _check_position(tree_size, leaf_index)
-        if len(hashes) > 32:
-            raise AnchorFormatError(f"path: expected at most 32 hashes, found {len(hashes)}")
-        if cls is not AnchorProof:  # pragma: no cover - a subclass gets its own __init__
-            return cls(chain_id, registry, merkle_root, leaf_index, tree_size, hashes)
-        made = _new(cls)
-        _set(made, "chain_id", chain_id)
-        _set(made, "registry", registry)
-        _set(made, "merkle_root", merkle_root)
-        _set(made, "leaf_index", leaf_index)
-        _set(made, "tree_size", tree_size)
-        _set(made, "path", hashes)
-        return made
+        return _parse_entry(cls, entry, True)
 
 
 _new = object.__new__
 _set = object.__setattr__  # (AnchorProof is frozen: its own __setattr__ refuses)
 _VALID_REGISTRIES: dict[str, bool] = {}  # registry text -> matches _ADDRESS (a pure function)
+_ROOTS: dict[str, bytes] = {}  # merkleRoot text -> its 32 bytes (a batch's credentials share one)
+
+
+def _parse_entry(cls: type[AnchorProof], entry: Mapping[str, Any], fast: bool) -> AnchorProof:
+    """`AnchorProof.from_json`; ``fast``: decode the root through `_ROOTS` and the path with
+    `_hashes_from_hex` (C), else as the reference does (the same answer, the same errors)."""
+    if type(entry) is not dict and not isinstance(entry, Mapping):
+        raise AnchorFormatError(f"anchor proof: expected an object, found {type(entry).__name__}")
+    if entry.get("type") != ANCHOR_TYPE:
+        raise AnchorFormatError(
+            f"anchor proof type: expected {ANCHOR_TYPE!r}, found {entry.get('type')!r}"
+        )
+    exact = entry.keys() == _ANCHOR_KEYS  # the usual case: no key missing, none extra
+    missing = (
+        ()
+        if exact
+        else [
+            k
+            for k in ("chainId", "registry", "merkleRoot", "leafIndex", "treeSize", "path")
+            if k not in entry
+        ]
+    )
+    if missing:
+        raise AnchorFormatError(f"anchor proof: missing {', '.join(missing)}")
+    # The entry is neither signed nor hashed: refuse anything but its one exact form, so no
+    # unverified field (a purpose, an extra claim) can ride along in a "valid" credential.
+    if entry.get("proofPurpose") != "assertionMethod":
+        raise AnchorFormatError(
+            f"anchor proof proofPurpose: expected 'assertionMethod', found "
+            f"{entry.get('proofPurpose')!r:.80}"
+        )
+    extra = () if exact else sorted(str(k) for k in entry if k not in _ANCHOR_KEYS)
+    if extra:
+        raise AnchorFormatError(
+            f"anchor proof: expected only the keys {', '.join(sorted(_ANCHOR_KEYS))}, found "
+            f"{', '.join(extra)[:80]}"
+        )
+    path = entry["path"]
+    if not isinstance(path, list):
+        raise AnchorFormatError(f"path: expected a list of 0x hashes, found {path!r:.80}")
+    chain_id, registry = entry["chainId"], entry["registry"]
+    leaf_index, tree_size = entry["leafIndex"], entry["treeSize"]
+    # The checks of cls(...) in its order (arguments first, then __post_init__); the root
+    # and the path are 32-byte hashes by construction, so they are not checked again.
+    root_text = entry["merkleRoot"]
+    merkle_root = _ROOTS.get(root_text) if fast and type(root_text) is str else None
+    if merkle_root is None:
+        merkle_root = hash_from_hex(root_text, "merkleRoot")
+        if fast and type(root_text) is str:  # (only a valid root reaches this: it raises else)
+            if len(_ROOTS) >= 256:
+                _ROOTS.clear()
+            _ROOTS[root_text] = merkle_root
+    hashes = _hashes_from_hex(path) if fast else _hashes_from_hex_reference(path)
+    _check_binding(chain_id, registry)
+    _check_position(tree_size, leaf_index)
+    if len(hashes) > 32:
+        raise AnchorFormatError(f"path: expected at most 32 hashes, found {len(hashes)}")
+    if cls is not AnchorProof:  # pragma: no cover - a subclass gets its own __init__
+        return cls(chain_id, registry, merkle_root, leaf_index, tree_size, hashes)
+    made = _new(cls)
+    _set(made, "chain_id", chain_id)
+    _set(made, "registry", registry)
+    _set(made, "merkle_root", merkle_root)
+    _set(made, "leaf_index", leaf_index)
+    _set(made, "tree_size", tree_size)
+    _set(made, "path", hashes)
+    return made
 
 
 def _check_binding(chain_id: Any, registry: Any) -> None:
@@ -185,6 +210,16 @@ def _all_hashes(items: tuple[Any, ...]) -> bool:
 
 
 def _hashes_from_hex(path: list[Any]) -> tuple[bytes, ...]:
+    """`_hashes_from_hex_reference` with the exact, valid case in C (`native.hex_hashes`, which
+    answers None for anything else: the reference then gives the answer or the precise error)."""
+    if native_hashes is not None:
+        out = native_hashes(path)
+        if out is not None:
+            return out
+    return _hashes_from_hex_reference(path)
+
+
+def _hashes_from_hex_reference(path: list[Any]) -> tuple[bytes, ...]:
     """The path's ``0x`` hashes as bytes (one ``bytes.fromhex`` per entry, no per-entry checks).
 
     Fast path, exact: with every entry a 66-character ASCII ``str`` starting ``0x``, each
@@ -235,12 +270,32 @@ def attach_anchor(signed: Mapping[str, Any], anchor: AnchorProof) -> dict[str, A
 
 def split_anchor(doc: Mapping[str, Any]) -> tuple[dict[str, Any], AnchorProof | None]:
     """``(credential without anchor, anchor or None)``; the inverse of `attach_anchor`."""
+    return _split(doc, True)
+
+
+def split_anchor_reference(doc: Mapping[str, Any]) -> tuple[dict[str, Any], AnchorProof | None]:
+    """`split_anchor`'s reference twin (pure Python, no cache): the same answer, the same errors."""
+    return _split(doc, False)
+
+
+def _split(doc: Mapping[str, Any], fast: bool) -> tuple[dict[str, Any], AnchorProof | None]:
+    """`split_anchor` (``fast``) or its reference twin."""
     if type(doc) is not dict and not isinstance(doc, Mapping):
         raise AnchorFormatError(f"expected a credential object, found {type(doc).__name__}")
     out = dict(doc)
     proof = doc.get("proof")
     if not isinstance(proof, list):
         return out, None
+    if fast and len(proof) == 2:  # the usual form: [signature proof, anchor entry], both dicts
+        first, second = proof
+        if (
+            type(first) is dict
+            and type(second) is dict
+            and second.get("type") == ANCHOR_TYPE
+            and not first.get("type") == ANCHOR_TYPE  # noqa: SIM201 (the reference's test, negated)
+        ):
+            out["proof"] = first
+            return out, _parse_entry(AnchorProof, second, True)
     anchors: list[Any] = []
     rest: list[Any] = []
     for e in proof:
@@ -256,4 +311,4 @@ def split_anchor(doc: Mapping[str, Any]) -> tuple[dict[str, Any], AnchorProof | 
         out["proof"] = rest
     else:
         del out["proof"]
-    return out, AnchorProof.from_json(anchors[0])
+    return out, _parse_entry(AnchorProof, anchors[0], fast)

@@ -1,7 +1,8 @@
 /*
  * talentproof.credential.native: the verifier's hot byte work in C, each function the twin of a
  * Python one (which runs whenever the C one answers None): the JCS cut of a signed credential
- * (below), the parse guard (json_guard) and the Merkle root of an inclusion proof (merkle_root).
+ * (below), the parse guard (json_guard), the Merkle root of an inclusion proof (merkle_root)
+ * and the hex decoding of an anchor proof's path (hex_hashes).
  *
  * jcs_cuts(document, proof) -> (F, x, y, a, b, c, d) or None
  *
@@ -569,7 +570,54 @@ static PyObject *merkle_root(PyObject *self, PyObject *args) {
     return PyBytes_FromStringAndSize((const char *)r, 32);
 }
 
+/* hex_hashes(path) -> tuple of bytes or None: the fast twin of credential/anchor.py's
+ * `_hashes_from_hex_reference` for an anchor proof's "path". Answers only when path is an exact
+ * list whose every entry is an exact, ASCII str of 66 characters: "0x" and 64 hex digits (either
+ * case); each becomes its 32 bytes. Anything else (a wrong type, length or digit, whitespace,
+ * a str subclass) answers None, and the caller takes the reference path for its precise error. */
+static int hex_nibble(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static PyObject *hex_hashes(PyObject *self, PyObject *path) {
+    if (!PyList_CheckExact(path)) Py_RETURN_NONE;
+    Py_ssize_t n = PyList_GET_SIZE(path);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *s = PyList_GET_ITEM(path, k);
+        if (!PyUnicode_CheckExact(s) || !PyUnicode_IS_COMPACT_ASCII(s) ||
+            PyUnicode_GET_LENGTH(s) != 66)
+            Py_RETURN_NONE;
+        const unsigned char *t = (const unsigned char *)PyUnicode_DATA(s);
+        if (t[0] != '0' || t[1] != 'x') Py_RETURN_NONE;
+        for (int i = 2; i < 66; i++)
+            if (hex_nibble(t[i]) < 0) Py_RETURN_NONE;
+    }
+    PyObject *out = PyTuple_New(n);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        /* (the list cannot change meanwhile: no Python code runs between the two loops) */
+        const unsigned char *t = (const unsigned char *)PyUnicode_DATA(PyList_GET_ITEM(path, k));
+        PyObject *b = PyBytes_FromStringAndSize(NULL, 32);
+        if (b == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        unsigned char *o = (unsigned char *)PyBytes_AS_STRING(b);
+        for (int i = 0; i < 32; i++)
+            o[i] = (unsigned char)((hex_nibble(t[2 + 2 * i]) << 4) | hex_nibble(t[3 + 2 * i]));
+        PyTuple_SET_ITEM(out, k, b);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"hex_hashes", hex_hashes, METH_O,
+     "hex_hashes(path) -> tuple of 32-byte bytes or None: an anchor proof's path entries "
+     "(\"0x\" + 64 hex digits each, an exact list of exact str) decoded "
+     "(anchor._hashes_from_hex_reference), None when not exact."},
     {"jcs_cuts", jcs_cuts, METH_VARARGS,
      "jcs_cuts(document, proof) -> (F, x, y, a, b, c, d) or None: F = JCS(document), "
      "F[:x] + F[y:] = JCS(document without proof), F[a:b] + F[c:d] = JCS(proof without "
