@@ -50,14 +50,7 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
     /// @inheritdoc ICredentialAnchor
     function revokeBatch(bytes32 root) public virtual {
         uint32 issuerId = _requireIssuerAccount(msg.sender);
-        AnchorRecord storage record = _anchors[issuerId][root];
-        if (record.issuerId == 0) {
-            revert AnchorNotAnchored(root);
-        }
-        if (record.revokedAt != 0) {
-            revert AnchorBatchAlreadyRevoked(root);
-        }
-        record.revokedAt = uint64(block.timestamp);
+        _revokeBatch(issuerId, root);
         emit BatchRevoked(root, issuerId, msg.sender);
     }
 
@@ -68,14 +61,7 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         onlyGovernor
     {
         _requireGovernanceAction(issuerId, reason);
-        AnchorRecord storage record = _anchors[issuerId][root];
-        if (record.issuerId == 0) {
-            revert AnchorNotAnchored(root);
-        }
-        if (record.revokedAt != 0) {
-            revert AnchorBatchAlreadyRevoked(root);
-        }
-        record.revokedAt = uint64(block.timestamp);
+        _revokeBatch(issuerId, root);
         emit BatchRevokedByGovernance(root, issuerId, msg.sender, reason);
     }
 
@@ -305,6 +291,18 @@ abstract contract CredentialAnchor is ICredentialAnchor, IssuerRegistry {
         if (bytes(reason).length == 0) {
             revert AnchorReasonRequired();
         }
+    }
+
+    /// @dev Revokes issuer `issuerId`'s batch `root` now: it must be anchored and not revoked yet.
+    function _revokeBatch(uint32 issuerId, bytes32 root) private {
+        AnchorRecord storage record = _anchors[issuerId][root];
+        if (record.issuerId == 0) {
+            revert AnchorNotAnchored(root);
+        }
+        if (record.revokedAt != 0) {
+            revert AnchorBatchAlreadyRevoked(root);
+        }
+        record.revokedAt = uint64(block.timestamp);
     }
 
     /// @dev Revokes one credential in `statuses` (the namespace of issuer `issuerId`).
