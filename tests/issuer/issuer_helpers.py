@@ -149,6 +149,36 @@ def until(predicate: Callable[[], Any], timeout: float, step: float = 0.1) -> An
         time.sleep(step)
 
 
+def migrate_to(engine: Any, revision: str, *, up: bool = True) -> None:
+    """The issuer database behind ``engine`` upgraded (``up``) or downgraded to ``revision``."""
+    from alembic import command
+    from alembic.config import Config
+
+    from talentproof.issuer import db
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        (command.upgrade if up else command.downgrade)(cfg, revision)
+
+
+def insert_institution_row(connection: Any) -> None:
+    """Institution 1 in raw SQL (the migration tests' rows hang from it): the columns the
+    institutions table has had since 0001, so it stands at any revision."""
+    import sqlalchemy as sa
+
+    connection.execute(
+        sa.text(
+            "INSERT INTO institutions (slug, name, did, chain_account, chain_account_key_enc, "
+            "credential_types, status, next_status_index, created_at) VALUES ('u', 'U', "
+            "'did:web:u.example', '0x0', :key, 'DegreeCredential', 'active', 0, "
+            "'2026-01-01 00:00:00+00:00')"
+        ),
+        {"key": b"\x00"},
+    )
+
+
 def worker_pass(worker: Any) -> tuple[threading.Thread, list[BaseException]]:
     """A thread (not started) that runs one forced pass of an anchoring ``worker``, and the
     list it puts what the pass raised in."""

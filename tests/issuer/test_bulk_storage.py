@@ -21,7 +21,14 @@ from talentproof.issuer.app import create_app
 from talentproof.issuer.bulk import BulkRunner
 from talentproof.issuer.db import AnchorBatch, Credential
 
-from .issuer_helpers import bearer, degree_subjects, onboard, post_bulk_job
+from .issuer_helpers import (
+    bearer,
+    degree_subjects,
+    insert_institution_row,
+    migrate_to,
+    onboard,
+    post_bulk_job,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -121,21 +128,6 @@ def test_derived_paths_answer_what_stored_paths_answered_on_postgres(make_servic
     _check_same_answers(make_service, database_url=pg_url)
 
 
-def _migrate_to(engine: Any, revision: str, *, up: bool = True) -> None:
-    from pathlib import Path
-
-    from alembic import command
-    from alembic.config import Config
-
-    from talentproof.issuer import db
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        (command.upgrade if up else command.downgrade)(cfg, revision)
-
-
 def _check_migration_0007(url: str) -> None:
     """0006 -> 0007 keeps every row; the downgrade gives each row of a batch with leaves its
     joined path (what 0006's readers need) and drops the column; the schema is the models'."""
@@ -152,15 +144,7 @@ def _check_migration_0007(url: str) -> None:
     hashes = [bytes([n]) * 32 for n in range(1, 12)]
     tree = MerkleTree(hashes)
     with engine.begin() as c:
-        c.execute(
-            sa.text(
-                "INSERT INTO institutions (slug, name, did, chain_account, chain_account_key_enc, "
-                "credential_types, status, next_status_index, created_at) VALUES ('u', 'U', "
-                "'did:web:u.example', '0x0', :key, 'DegreeCredential', 'active', 0, "
-                "'2026-01-01 00:00:00+00:00')"
-            ),
-            {"key": b"\x00"},
-        )
+        insert_institution_row(c)
         for root, leaves in ((tree.root, b"".join(hashes)), (b"\x02" * 32, None)):
             c.execute(
                 sa.text(
@@ -192,7 +176,7 @@ def _check_migration_0007(url: str) -> None:
                 for n in range(22)
             ],
         )
-    _migrate_to(engine, "0006", up=False)
+    migrate_to(engine, "0006", up=False)
     with engine.connect() as c:
         rows = c.execute(
             sa.text("SELECT leaf_index, proof_path, batch_id FROM credentials ORDER BY seq")

@@ -14,36 +14,20 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 
 from talentproof.issuer import db
 
+from .issuer_helpers import insert_institution_row, migrate_to
+
 _ROWS = 300
-
-
-def _to(engine: sa.Engine, revision: str, *, up: bool = True) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        (command.upgrade if up else command.downgrade)(cfg, revision)
 
 
 def _fill(engine: sa.Engine) -> list[tuple[Any, ...]]:
     """An institution, a batch and ``_ROWS`` credentials (every column set); the rows."""
     with engine.begin() as c:
-        c.execute(
-            sa.text(
-                "INSERT INTO institutions (slug, name, did, chain_account, chain_account_key_enc, "
-                "credential_types, status, next_status_index, created_at) VALUES ('u', 'U', "
-                "'did:web:u.example', '0x0', :key, 'DegreeCredential', 'active', 0, "
-                "'2026-01-01 00:00:00+00:00')"
-            ),
-            {"key": b"\x00"},
-        )
+        insert_institution_row(c)
         c.execute(
             sa.text(
                 "INSERT INTO anchor_batches (institution_id, root, leaf_count, state, "
@@ -108,7 +92,7 @@ def _indexed_columns(engine: sa.Engine) -> dict[tuple[str | None, ...], bool]:
 
 
 def _check_upgrade(engine: sa.Engine) -> None:
-    _to(engine, "0005")
+    migrate_to(engine, "0005")
     before = _fill(engine)
     assert _indexed_columns(engine)[("credential_hash",)] is True
     db.migrate(engine)
@@ -129,7 +113,7 @@ def _check_upgrade(engine: sa.Engine) -> None:
     assert seqs[-1] > before[-1][0] and len(seqs) == _ROWS + 1  # the sequence continues
     with engine.begin() as c:
         c.execute(sa.text("DELETE FROM credentials WHERE id = 'urn:uuid:new-1'"))
-    _to(engine, "0005", up=False)
+    migrate_to(engine, "0005", up=False)
     assert _indexed_columns(engine)[("credential_hash",)] is True
     assert _rows(engine) == before
     with pytest.raises(sa.exc.IntegrityError):

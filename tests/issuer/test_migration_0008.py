@@ -9,18 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-
-def _migrate_to(engine: sa.Engine, revision: str, *, up: bool = True) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from talentproof.issuer import db
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        (command.upgrade if up else command.downgrade)(cfg, revision)
+from .issuer_helpers import insert_institution_row, migrate_to
 
 
 def _columns(engine: sa.Engine) -> list[str]:
@@ -35,18 +24,10 @@ def _check(url: str) -> None:
     from talentproof.issuer import db
 
     engine = db.make_engine(url)
-    _migrate_to(engine, "0007")
+    migrate_to(engine, "0007")
     assert "api_key_id" not in _columns(engine)
     with engine.begin() as c:
-        c.execute(
-            sa.text(
-                "INSERT INTO institutions (slug, name, did, chain_account, chain_account_key_enc, "
-                "credential_types, status, next_status_index, created_at) VALUES ('u', 'U', "
-                "'did:web:u.example', '0x0', :key, 'DegreeCredential', 'active', 0, "
-                "'2026-01-01 00:00:00+00:00')"
-            ),
-            {"key": b"\x00"},
-        )
+        insert_institution_row(c)
         c.execute(
             sa.text(
                 "INSERT INTO status_changes (institution_id, action, reason, credential_ids, "
@@ -61,7 +42,7 @@ def _check(url: str) -> None:
     assert [tuple(r) for r in rows] == [("pending", None)]
     with engine.begin() as c:
         c.execute(sa.text("UPDATE status_changes SET api_key_id = 'k1'"))
-    _migrate_to(engine, "0007", up=False)
+    migrate_to(engine, "0007", up=False)
     assert "api_key_id" not in _columns(engine)
     with engine.connect() as c:
         assert c.execute(sa.text("SELECT state FROM status_changes")).scalars().all() == ["pending"]
