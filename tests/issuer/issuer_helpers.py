@@ -91,6 +91,27 @@ def bearer(token: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **extra}
 
 
+def set_institution_status(client: TestClient, slug: str, status: str) -> None:
+    """The operator sets institution ``slug``'s status (``active``, ``suspended``, ...)."""
+    r = client.post(
+        f"/operator/institutions/{slug}/status", headers=operator_headers(), json={"status": status}
+    )
+    assert r.status_code == 200, r.text
+
+
+def stop_api_key(client: TestClient, slug: str, key_id: str, stop: str) -> None:
+    """The operator stops a (stolen) API key of institution ``slug``: ``stop`` "key revoked"
+    revokes the key, "institution suspended" suspends the institution."""
+    if stop == "key revoked":
+        url = f"/operator/institutions/{slug}/api-keys/{key_id}/revoke"
+        r = client.post(url, headers=operator_headers())
+        assert r.status_code == 200, r.text
+    elif stop == "institution suspended":
+        set_institution_status(client, slug, "suspended")
+    else:
+        raise ValueError(f"stop {stop!r}: expected 'key revoked' or 'institution suspended'")
+
+
 def holder_did(seed_byte: int = 7) -> str:
     """A holder's did:key."""
     return Ed25519SigningKey.from_seed(bytes([seed_byte]) * 32).public_key.did_key

@@ -31,6 +31,8 @@ from tests.issuer.issuer_helpers import (
     holder_did,
     onboard,
     operator_headers,
+    set_institution_status,
+    stop_api_key,
 )
 
 pytestmark = pytest.mark.integration
@@ -156,24 +158,10 @@ def test_attack_bulk_job_of_a_stolen_key_stops_when_the_operator_acts(
     runner = BulkRunner(small, processes=1, inline_rows=1000)
     runner.run_job(running, max_chunks=1)  # two rows stored: the job is running
     assert _job(client, own, running)["rows_done"] == 2
-    if stop == "key revoked":
-        url = f"/operator/institutions/{slug}/api-keys/{stolen['id']}/revoke"
-        r = client.post(url, headers=operator_headers())
-    else:
-        r = client.post(
-            f"/operator/institutions/{slug}/status",
-            headers=operator_headers(),
-            json={"status": "suspended"},
-        )
-    assert r.status_code == 200, r.text
+    stop_api_key(client, slug, stolen["id"], stop)
     runner.run_pending()
     if stop == "institution suspended":  # reactivated (the stolen key revoked) to read the jobs
-        r = client.post(
-            f"/operator/institutions/{slug}/status",
-            headers=operator_headers(),
-            json={"status": "active"},
-        )
-        assert r.status_code == 200, r.text
+        set_institution_status(client, slug, "active")
     for job, signed in ((queued, 0), (running, 2)):
         status = _job(client, own, job)
         assert status["state"] == "failed", status

@@ -20,7 +20,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
-from tests.issuer.issuer_helpers import bearer, degree_request, onboard, operator_headers
+from tests.issuer.issuer_helpers import (
+    bearer,
+    degree_request,
+    onboard,
+    operator_headers,
+    set_institution_status,
+    stop_api_key,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -84,24 +91,10 @@ def test_attack_stolen_key_status_changes_are_not_sent_after_the_operator_acts(
     revoke = _change(client, stolen["token"], "revoke", good["id"])
     own_revoke = _change(client, own, "revoke", fraud["id"])
 
-    if stop == "key revoked":
-        url = f"/operator/institutions/{slug}/api-keys/{stolen['id']}/revoke"
-        r = client.post(url, headers=operator_headers())
-    else:
-        r = client.post(
-            f"/operator/institutions/{slug}/status",
-            headers=operator_headers(),
-            json={"status": "suspended"},
-        )
-    assert r.status_code == 200, r.text
+    stop_api_key(client, slug, stolen["id"], stop)
     worker.drain(30)  # the ledger answers again
     if stop == "institution suspended":  # reactivated to read what happened
-        r = client.post(
-            f"/operator/institutions/{slug}/status",
-            headers=operator_headers(),
-            json={"status": "active"},
-        )
-        assert r.status_code == 200, r.text
+        set_institution_status(client, slug, "active")
 
     why = "revoked" if stop == "key revoked" else "suspended"
     for dropped in (reinstate, revoke):
