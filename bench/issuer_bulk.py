@@ -754,7 +754,8 @@ def main() -> int:
         runner = BulkRunner(service)
         if not args.cold_pool:
             runner.signing.start()
-            runner.warm_up()  # as the runner's thread does when it starts: its statements
+            runner.warm_up()  # as the runner's thread does when it starts: its statements,
+            runner.warm_institutions()  # then each institution's key and first status block
         pool_pids = runner.signing.pids()
         # and its anchoring worker, started with it too (its first pass, which reads the chain,
         # is over before the job: the raw-sign rounds below take a second or more)
