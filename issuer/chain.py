@@ -169,6 +169,9 @@ class ChainGateway:
         self._contract: Any = None
         self._decoder: Any = None
         self._abi: Any = None  # the registry's ABI for decoding its events (`status_named`)
+        #: issuer id -> the status events `status_named` has seen, to the block it scanned
+        self._named: dict[int, _NamedEvents] = {}
+        self._named_lock = threading.Lock()
         self._deployment: DeploymentInfo | None = None
         self._senders: dict[bytes, Any] = {}
         self.health = ChainHealth(False, "not checked yet")
@@ -581,24 +584,72 @@ class ChainGateway:
         """(credential hashes, batch roots) that the registry's status events name in the
         issuer's namespace, whoever acted (this service, another tool of the institution's
         account, governance): the credentials whose status its status lists must read beside
-        those this service changed, and the batches revoked whole. Two ``eth_getLogs`` since the
-        deployment block, filtered by the issuer's id."""
-        hashes: set[bytes] = set()
-        roots: set[bytes] = set()
+        those this service changed, and the batches revoked whole.
+
+        Incremental: the events seen are kept per issuer with the last block scanned and its
+        hash; a read asks for the latest block, checks that the block scanned last is still the
+        chain's (its hash commits to every block below it: else, a reorganisation or rollback,
+        everything is scanned again) and scans only from `STATUS_RESCAN_BLOCKS` below it (a
+        node behind the one that answered the latest block, with several endpoints) to the
+        latest, replacing what it held for those blocks. The same answer as
+        `status_named_full` (tests/issuer/test_status_named_incremental.py)."""
+        with _guard("eth_getBlockByNumber"):
+            w3, _ = self._connect()
+            head = w3.eth.get_block("latest")
+        number, block_hash = int(head["number"]), bytes(head["hash"])
+        with self._named_lock:
+            seen = self._named.get(issuer_id)
+        start = self._deployment_block()
+        if seen is not None and seen.to_block <= number:
+            with _guard("eth_getBlockByNumber"):
+                try:
+                    kept = bytes(w3.eth.get_block(seen.to_block)["hash"]) == seen.to_hash
+                except Exception as exc:
+                    if not _block_missing(exc):
+                        raise
+                    kept = False
+            if kept and seen.to_block == number:
+                return seen.answer()
+            if kept:
+                start = max(start, seen.to_block - STATUS_RESCAN_BLOCKS + 1)
+            else:
+                seen = None
+        else:
+            seen = None
+        found = self._status_events(issuer_id, start, number)
+        events = [e for e in seen.events if e[0] < start] if seen is not None else []
+        updated = _NamedEvents(number, block_hash, events + found)
+        with self._named_lock:
+            self._named[issuer_id] = updated
+        return updated.answer()
+
+    def status_named_full(self, issuer_id: int) -> tuple[set[bytes], set[bytes]]:
+        """`status_named`'s reference: every status event since the deployment block (two
+        ``eth_getLogs``, filtered by the issuer's id), nothing kept."""
+        return _NamedEvents(0, b"", self._status_events(issuer_id, None, None)).answer()
+
+    def _status_events(
+        self, issuer_id: int, from_block: int | None, to_block: int | None
+    ) -> list[tuple[int, bool, bytes]]:
+        """(block, is a batch root, hash or root) of each name the registry's status events in
+        the issuer's namespace hold between the blocks (None: the deployment block, latest)."""
+        out: list[tuple[int, bool, bytes]] = []
         # issuerId is the first indexed argument of the credentials' events, the second of the
         # batches' (after the root)
-        for names, position, into in (
-            (_CREDENTIAL_STATUS_EVENTS, 1, hashes),
-            (_BATCH_STATUS_EVENTS, 2, roots),
+        for names, position, is_root in (
+            (_CREDENTIAL_STATUS_EVENTS, 1, False),
+            (_BATCH_STATUS_EVENTS, 2, True),
         ):
-            for _name, args in self._issuer_logs(names, position, issuer_id):
+            for block, _name, args in self._issuer_logs_between(
+                names, position, issuer_id, from_block, to_block
+            ):
                 if "credentialHashes" in args:
-                    into.update(bytes(h) for h in args["credentialHashes"])
+                    out.extend((block, is_root, bytes(h)) for h in args["credentialHashes"])
                 elif "credentialHash" in args:
-                    into.add(bytes(args["credentialHash"]))
+                    out.append((block, is_root, bytes(args["credentialHash"])))
                 else:
-                    into.add(bytes(args["root"]))
-        return hashes, roots
+                    out.append((block, is_root, bytes(args["root"])))
+        return out
 
     def _issuer_logs(
         self, names: tuple[str, ...], position: int, issuer_id: int
@@ -606,6 +657,23 @@ class ChainGateway:
         """The registry's events ``names`` whose indexed argument number ``position`` (1 = the
         first) is ``issuer_id``, decoded, oldest first: one ``eth_getLogs`` since the deployment
         block."""
+        return [
+            (name, args)
+            for _block, name, args in self._issuer_logs_between(
+                names, position, issuer_id, None, None
+            )
+        ]
+
+    def _issuer_logs_between(
+        self,
+        names: tuple[str, ...],
+        position: int,
+        issuer_id: int,
+        from_block: int | None,
+        to_block: int | None,
+    ) -> list[tuple[int, str, dict[str, Any]]]:
+        """`_issuer_logs` between two blocks (None: the deployment block, latest), each with
+        its block number."""
         from talentproof.ledger.abi import ContractABI  # noqa: PLC0415 (start-up time)
 
         if self._abi is None:
@@ -621,15 +689,16 @@ class ChainGateway:
             logs = w3.eth.get_logs(
                 {
                     "address": contract.address,
-                    "fromBlock": self._deployment_block(),
-                    "toBlock": "latest",
+                    "fromBlock": self._deployment_block() if from_block is None else from_block,
+                    "toBlock": "latest" if to_block is None else to_block,
                     "topics": topics,
                 }
             )
-            return [
-                abi.decode_log([bytes(t) for t in log["topics"]], bytes(log["data"]))
-                for log in logs
-            ]
+            out = []
+            for log in logs:
+                name, args = abi.decode_log([bytes(t) for t in log["topics"]], bytes(log["data"]))
+                out.append((int(log["blockNumber"]), name, args))
+            return out
 
     def signing_keys(self, issuer_id: int, public_keys: list[bytes]) -> SigningKeyRecords:
         """What the registry records of the issuer's signing keys ``public_keys`` (raw 32
@@ -730,6 +799,32 @@ _CREDENTIAL_STATUS_EVENTS = (
 )
 #: ... and the events of its batches revoked whole (``issuerId`` their second indexed argument).
 _BATCH_STATUS_EVENTS = ("BatchRevoked", "BatchRevokedByGovernance")
+#: `ChainGateway.status_named` scans again this many blocks below the last one it scanned: the
+#: events a node behind the one that answered the latest block did not have yet (several
+#: endpoints). A reorganisation deeper than that changes the last block's hash: all is scanned.
+STATUS_RESCAN_BLOCKS = 64
+
+
+@dataclass(slots=True)
+class _NamedEvents:
+    """What `ChainGateway.status_named` has seen of an issuer's status events: (block, is a
+    batch root, hash or root) each, scanned up to ``to_block`` whose hash was ``to_hash``."""
+
+    to_block: int
+    to_hash: bytes
+    events: list[tuple[int, bool, bytes]]
+
+    def answer(self) -> tuple[set[bytes], set[bytes]]:
+        hashes = {value for _b, is_root, value in self.events if not is_root}
+        roots = {value for _b, is_root, value in self.events if is_root}
+        return hashes, roots
+
+
+def _block_missing(exc: Exception) -> bool:
+    """Whether a block read failed because the chain has no such block (it went back)."""
+    from web3.exceptions import BlockNotFound  # noqa: PLC0415 (start-up time)
+
+    return isinstance(exc, BlockNotFound)
 
 
 def _registry_abi() -> list[dict[str, Any]]:
