@@ -67,7 +67,14 @@ def _with(doc: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return out
 
 
-_DROP = object()
+class _Drop:
+    """The member removed (its repr is stable: pytest-xdist's workers must name the same ids)."""
+
+    def __repr__(self) -> str:
+        return "<dropped>"
+
+
+_DROP = _Drop()
 _H = "0x" + "ab" * 32
 
 
