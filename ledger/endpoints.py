@@ -250,6 +250,11 @@ class RpcEndpoints:
             state.detail, state.checked = detail, now
             state.failures += 1
 
+    def mark_current_down(self, detail: str) -> None:
+        """The current endpoint answered but cannot be relied on (e.g. a verifier found its head
+        too old, `detail`): mark it down, so that the next request starts at another one."""
+        self.mark_down(self._current, detail)
+
     def status(self) -> list[EndpointStatus]:
         """Every endpoint's status, in configuration order."""
         now = time.monotonic()

@@ -344,6 +344,7 @@ class _Job:
     block: int
     min_confirmations: int
     full: bool
+    max_head_age: float = 0.0
 
 
 _job: _Job | None = None
@@ -354,7 +355,7 @@ def _init(job: _Job) -> None:
     global _job, _verifier
     _job = job
     _verifier = Verifier.from_deployment(
-        job.trust, job.rpc, MinConfirmations(job.min_confirmations)
+        job.trust, job.rpc, MinConfirmations(job.min_confirmations), max_head_age=job.max_head_age
     )
 
 
@@ -428,6 +429,7 @@ def run_folder(
     full: bool = False,
     progress: Any = None,
     paths: list[str] | None = None,
+    max_head_age: float = 0.0,
 ) -> tuple[list[dict[str, Any]], int, float]:
     """Verify every file of ``folder``; returns (results in file order, block number, seconds).
 
@@ -435,11 +437,18 @@ def run_folder(
     """
     if paths is None:
         paths = folder_paths(folder)
-    head = Verifier.from_deployment(trust, rpc, MinConfirmations(min_confirmations))
+    head = Verifier.from_deployment(
+        trust, rpc, MinConfirmations(min_confirmations), max_head_age=max_head_age
+    )
     start = time.perf_counter()
-    block = head.reader.block_number()  # raises ChainUnavailable when the chain is down
+    # raises ChainUnavailable when the chain is down or (max_head_age) every head is too old
+    block = head.fresh_head()
     head.node_chain_id()
-    job = _Job(rpc, trust, as_of, block, min_confirmations, full)
+    # the workers read at `block` on the endpoint that served it first (a stale one is down)
+    endpoints = getattr(head.reader, "endpoints", None)
+    if endpoints is not None:
+        rpc = ",".join(sorted(endpoints.urls, key=lambda u: u != endpoints.current))
+    job = _Job(rpc, trust, as_of, block, min_confirmations, full, max_head_age)
     results: list[dict[str, Any]] = []
     if workers <= 1 or len(paths) <= CHUNK:
         _init(job)
@@ -502,6 +511,7 @@ def verify_folder(
     as_json: bool,
     min_confirmations: int = 1,
     workers: int = 2,
+    max_head_age: float = 0.0,
 ) -> int:
     """The CLI's folder mode: verify, print per-file lines (or JSON) and a summary; exit code."""
     paths = folder_paths(folder)
@@ -521,6 +531,7 @@ def verify_folder(
             full=as_json,
             progress=None if as_json else _Bar(),
             paths=paths,
+            max_head_age=max_head_age,
         )
     except ChainUnavailable as exc:
         print(f"error: the chain could not be read: {exc}", file=sys.stderr)

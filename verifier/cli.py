@@ -243,6 +243,19 @@ def verify_command(
             help="Blocks an anchor must have, its own included, at the block read (check 5).",
         ),
     ] = 1,
+    max_head_age: Annotated[
+        float,
+        typer.Option(
+            "--max-head-age",
+            min=0,
+            help="Seconds the chain head's block time may lie behind this clock; an older head "
+            "(a stale or cut-off node, which would miss later revocations) makes the chain "
+            "checks NOT VERIFIABLE, and with several --rpc URLs the next one is read. "
+            "0: any age (a dev chain that mines only on transactions). "
+            "Env: TALENTPROOF_VERIFIER_MAX_HEAD_AGE_S.",
+            envvar="TALENTPROOF_VERIFIER_MAX_HEAD_AGE_S",
+        ),
+    ] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     receipt: Annotated[
         Path | None,
@@ -314,6 +327,7 @@ def verify_command(
                 as_json=as_json,
                 min_confirmations=min_confirmations,
                 workers=workers,
+                max_head_age=max_head_age,
             )
             raise typer.Exit(code)
         from talentproof.verifier.inputs import resolve_argument
@@ -328,7 +342,7 @@ def verify_command(
             MinConfirmations(min_confirmations),
             *([Domain(domain)] if domain else []),
         ]
-        verifier = Verifier.from_deployment(trust, rpc, *own)
+        verifier = Verifier.from_deployment(trust, rpc, *own, max_head_age=max_head_age)
         report = verifier.verify_application(
             items,
             as_of=as_of_dt,

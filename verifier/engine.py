@@ -62,7 +62,7 @@ from talentproof.credential import presentation as c_presentation
 from talentproof.credential.merkle import InclusionMemo
 from talentproof.ledger.chain import did_hash as _ledger_did_hash
 from talentproof.ledger.chain import type_id as _ledger_type_id
-from talentproof.ledger.errors import LedgerError
+from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.verifier import checks, memo
 from talentproof.verifier.checks import Finding, Reason
 from talentproof.verifier.errors import InputError, InputTooLarge
@@ -435,6 +435,11 @@ class Verifier:
     domain: str = DEFAULT_DOMAIN
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: The oldest head (seconds between its block's time and this verifier's clock) a read at the
+    #: latest block accepts; 0: any. A node cut off from the signers, lagging or serving an old
+    #: state misses every revocation after its head: past the bound the chain checks are NOT
+    #: VERIFIABLE, naming the head, and with several endpoints the next one is read instead.
+    max_head_age: float = 0.0
     _chain_id: int | None = field(default=None, init=False, repr=False)
     #: Checks 5-8 by everything they depend on (:class:`~talentproof.verifier.memo.ChainChecksMemo`).
     _chain_memo: memo.ChainChecksMemo = field(
@@ -457,13 +462,16 @@ class Verifier:
         *requirements: Requirement,
         limits: Limits | None = None,
         clock: Callable[[], datetime] | None = None,
+        max_head_age: float = 0.0,
     ) -> Verifier:
         """The one way to build a verifier: trusting ``trust`` (a deployment record's path, a
         registry address, or a :class:`TrustedDeployment`), reading the chain at ``rpc``, with
         this verifier's ``requirements`` (:class:`MinConfirmations`, :class:`Domain`).
 
+        ``max_head_age``: the oldest chain head accepted, in seconds (0: any; see the field).
+
         Raises ``TrustConfigError`` for a bad trust argument and ``InputError`` for a bad RPC
-        URL (both usage errors)."""
+        URL or head age (usage errors)."""
         # Lazy on purpose: the ledger reader (eth-utils, eth-abi, the artifacts: ~18 ms) is
         # imported when a verifier is built, not by every `talentproof` command at start-up.
         from talentproof.ledger.reader import RegistryReader  # noqa: PLC0415 (start-up time)
@@ -475,7 +483,9 @@ class Verifier:
         except ValueError as exc:
             raise InputError(f"--rpc: {exc}") from None
         own = Requirements().with_(*requirements)
-        kw: dict[str, Any] = {}
+        if not (isinstance(max_head_age, int | float) and 0 <= max_head_age < float("inf")):
+            raise InputError(f"max head age: expected seconds >= 0, found {max_head_age!r}")
+        kw: dict[str, Any] = {"max_head_age": float(max_head_age)}
         if limits is not None:
             kw["limits"] = limits
         if clock is not None:
@@ -629,6 +639,64 @@ class Verifier:
         assert q is not None
         return self.reader.verify_credential(*q, as_of=as_of, block=block)
 
+    def stale_head(self, number: int, block_hash: str, timestamp: int) -> str | None:
+        """Why the head block ``number`` (its ``block_hash``, its time ``timestamp``) is too old
+        to judge by (:attr:`max_head_age`), or None when it is not."""
+        if not self.max_head_age:
+            return None
+        now = self.clock().timestamp()
+        age = now - timestamp
+        if age <= self.max_head_age:
+            return None
+        at = datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+        where = getattr(self.reader, "_where", lambda: "the node")()
+        return (
+            f"the chain head on {where}, block {number} {block_hash} of {at}, is {age:.0f} s old, "
+            f"more than the max head age of {self.max_head_age:g} s: a node cut off from the "
+            "chain, lagging or serving an old state would not show a revocation made after it"
+        )
+
+    def _read_fresh(self, p: Prepared, as_of: int) -> Any:
+        """:meth:`read` at the latest block, refused (``ChainUnavailable``) when the head is
+        older than :attr:`max_head_age`; with several endpoints a stale one is marked down and
+        the next one read, each endpoint at most once."""
+        endpoints = getattr(self.reader, "endpoints", None)
+        tries = 1 if endpoints is None else len(endpoints.urls)
+        problem: str | None = None
+        for _ in range(tries):
+            verdict = self.read(p, as_of, "latest")
+            problem = self.stale_head(
+                int(verdict.block_number),
+                checks.block_hash(verdict),
+                int(verdict.block_timestamp),
+            )
+            if problem is None:
+                return verdict
+            if endpoints is not None:
+                endpoints.mark_current_down(f"stale head: {problem}")
+        raise ChainUnavailable(str(problem))
+
+    def fresh_head(self) -> int:
+        """The latest block's number, refused like :meth:`_read_fresh` when it is too old (a
+        folder's reads are pinned to it)."""
+        reader: Any = self.reader  # a RegistryReader: its JSON-RPC batch and endpoints
+        endpoints = getattr(reader, "endpoints", None)
+        tries = 1 if endpoints is None else len(endpoints.urls)
+        problem: str | None = None
+        for _ in range(tries):
+            if not self.max_head_age:
+                return int(reader.block_number())
+            header = reader.batch([("eth_getBlockByNumber", ["latest", False])])[0]
+            if not isinstance(header, dict):
+                raise ChainUnavailable("eth_getBlockByNumber: no latest block")
+            number = int(header["number"], 16)
+            problem = self.stale_head(number, str(header["hash"]), int(header["timestamp"], 16))
+            if problem is None:
+                return number
+            if endpoints is not None:
+                endpoints.mark_current_down(f"stale head: {problem}")
+        raise ChainUnavailable(str(problem))
+
     # ----------------------------------------------------------------- phase 3: chain checks
 
     def finish(
@@ -734,6 +802,7 @@ class Verifier:
             registry=key[1],
             block_number=key[2],
             block_hash=checks.block_hash(verdict),
+            block_timestamp=int(getattr(verdict, "block_timestamp", 0) or 0),
         )
         self._last_point = (key, point)
         return point
@@ -874,7 +943,13 @@ class Verifier:
                 p.binding = refused
         if req.min_confirmations != self.min_confirmations:
             verifier = Verifier(
-                self.reader, self.trust, req.min_confirmations, req.domain, self.limits, self.clock
+                self.reader,
+                self.trust,
+                req.min_confirmations,
+                req.domain,
+                self.limits,
+                self.clock,
+                self.max_head_age,
             )
             verifier._chain_id = self._chain_id
         else:
@@ -1027,7 +1102,10 @@ class Verifier:
                 else:
                     try:
                         self.node_chain_id()
-                        verdict = self.read(p, as_of_chain, block)
+                        if block == "latest":
+                            verdict = self._read_fresh(p, as_of_chain)
+                        else:
+                            verdict = self.read(p, as_of_chain, block)
                         block = int(verdict.block_number)
                     except LedgerError as exc:
                         err = chain_error = _one_line(exc)

@@ -4,6 +4,7 @@ credential says, a mark per check and per criterion, and the result line last.""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from talentproof.credential.text import printable
@@ -88,8 +89,15 @@ def render_credential(r: CredentialReport) -> list[str]:
         lines.append(f"    says: {says}")
     lines.extend(_check_line(c) for c in r.checks)
     if r.chain:
+        at = r.chain.block_timestamp
+        when = (
+            " of " + datetime.fromtimestamp(at, UTC).isoformat().replace("+00:00", "Z")
+            if at > 0
+            else ""
+        )
         lines.append(
-            f"    read at block {r.chain.block_number} {r.chain.block_hash} on chain {r.chain.chain_id}"
+            f"    read at block {r.chain.block_number} {r.chain.block_hash}{when}"
+            f" on chain {r.chain.chain_id}"
         )
     return lines
 

@@ -156,6 +156,8 @@ class ChainPoint:
     registry: str
     block_number: int
     block_hash: str
+    #: the block's time (Unix seconds): when the chain state judged by was current (0: unknown)
+    block_timestamp: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -164,6 +166,7 @@ class ChainPoint:
             "registry": self.registry,
             "blockNumber": self.block_number,
             "blockHash": self.block_hash,
+            "blockTimestamp": self.block_timestamp,
         }
 
     @classmethod
@@ -174,6 +177,7 @@ class ChainPoint:
             registry=str(data["registry"]),
             block_number=int(data["blockNumber"]),
             block_hash=str(data["blockHash"]),
+            block_timestamp=int(data.get("blockTimestamp") or 0),
         )
 
 

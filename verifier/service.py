@@ -274,7 +274,9 @@ def _default_verifier(settings: ServiceSettings) -> Verifier:
         *([Domain(settings.domain)] if settings.domain else []),
     ]
     try:
-        return Verifier.from_deployment(settings.trust, settings.rpc_url, *own)
+        return Verifier.from_deployment(
+            settings.trust, settings.rpc_url, *own, max_head_age=settings.max_head_age_s
+        )
     except InputError as exc:  # a bad RPC URL: the service's configuration, not the input
         raise TrustConfigError(f"rpc url: {str(exc).removeprefix('--rpc: ')}") from None
 

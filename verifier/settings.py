@@ -65,6 +65,13 @@ class ServiceSettings(BaseSettings):
     receipt_key: Path | None = Field(None, validation_alias="TALENTPROOF_VERIFIER_KEY")
     domain: str | None = Field(None, description="None: the engine's DEFAULT_DOMAIN.")
     min_confirmations: int = Field(1, ge=1)
+    max_head_age_s: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds the chain head's block time may lie behind the service's clock: an "
+        "older head (a stale or cut-off node, which would miss later revocations) makes the chain "
+        "checks NOT VERIFIABLE, and with several RPC URLs the next one is read. 0: any age.",
+    )
     challenge_ttl: float = Field(300.0, gt=0)
     oid4vp_request_ttl: float = Field(
         300.0, gt=0, description="Seconds an OpenID4VP request stays open."
