@@ -417,6 +417,19 @@ def network_issuer_defaults(config: StackConfig, environ: Mapping[str, str]) -> 
     return {k: v for k, v in defaults.items() if k not in environ and k not in config.extra_env}
 
 
+def network_verifier_defaults(config: StackConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """The verifier settings a Clique network needs and Anvil does not: a head older than 5
+    block periods (at least 30 s) is a stale node, and its verdicts NOT_VERIFIABLE rather than
+    judged on an old state (README "Operating on a network"); Anvil mines only on transactions,
+    so its head is old whenever nothing happens. The environment wins."""
+    if config.chain != "network":
+        return {}
+    name = "TALENTPROOF_VERIFIER_MAX_HEAD_AGE_S"
+    if name in environ or name in config.extra_env:
+        return {}
+    return {name: str(max(30, NETWORK_STALE_PERIODS * config.block_period))}
+
+
 def check_environment() -> None:
     """`talentproof run` is development only: refuse an environment that says otherwise."""
     for name in ("TALENTPROOF_ENV", "TALENTPROOF_ISSUER_ENV"):
@@ -598,7 +611,7 @@ def run_stack(config: StackConfig) -> None:
                     ),
                     f"http://127.0.0.1:{config.verifier_port}/healthz",
                     data_dir / "logs" / "verifier.log",
-                    env,
+                    {**env, **network_verifier_defaults(config, os.environ)},
                 )
             )
         for service in services:

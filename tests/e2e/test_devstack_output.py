@@ -94,6 +94,20 @@ def test_a_network_stack_issuer_waits_for_confirmations_unless_told(tmp_path: Pa
     assert "TALENTPROOF_ISSUER_CONFIRMATIONS" not in devstack.network_issuer_defaults(extra, {})
 
 
+def test_a_network_stack_verifier_calls_a_stale_head_not_verifiable(tmp_path: Path) -> None:
+    """On ``--chain network`` the verifier service refuses to judge on a head older than 5
+    block periods (at least 30 s): an RPC node cut off from the signers would otherwise read a
+    revoked credential VALID (tests/security/test_attack_stale_rpc_node.py). Anvil mines only on
+    transactions: no bound there. The environment wins."""
+    name = "TALENTPROOF_VERIFIER_MAX_HEAD_AGE_S"
+    network = devstack.StackConfig(tmp_path, chain="network", block_period=2)
+    assert devstack.network_verifier_defaults(network, {}) == {name: "30"}
+    slow = devstack.StackConfig(tmp_path, chain="network", block_period=20)
+    assert devstack.network_verifier_defaults(slow, {}) == {name: "100"}
+    assert devstack.network_verifier_defaults(devstack.StackConfig(tmp_path), {}) == {}
+    assert devstack.network_verifier_defaults(network, {name: "0"}) == {}
+
+
 def test_a_slow_network_stack_issuer_waits_ten_blocks_before_replacing_a_tx(
     tmp_path: Path,
 ) -> None:
