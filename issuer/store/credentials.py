@@ -28,6 +28,76 @@ def status_list_candidates(session: Session, institution_id: int, changed_ids: l
     ).all()
 
 
+#: Hashes, roots or ids per ``IN (...)`` of the reads below.
+_IN_CHUNK = 500
+
+
+def status_rows_by_hash(session: Session, institution_id: int, hashes: set[bytes]) -> list[Any]:
+    """The institution's credentials among ``hashes``: rows as `status_list_candidates`
+    gives."""
+    wanted = sorted(hashes)
+    rows: list[Any] = []
+    for i in range(0, len(wanted), _IN_CHUNK):
+        rows.extend(
+            session.execute(
+                select(
+                    Credential.credential_hash,
+                    Credential.status_index,
+                    Credential.revoked_at,
+                    Credential.suspended,
+                ).where(
+                    Credential.institution_id == institution_id,
+                    Credential.credential_hash.in_(wanted[i : i + _IN_CHUNK]),
+                )
+            )
+        )
+    return rows
+
+
+def status_indexes_in_batches(
+    session: Session, institution_id: int, roots: set[bytes]
+) -> list[int]:
+    """The status indexes of the institution's credentials anchored in the batches ``roots``."""
+    wanted = sorted(roots)
+    out: list[int] = []
+    for i in range(0, len(wanted), _IN_CHUNK):
+        out.extend(
+            session.scalars(
+                select(Credential.status_index)
+                .join(AnchorBatch, Credential.batch_id == AnchorBatch.id)
+                .where(
+                    AnchorBatch.institution_id == institution_id,
+                    AnchorBatch.root.in_(wanted[i : i + _IN_CHUNK]),
+                )
+            )
+        )
+    return out
+
+
+def hashes_of(session: Session, ids: list[str]) -> dict[str, bytes]:
+    """Credential id -> its hash, for ``ids`` (a page's: at most 1,000)."""
+    if not ids:
+        return {}
+    return dict(
+        session.execute(
+            select(Credential.id, Credential.credential_hash).where(Credential.id.in_(ids))
+        ).all()
+    )
+
+
+def anchored_roots(session: Session, batch_ids: list[int]) -> dict[int, bytes]:
+    """Batch id -> its Merkle root, for the anchored batches among ``batch_ids``."""
+    if not batch_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(AnchorBatch.id, AnchorBatch.root).where(
+                AnchorBatch.id.in_(batch_ids), AnchorBatch.state == "anchored"
+            )
+        ).all()
+    )
+
+
 def top_status_index(session: Session, institution_id: int) -> int:
     """The highest status-list index the institution used (0 if none)."""
     return (

@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from talentproof.credential.merkle import HASH_SIZE, MerkleTree
@@ -275,29 +274,9 @@ class Credentials:
             inst = session.get(Institution, institution_id)
             chain_issuer_id = inst.chain_issuer_id if inst else None
             ids = [r.id for r in rows]
-            hashes = (
-                dict(
-                    session.execute(
-                        select(Credential.id, Credential.credential_hash).where(
-                            Credential.id.in_(ids)
-                        )
-                    ).all()
-                )
-                if ids
-                else {}
-            )
+            hashes = store.hashes_of(session, ids)
             batch_ids = sorted({r.batch_id for r in rows if r.batch_id is not None})
-            roots = (
-                dict(
-                    session.execute(
-                        select(AnchorBatch.id, AnchorBatch.root).where(
-                            AnchorBatch.id.in_(batch_ids), AnchorBatch.state == "anchored"
-                        )
-                    ).all()
-                )
-                if batch_ids
-                else {}
-            )
+            roots = store.anchored_roots(session, batch_ids)
         items = [
             {
                 "id": r.id,

@@ -7,12 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from .. import _cred
 from ..chain import SigningKeyRecords
-from ..db import AnchorBatch, Credential, utcnow
+from ..db import utcnow
 from ..errors import LedgerUnavailable, NotFound
 from ..statuslist import encode_bitstring, list_length
 from ..store import credentials as credential_store
@@ -29,51 +26,9 @@ KEY_RECORDS_TTL_S = 2.0
 #: (seconds), then answers 503.
 KEY_RECORDS_STALE_MAX_S = 300.0
 
-#: Hashes or roots per ``IN (...)`` of the reads below.
-_IN_CHUNK = 500
-
 
 def _iso(unix: int) -> str:
     return dt.datetime.fromtimestamp(unix, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _named_rows(session: Session, institution_id: int, hashes: set[bytes]) -> list[Any]:
-    """The institution's credentials among ``hashes``: rows as `status_list_candidates` gives."""
-    wanted = sorted(hashes)
-    rows: list[Any] = []
-    for i in range(0, len(wanted), _IN_CHUNK):
-        rows.extend(
-            session.execute(
-                select(
-                    Credential.credential_hash,
-                    Credential.status_index,
-                    Credential.revoked_at,
-                    Credential.suspended,
-                ).where(
-                    Credential.institution_id == institution_id,
-                    Credential.credential_hash.in_(wanted[i : i + _IN_CHUNK]),
-                )
-            )
-        )
-    return rows
-
-
-def _indexes_in_batches(session: Session, institution_id: int, roots: set[bytes]) -> list[int]:
-    """The status indexes of the institution's credentials anchored in the batches ``roots``."""
-    wanted = sorted(roots)
-    out: list[int] = []
-    for i in range(0, len(wanted), _IN_CHUNK):
-        out.extend(
-            session.scalars(
-                select(Credential.status_index)
-                .join(AnchorBatch, Credential.batch_id == AnchorBatch.id)
-                .where(
-                    AnchorBatch.institution_id == institution_id,
-                    AnchorBatch.root.in_(wanted[i : i + _IN_CHUNK]),
-                )
-            )
-        )
-    return out
 
 
 class Publication:
@@ -192,7 +147,7 @@ class Publication:
                 # suspensions, its or the institution's batch revocations): never only what
                 # this service changed itself
                 named, revoked_roots = self.c.chain.status_named(inst.chain_issuer_id)
-                chain_candidates = candidates + _named_rows(
+                chain_candidates = candidates + credential_store.status_rows_by_hash(
                     session, inst.id, named - {c.credential_hash for c in candidates}
                 )
                 statuses = self.c.chain.credential_statuses(
@@ -202,7 +157,9 @@ class Publication:
                     if revoked if purpose == "revocation" else suspended:
                         set_bits.append(cand.status_index)
                 if purpose == "revocation" and revoked_roots:
-                    set_bits.extend(_indexes_in_batches(session, inst.id, revoked_roots))
+                    set_bits.extend(
+                        credential_store.status_indexes_in_batches(session, inst.id, revoked_roots)
+                    )
             except LedgerUnavailable:
                 source = "local mirror (ledger unavailable)"
                 for cand in candidates:
