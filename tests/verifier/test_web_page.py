@@ -96,6 +96,13 @@ def test_valid_application_is_green_with_each_check_and_criterion(
         "HSBC"
         in browser.find_element(By.CSS_SELECTOR, '[data-criterion="notable-firm-experience"]').text
     )
+    # the block the verdict was judged at, with its time (a stale node shows an old one)
+    import re
+
+    chain_line = browser.find_element(By.ID, "chain").text
+    assert re.search(
+        r"read at block \d+ \(0x[0-9a-f]{64}\) of \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", chain_line
+    ), chain_line
     browser.save_screenshot(str(tmp_path / "valid.png"))
 
 

@@ -229,7 +229,11 @@ function renderReport(report) {
   }
   if (report.chain) {
     out.append(el("p", { class: "muted", id: "chain" },
-      `Ledger read at block ${report.chain.blockNumber} (${report.chain.blockHash}) on chain ${report.chain.chainId}, registry ${report.chain.registry}.`));
+      `Ledger read at block ${report.chain.blockNumber} (${report.chain.blockHash})` +
+      (report.chain.blockTimestamp
+        ? ` of ${new Date(report.chain.blockTimestamp * 1000).toISOString().replace(".000Z", "Z")}`
+        : "") +
+      ` on chain ${report.chain.chainId}, registry ${report.chain.registry}.`));
   }
   if (report.receipt) {
     out.append(el("p", { class: "muted", id: "receipt" }, `Signed receipt by ${report.receipt.signature.keyId}.`));
