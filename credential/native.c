@@ -341,19 +341,27 @@ static int write_cuts(PyObject *document, PyObject *proof, Buf *b, Py_ssize_t cu
     return 0;
 }
 
-static PyObject *jcs_cuts(PyObject *self, PyObject *args) {
+/* The arguments (document, proof) parsed by ``format``, JCS(document) written into ``b`` (the
+ * spare buffer) and its cuts: 0, or BAIL / FAIL with ``b`` already given back to the spare. */
+static int cuts_of(PyObject *args, const char *format, Buf *b, Py_ssize_t cut[6]) {
     PyObject *document, *proof;
-    if (!PyArg_ParseTuple(args, "OO:jcs_cuts", &document, &proof)) return NULL;
-    Buf b = {spare.p, 0, spare.cap}; /* (the GIL is held throughout: one call at a time) */
+    if (!PyArg_ParseTuple(args, format, &document, &proof)) return FAIL;
+    b->p = spare.p; /* (the GIL is held throughout: one call at a time) */
+    b->len = 0;
+    b->cap = spare.cap;
     spare.p = NULL;
     spare.cap = 0;
+    int rc = write_cuts(document, proof, b, cut);
+    if (rc < 0) keep(b);
+    return rc;
+}
+
+static PyObject *jcs_cuts(PyObject *self, PyObject *args) {
+    Buf b;
     Py_ssize_t cut[6];
-    int rc = write_cuts(document, proof, &b, cut);
-    if (rc < 0) {
-        keep(&b);
-        if (rc == FAIL) return NULL;
-        Py_RETURN_NONE;
-    }
+    int rc = cuts_of(args, "OO:jcs_cuts", &b, cut);
+    if (rc == FAIL) return NULL;
+    if (rc < 0) Py_RETURN_NONE;
     PyObject *full = PyBytes_FromStringAndSize(b.p, b.len);
     keep(&b);
     if (full == NULL) return NULL;
@@ -364,18 +372,11 @@ static PyObject *jcs_cuts(PyObject *self, PyObject *args) {
  * from the cuts of jcs_cuts (integrity.verify_and_hash): SHA-256(F[a:b] + F[c:d]) +
  * SHA-256(F[:x] + F[y:]) (64 bytes), and SHA-256(F); None whenever jcs_cuts answers None. */
 static PyObject *jcs_digests(PyObject *self, PyObject *args) {
-    PyObject *document, *proof;
-    if (!PyArg_ParseTuple(args, "OO:jcs_digests", &document, &proof)) return NULL;
-    Buf b = {spare.p, 0, spare.cap};
-    spare.p = NULL;
-    spare.cap = 0;
+    Buf b;
     Py_ssize_t cut[6];
-    int rc = write_cuts(document, proof, &b, cut);
-    if (rc < 0) {
-        keep(&b);
-        if (rc == FAIL) return NULL;
-        Py_RETURN_NONE;
-    }
+    int rc = cuts_of(args, "OO:jcs_digests", &b, cut);
+    if (rc == FAIL) return NULL;
+    if (rc < 0) Py_RETURN_NONE;
     const unsigned char *f = (const unsigned char *)b.p;
     unsigned char data[64], chash[32];
     SHA256_CTX unsecured, full, options;
