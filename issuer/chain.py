@@ -173,6 +173,7 @@ class ChainGateway:
         self._named: dict[int, _NamedEvents] = {}
         self._named_lock = threading.Lock()
         self._deployment: DeploymentInfo | None = None
+        self._deployment_block_read: int | None = None  # `_deployment_block`, once read
         self._senders: dict[bytes, Any] = {}
         self.health = ChainHealth(False, "not checked yet")
         self._issuer_states: dict[int, IssuerLedgerState] = {}
@@ -720,12 +721,16 @@ class ChainGateway:
         return SigningKeyRecords(issuer_id, now, windows, revoked, time.monotonic())
 
     def _deployment_block(self) -> int:
-        """The deployment record's ``deploymentBlock`` (0 when it has none)."""
-        try:
-            record = json.loads(self.deployment_file.read_text(encoding="utf-8"))
-            return int(record.get("deploymentBlock") or 0)
-        except (OSError, ValueError, TypeError):
-            return 0
+        """The deployment record's ``deploymentBlock`` (0 when it has none): read once, as
+        `deployment` reads the chain id and registry (every status list and did.json asks)."""
+        if self._deployment_block_read is None:
+            try:
+                record = json.loads(self.deployment_file.read_text(encoding="utf-8"))
+                block = int(record.get("deploymentBlock") or 0)
+            except (OSError, ValueError, TypeError):
+                return 0
+            self._deployment_block_read = block
+        return self._deployment_block_read
 
     def credential_statuses(self, issuer_id: int, hashes: list[bytes]) -> list[tuple[bool, bool]]:
         """(revoked, suspended) now, for each credential hash in the issuer's namespace."""
