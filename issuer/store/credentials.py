@@ -74,17 +74,6 @@ def status_indexes_in_batches(
     return out
 
 
-def hashes_of(session: Session, ids: list[str]) -> dict[str, bytes]:
-    """Credential id -> its hash, for ``ids`` (a page's: at most 1,000)."""
-    if not ids:
-        return {}
-    return dict(
-        session.execute(
-            select(Credential.id, Credential.credential_hash).where(Credential.id.in_(ids))
-        ).all()
-    )
-
-
 def anchored_roots(session: Session, batch_ids: list[int]) -> dict[int, bytes]:
     """Batch id -> its Merkle root, for the anchored batches among ``batch_ids``."""
     if not batch_ids:
@@ -174,12 +163,14 @@ def by_id(session: Session, cred_id: str) -> Credential | None:
 
 def page(session: Session, institution_id: int, *, after: int, limit: int) -> Any:
     """Up to ``limit`` of the institution's credentials after sequence number ``after``: rows of
-    ``seq``, ``id``, ``kind``, ``batch_id``, ``revoked_at``, ``suspended``."""
+    ``seq``, ``id``, ``kind``, ``credential_hash``, ``batch_id``, ``revoked_at``,
+    ``suspended``."""
     return session.execute(
         select(
             Credential.seq,
             Credential.id,
             Credential.kind,
+            Credential.credential_hash,
             Credential.batch_id,
             Credential.revoked_at,
             Credential.suspended,

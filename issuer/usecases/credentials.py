@@ -273,8 +273,6 @@ class Credentials:
             rows = store.page(session, institution_id, after=after, limit=min(max(limit, 1), 1000))
             inst = session.get(Institution, institution_id)
             chain_issuer_id = inst.chain_issuer_id if inst else None
-            ids = [r.id for r in rows]
-            hashes = store.hashes_of(session, ids)
             batch_ids = sorted({r.batch_id for r in rows if r.batch_id is not None})
             roots = store.anchored_roots(session, batch_ids)
         items = [
@@ -293,7 +291,7 @@ class Credentials:
                 chain_issuer_id,
                 [
                     (
-                        bytes(hashes[r.id]),
+                        bytes(r.credential_hash),
                         roots.get(r.batch_id) if r.batch_id else None,
                         r.revoked_at is not None or bool(r.suspended),
                     )
