@@ -372,23 +372,17 @@ def _after_anchor(f: Fact) -> str | None:
     if on is None:
         return None
     if isinstance(f, DegreeFact):
-        if f.award_date is not None and f.award_date > on:
-            return (
-                f"awarded {f.award_date.isoformat()}, after its credential was anchored on "
-                f"{on.isoformat()} (a claim about the future when it was signed)"
-            )
+        what, day = "awarded", f.award_date
     elif isinstance(f, EmploymentFact):
-        if f.start > on:
-            return (
-                f"started {f.start.isoformat()}, after its credential was anchored on "
-                f"{on.isoformat()} (a claim about the future when it was signed)"
-            )
-    elif f.issued_stated and f.issued is not None and f.issued > on:
-        return (
-            f"completed {f.issued.isoformat()}, after its credential was anchored on "
-            f"{on.isoformat()} (a claim about the future when it was signed)"
-        )
-    return None
+        what, day = "started", f.start
+    else:
+        what, day = "completed", f.issued if f.issued_stated else None
+    if day is None or day <= on:
+        return None
+    return (
+        f"{what} {day.isoformat()}, after its credential was anchored on "
+        f"{on.isoformat()} (a claim about the future when it was signed)"
+    )
 
 
 def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
