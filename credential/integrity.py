@@ -449,7 +449,12 @@ def verify_and_hash(
         return VerifiedProof(
             verification_method=vm, public_key=key, created=created, proof=proof
         ), chash
-    cuts = _canonical_cuts(document, proof)
+    # (when jcs_digests answered None, jcs_cuts would too - the same writer: not run it twice)
+    cuts = (
+        _canonical_cuts(document, proof)
+        if native_digests is None
+        else canonical_cuts_reference(document, proof)
+    )
     if cuts is None:  # the plain path: proof sets, non-dict values, non-JSON content, ...
         data = hash_data(document, proof)
         _verify_signature(key, signature, data, vm)
