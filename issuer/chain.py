@@ -748,30 +748,34 @@ class ChainGateway:
         """The registry's status of one credential of the issuer now: its own record
         (``credentialStatus``: revoked, suspended, by whom) and, when ``root`` is given, its
         batch's revocation (``anchor``: ``revokedAt``). Two calls."""
+        from talentproof.ledger.models import (  # noqa: PLC0415 (start-up time)
+            AnchorRecord,
+            CredentialStatusRecord,
+        )
+
         with _guard("credentialStatus"):
             _, contract = self._connect()
-            rec = contract.functions.credentialStatus(issuer_id, credential_hash).call()
+            rec = CredentialStatusRecord.from_struct(
+                contract.functions.credentialStatus(issuer_id, credential_hash).call()
+            )
             batch_revoked_at = 0
             if root is not None:
-                batch_revoked_at = int(contract.functions.anchor(issuer_id, root).call()[4])
-        # CredentialStatusRecord(revokedAt, suspendedAt, reinstatedAt, suspensionCount,
-        # suspended, revokedBy, suspendedBy)
+                batch_revoked_at = AnchorRecord.from_struct(
+                    contract.functions.anchor(issuer_id, root).call()
+                ).revoked_at
         return CredentialChainStatus(
-            revoked_at=int(rec[0]),
-            revoked_by=_actor(int(rec[5])),
-            suspended=bool(rec[4]),
-            suspended_at=int(rec[1]),
-            suspended_by=_actor(int(rec[6])),
-            batch_revoked_at=batch_revoked_at,
+            revoked_at=int(rec.revoked_at),
+            revoked_by=_actor(rec.revoked_by),
+            suspended=bool(rec.suspended),
+            suspended_at=int(rec.suspended_at),
+            suspended_by=_actor(rec.suspended_by),
+            batch_revoked_at=int(batch_revoked_at),
         )
 
 
-#: ``enum StatusActor`` of the registry, by value.
-STATUS_ACTORS = (None, "issuer", "governance")
-
-
-def _actor(code: int) -> str | None:
-    return STATUS_ACTORS[code] if 0 <= code < len(STATUS_ACTORS) else f"actor {code}"
+def _actor(actor: Any) -> str | None:
+    """A `ledger.models.StatusActor` as the issuer names it: None, "issuer" or "governance"."""
+    return None if int(actor) == 0 else actor.name.lower()
 
 
 @dataclass(frozen=True, slots=True)
