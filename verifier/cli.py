@@ -509,13 +509,13 @@ def receipt_check(
         typer.echo(json.dumps({"ok": True, **result}, indent=2))
     elif result["trusted"]:
         typer.echo(f"✓ receipt re-checked: signed by your verifier key {result['signer']}, {what}")
-        typer.echo(deployment_line)
     else:
         typer.echo(
             f"! receipt re-checks, but it is signed by an UNTRUSTED key {result['signer']}: "
             "anyone can sign a receipt with a key of their own (pass --verifier-key with your "
             f"verifier's key to require it). Re-read: {what}"
         )
+    if not as_json:
         typer.echo(deployment_line)
     if not result["trusted"]:
         raise typer.Exit(EXIT_UNTRUSTED_SIGNER)
