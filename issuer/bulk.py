@@ -67,7 +67,7 @@ from ._bulkpool import BrokenProcessPool, InlineSigner, JobSigner, SigningPool
 from ._bulkworker import row_to_request as row_to_request  # re-exported: a row as a request
 from ._bulkworker import split_views
 from .auth import Principal
-from .db import AnchorBatch, ApiKey, BulkError, BulkJob, Credential, Institution, table_of, utcnow
+from .db import AnchorBatch, BulkError, BulkJob, Credential, Institution, table_of, utcnow
 from .errors import Forbidden, InvalidRequest, NotAccredited, NotFound
 from .observability import lower_thread_priority
 from .outcome import Outcome, accepted
@@ -602,23 +602,14 @@ def _uploader_stopped(session: Any, institution_id: int, api_key_id: str | None)
     """Why a job may sign no more though its upload was accepted: the operator suspended its
     institution's API access, or revoked (or rotated) the API key that uploaded it (a stolen
     key's job stops with the key); None when it may go on."""
-    # one statement: the institution's status and the key's revocation read together (a chunk
-    # paid two round trips through the ORM for them)
-    revoked: Any = None
-    if api_key_id:
-        key_revoked = select(ApiKey.revoked_at).where(ApiKey.id == api_key_id).scalar_subquery()
-        row = session.execute(
-            select(Institution.status, key_revoked).where(Institution.id == institution_id)
-        ).first()
-        status, revoked = row if row is not None else (None, None)
-    else:
-        status = session.scalar(select(Institution.status).where(Institution.id == institution_id))
+    # one statement: the institution's status and the key's revocation read together
+    status, revoked = institution_store.standing(session, institution_id, api_key_id)
     if status != "active":
         return (
             "the institution's API access was suspended by this service's operator; "
             "the rows not signed yet are not issued"
         )
-    if revoked is not None:  # None without a key (jobs of the operator's CLI)
+    if revoked:  # False without a key (jobs of the operator's CLI)
         return (
             "the API key that uploaded this job was revoked (or rotated); the rows not "
             "signed yet are not issued: upload them again with a current key"

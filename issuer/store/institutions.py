@@ -102,3 +102,19 @@ def with_issue_rights(session: Session, limit: int) -> list[int]:
             if len(out) >= limit:
                 break
     return out
+
+
+def standing(
+    session: Session, institution_id: int, api_key_id: str | None
+) -> tuple[str | None, bool]:
+    """(the institution's status (None: no such institution), whether the API key
+    ``api_key_id`` was revoked (False without a key, or for a key not stored)), in one
+    statement: what a job or a queued status change checks before it acts for its requester."""
+    if not api_key_id:
+        status = session.scalar(select(Institution.status).where(Institution.id == institution_id))
+        return status, False
+    key_revoked = select(ApiKey.revoked_at).where(ApiKey.id == api_key_id).scalar_subquery()
+    row = session.execute(
+        select(Institution.status, key_revoked).where(Institution.id == institution_id)
+    ).first()
+    return (None, False) if row is None else (row[0], row[1] is not None)

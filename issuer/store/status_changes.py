@@ -5,7 +5,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from ..db import ApiKey, Institution, StatusChange
+from ..db import Institution, StatusChange
+from .institutions import standing
 
 #: Status changes not yet applied: queued, or sent and awaiting their receipt.
 QUEUED_STATES = ("pending", "sent")
@@ -157,19 +158,17 @@ def requester_stopped(session: Session, institution_id: int, api_key_id: str | N
     access, or revoked (or rotated) the API key that asked for it since (a stolen key's changes
     stop with the key); None when it may be sent. A change recorded before migration 0008 has
     no key: only the institution's access is checked."""
-    status = session.scalar(select(Institution.status).where(Institution.id == institution_id))
+    status, revoked = standing(session, institution_id, api_key_id)
     if status != "active":
         return (
             "not sent: the institution's API access was suspended by this service's operator "
             "before the change could be sent; ask again once it is reactivated if the "
             "institution still wants it"
         )
-    if api_key_id:
-        revoked = session.scalar(select(ApiKey.revoked_at).where(ApiKey.id == api_key_id))
-        if revoked is not None:
-            return (
-                f"not sent: the API key that asked for it ({api_key_id}) was revoked (or "
-                "rotated) by this service's operator before the change could be sent; ask "
-                "again with a current key if the institution still wants it"
-            )
+    if revoked:
+        return (
+            f"not sent: the API key that asked for it ({api_key_id}) was revoked (or "
+            "rotated) by this service's operator before the change could be sent; ask "
+            "again with a current key if the institution still wants it"
+        )
     return None
