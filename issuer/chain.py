@@ -433,19 +433,18 @@ class ChainGateway:
         (granted and not withdrawn): what verifiers read, whoever granted it."""
         from web3 import Web3  # noqa: PLC0415 (start-up time)
 
+        from talentproof.ledger.models import TimeWindow  # noqa: PLC0415 (start-up time)
+
         with _guard("credentialType()"):
             w3, contract = self._connect()
             now = int(w3.eth.get_block("latest")["timestamp"])
             windows = [
-                contract.functions.credentialType(issuer_id, Web3.keccak(text=name_)).call()
+                TimeWindow.from_struct(
+                    contract.functions.credentialType(issuer_id, Web3.keccak(text=name_)).call()
+                )
                 for name_ in names
             ]
-        # TimeWindow(validFrom, validUntil): granted when validFrom > 0, open until validUntil
-        return [
-            name_
-            for name_, (valid_from, valid_until) in zip(names, windows, strict=True)
-            if int(valid_from) > 0 and (int(valid_until) == 0 or int(valid_until) > now)
-        ]
+        return [name_ for name_, window in zip(names, windows, strict=True) if window.open_at(now)]
 
     def add_signing_key(self, issuer_id: int, public_raw: bytes) -> None:
         """Register a new signing key for the issuer (governor)."""

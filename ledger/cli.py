@@ -217,11 +217,6 @@ def _grants(types: list[str], levels: str | None, *, grant: bool = True) -> list
     return [*ids, *grant_names(named, levels, grant=grant)]
 
 
-def _open(window: Any, now: int) -> bool:
-    """Whether a granted type window has not ended by ``now`` (withdrawable)."""
-    return bool(window.registered) and (window.valid_until == 0 or window.valid_until > now)
-
-
 _LEVELS_HELP = (
     "DegreeCredential only: the degree levels it may award, comma-separated (associate, "
     "bachelor, master, doctorate), or 'all' (the whole type); required to grant DegreeCredential."
@@ -471,7 +466,7 @@ def register(app: typer.Typer) -> None:
             names = [
                 name
                 for name in (credential_type, *scoped_types(credential_type))
-                if _open(c.credential_type(issuer_id, name), now)
+                if c.credential_type(issuer_id, name).open_at(now)
             ]
             if not names:
                 _fail(
@@ -520,7 +515,7 @@ def register(app: typer.Typer) -> None:
         names = [n for kind in KINDS for n in (kind, *scoped_types(kind))]
 
         def accredited(issuer_id: int) -> list[str]:
-            return [n for n in names if _open(c.credential_type(issuer_id, n), now)]
+            return [n for n in names if c.credential_type(issuer_id, n).open_at(now)]
 
         info = {
             "deployment": c.deployment.to_json(),

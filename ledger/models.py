@@ -165,6 +165,11 @@ class TimeWindow(_Struct):
             and (self.valid_until == 0 or t < self.valid_until)
         )
 
+    def open_at(self, t: int) -> bool:
+        """True if registered and not ended by `t` (open, or scheduled to open: a grant
+        governance can still withdraw)."""
+        return self.registered and (self.valid_until == 0 or t < self.valid_until)
+
 
 @dataclass(frozen=True)
 class CredentialStatusRecord(_Struct):
