@@ -599,6 +599,8 @@ class ChainGateway:
         number, block_hash = int(head["number"]), bytes(head["hash"])
         with self._named_lock:
             seen = self._named.get(issuer_id)
+        if seen is not None and (seen.to_block, seen.to_hash) == (number, block_hash):
+            return seen.answer()  # no new block: the head is the block scanned last
         start = self._deployment_block()
         if seen is not None and seen.to_block <= number:
             with _guard("eth_getBlockByNumber"):
