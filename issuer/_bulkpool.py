@@ -420,6 +420,10 @@ class InlineSigner:
             future.set_exception(exc)
         return future
 
+    def submit_block(self, job: JobContext, *args: Any) -> cf.Future[Any]:
+        """`SigningPool.submit_block` here: `_bulkworker.sign_job_block`, the documents as bytes."""
+        return self.submit(sign_job_block, job, *args)
+
 
 class SigningPool:
     """``processes`` signing processes forked from the forkserver, kept between jobs.
@@ -637,8 +641,4 @@ class JobSigner:
     ) -> cf.Future[Any]:
         """The future of `sign_block`'s result for these rows (from a pool, the documents may
         be a view of shared memory, valid while it is held: `SigningPool.submit_block`)."""
-        if isinstance(self.signer, SigningPool):
-            return self.signer.submit_block(self.job, fmt, header, first_row, records, indexes, now)
-        return self.signer.submit(
-            sign_job_block, self.job, fmt, header, first_row, records, indexes, now
-        )
+        return self.signer.submit_block(self.job, fmt, header, first_row, records, indexes, now)
