@@ -656,46 +656,52 @@ class Verifier:
             "chain, lagging or serving an old state would not show a revocation made after it"
         )
 
-    def _read_fresh(self, p: Prepared, as_of: int) -> Any:
-        """:meth:`read` at the latest block, refused (``ChainUnavailable``) when the head is
-        older than :attr:`max_head_age`; with several endpoints a stale one is marked down and
-        the next one read, each endpoint at most once."""
+    def _fresh(self, read: Callable[[], tuple[Any, int, str, int]]) -> Any:
+        """``read()``'s answer, refused (``ChainUnavailable``) while the head it was read at is
+        older than :attr:`max_head_age`; ``read`` gives (answer, head's number, hash, time).
+        With several endpoints a stale one is marked down and the next one read, each at most
+        once."""
         endpoints = getattr(self.reader, "endpoints", None)
         tries = 1 if endpoints is None else len(endpoints.urls)
         problem: str | None = None
         for _ in range(tries):
-            verdict = self.read(p, as_of, "latest")
-            problem = self.stale_head(
-                int(verdict.block_number),
-                checks.block_hash(verdict),
-                int(verdict.block_timestamp),
-            )
+            answer, number, block_hash, timestamp = read()
+            problem = self.stale_head(number, block_hash, timestamp)
             if problem is None:
-                return verdict
+                return answer
             if endpoints is not None:
                 endpoints.mark_current_down(f"stale head: {problem}")
         raise ChainUnavailable(str(problem))
 
+    def _read_fresh(self, p: Prepared, as_of: int) -> Any:
+        """:meth:`read` at the latest block, refused as :meth:`_fresh` says."""
+
+        def read() -> tuple[Any, int, str, int]:
+            verdict = self.read(p, as_of, "latest")
+            return (
+                verdict,
+                int(verdict.block_number),
+                checks.block_hash(verdict),
+                int(verdict.block_timestamp),
+            )
+
+        return self._fresh(read)
+
     def fresh_head(self) -> int:
-        """The latest block's number, refused like :meth:`_read_fresh` when it is too old (a
-        folder's reads are pinned to it)."""
+        """The latest block's number, refused as :meth:`_fresh` says (a folder's reads are
+        pinned to it)."""
         reader: Any = self.reader  # a RegistryReader: its JSON-RPC batch and endpoints
-        endpoints = getattr(reader, "endpoints", None)
-        tries = 1 if endpoints is None else len(endpoints.urls)
-        problem: str | None = None
-        for _ in range(tries):
-            if not self.max_head_age:
-                return int(reader.block_number())
+        if not self.max_head_age:
+            return int(reader.block_number())
+
+        def read() -> tuple[int, int, str, int]:
             header = reader.batch([("eth_getBlockByNumber", ["latest", False])])[0]
             if not isinstance(header, dict):
                 raise ChainUnavailable("eth_getBlockByNumber: no latest block")
             number = int(header["number"], 16)
-            problem = self.stale_head(number, str(header["hash"]), int(header["timestamp"], 16))
-            if problem is None:
-                return number
-            if endpoints is not None:
-                endpoints.mark_current_down(f"stale head: {problem}")
-        raise ChainUnavailable(str(problem))
+            return number, number, str(header["hash"]), int(header["timestamp"], 16)
+
+        return int(self._fresh(read))
 
     # ----------------------------------------------------------------- phase 3: chain checks
 
