@@ -6,7 +6,7 @@
  *
  * jcs_cuts(document, proof) -> (F, x, y, a, b, c, d) or None
  *
- * The fast twin of credential/integrity.py's `_canonical_cuts_reference` (same contract):
+ * The fast twin of credential/integrity.py's `canonical_cuts_reference` (same contract):
  * F = JCS(document) (RFC 8785), F[:x] + F[y:] = JCS(document without "proof"), and
  * F[a:b] + F[c:d] = JCS(proof without "proofValue"), where ``proof`` is document["proof"], a
  * dict holding a str "proofValue". The offsets are recorded while F is written (the member
@@ -399,7 +399,7 @@ static PyObject *jcs_digests(PyObject *self, PyObject *args) {
 /* ---------------------------------------------------------------------------------------------
  * json_guard(raw, doc) -> bool: whether ``doc`` (orjson.loads(raw)) is provably what the
  * duplicate-refusing reference parse (json.loads with object_pairs_hook) gives for ``raw``: the
- * C twin of the checks in verifier/engine.py's `parse_json_fast_reference`. True only when
+ * C twin of the checks in verifier/engine.py's `parse_json_fast_python`. True only when
  *   - ``raw`` holds no escaped colon (\u003a, \u003A) and no run of 19 or more ASCII digits (an
  *     integer orjson may have read as a float), and
  *   - the colons of ``raw`` are as many as the members of every object of ``doc`` plus the
