@@ -593,7 +593,7 @@
   // print them: applied by the browser, they could reverse the words after a name or make
   // "HS\u200bBC" look like "HSBC". Twin of credential/text.py's printable (checked to agree by
   // tests/security/test_page_text_isolation.py).
-  const HIDDEN_CHARS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+  const HIDDEN_CHAR = /([\p{Cc}\p{Cf}\p{Zl}\p{Zp}])/u; // captured: split keeps it
   const NAMED_ESCAPE = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
   function escapeChar(ch) {
     if (NAMED_ESCAPE[ch]) return NAMED_ESCAPE[ch];
@@ -602,11 +602,11 @@
     if (cp < 0x10000) return `\\u${cp.toString(16).padStart(4, "0")}`;
     return `\\U${cp.toString(16).padStart(8, "0")}`;
   }
-  function printable(text) { return String(text).replace(HIDDEN_CHARS, escapeChar); }
   // ``text`` in pieces: [plain, hidden, plain, hidden, ...], each hidden one escaped
   function printableParts(text) {
-    return String(text).split(/([\p{Cc}\p{Cf}\p{Zl}\p{Zp}])/u).map((p, i) => (i % 2 ? escapeChar(p) : p));
+    return String(text).split(HIDDEN_CHAR).map((p, i) => (i % 2 ? escapeChar(p) : p));
   }
+  function printable(text) { return printableParts(text).join(""); }
 
   // --- what a credential says -----------------------------------------------------------------
   function subjectOf(c) {
