@@ -21,10 +21,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, LedgerUnavailable
 from .settings import ANVIL_DEV_GOVERNOR_KEY, IssuerSettings
+
+if TYPE_CHECKING:
+    from talentproof.ledger.models import TimeWindow
 
 _logger = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class SigningKeyRecords:
 
     issuer_id: int
     now: int
-    windows: dict[bytes, tuple[int, int]]
+    windows: dict[bytes, TimeWindow]
     revoked: dict[bytes, int]
     checked_at: float  # time.monotonic() of the read
 
@@ -80,14 +83,14 @@ class SigningKeyRecords:
         """``unregistered``, ``revoked`` (by governance), ``ended`` (its window's scheduled
         end passed), ``not_yet_valid`` or ``valid`` at ``now`` (the registry's `isKeyValidAt`
         at the latest block)."""
-        valid_from, valid_until = self.windows.get(raw, (0, 0))
-        if valid_from == 0:
+        window = self.windows.get(raw)
+        if window is None or not window.registered:
             return "unregistered"
         if raw in self.revoked:
             return "revoked"
-        if valid_until != 0 and valid_until <= self.now:
+        if not window.open_at(self.now):
             return "ended"
-        if valid_from > self.now:
+        if window.valid_from > self.now:
             return "not_yet_valid"
         return "valid"
 
@@ -708,6 +711,8 @@ class ChainGateway:
         (``SigningKeyRevoked`` events: one ``eth_getLogs``) and the latest block's time, the
         "now" a window is judged at. Keys the registry never registered for the issuer get the
         window (0, 0)."""
+        from talentproof.ledger.models import TimeWindow  # noqa: PLC0415 (start-up time)
+
         revoked = {
             bytes(args["publicKey"]): int(args["revokedAt"])
             for _name, args in self._issuer_logs(("SigningKeyRevoked",), 1, issuer_id)
@@ -717,8 +722,9 @@ class ChainGateway:
             now = int(w3.eth.get_block("latest")["timestamp"])
             windows = {}
             for raw in public_keys:
-                valid_from, valid_until = contract.functions.signingKey(issuer_id, raw).call()
-                windows[bytes(raw)] = (int(valid_from), int(valid_until))
+                windows[bytes(raw)] = TimeWindow.from_struct(
+                    contract.functions.signingKey(issuer_id, raw).call()
+                )
         return SigningKeyRecords(issuer_id, now, windows, revoked, time.monotonic())
 
     def _deployment_block(self) -> int:

@@ -78,7 +78,7 @@ class Publication:
         methods: list[tuple[str, str | None, bool]] = []  # (multibase, expires, asserts)
         for multibase, raw in keys:
             state = records.state(raw)
-            valid_until = records.windows[raw][1]
+            valid_until = records.windows[raw].valid_until
             expires = _iso(valid_until) if valid_until else None
             if state == "valid":
                 methods.append((multibase, expires, True))
