@@ -446,7 +446,6 @@ class SigningPool:
         self._executor: _Executor | None = None
         # results' documents through shared memory (`_Slots`): up to ``slots`` blocks at once
         # (0: every result through the pipe, the reference twin), each up to ``slot_bytes``
-        self.slot_bytes, self.max_slots = slot_bytes, slots
         self.slots = _Slots(slot_bytes, slots)
         self.restarts = 0  # pools started again after a process died
         self._healed = 0  # `restarts` at the last `heal`
@@ -462,7 +461,7 @@ class SigningPool:
         with self._lock:
             if self._executor is None:
                 if self.slots.closed:  # shut down before: slots anew
-                    self.slots = _Slots(self.slot_bytes, self.max_slots)
+                    self.slots = _Slots(self.slots.size, self.slots.most)
                 self._executor = self._new_executor()
 
     def _new_executor(self) -> _Executor:
