@@ -154,10 +154,11 @@ def _parse_entry(cls: type[AnchorProof], entry: Mapping[str, Any], fast: bool) -
     # The checks of cls(...) in its order (arguments first, then __post_init__); the root
     # and the path are 32-byte hashes by construction, so they are not checked again.
     root_text = entry["merkleRoot"]
-    merkle_root = _ROOTS.get(root_text) if fast and type(root_text) is str else None
+    cached = fast and type(root_text) is str
+    merkle_root = _ROOTS.get(root_text) if cached else None
     if merkle_root is None:
         merkle_root = hash_from_hex(root_text, "merkleRoot")
-        if fast and type(root_text) is str:  # (only a valid root reaches this: it raises else)
+        if cached:  # (only a valid root reaches this: it raises else)
             if len(_ROOTS) >= 256:
                 _ROOTS.clear()
             _ROOTS[root_text] = merkle_root
