@@ -656,19 +656,6 @@ class ChainGateway:
                     out.append((block, is_root, bytes(args["root"])))
         return out
 
-    def _issuer_logs(
-        self, names: tuple[str, ...], position: int, issuer_id: int
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """The registry's events ``names`` whose indexed argument number ``position`` (1 = the
-        first) is ``issuer_id``, decoded, oldest first: one ``eth_getLogs`` since the deployment
-        block."""
-        return [
-            (name, args)
-            for _block, name, args in self._issuer_logs_between(
-                names, position, issuer_id, None, None
-            )
-        ]
-
     def _issuer_logs_between(
         self,
         names: tuple[str, ...],
@@ -677,8 +664,9 @@ class ChainGateway:
         from_block: int | None,
         to_block: int | None,
     ) -> list[tuple[int, str, dict[str, Any]]]:
-        """`_issuer_logs` between two blocks (None: the deployment block, latest), each with
-        its block number."""
+        """The registry's events ``names`` whose indexed argument number ``position`` (1 = the
+        first) is ``issuer_id``, decoded, oldest first, each with its block number: one
+        ``eth_getLogs`` between the two blocks (None: the deployment block, latest)."""
         from talentproof.ledger.abi import ContractABI  # noqa: PLC0415 (start-up time)
 
         if self._abi is None:
@@ -715,7 +703,9 @@ class ChainGateway:
 
         revoked = {
             bytes(args["publicKey"]): int(args["revokedAt"])
-            for _name, args in self._issuer_logs(("SigningKeyRevoked",), 1, issuer_id)
+            for _block, _name, args in self._issuer_logs_between(
+                ("SigningKeyRevoked",), 1, issuer_id, None, None
+            )
         }
         with _guard("signingKey()"):
             w3, contract = self._connect()
