@@ -497,10 +497,11 @@ def _canonical_cuts(
 ) -> tuple[bytes, int, int, int, int, int, int] | None:
     """`canonical_cuts_reference`'s contract, through the C writer when it can answer.
 
-    Why: check 3 of every credential a verifier reads. ``native.jcs_cuts`` writes JCS(document)
-    and notes where the ``proof`` and ``proofValue`` members sit as it writes them (~3 us
-    against ~11 us for orjson's sorted dump, its exactness checks and the searches below). It
-    answers None for anything it does not write exactly as RFC 8785 does (floats, big
+    For `split_canonical` (check 3 itself, `verify_and_hash`, takes the same cut already hashed
+    from ``native.jcs_digests``, or the Python twin's when that answers None). ``native.jcs_cuts``
+    writes JCS(document) and notes where the ``proof`` and ``proofValue`` members sit as it
+    writes them (~3 us against ~11 us for orjson's sorted dump, its exactness checks and the
+    searches below). It answers None for anything it does not write exactly as RFC 8785 does (floats, big
     integers, keys >= U+E000, subclasses, ...): the Python twin decides those.
     tests/credential/test_native_jcs.py compares both with the rfc8785 reference.
     """
