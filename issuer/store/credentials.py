@@ -74,19 +74,6 @@ def status_indexes_in_batches(
     return out
 
 
-def anchored_roots(session: Session, batch_ids: list[int]) -> dict[int, bytes]:
-    """Batch id -> its Merkle root, for the anchored batches among ``batch_ids``."""
-    if not batch_ids:
-        return {}
-    return dict(
-        session.execute(
-            select(AnchorBatch.id, AnchorBatch.root).where(
-                AnchorBatch.id.in_(batch_ids), AnchorBatch.state == "anchored"
-            )
-        ).all()
-    )
-
-
 def top_status_index(session: Session, institution_id: int) -> int:
     """The highest status-list index the institution used (0 if none)."""
     return (
@@ -164,7 +151,7 @@ def by_id(session: Session, cred_id: str) -> Credential | None:
 def page(session: Session, institution_id: int, *, after: int, limit: int) -> Any:
     """Up to ``limit`` of the institution's credentials after sequence number ``after``: rows of
     ``seq``, ``id``, ``kind``, ``credential_hash``, ``batch_id``, ``revoked_at``,
-    ``suspended``."""
+    ``suspended`` and ``anchored_root`` (its batch's Merkle root once anchored, else None)."""
     return session.execute(
         select(
             Credential.seq,
@@ -174,6 +161,11 @@ def page(session: Session, institution_id: int, *, after: int, limit: int) -> An
             Credential.batch_id,
             Credential.revoked_at,
             Credential.suspended,
+            AnchorBatch.root.label("anchored_root"),
+        )
+        .outerjoin(
+            AnchorBatch,
+            (AnchorBatch.id == Credential.batch_id) & (AnchorBatch.state == "anchored"),
         )
         .where(Credential.institution_id == institution_id, Credential.seq > after)
         .order_by(Credential.seq)

@@ -273,8 +273,6 @@ class Credentials:
             rows = store.page(session, institution_id, after=after, limit=min(max(limit, 1), 1000))
             inst = session.get(Institution, institution_id)
             chain_issuer_id = inst.chain_issuer_id if inst else None
-            batch_ids = sorted({r.batch_id for r in rows if r.batch_id is not None})
-            roots = store.anchored_roots(session, batch_ids)
         items = [
             {
                 "id": r.id,
@@ -292,7 +290,7 @@ class Credentials:
                 [
                     (
                         bytes(r.credential_hash),
-                        roots.get(r.batch_id) if r.batch_id else None,
+                        None if r.anchored_root is None else bytes(r.anchored_root),
                         r.revoked_at is not None or bool(r.suspended),
                     )
                     for r in rows
