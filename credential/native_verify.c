@@ -1,0 +1,13 @@
+/* talentproof.credential.native_verify: being written (issue 17.3); see the module docstring. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static PyMethodDef methods[] = {{NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "native_verify",
+    "The verifying side's per-credential byte work in C (issue 17.3); no functions yet.",
+    -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit_native_verify(void) { return PyModule_Create(&module); }
