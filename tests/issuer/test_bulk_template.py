@@ -379,20 +379,6 @@ def test_template_refuses_a_schema_it_cannot_split(monkeypatch: pytest.MonkeyPat
     assert out[0][1] is not None  # still issued, by the generic path
 
 
-def test_merkle_batch_paths_are_the_joined_inclusion_proofs() -> None:
-    for n in (1, 2, 3, 5, 8, 13, 100):
-        hashes = [bytes([i % 256, i // 256]) * 16 for i in range(n)]
-        root, paths = _bulkcred.merkle_batch(hashes)
-        tree = merkle.MerkleTree(hashes)
-        assert root == tree.root
-        assert paths == [b"".join(p.path) for p in tree.proofs()]
-        for i, path in enumerate(paths):
-            proof = merkle.InclusionProof(
-                i, n, tuple(path[k : k + 32] for k in range(0, len(path), 32))
-            )
-            merkle.verify_inclusion(hashes[i], proof, root)
-
-
 # -- CSV records ----------------------------------------------------------------------------------
 
 _cell = st.one_of(
