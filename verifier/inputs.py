@@ -96,7 +96,8 @@ def quick_decode(data: bytes) -> str | None:
 def quick_decode_all(data: bytes) -> tuple[str, ...]:
     """Two cheap passes (grayscale as given, then the same inverted) for clean screenshots:
     every distinct TalentProof payload they read, in the reader's order; empty sends the image
-    to ``credential.qr.decode_image``, which also tries contrast-stretched and upscaled copies.
+    to ``credential.qr.decode_image_all``, which also tries contrast-stretched and upscaled
+    copies.
 
     The inverted pass always runs, not only when the first reads nothing: a code printed light
     on dark beside one printed dark on light is a second code, which the thorough decoder (it
@@ -116,7 +117,7 @@ def quick_decode_all(data: bytes) -> tuple[str, ...]:
                 candidate, formats=qr, try_rotate=False, try_invert=False, try_downscale=False
             )
             for result in plain:
-                if result.text.startswith("TP") and ":" in result.text[:8]:
+                if c_qr.is_payload_text(result.text):
                     found[str(result.text)] = None
     except Exception:
         return ()
@@ -134,12 +135,10 @@ def item_from_image(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -
         return Item(source, None, str(InputTooLarge("image", len(data), limits.max_image_bytes)))
     texts = quick_decode_all(data)
     if not texts:
-        try:
-            texts = (c_qr.decode_image(data),)
+        try:  # every reading (contrast-stretched, colour, upscaled copies), every code
+            texts = c_qr.decode_image_all(data)
         except CredentialError as exc:
             return Item(source, None, f"no TalentProof QR code could be read: {exc}")
-        # the thorough decoder stops at the first code: read every attempt for the others
-        texts = tuple(dict.fromkeys((*texts, *thorough_decode_all(data))))
     if len(texts) > 1:
         return Item(
             source,
@@ -148,39 +147,6 @@ def item_from_image(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -
             "image (give each credential or presentation as its own picture)",
         )
     return item_from_text(texts[0], source, limits)
-
-
-def thorough_decode_all(data: bytes) -> tuple[str, ...]:
-    """Every distinct TalentProof payload that any of ``credential.qr.decode_image``'s readings
-    (each candidate picture, each binarizer) finds, in order; empty when none (or no image).
-
-    Why: ``decode_image`` answers the first code it reads; a picture it alone can read (light
-    on dark, a dim photo) may hold a second one. Only pictures the plain scan could not read
-    come here, after ``decode_image`` read one code."""
-    found: dict[str, None] = {}
-    try:
-        import zxingcpp  # noqa: PLC0415 (image decoding: heavy, loaded on the first image)
-        from PIL import Image  # noqa: PLC0415 (image decoding: heavy, loaded on the first image)
-
-        from talentproof.credential.qr.image import image_attempts  # noqa: PLC0415 (as above)
-
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            for candidate in image_attempts(image):
-                for binarizer in (
-                    zxingcpp.Binarizer.LocalAverage,
-                    zxingcpp.Binarizer.GlobalHistogram,
-                ):
-                    for result in zxingcpp.read_barcodes(
-                        candidate,
-                        formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]  # as in decode_image
-                        binarizer=binarizer,
-                    ):
-                        if result.text.startswith("TP") and ":" in result.text[:8]:
-                            found[str(result.text)] = None
-    except Exception:  # (decode_image read this picture: what was found so far stands)
-        pass
-    return tuple(found)
 
 
 def item_from_json(data: bytes | str, source: str, limits: Limits = DEFAULT_LIMITS) -> Item:

@@ -1,20 +1,14 @@
 """Reading an offer's or a verifier's QR code from an image (a photo or a screenshot).
 
-The same reader as `talentproof.credential.qr.decode_image` (zxing-cpp over
-`talentproof.credential.qr.image.image_attempts`: grayscale, contrast-stretched, colour,
-upscaled; two binarizers), looking for a URI of the expected scheme instead of a TP payload.
+The same reader as `talentproof.credential.qr.decode_image` (`credential.qr.read_codes`:
+zxing-cpp over grayscale, contrast-stretched, colour and upscaled copies; two binarizers),
+looking for a URI of the expected scheme instead of a TP payload.
 """
 
 from __future__ import annotations
 
-import io
-import struct
-import zlib
-
-import zxingcpp
-from PIL import Image, UnidentifiedImageError
-
-from talentproof.credential.qr.image import image_attempts
+from talentproof.credential.errors import NoQRCodeFound
+from talentproof.credential.qr.image import read_codes
 
 from .errors import BadUri
 
@@ -30,44 +24,22 @@ def decode_uri(image_bytes: bytes, scheme: str) -> str:
     the institution's (an attacker's sticker) must not be answered in silence. Every code of
     the first reading that finds one of the scheme is compared (the same code twice is one)."""
     try:
-        image = Image.open(io.BytesIO(image_bytes))
-        image.load()
-    # Pillow reports a corrupt file with any of these (as credential.qr.image.decode_image)
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        OSError,
-        ValueError,
-        SyntaxError,
-        EOFError,
-        struct.error,
-        zlib.error,
-    ) as exc:
+        codes = read_codes(
+            image_bytes, lambda text: text.startswith(f"{scheme}://"), stop_at_first=True
+        )
+    except NoQRCodeFound as exc:  # not a readable image
+        raise BadUri(f"expected an image of a QR code with a {scheme}:// URI: {exc}") from exc
+    if len(codes.wanted) > 1:
         raise BadUri(
-            f"expected an image of a QR code with a {scheme}:// URI: not a readable image ({exc})"
-        ) from exc
-    others: list[str] = []
-    for candidate in image_attempts(image):
-        for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
-            results = zxingcpp.read_barcodes(
-                candidate,
-                formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]  # zxing-cpp's stubs want BarcodeFormats; one format is taken
-                binarizer=binarizer,
-            )
-            found = list(
-                dict.fromkeys(r.text for r in results if r.text.startswith(f"{scheme}://"))
-            )
-            if len(found) > 1:
-                raise BadUri(
-                    f"expected one QR code with a {scheme}:// URI; the image holds "
-                    f"{len(found)} different ones: photograph only the one you mean to answer"
-                )
-            if found:
-                return found[0]
-            others.extend(r.text for r in results)
-    if others:
+            f"expected one QR code with a {scheme}:// URI; the image holds "
+            f"{len(codes.wanted)} different ones: photograph only the one you mean to answer"
+        )
+    if codes.wanted:
+        return codes.wanted[0]
+    if codes.others:
+        other = codes.others[0]
         raise BadUri(
-            f"expected a QR code with a {scheme}:// URI; the image holds {others[0][:40]!r}"
-            + ("..." if len(others[0]) > 40 else "")
+            f"expected a QR code with a {scheme}:// URI; the image holds {other[:40]!r}"
+            + ("..." if len(other) > 40 else "")
         )
     raise BadUri(f"expected a QR code with a {scheme}:// URI; the image holds no readable QR code")

@@ -4,7 +4,8 @@
   EIP-55 registry spelling): `encode_payload`, `decode_payload`;
 - `base45`: RFC 9285 Base45 (`b45encode`, `b45decode`);
 - `image`: QR symbols: capacity (`check_fits`, `qr_version`), rendering (`render_png`,
-  `render_svg`) and reading a photo or screenshot (`decode_image`).
+  `render_svg`) and reading a photo or screenshot (`decode_image`; every code of a picture:
+  `decode_image_all`, `read_codes`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from .base45 import b45decode, b45encode
 from .image import (
     ALNUM_CAPACITY_M,
     DEFAULT_ERROR,
+    QRCodesRead,
     check_fits,
     decode_image,
+    decode_image_all,
+    is_payload_text,
     qr_version,
+    read_codes,
     render_png,
     render_svg,
 )
@@ -50,13 +55,17 @@ __all__ = [
     "ZDICT",
     "ZDICTS",
     "ZDICT_V2",
+    "QRCodesRead",
     "b45decode",
     "b45encode",
     "check_fits",
     "decode_image",
+    "decode_image_all",
     "decode_payload",
     "encode_payload",
+    "is_payload_text",
     "qr_version",
+    "read_codes",
     "render_png",
     "render_svg",
     "to_checksum_address",

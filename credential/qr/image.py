@@ -7,7 +7,8 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import NoQRCodeFound, PayloadTooLargeForQR
@@ -15,10 +16,15 @@ from ..errors import NoQRCodeFound, PayloadTooLargeForQR
 __all__ = [
     "ALNUM_CAPACITY_M",
     "DEFAULT_ERROR",
+    "QRCodesRead",
     "check_fits",
     "decode_image",
+    "decode_image_all",
     "image_attempts",
+    "is_payload_text",
+    "open_image",
     "qr_version",
+    "read_codes",
     "render_png",
     "render_svg",
 ]
@@ -150,14 +156,14 @@ def image_attempts(image: Any) -> Iterator[Any]:
         )
 
 
-def decode_image(image_bytes: bytes) -> str:
-    """The first TalentProof payload text found in an image (PNG, JPEG, …; photo or screenshot).
+def is_payload_text(text: str) -> bool:
+    """Whether a QR code's text starts as a TalentProof payload does (``TP<version>:``)."""
+    return text.startswith("TP") and ":" in text[:8]
 
-    Tries the cheapest reading first (grayscale as given) and only then, lazily, a
-    contrast-stretched copy, the colour picture and (for small images) an upscaled copy, each
-    with two binarizers. Raises `NoQRCodeFound` when no QR code starting with ``TP`` is readable.
-    """
-    import zxingcpp  # noqa: PLC0415 (image decoding: heavy, first use)
+
+def open_image(image_bytes: bytes) -> Any:
+    """The picture ``image_bytes`` holds (PNG, JPEG, …), loaded; `NoQRCodeFound` saying why
+    when it holds none (not bytes, not an image, corrupt, a decompression bomb)."""
     from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 (image decoding: heavy)
 
     if not isinstance(image_bytes, bytes | bytearray | memoryview):
@@ -178,18 +184,71 @@ def decode_image(image_bytes: bytes) -> str:
         zlib.error,
     ) as exc:
         raise NoQRCodeFound(f"not a readable image: {exc}") from exc
-    seen_other = False
+    return image
+
+
+@dataclass(frozen=True, slots=True)
+class QRCodesRead:
+    """The distinct texts of the QR codes `read_codes` found in a picture, in the order read:
+    ``wanted`` those the caller's test took, ``others`` the rest."""
+
+    wanted: tuple[str, ...]
+    others: tuple[str, ...]
+
+
+def read_codes(
+    image_bytes: bytes, wanted: Callable[[str], bool], *, stop_at_first: bool = False
+) -> QRCodesRead:
+    """Every distinct QR code text that the readings of the picture find (each of
+    `image_attempts`' candidates, cheapest first, with two binarizers), split by ``wanted``.
+
+    This is where a picture holding several codes of one kind is seen: a caller that answers one
+    code refuses ``len(wanted) > 1`` (the verifier: two credentials, one of them maybe revoked;
+    the wallet: an attacker's sticker beside the officer's code). The same code read twice, or
+    shown twice, is one. ``stop_at_first``: stop after the first reading that finds a wanted
+    code (every code of that reading is compared); else every reading runs (a code only a
+    later reading sees, light on dark or dim, is counted too). Raises `NoQRCodeFound` when the
+    bytes are not a readable image (`open_image`)."""
+    import zxingcpp  # noqa: PLC0415 (image decoding: heavy, first use)
+
+    image = open_image(image_bytes)
+    found: dict[str, None] = {}
+    others: dict[str, None] = {}
     for candidate in image_attempts(image):
         for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
-            results = zxingcpp.read_barcodes(
+            for result in zxingcpp.read_barcodes(
                 candidate,
                 formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]  # zxing-cpp's stubs want BarcodeFormats; one format is taken
                 binarizer=binarizer,
-            )
-            for result in results:
-                if result.text.startswith("TP") and ":" in result.text[:8]:
-                    return result.text
-                seen_other = True
-    if seen_other:
+            ):
+                text = str(result.text)
+                (found if wanted(text) else others)[text] = None
+            if stop_at_first and found:
+                return QRCodesRead(tuple(found), tuple(others))
+    return QRCodesRead(tuple(found), tuple(others))
+
+
+def _payloads(image_bytes: bytes, *, stop_at_first: bool) -> tuple[str, ...]:
+    codes = read_codes(image_bytes, is_payload_text, stop_at_first=stop_at_first)
+    if codes.wanted:
+        return codes.wanted
+    if codes.others:
         raise NoQRCodeFound("the image holds QR codes, but none is a TalentProof payload")
     raise NoQRCodeFound("the image holds no readable QR code")
+
+
+def decode_image(image_bytes: bytes) -> str:
+    """The first TalentProof payload text found in an image (PNG, JPEG, …; photo or screenshot).
+
+    Tries the cheapest reading first (grayscale as given) and only then, lazily, a
+    contrast-stretched copy, the colour picture and (for small images) an upscaled copy, each
+    with two binarizers (`read_codes`, stopping at the first reading that finds one). Raises
+    `NoQRCodeFound` when no QR code starting with ``TP`` is readable. A caller that must not
+    answer one code of several reads `decode_image_all`."""
+    return _payloads(image_bytes, stop_at_first=True)[0]
+
+
+def decode_image_all(image_bytes: bytes) -> tuple[str, ...]:
+    """Every distinct TalentProof payload text any reading of the image finds (`read_codes`,
+    every reading), in the order read; `NoQRCodeFound` as `decode_image` when there is none."""
+    return _payloads(image_bytes, stop_at_first=False)

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 import segno
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from talentproof.credential import examples, integrity, merkle, qr
 from talentproof.credential.anchor import split_anchor
@@ -585,3 +585,34 @@ def test_foreign_qr_code_is_not_taken() -> None:
     other.save(buf, kind="png", scale=5)
     with pytest.raises(NoQRCodeFound, match="none is a TalentProof"):
         qr.decode_image(buf.getvalue())
+
+
+def test_read_codes_sees_every_distinct_code_of_a_picture() -> None:
+    """`read_codes`, the one place a picture holding several codes of a kind is seen (the
+    verifier's and the wallet's refusals): each distinct text once, split by the caller's test,
+    in the order read; the same code shown twice is one; light on dark is read too."""
+
+    def gray(text: str) -> Image.Image:
+        return Image.open(io.BytesIO(qr.render_png(text))).convert("L")
+
+    def picture(*codes: Image.Image) -> bytes:
+        page = Image.new("L", (sum(c.width + 30 for c in codes), max(c.height for c in codes)), 255)
+        for k, code in enumerate(codes):
+            page.paste(code, (sum(c.width + 30 for c in codes[:k]), 0))
+        return _png(page)
+
+    a, b, other = gray("TP1:FIRST CODE"), gray("TP1:SECOND CODE"), gray("https://example.com/x")
+    read = qr.read_codes(picture(a, other, ImageOps.invert(b)), qr.is_payload_text)
+    assert sorted(read.wanted) == ["TP1:FIRST CODE", "TP1:SECOND CODE"]
+    assert read.others == ("https://example.com/x",)
+    assert qr.decode_image_all(picture(a, a)) == ("TP1:FIRST CODE",)  # shown twice: one
+    assert qr.decode_image(picture(a, a)) == "TP1:FIRST CODE"
+    assert qr.read_codes(picture(other), qr.is_payload_text) == qr.QRCodesRead(
+        (), ("https://example.com/x",)
+    )
+    with pytest.raises(NoQRCodeFound, match="none is a TalentProof"):
+        qr.decode_image_all(picture(other))
+    with pytest.raises(NoQRCodeFound, match="not a readable image"):
+        qr.read_codes(b"not an image", qr.is_payload_text)
+    with pytest.raises(NoQRCodeFound, match="expected image bytes, found str"):
+        qr.read_codes("TP1:text", qr.is_payload_text)  # type: ignore[arg-type]
