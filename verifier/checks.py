@@ -319,18 +319,15 @@ def parse(
             None,
             None,
         )
+    return parsed(doc, anchor is not None), doc, anchor
+
+
+def parsed(doc: Mapping[str, Any], anchored: bool) -> Finding:
+    """Check 1 passed: the credential ``doc`` (without its anchor proof) was read."""
     kind = kind_of(doc)
-    facts = {"kind": kind, "anchored": anchor is not None}
-    return (
-        Finding(
-            CheckId.PARSE,
-            Status.PASS,
-            Reason.READ,
-            facts,
-            {"credentialId": doc.get("id"), "kind": kind},
-        ),
-        doc,
-        anchor,
+    facts = {"kind": kind, "anchored": anchored}
+    return Finding(
+        CheckId.PARSE, Status.PASS, Reason.READ, facts, {"credentialId": doc.get("id"), "kind": kind}
     )
 
 
@@ -425,9 +422,15 @@ def signature(doc: Mapping[str, Any]) -> tuple[Finding, Signed]:
         return Finding(
             CheckId.SIGNATURE, Status.FAIL, Reason.SIGNATURE_UNCHECKABLE, {"error": str(exc)}
         ), Signed()
-    raw = bytes(verified.public_key.raw)
+    return signature_valid(
+        bytes(verified.public_key.raw), verified.verification_method, credential_hash
+    )
+
+
+def signature_valid(raw: bytes, vm: str, credential_hash: bytes) -> tuple[Finding, Signed]:
+    """Check 3 passed: signed by the key ``raw`` that verification method ``vm`` names."""
     key_id = _multibase_of(raw)
-    evidence = {"keyId": key_id, "verificationMethod": verified.verification_method}
+    evidence = {"keyId": key_id, "verificationMethod": vm}
     return Finding(
         CheckId.SIGNATURE, Status.PASS, Reason.SIGNATURE_VALID, _NOTHING, evidence
     ), Signed(raw, key_id, credential_hash)
@@ -485,13 +488,18 @@ def inclusion(
             CheckId.INCLUSION, Status.FAIL, Reason.NOT_IN_BATCH, {"error": str(exc)}, evidence
         )
         return finding, credential_hash, Reason.SKIP_NOT_IN_BATCH
+    return included(anchor, credential_hash), credential_hash, None
+
+
+def included(anchor: Any, credential_hash: bytes) -> Finding:
+    """Check 4 passed: ``credential_hash`` is in the tree of ``anchor``'s root."""
     facts = {"leafIndex": anchor.leaf_index, "treeSize": anchor.tree_size}
-    evidence = {"merkleRoot": hex0x(root), **facts, "credentialHash": hex0x(credential_hash)}
-    return (
-        Finding(CheckId.INCLUSION, Status.PASS, Reason.INCLUDED, facts, evidence),
-        credential_hash,
-        None,
-    )
+    evidence = {
+        "merkleRoot": hex0x(bytes(anchor.merkle_root)),
+        **facts,
+        "credentialHash": hex0x(credential_hash),
+    }
+    return Finding(CheckId.INCLUSION, Status.PASS, Reason.INCLUDED, facts, evidence)
 
 
 # --------------------------------------------------------------------------- (5)-(8) chain

@@ -413,6 +413,20 @@ def _problem(found: Sequence[Any]) -> Any:
     return None
 
 
+def chain_skip(p: Prepared, doc: Mapping[str, Any], skip: Reason | None) -> None:
+    """After checks 1-4 of ``p`` (credential ``doc``): why checks 5-8 cannot run, if they cannot
+    (``skip``: check 4's reason, else no key, no known type or no issuer), into ``p.chain_skip``."""
+    if skip is None:
+        if p.signing_key is None:
+            skip = Reason.SKIP_NO_KEY
+        elif p.kind is None:
+            skip = Reason.SKIP_UNKNOWN_TYPE
+        elif not checks.issuer_id(doc):
+            skip = Reason.SKIP_NO_ISSUER
+    if skip is not None:
+        p.chain_skip = _skip_text(skip)
+
+
 _BINDING_NOT_REQUESTED = render(checks.BINDING_NOT_REQUESTED)
 _HOLDER_SIGNED = render(checks.HOLDER_SIGNED)
 _BARE_CREDENTIAL = render(checks.BARE_CREDENTIAL)
@@ -535,15 +549,7 @@ class Verifier:
             doc, anchor, signed.credential_hash, self._inclusion_memo
         )
         findings.append(found)
-        if skip is None:
-            if p.signing_key is None:
-                skip = Reason.SKIP_NO_KEY
-            elif p.kind is None:
-                skip = Reason.SKIP_UNKNOWN_TYPE
-            elif not checks.issuer_id(doc):
-                skip = Reason.SKIP_NO_ISSUER
-        if skip is not None:
-            p.chain_skip = _skip_text(skip)
+        chain_skip(p, doc, skip)
         return p
 
     def prepare_many(
@@ -591,19 +597,11 @@ class Verifier:
             p.signing_key, p.key_id = signed.signing_key, signed.key_id
             p.findings.append(found)
             hashes.append(signed.credential_hash)
-        inclusion, issuer_id, memo_ = checks.inclusion, checks.issuer_id, self._inclusion_memo
+        inclusion, memo_ = checks.inclusion, self._inclusion_memo
         for (p, doc, anchor), chash in zip(live, hashes, strict=True):
             found, p.credential_hash, skip = inclusion(doc, anchor, chash, memo_)
             p.findings.append(found)
-            if skip is None:
-                if p.signing_key is None:
-                    skip = Reason.SKIP_NO_KEY
-                elif p.kind is None:
-                    skip = Reason.SKIP_UNKNOWN_TYPE
-                elif not issuer_id(doc):
-                    skip = Reason.SKIP_NO_ISSUER
-            if skip is not None:
-                p.chain_skip = _skip_text(skip)
+            chain_skip(p, doc, skip)
         return out
 
     def prepare_items(self, items: Sequence[Item]) -> list[list[Prepared]]:
