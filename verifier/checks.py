@@ -327,7 +327,11 @@ def parsed(doc: Mapping[str, Any], anchored: bool) -> Finding:
     kind = kind_of(doc)
     facts = {"kind": kind, "anchored": anchored}
     return Finding(
-        CheckId.PARSE, Status.PASS, Reason.READ, facts, {"credentialId": doc.get("id"), "kind": kind}
+        CheckId.PARSE,
+        Status.PASS,
+        Reason.READ,
+        facts,
+        {"credentialId": doc.get("id"), "kind": kind},
     )
 
 
