@@ -640,14 +640,10 @@ class ChainGateway:
         the issuer's namespace hold between the blocks (None: the deployment block, latest)."""
         out: list[tuple[int, bool, bytes]] = []
         # issuerId is the first indexed argument of the credentials' events, the second of the
-        # batches' (after the root)
-        for names, position, is_root in (
-            (_CREDENTIAL_STATUS_EVENTS, 1, False),
-            (_BATCH_STATUS_EVENTS, 2, True),
-        ):
-            for block, _name, args in self._issuer_logs_between(
-                names, position, issuer_id, from_block, to_block
-            ):
+        # batches' (after the root): one query each
+        for names, is_root in ((_CREDENTIAL_STATUS_EVENTS, False), (_BATCH_STATUS_EVENTS, True)):
+            for event in self._issuer_logs_between(names, issuer_id, from_block, to_block):
+                block, args = event.block_number, event.args
                 if "credentialHashes" in args:
                     out.extend((block, is_root, bytes(h)) for h in args["credentialHashes"])
                 elif "credentialHash" in args:
@@ -659,14 +655,14 @@ class ChainGateway:
     def _issuer_logs_between(
         self,
         names: tuple[str, ...],
-        position: int,
         issuer_id: int,
         from_block: int | None,
         to_block: int | None,
-    ) -> list[tuple[int, str, dict[str, Any]]]:
-        """The registry's events ``names`` whose indexed argument number ``position`` (1 = the
-        first) is ``issuer_id``, decoded, oldest first, each with its block number: one
-        ``eth_getLogs`` between the two blocks (None: the deployment block, latest)."""
+    ) -> list[Any]:
+        """The registry's events ``names`` whose ``issuerId`` is ``issuer_id``, oldest first,
+        decoded by the ledger's decoder (`ledger.abi.ContractABI.decode_logs`: a
+        `ledger.models.DecodedEvent` each): one ``eth_getLogs`` between the two blocks (None:
+        the deployment block, latest)."""
         from talentproof.ledger.abi import ContractABI  # noqa: PLC0415 (start-up time)
 
         if self._abi is None:
@@ -674,24 +670,15 @@ class ChainGateway:
         abi = self._abi
         with _guard("eth_getLogs"):
             w3, contract = self._connect()
-            issuer_topic = (
-                "0x" + abi.event("CredentialRevoked").topic_for("issuerId", issuer_id).hex()
-            )
-            topics: list[Any] = [["0x" + abi.event(n).topic0.hex() for n in names]]
-            topics += [None] * (position - 1) + [issuer_topic]
             logs = w3.eth.get_logs(
                 {
                     "address": contract.address,
                     "fromBlock": self._deployment_block() if from_block is None else from_block,
                     "toBlock": "latest" if to_block is None else to_block,
-                    "topics": topics,
+                    "topics": abi.log_topics(names, issuerId=issuer_id),
                 }
             )
-            out = []
-            for log in logs:
-                name, args = abi.decode_log([bytes(t) for t in log["topics"]], bytes(log["data"]))
-                out.append((int(log["blockNumber"]), name, args))
-            return out
+            return abi.decode_logs(logs, contract.address)
 
     def signing_keys(self, issuer_id: int, public_keys: list[bytes]) -> SigningKeyRecords:
         """What the registry records of the issuer's signing keys ``public_keys`` (raw 32
@@ -702,10 +689,8 @@ class ChainGateway:
         from talentproof.ledger.models import TimeWindow  # noqa: PLC0415 (start-up time)
 
         revoked = {
-            bytes(args["publicKey"]): int(args["revokedAt"])
-            for _block, _name, args in self._issuer_logs_between(
-                ("SigningKeyRevoked",), 1, issuer_id, None, None
-            )
+            bytes(event.args["publicKey"]): int(event.args["revokedAt"])
+            for event in self._issuer_logs_between(("SigningKeyRevoked",), issuer_id, None, None)
         }
         with _guard("signingKey()"):
             w3, contract = self._connect()

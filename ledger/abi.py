@@ -6,7 +6,7 @@ types and field names; nothing here is hand-written per function.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
 from talentproof.ledger.errors import ErrorDecoder, LedgerError
+from talentproof.ledger.models import DecodedEvent
 
 __all__ = ["ContractABI", "EventABI", "FunctionABI", "canonical_type"]
 
@@ -229,3 +230,66 @@ class ContractABI:
                 f"log with unknown topic 0x{bytes(topics[0]).hex()} is not in the registry ABI"
             )
         return event.name, event.decode(topics, data)
+
+    def log_topics(self, names: Sequence[str], **filters: Any) -> list[Any]:
+        """The ``topics`` of an ``eth_getLogs`` filter (0x-hex) for logs of any of the events
+        ``names`` whose indexed arguments match ``filters`` (a value, or a list of values any of
+        which matches): ``[[topic0, ...], arg1 or None, ...]``, trailing wildcards dropped; []
+        for no names. Each filtered argument must be indexed, at the same position, in every
+        event named (else `ValueError` naming it)."""
+        if not names:
+            if filters:
+                raise ValueError("argument filters need an event name")
+            return []
+        events = [self.event(name) for name in names]
+        positions: list[dict[str, int]] = []
+        for event in events:
+            indexed = [str(p["name"]) for p in event.inputs if p.get("indexed")]
+            unknown = [arg for arg in filters if arg not in indexed]
+            if unknown:
+                raise ValueError(
+                    f"{event.name} has no indexed argument(s) {', '.join(unknown)}; "
+                    f"indexed: {', '.join(indexed)}"
+                )
+            positions.append({arg: indexed.index(arg) for arg in filters})
+        if any(p != positions[0] for p in positions[1:]):
+            raise ValueError(
+                f"{', '.join(names)}: the filtered argument(s) {', '.join(filters)} are not at "
+                "the same topic position in each event"
+            )
+        topics: list[Any] = [["0x" + e.topic0.hex() for e in events]]
+        if len(events) == 1:
+            topics[0] = topics[0][0]
+        for arg, position in sorted(positions[0].items(), key=lambda item: item[1]):
+            value = filters[arg]
+            values = value if isinstance(value, list | tuple | set) else [value]
+            topics += [None] * (position + 1 - len(topics))
+            topics.append(["0x" + events[0].topic_for(arg, v).hex() for v in values])
+        return topics
+
+    def decode_logs(self, logs: Iterable[Mapping[str, Any]], address: str) -> list[DecodedEvent]:
+        """The logs of the contract at ``address`` among ``logs`` (``eth_getLogs`` results or a
+        receipt's ``logs``: bytes or 0x-hex fields), decoded strictly (`decode_log`), in order."""
+        out: list[DecodedEvent] = []
+        for log in logs:
+            if to_checksum_address(log["address"]) != address:
+                continue
+            topics = [_raw(t) for t in log["topics"]]
+            name, args = self.decode_log(topics, _raw(log["data"]))
+            out.append(
+                DecodedEvent(
+                    name=name,
+                    args=args,
+                    block_number=int(log["blockNumber"]),
+                    block_hash=_raw(log["blockHash"]),
+                    transaction_hash=_raw(log["transactionHash"]),
+                    log_index=int(log["logIndex"]),
+                    address=address,
+                )
+            )
+        return out
+
+
+def _raw(value: Any) -> bytes:
+    """A log field as bytes: web3 gives HexBytes, a raw JSON-RPC answer 0x-hex."""
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)

@@ -14,7 +14,7 @@ deployment record first, waits for `confirmations`, and raises the typed custom 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,32 +225,8 @@ class RegistryClient:
             block_number=int(receipt["blockNumber"]),
             block_hash=bytes(receipt["blockHash"]),
             gas_used=int(receipt["gasUsed"]),
-            events=tuple(self._decode_logs(receipt["logs"])),
+            events=tuple(self.abi.decode_logs(receipt["logs"], self.address)),
         )
-
-    def _decode_logs(self, logs: Iterable[Mapping[str, Any]]) -> list[DecodedEvent]:
-        out: list[DecodedEvent] = []
-        for log in logs:
-            if to_checksum_address(log["address"]) != self.address:
-                continue
-            topics = [
-                bytes(t) if not isinstance(t, str) else bytes.fromhex(t[2:]) for t in log["topics"]
-            ]
-            data = log["data"]
-            raw = bytes(data) if not isinstance(data, str) else bytes.fromhex(data[2:])
-            name, args = self.abi.decode_log(topics, raw)
-            out.append(
-                DecodedEvent(
-                    name=name,
-                    args=args,
-                    block_number=int(log["blockNumber"]),
-                    block_hash=bytes(log["blockHash"]),
-                    transaction_hash=bytes(log["transactionHash"]),
-                    log_index=int(log["logIndex"]),
-                    address=self.address,
-                )
-            )
-        return out
 
     # -- events -------------------------------------------------------------------------------
 
@@ -266,42 +242,14 @@ class RegistryClient:
 
         `filters` match indexed arguments of event `name`, e.g. ``events("RootAnchored", issuerId=1)``.
         """
-        topics: list[Any]
-        if name is None:
-            if filters:
-                raise ValueError("argument filters need an event name")
-            topics = []
-        else:
-            event = self.abi.event(name)
-            indexed = [str(p["name"]) for p in event.inputs if p.get("indexed")]
-            topics = [event.topic0]
-            for arg in indexed:
-                if arg in filters:
-                    value = filters.pop(arg)
-                    values = value if isinstance(value, list | tuple | set) else [value]
-                    topics.append([event.topic_for(arg, v) for v in values])
-                else:
-                    topics.append(None)
-            if filters:
-                raise ValueError(
-                    f"{name} has no indexed argument(s) {', '.join(filters)}; indexed: {', '.join(indexed)}"
-                )
-            while topics and topics[-1] is None:
-                topics.pop()
+        topics = self.abi.log_topics([] if name is None else [name], **filters)
         start = self.deployment.deployment_block if from_block is None else from_block
         params: dict[str, Any] = {"address": self.address, "fromBlock": start, "toBlock": to_block}
         if topics:
-            params["topics"] = [
-                (
-                    [("0x" + t.hex()) for t in x]
-                    if isinstance(x, list)
-                    else ("0x" + x.hex() if x else None)
-                )
-                for x in topics
-            ]
+            params["topics"] = topics
         with rpc_guard("eth_getLogs", self._endpoint):
             logs = self.w3.eth.get_logs(params)
-        return self._decode_logs(logs)
+        return self.abi.decode_logs(logs, self.address)
 
     # -- governance ---------------------------------------------------------------------------
 

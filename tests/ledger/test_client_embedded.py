@@ -220,6 +220,29 @@ def test_events_are_decoded_and_filtered(deployed_embedded) -> None:  # type: ig
         gov.events("NoSuchEvent")
 
 
+def test_log_topics_of_several_events_filter_one_argument_at_its_position() -> None:
+    """`ContractABI.log_topics`, the one filter builder (RegistryClient.events, the issuer's
+    status and key-revocation scans): any of several events, an indexed argument filtered at
+    its topic position, which must be the same in every event named."""
+    abi = ContractABI(load_artifact("TalentProofRegistry").abi)
+    one = "0x" + (7).to_bytes(32, "big").hex()
+    revoked, suspended = (abi.event(n) for n in ("CredentialRevoked", "CredentialSuspended"))
+    assert abi.log_topics(["CredentialRevoked", "CredentialSuspended"], issuerId=7) == [
+        ["0x" + revoked.topic0.hex(), "0x" + suspended.topic0.hex()],
+        [one],
+    ]
+    # issuerId follows the root in a batch's events: the second indexed argument
+    batch = abi.log_topics(["BatchRevoked", "BatchRevokedByGovernance"], issuerId=7)
+    assert batch[1] is None and batch[2] == [one], batch
+    assert abi.log_topics(["RootAnchored"]) == ["0x" + abi.event("RootAnchored").topic0.hex()]
+    with pytest.raises(ValueError, match="not at the same topic position"):
+        abi.log_topics(["CredentialRevoked", "BatchRevoked"], issuerId=7)
+    with pytest.raises(ValueError, match="no indexed argument"):
+        abi.log_topics(["RootAnchored"], leafCount=3)
+    with pytest.raises(ValueError, match="need an event name"):
+        abi.log_topics([], issuerId=7)
+
+
 def test_strict_log_decoding_refuses_unknown_logs() -> None:
     abi = ContractABI(load_artifact("TalentProofRegistry").abi)
     with pytest.raises(LedgerError, match="unknown topic"):
