@@ -98,14 +98,26 @@ def check_vc_structure(doc: Any, base_type: str) -> None:
         types = [types]
     if not isinstance(types, list) or base_type not in types:
         raise SchemaValidationError("type", f"a list including {base_type!r}", doc.get("type"))
+    times = {}
     for key in ("validFrom", "validUntil"):
         value = doc.get(key)
-        if value is not None and (not isinstance(value, str) or not _DTS.fullmatch(value)):
+        if value is None:
+            continue
+        if not isinstance(value, str) or not _DTS.fullmatch(value):
             raise SchemaValidationError(
                 key, "an XML Schema dateTimeStamp such as 2026-01-01T00:00:00Z", value
             )
-    vf, vu = doc.get("validFrom"), doc.get("validUntil")
-    if vf is not None and vu is not None and parse_datetime(vf) > parse_datetime(vu):
+        try:  # the pattern admits 2030-02-30, 24:00:00 and five-digit years: no instant
+            times[key] = parse_datetime(value)
+        except ValueError:
+            raise SchemaValidationError(
+                key,
+                "a real date and time such as 2026-01-01T00:00:00Z (a calendar date, hours "
+                "00-23, a four-digit year)",
+                value,
+            ) from None
+    if len(times) == 2 and times["validFrom"] > times["validUntil"]:
+        vf, vu = doc["validFrom"], doc["validUntil"]
         raise SchemaValidationError("validUntil", f"a time not before validFrom ({vf})", vu)
 
 
