@@ -172,9 +172,10 @@ class ChainGateway:
         self._contract: Any = None
         self._decoder: Any = None
         self._abi: Any = None  # the registry's ABI for decoding its events (`status_named`)
-        #: issuer id -> the status events `status_named` has seen, to the block it scanned
-        self._named: dict[int, _NamedEvents] = {}
-        self._named_lock = threading.Lock()
+        #: (what, issuer id) -> the events `_scan_incremental` has seen, to the block it
+        #: scanned: ("status", id) for `status_named`, ("keys", id) for `signing_keys`
+        self._scans: dict[tuple[str, int], _ScannedEvents] = {}
+        self._scans_lock = threading.Lock()
         self._deployment: DeploymentInfo | None = None
         self._deployment_block_read: int | None = None  # `_deployment_block`, once read
         self._senders: dict[bytes, Any] = {}
@@ -589,21 +590,33 @@ class ChainGateway:
         account, governance): the credentials whose status its status lists must read beside
         those this service changed, and the batches revoked whole.
 
-        Incremental: the events seen are kept per issuer with the last block scanned and its
-        hash; a read asks for the latest block, checks that the block scanned last is still the
-        chain's (its hash commits to every block below it: else, a reorganisation or rollback,
-        everything is scanned again) and scans only from `STATUS_RESCAN_BLOCKS` below it (a
-        node behind the one that answered the latest block, with several endpoints) to the
-        latest, replacing what it held for those blocks. The same answer as
-        `status_named_full` (tests/issuer/test_status_named_incremental.py)."""
+        Incremental (`_scan_incremental`); the same answer as `status_named_full`
+        (tests/issuer/test_status_named_incremental.py)."""
+        _head, events = self._scan_incremental(
+            ("status", issuer_id), lambda a, b: self._status_events(issuer_id, a, b)
+        )
+        return _named_answer(events)
+
+    def _scan_incremental(
+        self, key: tuple[str, int], scan: Callable[[int, int], list[tuple[Any, ...]]]
+    ) -> tuple[Any, list[tuple[Any, ...]]]:
+        """(the latest block, every event ``scan(from_block, to_block)`` finds from the
+        deployment block to it: tuples whose first item is the event's block number).
+
+        The events are kept per ``key`` with the last block scanned and its hash; a call asks
+        for the latest block, checks that the block scanned last is still the chain's (its hash
+        commits to every block below it: else, a reorganisation or rollback, everything is
+        scanned again) and scans only from `STATUS_RESCAN_BLOCKS` below it (a node behind the
+        one that answered the latest block, with several endpoints) to the latest, replacing
+        what it held for those blocks; no new block, no scan."""
         with _guard("eth_getBlockByNumber"):
             w3, _ = self._connect()
             head = w3.eth.get_block("latest")
         number, block_hash = int(head["number"]), bytes(head["hash"])
-        with self._named_lock:
-            seen = self._named.get(issuer_id)
+        with self._scans_lock:
+            seen = self._scans.get(key)
         if seen is not None and (seen.to_block, seen.to_hash) == (number, block_hash):
-            return seen.answer()  # no new block: the head is the block scanned last
+            return head, seen.events  # no new block: the head is the block scanned last
         start = self._deployment_block()
         if seen is not None and seen.to_block <= number:
             with _guard("eth_getBlockByNumber"):
@@ -614,24 +627,24 @@ class ChainGateway:
                         raise
                     kept = False
             if kept and seen.to_block == number:
-                return seen.answer()
+                return head, seen.events
             if kept:
                 start = max(start, seen.to_block - STATUS_RESCAN_BLOCKS + 1)
             else:
                 seen = None
         else:
             seen = None
-        found = self._status_events(issuer_id, start, number)
+        found = scan(start, number)
         events = [e for e in seen.events if e[0] < start] if seen is not None else []
-        updated = _NamedEvents(number, block_hash, events + found)
-        with self._named_lock:
-            self._named[issuer_id] = updated
-        return updated.answer()
+        updated = _ScannedEvents(number, block_hash, events + found)
+        with self._scans_lock:
+            self._scans[key] = updated
+        return head, updated.events
 
     def status_named_full(self, issuer_id: int) -> tuple[set[bytes], set[bytes]]:
         """`status_named`'s reference: every status event since the deployment block (two
         ``eth_getLogs``, filtered by the issuer's id), nothing kept."""
-        return _NamedEvents(0, b"", self._status_events(issuer_id, None, None)).answer()
+        return _named_answer(self._status_events(issuer_id, None, None))
 
     def _status_events(
         self, issuer_id: int, from_block: int | None, to_block: int | None
@@ -683,18 +696,25 @@ class ChainGateway:
     def signing_keys(self, issuer_id: int, public_keys: list[bytes]) -> SigningKeyRecords:
         """What the registry records of the issuer's signing keys ``public_keys`` (raw 32
         bytes): each key's validity window (``signingKey``), those governance revoked
-        (``SigningKeyRevoked`` events: one ``eth_getLogs``) and the latest block's time, the
-        "now" a window is judged at. Keys the registry never registered for the issuer get the
-        window (0, 0)."""
+        (``SigningKeyRevoked`` events, read incrementally as `status_named` reads its events:
+        `_scan_incremental`, one ``eth_getLogs`` from a few blocks below the last block scanned
+        when a block came) and the latest block's time, the "now" a window is judged at. Keys
+        the registry never registered for the issuer get the window (0, 0)."""
         from talentproof.ledger.models import TimeWindow  # noqa: PLC0415 (start-up time)
 
-        revoked = {
-            bytes(event.args["publicKey"]): int(event.args["revokedAt"])
-            for event in self._issuer_logs_between(("SigningKeyRevoked",), issuer_id, None, None)
-        }
+        def scan(from_block: int, to_block: int) -> list[tuple[Any, ...]]:
+            return [
+                (e.block_number, bytes(e.args["publicKey"]), int(e.args["revokedAt"]))
+                for e in self._issuer_logs_between(
+                    ("SigningKeyRevoked",), issuer_id, from_block, to_block
+                )
+            ]
+
+        head, events = self._scan_incremental(("keys", issuer_id), scan)
+        revoked = {raw: at for _block, raw, at in events}
+        now = int(head["timestamp"])
         with _guard("signingKey()"):
-            w3, contract = self._connect()
-            now = int(w3.eth.get_block("latest")["timestamp"])
+            _, contract = self._connect()
             windows = {}
             for raw in public_keys:
                 windows[bytes(raw)] = TimeWindow.from_struct(
@@ -790,25 +810,28 @@ _CREDENTIAL_STATUS_EVENTS = (
 )
 #: ... and the events of its batches revoked whole (``issuerId`` their second indexed argument).
 _BATCH_STATUS_EVENTS = ("BatchRevoked", "BatchRevokedByGovernance")
-#: `ChainGateway.status_named` scans again this many blocks below the last one it scanned: the
+#: `ChainGateway._scan_incremental` scans again this many blocks below the last one it scanned: the
 #: events a node behind the one that answered the latest block did not have yet (several
 #: endpoints). A reorganisation deeper than that changes the last block's hash: all is scanned.
 STATUS_RESCAN_BLOCKS = 64
 
 
 @dataclass(slots=True)
-class _NamedEvents:
-    """What `ChainGateway.status_named` has seen of an issuer's status events: (block, is a
-    batch root, hash or root) each, scanned up to ``to_block`` whose hash was ``to_hash``."""
+class _ScannedEvents:
+    """What `ChainGateway._scan_incremental` has seen of one kind of an issuer's events (tuples,
+    the block number first), scanned up to ``to_block`` whose hash was ``to_hash``."""
 
     to_block: int
     to_hash: bytes
-    events: list[tuple[int, bool, bytes]]
+    events: list[tuple[Any, ...]]
 
-    def answer(self) -> tuple[set[bytes], set[bytes]]:
-        hashes = {value for _b, is_root, value in self.events if not is_root}
-        roots = {value for _b, is_root, value in self.events if is_root}
-        return hashes, roots
+
+def _named_answer(events: list[tuple[Any, ...]]) -> tuple[set[bytes], set[bytes]]:
+    """`ChainGateway.status_named`'s answer from its (block, is a batch root, hash or root)
+    events: (credential hashes, batch roots)."""
+    hashes = {value for _b, is_root, value in events if not is_root}
+    roots = {value for _b, is_root, value in events if is_root}
+    return hashes, roots
 
 
 def _block_missing(exc: Exception) -> bool:
