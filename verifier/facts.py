@@ -133,6 +133,16 @@ def _text(value: Any) -> str:
     return str(value or "").strip()
 
 
+def _texts(value: Any) -> tuple[str, ...]:
+    """A list of texts as the schema writes it (one text taken as a list of one); anything else
+    (a number, a boolean, an object: a credential that failed check 2) is none."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return ()
+
+
 def _first(mapping: Mapping[str, Any], *keys: str) -> Any:
     for key in keys:
         if key in mapping and mapping[key] is not None:
@@ -166,9 +176,7 @@ def fact_of(ref: str, doc: Mapping[str, Any]) -> Fact | None:
         start = _date(_first(emp, "startDate", "start"))
         if start is None:
             return None
-        domains = _first(emp, "domains", "domain") or ()
-        if isinstance(domains, str):
-            domains = (domains,)
+        domains = _texts(_first(emp, "domains", "domain"))
         employer = _first(emp, "employer", "employerName")
         return EmploymentFact(
             ref=ref,
@@ -177,13 +185,14 @@ def fact_of(ref: str, doc: Mapping[str, Any]) -> Fact | None:
             role=_text(_first(emp, "role", "title")),
             start=start,
             end=_date(_first(emp, "endDate", "end")),
-            domains=tuple(str(d) for d in domains),
+            domains=domains,
         )
     ach = subject.get("achievement")
     if not isinstance(ach, Mapping):
         return None
     aligns = []
-    for a in ach.get("alignment") or ():
+    alignment = ach.get("alignment")
+    for a in alignment if isinstance(alignment, list) else ():
         if isinstance(a, Mapping):
             aligns.append(
                 Alignment(
@@ -193,9 +202,7 @@ def fact_of(ref: str, doc: Mapping[str, Any]) -> Fact | None:
                     target_url=_text(a.get("targetUrl")),
                 )
             )
-    tags = ach.get("tag") or ()
-    if isinstance(tags, str):
-        tags = (tags,)
+    tags = _texts(ach.get("tag"))
     stated = _date(_first(subject, "completionDate", "awardedDate")) or _date(
         doc.get("awardedDate")  # Open Badges 3.0: when it was awarded
     )
@@ -204,7 +211,7 @@ def fact_of(ref: str, doc: Mapping[str, Any]) -> Fact | None:
         name=_text(ach.get("name")),
         achievement_type=_text(ach.get("achievementType")),
         alignments=tuple(aligns),
-        tags=tuple(str(t) for t in tags),
+        tags=tags,
         issued=stated or _date(doc.get("validFrom")),
         issued_stated=stated is not None,
     )

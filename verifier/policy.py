@@ -562,13 +562,16 @@ class Policy:
         unverified: list[Fact] = []
         ignored: list[str] = []
         for item in inputs:
-            fact = fact_of(item.ref, item.credential)
+            # the engine names a credential by its id, which one that failed check 2 may give as
+            # a number or an object: named by its text, never a TypeError out of the evaluation
+            ref = item.ref if isinstance(item.ref, str) else str(item.ref)
+            fact = fact_of(ref, item.credential)
             if fact is not None:
                 fact = bind(fact, item.issuer_did, item.issuer_name)
                 if item.attested:
                     fact = replace(fact, attested=item.attested)
             if fact is None:
-                ignored.append(item.ref)
+                ignored.append(ref)
             elif item.verified:
                 verified.append(fact)
             else:
