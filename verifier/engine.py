@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -221,20 +222,53 @@ def parse_json_fast_python(raw: bytes) -> Any:
 
 
 def parse_json(data: bytes | str, *, what: str, limit: int) -> Any:
-    """Parse JSON within a size limit, refusing duplicate keys (raises InputError)."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    """Parse JSON within a size limit, refusing duplicate keys and lone surrogates (raises
+    InputError)."""
+    try:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+    except UnicodeEncodeError as exc:
+        raise InputError(f"{what}: expected JSON text of Unicode characters ({exc})") from exc
     size = len(raw)
     if size > limit:
         raise InputTooLarge(what, size, limit)
-    doc = parse_json_fast(raw)
+    doc = parse_json_fast(raw)  # (orjson refuses a lone surrogate: never on this path)
     if doc is not SLOW_PATH:
         return doc
     try:
-        return json.loads(data, object_pairs_hook=_no_duplicate_keys)
+        doc = json.loads(data, object_pairs_hook=_no_duplicate_keys)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{what}: expected JSON ({exc})") from exc
     except RecursionError as exc:
         raise InputError(f"{what}: expected a JSON document, found one nested too deeply") from exc
+    lone = _lone_surrogate(doc)
+    if lone is not None:
+        # "\ud800" is JSON text but no character (I-JSON, RFC 7493 and JCS refuse it): what
+        # reads it downstream (the schema validator, UTF-8) would raise instead of judging it
+        raise InputError(
+            f"{what}: expected JSON text of Unicode characters, found a lone surrogate "
+            f"\\u{ord(lone):04x} (an escape with no pair)"
+        )
+    return doc
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(doc: Any) -> str | None:
+    """The first lone surrogate in the strings (keys included) of a parsed document, or None."""
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            found = _SURROGATE.search(value)
+            if found is not None:
+                return found.group()
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
