@@ -52,7 +52,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -772,6 +772,23 @@ _INSERT_COLUMNS = (
 )
 
 
+def _sqlite_literal(value: Any) -> str | None:
+    """``value`` (a column value already through its dialect's bind processor) written as a
+    SQLite literal that stores exactly what binding it would: an integer (``bool`` as 0/1,
+    what the driver binds for it), a string quoted with its quotes doubled, NULL; None (no
+    literal: the caller binds it) for anything else or a string holding a NUL character (the
+    SQL text ends there)."""
+    if value is None:
+        return "NULL"
+    if type(value) is bool:
+        return "1" if value else "0"
+    if type(value) is int:
+        return str(value)
+    if type(value) is str and "\0" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
 def insert_credentials(
     connection: Any,
     *,
@@ -780,20 +797,26 @@ def insert_credentials(
     batch_id: int,
     job_id: str,
     now: dt.datetime,
-    rows: list[tuple[str, bytes, bytes | memoryview, int, int, int]],
+    rows: Iterable[tuple[str, bytes, bytes | memoryview, int, int, int]],
     by_statement: bool = False,
 ) -> None:
     """Insert one chunk's credentials with a single driver-level ``executemany`` (SQLite), or
-    one binary ``COPY`` (PostgreSQL; ``by_statement`` takes the ``executemany`` there too,
-    the reference that tests/issuer/test_bulk_fast_paths.py compares it with).
+    one binary ``COPY`` (PostgreSQL).
 
     ``rows`` are (id, credential hash, document JSON (bytes or a view of them: the runner
-    passes `split_views`), status index, leaf index, bulk row); no audit path: the batch keeps
+    passes `split_views`), status index, leaf index, bulk row), read once (the runner passes
+    an iterator: no list of them is built); no audit path: the batch keeps
     its leaves (`AnchorBatch.leaves`), from which readers derive it. The columns every
     row shares (institution, kind, batch, job, suspended, created_at) are converted once
     with the dialect's own bind processors, so the stored values are exactly what the ORM
     would have written, without SQLAlchemy's per-row parameter processing (which cost more
-    than the insert itself).
+    than the insert itself). On SQLite they are written into the statement as literals
+    (`_sqlite_literal`) and the rows' six values go to the driver's ``executemany`` as they
+    are: no twelve-value tuple built and bound per row (~0.8 us a row of the runner's CPU,
+    bench/results.md 2026-12-07 11:30). ``by_statement`` takes the reference, every value
+    bound on every row (``executemany`` through SQLAlchemy; on PostgreSQL instead of COPY),
+    which tests/issuer/test_bulk_fast_paths.py compares with both; so does a shared value
+    with no literal.
     """
     dialect = connection.dialect
     table = table_of(Credential)
@@ -812,6 +835,24 @@ def insert_credentials(
     if dialect.name == "postgresql" and not by_statement:
         _copy_credentials(connection, table, [r + tail for r in rows])
         return
+    columns = ", ".join(_INSERT_COLUMNS)
+    if dialect.name == "sqlite" and not by_statement:
+        values = ["?"] * (len(_INSERT_COLUMNS) - len(tail))
+        for value in tail:
+            literal = _sqlite_literal(value)
+            if literal is None:
+                break
+            values.append(literal)
+        else:
+            sql = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join(values)})"
+            # the session's own connection, in its transaction (SQLAlchemy's executemany
+            # would want the rows as a list, and checks each)
+            cursor = connection.connection.driver_connection.cursor()
+            try:
+                cursor.executemany(sql, rows)
+            finally:
+                cursor.close()
+            return
     style = dialect.paramstyle
     if style == "qmark":
         marks = ", ".join("?" for _ in _INSERT_COLUMNS)
@@ -819,7 +860,7 @@ def insert_credentials(
         marks = ", ".join("%s" for _ in _INSERT_COLUMNS)
     else:  # pragma: no cover - the two supported drivers use qmark (sqlite3) or %s (psycopg)
         raise RuntimeError(f"unsupported DBAPI paramstyle {style!r}")
-    sql = f"INSERT INTO {table.name} ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks})"
+    sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
     connection.exec_driver_sql(sql, [r + tail for r in rows])
 
 
@@ -1497,7 +1538,7 @@ class BulkRunner:
                     if not ids:
                         continue
                     phases.lap("rows")
-                    root = _merkle.MerkleTree(hashes).root
+                    root = _merkle.tree_root(leaves)  # in C (native_merkle), the twin's root
                     phases.lap("merkle")
                     # the batch keeps its leaves (32 bytes a row, one value) and the rows no
                     # audit path (416 bytes a row at 8,192 leaves): readers derive it from the
@@ -1519,17 +1560,7 @@ class BulkRunner:
                         batch_id=batch.id,
                         job_id=job_id,
                         now=now,
-                        rows=list(
-                            zip(
-                                ids,
-                                hashes,
-                                raws,
-                                indexes,
-                                range(len(ids)),
-                                rows,
-                                strict=True,
-                            )
-                        ),
+                        rows=zip(ids, hashes, raws, indexes, range(len(ids)), rows, strict=True),
                     )
                     phases.lap("insert")
                 bulk_store.add_progress(

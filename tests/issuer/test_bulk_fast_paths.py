@@ -142,6 +142,89 @@ def test_insert_credentials_matches_the_orm_insert(tmp_path: Path, views: bool) 
     assert got[2]["proof_path"] is None and got[2]["suspended"] is False
 
 
+def _raw(sessions) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    """Every stored credential column with its SQLite storage class (``typeof``): what a
+    literal and a bound value must both store."""
+    cols = ", ".join(f"{c}, typeof({c})" for c in ["seq", *_COLUMNS])
+    with sessions() as session:
+        return [
+            tuple(r)
+            for r in session.connection().exec_driver_sql(
+                f"SELECT {cols} FROM credentials ORDER BY seq"
+            )
+        ]
+
+
+@pytest.mark.parametrize(
+    "job_id",
+    [
+        "0123456789abcdef01234567",
+        "it's",
+        "'); DELETE FROM institutions; --",
+        "ünï \u2028 \"q\" ''",
+        "nul\0inside",  # no literal: bound, the reference
+    ],
+)
+def test_insert_credentials_literals_store_what_binding_stores(tmp_path: Path, job_id: str) -> None:
+    """SQLite: the shared values written into the statement as literals (the runner's path)
+    store the same values of the same storage classes as every value bound on every row
+    (``by_statement``), for hostile job ids too, and nothing else runs."""
+    stored = []
+    for name, by_statement in (("literal", False), ("bound", True)):
+        _engine, sessions = _database(tmp_path / f"{name}.db")
+        with sessions.begin() as session:
+            session.add(
+                AnchorBatch(institution_id=1, root=b"\x02" * 32, leaf_count=3, oldest_leaf_at=NOW)
+            )
+        for batch_id, first in ((1, 0), (2, 3)):  # two chunks, the second in batch 2
+            with sessions.begin() as session:
+                bulk.insert_credentials(
+                    session.connection(),
+                    institution_id=1,
+                    kind="DegreeCredential",
+                    batch_id=batch_id,
+                    job_id=job_id,
+                    now=NOW + dt.timedelta(seconds=first),
+                    rows=[
+                        (
+                            f"urn:uuid:{first + i}",
+                            bytes([i + 7]) * 32,
+                            b'{"n":%d}' % i,
+                            9 + i,
+                            i,
+                            first + i + 1,
+                        )
+                        for i in range(3)
+                    ],
+                    by_statement=by_statement,
+                )
+        stored.append(_raw(sessions))
+        with sessions() as session:  # the institution is still there
+            assert session.scalar(select(Institution.slug)) == "uni"
+    assert len(stored[0]) == 6
+    assert stored[0] == stored[1]
+    assert {r[_COLUMNS.index("bulk_job_id") * 2 + 2] for r in stored[0]} == {job_id}
+
+
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        (None, "NULL"),
+        (True, "1"),
+        (False, "0"),
+        (0, "0"),
+        (-(2**63), str(-(2**63))),
+        ("", "''"),
+        ("a'b''", "'a''b'''''"),
+        ("x\0y", None),
+        (b"bytes", None),
+        (1.5, None),
+    ],
+)
+def test_sqlite_literal(value: object, literal: str | None) -> None:
+    assert bulk._sqlite_literal(value) == literal
+
+
 def _pg_database(pg_server: str, name: str) -> str:
     import psycopg
 
