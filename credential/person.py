@@ -45,6 +45,7 @@ __all__ = [
     "COMMITMENT_RE",
     "DOCUMENT_TYPES",
     "Person",
+    "check_salt",
     "commit_identity_document",
     "identity_document_matches",
     "new_salt",
@@ -120,6 +121,12 @@ def _check_type_country(document_type: str, issuing_country: str) -> None:
             f"issuingCountry: expected an ISO 3166-1 alpha-2 code in capitals "
             f"(e.g. HK, CN, GB), found {issuing_country!r}"
         )
+
+
+def check_salt(salt: str) -> None:
+    """Raise `ValueError` naming what is expected unless ``salt`` is a holder salt (base64url
+    without padding, at least 16 bytes): what `commit_identity_document` takes."""
+    _salt_bytes(salt)
 
 
 def _salt_bytes(salt: str) -> bytes:

@@ -124,6 +124,7 @@ class Reason(StrEnum):
     # (12) identity document
     DOCUMENT_NUMBER_UNUSABLE = "document_number_unusable"
     NO_SALT = "no_salt"
+    SALT_UNUSABLE = "salt_unusable"
     ANOTHER_DOCUMENT = "another_document"
     SAME_DOCUMENT = "same_document"
 
@@ -997,6 +998,12 @@ def identity_document(
         )
     if salt is None:
         return Finding(CheckId.IDENTITY_DOCUMENT, Status.ERROR, Reason.NO_SALT)
+    try:  # a slip in a salt given from outside is not another person's document
+        c_person.check_salt(salt)
+    except ValueError as exc:
+        return Finding(
+            CheckId.IDENTITY_DOCUMENT, Status.ERROR, Reason.SALT_UNUSABLE, {"error": str(exc)}
+        )
     wrong: list[tuple[str, str | None, str | None]] = []
     for r in readable:
         subject = r.credential.get("credentialSubject") if r.credential is not None else None

@@ -280,6 +280,11 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
         "carries it; with bare credentials the holder's salt must be given: CLI --id-salt, API "
         "idSalt). Compare the name and date of birth with the travel document."
     ),
+    Reason.SALT_UNUSABLE: lambda f: (
+        f"The identity document cannot be compared: the salt given is not a holder's salt "
+        f"({f['error']}; CLI --id-salt, API idSalt: the idSalt of the holder's key file). "
+        "Compare the name and date of birth with the travel document."
+    ),
     Reason.ANOTHER_DOCUMENT: lambda f: (
         "The travel document shown is not the one the credentials name: "
         + "; ".join(_wrong_document(w) for w in f["wrong"])
