@@ -19,8 +19,9 @@ Prints, each beside its target and a verdict:
 * how many of the 2 cores the process tree kept busy while validating, signing and persisting
   (CPU / wall: 2 on a quiet machine means signing and persisting overlap fully);
 * a signing process's CPU per credential split into its steps, measured in this process on the
-  run's rows (`signing_split`: the raw signature, SHA-256, parsing, schema check, subject bytes,
-  fact check, base58, the rest);
+  run's rows (`signing_split`: the raw signature, parsing, schema check, fact check, and the byte
+  work around the signature: in C, one figure, or the twin's SHA-256, subject bytes and base58),
+  and the C byte work against its Python twin (`native_sign_row`);
 * the bulk template's own fast paths beside their reference twins (`fast_path_rows`), and the
   upload's (`upload_row`: `bulk.store_upload` in blocks and line by line) and the runner's
   documents (`split_row`: views of the signing results' blocks against copies);
@@ -404,6 +405,7 @@ def signing_split(rows_file: Path, fmt: str, rounds: int = 5, limit: int = 4096)
 
     from talentproof.credential._base58 import b58encode_64_ascii
     from talentproof.credential.claims import subject_facts_ok
+    from talentproof.credential.issuance import template as template_module
     from talentproof.credential.keys import Ed25519SigningKey, RawEd25519Signer
     from talentproof.issuer import _bulkworker, _cred
 
@@ -451,9 +453,24 @@ def signing_split(rows_file: Path, fmt: str, rounds: int = 5, limit: int = 4096)
             spent.append(time.thread_time() - start)
         return min(spent) / count * 1e6
 
-    parts = {
-        "raw signature": best(lambda: [sign(message) for _ in range(count)]),
-        "SHA-256 of the document": best(lambda: [hashlib.sha256(d).digest() for d in documents]),
+    native = getattr(template, "_native", None)  # (None: a tree without the C path)
+    parts = {"raw signature": best(lambda: [sign(message) for _ in range(count)])}
+    if native is None:  # the Python twin: its byte steps one by one
+        parts |= {
+            "SHA-256 of the document": best(
+                lambda: [hashlib.sha256(d).digest() for d in documents]
+            ),
+            "subject bytes": best(lambda: [template.subject_bytes(s) for s in subjects]),
+            "base58 of the signature": best(
+                lambda: [b58encode_64_ascii(signature) for _ in range(count)]
+            ),
+        }
+    else:  # one C call a row: splice, SHA-256 twice, the signature, base58, the proof
+        issue_subject = template_module.NATIVE_SIGN.issue_subject
+        cid = _bulkworker._bulkcred.new_credential_ids(1)[0]
+        c_call = best(lambda: [issue_subject(native, s, 5, cid) for s in subjects])
+        parts["C byte work beside it (splice, SHA-256, base58)"] = c_call - parts["raw signature"]
+    parts |= {
         "row parsing": best(
             lambda: (
                 [loads(r) for r in records]
@@ -462,20 +479,115 @@ def signing_split(rows_file: Path, fmt: str, rounds: int = 5, limit: int = 4096)
             )
         ),
         "subject schema check": best(lambda: [template._subject_valid(s) for s in subjects]),
-        "subject bytes": best(lambda: [template.subject_bytes(s) for s in subjects]),
         "fact check": best(lambda: [subject_facts_ok(kind, s, today) for s in subjects]),
-        "base58 of the signature": best(
-            lambda: [b58encode_64_ascii(signature) for _ in range(count)]
-        ),
     }
     whole = best(blocks)
     _bulkworker._WORKER.clear()  # the job's key and template: a signing process's state
     rest = whole - sum(parts.values())
     return (
         f"a signing process's work per credential, measured in this thread ({count:,} of this "
-        f"run's rows, CPU, best of {rounds}): sign_job_block {whole:.1f} us = "
+        f"run's rows, CPU, best of {rounds}; byte work in {'C' if native else 'Python'}): "
+        f"sign_job_block {whole:.1f} us = "
         + ", ".join(f"{name} {us:.1f}" for name, us in parts.items())
-        + f", the rest (templates, ids, proof, joins, the loop) {rest:.1f} us"
+        + f", the rest (binding, holder, ids, the loop, joins) {rest:.1f} us"
+    )
+
+
+def native_sign_row(rows_file: Path, fmt: str, rounds: int = 5, limit: int = 4096) -> str:
+    """The signing side's C path (credential/native_sign.c, behind `BulkTemplate.issue_one`)
+    against its Python twin, on this run's first ``limit`` rows (thread CPU per row, best of
+    ``rounds``, alternating): `_bulkworker.sign_job_block` with the C path and with the twin
+    (the template built without it), and the byte work alone (`native_sign.issue_subject`
+    against the twin's subject bytes + `BulkTemplate._signed`)."""
+    import datetime as dt
+
+    from talentproof.credential.issuance import template as template_module
+    from talentproof.issuer import _bulkworker, _cred
+
+    if getattr(template_module, "NATIVE_SIGN", None) is None:
+        return "signing side's C path: not built (every row takes the Python twin)"
+    with open(rows_file, "rb") as handle:
+        lines = [line.rstrip(b"\r\n") for line in handle.readlines()]
+    header = None
+    if fmt == "csv":
+        import csv
+
+        header = next(csv.reader([lines[0].decode("utf-8-sig")]))
+        lines = lines[1:]
+    records = lines[:limit]
+    count = len(records)
+    did = "did:web:bench.example"
+    identity = _cred.IssuerIdentity(did, "University of Benchmarks", "https://bench.example/s")
+    job = (bytes(range(1, 33)), did, identity, "DegreeCredential", ("DegreeCredential",), "bench")
+    now = dt.datetime.now(dt.UTC)
+    part = 2048
+    loaded = template_module.NATIVE_SIGN
+
+    def blocks() -> list[Any]:
+        return [
+            _bulkworker.sign_job_block(
+                job, fmt, header, 1 + i, records[i : i + part], list(range(i, i + part)), now
+            )
+            for i in range(0, count, part)
+        ]
+
+    spent: dict[str, list[float]] = {"C": [], "twin": [], "C bytes": [], "twin bytes": []}
+    outputs: dict[str, list[Any]] = {}
+    try:
+        for _ in range(rounds):
+            for name, module in (("C", loaded), ("twin", None)):
+                template_module.NATIVE_SIGN = module
+                _bulkworker._WORKER.clear()  # a template built with or without the C path
+                blocks()  # (the template, warm)
+                start = time.thread_time()
+                outputs[name] = blocks()
+                spent[name].append((time.thread_time() - start) / count * 1e6)
+                template = _bulkworker._WORKER["template"]
+                requests = [_bulkworker.row_to_request(fmt, r, header) for r in records]
+                cid = _bulkworker._bulkcred.new_credential_ids(1)[0]
+                subjects = [
+                    q["credentialSubject"] for q in requests if template.issue_one(q, 0, cid)
+                ]
+                if module is not None:
+                    issue = loaded.issue_subject
+                    native = template._native
+                    start = time.thread_time()
+                    for s in subjects:
+                        issue(native, s, 5, cid)
+                else:
+                    head, parts, id_tail = (
+                        template._subject_head,
+                        template._status_parts,
+                        template._subject_id_tail,
+                    )
+                    start = time.thread_time()
+                    for s in subjects:
+                        prefix = b"".join(
+                            (
+                                head,
+                                b"5".join(parts),
+                                b',"credentialSubject":',
+                                template.subject_bytes(s),
+                                b',"id":"',
+                                cid.encode(),
+                                id_tail,
+                            )
+                        )
+                        template._signed(cid, prefix, template._subject_tail)
+                spent[name + " bytes"].append(
+                    (time.thread_time() - start) / max(1, len(subjects)) * 1e6
+                )
+    finally:
+        template_module.NATIVE_SIGN = loaded
+        _bulkworker._WORKER.clear()
+    # (the ids, hence the signatures and their base58 lengths, differ from run to run)
+    same = [(r[0], r[5]) for r in outputs["C"]] == [(r[0], r[5]) for r in outputs["twin"]]
+    c, twin, cb, tb = (min(spent[k]) for k in ("C", "twin", "C bytes", "twin bytes"))
+    return (
+        f"signing side's C path vs its Python twin ({count:,} of this run's rows, CPU per row, "
+        f"best of {rounds}): sign_job_block {c:.1f} us vs {twin:.1f} us ({twin - c:+.1f}); the "
+        f"byte work with the signature (native_sign.issue_subject vs subject_bytes + _signed) "
+        f"{cb:.1f} us vs {tb:.1f} us; same rows and errors: {same}"
     )
 
 
@@ -940,6 +1052,7 @@ def main() -> int:
         for line in limit_report(args.rows, rate, limits, cpu_split, runner.phases):
             print(line)
         print(signing_split(rows_file, args.format))
+        print(native_sign_row(rows_file, args.format))
         print(fast_path_rows())
         print(upload_row(rows_file, args.format))
         print(split_row())

@@ -19,6 +19,15 @@ differ. `BulkTemplate` therefore
   signed form inserts the ``proof`` member at its place. The stored bytes are the signed form
   and their SHA-256 is the credential hash, exactly as in `plain.issue_plain`.
 
+Per row, the splice of a subject-only request (most bulk rows), its two SHA-256, the Ed25519
+signature (libsodium's ``crypto_sign``, the library `keys.RawEd25519Signer` calls), the
+proofValue's base58btc and the proof's splice run in one C call (credential/native_sign.c,
+`NATIVE_SIGN`) after the checks above, which stay here; it writes the subject's JCS with the
+verifier's C writer and answers None for anything that writer declines (floats, integers beyond
+2**53 - 1, keys >= U+E000, lone surrogates, subclasses), and then the Python below (its twin,
+also what a tree without the extension runs) writes the row. tests/credential/
+test_native_sign.py compares the two byte for byte.
+
 A row the template cannot vouch for (fails the row validation, a subject that is not an
 object, anything that raises) is issued by `plain.issue_plain`, which accepts it or reports its
 precise error: the template changes the cost, never the outcome.
@@ -59,6 +68,25 @@ from .plain import (
 )
 
 __all__ = ["BulkTemplate", "strings_only"]
+
+
+def _load_native() -> Any:
+    """credential/native_sign.c (built by the install) with libsodium's ``crypto_sign`` given to
+    it (PyNaCl's cffi binding, the library `keys.RawEd25519Signer` signs with), or None: then
+    every row takes the Python twin."""
+    try:
+        from nacl._sodium import ffi, lib  # noqa: PLC0415 (private binding: None when it moves)
+
+        from talentproof.credential import native_sign  # noqa: PLC0415
+
+        native_sign.set_crypto_sign(int(ffi.cast("uintptr_t", ffi.addressof(lib, "crypto_sign"))))
+    except (ImportError, AttributeError):  # pragma: no cover - an unbuilt tree, another PyNaCl
+        return None
+    return native_sign
+
+
+#: The C twin of `BulkTemplate._signed` and of `_issue_subject`'s bytes (None: not built).
+NATIVE_SIGN: Any = _load_native()
 
 # Request fields that become top-level credential properties (as `plain.build_credential`
 # reads them).
@@ -139,6 +167,8 @@ class BulkTemplate:
         "_ctx_schema",
         "_issuer",
         "_kind",
+        "_native",
+        "_native_sign",
         "_options_hash",
         "_proof_head",
         "_proof_tail",
@@ -164,7 +194,13 @@ class BulkTemplate:
     )
 
     def __init__(
-        self, kind: str, *, identity: IssuerIdentity, signer: Signer, now: dt.datetime
+        self,
+        kind: str,
+        *,
+        identity: IssuerIdentity,
+        signer: Signer,
+        now: dt.datetime,
+        native: bool = True,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind: expected one of {list(KINDS)}, found {kind!r}")
@@ -254,6 +290,21 @@ class BulkTemplate:
         self._subject_head = b"{" + self._ctx_schema + b","
         self._subject_id_tail = b'",' + self._issuer + b","
         self._subject_tail = self._type + b"," + self._valid_from + b"}"
+        # the same splice, hashes, signature and proof in C (`NATIVE_SIGN`), per row, with the
+        # Python below as its twin whenever it answers None (``native=False``: always the twin)
+        self._native = None
+        self._native_sign = NATIVE_SIGN
+        if native and NATIVE_SIGN is not None and self.enabled:
+            self._native = NATIVE_SIGN.template(
+                signer.key._sodium_secret,
+                self._options_hash,
+                self._proof_head,
+                self._proof_tail,
+                self._subject_head,
+                tuple(self._status_parts),
+                self._subject_id_tail,
+                self._subject_tail,
+            )
 
     @property
     def kind(self) -> str:
@@ -368,7 +419,15 @@ class BulkTemplate:
 
     def _signed(self, cid: str, prefix: bytes, tail: bytes) -> tuple[str, bytes, bytes]:
         """(id, signed document, its hash) of the document ``prefix + tail``: the proof goes
-        between them, signed over the unsigned form's hash (the prefix hashed once for both)."""
+        between them, signed over the unsigned form's hash (the prefix hashed once for both).
+        In C when built (``native_sign.signed``, the same bytes: tests/credential/
+        test_native_sign.py); this Python is its twin."""
+        if self._native is not None:
+            done: tuple[str, bytes, bytes] | None = self._native_sign.signed(
+                self._native, cid, prefix, tail
+            )
+            if done is not None:
+                return done
         state = hashlib.sha256(prefix)
         unsigned = state.copy()
         unsigned.update(tail)
@@ -404,6 +463,12 @@ class BulkTemplate:
             except CredentialError:
                 return None
         cid = credential_id or new_credential_id()
+        if self._native is not None:  # the bytes below in C; None: this Python decides
+            done: tuple[str, bytes, bytes] | None = self._native_sign.issue_subject(
+                self._native, subject, status_index, cid
+            )
+            if done is not None:
+                return done
         try:
             subject_bytes = self.subject_bytes(subject)
         except CredentialError:  # e.g. an integer beyond 2**53: the generic path reports it

@@ -1,0 +1,25 @@
+"""Types of the C module credential/native_sign.c (built by the install)."""
+
+from typing import Any, NewType
+
+Template = NewType("Template", object)  # a capsule of one BulkTemplate's constants
+
+def set_crypto_sign(address: int, /) -> None: ...
+def template(
+    secret: bytes,
+    options_hash: bytes,
+    proof_head: bytes,
+    proof_tail: bytes,
+    subject_head: bytes,
+    status_parts: tuple[bytes, ...],
+    subject_id_tail: bytes,
+    subject_tail: bytes,
+    /,
+) -> Template: ...
+def signed(
+    tpl: Template, cid: str, prefix: bytes, tail: bytes, /
+) -> tuple[str, bytes, bytes] | None: ...
+def issue_subject(
+    tpl: Template, subject: Any, status_index: Any, cid: Any, /
+) -> tuple[str, bytes, bytes] | None: ...
+def b58encode_64(signature: bytes, /) -> bytes: ...
