@@ -254,6 +254,8 @@ class CredentialReport:
             "chain": self.chain.to_json() if self.chain else None,
             "checks": [c.to_json() for c in self.checks],
             "claims": claims_of(self.credential),
+            # decided here once (`unreadable`): the page titles its card as the CLI's heading
+            "unreadable": self.unreadable,
         }
         if include_credential and self.credential is not None:
             out["credential"] = _jsonable(self.credential)

@@ -216,3 +216,34 @@ def test_application_date_id_number_and_the_one_outcome(setup):
         "/api/v1/verify", json={"documents": docs[:1], "profession": "hk-dlt-expert"}
     ).json()
     assert only_degree["verdict"] == "valid" and only_degree["outcome"]["code"] == "VALID_NOT_MET"
+
+
+def test_a_read_text_that_is_no_talentproof_payload_is_invalid_as_the_cli_says(setup, tmp_path):
+    """A QR code holding readable text that is not a TalentProof payload (``TP9:...``, a format
+    this verifier does not read) is INVALID, check 1 naming the prefix, not "could not be read":
+    the service's report marks each credential ``unreadable`` as the CLI's heading decides it
+    (`CredentialReport.unreadable`), so the page titles the card as the CLI does. A picture with
+    no code at all is the unreadable one (NOT_VERIFIABLE)."""
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from talentproof.cli import app as cli
+
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (300, 300), "white").save(blank)
+    other = tmp_path / "tp9.png"
+    other.write_bytes(render_png("TP9:HELLO WORLD"))
+    record = tmp_path / "deployment.json"
+    setup["vchain"].deployment.save(record)
+    for path, outcome, unreadable, heading in (
+        (other, "INVALID", False, "tp9.png: INVALID"),
+        (blank, "NOT_VERIFIABLE", True, "blank.png: NOT VERIFIABLE (could not be read)"),
+    ):
+        files = [("files", (path.name, path.read_bytes(), "image/png"))]
+        body = setup["client"].post("/api/v1/verify/image", files=files).json()
+        assert body["outcome"]["code"] == outcome, body["outcome"]
+        (credential,) = body["credentials"]
+        assert credential["unreadable"] is unreadable, credential
+        args = ["verify", str(path), "--deployment", str(record), "--rpc", setup["vchain"].rpc_url]
+        said = CliRunner().invoke(cli, args).output
+        assert f"\n{heading}\n" in said, said

@@ -258,3 +258,23 @@ def test_readable_at_375_px_with_reason_person_and_claims_on_top(vchain, server,
             _shutil.copy(shot, os.environ["TALENTPROOF_SCREENSHOT_DIR"])
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_a_read_text_that_is_no_talentproof_payload_is_invalid_not_unreadable(
+    server, browser, tmp_path
+):
+    """A QR code holding text that is not a TalentProof payload (``TP9:...``) was read: the page
+    says INVALID on its card, as the CLI's heading (``tp9.png: INVALID``), not "Could not read
+    this image"; no applicant is shown (the CLI: "no credential could be read")."""
+    from selenium.webdriver.common.by import By
+
+    f = tmp_path / "tp9.png"
+    f.write_bytes(render_png("TP9:HELLO WORLD"))
+    verdict = _verify_files(browser, server, [f])
+    assert verdict.get_attribute("data-outcome") == "INVALID"
+    card = browser.find_element(By.ID, "credential-0")
+    assert card.get_attribute("data-unreadable") == "false"
+    assert card.find_element(By.TAG_NAME, "h2").text == "Credential \u2014 INVALID"
+    assert not browser.find_elements(By.ID, "person")
+    failed = [c for c in _checks(browser) if c[1] == "fail"]
+    assert failed and failed[0][0] == "parse" and "Not a TalentProof payload" in failed[0][3]

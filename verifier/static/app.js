@@ -172,8 +172,16 @@ function renderPerson(person, confirmed) {
       doc ? " (" : null, doc ? untrusted(doc) : null, doc ? ")" : null, `: ${state}`));
 }
 
+// Whether an input could not be read at all (NOT VERIFIABLE, not INVALID): the service decides
+// it (report.py CredentialReport.unreadable, as the CLI's heading); a text that was read but is
+// no TalentProof payload fails check 1 too, and is INVALID.
 function isUnreadable(r) {
-  return r.checks.some((c) => c.id === "parse" && c.status === "fail");
+  return r.unreadable === true;
+}
+
+// Whether a credential was read (check 1 passed): the applicant is shown, as the CLI shows it.
+function wasRead(r) {
+  return r.checks.some((c) => c.id === "parse" && c.status === "pass");
 }
 
 function renderReport(report) {
@@ -184,7 +192,7 @@ function renderReport(report) {
     "data-verdict": report.verdict, "data-outcome": o.code, role: "status" },
   el("div", { class: "verdict-label", id: "verdict-label" }, o.label),
   el("div", { class: "verdict-reason", id: "verdict-reason" }, o.reason)));
-  const anyRead = report.credentials.some((r) => !isUnreadable(r));
+  const anyRead = Boolean(report.person) || report.credentials.some(wasRead);
   if (anyRead) out.append(renderPerson(report.person, ["VALID", "VALID_MEETS", "VALID_NOT_MET"].includes(o.code)));
   const times = [`validity and status as of ${String(report.asOf || "").replace(/\.\d+Z$/, "Z")}`];
   if (report.applicationDate) times.push(`facts as of the application date ${report.applicationDate}`);
