@@ -17,6 +17,7 @@ when the chain cannot be read at the start, 2 for a folder holding no file to ve
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import multiprocessing as mp
@@ -26,15 +27,18 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from talentproof.credential.anchor import AnchorProof
+from talentproof.credential.integrity import parse_datetime
+from talentproof.credential.keys import DID_KEY_CACHE, resolve_verification_method
 from talentproof.credential.text import printable
 from talentproof.credential.types import KINDS
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
-from talentproof.verifier import fastschema
-from talentproof.verifier.engine import ChainReader, Prepared, Verifier
+from talentproof.verifier import checks, fastschema
+from talentproof.verifier.engine import ChainReader, Prepared, Verifier, chain_skip
 from talentproof.verifier.errors import InputTooLarge
 from talentproof.verifier.inputs import folder_paths, item_from_path
 from talentproof.verifier.report import (
@@ -62,6 +66,10 @@ PIPELINE = True
 #: that a worker's cyclic collector never walks, and so never copies, the memory pages it shares
 #: with the parent (False: as before; the benchmark compares both in one run).
 FREEZE = True
+#: Checks 1, 3 and 4 of a plain anchored credential in one C call
+#: (``credential/native_verify.c``'s ``offline``, through :func:`prepare_files`) when it answers;
+#: False: every file through ``Verifier.prepare_items`` (its twin; the benchmark compares both).
+NATIVE = True
 
 
 def read_many(
@@ -282,11 +290,11 @@ def verify_files_bulk(
         return ps
 
     def groups_of(chunk_items: list[Any]) -> list[tuple[str, list[Prepared]]]:
-        # checks 1-4 of the chunk stage by stage (`Verifier.prepare_items`, the same results as
-        # `prepare_item` of each)
+        # checks 1-4 of the chunk stage by stage (`prepare_files`: `Verifier.prepare_items`, the
+        # same results as `prepare_item` of each, or the C path for what it recognises)
         return [
             (item.source, capped(item, ps))
-            for item, ps in zip(chunk_items, verifier.prepare_items(chunk_items), strict=True)
+            for item, ps in zip(chunk_items, prepare_files(verifier, chunk_items), strict=True)
         ]
 
     def read(groups: list[tuple[str, list[Prepared]]]) -> tuple[dict[int, Any], str | None]:
@@ -320,6 +328,147 @@ def verify_files_bulk(
             results.extend(finish(pending[0], pending[1].result()))
         pool.submit(verifier.reader.close).result()  # the helper thread's connection
     return results
+
+
+# --------------------------------------------------------------------------- checks 1-4 in C
+
+
+def prepare_files(verifier: Verifier, items: Sequence[Any]) -> list[list[Prepared]]:
+    """``verifier.prepare_items(items)`` (checks 1-4 of each input), with checks 1, 3 and 4 of
+    a plain anchored credential in one C call when :data:`NATIVE` is on.
+
+    Why: those three checks in Python make and drop a dozen objects per credential around their
+    C calls (the anchor split, the proof's fields, the key, the hashes, the Merkle path: ~20 us
+    a credential in a folder's workers); ``native_verify.offline`` does them on the parsed
+    document and answers only when all three pass on exactly the form the issuer writes
+    (credential/native_verify.c). Whatever it does not answer for (a presentation, a failing
+    check, any other form, a ``created`` text the Python check would refuse) goes through
+    ``prepare_items``, unchanged. The findings of an answered credential are the very ones
+    ``prepare_items`` makes (the same builders: ``checks.parsed``, ``checks.schema``,
+    ``checks.signature_valid``, ``checks.included``, ``engine.chain_skip``);
+    tests/verifier/test_native_verify.py compares both on issued credentials and mutations.
+    """
+    offline = native_offline() if NATIVE else None
+    if offline is None:
+        return verifier.prepare_items(items)
+    answered: list[tuple[int, str, tuple[Any, ...]]] = []
+    rest: list[Any] = []
+    where: list[int] = []
+    for i, item in enumerate(items):
+        doc = item.document
+        found = None
+        if doc is not None and item.error is None and not item.not_talentproof:
+            found = offline(doc)
+            if found is not None and not created_accepted(found[9]):
+                found = None
+        if found is None:
+            rest.append(item)
+            where.append(i)
+        else:
+            answered.append((i, item.source, found))
+    out: list[list[Prepared]] = [[] for _ in items]
+    for i, ps in zip(where, verifier.prepare_items(rest) if rest else [], strict=True):
+        out[i] = ps
+    for (i, _, _), p in zip(answered, _prepare_answered(verifier, answered), strict=True):
+        out[i] = [p]
+    return out
+
+
+def _prepare_answered(
+    verifier: Verifier, answered: Sequence[tuple[int, str, tuple[Any, ...]]]
+) -> list[Prepared]:
+    """The ``Prepared`` of credentials whose checks 1, 3 and 4 passed in C, stage by stage as
+    ``Verifier.prepare_many`` makes them (check 2 is its own, in Python)."""
+    out: list[Prepared] = []
+    for _, source, (doc, chain_id, registry, root, leaf, size, path, *_) in answered:
+        anchor = _new(AnchorProof)  # (the values anchor._parse_entry would check: checked in C)
+        _set(anchor, "chain_id", chain_id)
+        _set(anchor, "registry", registry)
+        _set(anchor, "merkle_root", root)
+        _set(anchor, "leaf_index", leaf)
+        _set(anchor, "tree_size", size)
+        _set(anchor, "path", path)
+        found = checks.parsed(doc, True)
+        out.append(
+            Prepared(
+                source=source,
+                findings=[found],
+                credential=doc,
+                anchor=anchor,
+                kind=found.evidence["kind"],
+            )
+        )
+    schema, clock = checks.schema, verifier.clock
+    for p in out:
+        found, kind = schema(p.credential, clock().astimezone(UTC).date())  # type: ignore[arg-type]
+        if kind is not None:
+            p.kind = kind
+        p.findings.append(found)
+    signature_valid = checks.signature_valid
+    for p, (_, _, answer) in zip(out, answered, strict=True):
+        found, signed = signature_valid(answer[7], answer[8], answer[10])
+        p.signing_key, p.key_id = signed.signing_key, signed.key_id
+        p.findings.append(found)
+    included = checks.included
+    for p, (_, _, answer) in zip(out, answered, strict=True):
+        p.findings.append(included(p.anchor, answer[10]))
+        p.credential_hash = answer[10]
+        chain_skip(p, p.credential, None)  # type: ignore[arg-type]
+    return out
+
+
+_new = object.__new__
+_set = object.__setattr__  # (AnchorProof is frozen: its own __setattr__ refuses)
+_offline_fn: Any = None
+_KEYS: dict[str, bytes] = {}  # verification method -> its key's 32 bytes (a pure function)
+
+
+def native_offline() -> Any:
+    """``native_verify.offline``, set up once (None without the C extension or libsodium)."""
+    global _offline_fn
+    if _offline_fn is None:
+        try:
+            from nacl._sodium import ffi, lib  # noqa: PLC0415 (optional: checked here)
+
+            from talentproof.credential import native, native_verify  # noqa: PLC0415
+
+            address = int(ffi.cast("uintptr_t", ffi.addressof(lib, "crypto_sign_open")))
+            native_verify.setup(address, native.jcs_digests, native.merkle_root, _key_raw)
+            _offline_fn = native_verify.offline
+        except (ImportError, AttributeError):  # pragma: no cover - a tree without the C
+            _offline_fn = False
+    return _offline_fn or None
+
+
+def _key_raw(vm: str) -> bytes | None:
+    """The key a verification method names, as ``integrity._checked_proof`` resolves it with no
+    DID documents (``DID_KEY_CACHE``, else ``resolve_verification_method``), or None when it
+    does not resolve (the C path then declines: the Python check words the error)."""
+    raw = _KEYS.get(vm)
+    if raw is None:
+        try:
+            key = DID_KEY_CACHE.get(vm)
+            if key is None:
+                key = resolve_verification_method(vm)
+            raw = bytes(key.raw)
+        except Exception:  # (any refusal: the Python path decides)
+            return None
+        if len(raw) != 32:
+            return None
+        if len(_KEYS) < 1024:
+            _KEYS[vm] = raw
+    return raw
+
+
+@functools.lru_cache(maxsize=4096)
+def created_accepted(text: str) -> bool:
+    """Whether ``integrity._checked_proof`` accepts the proof's ``created`` text (it raises
+    MalformedProof when ``parse_datetime`` does); a pure function of the text."""
+    try:
+        parse_datetime(text)
+    except Exception:  # (any refusal: the Python path decides)
+        return False
+    return True
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -584,6 +733,7 @@ def folder_exit_code(outcomes: dict[str, int]) -> int:
 
 __all__ = [
     "folder_exit_code",
+    "prepare_files",
     "read_many",
     "run_folder",
     "summary",
