@@ -35,7 +35,6 @@ on their own (`talentproof network start`), their process ids in ``pids.json`` f
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import json
 import os
@@ -52,7 +51,13 @@ from typing import Any, Literal, TypedDict, Unpack
 
 from talentproof.ledger.errors import NodeError
 from talentproof.ledger.geth import GETH_VERSION, geth_binary
-from talentproof.ledger.nodes import DEV_MNEMONIC, dev_private_keys, free_port, rpc_call
+from talentproof.ledger.nodes import (
+    DEV_MNEMONIC,
+    dev_private_keys,
+    die_with_parent,
+    free_port,
+    rpc_call,
+)
 from talentproof.private import open_private, private_dir
 
 __all__ = [
@@ -73,7 +78,6 @@ PIDS_FILE = "pids.json"
 PASSWORD_FILE = "password"
 GENESIS_FILE = "genesis.json"
 INITIAL_BASE_FEE = 1_000_000_000  # London's initial base fee (1 gwei), written in the genesis
-_PR_SET_PDEATHSIG = 1
 _IPC_PATH_MAX = 100  # sun_path is 108 bytes
 
 Role = Literal["signer", "rpc"]
@@ -199,16 +203,6 @@ class NodeStatus:
     def to_json(self) -> dict[str, Any]:
         """The status as a JSON object."""
         return asdict(self)
-
-
-def _set_pdeathsig() -> None:  # in the child between fork and exec (attached nodes)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def _alive(pid: int) -> bool:
@@ -577,7 +571,7 @@ class Network:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=not self.attached,
-                preexec_fn=_set_pdeathsig if self.attached else None,  # noqa: PLW1509 - prctl only
+                preexec_fn=die_with_parent if self.attached else None,  # noqa: PLW1509 - prctl only
             )
         except OSError as exc:
             raise NodeError(f"cannot run {binary}: {exc}") from exc

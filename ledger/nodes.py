@@ -53,6 +53,7 @@ __all__ = [
     "anvil",
     "client_version",
     "dev_private_keys",
+    "die_with_parent",
     "embedded_chain",
     "find_binary",
     "free_port",
@@ -230,9 +231,12 @@ class NodeConfig:
         return [*cmd, *self.extra_args]
 
 
-def _set_pdeathsig() -> None:  # runs in the child between fork and exec
-    # a parent started as a background job may ignore SIGINT; the node must not inherit that,
-    # or it would not dump its state on our graceful stop
+def die_with_parent() -> None:
+    """Run in a node's child process between fork and exec (``preexec_fn``): the kernel kills
+    it when this process dies (``PR_SET_PDEATHSIG``), and SIGINT/SIGTERM get their default
+    handlers (a parent started as a background job may ignore SIGINT; the node must not inherit
+    that, or it would not dump its state on our graceful stop). Local nodes and the attached
+    nodes of a network (`ledger.network`) use it."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
@@ -327,7 +331,7 @@ class LocalNode:
                 stdin=subprocess.DEVNULL,
                 stdout=self._log_file,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_set_pdeathsig,  # noqa: PLW1509 - only prctl, async-signal-safe enough
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl, async-signal-safe enough
             )
         except OSError as exc:
             raise NodeError(f"cannot run {cmd[0]}: {exc}") from exc
