@@ -50,6 +50,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
+from talentproof.bodyerrors import explain_body_error
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.integrity import select_proof
 from talentproof.verifier.engine import ApplicationReport
@@ -166,70 +167,25 @@ _EXPECTED = {
 }
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    return "a string" if isinstance(value, str) else "a value"
-
-
-def _members(model: type[BaseModel], path: Sequence[str]) -> list[str]:
-    """The members the object at ``path`` of a ``model`` request takes (dotted)."""
-    for name in path:
-        annotation = model.model_fields[name].annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    prefix = "".join(f"{p}." for p in path)
-    return [prefix + name for name in model.model_fields]
-
-
 def malformed_problem(
     model: type[BaseModel], errors: Sequence[Mapping[str, Any]], content_type: str
 ) -> tuple[str, str]:
     """``(problem type, sentence)`` of the first validation error of a ``model`` request body:
-    the member, what is wrong, what was expected (never the offending input itself)."""
-    error = errors[0] if errors else {}
-    loc = [str(p) for p in error.get("loc", ())][1:]  # after "body"
-    kind = str(error.get("type", ""))
-    shape = f"a JSON object {{{', '.join(model.model_fields)}}}"
-    if kind == "json_invalid":
-        return PARSING_ERROR, (
-            f"the body is not JSON ({error.get('ctx', {}).get('error', 'a syntax error')}): "
-            f"expected {shape}"
-        )
-    if not loc:  # the body as a whole
+    the member, what is wrong, what was expected (never the offending input itself;
+    `talentproof.bodyerrors.explain_body_error`, as the issuer's VC API says it); a body sent
+    as another media type than JSON is told to be sent as JSON."""
+    explained = explain_body_error(model, errors, _EXPECTED)
+    if explained.where == "json":
+        return PARSING_ERROR, explained.sentence
+    if explained.where == "body":
         media = content_type.partition(";")[0].strip().lower()
         if media and media != "application/json" and not media.endswith("+json"):
-            why = (
+            shape = f"a JSON object {{{', '.join(model.model_fields)}}}"
+            return MALFORMED_VALUE_ERROR, (
                 f"the body was sent as {media[:100]}: send {shape} with "
                 "Content-Type: application/json"
             )
-        elif kind == "missing":
-            why = f"the body is empty: expected {shape}"
-        else:
-            why = f"the body is {_json_type(error.get('input'))}: expected {shape}"
-        return MALFORMED_VALUE_ERROR, why
-    parent = [p for p in loc[:-1] if not p.isdigit()]
-    path = ".".join(loc)
-    if kind == "extra_forbidden":
-        takes = _members(model, parent)
-        return MALFORMED_VALUE_ERROR, (
-            f"{path}: not a member this endpoint takes (it takes {', '.join(takes)})"
-        )
-    expected = _EXPECTED.get(".".join(p for p in loc if not p.isdigit()), "")
-    if kind == "missing":
-        return MALFORMED_VALUE_ERROR, f"{path}: missing: expected {expected or 'a value'}"
-    got = f"got {_json_type(error.get('input'))}"
-    why = f"expected {expected}" if expected else str(error.get("msg", "invalid"))
-    return MALFORMED_VALUE_ERROR, f"{path}: {why}, {got}"
+    return MALFORMED_VALUE_ERROR, explained.sentence
 
 
 def malformed_answer(problem: str, sentence: str) -> JSONResponse:

@@ -24,6 +24,8 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from talentproof.bodyerrors import explain_body_error
+
 from ...errors import InvalidRequest, NotAccredited
 from ...outcome import Kind, Outcome
 from ...outcome import status_change as status_change_answer
@@ -47,60 +49,14 @@ _EXPECTED = {
 }
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    return "a string" if isinstance(value, str) else "a value"
-
-
-def _members(model: type[BaseModel], path: Sequence[str]) -> list[str]:
-    """The members the object at ``path`` (list indexes skipped) of a ``model`` body takes."""
-    for name in path:
-        if name.isdigit():
-            continue
-        annotation: Any = model.model_fields[name].annotation
-        inner = getattr(annotation, "__args__", (annotation,))[0]  # list[Entry] -> Entry
-        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
-            return []
-        model = inner
-    prefix = "".join(f"{p}." for p in path)
-    return [prefix + name for name in model.model_fields]
-
-
 def malformed_request(
     model: type[BaseModel], errors: Sequence[Mapping[str, Any]]
 ) -> InvalidRequest:
     """The refusal of the first validation error of a ``model`` body: the member (``field``),
-    what is wrong and what was expected (never the offending input itself)."""
-    error = errors[0] if errors else {}
-    loc = [str(p) for p in error.get("loc", ())][1:]  # after "body"
-    kind = str(error.get("type", ""))
-    shape = f"a JSON object {{{', '.join(model.model_fields)}}}"
-    if kind == "json_invalid":
-        why = error.get("ctx", {}).get("error", "a syntax error")
-        return InvalidRequest(f"the body is not JSON ({why}): expected {shape}", field="")
-    if not loc:
-        what = "empty" if kind == "missing" else _json_type(error.get("input"))
-        return InvalidRequest(f"the body is {what}: expected {shape}", field="")
-    field = ".".join(loc)
-    if kind == "extra_forbidden":
-        takes = ", ".join(_members(model, loc[:-1]))
-        return InvalidRequest(
-            f"{field}: not a member this endpoint takes (it takes {takes})", field=field
-        )
-    expected = _EXPECTED.get(".".join(p for p in loc if not p.isdigit()))
-    if kind == "missing":
-        return InvalidRequest(f"{field}: missing: expected {expected or 'a value'}", field=field)
-    why = f"expected {expected}" if expected else str(error.get("msg", "invalid"))
-    return InvalidRequest(f"{field}: {why}, got {_json_type(error.get('input'))}", field=field)
+    what is wrong and what was expected (never the offending input itself;
+    `talentproof.bodyerrors.explain_body_error`, as the verifier's VC API says it)."""
+    explained = explain_body_error(model, errors, _EXPECTED)
+    return InvalidRequest(explained.sentence, field=explained.field)
 
 
 class VcApiRoute(APIRoute):
