@@ -34,9 +34,14 @@ from talentproof.credential import jcs as c_jcs
 from talentproof.credential.anchor import AnchorProof, attach_anchor
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
-from talentproof.ledger.errors import ChainUnavailable
+from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.verifier.engine import ApplicationReport, Item, Verifier
-from talentproof.verifier.errors import ReceiptError, TrustConfigError, UnknownProfession
+from talentproof.verifier.errors import (
+    ReceiptError,
+    TrustConfigError,
+    UnknownProfession,
+    VerifierError,
+)
 from talentproof.verifier.policy import Policy, load_policy
 from talentproof.verifier.report import CheckId, CheckResult
 from talentproof.verifier.trust import TrustedDeployment
@@ -178,6 +183,28 @@ def recheck_receipt(
     the shipped one).
     """
     signer = verify_receipt_signature(receipt, expected_signer)
+    try:
+        return _recheck(receipt, signer, rpc, expected_signer, trusted_deployment, verifier, policy)
+    except (VerifierError, LedgerError):  # ReceiptError among them: said as they are
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, CredentialError) as exc:
+        # anyone can sign a receipt: one whose report is not what a verifier writes does not
+        # re-check, and says what could not be read (never a traceback)
+        raise ReceiptError(
+            f"its report is not one a verifier writes ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+
+
+def _recheck(
+    receipt: Mapping[str, Any],
+    signer: Ed25519PublicKey,
+    rpc: str,
+    expected_signer: str | None,
+    trusted_deployment: TrustedDeployment | None,
+    verifier: Any,
+    policy: Policy | None,
+) -> dict[str, Any]:
+    """`recheck_receipt` once the signature is checked."""
     report = receipt.get("report")
     trust_data = receipt.get("trust")
     if not isinstance(report, Mapping) or not isinstance(trust_data, Mapping):
@@ -190,8 +217,11 @@ def recheck_receipt(
         _require_deployment(trust, trusted_deployment)
     if verifier is None:
         verifier = Verifier.from_deployment(trust, rpc)
+    listed = report.get("credentials")
+    if not (isinstance(listed, list) and listed and all(isinstance(r, Mapping) for r in listed)):
+        raise ReceiptError("expected report.credentials, a non-empty list of credential reports")
     items = []
-    for r in report["credentials"]:
+    for r in listed:
         cred = r.get("credential")
         if cred is None:
             items.append(Item(r["source"], None, "unreadable when verified"))
