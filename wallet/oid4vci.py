@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import jwt
@@ -35,6 +35,7 @@ from .errors import (
     ServiceUnreachable,
     WrongTransactionCode,
 )
+from .uris import http_url, uri_query
 
 __all__ = [
     "OFFER_SCHEME",
@@ -82,19 +83,11 @@ class Offer:
 def parse_offer_uri(text: str) -> OfferReference:
     """Parse ``openid-credential-offer://?credential_offer_uri=...`` (or ``credential_offer=``
     with the JSON offer). Raises `BadUri` naming what was expected."""
-    if not isinstance(text, str) or not text.strip():
-        raise BadUri(f"expected {_EXPECTED_URI}, found nothing")
-    text = text.strip()
-    parts = urlsplit(text)
-    if parts.scheme != OFFER_SCHEME:
-        raise BadUri(f"expected {_EXPECTED_URI}, found {text[:80]!r}")
-    query = parse_qs(parts.query, keep_blank_values=True)
+    text, query = uri_query(text, OFFER_SCHEME, _EXPECTED_URI)
     if "credential_offer_uri" in query:
-        uri = query["credential_offer_uri"][0]
-        target = urlsplit(uri)
-        if target.scheme not in ("http", "https") or not target.netloc:
-            raise BadUri(f"credential_offer_uri: expected an http(s) URL, found {uri[:80]!r}")
-        return OfferReference(uri=uri)
+        return OfferReference(
+            uri=http_url(query["credential_offer_uri"][0], "credential_offer_uri")
+        )
     if "credential_offer" in query:
         try:
             offer = json.loads(query["credential_offer"][0])

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -31,6 +31,7 @@ from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.credential.presentation import create_presentation
 
 from .errors import BadUri, RequestNotSigned, ServiceUnreachable, VerifierRefused
+from .uris import http_url, uri_query
 
 __all__ = [
     "DID_PREFIX",
@@ -82,13 +83,7 @@ class AuthorizationRequest:
 
 def parse_request_uri(text: str) -> RequestReference:
     """Parse ``openid4vp://?client_id=...&request_uri=...``; raises `BadUri`."""
-    if not isinstance(text, str) or not text.strip():
-        raise BadUri(f"expected {_EXPECTED_URI}, found nothing")
-    text = text.strip()
-    parts = urlsplit(text)
-    if parts.scheme != REQUEST_SCHEME:
-        raise BadUri(f"expected {_EXPECTED_URI}, found {text[:80]!r}")
-    query = parse_qs(parts.query, keep_blank_values=True)
+    text, query = uri_query(text, REQUEST_SCHEME, _EXPECTED_URI)
     client_id = (query.get("client_id") or [""])[0]
     request_uri = (query.get("request_uri") or [""])[0]
     if not client_id or not request_uri:
@@ -106,10 +101,7 @@ def parse_request_uri(text: str) -> RequestReference:
             f"client_id: expected {DID_PREFIX}did:key:... (a verifier identified by its key), "
             f"found {client_id[:80]!r}"
         )
-    target = urlsplit(request_uri)
-    if target.scheme not in ("http", "https") or not target.netloc:
-        raise BadUri(f"request_uri: expected an http(s) URL, found {request_uri[:80]!r}")
-    return RequestReference(client_id=client_id, request_uri=request_uri)
+    return RequestReference(client_id=client_id, request_uri=http_url(request_uri, "request_uri"))
 
 
 def verify_request_object(token: str, client_id: str) -> AuthorizationRequest:
