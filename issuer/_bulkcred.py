@@ -7,4 +7,3 @@ from __future__ import annotations
 from talentproof.credential.issuance import BulkTemplate, issue_credentials, new_credential_ids
 
 __all__ = ["BulkTemplate", "issue_credentials", "new_credential_ids"]
-

@@ -691,7 +691,8 @@ class ChainGateway:
                     "topics": abi.log_topics(names, issuerId=issuer_id),
                 }
             )
-            return abi.decode_logs(logs, contract.address)
+            events: list[Any] = abi.decode_logs(logs, contract.address)
+            return events
 
     def signing_keys(self, issuer_id: int, public_keys: list[bytes]) -> SigningKeyRecords:
         """What the registry records of the issuer's signing keys ``public_keys`` (raw 32

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 
 from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.issuer.chain import STATUS_RESCAN_BLOCKS, ChainGateway
-from talentproof.ledger._internal.transport import HttpTransport
 
 from .issuer_helpers import onboard
 from .test_institution_state import _governance
@@ -28,14 +27,15 @@ def _recording(gateway: ChainGateway) -> list[dict[str, Any]]:
     """The JSON-RPC requests the gateway sends from now on (its connections are made lazily,
     per thread, by ``endpoints.connect``: set before the first request)."""
     sent: list[dict[str, Any]] = []
+    gateway._connect()  # builds the endpoints; sends nothing
+    http = gateway.endpoints.connect  # the ledger's own HTTP transport class
 
-    class Recording(HttpTransport):
+    class Recording(http):  # type: ignore[misc,valid-type]
         def post(self, body: bytes) -> Any:
             calls = json.loads(body)
             sent.extend(calls if isinstance(calls, list) else [calls])
             return super().post(body)
 
-    gateway._connect()  # builds the endpoints; sends nothing
     gateway.endpoints.connect = Recording
     return sent
 
