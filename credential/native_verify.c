@@ -43,6 +43,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef int (*sign_open_fn)(unsigned char *m, unsigned long long *mlen, const unsigned char *sm,
@@ -132,7 +133,9 @@ static int str_list(PyObject *o) {
 }
 
 /* base58-btc (integrity's b58decode) of an ASCII text into exactly 64 bytes; 0 when the text
- * is not base58 or does not decode to 64 bytes */
+ * is not base58 or does not decode to 64 bytes. The value is accumulated five digits at a time
+ * (58**5 < 2**32) into 32-bit limbs, big-endian. */
+#define LIMBS 24 /* 96 bytes: any value beyond is refused */
 static int b58_64(const unsigned char *s, Py_ssize_t n, unsigned char out[64]) {
     static signed char map[256];
     static int ready = 0;
@@ -145,18 +148,30 @@ static int b58_64(const unsigned char *s, Py_ssize_t n, unsigned char out[64]) {
     if (n > 120) return 0;
     Py_ssize_t pad = 0;
     while (pad < n && s[pad] == '1') pad++;
-    unsigned char b[96]; /* the value, big-endian */
-    memset(b, 0, sizeof b);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int d = map[s[i]];
-        if (d < 0) return 0;
-        unsigned int carry = (unsigned int)d;
-        for (int j = (int)sizeof b - 1; j >= 0; j--) {
-            carry += 58u * b[j];
-            b[j] = (unsigned char)(carry & 0xff);
-            carry >>= 8;
+    uint32_t limb[LIMBS];
+    memset(limb, 0, sizeof limb);
+    for (Py_ssize_t i = 0; i < n;) {
+        uint64_t mult = 1, add = 0;
+        for (int k = 0; k < 5 && i < n; k++, i++) {
+            int d = map[s[i]];
+            if (d < 0) return 0;
+            mult *= 58;
+            add = add * 58 + (uint64_t)d;
+        }
+        uint64_t carry = add;
+        for (int j = LIMBS - 1; j >= 0; j--) {
+            uint64_t t = (uint64_t)limb[j] * mult + carry;
+            limb[j] = (uint32_t)t;
+            carry = t >> 32;
         }
         if (carry) return 0; /* beyond 96 bytes */
+    }
+    unsigned char b[4 * LIMBS]; /* the value, big-endian */
+    for (int j = 0; j < LIMBS; j++) {
+        b[4 * j] = (unsigned char)(limb[j] >> 24);
+        b[4 * j + 1] = (unsigned char)(limb[j] >> 16);
+        b[4 * j + 2] = (unsigned char)(limb[j] >> 8);
+        b[4 * j + 3] = (unsigned char)limb[j];
     }
     int first = 0; /* the value's minimal big-endian bytes start here */
     while (first < (int)sizeof b && b[first] == 0) first++;
