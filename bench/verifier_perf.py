@@ -446,6 +446,8 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             "no_freeze": [],
             "native": [],
             "no_native": [],
+            "verify_c": [],
+            "no_verify_c": [],
         }
         limits = [raw_verify_limit()]
         _, raw_before = _raw_verify_cpu_us(5000)
@@ -469,6 +471,12 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
                 runs["no_native"].append(run())
                 switch(True)
                 runs["native"].append(run())
+        if hasattr(bulk, "NATIVE"):  # checks 1, 3, 4 in one C call off and on, alternately
+            for _ in range(VERIFY_C_PAIRS):
+                bulk.NATIVE = False
+                runs["no_verify_c"].append(run())
+                bulk.NATIVE = True
+                runs["verify_c"].append(run())
         _, raw_after = _raw_verify_cpu_us(5000)
         limits.append(raw_verify_limit())
     ed, _ = _raw_verify_cpu_us()
@@ -540,8 +548,28 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             f"  workers' main thread, C fast paths on / off ({len(on)} alternating pairs)",
             f"{med_on:.1f} / {med_off:.1f} us",
             "",
-            "off: integrity.canonical_cuts_reference, engine.parse_json_fast_python",
+            "off: canonical_cuts_reference, parse_json_fast_python, prepare_items",
             f"{med_off - med_on:+.1f} us (medians)",
+        )
+    if runs["verify_c"]:
+        on = sorted(r["workers main"] for r in runs["verify_c"])
+        off = sorted(r["workers main"] for r in runs["no_verify_c"])
+        all_on = sorted(r["workers"] + r["parent"] + r["node"] for r in runs["verify_c"])
+        all_off = sorted(r["workers"] + r["parent"] + r["node"] for r in runs["no_verify_c"])
+        mid = len(on) // 2
+        row(
+            f"  workers' main thread, checks 1, 3, 4 in one C call on / off ({len(on)} pairs)",
+            f"{on[mid]:.1f} / {off[mid]:.1f} us",
+            "",
+            "off: Verifier.prepare_items (bulk.NATIVE, native_verify.offline's twin)",
+            f"{off[mid] - on[mid]:+.1f} us (medians)",
+        )
+        row(
+            "  same, all processes (workers + parent + Anvil)",
+            f"{all_on[mid]:.1f} / {all_off[mid]:.1f} us",
+            "",
+            "",
+            f"{all_off[mid] - all_on[mid]:+.1f} us (medians)",
         )
     rv = total / cur["raw_during"]
     row(
@@ -556,6 +584,8 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
 
 #: Alternating runs of the folder with the C fast paths off and on (`_native_switch`).
 NATIVE_PAIRS = 3
+#: Alternating runs with checks 1, 3 and 4 in one C call off and on (`bulk.NATIVE`).
+VERIFY_C_PAIRS = 2
 
 
 def _native_switch() -> Any:
@@ -575,10 +605,14 @@ def _native_switch() -> Any:
     if all(value is None for _, _, value in saved):
         return None
 
+    from talentproof.verifier import bulk
+
     def switch(on: bool) -> None:
         for module, name, value in saved:
             if hasattr(module, name):
                 setattr(module, name, value if on else None)
+        if hasattr(bulk, "NATIVE"):  # (its C calls native.c's functions directly)
+            bulk.NATIVE = on
 
     return switch
 
@@ -690,12 +724,27 @@ def bench_worker_stages(record: Path, rpc: str, docs: list[dict]) -> None:
         stages = (
             (inputs, "read_file", "file read (open, fstat, read)"),
             (inputs, "item_from_bytes", "JSON parse and input detection"),
-            (engine.Verifier, "prepare_many", "checks 1-4 of a chunk (with their loops)"),
+            (
+                *(
+                    (bulk, "prepare_files")
+                    if hasattr(bulk, "prepare_files")
+                    else (engine.Verifier, "prepare_many")
+                ),
+                "checks 1-4 of a chunk (with their loops)",
+            ),
             (checks, "parse", "  check 1, anchor split off"),
             (checks, "schema", "  check 2, schema and facts"),
             (checks, "signature", "  check 3, signature and credential hash"),
             (c_keys, "_sodium_open", "    of which the libsodium verify"),
             (checks, "inclusion", "  check 4, Merkle inclusion"),
+            *(
+                (
+                    (bulk, "_offline_fn", "  checks 1, 3, 4 in C (native_verify.offline)"),
+                    (bulk, "_prepare_answered", "  their findings and check 2 (Python)"),
+                )
+                if getattr(bulk, "native_offline", lambda: None)() is not None
+                else ()
+            ),
             (bulk, "_file_result", "checks 5-10 and the result (_file_result)"),
             (bulk, "_read_chunk", "chain read (helper thread: queries, JSON-RPC, decoding)"),
         )
@@ -854,7 +903,27 @@ def bench_fast_paths(record: Path, rpc: str, docs: list[dict]) -> None:
         for i in range(0, len(inputs), bulk.CHUNK):
             v.prepare_many(inputs[i : i + bulk.CHUNK])
 
+    from talentproof.verifier.inputs import item_from_bytes
+
+    items = [item_from_bytes(t, f"c{i}") for i, t in enumerate(texts)]
+    prepare_files = getattr(bulk, "prepare_files", None)
+
+    def files_twin() -> None:  # checks 1-4 of each file's item, Verifier.prepare_items
+        v = Verifier(verifier.reader, verifier.trust, clock=verifier.clock)
+        for i in range(0, len(items), bulk.CHUNK):
+            v.prepare_items(items[i : i + bulk.CHUNK])
+
+    def files_c() -> None:  # the same with checks 1, 3, 4 in one C call (bulk.prepare_files)
+        v = Verifier(verifier.reader, verifier.trust, clock=verifier.clock)
+        for i in range(0, len(items), bulk.CHUNK):
+            prepare_files(v, items[i : i + bulk.CHUNK])  # type: ignore[misc]
+
     stages = (
+        *(
+            (("files_twin", files_twin), ("files_c", files_c))
+            if prepare_files is not None and getattr(bulk, "NATIVE", False)
+            else ()
+        ),
         ("one_by_one", one_by_one),
         *((("stage_by_stage", stage_by_stage),) if hasattr(Verifier, "prepare_many") else ()),
         ("parse", parse_texts),
@@ -900,6 +969,14 @@ def bench_fast_paths(record: Path, rpc: str, docs: list[dict]) -> None:
             "",
             f"Verifier.prepare of each (its twin) {cpu['one_by_one']:.1f} us",
             f"{cpu['one_by_one'] - cpu['stage_by_stage']:.1f} us saved",
+        )
+    if "files_c" in cpu:
+        row(
+            "  checks 1-4 of a chunk, 1, 3, 4 in one C call (bulk.prepare_files, CPU per credential)",
+            f"{cpu['files_c']:.1f} us",
+            "",
+            f"Verifier.prepare_items (its twin) {cpu['files_twin']:.1f} us",
+            f"{cpu['files_twin'] - cpu['files_c']:.1f} us saved",
         )
     if "parse_fast" in cpu:
         row(
