@@ -191,12 +191,13 @@ def hex0x(b: bytes) -> str:
 
 
 def kind_of(doc: Mapping[str, Any]) -> str | None:
-    """The credential's type (its last ``type`` entry)."""
+    """The credential's type (its last ``type`` entry); None when it names none (an empty text
+    is no type name: checks 5-8 cannot ask the ledger about it)."""
     types = doc.get("type")
     if isinstance(types, str):
-        return types
+        return types or None
     if isinstance(types, list) and types and isinstance(types[-1], str):
-        return types[-1]
+        return types[-1] or None
     return None
 
 
