@@ -49,8 +49,10 @@ def env(vchain, tmp_path_factory):
 
 @pytest.mark.parametrize("index", range(len(TYPES)), ids=["degree-then-empty", "empty"])
 def test_engine_fails_check_2_and_skips_the_chain_checks(env, index):
-    report = env["vchain"].verifier().verify_application(
-        [Item("good", env["good"]), Item("bad", env["bad"][index])]
+    report = (
+        env["vchain"]
+        .verifier()
+        .verify_application([Item("good", env["good"]), Item("bad", env["bad"][index])])
     )
     good, bad = report.credentials
     assert good.verdict.value == "valid"

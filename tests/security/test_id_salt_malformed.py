@@ -77,8 +77,18 @@ def test_cli_and_service_say_the_salt_is_unusable(env):
         paths.append(str(p))
     r = runner.invoke(
         app,
-        ["verify", "--rpc", env["vchain"].rpc_url, "--trust", env["record"],
-         "--id-number", ID_NUMBER, "--id-salt", "x", *paths],
+        [
+            "verify",
+            "--rpc",
+            env["vchain"].rpc_url,
+            "--trust",
+            env["record"],
+            "--id-number",
+            ID_NUMBER,
+            "--id-salt",
+            "x",
+            *paths,
+        ],
     )
     assert r.exit_code == 3, r.output  # NOT VERIFIABLE, not INVALID (1)
     assert "salt" in r.stdout, r.stdout

@@ -73,8 +73,9 @@ def test_a_surrogate_pair_is_a_character_and_reads_as_before(env):
 
 def test_service_and_vc_api_answer_instead_of_500(env):
     service = create_app(ServiceSettings(rpc_url=env["vchain"].rpc_url, trust=env["record"]))
-    body = '{"documents": [%s, %s]}' % (json.dumps(env["good"]), _with_lone_surrogate(env["good"]))
-    vc_api = '{"verifiableCredential": %s}' % _with_lone_surrogate(env["good"])
+    good, bad = json.dumps(env["good"]), _with_lone_surrogate(env["good"])
+    body = '{"documents": [' + good + ", " + bad + "]}"
+    vc_api = '{"verifiableCredential": ' + bad + "}"
     headers = {"content-type": "application/json"}
     with TestClient(service, raise_server_exceptions=False) as client:
         r = client.post("/api/v1/verify", content=body, headers=headers)

@@ -58,8 +58,10 @@ def test_an_employment_whose_domains_is_not_a_list_is_named_not_counted(env, val
     creds = env["creds"]
     items = [Item(k, v) for k, v in creds.items()]
     items.append(Item("hostile", _employment_with(creds["employment"], value)))
-    report = env["vchain"].verifier().verify_application(
-        items, policy=load_policy(None), profession=PROFESSION
+    report = (
+        env["vchain"]
+        .verifier()
+        .verify_application(items, policy=load_policy(None), profession=PROFESSION)
     )
     assert report.outcome.outcome.value == "INVALID", report.outcome  # its check 2 fails
     assert report.profession is not None  # evaluated (the hostile one does not count)
@@ -76,8 +78,12 @@ def test_a_presentation_whose_credential_id_is_a_number_is_judged(env):
         created=datetime.now(UTC).replace(microsecond=0),
     )
     vp["verifiableCredential"][0]["id"] = 5  # after signing: the holder proof fails too
-    report = env["vchain"].verifier().verify_application(
-        [Item("vp", vp)], challenge="c-1", policy=load_policy(None), profession=PROFESSION
+    report = (
+        env["vchain"]
+        .verifier()
+        .verify_application(
+            [Item("vp", vp)], challenge="c-1", policy=load_policy(None), profession=PROFESSION
+        )
     )
     assert report.outcome.outcome.value == "INVALID", report.outcome
 
@@ -97,7 +103,9 @@ def test_service_answers_an_application_with_such_a_credential(env):
 
 def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
-    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    items = (
+        obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    )
     for k, v in items:
         out.append((*prefix, k))
         out.extend(_paths(v, (*prefix, k)))

@@ -20,11 +20,12 @@ import pytest
 from typer.testing import CliRunner
 
 from talentproof.cli import app
+from talentproof.credential.jcs import canonicalize
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.verifier.engine import Item
 from talentproof.verifier.errors import ReceiptError
 from talentproof.verifier.policy import load_policy
-from talentproof.verifier.receipt import _signing_input, recheck_receipt, sign_receipt
+from talentproof.verifier.receipt import recheck_receipt, sign_receipt
 from tests.chainkit import DEGREE, EMPLOYMENT, holder, issue
 
 pytestmark = pytest.mark.integration
@@ -64,7 +65,7 @@ def _edited(env, path, value):  # type: ignore[no-untyped-def]
     for p in path[:-1]:
         target = target[p]
     target[path[-1]] = value
-    sig = env["key"].sign(_signing_input(body))
+    sig = env["key"].sign(canonicalize(body))  # what the signer signs: JCS of the rest
     body["signature"] = {
         "alg": "Ed25519+JCS",
         "keyId": env["key"].public_key.multibase,

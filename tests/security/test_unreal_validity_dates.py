@@ -58,8 +58,10 @@ def _unreal(env, field: str, value: str, *, signed: bool) -> dict:  # type: igno
 @pytest.mark.parametrize("signed", [False, True], ids=["no-key", "issuer-key"])
 def test_engine_fails_check_2_and_judges_the_rest(env, field, value, signed):
     doc = _unreal(env, field, value, signed=signed)
-    report = env["vchain"].verifier().verify_application(
-        [Item("good", env["good"]), Item("unreal", doc)]
+    report = (
+        env["vchain"]
+        .verifier()
+        .verify_application([Item("good", env["good"]), Item("unreal", doc)])
     )
     good, bad = report.credentials
     assert good.verdict.value == "valid", [c.message for c in good.checks]
@@ -88,7 +90,10 @@ def test_cli_reports_invalid_instead_of_a_traceback(env, field, value):
 @pytest.mark.parametrize(("field", "value"), UNREAL[:2])
 def test_service_answers_invalid_not_500(env, field, value):
     service = create_app(ServiceSettings(rpc_url=env["vchain"].rpc_url, trust=env["record"]))
-    payloads = [encode_payload(env["good"]), encode_payload(_unreal(env, field, value, signed=False))]
+    payloads = [
+        encode_payload(env["good"]),
+        encode_payload(_unreal(env, field, value, signed=False)),
+    ]
     with TestClient(service, raise_server_exceptions=False) as client:
         r = client.post("/api/v1/verify", json={"payloads": payloads})
     assert r.status_code == 200, (r.status_code, r.text[:300])

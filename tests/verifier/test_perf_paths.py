@@ -434,8 +434,11 @@ def test_fast_json_parse_equals_the_reference_parse(text):
         try:  # a lone surrogate ("\\ud800") is no character: refused (I-JSON, JCS)
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            return ("error", "doc: expected JSON text of Unicode characters, found a lone "
-                    "surrogate \\ud800 (an escape with no pair)")
+            return (
+                "error",
+                "doc: expected JSON text of Unicode characters, found a lone "
+                "surrogate \\ud800 (an escape with no pair)",
+            )
         return ("ok", value)
 
     def fast(data):
