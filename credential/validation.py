@@ -38,6 +38,7 @@ __all__ = [
     "is_holder_did",
     "join_field",
     "reference_validate_credential",
+    "refuse_lone_surrogates",
     "validate_credential",
     "validate_presentation",
     "value_at",
@@ -144,6 +145,7 @@ def reference_validate_credential(doc: Any, *, today: date | None = None) -> str
 
 def _validate(doc: Any, today: date | None, *, fast: bool) -> str:
     check_vc_structure(doc, "VerifiableCredential")
+    refuse_lone_surrogates(doc)
     kind = credential_kind(doc)
     if not (fast and compiled_validator(kind).is_valid(doc)):
         error = best_match(_reference(kind).iter_errors(doc), key=_relevance)
@@ -166,6 +168,50 @@ def _validate(doc: Any, today: date | None, *, fast: bool) -> str:
                 problems[0].field, problems[0].message, value_at(doc, problems[0].field)
             )
     return kind
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_lone_surrogates(doc: Any) -> None:
+    """Raise `SchemaValidationError` naming the field when a text (a value or a key) of ``doc``
+    holds a lone surrogate (``"\\ud800"`` in JSON): no character, so no JCS form to sign or
+    hash; the schema validator does not see it in a field it checks by length only.
+
+    Why orjson first: it serializes a credential in ~1 us and refuses any surrogate; only when
+    it refuses (a surrogate, or what it cannot write, e.g. an integer beyond 64 bits) are the
+    texts walked, to name the field or find that none holds one."""
+    try:
+        orjson.dumps(doc)
+        return
+    except (orjson.JSONEncodeError, TypeError):
+        pass
+    found = _surrogate_at(doc, "")
+    if found is not None:
+        field, text = found
+        raise SchemaValidationError(
+            field, "text of Unicode characters (a lone surrogate such as \\ud800 is none)", text
+        )
+
+
+def _surrogate_at(value: Any, path: str) -> tuple[str, str] | None:
+    """(field path, text) of the first text holding a lone surrogate, or None."""
+    if isinstance(value, str):
+        return (path, value) if _SURROGATE.search(value) else None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = join_field(path, str(key))
+            if isinstance(key, str) and _SURROGATE.search(key):
+                return where, key
+            found = _surrogate_at(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _surrogate_at(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def value_at(doc: Any, field: str) -> Any:
