@@ -47,3 +47,14 @@ def test_vc_api_issue_refuses_a_lone_surrogate(client) -> None:  # type: ignore[
     )
     assert r.status_code in (400, 422), (r.status_code, r.text[:300])
     assert "surrogate" in r.text, r.text[:300]
+
+
+def test_a_lone_surrogate_in_a_key_is_named_escaped(client) -> None:  # type: ignore[no-untyped-def]
+    """The field path names the key: its surrogate is written escaped (the answer is JSON)."""
+    inst = onboard(client)
+    text = json.dumps(degree_request()).replace('"degree": {', '"degree": {"x\\ud800": 1, ', 1)
+    r = client.post(
+        "/credentials", headers={**bearer(inst["api_key"]["token"]), **JSON}, content=text
+    )
+    assert r.status_code == 422, (r.status_code, r.text[:300])
+    assert r.json()["field"] == "credentialSubject.degree.x\\ud800", r.json()
