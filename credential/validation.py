@@ -200,7 +200,9 @@ def _surrogate_at(value: Any, path: str) -> tuple[str, str] | None:
         return (path, value) if _SURROGATE.search(value) else None
     if isinstance(value, Mapping):
         for key, item in value.items():
-            where = join_field(path, str(key))
+            # the path names a key by its text, the surrogate escaped (the error is printed and
+            # sent as JSON, which cannot hold it either)
+            where = join_field(path, _SURROGATE.sub(_escaped, str(key)))
             if isinstance(key, str) and _SURROGATE.search(key):
                 return where, key
             found = _surrogate_at(item, where)
@@ -212,6 +214,10 @@ def _surrogate_at(value: Any, path: str) -> tuple[str, str] | None:
             if found is not None:
                 return found
     return None
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def value_at(doc: Any, field: str) -> Any:
