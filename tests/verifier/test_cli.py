@@ -154,6 +154,9 @@ def test_chain_unreachable_exit_3(env):
     [
         (["/nonexistent/file.json"], "expected a QR image"),
         (["{degree}", "--as-of", "yesterday"], "--as-of"),
+        # a date-time whose UTC time is beyond year 9999 (a traceback while rendering before)
+        (["{degree}", "--as-of", "9999-12-31T23:59:59-14:00"], "--as-of"),
+        (["{degree}", "--as-of", "0001-01-01T00:00:00+14:00"], "--as-of"),
         (["{degree}", "--profession", "astronaut"], "astronaut"),
         (["{degree}", "--policy", "/nonexistent.yaml", "--profession", "x"], "policy file"),
         (["{degree}", "--receipt", "r.json"], "--receipt-key"),
