@@ -124,6 +124,12 @@ def parse_as_of(value: str | None) -> datetime | date | None:
             f"--as-of: a date-time needs its UTC offset, e.g. {dt.isoformat(timespec='minutes')}"
             f"+08:00 (Hong Kong) or {dt.isoformat(timespec='minutes')}Z (UTC); found {value!r}"
         )
+    try:  # the checks judge and print it in UTC: years 1 to 9999 there too
+        dt.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError(
+            f"--as-of: expected a date-time between years 1 and 9999 in UTC, found {value!r}"
+        ) from None
     return dt
 
 
