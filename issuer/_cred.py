@@ -17,7 +17,11 @@ from talentproof.credential import keys as _keys
 from talentproof.credential import merkle as _merkle
 from talentproof.credential import qr as _qr
 from talentproof.credential import validation as _validation
-from talentproof.credential.errors import CredentialError, SchemaValidationError
+from talentproof.credential.errors import (
+    CanonicalizationError,
+    CredentialError,
+    SchemaValidationError,
+)
 from talentproof.credential.issuance import (
     KINDS,
     FactError,
@@ -33,6 +37,7 @@ from talentproof.credential.issuance import (
 
 __all__ = [
     "KINDS",
+    "CanonicalizationError",
     "CredentialError",
     "FactError",
     "IssuerIdentity",

@@ -274,6 +274,8 @@ class Issuance:
             )
         except _cred.SchemaValidationError as exc:
             raise InvalidRequest(str(exc), field=exc.field) from exc
+        except _cred.CanonicalizationError as exc:  # e.g. an Open Badge subject's own 2**60, NaN
+            raise InvalidRequest(f"the credential cannot be signed: {exc}") from exc
         cred_id = signed["id"]
         row = {
             "id": cred_id,

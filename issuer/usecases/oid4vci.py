@@ -218,6 +218,8 @@ class Oid4vci:
             )
         except _cred.SchemaValidationError as exc:
             raise InvalidRequest(str(exc), field=exc.field) from exc
+        except _cred.CanonicalizationError as exc:  # e.g. an Open Badge subject's own 2**60, NaN
+            raise InvalidRequest(f"the credential cannot be signed: {exc}") from exc
 
     def _new_offer(
         self,
