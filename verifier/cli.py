@@ -522,9 +522,31 @@ def receipt_check(
             f"verifier's key to require it). Re-read: {what}"
         )
     if not as_json:
+        typer.echo(_receipt_person_line(result.get("person")))
         typer.echo(deployment_line)
     if not result["trusted"]:
         raise typer.Exit(EXIT_UNTRUSTED_SIGNER)
+
+
+def _receipt_person_line(person: Any) -> str:
+    """Whom a re-checked receipt is about: what the auditor compares with the person presenting
+    it (a genuine receipt of someone else's application is still genuine)."""
+    from talentproof.credential.text import printable
+
+    if not person:
+        return "Applicant: the credentials name no person."
+    doc = " ".join(str(x) for x in (person.get("documentType"), person.get("issuingCountry")) if x)
+    compared = person.get("travelDocument")
+    if compared == "not compared":
+        travel = "the travel document was not compared when it was verified"
+    else:
+        travel = (
+            f"the travel document ({doc or 'its kind not named'}) {compared} when it was verified"
+        )
+    return printable(
+        f"Applicant: {person.get('name')}, born {person.get('birthDate')}, as the credentials "
+        f"name them; {travel}. Compare them with the person presenting this receipt."
+    )
 
 
 verifier_app = typer.Typer(help="The verifier service and its key.", no_args_is_help=True)

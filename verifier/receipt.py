@@ -271,6 +271,7 @@ def _recheck(
         "outcome": result.outcome.outcome.value,
         "profession": result.profession.profession_id if result.profession else None,
         "credentials": len(report["credentials"]),
+        "person": _person(result),
         "blockNumber": int(chain["blockNumber"]),
         "blockHash": chain["blockHash"],
         "deployment": {
@@ -278,6 +279,27 @@ def _recheck(
             "chainId": trust.chain_id,
             "pinned": trusted_deployment is not None,
         },
+    }
+
+
+def _person(result: ApplicationReport) -> dict[str, Any] | None:
+    """Whom the receipt is about, as its re-read credentials name them, and whether the verifier
+    compared the travel document (check 12, as recorded): what an auditor matches against the
+    person presenting the receipt."""
+    person = result.person
+    if not person:
+        return None
+    check = next((c for c in result.checks if c.id is CheckId.IDENTITY_DOCUMENT), None)
+    if check is None or check.status.value not in ("pass", "fail"):
+        compared = "not compared"
+    else:
+        compared = "matched" if check.status.value == "pass" else "did not match"
+    return {
+        "name": person.get("name"),
+        "birthDate": person.get("birthDate"),
+        "documentType": person.get("documentType"),
+        "issuingCountry": person.get("issuingCountry"),
+        "travelDocument": compared,
     }
 
 
