@@ -1,0 +1,79 @@
+"""A small picture declaring a huge size is refused before it is decoded (no key needed; the
+verifier's image path and the service's upload route).
+
+The attack: a PNG of one colour compresses to almost nothing whatever its size. 21 kB declaring
+9,000 x 9,000 pixels (81 million; Pillow refuses only beyond 178 million) cost the verifier about
+4.4 s of CPU and 1.1 GB of memory to decode, convert and search for a QR code (13,000 x 13,000,
+37 kB: 11 s, 2.3 GB), within the 16 MiB image limit: a handful of uploads to the officer's page
+exhausted the service's memory. A picture larger than a photo of a QR code needs
+(`credential.qr.image.MAX_PIXELS`, 50 million pixels: a 48 or 50 megapixel phone photo) is now
+refused from its header, naming its size, before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from talentproof.credential.qr import encode_payload, render_png
+from talentproof.verifier.inputs import item_from_image
+from talentproof.verifier.service import ServiceSettings, create_app
+from tests.chainkit import DEGREE, holder, issue
+
+pytestmark = pytest.mark.integration
+
+MAX_PIXELS = 50_000_000  # credential.qr.image.MAX_PIXELS
+
+
+def _blank_png(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("1", (width, height), 1).save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    data = _blank_png(9_000, 9_000)
+    assert len(data) < 64 * 1024  # 81 million pixels in a few kB
+    return data
+
+
+def test_a_huge_declared_size_is_refused_before_decoding(bomb):
+    start = time.process_time()
+    item = item_from_image(bomb, "bomb.png")
+    spent = time.process_time() - start
+    assert item.document is None
+    assert "9000x9000" in (item.error or "") and "pixels" in (item.error or ""), item.error
+    assert spent < 1.0, spent  # read from the header: nothing decoded
+
+
+def test_a_picture_at_the_limit_is_still_read(vchain):
+    """The control: a QR code drawn in a picture of (almost) the largest size taken is read."""
+    doc = issue(
+        vchain, vchain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key
+    )
+    code = Image.open(io.BytesIO(render_png(encode_payload(doc), scale=8)))
+    side = int(MAX_PIXELS**0.5) - 1
+    canvas = Image.new("L", (side, side), 255)
+    canvas.paste(code, (100, 100))
+    buf = io.BytesIO()
+    canvas.save(buf, "PNG", optimize=True)
+    item = item_from_image(buf.getvalue(), "large.png")
+    assert item.document is not None, item.error
+
+
+def test_service_upload_answers_not_verifiable_naming_the_size(vchain, tmp_path, bomb):
+    record = tmp_path / "deployment.json"
+    vchain.deployment.save(record)
+    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record)))
+    with TestClient(app) as client:
+        r = client.post("/api/v1/verify/image", files={"files": ("bomb.png", bomb, "image/png")})
+    assert r.status_code == 200, r.text[:300]
+    body = r.json()
+    assert body["outcome"]["code"] == "NOT_VERIFIABLE", body["outcome"]
+    assert "pixels" in json.dumps(body), body["outcome"]
