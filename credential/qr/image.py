@@ -16,6 +16,7 @@ from ..errors import NoQRCodeFound, PayloadTooLargeForQR
 __all__ = [
     "ALNUM_CAPACITY_M",
     "DEFAULT_ERROR",
+    "MAX_PIXELS",
     "QRCodesRead",
     "check_fits",
     "decode_image",
@@ -161,6 +162,13 @@ def is_payload_text(text: str) -> bool:
     return text.startswith("TP") and ":" in text[:8]
 
 
+#: The largest picture decoded (width x height), checked from its header before any pixel is:
+#: a picture of one colour compresses to almost nothing whatever its size (a 21 kB PNG of
+#: 9,000 x 9,000 pixels cost ~4.4 s of CPU and 1.1 GB to decode and search; Pillow refuses only
+#: beyond 178 million). 50 million: a 48 or 50 megapixel phone photo.
+MAX_PIXELS = 50_000_000
+
+
 def open_image(image_bytes: bytes) -> Any:
     """The picture ``image_bytes`` holds (PNG, JPEG, …), loaded; `NoQRCodeFound` saying why
     when it holds none (not bytes, not an image, corrupt, a decompression bomb)."""
@@ -170,6 +178,12 @@ def open_image(image_bytes: bytes) -> Any:
         raise NoQRCodeFound(f"expected image bytes, found {type(image_bytes).__name__}")
     try:
         image = Image.open(io.BytesIO(image_bytes))
+        width, height = image.size  # from the header: nothing decoded yet
+        if width * height > MAX_PIXELS:
+            raise NoQRCodeFound(
+                f"not a readable image: {width}x{height} pixels, more than the "
+                f"{MAX_PIXELS:,} a photo of a QR code needs (a 48 or 50 megapixel camera)"
+            )
         image.load()
     # Pillow's plugins report a corrupt file with any of these (SyntaxError: "broken PNG file",
     # struct.error / EOFError: short chunks) and a huge declared size with DecompressionBombError
