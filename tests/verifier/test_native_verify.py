@@ -542,6 +542,22 @@ def test_folder_results_with_the_c_path_on_and_off(vchain, tmp_path, monkeypatch
             results[native, full] = got
     assert results[True, False] == results[False, False]
     assert results[True, True] == results[False, True]
+    # in this process too (one worker), counting what the C path answered: the valid files
+    monkeypatch.setattr(bulk, "NATIVE", True)
+    answers: list[Any] = []
+    offline = bulk.native_offline()
+
+    def counted(doc: Any) -> Any:
+        answer = offline(doc)
+        answers.append(answer)
+        return answer
+
+    monkeypatch.setattr(bulk, "native_offline", lambda: counted)
+    one, _, _ = bulk.run_folder(
+        folder, rpc=vchain.rpc_url, trust=str(record), as_of=as_of, workers=1
+    )
+    assert one == results[False, False]
+    assert sum(a is not None for a in answers) >= 8
     verdicts = {r["source"]: r["verdict"] for r in results[True, False]}
     assert [verdicts[f"c{i:02d}.json"] for i in range(len(batch))] == [
         "valid",
