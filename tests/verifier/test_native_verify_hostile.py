@@ -1,0 +1,168 @@
+"""Hostile inputs for ``native_verify.offline`` (credential/native_verify.c) through its public
+entry points: objects only Python code can build (a dict key whose ``__eq__`` raises or mutates
+the dict while it is looked up) and a document changed while the C runs Python code (the key
+function, or another thread while the GIL is released around libsodium). ``offline`` must never
+return with an exception set, never read an object it does not hold, and answer None for
+anything but exact JSON types: the Python checks then decide.
+
+Each attack runs in its own interpreter under ``PYTHONMALLOC=debug`` (freed memory is
+overwritten, so a read through a dangling pointer shows), so a crash fails the test instead of
+the test run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRELUDE = """
+import copy, sys
+from talentproof.verifier import bulk
+from talentproof.credential import native_verify
+from tests.verifier.test_native_verify import BATCH
+
+offline = bulk.native_offline()
+assert offline is not None
+good = copy.deepcopy(BATCH[0])
+assert offline(copy.deepcopy(good)) is not None  # the issuer's form: answered in C
+
+
+class Key:
+    '''A dict key hashing as ``name`` does, whose comparison runs ``action``.'''
+
+    def __init__(self, name, action):
+        self.name, self.action = name, action
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __eq__(self, other):
+        return self.action()
+"""
+
+
+def _run(body: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONMALLOC": "debug", "PYTHONPATH": str(ROOT)}
+    code = textwrap.dedent(PRELUDE) + textwrap.dedent(body)
+    return subprocess.run(
+        [sys.executable, "-X", "dev", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _ok(done: subprocess.CompletedProcess[str]) -> None:
+    assert done.returncode == 0, (done.returncode, done.stdout[-2000:], done.stderr[-4000:])
+    assert done.stdout.strip().endswith("OK"), (done.stdout[-2000:], done.stderr[-4000:])
+
+
+@pytest.mark.parametrize("where", ["entry", "proof"])
+def test_lookup_that_raises_is_not_swallowed(where: str) -> None:
+    """A key comparing with an error, in the anchor entry or the signature proof (same size,
+    so the member count passes): the lookup fails and offline used to answer None with the
+    error still set (SystemError: 'returned a result with an exception set')."""
+    done = _run(
+        f"""
+        def boom():
+            raise ZeroDivisionError("compared")
+
+        doc = copy.deepcopy(good)
+        target = doc["proof"][1] if {where!r} == "entry" else doc["proof"][0]
+        del target["type"]  # (same member count: the member check passes)
+        target[Key("type", boom)] = 1
+        try:
+            answer = offline(doc)
+        except SystemError as exc:
+            print("SystemError", exc)
+            sys.exit(3)
+        except ZeroDivisionError:
+            answer = "raised"
+        assert answer is None, answer
+        print("OK")
+        """
+    )
+    _ok(done)
+
+
+def test_lookup_that_mutates_the_document() -> None:
+    """A key whose comparison empties the document while later members are looked up: the
+    members read before are then freed (read through dangling pointers unless refused)."""
+    done = _run(
+        """
+        doc = copy.deepcopy(good)
+        state = {"armed": True}
+
+        def wipe():
+            if state["armed"]:
+                state["armed"] = False
+                doc["@context"] = ["x" * 50] * 3  # the list looked up before: freed
+            return False
+
+        typ = doc.pop("type")
+        doc[Key("type", wipe)] = 0  # compared while "type" is looked up, after "@context"
+        doc["type"] = typ
+        for _ in range(3):
+            answer = offline(doc)
+            assert answer is None, answer
+            state["armed"] = True
+            doc["@context"] = copy.deepcopy(good["@context"])
+        print("OK")
+        """
+    )
+    _ok(done)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        'doc["proof"][1]["path"] = ["0x"]',  # the path list read after the call: freed
+        'doc["proof"][1].clear()',  # the anchor entry's members: freed
+        'doc["proof"] = None',  # the anchor entry itself: freed
+        'doc["proof"][0]["verificationMethod"] = "did:x:" + "1" * 40',  # vm, after the call
+        'doc["proof"][0]["created"] = "x" * 40',  # created, after the call
+    ],
+)
+def test_document_changed_while_python_runs(change: str) -> None:
+    """The key function (Python code: another thread may run meanwhile, as it may while the GIL
+    is released around libsodium) changes the document: offline must answer from what it
+    checked and holds, not read the objects it looked at before through borrowed pointers."""
+    done = _run(
+        f"""
+        key_raw = bulk._key_raw
+        state = {{}}
+
+        def key_of(vm):
+            raw = key_raw(vm)
+            doc = state.pop("doc", None)
+            if doc is not None:
+                {change}
+                import gc; gc.collect()
+            return raw
+
+        from nacl._sodium import ffi, lib
+        from talentproof.credential import native
+        address = int(ffi.cast("uintptr_t", ffi.addressof(lib, "crypto_sign_open")))
+        native_verify.setup(address, native.jcs_digests, native.merkle_root, key_of)
+        expected = offline(copy.deepcopy(good))
+        assert expected is not None
+        for _ in range(20):
+            doc = copy.deepcopy(good)
+            state["doc"] = doc
+            answer = offline(doc)
+            # what it checked before the change: the same answer as for the unchanged copy
+            assert answer is None or (answer[1:] == expected[1:]), answer
+        print("OK")
+        """
+    )
+    _ok(done)
