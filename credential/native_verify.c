@@ -16,6 +16,7 @@
  * integrity._checked_proof does) and the credential hash.
  *
  * What it accepts (every test below is the Python one, restricted to exact types):
+ * (Every dict it reads is exact with exact str keys, the document, the proof and the entry.)
  *   document: an exact dict holding "@context" (so inputs.not_a_document answers None), a
  *     "type" that is an exact list of exact str none of which is "VerifiablePresentation"
  *     (engine.Item.is_presentation False), and "proof": an exact list of two exact dicts,
@@ -60,9 +61,8 @@ static PyObject *s_context, *s_type, *s_proof, *s_cryptosuite, *s_created, *s_vm
 
 #define NO 0
 #define YES 1
-#define ERR (-1)
 
-/* d[name] if it is there (borrowed), else NULL with no error set */
+/* d[name] if it is there (borrowed), else NULL; d a plain_dict (below): no error, no Python code */
 static PyObject *member(PyObject *d, PyObject *name) { return PyDict_GetItemWithError(d, name); }
 
 /* an exact str equal to the ASCII text */
@@ -90,12 +90,10 @@ static int nibble(unsigned char c) {
     return c - 'A' + 10;
 }
 
-/* bytes of a checked is_hex(o, 64) text */
-static PyObject *hash_bytes(PyObject *o) {
-    unsigned char out[32];
+/* the 32 bytes of a checked is_hex(o, 64) text */
+static void hash_raw(PyObject *o, unsigned char out[32]) {
     const unsigned char *s = PyUnicode_1BYTE_DATA(o) + 2;
     for (int i = 0; i < 32; i++) out[i] = (unsigned char)(nibble(s[2 * i]) << 4 | nibble(s[2 * i + 1]));
-    return PyBytes_FromStringAndSize((const char *)out, 32);
 }
 
 /* an exact int in lo..hi (lo >= 0), its value in *out */
@@ -195,29 +193,118 @@ static int canonical_s(const unsigned char sig[64]) {
     return 0; /* S == L */
 }
 
-/* the anchor entry of exactly the issuer's form; its fields in the out parameters */
-static int anchor_ok(PyObject *e, unsigned long long *chain, PyObject **registry,
-                     PyObject **root, unsigned long long *leaf, unsigned long long *size,
-                     PyObject **path) {
+/* an exact dict whose every key is an exact str: looking a name up in it then runs no Python
+ * code and cannot fail (a key of another type could compare by any code, raise, or change the
+ * dict and free what was read from it before) */
+static int plain_dict(PyObject *d) {
+    if (d == NULL || !PyDict_CheckExact(d)) return 0;
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(d, &pos, &key, &value))
+        if (!PyUnicode_CheckExact(key)) return 0;
+    return 1;
+}
+
+/* the anchor entry of exactly the issuer's form (a plain_dict); its fields in the out
+ * parameters (borrowed), the root and the path decoded into root_raw and path_raw */
+static int anchor_ok(PyObject *e, PyObject **chain_obj, PyObject **registry, PyObject **leaf_obj,
+                     PyObject **size_obj, unsigned char root_raw[32],
+                     unsigned char path_raw[32][32], Py_ssize_t *path_len) {
+    unsigned long long chain, leaf, size;
     if (PyDict_GET_SIZE(e) != 8) return NO;
     if (!is_text(member(e, s_type), "TalentProofAnchor")) return NO;
     if (!is_text(member(e, s_purpose), "assertionMethod")) return NO;
-    if (!int_in(member(e, s_chain), 1, 0xffffffffffffffffULL, chain)) return NO;
+    PyObject *c = member(e, s_chain);
+    if (!int_in(c, 1, 0xffffffffffffffffULL, &chain)) return NO;
     PyObject *reg = member(e, s_registry);
     if (!is_hex(reg, 40)) return NO;
     PyObject *r = member(e, s_root);
     if (!is_hex(r, 64)) return NO;
-    if (!int_in(member(e, s_size), 1, 4294967295ULL, size)) return NO;
-    if (!int_in(member(e, s_leaf), 0, *size - 1, leaf)) return NO;
+    PyObject *sz = member(e, s_size);
+    if (!int_in(sz, 1, 4294967295ULL, &size)) return NO;
+    PyObject *lf = member(e, s_leaf);
+    if (!int_in(lf, 0, size - 1, &leaf)) return NO;
     PyObject *p = member(e, s_path);
     if (p == NULL || !PyList_CheckExact(p) || PyList_GET_SIZE(p) > 32) return NO;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(p); i++)
         if (!is_hex(PyList_GET_ITEM(p, i), 64)) return NO;
-    if (PyErr_Occurred()) return ERR;
+    hash_raw(r, root_raw);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(p); i++) hash_raw(PyList_GET_ITEM(p, i), path_raw[i]);
+    *path_len = PyList_GET_SIZE(p);
+    *chain_obj = c;
     *registry = reg;
-    *root = r;
-    *path = p;
+    *leaf_obj = lf;
+    *size_obj = sz;
     return YES;
+}
+
+/* (what offline() reads of the document before its answer, all of it owned or copied: the
+ * document may change whenever Python code runs - the key function, a collection run by an
+ * allocation - or another thread runs - while the GIL is released around libsodium) */
+typedef struct {
+    PyObject *proof, *created, *registry, *chain, *leaf, *size; /* new references */
+    unsigned char root[32], path[32][32], signed_data[128];
+    Py_ssize_t path_len;
+} Checked;
+
+/* checks 1 and 3's structure of ``doc`` (no Python code runs, nothing is allocated): YES with
+ * ``c`` filled (its references new), NO. ``vm``: the verification method the key was resolved
+ * for, which the proof must still name. */
+static int structure_ok(PyObject *doc, PyObject *vm, Checked *c) {
+    if (!plain_dict(doc)) return NO;
+    /* the input: a credential (inputs.not_a_document: "@context"; not a presentation) */
+    PyObject *ctx = member(doc, s_context);
+    PyObject *types = member(doc, s_type);
+    PyObject *proofs = member(doc, s_proof);
+    if (!str_list(ctx) || !str_list(types)) return NO;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(types); i++)
+        if (is_text(PyList_GET_ITEM(types, i), "VerifiablePresentation")) return NO;
+    /* check 1: [signature proof, anchor entry] */
+    if (proofs == NULL || !PyList_CheckExact(proofs) || PyList_GET_SIZE(proofs) != 2) return NO;
+    PyObject *proof = PyList_GET_ITEM(proofs, 0), *entry = PyList_GET_ITEM(proofs, 1);
+    if (!plain_dict(proof) || !plain_dict(entry)) return NO;
+    PyObject *chain, *registry, *leaf, *size;
+    if (!anchor_ok(entry, &chain, &registry, &leaf, &size, c->root, c->path, &c->path_len))
+        return NO;
+    /* check 3's proof: exactly the issuer's 7 members */
+    if (PyDict_GET_SIZE(proof) != 7) return NO;
+    if (!is_text(member(proof, s_type), "DataIntegrityProof")) return NO;
+    if (!is_text(member(proof, s_cryptosuite), "eddsa-jcs-2022")) return NO;
+    if (!is_text(member(proof, s_purpose), "assertionMethod")) return NO;
+    PyObject *created = member(proof, s_created);
+    PyObject *pctx = member(proof, s_context);
+    PyObject *value = member(proof, s_value);
+    if (created == NULL || !PyUnicode_CheckExact(created)) return NO;
+    if (member(proof, s_vm) != vm) return NO; /* (changed since the key was resolved) */
+    if (!str_list(pctx) || PyList_GET_SIZE(pctx) > PyList_GET_SIZE(ctx)) return NO;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(pctx); i++) {
+        /* (exact str both: PyUnicode_Compare cannot fail) */
+        if (PyUnicode_Compare(PyList_GET_ITEM(pctx, i), PyList_GET_ITEM(ctx, i)) != 0) return NO;
+    }
+    if (value == NULL || !PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value)) return NO;
+    const unsigned char *text = PyUnicode_1BYTE_DATA(value);
+    Py_ssize_t text_len = PyUnicode_GET_LENGTH(value);
+    if (text_len < 1 || text[0] != 'z' || !b58_64(text + 1, text_len - 1, c->signed_data))
+        return NO;
+    if (!canonical_s(c->signed_data)) return NO;
+    c->proof = Py_NewRef(proof);
+    c->created = Py_NewRef(created);
+    c->registry = Py_NewRef(registry);
+    c->chain = Py_NewRef(chain);
+    c->leaf = Py_NewRef(leaf);
+    c->size = Py_NewRef(size);
+    return YES;
+}
+
+/* the verification method of a document that may be of the issuer's form, or NULL (no error) */
+static PyObject *method_of(PyObject *doc) {
+    if (!plain_dict(doc)) return NULL;
+    PyObject *proofs = member(doc, s_proof);
+    if (proofs == NULL || !PyList_CheckExact(proofs) || PyList_GET_SIZE(proofs) != 2) return NULL;
+    PyObject *proof = PyList_GET_ITEM(proofs, 0);
+    if (!plain_dict(proof)) return NULL;
+    PyObject *vm = member(proof, s_vm);
+    return vm != NULL && PyUnicode_CheckExact(vm) ? vm : NULL;
 }
 
 static PyObject *offline(PyObject *self, PyObject *doc) {
@@ -225,107 +312,73 @@ static PyObject *offline(PyObject *self, PyObject *doc) {
         PyErr_SetString(PyExc_RuntimeError, "native_verify.offline: setup() was not called");
         return NULL;
     }
-    if (!PyDict_CheckExact(doc)) Py_RETURN_NONE;
-    /* the input: a credential (inputs.not_a_document: "@context"; not a presentation) */
-    PyObject *ctx = member(doc, s_context);
-    PyObject *types = member(doc, s_type);
-    PyObject *proofs = member(doc, s_proof);
-    if (PyErr_Occurred()) return NULL;
-    if (!str_list(ctx) || !str_list(types)) Py_RETURN_NONE;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(types); i++)
-        if (is_text(PyList_GET_ITEM(types, i), "VerifiablePresentation")) Py_RETURN_NONE;
-    /* check 1: [signature proof, anchor entry] */
-    if (proofs == NULL || !PyList_CheckExact(proofs) || PyList_GET_SIZE(proofs) != 2)
-        Py_RETURN_NONE;
-    PyObject *proof = PyList_GET_ITEM(proofs, 0), *entry = PyList_GET_ITEM(proofs, 1);
-    if (!PyDict_CheckExact(proof) || !PyDict_CheckExact(entry)) Py_RETURN_NONE;
-    unsigned long long chain, leaf, size;
-    PyObject *registry, *root_text, *path_texts;
-    int ok = anchor_ok(entry, &chain, &registry, &root_text, &leaf, &size, &path_texts);
-    if (ok == ERR) return NULL;
-    if (ok == NO) Py_RETURN_NONE;
-    /* check 3's proof: exactly the issuer's 7 members */
-    if (PyDict_GET_SIZE(proof) != 7) Py_RETURN_NONE;
-    if (!is_text(member(proof, s_type), "DataIntegrityProof")) Py_RETURN_NONE;
-    if (!is_text(member(proof, s_cryptosuite), "eddsa-jcs-2022")) Py_RETURN_NONE;
-    if (!is_text(member(proof, s_purpose), "assertionMethod")) Py_RETURN_NONE;
-    PyObject *created = member(proof, s_created);
-    PyObject *vm = member(proof, s_vm);
-    PyObject *pctx = member(proof, s_context);
-    PyObject *value = member(proof, s_value);
-    if (PyErr_Occurred()) return NULL;
-    if (created == NULL || !PyUnicode_CheckExact(created)) Py_RETURN_NONE;
-    if (vm == NULL || !PyUnicode_CheckExact(vm)) Py_RETURN_NONE;
-    if (!str_list(pctx) || PyList_GET_SIZE(pctx) > PyList_GET_SIZE(ctx)) Py_RETURN_NONE;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(pctx); i++) {
-        int eq = PyUnicode_Compare(PyList_GET_ITEM(pctx, i), PyList_GET_ITEM(ctx, i));
-        if (eq == -1 && PyErr_Occurred()) return NULL;
-        if (eq != 0) Py_RETURN_NONE;
+    /* the key first: the key function is Python code, after which nothing read before is
+     * trusted (the document is then read again from the start) */
+    PyObject *vm = method_of(doc);
+    if (vm == NULL) Py_RETURN_NONE;
+    Py_INCREF(vm);
+    PyObject *key = PyObject_CallOneArg(key_of, vm);
+    if (key == NULL) {
+        Py_DECREF(vm);
+        return NULL;
     }
-    if (value == NULL || !PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value))
-        Py_RETURN_NONE;
-    const unsigned char *text = PyUnicode_1BYTE_DATA(value);
-    Py_ssize_t text_len = PyUnicode_GET_LENGTH(value);
-    unsigned char signed_data[128], opened[128];
-    if (text_len < 1 || text[0] != 'z' || !b58_64(text + 1, text_len - 1, signed_data))
-        Py_RETURN_NONE;
-    if (!canonical_s(signed_data)) Py_RETURN_NONE;
-
-    PyObject *credential = NULL, *key = NULL, *digests = NULL, *root = NULL, *path = NULL;
-    PyObject *computed = NULL, *out = NULL;
+    Checked c = {NULL, NULL, NULL, NULL, NULL, NULL};
+    PyObject *credential = NULL, *digests = NULL, *root = NULL, *path = NULL, *computed = NULL;
+    PyObject *out = NULL;
+    if (!PyBytes_CheckExact(key) || PyBytes_GET_SIZE(key) != 32) goto declined;
+    if (!structure_ok(doc, vm, &c)) goto declined;
+    /* From here on only c, vm, key and this call's own objects are read. */
     /* the credential without its anchor proof: checks.parse's copy */
     credential = PyDict_Copy(doc);
-    if (credential == NULL || PyDict_SetItem(credential, s_proof, proof) < 0) goto done;
-    key = PyObject_CallOneArg(key_of, vm);
-    if (key == NULL) goto done;
-    if (!PyBytes_CheckExact(key) || PyBytes_GET_SIZE(key) != 32) goto declined;
-    PyObject *args[2] = {credential, proof};
+    if (credential == NULL || PyDict_SetItem(credential, s_proof, c.proof) < 0) goto done;
+    PyObject *args[2] = {credential, c.proof};
     digests = PyObject_Vectorcall(jcs_digests, args, 2, NULL);
     if (digests == NULL) goto done;
     if (!PyTuple_CheckExact(digests) || PyTuple_GET_SIZE(digests) != 2) goto declined;
     PyObject *data = PyTuple_GET_ITEM(digests, 0), *chash = PyTuple_GET_ITEM(digests, 1);
     if (!PyBytes_CheckExact(data) || PyBytes_GET_SIZE(data) != 64) goto declined;
     if (!PyBytes_CheckExact(chash) || PyBytes_GET_SIZE(chash) != 32) goto declined;
-    memcpy(signed_data + 64, PyBytes_AS_STRING(data), 64);
-    unsigned char pk[32];
+    memcpy(c.signed_data + 64, PyBytes_AS_STRING(data), 64);
+    unsigned char pk[32], opened[128];
     memcpy(pk, PyBytes_AS_STRING(key), 32);
     unsigned long long opened_len = 0;
+    sign_open_fn open_fn = sign_open; /* (read under the GIL: setup() may change it) */
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = sign_open(opened, &opened_len, signed_data, 128, pk);
+    rc = open_fn(opened, &opened_len, c.signed_data, 128, pk);
     Py_END_ALLOW_THREADS
     if (rc != 0) goto declined;
     /* check 4 */
-    root = hash_bytes(root_text);
-    Py_ssize_t n = PyList_GET_SIZE(path_texts);
-    path = PyTuple_New(n);
-    if (root == NULL || path == NULL) goto done;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *h = hash_bytes(PyList_GET_ITEM(path_texts, i));
+    root = PyBytes_FromStringAndSize((const char *)c.root, 32);
+    if (root == NULL) goto done;
+    path = PyTuple_New(c.path_len);
+    if (path == NULL) goto done;
+    for (Py_ssize_t i = 0; i < c.path_len; i++) {
+        PyObject *h = PyBytes_FromStringAndSize((const char *)c.path[i], 32);
         if (h == NULL) goto done;
         PyTuple_SET_ITEM(path, i, h);
     }
-    PyObject *leaf_obj = PyDict_GetItemWithError(entry, s_leaf);
-    PyObject *size_obj = PyDict_GetItemWithError(entry, s_size);
-    if (leaf_obj == NULL || size_obj == NULL) goto declined_or_error;
-    PyObject *margs[4] = {chash, leaf_obj, size_obj, path};
+    PyObject *margs[4] = {chash, c.leaf, c.size, path};
     computed = PyObject_Vectorcall(merkle_root, margs, 4, NULL);
     if (computed == NULL) goto done;
     if (!PyBytes_CheckExact(computed) || PyBytes_GET_SIZE(computed) != 32 ||
-        memcmp(PyBytes_AS_STRING(computed), PyBytes_AS_STRING(root), 32) != 0)
+        memcmp(PyBytes_AS_STRING(computed), c.root, 32) != 0)
         goto declined;
-    PyObject *chain_obj = PyDict_GetItemWithError(entry, s_chain);
-    if (chain_obj == NULL) goto declined_or_error;
-    out = PyTuple_Pack(11, credential, chain_obj, registry, root, leaf_obj, size_obj, path, key,
-                       vm, created, chash);
+    out = PyTuple_Pack(11, credential, c.chain, c.registry, root, c.leaf, c.size, path, key, vm,
+                       c.created, chash);
     goto done;
-declined_or_error:
-    if (PyErr_Occurred()) goto done;
 declined:
     out = Py_NewRef(Py_None);
 done:
+    Py_DECREF(vm);
+    Py_DECREF(key);
+    Py_XDECREF(c.proof);
+    Py_XDECREF(c.created);
+    Py_XDECREF(c.registry);
+    Py_XDECREF(c.chain);
+    Py_XDECREF(c.leaf);
+    Py_XDECREF(c.size);
     Py_XDECREF(credential);
-    Py_XDECREF(key);
     Py_XDECREF(digests);
     Py_XDECREF(root);
     Py_XDECREF(path);
