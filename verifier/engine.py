@@ -78,6 +78,7 @@ from talentproof.verifier.report import (
     Status,
     Verdict,
     outcome_of,
+    refusal_of,
     verdict_of,
 )
 from talentproof.verifier.requirements import (
@@ -1087,9 +1088,11 @@ class Verifier:
         found.extend(recorded)
         prof = None
         if policy is not None and profession is not None:
-            # credentials that are not one person's (check 11) or not the person at the counter's
-            # (check 12) meet no profession, whoever they are valid for on their own
-            refused = next((c for c in found if c.status is Status.FAIL), None)
+            # an application that is not valid meets no profession, whatever its valid
+            # credentials show on their own: a credential failed (tampered, forged, revoked,
+            # expired ...), they are not one person's (check 11) or not the person at the
+            # counter's (check 12), or something could not be confirmed (NOT VERIFIABLE)
+            refused = refusal_of(reports, found)
             prof = policy.evaluate(
                 profession,
                 [
@@ -1106,9 +1109,7 @@ class Verifier:
                 ],
                 facts_date,
                 today=self.clock().astimezone(UTC).date(),
-                refused=None
-                if refused is None
-                else f"check {refused.number} ({refused.title}) failed: {refused.message}",
+                refused=refused,
             )
         return ApplicationReport(
             credentials=tuple(reports),

@@ -251,7 +251,7 @@ class _Facts:
     verified: tuple[Fact, ...]
     unverified: tuple[Fact, ...]
     known_until: date | None = None  # an ongoing employment is known to last until today only
-    #: why no credential counts (the application is not one person's: check 11 or 12 failed)
+    #: why no credential counts (the application is not valid: ``report.refusal_of``)
     refused: str | None = None
 
 
@@ -554,8 +554,9 @@ class Policy:
         completed) are taken as they stood that day; ``today`` (the verification date) caps an
         ongoing employment, which is not known to last beyond it. Only credentials with ``verified=True``
         whose degree or employment is bound to their on-chain issuer count; the others are
-        named in the reasons. ``refused`` (why the credentials are not one applicant's: a failed
-        check 11 or 12) counts none of them: every criterion is unmet, saying why.
+        named in the reasons. ``refused`` (why the application is not valid, ``report.refusal_of``:
+        an invalid credential, a failed check 11 or 12, something not verifiable) counts none of
+        them: every criterion is unmet, saying why.
         """
         prof = self.profession(profession_id)
         verified: list[Fact] = []

@@ -390,3 +390,43 @@ def outcome_of(report: Any) -> OutcomeResult:
         f"{valid}, but the application does not meet '{prof.profession_name}' on "
         f"{prof.as_of.isoformat()}{why}.",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Unasked:
+    """An application's credentials and own checks, no profession asked (`refusal_of`)."""
+
+    credentials: tuple[Any, ...]
+    checks: tuple[CheckResult, ...]
+    profession: None = None
+
+
+def refusal_of(
+    credentials: Sequence[CredentialReport], checks: Sequence[CheckResult]
+) -> str | None:
+    """Why none of an application's credentials counts toward a profession, or None when they
+    may: an application meets a profession only when its own outcome is valid.
+
+    Fail closed: when the application is INVALID (a credential failed a check: tampered, forged,
+    revoked, not anchored, expired ...; or an application check failed: credentials of several
+    people, someone else's at the counter) or NOT VERIFIABLE (an input not read, the ledger or
+    the travel document not confirmed), the policy counts none of its credentials, the valid
+    ones included: every criterion is unmet, naming what is wrong. The profession is then never
+    "met" under an INVALID or NOT VERIFIABLE line (CLI, JSON, service, page, receipts).
+    """
+    outcome = outcome_of(_Unasked(tuple(credentials), tuple(checks)))
+    if outcome.outcome is Outcome.NOT_VERIFIABLE:
+        return f"the application is {outcome.label}: {outcome.reason}"
+    if outcome.outcome is not Outcome.INVALID:
+        return None
+    why = []
+    for r in credentials:
+        failed = next((c for c in r.checks if c.status is Status.FAIL and _decides(c)), None)
+        if failed is not None:
+            why.append(f"{r.source} failed check {failed.number} ({failed.title})")
+    why += [
+        f"check {c.number} ({c.title}) failed: {c.message}"
+        for c in checks
+        if c.status is Status.FAIL
+    ]
+    return f"the application is {outcome.label}: " + "; ".join(why)

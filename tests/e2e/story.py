@@ -173,12 +173,15 @@ def check_story(stack: Stack, tmp_path: Path) -> None:
     after = _evaluate(stack, list(payloads.values()))
     assert after["verdict"] == "invalid"
     assert after["profession"]["met"] is False
+    # an application that is not valid meets no profession: no criterion counts the degree or
+    # the training either, each names the revoked credential
     criteria = {c["id"]: c["met"] for c in after["profession"]["criteria"]}
     assert criteria == {
-        "degree": True,
+        "degree": False,
         "notable-firm-experience": False,
-        "blockchain-in-finance": True,
+        "blockchain-in-finance": False,
     }
+    assert all("failed check 8" in c["reason"] for c in after["profession"]["criteria"])
     verdicts = [c["verdict"] for c in after["credentials"]]
     assert verdicts == ["valid", "invalid", "valid"]
     failed = [c for c in after["credentials"][1]["checks"] if c["status"] == "fail"]

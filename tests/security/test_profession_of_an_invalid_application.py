@@ -28,8 +28,8 @@ from talentproof.cli import app
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.merkle import credential_hash
-from talentproof.verifier.engine import Item, _anchored_on
-from talentproof.verifier.policy import DEFAULT_POLICY, PolicyInput, load_policy
+from talentproof.verifier.engine import Item
+from talentproof.verifier.policy import DEFAULT_POLICY, load_policy
 from talentproof.verifier.report import Verdict
 from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import (
@@ -171,11 +171,7 @@ def test_an_unreadable_input_beside_a_meeting_set_does_not_meet(env):
 def test_a_travel_document_not_compared_does_not_meet(env):
     """The officer typed the applicant's document number, but no salt to compare it with:
     check 12 could not be confirmed (NOT VERIFIABLE), so nothing is said to meet."""
-    items = []
-    for name, doc in env["own"].items():
-        doc = copy.deepcopy(doc)
-        items.append(Item(name, doc))
-    report = _engine(env, items, id_number=ID_NUMBER)
+    report = _engine(env, _items(env["own"]), id_number=ID_NUMBER)
     assert report.outcome.outcome.value == "NOT_VERIFIABLE", report.outcome
     _not_met_naming(report.profession, "check 12")
 
@@ -239,24 +235,9 @@ def test_receipts_do_not_say_meets_and_an_older_one_that_did_is_refused(env, tmp
     assert again["outcome"] == "INVALID", again
     # a receipt an earlier verifier signed over the same application, saying it met the
     # profession on the valid credentials (the profession evaluated as it was before)
-    pol = load_policy(DEFAULT_POLICY)
-    old_profession = pol.evaluate(
-        PROFESSION,
-        [
-            PolicyInput(
-                r.credential_id or r.source,
-                r.credential or {},
-                r.verdict is Verdict.VALID,
-                r.issuer_did,
-                r.issuer_name,
-                _anchored_on(r),
-            )
-            for r in report.credentials
-            if r.credential is not None
-        ],
-        report.profession.as_of,
-        today=datetime.now(UTC).date(),
-    )
+    old_profession = _engine(
+        env, _items(env["own"]), id_number=ID_NUMBER, id_salt=ID_SALT
+    ).profession  # the valid ones counted, as the policy did before
     assert old_profession.met  # what the report said before
     old = sign_receipt(
         dataclasses.replace(report, profession=old_profession), load_key(key), trust=verifier.trust
@@ -264,3 +245,29 @@ def test_receipts_do_not_say_meets_and_an_older_one_that_did_is_refused(env, tmp
     assert old["report"]["profession"]["met"] is True
     with pytest.raises(ReceiptError, match="met=False, recorded hk-dlt-expert met=True"):
         recheck_receipt(old, rpc=env["chain"].rpc_url)
+
+
+@pytest.mark.browser
+def test_the_page_does_not_say_meets(env, tmp_path):
+    """The officer's page (headless Chromium): the card says DOES NOT MEET, naming the forgery."""
+    from selenium.webdriver.common.by import By
+
+    from talentproof.credential.qr import encode_payload, render_png
+    from tests.pages import chromium_open, verifier_service
+    from tests.verifier.test_web_page import _verify_files
+
+    files = []
+    for name, doc in {**env["own"], "forged": env["bad"]["forged"]}.items():
+        f = tmp_path / f"{name}.png"
+        f.write_bytes(render_png(encode_payload(doc), scale=5))
+        files.append(f)
+    with (
+        verifier_service(env["chain"], tmp_path) as server,
+        chromium_open(tmp_path / "chromium-profile", 1200, 2400) as browser,
+    ):
+        verdict = _verify_files(browser, server, files, profession=PROFESSION)
+        assert verdict.get_attribute("data-outcome") == "INVALID"
+        card = browser.find_element(By.ID, "profession-result")
+        assert card.get_attribute("data-met") == "false"
+        assert "MEETS" not in card.text.replace("DOES NOT MEET", ""), card.text
+        assert "forged.png failed check 7" in card.text, card.text
