@@ -271,3 +271,54 @@ def test_the_page_does_not_say_meets(env, tmp_path):
         assert card.get_attribute("data-met") == "false"
         assert "MEETS" not in card.text.replace("DOES NOT MEET", ""), card.text
         assert "forged.png failed check 7" in card.text, card.text
+
+
+def test_an_openid4vp_answer_does_not_say_meets(env, tmp_path):
+    """The wallet answers the officer's OpenID4VP request with the applicant's valid degree,
+    employment and training, and a revoked second degree in the degree's presentation: the
+    polled answer is INVALID and its profession unmet, naming the revoked one."""
+    from talentproof.credential.presentation import create_presentation
+    from tests.verifier.test_oid4vp import new_request, post, resolve
+
+    chain = env["chain"]
+    record = tmp_path / "deployment.json"
+    chain.deployment.save(record)
+    svc = create_app(
+        ServiceSettings(rpc_url=chain.rpc_url, trust=str(record), domain="verifier.example.hk")
+    )
+    key = holder()
+    s = key.public_key.did_key
+    uni, hsbc, hkib = (chain.issuers[n] for n in ("University of Hong Kong", "HSBC", "HKIB"))
+    degree = issue(chain, uni, DEGREE, s)
+    revoked = issue(chain, uni, DEGREE, s, level="master")
+    uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
+    job = issue(chain, hsbc, EMPLOYMENT, s, start="2012-01-01")
+    training = issue(chain, hkib, BADGE, s)
+    with TestClient(svc) as c:
+        created = new_request(c)
+        _, p = resolve(c, created)
+
+        def vp(creds):
+            return create_presentation(
+                creds,
+                key,
+                challenge=p["nonce"],
+                domain=p["client_id"],
+                created=datetime.now(UTC).replace(microsecond=0),
+                identity_document_salt=ID_SALT,
+            )
+
+        token = {
+            "degree": [vp([degree, revoked])],
+            "employment": [vp([job])],
+            "training": [vp([training])],
+        }
+        r = post(c, p, {"vp_token": json.dumps(token), "state": p["state"]})
+        assert r.status_code == 200, r.text
+        polled = c.get(f"/oid4vp/requests/{created['id']}").json()
+    assert polled["state"] == "answered", polled
+    assert polled["outcome"]["code"] == "INVALID", polled["outcome"]
+    assert "check 8" in polled["outcome"]["reason"], polled["outcome"]
+    prof = polled["report"]["profession"]
+    assert prof["met"] is False, prof
+    assert all(not c["met"] and "failed check 8" in c["reason"] for c in prof["criteria"]), prof
