@@ -12,6 +12,7 @@ the test run.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -166,3 +167,28 @@ def test_document_changed_while_python_runs(change: str) -> None:
         """
     )
     _ok(done)
+
+
+def test_a_signature_with_a_leading_zero_byte_is_answered_as_the_twin_does() -> None:
+    """A valid signature whose first byte is 0 (base58 "z1..."): its leading '1' is that zero
+    byte (base58-btc), so the C answers and with the twin's checks; with that '1' dropped or
+    doubled both refuse it (63 or 65 bytes)."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.verifier.test_native_verify import SIGNED, _assert_same, _replaced, _resigned
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for k in range(20000):
+        created = (start + timedelta(seconds=k)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        doc = _resigned(SIGNED[0], {"created": created})
+        value = doc["proof"][0]["proofValue"]
+        if value.startswith("z1") and not value.startswith("z11"):
+            break
+    else:  # pragma: no cover - 1 in 256 signatures: not reached
+        pytest.fail("no signature with a leading zero byte")
+    texts = [
+        json.dumps(doc).encode(),
+        json.dumps(_replaced(doc, ("proof", 0, "proofValue"), "z" + value[2:])).encode(),
+        json.dumps(_replaced(doc, ("proof", 0, "proofValue"), "z1" + value[1:])).encode(),
+    ]
+    assert _assert_same(texts) == 1
