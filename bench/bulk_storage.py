@@ -10,6 +10,15 @@ read back with its anchor proof, without signing or a chain.
 * Reading a path back (`usecases.credentials.AuditPaths`): derived from the batch's leaves, the
   first read of a batch (its tree built) and the next ones (cached), beside a path stored in the
   row; the answers are compared.
+* The runner's fast paths beside their twins (``--fast-paths``, default on): the chunk's Merkle
+  root in C (`merkle.tree_root`, credential/native_merkle.c) against ``MerkleTree(...).root``,
+  and SQLite's insert with the shared values as literals and the rows straight to the driver
+  (`bulk.insert_credentials`) against every value bound on every row (``by_statement``): CPU
+  a row, alternating.
+* Growth (``--grow N``): N chunks into one database as the runner stores them, with the
+  service's `WalCheckpointer` running, printed every 10 chunks: insert, commit (its system
+  CPU apart: the WAL written through the kernel) and checkpointer CPU a row, the WAL and file
+  sizes. Where the 1,000,000-row job's storage steps up once the file passes ~2 GB.
 * PostgreSQL, when Debian's server is installed (a throwaway one is started, ``fsync=off`` as
   the tests run it): `bulk.insert_credentials` (one binary COPY a chunk) beside its reference
   (``by_statement``: psycopg's ``executemany``), this process's CPU and wall a row.
@@ -22,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -34,6 +44,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from talentproof.credential import merkle
 from talentproof.credential.merkle import MerkleTree
 from talentproof.issuer import bulk
 from talentproof.issuer.db import (
@@ -41,6 +52,7 @@ from talentproof.issuer.db import (
     BulkJob,
     Credential,
     Institution,
+    WalCheckpointer,
     make_engine,
     make_sessionmaker,
     migrate,
@@ -109,11 +121,11 @@ def _insert(
 def _store(sessions: Any, hashes: list[bytes], ids: list[str], first: int, paths: bool) -> None:
     """One chunk as the runner stores it (``paths``: as before migration 0007)."""
     now = dt.datetime.now(dt.UTC)
-    tree = MerkleTree(hashes)
+    tree = MerkleTree(hashes) if paths else None
     with sessions.begin() as s:
         batch = AnchorBatch(
             institution_id=1,
-            root=tree.root,
+            root=tree.root if tree is not None else merkle.tree_root(b"".join(hashes)),
             leaf_count=N,
             state="anchored",
             oldest_leaf_at=now,
@@ -125,6 +137,7 @@ def _store(sessions: Any, hashes: list[bytes], ids: list[str], first: int, paths
             _insert(s, batch.id, hashes, ids, first, now)
             return
         # the runner's statement before 0007: the same driver-level executemany, with the path
+        assert tree is not None
         joined = tree.joined_paths()
         connection = s.connection()
         dialect = connection.dialect
@@ -183,6 +196,122 @@ def sqlite_storage(chunks: int, rounds: int) -> None:
             + ", ".join(f"{c:.2f}" for c in cpus)
             + ")"
         )
+
+
+def fast_paths(chunks: int, rounds: int) -> None:
+    """The runner's Merkle root and SQLite insert (since 2026-12-07 11:40) beside their twins."""
+    roots: dict[str, list[float]] = {"C": [], "MerkleTree": []}
+    for r in range(rounds * 4):
+        hashes, _ids = _chunk(r * N)
+        joined = b"".join(hashes)
+        for kind in ("C", "MerkleTree") if r % 2 == 0 else ("MerkleTree", "C"):
+            t0 = time.thread_time()
+            root = merkle.tree_root(joined) if kind == "C" else MerkleTree(hashes).root
+            roots[kind].append((time.thread_time() - t0) / N * 1e6)
+            assert root == merkle.tree_root_reference(joined)
+    inserts: dict[bool, list[float]] = {False: [], True: []}
+    for r in range(rounds):
+        for by_statement in (False, True) if r % 2 == 0 else (True, False):
+            with tempfile.TemporaryDirectory(prefix="tp-bench-storage-") as tmp:
+                engine, sessions = _database(f"sqlite:///{tmp}/f.db")
+                cpu = 0.0
+                for k in range(chunks):
+                    hashes, ids = _chunk(k * N)
+                    now = dt.datetime.now(dt.UTC)
+                    with sessions.begin() as s:
+                        batch = AnchorBatch(
+                            institution_id=1,
+                            root=os.urandom(32),
+                            leaf_count=N,
+                            state="built",
+                            oldest_leaf_at=now,
+                            leaves=b"".join(hashes),
+                        )
+                        s.add(batch)
+                        s.flush()
+                        t0 = time.thread_time()
+                        _insert(s, batch.id, hashes, ids, k * N, now, by_statement=by_statement)
+                        if k:  # the first chunk compiles the statements: not counted
+                            cpu += time.thread_time() - t0
+                engine.dispose()
+            inserts[by_statement].append(cpu / ((chunks - 1) * N) * 1e6)
+    print(f"the runner's fast paths, chunks of {N:,} rows, alternating (CPU a row, median):")
+    for kind, label in (("C", "Merkle root in C (merkle.tree_root)"), ("MerkleTree", "MerkleTree")):
+        print(f"  {label}: {statistics.median(roots[kind]):.3f} us ({len(roots[kind])} chunks)")
+    for by_statement, label in (
+        (False, "SQLite insert, shared values as literals, rows to the driver (the runner's)"),
+        (True, "SQLite insert, every value bound on every row (by_statement)"),
+    ):
+        got = inserts[by_statement]
+        print(
+            f"  {label}: {statistics.median(got):.2f} us (rounds: "
+            + ", ".join(f"{c:.2f}" for c in got)
+            + ")"
+        )
+
+
+def grow(chunks: int) -> None:
+    """``chunks`` chunks into one database as the runner stores them, the service's
+    checkpointer running: CPU a row per 10 chunks (commit's system CPU apart) and sizes."""
+    spent = [0.0]
+    checkpoint = WalCheckpointer.checkpoint
+
+    def timed(self: WalCheckpointer) -> tuple[int, int, int]:
+        t0 = time.thread_time()
+        try:
+            return checkpoint(self)
+        finally:
+            spent[0] += time.thread_time() - t0
+
+    window = 10
+    with tempfile.TemporaryDirectory(prefix="tp-bench-storage-") as tmp:
+        path = f"{tmp}/g.db"
+        engine, sessions = _database(f"sqlite:///{path}")
+        checkpointer = WalCheckpointer(engine)
+        checkpointer.checkpoint = timed.__get__(checkpointer)  # type: ignore[method-assign]
+        insert = commit = commit_sys = 0.0
+        before, t_window = spent[0], time.perf_counter()
+        print(f"growth: {chunks} chunks of {N:,} rows into one SQLite file, checkpointer on")
+        for k in range(chunks):
+            hashes, ids = _chunk(k * N)
+            now = dt.datetime.now(dt.UTC)
+            leaves = b"".join(hashes)
+            with sessions() as s:
+                t0 = time.thread_time()
+                batch = AnchorBatch(
+                    institution_id=1,
+                    root=merkle.tree_root(leaves),
+                    leaf_count=N,
+                    state="built",
+                    oldest_leaf_at=now,
+                    leaves=leaves,
+                )
+                s.add(batch)
+                s.flush()
+                _insert(s, batch.id, hashes, ids, k * N, now)
+                t1 = time.thread_time()
+                sys0 = resource.getrusage(resource.RUSAGE_THREAD).ru_stime
+                s.commit()
+                commit_sys += resource.getrusage(resource.RUSAGE_THREAD).ru_stime - sys0
+                t2 = time.thread_time()
+            insert += t1 - t0
+            commit += t2 - t1
+            if (k + 1) % window == 0:
+                rows = window * N
+                wal = Path(path + "-wal")
+                print(
+                    f"  {(k + 1) * N:>9,} rows: insert {insert / rows * 1e6:.2f}, commit "
+                    f"{commit / rows * 1e6:.2f} (system {commit_sys / rows * 1e6:.2f}), "
+                    f"checkpointer {(spent[0] - before) / rows * 1e6:.2f} us CPU a row; wall "
+                    f"{(time.perf_counter() - t_window) / rows * 1e6:.1f} us a row; WAL "
+                    f"{(wal.stat().st_size if wal.exists() else 0) / 2**20:.0f} MiB, file "
+                    f"{os.path.getsize(path) / 2**20:,.0f} MiB",
+                    flush=True,
+                )
+                insert = commit = commit_sys = 0.0
+                before, t_window = spent[0], time.perf_counter()
+        checkpointer.stop()
+        engine.dispose()
 
 
 def reads(rounds: int) -> None:
@@ -319,7 +448,18 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=6, help="chunks of 8,192 rows per round")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--grow",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only the growth check: N chunks into one file (130 = 1,064,960 rows, ~2.5 GB)",
+    )
     args = parser.parse_args()
+    if args.grow:
+        grow(args.grow)
+        return 0
+    fast_paths(args.chunks, args.rounds)
     sqlite_storage(args.chunks, args.rounds)
     reads(max(args.rounds, 3))
     if not args.no_postgres:
