@@ -192,3 +192,24 @@ def test_a_signature_with_a_leading_zero_byte_is_answered_as_the_twin_does() -> 
         json.dumps(_replaced(doc, ("proof", 0, "proofValue"), "z1" + value[1:])).encode(),
     ]
     assert _assert_same(texts) == 1
+
+
+@pytest.mark.parametrize("address", ["-1", "2**64 + 1", "0", "True", "1.5"])
+def test_setup_refuses_an_address_that_is_not_one(address: str) -> None:
+    """setup()'s libsodium address: a negative number or one beyond 64 bits used to wrap
+    silently (PyArg "K"), so the next answered credential called a wild address (segfault);
+    every such value is refused naming what was expected, and the setup before is kept."""
+    done = _run(
+        f"""
+        from talentproof.credential import native
+        try:
+            native_verify.setup({address}, native.jcs_digests, native.merkle_root, bulk._key_raw)
+        except (TypeError, ValueError, OverflowError) as exc:
+            assert "address" in str(exc), exc
+        else:
+            print("accepted")
+        assert offline(copy.deepcopy(good)) is not None
+        print("OK")
+        """
+    )
+    _ok(done)
