@@ -387,14 +387,25 @@ done:
 }
 
 static PyObject *setup(PyObject *self, PyObject *args) {
-    unsigned long long address;
-    PyObject *digests, *root, *key;
-    if (!PyArg_ParseTuple(args, "KOOO:setup", &address, &digests, &root, &key)) return NULL;
-    if (address == 0 || !PyCallable_Check(digests) || !PyCallable_Check(root) ||
-        !PyCallable_Check(key)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "setup(crypto_sign_open address, jcs_digests, merkle_root, key_of): "
-                        "expected a non-zero address and three callables");
+    PyObject *address_obj, *digests, *root, *key;
+    if (!PyArg_ParseTuple(args, "OOOO:setup", &address_obj, &digests, &root, &key)) return NULL;
+    /* (not PyArg "K": it wraps a negative or a too large number into some other address) */
+    unsigned long long address = 0;
+    if (PyLong_CheckExact(address_obj)) {
+        address = PyLong_AsUnsignedLongLong(address_obj);
+        if (address == (unsigned long long)-1 && PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return NULL;
+            PyErr_Clear();
+            address = 0;
+        }
+    }
+    if (address == 0 || address > UINTPTR_MAX || !PyCallable_Check(digests) ||
+        !PyCallable_Check(root) || !PyCallable_Check(key)) {
+        PyErr_Format(PyExc_ValueError,
+                     "setup(crypto_sign_open address, jcs_digests, merkle_root, key_of): "
+                     "expected the function's address (an int in 1..2**64-1) and three "
+                     "callables, found %.80R",
+                     address_obj);
         return NULL;
     }
     sign_open = (sign_open_fn)(uintptr_t)address;
