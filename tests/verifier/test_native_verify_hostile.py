@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,3 +214,59 @@ def test_setup_refuses_an_address_that_is_not_one(address: str) -> None:
         """
     )
     _ok(done)
+
+
+def test_generated_validly_signed_proof_forms_are_judged_as_the_twin_does() -> None:
+    """600 seeded combinations of proof options and body changes, each validly signed (by the
+    issuer, now and then by a stranger) and anchored anew, so that the C's own rules (exact
+    members, @context prefix, created, key) decide whether it answers: the same checks 1-4 as
+    the twin for every one, and a good share answered in C."""
+    import random
+
+    from talentproof.credential.keys import Ed25519SigningKey
+    from tests.verifier.test_native_verify import SIGNED, STRANGER, _assert_same, _resigned
+
+    issuer = Ed25519SigningKey.from_seed(bytes(range(32)))
+    v2 = "https://www.w3.org/ns/credentials/v2"
+    contexts = [[], [v2], v2, [v2, "https://example.org/x"], ["x"], [1], [{"a": 1}]]
+    created = [
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00.123Z",
+        "2026-01-01T00:00:00+08:00",
+        "2026-01-01",
+        "2026-01-01T24:00:00Z",
+        "2026-01-01t00:00:00z",
+        "x",
+        5,
+    ]
+    methods = [
+        issuer.public_key.verification_method,
+        issuer.public_key.did_key,
+        STRANGER.public_key.verification_method,
+        "did:web:uni.example#" + issuer.public_key.multibase,
+        5,
+    ]
+    extras = [{"expires": "2099-01-01T00:00:00Z"}, {"challenge": "c"}, {"id": "urn:x"}, {"n": 1}]
+    bodies = [{"@context": [v2]}, {"type": ["VerifiableCredential"]}, {"@context": v2}]
+    rng = random.Random(11)
+    texts = []
+    for _ in range(600):
+        options: dict[str, Any] = {}
+        if rng.random() < 0.3:
+            options["@context"] = rng.choice(contexts)
+        if rng.random() < 0.3:
+            options["created"] = rng.choice(created)
+        if rng.random() < 0.3:
+            options["verificationMethod"] = rng.choice(methods)
+        if rng.random() < 0.2:
+            options.update(rng.choice(extras))
+        remove = (
+            (rng.choice(["created", "@context", "proofPurpose", "cryptosuite"]),)
+            if rng.random() < 0.1
+            else ()
+        )
+        body = rng.choice(bodies) if rng.random() < 0.2 else None
+        key = STRANGER if rng.random() < 0.1 else issuer
+        doc = _resigned(rng.choice(SIGNED), options, remove, body, key)
+        texts.append(json.dumps(doc).encode())
+    assert _assert_same(texts) > 100
