@@ -270,3 +270,58 @@ def test_generated_validly_signed_proof_forms_are_judged_as_the_twin_does() -> N
         doc = _resigned(rng.choice(SIGNED), options, remove, body, key)
         texts.append(json.dumps(doc).encode())
     assert _assert_same(texts) > 100
+
+
+def test_threads_changing_a_document_while_others_verify_it() -> None:
+    """Three threads verify one document while a fourth keeps changing it (its path, its proof
+    list, its verification method, its @context) for 2 s, thread switches as often as the
+    interpreter allows: offline answers the issued form's own answer or None, never anything
+    else, and never reads a freed object (before b07aa74: a segfault or an abort within 2 s,
+    3 runs of 3, the GIL being released around libsodium and Python code run for the key)."""
+    done = _run(
+        """
+        import threading, time
+        sys.setswitchinterval(1e-6)
+        expected = offline(copy.deepcopy(good))
+        doc = copy.deepcopy(good)
+        stop = time.monotonic() + 2
+        counts = {"answered": 0, "none": 0, "wrong": 0}
+
+        def reader():
+            while time.monotonic() < stop:
+                a = offline(doc)
+                if a is None:
+                    counts["none"] += 1
+                elif a[1:] == expected[1:]:
+                    counts["answered"] += 1
+                else:
+                    counts["wrong"] += 1
+
+        def writer():
+            i = 0
+            while time.monotonic() < stop:
+                i += 1
+                m = i % 5
+                if m == 0:
+                    doc["proof"][1]["path"] = list(good["proof"][1]["path"])
+                elif m == 1:
+                    doc["proof"][1]["path"] = ["0x"]
+                elif m == 2:
+                    doc["proof"] = copy.deepcopy(good["proof"])
+                elif m == 3:
+                    doc["proof"][0]["verificationMethod"] = "did:x:" + str(i)
+                else:
+                    doc["proof"][0]["verificationMethod"] = good["proof"][0]["verificationMethod"]
+                    doc["@context"] = list(good["@context"])
+
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        threads.append(threading.Thread(target=writer))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert counts["wrong"] == 0 and counts["answered"] > 0, counts
+        print(counts, "OK")
+        """
+    )
+    _ok(done)
