@@ -772,7 +772,7 @@ _INSERT_COLUMNS = (
 )
 
 
-def _sqlite_literal(value: Any) -> str | None:
+def sqlite_literal(value: Any) -> str | None:
     """``value`` (a column value already through its dialect's bind processor) written as a
     SQLite literal that stores exactly what binding it would: an integer (``bool`` as 0/1,
     what the driver binds for it), a string quoted with its quotes doubled, NULL; None (no
@@ -811,7 +811,7 @@ def insert_credentials(
     with the dialect's own bind processors, so the stored values are exactly what the ORM
     would have written, without SQLAlchemy's per-row parameter processing (which cost more
     than the insert itself). On SQLite they are written into the statement as literals
-    (`_sqlite_literal`) and the rows' six values go to the driver's ``executemany`` as they
+    (`sqlite_literal`) and the rows' six values go to the driver's ``executemany`` as they
     are: no twelve-value tuple built and bound per row (~0.8 us a row of the runner's CPU,
     bench/results.md 2026-12-07 11:30). ``by_statement`` takes the reference, every value
     bound on every row (``executemany`` through SQLAlchemy; on PostgreSQL instead of COPY),
@@ -839,7 +839,7 @@ def insert_credentials(
     if dialect.name == "sqlite" and not by_statement:
         values = ["?"] * (len(_INSERT_COLUMNS) - len(tail))
         for value in tail:
-            literal = _sqlite_literal(value)
+            literal = sqlite_literal(value)
             if literal is None:
                 break
             values.append(literal)

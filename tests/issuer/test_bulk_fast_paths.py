@@ -222,7 +222,7 @@ def test_insert_credentials_literals_store_what_binding_stores(tmp_path: Path, j
     ],
 )
 def test_sqlite_literal(value: object, literal: str | None) -> None:
-    assert bulk._sqlite_literal(value) == literal
+    assert bulk.sqlite_literal(value) == literal
 
 
 def _pg_database(pg_server: str, name: str) -> str:
