@@ -30,6 +30,7 @@ __all__ = [
     "ANCHOR_TYPE",
     "AnchorProof",
     "attach_anchor",
+    "checked_anchor",
     "hash_from_hex",
     "split_anchor",
     "split_anchor_reference",
@@ -169,13 +170,27 @@ def _parse_entry(cls: type[AnchorProof], entry: Mapping[str, Any], fast: bool) -
         raise AnchorFormatError(f"path: expected at most 32 hashes, found {len(hashes)}")
     if cls is not AnchorProof:  # pragma: no cover - a subclass gets its own __init__
         return cls(chain_id, registry, merkle_root, leaf_index, tree_size, hashes)
-    made = _new(cls)
+    return checked_anchor(chain_id, registry, merkle_root, leaf_index, tree_size, hashes)
+
+
+def checked_anchor(
+    chain_id: int,
+    registry: str,
+    merkle_root: bytes,
+    leaf_index: int,
+    tree_size: int,
+    path: tuple[bytes, ...],
+) -> AnchorProof:
+    """An `AnchorProof` of values its caller has already checked as ``AnchorProof(...)`` would
+    (``split_anchor``'s parser; the folder's C path, credential/native_verify.c), made without
+    running those checks again. Anything not checked goes through ``AnchorProof(...)``."""
+    made = _new(AnchorProof)
     _set(made, "chain_id", chain_id)
     _set(made, "registry", registry)
     _set(made, "merkle_root", merkle_root)
     _set(made, "leaf_index", leaf_index)
     _set(made, "tree_size", tree_size)
-    _set(made, "path", hashes)
+    _set(made, "path", path)
     return made
 
 

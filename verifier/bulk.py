@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from talentproof.credential.anchor import AnchorProof
+from talentproof.credential.anchor import checked_anchor
 from talentproof.credential.integrity import parse_datetime
 from talentproof.credential.keys import DID_KEY_CACHE, resolve_verification_method
 from talentproof.credential.text import printable
@@ -381,13 +381,8 @@ def _prepare_answered(
     ``Verifier.prepare_many`` makes them (check 2 is its own, in Python)."""
     out: list[Prepared] = []
     for _, source, (doc, chain_id, registry, root, leaf, size, path, *_) in answered:
-        anchor = _new(AnchorProof)  # (the values anchor._parse_entry would check: checked in C)
-        _set(anchor, "chain_id", chain_id)
-        _set(anchor, "registry", registry)
-        _set(anchor, "merkle_root", root)
-        _set(anchor, "leaf_index", leaf)
-        _set(anchor, "tree_size", size)
-        _set(anchor, "path", path)
+        # (the values split_anchor would check: checked in C)
+        anchor = checked_anchor(chain_id, registry, root, leaf, size, path)
         found = checks.parsed(doc, True)
         out.append(
             Prepared(
@@ -417,8 +412,6 @@ def _prepare_answered(
     return out
 
 
-_new = object.__new__
-_set = object.__setattr__  # (AnchorProof is frozen: its own __setattr__ refuses)
 _offline_fn: Any = None
 _KEYS: dict[str, bytes] = {}  # verification method -> its key's 32 bytes (a pure function)
 
