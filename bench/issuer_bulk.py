@@ -391,6 +391,46 @@ def split_row(rounds: int = 5, rows: int = 2048) -> str:
     )
 
 
+_SIGNING_SEED = bytes(range(1, 33))  # the bench job's issuer key
+
+
+def _signing_job(
+    rows_file: Path, fmt: str, limit: int
+) -> tuple[list[str] | None, list[bytes], Callable[[], list[Any]]]:
+    """(the CSV header or None, this run's first ``limit`` rows as the runner reads them, a
+    function signing them all as a signing process does: `_bulkworker.sign_job_block` over
+    blocks of 2,048, the bench issuer's key `_SIGNING_SEED`) for `signing_split` and
+    `native_sign_row`."""
+    import datetime as dt
+
+    from talentproof.issuer import _bulkworker, _cred
+
+    with open(rows_file, "rb") as handle:
+        lines = [line.rstrip(b"\r\n") for line in handle.readlines()]
+    header = None
+    if fmt == "csv":
+        import csv
+
+        header = next(csv.reader([lines[0].decode("utf-8-sig")]))
+        lines = lines[1:]
+    records = lines[:limit]
+    did = "did:web:bench.example"
+    identity = _cred.IssuerIdentity(did, "University of Benchmarks", "https://bench.example/s")
+    job = (_SIGNING_SEED, did, identity, "DegreeCredential", ("DegreeCredential",), "bench")
+    now = dt.datetime.now(dt.UTC)
+    part = 2048
+
+    def blocks() -> list[Any]:
+        return [
+            _bulkworker.sign_job_block(
+                job, fmt, header, 1 + i, records[i : i + part], list(range(i, i + part)), now
+            )
+            for i in range(0, len(records), part)
+        ]
+
+    return header, records, blocks
+
+
 def signing_split(rows_file: Path, fmt: str, rounds: int = 5, limit: int = 4096) -> str:
     """Where a signing process's CPU per credential goes (issue 17.3), measured in this thread
     on this run's first ``limit`` rows (thread CPU per row, best of ``rounds``): the whole
@@ -407,39 +447,17 @@ def signing_split(rows_file: Path, fmt: str, rounds: int = 5, limit: int = 4096)
     from talentproof.credential.claims import subject_facts_ok
     from talentproof.credential.issuance import template as template_module
     from talentproof.credential.keys import Ed25519SigningKey, RawEd25519Signer
-    from talentproof.issuer import _bulkworker, _cred
+    from talentproof.issuer import _bulkworker
 
-    with open(rows_file, "rb") as handle:
-        lines = [line.rstrip(b"\r\n") for line in handle.readlines()]
-    header = None
-    if fmt == "csv":
-        import csv
-
-        header = next(csv.reader([lines[0].decode("utf-8-sig")]))
-        lines = lines[1:]
-    records = lines[:limit]
+    header, records, blocks = _signing_job(rows_file, fmt, limit)
     count = len(records)
-    did = "did:web:bench.example"
-    identity = _cred.IssuerIdentity(did, "University of Benchmarks", "https://bench.example/s")
-    seed = bytes(range(1, 33))
-    job = (seed, did, identity, "DegreeCredential", ("DegreeCredential",), "bench")
     now = dt.datetime.now(dt.UTC)
-    part = 2048
-
-    def blocks() -> list[Any]:
-        return [
-            _bulkworker.sign_job_block(
-                job, fmt, header, 1 + i, records[i : i + part], list(range(i, i + part)), now
-            )
-            for i in range(0, count, part)
-        ]
-
     results = blocks()
     documents = [d for r in results for d in _bulkworker.split_block(r[2], r[3])]
     template = _bulkworker._WORKER["template"]
     requests = [_bulkworker.row_to_request(fmt, r, header) for r in records]
     subjects = [q["credentialSubject"] for q in requests]
-    sign = RawEd25519Signer(Ed25519SigningKey.from_seed(seed)).sign
+    sign = RawEd25519Signer(Ed25519SigningKey.from_seed(_SIGNING_SEED)).sign
     message = bytes(64)
     signature = sign(message)
     kind, today = "DegreeCredential", now.date()
@@ -499,37 +517,15 @@ def native_sign_row(rows_file: Path, fmt: str, rounds: int = 5, limit: int = 409
     ``rounds``, alternating): `_bulkworker.sign_job_block` with the C path and with the twin
     (the template built without it), and the byte work alone (`native_sign.issue_subject`
     against the twin's subject bytes + `BulkTemplate._signed`)."""
-    import datetime as dt
 
     from talentproof.credential.issuance import template as template_module
-    from talentproof.issuer import _bulkworker, _cred
+    from talentproof.issuer import _bulkworker
 
     if getattr(template_module, "NATIVE_SIGN", None) is None:
         return "signing side's C path: not built (every row takes the Python twin)"
-    with open(rows_file, "rb") as handle:
-        lines = [line.rstrip(b"\r\n") for line in handle.readlines()]
-    header = None
-    if fmt == "csv":
-        import csv
-
-        header = next(csv.reader([lines[0].decode("utf-8-sig")]))
-        lines = lines[1:]
-    records = lines[:limit]
+    header, records, blocks = _signing_job(rows_file, fmt, limit)
     count = len(records)
-    did = "did:web:bench.example"
-    identity = _cred.IssuerIdentity(did, "University of Benchmarks", "https://bench.example/s")
-    job = (bytes(range(1, 33)), did, identity, "DegreeCredential", ("DegreeCredential",), "bench")
-    now = dt.datetime.now(dt.UTC)
-    part = 2048
     loaded = template_module.NATIVE_SIGN
-
-    def blocks() -> list[Any]:
-        return [
-            _bulkworker.sign_job_block(
-                job, fmt, header, 1 + i, records[i : i + part], list(range(i, i + part)), now
-            )
-            for i in range(0, count, part)
-        ]
 
     spent: dict[str, list[float]] = {"C": [], "twin": [], "C bytes": [], "twin bytes": []}
     outputs: dict[str, list[Any]] = {}
