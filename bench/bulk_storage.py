@@ -118,6 +118,23 @@ def _insert(
     )
 
 
+def _built_batch(s: Any, leaves: bytes, now: dt.datetime, root: bytes | None = None) -> Any:
+    """A built (not anchored) batch of a chunk's ``leaves`` (its hashes joined), added and
+    flushed in session ``s`` so that its id is known; ``root`` random unless given (nothing
+    here reads it)."""
+    batch = AnchorBatch(
+        institution_id=1,
+        root=os.urandom(32) if root is None else root,
+        leaf_count=N,
+        state="built",
+        oldest_leaf_at=now,
+        leaves=leaves,
+    )
+    s.add(batch)
+    s.flush()
+    return batch
+
+
 def _store(sessions: Any, hashes: list[bytes], ids: list[str], first: int, paths: bool) -> None:
     """One chunk as the runner stores it (``paths``: as before migration 0007)."""
     now = dt.datetime.now(dt.UTC)
@@ -199,7 +216,8 @@ def sqlite_storage(chunks: int, rounds: int) -> None:
 
 
 def fast_paths(chunks: int, rounds: int) -> None:
-    """The runner's Merkle root and SQLite insert (since 2026-12-07 11:40) beside their twins."""
+    """The runner's Merkle root (`merkle.tree_root`, in C) and SQLite insert (shared values as
+    literals) beside their twins (`MerkleTree`, ``by_statement``), alternating, CPU a row."""
     roots: dict[str, list[float]] = {"C": [], "MerkleTree": []}
     for r in range(rounds * 4):
         hashes, _ids = _chunk(r * N)
@@ -219,16 +237,7 @@ def fast_paths(chunks: int, rounds: int) -> None:
                     hashes, ids = _chunk(k * N)
                     now = dt.datetime.now(dt.UTC)
                     with sessions.begin() as s:
-                        batch = AnchorBatch(
-                            institution_id=1,
-                            root=os.urandom(32),
-                            leaf_count=N,
-                            state="built",
-                            oldest_leaf_at=now,
-                            leaves=b"".join(hashes),
-                        )
-                        s.add(batch)
-                        s.flush()
+                        batch = _built_batch(s, b"".join(hashes), now)
                         t0 = time.thread_time()
                         _insert(s, batch.id, hashes, ids, k * N, now, by_statement=by_statement)
                         if k:  # the first chunk compiles the statements: not counted
@@ -278,16 +287,7 @@ def grow(chunks: int) -> None:
             leaves = b"".join(hashes)
             with sessions() as s:
                 t0 = time.thread_time()
-                batch = AnchorBatch(
-                    institution_id=1,
-                    root=merkle.tree_root(leaves),
-                    leaf_count=N,
-                    state="built",
-                    oldest_leaf_at=now,
-                    leaves=leaves,
-                )
-                s.add(batch)
-                s.flush()
+                batch = _built_batch(s, leaves, now, root=merkle.tree_root(leaves))
                 _insert(s, batch.id, hashes, ids, k * N, now)
                 t1 = time.thread_time()
                 sys0 = resource.getrusage(resource.RUSAGE_THREAD).ru_stime
@@ -417,16 +417,7 @@ def postgres_insert(chunks: int, rounds: int) -> None:
                 now = dt.datetime.now(dt.UTC)
                 t0, w0 = time.thread_time(), time.perf_counter()
                 with sessions.begin() as s:
-                    batch = AnchorBatch(
-                        institution_id=1,
-                        root=os.urandom(32),
-                        leaf_count=N,
-                        state="built",
-                        oldest_leaf_at=now,
-                        leaves=b"".join(hashes),
-                    )
-                    s.add(batch)
-                    s.flush()
+                    batch = _built_batch(s, b"".join(hashes), now)
                     _insert(s, batch.id, hashes, ids, first, now, by_statement=by_statement)
                 if r:  # the first round warms both
                     got[by_statement].append(
