@@ -37,6 +37,7 @@ __all__ = [
     "compiled_validator",
     "is_holder_did",
     "join_field",
+    "lone_surrogate_at",
     "reference_validate_credential",
     "refuse_lone_surrogates",
     "validate_credential",
@@ -186,7 +187,7 @@ def refuse_lone_surrogates(doc: Any) -> None:
         return
     except (orjson.JSONEncodeError, TypeError):
         pass
-    found = _surrogate_at(doc, "")
+    found = lone_surrogate_at(doc)
     if found is not None:
         field, text = found
         raise SchemaValidationError(
@@ -194,8 +195,13 @@ def refuse_lone_surrogates(doc: Any) -> None:
         )
 
 
+def lone_surrogate_at(doc: Any) -> tuple[str, str] | None:
+    """(field path, text) of the first text of ``doc`` (a value or a key, walked in order)
+    holding a lone surrogate, or None: JSON text may write one, but it is no character."""
+    return _surrogate_at(doc, "")
+
+
 def _surrogate_at(value: Any, path: str) -> tuple[str, str] | None:
-    """(field path, text) of the first text holding a lone surrogate, or None."""
     if isinstance(value, str):
         return (path, value) if _SURROGATE.search(value) else None
     if isinstance(value, Mapping):

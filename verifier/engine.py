@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -61,6 +60,7 @@ import orjson
 
 from talentproof.credential import presentation as c_presentation
 from talentproof.credential.merkle import InclusionMemo
+from talentproof.credential.validation import lone_surrogate_at
 from talentproof.ledger.chain import did_hash as _ledger_did_hash
 from talentproof.ledger.chain import type_id as _ledger_type_id
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
@@ -241,8 +241,9 @@ def parse_json(data: bytes | str, *, what: str, limit: int) -> Any:
         raise InputError(f"{what}: expected JSON ({exc})") from exc
     except RecursionError as exc:
         raise InputError(f"{what}: expected a JSON document, found one nested too deeply") from exc
-    lone = _lone_surrogate(doc)
-    if lone is not None:
+    found = lone_surrogate_at(doc)
+    if found is not None:
+        lone = next(c for c in found[1] if "\ud800" <= c <= "\udfff")
         # "\ud800" is JSON text but no character (I-JSON, RFC 7493 and JCS refuse it): what
         # reads it downstream (the schema validator, UTF-8) would raise instead of judging it
         raise InputError(
@@ -250,26 +251,6 @@ def parse_json(data: bytes | str, *, what: str, limit: int) -> Any:
             f"\\u{ord(lone):04x} (an escape with no pair)"
         )
     return doc
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _lone_surrogate(doc: Any) -> str | None:
-    """The first lone surrogate in the strings (keys included) of a parsed document, or None."""
-    stack = [doc]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, str):
-            found = _SURROGATE.search(value)
-            if found is not None:
-                return found.group()
-        elif isinstance(value, dict):
-            stack.extend(value.keys())
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return None
 
 
 @dataclass(frozen=True, slots=True)
