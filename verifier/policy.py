@@ -565,7 +565,7 @@ class Policy:
         for item in inputs:
             # the engine names a credential by its id, which one that failed check 2 may give as
             # a number or an object: named by its text, never a TypeError out of the evaluation
-            ref = item.ref if isinstance(item.ref, str) else str(item.ref)
+            ref = str(item.ref)
             fact = fact_of(ref, item.credential)
             if fact is not None:
                 fact = bind(fact, item.issuer_did, item.issuer_name)

@@ -43,7 +43,7 @@ from talentproof.verifier.errors import (
     VerifierError,
 )
 from talentproof.verifier.policy import Policy, load_policy
-from talentproof.verifier.report import CheckId, CheckResult
+from talentproof.verifier.report import CheckId, CheckResult, Status
 from talentproof.verifier.trust import TrustedDeployment
 
 RECEIPT_TYPE = "TalentProofVerificationReceipt"
@@ -290,10 +290,10 @@ def _person(result: ApplicationReport) -> dict[str, Any] | None:
     if not person:
         return None
     check = next((c for c in result.checks if c.id is CheckId.IDENTITY_DOCUMENT), None)
-    if check is None or check.status.value not in ("pass", "fail"):
+    if check is None or check.status not in (Status.PASS, Status.FAIL):
         compared = "not compared"
     else:
-        compared = "matched" if check.status.value == "pass" else "did not match"
+        compared = "matched" if check.status is Status.PASS else "did not match"
     return {
         "name": person.get("name"),
         "birthDate": person.get("birthDate"),
