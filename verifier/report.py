@@ -336,25 +336,16 @@ def _decides(c: CheckResult) -> bool:
     return c.id is not CheckId.PARSE or bool(c.evidence.get("notTalentProof"))
 
 
-def outcome_of(report: Any) -> OutcomeResult:
-    """The one outcome of an application report (``ApplicationReport``: ``credentials``,
-    ``checks``, ``profession``), with its reason.
-
-    Order: a failed check other than "readable" makes it INVALID (a forgery stays a forgery,
-    even beside an unreadable picture), naming the first one, and so does a text that was read
-    but is not a TalentProof payload (check 1, evidence ``notTalentProof``); else an input that could not be
-    read (check 1) or a check that could not be confirmed (the ledger could not be read, or the
-    identity document could not be compared) makes it NOT_VERIFIABLE; else it is valid, and the
-    profession, when asked, decides between VALID_MEETS and VALID_NOT_MET.
-    """
-    credentials = tuple(report.credentials)
+def _not_valid(credentials: Sequence[Any], checks: Sequence[CheckResult]) -> OutcomeResult | None:
+    """`outcome_of` up to the profession: INVALID or NOT_VERIFIABLE with its reason, in its
+    order, or None when every credential is valid (`refusal_of` asks the same)."""
     if not credentials:
         return OutcomeResult(Outcome.NOT_VERIFIABLE, "No credential was given.")
     for r in credentials:
         failed = next((c for c in r.checks if c.status is Status.FAIL and _decides(c)), None)
         if failed is not None:
             return OutcomeResult(Outcome.INVALID, f"{r.source}: {_check_text(failed)}")
-    failed = _first(report.checks, Status.FAIL)
+    failed = _first(checks, Status.FAIL)
     if failed is not None:
         return OutcomeResult(Outcome.INVALID, f"Application: {_check_text(failed)}")
     for r in credentials:
@@ -367,11 +358,29 @@ def outcome_of(report: Any) -> OutcomeResult:
         err = _first(r.checks, Status.ERROR)
         if err is not None:
             return OutcomeResult(Outcome.NOT_VERIFIABLE, f"{r.source}: {_check_text(err)}")
-    err = _first(report.checks, Status.ERROR)
+    err = _first(checks, Status.ERROR)
     if err is not None:
         return OutcomeResult(Outcome.NOT_VERIFIABLE, f"Application: {_check_text(err)}")
     if any(verdict_of(r.checks) is not Verdict.VALID for r in credentials):  # nothing passed
         return OutcomeResult(Outcome.NOT_VERIFIABLE, "Nothing could be verified.")
+    return None
+
+
+def outcome_of(report: Any) -> OutcomeResult:
+    """The one outcome of an application report (``ApplicationReport``: ``credentials``,
+    ``checks``, ``profession``), with its reason.
+
+    Order: a failed check other than "readable" makes it INVALID (a forgery stays a forgery,
+    even beside an unreadable picture), naming the first one, and so does a text that was read
+    but is not a TalentProof payload (check 1, evidence ``notTalentProof``); else an input that could not be
+    read (check 1) or a check that could not be confirmed (the ledger could not be read, or the
+    identity document could not be compared) makes it NOT_VERIFIABLE; else it is valid, and the
+    profession, when asked, decides between VALID_MEETS and VALID_NOT_MET.
+    """
+    credentials = tuple(report.credentials)
+    not_valid = _not_valid(credentials, report.checks)
+    if not_valid is not None:
+        return not_valid
     n = len(credentials)
     valid = f"All {n} credentials are valid" if n > 1 else "The credential is valid"
     prof = report.profession
@@ -392,15 +401,6 @@ def outcome_of(report: Any) -> OutcomeResult:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Unasked:
-    """An application's credentials and own checks, no profession asked (`refusal_of`)."""
-
-    credentials: tuple[Any, ...]
-    checks: tuple[CheckResult, ...]
-    profession: None = None
-
-
 def refusal_of(
     credentials: Sequence[CredentialReport], checks: Sequence[CheckResult]
 ) -> str | None:
@@ -414,11 +414,11 @@ def refusal_of(
     ones included: every criterion is unmet, naming what is wrong. The profession is then never
     "met" under an INVALID or NOT VERIFIABLE line (CLI, JSON, service, page, receipts).
     """
-    outcome = outcome_of(_Unasked(tuple(credentials), tuple(checks)))
+    outcome = _not_valid(credentials, checks)
+    if outcome is None:
+        return None
     if outcome.outcome is Outcome.NOT_VERIFIABLE:
         return f"the application is {outcome.label}: {outcome.reason}"
-    if outcome.outcome is not Outcome.INVALID:
-        return None
     why = []
     for r in credentials:
         failed = next((c for c in r.checks if c.status is Status.FAIL and _decides(c)), None)
