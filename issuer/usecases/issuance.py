@@ -37,6 +37,19 @@ def fingerprint(*parts: Any) -> bytes:
         ).digest()
 
 
+def issue_or_refuse(kind: str, request: dict[str, Any], **options: Any) -> Any:
+    """`_cred.issue_document` (``options`` its keywords), a request it cannot issue refused as
+    `InvalidRequest` (422) naming why: the schema's finding with its member, or a value JCS
+    cannot write (an Open Badge subject's own 2**60, NaN). ``POST /credentials``, the VC API and
+    the OpenID4VCI offer's claims check (`Oid4vci._validate_claims`) refuse alike."""
+    try:
+        return _cred.issue_document(kind, request, **options)
+    except _cred.SchemaValidationError as exc:
+        raise InvalidRequest(str(exc), field=exc.field) from exc
+    except _cred.CanonicalizationError as exc:
+        raise InvalidRequest(f"the credential cannot be signed: {exc}") from exc
+
+
 @dataclass(slots=True)
 class _PendingIssue:
     """A request of `Issuance.issue_group`, signed, waiting for its commit."""
@@ -263,19 +276,14 @@ class Issuance:
         self.ledger_states.refuse_if_inactive(db, inst.slug, inst.chain_issuer_id)
         _key_id, signer = self.signer_for(institution_id)
         (index,) = self.status_indexes.allocate(institution_id, 1)
-        try:
-            signed, raw, digest = _cred.issue_document(
-                kind,
-                request,
-                identity=self.identity_for(inst),
-                signer=signer,
-                status_index=index,
-                now=utcnow(),
-            )
-        except _cred.SchemaValidationError as exc:
-            raise InvalidRequest(str(exc), field=exc.field) from exc
-        except _cred.CanonicalizationError as exc:  # e.g. an Open Badge subject's own 2**60, NaN
-            raise InvalidRequest(f"the credential cannot be signed: {exc}") from exc
+        signed, raw, digest = issue_or_refuse(
+            kind,
+            request,
+            identity=self.identity_for(inst),
+            signer=signer,
+            status_index=index,
+            now=utcnow(),
+        )
         cred_id = signed["id"]
         row = {
             "id": cred_id,

@@ -46,7 +46,7 @@ from .collaborators import Collaborators
 from .common import iso_z, require
 from .credentials import Credentials
 from .institutions import IssuingInstitution, institution_info, refuse_unaccredited
-from .issuance import Issuance
+from .issuance import Issuance, issue_or_refuse
 from .ledger_states import LedgerStates
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
@@ -207,19 +207,14 @@ class Oid4vci:
         issuer, as ``POST /credentials``."""
         subject = _offered_subject(request)
         refuse_unaccredited(inst.slug, inst.types, kind, {"credentialSubject": subject})
-        try:
-            _cred.issue_document(
-                kind,
-                {**request, "credentialSubject": {"id": _PLACEHOLDER_HOLDER, **subject}},
-                identity=self.issuance.identity_for(inst),
-                signer=signer,
-                status_index=0,
-                now=utcnow(),
-            )
-        except _cred.SchemaValidationError as exc:
-            raise InvalidRequest(str(exc), field=exc.field) from exc
-        except _cred.CanonicalizationError as exc:  # e.g. an Open Badge subject's own 2**60, NaN
-            raise InvalidRequest(f"the credential cannot be signed: {exc}") from exc
+        issue_or_refuse(
+            kind,
+            {**request, "credentialSubject": {"id": _PLACEHOLDER_HOLDER, **subject}},
+            identity=self.issuance.identity_for(inst),
+            signer=signer,
+            status_index=0,
+            now=utcnow(),
+        )
 
     def _new_offer(
         self,

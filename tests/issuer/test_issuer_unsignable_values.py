@@ -22,6 +22,15 @@ JSON = {"content-type": "application/json"}
 UNSIGNABLE = ["9007199254740993", "-9007199254740993", "1e400", "NaN", "Infinity"]
 
 
+def _names_the_value(body: str, value: str) -> None:
+    """The refusal says the credential cannot be signed and names the value's problem."""
+    assert "cannot be signed" in body, body[:300]
+    if value.lstrip("-").isdigit():
+        assert value in body and "safe range" in body, body[:300]
+    else:
+        assert "expected a finite number" in body, body[:300]
+
+
 def _with(text: str, value: str) -> str:
     return text.replace('"achievement": {', '"extra": ' + value + ', "achievement": {', 1)
 
@@ -39,6 +48,7 @@ def test_post_credentials_refuses_an_unsignable_value(client, badge_inst, value)
         "/credentials", headers={**bearer(badge_inst["api_key"]["token"]), **JSON}, content=text
     )
     assert r.status_code == 422, (r.status_code, r.text[:300])
+    _names_the_value(r.text, value)
 
 
 @pytest.mark.parametrize("value", UNSIGNABLE)
@@ -50,6 +60,7 @@ def test_vc_api_issue_refuses_an_unsignable_value(client, badge_inst, value) -> 
         content='{"credential": ' + credential + ', "options": {}}',
     )
     assert r.status_code in (400, 422), (r.status_code, r.text[:300])
+    _names_the_value(r.text, value)
 
 
 @pytest.mark.parametrize("value", UNSIGNABLE[:2])
@@ -63,3 +74,4 @@ def test_credential_offers_refuse_an_unsignable_value(client, badge_inst, value)
         content=text,
     )
     assert r.status_code == 422, (r.status_code, r.text[:300])
+    _names_the_value(r.text, value)
