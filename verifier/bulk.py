@@ -359,7 +359,7 @@ def prepare_files(verifier: Verifier, items: Sequence[Any]) -> list[list[Prepare
         found = None
         if doc is not None and item.error is None and not item.not_talentproof:
             found = offline(doc)
-            if found is not None and not created_accepted(found[9]):
+            if found is not None and not created_accepted(found[_CREATED]):
                 found = None
         if found is None:
             rest.append(item)
@@ -400,18 +400,21 @@ def _prepare_answered(
             p.kind = kind
         p.findings.append(found)
     signature_valid = checks.signature_valid
-    for p, (_, _, answer) in zip(out, answered, strict=True):
-        found, signed = signature_valid(answer[7], answer[8], answer[10])
+    for p, (_, _, (*_, key, vm, _created, chash)) in zip(out, answered, strict=True):
+        found, signed = signature_valid(key, vm, chash)
         p.signing_key, p.key_id = signed.signing_key, signed.key_id
         p.findings.append(found)
     included = checks.included
-    for p, (_, _, answer) in zip(out, answered, strict=True):
-        p.findings.append(included(p.anchor, answer[10]))
-        p.credential_hash = answer[10]
+    for p, (_, _, (*_, chash)) in zip(out, answered, strict=True):
+        p.findings.append(included(p.anchor, chash))
+        p.credential_hash = chash
         chain_skip(p, p.credential, None)  # type: ignore[arg-type]
     return out
 
 
+#: ``native_verify.offline``'s answer: (document, chainId, registry, merkleRoot, leafIndex,
+#: treeSize, path, key, verificationMethod, created, credential hash) (native_verify.pyi)
+_CREATED = 9
 _offline_fn: Any = None
 _KEYS: dict[str, bytes] = {}  # verification method -> its key's 32 bytes (a pure function)
 
