@@ -1538,7 +1538,7 @@ class BulkRunner:
                     if not ids:
                         continue
                     phases.lap("rows")
-                    root = _merkle.tree_root(leaves)  # in C (native_merkle), the twin's root
+                    root = _merkle.tree_root(leaves)  # C; MerkleTree's root (its twin)
                     phases.lap("merkle")
                     # the batch keeps its leaves (32 bytes a row, one value) and the rows no
                     # audit path (416 bytes a row at 8,192 leaves): readers derive it from the

@@ -171,7 +171,7 @@ class ChainGateway:
         self.endpoints: Any = None
         self._contract: Any = None
         self._decoder: Any = None
-        self._abi: Any = None  # the registry's ABI for decoding its events (`status_named`)
+        self._abi: Any = None  # the registry's ABI for its events (`_issuer_logs_between`)
         #: (what, issuer id) -> the events `_scan_incremental` has seen, to the block it
         #: scanned: ("status", id) for `status_named`, ("keys", id) for `signing_keys`
         self._scans: dict[tuple[str, int], _ScannedEvents] = {}
