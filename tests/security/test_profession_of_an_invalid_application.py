@@ -35,11 +35,11 @@ from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import (
     BADGE,
     DEGREE,
-    EMPLOYMENT,
     ID_NUMBER,
     ID_SALT,
     anchor_batch,
     build,
+    dlt_expert_credentials,
     holder,
     issue,
     sign,
@@ -56,13 +56,9 @@ def env(vchain, tmp_path_factory):
     record = d / "deployment.json"
     vchain.deployment.save(record)
     mine = holder().public_key.did_key
-    uni, hsbc, hkib = (vchain.issuers[n] for n in ("University of Hong Kong", "HSBC", "HKIB"))
+    uni, hkib = (vchain.issuers[n] for n in ("University of Hong Kong", "HKIB"))
     # one person's complete application (CHAN Tai Man, HKID A123456(7)): it meets on its own
-    own = {
-        "degree": issue(vchain, uni, DEGREE, mine),
-        "employment": issue(vchain, hsbc, EMPLOYMENT, mine, start="2012-01-01"),
-        "badge": issue(vchain, hkib, BADGE, mine),
-    }
+    own = dlt_expert_credentials(vchain, mine)
     # ... and beside it, one more credential of the same applicant that is not valid
     tampered = copy.deepcopy(issue(vchain, uni, DEGREE, mine, level="bachelor"))
     tampered["credentialSubject"]["degree"]["level"] = "doctorate"  # check 3
@@ -288,12 +284,10 @@ def test_an_openid4vp_answer_does_not_say_meets(env, tmp_path):
     )
     key = holder()
     s = key.public_key.did_key
-    uni, hsbc, hkib = (chain.issuers[n] for n in ("University of Hong Kong", "HSBC", "HKIB"))
-    degree = issue(chain, uni, DEGREE, s)
+    uni = chain.issuers["University of Hong Kong"]
+    own = dlt_expert_credentials(chain, s)
     revoked = issue(chain, uni, DEGREE, s, level="master")
     uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
-    job = issue(chain, hsbc, EMPLOYMENT, s, start="2012-01-01")
-    training = issue(chain, hkib, BADGE, s)
     with TestClient(svc) as c:
         created = new_request(c)
         _, p = resolve(c, created)
@@ -309,9 +303,9 @@ def test_an_openid4vp_answer_does_not_say_meets(env, tmp_path):
             )
 
         token = {
-            "degree": [vp([degree, revoked])],
-            "employment": [vp([job])],
-            "training": [vp([training])],
+            "degree": [vp([own["degree"], revoked])],
+            "employment": [vp([own["employment"]])],
+            "training": [vp([own["training"]])],
         }
         r = post(c, p, {"vp_token": json.dumps(token), "state": p["state"]})
         assert r.status_code == 200, r.text

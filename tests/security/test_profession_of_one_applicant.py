@@ -23,7 +23,16 @@ from talentproof.cli import app
 from talentproof.verifier.engine import Item
 from talentproof.verifier.policy import DEFAULT_POLICY, load_policy
 from talentproof.verifier.service import ServiceSettings, create_app
-from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, ID_NUMBER, ID_SALT, holder, issue
+from tests.chainkit import (
+    BADGE,
+    DEGREE,
+    EMPLOYMENT,
+    ID_NUMBER,
+    ID_SALT,
+    dlt_expert_credentials,
+    holder,
+    issue,
+)
 from tests.chainkit import OTHER_PERSON as OTHER
 
 pytestmark = pytest.mark.integration
@@ -46,11 +55,7 @@ def env(vchain, tmp_path_factory):
         "badge": issue(vchain, hkib, BADGE, theirs, person=OTHER),
     }
     # one person's complete application (CHAN Tai Man, HKID A123456(7))
-    own = {
-        "degree": issue(vchain, uni, DEGREE, mine),
-        "employment": issue(vchain, hsbc, EMPLOYMENT, mine, start="2012-01-01"),
-        "badge": issue(vchain, hkib, BADGE, mine),
-    }
+    own = dlt_expert_credentials(vchain, mine)
     files = {}
     for label, creds in (("mixed", mixed), ("own", own)):
         paths = []
