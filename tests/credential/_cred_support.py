@@ -18,6 +18,7 @@ from talentproof.credential.keys import Ed25519SigningKey
 __all__ = [
     "BUILDERS",
     "CHAIN_ID",
+    "JCS_VALUES",
     "REGISTRY",
     "WHEN",
     "anchor_in_batch",
@@ -29,6 +30,27 @@ __all__ = [
     "make_employment",
     "other_key",
     "sign",
+]
+
+#: Values each C writer of JCS (native.c, native_sign.c) must write byte for byte as the
+#: reference does: integer edges, literals, escapes, non-ASCII, nesting, key order (UTF-16).
+JCS_VALUES: list[Any] = [
+    0,
+    -1,
+    2**53 - 1,
+    -(2**53 - 1),
+    True,
+    False,
+    None,
+    "",
+    'quote " and backslash \\',
+    "controls \x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f",
+    "non-ASCII é ф 中 \u2028\u2029 \ud7ff \U0001f600 \ue000 \uffff",
+    "</script>",
+    [],
+    {},
+    [1, [2, [3, {}]], {"b": 1, "a": [True, None]}],
+    {"é": 1, "z": 2, "e": 3, "ф": 4, "": 5, "\x7f": 6, "A": 7, "a\x00": 8, "a": 9},
 ]
 
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"

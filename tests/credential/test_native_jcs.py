@@ -25,7 +25,7 @@ from talentproof.credential.errors import CredentialError
 from talentproof.credential.jcs import canonicalize_reference
 from talentproof.credential.keys import Ed25519SigningKey
 
-from ._cred_support import make_degree
+from ._cred_support import JCS_VALUES, make_degree
 
 HOLDER = Ed25519SigningKey.from_seed(bytes(range(32))).public_key.did_key
 
@@ -115,27 +115,7 @@ def test_member_order_does_not_matter() -> None:
     assert a is not None and a == b
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        0,
-        -1,
-        2**53 - 1,
-        -(2**53 - 1),
-        True,
-        False,
-        None,
-        "",
-        'quote " and backslash \\',
-        "controls \x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f",
-        "non-ASCII é ф 中 \u2028\u2029 \ud7ff \U0001f600 \ue000 \uffff",
-        "</script>",
-        [],
-        {},
-        [1, [2, [3, {}]], {"b": 1, "a": [True, None]}],
-        {"é": 1, "z": 2, "e": 3, "ф": 4, "": 5, "\x7f": 6, "A": 7, "a\x00": 8, "a": 9},
-    ],
-)
+@pytest.mark.parametrize("value", JCS_VALUES)
 def test_values_written_exactly(value: Any) -> None:
     for where in ("credentialSubject", "proof"):
         doc = _signed()
