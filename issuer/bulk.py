@@ -812,11 +812,12 @@ def insert_credentials(
     would have written, without SQLAlchemy's per-row parameter processing (which cost more
     than the insert itself). On SQLite they are written into the statement as literals
     (`sqlite_literal`) and the rows' six values go to the driver's ``executemany`` as they
-    are: no twelve-value tuple built and bound per row (~0.8 us a row of the runner's CPU,
-    bench/results.md 2026-12-07 11:30). ``by_statement`` takes the reference, every value
-    bound on every row (``executemany`` through SQLAlchemy; on PostgreSQL instead of COPY),
-    which tests/issuer/test_bulk_fast_paths.py compares with both; so does a shared value
-    with no literal.
+    are: no twelve-value tuple built and bound per row (5.3 against 6.5 us a row in
+    `bench/bulk_storage.py`'s fast-path rows, bench/results.md 2026-12-07 11:30).
+    ``by_statement`` takes the reference, every value bound on every row (``executemany``
+    through SQLAlchemy; on PostgreSQL instead of COPY), which
+    tests/issuer/test_bulk_fast_paths.py compares with both; so does a shared value with no
+    literal.
     """
     dialect = connection.dialect
     table = table_of(Credential)
