@@ -95,7 +95,7 @@ def tree_root(hashes: bytes) -> bytes:
     the bulk runner builds one tree a chunk for its root alone); its Python twin
     `tree_root_reference` answers whatever the C declines (not exact bytes, not a whole
     non-zero number of hashes, more than `MAX_TREE_SIZE`) and raises its errors.
-    tests/credential/test_native_merkle.py compares the two."""
+    tests/credential/test_native_merkle_tree.py compares the two."""
     if native_tree_root is not None:
         root = native_tree_root(hashes)
         if root is not None:
