@@ -21,13 +21,12 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from talentproof.credential.qr import encode_payload, render_png
+from talentproof.credential.qr.image import MAX_PIXELS
 from talentproof.verifier.inputs import item_from_image
 from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import DEGREE, holder, issue
 
 pytestmark = pytest.mark.integration
-
-MAX_PIXELS = 50_000_000  # credential.qr.image.MAX_PIXELS
 
 
 def _blank_png(width: int, height: int) -> bytes:
