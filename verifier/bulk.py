@@ -38,7 +38,7 @@ from talentproof.credential.text import printable
 from talentproof.credential.types import KINDS
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.verifier import checks, fastschema
-from talentproof.verifier.engine import ChainReader, Prepared, Verifier, chain_skip
+from talentproof.verifier.engine import ChainReader, Prepared, Verifier, record_chain_skip
 from talentproof.verifier.errors import InputTooLarge
 from talentproof.verifier.inputs import folder_paths, item_from_path
 from talentproof.verifier.report import (
@@ -345,7 +345,7 @@ def prepare_files(verifier: Verifier, items: Sequence[Any]) -> list[list[Prepare
     check, any other form, a ``created`` text the Python check would refuse) goes through
     ``prepare_items``, unchanged. The findings of an answered credential are the very ones
     ``prepare_items`` makes (the same builders: ``checks.parsed``, ``checks.schema``,
-    ``checks.signature_valid``, ``checks.included``, ``engine.chain_skip``);
+    ``checks.signature_valid``, ``checks.included``, ``engine.record_chain_skip``);
     tests/verifier/test_native_verify.py compares both on issued credentials and mutations.
     """
     offline = native_offline() if NATIVE else None
@@ -408,7 +408,7 @@ def _prepare_answered(
     for p, (_, _, (*_, chash)) in zip(out, answered, strict=True):
         p.findings.append(included(p.anchor, chash))
         p.credential_hash = chash
-        chain_skip(p, p.credential, None)  # type: ignore[arg-type]
+        record_chain_skip(p, p.credential, None)  # type: ignore[arg-type]
     return out
 
 

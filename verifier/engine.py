@@ -429,7 +429,7 @@ def _problem(found: Sequence[Any]) -> Any:
     return None
 
 
-def chain_skip(p: Prepared, doc: Mapping[str, Any], skip: Reason | None) -> None:
+def record_chain_skip(p: Prepared, doc: Mapping[str, Any], skip: Reason | None) -> None:
     """After checks 1-4 of ``p`` (credential ``doc``): why checks 5-8 cannot run, if they cannot
     (``skip``: check 4's reason, else no key, no known type or no issuer), into ``p.chain_skip``."""
     if skip is None:
@@ -565,7 +565,7 @@ class Verifier:
             doc, anchor, signed.credential_hash, self._inclusion_memo
         )
         findings.append(found)
-        chain_skip(p, doc, skip)
+        record_chain_skip(p, doc, skip)
         return p
 
     def prepare_many(
@@ -617,7 +617,7 @@ class Verifier:
         for (p, doc, anchor), chash in zip(live, hashes, strict=True):
             found, p.credential_hash, skip = inclusion(doc, anchor, chash, memo_)
             p.findings.append(found)
-            chain_skip(p, doc, skip)
+            record_chain_skip(p, doc, skip)
         return out
 
     def prepare_items(self, items: Sequence[Item]) -> list[list[Prepared]]:
