@@ -40,6 +40,7 @@ __all__ = [
     "did_web",
     "did_web_document",
     "resolve_verification_method",
+    "sodium_address",
 ]
 
 ED25519_PUB_HEADER = b"\xed\x01"
@@ -302,6 +303,19 @@ class RawEd25519Signer:
             raise RuntimeError("libsodium crypto_sign failed")
         signature: bytes = self._buffer[:]  # a cffi buffer (untyped binding)
         return signature
+
+
+def sodium_address(name: str) -> int | None:
+    """The address of libsodium's function ``name`` (``crypto_sign``, ``crypto_sign_open``) as
+    PyNaCl's cffi binding loaded it, for the C fast paths that call it without Python
+    (credential/native_sign.c, native_verify.c); None when the binding (private to PyNaCl) is
+    not there or lacks it: the callers then run their Python twins."""
+    try:
+        from nacl._sodium import ffi, lib  # noqa: PLC0415 (optional: None when it moves)
+
+        return int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
+    except (ImportError, AttributeError):
+        return None
 
 
 # --- did:web ----------------------------------------------------------------------------------

@@ -33,7 +33,11 @@ from typing import Any
 
 from talentproof.credential.anchor import checked_anchor
 from talentproof.credential.integrity import parse_datetime
-from talentproof.credential.keys import DID_KEY_CACHE, resolve_verification_method
+from talentproof.credential.keys import (
+    DID_KEY_CACHE,
+    resolve_verification_method,
+    sodium_address,
+)
 from talentproof.credential.text import printable
 from talentproof.credential.types import KINDS
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
@@ -423,16 +427,17 @@ def native_offline() -> Any:
     """``native_verify.offline``, set up once (None without the C extension or libsodium)."""
     global _offline_fn
     if _offline_fn is None:
-        try:
-            from nacl._sodium import ffi, lib  # noqa: PLC0415 (optional: checked here)
-
-            from talentproof.credential import native, native_verify  # noqa: PLC0415
-
-            address = int(ffi.cast("uintptr_t", ffi.addressof(lib, "crypto_sign_open")))
-            native_verify.setup(address, native.jcs_digests, native.merkle_root, _key_raw)
-            _offline_fn = native_verify.offline
-        except (ImportError, AttributeError):  # pragma: no cover - a tree without the C
+        address = sodium_address("crypto_sign_open")
+        if address is None:  # pragma: no cover - another PyNaCl
             _offline_fn = False
+        else:
+            try:
+                from talentproof.credential import native, native_verify  # noqa: PLC0415
+
+                native_verify.setup(address, native.jcs_digests, native.merkle_root, _key_raw)
+                _offline_fn = native_verify.offline
+            except (ImportError, AttributeError):  # pragma: no cover - a tree without the C
+                _offline_fn = False
     return _offline_fn or None
 
 

@@ -50,7 +50,7 @@ from .. import types as _types
 from .._base58 import b58encode_64_ascii
 from ..claims import subject_facts_ok
 from ..errors import CredentialError
-from ..keys import RawEd25519Signer
+from ..keys import RawEd25519Signer, sodium_address
 from ..schemas import SCHEMA_IDS, load_schema
 from ..validation import check_vc_structure, compile_schema, is_holder_did
 from .plain import (
@@ -74,13 +74,14 @@ def _load_native() -> Any:
     """credential/native_sign.c (built by the install) with libsodium's ``crypto_sign`` given to
     it (PyNaCl's cffi binding, the library `keys.RawEd25519Signer` signs with), or None: then
     every row takes the Python twin."""
+    address = sodium_address("crypto_sign")
+    if address is None:  # pragma: no cover - another PyNaCl
+        return None
     try:
-        from nacl._sodium import ffi, lib  # noqa: PLC0415 (private binding: None when it moves)
-
         from talentproof.credential import native_sign  # noqa: PLC0415
 
-        native_sign.set_crypto_sign(int(ffi.cast("uintptr_t", ffi.addressof(lib, "crypto_sign"))))
-    except (ImportError, AttributeError):  # pragma: no cover - an unbuilt tree, another PyNaCl
+        native_sign.set_crypto_sign(address)
+    except (ImportError, AttributeError):  # pragma: no cover - an unbuilt tree
         return None
     return native_sign
 
