@@ -516,7 +516,7 @@ def native_sign_row(rows_file: Path, fmt: str, rounds: int = 5, limit: int = 409
     against its Python twin, on this run's first ``limit`` rows (thread CPU per row, best of
     ``rounds``, alternating): `_bulkworker.sign_job_block` with the C path and with the twin
     (the template built without it), and the byte work alone (`native_sign.issue_subject`
-    against the twin's subject bytes + `BulkTemplate._signed`)."""
+    against the twin's subject bytes + `BulkTemplate.issue_subject_reference`)."""
 
     from talentproof.credential.issuance import template as template_module
     from talentproof.issuer import _bulkworker
@@ -546,30 +546,15 @@ def native_sign_row(rows_file: Path, fmt: str, rounds: int = 5, limit: int = 409
                 ]
                 if module is not None:
                     issue = loaded.issue_subject
-                    native = template._native
+                    native = template.native_template
                     start = time.thread_time()
                     for s in subjects:
                         issue(native, s, 5, cid)
                 else:
-                    head, parts, id_tail = (
-                        template._subject_head,
-                        template._status_parts,
-                        template._subject_id_tail,
-                    )
+                    reference = template.issue_subject_reference
                     start = time.thread_time()
                     for s in subjects:
-                        prefix = b"".join(
-                            (
-                                head,
-                                b"5".join(parts),
-                                b',"credentialSubject":',
-                                template.subject_bytes(s),
-                                b',"id":"',
-                                cid.encode(),
-                                id_tail,
-                            )
-                        )
-                        template._signed(cid, prefix, template._subject_tail)
+                        reference(template.subject_bytes(s), 5, cid)
                 spent[name + " bytes"].append(
                     (time.thread_time() - start) / max(1, len(subjects)) * 1e6
                 )
@@ -582,8 +567,8 @@ def native_sign_row(rows_file: Path, fmt: str, rounds: int = 5, limit: int = 409
     return (
         f"signing side's C path vs its Python twin ({count:,} of this run's rows, CPU per row, "
         f"best of {rounds}): sign_job_block {c:.1f} us vs {twin:.1f} us ({twin - c:+.1f}); the "
-        f"byte work with the signature (native_sign.issue_subject vs subject_bytes + _signed) "
-        f"{cb:.1f} us vs {tb:.1f} us; same rows and errors: {same}"
+        "byte work with the signature (native_sign.issue_subject vs subject_bytes + "
+        f"issue_subject_reference) {cb:.1f} us vs {tb:.1f} us; same rows and errors: {same}"
     )
 
 

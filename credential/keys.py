@@ -214,7 +214,7 @@ class Ed25519SigningKey:
         # RFC 8032 Ed25519 is deterministic: libsodium's (PyNaCl) signature is byte for byte
         # cryptography's (tested), at about 1.6x the speed on the bulk signing hot path.
         secret = self._seed + self._public.raw  # libsodium's 64-byte secret key form
-        self._sodium_secret = secret  # (for `RawEd25519Signer`)
+        self._sodium_secret = secret  # (`sodium_secret`)
 
         def _sign(data: bytes, _secret: bytes = secret) -> bytes:
             return _sodium_sign(data, _secret)[:64]  # signature || message
@@ -254,6 +254,13 @@ class Ed25519SigningKey:
         return self._seed
 
     @property
+    def sodium_secret(self) -> bytes:
+        """libsodium's 64-byte secret key form, seed || public key (secret): what
+        ``crypto_sign`` takes, for the signing paths that call it directly
+        (`RawEd25519Signer`, the C signing path credential/native_sign.c)."""
+        return self._sodium_secret
+
+    @property
     def multibase(self) -> str:
         """The Multikey ``secretKeyMultibase`` (secret)."""
         return "z" + b58encode(ED25519_PRIV_HEADER + self._seed)
@@ -283,7 +290,7 @@ class RawEd25519Signer:
     __slots__ = ("_buffer", "_call", "_null", "_out", "_secret", "sign")
 
     def __init__(self, key: Ed25519SigningKey) -> None:
-        self._secret = key._sodium_secret
+        self._secret = key.sodium_secret
         self.sign: Callable[[bytes], bytes]
         try:
             # PyNaCl's binding (private, hence the fallback when it moves)

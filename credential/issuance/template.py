@@ -86,7 +86,7 @@ def _load_native() -> Any:
     return native_sign
 
 
-#: The C twin of `BulkTemplate._signed` and of `_issue_subject`'s bytes (None: not built).
+#: The C twin of `BulkTemplate.signed_reference` and `issue_subject_reference` (None: not built).
 NATIVE_SIGN: Any = _load_native()
 
 # Request fields that become top-level credential properties (as `plain.build_credential`
@@ -296,21 +296,34 @@ class BulkTemplate:
         self._native = None
         self._native_sign = NATIVE_SIGN
         if native and NATIVE_SIGN is not None and self.enabled:
-            self._native = NATIVE_SIGN.template(
-                signer.key._sodium_secret,
-                self._options_hash,
-                self._proof_head,
-                self._proof_tail,
-                self._subject_head,
-                tuple(self._status_parts),
-                self._subject_id_tail,
-                self._subject_tail,
-            )
+            self._native = NATIVE_SIGN.template(signer.key.sodium_secret, *self.native_parts())
 
     @property
     def kind(self) -> str:
         """The credential kind this template issues."""
         return self._kind
+
+    @property
+    def native_template(self) -> Any:
+        """The C template (``native_sign.template``) the rows go through first; None when they
+        take the Python twin alone (the extension not built, ``native=False``, not enabled)."""
+        return self._native
+
+    def native_parts(
+        self,
+    ) -> tuple[bytes, bytes, bytes, bytes, tuple[bytes, ...], bytes, bytes]:
+        """``native_sign.template``'s arguments after the signer's secret: the options hash,
+        the proof member around its proofValue (head, tail), and the constant bytes around a
+        subject-only row's subject and index (head, status parts, id tail, tail)."""
+        return (
+            self._options_hash,
+            self._proof_head,
+            self._proof_tail,
+            self._subject_head,
+            tuple(self._status_parts),
+            self._subject_id_tail,
+            self._subject_tail,
+        )
 
     def _structure_ok(self, doc: dict[str, Any]) -> bool:
         try:
@@ -419,16 +432,20 @@ class BulkTemplate:
         return self._signed(cid, prefix, tail)
 
     def _signed(self, cid: str, prefix: bytes, tail: bytes) -> tuple[str, bytes, bytes]:
-        """(id, signed document, its hash) of the document ``prefix + tail``: the proof goes
-        between them, signed over the unsigned form's hash (the prefix hashed once for both).
-        In C when built (``native_sign.signed``, the same bytes: tests/credential/
-        test_native_sign.py); this Python is its twin."""
+        """`signed_reference`'s answer, in C when built (``native_sign.signed``, the same
+        bytes: tests/credential/test_native_sign.py), else by that Python twin."""
         if self._native is not None:
             done: tuple[str, bytes, bytes] | None = self._native_sign.signed(
                 self._native, cid, prefix, tail
             )
             if done is not None:
                 return done
+        return self.signed_reference(cid, prefix, tail)
+
+    def signed_reference(self, cid: str, prefix: bytes, tail: bytes) -> tuple[str, bytes, bytes]:
+        """(id, signed document, its hash) of the document ``prefix + tail``: the proof goes
+        between them, signed over the unsigned form's hash (the prefix hashed once for both).
+        The Python twin of ``native_sign.signed``, never the C path."""
         state = hashlib.sha256(prefix)
         unsigned = state.copy()
         unsigned.update(tail)
@@ -474,19 +491,31 @@ class BulkTemplate:
             subject_bytes = self.subject_bytes(subject)
         except CredentialError:  # e.g. an integer beyond 2**53: the generic path reports it
             return None
-        prefix = b"".join(
+        return self._signed(
+            cid, self._subject_prefix(subject_bytes, status_index, cid), self._subject_tail
+        )
+
+    def _subject_prefix(self, subject_jcs: bytes, status_index: int, cid: str) -> bytes:
+        return b"".join(
             (
                 self._subject_head,
                 str(status_index).encode().join(self._status_parts),
                 b',"credentialSubject":',
-                subject_bytes,
+                subject_jcs,
                 b',"id":"',
                 cid.encode(),
                 self._subject_id_tail,
             )
         )
-        tail = self._subject_tail
-        return self._signed(cid, prefix, tail)
+
+    def issue_subject_reference(
+        self, subject_jcs: bytes, status_index: int, cid: str
+    ) -> tuple[str, bytes, bytes]:
+        """(id, signed document, its hash) of a subject-only row whose subject canonicalizes to
+        ``subject_jcs``, its checks passed: the Python twin of ``native_sign.issue_subject``
+        (which canonicalizes the subject itself), never the C path."""
+        prefix = self._subject_prefix(subject_jcs, status_index, cid)
+        return self.signed_reference(cid, prefix, self._subject_tail)
 
     def subject_bytes(self, subject: dict[str, Any]) -> bytes:
         """``jcs.canonicalize(subject)`` of a subject the row schema accepted (only such a

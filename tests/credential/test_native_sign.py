@@ -1,13 +1,14 @@
 """The signing side's C twin (`credential/native_sign.c`) against its Python twin.
 
-``native_sign.issue_subject(tpl, subject, index, cid)`` writes what `BulkTemplate._issue_subject`
-writes once its checks pass: the spliced document (the subject's JCS among the template's
-constant members), signed over hashData, the proof spliced in, and the credential hash. Whenever
-it answers, its bytes must be those the Python twin (a template built with ``native=False``)
-writes from the rfc8785 reference's JCS of the subject; where it cannot be sure (floats, big
-integers, keys >= U+E000, lone surrogates, subclasses, tuples, deep nesting, an index or id it
-does not write), it must answer None, and the twin decides. ``native_sign.signed`` must equal
-`BulkTemplate._signed` for any prefix and tail, and its base58btc `_base58.b58encode`.
+``native_sign.issue_subject(tpl, subject, index, cid)`` writes what
+`BulkTemplate.issue_subject_reference` writes once `issue_one`'s checks pass: the spliced
+document (the subject's JCS among the template's constant members), signed over hashData, the
+proof spliced in, and the credential hash. Whenever it answers, its bytes must be those the
+Python twin (a template built with ``native=False``) writes from the rfc8785 reference's JCS
+of the subject; where it cannot be sure (floats, big integers, keys >= U+E000, lone
+surrogates, subclasses, tuples, deep nesting, an index or id it does not write), it must
+answer None, and the twin decides. ``native_sign.signed`` must equal
+`BulkTemplate.signed_reference` for any prefix and tail, and its base58btc `_base58.b58encode`.
 """
 
 from __future__ import annotations
@@ -57,36 +58,24 @@ def test_the_extension_is_built_and_used() -> None:
 
     assert native is built
     for kind in KINDS:
-        assert FAST[kind]._native is not None
-        assert TWIN[kind]._native is None
+        assert FAST[kind].native_template is not None
+        assert TWIN[kind].native_template is None
 
 
 def _twin_bytes(kind: str, subject: Any, index: int, cid: str) -> tuple[str, bytes, bytes] | None:
-    """`_issue_subject`'s bytes by the Python twin, the subject's JCS by the rfc8785 reference;
-    None when the reference refuses the subject."""
-    twin = TWIN[kind]
+    """A subject-only row's bytes by the Python twin (`issue_subject_reference`), the
+    subject's JCS by the rfc8785 reference; None when the reference refuses the subject."""
     try:
         subject_bytes = canonicalize_reference(subject)
     except CredentialError:
         return None
-    prefix = b"".join(
-        (
-            twin._subject_head,
-            str(index).encode().join(twin._status_parts),
-            b',"credentialSubject":',
-            subject_bytes,
-            b',"id":"',
-            cid.encode(),
-            twin._subject_id_tail,
-        )
-    )
-    return twin._signed(cid, prefix, twin._subject_tail)
+    return TWIN[kind].issue_subject_reference(subject_bytes, index, cid)
 
 
 def _check(kind: str, subject: Any, index: int = 7, cid: str = CID) -> tuple[str, bytes, bytes]:
     """The C answer equals the twin's and is a credential that verifies; returns it."""
     before = copy.deepcopy(subject)
-    got = native.issue_subject(FAST[kind]._native, subject, index, cid)
+    got = native.issue_subject(FAST[kind].native_template, subject, index, cid)
     assert subject == before  # never changes its argument
     assert got is not None, "declined a subject it writes"
     assert got == _twin_bytes(kind, subject, index, cid)
@@ -145,15 +134,20 @@ def test_values_written_exactly(value: Any) -> None:
 )
 def test_declined_values_answer_none_and_the_twin_decides(value: Any) -> None:
     subject = {"id": HOLDER, "v": value}
-    assert native.issue_subject(FAST["DegreeCredential"]._native, subject, 7, CID) is None
-    assert native.issue_subject(FAST["DegreeCredential"]._native, {"l": [value]}, 7, CID) is None
+    assert native.issue_subject(FAST["DegreeCredential"].native_template, subject, 7, CID) is None
+    assert (
+        native.issue_subject(FAST["DegreeCredential"].native_template, {"l": [value]}, 7, CID)
+        is None
+    )
 
 
 def test_deep_nesting_is_declined() -> None:
     deep: Any = "x"
     for _ in range(250):
         deep = [deep]
-    assert native.issue_subject(FAST["DegreeCredential"]._native, {"d": deep}, 7, CID) is None
+    assert (
+        native.issue_subject(FAST["DegreeCredential"].native_template, {"d": deep}, 7, CID) is None
+    )
     shallow: Any = "x"
     for _ in range(150):
         shallow = {"k": shallow}
@@ -176,13 +170,17 @@ def test_deep_nesting_is_declined() -> None:
     ],
 )
 def test_declined_rows_answer_none(subject: Any, index: Any, cid: Any) -> None:
-    assert native.issue_subject(FAST["DegreeCredential"]._native, subject, index, cid) is None
+    assert (
+        native.issue_subject(FAST["DegreeCredential"].native_template, subject, index, cid) is None
+    )
 
 
 def test_ids_and_indexes_written_as_the_twin_writes_them() -> None:
     for index in (0, 1, 9, 10, 2**31, 2**53, 2**63 - 1):
         for cid in (CID, "", "urn:uuid:é中\U0001f600", 'a"quote'):  # (the twin writes it raw)
-            got = native.issue_subject(FAST["DegreeCredential"]._native, {"id": HOLDER}, index, cid)
+            got = native.issue_subject(
+                FAST["DegreeCredential"].native_template, {"id": HOLDER}, index, cid
+            )
             assert got is not None and got == _twin_bytes(
                 "DegreeCredential", {"id": HOLDER}, index, cid
             )
@@ -190,16 +188,9 @@ def test_ids_and_indexes_written_as_the_twin_writes_them() -> None:
 
 def test_bad_templates_are_refused_naming_what_was_expected() -> None:
     good = FAST["DegreeCredential"]
-    args = [
-        SIGNER.key._sodium_secret,
-        good._options_hash,
-        good._proof_head,
-        good._proof_tail,
-        good._subject_head,
-        tuple(good._status_parts),
-        good._subject_id_tail,
-        good._subject_tail,
-    ]
+    assert SIGNER.key.sodium_secret == SIGNER.key.seed + SIGNER.key.public_key.raw
+    args = [SIGNER.key.sodium_secret, *good.native_parts()]
+    assert native.template(*args) is not None  # the arguments the template itself passes
     with pytest.raises(ValueError, match="64-byte"):
         native.template(b"short", *args[1:])
     with pytest.raises(TypeError, match="proof_head: expected bytes"):
@@ -264,7 +255,7 @@ def test_generated_subjects_are_the_twins_bytes_or_declined(
 ) -> None:
     cid = new_credential_ids(1)[0]
     before = copy.deepcopy(subject)
-    got = native.issue_subject(FAST[kind]._native, subject, index, cid)
+    got = native.issue_subject(FAST[kind].native_template, subject, index, cid)
     assert subject == before or subject != subject  # (nan is not equal to itself)
     if got is None:  # declined: only what this writer may not write exactly
         assert _declined_reason(subject), f"declined a subject it writes: {subject!r}"
@@ -293,7 +284,9 @@ def _declined_reason(value: Any) -> bool:
 @given(st.binary(max_size=3000), st.binary(max_size=300))
 def test_signed_is_the_twins(prefix: bytes, tail: bytes) -> None:
     fast, twin = FAST["EmploymentCredential"], TWIN["EmploymentCredential"]
-    assert native.signed(fast._native, CID, prefix, tail) == twin._signed(CID, prefix, tail)
+    assert native.signed(fast.native_template, CID, prefix, tail) == twin.signed_reference(
+        CID, prefix, tail
+    )
 
 
 @settings(max_examples=300, deadline=None)
