@@ -532,12 +532,13 @@ def _receipt_person_line(person: Any) -> str:
     """Whom a re-checked receipt is about: what the auditor compares with the person presenting
     it (a genuine receipt of someone else's application is still genuine)."""
     from talentproof.credential.text import printable
+    from talentproof.verifier.receipt import TravelDocument
 
     if not person:
         return "Applicant: the credentials name no person."
     doc = " ".join(str(x) for x in (person.get("documentType"), person.get("issuingCountry")) if x)
     compared = person.get("travelDocument")
-    if compared == "not compared":
+    if compared == TravelDocument.NOT_COMPARED:
         travel = "the travel document was not compared when it was verified"
     else:
         travel = (

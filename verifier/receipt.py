@@ -27,6 +27,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,16 @@ from talentproof.verifier.trust import TrustedDeployment
 RECEIPT_TYPE = "TalentProofVerificationReceipt"
 KEY_TYPE = "TalentProofVerifierKey"
 SIGNATURE_ALG = "Ed25519+JCS"
+
+
+class TravelDocument(StrEnum):
+    """A receipt's ``person.travelDocument``: whether the verifier compared the travel document
+    (check 12, as recorded). The words signed receipts hold (`_person` writes them) and
+    ``talentproof receipt check`` reads back."""
+
+    MATCHED = "matched"
+    DID_NOT_MATCH = "did not match"
+    NOT_COMPARED = "not compared"
 
 
 def generate_key_file(path: Path) -> str:
@@ -291,15 +302,17 @@ def _person(result: ApplicationReport) -> dict[str, Any] | None:
         return None
     check = next((c for c in result.checks if c.id is CheckId.IDENTITY_DOCUMENT), None)
     if check is None or check.status not in (Status.PASS, Status.FAIL):
-        compared = "not compared"
+        compared = TravelDocument.NOT_COMPARED
+    elif check.status is Status.PASS:
+        compared = TravelDocument.MATCHED
     else:
-        compared = "matched" if check.status is Status.PASS else "did not match"
+        compared = TravelDocument.DID_NOT_MATCH
     return {
         "name": person.get("name"),
         "birthDate": person.get("birthDate"),
         "documentType": person.get("documentType"),
         "issuingCountry": person.get("issuingCountry"),
-        "travelDocument": compared,
+        "travelDocument": compared.value,  # (a plain str in the signed JSON)
     }
 
 
