@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,10 @@ from .usecases.status_changes import StatusChanges
 from .vault import KeyVault, dev_passphrase, new_salt
 
 _logger = logging.getLogger(__name__)
+
+TYPES_REFRESH_S = 5.0
+"""How often the ledger watch re-reads the accredited types each institution lists (one call per
+listed name; the status is read every `LEDGER_REFRESH_S`)."""
 
 #: Principals, institutions, active signing keys and recorded ledger states are cached a few
 #: seconds (`caches.IssuerCaches`, TTLs `caches.CACHE_TTL_S` and `caches.LEDGER_SHARED_TTL_S`);
@@ -176,6 +181,7 @@ class IssuerService:
         )
         self.credentials = Credentials(collaborators, self.ledger_states, self.status_changes)
         self.issuance = Issuance(collaborators, self.ledger_states, self.status_indexes)
+        self._types_read_at = -float("inf")
         self.ledger_watch = IssuerStateWatch(
             self.chain,
             self.ledger_states.chain_issuer_ids,
@@ -485,8 +491,14 @@ class IssuerService:
 
     # -- ledger status (`usecases.ledger_states`) -----------------------------------------
     def record_ledger_states(self, states: list[IssuerLedgerState]) -> None:
-        """Record a complete read of the institutions' ledger status (`LedgerStates.record`)."""
+        """Record a complete read of the institutions' ledger status (`LedgerStates.record`);
+        at most every `TYPES_REFRESH_S` seconds also close, in the service's table, the types
+        the registry no longer holds open (`Institutions.close_withdrawn_types`)."""
         self.ledger_states.record(states)
+        now = time.monotonic()
+        if now - self._types_read_at >= TYPES_REFRESH_S:
+            self._types_read_at = now
+            self.institutions.close_withdrawn_types()
 
     def ledger_state(self, chain_issuer_id: int | None) -> IssuerLedgerState | None:
         """The institution's ledger status for status endpoints (`LedgerStates.current`)."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from talentproof.credential import types as _types
@@ -299,6 +300,42 @@ class Institutions:
         inst.credential_types = ",".join(updated)
         self.c.caches.forget()
         return {"slug": slug, "credential_types": updated}
+
+    def close_withdrawn_types(self) -> list[tuple[str, str]]:
+        """Drop from each institution's accredited types every name whose grant the registry no
+        longer holds open (withdrawn, or its window ended), whoever closed it: governance with
+        its CLI never tells this table, and issuance (every route, bulk jobs too) judges by it.
+        Only ever narrows: a grant made on chain outside the service is not added (the operator
+        API adopts it on its next change). Returns the (slug, name) pairs closed; raises
+        `LedgerUnavailable` (nothing changed then)."""
+        with self.c.sessions() as session:
+            listed = [
+                (inst.id, inst.chain_issuer_id, inst.credential_types)
+                for inst in session.scalars(
+                    select(Institution).where(Institution.chain_issuer_id.is_not(None))
+                )
+            ]
+        closed: list[tuple[str, str]] = []
+        for inst_id, chain_issuer_id, types in listed:
+            names = [t for t in types.split(",") if t]
+            if not names or chain_issuer_id is None:
+                continue
+            still_open = set(self.c.chain.open_credential_types(chain_issuer_id, names))
+            if all(name in still_open for name in names):
+                continue
+            with self.c.session() as session:
+                inst = session.get(Institution, inst_id)
+                if inst is None or inst.credential_types != types:
+                    continue  # changed meanwhile (the operator API): judged at the next read
+                inst.credential_types = ",".join(n for n in names if n in still_open)
+                closed += [(inst.slug, n) for n in names if n not in still_open]
+            self.c.caches.forget()
+        for slug, name in closed:
+            _logger.warning(
+                "accreditation closed on the ledger: no longer issued",
+                extra={"institution": slug, "credential_type": name},
+            )
+        return closed
 
     def set_status(self, session: Session, slug: str, status: str) -> dict[str, Any]:
         """Suspend (``suspended``) or reactivate (``active``) an institution's API access."""
