@@ -7,6 +7,8 @@ real issuer service and Anvil (tests/issuer's fixtures).
   credential, signed in A's name, handed to B; or A's revocation answer).
 - A bulk status change naming one of B's own credentials and one of A's is refused whole:
   neither is suspended.
+- A's status change read by its number, and A's credential reinstated or revoked through the VC
+  API's ``/credentials/status``, with B's key: 404, A's suspension stays A's only change.
 - An offer made while the institution was accredited for the type, redeemed after the operator
   withdrew it: the wallet's credential request is refused, nothing is signed.
 """
@@ -134,6 +136,39 @@ def test_attack_bulk_status_change_naming_another_institutions_credential(
         anchor = client.get(f"/credentials/{cred['id']}/anchor", headers=bearer(token)).json()
         assert not anchor["revoked"] and not anchor["suspended"], anchor
         assert anchor["statusChanges"] == [], anchor
+
+
+def test_attack_another_institutions_status_change_and_vc_api_status(
+    client: TestClient,
+) -> None:
+    """B reads A's status change by its (sequential) number and suspends A's credential
+    through the VC API's ``/credentials/status``: 404 both, A's credential untouched."""
+    a, b = onboard(client), onboard(client)
+    token_a, token_b = a["api_key"]["token"], b["api_key"]["token"]
+    cred_a = client.post("/credentials", headers=bearer(token_a), json=degree_request()).json()
+    change = client.post(
+        f"/credentials/{cred_a['id']}/suspend", headers=bearer(token_a), json={"reason": "mine"}
+    ).json()
+    own = client.get(change["poll"], headers=bearer(token_a))
+    assert own.status_code == 200, own.text
+    theirs = client.get(change["poll"], headers=bearer(token_b))
+    assert theirs.status_code == 404 and "no status change" in theirs.text, theirs.text
+    client.app.state.worker.drain(30)  # type: ignore[attr-defined]
+    for status in ("reinstated", "revoked"):
+        r = client.post(
+            "/credentials/status",
+            headers=bearer(token_b),
+            json={
+                "credentialId": cred_a["id"],
+                "credentialStatus": [{"type": "BitstringStatusListEntry", "status": status}],
+                "reason": "not mine",
+            },
+        )
+        assert r.status_code == 404 and cred_a["id"] in r.text, r.text
+    client.app.state.worker.drain(30)  # type: ignore[attr-defined]
+    anchor = client.get(f"/credentials/{cred_a['id']}/anchor", headers=bearer(token_a)).json()
+    assert anchor["suspended"] and not anchor["revoked"], anchor
+    assert [c["action"] for c in anchor["statusChanges"]] == ["suspend"], anchor
 
 
 def test_attack_offer_redeemed_after_the_type_was_withdrawn(
