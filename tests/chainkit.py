@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from eth_account import Account
 
@@ -26,6 +28,9 @@ from talentproof.ledger.deploy import Deployment, deploy_registry
 from talentproof.ledger.reader import RegistryReader
 from talentproof.verifier.engine import Verifier
 from talentproof.verifier.trust import TrustedDeployment
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 DEGREE = "DegreeCredential"
 EMPLOYMENT = "EmploymentCredential"
@@ -129,6 +134,27 @@ class Chain:
     def verifier(self, **kw: Any) -> Verifier:
         trust = TrustedDeployment.from_record(self.deployment.to_json())
         return Verifier(RegistryReader(self.rpc_url, trust.registry), trust, **kw)
+
+    def save_deployment(self, directory: Path) -> Path:
+        """The deployment record written to ``directory``/deployment.json (what ``verify
+        --deployment`` / ``--trust`` and the verifier service's ``trust`` take); its path."""
+        record = directory / "deployment.json"
+        self.deployment.save(record)
+        return record
+
+    @contextmanager
+    def service_client(
+        self, record: Path | str, *, raise_server_exceptions: bool = True, **settings: Any
+    ) -> Iterator[TestClient]:
+        """A client of the verifier service (`create_app`) reading this chain and trusting the
+        deployment ``record`` (`save_deployment`); ``settings``: more ServiceSettings fields."""
+        from fastapi.testclient import TestClient
+
+        from talentproof.verifier.service import ServiceSettings, create_app
+
+        app = create_app(ServiceSettings(rpc_url=self.rpc_url, trust=str(record), **settings))
+        with TestClient(app, raise_server_exceptions=raise_server_exceptions) as client:
+            yield client
 
     def rpc(self, method: str, params: list[Any]) -> Any:
         return self.governor.w3.provider.make_request(method, params)

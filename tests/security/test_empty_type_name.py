@@ -33,8 +33,7 @@ TYPES = [
 @pytest.fixture(scope="module")
 def env(vchain, tmp_path_factory):
     d = tmp_path_factory.mktemp("emptytype")
-    record = d / "deployment.json"
-    vchain.deployment.save(record)
+    record = vchain.save_deployment(d)
     uni = vchain.issuers["University of Hong Kong"]
     s = holder().public_key.did_key
     good = issue(vchain, uni, DEGREE, s)

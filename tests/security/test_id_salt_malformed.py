@@ -15,13 +15,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from talentproof.cli import app
 from talentproof.credential.qr import encode_payload
 from talentproof.verifier.engine import Item
-from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import DEGREE, EMPLOYMENT, ID_NUMBER, ID_SALT, holder, issue
 
 pytestmark = pytest.mark.integration
@@ -33,8 +31,7 @@ MALFORMED = ["x", "====", "A" * 21, "AAAA", "not a salt!", "A" * 20 + "=="]
 @pytest.fixture(scope="module")
 def env(vchain, tmp_path_factory):
     d = tmp_path_factory.mktemp("salt")
-    record = d / "deployment.json"
-    vchain.deployment.save(record)
+    record = vchain.save_deployment(d)
     s = holder().public_key.did_key
     creds = [
         issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, s),
@@ -92,8 +89,7 @@ def test_cli_and_service_say_the_salt_is_unusable(env):
     )
     assert r.exit_code == 3, r.output  # NOT VERIFIABLE, not INVALID (1)
     assert "salt" in r.stdout, r.stdout
-    service = create_app(ServiceSettings(rpc_url=env["vchain"].rpc_url, trust=env["record"]))
-    with TestClient(service) as client:
+    with env["vchain"].service_client(env["record"]) as client:
         r = client.post(
             "/api/v1/verify",
             json={

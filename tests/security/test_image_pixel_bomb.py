@@ -17,13 +17,11 @@ import json
 import time
 
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 
 from talentproof.credential.qr import encode_payload, render_png
 from talentproof.credential.qr.image import MAX_PIXELS
 from talentproof.verifier.inputs import item_from_image
-from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import DEGREE, holder, issue
 
 pytestmark = pytest.mark.integration
@@ -67,10 +65,7 @@ def test_a_picture_at_the_limit_is_still_read(vchain):
 
 
 def test_service_upload_answers_not_verifiable_naming_the_size(vchain, tmp_path, bomb):
-    record = tmp_path / "deployment.json"
-    vchain.deployment.save(record)
-    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record)))
-    with TestClient(app) as client:
+    with vchain.service_client(vchain.save_deployment(tmp_path)) as client:
         r = client.post("/api/v1/verify/image", files={"files": ("bomb.png", bomb, "image/png")})
     assert r.status_code == 200, r.text[:300]
     body = r.json()

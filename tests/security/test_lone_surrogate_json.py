@@ -16,11 +16,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from talentproof.cli import app
-from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import DEGREE, holder, issue
 
 pytestmark = pytest.mark.integration
@@ -37,8 +35,7 @@ def _with_lone_surrogate(doc: dict, escape: str = "\\ud800") -> str:  # type: ig
 @pytest.fixture(scope="module")
 def env(vchain, tmp_path_factory):
     d = tmp_path_factory.mktemp("surrogate")
-    record = d / "deployment.json"
-    vchain.deployment.save(record)
+    record = vchain.save_deployment(d)
     uni = vchain.issuers["University of Hong Kong"]
     good = issue(vchain, uni, DEGREE, holder().public_key.did_key)
     return {"vchain": vchain, "record": str(record), "dir": d, "good": good}
@@ -72,12 +69,11 @@ def test_a_surrogate_pair_is_a_character_and_reads_as_before(env):
 
 
 def test_service_and_vc_api_answer_instead_of_500(env):
-    service = create_app(ServiceSettings(rpc_url=env["vchain"].rpc_url, trust=env["record"]))
     good, bad = json.dumps(env["good"]), _with_lone_surrogate(env["good"])
     body = '{"documents": [' + good + ", " + bad + "]}"
     vc_api = '{"verifiableCredential": ' + bad + "}"
     headers = {"content-type": "application/json"}
-    with TestClient(service, raise_server_exceptions=False) as client:
+    with env["vchain"].service_client(env["record"], raise_server_exceptions=False) as client:
         r = client.post("/api/v1/verify", content=body, headers=headers)
         assert r.status_code in (200, 422), (r.status_code, r.text[:300])
         if r.status_code == 200:

@@ -18,13 +18,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from talentproof.credential.presentation import create_presentation
 from talentproof.credential.qr import encode_payload
 from talentproof.verifier.engine import Item
 from talentproof.verifier.policy import PolicyInput, load_policy
-from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, build, holder, issue
 
 pytestmark = pytest.mark.integration
@@ -41,8 +39,7 @@ def _employment_with(doc: dict[str, Any], value: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def env(vchain, tmp_path_factory):
-    record = tmp_path_factory.mktemp("hostile") / "deployment.json"
-    vchain.deployment.save(record)
+    record = vchain.save_deployment(tmp_path_factory.mktemp("hostile"))
     key = holder()
     s = key.public_key.did_key
     creds = {
@@ -92,8 +89,7 @@ def test_service_answers_an_application_with_such_a_credential(env):
     creds = env["creds"]
     payloads = [encode_payload(v) for v in creds.values()]
     payloads.append(encode_payload(_employment_with(creds["employment"], True)))
-    app = create_app(ServiceSettings(rpc_url=env["vchain"].rpc_url, trust=env["record"]))
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with env["vchain"].service_client(env["record"], raise_server_exceptions=False) as client:
         r = client.post("/api/v1/verify", json={"payloads": payloads, "profession": PROFESSION})
     assert r.status_code == 200, (r.status_code, r.text[:300])
     body = r.json()

@@ -21,7 +21,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from talentproof.cli import app
@@ -31,7 +30,6 @@ from talentproof.credential.merkle import credential_hash
 from talentproof.verifier.engine import Item
 from talentproof.verifier.policy import DEFAULT_POLICY, load_policy
 from talentproof.verifier.report import Verdict
-from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import (
     BADGE,
     DEGREE,
@@ -53,8 +51,7 @@ PROFESSION = "hk-dlt-expert"
 @pytest.fixture(scope="module")
 def env(vchain, tmp_path_factory):
     d = tmp_path_factory.mktemp("invalid-application")
-    record = d / "deployment.json"
-    vchain.deployment.save(record)
+    record = vchain.save_deployment(d)
     mine = holder().public_key.did_key
     uni, hkib = (vchain.issuers[n] for n in ("University of Hong Kong", "HKIB"))
     # one person's complete application (CHAN Tai Man, HKID A123456(7)): it meets on its own
@@ -99,8 +96,7 @@ def env(vchain, tmp_path_factory):
     garbage = d / "unreadable.json"
     garbage.write_text("{ this is not JSON")
     files["unreadable"] = [*files["own"], str(garbage)]
-    app_ = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record)))
-    with TestClient(app_) as client:
+    with vchain.service_client(record) as client:
         yield {
             "chain": vchain,
             "record": str(record),
@@ -277,18 +273,13 @@ def test_an_openid4vp_answer_does_not_say_meets(env, tmp_path):
     from tests.verifier.test_oid4vp import new_request, post, resolve
 
     chain = env["chain"]
-    record = tmp_path / "deployment.json"
-    chain.deployment.save(record)
-    svc = create_app(
-        ServiceSettings(rpc_url=chain.rpc_url, trust=str(record), domain="verifier.example.hk")
-    )
     key = holder()
     s = key.public_key.did_key
     uni = chain.issuers["University of Hong Kong"]
     own = dlt_expert_credentials(chain, s)
     revoked = issue(chain, uni, DEGREE, s, level="master")
     uni.client.revoke_credential(credential_hash(split_anchor(revoked)[0]))
-    with TestClient(svc) as c:
+    with chain.service_client(chain.save_deployment(tmp_path), domain="verifier.example.hk") as c:
         created = new_request(c)
         _, p = resolve(c, created)
 

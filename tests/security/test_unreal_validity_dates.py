@@ -16,13 +16,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from talentproof.cli import app
 from talentproof.credential.qr import encode_payload
 from talentproof.verifier.engine import Item
-from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import DEGREE, build, holder, issue, sign
 
 pytestmark = pytest.mark.integration
@@ -39,8 +37,7 @@ UNREAL = [
 @pytest.fixture(scope="module")
 def env(vchain, tmp_path_factory):
     d = tmp_path_factory.mktemp("unreal")
-    record = d / "deployment.json"
-    vchain.deployment.save(record)
+    record = vchain.save_deployment(d)
     uni = vchain.issuers["University of Hong Kong"]
     s = holder().public_key.did_key
     good = issue(vchain, uni, DEGREE, s)
@@ -89,12 +86,11 @@ def test_cli_reports_invalid_instead_of_a_traceback(env, field, value):
 
 @pytest.mark.parametrize(("field", "value"), UNREAL[:2])
 def test_service_answers_invalid_not_500(env, field, value):
-    service = create_app(ServiceSettings(rpc_url=env["vchain"].rpc_url, trust=env["record"]))
     payloads = [
         encode_payload(env["good"]),
         encode_payload(_unreal(env, field, value, signed=False)),
     ]
-    with TestClient(service, raise_server_exceptions=False) as client:
+    with env["vchain"].service_client(env["record"], raise_server_exceptions=False) as client:
         r = client.post("/api/v1/verify", json={"payloads": payloads})
     assert r.status_code == 200, (r.status_code, r.text[:300])
     assert r.json()["outcome"]["code"] == "INVALID", r.json()["outcome"]
