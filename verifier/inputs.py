@@ -7,7 +7,6 @@ not exist at all is a usage error (:class:`~talentproof.verifier.errors.InputErr
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Iterator
@@ -105,10 +104,11 @@ def quick_decode_all(data: bytes) -> tuple[str, ...]:
     found: dict[str, None] = {}
     try:
         import zxingcpp  # noqa: PLC0415 (image decoding: heavy, loaded on the first image)
-        from PIL import Image, ImageOps  # noqa: PLC0415 (image decoding: heavy, first image)
+        from PIL import ImageOps  # noqa: PLC0415 (image decoding: heavy, first image)
 
-        with Image.open(io.BytesIO(data)) as image:
-            gray = image.convert("L")
+        # open_image refuses a picture larger than MAX_PIXELS from its header, before any pixel
+        # is decoded (the conversion below would decode a pixel bomb in full)
+        gray = c_qr.open_image(data).convert("L")
         # the plainest scan (no rotated or downscaled passes): a clean screenshot is read at its
         # own scale; anything harder goes to the thorough decoder below
         qr = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import io
 import json
-import time
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from talentproof.credential.qr import encode_payload, render_png
 from talentproof.credential.qr.image import MAX_PIXELS
@@ -40,13 +39,35 @@ def bomb() -> bytes:
     return data
 
 
-def test_a_huge_declared_size_is_refused_before_decoding(bomb):
-    start = time.process_time()
+def test_a_huge_declared_size_is_refused_before_decoding(bomb, monkeypatch):
+    """Refused from the header: Pillow's decoder never runs (its load is watched, not replaced;
+    no time bound, which a loaded machine would break)."""
+    loads: list[tuple[int, int]] = []
+    real_load = ImageFile.ImageFile.load
+
+    def watched_load(self: ImageFile.ImageFile) -> object:
+        loads.append(self.size)
+        return real_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", watched_load)
     item = item_from_image(bomb, "bomb.png")
-    spent = time.process_time() - start
     assert item.document is None
     assert "9000x9000" in (item.error or "") and "pixels" in (item.error or ""), item.error
-    assert spent < 1.0, spent  # read from the header: nothing decoded
+    assert (9_000, 9_000) not in loads, loads  # nothing of the bomb decoded
+
+
+def test_the_watch_sees_a_decode(monkeypatch):
+    """The control of the watch above: a picture within the limit is decoded through it."""
+    loads: list[tuple[int, int]] = []
+    real_load = ImageFile.ImageFile.load
+
+    def watched_load(self: ImageFile.ImageFile) -> object:
+        loads.append(self.size)
+        return real_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", watched_load)
+    item_from_image(_blank_png(300, 200), "blank.png")
+    assert (300, 200) in loads, loads
 
 
 def test_a_picture_at_the_limit_is_still_read(vchain):
