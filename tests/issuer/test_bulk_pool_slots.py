@@ -103,6 +103,17 @@ def test_the_pipe_twin_gives_the_same_documents() -> None:
         piped.shutdown()
 
 
+def _settled(pool: SigningPool, lent: int) -> None:
+    """Wait until ``lent`` slots are lent: a call's slot comes back in the future's done
+    callback (`_Slots.settle`), which runs just after ``result()`` has returned to the caller,
+    so the next call may otherwise find it still out and make a new one (a bound on waiting,
+    not a performance figure)."""
+    deadline = time.monotonic() + WAIT_S
+    while pool.slots.lent() != lent and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert pool.slots.lent() == lent
+
+
 def test_a_slot_is_lent_again_only_once_its_documents_are_dropped(pool: SigningPool) -> None:
     gc.collect()
     signer, now = JobSigner(pool, JOB), dt.datetime.now(dt.UTC)
@@ -113,7 +124,9 @@ def test_a_slot_is_lent_again_only_once_its_documents_are_dropped(pool: SigningP
     del held
     made = pool.slots.made
     for _round in range(20):  # each result dropped at once: its slot serves the next call
+        _settled(pool, 1)
         assert isinstance(_sign(signer, records, 1, now).result(timeout=WAIT_S)[2], memoryview)
+    _settled(pool, 1)
     assert pool.slots.made == made  # no new slot: the dropped ones were lent again
     # the documents still viewed were never overwritten, and their slot is still lent
     assert bytes(docs[0]) == kept and pool.slots.lent() == 1
