@@ -39,33 +39,32 @@ def bomb() -> bytes:
     return data
 
 
-def test_a_huge_declared_size_is_refused_before_decoding(bomb, monkeypatch):
-    """Refused from the header: Pillow's decoder never runs (its load is watched, not replaced;
-    no time bound, which a loaded machine would break)."""
-    loads: list[tuple[int, int]] = []
+@pytest.fixture
+def loads(monkeypatch) -> list[tuple[int, int]]:
+    """The size of every picture Pillow decodes from now on (its load is watched, called
+    through, not replaced)."""
+    seen: list[tuple[int, int]] = []
     real_load = ImageFile.ImageFile.load
 
     def watched_load(self: ImageFile.ImageFile) -> object:
-        loads.append(self.size)
+        seen.append(self.size)
         return real_load(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", watched_load)
+    return seen
+
+
+def test_a_huge_declared_size_is_refused_before_decoding(bomb, loads):
+    """Refused from the header: Pillow's decoder never runs on it (no time bound, which a
+    loaded machine would break)."""
     item = item_from_image(bomb, "bomb.png")
     assert item.document is None
     assert "9000x9000" in (item.error or "") and "pixels" in (item.error or ""), item.error
     assert (9_000, 9_000) not in loads, loads  # nothing of the bomb decoded
 
 
-def test_the_watch_sees_a_decode(monkeypatch):
+def test_the_watch_sees_a_decode(loads):
     """The control of the watch above: a picture within the limit is decoded through it."""
-    loads: list[tuple[int, int]] = []
-    real_load = ImageFile.ImageFile.load
-
-    def watched_load(self: ImageFile.ImageFile) -> object:
-        loads.append(self.size)
-        return real_load(self)
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", watched_load)
     item_from_image(_blank_png(300, 200), "blank.png")
     assert (300, 200) in loads, loads
 
