@@ -28,6 +28,7 @@ from ..validation import validate_credential
 __all__ = [
     "CONTEXTS",
     "KINDS",
+    "REQUEST_FIELDS",
     "CredentialIds",
     "FactError",
     "IssuerIdentity",
@@ -42,6 +43,7 @@ __all__ = [
     "new_credential_id",
     "new_credential_ids",
     "new_seed",
+    "request_fields_check",
     "status_entries",
 ]
 
@@ -393,6 +395,27 @@ def credential_document(
     return doc
 
 
+#: The members an issue request may hold (the ``POST /credentials`` body, a bulk row).
+REQUEST_FIELDS = frozenset(
+    ("type", "credentialSubject", "validFrom", "validUntil", "name", "description")
+)
+
+
+def request_fields_check(kind: str, request: dict[str, Any]) -> None:
+    """Refuse a request member `credential_document` would drop in silence: one outside
+    `REQUEST_FIELDS` (a misspelt ``validUntill`` would issue a credential without its
+    expiry) or a ``type`` other than ``kind`` (the type being issued)."""
+    unknown = request.keys() - REQUEST_FIELDS
+    if unknown:
+        field = min(unknown)
+        raise SchemaValidationError(
+            field, f"only the request fields {sorted(REQUEST_FIELDS)}", f"the field {field!r}"
+        )
+    stated = request.get("type", kind)
+    if stated != kind:
+        raise SchemaValidationError("type", f"{kind!r} (the type being issued) or no type", stated)
+
+
 def build_credential(
     kind: str,
     request: dict[str, Any],
@@ -408,6 +431,7 @@ def build_credential(
     its status list entries (`status_entries`), in the shape of `credential_document`."""
     if kind not in KINDS:
         raise SchemaValidationError("type", f"one of {list(KINDS)}", kind)
+    request_fields_check(kind, request)
     subject = request.get("credentialSubject")
     if not isinstance(subject, dict):
         raise SchemaValidationError("credentialSubject", "an object", subject)

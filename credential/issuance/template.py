@@ -56,6 +56,7 @@ from ..validation import check_vc_structure, compile_schema, is_holder_did
 from .plain import (
     CONTEXTS,
     KINDS,
+    REQUEST_FIELDS,
     IssuerIdentity,
     Result,
     Signer,
@@ -366,6 +367,8 @@ class BulkTemplate:
             return None
         if len(request) == 1 and self._subject_only:  # the subject alone: most bulk rows
             return self._issue_subject(subject, status_index, credential_id)
+        if not request.keys() <= REQUEST_FIELDS or request.get("type", self._kind) != self._kind:
+            return None  # the generic path names the field (`request_fields_check`)
         get = request.get
         stamp = self._stamp
         valid_from = get("validFrom") or stamp

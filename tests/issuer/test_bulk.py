@@ -523,3 +523,42 @@ def test_a_job_ends_in_its_last_chunks_transaction(client, make_service, monkeyp
     with small.sessions() as db:
         rows = db.scalars(select(Credential.bulk_row).where(Credential.bulk_job_id == job_id))
         assert sorted(rows) == list(range(1, 13))
+
+
+def test_a_row_field_the_job_cannot_honour_is_that_rows_error(client, service) -> None:
+    """A JSONL row is a ``POST /credentials`` body: a field that body may not hold (a misspelt
+    ``validUntill``) or another type than the job's was dropped in silence, so the row was
+    issued as a degree without its expiry, or as a degree when it asked for an employment.
+    Each is now that row's error naming the field; a row restating the job's type is fine."""
+    token = onboard(client)["api_key"]["token"]
+    subject = degree_request()["credentialSubject"]
+    rows = [
+        {"credentialSubject": subject, "validUntill": "2027-01-01T00:00:00Z"},
+        {"type": "EmploymentCredential", "credentialSubject": subject},
+        {"type": "DegreeCredential", "credentialSubject": subject},
+        {"credentialSubject": subject, "validUntil": "2030-01-01T00:00:00Z"},
+    ]
+    content = b"\n".join(orjson.dumps(row) for row in rows) + b"\n"
+    r = _upload(client, token, content, "rows.jsonl")
+    assert r.status_code == 202, r.text
+    job_id = r.json()["id"]
+    BulkRunner(service, processes=1).run_pending()
+    status = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
+    assert (status["succeeded"], status["failed"]) == (2, 2)
+    errors = [
+        orjson.loads(x)
+        for x in client.get(f"/bulk-jobs/{job_id}/errors", headers=bearer(token)).text.splitlines()
+    ]
+    assert [(e["row"], e["field"]) for e in errors] == [(1, "validUntill"), (2, "type")]
+    assert "validUntil" in errors[0]["message"]  # names the fields a row may hold
+    assert (
+        "DegreeCredential" in errors[1]["message"]
+        and "EmploymentCredential" in errors[1]["message"]
+    )
+    results = [
+        orjson.loads(x)
+        for x in client.get(f"/bulk-jobs/{job_id}/results", headers=bearer(token)).text.splitlines()
+    ]
+    assert [r["row"] for r in results] == [3, 4]
+    assert results[1]["credential"]["validUntil"] == "2030-01-01T00:00:00Z"
+    assert "DegreeCredential" in results[0]["credential"]["type"]
