@@ -17,6 +17,7 @@ from talentproof.ledger.errors import LedgerError
 
 __all__ = [
     "AnchorRecord",
+    "BlockHead",
     "CredentialStatusRecord",
     "CredentialVerdict",
     "DecodedEvent",
@@ -249,6 +250,15 @@ class CredentialVerdict(_Struct):
     def anchored(self) -> bool:
         """True if the root was anchored."""
         return self.anchor.anchored
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHead:
+    """A node's latest block as `reader.RegistryReader.head` reads it."""
+
+    number: int
+    hash: str  # 0x-hex
+    timestamp: int  # seconds since the epoch
 
 
 @dataclass(frozen=True, slots=True)

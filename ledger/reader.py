@@ -50,7 +50,12 @@ from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.endpoints import RpcEndpoints, parse_rpc_urls
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
-from talentproof.ledger.models import AnchorRecord, CredentialVerdict, TypeAccreditation
+from talentproof.ledger.models import (
+    AnchorRecord,
+    BlockHead,
+    CredentialVerdict,
+    TypeAccreditation,
+)
 
 __all__ = ["Query", "RegistryReader", "did_hash", "type_id"]
 
@@ -152,7 +157,7 @@ class RegistryReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _where(self) -> str:
+    def where(self) -> str:
         """The endpoint that answered last (for messages)."""
         return self.endpoints.current if self.endpoints is not None else self.rpc_url
 
@@ -166,7 +171,7 @@ class RegistryReader:
 
     def _result(self, answer: Any, method: str) -> Any:
         if not isinstance(answer, dict):
-            raise ChainUnavailable(f"{method}: malformed JSON-RPC answer from {self._where()}")
+            raise ChainUnavailable(f"{method}: malformed JSON-RPC answer from {self.where()}")
         if "error" in answer:
             err = answer["error"]
             decoded = None
@@ -174,9 +179,9 @@ class RegistryReader:
                 decoded = self.abi.errors.decode(err["data"], function=method)
             if decoded is not None:
                 raise decoded
-            raise ChainUnavailable(f"{method} failed on {self._where()}: {err}")
+            raise ChainUnavailable(f"{method} failed on {self.where()}: {err}")
         if "result" not in answer:
-            raise ChainUnavailable(f"{method}: JSON-RPC answer without result from {self._where()}")
+            raise ChainUnavailable(f"{method}: JSON-RPC answer without result from {self.where()}")
         return answer["result"]
 
     def _answers(self, calls: Sequence[tuple[str, list[Any]]]) -> list[tuple[str, Any]]:
@@ -192,13 +197,13 @@ class RegistryReader:
         )
         if not isinstance(answer, list):
             # a node without batch support answers one error object
-            raise ChainUnavailable(f"JSON-RPC batch not supported by {self._where()}: {answer}")
+            raise ChainUnavailable(f"JSON-RPC batch not supported by {self.where()}: {answer}")
         by_id = {a.get("id"): a for a in answer if isinstance(a, dict)}
         out = []
         for i, (method, _) in zip(ids, calls, strict=True):
             if i not in by_id:
                 raise ChainUnavailable(
-                    f"{method}: no answer in the JSON-RPC batch from {self._where()}"
+                    f"{method}: no answer in the JSON-RPC batch from {self.where()}"
                 )
             out.append((method, by_id[i]))
         return out
@@ -217,6 +222,20 @@ class RegistryReader:
     def block_number(self) -> int:
         """``eth_blockNumber``."""
         return int(self._request("eth_blockNumber", []), 16)
+
+    def head(self) -> BlockHead:
+        """The latest block's number, hash and time (``eth_getBlockByNumber``): what a verifier
+        judges the node's freshness by."""
+        header = self._request("eth_getBlockByNumber", ["latest", False])
+        try:
+            return BlockHead(
+                int(header["number"], 16), str(header["hash"]), int(header["timestamp"], 16)
+            )
+        except (TypeError, KeyError, ValueError):
+            raise ChainUnavailable(
+                f"eth_getBlockByNumber: expected the latest block, found {header!r:.200} "
+                f"from {self.where()}"
+            ) from None
 
     def code_present(self) -> bool:
         """True if there is contract code at the registry address."""
@@ -292,7 +311,7 @@ class RegistryReader:
         if raws is None:
             header, raws = self._per_call_results(queries, as_of, tag)
         if not isinstance(header, dict):
-            raise ChainUnavailable(f"verifyCredential: block {tag} not found on {self._where()}")
+            raise ChainUnavailable(f"verifyCredential: block {tag} not found on {self.where()}")
         number = int(header["number"], 16)
         block_hash = bytes.fromhex(str(header["hash"]).removeprefix("0x"))
         # The credentials of one batch mostly get byte-identical answers (the verdict names the

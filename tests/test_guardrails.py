@@ -86,3 +86,45 @@ def test_relative_import_resolves_against_the_importer(check, tmp_path):
         check, tmp_path, "talentproof.credential.integrity", "from .jcs import _utf16_key"
     )
     assert found == [("talentproof.credential.jcs", "_utf16_key")]
+
+
+# --------------------------------------------------------------------------- chain access
+
+
+ROOT = SCRIPT.parent.parent
+#: Packages that reach the chain only through `talentproof.ledger` (issue 13, point 2): no
+#: JSON-RPC method of their own, no web3 or ABI codec of their own. (issuer/chain.py still
+#: drives web3 on the ledger's transport: not listed until it reads through ledger's clients.)
+LEDGER_USERS = ("verifier", "wallet", "talentproof", "credential")
+_CHAIN_LIBRARIES = ("web3", "eth_abi")  # (eth_account only turns keys into addresses)
+
+
+def _chain_reaches(path: Path) -> list[str]:
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value.startswith("eth_") and node.value[4:].isalpha():
+                found.append(f"{path}:{node.lineno}: JSON-RPC method {node.value!r}")
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            for name in names:
+                if name and name.split(".")[0] in _CHAIN_LIBRARIES:
+                    found.append(f"{path}:{node.lineno}: imports {name}")
+    return found
+
+
+@pytest.mark.parametrize("package", LEDGER_USERS)
+def test_the_chain_is_reached_through_the_ledger_only(package: str) -> None:
+    """A package above or beside the ledger names no JSON-RPC method and imports no web3 or ABI
+    codec: its chain reads go through `ledger` (the verifier's through `ChainReader`)."""
+    reaches = [r for p in sorted((ROOT / package).rglob("*.py")) for r in _chain_reaches(p)]
+    assert reaches == []
+
+
+def test_the_chain_reach_check_sees_a_reach(tmp_path: Path) -> None:
+    """The control: the scan above flags a method name and a web3 import."""
+    module = tmp_path / "m.py"
+    module.write_text('from web3 import Web3\nreader.batch([("eth_getBlockByNumber", [])])\n')
+    assert len(_chain_reaches(module)) == 2

@@ -120,8 +120,20 @@ class ChainReader(Protocol):
         """The node's chain id."""
         ...
 
+    #: With several node URLs, their shared state (`ledger.endpoints.RpcEndpoints`: which one is
+    #: current, marking one down); None with one URL.
+    endpoints: Any
+
     def block_number(self) -> int:
         """The number of the node's latest block (the folder mode reads every batch at one)."""
+        ...
+
+    def head(self) -> Any:
+        """The latest block's ``number``, ``hash`` and ``timestamp`` (`ledger.models.BlockHead`)."""
+        ...
+
+    def where(self) -> str:
+        """The endpoint that answered last (for messages)."""
         ...
 
     def verify_credential(
@@ -663,7 +675,7 @@ class Verifier:
         if age <= self.max_head_age:
             return None
         at = datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
-        where = getattr(self.reader, "_where", lambda: "the node")()
+        where = self.reader.where()
         return (
             f"the chain head on {where}, block {number} {block_hash} of {at}, is {age:.0f} s old, "
             f"more than the max head age of {self.max_head_age:g} s: a node cut off from the "
@@ -675,7 +687,7 @@ class Verifier:
         older than :attr:`max_head_age`; ``read`` gives (answer, head's number, hash, time).
         With several endpoints a stale one is marked down and the next one read, each at most
         once."""
-        endpoints = getattr(self.reader, "endpoints", None)
+        endpoints = self.reader.endpoints
         tries = 1 if endpoints is None else len(endpoints.urls)
         problem: str | None = None
         for _ in range(tries):
@@ -704,16 +716,12 @@ class Verifier:
     def fresh_head(self) -> int:
         """The latest block's number, refused as :meth:`_fresh` says (a folder's reads are
         pinned to it)."""
-        reader: Any = self.reader  # a RegistryReader: its JSON-RPC batch and endpoints
         if not self.max_head_age:
-            return int(reader.block_number())
+            return int(self.reader.block_number())
 
         def read() -> tuple[int, int, str, int]:
-            header = reader.batch([("eth_getBlockByNumber", ["latest", False])])[0]
-            if not isinstance(header, dict):
-                raise ChainUnavailable("eth_getBlockByNumber: no latest block")
-            number = int(header["number"], 16)
-            return number, number, str(header["hash"]), int(header["timestamp"], 16)
+            head = self.reader.head()
+            return head.number, head.number, head.hash, head.timestamp
 
         return int(self._fresh(read))
 

@@ -38,12 +38,19 @@ class _SlowReader:
 
     def __init__(self, reader: RegistryReader) -> None:
         self._r = reader
+        self.endpoints = reader.endpoints
 
     def chain_id(self) -> int:
         return self._r.chain_id()
 
     def block_number(self) -> int:
         return self._r.block_number()
+
+    def head(self) -> Any:
+        return self._r.head()
+
+    def where(self) -> str:
+        return self._r.where()
 
     def verify_credential(self, *args: Any, **kw: Any) -> Any:
         return self._r.verify_credential(*args, **kw)
