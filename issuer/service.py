@@ -49,7 +49,6 @@ from .settings import IssuerSettings
 from .store import (
     ConnectionReads,
     CursorReads,
-    statements,
 )
 from .store.idempotency import IdempotencyStore
 from .store.lease import AnchorLease
@@ -220,7 +219,7 @@ class IssuerService:
         import talentproof.ledger.tx  # noqa: F401, PLC0415
 
         with self.engine.connect() as conn:  # a pooled connection with its pragmas applied
-            conn.execute(statements.SELECT_INSTITUTION, {"id": 0}).first()
+            ConnectionReads(conn).institution(0)
 
     def close(self) -> None:
         """Release database connections (and the anchoring lease)."""

@@ -7,6 +7,7 @@ reach is caught and that what is allowed is not flagged (issue 13, points 2 and 
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,61 @@ def test_the_chain_reach_check_sees_a_reach(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text('from web3 import Web3\nreader.batch([("eth_getBlockByNumber", [])])\n')
     assert len(_chain_reaches(module)) == 2
+
+
+# --------------------------------------------------------------------------- SQL in the store
+
+
+_SQL_TEXT = re.compile(r"^\s*(SELECT|INSERT INTO|UPDATE|DELETE FROM|COPY|PRAGMA)(\s|$)")
+_SQL_CALLS = {"execute", "executemany", "exec_driver_sql"}
+_SQL_BUILDERS = {"select", "insert", "update", "delete", "text"}
+
+
+def _sql_outside_the_store(path: Path) -> list[str]:
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        # (an f-string's literal parts are Constant nodes too)
+        text = node.value if isinstance(node, ast.Constant) else None
+        if isinstance(text, str) and _SQL_TEXT.match(text) and text.split()[0].isupper():
+            found.append(f"{path}:{node.lineno}: SQL text")
+        call = node.func if isinstance(node, ast.Call) else None
+        if isinstance(call, ast.Attribute) and call.attr in _SQL_CALLS:
+            found.append(f"{path}:{node.lineno}: {call.attr}()")
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            found += [
+                f"{path}:{node.lineno}: imports sqlalchemy's {a.name}"
+                for a in node.names
+                if a.name in _SQL_BUILDERS
+            ]
+    return found
+
+
+def test_the_issuer_store_owns_the_sql() -> None:
+    """Outside issuer/store/ (and the schema, issuer/db.py, and its migrations) the issuer writes
+    no SQL text, runs no statement itself and builds no query (issue 13, point 1): use cases and
+    workers call the store's functions. (ORM unit-of-work calls, ``session.get``/``add``, stay
+    with the use cases.)"""
+    issuer = ROOT / "issuer"
+    reaches = [
+        r
+        for p in sorted(issuer.rglob("*.py"))
+        if p.relative_to(issuer).parts[0] not in ("store", "migrations") and p.name != "db.py"
+        for r in _sql_outside_the_store(p)
+    ]
+    assert reaches == []
+
+
+def test_the_sql_check_sees_sql(tmp_path: Path) -> None:
+    """The control: SQL text, a statement run and a query built are each flagged; prose that
+    starts with an SQL word is not."""
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from sqlalchemy import select\n"
+        'sql = f"INSERT INTO {table} VALUES (?)"\n'
+        'copy = f"COPY {table} FROM STDIN"\n'
+        "connection.execute(statement)\n"
+        '"""Delete a job\'s upload once the job has ended."""\n'
+    )
+    assert len(_sql_outside_the_store(module)) == 4

@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from ..db import ApiKey, Institution, SigningKey
 from ..errors import NotFound
+from . import statements
 
 
 def slug_taken(session: Session, slug: str) -> bool:
@@ -118,3 +119,25 @@ def standing(
         select(Institution.status, key_revoked).where(Institution.id == institution_id)
     ).first()
     return (None, False) if row is None else (row[0], row[1] is not None)
+
+
+def any_institution_id(session: Session) -> int | None:
+    """The id of some institution (None: there is none yet), for warming statements up."""
+    found: int | None = session.scalar(select(Institution.id).limit(1))
+    return found
+
+
+def on_chain(session: Session) -> list[Institution]:
+    """The institutions registered on the ledger (a chain issuer id recorded)."""
+    return list(
+        session.scalars(select(Institution).where(Institution.chain_issuer_id.is_not(None)))
+    )
+
+
+def active_signing_key_id(session: Session, institution_id: int) -> int | None:
+    """The id of the institution's newest active signing key (None: it has none), one indexed
+    read (`statements.SELECT_ACTIVE_KEY_ID`): whether a cached signer is still the one to use."""
+    found: int | None = session.execute(
+        statements.SELECT_ACTIVE_KEY_ID, {"inst": institution_id}
+    ).scalar()
+    return found

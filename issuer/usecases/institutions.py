@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from talentproof.credential import types as _types
@@ -311,9 +310,7 @@ class Institutions:
         with self.c.sessions() as session:
             listed = [
                 (inst.id, inst.chain_issuer_id, inst.credential_types)
-                for inst in session.scalars(
-                    select(Institution).where(Institution.chain_issuer_id.is_not(None))
-                )
+                for inst in store.on_chain(session)
             ]
         closed: list[tuple[str, str]] = []
         for inst_id, chain_issuer_id, types in listed:

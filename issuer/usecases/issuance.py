@@ -15,7 +15,7 @@ from .. import _cred, auth
 from ..db import Institution, utcnow
 from ..errors import Conflict, InvalidRequest, IssuerError
 from ..outcome import Outcome, accepted
-from ..store import ConnectionReads, CursorReads, HotPath, statements
+from ..store import ConnectionReads, CursorReads, HotPath
 from ..store import institutions as institution_store
 from ..store.idempotency import replay, stored_columns
 from ..store.status_indexes import StatusIndexes
@@ -88,9 +88,7 @@ class Issuance:
         cached: tuple[int, _cred.Signer] | None = entry[1] if entry is not None else None
         with self.c.sessions() as session:
             if cached is not None:
-                active = session.execute(
-                    statements.SELECT_ACTIVE_KEY_ID, {"inst": institution_id}
-                ).scalar()
+                active = institution_store.active_signing_key_id(session, institution_id)
                 if active == cached[0]:
                     signers.put(institution_id, cached, at=now)
                     return cached

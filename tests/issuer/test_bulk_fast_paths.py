@@ -1,6 +1,6 @@
 """The bulk fast paths store exactly what the slow ones did.
 
-* `bulk.insert_credentials` (one driver-level ``executemany``) writes the same column values as
+* `store.bulk_jobs.insert_credentials` (one driver-level ``executemany``) writes the same column values as
   the ORM's ``Credential`` insert, read back through the ORM.
 * `_cred.issue_many` stores each credential's JCS bytes, whose SHA-256 is the credential hash the
   credential package computes from the document, and whose proof verifies.
@@ -32,6 +32,7 @@ from talentproof.issuer.db import (
     make_sessionmaker,
     migrate,
 )
+from talentproof.issuer.store import bulk_jobs
 
 HOLDER = Ed25519SigningKey.from_seed(bytes(range(32))).public_key.did_key
 IDENTITY = _cred.IssuerIdentity(
@@ -81,8 +82,8 @@ def _rows() -> list[tuple[str, bytes, bytes, int, int, int]]:
 
 
 def _insert(session: Any, rows: list[Any], by_statement: bool = False) -> None:
-    """``rows`` stored by ``bulk.insert_credentials`` in the fixture's institution, job and batch."""
-    bulk.insert_credentials(
+    """``rows`` stored by ``store.bulk_jobs.insert_credentials`` in the fixture's institution, job and batch."""
+    bulk_jobs.insert_credentials(
         session.connection(),
         institution_id=1,
         kind="DegreeCredential",
@@ -178,7 +179,7 @@ def test_insert_credentials_literals_store_what_binding_stores(tmp_path: Path, j
             )
         for batch_id, first in ((1, 0), (2, 3)):  # two chunks, the second in batch 2
             with sessions.begin() as session:
-                bulk.insert_credentials(
+                bulk_jobs.insert_credentials(
                     session.connection(),
                     institution_id=1,
                     kind="DegreeCredential",
@@ -222,7 +223,7 @@ def test_insert_credentials_literals_store_what_binding_stores(tmp_path: Path, j
     ],
 )
 def test_sqlite_literal(value: object, literal: str | None) -> None:
-    assert bulk.sqlite_literal(value) == literal
+    assert bulk_jobs.sqlite_literal(value) == literal
 
 
 def _pg_database(pg_server: str, name: str) -> str:
@@ -237,7 +238,7 @@ def _pg_database(pg_server: str, name: str) -> str:
 @pytest.mark.integration
 @pytest.mark.postgres
 def test_postgres_copy_stores_what_the_executemany_stores(pg_server: str) -> None:
-    """On PostgreSQL `bulk.insert_credentials` streams a chunk in one binary COPY; the
+    """On PostgreSQL `store.bulk_jobs.insert_credentials` streams a chunk in one binary COPY; the
     reference (``by_statement``: the ``executemany`` of SQLite) stores the same values, read back
     through the ORM; documents as bytes and as views of their block; a duplicate id fails the
     whole COPY, nothing stored."""
