@@ -251,7 +251,8 @@ def _sign_many(
     options_hash = b""
     # Two steps are inlined in the loops below, each falling back to the function whose result
     # it equals (tested against them):
-    # * key._sign: libsodium's signature || message, cut to the signature;
+    # * the signature: `keys.RawEd25519Signer` (libsodium's crypto_sign into one buffer), the twin
+    #   of `Ed25519SigningKey.sign`;
     # * jcs.fast_path_exact: ASCII output with no number or null token is exact (its pre-check).
     # The work runs in phases over chunks of documents: canonical forms and hashData, then the
     # signatures in one tight loop, then the proofs. (Interleaved per document, the Python work
@@ -368,7 +369,7 @@ def proof_value(key: Ed25519SigningKey, hash_data: bytes) -> str:
     """
     if type(hash_data) is not bytes or len(hash_data) != 64:
         raise ValueError("hashData: expected 64 bytes (two SHA-256 digests)")
-    return "z" + b58encode_64(key._sign(hash_data))
+    return "z" + b58encode_64(key.sign(hash_data))
 
 
 # --- verification -----------------------------------------------------------------------------
