@@ -214,8 +214,9 @@ class RequestStatus(BaseModel):
     refusals: list[Refusal]
 
 
-class OAuthError(BaseModel):
-    """An OpenID4VP / OAuth 2.0 error."""
+class OAuthErrorBody(BaseModel):
+    """An OpenID4VP / OAuth 2.0 error response's body (the OpenAPI model; the issuer's exception is
+    `issuer.usecases.oid4vci.OAuthError`)."""
 
     error: str
     error_description: str
@@ -526,8 +527,8 @@ _FORM = {
     openapi_extra=_FORM,
     responses={
         200: {"description": "Accepted: the verdict goes to the officer's page."},
-        400: {"model": OAuthError, "description": "Refused (said on the officer's page too)."},
-        404: {"model": OAuthError, "description": "No such request."},
+        400: {"model": OAuthErrorBody, "description": "Refused (said on the officer's page too)."},
+        404: {"model": OAuthErrorBody, "description": "No such request."},
         413: {"model": Detail, "description": "The request body is too large."},
         429: {"model": Detail, "description": "Too many verifications (Retry-After)."},
     },
