@@ -11,7 +11,7 @@
 Authentication is the institution's API key as a bearer token. A refusal is the issuer's error
 body ``{"error", "message", "field"}`` with ``field`` the path in the VC API body; a body that is
 not a VC API request (not JSON, a member missing, of the wrong type or not taken) is refused the
-same way, 422 naming the member and what was expected (`VcApiRoute`; a body not sent as JSON
+same way, 422 naming the member and what was expected (`VcApiIssuerRoute`; a body not sent as JSON
 keeps the issuer's 415).
 """
 
@@ -59,7 +59,7 @@ def malformed_request(
     return InvalidRequest(explained.sentence, field=explained.field)
 
 
-class VcApiRoute(APIRoute):
+class VcApiIssuerRoute(APIRoute):
     """A VC API route: a body FastAPI's validation refuses is an `InvalidRequest` naming the
     member and what was expected (`malformed_request`); a body not sent as JSON keeps the
     issuer's 415 (`api.errors`)."""
@@ -83,7 +83,7 @@ class VcApiRoute(APIRoute):
         return vc_api_handler
 
 
-router = APIRouter(tags=["VC API"], route_class=VcApiRoute)
+router = APIRouter(tags=["VC API"], route_class=VcApiIssuerRoute)
 
 _DID = "did:web:issuer.example.org:institutions:hku"
 _HOLDER = "did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH"
