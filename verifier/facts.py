@@ -63,7 +63,7 @@ class EmploymentFact:
 
 
 @dataclass(frozen=True, slots=True)
-class Alignment:
+class SkillAlignment:
     """An Open Badges alignment to a skills framework."""
 
     target_name: str
@@ -79,7 +79,7 @@ class BadgeFact:
     ref: str
     name: str
     achievement_type: str
-    alignments: tuple[Alignment, ...]
+    alignments: tuple[SkillAlignment, ...]
     tags: tuple[str, ...]
     issued: date | None = None  # when it was awarded / completed (else the credential's validFrom)
     unbound: str | None = None
@@ -195,7 +195,7 @@ def fact_of(ref: str, doc: Mapping[str, Any]) -> Fact | None:
     for a in alignment if isinstance(alignment, list) else ():
         if isinstance(a, Mapping):
             aligns.append(
-                Alignment(
+                SkillAlignment(
                     target_name=_text(a.get("targetName")),
                     target_code=_text(a.get("targetCode")),
                     target_framework=_text(a.get("targetFramework")),
