@@ -2,7 +2,8 @@
 """Fail when a module reaches into another module's private names (issue 13, points 2 and 6).
 
 A name is private when it starts with one underscore (dunders are not). Flagged, in the
-packages (credential/, ledger/, issuer/, verifier/, contracts/, talentproof/):
+packages (every folder of pyproject's package-dir: credential/, ledger/, issuer/, verifier/, wallet/,
+contracts/, talentproof/; read from pyproject, so a new package is covered as it is added):
 
 - ``from talentproof.x.y import _name`` (a private function, class or constant of another
   module, in any package, the importing package's own included);
