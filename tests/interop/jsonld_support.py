@@ -8,15 +8,18 @@ property, type or node id, any context URL that is not shipped (the offline load
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pyld import jsonld
 
 from talentproof.credential.contexts import UnknownContext, document_loader
 
+from . import node_vc
+
 __all__ = [
     "JsonLdFailure",
+    "assert_complete_in_both_processors",
     "canonicalize",
     "expand_safely",
     "leaf_values",
@@ -134,3 +137,38 @@ def missing_from_nquads(doc: dict[str, Any], nquads: str) -> list[str]:
         if text not in nquads:
             missing.append(f"{path} = {value!r}")
     return missing
+
+
+def assert_complete_in_both_processors(named: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    """Each ``(name, document)`` is complete JSON-LD with only the shipped contexts, in PyLD
+    (`expand_safely`, its canonical N-Quads holding every claim: `missing_from_nquads`) and in
+    jsonld.js (safe mode, one Node run for all: its RDFC-1.0 N-Quads are PyLD's byte for byte).
+    Documents equal as JSON are processed once. Fails naming every document and problem; returns
+    how many distinct documents were processed."""
+    unique: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, doc in named:
+        unique.setdefault(json.dumps(doc, sort_keys=True), (name, doc))
+    docs = list(unique.values())
+    problems: list[str] = []
+    pyld_nquads: list[str | None] = []
+    for name, doc in docs:
+        try:
+            expand_safely(doc)
+            nquads = canonicalize(doc)
+        except JsonLdFailure as exc:
+            problems.append(f"{name}: PyLD: {exc}")
+            pyld_nquads.append(None)
+            continue
+        missing = missing_from_nquads(doc, nquads)
+        if missing:
+            problems.append(f"{name}: claims lost in RDF: {missing}")
+        pyld_nquads.append(nquads)
+    # read at call time, so that a run pointed at other context files uses them
+    results = node_vc.canonize_many_with_jsonld_js([d for _, d in docs], node_vc.CONTEXTS)
+    for (name, _), result, nquads in zip(docs, results, pyld_nquads, strict=True):
+        if not result["ok"]:
+            problems.append(f"{name}: jsonld.js safe mode: {result['error']}")
+        elif nquads is not None and result["nquads"] != nquads:
+            problems.append(f"{name}: jsonld.js and PyLD canonical N-Quads differ")
+    assert not problems, "\n".join(problems)
+    return len(docs)

@@ -13,6 +13,12 @@ list credentials the issuer serves (issue 14, point 2):
 * the holder CLI's output: ``talentproof present`` writes a presentation of the anchored
   credentials (verified as a presentation, with its challenge and domain).
 
+Every one of those documents, and the status list credentials served, is also complete JSON-LD
+(issue 14, point 1): PyLD and jsonld.js in safe mode expand and canonicalize it with only the
+shipped contexts, no term dropped, no relative IRI, every claim in the N-Quads, the two
+processors' canonical forms equal (`jsonld_support.assert_complete_in_both_processors`). The
+bulk rows are signed by the C signer (credential/native_sign.c), as the issuer signs them today.
+
 Then a credential the issuer revokes: verified live, and reported revoked by the independent
 library once the issuer publishes the new status list.
 
@@ -36,11 +42,13 @@ from talentproof.cli import app
 from talentproof.credential import examples
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.issuance import CONTEXTS
+from talentproof.credential.issuance.template import NATIVE_SIGN
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.qr import decode_image, decode_payload
 from talentproof.issuer.bulk import BulkRunner
 from tests.issuer.issuer_helpers import bearer, onboard
 
+from .jsonld_support import assert_complete_in_both_processors
 from .node_vc import messages, verify_with_vc
 
 pytestmark = [
@@ -63,6 +71,8 @@ FORMS = (
     "CLI presentation",
 )
 COUNTS: Counter[tuple[str, str]] = Counter()
+#: every document `_check` verified in the running test, for the JSON-LD check at its end
+SEEN: list[tuple[str, dict[str, Any]]] = []
 BULK_ROWS = 3
 runner = CliRunner()
 
@@ -139,6 +149,7 @@ def _check(published: Published, doc: dict[str, Any], form: str) -> None:
     result = published.verify(doc, form)
     _live(result, len(doc["credentialStatus"]))
     COUNTS[form, _kind(doc)] += 1
+    SEEN.append((f"{form} ({_kind(doc)})", doc))
 
 
 def _keygen(path: Path) -> str:
@@ -153,6 +164,8 @@ def _keygen(path: Path) -> str:
 def test_every_form_the_holder_receives_verifies_with_digital_bazaar(
     kind: str, client: Any, service: Any, tmp_path: Path
 ) -> None:
+    assert NATIVE_SIGN is not None, "the C signer (credential/native_sign.c) is not built"
+    SEEN.clear()
     inst = onboard(client, types=list(KINDS))
     token, slug = inst["api_key"]["token"], inst["slug"]
     key_file = tmp_path / "holder-key.json"
@@ -274,6 +287,11 @@ def test_every_form_the_holder_receives_verifies_with_digital_bazaar(
     _live(result, sum(len(c["credentialStatus"]) for c in vp["verifiableCredential"]))
     for doc in vp["verifiableCredential"]:
         COUNTS["CLI presentation", _kind(doc)] += 1
+    lists = [
+        (f"status list {s['credentialSubject']['statusPurpose']}", s)
+        for s in published.status_lists
+    ]
+    assert assert_complete_in_both_processors([*SEEN, ("CLI presentation", vp), *lists]) >= 10
 
 
 def test_a_revoked_credential_is_reported_revoked_by_the_status_list_library(

@@ -7,7 +7,8 @@ refuses nothing in them, is refused a wrong transaction code with ``invalid_gran
 token with the right one, a ``c_nonce``, proves its Ed25519 key (a did:key ``kid``, or a
 ``jwk``), gets the deferred answer and polls the deferred endpoint until the anchored credential
 comes. That credential names the wallet's key, passes TalentProof's verifier and Digital
-Bazaar's ``@digitalbazaar/vc`` (with its status read from the served status lists)."""
+Bazaar's ``@digitalbazaar/vc`` (with its status read from the served status lists), and is
+complete JSON-LD in PyLD and jsonld.js safe mode, anchored and not (issue 14, point 1)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from talentproof.verifier.trust import TrustedDeployment
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard
 from tests.pages import free_port, served
 
+from .jsonld_support import assert_complete_in_both_processors
 from .node_vc import ROOT, messages, verify_with_vc
 
 pytestmark = [
@@ -103,3 +105,6 @@ def test_openid4vci_client_library_receives_the_anchored_credential(
         result = verify_with_vc(form, [did_document], status_lists=status_lists)
         assert result["verified"], messages(result)
         assert len(result["status"]) == 2 and not any(s["status"] for s in result["status"])
+    assert_complete_in_both_processors(
+        [("OpenID4VCI anchored", anchored), ("OpenID4VCI signed", signed)]
+    )

@@ -14,6 +14,7 @@ import json
 import secrets
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,17 @@ import pytest
 
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.verifier.service import ServiceSettings, create_app
-from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, issue
+from talentproof.wallet.oid4vp import (
+    fetch_request_object,
+    match_dcql,
+    parse_request_uri,
+    send_response,
+    vp_token,
+)
+from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, ID_SALT, issue
 from tests.pages import free_port, served
 
+from .jsonld_support import assert_complete_in_both_processors
 from .node_vc import ROOT
 
 pytestmark = [
@@ -126,3 +135,28 @@ def test_a_presentation_signed_by_another_key_is_refused(
         assert "another key" in got["body"]["error_description"]
         polled = http.get(f"/oid4vp/requests/{created.json()['id']}").json()
     assert polled["state"] == "pending" and polled["refusals"]
+
+
+def test_the_project_wallets_presentations_are_complete_json_ld_and_meet(
+    verifier_url: str, wallet: dict[str, Any]
+) -> None:
+    key = Ed25519SigningKey.from_seed(bytes.fromhex(wallet["seed"]))
+    with open(wallet["file"], encoding="utf-8") as f:
+        credentials = json.load(f)
+    with httpx.Client(base_url=verifier_url, timeout=30) as http:
+        created = http.post("/oid4vp/requests", json={"profession": "hk-dlt-expert"})
+        assert created.status_code == 201, created.text
+        reference = parse_request_uri(created.json()["authorizationRequest"])
+        request = fetch_request_object(http, reference)
+        match = match_dcql(request.dcql_query, credentials, holder=wallet["did"])
+        assert not match.missing and {"degree", "employment"} <= set(match.chosen)
+        token = vp_token(
+            match.chosen, key, request=request, salt=ID_SALT, created=datetime.now(UTC)
+        )
+        assert_complete_in_both_processors(
+            (f"OpenID4VP presentation {qid}", vp) for qid, vps in token.items() for vp in vps
+        )
+        send_response(http, request, token)
+        polled = http.get(f"/oid4vp/requests/{created.json()['id']}").json()
+    assert polled["state"] == "answered"
+    assert polled["outcome"]["code"] == "VALID_MEETS", polled["outcome"]
