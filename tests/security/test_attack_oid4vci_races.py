@@ -263,7 +263,10 @@ def test_finish_credential_losing_the_insert_race_on_postgresql_is_not_a_500(
                 target=lambda: result.append(_outcome_of(oid4vci, pending, row["credential_id"]))
             )
             racer.start()
-            with engine.connect() as watch:  # until its insert waits on the uncommitted row
+            # until its insert waits on the uncommitted row; each look in a transaction of its
+            # own: pg_stat_activity is a snapshot taken once per transaction, so looking again in
+            # one transaction never saw the racer arrive and the loop spun until the test timeout
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
                 while (
                     racer.is_alive()
                     and not watch.execute(
