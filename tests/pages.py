@@ -43,13 +43,14 @@ def served(app: Any, port: int, start_s: float = 30) -> Iterator[str]:
 
 
 @contextmanager
-def verifier_service(vchain: Any, folder: Path) -> Iterator[str]:
-    """The verifier service on ``vchain``, trusting its deployment (recorded in ``folder``)."""
+def verifier_service(vchain: Any, folder: Path, **settings: Any) -> Iterator[str]:
+    """The verifier service on ``vchain``, trusting its deployment (recorded in ``folder``);
+    ``settings``: other ``ServiceSettings`` fields."""
     from talentproof.verifier.service import ServiceSettings, create_app
 
     record = folder / "deployment.json"
     vchain.deployment.save(record)
-    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record)))
+    app = create_app(ServiceSettings(rpc_url=vchain.rpc_url, trust=str(record), **settings))
     with served(app, free_port()) as url:
         yield url
 

@@ -5,6 +5,7 @@ page as it comes, and the wallet's answer brings the verdict, rendered as any ve
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +19,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from talentproof.credential.presentation import create_presentation
 from tests.chainkit import dlt_expert_credentials, holder
+from tests.pages import verifier_service
 from tests.verifier.test_web_page import browser, server
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -68,3 +70,32 @@ def test_wallet_request_on_the_page_shows_refusals_then_the_verdict(
     assert verdict.get_attribute("data-outcome") == "VALID_MEETS"
     assert browser.find_element(By.ID, "profession-result").get_attribute("data-met") == "true"
     assert "answered" in browser.find_element(By.ID, "wallet-status").text
+    # the answered request's QR code and link are gone: scanned again, it could only be refused
+    assert not browser.find_element(By.ID, "wallet-qr").is_displayed()
+    assert not browser.find_element(By.ID, "wallet-link").is_displayed()
+
+
+@pytest.fixture(scope="module")
+def short_lived(vchain: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A verifier whose OpenID4VP requests stay open 3 seconds."""
+    with verifier_service(vchain, tmp_path_factory.mktemp("short"), oid4vp_request_ttl=3) as url:
+        yield url
+
+
+def test_an_expired_request_takes_its_qr_code_off_the_page(
+    vchain: Any, short_lived: str, browser: Any
+) -> None:
+    browser.get(short_lived + "/")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: len(Select(d.find_element(By.ID, "profession")).options) > 1)
+    Select(browser.find_element(By.ID, "profession")).select_by_value("hk-dlt-expert")
+    browser.find_element(By.ID, "wallet-request").click()
+    wait.until(ec.visibility_of_element_located((By.ID, "wallet-qr")))
+    wait.until(lambda d: "expired" in d.find_element(By.ID, "wallet-status").text)
+    assert "make a new one" in browser.find_element(By.ID, "wallet-status").text
+    assert not browser.find_element(By.ID, "wallet-qr").is_displayed()
+    assert not browser.find_element(By.ID, "wallet-link").is_displayed()
+    # a new request shows its own QR code again
+    browser.find_element(By.ID, "wallet-request").click()
+    wait.until(ec.visibility_of_element_located((By.ID, "wallet-qr")))
+    assert browser.find_element(By.ID, "wallet-link").is_displayed()

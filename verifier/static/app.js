@@ -335,6 +335,13 @@ function stopWallet() {
   walletRequestId = null;
 }
 
+// The QR code and link of the request on the page: shown while it waits for a wallet, taken off
+// once it is answered or expired (scanned again, it could only be refused).
+function showWalletCode(shown) {
+  document.getElementById("wallet-qr").hidden = !shown;
+  document.getElementById("wallet-link").parentElement.hidden = !shown;
+}
+
 function walletStatus(text) {
   document.getElementById("wallet-status").replaceChildren(shown(text));
 }
@@ -362,10 +369,12 @@ async function pollWallet(id) {
   showRefusals(data.refusals);
   if (data.state === "answered") {
     stopWallet();
+    showWalletCode(false);
     walletStatus("The wallet answered: the verdict is below.");
     renderReport(data.report);
   } else if (data.state === "expired") {
     stopWallet();
+    showWalletCode(false);
     walletStatus("The request expired before a wallet answered: make a new one.");
   } else {
     walletStatus(`Waiting for the applicant's wallet (until ${data.expiresAt})\u2026`);
@@ -399,6 +408,7 @@ async function requestFromWallet() {
   document.getElementById("result").replaceChildren();
   document.getElementById("wallet-qr").src = data.qr;
   document.getElementById("wallet-link").href = data.authorizationRequest;
+  showWalletCode(true);
   document.getElementById("wallet-box").hidden = false;
   document.getElementById("wallet-box").dataset.requestId = data.id;
   showRefusals([]);
