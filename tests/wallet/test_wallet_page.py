@@ -22,6 +22,7 @@ from talentproof.credential.jcs import canonicalize
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.person import commit_identity_document, new_salt
 from talentproof.credential.presentation import presentation_salt, verify_presentation
+from tests.interop.jsonld_support import assert_complete_in_both_processors
 from tests.pages import chromium, chromium_open, wallet_page
 
 from .wallet_helpers import issue
@@ -115,7 +116,8 @@ def test_jcs_equals_the_python_canonicalizer(browser: Any, page_url: str) -> Non
 
 def test_presentation_built_in_chromium_verifies_in_python(browser: Any, page_url: str) -> None:
     """The page's eddsa-jcs-2022 presentation for a given key (imported as a JWK) passes
-    credential.presentation.verify_presentation, with its salt as identityDocumentSalt."""
+    credential.presentation.verify_presentation, with its salt as identityDocumentSalt, and is
+    complete JSON-LD in PyLD and jsonld.js safe mode (what it sends over OpenID4VP; issue 14.1)."""
     loaded(browser, page_url)
     seed = hashlib.sha256(b"browser wallet holder").digest()
     key = Ed25519SigningKey.from_seed(seed)
@@ -145,6 +147,7 @@ def test_presentation_built_in_chromium_verifies_in_python(browser: Any, page_ur
     assert presentation_salt(vp) == salt
     assert vp["holder"] == did
     assert vp["proof"]["verificationMethod"] == key.public_key.verification_method
+    assert_complete_in_both_processors([("browser wallet presentation", vp)])
     # any change to what was signed is refused
     vp["identityDocumentSalt"] = new_salt()
     with pytest.raises(InvalidSignature):
