@@ -189,7 +189,7 @@ def test_the_wallet_page_shows_a_hostile_issuer_name_escaped(
     doc = wallet_issue(
         "employment",
         holder_did,
-        issuer={"id": "did:web:127.0.0.1%3A9", "name": HOSTILE},
+        issuer={"id": "did:web:localhost%3A9", "name": HOSTILE},
         id="urn:uuid:00000000-0000-4000-8000-00000000abcd",
     )
     held = hold(browser, wallet_url, [{"credential": doc, "issuer": "http://127.0.0.1:9"}])
