@@ -36,7 +36,7 @@ from talentproof.credential.errors import (
     SchemaValidationError,
 )
 from talentproof.verifier import fastschema
-from talentproof.verifier.facts import DegreeFact, fact_of
+from talentproof.verifier.facts import DegreeFact, fact_of, same_name
 from talentproof.verifier.report import CheckId, CredentialReport, Status
 from talentproof.verifier.trust import TrustedDeployment
 
@@ -90,6 +90,7 @@ class Reason(StrEnum):
     TYPE_NOT_ACCREDITED = "type_not_accredited"
     LEVEL_NOT_ACCREDITED = "level_not_accredited"
     ANOTHER_ISSUER = "another_issuer"
+    ISSUER_NAMED_OTHERWISE = "issuer_named_otherwise"
     ISSUER_ACCREDITED = "issuer_accredited"
     # (7) key
     KEY_NOT_REGISTERED = "key_not_registered"
@@ -219,6 +220,14 @@ def issuer_id(doc: Mapping[str, Any]) -> str | None:
     if isinstance(iss, Mapping):
         iss = iss.get("id")
     return iss if isinstance(iss, str) else None
+
+
+def issuer_name(doc: Mapping[str, Any]) -> str | None:
+    """The name the credential states for its issuer (``issuer.name``), None when it states
+    none (an issuer given as its DID alone)."""
+    iss = doc.get("issuer")
+    name = iss.get("name") if isinstance(iss, Mapping) else None
+    return name if isinstance(name, str) else None
 
 
 def utc(value: datetime | date | None) -> datetime | None:
@@ -550,6 +559,7 @@ def chain_checks(
     key_id: str | None,
     claimed_issuer: str | None,
     verdict: Any,
+    claimed_name: str | None = None,
     chain_id: int,
     block_number: int,
     block_hash_hex: str,
@@ -563,7 +573,9 @@ def chain_checks(
     at ``block_number`` of chain ``chain_id``; ``min_confirmations`` comes from the
     :class:`~talentproof.verifier.requirements.MinConfirmations` requirement; ``level``: a
     degree's level (``degree_level``), which its issuer may be accredited for instead of the
-    whole type (the verdict's ``type_scopes``).
+    whole type (the verdict's ``type_scopes``); ``claimed_issuer`` / ``claimed_name``: the
+    issuer's DID and name as the credential states them (`issuer_id`, `issuer_name`), which
+    must be the anchoring issuer's as registered (the name up to case, punctuation and spacing).
     """
     out: list[Finding] = []
     v = verdict
@@ -681,6 +693,11 @@ def chain_checks(
     elif claimed_issuer is not None and v.issuer_did and claimed_issuer != v.issuer_did:
         facts = {**facts6, "claimed": claimed_issuer, "issuerDid": v.issuer_did}
         out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.ANOTHER_ISSUER, facts, ev6))
+    elif claimed_name is not None and not same_name(claimed_name, str(v.issuer_name or "")):
+        # the signer's own DID under another's name (a wallet, a relying party reading the
+        # verified credential shows issuer.name): the name is the registry's, not the signer's
+        facts = {**facts6, "claimedName": claimed_name, "issuerDid": v.issuer_did}
+        out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.ISSUER_NAMED_OTHERWISE, facts, ev6))
     else:
         out.append(
             Finding(

@@ -841,6 +841,7 @@ class Verifier:
         The key holds every argument of the check, by value (:mod:`~talentproof.verifier.memo`)."""
         anchor = p.anchor
         claimed = checks.issuer_id(p.credential or {})
+        claimed_name = checks.issuer_name(p.credential or {})
         # A degree's level matters only when its issuer was not accredited for the whole type.
         level = None if v.type_accredited_at_anchor else checks.degree_level(p.credential, p.kind)
 
@@ -852,6 +853,7 @@ class Verifier:
                     kind=p.kind,
                     key_id=p.key_id,
                     claimed_issuer=claimed,
+                    claimed_name=claimed_name,
                     verdict=v,
                     chain_id=chain.chain_id,
                     block_number=chain.block_number,
@@ -871,6 +873,7 @@ class Verifier:
             level,
             p.key_id,
             claimed,
+            claimed_name,
             anchor.chain_id,
             anchor.registry,
             bytes(anchor.merkle_root),

@@ -189,6 +189,10 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
         f"The credential names issuer {f['claimed']}, but it was anchored by "
         f"{f['issuerName']} ({f['issuerDid']})."
     ),
+    Reason.ISSUER_NAMED_OTHERWISE: lambda f: (
+        f"The credential names its issuer {f['claimedName']!r}, but {f['issuerDid']} is "
+        f"registered as {f['issuerName']!r}: an issuer speaks under its own name only."
+    ),
     Reason.ISSUER_ACCREDITED: _issuer_passes,
     # (7) key
     Reason.KEY_NOT_REGISTERED: lambda f: (
