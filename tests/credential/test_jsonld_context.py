@@ -11,6 +11,7 @@ credentials) are tests/interop/test_issuer_jsonld.py.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -116,6 +117,22 @@ def test_the_shipped_context_is_the_one_credentials_name() -> None:
     assert json.loads(contexts.context_bytes(TALENTPROOF_CONTEXT)) == {"@context": ctx}
     for url in contexts.CONTEXT_FILES:
         assert "@context" in contexts.load_context(url), url
+
+
+#: SHA-256 of talentproof-v1.jsonld as released (f3d2724): credentials signed since name it
+RELEASED_V1_SHA256 = "24a4ed38039b44472d206040072880eac52fc3dab13e2fdccbaa91894eb5db46"
+
+
+def test_the_released_context_is_immutable() -> None:
+    """v1 is released: its bytes never change (what the issuer serves as ``immutable`` for a
+    year, and what every credential naming it was read with). A change of meaning is a new file
+    and URL (talentproof-v2.jsonld, ``https://talentproof.org/contexts/v2``)."""
+    assert contexts.CONTEXT_FILES[TALENTPROOF_CONTEXT] == "talentproof-v1.jsonld"
+    digest = hashlib.sha256(contexts.context_bytes(TALENTPROOF_CONTEXT)).hexdigest()
+    assert digest == RELEASED_V1_SHA256, (
+        "talentproof-v1.jsonld changed after its release: restore it, and put new terms in a "
+        "new versioned context (talentproof-v2.jsonld at https://talentproof.org/contexts/v2)"
+    )
 
 
 def _status(index: int) -> list[dict[str, Any]]:
