@@ -29,11 +29,12 @@ from typing import Any
 import typer
 
 from talentproof import devstack
+from talentproof.errors import TalentProofError
 
 PROFESSION = "hk-dlt-expert"
 
 
-class DemoError(Exception):
+class DemoError(TalentProofError):
     """The demo could not go on (the message says what the stack answered)."""
 
 

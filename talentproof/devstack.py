@@ -35,6 +35,8 @@ from typing import Any, Literal
 
 import typer
 
+from talentproof.errors import TalentProofError
+
 CHAIN_PORT = 8545
 ISSUER_PORT = 8000
 VERIFIER_PORT = 8001
@@ -48,7 +50,7 @@ ChainKind = Literal["anvil", "ganache", "network"]
 CHAIN_KINDS: tuple[ChainKind, ...] = ("anvil", "ganache", "network")
 
 
-class DevStackError(Exception):
+class DevStackError(TalentProofError):
     """`talentproof run` could not bring the stack up (the message says what to do)."""
 
 
