@@ -8,7 +8,8 @@ list credentials the issuer serves (issue 14, point 2):
 * ``GET /credentials/{id}``, pending and anchored (the JSON download);
 * the W3C VC API: ``POST /credentials/issue``'s 201 body (``verifiableCredential``, pending its
   anchor), and once anchored the credential at the answer's ``Location``;
-* the QR code the issuer serves (``GET /credentials/{id}/qr.png``) read back and decoded to JSON;
+* the QR code the issuer serves (``GET /credentials/{id}/qr.png``) read back and decoded to JSON
+  (``qr.svg`` is the same code: the decoded text drawn again is its bytes);
 * bulk jobs: each result row's credential, pending and anchored, and its ``qrPayload`` decoded;
 * the holder CLI's output: ``talentproof present`` writes a presentation of the anchored
   credentials (verified as a presentation, with its challenge and domain).
@@ -44,7 +45,7 @@ from talentproof.credential.anchor import split_anchor
 from talentproof.credential.issuance import CONTEXTS
 from talentproof.credential.issuance.template import NATIVE_SIGN
 from talentproof.credential.keys import Ed25519SigningKey
-from talentproof.credential.qr import decode_image, decode_payload
+from talentproof.credential.qr import decode_image, decode_payload, render_svg
 from talentproof.issuer.bulk import BulkRunner
 from tests.issuer.issuer_helpers import bearer, onboard
 
@@ -243,6 +244,9 @@ def test_every_form_the_holder_receives_verifies_with_digital_bazaar(
     from_qr = decode_payload(decode_image(png.content))
     assert from_qr == anchored
     _check(published, from_qr, "QR image decoded")
+    # the SVG is the same code: the decoded PNG text drawn again is the served SVG, byte for byte
+    svg = client.get(f"/credentials/{cred_id}/qr.svg", headers=bearer(token))
+    assert svg.status_code == 200 and svg.text == render_svg(decode_image(png.content))
 
     after = [
         orjson.loads(x) for x in client.get(results_url, headers=bearer(token)).text.splitlines()
