@@ -24,7 +24,7 @@ PACKAGES = ("credential", "ledger", "issuer", "verifier", "wallet")
 #: TalentProofError.
 INTERNAL_SIGNALS = {
     "talentproof.issuer.anchoring.ConcurrentBatching": "caught by AnchorWorker (batch rolled back)",
-    "talentproof.issuer.limits.BodyOverflow": "Starlette's HTTPException, rendered by api.errors",
+    "talentproof.issuer.api.limits.BodyOverflow": "Starlette's HTTPException, rendered by api.errors",
     "talentproof.issuer.oid4vci_jwt.ProofRejected": "caught by usecases.oid4vci (invalid_proof)",
     "talentproof.ledger._internal.transport.Malformed": "caught by HttpTransport (ChainUnavailable)",
     "talentproof.verifier.challenges.ChallengesFull": "caught by the service (503 Retry-After)",

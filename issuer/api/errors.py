@@ -4,7 +4,7 @@ Every error a use case raises is an `issuer.errors.IssuerError` leaf, whose clas
 error code; its HTTP status is chosen here, by type (`HTTP_STATUS`, `http_status`), and
 `error_answer` is the one place that turns it into an answer
 (``{"error": code, "message": ..., "field": ...}``, with ``Retry-After`` where a retry may help),
-for the routes, the ``POST /credentials`` fast path and the request limits (`issuer.limits`) alike.
+for the routes, the ``POST /credentials`` fast path and the request limits (`api.limits`) alike.
 FastAPI's request validation errors and an oversized body are rendered here too.
 """
 
@@ -164,7 +164,7 @@ def render_validation_error(request: Request, exc: RequestValidationError) -> Re
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers of this module on ``app``."""
     # import cycle: limits renders its errors through this module
-    from ..limits import BodyOverflow, overflow_response  # noqa: PLC0415 (import cycle)
+    from .limits import BodyOverflow, overflow_response  # noqa: PLC0415 (import cycle)
 
     @app.exception_handler(BodyOverflow)
     async def _body_overflow(_request: Request, exc: BodyOverflow) -> Response:

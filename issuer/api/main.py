@@ -15,13 +15,13 @@ from fastapi import FastAPI
 
 from ..anchoring import AnchorWorker
 from ..bulk import BulkRunner
-from ..limits import LimitSettings, RequestLimits
 from ..observability import GC_PAUSES, configure_logging, freeze_after_warm_up
 from ..service import IssuerService
 from . import contexts, deps
 from .deps import get_settings
 from .errors import install_error_handlers, render_issuer_error
 from .issuance import IssueFastPath, IssueGroups
+from .limits import LimitSettings, RequestLimits
 from .responses import ORJSONResponse
 from .routes import (
     api_keys,

@@ -15,8 +15,8 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from talentproof.issuer.api.limits import LimitSettings, RateLimiter, TokenBuckets, human_bytes
 from talentproof.issuer.errors import Unauthenticated
-from talentproof.issuer.limits import LimitSettings, RateLimiter, TokenBuckets, human_bytes
 from talentproof.ratelimit import client_address
 from tests.issuer.conftest import issuer_chain, make_service  # noqa: F401
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard, operator_headers

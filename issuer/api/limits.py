@@ -43,8 +43,8 @@ from talentproof.ratelimit import (
     retry_after_s,
 )
 
-from .api.errors import error_answer  # the one mapping of errors to HTTP
-from .errors import InvalidRequest, IssuerError, PayloadTooLarge, RateLimited
+from ..errors import InvalidRequest, IssuerError, PayloadTooLarge, RateLimited
+from .errors import error_answer  # the one mapping of errors to HTTP
 
 __all__ = ["LimitSettings", "RateLimiter", "RequestLimits", "TokenBuckets", "human_bytes"]
 
