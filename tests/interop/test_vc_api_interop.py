@@ -33,7 +33,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from talentproof.credential import integrity
+from talentproof.credential import examples, integrity
+from talentproof.credential.issuance import CONTEXTS
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.issuer.db import Institution
 from talentproof.verifier.service import ServiceSettings, create_app
@@ -171,6 +172,39 @@ def test_a_credential_signed_by_the_library_passes_talentproofs_signature_check(
         json={"verifiableCredential": {**forged, "proof": {**forged["proof"], **_method(signed)}}},
     )
     assert r.status_code == 400 and r.json()["errors"][0].startswith("proof:")
+
+
+@pytest.mark.parametrize("kind", ["EmploymentCredential", "OpenBadgeCredential"])
+def test_the_other_kinds_signed_by_the_library_pass_talentproofs_signature_check(
+    kind: str, client: TestClient, service: Any
+) -> None:
+    """The degree above; employment and Open Badge credentials too: issued through the VC API,
+    signed again by the library with the institution's key and the same ``created``, the
+    library's proof is TalentProof's byte for byte and passes its signature check."""
+    inst = onboard(client, types=[kind])
+    seed = _institution_seed(service, inst["slug"])
+    holder = Ed25519SigningKey.from_seed(HOLDER_SEED).public_key.did_key
+    own_party = {"EmploymentCredential": {"employer_name": "University of Testing"}}
+    subject = examples.BUILDERS[kind](holder, **own_party.get(kind, {}))["credentialSubject"]
+    unsigned_request = {
+        "@context": CONTEXTS[kind],
+        "type": ["VerifiableCredential", kind],
+        "issuer": inst["did"],
+        "credentialSubject": subject,
+    }
+    r = client.post(
+        "/credentials/issue",
+        headers=bearer(inst["api_key"]["token"]),
+        json={"credential": unsigned_request, "options": {}},
+    )
+    assert r.status_code == 201, r.text
+    ours = r.json()["verifiableCredential"]
+    unsigned = {k: v for k, v in ours.items() if k != "proof"}
+    theirs = sign_with_vc(unsigned, seed, inst["did"], created=ours["proof"]["created"])
+    integrity.verify(theirs)
+    assert theirs["proof"] == ours["proof"]
+    with pytest.raises(integrity.ProofError):  # and a claim changed after signing fails it
+        integrity.verify({**theirs, "validFrom": "2020-01-01T00:00:00Z"})
 
 
 def _method(doc: dict[str, Any]) -> dict[str, str]:
