@@ -363,9 +363,27 @@ class ChainGateway:
             key = ANVIL_DEV_GOVERNOR_KEY
         return self.sender(key)
 
+    def _codec(self) -> Any:
+        """The registry's ABI as the ledger encodes calls and decodes answers and events
+        (`ledger.abi.ContractABI`): the one ABI path, web3's contract machinery unused."""
+        from talentproof.ledger.abi import ContractABI  # noqa: PLC0415 (start-up time)
+
+        if self._abi is None:
+            self._abi = ContractABI(_registry_abi())
+        return self._abi
+
     def _data(self, fn: str, *args: Any) -> bytes:
-        _, contract = self._connect()
-        return bytes.fromhex(contract.encode_abi(fn, args=list(args)).removeprefix("0x"))
+        return bytes(self._codec().function(fn).encode(*args))
+
+    def _view(self, fn: str, *args: Any) -> Any:
+        """``eth_call`` of the registry's view ``fn`` at the latest block, decoded by the ledger
+        (a struct as its field tuple, for `ledger.models`' ``from_struct``). Call it under
+        `_guard`."""
+        w3, contract = self._connect()
+        function = self._codec().function(fn)
+        return function.decode(
+            bytes(w3.eth.call({"to": contract.address, "data": function.encode(*args)}))
+        )
 
     def _transact(self, sender: Any, fn: str, *args: Any) -> Any:
         with _guard(fn):
@@ -402,12 +420,14 @@ class ChainGateway:
         _, contract = self._connect()
         if issuer_id is None:
             receipt = self._transact(gov, "registerIssuer", name, did, [account])
-            from web3.logs import DISCARD  # noqa: PLC0415 (start-up time)
-
-            events = contract.events.IssuerRegistered().process_receipt(receipt, errors=DISCARD)
+            events = [
+                e
+                for e in self._codec().decode_logs(receipt["logs"], contract.address)
+                if e.name == "IssuerRegistered"
+            ]
             if not events:
                 raise LedgerUnavailable("registerIssuer mined without an IssuerRegistered event")
-            issuer_id = int(events[0]["args"]["issuerId"])
+            issuer_id = int(events[0].args["issuerId"])
         else:
             self._transact(gov, "addIssuerAccount", issuer_id, account)
         self._transact(gov, "addSigningKey", issuer_id, signing_key, 0, 0)
@@ -440,11 +460,11 @@ class ChainGateway:
         from talentproof.ledger.models import TimeWindow  # noqa: PLC0415 (start-up time)
 
         with _guard("credentialType()"):
-            w3, contract = self._connect()
+            w3, _ = self._connect()
             now = int(w3.eth.get_block("latest")["timestamp"])
             windows = [
                 TimeWindow.from_struct(
-                    contract.functions.credentialType(issuer_id, Web3.keccak(text=name_)).call()
+                    self._view("credentialType", issuer_id, Web3.keccak(text=name_))
                 )
                 for name_ in names
             ]
@@ -457,15 +477,16 @@ class ChainGateway:
     # -- issuer status -------------------------------------------------------------------------
     def issuer_state(self, issuer_id: int) -> IssuerLedgerState:
         """Read the issuer's status from the registry now (one call) and cache it."""
+        from talentproof.ledger.models import IssuerInfo  # noqa: PLC0415 (start-up time)
+
         with _guard("issuer()"):
-            _, contract = self._connect()
-            rec = contract.functions.issuer(issuer_id).call()
-        # IssuerRecord(name, did, status, registeredAt, suspendedAt, reinstatedAt, removedAt)
-        code = int(rec[2])
-        status = ISSUER_STATUSES[code] if 0 <= code < len(ISSUER_STATUSES) else f"status {code}"
-        stamp = {"suspended": int(rec[4]), "removed": int(rec[6]), "active": int(rec[3])}.get(
-            status, 0
-        )
+            rec = IssuerInfo.from_struct(self._view("issuer", issuer_id), issuer_id=issuer_id)
+        status = ISSUER_STATUSES[int(rec.status)]
+        stamp = {
+            "suspended": rec.suspended_at,
+            "removed": rec.removed_at,
+            "active": rec.registered_at,
+        }.get(status, 0)
         state = IssuerLedgerState(
             issuer_id,
             status,
@@ -488,13 +509,13 @@ class ChainGateway:
         per issuer), or None if that issuer never anchored it (or no issuer id is known)."""
         if not issuer_id:
             return None
+        from talentproof.ledger.models import AnchorRecord  # noqa: PLC0415 (start-up time)
+
         with _guard("anchor()"):
-            _, contract = self._connect()
-            rec = contract.functions.anchor(int(issuer_id), root).call()
-        issuer_id = int(rec[0])
-        if issuer_id == 0:
+            rec = AnchorRecord.from_struct(self._view("anchor", int(issuer_id), root))
+        if not rec.anchored:
             return None
-        return AnchorInfo(issuer_id, int(rec[1]), int(rec[2]), int(rec[3]))
+        return AnchorInfo(rec.issuer_id, rec.leaf_count, rec.block_number, rec.anchored_at)
 
     def send_anchor(self, account_key: bytes, root: bytes, leaf_count: int) -> Any:
         """Sign and broadcast ``anchorRoot``; returns the ledger's `PendingTx` at once."""
@@ -676,11 +697,7 @@ class ChainGateway:
         decoded by the ledger's decoder (`ledger.abi.ContractABI.decode_logs`: a
         `ledger.models.DecodedEvent` each): one ``eth_getLogs`` between the two blocks (None:
         the deployment block, latest)."""
-        from talentproof.ledger.abi import ContractABI  # noqa: PLC0415 (start-up time)
-
-        if self._abi is None:
-            self._abi = ContractABI(_registry_abi())
-        abi = self._abi
+        abi = self._codec()
         with _guard("eth_getLogs"):
             w3, contract = self._connect()
             logs = w3.eth.get_logs(
@@ -715,11 +732,10 @@ class ChainGateway:
         revoked = {raw: at for _block, raw, at in events}
         now = int(head["timestamp"])
         with _guard("signingKey()"):
-            _, contract = self._connect()
             windows = {}
             for raw in public_keys:
                 windows[bytes(raw)] = TimeWindow.from_struct(
-                    contract.functions.signingKey(issuer_id, raw).call()
+                    self._view("signingKey", issuer_id, raw)
                 )
         return SigningKeyRecords(issuer_id, now, windows, revoked, time.monotonic())
 
@@ -737,12 +753,17 @@ class ChainGateway:
 
     def credential_statuses(self, issuer_id: int, hashes: list[bytes]) -> list[tuple[bool, bool]]:
         """(revoked, suspended) now, for each credential hash in the issuer's namespace."""
+        from talentproof.ledger.models import (  # noqa: PLC0415 (start-up time)
+            CredentialStatusRecord,
+        )
+
         out = []
         with _guard("credentialStatus"):
-            _, contract = self._connect()
             for digest in hashes:
-                rec = contract.functions.credentialStatus(issuer_id, digest).call()
-                out.append((int(rec[0]) != 0, bool(rec[4])))
+                rec = CredentialStatusRecord.from_struct(
+                    self._view("credentialStatus", issuer_id, digest)
+                )
+                out.append((rec.revoked_at != 0, bool(rec.suspended)))
         return out
 
     def credential_record(
@@ -757,14 +778,13 @@ class ChainGateway:
         )
 
         with _guard("credentialStatus"):
-            _, contract = self._connect()
             rec = CredentialStatusRecord.from_struct(
-                contract.functions.credentialStatus(issuer_id, credential_hash).call()
+                self._view("credentialStatus", issuer_id, credential_hash)
             )
             batch_revoked_at = 0
             if root is not None:
                 batch_revoked_at = AnchorRecord.from_struct(
-                    contract.functions.anchor(issuer_id, root).call()
+                    self._view("anchor", issuer_id, root)
                 ).revoked_at
         return CredentialChainStatus(
             revoked_at=int(rec.revoked_at),

@@ -94,9 +94,12 @@ def test_relative_import_resolves_against_the_importer(check, tmp_path):
 
 ROOT = SCRIPT.parent.parent
 #: Packages that reach the chain only through `talentproof.ledger` (issue 13, point 2): no
-#: JSON-RPC method of their own, no web3 or ABI codec of their own. (issuer/chain.py still
-#: drives web3 on the ledger's transport: not listed until it reads through ledger's clients.)
-LEDGER_USERS = ("verifier", "wallet", "talentproof", "credential")
+#: JSON-RPC method of their own, no web3 or ABI codec of their own.
+LEDGER_USERS = ("verifier", "wallet", "talentproof", "credential", "issuer")
+#: Not yet: issuer/chain.py (`ChainGateway`) still reads blocks, receipts and logs through web3
+#: on the ledger's failover transport (`ledger.chain.web3_on`); its calls, answers and events go
+#: through `ledger.abi.ContractABI`. Moving those reads into `ledger` empties this.
+NOT_YET = {"issuer/chain.py"}
 _CHAIN_LIBRARIES = ("web3", "eth_abi")  # (eth_account only turns keys into addresses)
 
 
@@ -120,7 +123,12 @@ def _chain_reaches(path: Path) -> list[str]:
 def test_the_chain_is_reached_through_the_ledger_only(package: str) -> None:
     """A package above or beside the ledger names no JSON-RPC method and imports no web3 or ABI
     codec: its chain reads go through `ledger` (the verifier's through `ChainReader`)."""
-    reaches = [r for p in sorted((ROOT / package).rglob("*.py")) for r in _chain_reaches(p)]
+    reaches = [
+        r
+        for p in sorted((ROOT / package).rglob("*.py"))
+        if p.relative_to(ROOT).as_posix() not in NOT_YET
+        for r in _chain_reaches(p)
+    ]
     assert reaches == []
 
 
