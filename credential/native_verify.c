@@ -6,8 +6,8 @@
  * folder file through verifier.bulk.prepare_files; `bulk.NATIVE` the switch), the twin that
  * decides every file this declines: checks 1, 3, 4 in 72.3 against 124.2 us a credential
  * (bench/verifier_perf.py folder C on/off; bench/results.md 2026-12-07 11:48-12:16,
- * docs/architecture.md "The C fast paths"). Differential tests: tests/verifier/test_native_verify.py,
- * tests/verifier/test_native_verify_hostile.py.
+ * docs/architecture.md "The C fast paths"). Differential tests:
+ * tests/verifier/test_native_verify.py, tests/verifier/test_native_verify_hostile.py.
  *
  * offline(document) -> (credential, chainId, registry, merkleRoot, leafIndex, treeSize, path,
  *                       key, verificationMethod, created, credentialHash) or None
