@@ -4,7 +4,7 @@ fresh data folder on free ports, with the settings `make run` uses (the issuer's
 waits up to 2 s to fill; ``--batch-wait`` changes it).
 
 - **Offer to credential in the wallet**: the institution's ``POST /credential-offers`` to the
-  anchored credential in the CLI wallet, by the wallet's own code (`Issuance.accept` of
+  anchored credential in the CLI wallet, by the wallet's own code (`IssuanceClient.accept` of
   wallet/oid4vci.py: offer, metadata, token, c_nonce, credential request answered 202, then the
   deferred credential endpoint polled at the issuer's ``interval`` until the anchored form
   arrives). Split into the protocol part (offer creation to the 202) and the wait for the anchor
@@ -48,7 +48,7 @@ from talentproof.credential.person import commit_identity_document
 from talentproof.demo import demo_subjects
 from talentproof.ledger.nodes import free_port
 from talentproof.wallet.inspect import sort_for_presentation
-from talentproof.wallet.oid4vci import Issuance, parse_offer_uri
+from talentproof.wallet.oid4vci import IssuanceClient, parse_offer_uri
 from talentproof.wallet.oid4vp import (
     fetch_request_object,
     match_dcql,
@@ -144,7 +144,7 @@ def issue_once(
     marks: dict[str, float] = {}
 
     def progress(line: str) -> None:
-        if line.startswith("signed;"):  # Issuance.accept: the credential request answered 202
+        if line.startswith("signed;"):  # IssuanceClient.accept: the credential request answered 202
             marks["deferred"] = time.perf_counter()
 
     started = time.perf_counter()
@@ -156,7 +156,7 @@ def issue_once(
     if r.status_code != 201:
         raise SystemExit(f"POST /credential-offers: HTTP {r.status_code} {r.text[:300]}")
     made = r.json()
-    outcome = Issuance(wallet.key(), client, sleep=sleep).accept(
+    outcome = IssuanceClient(wallet.key(), client, sleep=sleep).accept(
         parse_offer_uri(made["credentialOfferUri"]), made["txCode"], timeout=120, progress=progress
     )
     done = time.perf_counter()

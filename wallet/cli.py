@@ -105,11 +105,11 @@ def _pending_note(wallet: Wallet, transaction: dict[str, Any]) -> None:
 
 def _finish_pending(wallet: Wallet, wait: float) -> int:
     """Try each kept transaction (waiting up to ``wait`` s each); how many are still pending."""
-    from .oid4vci import Issuance
+    from .oid4vci import IssuanceClient
 
     left = 0
     with _http() as client:
-        issuance = Issuance(wallet.key(), client)
+        issuance = IssuanceClient(wallet.key(), client)
         for path, transaction in list(wallet.pending()):
             try:
                 outcome = issuance.finish(transaction, timeout=wait)
@@ -200,7 +200,7 @@ def register(app: typer.Typer) -> None:
         wallet_dir: WalletDir = DEFAULT_WALLET_DIR,
     ) -> None:
         """Accept a credential offer: redeem it, prove the key, wait for the anchored form."""
-        from .oid4vci import OFFER_SCHEME, Issuance, parse_offer_uri
+        from .oid4vci import OFFER_SCHEME, IssuanceClient, parse_offer_uri
 
         with _errors():
             wallet = Wallet(wallet_dir)
@@ -214,7 +214,7 @@ def register(app: typer.Typer) -> None:
             text = _read_uri(uri, image, OFFER_SCHEME, "the credential offer")
             reference = parse_offer_uri(text)
             with _http() as client:
-                outcome = Issuance(wallet.key(), client).accept(
+                outcome = IssuanceClient(wallet.key(), client).accept(
                     reference, tx_code, timeout=wait, progress=_say
                 )
             _store(wallet, outcome.credentials)

@@ -8,7 +8,7 @@ authorization server's metadata → the token → a ``c_nonce`` → the credenti
 anchored credential arrives.
 
 The pure pieces (`parse_offer_uri`, `parse_offer`, `well_known_url`, `proof_jwt`) are separate
-from the HTTP ones (`Issuance`).
+from the HTTP ones (`IssuanceClient`).
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ __all__ = [
     "OFFER_SCHEME",
     "PRE_AUTHORIZED_GRANT",
     "PROOF_TYP",
-    "Issuance",
+    "IssuanceClient",
+    "IssuanceResult",
     "Offer",
     "OfferReference",
-    "Outcome",
     "parse_offer",
     "parse_offer_uri",
     "proof_jwt",
@@ -151,7 +151,7 @@ def proof_jwt(
 
 
 @dataclass
-class Outcome:
+class IssuanceResult:
     """What an issuance brought: credentials received, and a transaction still pending."""
 
     credentials: list[dict[str, Any]] = field(default_factory=list)
@@ -179,7 +179,7 @@ def _oauth_error(response: httpx.Response) -> tuple[str, str | None] | None:
     return None
 
 
-class Issuance:
+class IssuanceClient:
     """An OpenID4VCI client for one wallet key, over one HTTP client."""
 
     def __init__(
@@ -330,13 +330,13 @@ class Issuance:
         *,
         timeout: float,
         progress: Callable[[str], None] = lambda _: None,
-    ) -> Outcome:
+    ) -> IssuanceResult:
         """The whole flow; waits up to ``timeout`` seconds for the deferred credential."""
         offer = self.resolve(reference)
         meta, as_meta = self.metadata(offer)
         progress(f"offer from {_display_name(meta) or offer.credential_issuer}")
         token = self.token(offer, as_meta, tx_code)
-        outcome = Outcome()
+        outcome = IssuanceResult()
         for config_id in offer.configuration_ids:
             r = self.request(meta, token, config_id)
             got = self._credential_answer(r, "credential request")
@@ -360,7 +360,7 @@ class Issuance:
             outcome.credentials += done.credentials
         return outcome
 
-    def finish(self, transaction: Mapping[str, Any], *, timeout: float) -> Outcome:
+    def finish(self, transaction: Mapping[str, Any], *, timeout: float) -> IssuanceResult:
         """Poll a deferred transaction for up to ``timeout`` seconds (at least once)."""
         endpoint = transaction.get("deferred_credential_endpoint")
         if not isinstance(endpoint, str):
@@ -378,11 +378,11 @@ class Issuance:
             )
             got = self._credential_answer(r, "deferred credential request")
             if isinstance(got, list):
-                return Outcome(credentials=got)
+                return IssuanceResult(credentials=got)
             interval = got.get("interval", transaction.get("interval", 1))
             interval = float(interval) if isinstance(interval, int | float) else 1.0
             if time.monotonic() + min(interval, 1.0) > deadline:
-                return Outcome(pending=dict(transaction))
+                return IssuanceResult(pending=dict(transaction))
             self.sleep(max(0.2, min(interval, 5.0, deadline - time.monotonic())))
 
     @staticmethod
