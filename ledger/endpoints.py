@@ -144,7 +144,10 @@ class EndpointStatus:
         }
 
 
-class _State:
+class _EndpointState:
+    """One endpoint's health as its callers saw it: down since when (None: up), why, how many
+    failures in all, and when a request or probe last settled it."""
+
     __slots__ = ("checked", "detail", "down_since", "failures")
 
     def __init__(self) -> None:
@@ -180,7 +183,7 @@ class RpcEndpoints:
         #: times the current endpoint changed because a request failed over
         self.failovers = 0
         self._current = 0
-        self._states = [_State() for _ in self.urls]
+        self._states = [_EndpointState() for _ in self.urls]
         self._lock = threading.Lock()
         self._local = threading.local()
 
