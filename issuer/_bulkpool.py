@@ -101,7 +101,7 @@ def _owner_gone(owner: int) -> bool:
         return False
 
 
-def _exit_with(owner: int) -> None:
+def exit_with(owner: int) -> None:
     """Wait until process ``owner`` ends, then end this process at once (`os._exit`: no
     clean-up runs; a signing process stores nothing, its owner stores what it signs)."""
     try:
@@ -133,7 +133,7 @@ def start_signing_process(owner: int) -> None:
     tracker end on their own.
     """
     threading.Thread(
-        target=_exit_with, args=(owner,), name="signing-owner-watch", daemon=True
+        target=exit_with, args=(owner,), name="signing-owner-watch", daemon=True
     ).start()
     yield_to_runner()
 

@@ -434,14 +434,14 @@ def native_offline() -> Any:
             try:
                 from talentproof.credential import native, native_verify  # noqa: PLC0415
 
-                native_verify.setup(address, native.jcs_digests, native.merkle_root, _key_raw)
+                native_verify.setup(address, native.jcs_digests, native.merkle_root, raw_key_of)
                 _offline_fn = native_verify.offline
             except (ImportError, AttributeError):  # pragma: no cover - a tree without the C
                 _offline_fn = False
     return _offline_fn or None
 
 
-def _key_raw(vm: str) -> bytes | None:
+def raw_key_of(vm: str) -> bytes | None:
     """The key a verification method names, as ``integrity._checked_proof`` resolves it with no
     DID documents (``DID_KEY_CACHE``, else ``resolve_verification_method``), or None when it
     does not resolve (the C path then declines: the Python check words the error)."""

@@ -98,9 +98,9 @@ _WATCHER = """
 import os, sys, time
 if sys.argv[2] == "no-pidfd":
     del os.pidfd_open
-from talentproof.issuer._bulkpool import _exit_with
+from talentproof.issuer._bulkpool import exit_with
 
-_exit_with(int(sys.argv[1]))
+exit_with(int(sys.argv[1]))
 time.sleep(3600)
 """
 

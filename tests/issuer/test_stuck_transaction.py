@@ -47,7 +47,12 @@ def test_dropped_transaction_is_replaced(make_service, issuer_chain) -> None:
             batch = session.scalars(select(AnchorBatch)).one()
         assert batch.state == "anchored"
         assert batch.tx_hash != first_tx and batch.tx_attempts == 2
-        assert service.metrics.tx_replaced._value.get() == 1
+        assert (
+            service.metrics.registry.get_sample_value(
+                "talentproof_issuer_transactions_replaced_total"
+            )
+            == 1
+        )
         assert (
             client.get(f"/credentials/{cred['id']}/anchor", headers=bearer(token)).json()["status"]
             == "anchored"

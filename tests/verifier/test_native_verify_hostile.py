@@ -141,7 +141,7 @@ def test_document_changed_while_python_runs(change: str) -> None:
     checked and holds, not read the objects it looked at before through borrowed pointers."""
     done = _run(
         f"""
-        key_raw = bulk._key_raw
+        key_raw = bulk.raw_key_of
         state = {{}}
 
         def key_of(vm):
@@ -204,7 +204,7 @@ def test_setup_refuses_an_address_that_is_not_one(address: str) -> None:
         f"""
         from talentproof.credential import native
         try:
-            native_verify.setup({address}, native.jcs_digests, native.merkle_root, bulk._key_raw)
+            native_verify.setup({address}, native.jcs_digests, native.merkle_root, bulk.raw_key_of)
         except (TypeError, ValueError, OverflowError) as exc:
             assert "address" in str(exc), exc
         else:
