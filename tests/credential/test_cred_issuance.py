@@ -223,6 +223,8 @@ def test_a_subject_alone_takes_the_shortest_path(monkeypatch: pytest.MonkeyPatch
     """The subject-alone path is really taken for the kinds it serves (not silently always
     the general one), and its bytes are the general path's and the plain path's."""
     taken: list[str] = []
+    # private on purpose: this test is about the template's subject-alone shortcut itself (that
+    # `issue_one` takes it, and that switching it off gives the same bytes)
     issue_subject = BulkTemplate._issue_subject
 
     def counted(self: BulkTemplate, *args: Any) -> Any:

@@ -125,7 +125,9 @@ def test_a_job_of_heavy_rows_keeps_a_few_chunks_in_memory(
         job = create_job(service, caller, upload, path.name, "DegreeCredential", "csv", None).body
     path.unlink()
 
-    # what is read and not yet stored, at its most (records submitted to the signing processes)
+    # what is read and not yet stored, at its most (records submitted to the signing processes);
+    # private on purpose: the pipeline's two steps are wrapped to count what is in flight between
+    # them, which no public reader of a running job shows
     in_flight, most, chunks = [0], [0], []
     submit, store = BulkRunner._submit_block, BulkRunner._store_chunks
     weights: dict[int, int] = {}  # by submitted chunk (its id while it is in flight)

@@ -224,6 +224,8 @@ def test_a_job_queued_by_another_process_wakes_the_idle_runner_at_once(client, s
             time.sleep(0.01)
         _assert_reference_bytes(service, job_id, subjects)
         # and a second runner on the same folder cannot take the address: it polls instead
+        # (private on purpose: the wake-up listener is the mechanism under test, tried without
+        # starting a second runner's loop and signing pool)
         other = BulkRunner(service, processes=1)
         other._listen()
         assert other._listener is None

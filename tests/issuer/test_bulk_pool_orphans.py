@@ -32,6 +32,7 @@ if __name__ == "__main__":
     pool.start()
     workers = pool.pids()
     assert len(workers) == 2, workers
+    # the standard library's private pids: no public reader names the forkserver and tracker
     server = forkserver._forkserver._forkserver_pid
     tracker = resource_tracker._resource_tracker._pid
     lines = [f"worker {pid}" for pid in workers] + [f"forkserver {server}"]
