@@ -67,7 +67,7 @@ from ._bulkworker import row_to_request as row_to_request  # re-exported: a row 
 from ._bulkworker import split_views
 from .auth import Principal
 from .db import AnchorBatch, BulkJob, Institution, utcnow
-from .errors import Forbidden, InvalidRequest, NotAccredited, NotFound
+from .errors import Conflict, Forbidden, InvalidRequest, NotAccredited, NotFound
 from .observability import lower_thread_priority
 from .outcome import Outcome, accepted
 from .service import IssuerService, fingerprint
@@ -598,10 +598,19 @@ def _remove_upload(path: str | None) -> bool:
     return True
 
 
-def _uploader_stopped(session: Any, institution_id: int, api_key_id: str | None) -> str | None:
+def _uploader_stopped(
+    session: Any, institution_id: int, api_key_id: str | None, signing_key_id: int | None = None
+) -> str | None:
     """Why a job may sign no more though its upload was accepted: the operator suspended its
     institution's API access, or revoked (or rotated) the API key that uploaded it (a stolen
-    key's job stops with the key); None when it may go on."""
+    key's job stops with the key), or the ledger closed the signing key the job signs with
+    (`Institutions.close_keys_the_ledger_closed`); None when it may go on."""
+    if signing_key_id is not None and institution_store.closed_on_chain(session, signing_key_id):
+        return (
+            "the signing key this job signs with was revoked on the ledger (or its validity "
+            "window ended); the rows not signed yet are not issued: upload them again once the "
+            "operator has rotated the key"
+        )
     # one statement: the institution's status and the key's revocation read together
     status, revoked = institution_store.standing(session, institution_id, api_key_id)
     if status != "active":
@@ -1001,7 +1010,7 @@ class BulkRunner:
         bulk_store.unfinished_ids(session)
         session.get(BulkJob, "")  # what `run_job` and `_store_chunks` look up, by key
         session.get(Institution, 0)
-        _uploader_stopped(session, institution_id, "warm-up")  # run_job's, at each chunk
+        _uploader_stopped(session, institution_id, "warm-up", 0)  # run_job's, at each chunk
         job_id = "warm-up-" + secrets.token_hex(8)
         now = utcnow()
         job = BulkJob(
@@ -1082,9 +1091,10 @@ class BulkRunner:
         for job_id in ids:
             try:
                 self._run_job_resuming(job_id)
-            except (OSError, ValueError, NotAccredited, Forbidden) as exc:
+            except (OSError, ValueError, NotAccredited, Forbidden, Conflict) as exc:
                 # the upload is gone, unreadable or altered; or the institution may no longer
-                # issue the job's type (`run_job`): that job fails, the others still run
+                # issue the job's type, or has no signing key the ledger holds valid
+                # (`run_job`): that job fails, the others still run
                 _logger.error("bulk job failed", extra={"job": job_id, "error": str(exc)})
                 with self.service.session() as session:
                     job = session.get(BulkJob, job_id)
@@ -1157,7 +1167,7 @@ class BulkRunner:
         if offers:
             self._run_offer_job(job_id, institution_id, fmt, kind, path, offset, rows_done)
             return
-        _key_row_id, signer = service.signer_for(institution_id)
+        key_row_id, signer = service.signer_for(institution_id)
         job_context = (signer.key.seed, did, identity, kind, accredited, slug)
         # A small job signs here; a larger one in the runner's warm pool, or (a runner not
         # started: CLI ``worker --once``, tests) in a pool started for this job alone
@@ -1201,7 +1211,7 @@ class BulkRunner:
                     # uploading key meanwhile (checked once the chunk is read: the read that
                     # finds the end of the file signs nothing, and needs no check)
                     with service.sessions() as session:
-                        stopped = _uploader_stopped(session, institution_id, api_key_id)
+                        stopped = _uploader_stopped(session, institution_id, api_key_id, key_row_id)
                     if stopped is not None:
                         for submitted in in_flight:  # signed, never stored
                             for future in submitted[0]:

@@ -100,6 +100,11 @@ class SigningKey(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: when the ledger watch found the registry no longer holds the key valid (governance
+    #: revoked it, or its window ended): retired then, and its bulk jobs stop (migration 0009)
+    closed_on_chain_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
 
 
 class ApiKey(Base):

@@ -80,7 +80,8 @@ _logger = logging.getLogger(__name__)
 
 TYPES_REFRESH_S = 5.0
 """How often the ledger watch re-reads the accredited types each institution lists (one call per
-listed name; the status is read every `LEDGER_REFRESH_S`)."""
+listed name) and its active signing keys (one call per key, and the revocation events since the
+last read); the status is read every `LEDGER_REFRESH_S`."""
 
 #: Principals, institutions, active signing keys and recorded ledger states are cached a few
 #: seconds (`caches.IssuerCaches`, TTLs `caches.CACHE_TTL_S` and `caches.LEDGER_SHARED_TTL_S`);
@@ -492,12 +493,14 @@ class IssuerService:
     def record_ledger_states(self, states: list[IssuerLedgerState]) -> None:
         """Record a complete read of the institutions' ledger status (`LedgerStates.record`);
         at most every `TYPES_REFRESH_S` seconds also close, in the service's table, the types
-        the registry no longer holds open (`Institutions.close_withdrawn_types`)."""
+        the registry no longer holds open (`Institutions.close_withdrawn_types`) and the
+        signing keys it no longer holds valid (`Institutions.close_keys_the_ledger_closed`)."""
         self.ledger_states.record(states)
         now = time.monotonic()
         if now - self._types_read_at >= TYPES_REFRESH_S:
             self._types_read_at = now
             self.institutions.close_withdrawn_types()
+            self.institutions.close_keys_the_ledger_closed()
 
     def ledger_state(self, chain_issuer_id: int | None) -> IssuerLedgerState | None:
         """The institution's ledger status for status endpoints (`LedgerStates.current`)."""

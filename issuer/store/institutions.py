@@ -1,5 +1,7 @@
 """The store's queries on institutions, their signing keys and API keys."""
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -141,3 +143,50 @@ def active_signing_key_id(session: Session, institution_id: int) -> int | None:
         statements.SELECT_ACTIVE_KEY_ID, {"inst": institution_id}
     ).scalar()
     return found
+
+
+def active_keys_on_chain(session: Session) -> list[tuple[int, int | None, int, bytes]]:
+    """(institution id, chain issuer id, key id, raw public key) of every active signing key
+    of the institutions registered on the ledger: what the ledger watch checks is still valid."""
+    rows = session.execute(
+        select(
+            Institution.id, Institution.chain_issuer_id, SigningKey.id, SigningKey.public_key_raw
+        )
+        .join(SigningKey, SigningKey.institution_id == Institution.id)
+        .where(Institution.chain_issuer_id.is_not(None), SigningKey.active.is_(True))
+        .order_by(SigningKey.id)
+    ).all()
+    return [(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+
+
+def close_keys_on_chain(
+    session: Session, key_ids: list[int], at: dt.datetime
+) -> list[tuple[int, str, int]]:
+    """Retire the signing keys ``key_ids`` that are still active, recording that the ledger
+    closed them at ``at``; (institution id, slug, key id) of each one retired here."""
+    closed: list[tuple[int, str, int]] = []
+    for key in session.scalars(
+        select(SigningKey).where(SigningKey.id.in_(key_ids), SigningKey.active.is_(True))
+    ):
+        key.active = False
+        key.retired_at = key.closed_on_chain_at = at
+        slug = session.scalar(select(Institution.slug).where(Institution.id == key.institution_id))
+        closed.append((key.institution_id, slug or "", key.id))
+    return closed
+
+
+def newest_signing_key(session: Session, institution_id: int) -> SigningKey | None:
+    """The institution's newest signing key, active or retired (None: it has none)."""
+    return session.scalar(
+        select(SigningKey)
+        .where(SigningKey.institution_id == institution_id)
+        .order_by(SigningKey.id.desc())
+        .limit(1)
+    )
+
+
+def closed_on_chain(session: Session, key_id: int) -> bool:
+    """Whether the ledger watch found the registry no longer holds signing key ``key_id``
+    valid (a bulk job signing with it stops)."""
+    at = session.scalar(select(SigningKey.closed_on_chain_at).where(SigningKey.id == key_id))
+    return at is not None

@@ -119,6 +119,8 @@ def institution_body(inst: Institution, keys: list[SigningKey]) -> dict[str, Any
                 "publicKeyMultibase": k.public_key_multibase,
                 "active": k.active,
                 "created_at": iso_z(k.created_at),
+                # set when the ledger watch retired the key: governance revoked it on chain
+                "closed_on_chain_at": iso_z(k.closed_on_chain_at),
             }
             for k in keys
         ],
@@ -333,6 +335,39 @@ class Institutions:
                 extra={"institution": slug, "credential_type": name},
             )
         return closed
+
+    def close_keys_the_ledger_closed(self) -> list[tuple[str, int]]:
+        """Retire every active signing key the registry no longer holds valid: governance
+        revoked it (``revokeSigningKey``, with its CLI, which never tells this table) or its
+        window ended. Issuance then refuses, naming the cause and the operator's remedy (a
+        rotation), and a bulk job signing with the key stops (`store.closed_on_chain`). Only
+        ``revoked`` and ``ended`` close a key: a key the registry does not list yet (one just
+        rotated in, read from a node behind) is left alone. Returns the (slug, key id) pairs
+        retired; raises `LedgerUnavailable` (nothing changed then)."""
+        with self.c.sessions() as session:
+            active = store.active_keys_on_chain(session)
+        by_issuer: dict[int, list[tuple[int, bytes]]] = {}
+        for _inst_id, chain_issuer_id, key_id, raw in active:
+            by_issuer.setdefault(chain_issuer_id, []).append((key_id, raw))
+        to_close = [
+            key_id
+            for chain_issuer_id, keys in by_issuer.items()
+            for records in [self.c.chain.signing_keys(chain_issuer_id, [raw for _, raw in keys])]
+            for key_id, raw in keys
+            if records.state(raw) in ("revoked", "ended")
+        ]
+        if not to_close:
+            return []
+        with self.c.session() as session:
+            closed = store.close_keys_on_chain(session, to_close, utcnow())
+        for inst_id, slug, key_id in closed:
+            self.c.caches.signers.pop(inst_id)
+            _logger.warning(
+                "signing key closed on the ledger: retired, nothing more is signed with it",
+                extra={"institution": slug, "key_id": key_id},
+            )
+        self.c.caches.forget()
+        return [(slug, key_id) for _inst_id, slug, key_id in closed]
 
     def set_status(self, session: Session, slug: str, status: str) -> dict[str, Any]:
         """Suspend (``suspended``) or reactivate (``active``) an institution's API access."""

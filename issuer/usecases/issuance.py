@@ -61,6 +61,19 @@ class _PendingIssue:
     row: dict[str, Any]
 
 
+def _no_signing_key(session: Any, inst: Institution | None, institution_id: int) -> str:
+    """Why the institution cannot sign: the ledger closed its key (the operator's remedy named),
+    or it has none."""
+    last = institution_store.newest_signing_key(session, institution_id)
+    if inst is not None and last is not None and last.closed_on_chain_at is not None:
+        return (
+            "the institution's signing key was revoked on the ledger (or its validity window "
+            "ended) and signs nothing more; the operator rotates it: "
+            f"POST /operator/institutions/{inst.slug}/signing-keys/rotate"
+        )
+    return "the institution has no active signing key"
+
+
 class Issuance:
     """The issuance use cases."""
 
@@ -95,7 +108,7 @@ class Issuance:
             inst = session.get(Institution, institution_id)
             row = institution_store.newest_active_signing_key(session, institution_id)
             if inst is None or row is None:
-                raise Conflict("the institution has no active signing key")
+                raise Conflict(_no_signing_key(session, inst, institution_id))
             seed = self.c.vault.open(row.seed_enc, context=f"signing-key:{row.id}")
             signer = (row.id, _cred.Signer(seed, inst.did))
         signers.put(institution_id, signer, at=now)
