@@ -591,6 +591,7 @@ def serve(
     from talentproof.verifier.errors import VerifierError
     from talentproof.verifier.service import create_app
     from talentproof.verifier.settings import ServiceSettings
+    from talentproof.verifier.vc_api_tokens import access_line
 
     try:
         parse_rpc_urls(rpc, name="--rpc, TALENTPROOF_VERIFIER_RPC_URL or TALENTPROOF_RPC_URL")
@@ -607,11 +608,16 @@ def serve(
 
             generate_key_file(receipt_key)
     try:
-        app = create_app(
-            ServiceSettings(rpc_url=rpc, trust=trust, receipt_key=receipt_key, domain=domain)
-        )
+        settings = ServiceSettings(rpc_url=rpc, trust=trust, receipt_key=receipt_key, domain=domain)
+        app = create_app(settings)
     except VerifierError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
+    # how the VC API is reached (TALENTPROOF_VERIFIER_VC_API_TOKENS_FILE); the page and /api/v1
+    # are public either way
+    typer.echo(
+        "VC API (POST /credentials/verify, /presentations/verify): "
+        + access_line(settings.vc_api_tokens)
+    )
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
@@ -626,6 +632,49 @@ def keygen(
         raise _fail(f"{out} exists; refusing to overwrite a key", EXIT_USAGE)
     key_id = generate_key_file(out)
     typer.echo(f"verifier key {key_id} written to {out}")
+
+
+@verifier_app.command("token")
+def token(
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Who the token is for (one word), kept beside its hash."),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Append the token's line to this tokens file (created private if absent).",
+        ),
+    ] = None,
+) -> None:
+    """Mint a token for the verifier's W3C VC API: prints the token once, and the line (its
+    SHA-256 hash) the file named by TALENTPROOF_VERIFIER_VC_API_TOKENS_FILE keeps."""
+    from talentproof.private import open_private
+    from talentproof.verifier.settings import VC_API_TOKENS_VARIABLE
+    from talentproof.verifier.vc_api_tokens import new_token, token_line
+
+    minted = new_token()
+    try:
+        line = token_line(minted, name)
+    except ValueError as exc:
+        raise _fail(f"--name: {exc}", EXIT_USAGE) from None
+    if file is not None:
+        try:
+            # a last line without its newline is not joined with this one
+            ends_open = file.is_file() and file.read_bytes()[-1:] not in (b"", b"\n")
+            with open_private(file, "a") as handle:
+                handle.write(("\n" if ends_open else "") + line + "\n")
+        except OSError as exc:
+            raise _fail(f"--file: cannot write {file}: {exc.strerror or exc}", EXIT_USAGE) from None
+    typer.echo(f"token  {minted}")
+    typer.echo("       (shown once: give it to the VC API's client; only its hash is kept)")
+    if file is not None:
+        typer.echo(f"added  {line}")
+        typer.echo(f"       to {file}; restart the verifier with {VC_API_TOKENS_VARIABLE}={file}")
+    else:
+        typer.echo(f"line   {line}")
+        typer.echo(f"       add it to the file {VC_API_TOKENS_VARIABLE} names, then restart")
 
 
 def register(app: typer.Typer) -> None:

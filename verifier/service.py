@@ -15,7 +15,11 @@ Endpoints (OpenAPI at ``/docs``):
 
 None needs authentication, so challenges and verification are rate-limited per client address
 and the open challenges are capped (`talentproof.verifier.limits`, `.challenges`; 429 with
-``Retry-After``).
+``Retry-After``). The one exception a deployment may choose: with
+``TALENTPROOF_VERIFIER_VC_API_TOKENS_FILE`` set, the W3C VC API's two routes need a bearer token
+(`talentproof.verifier.vc_api_tokens`), declared in the OpenAPI document; the page and
+``/api/v1`` stay public (the officer at a counter has no token to give), and ``/readyz`` says
+which (``vcApi.authentication``).
 
 Reports are those of :class:`~talentproof.verifier.engine.ApplicationReport`: ``outcome``
 (``code`` VALID_MEETS, VALID_NOT_MET, VALID, INVALID or NOT_VERIFIABLE, ``label``, ``reason``)
@@ -52,6 +56,7 @@ from talentproof.verifier.receipt import load_key, sign_receipt
 from talentproof.verifier.requirements import Domain, MinConfirmations, Requirement
 from talentproof.verifier.settings import ServiceSettings
 from talentproof.verifier.vc_api import router as vc_api_router
+from talentproof.verifier.vc_api_tokens import GUARDED, OPEN
 
 if TYPE_CHECKING:
     from talentproof.verifier.shared_store import DbChallengeStore
@@ -314,6 +319,45 @@ def _document_professions(app: FastAPI, ids: list[str]) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+#: The VC API's routes (`talentproof.verifier.vc_api`), the only ones a token may guard.
+VC_API_PATHS = ("/credentials/verify", "/presentations/verify")
+#: The OpenAPI name of the VC API's bearer scheme.
+VC_API_SCHEME = "VcApiToken"
+
+
+def _document_vc_api_access(app: FastAPI, guarded: bool) -> None:
+    """Make the OpenAPI document say how the VC API is reached: with tokens configured
+    (``guarded``), the bearer scheme `VC_API_SCHEME` on its two routes (and their 401); open,
+    neither (no 401 is ever answered)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        doc = build()
+        components = doc.setdefault("components", {})
+        schemes = components.setdefault("securitySchemes", {})
+        for path in VC_API_PATHS:
+            op = doc["paths"][path]["post"]
+            if guarded:
+                op["security"] = [{VC_API_SCHEME: []}]
+            else:
+                op["responses"].pop("401", None)
+        if guarded:
+            schemes[VC_API_SCHEME] = {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A VC API token of this verifier (tpv_...; its operator mints "
+                "them with `talentproof verifier token`). Only the W3C VC API's routes take "
+                "one; the page and /api/v1 are public.",
+            }
+        else:
+            components.get("schemas", {}).pop("VcApiTokenRequired", None)
+        if not schemes:
+            components.pop("securitySchemes")
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _static_dir() -> Path:
     return Path(str(resources.files("talentproof.verifier").joinpath("static")))
 
@@ -363,6 +407,7 @@ def create_app(
     app.router.route_class = StrictJsonRoute  # JSON bodies: duplicate keys refused (check 1)
     app.add_middleware(ClientLimits, limits=settings.limits)  # per client address (issue 12)
     _document_professions(app, sorted(state.policy.professions))
+    _document_vc_api_access(app, settings.vc_api_tokens is not None)
 
     @app.exception_handler(VerifierError)
     async def _verifier_error(_request: Any, exc: VerifierError) -> JSONResponse:
@@ -576,6 +621,8 @@ def create_app(
                 "endpoints": found,
                 "failovers": 0 if endpoints is None else endpoints.failovers,
             },
+            # how the VC API is reached (never the tokens, their number or file)
+            "vcApi": {"authentication": OPEN if settings.vc_api_tokens is None else GUARDED},
         }
         return JSONResponse(body, status_code=200 if available else 503)
 

@@ -20,6 +20,11 @@ variable                        default                  what
 ``..._DATABASE_URL``            none (memory)            challenges and OpenID4VP requests shared by
                                                          replicas (``sqlite:///file``, PostgreSQL)
 ``..._OID4VP_CLAIM_S``          60                       a dead replica's claim on a request lapses
+``..._VC_API_TOKENS_FILE``      none (open)              a file of SHA-256 token hashes: the VC API
+                                                         (``/credentials/verify``,
+                                                         ``/presentations/verify``) then needs
+                                                         ``Authorization: Bearer <token>``
+                                                         (`talentproof.verifier.vc_api_tokens`)
 ==============================  =======================  =========================================
 
 The flood limits are :class:`~talentproof.verifier.limits.VerifierLimits` (its own
@@ -32,12 +37,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from talentproof.ledger.endpoints import parse_rpc_urls
 from talentproof.verifier.errors import SettingsError, settings_problem
 from talentproof.verifier.limits import ENV_PREFIX, VerifierLimits
+from talentproof.verifier.vc_api_tokens import TokensFileError, VcApiTokens
+
+#: The variable naming the VC API's tokens file.
+VC_API_TOKENS_VARIABLE = ENV_PREFIX + "VC_API_TOKENS_FILE"
 
 
 class ServiceSettings(BaseSettings):
@@ -94,7 +103,14 @@ class ServiceSettings(BaseSettings):
         description="With database_url: a request claimed by a replica that died before "
         "recording its verdict is open again after this many seconds.",
     )
+    vc_api_tokens_file: Path | None = Field(
+        None,
+        description="A file of SHA-256 token hashes (`talentproof.verifier.vc_api_tokens`): "
+        "the W3C VC API's routes then need 'Authorization: Bearer <token>'; None: they are "
+        "open, as the page and /api/v1 always are. Read once, at start-up.",
+    )
     limits: VerifierLimits = Field(default_factory=VerifierLimits, description="Flood limits.")
+    _vc_api_tokens: VcApiTokens | None = PrivateAttr(None)
 
     @field_validator("rpc_url")
     @classmethod
@@ -106,6 +122,16 @@ class ServiceSettings(BaseSettings):
             super().__init__(**values)
         except ValidationError as exc:
             raise SettingsError(settings_problem(exc, ENV_PREFIX)) from None
+        if self.vc_api_tokens_file is not None:  # read here, once: a bad file fails start-up
+            try:
+                self._vc_api_tokens = VcApiTokens.load(self.vc_api_tokens_file)
+            except TokensFileError as exc:
+                raise SettingsError(f"{VC_API_TOKENS_VARIABLE}: {exc}") from None
+
+    @property
+    def vc_api_tokens(self) -> VcApiTokens | None:
+        """The VC API's token hashes (None: the VC API is open)."""
+        return self._vc_api_tokens
 
 
-__all__ = ["ServiceSettings"]
+__all__ = ["VC_API_TOKENS_VARIABLE", "ServiceSettings"]

@@ -30,6 +30,14 @@ sentence as a VC Data Model ProblemDetails in ``problemDetails`` (``PARSING_ERRO
 that is not JSON, else ``MALFORMED_VALUE_ERROR``): `VcApiRoute`, on these two routes only (the
 service's own ``/api/v1`` routes keep their 422 ``{"detail"}``).
 
+Authentication: none by default (the routes are public, as the page and ``/api/v1`` are, under
+the verification rate limit). With ``TALENTPROOF_VERIFIER_VC_API_TOKENS_FILE`` set
+(`talentproof.verifier.vc_api_tokens`), each request needs ``Authorization: Bearer <token>``, a
+token whose hash is in the file, checked before the body is read: a missing or wrong token is
+refused 401 with ``WWW-Authenticate: Bearer`` (RFC 6750; ``error="invalid_token"`` for a token
+that is not one of the verifier's) and a `VcApiTokenRequired` body, nothing verified, the one error
+also as a ProblemDetails.
+
 A presentation is bound when ``options.challenge`` is given: it must be a challenge this
 verifier issued (``POST /api/v1/challenges``, single use) and ``options.domain``, when given,
 this verifier's domain. Without a challenge the holder's proof is still verified, and a warning
@@ -136,6 +144,12 @@ class MalformedRequest(BaseModel):
     problemDetails: list[ProblemDetails]
 
 
+class VcApiTokenRequired(MalformedRequest):
+    """401 for a request without one of this verifier's VC API tokens (only when the service has
+    tokens configured): nothing was verified; the one error says what to send, also as
+    ProblemDetails (``about:blank``, ``Unauthorized``: RFC 9457's problem of the status itself)."""
+
+
 class RequestProblem(BaseModel):
     """Why a request was refused before any verification (the service's ``{"detail": ...}``:
     a sentence, or FastAPI's list of field errors)."""
@@ -199,11 +213,58 @@ def malformed_answer(problem: str, sentence: str) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=400)
 
 
+#: The realm of the VC API's bearer challenge.
+REALM = "talentproof-verifier VC API"
+_SEND_TOKEN = (
+    "send 'Authorization: Bearer <token>' with a VC API token of this verifier (its operator "
+    "issues them)"
+)
+
+
+def _bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (the scheme case-insensitive,
+    RFC 7235); None when the header is absent or of another scheme."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and _ else None
+
+
+def unauthenticated(request: Request) -> JSONResponse | None:
+    """The 401 answer of a request to a VC API route without one of the service's VC API tokens;
+    None when it carries one, or when the service has none configured (the VC API is open)."""
+    tokens = _state(request).settings.vc_api_tokens
+    if tokens is None:
+        return None
+    header = request.headers.get("authorization")
+    token = _bearer_token(header)
+    if token is None:
+        sentence = f"authorization: this verifier's VC API needs a token: {_SEND_TOKEN}"
+        challenge = f'Bearer realm="{REALM}"'
+    elif tokens.accepts(token):
+        return None
+    else:
+        sentence = (
+            f"authorization: the bearer token is not a VC API token of this verifier: {_SEND_TOKEN}"
+        )
+        challenge = f'Bearer realm="{REALM}", error="invalid_token"'
+    body = VcApiTokenRequired(
+        errors=[sentence],
+        problemDetails=[ProblemDetails(type="about:blank", title="Unauthorized", detail=sentence)],
+    )
+    return JSONResponse(
+        body.model_dump(),
+        status_code=401,
+        headers={"WWW-Authenticate": challenge, "Cache-Control": "no-store"},
+    )
+
+
 class VcApiRoute(StrictJsonRoute):
-    """A VC API verify route: a request body FastAPI's validation refuses (not JSON, a duplicate
-    key (`StrictJsonRoute`), a member missing or of the wrong type) is answered 400
-    `MalformedRequest` here, instead of the service's 422 ``{"detail"}``, which the product's own
-    routes keep."""
+    """A VC API verify route: with VC API tokens configured, a request without one is refused
+    401 (`unauthenticated`) before its body is read; a request body FastAPI's validation refuses
+    (not JSON, a duplicate key (`StrictJsonRoute`), a member missing or of the wrong type) is
+    answered 400 `MalformedRequest` here, instead of the service's 422 ``{"detail"}``, which the
+    product's own routes keep."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -213,6 +274,9 @@ class VcApiRoute(StrictJsonRoute):
             model = annotation
 
         async def vc_api_handler(request: Request) -> Response:
+            refused = unauthenticated(request)
+            if refused is not None:
+                return refused
             try:
                 return await handler(request)
             except RequestValidationError as exc:
@@ -346,6 +410,12 @@ def _responses(verified: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
         429: {
             "model": RequestProblem,
             "description": "Too many verifications from this client address (Retry-After)",
+        },
+        401: {
+            "model": VcApiTokenRequired,
+            "description": "No VC API token, or not one of this verifier's (only when the "
+            "service has VC API tokens configured: TALENTPROOF_VERIFIER_VC_API_TOKENS_FILE); "
+            "nothing verified; WWW-Authenticate: Bearer",
         },
         503: {
             "model": VerificationResult,
@@ -499,15 +569,18 @@ __all__ = [
     "CHECK_NAMES",
     "MALFORMED_VALUE_ERROR",
     "PARSING_ERROR",
+    "REALM",
     "MalformedRequest",
     "ProblemDetails",
     "RequestProblem",
     "VcApiRoute",
+    "VcApiTokenRequired",
     "VerificationResult",
     "VerifyCredentialRequest",
     "VerifyPresentationRequest",
     "malformed_answer",
     "malformed_problem",
     "router",
+    "unauthenticated",
     "vc_api_result",
 ]
