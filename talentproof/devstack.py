@@ -8,8 +8,12 @@ beside it (issuer on :8000, verifier on :8001). On first start it seeds a develo
 authority (the chain's development account 0, admin and first governor of the registry) and
 three institutions, onboarded through the issuer's operator API (which registers each on chain
 with its signing key and accredited credential types); their API keys are kept in
-``<data>/dev-keys.json`` so the next start finds the same institutions and keys. Ctrl-C stops
-everything; the next run comes back with the same chain state, databases and keys.
+``<data>/dev-keys.json`` so the next start finds the same institutions and keys. The verifier's
+W3C VC API takes a bearer token, as a deployment's may: a development token kept in
+``<data>/verifier-vc-api-token`` (its hash in ``verifier-vc-api-tokens``, the verifier's
+``TALENTPROOF_VERIFIER_VC_API_TOKENS_FILE`` unless that is set already), printed beside the API
+keys; the verifier's page and ``/api/v1`` stay public. Ctrl-C stops everything; the next run
+comes back with the same chain state, databases and keys.
 
 Everything here is development only: the chain accounts are the well-known development mnemonic's
 and the services run with ``TALENTPROOF_ENV=development``.
@@ -43,6 +47,9 @@ VERIFIER_PORT = 8001
 
 SEED_FILE = "dev-keys.json"
 OPERATOR_TOKEN_FILE = "issuer-operator-token"  # the file the issuer reads in development mode
+VC_API_TOKEN_FILE = "verifier-vc-api-token"  # the verifier VC API's development token (VT)
+VC_API_TOKENS_FILE = "verifier-vc-api-tokens"  # its hash: the verifier's tokens file
+VC_API_TOKENS_VARIABLE = "TALENTPROOF_VERIFIER_VC_API_TOKENS_FILE"
 GOVERNOR_KEY_FILE = "governor-key"  # the development governing authority's key, for `governance`
 DEV_ENV = "development"
 
@@ -197,6 +204,29 @@ def operator_token(data_dir: Path) -> str:
     if not path.exists():
         _private_file(path, secrets.token_urlsafe(32))
     return path.read_text(encoding="utf-8").strip()
+
+
+def vc_api_token(data_dir: Path) -> tuple[str, Path]:
+    """The verifier VC API's development token (``<data>/verifier-vc-api-token``, created if
+    absent) and the tokens file holding its hash (``<data>/verifier-vc-api-tokens``), which the
+    stack's verifier is given as ``TALENTPROOF_VERIFIER_VC_API_TOKENS_FILE``: under `talentproof
+    run` the VC API needs a bearer token, as a deployment's would; the page and ``/api/v1`` stay
+    public."""
+    from talentproof.verifier.vc_api_tokens import new_token, token_line
+
+    path = data_dir / VC_API_TOKEN_FILE
+    if not path.exists():
+        _private_file(path, new_token())
+    token = path.read_text(encoding="utf-8").strip()
+    hashes = data_dir / VC_API_TOKENS_FILE
+    text = (
+        f"# written by talentproof run from {VC_API_TOKEN_FILE} (development only)\n"
+        + token_line(token, "talentproof-run")
+        + "\n"
+    )
+    if not hashes.exists() or hashes.read_text(encoding="utf-8") != text:
+        _private_file(hashes, text)
+    return token, hashes
 
 
 def write_governor_key(data_dir: Path, private_key: str) -> Path:
@@ -599,7 +629,12 @@ def run_stack(config: StackConfig) -> None:
                 },
             )
             services.append(issuer)
+        vc_api: str | None = None  # the verifier VC API's development token, when ours
         if config.with_services and _has_command("verifier"):
+            verifier_env = {**env, **network_verifier_defaults(config, os.environ)}
+            if VC_API_TOKENS_VARIABLE not in {**os.environ, **verifier_env}:
+                vc_api, hashes = vc_api_token(data_dir)
+                verifier_env[VC_API_TOKENS_VARIABLE] = str(hashes)
             services.append(
                 Service(
                     "verifier",
@@ -613,7 +648,7 @@ def run_stack(config: StackConfig) -> None:
                     ),
                     f"http://127.0.0.1:{config.verifier_port}/healthz",
                     data_dir / "logs" / "verifier.log",
-                    {**env, **network_verifier_defaults(config, os.environ)},
+                    verifier_env,
                 )
             )
         for service in services:
@@ -631,9 +666,13 @@ def run_stack(config: StackConfig) -> None:
                 deployment=deployment.to_json(),
                 governor=Account.from_key(operator_key).address,
             )
-            print_seed(seed, created, issuer.url, token, data_dir, governor_key_path)
+            print_seed(
+                seed, created, issuer.url, token, data_dir, governor_key_path, vc_api_token=vc_api
+            )
         else:
             typer.echo(_governance_line(governor_key_path))
+            if vc_api is not None:
+                typer.echo(_vc_api_token_line(vc_api, data_dir))
         typer.echo("running; Ctrl-C stops everything")
         reported: set[str] = set()
         while True:
@@ -691,6 +730,14 @@ def _governance_line(governor_key_path: Path) -> str:
     )
 
 
+def _vc_api_token_line(token: str, data_dir: Path) -> str:
+    """The verifier VC API's development token and how to put it in ``VT``."""
+    return (
+        f"verifier VC API token {token}  (development only; VT=$(cat "
+        f"{shlex.quote(str(data_dir / VC_API_TOKEN_FILE))}))"
+    )
+
+
 def print_seed(
     seed: dict[str, Any],
     created: list[str],
@@ -698,6 +745,8 @@ def print_seed(
     token: str,
     data_dir: Path,
     governor_key_path: Path,
+    *,
+    vc_api_token: str | None = None,
 ) -> None:
     gov = seed["governing_authority"]
     typer.echo(
@@ -718,6 +767,8 @@ def print_seed(
         f"operator token     {token}  (development only; OP=$(cat "
         f"{shlex.quote(str(data_dir / OPERATOR_TOKEN_FILE))}))"
     )
+    if vc_api_token is not None:
+        typer.echo(_vc_api_token_line(vc_api_token, data_dir))
     university = seed["institutions"].get("harbour-university")
     if university is not None:
         typer.echo("issue a first credential:")

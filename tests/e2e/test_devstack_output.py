@@ -118,3 +118,31 @@ def test_a_slow_network_stack_issuer_waits_ten_blocks_before_replacing_a_tx(
     assert chosen["TALENTPROOF_ISSUER_TX_TIMEOUT_S"] == "200"
     told = {"TALENTPROOF_ISSUER_TX_TIMEOUT_S": "60"}
     assert "TALENTPROOF_ISSUER_TX_TIMEOUT_S" not in devstack.network_issuer_defaults(slow, told)
+
+
+def test_the_verifier_vc_api_token_is_kept_private_and_its_hash_is_the_tokens_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`talentproof run` gives its verifier a VC API token (issue 14.4): the token in a private
+    file (the README's VT=$(cat ...)), its hash in the tokens file the verifier reads, the same
+    on the next start; printed beside the operator token."""
+    from talentproof.verifier.settings import ServiceSettings
+
+    token, hashes = devstack.vc_api_token(tmp_path)
+    token_file = tmp_path / "verifier-vc-api-token"
+    assert token_file.read_text().strip() == token and token.startswith("tpv_")
+    for path in (token_file, hashes):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert token not in hashes.read_text()
+    tokens = ServiceSettings(vc_api_tokens_file=hashes).vc_api_tokens
+    assert tokens is not None and tokens.accepts(token) and len(tokens) == 1
+    before = hashes.stat().st_mtime_ns
+    assert devstack.vc_api_token(tmp_path) == (token, hashes)  # the next start: the same
+    assert hashes.stat().st_mtime_ns == before
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    seed = {"governing_authority": {"account": "0xf39F"}, "institutions": {}}
+    devstack.print_seed(
+        seed, [], "http://127.0.0.1:8000", "tok", tmp_path, tmp_path / "k", vc_api_token=token
+    )
+    out = capsys.readouterr().out
+    assert f"verifier VC API token {token}  (development only; VT=$(cat {token_file}))" in out

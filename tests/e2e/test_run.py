@@ -41,6 +41,8 @@ def test_run_seeds_once_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
             ["sh", "-c", curl], capture_output=True, text=True, check=False, timeout=60
         )
         assert '"status":"pending_anchor"' in issued.stdout, issued.stdout + issued.stderr
+        # the verifier's VC API takes the printed token (VT=$(cat ...)); the page stays public
+        vc_api_token = vc_api_needs_the_printed_token(stack, first)
         # the printed governance line makes `talentproof governance ...` act as the governing
         # authority (development account 0), from the key file it names (owner-only)
         export = next(
@@ -123,8 +125,28 @@ def test_run_seeds_once_stops_on_ctrl_c_and_resumes(tmp_path: Path) -> None:
         ]
         # a wallet that trusted the verifier before the restart sees the same client_id
         assert oid4vp_client_id(stack) == client_id
+        assert vc_api_needs_the_printed_token(stack, again) == vc_api_token  # kept
     finally:
         assert stack.stop() == 0, stack.output()
+
+
+def vc_api_needs_the_printed_token(stack: Stack, printed: str) -> str:
+    """The verifier VC API's development token as printed: refused (401) without it, taken
+    with it (a request that then gets the VC API's own 400 for an empty credential)."""
+    token_file = stack.data_dir / "verifier-vc-api-token"
+    token = token_file.read_text().strip()
+    assert f"verifier VC API token {token}  (development only; VT=$(cat {token_file}))" in printed
+    body = {"verifiableCredential": {}, "options": {}}
+    url = f"{stack.verifier_url}/credentials/verify"
+    refused = httpx.post(url, json=body, timeout=30)
+    assert refused.status_code == 401, refused.text
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer ")
+    taken = httpx.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert taken.status_code == 400 and taken.json()["verified"] is False, taken.text
+    assert httpx.get(f"{stack.verifier_url}/", timeout=30).status_code == 200
+    ready = httpx.get(f"{stack.verifier_url}/readyz", timeout=30).json()
+    assert ready["vcApi"] == {"authentication": "bearer token required"}
+    return token
 
 
 def oid4vp_client_id(stack: Stack) -> str:
