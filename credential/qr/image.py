@@ -4,6 +4,7 @@ image (zxing-cpp over Pillow).
 
 from __future__ import annotations
 
+import codecs
 import io
 import struct
 import zlib
@@ -169,6 +170,23 @@ def is_payload_text(text: str) -> bool:
 MAX_PIXELS = 50_000_000
 
 
+def _what_it_is(head: bytes) -> str:
+    """What a file that Pillow cannot identify looks like, from its first bytes, in words an
+    officer can act on (Pillow's own message names a BytesIO object and its address)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith((b"{", b"[")):
+        return "a JSON document, not a picture"
+    if text.startswith(b"%PDF-"):
+        return "a PDF document, not a picture"
+    try:  # incremental: a character cut at the end of ``head`` is not an error
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "in an unknown format, not a picture"
+    if all(c >= 0x20 or c in b"\t\r\n" for c in head):
+        return "text, not a picture"
+    return "in an unknown format, not a picture"
+
+
 def open_image(image_bytes: bytes) -> Any:
     """The picture ``image_bytes`` holds (PNG, JPEG, …), loaded; `NoQRCodeFound` saying why
     when it holds none (not bytes, not an image, corrupt, a decompression bomb)."""
@@ -185,10 +203,14 @@ def open_image(image_bytes: bytes) -> Any:
                 f"{MAX_PIXELS:,} a photo of a QR code needs (a 48 or 50 megapixel camera)"
             )
         image.load()
+    except UnidentifiedImageError:  # not a picture at all: say what it is
+        raise NoQRCodeFound(
+            f"not a readable image: the file is {_what_it_is(bytes(image_bytes[:64]))}; expected "
+            "a PNG or JPEG picture of the QR code"
+        ) from None
     # Pillow's plugins report a corrupt file with any of these (SyntaxError: "broken PNG file",
     # struct.error / EOFError: short chunks) and a huge declared size with DecompressionBombError
     except (
-        UnidentifiedImageError,
         Image.DecompressionBombError,
         OSError,
         ValueError,

@@ -579,6 +579,27 @@ def test_no_qr_code_in_image() -> None:
         qr.decode_image(b"not an image")
 
 
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        (b'{"@context": ["https://www.w3.org/ns/credentials/v2"]}', "a JSON document"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "a PDF document"),
+        (b"TP1:NOT A PICTURE", "text"),
+        (b"\x00\x01\x02\x03 binary", "an unknown format"),
+    ],
+)
+def test_a_file_that_is_not_a_picture_is_named_plainly(data: bytes, named: str) -> None:
+    """What the officer's page, the service and the wallet show for an upload that is not a
+    picture: what the file is and what was expected, never Pillow's words about a BytesIO
+    object (``cannot identify image file <_io.BytesIO object at 0x7f...>``)."""
+    with pytest.raises(NoQRCodeFound) as caught:
+        qr.decode_image_all(data)
+    message = str(caught.value)
+    assert "BytesIO" not in message and " at 0x" not in message, message
+    assert message.startswith("not a readable image: ") and named in message, message
+    assert "expected a PNG or JPEG picture" in message, message
+
+
 def test_foreign_qr_code_is_not_taken() -> None:
     other = segno.make_qr("https://example.com/not-a-credential")
     buf = io.BytesIO()
