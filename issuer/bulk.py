@@ -69,7 +69,7 @@ from .auth import Principal
 from .db import AnchorBatch, BulkJob, Institution, utcnow
 from .errors import Conflict, Forbidden, InvalidRequest, NotAccredited, NotFound
 from .observability import lower_thread_priority
-from .outcome import Outcome, accepted
+from .outcome import WriteOutcome, accepted
 from .service import IssuerService, fingerprint
 from .store import ConnectionReads
 from .store import bulk_jobs as bulk_store
@@ -503,7 +503,7 @@ def create_job(
     fmt: str | None,
     idempotency_key: str | None,
     offers: bool = False,
-) -> Outcome:
+) -> WriteOutcome:
     """Store an upload and queue its job (202 with the job's links). ``offers``: the job makes
     one OpenID4VCI credential offer per row (rows without ``credentialSubject.id``) instead of
     signing credentials (docs/openid4vc.md)."""
@@ -544,7 +544,7 @@ def create_job(
         raise InvalidRequest("the file holds no data rows", field="file")
     fp = fingerprint("bulk", kind, fmt, file_digest, *(["offers"] if offers else []))
 
-    def _create(session: Any) -> Outcome:
+    def _create(session: Any) -> WriteOutcome:
         session.add(
             BulkJob(
                 id=job_id,

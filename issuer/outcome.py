@@ -1,4 +1,4 @@
-"""What a write use case answers: a domain result (`Outcome`: its `Kind`, its JSON body and the
+"""What a write use case answers: a domain result (`WriteOutcome`: its `Kind`, its JSON body and the
 resource it names), recorded and replayed by the idempotency store. The HTTP rendering (status
 code, ``Location``, ``Idempotent-Replayed``) is `api.responses.respond`'s alone."""
 
@@ -16,7 +16,7 @@ class Kind(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class WriteOutcome:
     """A write's result: what it did (``kind``), its JSON ``body``, the path of the resource it
     made or that tells how it goes on (``link``), and whether it is the recorded answer of an
     earlier request with the same Idempotency-Key (``replayed``)."""
@@ -27,25 +27,27 @@ class Outcome:
     replayed: bool = False
 
 
-def done(body: dict[str, Any]) -> Outcome:
+def done(body: dict[str, Any]) -> WriteOutcome:
     """A write that took effect."""
-    return Outcome(Kind.DONE, body)
+    return WriteOutcome(Kind.DONE, body)
 
 
-def created(body: dict[str, Any], link: str | None = None) -> Outcome:
+def created(body: dict[str, Any], link: str | None = None) -> WriteOutcome:
     """A write that made the resource at ``link``."""
-    return Outcome(Kind.CREATED, body, link)
+    return WriteOutcome(Kind.CREATED, body, link)
 
 
-def accepted(body: dict[str, Any], link: str) -> Outcome:
+def accepted(body: dict[str, Any], link: str) -> WriteOutcome:
     """A write queued to finish later; ``link`` is where to follow it."""
-    return Outcome(Kind.ACCEPTED, body, link)
+    return WriteOutcome(Kind.ACCEPTED, body, link)
 
 
-def status_change(body: dict[str, Any]) -> Outcome:
+def status_change(body: dict[str, Any]) -> WriteOutcome:
     """A status change's result: done once applied (with its transaction), else accepted
     (queued); its ``poll`` link is the link either way."""
-    return Outcome(Kind.DONE if body["state"] == "applied" else Kind.ACCEPTED, body, body["poll"])
+    return WriteOutcome(
+        Kind.DONE if body["state"] == "applied" else Kind.ACCEPTED, body, body["poll"]
+    )
 
 
-__all__ = ["Kind", "Outcome", "accepted", "created", "done", "status_change"]
+__all__ = ["Kind", "WriteOutcome", "accepted", "created", "done", "status_change"]

@@ -44,7 +44,7 @@ from .errors import (
     Unauthenticated,
 )
 from .observability import Metrics, WriterLockWaits
-from .outcome import Outcome as Outcome  # re-exported: older callers import it here
+from .outcome import WriteOutcome
 from .settings import IssuerSettings
 from .store import (
     ConnectionReads,
@@ -338,10 +338,10 @@ class IssuerService:
         principal: auth.Principal,
         key: str | None,
         request_fingerprint: bytes,
-        operation: Callable[[Session], Outcome],
+        operation: Callable[[Session], WriteOutcome],
         *,
         external: bool = False,
-    ) -> Outcome:
+    ) -> WriteOutcome:
         """Run ``operation`` once per (caller, Idempotency-Key) (see `_idempotent`).
 
         An operator's answers may carry a new API key (onboarding, key creation and rotation):
@@ -356,7 +356,7 @@ class IssuerService:
             )
         who = principal.key_id
 
-        def sealed(session: Session) -> Outcome:
+        def sealed(session: Session) -> WriteOutcome:
             outcome = operation(session)
             body = _map_tokens(
                 outcome.body, lambda t: self.vault.seal_replay(t, principal=who, key=key)
@@ -383,10 +383,10 @@ class IssuerService:
         principal: auth.Principal,
         key: str | None,
         request_fingerprint: bytes,
-        operation: Callable[[Session], Outcome],
+        operation: Callable[[Session], WriteOutcome],
         *,
         external: bool = False,
-    ) -> Outcome:
+    ) -> WriteOutcome:
         return self.idempotency.run(
             principal.key_id, key, request_fingerprint, operation, external=external
         )
@@ -479,7 +479,7 @@ class IssuerService:
     # -- issuance (`usecases.issuance`) --------------------------------------------------------
     def issue_group(
         self, requests: list[tuple[auth.Principal, str | None, dict[str, Any]]]
-    ) -> list[Outcome | IssuerError]:
+    ) -> list[WriteOutcome | IssuerError]:
         """Issue several ``POST /credentials`` requests with one commit
         (`usecases.issuance.Issuance.issue_group`): each one's answer, or the error that
         refused it, in order."""

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..outcome import Outcome
+from ..outcome import WriteOutcome
 from ..service import IssuerService
 from ..settings import IssuerSettings
 
@@ -81,10 +81,10 @@ class IdempotentWrite:
     def __call__(
         self,
         request_fingerprint: bytes,
-        operation: Callable[[Session], Outcome],
+        operation: Callable[[Session], WriteOutcome],
         *,
         external: bool = False,
-    ) -> Outcome:
+    ) -> WriteOutcome:
         """Run ``operation`` (given the transaction's session) unless this key already did."""
         return self.service.idempotent(
             self.caller, self.key, request_fingerprint, operation, external=external

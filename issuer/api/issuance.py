@@ -14,7 +14,7 @@ import orjson
 
 from ..auth import Principal
 from ..errors import IssuerError
-from ..outcome import Outcome
+from ..outcome import WriteOutcome
 from ..service import IssuerService
 from .deps import authenticate
 from .errors import render_issuer_error
@@ -24,7 +24,7 @@ from .schemas import IssueRequest
 
 async def issue_credential(
     groups: "IssueGroups", caller: Principal, idempotency_key: str | None, payload: IssueRequest
-) -> Outcome:
+) -> WriteOutcome:
     """Issue one credential (signed, persisted, queued for anchoring) through the group commit;
     the handler of both the route and the fast path. The ledger is never called here."""
     return await groups.issue(caller, idempotency_key, payload.model_dump(exclude_none=True))
@@ -49,9 +49,9 @@ class IssueGroups:
 
     def issue(
         self, caller: Any, key: str | None, request: dict[str, Any]
-    ) -> asyncio.Future[Outcome]:
+    ) -> asyncio.Future[WriteOutcome]:
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Outcome] = loop.create_future()
+        answer: asyncio.Future[WriteOutcome] = loop.create_future()
         self._open.append((caller, key, request, answer))
         if not self._scheduled:
             self._scheduled = True

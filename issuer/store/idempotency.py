@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..db import IdempotencyRecord, Meta, utcnow
 from ..errors import Conflict, IdempotencyKeyReused, InvalidRequest
-from ..outcome import Kind, Outcome
+from ..outcome import Kind, WriteOutcome
 from .statements import INSERT_IDEM, SELECT_IDEM
 
 #: How a result's kind is stored: the ``status_code`` column of migration 0001 holds the number
@@ -22,7 +22,7 @@ _STORED_KIND: dict[Kind, int] = {Kind.DONE: 200, Kind.CREATED: 201, Kind.ACCEPTE
 _KIND_OF = {code: kind for kind, code in _STORED_KIND.items()}
 
 
-def stored_columns(outcome: Outcome) -> dict[str, Any]:
+def stored_columns(outcome: WriteOutcome) -> dict[str, Any]:
     """The ``status_code``, ``body`` and ``headers`` columns that record ``outcome`` (its link
     kept under ``Location`` in ``headers``, as rows always held it)."""
     return {
@@ -32,7 +32,7 @@ def stored_columns(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def replay(stored: Any, request_fingerprint: bytes) -> Outcome:
+def replay(stored: Any, request_fingerprint: bytes) -> WriteOutcome:
     """The recorded answer ``stored`` to a retry with ``request_fingerprint`` (marked
     ``replayed``); raises `IdempotencyKeyReused` for another request."""
     if stored.fingerprint != request_fingerprint:
@@ -40,11 +40,13 @@ def replay(stored: Any, request_fingerprint: bytes) -> Outcome:
             "this Idempotency-Key was used for a different request; use a new key"
         )
     link = orjson.loads(stored.headers).get("Location")
-    return Outcome(_KIND_OF[stored.status_code], orjson.loads(stored.body), link, replayed=True)
+    return WriteOutcome(
+        _KIND_OF[stored.status_code], orjson.loads(stored.body), link, replayed=True
+    )
 
 
 def record(
-    principal_id: str, key: str, request_fingerprint: bytes, outcome: Outcome
+    principal_id: str, key: str, request_fingerprint: bytes, outcome: WriteOutcome
 ) -> IdempotencyRecord:
     """The row that records ``outcome`` as the answer to (principal, key)."""
     return IdempotencyRecord(
@@ -104,10 +106,10 @@ class IdempotencyStore:
         principal_id: str,
         key: str | None,
         request_fingerprint: bytes,
-        operation: Callable[[Session], Outcome],
+        operation: Callable[[Session], WriteOutcome],
         *,
         external: bool = False,
-    ) -> Outcome:
+    ) -> WriteOutcome:
         """Run ``operation`` once per (caller, Idempotency-Key).
 
         The stored answer is written in the same transaction as the operation's effects, so a

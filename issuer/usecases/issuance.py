@@ -14,7 +14,7 @@ import orjson
 from .. import _cred, auth
 from ..db import Institution, utcnow
 from ..errors import Conflict, InvalidRequest, IssuerError
-from ..outcome import Outcome, accepted
+from ..outcome import WriteOutcome, accepted
 from ..store import ConnectionReads, CursorReads, HotPath
 from ..store import institutions as institution_store
 from ..store.idempotency import replay, stored_columns
@@ -57,7 +57,7 @@ class _PendingIssue:
     index: int
     ids: tuple[str, str] | None  # (principal, Idempotency-Key)
     request_fingerprint: bytes
-    outcome: Outcome
+    outcome: WriteOutcome
     row: dict[str, Any]
 
 
@@ -124,7 +124,7 @@ class Issuance:
 
     def issue_group(
         self, requests: list[tuple[auth.Principal, str | None, dict[str, Any]]]
-    ) -> list[Outcome | IssuerError]:
+    ) -> list[WriteOutcome | IssuerError]:
         """Issue several ``POST /credentials`` requests (principal, Idempotency-Key or None,
         body) with one commit: each one's answer, or the error that refused it, in order.
 
@@ -146,7 +146,7 @@ class Issuance:
         cursor (`store.Direct`): SQLAlchemy's execution machinery costs more than these statements.
         """
         self._issue_groups.inc()
-        results: list[Outcome | IssuerError | None] = [None] * len(requests)
+        results: list[WriteOutcome | IssuerError | None] = [None] * len(requests)
         later: list[int] = []  # a key repeated in the group: answered once the first committed
         pending: list[_PendingIssue] = []
         raw = self.c.engine.raw_connection()
@@ -201,7 +201,7 @@ class Issuance:
         raw: Any,
         cursor: Any,
         pending: list[_PendingIssue],
-        results: list[Outcome | IssuerError | None],
+        results: list[WriteOutcome | IssuerError | None],
     ) -> None:
         """`issue_group`'s writes: under the writer lock, replay what a twin committed
         meanwhile, insert the rest and commit once; answers go to ``results``."""
@@ -270,7 +270,7 @@ class Issuance:
         db: CursorReads | ConnectionReads,
         principal: auth.Principal,
         request: dict[str, Any],
-    ) -> tuple[Outcome, dict[str, Any]]:
+    ) -> tuple[WriteOutcome, dict[str, Any]]:
         """Check, validate and sign one credential: (the answer, its row to insert)."""
         institution_id = require(principal, "issue")
         inst = institution_info(self.c.caches, db, institution_id)

@@ -37,7 +37,7 @@ from .. import _cred, auth
 from ..db import ApiKey, Institution, Oid4vciOffer, Oid4vciTransaction, utcnow
 from ..errors import InvalidRequest, IssuerError, NotAccredited, NotFound
 from ..oid4vci_jwt import PROOF_ALG, ProofRejected, verify_proof_jwt
-from ..outcome import Outcome, created
+from ..outcome import WriteOutcome, created
 from ..store import ConnectionReads
 from ..store import credentials as credential_store
 from ..store import institutions as institution_store
@@ -240,7 +240,7 @@ class Oid4vci:
             expires_unix=expires,
         )
 
-    def create_offer(self, principal: auth.Principal, request: dict[str, Any]) -> Outcome:
+    def create_offer(self, principal: auth.Principal, request: dict[str, Any]) -> WriteOutcome:
         """A credential offer of ``request`` (the body of ``POST /credentials`` without
         ``credentialSubject.id``), validated as that endpoint validates it: 201 with the offer
         URI, the transaction code (shown once) and the expiry."""
@@ -559,7 +559,9 @@ class Oid4vci:
             return error
         return OAuthError("credential_request_denied", error.message)
 
-    def finish_credential(self, pending: PendingCredential, outcome: Outcome) -> dict[str, Any]:
+    def finish_credential(
+        self, pending: PendingCredential, outcome: WriteOutcome
+    ) -> dict[str, Any]:
         """Record the issued credential's transaction: the deferred answer
         ``{transaction_id, interval}``."""
         credential_id = outcome.body["id"]

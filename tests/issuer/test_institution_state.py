@@ -276,7 +276,7 @@ def test_one_watch_shares_the_ledger_status_with_every_process(
 
     from talentproof.issuer.api.errors import http_status
     from talentproof.issuer.db import LedgerIssuerState
-    from talentproof.issuer.outcome import Kind, Outcome
+    from talentproof.issuer.outcome import Kind, WriteOutcome
     from talentproof.issuer.usecases.ledger_states import LEDGER_STATE_MAX_AGE_S
 
     gov = _governance(issuer_chain)
@@ -289,7 +289,7 @@ def test_one_watch_shares_the_ledger_status_with_every_process(
     other.ledger_watch.stop()  # it never watches the ledger itself
     caller = other.authenticate(token)
     (accepted,) = other.issue_group([(caller, None, degree_request())])
-    assert isinstance(accepted, Outcome) and accepted.kind is Kind.ACCEPTED
+    assert isinstance(accepted, WriteOutcome) and accepted.kind is Kind.ACCEPTED
 
     gov.suspend_issuer(inst["chain_issuer_id"])
     service.ledger_watch.refresh_once()  # the watching process's read, recorded
@@ -311,5 +311,5 @@ def test_one_watch_shares_the_ledger_status_with_every_process(
         )
     other.caches.ledger_states.clear()
     (queued,) = other.issue_group([(caller, None, degree_request())])
-    assert isinstance(queued, Outcome) and queued.kind is Kind.ACCEPTED
+    assert isinstance(queued, WriteOutcome) and queued.kind is Kind.ACCEPTED
     gov.reinstate_issuer(inst["chain_issuer_id"])

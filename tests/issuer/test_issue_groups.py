@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from talentproof.issuer.db import Credential, IdempotencyRecord
 from talentproof.issuer.errors import IdempotencyKeyReused, InvalidRequest, NotAccredited
-from talentproof.issuer.outcome import Kind, Outcome
+from talentproof.issuer.outcome import Kind, WriteOutcome
 
 from .issuer_helpers import bearer, degree_request, onboard, operator_headers
 
@@ -45,15 +45,15 @@ def test_one_commit_for_the_group_and_each_request_its_own_answer(client, servic
         ]
     )
     first, schema, keyed, replayed, reused, too_long, other = results
-    assert isinstance(first, Outcome) and first.kind is Kind.ACCEPTED
+    assert isinstance(first, WriteOutcome) and first.kind is Kind.ACCEPTED
     assert isinstance(schema, InvalidRequest) and schema.field == "credentialSubject.degree.level"
-    assert isinstance(keyed, Outcome) and keyed.kind is Kind.ACCEPTED
+    assert isinstance(keyed, WriteOutcome) and keyed.kind is Kind.ACCEPTED
     assert not keyed.replayed and keyed.link == f"/credentials/{keyed.body['id']}/anchor"
-    assert isinstance(replayed, Outcome) and replayed.body["id"] == keyed.body["id"]
+    assert isinstance(replayed, WriteOutcome) and replayed.body["id"] == keyed.body["id"]
     assert replayed.replayed and replayed.kind is Kind.ACCEPTED and replayed.link == keyed.link
     assert isinstance(reused, IdempotencyKeyReused)
     assert isinstance(too_long, InvalidRequest) and too_long.field == "Idempotency-Key"
-    assert isinstance(other, Outcome) and other.body["id"] not in (
+    assert isinstance(other, WriteOutcome) and other.body["id"] not in (
         first.body["id"],
         keyed.body["id"],
     )
@@ -70,7 +70,7 @@ def test_a_retry_is_answered_as_first_even_once_it_would_be_refused(client, serv
     inst = onboard(client)
     caller = service.authenticate(inst["api_key"]["token"])
     (issued,) = service.issue_group([(caller, "retry-1", degree_request())])
-    assert isinstance(issued, Outcome)
+    assert isinstance(issued, WriteOutcome)
     r = client.post(
         f"/operator/institutions/{inst['slug']}/credential-types",
         headers=operator_headers(),
@@ -81,7 +81,7 @@ def test_a_retry_is_answered_as_first_even_once_it_would_be_refused(client, serv
     retried, fresh = service.issue_group(
         [(caller, "retry-1", degree_request()), (caller, "retry-2", degree_request())]
     )
-    assert isinstance(retried, Outcome) and retried.body["id"] == issued.body["id"]
+    assert isinstance(retried, WriteOutcome) and retried.body["id"] == issued.body["id"]
     assert retried.replayed and retried.kind is Kind.ACCEPTED
     assert isinstance(fresh, NotAccredited)
     assert _count(service) == 1
@@ -101,12 +101,12 @@ def test_requests_of_one_event_loop_step_share_one_commit(client, service) -> No
 
     commits = _commits(service)
     answers = asyncio.run(burst())
-    assert all(isinstance(a, Outcome) and a.kind is Kind.ACCEPTED for a in answers)
+    assert all(isinstance(a, WriteOutcome) and a.kind is Kind.ACCEPTED for a in answers)
     assert len({a.body["id"] for a in answers}) == 12
     assert _commits(service) - commits == 2  # 12 requests, at most 8 per group
     assert _count(service) == 12
 
-    async def alone() -> Outcome:
+    async def alone() -> WriteOutcome:
         return await groups.issue(caller, None, degree_request("G"))
 
     asyncio.run(alone())

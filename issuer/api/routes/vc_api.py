@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from talentproof.bodyerrors import explain_body_error
 
 from ...errors import InvalidRequest, NotAccredited
-from ...outcome import Kind, Outcome
+from ...outcome import Kind, WriteOutcome
 from ...outcome import status_change as status_change_answer
 from ...service import fingerprint
 from ...usecases.vc_api import issue_request_of, issuing_institution, status_action_of
@@ -316,7 +316,7 @@ async def issue_vc(
     # the use case's answer (also a replayed one) holds the signed credential
     signed = outcome.body["credential"]
     return respond(
-        Outcome(
+        WriteOutcome(
             Kind.CREATED,
             {"verifiableCredential": signed},
             f"/credentials/{signed['id']}",
