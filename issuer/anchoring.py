@@ -180,6 +180,12 @@ class AnchorWorker:
         self.service.anchor_worker = self  # status-change requests wake it and wait, bounded
 
     @property
+    def thread_id(self) -> int | None:
+        """The operating system's id of the worker's thread (None before `start`): the thread
+        whose CPU priority ``worker_nice`` lowers."""
+        return None if self._thread is None else self._thread.native_id
+
+    @property
     def running(self) -> bool:
         """Whether the worker's thread runs (in this process)."""
         return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()

@@ -890,6 +890,12 @@ class BulkRunner:
         self._thread = threading.Thread(target=self._loop, name="bulk-runner", daemon=True)
         self._thread.start()
 
+    @property
+    def thread_id(self) -> int | None:
+        """The operating system's id of the runner's thread (None before `start`): the thread
+        whose CPU priority ``worker_nice`` lowers."""
+        return None if self._thread is None else self._thread.native_id
+
     def _listen(self) -> None:
         """Bind the data folder's wake-up address (`wake_address`) and set ``wakeup`` at each
         datagram, from a daemon thread. Another runner on the same folder holding it, or a

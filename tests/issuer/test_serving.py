@@ -448,7 +448,8 @@ def test_worker_threads_yield_the_cpu_to_requests(make_service) -> None:
     for worker in (AnchorWorker(service), BulkRunner(service)):
         worker.start()
         try:
-            tid = worker._thread.native_id  # type: ignore[union-attr]
+            tid = worker.thread_id
+            assert tid is not None
             deadline = time.monotonic() + 10
             while os.getpriority(os.PRIO_PROCESS, tid) != max(base, 7):
                 assert time.monotonic() < deadline, f"{type(worker).__name__} kept its priority"
