@@ -388,6 +388,9 @@ def _after_anchor(f: Fact) -> str | None:
 def _evaluate(c: Criterion, facts: _Facts, as_of: date) -> CriterionResult:
     if c.kind in ("any_of", "all_of"):
         children = tuple(_evaluate(ch, facts, as_of) for ch in c.children)
+        if facts.refused is not None:  # said once, not once per alternative (each child says it)
+            reason = f"no credential counts: {facts.refused}"
+            return CriterionResult(c.id, c.title, False, reason, (), children)
         if c.kind == "any_of":
             hits = [ch for ch in children if ch.met]
             met = bool(hits)

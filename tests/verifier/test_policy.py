@@ -540,3 +540,18 @@ def test_ongoing_employment_is_not_counted_beyond_today(policy):
     r = policy.evaluate("hk-dlt-expert", docs, date(2035, 1, 1), today=date(2026, 1, 1))
     exp = by_id(r, "notable-firm-experience")
     assert not exp.met and "only 2.0 years at HSBC up to 2026-01-01" in exp.reason
+
+
+def test_refused_application_says_why_once_per_criterion(policy):
+    """An application that is not valid counts no credential: each criterion says so once. A
+    criterion of alternatives said it once per alternative before (joined '.;'), so the officer's
+    page repeated one unreadable picture's reason five times in the Talent List box."""
+    why = "the application is NOT VERIFIABLE: Could not read v10.jpg: no readable QR code."
+    docs = inputs(degree("master"), employment("HSBC", "2018-01-01", None, [BFS]))
+    r = policy.evaluate("hk-dlt-expert", docs, AS_OF, refused=why)
+    assert not r.met
+    for c in r.criteria:
+        assert not c.met
+        assert c.reason == f"no credential counts: {why}", c.reason
+        for child in c.children:  # each alternative still says it too, below its parent
+            assert child.reason == f"no credential counts: {why}"
