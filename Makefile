@@ -51,8 +51,9 @@ setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/geth
 
 setup-system: $(STAMPS)/system
 
+# ARGS: more options of `talentproof run`, e.g. make run ARGS='--issuer-port 8010 --verifier-port 8011'
 run: setup
-	$(VENV)/bin/talentproof run --data-dir $(DATA)
+	$(VENV)/bin/talentproof run --data-dir $(DATA) $(ARGS)
 
 # Guardrails (issue 13.6, CONTRIBUTING.md): every check runs even if one fails, then the target
 # fails if any did. Warm: a few seconds (mypy and ruff cache in .mypy_cache and .ruff_cache).

@@ -489,12 +489,22 @@ def check_ports(config: StackConfig) -> None:
     wanted = [("--chain-port", config.chain_port)]
     if config.with_services:
         wanted += [("--issuer-port", config.issuer_port), ("--verifier-port", config.verifier_port)]
-    busy = [f"{port} ({option})" for option, port in wanted if port_in_use(port)]
-    if busy:
+    taken = [(option, port) for option, port in wanted if port_in_use(port)]
+    if taken:
+        busy = ", ".join(f"{port} ({option})" for option, port in taken)
+        other = " ".join(f"{option} {_free_port_near(port)}" for option, port in taken)
         raise DevStackError(
-            f"port {', '.join(busy)} already in use on 127.0.0.1 (another `talentproof run`?); "
-            "stop it or choose other ports"
+            f"port {busy} already in use on 127.0.0.1 (another `talentproof run`?); stop it or "
+            f"choose other ports: `talentproof run {other}` (with make: `make run ARGS='{other}'`)"
         )
+
+
+def _free_port_near(port: int) -> int:
+    """A port above ``port`` that nothing listens on now (a suggestion, not a reservation)."""
+    for candidate in range(port + 10, min(port + 200, 65535), 10):
+        if not port_in_use(candidate):
+            return candidate
+    return port + 10
 
 
 def run_stack(config: StackConfig) -> None:
@@ -667,7 +677,14 @@ def run_stack(config: StackConfig) -> None:
                 governor=Account.from_key(operator_key).address,
             )
             print_seed(
-                seed, created, issuer.url, token, data_dir, governor_key_path, vc_api_token=vc_api
+                seed,
+                created,
+                issuer.url,
+                token,
+                data_dir,
+                governor_key_path,
+                vc_api_token=vc_api,
+                demo=demo_command(config),
             )
         else:
             typer.echo(_governance_line(governor_key_path))
@@ -747,6 +764,7 @@ def print_seed(
     governor_key_path: Path,
     *,
     vc_api_token: str | None = None,
+    demo: str | None = None,
 ) -> None:
     gov = seed["governing_authority"]
     typer.echo(
@@ -773,7 +791,22 @@ def print_seed(
     if university is not None:
         typer.echo("issue a first credential:")
         typer.echo("  " + first_credential_curl(issuer_url, university["api_key"]))
-    typer.echo(f"the whole story: {cli_command()} demo")
+    typer.echo(f"the whole story: {demo or cli_command() + ' demo'}")
+
+
+def demo_command(config: StackConfig) -> str:
+    """`talentproof demo` as typed against this stack: the options naming each port and the
+    data folder that are not the defaults `demo` assumes."""
+    parts = [cli_command(), "demo"]
+    if config.issuer_port != ISSUER_PORT:
+        parts += ["--issuer-url", f"http://127.0.0.1:{config.issuer_port}"]
+    if config.verifier_port != VERIFIER_PORT:
+        parts += ["--verifier-url", f"http://127.0.0.1:{config.verifier_port}"]
+    if config.chain_port != CHAIN_PORT:
+        parts += ["--rpc", f"http://127.0.0.1:{config.chain_port}"]
+    if Path(config.data_dir).absolute() != Path("data").absolute():
+        parts += ["--data-dir", shlex.quote(str(config.data_dir))]
+    return " ".join(parts)
 
 
 def register(app: typer.Typer) -> None:

@@ -146,3 +146,44 @@ def test_the_verifier_vc_api_token_is_kept_private_and_its_hash_is_the_tokens_fi
     )
     out = capsys.readouterr().out
     assert f"verifier VC API token {token}  (development only; VT=$(cat {token_file}))" in out
+
+
+def test_the_printed_demo_command_reaches_a_stack_on_other_ports(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`talentproof run --issuer-port 8010` printed 'the whole story: talentproof demo', which
+    went to port 8000 and answered another program's 404 page (fresh-clone walk-through): the
+    printed command names every port and the data folder that differ from the defaults."""
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    monkeypatch.chdir(tmp_path)
+    assert devstack.demo_command(devstack.StackConfig(Path("data"))) == "talentproof demo"
+    other = devstack.StackConfig(
+        tmp_path / "my data", chain_port=9545, issuer_port=8010, verifier_port=8011
+    )
+    assert devstack.demo_command(other) == (
+        "talentproof demo --issuer-url http://127.0.0.1:8010 --verifier-url "
+        f"http://127.0.0.1:8011 --rpc http://127.0.0.1:9545 --data-dir '{tmp_path / 'my data'}'"
+    )
+    from talentproof.cli import app
+
+    args = devstack.demo_command(other).split(" ")[2:6]  # the options parse as `demo` takes them
+    assert CliRunner().invoke(app, ["demo", *args, "--help"]).exit_code == 0
+
+
+def test_busy_port_says_how_to_choose_another(tmp_path: Path) -> None:
+    """`make run` with port 8000 taken said 'choose other ports' without saying how; make run
+    takes no port option: the message names `talentproof run`'s and `make run ARGS=...`."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        config = devstack.StackConfig(tmp_path, issuer_port=port, chain_port=1, verifier_port=1)
+        with pytest.raises(devstack.DevStackError) as caught:
+            devstack.check_ports(config)
+    message = str(caught.value)
+    assert f"port {port} (--issuer-port)" in message
+    assert (
+        "make run ARGS='--issuer-port " in message and "talentproof run --issuer-port " in message
+    )
