@@ -190,7 +190,14 @@ def _signing_key(value: str) -> bytes:
             raise ValueError(f"signing key {value!r:.20}: {exc}") from None
     from talentproof.ledger.client import as_bytes32
 
-    return as_bytes32(value, "signing key")
+    try:
+        return as_bytes32(value, "signing key")
+    except ValueError:
+        hint = " (for a did:key, give what follows 'did:key:')" if value.startswith("did:") else ""
+        raise ValueError(
+            f"signing key: expected a Multikey (z6Mk..., the publicKeyMultibase of a key) or "
+            f"0x-hex of 32 bytes, found {value[:24]!r}{hint}"
+        ) from None
 
 
 def _credential_type(value: str) -> str:

@@ -396,3 +396,33 @@ def test_governance_credential_status_commands(anvil_node, tmp_path: Path) -> No
     # a duplicate DID is refused by the registry
     code, _, err = _run("governance", "register-issuer", "X", "did:web:hku.hk", *common, env=env)
     assert code == 1 and "IssuerDidAlreadyRegistered" in err
+
+
+@pytest.mark.parametrize("command", ["add-key", "revoke-key"])
+@pytest.mark.parametrize(
+    "given", ["null", "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"]
+)
+def test_a_signing_key_that_is_neither_form_names_both(
+    command: str, given: str, tmp_path: Path
+) -> None:
+    """`add-key 1 $(jq -r .did holder.json ...)` gave 'signing key must be 32 bytes hex, got
+    'null'' (fresh-clone walk-through), not naming the z6Mk... form the README shows; a did:key
+    is not taken either. Refused before connecting, naming both forms and what was found."""
+    result = runner.invoke(
+        app,
+        [
+            "governance",
+            command,
+            "1",
+            given,
+            "--rpc",
+            "http://127.0.0.1:9",
+            "--deployment",
+            str(tmp_path / "none.json"),
+            "--key",
+            "0x" + "11" * 32,
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "expected a Multikey (z6Mk..." in result.output, result.output
+    assert "0x-hex of 32 bytes" in result.output and repr(given[:24]) in result.output
