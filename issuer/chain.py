@@ -5,9 +5,14 @@ replace as separate steps, so the anchoring worker can persist between them), re
 records and credential statuses, and performs the governance steps of onboarding. Every
 "cannot reach the chain" condition surfaces as the issuer's `LedgerUnavailable`.
 
-web3, eth-account, eth-abi (through `talentproof.ledger`) and requests are imported where they
-are used (``noqa: PLC0415``): every issuer process imports this module, and they cost about
-0.5 s at start-up in a process that never calls the ledger (an HTTP worker, a CLI command).
+Every chain read and write goes through the ledger's `talentproof.ledger.link.RegistryLink`: one
+failover JSON-RPC transport (`ledger.endpoints.RpcEndpoints`), the registry's calls, answers and
+events encoded and decoded by `ledger.abi.ContractABI`, blocks read as `ledger.models.BlockHead`;
+this module names no JSON-RPC method and imports no web3 (tests/test_guardrails.py).
+
+The ledger (web3, eth-account, eth-abi) and requests are imported where they are used
+(``noqa: PLC0415``): every issuer process imports this module, and they cost about 0.5 s at
+start-up in a process that never calls the ledger (an HTTP worker, a CLI command).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from .errors import ConfigurationError, LedgerUnavailable
 from .settings import ANVIL_DEV_GOVERNOR_KEY, IssuerSettings
 
 if TYPE_CHECKING:
-    from talentproof.ledger.models import TimeWindow
+    from talentproof.ledger.link import RegistryLink
+    from talentproof.ledger.models import BlockHead, TimeWindow
 
 _logger = logging.getLogger(__name__)
 
@@ -165,13 +171,11 @@ class ChainGateway:
         self.rpc_timeout = rpc_timeout
         self._probe_lock = threading.Lock()
         self._lock = threading.Lock()
-        self._w3: Any = None
+        #: the ledger's link to the registry (`ledger.link.RegistryLink`), once connected
+        self._link: RegistryLink | None = None
         #: the `ledger.endpoints.RpcEndpoints` of ``rpc_url`` (one or several, comma-separated),
         #: once connected
         self.endpoints: Any = None
-        self._contract: Any = None
-        self._decoder: Any = None
-        self._abi: Any = None  # the registry's ABI for its events (`_issuer_logs_between`)
         #: (what, issuer id) -> the events `_scan_incremental` has seen, to the block it
         #: scanned: ("status", id) for `status_named`, ("keys", id) for `signing_keys`
         self._scans: dict[tuple[str, int], _ScannedEvents] = {}
@@ -219,14 +223,12 @@ class ChainGateway:
                 ) from exc
         return self._deployment
 
-    def _connect(self) -> tuple[Any, Any]:
+    def _connect(self) -> RegistryLink:
+        """The ledger's link to the deployment's registry (made once)."""
         with self._lock:
-            if self._contract is None:
-                from web3 import Web3  # noqa: PLC0415 (start-up time)
-
-                from talentproof.ledger.chain import web3_on  # noqa: PLC0415 (start-up time)
+            if self._link is None:
                 from talentproof.ledger.endpoints import RpcEndpoints  # noqa: PLC0415 (start-up time)
-                from talentproof.ledger.errors import ErrorDecoder  # noqa: PLC0415 (start-up time)
+                from talentproof.ledger.link import RegistryLink  # noqa: PLC0415 (start-up time)
 
                 abi = _registry_abi()
                 dep = self.deployment()
@@ -237,24 +239,19 @@ class ChainGateway:
                     endpoints = RpcEndpoints(self.rpc_url, self.rpc_timeout)
                 except ValueError as exc:
                     raise ConfigurationError(str(exc)) from None
-                w3 = web3_on(endpoints)
+                link = RegistryLink(endpoints, dep.registry, abi=abi)
                 self.endpoints = endpoints
-                self._contract = w3.eth.contract(
-                    address=Web3.to_checksum_address(dep.registry), abi=abi
-                )
-                self._decoder = ErrorDecoder(abi)
-                self._w3 = w3
-            return self._w3, self._contract
+                self._link = link
+            return self._link
 
     def probe(self, *, max_age: float = 1.0) -> ChainHealth:
         """Ask the node for its chain id (cached ``max_age`` seconds) and record the answer."""
         if self.health.checked_at and time.monotonic() - self.health.checked_at < max_age:
             return self.health
         try:
-            with _guard("eth_chainId"):
+            with _guard("chain id"):
                 dep = self.deployment()
-                w3, _ = self._connect()
-                actual = int(w3.eth.chain_id)
+                actual = self._connect().chain_id()
             if actual != dep.chain_id:
                 self.health = ChainHealth(
                     False,
@@ -328,22 +325,18 @@ class ChainGateway:
 
     def sender(self, private_key: bytes | str) -> Any:
         """A `TxSender` for an account (one per key, so its nonce manager is shared)."""
-        from talentproof.ledger.tx import TxSender  # noqa: PLC0415 (start-up time)
-
         key = (
             private_key
             if isinstance(private_key, bytes)
             else bytes.fromhex(private_key.removeprefix("0x"))
         )
-        w3, _contract = self._connect()
+        link = self._connect()
         with self._lock:
             sender = self._senders.get(key)
             if sender is None:
-                sender = TxSender(
-                    w3,
+                sender = link.sender(
                     key,
                     expected_chain_id=self.deployment().chain_id,
-                    error_decoder=self._decoder,
                     timeout=self.tx_timeout,
                     poll_interval=0.02,
                 )
@@ -363,27 +356,14 @@ class ChainGateway:
             key = ANVIL_DEV_GOVERNOR_KEY
         return self.sender(key)
 
-    def _codec(self) -> Any:
-        """The registry's ABI as the ledger encodes calls and decodes answers and events
-        (`ledger.abi.ContractABI`): the one ABI path, web3's contract machinery unused."""
-        from talentproof.ledger.abi import ContractABI  # noqa: PLC0415 (start-up time)
-
-        if self._abi is None:
-            self._abi = ContractABI(_registry_abi())
-        return self._abi
-
     def _data(self, fn: str, *args: Any) -> bytes:
-        return bytes(self._codec().function(fn).encode(*args))
+        return self._connect().calldata(fn, *args)
 
     def _view(self, fn: str, *args: Any) -> Any:
-        """``eth_call`` of the registry's view ``fn`` at the latest block, decoded by the ledger
-        (a struct as its field tuple, for `ledger.models`' ``from_struct``). Call it under
-        `_guard`."""
-        w3, contract = self._connect()
-        function = self._codec().function(fn)
-        return function.decode(
-            bytes(w3.eth.call({"to": contract.address, "data": function.encode(*args)}))
-        )
+        """The registry's view ``fn`` at the latest block, decoded by the ledger
+        (`ledger.link.RegistryLink.call`: a struct as its field tuple, for `ledger.models`'
+        ``from_struct``). Call it under `_guard`."""
+        return self._connect().call(fn, *args)
 
     def _transact(self, sender: Any, fn: str, *args: Any) -> Any:
         with _guard(fn):
@@ -414,17 +394,13 @@ class ChainGateway:
         fund_wei: int,
     ) -> int:
         """Register (or link) an issuer, its account, key and types; fund the account."""
-        from web3 import Web3  # noqa: PLC0415 (start-up time)
+        from talentproof.ledger.chain import type_id  # noqa: PLC0415 (start-up time)
 
         gov = self._governor()
-        _, contract = self._connect()
+        link = self._connect()
         if issuer_id is None:
             receipt = self._transact(gov, "registerIssuer", name, did, [account])
-            events = [
-                e
-                for e in self._codec().decode_logs(receipt["logs"], contract.address)
-                if e.name == "IssuerRegistered"
-            ]
+            events = [e for e in link.receipt_events(receipt) if e.name == "IssuerRegistered"]
             if not events:
                 raise LedgerUnavailable("registerIssuer mined without an IssuerRegistered event")
             issuer_id = int(events[0].args["issuerId"])
@@ -432,7 +408,7 @@ class ChainGateway:
             self._transact(gov, "addIssuerAccount", issuer_id, account)
         self._transact(gov, "addSigningKey", issuer_id, signing_key, 0, 0)
         for name_ in credential_types:
-            self._transact(gov, "grantCredentialType", issuer_id, Web3.keccak(text=name_), 0, 0)
+            self._transact(gov, "grantCredentialType", issuer_id, type_id(name_), 0, 0)
         if fund_wei:
             with _guard("fund account"):
                 with self._sending(gov):
@@ -444,28 +420,24 @@ class ChainGateway:
         self, issuer_id: int, *, grant: list[str], withdraw: list[str]
     ) -> None:
         """Grant and withdraw accredited credential types (governor)."""
-        from web3 import Web3  # noqa: PLC0415 (start-up time)
+        from talentproof.ledger.chain import type_id  # noqa: PLC0415 (start-up time)
 
         gov = self._governor()
         for name_ in grant:
-            self._transact(gov, "grantCredentialType", issuer_id, Web3.keccak(text=name_), 0, 0)
+            self._transact(gov, "grantCredentialType", issuer_id, type_id(name_), 0, 0)
         for name_ in withdraw:
-            self._transact(gov, "withdrawCredentialType", issuer_id, Web3.keccak(text=name_))
+            self._transact(gov, "withdrawCredentialType", issuer_id, type_id(name_))
 
     def open_credential_types(self, issuer_id: int, names: list[str]) -> list[str]:
         """Which of ``names`` the registry holds open for the issuer at the latest block
         (granted and not withdrawn): what verifiers read, whoever granted it."""
-        from web3 import Web3  # noqa: PLC0415 (start-up time)
-
+        from talentproof.ledger.chain import type_id  # noqa: PLC0415 (start-up time)
         from talentproof.ledger.models import TimeWindow  # noqa: PLC0415 (start-up time)
 
         with _guard("credentialType()"):
-            w3, _ = self._connect()
-            now = int(w3.eth.get_block("latest")["timestamp"])
+            now = self._connect().head().timestamp
             windows = [
-                TimeWindow.from_struct(
-                    self._view("credentialType", issuer_id, Web3.keccak(text=name_))
-                )
+                TimeWindow.from_struct(self._view("credentialType", issuer_id, type_id(name_)))
                 for name_ in names
             ]
         return [name_ for name_, window in zip(names, windows, strict=True) if window.open_at(now)]
@@ -557,42 +529,20 @@ class ChainGateway:
 
     def tx_block(self, tx_hash: str) -> int | None:
         """The block a transaction is mined in on the canonical chain, None if it is not."""
-        from web3.exceptions import TransactionNotFound  # noqa: PLC0415 (start-up time)
-
-        with _guard("eth_getTransactionReceipt"):
-            w3, _ = self._connect()
-            try:
-                receipt = w3.eth.get_transaction_receipt(tx_hash)
-            except TransactionNotFound:
-                return None
-            return int(receipt["blockNumber"]) if receipt is not None else None
+        with _guard("transaction receipt"):
+            return self._connect().receipt_block(tx_hash)
 
     def head(self) -> tuple[int, str]:
         """The chain head: (block number, block hash as 0x-hex)."""
-        with _guard("eth_getBlockByNumber"):
-            w3, _ = self._connect()
-            block = w3.eth.get_block("latest")
-            return int(block["number"]), "0x" + bytes(block["hash"]).hex()
+        with _guard("latest block"):
+            block = self._connect().head()
+        return block.number, block.hash
 
     def block_hash(self, block_number: int) -> str | None:
         """The hash (0x-hex) of the canonical block at ``block_number``, None past the head."""
-        from web3.exceptions import BlockNotFound  # noqa: PLC0415 (start-up time)
-
-        with _guard("eth_getBlockByNumber"):
-            w3, _ = self._connect()
-            try:
-                block = w3.eth.get_block(block_number)
-            except BlockNotFound:
-                return None
-            return "0x" + bytes(block["hash"]).hex() if block is not None else None
-
-    def block_time(self, block_number: int) -> dt.datetime:
-        """A block's timestamp."""
-        with _guard("eth_getBlockByNumber"):
-            w3, _ = self._connect()
-            return dt.datetime.fromtimestamp(
-                int(w3.eth.get_block(block_number)["timestamp"]), dt.UTC
-            )
+        with _guard("block"):
+            block = self._connect().block(block_number)
+        return None if block is None else block.hash
 
     # -- revocation -------------------------------------------------------------------------------
     def send_credential_status(self, account_key: bytes, action: str, hashes: list[bytes]) -> Any:
@@ -620,7 +570,7 @@ class ChainGateway:
 
     def _scan_incremental(
         self, key: tuple[str, int], scan: Callable[[int, int], list[tuple[Any, ...]]]
-    ) -> tuple[Any, list[tuple[Any, ...]]]:
+    ) -> tuple[BlockHead, list[tuple[Any, ...]]]:
         """(the latest block, every event ``scan(from_block, to_block)`` finds from the
         deployment block to it: tuples whose first item is the event's block number).
 
@@ -630,23 +580,19 @@ class ChainGateway:
         scanned again) and scans only from `STATUS_RESCAN_BLOCKS` below it (a node behind the
         one that answered the latest block, with several endpoints) to the latest, replacing
         what it held for those blocks; no new block, no scan."""
-        with _guard("eth_getBlockByNumber"):
-            w3, _ = self._connect()
-            head = w3.eth.get_block("latest")
-        number, block_hash = int(head["number"]), bytes(head["hash"])
+        with _guard("latest block"):
+            link = self._connect()
+            head = link.head()
+        number, block_hash = head.number, head.hash
         with self._scans_lock:
             seen = self._scans.get(key)
         if seen is not None and (seen.to_block, seen.to_hash) == (number, block_hash):
             return head, seen.events  # no new block: the head is the block scanned last
         start = self._deployment_block()
         if seen is not None and seen.to_block <= number:
-            with _guard("eth_getBlockByNumber"):
-                try:
-                    kept = bytes(w3.eth.get_block(seen.to_block)["hash"]) == seen.to_hash
-                except Exception as exc:
-                    if not _block_missing(exc):
-                        raise
-                    kept = False
+            with _guard("block"):
+                block = link.block(seen.to_block)  # None: the chain went back below it
+            kept = block is not None and block.hash == seen.to_hash
             if kept and seen.to_block == number:
                 return head, seen.events
             if kept:
@@ -663,8 +609,8 @@ class ChainGateway:
         return head, updated.events
 
     def status_named_full(self, issuer_id: int) -> tuple[set[bytes], set[bytes]]:
-        """`status_named`'s reference: every status event since the deployment block (two
-        ``eth_getLogs``, filtered by the issuer's id), nothing kept."""
+        """`status_named`'s reference: every status event since the deployment block (two log
+        queries, filtered by the issuer's id), nothing kept."""
         return _named_answer(self._status_events(issuer_id, None, None))
 
     def _status_events(
@@ -694,28 +640,22 @@ class ChainGateway:
         to_block: int | None,
     ) -> list[Any]:
         """The registry's events ``names`` whose ``issuerId`` is ``issuer_id``, oldest first,
-        decoded by the ledger's decoder (`ledger.abi.ContractABI.decode_logs`: a
-        `ledger.models.DecodedEvent` each): one ``eth_getLogs`` between the two blocks (None:
-        the deployment block, latest)."""
-        abi = self._codec()
-        with _guard("eth_getLogs"):
-            w3, contract = self._connect()
-            logs = w3.eth.get_logs(
-                {
-                    "address": contract.address,
-                    "fromBlock": self._deployment_block() if from_block is None else from_block,
-                    "toBlock": "latest" if to_block is None else to_block,
-                    "topics": abi.log_topics(names, issuerId=issuer_id),
-                }
+        decoded by the ledger (`ledger.link.RegistryLink.events`: a `ledger.models.DecodedEvent`
+        each): one log query between the two blocks (None: the deployment block, latest)."""
+        with _guard("registry logs"):
+            events: list[Any] = self._connect().events(
+                names,
+                self._deployment_block() if from_block is None else from_block,
+                "latest" if to_block is None else to_block,
+                issuerId=issuer_id,
             )
-            events: list[Any] = abi.decode_logs(logs, contract.address)
             return events
 
     def signing_keys(self, issuer_id: int, public_keys: list[bytes]) -> SigningKeyRecords:
         """What the registry records of the issuer's signing keys ``public_keys`` (raw 32
         bytes): each key's validity window (``signingKey``), those governance revoked
         (``SigningKeyRevoked`` events, read incrementally as `status_named` reads its events:
-        `_scan_incremental`, one ``eth_getLogs`` from a few blocks below the last block scanned
+        `_scan_incremental`, one log query from a few blocks below the last block scanned
         when a block came) and the latest block's time, the "now" a window is judged at. Keys
         the registry never registered for the issuer get the window (0, 0)."""
         from talentproof.ledger.models import TimeWindow  # noqa: PLC0415 (start-up time)
@@ -730,7 +670,7 @@ class ChainGateway:
 
         head, events = self._scan_incremental(("keys", issuer_id), scan)
         revoked = {raw: at for _block, raw, at in events}
-        now = int(head["timestamp"])
+        now = head.timestamp
         with _guard("signingKey()"):
             windows = {}
             for raw in public_keys:
@@ -843,7 +783,7 @@ class _ScannedEvents:
     the block number first), scanned up to ``to_block`` whose hash was ``to_hash``."""
 
     to_block: int
-    to_hash: bytes
+    to_hash: str  # 0x-hex
     events: list[tuple[Any, ...]]
 
 
@@ -853,13 +793,6 @@ def _named_answer(events: list[tuple[Any, ...]]) -> tuple[set[bytes], set[bytes]
     hashes = {value for _b, is_root, value in events if not is_root}
     roots = {value for _b, is_root, value in events if is_root}
     return hashes, roots
-
-
-def _block_missing(exc: Exception) -> bool:
-    """Whether a block read failed because the chain has no such block (it went back)."""
-    from web3.exceptions import BlockNotFound  # noqa: PLC0415 (start-up time)
-
-    return isinstance(exc, BlockNotFound)
 
 
 def _registry_abi() -> list[dict[str, Any]]:

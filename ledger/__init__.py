@@ -9,6 +9,8 @@ Modules (import what you need; nothing heavy is imported here):
 - `talentproof.ledger.deploy`: `deploy_registry`, `ensure_deployed`, the `Deployment` record.
 - `talentproof.ledger.client`: `RegistryClient`, typed governance / issuer / anchor bindings.
 - `talentproof.ledger.reader`: `RegistryReader`, the verifier's fast raw JSON-RPC read path.
+- `talentproof.ledger.link`: `RegistryLink`, the issuer's reads (views, blocks, receipts, logs)
+  and `TxSender` accounts on one failover transport.
 - `talentproof.ledger.models`: `IssuerInfo`, `AnchorRecord`, `CredentialVerdict`, ...
 - `talentproof.ledger.chain`: `connect`, `type_id`, `load_private_key`.
 - `talentproof.ledger.artifacts` / `compiler`: the compiled contract artifacts.

@@ -254,7 +254,7 @@ class CredentialVerdict(_Struct):
 
 @dataclass(frozen=True, slots=True)
 class BlockHead:
-    """A node's latest block as `reader.RegistryReader.head` reads it."""
+    """A block as `reader.RegistryReader.head` and `link.RegistryLink` read it."""
 
     number: int
     hash: str  # 0x-hex
