@@ -179,13 +179,20 @@ def not_a_document(doc: dict[str, Any], source: str) -> str | None:
     the issuer API's answer to ``POST /credentials`` (``id``, ``status``, ``credential``...), its
     answer to ``GET /credentials/{id}/anchor`` (``status``, ``credentialHash``, no credential), a
     line of its bulk-job results (``row``, ``status``, ``credential``), and a VC API request body
-    (``{"verifiableCredential": ...}``). Such an input is refused (NOT_VERIFIABLE), naming what
+    (``{"verifiableCredential": ...}``); also a private key file (a Multikey with its secret, a
+    private JWK). Such an input is refused (NOT_VERIFIABLE), naming what
     it is and what to give instead; the credential inside is never verified in its place: the
     wrapper's own members are not signed, and the user should give what the holder holds.
     Only the issuer's own id form and states are echoed (the rest of a wrapper is unsigned
     text)."""
     if "@context" in doc:
         return None
+    if "secretKeyMultibase" in doc or "privateKeyMultibase" in doc or ("d" in doc and "kty" in doc):
+        return (
+            f"{source} is a private key file (a holder's key, as `talentproof keygen` and the "
+            "wallet write), not a credential: it is the applicant's secret and proves nothing "
+            "to a verifier; keep it private and give the credentials (JSON or QR code) instead"
+        )
     status = doc.get("status")
     known = status if isinstance(status, str) and status in _ISSUER_STATES else None
     state = f"status {known}" if known else "its status"

@@ -263,3 +263,28 @@ def test_odd_answers_are_refused_without_echoing_their_members(doc):
     assert item.document is None and item.error is not None
     assert item.error.startswith("x.json is ") and "not a credential" in item.error
     assert "VALID" not in item.error and "\n" not in item.error and "{id}" in item.error
+
+
+def test_a_holder_key_file_is_named_not_judged_a_forgery(env, tmp_path):
+    """`talentproof demo` writes the applicant's key file beside the credentials; verifying that
+    folder reported it INVALID, '@context should be a list ...' (fresh-clone walk-through): an
+    officer reads a forgery. A key file (``talentproof keygen``, the wallet's) is not a
+    credential: NOT_VERIFIABLE, named as a private key file, its secret never echoed."""
+    from talentproof.credential.cli import write_holder_key
+    from talentproof.credential.keys import Ed25519SigningKey
+
+    folder = tmp_path / "applicant"
+    folder.mkdir()
+    key = Ed25519SigningKey.generate()
+    write_holder_key(folder / "holder-key.json", key, id_salt="s" * 43)
+    (folder / "degree.json").write_text(json.dumps(env["cred"]))
+    r = run(env, folder)
+    assert r.exit_code == 3, r.output
+    assert "1 valid, 0 invalid, 1 not verifiable" in r.output, r.output
+    out = " ".join(r.output.split())
+    assert "holder-key.json is a private key file" in out and "not a credential" in out, out
+    assert key.multibase not in r.output and "s" * 43 not in r.output
+    assert "@context should be" not in out
+    data = json.loads(run(env, folder / "holder-key.json", "--json").output)
+    assert data["outcome"]["code"] == "NOT_VERIFIABLE"
+    assert key.multibase not in json.dumps(data)
