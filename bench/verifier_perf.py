@@ -1090,7 +1090,8 @@ def main(argv: list[str] | None = None) -> int:
 
         account = Account.from_key(keys[1]).address
         did = "did:web:hku.example.hk"
-        iid = gov.register_issuer("University of Hong Kong", did, [account])
+        # the name its degrees state (check 6: a degree naming another institution fails)
+        iid = gov.register_issuer("The University of Hong Kong", did, [account])
         key = Ed25519SigningKey.generate()
         gov.add_signing_key(iid, key.public_key.raw)
         gov.grant_credential_type(iid, "DegreeCredential")

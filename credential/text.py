@@ -6,13 +6,19 @@ could move the cursor, erase or hide the line beside them, start a line of their
 name look like another. `printable` shows each of them escaped (``\\x1b``, ``\\n``,
 ``\\u202e``). The verifier's report and the ledger's listings print through it; the verifier
 and wallet pages have JavaScript twins, tested to agree with it character by character.
+
+`norm_text` / `same_name`: the one comparison of names (an institution's, a framework's, a
+keyword) up to case, punctuation and spacing: the issuer binding a subject's institution to its
+own registered name (`issuance.bind_subject`) and the verifier (check 6, the profession's
+employers and institutions) compare with it, so that what one accepts the other accepts.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["printable"]
+__all__ = ["norm_text", "printable", "same_name"]
 
 #: The Unicode categories shown escaped: control, format, line and paragraph separators.
 HIDDEN_CATEGORIES = frozenset(("Cc", "Cf", "Zl", "Zp"))
@@ -25,3 +31,15 @@ def printable(text: str) -> str:
     return "".join(
         ascii(ch)[1:-1] if unicodedata.category(ch) in HIDDEN_CATEGORIES else ch for ch in text
     )
+
+
+def norm_text(text: str) -> str:
+    """Case-folded, punctuation-free, single-spaced form used for name matching."""
+    text = re.sub(r"[^\w\s]", " ", text.casefold())
+    return " ".join(text.split())
+
+
+def same_name(a: str, b: str) -> bool:
+    """Names equal up to case, punctuation and whitespace (and not empty)."""
+    na = norm_text(a)
+    return bool(na) and na == norm_text(b)

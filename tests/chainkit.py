@@ -212,7 +212,8 @@ def _build_kind(
             subject,
             fields.get("level", "bachelor"),
             fields.get("field", "Computer Science"),
-            fields.get("institution", "The University of Hong Kong"),
+            # the session chain's university, as registered: a degree it signs names itself
+            fields.get("institution", "University of Hong Kong"),
             fields.get("award_date", "2015-06-30"),
             **common,
         )

@@ -36,7 +36,14 @@ from talentproof.credential.errors import (
     SchemaValidationError,
 )
 from talentproof.verifier import fastschema
-from talentproof.verifier.facts import DegreeFact, fact_of, same_name
+from talentproof.verifier.facts import (
+    DegreeFact,
+    NamedParty,
+    fact_of,
+    not_the_issuer,
+    same_name,
+    stated_party,
+)
 from talentproof.verifier.report import CheckId, CredentialReport, Status
 from talentproof.verifier.trust import TrustedDeployment
 
@@ -91,6 +98,7 @@ class Reason(StrEnum):
     LEVEL_NOT_ACCREDITED = "level_not_accredited"
     ANOTHER_ISSUER = "another_issuer"
     ISSUER_NAMED_OTHERWISE = "issuer_named_otherwise"
+    SUBJECT_NAMES_ANOTHER = "subject_names_another"
     ISSUER_ACCREDITED = "issuer_accredited"
     # (7) key
     KEY_NOT_REGISTERED = "key_not_registered"
@@ -228,6 +236,13 @@ def issuer_name(doc: Mapping[str, Any]) -> str | None:
     iss = doc.get("issuer")
     name = iss.get("name") if isinstance(iss, Mapping) else None
     return name if isinstance(name, str) else None
+
+
+def subject_party(doc: Mapping[str, Any] | None) -> NamedParty | None:
+    """The institution the credential's subject names as attesting (a degree's awarding
+    institution, an employment's employer, a badge achievement's creator), as the profession
+    reads it (`facts.stated_party`, its fact's `facts.named_party`); None when it names none."""
+    return None if doc is None else stated_party(doc)
 
 
 def utc(value: datetime | date | None) -> datetime | None:
@@ -560,6 +575,7 @@ def chain_checks(
     claimed_issuer: str | None,
     verdict: Any,
     claimed_name: str | None = None,
+    party: NamedParty | None = None,
     chain_id: int,
     block_number: int,
     block_hash_hex: str,
@@ -575,7 +591,9 @@ def chain_checks(
     degree's level (``degree_level``), which its issuer may be accredited for instead of the
     whole type (the verdict's ``type_scopes``); ``claimed_issuer`` / ``claimed_name``: the
     issuer's DID and name as the credential states them (`issuer_id`, `issuer_name`), which
-    must be the anchoring issuer's as registered (the name up to case, punctuation and spacing).
+    must be the anchoring issuer's as registered (the name up to case, punctuation and spacing);
+    ``party``: the institution the subject names (`subject_party`), which must be that issuer
+    too (`facts.not_the_issuer`: the comparison the profession binds employers with).
     """
     out: list[Finding] = []
     v = verdict
@@ -698,6 +716,16 @@ def chain_checks(
         # verified credential shows issuer.name): the name is the registry's, not the signer's
         facts = {**facts6, "claimedName": claimed_name, "issuerDid": v.issuer_did}
         out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.ISSUER_NAMED_OTHERWISE, facts, ev6))
+    elif party is not None and (
+        why := not_the_issuer(party, str(v.issuer_did or ""), str(v.issuer_name or ""))
+    ):
+        # the signer vouching for another institution (an employment "at HSBC" signed by
+        # another bank's key): our issuer never signs it (issuance.bind_subject), and an officer
+        # reading VALID beside the named institution would be misled
+        role, name, pid = party
+        facts = {**facts6, "why": why, "role": role, "named": name, "namedId": pid}
+        ev = {**ev6, "namedRole": role, "namedName": name, "namedId": pid}
+        out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.SUBJECT_NAMES_ANOTHER, facts, ev))
     else:
         out.append(
             Finding(

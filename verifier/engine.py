@@ -842,6 +842,7 @@ class Verifier:
         anchor = p.anchor
         claimed = checks.issuer_id(p.credential or {})
         claimed_name = checks.issuer_name(p.credential or {})
+        party = checks.subject_party(p.credential)
         # A degree's level matters only when its issuer was not accredited for the whole type.
         level = None if v.type_accredited_at_anchor else checks.degree_level(p.credential, p.kind)
 
@@ -854,6 +855,7 @@ class Verifier:
                     key_id=p.key_id,
                     claimed_issuer=claimed,
                     claimed_name=claimed_name,
+                    party=party,
                     verdict=v,
                     chain_id=chain.chain_id,
                     block_number=chain.block_number,
@@ -874,6 +876,7 @@ class Verifier:
             p.key_id,
             claimed,
             claimed_name,
+            party,
             anchor.chain_id,
             anchor.registry,
             bytes(anchor.merkle_root),

@@ -193,6 +193,10 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
         f"The credential names its issuer {f['claimedName']!r}, but {f['issuerDid']} is "
         f"registered as {f['issuerName']!r}: an issuer speaks under its own name only."
     ),
+    Reason.SUBJECT_NAMES_ANOTHER: lambda f: (
+        f"The credential's {f['why']}: an issuer attests for itself only, and cannot vouch "
+        "for another institution."
+    ),
     Reason.ISSUER_ACCREDITED: _issuer_passes,
     # (7) key
     Reason.KEY_NOT_REGISTERED: lambda f: (

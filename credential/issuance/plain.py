@@ -10,7 +10,6 @@ import hashlib
 import os
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -22,6 +21,7 @@ from .. import types as _types
 from ..claims import subject_fact_problems
 from ..errors import CredentialError, SchemaValidationError
 from ..schemas import SCHEMA_IDS
+from ..text import same_name
 from ..types import CREDENTIALS_V2, OB3_CONTEXT, TALENTPROOF_CONTEXT
 from ..validation import validate_credential
 
@@ -76,12 +76,43 @@ class FactError(SchemaValidationError):
         self.found = None
 
 
-@lru_cache(maxsize=1024)  # pure; a bulk job compares the same few names on every row
-def _name_key(name: str) -> str:
-    """A name compared case-, punctuation- and whitespace-insensitively (NFKC, casefold,
-    letters and digits only): "OSL Digital Securities Ltd." is not "OSL Digital Securities
-    Limited", but "osl  digital-securities LIMITED" is."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", name).casefold() if ch.isalnum())
+#: `text.same_name`, cached: pure, and a bulk job compares the same few names on every row
+_same_name = lru_cache(maxsize=1024)(same_name)
+
+
+def _registered_name_expected(identity: IssuerIdentity) -> str:
+    return (
+        f"the issuing institution's registered name {identity.name!r} (another "
+        "institution cannot be named: it attests for itself)"
+    )
+
+
+def _check_creator(subject: dict[str, Any], identity: IssuerIdentity) -> None:
+    """An Open Badge achievement's ``creator`` (an Open Badges Profile, or its IRI), when given,
+    is the issuing institution itself: its ``id`` the issuer's DID and its ``name`` the
+    registered one (as `bind_subject` binds a degree's institution). Nothing is filled in: a
+    badge need not state a creator. Raises `SchemaValidationError` naming the field."""
+    achievement = subject.get("achievement")
+    creator = achievement.get("creator") if isinstance(achievement, dict) else None
+    if creator is None:
+        return
+    field = "credentialSubject.achievement.creator"
+    if isinstance(creator, str):
+        creator = {"id": creator}
+    if not isinstance(creator, dict):
+        raise SchemaValidationError(
+            field, "a Profile of the issuing institution itself (its id and name)", creator
+        )
+    given_id = creator.get("id")
+    if given_id is not None and given_id != identity.did:
+        raise SchemaValidationError(
+            f"{field}.id", f"the issuing institution's own DID {identity.did}", given_id
+        )
+    name = creator.get("name")
+    if name is not None and (
+        not isinstance(name, str) or (name != identity.name and not _same_name(name, identity.name))
+    ):
+        raise SchemaValidationError(f"{field}.name", _registered_name_expected(identity), name)
 
 
 def bind_subject(
@@ -95,12 +126,16 @@ def bind_subject(
     when a name differs from the registered one (case, punctuation and whitespace aside): no
     third party attests for another institution (docs/threat-model.md). Returns ``subject``
     itself when nothing changes, else a new dict (the request is never modified). Subjects of
-    the wrong shape are left to the schema.
+    the wrong shape are left to the schema. An Open Badge's ``achievement.creator``, when
+    given, must be the issuing institution likewise (`_check_creator`; nothing is filled).
 
     ``owned``: the caller owns ``subject`` (parsed for this call, never seen by another), so the
     binding is written into it and ``subject`` itself returned, equal to what the copies give;
     nothing is written when it raises. Why: the bulk signing loop binds every row, and the three
     copies cost ~0.3 us of ~0.45 (tests/credential/test_claims_fast.py compares the two)."""
+    if kind == _types.OPEN_BADGE:
+        _check_creator(subject, identity)
+        return subject
     spec = _BOUND_PARTY.get(kind)
     if spec is None:
         return subject
@@ -121,15 +156,9 @@ def bind_subject(
         )
     name = party.get("name")
     if name is not None and (
-        not isinstance(name, str)
-        or (name != identity.name and _name_key(name) != _name_key(identity.name))
+        not isinstance(name, str) or (name != identity.name and not _same_name(name, identity.name))
     ):
-        raise SchemaValidationError(
-            f"{field}.name",
-            f"the issuing institution's registered name {identity.name!r} (another "
-            "institution cannot be named: it attests for itself)",
-            name,
-        )
+        raise SchemaValidationError(f"{field}.name", _registered_name_expected(identity), name)
     if given_id is not None and name is not None:
         return subject
     if owned:

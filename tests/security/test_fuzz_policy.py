@@ -108,6 +108,8 @@ SIGNERS = {
     "HSBC": ("did:web:hsbc.com", "HSBC"),
     "Acme Bakery": ("did:web:acme-bakery.example", "Acme Bakery"),
     "The University of Hong Kong": ("did:web:hku.hk", "The University of Hong Kong"),
+    # chainkit.build's default institution (the session chain's university, as registered)
+    "University of Hong Kong": ("did:web:hku.hk", "University of Hong Kong"),
 }
 
 

@@ -80,21 +80,26 @@ def test_honest_application_meets_exit_0(env):
 
 def test_attack_false_meets_osl_signs_an_hsbc_employment(env):
     """OSL, accredited only for employment credentials, signs one naming HSBC as the employer.
-    Before: '14.9 years at HSBC', MEETS. Now: the criterion fails and says exactly why."""
+    First: '14.9 years at HSBC', MEETS; then the profession did not count it, but the
+    credential stayed VALID ("credentials valid, does not meet") beside "HSBC". Now the signer
+    is not entitled to the claim: check 6 fails, naming HSBC and OSL, and the result is INVALID.
+    """
     files = _files(env, holder(), employment={"issuer": env["osl"], "employer": "HSBC"})
     r = run(env, *files, "--profession", "hk-dlt-expert")
-    assert r.exit_code == 4, r.output
+    assert r.exit_code == 1, r.output
     line = _result_line(r.output)
-    assert line.startswith("Result: DOES NOT MEET THE PROFESSION (credentials valid): ")
+    assert line.startswith("Result: INVALID: ") and "check 6" in line, line
     assert (
         "employer 'HSBC' is not the issuer 'OSL Digital Securities Limited' (did:web:osl.com)"
-        in line
+        in r.output
     )
     assert "years at HSBC" not in r.output
     data = json.loads(run(env, *files, "--profession", "hk-dlt-expert", "--json").output)
-    assert data["outcome"]["code"] == "VALID_NOT_MET" and data["profession"]["met"] is False
+    assert data["outcome"]["code"] == "INVALID" and data["profession"]["met"] is False
     emp = next(c for c in data["credentials"] if c["kind"] == "EmploymentCredential")
     assert (emp["issuerDid"], emp["issuerName"]) == ("did:web:osl.com", OSL_NAME)
+    failed = [c["id"] for c in emp["checks"] if c["status"] == "fail"]
+    assert failed == ["issuer_accreditation"], emp["checks"]
     # OSL writing its own name is an employment at OSL, a listed firm (did:web:osl.com)
     honest = _files(env, holder(), employment={"issuer": env["osl"]})
     r = run(env, *honest, "--profession", "hk-dlt-expert")
@@ -103,9 +108,12 @@ def test_attack_false_meets_osl_signs_an_hsbc_employment(env):
 
 
 def test_attack_degree_naming_another_institution(env):
+    """HKU's key signs a degree 'from' Harvard: once valid but not counted, now INVALID (check
+    6), naming both."""
     files = _files(env, holder(), degree={"institution": "Harvard University"})
     r = run(env, *files, "--profession", "hk-dlt-expert")
-    assert r.exit_code == 4, r.output
+    assert r.exit_code == 1, r.output
+    assert "check 6" in _result_line(r.output), r.output
     assert (
         "awarding institution 'Harvard University' is not the issuer 'University of Hong Kong' "
         "(did:web:university-of-hong-kong.example.hk)" in r.output

@@ -71,11 +71,15 @@ def test_issuer_did_not_osls_is_invalid(env, mutate):
 
 
 @pytest.mark.parametrize("employer", ["ＨＳＢＣ", "HSBC\u200b", "Η SBC", "hsbc"])
-def test_lookalike_employer_under_osls_own_did_does_not_count(env, employer):
+def test_lookalike_employer_under_osls_own_did_is_invalid(env, employer):
+    """OSL's key, OSL's DID, an employer that looks like HSBC: once VALID_NOT_MET (the
+    profession did not count it), now INVALID: check 6 names the employer and OSL."""
     chain, osl = env
     s = holder().public_key.did_key
     emp = issue(chain, osl, EMPLOYMENT, s, start="2010-01-01", employer=employer)
     r = _application(chain, emp, s)
-    assert r.outcome.outcome is Outcome.VALID_NOT_MET, r.outcome
+    assert r.outcome.outcome is Outcome.INVALID, r.outcome
     assert "years at HSBC" not in r.outcome.reason
-    assert f"is not the issuer '{OSL_NAME}' (did:web:osl.com)" in r.outcome.reason
+    six = next(c for c in r.credentials[-1].checks if c.id is CheckId.ISSUER)
+    assert six.status is Status.FAIL, six
+    assert f"employer {employer!r} is not the issuer '{OSL_NAME}' (did:web:osl.com)" in six.message

@@ -176,16 +176,14 @@ def test_false_meets_attack_on_the_page_says_why(vchain, server, browser, tmp_pa
         f.write_bytes(render_png(encode_payload(issue(vchain, issuer, kind, s, **extra)), scale=5))
         files.append(f)
     verdict = _verify_files(browser, server, files, profession="hk-dlt-expert")
-    assert verdict.get_attribute("data-outcome") == "VALID_NOT_MET"
-    assert (
-        verdict.value_of_css_property("background-color") == "rgba(255, 240, 217, 1)"
-    )  # amber, not green
+    # once VALID_NOT_MET (amber, "credentials valid" beside HSBC); now the signer is not
+    # entitled to the claim: INVALID, check 6, naming both
+    assert verdict.get_attribute("data-outcome") == "INVALID"
+    assert verdict.value_of_css_property("background-color") != "rgba(255, 240, 217, 1)"
     why = "employer 'HSBC' is not the issuer 'OSL Digital Securities Limited' (did:web:osl.com)"
     assert why in browser.find_element(By.ID, "verdict-reason").text
-    assert (
-        why
-        in browser.find_element(By.CSS_SELECTOR, '[data-criterion="notable-firm-experience"]').text
-    )
+    criterion = browser.find_element(By.CSS_SELECTOR, '[data-criterion="notable-firm-experience"]')
+    assert "application is INVALID" in criterion.text and "check 6" in criterion.text
 
 
 def test_readable_at_375_px_with_reason_person_and_claims_on_top(vchain, server, browser, tmp_path):
