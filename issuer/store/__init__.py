@@ -2,24 +2,35 @@
 
 - `statements`: the Core statements shared by the service and the store's strategies.
 - `CursorReads`, `HotPath` (from the private `_cursor` module): the issuance path's statements
-  compiled once and run on the DB-API cursor; `ConnectionReads` is the same reads on a
-  SQLAlchemy connection (the reference twin, used off the hot path).
+  compiled once and run on the DB-API cursor of a `cursor_session` (a pooled connection and its
+  cursor: the group commit's); `ConnectionReads` is the same reads on a SQLAlchemy connection
+  (the reference twin, used off the hot path).
 """
 
 from typing import Any
 
 from sqlalchemy import Connection
 
-from ._cursor import IDEM_LOOKUP_MAX, CursorReads, Direct, HotPath, StoredAnswer
+from ._cursor import (
+    IDEM_LOOKUP_MAX,
+    CursorReads,
+    CursorSession,
+    Direct,
+    HotPath,
+    StoredAnswer,
+    cursor_session,
+)
 from .statements import SELECT_INSTITUTION, SELECT_LEDGER_STATE
 
 __all__ = [
     "IDEM_LOOKUP_MAX",
     "ConnectionReads",
     "CursorReads",
+    "CursorSession",
     "Direct",
     "HotPath",
     "StoredAnswer",
+    "cursor_session",
 ]
 
 

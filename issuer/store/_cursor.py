@@ -7,7 +7,8 @@ exactly as the ORM stores them. `store.ConnectionReads` is its reference twin on
 connection (the tests of issuance run both).
 """
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,6 +139,37 @@ class HotPath:
                 for key, *answer in cursor.fetchall():  # fetched to the end: no read left open
                     found[(principal, key)] = StoredAnswer(*answer)
         return found
+
+
+class CursorSession:
+    """One pooled DB-API connection and its cursor (`cursor_session`): the issuance group
+    commit's reads and writes run on ``cursor`` (`HotPath`, `CursorReads`), and end with
+    `commit` or `rollback`."""
+
+    __slots__ = ("_raw", "cursor")
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.cursor = raw.cursor()
+
+    def commit(self) -> None:
+        """Commit the connection's transaction."""
+        self._raw.commit()
+
+    def rollback(self) -> None:
+        """Roll the connection's transaction back (also ends a read)."""
+        self._raw.rollback()
+
+
+@contextlib.contextmanager
+def cursor_session(engine: Any) -> Iterator[CursorSession]:
+    """A `CursorSession` on a connection of ``engine``'s pool, given back to the pool at the end
+    (what is not committed by then is rolled back by the pool)."""
+    raw = engine.raw_connection()
+    try:
+        yield CursorSession(raw)
+    finally:
+        raw.close()  # back to the pool
 
 
 class CursorReads:

@@ -15,7 +15,7 @@ from .. import _cred, auth
 from ..db import Institution, utcnow
 from ..errors import Conflict, InvalidRequest, IssuerError
 from ..outcome import WriteOutcome, accepted
-from ..store import ConnectionReads, CursorReads, HotPath
+from ..store import ConnectionReads, CursorReads, CursorSession, HotPath, cursor_session
 from ..store import institutions as institution_store
 from ..store.idempotency import replay, stored_columns
 from ..store.status_indexes import StatusIndexes
@@ -143,22 +143,22 @@ class Issuance:
         is dropped unstored (its status index stays unused); then all rows are inserted with
         ``executemany`` and committed once. A key that comes twice within the group is issued
         by its first request and replayed for the later ones. Statements run on the driver's
-        cursor (`store.Direct`): SQLAlchemy's execution machinery costs more than these statements.
+        cursor (`store.Direct`, on a `store.cursor_session`): SQLAlchemy's execution machinery
+        costs more than these statements.
         """
         self._issue_groups.inc()
         results: list[WriteOutcome | IssuerError | None] = [None] * len(requests)
         later: list[int] = []  # a key repeated in the group: answered once the first committed
         pending: list[_PendingIssue] = []
-        raw = self.c.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
+        with cursor_session(self.c.engine) as txn:
+            cursor = txn.cursor
             keys = [
                 (principal.key_id, key)
                 for principal, key, _request in requests
                 if key is not None and 1 <= len(key) <= 255
             ]
             stored = self._hot.stored_answers(cursor, keys) if keys else {}
-            raw.rollback()  # end the read: the writes below must see the newest state
+            txn.rollback()  # end the read: the writes below must see the newest state
             db = CursorReads(cursor, self._hot)
             seen: set[tuple[str, str]] = set()
             for index, (principal, key, request) in enumerate(requests):
@@ -185,11 +185,9 @@ class Issuance:
                     results[index] = exc
                     continue
                 pending.append(_PendingIssue(index, ids, request_fingerprint, outcome, row))
-            raw.rollback()
+            txn.rollback()
             if pending:
-                self._commit_group(raw, cursor, pending, results)
-        finally:
-            raw.close()  # back to the pool
+                self._commit_group(txn, pending, results)
         if later:
             again = self.issue_group([requests[i] for i in later])
             for index, result in zip(later, again, strict=True):
@@ -198,14 +196,14 @@ class Issuance:
 
     def _commit_group(
         self,
-        raw: Any,
-        cursor: Any,
+        txn: CursorSession,
         pending: list[_PendingIssue],
         results: list[WriteOutcome | IssuerError | None],
     ) -> None:
         """`issue_group`'s writes: under the writer lock, replay what a twin committed
         meanwhile, insert the rest and commit once; answers go to ``results``."""
         hot = self._hot
+        cursor = txn.cursor
         for _attempt in range(3):
             with self.c.write_lock:
                 try:
@@ -238,14 +236,14 @@ class Issuance:
                         ]
                         if stored:
                             hot.insert_idem.run_many(cursor, stored)
-                    raw.commit()
+                    txn.commit()
                 except hot.integrity_error:
-                    raw.rollback()  # a twin in another process won a key: replay it
+                    txn.rollback()  # a twin in another process won a key: replay it
                     if all(item.ids is None for item in pending):
                         raise
                     continue
                 except BaseException:
-                    raw.rollback()
+                    txn.rollback()
                     raise
             log = _logger.isEnabledFor(logging.INFO)
             for item in pending:
