@@ -100,6 +100,11 @@ class AccountBusy(LedgerUnavailable, code="chain_account_busy"):
     send lock's wait (`store.sendlock`): nothing was sent; a retry may pass (HTTP 503)."""
 
 
+class NotReady(IssuerError, code="not_ready"):
+    """The readiness check could not read the service's database (``message``: the database's
+    error): the service cannot take work now."""
+
+
 class ConfigurationError(IssuerError, code="configuration_error"):
     """The service is misconfigured (missing passphrase file, unreadable deployment record)."""
 

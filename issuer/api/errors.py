@@ -22,6 +22,7 @@ from ..errors import (
     LedgerUnavailable,
     NotAccredited,
     NotFound,
+    NotReady,
     PayloadTooLarge,
     RateLimited,
     Unauthenticated,
@@ -45,6 +46,7 @@ HTTP_STATUS: dict[type[IssuerError], int] = {
     PayloadTooLarge: 413,
     RateLimited: 429,
     LedgerUnavailable: 503,
+    NotReady: 503,
     OAuthError: 400,
     InvalidToken: 401,
 }
@@ -67,7 +69,10 @@ def error_answer(exc: IssuerError) -> tuple[int, dict[str, str], dict[str, Any]]
 
     An OpenID4VCI / OAuth refusal (`OAuthError`) is the protocol's ``{"error",
     "error_description"}``, not stored (``Cache-Control: no-store``), with ``WWW-Authenticate``
-    for a bad access token (RFC 6750)."""
+    for a bad access token (RFC 6750). A failed readiness check (`NotReady`) is the readiness
+    answer's own form, ``{"status": "unavailable", "database": ...}``, without Retry-After."""
+    if isinstance(exc, NotReady):
+        return http_status(exc), {}, {"status": "unavailable", "database": exc.message}
     if isinstance(exc, OAuthError):
         oauth_headers = {"Cache-Control": "no-store"}
         if isinstance(exc, InvalidToken):

@@ -3,7 +3,10 @@
 import time
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ..chain import ChainHealth
+from ..errors import NotReady
 from ..store import ConnectionReads
 from ..store import anchor_failures as failure_store
 from ..store import anchor_watch as watch_store
@@ -31,7 +34,14 @@ class Health:
         workers and probes last recorded, the recorded ledger status of each institution).
         The ledger is never called on this thread: a stale health is re-probed in the
         background (`ChainGateway.probe_soon`, waited for at most 0.5 s), so `/readyz`
-        answers within about a second whatever the ledger does."""
+        answers within about a second whatever the ledger does. A database error raises
+        `NotReady` (its message the database's error)."""
+        try:
+            return self._readiness()
+        except SQLAlchemyError as exc:  # the database is down
+            raise NotReady(str(exc)) from exc
+
+    def _readiness(self) -> dict[str, Any]:
         health = self.c.chain.probe_soon(max_age=2.0, wait=0.5)
         with self.c.sessions() as session:
             pending, unconfirmed, queued_changes, failed_changes = (

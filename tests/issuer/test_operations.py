@@ -97,3 +97,25 @@ def test_openapi_documents_every_endpoint_with_examples(client) -> None:
     assert schemas["IssueRequest"]["examples"][0]["type"] == "DegreeCredential"
     assert schemas["OnboardRequest"]["examples"]
     assert schemas["StatusChangeRequest"]["examples"]
+
+
+def test_readiness_answers_503_when_the_database_fails(client, service) -> None:
+    """A database error during the readiness check is ``503 {"status": "unavailable",
+    "database": <the error>}`` (no Retry-After), rendered where every error is mapped to HTTP
+    (`issuer.api.errors`); liveness does not read the database and stays ``200 {"status":
+    "ok"}``. The database fails for real: its credentials table is gone."""
+    import orjson
+
+    assert client.get("/readyz").status_code == 200
+    with service.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE credentials")
+    r = client.get("/readyz")
+    assert r.status_code == 503
+    body = r.json()
+    assert list(body) == ["status", "database"] and body["status"] == "unavailable"
+    assert body["database"].startswith("(sqlite3.OperationalError) no such table: credentials")
+    assert r.content == orjson.dumps(body)  # the bytes: compact JSON, these two members in order
+    assert "retry-after" not in r.headers
+    assert r.headers["content-type"] == "application/json"
+    live = client.get("/healthz")
+    assert (live.status_code, live.content) == (200, b'{"status":"ok"}')

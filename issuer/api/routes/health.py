@@ -3,7 +3,6 @@
 from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy.exc import SQLAlchemyError
 
 from ...observability import exposition
 from ..deps import ServiceDep
@@ -40,11 +39,8 @@ def healthz() -> dict[str, str]:
     },
 )
 def readyz(service: ServiceDep) -> Response:
-    try:
-        body = service.readiness()
-    except SQLAlchemyError as exc:  # database down
-        return ORJSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
-    return ORJSONResponse(body, status_code=200)
+    # the database down: `NotReady`, answered 503 by `api.errors`
+    return ORJSONResponse(service.readiness(), status_code=200)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
