@@ -340,7 +340,7 @@ class AnchorWorker:
                     lost = True
                     break
                 try:
-                    formed = self._form_batch(institution_id, force=force)
+                    formed = self.form_batch(institution_id, force=force)
                 except ConcurrentBatching as exc:
                     _logger.warning("%s", exc)
                     continue  # tried again next round
@@ -368,7 +368,7 @@ class AnchorWorker:
                 return did
             if not now.busy:  # nothing left to send or settle
                 break
-        self._update_pending_gauge()
+        self.update_pending_gauge()
         return did
 
     def drain(self, timeout: float = 60.0) -> None:
@@ -597,13 +597,20 @@ class AnchorWorker:
         with self.service.sessions() as session:
             return batch_store.institutions_with_pending(session)
 
-    def _update_pending_gauge(self) -> None:
+    def update_pending_gauge(self) -> None:
+        """Set the ``pending`` metric to the credentials not yet anchored (unbatched, or in a
+        batch not yet anchored), as each pass of the worker ends."""
         with self.service.sessions() as session:
             pending = batch_store.pending_count(session)
         self.service.metrics.pending.set(pending)
 
     # -- step 1: form ------------------------------------------------------------------------------
-    def _form_batch(self, institution_id: int, *, force: bool) -> int | None:
+    def form_batch(self, institution_id: int, *, force: bool) -> int | None:
+        """Batch the institution's unbatched credentials (at most ``max_leaves``, oldest first)
+        into one ``built`` batch, its Merkle tree made, not yet sent; its id, or None when there
+        is nothing to batch or, without ``force``, too little that is too young (fewer than
+        ``max_leaves`` and the oldest under ``max_wait``). Raises `ConcurrentBatching` when
+        another worker batched some of them meanwhile (this batch is then abandoned)."""
         # Read and build the tree without the writer lock (issuance keeps flowing); the write
         # below re-checks that every row is still unbatched.
         with self.service.sessions() as session:

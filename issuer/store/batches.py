@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ..db import AnchorBatch, Credential, Institution, table_of
 from .credentials import DONE_BATCH_STATES
 
-#: A batch whose leaves are still being assigned; never sent (`AnchorWorker._form_batch`).
+#: A batch whose leaves are still being assigned; never sent (`AnchorWorker.form_batch`).
 FORMING = "forming"
 
 

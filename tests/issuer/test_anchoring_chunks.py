@@ -73,11 +73,12 @@ def test_a_batch_disturbed_while_forming_is_abandoned_and_its_leaves_batched_aga
     def rival_forms_after_first_chunk(name: str) -> None:
         if name == "while_forming" and not seen:
             seen.append(name)
-            assert rival._form_batch(1, force=True) is not None
+            assert rival.form_batch(1, force=True) is not None
 
+    # private on purpose: the test hook at "while_forming" is where the rival steps in
     monkeypatch.setattr(anchoring, "_crash_point", rival_forms_after_first_chunk)
     with pytest.raises(ConcurrentBatching):
-        worker._form_batch(1, force=True)
+        worker.form_batch(1, force=True)
     with service.sessions() as session:
         states = list(session.scalars(select(AnchorBatch.state).order_by(AnchorBatch.id)))
         freed = session.scalar(select(Credential.seq).where(Credential.batch_id.is_(None)).limit(1))

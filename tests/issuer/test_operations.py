@@ -52,11 +52,11 @@ def test_metrics_count_issued_anchored_and_latency(client) -> None:
     for i in range(3):
         client.post("/credentials", headers=bearer(token), json=degree_request(f"M{i}"))
     worker = client.app.state.worker
-    worker._update_pending_gauge()  # unbatched ones count
+    worker.update_pending_gauge()  # unbatched ones count
     assert "talentproof_issuer_credentials_pending 3.0" in client.get("/metrics").text
-    batch_id = worker._form_batch(1, force=True)
+    batch_id = worker.form_batch(1, force=True)
     assert batch_id is not None
-    worker._update_pending_gauge()  # batched but not yet anchored ones count too
+    worker.update_pending_gauge()  # batched but not yet anchored ones count too
     assert "talentproof_issuer_credentials_pending 3.0" in client.get("/metrics").text
     worker.drain(30)
     text = client.get("/metrics").text

@@ -126,7 +126,7 @@ def test_root_squatted_before_sending_is_still_anchored_by_us_once(
     worker = client.app.state.worker
     with service.sessions() as session:
         inst_id = session.scalar(select(Credential.institution_id).where(Credential.id == ids[0]))
-    batch_id = worker._form_batch(inst_id, force=True)  # batch built (crash before send)
+    batch_id = worker.form_batch(inst_id, force=True)  # batch built (crash before send)
     with service.sessions() as session:
         batch = session.get(AnchorBatch, batch_id)
         root, leaves = batch.root, batch.leaf_count
