@@ -34,6 +34,7 @@ from talentproof.credential.issuance import (
     new_credential_id,
     new_seed,
 )
+from talentproof.credential.text import same_name
 
 __all__ = [
     "KINDS",
@@ -56,6 +57,7 @@ __all__ = [
     "qr_payload",
     "qr_png",
     "qr_svg",
+    "same_name",
     "sign_plain",
     "warm_up",
 ]

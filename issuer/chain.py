@@ -447,12 +447,18 @@ class ChainGateway:
         self._transact(self._governor(), "addSigningKey", issuer_id, public_raw, 0, 0)
 
     # -- issuer status -------------------------------------------------------------------------
-    def issuer_state(self, issuer_id: int) -> IssuerLedgerState:
-        """Read the issuer's status from the registry now (one call) and cache it."""
+    def issuer_record(self, issuer_id: int) -> Any:
+        """The registry's record of issuer ``issuer_id`` at the latest block (one call):
+        `ledger.models.IssuerInfo`, its name, DID and status; ``registered_at`` 0 when no
+        issuer holds the id."""
         from talentproof.ledger.models import IssuerInfo  # noqa: PLC0415 (start-up time)
 
         with _guard("issuer()"):
-            rec = IssuerInfo.from_struct(self._view("issuer", issuer_id), issuer_id=issuer_id)
+            return IssuerInfo.from_struct(self._view("issuer", issuer_id), issuer_id=issuer_id)
+
+    def issuer_state(self, issuer_id: int) -> IssuerLedgerState:
+        """Read the issuer's status from the registry now (one call) and cache it."""
+        rec = self.issuer_record(issuer_id)
         status = ISSUER_STATUSES[int(rec.status)]
         stamp = {
             "suspended": rec.suspended_at,

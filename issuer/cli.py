@@ -250,7 +250,11 @@ def onboard(
         ),
     ] = None,
     chain_issuer_id: Annotated[
-        int | None, typer.Option(help="Link an issuer already registered on chain")
+        int | None,
+        typer.Option(
+            help="Link an issuer already registered on chain (its DID and name must be this "
+            "institution's: give --did as registered)"
+        ),
     ] = None,
     did: Annotated[
         str | None,

@@ -92,7 +92,13 @@ class OnboardRequest(BaseModel):
         "(DegreeCredential#level=associate, ...#level=bachelor, ...#level=master, "
         "...#level=doctorate)",
     )
-    chain_issuer_id: int | None = Field(default=None, ge=1, le=2**32 - 1)
+    chain_issuer_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**32 - 1,
+        description="Link an issuer already registered on chain: its DID and name must be this "
+        "institution's (the name up to case, punctuation and spacing; 409 naming both otherwise)",
+    )
     did: str | None = Field(
         default=None,
         max_length=512,

@@ -178,6 +178,8 @@ class Institutions:
             )
         if store.did_taken(session, did):
             raise Conflict(f"the DID {did!r} already names another institution")
+        if chain_issuer_id is not None:
+            self._refuse_another_on_chain(chain_issuer_id, name, did)
         seed, public_raw, multibase = _cred.new_seed()
         account_key, account_address = self.c.chain.new_account()
         issuer_id = self.c.chain.onboard_issuer(
@@ -211,6 +213,31 @@ class Institutions:
         body = institution_body(inst, [key_row])
         body["api_key"] = {"id": api.key_id, "token": api.token, "scopes": list(auth.SCOPES)}
         return body
+
+    def _refuse_another_on_chain(self, issuer_id: int, name: str, did: str) -> None:
+        """Linking ``issuer_id`` (an issuer registered on chain beside the service) gives this
+        institution an account and a signing key on that record, and verifiers read the name and
+        DID from it: the record must be this institution's. Raises `InvalidRequest` (422) when no
+        issuer holds the id, `Conflict` (409) naming both DIDs or both names when they differ
+        (names compared as a credential's institution is: case, punctuation and spacing aside).
+        Nothing is sent to the chain or stored then."""
+        rec = self.c.chain.issuer_record(issuer_id)
+        if not rec.registered_at:
+            raise InvalidRequest(
+                f"chain_issuer_id {issuer_id}: no issuer is registered on the ledger under this "
+                "id (an existing issuer's id, or none to register a new one)",
+                field="chain_issuer_id",
+            )
+        differ = []
+        if rec.did != did:
+            differ.append(f"its DID is {rec.did!r}, not {did!r}")
+        if not _cred.same_name(name, rec.name):
+            differ.append(f"its name is {rec.name!r}, not {name!r}")
+        if differ:
+            raise Conflict(
+                f"chain issuer {issuer_id} is another institution: {'; '.join(differ)} (link "
+                "only the issuer registered on the ledger under this institution's DID and name)"
+            )
 
     def get(self, slug: str) -> dict[str, Any]:
         """An institution's public record."""
