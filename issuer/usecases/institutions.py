@@ -375,7 +375,8 @@ class Institutions:
             active = store.active_keys_on_chain(session)
         by_issuer: dict[int, list[tuple[int, bytes]]] = {}
         for _inst_id, chain_issuer_id, key_id, raw in active:
-            by_issuer.setdefault(chain_issuer_id, []).append((key_id, raw))
+            if chain_issuer_id is not None:  # the query asks for registered ones only
+                by_issuer.setdefault(chain_issuer_id, []).append((key_id, raw))
         to_close = [
             key_id
             for chain_issuer_id, keys in by_issuer.items()
