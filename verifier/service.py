@@ -42,6 +42,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.config import JsonValue
 
+from talentproof.apidocs import install_docs
 from talentproof.ratelimit import client_address
 from talentproof.verifier.challenges import ChallengesFull, ChallengeStore
 from talentproof.verifier.engine import Item, Limits, Verifier
@@ -402,7 +403,10 @@ def create_app(
         title="TalentProof verifier",
         version="1",
         description="Verify ledger-anchored credentials and evaluate Talent List professions.",
+        docs_url=None,  # served from this service, not a CDN: apidocs.install_docs
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.verifier_state = state
     app.router.route_class = StrictJsonRoute  # JSON bodies: duplicate keys refused (check 1)
     app.add_middleware(ClientLimits, limits=settings.limits)  # per client address (issue 12)

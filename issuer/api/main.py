@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from talentproof.apidocs import install_docs
+
 from ..anchoring import AnchorWorker
 from ..bulk import BulkRunner
 from ..observability import GC_PAUSES, configure_logging, freeze_after_warm_up
@@ -28,6 +30,7 @@ from .routes import (
     bulk_jobs,
     credentials,
     health,
+    home,
     institutions,
     oid4vci,
     publication,
@@ -37,6 +40,7 @@ from .routes import (
 
 #: The routers in the order their routes are matched.
 ROUTERS = (
+    home.router,
     health.router,
     contexts.router,
     oid4vci.router,  # before publication and institutions: /institutions/{slug}/token ...
@@ -98,7 +102,10 @@ def create_app(
         description=__doc__,
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
+        docs_url=None,  # served from this service, not a CDN: apidocs.install_docs
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.service = service
     app.state.oid4vci = oid4vci.build_oid4vci(service)
     # the routes see this service's settings (read from the environment or given in code)
