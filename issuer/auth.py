@@ -59,6 +59,20 @@ def new_api_key() -> NewApiKey:
     )
 
 
+BEARER_FORM = "Authorization: Bearer <API key>"
+"""The one form the issuer reads an API key in (``<API key>``: ``tpk_<id>_<secret>``)."""
+
+
+def not_bearer() -> Unauthenticated:
+    """The refusal of an ``Authorization`` header that is there but not ``Bearer <API key>``
+    (the key alone, ``Basic ...``, ``Bearer`` with nothing after it): it names the form expected,
+    never what was sent (it may be the key itself)."""
+    return Unauthenticated(
+        f"the Authorization header was found but is not in the form '{BEARER_FORM}'; "
+        "send 'Authorization: Bearer tpk_<id>_<secret>' (the word Bearer, a space, then the key)"
+    )
+
+
 def parse_token(token: str) -> tuple[str, str]:
     """Split ``tpk_<id>_<secret>``; raises :class:`Unauthenticated` naming the expected form."""
     if not token.startswith(_PREFIX) or token.count("_") < 2:

@@ -13,7 +13,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
+from ..auth import Principal, not_bearer
 from ..outcome import WriteOutcome
 from ..service import IssuerService
 from ..settings import IssuerSettings
@@ -50,10 +50,15 @@ def authenticate(service: IssuerService, token: str | None) -> Principal:
 
 
 async def get_caller(
+    request: Request,
     service: ServiceDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The authenticated caller (``Authorization: Bearer tpk_<id>_<secret>``)."""
+    """The authenticated caller (``Authorization: Bearer tpk_<id>_<secret>``); an
+    ``Authorization`` header in another form is refused as such (`auth.not_bearer`), not as a
+    missing key. (The ``POST /credentials`` fast path hands such a request to its route.)"""
+    if creds is None and "authorization" in request.headers:
+        raise not_bearer()
     return authenticate(service, creds.credentials if creds else None)
 
 

@@ -146,10 +146,12 @@ def render_validation_error(request: Request, exc: RequestValidationError) -> Re
         )
     first = exc.errors()[0] if exc.errors() else {}
     field = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    expected = _expected(request, tuple(first.get("loc", ())))
     return ORJSONResponse(
         {
             "error": "invalid_request",
-            "message": f"{field or 'request'}: {first.get('msg', 'invalid')}",
+            "message": f"{field or 'request'}: {first.get('msg', 'invalid')}"
+            + (f" (expected: {expected})" if expected else ""),
             "field": field,
             # the offending input is not echoed back: it may be huge, unserializable (ints
             # past 64 bits) or personal data
@@ -164,6 +166,22 @@ def render_validation_error(request: Request, exc: RequestValidationError) -> Re
         },
         status_code=422,
     )
+
+
+def _expected(request: Request, loc: tuple[Any, ...]) -> str | None:
+    """What a body field takes, for a refusal naming it: the description of a top-level field of
+    the route's body model (``POST /credentials``' ``type``: "DegreeCredential,
+    EmploymentCredential or OpenBadgeCredential"), else None. The fast path hands a body the
+    model refuses to this route, so both answer with it."""
+    if len(loc) != 2 or loc[0] != "body" or not isinstance(loc[1], str):
+        return None
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(body_field, "field_info", None), "annotation", None)
+    fields = getattr(model, "model_fields", None)
+    if not isinstance(model, type) or not isinstance(fields, dict) or loc[1] not in fields:
+        return None
+    description = fields[loc[1]].description
+    return description or None
 
 
 def install_error_handlers(app: FastAPI) -> None:
