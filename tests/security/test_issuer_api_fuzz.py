@@ -95,6 +95,7 @@ def api_schema(api: dict[str, Any]) -> Any:
 
 
 OPERATIONS = [
+    ("GET", "/"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
