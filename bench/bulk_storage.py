@@ -50,8 +50,8 @@ from talentproof.issuer import bulk
 from talentproof.issuer.db import (
     AnchorBatch,
     BulkJob,
-    Credential,
-    Institution,
+    CredentialRow,
+    InstitutionRow,
     WalCheckpointer,
     make_engine,
     make_sessionmaker,
@@ -75,7 +75,7 @@ def _database(url: str) -> Any:
     sessions = make_sessionmaker(engine)
     with sessions.begin() as s:
         s.add(
-            Institution(
+            InstitutionRow(
                 slug="u",
                 name="U",
                 did="did:web:u.example",
@@ -158,7 +158,7 @@ def _store(sessions: Any, hashes: list[bytes], ids: list[str], first: int, paths
         joined = tree.joined_paths()
         connection = s.connection()
         dialect = connection.dialect
-        table = table_of(Credential)
+        table = table_of(CredentialRow)
         shared = []
         for name, value in (
             ("institution_id", 1),
@@ -325,7 +325,7 @@ def reads(rounds: int) -> None:
         stored: list[float] = []
         same = True
         with sessions() as s:
-            creds = s.query(Credential).order_by(Credential.leaf_index).all()
+            creds = s.query(CredentialRow).order_by(CredentialRow.leaf_index).all()
             batch = s.get(AnchorBatch, creds[0].batch_id)
             joined = MerkleTree(hashes).joined_paths()
             for _ in range(rounds):
@@ -340,11 +340,11 @@ def reads(rounds: int) -> None:
                 same &= b"".join(got or []) == joined[77]
         with sessions.begin() as s:  # the same rows with their paths stored, as before 0007
             s.execute(
-                update(Credential),
+                update(CredentialRow),
                 [{"seq": c.seq, "proof_path": joined[c.leaf_index]} for c in creds],
             )
         with sessions() as s:
-            creds = s.query(Credential).order_by(Credential.leaf_index).all()
+            creds = s.query(CredentialRow).order_by(CredentialRow.leaf_index).all()
             paths = AuditPaths()
             for _ in range(rounds):
                 t0 = time.perf_counter()

@@ -886,14 +886,14 @@ def main() -> int:
 
         from sqlalchemy import func, select
 
-        from talentproof.issuer.db import AnchorBatch, BulkJob, Credential
+        from talentproof.issuer.db import AnchorBatch, BulkJob, CredentialRow
 
         with service.sessions() as session:
             done = session.get(BulkJob, job["id"])
             anchored = session.scalar(
                 select(func.count())
-                .select_from(Credential)
-                .join(AnchorBatch, Credential.batch_id == AnchorBatch.id)
+                .select_from(CredentialRow)
+                .join(AnchorBatch, CredentialRow.batch_id == AnchorBatch.id)
                 .where(AnchorBatch.state == "anchored")
             )
             batches = session.scalar(select(func.count()).select_from(AnchorBatch))

@@ -66,7 +66,7 @@ from ._bulkpool import BrokenProcessPool, InlineSigner, JobSigner, SigningPool
 from ._bulkworker import row_to_request as row_to_request  # re-exported: a row as a request
 from ._bulkworker import split_views
 from .auth import Principal
-from .db import AnchorBatch, BulkJob, Institution, utcnow
+from .db import AnchorBatch, BulkJob, InstitutionRow, utcnow
 from .errors import Conflict, Forbidden, InvalidRequest, NotAccredited, NotFound
 from .observability import lower_thread_priority
 from .outcome import WriteOutcome, accepted
@@ -511,7 +511,7 @@ def create_job(
     if kind not in _cred.KINDS:
         raise InvalidRequest(f"type must be one of {list(_cred.KINDS)}, got {kind!r}", field="type")
     with service.sessions() as session:
-        inst = session.get(Institution, institution_id)
+        inst = session.get(InstitutionRow, institution_id)
         assert inst is not None
         # a degree's level is judged row by row (`sign_block`, the offers' `_validate_claims`)
         refuse_unaccredited(inst.slug, inst.credential_types.split(","), kind, None)
@@ -1015,7 +1015,7 @@ class BulkRunner:
             return False
         bulk_store.unfinished_ids(session)
         session.get(BulkJob, "")  # what `run_job` and `_store_chunks` look up, by key
-        session.get(Institution, 0)
+        session.get(InstitutionRow, 0)
         _uploader_stopped(session, institution_id, "warm-up", 0)  # run_job's, at each chunk
         job_id = "warm-up-" + secrets.token_hex(8)
         now = utcnow()
@@ -1143,7 +1143,7 @@ class BulkRunner:
             if job.state in ("done", "failed"):
                 return
             offers = job.offers
-            inst = session.get(Institution, job.institution_id)
+            inst = session.get(InstitutionRow, job.institution_id)
             assert inst is not None
             # judged again now, as `POST /credentials` judges each request: a type withdrawn
             # or a suspension on the ledger since the upload fails the job, nothing signed

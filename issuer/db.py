@@ -58,7 +58,7 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-class Institution(Base):
+class InstitutionRow(Base):
     """An accredited issuer: its chain identity, chain account and accredited types."""
 
     __tablename__ = "institutions"
@@ -139,7 +139,7 @@ class AnchorBatch(Base):
     #: the credential hashes in leaf order, joined (32 bytes a leaf; migration 0007): a bulk
     #: batch's rows keep no audit path, which is derived from these when a credential is read
     #: (`usecases.credentials.AuditPaths`). None for the batches whose rows hold their path
-    #: (``Credential.proof_path``: the anchoring worker's, and every batch before 0007).
+    #: (``CredentialRow.proof_path``: the anchoring worker's, and every batch before 0007).
     #: Deferred: loaded only by the reader of paths, not with every look-up of a batch.
     leaves: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     state: Mapped[str] = mapped_column(String(16), default="built", index=True)
@@ -154,7 +154,7 @@ class AnchorBatch(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Credential(Base):
+class CredentialRow(Base):
     """An issued credential: signed document (without anchor), its hash and its anchoring."""
 
     __tablename__ = "credentials"

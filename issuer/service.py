@@ -29,8 +29,8 @@ from .chain import ChainGateway, ChainHealth, IssuerLedgerState, IssuerStateWatc
 from .db import (
     AnchorBatch,
     ApiKey,
-    Credential,
-    Institution,
+    CredentialRow,
+    InstitutionRow,
     Meta,
     make_engine,
     make_sessionmaker,
@@ -294,7 +294,7 @@ class IssuerService:
             if not auth.secret_matches(secret, row.secret_hash):
                 raise Unauthenticated("unknown or revoked API key")
             if row.institution_id is not None:
-                inst = session.get(Institution, row.institution_id)
+                inst = session.get(InstitutionRow, row.institution_id)
                 if inst is None:
                     raise Unauthenticated("unknown or revoked API key")
                 if inst.status != "active":  # a valid key: 403, not 401
@@ -464,11 +464,11 @@ class IssuerService:
         """The institution's active signing key (`usecases.issuance.Issuance.signer_for`)."""
         return self.issuance.signer_for(institution_id)
 
-    def identity_for(self, inst: Institution | IssuingInstitution) -> _cred.IssuerIdentity:
+    def identity_for(self, inst: InstitutionRow | IssuingInstitution) -> _cred.IssuerIdentity:
         """How an institution appears inside its credentials."""
         return self.issuance.identity_for(inst)
 
-    def account_key(self, inst: Institution) -> bytes:
+    def account_key(self, inst: InstitutionRow) -> bytes:
         """The institution's chain-account private key (decrypted, in memory only)."""
         return open_account_key(self.vault, inst)
 
@@ -513,7 +513,7 @@ class IssuerService:
 
     # -- reading credentials (`usecases.credentials`) -----------------------------------------
     def holder_document(
-        self, session: Session, cred: Credential
+        self, session: Session, cred: CredentialRow
     ) -> tuple[dict[str, Any], AnchorBatch | None]:
         """The credential as the holder gets it: with its anchor proof once anchored."""
         return self.credentials.holder_document(session, cred)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from ..db import Credential, table_of
+from ..db import CredentialRow, table_of
 from .statements import IDEM, SELECT_INSTITUTION, SELECT_LEDGER_STATE
 
 
@@ -100,7 +100,9 @@ class HotPath:
         self.dialect = dialect
         self._select_idem_keys: dict[int, Direct] = {}
         self.insert_idem = Direct(IDEM.insert(), dialect, _IDEM_COLUMNS)
-        self.insert_credential = Direct(table_of(Credential).insert(), dialect, _CREDENTIAL_COLUMNS)
+        self.insert_credential = Direct(
+            table_of(CredentialRow).insert(), dialect, _CREDENTIAL_COLUMNS
+        )
         self.select_institution = Direct(SELECT_INSTITUTION, dialect)
         self.select_ledger_state = Direct(SELECT_LEDGER_STATE, dialect)
         self.integrity_error: type[Exception] = dialect.loaded_dbapi.IntegrityError

@@ -8,7 +8,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import AnchorBatch, Institution, Meta
+from ..db import AnchorBatch, InstitutionRow, Meta
 
 #: ``issuer_meta`` key of the watch's record: {"checkpoints": [[number, hash], ...] oldest
 #: first, "condition": {...} or null, "head_seen": [number, unix time the head moved there]}
@@ -51,9 +51,12 @@ def on_chain_since(session: Session, above_block: int) -> list[tuple[int, bytes,
     (``mined`` or ``anchored``) in a block above ``above_block``, lowest block first."""
     rows = session.execute(
         select(
-            AnchorBatch.id, AnchorBatch.root, Institution.chain_issuer_id, AnchorBatch.block_number
+            AnchorBatch.id,
+            AnchorBatch.root,
+            InstitutionRow.chain_issuer_id,
+            AnchorBatch.block_number,
         )
-        .join(Institution, Institution.id == AnchorBatch.institution_id)
+        .join(InstitutionRow, InstitutionRow.id == AnchorBatch.institution_id)
         .where(
             AnchorBatch.state.in_(("anchored", MINED)),
             AnchorBatch.block_number > above_block,

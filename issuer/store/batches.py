@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ..db import AnchorBatch, Credential, Institution, table_of
+from ..db import AnchorBatch, CredentialRow, InstitutionRow, table_of
 from .credentials import DONE_BATCH_STATES
 
 #: A batch whose leaves are still being assigned; never sent (`AnchorWorker.form_batch`).
@@ -18,7 +18,7 @@ FORMING = "forming"
 
 def chain_identity(session: Session, institution_id: int) -> tuple[str, int | None]:
     """The institution's slug and on-chain issuer id (its id as text and None if unknown)."""
-    inst = session.get(Institution, institution_id)
+    inst = session.get(InstitutionRow, institution_id)
     if inst is None:
         return str(institution_id), None
     return inst.slug, inst.chain_issuer_id
@@ -51,7 +51,7 @@ def forming(session: Session) -> list[int]:
 
 def abandon(session: Session, batch_id: int) -> None:
     """Free the leaves of a forming batch and delete it."""
-    table = table_of(Credential)
+    table = table_of(CredentialRow)
     session.execute(
         update(table)
         .where(table.c.batch_id == batch_id)
@@ -66,7 +66,7 @@ def institutions_with_pending(session: Session) -> list[int]:
     """The institutions with credentials in no batch yet."""
     return list(
         session.scalars(
-            select(Credential.institution_id).where(Credential.batch_id.is_(None)).distinct()
+            select(CredentialRow.institution_id).where(CredentialRow.batch_id.is_(None)).distinct()
         )
     )
 
@@ -78,10 +78,12 @@ def pending_count(session: Session) -> int:
     a join over every credential ever issued, which grew with the table."""
     open_batches = select(AnchorBatch.id).where(AnchorBatch.state.not_in(DONE_BATCH_STATES))
     unbatched = session.scalar(
-        select(func.count()).select_from(Credential).where(Credential.batch_id.is_(None))
+        select(func.count()).select_from(CredentialRow).where(CredentialRow.batch_id.is_(None))
     )
     in_open = session.scalar(
-        select(func.count()).select_from(Credential).where(Credential.batch_id.in_(open_batches))
+        select(func.count())
+        .select_from(CredentialRow)
+        .where(CredentialRow.batch_id.in_(open_batches))
     )
     return (unbatched or 0) + (in_open or 0)
 
@@ -90,9 +92,9 @@ def unbatched(session: Session, institution_id: int, limit: int) -> Any:
     """The institution's oldest ``limit`` credentials in no batch: rows of ``seq``,
     ``credential_hash``, ``created_at``."""
     return session.execute(
-        select(Credential.seq, Credential.credential_hash, Credential.created_at)
-        .where(Credential.institution_id == institution_id, Credential.batch_id.is_(None))
-        .order_by(Credential.seq)
+        select(CredentialRow.seq, CredentialRow.credential_hash, CredentialRow.created_at)
+        .where(CredentialRow.institution_id == institution_id, CredentialRow.batch_id.is_(None))
+        .order_by(CredentialRow.seq)
         .limit(limit)
     ).all()
 
@@ -117,7 +119,7 @@ def finish_forming(session: Session, batch_id: int, leaf_count: int) -> bool:
     """Make the forming batch ``built`` if it holds exactly ``leaf_count`` leaves; whether it
     did (else the caller rolls back)."""
     held = session.scalar(
-        select(func.count()).select_from(Credential).where(Credential.batch_id == batch_id)
+        select(func.count()).select_from(CredentialRow).where(CredentialRow.batch_id == batch_id)
     )
     done = session.execute(
         update(AnchorBatch)
@@ -135,7 +137,7 @@ class LeafAssignment:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
-        table = table_of(Credential)
+        table = table_of(CredentialRow)
         statement = (
             update(table)
             .where(table.c.seq == bindparam("s"), table.c.batch_id.is_(None))
@@ -174,11 +176,11 @@ class LeafAssignment:
             raw.close()
 
 
-def batch_and_institution(session: Session, batch_id: int) -> tuple[AnchorBatch, Institution]:
+def batch_and_institution(session: Session, batch_id: int) -> tuple[AnchorBatch, InstitutionRow]:
     """The batch and its institution."""
     batch = session.get(AnchorBatch, batch_id)
     assert batch is not None
-    inst = session.get(Institution, batch.institution_id)
+    inst = session.get(InstitutionRow, batch.institution_id)
     assert inst is not None
     return batch, inst
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ScalarResult, func, select, update
 from sqlalchemy.orm import Session
 
-from ..db import AnchorBatch, BulkError, BulkJob, Credential, table_of
+from ..db import AnchorBatch, BulkError, BulkJob, CredentialRow, table_of
 
 
 def anchored_count(session: Session, job_id: str) -> int:
@@ -18,9 +18,9 @@ def anchored_count(session: Session, job_id: str) -> int:
     return (
         session.scalar(
             select(func.count())
-            .select_from(Credential)
-            .join(AnchorBatch, Credential.batch_id == AnchorBatch.id)
-            .where(Credential.bulk_job_id == job_id, AnchorBatch.state == "anchored")
+            .select_from(CredentialRow)
+            .join(AnchorBatch, CredentialRow.batch_id == AnchorBatch.id)
+            .where(CredentialRow.bulk_job_id == job_id, AnchorBatch.state == "anchored")
         )
         or 0
     )
@@ -32,13 +32,13 @@ def job_state(session: Session, job_id: str) -> str | None:
     return state
 
 
-def results_page(session: Session, job_id: str, *, after: int, limit: int) -> list[Credential]:
+def results_page(session: Session, job_id: str, *, after: int, limit: int) -> list[CredentialRow]:
     """Up to ``limit`` of the job's credentials after row ``after``, in row order."""
     return list(
         session.scalars(
-            select(Credential)
-            .where(Credential.bulk_job_id == job_id, Credential.bulk_row > after)
-            .order_by(Credential.bulk_row)
+            select(CredentialRow)
+            .where(CredentialRow.bulk_job_id == job_id, CredentialRow.bulk_row > after)
+            .order_by(CredentialRow.bulk_row)
             .limit(limit)
         )
     )
@@ -155,7 +155,7 @@ def insert_credentials(
     literal.
     """
     dialect = connection.dialect
-    table = table_of(Credential)
+    table = table_of(CredentialRow)
     shared: list[Any] = []
     for name, value in (
         ("institution_id", institution_id),

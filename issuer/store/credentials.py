@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db import AnchorBatch, Credential, Institution, StatusChange
+from ..db import AnchorBatch, CredentialRow, InstitutionRow, StatusChange
 from .status_changes import QUEUED_STATES
 
 
@@ -15,15 +15,15 @@ def status_list_candidates(session: Session, institution_id: int, changed_ids: l
     ``credential_hash``, ``status_index``, ``revoked_at``, ``suspended``."""
     return session.execute(
         select(
-            Credential.credential_hash,
-            Credential.status_index,
-            Credential.revoked_at,
-            Credential.suspended,
+            CredentialRow.credential_hash,
+            CredentialRow.status_index,
+            CredentialRow.revoked_at,
+            CredentialRow.suspended,
         ).where(
-            Credential.institution_id == institution_id,
-            (Credential.revoked_at.is_not(None))
-            | (Credential.suspended.is_(True))
-            | Credential.id.in_(changed_ids),
+            CredentialRow.institution_id == institution_id,
+            (CredentialRow.revoked_at.is_not(None))
+            | (CredentialRow.suspended.is_(True))
+            | CredentialRow.id.in_(changed_ids),
         )
     ).all()
 
@@ -41,13 +41,13 @@ def status_rows_by_hash(session: Session, institution_id: int, hashes: set[bytes
         rows.extend(
             session.execute(
                 select(
-                    Credential.credential_hash,
-                    Credential.status_index,
-                    Credential.revoked_at,
-                    Credential.suspended,
+                    CredentialRow.credential_hash,
+                    CredentialRow.status_index,
+                    CredentialRow.revoked_at,
+                    CredentialRow.suspended,
                 ).where(
-                    Credential.institution_id == institution_id,
-                    Credential.credential_hash.in_(wanted[i : i + _IN_CHUNK]),
+                    CredentialRow.institution_id == institution_id,
+                    CredentialRow.credential_hash.in_(wanted[i : i + _IN_CHUNK]),
                 )
             )
         )
@@ -63,8 +63,8 @@ def status_indexes_in_batches(
     for i in range(0, len(wanted), _IN_CHUNK):
         out.extend(
             session.scalars(
-                select(Credential.status_index)
-                .join(AnchorBatch, Credential.batch_id == AnchorBatch.id)
+                select(CredentialRow.status_index)
+                .join(AnchorBatch, CredentialRow.batch_id == AnchorBatch.id)
                 .where(
                     AnchorBatch.institution_id == institution_id,
                     AnchorBatch.root.in_(wanted[i : i + _IN_CHUNK]),
@@ -78,8 +78,8 @@ def top_status_index(session: Session, institution_id: int) -> int:
     """The highest status-list index the institution used (0 if none)."""
     return (
         session.scalar(
-            select(func.max(Credential.status_index)).where(
-                Credential.institution_id == institution_id
+            select(func.max(CredentialRow.status_index)).where(
+                CredentialRow.institution_id == institution_id
             )
         )
         or 0
@@ -102,7 +102,7 @@ def readiness_counts(session: Session) -> tuple[int, int, int, int]:
 
     row = session.execute(
         select(
-            count(Credential, Credential.batch_id.is_(None)),
+            count(CredentialRow, CredentialRow.batch_id.is_(None)),
             count(AnchorBatch, AnchorBatch.state.not_in(DONE_BATCH_STATES)),
             count(StatusChange, StatusChange.state.in_(QUEUED_STATES)),
             count(StatusChange, StatusChange.state == "failed"),
@@ -114,10 +114,10 @@ def readiness_counts(session: Session) -> tuple[int, int, int, int]:
 def institutions_waiting_for_anchor(session: Session) -> Any:
     """(slug, chain issuer id) of the institutions with credentials not yet anchored."""
     return session.execute(
-        select(Institution.slug, Institution.chain_issuer_id).where(
-            Institution.id.in_(
-                select(Credential.institution_id)
-                .where(Credential.batch_id.is_(None))
+        select(InstitutionRow.slug, InstitutionRow.chain_issuer_id).where(
+            InstitutionRow.id.in_(
+                select(CredentialRow.institution_id)
+                .where(CredentialRow.batch_id.is_(None))
                 .distinct()
                 .union(
                     select(AnchorBatch.institution_id).where(
@@ -129,9 +129,9 @@ def institutions_waiting_for_anchor(session: Session) -> Any:
     ).all()
 
 
-def by_ids(session: Session, ids: list[str]) -> list[Credential]:
+def by_ids(session: Session, ids: list[str]) -> list[CredentialRow]:
     """The credentials with these ids (any institution's; missing ones left out)."""
-    return list(session.scalars(select(Credential).where(Credential.id.in_(ids))))
+    return list(session.scalars(select(CredentialRow).where(CredentialRow.id.in_(ids))))
 
 
 def batch_leaves(session: Session, batch_id: int) -> bytes | None:
@@ -143,9 +143,9 @@ def batch_leaves(session: Session, batch_id: int) -> bytes | None:
     return None if leaves is None else bytes(leaves)
 
 
-def by_id(session: Session, cred_id: str) -> Credential | None:
+def by_id(session: Session, cred_id: str) -> CredentialRow | None:
     """The credential with this id, if any."""
-    return session.scalar(select(Credential).where(Credential.id == cred_id))
+    return session.scalar(select(CredentialRow).where(CredentialRow.id == cred_id))
 
 
 def page(session: Session, institution_id: int, *, after: int, limit: int) -> Any:
@@ -154,20 +154,20 @@ def page(session: Session, institution_id: int, *, after: int, limit: int) -> An
     ``suspended`` and ``anchored_root`` (its batch's Merkle root once anchored, else None)."""
     return session.execute(
         select(
-            Credential.seq,
-            Credential.id,
-            Credential.kind,
-            Credential.credential_hash,
-            Credential.batch_id,
-            Credential.revoked_at,
-            Credential.suspended,
+            CredentialRow.seq,
+            CredentialRow.id,
+            CredentialRow.kind,
+            CredentialRow.credential_hash,
+            CredentialRow.batch_id,
+            CredentialRow.revoked_at,
+            CredentialRow.suspended,
             AnchorBatch.root.label("anchored_root"),
         )
         .outerjoin(
             AnchorBatch,
-            (AnchorBatch.id == Credential.batch_id) & (AnchorBatch.state == "anchored"),
+            (AnchorBatch.id == CredentialRow.batch_id) & (AnchorBatch.state == "anchored"),
         )
-        .where(Credential.institution_id == institution_id, Credential.seq > after)
-        .order_by(Credential.seq)
+        .where(CredentialRow.institution_id == institution_id, CredentialRow.seq > after)
+        .order_by(CredentialRow.seq)
         .limit(limit)
     ).all()

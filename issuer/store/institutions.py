@@ -5,32 +5,32 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db import ApiKey, Institution, SigningKey
+from ..db import ApiKey, InstitutionRow, SigningKey
 from ..errors import NotFound
 from . import statements
 
 
 def slug_taken(session: Session, slug: str) -> bool:
     """Whether an institution has this slug."""
-    return session.scalar(select(Institution.id).where(Institution.slug == slug)) is not None
+    return session.scalar(select(InstitutionRow.id).where(InstitutionRow.slug == slug)) is not None
 
 
 def did_taken(session: Session, did: str) -> bool:
     """Whether an institution has this DID."""
-    return session.scalar(select(Institution.id).where(Institution.did == did)) is not None
+    return session.scalar(select(InstitutionRow.id).where(InstitutionRow.did == did)) is not None
 
 
-def by_slug(session: Session, slug: str) -> Institution:
+def by_slug(session: Session, slug: str) -> InstitutionRow:
     """The institution with this slug; raises `NotFound`."""
-    inst = session.scalar(select(Institution).where(Institution.slug == slug))
+    inst = session.scalar(select(InstitutionRow).where(InstitutionRow.slug == slug))
     if inst is None:
         raise NotFound(f"no institution {slug!r}")
     return inst
 
 
-def all_institutions(session: Session) -> list[Institution]:
+def all_institutions(session: Session) -> list[InstitutionRow]:
     """Every institution, in creation order."""
-    return list(session.scalars(select(Institution).order_by(Institution.id)))
+    return list(session.scalars(select(InstitutionRow).order_by(InstitutionRow.id)))
 
 
 def signing_keys(
@@ -73,7 +73,9 @@ def chain_issuer_ids(session: Session) -> list[int]:
     return [
         int(i)
         for i in session.scalars(
-            select(Institution.chain_issuer_id).where(Institution.chain_issuer_id.is_not(None))
+            select(InstitutionRow.chain_issuer_id).where(
+                InstitutionRow.chain_issuer_id.is_not(None)
+            )
         )
         if i is not None
     ]
@@ -85,12 +87,12 @@ def with_issue_rights(session: Session, limit: int) -> list[int]:
     ``POST /bulk-jobs`` requires)."""
     keys = session.execute(
         select(ApiKey.institution_id, ApiKey.scopes)
-        .join(Institution, Institution.id == ApiKey.institution_id)
+        .join(InstitutionRow, InstitutionRow.id == ApiKey.institution_id)
         .where(
             ApiKey.revoked_at.is_(None),
             ApiKey.role == "institution",
-            Institution.status == "active",
-            Institution.id.in_(
+            InstitutionRow.status == "active",
+            InstitutionRow.id.in_(
                 select(SigningKey.institution_id).where(SigningKey.active.is_(True))
             ),
         )
@@ -114,25 +116,27 @@ def standing(
     ``api_key_id`` was revoked (False without a key, or for a key not stored)), in one
     statement: what a job or a queued status change checks before it acts for its requester."""
     if not api_key_id:
-        status = session.scalar(select(Institution.status).where(Institution.id == institution_id))
+        status = session.scalar(
+            select(InstitutionRow.status).where(InstitutionRow.id == institution_id)
+        )
         return status, False
     key_revoked = select(ApiKey.revoked_at).where(ApiKey.id == api_key_id).scalar_subquery()
     row = session.execute(
-        select(Institution.status, key_revoked).where(Institution.id == institution_id)
+        select(InstitutionRow.status, key_revoked).where(InstitutionRow.id == institution_id)
     ).first()
     return (None, False) if row is None else (row[0], row[1] is not None)
 
 
 def any_institution_id(session: Session) -> int | None:
     """The id of some institution (None: there is none yet), for warming statements up."""
-    found: int | None = session.scalar(select(Institution.id).limit(1))
+    found: int | None = session.scalar(select(InstitutionRow.id).limit(1))
     return found
 
 
-def on_chain(session: Session) -> list[Institution]:
+def on_chain(session: Session) -> list[InstitutionRow]:
     """The institutions registered on the ledger (a chain issuer id recorded)."""
     return list(
-        session.scalars(select(Institution).where(Institution.chain_issuer_id.is_not(None)))
+        session.scalars(select(InstitutionRow).where(InstitutionRow.chain_issuer_id.is_not(None)))
     )
 
 
@@ -150,10 +154,13 @@ def active_keys_on_chain(session: Session) -> list[tuple[int, int | None, int, b
     of the institutions registered on the ledger: what the ledger watch checks is still valid."""
     rows = session.execute(
         select(
-            Institution.id, Institution.chain_issuer_id, SigningKey.id, SigningKey.public_key_raw
+            InstitutionRow.id,
+            InstitutionRow.chain_issuer_id,
+            SigningKey.id,
+            SigningKey.public_key_raw,
         )
-        .join(SigningKey, SigningKey.institution_id == Institution.id)
-        .where(Institution.chain_issuer_id.is_not(None), SigningKey.active.is_(True))
+        .join(SigningKey, SigningKey.institution_id == InstitutionRow.id)
+        .where(InstitutionRow.chain_issuer_id.is_not(None), SigningKey.active.is_(True))
         .order_by(SigningKey.id)
     ).all()
     return [(r[0], r[1], r[2], bytes(r[3])) for r in rows]
@@ -170,7 +177,9 @@ def close_keys_on_chain(
     ):
         key.active = False
         key.retired_at = key.closed_on_chain_at = at
-        slug = session.scalar(select(Institution.slug).where(Institution.id == key.institution_id))
+        slug = session.scalar(
+            select(InstitutionRow.slug).where(InstitutionRow.id == key.institution_id)
+        )
         closed.append((key.institution_id, slug or "", key.id))
     return closed
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy import bindparam, select
 
-from ..db import IdempotencyRecord, Institution, LedgerIssuerState, SigningKey, table_of
+from ..db import IdempotencyRecord, InstitutionRow, LedgerIssuerState, SigningKey, table_of
 
 LEDGER_STATES = table_of(LedgerIssuerState)
 SELECT_LEDGER_STATE = select(
@@ -15,7 +15,7 @@ SELECT_IDEM = select(IDEM).where(
     IDEM.c.principal == bindparam("principal"), IDEM.c.key == bindparam("key")
 )
 INSERT_IDEM = IDEM.insert()
-INST = table_of(Institution)
+INST = table_of(InstitutionRow)
 SELECT_INSTITUTION = select(
     INST.c.id,
     INST.c.slug,

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from ..db import Institution, StatusChange
+from ..db import InstitutionRow, StatusChange
 from .institutions import standing
 
 #: Status changes not yet applied: queued, or sent and awaiting their receipt.
@@ -91,8 +91,8 @@ def institution_slugs_queued(session: Session) -> set[str]:
     """The slugs of the institutions with changes waiting to be applied."""
     return set(
         session.scalars(
-            select(Institution.slug).where(
-                Institution.id.in_(
+            select(InstitutionRow.slug).where(
+                InstitutionRow.id.in_(
                     select(StatusChange.institution_id).where(StatusChange.state.in_(QUEUED_STATES))
                 )
             )

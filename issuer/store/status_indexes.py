@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..db import Institution
+from ..db import InstitutionRow
 
 #: Indexes reserved per database write (a crash leaves the rest of a block unused: gaps only).
 INDEX_BLOCK = 4096
@@ -55,12 +55,12 @@ class StatusIndexes:
         """Take ``size`` indexes from the institution's row into ``block`` (locks held)."""
         with self._session() as session:
             session.execute(
-                update(Institution)
-                .where(Institution.id == institution_id)
-                .values(next_status_index=Institution.next_status_index + size)
+                update(InstitutionRow)
+                .where(InstitutionRow.id == institution_id)
+                .values(next_status_index=InstitutionRow.next_status_index + size)
             )
             end = session.scalar(
-                select(Institution.next_status_index).where(Institution.id == institution_id)
+                select(InstitutionRow.next_status_index).where(InstitutionRow.id == institution_id)
             )
         assert end is not None
         block[0], block[1] = end - size, end

@@ -16,7 +16,7 @@ from talentproof.credential.merkle import HASH_SIZE, MerkleTree
 from .. import _cred, auth
 from ..caches import TtlCache
 from ..chain import CredentialChainStatus
-from ..db import AnchorBatch, Credential, Institution
+from ..db import AnchorBatch, CredentialRow, InstitutionRow
 from ..errors import Conflict, LedgerUnavailable, NotFound
 from ..store import credentials as store
 from .collaborators import Collaborators
@@ -55,7 +55,7 @@ class AuditPaths:
             collections.OrderedDict()
         )
 
-    def path(self, session: Session, cred: Credential, batch: AnchorBatch) -> list[bytes] | None:
+    def path(self, session: Session, cred: CredentialRow, batch: AnchorBatch) -> list[bytes] | None:
         """The credential's audit path in ``batch`` (bottom-up), None if it has none stored."""
         stored = cred.proof_path
         if stored is not None:
@@ -117,7 +117,7 @@ class Credentials:
 
     def own(
         self, session: Session, principal: auth.Principal, cred_id: str, scope: str = "read"
-    ) -> Credential:
+    ) -> CredentialRow:
         institution_id = require(principal, scope)
         cred = store.by_id(session, cred_id)
         if cred is None or cred.institution_id != institution_id:
@@ -125,7 +125,7 @@ class Credentials:
         return cred
 
     def holder_document(
-        self, session: Session, cred: Credential
+        self, session: Session, cred: CredentialRow
     ) -> tuple[dict[str, Any], AnchorBatch | None]:
         """The credential as the holder gets it: with its anchor proof once anchored."""
         doc = orjson.loads(cred.document)
@@ -165,7 +165,7 @@ class Credentials:
             cred = self.own(session, principal, cred_id)
             batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
             state = "pending_anchor" if batch is None or batch.state != "anchored" else "anchored"
-            inst = session.get(Institution, cred.institution_id)
+            inst = session.get(InstitutionRow, cred.institution_id)
             chain_issuer_id = inst.chain_issuer_id if inst else None
             credential_hash = bytes(cred.credential_hash)
             anchored_root = bytes(batch.root) if batch is not None and state == "anchored" else None
@@ -271,7 +271,7 @@ class Credentials:
         institution_id = require(principal, "read")
         with self.c.sessions() as session:
             rows = store.page(session, institution_id, after=after, limit=min(max(limit, 1), 1000))
-            inst = session.get(Institution, institution_id)
+            inst = session.get(InstitutionRow, institution_id)
             chain_issuer_id = inst.chain_issuer_id if inst else None
         items = [
             {

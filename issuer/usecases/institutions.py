@@ -13,7 +13,7 @@ from talentproof.credential import types as _types
 
 from .. import _cred, auth
 from ..caches import IssuerCaches
-from ..db import Institution, SigningKey, utcnow
+from ..db import InstitutionRow, SigningKey, utcnow
 from ..errors import Conflict, InvalidRequest, NotAccredited, NotFound
 from ..store import ConnectionReads, CursorReads
 from ..store import institutions as store
@@ -98,12 +98,12 @@ def institution_info(
     return info
 
 
-def open_account_key(vault: KeyVault, inst: Institution) -> bytes:
+def open_account_key(vault: KeyVault, inst: InstitutionRow) -> bytes:
     """The institution's chain-account private key (decrypted, in memory only)."""
     return vault.open(inst.chain_account_key_enc, context=f"account:{inst.id}")
 
 
-def institution_body(inst: Institution, keys: list[SigningKey]) -> dict[str, Any]:
+def institution_body(inst: InstitutionRow, keys: list[SigningKey]) -> dict[str, Any]:
     """An institution's public record."""
     return {
         "slug": inst.slug,
@@ -191,7 +191,7 @@ class Institutions:
             issuer_id=chain_issuer_id,
             fund_wei=self.c.settings.fund_accounts_wei,
         )
-        inst = Institution(
+        inst = InstitutionRow(
             slug=slug,
             name=name,
             did=did,
@@ -350,7 +350,7 @@ class Institutions:
             if all(name in still_open for name in names):
                 continue
             with self.c.session() as session:
-                inst = session.get(Institution, inst_id)
+                inst = session.get(InstitutionRow, inst_id)
                 if inst is None or inst.credential_types != types:
                     continue  # changed meanwhile (the operator API): judged at the next read
                 inst.credential_types = ",".join(n for n in names if n in still_open)

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from .. import _cred, auth
-from ..db import Institution, utcnow
+from ..db import InstitutionRow, utcnow
 from ..errors import Conflict, InvalidRequest, IssuerError
 from ..outcome import WriteOutcome, accepted
 from ..store import ConnectionReads, CursorReads, CursorSession, HotPath, cursor_session
@@ -61,7 +61,7 @@ class _PendingIssue:
     row: dict[str, Any]
 
 
-def _no_signing_key(session: Any, inst: Institution | None, institution_id: int) -> str:
+def _no_signing_key(session: Any, inst: InstitutionRow | None, institution_id: int) -> str:
     """Why the institution cannot sign: the ledger closed its key (the operator's remedy named),
     or it has none."""
     last = institution_store.newest_signing_key(session, institution_id)
@@ -105,7 +105,7 @@ class Issuance:
                 if active == cached[0]:
                     signers.put(institution_id, cached, at=now)
                     return cached
-            inst = session.get(Institution, institution_id)
+            inst = session.get(InstitutionRow, institution_id)
             row = institution_store.newest_active_signing_key(session, institution_id)
             if inst is None or row is None:
                 raise Conflict(_no_signing_key(session, inst, institution_id))
@@ -114,7 +114,7 @@ class Issuance:
         signers.put(institution_id, signer, at=now)
         return signer
 
-    def identity_for(self, inst: Institution | IssuingInstitution) -> _cred.IssuerIdentity:
+    def identity_for(self, inst: InstitutionRow | IssuingInstitution) -> _cred.IssuerIdentity:
         """How an institution appears inside its credentials."""
         return _cred.IssuerIdentity(
             did=inst.did,

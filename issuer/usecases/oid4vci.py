@@ -34,7 +34,7 @@ from talentproof.credential.qr import render_png
 from talentproof.credential.types import accredited_levels
 
 from .. import _cred, auth
-from ..db import ApiKey, Institution, Oid4vciOffer, Oid4vciTransaction, utcnow
+from ..db import ApiKey, InstitutionRow, Oid4vciOffer, Oid4vciTransaction, utcnow
 from ..errors import InvalidRequest, IssuerError, NotAccredited, NotFound
 from ..oid4vci_jwt import PROOF_ALG, ProofRejected, verify_proof_jwt
 from ..outcome import WriteOutcome, created
@@ -333,7 +333,7 @@ class Oid4vci:
             now = int(time.time())
             for offer, issued in found:
                 if offer.institution_id not in slugs:
-                    inst = session.get(Institution, offer.institution_id)
+                    inst = session.get(InstitutionRow, offer.institution_id)
                     slugs[offer.institution_id] = inst.slug if inst is not None else ""
                 slug = slugs[offer.institution_id]
                 state = "issued" if issued else offer.state
@@ -373,7 +373,7 @@ class Oid4vci:
             offer = store.offer(session, offer_id)
             if offer is None:
                 raise NotFound(f"no credential offer {offer_id!r}")
-            inst = session.get(Institution, offer.institution_id)
+            inst = session.get(InstitutionRow, offer.institution_id)
             return offer, inst.slug if inst is not None else ""
 
     def offer_object(self, slug: str, offer_id: str) -> dict[str, Any]:
@@ -410,7 +410,7 @@ class Oid4vci:
         ttl = self.c.settings.oid4vci_token_ttl_s
         with self.c.session() as session:
             offer = store.offer_by_code_hash(session, _sha256(code))
-            inst = session.get(Institution, offer.institution_id) if offer else None
+            inst = session.get(InstitutionRow, offer.institution_id) if offer else None
             if offer is None or inst is None or inst.slug != slug:
                 raise OAuthError("invalid_grant", "unknown pre-authorized code")
             # the offer's row locked until this commits: concurrent token requests (PostgreSQL
@@ -468,7 +468,7 @@ class Oid4vci:
             if int(time.time()) >= row.expires_unix:
                 raise InvalidToken("the access token has expired")
             if slug is not None:
-                inst = session.get(Institution, offer.institution_id)
+                inst = session.get(InstitutionRow, offer.institution_id)
                 if inst is None or inst.slug != slug:
                     raise InvalidToken("the access token is not this credential issuer's")
             return offer
@@ -509,7 +509,7 @@ class Oid4vci:
             raise OAuthError("invalid_credential_request", "proofs.jwt must hold one proof")
         with self.c.sessions() as session:
             issued = store.transaction_of_offer(session, offer.id)
-            inst = session.get(Institution, offer.institution_id)
+            inst = session.get(InstitutionRow, offer.institution_id)
             key = session.get(ApiKey, offer.api_key_id)
         if inst is None or inst.status != "active":
             raise OAuthError(

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import auth
-from ..db import Credential, Institution, StatusChange, utcnow
+from ..db import CredentialRow, InstitutionRow, StatusChange, utcnow
 from ..errors import (
     AccountBusy,
     Conflict,
@@ -199,7 +199,7 @@ class StatusChanges:
 
     @staticmethod
     def _projected_status(
-        session: Session, institution_id: int, rows: dict[str, Credential]
+        session: Session, institution_id: int, rows: dict[str, CredentialRow]
     ) -> dict[str, tuple[bool, bool, bool]]:
         """Each credential's (revoked, suspended, changed by a queued change) once the
         institution's queued changes are applied in order."""
@@ -248,7 +248,7 @@ class StatusChanges:
                 raise NotFound(f"no status change {change_id}")
             return status_change_body(change)
 
-    def for_credential(self, session: Session, cred: Credential) -> list[dict[str, Any]]:
+    def for_credential(self, session: Session, cred: CredentialRow) -> list[dict[str, Any]]:
         changes = store.naming(session, cred.institution_id, cred.id)
         out = []
         for change in changes:
@@ -351,7 +351,7 @@ class StatusChanges:
         cause = exc.__cause__ if isinstance(exc, LedgerUnavailable) and exc.__cause__ else exc
         reason = f"{type(cause).__name__}: {cause}"[:500]
         with self.c.session() as session:
-            inst = session.get(Institution, institution_id)
+            inst = session.get(InstitutionRow, institution_id)
             change = session.get(StatusChange, change_id)
             assert inst is not None and change is not None
             slug = inst.slug
@@ -425,7 +425,7 @@ class StatusChanges:
             change = session.get(StatusChange, change_id)
             if change is None or change.state not in QUEUED_STATES:
                 return True
-            inst = session.get(Institution, change.institution_id)
+            inst = session.get(InstitutionRow, change.institution_id)
             assert inst is not None
             account_key = open_account_key(self.c.vault, inst)
             ids = change.credential_ids.split("\n")
@@ -508,7 +508,7 @@ class StatusChanges:
             with self.c.sessions() as session:
                 change = session.get(StatusChange, change_id)
                 assert change is not None
-                inst = session.get(Institution, change.institution_id)
+                inst = session.get(InstitutionRow, change.institution_id)
                 assert inst is not None
                 ids = change.credential_ids.split("\n")
                 by_id = {r.id: r.credential_hash for r in credential_store.by_ids(session, ids)}

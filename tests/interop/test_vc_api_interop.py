@@ -36,7 +36,7 @@ from sqlalchemy import select
 from talentproof.credential import examples, integrity
 from talentproof.credential.issuance import CONTEXTS
 from talentproof.credential.keys import Ed25519SigningKey
-from talentproof.issuer.db import Institution
+from talentproof.issuer.db import InstitutionRow
 from talentproof.verifier.service import ServiceSettings, create_app
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard
 
@@ -131,7 +131,7 @@ def _issued(client: TestClient, inst: dict[str, Any]) -> dict[str, Any]:
 def _institution_seed(service: Any, slug: str) -> bytes:
     with service.session() as session:
         institution_id = session.execute(
-            select(Institution.id).where(Institution.slug == slug)
+            select(InstitutionRow.id).where(InstitutionRow.slug == slug)
         ).scalar_one()
     _key_id, signer = service.signer_for(institution_id)
     seed: bytes = signer.key.seed

@@ -203,7 +203,7 @@ def test_a_holder_that_loses_the_lease_mid_pass_sends_nothing_more(
     from sqlalchemy import select, text
 
     from talentproof.issuer.app import create_app
-    from talentproof.issuer.db import AnchorBatch, Institution
+    from talentproof.issuer.db import AnchorBatch, InstitutionRow
 
     from .issuer_helpers import bearer, degree_request, onboard, worker_pass
 
@@ -216,7 +216,7 @@ def test_a_holder_that_loses_the_lease_mid_pass_sends_nothing_more(
             )
             assert answer.status_code == 202, answer.text
         with holder.sessions() as session:
-            accounts = list(session.scalars(select(Institution.chain_account)))
+            accounts = list(session.scalars(select(InstitutionRow.chain_account)))
         worker = client.app.state.worker  # type: ignore[attr-defined]
         assert worker.lease.acquire() and worker.lease.kind == "postgresql"
         standby = AnchorLease(make_engine(pg_url), check_s=0.05, timeout_s=3)
@@ -266,7 +266,7 @@ def test_a_lease_lost_and_taken_again_frees_what_the_holder_between_left_half_fo
     from sqlalchemy import select, text
 
     from talentproof.issuer.app import create_app
-    from talentproof.issuer.db import AnchorBatch, Credential, Institution
+    from talentproof.issuer.db import AnchorBatch, CredentialRow, InstitutionRow
     from talentproof.issuer.store import batches as batch_store
 
     from .issuer_helpers import bearer, degree_request, onboard
@@ -294,7 +294,7 @@ def test_a_lease_lost_and_taken_again_frees_what_the_holder_between_left_half_fo
         # the other replica starts forming a batch of those credentials, then dies
         with holder.sessions() as session:
             institution_id = session.scalars(
-                select(Institution.id).where(Institution.slug == inst["slug"])
+                select(InstitutionRow.id).where(InstitutionRow.slug == inst["slug"])
             ).one()
             rows = batch_store.unbatched(session, institution_id, 10)
         assert len(rows) == 2
@@ -317,6 +317,6 @@ def test_a_lease_lost_and_taken_again_frees_what_the_holder_between_left_half_fo
             assert session.get(AnchorBatch, half) is None, "the half-formed batch was kept"
             states = {
                 c.id: session.get(AnchorBatch, c.batch_id).state if c.batch_id else None
-                for c in session.scalars(select(Credential).where(Credential.id.in_(ids)))
+                for c in session.scalars(select(CredentialRow).where(CredentialRow.id.in_(ids)))
             }
         assert set(states.values()) == {"anchored"}, states

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from talentproof.issuer.app import create_app
-from talentproof.issuer.db import AnchorBatch, Institution
+from talentproof.issuer.db import AnchorBatch, InstitutionRow
 from talentproof.ledger.nodes import rpc_call
 from talentproof.verifier.engine import Verdict
 from tests.ledger.dying_endpoint import DyingEndpoint
@@ -59,7 +59,7 @@ def _issue(client: TestClient, service: Any) -> Issued:
         for i in range(3)
     ]
     with service.sessions() as session:
-        row = session.scalars(select(Institution).where(Institution.slug == inst["slug"]))
+        row = session.scalars(select(InstitutionRow).where(InstitutionRow.slug == inst["slug"]))
         key = "0x" + service.account_key(row.one()).hex()
     return Issued(client, service, token, int(inst["chain_issuer_id"]), key, ids)
 

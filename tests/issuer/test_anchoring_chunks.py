@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from talentproof.issuer import anchoring
 from talentproof.issuer.anchoring import AnchorWorker, ConcurrentBatching
-from talentproof.issuer.db import AnchorBatch, Credential, Institution
+from talentproof.issuer.db import AnchorBatch, CredentialRow, InstitutionRow
 
 from .issuer_helpers import bearer, degree_request, onboard
 
@@ -33,7 +33,7 @@ def _check_all_anchored_once(client, service, token: str, ids: list[str]) -> lis
     with service.sessions() as session:
         batches = list(session.scalars(select(AnchorBatch).order_by(AnchorBatch.id)))
         rows = session.execute(
-            select(Credential.id, Credential.batch_id, Credential.leaf_index)
+            select(CredentialRow.id, CredentialRow.batch_id, CredentialRow.leaf_index)
         ).all()
     assert all(b.state == "anchored" for b in batches)
     assert sum(b.leaf_count for b in batches) == N
@@ -44,7 +44,9 @@ def _check_all_anchored_once(client, service, token: str, ids: list[str]) -> lis
         status = client.get(f"/credentials/{cred_id}/anchor", headers=bearer(token)).json()
         assert status["status"] == "anchored"
     with service.sessions() as session:
-        issuer_ids = {session.get(Institution, b.institution_id).chain_issuer_id for b in batches}
+        issuer_ids = {
+            session.get(InstitutionRow, b.institution_id).chain_issuer_id for b in batches
+        }
     (issuer_id,) = issuer_ids
     records = [service.chain.anchor_record(b.root, issuer_id) for b in batches]
     # every root on chain, by this institution
@@ -81,7 +83,9 @@ def test_a_batch_disturbed_while_forming_is_abandoned_and_its_leaves_batched_aga
         worker.form_batch(1, force=True)
     with service.sessions() as session:
         states = list(session.scalars(select(AnchorBatch.state).order_by(AnchorBatch.id)))
-        freed = session.scalar(select(Credential.seq).where(Credential.batch_id.is_(None)).limit(1))
+        freed = session.scalar(
+            select(CredentialRow.seq).where(CredentialRow.batch_id.is_(None)).limit(1)
+        )
     assert states == ["built"]  # the rival's batch; the disturbed one is gone
     assert freed is not None  # the first chunk's credentials are pending again
     worker.drain(30)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from talentproof.issuer import bulk
 from talentproof.issuer.bulk import BulkRunner
-from talentproof.issuer.db import Credential
+from talentproof.issuer.db import CredentialRow
 
 from .issuer_helpers import (
     PERSON_CSV_CELLS,
@@ -145,12 +145,14 @@ def test_interrupted_job_resumes_without_duplicates(client, service, make_servic
     assert (done["state"], done["rows_done"], done["succeeded"]) == ("done", 55, 55)
     with service.sessions() as session:
         rows = (
-            session.execute(select(Credential.bulk_row).where(Credential.bulk_job_id == job_id))
+            session.execute(
+                select(CredentialRow.bulk_row).where(CredentialRow.bulk_job_id == job_id)
+            )
             .scalars()
             .all()
         )
         assert sorted(rows) == list(range(1, 56))
-        assert session.scalar(select(func.count(func.distinct(Credential.status_index)))) == 55
+        assert session.scalar(select(func.count(func.distinct(CredentialRow.status_index)))) == 55
 
 
 def test_upload_limits_and_format_errors(client, make_service) -> None:
@@ -349,13 +351,13 @@ def _stored(service, job_id: str) -> tuple[object, ...]:
     with service.sessions() as session:
         creds = session.execute(
             select(
-                Credential.bulk_row,
-                Credential.status_index,
-                Credential.leaf_index,
-                Credential.batch_id,
+                CredentialRow.bulk_row,
+                CredentialRow.status_index,
+                CredentialRow.leaf_index,
+                CredentialRow.batch_id,
             )
-            .where(Credential.bulk_job_id == job_id)
-            .order_by(Credential.bulk_row)
+            .where(CredentialRow.bulk_job_id == job_id)
+            .order_by(CredentialRow.bulk_row)
         ).all()
         batch_ids = sorted({c.batch_id for c in creds})
         leaves = [session.get(AnchorBatch, b).leaf_count for b in batch_ids]
@@ -521,7 +523,7 @@ def test_a_job_ends_in_its_last_chunks_transaction(client, make_service, monkeyp
     done = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
     assert (done["state"], done["rows_done"], done["succeeded"]) == ("done", 12, 12)
     with small.sessions() as db:
-        rows = db.scalars(select(Credential.bulk_row).where(Credential.bulk_job_id == job_id))
+        rows = db.scalars(select(CredentialRow.bulk_row).where(CredentialRow.bulk_job_id == job_id))
         assert sorted(rows) == list(range(1, 13))
 
 

@@ -1,7 +1,7 @@
 """The bulk fast paths store exactly what the slow ones did.
 
 * `store.bulk_jobs.insert_credentials` (one driver-level ``executemany``) writes the same column values as
-  the ORM's ``Credential`` insert, read back through the ORM.
+  the ORM's ``CredentialRow`` insert, read back through the ORM.
 * `_cred.issue_many` stores each credential's JCS bytes, whose SHA-256 is the credential hash the
   credential package computes from the document, and whose proof verifies.
 * `_cred.new_credential_id` gives version-7 UUIDs (RFC 9562), in increasing order.
@@ -26,8 +26,8 @@ from talentproof.issuer import _bulkworker, _cred, bulk
 from talentproof.issuer.db import (
     AnchorBatch,
     BulkJob,
-    Credential,
-    Institution,
+    CredentialRow,
+    InstitutionRow,
     make_engine,
     make_sessionmaker,
     migrate,
@@ -39,7 +39,7 @@ IDENTITY = _cred.IssuerIdentity(
     "did:web:uni.example", "Uni of Tests", "https://uni.example/institutions/uni/status"
 )
 NOW = dt.datetime(2026, 5, 4, 3, 2, 1, 123456, tzinfo=dt.UTC)
-_COLUMNS = [c.name for c in Credential.__table__.columns if c.name != "seq"]
+_COLUMNS = [c.name for c in CredentialRow.__table__.columns if c.name != "seq"]
 
 
 def _database(path: Path | str):  # type: ignore[no-untyped-def]
@@ -48,7 +48,7 @@ def _database(path: Path | str):  # type: ignore[no-untyped-def]
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:
         session.add(
-            Institution(
+            InstitutionRow(
                 slug="uni",
                 name="Uni of Tests",
                 did=IDENTITY.did,
@@ -97,7 +97,7 @@ def _insert(session: Any, rows: list[Any], by_statement: bool = False) -> None:
 
 def _stored(sessions) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     with sessions() as session:
-        creds = session.scalars(select(Credential).order_by(Credential.bulk_row)).all()
+        creds = session.scalars(select(CredentialRow).order_by(CredentialRow.bulk_row)).all()
         return [{name: getattr(c, name) for name in _COLUMNS} for c in creds]
 
 
@@ -116,7 +116,7 @@ def test_insert_credentials_matches_the_orm_insert(tmp_path: Path, views: bool) 
         _insert(session, rows)
     with orm.begin() as session:
         session.connection().execute(
-            Credential.__table__.insert(),
+            CredentialRow.__table__.insert(),
             [
                 {
                     "id": cid,
@@ -201,7 +201,7 @@ def test_insert_credentials_literals_store_what_binding_stores(tmp_path: Path, j
                 )
         stored.append(_raw(sessions))
         with sessions() as session:  # the institution is still there
-            assert session.scalar(select(Institution.slug)) == "uni"
+            assert session.scalar(select(InstitutionRow.slug)) == "uni"
     assert len(stored[0]) == 6
     assert stored[0] == stored[1]
     assert {r[_COLUMNS.index("bulk_job_id") * 2 + 2] for r in stored[0]} == {job_id}

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from talentproof.issuer import bulk
 from talentproof.issuer.auth import Principal
 from talentproof.issuer.bulk import BulkRunner, create_job
-from talentproof.issuer.db import BulkError, BulkJob, Institution
+from talentproof.issuer.db import BulkError, BulkJob, InstitutionRow
 from talentproof.issuer.errors import InvalidRequest
 
 from .issuer_helpers import PERSON_CSV_HEADER, PERSON_CSV_ROW, holder_did, onboard
@@ -55,7 +55,9 @@ def test_read_chunk_stops_at_its_byte_budget() -> None:
 def caller(client) -> Principal:  # type: ignore[no-untyped-def]
     slug = onboard(client, types=["DegreeCredential"])["slug"]
     with client.app.state.service.sessions() as session:
-        inst_id = session.scalars(select(Institution.id).where(Institution.slug == slug)).one()
+        inst_id = session.scalars(
+            select(InstitutionRow.id).where(InstitutionRow.slug == slug)
+        ).one()
     return Principal("memory-test", "institution", frozenset({"issue", "read"}), inst_id)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from talentproof.credential.issuance import issue_credential
 from talentproof.issuer._bulkpool import SigningPool
 from talentproof.issuer.bulk import BulkRunner
-from talentproof.issuer.db import BulkJob, Credential, Institution
+from talentproof.issuer.db import BulkJob, CredentialRow, InstitutionRow
 
 from .issuer_helpers import degree_subjects, onboard, post_bulk_job
 
@@ -58,8 +58,10 @@ def _assert_reference_bytes(service, job_id: str, subjects: list[dict[str, objec
     """Every row issued once, each stored document byte for byte what `issue_credential` signs
     for its request with the same id, status index and time."""
     with service.sessions() as session:
-        creds = session.scalars(select(Credential).where(Credential.bulk_job_id == job_id)).all()
-        inst = session.get(Institution, creds[0].institution_id)
+        creds = session.scalars(
+            select(CredentialRow).where(CredentialRow.bulk_job_id == job_id)
+        ).all()
+        inst = session.get(InstitutionRow, creds[0].institution_id)
         assert inst is not None
         identity = service.identity_for(inst)
         signer = service.signer_for(inst.id)[1]
@@ -249,7 +251,7 @@ def test_the_runner_warms_a_jobs_statements_and_leaves_no_trace(client, service)
     warmed = len(compiled) - before
     assert warmed >= 4, warmed  # the job's and the batch's rows, error, progress, lookups
     with service.sessions() as session:
-        for table in (BulkJob, AnchorBatch, BulkError, Credential):
+        for table in (BulkJob, AnchorBatch, BulkError, CredentialRow):
             assert session.scalars(select(table)).first() is None, table.__name__
     subjects = degree_subjects(30)
     job_id = post_bulk_job(client, token, subjects)

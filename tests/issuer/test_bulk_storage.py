@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from talentproof.credential.merkle import MerkleTree
 from talentproof.issuer.app import create_app
 from talentproof.issuer.bulk import BulkRunner
-from talentproof.issuer.db import AnchorBatch, Credential
+from talentproof.issuer.db import AnchorBatch, CredentialRow
 
 from .issuer_helpers import (
     bearer,
@@ -47,14 +47,16 @@ def _to_stored_paths(service: Any, batch_ids: list[int]) -> None:
     with service.session() as session:
         for batch_id in batch_ids:
             rows = session.execute(
-                select(Credential.seq, Credential.credential_hash)
-                .where(Credential.batch_id == batch_id)
-                .order_by(Credential.leaf_index)
+                select(CredentialRow.seq, CredentialRow.credential_hash)
+                .where(CredentialRow.batch_id == batch_id)
+                .order_by(CredentialRow.leaf_index)
             ).all()
             paths = MerkleTree([r.credential_hash for r in rows]).joined_paths()
             for row, path in zip(rows, paths, strict=True):
                 session.execute(
-                    update(Credential).where(Credential.seq == row.seq).values(proof_path=path)
+                    update(CredentialRow)
+                    .where(CredentialRow.seq == row.seq)
+                    .values(proof_path=path)
                 )
             session.execute(
                 update(AnchorBatch).where(AnchorBatch.id == batch_id).values(leaves=None)
@@ -70,14 +72,14 @@ def _check_same_answers(make_service: Any, **settings: Any) -> None:
         with service.sessions() as session:
             creds = session.execute(
                 select(
-                    Credential.id,
-                    Credential.batch_id,
-                    Credential.leaf_index,
-                    Credential.credential_hash,
-                    Credential.proof_path,
+                    CredentialRow.id,
+                    CredentialRow.batch_id,
+                    CredentialRow.leaf_index,
+                    CredentialRow.credential_hash,
+                    CredentialRow.proof_path,
                 )
-                .where(Credential.bulk_job_id == job_id)
-                .order_by(Credential.bulk_row)
+                .where(CredentialRow.bulk_job_id == job_id)
+                .order_by(CredentialRow.bulk_row)
             ).all()
             batch_ids = sorted({c.batch_id for c in creds})
             batches = [session.get(AnchorBatch, b) for b in batch_ids]
@@ -104,7 +106,9 @@ def _check_same_answers(make_service: Any, **settings: Any) -> None:
     # a batch's leaves that do not give its root are refused (never a proof that fails later)
     with service.session() as session:
         session.execute(
-            update(Credential).where(Credential.batch_id == batch_ids[0]).values(proof_path=None)
+            update(CredentialRow)
+            .where(CredentialRow.batch_id == batch_ids[0])
+            .values(proof_path=None)
         )
         wrong = bytearray(b"".join(c.credential_hash for c in creds if c.batch_id == batch_ids[0]))
         wrong[0] ^= 1
@@ -213,7 +217,7 @@ def test_a_batch_id_used_again_never_gets_the_old_tree(tmp_path) -> None:  # typ
     next batch (a forming batch abandoned is deleted), whose leaves differ."""
     import datetime as dt
 
-    from talentproof.issuer.db import Institution, make_engine, make_sessionmaker, migrate
+    from talentproof.issuer.db import InstitutionRow, make_engine, make_sessionmaker, migrate
     from talentproof.issuer.usecases.credentials import AuditPaths
 
     engine = make_engine(f"sqlite:///{tmp_path / 'reuse.db'}")
@@ -234,7 +238,7 @@ def test_a_batch_id_used_again_never_gets_the_old_tree(tmp_path) -> None:  # typ
             )
             s.add(batch)
             s.flush()
-            cred = Credential(
+            cred = CredentialRow(
                 id=f"urn:uuid:{hashes[0].hex()[:8]}-0000-7000-8000-000000000000",
                 institution_id=1,
                 kind="DegreeCredential",
@@ -253,7 +257,7 @@ def test_a_batch_id_used_again_never_gets_the_old_tree(tmp_path) -> None:  # typ
 
     with sessions.begin() as s:
         s.add(
-            Institution(
+            InstitutionRow(
                 slug="u",
                 name="U",
                 did="did:web:u.example",
@@ -265,7 +269,7 @@ def test_a_batch_id_used_again_never_gets_the_old_tree(tmp_path) -> None:  # typ
     first = [bytes([n]) * 32 for n in range(1, 6)]
     old_id, old_path = batch_of(first)
     with sessions.begin() as s:
-        s.execute(Credential.__table__.delete())
+        s.execute(CredentialRow.__table__.delete())
         s.execute(AnchorBatch.__table__.delete())
     second = [bytes([n]) * 32 for n in range(101, 106)]
     new_id, new_path = batch_of(second)

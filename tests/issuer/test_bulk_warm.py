@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from talentproof.issuer.bulk import WARM_INSTITUTIONS, BulkRunner
-from talentproof.issuer.db import ApiKey, Institution
+from talentproof.issuer.db import ApiKey, InstitutionRow
 from talentproof.issuer.store.status_indexes import INDEX_BLOCK
 
 from .issuer_helpers import onboard
@@ -24,7 +24,8 @@ pytestmark = pytest.mark.integration
 def _ids(service, slugs: list[str]) -> list[int]:  # type: ignore[no-untyped-def]
     with service.sessions() as session:
         return [
-            session.scalar(select(Institution.id).where(Institution.slug == slug)) for slug in slugs
+            session.scalar(select(InstitutionRow.id).where(InstitutionRow.slug == slug))
+            for slug in slugs
         ]
 
 
@@ -32,7 +33,7 @@ def _next_index(service, institution_id: int) -> int:  # type: ignore[no-untyped
     with service.sessions() as session:
         return int(
             session.scalar(
-                select(Institution.next_status_index).where(Institution.id == institution_id)
+                select(InstitutionRow.next_status_index).where(InstitutionRow.id == institution_id)
             )
         )
 
@@ -45,7 +46,7 @@ def test_a_started_runner_warms_the_institutions_that_may_issue(client, service)
             update(ApiKey).where(ApiKey.institution_id == reads_only).values(scopes="read")
         )
         session.execute(
-            update(Institution).where(Institution.id == suspended).values(status="suspended")
+            update(InstitutionRow).where(InstitutionRow.id == suspended).values(status="suspended")
         )
         session.execute(
             update(ApiKey)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from talentproof.issuer.db import AnchorBatch, Credential
+from talentproof.issuer.db import AnchorBatch, CredentialRow
 
 from .issuer_helpers import bearer, degree_request, onboard, run_worker_once
 
@@ -61,7 +61,7 @@ def test_worker_killed_at_each_crash_point_resumes_without_loss_or_duplicate(
     assert crashed.returncode == 86, crashed.stderr[-2000:]
     assert batch_states() == ["forming"] and anchored_roots() == []
     with service.sessions() as session:  # its leaves are taken until the next worker frees them
-        assert session.scalar(select(func.count()).where(Credential.batch_id.is_not(None))) > 0
+        assert session.scalar(select(func.count()).where(CredentialRow.batch_id.is_not(None))) > 0
 
     crashed = run_worker_once(issuer_chain, tmp_path, "before_send", batch_max_leaves=MAX_LEAVES)
     assert crashed.returncode == 86, crashed.stderr[-2000:]
@@ -82,11 +82,11 @@ def test_worker_killed_at_each_crash_point_resumes_without_loss_or_duplicate(
         batches = list(session.scalars(select(AnchorBatch)))
         assert all(b.state == "anchored" for b in batches)
         assert sum(b.leaf_count for b in batches) == N_CREDENTIALS
-        per_cred = session.execute(select(Credential.id, Credential.batch_id)).all()
+        per_cred = session.execute(select(CredentialRow.id, CredentialRow.batch_id)).all()
         assert {c.id for c in per_cred} == set(ids)
         assert all(c.batch_id is not None for c in per_cred)
         assert (
-            session.scalar(select(func.count(func.distinct(Credential.credential_hash))))
+            session.scalar(select(func.count(func.distinct(CredentialRow.credential_hash))))
             == N_CREDENTIALS
         )
     on_chain = anchored_roots()

@@ -15,7 +15,7 @@ from talentproof.credential import integrity, merkle
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.keys import Ed25519PublicKey
 from talentproof.credential.merkle import InclusionProof, verify_inclusion
-from talentproof.issuer.db import Credential
+from talentproof.issuer.db import CredentialRow
 
 from .issuer_helpers import bearer, degree_request, onboard, operator_headers
 
@@ -79,7 +79,7 @@ def test_idempotency_key_never_issues_twice(client, service) -> None:
     assert first.json()["id"] == again.json()["id"]
     assert again.headers["Idempotent-Replayed"] == "true"
     with service.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Credential)) == 1
+        assert session.scalar(select(func.count()).select_from(CredentialRow)) == 1
     other = client.post("/credentials", headers=headers, json=degree_request("Other field"))
     assert other.status_code == 409 and other.json()["error"] == "idempotency_key_reused"
     fresh = client.post(
@@ -137,7 +137,7 @@ def test_idempotency_holds_across_processes_racing(client, service) -> None:
     assert {a.status_code for a in answers} == {202}
     assert len({a.json()["id"] for a in answers}) == 1
     with service.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Credential)) == 1
+        assert session.scalar(select(func.count()).select_from(CredentialRow)) == 1
 
 
 def _closed_port() -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from talentproof.issuer.db import Credential, IdempotencyRecord
+from talentproof.issuer.db import CredentialRow, IdempotencyRecord
 from talentproof.issuer.errors import IdempotencyKeyReused, InvalidRequest, NotAccredited
 from talentproof.issuer.outcome import Kind, WriteOutcome
 
@@ -19,7 +19,7 @@ from .issuer_helpers import bearer, degree_request, onboard, operator_headers
 pytestmark = pytest.mark.integration
 
 
-def _count(service: Any, table: Any = Credential) -> int:
+def _count(service: Any, table: Any = CredentialRow) -> int:
     with service.sessions() as session:
         return int(session.scalar(select(func.count()).select_from(table)) or 0)
 
@@ -62,7 +62,7 @@ def test_one_commit_for_the_group_and_each_request_its_own_answer(client, servic
     assert _count(service, IdempotencyRecord) == 2
     assert _commits(service) - commits == 2
     with service.sessions() as session:
-        ids = set(session.scalars(select(Credential.id)))
+        ids = set(session.scalars(select(CredentialRow.id)))
     assert ids == {first.body["id"], keyed.body["id"], other.body["id"]}
 
 

@@ -126,7 +126,7 @@ def _check_upgrade(engine: sa.Engine) -> None:
 
 
 def test_model_indexes_no_credential_hash() -> None:
-    table = db.table_of(db.Credential)
+    table = db.table_of(db.CredentialRow)
     assert table.c.credential_hash.unique is not True
     assert not any("credential_hash" in index.columns for index in table.indexes)
     assert table.c.id.unique is True

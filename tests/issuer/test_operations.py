@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from talentproof.issuer.db import Institution, SigningKey
+from talentproof.issuer.db import InstitutionRow, SigningKey
 from talentproof.issuer.observability import JsonFormatter
 
 from .issuer_helpers import PASSPHRASE, bearer, degree_request, onboard
@@ -29,7 +29,7 @@ def test_keys_are_sealed_at_rest_and_logs_hold_no_secret_or_personal_data(
     seed = signer.key.seed
     with service.sessions() as session:
         key_row = session.scalars(select(SigningKey)).first()
-        inst_row = session.scalars(select(Institution)).first()
+        inst_row = session.scalars(select(InstitutionRow)).first()
         assert key_row is not None and inst_row is not None
         assert seed not in key_row.seed_enc
         account_key = service.account_key(inst_row)

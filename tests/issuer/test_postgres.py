@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from talentproof.issuer.app import create_app
 from talentproof.issuer.bulk import BulkRunner
-from talentproof.issuer.db import AnchorBatch, Credential
+from talentproof.issuer.db import AnchorBatch, CredentialRow
 
 from .issuer_helpers import bearer, degree_request, onboard
 
@@ -44,7 +44,7 @@ def test_issue_bulk_anchor_revoke_on_postgres(make_service, pg_url) -> None:
         assert (status["succeeded"], status["failed"]) == (30, 1)
         client.app.state.worker.drain(30)
         with service.sessions() as session:
-            assert session.scalar(select(func.count()).select_from(Credential)) == 31
+            assert session.scalar(select(func.count()).select_from(CredentialRow)) == 31
             assert all(b.state == "anchored" for b in session.scalars(select(AnchorBatch)))
         cred_id = first.json()["id"]
         assert (

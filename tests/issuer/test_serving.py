@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from talentproof.issuer.db import Credential
+from talentproof.issuer.db import CredentialRow
 
 from .issuer_helpers import (
     OPERATOR_TOKEN,
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.integration
 
 def _count(service: Any) -> int:
     with service.sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(Credential)) or 0)
+        return int(session.scalar(select(func.count()).select_from(CredentialRow)) or 0)
 
 
 # -- the issuance fast path ------------------------------------------------------------------------

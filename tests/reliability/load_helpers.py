@@ -124,7 +124,7 @@ class Tally:
     """Where the accepted credentials stand in the issuer's database and on the chain."""
 
     batches: dict[int, Any]  # AnchorBatch rows by id
-    rows: dict[str, Any]  # Credential rows by id
+    rows: dict[str, Any]  # CredentialRow objects by id
     lost: list[str]  # accepted, not in the database
     unanchored: list[str]  # in the database, not in an anchored batch
     docs: list[dict[str, Any]]  # the holder documents of those in the database
@@ -157,7 +157,7 @@ def tally(
     from sqlalchemy import select
     from web3 import Web3
 
-    from talentproof.issuer.db import AnchorBatch, Credential
+    from talentproof.issuer.db import AnchorBatch, CredentialRow
     from talentproof.issuer.service import IssuerService
     from talentproof.ledger.artifacts import load_artifact
 
@@ -165,7 +165,7 @@ def tally(
     try:
         with service.sessions() as session:
             batches = {b.id: b for b in session.scalars(select(AnchorBatch))}
-            rows = {c.id: c for c in session.scalars(select(Credential))}
+            rows = {c.id: c for c in session.scalars(select(CredentialRow))}
             lost = [cid for cid in accepted if cid not in rows]
             unanchored = [
                 cid

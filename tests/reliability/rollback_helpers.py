@@ -132,13 +132,15 @@ class Stack:
         """The private key of the onboarded institution's chain account (from its database)."""
         from sqlalchemy import select
 
-        from talentproof.issuer.db import Institution
+        from talentproof.issuer.db import InstitutionRow
         from talentproof.issuer.service import IssuerService
 
         service = IssuerService(self.settings())
         try:
             with service.sessions() as session:
-                inst = session.scalar(select(Institution).where(Institution.slug == self.slug))
+                inst = session.scalar(
+                    select(InstitutionRow).where(InstitutionRow.slug == self.slug)
+                )
                 assert inst is not None
                 return service.account_key(inst)
         finally:

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from talentproof.credential import examples
 from talentproof.issuer.bulk import BulkRunner
-from talentproof.issuer.db import Credential, Oid4vciOffer
+from talentproof.issuer.db import CredentialRow, Oid4vciOffer
 from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
 from tests.issuer.issuer_helpers import (
     bearer,
@@ -107,7 +107,7 @@ def test_attack_bulk_job_of_a_type_withdrawn_after_its_upload_signs_nothing(
     assert status["state"] == "failed", status
     assert "EmploymentCredential" in (status["error"] or ""), status
     assert status["succeeded"] == 0, status
-    assert _count(service, Credential, inst_a) == 0
+    assert _count(service, CredentialRow, inst_a) == 0
     assert _count(service, Oid4vciOffer, inst_a) == 0
     # the other institution's job behind it ran
     other = _job(client, token_b, job_b)
@@ -130,7 +130,7 @@ def test_attack_bulk_job_of_an_institution_suspended_on_the_ledger_after_its_upl
     status = _job(client, token, job)
     assert status["state"] == "failed", status
     assert "suspended" in (status["error"] or ""), status
-    assert _count(service, Credential, _institution_id(service, token)) == 0
+    assert _count(service, CredentialRow, _institution_id(service, token)) == 0
 
 
 def _key(client: TestClient, slug: str) -> dict[str, Any]:
@@ -166,7 +166,7 @@ def test_attack_bulk_job_of_a_stolen_key_stops_when_the_operator_acts(
         status = _job(client, own, job)
         assert status["state"] == "failed", status
         assert status["succeeded"] == signed, status
-    assert _count(small, Credential, _institution_id(small, own)) == 2
+    assert _count(small, CredentialRow, _institution_id(small, own)) == 2
 
 
 def test_attack_running_bulk_job_of_a_revoked_key_stops_at_its_next_chunk(

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from talentproof.issuer.db import Credential
+from talentproof.issuer.db import CredentialRow
 from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard, operator_headers
 from tests.issuer.test_oid4vci import (
@@ -186,9 +186,9 @@ def test_attack_offer_redeemed_after_the_type_was_withdrawn(
     ci = offer["credentialOffer"]["credential_issuer"]
     holder = Holder(71)
     with service.sessions() as session:
-        before = session.scalar(select(func.count()).select_from(Credential))
+        before = session.scalar(select(func.count()).select_from(CredentialRow))
     r = request_credential(client, offer, access, holder.proof(ci, c_nonce(client, offer)))
     says = oauth_error(r, 400, "credential_request_denied")
     assert "DegreeCredential" in says, says
     with service.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Credential)) == before
+        assert session.scalar(select(func.count()).select_from(CredentialRow)) == before

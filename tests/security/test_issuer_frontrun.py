@@ -19,7 +19,7 @@ from eth_account import Account
 from sqlalchemy import select
 from web3 import Web3
 
-from talentproof.issuer.db import AnchorBatch, Credential
+from talentproof.issuer.db import AnchorBatch, CredentialRow
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.deploy import Deployment
 from talentproof.ledger.tx import FeeConfig
@@ -90,7 +90,7 @@ def _assert_anchored_despite_squatter(
     ours = inst["chain_issuer_id"]
     with service.sessions() as session:
         batches = {b.id: b for b in session.scalars(select(AnchorBatch))}
-        creds = list(session.scalars(select(Credential)))
+        creds = list(session.scalars(select(CredentialRow)))
     squatted = [b for b in batches.values() if b.root == squatted_root]
     assert len(squatted) == 1 and squatted[0].state == "anchored"  # not superseded
     assert {c.id for c in creds} == set(ids)
@@ -125,7 +125,9 @@ def test_root_squatted_before_sending_is_still_anchored_by_us_once(
     ids = _issue(client, inst["api_key"]["token"])
     worker = client.app.state.worker
     with service.sessions() as session:
-        inst_id = session.scalar(select(Credential.institution_id).where(Credential.id == ids[0]))
+        inst_id = session.scalar(
+            select(CredentialRow.institution_id).where(CredentialRow.id == ids[0])
+        )
     batch_id = worker.form_batch(inst_id, force=True)  # batch built (crash before send)
     with service.sessions() as session:
         batch = session.get(AnchorBatch, batch_id)

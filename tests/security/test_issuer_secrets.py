@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from talentproof.issuer.bulk import BulkRunner
-from talentproof.issuer.db import Institution, SigningKey
+from talentproof.issuer.db import InstitutionRow, SigningKey
 from talentproof.issuer.observability import JsonFormatter
 from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
 from tests.issuer.issuer_helpers import (
@@ -142,7 +142,7 @@ def test_logs_and_database_hold_no_secret_or_personal_data(
     )
 
     with service.sessions() as session:
-        inst_row = session.scalars(select(Institution).where(Institution.slug == slug)).one()
+        inst_row = session.scalars(select(InstitutionRow).where(InstitutionRow.slug == slug)).one()
         key_rows = list(
             session.scalars(select(SigningKey).where(SigningKey.institution_id == inst_row.id))
         )

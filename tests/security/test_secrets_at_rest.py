@@ -22,7 +22,7 @@ from sqlalchemy import MetaData, select, text
 
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.issuer.bulk import BulkRunner
-from talentproof.issuer.db import IdempotencyRecord, Institution, SigningKey
+from talentproof.issuer.db import IdempotencyRecord, InstitutionRow, SigningKey
 from tests.issuer.conftest import (  # noqa: F401
     client,
     issuer_chain,
@@ -193,7 +193,7 @@ def test_no_secret_at_rest_in_clear_idempotent_replays_included(client, service)
 
     # every secret of every kind, in every encoding
     with service.sessions() as session:
-        insts = list(session.scalars(select(Institution)))
+        insts = list(session.scalars(select(InstitutionRow)))
         keys = list(session.scalars(select(SigningKey)))
         seeds = {
             f"seed {k.id}": service.vault.open(k.seed_enc, context=f"signing-key:{k.id}")
