@@ -195,3 +195,70 @@ def test_the_sql_check_sees_sql(tmp_path: Path) -> None:
         '"""Delete a job\'s upload once the job has ended."""\n'
     )
     assert len(_sql_outside_the_store(module)) == 4
+
+
+# --------------------------------------------------------------------------- class names
+
+
+#: Every folder of the distribution whose modules define classes (the `talentproof` namespace:
+#: the CLI modules, the four packages, the wallet and the contracts' Python helpers).
+DISTRIBUTION = ("talentproof", "credential", "ledger", "issuer", "verifier", "wallet", "contracts")
+#: Class names deliberately defined in more than one module, each with its reason. Empty: every
+#: class name says what it is once in the whole distribution.
+SHARED_CLASS_NAMES: dict[str, str] = {}
+
+
+def _class_definitions(paths: list[Path], root: Path) -> dict[str, list[str]]:
+    """class name -> the modules (paths relative to ``root``) that define a class of that name,
+    at any depth (nested and private classes included)."""
+    import ast
+
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        module = path.relative_to(root).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef) and module not in found.get(node.name, []):
+                found.setdefault(node.name, []).append(module)
+    return found
+
+
+def _clashes(paths: list[Path], root: Path) -> dict[str, list[str]]:
+    return {
+        name: modules
+        for name, modules in _class_definitions(paths, root).items()
+        if len(modules) > 1 and name not in SHARED_CLASS_NAMES
+    }
+
+
+def test_no_class_name_is_defined_twice() -> None:
+    """No class name is defined in two modules of the distribution (issue 13, point 5): a reader
+    who meets ``Outcome`` or ``Credential`` in a traceback, a log or an import knows which one it
+    is (an ORM row, a pydantic model, a verdict). A clash that is truly intended goes into
+    SHARED_CLASS_NAMES with its reason."""
+    paths = [p for package in DISTRIBUTION for p in sorted((ROOT / package).rglob("*.py"))]
+    assert len(paths) > 100  # the walk saw the distribution
+    assert _clashes(paths, ROOT) == {}
+
+
+def test_every_shared_class_name_is_still_shared() -> None:
+    """An allow-listed name that is no longer defined twice leaves the allow-list."""
+    paths = [p for package in DISTRIBUTION for p in sorted((ROOT / package).rglob("*.py"))]
+    defined = _class_definitions(paths, ROOT)
+    assert [n for n in SHARED_CLASS_NAMES if len(defined.get(n, [])) < 2] == []
+
+
+def test_the_class_name_check_sees_a_clash(tmp_path: Path) -> None:
+    """The control: the same name in two modules is flagged, nested or private; distinct names
+    and one name defined twice in one module are not."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "m.py").write_text("class Outcome: ...\nclass Row: ...\nclass Row: ...\n")
+    (tmp_path / "b" / "n.py").write_text(
+        "class Outcome: ...\ndef f():\n    class _State: ...\nclass Other: ...\n"
+    )
+    (tmp_path / "b" / "o.py").write_text("class _State: ...\n")
+    paths = sorted(tmp_path.rglob("*.py"))
+    assert _clashes(paths, tmp_path) == {
+        "Outcome": ["a/m.py", "b/n.py"],
+        "_State": ["b/n.py", "b/o.py"],
+    }
