@@ -181,7 +181,7 @@ class ChainGateway:
         self._scans: dict[tuple[str, int], _ScannedEvents] = {}
         self._scans_lock = threading.Lock()
         self._deployment: DeploymentInfo | None = None
-        self._deployment_block_read: int | None = None  # `_deployment_block`, once read
+        self._deployment_block_read: int | None = None  # `deployment_block`, once read
         self._senders: dict[bytes, Any] = {}
         self.health = ChainHealth(False, "not checked yet")
         self._issuer_states: dict[int, IssuerLedgerState] = {}
@@ -223,7 +223,7 @@ class ChainGateway:
                 ) from exc
         return self._deployment
 
-    def _connect(self) -> RegistryLink:
+    def registry_link(self) -> RegistryLink:
         """The ledger's link to the deployment's registry (made once)."""
         with self._lock:
             if self._link is None:
@@ -251,7 +251,7 @@ class ChainGateway:
         try:
             with _guard("chain id"):
                 dep = self.deployment()
-                actual = self._connect().chain_id()
+                actual = self.registry_link().chain_id()
             if actual != dep.chain_id:
                 self.health = ChainHealth(
                     False,
@@ -330,7 +330,7 @@ class ChainGateway:
             if isinstance(private_key, bytes)
             else bytes.fromhex(private_key.removeprefix("0x"))
         )
-        link = self._connect()
+        link = self.registry_link()
         with self._lock:
             sender = self._senders.get(key)
             if sender is None:
@@ -343,7 +343,10 @@ class ChainGateway:
                 self._senders[key] = sender
             return sender
 
-    def _governor(self) -> Any:
+    def governor(self) -> Any:
+        """The governing authority's sender (`sender` of the configured governor key), which
+        registers issuers and their signing keys. Without a key: Anvil's development account 0
+        when TALENTPROOF_ENV=development, else `ConfigurationError` naming the settings."""
         key = self._governor_key
         if key is None:
             if not self._allow_dev_governor:
@@ -357,13 +360,13 @@ class ChainGateway:
         return self.sender(key)
 
     def _data(self, fn: str, *args: Any) -> bytes:
-        return self._connect().calldata(fn, *args)
+        return self.registry_link().calldata(fn, *args)
 
     def _view(self, fn: str, *args: Any) -> Any:
         """The registry's view ``fn`` at the latest block, decoded by the ledger
         (`ledger.link.RegistryLink.call`: a struct as its field tuple, for `ledger.models`'
         ``from_struct``). Call it under `_guard`."""
-        return self._connect().call(fn, *args)
+        return self.registry_link().call(fn, *args)
 
     def _transact(self, sender: Any, fn: str, *args: Any) -> Any:
         with _guard(fn):
@@ -396,8 +399,8 @@ class ChainGateway:
         """Register (or link) an issuer, its account, key and types; fund the account."""
         from talentproof.ledger.chain import type_id  # noqa: PLC0415 (start-up time)
 
-        gov = self._governor()
-        link = self._connect()
+        gov = self.governor()
+        link = self.registry_link()
         if issuer_id is None:
             receipt = self._transact(gov, "registerIssuer", name, did, [account])
             events = [e for e in link.receipt_events(receipt) if e.name == "IssuerRegistered"]
@@ -422,7 +425,7 @@ class ChainGateway:
         """Grant and withdraw accredited credential types (governor)."""
         from talentproof.ledger.chain import type_id  # noqa: PLC0415 (start-up time)
 
-        gov = self._governor()
+        gov = self.governor()
         for name_ in grant:
             self._transact(gov, "grantCredentialType", issuer_id, type_id(name_), 0, 0)
         for name_ in withdraw:
@@ -435,7 +438,7 @@ class ChainGateway:
         from talentproof.ledger.models import TimeWindow  # noqa: PLC0415 (start-up time)
 
         with _guard("credentialType()"):
-            now = self._connect().head().timestamp
+            now = self.registry_link().head().timestamp
             windows = [
                 TimeWindow.from_struct(self._view("credentialType", issuer_id, type_id(name_)))
                 for name_ in names
@@ -444,7 +447,7 @@ class ChainGateway:
 
     def add_signing_key(self, issuer_id: int, public_raw: bytes) -> None:
         """Register a new signing key for the issuer (governor)."""
-        self._transact(self._governor(), "addSigningKey", issuer_id, public_raw, 0, 0)
+        self._transact(self.governor(), "addSigningKey", issuer_id, public_raw, 0, 0)
 
     # -- issuer status -------------------------------------------------------------------------
     def issuer_record(self, issuer_id: int) -> Any:
@@ -536,18 +539,18 @@ class ChainGateway:
     def tx_block(self, tx_hash: str) -> int | None:
         """The block a transaction is mined in on the canonical chain, None if it is not."""
         with _guard("transaction receipt"):
-            return self._connect().receipt_block(tx_hash)
+            return self.registry_link().receipt_block(tx_hash)
 
     def head(self) -> tuple[int, str]:
         """The chain head: (block number, block hash as 0x-hex)."""
         with _guard("latest block"):
-            block = self._connect().head()
+            block = self.registry_link().head()
         return block.number, block.hash
 
     def block_hash(self, block_number: int) -> str | None:
         """The hash (0x-hex) of the canonical block at ``block_number``, None past the head."""
         with _guard("block"):
-            block = self._connect().block(block_number)
+            block = self.registry_link().block(block_number)
         return None if block is None else block.hash
 
     # -- revocation -------------------------------------------------------------------------------
@@ -587,14 +590,14 @@ class ChainGateway:
         one that answered the latest block, with several endpoints) to the latest, replacing
         what it held for those blocks; no new block, no scan."""
         with _guard("latest block"):
-            link = self._connect()
+            link = self.registry_link()
             head = link.head()
         number, block_hash = head.number, head.hash
         with self._scans_lock:
             seen = self._scans.get(key)
         if seen is not None and (seen.to_block, seen.to_hash) == (number, block_hash):
             return head, seen.events  # no new block: the head is the block scanned last
-        start = self._deployment_block()
+        start = self.deployment_block()
         if seen is not None and seen.to_block <= number:
             with _guard("block"):
                 block = link.block(seen.to_block)  # None: the chain went back below it
@@ -649,9 +652,9 @@ class ChainGateway:
         decoded by the ledger (`ledger.link.RegistryLink.events`: a `ledger.models.DecodedEvent`
         each): one log query between the two blocks (None: the deployment block, latest)."""
         with _guard("registry logs"):
-            events: list[Any] = self._connect().events(
+            events: list[Any] = self.registry_link().events(
                 names,
-                self._deployment_block() if from_block is None else from_block,
+                self.deployment_block() if from_block is None else from_block,
                 "latest" if to_block is None else to_block,
                 issuerId=issuer_id,
             )
@@ -685,7 +688,7 @@ class ChainGateway:
                 )
         return SigningKeyRecords(issuer_id, now, windows, revoked, time.monotonic())
 
-    def _deployment_block(self) -> int:
+    def deployment_block(self) -> int:
         """The deployment record's ``deploymentBlock`` (0 when it has none): read once, as
         `deployment` reads the chain id and registry (every status list and did.json asks)."""
         if self._deployment_block_read is None:

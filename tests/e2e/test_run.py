@@ -264,7 +264,7 @@ def test_issuer_needs_its_own_secrets_outside_development(tmp_path: Path) -> Non
     )
     try:
         with pytest.raises(ConfigurationError, match="no governor key configured"):
-            service.chain._governor()
+            service.chain.governor()
     finally:
         service.close()
     dev = IssuerService(IssuerSettings(data_dir=tmp_path / "d", env="development"))
@@ -272,6 +272,6 @@ def test_issuer_needs_its_own_secrets_outside_development(tmp_path: Path) -> Non
         assert (tmp_path / "d" / "issuer-passphrase").exists()
         # development: Anvil's account 0 is taken, so it goes on to the chain (none here)
         with pytest.raises(LedgerUnavailable, match="no deployment record"):
-            dev.chain._governor()
+            dev.chain.governor()
     finally:
         dev.close()

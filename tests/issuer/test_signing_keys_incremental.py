@@ -27,7 +27,7 @@ def _recording(gateway: ChainGateway) -> list[dict[str, Any]]:
     """The JSON-RPC requests the gateway sends from now on (its connections are made lazily,
     per thread, by ``endpoints.connect``: set before the first request)."""
     sent: list[dict[str, Any]] = []
-    gateway._connect()  # builds the endpoints; sends nothing
+    gateway.registry_link()  # builds the endpoints; sends nothing
     http = gateway.endpoints.connect  # the ledger's own HTTP transport class
 
     class Recording(http):  # type: ignore[misc,valid-type]
@@ -65,7 +65,7 @@ def test_a_revocation_after_the_first_read_is_seen_without_a_scan_from_the_deplo
     _rpc(issuer_chain, "anvil_mine", [hex(STATUS_RESCAN_BLOCKS * 2)])  # well past the deployment
     gateway = ChainGateway.from_settings(service.settings)  # its own cache, from nothing
     sent = _recording(gateway)
-    deployed = gateway._deployment_block()
+    deployed = gateway.deployment_block()
     keys = [active, spare, later]
 
     def states() -> list[str]:
