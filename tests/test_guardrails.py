@@ -94,12 +94,9 @@ def test_relative_import_resolves_against_the_importer(check, tmp_path):
 
 ROOT = SCRIPT.parent.parent
 #: Packages that reach the chain only through `talentproof.ledger` (issue 13, point 2): no
-#: JSON-RPC method of their own, no web3 or ABI codec of their own.
+#: JSON-RPC method of their own, no web3 or ABI codec of their own (the issuer's `ChainGateway`
+#: reads and writes through `ledger.link.RegistryLink`).
 LEDGER_USERS = ("verifier", "wallet", "talentproof", "credential", "issuer")
-#: Not yet: issuer/chain.py (`ChainGateway`) still reads blocks, receipts and logs through web3
-#: on the ledger's failover transport (`ledger.chain.web3_on`); its calls, answers and events go
-#: through `ledger.abi.ContractABI`. Moving those reads into `ledger` empties this.
-NOT_YET = {"issuer/chain.py"}
 _CHAIN_LIBRARIES = ("web3", "eth_abi")  # (eth_account only turns keys into addresses)
 
 
@@ -123,12 +120,7 @@ def _chain_reaches(path: Path) -> list[str]:
 def test_the_chain_is_reached_through_the_ledger_only(package: str) -> None:
     """A package above or beside the ledger names no JSON-RPC method and imports no web3 or ABI
     codec: its chain reads go through `ledger` (the verifier's through `ChainReader`)."""
-    reaches = [
-        r
-        for p in sorted((ROOT / package).rglob("*.py"))
-        if p.relative_to(ROOT).as_posix() not in NOT_YET
-        for r in _chain_reaches(p)
-    ]
+    reaches = [r for p in sorted((ROOT / package).rglob("*.py")) for r in _chain_reaches(p)]
     assert reaches == []
 
 
@@ -143,7 +135,7 @@ def test_the_chain_reach_check_sees_a_reach(tmp_path: Path) -> None:
 
 
 _SQL_TEXT = re.compile(r"^\s*(SELECT|INSERT INTO|UPDATE|DELETE FROM|COPY|PRAGMA)(\s|$)")
-_SQL_CALLS = {"execute", "executemany", "exec_driver_sql"}
+_SQL_CALLS = {"execute", "executemany", "exec_driver_sql", "raw_connection"}
 _SQL_BUILDERS = {"select", "insert", "update", "delete", "text"}
 
 
@@ -170,9 +162,10 @@ def _sql_outside_the_store(path: Path) -> list[str]:
 
 def test_the_issuer_store_owns_the_sql() -> None:
     """Outside issuer/store/ (and the schema, issuer/db.py, and its migrations) the issuer writes
-    no SQL text, runs no statement itself and builds no query (issue 13, point 1): use cases and
-    workers call the store's functions. (ORM unit-of-work calls, ``session.get``/``add``, stay
-    with the use cases.)"""
+    no SQL text, runs no statement itself, builds no query and opens no raw DB-API connection
+    (issue 13, point 1): use cases and workers call the store's functions (the group commit its
+    `store.cursor_session`). (ORM unit-of-work calls, ``session.get``/``add``, stay with the use
+    cases.)"""
     issuer = ROOT / "issuer"
     reaches = [
         r
@@ -184,17 +177,64 @@ def test_the_issuer_store_owns_the_sql() -> None:
 
 
 def test_the_sql_check_sees_sql(tmp_path: Path) -> None:
-    """The control: SQL text, a statement run and a query built are each flagged; prose that
-    starts with an SQL word is not."""
+    """The control: SQL text, a statement run, a query built and a raw connection opened are
+    each flagged; prose that starts with an SQL word is not."""
     module = tmp_path / "m.py"
     module.write_text(
         "from sqlalchemy import select\n"
         'sql = f"INSERT INTO {table} VALUES (?)"\n'
         'copy = f"COPY {table} FROM STDIN"\n'
         "connection.execute(statement)\n"
+        "raw = engine.raw_connection()\n"
         '"""Delete a job\'s upload once the job has ended."""\n'
     )
-    assert len(_sql_outside_the_store(module)) == 4
+    assert len(_sql_outside_the_store(module)) == 5
+
+
+# --------------------------------------------------------------------------- errors to HTTP
+
+
+def _http_errors_in_route(path: Path) -> list[str]:
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.keyword) and node.arg == "status_code":
+            value = node.value
+            if (
+                isinstance(value, ast.Constant)
+                and isinstance(value.value, int)
+                and value.value >= 400
+            ):
+                found.append(f"{path}:{value.lineno}: answers {value.value} itself")
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        found += [f"{path}:{node.lineno}: imports {n}" for n in names if n.startswith("sqlalchemy")]
+    return found
+
+
+def test_routes_map_no_error_to_http_themselves() -> None:
+    """A route of the issuer's API answers no error status of its own and catches no database
+    error (issue 13, point 1): the use cases raise domain errors (`issuer.errors`), and
+    issuer/api/errors.py alone maps them to HTTP."""
+    routes = ROOT / "issuer" / "api" / "routes"
+    found = [r for p in sorted(routes.rglob("*.py")) for r in _http_errors_in_route(p)]
+    assert found == []
+
+
+def test_the_route_check_sees_an_error_answered_in_a_route(tmp_path: Path) -> None:
+    """The control: an error status answered and a database error caught are each flagged; a
+    success status is not."""
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from sqlalchemy.exc import SQLAlchemyError\n"
+        "ok = ORJSONResponse(body, status_code=202)\n"
+        "bad = ORJSONResponse(body, status_code=503)\n"
+    )
+    assert len(_http_errors_in_route(module)) == 2
 
 
 # --------------------------------------------------------------------------- class names
