@@ -49,6 +49,19 @@ def model_members(model: Any, path: Sequence[str]) -> list[str]:
     return [prefix + name for name in model.model_fields]
 
 
+def _line_column(body: str | bytes | None, loc: Sequence[Any]) -> str:
+    """ " at line L, column C" of a JSON syntax error at character ``loc[1]`` of ``body`` (as
+    ``json.JSONDecodeError`` counts them), or "" when either is unknown."""
+    pos = loc[1] if len(loc) > 1 else None
+    if body is None or type(pos) is not int or pos < 0:
+        return ""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if pos > len(text):
+        return ""
+    line = text.count("\n", 0, pos) + 1
+    return f" at line {line}, column {pos - text.rfind(chr(10), 0, pos)}"
+
+
 @dataclass(frozen=True, slots=True)
 class BodyError:
     """One refused body, explained: ``where`` is ``json`` (not JSON at all), ``body`` (the body
@@ -61,18 +74,24 @@ class BodyError:
 
 
 def explain_body_error(
-    model: Any, errors: Sequence[Mapping[str, Any]], expected: Mapping[str, str]
+    model: Any,
+    errors: Sequence[Mapping[str, Any]],
+    expected: Mapping[str, str],
+    body: str | bytes | None = None,
 ) -> BodyError:
     """The first of pydantic's ``errors`` (FastAPI's ``RequestValidationError.errors()``) of a
     ``model`` body, explained; ``expected`` says what each member is (dotted path without list
-    indexes -> "a JSON object of options"), said when it is missing or malformed."""
+    indexes -> "a JSON object of options"), said when it is missing or malformed. ``body`` (the
+    text FastAPI could not read: ``RequestValidationError.body``) lets a JSON syntax error name
+    its line and column."""
     error = errors[0] if errors else {}
     loc = [str(p) for p in error.get("loc", ())][1:]  # after "body"
     kind = str(error.get("type", ""))
     shape = f"a JSON object {{{', '.join(model.model_fields)}}}"
     if kind == "json_invalid":
-        why = error.get("ctx", {}).get("error", "a syntax error")
-        return BodyError("json", "", f"the body is not JSON ({why}): expected {shape}")
+        why = str(error.get("ctx", {}).get("error", "a syntax error"))
+        where = _line_column(body, error.get("loc", ())) if not why.startswith("duplicate") else ""
+        return BodyError("json", "", f"the body is not JSON ({why}{where}): expected {shape}")
     if not loc:
         what = "empty" if kind == "missing" else json_type(error.get("input"))
         return BodyError("body", "", f"the body is {what}: expected {shape}")

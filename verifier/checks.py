@@ -582,6 +582,8 @@ def chain_checks(
     trust: TrustedDeployment,
     min_confirmations: int,
     level: str | None = None,
+    explicit_as_of: bool = True,
+    block_time: int = 0,
 ) -> list[Finding]:
     """Checks 5-8 from the registry's verdict: a pure function of its arguments.
 
@@ -594,6 +596,9 @@ def chain_checks(
     must be the anchoring issuer's as registered (the name up to case, punctuation and spacing);
     ``party``: the institution the subject names (`subject_party`), which must be that issuer
     too (`facts.not_the_issuer`: the comparison the profession binds employers with).
+    ``explicit_as_of``: the verdict was read as of the report's own time (an as-of time, said
+    "as of T" by check 8), else as of the block read (now: check 8 names the block and
+    ``block_time``, the time it was sealed, which is earlier than the report's check time).
     """
     out: list[Finding] = []
     v = verdict
@@ -773,7 +778,13 @@ def chain_checks(
         "suspendedBy": suspended_by,
         "suspendedSince": since if v.credential_suspended else 0,
     }
-    facts8 = {"asOf": int(v.as_of), "issuerName": v.issuer_name}
+    facts8 = {
+        "asOf": int(v.as_of),
+        "issuerName": v.issuer_name,
+        "explicitAsOf": explicit_as_of,
+        "blockNumber": block_number,
+        "blockTime": block_time,
+    }
     if v.credential_revoked:
         out.append(
             Finding(

@@ -358,6 +358,7 @@ def verify_command(
             application_date=app_date,
             id_number=id_number,
             id_salt=id_salt,
+            surface="cli",
         )
         if receipt is not None and receipt_key is not None:
             from talentproof.verifier.receipt import load_key, sign_receipt

@@ -67,7 +67,7 @@ from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.verifier import checks, memo
 from talentproof.verifier.checks import Finding, Reason
 from talentproof.verifier.errors import InputError, InputTooLarge
-from talentproof.verifier.messages import render
+from talentproof.verifier.messages import SURFACES, render
 from talentproof.verifier.policy import Policy, PolicyInput, ProfessionResult
 from talentproof.verifier.report import (
     ChainPoint,
@@ -807,7 +807,10 @@ class Verifier:
         else:
             chain = self._chain_point(verdict)
             issuer_name = verdict.issuer_name or None
-            out.extend(self._chain_checks(p, verdict, chain))
+            # read as of the report's own time (an as-of time), or as of the block (now)
+            at = int(as_of.timestamp())
+            explicit = int(verdict.as_of) == (at if at >= 1 else 1)
+            out.extend(self._chain_checks(p, verdict, chain, explicit))
         if p.credential is not None:
             out.append(memo.validity(p.credential, as_of))
         out.append(p.binding if p.binding is not None else _BINDING_NOT_REQUESTED)
@@ -835,7 +838,9 @@ class Verifier:
         self._last_point = (key, point)
         return point
 
-    def _chain_checks(self, p: Prepared, v: Any, chain: ChainPoint) -> tuple[CheckResult, ...]:
+    def _chain_checks(
+        self, p: Prepared, v: Any, chain: ChainPoint, explicit_as_of: bool = True
+    ) -> tuple[CheckResult, ...]:
         """Checks 5-8 (:func:`checks.chain_checks`), rendered, through the memo: the credentials
         of one anchored batch read at one block get equal verdicts, so they share the results.
         The key holds every argument of the check, by value (:mod:`~talentproof.verifier.memo`)."""
@@ -863,6 +868,8 @@ class Verifier:
                     trust=self.trust,
                     min_confirmations=self.min_confirmations,
                     level=level,
+                    explicit_as_of=explicit_as_of,
+                    block_time=chain.block_timestamp,
                 )
             )
 
@@ -888,6 +895,7 @@ class Verifier:
             self.trust.registry,
             self.trust.chain_id,
             self.min_confirmations,
+            explicit_as_of,
             v,  # last: the cheap fields tell most keys apart first
         )
         return self._chain_memo.get(key, compute)
@@ -921,6 +929,7 @@ class Verifier:
         application_date: date | None = None,
         id_number: str | None = None,
         id_salt: str | None = None,
+        surface: str = "api",
     ) -> ApplicationReport:
         """Verify every credential of one application, the same-applicant check, and the policy.
 
@@ -943,8 +952,11 @@ class Verifier:
         the credentials' identity-document commitment (check 12), using ``id_salt`` or the salt a
         presentation discloses. ``at_block`` pins every chain read to that block (receipts
         re-check with it); ``chain_as_of`` overrides the as-of time sent to the chain (0 = the
-        block's time).
+        block's time). ``surface`` ("cli", "api" or "page": `messages.SURFACES`) is where the
+        report is read: check 12's advice names what its reader can do there.
         """
+        if surface not in SURFACES:
+            raise ValueError(f"surface: expected one of {sorted(SURFACES)}, got {surface!r}")
         req = self._requirements(
             requirements,
             as_of=as_of,
@@ -1002,6 +1014,7 @@ class Verifier:
             id_number=id_number,
             id_salt=id_salt,
             salts=salts,
+            surface=surface,
         )
 
     def _requirements(self, requirements: Sequence[Requirement], **given: Any) -> Requirements:
@@ -1040,7 +1053,8 @@ class Verifier:
                 out.append(p)
             for i, cred in enumerate(creds):
                 p = self.prepare(
-                    f"{item.source} #{i + 1}", cred if isinstance(cred, Mapping) else None
+                    f"credential {i + 1} of {item.source}",
+                    cred if isinstance(cred, Mapping) else None,
                 )
                 p.binding = binding
                 out.append(p)
@@ -1064,6 +1078,7 @@ class Verifier:
         id_salt: str | None = None,
         salts: Sequence[str] = (),
         recorded: Sequence[CheckResult] = (),
+        surface: str | None = None,
     ) -> ApplicationReport:
         """The application checks (11, 12) and the policy over finished credential reports.
         ``recorded``: application checks taken as a receipt recorded them (check 12, whose
@@ -1075,7 +1090,7 @@ class Verifier:
         person = checks.applicant(reports)
         if id_number is not None:
             salt = id_salt or (salts[0] if salts else None)
-            doc_check = render(checks.identity_document(reports, id_number, salt))
+            doc_check = render(checks.identity_document(reports, id_number, salt), surface=surface)
             found.append(doc_check)
             if person is not None:
                 person["documentChecked"] = doc_check.status in (Status.PASS, Status.FAIL)

@@ -78,11 +78,36 @@ def _who(f: Mapping[str, Any]) -> str:
     return "the governing authority" if f["by"] == "governance" else f["issuerName"]
 
 
+def _at(f: Mapping[str, Any]) -> str:
+    """When check 8's state holds: "as of T" for an explicit as-of time (the report's own
+    check time), else the block read, with its own time: the latest block is sealed before the
+    report is checked, and "as of" names the report's one time only."""
+    if f.get("explicitAsOf", True):
+        return f"as of {iso(f['asOf'])}"
+    return f"on the ledger at block {f['blockNumber']}{_sealed(f)}"
+
+
+def _sealed(f: Mapping[str, Any]) -> str:
+    return f", sealed at {iso(f['blockTime'])}" if f.get("blockTime") else ""
+
+
 def _validity_passes(f: Mapping[str, Any]) -> str:
     end = f["end"]
     until = f" until {end:%Y-%m-%d}" if end else " with no end date"
     return f"Valid on {when(f['asOf'])}{until}."
 
+
+#: Check 12's advice when the holder's salt is missing or unusable, by where the report is read:
+#: each surface names what its reader can do there (`Verifier.verify_application`'s ``surface``).
+SALT_ADVICE: Mapping[str, str] = {
+    "cli": "with bare credentials give the holder's salt with --id-salt: the idSalt of the "
+    "holder's key file",
+    "api": "with bare credentials give the holder's salt as idSalt: the idSalt of the "
+    "holder's key file",
+    "page": "ask the applicant for their wallet's presentation: Request from a wallet on this "
+    "page, then verify again",
+}
+SURFACES = frozenset(SALT_ADVICE)
 
 #: One template per reason: the facts of a finding -> its sentence.
 TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
@@ -210,19 +235,23 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
     Reason.KEY_VALID: lambda f: (
         f"Signed with {f['issuerName']}'s registered key {short_key(f['keyId'])}, valid at the time."
     ),
-    # (8) status
-    Reason.REVOKED: lambda f: f"Revoked by {_who(f)} on {iso(f['at'])} (as of {iso(f['asOf'])}).",
+    # (8) status: the chain's state at the block read ("now": the latest block, whose own time
+    # is earlier than the report's check time) or at the explicit as-of time (`_at`)
+    Reason.REVOKED: lambda f: f"Revoked by {_who(f)} on {iso(f['at'])} ({_at(f)}).",
     Reason.BATCH_REVOKED: lambda f: (
         # by its issuer or by the governing authority (the record does not say which; the
         # BatchRevoked / BatchRevokedByGovernance event does)
-        f"The whole batch was revoked on {iso(f['at'])} (as of {iso(f['asOf'])}), by its "
+        f"The whole batch was revoked on {iso(f['at'])} ({_at(f)}), by its "
         f"issuer {f['issuerName']} or by the governing authority."
     ),
-    Reason.SUSPENDED: lambda f: (
-        f"Suspended by {_who(f)} since {iso(f['at'])} (as of {iso(f['asOf'])})."
-    ),
+    Reason.SUSPENDED: lambda f: f"Suspended by {_who(f)} since {iso(f['at'])} ({_at(f)}).",
     Reason.IN_GOOD_STANDING: lambda f: (
-        f"Not revoked or suspended as of {iso(f['asOf'])}"
+        "Not revoked or suspended "
+        + (
+            f"as of {iso(f['asOf'])}"
+            if f.get("explicitAsOf", True)
+            else f"on the ledger (at block {f['blockNumber']}{_sealed(f)})"
+        )
         + (" (a past suspension was lifted)" if f["reinstated"] else "")
         + "."
     ),
@@ -285,12 +314,12 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
     ),
     Reason.NO_SALT: lambda f: (
         "The identity document cannot be compared: no salt (a presentation from the holder "
-        "carries it; with bare credentials the holder's salt must be given: CLI --id-salt, API "
-        "idSalt). Compare the name and date of birth with the travel document."
+        f"carries it; {SALT_ADVICE[f.get('surface', 'api')]}). "
+        "Compare the name and date of birth with the travel document."
     ),
     Reason.SALT_UNUSABLE: lambda f: (
         f"The identity document cannot be compared: the salt given is not a holder's salt "
-        f"({f['error']}; CLI --id-salt, API idSalt: the idSalt of the holder's key file). "
+        f"({f['error']}; {SALT_ADVICE[f.get('surface', 'api')]}). "
         "Compare the name and date of birth with the travel document."
     ),
     Reason.ANOTHER_DOCUMENT: lambda f: (
@@ -320,10 +349,12 @@ def _wrong_document(wrong: tuple[str, str | None, str | None]) -> str:
     return f"{source} names another {dtype} ({country})"
 
 
-def render(finding: Finding) -> CheckResult:
-    """The report's check result for a finding: its sentence, and its evidence."""
+def render(finding: Finding, *, surface: str | None = None) -> CheckResult:
+    """The report's check result for a finding: its sentence, and its evidence. ``surface``
+    (one of :data:`SURFACES`) picks advice meant for where the report is read (check 12's)."""
+    facts = finding.facts if surface is None else {**finding.facts, "surface": surface}
     return CheckResult(
-        finding.check, finding.status, TEMPLATES[finding.reason](finding.facts), finding.evidence
+        finding.check, finding.status, TEMPLATES[finding.reason](facts), finding.evidence
     )
 
 
@@ -338,4 +369,14 @@ def _when(as_of: datetime, _offset: Any, _fold: int) -> str:
     return as_of.strftime("%Y-%m-%d %H:%M UTC")
 
 
-__all__ = ["TEMPLATES", "iso", "label", "render", "short_key", "when", "window"]
+__all__ = [
+    "SALT_ADVICE",
+    "SURFACES",
+    "TEMPLATES",
+    "iso",
+    "label",
+    "render",
+    "short_key",
+    "when",
+    "window",
+]

@@ -143,6 +143,17 @@ def person_lines(person: Mapping[str, Any] | None, *, confirmed: bool = True) ->
     ]
 
 
+def checked_at(report: Any) -> str:
+    """The report's one time: "Checked at T" (now: the wall clock, which validity is judged at;
+    check 8 names the block it read), or "Checked as of T" (an as-of time: validity and status
+    both judged then). ``report``: an ``ApplicationReport`` (``as_of``, ``chain_as_of``)."""
+    at = datetime.fromisoformat(str(report.as_of).replace("Z", "+00:00")).astimezone(UTC)
+    text = at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if report.chain_as_of:
+        return f"Checked as of {text} (validity and status)"
+    return f"Checked at {text}"
+
+
 def render_application(report: Any) -> str:
     """The whole application report as text: outcome and applicant first, result line last."""
     outcome = report.outcome
@@ -152,7 +163,7 @@ def render_application(report: Any) -> str:
         lines.extend(person_lines(report.person, confirmed=confirmed))
     else:
         lines.append("Applicant: no credential could be read")
-    times = f"Times: validity and status as of {report.as_of}"
+    times = checked_at(report)
     if report.application_date:
         times += f"; facts as of the application date {report.application_date}"
     lines.extend([times, ""])

@@ -34,15 +34,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Body, FastAPI, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.config import JsonValue
 
 from talentproof.apidocs import install_docs
+from talentproof.bodyerrors import explain_body_error
 from talentproof.ratelimit import client_address
 from talentproof.verifier.challenges import ChallengesFull, ChallengeStore
 from talentproof.verifier.engine import Item, Limits, Verifier
@@ -417,6 +420,25 @@ def create_app(
     async def _verifier_error(_request: Any, exc: VerifierError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
+    @app.exception_handler(RequestValidationError)
+    async def _not_json(request: Request, exc: RequestValidationError) -> Response:
+        """A JSON body that is not JSON (truncated, a stray byte, a duplicate key) is refused in
+        the service's own shape, ``{"detail": sentence}``, naming where it breaks (line and
+        column) and the body expected, never echoing it; any other refusal is FastAPI's."""
+        errors = exc.errors()
+        route = request.scope.get("route")
+        field = getattr(route, "body_field", None)
+        model = getattr(getattr(field, "field_info", None), "annotation", None)
+        if (
+            errors
+            and errors[0].get("type") == "json_invalid"
+            and isinstance(model, type)
+            and issubclass(model, BaseModel)
+        ):
+            explained = explain_body_error(model, errors, {}, exc.body)
+            return JSONResponse(status_code=422, content={"detail": explained.sentence})
+        return await request_validation_exception_handler(request, exc)
+
     def run(
         items: list[Item],
         profession: str | None,
@@ -425,6 +447,7 @@ def create_app(
         application_date: date | None = None,
         id_number: str | None = None,
         id_salt: str | None = None,
+        surface: str = "api",
     ) -> dict[str, Any]:
         if not items:
             raise HTTPException(422, "expected at least one payload, document or image")
@@ -441,6 +464,7 @@ def create_app(
             application_date=application_date,
             id_number=id_number,
             id_salt=id_salt,
+            surface=surface,
         )
         out = report.to_json()
         if state.receipt_key is not None:
@@ -533,6 +557,14 @@ def create_app(
             str | None, Form(max_length=128, description=_described("idSalt"))
         ] = None,
         challenge: Annotated[str | None, Form(description=_described("challenge"))] = None,
+        surface: Annotated[
+            Literal["api", "page"],
+            Form(
+                description="Who reads the report: 'page' (this service's own web page) fits "
+                "the advice of a check to what the page offers (check 12 without a salt: "
+                "request the wallet's presentation); 'api' (default) names the API's fields."
+            ),
+        ] = "api",
     ) -> dict[str, Any]:
         """Verify one application given as uploaded QR images."""
         # Each image or payload holds at least one credential: more than an application takes is
@@ -555,6 +587,7 @@ def create_app(
             applicationDate,
             idNumber or None,
             idSalt or None,
+            surface,
         )
 
     @app.get("/api/v1/professions", response_model=list[ProfessionInfo], tags=["policy"])

@@ -244,7 +244,7 @@ def test_the_corpus_gets_one_verdict_in_every_mode(corpus, files):
 def test_reasons_name_what_is_wrong(corpus, files):
     _, paths = files
     unsigned = json.loads(_cli(corpus, paths["unsigned-vp"], "--json").output)
-    assert unsigned["outcome"]["reason"].startswith("unsigned-vp.json #1: check 10 ")
+    assert unsigned["outcome"]["reason"].startswith("credential 1 of unsigned-vp.json: check 10 ")
     assert "holder proof is missing or does not verify" in unsigned["outcome"]["reason"]
     bad = json.loads(_cli(corpus, paths["bad-proof-vp"], "--json").output)
     assert "check 10" in bad["outcome"]["reason"]

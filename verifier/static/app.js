@@ -70,12 +70,35 @@ function untrusted(text) {
   return el("bdi", { class: "untrusted" }, String(text));
 }
 
+// A time as an officer reads it, with its zone: "7 Dec 2026, 14:35:18 UTC" (an ISO text, or
+// UNIX seconds as the chain gives them); "" when there is none, the text itself when unreadable.
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function readableTime(value) {
+  if (value === null || value === undefined || value === "" || value === 0) return "";
+  const d = typeof value === "number" ? new Date(value * 1000) : new Date(String(value));
+  if (Number.isNaN(d.getTime())) return String(value);
+  const two = (n) => String(n).padStart(2, "0");
+  return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}, ` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} UTC`;
+}
+
+// The evidence a check shows, in words: [member, words before the value, words after it].
+const EVIDENCE = [
+  ["issuerName", "issuer ", ""],
+  ["keyId", "signing key ", ""],
+  ["anchorBlock", "anchored in block ", ""],
+  ["blockNumber", "latest block ", ""],
+  ["confirmations", "", " confirmation(s)"],
+  ["field", "field ", ""],
+  ["expected", "expected ", ""],
+];
+
 function evidenceOf(evidence) {
-  const keys = ["issuerName", "keyId", "blockNumber", "anchorBlock", "confirmations", "field", "expected"];
-  const present = keys.filter((k) => evidence && evidence[k] !== undefined && evidence[k] !== null);
+  const present = EVIDENCE.filter(([k]) => evidence && evidence[k] !== undefined && evidence[k] !== null);
   if (!present.length) return null;
   const div = el("div", { class: "evidence" });
-  present.forEach((k, i) => div.append(i ? " \u00b7 " : "", `${k}: `, untrusted(evidence[k])));
+  present.forEach(([k, before, after], i) => div.append(i ? " \u00b7 " : "", before, untrusted(evidence[k]), after));
   return div;
 }
 
@@ -194,9 +217,12 @@ function renderReport(report) {
   el("div", { class: "verdict-reason", id: "verdict-reason" }, o.reason)));
   const anyRead = Boolean(report.person) || report.credentials.some(wasRead);
   if (anyRead) out.append(renderPerson(report.person, ["VALID", "VALID_MEETS", "VALID_NOT_MET"].includes(o.code)));
-  const times = [`validity and status as of ${String(report.asOf || "").replace(/\.\d+Z$/, "Z")}`];
+  // the report's one time (render.py checked_at, as the CLI says it): checked now, at the wall
+  // clock (check 8 names the ledger block it read), or as of an explicit as-of time
+  const at = readableTime(report.asOf);
+  const times = [report.chainAsOf ? `Checked as of ${at} (validity and status)` : `Checked at ${at}`];
   if (report.applicationDate) times.push(`facts as of the application date ${report.applicationDate}`);
-  out.append(el("p", { class: "muted", id: "times" }, `Times: ${times.join("; ")}.`));
+  out.append(el("p", { class: "muted", id: "times" }, `${times.join("; ")}.`));
   if (report.profession) {
     const p = report.profession;
     const card = el("div", { class: "card profession", id: "profession-result", "data-met": String(p.met) },
@@ -237,11 +263,9 @@ function renderReport(report) {
   }
   if (report.chain) {
     out.append(el("p", { class: "muted", id: "chain" },
-      `Ledger read at block ${report.chain.blockNumber} (${report.chain.blockHash})` +
-      (report.chain.blockTimestamp
-        ? ` of ${new Date(report.chain.blockTimestamp * 1000).toISOString().replace(".000Z", "Z")}`
-        : "") +
-      ` on chain ${report.chain.chainId}, registry ${report.chain.registry}.`));
+      `Ledger read at block ${report.chain.blockNumber}` +
+      (report.chain.blockTimestamp ? `, sealed ${readableTime(report.chain.blockTimestamp)}` : "") +
+      ` (block hash ${report.chain.blockHash}), on chain ${report.chain.chainId}, registry ${report.chain.registry}.`));
   }
   if (report.receipt) {
     out.append(el("p", { class: "muted", id: "receipt" }, `Signed receipt by ${report.receipt.signature.keyId}.`));
@@ -307,6 +331,9 @@ async function submit(event) {
   if (document.getElementById("bound").checked) {
     form.append("challenge", document.getElementById("challenge").textContent);
   }
+  // advice fitted to this page (check 12 without a salt: request the wallet's presentation);
+  // the service words it (messages.py SALT_ADVICE), the page only says who reads it
+  form.append("surface", "page");
   document.getElementById("result").replaceChildren(el("p", { class: "muted", id: "working" }, "Verifying\u2026"));
   try {
     const res = await fetch("/api/v1/verify/image", { method: "POST", body: form });
@@ -377,7 +404,7 @@ async function pollWallet(id) {
     showWalletCode(false);
     walletStatus("The request expired before a wallet answered: make a new one.");
   } else {
-    walletStatus(`Waiting for the applicant's wallet (until ${data.expiresAt})\u2026`);
+    walletStatus(`Waiting for the applicant's wallet (until ${readableTime(data.expiresAt)})\u2026`);
   }
 }
 
