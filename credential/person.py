@@ -36,6 +36,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +64,6 @@ COMMITMENT_RE = re.compile(r"^hmac-sha256:[A-Za-z0-9_-]{43}$")
 _DOMAIN = b"talentproof/identity-document/v1\x00"
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _DROP = str.maketrans("", "", " ()-/.")
-_ALNUM = re.compile(r"^[A-Z0-9]+$")
 _MIN_SALT_BYTES = 16
 _NEW_SALT_BYTES = 16
 
@@ -99,15 +99,21 @@ def normalize_document_number(number: str) -> str:
     """
     if not isinstance(number, str):
         raise ValueError(f"document number: expected a text, found {type(number).__name__}")
-    normalized = number.upper().translate(_DROP) if number.isascii() else number
-    if not normalized:
+    dropped = number.translate(_DROP)
+    if not dropped:
         raise ValueError("document number: expected letters or digits, found none")
-    if not _ALNUM.fullmatch(normalized):
-        bad = sorted({c for c in normalized if not ("A" <= c <= "Z" or "0" <= c <= "9")})
-        raise ValueError(
-            f"document number: unexpected character(s) {''.join(bad)!r}; expected "
-            f"letters, digits, spaces and ()-/. only"
+    # only ASCII letters and digits: upper() would turn some others into them ("ß", "ﬀ"), and a
+    # full-width or look-alike character is not the one committed at issuance
+    bad = sorted({c for c in dropped if not (c.isascii() and c.isalnum())})
+    if bad:
+        named = ", ".join(
+            f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')})" for c in bad[:5]
         )
+        raise ValueError(
+            f"document number: unexpected character(s) {named}{' ...' if len(bad) > 5 else ''}; "
+            f"expected ASCII letters, digits, spaces and ()-/. only"
+        )
+    normalized = dropped.upper()
     return normalized
 
 
@@ -219,7 +225,8 @@ def person_of(credential: Mapping[str, Any]) -> Person | None:
         return value if isinstance(value, str) else None
 
     return Person(
-        name=name,
+        # canonically equivalent spellings (NFC, NFD) are one name: they render alike
+        name=unicodedata.normalize("NFC", name),
         birth_date=birth,
         document_type=text("documentType"),
         issuing_country=text("issuingCountry"),

@@ -96,10 +96,12 @@
   // --- identity-document commitment (credential/person.py) ------------------------------------
   const DOCUMENT_TYPES = ["HKID", "Passport", "MainlandResidentIdentityCard"];
   function normalizeDocumentNumber(number) {
-    const n = String(number).toUpperCase().replace(/[ ()\-/.]/g, "");
+    // ASCII letters and digits only, checked before upper-casing: toUpperCase turns some other
+    // letters into ASCII ones ("ß" -> "SS", "ı" -> "I"), which person.py refuses
+    const n = String(number).replace(/[ ()\-/.]/g, "");
     if (!n) throw new Error("document number: expected letters or digits, found none");
-    if (!/^[A-Z0-9]+$/.test(n)) throw new Error("document number: letters, digits, spaces and ()-/. only");
-    return n;
+    if (!/^[A-Za-z0-9]+$/.test(n)) throw new Error("document number: ASCII letters, digits, spaces and ()-/. only");
+    return n.toUpperCase();
   }
   async function commitIdentityDocument(documentType, issuingCountry, number, salt) {
     if (!DOCUMENT_TYPES.includes(documentType)) throw new Error(`documentType: expected one of ${DOCUMENT_TYPES.join(", ")}`);
