@@ -33,9 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from talentproof.cli import app
 from talentproof.credential import person as c_person
 from talentproof.credential.keys import Ed25519SigningKey
+from talentproof.credential.qr import encode_payload
 from talentproof.ledger.nodes import anvil
 from talentproof.verifier.engine import Item
 from talentproof.verifier.policy import DEFAULT_POLICY, load_policy
@@ -307,3 +310,37 @@ def test_valid_until_between_the_anchor_and_now(timed):
     assert then.verdict is Verdict.VALID, then.outcome
     at_end = v.verify_application([Item("d.json", timed["short"])], as_of=timed["until"])
     assert at_end.verdict is Verdict.INVALID  # validUntil is exclusive
+
+
+def test_cli_and_service_name_a_full_width_number(vchain, person_env, tmp_path):
+    """The CLI's ``--id-number`` and the service's ``idNumber`` typed in full-width digits: NOT
+    VERIFIABLE (exit 3, never 1 or 0), naming the first such character by its Unicode name."""
+    number = "A１２３４５６(7)"
+    paths = []
+    for name, doc in person_env["own"].items():
+        p = tmp_path / f"{name}.json"
+        p.write_text(json.dumps(doc), "utf-8")
+        paths.append(str(p))
+    record = vchain.save_deployment(tmp_path)
+    r = CliRunner().invoke(
+        app,
+        ["verify", "--rpc", vchain.rpc_url, "--trust", str(record), "--id-number", number]
+        + ["--id-salt", ID_SALT, "--profession", PROFESSION, *paths],
+    )
+    assert r.exit_code == 3, r.output
+    assert "FULLWIDTH DIGIT ONE" in r.stdout and "MEETS THE PROFESSION" not in r.stdout, r.stdout
+    with vchain.service_client(str(record)) as client:
+        answer = client.post(
+            "/api/v1/verify",
+            json={
+                "payloads": [encode_payload(c) for c in person_env["own"].values()],
+                "idNumber": number,
+                "idSalt": ID_SALT,
+                "profession": PROFESSION,
+            },
+        )
+    assert answer.status_code == 200, answer.text[:300]
+    body = answer.json()
+    assert body["outcome"]["code"] == "NOT_VERIFIABLE", body["outcome"]
+    assert "FULLWIDTH DIGIT ONE" in body["outcome"]["reason"], body["outcome"]
+    assert body["profession"]["met"] is False
