@@ -3,8 +3,9 @@
 Each function decides one check (see the numbered list in :mod:`talentproof.verifier.engine`) and
 returns a :class:`Finding`: the check's id, its status, a :class:`Reason` code, the ``facts`` its
 sentence needs and the ``evidence`` the report carries. No English here (that is
-:mod:`talentproof.verifier.messages`), no cache (the engine applies them from outside, see
-:mod:`talentproof.verifier.memo`), no I/O: the chain checks 5-8 judge the verdict the engine read.
+:mod:`talentproof.verifier.messages`), no cache of findings (the engine applies it from outside,
+see :mod:`talentproof.verifier.memo`; two pure helpers, the ISO date parse and a key's multibase
+form, keep an ``lru_cache``), no I/O: the chain checks 5-8 judge the verdict the engine read.
 
 Example::
 
@@ -928,15 +929,26 @@ def person_key(doc: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
     )
 
 
-def person_text(key: tuple[Any, ...] | None) -> str:
-    """A person as check 11's evidence names them (name, birth date, the document's last digits)."""
+#: The members of `person_key`, in its order, as check 11's facts name those that differ
+#: (`messages` words them).
+PERSON_FIELDS = (
+    "name",
+    "birthDate",
+    "identityDocument.documentType",
+    "identityDocument.issuingCountry",
+    "identityDocument.commitment",
+)
+
+
+def person_summary(key: tuple[Any, ...] | None) -> str | None:
+    """A person as check 11's evidence carries them, data only (the report's JSON, never a
+    sentence): name, birth date and the document's type, country and commitment's last 8
+    characters, joined by `` | ``; None when the credential names no one."""
     if key is None:
-        return "no name and date of birth"
+        return None
     name, birth, dtype, country, commitment = key
-    doc = (
-        f", {dtype} ({country}) {str(commitment)[-8:]}" if commitment else ", no identity document"
-    )
-    return f"{name} born {birth}{doc}"
+    doc = [str(dtype), str(country), str(commitment)[-8:]] if commitment else []
+    return " | ".join([str(name), str(birth), *doc])
 
 
 def _labels(reports: Sequence[CredentialReport]) -> list[str]:
@@ -987,37 +999,27 @@ def same_applicant(reports: Sequence[CredentialReport]) -> Finding:
         )
     people = {label: person_key(r.credential) for label, r in zip(labels, readable, strict=True)}
     kinds = list(dict.fromkeys(people.values()))
-    ev["people"] = {s: person_text(k) for s, k in people.items()}
+    ev["people"] = {s: person_summary(k) for s, k in people.items()}
     if len(kinds) > 1:
-        fields = (
-            "name",
-            "date of birth",
-            "identity document type",
-            "issuing country",
-            "identity document",
-        )
         differ = [
             f
-            for i, f in enumerate(fields)
+            for i, f in enumerate(PERSON_FIELDS)
             if len({(k[i] if k is not None else None) for k in kinds}) > 1
         ]
-        groups = "; ".join(
-            f"{person_text(k)}: {', '.join(s for s, x in people.items() if x == k)}" for k in kinds
-        )
+        people_groups = [(k, [s for s, x in people.items() if x == k]) for k in kinds]
         return Finding(
             CheckId.SAME_APPLICANT,
             Status.FAIL,
             Reason.DIFFERENT_PEOPLE,
-            {"differ": differ, "groups": groups},
+            {"differ": differ, "groups": people_groups},
             ev,
         )
-    person = person_text(kinds[0])
     return Finding(
         CheckId.SAME_APPLICANT,
         Status.PASS,
         Reason.SAME_APPLICANT,
-        {"count": len(subjects), "person": person},
-        {"subject": distinct[0], "person": person},
+        {"count": len(subjects), "person": kinds[0]},
+        {"subject": distinct[0], "person": person_summary(kinds[0])},
     )
 
 

@@ -109,6 +109,28 @@ SALT_ADVICE: Mapping[str, str] = {
 }
 SURFACES = frozenset(SALT_ADVICE)
 
+#: Check 11's person members (`checks.PERSON_FIELDS`) in words.
+PERSON_FIELD_WORDS: Mapping[str, str] = {
+    "name": "name",
+    "birthDate": "date of birth",
+    "identityDocument.documentType": "identity document type",
+    "identityDocument.issuingCountry": "issuing country",
+    "identityDocument.commitment": "identity document",
+}
+
+
+def person_words(key: Any) -> str:
+    """A person of check 11 (`checks.person_key`: name, birth date, document type, country,
+    commitment) as its sentences name them: the document by its commitment's last digits."""
+    if key is None:
+        return "no name and date of birth"
+    name, birth, dtype, country, commitment = key
+    doc = (
+        f", {dtype} ({country}) {str(commitment)[-8:]}" if commitment else ", no identity document"
+    )
+    return f"{name} born {birth}{doc}"
+
+
 #: One template per reason: the facts of a finding -> its sentence.
 TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
     # skipped checks
@@ -303,10 +325,14 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
     ),
     Reason.NO_READABLE_CREDENTIAL: lambda f: "No readable credential.",
     Reason.DIFFERENT_PEOPLE: lambda f: (
-        f"The credentials name different people ({', '.join(f['differ'])} differ): {f['groups']}."
+        f"The credentials name different people "
+        f"({', '.join(PERSON_FIELD_WORDS.get(d, d) for d in f['differ'])} differ): "
+        + "; ".join(f"{person_words(k)}: {', '.join(inputs)}" for k, inputs in f["groups"])
+        + "."
     ),
     Reason.SAME_APPLICANT: lambda f: (
-        f"All {f['count']} credentials name the same applicant ({f['person']}) and holder key."
+        f"All {f['count']} credentials name the same applicant ({person_words(f['person'])}) "
+        "and holder key."
     ),
     # (12) identity document
     Reason.DOCUMENT_NUMBER_UNUSABLE: lambda f: (
