@@ -242,11 +242,19 @@ def _recheck(
             doc = attach_anchor(doc, AnchorProof.from_json(r["anchor"]))
         items.append(Item(r["source"], doc))
     as_of = datetime.fromisoformat(str(report["asOf"]))
+    chain_as_of = int(report.get("chainAsOf") or 0)
+    if chain_as_of not in (0, _chain_second(as_of)):
+        # a verifier asks the chain as of the as-of's own second, or (no as-of) as of the block
+        # read: any other pair judged status at one time and says it judged at another
+        raise ReceiptError(
+            f"its chain was read as of {chain_as_of}, not as of its as-of time {report['asOf']} "
+            f"({_chain_second(as_of)}) nor of its block: not a pair a verifier writes"
+        )
     again = verifier.verify_application(
         items,
         as_of=as_of,
         at_block=int(chain["blockNumber"]),
-        chain_as_of=int(report.get("chainAsOf") or 0),
+        chain_as_of=chain_as_of,
     )
     if again.chain is None:  # an infrastructure failure, not a receipt that fails (exit 3)
         reasons = {
@@ -330,6 +338,12 @@ def _recorded_deployment(
         )
     except (KeyError, TypeError, ValueError, TrustConfigError) as exc:
         raise ReceiptError(f"the receipt's trust section cannot be read: {exc}") from None
+
+
+def _chain_second(as_of: datetime) -> int:
+    """The time a verifier sends the chain for an explicit ``as_of`` (`Verifier.verify_application`:
+    its second, 1 at the earliest: the chain reads uint64 times, 0 meaning its block's time)."""
+    return max(1, int(as_of.timestamp()))
 
 
 def _require_deployment(recorded: TrustedDeployment, trusted: TrustedDeployment) -> None:
