@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -129,6 +130,34 @@ def person_words(key: Any) -> str:
         f", {dtype} ({country}) {str(commitment)[-8:]}" if commitment else ", no identity document"
     )
     return f"{name} born {birth}{doc}"
+
+
+def _char_words(c: str | None) -> str:
+    return "its end" if c is None else f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')})"
+
+
+def names_alike_words(groups: Any) -> str:
+    """Where names that may look alike differ (a Cyrillic letter for a Latin one, a space
+    doubled, added or invisible), shown by code point; "" when the first difference is between
+    two visible ASCII characters: names an officer tells apart by reading them."""
+    names = list(dict.fromkeys(k[0] for k, _ in groups if k is not None))
+    out = []
+    for other in names[1:]:
+        first = names[0]
+        i = next(
+            (n for n, (a, b) in enumerate(zip(first, other, strict=False)) if a != b),
+            min(len(first), len(other)),
+        )
+        a = first[i] if i < len(first) else None
+        b = other[i] if i < len(other) else None
+        if all(
+            c is not None and c.isascii() and c.isprintable() and not c.isspace() for c in (a, b)
+        ):
+            continue
+        out.append(
+            f" The names differ at character {i + 1}: {_char_words(a)} against {_char_words(b)}."
+        )
+    return "".join(out[:3])
 
 
 #: One template per reason: the facts of a finding -> its sentence.
@@ -329,6 +358,7 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
         f"({', '.join(PERSON_FIELD_WORDS.get(d, d) for d in f['differ'])} differ): "
         + "; ".join(f"{person_words(k)}: {', '.join(inputs)}" for k, inputs in f["groups"])
         + "."
+        + (names_alike_words(f["groups"]) if "name" in f["differ"] else "")
     ),
     Reason.SAME_APPLICANT: lambda f: (
         f"All {f['count']} credentials name the same applicant ({person_words(f['person'])}) "

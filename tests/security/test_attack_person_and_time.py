@@ -91,7 +91,9 @@ def person_env(vchain: Chain) -> dict[str, Any]:
     cyrillic = issue(
         vchain, uni, DEGREE, me, person={**PERSON, "name": accented.replace("a", "\u0430", 1)}
     )
+    wong = issue(vchain, uni, DEGREE, me, person={**PERSON, "name": "WONG Siu Ming"})
     return {
+        "wong": wong,
         "cyrillic": cyrillic,
         "own": own,
         "other_salt": other_salt,
@@ -148,6 +150,12 @@ def test_one_name_in_nfc_and_nfd_is_one_person(vchain, person_env):
     lookalike = _apply(vchain, {"a": person_env["nfc"], "b": person_env["cyrillic"]})
     other = _check(lookalike, CheckId.SAME_APPLICANT)
     assert other.status is Status.FAIL and "name" in other.message, other.message
+    # the two names render alike: the message shows where they differ (it did not)
+    assert "U+0061 LATIN SMALL LETTER A" in other.message, other.message
+    assert "U+0430 CYRILLIC SMALL LETTER A" in other.message, other.message
+    # two names an officer tells apart by reading them: no such detail
+    two = _apply(vchain, {"a": person_env["nfc"], "b": person_env["wong"]})
+    assert "character" not in _check(two, CheckId.SAME_APPLICANT).message
 
 
 @pytest.mark.parametrize("number", ["A123456(7)", "a 123456 (7)", "A1234567", "A-123456/7."])
