@@ -817,7 +817,21 @@ def chain_checks(
             )
         )
     else:
-        facts = {**facts8, "reinstated": bool(int(cs.reinstated_at))}
+        # in good standing as of the time asked about; a change recorded after it is said too
+        # (an as-of before this morning's revocation passes, and the officer is told it fell)
+        later = [
+            (what, at)
+            for what, at in (
+                ("revoked", int(cs.revoked_at)),
+                ("batch revoked", int(rec.revoked_at)),
+                (
+                    "suspended",
+                    int(cs.suspended_at) if int(cs.reinstated_at) < int(cs.suspended_at) else 0,
+                ),
+            )
+            if at > int(v.as_of)
+        ]
+        facts = {**facts8, "reinstated": bool(int(cs.reinstated_at)), "later": later}
         out.append(Finding(CheckId.STATUS, Status.PASS, Reason.IN_GOOD_STANDING, facts, ev8))
     return out
 

@@ -305,6 +305,10 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
         )
         + (" (a past suspension was lifted)" if f["reinstated"] else "")
         + "."
+        + "".join(
+            f" Since then (after the as-of time) it was {what} on {iso(at)}."
+            for what, at in f.get("later", ())
+        )
     ),
     # (9) validity window
     Reason.BAD_VALID_FROM: lambda f: "validFrom is not a valid date-time.",

@@ -88,3 +88,20 @@ def test_an_as_of_moved_past_the_revocation_does_not_re_check(env):
     signed = _resign(forged, env["key"])
     with pytest.raises(ReceiptError, match="as-of time"):
         recheck_receipt(signed, rpc=env["chain"].rpc_url, expected_signer=env["key_id"])
+
+
+def test_an_as_of_before_a_revocation_passes_and_says_it_fell_since(env):
+    """As of a moment before the revocation the credential was in good standing (VALID as of
+    then, by design), but check 8 said only "Not revoked or suspended as of <then>": an officer
+    giving the application's date as the as-of was not told the credential is revoked now. It
+    now says so, with the revocation's time."""
+    from talentproof.verifier.report import CheckId, Status
+
+    v = env["chain"].verifier()
+    report = v.verify_application([Item("degree.json", env["doc"])], as_of=env["between"])
+    status = report.credentials[0].check(CheckId.STATUS)
+    assert status.status is Status.PASS and report.verdict.value == "valid", status.message
+    assert "Since then (after the as-of time) it was revoked on" in status.message, status.message
+    # no such words when nothing changed after the as-of time
+    later = v.verify_application([Item("degree.json", env["doc"])], as_of=env["after"])
+    assert "Since then" not in later.credentials[0].check(CheckId.STATUS).message
