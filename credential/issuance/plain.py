@@ -87,6 +87,24 @@ def _registered_name_expected(identity: IssuerIdentity) -> str:
     )
 
 
+def _check_party(field: str, party: dict[str, Any], identity: IssuerIdentity) -> tuple[Any, Any]:
+    """``party`` (the institution a subject names) is the issuer itself: its ``id``, when given,
+    the issuer's DID and its ``name``, when given, the registered one (case, punctuation and
+    whitespace aside). Returns the given ``(id, name)`` (None when absent). Raises
+    `SchemaValidationError` naming ``<field>.id`` or ``<field>.name``."""
+    given_id = party.get("id")
+    if given_id is not None and given_id != identity.did:
+        raise SchemaValidationError(
+            f"{field}.id", f"the issuing institution's own DID {identity.did}", given_id
+        )
+    name = party.get("name")
+    if name is not None and (
+        not isinstance(name, str) or (name != identity.name and not _same_name(name, identity.name))
+    ):
+        raise SchemaValidationError(f"{field}.name", _registered_name_expected(identity), name)
+    return given_id, name
+
+
 def _check_creator(subject: dict[str, Any], identity: IssuerIdentity) -> None:
     """An Open Badge achievement's ``creator`` (an Open Badges Profile, or its IRI), when given,
     is the issuing institution itself: its ``id`` the issuer's DID and its ``name`` the
@@ -103,16 +121,7 @@ def _check_creator(subject: dict[str, Any], identity: IssuerIdentity) -> None:
         raise SchemaValidationError(
             field, "a Profile of the issuing institution itself (its id and name)", creator
         )
-    given_id = creator.get("id")
-    if given_id is not None and given_id != identity.did:
-        raise SchemaValidationError(
-            f"{field}.id", f"the issuing institution's own DID {identity.did}", given_id
-        )
-    name = creator.get("name")
-    if name is not None and (
-        not isinstance(name, str) or (name != identity.name and not _same_name(name, identity.name))
-    ):
-        raise SchemaValidationError(f"{field}.name", _registered_name_expected(identity), name)
+    _check_party(field, creator, identity)
 
 
 def bind_subject(
@@ -148,17 +157,7 @@ def bind_subject(
         party = {}
     if not isinstance(party, dict):
         return subject
-    field = f"credentialSubject.{outer_key}.{party_key}"
-    given_id = party.get("id")
-    if given_id is not None and given_id != identity.did:
-        raise SchemaValidationError(
-            f"{field}.id", f"the issuing institution's own DID {identity.did}", given_id
-        )
-    name = party.get("name")
-    if name is not None and (
-        not isinstance(name, str) or (name != identity.name and not _same_name(name, identity.name))
-    ):
-        raise SchemaValidationError(f"{field}.name", _registered_name_expected(identity), name)
+    given_id, name = _check_party(f"credentialSubject.{outer_key}.{party_key}", party, identity)
     if given_id is not None and name is not None:
         return subject
     if owned:
