@@ -14,6 +14,10 @@ removed on the ledger) when the file is uploaded; the job runs later (queued beh
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -65,6 +69,25 @@ def _job(client: TestClient, token: str, job_id: str) -> dict[str, Any]:
     r = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token))
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
+
+
+@contextmanager
+def signing_in_a_thread(
+    service: Any, client: TestClient, token: str, job: str, *, rows_done: int = 4
+) -> Iterator[None]:
+    """``service``'s pending bulk jobs run by a `BulkRunner` (one signing process) in a thread;
+    the body runs once ``job`` has ``rows_done`` rows done (or after 30 s), while it signs; the
+    thread is joined (up to 60 s) when the body ends, raising or not."""
+    runner = BulkRunner(service, processes=1, inline_rows=10_000)
+    thread = threading.Thread(target=runner.run_pending)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while _job(client, token, job)["rows_done"] < rows_done and time.monotonic() < deadline:
+            time.sleep(0.005)
+        yield
+    finally:
+        thread.join(60)
 
 
 def _count(service: Any, table: Any, institution_id: int) -> int:
@@ -174,26 +197,14 @@ def test_attack_running_bulk_job_of_a_revoked_key_stops_at_its_next_chunk(
 ) -> None:
     """The key is revoked while its job signs (chunks of 2 rows, 2,000 rows): the job stops at
     the next chunk, far from its end."""
-    import threading
-    import time
-
     inst = onboard(client)
     own = inst["api_key"]["token"]
     stolen = _key(client, inst["slug"])
     job = _upload(client, stolen["token"], "DegreeCredential", _degree_rows(2000))
-    small = make_service(bulk_chunk_rows=2)
-    runner = BulkRunner(small, processes=1, inline_rows=10_000)
-    thread = threading.Thread(target=runner.run_pending)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while _job(client, own, job)["rows_done"] < 4 and time.monotonic() < deadline:
-            time.sleep(0.005)
+    with signing_in_a_thread(make_service(bulk_chunk_rows=2), client, own, job):
         url = f"/operator/institutions/{inst['slug']}/api-keys/{stolen['id']}/revoke"
         assert client.post(url, headers=operator_headers()).status_code == 200
         revoked_at = _job(client, own, job)["rows_done"]
-    finally:
-        thread.join(60)
     status = _job(client, own, job)
     assert status["state"] == "failed" and "revoked" in status["error"], status
     # what was stored by the revocation, and at most the chunks in flight then, no more

@@ -118,30 +118,23 @@ def test_attack_bulk_job_signing_when_the_ledger_revokes_its_key_stops_at_its_ne
 ) -> None:
     """The key is revoked on chain while its job signs (chunks of 2 rows, 2,000 rows): once the
     ledger watch has retired it, the job stops at its next chunk, far from its end."""
-    import threading
-    import time
-
-    from talentproof.issuer.bulk import BulkRunner
-    from tests.security.test_attack_issuer_bulk_standing import _degree_rows, _job, _upload
+    from tests.security.test_attack_issuer_bulk_standing import (
+        _degree_rows,
+        _job,
+        _upload,
+        signing_in_a_thread,
+    )
 
     inst = onboard(client)
     slug, token = inst["slug"], inst["api_key"]["token"]
     job = _upload(client, token, "DegreeCredential", _degree_rows(2000))
     small = make_service(bulk_chunk_rows=2)
-    runner = BulkRunner(small, processes=1, inline_rows=10_000)
-    thread = threading.Thread(target=runner.run_pending)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while _job(client, token, job)["rows_done"] < 4 and time.monotonic() < deadline:
-            time.sleep(0.005)
+    with signing_in_a_thread(small, client, token, job):
         (key,) = _keys(client, slug)
         raw = Ed25519PublicKey.from_multibase(key["publicKeyMultibase"]).raw
         _governance(issuer_chain).revoke_signing_key(inst["chain_issuer_id"], raw)
         assert small.institutions.close_keys_the_ledger_closed() == [(slug, key["id"])]
         closed_at = _job(client, token, job)["rows_done"]
-    finally:
-        thread.join(60)
     status = _job(client, token, job)
     assert status["state"] == "failed" and "revoked on the ledger" in status["error"], status
     assert status["succeeded"] <= closed_at + 2 * 6, (closed_at, status)
