@@ -200,6 +200,53 @@ def insert_institution_row(connection: Any) -> None:
     )
 
 
+def check_added_column(
+    url: str,
+    *,
+    table: str,
+    column: str,
+    before: str,
+    insert: Callable[[Any], None],
+    after_upgrade: Callable[[Any], None],
+    fill: str,
+    after_downgrade: Callable[[Any], None],
+) -> None:
+    """A migration that adds ``table.column`` checked on the database at ``url``: at revision
+    ``before`` (the one before it) the column is absent and ``insert(connection)`` writes rows;
+    migrated to head, the schema is the models' (db.py) and ``after_upgrade(connection)`` checks
+    the rows kept; ``fill`` (SQL) sets the new column; downgraded to ``before`` the column is
+    gone and ``after_downgrade(connection)`` checks the rows kept; upgraded again it is back."""
+    import sqlalchemy as sa
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from talentproof.issuer import db
+
+    def columns() -> list[str]:
+        with engine.connect() as c:
+            return [col["name"] for col in sa.inspect(c).get_columns(table)]
+
+    engine = db.make_engine(url)
+    migrate_to(engine, before)
+    assert column not in columns()
+    with engine.begin() as c:
+        insert_institution_row(c)
+        insert(c)
+    db.migrate(engine)
+    with engine.connect() as c:  # the migrated schema is the models' (db.py)
+        assert compare_metadata(MigrationContext.configure(c), db.Base.metadata) == []
+        after_upgrade(c)
+    with engine.begin() as c:
+        c.execute(sa.text(fill))
+    migrate_to(engine, before, up=False)
+    assert column not in columns()
+    with engine.connect() as c:
+        after_downgrade(c)
+    db.migrate(engine)
+    assert column in columns()
+    engine.dispose()
+
+
 def worker_pass(worker: Any) -> tuple[threading.Thread, list[BaseException]]:
     """A thread (not started) that runs one forced pass of an anchoring ``worker``, and the
     list it puts what the pass raised in."""

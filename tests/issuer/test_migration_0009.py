@@ -5,53 +5,45 @@ drops the column and keeps the rows."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from .issuer_helpers import insert_institution_row, migrate_to
+from .issuer_helpers import check_added_column
 
 
-def _columns(engine: sa.Engine) -> list[str]:
-    with engine.connect() as c:
-        return [col["name"] for col in sa.inspect(c).get_columns("signing_keys")]
+def _insert(c: Any) -> None:
+    c.execute(
+        sa.text(
+            "INSERT INTO signing_keys (institution_id, public_key_multibase, public_key_raw, "
+            "seed_enc, active, created_at) VALUES (1, 'z6Mk', :raw, :seed, :active, "
+            "'2026-01-01 00:00:00+00:00')"
+        ),
+        {"raw": b"\x01" * 32, "seed": b"\x02" * 48, "active": True},
+    )
+
+
+def _after_upgrade(c: Any) -> None:
+    rows = c.execute(sa.text("SELECT active, closed_on_chain_at FROM signing_keys")).all()
+    assert [tuple(r) for r in rows] == [(True, None)]
+
+
+def _after_downgrade(c: Any) -> None:
+    assert c.execute(sa.text("SELECT count(*) FROM signing_keys")).scalar() == 1
 
 
 def _check(url: str) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from talentproof.issuer import db
-
-    engine = db.make_engine(url)
-    migrate_to(engine, "0008")
-    assert "closed_on_chain_at" not in _columns(engine)
-    with engine.begin() as c:
-        insert_institution_row(c)
-        c.execute(
-            sa.text(
-                "INSERT INTO signing_keys (institution_id, public_key_multibase, public_key_raw, "
-                "seed_enc, active, created_at) VALUES (1, 'z6Mk', :raw, :seed, :active, "
-                "'2026-01-01 00:00:00+00:00')"
-            ),
-            {"raw": b"\x01" * 32, "seed": b"\x02" * 48, "active": True},
-        )
-    db.migrate(engine)
-    with engine.connect() as c:  # the migrated schema is the models' (db.py)
-        assert compare_metadata(MigrationContext.configure(c), db.Base.metadata) == []
-        rows = c.execute(sa.text("SELECT active, closed_on_chain_at FROM signing_keys")).all()
-    assert [tuple(r) for r in rows] == [(True, None)]
-    with engine.begin() as c:
-        c.execute(
-            sa.text("UPDATE signing_keys SET closed_on_chain_at = '2026-02-01 00:00:00+00:00'")
-        )
-    migrate_to(engine, "0008", up=False)
-    assert "closed_on_chain_at" not in _columns(engine)
-    with engine.connect() as c:
-        assert c.execute(sa.text("SELECT count(*) FROM signing_keys")).scalar() == 1
-    db.migrate(engine)
-    assert "closed_on_chain_at" in _columns(engine)
-    engine.dispose()
+    check_added_column(
+        url,
+        table="signing_keys",
+        column="closed_on_chain_at",
+        before="0008",
+        insert=_insert,
+        after_upgrade=_after_upgrade,
+        fill="UPDATE signing_keys SET closed_on_chain_at = '2026-02-01 00:00:00+00:00'",
+        after_downgrade=_after_downgrade,
+    )
 
 
 def test_migration_0009_on_sqlite(tmp_path: Path) -> None:
