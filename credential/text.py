@@ -39,7 +39,19 @@ def norm_text(text: str) -> str:
     return " ".join(text.split())
 
 
+def _letters_and_digits(text: str) -> str:
+    """NFKC, case-folded, letters and digits only: the issuer's name comparison before
+    `same_name` was shared (``bind_subject`` signed "UniofTests" or full-width letters for "Uni
+    of Tests"), kept so that what it signed then still compares equal."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
+
+
 def same_name(a: str, b: str) -> bool:
-    """Names equal up to case, punctuation and whitespace (and not empty)."""
+    """Names equal up to case, punctuation and whitespace (and not empty): equal `norm_text`, or
+    equal NFKC letters and digits (spacing and compatibility forms aside, the issuer's older
+    comparison: a credential it bound then must still name its issuer)."""
     na = norm_text(a)
-    return bool(na) and na == norm_text(b)
+    if bool(na) and na == norm_text(b):
+        return True
+    ka = _letters_and_digits(a)
+    return bool(ka) and ka == _letters_and_digits(b)

@@ -66,8 +66,12 @@ def env(vchain, tmp_path_factory):
         "emp-hsbc": (employment("HSBC"), "HSBC"),
         "emp-hsbc-did": (employment(BANK, hsbc.did), hsbc.did),
         "emp-own": (employment("bank named-alike  LIMITED."), None),
+        # as the issuer's bind_subject accepted it before check 6 compared names (NFKC letters
+        # and digits): an honest credential issued then must still verify
+        "emp-own-joined": (employment("BankNamedAlikeLimited"), None),
         "deg-other": (degree("Harbour Polytechnic University"), "Harbour Polytechnic University"),
         "deg-own": (degree("university of hong kong"), None),
+        "deg-own-fullwidth": (degree("Ｕｎｉｖｅｒｓｉｔｙ ｏｆ Ｈｏｎｇ Ｋｏｎｇ"), None),
         "badge-creator": (badge({"id": uni.did, "name": UNIVERSITY}), UNIVERSITY),
         "badge-creator-named": (badge({"id": hkib.did, "name": UNIVERSITY}), UNIVERSITY),
         "badge-own": (badge({"id": hkib.did, "name": "hkib"}), None),
