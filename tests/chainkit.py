@@ -21,6 +21,7 @@ from eth_account import Account
 
 from talentproof.credential import examples, integrity, model
 from talentproof.credential.anchor import AnchorProof, attach_anchor, split_anchor
+from talentproof.credential.jcs import canonicalize
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.merkle import MerkleTree, credential_hash
 from talentproof.ledger.client import RegistryClient
@@ -260,6 +261,21 @@ def sign(doc: Mapping[str, Any], key: Ed25519SigningKey) -> dict[str, Any]:
         verification_method=key.public_key.verification_method,
         created=datetime.now(UTC).replace(microsecond=0),
     )
+
+
+def resign_receipt(receipt: Mapping[str, Any], key: Ed25519SigningKey) -> dict[str, Any]:
+    """A verification receipt signed again by ``key`` (as its editor, or a verifier signing a
+    lie, would): ``verifier`` and ``signature`` name ``key``."""
+    out = copy.deepcopy(dict(receipt))
+    out.pop("signature")
+    out["verifier"] = {"keyId": key.public_key.multibase, "did": key.public_key.did_key}
+    # the signed form: RFC 8785 of everything but the signature (verifier/receipt.py)
+    out["signature"] = {
+        "alg": "Ed25519+JCS",
+        "keyId": key.public_key.multibase,
+        "value": key.sign(canonicalize(out)).hex(),
+    }
+    return out
 
 
 def sign_presentation(

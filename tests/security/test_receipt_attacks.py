@@ -26,12 +26,11 @@ import pytest
 from typer.testing import CliRunner
 
 from talentproof.cli import app
-from talentproof.credential.jcs import canonicalize
 from talentproof.verifier.engine import Item
 from talentproof.verifier.errors import ReceiptError
 from talentproof.verifier.policy import DEFAULT_POLICY, load_policy
 from talentproof.verifier.receipt import generate_key_file, load_key, recheck_receipt, sign_receipt
-from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue
+from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, holder, issue, resign_receipt
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -62,20 +61,6 @@ def _report(env, named, **kw):
     v = env["chain"].verifier()
     items = [Item(name, doc) for name, doc in named]
     return v, v.verify_application(items, **kw)
-
-
-def _resign(receipt, key):
-    """The receipt, signed again by ``key`` (as its editor, or a verifier signing a lie, would)."""
-    out = copy.deepcopy(receipt)
-    out.pop("signature")
-    out["verifier"] = {"keyId": key.public_key.multibase, "did": key.public_key.did_key}
-    # the signed form: RFC 8785 of everything but the signature (verifier/receipt.py)
-    out["signature"] = {
-        "alg": "Ed25519+JCS",
-        "keyId": key.public_key.multibase,
-        "value": key.sign(canonicalize(out)).hex(),
-    }
-    return out
 
 
 def _check(env, receipt, *args):
@@ -136,7 +121,7 @@ def test_a_receipt_claiming_a_profession_the_credentials_do_not_meet_is_refused(
     assert report.outcome.outcome.value == "VALID_NOT_MET", report.outcome
     honest = sign_receipt(report, env[signer], trust=v.trust)
     assert recheck_receipt(honest, rpc=env["chain"].rpc_url)["outcome"] == "VALID_NOT_MET"
-    lying = _resign(_claims_meets(honest), env[signer])
+    lying = resign_receipt(_claims_meets(honest), env[signer])
     with pytest.raises(ReceiptError, match="profession"):
         recheck_receipt(lying, rpc=env["chain"].rpc_url)
     r = _check(env, lying, "--verifier-key", env[f"{signer}_id"])
@@ -157,11 +142,11 @@ def test_a_recorded_verdict_that_does_not_follow_from_the_checks_is_refused(env)
     forged = copy.deepcopy(honest)
     forged["report"]["verdict"] = "valid"
     with pytest.raises(ReceiptError, match="verdict"):
-        recheck_receipt(_resign(forged, env["verifier"]), rpc=env["chain"].rpc_url)
+        recheck_receipt(resign_receipt(forged, env["verifier"]), rpc=env["chain"].rpc_url)
     forged = copy.deepcopy(honest)
     forged["report"]["outcome"]["code"] = "VALID"
     with pytest.raises(ReceiptError, match="outcome"):
-        recheck_receipt(_resign(forged, env["verifier"]), rpc=env["chain"].rpc_url)
+        recheck_receipt(resign_receipt(forged, env["verifier"]), rpc=env["chain"].rpc_url)
 
 
 def test_an_honest_receipt_that_meets_re_checks_as_meeting(env):
@@ -176,7 +161,7 @@ def test_an_honest_receipt_that_meets_re_checks_as_meeting(env):
     odd = copy.deepcopy(receipt)
     odd["report"]["profession"]["profession"] = "no-such-profession"
     with pytest.raises(ReceiptError, match="--policy"):
-        recheck_receipt(_resign(odd, env["verifier"]), rpc=env["chain"].rpc_url)
+        recheck_receipt(resign_receipt(odd, env["verifier"]), rpc=env["chain"].rpc_url)
 
 
 def test_a_bound_presentation_receipt_re_checks_with_its_recorded_binding(env):

@@ -18,26 +18,13 @@ from datetime import UTC, datetime
 import pytest
 
 from talentproof.credential.anchor import split_anchor
-from talentproof.credential.jcs import canonicalize
 from talentproof.credential.merkle import credential_hash
 from talentproof.verifier.engine import Item
 from talentproof.verifier.errors import ReceiptError
 from talentproof.verifier.receipt import generate_key_file, load_key, recheck_receipt, sign_receipt
-from tests.chainkit import DEGREE, holder, issue
+from tests.chainkit import DEGREE, holder, issue, resign_receipt
 
 pytestmark = pytest.mark.integration
-
-
-def _resign(receipt, key):  # type: ignore[no-untyped-def]
-    out = copy.deepcopy(receipt)
-    out.pop("signature")
-    out["verifier"] = {"keyId": key.public_key.multibase, "did": key.public_key.did_key}
-    out["signature"] = {
-        "alg": "Ed25519+JCS",
-        "keyId": key.public_key.multibase,
-        "value": key.sign(canonicalize(out)).hex(),
-    }
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +72,7 @@ def test_an_as_of_moved_past_the_revocation_does_not_re_check(env):
     _, honest = _receipt(env, env["between"])
     forged = copy.deepcopy(honest)
     forged["report"]["asOf"] = env["after"].isoformat().replace("+00:00", "Z")
-    signed = _resign(forged, env["key"])
+    signed = resign_receipt(forged, env["key"])
     with pytest.raises(ReceiptError, match="as-of time"):
         recheck_receipt(signed, rpc=env["chain"].rpc_url, expected_signer=env["key_id"])
 
