@@ -40,8 +40,7 @@ UNIVERSITY = "University of Hong Kong"
 @pytest.fixture(scope="module")
 def env(vchain, tmp_path_factory):
     d = tmp_path_factory.mktemp("names-another")
-    record = d / "deployment.json"
-    vchain.deployment.save(record)
+    record = vchain.save_deployment(d)
     bank = vchain.issuers.get(BANK) or vchain.add_issuer(BANK, (EMPLOYMENT,), fresh_account=True)
     uni, hkib, hsbc = (vchain.issuers[n] for n in (UNIVERSITY, "HKIB", "HSBC"))
     s = holder().public_key.did_key

@@ -43,8 +43,7 @@ PROFESSION = "hk-dlt-expert"
 @pytest.fixture(scope="module")
 def env(vchain, tmp_path_factory):
     d = tmp_path_factory.mktemp("one-applicant")
-    record = d / "deployment.json"
-    vchain.deployment.save(record)
+    record = vchain.save_deployment(d)
     mine, theirs = holder().public_key.did_key, holder().public_key.did_key
     uni, hsbc, hkib = (vchain.issuers[n] for n in ("University of Hong Kong", "HSBC", "HKIB"))
     mixed = {
