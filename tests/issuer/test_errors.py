@@ -36,6 +36,7 @@ TABLE = [
         RateLimited           IssuerError   429  rate_limited
         LedgerUnavailable     IssuerError   503  chain_unavailable
         AccountBusy           LedgerUnavailable 503 chain_account_busy
+        NotReady              IssuerError   503  not_ready
         ConfigurationError    IssuerError   500  configuration_error
         KeyDecryptionError    IssuerError   500  key_decryption_failed
         """.strip().splitlines(),
