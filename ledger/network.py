@@ -77,6 +77,9 @@ LAYOUT_FILE = "network.json"
 PIDS_FILE = "pids.json"
 PASSWORD_FILE = "password"
 GENESIS_FILE = "genesis.json"
+#: `Network.wait_ready` reconnects the first RPC node to the signers when it has stayed behind
+#: them this long once they were two blocks on (geth's own sync cycle is 10 s).
+NUDGE_AFTER_S = 15.0
 INITIAL_BASE_FEE = 1_000_000_000  # London's initial base fee (1 gwei), written in the genesis
 _IPC_PATH_MAX = 100  # sun_path is 108 bytes
 
@@ -596,6 +599,7 @@ class Network:
         first_rpc = self.rpc_nodes[0].name
         start_block: int | None = None
         sealing = False
+        nudged_at = 0.0
         missing = "no node answered yet"
         while True:
             for name, proc in self.processes.items():
@@ -633,7 +637,22 @@ class Network:
                     sealing = True
                     missing = f"{first_rpc} at block {block}, waiting for block {start_block + 2}"
                 elif block < start_block + 2:
-                    missing = f"{first_rpc} at block {block}, waiting for block {start_block + 2}"
+                    heads = self._heads(self.signers)
+                    missing = (
+                        f"{first_rpc} at block {block}, waiting for block {start_block + 2} "
+                        f"(signers at {', '.join(f'{n} {h}' for n, h in heads.items())})"
+                    )
+                    now = time.monotonic()
+                    if max(heads.values(), default=-1) >= start_block + 2 and (
+                        now - nudged_at > NUDGE_AFTER_S
+                    ):
+                        # The signers seal but the RPC node, still "syncing" at its start, threw
+                        # their propagated blocks away and waits for a sync with a peer that has
+                        # not come (seen under heavy load: at block 0 for 120 s). A new
+                        # handshake with each signer starts one.
+                        if nudged_at:
+                            self.reconnect(first_rpc, self.signers)
+                        nudged_at = now
                 else:
                     self.client = str(rpc_call(self.rpc_url, "web3_clientVersion"))
                     return
@@ -641,9 +660,27 @@ class Network:
                 missing = f"not answering yet ({exc})"
             if time.monotonic() > deadline:
                 raise NodeError(
-                    f"the network in {self.directory} was not ready within {timeout:g} s: {missing}"
+                    f"the network in {self.directory} was not ready within {timeout:g} s: "
+                    f"{missing}; {first_rpc}'s log ends: {_tail(self.log_of(first_rpc), 800)}"
                 )
             time.sleep(0.2)
+
+    def _heads(self, nodes: list[NodeLayout]) -> dict[str, int]:
+        """The latest block of each of `nodes` that answers (over IPC)."""
+        heads = {}
+        for node in nodes:
+            with contextlib.suppress(OSError, ValueError, NodeError):
+                heads[node.name] = int(self.call(node.name, "eth_blockNumber"), 16)
+        return heads
+
+    def reconnect(self, name: str, peers: list[NodeLayout]) -> None:
+        """`name` drops each of `peers` and dials it again (a new handshake: a new chance to
+        sync with it); they stay its static and trusted peers."""
+        for peer in peers:
+            enode = peer.enode()
+            with contextlib.suppress(OSError, NodeError):
+                self.call(name, "admin_removePeer", [enode])
+                self.call(name, "admin_addPeer", [enode])
 
     def stop(self, timeout: float = 20.0) -> list[str]:
         """Stop every node of this network (SIGINT, then SIGTERM, then SIGKILL); returns the names

@@ -229,3 +229,30 @@ def test_concurrent_builds_build_geth_once(tmp_path: Path) -> None:
     assert geth_version(paths[0]) == "1.13.15-stable"
     assert sum(line.startswith("building geth") for line in logs) == 1, logs
     assert sorted(p.name for p in (tmp_path / GETH_VERSION).iterdir()) == ["geth"]  # no leftovers
+
+
+def test_an_rpc_node_reconnected_to_the_signers_keeps_following_them(stack: Stack) -> None:
+    """`Network.reconnect`, what `wait_ready` does to an RPC node stuck behind sealing signers
+    (seen under load: at block 0 for 120 s): each signer dropped and dialled again, the node has
+    all its peers back and imports the blocks sealed after it."""
+    net = Network(stack.data_dir / "chain" / "network")
+
+    def links() -> set[tuple[str, str]]:  # each connection's two ends: new ones on a handshake
+        return {
+            (p["network"]["localAddress"], p["network"]["remoteAddress"])
+            for p in net.call("rpc-1", "admin_peers")
+        }
+
+    before = links()
+    net.reconnect("rpc-1", net.signers)
+    signers = {n.name for n in net.signers}
+    sealed = max(int(net.call(n.name, "eth_blockNumber"), 16) for n in net.signers)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        head = int(str(rpc(stack.rpc_url, "eth_blockNumber")), 16)
+        if net.peers_of("rpc-1") == signers and head > sealed:
+            break
+        time.sleep(0.2)
+    assert net.peers_of("rpc-1") == signers
+    assert int(str(rpc(stack.rpc_url, "eth_blockNumber")), 16) > sealed
+    assert not links() & before  # every signer's connection is a new one
