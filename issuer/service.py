@@ -494,13 +494,30 @@ class IssuerService:
         """Record a complete read of the institutions' ledger status (`LedgerStates.record`);
         at most every `TYPES_REFRESH_S` seconds also close, in the service's table, the types
         the registry no longer holds open (`Institutions.close_withdrawn_types`) and the
-        signing keys it no longer holds valid (`Institutions.close_keys_the_ledger_closed`)."""
+        signing keys it no longer holds valid (`Institutions.close_keys_the_ledger_closed`), and
+        compare each institution's name and DID with the registry's
+        (`Institutions.check_registry_names`, named in ``/readyz``). Each pass is independent:
+        one that fails is logged and the others still run (the ledger watch thread never
+        stops for it); a failing institution is skipped inside each pass."""
         self.ledger_states.record(states)
         now = time.monotonic()
         if now - self._types_read_at >= TYPES_REFRESH_S:
             self._types_read_at = now
-            self.institutions.close_withdrawn_types()
-            self.institutions.close_keys_the_ledger_closed()
+            for name, ledger_pass in (
+                ("close_withdrawn_types", self.institutions.close_withdrawn_types),
+                ("close_keys_the_ledger_closed", self.institutions.close_keys_the_ledger_closed),
+                ("check_registry_names", self.institutions.check_registry_names),
+            ):
+                try:
+                    ledger_pass()
+                except Exception as exc:  # each pass independent; retried next period
+                    _logger.warning(
+                        "ledger pass %s failed, retried in %g s: %s",
+                        name,
+                        TYPES_REFRESH_S,
+                        exc,
+                        extra={"ledger_pass": name},
+                    )
 
     def ledger_state(self, chain_issuer_id: int | None) -> IssuerLedgerState | None:
         """The institution's ledger status for status endpoints (`LedgerStates.current`)."""

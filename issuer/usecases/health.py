@@ -11,6 +11,7 @@ from ..store import ConnectionReads
 from ..store import anchor_failures as failure_store
 from ..store import anchor_watch as watch_store
 from ..store import credentials as credential_store
+from ..store import registry_names as names_store
 from ..store import status_changes as change_store
 from .collaborators import Collaborators
 from .common import iso_z
@@ -104,6 +105,12 @@ class Health:
                 )
                 if slug in queued_by
             ]
+            # institutions whose name or DID differ from the registry's record (the ledger
+            # watch's periodic pass): their credentials fail the verifier's issuer check
+            mismatched = [
+                {"slug": m["slug"], "stored": m["stored"], "onChain": m["onChain"]}
+                for m in names_store.load(session)
+            ]
         checked = round(time.monotonic() - health.checked_at, 1) if health.checked_at else None
         # the configured JSON-RPC endpoints as the last requests and probes found them (several:
         # requests fail over; those down are named until a probe finds them answering again)
@@ -158,6 +165,14 @@ class Health:
                 ),
                 "waiting": waiting,
                 "recovery": recovery,
+            },
+            "institutions": {
+                "mismatched": mismatched,
+                "note": None
+                if not mismatched
+                else "these institutions' name or DID differ from the registry's record of their "
+                "issuer: the credentials they issue fail the verifier's issuer check; set each "
+                "one's name and DID in the issuer database to the registry's",
             },
             "statusChanges": {
                 "queued": queued_changes,

@@ -17,12 +17,28 @@ from ..db import InstitutionRow, SigningKey, utcnow
 from ..errors import Conflict, InvalidRequest, NotAccredited, NotFound
 from ..store import ConnectionReads, CursorReads
 from ..store import institutions as store
+from ..store import registry_names as names_store
 from ..vault import KeyVault
 from .api_keys import add_api_key
 from .collaborators import Collaborators
 from .common import did_web, iso_z
 
 _logger = logging.getLogger("talentproof.issuer.service")  # the service's log name, kept
+
+
+def _ledger_pass_failed(
+    what: str, slug: str | None, chain_issuer_id: int | None, exc: BaseException
+) -> None:
+    _logger.warning(
+        "ledger pass (%s) failed for institution %s (chain issuer %s), retried at the next "
+        "pass: %s",
+        what,
+        slug if slug is not None else "?",
+        chain_issuer_id,
+        exc,
+        extra={"institution": slug, "chain_issuer_id": chain_issuer_id},
+    )
+
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 #: An institution's own did:web: a DNS host (lowercase, at least one dot, or localhost), an
@@ -334,19 +350,24 @@ class Institutions:
         longer holds open (withdrawn, or its window ended), whoever closed it: governance with
         its CLI never tells this table, and issuance (every route, bulk jobs too) judges by it.
         Only ever narrows: a grant made on chain outside the service is not added (the operator
-        API adopts it on its next change). Returns the (slug, name) pairs closed; raises
-        `LedgerUnavailable` (nothing changed then)."""
+        API adopts it on its next change). Returns the (slug, name) pairs closed. An
+        institution whose read fails (`LedgerUnavailable`, anything) is logged with its slug and
+        skipped (judged at the next pass); the others go on."""
         with self.c.sessions() as session:
             listed = [
-                (inst.id, inst.chain_issuer_id, inst.credential_types)
+                (inst.id, inst.slug, inst.chain_issuer_id, inst.credential_types)
                 for inst in store.on_chain(session)
             ]
         closed: list[tuple[str, str]] = []
-        for inst_id, chain_issuer_id, types in listed:
+        for inst_id, slug, chain_issuer_id, types in listed:
             names = [t for t in types.split(",") if t]
             if not names or chain_issuer_id is None:
                 continue
-            still_open = set(self.c.chain.open_credential_types(chain_issuer_id, names))
+            try:
+                still_open = set(self.c.chain.open_credential_types(chain_issuer_id, names))
+            except Exception as exc:  # one institution's failure stops no other
+                _ledger_pass_failed("accredited types", slug, chain_issuer_id, exc)
+                continue
             if all(name in still_open for name in names):
                 continue
             with self.c.session() as session:
@@ -370,20 +391,24 @@ class Institutions:
         rotation), and a bulk job signing with the key stops (`store.closed_on_chain`). Only
         ``revoked`` and ``ended`` close a key: a key the registry does not list yet (one just
         rotated in, read from a node behind) is left alone. Returns the (slug, key id) pairs
-        retired; raises `LedgerUnavailable` (nothing changed then)."""
+        retired. An institution whose read fails (`LedgerUnavailable`, anything) is logged with
+        its chain issuer id and skipped (judged at the next pass); the others go on."""
         with self.c.sessions() as session:
             active = store.active_keys_on_chain(session)
         by_issuer: dict[int, list[tuple[int, bytes]]] = {}
         for _inst_id, chain_issuer_id, key_id, raw in active:
             if chain_issuer_id is not None:  # the query asks for registered ones only
                 by_issuer.setdefault(chain_issuer_id, []).append((key_id, raw))
-        to_close = [
-            key_id
-            for chain_issuer_id, keys in by_issuer.items()
-            for records in [self.c.chain.signing_keys(chain_issuer_id, [raw for _, raw in keys])]
-            for key_id, raw in keys
-            if records.state(raw) in ("revoked", "ended")
-        ]
+        to_close: list[int] = []
+        for chain_issuer_id, keys in by_issuer.items():
+            try:
+                records = self.c.chain.signing_keys(chain_issuer_id, [raw for _, raw in keys])
+            except Exception as exc:  # one institution's failure stops no other
+                _ledger_pass_failed("signing keys", None, chain_issuer_id, exc)
+                continue
+            to_close += [
+                key_id for key_id, raw in keys if records.state(raw) in ("revoked", "ended")
+            ]
         if not to_close:
             return []
         with self.c.session() as session:
@@ -396,6 +421,60 @@ class Institutions:
             )
         self.c.caches.forget()
         return [(slug, key_id) for _inst_id, slug, key_id in closed]
+
+    def check_registry_names(self) -> list[dict[str, Any]]:
+        """Compare each on-chain institution's name and DID with the registry's record of its
+        issuer id (`ChainGateway.issuer_record`; names by `credential.text.same_name`, DIDs
+        equal). An institution linked to an existing chain issuer before its name and DID were
+        checked (94516f4) may differ: the verifier's check 6 then fails its credentials, which
+        state the name this table holds. Records the mismatches (``issuer_meta``, so
+        `/readyz` names them in every process: `store.registry_names`) and logs a warning
+        naming the remedy for each new one. An institution whose read fails is logged and
+        keeps its last recorded result; returns the mismatches now recorded."""
+        with self.c.sessions() as session:
+            listed = [
+                (inst.slug, inst.chain_issuer_id, inst.name, inst.did)
+                for inst in store.on_chain(session)
+            ]
+            before = {m["slug"]: m for m in names_store.load(session)}
+        found: list[dict[str, Any]] = []
+        for slug, chain_issuer_id, name, did in listed:
+            if chain_issuer_id is None:
+                continue
+            try:
+                rec = self.c.chain.issuer_record(chain_issuer_id)
+            except Exception as exc:  # one institution's failure stops no other
+                _ledger_pass_failed("registry name", slug, chain_issuer_id, exc)
+                if slug in before:
+                    found.append(before[slug])
+                continue
+            if _cred.same_name(name, rec.name) and did == rec.did:
+                continue
+            entry = {
+                "slug": slug,
+                "chainIssuerId": chain_issuer_id,
+                "stored": {"name": name, "did": did},
+                "onChain": {"name": rec.name, "did": rec.did},
+            }
+            found.append(entry)
+            if before.get(slug) != entry:
+                _logger.warning(
+                    "institution %r differs from its registry record (issuer %d): stored name "
+                    "%r, DID %r; on chain %r, %r. Its credentials fail the verifier's issuer "
+                    "check: set the institution's name and DID in the issuer database to the "
+                    "registry's (the registry records no rename)",
+                    slug,
+                    chain_issuer_id,
+                    name,
+                    did,
+                    rec.name,
+                    rec.did,
+                    extra={"institution": slug, "chain_issuer_id": chain_issuer_id},
+                )
+        if found != list(before.values()):
+            with self.c.session() as session:
+                names_store.save(session, found)
+        return found
 
     def set_status(self, session: Session, slug: str, status: str) -> dict[str, Any]:
         """Suspend (``suspended``) or reactivate (``active``) an institution's API access."""
