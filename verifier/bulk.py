@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +150,7 @@ def verify_items_bulk(
     verifier: Verifier,
     items: Iterable[Any],
     *,
-    as_of: datetime | None = None,
+    as_of: datetime | date | None = None,
     block: int | None = None,
     compact: bool = False,
 ) -> list[Any]:
@@ -161,10 +161,7 @@ def verify_items_bulk(
     gets every check; the reports come back in item order. ``compact``: their :func:`summary`
     instead (source, verdict, first problem), without building the reports.
     """
-    as_of_dt = as_of or verifier.clock()
-    as_of_chain = int(as_of_dt.timestamp()) if as_of is not None else 0
-    if as_of is not None and as_of_chain < 1:  # uint64 on chain, 0 meaning "now" (see engine)
-        as_of_chain = 1
+    as_of_dt, as_of_chain = checks.as_of_instant(as_of, verifier.clock)
     if block is None:
         block = verifier.reader.block_number()
     reports: list[Any] = []
@@ -264,7 +261,7 @@ def verify_files_bulk(
     verifier: Verifier,
     items: Iterable[Any],
     *,
-    as_of: datetime | None = None,
+    as_of: datetime | date | None = None,
     block: int | None = None,
     compact: bool = False,
 ) -> list[dict[str, Any]]:
@@ -274,10 +271,7 @@ def verify_files_bulk(
     chain reads of about :data:`CHUNK` credentials at a time are batched and pipelined as in
     :func:`verify_items_bulk`. Results: the application report as JSON with ``source``, or with
     ``compact`` the file's summary (``source``, ``verdict``, ``problem``) and ``outcome``."""
-    as_of_dt = as_of or verifier.clock()
-    as_of_chain = int(as_of_dt.timestamp()) if as_of is not None else 0
-    if as_of is not None and as_of_chain < 1:  # uint64 on chain, 0 meaning "now" (see engine)
-        as_of_chain = 1
+    as_of_dt, as_of_chain = checks.as_of_instant(as_of, verifier.clock)
     if block is None:
         block = verifier.reader.block_number()
 
@@ -490,7 +484,7 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 class _Job:
     rpc: str
     trust: str
-    as_of: datetime | None
+    as_of: datetime | date | None
     block: int
     min_confirmations: int
     full: bool
@@ -573,7 +567,7 @@ def run_folder(
     *,
     rpc: str,
     trust: str,
-    as_of: datetime | None = None,
+    as_of: datetime | date | None = None,
     min_confirmations: int = 1,
     workers: int = 2,
     full: bool = False,
@@ -657,7 +651,7 @@ def verify_folder(
     *,
     rpc: str,
     trust: str,
-    as_of: datetime | None,
+    as_of: datetime | date | None,
     as_json: bool,
     min_confirmations: int = 1,
     workers: int = 2,

@@ -16,7 +16,7 @@ Example::
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -269,6 +269,23 @@ def today_means_now(value: datetime | date | None, now: datetime) -> datetime | 
     ):
         return None
     return value
+
+
+def as_of_instant(
+    value: datetime | date | None, clock: Callable[[], datetime]
+) -> tuple[datetime, int]:
+    """What instant a verification is as of, for every mode (one application, a folder):
+    (the as-of date-time checks 5, 8 and 9 judge by, the as-of seconds sent to the chain).
+
+    ``value`` None, or today's date (:func:`today_means_now`), means now: ``clock()`` and 0
+    (the chain reads 0 as its block's own time). A date means its 00:00 UTC, a naive date-time
+    UTC. The chain reads uint64 times, 0 meaning "now": a date before 1970 is read as of the
+    first second (nothing was anchored then; check 9 fails it as not yet valid)."""
+    now = clock()
+    as_of = utc(today_means_now(value, now))
+    if as_of is None:
+        return now, 0
+    return as_of, max(int(as_of.timestamp()), 1)
 
 
 def parse_time(text: Any) -> datetime | None:
@@ -1109,6 +1126,7 @@ __all__ = [
     "Reason",
     "Signed",
     "applicant",
+    "as_of_instant",
     "binding",
     "chain_checks",
     "chain_unreadable",

@@ -283,12 +283,13 @@ def verify_command(
     missing file, more than 16 credentials). A folder: 1 if any file is invalid,
     else 3 if any is not verifiable, else 0.
     """
-    from talentproof.verifier import checks
     from talentproof.verifier.errors import TrustConfigError, VerifierError
     from talentproof.verifier.policy import load_policy
 
     try:
-        as_of_dt = checks.utc(checks.today_means_now(parse_as_of(as_of), datetime.now(UTC)))
+        # what instant that is (today's date means now) is the engine's one call,
+        # checks.as_of_instant, on the folder path and the single one alike
+        as_of_value = parse_as_of(as_of)
         app_date = parse_application_date(application_date)
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
@@ -329,7 +330,7 @@ def verify_command(
                 Path(inputs[0]),
                 rpc=rpc,
                 trust=trust,
-                as_of=as_of_dt,
+                as_of=as_of_value,
                 as_json=as_json,
                 min_confirmations=min_confirmations,
                 workers=workers,
@@ -351,7 +352,7 @@ def verify_command(
         verifier = Verifier.from_deployment(trust, rpc, *own, max_head_age=max_head_age)
         report = verifier.verify_application(
             items,
-            as_of=as_of_dt,
+            as_of=as_of_value,
             challenge=challenge,
             policy=pol,
             profession=profession,

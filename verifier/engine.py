@@ -965,13 +965,7 @@ class Verifier:
             at_block=at_block,
             chain_as_of=chain_as_of,
         )
-        as_of = checks.today_means_now(req.as_of, self.clock())
-        as_of_dt = checks.utc(as_of) or self.clock()
-        as_of_chain = int(as_of_dt.timestamp()) if as_of is not None else 0
-        if as_of is not None and as_of_chain < 1:
-            # the chain reads uint64 times, 0 meaning "now": a date before 1970 is read as of the
-            # first second (nothing was anchored then; check 9 fails it as not yet valid)
-            as_of_chain = 1
+        as_of_dt, as_of_chain = checks.as_of_instant(req.as_of, self.clock)
         if req.chain_as_of is not None:
             as_of_chain = req.chain_as_of
         prepared: list[Prepared] = []

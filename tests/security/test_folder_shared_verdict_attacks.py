@@ -288,3 +288,55 @@ def test_a_shared_verdict_carries_nothing_over_across_chunks_and_workers(batch, 
     monkeypatch.setattr(bulk, "TASK", 6)
     monkeypatch.setattr(ledger_reader, "BATCH_SIZE", 5)
     _assert_folder_matches(batch, workers=2)
+
+
+def _folder_reports(env: dict[str, Any], as_of: str | None) -> dict[str, dict[str, Any]]:
+    args = [str(env["folder"]), "--json", "--workers", "1"]
+    r = _verify(env, *args, *(["--as-of", as_of] if as_of else []))
+    assert r.exit_code == 1, r.output
+    return {res["source"]: res for res in json.loads(r.output)["results"]}
+
+
+def _single_report(env: dict[str, Any], name: str, as_of: str | None) -> dict[str, Any]:
+    r = _verify(env, str(env["folder"] / name), "--json", *(["--as-of", as_of] if as_of else []))
+    return json.loads(r.output)
+
+
+def test_the_folder_and_one_file_are_judged_as_of_the_same_instant(batch):
+    """One owner of "what instant is a verification as of" (``checks.as_of_instant``): the
+    folder path and ``verify FILE`` report the same ``asOf`` and ``chainAsOf`` (and verdict) for
+    an --as-of date without time (00:00 UTC that day), today's date (now), a date-time, and
+    none (now: the chain's block time)."""
+    anchor = datetime.fromtimestamp(batch["times"]["anchor"], UTC)
+    day_before = (anchor - timedelta(days=1)).date()
+    today = datetime.now(UTC).date().isoformat()
+    midnight = datetime(day_before.year, day_before.month, day_before.day, tzinfo=UTC)
+    expected = {
+        day_before.isoformat(): (
+            midnight.isoformat().replace("+00:00", "Z"),
+            int(midnight.timestamp()),
+        ),
+        _iso(batch["times"]["reinstated-suspended"]): (
+            _iso(batch["times"]["reinstated-suspended"]).replace("+00:00", "Z"),
+            batch["times"]["reinstated-suspended"],
+        ),
+        today: (None, 0),  # today's date means now, not its 00:00 UTC
+        None: (None, 0),
+    }
+    names = ["00-valid.json", "04-reinstated.json", "13-vp-revoked.json", "15-vp-valid.json"]
+    for as_of, (as_of_text, chain_as_of) in expected.items():
+        folder = _folder_reports(batch, as_of)
+        for name in names:
+            single = _single_report(batch, name, as_of)
+            mine = folder[name]
+            assert mine["outcome"] == single["outcome"], (as_of, name)
+            assert mine["chainAsOf"] == single["chainAsOf"] == chain_as_of, (as_of, name)
+            if as_of_text is not None:
+                assert mine["asOf"] == single["asOf"] == as_of_text, (as_of, name)
+            else:  # now: each path's own clock, the same instant within the test's run
+                gap = abs(
+                    datetime.fromisoformat(mine["asOf"]) - datetime.fromisoformat(single["asOf"])
+                )
+                assert gap < timedelta(minutes=2), (as_of, name, mine["asOf"], single["asOf"])
+        if as_of == day_before.isoformat():  # before the anchor: nothing is anchored yet
+            assert all(r["outcome"]["code"] == "INVALID" for r in folder.values()), as_of
