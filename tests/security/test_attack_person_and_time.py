@@ -220,8 +220,7 @@ def test_the_wallet_normalizes_document_numbers_as_person_py():
     "SS12345", "FF1", "I123" and "S1" there, refused by person.py. Both now refuse the same
     numbers and normalize the rest alike."""
     node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
+    assert node is not None, "node is not installed (make setup-system installs it)"
     script = (
         "const W = require(process.argv[1]).TalentProofWallet; const out = [];"
         "for (const n of JSON.parse(process.argv[2])) {"
