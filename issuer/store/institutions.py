@@ -54,13 +54,15 @@ def active_signing_keys(session: Session, institution_id: int) -> list[SigningKe
     )
 
 
-def newest_active_signing_key(session: Session, institution_id: int) -> SigningKey | None:
-    """The institution's newest active signing key, if any."""
-    return session.scalar(
-        select(SigningKey)
-        .where(SigningKey.institution_id == institution_id, SigningKey.active.is_(True))
-        .order_by(SigningKey.id.desc())
-    )
+def newest_signing_key(
+    session: Session, institution_id: int, *, active: bool = True
+) -> SigningKey | None:
+    """The institution's newest signing key (``active``: among its active ones only; else
+    active or retired), if any."""
+    query = select(SigningKey).where(SigningKey.institution_id == institution_id)
+    if active:
+        query = query.where(SigningKey.active.is_(True))
+    return session.scalar(query.order_by(SigningKey.id.desc()).limit(1))
 
 
 def api_keys(session: Session, institution_id: int) -> list[ApiKey]:
@@ -172,26 +174,15 @@ def close_keys_on_chain(
     """Retire the signing keys ``key_ids`` that are still active, recording that the ledger
     closed them at ``at``; (institution id, slug, key id) of each one retired here."""
     closed: list[tuple[int, str, int]] = []
-    for key in session.scalars(
-        select(SigningKey).where(SigningKey.id.in_(key_ids), SigningKey.active.is_(True))
-    ):
+    for key, slug in session.execute(
+        select(SigningKey, InstitutionRow.slug)
+        .join(InstitutionRow, InstitutionRow.id == SigningKey.institution_id)
+        .where(SigningKey.id.in_(key_ids), SigningKey.active.is_(True))
+    ).tuples():
         key.active = False
         key.retired_at = key.closed_on_chain_at = at
-        slug = session.scalar(
-            select(InstitutionRow.slug).where(InstitutionRow.id == key.institution_id)
-        )
-        closed.append((key.institution_id, slug or "", key.id))
+        closed.append((key.institution_id, slug, key.id))
     return closed
-
-
-def newest_signing_key(session: Session, institution_id: int) -> SigningKey | None:
-    """The institution's newest signing key, active or retired (None: it has none)."""
-    return session.scalar(
-        select(SigningKey)
-        .where(SigningKey.institution_id == institution_id)
-        .order_by(SigningKey.id.desc())
-        .limit(1)
-    )
 
 
 def closed_on_chain(session: Session, key_id: int) -> bool:

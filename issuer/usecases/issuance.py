@@ -64,7 +64,7 @@ class _PendingIssue:
 def _no_signing_key(session: Any, inst: InstitutionRow | None, institution_id: int) -> str:
     """Why the institution cannot sign: the ledger closed its key (the operator's remedy named),
     or it has none."""
-    last = institution_store.newest_signing_key(session, institution_id)
+    last = institution_store.newest_signing_key(session, institution_id, active=False)
     if inst is not None and last is not None and last.closed_on_chain_at is not None:
         return (
             "the institution's signing key was revoked on the ledger (or its validity window "
@@ -106,7 +106,7 @@ class Issuance:
                     signers.put(institution_id, cached, at=now)
                     return cached
             inst = session.get(InstitutionRow, institution_id)
-            row = institution_store.newest_active_signing_key(session, institution_id)
+            row = institution_store.newest_signing_key(session, institution_id)
             if inst is None or row is None:
                 raise Conflict(_no_signing_key(session, inst, institution_id))
             seed = self.c.vault.open(row.seed_enc, context=f"signing-key:{row.id}")
