@@ -138,6 +138,24 @@ def _node_start(port: int, state_dir: Path) -> subprocess.Popen[str]:
     )
 
 
+def _stopped(proc: subprocess.Popen[str], state_dir: Path) -> None:
+    """Wait for `node start` to exit after a signal; on failure show what it and Anvil said.
+
+    Its stop waits up to 10 s for Anvil to dump its state, then 5 s after SIGTERM and 5 s after
+    SIGKILL; 60 s leaves room for a loaded CI machine."""
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        log = state_dir / "anvil.log"
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+        pytest.fail(
+            f"node start did not exit within 60 s: stdout {out!r} stderr {err!r} log {tail}"
+        )
+    assert proc.returncode == 0, (out, err)
+
+
 @pytest.mark.integration
 def test_node_start_runs_until_interrupted_and_persists_state(tmp_path: Path) -> None:
     port = free_port()
@@ -151,7 +169,7 @@ def test_node_start_runs_until_interrupted_and_persists_state(tmp_path: Path) ->
         assert mined >= 1
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(30)
+        _stopped(proc, tmp_path)
     assert (tmp_path / "anvil-state.json").exists()
     proc = _node_start(port, tmp_path)
     try:
@@ -159,7 +177,7 @@ def test_node_start_runs_until_interrupted_and_persists_state(tmp_path: Path) ->
         assert connect(f"http://127.0.0.1:{port}").eth.block_number == mined
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        _stopped(proc, tmp_path)
 
 
 GOVERNANCE_COMMANDS = (
