@@ -121,6 +121,11 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: when the operator rotated the key out (migration 0010): retired in the normal course,
+    #: not believed stolen, so the revocations and suspensions it asked that still wait in the
+    #: queue are sent (only its reinstatements are dropped). None for a key never rotated, or
+    #: one revoked since (the operator then believes it stolen: all its queued changes stop).
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class AnchorBatch(Base):
@@ -196,7 +201,8 @@ class StatusChange(Base):
     ``failed`` (the registry refused it, or it was not sent: ``error``). The anchoring worker
     applies the pending ones in ``id`` order (migration 0004). ``api_key_id`` is the API key
     that asked for it (migration 0008; None before): a change not sent yet is dropped when the
-    operator has revoked that key or suspended the institution's API access since."""
+    operator has revoked that key or suspended the institution's API access since; a key
+    rotated out (migration 0010) drops only its reinstatements."""
 
     __tablename__ = "status_changes"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -1,15 +1,18 @@
 """The store's queries on status changes (revoke, suspend, reinstate), queued and applied."""
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from ..db import InstitutionRow, StatusChange
-from .institutions import standing
+from ..db import ApiKey, InstitutionRow, StatusChange
 
 #: Status changes not yet applied: queued, or sent and awaiting their receipt.
 QUEUED_STATES = ("pending", "sent")
+#: The changes that withdraw a credential's validity: a key rotated out still sends the ones it
+#: asked (dropped, a credential its issuer withdrew would stay valid on the chain).
+RESTRICTIVE_ACTIONS = ("revoke", "suspend")
 
 
 def applied_credential_ids(session: Session, institution_id: int) -> list[str]:
@@ -37,10 +40,17 @@ def queued_count(session: Session) -> int:
 
 
 def queued_for(session: Session, institution_id: int) -> Any:
-    """(action, credential ids joined by newlines) of the institution's queued changes, in
-    order."""
+    """(action, credential ids joined by newlines, when the asking API key was revoked, when it
+    was rotated out) of the institution's queued changes, in order; the key's times are None
+    for a change without a key."""
     return session.execute(
-        select(StatusChange.action, StatusChange.credential_ids)
+        select(
+            StatusChange.action,
+            StatusChange.credential_ids,
+            ApiKey.revoked_at,
+            ApiKey.rotated_at,
+        )
+        .outerjoin(ApiKey, ApiKey.id == StatusChange.api_key_id)
         .where(
             StatusChange.institution_id == institution_id,
             StatusChange.state.in_(QUEUED_STATES),
@@ -153,22 +163,72 @@ def naming(session: Session, institution_id: int, credential_id: str) -> list[St
     )
 
 
-def requester_stopped(session: Session, institution_id: int, api_key_id: str | None) -> str | None:
-    """Why a change not sent yet must not be sent: the operator suspended its institution's API
-    access, or revoked (or rotated) the API key that asked for it since (a stolen key's changes
-    stop with the key); None when it may be sent. A change recorded before migration 0008 has
-    no key: only the institution's access is checked."""
-    status, revoked = standing(session, institution_id, api_key_id)
+def _requester_standing(
+    session: Session, institution_id: int, api_key_id: str | None
+) -> tuple[str | None, dt.datetime | None, dt.datetime | None]:
+    """(the institution's status (None: no such institution), when the API key ``api_key_id``
+    was revoked, when it was rotated out) in one statement; the key's times are None without a
+    key, or for a key not stored."""
+    if not api_key_id:
+        status = session.scalar(
+            select(InstitutionRow.status).where(InstitutionRow.id == institution_id)
+        )
+        return status, None, None
+    revoked = select(ApiKey.revoked_at).where(ApiKey.id == api_key_id).scalar_subquery()
+    rotated = select(ApiKey.rotated_at).where(ApiKey.id == api_key_id).scalar_subquery()
+    row = session.execute(
+        select(InstitutionRow.status, revoked, rotated).where(InstitutionRow.id == institution_id)
+    ).first()
+    return (None, None, None) if row is None else (row[0], row[1], row[2])
+
+
+def requester_stopped(
+    session: Session,
+    institution_id: int,
+    api_key_id: str | None,
+    action: str,
+    *,
+    stays_suspended: bool = False,
+) -> str | None:
+    """Why a change not sent yet must not be sent; None when it may be sent.
+
+    - the operator suspended the institution's API access: every change waits no more;
+    - the operator revoked the API key that asked for it (believed stolen: a stolen key's
+      reinstatements and revocations stop with the key, the latter being final harm);
+    - the operator rotated that key out (retired in the normal course, not believed stolen):
+      only a reinstatement is dropped (dropped, it leaves a credential suspended: a false
+      INVALID at worst); its revocations and suspensions (`RESTRICTIVE_ACTIONS`) are sent, as
+      the institution asked, since dropping one leaves on the chain a credential the issuer
+      withdrew: a verifier would say VALID. ``stays_suspended``: the credentials the dropped
+      reinstatement names are suspended now (its reason says they stay so).
+
+    A change recorded before migration 0008 has no key: only the institution's access is
+    checked; a key retired before migration 0010 has no rotation time and counts as revoked."""
+    status, revoked_at, rotated_at = _requester_standing(session, institution_id, api_key_id)
     if status != "active":
         return (
             "not sent: the institution's API access was suspended by this service's operator "
             "before the change could be sent; ask again once it is reactivated if the "
             "institution still wants it"
         )
-    if revoked:
+    if revoked_at is None:
+        return None
+    if rotated_at is None:
         return (
-            f"not sent: the API key that asked for it ({api_key_id}) was revoked (or "
-            "rotated) by this service's operator before the change could be sent; ask "
-            "again with a current key if the institution still wants it"
+            f"not sent: the API key that asked for it ({api_key_id}) was revoked by this "
+            "service's operator before the change could be sent; ask again with a current key "
+            "if the institution still wants it"
         )
-    return None
+    if action in RESTRICTIVE_ACTIONS:
+        return None
+    stays = (
+        "the credentials it names stay suspended"
+        if stays_suspended
+        else "the credentials it names stay as the chain shows them"
+    )
+    return (
+        f"not sent: the API key that asked for it ({api_key_id}) was rotated by this "
+        "service's operator before the change could be sent; a rotated key's queued "
+        f"reinstatement is not sent (its revocations and suspensions are), so {stays}; ask "
+        "again with the current key if the institution still wants it reinstated"
+    )

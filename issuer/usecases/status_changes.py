@@ -141,7 +141,7 @@ class StatusChanges:
             missing = [c for c in credential_ids if c not in found]
             if missing:
                 raise NotFound(f"no credential {missing[0]!r}")
-            projected = self._projected_status(session, institution_id, found)
+            projected = self._projected_status(session, institution_id, found, action)
             for cid in credential_ids:
                 revoked, suspended, queued = projected[cid]
                 later = " (once the queued changes are applied)" if queued else ""
@@ -199,15 +199,30 @@ class StatusChanges:
 
     @staticmethod
     def _projected_status(
-        session: Session, institution_id: int, rows: dict[str, CredentialRow]
+        session: Session, institution_id: int, rows: dict[str, CredentialRow], asked: str
     ) -> dict[str, tuple[bool, bool, bool]]:
         """Each credential's (revoked, suspended, changed by a queued change) once the
-        institution's queued changes are applied in order."""
+        institution's queued changes are applied in order, as judged for a new ``asked``
+        change.
+
+        A queued change of an API key the operator retired since is not counted when the
+        worker drops it (any change of a revoked key, a rotated key's reinstatement), nor, for
+        a new revocation or suspension, at all: the operator may still revoke a rotated key
+        (its changes are then dropped), and a request withdrawing a credential's validity must
+        never be refused on the strength of a change that may not be sent (the credential
+        would stay valid on chain). A duplicate is harmless: the worker finds its effect on
+        chain and records it applied."""
         state = {
             cid: [r.revoked_at is not None, bool(r.suspended), False] for cid, r in rows.items()
         }
         queued = store.queued_for(session, institution_id)
-        for action, ids in queued:
+        for action, ids, key_revoked_at, key_rotated_at in queued:
+            if key_revoked_at is not None and (
+                asked in store.RESTRICTIVE_ACTIONS
+                or key_rotated_at is None
+                or action not in store.RESTRICTIVE_ACTIONS
+            ):
+                continue
             for cid in ids.split("\n"):
                 entry = state.get(cid)
                 if entry is None:
@@ -429,13 +444,22 @@ class StatusChanges:
             assert inst is not None
             account_key = open_account_key(self.c.vault, inst)
             ids = change.credential_ids.split("\n")
-            by_id = {r.id: r.credential_hash for r in credential_store.by_ids(session, ids)}
+            rows = credential_store.by_ids(session, ids)
+            by_id = {r.id: r.credential_hash for r in rows}
             hashes = [by_id[c] for c in ids if c in by_id]
             action, state, record = change.action, change.state, change.tx_record
             issuer_id = inst.chain_issuer_id
             # the operator may have revoked the asking key, or suspended the institution's API
-            # access, while the change waited (a stolen key's reinstatements and revocations)
-            stopped = store.requester_stopped(session, inst.id, change.api_key_id)
+            # access, while the change waited (a stolen key's reinstatements and revocations);
+            # a key rotated out stops only its reinstatements (never a revocation the issuer
+            # asked for: the chain would keep the credential valid)
+            stopped = store.requester_stopped(
+                session,
+                inst.id,
+                change.api_key_id,
+                action,
+                stays_suspended=bool(rows) and all(r.suspended for r in rows),
+            )
         if stopped is not None and state == "pending":
             self._mark_failed(change_id, stopped, refused_by="the service")
             return True

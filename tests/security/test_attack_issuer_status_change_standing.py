@@ -10,16 +10,31 @@ worker must not send what that key asked: each such change ends ``failed`` sayin
 the change and in the credential's anchor status; the chain keeps the suspension and the good
 credential. A change another, current key asked for is applied as before (real issuer service
 and Anvil: tests/issuer's fixtures).
+
+A routine rotation is not a revocation: the institution's revocations and suspensions queued
+while the ledger was unreachable (a replica on a closed RPC port, same database) must reach the
+chain after its key is rotated, or a credential its issuer revoked verifies VALID; only the
+rotated key's reinstatements are dropped (a false INVALID at worst), saying why. A rotated key
+revoked later (found stolen) drops all its queued changes, and a retired key's queued change
+never makes the service refuse the institution's own revocation or suspension.
 """
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
+from tests.issuer.conftest import (  # noqa: F401
+    client,
+    issuer_chain,
+    make_service,
+    pg_server,
+    pg_url,
+    service,
+)
 from tests.issuer.issuer_helpers import (
     bearer,
     degree_request,
@@ -48,14 +63,27 @@ def _change(client: TestClient, token: str, action: str, cred_id: str) -> dict[s
     return dict(r.json())
 
 
-def _verdict(issuer_chain: dict[str, Any], document: dict[str, Any]) -> str:
+def _report(issuer_chain: dict[str, Any], document: dict[str, Any]) -> Any:
+    """The real verifier's report on ``document``, reading the chain the issuer anchors on."""
     from talentproof.ledger.reader import RegistryReader
     from talentproof.verifier.engine import Verifier
     from talentproof.verifier.trust import TrustedDeployment
 
     trust = TrustedDeployment.load(issuer_chain["deployment_file"])
     reader = RegistryReader(issuer_chain["rpc_url"], trust.registry)
-    return str(Verifier(reader, trust).verify_document(document).verdict.name)
+    return Verifier(reader, trust).verify_document(document)
+
+
+def _verdict(issuer_chain: dict[str, Any], document: dict[str, Any]) -> str:
+    return str(_report(issuer_chain, document).verdict.name)
+
+
+def _failed_checks(issuer_chain: dict[str, Any], document: dict[str, Any]) -> str:
+    """The messages of the checks the credential fails, joined (empty when it passes)."""
+    from talentproof.verifier.report import Status
+
+    report = _report(issuer_chain, document)
+    return " | ".join(c.message for c in report.checks if c.status is Status.FAIL)
 
 
 @pytest.mark.parametrize("stop", ["key revoked", "institution suspended"])
@@ -124,3 +152,223 @@ def test_attack_stolen_key_status_changes_are_not_sent_after_the_operator_acts(
     # the dropped changes no longer count in what the service projects: the institution may
     # suspend the good credential (a dropped revocation would have made it final)
     assert _change(client, own, "suspend", good["id"])["state"] == "pending"
+
+
+def _rotate(client: TestClient, slug: str, key_id: str) -> dict[str, Any]:
+    """The operator rotates API key ``key_id`` of ``slug`` (routine): the new key and token."""
+    r = client.post(
+        f"/operator/institutions/{slug}/api-keys/{key_id}/rotate", headers=operator_headers()
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def _queue_while_the_ledger_is_down(
+    make_service: Any, changes: list[tuple[str, str, str]], **database: str
+) -> list[dict[str, Any]]:
+    """Ask for ``changes`` ((token, action, credential id), in order) from a replica of the
+    service whose ledger is unreachable (same database: ``database`` overrides the test's
+    SQLite file, RPC on a closed port): each is queued, and that replica's worker pass fails
+    for the ledger, leaving them all pending."""
+    from talentproof.issuer.anchoring import AnchorWorker
+    from talentproof.issuer.app import create_app
+    from talentproof.issuer.errors import LedgerUnavailable
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = int(sock.getsockname()[1])
+    offline = make_service(rpc_url=f"http://127.0.0.1:{closed}", **database)
+    with TestClient(create_app(offline, run_worker=False)) as down:
+        queued = [_change(down, token, action, cid) for token, action, cid in changes]
+        with pytest.raises(LedgerUnavailable):
+            AnchorWorker(offline).run_once(force=True)
+        for change in queued:
+            assert down.get(change["poll"], headers=bearer(changes[0][0])).json()["state"] == (
+                "pending"
+            )
+    return queued
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_attack_a_rotation_does_not_drop_the_revocations_asked_while_the_ledger_was_down(
+    make_service: Any, issuer_chain: dict[str, Any], request: pytest.FixtureRequest, database: str
+) -> None:
+    """The institution revokes a credential (and suspends another, then reinstates it) while
+    the ledger is unreachable; the operator then rotates its API key in the normal course. The
+    revocation and the suspension must still reach the chain (before the fix both were dropped:
+    the revoked credential verified VALID); only the retired key's reinstatement is dropped,
+    saying why and that the credential stays suspended (a false INVALID at worst). On SQLite
+    and on PostgreSQL (the queries judging the key)."""
+    from talentproof.issuer.app import create_app
+
+    url = {"database_url": request.getfixturevalue("pg_url")} if database == "postgres" else {}
+    service = make_service(**url)
+    with TestClient(create_app(service, run_worker=False)) as client:
+        _rotation_keeps_the_revocation(client, service, make_service, issuer_chain, url)
+
+
+def _rotation_keeps_the_revocation(
+    client: TestClient,
+    service: Any,
+    make_service: Any,
+    issuer_chain: dict[str, Any],
+    url: dict[str, str],
+) -> None:
+    from talentproof.issuer.anchoring import AnchorWorker
+
+    inst = onboard(client)
+    slug, own, own_id = inst["slug"], inst["api_key"]["token"], inst["api_key"]["id"]
+    revoked, inquiry = (_issue(client, own, 50 + n) for n in range(2))
+    worker = AnchorWorker(service)
+    worker.drain(30)
+    docs = {
+        c["id"]: client.get(f"/credentials/{c['id']}", headers=bearer(own)).json()
+        for c in (revoked, inquiry)
+    }
+    assert _verdict(issuer_chain, docs[revoked["id"]]) == "VALID"
+
+    revoke, suspend, reinstate = _queue_while_the_ledger_is_down(
+        make_service,
+        [
+            (own, "revoke", revoked["id"]),
+            (own, "suspend", inquiry["id"]),
+            (own, "reinstate", inquiry["id"]),
+        ],
+        **url,
+    )
+    new = _rotate(client, slug, own_id)  # routine: the old key is retired, not believed stolen
+    token = new["token"]
+    worker.drain(30)  # the ledger answers again
+
+    # the verifier reads the revocation from the chain (before the fix: VALID)
+    assert _verdict(issuer_chain, docs[revoked["id"]]) == "INVALID"
+    assert "Revoked by" in _failed_checks(issuer_chain, docs[revoked["id"]])
+    for kept in (revoke, suspend):
+        body = client.get(kept["poll"], headers=bearer(token)).json()
+        assert body["state"] == "applied" and body["txHash"], body
+
+    # the retired key's reinstatement is dropped, and its record says why and what remains
+    dropped = client.get(reinstate["poll"], headers=bearer(token)).json()
+    assert dropped["state"] == "failed" and dropped["txHash"] is None, dropped
+    error = dropped["error"]
+    assert error.startswith("not sent") and "rotated" in error and own_id in error, error
+    assert "stay suspended" in error and "reinstatement" in error, error
+    anchor = client.get(f"/credentials/{inquiry['id']}/anchor", headers=bearer(token)).json()
+    last = anchor["statusChanges"][-1]
+    assert last["id"] == reinstate["id"] and last["state"] == "failed", anchor
+    assert last["error"] == error, last
+    assert _verdict(issuer_chain, docs[inquiry["id"]]) == "INVALID"
+    assert "Suspended by" in _failed_checks(issuer_chain, docs[inquiry["id"]])
+
+    # the institution may ask again with its current key: the reinstatement is applied
+    again = _change(client, token, "reinstate", inquiry["id"])
+    worker.drain(30)
+    assert client.get(again["poll"], headers=bearer(token)).json()["state"] == "applied"
+    assert _verdict(issuer_chain, docs[inquiry["id"]]) == "VALID"
+
+
+def test_attack_a_rotated_key_then_revoked_drops_its_queued_changes(
+    client: TestClient, service: Any, make_service: Any, issuer_chain: dict[str, Any]
+) -> None:
+    """A key rotated out, then revoked by the operator who learns it was stolen: the
+    revocation supersedes the rotation, and every change the key asked that is still queued
+    (revoking a good credential: final harm) is dropped, naming the revocation, as for a key
+    revoked outright."""
+    from talentproof.issuer.anchoring import AnchorWorker
+
+    inst = onboard(client)
+    slug, own = inst["slug"], inst["api_key"]["token"]
+    r = client.post(
+        f"/operator/institutions/{slug}/api-keys",
+        headers=operator_headers(),
+        json={"scopes": ["revoke", "read"], "name": "stolen"},
+    )
+    assert r.status_code == 201, r.text
+    stolen = r.json()
+    good, other = (_issue(client, own, 60 + n) for n in range(2))
+    worker = AnchorWorker(service)
+    worker.drain(30)
+    docs = {
+        c["id"]: client.get(f"/credentials/{c['id']}", headers=bearer(own)).json()
+        for c in (good, other)
+    }
+    revoke, suspend = _queue_while_the_ledger_is_down(
+        make_service,
+        [(stolen["token"], "revoke", good["id"]), (stolen["token"], "suspend", other["id"])],
+    )
+    _rotate(client, slug, stolen["id"])
+    stop_api_key(client, slug, stolen["id"], "key revoked")  # now believed stolen
+    keys = client.get(f"/operator/institutions/{slug}/api-keys", headers=operator_headers())
+    listed = {k["id"]: k for k in keys.json()}
+    assert listed[stolen["id"]]["revoked_at"] and listed[stolen["id"]]["rotated_at"] is None
+    worker.drain(30)
+
+    for dropped in (revoke, suspend):
+        body = client.get(dropped["poll"], headers=bearer(own)).json()
+        assert body["state"] == "failed" and body["txHash"] is None, body
+        assert body["error"].startswith("not sent") and "was revoked" in body["error"], body
+        assert "rotated" not in body["error"], body
+    assert _verdict(issuer_chain, docs[good["id"]]) == "VALID"
+    assert _verdict(issuer_chain, docs[other["id"]]) == "VALID"
+
+
+@pytest.mark.parametrize("retired", ["key revoked", "key rotated"])
+def test_attack_a_retired_keys_queued_change_never_refuses_the_institutions_own(
+    client: TestClient,
+    service: Any,
+    make_service: Any,
+    issuer_chain: dict[str, Any],
+    retired: str,
+) -> None:
+    """A key's revocation and suspension wait in the queue (ledger down) and the operator
+    retires the key. The institution then revokes and suspends the same credentials with its
+    own key: before the fix it was refused (409 "revoked (once the queued changes are
+    applied)", "already suspended") on the strength of changes the worker drops (a revoked
+    key's) or may still drop (a rotated key's, should the operator revoke it): the credentials
+    stayed VALID on chain. Both are accepted and reach the chain; duplicates end applied."""
+    from talentproof.issuer.anchoring import AnchorWorker
+
+    inst = onboard(client)
+    slug, own = inst["slug"], inst["api_key"]["token"]
+    r = client.post(
+        f"/operator/institutions/{slug}/api-keys",
+        headers=operator_headers(),
+        json={"scopes": ["revoke", "read"], "name": "other"},
+    )
+    assert r.status_code == 201, r.text
+    other = r.json()
+    fraud, inquiry = (_issue(client, own, 70 + n) for n in range(2))
+    worker = AnchorWorker(service)
+    worker.drain(30)
+    docs = {
+        c["id"]: client.get(f"/credentials/{c['id']}", headers=bearer(own)).json()
+        for c in (fraud, inquiry)
+    }
+    theirs = _queue_while_the_ledger_is_down(
+        make_service,
+        [(other["token"], "revoke", fraud["id"]), (other["token"], "suspend", inquiry["id"])],
+    )
+    if retired == "key revoked":
+        stop_api_key(client, slug, other["id"], "key revoked")
+    else:
+        _rotate(client, slug, other["id"])
+    ours = [
+        _change(client, own, "revoke", fraud["id"]),
+        _change(client, own, "suspend", inquiry["id"]),
+    ]
+    worker.drain(30)
+
+    assert _verdict(issuer_chain, docs[fraud["id"]]) == "INVALID"
+    assert "Revoked by" in _failed_checks(issuer_chain, docs[fraud["id"]])
+    assert _verdict(issuer_chain, docs[inquiry["id"]]) == "INVALID"
+    assert "Suspended by" in _failed_checks(issuer_chain, docs[inquiry["id"]])
+    for change in ours:
+        assert client.get(change["poll"], headers=bearer(own)).json()["state"] == "applied"
+    for change in theirs:
+        body = client.get(change["poll"], headers=bearer(own)).json()
+        if retired == "key revoked":
+            assert body["state"] == "failed" and "was revoked" in body["error"], body
+        else:
+            assert body["state"] == "applied", body

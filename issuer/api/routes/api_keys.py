@@ -55,15 +55,27 @@ def _api_key_route(action: str, change: Any, shape: Any) -> Any:
 
 
 # a rotation answers as a creation (the new key), a revocation as done
-for _action, _change, _shape, _summary in (
-    ("revoke", IssuerService.revoke_api_key, done, "Revoke an API key"),
+for _action, _change, _shape, _summary, _description in (
+    (
+        "revoke",
+        IssuerService.revoke_api_key,
+        done,
+        "Revoke an API key",
+        "For a key believed stolen (a rotated key may be revoked too): every status change it "
+        'asked that is not sent yet is dropped (`failed`, `error` "not sent: ...").',
+    ),
     (
         "rotate",
         IssuerService.rotate_api_key,
         created,
         "Rotate an API key (same scopes; the old key stops working)",
+        "Retires the key in the normal course: the revocations and suspensions it asked that "
+        "are not sent yet are still sent; its queued reinstatements are dropped (`failed`, "
+        '`error` "not sent: ..." naming the rotation).',
     ),
 ):
-    router.post(f"/operator/institutions/{{slug}}/api-keys/{{key_id}}/{_action}", summary=_summary)(
-        _api_key_route(_action, _change, _shape)
-    )
+    router.post(
+        f"/operator/institutions/{{slug}}/api-keys/{{key_id}}/{_action}",
+        summary=_summary,
+        description=_description,
+    )(_api_key_route(_action, _change, _shape))
