@@ -5,6 +5,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .. import _cred
@@ -25,6 +26,20 @@ KEY_RECORDS_TTL_S = 2.0
 #: While the ledger is unreachable did.json serves the last read of the keys up to this long
 #: (seconds), then answers 503.
 KEY_RECORDS_STALE_MAX_S = 300.0
+#: While the ledger is unreachable a status list serves the last read of the registry up to this
+#: long (seconds), then answers 503: never a list signed from the service's own mirror alone,
+#: which knows nothing of governance's revocations and suspensions.
+STATUS_READS_STALE_MAX_S = KEY_RECORDS_STALE_MAX_S
+
+
+@dataclass(frozen=True, slots=True)
+class _StatusRead:
+    """The last list read from the registry for one (institution, purpose): its set bits, the
+    ``validFrom`` it was signed with and when it was read (`time.monotonic`)."""
+
+    bits: frozenset[int]
+    stamp: str
+    checked_at: float
 
 
 def _iso(unix: int) -> str:
@@ -43,6 +58,8 @@ class Publication:
         self._key_reads: dict[int, SigningKeyRecords] = {}
         self._key_lock = threading.Lock()
         self._key_failed_at = -float("inf")  # monotonic time of the last failed read
+        #: (institution id, purpose) -> the last status list read from the registry
+        self._status_reads: dict[tuple[int, str], _StatusRead] = {}
 
     def did_document(self, slug: str) -> dict[str, Any]:
         """The institution's did:web document as the registry vouches for its keys now.
@@ -124,9 +141,15 @@ class Publication:
     ) -> dict[str, Any]:
         """The institution's signed Bitstring Status List credential for ``purpose``.
 
-        Derived from chain state: every credential that ever had a status change recorded is
-        checked against the registry (``credentialStatusAt``); if the ledger is unreachable the
-        last confirmed local mirror is used and ``ledgerState`` says so.
+        Derived from chain state: every credential that ever had a status change recorded, and
+        every credential and batch the registry's status events name, is checked against the
+        registry (``credentialStatusAt``). While the ledger is unreachable the last list read
+        from the registry serves (with the service's own recorded changes), signed with the
+        ``validFrom`` of that read and ``ledgerState`` saying how old it is, up to
+        `STATUS_READS_STALE_MAX_S` seconds; then, or with no read at all (a service started
+        while its ledger is down), `LedgerUnavailable` (503). Never a list from the local mirror
+        alone: it holds only what this service changed, so governance's revocations and
+        suspensions would be signed away as "in good standing" with a fresh date.
         """
         if purpose not in STATUS_PURPOSES:
             raise NotFound(f"no status list {purpose!r}; expected one of {list(STATUS_PURPOSES)}")
@@ -140,6 +163,8 @@ class Publication:
             top = credential_store.top_status_index(session, inst.id)
             source = "chain"
             set_bits: list[int] = []
+            stamp = (now or utcnow()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            key = (inst.id, purpose)
             try:
                 if inst.chain_issuer_id is None:
                     raise LedgerUnavailable("no on-chain issuer id")
@@ -160,13 +185,30 @@ class Publication:
                     set_bits.extend(
                         credential_store.status_indexes_in_batches(session, inst.id, revoked_roots)
                     )
-            except LedgerUnavailable:
-                source = "local mirror (ledger unavailable)"
+                read = _StatusRead(frozenset(set_bits), stamp, time.monotonic())
+                with self._key_lock:
+                    if len(self._status_reads) > 10_000:
+                        self._status_reads.clear()
+                    self._status_reads[key] = read
+            except LedgerUnavailable as exc:
+                with self._key_lock:
+                    last = self._status_reads.get(key)
+                age = time.monotonic() - last.checked_at if last is not None else None
+                if last is None or age is None or age > STATUS_READS_STALE_MAX_S:
+                    when = "never" if age is None else f"{int(age)} s ago"
+                    raise LedgerUnavailable(
+                        f"the {purpose} status list of {slug!r} is signed only from the "
+                        f"registry, which this service last read {when} ({exc}): its own "
+                        "records know nothing of governance's revocations and suspensions"
+                    ) from exc
+                source = f"chain (read {int(age)} s ago; ledger unavailable)"
+                stamp = last.stamp  # the list says when the registry was read, not now
+                set_bits = list(last.bits)
+                # and what this service changed itself since (a bit set, never one cleared)
                 for cand in candidates:
                     if cand.revoked_at is not None if purpose == "revocation" else cand.suspended:
                         set_bits.append(cand.status_index)
             _key_id, signer = self.signer_for(inst.id)
-            stamp = (now or utcnow()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             url = f"{self.c.settings.public_url}/institutions/{slug}/status/{purpose}"
             doc = {
                 "@context": ["https://www.w3.org/ns/credentials/v2"],

@@ -88,9 +88,10 @@ def test_attack_a_restarted_service_without_its_ledger_signs_no_list(
 
 
 def test_attack_a_service_losing_its_ledger_keeps_the_last_read_of_the_registry(
-    make_service: Any, issuer_chain: dict[str, Any]
+    make_service: Any, issuer_chain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from talentproof.issuer.app import create_app
+    from talentproof.issuer.usecases import publication
 
     url = urlsplit(issuer_chain["rpc_url"])
     proxy = _FreezableProxy((url.hostname or "127.0.0.1", int(url.port or 8545)))
@@ -115,5 +116,10 @@ def test_attack_a_service_losing_its_ledger_keeps_the_last_read_of_the_registry(
             assert r.json()["validFrom"] == first.json()["validFrom"], r.json()["validFrom"]
             found = check(revoked["credential"], datetime.now(UTC), client)
             assert found.status["revocation"] == "set", found.status
+            # past the bound, no list at all rather than an old one
+            monkeypatch.setattr(publication, "STATUS_READS_STALE_MAX_S", 0.0)
+            r = client.get(f"/institutions/{slug}/status/revocation")
+            assert r.status_code == 503, (r.status_code, r.text[:300])
+            assert "last read" in r.text, r.text
     finally:
         proxy.close()
