@@ -98,6 +98,11 @@ def _read_chunk(
     try:
         verifier.node_chain_id()
         answers = read_many(verifier.reader, [p.query for p in need], as_of_chain, block)  # type: ignore[misc]
+        last = None
+        for v in answers:  # the chain each was read on (one pinned block: asked once)
+            if v is not last:
+                verifier.chain_id_of(v)
+                last = v
     except LedgerError as exc:
         text = str(exc).strip().splitlines()
         return {}, f"{type(exc).__name__}: {text[0] if text else ''}"

@@ -161,6 +161,10 @@ class ChainReader(Protocol):
         """``verify_credential`` of each query (its five ``bytes32`` arguments), all at one block."""
         ...
 
+    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """The results of several JSON-RPC calls sent as one request (to one endpoint)."""
+        ...
+
     def close(self) -> None:
         """Close the calling thread's connection to the node."""
         ...
@@ -483,6 +487,11 @@ class Verifier:
     #: VERIFIABLE, naming the head, and with several endpoints the next one is read instead.
     max_head_age: float = 0.0
     _chain_id: int | None = field(default=None, init=False, repr=False)
+    #: With several endpoints: the chain id of each block a verdict was read at, by its hash
+    #: (:meth:`chain_id_of`), asked of an endpoint holding that very block.
+    _chain_ids: dict[bytes, int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     #: Checks 5-8 by everything they depend on (:class:`~talentproof.verifier.memo.ChainChecksMemo`).
     _chain_memo: memo.ChainChecksMemo = field(
         default_factory=memo.ChainChecksMemo, init=False, repr=False, compare=False
@@ -659,6 +668,47 @@ class Verifier:
             self._chain_id = int(self.reader.chain_id())
         return self._chain_id
 
+    def chain_id_of(self, verdict: Any) -> int:
+        """The chain id of the node that answered ``verdict`` (check 5 compares it with the
+        payload's and the trusted one's; raises LedgerError when it cannot be told).
+
+        One endpoint: the node's chain id, read once (:meth:`node_chain_id`). Several: reads
+        fail over from one endpoint to the next, which may be a node of another chain holding a
+        registry at the same address (a misconfigured standby, a test network deployed with the
+        same key), so a chain id read once on the first endpoint must not vouch for a verdict
+        another one served (a false VALID, tests/security/test_attack_fastpath_chain_id.py).
+        The chain id is asked, in one request to one endpoint, with the hash of the verdict's
+        block at its number: equal to the verdict's, that endpoint holds the very block the
+        verdict was read at (a block hash names one chain's history), and its chain id is the
+        verdict's. Kept by block hash (a folder's reads share one pinned block; the service's
+        one per new block). Another hash there (the endpoint changed between the read and the
+        question, or lags behind it) cannot tell: ChainUnavailable (not verifiable)."""
+        endpoints = self.reader.endpoints
+        if endpoints is None:
+            return self.node_chain_id()
+        block_hash = getattr(verdict, "block_hash", b"")
+        key = bytes(block_hash) if isinstance(block_hash, bytes | bytearray) else b""
+        found = self._chain_ids.get(key) if key else None
+        if found is not None:
+            return found
+        number = int(verdict.block_number)
+        chain_id, header = self.reader.batch(
+            [("eth_chainId", []), ("eth_getBlockByNumber", [hex(number), False])]
+        )
+        there = header.get("hash") if isinstance(header, dict) else None
+        if not key or not isinstance(there, str) or there.lower() != checks.hex0x(key):
+            raise ChainUnavailable(
+                f"block {number} {checks.hex0x(key)}, which the verification view was read at, "
+                f"is not block {number} of {self.reader.where()} (found {there!r:.80}): the "
+                "endpoint changed between the read and the question of its chain id, and the "
+                "chain the credential was read on cannot be told"
+            )
+        found = int(chain_id, 16) if isinstance(chain_id, str) else int(chain_id)
+        if len(self._chain_ids) >= 1024:
+            self._chain_ids.clear()
+        self._chain_ids[key] = found
+        return found
+
     def read(self, p: Prepared, as_of: int, block: int | str) -> Any:
         """One verification-view read for a prepared credential (raises LedgerError)."""
         q = p.query
@@ -820,7 +870,7 @@ class Verifier:
         """The chain point a verdict was read at: the one made last when it is equal (a folder's
         verdicts of one read share their block; a ``ChainPoint`` is immutable)."""
         key = (
-            self._chain_id or 0,
+            self._known_chain_id(verdict),
             self.trust.registry,
             int(verdict.block_number),
             getattr(verdict, "block_hash", None),
@@ -837,6 +887,16 @@ class Verifier:
         )
         self._last_point = (key, point)
         return point
+
+    def _known_chain_id(self, verdict: Any) -> int:
+        """The chain id :meth:`chain_id_of` found for ``verdict`` when it was read (0, which no
+        payload names, when none was: check 5 then fails)."""
+        if self.reader.endpoints is None:
+            return self._chain_id or 0
+        block_hash = getattr(verdict, "block_hash", b"")
+        if not isinstance(block_hash, bytes | bytearray) or not block_hash:
+            return 0
+        return self._chain_ids.get(bytes(block_hash), 0)
 
     def _chain_checks(
         self, p: Prepared, v: Any, chain: ChainPoint, explicit_as_of: bool = True
@@ -1149,6 +1209,7 @@ class Verifier:
                             verdict = self._read_fresh(p, as_of_chain)
                         else:
                             verdict = self.read(p, as_of_chain, block)
+                        self.chain_id_of(verdict)  # (the chain it was read on)
                         block = int(verdict.block_number)
                     except LedgerError as exc:
                         err = chain_error = _one_line(exc)
