@@ -23,6 +23,11 @@ against the same anchor, once per issuer and root: the verdict carries them as `
 level when it anchored it). Transport and codec live in
 `talentproof.ledger._internal`. Any transport or RPC failure raises `ChainUnavailable`; nothing
 ever falls back to a default answer.
+
+The reader's other reads are the ledger's shared ones (`_internal.views.RegistryViews`, as the
+issuer's `RegistryLink` and the governance `RegistryClient` read them: ``anchor``, ``issuer``,
+``signing_key``, ``credential_status``... over the reader's ``eth_call``); its head is decoded
+by the one block-head decoder (`_internal.views.block_head`).
 """
 
 from __future__ import annotations
@@ -34,7 +39,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from eth_utils import is_address, to_checksum_address
 
 from talentproof.credential.types import KINDS, scoped_types
 from talentproof.ledger._internal.transport import HttpTransport, Transport
@@ -45,17 +49,18 @@ from talentproof.ledger._internal.verdict import (
     Query,
     VerdictCodec,
 )
-from talentproof.ledger.abi import ContractABI
+from talentproof.ledger._internal.views import (
+    RegistryViews,
+    as_query,
+    block_head,
+    checksum_address,
+    registry_abi,
+)
 from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.endpoints import RpcEndpoints, parse_rpc_urls
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
-from talentproof.ledger.models import (
-    AnchorRecord,
-    BlockHead,
-    CredentialVerdict,
-    TypeAccreditation,
-)
+from talentproof.ledger.models import BlockHead, CredentialVerdict, TypeAccreditation
 
 __all__ = ["Query", "RegistryReader", "did_hash", "type_id"]
 
@@ -68,19 +73,9 @@ _SCOPES: dict[bytes, tuple[tuple[str, bytes], ...]] = {
 _ZERO32 = bytes(32)
 
 
-def _b32(value: bytes | str, what: str) -> bytes:
-    if isinstance(value, str):
-        try:
-            value = bytes.fromhex(value.removeprefix("0x"))
-        except ValueError:
-            raise ValueError(f"{what} must be 32 bytes hex") from None
-    if not isinstance(value, bytes | bytearray) or len(value) != 32:
-        raise ValueError(f"{what} must be 32 bytes")
-    return bytes(value)
-
-
-class RegistryReader:
-    """Read-only, low-latency access to the registry's views.
+class RegistryReader(RegistryViews):
+    """Read-only, low-latency access to the registry's views: the verification view's fast path
+    (`verify_credential`, `verify_credentials`) and the shared typed reads (`RegistryViews`).
 
     Thread-safe: each thread gets its own keep-alive connection (`close` closes the calling
     thread's).
@@ -109,23 +104,17 @@ class RegistryReader:
         batch_views: bool = True,
     ) -> None:
         urls = parse_rpc_urls(rpc_url, name="")
-        if not isinstance(registry_address, str) or not is_address(registry_address):
-            raise ValueError(
-                f"registry address must be a 20-byte hex address, got {registry_address!r}"
-            )
+        registry = checksum_address(registry_address, "registry address")
         #: with several URLs, their shared state (which is current, which are down); else None
         self.endpoints = RpcEndpoints(urls, timeout, connect=transport) if len(urls) > 1 else None
         self.rpc_url = ",".join(urls)
-        self.registry = to_checksum_address(registry_address)
+        self.registry = registry
         self.timeout = timeout
         self.batch_views = batch_views
-        if abi is None:
-            abi = load_artifact("TalentProofRegistry").abi
-        self.abi = ContractABI(abi)
-        self._codec = VerdictCodec(abi)
+        self.abi = registry_abi(abi)
+        self._codec = VerdictCodec(self.abi.abi)
         batch = load_artifact("VerificationBatch")
         self._batch_codec = BatchCodec(batch.abi, batch.deployed_bytecode)
-        self._anchor = self.abi.function("anchor")
         self._new_transport = transport
         self._local = threading.local()
         self._ids = itertools.count(1)
@@ -227,15 +216,7 @@ class RegistryReader:
         """The latest block's number, hash and time (``eth_getBlockByNumber``): what a verifier
         judges the node's freshness by."""
         header = self._request("eth_getBlockByNumber", ["latest", False])
-        try:
-            return BlockHead(
-                int(header["number"], 16), str(header["hash"]), int(header["timestamp"], 16)
-            )
-        except (TypeError, KeyError, ValueError):
-            raise ChainUnavailable(
-                f"eth_getBlockByNumber: expected the latest block, found {header!r:.200} "
-                f"from {self.where()}"
-            ) from None
+        return block_head(header, self.where(), "the latest block")
 
     def code_present(self) -> bool:
         """True if there is contract code at the registry address."""
@@ -255,13 +236,7 @@ class RegistryReader:
         """The registry's verdict about one credential, with the block number and hash read at.
 
         `issuer_did_hash` is ``keccak256`` of the credential's issuer DID (`did_hash`)."""
-        query = (
-            _b32(issuer_did_hash, "issuer DID hash"),
-            _b32(root, "Merkle root"),
-            _b32(credential_hash, "credential hash"),
-            _b32(signing_key, "signing key"),
-            _b32(type_id, "credential type id"),
-        )
+        query = as_query(issuer_did_hash, root, credential_hash, signing_key, type_id)
         return self.verify_credentials([query], as_of, block)[0]
 
     def verify_credentials(
@@ -312,8 +287,8 @@ class RegistryReader:
             header, raws = self._per_call_results(queries, as_of, tag)
         if not isinstance(header, dict):
             raise ChainUnavailable(f"verifyCredential: block {tag} not found on {self.where()}")
-        number = int(header["number"], 16)
-        block_hash = bytes.fromhex(str(header["hash"]).removeprefix("0x"))
+        head = block_head(header, self.where(), f"block {tag}")
+        number, block_hash = head.number, bytes.fromhex(head.hash[2:])
         # The credentials of one batch mostly get byte-identical answers (the verdict names the
         # batch, issuer, key, type and status, not the credential): each distinct answer is decoded
         # once, and equal bytes give the same (immutable) verdict.
@@ -378,29 +353,13 @@ class RegistryReader:
             raw = in_order
         return header, raw
 
-    def anchor(
-        self, issuer_id: int, root: bytes | str, block: int | str = "latest"
-    ) -> AnchorRecord | None:
-        """Issuer `issuer_id`'s anchor record of `root`, or None if it never anchored it."""
+    def eth_call(self, tx: dict[str, Any], block: int | str, label: str) -> bytes:
+        """One ``eth_call`` of ``tx`` at ``block`` (the shared reads' transport, `RegistryViews`):
+        its raw answer; a JSON-RPC error raises the registry's decoded error or
+        `ChainUnavailable`."""
         tag = hex(block) if isinstance(block, int) else block
-        result = self._request(
-            "eth_call",
-            [
-                {
-                    "to": self.registry,
-                    "data": "0x"
-                    + self._anchor.encode(int(issuer_id), _b32(root, "Merkle root")).hex(),
-                },
-                tag,
-            ],
-        )
-        raw = bytes.fromhex(str(result).removeprefix("0x"))
-        if not raw:
-            raise LedgerError(
-                f"anchor returned no data: is the registry at {self.registry} on this chain?"
-            )
-        record = AnchorRecord.from_struct(self._anchor.decode(raw))
-        return record if record.anchored else None
+        call = {"to": tx["to"], "data": "0x" + bytes(tx["data"]).hex()}
+        return _unhex(self._request("eth_call", [call, tag]), label)
 
 
 def _grouped(queries: Sequence[Query]) -> list[int] | None:

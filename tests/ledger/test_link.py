@@ -1,25 +1,32 @@
 """`ledger.link.RegistryLink`, the issuer's reads and writes, on a real Anvil: each read equals
 the ledger's other reading of the same thing (`RegistryClient`'s views and events, the
 `RegistryReader`'s head), a block past the head and an unknown transaction are None, and a
-registry write sent by one of its `TxSender`s is decoded from its receipt."""
+registry write sent by one of its `TxSender`s is decoded from its receipt.
+
+The three facades share one registry access (`ledger._internal.views`): their typed reads
+(issuer, key, type, anchor and status records) give the same records over their three
+transports, an address without the registry is the same error on each, and the one block-head
+decoder reads the node's form and web3's alike and refuses anything else, naming what it
+expected."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
 
+from talentproof.ledger._internal.views import block_head
 from talentproof.ledger.chain import type_id
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.endpoints import RpcEndpoints
-from talentproof.ledger.errors import ChainUnavailable
+from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.ledger.link import RegistryLink
-from talentproof.ledger.models import AnchorRecord, IssuerInfo, TimeWindow
+from talentproof.ledger.models import AnchorRecord, BlockHead, IssuerInfo, TimeWindow
 from talentproof.ledger.reader import RegistryReader
 
-pytestmark = pytest.mark.integration
 
-
+@pytest.mark.integration
 def test_the_link_reads_what_the_client_and_the_reader_read(deployed_anvil) -> None:  # type: ignore[no-untyped-def]
     d = deployed_anvil
     gov = RegistryClient(d.w3, d.deployment, d.governor_key)
@@ -59,6 +66,7 @@ def test_the_link_reads_what_the_client_and_the_reader_read(deployed_anvil) -> N
     assert link.events(names, d.deployment.deployment_block, issuerId=issuer_id + 1) == []
 
 
+@pytest.mark.integration
 def test_a_write_through_a_link_sender_is_decoded_from_its_receipt(deployed_anvil) -> None:  # type: ignore[no-untyped-def]
     d = deployed_anvil
     link = RegistryLink(RpcEndpoints(d.rpc_url, 5.0), d.deployment.registry)
@@ -76,6 +84,7 @@ def test_a_write_through_a_link_sender_is_decoded_from_its_receipt(deployed_anvi
     )
 
 
+@pytest.mark.integration
 def test_a_link_to_no_node_fails_as_chain_unavailable(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from talentproof.ledger.nodes import free_port
 
@@ -84,3 +93,112 @@ def test_a_link_to_no_node_fails_as_chain_unavailable(tmp_path) -> None:  # type
         link.head()
     with pytest.raises(ValueError, match="address"):
         RegistryLink(link.endpoints, "0x1234")
+
+
+@pytest.mark.integration
+def test_the_three_facades_read_each_record_the_same(deployed_anvil) -> None:  # type: ignore[no-untyped-def]
+    d = deployed_anvil
+    iss = d.setup_issuer("Three U", "did:web:three.example", types=("DegreeCredential",))
+    root, credential = os.urandom(32), os.urandom(32)
+    before = d.w3.eth.block_number
+    anchored = iss.client.anchor_root(root, 2)
+    iss.client.suspend_credential(credential)
+    facades = {
+        "governance client": d.governor,
+        "read-only client": d.client(),
+        "issuer link": RegistryLink(RpcEndpoints(d.rpc_url, 5.0), d.deployment.registry),
+        "verifier reader": RegistryReader(d.rpc_url, d.deployment.registry),
+    }
+    i, key = iss.issuer_id, iss.signing_key
+    reads = {
+        name: (
+            f.issuer(i),
+            f.issuer_count(),
+            f.issuer_id_of_did(iss.did),
+            f.issuer_of_account(iss.account),
+            f.issuer_accounts(i),
+            f.signing_key(i, key),
+            f.signing_key(i, bytes(32)),
+            f.credential_type(i, "DegreeCredential"),
+            f.credential_type(i, type_id("DegreeCredential")),
+            f.anchor(i, root),
+            f.anchor(i, root, block=before),
+            f.anchor(i, os.urandom(32)),
+            f.credential_status(i, credential),
+            f.credential_status_at(i, credential, 2**40),
+            f.is_governor(d.governor.account),
+        )
+        for name, f in facades.items()
+    }
+    expected = reads["governance client"]
+    assert expected[0].did == "did:web:three.example" and expected[5].registered
+    assert not expected[6].registered and expected[7] == expected[8] and expected[7].registered
+    assert expected[9] is not None and expected[9].block_number == anchored.block_number
+    assert expected[10] is None and expected[11] is None  # before it was anchored; never
+    assert expected[13] == (False, True) and expected[14] is True
+    for name, answer in reads.items():
+        assert answer == expected, name
+
+
+@pytest.mark.integration
+def test_an_address_without_the_registry_is_one_error_on_every_facade(deployed_anvil) -> None:  # type: ignore[no-untyped-def]
+    d = deployed_anvil
+    nowhere = "0x" + "42" * 20
+    facades = [
+        RegistryClient(d.w3, dataclasses.replace(d.deployment, registry=nowhere), d.governor_key),
+        RegistryClient(d.w3, dataclasses.replace(d.deployment, registry=nowhere)),
+        RegistryLink(RpcEndpoints(d.rpc_url, 5.0), nowhere),
+        RegistryReader(d.rpc_url, nowhere),
+    ]
+    for f in facades:
+        with pytest.raises(
+            LedgerError, match=f"issuer returned no data: is the registry at {nowhere}"
+        ):
+            f.issuer(1)
+        with pytest.raises(ValueError, match="Merkle root must be 32 bytes"):
+            f.anchor(1, b"short")
+
+
+_HASH = "0x" + "ab" * 32
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"number": "0x10", "hash": _HASH, "timestamp": "0x5f5e100", "extra": "ignored"},
+        {"number": 16, "hash": bytes.fromhex("ab" * 32), "timestamp": 100_000_000},
+    ],
+    ids=["node", "web3"],
+)
+def test_the_block_head_decoder_reads_the_node_and_web3_forms_alike(block) -> None:  # type: ignore[no-untyped-def]
+    assert block_head(block) == BlockHead(16, _HASH, 100_000_000)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        None,
+        "0x10",
+        [],
+        {},
+        {"number": "0x10", "hash": _HASH},  # no timestamp
+        {"number": "0x10", "hash": None, "timestamp": "0x1"},
+        {"number": None, "hash": _HASH, "timestamp": "0x1"},
+        {"number": True, "hash": _HASH, "timestamp": "0x1"},
+        {"number": "0xzz", "hash": _HASH, "timestamp": "0x1"},
+        {"number": "-0x1", "hash": _HASH, "timestamp": "0x1"},
+        {"number": "0x-1", "hash": _HASH, "timestamp": "0x1"},
+        {"number": -1, "hash": _HASH, "timestamp": 1},
+        {"number": "0x1", "hash": _HASH, "timestamp": 1.5},
+        {"number": "0x1", "hash": "0x" + "ab" * 31, "timestamp": "0x1"},  # 31 bytes
+        {"number": "0x1", "hash": "ab" * 32, "timestamp": "0x1"},  # no 0x
+        {"number": "0x1", "hash": "0x" + "zz" * 32, "timestamp": "0x1"},
+        {"number": "0x1", "hash": b"\xab" * 33, "timestamp": "0x1"},
+    ],
+)
+def test_the_block_head_decoder_refuses_what_is_no_block(block) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(
+        ChainUnavailable,
+        match=r"expected the latest block \(number, hash, timestamp\).* from http://node",
+    ):
+        block_head(block, "http://node", "the latest block")
