@@ -23,3 +23,27 @@ def issue_subject(
     tpl: Template, subject: Any, status_index: Any, cid: Any, /
 ) -> tuple[str, bytes, bytes] | None: ...
 def b58encode_64(signature: bytes, /) -> bytes: ...
+
+Recognizer = NewType("Recognizer", object)  # a capsule of one subject schema's compiled checks
+
+def recognizer(
+    schema: tuple[Any, ...],
+    bind: tuple[bytes, bytes, bytes, bytes] | None,
+    facts: tuple[bytes, bytes, bytes],
+    today: int,
+    holder_key: bytes,
+    level_path: tuple[bytes, bytes],
+    /,
+) -> Recognizer: ...
+def issue_record(
+    tpl: Template,
+    recognizer: Recognizer,
+    record: Any,
+    status_index: Any,
+    cid: Any,
+    levels: tuple[bytes, ...] | None,
+    /,
+) -> tuple[str, bytes, bytes] | None: ...
+def recognize_subject(
+    recognizer: Recognizer, record: Any, levels: tuple[bytes, ...] | None, /
+) -> bytes | None: ...

@@ -26,6 +26,7 @@ from ..types import CREDENTIALS_V2, OB3_CONTEXT, TALENTPROOF_CONTEXT
 from ..validation import validate_credential
 
 __all__ = [
+    "BOUND_PARTY",
     "CONTEXTS",
     "KINDS",
     "REQUEST_FIELDS",
@@ -60,7 +61,7 @@ CONTEXTS: dict[str, list[str]] = {
 }
 
 #: Where a subject names the issuing institution itself: (kind, outer key, party key).
-_BOUND_PARTY: dict[str, tuple[str, str]] = {
+BOUND_PARTY: dict[str, tuple[str, str]] = {
     _types.DEGREE: ("degree", "institution"),
     _types.EMPLOYMENT: ("employment", "employer"),
 }
@@ -145,7 +146,7 @@ def bind_subject(
     if kind == _types.OPEN_BADGE:
         _check_creator(subject, identity)
         return subject
-    spec = _BOUND_PARTY.get(kind)
+    spec = BOUND_PARTY.get(kind)
     if spec is None:
         return subject
     outer_key, party_key = spec

@@ -54,6 +54,7 @@ from ..keys import RawEd25519Signer, sodium_address
 from ..schemas import SCHEMA_IDS, load_schema
 from ..validation import check_vc_structure, compile_schema, is_holder_did
 from .plain import (
+    BOUND_PARTY,
     CONTEXTS,
     KINDS,
     REQUEST_FIELDS,
@@ -156,6 +157,114 @@ def strings_only(schema: Any) -> bool:
     return False
 
 
+#: The subject schemas' patterns the C recognizer matches (credential/native_sign.c
+#: ``pattern_ok``), by their exact text: a schema with any other pattern gets no recognizer.
+NATIVE_PATTERNS: dict[str, int] = {
+    r"^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}$": 1,
+    r"^[^\s\u0000-\u001f\u007f\u2028\u2029]([^\u0000-\u001f\u007f\u2028\u2029]*"
+    r"[^\s\u0000-\u001f\u007f\u2028\u2029])?$": 2,
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$": 3,
+    r"^[A-Z]{2}$": 4,
+    r"^hmac-sha256:[A-Za-z0-9_-]{43}$": 5,
+    r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200b\u2028\u2029"
+    r"\u202f\u205f\u3000\ufeff]+$": 6,
+}
+_ANNOTATIONS = {"description", "title", "$comment"}
+_MAX_PROPS = 32  # (native_sign.c MAX_PROPS: the required members are a 32-bit mask)
+
+
+def _size(schema: dict[str, Any], key: str, default: int) -> int | None:
+    value = schema.get(key, default)
+    return value if type(value) is int and value >= -1 else None
+
+
+def native_schema(schema: Any) -> tuple[Any, ...] | None:
+    """A JSON Schema compiled for the C recognizer (``native_sign.recognizer``; its node forms
+    are in credential/native_sign.c), or None when it uses anything the recognizer does not
+    check exactly as jsonschema-rs does: only closed objects (``additionalProperties: false``,
+    ASCII keys, their JCS order being byte order), strings with min/maxLength and a pattern of
+    `NATIVE_PATTERNS`, enums/consts of strings, arrays with min/maxItems; annotations aside,
+    any other keyword (another type, ``prefixItems``, ``oneOf``, formats...) is None."""
+    if not isinstance(schema, dict):
+        return None
+    keys = set(schema) - _ANNOTATIONS
+    if "enum" in schema or "const" in schema:
+        if keys - {"enum", "const", "type"} or ("enum" in keys and "const" in keys):
+            return None
+        values = schema["enum"] if "enum" in schema else [schema["const"]]
+        if schema.get("type", "string") != "string" or not isinstance(values, list) or not values:
+            return None
+        if not all(type(v) is str for v in values):
+            return None
+        try:
+            return (2, tuple(v.encode() for v in values))
+        except UnicodeEncodeError:
+            return None
+    kind = schema.get("type")
+    if kind == "string" and keys <= {"type", "minLength", "maxLength", "pattern"}:
+        low, high = _size(schema, "minLength", 0), _size(schema, "maxLength", -1)
+        pattern = NATIVE_PATTERNS.get(schema["pattern"], -1) if "pattern" in schema else 0
+        if low is None or high is None or pattern < 0:
+            return None
+        return (1, low, high, pattern)
+    if kind == "array" and keys <= {"type", "items", "minItems", "maxItems"}:
+        low, high = _size(schema, "minItems", 0), _size(schema, "maxItems", -1)
+        items = native_schema(schema.get("items"))
+        return None if low is None or high is None or items is None else (3, low, high, items)
+    if kind != "object" or keys - {"type", "properties", "required", "additionalProperties"}:
+        return None
+    props, required = schema.get("properties", {}), schema.get("required", [])
+    if schema.get("additionalProperties") is not False or not isinstance(props, dict):
+        return None
+    names = sorted(props)
+    if (
+        len(names) > _MAX_PROPS
+        or not all(k.isascii() for k in names)
+        or not isinstance(required, list)
+        or not set(required) <= set(names)
+    ):
+        return None
+    nodes = tuple(native_schema(props[k]) for k in names)
+    if any(n is None for n in nodes):
+        return None
+    mask = sum(1 << i for i, k in enumerate(names) if k in required)
+    return (0, tuple(k.encode() for k in names), nodes, mask)
+
+
+#: Per kind, the dates `claims.subject_facts_ok` checks beside ``birthDate``: (the member, the
+#: start date, the end date or "").
+_FACT_DATES = {
+    _types.DEGREE: ("degree", "awardDate", ""),
+    _types.EMPLOYMENT: ("employment", "startDate", "endDate"),
+}
+
+
+def native_recognizer(
+    kind: str, subject_schema: Any, identity: IssuerIdentity, today: dt.date
+) -> Any:
+    """``native_sign.recognizer`` for subject-only rows of ``kind`` (None: every row takes the
+    Python path): the subject's schema (`native_schema`), the institution it binds
+    (`bind_subject`), the dates `subject_facts_ok` checks, the holder's member and the degree
+    level's path (`types.degree_level`)."""
+    node = native_schema(subject_schema)
+    if NATIVE_SIGN is None or kind not in _FACT_DATES or node is None or node[0] != 0:
+        return None
+    if b"credentialSubject" in node[1] or b"id" not in node[1] or b"birthDate" not in node[1]:
+        return None  # (such a subject's record would read as a request: not this form)
+    spec = BOUND_PARTY.get(kind)
+    try:
+        bind = (
+            None
+            if spec is None
+            else (*(k.encode() for k in spec), identity.did.encode(), identity.name.encode())
+        )
+    except UnicodeEncodeError:
+        return None
+    facts = tuple(k.encode() for k in _FACT_DATES[kind])
+    day = today.year * 10000 + today.month * 100 + today.day
+    return NATIVE_SIGN.recognizer(node, bind, facts, day, b"id", (b"degree", b"level"))
+
+
 def _member(key: str, canonical_value: bytes) -> bytes:
     return _jcs.canonicalize_reference(key) + b":" + canonical_value
 
@@ -174,6 +283,7 @@ class BulkTemplate:
         "_options_hash",
         "_proof_head",
         "_proof_tail",
+        "_recognizer",
         "_row_valid",
         "_sign",
         "_stamp",
@@ -298,6 +408,12 @@ class BulkTemplate:
         self._native_sign = NATIVE_SIGN
         if native and NATIVE_SIGN is not None and self.enabled:
             self._native = NATIVE_SIGN.template(signer.key.sodium_secret, *self.native_parts())
+        # a subject-only JSONL record checked and signed from its bytes (`issue_record`)
+        self._recognizer = None
+        if self._native is not None and self._subject_only:
+            self._recognizer = native_recognizer(
+                kind, props.get("credentialSubject"), identity, self._today
+            )
 
     @property
     def kind(self) -> str:
@@ -309,6 +425,40 @@ class BulkTemplate:
         """The C template (``native_sign.template``) the rows go through first; None when they
         take the Python twin alone (the extension not built, ``native=False``, not enabled)."""
         return self._native
+
+    @property
+    def native_recognizer(self) -> Any:
+        """The C recognizer of subject-only JSONL records (``native_sign.recognizer``) that
+        `issue_record` tries; None when every record takes the Python path."""
+        return self._recognizer
+
+    def issue_record(
+        self,
+        record: bytes,
+        status_index: int,
+        credential_id: str,
+        levels: tuple[bytes, ...] | None = None,
+    ) -> tuple[str, bytes, bytes] | None:
+        """`issue_one` of a raw JSONL record (the subject alone, or ``{"credentialSubject":
+        subject}``) parsed, checked, bound, canonicalized and signed in one C call
+        (``native_sign.issue_record``), or None: the caller then parses the record and takes
+        the Python path (its twin: ``orjson.loads``, `issue_one`), which decides and names any
+        error. ``levels``: the degree levels the issuer is accredited for (UTF-8), None for
+        the whole kind; a row at another level is None (the caller refuses it).
+
+        The C answers only for a record it can show the Python path signs with these very
+        bytes: valid strict JSON of this schema's closed form (no duplicate member, no number,
+        null or boolean, valid Unicode), the institution given as the issuer's own DID and
+        exactly its registered name or not at all, every string within the schema's limits and
+        patterns, the holder an Ed25519 did:key, the dates possible; anything else or unusual is
+        None (tests/issuer/test_bulk_native_sign.py compares both paths on generated and
+        hostile records)."""
+        if self._recognizer is None:
+            return None
+        done: tuple[str, bytes, bytes] | None = self._native_sign.issue_record(
+            self._native, self._recognizer, record, status_index, credential_id, levels
+        )
+        return done
 
     def native_parts(
         self,

@@ -49,7 +49,9 @@ def _row(field: str, name: str = PERSON["name"]) -> dict[str, Any]:
 
 
 class _Counted:
-    """The real C module, counting the rows it signs (to see which path ran)."""
+    """The real C module, counting the rows it signs (to see which path ran): the subjects
+    it writes (`issue_subject`) and the JSONL records it signs from their bytes
+    (`issue_record`; tests/issuer/test_bulk_native_sign_records.py tests that path)."""
 
     def __init__(self, module: Any) -> None:
         self.module, self.calls = module, 0
@@ -60,6 +62,11 @@ class _Counted:
     def issue_subject(self, *args: Any) -> Any:
         self.calls += 1
         return self.module.issue_subject(*args)
+
+    def issue_record(self, *args: Any) -> Any:  # (a JSONL record from its bytes: it signed)
+        done = self.module.issue_record(*args)
+        self.calls += done is not None
+        return done
 
 
 def _both(
