@@ -54,6 +54,10 @@ def two_chains(tmp_path: Path) -> Iterator[dict[str, Any]]:
         honest = issue(a, uni_a, DEGREE, holder().public_key.did_key, institution=NAME)
         doc = build(DEGREE, DID, holder().public_key.did_key, institution=NAME, level="doctorate")
         forged = anchor_batch([sign(doc, uni_b.key)], uni_b.client, b.deployment, chain_id=31337)[0]
+        # the same forgery naming its own chain (what a verifier trusting a bare registry
+        # address, no chain id, compares with the node's)
+        doc = build(DEGREE, DID, holder().public_key.did_key, institution=NAME, level="doctorate")
+        own_chain = anchor_batch([sign(doc, uni_b.key)], uni_b.client, b.deployment)[0]
         record = a.save_deployment(tmp_path)
         yield {
             "node_a": node_a,
@@ -61,6 +65,8 @@ def two_chains(tmp_path: Path) -> Iterator[dict[str, Any]]:
             "record": str(record),
             "honest": honest,
             "forged": forged,
+            "own_chain": own_chain,
+            "registry": a.deployment.registry,
         }
 
 
@@ -103,3 +109,20 @@ def test_a_folder_worker_does_not_judge_another_chain_by_its_first_chain_id(two_
         assert _failed_check(got[0]) == 5, got
     report = verifier.verify_application([Item("forged.json", two_chains["forged"])])
     assert report.outcome.outcome.value == "INVALID", report.outcome
+
+
+def test_a_bare_registry_address_is_pinned_to_the_chain_first_read(two_chains):
+    """Trusting a registry address without a chain id (``--trust 0x...``) means the chain the
+    node reports; with several endpoints, the chain the first read was on: a failover to a
+    node of another chain holding a registry at that address makes its credentials fail check
+    5, whichever chain id their anchor entry names."""
+    verifier = Verifier.from_deployment(two_chains["registry"], two_chains["rpc"])
+    first = verifier.verify_application([Item("honest.json", two_chains["honest"])])
+    assert first.outcome.outcome.value == "VALID", first.outcome
+    two_chains["node_a"].stop()
+    for name in ("forged", "own_chain"):
+        report = verifier.verify_application([Item(f"{name}.json", two_chains[name])])
+        assert report.outcome.outcome.value == "INVALID", (name, report.outcome)
+        assert _failed_check(report.to_json()) == 5, (name, report.to_json())
+        got = bulk.verify_files_bulk(verifier, [Item(f"{name}.json", two_chains[name])])
+        assert got[0]["outcome"]["code"] == "INVALID", (name, got)
