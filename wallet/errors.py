@@ -15,6 +15,7 @@ __all__ = [
     "OfferUnavailable",
     "RequestNotSigned",
     "ServiceUnreachable",
+    "UntrustedOffer",
     "VerifierRefused",
     "WalletError",
     "WalletMissing",
@@ -82,6 +83,16 @@ class OfferRefused(IssuerRefused):
     code is unknown, already used, expired, or the offer died of wrong transaction codes."""
 
     hint = OfferUnavailable.hint
+
+
+class UntrustedOffer(WalletError):
+    """A credential offer names an authorization server its credential issuer does not list:
+    the transaction code would go to whoever runs it."""
+
+    hint = (
+        "Nothing was sent. Do not use this offer: it does not come as the institution made it. "
+        "Ask the institution for the offer again (its own QR code or link)."
+    )
 
 
 class RequestNotSigned(WalletError):

@@ -33,6 +33,7 @@ from .errors import (
     OfferRefused,
     OfferUnavailable,
     ServiceUnreachable,
+    UntrustedOffer,
     WrongTransactionCode,
 )
 from .uris import http_url, uri_query
@@ -45,6 +46,7 @@ __all__ = [
     "IssuanceResult",
     "Offer",
     "OfferReference",
+    "authorization_server",
     "parse_offer",
     "parse_offer_uri",
     "proof_jwt",
@@ -124,6 +126,37 @@ def parse_offer(doc: Any) -> Offer:
         tx_code=tx_code if isinstance(tx_code, Mapping) else None,
         authorization_server=server if isinstance(server, str) else None,
     )
+
+
+def authorization_server(offer: Offer, meta: Mapping[str, Any]) -> str:
+    """The authorization server whose token endpoint gets the pre-authorized and transaction
+    codes: one the Credential Issuer's metadata lists in ``authorization_servers`` (the issuer
+    itself when it lists none), the offer's ``authorization_server`` only if it is one of them
+    (OpenID4VCI 1.0 section 4.1.1). The offer alone never chooses it: whoever forwards an
+    applicant a copy of the genuine offer naming a server of theirs would otherwise receive the
+    transaction code the applicant types, and redeem the offer with their own key. Raises
+    `UntrustedOffer` (an offer naming another server) or `ServiceUnreachable` (metadata whose
+    ``authorization_servers`` is not a list of URLs)."""
+    ci = offer.credential_issuer
+    listed = meta.get("authorization_servers", [ci])
+    if (
+        not isinstance(listed, list)
+        or not listed
+        or not all(isinstance(s, str) and s.startswith(("http://", "https://")) for s in listed)
+    ):
+        raise ServiceUnreachable(
+            f"issuer metadata of {ci}: expected authorization_servers, a list of URLs, found "
+            f"{listed!r:.120}"
+        )
+    if offer.authorization_server is None:
+        return str(listed[0])
+    if offer.authorization_server.rstrip("/") not in {s.rstrip("/") for s in listed}:
+        raise UntrustedOffer(
+            f"the offer sends the transaction code to the authorization server "
+            f"{offer.authorization_server}, not one the credential issuer lists "
+            f"({', '.join(listed)}); nothing was sent"
+        )
+    return offer.authorization_server
 
 
 def well_known_url(identifier: str, suffix: str) -> str:
@@ -238,7 +271,7 @@ class IssuanceClient:
             )
         if not isinstance(meta.get("credential_endpoint"), str):
             raise ServiceUnreachable(f"issuer metadata at {url}: no credential_endpoint")
-        server = offer.authorization_server or (meta.get("authorization_servers") or [ci])[0]
+        server = authorization_server(offer, meta)
         as_url = well_known_url(server, "oauth-authorization-server")
         r = self._send("GET", as_url, "authorization server metadata")
         if r.status_code != 200:
@@ -250,6 +283,13 @@ class IssuanceClient:
         if not isinstance(as_meta, dict) or not isinstance(as_meta.get("token_endpoint"), str):
             raise ServiceUnreachable(
                 f"authorization server metadata at {as_url}: no token_endpoint"
+            )
+        said = as_meta.get("issuer")
+        if not isinstance(said, str) or said.rstrip("/") != server.rstrip("/"):
+            # RFC 8414 section 3.3: metadata naming another issuer is not this server's
+            raise ServiceUnreachable(
+                f"authorization server metadata at {as_url}: expected issuer {server}, found "
+                f"{said!r:.120}"
             )
         return meta, as_meta
 

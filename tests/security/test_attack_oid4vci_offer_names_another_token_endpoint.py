@@ -19,7 +19,9 @@ server, TalentProof's verifier on the chain.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -38,6 +40,8 @@ from talentproof.ledger.reader import RegistryReader
 from talentproof.verifier.engine import Verifier
 from talentproof.verifier.report import Verdict
 from talentproof.verifier.trust import TrustedDeployment
+from talentproof.wallet.errors import ServiceUnreachable, UntrustedOffer
+from talentproof.wallet.oid4vci import authorization_server, parse_offer
 from talentproof.wallet.store import Wallet
 from tests.issuer.conftest import issuer_chain, make_service  # noqa: F401
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard
@@ -235,3 +239,28 @@ def test_attack_the_browser_wallet_sends_no_tx_code_to_the_offers_authorization_
     assert attacker.forms == [], (said, attacker.forms)
     assert "authorization server" in said and attacker.base in said, said
     assert "not one the credential issuer lists" in said, said
+
+
+def test_the_authorization_server_is_one_the_issuer_lists() -> None:
+    ci = "https://issuer.example/institutions/hku"
+    offer = parse_offer(
+        {
+            "credential_issuer": ci,
+            "credential_configuration_ids": ["DegreeCredential_ldp_vc"],
+            "grants": {PRE_AUTH: {"pre-authorized_code": "c"}},
+        }
+    )
+    named = dataclasses.replace(offer, authorization_server="https://as.example/")
+    assert authorization_server(offer, {"credential_issuer": ci}) == ci  # none listed: the issuer
+    assert authorization_server(named, {"authorization_servers": ["https://as.example"]}) == (
+        "https://as.example/"
+    )
+    listed = {"authorization_servers": ["https://a.example", "https://as.example"]}
+    assert authorization_server(offer, listed) == "https://a.example"
+    with pytest.raises(UntrustedOffer, match="not one the credential issuer lists"):
+        authorization_server(named, {"credential_issuer": ci})
+    with pytest.raises(UntrustedOffer, match=re.escape("https://as.example/")):
+        authorization_server(named, {"authorization_servers": ["https://a.example"]})
+    for bad in ("https://as.example", [], [1], ["ftp://as.example"]):
+        with pytest.raises(ServiceUnreachable, match="a list of URLs"):
+            authorization_server(named, {"authorization_servers": bad})

@@ -199,13 +199,36 @@
     if (!offer.credential_issuer || !grant || !grant["pre-authorized_code"]) throw new Error("the offer has no pre-authorized code");
     return offer;
   }
+  // The authorization server that gets the pre-authorized and transaction codes: one the
+  // issuer's metadata lists (the issuer itself when it lists none), the offer's own only if
+  // listed (OpenID4VCI 1.0 section 4.1.1) - the twin of wallet/oid4vci.py authorization_server.
+  // Whoever forwards a copy of the genuine offer naming a server of theirs would otherwise get
+  // the transaction code the holder types, and redeem the offer with their own key.
+  function authorizationServer(offer, meta) {
+    const ci = offer.credential_issuer;
+    const listed = meta.authorization_servers === undefined ? [ci] : meta.authorization_servers;
+    if (!Array.isArray(listed) || !listed.length || !listed.every((s) => typeof s === "string" && /^https?:\/\//.test(s))) {
+      throw new Error(`issuer metadata of ${ci}: expected authorization_servers, a list of URLs`);
+    }
+    const named = offer.grants[PRE_AUTH].authorization_server;
+    if (named === undefined || named === null) return listed[0];
+    const strip = (s) => String(s).replace(/\/$/, "");
+    if (!listed.some((s) => strip(s) === strip(named))) {
+      throw new Error(`the offer sends the transaction code to the authorization server ${String(named).slice(0, 200)}, not one the credential issuer lists (${listed.join(", ")}); nothing was sent. Do not use this offer: ask the institution for it again.`);
+    }
+    return named;
+  }
   async function issuerMetadata(offer) {
     const ci = offer.credential_issuer;
     const m = await fetchJson(wellKnown(ci, "openid-credential-issuer"), {}, "issuer metadata");
     if (m.status !== 200 || !m.body || m.body.credential_issuer !== ci) throw oauthError(m, "issuer metadata");
-    const server = (offer.grants[PRE_AUTH].authorization_server) || (m.body.authorization_servers || [ci])[0];
+    const server = authorizationServer(offer, m.body);
     const a = await fetchJson(wellKnown(server, "oauth-authorization-server"), {}, "authorization server metadata");
     if (a.status !== 200 || !a.body || !a.body.token_endpoint) throw oauthError(a, "authorization server metadata");
+    // RFC 8414 section 3.3: metadata naming another issuer is not this server's
+    if (typeof a.body.issuer !== "string" || a.body.issuer.replace(/\/$/, "") !== server.replace(/\/$/, "")) {
+      throw new Error(`authorization server metadata: expected issuer ${server}, found ${JSON.stringify(a.body.issuer).slice(0, 120)}`);
+    }
     return { meta: m.body, asMeta: a.body };
   }
   // Redeem an offer: token, nonce, credential with a jwt proof. Returns {credentials} or a
