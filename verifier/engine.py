@@ -48,6 +48,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -487,6 +488,10 @@ class Verifier:
     #: VERIFIABLE, naming the head, and with several endpoints the next one is read instead.
     max_head_age: float = 0.0
     _chain_id: int | None = field(default=None, init=False, repr=False)
+    #: ``trust`` pinned to the chain first read when it names none (:meth:`_trusted`).
+    _pinned_trust: TrustedDeployment | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
     #: With several endpoints: the chain id of each block a verdict was read at, by its hash
     #: (:meth:`chain_id_of`), asked of an endpoint holding that very block.
     _chain_ids: dict[bytes, int] = field(
@@ -888,6 +893,20 @@ class Verifier:
         self._last_point = (key, point)
         return point
 
+    def _trusted(self) -> TrustedDeployment:
+        """The deployment check 5 trusts. A bare registry address (no chain id: "the chain the
+        node reports") is pinned to the chain this verifier read first (:meth:`node_chain_id`):
+        with several endpoints a failover to a node of another chain holding a registry at that
+        address must not make that chain's credentials valid (check 5: not the trusted
+        chain). With one endpoint nothing changes (every read is on that node's chain)."""
+        trust = self.trust
+        if trust.chain_id is not None or self._chain_id is None:
+            return trust
+        pinned = self._pinned_trust
+        if pinned is None or pinned.chain_id != self._chain_id:
+            pinned = self._pinned_trust = dataclasses.replace(trust, chain_id=self._chain_id)
+        return pinned
+
     def _known_chain_id(self, verdict: Any) -> int:
         """The chain id :meth:`chain_id_of` found for ``verdict`` when it was read (0, which no
         payload names, when none was: check 5 then fails)."""
@@ -910,6 +929,7 @@ class Verifier:
         party = checks.subject_party(p.credential)
         # A degree's level matters only when its issuer was not accredited for the whole type.
         level = None if v.type_accredited_at_anchor else checks.degree_level(p.credential, p.kind)
+        trust = self._trusted()
 
         def compute() -> tuple[CheckResult, ...]:
             return tuple(
@@ -925,7 +945,7 @@ class Verifier:
                     chain_id=chain.chain_id,
                     block_number=chain.block_number,
                     block_hash_hex=chain.block_hash,
-                    trust=self.trust,
+                    trust=trust,
                     min_confirmations=self.min_confirmations,
                     level=level,
                     explicit_as_of=explicit_as_of,
@@ -952,8 +972,8 @@ class Verifier:
             chain.registry,
             chain.block_number,
             chain.block_hash,
-            self.trust.registry,
-            self.trust.chain_id,
+            trust.registry,
+            trust.chain_id,
             self.min_confirmations,
             explicit_as_of,
             v,  # last: the cheap fields tell most keys apart first
