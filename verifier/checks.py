@@ -256,16 +256,20 @@ def utc(value: datetime | date | None) -> datetime | None:
 
 
 def today_means_now(value: datetime | date | None, now: datetime) -> datetime | date | None:
-    """The as-of to judge by: a date (no time of day) that is ``now``'s UTC date means now
-    (None, the default), not its first second; any other value is kept (a past or future date
-    means its 00:00 UTC, a date-time that time).
+    """The as-of to judge by: a date (no time of day) that is today, ``now``'s UTC date or its
+    date in this machine's time zone, means now (None, the default), not its first second; any
+    other value is kept (a past or future date means its 00:00 UTC, a date-time that time).
 
     An officer giving today's date means "now": read as 00:00 UTC it hid every revocation and
-    suspension made since (a false VALID; 00:00 UTC is 08:00 in Hong Kong)."""
+    suspension made since (a false VALID; 00:00 UTC is 08:00 in Hong Kong). Today is also the
+    officer's own date (the CLI's machine): where it is not the UTC date (Hong Kong from 00:00
+    to 08:00; west of UTC in the evening) its 00:00 UTC was a time to come (a credential valid
+    from later today read VALID) or yesterday's (a day of revocations unseen). The page sends
+    no as-of for the browser's today."""
     if (
         value is not None
         and not isinstance(value, datetime)
-        and value == now.astimezone(UTC).date()
+        and value in (now.astimezone(UTC).date(), now.astimezone().date())
     ):
         return None
     return value

@@ -203,7 +203,7 @@ def verify_command(
         typer.Option(
             "--as-of",
             help="Judge anchoring, validity and revocation as of this time: YYYY-MM-DD (00:00 UTC "
-            "that day; today's date, UTC, means now) or an ISO date-time with its offset "
+            "that day; today's date, UTC or this machine's, means now) or an ISO date-time with its offset "
             "(2026-11-01T09:30+08:00); "
             "default now.",
         ),

@@ -137,7 +137,7 @@ class VerifyRequest(BaseModel):
     asOf: Annotated[date | None, BeforeValidator(_date_text)] = Field(
         None,
         description="Judge validity and revocation as of this date (YYYY-MM-DD: 00:00 UTC that "
-        "day; today's date, UTC, means now); default now.",
+        "day; today's date, UTC or the service's time zone's, means now); default now.",
     )
     applicationDate: Annotated[date | None, BeforeValidator(_date_text)] = Field(
         None,

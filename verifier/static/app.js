@@ -290,6 +290,13 @@ async function loadProfessions() {
   }
 }
 
+/** The officer's date today (the browser's time zone), as the date input writes it. */
+function localToday() {
+  const d = new Date();
+  const two = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+}
+
 async function newChallenge() {
   const res = await fetch("/api/v1/challenges", { method: "POST" });
   const data = await res.json();
@@ -323,7 +330,9 @@ async function submit(event) {
   const profession = document.getElementById("profession").value;
   if (profession) form.append("profession", profession);
   const asOf = document.getElementById("as-of").value;
-  if (asOf) form.append("asOf", asOf);
+  // the officer's today means now: the service reads a date as its 00:00 UTC (today's UTC date
+  // as now), which away from UTC is a time to come or yesterday's (a day of revocations unseen)
+  if (asOf && asOf !== localToday()) form.append("asOf", asOf);
   const applicationDate = document.getElementById("application-date").value;
   if (applicationDate) form.append("applicationDate", applicationDate);
   const idNumber = document.getElementById("id-number").value.trim();
