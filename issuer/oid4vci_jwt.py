@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,12 +113,27 @@ def verify_proof_jwt(token: Any, *, audience: str, now: float) -> ProvedKey:
             "the proof's signature does not verify with its key (a key or signature of small "
             "order, or a non-canonical encoding, is refused)"
         ) from exc
-    iat = payload["iat"]
-    if not isinstance(iat, int | float) or isinstance(iat, bool):
-        raise ProofRejected("the proof's iat must be a number")
-    if abs(now - iat) > MAX_IAT_SKEW_S:
+    if not isinstance(payload["aud"], str):
+        # PyJWT takes a list holding the audience: F.1's aud is the Credential Issuer
+        # Identifier, one string, so that a proof is for one issuer
         raise ProofRejected(
-            f"the proof's iat is {int(now - iat)} s from now (at most {MAX_IAT_SKEW_S} s either way)"
+            f"the proof's aud must be {audience!r}, one string, got {payload['aud']!r:.200}"
+        )
+    iat = payload["iat"]
+    # Python's JSON parser (PyJWT's) reads NaN, Infinity, 1e400 and integers of any size: NaN
+    # passed the skew check below (every comparison with it is false), an infinity or an
+    # integer beyond a float raised OverflowError (HTTP 500)
+    try:
+        when = float(iat) if isinstance(iat, int | float) and not isinstance(iat, bool) else None
+    except OverflowError:
+        when = None
+    if when is None or not math.isfinite(when):
+        raise ProofRejected(
+            f"the proof's iat must be a finite number (seconds since 1970), got {iat!r:.60}"
+        )
+    if abs(now - when) > MAX_IAT_SKEW_S:
+        raise ProofRejected(
+            f"the proof's iat is {int(now - when)} s from now (at most {MAX_IAT_SKEW_S} s either way)"
         )
     nonce = payload["nonce"]
     if not isinstance(nonce, str) or not nonce:

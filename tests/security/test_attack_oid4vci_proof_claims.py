@@ -8,7 +8,8 @@ itself):
 - ``"iat": NaN`` passed the freshness check (``abs(now - NaN) > 300`` is false): a proof dated
   no time at all was accepted (202, a credential issued);
 - ``"iat": Infinity`` or ``1e400`` raised ``OverflowError`` while the refusal's message was
-  written: HTTP 500 instead of ``invalid_proof``;
+  written, and an integer beyond a float (10**400) while the skew was computed: HTTP 500
+  instead of ``invalid_proof``;
 - ``"aud": [the issuer, another issuer]`` was accepted (PyJWT takes a list that holds the
   audience); F.1 makes ``aud`` the Credential Issuer Identifier, one string, so a proof is
   for one issuer.
@@ -61,6 +62,7 @@ CASES = {
     "iat Infinity": ('{{"aud": "{ci}", "iat": Infinity, "nonce": "{nonce}"}}', "iat"),
     "iat 1e400": ('{{"aud": "{ci}", "iat": 1e400, "nonce": "{nonce}"}}', "iat"),
     "iat -Infinity": ('{{"aud": "{ci}", "iat": -Infinity, "nonce": "{nonce}"}}', "iat"),
+    "iat 10**400": ('{{"aud": "{ci}", "iat": 1' + "0" * 400 + ', "nonce": "{nonce}"}}', "iat"),
     "aud of two issuers": (
         '{{"aud": ["{ci}", "https://other.example/institutions/x"], "iat": {now}, '
         '"nonce": "{nonce}"}}',
