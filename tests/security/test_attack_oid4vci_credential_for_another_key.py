@@ -1,0 +1,183 @@
+"""A wallet keeps only credentials bound to its own key (``credentialSubject.id`` its
+``did:key``, the key it proved to the issuer).
+
+The attack: an issuer (a diploma mill, a compromised or look-alike service) answers the
+wallet's credential request with a credential about another holder: another applicant's genuine
+degree, copied from one of their presentations or offline QR codes. Both wallets stored it; the
+CLI listed it VALID ("001  degree  VALID", signature valid; anchored), the page listed it too
+(checked as any other: valid once its issuer's did:web document answers). A credential the
+holder can never present (check 10: the presentation is signed by a key that is not the subject's;
+the wallet's own DCQL matching leaves it out), shown to them as theirs and valid. Now the
+credential is refused on receipt, naming the holder it is about, and nothing is stored (the
+deferred transaction is dropped).
+
+The issuer here is a plain HTTP server of the attacker's speaking OpenID4VCI (metadata, token,
+nonce, credential and deferred endpoints); the wallets are the real ``talentproof wallet
+accept`` and the browser wallet's page (headless Chromium).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from typer.testing import CliRunner
+
+from talentproof.cli import app
+from talentproof.credential.keys import Ed25519SigningKey
+from talentproof.wallet.store import Wallet
+from tests.wallet.test_wallet_page import browser, loaded, page_url, run_js  # noqa: F401
+from tests.wallet.wallet_helpers import issue
+
+PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+#: The applicant the credential is really about (their wallet's key).
+OTHER = Ed25519SigningKey.from_seed(bytes([42]) * 32).public_key.did_key
+
+
+class _Issuer(BaseHTTPRequestHandler):
+    """An issuer of the attacker's: its credential (or deferred) endpoint sends ``credential``."""
+
+    base = ""
+    credential: dict[str, Any] = {}  # noqa: RUF012 (set by the fixture)
+    deferred = False
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Expose-Headers", "WWW-Authenticate")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_OPTIONS(self) -> None:
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Methods", "GET, POST")
+        self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        ci = f"{self.base}/institutions/mill"
+        if self.path.startswith("/.well-known/openid-credential-issuer/"):
+            self._send(
+                200,
+                {
+                    "credential_issuer": ci,
+                    "authorization_servers": [ci],
+                    "credential_endpoint": f"{ci}/credential",
+                    "nonce_endpoint": f"{ci}/nonce",
+                    "deferred_credential_endpoint": f"{ci}/deferred_credential",
+                    "display": [{"name": "University of Testing"}],
+                },
+            )
+        else:
+            self._send(200, {"issuer": ci, "token_endpoint": f"{ci}/token"})
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.endswith("/token"):
+            self._send(200, {"access_token": "t", "token_type": "Bearer", "expires_in": 600})
+        elif self.path.endswith("/nonce"):
+            self._send(200, {"c_nonce": "n"})
+        elif self.path.endswith("/credential") and self.deferred:
+            self._send(202, {"transaction_id": "tx", "interval": 1})
+        else:
+            self._send(200, {"credentials": [{"credential": self.credential}]})
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def mill() -> Iterator[tuple[str, type[_Issuer]]]:
+    """(the offer URI, the handler) of the attacker's issuer."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Issuer)
+    _Issuer.base = f"http://127.0.0.1:{server.server_address[1]}"
+    _Issuer.credential = issue("degree", OTHER)
+    _Issuer.deferred = False
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    offer = {
+        "credential_issuer": f"{_Issuer.base}/institutions/mill",
+        "credential_configuration_ids": ["DegreeCredential_ldp_vc"],
+        "grants": {PRE_AUTH: {"pre-authorized_code": "c"}},
+    }
+    uri = "openid-credential-offer://?credential_offer=" + quote(json.dumps(offer), safe="")
+    try:
+        yield uri, _Issuer
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_attack_a_credential_about_another_holder_is_not_kept(
+    tmp_path: Path, mill: tuple[str, type[_Issuer]], deferred: bool
+) -> None:
+    uri, handler = mill
+    handler.deferred = deferred
+    folder = tmp_path / "wallet"
+    me = Wallet.init(folder).did()
+    assert me != OTHER
+    runner = CliRunner()
+    got = runner.invoke(app, ["wallet", "accept", uri, "--wait", "5", "--wallet-dir", str(folder)])
+    listed = runner.invoke(
+        app, ["wallet", "list", "--offline", "--json", "--wallet-dir", str(folder)]
+    )
+    held = json.loads(listed.output)
+    assert held["credentials"] == [], held  # VALID before: a degree this wallet cannot present
+    assert not held["pending"], held
+    assert got.exit_code != 0, got.output
+    assert OTHER in got.output and me in got.output, got.output
+    assert "not stored" in got.output, got.output
+
+
+@pytest.mark.browser
+def test_attack_the_browser_wallet_keeps_no_credential_about_another_holder(
+    browser: Any,
+    page_url: str,
+    mill: tuple[str, type[_Issuer]],
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    uri, _handler = mill
+    loaded(browser, page_url)
+    run_js(
+        browser,
+        """
+        const d = await new Promise((ok, ko) => { const r = indexedDB.open('talentproof-wallet');
+          r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error); });
+        await new Promise((ok, ko) => {
+          const t = d.transaction('credentials', 'readwrite');
+          t.objectStore('credentials').clear(); t.oncomplete = ok; t.onerror = () => ko(t.error);
+        });
+        d.close();
+        """,
+    )
+    loaded(browser, page_url)
+    if browser.find_element(By.ID, "key-create").is_displayed():
+        browser.find_element(By.ID, "key-create").click()
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "did").text)
+    me = browser.find_element(By.ID, "did").text
+    browser.find_element(By.ID, "offer-uri").send_keys(uri)
+    browser.find_element(By.ID, "accept").click()
+    status = browser.find_element(By.ID, "offer-status")
+    WebDriverWait(browser, 30).until(
+        lambda d: status.get_attribute("data-state") in ("ok", "error")
+    )
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "accept").is_enabled())
+    items = browser.find_elements(By.CSS_SELECTOR, "#credentials li.credential")
+    assert items == [], [i.text for i in items]  # listed VALID before
+    said = status.text
+    assert status.get_attribute("data-state") == "error", said
+    assert OTHER in said and me in said and "not stored" in said, said
