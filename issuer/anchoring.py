@@ -3,8 +3,10 @@
 Crash safety rests on two facts: a credential joins exactly one batch that can be sent (a batch
 becomes ``built``, the only state that is sent, in the transaction that checks it holds exactly
 its leaves), and the registry refuses to anchor a root twice (``AnchorAlreadyAnchored``). The
-chain is the source of truth for "is this root anchored": after any crash the worker asks
-``anchor(root)`` before sending anything.
+chain is the source of truth for "is this root anchored": the worker asks ``anchor(root)``
+before sending a batch it recorded sent (or mined) before, and, for a batch never recorded sent
+(a crash may still have sent it), when its send fails: the registry refuses the root it holds at
+estimation, before anything is signed.
 
 Steps of one batch, with the crash points the tests kill the process at:
 
@@ -96,6 +98,9 @@ class InstitutionFailure:
 #: At most this many rounds in one pass (a round sends one batch per institution, then awaits
 #: them): steady issuance would otherwise keep a pass going for ever.
 ROUNDS_PER_PASS = 8
+#: an idle pass (nothing sent, settled or applied) counts the pending credentials for the
+#: ``pending`` gauge at most this often, not on every ``worker_poll_s`` (two counts a pass)
+GAUGE_EVERY_S = 1.0
 
 
 class _Held:
@@ -171,6 +176,10 @@ class AnchorWorker:
         service.anchor_wakeup = self.wakeup  # bulk chunks wake the worker when they commit
         #: one worker among the replicas on this database sends (`store.lease.AnchorLease`)
         self.lease: AnchorLease = service.anchor_lease
+        #: whether the last `run_once` may have left work it could do now: it applied status
+        #: changes, its rounds ran out, or it stopped when the lease was lost
+        self.work_left = False
+        self._gauge_at = 0.0  # monotonic time of the last `update_pending_gauge`
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -209,7 +218,10 @@ class AnchorWorker:
                 self._stop.wait(self.lease.check_s)
                 continue
             try:
-                busy = self.run_once()
+                # again at once only when the pass may have left work: a pass that ended on a
+                # round with nothing to send finds nothing more now (a bulk chunk committed
+                # meanwhile has set `wakeup`, so the wait below returns at once for it)
+                busy = self.run_once() and self.work_left
                 backoff = self.poll
             except LedgerUnavailable as exc:
                 self.service.metrics.chain_errors.labels("unavailable").inc()
@@ -266,6 +278,7 @@ class AnchorWorker:
         anything was anchored (so the loop runs again at once).
         """
         did = False
+        self.work_left = True
         if not self._recovered:  # batches a killed worker left half formed: free their leaves
             for batch_id in self._forming():
                 self._abandon(batch_id, "left half formed by a previous worker")
@@ -284,9 +297,11 @@ class AnchorWorker:
         self.watch.check()
         # queued revocations, suspensions and reinstatements first, in order (never held back
         # by an institution's ledger state: the registry decides)
+        changes_applied = False
         try:
             if self.service.apply_status_changes():
                 did = True
+                changes_applied = True
         except Exception as exc:  # one institution's change failing does not stop anchoring
             if not self._institution_fault(exc) and not (
                 isinstance(exc, LedgerUnavailable) and self.service.chain.probe(max_age=0).available
@@ -367,8 +382,12 @@ class AnchorWorker:
             if lost:
                 return did
             if not now.busy:  # nothing left to send or settle
+                self.work_left = changes_applied
                 break
-        self.update_pending_gauge()
+        # the gauge's two counts, after a pass that changed something, else at most every
+        # `GAUGE_EVERY_S` (an idle worker passes every ``worker_poll_s``)
+        if did or time.monotonic() - self._gauge_at >= GAUGE_EVERY_S:
+            self.update_pending_gauge()
         return did
 
     def drain(self, timeout: float = 60.0) -> None:
@@ -599,7 +618,8 @@ class AnchorWorker:
 
     def update_pending_gauge(self) -> None:
         """Set the ``pending`` metric to the credentials not yet anchored (unbatched, or in a
-        batch not yet anchored), as each pass of the worker ends."""
+        batch not yet anchored), as a pass of the worker ends (`run_once`)."""
+        self._gauge_at = time.monotonic()
         with self.service.sessions() as session:
             pending = batch_store.pending_count(session)
         self.service.metrics.pending.set(pending)
@@ -685,10 +705,17 @@ class AnchorWorker:
             REPLACE_WHEN_STUCK,
             on_replaced=lambda stuck, _new: self._replaced(batch_id, stuck),
         )
-        # Already on chain (crash after send or after receipt)? Then only record it.
-        record = chain.anchor_record(root, issuer_id)
-        if record is not None:
-            return self._settle(batch_id, record, issuer_id)
+        # Already on chain (crash after send or after receipt)? Then only record it. A batch
+        # never recorded sent (``built``, no transaction: every bulk chunk's, on its first send)
+        # is asked only if its send fails: the registry refuses a root it holds
+        # (``AnchorAlreadyAnchored`` at estimation, before anything is signed), and whatever
+        # else fails (the issuer suspended since, no funds, the node) is answered by the chain's
+        # record first, as the question before the send answered it. One view call less a batch.
+        never_sent = state == "built" and not pending_json
+        if not never_sent:
+            record = chain.anchor_record(root, issuer_id)
+            if record is not None:
+                return self._settle(batch_id, record, issuer_id)
         if state == watch_store.MINED:  # mined, not yet final, and gone: a reorganisation
             with service.session() as session:
                 watch_store.reopen(session, batch_id)
@@ -705,15 +732,27 @@ class AnchorWorker:
             _crash_point("before_send")
             try:
                 pending = chain.send_anchor(account_key, root, leaf_count)
-            except ContractRevert as exc:
-                if exc.error_name == "AnchorAlreadyAnchored":
+            except Exception as exc:
+                if isinstance(exc, ContractRevert) and exc.error_name == "AnchorAlreadyAnchored":
                     record = chain.anchor_record(root, issuer_id)
-                    if record is not None:
-                        return self._settle(batch_id, record, issuer_id)
+                elif never_sent:  # the question the send went without, before its error goes on
+                    record = self._record_if_anchored(root, issuer_id)
+                else:
+                    raise
+                if record is not None:
+                    return self._settle(batch_id, record, issuer_id)
                 raise
             _crash_point("after_send")
             self._record_sent(batch_id, pending)
         return InFlight(batch_id, root, issuer_id, pending, tx)
+
+    def _record_if_anchored(self, root: bytes, issuer_id: int) -> Any:
+        """After a failed send: the chain's record of ``root`` anchored by us, or None (also
+        when the chain cannot be asked now: the send's own error then goes on)."""
+        try:
+            return self.service.chain.anchor_record(root, issuer_id)
+        except LedgerUnavailable:
+            return None
 
     def _await_batch(self, flight: InFlight) -> bool:
         """Await and record a sent anchor (replaced when stuck); whether the batch is now

@@ -255,7 +255,8 @@ class Metrics:
         )
         self.pending = Gauge(
             "talentproof_issuer_credentials_pending",
-            "Credentials accepted but not yet anchored (as of the worker's last pass).",
+            "Credentials accepted but not yet anchored (counted by the worker's passes: each one "
+            "that changed anything, and an idle one at least once a second).",
             registry=self.registry,
             multiprocess_mode="mostrecent",
         )

@@ -186,33 +186,47 @@ def batch_and_institution(session: Session, batch_id: int) -> tuple[AnchorBatch,
 
 
 def record_sent(session: Session, batch_id: int, pending: Any, now: dt.datetime) -> None:
-    """The batch's transaction ``pending`` (a `ledger.tx.PendingTx`) is sent (state ``sent``)."""
-    batch = session.get(AnchorBatch, batch_id)
-    assert batch is not None
-    batch.state = "sent"
-    batch.tx_hash = pending.tx_hash
-    batch.tx_nonce = pending.nonce
-    batch.tx_attempts = (batch.tx_attempts or 0) + 1
-    batch.tx_sent_at = now
-    batch.tx_record = orjson.dumps(pending.to_json()).decode()
+    """The batch's transaction ``pending`` (a `ledger.tx.PendingTx`) is sent (state ``sent``).
+    One UPDATE (no row loaded into the session: a statement, not the ORM's unit of work)."""
+    table = table_of(AnchorBatch)
+    done = session.execute(
+        update(table)
+        .where(table.c.id == batch_id)
+        .values(
+            state="sent",
+            tx_hash=pending.tx_hash,
+            tx_nonce=pending.nonce,
+            tx_attempts=func.coalesce(table.c.tx_attempts, 0) + 1,
+            tx_sent_at=now,
+            tx_record=orjson.dumps(pending.to_json()).decode(),
+        )
+    )
+    assert done.rowcount == 1, f"batch {batch_id} not found"  # type: ignore[attr-defined]  # (a CursorResult)
 
 
 def record_anchored(
     session: Session, batch_id: int, block_number: int, now: dt.datetime
 ) -> tuple[dt.datetime, int] | None:
     """The batch is anchored in ``block_number``: (its oldest leaf's time, in UTC, and its leaf
-    count), or None if it was already done."""
-    batch = session.get(AnchorBatch, batch_id)
-    assert batch is not None
-    if batch.state in DONE_BATCH_STATES:
+    count), or None if it was already done. Statements, not the ORM's unit of work; the caller's
+    session holds the writer lock, so nothing changes the batch between the two."""
+    table = table_of(AnchorBatch)
+    row = session.execute(
+        select(table.c.state, table.c.oldest_leaf_at, table.c.leaf_count).where(
+            table.c.id == batch_id
+        )
+    ).one()
+    if row.state in DONE_BATCH_STATES:
         return None
-    batch.state = "anchored"
-    batch.block_number = block_number
-    batch.anchored_at = now
-    oldest = batch.oldest_leaf_at
+    session.execute(
+        update(table)
+        .where(table.c.id == batch_id)
+        .values(state="anchored", block_number=block_number, anchored_at=now)
+    )
+    oldest = row.oldest_leaf_at
     if oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=dt.UTC)
-    return oldest, batch.leaf_count
+    return oldest, int(row.leaf_count)
 
 
 __all__ = [
