@@ -56,6 +56,8 @@ __all__ = [
 
 def as_bytes32(value: bytes | str, what: str = "value") -> bytes:
     """Accept 32 bytes or 0x-hex of 32 bytes; raise `ValueError` naming `what` otherwise."""
+    if type(value) is bytes and len(value) == 32:  # the common case, first (bytes are immutable)
+        return value
     if isinstance(value, str):
         try:
             raw = bytes.fromhex(value.removeprefix("0x"))

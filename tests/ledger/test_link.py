@@ -16,7 +16,7 @@ import os
 
 import pytest
 
-from talentproof.ledger._internal.views import block_head
+from talentproof.ledger._internal.views import as_query, block_head
 from talentproof.ledger.chain import type_id
 from talentproof.ledger.client import RegistryClient
 from talentproof.ledger.endpoints import RpcEndpoints
@@ -202,3 +202,24 @@ def test_the_block_head_decoder_refuses_what_is_no_block(block) -> None:  # type
         match=r"expected the latest block \(number, hash, timestamp\).* from http://node",
     ):
         block_head(block, "http://node", "the latest block")
+
+
+def test_the_verification_query_takes_bytes_or_hex_and_names_what_is_not_32_bytes() -> None:
+    parts = [bytes([i]) * 32 for i in range(5)]
+    forms = [parts, [bytearray(p) for p in parts], ["0x" + p.hex() for p in parts]]
+    for form in forms:
+        query = as_query(*form)
+        assert query == tuple(parts) and all(type(q) is bytes for q in query)
+    names = [
+        "issuer DID hash",
+        "Merkle root",
+        "credential hash",
+        "signing key",
+        "credential type id",
+    ]
+    for i, name in enumerate(names):
+        for bad in (parts[i][:31], parts[i] + b"\x00", "0x" + "zz" * 32, 7, None, "0x" + "ab" * 31):
+            args = list(parts)
+            args[i] = bad
+            with pytest.raises(ValueError, match=f"^{name} must be 32 bytes"):
+                as_query(*args)
