@@ -53,6 +53,7 @@ error correction M (`PayloadTooLargeForQR`, with the excess).
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 import zlib
@@ -79,6 +80,12 @@ from ..keys import ED25519_PUB_HEADER
 from ..merkle import InclusionProof, credential_hash, root_from_inclusion
 from .base45 import b45decode, b45encode
 from .image import check_fits
+
+json_guard: Any
+try:  # (the C proof that orjson's parse equals the duplicate-refusing one: credential/native.c)
+    from ..native import json_guard
+except ImportError:  # pragma: no cover - a tree whose C extension was not built
+    json_guard = None
 
 __all__ = [
     "DICT_VERSION",
@@ -396,8 +403,36 @@ def _decompress(data: bytes, zdict: bytes) -> Any:
     if d.unused_data:
         raise GarbagePayload(f"{len(d.unused_data)} stray bytes after the payload content")
     try:
-        return orjson.loads(out)
+        doc = orjson.loads(out)
     except orjson.JSONDecodeError as exc:
+        raise GarbagePayload(f"payload content is not JSON: {exc}") from exc
+    if json_guard is not None and json_guard(out, doc):
+        return doc
+    return _content_reference(out)
+
+
+def _no_duplicate(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise GarbagePayload(f"payload content holds the key {k!r} twice")
+            seen.add(k)
+    return out
+
+
+def _content_reference(out: bytes) -> Any:
+    """The payload content as the verifier's JSON inputs are read (``verifier.engine.parse_json``):
+    a member given twice is refused, as in a JSON file (orjson keeps the last value, a parser
+    keeping the first would read another document), an integer beyond 64 bits kept exact.
+    What `_decompress` answers when ``native.json_guard`` cannot prove orjson's parse equal to
+    this one (tests/security/test_attack_fastpath_qr_duplicate.py)."""
+    try:
+        return json.loads(out, object_pairs_hook=_no_duplicate)
+    except GarbagePayload:
+        raise
+    except (ValueError, RecursionError) as exc:
         raise GarbagePayload(f"payload content is not JSON: {exc}") from exc
 
 
