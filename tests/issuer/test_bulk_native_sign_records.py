@@ -294,10 +294,12 @@ def _hostile(kind: str) -> Iterator[tuple[bytes, bool]]:
         "\U0010ffff",
         "/slash/",
         "x" * 500,
+        "\U0001f600" * 500,  # 500 code points (1,000 UTF-16 units): at the limit
+        "é" * 500,
     ):
         yield orjson.dumps(with_field(value)), True
         yield json.dumps(with_field(value), ensure_ascii=True).encode(), True
-    for value in ("陳大文", "Ünal Öz", "O'Brien-Smith", "CHAN\tTai", "A", "x" * 200, "🙂"):
+    for value in ("陳大文", "Ünal Öz", "O'Brien-Smith", "CHAN\tTai", "A", "x" * 200, "🙂" * 200):
         yield orjson.dumps(with_name(value)), "\t" not in value
     yield text.replace(b'"name"', b'"n\\u0061me"', 1), True  # an escaped key
     yield text.replace(b"Financial", b"Fin\\/ancial"), kind == DEGREE
