@@ -1099,6 +1099,7 @@ def identity_document(
             CheckId.IDENTITY_DOCUMENT, Status.ERROR, Reason.SALT_UNUSABLE, {"error": str(exc)}
         )
     wrong: list[tuple[str, str | None, str | None]] = []
+    kinds: set[tuple[str, str]] = set()  # the kinds of document matched: (type, country)
     for r in readable:
         subject = r.credential.get("credentialSubject") if r.credential is not None else None
         if isinstance(subject, list) and len(subject) == 1:
@@ -1110,13 +1111,22 @@ def identity_document(
             wrong.append(
                 (r.source, doc.get("documentType", "document"), doc.get("issuingCountry", "?"))
             )
+        else:  # (a match: the type and country are texts the commitment was opened with)
+            kinds.add((str(doc["documentType"]), str(doc["issuingCountry"])))
     ev = {"credentials": len(readable)}
     if wrong:
         return Finding(
             CheckId.IDENTITY_DOCUMENT, Status.FAIL, Reason.ANOTHER_DOCUMENT, {"wrong": wrong}, ev
         )
+    # the number opens the commitment as the credentials' kind of document: another kind whose
+    # number normalises alike would match too, so the officer is told which kind it is
+    matched = sorted(kinds)
     return Finding(
-        CheckId.IDENTITY_DOCUMENT, Status.PASS, Reason.SAME_DOCUMENT, {"count": len(readable)}, ev
+        CheckId.IDENTITY_DOCUMENT,
+        Status.PASS,
+        Reason.SAME_DOCUMENT,
+        {"count": len(readable), "kinds": matched},
+        {**ev, "documents": [f"{t} ({c})" for t, c in matched]},
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -388,7 +388,9 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
         + "."
     ),
     Reason.SAME_DOCUMENT: lambda f: (
-        f"The travel document shown is the one all {f['count']} credential(s) name."
+        f"The travel document shown is the one all {f['count']} credential(s) name: its number "
+        f"is that of {_documents(f.get('kinds') or ())}; check that the document held is of "
+        "that kind."
     ),
 }
 
@@ -400,6 +402,11 @@ def _elsewhere(problem: tuple[str, Any, Any]) -> str:
     if what == "trusted_chain":
         return f"the ledger is chain {found}, not the trusted chain {expected}"
     return f"it names registry {found}, not the trusted registry {expected}"
+
+
+def _documents(kinds: Sequence[tuple[str, str]]) -> str:
+    """``the HKID issued by HK`` (or several, joined by "or")."""
+    return " or ".join(f"the {dtype} issued by {country}" for dtype, country in kinds) or "it"
 
 
 def _wrong_document(wrong: tuple[str, str | None, str | None]) -> str:
