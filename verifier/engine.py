@@ -709,8 +709,11 @@ class Verifier:
                 "chain the credential was read on cannot be told"
             )
         found = int(chain_id, 16) if isinstance(chain_id, str) else int(chain_id)
-        if len(self._chain_ids) >= 1024:
-            self._chain_ids.clear()
+        if len(self._chain_ids) >= 1024:  # the oldest block out (not all: a request of
+            try:  # another thread may be finishing a read it just confirmed)
+                del self._chain_ids[next(iter(self._chain_ids))]
+            except (StopIteration, RuntimeError, KeyError):
+                pass
         self._chain_ids[key] = found
         return found
 
