@@ -19,14 +19,17 @@ fails check 5 (the node's chain is not the trusted one), on every path.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
-from talentproof.ledger.nodes import anvil
+from talentproof.cli import app
+from talentproof.ledger.nodes import anvil, free_port
 from talentproof.verifier import bulk
 from talentproof.verifier.engine import Item, Verifier
 from talentproof.verifier.service import ServiceSettings, create_app
@@ -126,3 +129,27 @@ def test_a_bare_registry_address_is_pinned_to_the_chain_first_read(two_chains):
         assert _failed_check(report.to_json()) == 5, (name, report.to_json())
         got = bulk.verify_files_bulk(verifier, [Item(f"{name}.json", two_chains[name])])
         assert got[0]["outcome"]["code"] == "INVALID", (name, got)
+
+
+def test_honest_reads_through_a_failover_stay_valid(vchain, tmp_path, monkeypatch):
+    """The control: endpoints of one chain (the first refusing connections) give the verdicts
+    one endpoint gives, in the folder with one and two workers and for one file."""
+    monkeypatch.setattr(bulk, "CHUNK", 2)  # 5 files: three tasks in two forked workers
+    monkeypatch.setattr(bulk, "TASK", 2)
+    uni = vchain.issuers["University of Hong Kong"]
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for i in range(5):
+        doc = issue(vchain, uni, DEGREE, holder().public_key.did_key, batch_with=2)
+        (folder / f"{i}.json").write_text(json.dumps(doc))
+    record = vchain.save_deployment(tmp_path)
+    dead = f"http://127.0.0.1:{free_port()}"
+    base = ["verify", "--rpc", f"{dead},{vchain.rpc_url}", "--trust", str(record)]
+    for workers in ("1", "2"):
+        r = CliRunner().invoke(app, [*base, str(folder), "--json", "--workers", workers])
+        assert r.exit_code == 0, r.output
+        codes = {x["source"]: x["outcome"]["code"] for x in json.loads(r.output)["results"]}
+        assert set(codes.values()) == {"VALID"} and len(codes) == 5, codes
+    r = CliRunner().invoke(app, [*base, str(folder / "0.json"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["chain"]["chainId"] == vchain.deployment.chain_id
