@@ -23,7 +23,7 @@ import typer
 from talentproof.credential.text import printable
 from talentproof.errors import TalentProofError, exit_code
 
-from .errors import BadUri, IssuerRefused, WalletError
+from .errors import BadUri, ForeignCredential, IssuerRefused, WalletError
 from .store import DEFAULT_WALLET_DIR, Wallet
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def _finish_pending(wallet: Wallet, wait: float) -> int:
         for path, transaction in list(wallet.pending()):
             try:
                 outcome = issuance.finish(transaction, timeout=wait)
-            except IssuerRefused as exc:
+            except (IssuerRefused, ForeignCredential) as exc:
                 wallet.drop_pending(path)
                 _say(f"dropped {path.name}: {exc}; ask the institution for a new offer", err=True)
                 continue

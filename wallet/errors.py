@@ -10,6 +10,7 @@ from talentproof.errors import EXIT_UNAVAILABLE, EXIT_USAGE, TalentProofError
 
 __all__ = [
     "BadUri",
+    "ForeignCredential",
     "IssuerRefused",
     "OfferRefused",
     "OfferUnavailable",
@@ -92,6 +93,17 @@ class UntrustedOffer(WalletError):
     hint = (
         "Nothing was sent. Do not use this offer: it does not come as the institution made it. "
         "Ask the institution for the offer again (its own QR code or link)."
+    )
+
+
+class ForeignCredential(WalletError):
+    """An issuer sent a credential that is not bound to this wallet's key (its
+    ``credentialSubject.id`` is not the wallet's did:key): it cannot be presented, so it is
+    not stored."""
+
+    hint = (
+        "The issuer did not issue it to you: a credential about someone else proves nothing "
+        "about you. Ask the institution for a new offer (its own QR code or link)."
     )
 
 

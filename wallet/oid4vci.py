@@ -29,6 +29,7 @@ from talentproof.credential.keys import Ed25519SigningKey
 
 from .errors import (
     BadUri,
+    ForeignCredential,
     IssuerRefused,
     OfferRefused,
     OfferUnavailable,
@@ -381,7 +382,7 @@ class IssuanceClient:
             r = self.request(meta, token, config_id)
             got = self._credential_answer(r, "credential request")
             if isinstance(got, list):
-                outcome.credentials += got
+                outcome.credentials += self._bound_to_me(got)
                 continue
             transaction = {
                 "credential_issuer": meta["credential_issuer"],
@@ -418,12 +419,30 @@ class IssuanceClient:
             )
             got = self._credential_answer(r, "deferred credential request")
             if isinstance(got, list):
-                return IssuanceResult(credentials=got)
+                return IssuanceResult(credentials=self._bound_to_me(got))
             interval = got.get("interval", transaction.get("interval", 1))
             interval = float(interval) if isinstance(interval, int | float) else 1.0
             if time.monotonic() + min(interval, 1.0) > deadline:
                 return IssuanceResult(pending=dict(transaction))
             self.sleep(max(0.2, min(interval, 5.0, deadline - time.monotonic())))
+
+    def _bound_to_me(self, credentials: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``credentials`` if each is about this wallet's key (its ``credentialSubject.id``
+        the did:key the proof proved), else `ForeignCredential`: an issuer's credential about
+        another holder (another applicant's genuine degree) is one this wallet can never
+        present (the verifier's check 10), and is not stored to be listed as valid."""
+        me = self.key.public_key.did_key
+        for credential in credentials:
+            subject = credential.get("credentialSubject")
+            subjects = subject if isinstance(subject, list) else [subject]
+            about = [s.get("id") if isinstance(s, Mapping) else None for s in subjects]
+            if about != [me]:
+                named = ", ".join(str(a) for a in about) or "no one"
+                raise ForeignCredential(
+                    f"the issuer sent a credential about {named:.200}, not this wallet's key "
+                    f"{me}: not stored"
+                )
+        return credentials
 
     @staticmethod
     def _credential_answer(r: httpx.Response, step: str) -> list[dict[str, Any]] | dict[str, Any]:

@@ -46,6 +46,7 @@ class _Issuer(BaseHTTPRequestHandler):
     base = ""
     credential: dict[str, Any] = {}  # noqa: RUF012 (set by the fixture)
     deferred = False
+    pending_polls = 0
 
     def _send(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
@@ -89,6 +90,9 @@ class _Issuer(BaseHTTPRequestHandler):
             self._send(200, {"c_nonce": "n"})
         elif self.path.endswith("/credential") and self.deferred:
             self._send(202, {"transaction_id": "tx", "interval": 1})
+        elif self.path.endswith("/deferred_credential") and type(self).pending_polls > 0:
+            type(self).pending_polls -= 1
+            self._send(202, {"transaction_id": "tx", "interval": 1})
         else:
             self._send(200, {"credentials": [{"credential": self.credential}]})
 
@@ -103,6 +107,7 @@ def mill() -> Iterator[tuple[str, type[_Issuer]]]:
     _Issuer.base = f"http://127.0.0.1:{server.server_address[1]}"
     _Issuer.credential = issue("degree", OTHER)
     _Issuer.deferred = False
+    _Issuer.pending_polls = 0
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     offer = {
@@ -142,15 +147,18 @@ def test_attack_a_credential_about_another_holder_is_not_kept(
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("deferred", [False, True])
 def test_attack_the_browser_wallet_keeps_no_credential_about_another_holder(
     browser: Any,
     page_url: str,
     mill: tuple[str, type[_Issuer]],
+    deferred: bool,
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    uri, _handler = mill
+    uri, handler = mill
+    handler.deferred = deferred
     loaded(browser, page_url)
     run_js(
         browser,
@@ -181,3 +189,34 @@ def test_attack_the_browser_wallet_keeps_no_credential_about_another_holder(
     said = status.text
     assert status.get_attribute("data-state") == "error", said
     assert OTHER in said and me in said and "not stored" in said, said
+    pending = run_js(
+        browser,
+        """
+        const d = await new Promise((ok, ko) => { const r = indexedDB.open('talentproof-wallet');
+          r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error); });
+        const n = await new Promise((ok, ko) => {
+          const q = d.transaction('pending', 'readonly').objectStore('pending').count();
+          q.onsuccess = () => ok(q.result); q.onerror = () => ko(q.error);
+        });
+        d.close();
+        return n;
+        """,
+    )
+    assert pending == 0, pending
+
+
+def test_a_kept_transaction_delivering_a_credential_about_another_holder_is_dropped(
+    tmp_path: Path, mill: tuple[str, type[_Issuer]]
+) -> None:
+    uri, handler = mill
+    handler.deferred, handler.pending_polls = True, 1
+    folder = tmp_path / "wallet"
+    Wallet.init(folder)
+    runner = CliRunner()
+    wd = ["--wallet-dir", str(folder)]
+    kept = runner.invoke(app, ["wallet", "accept", uri, "--wait", "0", *wd])
+    assert kept.exit_code == 0 and "pending" in kept.output, kept.output
+    refreshed = runner.invoke(app, ["wallet", "refresh", *wd])
+    assert "dropped" in refreshed.output and OTHER in refreshed.output, refreshed.output
+    held = json.loads(runner.invoke(app, ["wallet", "list", "--offline", "--json", *wd]).output)
+    assert held["credentials"] == [] and not held["pending"], held

@@ -191,7 +191,18 @@
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   }
+  // Only credentials about this wallet's key (credentialSubject.id its did:key, the key its
+  // proof proved): another holder's credential can never be presented (the verifier's check 10)
+  // and is not kept to be listed as valid - the twin of wallet/oid4vci.py _bound_to_me.
   async function store(credentials, issuer) {
+    const me = W.didKey(holder.publicKey);
+    for (const c of credentials) {
+      const s = c && c.credentialSubject;
+      const about = (Array.isArray(s) ? s : [s]).map((x) => (x && typeof x === "object" ? x.id : undefined));
+      if (about.length !== 1 || about[0] !== me) {
+        throw new Error(`the issuer sent a credential about ${about.map(String).join(", ").slice(0, 200) || "no one"}, not this wallet's key ${me}: not stored`);
+      }
+    }
     for (const c of credentials) {
       const { skip, key } = W.storageKey(await allCredentials(), c);
       if (!skip) await putCredential({ id: key, credential: c, received: new Date().toISOString(), issuer });
@@ -281,8 +292,11 @@
         throw e;
       }
       if (r.credentials) {
-        await store(r.credentials, t.issuer);
-        await dropPending(t.transaction_id);
+        try {
+          await store(r.credentials, t.issuer);
+        } finally {
+          await dropPending(t.transaction_id); // kept or refused for good
+        }
         status("offer-status", `Received from ${t.issuerName}, anchored.`, "ok");
         return;
       }
