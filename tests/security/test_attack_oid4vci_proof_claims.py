@@ -14,7 +14,10 @@ itself):
   audience); F.1 makes ``aud`` the Credential Issuer Identifier, one string, so a proof is
   for one issuer.
 
-Each is now ``invalid_proof`` naming the claim, and the nonce is not spent by it.
+Each is now ``invalid_proof`` naming the claim, and the nonce is not spent by it. Already
+refused, kept (each fails with its check removed from ``issuer/oid4vci_jwt.py``): a proof dated
+an hour ahead, a header naming its key both by ``kid`` and ``jwk``, an ``x5c`` chain beside
+``kid``.
 """
 
 from __future__ import annotations
@@ -89,3 +92,36 @@ def test_attack_a_proof_with_claims_f1_does_not_allow_is_refused(
     # the nonce of a refused proof is not spent: a good proof still goes through
     good: Any = holder.proof(ci, nonce)
     assert request_credential(client, offer, access, good).status_code == 202
+
+
+def _proof_with_header(holder: Holder, header: dict[str, Any], ci: str, nonce: str) -> str:
+    payload = {"aud": ci, "iat": int(time.time()), "nonce": nonce}
+    signing_input = (
+        _b64url(json.dumps(header).encode()) + "." + _b64url(json.dumps(payload).encode())
+    )
+    return signing_input + "." + _b64url(holder.private.sign(signing_input.encode("ascii")))
+
+
+#: Already refused, kept: a proof dated an hour ahead; a header naming its key twice (kid and
+#: jwk: which one binds?) or by an X.509 chain.
+REFUSED = ("iat an hour ahead", "kid and jwk", "x5c beside kid")
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_attack_a_proof_dated_ahead_or_naming_its_key_twice_is_refused(
+    client: TestClient, case: str
+) -> None:
+    offer = make_offer(client, onboard(client)["api_key"]["token"])
+    access = redeem(client, offer).json()["access_token"]
+    ci = offer["credentialOffer"]["credential_issuer"]
+    holder, other = Holder(), Holder(33)
+    nonce = c_nonce(client, offer)
+    base = {"typ": "openid4vci-proof+jwt", "alg": "EdDSA", "kid": holder.public.verification_method}
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(other.public.raw)}
+    proof = {
+        "iat an hour ahead": lambda: holder.proof(ci, nonce, iat=time.time() + 3600),
+        "kid and jwk": lambda: _proof_with_header(holder, {**base, "jwk": jwk}, ci, nonce),
+        "x5c beside kid": lambda: _proof_with_header(holder, {**base, "x5c": ["MIIB"]}, ci, nonce),
+    }[case]()
+    oauth_error(request_credential(client, offer, access, proof), 400, "invalid_proof")
+    assert request_credential(client, offer, access, holder.proof(ci, nonce)).status_code == 202
