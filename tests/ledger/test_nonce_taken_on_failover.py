@@ -24,7 +24,7 @@ from eth_utils import keccak
 
 from talentproof.ledger.chain import web3_on
 from talentproof.ledger.endpoints import RpcEndpoints
-from talentproof.ledger.errors import NonceError
+from talentproof.ledger.errors import NodeError, NonceError
 from talentproof.ledger.nodes import LocalNode, NodeConfig, free_port, rpc_call
 from talentproof.ledger.tx import PendingTx, TxSender
 
@@ -76,6 +76,17 @@ def dying(node: Chain) -> Iterator[DyingEndpoint]:
         endpoint.close()
 
 
+def _receipt(url: str, tx_hash: str) -> object | None:
+    """The receipt, or None while there is none yet, also while geth answers "transaction
+    indexing is in progress" (for a while after it starts; as `TxSender.receipt` reads it)."""
+    try:
+        return rpc_call(url, "eth_getTransactionReceipt", [tx_hash])
+    except NodeError as exc:
+        if "transaction indexing is in progress" in str(exc):
+            return None
+        raise
+
+
 def take_nonce(url: str, key: str, chain_id: int = 31337) -> dict[str, str]:
     """Another sender of ``key``'s account: a 0-value self-transfer at the chain's next nonce,
     sent to ``url`` and awaited until mined; its hash and nonce."""
@@ -93,7 +104,7 @@ def take_nonce(url: str, key: str, chain_id: int = 31337) -> dict[str, str]:
     )
     tx_hash = rpc_call(url, "eth_sendRawTransaction", ["0x" + bytes(signed.raw_transaction).hex()])
     deadline = time.monotonic() + 60
-    while rpc_call(url, "eth_getTransactionReceipt", [tx_hash]) is None:
+    while _receipt(url, tx_hash) is None:
         assert time.monotonic() < deadline, f"{tx_hash} not mined in 60 s"
         time.sleep(0.1)
     return {"hash": tx_hash, "nonce": hex(nonce)}
