@@ -236,6 +236,11 @@ class LeanRpc:
         return [tx, "latest"]
 
 
+def _block_of(receipt: Mapping[str, Any]) -> tuple[int, str]:
+    """A web3 receipt's block: (number, 0x-hash in lower case)."""
+    return int(receipt["blockNumber"]), "0x" + bytes(receipt["blockHash"]).hex()
+
+
 def _quantity(value: Any, what: str) -> int:
     if not isinstance(value, str) or not value.startswith("0x") or len(value) < 3:
         raise _Declined(what)
@@ -656,6 +661,27 @@ class TxSender:
                 return receipt
         return None
 
+    def _mined(self, pending: PendingTx) -> tuple[int, str] | None:
+        """The block (number, 0x-hash) whichever of `pending.all_hashes` is mined in, or None:
+        `wait`'s polls. The lean path reads only these two fields of the node's receipt; an
+        error answer (geth's "indexing in progress") or another shape goes to `receipt`."""
+        if self.lean is not None:
+            try:
+                for tx_hash in pending.all_hashes:
+                    with rpc_guard("eth_getTransactionReceipt", self._endpoint):
+                        found = self.lean.result("eth_getTransactionReceipt", [tx_hash])
+                    if found is None:
+                        continue
+                    if not isinstance(found, dict) or not isinstance(found.get("blockHash"), str):
+                        raise _Declined("eth_getTransactionReceipt")
+                    block = _quantity(found.get("blockNumber"), "blockNumber")
+                    return block, "0x" + bytes.fromhex(found["blockHash"][2:]).hex()
+                return None
+            except (_Declined, ValueError):
+                pass
+        receipt = self.receipt(pending)
+        return None if receipt is None else _block_of(receipt)
+
     def wait(
         self,
         pending: PendingTx,
@@ -675,28 +701,25 @@ class TxSender:
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         while True:
-            receipt = self.receipt(pending)
-            if receipt is not None:
+            mined = self._mined(pending)
+            if mined is not None:
                 with rpc_guard("eth_blockNumber", self._endpoint):
                     head = self._quantity("eth_blockNumber", lambda: self.w3.eth.block_number)
-                if head >= int(receipt["blockNumber"]) + need - 1:
+                if head >= mined[0] + need - 1:
                     # still canonical? (a reorg could have moved or dropped it)
                     again = self.receipt(pending)
-                    if again is not None and again["blockHash"] == receipt["blockHash"]:
+                    if again is not None and _block_of(again) == mined:
                         if int(again["status"]) != 1:
                             self._raise_failed(pending, again)
                         return again
                     continue
             if time.monotonic() >= deadline:
-                if receipt is None:
+                if mined is None:
                     self._check_nonce_not_taken(pending)
                 detail = (
                     "not mined"
-                    if receipt is None
-                    else (
-                        f"mined in block {int(receipt['blockNumber'])}, "
-                        f"waiting for {need} confirmations"
-                    )
+                    if mined is None
+                    else f"mined in block {mined[0]}, waiting for {need} confirmations"
                 )
                 raise TransactionTimeout(pending.tx_hash, limit, detail=detail)
             if on_poll is not None:
