@@ -188,6 +188,9 @@ def _tree(root: int, read_shmem: bool = False) -> tuple[int, dict[int, float], d
     return total, cpu, rss
 
 
+_UNNAMED = "other threads"  # threads Python does not know (or no longer: ended)
+
+
 def _threads() -> dict[int, tuple[str, float]]:
     """This process's threads: native id -> (name, CPU seconds so far, user + system)."""
     names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
@@ -198,7 +201,7 @@ def _threads() -> dict[int, tuple[str, float]]:
                 fields = handle.read().rsplit(b")", 1)[1].split()
         except OSError:
             continue
-        name = names.get(int(tid), "other threads")
+        name = names.get(int(tid), _UNNAMED)
         out[int(tid)] = (name, (int(fields[11]) + int(fields[12])) / _TICK)
     return out
 
@@ -251,7 +254,10 @@ class PeakMemory(threading.Thread):
             self.cpu[name] = max(self.cpu.get(name, 0.0), seconds)
         for tid, (name, seconds) in _threads().items():
             if tid != self.native_id:
-                self.threads[tid] = (name, max(self.threads.get(tid, (name, 0.0))[1], seconds))
+                # a thread that ended (the anchoring worker, stopped before the last sample)
+                # keeps the name it had while it ran
+                seen, before = self.threads.get(tid, (name, 0.0))
+                self.threads[tid] = (name if seen == _UNNAMED else seen, max(before, seconds))
 
     def run(self) -> None:
         while not self._halt.wait(SAMPLE_S):
