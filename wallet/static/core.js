@@ -387,7 +387,7 @@
 
   // --- validity of a held credential (wallet/inspect.py `check`, in the browser) ----------------
   // The issuer's eddsa-jcs-2022 signature, with the key the issuer's did:web document lists
-  // (fetched from the institution the credential came from); validFrom/validUntil; the anchor
+  // (fetched at its did:web address); validFrom/validUntil; the anchor
   // proof's Merkle path to its root; the Bitstring Status List entries at the issuer (each
   // list's own signature checked too). Whether the root is on the ledger is the verifier's
   // check: the page reads no chain.
@@ -435,10 +435,16 @@
     const path = segments.length ? segments.map(decodeURIComponent).join("/") : ".well-known";
     return `${scheme}://${h}/${path}/did.json`;
   }
-  // Where the page fetches the issuer's DID document: from the institution the credential was
-  // received from (its OpenID4VCI credential issuer serves a copy at <issuer>/did.json), else
-  // at the did:web address.
-  const didDocumentUrl = (did, receivedFrom) => (receivedFrom ? receivedFrom.replace(/\/+$/, "") + "/did.json" : didWebUrl(did));
+  // Where the page reads the issuer's DID document: at the did:web address of the DID the
+  // credential names. For TalentProof's institutions on the service's own DIDs that is the copy
+  // their credential issuer serves (<issuer>/did.json). An institution with a DID of its own
+  // (did:web:osl.com) whose address cannot be read: the copy at the credential issuer the
+  // credential came from is read instead, for the signature and the status lists (a revocation
+  // is still shown), but it never makes the credential "valid" - anyone delivering a credential
+  // can serve a document under any DID's id listing their own key (a diploma mill's degree in
+  // a university's name was listed valid so).
+  const didDocumentUrl = (did) => didWebUrl(did);
+  const deliveredCopyUrl = (receivedFrom) => receivedFrom.replace(/\/+$/, "") + "/did.json";
   function multikeyRaw(mb) {
     if (typeof mb !== "string" || !mb.startsWith("z")) throw new Error("publicKeyMultibase: expected base58btc (z...)");
     const bytes = b58decode(mb.slice(1));
@@ -514,11 +520,13 @@
   };
   // What the page can establish about a credential: {signature, issuerKey, dates, anchor,
   // status: {purpose: text}, summary, label}. `receivedFrom`: the credential issuer URL it came
-  // from; `online: false` checks nothing over the network; `cache`: URL -> response promise.
+  // from (its copy of the DID document is read only when the did:web address cannot be, and
+  // never vouches: see `didDocumentUrl`); `online: false` checks nothing over the network;
+  // `cache`: URL -> response promise.
   async function checkCredential(c, { receivedFrom, now, online = true, cache = new Map() } = {}) {
     const v = { signature: "not checked", issuerKey: "not checked", dates: "valid", anchor: "pending", status: {} };
     const did = issuerDid(c);
-    let raw = null, offline = !online, signerVm = null;
+    let raw = null, offline = !online, signerVm = null, unconfirmed = false;
     let signed = null, anchor = null;
     try {
       ({ signed, anchor } = splitAnchor(c));
@@ -528,16 +536,25 @@
       if (vm.split("#")[0] !== did) throw new Error(`signed with a key of ${vm.split("#")[0]}, not of the issuer ${did}`);
       let doc = null, url = null;
       if (online) {
-        url = didDocumentUrl(did, receivedFrom);
+        url = didDocumentUrl(did);
         const r = await fetchPublic(url, cache).catch(() => null);
         if (r && r.status === 200 && r.body && typeof r.body === "object") doc = r.body;
-        else v.issuerKey = `not checked (offline: the issuer's DID document at ${url} could not be fetched${r ? `, HTTP ${r.status}` : ""})`;
+        else {
+          v.issuerKey = `not checked (offline: the issuer's DID document at ${url} could not be fetched${r ? `, HTTP ${r.status}` : ""})`;
+          const copy = typeof receivedFrom === "string" && /^https?:\/\//.test(receivedFrom) ? deliveredCopyUrl(receivedFrom) : null;
+          const rc = copy && copy !== url ? await fetchPublic(copy, cache).catch(() => null) : null;
+          if (rc && rc.status === 200 && rc.body && typeof rc.body === "object") {
+            [doc, unconfirmed, url] = [rc.body, true, copy];
+          }
+        }
       }
       if (doc) {
         if (doc.id !== did) throw new Error(`the DID document at ${url} is ${doc.id}'s, not the issuer ${did}'s`);
         raw = keyInDidDocument(doc, vm);
         if (!raw) throw new Error(`the key ${vm.split("#")[1] || vm} is not in the issuer's DID document (${url})`);
-        v.issuerKey = `listed in ${did}'s DID document (${new URL(url).host})`;
+        v.issuerKey = unconfirmed
+          ? `not confirmed: ${did}'s address ${didDocumentUrl(did)} could not be read; only the credential issuer it came from (${new URL(url).host}) lists the key`
+          : `listed in ${did}'s DID document (${new URL(url).host})`;
       } else {
         offline = true;
         const frag = vm.split("#")[1] || "";
@@ -575,7 +592,7 @@
       v.status[purpose] = !raw ? "not checked (the credential's signature is invalid)"
         : offline ? "not checked (offline)" : await listStatus(entry, did, signerVm, raw, cache);
     }
-    const unchecked = offline || Object.values(v.status).some((s) => s.startsWith("not checked"));
+    const unchecked = offline || unconfirmed || Object.values(v.status).some((s) => s.startsWith("not checked"));
     v.summary = v.signature !== "valid" ? "signature-invalid"
       : !["anchored", "pending"].includes(v.anchor) ? "anchor-invalid"
       : v.status.revocation === "set" ? "revoked"
@@ -584,7 +601,7 @@
       : v.dates !== "valid" ? "not-yet-valid"
       : unchecked ? "unchecked"
       : v.anchor === "anchored" ? "valid" : "pending";
-    v.label = SUMMARY_LABELS[v.summary];
+    v.label = v.summary === "unchecked" && unconfirmed && !offline ? "issuer's key not confirmed" : SUMMARY_LABELS[v.summary];
     return v;
   }
   async function listStatus(entry, did, signerVm, raw, cache) {
