@@ -7,8 +7,10 @@ records and credential statuses, and performs the governance steps of onboarding
 
 Every chain read and write goes through the ledger's `talentproof.ledger.link.RegistryLink`: one
 failover JSON-RPC transport (`ledger.endpoints.RpcEndpoints`), the registry's calls, answers and
-events encoded and decoded by `ledger.abi.ContractABI`, blocks read as `ledger.models.BlockHead`;
-this module names no JSON-RPC method and imports no web3 (tests/test_guardrails.py).
+events encoded and decoded by `ledger.abi.ContractABI`, blocks read as `ledger.models.BlockHead`,
+the registry's records by the link's typed reads (``issuer``, ``anchor``, ``signing_key``,
+``credential_type``, ``credential_status``: `ledger.models` records, decoded there and nowhere
+here); this module names no JSON-RPC method and imports no web3 (tests/test_guardrails.py).
 
 The ledger (web3, eth-account, eth-abi) and requests are imported where they are used
 (``noqa: PLC0415``): every issuer process imports this module, and they cost about 0.5 s at
@@ -33,7 +35,7 @@ from .settings import ANVIL_DEV_GOVERNOR_KEY, IssuerSettings
 
 if TYPE_CHECKING:
     from talentproof.ledger.link import RegistryLink
-    from talentproof.ledger.models import BlockHead, TimeWindow
+    from talentproof.ledger.models import BlockHead, IssuerInfo, TimeWindow
 
 _logger = logging.getLogger(__name__)
 
@@ -362,12 +364,6 @@ class ChainGateway:
     def _data(self, fn: str, *args: Any) -> bytes:
         return self.registry_link().calldata(fn, *args)
 
-    def _view(self, fn: str, *args: Any) -> Any:
-        """The registry's view ``fn`` at the latest block, decoded by the ledger
-        (`ledger.link.RegistryLink.call`: a struct as its field tuple, for `ledger.models`'
-        ``from_struct``). Call it under `_guard`."""
-        return self.registry_link().call(fn, *args)
-
     def _transact(self, sender: Any, fn: str, *args: Any) -> Any:
         with _guard(fn):
             with self._sending(sender):
@@ -435,14 +431,12 @@ class ChainGateway:
         """Which of ``names`` the registry holds open for the issuer at the latest block
         (granted and not withdrawn): what verifiers read, whoever granted it."""
         from talentproof.ledger.chain import type_id  # noqa: PLC0415 (start-up time)
-        from talentproof.ledger.models import TimeWindow  # noqa: PLC0415 (start-up time)
 
         with _guard("credentialType()"):
-            now = self.registry_link().head().timestamp
-            windows = [
-                TimeWindow.from_struct(self._view("credentialType", issuer_id, type_id(name_)))
-                for name_ in names
-            ]
+            link = self.registry_link()
+            now = link.head().timestamp
+            # by id: the link would read a name beginning with 0x as an id
+            windows = [link.credential_type(issuer_id, type_id(name_)) for name_ in names]
         return [name_ for name_, window in zip(names, windows, strict=True) if window.open_at(now)]
 
     def add_signing_key(self, issuer_id: int, public_raw: bytes) -> None:
@@ -450,14 +444,12 @@ class ChainGateway:
         self._transact(self.governor(), "addSigningKey", issuer_id, public_raw, 0, 0)
 
     # -- issuer status -------------------------------------------------------------------------
-    def issuer_record(self, issuer_id: int) -> Any:
+    def issuer_record(self, issuer_id: int) -> IssuerInfo:
         """The registry's record of issuer ``issuer_id`` at the latest block (one call):
         `ledger.models.IssuerInfo`, its name, DID and status; ``registered_at`` 0 when no
         issuer holds the id."""
-        from talentproof.ledger.models import IssuerInfo  # noqa: PLC0415 (start-up time)
-
         with _guard("issuer()"):
-            return IssuerInfo.from_struct(self._view("issuer", issuer_id), issuer_id=issuer_id)
+            return self.registry_link().issuer(issuer_id)
 
     def issuer_state(self, issuer_id: int) -> IssuerLedgerState:
         """Read the issuer's status from the registry now (one call) and cache it."""
@@ -490,11 +482,9 @@ class ChainGateway:
         per issuer), or None if that issuer never anchored it (or no issuer id is known)."""
         if not issuer_id:
             return None
-        from talentproof.ledger.models import AnchorRecord  # noqa: PLC0415 (start-up time)
-
         with _guard("anchor()"):
-            rec = AnchorRecord.from_struct(self._view("anchor", int(issuer_id), root))
-        if not rec.anchored:
+            rec = self.registry_link().anchor(int(issuer_id), root)
+        if rec is None:
             return None
         return AnchorInfo(rec.issuer_id, rec.leaf_count, rec.block_number, rec.anchored_at)
 
@@ -667,7 +657,6 @@ class ChainGateway:
         `_scan_incremental`, one log query from a few blocks below the last block scanned
         when a block came) and the latest block's time, the "now" a window is judged at. Keys
         the registry never registered for the issuer get the window (0, 0)."""
-        from talentproof.ledger.models import TimeWindow  # noqa: PLC0415 (start-up time)
 
         def scan(from_block: int, to_block: int) -> list[tuple[Any, ...]]:
             return [
@@ -681,11 +670,8 @@ class ChainGateway:
         revoked = {raw: at for _block, raw, at in events}
         now = head.timestamp
         with _guard("signingKey()"):
-            windows = {}
-            for raw in public_keys:
-                windows[bytes(raw)] = TimeWindow.from_struct(
-                    self._view("signingKey", issuer_id, raw)
-                )
+            link = self.registry_link()
+            windows = {bytes(raw): link.signing_key(issuer_id, raw) for raw in public_keys}
         return SigningKeyRecords(issuer_id, now, windows, revoked, time.monotonic())
 
     def deployment_block(self) -> int:
@@ -702,16 +688,13 @@ class ChainGateway:
 
     def credential_statuses(self, issuer_id: int, hashes: list[bytes]) -> list[tuple[bool, bool]]:
         """(revoked, suspended) now, for each credential hash in the issuer's namespace."""
-        from talentproof.ledger.models import (  # noqa: PLC0415 (start-up time)
-            CredentialStatusRecord,
-        )
-
-        out = []
+        out: list[tuple[bool, bool]] = []
+        if not hashes:
+            return out  # no call, not even the link's
         with _guard("credentialStatus"):
+            link = self.registry_link()
             for digest in hashes:
-                rec = CredentialStatusRecord.from_struct(
-                    self._view("credentialStatus", issuer_id, digest)
-                )
+                rec = link.credential_status(issuer_id, digest)
                 out.append((rec.revoked_at != 0, bool(rec.suspended)))
         return out
 
@@ -721,20 +704,15 @@ class ChainGateway:
         """The registry's status of one credential of the issuer now: its own record
         (``credentialStatus``: revoked, suspended, by whom) and, when ``root`` is given, its
         batch's revocation (``anchor``: ``revokedAt``). Two calls."""
-        from talentproof.ledger.models import (  # noqa: PLC0415 (start-up time)
-            AnchorRecord,
-            CredentialStatusRecord,
-        )
-
         with _guard("credentialStatus"):
-            rec = CredentialStatusRecord.from_struct(
-                self._view("credentialStatus", issuer_id, credential_hash)
-            )
+            link = self.registry_link()
+            rec = link.credential_status(issuer_id, credential_hash)
             batch_revoked_at = 0
             if root is not None:
-                batch_revoked_at = AnchorRecord.from_struct(
-                    self._view("anchor", issuer_id, root)
-                ).revoked_at
+                # None: never anchored by the issuer, so never revoked (revokeBatch reverts
+                # AnchorNotAnchored)
+                batch = link.anchor(issuer_id, root)
+                batch_revoked_at = 0 if batch is None else batch.revoked_at
         return CredentialChainStatus(
             revoked_at=int(rec.revoked_at),
             revoked_by=_actor(rec.revoked_by),
