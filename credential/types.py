@@ -30,10 +30,12 @@ __all__ = [
     "credential_kind",
     "degree_level",
     "grant_names",
+    "issuer_profile",
     "level_refusal",
     "parse_accreditation",
     "scoped_type",
     "scoped_types",
+    "unvouched_issuer_members",
 ]
 
 DEGREE = "DegreeCredential"
@@ -176,3 +178,40 @@ def credential_kind(doc: Mapping[str, Any]) -> str:
     if last not in KINDS:
         raise SchemaValidationError("type", f"last entry one of {list(KINDS)}", last)
     return last
+
+
+#: An Open Badges 3.0 issuer's ``type`` (its class, ``Profile``), the one member TalentProof's
+#: issuer writes beside the issuer's DID and registered name.
+PROFILE_TYPE: tuple[str, ...] = ("Profile",)
+
+
+def issuer_profile(did: str, name: str, kind: str) -> dict[str, Any]:
+    """The ``issuer`` object TalentProof's issuer writes for a credential of ``kind``: the
+    issuer's DID and registered name, and an Open Badge's ``type: ["Profile"]``; nothing the
+    registry cannot vouch for (`unvouched_issuer_members`)."""
+    out: dict[str, Any] = {"id": did, "name": name}
+    if kind == OPEN_BADGE:
+        out["type"] = list(PROFILE_TYPE)
+    return out
+
+
+def unvouched_issuer_members(kind: str | None, issuer: Any) -> tuple[str, ...]:
+    """The members of a credential's ``issuer`` object the registry cannot vouch for, sorted:
+    every one but ``id`` and ``name`` (the DID and the name the registry records, compared with
+    it by the verifier's check 6) and an Open Badge's ``type`` when it is ``["Profile"]`` (what
+    `issuer_profile` writes). A ``url``, ``image``, ``description``, ``email``, ``phone``,
+    ``address``, ``otherIdentifier``, ``endorsement``, ``parentOrg``, ... (an Open Badges 3.0
+    Profile's, or any member a VC Data Model 2.0 issuer object may hold) states something about
+    who the issuer is that no one checked: a display showing the verified issuer's logo or site
+    would show what the signer chose (another institution's). An issuer given as its DID alone
+    (a text) holds none."""
+    if not isinstance(issuer, Mapping):
+        return ()
+    out = []
+    for key, value in issuer.items():
+        if key in ("id", "name"):
+            continue
+        if key == "type" and kind == OPEN_BADGE and value == list(PROFILE_TYPE):
+            continue
+        out.append(str(key))
+    return tuple(sorted(out))

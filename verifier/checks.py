@@ -99,6 +99,7 @@ class Reason(StrEnum):
     LEVEL_NOT_ACCREDITED = "level_not_accredited"
     ANOTHER_ISSUER = "another_issuer"
     ISSUER_NAMED_OTHERWISE = "issuer_named_otherwise"
+    ISSUER_PROFILE_UNVOUCHED = "issuer_profile_unvouched"
     SUBJECT_NAMES_ANOTHER = "subject_names_another"
     ISSUER_ACCREDITED = "issuer_accredited"
     # (7) key
@@ -237,6 +238,13 @@ def issuer_name(doc: Mapping[str, Any]) -> str | None:
     iss = doc.get("issuer")
     name = iss.get("name") if isinstance(iss, Mapping) else None
     return name if isinstance(name, str) else None
+
+
+def issuer_unvouched(doc: Mapping[str, Any], kind: str | None) -> tuple[str, ...]:
+    """The members of the credential's ``issuer`` object the registry cannot vouch for
+    (`credential.types.unvouched_issuer_members`: all but ``id``, ``name`` and an Open Badge's
+    ``type: ["Profile"]``), sorted; () for an issuer given as its DID alone."""
+    return c_types.unvouched_issuer_members(kind, doc.get("issuer"))
 
 
 def subject_party(doc: Mapping[str, Any] | None) -> NamedParty | None:
@@ -597,6 +605,7 @@ def chain_checks(
     claimed_issuer: str | None,
     verdict: Any,
     claimed_name: str | None = None,
+    unvouched: tuple[str, ...] = (),
     party: NamedParty | None = None,
     chain_id: int,
     block_number: int,
@@ -743,6 +752,13 @@ def chain_checks(
         # verified credential shows issuer.name): the name is the registry's, not the signer's
         facts = {**facts6, "claimedName": claimed_name, "issuerDid": v.issuer_did}
         out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.ISSUER_NAMED_OTHERWISE, facts, ev6))
+    elif unvouched:
+        # the signer's own DID and name beside a site, a logo, an address, ... of its choosing (a
+        # relying party showing the verified issuer profile shows another institution's): the
+        # registry vouches for the DID and the name only
+        facts = {**facts6, "members": list(unvouched), "issuerDid": v.issuer_did}
+        ev = {**ev6, "unvouchedMembers": list(unvouched)}
+        out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.ISSUER_PROFILE_UNVOUCHED, facts, ev))
     elif party is not None and (
         why := not_the_issuer(party, str(v.issuer_did or ""), str(v.issuer_name or ""))
     ):

@@ -929,6 +929,7 @@ class Verifier:
         anchor = p.anchor
         claimed = checks.issuer_id(p.credential or {})
         claimed_name = checks.issuer_name(p.credential or {})
+        unvouched = checks.issuer_unvouched(p.credential or {}, p.kind)
         party = checks.subject_party(p.credential)
         # A degree's level matters only when its issuer was not accredited for the whole type.
         level = None if v.type_accredited_at_anchor else checks.degree_level(p.credential, p.kind)
@@ -943,6 +944,7 @@ class Verifier:
                     key_id=p.key_id,
                     claimed_issuer=claimed,
                     claimed_name=claimed_name,
+                    unvouched=unvouched,
                     party=party,
                     verdict=v,
                     chain_id=chain.chain_id,
@@ -966,6 +968,7 @@ class Verifier:
             p.key_id,
             claimed,
             claimed_name,
+            unvouched,
             party,
             anchor.chain_id,
             anchor.registry,

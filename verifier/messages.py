@@ -61,6 +61,14 @@ def window(start: int, end: int) -> str:
     return f"from {s} until {iso(end)}" if end else f"from {s}"
 
 
+def _members(names: Sequence[str], shown: int = 8, width: int = 60) -> str:
+    """Member names as quoted text (``'url', 'image'``; one longer than ``width`` characters cut
+    with an ellipsis; past ``shown`` of them, how many more)."""
+    quoted = [repr(n) if len(n) <= width else repr(n[:width]) + "\u2026" for n in names[:shown]]
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(quoted) + more
+
+
 def _capitalised(why: str) -> str:
     return f"{why[:1].upper()}{why[1:]}."
 
@@ -268,6 +276,11 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
     Reason.ISSUER_NAMED_OTHERWISE: lambda f: (
         f"The credential names its issuer {f['claimedName']!r}, but {f['issuerDid']} is "
         f"registered as {f['issuerName']!r}: an issuer speaks under its own name only."
+    ),
+    Reason.ISSUER_PROFILE_UNVOUCHED: lambda f: (
+        f"The credential's issuer profile states {_members(f['members'])} beside the issuer's "
+        f"DID and name: the registry vouches only for those ({f['issuerName']!r}, "
+        f"{f['issuerDid']}) and cannot vouch for {'it' if len(f['members']) == 1 else 'them'}."
     ),
     Reason.SUBJECT_NAMES_ANOTHER: lambda f: (
         f"The credential's {f['why']}: an issuer attests for itself only, and cannot vouch "

@@ -467,9 +467,7 @@ def build_credential(
     subject = bind_subject(kind, subject, identity)
     if today is None:
         today = dt.date.fromisoformat(stamp[:10])
-    issuer: dict[str, Any] = {"id": identity.did, "name": identity.name}
-    if kind == _types.OPEN_BADGE:
-        issuer["type"] = ["Profile"]
+    issuer = _types.issuer_profile(identity.did, identity.name, kind)
     doc = credential_document(
         kind,
         request,

@@ -332,9 +332,7 @@ class BulkTemplate:
             and all(k in props for k in (*_ROW_KEYS, *_CONST_KEYS, "proof"))
         )
         # the constant part, exactly as `plain.build_credential` builds it
-        issuer: dict[str, Any] = {"id": identity.did, "name": identity.name}
-        if kind == _types.OPEN_BADGE:
-            issuer["type"] = ["Profile"]
+        issuer = _types.issuer_profile(identity.did, identity.name, kind)
         const: dict[str, Any] = {
             "@context": list(CONTEXTS[kind]),
             "type": ["VerifiableCredential", kind],

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from talentproof.credential.issuance import CONTEXTS, KINDS
+from talentproof.credential.types import OPEN_BADGE, unvouched_issuer_members
 
 from .. import auth
 from ..caches import IssuerCaches
@@ -99,25 +100,24 @@ def _check_issuer(kind: str, issuer: Any, inst: IssuingInstitution) -> None:
             f"{issuer.get('id')!r}: an API key issues only for its own institution",
             field="credential.issuer",
         )
-    for key, value in issuer.items():
-        if key == "id":
-            continue
-        if key == "name":
-            if value != inst.name:
-                raise InvalidRequest(
-                    f"credential.issuer.name must be the institution's registered name "
-                    f"{inst.name!r} (or be omitted), got {value!r}",
-                    field="credential.issuer.name",
-                )
-        elif key == "type" and kind == "OpenBadgeCredential" and value in ("Profile", ["Profile"]):
-            continue
-        else:
-            raise InvalidRequest(
-                f"credential.issuer.{key}: the issuer writes its own profile (id, name"
-                + (", type Profile" if kind == "OpenBadgeCredential" else "")
-                + "); omit it",
-                field=f"credential.issuer.{key}",
-            )
+    if "name" in issuer and issuer["name"] != inst.name:
+        raise InvalidRequest(
+            f"credential.issuer.name must be the institution's registered name "
+            f"{inst.name!r} (or be omitted), got {issuer['name']!r}",
+            field="credential.issuer.name",
+        )
+    profile = dict(issuer)
+    if kind == OPEN_BADGE and profile.get("type") == "Profile":
+        profile["type"] = ["Profile"]  # (the issuer writes the list)
+    for key in unvouched_issuer_members(kind, profile):
+        # what the verifier's check 6 refuses: a site, a logo, an address, ... the registry
+        # never recorded (a display of the verified profile would show whatever was given)
+        raise InvalidRequest(
+            f"credential.issuer.{key}: the registry vouches only for the institution's DID and "
+            f"registered name and cannot vouch for {key!r}; the issuer writes its own profile "
+            "(id, name" + (", type ['Profile']" if kind == OPEN_BADGE else "") + "): omit it",
+            field=f"credential.issuer.{key}",
+        )
 
 
 def issue_request_of(

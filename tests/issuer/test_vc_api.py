@@ -140,6 +140,40 @@ def test_a_credential_of_another_issuer_is_refused(client, inst) -> None:
     assert _refusal(client, inst, renamed)["field"] == "credential.issuer.name"
 
 
+def test_an_issuer_profile_member_the_registry_cannot_vouch_for_is_refused(client) -> None:
+    """What the verifier's check 6 refuses (tests/security/test_attack_issuer_profile_members.py)
+    the issuer never signs: an issuer object holding more than the institution's DID, its
+    registered name and a badge's ``type: ["Profile"]`` is refused naming the member."""
+    from tests.security.test_attack_issuer_profile_members import MEMBERS
+
+    inst = onboard(client, types=["DegreeCredential", "OpenBadgeCredential"])
+    for member, value in MEMBERS.items():
+        for make in (vc_badge, vc_degree):
+            doc = make(inst["did"])
+            doc["issuer"] = {"id": inst["did"], "name": "University of Testing", member: value}
+            body = _refusal(client, inst, doc)
+            assert body["field"] == f"credential.issuer.{member}", (member, body)
+            assert "cannot vouch" in body["message"] and repr(member) in body["message"], body
+    beyond = vc_badge(inst["did"])
+    beyond["issuer"] = {"id": inst["did"], "type": ["Profile", "Organization"]}
+    assert _refusal(client, inst, beyond)["field"] == "credential.issuer.type"
+    typed = vc_degree(inst["did"])
+    typed["issuer"] = {"id": inst["did"], "type": ["Profile"]}
+    assert _refusal(client, inst, typed)["field"] == "credential.issuer.type"
+    listed = client.get("/credentials", headers=bearer(inst["api_key"]["token"])).json()
+    assert listed["items"] == []  # nothing refused was signed or stored
+    for badge_type in ("Profile", ["Profile"]):  # the issuer's own form is still issued
+        doc = vc_badge(inst["did"])
+        doc["issuer"] = {"id": inst["did"], "name": "University of Testing", "type": badge_type}
+        r = _issue(client, inst, doc)
+        assert r.status_code == 201, r.text
+        assert r.json()["verifiableCredential"]["issuer"] == {
+            "id": inst["did"],
+            "name": "University of Testing",
+            "type": ["Profile"],
+        }
+
+
 def test_a_type_the_institution_is_not_accredited_for_is_refused(client, inst) -> None:
     body = _refusal(client, inst, vc_badge(inst["did"]))  # accredited: degree and employment
     assert body["field"] == "credential.type"

@@ -127,7 +127,15 @@ def env(vchain, tmp_path_factory):  # type: ignore[no-untyped-def]
         (BADGE, "id, name, type Profile", _profile(hkib, BADGE)),
     ]
     attacks: dict[str, dict[str, Any]] = {}
-    honest: dict[str, dict[str, Any]] = {}
+    # HSBC's own employment, in its own name (the profession counts HSBC's, not the other bank's)
+    hsbc = vchain.issuers["HSBC"]
+    honest: dict[str, dict[str, Any]] = {
+        f"{EMPLOYMENT}-hsbc": anchor_batch(
+            [_signed(hsbc, EMPLOYMENT, s, _profile(hsbc, EMPLOYMENT))],
+            hsbc.client,
+            vchain.deployment,
+        )[0]
+    }
     for kind, issuer in by_kind.items():
         mine = [(label, profile) for k, label, profile in plans if k == kind]
         ours = [(label, profile) for k, label, profile in controls if k == kind]
@@ -265,7 +273,7 @@ def test_attack_an_issuer_profile_in_an_openid4vp_answer_is_not_verified(env):  
     slot = {DEGREE: "degree", EMPLOYMENT: "employment", BADGE: "training"}
     base = {
         "degree": honest[f"{DEGREE}-id_and_name"],
-        "employment": honest[f"{EMPLOYMENT}-id_and_name"],
+        "employment": honest[f"{EMPLOYMENT}-hsbc"],
         "training": honest[f"{BADGE}-id_name_type_Profile"],
     }
     assert _openid4vp(env, base)[0] == "VALID_MEETS"
