@@ -10,6 +10,7 @@ country ``"HK\\n"`` or a commitment ending in ``"\\n"`` (red team, 2026-12-07).
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -74,3 +75,26 @@ def test_the_same_requests_without_a_line_break_are_issued(client) -> None:  # t
         json={"credential": vc_degree(inst["did"]), "options": {}},
     )
     assert r.status_code in (200, 201), (r.status_code, r.text[:300])
+
+
+def test_a_bulk_job_refuses_the_rows_with_a_line_break(client, service) -> None:  # type: ignore[no-untyped-def]
+    """JSONL rows: the template's compiled row check refuses them and the plain path, which
+    then decides, refused nothing; each such row now fails naming the field, the others sign."""
+    from talentproof.issuer.bulk import BulkRunner
+
+    from .issuer_helpers import degree_subjects, post_bulk_job
+
+    token = onboard(client)["api_key"]["token"]
+    subjects = [copy.deepcopy(s) for s in degree_subjects(4)]  # (they share objects)
+    subjects[1]["identityDocument"]["issuingCountry"] = "HK\n"
+    subjects[2]["identityDocument"]["commitment"] += "\r\n"
+    job = post_bulk_job(client, token, subjects)
+    BulkRunner(service, processes=1).run_pending()
+    status = client.get(f"/bulk-jobs/{job}", headers=bearer(token)).json()
+    text = client.get(f"/bulk-jobs/{job}/errors", headers=bearer(token)).text
+    assert (status["succeeded"], status["failed"]) == (2, 2), text[:1500]
+    errors = [json.loads(line) for line in text.splitlines()]
+    assert [(e["row"], e["field"]) for e in errors] == [
+        (2, "credentialSubject.identityDocument.issuingCountry"),
+        (3, "credentialSubject.identityDocument.commitment"),
+    ], errors
