@@ -5,22 +5,31 @@ bulk) and the verifier call. Its implementation is each kind's shipped schema (d
 compiled once with jsonschema-rs (`compiled_validator`; `compile_schema` for the bulk template's
 sub-schemas). A document the compiled validator rejects is explained by the reference twin,
 `jsonschema` (kept because its `best_match` error tree names the exact field and expectation
-that `SchemaValidationError` reports; jsonschema-rs gives no such ranking), so the result is
-always the reference's answer: `reference_validate_credential` runs the twin alone and
-tests/credential/test_cred_validation.py checks the two agree on every mutation of the examples.
+that `SchemaValidationError` reports; jsonschema-rs gives no such ranking).
+
+The rule: a document passes only if the compiled validator accepts it. Its refusal stands even
+when the reference finds nothing to name (then its own first error is reported): the two once
+disagreed, and a refusal by either was overruled by the other's acceptance (2026-12-07: Python's
+``re`` reads ``$`` as matching before a final ``"\\n"``, so ``"HK\\n"`` passed as a country). An
+acceptance is not asked of the reference too: it costs 1-2 ms a credential against 12-56 us,
+and the compiled validator is the one that reads patterns as JSON Schema says (ECMA-262).
+The reference reads them so as well (`ecma_regex`, the one translation of a schema pattern
+into Python), and `reference_validate_credential`, the twin alone, must give the same answer:
+tests/credential/test_cred_validation.py on every mutation of the examples,
+test_schema_pattern_line_ends.py on line ends and the characters whose classes differ.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from functools import cache, lru_cache
 from typing import Any
 
 import jsonschema_rs
 import orjson
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as _JsonSchemaError
 from jsonschema.exceptions import best_match
 
@@ -35,6 +44,7 @@ __all__ = [
     "check_vc_structure",
     "compile_schema",
     "compiled_validator",
+    "ecma_regex",
     "is_holder_did",
     "join_field",
     "lone_surrogate_at",
@@ -64,9 +74,123 @@ def compile_schema(schema: Mapping[str, Any]) -> Any:
     return validator
 
 
+#: ECMA-262's WhiteSpace and LineTerminator characters: what ``\\s`` matches in a JSON Schema
+#: pattern (Python's ``\\s`` adds U+001C-U+001F and U+0085, and lacks U+FEFF).
+_ECMA_SPACE = (
+    "\\t\\n\\x0b\\x0c\\r \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+)
+#: What ECMA-262's class escapes match (ASCII digits and word characters; Python's are Unicode).
+_ECMA_CLASSES = {"d": "0-9", "w": "A-Za-z0-9_", "s": _ECMA_SPACE}
+#: Escapes that mean the same character in ECMA-262 and Python (``\\uXXXX`` and ``\\xHH`` are
+#: read with their digits; any other letter is refused rather than guessed).
+_SAME_ESCAPES = set("\\^$.|?*+()[]{}/-tnrvf0")
+
+
+@lru_cache(maxsize=256)
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """A schema ``pattern`` (an ECMA-262 regular expression, no flags) as a Python regex that
+    matches the same texts when applied with ``search``, as JSON Schema applies it.
+
+    Where the two differ, Python is told ECMA's meaning: ``$`` is the very end of the text
+    (``\\Z``; Python's ``$`` also matches before a final ``"\\n"``), ``\\d``, ``\\w`` and ``\\s``
+    ECMA's (ASCII digits and word characters; its white space). What this translation does not
+    know (``\\b``, ``\\p{..}``, named groups, a negated class escape inside a class, ...)
+    raises ValueError naming it, and so does ``.``, which jsonschema-rs reads otherwise than
+    ECMA-262 (U+2028 and ``\\r``): a schema using one fails to load rather than being read in
+    two ways."""
+    out: list[str] = []
+    i, n, in_class = 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 >= n:
+                raise ValueError(f"pattern {pattern!r} ends with a lone backslash")
+            e = pattern[i + 1]
+            if e in "uUx":
+                width = 4 if e == "u" else 2
+                digits = pattern[i + 2 : i + 2 + width]
+                if e == "U" or len(digits) != width or not re.fullmatch("[0-9A-Fa-f]+", digits):
+                    raise ValueError(f"pattern {pattern!r}: escape at {i} is not \\uXXXX or \\xHH")
+                out.append(f"\\{e}{digits}")
+                i += 2 + width
+                continue
+            if e.lower() in _ECMA_CLASSES:
+                chars = _ECMA_CLASSES[e.lower()]
+                if e.islower():
+                    out.append(chars if in_class else f"[{chars}]")
+                elif in_class:
+                    raise ValueError(f"pattern {pattern!r}: \\{e} inside a class is not supported")
+                else:
+                    out.append(f"[^{chars}]")
+            elif e in _SAME_ESCAPES:
+                out.append("\\" + e)
+            else:
+                raise ValueError(f"pattern {pattern!r}: the escape \\{e} is not supported")
+            i += 2
+            continue
+        if in_class:
+            if c == "]":
+                in_class = False
+                out.append(c)
+            elif c == "[":
+                out.append("\\[")  # literal in ECMA; Python may read "[[" as a nested set
+            else:
+                out.append(c)
+        elif c == "[":
+            in_class = True
+            out.append(c)
+            if pattern[i + 1 : i + 2] == "]" or pattern[i + 1 : i + 3] == "^]":  # ECMA's "[]",
+                # "[^]": nothing, any character; Python reads "]" as a member
+                raise ValueError(f"pattern {pattern!r}: an empty class is not supported")
+        elif c == "$":
+            out.append(r"\Z")
+        elif c == ".":
+            # ECMA's "." is any character but \n, \r, U+2028 and U+2029; jsonschema-rs reads it
+            # as Rust's (any but \n): refused, so the two validators cannot differ on it
+            raise ValueError(f"pattern {pattern!r}: '.' (write the class meant) is not supported")
+        elif c == "(" and pattern[i + 1 : i + 2] == "?":
+            head = pattern[i : i + 3]
+            if head not in ("(?:", "(?=", "(?!"):
+                raise ValueError(f"pattern {pattern!r}: the group {head!r}.. is not supported")
+            out.append(c)
+        else:
+            out.append(c)
+        i += 1
+    if in_class:
+        raise ValueError(f"pattern {pattern!r}: an unclosed class")
+    return re.compile("".join(out))
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    """The reference validator's ``pattern`` keyword, read as ECMA-262 (`ecma_regex`)."""
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield _JsonSchemaError(f"{instance!r} does not match {pattern!r}")
+
+
+#: `jsonschema`'s draft 2020-12 validator with schema patterns read as JSON Schema says.
+_ReferenceValidator = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, {"pattern": _ecma_pattern}
+)
+
+
 @cache
-def _reference(kind: str) -> Draft202012Validator:
-    return Draft202012Validator(load_schema(kind))
+def _reference(kind: str) -> Any:
+    schema = load_schema(kind)
+    for pattern in _patterns(schema):  # translated once, at load: one it cannot read raises
+        ecma_regex(pattern)
+    return _ReferenceValidator(schema)
+
+
+def _patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            else:
+                yield from _patterns(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _patterns(item)
 
 
 @lru_cache(maxsize=4096)
@@ -149,9 +273,13 @@ def _validate(doc: Any, today: date | None, *, fast: bool) -> str:
     refuse_lone_surrogates(doc)
     kind = credential_kind(doc)
     if not (fast and compiled_validator(kind).is_valid(doc)):
+        # a refusal is explained by the reference; it stands even when the reference finds
+        # nothing (module docstring: both must accept)
         error = best_match(_reference(kind).iter_errors(doc), key=_relevance)
         if error is not None:
             raise _from_jsonschema(error)
+        if fast:
+            raise _from_compiled(kind, doc)
     subject_id = doc["credentialSubject"]["id"]
     if not is_holder_did(subject_id):
         raise SchemaValidationError(
@@ -302,6 +430,21 @@ def _from_jsonschema(error: _JsonSchemaError) -> SchemaValidationError:
     else:
         expected = f"{v} {arg!r}"
     return SchemaValidationError(path, expected, found)
+
+
+def _from_compiled(kind: str, doc: Any) -> SchemaValidationError:
+    """The compiled validator's first error on ``doc`` (which it refuses), as the reference's
+    errors are reported: the field, and the schema's description of what it expects."""
+    error = next(iter(compiled_validator(kind).iter_errors(doc)), None)
+    if error is None:  # not reached: called only when `is_valid` said no
+        return SchemaValidationError("", f"a valid {kind}", doc)
+    node: Any = load_schema(kind)
+    for part in list(error.schema_path)[:-1]:
+        node = node[part] if isinstance(node, (Mapping, list)) else None
+    described = node.get("description") if isinstance(node, Mapping) else None
+    return SchemaValidationError(
+        _dotted(error.instance_path), described or error.message, error.instance
+    )
 
 
 def _dotted(parts: Any) -> str:
