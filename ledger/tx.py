@@ -51,10 +51,12 @@ _logger = logging.getLogger(__name__)
 
 __all__ = [
     "FeeConfig",
+    "LeanDeclined",
     "LeanRpc",
     "NonceManager",
     "PendingTx",
     "TxSender",
+    "read_quantity",
     "rpc_guard",
 ]
 
@@ -170,7 +172,7 @@ class PendingTx:
             raise LedgerError(f"malformed pending transaction record: {exc}") from exc
 
 
-class _Declined(Exception):
+class LeanDeclined(Exception):
     """The lean path leaves a request to web3 (an error answer, a shape it does not know)."""
 
 
@@ -180,7 +182,7 @@ class LeanRpc:
     0.1-2 ms: the anchoring worker sends one transaction a bulk chunk). Used when the `Web3`
     is the ledger's own (`ledger.chain.web3_on`: requests on
     `~talentproof.ledger.endpoints.RpcEndpoints`); web3 is its reference twin: an error answer,
-    or anything but the plain shape asked for, raises `_Declined` and the caller asks web3,
+    or anything but the plain shape asked for, raises `LeanDeclined` and the caller asks web3,
     whose answer or exception then stands (``tests/ledger/test_tx_lean.py`` checks both send
     the same requests and sign the same bytes). Transport failures raise as web3's do (the
     same transport raises them)."""
@@ -197,30 +199,30 @@ class LeanRpc:
         return LeanRpc(endpoints) if isinstance(endpoints, RpcEndpoints) else None
 
     def result(self, method: str, params: list[Any]) -> Any:
-        """The ``result`` of one request; `_Declined` on an error answer."""
+        """The ``result`` of one request; `LeanDeclined` on an error answer."""
         answer = self.endpoints.transport().post(
             orjson.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1})
         )
         if not isinstance(answer, dict) or "error" in answer or "result" not in answer:
-            raise _Declined(method)
+            raise LeanDeclined(method)
         return answer["result"]
 
     def quantity(self, method: str, params: list[Any]) -> int:
-        """A hex quantity ``result`` as an int; `_Declined` on anything else."""
-        return _quantity(self.result(method, params), method)
+        """A hex quantity ``result`` as an int; `LeanDeclined` on anything else."""
+        return read_quantity(self.result(method, params), method)
 
     def base_fee(self) -> int | None:
         """The latest block's ``baseFeePerGas`` (None on a chain without one)."""
         block = self.result("eth_getBlockByNumber", ["latest", False])
         if not isinstance(block, dict):
-            raise _Declined("eth_getBlockByNumber")
+            raise LeanDeclined("eth_getBlockByNumber")
         fee = block.get("baseFeePerGas")
-        return None if fee is None else _quantity(fee, "baseFeePerGas")
+        return None if fee is None else read_quantity(fee, "baseFeePerGas")
 
     def estimate_params(self, params: Mapping[str, Any]) -> list[Any]:
         """``eth_estimateGas``'s params as web3 sends them for a transaction of ``from``, ``to``,
         ``data``, ``value``, ``gas`` (``chainId`` checked by the caller, left out as web3's
-        validation leaves it); `_Declined` for any other field or type."""
+        validation leaves it); `LeanDeclined` for any other field or type."""
         tx: dict[str, Any] = {}
         for key, value in params.items():
             if key == "chainId":
@@ -232,7 +234,7 @@ class LeanRpc:
             elif key == "data" and isinstance(value, bytes):
                 tx[key] = "0x" + value.hex()
             else:
-                raise _Declined(f"eth_estimateGas field {key}")
+                raise LeanDeclined(f"eth_estimateGas field {key}")
         return [tx, "latest"]
 
 
@@ -241,13 +243,15 @@ def _block_of(receipt: Mapping[str, Any]) -> tuple[int, str]:
     return int(receipt["blockNumber"]), "0x" + bytes(receipt["blockHash"]).hex()
 
 
-def _quantity(value: Any, what: str) -> int:
+def read_quantity(value: Any, what: str) -> int:
+    """A JSON-RPC hex quantity (``0x``-prefixed, at least one digit) as an int; `LeanDeclined`
+    for anything else (``what`` names it)."""
     if not isinstance(value, str) or not value.startswith("0x") or len(value) < 3:
-        raise _Declined(what)
+        raise LeanDeclined(what)
     try:
         return int(value, 16)
     except ValueError:
-        raise _Declined(what) from None
+        raise LeanDeclined(what) from None
 
 
 class NonceManager:
@@ -310,7 +314,7 @@ def _transaction_count(w3: Any, lean: LeanRpc | None, address: str, block: str) 
         if lean is not None:
             try:
                 return lean.quantity("eth_getTransactionCount", [address, block])
-            except _Declined:
+            except LeanDeclined:
                 pass
         return int(w3.eth.get_transaction_count(address, block))
 
@@ -401,7 +405,7 @@ class TxSender:
         if self.lean is not None:
             try:
                 return self.lean.quantity(method, [])
-            except _Declined:
+            except LeanDeclined:
                 pass
         return int(twin())
 
@@ -410,7 +414,7 @@ class TxSender:
         if self.lean is not None:
             try:
                 return self.lean.base_fee()
-            except _Declined:
+            except LeanDeclined:
                 pass
         fee = self.w3.eth.get_block("latest").get("baseFeePerGas")
         return None if fee is None else int(fee)
@@ -491,7 +495,7 @@ class TxSender:
         if self.lean is not None:
             try:
                 return self.lean.quantity("eth_estimateGas", self.lean.estimate_params(params))
-            except _Declined:
+            except LeanDeclined:
                 pass
         return int(self.w3.eth.estimate_gas(params))
 
@@ -598,7 +602,7 @@ class TxSender:
                 answer = self.lean.result("eth_sendRawTransaction", ["0x" + raw.hex()])
                 if isinstance(answer, str) and answer.startswith("0x") and len(answer) == 66:
                     return bytes.fromhex(answer[2:])
-            except (_Declined, ValueError):
+            except (LeanDeclined, ValueError):
                 pass
         return bytes(self.w3.eth.send_raw_transaction(raw))
 
@@ -673,11 +677,11 @@ class TxSender:
                     if found is None:
                         continue
                     if not isinstance(found, dict) or not isinstance(found.get("blockHash"), str):
-                        raise _Declined("eth_getTransactionReceipt")
-                    block = _quantity(found.get("blockNumber"), "blockNumber")
+                        raise LeanDeclined("eth_getTransactionReceipt")
+                    block = read_quantity(found.get("blockNumber"), "blockNumber")
                     return block, "0x" + bytes.fromhex(found["blockHash"][2:]).hex()
                 return None
-            except (_Declined, ValueError):
+            except (LeanDeclined, ValueError):
                 pass
         receipt = self.receipt(pending)
         return None if receipt is None else _block_of(receipt)

@@ -14,7 +14,7 @@ import pytest
 from talentproof.ledger.chain import web3_on
 from talentproof.ledger.endpoints import RpcEndpoints
 from talentproof.ledger.errors import ContractRevert, LedgerError
-from talentproof.ledger.tx import LeanRpc, TxSender, _Declined, _quantity
+from talentproof.ledger.tx import LeanDeclined, LeanRpc, TxSender, read_quantity
 
 pytestmark = pytest.mark.integration
 
@@ -177,13 +177,13 @@ def test_the_lean_path_only_on_the_ledgers_own_transport(chain_node) -> None:
     "value", [None, 12, "12", "0x", "0xzz", "", b"0x01", ["0x1"], {"result": "0x1"}]
 )
 def test_a_quantity_that_is_not_one_is_declined(value: Any) -> None:
-    with pytest.raises(_Declined):
-        _quantity(value, "q")
+    with pytest.raises(LeanDeclined):
+        read_quantity(value, "q")
 
 
 def test_quantities_read_as_web3_reads_them() -> None:
     for text, number in (("0x0", 0), ("0x7a69", 31337), ("0xDE0B6B3A7640000", 10**18)):
-        assert _quantity(text, "q") == number
+        assert read_quantity(text, "q") == number
 
 
 @pytest.mark.parametrize(
@@ -202,5 +202,5 @@ def test_quantities_read_as_web3_reads_them() -> None:
 )
 def test_an_estimate_the_lean_path_does_not_know_is_left_to_web3(tx: dict[str, Any]) -> None:
     lean = LeanRpc(RpcEndpoints("http://127.0.0.1:9", 1.0))  # never asked: declined first
-    with pytest.raises(_Declined):
+    with pytest.raises(LeanDeclined):
         lean.estimate_params({"from": "0x" + "22" * 20, **tx})
