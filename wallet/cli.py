@@ -258,6 +258,7 @@ def register(app: typer.Typer) -> None:
                             "issuer": issuer_of(cred),
                             "validity": v.summary,
                             "signature": v.signature,
+                            "issuerKey": v.issuer_key,
                             "anchor": v.anchor,
                             "validUntil": cred.get("validUntil"),
                             "dates": v.dates,
@@ -294,7 +295,7 @@ def register(app: typer.Typer) -> None:
             status = ", ".join(f"{p} {s}" for p, s in row["status"].items()) or "no status list"
             _say(f"{row['name']}  {row['kind']:<10}  {row['validity'].upper()}")
             _say(f"     {row['says']}")
-            _say(f"     issuer: {row['issuer']}")
+            _say(f"     issuer: {row['issuer']}; its key: {row['issuerKey']}")
             _say(
                 f"     signature {row['signature']}; {row['anchor']}; validUntil "
                 f"{row['validUntil'] or 'none'} ({row['dates']}); {status}"

@@ -3,10 +3,10 @@
 `describe` is one line of what the credential states (degree level, field and institution;
 employer, role and dates; the badge's achievement). `check` looks at validity locally with
 `talentproof.credential` (the issuer's eddsa-jcs-2022 signature, ``validFrom``/``validUntil``,
-the anchor proof's Merkle path to its root) and, when an HTTP client is given, the credential's
-Bitstring Status List entries at the issuer (the list's own signature checked too). Whether the
-anchor's root is on the chain is the verifier's check, not the wallet's: the wallet reads no
-chain.
+the anchor proof's Merkle path to its root) and, when an HTTP client is given, that the issuer's
+DID document (read at its did:web address) lists the signing key, and the credential's Bitstring
+Status List entries at the issuer (the list's own signature checked too). Whether the anchor's
+root is on the chain is the verifier's check, not the wallet's: the wallet reads no chain.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from talentproof.credential.anchor import split_anchor
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.integrity import parse_datetime, verify, verify_and_hash
 from talentproof.credential.keys import Ed25519PublicKey
+from talentproof.credential.keys import did_web_url as _https_did_web_url
 
 __all__ = [
     "KINDS",
@@ -107,10 +108,13 @@ class Validity:
     status: dict[str, str] = field(
         default_factory=dict
     )  # purpose -> "clear", "set", "not checked (...)"
+    #: "listed in ...", "not confirmed (...)" (the issuer's DID document could not be read) or
+    #: "not checked (offline)"; a document that does not list the key makes `signature` invalid
+    issuer_key: str = "not checked (offline)"
 
     @property
     def summary(self) -> str:
-        """One word: valid, pending, revoked, suspended, expired or invalid."""
+        """One word: valid, pending, not confirmed, revoked, suspended, expired or invalid."""
         if self.signature != "valid" or self.anchor not in ("anchored", "pending"):
             return "invalid"
         if self.status.get("revocation") == "set":
@@ -119,12 +123,15 @@ class Validity:
             return "suspended"
         if self.dates != "valid":
             return "expired" if self.dates.startswith("expired") else "not yet valid"
+        if self.issuer_key.startswith("not confirmed"):
+            return "not confirmed"
         return "valid" if self.anchor == "anchored" else "pending"
 
 
 #: The summaries of a credential a verifier may accept (pending: not anchored yet, which the
-#: verifier says itself).
-USABLE = ("valid", "pending")
+#: verifier says itself; not confirmed: the issuer's key could not be looked up, the verifier
+#: reads it on the ledger).
+USABLE = ("valid", "pending", "not confirmed")
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,8 @@ def check(
         signed, anchor = split_anchor(credential)
         verified, chash = verify_and_hash(signed)
         signer = verified.public_key
+        if client is not None:
+            v.issuer_key = _issuer_key(credential, verified.verification_method, signer, client)
         v.signature = "valid"
         if anchor is not None:
             anchor.verify(chash)
@@ -215,6 +224,61 @@ def check(
             else _status(entry, credential, signer, client)
         )
     return v
+
+
+class _KeyNotListed(CredentialError):
+    """The issuer's DID document does not list the key the credential is signed with."""
+
+
+def did_web_address(did: str) -> str:
+    """Where a did:web DID's document is read: https, except for a development host on this
+    computer (localhost, 127.0.0.1, [::1]), which TalentProof's issuer serves over http (the
+    browser wallet's ``didWebUrl``, its twin)."""
+    url = _https_did_web_url(did)
+    host = url[len("https://") :].partition("/")[0]
+    if host.rpartition(":")[0] in ("localhost", "127.0.0.1", "[::1]") or host in (
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+    ):
+        return "http://" + url[len("https://") :]
+    return url
+
+
+def _issuer_key(
+    credential: Mapping[str, Any], method: str, signer: Ed25519PublicKey, client: httpx.Client
+) -> str:
+    """Whether the issuer's DID document, read at its did:web address, lists ``method`` with
+    the key ``signer``: "listed in ..." or "not confirmed (...)" when it cannot be read; raises
+    `_KeyNotListed` when it is read and does not list it. The verification method names its own
+    key (``did:web:hku.hk#z6Mk...``), so without this any key signs in any issuer's name."""
+    issuer = credential.get("issuer")
+    did = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    if not isinstance(did, str) or not did.startswith("did:web:"):
+        return f"not confirmed (the issuer {did!r:.80} is not a did:web DID)"
+    try:
+        url = did_web_address(did)
+        r = client.get(url)
+        if r.status_code != 200:
+            return (
+                f"not confirmed (the issuer's DID document at {url} answered HTTP {r.status_code})"
+            )
+        doc = r.json()
+    except httpx.HTTPError as exc:
+        return f"not confirmed (the issuer's DID document at {url} could not be read: {type(exc).__name__})"
+    except ValueError as exc:
+        return f"not confirmed (the issuer's DID document is not readable: {exc})"
+    if not isinstance(doc, Mapping) or doc.get("id") != did:
+        found = doc.get("id") if isinstance(doc, Mapping) else doc
+        raise _KeyNotListed(f"the DID document at {url} is {found!r:.80}'s, not the issuer {did}'s")
+    for entry in doc.get("verificationMethod") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        vm_id = entry.get("id")
+        vm_id = did + vm_id if isinstance(vm_id, str) and vm_id.startswith("#") else vm_id
+        if vm_id == method and entry.get("publicKeyMultibase") == signer.multibase:
+            return f"listed in {did}'s DID document ({url})"
+    raise _KeyNotListed(f"the key {signer.multibase} is not in the issuer's DID document ({url})")
 
 
 def _status(

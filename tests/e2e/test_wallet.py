@@ -163,7 +163,11 @@ def test_wallet_receives_lists_and_presents(stack: Stack, tmp_path: Path) -> Non
     rows = json.loads(out)["credentials"]
     assert sorted(r["kind"] for r in rows) == ["degree", "employment", "training"]
     for row in rows:
-        assert row["validity"] == "valid", row
+        # OSL's employment: its own did:web (did:web:osl.com), whose document this machine
+        # cannot read at its address: its key is not confirmed (the others' are listed)
+        want = "not confirmed" if row["kind"] == "employment" else "valid"
+        assert row["validity"] == want, row
+        assert row["issuerKey"].startswith("not confirmed" if want != "valid" else "listed in")
         assert row["signature"] == "valid" and row["anchor"] == "anchored"
         assert row["status"] == {"revocation": "clear", "suspension": "clear"}, row
     code, out = wallet("list", *wd)
