@@ -207,11 +207,15 @@ def unvouched_issuer_members(kind: str | None, issuer: Any) -> tuple[str, ...]:
     (a text) holds none."""
     if not isinstance(issuer, Mapping):
         return ()
-    out = []
-    for key, value in issuer.items():
-        if key in ("id", "name"):
-            continue
-        if key == "type" and kind == OPEN_BADGE and value == list(PROFILE_TYPE):
-            continue
-        out.append(str(key))
-    return tuple(sorted(out))
+    badge = kind == OPEN_BADGE
+    out = [
+        str(key)
+        for key, value in issuer.items()
+        if key != "id"
+        and key != "name"
+        and not (badge and key == "type" and value == _PROFILE_LIST)
+    ]
+    return tuple(sorted(out)) if out else ()
+
+
+_PROFILE_LIST = list(PROFILE_TYPE)  # (compared with, never handed out)
