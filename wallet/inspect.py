@@ -108,9 +108,10 @@ class Validity:
     status: dict[str, str] = field(
         default_factory=dict
     )  # purpose -> "clear", "set", "not checked (...)"
-    #: "listed in ...", "not confirmed (...)" (the issuer's DID document could not be read) or
-    #: "not checked (offline)"; a document that does not list the key makes `signature` invalid
-    issuer_key: str = "not checked (offline)"
+    #: "listed in ...", "not confirmed (...)" (the issuer's DID document could not be read),
+    #: "not checked (offline)" or "not checked"; a document that does not list the key makes
+    #: `signature` invalid
+    issuer_key: str = "not checked"
 
     @property
     def summary(self) -> str:
@@ -154,10 +155,13 @@ def sort_for_presentation(
     client: httpx.Client | None = None,
 ) -> tuple[list[Candidate], list[Candidate]]:
     """(usable, held back): each stored ``(name, document)`` checked (`check`; the status lists
-    over HTTP when ``client`` is given). The usable ones are in the order a wallet offers them:
-    anchored before pending, then newest ``validFrom`` first; the held back ones (revoked,
-    suspended, expired, not yet valid, invalid) in the same order."""
-    checked = [Candidate(name, doc, check(doc, now, client)) for name, doc in stored]
+    over HTTP when ``client`` is given, not the issuers' DID documents: the verifier reads the
+    issuer's keys on the ledger, and the officer is waiting). The usable ones are in the order a
+    wallet offers them: anchored before pending, then newest ``validFrom`` first; the held back
+    ones (revoked, suspended, expired, not yet valid, invalid) in the same order."""
+    checked = [
+        Candidate(name, doc, check(doc, now, client, issuer_keys=False)) for name, doc in stored
+    ]
     checked.sort(
         key=lambda c: (c.validity.anchor == "anchored", str(c.document.get("validFrom", ""))),
         reverse=True,
@@ -181,16 +185,23 @@ def status_bit(encoded_list: str, index: int) -> bool:
 
 
 def check(
-    credential: Mapping[str, Any], now: datetime, client: httpx.Client | None = None
+    credential: Mapping[str, Any],
+    now: datetime,
+    client: httpx.Client | None = None,
+    *,
+    issuer_keys: bool = True,
 ) -> Validity:
-    """The credential's validity as far as the wallet can tell (see the module's doc)."""
+    """The credential's validity as far as the wallet can tell (see the module's doc); with a
+    ``client`` and ``issuer_keys``, the issuer's DID document is read too (`Validity.issuer_key`)."""
     v = Validity()
     signer = None
     try:
         signed, anchor = split_anchor(credential)
         verified, chash = verify_and_hash(signed)
         signer = verified.public_key
-        if client is not None:
+        if client is None:
+            v.issuer_key = "not checked (offline)"
+        elif issuer_keys:
             v.issuer_key = _issuer_key(credential, verified.verification_method, signer, client)
         v.signature = "valid"
         if anchor is not None:
