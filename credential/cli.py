@@ -20,6 +20,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from . import jsonread
 from .errors import CredentialError, PayloadTooLargeForQR
 from .keys import Ed25519SigningKey
 from .person import DOCUMENT_TYPES, commit_identity_document, new_salt
@@ -84,10 +85,19 @@ def load_holder_id_salt(path: Path) -> str | None:
 
 
 def _load_json(path: Path) -> dict[str, Any]:
+    """A credential file read as the verifier reads one (`jsonread`: a key given twice is
+    refused, naming it: readers keeping the first or the last value read two documents)."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = jsonread.loads(path.read_bytes())
+    except jsonread.DuplicateKeyError as exc:
+        raise ValueError(
+            f"cannot read credential {path}: a JSON object in it gives the key {exc.key!r} "
+            "twice (each key once, as the verifier requires)"
+        ) from None
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read credential {path}: {exc}") from exc
+    except RecursionError:
+        raise ValueError(f"cannot read credential {path}: JSON nested too deeply") from None
     if not isinstance(doc, dict):
         raise ValueError(f"{path}: expected a credential JSON object")
     return doc

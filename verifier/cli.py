@@ -455,14 +455,22 @@ def receipt_check(
     options.
     """
     from talentproof.ledger.errors import LedgerError
-    from talentproof.verifier.errors import PolicyError, ReceiptError, VerifierError
+    from talentproof.verifier.engine import parse_json
+    from talentproof.verifier.errors import InputError, PolicyError, ReceiptError, VerifierError
     from talentproof.verifier.policy import load_policy
     from talentproof.verifier.receipt import recheck_receipt
 
-    try:
-        data = json.loads(receipt.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
+    try:  # read as the verifier reads its inputs: a key given twice is refused, named
+        raw = receipt.read_bytes()
+        data = parse_json(raw, what=str(receipt), limit=len(raw))
+    except OSError as exc:
         raise _fail(f"{receipt}: expected a receipt JSON file ({exc})", EXIT_USAGE) from None
+    except InputError as exc:
+        raise _fail(
+            f"{exc}: expected a receipt JSON file (written by `talentproof verify --receipt`; "
+            "each key given once)",
+            EXIT_USAGE,
+        ) from None
     from talentproof.verifier.receipt import RECEIPT_TYPE
 
     if not isinstance(data, dict) or data.get("type") != RECEIPT_TYPE:

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -59,6 +58,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from talentproof.credential import jsonread
 from talentproof.credential import presentation as c_presentation
 from talentproof.credential.merkle import InclusionMemo
 from talentproof.credential.validation import lone_surrogate_at
@@ -174,17 +174,6 @@ class ChainReader(Protocol):
 # --------------------------------------------------------------------------- inputs
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for k, _ in pairs:
-            if k in seen:
-                raise ValueError(f"duplicate key {k!r}")
-            seen.add(k)
-    return out
-
-
 # bytes -> b"9" for ASCII digits, b" " otherwise: a run of 19 digits anywhere may be an integer
 # orjson would turn into a float (beyond 64 bits), where json keeps it exact.
 _DIGITS = bytes(0x39 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
@@ -253,7 +242,7 @@ def parse_json(data: bytes | str, *, what: str, limit: int) -> Any:
     if doc is not SLOW_PATH:
         return doc
     try:
-        doc = json.loads(data, object_pairs_hook=_no_duplicate_keys)
+        doc = jsonread.loads(data)  # (the one duplicate-key rule, the holder's too)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{what}: expected JSON ({exc})") from exc
     except RecursionError as exc:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from talentproof.credential import jsonread
 from talentproof.credential.cli import load_holder_id_salt, load_holder_key, write_holder_key
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.integrity import ANCHOR_PROOF_TYPE as ANCHOR
@@ -163,9 +164,14 @@ class Wallet:
         folder = self.root / _CREDENTIALS
         out = []
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            try:
-                doc = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            try:  # read as the verifier reads a file: a key given twice is refused, named
+                doc = jsonread.loads(path.read_bytes())
+            except jsonread.DuplicateKeyError as exc:
+                raise WalletError(
+                    f"{path}: a JSON object in it gives the key {exc.key!r} twice (the "
+                    "verifier refuses such a credential); remove the file or fix it"
+                ) from None
+            except (OSError, ValueError, RecursionError):
                 continue
             if isinstance(doc, dict):
                 out.append(StoredCredential(path, doc))

@@ -53,7 +53,6 @@ error correction M (`PayloadTooLargeForQR`, with the excess).
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 import zlib
@@ -63,6 +62,7 @@ from typing import Any
 
 import orjson
 
+from .. import jsonread
 from .._base58 import b58decode, b58encode
 from .._zdict_v1 import ZDICT_V1
 from .._zdict_v2 import ZDICT_V2
@@ -411,17 +411,6 @@ def _decompress(data: bytes, zdict: bytes) -> Any:
     return _content_reference(out)
 
 
-def _no_duplicate(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for k, _ in pairs:
-            if k in seen:
-                raise GarbagePayload(f"payload content holds the key {k!r} twice")
-            seen.add(k)
-    return out
-
-
 def _content_reference(out: bytes) -> Any:
     """The payload content as the verifier's JSON inputs are read (``verifier.engine.parse_json``):
     a member given twice is refused, as in a JSON file (orjson keeps the last value, a parser
@@ -429,9 +418,9 @@ def _content_reference(out: bytes) -> Any:
     What `_decompress` answers when ``native.json_guard`` cannot prove orjson's parse equal to
     this one (tests/security/test_attack_fastpath_qr_duplicate.py)."""
     try:
-        return json.loads(out, object_pairs_hook=_no_duplicate)
-    except GarbagePayload:
-        raise
+        return jsonread.loads(out)
+    except jsonread.DuplicateKeyError as exc:
+        raise GarbagePayload(f"payload content holds the key {exc.key!r} twice") from None
     except (ValueError, RecursionError) as exc:
         raise GarbagePayload(f"payload content is not JSON: {exc}") from exc
 
