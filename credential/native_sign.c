@@ -32,6 +32,9 @@
  *            >= U+E000, lone surrogates, subclasses, tuples, deep nesting), when the index is not
  *            an exact int in 0..2**63-1, the id not an exact str encodable as UTF-8, or no
  *            signing function was set.
+ *   recognizer(...), issue_record(tpl, recognizer, record, status_index, cid, levels): a
+ *            subject-only JSONL record parsed, checked and signed from its bytes (described
+ *            where they are defined below), `BulkTemplate.issue_record`'s C side.
  *   set_crypto_sign(address): libsodium's ``crypto_sign`` (combined mode: signature || message
  *            out) as PyNaCl's cffi binding loaded it, given once by its address: the same
  *            library and the same deterministic RFC 8032 signatures as `keys.RawEd25519Signer`,

@@ -28,6 +28,14 @@ verifier's C writer and answers None for anything that writer declines (floats, 
 also what a tree without the extension runs) writes the row. tests/credential/
 test_native_sign.py compares the two byte for byte.
 
+Before any of that, a subject-only JSONL record (the bulk worker's common row) may be issued
+from its bytes in one C call (`BulkTemplate.issue_record`, ``native_sign.issue_record``): strict
+JSON parsed against the subject schema compiled by `native_schema`, the institution bound, the
+schema, holder, facts and accredited level checked and the subject's JCS written without Python
+objects. It answers only for a record it can show the Python path (orjson, `issue_one`: its
+twin) signs with the very same bytes, and None for anything else, invalid or only unusual; the
+twin then decides and words every refusal (tests/issuer/test_bulk_native_sign_records.py).
+
 A row the template cannot vouch for (fails the row validation, a subject that is not an
 object, anything that raises) is issued by `plain.issue_plain`, which accepts it or reports its
 precise error: the template changes the cost, never the outcome.
