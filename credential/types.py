@@ -35,6 +35,7 @@ __all__ = [
     "parse_accreditation",
     "scoped_type",
     "scoped_types",
+    "unvouched_creator_members",
     "unvouched_issuer_members",
 ]
 
@@ -205,15 +206,28 @@ def unvouched_issuer_members(kind: str | None, issuer: Any) -> tuple[str, ...]:
     who the issuer is that no one checked: a display showing the verified issuer's logo or site
     would show what the signer chose (another institution's). An issuer given as its DID alone
     (a text) holds none."""
-    if not isinstance(issuer, Mapping):
+    return _unvouched(issuer, kind == OPEN_BADGE, False)
+
+
+def unvouched_creator_members(creator: Any) -> tuple[str, ...]:
+    """The members of an Open Badge achievement's ``creator`` profile the registry cannot vouch
+    for, sorted: as `unvouched_issuer_members` (the creator is the issuing institution itself,
+    its ``id`` and ``name`` bound to the issuer), its ``type`` ``"Profile"`` or ``["Profile"]``
+    aside. A creator given as its DID alone holds none."""
+    return _unvouched(creator, True, True)
+
+
+def _unvouched(profile: Any, typed: bool, as_text: bool) -> tuple[str, ...]:
+    if not isinstance(profile, Mapping):
         return ()
-    badge = kind == OPEN_BADGE
     out = [
         str(key)
-        for key, value in issuer.items()
+        for key, value in profile.items()
         if key != "id"
         and key != "name"
-        and not (badge and key == "type" and value == _PROFILE_LIST)
+        and not (
+            typed and key == "type" and (value == _PROFILE_LIST or (as_text and value == "Profile"))
+        )
     ]
     return tuple(sorted(out)) if out else ()
 

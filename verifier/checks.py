@@ -100,6 +100,7 @@ class Reason(StrEnum):
     ANOTHER_ISSUER = "another_issuer"
     ISSUER_NAMED_OTHERWISE = "issuer_named_otherwise"
     ISSUER_PROFILE_UNVOUCHED = "issuer_profile_unvouched"
+    CREATOR_PROFILE_UNVOUCHED = "creator_profile_unvouched"
     SUBJECT_NAMES_ANOTHER = "subject_names_another"
     ISSUER_ACCREDITED = "issuer_accredited"
     # (7) key
@@ -240,11 +241,26 @@ def issuer_name(doc: Mapping[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def issuer_unvouched(doc: Mapping[str, Any], kind: str | None) -> tuple[str, ...]:
-    """The members of the credential's ``issuer`` object the registry cannot vouch for
-    (`credential.types.unvouched_issuer_members`: all but ``id``, ``name`` and an Open Badge's
-    ``type: ["Profile"]``), sorted; () for an issuer given as its DID alone."""
-    return c_types.unvouched_issuer_members(kind, doc.get("issuer"))
+#: Where `issuer_unvouched` found a member: the issuer object, a badge achievement's creator.
+ISSUER_PROFILE, CREATOR_PROFILE = "issuer", "creator"
+
+
+def issuer_unvouched(doc: Mapping[str, Any], kind: str | None) -> tuple[tuple[str, str], ...]:
+    """The members of the profiles describing the issuer that the registry cannot vouch for, as
+    ``(where, member)``: the credential's ``issuer`` object (`ISSUER_PROFILE`;
+    `credential.types.unvouched_issuer_members`: all but ``id``, ``name`` and an Open Badge's
+    ``type: ["Profile"]``) and an Open Badge achievement's ``creator`` (`CREATOR_PROFILE`, the
+    issuing institution itself: `credential.types.unvouched_creator_members`); () when neither
+    holds one (an issuer or a creator given as its DID alone holds none)."""
+    out = [(ISSUER_PROFILE, m) for m in c_types.unvouched_issuer_members(kind, doc.get("issuer"))]
+    if kind == c_types.OPEN_BADGE:
+        subject = doc.get("credentialSubject")
+        if isinstance(subject, list):  # (the first, as the facts read it)
+            subject = subject[0] if subject else None
+        ach = subject.get("achievement") if isinstance(subject, Mapping) else None
+        creator = ach.get("creator") if isinstance(ach, Mapping) else None
+        out.extend((CREATOR_PROFILE, m) for m in c_types.unvouched_creator_members(creator))
+    return tuple(out)
 
 
 def subject_party(doc: Mapping[str, Any] | None) -> NamedParty | None:
@@ -605,7 +621,7 @@ def chain_checks(
     claimed_issuer: str | None,
     verdict: Any,
     claimed_name: str | None = None,
-    unvouched: tuple[str, ...] = (),
+    unvouched: tuple[tuple[str, str], ...] = (),
     party: NamedParty | None = None,
     chain_id: int,
     block_number: int,
@@ -752,12 +768,12 @@ def chain_checks(
         # verified credential shows issuer.name): the name is the registry's, not the signer's
         facts = {**facts6, "claimedName": claimed_name, "issuerDid": v.issuer_did}
         out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.ISSUER_NAMED_OTHERWISE, facts, ev6))
-    elif unvouched:
+    elif own := [m for where, m in unvouched if where == ISSUER_PROFILE]:
         # the signer's own DID and name beside a site, a logo, an address, ... of its choosing (a
         # relying party showing the verified issuer profile shows another institution's): the
         # registry vouches for the DID and the name only
-        facts = {**facts6, "members": list(unvouched), "issuerDid": v.issuer_did}
-        ev = {**ev6, "unvouchedMembers": list(unvouched)}
+        facts = {**facts6, "members": own, "issuerDid": v.issuer_did}
+        ev = {**ev6, "unvouchedMembers": own}
         out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.ISSUER_PROFILE_UNVOUCHED, facts, ev))
     elif party is not None and (
         why := not_the_issuer(party, str(v.issuer_did or ""), str(v.issuer_name or ""))
@@ -769,6 +785,13 @@ def chain_checks(
         facts = {**facts6, "why": why, "role": role, "named": name, "namedId": pid}
         ev = {**ev6, "namedRole": role, "namedName": name, "namedId": pid}
         out.append(Finding(CheckId.ISSUER, Status.FAIL, Reason.SUBJECT_NAMES_ANOTHER, facts, ev))
+    elif theirs := [m for where, m in unvouched if where == CREATOR_PROFILE]:
+        # the badge's creator is the issuer itself (above), its profile no more than the issuer's
+        facts = {**facts6, "members": theirs, "issuerDid": v.issuer_did}
+        ev = {**ev6, "unvouchedCreatorMembers": theirs}
+        out.append(
+            Finding(CheckId.ISSUER, Status.FAIL, Reason.CREATOR_PROFILE_UNVOUCHED, facts, ev)
+        )
     else:
         out.append(
             Finding(

@@ -282,6 +282,12 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
         f"DID and name: the registry vouches only for those ({f['issuerName']!r}, "
         f"{f['issuerDid']}) and cannot vouch for {'it' if len(f['members']) == 1 else 'them'}."
     ),
+    Reason.CREATOR_PROFILE_UNVOUCHED: lambda f: (
+        f"The badge's achievement creator (the issuer itself) states {_members(f['members'])} "
+        f"beside the issuer's DID and name: the registry vouches only for those "
+        f"({f['issuerName']!r}, {f['issuerDid']}) and cannot vouch for "
+        f"{'it' if len(f['members']) == 1 else 'them'}."
+    ),
     Reason.SUBJECT_NAMES_ANOTHER: lambda f: (
         f"The credential's {f['why']}: an issuer attests for itself only, and cannot vouch "
         "for another institution."

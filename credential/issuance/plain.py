@@ -109,8 +109,10 @@ def _check_party(field: str, party: dict[str, Any], identity: IssuerIdentity) ->
 def _check_creator(subject: dict[str, Any], identity: IssuerIdentity) -> None:
     """An Open Badge achievement's ``creator`` (an Open Badges Profile, or its IRI), when given,
     is the issuing institution itself: its ``id`` the issuer's DID and its ``name`` the
-    registered one (as `bind_subject` binds a degree's institution). Nothing is filled in: a
-    badge need not state a creator. Raises `SchemaValidationError` naming the field."""
+    registered one (as `bind_subject` binds a degree's institution), and nothing else the
+    registry cannot vouch for (`types.unvouched_creator_members`: a ``url``, an ``image``, ...).
+    Nothing is filled in: a badge need not state a creator. Raises `SchemaValidationError`
+    naming the field."""
     achievement = subject.get("achievement")
     creator = achievement.get("creator") if isinstance(achievement, dict) else None
     if creator is None:
@@ -123,6 +125,14 @@ def _check_creator(subject: dict[str, Any], identity: IssuerIdentity) -> None:
             field, "a Profile of the issuing institution itself (its id and name)", creator
         )
     _check_party(field, creator, identity)
+    for member in _types.unvouched_creator_members(creator):
+        # (the verifier's check 6 refuses it: a site, a logo, ... the registry never recorded)
+        raise SchemaValidationError(
+            f"{field}.{member}",
+            "only the institution's own id and name (and type Profile): the registry vouches "
+            f"only for its DID and registered name and cannot vouch for {member!r}; omit it",
+            creator[member],
+        )
 
 
 def bind_subject(

@@ -143,7 +143,8 @@ def test_a_credential_of_another_issuer_is_refused(client, inst) -> None:
 def test_an_issuer_profile_member_the_registry_cannot_vouch_for_is_refused(client) -> None:
     """What the verifier's check 6 refuses (tests/security/test_attack_issuer_profile_members.py)
     the issuer never signs: an issuer object holding more than the institution's DID, its
-    registered name and a badge's ``type: ["Profile"]`` is refused naming the member."""
+    registered name and a badge's ``type: ["Profile"]`` is refused naming the member, and so is
+    a badge achievement's creator profile (the institution itself) holding more."""
     from tests.security.test_attack_issuer_profile_members import MEMBERS
 
     inst = onboard(client, types=["DegreeCredential", "OpenBadgeCredential"])
@@ -160,11 +161,23 @@ def test_an_issuer_profile_member_the_registry_cannot_vouch_for_is_refused(clien
     typed = vc_degree(inst["did"])
     typed["issuer"] = {"id": inst["did"], "type": ["Profile"]}
     assert _refusal(client, inst, typed)["field"] == "credential.issuer.type"
+    for member in ("url", "image", "email"):  # a badge's creator is the issuer: no more either
+        doc = vc_badge(inst["did"])
+        doc["credentialSubject"]["achievement"]["creator"] = {
+            "id": inst["did"],
+            "type": ["Profile"],
+            "name": "University of Testing",
+            member: MEMBERS[member],
+        }
+        body = _refusal(client, inst, doc)
+        field = f"credential.credentialSubject.achievement.creator.{member}"
+        assert body["field"] == field and "cannot vouch" in body["message"], body
     listed = client.get("/credentials", headers=bearer(inst["api_key"]["token"])).json()
     assert listed["items"] == []  # nothing refused was signed or stored
     for badge_type in ("Profile", ["Profile"]):  # the issuer's own form is still issued
         doc = vc_badge(inst["did"])
         doc["issuer"] = {"id": inst["did"], "name": "University of Testing", "type": badge_type}
+        doc["credentialSubject"]["achievement"]["creator"] = {"id": inst["did"], "type": badge_type}
         r = _issue(client, inst, doc)
         assert r.status_code == 201, r.text
         assert r.json()["verifiableCredential"]["issuer"] == {

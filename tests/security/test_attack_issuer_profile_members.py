@@ -17,7 +17,10 @@ TalentProof's issuer writes (``id``, ``name``; an Open Badge's ``type: ["Profile
 other member fails check 6 naming it and saying the registry cannot vouch for it, with the
 same verdict on every path: the CLI on the file, a folder with one and two workers (the C
 recognizer of checks 1, 3 and 4 on and off), ``POST /api/v1/verify``, the page's route (scanned
-payloads), the VC API (credential and bound presentation) and an OpenID4VP answer. The
+payloads), the VC API (credential and bound presentation) and an OpenID4VP answer. A badge
+achievement's ``creator`` profile, which check 6 binds to the issuer (its ``id`` and ``name``),
+may hold no more (its ``type: ["Profile"]`` aside): a creator stating HSBC's site, logo, e-mail or
+address fails the same way. The
 controls, the issuer's own forms (the DID alone, ``{id, name}``, a badge's
 ``{id, name, type: ["Profile"]}``), stay VALID everywhere.
 """
@@ -87,7 +90,23 @@ def _profile(issuer: Any, kind: str, member: str | None = None) -> dict[str, Any
     return out
 
 
+class Creator(dict):  # type: ignore[type-arg]
+    """A badge signed with the issuer's own profile whose achievement ``creator`` is this."""
+
+
+def _creator(issuer: Any, member: str | None = None) -> Creator:
+    out = Creator(id=issuer.did, type=["Profile"], name=issuer.name)
+    if member is not None:
+        out[member] = copy.deepcopy(MEMBERS[member])
+    return out
+
+
 def _signed(issuer: Any, kind: str, subject: str, profile: Any) -> dict[str, Any]:
+    if isinstance(profile, Creator):
+        doc = build(kind, issuer.did, subject, issuer_name=issuer.name)
+        doc["issuer"] = _profile(issuer, kind)
+        doc["credentialSubject"]["achievement"]["creator"] = dict(profile)
+        return sign_credential(doc, issuer.key)
     if kind == DEGREE:
         doc = build(kind, issuer.did, subject, institution=issuer.name)
     elif kind == EMPLOYMENT:
@@ -119,12 +138,16 @@ def env(vchain, tmp_path_factory):  # type: ignore[no-untyped-def]
             plans.append((kind, m, _profile(by_kind[kind], kind, m)))
     plans.append((BADGE, "type", {**_profile(hkib, BADGE), "type": ["Profile", "Organization"]}))
     plans.append((DEGREE, "type", {**_profile(uni, DEGREE), "type": ["Profile"]}))
+    # a badge's achievement creator is the issuer itself (check 6): its profile no more either
+    for m in ("url", "image", "email", "address"):
+        plans.append((BADGE, f"creator-{m}", _creator(hkib, m)))
     # the controls: the issuer's own forms
     controls: list[tuple[str, str, Any]] = [
         (DEGREE, "did alone", uni.did),
         (DEGREE, "id and name", _profile(uni, DEGREE)),
         (EMPLOYMENT, "id and name", _profile(bank, EMPLOYMENT)),
         (BADGE, "id, name, type Profile", _profile(hkib, BADGE)),
+        (BADGE, "creator id, name, type Profile", _creator(hkib)),
     ]
     attacks: dict[str, dict[str, Any]] = {}
     # HSBC's own employment, in its own name (the profession counts HSBC's, not the other bank's)
@@ -161,7 +184,7 @@ def env(vchain, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def _member_of(name: str) -> str:
-    return name.split("-", 1)[1]
+    return name.split("-", 1)[1].removeprefix("creator-")
 
 
 def _cli(env: dict[str, Any], *args: str) -> dict[str, Any]:
