@@ -19,12 +19,9 @@ accept`` and the browser wallet's page (headless Chromium).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from typer.testing import CliRunner
@@ -32,96 +29,29 @@ from typer.testing import CliRunner
 from talentproof.cli import app
 from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.wallet.store import Wallet
-from tests.wallet.test_wallet_page import browser, loaded, page_url, run_js  # noqa: F401
+from tests.security.oid4vci_mill import (
+    MillIssuer,
+    accept_in_page,
+    emptied_browser_wallet,
+    mill_offer,
+)
+from tests.wallet.test_wallet_page import browser, page_url, run_js  # noqa: F401
 from tests.wallet.wallet_helpers import issue
 
-PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 #: The applicant the credential is really about (their wallet's key).
 OTHER = Ed25519SigningKey.from_seed(bytes([42]) * 32).public_key.did_key
 
 
-class _Issuer(BaseHTTPRequestHandler):
+class _Issuer(MillIssuer):
     """An issuer of the attacker's: its credential (or deferred) endpoint sends ``credential``."""
-
-    base = ""
-    credential: dict[str, Any] = {}  # noqa: RUF012 (set by the fixture)
-    deferred = False
-    pending_polls = 0
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Access-Control-Expose-Headers", "WWW-Authenticate")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_OPTIONS(self) -> None:
-        self.send_response(204)
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Access-Control-Allow-Methods", "GET, POST")
-        self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization")
-        self.end_headers()
-
-    def do_GET(self) -> None:
-        ci = f"{self.base}/institutions/mill"
-        if self.path.startswith("/.well-known/openid-credential-issuer/"):
-            self._send(
-                200,
-                {
-                    "credential_issuer": ci,
-                    "authorization_servers": [ci],
-                    "credential_endpoint": f"{ci}/credential",
-                    "nonce_endpoint": f"{ci}/nonce",
-                    "deferred_credential_endpoint": f"{ci}/deferred_credential",
-                    "display": [{"name": "University of Testing"}],
-                },
-            )
-        else:
-            self._send(200, {"issuer": ci, "token_endpoint": f"{ci}/token"})
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.path.endswith("/token"):
-            self._send(200, {"access_token": "t", "token_type": "Bearer", "expires_in": 600})
-        elif self.path.endswith("/nonce"):
-            self._send(200, {"c_nonce": "n"})
-        elif self.path.endswith("/credential") and self.deferred:
-            self._send(202, {"transaction_id": "tx", "interval": 1})
-        elif self.path.endswith("/deferred_credential") and type(self).pending_polls > 0:
-            type(self).pending_polls -= 1
-            self._send(202, {"transaction_id": "tx", "interval": 1})
-        else:
-            self._send(200, {"credentials": [{"credential": self.credential}]})
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture
 def mill() -> Iterator[tuple[str, type[_Issuer]]]:
     """(the offer URI, the handler) of the attacker's issuer."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Issuer)
-    _Issuer.base = f"http://127.0.0.1:{server.server_address[1]}"
     _Issuer.credential = issue("degree", OTHER)
-    _Issuer.deferred = False
-    _Issuer.pending_polls = 0
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    offer = {
-        "credential_issuer": f"{_Issuer.base}/institutions/mill",
-        "credential_configuration_ids": ["DegreeCredential_ldp_vc"],
-        "grants": {PRE_AUTH: {"pre-authorized_code": "c"}},
-    }
-    uri = "openid-credential-offer://?credential_offer=" + quote(json.dumps(offer), safe="")
-    try:
+    with mill_offer(_Issuer) as uri:
         yield uri, _Issuer
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.mark.parametrize("deferred", [False, True])
@@ -159,30 +89,8 @@ def test_attack_the_browser_wallet_keeps_no_credential_about_another_holder(
 
     uri, handler = mill
     handler.deferred = deferred
-    loaded(browser, page_url)
-    run_js(
-        browser,
-        """
-        const d = await new Promise((ok, ko) => { const r = indexedDB.open('talentproof-wallet');
-          r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error); });
-        await new Promise((ok, ko) => {
-          const t = d.transaction('credentials', 'readwrite');
-          t.objectStore('credentials').clear(); t.oncomplete = ok; t.onerror = () => ko(t.error);
-        });
-        d.close();
-        """,
-    )
-    loaded(browser, page_url)
-    if browser.find_element(By.ID, "key-create").is_displayed():
-        browser.find_element(By.ID, "key-create").click()
-    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "did").text)
-    me = browser.find_element(By.ID, "did").text
-    browser.find_element(By.ID, "offer-uri").send_keys(uri)
-    browser.find_element(By.ID, "accept").click()
-    status = browser.find_element(By.ID, "offer-status")
-    WebDriverWait(browser, 30).until(
-        lambda d: status.get_attribute("data-state") in ("ok", "error")
-    )
+    me = emptied_browser_wallet(browser, page_url)
+    status = accept_in_page(browser, uri)
     WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "accept").is_enabled())
     items = browser.find_elements(By.CSS_SELECTOR, "#credentials li.credential")
     assert items == [], [i.text for i in items]  # listed VALID before

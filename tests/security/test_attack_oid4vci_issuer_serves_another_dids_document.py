@@ -19,52 +19,33 @@ accepting the offer through its own form.
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from talentproof.credential.keys import did_web_document
-from tests.wallet.test_wallet_page import browser, loaded, page_url, run_js  # noqa: F401
+from tests.security.oid4vci_mill import (
+    MillIssuer,
+    accept_in_page,
+    emptied_browser_wallet,
+    mill_offer,
+)
+from tests.wallet.test_wallet_page import browser, page_url  # noqa: F401
 from tests.wallet.wallet_helpers import ISSUER_KEY, issue
 
 pytestmark = [pytest.mark.browser]
 
-PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 #: The institution the mill names as the issuer (a did:web it does not control).
 VICTIM_DID = "did:web:hku.example"
 
 
-class _Mill(BaseHTTPRequestHandler):
+class _Mill(MillIssuer):
     """The mill's OpenID4VCI issuer, which also serves a DID document for ``VICTIM_DID``."""
 
-    base = ""
-    credential: dict[str, Any] = {}  # noqa: RUF012 (set by the test)
-    served: list[str] = []  # noqa: RUF012 (the paths asked for)
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_OPTIONS(self) -> None:
-        self.send_response(204)
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Access-Control-Allow-Methods", "GET, POST")
-        self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization")
-        self.end_headers()
+    display_name = "The University of Hong Kong"
 
     def do_GET(self) -> None:
-        type(self).served.append(self.path)
-        ci = f"{self.base}/institutions/mill"
         if self.path.endswith("/did.json"):
             self._send(
                 200,
@@ -72,51 +53,14 @@ class _Mill(BaseHTTPRequestHandler):
                     VICTIM_DID, {ISSUER_KEY.public_key.multibase: ISSUER_KEY.public_key}
                 ),
             )
-        elif self.path.startswith("/.well-known/openid-credential-issuer/"):
-            self._send(
-                200,
-                {
-                    "credential_issuer": ci,
-                    "authorization_servers": [ci],
-                    "credential_endpoint": f"{ci}/credential",
-                    "nonce_endpoint": f"{ci}/nonce",
-                    "display": [{"name": "The University of Hong Kong"}],
-                },
-            )
         else:
-            self._send(200, {"issuer": ci, "token_endpoint": f"{ci}/token"})
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.path.endswith("/token"):
-            self._send(200, {"access_token": "t", "token_type": "Bearer", "expires_in": 600})
-        elif self.path.endswith("/nonce"):
-            self._send(200, {"c_nonce": "n"})
-        else:
-            self._send(200, {"credentials": [{"credential": self.credential}]})
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+            super().do_GET()
 
 
 @pytest.fixture
 def mill() -> Iterator[tuple[str, type[_Mill]]]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Mill)
-    _Mill.base = f"http://127.0.0.1:{server.server_address[1]}"
-    _Mill.served = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    offer = {
-        "credential_issuer": f"{_Mill.base}/institutions/mill",
-        "credential_configuration_ids": ["DegreeCredential_ldp_vc"],
-        "grants": {PRE_AUTH: {"pre-authorized_code": "c"}},
-    }
-    try:
-        yield "openid-credential-offer://?credential_offer=" + quote(json.dumps(offer)), _Mill
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with mill_offer(_Mill) as uri:
+        yield uri, _Mill
 
 
 def test_attack_a_mill_serving_another_institutions_did_document_is_not_listed_valid(
@@ -126,33 +70,11 @@ def test_attack_a_mill_serving_another_institutions_did_document_is_not_listed_v
     from selenium.webdriver.support.ui import WebDriverWait
 
     uri, handler = mill
-    loaded(browser, page_url)
-    run_js(
-        browser,
-        """
-        const d = await new Promise((ok, ko) => { const r = indexedDB.open('talentproof-wallet');
-          r.onsuccess = () => ok(r.result); r.onerror = () => ko(r.error); });
-        await new Promise((ok, ko) => {
-          const t = d.transaction('credentials', 'readwrite');
-          t.objectStore('credentials').clear(); t.oncomplete = ok; t.onerror = () => ko(t.error);
-        });
-        d.close();
-        """,
-    )
-    loaded(browser, page_url)
-    if browser.find_element(By.ID, "key-create").is_displayed():
-        browser.find_element(By.ID, "key-create").click()
-    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "did").text)
-    me = browser.find_element(By.ID, "did").text
+    me = emptied_browser_wallet(browser, page_url)
     handler.credential = issue(
         "degree", me, issuer={"id": VICTIM_DID, "name": "The University of Hong Kong"}
     )
-    browser.find_element(By.ID, "offer-uri").send_keys(uri)
-    browser.find_element(By.ID, "accept").click()
-    status = browser.find_element(By.ID, "offer-status")
-    WebDriverWait(browser, 30).until(
-        lambda d: status.get_attribute("data-state") in ("ok", "error")
-    )
+    status = accept_in_page(browser, uri)
     assert status.get_attribute("data-state") == "ok", status.text  # bound to my key: kept
     WebDriverWait(browser, 60).until(
         lambda d: (

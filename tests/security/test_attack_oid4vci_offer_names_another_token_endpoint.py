@@ -22,10 +22,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -47,33 +45,17 @@ from tests.issuer.conftest import issuer_chain, make_service  # noqa: F401
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard
 from tests.issuer.test_oid4vci import PRE_AUTH, Holder
 from tests.pages import free_port, served
+from tests.security.oid4vci_mill import JsonHandler, serving
 from tests.wallet.test_wallet_page import browser, loaded, page_url, run_js  # noqa: F401
 
 pytestmark = [pytest.mark.integration]
 
 
-class _AttackerServer(BaseHTTPRequestHandler):
+class _AttackerServer(JsonHandler):
     """The attacker's "authorization server": metadata naming its own token endpoint, which
     keeps every form posted to it and answers as a wrong transaction code would."""
 
-    base = ""
     forms: list[dict[str, str]] = []  # noqa: RUF012 (the test's record of what it received)
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_OPTIONS(self) -> None:
-        self.send_response(204)
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Access-Control-Allow-Methods", "GET, POST")
-        self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization")
-        self.end_headers()
 
     def do_GET(self) -> None:
         self._send(
@@ -91,23 +73,12 @@ class _AttackerServer(BaseHTTPRequestHandler):
         type(self).forms.append(dict(parse_qsl(raw)))
         self._send(400, {"error": "invalid_grant", "error_description": "wrong transaction code"})
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
 
 @pytest.fixture
 def attacker() -> Iterator[type[_AttackerServer]]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _AttackerServer)
-    _AttackerServer.base = f"http://127.0.0.1:{server.server_address[1]}/as"
     _AttackerServer.forms = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_AttackerServer, "/as"):
         yield _AttackerServer
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
