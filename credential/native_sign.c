@@ -1260,30 +1260,6 @@ static PyObject *issue_record(PyObject *self, PyObject *args) {
                   PyBytes_GET_SIZE(t->subject_tail), &state);
 }
 
-/* recognize() alone, for the tests: the subject's JCS bytes, or None. */
-static PyObject *recognize_subject(PyObject *self, PyObject *args) {
-    PyObject *rec_capsule, *record, *levels;
-    if (!PyArg_ParseTuple(args, "OOO:recognize_subject", &rec_capsule, &record, &levels))
-        return NULL;
-    Rec *r = rec_of(rec_capsule);
-    if (r == NULL) return NULL;
-    if (!PyBytes_CheckExact(record)) Py_RETURN_NONE;
-    if (levels != Py_None && !PyTuple_CheckExact(levels)) Py_RETURN_NONE;
-    int err = 0;
-    Val *subject = recognize(r, (const unsigned char *)PyBytes_AS_STRING(record),
-                             PyBytes_GET_SIZE(record), levels, &err);
-    if (err) return NULL;
-    if (subject == NULL) Py_RETURN_NONE;
-    Buf out = {NULL, 0, 0};
-    if (write_val(&out, r->root, subject) < 0) {
-        PyMem_Free(out.p);
-        return NULL;
-    }
-    PyObject *res = PyBytes_FromStringAndSize(out.p, out.len);
-    PyMem_Free(out.p);
-    return res;
-}
-
 /* b58_64 for the tests (the twin: _base58.b58encode). */
 static PyObject *b58encode_64(PyObject *self, PyObject *arg) {
     if (!PyBytes_CheckExact(arg) || PyBytes_GET_SIZE(arg) != 64) {
@@ -1312,9 +1288,6 @@ static PyMethodDef sign_methods[] = {
     {"issue_record", issue_record, METH_VARARGS,
      "issue_record(tpl, recognizer, record, status_index, cid, levels) -> (cid, document, hash) "
      "or None: a subject-only JSONL record checked, canonicalized and signed from its bytes."},
-    {"recognize_subject", recognize_subject, METH_VARARGS,
-     "recognize_subject(recognizer, record, levels) -> bytes or None: the bound subject's JCS "
-     "when issue_record would sign the record (for the tests)."},
     {"b58encode_64", b58encode_64, METH_O,
      "b58encode_64(signature) -> bytes: base58btc of 64 bytes (_base58.b58encode's twin)."},
     {NULL, NULL, 0, NULL},

@@ -44,6 +44,3 @@ def issue_record(
     levels: tuple[bytes, ...] | None,
     /,
 ) -> tuple[str, bytes, bytes] | None: ...
-def recognize_subject(
-    recognizer: Recognizer, record: Any, levels: tuple[bytes, ...] | None, /
-) -> bytes | None: ...
