@@ -108,7 +108,7 @@ class Validity:
     status: dict[str, str] = field(
         default_factory=dict
     )  # purpose -> "clear", "set", "not checked (...)"
-    #: "listed in ...", "not confirmed (...)" (the issuer's DID document could not be read),
+    #: "listed in ...", "not confirmed: ..." (the issuer's DID document could not be read),
     #: "not checked (offline)" or "not checked"; a document that does not list the key makes
     #: `signature` invalid
     issuer_key: str = "not checked"
@@ -256,11 +256,34 @@ def did_web_address(did: str) -> str:
     return url
 
 
+#: The start of every "not confirmed" reason: the rule the applicant needs to make sense of it.
+_UNCONFIRMED = "not confirmed: a wallet trusts an issuer's key only from the issuer's own address,"
+
+#: What `wallet list` says under a credential whose issuer's key it could not confirm.
+UNCONFIRMED_NOTE = (
+    "NOT CONFIRMED means: the signature is valid, but this wallet could not confirm that the "
+    "key is the issuer's (see 'its key'). You can still present it: the verifier checks the "
+    "issuer's key on the ledger, and refuses the credential if that issuer did not register "
+    "the key."
+)
+
+
+def _network_words(exc: httpx.HTTPError) -> str:
+    """An httpx failure in words an applicant reads (not its class name)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer in time"
+    if isinstance(exc, httpx.ConnectError):
+        return "no connection: the host is unknown or refused it"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return "too many redirects"
+    return "a network error"
+
+
 def _issuer_key(
     credential: Mapping[str, Any], method: str, signer: Ed25519PublicKey, client: httpx.Client
 ) -> str:
     """Whether the issuer's DID document, read at its did:web address, lists ``method`` with
-    the key ``signer``: "listed in ..." or "not confirmed (...)" when it cannot be read; raises
+    the key ``signer``: "listed in ..." or "not confirmed..." when it cannot be read; raises
     `_KeyNotListed` when it is read and does not list it. The verification method names its own
     key (``did:web:hku.hk#z6Mk...``), so without this any key signs in any issuer's name."""
     issuer = credential.get("issuer")
@@ -269,16 +292,17 @@ def _issuer_key(
         return f"not confirmed (the issuer {did!r:.80} is not a did:web DID)"
     try:
         url = did_web_address(did)
+    except ValueError as exc:
+        return f"not confirmed (the issuer {did!r:.80} names no address to read: {exc})"
+    try:
         r = client.get(url)
         if r.status_code != 200:
-            return (
-                f"not confirmed (the issuer's DID document at {url} answered HTTP {r.status_code})"
-            )
+            return f"{_UNCONFIRMED} {url}, which answered HTTP {r.status_code}"
         doc = r.json()
     except httpx.HTTPError as exc:
-        return f"not confirmed (the issuer's DID document at {url} could not be read: {type(exc).__name__})"
+        return f"{_UNCONFIRMED} {url}, which could not be reached ({_network_words(exc)})"
     except ValueError as exc:
-        return f"not confirmed (the issuer's DID document is not readable: {exc})"
+        return f"{_UNCONFIRMED} {url}, which is not a readable DID document ({exc})"
     if not isinstance(doc, Mapping) or doc.get("id") != did:
         found = doc.get("id") if isinstance(doc, Mapping) else doc
         raise _KeyNotListed(f"the DID document at {url} is {found!r:.80}'s, not the issuer {did}'s")

@@ -519,7 +519,8 @@
     unchecked: "not checked (offline)", pending: "pending (not yet anchored)", valid: "valid",
   };
   // What the page can establish about a credential: {signature, issuerKey, dates, anchor,
-  // status: {purpose: text}, summary, label}. `receivedFrom`: the credential issuer URL it came
+  // status: {purpose: text}, summary, label, unconfirmedAt (the did:web address that could not
+  // be read, when the label is "issuer's key not confirmed")}. `receivedFrom`: the credential issuer URL it came
   // from (its copy of the DID document is read only when the did:web address cannot be, and
   // never vouches: see `didDocumentUrl`); `online: false` checks nothing over the network;
   // `cache`: URL -> response promise.
@@ -602,6 +603,8 @@
       : unchecked ? "unchecked"
       : v.anchor === "anchored" ? "valid" : "pending";
     v.label = v.summary === "unchecked" && unconfirmed && !offline ? "issuer's key not confirmed" : SUMMARY_LABELS[v.summary];
+    // the issuer's own address that could not be read, for the page to explain the label
+    if (v.label === "issuer's key not confirmed") v.unconfirmedAt = didDocumentUrl(did);
     return v;
   }
   async function listStatus(entry, did, signerVm, raw, cache) {

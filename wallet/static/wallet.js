@@ -137,6 +137,13 @@
     li.dataset.state = v.summary;
     li.querySelector(".badge").textContent = v.label;
     setText(li.querySelector(".checked"), checkLine(v));
+    // a key the wallet could not confirm: what it means for the applicant, in view (the
+    // reason alone sits folded under "What was checked")
+    setText(li.querySelector(".note"), ...(v.unconfirmedAt ? [
+      "What this means: the signature is valid, but this wallet could not confirm that the key is the issuer's. It trusts an issuer's key only from the issuer's own address, ",
+      untrusted(v.unconfirmedAt),
+      ", which could not be read, and never from whoever delivered the credential. You can still share it: the verifier checks the issuer's key on the ledger, and refuses the credential if that issuer did not register the key.",
+    ] : []));
     li.querySelector(".checks-slot").replaceChildren(checkDetails(v));
   }
   function credentialItem(entry, extra) {
@@ -146,6 +153,7 @@
       el("div", { class: "says" }, untrusted(W.describe(c))),
       el("div", { class: "meta" }, untrusted(W.subjectOf(c).name || ""), " · issued by ", untrusted(W.issuerOf(c)), ` · ${validUntil(c)}`),
       el("div", { class: "checked meta" }, ""),
+      el("p", { class: "note" }),
       el("div", { class: "checks-slot" }),
       extra || null);
   }
