@@ -28,10 +28,10 @@ def decode_uri(image_bytes: bytes, scheme: str) -> str:
             image_bytes, lambda text: text.startswith(f"{scheme}://"), stop_at_first=True
         )
     except NoQRCodeFound as exc:  # not a readable image
-        raise BadUri(f"expected an image of a QR code with a {scheme}:// URI: {exc}") from exc
+        raise BadUri(f"expected an image of a QR code with an {scheme}:// URI: {exc}") from exc
     if len(codes.wanted) > 1:
         raise BadUri(
-            f"expected one QR code with a {scheme}:// URI; the image holds "
+            f"expected one QR code with an {scheme}:// URI; the image holds "
             f"{len(codes.wanted)} different ones: photograph only the one you mean to answer"
         )
     if codes.wanted:
@@ -39,7 +39,7 @@ def decode_uri(image_bytes: bytes, scheme: str) -> str:
     if codes.others:
         other = codes.others[0]
         raise BadUri(
-            f"expected a QR code with a {scheme}:// URI; the image holds {other[:40]!r}"
+            f"expected a QR code with an {scheme}:// URI; the image holds {other[:40]!r}"
             + ("..." if len(other) > 40 else "")
         )
-    raise BadUri(f"expected a QR code with a {scheme}:// URI; the image holds no readable QR code")
+    raise BadUri(f"expected a QR code with an {scheme}:// URI; the image holds no readable QR code")

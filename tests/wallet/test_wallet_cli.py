@@ -199,7 +199,7 @@ def test_bad_offer_and_request_inputs_say_what_was_expected(tmp_path: Path) -> N
     image = tmp_path / "other.png"
     image.write_bytes(render_png("openid4vp://?client_id=x&request_uri=y"))
     code, out = _run("accept", "--image", str(image), *wd)
-    assert code == 2 and "expected a QR code with a openid-credential-offer:// URI" in out
+    assert code == 2 and "expected a QR code with an openid-credential-offer:// URI" in out
     assert "openid4vp://" in out
     not_image = tmp_path / "x.png"
     not_image.write_text("hello")
