@@ -63,6 +63,33 @@ def _change(client: TestClient, token: str, action: str, cred_id: str) -> dict[s
     return dict(r.json())
 
 
+def _extra_key(client: TestClient, slug: str, name: str) -> dict[str, Any]:
+    """A second ``revoke``/``read`` API key of the institution, made by the operator."""
+    r = client.post(
+        f"/operator/institutions/{slug}/api-keys",
+        headers=operator_headers(),
+        json={"scopes": ["revoke", "read"], "name": name},
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def _anchored(
+    client: TestClient, service: Any, token: str, first: int, count: int
+) -> tuple[Any, list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """``count`` credentials issued with ``token`` (seeds from ``first``) and anchored: (the
+    anchoring worker, the issue answers, the credentials by id)."""
+    from talentproof.issuer.anchoring import AnchorWorker
+
+    issued = [_issue(client, token, first + n) for n in range(count)]
+    worker = AnchorWorker(service)
+    worker.drain(30)
+    docs = {
+        c["id"]: client.get(f"/credentials/{c['id']}", headers=bearer(token)).json() for c in issued
+    }
+    return worker, issued, docs
+
+
 def _report(issuer_chain: dict[str, Any], document: dict[str, Any]) -> Any:
     """The real verifier's report on ``document``, reading the chain the issuer anchors on."""
     from talentproof.ledger.reader import RegistryReader
@@ -90,24 +117,10 @@ def _failed_checks(issuer_chain: dict[str, Any], document: dict[str, Any]) -> st
 def test_attack_stolen_key_status_changes_are_not_sent_after_the_operator_acts(
     client: TestClient, service: Any, issuer_chain: dict[str, Any], stop: str
 ) -> None:
-    from talentproof.issuer.anchoring import AnchorWorker
-
     inst = onboard(client)
     slug, own = inst["slug"], inst["api_key"]["token"]
-    r = client.post(
-        f"/operator/institutions/{slug}/api-keys",
-        headers=operator_headers(),
-        json={"scopes": ["revoke", "read"], "name": "stolen"},
-    )
-    assert r.status_code == 201, r.text
-    stolen = r.json()
-    under_inquiry, good, fraud = (_issue(client, own, 40 + n) for n in range(3))
-    worker = AnchorWorker(service)
-    worker.drain(30)
-    docs = {
-        c["id"]: client.get(f"/credentials/{c['id']}", headers=bearer(own)).json()
-        for c in (under_inquiry, good, fraud)
-    }
+    stolen = _extra_key(client, slug, "stolen")
+    worker, (under_inquiry, good, fraud), docs = _anchored(client, service, own, 40, 3)
     suspended = _change(client, own, "suspend", under_inquiry["id"])
     worker.drain(30)
     assert client.get(suspended["poll"], headers=bearer(own)).json()["state"] == "applied"
@@ -216,17 +229,9 @@ def _rotation_keeps_the_revocation(
     issuer_chain: dict[str, Any],
     url: dict[str, str],
 ) -> None:
-    from talentproof.issuer.anchoring import AnchorWorker
-
     inst = onboard(client)
     slug, own, own_id = inst["slug"], inst["api_key"]["token"], inst["api_key"]["id"]
-    revoked, inquiry = (_issue(client, own, 50 + n) for n in range(2))
-    worker = AnchorWorker(service)
-    worker.drain(30)
-    docs = {
-        c["id"]: client.get(f"/credentials/{c['id']}", headers=bearer(own)).json()
-        for c in (revoked, inquiry)
-    }
+    worker, (revoked, inquiry), docs = _anchored(client, service, own, 50, 2)
     assert _verdict(issuer_chain, docs[revoked["id"]]) == "VALID"
 
     revoke, suspend, reinstate = _queue_while_the_ledger_is_down(
@@ -276,24 +281,10 @@ def test_attack_a_rotated_key_then_revoked_drops_its_queued_changes(
     revocation supersedes the rotation, and every change the key asked that is still queued
     (revoking a good credential: final harm) is dropped, naming the revocation, as for a key
     revoked outright."""
-    from talentproof.issuer.anchoring import AnchorWorker
-
     inst = onboard(client)
     slug, own = inst["slug"], inst["api_key"]["token"]
-    r = client.post(
-        f"/operator/institutions/{slug}/api-keys",
-        headers=operator_headers(),
-        json={"scopes": ["revoke", "read"], "name": "stolen"},
-    )
-    assert r.status_code == 201, r.text
-    stolen = r.json()
-    good, other = (_issue(client, own, 60 + n) for n in range(2))
-    worker = AnchorWorker(service)
-    worker.drain(30)
-    docs = {
-        c["id"]: client.get(f"/credentials/{c['id']}", headers=bearer(own)).json()
-        for c in (good, other)
-    }
+    stolen = _extra_key(client, slug, "stolen")
+    worker, (good, other), docs = _anchored(client, service, own, 60, 2)
     revoke, suspend = _queue_while_the_ledger_is_down(
         make_service,
         [(stolen["token"], "revoke", good["id"]), (stolen["token"], "suspend", other["id"])],
@@ -328,24 +319,10 @@ def test_attack_a_retired_keys_queued_change_never_refuses_the_institutions_own(
     applied)", "already suspended") on the strength of changes the worker drops (a revoked
     key's) or may still drop (a rotated key's, should the operator revoke it): the credentials
     stayed VALID on chain. Both are accepted and reach the chain; duplicates end applied."""
-    from talentproof.issuer.anchoring import AnchorWorker
-
     inst = onboard(client)
     slug, own = inst["slug"], inst["api_key"]["token"]
-    r = client.post(
-        f"/operator/institutions/{slug}/api-keys",
-        headers=operator_headers(),
-        json={"scopes": ["revoke", "read"], "name": "other"},
-    )
-    assert r.status_code == 201, r.text
-    other = r.json()
-    fraud, inquiry = (_issue(client, own, 70 + n) for n in range(2))
-    worker = AnchorWorker(service)
-    worker.drain(30)
-    docs = {
-        c["id"]: client.get(f"/credentials/{c['id']}", headers=bearer(own)).json()
-        for c in (fraud, inquiry)
-    }
+    other = _extra_key(client, slug, "other")
+    worker, (fraud, inquiry), docs = _anchored(client, service, own, 70, 2)
     theirs = _queue_while_the_ledger_is_down(
         make_service,
         [(other["token"], "revoke", fraud["id"]), (other["token"], "suspend", inquiry["id"])],
