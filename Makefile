@@ -52,7 +52,8 @@ setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/geth
 setup-system: $(STAMPS)/system
 
 # ARGS: more options of `talentproof run`, e.g. make run ARGS='--issuer-port 8010 --verifier-port 8011'
-run: setup
+# run needs no geth (so no Go): `talentproof run --chain network` builds it on demand.
+run: $(STAMPS)/python $(STAMPS)/node
 	$(VENV)/bin/talentproof run --data-dir $(DATA) $(ARGS)
 
 # Guardrails (issue 13.6, CONTRIBUTING.md): every check runs even if one fails, then the target
