@@ -87,27 +87,21 @@ def local_zone() -> Iterator[tuple[str, date]]:
         time.tzset()
 
 
+def _cli_verify(vchain: Any, record: Path, path: Path, as_of: str) -> dict[str, Any]:
+    """``talentproof verify --as-of as_of --json`` of the credential at ``path``: its JSON."""
+    chain = ["--rpc", vchain.rpc_url, "--trust", str(record)]
+    r = runner.invoke(app, ["verify", *chain, str(path), "--as-of", as_of, "--json"])
+    out: dict[str, Any] = json.loads(r.output)
+    return out
+
+
 def test_attack_the_cli_officers_local_today_means_now(vchain, creds, local_zone, tmp_path):  # type: ignore[no-untyped-def]
     _name, local = local_zone
     record = vchain.save_deployment(tmp_path)
     for name, doc in creds.items():
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(doc))
-        r = runner.invoke(
-            app,
-            [
-                "verify",
-                "--rpc",
-                vchain.rpc_url,
-                "--trust",
-                str(record),
-                str(path),
-                "--as-of",
-                local.isoformat(),
-                "--json",
-            ],
-        )
-        out = json.loads(r.output)
+        out = _cli_verify(vchain, record, path, local.isoformat())
         assert out["outcome"]["code"] == EXPECTED[name], (name, local, out["outcome"])
         assert out["chainAsOf"] == 0, (name, out["asOf"], out["chainAsOf"])
 
@@ -166,20 +160,6 @@ def test_a_past_date_is_still_its_first_second(vchain, creds, local_zone, tmp_pa
     path: Path = tmp_path / "fresh.json"
     path.write_text(json.dumps(creds["fresh"]))
     past = (datetime.now(UTC) - timedelta(days=3)).date().isoformat()
-    r = runner.invoke(
-        app,
-        [
-            "verify",
-            "--rpc",
-            vchain.rpc_url,
-            "--trust",
-            str(record),
-            str(path),
-            "--as-of",
-            past,
-            "--json",
-        ],
-    )
-    out = json.loads(r.output)
+    out = _cli_verify(vchain, record, path, past)
     assert out["chainAsOf"] != 0 and out["asOf"].startswith(past), out["asOf"]
     assert out["outcome"]["code"] == "INVALID"  # anchored after that day
