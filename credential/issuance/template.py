@@ -457,7 +457,7 @@ class BulkTemplate:
         null or boolean, valid Unicode), the institution given as the issuer's own DID and
         exactly its registered name or not at all, every string within the schema's limits and
         patterns, the holder an Ed25519 did:key, the dates possible; anything else or unusual is
-        None (tests/issuer/test_bulk_native_sign.py compares both paths on generated and
+        None (tests/issuer/test_bulk_native_sign_records.py compares both paths on generated and
         hostile records)."""
         if self._recognizer is None:
             return None
