@@ -171,6 +171,13 @@ class ChainReader(Protocol):
         ...
 
 
+def _block_key(verdict: Any) -> bytes:
+    """The hash of the block ``verdict`` was read at, as `Verifier.chain_id_of` keeps the chain
+    id by it (b"" when the verdict carries none)."""
+    block_hash = getattr(verdict, "block_hash", b"")
+    return bytes(block_hash) if isinstance(block_hash, bytes | bytearray) else b""
+
+
 # --------------------------------------------------------------------------- inputs
 
 
@@ -680,8 +687,7 @@ class Verifier:
         endpoints = self.reader.endpoints
         if endpoints is None:
             return self.node_chain_id()
-        block_hash = getattr(verdict, "block_hash", b"")
-        key = bytes(block_hash) if isinstance(block_hash, bytes | bytearray) else b""
+        key = _block_key(verdict)
         found = self._chain_ids.get(key) if key else None
         if found is not None:
             return found
@@ -904,10 +910,8 @@ class Verifier:
         payload names, when none was: check 5 then fails)."""
         if self.reader.endpoints is None:
             return self._chain_id or 0
-        block_hash = getattr(verdict, "block_hash", b"")
-        if not isinstance(block_hash, bytes | bytearray) or not block_hash:
-            return 0
-        return self._chain_ids.get(bytes(block_hash), 0)
+        key = _block_key(verdict)
+        return self._chain_ids.get(key, 0) if key else 0
 
     def _chain_checks(
         self, p: Prepared, v: Any, chain: ChainPoint, explicit_as_of: bool = True
