@@ -56,7 +56,8 @@ class Publication:
         self.signer_for = signer_for
         #: chain issuer id -> the last read of its keys' records (`did_document`)
         self._key_reads: dict[int, SigningKeyRecords] = {}
-        self._key_lock = threading.Lock()
+        #: guards the registry reads kept here: the keys' and the status lists'
+        self._reads_lock = threading.Lock()
         self._key_failed_at = -float("inf")  # monotonic time of the last failed read
         #: (institution id, purpose) -> the last status list read from the registry
         self._status_reads: dict[tuple[int, str], _StatusRead] = {}
@@ -106,7 +107,7 @@ class Publication:
     def _key_records(self, issuer_id: int, raws: list[bytes]) -> tuple[SigningKeyRecords, str]:
         """The registry's records of ``raws`` (cached `KEY_RECORDS_TTL_S`; a key the cached
         read lacks, e.g. one just rotated in, reads again) and their source."""
-        with self._key_lock:
+        with self._reads_lock:
             cached = self._key_reads.get(issuer_id)
         now = time.monotonic()
         if (
@@ -130,7 +131,7 @@ class Publication:
                 raise
             age = int(now - cached.checked_at)
             return cached, f"chain (read {age} s ago; ledger unavailable)"
-        with self._key_lock:
+        with self._reads_lock:
             if len(self._key_reads) > 10_000:
                 self._key_reads.clear()
             self._key_reads[issuer_id] = records
@@ -186,12 +187,12 @@ class Publication:
                         credential_store.status_indexes_in_batches(session, inst.id, revoked_roots)
                     )
                 read = _StatusRead(frozenset(set_bits), stamp, time.monotonic())
-                with self._key_lock:
+                with self._reads_lock:
                     if len(self._status_reads) > 10_000:
                         self._status_reads.clear()
                     self._status_reads[key] = read
             except LedgerUnavailable as exc:
-                with self._key_lock:
+                with self._reads_lock:
                     last = self._status_reads.get(key)
                 age = time.monotonic() - last.checked_at if last is not None else None
                 if last is None or age is None or age > STATUS_READS_STALE_MAX_S:
