@@ -30,22 +30,18 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from talentproof.cli import app
 from talentproof.credential.presentation import create_presentation
 from talentproof.credential.qr import encode_payload
-from talentproof.verifier import bulk
 from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, ID_SALT, anchor_batch, build, holder
 from tests.chainkit import sign as sign_credential
+from tests.security.surfaces import cli_verify, folder_verdicts
 from tests.verifier.test_oid4vp import answer, new_request, post, resolve
 
 pytestmark = pytest.mark.integration
-runner = CliRunner()
 
 HSBC_SITE = "https://www.hsbc.com.hk"
 #: One member of an issuer profile per entry, each describing HSBC (Open Badges 3.0 Profile
@@ -187,14 +183,6 @@ def _member_of(name: str) -> str:
     return name.split("-", 1)[1].removeprefix("creator-")
 
 
-def _cli(env: dict[str, Any], *args: str) -> dict[str, Any]:
-    r = runner.invoke(
-        app, ["verify", "--rpc", env["chain"].rpc_url, "--trust", env["record"], *args, "--json"]
-    )
-    assert r.exit_code in (0, 1), r.output
-    return dict(json.loads(r.output))
-
-
 def _check6(report: dict[str, Any]) -> dict[str, Any]:
     (cred,) = report["credentials"]
     (six,) = [c for c in cred["checks"] if int(c["number"]) == 6]
@@ -209,7 +197,7 @@ def _single_surfaces(env: dict[str, Any], name: str, doc: dict[str, Any]) -> dic
     """Each single-credential surface's answer for ``doc``: (verdict, check 6's message)."""
     c = env["client"]
     out: dict[str, Any] = {}
-    report = _cli(env, str(env["folder"] / f"{name}.json"))
+    report = cli_verify(env, str(env["folder"] / f"{name}.json"))
     out["cli file"] = (report["outcome"]["code"], _check6(report)["message"])
     r = c.post("/api/v1/verify", json={"documents": [doc]})
     assert r.status_code == 200, r.text
@@ -257,24 +245,6 @@ def _openid4vp(env: dict[str, Any], creds: dict[str, dict[str, Any]]) -> tuple[s
     return str(polled["outcome"]["code"]), json.dumps(polled)
 
 
-def _folder(env: dict[str, Any]) -> dict[str, dict[str, tuple[str, str]]]:
-    """The folder's verdict and first problem per file, for 1 and 2 workers, C on and off."""
-    out: dict[str, dict[str, tuple[str, str]]] = {}
-    was = bulk.NATIVE
-    try:
-        for native in (True, False):
-            bulk.NATIVE = native
-            for workers in ("1", "2"):
-                report = _cli(env, str(env["folder"]), "--workers", workers)
-                out[f"workers={workers} C={'on' if native else 'off'}"] = {
-                    Path(x["source"]).stem: (x["outcome"]["code"], json.dumps(x))
-                    for x in report["results"]
-                }
-    finally:
-        bulk.NATIVE = was
-    return out
-
-
 def test_attack_an_issuer_profile_describing_another_party_is_not_verified(env):  # type: ignore[no-untyped-def]
     wrong: dict[str, Any] = {}
     for name, doc in env["attacks"].items():
@@ -283,7 +253,7 @@ def test_attack_an_issuer_profile_describing_another_party_is_not_verified(env):
             expected = "not verified 400" if surface.startswith("vc api") else "INVALID"
             if verdict != expected or not _refused(message, member):
                 wrong[f"{name} / {surface}"] = (verdict, message[:300])
-    for mode, results in _folder(env).items():
+    for mode, results in folder_verdicts(env).items():
         for name in env["attacks"]:
             verdict, text = results[name]
             if verdict != "INVALID" or not _refused(text, _member_of(name)):
@@ -315,7 +285,7 @@ def test_the_issuers_own_profiles_stay_valid_everywhere(env):  # type: ignore[no
         for surface, (verdict, message) in _single_surfaces(env, name, doc).items():
             if verdict != "VALID":
                 wrong[f"{name} / {surface}"] = (verdict, message[:300])
-    for mode, results in _folder(env).items():
+    for mode, results in folder_verdicts(env).items():
         for name in env["honest"]:
             if results[name][0] != "VALID":
                 wrong[f"{name} / folder {mode}"] = (results[name][0], results[name][1][:300])

@@ -17,19 +17,15 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from talentproof.cli import app
-from talentproof.verifier import bulk
 from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, anchor_batch, build, holder
 from tests.chainkit import sign as sign_credential
+from tests.security.surfaces import cli_verify, folder_verdicts
 
 pytestmark = pytest.mark.integration
-runner = CliRunner()
 
 #: (kind, field path) of values a ``$``-anchored pattern checks, one of each pattern's families.
 FIELDS: list[tuple[str, tuple[Any, ...]]] = [
@@ -118,14 +114,6 @@ def env(vchain, tmp_path_factory):  # type: ignore[no-untyped-def]
         }
 
 
-def _cli(env: dict[str, Any], *args: str) -> dict[str, Any]:
-    r = runner.invoke(
-        app, ["verify", "--rpc", env["chain"].rpc_url, "--trust", env["record"], *args, "--json"]
-    )
-    assert r.exit_code in (0, 1), r.output
-    return dict(json.loads(r.output))
-
-
 def _check2(report: dict[str, Any]) -> str:
     (cred,) = report["credentials"]
     (two,) = [c for c in cred["checks"] if int(c["number"]) == 2]
@@ -136,7 +124,7 @@ def _surfaces(env: dict[str, Any], name: str, doc: dict[str, Any]) -> dict[str, 
     """(verdict, check 2 or the errors) of ``doc`` on each single-credential surface."""
     c = env["client"]
     out: dict[str, tuple[str, str]] = {}
-    report = _cli(env, str(env["folder"] / f"{name}.json"))
+    report = cli_verify(env, str(env["folder"] / f"{name}.json"))
     out["cli file"] = (report["outcome"]["code"], _check2(report))
     r = c.post("/api/v1/verify", json={"documents": [doc]})
     assert r.status_code == 200, r.text
@@ -147,23 +135,6 @@ def _surfaces(env: dict[str, Any], name: str, doc: dict[str, Any]) -> dict[str, 
         "VALID" if body.get("verified") else f"not verified {r.status_code}",
         json.dumps(body),
     )
-    return out
-
-
-def _folder(env: dict[str, Any]) -> dict[str, dict[str, tuple[str, str]]]:
-    out: dict[str, dict[str, tuple[str, str]]] = {}
-    was = bulk.NATIVE
-    try:
-        for native in (True, False):
-            bulk.NATIVE = native
-            for workers in ("1", "2"):
-                report = _cli(env, str(env["folder"]), "--workers", workers)
-                out[f"workers={workers} C={'on' if native else 'off'}"] = {
-                    Path(x["source"]).stem: (x["outcome"]["code"], json.dumps(x))
-                    for x in report["results"]
-                }
-    finally:
-        bulk.NATIVE = was
     return out
 
 
@@ -178,7 +149,7 @@ def test_attack_a_line_break_in_a_pattern_checked_value_is_not_verified(env):  #
             expected = "not verified 400" if surface == "vc api" else "INVALID"
             if verdict != expected or not _names_check_2_field(text, field):
                 wrong[f"{name} / {surface}"] = (verdict, text[:300])
-    for mode, results in _folder(env).items():
+    for mode, results in folder_verdicts(env).items():
         for name, (field, _) in env["attacks"].items():
             verdict, text = results[name]
             if verdict != "INVALID" or not _names_check_2_field(text, field):
@@ -192,7 +163,7 @@ def test_the_same_credentials_without_the_line_break_stay_valid(env):  # type: i
         for surface, (verdict, text) in _surfaces(env, name, doc).items():
             if verdict != "VALID":
                 wrong[f"{name} / {surface}"] = (verdict, text[:300])
-    for mode, results in _folder(env).items():
+    for mode, results in folder_verdicts(env).items():
         for name in env["honest"]:
             if results[name][0] != "VALID":
                 wrong[f"{name} / folder {mode}"] = (results[name][0], results[name][1][:300])
