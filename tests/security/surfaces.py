@@ -1,18 +1,24 @@
 """The verifier's surfaces driven alike by the attack tests that compare them (check 2's line
-breaks, check 6's issuer profiles): the CLI on one file, and the folder verification with 1
-and 2 workers, its C fast path on and off. ``env`` holds the chain (``chain``), the saved
-deployment record (``record``) and the folder of attack files (``folder``)."""
+breaks, check 6's issuer profiles, a status change read at once): the CLI on one file, the
+folder verification with 1 and 2 workers, its C fast path on and off, the VC API's
+presentation and an OpenID4VP answer. ``env`` holds the chain (``chain``), the saved
+deployment record (``record``), the folder of attack files (``folder``), the service's test
+client (``client``) and the holder's key (``key``)."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from typer.testing import CliRunner
 
 from talentproof.cli import app
+from talentproof.credential.presentation import create_presentation
 from talentproof.verifier import bulk
+from tests.chainkit import ID_SALT
+from tests.verifier.test_oid4vp import answer, new_request, post, resolve
 
 runner = CliRunner()
 
@@ -44,3 +50,40 @@ def folder_verdicts(env: dict[str, Any]) -> dict[str, dict[str, tuple[str, str]]
     finally:
         bulk.NATIVE = was
     return out
+
+
+def vc_api_presentation(env: dict[str, Any], docs: list[dict[str, Any]]) -> tuple[str, str]:
+    """``docs`` presented by ``env["key"]``'s holder to the VC API (``/presentations/verify``,
+    with a fresh challenge): ("VALID" or "not verified <HTTP status>", its errors joined)."""
+    c = env["client"]
+    challenge = c.post("/api/v1/challenges").json()
+    vp = create_presentation(
+        docs,
+        env["key"],
+        challenge=challenge["challenge"],
+        domain=challenge["domain"],
+        created=datetime.now(UTC).replace(microsecond=0),
+        identity_document_salt=ID_SALT,
+    )
+    r = c.post(
+        "/presentations/verify",
+        json={
+            "verifiablePresentation": vp,
+            "options": {"challenge": challenge["challenge"], "domain": challenge["domain"]},
+        },
+    )
+    body = r.json()
+    verdict = "VALID" if body["verified"] else f"not verified {r.status_code}"
+    return verdict, " ".join(body.get("errors", []))
+
+
+def openid4vp_outcome(env: dict[str, Any], creds: dict[str, dict[str, Any]]) -> tuple[str, str]:
+    """``creds`` (by query id) answered by ``env["key"]``'s holder to a new OpenID4VP request of
+    the service: (its outcome code, the polled request as JSON)."""
+    c = env["client"]
+    created = new_request(c)
+    _, p = resolve(c, created)
+    r = post(c, p, answer(p, creds, env["key"]))
+    assert r.status_code == 200, r.text
+    polled = c.get(f"/oid4vp/requests/{created['id']}").json()
+    return str(polled["outcome"]["code"]), json.dumps(polled)

@@ -29,17 +29,19 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from talentproof.credential.presentation import create_presentation
 from talentproof.credential.qr import encode_payload
-from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, ID_SALT, anchor_batch, build, holder
+from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, anchor_batch, build, holder
 from tests.chainkit import sign as sign_credential
-from tests.security.surfaces import cli_verify, folder_verdicts
-from tests.verifier.test_oid4vp import answer, new_request, post, resolve
+from tests.security.surfaces import (
+    cli_verify,
+    folder_verdicts,
+    openid4vp_outcome,
+    vc_api_presentation,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -211,38 +213,8 @@ def _single_surfaces(env: dict[str, Any], name: str, doc: dict[str, Any]) -> dic
         "VALID" if body["verified"] else f"not verified {r.status_code}",
         " ".join(body.get("errors", [])),
     )
-    challenge = c.post("/api/v1/challenges").json()
-    vp = create_presentation(
-        [doc],
-        env["key"],
-        challenge=challenge["challenge"],
-        domain=challenge["domain"],
-        created=datetime.now(UTC).replace(microsecond=0),
-        identity_document_salt=ID_SALT,
-    )
-    r = c.post(
-        "/presentations/verify",
-        json={
-            "verifiablePresentation": vp,
-            "options": {"challenge": challenge["challenge"], "domain": challenge["domain"]},
-        },
-    )
-    body = r.json()
-    out["vc api presentation"] = (
-        "VALID" if body["verified"] else f"not verified {r.status_code}",
-        " ".join(body.get("errors", [])),
-    )
+    out["vc api presentation"] = vc_api_presentation(env, [doc])
     return out
-
-
-def _openid4vp(env: dict[str, Any], creds: dict[str, dict[str, Any]]) -> tuple[str, str]:
-    c = env["client"]
-    created = new_request(c)
-    _, p = resolve(c, created)
-    r = post(c, p, answer(p, creds, env["key"]))
-    assert r.status_code == 200, r.text
-    polled = c.get(f"/oid4vp/requests/{created['id']}").json()
-    return str(polled["outcome"]["code"]), json.dumps(polled)
 
 
 def test_attack_an_issuer_profile_describing_another_party_is_not_verified(env):  # type: ignore[no-untyped-def]
@@ -269,11 +241,11 @@ def test_attack_an_issuer_profile_in_an_openid4vp_answer_is_not_verified(env):  
         "employment": honest[f"{EMPLOYMENT}-hsbc"],
         "training": honest[f"{BADGE}-id_name_type_Profile"],
     }
-    assert _openid4vp(env, base)[0] == "VALID_MEETS"
+    assert openid4vp_outcome(env, base)[0] == "VALID_MEETS"
     wrong: dict[str, Any] = {}
     for name, doc in env["attacks"].items():
         kind = name.split("-", 1)[0]
-        verdict, text = _openid4vp(env, {**base, slot[kind]: doc})
+        verdict, text = openid4vp_outcome(env, {**base, slot[kind]: doc})
         if verdict != "INVALID" or not _refused(text.replace('\\"', '"'), _member_of(name)):
             wrong[name] = (verdict, text[:400])
     assert not wrong, json.dumps(wrong, indent=1)

@@ -22,7 +22,6 @@ the same block, takes the suspended one's INVALID).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +31,10 @@ from typer.testing import CliRunner
 from talentproof.cli import app
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
-from talentproof.credential.presentation import create_presentation
 from talentproof.credential.qr import encode_payload
-from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, ID_SALT, anchor_batch, build, holder, issue
+from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, anchor_batch, build, holder, issue
 from tests.chainkit import sign as sign_credential
-from tests.verifier.test_oid4vp import answer, new_request, post, resolve
+from tests.security.surfaces import openid4vp_outcome, vc_api_presentation
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -116,36 +114,13 @@ def _surfaces(env: dict[str, Any]) -> dict[str, str]:
     out["page payloads"] = r.json()["outcome"]["code"]
     r = c.post("/credentials/verify", json={"verifiableCredential": env["degree"]})
     out["vc api credential"] = "VALID" if r.json()["verified"] else f"not verified {r.status_code}"
-    challenge = c.post("/api/v1/challenges").json()
-    vp = create_presentation(
-        docs,
-        env["key"],
-        challenge=challenge["challenge"],
-        domain=challenge["domain"],
-        created=datetime.now(UTC).replace(microsecond=0),
-        identity_document_salt=ID_SALT,
-    )
-    r = c.post(
-        "/presentations/verify",
-        json={
-            "verifiablePresentation": vp,
-            "options": {"challenge": challenge["challenge"], "domain": challenge["domain"]},
-        },
-    )
-    out["vc api presentation"] = (
-        "VALID" if r.json()["verified"] else f"not verified {r.status_code}"
-    )
-    created = new_request(c)
-    _, p = resolve(c, created)
-    form = answer(
-        p,
-        {"degree": env["degree"], "employment": env["employment"], "training": env["training"]},
-        env["key"],
-    )
-    r = post(c, p, form)
-    assert r.status_code == 200, r.text
-    polled = c.get(f"/oid4vp/requests/{created['id']}").json()
-    out["openid4vp"] = polled["outcome"]["code"]
+    out["vc api presentation"] = vc_api_presentation(env, docs)[0]
+    answered = {
+        "degree": env["degree"],
+        "employment": env["employment"],
+        "training": env["training"],
+    }
+    out["openid4vp"] = openid4vp_outcome(env, answered)[0]
     return out
 
 
