@@ -33,7 +33,6 @@ import pytest
 from typer.testing import CliRunner
 
 from talentproof.cli import app
-from talentproof.issuer.app import create_app
 from talentproof.ledger.reader import RegistryReader
 from talentproof.verifier.engine import Verifier
 from talentproof.verifier.report import Verdict
@@ -41,10 +40,10 @@ from talentproof.verifier.trust import TrustedDeployment
 from talentproof.wallet.errors import ServiceUnreachable, UntrustedOffer
 from talentproof.wallet.oid4vci import authorization_server, parse_offer
 from talentproof.wallet.store import Wallet
+from tests.interop.test_oid4vci_wallet import issuer_url  # noqa: F401
 from tests.issuer.conftest import issuer_chain, make_service  # noqa: F401
 from tests.issuer.issuer_helpers import bearer, degree_request, onboard
 from tests.issuer.test_oid4vci import PRE_AUTH, Holder
-from tests.pages import free_port, served
 from tests.security.oid4vci_mill import JsonHandler, serving
 from tests.wallet.test_wallet_page import browser, loaded, page_url, run_js  # noqa: F401
 
@@ -79,15 +78,6 @@ def attacker() -> Iterator[type[_AttackerServer]]:
     _AttackerServer.forms = []
     with serving(_AttackerServer, "/as"):
         yield _AttackerServer
-
-
-@pytest.fixture
-def issuer_url(make_service: Any) -> Iterator[str]:
-    """A real issuer on the loopback (uvicorn in a thread, anchoring worker running)."""
-    port = free_port()
-    service = make_service(public_url=f"http://127.0.0.1:{port}", oid4vci_deferred_interval_s=1)
-    with served(create_app(service, run_worker=True), port) as url:
-        yield url
 
 
 def redirected_offer(issuer_url: str, attacker: type[_AttackerServer]) -> tuple[str, str, str]:
