@@ -115,18 +115,29 @@ def standing(
     session: Session, institution_id: int, api_key_id: str | None
 ) -> tuple[str | None, bool]:
     """(the institution's status (None: no such institution), whether the API key
-    ``api_key_id`` was revoked (False without a key, or for a key not stored)), in one
-    statement: what a job or a queued status change checks before it acts for its requester."""
+    ``api_key_id`` was revoked or rotated out (False without a key, or for a key not stored)),
+    in one statement: what a bulk job checks before it acts for its requester."""
+    status, revoked_at, _rotated_at = key_standing(session, institution_id, api_key_id)
+    return status, revoked_at is not None
+
+
+def key_standing(
+    session: Session, institution_id: int, api_key_id: str | None
+) -> tuple[str | None, dt.datetime | None, dt.datetime | None]:
+    """(the institution's status (None: no such institution), when the API key ``api_key_id``
+    was revoked, when it was rotated out (a rotation sets both; migration 0010)) in one
+    statement; the key's times are None without a key, or for a key not stored."""
     if not api_key_id:
         status = session.scalar(
             select(InstitutionRow.status).where(InstitutionRow.id == institution_id)
         )
-        return status, False
-    key_revoked = select(ApiKey.revoked_at).where(ApiKey.id == api_key_id).scalar_subquery()
+        return status, None, None
+    revoked = select(ApiKey.revoked_at).where(ApiKey.id == api_key_id).scalar_subquery()
+    rotated = select(ApiKey.rotated_at).where(ApiKey.id == api_key_id).scalar_subquery()
     row = session.execute(
-        select(InstitutionRow.status, key_revoked).where(InstitutionRow.id == institution_id)
+        select(InstitutionRow.status, revoked, rotated).where(InstitutionRow.id == institution_id)
     ).first()
-    return (None, False) if row is None else (row[0], row[1] is not None)
+    return (None, None, None) if row is None else (row[0], row[1], row[2])
 
 
 def any_institution_id(session: Session) -> int | None:

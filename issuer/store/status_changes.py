@@ -1,12 +1,12 @@
 """The store's queries on status changes (revoke, suspend, reinstate), queued and applied."""
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from ..db import ApiKey, InstitutionRow, StatusChange
+from .institutions import key_standing
 
 #: Status changes not yet applied: queued, or sent and awaiting their receipt.
 QUEUED_STATES = ("pending", "sent")
@@ -163,25 +163,6 @@ def naming(session: Session, institution_id: int, credential_id: str) -> list[St
     )
 
 
-def _requester_standing(
-    session: Session, institution_id: int, api_key_id: str | None
-) -> tuple[str | None, dt.datetime | None, dt.datetime | None]:
-    """(the institution's status (None: no such institution), when the API key ``api_key_id``
-    was revoked, when it was rotated out) in one statement; the key's times are None without a
-    key, or for a key not stored."""
-    if not api_key_id:
-        status = session.scalar(
-            select(InstitutionRow.status).where(InstitutionRow.id == institution_id)
-        )
-        return status, None, None
-    revoked = select(ApiKey.revoked_at).where(ApiKey.id == api_key_id).scalar_subquery()
-    rotated = select(ApiKey.rotated_at).where(ApiKey.id == api_key_id).scalar_subquery()
-    row = session.execute(
-        select(InstitutionRow.status, revoked, rotated).where(InstitutionRow.id == institution_id)
-    ).first()
-    return (None, None, None) if row is None else (row[0], row[1], row[2])
-
-
 def requester_stopped(
     session: Session,
     institution_id: int,
@@ -204,7 +185,7 @@ def requester_stopped(
 
     A change recorded before migration 0008 has no key: only the institution's access is
     checked; a key retired before migration 0010 has no rotation time and counts as revoked."""
-    status, revoked_at, rotated_at = _requester_standing(session, institution_id, api_key_id)
+    status, revoked_at, rotated_at = key_standing(session, institution_id, api_key_id)
     if status != "active":
         return (
             "not sent: the institution's API access was suspended by this service's operator "
