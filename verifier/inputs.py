@@ -62,6 +62,61 @@ def not_a_payload(text: str) -> str | None:
     return f"not a TalentProof payload: expected the prefix {c_qr.PREFIX!r}, found {found!r}"
 
 
+#: What the verifier takes, said when it is given something else.
+EXPECTED_INPUTS = "a credential JSON file, a presentation, a TP1 QR payload or a QR image"
+#: 32 bytes in hex, with or without ``0x``: an Ethereum/secp256k1 or Ed25519 private key.
+_HEX_KEY = re.compile(r"(0[xX])?[0-9a-fA-F]{64}")
+#: A PEM private key (PKCS#8, encrypted PKCS#8, SEC1 EC, PKCS#1 RSA, OpenSSH) at a line start.
+_PEM_KEY = re.compile(r"^-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----", re.MULTILINE)
+#: Members of a JSON key file that hold its secret (a Multikey's, a JWK's ``d``).
+_SECRET_MEMBERS = ("secretKeyMultibase", "privateKeyMultibase", "privateKeyHex", "privateKeyJwk")
+
+
+def private_key_form(value: str | dict[str, Any]) -> str | None:
+    """What kind of private key ``value`` (a stripped text, or a JSON object) looks like, or None.
+
+    The one owner of "looks like a key": the text path (a file, a CLI argument, a service
+    payload) and the JSON path (:func:`not_a_document`) both ask it, and both refuse with
+    :func:`private_key_reason`, which never shows any of the secret."""
+    if isinstance(value, dict):
+        if any(m in value for m in _SECRET_MEMBERS):
+            return "a key file with its secret, as `talentproof keygen` and the wallet write"
+        if "d" in value and "kty" in value:
+            return "a private JWK"
+        keys = value.get("keys")
+        if isinstance(keys, list) and any(isinstance(k, dict) and "d" in k for k in keys[:64]):
+            return "a JWK set holding a private key"
+        return None
+    if _HEX_KEY.fullmatch(value):
+        return "64 hexadecimal digits, as in data/governor-key"
+    if _PEM_KEY.search(value, 0, 4096):
+        return "a PEM private key"
+    return None
+
+
+def private_key_reason(source: str, form: str) -> str:
+    """The refusal of a private key given in place of a credential: names the form, shows none
+    of the secret (not even its first characters)."""
+    return (
+        f"{source}: this is not a credential or a QR payload: it looks like a private key "
+        f"({form}); nothing of it is shown. Keep it private and give {EXPECTED_INPUTS} instead"
+    )
+
+
+def _text_too_large(text: str, source: str, limit: int) -> str:
+    """Why a text above the payload limit is refused: what was expected, what it looks like."""
+    if text.startswith(c_qr.PREFIX):
+        return (
+            f"{source} is a TP1 QR payload of {len(text)} characters; the limit is {limit} "
+            f"characters (expected {EXPECTED_INPUTS})"
+        )
+    return (
+        f"{source} is not a credential or a QR payload: expected {EXPECTED_INPUTS}; found text "
+        f"that is not JSON and not a QR payload ({len(text)} characters; a QR payload starts "
+        f"with {c_qr.PREFIX!r} and has at most {limit})"
+    )
+
+
 def item_from_text(text: str, source: str, limits: Limits = DEFAULT_LIMITS) -> Item:
     """A QR text payload (as scanned) -> item.
 
@@ -71,12 +126,11 @@ def item_from_text(text: str, source: str, limits: Limits = DEFAULT_LIMITS) -> I
     whose body does not decode (truncated, corrupted) could not be read (NOT_VERIFIABLE).
     """
     text = _strip_text(text)
+    form = private_key_form(text)
+    if form is not None:
+        return Item(source, None, private_key_reason(source, form))
     if len(text) > limits.max_payload_chars:
-        return Item(
-            source,
-            None,
-            str(InputTooLarge("QR payload", len(text), limits.max_payload_chars, "characters")),
-        )
+        return Item(source, None, _text_too_large(text, source, limits.max_payload_chars))
     why = not_a_payload(text)
     if why is not None:
         return Item(source, None, why, not_talentproof=True)
@@ -180,19 +234,17 @@ def not_a_document(doc: dict[str, Any], source: str) -> str | None:
     answer to ``GET /credentials/{id}/anchor`` (``status``, ``credentialHash``, no credential), a
     line of its bulk-job results (``row``, ``status``, ``credential``), and a VC API request body
     (``{"verifiableCredential": ...}``); also a private key file (a Multikey with its secret, a
-    private JWK). Such an input is refused (NOT_VERIFIABLE), naming what
-    it is and what to give instead; the credential inside is never verified in its place: the
-    wrapper's own members are not signed, and the user should give what the holder holds.
+    private JWK: :func:`private_key_form`, with or without ``@context``). Such an input is
+    refused (NOT_VERIFIABLE), naming what it is and what to give instead; the credential
+    inside is never verified in its place: the wrapper's own members are not signed, and the
+    user should give what the holder holds.
     Only the issuer's own id form and states are echoed (the rest of a wrapper is unsigned
     text)."""
+    form = private_key_form(doc)  # before @context: a JSON-LD Multikey with its secret has one
+    if form is not None:
+        return private_key_reason(source, form)
     if "@context" in doc:
         return None
-    if "secretKeyMultibase" in doc or "privateKeyMultibase" in doc or ("d" in doc and "kty" in doc):
-        return (
-            f"{source} is a private key file (a holder's key, as `talentproof keygen` and the "
-            "wallet write), not a credential: it is the applicant's secret and proves nothing "
-            "to a verifier; keep it private and give the credentials (JSON or QR code) instead"
-        )
     status = doc.get("status")
     known = status if isinstance(status, str) and status in _ISSUER_STATES else None
     state = f"status {known}" if known else "its status"
