@@ -60,7 +60,10 @@ def creds(vchain) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
     uni = vchain.issuers["University of Hong Kong"]
     now = datetime.now(UTC).replace(microsecond=0)
     midnight = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
-    later = now + min(timedelta(hours=1), (midnight - now) / 2)  # later today (UTC)
+    # later today (UTC), so that before the fix a date ahead of UTC read it as valid; but at least
+    # 10 minutes ahead, so that it is still to come when the tests verify it, also when they start
+    # a few minutes before midnight (it is then tomorrow: still INVALID now, as expected)
+    later = now + max(timedelta(minutes=10), min(timedelta(hours=1), (midnight - now) / 2))
     return {
         "fresh": issue(vchain, uni, DEGREE, holder().public_key.did_key),
         "later": issue(vchain, uni, DEGREE, holder().public_key.did_key, valid_from=later),
