@@ -30,6 +30,7 @@ birth; with a receipt key configured each response also carries a signed receipt
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -215,20 +216,81 @@ class ValidationIssue(BaseModel):
 
 
 class Problem(BaseModel):
-    """Why a request was refused: a sentence naming what was expected, or (for a request that
-    does not match the API schema) FastAPI's list of field errors, each with its message."""
+    """Why a request was refused: ``detail``, a sentence naming what was expected; for a JSON
+    body that does not match the API schema also ``errors``, its field errors (machine-readable,
+    the input never echoed). Another route's schema refusal may still be FastAPI's list."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
                     "detail": "profession: expected one of hk-dlt-expert, hk-fintech-professional, found 'astronaut'"
-                }
+                },
+                {
+                    "detail": 'the body looks like a credential, not an application: expected {"documents": '
+                    '[credential, ...]} or {"payloads": ["TP1:...", ...]} (members: payloads, documents, ...)',
+                    "errors": [
+                        {
+                            "loc": ["body", "@context"],
+                            "msg": "Extra inputs are not permitted",
+                            "type": "extra_forbidden",
+                        }
+                    ],
+                },
             ]
         }
     )
 
     detail: str | list[ValidationIssue]
+    errors: list[ValidationIssue] | None = Field(
+        None, description="The field errors of a body that does not match the schema."
+    )
+
+
+#: What an application body is, said when one is refused.
+_APPLICATION_SHAPE = '{"documents": [credential, ...]} or {"payloads": ["TP1:...", ...]}'
+#: Members only a credential or a presentation has at its top level.
+_DOCUMENT_MEMBERS = frozenset(
+    {"@context", "proof", "credentialSubject", "verifiableCredential", "issuer", "holder"}
+)
+
+
+def application_problem(model: type[BaseModel], errors: Sequence[Any], body: Any) -> dict[str, Any]:
+    """The 422 body of an application (`VerifyRequest`) that does not match the schema:
+    ``detail`` one sentence naming what is wrong and the body expected (a bare credential or
+    presentation posted as the body is told to wrap it), ``errors`` the field errors (loc, msg,
+    type; never the input)."""
+    members = ", ".join(model.model_fields)
+    issues = [
+        {
+            "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in errors[:32]
+    ]
+    if (
+        isinstance(body, dict)
+        and _DOCUMENT_MEMBERS & body.keys()
+        and not body.keys() & model.model_fields.keys()
+    ):
+        kind = (
+            "presentation" if "verifiableCredential" in body or "holder" in body else "credential"
+        )
+        detail = (
+            f"the body looks like a {kind}, not an application: expected {_APPLICATION_SHAPE} "
+            f"(members: {members}); put the {kind} in documents"
+        )
+    else:
+        explained = explain_body_error(model, errors, {}, None)
+        if explained.where == "body":  # empty, or not an object
+            what = explained.sentence.partition(": expected")[0]
+            detail = f"{what}: expected {_APPLICATION_SHAPE} (members: {members})"
+        elif "not a member" in explained.sentence:  # it names the members already
+            detail = f"{explained.sentence}; expected {_APPLICATION_SHAPE}"
+        else:
+            detail = f"{explained.sentence}; expected {_APPLICATION_SHAPE} (members: {members})"
+    return {"detail": detail, "errors": issues}
 
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -437,6 +499,10 @@ def create_app(
         ):
             explained = explain_body_error(model, errors, {}, exc.body)
             return JSONResponse(status_code=422, content={"detail": explained.sentence})
+        if errors and isinstance(model, type) and issubclass(model, VerifyRequest):
+            return JSONResponse(
+                status_code=422, content=application_problem(model, errors, exc.body)
+            )
         return await request_validation_exception_handler(request, exc)
 
     def run(

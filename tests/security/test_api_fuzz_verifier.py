@@ -351,11 +351,19 @@ def test_regression_error_bodies_match_the_openapi_document(
         crowded = client.post(
             "/api/v1/verify", json={"payloads": [payload] * 16, "documents": [api["degree"]]}
         )
+        bare = client.post("/api/v1/verify", json=api["degree"])  # a credential as the body
+        stray = client.post("/api/v1/verify", json={"x": 1})
     assert empty.status_code == 422 and "expected at least one payload" in empty.json()["detail"]
     assert unknown.status_code == 422 and "astronaut" in unknown.json()["detail"]
     assert crowded.status_code == 422
     assert crowded.json()["detail"] == "application has 17 credentials; the limit is 16 credentials"
-    for r in (empty, unknown, crowded):
+    # a body that does not match the schema: a sentence naming the body expected, and the field
+    # errors (machine-readable) beside it; was FastAPI's raw "Extra inputs are not permitted" list
+    for r in (bare, stray):
+        assert r.status_code == 422 and '{"documents": [credential, ...]}' in r.json()["detail"]
+        assert r.json()["errors"][0]["type"] == "extra_forbidden"
+    assert "errors" in doc["components"]["schemas"]["Problem"]["properties"]
+    for r in (empty, unknown, crowded, bare, stray):
         operation = api_schema["/api/v1/verify"]["POST"]
         operation.validate_response(r)  # the body conforms to the documented Problem schema
 

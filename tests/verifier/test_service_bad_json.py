@@ -39,6 +39,47 @@ def test_a_stray_byte_and_an_empty_body_are_named(client):
     assert "line" not in detail  # a duplicate has no one place
 
 
-def test_a_body_that_is_json_is_refused_as_before(client):
+def test_a_body_that_is_json_names_the_member_and_keeps_the_field_errors(client):
+    """A JSON body that does not match the schema: 422, ``detail`` a sentence naming the member
+    and the body expected, ``errors`` FastAPI's field errors (loc, msg, type: machine-readable,
+    without the input echoed). Was FastAPI's raw list as ``detail``."""
     r = _post(client, b'{"payloads": 5}')
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "payloads"], r.text
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert isinstance(body["detail"], str) and body["detail"].startswith("payloads"), body
+    assert body["errors"][0]["loc"] == ["body", "payloads"], body
+    assert "input" not in body["errors"][0]
+
+
+CREDENTIAL = {
+    "@context": ["https://www.w3.org/ns/credentials/v2"],
+    "type": ["VerifiableCredential", "DegreeCredential"],
+    "issuer": "did:web:hku.hk",
+    "credentialSubject": {"id": "did:key:z6MkSecretName", "name": "Chan Tai Man"},
+    "proof": {"type": "DataIntegrityProof", "proofValue": "z3abc"},
+}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/verify", "/api/v1/applications/evaluate"])
+def test_a_bare_credential_as_the_body_is_told_to_wrap_it(client, path):
+    """New-user trial: a credential posted as the body got FastAPI's raw list of five
+    "Extra inputs are not permitted"; now one sentence says what is expected."""
+    r = client.post(path, json=CREDENTIAL)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    detail = body["detail"]
+    assert isinstance(detail, str), body
+    assert "looks like a credential" in detail, detail
+    assert '{"documents": [credential, ...]}' in detail, detail
+    assert "Extra inputs" not in detail and "Chan Tai Man" not in r.text
+    assert {tuple(e["loc"]) for e in body["errors"]} >= {("body", "@context"), ("body", "proof")}
+
+
+def test_an_unknown_member_says_what_is_expected(client):
+    r = client.post("/api/v1/verify", json={"x": 1})
+    assert r.status_code == 422, r.text
+    body = r.json()
+    detail = body["detail"]
+    assert isinstance(detail, str) and detail.startswith("x: not a member"), detail
+    assert '{"documents": [credential, ...]}' in detail and "payloads" in detail, detail
+    assert body["errors"][0]["type"] == "extra_forbidden"
