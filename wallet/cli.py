@@ -239,7 +239,14 @@ def register(app: typer.Typer) -> None:
         wallet_dir: WalletDir = DEFAULT_WALLET_DIR,
     ) -> None:
         """List the credentials: what each says, its issuer and whether it is still valid."""
-        from .inspect import UNCONFIRMED_NOTE, check, describe, issuer_of, kind_of
+        from .inspect import (
+            STATUS_UNCONFIRMED_NOTE,
+            UNCONFIRMED_NOTE,
+            check,
+            describe,
+            issuer_of,
+            kind_of,
+        )
 
         with _errors():
             wallet = Wallet(wallet_dir)
@@ -300,8 +307,10 @@ def register(app: typer.Typer) -> None:
                 f"     signature {row['signature']}; {row['anchor']}; validUntil "
                 f"{row['validUntil'] or 'none'} ({row['dates']}); {status}"
             )
-            if row["validity"] == "not confirmed":
+            if str(row["issuerKey"]).startswith("not confirmed"):
                 _say(f"     {UNCONFIRMED_NOTE}")
+            if any(str(s).startswith("not confirmed") for s in row["status"].values()):
+                _say(f"     {STATUS_UNCONFIRMED_NOTE}")
         for t in pending:
             _say(
                 f"pending  {t.get('credential_configuration_id')} from "

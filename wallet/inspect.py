@@ -38,6 +38,7 @@ __all__ = [
     "kind_of",
     "sort_for_presentation",
     "status_bit",
+    "status_list_dates",
 ]
 
 KINDS = {
@@ -107,7 +108,7 @@ class Validity:
     anchor: str = "pending"  # "anchored", "pending" or the reason the anchor proof is broken
     status: dict[str, str] = field(
         default_factory=dict
-    )  # purpose -> "clear", "set", "not checked (...)"
+    )  # purpose -> "clear", "set", "not checked (...)", "not confirmed (the status list is ...)"
     #: "listed in ...", "not confirmed: ..." (the issuer's DID document could not be read),
     #: "not checked (offline)" or "not checked"; a document that does not list the key makes
     #: `signature` invalid
@@ -124,7 +125,9 @@ class Validity:
             return "suspended"
         if self.dates != "valid":
             return "expired" if self.dates.startswith("expired") else "not yet valid"
-        if self.issuer_key.startswith("not confirmed"):
+        if self.issuer_key.startswith("not confirmed") or any(
+            s.startswith("not confirmed") for s in self.status.values()
+        ):
             return "not confirmed"
         return "valid" if self.anchor == "anchored" else "pending"
 
@@ -167,6 +170,47 @@ def sort_for_presentation(
         reverse=True,
     )
     return [c for c in checked if c.usable], [c for c in checked if not c.usable]
+
+
+#: How old a status list credential's ``validFrom`` may be for its bits to count (seconds): the
+#: issuer signs each list afresh when it is read (``validFrom`` = the read of the registry), and
+#: while its ledger is unreachable serves the last read up to 300 s
+#: (``issuer.usecases.publication.STATUS_READS_STALE_MAX_S``), which a cache may keep for the
+#: list's ``ttl`` (60 s) more. An older list, genuinely signed, may be one replayed from before a
+#: revocation (a proxy, a stale cache): its bits are "not confirmed", never "clear". The browser
+#: wallet's ``STATUS_LIST_MAX_AGE_S`` (wallet/static/core.js) is its twin.
+STATUS_LIST_MAX_AGE_S = 360
+#: How far in the future a list's ``validFrom`` may be (clock skew between issuer and wallet).
+STATUS_LIST_CLOCK_SKEW_S = 60
+
+
+def status_list_dates(doc: Mapping[str, Any], now: datetime) -> str | None:
+    """``None`` when the status list credential ``doc`` is currently valid and fresh (its
+    ``validFrom`` within `STATUS_LIST_MAX_AGE_S` of ``now`` and not later than the clock skew
+    allows, its ``validUntil``, if any, not past); otherwise the "not confirmed (...)" status to
+    show instead of its bits."""
+    start, until = doc.get("validFrom"), doc.get("validUntil")
+    if not isinstance(start, str):
+        return "not confirmed (the status list has no validFrom: its age is unknown)"
+    try:
+        begins = parse_datetime(start)
+        ends = parse_datetime(until) if isinstance(until, str) else None
+    except (ValueError, CredentialError):
+        return "not confirmed (the status list's validity dates are unreadable)"
+    if until is not None and ends is None:
+        return "not confirmed (the status list's validUntil is not a date)"
+    if ends is not None and ends < now:
+        return f"not confirmed (the status list expired {until})"
+    age = (now - begins).total_seconds()
+    if age < -STATUS_LIST_CLOCK_SKEW_S:
+        return f"not confirmed (the status list is valid only from {start})"
+    if age > STATUS_LIST_MAX_AGE_S:
+        return (
+            f"not confirmed (the status list is {int(age // 60)} minutes old, signed {start}; "
+            f"a list older than {STATUS_LIST_MAX_AGE_S // 60} minutes may be one replayed from "
+            "before a revocation)"
+        )
+    return None
 
 
 def status_bit(encoded_list: str, index: int) -> bool:
@@ -232,7 +276,7 @@ def check(
             if client is None
             else "not checked (the credential's signature is invalid)"
             if signer is None
-            else _status(entry, credential, signer, client)
+            else _status(entry, credential, signer, client, now)
         )
     return v
 
@@ -265,6 +309,13 @@ UNCONFIRMED_NOTE = (
     "key is the issuer's (see 'its key'). You can still present it: the verifier checks the "
     "issuer's key on the ledger, and refuses the credential if that issuer did not register "
     "the key."
+)
+
+#: What `wallet list` says under a credential whose status list was too old or not current.
+STATUS_UNCONFIRMED_NOTE = (
+    "NOT CONFIRMED means: the issuer's status list this wallet received is not current (too "
+    "old, expired or dated in the future), so it cannot say whether the credential was revoked "
+    "or suspended since; check again later. The verifier reads the status on the ledger itself."
 )
 
 
@@ -321,6 +372,7 @@ def _status(
     credential: Mapping[str, Any],
     signer: Ed25519PublicKey,
     client: httpx.Client,
+    now: datetime,
 ) -> str:
     url = entry.get("statusListCredential")
     try:
@@ -342,6 +394,9 @@ def _status(
         list_issuer = list_issuer.get("id") if isinstance(list_issuer, Mapping) else list_issuer
         if list_issuer != issuer_id:
             return f"not checked (the list at {url} is issued by {list_issuer}, not {issuer_id})"
+        stale = status_list_dates(doc, now)
+        if stale is not None:
+            return stale
         return "set" if status_bit(doc["credentialSubject"]["encodedList"], index) else "clear"
     except httpx.HTTPError as exc:
         return f"not checked (cannot reach {url}: {type(exc).__name__})"
