@@ -181,14 +181,46 @@ _EXPECTED = {
 }
 
 
+def _document_kind(model: type[BaseModel], body: Any) -> str | None:
+    """The kind of document ("credential", "presentation") a request body is, when it is one
+    posted without the VC API's wrapper member, else None. Only its shape is looked at: nothing of it is verified."""
+    if not isinstance(body, dict) or body.keys() & model.model_fields.keys():
+        return None
+    if not ({"@context", "proof", "credentialSubject"} & body.keys()):
+        return None
+    types = body.get("type")
+    types = [types] if isinstance(types, str) else types if isinstance(types, list) else []
+    if "VerifiablePresentation" in types or "verifiableCredential" in body:
+        return "presentation"
+    return "credential"
+
+
+def _wrapper_hint(model: type[BaseModel], kind: str) -> str:
+    """What to send instead of a bare ``kind`` posted to the route taking ``model``."""
+    member = next(iter(model.model_fields))  # verifiableCredential / verifiablePresentation
+    wrapper = {"credential": "verifiableCredential", "presentation": "verifiablePresentation"}[kind]
+    shape = f'{{"{wrapper}": <the {kind}>}}'
+    if wrapper == member:
+        return f"; the body looks like a {kind}: send it wrapped, {shape}"
+    route = "POST /credentials/verify" if kind == "credential" else "POST /presentations/verify"
+    return f"; the body looks like a {kind}: send it to {route} wrapped, {shape}"
+
+
 def malformed_problem(
-    model: type[BaseModel], errors: Sequence[Mapping[str, Any]], content_type: str
+    model: type[BaseModel],
+    errors: Sequence[Mapping[str, Any]],
+    content_type: str,
+    body: Any = None,
 ) -> tuple[str, str]:
     """``(problem type, sentence)`` of the first validation error of a ``model`` request body:
     the member, what is wrong, what was expected (never the offending input itself;
     `talentproof.bodyerrors.explain_body_error`, as the issuer's VC API says it); a body sent
-    as another media type than JSON is told to be sent as JSON."""
+    as another media type than JSON is told to be sent as JSON; a bare credential or
+    presentation (``body``, the parsed request) is told which wrapper to send it in."""
     explained = explain_body_error(model, errors, _EXPECTED)
+    kind = _document_kind(model, body)
+    if kind is not None and explained.where == "member":
+        return MALFORMED_VALUE_ERROR, explained.sentence + _wrapper_hint(model, kind)
     if explained.where == "json":
         return PARSING_ERROR, explained.sentence
     if explained.where == "body":
@@ -281,7 +313,9 @@ class VcApiRoute(StrictJsonRoute):
                 return await handler(request)
             except RequestValidationError as exc:
                 content_type = request.headers.get("content-type", "")
-                return malformed_answer(*malformed_problem(model, exc.errors(), content_type))
+                return malformed_answer(
+                    *malformed_problem(model, exc.errors(), content_type, exc.body)
+                )
             except HTTPException as exc:  # FastAPI's "error parsing the body" (e.g. not UTF-8)
                 if exc.status_code != 400:
                     raise

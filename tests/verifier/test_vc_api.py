@@ -215,6 +215,25 @@ def test_a_malformed_presentation_request_is_a_400_problem(setup) -> None:
     _malformed(_present(c, vp, domain=None, nonce="n"), "options.nonce", "options.challenge")
 
 
+def test_a_bare_credential_as_the_body_is_told_to_wrap_it(setup) -> None:
+    """New-user trial: a credential posted as the body said only "verifiableCredential:
+    missing"; it now says the body looks like a credential and shows the wrapper. Never
+    verified in its place (nothing is checked: 400 with no checks)."""
+    c = setup["client"]
+    degree = setup["creds"]["degree"]
+    error = _malformed(c.post("/credentials/verify", json=degree), "verifiableCredential")
+    assert "looks like a credential" in error, error
+    assert '{"verifiableCredential": <the credential>}' in error, error
+    error = _malformed(c.post("/presentations/verify", json=degree), "verifiablePresentation")
+    assert "looks like a credential" in error and "POST /credentials/verify" in error, error
+    vp = _vp(setup, "c1", creds=[degree])
+    error = _malformed(c.post("/presentations/verify", json=vp), "verifiablePresentation")
+    assert '{"verifiablePresentation": <the presentation>}' in error, error
+    # an unrelated body keeps the plain sentence: no guess of a credential
+    error = _malformed(c.post("/credentials/verify", json={"x": 1}), "verifiableCredential")
+    assert "looks like" not in error, error
+
+
 def test_the_product_api_keeps_its_422_detail(setup) -> None:
     """Only the VC API routes answer a malformed body with a 400 problem."""
     r = setup["client"].post("/api/v1/verify", content=b"{not json")
