@@ -133,6 +133,10 @@ def item_from_text(text: str, source: str, limits: Limits = DEFAULT_LIMITS) -> I
         return Item(source, None, _text_too_large(text, source, limits.max_payload_chars))
     why = not_a_payload(text)
     if why is not None:
+        if "\n" in text:  # a scanned payload is one line: this is a text file (notes, a README)
+            why += (
+                f"; this is text that is not JSON and not a QR payload: expected {EXPECTED_INPUTS}"
+            )
         return Item(source, None, why, not_talentproof=True)
     try:
         return Item(source, c_qr.decode_payload(text))

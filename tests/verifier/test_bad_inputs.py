@@ -100,6 +100,18 @@ def test_a_long_text_file_says_what_was_expected_and_what_it_looks_like():
     assert "TalentProof\n" not in err
 
 
+def test_a_short_text_file_also_says_what_was_expected():
+    """A short notes file (under the payload limit) stays INVALID, check 1 naming the prefix,
+    and now also says what the verifier takes and what the file looks like."""
+    item = item_from_bytes(b"# Notes\n\nsome lines of prose\n", "notes.txt")
+    assert item.not_talentproof and item.error is not None
+    assert "expected the prefix 'TP1:'" in item.error, item.error
+    assert "text that is not JSON and not a QR payload" in item.error, item.error
+    assert "a credential JSON file" in item.error, item.error
+    scanned = item_from_bytes(b"TP9:ABC", "scan.txt")  # one line: a payload of another format
+    assert scanned.not_talentproof and "a credential JSON file" not in (scanned.error or "")
+
+
 def test_an_oversized_tp1_payload_still_names_the_limit():
     item = item_from_bytes(("TP1:" + "A" * 9000).encode(), "big.txt")
     assert (
