@@ -15,7 +15,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -88,8 +88,16 @@ class Institution:
         ]
 
     def set_status(
-        self, purpose: str, indexes: set[int], key: Ed25519SigningKey = ISSUER_KEY
+        self,
+        purpose: str,
+        indexes: set[int],
+        key: Ed25519SigningKey = ISSUER_KEY,
+        *,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
     ) -> None:
+        """Sign the ``purpose`` list with these bits set, dated ``valid_from`` (now: the issuer
+        signs each list when it is read) and, when given, ``valid_until``."""
         import gzip
 
         bits = bytearray(16384)
@@ -105,7 +113,7 @@ class Institution:
             "id": url,
             "type": ["VerifiableCredential", "BitstringStatusListCredential"],
             "issuer": self.did,
-            "validFrom": "2026-11-21T23:40:00Z",
+            "validFrom": (valid_from or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "credentialSubject": {
                 "id": f"{url}#list",
                 "type": "BitstringStatusList",
@@ -113,6 +121,8 @@ class Institution:
                 "encodedList": encoded,
             },
         }
+        if valid_until is not None:
+            doc["validUntil"] = valid_until.strftime("%Y-%m-%dT%H:%M:%SZ")
         self.docs[f"/institutions/test/status/{purpose}"] = integrity.sign(
             doc,
             key,
@@ -293,6 +303,38 @@ def test_a_list_not_signed_by_the_issuer_or_an_unreachable_issuer_is_not_checked
     assert states[tampered["id"]][0] == "signature-invalid", states
 
 
+def test_an_old_or_expired_status_list_is_not_confirmed(
+    browser: Any, page_url: str, institution: Institution
+) -> None:
+    """The twin of tests/security/test_attack_wallet_status_list_replayed.py: a genuinely signed
+    list from before a revocation, replayed an hour later, reads "not confirmed (the status list
+    is 60 minutes old ...)", never "not revoked" or "valid"; so does one past its validUntil or
+    dated in the future. One within the bound (the issuer's 300 s stale serving + 60 s ttl)
+    counts."""
+    cred = institution.credential("degree", 14)
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    institution.set_status("revocation", set(), valid_from=hour_ago)
+    states = hold(browser, page_url, [{"credential": cred, "issuer": institution.url}])
+    state, text = states[cred["id"]]
+    assert state == "unchecked", states
+    assert "not revoked" not in text and "valid" != state, text
+    assert "revocation: not confirmed (the status list is 60 minutes old" in text, text
+    assert "not suspended" in text, text  # the suspension list is fresh
+    for valid_from, valid_until, words in (
+        (hour_ago, datetime.now(UTC) - timedelta(seconds=5), "the status list expired"),
+        (datetime.now(UTC) + timedelta(hours=1), None, "the status list is valid only from"),
+    ):
+        institution.set_status("revocation", set(), valid_from=valid_from, valid_until=valid_until)
+        states = hold(browser, page_url, [{"credential": cred, "issuer": institution.url}])
+        state, text = states[cred["id"]]
+        assert state == "unchecked" and f"revocation: not confirmed ({words}" in text, states
+    institution.set_status(
+        "revocation", set(), valid_from=datetime.now(UTC) - timedelta(seconds=300)
+    )
+    states = hold(browser, page_url, [{"credential": cred, "issuer": institution.url}])
+    assert states[cred["id"]][0] == "valid", states
+
+
 def png_of_page_qr(browser: Any) -> bytes:
     """The QR image the page shows, pixel for pixel at its natural size (drawn on a canvas in
     the page: the CSP lets the page fetch nothing but http(s), so not its own blob: URL)."""
@@ -439,3 +481,44 @@ def test_merkle_path_and_status_bits_equal_the_python_ones(browser: Any, page_ur
     assert page["out"] == [status_bit(encoded, i) for i in indexes]
     assert page["out"].count(True) == 5
     assert "outside the list of 16384 entries" in page["outside"]
+
+
+def test_the_status_list_dates_rule_is_the_same_in_both_wallets(
+    browser: Any, page_url: str
+) -> None:
+    """The page's ``statusListDates`` and the CLI's `status_list_dates` agree on hand-made and
+    hostile dates (fresh, at and past the bound, future, expired, missing, unreadable, not a
+    string, offsets)."""
+    from talentproof.wallet.inspect import STATUS_LIST_MAX_AGE_S, status_list_dates
+
+    now = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
+
+    def at(seconds: float) -> str:
+        return (now + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    docs: list[dict[str, Any]] = [
+        {"validFrom": at(0)},
+        {"validFrom": at(-STATUS_LIST_MAX_AGE_S)},
+        {"validFrom": at(-STATUS_LIST_MAX_AGE_S - 1)},
+        {"validFrom": at(-3600)},
+        {"validFrom": at(-86400 * 16)},
+        {"validFrom": at(59)},
+        {"validFrom": at(61)},
+        {"validFrom": at(-10), "validUntil": at(-1)},
+        {"validFrom": at(-10), "validUntil": at(1)},
+        {"validFrom": at(-10), "validUntil": 5},
+        {"validFrom": at(-10), "validUntil": "yesterday"},
+        {},
+        {"validFrom": 1733572800},
+        {"validFrom": "not a date"},
+        {"validFrom": "2026-12-07T20:00:00+08:00"},
+        {"validFrom": "2026-12-07T19:00:00+08:00"},
+    ]
+    loaded(browser, page_url)
+    page = run_js(
+        browser,
+        "return args[0].map((d) => W.statusListDates(d, new Date(args[1])));",
+        docs,
+        now.isoformat(),
+    )
+    assert page == [status_list_dates(d, now) for d in docs]

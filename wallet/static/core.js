@@ -591,9 +591,10 @@
     for (const entry of entries) {
       const purpose = String(entry.statusPurpose);
       v.status[purpose] = !raw ? "not checked (the credential's signature is invalid)"
-        : offline ? "not checked (offline)" : await listStatus(entry, did, signerVm, raw, cache);
+        : offline ? "not checked (offline)" : await listStatus(entry, did, signerVm, raw, cache, when);
     }
-    const unchecked = offline || unconfirmed || Object.values(v.status).some((s) => s.startsWith("not checked"));
+    const staleList = Object.values(v.status).find((s) => s.startsWith("not confirmed"));
+    const unchecked = offline || unconfirmed || !!staleList || Object.values(v.status).some((s) => s.startsWith("not checked"));
     v.summary = v.signature !== "valid" ? "signature-invalid"
       : !["anchored", "pending"].includes(v.anchor) ? "anchor-invalid"
       : v.status.revocation === "set" ? "revoked"
@@ -602,12 +603,35 @@
       : v.dates !== "valid" ? "not-yet-valid"
       : unchecked ? "unchecked"
       : v.anchor === "anchored" ? "valid" : "pending";
-    v.label = v.summary === "unchecked" && unconfirmed && !offline ? "issuer's key not confirmed" : SUMMARY_LABELS[v.summary];
+    v.label = v.summary === "unchecked" && unconfirmed && !offline ? "issuer's key not confirmed"
+      : v.summary === "unchecked" && staleList && !offline ? "status not confirmed (the issuer's status list is not current)"
+      : SUMMARY_LABELS[v.summary];
     // the issuer's own address that could not be read, for the page to explain the label
     if (v.label === "issuer's key not confirmed") v.unconfirmedAt = didDocumentUrl(did);
     return v;
   }
-  async function listStatus(entry, did, signerVm, raw, cache) {
+  // How old a status list credential's validFrom may be for its bits to count (seconds): the
+  // issuer signs each list when it is read, and while its ledger is unreachable serves the last
+  // read up to 300 s, which a cache may keep for the list's ttl (60 s) more. An older list,
+  // genuinely signed, may be one replayed from before a revocation: "not confirmed", never
+  // "clear". Twin of wallet/inspect.py's STATUS_LIST_MAX_AGE_S and status_list_dates.
+  const STATUS_LIST_MAX_AGE_S = 360, STATUS_LIST_CLOCK_SKEW_S = 60;
+  function statusListDates(list, when) {
+    const start = list.validFrom, until = list.validUntil;
+    if (typeof start !== "string") return "not confirmed (the status list has no validFrom: its age is unknown)";
+    const begins = Date.parse(start), ends = typeof until === "string" ? Date.parse(until) : null;
+    if (isNaN(begins) || (ends !== null && isNaN(ends))) return "not confirmed (the status list's validity dates are unreadable)";
+    if (until !== undefined && until !== null && ends === null) return "not confirmed (the status list's validUntil is not a date)";
+    if (ends !== null && ends < when.getTime()) return `not confirmed (the status list expired ${until})`;
+    const age = (when.getTime() - begins) / 1000;
+    if (age < -STATUS_LIST_CLOCK_SKEW_S) return `not confirmed (the status list is valid only from ${start})`;
+    if (age > STATUS_LIST_MAX_AGE_S) {
+      return `not confirmed (the status list is ${Math.floor(age / 60)} minutes old, signed ${start}; `
+        + `a list older than ${Math.floor(STATUS_LIST_MAX_AGE_S / 60)} minutes may be one replayed from before a revocation)`;
+    }
+    return null;
+  }
+  async function listStatus(entry, did, signerVm, raw, cache, when) {
     const url = entry.statusListCredential;
     const index = Number(entry.statusListIndex);
     if (!Number.isInteger(index) || entry.statusListIndex === undefined) return "not checked (no statusListIndex)";
@@ -626,6 +650,8 @@
       }
       if (!(await verifySignature(list, proof, raw))) return `not checked (the list at ${url} has an invalid signature)`;
       if (issuerDid(list) !== did) return `not checked (the list at ${url} is issued by ${issuerDid(list)}, not ${did})`;
+      const stale = statusListDates(list, when);
+      if (stale) return stale;
       return (await statusBit((list.credentialSubject || {}).encodedList, index)) ? "set" : "clear";
     } catch (e) {
       return `not checked (unreadable status list: ${e.message})`;
@@ -705,6 +731,6 @@
     parseOfferUri, resolveOffer, acceptOffer, pollDeferred,
     parseRequestUri, fetchRequest, answerWarnings, claimValues, matchDcql, buildVpToken, sendResponse,
     subjectOf, kindOf, describe, issuerOf, isAnchored, sameCredential, storageKey, sleep, printable, printableParts,
-    splitAnchor, didWebUrl, didDocumentUrl, anchorRoot, statusBit, checkCredential, SUMMARY_LABELS,
+    splitAnchor, didWebUrl, didDocumentUrl, anchorRoot, statusBit, statusListDates, checkCredential, SUMMARY_LABELS,
   };
 })(typeof self !== "undefined" ? self : this);
