@@ -68,6 +68,8 @@ EXPECTED_INPUTS = "a credential JSON file, a presentation, a TP1 QR payload or a
 _HEX_KEY = re.compile(r"(0[xX])?[0-9a-fA-F]{64}")
 #: A PEM private key (PKCS#8, encrypted PKCS#8, SEC1 EC, PKCS#1 RSA, OpenSSH) at a line start.
 _PEM_KEY = re.compile(r"^-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----", re.MULTILINE)
+#: A BIP-39 recovery phrase: 12 to 24 lower-case words (the wallet's seed, an account's).
+_MNEMONIC = re.compile(r"[a-z]{3,8}(?: [a-z]{3,8}){11,23}")
 #: Members of a JSON key file that hold its secret (a Multikey's, a JWK's ``d``).
 _SECRET_MEMBERS = ("secretKeyMultibase", "privateKeyMultibase", "privateKeyHex", "privateKeyJwk")
 
@@ -87,10 +89,15 @@ def private_key_form(value: str | dict[str, Any]) -> str | None:
         if isinstance(keys, list) and any(isinstance(k, dict) and "d" in k for k in keys[:64]):
             return "a JWK set holding a private key"
         return None
+    if value.startswith(c_qr.PREFIX):  # a payload (the hot path): no key form starts so
+        return None
     if _HEX_KEY.fullmatch(value):
         return "64 hexadecimal digits, as in data/governor-key"
     if _PEM_KEY.search(value, 0, 4096):
         return "a PEM private key"
+    words = value.split() if len(value) <= 240 else ()
+    if len(words) % 3 == 0 and _MNEMONIC.fullmatch(" ".join(words)):
+        return "a recovery phrase of words"
     return None
 
 

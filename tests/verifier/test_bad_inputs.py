@@ -41,6 +41,7 @@ SECRETS = {
     "ec.pem": EC_PEM,
     "key.jwk": json.dumps(JWK),
     "jwks.json": json.dumps({"keys": [JWK]}),
+    "mnemonic.txt": "test test test test test test test test test test test junk\n",
 }
 
 
