@@ -11,7 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from talentproof.cli import app
-from talentproof.verifier.inputs import item_from_bytes, item_from_json, resolve_argument
+from talentproof.verifier.inputs import (
+    item_from_bytes,
+    item_from_json,
+    item_from_text,
+    resolve_argument,
+)
 
 runner = CliRunner()
 
@@ -72,6 +77,9 @@ def test_a_private_key_is_not_verifiable_and_never_echoed(name):
 def test_a_private_key_given_as_an_argument_or_a_service_payload():
     for arg in (GOVERNOR, GOVERNOR[2:]):
         item = resolve_argument(arg)
+        assert item.error is not None and not item.not_talentproof
+        assert "looks like a private key" in item.error and "ac0974" not in item.error
+        item = item_from_text(arg, "payload 1")  # the service's payloads path
         assert item.error is not None and not item.not_talentproof
         assert "looks like a private key" in item.error and "ac0974" not in item.error
 
