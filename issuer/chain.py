@@ -537,6 +537,11 @@ class ChainGateway:
             block = self.registry_link().head()
         return block.number, block.hash
 
+    def head_block(self) -> BlockHead:
+        """The chain head: its number, hash and block time (seconds since the epoch)."""
+        with _guard("latest block"):
+            return self.registry_link().head()
+
     def block_hash(self, block_number: int) -> str | None:
         """The hash (0x-hex) of the canonical block at ``block_number``, None past the head."""
         with _guard("block"):

@@ -134,6 +134,16 @@ class IssuerSettings(BaseSettings):
         "sealing: the node answers, nothing sent to it is mined). 0: off (Anvil mines only on "
         "demand); on a network with a block period, a few periods (for example 10 s at 1 s).",
     )
+    status_max_head_age_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Seconds the chain head's block time may lie behind the service's clock when "
+        "a status list is signed: an older head (a node stuck, far behind or serving an old "
+        "state, which would miss later revocations) signs no fresh list; the last good read "
+        "serves up to 300 s, then 503 naming the head's age. 0: off (Anvil mines only on "
+        "demand: an idle chain's head is old yet current); on a network with a block period, a "
+        "few periods plus margin (for example 15 s at 1 s, 60 s at 12 s).",
+    )
     run_worker: bool = Field(default=True, description="Run the anchoring worker inside `serve`.")
     lease_check_s: float = Field(
         default=1.0,

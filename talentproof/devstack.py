@@ -433,13 +433,17 @@ NETWORK_TX_TIMEOUT_PERIODS = 10
 
 def network_issuer_defaults(config: StackConfig, environ: Mapping[str, str]) -> dict[str, str]:
     """The issuer settings a Clique network needs and Anvil does not: confirmations, the
-    stale-head report and a transaction timeout of 10 blocks or more (README "Operating on a
-    network"), unless the environment sets them."""
+    stale-head report, the status lists' head-age bound and a transaction timeout of 10 blocks
+    or more (README "Operating on a network"), unless the environment sets them."""
     if config.chain != "network":
         return {}
     defaults = {
         "TALENTPROOF_ISSUER_CONFIRMATIONS": str(NETWORK_CONFIRMATIONS),
         "TALENTPROOF_ISSUER_HEAD_STALE_S": str(max(5, NETWORK_STALE_PERIODS * config.block_period)),
+        # a status list is not signed afresh from a head older than the verifier's bound
+        "TALENTPROOF_ISSUER_STATUS_MAX_HEAD_AGE_S": str(
+            max(30, NETWORK_STALE_PERIODS * config.block_period)
+        ),
         # the issuer replaces a transaction not mined by then: at least 10 blocks, so slow
         # blocks do not look like a stuck transaction
         "TALENTPROOF_ISSUER_TX_TIMEOUT_S": str(

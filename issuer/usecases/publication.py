@@ -42,6 +42,14 @@ class _StatusRead:
     checked_at: float
 
 
+class _StaleHead(LedgerUnavailable):
+    """The node's chain head is older than the status lists' bound (``age`` seconds)."""
+
+    def __init__(self, age: float, message: str) -> None:
+        super().__init__(message)
+        self.age = age
+
+
 def _iso(unix: int) -> str:
     return dt.datetime.fromtimestamp(unix, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -137,6 +145,24 @@ class Publication:
             self._key_reads[issuer_id] = records
         return records, "chain"
 
+    def _check_head_age(self) -> None:
+        """Raise `LedgerUnavailable` while the chain head is older (its block time against this
+        service's clock) than the ``status_max_head_age_s`` setting (0: no bound; Anvil's
+        automine makes no block while idle, so an old head there is no sign of a stale node)."""
+        limit = self.c.settings.status_max_head_age_s
+        if not limit:
+            return
+        head = self.c.chain.head_block()
+        age = time.time() - head.timestamp
+        if age > limit:
+            raise _StaleHead(
+                age,
+                f"the node's chain head, block {head.number} {head.hash} of "
+                f"{_iso(head.timestamp)}, is {age:.0f} s old, more than the status lists' max "
+                f"head age of {limit:g} s (TALENTPROOF_ISSUER_STATUS_MAX_HEAD_AGE_S): a node "
+                "stuck, lagging or serving an old state would not show a revocation made since",
+            )
+
     def status_list(
         self, slug: str, purpose: str, *, now: dt.datetime | None = None
     ) -> dict[str, Any]:
@@ -150,7 +176,9 @@ class Publication:
         `STATUS_READS_STALE_MAX_S` seconds; then, or with no read at all (a service started
         while its ledger is down), `LedgerUnavailable` (503). Never a list from the local mirror
         alone: it holds only what this service changed, so governance's revocations and
-        suspensions would be signed away as "in good standing" with a fresh date.
+        suspensions would be signed away as "in good standing" with a fresh date. Nor afresh
+        from a head older than ``status_max_head_age_s`` (`_check_head_age`): a stale node is
+        treated as an unreachable one.
         """
         if purpose not in STATUS_PURPOSES:
             raise NotFound(f"no status list {purpose!r}; expected one of {list(STATUS_PURPOSES)}")
@@ -169,6 +197,9 @@ class Publication:
             try:
                 if inst.chain_issuer_id is None:
                     raise LedgerUnavailable("no on-chain issuer id")
+                # a stuck, lagging or cut-off node still answers, from an old state: a list
+                # signed afresh from it would read every later revocation clear
+                self._check_head_age()
                 # also what the registry's events name (governance's revocations and
                 # suspensions, its or the institution's batch revocations): never only what
                 # this service changed itself
@@ -202,7 +233,12 @@ class Publication:
                         f"registry, which this service last read {when} ({exc}): its own "
                         "records know nothing of governance's revocations and suspensions"
                     ) from exc
-                source = f"chain (read {int(age)} s ago; ledger unavailable)"
+                why = (
+                    f"stale head, {exc.age:.0f} s old"
+                    if isinstance(exc, _StaleHead)
+                    else "ledger unavailable"
+                )
+                source = f"chain (read {int(age)} s ago; {why})"
                 stamp = last.stamp  # the list says when the registry was read, not now
                 set_bits = list(last.bits)
                 # and what this service changed itself since (a bit set, never one cleared)

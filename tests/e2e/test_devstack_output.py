@@ -83,12 +83,14 @@ def test_a_network_stack_issuer_waits_for_confirmations_unless_told(tmp_path: Pa
     assert devstack.network_issuer_defaults(network, {}) == {
         "TALENTPROOF_ISSUER_CONFIRMATIONS": "3",
         "TALENTPROOF_ISSUER_HEAD_STALE_S": "10",
+        "TALENTPROOF_ISSUER_STATUS_MAX_HEAD_AGE_S": "30",
         "TALENTPROOF_ISSUER_TX_TIMEOUT_S": "30",
     }
     assert devstack.network_issuer_defaults(devstack.StackConfig(tmp_path), {}) == {}
     told = {"TALENTPROOF_ISSUER_CONFIRMATIONS": "1", "TALENTPROOF_ISSUER_TX_TIMEOUT_S": "45"}
     assert devstack.network_issuer_defaults(network, told) == {
-        "TALENTPROOF_ISSUER_HEAD_STALE_S": "10"
+        "TALENTPROOF_ISSUER_HEAD_STALE_S": "10",
+        "TALENTPROOF_ISSUER_STATUS_MAX_HEAD_AGE_S": "30",
     }
     extra = devstack.StackConfig(tmp_path, chain="network", extra_env=told)
     assert "TALENTPROOF_ISSUER_CONFIRMATIONS" not in devstack.network_issuer_defaults(extra, {})
