@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .errors import CredentialError
+
 __all__ = ["DuplicateKeyError", "loads", "no_duplicate_keys"]
 
 
-class DuplicateKeyError(ValueError):
-    """A JSON object gives ``key`` twice (its message starts ``duplicate key``)."""
+class DuplicateKeyError(CredentialError, ValueError):
+    """A JSON object gives ``key`` twice (its message starts ``duplicate key``); a
+    ``ValueError`` too, as the other answers of a text that cannot be read."""
 
     def __init__(self, key: str) -> None:
         super().__init__(f"duplicate key {key!r}")

@@ -27,6 +27,7 @@ INTERNAL_SIGNALS = {
     "talentproof.issuer.api.limits.BodyOverflow": "Starlette's HTTPException, rendered by api.errors",
     "talentproof.issuer.oid4vci_jwt.ProofRejected": "caught by usecases.oid4vci (invalid_proof)",
     "talentproof.ledger._internal.transport.Malformed": "caught by HttpTransport (ChainUnavailable)",
+    "talentproof.ledger.tx.LeanDeclined": "caught by TxSender (web3, the reference twin, asks)",
     "talentproof.verifier.challenges.ChallengesFull": "caught by the service (503 Retry-After)",
     "talentproof.verifier.oid4vp_store.RequestsFull": "caught by verifier.oid4vp (503 Retry-After)",
 }
