@@ -50,6 +50,13 @@ class _StaleHead(LedgerUnavailable):
         self.age = age
 
 
+def _why_unread(exc: LedgerUnavailable) -> str:
+    """Why the registry was not read afresh, for a ledger state (``chain (read N s ago; ...)``)."""
+    return (
+        f"stale head, {exc.age:.0f} s old" if isinstance(exc, _StaleHead) else "ledger unavailable"
+    )
+
+
 def _iso(unix: int) -> str:
     return dt.datetime.fromtimestamp(unix, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -83,12 +90,14 @@ class Publication:
         or one not valid yet is not listed at all. The registry is read at most every
         `KEY_RECORDS_TTL_S` seconds; while it is unreachable the last read serves up to
         `KEY_RECORDS_STALE_MAX_S` seconds, then `LedgerUnavailable` (503): never the service's
-        own key list, which knows nothing of governance's revocations."""
+        own key list, which knows nothing of governance's revocations. Nor afresh from a head
+        older than ``status_max_head_age_s`` (`_check_head_age`, as the status lists): a stale
+        node, which would still list a key revoked since, is treated as an unreachable one."""
         return self.did_document_and_source(slug)[0]
 
     def did_document_and_source(self, slug: str) -> tuple[dict[str, Any], str]:
         """`did_document` and where its key states come from (``chain``, or ``chain (read N s
-        ago; ledger unavailable)``)."""
+        ago; ledger unavailable)`` / ``...; stale head, M s old)``)."""
         with self.c.sessions() as session:
             inst = institution_store.by_slug(session, slug)
             keys = [
@@ -128,9 +137,13 @@ class Publication:
             if now - self._key_failed_at < KEY_RECORDS_TTL_S:
                 # failed a moment ago: not every request waits for the RPC timeout again
                 raise LedgerUnavailable("the ledger did not answer the last read of the keys")
+            # a stuck, lagging or cut-off node still answers, from an old state: keys read
+            # afresh from it would still list a key governance revoked since
+            self._check_head_age()
             records = self.c.chain.signing_keys(issuer_id, raws)
-        except LedgerUnavailable:
-            self._key_failed_at = max(self._key_failed_at, now)
+        except LedgerUnavailable as exc:
+            if not isinstance(exc, _StaleHead):  # a stale node answers at once: ask it again
+                self._key_failed_at = max(self._key_failed_at, now)
             if (
                 cached is None
                 or now - cached.checked_at > KEY_RECORDS_STALE_MAX_S
@@ -138,7 +151,7 @@ class Publication:
             ):
                 raise
             age = int(now - cached.checked_at)
-            return cached, f"chain (read {age} s ago; ledger unavailable)"
+            return cached, f"chain (read {age} s ago; {_why_unread(exc)})"
         with self._reads_lock:
             if len(self._key_reads) > 10_000:
                 self._key_reads.clear()
@@ -147,7 +160,8 @@ class Publication:
 
     def _check_head_age(self) -> None:
         """Raise `LedgerUnavailable` while the chain head is older (its block time against this
-        service's clock) than the ``status_max_head_age_s`` setting (0: no bound; Anvil's
+        service's clock) than the ``status_max_head_age_s`` setting, before the registry is read
+        for a status list or did.json (0: no bound; Anvil's
         automine makes no block while idle, so an old head there is no sign of a stale node)."""
         limit = self.c.settings.status_max_head_age_s
         if not limit:
@@ -158,9 +172,10 @@ class Publication:
             raise _StaleHead(
                 age,
                 f"the node's chain head, block {head.number} {head.hash} of "
-                f"{_iso(head.timestamp)}, is {age:.0f} s old, more than the status lists' max "
-                f"head age of {limit:g} s (TALENTPROOF_ISSUER_STATUS_MAX_HEAD_AGE_S): a node "
-                "stuck, lagging or serving an old state would not show a revocation made since",
+                f"{_iso(head.timestamp)}, is {age:.0f} s old, more than the max head age of "
+                f"{limit:g} s for status lists and did.json "
+                "(TALENTPROOF_ISSUER_STATUS_MAX_HEAD_AGE_S): a node stuck, lagging or serving an "
+                "old state would not show a revocation made since",
             )
 
     def status_list(
@@ -233,12 +248,7 @@ class Publication:
                         f"registry, which this service last read {when} ({exc}): its own "
                         "records know nothing of governance's revocations and suspensions"
                     ) from exc
-                why = (
-                    f"stale head, {exc.age:.0f} s old"
-                    if isinstance(exc, _StaleHead)
-                    else "ledger unavailable"
-                )
-                source = f"chain (read {int(age)} s ago; {why})"
+                source = f"chain (read {int(age)} s ago; {_why_unread(exc)})"
                 stamp = last.stamp  # the list says when the registry was read, not now
                 set_bits = list(last.bits)
                 # and what this service changed itself since (a bit set, never one cleared)
