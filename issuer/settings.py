@@ -138,9 +138,10 @@ class IssuerSettings(BaseSettings):
         default=0.0,
         ge=0.0,
         description="Seconds the chain head's block time may lie behind the service's clock when "
-        "a status list is signed: an older head (a node stuck, far behind or serving an old "
-        "state, which would miss later revocations) signs no fresh list; the last good read "
-        "serves up to 300 s, then 503 naming the head's age. 0: off (Anvil mines only on "
+        "a status list is signed or did.json's keys are read: an older head (a node stuck, far "
+        "behind or serving an old state, which would miss later revocations of credentials or "
+        "keys) gives no fresh list or document; the last good read serves up to 300 s, then 503 "
+        "naming the head's age. 0: off (Anvil mines only on "
         "demand: an idle chain's head is old yet current); on a network with a block period, a "
         "few periods plus margin (for example 15 s at 1 s, 60 s at 12 s).",
     )
