@@ -17,6 +17,7 @@ from talentproof.credential import qr as c_qr
 from talentproof.credential.errors import CredentialError
 from talentproof.verifier.engine import Item, Limits, parse_json
 from talentproof.verifier.errors import InputError, InputTooLarge
+from talentproof.verifier.vc_api_tokens import TOKEN_PREFIX
 
 #: File suffixes picked up when a folder is verified.
 SUFFIXES = (".json", ".png", ".jpg", ".jpeg", ".txt", ".qr")
@@ -49,17 +50,44 @@ def _strip_text(text: str) -> str:
 
 def not_a_payload(text: str) -> str | None:
     """Why ``text`` (stripped) is not a TalentProof payload at all, or None when it carries the
-    ``TP1:`` prefix (its body is judged by the decoder)."""
+    ``TP1:`` prefix (its body is judged by the decoder).
+
+    None of the text is shown (it may be a password or a token pasted by mistake): only a damaged
+    TalentProof prefix (``TP1;``, ``tp1:``), then its length and the kinds of its characters."""
     if text.startswith(c_qr.PREFIX):
         return None
-    found = text[:8]
+    found = describe_text(text)
     match = _VERSIONED.match(text)
     if match is not None:
         return (
             f"not a TalentProof payload: format version {match.group(1)} is not one this verifier "
-            f"reads (expected the prefix {c_qr.PREFIX!r}, found {found!r})"
+            f"reads (expected the prefix {c_qr.PREFIX!r}, found {found})"
         )
-    return f"not a TalentProof payload: expected the prefix {c_qr.PREFIX!r}, found {found!r}"
+    return f"not a TalentProof payload: expected the prefix {c_qr.PREFIX!r}, found {found}"
+
+
+#: A damaged TalentProof prefix, shown when found: "TP" in either case, a digit, a separator.
+_SHOWN_PREFIX = re.compile(r"^[tT][pP][0-9][:;,. _-]")
+#: The kinds of characters :func:`describe_text` names, in order.
+_KINDS = (
+    ("upper-case letters", str.isupper),
+    ("lower-case letters", str.islower),
+    ("digits", str.isdigit),
+    ("spaces", str.isspace),
+)
+
+
+def describe_text(text: str) -> str:
+    """``text`` described without showing it: a damaged TalentProof prefix when it has one, its
+    length, the kinds of characters it holds (``'TP1;' and 9 characters: upper-case letters,
+    digits, other characters``)."""
+    head = _SHOWN_PREFIX.match(text)
+    sample = text[:4096]
+    kinds = [name for name, test in _KINDS if any(test(c) for c in sample)]
+    if any(not c.isalnum() and not c.isspace() for c in sample):
+        kinds.append("other characters")
+    shown = f"{head.group(0)!r} and " if head else ""
+    return f"{shown}{len(text)} characters: {', '.join(kinds) or 'none'}"
 
 
 #: What the verifier takes, said when it is given something else.
@@ -110,6 +138,67 @@ def private_key_reason(source: str, form: str) -> str:
     )
 
 
+#: TalentProof's access tokens by prefix: the issuer's API keys (``tpk_<id>_<secret>``), its
+#: OID4VCI access tokens (``tpoat_``), the verifier's VC API tokens (``tpv_``); the verifier
+#: never imports the issuer, so its two prefixes are spelled here. The forms named leave the
+#: prefix out: a refusal shows no 4 characters of the secret.
+_TOKEN_PREFIXES = {
+    "tpk_": "an issuer API key, as the issuer's POST .../api-keys answers",
+    "tpoat_": "an issuer OID4VCI access token",
+    TOKEN_PREFIX: "a verifier VC API token, as `talentproof verifier token` prints",
+}
+#: A bearer header or its value, before a token.
+_BEARER = re.compile(r"^(?:Authorization:[ \t]*)?(?:Bearer[ \t]+)?", re.IGNORECASE)
+#: A prefixed token: its prefix, then URL-safe base64 (which ``secrets.token_urlsafe`` writes).
+_PREFIXED_TOKEN = re.compile(r"(tpk_|tpoat_|tpv_)[A-Za-z0-9_-]{16,}")
+#: An unprefixed random secret (``secrets.token_urlsafe(24 or more)``: the issuer's operator
+#: token, <data>/issuer-operator-token, and its development passphrase). A lower-case letter is
+#: required: a QR payload cut before its prefix is Base45, upper-case only, and stays a payload.
+_OPAQUE_TOKEN = re.compile(r"(?=[^a-z]*[a-z])[A-Za-z0-9_-]{32,}")
+
+
+def access_token_form(value: str | dict[str, Any]) -> str | None:
+    """What kind of access token ``value`` (a stripped text, or a JSON object holding one at its
+    top level, as an answer that mints it does) looks like, or None. Asked with
+    :func:`private_key_form` by :func:`secret_refusal`, its one caller."""
+    if isinstance(value, dict):
+        for member in list(value.values())[:64]:
+            found = _PREFIXED_TOKEN.fullmatch(member.strip()) if isinstance(member, str) else None
+            if found is not None:
+                return f"a JSON answer holding {_TOKEN_PREFIXES[found.group(1)]}"
+        return None
+    if value.startswith(c_qr.PREFIX) or len(value) > 600:  # a payload (the hot path), a file
+        return None
+    token = _BEARER.sub("", value, count=1)
+    prefixed = _PREFIXED_TOKEN.fullmatch(token)
+    if prefixed is not None:
+        return _TOKEN_PREFIXES[prefixed.group(1)]
+    if _OPAQUE_TOKEN.fullmatch(token):
+        return (
+            "one word of random letters, digits, - and _, as the issuer's operator token in "
+            "<data>/issuer-operator-token"
+        )
+    return None
+
+
+def secret_refusal(source: str, value: str | dict[str, Any]) -> str | None:
+    """The refusal of a secret (a private key, an access token) given in place of a credential,
+    or None: the one check the text path (a file, a CLI argument, a service payload) and the
+    JSON path (:func:`not_a_document`) both make. It names the form and shows none of the
+    secret (not even its first characters)."""
+    form = private_key_form(value)
+    if form is not None:
+        return private_key_reason(source, form)
+    form = access_token_form(value)
+    if form is not None:
+        return (
+            f"{source}: this is not a credential or a QR payload: it looks like an access token "
+            f"({form}); nothing of it is shown. Keep it private and give {EXPECTED_INPUTS} "
+            "instead"
+        )
+    return None
+
+
 def _text_too_large(text: str, source: str, limit: int) -> str:
     """Why a text above the payload limit is refused: what was expected, what it looks like."""
     if text.startswith(c_qr.PREFIX):
@@ -129,13 +218,14 @@ def item_from_text(text: str, source: str, limits: Limits = DEFAULT_LIMITS) -> I
 
     A leading byte-order mark is dropped. A text without the ``TP1:`` prefix (``TP1;``,
     ``tp1:``, ``TP2:``, ``TP1`` without its colon, any other text) is no TalentProof payload:
-    the item is ``not_talentproof`` (INVALID, check 1 naming the prefix found). A ``TP1:`` text
+    the item is ``not_talentproof`` (INVALID, check 1 describing the text, none of it shown:
+    :func:`describe_text`). A secret (:func:`secret_refusal`) is NOT_VERIFIABLE. A ``TP1:`` text
     whose body does not decode (truncated, corrupted) could not be read (NOT_VERIFIABLE).
     """
     text = _strip_text(text)
-    form = private_key_form(text)
-    if form is not None:
-        return Item(source, None, private_key_reason(source, form))
+    secret = secret_refusal(source, text)
+    if secret is not None:
+        return Item(source, None, secret)
     if len(text) > limits.max_payload_chars:
         return Item(source, None, _text_too_large(text, source, limits.max_payload_chars))
     why = not_a_payload(text)
@@ -251,9 +341,9 @@ def not_a_document(doc: dict[str, Any], source: str) -> str | None:
     user should give what the holder holds.
     Only the issuer's own id form and states are echoed (the rest of a wrapper is unsigned
     text)."""
-    form = private_key_form(doc)  # before @context: a JSON-LD Multikey with its secret has one
-    if form is not None:
-        return private_key_reason(source, form)
+    secret = secret_refusal(source, doc)  # before @context: a JSON-LD Multikey's secret has one
+    if secret is not None:
+        return secret
     if "@context" in doc:
         return None
     status = doc.get("status")

@@ -166,3 +166,114 @@ def test_cli_verify_readme(record, tmp_path):
     assert r.exit_code == 3, r.output
     out = " ".join(r.output.split())
     assert "a credential JSON file" in out and "not JSON and not a QR payload" in out, out
+
+
+# --- TalentProof's own access tokens, saved as a text file and verified ----------------------
+
+
+def _tokens(tmp_path) -> dict[str, str]:
+    """Each token form, made by the code that makes it: the issuer's API key, its development
+    operator token (<data>/issuer-operator-token), an OID4VCI access token, a VC API token."""
+    import secrets
+
+    from talentproof.issuer.auth import new_api_key
+    from talentproof.issuer.usecases.oid4vci import ACCESS_TOKEN_PREFIX
+    from talentproof.issuer.vault import dev_passphrase
+    from talentproof.verifier.vc_api_tokens import new_token
+
+    return {
+        "api-key.txt": new_api_key().token,
+        "issuer-operator-token": dev_passphrase(tmp_path, name="issuer-operator-token"),
+        "oid4vci-token.txt": ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32),
+        "vc-api-token.txt": new_token(),
+    }
+
+
+def _leaks(secret: str, text: str) -> list[str]:
+    """Every 4-character piece of ``secret`` found in ``text`` (none may be)."""
+    return sorted({secret[i : i + 4] for i in range(len(secret) - 3)} & _pieces(text))
+
+
+def _pieces(text: str) -> set[str]:
+    return {text[i : i + 4] for i in range(len(text) - 3)}
+
+
+def _token_refusal_ok(error: str | None, secret: str) -> None:
+    assert error is not None
+    assert "looks like an access token" in error and "nothing of it is shown" in error, error
+    assert not _leaks(secret, error), (_leaks(secret, error), error)
+
+
+def test_an_access_token_is_not_verifiable_and_never_echoed(tmp_path):
+    """A token saved as a .txt said INVALID, "found 'tpk_780c'" (part of the secret)."""
+    for name, token in _tokens(tmp_path).items():
+        for text in (token, token + "\n", f"Bearer {token}\n", f"Authorization: Bearer {token}"):
+            item = item_from_bytes(text.encode(), name)
+            assert not item.not_talentproof, (name, item.error)
+            _token_refusal_ok(item.error, token)
+        for item in (resolve_argument(token), item_from_text(token, "payload 1")):
+            assert not item.not_talentproof, (name, item.error)
+            _token_refusal_ok(item.error, token)
+
+
+def test_a_json_answer_holding_a_token_is_refused_without_it(tmp_path):
+    """The issuer's answer to a new API key, an OID4VCI token answer, saved as .json."""
+    tokens = _tokens(tmp_path)
+    for doc, token in (
+        ({"key_id": "780cddd57fab0cc9", "token": tokens["api-key.txt"]}, tokens["api-key.txt"]),
+        (
+            {"access_token": tokens["oid4vci-token.txt"], "token_type": "Bearer"},
+            tokens["oid4vci-token.txt"],
+        ),
+    ):
+        item = item_from_json(json.dumps(doc), "document 1")
+        _token_refusal_ok(item.error, token)
+
+
+def test_other_one_line_text_shows_its_length_and_kinds_not_its_characters():
+    """Any other one-line text is still 'not a TalentProof payload' (INVALID), described by its
+    length and the kinds of characters it holds, none of them shown."""
+    secret = "hunter2-correct-horse"
+    item = item_from_bytes(secret.encode(), "password.txt")
+    assert item.not_talentproof and item.error is not None
+    assert "expected the prefix 'TP1:'" in item.error, item.error
+    assert f"{len(secret)} characters" in item.error, item.error
+    assert "lower-case letters" in item.error and "digits" in item.error, item.error
+    assert not _leaks(secret, item.error), item.error
+    damaged = item_from_bytes(b"TP1;NCF9W", "scan.txt")  # a damaged prefix is still named
+    assert damaged.not_talentproof and "'TP1;'" in (damaged.error or ""), damaged.error
+    assert "NCF9W" not in (damaged.error or "")
+
+
+@pytest.mark.integration
+def test_cli_and_service_never_show_a_token(record, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from talentproof.verifier.service import ServiceSettings, create_app
+
+    tokens = _tokens(tmp_path)
+    for name, token in tokens.items():
+        f = tmp_path / name
+        f.write_text(token + "\n")
+        r = _verify(record, f)
+        assert r.exit_code == 3, r.output
+        out = " ".join(r.output.split())
+        assert "NOT VERIFIABLE" in out and "looks like an access token" in out, out
+        assert not _leaks(token, r.output), r.output
+        j = _verify(record, f, "--json")
+        assert json.loads(j.output)["outcome"]["code"] == "NOT_VERIFIABLE"
+        assert not _leaks(token, j.output), j.output
+    settings = ServiceSettings(rpc_url=record["rpc"], trust=record["record"], domain="v.example.hk")
+    with TestClient(create_app(settings)) as client:
+        for token in tokens.values():
+            r = client.post("/api/v1/verify", json={"payloads": [token]})
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert body["verdict"] != "valid" and body["outcome"]["code"] == "NOT_VERIFIABLE"
+            assert "looks like an access token" in body["outcome"]["reason"], body
+            assert not _leaks(token, r.text), r.text
+        key = tokens["api-key.txt"]
+        r = client.post("/api/v1/verify", json={"documents": [{"token": key}]})
+        assert r.status_code == 200, r.text
+        assert r.json()["outcome"]["code"] == "NOT_VERIFIABLE", r.text
+        assert "looks like an access token" in r.text and not _leaks(key, r.text), r.text
