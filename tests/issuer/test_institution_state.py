@@ -140,19 +140,35 @@ def _closed_port() -> int:
 
 
 def test_ledger_unreachable_issuance_is_accepted_and_queued(
-    client, make_service, issuer_chain
+    client, service, make_service, issuer_chain
 ) -> None:
+    """A service whose ledger is unreachable and whose database holds no fresh read of the
+    suspension accepts and queues (no ledger call on the request path); once another process of
+    the deployment records the suspension in the shared database, it refuses like any other."""
     from talentproof.issuer.app import create_app
+    from talentproof.issuer.store import ConnectionReads
 
     gov = _governance(issuer_chain)
     inst = onboard(client)
-    token = inst["api_key"]["token"]
-    gov.suspend_issuer(inst["chain_issuer_id"])
+    token, issuer_id = inst["api_key"]["token"], inst["chain_issuer_id"]
+    # The first service's ledger watch (started by its app even with run_worker=False) would
+    # record the suspension in the shared database within LEDGER_REFRESH_S, and the offline
+    # service rightly refuses on that fresh read: stop it (joins the thread) before suspending.
+    service.ledger_watch.stop()
+    gov.suspend_issuer(issuer_id)
     offline = make_service(rpc_url=f"http://127.0.0.1:{_closed_port()}")  # same database
     with TestClient(create_app(offline, run_worker=False)) as down:
+        with offline.engine.connect() as conn:
+            known = offline.ledger_states.recorded(ConnectionReads(conn), issuer_id)
+        assert known is None or known.status == "active", known  # the mirror has not seen it
         r = down.post("/credentials", headers=bearer(token), json=degree_request())
         assert r.status_code == 202, r.text
         assert "ledger unavailable" in r.json()["anchoring"] or r.json()["anchoring"] == "queued"
+
+        service.ledger_watch.refresh_once()  # the other process records the suspension
+        refused = until(lambda: _issue_answer(down, token, 403, "institution_suspended"), 5.0)
+        assert refused, "the recorded suspension never reached the offline service"
+        assert "suspended on the ledger" in refused.json()["message"]
 
 
 # -- requests that are not JSON ---------------------------------------------------------------------
