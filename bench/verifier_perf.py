@@ -548,7 +548,7 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             f"  workers' main thread, C fast paths on / off ({len(on)} alternating pairs)",
             f"{med_on:.1f} / {med_off:.1f} us",
             "",
-            "off: canonical_cuts_reference, parse_json_fast_python, prepare_items",
+            "off: canonical_cuts_reference, jsonread.vouches_python, prepare_items",
             f"{med_off - med_on:+.1f} us (medians)",
         )
     if runs["verify_c"]:
@@ -592,14 +592,13 @@ def _native_switch() -> Any:
     """A function turning the verifier's C fast paths (credential/native.c) off and on in this
     process (the workers it forks inherit the setting): their Python twins take over when off.
     None for a tree without them."""
-    from talentproof.credential import integrity, merkle
-    from talentproof.verifier import engine
+    from talentproof.credential import integrity, jsonread, merkle
 
     names = (
         (integrity, "native_cuts"),
         (integrity, "native_digests"),
         (merkle, "native_root"),
-        (engine, "native_json_guard"),
+        (jsonread, "native_json_guard"),  # (parse_json's and the QR payload's guard)
     )
     saved = [(module, name, getattr(module, name, None)) for module, name in names]
     if all(value is None for _, _, value in saved):
@@ -852,17 +851,19 @@ def bench_fast_paths(record: Path, rpc: str, docs: list[dict]) -> None:
         for d in docs:
             checks.parse(d)
 
-    from talentproof.verifier import engine as _engine
+    import orjson
 
-    py_parse = getattr(_engine, "parse_json_fast_python", None)
+    from talentproof.credential import jsonread
 
-    def parse_twin() -> None:  # the Python proof of parse_json_fast (no C guard)
+    py_parse = getattr(jsonread, "vouches_python", None)
+
+    def parse_twin() -> None:  # jsonread.loads_fast without the C guard (its Python twin)
         for t in texts:
-            py_parse(t)  # type: ignore[misc]
+            py_parse(t, orjson.loads(t))  # type: ignore[misc]
 
     def parse_fast() -> None:
         for t in texts:
-            _engine.parse_json_fast(t)
+            jsonread.loads_fast(t)
 
     cut_ref = getattr(integrity, "canonical_cuts_reference", None)
 
@@ -980,10 +981,10 @@ def bench_fast_paths(record: Path, rpc: str, docs: list[dict]) -> None:
         )
     if "parse_fast" in cpu:
         row(
-            "  JSON parse, engine.parse_json_fast with the C guard (CPU per credential)",
+            "  JSON parse, jsonread.loads_fast with the C guard (CPU per credential)",
             f"{cpu['parse_fast']:.1f} us",
             "",
-            f"parse_json_fast_python (its twin) {cpu['parse_twin']:.1f} us",
+            f"orjson + vouches_python (its twin) {cpu['parse_twin']:.1f} us",
             f"{cpu['parse_twin'] - cpu['parse_fast']:.1f} us saved",
         )
     if "cuts_fast" in cpu:

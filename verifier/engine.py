@@ -56,8 +56,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
-
 from talentproof.credential import jsonread
 from talentproof.credential import presentation as c_presentation
 from talentproof.credential.merkle import InclusionMemo
@@ -93,12 +91,6 @@ from talentproof.verifier.requirements import (
     Requirements,
 )
 from talentproof.verifier.trust import TrustedDeployment
-
-native_json_guard: Callable[[bytes, Any], bool] | None
-try:  # (the C twin of parse_json_fast_python's checks, built by the install)
-    from talentproof.credential.native import json_guard as native_json_guard
-except ImportError:  # pragma: no cover - a tree whose C extension was not built
-    native_json_guard = None
 
 ledger_type_id = functools.cache(_ledger_type_id)  # keccak256 of a kind name, computed once
 ledger_did_hash = functools.lru_cache(maxsize=4096)(_ledger_did_hash)
@@ -181,60 +173,6 @@ def _block_key(verdict: Any) -> bytes:
 # --------------------------------------------------------------------------- inputs
 
 
-# bytes -> b"9" for ASCII digits, b" " otherwise: a run of 19 digits anywhere may be an integer
-# orjson would turn into a float (beyond 64 bits), where json keeps it exact.
-_DIGITS = bytes(0x39 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
-_LONG_RUN = b"9" * 19
-#: What `parse_json_fast` answers when it cannot prove its parse equals the reference one.
-SLOW_PATH = object()
-
-
-def parse_json_fast(raw: bytes) -> Any:
-    """The fast strategy of `parse_json` (public for its differential tests): orjson's parse
-    when it provably equals the duplicate-refusing ``json`` parse, else ``SLOW_PATH``
-    (the caller then runs the reference parse, which also words any error).
-
-    The proof is `parse_json_fast_python`'s, made in one pass over the text and one walk of
-    the parsed value in C (``credential.native.json_guard``: the colons, the escaped colons
-    and the 19-digit runs of the text counted together; the members and the colons in strings
-    of the value counted instead of serialising it again): ~1.5 us against ~5 us of the
-    Python checks for a 3 kB credential. tests/verifier/test_perf_paths.py compares the two.
-    """
-    if native_json_guard is None:  # pragma: no cover - a tree whose C extension was not built
-        return parse_json_fast_python(raw)
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return SLOW_PATH
-    return doc if native_json_guard(raw, doc) else SLOW_PATH
-
-
-def parse_json_fast_python(raw: bytes) -> Any:
-    """`parse_json_fast` in Python (its twin): orjson's parse when it provably equals the
-    duplicate-refusing ``json`` parse, else ``SLOW_PATH``.
-
-    Duplicate keys: in valid JSON every ':' outside strings separates one object member, and a
-    ':' inside a string is literal unless escaped as ``\\u003a``; orjson writes each member's ':'
-    once and never escapes ':'. So the text and its re-serialised tree hold the same number of
-    ':' exactly when no member was dropped as a duplicate. Escaped colons, possible integers
-    beyond 64 bits and anything orjson refuses (NaN, lone surrogates, UTF-16, BOM, ...) take the
-    reference path.
-    """
-    # Why the backslash test first: one memchr pass instead of two substring searches (~2 us
-    # of a 2.5 kB credential); a text without any backslash holds no escaped colon.
-    if b"\\" in raw and (b"\\u003a" in raw or b"\\u003A" in raw):
-        return SLOW_PATH
-    if _LONG_RUN in raw.translate(_DIGITS):
-        return SLOW_PATH
-    try:
-        doc = orjson.loads(raw)
-        if orjson.dumps(doc).count(b":") != raw.count(b":"):
-            return SLOW_PATH
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # e.g. nested beyond orjson's limits
-        return SLOW_PATH
-    return doc
-
-
 def parse_json(data: bytes | str, *, what: str, limit: int) -> Any:
     """Parse JSON within a size limit, refusing duplicate keys and lone surrogates (raises
     InputError)."""
@@ -245,8 +183,8 @@ def parse_json(data: bytes | str, *, what: str, limit: int) -> Any:
     size = len(raw)
     if size > limit:
         raise InputTooLarge(what, size, limit)
-    doc = parse_json_fast(raw)  # (orjson refuses a lone surrogate: never on this path)
-    if doc is not SLOW_PATH:
+    doc = jsonread.loads_fast(raw)  # (orjson refuses a lone surrogate: never on this path)
+    if doc is not jsonread.SLOW_PATH:
         return doc
     try:
         doc = jsonread.loads(data)  # (the one duplicate-key rule, the holder's too)
@@ -1271,7 +1209,6 @@ def _one_line(exc: BaseException) -> str:
 
 __all__ = [
     "DEFAULT_DOMAIN",
-    "SLOW_PATH",
     "ApplicationReport",
     "AsOf",
     "AtBlock",
@@ -1286,6 +1223,4 @@ __all__ = [
     "Requirements",
     "Verifier",
     "parse_json",
-    "parse_json_fast",
-    "parse_json_fast_python",
 ]

@@ -81,12 +81,6 @@ from ..merkle import InclusionProof, credential_hash, root_from_inclusion
 from .base45 import b45decode, b45encode
 from .image import check_fits
 
-json_guard: Any
-try:  # (the C proof that orjson's parse equals the duplicate-refusing one: credential/native.c)
-    from ..native import json_guard
-except ImportError:  # pragma: no cover - a tree whose C extension was not built
-    json_guard = None
-
 __all__ = [
     "DICT_VERSION",
     "FORMAT_VERSION",
@@ -406,7 +400,7 @@ def _decompress(data: bytes, zdict: bytes) -> Any:
         doc = orjson.loads(out)
     except orjson.JSONDecodeError as exc:
         raise GarbagePayload(f"payload content is not JSON: {exc}") from exc
-    if json_guard is not None and json_guard(out, doc):
+    if jsonread.vouches(out, doc):  # (the C guard, or its Python twin without the build)
         return doc
     return _content_reference(out)
 
@@ -415,7 +409,7 @@ def _content_reference(out: bytes) -> Any:
     """The payload content as the verifier's JSON inputs are read (``verifier.engine.parse_json``):
     a member given twice is refused, as in a JSON file (orjson keeps the last value, a parser
     keeping the first would read another document), an integer beyond 64 bits kept exact.
-    What `_decompress` answers when ``native.json_guard`` cannot prove orjson's parse equal to
+    What `_decompress` answers when ``jsonread.vouches`` cannot prove orjson's parse equal to
     this one (tests/security/test_attack_fastpath_qr_duplicate.py)."""
     try:
         return jsonread.loads(out)

@@ -99,6 +99,20 @@ def test_the_payload_decoder_refuses_a_duplicate_member(env):
     assert decode_payload(encode_payload(env["doc"])) == env["doc"]
 
 
+def test_the_decoder_answers_the_same_without_the_c_guard(env, monkeypatch):
+    """A build without credential/native.c: `jsonread.vouches` runs its Python twin."""
+    from talentproof.credential import jsonread
+
+    with pytest.raises(QRPayloadError) as with_c:
+        decode_payload(env["text"])
+    monkeypatch.setattr(jsonread, "native_json_guard", None)
+    with pytest.raises(QRPayloadError) as without_c:
+        decode_payload(env["text"])
+    assert str(without_c.value) == str(with_c.value)
+    assert "'level'" in str(without_c.value)
+    assert decode_payload(encode_payload(env["doc"])) == env["doc"]
+
+
 def test_the_qr_form_gets_the_json_form_verdict_on_every_path(env):
     folder = env["folder"]
     single = {}

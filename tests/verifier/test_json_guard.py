@@ -1,7 +1,9 @@
-"""`engine.parse_json_fast` (orjson + the C guard ``credential.native.json_guard``) against its
-Python twin `engine.parse_json_fast_python` and the reference parse (``json.loads`` refusing
-duplicated keys), on generated JSON texts: duplicated keys (also spelt with escapes), escaped
-colons, colons in keys and values, integers beyond 64 bits, floats, unicode escapes, nesting.
+"""`jsonread.loads_fast` (orjson + the C guard ``credential.native.json_guard``, the fast read
+`verifier.engine.parse_json` and the QR payload's content use) against its Python twin
+(orjson + `jsonread.vouches_python`) and the reference parse `jsonread.loads`, on generated and
+hand-made hostile JSON texts: duplicated keys (also spelt with escapes), escaped colons, colons
+in keys and values, integers beyond 64 bits, -0, floats, unicode escapes, lone surrogates, a
+byte-order mark, nesting.
 
 The property that matters: whenever the fast path answers, its value is the reference's, of the
 same types; where it cannot be sure it answers ``SLOW_PATH`` (the reference then decides).
@@ -12,43 +14,59 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from talentproof.credential import native  # built by the install: a missing build fails here
+from talentproof.credential import (
+    jsonread,
+    native,  # built by the install: a missing build fails here
+)
 from talentproof.verifier import engine
 
+SLOW_PATH = jsonread.SLOW_PATH
 
-def test_the_guard_is_the_one_parse_json_uses() -> None:
+
+def test_the_guard_is_the_one_every_fast_read_uses() -> None:
     import talentproof.credential.native as built
 
-    assert engine.native_json_guard is built.json_guard
+    assert jsonread.native_json_guard is built.json_guard
+    # one owner: neither reader keeps a guard of its own
+    from talentproof.credential.qr import payload
+
+    for module in (engine, payload):
+        assert not hasattr(module, "native_json_guard")
+        assert not hasattr(module, "json_guard")
+        assert not hasattr(module, "parse_json_fast_python")
 
 
 def _reference(raw: bytes) -> tuple[str, Any]:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out = dict(pairs)
-        if len(out) != len(pairs):
-            raise ValueError("duplicate key")
-        return out
-
     try:
-        return "ok", json.loads(raw, object_pairs_hook=no_duplicates)
+        return "ok", jsonread.loads(raw)
     except (ValueError, RecursionError):
         return "refused", None
 
 
+def _twin(raw: bytes) -> Any:
+    """`jsonread.loads_fast` as it runs without the C extension."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return SLOW_PATH
+    return doc if jsonread.vouches_python(raw, doc) else SLOW_PATH
+
+
 def _check(raw: bytes) -> Any:
-    fast = engine.parse_json_fast(raw)
-    twin = engine.parse_json_fast_python(raw)
-    if fast is not engine.SLOW_PATH:
+    fast = jsonread.loads_fast(raw)
+    twin = _twin(raw)
+    if fast is not SLOW_PATH:
         kind, want = _reference(raw)
         assert kind == "ok", raw
         assert repr(fast) == repr(want), raw  # same values, same types (NaN-safe)
-        assert twin is not engine.SLOW_PATH, raw  # the twin would have answered too
+        assert twin is not SLOW_PATH, raw  # the twin would have answered too
         assert repr(twin) == repr(fast)
-    elif twin is not engine.SLOW_PATH:
+    elif twin is not SLOW_PATH:
         # only nesting the C guard does not vouch for (deeper than its limit) may differ
         assert raw.count(b"[") + raw.count(b"{") > 200, raw
     return fast
@@ -83,11 +101,55 @@ def _check(raw: bytes) -> Any:
         (b'{"a":1}  ', True),
         (b'{"a":1} x', False),
         (b'{"":1,"":2}', False),
+        (b'{"z": -0, "y": [-0, 0, -0.0]}', True),  # -0 an int (0), -0.0 a float
+        (b'{"a": "\\u0000\\"\\\\\\/\\b\\f\\n\\r\\t"}', True),  # every escape
+        (b'{"a": 1, "b": {"a": 1}}', True),  # (the same key in another object)
+        (b'{"a": 1, "a\\u0000": 2}', True),  # (a different key)
+        (b'{"\\ud83d\\ude00": 1, "\xf0\x9f\x98\x80": 2}', False),  # an escaped pair
+        (b'{"s": "\\udc00\\ud800"}', False),  # a reversed pair: two lone surrogates
+        (b"\xff\xfe{\x00}\x00", False),  # UTF-16 with its mark
+        (b'{"n": 99999999999999999999999999999e-5}', False),
     ],
 )
 def test_cases(raw: bytes, answers: bool) -> None:
     got = _check(raw)
-    assert (got is not engine.SLOW_PATH) is answers
+    assert (got is not SLOW_PATH) is answers
+
+
+_HOSTILE = [
+    b'{"a": 1, "a": 2}',
+    b'{"a": 1, "\\u0061": 2}',
+    b'{"a\\u003a": 1, "a:": 2}',
+    b'{"n": 18446744073709551616, "m": -0, "f": -0.0}',
+    b'{"s": "\\ud800"}',
+    b'{"s": "\\udc00\\ud800"}',
+    b"\xef\xbb\xbf{}",
+    b'{"x": NaN, "y": Infinity}',
+    b'{"f": 1e400}',
+    b'{"bad": }',
+    b"[" * 210 + b"]" * 210,
+    b"[" * 5000 + b"]" * 5000,
+    b'{"a": "x:y", "b": [1, 2.5, null]}',
+]
+
+
+@pytest.mark.parametrize("raw", _HOSTILE)
+def test_parse_json_answers_the_same_without_the_c_guard(raw: bytes, monkeypatch) -> None:
+    """`engine.parse_json` through `jsonread.loads_fast` gives the same value or the same
+    message with the C guard and with its Python twin (a build without the extension)."""
+
+    def answer() -> list[tuple[str, str]]:
+        out = []
+        for data in (raw, raw.decode("utf-8", "surrogatepass")):  # (bytes and str)
+            try:
+                out.append(("ok", repr(engine.parse_json(data, what="t", limit=1 << 20))))
+            except engine.InputError as exc:
+                out.append(("error", str(exc)))
+        return out
+
+    with_c = answer()
+    monkeypatch.setattr(jsonread, "native_json_guard", None)
+    assert answer() == with_c
 
 
 def test_nesting() -> None:
@@ -95,7 +157,7 @@ def test_nesting() -> None:
         for raw in (b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth):
             got = _check(raw)
             if depth <= 199 or depth >= 255:  # (in between: the guard's limit, 200 levels)
-                assert (got is not engine.SLOW_PATH) is (depth <= 199)
+                assert (got is not SLOW_PATH) is (depth <= 199)
 
 
 def test_a_document_that_is_not_what_orjson_makes_is_refused() -> None:
