@@ -9,7 +9,7 @@
  *   jcs_cuts, jcs_digests: integrity.canonical_cuts_reference and the plain JCS + SHA-256 of
  *     check 3 (rfc8785 the reference): the canonical cut 2.6 against 7.6 us a credential;
  *     differential test tests/credential/test_native_jcs.py.
- *   json_guard: verifier.engine.parse_json_fast_python (orjson's parse refuses duplicate keys
+ *   json_guard: credential.jsonread.vouches_python (orjson's parse refuses duplicate keys
  *     as json does): 6.9 against 8.8 us a credential; tests/verifier/test_json_guard.py.
  *   merkle_root: merkle.root_from_inclusion_reference (check 4's RFC 9162 loop): 1.9 against
  *     8.8 us a credential; tests/credential/test_native_merkle.py.
@@ -411,7 +411,7 @@ static PyObject *jcs_digests(PyObject *self, PyObject *args) {
 /* ---------------------------------------------------------------------------------------------
  * json_guard(raw, doc) -> bool: whether ``doc`` (orjson.loads(raw)) is provably what the
  * duplicate-refusing reference parse (json.loads with object_pairs_hook) gives for ``raw``: the
- * C twin of the checks in verifier/engine.py's `parse_json_fast_python`. True only when
+ * C twin of the checks in credential/jsonread.py's `vouches_python`. True only when
  *   - ``raw`` holds no escaped colon (\u003a, \u003A) and no run of 19 or more ASCII digits (an
  *     integer orjson may have read as a float), and
  *   - the colons of ``raw`` are as many as the members of every object of ``doc`` plus the
