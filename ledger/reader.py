@@ -208,6 +208,17 @@ class RegistryReader(RegistryViews):
         """``eth_chainId``."""
         return int(self._request("eth_chainId", []), 16)
 
+    def chain_id_at(self, number: int) -> tuple[int, object]:
+        """The chain id and the hash of block ``number`` asked in one request, so one endpoint
+        answers both (``eth_chainId``, ``eth_getBlockByNumber``): a caller that read at a block
+        whose hash it knows tells by the hash whether this chain id is that block's chain's (the
+        hash as answered: a ``0x`` string, or anything else from a node that has no such block)."""
+        chain_id, header = self.batch(
+            [("eth_chainId", []), ("eth_getBlockByNumber", [hex(number), False])]
+        )
+        found = int(chain_id, 16) if isinstance(chain_id, str) else int(chain_id)
+        return found, header.get("hash") if isinstance(header, dict) else None
+
     def block_number(self) -> int:
         """``eth_blockNumber``."""
         return int(self._request("eth_blockNumber", []), 16)

@@ -154,8 +154,8 @@ class ChainReader(Protocol):
         """``verify_credential`` of each query (its five ``bytes32`` arguments), all at one block."""
         ...
 
-    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-        """The results of several JSON-RPC calls sent as one request (to one endpoint)."""
+    def chain_id_at(self, number: int) -> tuple[int, object]:
+        """The chain id and the hash of block ``number``, asked in one request to one endpoint."""
         ...
 
     def close(self) -> None:
@@ -630,10 +630,7 @@ class Verifier:
         if found is not None:
             return found
         number = int(verdict.block_number)
-        chain_id, header = self.reader.batch(
-            [("eth_chainId", []), ("eth_getBlockByNumber", [hex(number), False])]
-        )
-        there = header.get("hash") if isinstance(header, dict) else None
+        found, there = self.reader.chain_id_at(number)
         if not key or not isinstance(there, str) or there.lower() != checks.hex0x(key):
             raise ChainUnavailable(
                 f"block {number} {checks.hex0x(key)}, which the verification view was read at, "
@@ -641,7 +638,6 @@ class Verifier:
                 "endpoint changed between the read and the question of its chain id, and the "
                 "chain the credential was read on cannot be told"
             )
-        found = int(chain_id, 16) if isinstance(chain_id, str) else int(chain_id)
         if len(self._chain_ids) >= 1024:  # the oldest block out (not all: a request of
             try:  # another thread may be finishing a read it just confirmed)
                 del self._chain_ids[next(iter(self._chain_ids))]

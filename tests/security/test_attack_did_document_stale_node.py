@@ -25,10 +25,14 @@ from fastapi.testclient import TestClient
 
 from talentproof.credential.keys import Ed25519PublicKey
 from talentproof.ledger.nodes import anvil
-from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
+from tests.issuer.conftest import client, make_service, service  # noqa: F401
 from tests.issuer.issuer_helpers import onboard, operator_headers
 from tests.issuer.test_institution_state import _governance
-from tests.security.test_attack_status_list_stale_node import BOUND, _rpc
+from tests.security.test_attack_status_list_stale_node import (  # noqa: F401
+    BOUND,
+    _rpc,
+    issuer_chain,
+)
 from tests.security.test_did_document_follows_the_chain import asserting, methods
 
 pytestmark = pytest.mark.integration
