@@ -600,6 +600,7 @@ class Network:
         start_block: int | None = None
         sealing = False
         nudged_at = 0.0
+        signers_top, signers_since = -2, 0.0  # the signers' highest block, since when
         missing = "no node answered yet"
         while True:
             for name, proc in self.processes.items():
@@ -653,6 +654,19 @@ class Network:
                         if nudged_at:
                             self.reconnect(first_rpc, self.signers)
                         nudged_at = now
+                    top = max(heads.values(), default=-1)
+                    if top != signers_top:
+                        signers_top, signers_since = top, now
+                    elif top < start_block + 2 and now - signers_since > NUDGE_AFTER_S:
+                        # The signers themselves stopped, at one height (seen under heavy load:
+                        # 2 and 3 signers at block 1 for 120 s): a block one of them sealed did
+                        # not reach another, each now holding a block of that height and Clique
+                        # forbidding it the next ("signed recently"). A new handshake among
+                        # them lets each learn the heavier (in-turn) chain and import it.
+                        for node in self.signers:
+                            others = [p for p in self.signers if p.name != node.name]
+                            self.reconnect(node.name, others)
+                        signers_since = now
                 else:
                     self.client = str(rpc_call(self.rpc_url, "web3_clientVersion"))
                     return
