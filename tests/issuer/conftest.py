@@ -24,23 +24,28 @@ from .issuer_helpers import settings_env
 _slugs = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def issuer_chain(anvil_node: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The session's Anvil (tests/conftest.py) with a TalentProofRegistry for the issuer tests."""
+def deployed_chain(node: Any, base: Path) -> dict[str, Any]:
+    """``node`` with a TalentProofRegistry deployed by its first key, as the issuer tests read
+    it (the deployment record saved in ``base``)."""
     from talentproof.ledger.deploy import deploy_registry
 
-    base = tmp_path_factory.mktemp("issuer-chain")
-    deployment = deploy_registry(anvil_node.rpc_url, anvil_node.private_keys[0])
+    deployment = deploy_registry(node.rpc_url, node.private_keys[0])
     record = base / "deployment.json"
     deployment.save(record)
     return {
-        "rpc_url": anvil_node.rpc_url,
-        "governor_key": anvil_node.private_keys[0],
+        "rpc_url": node.rpc_url,
+        "governor_key": node.private_keys[0],
         "deployment_file": record,
         "chain_id": deployment.chain_id,
         "registry": deployment.registry,
-        "node": anvil_node,
+        "node": node,
     }
+
+
+@pytest.fixture(scope="session")
+def issuer_chain(anvil_node: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The session's Anvil (tests/conftest.py) with a TalentProofRegistry for the issuer tests."""
+    return deployed_chain(anvil_node, tmp_path_factory.mktemp("issuer-chain"))
 
 
 @pytest.fixture

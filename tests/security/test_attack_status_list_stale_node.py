@@ -25,7 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from talentproof.ledger.nodes import anvil
-from tests.issuer.conftest import client, make_service, service  # noqa: F401
+from tests.issuer.conftest import client, deployed_chain, make_service, service  # noqa: F401
 from tests.issuer.issuer_helpers import onboard
 from tests.issuer.test_institution_state import _governance
 from tests.security.test_attack_status_list_served_stale import _bit, _index, _issue
@@ -41,20 +41,8 @@ def issuer_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     """A chain of these tests' own, with a TalentProofRegistry: its state is copied to the stale
     node over JSON-RPC (``anvil_dumpState``), which Anvil refuses as an invalid request past its
     request size; the session's shared chain grows with the whole suite."""
-    from talentproof.ledger.deploy import deploy_registry
-
     with anvil() as node:
-        deployment = deploy_registry(node.rpc_url, node.private_keys[0])
-        record = tmp_path_factory.mktemp("stale-node-chain") / "deployment.json"
-        deployment.save(record)
-        yield {
-            "rpc_url": node.rpc_url,
-            "governor_key": node.private_keys[0],
-            "deployment_file": record,
-            "chain_id": deployment.chain_id,
-            "registry": deployment.registry,
-            "node": node,
-        }
+        yield deployed_chain(node, tmp_path_factory.mktemp("stale-node-chain"))
 
 
 def _rpc(url: str, method: str, params: list[Any]) -> Any:
