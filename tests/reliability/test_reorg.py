@@ -17,6 +17,12 @@ from tests.reliability.rollback_helpers import Stack, final_check, rpc, start_st
 
 pytestmark = pytest.mark.integration
 
+#: Each ``stack.issue(n)`` must make exactly one batch (one anchor, one block): the tests name
+#: the blocks and count the re-checked anchors. With the helpers' 0.2 s batch wait, the n POSTs
+#: of a loaded machine may span two batches; a batch of exactly n leaves closes at the n-th
+#: credential instead, and the wait (a bound, never reached) cannot close one earlier.
+ONE_BATCH_WAIT_S = 600
+
 
 def _batch(stack: Stack, cred_id: str) -> dict[str, object]:
     r = httpx.get(
@@ -30,7 +36,7 @@ def _batch(stack: Stack, cred_id: str) -> dict[str, object]:
 
 
 def test_reorganisation_dropping_an_anchor_reanchors_it_once(tmp_path: Path) -> None:
-    stack = start_stack(tmp_path)
+    stack = start_stack(tmp_path, batch_max_leaves=10, batch_max_wait_s=ONE_BATCH_WAIT_S)
     try:
         first = stack.issue(10, "first")
         wait_for("the first credentials anchored", stack.drained)
@@ -83,7 +89,9 @@ def test_reorganisation_dropping_an_anchor_reanchors_it_once(tmp_path: Path) -> 
 
 
 def test_anchor_is_final_only_after_the_configured_confirmations(tmp_path: Path) -> None:
-    stack = start_stack(tmp_path, confirmations=3)
+    stack = start_stack(
+        tmp_path, confirmations=3, batch_max_leaves=5, batch_max_wait_s=ONE_BATCH_WAIT_S
+    )
     try:
         ids = stack.issue(5, "confirmations")
         mined = wait_for(
