@@ -159,6 +159,12 @@ def post_bulk_job(
     return str(r.json()["id"])
 
 
+#: A bound on waiting for a service's background work (a ledger watch's refresh every 2 s, a
+#: worker's commit) on a loaded 2-core machine; never a performance figure: a pass ends when the
+#: condition holds, only a failure waits it out.
+BACKGROUND_WAIT_S = 120.0
+
+
 def until(predicate: Callable[[], Any], timeout: float, step: float = 0.1) -> Any:
     """``predicate``'s first true value, asked every ``step`` seconds; its last (false) value once
     ``timeout`` seconds have passed (a service's background refresh, a worker's commit)."""

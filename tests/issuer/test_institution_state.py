@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from .issuer_helpers import bearer, degree_request, onboard, operator_headers, until
+from .issuer_helpers import (
+    BACKGROUND_WAIT_S,
+    bearer,
+    degree_request,
+    onboard,
+    operator_headers,
+    until,
+)
 
 _WAITING = re.compile(
     r"^waiting: the institution is suspended on the ledger since "
@@ -108,7 +115,7 @@ def test_issuance_refused_from_the_background_read_on_every_path(client, issuer_
         "/credentials", headers=bearer(token), json=degree_request()
     ).status_code == (202)
     gov.suspend_issuer(inst["chain_issuer_id"])
-    refused = until(lambda: _issue_answer(client, token, 403), 20.0)
+    refused = until(lambda: _issue_answer(client, token, 403), BACKGROUND_WAIT_S)
     assert refused, "the suspension never reached issuance"
     assert refused.json()["error"] == "institution_suspended"
     assert f"issuer {inst['chain_issuer_id']}" in refused.json()["message"]
@@ -128,7 +135,9 @@ def test_issuance_refused_from_the_background_read_on_every_path(client, issuer_
     assert bulk.status_code == 403 and bulk.json()["error"] == "institution_suspended"
 
     gov.remove_issuer(inst["chain_issuer_id"])
-    removed = until(lambda: _issue_answer(client, token, 403, "institution_removed"), 20.0)
+    removed = until(
+        lambda: _issue_answer(client, token, 403, "institution_removed"), BACKGROUND_WAIT_S
+    )
     assert removed, "the removal never reached issuance"
     assert "removed on the ledger" in removed.json()["message"]
 
@@ -166,7 +175,9 @@ def test_ledger_unreachable_issuance_is_accepted_and_queued(
         assert "ledger unavailable" in r.json()["anchoring"] or r.json()["anchoring"] == "queued"
 
         service.ledger_watch.refresh_once()  # the other process records the suspension
-        refused = until(lambda: _issue_answer(down, token, 403, "institution_suspended"), 5.0)
+        refused = until(
+            lambda: _issue_answer(down, token, 403, "institution_suspended"), BACKGROUND_WAIT_S
+        )
         assert refused, "the recorded suspension never reached the offline service"
         assert "suspended on the ledger" in refused.json()["message"]
 

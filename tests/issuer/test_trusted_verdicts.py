@@ -30,6 +30,7 @@ from talentproof.credential.examples import PERSON
 from talentproof.issuer.bulk import BulkRunner
 
 from .issuer_helpers import (
+    BACKGROUND_WAIT_S,
     PERSON_CSV_HEADER,
     PERSON_CSV_ROW,
     bearer,
@@ -308,7 +309,17 @@ def test_frozen_ledger_status_changes_are_queued_and_applied_in_order(
             issued = client.post("/credentials", headers=bearer(token), json=degree_request())
             assert issued.status_code == 202  # issuance is queued as before
 
-            time.sleep(2.5)  # the background probes now fail against the frozen node
+            def probed_down() -> dict[str, Any] | None:
+                """/readyz once the background probes have failed against the frozen node
+                (each answer fast, as before and after)."""
+                started = time.monotonic()
+                ready = client.get("/readyz")
+                assert ready.status_code == 200 and time.monotonic() - started < 3.0
+                body: dict[str, Any] = ready.json()
+                return body if body["chain"]["available"] is False else None
+
+            body = until(probed_down, BACKGROUND_WAIT_S, step=0.25)
+            assert body, "/readyz never saw the frozen node"
             for _ in range(3):
                 started = time.monotonic()
                 ready = client.get("/readyz")
@@ -341,7 +352,9 @@ def test_frozen_ledger_status_changes_are_queued_and_applied_in_order(
             assert status_a["revoked"] is True and status_a["revocationReason"] == "first"
             assert status_b["revoked"] is True and status_b["revocationReason"] == "third"
             assert [ch["action"] for ch in status_b["statusChanges"]] == ["suspend", "revoke"]
-            assert until(lambda: client.get("/readyz").json()["status"] == "ready", 20)
+            assert until(
+                lambda: client.get("/readyz").json()["status"] == "ready", BACKGROUND_WAIT_S
+            )
     finally:
         proxy.close()
 

@@ -19,7 +19,14 @@ from fastapi.testclient import TestClient
 
 from talentproof.credential.keys import Ed25519PublicKey
 from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
-from tests.issuer.issuer_helpers import bearer, degree_request, onboard, operator_headers, until
+from tests.issuer.issuer_helpers import (
+    BACKGROUND_WAIT_S,
+    bearer,
+    degree_request,
+    onboard,
+    operator_headers,
+    until,
+)
 from tests.issuer.test_operator_withdraw_follows_the_chain import _governance
 
 pytestmark = pytest.mark.integration
@@ -46,7 +53,7 @@ def test_attack_signing_with_a_key_governance_revoked_on_the_ledger(
         r = client.post("/credentials", headers=headers, json=degree_request())
         return r if r.status_code == 409 else None
 
-    r = until(refused, 20)
+    r = until(refused, BACKGROUND_WAIT_S)
     assert r, "POST /credentials still signs with a key the ledger revoked"
     message = r.json()["message"]
     assert "revoked" in message and "signing-keys/rotate" in message, message
@@ -66,7 +73,7 @@ def test_attack_signing_with_a_key_governance_revoked_on_the_ledger(
             == 202
             else None
         ),
-        10,
+        BACKGROUND_WAIT_S,
     )
     assert r, "no issuance after the rotation"
     fresh = [k for k in _keys(client, slug) if k["active"]]
@@ -91,7 +98,9 @@ def test_attack_running_bulk_job_of_a_key_the_ledger_revoked_stops(
     (key,) = _keys(client, slug)
     raw = Ed25519PublicKey.from_multibase(key["publicKeyMultibase"]).raw
     _governance(issuer_chain).revoke_signing_key(inst["chain_issuer_id"], raw)
-    assert until(lambda: not _keys(client, slug)[0]["active"], 20), "the key was not retired"
+    assert until(lambda: not _keys(client, slug)[0]["active"], BACKGROUND_WAIT_S), (
+        "the key was not retired"
+    )
     runner.run_pending()
     status = _job(client, token, revoked)
     assert status["state"] == "failed" and "revoked on the ledger" in status["error"], status

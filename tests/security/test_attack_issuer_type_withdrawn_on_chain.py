@@ -19,7 +19,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
-from tests.issuer.issuer_helpers import bearer, degree_request, onboard, operator_headers, until
+from tests.issuer.issuer_helpers import (
+    BACKGROUND_WAIT_S,
+    bearer,
+    degree_request,
+    onboard,
+    operator_headers,
+    until,
+)
 from tests.issuer.test_oid4vci import offer_request
 from tests.issuer.test_operator_withdraw_follows_the_chain import _governance
 from tests.issuer.test_vc_api import vc_degree
@@ -40,7 +47,9 @@ def test_attack_issuing_a_type_governance_withdrew_on_the_ledger(
         r = client.post("/credentials", headers=headers, json=degree_request())
         return r.status_code == 403
 
-    assert until(refused, 15), "POST /credentials still signs a degree the ledger withdrew"
+    assert until(refused, BACKGROUND_WAIT_S), (
+        "POST /credentials still signs a degree the ledger withdrew"
+    )
     r = client.post("/credentials", headers=headers, json=degree_request())
     assert r.status_code == 403 and "DegreeCredential" in r.json()["message"], r.text
     r = client.post(
