@@ -14,8 +14,9 @@ every later verification on that page sent applicant 1's codes too:
 - applicant 2's own code scanned: it was judged together with applicant 1's, so an honest
   applicant's degree came back INVALID ("not one applicant", check 11).
 
-Each verification now sends what was scanned for it and no more: the page forgets the scanned
-codes (and their list) once it sends them.
+The QR pictures chosen in the upload field were sent again the same way. Each verification now
+sends what was given for it and no more: the page forgets the scanned codes (and their list) and
+the chosen files once it sends them.
 
 Linux Chromium has no ``BarcodeDetector`` (the Shape Detection API): the test gives the page one
 that reports the codes the test shows the camera, one frame at a time, over Chromium's fake
@@ -32,7 +33,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from talentproof.credential.qr import encode_payload
+from talentproof.credential.qr import encode_payload, render_png
 from tests.chainkit import DEGREE, OTHER_PERSON, dlt_expert_credentials, holder, issue
 from tests.pages import chromium_open, verifier_service
 
@@ -150,3 +151,31 @@ def test_the_next_applicants_code_is_judged_alone(vchain: Any, server: str, brow
     outcome, name = _verify(browser, wait)
     assert (outcome, name) == ("VALID_NOT_MET", OTHER_PERSON["name"]), (outcome, name)
     assert len(browser.find_elements(By.CSS_SELECTOR, "#scanned li")) == 0
+
+
+def test_the_previous_applicants_files_are_not_sent_for_the_next(
+    vchain: Any, server: str, browser: Any, tmp_path: Any
+) -> None:
+    """Applicant 1's QR pictures, chosen and verified (VALID_MEETS); applicant 2's degree
+    scanned next: judged alone (VALID_NOT_MET), the files not sent again."""
+    creds = dlt_expert_credentials(vchain, holder().public_key.did_key)
+    paths = []
+    for label, cred in creds.items():
+        path = tmp_path / f"{label}.png"
+        path.write_bytes(render_png(encode_payload(cred)))
+        paths.append(str(path))
+    browser.get(server + "/")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: len(Select(d.find_element(By.ID, "profession")).options) > 1)
+    Select(browser.find_element(By.ID, "profession")).select_by_value("hk-dlt-expert")
+    browser.find_element(By.ID, "files").send_keys("\n".join(paths))
+    assert _verify(browser, wait) == ("VALID_MEETS", "CHAN Tai Man")
+    second = issue(
+        vchain,
+        vchain.issuers["University of Hong Kong"],
+        DEGREE,
+        holder().public_key.did_key,
+        person=OTHER_PERSON,
+    )
+    assert _scan(browser, wait, [encode_payload(second)]).startswith("Scanned.")
+    assert _verify(browser, wait) == ("VALID_NOT_MET", OTHER_PERSON["name"])

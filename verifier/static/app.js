@@ -327,10 +327,11 @@ async function submit(event) {
   const form = new FormData();
   for (const f of files) form.append("files", f, f.name);
   scanned.forEach((p) => form.append("payloads", p));
-  // the codes scanned were this verification's: the next one (the next applicant's) sends only
-  // what is scanned for it, never an earlier applicant's codes again (nothing else empties them)
+  // the codes scanned and the files chosen were this verification's: the next one (the next
+  // applicant's) sends only what is given for it, never an earlier applicant's again
   scanned.length = 0;
   document.getElementById("scanned").replaceChildren();
+  document.getElementById("files").value = "";
   const profession = document.getElementById("profession").value;
   if (profession) form.append("profession", profession);
   const asOf = document.getElementById("as-of").value;
