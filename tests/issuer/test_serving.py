@@ -405,7 +405,12 @@ def test_serve_runs_http_processes_beside_one_worker_and_reports_all(
                 break
             assert time.monotonic() < deadline, states
             time.sleep(0.5)
-        text = httpx.get(f"{url}/metrics", timeout=30).text
+        while True:  # the worker counts a batch just after recording it anchored
+            text = httpx.get(f"{url}/metrics", timeout=30).text
+            if _metric(text, "talentproof_issuer_credentials_anchored_total") >= 12:
+                break
+            assert time.monotonic() < deadline, text
+            time.sleep(0.5)
         assert _metric(text, "talentproof_issuer_credentials_issued_total") == 12
         assert _metric(text, "talentproof_issuer_credentials_anchored_total") == 12
         assert 'talentproof_issuer_gc_collections_total{generation="0",pid=' in text

@@ -215,7 +215,7 @@ def test_page_makes_a_key_and_keeps_it(browser: Any, page_url: str) -> None:
     browser.find_element(By.ID, "key-create").click()
     from selenium.webdriver.support.ui import WebDriverWait
 
-    did = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "did").text)
+    did = WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "did").text)
     assert did.startswith("did:key:z6Mk")
     stored = run_js(
         browser,
@@ -236,7 +236,7 @@ def test_page_makes_a_key_and_keeps_it(browser: Any, page_url: str) -> None:
     browser.find_element(By.ID, "doc-number").send_keys("A123456(7)")
     browser.find_element(By.ID, "commit").click()
     shown = json.loads(
-        WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "commitment").text)
+        WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "commitment").text)
     )
     assert shown == {
         "documentType": "HKID",

@@ -126,7 +126,7 @@ def holding_a_degree(browser: Any, page_url: str, institution: Institution) -> N
     loaded(browser, page_url)
     if browser.find_element(By.ID, "key-create").is_displayed():
         browser.find_element(By.ID, "key-create").click()
-    did = WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "did").text)
+    did = WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "did").text)
     degree = issue(
         "degree",
         did,
