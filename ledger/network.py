@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -78,12 +79,15 @@ PIDS_FILE = "pids.json"
 PASSWORD_FILE = "password"
 GENESIS_FILE = "genesis.json"
 #: `Network.wait_ready` reconnects the first RPC node to the signers when it has stayed behind
-#: them this long once they were two blocks on (geth's own sync cycle is 10 s).
+#: them this long once they were two blocks on (geth's own sync cycle is 10 s), and a signer on
+#: a lighter chain to those on the heaviest when no signer's head has moved for this long.
 NUDGE_AFTER_S = 15.0
 INITIAL_BASE_FEE = 1_000_000_000  # London's initial base fee (1 gwei), written in the genesis
 _IPC_PATH_MAX = 100  # sun_path is 108 bytes
 
 Role = Literal["signer", "rpc"]
+
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -600,7 +604,8 @@ class Network:
         start_block: int | None = None
         sealing = False
         nudged_at = 0.0
-        signers_top, signers_since = -2, 0.0  # the signers' highest block, since when
+        signers_tips: dict[str, tuple[int, int, str]] = {}  # the signers' heads
+        signers_since = 0.0  # since when they are those
         missing = "no node answered yet"
         while True:
             for name, proc in self.processes.items():
@@ -654,18 +659,18 @@ class Network:
                         if nudged_at:
                             self.reconnect(first_rpc, self.signers)
                         nudged_at = now
-                    top = max(heads.values(), default=-1)
-                    if top != signers_top:
-                        signers_top, signers_since = top, now
-                    elif top < start_block + 2 and now - signers_since > NUDGE_AFTER_S:
-                        # The signers themselves stopped, at one height (seen under heavy load:
-                        # 2 and 3 signers at block 1 for 120 s): a block one of them sealed did
-                        # not reach another, each now holding a block of that height and Clique
-                        # forbidding it the next ("signed recently"). A new handshake among
-                        # them lets each learn the heavier (in-turn) chain and import it.
-                        for node in self.signers:
-                            others = [p for p in self.signers if p.name != node.name]
-                            self.reconnect(node.name, others)
+                    tips = self._tips(self.signers)
+                    if tips != signers_tips:
+                        signers_tips, signers_since = tips, now
+                    elif now - signers_since > NUDGE_AFTER_S:
+                        # The signers stopped, none going on (seen under load: 2 and 3 signers
+                        # at block 1 for 120 s): a signer that had not started sealing yet
+                        # threw away the block another sealed ("Syncing, discarded propagated
+                        # block"), sealed its own of that height, and Clique forbids each the
+                        # next ("signed recently"); the broadcast told it only the parent's total
+                        # difficulty, so no sync towards the heavier chain starts. A new
+                        # handshake with the signers of the heaviest chain tells it theirs.
+                        self.rejoin_heaviest(tips)
                         signers_since = now
                 else:
                     self.client = str(rpc_call(self.rpc_url, "web3_clientVersion"))
@@ -686,6 +691,48 @@ class Network:
             with contextlib.suppress(OSError, ValueError, NodeError):
                 heads[node.name] = int(self.call(node.name, "eth_blockNumber"), 16)
         return heads
+
+    def _tips(self, nodes: list[NodeLayout]) -> dict[str, tuple[int, int, str]]:
+        """The head of each of `nodes` that answers: (total difficulty, number, hash)."""
+        tips = {}
+        for node in nodes:
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError, NodeError):
+                head = self.call(node.name, "eth_getBlockByNumber", ["latest", False])
+                tips[node.name] = (
+                    int(head["totalDifficulty"], 16),
+                    int(head["number"], 16),
+                    str(head["hash"]),
+                )
+        return tips
+
+    def rejoin_heaviest(self, tips: dict[str, tuple[int, int, str]] | None = None) -> list[str]:
+        """Each signer whose chain is lighter than another signer's drops the signers holding the
+        heaviest chain and dials them again (`reconnect`): the handshake tells it their total
+        difficulty, and geth syncs towards a peer that has more. Only those links change: a
+        sync under way on another stays. Returns the names reconnected (logged). Signers tied
+        on the heaviest total difficulty are left as they are: at block 1 that cannot happen
+        while every signer seals, as the in-turn signer's block 1 weighs more than the others'
+        and, if it imported another's instead, it may seal block 2."""
+        tips = self._tips(self.signers) if tips is None else tips
+        if not tips:
+            return []
+        best = max(td for td, _, _ in tips.values())
+        holders = [n for n in self.signers if n.name in tips and tips[n.name][0] == best]
+        behind = [n.name for n in self.signers if n.name in tips and tips[n.name][0] < best]
+        if behind:
+            _logger.warning(
+                "network %s: signers stopped on different chains (%s); %s reconnected to %s, "
+                "which hold the heaviest",
+                self.directory,
+                ", ".join(
+                    f"{n} block {number} {h[:10]} td {td}" for n, (td, number, h) in tips.items()
+                ),
+                ", ".join(behind),
+                ", ".join(n.name for n in holders),
+            )
+        for name in behind:
+            self.reconnect(name, holders)
+        return behind
 
     def reconnect(self, name: str, peers: list[NodeLayout]) -> None:
         """`name` drops each of `peers` and dials it again (a new handshake: a new chance to
