@@ -12,6 +12,9 @@
  * offline(document) -> (credential, chainId, registry, merkleRoot, leafIndex, treeSize, path,
  *                       key, verificationMethod, created, credentialHash) or None
  *
+ * (Also check 2's schema for the plain form, `form_kind`, `validation.validate_credential`'s C
+ * twin: described where it is defined below; tests/credential/test_native_schema_form.py.)
+ *
  * A strict recognizer: it answers only for a document of exactly the shape TalentProof's issuer
  * writes, whose checks 1 (anchor split), 3 (eddsa-jcs-2022 signature) and 4 (Merkle inclusion)
  * all pass, and None for anything else: the Python checks (verifier/checks.py: parse,
@@ -53,6 +56,8 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "native_patterns.h" /* pattern_ok, code_points (check 2's string patterns) */
 
 typedef int (*sign_open_fn)(unsigned char *m, unsigned long long *mlen, const unsigned char *sm,
                             unsigned long long smlen, const unsigned char *pk);
@@ -393,6 +398,283 @@ done:
     return out;
 }
 
+/* ---- check 2: the credential's JSON Schema (and validate_credential's rules) in C ------------- */
+
+/* form_kind(document) -> kind or None: `validation.validate_credential`'s fast twin (with no
+ * ``today``) for the plain form every issued credential has. It answers the kind only when it
+ * can show that the Python path accepts the document: check_vc_structure (a non-empty @context
+ * whose first entry is the VC 2.0 context, a type list of exactly "VerifiableCredential" and
+ * the kind, validFrom
+ * and validUntil real instants in order), no lone surrogate in any text or key, the kind (the
+ * type list's last entry) one set_forms() was given, its JSON Schema (the compiled form below,
+ * checked here against the parsed document), a subject "name" without control characters or
+ * line breaks; the holder's did:key is left to the caller (`is_holder_did`). Anything else,
+ * invalid or only unusual (a number, a boolean or null anywhere, a subclass, a dateTimeStamp not
+ * of the form YYYY-MM-DDTHH:MM:SSZ, a doubtful character where a pattern looks, a member the
+ * schema leaves open holding an object), is None: then the Python path (jsonschema-rs and the
+ * rules in Python) decides and words every refusal. It never answers "invalid".
+ *
+ * set_forms({kind: form}): the kinds' schemas compiled by `validation.native_form` (nested
+ * tuples; None where a schema uses anything this does not check as jsonschema-rs does):
+ *   (0, keys, forms, required_mask, closed)  an object: keys (str) with their forms; closed:
+ *                                            additionalProperties false
+ *   (1, min, max, pattern)                   a string: min/max code points (-1: none), pattern
+ *                                            a NATIVE_PATTERNS code or P_DATETIME (0: none)
+ *   (2, values)                              one of these strings (enum, const)
+ *   (3, min, max, items)                     an array of min..max (-1: none) items
+ *   (4, min, prefix, contains)               an array of at least min strings starting with
+ *                                            the prefix's, holding ``contains`` (None: any)
+ *   (5, string, object, array)               oneOf whose branches are told apart by their JSON
+ *                                            type (None: no branch of that type)
+ *   (6,)                                     any value (a required member an open object names
+ *                                            without a schema; the value is plain JSON text) */
+static PyObject *forms = NULL; /* exact dict: kind (str) -> form */
+static PyObject *s_valid_from, *s_valid_until, *s_subject, *s_name, *s_id, *s_vc, *s_vc2;
+
+#define FORM_DEPTH 24
+
+/* (the UTF-8 of an exact str, or 0: a lone surrogate, which no UTF-8 holds) */
+static int utf8_of_text(PyObject *o, const char **u, Py_ssize_t *n) {
+    *u = PyUnicode_AsUTF8AndSize(o, n);
+    if (*u == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+/* plain JSON text of strings only: exact dicts with exact str keys, exact lists and exact str,
+ * every text and key without a lone surrogate (so `refuse_lone_surrogates` finds none) */
+static int plain_texts(PyObject *o, int depth) {
+    const char *u;
+    Py_ssize_t n;
+    if (depth > FORM_DEPTH) return 0;
+    if (PyUnicode_CheckExact(o)) return utf8_of_text(o, &u, &n);
+    if (PyList_CheckExact(o)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(o); i++)
+            if (!plain_texts(PyList_GET_ITEM(o, i), depth + 1)) return 0;
+        return 1;
+    }
+    if (PyDict_CheckExact(o)) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(o, &pos, &key, &value))
+            if (!PyUnicode_CheckExact(key) || !utf8_of_text(key, &u, &n) ||
+                !plain_texts(value, depth + 1))
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int days_in(int year, int month) {
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) return 29;
+    return days[month - 1];
+}
+
+/* YYYY-MM-DDTHH:MM:SSZ naming a real instant (year 1-9999, a calendar date, 00-23 hours):
+ * matches the schemas' dateTimeStamp pattern and `integrity.parse_datetime` reads it */
+static int dts_form(const unsigned char *s, Py_ssize_t n) {
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    if (n != 20) return 0;
+    for (int i = 0; i < 20; i++) {
+        if (shape[i] == 'd') {
+            if (s[i] < '0' || s[i] > '9') return 0;
+        } else if (s[i] != (unsigned char)shape[i])
+            return 0;
+    }
+#define D2(i) ((s[i] - '0') * 10 + (s[i + 1] - '0'))
+    int year = D2(0) * 100 + D2(2), month = D2(5), day = D2(8);
+    if (year < 1 || month < 1 || month > 12 || day < 1 || day > days_in(year, month)) return 0;
+    return D2(11) <= 23 && D2(14) <= 59 && D2(17) <= 59;
+#undef D2
+}
+
+static int int_of(PyObject *t, Py_ssize_t i, Py_ssize_t *out) {
+    PyObject *o = PyTuple_GET_ITEM(t, i);
+    if (!PyLong_CheckExact(o)) return 0;
+    *out = PyLong_AsSsize_t(o);
+    if (*out == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 when ``v`` (plain_texts) is valid under ``form``, 0 when not or not shown (declined) */
+static int form_ok(PyObject *form, PyObject *v, int depth) {
+    Py_ssize_t kind, lo, hi, pattern, mask, closed;
+    if (depth > FORM_DEPTH || !PyTuple_CheckExact(form) || PyTuple_GET_SIZE(form) < 1) return 0;
+    if (!int_of(form, 0, &kind)) return 0;
+    Py_ssize_t size = PyTuple_GET_SIZE(form);
+    switch (kind) {
+    case 0: {
+        if (size != 5 || !PyDict_CheckExact(v)) return 0;
+        PyObject *keys = PyTuple_GET_ITEM(form, 1), *subs = PyTuple_GET_ITEM(form, 2);
+        if (!PyTuple_CheckExact(keys) || !PyTuple_CheckExact(subs) ||
+            PyTuple_GET_SIZE(keys) != PyTuple_GET_SIZE(subs) || PyTuple_GET_SIZE(keys) > 62 ||
+            !int_of(form, 3, &mask) || !int_of(form, 4, &closed))
+            return 0;
+        Py_ssize_t found = 0;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(keys); i++) {
+            PyObject *key = PyTuple_GET_ITEM(keys, i);
+            if (!PyUnicode_CheckExact(key)) return 0;
+            /* (exact str keys on both sides: the lookup runs no Python code) */
+            PyObject *member_value = PyDict_GetItemWithError(v, key);
+            if (member_value == NULL) {
+                if (PyErr_Occurred()) {
+                    PyErr_Clear();
+                    return 0;
+                }
+                if ((unsigned long long)mask >> i & 1) return 0;
+                continue;
+            }
+            found++;
+            if (!form_ok(PyTuple_GET_ITEM(subs, i), member_value, depth + 1)) return 0;
+        }
+        return !closed || found == PyDict_GET_SIZE(v);
+    }
+    case 1: {
+        const char *u;
+        Py_ssize_t n;
+        if (size != 4 || !PyUnicode_CheckExact(v) || !int_of(form, 1, &lo) ||
+            !int_of(form, 2, &hi) || !int_of(form, 3, &pattern))
+            return 0;
+        if (!utf8_of_text(v, &u, &n)) return 0;
+        Py_ssize_t count = PyUnicode_GET_LENGTH(v); /* (no surrogate: its code points) */
+        if (count < lo || (hi >= 0 && count > hi)) return 0;
+        if (pattern == P_DATETIME) return dts_form((const unsigned char *)u, n);
+        if (pattern < 0 || pattern > P_LAST) return 0;
+        return pattern_ok((int)pattern, (const unsigned char *)u, n);
+    }
+    case 2: {
+        PyObject *values = PyTuple_GET_ITEM(form, size > 1 ? 1 : 0);
+        if (size != 2 || !PyUnicode_CheckExact(v) || !PyTuple_CheckExact(values)) return 0;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(values); i++) {
+            PyObject *value = PyTuple_GET_ITEM(values, i);
+            if (PyUnicode_CheckExact(value) && PyUnicode_Compare(value, v) == 0) return 1;
+        }
+        return 0;
+    }
+    case 3: {
+        if (size != 4 || !PyList_CheckExact(v) || !int_of(form, 1, &lo) || !int_of(form, 2, &hi))
+            return 0;
+        Py_ssize_t n = PyList_GET_SIZE(v);
+        if (n < lo || (hi >= 0 && n > hi)) return 0;
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (!form_ok(PyTuple_GET_ITEM(form, 3), PyList_GET_ITEM(v, i), depth + 1)) return 0;
+        return 1;
+    }
+    case 4: {
+        PyObject *prefix = PyTuple_GET_ITEM(form, size > 2 ? 2 : 0);
+        PyObject *contains = PyTuple_GET_ITEM(form, size > 3 ? 3 : 0);
+        if (size != 4 || !PyList_CheckExact(v) || !int_of(form, 1, &lo) ||
+            !PyTuple_CheckExact(prefix))
+            return 0;
+        Py_ssize_t n = PyList_GET_SIZE(v);
+        if (n < lo || n < PyTuple_GET_SIZE(prefix)) return 0;
+        int held = contains == Py_None;
+        if (!held && !PyUnicode_CheckExact(contains)) return 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *item = PyList_GET_ITEM(v, i);
+            if (!PyUnicode_CheckExact(item)) return 0;
+            if (i < PyTuple_GET_SIZE(prefix)) {
+                PyObject *want = PyTuple_GET_ITEM(prefix, i);
+                if (!PyUnicode_CheckExact(want) || PyUnicode_Compare(want, item) != 0) return 0;
+            }
+            if (!held && PyUnicode_Compare(contains, item) == 0) held = 1;
+        }
+        return held;
+    }
+    case 5: {
+        if (size != 4) return 0;
+        PyObject *branch = PyUnicode_CheckExact(v) ? PyTuple_GET_ITEM(form, 1)
+                           : PyDict_CheckExact(v)  ? PyTuple_GET_ITEM(form, 2)
+                           : PyList_CheckExact(v)  ? PyTuple_GET_ITEM(form, 3)
+                                                   : Py_None;
+        return branch != Py_None && form_ok(branch, v, depth + 1);
+    }
+    case 6:
+        return size == 1;
+    }
+    return 0;
+}
+
+/* no [\x00-\x1f\x7f\u2028\u2029] in an exact str (validation._CONTROL) */
+static int no_control(PyObject *text) {
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(text); i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029) return 0;
+    }
+    return 1;
+}
+
+static PyObject *form_kind(PyObject *self, PyObject *doc) {
+    if (forms == NULL || !PyDict_CheckExact(doc) || !plain_texts(doc, 0)) Py_RETURN_NONE;
+    /* (from here on every dict has exact str keys: lookups run no Python code) */
+    /* the type: exactly ["VerifiableCredential", kind], the issuer's form (no other name the
+     * Python path may refuse beside the kind: `types.require_one_kind`) */
+    PyObject *types = PyDict_GetItemWithError(doc, s_type);
+    if (types == NULL || !PyList_CheckExact(types) || PyList_GET_SIZE(types) != 2) Py_RETURN_NONE;
+    PyObject *kind = PyList_GET_ITEM(types, 1);
+    if (!PyUnicode_CheckExact(kind)) Py_RETURN_NONE;
+    PyObject *form = PyDict_GetItemWithError(forms, kind); /* (an exact str: no Python code) */
+    if (form == NULL) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    PyObject *first = PyList_GET_ITEM(types, 0); /* (a text, a list or a dict: plain_texts) */
+    int vc = PyUnicode_CheckExact(first) && PyUnicode_Compare(first, s_vc) == 0;
+    PyObject *ctx = PyDict_GetItemWithError(doc, s_context);
+    if (!vc || ctx == NULL || !PyList_CheckExact(ctx) || PyList_GET_SIZE(ctx) < 1 ||
+        !PyUnicode_CheckExact(PyList_GET_ITEM(ctx, 0)) ||
+        PyUnicode_Compare(PyList_GET_ITEM(ctx, 0), s_vc2) != 0)
+        Py_RETURN_NONE;
+    /* validFrom, validUntil: real instants of the strict form, in order */
+    PyObject *from = PyDict_GetItemWithError(doc, s_valid_from);
+    PyObject *until = PyDict_GetItemWithError(doc, s_valid_until);
+    const char *uf = NULL, *uu = NULL;
+    Py_ssize_t nf = 0, nu = 0;
+    if (from != NULL && (!PyUnicode_CheckExact(from) || !utf8_of_text(from, &uf, &nf) ||
+                         !dts_form((const unsigned char *)uf, nf)))
+        Py_RETURN_NONE;
+    if (until != NULL && (!PyUnicode_CheckExact(until) || !utf8_of_text(until, &uu, &nu) ||
+                          !dts_form((const unsigned char *)uu, nu)))
+        Py_RETURN_NONE;
+    if (from != NULL && until != NULL && memcmp(uf, uu, 20) > 0) Py_RETURN_NONE;
+    /* the subject: an object with an id text (the caller checks the did:key) and a name, if
+     * any, without control characters or line breaks */
+    PyObject *subject = PyDict_GetItemWithError(doc, s_subject);
+    if (subject == NULL || !PyDict_CheckExact(subject)) Py_RETURN_NONE;
+    PyObject *sid = PyDict_GetItemWithError(subject, s_id);
+    PyObject *name = PyDict_GetItemWithError(subject, s_name);
+    if (sid == NULL || !PyUnicode_CheckExact(sid)) Py_RETURN_NONE;
+    if (name != NULL && PyUnicode_CheckExact(name) && !no_control(name)) Py_RETURN_NONE;
+    if (!form_ok(form, doc, 0)) Py_RETURN_NONE;
+    return Py_NewRef(kind);
+}
+
+static PyObject *set_forms(PyObject *self, PyObject *arg) {
+    if (!PyDict_CheckExact(arg)) {
+        PyErr_SetString(PyExc_TypeError, "set_forms: expected a dict {kind: form}");
+        return NULL;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(arg, &pos, &key, &value))
+        if (!PyUnicode_CheckExact(key) || !PyTuple_CheckExact(value)) {
+            PyErr_SetString(PyExc_TypeError, "set_forms: expected str kinds and tuple forms");
+            return NULL;
+        }
+    PyObject *copy = PyDict_Copy(arg);
+    if (copy == NULL) return NULL;
+    Py_XSETREF(forms, copy);
+    Py_RETURN_NONE;
+}
+
 static PyObject *setup(PyObject *self, PyObject *args) {
     PyObject *address_obj, *digests, *root, *key;
     if (!PyArg_ParseTuple(args, "OOOO:setup", &address_obj, &digests, &root, &key)) return NULL;
@@ -432,6 +714,13 @@ static PyMethodDef methods[] = {
      "path, key, verificationMethod, created, credentialHash) or None: checks 1, 3 and 4 of a "
      "plain anchored credential of exactly the issuer's form when all three pass, else None "
      "(see the source)."},
+    {"set_forms", set_forms, METH_O,
+     "set_forms({kind: form}) -> None: the kinds' JSON Schemas compiled by "
+     "validation.native_form (see the source)."},
+    {"form_kind", form_kind, METH_O,
+     "form_kind(document) -> kind or None: validation.validate_credential's fast twin (no "
+     "today): the kind only when the Python path is shown to accept the document (the holder's "
+     "did:key left to the caller), else None (see the source)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -452,10 +741,14 @@ PyMODINIT_FUNC PyInit_native_verify(void) {
         {&s_purpose, "proofPurpose"}, {&s_value, "proofValue"}, {&s_chain, "chainId"},
         {&s_registry, "registry"}, {&s_root, "merkleRoot"}, {&s_leaf, "leafIndex"},
         {&s_size, "treeSize"},     {&s_path, "path"},
+        {&s_valid_from, "validFrom"}, {&s_valid_until, "validUntil"},
+        {&s_subject, "credentialSubject"}, {&s_name, "name"}, {&s_id, "id"},
+        {&s_vc, "VerifiableCredential"}, {&s_vc2, "https://www.w3.org/ns/credentials/v2"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         *names[i].slot = PyUnicode_InternFromString(names[i].text);
         if (*names[i].slot == NULL) return NULL;
     }
+    b58_table(); /* (native_patterns.h: the holder pattern's digits) */
     return PyModule_Create(&module);
 }

@@ -38,7 +38,7 @@ from .errors import MISSING, CredentialError, ImpossibleFact, SchemaValidationEr
 from .integrity import parse_datetime
 from .keys import Ed25519PublicKey
 from .schemas import load_schema
-from .types import CREDENTIALS_V2, PRESENTATION, credential_kind
+from .types import CREDENTIALS_V2, KINDS, PRESENTATION, credential_kind, require_one_kind
 
 __all__ = [
     "check_vc_structure",
@@ -48,12 +48,37 @@ __all__ = [
     "is_holder_did",
     "join_field",
     "lone_surrogate_at",
+    "native_form",
     "reference_validate_credential",
     "refuse_lone_surrogates",
     "validate_credential",
     "validate_presentation",
     "value_at",
 ]
+
+#: The JSON Schema string patterns the C recognizers match (credential/native_patterns.h
+#: ``pattern_ok``), by their exact text: a schema with any other pattern gets no recognizer
+#: (`native_form` here, `issuance.template.native_schema` for the bulk issuer's records).
+NATIVE_PATTERNS: dict[str, int] = {
+    r"^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}$": 1,
+    r"^[^\s\u0000-\u001f\u007f\u2028\u2029]([^\u0000-\u001f\u007f\u2028\u2029]*"
+    r"[^\s\u0000-\u001f\u007f\u2028\u2029])?$": 2,
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$": 3,
+    r"^[A-Z]{2}$": 4,
+    r"^hmac-sha256:[A-Za-z0-9_-]{43}$": 5,
+    r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200b\u2028\u2029"
+    r"\u202f\u205f\u3000\ufeff]+$": 6,
+}
+#: The schemas' XML Schema dateTimeStamp pattern: the C checks its strict form
+#: YYYY-MM-DDTHH:MM:SSZ (native_patterns.h ``P_DATETIME``) and declines any other text.
+_DATETIME_PATTERN = (
+    r"^-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T(([01][0-9]|2[0-3]):"
+    r"[0-5][0-9]:[0-5][0-9](\.[0-9]+)?|(24:00:00(\.0+)?))(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]"
+    r"|14:00))$"
+)
+_P_DATETIME = 7
+_FORM_ANNOTATIONS = {"description", "title", "$comment", "$schema", "$id"}
+_JSON_TYPES = {"string": 1, "object": 2, "array": 3}
 
 
 @cache
@@ -254,18 +279,151 @@ def validate_credential(doc: Any, *, today: date | None = None) -> str:
     """Validate a (signed or unsigned, possibly anchored) credential; return its kind.
 
     Checks the VC 2.0 structure, then the kind's JSON Schema, then that ``credentialSchema``
-    names that schema and ``credentialSubject.id`` is a well-formed Ed25519 did:key. With
+    names that schema and ``credentialSubject.id`` is a well-formed Ed25519 did:key, then that
+    ``type`` names no other type than ``VerifiableCredential`` and the kind
+    (`types.require_one_kind`). With
     ``today``, also that its facts are possible (`claims.fact_problems`: calendar dates, none
     after ``today``, in order); the first problem raises `ImpossibleFact` (a
     `SchemaValidationError`) naming the field. The builders pass ``valid_from``'s date.
     """
-    return _validate(doc, today, fast=True)
+    if today is None and NATIVE_FORM is not None:
+        # the C twin (credential/native_verify.c ``form_kind``) answers only when it shows the
+        # checks below accept the document, the holder's did:key aside; None: they decide
+        kind = NATIVE_FORM(doc)
+        if kind is not None and is_holder_did(doc["credentialSubject"]["id"]):
+            return require_one_kind(doc, kind)
+    return require_one_kind(doc, _validate(doc, today, fast=True))
 
 
 def reference_validate_credential(doc: Any, *, today: date | None = None) -> str:
     """`validate_credential` with the reference validator (`jsonschema`) alone: the twin the
     differential tests compare the compiled path with."""
-    return _validate(doc, today, fast=False)
+    return require_one_kind(doc, _validate(doc, today, fast=False))
+
+
+def native_form(schema: Any, depth: int = 0) -> tuple[Any, ...] | None:
+    """A JSON Schema compiled for `native_verify.form_kind` (its forms are described in
+    credential/native_verify.c), or None when it uses anything the C does not check as
+    jsonschema-rs does: closed and open objects (``required`` names beyond ``properties`` only
+    in an open one), strings with min/maxLength and a pattern of `NATIVE_PATTERNS` or the
+    dateTimeStamp one, enums/consts of strings, arrays with min/maxItems and ``items``, arrays
+    of strings with ``prefixItems`` consts and a ``contains`` const, ``oneOf`` of branches of
+    distinct single JSON types; annotations aside, any other keyword (``anyOf``, ``format``,
+    ``minimum``, a type list elsewhere, ``$ref``...) is None."""
+    if depth > 16 or not isinstance(schema, dict):
+        return None
+    keys = set(schema) - _FORM_ANNOTATIONS
+    if "oneOf" in keys:
+        branches = schema["oneOf"]
+        if keys != {"oneOf"} or not isinstance(branches, list) or not branches:
+            return None
+        slots: list[Any] = [None, None, None]
+        for branch in branches:
+            kind = branch.get("type") if isinstance(branch, dict) else None
+            slot = _JSON_TYPES.get(kind) if isinstance(kind, str) else None
+            form = native_form(branch, depth + 1)
+            if slot is None or slots[slot - 1] is not None or form is None:
+                return None  # (two branches of one type could both match: not oneOf's "one")
+            slots[slot - 1] = form
+        return (5, *slots)
+    if "enum" in keys or "const" in keys:
+        if keys - {"enum", "const", "type"} or ("enum" in keys and "const" in keys):
+            return None
+        values = schema["enum"] if "enum" in keys else [schema["const"]]
+        if schema.get("type", "string") != "string" or not isinstance(values, list) or not values:
+            return None
+        if not all(type(v) is str for v in values):
+            return None
+        return (2, tuple(values))
+    kind = schema.get("type")
+    if kind == "string" and keys <= {"type", "minLength", "maxLength", "pattern"}:
+        low, high = _form_size(schema, "minLength", 0), _form_size(schema, "maxLength", -1)
+        pattern = schema.get("pattern")
+        code = (
+            0
+            if pattern is None
+            else _P_DATETIME
+            if pattern == _DATETIME_PATTERN
+            else NATIVE_PATTERNS.get(pattern, -1)
+            if isinstance(pattern, str)
+            else -1
+        )
+        if low is None or high is None or code < 0:
+            return None
+        return (1, low, high, code)
+    if kind == "array" and ("prefixItems" in keys or "contains" in keys):
+        if keys - {"type", "minItems", "prefixItems", "items", "contains"}:
+            return None
+        low = _form_size(schema, "minItems", 0)
+        prefix = schema.get("prefixItems", [])
+        items, contains = schema.get("items"), schema.get("contains")
+        if low is None or not isinstance(prefix, list):
+            return None
+        if not all(isinstance(p, dict) and set(p) == {"const"} for p in prefix):
+            return None
+        consts = [p["const"] for p in prefix]
+        if not all(type(c) is str for c in consts):
+            return None
+        if items not in ({"type": "string"}, {"type": ["string", "object"]}):
+            return None  # (the C takes strings alone, which both accept)
+        if contains is not None and not (
+            isinstance(contains, dict)
+            and set(contains) == {"const"}
+            and type(contains["const"]) is str
+        ):
+            return None
+        return (4, low, tuple(consts), None if contains is None else contains["const"])
+    if kind == "array" and keys <= {"type", "items", "minItems", "maxItems"}:
+        low, high = _form_size(schema, "minItems", 0), _form_size(schema, "maxItems", -1)
+        items = native_form(schema.get("items"), depth + 1) if "items" in schema else None
+        return None if low is None or high is None or items is None else (3, low, high, items)
+    if kind != "object" or keys - {"type", "properties", "required", "additionalProperties"}:
+        return None
+    props, required = schema.get("properties", {}), schema.get("required", [])
+    closed = schema.get("additionalProperties", True)
+    if closed not in (True, False) or not isinstance(props, dict) or not isinstance(required, list):
+        return None
+    if not all(type(k) is str for k in required) or not all(type(k) is str for k in props):
+        return None
+    names = list(props) + [k for k in dict.fromkeys(required) if k not in props]
+    if closed is False and len(names) != len(props):
+        return None  # (a required member no property allows: nothing is valid)
+    if len(names) > 62:
+        return None
+    forms = []
+    for name in names:
+        form = native_form(props[name], depth + 1) if name in props else (6,)
+        if form is None:
+            return None
+        forms.append(form)
+    mask = sum(1 << i for i, k in enumerate(names) if k in required)
+    return (0, tuple(names), tuple(forms), mask, 1 if closed is False else 0)
+
+
+def _form_size(schema: dict[str, Any], key: str, default: int) -> int | None:
+    value = schema.get(key, default)
+    return value if type(value) is int and value >= -1 else None
+
+
+def _load_native_forms() -> Any:
+    """``native_verify.form_kind`` with every shipped kind's schema that compiles
+    (`native_form`), or None (an unbuilt tree): `validate_credential` then takes its Python
+    path alone."""
+    try:
+        from . import native_verify  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - an unbuilt tree
+        return None
+    forms = {}
+    for kind in KINDS:
+        form = native_form(load_schema(kind))
+        if form is not None and form[0] == 0:
+            forms[kind] = form
+    native_verify.set_forms(forms)
+    return native_verify.form_kind
+
+
+#: `native_verify.form_kind`, `validate_credential`'s C twin for the plain form (None: off).
+NATIVE_FORM: Any = _load_native_forms()
 
 
 def _validate(doc: Any, today: date | None, *, fast: bool) -> str:

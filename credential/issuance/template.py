@@ -60,7 +60,7 @@ from ..claims import subject_facts_ok
 from ..errors import CredentialError
 from ..keys import RawEd25519Signer, sodium_address
 from ..schemas import SCHEMA_IDS, load_schema
-from ..validation import check_vc_structure, compile_schema, is_holder_did
+from ..validation import NATIVE_PATTERNS, check_vc_structure, compile_schema, is_holder_did
 from .plain import (
     BOUND_PARTY,
     CONTEXTS,
@@ -165,18 +165,6 @@ def strings_only(schema: Any) -> bool:
     return False
 
 
-#: The subject schemas' patterns the C recognizer matches (credential/native_sign.c
-#: ``pattern_ok``), by their exact text: a schema with any other pattern gets no recognizer.
-NATIVE_PATTERNS: dict[str, int] = {
-    r"^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}$": 1,
-    r"^[^\s\u0000-\u001f\u007f\u2028\u2029]([^\u0000-\u001f\u007f\u2028\u2029]*"
-    r"[^\s\u0000-\u001f\u007f\u2028\u2029])?$": 2,
-    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$": 3,
-    r"^[A-Z]{2}$": 4,
-    r"^hmac-sha256:[A-Za-z0-9_-]{43}$": 5,
-    r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200b\u2028\u2029"
-    r"\u202f\u205f\u3000\ufeff]+$": 6,
-}
 _ANNOTATIONS = {"description", "title", "$comment"}
 _MAX_PROPS = 32  # (native_sign.c MAX_PROPS: the required members are a 32-bit mask)
 
