@@ -21,6 +21,7 @@ __all__ = [
     "DEGREE_LEVELS",
     "EMPLOYMENT",
     "KINDS",
+    "KIND_ALIASES",
     "OB3_CONTEXT",
     "OPEN_BADGE",
     "PRESENTATION",
@@ -33,6 +34,7 @@ __all__ = [
     "issuer_profile",
     "level_refusal",
     "parse_accreditation",
+    "require_one_kind",
     "scoped_type",
     "scoped_types",
     "unvouched_creator_members",
@@ -179,6 +181,36 @@ def credential_kind(doc: Mapping[str, Any]) -> str:
     if last not in KINDS:
         raise SchemaValidationError("type", f"last entry one of {list(KINDS)}", last)
     return last
+
+
+#: The other names of a kind its ``type`` may give beside it: an Open Badges 3.0 credential is an
+#: ``AchievementCredential`` too (the same class in the Open Badges context).
+KIND_ALIASES: dict[str, tuple[str, ...]] = {OPEN_BADGE: ("AchievementCredential",)}
+
+
+def require_one_kind(doc: Mapping[str, Any], kind: str) -> str:
+    """``kind`` when the credential's ``type`` names ``VerifiableCredential`` and ``kind`` (or
+    one of its `KIND_ALIASES`) and nothing else; else raises `SchemaValidationError` naming
+    ``type``.
+
+    Why: the registry accredits the signer for one kind, the one checked (the last entry of
+    ``type``, `credential_kind`); the schemas ask only that ``type`` hold it, so an employment
+    typed ``["VerifiableCredential", "DegreeCredential", "EmploymentCredential"]`` by a bank
+    accredited for employment verified, and a relying party reading ``type`` (``"DegreeCredential"
+    in type``) read a degree nobody accredited it to sign. Checked after the kind's schema (by
+    `validation.validate_credential` on either of its paths)."""
+    types = doc.get("type")
+    if isinstance(types, str):
+        types = [types]
+    allowed = ("VerifiableCredential", kind, *KIND_ALIASES.get(kind, ()))
+    if isinstance(types, list) and all(t in allowed for t in types):
+        return kind
+    raise SchemaValidationError(
+        "type",
+        f"['VerifiableCredential', {kind!r}]: the one kind its signer is accredited for, no "
+        "other type",
+        types,
+    )
 
 
 #: An Open Badges 3.0 issuer's ``type`` (its class, ``Profile``), the one member TalentProof's
