@@ -548,7 +548,7 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             f"  workers' main thread, C fast paths on / off ({len(on)} alternating pairs)",
             f"{med_on:.1f} / {med_off:.1f} us",
             "",
-            "off: canonical_cuts_reference, jsonread.vouches_python, prepare_items",
+            "off: canonical_cuts_reference, jsonread.vouches_python, prepare_items, check 2's twin",
             f"{med_off - med_on:+.1f} us (medians)",
         )
     if runs["verify_c"]:
@@ -592,9 +592,10 @@ def _native_switch() -> Any:
     """A function turning the verifier's C fast paths (credential/native.c) off and on in this
     process (the workers it forks inherit the setting): their Python twins take over when off.
     None for a tree without them."""
-    from talentproof.credential import integrity, jsonread, merkle
+    from talentproof.credential import integrity, jsonread, merkle, validation
 
     names = (
+        (validation, "NATIVE_FORM"),  # (check 2's schema in C)
         (integrity, "native_cuts"),
         (integrity, "native_digests"),
         (merkle, "native_root"),
@@ -879,6 +880,17 @@ def bench_fast_paths(record: Path, rpc: str, docs: list[dict]) -> None:
         for doc in plain_docs:
             checks.schema(doc, today)
 
+    from talentproof.credential import validation
+
+    form_c = getattr(validation, "NATIVE_FORM", None)
+
+    def check2_twin() -> None:  # check 2 with validate_credential's Python path alone
+        validation.NATIVE_FORM = None
+        try:
+            check2()
+        finally:
+            validation.NATIVE_FORM = form_c
+
     def check3() -> None:
         for doc in plain_docs:
             checks.signature(doc)
@@ -930,6 +942,7 @@ def bench_fast_paths(record: Path, rpc: str, docs: list[dict]) -> None:
         ("parse", parse_texts),
         ("check1", check1),
         ("check2", check2),
+        *((("check2_twin", check2_twin),) if form_c is not None else ()),
         ("check3", check3),
         ("raw", raw_signature),
         ("check4", check4),
@@ -986,6 +999,14 @@ def bench_fast_paths(record: Path, rpc: str, docs: list[dict]) -> None:
             "",
             f"orjson + vouches_python (its twin) {cpu['parse_twin']:.1f} us",
             f"{cpu['parse_twin'] - cpu['parse_fast']:.1f} us saved",
+        )
+    if "check2_twin" in cpu:
+        row(
+            "  check 2, schema in C (validation.NATIVE_FORM, form_kind; CPU per credential)",
+            f"{cpu['check2']:.1f} us",
+            "",
+            f"validate_credential's Python path (its twin) {cpu['check2_twin']:.1f} us",
+            f"{cpu['check2_twin'] - cpu['check2']:.1f} us saved",
         )
     if "cuts_fast" in cpu:
         row(

@@ -77,11 +77,15 @@ BASES = _bases()
 
 
 def _python(doc: Any) -> str | None:
-    """`validate_credential`'s Python path alone: the kind, or None when it refuses."""
+    """`validate_credential`'s Python path alone (its C twin off): the kind, or None when it
+    refuses."""
+    saved, validation.NATIVE_FORM = validation.NATIVE_FORM, None
     try:
-        return validation._validate(doc, None, fast=True)
+        return validation.validate_credential(doc)
     except (CredentialError, ValueError):
         return None
+    finally:
+        validation.NATIVE_FORM = saved
 
 
 def _fast(doc: Any) -> str | None:
