@@ -373,3 +373,39 @@ def test_it_declines_the_documents_it_is_not_for() -> None:
     for _ in range(40):
         nested = [nested]
     assert validation.NATIVE_FORM({**base, "name": nested}) is None
+
+
+def _text_forms(doc: dict[str, Any]) -> Iterator[bytes]:
+    """A credential's file in other text forms: keys and values spelt with escapes, members
+    given twice (the first or the last value differing), a line break escaped at a value's
+    end."""
+    import json
+
+    text = json.dumps(doc)
+    yield text.encode()
+    yield json.dumps(doc, ensure_ascii=True, indent=1).encode()
+    for key in ("id", "validFrom", "type", "issuingCountry", "name", "birthDate", "commitment"):
+        escaped = "".join(f"\\u{ord(c):04x}" for c in key)
+        yield text.replace(f'"{key}":', f'"{escaped}":', 1).encode()
+        # the member twice: the duplicate guard sends the text to the careful parse
+        yield text.replace(f'"{key}": ', f'"{key}": "x", "{key}": ', 1).encode()
+        yield text.replace(f'"{key}": "', f'"{key}": "\\n', 1).encode()
+    country = doc["credentialSubject"]["identityDocument"]["issuingCountry"]
+    yield text.replace(f'"{country}"', f'"{country}\\n"', 1).encode()
+    yield text.replace(f'"{country}"', f'"{country}\\u2028"', 1).encode()
+    yield text.replace(f'"{country}"', '"\\u0048\\u004b"', 1).encode()
+    yield text.replace(f'"{country}"', '"\\ud800K"', 1).encode()
+
+
+def test_files_in_other_text_forms() -> None:
+    """The folder's read (`inputs.item_from_bytes`: orjson with the duplicate guard, or the
+    careful parse) then check 2 with and without the C give the same answer."""
+    from talentproof.verifier.inputs import item_from_bytes
+
+    answered = 0
+    for base in BASES:
+        for data in _text_forms(base):
+            item = item_from_bytes(data, "c.json")
+            if item.document is not None:
+                answered += _judge(item.document) is not None
+    assert answered >= len(BASES) * 4
