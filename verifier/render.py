@@ -9,7 +9,13 @@ from typing import Any
 
 from talentproof.credential.text import printable
 from talentproof.verifier.policy import CriterionResult, ProfessionResult
-from talentproof.verifier.report import CheckResult, CredentialReport, Status, Verdict
+from talentproof.verifier.report import (
+    CheckResult,
+    CredentialReport,
+    Status,
+    Verdict,
+    claims_of,
+)
 
 MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.ERROR: "!", Status.SKIPPED: "-"}
 VERDICT_TEXT = {
@@ -24,13 +30,6 @@ def _check_line(c: CheckResult) -> str:
     return f"  {MARKS[c.status]} {c.number:>2}. {c.title}: {c.message}"
 
 
-def _subject(doc: Mapping[str, Any]) -> Mapping[str, Any]:
-    subject = doc.get("credentialSubject")
-    if isinstance(subject, list) and len(subject) == 1:
-        subject = subject[0]
-    return subject if isinstance(subject, Mapping) else {}
-
-
 def _name(value: Any) -> str:
     if isinstance(value, Mapping):
         return str(value.get("name") or "")
@@ -42,7 +41,7 @@ def credential_says(r: CredentialReport) -> str | None:
     doc = r.credential
     if doc is None:
         return None
-    s = _subject(doc)
+    s = claims_of(doc, r.kind) or {}  # (its own kind's claim only)
     deg = s.get("degree")
     if isinstance(deg, Mapping):
         return (

@@ -181,9 +181,24 @@ class ChainPoint:
         )
 
 
-def claims_of(credential: Mapping[str, Any] | None) -> dict[str, Any] | None:
+#: The subject member that states a kind's claim (what `claims_of` shows of a credential).
+CLAIM_MEMBERS: dict[str, str] = {
+    "DegreeCredential": "degree",
+    "EmploymentCredential": "employment",
+    "OpenBadgeCredential": "achievement",
+}
+
+
+def claims_of(
+    credential: Mapping[str, Any] | None, kind: str | None = None
+) -> dict[str, Any] | None:
     """What a credential states, for people (shown whatever its verdict, with or without a
-    profession): its ``degree``, ``employment`` or ``achievement`` and its validity dates."""
+    profession): the ``degree``, ``employment`` or ``achievement`` of its ``kind`` (the one its
+    checks judged; without a known kind, whichever it holds) and its validity dates.
+
+    Only its own kind's: an Open Badge's subject admits other members, and a badge carrying a
+    ``degree`` (a doctorate "from" a university, signed by a training centre accredited for
+    badges alone) was shown as a degree beside the badge's VALID."""
     if not isinstance(credential, Mapping):
         return None
     subject = credential.get("credentialSubject")
@@ -191,9 +206,9 @@ def claims_of(credential: Mapping[str, Any] | None) -> dict[str, Any] | None:
         subject = subject[0]
     if not isinstance(subject, Mapping):
         return None
-    out: dict[str, Any] = {
-        k: _jsonable(subject[k]) for k in ("degree", "employment", "achievement") if k in subject
-    }
+    own = CLAIM_MEMBERS.get(kind) if isinstance(kind, str) else None
+    members = (own,) if own is not None else ("degree", "employment", "achievement")
+    out: dict[str, Any] = {k: _jsonable(subject[k]) for k in members if k in subject}
     for k in ("validFrom", "validUntil"):
         if isinstance(credential.get(k), str):
             out[k] = credential[k]
@@ -253,7 +268,7 @@ class CredentialReport:
             "credentialHash": self.credential_hash,
             "chain": self.chain.to_json() if self.chain else None,
             "checks": [c.to_json() for c in self.checks],
-            "claims": claims_of(self.credential),
+            "claims": claims_of(self.credential, self.kind),
             # decided here once (`unreadable`): the page titles its card as the CLI's heading
             "unreadable": self.unreadable,
         }
