@@ -12,9 +12,9 @@ read back with its anchor proof, without signing or a chain.
   row; the answers are compared.
 * The runner's fast paths beside their twins (``--fast-paths``, default on): the chunk's Merkle
   root in C (`merkle.tree_root`, credential/native_merkle.c) against ``MerkleTree(...).root``,
-  and SQLite's insert with the shared values as literals and the rows straight to the driver
-  (`bulk.insert_credentials`) against every value bound on every row (``by_statement``): CPU
-  a row, alternating.
+  and SQLite's insert (`bulk.insert_credentials`: statements of 256 rows, the shared values
+  bound once) against one row a statement (``rows_per_statement=1``) and every value bound on
+  every row (``by_statement``): CPU a row, alternating.
 * Growth (``--grow N``): N chunks into one database as the runner stores them, with the
   service's `WalCheckpointer` running, printed every 10 chunks: insert, commit (its system
   CPU apart: the WAL written through the kernel) and checkpointer CPU a row, the WAL and file
@@ -58,6 +58,7 @@ from talentproof.issuer.db import (
     migrate,
     table_of,
 )
+from talentproof.issuer.store import bulk_jobs
 from talentproof.issuer.usecases.credentials import AuditPaths
 
 N = 8192
@@ -103,6 +104,7 @@ def _insert(
     first: int,
     now: dt.datetime,
     by_statement: bool = False,
+    rows_per_statement: int = bulk_jobs.ROWS_PER_STATEMENT,
 ) -> None:
     """One chunk of ``N`` credentials in batch ``batch_id`` through ``bulk.insert_credentials``
     (its leaves in order, status indexes and bulk rows from ``first``)."""
@@ -115,6 +117,7 @@ def _insert(
         now=now,
         rows=[(ids[i], hashes[i], DOC, first + i, i, first + i) for i in range(N)],
         by_statement=by_statement,
+        rows_per_statement=rows_per_statement,
     )
 
 
@@ -216,8 +219,9 @@ def sqlite_storage(chunks: int, rounds: int) -> None:
 
 
 def fast_paths(chunks: int, rounds: int) -> None:
-    """The runner's Merkle root (`merkle.tree_root`, in C) and SQLite insert (shared values as
-    literals) beside their twins (`MerkleTree`, ``by_statement``), alternating, CPU a row."""
+    """The runner's Merkle root (`merkle.tree_root`, in C) and SQLite insert (statements of
+    `bulk_jobs.ROWS_PER_STATEMENT` rows, the shared values bound once each) beside their twins
+    (`MerkleTree`; one row a statement, and ``by_statement``), alternating, CPU a row."""
     roots: dict[str, list[float]] = {"C": [], "MerkleTree": []}
     for r in range(rounds * 4):
         hashes, _ids = _chunk(r * N)
@@ -227,9 +231,10 @@ def fast_paths(chunks: int, rounds: int) -> None:
             root = merkle.tree_root(joined) if kind == "C" else MerkleTree(hashes).root
             roots[kind].append((time.thread_time() - t0) / N * 1e6)
             assert root == merkle.tree_root_reference(joined)
-    inserts: dict[bool, list[float]] = {False: [], True: []}
+    ways = ("rows", "one", "bound")  # ROWS_PER_STATEMENT rows a statement, one, by_statement
+    inserts: dict[str, list[float]] = {way: [] for way in ways}
     for r in range(rounds):
-        for by_statement in (False, True) if r % 2 == 0 else (True, False):
+        for way in ways if r % 2 == 0 else ways[::-1]:
             with tempfile.TemporaryDirectory(prefix="tp-bench-storage-") as tmp:
                 engine, sessions = _database(f"sqlite:///{tmp}/f.db")
                 cpu = 0.0
@@ -239,19 +244,33 @@ def fast_paths(chunks: int, rounds: int) -> None:
                     with sessions.begin() as s:
                         batch = _built_batch(s, b"".join(hashes), now)
                         t0 = time.thread_time()
-                        _insert(s, batch.id, hashes, ids, k * N, now, by_statement=by_statement)
+                        _insert(
+                            s,
+                            batch.id,
+                            hashes,
+                            ids,
+                            k * N,
+                            now,
+                            by_statement=way == "bound",
+                            rows_per_statement=1 if way == "one" else bulk_jobs.ROWS_PER_STATEMENT,
+                        )
                         if k:  # the first chunk compiles the statements: not counted
                             cpu += time.thread_time() - t0
                 engine.dispose()
-            inserts[by_statement].append(cpu / ((chunks - 1) * N) * 1e6)
+            inserts[way].append(cpu / ((chunks - 1) * N) * 1e6)
     print(f"the runner's fast paths, chunks of {N:,} rows, alternating (CPU a row, median):")
     for kind, label in (("C", "Merkle root in C (merkle.tree_root)"), ("MerkleTree", "MerkleTree")):
         print(f"  {label}: {statistics.median(roots[kind]):.3f} us ({len(roots[kind])} chunks)")
-    for by_statement, label in (
-        (False, "SQLite insert, shared values as literals, rows to the driver (the runner's)"),
-        (True, "SQLite insert, every value bound on every row (by_statement)"),
+    for way, label in (
+        (
+            "rows",
+            f"SQLite insert, {bulk_jobs.ROWS_PER_STATEMENT} rows a statement, the shared values "
+            "bound once (the runner's)",
+        ),
+        ("one", "SQLite insert, one row a statement (rows_per_statement=1)"),
+        ("bound", "SQLite insert, every value bound on every row (by_statement)"),
     ):
-        got = inserts[by_statement]
+        got = inserts[way]
         print(
             f"  {label}: {statistics.median(got):.2f} us (rounds: "
             + ", ".join(f"{c:.2f}" for c in got)

@@ -3,7 +3,10 @@ the bulk insert of a chunk's credentials (`insert_credentials`: its driver-level
 their reference, ``by_statement``)."""
 
 import datetime as dt
+import functools
+import itertools
 import re
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
@@ -107,21 +110,38 @@ _INSERT_COLUMNS = (
 )
 
 
-def sqlite_literal(value: Any) -> str | None:
-    """``value`` (a column value already through its dialect's bind processor) written as a
-    SQLite literal that stores exactly what binding it would: an integer (``bool`` as 0/1,
-    what the driver binds for it), a string quoted with its quotes doubled, NULL; None (no
-    literal: the caller binds it) for anything else or a string holding a NUL character (the
-    SQL text ends there)."""
-    if value is None:
-        return "NULL"
-    if type(value) is bool:
-        return "1" if value else "0"
-    if type(value) is int:
-        return str(value)
-    if type(value) is str and "\0" not in value:
-        return "'" + value.replace("'", "''") + "'"
-    return None
+#: Rows one SQLite ``INSERT`` carries (multi-row ``VALUES``; fewer when the driver's limit on
+#: bound values says so: `_rows_per_statement`). Why: each statement executed opens a cursor on
+#: the table and each of its four indexes and checks its two foreign keys' tables anew, and the
+#: driver steps and resets it: with one row a statement that was ~2 us of the ~6 us a bulk row
+#: cost to insert (bench/results.md, 2026-12-07 20:30).
+ROWS_PER_STATEMENT = 256
+
+
+def _rows_per_statement(driver: Any, per_row: int, shared: int, wanted: int) -> int:
+    """``wanted`` rows of ``per_row`` bound values each (after ``shared`` values bound once),
+    or as many as the SQLite connection ``driver`` binds in one statement (its
+    ``SQLITE_LIMIT_VARIABLE_NUMBER``: 32,766 by default since SQLite 3.32, 999 before)."""
+    try:
+        limit = int(driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except (AttributeError, sqlite3.Error):  # not sqlite3's connection: SQLite's old default
+        limit = 999
+    return max(1, min(wanted, (limit - shared) // per_row))
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_statement(table: str, rows: int, width: int, shared: int) -> str:
+    """``INSERT`` of ``rows`` rows into ``table``'s `_INSERT_COLUMNS`: the ``shared`` values
+    every row has (the columns after the first ``width``) are the parameters ``?1``...,
+    bound once; row ``j``'s own ``width`` values the parameters after them. Its text depends
+    only on the count, so the driver's statement cache keeps a few (a compiled statement of
+    256 rows is ~0.3 MiB: one per chunk would fill the cache with them)."""
+    tail = ", ".join(f"?{k + 1}" for k in range(shared))
+    tuples = (
+        "(" + ", ".join(f"?{shared + j * width + k + 1}" for k in range(width)) + ", " + tail + ")"
+        for j in range(rows)
+    )
+    return f"INSERT INTO {table} ({', '.join(_INSERT_COLUMNS)}) VALUES " + ", ".join(tuples)
 
 
 def insert_credentials(
@@ -134,9 +154,11 @@ def insert_credentials(
     now: dt.datetime,
     rows: Iterable[tuple[str, bytes, bytes | memoryview, int, int, int]],
     by_statement: bool = False,
+    rows_per_statement: int = ROWS_PER_STATEMENT,
 ) -> None:
-    """Insert one chunk's credentials with a single driver-level ``executemany`` (SQLite), or
-    one binary ``COPY`` (PostgreSQL).
+    """Insert one chunk's credentials with driver-level statements of `ROWS_PER_STATEMENT` rows
+    each (SQLite), or one binary ``COPY`` (PostgreSQL), in the caller's transaction (a row that
+    breaks a constraint fails its statement, and the caller's rollback the chunk).
 
     ``rows`` are (id, credential hash, document JSON (bytes or a view of them: the runner
     passes `split_views`), status index, leaf index, bulk row), read once (the runner passes
@@ -145,14 +167,14 @@ def insert_credentials(
     row shares (institution, kind, batch, job, suspended, created_at) are converted once
     with the dialect's own bind processors, so the stored values are exactly what the ORM
     would have written, without SQLAlchemy's per-row parameter processing (which cost more
-    than the insert itself). On SQLite they are written into the statement as literals
-    (`sqlite_literal`) and the rows' six values go to the driver's ``executemany`` as they
-    are: no twelve-value tuple built and bound per row (5.3 against 6.5 us a row in
-    `bench/bulk_storage.py`'s fast-path rows, bench/results.md 2026-12-07 11:30).
-    ``by_statement`` takes the reference, every value bound on every row (``executemany``
-    through SQLAlchemy; on PostgreSQL instead of COPY), which
-    tests/issuer/test_bulk_fast_paths.py compares with both; so does a shared value with no
-    literal.
+    than the insert itself). On SQLite each statement carries ``rows_per_statement`` rows
+    (`ROWS_PER_STATEMENT`; 1 as before 2026-12-07 20:30) and binds the shared values once,
+    the rows' six values after them (`_sqlite_statement`): no twelve-value tuple is built and
+    bound per row, and the statement's set-up (cursors on the table and its indexes, the
+    foreign keys' tables) is paid once for its rows (4.0 against 6.0 us a row, bench/results.md
+    2026-12-07 20:30). ``by_statement`` takes the reference, every value bound on every row
+    (``executemany`` through SQLAlchemy; on PostgreSQL instead of COPY), which
+    tests/issuer/test_bulk_fast_paths.py compares with both.
     """
     dialect = connection.dialect
     table = table_of(CredentialRow)
@@ -171,24 +193,20 @@ def insert_credentials(
     if dialect.name == "postgresql" and not by_statement:
         _copy_credentials(connection, table, [r + tail for r in rows])
         return
-    columns = ", ".join(_INSERT_COLUMNS)
     if dialect.name == "sqlite" and not by_statement:
-        values = ["?"] * (len(_INSERT_COLUMNS) - len(tail))
-        for value in tail:
-            literal = sqlite_literal(value)
-            if literal is None:
-                break
-            values.append(literal)
-        else:
-            sql = f"INSERT INTO {table.name} ({columns}) VALUES ({', '.join(values)})"
-            # the session's own connection, in its transaction (SQLAlchemy's executemany
-            # would want the rows as a list, and checks each)
-            cursor = connection.connection.driver_connection.cursor()
-            try:
-                cursor.executemany(sql, rows)
-            finally:
-                cursor.close()
-            return
+        # the session's own connection, in its transaction (SQLAlchemy's executemany would
+        # want the rows as a list, and checks each)
+        driver = connection.connection.driver_connection
+        width = len(_INSERT_COLUMNS) - len(tail)
+        _sqlite_insert(
+            driver,
+            table.name,
+            tail,
+            rows,
+            _rows_per_statement(driver, width, len(tail), rows_per_statement),
+        )
+        return
+    columns = ", ".join(_INSERT_COLUMNS)
     style = dialect.paramstyle
     if style == "qmark":
         marks = ", ".join("?" for _ in _INSERT_COLUMNS)
@@ -198,6 +216,43 @@ def insert_credentials(
         raise RuntimeError(f"unsupported DBAPI paramstyle {style!r}")
     sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
     connection.exec_driver_sql(sql, [r + tail for r in rows])
+
+
+def _sqlite_insert(
+    driver: Any,
+    table: str,
+    tail: tuple[Any, ...],
+    rows: Iterable[tuple[Any, ...]],
+    per_statement: int,
+) -> None:
+    """``rows`` (their own values each, `_INSERT_COLUMNS` less the ``tail`` every row shares)
+    inserted by statements of ``per_statement`` rows (`_sqlite_statement`), then the rest by
+    statements of as many rows as the powers of two it sums (at most eight more; a statement
+    text per count)."""
+    shared = len(tail)
+    width = len(_INSERT_COLUMNS) - shared
+    tuples = rows if isinstance(rows, list) else list(rows)
+    if tuples and set(map(len, tuples)) != {width}:  # flattened, one would shift the rest
+        raise ValueError(f"expected rows of {width} values")
+    head = list(tail)
+    flat = list(itertools.chain.from_iterable(tuples))
+    cursor = driver.cursor()
+    try:
+        step = per_statement * width
+        full = len(flat) - len(flat) % step
+        if full:
+            cursor.executemany(
+                _sqlite_statement(table, per_statement, width, shared),
+                (head + flat[i : i + step] for i in range(0, full, step)),
+            )
+        at, left = full, (len(flat) - full) // width
+        while left:
+            count = 1 << (left.bit_length() - 1)
+            end = at + count * width
+            cursor.execute(_sqlite_statement(table, count, width, shared), head + flat[at:end])
+            at, left = end, left - count
+    finally:
+        cursor.close()
 
 
 def _copy_credentials(connection: Any, table: Any, rows: list[tuple[Any, ...]]) -> None:

@@ -1,7 +1,8 @@
 """The bulk fast paths store exactly what the slow ones did.
 
-* `store.bulk_jobs.insert_credentials` (one driver-level ``executemany``) writes the same column values as
-  the ORM's ``CredentialRow`` insert, read back through the ORM.
+* `store.bulk_jobs.insert_credentials` (driver-level statements of many rows each) writes the same
+  column values as the ORM's ``CredentialRow`` insert, read back through the ORM, and as its reference
+  (``by_statement``) for every count of rows a chunk's statements split into.
 * `_cred.issue_many` stores each credential's JCS bytes, whose SHA-256 is the credential hash the
   credential package computes from the document, and whose proof verifies.
 * `_cred.new_credential_id` gives version-7 UUIDs (RFC 9562), in increasing order.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -163,15 +165,18 @@ def _raw(sessions) -> list[tuple[object, ...]]:  # type: ignore[no-untyped-def]
         "it's",
         "'); DELETE FROM institutions; --",
         "ünï \u2028 \"q\" ''",
-        "nul\0inside",  # no literal: bound, the reference
+        "nul\0inside",
+        "?1 ?7 :a @b $c",  # parameter marks inside a bound value are only text
     ],
 )
-def test_insert_credentials_literals_store_what_binding_stores(tmp_path: Path, job_id: str) -> None:
-    """SQLite: the shared values written into the statement as literals (the runner's path)
-    store the same values of the same storage classes as every value bound on every row
-    (``by_statement``), for hostile job ids too, and nothing else runs."""
+def test_insert_credentials_shared_values_store_what_binding_stores(
+    tmp_path: Path, job_id: str
+) -> None:
+    """SQLite: the shared values bound once a statement (the runner's path) store the same
+    values of the same storage classes as every value bound on every row (``by_statement``),
+    for hostile job ids too, and nothing else runs."""
     stored = []
-    for name, by_statement in (("literal", False), ("bound", True)):
+    for name, by_statement in (("shared", False), ("bound", True)):
         _engine, sessions = _database(tmp_path / f"{name}.db")
         with sessions.begin() as session:
             session.add(
@@ -207,23 +212,74 @@ def test_insert_credentials_literals_store_what_binding_stores(tmp_path: Path, j
     assert {r[_COLUMNS.index("bulk_job_id") * 2 + 2] for r in stored[0]} == {job_id}
 
 
-@pytest.mark.parametrize(
-    ("value", "literal"),
-    [
-        (None, "NULL"),
-        (True, "1"),
-        (False, "0"),
-        (0, "0"),
-        (-(2**63), str(-(2**63))),
-        ("", "''"),
-        ("a'b''", "'a''b'''''"),
-        ("x\0y", None),
-        (b"bytes", None),
-        (1.5, None),
-    ],
-)
-def test_sqlite_literal(value: object, literal: str | None) -> None:
-    assert bulk_jobs.sqlite_literal(value) == literal
+def _many(count: int, first: int = 0) -> list[tuple[str, bytes, Any, int, int, int]]:
+    """``count`` rows of distinct values of each kind: documents as views, as the runner's."""
+    docs = [b'{"row":%d,"pad":"%s"}' % (i, b"x" * (i % 7)) for i in range(count)]
+    views = _bulkworker.split_views(b"".join(docs), [len(d) for d in docs])
+    return [
+        (f"urn:uuid:{first + i:08d}", hashlib.sha256(b"%d" % i).digest(), views[i], 5 * i, i, i + 1)
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 7, 255, 256, 257, 511, 512, 1000])
+@pytest.mark.parametrize("per_statement", [1, 3, 256])
+def test_insert_credentials_rows_per_statement(
+    tmp_path: Path, count: int, per_statement: int
+) -> None:
+    """Every count of rows, split into statements of ``per_statement`` rows and a rest (in
+    statements of powers of two), stores the rows the reference stores, in order (none for
+    none: the reference's ``executemany`` refuses an empty list; the runner skips a chunk
+    without good rows)."""
+
+    def stored(name: str, by_statement: bool) -> list[tuple[object, ...]]:
+        _engine, sessions = _database(tmp_path / f"{name}.db")
+        with sessions.begin() as session:
+            bulk_jobs.insert_credentials(
+                session.connection(),
+                institution_id=1,
+                kind="DegreeCredential",
+                batch_id=1,
+                job_id="job1",
+                now=NOW,
+                rows=iter(_many(count)),  # the runner passes an iterator
+                by_statement=by_statement,
+                rows_per_statement=per_statement,
+            )
+        return _raw(sessions)
+
+    got = stored(f"k{per_statement}", False)
+    assert len(got) == count
+    assert got == (stored("ref", True) if count else [])
+
+
+def test_insert_credentials_within_the_drivers_limit_on_bound_values(tmp_path: Path) -> None:
+    """A connection that binds fewer values a statement (SQLite before 3.32 bound 999) gets
+    statements of fewer rows (7 here: one of 256 fails with "too many SQL variables"), and the
+    same rows stored."""
+    _engine, sessions = _database(tmp_path / "limit.db")
+    with sessions.begin() as session:
+        driver = session.connection().connection.driver_connection
+        old = driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 50)  # 7 rows of 6 + 6
+        try:
+            _insert(session, _many(40))
+        finally:
+            driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, old)
+    _engine, ref = _database(tmp_path / "ref.db")
+    with ref.begin() as session:
+        _insert(session, _many(40), by_statement=True)
+    assert _raw(sessions) == _raw(ref)
+
+
+def test_insert_credentials_refuses_a_row_of_other_width(tmp_path: Path) -> None:
+    """Flattened into one list of values, a row short of a value would shift every row after
+    it into the wrong columns: refused whole, nothing stored."""
+    _engine, sessions = _database(tmp_path / "short.db")
+    rows: list[Any] = _many(5)
+    rows[2] = rows[2][:5]
+    with pytest.raises(ValueError, match="rows of 6 values"), sessions.begin() as session:
+        _insert(session, rows)
+    assert _stored(sessions) == []
 
 
 def _pg_database(pg_server: str, name: str) -> str:
