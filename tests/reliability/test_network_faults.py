@@ -41,6 +41,7 @@ from typing import Any
 import httpx
 import pytest
 
+from talentproof.ledger.errors import NodeError
 from talentproof.ledger.network import Network, network
 from tests.reliability.load_helpers import post_degree
 from tests.reliability.rollback_helpers import Stack, final_check, issuer_stack, wait_for
@@ -132,6 +133,21 @@ def stack(net: Network, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
 
 def head(net: Network, name: str = "rpc-1") -> int:
     return int(net.call(name, "eth_blockNumber"), 16)
+
+
+def receipt(net: Network, name: str, tx_hash: str) -> Any:
+    """Node ``name``'s receipt of ``tx_hash`` (None: not mined there). Geth answers "transaction
+    indexing is in progress" for a while after it starts (a restarted signer, a restored
+    network): that is asked again, as `TxSender.receipt` reads it, not taken for an answer."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return net.call(name, "eth_getTransactionReceipt", [tx_hash])
+        except NodeError as exc:
+            if "transaction indexing is in progress" not in str(exc):
+                raise
+            assert time.monotonic() < deadline, f"{name} still indexing transactions: {exc}"
+            time.sleep(0.2)
 
 
 def block_hash(net: Network, name: str, number: int) -> str | None:
@@ -297,7 +313,7 @@ def test_d_reorganisation_drops_an_anchoring_transaction(net: Network, stack: St
         other_tx = _send_raw(net, "signer-2", stack, nonce)
         wait_for(
             "the other transaction mined on the majority side",
-            lambda: net.call("signer-2", "eth_getTransactionReceipt", [other_tx]),
+            lambda: receipt(net, "signer-2", other_tx),
         )
         # the minority side: issuance resumes, the anchor at that nonce reaches signer-1's pool
         load.resume()
@@ -361,10 +377,8 @@ def test_d_reorganisation_drops_an_anchoring_transaction(net: Network, stack: St
         }
         assert all(b["state"] in ("sent", "built") for b in reopened.values()), reopened
         # the anchor's transaction is gone from the chain: its nonce went to the other one
-        assert net.call("rpc-1", "eth_getTransactionReceipt", [other_tx])
-        gone = [
-            t for t in dropped_txs if net.call("rpc-1", "eth_getTransactionReceipt", [t]) is None
-        ]
+        assert receipt(net, "rpc-1", other_tx)
+        gone = [t for t in dropped_txs if receipt(net, "rpc-1", t) is None]
         net.start_sealing()
         resumed_at = time.monotonic()
         wait_for(
