@@ -22,6 +22,7 @@ __all__ = [
     "EMPLOYMENT",
     "KINDS",
     "KIND_ALIASES",
+    "KIND_CLAIMS",
     "OB3_CONTEXT",
     "OPEN_BADGE",
     "PRESENTATION",
@@ -183,6 +184,12 @@ def credential_kind(doc: Mapping[str, Any]) -> str:
     return last
 
 
+#: The subject member that holds the claim of a kind (TalentProof's vocabulary). Only a credential
+#: of that kind may carry it: the Open Badges subject admits other members, and a badge from a
+#: training centre holding a ``degree`` was VALID, so a relying party reading
+#: ``credentialSubject.degree`` of a verified badge read a degree no accredited party signed.
+KIND_CLAIMS: dict[str, str] = {DEGREE: "degree", EMPLOYMENT: "employment"}
+
 #: The other names of a kind its ``type`` may give beside it: an Open Badges 3.0 credential is an
 #: ``AchievementCredential`` too (the same class in the Open Badges context).
 KIND_ALIASES: dict[str, tuple[str, ...]] = {OPEN_BADGE: ("AchievementCredential",)}
@@ -197,20 +204,33 @@ def require_one_kind(doc: Mapping[str, Any], kind: str) -> str:
     ``type``, `credential_kind`); the schemas ask only that ``type`` hold it, so an employment
     typed ``["VerifiableCredential", "DegreeCredential", "EmploymentCredential"]`` by a bank
     accredited for employment verified, and a relying party reading ``type`` (``"DegreeCredential"
-    in type``) read a degree nobody accredited it to sign. Checked after the kind's schema (by
-    `validation.validate_credential` on either of its paths)."""
+    in type``) read a degree nobody accredited it to sign. Likewise the subject holds no other
+    kind's claim member (`KIND_CLAIMS`; raises naming ``credentialSubject.<member>``). Checked
+    after the kind's schema (by `validation.validate_credential` on either of its paths)."""
     types = doc.get("type")
     if isinstance(types, str):
         types = [types]
     allowed = ("VerifiableCredential", kind, *KIND_ALIASES.get(kind, ()))
-    if isinstance(types, list) and all(t in allowed for t in types):
-        return kind
-    raise SchemaValidationError(
-        "type",
-        f"['VerifiableCredential', {kind!r}]: the one kind its signer is accredited for, no "
-        "other type",
-        types,
-    )
+    if not (isinstance(types, list) and all(t in allowed for t in types)):
+        raise SchemaValidationError(
+            "type",
+            f"['VerifiableCredential', {kind!r}]: the one kind its signer is accredited for, no "
+            "other type",
+            types,
+        )
+    subject = doc.get("credentialSubject")
+    if isinstance(subject, Mapping):
+        for other, member in KIND_CLAIMS.items():
+            if other != kind and member in subject:
+                raise SchemaValidationError(
+                    f"credentialSubject.{member}",
+                    f"absent: a {member} is the claim of a {other}, which only an issuer "
+                    f"accredited for {other} signs, never part of an {kind}"
+                    if kind == OPEN_BADGE
+                    else f"absent: a {member} is the claim of a {other}, never part of a {kind}",
+                    subject[member],
+                )
+    return kind
 
 
 #: An Open Badges 3.0 issuer's ``type`` (its class, ``Profile``), the one member TalentProof's

@@ -3,11 +3,15 @@
 The attack: a training centre accredited only for Open Badges (HKIB) signs and anchors a badge
 about the applicant that says it is a doctorate (``achievementType: DoctoralDegree``, named "Doctor
 of Philosophy ... 10 years at HSBC") and, since the Open Badges subject admits other properties,
-carries a ``degree`` and an ``employment`` object of its own. The badge is VALID (its issuer is
-accredited for badges), but the policy reads facts by the credential's type: a badge counts only
-for badge criteria, never for "bachelor's degree or above" nor for years at a notable firm. Already
-refused; kept because no other test shows a badge's own claims cannot reach the degree and
-employment criteria.
+carries a ``degree`` and an ``employment`` object of its own.
+
+Earlier the badge was VALID (its issuer is accredited for badges) and only the policy kept it
+out of the degree and employment criteria. But a VALID credential vouches for everything it says:
+a VC API relying party reading ``credentialSubject.degree`` of a ``verified: true`` badge read a
+doctorate no accredited party signed. TalentProof's claim members (``degree``, ``employment``)
+are now refused in any credential but their own kind (check 2, `types.require_one_kind`): the
+badge is INVALID, and the issuer refuses to sign one. The badge's own claims in OB's vocabulary
+(``achievementType``, the name) stay a badge's, counted only for badge criteria.
 """
 
 from __future__ import annotations
@@ -37,9 +41,27 @@ def _claims(subject):  # type: ignore[no-untyped-def]
     }
 
 
-def test_a_badge_claiming_a_doctorate_and_employment_counts_only_as_a_badge(vchain):
+def test_a_badge_carrying_a_degree_and_employment_is_refused_at_check_2(vchain):
     s = holder().public_key.did_key
     doc = issue(vchain, vchain.issuers["HKIB"], BADGE, s, tweak=_claims)
+    report = vchain.verifier().verify_application(
+        [Item("badge", doc)], policy=load_policy(DEFAULT_POLICY), profession="hk-dlt-expert"
+    )
+    assert report.verdict.value == "invalid", report.outcome
+    assert report.outcome.outcome.value == "INVALID", report.outcome
+    (cred,) = report.credentials
+    failed = [c for c in cred.checks if c.status.value == "fail"]
+    assert [c.number for c in failed] == [2], failed
+    assert "credentialSubject.degree" in failed[0].message, failed[0].message
+
+
+def test_a_badge_claiming_a_doctorate_in_its_own_words_counts_only_as_a_badge(vchain):
+    def own_words(subject):  # type: ignore[no-untyped-def]
+        subject["achievement"]["achievementType"] = "DoctoralDegree"
+        subject["achievement"]["name"] = "Doctor of Philosophy (Computer Science); 10 years at HSBC"
+
+    s = holder().public_key.did_key
+    doc = issue(vchain, vchain.issuers["HKIB"], BADGE, s, tweak=own_words)
     report = vchain.verifier().verify_application(
         [Item("badge", doc)], policy=load_policy(DEFAULT_POLICY), profession="hk-dlt-expert"
     )
