@@ -36,6 +36,7 @@ from talentproof.cli import app
 from talentproof.credential.qr import encode_payload, render_png
 from tests.chainkit import BADGE, DEGREE, holder, issue
 from tests.pages import chromium_open, verifier_service
+from tests.security.surfaces import folder_verdicts
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -65,12 +66,21 @@ def env(vchain: Any, tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
     badge = issue(vchain, vchain.issuers["HKIB"], BADGE, s, tweak=_claims)
     degree = issue(vchain, vchain.issuers["University of Hong Kong"], DEGREE, s)
     files = {}
+    folder = d / "folder"
+    folder.mkdir()
     for name, doc in (("badge", badge), ("degree", degree)):
         (d / f"{name}.json").write_text(json.dumps(doc))
+        (folder / f"{name}.json").write_text(json.dumps(doc))
         (d / f"{name}.png").write_bytes(render_png(encode_payload(doc)))
         files[name] = d / name
     with vchain.service_client(record) as client:
-        yield {"chain": vchain, "record": str(record), "files": files, "client": client}
+        yield {
+            "chain": vchain,
+            "record": str(record),
+            "files": files,
+            "folder": folder,
+            "client": client,
+        }
 
 
 def _cli_text(env: dict[str, Any], name: str, exit_code: int = 0) -> str:
@@ -105,6 +115,15 @@ def test_the_service_refuses_the_badge_and_shows_no_degree(env: dict[str, Any]) 
     assert cred["verdict"] == "invalid", cred
     claims = cred.get("claims") or {}
     assert not {"degree", "employment"} & set(claims), claims
+
+
+def test_a_folder_refuses_the_badge_with_one_and_two_workers_c_on_and_off(
+    env: dict[str, Any],
+) -> None:
+    for mode, results in folder_verdicts(env).items():
+        assert results["badge"][0] == "INVALID", (mode, results["badge"][1][:400])
+        assert "credentialSubject.degree" in results["badge"][1], (mode, results["badge"][1][:400])
+        assert results["degree"][0] == "VALID", (mode, results["degree"][1][:400])
 
 
 def test_control_a_degree_still_says_its_degree(env: dict[str, Any]) -> None:
