@@ -448,6 +448,8 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             "no_native": [],
             "verify_c": [],
             "no_verify_c": [],
+            "form_c": [],
+            "no_form_c": [],
         }
         limits = [raw_verify_limit()]
         _, raw_before = _raw_verify_cpu_us(5000)
@@ -477,6 +479,15 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
                 runs["no_verify_c"].append(run())
                 bulk.NATIVE = True
                 runs["verify_c"].append(run())
+        from talentproof.credential import validation
+
+        form = getattr(validation, "NATIVE_FORM", None)
+        if form is not None:  # check 2's schema in C off and on, alternately
+            for _ in range(FORM_C_PAIRS):
+                validation.NATIVE_FORM = None
+                runs["no_form_c"].append(run())
+                validation.NATIVE_FORM = form
+                runs["form_c"].append(run())
         _, raw_after = _raw_verify_cpu_us(5000)
         limits.append(raw_verify_limit())
     ed, _ = _raw_verify_cpu_us()
@@ -571,6 +582,30 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             "",
             f"{all_off[mid] - all_on[mid]:+.1f} us (medians)",
         )
+    if runs["form_c"]:
+        on = sorted(r["workers main"] for r in runs["form_c"])
+        off = sorted(r["workers main"] for r in runs["no_form_c"])
+        all_on = sorted(r["workers"] + r["parent"] + r["node"] for r in runs["form_c"])
+        all_off = sorted(r["workers"] + r["parent"] + r["node"] for r in runs["no_form_c"])
+        mid = len(on) // 2
+        pairs = ", ".join(
+            f"{b['workers main'] - a['workers main']:+.1f}"
+            for a, b in zip(runs["form_c"], runs["no_form_c"], strict=True)
+        )
+        row(
+            f"  workers' main thread, check 2's schema in C on / off ({len(on)} pairs)",
+            f"{on[mid]:.1f} / {off[mid]:.1f} us",
+            "",
+            f"off: validate_credential's Python path (validation.NATIVE_FORM); pairs {pairs}",
+            f"{off[mid] - on[mid]:+.1f} us (medians)",
+        )
+        row(
+            "  same, all processes (workers + parent + Anvil)",
+            f"{all_on[mid]:.1f} / {all_off[mid]:.1f} us",
+            "",
+            "",
+            f"{all_off[mid] - all_on[mid]:+.1f} us (medians)",
+        )
     rv = total / cur["raw_during"]
     row(
         "  model: 2 cores x 15,500 raw verifies/s / raw verifies per credential",
@@ -586,6 +621,8 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
 NATIVE_PAIRS = 3
 #: Alternating runs with checks 1, 3 and 4 in one C call off and on (`bulk.NATIVE`).
 VERIFY_C_PAIRS = 2
+#: Alternating runs with check 2's schema in C off and on (`validation.NATIVE_FORM`).
+FORM_C_PAIRS = 3
 
 
 def _native_switch() -> Any:
