@@ -455,7 +455,7 @@ def test_worker_threads_yield_the_cpu_to_requests(make_service) -> None:
         try:
             tid = worker.thread_id
             assert tid is not None
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 60  # a bound for a loaded machine, not a figure
             while os.getpriority(os.PRIO_PROCESS, tid) != max(base, 7):
                 assert time.monotonic() < deadline, f"{type(worker).__name__} kept its priority"
                 time.sleep(0.02)
