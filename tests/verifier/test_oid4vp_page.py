@@ -77,8 +77,10 @@ def test_wallet_request_on_the_page_shows_refusals_then_the_verdict(
 
 @pytest.fixture(scope="module")
 def short_lived(vchain: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A verifier whose OpenID4VP requests stay open 3 seconds."""
-    with verifier_service(vchain, tmp_path_factory.mktemp("short"), oid4vp_request_ttl=3) as url:
+    """A verifier whose OpenID4VP requests stay open 10 seconds: short, so that the test sees
+    one expire, and long enough for a loaded machine's browser to show each new request's QR
+    code before it does (the test checks it is shown, then taken off)."""
+    with verifier_service(vchain, tmp_path_factory.mktemp("short"), oid4vp_request_ttl=10) as url:
         yield url
 
 
