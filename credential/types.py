@@ -195,6 +195,11 @@ KIND_CLAIMS: dict[str, str] = {DEGREE: "degree", EMPLOYMENT: "employment"}
 KIND_ALIASES: dict[str, tuple[str, ...]] = {OPEN_BADGE: ("AchievementCredential",)}
 
 
+def _a(word: str) -> str:
+    """The indefinite article before ``word`` (a degree, an employment, an OpenBadgeCredential)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def require_one_kind(doc: Mapping[str, Any], kind: str) -> str:
     """``kind`` when the credential's ``type`` names ``VerifiableCredential`` and ``kind`` (or
     one of its `KIND_ALIASES`) and nothing else; else raises `SchemaValidationError` naming
@@ -224,10 +229,11 @@ def require_one_kind(doc: Mapping[str, Any], kind: str) -> str:
             if other != kind and member in subject:
                 raise SchemaValidationError(
                     f"credentialSubject.{member}",
-                    f"absent: a {member} is the claim of a {other}, which only an issuer "
-                    f"accredited for {other} signs, never part of an {kind}"
+                    f"absent: {_a(member)} {member} is the claim of {_a(other)} {other}, which "
+                    f"only an issuer accredited for {other} signs, never part of {_a(kind)} {kind}"
                     if kind == OPEN_BADGE
-                    else f"absent: a {member} is the claim of a {other}, never part of a {kind}",
+                    else f"absent: {_a(member)} {member} is the claim of {_a(other)} {other}, "
+                    f"never part of {_a(kind)} {kind}",
                     subject[member],
                 )
     return kind

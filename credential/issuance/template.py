@@ -12,7 +12,8 @@ differ. `BulkTemplate` therefore
   when each of its properties is valid under its own sub-schema and the required ones are
   present). The constant properties are validated once, when the template is built; each row's
   properties with a compiled jsonschema-rs validator of the row sub-schema; plus the checks of
-  `validation.validate_credential` (holder did:key decodes, validity window in order);
+  `validation.validate_credential` (holder did:key decodes, validity window in order, no other
+  kind's claim member in a subject whose schema admits it: `types.require_one_kind`);
 * builds the RFC 8785 bytes by splicing: a JCS object is ``{`` + its members
   ``"key":value`` in UTF-16 key order joined by ``,`` + ``}``, so the document is the
   pre-canonicalized constant members and the canonicalized row members in that order; the
@@ -272,6 +273,7 @@ class BulkTemplate:
         "_const",
         "_ctx_check",
         "_ctx_schema",
+        "_foreign_claims",
         "_issuer",
         "_kind",
         "_native",
@@ -355,6 +357,21 @@ class BulkTemplate:
             and self._structure_ok({**sample, "validFrom": self._stamp})
         )
         self._row_valid = compile_schema(row_schema).is_valid
+        # other kinds' claim members (`types.KIND_CLAIMS`), which a subject of this kind may not
+        # hold though its schema may admit them (an Open Badge's subject is open): such a row
+        # goes to the plain path, whose `validation.validate_credential` refuses it naming the
+        # member (`types.require_one_kind`); none to look for under a closed subject schema,
+        # which refuses every member it does not name (the degree's, the employment's)
+        subject_schema = props.get("credentialSubject", {})
+        self._foreign_claims = tuple(
+            member
+            for other, member in _types.KIND_CLAIMS.items()
+            if other != kind
+            and not (
+                subject_schema.get("additionalProperties") is False
+                and member not in subject_schema.get("properties", {})
+            )
+        )
         # a subject valid under a schema of texts only canonicalizes as orjson writes it,
         # unless a byte >= 0xEE may change the key order (`subject_bytes`)
         self._strings_only = strings_only(props.get("credentialSubject"))
@@ -530,7 +547,9 @@ class BulkTemplate:
         description = get("description")
         if description:
             row["description"] = description
-        if not self._row_valid(row):
+        if not self._row_valid(row) or (
+            self._foreign_claims and any(m in subject for m in self._foreign_claims)
+        ):
             return None
         holder = subject.get("id")
         if type(holder) is not str or not is_holder_did(holder):
@@ -617,7 +636,9 @@ class BulkTemplate:
         constant members around the subject joined once (the byte-identical tests of
         `issue_one` cover it: tests/credential/test_cred_issuance.py forces this path).
         None: the generic path decides."""
-        if not self._subject_valid(subject):
+        if not self._subject_valid(subject) or (
+            self._foreign_claims and any(m in subject for m in self._foreign_claims)
+        ):
             return None
         holder = subject.get("id")
         if type(holder) is not str or not is_holder_did(holder):

@@ -78,6 +78,12 @@ SUBJECTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: The subject member holding each kind's claim, and the members a subject of each kind may not
+#: hold (`types.KIND_CLAIMS`).
+CLAIM_KIND = {"degree": "DegreeCredential", "employment": "EmploymentCredential"}
+OTHER_CLAIMS = {kind: [m for m, owner in CLAIM_KIND.items() if owner != kind] for kind in SUBJECTS}
+
+
 def issued_plainly(kind: str, request: Any, index: int, cid: str) -> tuple[Any, bytes, bytes]:
     """`issue_credential` of ``request`` with this module's issuer, key and time: the reference."""
     return issue_credential(
@@ -109,6 +115,13 @@ def rows(kind: str) -> list[tuple[int, Any, int]]:
         "validFrom": "2027-01-01T00:00:00Z",
         "validUntil": "2026-01-01T00:00:00Z",
     }
+    # another kind's claim member in the subject (a badge holding a degree, a degree holding an
+    # employment): refused on both paths (`types.require_one_kind`), naming the member
+    other_claims = []
+    for member in OTHER_CLAIMS[kind]:
+        request = copy.deepcopy(good)
+        request["credentialSubject"][member] = copy.deepcopy(SUBJECTS[CLAIM_KIND[member]][member])
+        other_claims.append(request)
     return [
         (0, good, 5),
         (1, extra, 6),
@@ -117,6 +130,7 @@ def rows(kind: str) -> list[tuple[int, Any, int]]:
         (4, windowed, 9),
         (5, backwards, 10),
         (6, {"credentialSubject": 7}, 11),
+        *((7 + k, request, 12 + k) for k, request in enumerate(other_claims)),
     ]
 
 
@@ -133,6 +147,10 @@ def test_issue_credentials_has_the_outcomes_of_the_plain_path(kind: str) -> None
     assert outcomes(fast) == outcomes(plain)
     accepted = sum(ok for _r, ok, _f, _m in outcomes(fast))
     assert 2 <= accepted <= 3  # good and windowed (and, in an open badge, the extra property)
+    # another kind's claim is refused by the template path too, naming the member (a badge
+    # holding a degree was signed by the bulk path while POST /credentials refused it)
+    refused = {field for row, ok, field, _m in outcomes(fast) if row >= 7 and not ok}
+    assert refused == {f"credentialSubject.{m}" for m in OTHER_CLAIMS[kind]}, outcomes(fast)
     for _row, cid, raw, digest, _f, _m in fast:
         if cid is not None:
             doc = orjson.loads(raw)
@@ -144,7 +162,9 @@ def test_issue_credentials_has_the_outcomes_of_the_plain_path(kind: str) -> None
 def test_template_bytes_are_the_plain_bytes(kind: str) -> None:
     template = BulkTemplate(kind, identity=IDENTITY, signer=SIGNER, now=NOW)
     assert template.enabled
-    for (_row, request, index), cid in zip(rows(kind), new_credential_ids(7), strict=True):
+    for (_row, request, index), cid in zip(
+        rows(kind), new_credential_ids(len(rows(kind))), strict=True
+    ):
         if isinstance(request, Exception):
             continue
         fast = template.issue_one(request, index, cid)

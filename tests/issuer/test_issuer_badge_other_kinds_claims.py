@@ -11,9 +11,10 @@ with the same function, never signs one.
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
-from .issuer_helpers import bearer, onboard
+from .issuer_helpers import bearer, onboard, post_bulk_job
 from .test_vc_api import vc_badge
 
 OTHER_CLAIMS = {
@@ -88,3 +89,30 @@ def test_control_the_badge_alone_is_signed(client, badge_inst) -> None:  # type:
         json={"type": "OpenBadgeCredential", "credentialSubject": subject},
     )
     assert r.status_code == 202, r.text[:300]  # accepted, anchoring pending
+
+
+@pytest.mark.parametrize("member", sorted(OTHER_CLAIMS))
+def test_bulk_job_refuses_a_badge_row_with_another_kinds_claim(
+    client, service, badge_inst, member
+) -> None:  # type: ignore[no-untyped-def]
+    """A bulk job's badge row holding a degree (or an employment) is that row's error naming the
+    member, beside a plain badge row that is issued: the bulk path's template signed it before
+    (the job ended 2 succeeded, 0 failed) while POST /credentials refused the same subject."""
+    from talentproof.issuer.bulk import BulkRunner
+
+    token = badge_inst["api_key"]["token"]
+    subject = vc_badge(badge_inst["did"])["credentialSubject"]
+    job_id = post_bulk_job(
+        client, token, [subject, {**subject, member: OTHER_CLAIMS[member]}], "OpenBadgeCredential"
+    )
+    BulkRunner(service, processes=1).run_pending()
+    job = client.get(f"/bulk-jobs/{job_id}", headers=bearer(token)).json()
+    assert (job["state"], job["succeeded"], job["failed"]) == ("done", 1, 1), job
+    errors = [
+        orjson.loads(line)
+        for line in client.get(f"/bulk-jobs/{job_id}/errors", headers=bearer(token)).content.split(
+            b"\n"
+        )
+        if line.strip()
+    ]
+    assert [(e["row"], e["field"]) for e in errors] == [(2, f"credentialSubject.{member}")], errors
