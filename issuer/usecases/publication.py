@@ -143,7 +143,9 @@ class Publication:
             records = self.c.chain.signing_keys(issuer_id, raws)
         except LedgerUnavailable as exc:
             if not isinstance(exc, _StaleHead):  # a stale node answers at once: ask it again
-                self._key_failed_at = max(self._key_failed_at, now)
+                # stamped when the read ended: a node that hangs took the RPC timeout, which may
+                # be longer than the TTL, and the next request must not wait for it again
+                self._key_failed_at = max(self._key_failed_at, time.monotonic())
             if (
                 cached is None
                 or now - cached.checked_at > KEY_RECORDS_STALE_MAX_S

@@ -14,6 +14,7 @@ seconds, and with no read of it the document is refused (503), never the service
 from __future__ import annotations
 
 import hashlib
+import socket
 import time
 from typing import Any
 
@@ -26,6 +27,7 @@ from talentproof.credential.keys import Ed25519PublicKey, Ed25519SigningKey
 from talentproof.issuer.db import SigningKey
 from talentproof.issuer.errors import LedgerUnavailable
 from talentproof.issuer.store import institutions as institution_store
+from talentproof.issuer.usecases.publication import KEY_RECORDS_TTL_S
 from tests.issuer.conftest import client, issuer_chain, make_service, service  # noqa: F401
 from tests.issuer.issuer_helpers import (
     BACKGROUND_WAIT_S,
@@ -168,3 +170,23 @@ def test_did_json_is_refused_without_a_read_of_the_registry(
     with pytest.raises(LedgerUnavailable):
         offline.did_document(inst["slug"])
     assert time.monotonic() - started < 0.25
+
+
+def test_did_json_does_not_wait_again_for_a_node_that_hangs(
+    client: TestClient, make_service: Any
+) -> None:
+    """A node that accepts the connection and never answers (not one that refuses it, as port 9
+    above): the failed read's time is when it ended, so the next request within the key cache's
+    TTL is refused at once instead of waiting for the RPC timeout again (the read used to be
+    stamped when it started, which an RPC timeout above the TTL had already put out of it)."""
+    inst = onboard(client)
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)  # accepted by the kernel, never read nor answered
+        port = hung.getsockname()[1]
+        timeout_s = KEY_RECORDS_TTL_S + 1.0
+        offline = make_service(rpc_url=f"http://127.0.0.1:{port}", rpc_timeout_s=timeout_s)
+        with pytest.raises(LedgerUnavailable):
+            offline.did_document(inst["slug"])
+        with pytest.raises(LedgerUnavailable, match="did not answer the last read of the keys"):
+            offline.did_document(inst["slug"])
