@@ -134,6 +134,40 @@ def _refusal(url: str, token: str, body: Any) -> str:
         return f"refused ({r.status_code}): {r.text[:300]}"
 
 
+def governance_hint(refusal: str, slug: str, inst: dict[str, Any], config: DemoConfig) -> str:
+    """What to do when the issuer refuses the demo's credential because of what was done by hand
+    to the development stack (README, "By hand, role by role"): the institution suspended or
+    removed on the ledger, its signing key revoked. "" for any other refusal."""
+    data = config.data_dir
+    fresh = (
+        "or run the demo on a fresh stack (stop `make run`, then `make run DATA=<another folder>` "
+        "and `talentproof demo --data-dir <that folder>`)"
+    )
+    if "institution_suspended" in refusal and "by this service's operator" in refusal:
+        return (
+            f"\nthe demo needs its three institutions active: reactivate {slug}'s API access "
+            f"with `curl -X POST {config.issuer_url}/operator/institutions/{slug}/status -H "
+            f'"Authorization: Bearer $(cat {data}/issuer-operator-token)" -H '
+            f"'Content-Type: application/json' -d '{{\"status\":\"active\"}}'`, {fresh}"
+        )
+    if "institution_suspended" in refusal:
+        issuer_id = inst.get("chain_issuer_id", "ISSUER_ID")
+        return (
+            f"\nthe demo needs its three institutions active: reinstate {slug} with "
+            f"`TALENTPROOF_OPERATOR_KEY=$(cat {data}/governor-key) talentproof governance "
+            f"reinstate {issuer_id}`, {fresh}"
+        )
+    if "institution_removed" in refusal:
+        return f"\nthe demo needs its three institutions: {slug} was removed on the ledger; {fresh}"
+    if "signing key was revoked" in refusal:
+        return (
+            f"\nthe demo needs a live signing key for {slug}: `curl -X POST "
+            f"{config.issuer_url}/operator/institutions/{slug}/signing-keys/rotate -H "
+            f'"Authorization: Bearer $(cat {data}/issuer-operator-token)"`, {fresh}'
+        )
+    return ""
+
+
 #: The applicant as on their travel document (the HKID number never leaves the applicant: the
 #: institutions receive the salted commitment `talentproof holder commit-id` prints).
 APPLICANT_NAME, APPLICANT_BIRTH_DATE = "CHAN Tai Man", "1990-04-01"
@@ -334,13 +368,16 @@ def run_demo(config: DemoConfig) -> DemoResult:
     pending: list[tuple[str, str, dict[str, Any]]] = []
     for slug, request in demo_subjects(holder_did, identity_document).items():
         inst = institutions[slug]
-        body = _request(
-            "POST",
-            f"{config.issuer_url}/credentials",
-            token=inst["api_key"],
-            body=request,
-            headers={"Idempotency-Key": str(uuid.uuid4())},
-        )
+        try:
+            body = _request(
+                "POST",
+                f"{config.issuer_url}/credentials",
+                token=inst["api_key"],
+                body=request,
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            )
+        except DemoError as exc:
+            raise DemoError(f"{exc}{governance_hint(str(exc), slug, inst, config)}") from None
         pending.append((slug, body["id"], body))
         label = _LABELS[slug]
         article = "an" if label[0] in "aeiou" else "a"

@@ -189,3 +189,38 @@ def test_busy_port_says_how_to_choose_another(tmp_path: Path) -> None:
     assert (
         "make run ARGS='--issuer-port " in message and "talentproof run --issuer-port " in message
     )
+
+
+def test_demo_names_the_remedy_when_governance_stopped_an_institution() -> None:
+    """After the README's governance by hand (an institution suspended on the ledger or by the
+    issuer's operator, removed, its key revoked), `talentproof demo` stopped at the issuer's 403
+    or 409 alone; it now names the command that lets it go on. The refusals are the issuer's own
+    texts (seen against `make run`); their codes are the issuer's error classes."""
+    from talentproof.demo import DemoConfig, governance_hint
+    from talentproof.issuer.errors import InstitutionRemoved, InstitutionSuspended
+
+    config = DemoConfig()
+    inst = {"chain_issuer_id": 3}
+    answered = "POST http://127.0.0.1:8000/credentials answered 403: "
+    on_chain = answered + (
+        f'{{"error":"{InstitutionSuspended.code}","message":"institution \'osl\' is suspended on '
+        "the ledger (issuer 3) since 2026-12-07T21:08:49Z; no new credentials until the ledger's "
+        'governance reinstates it"}'
+    )
+    assert "talentproof governance reinstate 3`" in governance_hint(on_chain, "osl", inst, config)
+    by_operator = answered + (
+        f'{{"error":"{InstitutionSuspended.code}","message":"institution \'osl\' is suspended by '
+        "this service's operator; its API keys work again once it is reactivated\"}"
+    )
+    hint = governance_hint(by_operator, "osl", inst, config)
+    assert "/operator/institutions/osl/status" in hint and '"status":"active"' in hint
+    assert "governance reinstate" not in hint
+    removed = answered + f'{{"error":"{InstitutionRemoved.code}","message":"..."}}'
+    assert "osl was removed on the ledger" in governance_hint(removed, "osl", inst, config)
+    key = (
+        "POST .../credentials answered 409: the institution's signing key was revoked on the ledger"
+    )
+    assert "/operator/institutions/osl/signing-keys/rotate" in governance_hint(
+        key, "osl", inst, config
+    )
+    assert governance_hint(answered + '{"error":"invalid_request"}', "osl", inst, config) == ""
