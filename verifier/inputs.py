@@ -15,6 +15,7 @@ from typing import Any
 
 from talentproof.credential import qr as c_qr
 from talentproof.credential.errors import CredentialError
+from talentproof.credential.text import printable
 from talentproof.verifier.engine import Item, Limits, parse_json
 from talentproof.verifier.errors import InputError, InputTooLarge
 from talentproof.verifier.vc_api_tokens import TOKEN_PREFIX
@@ -157,15 +158,49 @@ _PREFIXED_TOKEN = re.compile(r"(tpk_|tpoat_|tpv_)[A-Za-z0-9_-]{16,}")
 _OPAQUE_TOKEN = re.compile(r"(?=[^a-z]*[a-z])[A-Za-z0-9_-]{32,}")
 
 
+#: How deep below its top level a JSON object without ``@context`` is searched for a prefixed
+#: token: the issuer's onboarding answer holds its first API key at ``api_key.token``, `make
+#: run`'s <data>/dev-keys.json at ``institutions.<slug>.api_key``. At most 64 members or items
+#: of each object or array are looked at.
+_TOKEN_DEPTH = 3
+
+
+def _nested_token(value: Any, depth: int) -> tuple[str, str] | None:
+    """(the path of member names, the token's prefix) of the first prefixed token within
+    ``depth`` levels below the object or array ``value``, or None. The path is made of member
+    names and item numbers only, never of the token."""
+    if depth <= 0:
+        return None
+    items = list(value.items())[:64] if isinstance(value, dict) else list(enumerate(value[:64]))
+    for key, member in items:
+        name = printable(str(key))[:40]
+        if isinstance(member, str):
+            found = _PREFIXED_TOKEN.fullmatch(member.strip())
+            if found is not None:
+                return name, found.group(1)
+        elif isinstance(member, (dict, list)):
+            inner = _nested_token(member, depth - 1)
+            if inner is not None:
+                return f"{name}.{inner[0]}", inner[1]
+    return None
+
+
 def access_token_form(value: str | dict[str, Any]) -> str | None:
     """What kind of access token ``value`` (a stripped text, or a JSON object holding one at its
-    top level, as an answer that mints it does) looks like, or None. Asked with
+    top level, as an answer that mints it does, or, when it has no ``@context``, up to
+    `_TOKEN_DEPTH` levels below: `_nested_token`) looks like, or None. Asked with
     :func:`private_key_form` by :func:`secret_refusal`, its one caller."""
     if isinstance(value, dict):
         for member in list(value.values())[:64]:
             found = _PREFIXED_TOKEN.fullmatch(member.strip()) if isinstance(member, str) else None
             if found is not None:
                 return f"a JSON answer holding {_TOKEN_PREFIXES[found.group(1)]}"
+        if "@context" in value:  # a credential or presentation: only its top level (above)
+            return None
+        nested = _nested_token(value, _TOKEN_DEPTH)
+        if nested is not None:
+            path, prefix = nested
+            return f"a JSON document holding, at {path}, {_TOKEN_PREFIXES[prefix]}"
         return None
     if value.startswith(c_qr.PREFIX) or len(value) > 600:  # a payload (the hot path), a file
         return None

@@ -230,6 +230,34 @@ def test_a_json_answer_holding_a_token_is_refused_without_it(tmp_path):
         _token_refusal_ok(item.error, token)
 
 
+def test_a_json_file_holding_a_token_deeper_is_refused_without_it(tmp_path):
+    """The issuer's answer to POST /operator/institutions (the first API key under
+    ``api_key.token``) and `make run`'s <data>/dev-keys.json (``institutions.<slug>.api_key``),
+    verified by mistake, said INVALID at check 2 ("@context should be a list"): the token was not
+    shown, but the file was not named as a secret to keep. A credential (it has ``@context``) is
+    never searched below its top level."""
+    tokens = _tokens(tmp_path)
+    key = tokens["api-key.txt"]
+    onboarded = {
+        "slug": "osl",
+        "chain_issuer_id": 3,
+        "signing_keys": [{"id": 1, "publicKeyMultibase": "z6Mk" + "a" * 44}],
+        "api_key": {"id": "780cddd57fab0cc9", "token": key, "scopes": ["issue"]},
+    }
+    dev_keys = {"institutions": {"osl": {"name": "OSL", "api_key": key, "api_key_id": "780c"}}}
+    for doc in (onboarded, dev_keys, {"keys": [{"token": key}]}):
+        item = item_from_json(json.dumps(doc), "document 1")
+        _token_refusal_ok(item.error, key)
+    # deeper than the bound, or inside a credential: not looked for (never a refusal here)
+    deep = {"a": {"b": {"c": {"d": {"e": key}}}}}
+    assert "access token" not in (item_from_json(json.dumps(deep), "d").error or "")
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "credentialSubject": {"name": key},
+    }
+    assert "access token" not in (item_from_json(json.dumps(credential), "c").error or "")
+
+
 def test_other_one_line_text_shows_its_length_and_kinds_not_its_characters():
     """Any other one-line text is still 'not a TalentProof payload' (INVALID), described by its
     length and the kinds of characters it holds, none of them shown."""
