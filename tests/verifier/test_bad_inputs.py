@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 from talentproof.cli import app
 from talentproof.verifier.inputs import (
     item_from_bytes,
+    item_from_image,
     item_from_json,
+    item_from_path,
     item_from_text,
     resolve_argument,
 )
@@ -305,3 +307,25 @@ def test_cli_and_service_never_show_a_token(record, tmp_path):
         assert r.status_code == 200, r.text
         assert r.json()["outcome"]["code"] == "NOT_VERIFIABLE", r.text
         assert "looks like an access token" in r.text and not _leaks(key, r.text), r.text
+
+
+def test_a_picture_file_that_is_no_picture_is_not_verifiable_as_on_the_page(tmp_path):
+    """A ``.png`` holding text (a broken download, a renamed note), in a folder given to
+    `talentproof verify`, was INVALID there ("Not a TalentProof payload ... 12 characters"),
+    while the page said NOT VERIFIABLE ("not a readable image: the file is text, not a picture")
+    and `verify FILE.png` exit 2: a folder now reads a picture file as a picture, whatever its
+    bytes, and says what the page says."""
+    for name, data in (
+        ("scan.png", b"P5\n1 1\n255\n\x00"),
+        ("photo.JPG", b"hello"),
+        ("qr.jpeg", b'{"@context": []}'),
+    ):
+        f = tmp_path / name
+        f.write_bytes(data)
+        item = item_from_path(f)
+        assert item.error is not None and not item.not_talentproof, (name, item.error)
+        assert item.error == item_from_image(data, name).error, (name, item.error)
+        assert "no TalentProof QR code could be read" in item.error, (name, item.error)
+    good = tmp_path / "note.txt"  # another suffix: read by its bytes, as before
+    good.write_bytes(b"hello")
+    assert item_from_path(good).not_talentproof
