@@ -12,7 +12,7 @@ read back with its anchor proof, without signing or a chain.
   row; the answers are compared.
 * The runner's fast paths beside their twins (``--fast-paths``, default on): the chunk's Merkle
   root in C (`merkle.tree_root`, credential/native_merkle.c) against ``MerkleTree(...).root``,
-  and SQLite's insert (`bulk.insert_credentials`: statements of 256 rows, the shared values
+  and SQLite's insert (`bulk.insert_credentials`: statements of 64 rows, the shared values
   bound once) against one row a statement (``rows_per_statement=1``) and every value bound on
   every row (``by_statement``): CPU a row, alternating.
 * Growth (``--grow N``): N chunks into one database as the runner stores them, with the

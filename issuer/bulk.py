@@ -1054,7 +1054,12 @@ class BulkRunner:
             batch_id=batch.id,
             job_id=job_id,
             now=now,
-            rows=[("urn:uuid:warm-up", bytes(32), b"{}", 0, 0, 1)],
+            # every statement a chunk's insert runs is compiled now, on this connection (the
+            # one `ROWS_PER_STATEMENT` rows carry, then those of the powers of two below it)
+            rows=[
+                (f"urn:uuid:warm-up-{i}", bytes(32), b"{}", i, i, i + 1)
+                for i in range(2 * bulk_store.ROWS_PER_STATEMENT - 1)
+            ],
         )
         bulk_store.add_progress(session, job_id, new_offset=1, count=1, good=1, failed=0)
         job.state, job.finished_at = "done", now  # the last chunk's

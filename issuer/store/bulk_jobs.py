@@ -114,8 +114,10 @@ _INSERT_COLUMNS = (
 #: bound values says so: `_rows_per_statement`). Why: each statement executed opens a cursor on
 #: the table and each of its four indexes and checks its two foreign keys' tables anew, and the
 #: driver steps and resets it: with one row a statement that was ~2 us of the ~6 us a bulk row
-#: cost to insert (bench/results.md, 2026-12-07 20:30).
-ROWS_PER_STATEMENT = 256
+#: cost to insert (bench/results.md, 2026-12-07 20:30). Not more: compiling the statement grows
+#: faster than its rows (64 rows ~0.4 ms, 256 rows ~5 ms, once a connection: a 1,000-row job
+#: on a fresh connection paid more than it saved), and 256 saved only ~0.3 us a row more.
+ROWS_PER_STATEMENT = 64
 
 
 def _rows_per_statement(driver: Any, per_row: int, shared: int, wanted: int) -> int:
@@ -135,7 +137,7 @@ def _sqlite_statement(table: str, rows: int, width: int, shared: int) -> str:
     every row has (the columns after the first ``width``) are the parameters ``?1``...,
     bound once; row ``j``'s own ``width`` values the parameters after them. Its text depends
     only on the count, so the driver's statement cache keeps a few (a compiled statement of
-    256 rows is ~0.3 MiB: one per chunk would fill the cache with them)."""
+    256 rows is ~0.3 MiB: one a chunk would fill the cache with them)."""
     tail = ", ".join(f"?{k + 1}" for k in range(shared))
     tuples = (
         "(" + ", ".join(f"?{shared + j * width + k + 1}" for k in range(width)) + ", " + tail + ")"
@@ -227,7 +229,7 @@ def _sqlite_insert(
 ) -> None:
     """``rows`` (their own values each, `_INSERT_COLUMNS` less the ``tail`` every row shares)
     inserted by statements of ``per_statement`` rows (`_sqlite_statement`), then the rest by
-    statements of as many rows as the powers of two it sums (at most eight more; a statement
+    statements of as many rows as the powers of two it sums (at most six more; a statement
     text per count)."""
     shared = len(tail)
     width = len(_INSERT_COLUMNS) - shared
