@@ -86,7 +86,15 @@ def _check(raw: bytes) -> Any:
         (b'{"a\\u0041\\n": 1, "b:": "\\t:", "\\u00e9:": ":"}', True),
         (b'{"n": 1234567890123456789}', False),  # 19 digits: may be beyond 64 bits
         (b'{"n": 123456789012345678}', True),  # 18 digits
-        (b'{"s": "1234567890123456789"}', False),  # (in a string too: the twin's rule)
+        (b'{"s": "1234567890123456789"}', True),  # (in a string: text, not an integer)
+        (b'{"p": ["0x0123456789012345678901234567890123456789abcdef"]}', True),  # a hash's hex
+        (b'{"s": "\\"1234567890123456789\\"", "t": 1}', True),  # escaped quotes around digits
+        (b'{"s": "x\\\\", "n": 1234567890123456789}', False),  # an escaped backslash ends it
+        (b'{"s": "\\"", "n": 1234567890123456789}', False),
+        (b'{"1234567890123456789": 1, "n": 12345678901234567890}', False),  # a key's digits
+        (b"[1234567890123456789]", False),
+        (b'{"s": "a", "n": -1234567890123456789}', False),
+        (b'{"n": 1.1234567890123456789}', False),  # (a fraction's digits: as before)
         (b'{"n": 18446744073709551616}', False),
         (b'{"f": 2.5, "g": 0.1, "h": -0.0, "i": 1E2, "j": 1.5e-7}', True),
         (b'{"f": 1e400}', False),  # (orjson refuses it: the reference reads inf)
@@ -117,6 +125,8 @@ def test_cases(raw: bytes, answers: bool) -> None:
 
 
 _HOSTILE = [
+    b'{"s": "x\\\\", "n": 18446744073709551616}',
+    b'{"s": "\\"", "n": 18446744073709551617, "t": "0123456789012345678901"}',
     b'{"a": 1, "a": 2}',
     b'{"a": 1, "\\u0061": 2}',
     b'{"a\\u003a": 1, "a:": 2}',
