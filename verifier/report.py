@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from talentproof.credential.types import KIND_CLAIMS, OPEN_BADGE
+
 
 class Status(StrEnum):
     """The outcome of one check."""
@@ -181,12 +183,9 @@ class ChainPoint:
         )
 
 
-#: The subject member that states a kind's claim (what `claims_of` shows of a credential).
-CLAIM_MEMBERS: dict[str, str] = {
-    "DegreeCredential": "degree",
-    "EmploymentCredential": "employment",
-    "OpenBadgeCredential": "achievement",
-}
+#: The subject member that states a kind's claim (what `claims_of` shows of a credential): the
+#: members check 2 keeps to their own kind (`types.KIND_CLAIMS`) and an Open Badge's achievement.
+CLAIM_MEMBERS: dict[str, str] = {**KIND_CLAIMS, OPEN_BADGE: "achievement"}
 
 
 def claims_of(
