@@ -419,9 +419,11 @@ class BulkTemplate:
         self._native_sign = NATIVE_SIGN
         if native and NATIVE_SIGN is not None and self.enabled:
             self._native = NATIVE_SIGN.template(signer.key.sodium_secret, *self.native_parts())
-        # a subject-only JSONL record checked and signed from its bytes (`issue_record`)
+        # a subject-only JSONL record checked and signed from its bytes (`issue_record`); the C
+        # checks the subject's schema alone, never another kind's claim member: none where the
+        # schema admits one (`_foreign_claims`), such a record then takes `issue_one`'s checks
         self._recognizer = None
-        if self._native is not None and self._subject_only:
+        if self._native is not None and self._subject_only and not self._foreign_claims:
             self._recognizer = native_recognizer(
                 kind, props.get("credentialSubject"), identity, self._today
             )

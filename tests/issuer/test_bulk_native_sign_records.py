@@ -492,3 +492,30 @@ def test_the_native_schema_declines_what_it_cannot_check() -> None:
         template_module.NATIVE_SIGN.recognizer(
             (0, (b"a",), ((9, 0),), 1), None, (b"d", b"a", b""), 20260101, b"id", (b"d", b"l")
         )
+
+
+def test_no_recognizer_where_the_subject_schema_admits_another_kinds_claim(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The C recognizer checks a record against the subject's schema only; it does not look for
+    another kind's claim member (`types.KIND_CLAIMS`, refused by `types.require_one_kind`), which
+    a closed degree or employment subject cannot hold. Should a subject schema admit one (here a
+    degree schema widened to name ``employment``), no recognizer is built and such a record goes
+    to the Python path, which refuses it (as the template's `_foreign_claims` does for a badge):
+    the C must not sign a degree holding an employment."""
+    real = template_module.load_schema
+
+    def widened(kind: str) -> dict[str, Any]:
+        schema = copy.deepcopy(real(kind))
+        if kind == DEGREE:
+            subject = schema["properties"]["credentialSubject"]
+            subject["properties"]["employment"] = {"type": "string", "maxLength": 100}
+        return schema
+
+    monkeypatch.setattr(template_module, "load_schema", widened)
+    template = _bulkcred.BulkTemplate(
+        DEGREE, identity=IDENTITY, signer=_cred.Signer(SEED, IDENTITY.did), now=NOW
+    )
+    subject = {**degree_subject(), "employment": "ten years at HSBC"}
+    assert template.issue_record(orjson.dumps(subject), 1, "urn:uuid:x") is None
+    assert template.issue_one({"credentialSubject": subject}, 1, "urn:uuid:x") is None
