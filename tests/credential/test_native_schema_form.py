@@ -14,7 +14,6 @@ and generated texts.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +26,7 @@ from talentproof.credential import validation
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.keys import Ed25519SigningKey
 from tests.chainkit import DEGREE, EMPLOYMENT, build, holder, sign
+from tests.doc_paths import get_at, paths, set_at, without
 
 pytestmark = pytest.mark.skipif(validation.NATIVE_FORM is None, reason="C extension not built")
 
@@ -106,37 +106,6 @@ def _judge(doc: Any) -> str | None:
         assert validation.compiled_validator(kind).is_valid(doc), doc
     assert _fast(doc) == python, doc
     return kind
-
-
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield path
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, (*path, i))
-
-
-def _get(doc: Any, path: tuple[Any, ...]) -> Any:
-    for part in path:
-        doc = doc[part]
-    return doc
-
-
-def _set(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
-    out = copy.deepcopy(doc)
-    if not path:
-        return value
-    _get(out, path[:-1])[path[-1]] = value
-    return out
-
-
-def _without(doc: Any, path: tuple[Any, ...]) -> Any:
-    out = copy.deepcopy(doc)
-    parent = _get(out, path[:-1])
-    del parent[path[-1]]
-    return out
 
 
 class Sub(str):
@@ -250,18 +219,18 @@ def test_it_answers_for_what_the_issuer_writes() -> None:
 def test_every_member_removed_retyped_or_hostile() -> None:
     answered = judged = 0
     for base in BASES:
-        for path in list(_paths(base))[1:]:
-            docs = [_without(base, path)]
-            docs += [_set(base, path, v) for v in _variants(_get(base, path))]
+        for path in list(paths(base))[1:]:
+            docs = [without(base, path)]
+            docs += [set_at(base, path, v) for v in _variants(get_at(base, path))]
             for doc in docs:
                 judged += 1
                 answered += _judge(doc) is not None
-        for path in _paths(base):
-            value = _get(base, path)
+        for path in paths(base):
+            value = get_at(base, path)
             if isinstance(value, dict):
                 for extra in ({"extra": "x"}, {"\udc00": "x"}, {"": ""}, {"proof": "x"}):
                     judged += 1
-                    answered += _judge(_set(base, path, {**value, **extra})) is not None
+                    answered += _judge(set_at(base, path, {**value, **extra})) is not None
     # (most are invalid: a few still are valid, e.g. an optional member removed)
     assert judged > 5000 and answered > 50, (judged, answered)
 
@@ -270,7 +239,7 @@ def test_every_member_removed_retyped_or_hostile() -> None:
 def test_dates_in_every_order_and_form(base: dict[str, Any]) -> None:
     for vf in ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2025-12-31T23:59:59Z"):
         for vu in (None, "2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z", "2025-12-31T23:59:59Z"):
-            doc = _set(base, ("validFrom",), vf)
+            doc = set_at(base, ("validFrom",), vf)
             if vu is not None:
                 doc["validUntil"] = vu
             else:
@@ -293,9 +262,9 @@ def test_dates_in_every_order_and_form(base: dict[str, Any]) -> None:
 def test_line_breaks_after_anchored_patterns(path: tuple[str, ...]) -> None:
     """tests/security/test_attack_schema_line_breaks.py's values: never answered."""
     for base in BASES:
-        value = _get(base, path)
+        value = get_at(base, path)
         for bad in (value + "\n", value + "\r\n", value[:1] + "\n" + value[1:], value + "\u2028"):
-            doc = _set(base, path, bad)
+            doc = set_at(base, path, bad)
             assert validation.NATIVE_FORM(doc) is None
             with pytest.raises(CredentialError):
                 validation.validate_credential(doc)
@@ -328,15 +297,15 @@ TRICKY = st.text(
 )
 def test_generated_texts(where: tuple[str, ...], text: str, keep: bool) -> None:
     base = BASES[1]
-    value = _get(base, where) if where != ("issuer",) else DID
-    doc = _set(base, where, (value + text) if keep else text)
+    value = get_at(base, where) if where != ("issuer",) else DID
+    doc = set_at(base, where, (value + text) if keep else text)
     _judge(doc)
 
 
 def test_reference_agrees_where_it_answers() -> None:
     """The reference (jsonschema, patterns read as ECMA-262) accepts what the C answers for."""
     for base in BASES:
-        for doc in (base, _set(base, ("credentialSubject", "name"), "陳大文 Chan")):
+        for doc in (base, set_at(base, ("credentialSubject", "name"), "陳大文 Chan")):
             kind = validation.NATIVE_FORM(doc)
             assert kind is not None
             assert validation.reference_validate_credential(doc) == kind
@@ -346,7 +315,7 @@ def test_the_holder_is_checked_beside_it() -> None:
     """The C leaves the holder's did:key to `is_holder_did`: a subject id of the pattern's form
     that is no Ed25519 key is refused by `validate_credential` all the same."""
     base = BASES[0]
-    doc = _set(base, ("credentialSubject", "id"), "did:key:z6Mk" + "1" * 44)
+    doc = set_at(base, ("credentialSubject", "id"), "did:key:z6Mk" + "1" * 44)
     assert validation.NATIVE_FORM(doc) == base["type"][-1]
     with pytest.raises(CredentialError):
         validation.validate_credential(doc)

@@ -20,7 +20,6 @@ reference wherever the C answers and the holder is an Ed25519 did:key.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +31,7 @@ from talentproof.credential import validation
 from talentproof.credential.errors import CredentialError
 from talentproof.credential.keys import Ed25519SigningKey
 from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, build, holder, sign
+from tests.doc_paths import get_at, paths, set_at, without
 
 pytestmark = pytest.mark.skipif(validation.NATIVE_FORM is None, reason="C extension not built")
 
@@ -106,36 +106,6 @@ def _judge(doc: Any) -> str | None:
     else:  # (a did:key of the pattern's form that is no Ed25519 key: refused beside the C)
         assert _validate(doc) is None and _reference(doc) is None, doc
     return str(kind)
-
-
-def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield path
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, (*path, i))
-
-
-def _get(doc: Any, path: tuple[Any, ...]) -> Any:
-    for part in path:
-        doc = doc[part]
-    return doc
-
-
-def _set(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
-    if not path:
-        return value
-    out = copy.deepcopy(doc)
-    _get(out, path[:-1])[path[-1]] = value
-    return out
-
-
-def _without(doc: Any, path: tuple[Any, ...]) -> Any:
-    out = copy.deepcopy(doc)
-    del _get(out, path[:-1])[path[-1]]
-    return out
 
 
 class Text(str):
@@ -214,9 +184,9 @@ def test_the_c_answers_for_what_the_issuer_writes() -> None:
 def test_every_member_removed_retyped_or_hostile() -> None:
     judged = answered = 0
     for base in BASES:
-        for path in list(_paths(base))[1:]:
-            docs = [_without(base, path)]
-            docs += [_set(base, path, v) for v in _variants(_get(base, path))]
+        for path in list(paths(base))[1:]:
+            docs = [without(base, path)]
+            docs += [set_at(base, path, v) for v in _variants(get_at(base, path))]
             for doc in docs:
                 judged += 1
                 answered += _judge(doc) is not None
@@ -233,15 +203,15 @@ def test_lengths_in_code_points_at_every_bound() -> None:
     counting UTF-16 units or bytes would answer for 201 astral characters or refuse 200."""
     answered = 0
     for base in FORMED:
-        for path in list(_paths(base))[1:]:
-            value = _get(base, path)
+        for path in list(paths(base))[1:]:
+            value = get_at(base, path)
             if not isinstance(value, str):
                 continue
             for n in BOUNDS:
                 for unit in UNITS:
                     for text in {(unit * n)[:n], unit * n}:
-                        answered += _judge(_set(base, path, text)) is not None
-                        answered += _judge(_set(base, path, value + text)) is not None
+                        answered += _judge(set_at(base, path, text)) is not None
+                        answered += _judge(set_at(base, path, value + text)) is not None
     assert answered > 500, answered
 
 
@@ -252,12 +222,12 @@ def test_the_bounds_themselves(base: dict[str, Any]) -> None:
     kind = base["type"][-1]
     for path, high in ((("credentialSubject", "name"), 200), (("name",), 500)):
         for unit in ("\U0001f600", "\U00020000", "陳"):
-            assert _judge(_set(base, path, unit * high)) == kind
-            over = _set(base, path, unit * (high + 1))
+            assert _judge(set_at(base, path, unit * high)) == kind
+            over = set_at(base, path, unit * (high + 1))
             assert validation.NATIVE_FORM(over) is None and _reference(over) is None
         combined = ("Chan" + "\u0301" * (high - 4))[:high]
-        assert _judge(_set(base, path, combined)) == kind
-        assert validation.NATIVE_FORM(_set(base, path, combined + "a")) is None
+        assert _judge(set_at(base, path, combined)) == kind
+        assert validation.NATIVE_FORM(set_at(base, path, combined + "a")) is None
 
 
 PATTERNED = [
@@ -279,16 +249,16 @@ def test_line_ends_and_separators_around_anchored_patterns(path: tuple[str, ...]
     """Every character of CHARS (and the pair \\r\\n) before, inside, after and instead of the
     last character of each ^...$ pattern's (or enum's, const's) value."""
     for base in FORMED:
-        where, value = path, _get(base, path)
+        where, value = path, get_at(base, path)
         if not isinstance(value, str):  # (the issuer given as an object: its id)
             where, value = (*path, "id"), value["id"]
         for c in CHARS:
             for text in (value + c, c + value, value[:1] + c + value[1:], value[:-1] + c):
-                doc = _set(base, where, text)
+                doc = set_at(base, where, text)
                 _judge(doc)
                 assert _validate(doc) == _reference(doc), doc
             for text in (value + c + "\n", value + "\n" + c):
-                doc = _set(base, where, text)
+                doc = set_at(base, where, text)
                 assert validation.NATIVE_FORM(doc) is None, doc
 
 
@@ -315,11 +285,11 @@ def test_each_code_point_first_and_last(path: tuple[str, ...]) -> None:
     and last in the subject's name, and last in the credential's id (an ECMA ``\\s`` the C
     missed, or a separator class read otherwise, would be an answer the reference refuses)."""
     base = FORMED[0]
-    value = _get(base, path)
+    value = get_at(base, path)
     for cp in CODE_POINTS:
         c = chr(cp)
-        _judge(_set(base, path, value + c))
-        _judge(_set(base, path, c + value))
+        _judge(set_at(base, path, value + c))
+        _judge(set_at(base, path, c + value))
 
 
 _DATES = [
@@ -337,10 +307,10 @@ def test_validity_dates_every_calendar_edge(base: dict[str, Any]) -> None:
     order; the reference's pattern and `integrity.parse_datetime` decide the rest."""
     answered = 0
     for vf in _DATES:
-        answered += _judge(_set(base, ("validFrom",), vf)) is not None
+        answered += _judge(set_at(base, ("validFrom",), vf)) is not None
     for vu in _DATES[::7]:
         for vf in ("2024-02-29T00:00:00Z", "2100-02-28T23:59:59Z", vu):
-            doc = _set(base, ("validFrom",), vf)
+            doc = set_at(base, ("validFrom",), vf)
             doc["validUntil"] = vu
             answered += _judge(doc) is not None
     assert answered > 100, answered
@@ -411,9 +381,9 @@ def test_generated_mutations_of_issued_credentials(data: st.DataObject) -> None:
     value replaced by generated JSON or by another member's value; a member removed or added."""
     doc = copy.deepcopy(data.draw(st.sampled_from(BASES)))
     for _ in range(data.draw(st.integers(1, 3))):
-        paths = list(_paths(doc))[1:]
-        path = data.draw(st.sampled_from(paths))
-        parent, value = _get(doc, path[:-1]), _get(doc, path)
+        members = list(paths(doc))[1:]
+        path = data.draw(st.sampled_from(members))
+        parent, value = get_at(doc, path[:-1]), get_at(doc, path)
         op = data.draw(st.sampled_from(["splice", "cut", "replace", "copy", "drop", "add"]))
         if op == "splice" and isinstance(value, str):
             i = data.draw(st.integers(0, len(value)))
@@ -424,7 +394,7 @@ def test_generated_mutations_of_issued_credentials(data: st.DataObject) -> None:
         elif op == "replace":
             parent[path[-1]] = data.draw(JSON)
         elif op == "copy":
-            parent[path[-1]] = copy.deepcopy(_get(doc, data.draw(st.sampled_from(paths))))
+            parent[path[-1]] = copy.deepcopy(get_at(doc, data.draw(st.sampled_from(members))))
         elif op == "drop" and isinstance(parent, dict):
             del parent[path[-1]]
         elif op == "add" and isinstance(value, dict):
@@ -466,7 +436,7 @@ MUTANTS: dict[str, Any] = {
         _C({k: v for k, v in doc.items() if k in FORMED[1]}) if isinstance(doc, dict) else None
     ),
     "utf16-halved": lambda doc: (
-        _C(_set(doc, ("credentialSubject", "name"), doc["credentialSubject"]["name"][::2]))
+        _C(set_at(doc, ("credentialSubject", "name"), doc["credentialSubject"]["name"][::2]))
         if isinstance(doc, dict)
         and isinstance(doc.get("credentialSubject"), dict)
         and isinstance(doc["credentialSubject"].get("name"), str)
@@ -482,12 +452,12 @@ def test_the_judge_catches_a_lying_twin(mutant: str, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(validation, "NATIVE_FORM", MUTANTS[mutant])
     caught = 0
     for base in FORMED:
-        docs = [_set(base, ("credentialSubject", "name"), "\U0001f600" * 201)]
+        docs = [set_at(base, ("credentialSubject", "name"), "\U0001f600" * 201)]
         docs += [{**base, "extra": "x"}]
-        for path in list(_paths(base))[1:]:
-            value = _get(base, path)
+        for path in list(paths(base))[1:]:
+            value = get_at(base, path)
             if isinstance(value, str):
-                docs += [_set(base, path, v) for v in (value + "\n", 1, True, None, 1.0)]
+                docs += [set_at(base, path, v) for v in (value + "\n", 1, True, None, 1.0)]
         for doc in docs:
             try:
                 _judge(doc)
