@@ -66,7 +66,7 @@ def check_argument(arg: str) -> None:
     TalentProof payload" (exit 1), an unreadable credential NOT_VERIFIABLE (check 1 failing).
     """
     from talentproof.verifier.errors import InputError
-    from talentproof.verifier.inputs import is_image, names_a_file
+    from talentproof.verifier.inputs import PICTURE_SUFFIXES, is_image, names_a_file
 
     if _PAYLOAD_PREFIX.match(arg):
         return
@@ -82,7 +82,7 @@ def check_argument(arg: str) -> None:
                 "presentation JSON file, a folder of them, or a QR text payload (TP1:...))"
             )
         return
-    if is_file and path.suffix.lower() in (".png", ".jpg", ".jpeg"):
+    if is_file and path.suffix.lower() in PICTURE_SUFFIXES:
         try:
             with open(path, "rb") as handle:
                 head = handle.read(16)

@@ -446,8 +446,9 @@ def item_from_bytes(data: bytes, source: str, limits: Limits = DEFAULT_LIMITS) -
     return item_from_text(text, source, limits)
 
 
-#: The suffixes of a picture file (any case): read as a picture whatever its bytes.
-_PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#: The suffixes of a picture file (any case): read as a picture whatever its bytes (in a folder;
+#: `verify FILE.png` alone refuses one that is no picture: verifier/cli.py).
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def item_from_path(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> Item:
@@ -461,7 +462,7 @@ def item_from_path(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
     if data is None:
         return Item(name, None, str(InputTooLarge(name, size, limit)))
-    if name.lower().endswith(_PICTURE_SUFFIXES) and not is_image(data):
+    if name.lower().endswith(PICTURE_SUFFIXES) and not is_image(data):
         # a picture file whose bytes are none (a broken download, a renamed note): what the
         # page and the service say of such an upload (NOT_VERIFIABLE, "not a readable image"),
         # not a verdict on its bytes read as text or JSON (`verify FILE.png` alone: exit 2)
