@@ -133,18 +133,22 @@ class Publication:
             and all(raw in cached.windows for raw in raws)
         ):
             return cached, "chain"
+        read = False
         try:
             if now - self._key_failed_at < KEY_RECORDS_TTL_S:
                 # failed a moment ago: not every request waits for the RPC timeout again
                 raise LedgerUnavailable("the ledger did not answer the last read of the keys")
+            read = True
             # a stuck, lagging or cut-off node still answers, from an old state: keys read
             # afresh from it would still list a key governance revoked since
             self._check_head_age()
             records = self.c.chain.signing_keys(issuer_id, raws)
         except LedgerUnavailable as exc:
-            if not isinstance(exc, _StaleHead):  # a stale node answers at once: ask it again
+            if read and not isinstance(exc, _StaleHead):  # a stale node answers at once
                 # stamped when the read ended: a node that hangs took the RPC timeout, which may
-                # be longer than the TTL, and the next request must not wait for it again
+                # be longer than the TTL, and the next request must not wait for it again; a
+                # refusal without a read stamps nothing (else requests coming more often than
+                # the TTL would never ask the ledger again)
                 self._key_failed_at = max(self._key_failed_at, time.monotonic())
             if (
                 cached is None

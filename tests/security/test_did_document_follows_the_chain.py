@@ -190,3 +190,26 @@ def test_did_json_does_not_wait_again_for_a_node_that_hangs(
             offline.did_document(inst["slug"])
         with pytest.raises(LedgerUnavailable, match="did not answer the last read of the keys"):
             offline.did_document(inst["slug"])
+
+
+def test_did_json_asks_the_ledger_again_while_requests_keep_coming(
+    client: TestClient, make_service: Any
+) -> None:
+    """The refusal at once after a failed read ("did not answer the last read") lasts one key
+    cache TTL from that read, not from the last refusal: a refusal stamped itself as a failed
+    read, so requests coming more often than every TTL never asked the ledger again, even once
+    it answered, and did.json stayed refused (or stale) for as long as they kept coming."""
+    inst = onboard(client)
+    offline = make_service(rpc_url="http://127.0.0.1:9", rpc_timeout_s=0.5)
+    with pytest.raises(LedgerUnavailable):
+        offline.did_document(inst["slug"])
+    failed_at = time.monotonic()
+    asked_again = False
+    while time.monotonic() - failed_at < KEY_RECORDS_TTL_S + 3.0:
+        time.sleep(KEY_RECORDS_TTL_S / 4)
+        with pytest.raises(LedgerUnavailable) as refused:
+            offline.did_document(inst["slug"])
+        if "did not answer the last read of the keys" not in str(refused.value):
+            asked_again = True  # (the ledger read again: port 9 refuses it once more)
+            break
+    assert asked_again, "every request within the TTL of the previous refusal was refused unread"
