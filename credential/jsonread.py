@@ -51,7 +51,7 @@ SLOW_PATH: Any = object()
 _DIGITS = bytes(0x39 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
 _LONG_RUN = b"9" * 19
 #: A JSON string (of a text orjson parsed: its strings end at the first unescaped quote).
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
 class DuplicateKeyError(CredentialError, ValueError):
@@ -120,7 +120,10 @@ def vouches_python(raw: bytes, doc: Any) -> bool:
     # of a 2.5 kB credential); a text without any backslash holds no escaped colon.
     if b"\\" in raw and (b"\\u003a" in raw or b"\\u003A" in raw):
         return False
-    if _LONG_RUN in _STRING.sub(b'""', raw).translate(_DIGITS):  # (outside strings)
+    # (a run outside strings; the strings are blanked only when a run is there at all)
+    if _LONG_RUN in raw.translate(_DIGITS) and (
+        _LONG_RUN in _STRING.sub(b'""', raw).translate(_DIGITS)
+    ):
         return False
     try:
         return orjson.dumps(doc).count(b":") == raw.count(b":")
