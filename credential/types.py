@@ -217,10 +217,13 @@ def require_one_kind(doc: Mapping[str, Any], kind: str) -> str:
         types = [types]
     allowed = ("VerifiableCredential", kind, *KIND_ALIASES.get(kind, ()))
     if not (isinstance(types, list) and all(t in allowed for t in types)):
+        aliases = KIND_ALIASES.get(kind, ())
         raise SchemaValidationError(
             "type",
-            f"['VerifiableCredential', {kind!r}]: the one kind its signer is accredited for, no "
-            "other type",
+            f"['VerifiableCredential', {kind!r}]"
+            + (f" ({' or '.join(map(repr, aliases))} may be added)" if aliases else "")
+            + ": one kind, its last entry, the kind its issuer's accreditation is checked for; "
+            "no other type",
             types,
         )
     subject = doc.get("credentialSubject")
