@@ -360,17 +360,21 @@ class BulkTemplate:
         # other kinds' claim members (`types.KIND_CLAIMS`), which a subject of this kind may not
         # hold though its schema may admit them (an Open Badge's subject is open): such a row
         # goes to the plain path, whose `validation.validate_credential` refuses it naming the
-        # member (`types.require_one_kind`); none to look for under a closed subject schema,
-        # which refuses every member it does not name (the degree's, the employment's)
+        # member (`types.require_one_kind`); none to look for under a closed subject schema of
+        # named members alone, which refuses every member it does not name (the degree's, the
+        # employment's; a ``patternProperties`` or any other keyword may admit one: looked for)
         subject_schema = props.get("credentialSubject", {})
+        closed = (
+            isinstance(subject_schema, dict)
+            and set(subject_schema) - _ANNOTATIONS
+            <= {"type", "properties", "required", "additionalProperties"}
+            and subject_schema.get("additionalProperties") is False
+            and isinstance(subject_schema.get("properties", {}), dict)
+        )
         self._foreign_claims = tuple(
             member
             for other, member in _types.KIND_CLAIMS.items()
-            if other != kind
-            and not (
-                subject_schema.get("additionalProperties") is False
-                and member not in subject_schema.get("properties", {})
-            )
+            if other != kind and not (closed and member not in subject_schema.get("properties", {}))
         )
         # a subject valid under a schema of texts only canonicalizes as orjson writes it,
         # unless a byte >= 0xEE may change the key order (`subject_bytes`)

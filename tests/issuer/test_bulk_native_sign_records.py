@@ -519,3 +519,28 @@ def test_no_recognizer_where_the_subject_schema_admits_another_kinds_claim(
     subject = {**degree_subject(), "employment": "ten years at HSBC"}
     assert template.issue_record(orjson.dumps(subject), 1, "urn:uuid:x") is None
     assert template.issue_one({"credentialSubject": subject}, 1, "urn:uuid:x") is None
+
+
+def test_the_template_looks_for_another_kinds_claim_a_pattern_admits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The template's rows look for another kind's claim member wherever the subject schema may
+    admit it, not only where ``additionalProperties`` is not false: a closed degree subject
+    whose ``patternProperties`` match ``employment`` admits one too, and the template must not
+    sign a degree holding an employment (the plain path's `types.require_one_kind` refuses it)."""
+    real = template_module.load_schema
+
+    def widened(kind: str) -> dict[str, Any]:
+        schema = copy.deepcopy(real(kind))
+        if kind == DEGREE:
+            subject = schema["properties"]["credentialSubject"]
+            subject["patternProperties"] = {"^emp": {"type": "string", "maxLength": 100}}
+        return schema
+
+    monkeypatch.setattr(template_module, "load_schema", widened)
+    template = _bulkcred.BulkTemplate(
+        DEGREE, identity=IDENTITY, signer=_cred.Signer(SEED, IDENTITY.did), now=NOW
+    )
+    subject = {**degree_subject(), "employment": "ten years at HSBC"}
+    assert template.issue_one({"credentialSubject": subject}, 1, "urn:uuid:x") is None
+    assert template.issue_one({"credentialSubject": degree_subject()}, 1, "urn:uuid:y") is not None
