@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from talentproof.cli import app
 from talentproof.credential.presentation import create_presentation
+from talentproof.credential.qr import encode_payload
 from talentproof.verifier import bulk
 from tests.chainkit import ID_SALT
 from tests.verifier.test_oid4vp import answer, new_request, post, resolve
@@ -31,6 +32,43 @@ def cli_verify(env: dict[str, Any], *args: str) -> dict[str, Any]:
     )
     assert r.exit_code in (0, 1), r.output
     return dict(json.loads(r.output))
+
+
+def check_message(report: dict[str, Any], number: int) -> str:
+    """The message of check ``number`` in the report of one credential."""
+    (cred,) = report["credentials"]
+    (found,) = [c for c in cred["checks"] if int(c["number"]) == number]
+    return str(found["message"])
+
+
+def single_surfaces(
+    env: dict[str, Any], name: str, doc: dict[str, Any], check: int, *, qr_text: bool = False
+) -> dict[str, tuple[str, str]]:
+    """Each single-credential surface's answer for ``doc`` (saved as ``<folder>/<name>.json``):
+    (verdict, check ``check``'s message) from the CLI on the file (and, with ``qr_text``, on its
+    QR text), ``/api/v1/verify``, the page's route; (VALID or "not verified <HTTP status>", the
+    errors) from the VC API's credential and presentation (`vc_api_presentation`)."""
+    c = env["client"]
+    out: dict[str, tuple[str, str]] = {}
+    report = cli_verify(env, str(Path(env["folder"]) / f"{name}.json"))
+    out["cli file"] = (report["outcome"]["code"], check_message(report, check))
+    if qr_text:
+        report = cli_verify(env, encode_payload(doc))
+        out["cli qr text"] = (report["outcome"]["code"], check_message(report, check))
+    r = c.post("/api/v1/verify", json={"documents": [doc]})
+    assert r.status_code == 200, r.text
+    out["api documents"] = (r.json()["outcome"]["code"], check_message(r.json(), check))
+    r = c.post("/api/v1/verify/image", data={"payloads": [encode_payload(doc)]})
+    assert r.status_code == 200, r.text
+    out["page payloads"] = (r.json()["outcome"]["code"], check_message(r.json(), check))
+    r = c.post("/credentials/verify", json={"verifiableCredential": doc})
+    body = r.json()
+    out["vc api credential"] = (
+        "VALID" if body["verified"] else f"not verified {r.status_code}",
+        " ".join(body.get("errors", [])),
+    )
+    out["vc api presentation"] = vc_api_presentation(env, [doc])
+    return out
 
 
 def folder_verdicts(env: dict[str, Any]) -> dict[str, dict[str, tuple[str, str]]]:

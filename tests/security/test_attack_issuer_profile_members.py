@@ -33,14 +33,12 @@ from typing import Any
 
 import pytest
 
-from talentproof.credential.qr import encode_payload
 from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, anchor_batch, build, holder
 from tests.chainkit import sign as sign_credential
 from tests.security.surfaces import (
-    cli_verify,
     folder_verdicts,
     openid4vp_outcome,
-    vc_api_presentation,
+    single_surfaces,
 )
 
 pytestmark = pytest.mark.integration
@@ -185,36 +183,13 @@ def _member_of(name: str) -> str:
     return name.split("-", 1)[1].removeprefix("creator-")
 
 
-def _check6(report: dict[str, Any]) -> dict[str, Any]:
-    (cred,) = report["credentials"]
-    (six,) = [c for c in cred["checks"] if int(c["number"]) == 6]
-    return dict(six)
-
-
 def _refused(message: str, member: str) -> bool:
     return repr(member) in message and "cannot vouch" in message
 
 
 def _single_surfaces(env: dict[str, Any], name: str, doc: dict[str, Any]) -> dict[str, Any]:
     """Each single-credential surface's answer for ``doc``: (verdict, check 6's message)."""
-    c = env["client"]
-    out: dict[str, Any] = {}
-    report = cli_verify(env, str(env["folder"] / f"{name}.json"))
-    out["cli file"] = (report["outcome"]["code"], _check6(report)["message"])
-    r = c.post("/api/v1/verify", json={"documents": [doc]})
-    assert r.status_code == 200, r.text
-    out["api documents"] = (r.json()["outcome"]["code"], _check6(r.json())["message"])
-    r = c.post("/api/v1/verify/image", data={"payloads": [encode_payload(doc)]})
-    assert r.status_code == 200, r.text
-    out["page payloads"] = (r.json()["outcome"]["code"], _check6(r.json())["message"])
-    r = c.post("/credentials/verify", json={"verifiableCredential": doc})
-    body = r.json()
-    out["vc api credential"] = (
-        "VALID" if body["verified"] else f"not verified {r.status_code}",
-        " ".join(body.get("errors", [])),
-    )
-    out["vc api presentation"] = vc_api_presentation(env, [doc])
-    return out
+    return single_surfaces(env, name, doc, 6)
 
 
 def test_attack_an_issuer_profile_describing_another_party_is_not_verified(env):  # type: ignore[no-untyped-def]

@@ -27,14 +27,12 @@ from typing import Any
 
 import pytest
 
-from talentproof.credential.qr import encode_payload
 from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, anchor_batch, build, holder
 from tests.chainkit import sign as sign_credential
 from tests.security.surfaces import (
-    cli_verify,
     folder_verdicts,
     openid4vp_outcome,
-    vc_api_presentation,
+    single_surfaces,
 )
 
 pytestmark = pytest.mark.integration
@@ -102,35 +100,10 @@ def env(vchain: Any, tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
         }
 
 
-def _check2(report: dict[str, Any]) -> str:
-    (cred,) = report["credentials"]
-    (two,) = [c for c in cred["checks"] if int(c["number"]) == 2]
-    return f"{two['status']}: {two['message']}"
-
-
 def _surfaces(env: dict[str, Any], name: str) -> dict[str, tuple[str, str]]:
     """Each single-credential surface's answer for the credential ``name``: (verdict, check 2's
     message or the VC API's errors)."""
-    c, doc = env["client"], env["docs"][name]
-    out: dict[str, tuple[str, str]] = {}
-    report = cli_verify(env, str(env["folder"] / f"{name}.json"))
-    out["cli file"] = (report["outcome"]["code"], _check2(report))
-    report = cli_verify(env, encode_payload(doc))
-    out["cli qr text"] = (report["outcome"]["code"], _check2(report))
-    r = c.post("/api/v1/verify", json={"documents": [doc]})
-    assert r.status_code == 200, r.text
-    out["api documents"] = (r.json()["outcome"]["code"], _check2(r.json()))
-    r = c.post("/api/v1/verify/image", data={"payloads": [encode_payload(doc)]})
-    assert r.status_code == 200, r.text
-    out["page payloads"] = (r.json()["outcome"]["code"], _check2(r.json()))
-    r = c.post("/credentials/verify", json={"verifiableCredential": doc})
-    body = r.json()
-    out["vc api credential"] = (
-        "VALID" if body["verified"] else f"not verified {r.status_code}",
-        " ".join(body.get("errors", [])),
-    )
-    out["vc api presentation"] = vc_api_presentation(env, [doc])
-    return out
+    return single_surfaces(env, name, env["docs"][name], 2, qr_text=True)
 
 
 def test_attack_a_type_naming_another_kind_is_not_verified(env: dict[str, Any]) -> None:
