@@ -44,7 +44,7 @@ from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.verifier import checks, fastschema
 from talentproof.verifier.engine import ChainReader, Prepared, Verifier, record_chain_skip
 from talentproof.verifier.errors import InputTooLarge
-from talentproof.verifier.inputs import folder_paths, item_from_path
+from talentproof.verifier.inputs import SUFFIXES, folder_paths, folder_skipped, item_from_path
 from talentproof.verifier.report import (
     CheckResult,
     CredentialReport,
@@ -694,6 +694,7 @@ def verify_folder(
         "invalid": outcomes["INVALID"],
         "error": outcomes["NOT_VERIFIABLE"],
     }
+    skipped = folder_skipped(folder)
     summary = {
         "total": len(results),
         **counts,
@@ -701,6 +702,7 @@ def verify_folder(
         "blockNumber": block,
         "seconds": round(seconds, 3),
         "perSecond": round(len(results) / seconds, 1) if seconds > 0 else None,
+        "skipped": skipped,
     }
     if as_json:
         print(json.dumps({"summary": summary, "results": results}, indent=2, ensure_ascii=False))
@@ -712,11 +714,23 @@ def verify_folder(
             if r.get("problem"):
                 line += f": {r['problem']}"
             print(printable(f"{line} [{code}]"))
+        total = summary["total"]
         print(
-            f"\n{summary['total']} files at block {block}: {counts['valid']} valid, "
-            f"{counts['invalid']} invalid, {counts['error']} not verifiable "
+            f"\n{total} file{'' if total == 1 else 's'} at block {block}: {counts['valid']} "
+            f"valid, {counts['invalid']} invalid, {counts['error']} not verifiable "
             f"({summary['perSecond']}/s)"
         )
+        if skipped:
+            shown = ", ".join(skipped[:5]) + (
+                f", and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+            )
+            print(
+                printable(
+                    f"not read: {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} "
+                    f"({shown}): only this folder's own {', '.join(SUFFIXES)} files are "
+                    "verified, not subfolders"
+                )
+            )
     return folder_exit_code(outcomes)
 
 

@@ -520,6 +520,17 @@ def folder_paths(folder: Path | str) -> list[str]:
     return [os.path.join(base, n) for n in names]
 
 
+def folder_skipped(folder: Path | str) -> list[str]:
+    """The entries of a folder the verifier does not read (`folder_paths` takes only its own
+    files with a suffix of `SUFFIXES`), sorted by name, a folder's name ending in ``/``."""
+    with os.scandir(os.fspath(folder)) as entries:
+        return sorted(
+            e.name + "/" if e.is_dir() else e.name
+            for e in entries
+            if not (_suffix(e.name).lower() in SUFFIXES and e.is_file())
+        )
+
+
 def folder_files(folder: Path) -> list[Path]:
     """The files of a folder the verifier takes, sorted by name."""
     return [Path(p) for p in folder_paths(folder)]

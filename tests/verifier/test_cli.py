@@ -210,6 +210,32 @@ def test_folder_bulk_with_summary(env, tmp_path, vchain):
     assert run(env, folder).exit_code == 0
 
 
+def test_folder_names_what_it_skipped_and_counts_one_file(env, tmp_path):
+    """A folder verification reads its own files with known suffixes only; what it leaves out
+    (other suffixes, subfolders) is named, so an officer who put a credential in as
+    ``degree.pdf`` or in a subfolder learns it was not verified instead of reading "1 file"
+    as the whole folder."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "degree.json").write_text((env["dir"] / "degree.json").read_text())
+    (folder / "employment.pdf").write_text((env["dir"] / "employment.json").read_text())
+    (folder / "more").mkdir()
+    (folder / "more" / "badge.json").write_text((env["dir"] / "badge.json").read_text())
+    r = run(env, folder)
+    assert r.exit_code == 0, r.output
+    assert "1 file at block" in r.output, r.output
+    assert "not read: 2 entries (employment.pdf, more/)" in r.output, r.output
+    data = json.loads(run(env, folder, "--json").output)
+    assert data["summary"]["total"] == 1
+    assert data["summary"]["skipped"] == ["employment.pdf", "more/"]
+    (folder / "employment.pdf").unlink()
+    (folder / "more" / "badge.json").unlink()
+    (folder / "more").rmdir()
+    r = run(env, folder)
+    assert "not read" not in r.output, r.output
+    assert json.loads(run(env, folder, "--json").output)["summary"]["skipped"] == []
+
+
 def test_folder_with_chain_down_exit_3_and_empty_folder_exit_2(env, tmp_path):
     folder = tmp_path / "f"
     folder.mkdir()
