@@ -313,6 +313,15 @@ async function newChallenge() {
 // the previous applicant) is dropped instead of replacing the verdict of the one at the counter.
 let latestAction = 0;
 
+// The travel-document number typed for this verification or wallet request, taken off its field:
+// the next applicant's is typed for them, never matched against the previous one's document.
+function takeIdNumber() {
+  const field = document.getElementById("id-number");
+  const idNumber = field.value.trim();
+  field.value = "";
+  return idNumber;
+}
+
 async function submit(event) {
   event.preventDefault();
   const mine = ++latestAction;
@@ -340,7 +349,7 @@ async function submit(event) {
   if (asOf && asOf !== localToday()) form.append("asOf", asOf);
   const applicationDate = document.getElementById("application-date").value;
   if (applicationDate) form.append("applicationDate", applicationDate);
-  const idNumber = document.getElementById("id-number").value.trim();
+  const idNumber = takeIdNumber();
   if (idNumber) form.append("idNumber", idNumber);
   if (document.getElementById("bound").checked) {
     form.append("challenge", document.getElementById("challenge").textContent);
@@ -423,6 +432,10 @@ async function pollWallet(id) {
 }
 
 async function requestFromWallet() {
+  // a new action: the earlier request's box, its QR code and any verdict shown are left behind
+  const mine = ++latestAction;
+  stopWallet();
+  document.getElementById("wallet-box").hidden = true;
   const profession = document.getElementById("profession").value;
   if (!profession) {
     showProblem("Choose a Talent List profession: the wallet is asked for what it needs.");
@@ -431,16 +444,22 @@ async function requestFromWallet() {
   const body = { profession };
   const applicationDate = document.getElementById("application-date").value;
   if (applicationDate) body.applicationDate = applicationDate;
-  const idNumber = document.getElementById("id-number").value.trim();
+  const idNumber = takeIdNumber();
   if (idNumber) body.idNumber = idNumber;
-  stopWallet();
-  const mine = ++latestAction;
-  const res = await fetch("/oid4vp/requests", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const data = await res.json();
+  document.getElementById("result").replaceChildren(el("p", { class: "muted", id: "working" }, "Making the request\u2026"));
+  let res;
+  let data;
+  try {
+    res = await fetch("/oid4vp/requests", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    data = await res.json();
+  } catch (e) {
+    if (mine === latestAction) showProblem(`The verifier service could not be reached: ${e}`);
+    return;
+  }
   if (mine !== latestAction) return;  // the officer has moved on
   if (!res.ok) {
     showProblem(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail));
