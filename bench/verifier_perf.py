@@ -552,59 +552,30 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             f"{t / r['raw_during']:.2f} raw verifies",
         )
     if runs["native"]:
-        on = sorted(r["workers main"] for r in runs["native"])
-        off = sorted(r["workers main"] for r in runs["no_native"])
-        med_on, med_off = on[len(on) // 2], off[len(off) // 2]
-        row(
-            f"  workers' main thread, C fast paths on / off ({len(on)} alternating pairs)",
-            f"{med_on:.1f} / {med_off:.1f} us",
-            "",
+        _on_off_rows(
+            runs["native"],
+            runs["no_native"],
+            f"C fast paths on / off ({len(runs['native'])} alternating pairs)",
             "off: canonical_cuts_reference, jsonread.vouches_python, prepare_items, check 2's twin",
-            f"{med_off - med_on:+.1f} us (medians)",
+            all_processes=False,
         )
     if runs["verify_c"]:
-        on = sorted(r["workers main"] for r in runs["verify_c"])
-        off = sorted(r["workers main"] for r in runs["no_verify_c"])
-        all_on = sorted(r["workers"] + r["parent"] + r["node"] for r in runs["verify_c"])
-        all_off = sorted(r["workers"] + r["parent"] + r["node"] for r in runs["no_verify_c"])
-        mid = len(on) // 2
-        row(
-            f"  workers' main thread, checks 1, 3, 4 in one C call on / off ({len(on)} pairs)",
-            f"{on[mid]:.1f} / {off[mid]:.1f} us",
-            "",
+        _on_off_rows(
+            runs["verify_c"],
+            runs["no_verify_c"],
+            f"checks 1, 3, 4 in one C call on / off ({len(runs['verify_c'])} pairs)",
             "off: Verifier.prepare_items (bulk.NATIVE, native_verify.offline's twin)",
-            f"{off[mid] - on[mid]:+.1f} us (medians)",
-        )
-        row(
-            "  same, all processes (workers + parent + Anvil)",
-            f"{all_on[mid]:.1f} / {all_off[mid]:.1f} us",
-            "",
-            "",
-            f"{all_off[mid] - all_on[mid]:+.1f} us (medians)",
         )
     if runs["form_c"]:
-        on = sorted(r["workers main"] for r in runs["form_c"])
-        off = sorted(r["workers main"] for r in runs["no_form_c"])
-        all_on = sorted(r["workers"] + r["parent"] + r["node"] for r in runs["form_c"])
-        all_off = sorted(r["workers"] + r["parent"] + r["node"] for r in runs["no_form_c"])
-        mid = len(on) // 2
         pairs = ", ".join(
             f"{b['workers main'] - a['workers main']:+.1f}"
             for a, b in zip(runs["form_c"], runs["no_form_c"], strict=True)
         )
-        row(
-            f"  workers' main thread, check 2's schema in C on / off ({len(on)} pairs)",
-            f"{on[mid]:.1f} / {off[mid]:.1f} us",
-            "",
+        _on_off_rows(
+            runs["form_c"],
+            runs["no_form_c"],
+            f"check 2's schema in C on / off ({len(runs['form_c'])} pairs)",
             f"off: validate_credential's Python path (validation.NATIVE_FORM); pairs {pairs}",
-            f"{off[mid] - on[mid]:+.1f} us (medians)",
-        )
-        row(
-            "  same, all processes (workers + parent + Anvil)",
-            f"{all_on[mid]:.1f} / {all_off[mid]:.1f} us",
-            "",
-            "",
-            f"{all_off[mid] - all_on[mid]:+.1f} us (medians)",
         )
     rv = total / cur["raw_during"]
     row(
@@ -615,6 +586,38 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
         "not measured",
     )
     limit_rows(cur, limits, total)
+
+
+def _on_off_rows(
+    on_runs: list[dict[str, float]],
+    off_runs: list[dict[str, float]],
+    label: str,
+    note: str,
+    *,
+    all_processes: bool = True,
+) -> None:
+    """The rows of alternating runs with a fast path on and off: the workers' main thread's
+    medians and, with ``all_processes``, those of the workers + parent + Anvil."""
+    on = sorted(r["workers main"] for r in on_runs)
+    off = sorted(r["workers main"] for r in off_runs)
+    mid = len(on) // 2
+    row(
+        f"  workers' main thread, {label}",
+        f"{on[mid]:.1f} / {off[mid]:.1f} us",
+        "",
+        note,
+        f"{off[mid] - on[mid]:+.1f} us (medians)",
+    )
+    if all_processes:
+        all_on = sorted(r["workers"] + r["parent"] + r["node"] for r in on_runs)
+        all_off = sorted(r["workers"] + r["parent"] + r["node"] for r in off_runs)
+        row(
+            "  same, all processes (workers + parent + Anvil)",
+            f"{all_on[mid]:.1f} / {all_off[mid]:.1f} us",
+            "",
+            "",
+            f"{all_off[mid] - all_on[mid]:+.1f} us (medians)",
+        )
 
 
 #: Alternating runs of the folder with the C fast paths off and on (`_native_switch`).

@@ -1,6 +1,6 @@
 /*
  * credential/native_patterns.h: the JSON Schema string patterns the C recognizers match, by the
- * exact text of each pattern (`credential.issuance.template.NATIVE_PATTERNS` names their codes),
+ * exact text of each pattern (`credential.schema_forms.NATIVE_PATTERNS` names their codes),
  * on valid UTF-8. Shared by native_sign.c (a bulk JSONL record, from its bytes) and
  * native_verify.c (check 2 of a parsed credential): one matcher per pattern. Each answers 1 only
  * for a text jsonschema-rs matches too (the doubtful characters are refused, so the caller

@@ -335,7 +335,7 @@ static PyObject *issue_subject(PyObject *self, PyObject *args) {
  *   (0, keys, nodes, required_mask)  an object, additionalProperties false; keys (bytes,
  *                                    ASCII, sorted: the JCS member order) with their nodes
  *   (1, min, max, pattern)           a string, min/max in code points (-1: none), pattern a
- *                                    code of `template.NATIVE_PATTERNS` (0: none)
+ *                                    code of `schema_forms.NATIVE_PATTERNS` (0: none)
  *   (2, values)                      one of these strings (enum, const)
  *   (3, min, max, items)             an array of min..max (-1: none) items
  * bind = (outer key, party key, DID, name) or None (`bind_subject`), facts = (outer key, start

@@ -37,6 +37,14 @@ from .claims import fact_problems
 from .errors import MISSING, CredentialError, ImpossibleFact, SchemaValidationError
 from .integrity import parse_datetime
 from .keys import Ed25519PublicKey
+from .schema_forms import (
+    FORM_ANNOTATIONS,
+    array_form,
+    enum_values,
+    object_members,
+    size_bound,
+    string_form,
+)
 from .schemas import load_schema
 from .types import CREDENTIALS_V2, KINDS, PRESENTATION, credential_kind, require_one_kind
 
@@ -56,28 +64,6 @@ __all__ = [
     "value_at",
 ]
 
-#: The JSON Schema string patterns the C recognizers match (credential/native_patterns.h
-#: ``pattern_ok``), by their exact text: a schema with any other pattern gets no recognizer
-#: (`native_form` here, `issuance.template.native_schema` for the bulk issuer's records).
-NATIVE_PATTERNS: dict[str, int] = {
-    r"^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}$": 1,
-    r"^[^\s\u0000-\u001f\u007f\u2028\u2029]([^\u0000-\u001f\u007f\u2028\u2029]*"
-    r"[^\s\u0000-\u001f\u007f\u2028\u2029])?$": 2,
-    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$": 3,
-    r"^[A-Z]{2}$": 4,
-    r"^hmac-sha256:[A-Za-z0-9_-]{43}$": 5,
-    r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200b\u2028\u2029"
-    r"\u202f\u205f\u3000\ufeff]+$": 6,
-}
-#: The schemas' XML Schema dateTimeStamp pattern: the C checks its strict form
-#: YYYY-MM-DDTHH:MM:SSZ (native_patterns.h ``P_DATETIME``) and declines any other text.
-_DATETIME_PATTERN = (
-    r"^-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T(([01][0-9]|2[0-3]):"
-    r"[0-5][0-9]:[0-5][0-9](\.[0-9]+)?|(24:00:00(\.0+)?))(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]"
-    r"|14:00))$"
-)
-_P_DATETIME = 7
-_FORM_ANNOTATIONS = {"description", "title", "$comment", "$schema", "$id"}
 _JSON_TYPES = {"string": 1, "object": 2, "array": 3}
 
 
@@ -305,14 +291,16 @@ def native_form(schema: Any, depth: int = 0) -> tuple[Any, ...] | None:
     """A JSON Schema compiled for `native_verify.form_kind` (its forms are described in
     credential/native_verify.c), or None when it uses anything the C does not check as
     jsonschema-rs does: closed and open objects (``required`` names beyond ``properties`` only
-    in an open one), strings with min/maxLength and a pattern of `NATIVE_PATTERNS` or the
-    dateTimeStamp one, enums/consts of strings, arrays with min/maxItems and ``items``, arrays
-    of strings with ``prefixItems`` consts and a ``contains`` const, ``oneOf`` of branches of
+    in an open one), strings with min/maxLength and a pattern of `schema_forms.NATIVE_PATTERNS`
+    or the dateTimeStamp one, enums/consts of strings, arrays with min/maxItems and ``items``,
+    arrays of strings with ``prefixItems`` consts and a ``contains`` const, ``oneOf`` of branches of
     distinct single JSON types; annotations aside, any other keyword (``anyOf``, ``format``,
-    ``minimum``, a type list elsewhere, ``$ref``...) is None."""
+    ``minimum``, a type list elsewhere, ``$ref``...) is None. The leaf rules, the sizes and the
+    pattern codes are `schema_forms`' (shared with `issuance.template.native_schema`); the form
+    format, ``oneOf``, ``prefixItems`` and the open objects are this reader's."""
     if depth > 16 or not isinstance(schema, dict):
         return None
-    keys = set(schema) - _FORM_ANNOTATIONS
+    keys = set(schema) - FORM_ANNOTATIONS
     if "oneOf" in keys:
         branches = schema["oneOf"]
         if keys != {"oneOf"} or not isinstance(branches, list) or not branches:
@@ -327,34 +315,15 @@ def native_form(schema: Any, depth: int = 0) -> tuple[Any, ...] | None:
             slots[slot - 1] = form
         return (5, *slots)
     if "enum" in keys or "const" in keys:
-        if keys - {"enum", "const", "type"} or ("enum" in keys and "const" in keys):
-            return None
-        values = schema["enum"] if "enum" in keys else [schema["const"]]
-        if schema.get("type", "string") != "string" or not isinstance(values, list) or not values:
-            return None
-        if not all(type(v) is str for v in values):
-            return None
-        return (2, tuple(values))
+        values = enum_values(schema, keys)
+        return None if values is None else (2, tuple(values))
     kind = schema.get("type")
-    if kind == "string" and keys <= {"type", "minLength", "maxLength", "pattern"}:
-        low, high = _form_size(schema, "minLength", 0), _form_size(schema, "maxLength", -1)
-        pattern = schema.get("pattern")
-        code = (
-            0
-            if pattern is None
-            else _P_DATETIME
-            if pattern == _DATETIME_PATTERN
-            else NATIVE_PATTERNS.get(pattern, -1)
-            if isinstance(pattern, str)
-            else -1
-        )
-        if low is None or high is None or code < 0:
-            return None
-        return (1, low, high, code)
+    if kind == "string":
+        return string_form(schema, keys, datetime=True)
     if kind == "array" and ("prefixItems" in keys or "contains" in keys):
         if keys - {"type", "minItems", "prefixItems", "items", "contains"}:
             return None
-        low = _form_size(schema, "minItems", 0)
+        low = size_bound(schema, "minItems", 0)
         prefix = schema.get("prefixItems", [])
         items, contains = schema.get("items"), schema.get("contains")
         if low is None or not isinstance(prefix, list):
@@ -373,20 +342,14 @@ def native_form(schema: Any, depth: int = 0) -> tuple[Any, ...] | None:
         ):
             return None
         return (4, low, tuple(consts), None if contains is None else contains["const"])
-    if kind == "array" and keys <= {"type", "items", "minItems", "maxItems"}:
-        low, high = _form_size(schema, "minItems", 0), _form_size(schema, "maxItems", -1)
-        items = native_form(schema.get("items"), depth + 1) if "items" in schema else None
-        return None if low is None or high is None or items is None else (3, low, high, items)
-    if kind != "object" or keys - {"type", "properties", "required", "additionalProperties"}:
+    if kind == "array":
+        return array_form(schema, keys, lambda items: native_form(items, depth + 1))
+    members = object_members(schema, keys) if kind == "object" else None
+    if members is None:
         return None
-    props, required = schema.get("properties", {}), schema.get("required", [])
-    closed = schema.get("additionalProperties", True)
-    if closed not in (True, False) or not isinstance(props, dict) or not isinstance(required, list):
-        return None
-    if not all(type(k) is str for k in required) or not all(type(k) is str for k in props):
-        return None
+    props, required, closed = members
     names = list(props) + [k for k in dict.fromkeys(required) if k not in props]
-    if closed is False and len(names) != len(props):
+    if closed and len(names) != len(props):
         return None  # (a required member no property allows: nothing is valid)
     if len(names) > 62:
         return None
@@ -397,12 +360,7 @@ def native_form(schema: Any, depth: int = 0) -> tuple[Any, ...] | None:
             return None
         forms.append(form)
     mask = sum(1 << i for i, k in enumerate(names) if k in required)
-    return (0, tuple(names), tuple(forms), mask, 1 if closed is False else 0)
-
-
-def _form_size(schema: dict[str, Any], key: str, default: int) -> int | None:
-    value = schema.get(key, default)
-    return value if type(value) is int and value >= -1 else None
+    return (0, tuple(names), tuple(forms), mask, 1 if closed else 0)
 
 
 def _load_native_forms() -> Any:

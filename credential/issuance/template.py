@@ -60,8 +60,16 @@ from .._base58 import b58encode_64_ascii
 from ..claims import subject_facts_ok
 from ..errors import CredentialError
 from ..keys import RawEd25519Signer, sodium_address
+from ..schema_forms import (
+    ANNOTATIONS,
+    OBJECT_KEYS,
+    array_form,
+    enum_values,
+    object_members,
+    string_form,
+)
 from ..schemas import SCHEMA_IDS, load_schema
-from ..validation import NATIVE_PATTERNS, check_vc_structure, compile_schema, is_holder_did
+from ..validation import check_vc_structure, compile_schema, is_holder_did
 from .plain import (
     BOUND_PARTY,
     CONTEXTS,
@@ -166,13 +174,7 @@ def strings_only(schema: Any) -> bool:
     return False
 
 
-_ANNOTATIONS = {"description", "title", "$comment"}
 _MAX_PROPS = 32  # (native_sign.c MAX_PROPS: the required members are a 32-bit mask)
-
-
-def _size(schema: dict[str, Any], key: str, default: int) -> int | None:
-    value = schema.get(key, default)
-    return value if type(value) is int and value >= -1 else None
 
 
 def native_schema(schema: Any) -> tuple[Any, ...] | None:
@@ -180,44 +182,35 @@ def native_schema(schema: Any) -> tuple[Any, ...] | None:
     are in credential/native_sign.c), or None when it uses anything the recognizer does not
     check exactly as jsonschema-rs does: only closed objects (``additionalProperties: false``,
     ASCII keys, their JCS order being byte order), strings with min/maxLength and a pattern of
-    `NATIVE_PATTERNS`, enums/consts of strings, arrays with min/maxItems; annotations aside,
-    any other keyword (another type, ``prefixItems``, ``oneOf``, formats...) is None."""
+    `schema_forms.NATIVE_PATTERNS`, enums/consts of strings, arrays with min/maxItems;
+    annotations aside, any other keyword (another type, ``prefixItems``, ``oneOf``, formats...)
+    is None. The leaf rules, the sizes and the pattern codes are `schema_forms`' (shared with
+    `validation.native_form`); the node format and the object rules are this reader's."""
     if not isinstance(schema, dict):
         return None
-    keys = set(schema) - _ANNOTATIONS
-    if "enum" in schema or "const" in schema:
-        if keys - {"enum", "const", "type"} or ("enum" in keys and "const" in keys):
-            return None
-        values = schema["enum"] if "enum" in schema else [schema["const"]]
-        if schema.get("type", "string") != "string" or not isinstance(values, list) or not values:
-            return None
-        if not all(type(v) is str for v in values):
+    keys = set(schema) - ANNOTATIONS
+    if "enum" in keys or "const" in keys:
+        values = enum_values(schema, keys)
+        if values is None:
             return None
         try:
             return (2, tuple(v.encode() for v in values))
         except UnicodeEncodeError:
             return None
     kind = schema.get("type")
-    if kind == "string" and keys <= {"type", "minLength", "maxLength", "pattern"}:
-        low, high = _size(schema, "minLength", 0), _size(schema, "maxLength", -1)
-        pattern = NATIVE_PATTERNS.get(schema["pattern"], -1) if "pattern" in schema else 0
-        if low is None or high is None or pattern < 0:
-            return None
-        return (1, low, high, pattern)
-    if kind == "array" and keys <= {"type", "items", "minItems", "maxItems"}:
-        low, high = _size(schema, "minItems", 0), _size(schema, "maxItems", -1)
-        items = native_schema(schema.get("items"))
-        return None if low is None or high is None or items is None else (3, low, high, items)
-    if kind != "object" or keys - {"type", "properties", "required", "additionalProperties"}:
+    if kind == "string":
+        return string_form(schema, keys, datetime=False)
+    if kind == "array":
+        return array_form(schema, keys, native_schema)
+    members = object_members(schema, keys) if kind == "object" else None
+    if members is None:
         return None
-    props, required = schema.get("properties", {}), schema.get("required", [])
-    if schema.get("additionalProperties") is not False or not isinstance(props, dict):
-        return None
+    props, required, closed = members
     names = sorted(props)
     if (
-        len(names) > _MAX_PROPS
+        not closed
+        or len(names) > _MAX_PROPS
         or not all(k.isascii() for k in names)
-        or not isinstance(required, list)
         or not set(required) <= set(names)
     ):
         return None
@@ -366,8 +359,7 @@ class BulkTemplate:
         subject_schema = props.get("credentialSubject", {})
         closed = (
             isinstance(subject_schema, dict)
-            and set(subject_schema) - _ANNOTATIONS
-            <= {"type", "properties", "required", "additionalProperties"}
+            and set(subject_schema) - ANNOTATIONS <= OBJECT_KEYS
             and subject_schema.get("additionalProperties") is False
             and isinstance(subject_schema.get("properties", {}), dict)
         )
