@@ -179,3 +179,35 @@ def test_the_previous_applicants_files_are_not_sent_for_the_next(
     )
     assert _scan(browser, wait, [encode_payload(second)]).startswith("Scanned.")
     assert _verify(browser, wait) == ("VALID_NOT_MET", OTHER_PERSON["name"])
+
+
+def test_attack_a_camera_left_scanning_does_not_scan_for_the_next_applicant(
+    vchain: Any, server: str, browser: Any, tmp_path: Any
+) -> None:
+    """The officer starts the camera for applicant 1, then verifies their QR pictures instead
+    (VALID_MEETS). A camera left scanning read applicant 1's code as they left, and the next
+    Verify (applicant 2, nothing given) sent it: applicant 1's verdict for applicant 2. Verify
+    now stops a scan in progress."""
+    creds = dlt_expert_credentials(vchain, holder().public_key.did_key)
+    paths = []
+    for label, cred in creds.items():
+        path = tmp_path / f"{label}.png"
+        path.write_bytes(render_png(encode_payload(cred)))
+        paths.append(str(path))
+    browser.get(server + "/")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: len(Select(d.find_element(By.ID, "profession")).options) > 1)
+    Select(browser.find_element(By.ID, "profession")).select_by_value("hk-dlt-expert")
+    browser.find_element(By.ID, "camera-start").click()
+    wait.until(lambda d: "Point the camera" in d.find_element(By.ID, "camera-status").text)
+    browser.find_element(By.ID, "files").send_keys("\n".join(paths))
+    assert _verify(browser, wait) == ("VALID_MEETS", "CHAN Tai Man")
+    assert not browser.find_element(By.ID, "camera").is_displayed()
+    # applicant 1's phone passes the camera as they leave: a camera still scanning reads it
+    browser.execute_script("window.__frame = arguments[0]", [encode_payload(creds["degree"])])
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1]; setTimeout(done, 1200);"
+    )
+    assert browser.find_elements(By.CSS_SELECTOR, "#scanned li") == []
+    outcome, said = _verify(browser, wait)
+    assert outcome is None, f"applicant 1's code scanned and verified for applicant 2: {said}"

@@ -330,8 +330,10 @@ async function submit(event) {
     showProblem("Choose at least one QR image, or scan a QR code with the camera.");
     return;
   }
-  // the officer verifies what is in hand: a wallet request still waiting is dropped
+  // the officer verifies what is in hand: a wallet request still waiting and a camera still
+  // scanning are dropped (it would read whatever passes it next into the next verification)
   stopWallet();
+  stopCamera();
   document.getElementById("wallet-box").hidden = true;
   const form = new FormData();
   for (const f of files) form.append("files", f, f.name);
@@ -435,6 +437,7 @@ async function requestFromWallet() {
   // a new action: the earlier request's box, its QR code and any verdict shown are left behind
   const mine = ++latestAction;
   stopWallet();
+  stopCamera();
   document.getElementById("wallet-box").hidden = true;
   const profession = document.getElementById("profession").value;
   if (!profession) {
@@ -477,7 +480,11 @@ async function requestFromWallet() {
   walletPoll = setInterval(() => pollWallet(data.id), 1500);
 }
 
+// Stops the camera scan in progress, if any (set by startCamera).
+let stopCamera = () => {};
+
 async function startCamera() {
+  stopCamera();  // one scan at a time: a second click does not leave the first one running
   const status = document.getElementById("camera-status");
   if (!("BarcodeDetector" in window) || !navigator.mediaDevices) {
     status.textContent = "This browser cannot scan with the camera; upload a picture instead.";
@@ -496,7 +503,16 @@ async function startCamera() {
   await video.play();
   const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
   status.textContent = "Point the camera at the QR code\u2026";
-  const timer = setInterval(async () => {
+  let timer = null;
+  stopCamera = () => {
+    clearInterval(timer);
+    stream.getTracks().forEach((t) => t.stop());
+    video.hidden = true;
+    status.textContent = "";
+    delete status.dataset.refused;
+    stopCamera = () => {};
+  };
+  timer = setInterval(async () => {
     try {
       const codes = await detector.detect(video);
       // every different code the frame shows: a sticker beside the applicant's code is a
