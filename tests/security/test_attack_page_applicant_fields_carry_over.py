@@ -126,6 +126,36 @@ def test_the_document_number_is_sent_with_one_qr_verification_only(
     assert browser.execute_script("return window.__sent") == [ID_NUMBER, None]
 
 
+def test_the_application_date_is_sent_with_one_verification_only(
+    vchain: Any, server: str, browser: Any
+) -> None:
+    """The application date is the applicant's (facts held by then count), as the document
+    number is: the field is empty after a verification, so applicant 1's date is never the
+    frame of applicant 2's facts unless the officer types it for them."""
+    wait = _page(browser, server)
+    browser.execute_script(
+        "window.__sent = [];"
+        "const original = window.fetch;"
+        "window.fetch = (url, init) => {"
+        "  if (init && init.body instanceof FormData)"
+        "    window.__sent.push(init.body.get('applicationDate'));"
+        "  return original(url, init); };"
+    )
+    degree = issue(
+        vchain, vchain.issuers["University of Hong Kong"], DEGREE, holder().public_key.did_key
+    )
+    field = browser.find_element(By.ID, "application-date")
+    for i in range(2):
+        browser.execute_script("scanned.push(arguments[0])", encode_payload(degree))
+        if i == 0:
+            browser.execute_script("arguments[0].value = '2026-11-30'", field)
+        browser.execute_script("document.getElementById('result').replaceChildren()")
+        browser.find_element(By.ID, "verify").click()
+        wait.until(lambda d: d.find_elements(By.ID, "verdict"))
+        assert field.get_attribute("value") == ""
+    assert browser.execute_script("return window.__sent") == ["2026-11-30", None]
+
+
 def test_attack_a_failed_wallet_request_does_not_leave_the_previous_verdict(
     vchain: Any, server: str, browser: Any
 ) -> None:

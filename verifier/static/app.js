@@ -313,13 +313,14 @@ async function newChallenge() {
 // the previous applicant) is dropped instead of replacing the verdict of the one at the counter.
 let latestAction = 0;
 
-// The travel-document number typed for this verification or wallet request, taken off its field:
-// the next applicant's is typed for them, never matched against the previous one's document.
-function takeIdNumber() {
-  const field = document.getElementById("id-number");
-  const idNumber = field.value.trim();
+// What was typed for this applicant (the travel-document number, the application date), taken
+// off its field for this verification or wallet request: the next applicant's is typed for them,
+// never the previous one's document matched nor their date taken as the frame of the facts.
+function takeField(id) {
+  const field = document.getElementById(id);
+  const value = field.value.trim();
   field.value = "";
-  return idNumber;
+  return value;
 }
 
 async function submit(event) {
@@ -349,9 +350,9 @@ async function submit(event) {
   // the officer's today means now: the service reads a date as its 00:00 UTC (today's UTC date
   // as now), which away from UTC is a time to come or yesterday's (a day of revocations unseen)
   if (asOf && asOf !== localToday()) form.append("asOf", asOf);
-  const applicationDate = document.getElementById("application-date").value;
+  const applicationDate = takeField("application-date");
   if (applicationDate) form.append("applicationDate", applicationDate);
-  const idNumber = takeIdNumber();
+  const idNumber = takeField("id-number");
   if (idNumber) form.append("idNumber", idNumber);
   if (document.getElementById("bound").checked) {
     form.append("challenge", document.getElementById("challenge").textContent);
@@ -445,9 +446,9 @@ async function requestFromWallet() {
     return;
   }
   const body = { profession };
-  const applicationDate = document.getElementById("application-date").value;
+  const applicationDate = takeField("application-date");
   if (applicationDate) body.applicationDate = applicationDate;
-  const idNumber = takeIdNumber();
+  const idNumber = takeField("id-number");
   if (idNumber) body.idNumber = idNumber;
   document.getElementById("result").replaceChildren(el("p", { class: "muted", id: "working" }, "Making the request\u2026"));
   let res;
