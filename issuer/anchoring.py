@@ -779,6 +779,7 @@ class AnchorWorker:
                 return True
             with service.session() as session:
                 watch_store.record_mined(session, batch_id, block)
+            self.watch.noted(block)
             return False
         record = chain.anchor_record(root, issuer_id)
         if record is None:
@@ -820,6 +821,7 @@ class AnchorWorker:
             return True
         with self.service.session() as session:
             watch_store.record_mined(session, batch_id, record.block_number)
+        self.watch.noted(record.block_number)
         return False
 
     def _record_sent(self, batch_id: int, pending: Any) -> None:
@@ -834,6 +836,7 @@ class AnchorWorker:
         now = utcnow()
         with self.service.session() as session:
             anchored = batch_store.record_anchored(session, batch_id, block_number, now)
+        self.watch.noted(block_number)
         if anchored is None:
             return
         oldest, leaves = anchored

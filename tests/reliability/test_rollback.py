@@ -288,3 +288,56 @@ def test_node_restored_from_an_older_state_file(tmp_path: Path) -> None:
     finally:
         stack.issuer.stop()
         stack.node.stop()
+
+
+def test_an_anchor_above_every_recorded_head_is_rechecked_after_the_chain_went_back(
+    tmp_path: Path,
+) -> None:
+    """Stop 27's CI: the worker records a head at the start of a pass, so a batch anchored in
+    its last pass before a kill lies above every head it recorded. The chain restored to the
+    last recorded head (same block, same hash) then read as unchanged, and the lost anchor stayed
+    "anchored" for ever. Made exact here: the issuer is killed, the watch's heads at and above
+    the anchor's block are removed (as when the kill came before the next pass recorded one), and
+    the chain is reverted to before the anchor."""
+    from talentproof.issuer.service import IssuerService
+    from talentproof.issuer.store import anchor_watch
+
+    stack = start_stack(tmp_path)
+    try:
+        first = stack.issue(5, "kept")
+        wait_for("the first credentials anchored", stack.drained)
+        wait_for("a head recorded", lambda: stack.last_checkpoint() is not None)
+        rpc(stack.rpc_url, "evm_setAutomine", [False])
+        rpc(stack.rpc_url, "evm_mine")
+        snapshot = rpc(stack.rpc_url, "evm_snapshot")
+        floor = int(rpc(stack.rpc_url, "eth_blockNumber"), 16)
+        rpc(stack.rpc_url, "evm_setAutomine", [True])
+        lost = stack.issue(5, "lost")
+        wait_for("the later credentials anchored", stack.drained)
+        anchored_in = max(int(b["block"] or 0) for b in stack.batch_rows())
+        assert anchored_in > floor
+        stack.issuer.kill()
+        service = IssuerService(stack.settings())
+        try:
+            with service.session() as session:
+                data = anchor_watch.load(session)
+                data["checkpoints"] = [c for c in data["checkpoints"] if int(c[0]) <= floor]
+                assert data["checkpoints"], "no recorded head at or below the snapshot"
+                anchor_watch.save(session, data)
+        finally:
+            service.close()
+        rpc(stack.rpc_url, "evm_setAutomine", [False])
+        assert rpc(stack.rpc_url, "evm_revert", [snapshot]) is True
+        assert int(rpc(stack.rpc_url, "eth_blockNumber"), 16) == floor
+        stack.issuer.start()
+        degraded = wait_for("/readyz reporting the lost anchor", stack.degraded)
+        problem = degraded["anchoring"]["recovery"]["problem"]
+        assert _went_back(problem, anchored_in, floor), (problem, anchored_in, floor)
+        assert {stack.anchor_status(c) for c in lost} == {"pending_anchor"}
+        assert {stack.anchor_status(c) for c in first} == {"anchored"}
+        rpc(stack.rpc_url, "evm_setAutomine", [True])
+        wait_for("the lost anchor re-anchored", stack.drained, timeout=120)
+        assert stack.all_anchored(first + lost)
+    finally:
+        stack.issuer.stop()
+        stack.node.stop()
