@@ -33,7 +33,12 @@ from talentproof.credential.keys import Ed25519SigningKey
 from tests.chainkit import BADGE, DEGREE, EMPLOYMENT, build, holder, sign
 from tests.doc_paths import get_at, paths, set_at, without
 
-pytestmark = pytest.mark.skipif(validation.NATIVE_FORM is None, reason="C extension not built")
+
+def test_the_c_form_is_built() -> None:
+    """The attacks below compare the C with the reference: without the C (not built) they
+    would pass vacuously, so a tree without it fails here, never skips."""
+    assert validation.NATIVE_FORM is not None, "credential/native_verify.c form_kind is not built"
+
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 DID = "did:web:uni.example"
