@@ -114,9 +114,10 @@ _INSERT_COLUMNS = (
 #: bound values says so: `_rows_per_statement`). Why: each statement executed opens a cursor on
 #: the table and each of its four indexes and checks its two foreign keys' tables anew, and the
 #: driver steps and resets it: with one row a statement that was ~2 us of the ~6 us a bulk row
-#: cost to insert (bench/results.md, 2026-12-07 20:30). Not more: compiling the statement grows
-#: faster than its rows (64 rows ~0.4 ms, 256 rows ~5 ms, once a connection: a 1,000-row job
-#: on a fresh connection paid more than it saved), and 256 saved only ~0.3 us a row more.
+#: cost to insert (bench/results.md, "the SQLite insert in statements of many rows"). Not
+#: more: compiling the statement grows faster than its rows (64 rows ~0.4 ms, 256 rows ~5 ms,
+#: once a connection: a 1,000-row job on a fresh connection paid more than it saved), and 256
+#: saved only ~0.3 us a row more.
 ROWS_PER_STATEMENT = 64
 
 
@@ -170,11 +171,12 @@ def insert_credentials(
     with the dialect's own bind processors, so the stored values are exactly what the ORM
     would have written, without SQLAlchemy's per-row parameter processing (which cost more
     than the insert itself). On SQLite each statement carries ``rows_per_statement`` rows
-    (`ROWS_PER_STATEMENT`; 1 as before 2026-12-07 20:30) and binds the shared values once,
+    (`ROWS_PER_STATEMENT`; 1 before 1cda6c6) and binds the shared values once,
     the rows' six values after them (`_sqlite_statement`): no twelve-value tuple is built and
     bound per row, and the statement's set-up (cursors on the table and its indexes, the
-    foreign keys' tables) is paid once for its rows (4.0 against 6.0 us a row, bench/results.md
-    2026-12-07 20:30). ``by_statement`` takes the reference, every value bound on every row
+    foreign keys' tables) is paid once for its rows (3.8-4.5 against 5.8-6.3 us a row,
+    bench/results.md "the SQLite insert in statements of many rows"). ``by_statement`` takes the
+    reference, every value bound on every row
     (``executemany`` through SQLAlchemy; on PostgreSQL instead of COPY), which
     tests/issuer/test_bulk_fast_paths.py compares with both.
     """
