@@ -86,6 +86,16 @@ class SigningKeyRecords:
     windows: dict[bytes, TimeWindow]
     revoked: dict[bytes, int]
     checked_at: float  # time.monotonic() of the read
+    #: The issuer's status (`ISSUER_STATUSES`) read with the keys: while it is ``suspended`` or
+    #: ``removed`` no key of it may assert (`asserting`).
+    issuer_status: str = "active"
+
+    @property
+    def asserting(self) -> bool:
+        """Whether the issuer's valid keys may make assertions now: not while the registry shows
+        the issuer suspended or removed (what it signs then counts nowhere: TalentProof's check 6
+        refuses it at its anchor's time, and a did:web verifier holds no time to tell)."""
+        return self.issuer_status not in ("suspended", "removed")
 
     def state(self, raw: bytes) -> str:
         """``unregistered``, ``revoked`` (by governance), ``ended`` (its window's scheduled
@@ -660,8 +670,9 @@ class ChainGateway:
         bytes): each key's validity window (``signingKey``), those governance revoked
         (``SigningKeyRevoked`` events, read incrementally as `status_named` reads its events:
         `_scan_incremental`, one log query from a few blocks below the last block scanned
-        when a block came) and the latest block's time, the "now" a window is judged at. Keys
-        the registry never registered for the issuer get the window (0, 0)."""
+        when a block came), the latest block's time, the "now" a window is judged at, and the
+        issuer's status (``issuer``: suspended or removed, no key asserts). Keys the registry
+        never registered for the issuer get the window (0, 0)."""
 
         def scan(from_block: int, to_block: int) -> list[tuple[Any, ...]]:
             return [
@@ -677,7 +688,9 @@ class ChainGateway:
         with _guard("signingKey()"):
             link = self.registry_link()
             windows = {bytes(raw): link.signing_key(issuer_id, raw) for raw in public_keys}
-        return SigningKeyRecords(issuer_id, now, windows, revoked, time.monotonic())
+        with _guard("issuer()"):
+            status = ISSUER_STATUSES[int(link.issuer(issuer_id).status)]
+        return SigningKeyRecords(issuer_id, now, windows, revoked, time.monotonic(), status)
 
     def deployment_block(self) -> int:
         """The deployment record's ``deploymentBlock`` (0 when it has none): read once, as

@@ -85,7 +85,10 @@ class Publication:
         window ended on its schedule stays in ``verificationMethod`` with ``expires`` (W3C
         Controlled Identifiers 1.0) and no verification relationship, so no proof made with it
         verifies any more (a verifier holds no trusted signing time; TalentProof's verifier
-        judges the key at the anchor's time on chain). A key governance revoked
+        judges the key at the anchor's time on chain). While the registry shows the institution
+        suspended or removed, every key is listed so, with no verification relationship: what
+        it signs then counts nowhere, and a did:web verifier cannot tell it from what it signed
+        before (a reinstatement lists them again). A key governance revoked
         (``revokeSigningKey``: compromise), one the registry never registered for the issuer,
         or one not valid yet is not listed at all. The registry is read at most every
         `KEY_RECORDS_TTL_S` seconds; while it is unreachable the last read serves up to
@@ -115,8 +118,8 @@ class Publication:
             state = records.state(raw)
             valid_until = records.windows[raw].valid_until
             expires = _iso(valid_until) if valid_until else None
-            if state == "valid":
-                methods.append((multibase, expires, True))
+            if state == "valid":  # asserting unless the institution is suspended or removed
+                methods.append((multibase, expires, records.asserting))
             elif state == "ended":
                 methods.append((multibase, expires, False))
         return _cred.did_document(did, methods), source
