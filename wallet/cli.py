@@ -25,6 +25,7 @@ from talentproof.errors import TalentProofError, exit_code
 
 from .errors import BadUri, ForeignCredential, IssuerRefused, WalletError
 from .store import DEFAULT_WALLET_DIR, Wallet
+from .uris import http_url
 
 if TYPE_CHECKING:
     from .inspect import Candidate, Validity
@@ -189,6 +190,14 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--tx-code", help="the transaction code the institution sent you"),
         ] = None,
+        issuer: Annotated[
+            str | None,
+            typer.Option(
+                "--issuer",
+                help="the institution's credential issuer address, as it gave it with the "
+                "transaction code (kept: a code goes to no issuer you have not named)",
+            ),
+        ] = None,
         wait: Annotated[
             float,
             typer.Option("--wait", help="seconds to wait for the anchored credential"),
@@ -213,10 +222,18 @@ def register(app: typer.Typer) -> None:
                 return
             text = _read_uri(uri, image, OFFER_SCHEME, "the credential offer")
             reference = parse_offer_uri(text)
+            trusted = wallet.trusted_issuers()
+            named = http_url(issuer, "--issuer").rstrip("/") if issuer is not None else None
             with _http() as client:
                 outcome = IssuanceClient(wallet.key(), client).accept(
-                    reference, tx_code, timeout=wait, progress=_say
+                    reference,
+                    tx_code,
+                    timeout=wait,
+                    trusted=[*trusted, *([named] if named else [])],
+                    progress=_say,
                 )
+            if named is not None:
+                wallet.trust_issuer(named)
             _store(wallet, outcome.credentials)
             if outcome.pending is not None:
                 _pending_note(wallet, outcome.pending)

@@ -96,6 +96,18 @@ class UntrustedOffer(WalletError):
     )
 
 
+class UntrustedIssuer(WalletError):
+    """A credential offer asking for a transaction code comes from a credential issuer the
+    holder has not named as its institution's (OpenID4VCI 1.0 section 13.4.2): whoever copied
+    the offer onto a host of theirs would get the code the holder types."""
+
+    hint = (
+        "Nothing was sent. Send your transaction code only to the address the institution gave "
+        "you with it: pass it once with --issuer (the wallet keeps it); if this is not that "
+        "address, do not use this offer."
+    )
+
+
 class ForeignCredential(WalletError):
     """An issuer sent a credential that is not bound to this wallet's key (its
     ``credentialSubject.id`` is not the wallet's did:key): it cannot be presented, so it is

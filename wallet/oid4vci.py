@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +34,7 @@ from .errors import (
     OfferRefused,
     OfferUnavailable,
     ServiceUnreachable,
+    UntrustedIssuer,
     UntrustedOffer,
     WrongTransactionCode,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "parse_offer",
     "parse_offer_uri",
     "proof_jwt",
+    "require_trusted",
     "well_known_url",
 ]
 
@@ -158,6 +160,28 @@ def authorization_server(offer: Offer, meta: Mapping[str, Any]) -> str:
             f"({', '.join(listed)}); nothing was sent"
         )
     return offer.authorization_server
+
+
+def require_trusted(offer: Offer, trusted: Collection[str]) -> None:
+    """Refuse (`UntrustedIssuer`) an offer asking for a transaction code whose credential
+    issuer is not one of ``trusted``, before anything is asked of that issuer. OpenID4VCI 1.0
+    section 13.4.2 (Transaction Code Phishing): wallets are RECOMMENDED to interact with
+    trusted credential issuers only. The offer names its credential issuer and that issuer's
+    metadata names itself and its display name, so neither tells a copy of a genuine offer on
+    an attacker's host (the genuine pre-authorized code, the institution's name) from the
+    institution's own: only the holder's word does, the address the institution gave with the
+    code. An offer with no transaction code has none to lose."""
+    if offer.tx_code is None:
+        return
+    known = {u.rstrip("/") for u in trusted}
+    if offer.credential_issuer not in known:
+        raise UntrustedIssuer(
+            f"this offer comes from the credential issuer {offer.credential_issuer}, not one you "
+            f"trust ({', '.join(sorted(known)) or 'none named yet'}): its transaction code is "
+            f"sent only to your institutions' own addresses. If the institution gave you "
+            f"{offer.credential_issuer} with the code, accept again with --issuer "
+            f"{offer.credential_issuer}"
+        )
 
 
 def well_known_url(identifier: str, suffix: str) -> str:
@@ -370,10 +394,14 @@ class IssuanceClient:
         tx_code: str | None,
         *,
         timeout: float,
+        trusted: Collection[str] = (),
         progress: Callable[[str], None] = lambda _: None,
     ) -> IssuanceResult:
-        """The whole flow; waits up to ``timeout`` seconds for the deferred credential."""
+        """The whole flow; waits up to ``timeout`` seconds for the deferred credential. An offer
+        asking for a transaction code goes on only if its credential issuer is one of
+        ``trusted`` (`require_trusted`)."""
         offer = self.resolve(reference)
+        require_trusted(offer, trusted)
         meta, as_meta = self.metadata(offer)
         progress(f"offer from {_display_name(meta) or offer.credential_issuer}")
         token = self.token(offer, as_meta, tx_code)

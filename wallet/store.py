@@ -6,6 +6,8 @@ Layout (the folder 0700, every file 0600)::
                                    (Multikey JSON with secretKeyMultibase and idSalt)
     <wallet>/credentials/<n>.json  one received credential each
     <wallet>/pending/<n>.json      an OpenID4VCI deferred transaction not finished yet
+    <wallet>/trusted-issuers.json  the credential issuers the holder named (``accept
+                                   --issuer``): the only ones a transaction code is sent to
 
 The key file is `talentproof keygen`'s own format, so an existing key file can be imported
 (`Wallet.init` with ``import_key``) and the wallet's key used with ``talentproof present``.
@@ -36,6 +38,7 @@ DEFAULT_WALLET_DIR = Path("~/.talentproof/wallet")
 KEY_FILE = "key.json"
 _CREDENTIALS = "credentials"
 _PENDING = "pending"
+_TRUSTED = "trusted-issuers.json"
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class StoredCredential:
         return self.path.stem
 
 
-def _write_private(path: Path, doc: Mapping[str, Any]) -> None:
+def _write_private(path: Path, doc: Mapping[str, Any] | list[str]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -224,6 +227,28 @@ class Wallet:
             f"no credential {selector!r} in {self.root}: expected its number or id as "
             f"`talentproof wallet list` shows them ({len(creds)} stored)"
         )
+
+    # --- trusted credential issuers ---------------------------------------------------------
+
+    def trusted_issuers(self) -> list[str]:
+        """The credential issuers the holder has named as its institutions' (``accept
+        --issuer``): a transaction code goes to no other (OpenID4VCI 1.0 section 13.4.2)."""
+        self._require()
+        try:
+            doc = json.loads((self.root / _TRUSTED).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise WalletError(f"{self.root / _TRUSTED}: unreadable ({exc})") from exc
+        if not isinstance(doc, list) or not all(isinstance(u, str) for u in doc):
+            raise WalletError(f"{self.root / _TRUSTED}: expected a JSON list of URLs")
+        return doc
+
+    def trust_issuer(self, url: str) -> None:
+        """Keep ``url`` among the trusted credential issuers."""
+        known = self.trusted_issuers()
+        if url not in known:
+            _write_private(self.root / _TRUSTED, [*known, url])
 
     # --- deferred transactions --------------------------------------------------------------
 

@@ -93,6 +93,18 @@ def state_of(element_id: str) -> Any:
     return settled
 
 
+def receive(driver: Any, offer: dict[str, Any]) -> None:
+    """Press Receive; when the page asks whether the offer's credential issuer is the address
+    the institution gave with the code (the first offer from it), check it names the
+    institution's own and confirm it."""
+    by_id(driver, "accept").click()
+    ci = offer["credentialOffer"]["credential_issuer"]
+    wait(driver, lambda d: by_id(d, "offer-status").text != "Reading the offer…")
+    if by_id(driver, "offer-trust").is_displayed():
+        assert ci in by_id(driver, "offer-trust-text").text
+        by_id(driver, "offer-trust-yes").click()
+
+
 def checked(d: Any) -> bool:
     """The wallet's list is rendered and every credential in it checked."""
     return bool(by_id(d, "credentials").get_attribute("data-checked") == "true")
@@ -165,7 +177,7 @@ def test_offer_qr_wallet_page_verifier_qr_verdict(
             uri = scan_image(applicant, "offer-card", picture, "offer-uri")
             assert uri == offer["credentialOfferUri"]
             by_id(applicant, "tx-code").send_keys(offer["txCode"])
-            by_id(applicant, "accept").click()
+            receive(applicant, offer)
             assert wait(applicant, state_of("offer-status"), 120)[0] == "ok", by_id(
                 applicant, "offer-status"
             ).text
@@ -293,13 +305,13 @@ def test_a_wrong_transaction_code_is_refused_and_said(
     wrong = "000000" if offer["txCode"] != "000000" else "111111"
     by_id(applicant, "offer-uri").send_keys(offer["credentialOfferUri"])
     by_id(applicant, "tx-code").send_keys(wrong)
-    by_id(applicant, "accept").click()
+    receive(applicant, offer)
     state, text = wait(applicant, state_of("offer-status"))
     assert state == "error" and "invalid_grant" in text, text
     assert len(applicant.find_elements(By.CSS_SELECTOR, "#credentials li.credential")) == before
     by_id(applicant, "tx-code").clear()
     by_id(applicant, "tx-code").send_keys(offer["txCode"])
-    by_id(applicant, "accept").click()
+    receive(applicant, offer)
     # while the credential waits for its anchor the page may be closed: the transaction is kept
     # in IndexedDB and the next visit goes on polling the deferred endpoint
     wait(
@@ -352,7 +364,7 @@ def receive_pasted(stack: Stack, driver: Any, slug: str, did: str) -> dict[str, 
     by_id(driver, "offer-uri").clear()
     by_id(driver, "offer-uri").send_keys(offer["credentialOfferUri"])
     by_id(driver, "tx-code").send_keys(offer["txCode"])
-    by_id(driver, "accept").click()
+    receive(driver, offer)
     state, text = wait(driver, state_of("offer-status"), 120)
     assert state == "ok", text
     (new,) = set(stored_credentials(driver)) - before

@@ -57,6 +57,11 @@ def wallet(*args: str, input: str | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def named(made: dict[str, Any]) -> tuple[str, str]:
+    """``--issuer`` with the institution's credential issuer, as it gives it with the code."""
+    return "--issuer", made["credentialOffer"]["credential_issuer"]
+
+
 def offer(stack: Stack, slug: str, request: dict[str, Any]) -> dict[str, Any]:
     """The institution's offer of ``request``'s claims (no credentialSubject.id)."""
     body = json.loads(json.dumps(request))
@@ -142,10 +147,12 @@ def test_wallet_receives_lists_and_presents(stack: Stack, tmp_path: Path) -> Non
             assert png.status_code == 200, png.text
             image = tmp_path / "offer.png"
             image.write_bytes(png.content)
-            code, out = wallet("accept", "--image", str(image), "--tx-code", made["txCode"], *wd)
+            code, out = wallet(
+                "accept", "--image", str(image), "--tx-code", made["txCode"], *named(made), *wd
+            )
         else:
             code, out = wallet(
-                "accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *wd
+                "accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *named(made), *wd
             )
         timings[LABELS[slug]] = time.monotonic() - started
         assert code == 0, out
@@ -206,15 +213,19 @@ def test_wrong_tx_code_and_replayed_offer(stack: Stack, tmp_path: Path) -> None:
     wd = ("--wallet-dir", str(folder))
     made = offer(stack, "harbour-university", demo_subjects(w.did(), id_doc)["harbour-university"])
     wrong = "000000" if made["txCode"] != "000000" else "111111"
-    code, out = wallet("accept", made["credentialOfferUri"], "--tx-code", wrong, *wd)
+    code, out = wallet("accept", made["credentialOfferUri"], "--tx-code", wrong, *named(made), *wd)
     assert code == 1, out
     assert "refused the transaction code (invalid_grant: wrong transaction code" in out, out
     assert "Check the 6-digit transaction code" in out
-    code, out = wallet("accept", made["credentialOfferUri"], *wd)
+    code, out = wallet("accept", made["credentialOfferUri"], *named(made), *wd)
     assert code == 2 and "--tx-code" in out, out
-    code, out = wallet("accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *wd)
+    code, out = wallet(
+        "accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *named(made), *wd
+    )
     assert code == 0 and "received" in out, out
-    code, out = wallet("accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *wd)
+    code, out = wallet(
+        "accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *named(made), *wd
+    )
     assert code == 1, out
     assert (
         "the issuer refused the offer (invalid_grant: the pre-authorized code was already used)"
@@ -230,7 +241,14 @@ def test_pending_credential_is_kept_and_refreshed(stack: Stack, tmp_path: Path) 
     wd = ("--wallet-dir", str(folder))
     made = offer(stack, "osl", demo_subjects(w.did(), id_doc)["osl"])
     code, out = wallet(
-        "accept", made["credentialOfferUri"], "--tx-code", made["txCode"], "--wait", "0", *wd
+        "accept",
+        made["credentialOfferUri"],
+        "--tx-code",
+        made["txCode"],
+        "--wait",
+        "0",
+        *named(made),
+        *wd,
     )
     assert code == 0, out
     if "received" not in out:  # (the anchor batch may, rarely, have closed already)
@@ -279,7 +297,9 @@ def test_list_says_revoked(stack: Stack, tmp_path: Path) -> None:
     folder, w, id_doc = new_wallet(tmp_path)
     wd = ("--wallet-dir", str(folder))
     made = offer(stack, "osl", demo_subjects(w.did(), id_doc)["osl"])
-    code, out = wallet("accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *wd)
+    code, out = wallet(
+        "accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *named(made), *wd
+    )
     assert code == 0, out
     (stored,) = w.credentials()
     revoke(stack, "osl", stored.document)
@@ -301,7 +321,9 @@ def test_present_refusals(stack: Stack, tmp_path: Path) -> None:
     assert code == 1 and "holds no valid credential for" in out, out
     for slug, request in demo_subjects(w.did(), id_doc).items():
         made = offer(stack, slug, request)
-        code, out = wallet("accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *wd)
+        code, out = wallet(
+            "accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *named(made), *wd
+        )
         assert code == 0, out
     # declined: nothing sent, the request stays open
     code, out = wallet("present", req["authorizationRequest"], *wd, input="n\n")
@@ -344,7 +366,9 @@ def test_present_holds_back_a_revoked_credential(stack: Stack, tmp_path: Path) -
     requests = demo_subjects(w.did(), id_doc)
     for slug in ("harbour-university", "osl"):
         made = offer(stack, slug, requests[slug])
-        code, out = wallet("accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *wd)
+        code, out = wallet(
+            "accept", made["credentialOfferUri"], "--tx-code", made["txCode"], *named(made), *wd
+        )
         assert code == 0, out
     employment = next(
         s for s in w.credentials() if s.document["type"][-1] == "EmploymentCredential"

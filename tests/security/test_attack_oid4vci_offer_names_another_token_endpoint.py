@@ -157,13 +157,17 @@ def test_attack_an_offer_naming_the_attackers_authorization_server_leaks_no_tx_c
     uri, tx_code, name = redirected_offer(issuer_url, attacker)
     folder = tmp_path / "victim"
     Wallet.init(folder)
+    # the offer's credential issuer is the institution's own (the holder trusts it)
+    ci = json.loads(dict(parse_qsl(uri.partition("?")[2]))["credential_offer"])["credential_issuer"]
     result = CliRunner().invoke(
         app,
-        ["wallet", "accept", uri, "--tx-code", tx_code, "--wait", "0", "--wallet-dir", str(folder)],
-    )
+        [
+            "wallet", "accept", uri, "--tx-code", tx_code, "--wait", "0",
+            "--wallet-dir", str(folder), "--issuer", ci,
+        ],
+    )  # fmt: skip
     out = result.output
     # the attacker redeems what its token endpoint received at the issuer of the offer it sent
-    ci = json.loads(dict(parse_qsl(uri.partition("?")[2]))["credential_offer"])["credential_issuer"]
     held = redeem_what_was_stolen(ci, attacker.forms, issuer_chain)
     assert held == [], (
         f"the attacker holds {name}'s degree bound to its own key: {held} "
@@ -190,7 +194,7 @@ def test_attack_the_browser_wallet_sends_no_tx_code_to_the_offers_authorization_
         const [uri, txCode] = args;
         try {
           const offer = await W.resolveOffer(uri);
-          await W.acceptOffer(offer, txCode, null);
+          await W.acceptOffer(offer, txCode, null, [offer.credential_issuer]);
           return "accepted";
         } catch (e) { return String(e.message); }
         """,

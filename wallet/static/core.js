@@ -233,9 +233,17 @@
   }
   // Redeem an offer: token, nonce, credential with a jwt proof. Returns {credentials} or a
   // deferred {transaction} to poll with `pollDeferred`.
-  async function acceptOffer(offer, txCode, holder) {
-    const { meta, asMeta } = await issuerMetadata(offer);
+  //
+  // An offer asking for a transaction code goes on only when its credential issuer is one of
+  // `trusted`, the addresses the holder confirmed as its institutions' (OpenID4VCI 1.0 section
+  // 13.4.2): a copy of a genuine offer on an attacker's host, in the institution's name, would
+  // otherwise get the code - the twin of wallet/oid4vci.py require_trusted.
+  async function acceptOffer(offer, txCode, holder, trusted = []) {
     const grant = offer.grants[PRE_AUTH];
+    if (needsTrust(offer, trusted)) {
+      throw new Error(`this offer comes from the credential issuer ${String(offer.credential_issuer).slice(0, 200)}, not one you trust: nothing was sent. Send your transaction code only to the address the institution gave you with it.`);
+    }
+    const { meta, asMeta } = await issuerMetadata(offer);
     const form = new URLSearchParams({ grant_type: PRE_AUTH, "pre-authorized_code": grant["pre-authorized_code"] });
     if (txCode) form.set("tx_code", txCode);
     const t = await fetchJson(asMeta.token_endpoint, { method: "POST", body: form }, "token");
@@ -265,6 +273,12 @@
       }
       throw oauthError(r, "credential");
     }
+  }
+  // Whether the offer asks for a transaction code from a credential issuer not in `trusted`.
+  function needsTrust(offer, trusted) {
+    const strip = (s) => String(s).replace(/\/$/, "");
+    if (!offer.grants[PRE_AUTH].tx_code) return false;
+    return !(trusted || []).some((u) => strip(u) === strip(offer.credential_issuer));
   }
   // One try at a deferred transaction: {credentials} or {pending: interval}.
   async function pollDeferred(tx) {
@@ -728,7 +742,7 @@
     canonicalize, b58encode, b58decode, b64url, b64urlDecode, didKey, multibase, verificationMethod, rawOfDidKey,
     generateHolderKey, newSalt, commitIdentityDocument, normalizeDocumentNumber, DOCUMENT_TYPES,
     signDataIntegrity, createPresentation, signJwt, verifyJwt,
-    parseOfferUri, resolveOffer, acceptOffer, pollDeferred,
+    parseOfferUri, resolveOffer, acceptOffer, needsTrust, pollDeferred,
     parseRequestUri, fetchRequest, answerWarnings, claimValues, matchDcql, buildVpToken, sendResponse,
     subjectOf, kindOf, describe, issuerOf, isAnchored, sameCredential, storageKey, sleep, printable, printableParts,
     splitAnchor, didWebUrl, didDocumentUrl, anchorRoot, statusBit, statusListDates, checkCredential, SUMMARY_LABELS,

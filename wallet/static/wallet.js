@@ -263,14 +263,41 @@
   }
 
   // --- receive --------------------------------------------------------------------------------
+  // The credential issuers the holder confirmed as its institutions' addresses: a transaction
+  // code goes to no other (OpenID4VCI 1.0 section 13.4.2; W.acceptOffer refuses the rest).
+  const TRUSTED_KEY = "talentproof-trusted-issuers";
+  function trustedIssuers() {
+    try {
+      const list = JSON.parse(localStorage.getItem(TRUSTED_KEY) || "[]");
+      return Array.isArray(list) ? list.filter((u) => typeof u === "string") : [];
+    } catch (e) { return []; }
+  }
+  let toTrust = null;  // the issuer shown in #offer-trust, confirmed by #offer-trust-yes
+  function trustShown() {
+    if (toTrust) localStorage.setItem(TRUSTED_KEY, JSON.stringify([...trustedIssuers(), toTrust]));
+    toTrust = null;
+    $("offer-trust").hidden = true;
+    return accept();
+  }
   async function accept() {
     const btn = $("accept");
     btn.disabled = true;
+    $("offer-trust").hidden = true;
+    toTrust = null;
     try {
       status("offer-status", "Reading the offer…");
       const offer = await W.resolveOffer($("offer-uri").value);
+      if (W.needsTrust(offer, trustedIssuers())) {
+        // the holder sees the address before the code goes anywhere
+        toTrust = String(offer.credential_issuer).replace(/\/$/, "");
+        setText($("offer-trust-text"), "This offer comes from ", untrusted(toTrust),
+          ", an address you have not received from before. Send your transaction code there only if it is the address the institution gave you with the code; if not, do not use this offer.");
+        $("offer-trust").hidden = false;
+        status("offer-status", "Nothing was sent: confirm the institution's address first.");
+        return;
+      }
       status("offer-status", `Asking ${offer.credential_issuer} for the credential…`);
-      const got = await W.acceptOffer(offer, $("tx-code").value.trim(), holder);
+      const got = await W.acceptOffer(offer, $("tx-code").value.trim(), holder, trustedIssuers());
       if (got.credentials) {
         await store(got.credentials, offer.credential_issuer);
         status("offer-status", `Received from ${got.issuerName}.`, "ok");
@@ -490,6 +517,7 @@
     $("key-create").addEventListener("click", () => createKey().catch((e) => { $("key-status").textContent = `Cannot make an Ed25519 key here: ${e.message}`; }));
     $("commit").addEventListener("click", makeCommitment);
     $("accept").addEventListener("click", accept);
+    $("offer-trust-yes").addEventListener("click", trustShown);
     $("open-request").addEventListener("click", openRequest);
     $("send").addEventListener("click", send);
     $("consent-confirm").addEventListener("change", updateSend);
