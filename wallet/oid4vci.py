@@ -59,7 +59,7 @@ __all__ = [
 OFFER_SCHEME = "openid-credential-offer"
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 PROOF_TYP = "openid4vci-proof+jwt"
-_DEAD_OFFER = ("expired", "used", "unknown", "dead", "redeemed")
+_DEAD_OFFER = ("expired", "used", "unknown", "dead", "redeemed", "withdrawn")
 _EXPECTED_URI = (
     "an openid-credential-offer:// URI with a credential_offer_uri (or credential_offer) "
     "parameter, as the institution's offer QR code or link gives it"

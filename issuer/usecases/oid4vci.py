@@ -35,7 +35,7 @@ from talentproof.credential.types import accredited_levels
 
 from .. import _cred, auth
 from ..db import ApiKey, InstitutionRow, Oid4vciOffer, Oid4vciTransaction, utcnow
-from ..errors import InvalidRequest, IssuerError, NotAccredited, NotFound
+from ..errors import Conflict, InvalidRequest, IssuerError, NotAccredited, NotFound
 from ..oid4vci_jwt import PROOF_ALG, ProofRejected, verify_proof_jwt
 from ..outcome import WriteOutcome, created
 from ..store import ConnectionReads
@@ -54,6 +54,8 @@ FORMAT = "ldp_vc"
 CONFIGURATION_SUFFIX = "_ldp_vc"
 #: Wrong transaction codes after which an offer is dead.
 MAX_TX_CODE_FAILURES = 5
+#: The state of an offer its institution withdrew (`Oid4vci.withdraw_offer`).
+WITHDRAWN = "withdrawn"
 TX_CODE_LENGTH = 6
 #: Access tokens start with this, so the request limits can tell them from API keys.
 ACCESS_TOKEN_PREFIX = "tpoat_"
@@ -325,7 +327,7 @@ class Oid4vci:
 
     def bulk_results(self, job_id: str, *, after: int, limit: int) -> list[dict[str, Any]]:
         """A page of a bulk job's offers in row order: row, id, credentialOfferUri, txCode,
-        expiresAt, state (offered, redeemed, issued, dead, expired)."""
+        expiresAt, state (offered, redeemed, issued, dead, expired, withdrawn)."""
         with self.c.sessions() as session:
             found = store.bulk_page(session, job_id, after=after, limit=limit)
             slugs: dict[int, str] = {}
@@ -371,7 +373,7 @@ class Oid4vci:
     def _offer_of(self, offer_id: str) -> tuple[Oid4vciOffer, str]:
         with self.c.sessions() as session:
             offer = store.offer(session, offer_id)
-            if offer is None:
+            if offer is None or offer.state == WITHDRAWN:
                 raise NotFound(f"no credential offer {offer_id!r}")
             inst = session.get(InstitutionRow, offer.institution_id)
             return offer, inst.slug if inst is not None else ""
@@ -388,6 +390,28 @@ class Oid4vci:
         """The offer URI as a QR code (PNG)."""
         _offer, slug = self._offer_of(offer_id)
         return render_png(self.offer_uri(slug, offer_id), scale=6)
+
+    def withdraw_offer(self, principal: auth.Principal, offer_id: str) -> dict[str, Any]:
+        """Withdraw one of the caller's institution's offers not yet redeemed (``POST
+        /credential-offers/{id}/withdraw``, scope ``issue``): its pre-authorized code and
+        transaction code redeem nothing after, its offer object and QR code are gone. Another
+        institution's offer is not found; a redeemed one is refused (`Conflict`): the wallet
+        holds its access token, and its credential is revoked as any other."""
+        institution_id = require(principal, "issue")
+        with self.c.session() as session:
+            offer = store.offer(session, offer_id)
+            if offer is None or offer.institution_id != institution_id:
+                raise NotFound(f"no credential offer {offer_id!r}")
+            # the row locked as the token endpoint locks it: a redemption racing the withdrawal
+            # either finds it withdrawn or is seen here as redeemed
+            session.refresh(offer, with_for_update=True)
+            if offer.state == "redeemed":
+                raise Conflict(
+                    f"credential offer {offer_id!r} was already redeemed by a wallet: withdraw "
+                    f"its credential with POST /credentials/{{id}}/revoke"
+                )
+            offer.state = WITHDRAWN
+        return {"id": offer_id, "status": WITHDRAWN}
 
     # -- token and nonce -----------------------------------------------------------------------------
     def token(self, slug: str, form: dict[str, str]) -> dict[str, Any]:
@@ -422,6 +446,8 @@ class Oid4vci:
                     "invalid_grant",
                     f"the offer is dead: {MAX_TX_CODE_FAILURES} wrong transaction codes",
                 )
+            if offer.state == WITHDRAWN:
+                raise OAuthError("invalid_grant", "the offer was withdrawn by the institution")
             if offer.state != "offered":
                 raise OAuthError("invalid_grant", "the pre-authorized code was already used")
             if now >= offer.expires_unix:

@@ -705,3 +705,49 @@ def test_bulk_offers_last_longer_than_single_ones_and_both_are_settings(
             for expiry in expiries:
                 assert before + bulk_ttl <= expiry <= after + bulk_ttl, (expiry, bulk_ttl)
         service.close()
+
+
+# -- withdrawing one offer --------------------------------------------------------------------
+
+
+def test_one_offer_is_withdrawn_alone(
+    client: TestClient, institution: dict[str, Any], api_key: str
+) -> None:
+    """An institution withdraws one pending offer (an applicant's letter gone astray, a wrong
+    name): its pre-authorized code and transaction code redeem nothing after, and its offer
+    object and QR code are gone; its other offers are untouched. Revoking the API key (which
+    stopped every offer it made) was the only way before."""
+    slug = institution["slug"]
+    offer, other = make_offer(client, api_key), make_offer(client, api_key)
+    r = client.post(f"/credential-offers/{offer['id']}/withdraw", headers=bearer(api_key))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"id": offer["id"], "status": "withdrawn"}
+    assert "withdrawn" in oauth_error(redeem(client, offer), 400, "invalid_grant")
+    assert client.get(f"{ci_path(offer)}/credential-offers/{offer['id']}").status_code == 404
+    assert client.get(f"/credential-offers/{offer['id']}/qr.png").status_code == 404
+    # withdrawing it again says the same; the other offer is redeemed as before
+    r = client.post(f"/credential-offers/{offer['id']}/withdraw", headers=bearer(api_key))
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn", r.text
+    assert redeem(client, other).status_code == 200
+    # a redeemed offer is the wallet's already: revoke its credential instead
+    r = client.post(f"/credential-offers/{other['id']}/withdraw", headers=bearer(api_key))
+    assert r.status_code == 409 and "revoke" in r.text, r.text
+    # authenticated as the other issuing endpoints: no key, a read key, another institution
+    third = make_offer(client, api_key)
+    path = f"/credential-offers/{third['id']}/withdraw"
+    assert client.post(path).status_code == 401
+    read = client.post(
+        f"/operator/institutions/{slug}/api-keys",
+        headers=operator_headers(),
+        json={"scopes": ["read"]},
+    )
+    assert read.status_code == 201, read.text
+    assert client.post(path, headers=bearer(read.json()["token"])).status_code == 403
+    stranger = onboard(client)
+    r = client.post(path, headers=bearer(stranger["api_key"]["token"]))
+    assert r.status_code == 404, r.text
+    assert (
+        client.post("/credential-offers/nothing/withdraw", headers=bearer(api_key)).status_code
+        == 404
+    )
+    assert redeem(client, third).status_code == 200

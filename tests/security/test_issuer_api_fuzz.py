@@ -132,6 +132,7 @@ OPERATIONS = [
     ("GET", "/.well-known/openid-credential-issuer/institutions/{slug}"),
     ("GET", "/.well-known/oauth-authorization-server/institutions/{slug}"),
     ("POST", "/credential-offers"),
+    ("POST", "/credential-offers/{offer_id}/withdraw"),
     ("GET", "/credential-offers/{offer_id}/qr.png"),
     ("GET", "/institutions/{slug}/credential-offers/{offer_id}"),
     ("POST", "/institutions/{slug}/token"),

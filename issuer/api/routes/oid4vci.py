@@ -5,6 +5,7 @@ Credential Issuer and Authorization Server, ``{public_url}/institutions/{slug}``
   /.well-known/oauth-authorization-server/institutions/{slug}``: the metadata;
 - ``POST /credential-offers`` (institution API key): an offer of the claims of a ``POST
   /credentials`` body without ``credentialSubject.id``; ``GET /credential-offers/{id}/qr.png``;
+  ``POST /credential-offers/{id}/withdraw`` (one offer not yet redeemed);
 - ``GET {ci}/credential-offers/{id}``, ``POST {ci}/token``, ``POST {ci}/nonce``, ``POST
   {ci}/credential`` (202 ``{transaction_id, interval}``: issued through the same handler and
   group commit as ``POST /credentials``), ``POST {ci}/deferred_credential``.
@@ -234,6 +235,20 @@ def create_credential_offer(
     response = respond(oid4vci.create_offer(caller, payload.model_dump(exclude_none=True)))
     response.headers.update(NO_STORE)
     return response
+
+
+@router.post(
+    "/credential-offers/{offer_id}/withdraw",
+    summary="Withdraw one credential offer not yet redeemed",
+    responses={
+        200: {"description": "{id, status: withdrawn}: its codes redeem nothing from now on"},
+        403: {"description": "Key lacks 'issue'"},
+        404: {"description": "No such offer of the caller's institution"},
+        409: {"description": "Already redeemed by a wallet: revoke its credential instead"},
+    },
+)
+def withdraw_credential_offer(offer_id: str, caller: CallerDep, oid4vci: Oid4vciDep) -> Response:
+    return ORJSONResponse(oid4vci.withdraw_offer(caller, offer_id), headers=NO_STORE)
 
 
 @router.get(
