@@ -611,20 +611,20 @@ class Verifier:
         """The chain id of the node that answered ``verdict`` (check 5 compares it with the
         payload's and the trusted one's; raises LedgerError when it cannot be told).
 
-        One endpoint: the node's chain id, read once (:meth:`node_chain_id`). Several: reads
-        fail over from one endpoint to the next, which may be a node of another chain holding a
-        registry at the same address (a misconfigured standby, a test network deployed with the
-        same key), so a chain id read once on the first endpoint must not vouch for a verdict
-        another one served (a false VALID, tests/security/test_attack_fastpath_chain_id.py).
+        Never a chain id read once: with several endpoints reads fail over from one to the
+        next, which may be a node of another chain holding a registry at the same address (a
+        misconfigured standby, a test network deployed with the same key), so a chain id read
+        on the first endpoint must not vouch for a verdict another one served (a false VALID,
+        tests/security/test_attack_fastpath_chain_id.py); and one URL is a name, not a node (a
+        load balancer's, a DNS name moved to a standby, a node restarted on another network),
+        so the chain id it gave once must not vouch for what it answers later either
+        (tests/security/test_attack_one_url_another_chain.py).
         The chain id is asked, in one request to one endpoint, with the hash of the verdict's
         block at its number: equal to the verdict's, that endpoint holds the very block the
         verdict was read at (a block hash names one chain's history), and its chain id is the
         verdict's. Kept by block hash (a folder's reads share one pinned block; the service's
         one per new block). Another hash there (the endpoint changed between the read and the
         question, or lags behind it) cannot tell: ChainUnavailable (not verifiable)."""
-        endpoints = self.reader.endpoints
-        if endpoints is None:
-            return self.node_chain_id()
         key = _block_key(verdict)
         found = self._chain_ids.get(key) if key else None
         if found is not None:
@@ -829,8 +829,8 @@ class Verifier:
         """The deployment check 5 trusts. A bare registry address (no chain id: "the chain the
         node reports") is pinned to the chain this verifier read first (:meth:`node_chain_id`):
         with several endpoints a failover to a node of another chain holding a registry at that
-        address must not make that chain's credentials valid (check 5: not the trusted
-        chain). With one endpoint nothing changes (every read is on that node's chain)."""
+        address, or one URL coming to reach such a node, must not make that chain's
+        credentials valid (check 5: not the trusted chain)."""
         trust = self.trust
         if trust.chain_id is not None or self._chain_id is None:
             return trust
@@ -841,11 +841,13 @@ class Verifier:
 
     def _known_chain_id(self, verdict: Any) -> int:
         """The chain id :meth:`chain_id_of` found for ``verdict`` when it was read (0, which no
-        payload names, when none was: check 5 then fails)."""
-        if self.reader.endpoints is None:
-            return self._chain_id or 0
+        payload names, when none was: check 5 then fails; with one URL, a verdict it was not
+        asked about, which every verification path asks, takes the chain id read first)."""
         key = _block_key(verdict)
-        return self._chain_ids.get(key, 0) if key else 0
+        found = self._chain_ids.get(key) if key else None
+        if found is not None:
+            return found
+        return (self._chain_id or 0) if self.reader.endpoints is None else 0
 
     def _chain_checks(
         self, p: Prepared, v: Any, chain: ChainPoint, explicit_as_of: bool = True

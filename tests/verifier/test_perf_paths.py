@@ -47,6 +47,9 @@ class _SlowReader:
     def block_number(self) -> int:
         return self._r.block_number()
 
+    def chain_id_at(self, number: int) -> tuple[int, object]:
+        return self._r.chain_id_at(number)
+
     def head(self) -> Any:
         return self._r.head()
 
