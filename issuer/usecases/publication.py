@@ -30,6 +30,10 @@ KEY_RECORDS_STALE_MAX_S = 300.0
 #: long (seconds), then answers 503: never a list signed from the service's own mirror alone,
 #: which knows nothing of governance's revocations and suspensions.
 STATUS_READS_STALE_MAX_S = KEY_RECORDS_STALE_MAX_S
+#: After a read of the registry for a status list failed, requests within this long (seconds,
+#: from when that read ended) do not read again: they are answered at once, from the last read
+#: or with a 503, instead of each waiting the RPC timeout of a node that hangs.
+STATUS_RETRY_S = KEY_RECORDS_TTL_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,7 @@ class Publication:
         self._key_failed_at = -float("inf")  # monotonic time of the last failed read
         #: (institution id, purpose) -> the last status list read from the registry
         self._status_reads: dict[tuple[int, str], _StatusRead] = {}
+        self._status_failed_at = -float("inf")  # monotonic end of the last failed list read
 
     def did_document(self, slug: str) -> dict[str, Any]:
         """The institution's did:web document as the registry vouches for its keys now.
@@ -202,7 +207,9 @@ class Publication:
         alone: it holds only what this service changed, so governance's revocations and
         suspensions would be signed away as "in good standing" with a fresh date. Nor afresh
         from a head older than ``status_max_head_age_s`` (`_check_head_age`): a stale node is
-        treated as an unreachable one.
+        treated as an unreachable one. After a read failed, requests within `STATUS_RETRY_S`
+        of its end are answered so at once (a node that hangs is not waited for by each); the
+        first after it reads again, however often requests come.
         """
         if purpose not in STATUS_PURPOSES:
             raise NotFound(f"no status list {purpose!r}; expected one of {list(STATUS_PURPOSES)}")
@@ -218,9 +225,16 @@ class Publication:
             set_bits: list[int] = []
             stamp = (now or utcnow()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             key = (inst.id, purpose)
+            read = False
             try:
                 if inst.chain_issuer_id is None:
                     raise LedgerUnavailable("no on-chain issuer id")
+                if time.monotonic() - self._status_failed_at < STATUS_RETRY_S:
+                    # failed a moment ago: not every request waits for the RPC timeout again
+                    raise LedgerUnavailable(
+                        "the ledger did not answer the last read of the status lists"
+                    )
+                read = True
                 # a stuck, lagging or cut-off node still answers, from an old state: a list
                 # signed afresh from it would read every later revocation clear
                 self._check_head_age()
@@ -247,6 +261,11 @@ class Publication:
                         self._status_reads.clear()
                     self._status_reads[key] = read
             except LedgerUnavailable as exc:
+                if read and not isinstance(exc, _StaleHead):  # a stale node answers at once
+                    # stamped when the read ended (a hung node took the RPC timeout); a refusal
+                    # without a read stamps nothing, so the ledger is asked again after the
+                    # bound however often requests come (did.json's rule, db0c31a)
+                    self._status_failed_at = max(self._status_failed_at, time.monotonic())
                 with self._reads_lock:
                     last = self._status_reads.get(key)
                 age = time.monotonic() - last.checked_at if last is not None else None

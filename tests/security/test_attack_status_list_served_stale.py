@@ -19,6 +19,8 @@ all (a restarted service) the list is refused (503), never signed from the mirro
 
 from __future__ import annotations
 
+import socket
+import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -125,3 +127,51 @@ def test_attack_a_service_losing_its_ledger_keeps_the_last_read_of_the_registry(
             assert "last read" in r.text, r.text
     finally:
         proxy.close()
+
+
+def test_a_status_list_does_not_wait_again_for_a_node_that_hangs(
+    client: TestClient, make_service: Any
+) -> None:
+    """A node that accepts the connection and never answers: every status list request waited
+    the whole RPC timeout (did.json stopped doing so in bef270b). The failed read is stamped
+    when it ended, and a request within `STATUS_RETRY_S` of it is answered at once: the last
+    read of the registry, or (none here) a 503 naming the unanswered read."""
+    from talentproof.issuer.usecases.publication import STATUS_RETRY_S
+
+    inst = onboard(client)
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)  # accepted by the kernel, never read nor answered
+        port = hung.getsockname()[1]
+        offline = make_service(
+            rpc_url=f"http://127.0.0.1:{port}", rpc_timeout_s=STATUS_RETRY_S + 1.0
+        )
+        with pytest.raises(LedgerUnavailable):
+            offline.status_list(inst["slug"], "revocation")
+        for purpose in ("revocation", "suspension"):
+            with pytest.raises(LedgerUnavailable, match="did not answer the last read"):
+                offline.status_list(inst["slug"], purpose)
+
+
+def test_a_status_list_asks_the_ledger_again_while_requests_keep_coming(
+    client: TestClient, make_service: Any
+) -> None:
+    """The refusal at once lasts `STATUS_RETRY_S` from the failed read, not from the last
+    refusal (db0c31a's lesson for did.json): requests coming more often still ask the ledger
+    again after it, so a node that answers again is read again."""
+    from talentproof.issuer.usecases.publication import STATUS_RETRY_S
+
+    inst = onboard(client)
+    offline = make_service(rpc_url="http://127.0.0.1:9", rpc_timeout_s=0.5)
+    with pytest.raises(LedgerUnavailable):
+        offline.status_list(inst["slug"], "revocation")
+    failed_at = time.monotonic()
+    asked_again = False
+    while time.monotonic() - failed_at < STATUS_RETRY_S + 3.0:
+        time.sleep(STATUS_RETRY_S / 4)
+        with pytest.raises(LedgerUnavailable) as refused:
+            offline.status_list(inst["slug"], "revocation")
+        if "did not answer the last read" not in str(refused.value):
+            asked_again = True  # (the ledger read again: port 9 refuses it once more)
+            break
+    assert asked_again, "every request within the bound of the previous refusal was refused unread"
