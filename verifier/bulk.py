@@ -593,6 +593,10 @@ def run_folder(
     # raises ChainUnavailable when the chain is down or (max_head_age) every head is too old
     block = head.fresh_head()
     head.node_chain_id()
+    # the as-of resolved once, for every file: today's date means now (`checks.today_means_now`)
+    # here, not again by each task, which past midnight UTC would judge its files as of today's
+    # 00:00 and read the day's revocations clear (test_attack_folder_as_of_today_at_midnight)
+    as_of = checks.today_means_now(as_of, head.clock())
     # the workers read at `block` on the endpoint that served it first (a stale one is down)
     endpoints = getattr(head.reader, "endpoints", None)
     if endpoints is not None:
