@@ -225,7 +225,7 @@ class Publication:
             set_bits: list[int] = []
             stamp = (now or utcnow()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             key = (inst.id, purpose)
-            read = False
+            asked = False
             try:
                 if inst.chain_issuer_id is None:
                     raise LedgerUnavailable("no on-chain issuer id")
@@ -234,7 +234,7 @@ class Publication:
                     raise LedgerUnavailable(
                         "the ledger did not answer the last read of the status lists"
                     )
-                read = True
+                asked = True
                 # a stuck, lagging or cut-off node still answers, from an old state: a list
                 # signed afresh from it would read every later revocation clear
                 self._check_head_age()
@@ -261,7 +261,7 @@ class Publication:
                         self._status_reads.clear()
                     self._status_reads[key] = read
             except LedgerUnavailable as exc:
-                if read and not isinstance(exc, _StaleHead):  # a stale node answers at once
+                if asked and not isinstance(exc, _StaleHead):  # a stale node answers at once
                     # stamped when the read ended (a hung node took the RPC timeout); a refusal
                     # without a read stamps nothing, so the ledger is asked again after the
                     # bound however often requests come (did.json's rule, db0c31a)
