@@ -240,6 +240,10 @@ class CredentialVerdict(_Struct):
     #: Not in the view's struct: the issuer's level-scoped accreditations of the credential's
     #: type, each read by `RegistryReader` in the same call at the same block (empty: none read).
     type_scopes: tuple[TypeAccreditation, ...] = ()
+    #: Not in the view's struct: the reason governance gave for the credential's suspension in
+    #: force (its ``CredentialSuspendedByGovernance`` event), read by `RegistryReader` for a
+    #: credential governance suspended (None: another suspension, or the event not read).
+    credential_suspended_reason: str | None = None
 
     _nested: ClassVar[dict[str, type[_Struct]]] = {
         "anchor": AnchorRecord,

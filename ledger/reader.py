@@ -60,7 +60,7 @@ from talentproof.ledger.artifacts import load_artifact
 from talentproof.ledger.chain import did_hash, type_id
 from talentproof.ledger.endpoints import RpcEndpoints, parse_rpc_urls
 from talentproof.ledger.errors import ChainUnavailable, LedgerError
-from talentproof.ledger.models import BlockHead, CredentialVerdict, TypeAccreditation
+from talentproof.ledger.models import BlockHead, CredentialVerdict, StatusActor, TypeAccreditation
 
 __all__ = ["Query", "RegistryReader", "did_hash", "type_id"]
 
@@ -275,13 +275,63 @@ class RegistryReader(RegistryViews):
         for _ in range(5):
             try:
                 verdicts = self._verify_at(full, int(as_of), block)
-                return _scoped(verdicts, len(queries), scoped) if scoped else verdicts
+                verdicts = _scoped(verdicts, len(queries), scoped) if scoped else verdicts
+                return self._with_suspension_reasons(queries, verdicts)
             except _Moved:
                 if block != "latest":
                     raise
         raise ChainUnavailable(
             "verifyCredential: the chain head kept moving; could not pair the answer with its block"
         )
+
+    def _with_suspension_reasons(
+        self, queries: Sequence[Query], verdicts: list[CredentialVerdict]
+    ) -> list[CredentialVerdict]:
+        """``verdicts`` with ``credential_suspended_reason`` for each credential governance
+        suspended (text for the officer only: the verdict is the view's either way)."""
+        out = verdicts
+        for i, v in enumerate(verdicts):
+            if not (v.credential_suspended and v.credential_suspended_by == StatusActor.GOVERNANCE):
+                continue
+            reason = self._governance_suspension_reason(v, queries[i][2])
+            if reason is not None:
+                out = out if out is not verdicts else list(verdicts)
+                out[i] = dataclasses.replace(v, credential_suspended_reason=reason)
+        return out
+
+    def _governance_suspension_reason(
+        self, v: CredentialVerdict, credential_hash: bytes
+    ) -> str | None:
+        """The reason of the ``CredentialSuspendedByGovernance`` event that began the suspension
+        in force (its block's time is the view's ``credential_suspended_since``), up to the block
+        read; None when none is found or the node does not answer (one ``eth_getLogs`` and the
+        candidate blocks' headers: a failing path, and rare)."""
+        try:
+            topics = self.abi.log_topics(
+                ["CredentialSuspendedByGovernance"],
+                issuerId=v.issuer_id,
+                credentialHash=credential_hash,
+            )
+            logs = self._request(
+                "eth_getLogs",
+                [
+                    {
+                        "address": self.registry,
+                        "fromBlock": "0x0",
+                        "toBlock": hex(v.block_number),
+                        "topics": topics,
+                    }
+                ],
+            )
+            numbers = ("blockNumber", "logIndex")  # 0x-hex in a raw answer, ints from web3
+            logs = [{**log, **{k: int(log[k], 16) for k in numbers}} for log in logs]
+            for event in reversed(self.abi.decode_logs(logs, self.registry)):
+                header = self._request("eth_getBlockByNumber", [hex(event.block_number), False])
+                if int(header["timestamp"], 16) == v.credential_suspended_since:
+                    return str(event.args["reason"])
+        except (LedgerError, ValueError, KeyError, TypeError):
+            return None
+        return None
 
     def _verify_at(
         self, queries: Sequence[Query], as_of: int, block: int | str

@@ -872,7 +872,12 @@ def chain_checks(
                 CheckId.STATUS,
                 Status.FAIL,
                 Reason.SUSPENDED,
-                {**facts8, "by": suspended_by, "at": since},
+                {
+                    **facts8,
+                    "by": suspended_by,
+                    "at": since,
+                    "reason": getattr(v, "credential_suspended_reason", None),
+                },
                 ev8,
             )
         )

@@ -87,6 +87,13 @@ def _who(f: Mapping[str, Any]) -> str:
     return "the governing authority" if f["by"] == "governance" else f["issuerName"]
 
 
+def _why(f: Mapping[str, Any]) -> str:
+    """The reason governance gave on the ledger for a suspension (none for an institution's
+    own), quoted: its words, shown as the CLI and page show other text they did not write."""
+    reason = f.get("reason")
+    return f' Reason given: "{reason}".' if reason else ""
+
+
 def _at(f: Mapping[str, Any]) -> str:
     """When check 8's state holds: "as of T" for an explicit as-of time (the report's own
     check time), else the block read, with its own time: the latest block is sealed before the
@@ -314,7 +321,7 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
         f"The whole batch was revoked on {iso(f['at'])} ({_at(f)}), by its "
         f"issuer {f['issuerName']} or by the governing authority."
     ),
-    Reason.SUSPENDED: lambda f: f"Suspended by {_who(f)} since {iso(f['at'])} ({_at(f)}).",
+    Reason.SUSPENDED: lambda f: f"Suspended by {_who(f)} since {iso(f['at'])} ({_at(f)}).{_why(f)}",
     Reason.IN_GOOD_STANDING: lambda f: (
         "Not revoked or suspended "
         + (
