@@ -440,6 +440,8 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             }
 
         runs: dict[str, list[dict[str, float]]] = {
+            "bytes_c": [],
+            "no_bytes_c": [],
             "current": [],
             "per_call": [],
             "no_pipeline": [],
@@ -479,6 +481,12 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
                 runs["no_verify_c"].append(run())
                 bulk.NATIVE = True
                 runs["verify_c"].append(run())
+        if hasattr(bulk, "NATIVE_BYTES"):  # a file's bytes to checks 1, 3, 4 in one C call
+            for _ in range(BYTES_C_PAIRS):
+                bulk.NATIVE_BYTES = False
+                runs["no_bytes_c"].append(run())
+                bulk.NATIVE_BYTES = True
+                runs["bytes_c"].append(run())
         from talentproof.credential import validation
 
         form = getattr(validation, "NATIVE_FORM", None)
@@ -566,6 +574,17 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             f"checks 1, 3, 4 in one C call on / off ({len(runs['verify_c'])} pairs)",
             "off: Verifier.prepare_items (bulk.NATIVE, native_verify.offline's twin)",
         )
+    if runs["bytes_c"]:
+        pairs = ", ".join(
+            f"{b['workers main'] - a['workers main']:+.1f}"
+            for a, b in zip(runs["bytes_c"], runs["no_bytes_c"], strict=True)
+        )
+        _on_off_rows(
+            runs["bytes_c"],
+            runs["no_bytes_c"],
+            f"a file's bytes to checks 1, 3, 4 in one C call on / off ({len(runs['bytes_c'])} pairs)",
+            f"off: item_from_path, then offline (bulk.NATIVE_BYTES); pairs {pairs}",
+        )
     if runs["form_c"]:
         pairs = ", ".join(
             f"{b['workers main'] - a['workers main']:+.1f}"
@@ -624,6 +643,9 @@ def _on_off_rows(
 NATIVE_PAIRS = 3
 #: Alternating runs with checks 1, 3 and 4 in one C call off and on (`bulk.NATIVE`).
 VERIFY_C_PAIRS = 2
+#: Alternating runs with a file's bytes parsed and checked in one C call off and on
+#: (`bulk.NATIVE_BYTES`: native_verify.from_bytes).
+BYTES_C_PAIRS = 3
 #: Alternating runs with check 2's schema in C off and on (`validation.NATIVE_FORM`).
 FORM_C_PAIRS = 3
 
@@ -764,6 +786,15 @@ def bench_worker_stages(record: Path, rpc: str, docs: list[dict]) -> None:
         stages = (
             (inputs, "read_file", "file read (open, fstat, read)"),
             (inputs, "item_from_bytes", "JSON parse and input detection"),
+            *(  # (the folder's reader calls them by these names)
+                (
+                    (bulk, "read_file", "file read (open, fstat, read)"),
+                    (bulk, "item_from_bytes", "JSON parse and input detection"),
+                    (bulk, "_from_bytes_fn", "file parse, checks 1, 3, 4 in C (from_bytes)"),
+                )
+                if getattr(bulk, "native_from_bytes", lambda: None)() is not None
+                else ()
+            ),
             (
                 *(
                     (bulk, "prepare_files")
@@ -805,7 +836,8 @@ def bench_worker_stages(record: Path, rpc: str, docs: list[dict]) -> None:
                 total[k] = total.get(k, 0.0) + v
     n = total.pop("files")
     main = total.pop("main")
-    named = sum(total[label] for owner, name, label in stages if not label.startswith(" "))
+    labels = list(dict.fromkeys(label for _, _, label in stages))  # (some wrap two functions)
+    named = sum(total.get(label, 0.0) for label in labels if not label.startswith(" "))
     helper = total["chain read (helper thread: queries, JSON-RPC, decoding)"]
     row(
         f"  workers by stage (instrumented run, {len(docs):,} files, CPU per credential)",
@@ -814,7 +846,7 @@ def bench_worker_stages(record: Path, rpc: str, docs: list[dict]) -> None:
         "main thread + chain-read thread, thread_time",
         "",
     )
-    for _, _, label in stages:
+    for label in labels:
         us = total.get(label, 0.0) / n * 1e6
         row(f"    {label}", f"{us:.1f} us", "", "", f"{us / ((main + helper) / n * 1e6):.0%}")
     rest = (main - (named - helper)) / n * 1e6

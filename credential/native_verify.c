@@ -398,6 +398,242 @@ done:
     return out;
 }
 
+/* ---- a folder file's bytes: parsed for exactly the issuer's text form, then offline() --------- */
+
+/* from_bytes(data) -> offline()'s answer or None: `inputs.item_from_bytes` (JSON parse, the
+ * duplicate-key and lone-surrogate refusals, `not_a_document`) and then offline() of the parsed
+ * document, in one call, for the one text form this parser reads. It declines (None: the caller
+ * then gives the same bytes to item_from_bytes and the Python path decides) on any byte it does
+ * not read exactly as json.loads does for a text the verifier accepts:
+ *   the text: optional JSON whitespace (space, tab, LF, CR), one object, optional JSON
+ *     whitespace, the end (no byte-order mark, no other leading or trailing byte);
+ *   values: objects, arrays, strings and non-negative integers of at most 15 digits without a
+ *     leading zero, fraction or exponent (no true, false, null, no minus sign), nested at most
+ *     FILE_DEPTH levels;
+ *   strings and keys: no backslash at all (no escape), no byte below 0x20, valid UTF-8 (Python's
+ *     strict decoder: no encoded surrogate, no overlong form);
+ *   objects: no key given twice (json.loads through jsonread.loads refuses it);
+ *   the top level (inputs.not_a_document, restricted): "@context" present (offline() requires
+ *     it), none of the secret members private_key_form looks for (secretKeyMultibase,
+ *     privateKeyMultibase, privateKeyHex, privateKeyJwk, "d", "keys"), no top-level text holding
+ *     an access token prefix (tpk_, tpoat_, tpv_: access_token_form's).
+ * The caller checks the size limit (limits.max_document_bytes) and the picture suffixes before.
+ * tests/verifier/test_native_file_bytes.py compares it with the Python path on generated and
+ * hostile texts. */
+#define FILE_DEPTH 32
+
+typedef struct {
+    const unsigned char *s, *end;
+} Scan;
+
+static void skip_ws(Scan *p) {
+    while (p->s < p->end && (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r'))
+        p->s++;
+}
+
+/* a string at p->s (its opening quote): a new str, or NULL declined (no error set) */
+static PyObject *scan_string(Scan *p) {
+    const unsigned char *start = ++p->s;
+    int ascii = 1;
+    while (p->s < p->end) {
+        unsigned char c = *p->s;
+        if (c == '"') break;
+        if (c == '\\' || c < 0x20) return NULL;
+        if (c >= 0x80) ascii = 0;
+        p->s++;
+    }
+    if (p->s >= p->end) return NULL;
+    Py_ssize_t n = p->s - start;
+    p->s++; /* the closing quote */
+    PyObject *o;
+    if (ascii) {
+        o = PyUnicode_New(n, 127);
+        if (o == NULL) return NULL;
+        memcpy(PyUnicode_1BYTE_DATA(o), start, (size_t)n);
+        return o;
+    }
+    o = PyUnicode_DecodeUTF8((const char *)start, n, "strict");
+    if (o == NULL) PyErr_Clear();
+    return o;
+}
+
+static PyObject *scan_value(Scan *p, int depth);
+
+static PyObject *scan_object(Scan *p, int depth) {
+    PyObject *d = PyDict_New();
+    if (d == NULL) return NULL;
+    p->s++; /* { */
+    skip_ws(p);
+    if (p->s < p->end && *p->s == '}') {
+        p->s++;
+        return d;
+    }
+    for (;;) {
+        skip_ws(p);
+        if (p->s >= p->end || *p->s != '"') goto no;
+        PyObject *key = scan_string(p);
+        if (key == NULL) goto no;
+        /* interned, as orjson's key cache leaves them: the Python code reading the document
+         * looks its members up by interned names, found by identity */
+        PyUnicode_InternInPlace(&key);
+        skip_ws(p);
+        if (p->s >= p->end || *p->s != ':') {
+            Py_DECREF(key);
+            goto no;
+        }
+        p->s++;
+        skip_ws(p);
+        PyObject *value = scan_value(p, depth + 1);
+        if (value == NULL) {
+            Py_DECREF(key);
+            goto no;
+        }
+        Py_ssize_t before = PyDict_GET_SIZE(d);
+        int rc = PyDict_SetItem(d, key, value); /* (exact str key: no Python code) */
+        Py_DECREF(key);
+        Py_DECREF(value);
+        if (rc < 0) {
+            PyErr_Clear();
+            goto no;
+        }
+        if (PyDict_GET_SIZE(d) != before + 1) goto no; /* a key given twice */
+        skip_ws(p);
+        if (p->s >= p->end) goto no;
+        if (*p->s == ',') {
+            p->s++;
+            continue;
+        }
+        if (*p->s == '}') {
+            p->s++;
+            return d;
+        }
+        goto no;
+    }
+no:
+    Py_DECREF(d);
+    return NULL;
+}
+
+static PyObject *scan_array(Scan *p, int depth) {
+    PyObject *l = PyList_New(0);
+    if (l == NULL) return NULL;
+    p->s++; /* [ */
+    skip_ws(p);
+    if (p->s < p->end && *p->s == ']') {
+        p->s++;
+        return l;
+    }
+    for (;;) {
+        skip_ws(p);
+        PyObject *value = scan_value(p, depth + 1);
+        if (value == NULL) goto no;
+        int rc = PyList_Append(l, value);
+        Py_DECREF(value);
+        if (rc < 0) {
+            PyErr_Clear();
+            goto no;
+        }
+        skip_ws(p);
+        if (p->s >= p->end) goto no;
+        if (*p->s == ',') {
+            p->s++;
+            continue;
+        }
+        if (*p->s == ']') {
+            p->s++;
+            return l;
+        }
+        goto no;
+    }
+no:
+    Py_DECREF(l);
+    return NULL;
+}
+
+static PyObject *scan_int(Scan *p) {
+    const unsigned char *start = p->s;
+    long long v = 0;
+    while (p->s < p->end && *p->s >= '0' && *p->s <= '9') {
+        v = v * 10 + (*p->s - '0');
+        p->s++;
+        if (p->s - start > 15) return NULL;
+    }
+    Py_ssize_t n = p->s - start;
+    if (n == 0 || (n > 1 && *start == '0')) return NULL;
+    if (p->s < p->end && (*p->s == '.' || *p->s == 'e' || *p->s == 'E')) return NULL;
+    PyObject *o = PyLong_FromLongLong(v);
+    if (o == NULL) PyErr_Clear();
+    return o;
+}
+
+/* a value at p->s: a new object, or NULL declined (no error set) */
+static PyObject *scan_value(Scan *p, int depth) {
+    if (depth > FILE_DEPTH || p->s >= p->end) return NULL;
+    unsigned char c = *p->s;
+    PyObject *o;
+    if (c == '{')
+        o = scan_object(p, depth);
+    else if (c == '[')
+        o = scan_array(p, depth);
+    else if (c == '"')
+        o = scan_string(p);
+    else if (c >= '0' && c <= '9')
+        o = scan_int(p);
+    else
+        return NULL;
+    if (o == NULL) PyErr_Clear();
+    return o;
+}
+
+/* inputs.not_a_document's secret_refusal answers None for this top level (a restriction:
+ * what it may refuse, this declines) */
+static int no_secret(PyObject *doc) {
+    static const char *refused[] = {"secretKeyMultibase", "privateKeyMultibase", "privateKeyHex",
+                                    "privateKeyJwk", "d", "keys"};
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(doc, &pos, &key, &value)) {
+        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+            if (PyUnicode_CompareWithASCIIString(key, refused[i]) == 0) return 0;
+        if (PyUnicode_CheckExact(value)) {
+            Py_ssize_t n;
+            const char *u = PyUnicode_AsUTF8AndSize(value, &n);
+            if (u == NULL) {
+                PyErr_Clear();
+                return 0;
+            }
+            for (Py_ssize_t i = 0; i + 3 < n; i++)
+                if (u[i] == 't' && u[i + 1] == 'p' &&
+                    ((u[i + 2] == 'k' && u[i + 3] == '_') || (u[i + 2] == 'v' && u[i + 3] == '_') ||
+                     (u[i + 2] == 'o' && i + 5 < n && memcmp(u + i + 2, "oat_", 4) == 0)))
+                    return 0;
+        }
+    }
+    return 1;
+}
+
+static PyObject *from_bytes(PyObject *self, PyObject *data) {
+    if (!PyBytes_CheckExact(data)) {
+        PyErr_SetString(PyExc_TypeError, "from_bytes: expected bytes");
+        return NULL;
+    }
+    Scan p = {(const unsigned char *)PyBytes_AS_STRING(data),
+              (const unsigned char *)PyBytes_AS_STRING(data) + PyBytes_GET_SIZE(data)};
+    skip_ws(&p);
+    if (p.s >= p.end || *p.s != '{') Py_RETURN_NONE;
+    PyObject *doc = scan_value(&p, 0);
+    if (doc == NULL) Py_RETURN_NONE;
+    skip_ws(&p);
+    if (p.s != p.end || PyDict_GetItemWithError(doc, s_context) == NULL || !no_secret(doc)) {
+        PyErr_Clear();
+        Py_DECREF(doc);
+        Py_RETURN_NONE;
+    }
+    PyObject *out = offline(self, doc);
+    Py_DECREF(doc);
+    return out;
+}
+
 /* ---- check 2: the credential's JSON Schema (and validate_credential's rules) in C ------------- */
 
 /* form_kind(document) -> kind or None: `validation.validate_credential`'s fast twin (with no
@@ -714,6 +950,10 @@ static PyMethodDef methods[] = {
      "path, key, verificationMethod, created, credentialHash) or None: checks 1, 3 and 4 of a "
      "plain anchored credential of exactly the issuer's form when all three pass, else None "
      "(see the source)."},
+    {"from_bytes", from_bytes, METH_O,
+     "from_bytes(data) -> offline()'s answer or None: a folder file's bytes parsed for exactly "
+     "the issuer's text form (no escape, no number but small integers, no duplicate key, no "
+     "secret), then offline() of the document; None for any other text (see the source)."},
     {"set_forms", set_forms, METH_O,
      "set_forms({kind: form}) -> None: the kinds' JSON Schemas compiled by "
      "validation.native_form (see the source)."},

@@ -44,7 +44,15 @@ from talentproof.ledger.errors import ChainUnavailable, LedgerError
 from talentproof.verifier import checks, fastschema
 from talentproof.verifier.engine import ChainReader, Prepared, Verifier, record_chain_skip
 from talentproof.verifier.errors import InputTooLarge
-from talentproof.verifier.inputs import SUFFIXES, folder_paths, folder_skipped, item_from_path
+from talentproof.verifier.inputs import (
+    PICTURE_SUFFIXES,
+    SUFFIXES,
+    folder_paths,
+    folder_skipped,
+    item_from_bytes,
+    item_from_path,
+    read_file,
+)
 from talentproof.verifier.report import (
     CheckResult,
     CredentialReport,
@@ -74,6 +82,10 @@ FREEZE = True
 #: (``credential/native_verify.c``'s ``offline``, through :func:`prepare_files`) when it answers;
 #: False: every file through ``Verifier.prepare_items`` (its twin; the benchmark compares both).
 NATIVE = True
+#: With :data:`NATIVE`, a folder file's bytes are parsed and checks 1, 3 and 4 done in the same
+#: one C call (``native_verify.from_bytes``, through :func:`file_item`) when it answers; False:
+#: every file through ``inputs.item_from_path`` first (its twin; the benchmark compares both).
+NATIVE_BYTES = True
 
 
 def read_many(
@@ -358,6 +370,9 @@ def prepare_files(verifier: Verifier, items: Sequence[Any]) -> list[list[Prepare
     rest: list[Any] = []
     where: list[int] = []
     for i, item in enumerate(items):
+        if type(item) is CheckedFile:  # (read by file_item: checks 1, 3, 4 passed in C already)
+            answered.append((i, item.source, item.found))
+            continue
         doc = item.document
         found = None
         if doc is not None and item.error is None and not item.not_talentproof:
@@ -471,6 +486,62 @@ def created_accepted(text: str) -> bool:
     return True
 
 
+class CheckedFile:
+    """A folder file whose bytes ``native_verify.from_bytes`` parsed and whose checks 1, 3 and 4
+    it passed: its name and that call's answer (``offline``'s), which :func:`prepare_files`
+    takes as its own call of ``offline`` on the parsed document."""
+
+    __slots__ = ("found", "source")
+
+    def __init__(self, source: str, found: tuple[Any, ...]) -> None:
+        self.source, self.found = source, found
+
+
+_from_bytes_fn: Any = None
+
+
+def native_from_bytes() -> Any:
+    """``native_verify.from_bytes``, once ``offline`` is set up (None without the C)."""
+    global _from_bytes_fn
+    if _from_bytes_fn is None:
+        _from_bytes_fn = False
+        if native_offline() is not None:
+            from talentproof.credential import native_verify  # noqa: PLC0415
+
+            _from_bytes_fn = getattr(native_verify, "from_bytes", None) or False
+    return _from_bytes_fn or None
+
+
+def file_item(path: str, limits: Any) -> Any:
+    """``inputs.item_from_path(path, limits)``, or with :data:`NATIVE` and :data:`NATIVE_BYTES`
+    on, for a file whose bytes ``native_verify.from_bytes`` answers for (a plain credential of
+    exactly the issuer's text form whose checks 1, 3 and 4 pass), a :class:`CheckedFile`
+    holding that answer: the file is read once, parsed and checked in one C call, with no
+    ``Item`` nor a second walk of its document. Why: the JSON parse, its guard and the input detection
+    (orjson, ``native.json_guard``, ``not_a_document``) cost ~24 us a file in a folder's
+    workers, beside ``offline``'s glue (bench/results.md, issue 17.3, verifying side, "the
+    per-file path from the file's bytes in C"). Whatever it declines takes
+    ``inputs.item_from_bytes`` on the same bytes, as ``item_from_path`` does; a file that cannot
+    be read, is too large or has a picture's suffix goes to ``item_from_path`` itself.
+    tests/verifier/test_native_file_bytes.py compares both ways on generated and hostile files.
+    """
+    fn = native_from_bytes() if NATIVE and NATIVE_BYTES else None
+    path = os.fspath(path)
+    name = os.path.basename(path)
+    if fn is None or name.lower().endswith(PICTURE_SUFFIXES):
+        return item_from_path(path, limits)
+    try:
+        _, data = read_file(path, max(limits.max_image_bytes, limits.max_document_bytes))
+    except OSError:
+        return item_from_path(path, limits)  # (raises InputError as it does)
+    if data is None or len(data) > limits.max_document_bytes:
+        return item_from_path(path, limits)
+    found = fn(data)
+    if found is None or not created_accepted(found[_CREATED]):
+        return item_from_bytes(data, name, limits)
+    return CheckedFile(name, found)
+
+
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     chunk: list[Any] = []
     for item in items:
@@ -544,7 +615,7 @@ def _work(paths: list[str]) -> list[dict[str, Any]]:
     paused = gc.isenabled()
     gc.disable()
     try:
-        items = (item_from_path(p, limits) for p in paths)
+        items = (file_item(p, limits) for p in paths)
         # one verdict per file, as `talentproof verify FILE` gives it; summaries straight from
         # the checks unless the full reports are asked
         return verify_files_bulk(
@@ -750,6 +821,8 @@ def folder_exit_code(outcomes: dict[str, int]) -> int:
 
 
 __all__ = [
+    "CheckedFile",
+    "file_item",
     "folder_exit_code",
     "prepare_files",
     "read_many",

@@ -543,7 +543,10 @@ def test_folder_results_with_the_c_path_on_and_off(vchain, tmp_path, monkeypatch
     assert results[True, False] == results[False, False]
     assert results[True, True] == results[False, True]
     # in this process too (one worker), counting what the C path answered: the valid files
+    # (offline on the parsed documents: NATIVE_BYTES off, which would parse and check them in
+    # one call, tests/verifier/test_native_file_bytes.py)
     monkeypatch.setattr(bulk, "NATIVE", True)
+    monkeypatch.setattr(bulk, "NATIVE_BYTES", False)
     answers: list[Any] = []
     offline = bulk.native_offline()
 
