@@ -313,9 +313,10 @@ async function newChallenge() {
 // the previous applicant) is dropped instead of replacing the verdict of the one at the counter.
 let latestAction = 0;
 
-// What was typed for this applicant (the travel-document number, the application date), taken
-// off its field for this verification or wallet request: the next applicant's is typed for them,
-// never the previous one's document matched nor their date taken as the frame of the facts.
+// What was typed for this applicant (the travel-document number, the application date, the
+// as-of date), taken off its field for this verification or wallet request: the next applicant's
+// is typed for them, never the previous one's document matched nor their dates taken as the
+// frame of the facts or of the status (a revocation after applicant 1's as-of read VALID).
 function takeField(id) {
   const field = document.getElementById(id);
   const value = field.value.trim();
@@ -346,7 +347,7 @@ async function submit(event) {
   document.getElementById("files").value = "";
   const profession = document.getElementById("profession").value;
   if (profession) form.append("profession", profession);
-  const asOf = document.getElementById("as-of").value;
+  const asOf = takeField("as-of");
   // the officer's today means now: the service reads a date as its 00:00 UTC (today's UTC date
   // as now), which away from UTC is a time to come or yesterday's (a day of revocations unseen)
   if (asOf && asOf !== localToday()) form.append("asOf", asOf);
