@@ -114,9 +114,13 @@ def _holder_did(value: str) -> str:
 
 
 HolderDid = Annotated[str, AfterValidator(_holder_did)]
+#: A person's name: no C0 or C1 control, DEL, line or paragraph separator, bidi override or
+#: isolate (U+202A-U+202E, U+2066-U+2069: they make a name display as another text where it
+#: is shown unescaped), no white space first or last (the schemas' ``name`` pattern).
 _NAME_PATTERN = (
-    r"^[^\s\u0000-\u001f\u007f\u2028\u2029]"
-    r"([^\u0000-\u001f\u007f\u2028\u2029]*[^\s\u0000-\u001f\u007f\u2028\u2029])?$"
+    r"^[^\s\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+    r"([^\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]*"
+    r"[^\s\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069])?$"
 )
 PersonName = Annotated[str, Field(min_length=1, max_length=200, pattern=_NAME_PATTERN)]
 

@@ -39,12 +39,14 @@ static unsigned next_cp(const unsigned char **p) {
            (s[3] & 0x3F);
 }
 
-/* Every white space or invisible separator any regex dialect's \s may name, and the controls:
- * a name holding one is left to the Python path (which may well accept it). */
+/* Every white space or invisible separator any regex dialect's \s may name, the controls and
+ * the bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069, which the name pattern
+ * refuses): a name holding one is left to the Python path (which may well accept a space). */
 static int doubtful_in_name(unsigned cp) {
     return cp < 0x20 || (cp >= 0x7F && cp <= 0xA0) || cp == 0x1680 || cp == 0x180E ||
-           (cp >= 0x2000 && cp <= 0x200B) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-           cp == 0x205F || cp == 0x3000 || cp == 0xFEFF;
+           (cp >= 0x2000 && cp <= 0x200B) || cp == 0x2028 || cp == 0x2029 ||
+           (cp >= 0x202A && cp <= 0x202F) || cp == 0x205F || (cp >= 0x2066 && cp <= 0x2069) ||
+           cp == 0x3000 || cp == 0xFEFF;
 }
 
 /* [^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff] */
@@ -80,9 +82,9 @@ static int pattern_ok(int pattern, const unsigned char *s, Py_ssize_t n) {
             if (!is_b58(s[i])) return 0;
         return 1;
     case P_PERSON_NAME: {
-        /* ^[^\s\u0000-\u001f\u007f\u2028\u2029]([^\u0000-\u001f\u007f\u2028\u2029]*
-         *  [^\s\u0000-\u001f\u007f\u2028\u2029])?$: no doubtful character anywhere, no space
-         * first or last */
+        /* ^[^\s\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069](...)?$
+         * (schema_forms.NATIVE_PATTERNS): no doubtful character anywhere, no space first or
+         * last */
         if (n == 0 || s[0] == ' ' || s[n - 1] == ' ') return 0;
         const unsigned char *p = s, *end = s + n;
         while (p < end)
