@@ -34,6 +34,15 @@ STATUS_READS_STALE_MAX_S = KEY_RECORDS_STALE_MAX_S
 #: from when that read ended) do not read again: they are answered at once, from the last read
 #: or with a 503, instead of each waiting the RPC timeout of a node that hangs.
 STATUS_RETRY_S = KEY_RECORDS_TTL_S
+#: A status list's ``ttl`` (seconds; the list states it in milliseconds).
+STATUS_LIST_TTL_S = 60
+#: A status list is valid this long after the read of the registry it states (``validUntil``
+#: its ``validFrom`` plus this): the service serves that read up to `STATUS_READS_STALE_MAX_S`,
+#: and a cache may keep it a ``ttl`` more. A list captured before a revocation and replayed
+#: later (a proxy, a stale cache) then expires for every verifier, not only for the wallets,
+#: which apply the same bound (``wallet.inspect.STATUS_LIST_MAX_AGE_S``).
+STATUS_LIST_VALID_S = int(STATUS_READS_STALE_MAX_S) + STATUS_LIST_TTL_S
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +232,7 @@ class Publication:
             top = credential_store.top_status_index(session, inst.id)
             source = "chain"
             set_bits: list[int] = []
-            stamp = (now or utcnow()).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = (now or utcnow()).astimezone(dt.UTC).strftime(_STAMP)
             key = (inst.id, purpose)
             asked = False
             try:
@@ -291,12 +300,15 @@ class Publication:
                 "type": ["VerifiableCredential", "BitstringStatusListCredential"],
                 "issuer": inst.did,
                 "validFrom": stamp,
+                "validUntil": (
+                    dt.datetime.strptime(stamp, _STAMP) + dt.timedelta(seconds=STATUS_LIST_VALID_S)
+                ).strftime(_STAMP),
                 "credentialSubject": {
                     "id": f"{url}#list",
                     "type": "BitstringStatusList",
                     "statusPurpose": purpose,
                     "encodedList": encode_bitstring(set_bits, list_length(top)),
-                    "ttl": 60_000,
+                    "ttl": STATUS_LIST_TTL_S * 1000,
                 },
             }
             signed = _cred.sign_plain(doc, signer, now=now or utcnow())
