@@ -511,7 +511,13 @@ def receipt_check(
     what = (
         f"{result['credentials']} credential(s), outcome {result['outcome']}"
         + (f" ({result['profession']})" if result["profession"] else "")
-        + f", verdict {result['verdict']} at block {result['blockNumber']} {result['blockHash']}"
+        + f", verdict {result['verdict']} as of {result['asOf']} (block {result['blockNumber']} "
+        f"{result['blockHash']}, sealed {_utc_text(result['blockTimestamp'])})"
+    )
+    # a receipt's verdict is its time's: a credential revoked since still re-checks
+    when = (
+        "The verdict is the one of that time, not their status now: verify the credentials "
+        "for that."
     )
     dep = result["deployment"]
     where = f"registry {dep['registry']} on chain {dep['chainId']}"
@@ -532,10 +538,18 @@ def receipt_check(
             f"verifier's key to require it). Re-read: {what}"
         )
     if not as_json:
+        typer.echo(when)
         typer.echo(_receipt_person_line(result.get("person")))
         typer.echo(deployment_line)
     if not result["trusted"]:
         raise typer.Exit(EXIT_UNTRUSTED_SIGNER)
+
+
+def _utc_text(seconds: int) -> str:
+    """A block's time as the reports write times (``2026-12-07T10:00:00Z``)."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _receipt_person_line(person: Any) -> str:

@@ -293,6 +293,10 @@ def _recheck(
         "person": _person(result),
         "blockNumber": int(chain["blockNumber"]),
         "blockHash": chain["blockHash"],
+        # when the verdict holds: the receipt's as-of time and the time its block was sealed
+        # (not the credentials' status now, which verifying them reads)
+        "asOf": str(report["asOf"]),
+        "blockTimestamp": int(again.chain.block_timestamp),
         "deployment": {
             "registry": trust.registry,
             "chainId": trust.chain_id,
