@@ -58,6 +58,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import orjson
 
+from talentproof.credential import frames as _frames
 from talentproof.credential import merkle as _merkle
 from talentproof.private import private_dir
 
@@ -66,7 +67,7 @@ from ._bulkpool import BrokenProcessPool, InlineSigner, JobSigner, SigningPool
 from ._bulkworker import row_to_request as row_to_request  # re-exported: a row as a request
 from ._bulkworker import split_views
 from .auth import Principal
-from .db import AnchorBatch, BulkJob, InstitutionRow, utcnow
+from .db import AnchorBatch, BulkJob, DocumentFrame, InstitutionRow, utcnow
 from .errors import Conflict, Forbidden, InvalidRequest, NotAccredited, NotFound
 from .observability import lower_thread_priority
 from .outcome import WriteOutcome, accepted
@@ -766,16 +767,78 @@ def _collector_paused() -> Iterator[None]:
 class _Prepared(NamedTuple):
     """A signed chunk ready to store: its good rows by column (ids, credential hashes: the
     Merkle tree's leaves, also joined, documents, status indexes, bulk rows), its errors, its
-    time."""
+    time, and the frame its documents were cut along (``raws`` are then their holes,
+    `credential.frames.split`) or None (``raws`` are the whole documents)."""
 
     ids: list[str]
     hashes: list[bytes]
     leaves: bytes  # the hashes joined: the batch's ``leaves``
-    raws: list[memoryview]
+    raws: list[memoryview] | list[bytes]
     indexes: list[int]
     rows: list[int]
     errors: list[dict[str, Any]]
     now: dt.datetime
+    frame: tuple[bytes, ...] | None = None
+
+
+class ChunkFrames:
+    """The frame a job's chunk of subject-only documents is cut along (`credential.frames`):
+    the constant bytes of the signing template's splice (`BulkTemplate.native_parts`) around
+    each row's status index (in its status entries), subject, id and proofValue. The runner
+    builds the template the signing processes build for the chunk's time (same job context,
+    same ``now``: `_bulkworker._template`), one per second, as they do.
+
+    The frame only decides what is stored once: `frames.split` answers only for a document
+    that is exactly the parts and its holes, so a frame that does not describe a document
+    (another path's layout, another template) leaves it whole, never changes a byte of it."""
+
+    __slots__ = ("_context", "_created", "_parts")
+
+    def __init__(self, context: tuple[Any, ...]) -> None:
+        self._context = context
+        self._created: dt.datetime | None = None
+        self._parts: tuple[bytes, ...] | None = None
+
+    def parts(self, now: dt.datetime) -> tuple[bytes, ...] | None:
+        """The frame of the documents signed at ``now``, None if the template has none."""
+        created = now.astimezone(dt.UTC).replace(microsecond=0)
+        if created != self._created:
+            seed, did, identity, kind = self._context[:4]
+            try:
+                template = _bulkcred.BulkTemplate(
+                    kind, identity=identity, signer=_cred.Signer(seed, did), now=now, native=False
+                )
+                self._parts = template_frame(template)
+            except Exception:  # no frame: the chunk's documents are stored whole, as before
+                _logger.exception("building a chunk's document frame failed")
+                self._parts = None
+            self._created = created
+        return self._parts
+
+
+def template_frame(template: Any) -> tuple[bytes, ...] | None:
+    """The frame of ``template``'s subject-only documents: ``{`` contexts, schema, the status
+    entries around the index (the index a hole each time), ``"credentialSubject":`` (the
+    subject a hole), ``,"id":"`` (the id a hole), the issuer and the proof up to its value (the
+    value a hole), the proof's end, type and validFrom. None when the template has no splice."""
+    if not template.enabled:
+        return None
+    _options, proof_head, proof_tail, head, status, id_tail, tail = template.native_parts()
+    if len(status) < 2:
+        return None
+    try:
+        return _frames.check_parts(
+            (
+                head + status[0],
+                *status[1:-1],
+                status[-1] + b',"credentialSubject":',
+                b',"id":"',
+                id_tail + proof_head,
+                proof_tail + b"," + tail,
+            )
+        )
+    except ValueError:
+        return None
 
 
 def _chunk_rows(
@@ -787,20 +850,32 @@ def _chunk_rows(
     now: dt.datetime,
     _new_offset: int,
     lines: tuple[int, list[tuple[int, int]]],
+    *,
+    frame: tuple[bytes, ...] | None = None,
 ) -> _Prepared:
     """One signed chunk's good rows by column, in row order, and its errors as ``bulk_errors``
-    rows (`_Prepared`)."""
+    rows (`_Prepared`). With ``frame``, the documents are cut along it (`frames.split_block`)
+    when every one of them fits it; else (or without) they stay whole."""
     rows: list[int] = []
     ids: list[str] = []
     raws: list[memoryview] = []  # each document a view of its block (no copy)
+    cut: list[bytes | None] | None = [] if frame is not None else None
     blob: list[bytes] = []
     error_rows: list[tuple[int, str, str]] = []
     for f_rows, f_ids, f_blob, f_lengths, f_hashes, f_errors in results:
         rows += f_rows
         ids += f_ids
-        raws += split_views(f_blob, f_lengths)
+        if cut is not None and frame is not None:
+            holes = _frames.split_block(frame, f_blob, f_lengths)
+            if None in holes:  # a whole document in the chunk: the chunk is stored unframed
+                cut = None
+            else:
+                cut += holes
         blob.append(f_hashes)
         error_rows += f_errors
+    if cut is None:
+        for result in results:
+            raws += split_views(result[2], result[3])
     hashes_blob = b"".join(blob)
     hashes = [hashes_blob[i : i + 32] for i in range(0, len(hashes_blob), 32)]
     first_line, starts = lines
@@ -815,7 +890,15 @@ def _chunk_rows(
         for row, field, msg in error_rows
     ]
     return _Prepared(
-        ids, hashes, hashes_blob, raws, [indexes[r - first_row] for r in rows], rows, errors, now
+        ids,
+        hashes,
+        hashes_blob,
+        raws if cut is None else cut,  # type: ignore[arg-type]  # no None left in cut
+        [indexes[r - first_row] for r in rows],
+        rows,
+        errors,
+        now,
+        None if cut is None else frame,
     )
 
 
@@ -876,6 +959,9 @@ class BulkRunner:
         self.phases = PhaseTimes()
         #: most chunks stored in one transaction (1: one each, the reference)
         self.group_chunks = GROUP_CHUNKS
+        #: a chunk's documents stored as their holes along its frame (`ChunkFrames`; False:
+        #: whole, as before migration 0011, the reference the tests compare with)
+        self.frame_documents = True
         self._stop = threading.Event()
         self.wakeup = threading.Event()
         #: how long the idle loop waits when nothing wakes it (`IDLE_WAIT_S`)
@@ -1197,6 +1283,7 @@ class BulkRunner:
             if own_pool is not None:
                 stack.callback(own_pool.shutdown)
             pool = JobSigner(signing, job_context)
+            frames = ChunkFrames(job_context)
             header = None
             if fmt == "csv":
                 first = read_record(handle, "csv").decode("utf-8-sig").rstrip("\r\n")
@@ -1246,7 +1333,12 @@ class BulkRunner:
                     break
                 most = self.group_chunks if max_chunks is None else max_chunks - chunks
                 stored, finished = self._store_chunks(
-                    job_id, institution_id, in_flight, min(most, self.group_chunks), at_end
+                    job_id,
+                    institution_id,
+                    in_flight,
+                    min(most, self.group_chunks),
+                    at_end,
+                    frames if self.frame_documents else None,
                 )
                 chunks += stored
                 if max_chunks is not None and chunks >= max_chunks and not finished:
@@ -1379,6 +1471,7 @@ class BulkRunner:
         in_flight: collections.deque[tuple[Any, ...]],
         most: int,
         at_end: bool = False,
+        frames: ChunkFrames | None = None,
     ) -> tuple[int, bool]:
         """Commit the oldest chunk of ``in_flight`` (waiting for its signing), and with it the
         chunks right after it already signed, ``most`` in all, in one transaction: each chunk's
@@ -1387,7 +1480,9 @@ class BulkRunner:
         chunks were stored (taken off ``in_flight``) and whether the job ended with them:
         ``at_end`` (the file is read to its end) and none left in flight, when the job's state
         ``done`` is committed in the same transaction (one commit a job less: a 1,000-row job
-        is one chunk).
+        is one chunk). With ``frames`` (`ChunkFrames`), a chunk whose documents all fit its
+        frame stores the frame once (a `DocumentFrame`, in the same transaction) and each row
+        only its holes (`credential.frames`, migration 0011): about half the bytes a row.
 
         Why several: a commit writes every page the transaction changed, and a chunk's random
         credential ids and hashes land on most leaf pages of their two unique indexes, which
@@ -1412,7 +1507,12 @@ class BulkRunner:
         with _collector_paused():
             service = self.service
             prepared = [
-                _chunk_rows(job_id, result, *chunk[1:])
+                _chunk_rows(
+                    job_id,
+                    result,
+                    *chunk[1:7],  # `_submit_block`'s: first row, indexes, count, now, offset, lines
+                    frame=None if frames is None else frames.parts(chunk[4]),
+                )
                 for result, chunk in zip(results, group, strict=True)
             ]
             good = sum(len(p.ids) for p in prepared)
@@ -1421,7 +1521,7 @@ class BulkRunner:
                 job = session.get(BulkJob, job_id)
                 assert job is not None
                 kind = job.kind
-                for ids, hashes, leaves, raws, indexes, rows, errors, now in prepared:
+                for ids, hashes, leaves, raws, indexes, rows, errors, now, frame in prepared:
                     if errors:
                         bulk_store.add_errors(session, errors)
                     if not ids:
@@ -1441,6 +1541,10 @@ class BulkRunner:
                         leaves=leaves,
                     )
                     session.add(batch)
+                    frame_row = None
+                    if frame is not None:  # the chunk's documents are their holes: its frame
+                        frame_row = DocumentFrame(parts=_frames.pack(frame), created_at=now)
+                        session.add(frame_row)
                     session.flush()
                     insert_credentials(
                         session.connection(),
@@ -1450,6 +1554,7 @@ class BulkRunner:
                         job_id=job_id,
                         now=now,
                         rows=zip(ids, hashes, raws, indexes, range(len(ids)), rows, strict=True),
+                        frame_id=None if frame_row is None else frame_row.id,
                     )
                     phases.lap("insert")
                 bulk_store.add_progress(

@@ -172,7 +172,15 @@ class CredentialRow(Base):
     #: unique index on these random values cost every bulk insert a random leaf page, a cost that
     #: grew with the table (issue 17.2); the hash covers the id, which stays unique
     credential_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the signed document (JCS bytes), or, when ``frame_id`` is set, only its own bytes: the
+    #: holes between its frame's parts joined by NUL bytes (`credential.frames.split`; read it
+    #: through `usecases.credentials.CredentialService.document_bytes`)
     document: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the `DocumentFrame` the document was cut along (migration 0011: a bulk chunk's documents
+    #: share one); None: ``document`` is the whole document (single issuance, rows before 0011,
+    #: a bulk row its chunk's frame did not fit). No foreign key: checking one would cost every
+    #: bulk row a lookup, and frames are never deleted.
+    frame_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     status_index: Mapped[int] = mapped_column(BigInteger)
     batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("anchor_batches.id"), nullable=True, index=True
@@ -193,6 +201,18 @@ class CredentialRow(Base):
         Index("ix_credentials_pending", "institution_id", "batch_id", "seq"),
         Index("ix_credentials_bulk", "bulk_job_id", "bulk_row"),
     )
+
+
+class DocumentFrame(Base):
+    """The bytes a bulk chunk's signed documents share (`credential.frames`: the parts, joined
+    by NUL bytes, `frames.pack`), stored once a chunk in the chunk's transaction; each of its
+    credentials keeps the rest (``CredentialRow.document`` with ``frame_id``). Never changed or
+    deleted (migration 0011)."""
+
+    __tablename__ = "document_frames"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    parts: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class StatusChange(Base):

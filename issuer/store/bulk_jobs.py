@@ -107,6 +107,7 @@ _INSERT_COLUMNS = (
     "bulk_job_id",
     "suspended",
     "created_at",
+    "frame_id",
 )
 
 
@@ -158,6 +159,7 @@ def insert_credentials(
     rows: Iterable[tuple[str, bytes, bytes | memoryview, int, int, int]],
     by_statement: bool = False,
     rows_per_statement: int = ROWS_PER_STATEMENT,
+    frame_id: int | None = None,
 ) -> None:
     """Insert one chunk's credentials with driver-level statements of `ROWS_PER_STATEMENT` rows
     each (SQLite), or one binary ``COPY`` (PostgreSQL), in the caller's transaction (a row that
@@ -165,9 +167,10 @@ def insert_credentials(
 
     ``rows`` are (id, credential hash, document JSON (bytes or a view of them: the runner
     passes `split_views`), status index, leaf index, bulk row), read once (the runner passes
-    an iterator: no list of them is built); no audit path: the batch keeps
+    an iterator: no list of them is built; with ``frame_id``, each document is its holes
+    along that `DocumentFrame`, `credential.frames.split`); no audit path: the batch keeps
     its leaves (`AnchorBatch.leaves`), from which readers derive it. The columns every
-    row shares (institution, kind, batch, job, suspended, created_at) are converted once
+    row shares (institution, kind, batch, job, suspended, created_at, frame) are converted once
     with the dialect's own bind processors, so the stored values are exactly what the ORM
     would have written, without SQLAlchemy's per-row parameter processing (which cost more
     than the insert itself). On SQLite each statement carries ``rows_per_statement`` rows
@@ -190,6 +193,7 @@ def insert_credentials(
         ("bulk_job_id", job_id),
         ("suspended", False),
         ("created_at", now),
+        ("frame_id", frame_id),
     ):
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         shared.append(process(value) if process is not None else value)

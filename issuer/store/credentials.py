@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db import AnchorBatch, CredentialRow, InstitutionRow, StatusChange
+from ..db import AnchorBatch, CredentialRow, DocumentFrame, InstitutionRow, StatusChange
 from .status_changes import QUEUED_STATES
 
 
@@ -141,6 +141,15 @@ def batch_leaves(session: Session, batch_id: int) -> bytes | None:
         select(AnchorBatch.leaves).where(AnchorBatch.id == batch_id)
     )
     return None if leaves is None else bytes(leaves)
+
+
+def frame_parts(session: Session, frame_id: int) -> bytes | None:
+    """The packed parts of document frame ``frame_id`` (`credential.frames.pack`), None if no
+    such frame."""
+    parts: bytes | None = session.scalar(
+        select(DocumentFrame.parts).where(DocumentFrame.id == frame_id)
+    )
+    return None if parts is None else bytes(parts)
 
 
 def by_id(session: Session, cred_id: str) -> CredentialRow | None:

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from talentproof.credential import frames
 from talentproof.credential.merkle import HASH_SIZE, MerkleTree
 
 from .. import _cred, auth
@@ -94,6 +95,45 @@ class AuditPaths:
         return tree
 
 
+#: Document frames `DocumentFrames` keeps (one a bulk chunk of 8,192 credentials, ~1 KB each).
+FRAMES_CACHED = 256
+
+
+class DocumentFrames:
+    """Stored credentials' whole documents: ``document`` itself, or, for a row cut along a
+    frame (``frame_id``, migration 0011), its holes joined with the frame's parts
+    (`credential.frames.join`: the bytes the runner stored, byte for byte). Frames are never
+    changed, so the last `FRAMES_CACHED` read are kept. Thread safe."""
+
+    def __init__(self, size: int = FRAMES_CACHED) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._parts: collections.OrderedDict[int, tuple[bytes, ...]] = collections.OrderedDict()
+
+    def document_bytes(self, session: Session, cred: CredentialRow) -> bytes:
+        """The credential's signed document as issued (JCS bytes, without its anchor proof).
+        A row naming a frame that is not stored is an error, never a document."""
+        if cred.frame_id is None:
+            return bytes(cred.document)
+        frame_id = int(cred.frame_id)
+        with self._lock:
+            parts = self._parts.get(frame_id)
+            if parts is not None:
+                self._parts.move_to_end(frame_id)
+        if parts is None:
+            packed = store.frame_parts(session, frame_id)
+            if packed is None:
+                raise RuntimeError(
+                    f"credential {cred.id}: its document frame {frame_id} is missing"
+                )
+            parts = frames.unpack(packed)
+            with self._lock:
+                self._parts[frame_id] = parts
+                while len(self._parts) > self._size:
+                    self._parts.popitem(last=False)
+        return frames.join(parts, cred.document)
+
+
 class Credentials:
     """The credential-reading use cases."""
 
@@ -104,6 +144,7 @@ class Credentials:
         self.ledger_states = ledger_states
         self.status_changes = status_changes
         self.paths = AuditPaths()
+        self.documents = DocumentFrames()
         #: (chain issuer id, credential hash, anchored root, the service's own (revoked,
         #: suspended)) -> the registry's status
         self._ledger_statuses: TtlCache[
@@ -128,7 +169,7 @@ class Credentials:
         self, session: Session, cred: CredentialRow
     ) -> tuple[dict[str, Any], AnchorBatch | None]:
         """The credential as the holder gets it: with its anchor proof once anchored."""
-        doc = orjson.loads(cred.document)
+        doc = orjson.loads(self.documents.document_bytes(session, cred))
         batch = session.get(AnchorBatch, cred.batch_id) if cred.batch_id is not None else None
         if batch is None or batch.state != "anchored":
             return doc, batch

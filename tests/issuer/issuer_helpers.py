@@ -283,3 +283,61 @@ def run_worker_once(
         timeout=120,
         check=False,
     )
+
+
+def stored_bulk_rows(
+    service: Any, job_id: str, requests: list[dict[str, Any]], kind: str = "DegreeCredential"
+) -> list[Any]:
+    """A bulk job's stored rows in row order, as (bulk row, batch, frame, stored document
+    bytes, whole document, id, status index), each whole document read as the service reads it
+    (a framed row's holes joined with its chunk's frame, migration 0011) and checked byte for
+    byte against what `issue_credential` signs for its request (``requests[row - 1]``: a
+    request, or a subject alone) with the same id, status index and time; every row issued
+    once."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from talentproof.credential.issuance import issue_credential
+    from talentproof.issuer.db import CredentialRow, InstitutionRow
+
+    with service.sessions() as session:
+        creds = session.scalars(
+            select(CredentialRow)
+            .where(CredentialRow.bulk_job_id == job_id)
+            .order_by(CredentialRow.bulk_row)
+        ).all()
+        inst = session.get(InstitutionRow, creds[0].institution_id)
+        assert inst is not None
+        identity = service.identity_for(inst)
+        signer = service.signer_for(inst.id)[1]
+        reader = service.credentials.documents
+        rows = [
+            (
+                c.bulk_row,
+                c.batch_id,
+                c.frame_id,
+                len(c.document),
+                reader.document_bytes(session, c),
+                c.id,
+                c.status_index,
+            )
+            for c in creds
+        ]
+    assert [r[0] for r in rows] == list(range(1, len(requests) + 1))
+    for row, _batch, _frame, _n, document, cred_id, index in rows:
+        created = orjson.loads(document)["proof"]["created"]
+        request = requests[row - 1]
+        if "credentialSubject" not in request:
+            request = {"credentialSubject": request}
+        _signed, raw, _digest = issue_credential(
+            kind,
+            orjson.loads(orjson.dumps(request)),
+            identity=identity,
+            signer=signer,
+            status_index=index,
+            now=dt.datetime.fromisoformat(created.replace("Z", "+00:00")),
+            credential_id=cred_id,
+        )
+        assert document == raw, f"row {row} differs from the reference issuance"
+    return rows

@@ -143,9 +143,9 @@ def test_a_job_of_heavy_rows_keeps_a_few_chunks_in_memory(
         weights[id(submitted)] = weight
         return submitted
 
-    def _store(self, job_id, institution_id, queue, most_chunks, at_end):  # type: ignore[no-untyped-def]
+    def _store(self, job_id, institution_id, queue, most_chunks, at_end, *rest):  # type: ignore[no-untyped-def]
         before = list(queue)
-        stored, finished = store(self, job_id, institution_id, queue, most_chunks, at_end)
+        stored, finished = store(self, job_id, institution_id, queue, most_chunks, at_end, *rest)
         for submitted in before[:stored]:
             in_flight[0] -= weights.pop(id(submitted))
         return stored, finished
