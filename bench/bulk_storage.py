@@ -15,10 +15,12 @@ read back with its anchor proof, without signing or a chain.
   and SQLite's insert (`bulk.insert_credentials`: statements of 64 rows, the shared values
   bound once) against one row a statement (``rows_per_statement=1``) and every value bound on
   every row (``by_statement``): CPU a row, alternating.
-* Growth (``--grow N``): N chunks into one database as the runner stores them, with the
-  service's `WalCheckpointer` running, printed every 10 chunks: insert, commit (its system
-  CPU apart: the WAL written through the kernel) and checkpointer CPU a row, the WAL and file
-  sizes. Where the 1,000,000-row job's storage steps up once the file passes ~2 GB.
+* Growth (``--grow N``, documents of ``--doc-bytes``): N chunks into one database as the
+  runner stores them, with the service's `WalCheckpointer` running, printed every 10 chunks:
+  insert, commit (its system CPU apart: the WAL written through the kernel) and checkpointer
+  CPU a row, the WAL and file sizes. Where the 1,000,000-row job's storage steps up once the
+  file passes ~2 GB; what a row's bytes cost (a whole document against its holes along the
+  chunk's frame, migration 0011: ``--doc-bytes 1700`` against ``--doc-bytes 600``).
 * PostgreSQL, when Debian's server is installed (a throwaway one is started, ``fsync=off`` as
   the tests run it): `bulk.insert_credentials` (one binary COPY a chunk) beside its reference
   (``by_statement``: psycopg's ``executemany``), this process's CPU and wall a row.
@@ -465,7 +467,17 @@ def main() -> int:
         metavar="N",
         help="only the growth check: N chunks into one file (130 = 1,064,960 rows, ~2.5 GB)",
     )
+    parser.add_argument(
+        "--doc-bytes",
+        type=int,
+        default=len(DOC),
+        metavar="B",
+        help="bytes a stored document in the growth check (1,900: a whole degree credential; "
+        "~600: its holes along the chunk's frame, migration 0011)",
+    )
     args = parser.parse_args()
+    if args.doc_bytes != len(DOC):
+        globals()["DOC"] = (DOC * (args.doc_bytes // len(DOC) + 1))[: args.doc_bytes]
     if args.grow:
         grow(args.grow)
         return 0
