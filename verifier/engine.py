@@ -94,6 +94,10 @@ from talentproof.verifier.trust import TrustedDeployment
 
 ledger_type_id = functools.cache(_ledger_type_id)  # keccak256 of a kind name, computed once
 ledger_did_hash = functools.lru_cache(maxsize=4096)(_ledger_did_hash)
+#: How far (seconds) a head's block time may lie before the newest head a verifier has read at
+#: the latest block (`Verifier.behind_head`): a reorganisation's competing block, or endpoints of
+#: one network a block or two apart, stay within it; a node behind by more is not read.
+HEAD_BEHIND_SLACK_S = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,6 +447,9 @@ class Verifier:
     _last_point: tuple[tuple[Any, ...], ChainPoint] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    #: The block time of the newest head read at the latest block (:meth:`_fresh`): a head
+    #: sealed more than :data:`HEAD_BEHIND_SLACK_S` before it is a node behind the chain.
+    _newest_head: int = field(default=0, init=False, repr=False, compare=False)
 
     @classmethod
     def from_deployment(
@@ -669,9 +676,28 @@ class Verifier:
             "chain, lagging or serving an old state would not show a revocation made after it"
         )
 
+    def behind_head(self, number: int, block_hash: str, timestamp: int) -> str | None:
+        """Why the head block ``number`` is behind the chain this verifier has already read (its
+        time more than :data:`HEAD_BEHIND_SLACK_S` before the newest head's), or None. Needs no
+        setting: the chain's own clock says a node serves an older state than one seen (a
+        failover to a node cut off or lagging, a node restored from an old state file), where
+        :attr:`max_head_age` compares with this machine's clock and is off by default."""
+        newest = self._newest_head
+        if not newest or timestamp >= newest - HEAD_BEHIND_SLACK_S:
+            return None
+        at = datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+        seen = datetime.fromtimestamp(newest, UTC).isoformat().replace("+00:00", "Z")
+        return (
+            f"the chain head on {self.reader.where()}, block {number} {block_hash} of {at}, is "
+            f"{newest - timestamp} s older than a head this verifier already read (sealed {seen}): "
+            "a node behind the chain, lagging, cut off or serving an old state, would not show "
+            "a revocation made since"
+        )
+
     def _fresh(self, read: Callable[[], tuple[Any, int, str, int]]) -> Any:
         """``read()``'s answer, refused (``ChainUnavailable``) while the head it was read at is
-        older than :attr:`max_head_age`; ``read`` gives (answer, head's number, hash, time).
+        older than :attr:`max_head_age`, or behind a head this verifier already read
+        (:meth:`behind_head`); ``read`` gives (answer, head's number, hash, time).
         With several endpoints a stale one is marked down and the next one read, each at most
         once."""
         endpoints = self.reader.endpoints
@@ -679,8 +705,12 @@ class Verifier:
         problem: str | None = None
         for _ in range(tries):
             answer, number, block_hash, timestamp = read()
-            problem = self.stale_head(number, block_hash, timestamp)
+            problem = self.stale_head(number, block_hash, timestamp) or self.behind_head(
+                number, block_hash, timestamp
+            )
             if problem is None:
+                if timestamp > self._newest_head:
+                    self._newest_head = timestamp
                 return answer
             if endpoints is not None:
                 endpoints.mark_current_down(f"stale head: {problem}")
@@ -1007,6 +1037,7 @@ class Verifier:
                 self.max_head_age,
             )
             verifier._chain_id = self._chain_id
+            verifier._newest_head = self._newest_head
         else:
             verifier = self
         reports, chain = verifier._read_and_finish(
