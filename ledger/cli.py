@@ -52,6 +52,12 @@ GasPriceOpt = typer.Option(
 )
 
 
+_HASH_HINT = (
+    "A credential's hash is its `credentialHash` (0x and 64 hex digits) in the issuer's answers "
+    "(POST /credentials, GET /credentials/{id}/anchor), not its id (urn:uuid:...)"
+)
+
+
 def _fail(message: str, code: int) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -63,12 +69,18 @@ def _errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from talentproof.errors import exit_code
-        from talentproof.ledger.errors import LedgerError
+        from talentproof.ledger.errors import ChainUnavailable, LedgerError
 
         try:
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
+        except ChainUnavailable as exc:
+            _fail(
+                f"{exc}; nothing was read or sent. Check that the node is running (`make run` "
+                "starts one) and that --rpc (or TALENTPROOF_RPC_URL) names it",
+                exit_code(exc),
+            )
         except LedgerError as exc:  # by type: ChainUnavailable is EXIT_CHAIN
             _fail(str(exc), exit_code(exc))
         except (ValueError, TypeError) as exc:
@@ -389,7 +401,12 @@ def register(app: typer.Typer) -> None:
             if "credential_hash" in values:
                 from talentproof.ledger.client import as_bytes32
 
-                values["credential_hash"] = as_bytes32(values["credential_hash"], "credential hash")
+                try:
+                    values["credential_hash"] = as_bytes32(
+                        values["credential_hash"], "credential hash"
+                    )
+                except ValueError as exc:
+                    _fail(f"{exc}. {_HASH_HINT}", EXIT_FAILURE)
             if "root" in values:
                 from talentproof.ledger.client import as_bytes32
 
@@ -400,6 +417,12 @@ def register(app: typer.Typer) -> None:
             receipt = getattr(conn.client(), method)(*args)
             shown = [_shown(v) for n, v in zip(names, args, strict=True) if n not in _WINDOW]
             _done(receipt, " ".join([cmd, *shown]))
+            if "credential_hash" in values:
+                typer.echo(
+                    f"  recorded for issuer {values['issuer_id']}'s credential of that hash: it "
+                    "applies only if that issuer signed it (the ledger cannot tell; `talentproof "
+                    "verify` of the credential shows it at check 8)"
+                )
 
         signature = inspect.Signature([_PARAMETERS[n] for n in names])
         run.__signature__ = signature  # type: ignore[attr-defined]

@@ -444,3 +444,60 @@ def test_a_signing_key_that_is_neither_form_names_both(
     assert result.exit_code == 1, result.output
     assert "expected a Multikey (z6Mk..." in result.output, result.output
     assert "0x-hex of 32 bytes" in result.output and repr(given[:24]) in result.output
+
+
+def test_governance_with_the_node_down_names_the_remedy(tmp_path: Path) -> None:
+    """Trying the README in a clean clone: `governance suspend 2` with the node down printed only
+    urllib's 'HTTPConnectionPool(...): Max retries exceeded', where `verify` names the node and
+    --rpc. Every governance and status command now says nothing was sent and what to check."""
+    record = tmp_path / "deployment.json"
+    record.write_text(
+        json.dumps(
+            {
+                "chainId": 31337,
+                "registry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+                "deploymentBlock": 1,
+                "deployer": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+                "compiler": "0.8.37+commit.f401782d",
+            }
+        )
+    )
+    rpc = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    env = {"TALENTPROOF_OPERATOR_KEY": "0x" + "11" * 32}
+    common = ["--rpc", rpc, "--deployment", str(record)]
+    for args in (["governance", "suspend", "2", *common], ["status", *common]):
+        code, _, err = _run(*args, env=env)
+        assert code == 3, (args, code, err)
+        assert "nothing was read or sent" in err and "Check that the node is running" in err
+        assert rpc in err
+
+
+@pytest.mark.integration
+def test_governance_credential_commands_say_what_a_hash_is(anvil_node, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A governor who gives the credential's id (urn:uuid:...) instead of its hash is told where
+    the hash is; a status change names the issuer it was recorded for, since the ledger cannot
+    tell whether that issuer signed the credential (trying revoke-credential with another
+    issuer's id in a clean clone: the transaction succeeded, the credential stayed VALID)."""
+    rpc, key = anvil_node.rpc_url, anvil_node.private_keys[0]
+    record = tmp_path / "deployment.json"
+    env = {"TALENTPROOF_OPERATOR_KEY": key}
+    assert _run("deploy", "--rpc", rpc, "--out", str(record), env=env)[0] == 0
+    common = ["--rpc", rpc, "--deployment", str(record)]
+    code, out, err = _run(
+        "governance", "register-issuer", "HKU", "did:web:hku.hk", *common, env=env
+    )
+    assert code == 0, err
+    issuer_id = out.strip()
+    urn = "urn:uuid:01a252ef-4860-702f-b9f6-21f13599aa11"
+    code, _, err = _run(
+        "governance", "revoke-credential", issuer_id, urn, "--reason", "x", *common, env=env
+    )
+    assert code == 1 and "credential hash must be 32 bytes" in err
+    assert "`credentialHash`" in err and "GET /credentials/{id}/anchor" in err
+    cred = "0x" + "c2" * 32
+    code, out, err = _run(
+        "governance", "suspend-credential", issuer_id, cred, "--reason", "review", *common, env=env
+    )
+    assert code == 0, err
+    assert f"recorded for issuer {issuer_id}'s credential" in out
+    assert "applies only if that issuer signed it" in out
