@@ -1182,6 +1182,7 @@ class Verifier:
         reports: list[CredentialReport] = []
         chain: ChainPoint | None = None
         chain_error: str | None = None
+        first: Any = None  # the verdict every later read must share the block of
         for p in prepared:
             verdict = None
             err = None
@@ -1196,6 +1197,17 @@ class Verifier:
                         else:
                             verdict = self.read(p, as_of_chain, block)
                         self.chain_id_of(verdict)  # (the chain it was read on)
+                        if first is None:
+                            first = verdict
+                        elif _block_key(verdict) != _block_key(first):
+                            # pinned by number: a node on another fork has another block there
+                            raise ChainUnavailable(
+                                f"block {int(verdict.block_number)} "
+                                f"{checks.block_hash(verdict)} on {self.reader.where()} is not "
+                                f"the block {checks.block_hash(first)} this application's first "
+                                "credential was read at: the node answering changed to another "
+                                "fork of the chain between the reads"
+                            )
                         block = int(verdict.block_number)
                     except LedgerError as exc:
                         err = chain_error = _one_line(exc)

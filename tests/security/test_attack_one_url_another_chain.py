@@ -50,11 +50,7 @@ class SwitchingEndpoint:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                req = urllib.request.Request(
-                    owner.upstream, body, {"Content-Type": "application/json"}
-                )
-                with urllib.request.urlopen(req, timeout=30) as r:
-                    answer = r.read()
+                answer = owner.relay(body)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
@@ -68,6 +64,12 @@ class SwitchingEndpoint:
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def relay(self, body: bytes) -> bytes:
+        """The answer of ``upstream`` to one request."""
+        req = urllib.request.Request(self.upstream, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return bytes(r.read())
 
     def close(self) -> None:
         self._server.shutdown()
