@@ -392,7 +392,13 @@ def register(app: typer.Typer) -> None:
                 held_back = _held_back_for(request.dcql_query, held_back, holder)
                 offered = usable + held_back if include_invalid else usable
                 match = match_dcql(request.dcql_query, [c.document for c in offered], holder=holder)
-                _show_request(request.client_id, request.response_uri, match, held_back)
+                _show_request(
+                    request.client_id,
+                    request.response_uri,
+                    match,
+                    held_back,
+                    _answerable(request.dcql_query, offered, holder),
+                )
                 elsewhere = answer_warnings(reference.request_uri, request.response_uri)
                 for warning in elsewhere:
                     _say(f"  WARNING: {warning}")
@@ -500,8 +506,26 @@ def _held_back_for(
     ]
 
 
+def _answerable(dcql: dict[str, Any], offered: list[Candidate], holder: str) -> set[str]:
+    """The ids of the request's credential queries that a credential offered (about
+    ``holder``) would answer: a query not chosen among them is one the request lets go."""
+    from .oid4vp import queries_answered
+
+    return {
+        qid
+        for c in offered
+        if isinstance(c.document.get("credentialSubject"), dict)
+        and c.document["credentialSubject"].get("id") == holder
+        for qid in queries_answered(dcql, c.document)
+    }
+
+
 def _show_request(
-    client_id: str, response_uri: str, match: Any, held_back: list[Candidate]
+    client_id: str,
+    response_uri: str,
+    match: Any,
+    held_back: list[Candidate],
+    answerable: set[str],
 ) -> None:
     from urllib.parse import urlsplit
 
@@ -522,11 +546,15 @@ def _show_request(
                     + (f": {flag.upper()}, the verifier will say so" if flag else "")
                 )
             _say(f"      asked for: {asked or 'the credential'}")
-        else:
+        elif qid in answerable and not match.missing:
             _say(
-                f"  {qid}: not shared (an alternative the request accepts is shared instead, or "
-                f"you hold none)"
+                f"  {qid}: not shared: the request accepts what is shared above in its place "
+                "(your credential that answers it stays in the wallet)"
             )
+        elif qid in answerable:
+            _say(f"  {qid}: not shared (the request cannot be answered whole: see below)")
+        else:
+            _say(f"  {qid}: you hold no valid credential that answers it")
     sent = {str(c.get("id")) for creds in match.chosen.values() for c in creds}
     for c in held_back:
         if str(c.document.get("id")) not in sent:
