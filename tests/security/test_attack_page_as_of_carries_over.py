@@ -12,6 +12,7 @@ the officer types a date for them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,25 +23,37 @@ from selenium.webdriver.support.ui import WebDriverWait
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import credential_hash
 from talentproof.credential.qr import encode_payload
-from tests.chainkit import DEGREE, holder, issue
-from tests.verifier.test_web_page import browser, server
+from talentproof.ledger.nodes import anvil
+from tests.chainkit import DEGREE, Chain, holder, issue, populate, setup_chain
+from tests.pages import verifier_service
+from tests.verifier.test_web_page import browser
 
 pytestmark = pytest.mark.integration
-__all__ = ["browser", "server"]
+__all__ = ["browser"]
 DAY = 86400
 
 
+@pytest.fixture(scope="module")
+def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Chain, str]]:
+    """A chain of this module's own (its clock is moved forward) and the verifier service on it."""
+    with anvil() as node:
+        chain = populate(setup_chain(node))
+        with verifier_service(chain, tmp_path_factory.mktemp("as-of-page")) as url:
+            yield chain, url
+
+
 def test_attack_the_previous_applicants_as_of_does_not_hide_the_next_ones_revocation(
-    vchain: Any, server: str, browser: Any
+    own: tuple[Chain, str], browser: Any
 ) -> None:
-    uni = vchain.issuers["University of Hong Kong"]
-    first = issue(vchain, uni, DEGREE, holder().public_key.did_key)
-    second = issue(vchain, uni, DEGREE, holder().public_key.did_key)
-    anchored = vchain.latest_timestamp()
-    # the revocation two days later on the chain's clock (other tests move the shared chain's
-    # clock ahead of this machine's too); the as-of date lies between the anchor and it
-    vchain.rpc("evm_increaseTime", [2 * DAY])
-    vchain.rpc("evm_mine", [])
+    chain, server = own
+    uni = chain.issuers["University of Hong Kong"]
+    first = issue(chain, uni, DEGREE, holder().public_key.did_key)
+    second = issue(chain, uni, DEGREE, holder().public_key.did_key)
+    anchored = chain.latest_timestamp()
+    # the revocation two days later on the chain's clock; the as-of date lies between the
+    # anchor and it
+    chain.rpc("evm_increaseTime", [2 * DAY])
+    chain.rpc("evm_mine", [])
     uni.client.revoke_credential(credential_hash(split_anchor(second)[0]))
     as_of = datetime.fromtimestamp(anchored + DAY + DAY // 2, UTC).date().isoformat()
 
