@@ -351,7 +351,10 @@ def run_demo(config: DemoConfig) -> DemoResult:
     from talentproof.credential.person import commit_identity_document, new_salt
 
     id_salt = new_salt()
-    write_holder_key(out / "holder-key.json", holder, force=True, id_salt=id_salt)
+    # in a subfolder of its own: `talentproof verify <out>` reads the folder's own files only, so
+    # the applicant's secret does not show up there as an input 'NOT VERIFIABLE' (exit 3)
+    (out / "holder").mkdir(exist_ok=True)
+    write_holder_key(out / "holder" / "holder-key.json", holder, force=True, id_salt=id_salt)
     doc_type, country, number = APPLICANT_ID
     identity_document = {
         "documentType": doc_type,
@@ -448,7 +451,10 @@ def run_demo(config: DemoConfig) -> DemoResult:
             )
         )
         _say(f"   {path}")
-    _say(f"   (QR codes and credential JSON in {out})")
+    _say(
+        f"   (QR codes and credential JSON in {out}; the applicant's holder key, a secret, in "
+        f"{out / 'holder'})"
+    )
 
     _step(5, f"A verifier checks the three QR codes against the profession {PROFESSION}")
     images = [i.qr_png for i in issued]

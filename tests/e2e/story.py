@@ -253,6 +253,22 @@ def check_demo(stack: Stack, tmp_path: Path) -> None:
     )
     assert again.returncode == 1, again.stdout + again.stderr
     assert "Revoked by OSL" in again.stdout
+    # the demo's folder verified whole: its credentials only, the holder key kept apart (it was
+    # beside them and the folder said 'holder-key.json ... NOT_VERIFIABLE: a private key')
+    assert (out / "holder" / "holder-key.json").is_file()
+    assert not (out / "holder-key.json").exists()
+    folder = subprocess.run(
+        [sys.executable, "-m", "talentproof", "verify", str(out), "--rpc", stack.rpc_url]
+        + ["--deployment", str(stack.deployment_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert folder.returncode == 1, folder.stdout + folder.stderr  # the revoked employment
+    assert "6 files at block" in folder.stdout, folder.stdout
+    assert "4 valid, 2 invalid, 0 not verifiable" in folder.stdout, folder.stdout
+    assert "private key" not in folder.stdout, folder.stdout
 
 
 def check_interrupted_seeding_resumes(stack: Stack, tmp_path: Path) -> None:
