@@ -410,8 +410,10 @@ done:
  *   values: objects, arrays, strings and non-negative integers of at most 15 digits without a
  *     leading zero, fraction or exponent (no true, false, null, no minus sign), nested at most
  *     FILE_DEPTH levels;
- *   strings and keys: no backslash at all (no escape), no byte below 0x20, valid UTF-8 (Python's
- *     strict decoder: no encoded surrogate, no overlong form);
+ *   strings and keys: no byte below 0x20, valid UTF-8 (Python's strict decoder: no encoded
+ *     surrogate, no overlong form), JSON's escapes read as json.loads reads them (a surrogate
+ *     escape only as a high one followed by an escaped low one: a lone one is declined, as
+ *     parse_json refuses it);
  *   objects: no key given twice (json.loads through jsonread.loads refuses it);
  *   the top level (inputs.not_a_document, restricted): "@context" present (offline() requires
  *     it), none of the secret members private_key_form looks for (secretKeyMultibase,
@@ -431,20 +433,107 @@ static void skip_ws(Scan *p) {
         p->s++;
 }
 
+static int hex4(const unsigned char *s, unsigned *out) {
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* the text of a string holding escapes, start..end (between its quotes, no control byte), as
+ * json.loads reads it: the eight one-letter escapes and \uXXXX, a surrogate only as a high one
+ * followed by an escaped low one (a lone one: NULL, declined: parse_json refuses it); the
+ * unescaped bytes must be UTF-8 (Python's strict decoder) */
+static PyObject *unescaped(const unsigned char *start, const unsigned char *end) {
+    unsigned char *buf = PyMem_Malloc((size_t)(end - start) + 1), *w = buf;
+    if (buf == NULL) return NULL;
+    const unsigned char *s = start;
+    while (s < end) {
+        if (*s != '\\') {
+            *w++ = *s++;
+            continue;
+        }
+        if (end - s < 2) goto no;
+        unsigned char e = s[1];
+        s += 2;
+        switch (e) {
+        case '"': *w++ = '"'; continue;
+        case '\\': *w++ = '\\'; continue;
+        case '/': *w++ = '/'; continue;
+        case 'b': *w++ = '\b'; continue;
+        case 'f': *w++ = '\f'; continue;
+        case 'n': *w++ = '\n'; continue;
+        case 'r': *w++ = '\r'; continue;
+        case 't': *w++ = '\t'; continue;
+        case 'u': break;
+        default: goto no;
+        }
+        unsigned cp, low;
+        if (end - s < 4 || !hex4(s, &cp)) goto no;
+        s += 4;
+        if (cp >= 0xDC00 && cp <= 0xDFFF) goto no; /* a lone low surrogate */
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (end - s < 6 || s[0] != '\\' || s[1] != 'u' || !hex4(s + 2, &low) ||
+                low < 0xDC00 || low > 0xDFFF)
+                goto no; /* a lone high surrogate */
+            s += 6;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        }
+        if (cp < 0x80) {
+            *w++ = (unsigned char)cp;
+        } else if (cp < 0x800) {
+            *w++ = (unsigned char)(0xC0 | cp >> 6);
+            *w++ = (unsigned char)(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            *w++ = (unsigned char)(0xE0 | cp >> 12);
+            *w++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+            *w++ = (unsigned char)(0x80 | (cp & 0x3F));
+        } else {
+            *w++ = (unsigned char)(0xF0 | cp >> 18);
+            *w++ = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+            *w++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+            *w++ = (unsigned char)(0x80 | (cp & 0x3F));
+        }
+    }
+    PyObject *o = PyUnicode_DecodeUTF8((const char *)buf, w - buf, "strict");
+    if (o == NULL) PyErr_Clear();
+    PyMem_Free(buf);
+    return o;
+no:
+    PyMem_Free(buf);
+    return NULL;
+}
+
 /* a string at p->s (its opening quote): a new str, or NULL declined (no error set) */
 static PyObject *scan_string(Scan *p) {
     const unsigned char *start = ++p->s;
-    int ascii = 1;
+    int ascii = 1, escaped = 0;
     while (p->s < p->end) {
         unsigned char c = *p->s;
         if (c == '"') break;
-        if (c == '\\' || c < 0x20) return NULL;
-        if (c >= 0x80) ascii = 0;
+        if (c < 0x20) return NULL;
+        if (c == '\\') { /* (the escaped byte is skipped: an escaped quote ends nothing) */
+            escaped = 1;
+            if (++p->s >= p->end) return NULL;
+            if (*p->s < 0x20) return NULL;
+            if (*p->s >= 0x80) ascii = 0;
+        } else if (c >= 0x80) {
+            ascii = 0;
+        }
         p->s++;
     }
     if (p->s >= p->end) return NULL;
-    Py_ssize_t n = p->s - start;
+    const unsigned char *end = p->s;
     p->s++; /* the closing quote */
+    if (escaped) return unescaped(start, end);
+    Py_ssize_t n = end - start;
     PyObject *o;
     if (ascii) {
         o = PyUnicode_New(n, 127);
@@ -952,7 +1041,7 @@ static PyMethodDef methods[] = {
      "(see the source)."},
     {"from_bytes", from_bytes, METH_O,
      "from_bytes(data) -> offline()'s answer or None: a folder file's bytes parsed for exactly "
-     "the issuer's text form (no escape, no number but small integers, no duplicate key, no "
+     "the issuer's text form (no number but small integers, no literal, no duplicate key, no "
      "secret), then offline() of the document; None for any other text (see the source)."},
     {"set_forms", set_forms, METH_O,
      "set_forms({kind: form}) -> None: the kinds' JSON Schemas compiled by "

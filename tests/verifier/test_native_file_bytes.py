@@ -42,8 +42,9 @@ def test_the_c_form_is_built() -> None:
     assert bulk.native_from_bytes() is native_verify.from_bytes
 
 
-def _judge(tmp: Path, texts: list[bytes]) -> int:
-    """Writes ``texts`` as files, reads them both ways, compares; how many the C answered."""
+def _judge(tmp: Path, texts: list[bytes], answer: list[bool] | None = None) -> int:
+    """Writes ``texts`` as files, reads them both ways, compares; how many the C answered
+    (``answer``: which it must answer)."""
     paths = []
     for i, t in enumerate(texts):
         p = tmp / f"f{i:05d}.json"
@@ -67,6 +68,8 @@ def _judge(tmp: Path, texts: list[bytes]) -> int:
         assert repr(a) == repr(b) == repr(c), t[:300]
     for p in paths:
         os.unlink(p)
+    if answer is not None:
+        assert [type(a) is bulk.CheckedFile for a in on] == answer
     return answered
 
 
@@ -259,6 +262,62 @@ def test_texts_whose_raw_bytes_are_what_was_signed(tmp_path: Path) -> None:
             d = _resigned(doc, body={"note": note})
             texts.append(json.dumps(d).encode())
     _judge(tmp_path, texts)
+
+
+def test_escapes_are_read_as_json_loads_reads_them(tmp_path: Path) -> None:
+    """Signed texts holding every escape JSON has (and near ones it refuses) in a name, a key
+    and the anchor: answered only where json.loads reads the very value signed."""
+    texts = []
+    doc = SIGNED[0]
+    subject = doc["credentialSubject"]
+    for name in ('q"b\\s/f\bf\fn\nr\rt\t', "\u00e9\u9673\U0001f600", "\x00\x1f\x7f\u2028"):
+        d = _resigned(doc, body={"credentialSubject": {**subject, "name": name}})
+        plain = json.dumps(d)
+        texts.append(plain.encode())
+        texts.append(plain.replace("s/f", "s\\/f").encode())
+        texts.append(json.dumps(d, ensure_ascii=False).encode())
+        texts.append(plain.replace("\\u00e9", "\\u00E9").encode())
+        texts.append(plain.replace('"name"', '"n\\u0061me"', 1).encode())
+    # (each the very value signed, in another text: the C must read them all)
+    _judge(tmp_path, texts, [True] * len(texts))
+    texts = []
+    signed = _resigned(doc, body={"credentialSubject": {**subject, "name": "A\U0001f600B"}})
+    plain = json.dumps(signed)
+    pair = "\\ud83d\\ude00"
+    assert pair in plain
+    for other in (
+        "\\ud83d\\u0041",
+        "\\ud83dA",
+        "\\ude00\\ud83d",
+        "\\ud83d\\ud83d",
+        "\\ud83d",
+        "\\ude00",
+        "\\uD83D\\uDE00",
+        "\\ud83d\\ude0",
+        "\\u12G4",
+        "\\x41",
+        "\\U0001f600",
+        "\\ud83d\\\\ude00",
+        "\\",
+        "\\\"",
+        "\\u0041",
+        "\\",
+    ):
+        texts.append(plain.replace(pair, other, 1).encode())
+    # an escaped key that names a member given already (a duplicate for json.loads)
+    texts.append(plain.replace('"type"', '"t\\u0079pe": ["x"], "type"', 1).encode())
+    texts.append(plain.replace('"@context"', '"\\u0040context": [], "@context"', 1).encode())
+    # escapes in the anchor entry and the proof (the same values)
+    texts.append(plain.replace('"merkleRoot": "0x', '"merkleRoot": "\\u0030x', 1).encode())
+    texts.append(plain.replace('"proofValue": "z', '"proofValue": "\\u007a', 1).encode())
+    texts.append(plain.replace('"TalentProofAnchor"', '"TalentProof\\u0041nchor"', 1).encode())
+    # a signed U+1304 written as "\\u12G4" (no escape for json.loads: a hex reader taking
+    # "G" as 16 reads it)
+    d = _resigned(doc, body={"credentialSubject": {**subject, "name": "\u1304"}})
+    assert "\\u1304" in json.dumps(d)
+    texts.append(json.dumps(d).replace("\\u1304", "\\u12G4").encode())
+    answered = _judge(tmp_path, texts)
+    assert answered >= 4
 
 
 def test_nesting_beyond_any_recursion_limit(tmp_path: Path) -> None:
