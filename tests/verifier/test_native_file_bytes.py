@@ -299,7 +299,7 @@ def test_escapes_are_read_as_json_loads_reads_them(tmp_path: Path) -> None:
         "\\U0001f600",
         "\\ud83d\\\\ude00",
         "\\",
-        "\\\"",
+        '\\"',
         "\\u0041",
         "\\",
     ):
