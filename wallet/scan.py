@@ -8,7 +8,7 @@ looking for a URI of the expected scheme instead of a TP payload.
 from __future__ import annotations
 
 from talentproof.credential.errors import NoQRCodeFound
-from talentproof.credential.qr.image import read_codes
+from talentproof.credential.qr.image import is_payload_text, read_codes
 
 from .errors import BadUri
 
@@ -41,5 +41,25 @@ def decode_uri(image_bytes: bytes, scheme: str) -> str:
         raise BadUri(
             f"expected a QR code with an {scheme}:// URI; the image holds {other[:40]!r}"
             + ("..." if len(other) > 40 else "")
+            + _what_to_do_with(other)
         )
     raise BadUri(f"expected a QR code with an {scheme}:// URI; the image holds no readable QR code")
+
+
+def _what_to_do_with(text: str) -> str:
+    """For a QR code of one of the other kinds a holder meets, what it is and which command
+    takes it (a credential's own code, an officer's request, an institution's offer)."""
+    if is_payload_text(text):
+        return (
+            ": that is a credential's own QR code (TP1:), the one a verifier reads "
+            "(`talentproof verify`), not an institution's offer or an officer's request"
+        )
+    if text.startswith("openid4vp://"):
+        return ": that is an officer's request: answer it with `talentproof wallet present --image`"
+    if text.startswith("openid-credential-offer://"):
+        return (
+            ": that is an institution's credential offer: take it with `talentproof wallet "
+            "accept --image FILE --tx-code CODE` (and --issuer, the institution's address, for "
+            "its first offer)"
+        )
+    return ""

@@ -201,6 +201,18 @@ def test_bad_offer_and_request_inputs_say_what_was_expected(tmp_path: Path) -> N
     code, out = _run("accept", "--image", str(image), *wd)
     assert code == 2 and "expected a QR code with an openid-credential-offer:// URI" in out
     assert "openid4vp://" in out
+    assert "that is an officer's request: answer it with `talentproof wallet present" in out
+    # the other codes a holder meets are named with the command that takes them
+    offer = tmp_path / "offer.png"
+    offer.write_bytes(render_png("openid-credential-offer://?credential_offer_uri=x"))
+    code, out = _run("present", "--image", str(offer), *wd)
+    assert code == 2 and "that is an institution's credential offer" in out, out
+    assert "talentproof wallet accept --image FILE --tx-code CODE" in out, out
+    credential = tmp_path / "credential.png"
+    credential.write_bytes(render_png("TP1:" + "A" * 60))
+    for command in ("accept", "present"):
+        code, out = _run(command, "--image", str(credential), *wd)
+        assert code == 2 and "that is a credential's own QR code (TP1:)" in out, out
     not_image = tmp_path / "x.png"
     not_image.write_text("hello")
     code, out = _run("present", "--image", str(not_image), *wd)
