@@ -37,6 +37,15 @@ def fingerprint(*parts: Any) -> bytes:
         ).digest()
 
 
+#: Said when a request names no holder (fresh-clone walk-through: an offer's body sent to
+#: ``POST /credentials`` was refused with the schema's words alone).
+_NO_HOLDER_KEY = (
+    "(the holder's did:key, from `talentproof keygen` or `talentproof wallet init`; an "
+    "institution that does not know it offers the credential instead: POST /credential-offers "
+    "with this body, the wallet proves its key)"
+)
+
+
 def issue_or_refuse(kind: str, request: dict[str, Any], **options: Any) -> Any:
     """`_cred.issue_document` (``options`` its keywords), a request it cannot issue refused as
     `InvalidRequest` (422) naming why: the schema's finding with its member, or a value JCS
@@ -45,7 +54,10 @@ def issue_or_refuse(kind: str, request: dict[str, Any], **options: Any) -> Any:
     try:
         return _cred.issue_document(kind, request, **options)
     except _cred.SchemaValidationError as exc:
-        raise InvalidRequest(str(exc), field=exc.field) from exc
+        message = str(exc)
+        if exc.field == "credentialSubject.id" and exc.expected.startswith("a value (required"):
+            message += f" {_NO_HOLDER_KEY}"
+        raise InvalidRequest(message, field=exc.field) from exc
     except _cred.CanonicalizationError as exc:
         raise InvalidRequest(f"the credential cannot be signed: {exc}") from exc
 

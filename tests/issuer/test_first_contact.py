@@ -102,3 +102,20 @@ def test_the_root_names_the_service_and_where_to_start(client) -> None:
         assert client.get(path).status_code == 200, path
     assert "README.md" in body["quickStart"] and "Authorization: Bearer" in body["quickStart"]
     assert client.head("/").status_code in (200, 405)
+
+
+def test_a_request_without_the_holder_key_names_the_offer(both) -> None:
+    """An offer's body (no credentialSubject.id) sent to POST /credentials was refused with the
+    schema's words alone; the answer now names where the holder's did:key comes from and the
+    offer, on both paths."""
+    fast_client, route_client, token = both
+    body = degree_request()
+    del body["credentialSubject"]["id"]
+    answers = [_post(c, body, bearer(token)) for c in (fast_client, route_client)]
+    for r in answers:
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "credentialSubject.id"
+        message = r.json()["message"]
+        assert message.startswith("credentialSubject.id: expected a value"), message
+        assert "talentproof keygen" in message and "POST /credential-offers" in message, message
+    assert answers[0].json() == answers[1].json()
