@@ -452,6 +452,8 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             "no_verify_c": [],
             "form_c": [],
             "no_form_c": [],
+            "lean": [],
+            "no_lean": [],
         }
         limits = [raw_verify_limit()]
         _, raw_before = _raw_verify_cpu_us(5000)
@@ -496,6 +498,12 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
                 runs["no_form_c"].append(run())
                 validation.NATIVE_FORM = form
                 runs["form_c"].append(run())
+        if hasattr(bulk, "LEAN"):  # the lean compact results off and on, alternately
+            for _ in range(LEAN_PAIRS):
+                bulk.LEAN = False
+                runs["no_lean"].append(run())
+                bulk.LEAN = True
+                runs["lean"].append(run())
         _, raw_after = _raw_verify_cpu_us(5000)
         limits.append(raw_verify_limit())
     ed, _ = _raw_verify_cpu_us()
@@ -596,6 +604,28 @@ def bench_folder(record: Path, rpc: str, docs: list[dict], node_pid: int) -> Non
             f"check 2's schema in C on / off ({len(runs['form_c'])} pairs)",
             f"off: validate_credential's Python path (validation.NATIVE_FORM); pairs {pairs}",
         )
+    if runs["lean"]:
+        pairs = ", ".join(
+            f"{b['workers main'] - a['workers main']:+.1f}"
+            for a, b in zip(runs["lean"], runs["no_lean"], strict=True)
+        )
+        _on_off_rows(
+            runs["lean"],
+            runs["no_lean"],
+            f"lean compact results on / off ({len(runs['lean'])} pairs)",
+            f"off: finish_summary and whole results sent (bulk.LEAN); pairs {pairs}",
+        )
+        for who in ("parent", "workers other", "node"):
+            on = sorted(r[who] for r in runs["lean"])
+            off = sorted(r[who] for r in runs["no_lean"])
+            mid = len(on) // 2
+            row(
+                f"  same, {who}",
+                f"{on[mid]:.1f} / {off[mid]:.1f} us",
+                "",
+                "",
+                f"{off[mid] - on[mid]:+.1f} us (medians)",
+            )
     rv = total / cur["raw_during"]
     row(
         "  model: 2 cores x 15,500 raw verifies/s / raw verifies per credential",
@@ -648,6 +678,8 @@ VERIFY_C_PAIRS = 2
 BYTES_C_PAIRS = 3
 #: Alternating runs with check 2's schema in C off and on (`validation.NATIVE_FORM`).
 FORM_C_PAIRS = 3
+#: Alternating runs with the lean compact results off and on (`bulk.LEAN`).
+LEAN_PAIRS = 3
 
 
 def _native_switch() -> Any:

@@ -71,6 +71,12 @@ from talentproof.verifier.requirements import MinConfirmations
 #: us, and Anvil 11-12 against 8 us for the more, smaller calls). bench/results.md, 2026-12-07.
 CHUNK = 128
 TASK = 4 * CHUNK  # files per worker task (its chunks are pipelined)
+#: A folder's compact result of a lone credential that is VALID told with less work
+#: (``Verifier.valid_alone``: checks 5-10 through the memos, nothing rendered) and sent from a
+#: worker to the parent as its source alone (:func:`_work_lean`), the parent writing its result
+#: (:func:`_expand`); False: every file's result made and sent whole, as before (the benchmark
+#: compares both in one run; tests/verifier/test_folder_lean_results.py the outputs).
+LEAN = True
 #: Overlap each chunk's chain reads with the next chunk's offline checks (False: one after the
 #: other, as before; the benchmark compares both in one run).
 PIPELINE = True
@@ -114,6 +120,7 @@ def _read_chunk(
         for v in answers:  # the chain each was read on (one pinned block: asked once)
             if v is not last:
                 verifier.chain_id_of(v)
+                verifier.same_block(v)  # the very block of the earlier chunks, not a fork's
                 last = v
     except LedgerError as exc:
         text = str(exc).strip().splitlines()
@@ -221,6 +228,29 @@ def _light_outcome(report: CredentialReport) -> Any:
     return outcome_of(_OneCredential((report,)))
 
 
+_VALID = Verdict.VALID.value
+
+
+class _Lone(dict[str, Any]):
+    """The compact result of a lone VALID credential told by ``Verifier.valid_alone`` (equal to
+    the one :func:`_file_result` makes otherwise): a worker sends its source alone."""
+
+    __slots__ = ()
+
+
+def _expand(part: tuple[dict[str, Any] | None, list[Any]]) -> list[dict[str, Any]]:
+    """A task's results as :func:`_work` gives them, from :func:`_work_lean`'s."""
+    outcome, results = part
+    if outcome is None:
+        return results
+    return [
+        {"source": r, "verdict": _VALID, "problem": None, "outcome": dict(outcome)}
+        if type(r) is str
+        else r
+        for r in results
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class _OneCredential:
     credentials: tuple[CredentialReport, ...]
@@ -242,6 +272,13 @@ def _file_result(
     verdicts, error = read
     if compact and len(prepared) == 1:  # the common case, without the application report
         p = prepared[0]
+        if (
+            LEAN
+            and _valid_outcome
+            and error is None
+            and verifier.valid_alone(p, verdicts.get(id(p)), as_of, int(as_of.timestamp()))
+        ):
+            return _Lone(source=source, verdict=_VALID, problem=None, outcome=dict(_valid_outcome))
         chain_error = error if p.reads_chain else None
         verdict, problem = verifier.finish_summary(
             p, verdicts.get(id(p)), as_of=as_of, chain_error=chain_error
@@ -626,6 +663,16 @@ def _work(paths: list[str]) -> list[dict[str, Any]]:
             gc.enable()
 
 
+def _work_lean(paths: list[str]) -> tuple[dict[str, Any] | None, list[Any]]:
+    """:func:`_work`, a lone VALID credential's result as its source alone: (the outcome of
+    such a result, the results); :func:`_expand` makes :func:`_work`'s of it in the parent.
+    Why: a dict per file pickled, sent and unpickled in the parent's handler thread."""
+    results = _work(paths)
+    if not _valid_outcome:
+        return None, results
+    return dict(_valid_outcome), [r["source"] if type(r) is _Lone else r for r in results]
+
+
 def _prefork_warmup(verifier: Verifier) -> None:
     """Import and compile, once in the parent, what every forked worker would otherwise do for
     itself: the schema validators of the shipped credential kinds."""
@@ -698,7 +745,12 @@ def run_folder(
         try:
             with ctx.Pool(workers, initializer=_init_worker, initargs=(job,)) as pool:
                 size = max(CHUNK, min(TASK, -(-len(paths) // (2 * workers)))) if PIPELINE else CHUNK
-                for part in pool.imap(_work, _chunks(paths, size)):
+                parts = (
+                    map(_expand, pool.imap(_work_lean, _chunks(paths, size)))
+                    if LEAN
+                    else pool.imap(_work, _chunks(paths, size))
+                )
+                for part in parts:
                     results.extend(part)
                     if progress:
                         progress(len(results), len(paths))

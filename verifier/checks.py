@@ -263,6 +263,29 @@ def issuer_unvouched(doc: Mapping[str, Any], kind: str | None) -> tuple[tuple[st
     return tuple(out)
 
 
+_ISSUER_PARTS: dict[tuple[str | None, str], tuple[str | None, str | None, Any]] = {}
+
+
+def issuer_parts(
+    doc: Mapping[str, Any], kind: str | None
+) -> tuple[str | None, str | None, tuple[tuple[str, str], ...]]:
+    """``(issuer_id(doc), issuer_name(doc), issuer_unvouched(doc, kind))``, kept per ``(kind,
+    issuer)`` when the issuer is a text and the kind no Open Badge: then all three are functions
+    of those two alone (a text issuer has no name and no members; only a badge's achievement
+    creator adds to the unvouched ones). A folder's credentials of one issuer share them."""
+    iss = doc.get("issuer")
+    if type(iss) is not str or kind == c_types.OPEN_BADGE:
+        return issuer_id(doc), issuer_name(doc), issuer_unvouched(doc, kind)
+    key = (kind, iss)
+    found = _ISSUER_PARTS.get(key)
+    if found is None:
+        found = (issuer_id(doc), issuer_name(doc), issuer_unvouched(doc, kind))
+        if len(_ISSUER_PARTS) >= 1024:
+            _ISSUER_PARTS.clear()
+        _ISSUER_PARTS[key] = found
+    return found
+
+
 def subject_party(doc: Mapping[str, Any] | None) -> NamedParty | None:
     """The institution the credential's subject names as attesting (a degree's awarding
     institution, an employment's employer, a badge achievement's creator), as the profession

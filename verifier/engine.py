@@ -400,6 +400,7 @@ def record_chain_skip(p: Prepared, doc: Mapping[str, Any], skip: Reason | None) 
 
 _BINDING_NOT_REQUESTED = render(checks.BINDING_NOT_REQUESTED)
 _HOLDER_SIGNED = render(checks.HOLDER_SIGNED)
+_BINDING_PASSES = _problem((_BINDING_NOT_REQUESTED,)) is None  # (it is skipped: no fail)
 _BARE_CREDENTIAL = render(checks.BARE_CREDENTIAL)
 _UNREADABLE_REST = tuple(checks.skipped(cid, Reason.SKIP_UNREADABLE) for cid in checks.AFTER_PARSE)
 
@@ -450,6 +451,10 @@ class Verifier:
     #: The block time of the newest head read at the latest block (:meth:`_fresh`): a head
     #: sealed more than :data:`HEAD_BEHIND_SLACK_S` before it is a node behind the chain.
     _newest_head: int = field(default=0, init=False, repr=False, compare=False)
+    #: The hash of the first verdict read at each pinned block number (:meth:`same_block`).
+    _pinned_hashes: dict[int, bytes] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_deployment(
@@ -653,6 +658,24 @@ class Verifier:
         self._chain_ids[key] = found
         return found
 
+    def same_block(self, verdict: Any) -> None:
+        """Raise ``ChainUnavailable`` unless ``verdict`` was read at the very block (its hash)
+        the first verdict read at its number was: reads pinned by a block's number (a folder's
+        chunks) on a node that changed to another fork of the chain would judge some files by
+        another block N (tests/security/test_attack_folder_read_across_a_fork.py)."""
+        number, key = int(verdict.block_number), _block_key(verdict)
+        known = self._pinned_hashes.get(number)
+        if known is None:
+            if len(self._pinned_hashes) >= 64:
+                self._pinned_hashes.clear()
+            self._pinned_hashes[number] = key
+        elif known != key:
+            raise ChainUnavailable(
+                f"block {number} {checks.block_hash(verdict)} on {self.reader.where()} is not "
+                f"the block {checks.hex0x(known)} read at that number before: the node answering "
+                "changed to another fork of the chain between the reads"
+            )
+
     def read(self, p: Prepared, as_of: int, block: int | str) -> Any:
         """One verification-view read for a prepared credential (raises LedgerError)."""
         q = p.query
@@ -833,6 +856,39 @@ class Verifier:
         out.append(p.binding if p.binding is not None else _BINDING_NOT_REQUESTED)
         return out, chain, issuer_name
 
+    def valid_alone(self, p: Prepared, verdict: Any, as_of: datetime, at: int) -> bool:
+        """Whether :meth:`finish_summary` of ``p`` read as ``verdict`` (no read error) gives
+        ``(Verdict.VALID, None)``, told with less work; False also when it cannot tell cheaply
+        (then ask :meth:`finish_summary`). ``at``: ``int(as_of.timestamp())``.
+
+        The same checks as :meth:`_after_offline` makes for such a credential (checks 5-8
+        through the memo, its issuer's parts kept per issuer text by :func:`checks.issuer_parts`,
+        check 9, check 10 not requested), none of them rendered beyond what the memos hold: a
+        credential with every offline finding passed and none of these failed or errored is
+        VALID with no problem (``verdict_of``, ``_problem``). Why: a folder's compact result
+        of a valid credential (bulk.LEAN)."""
+        doc = p.credential
+        if p.chain_skip is not None or p.binding is not None or verdict is None or doc is None:
+            return False
+        passed = Status.PASS
+        for f in p.findings:
+            if f.status is not passed:
+                return False
+        if not p.findings or not _BINDING_PASSES:
+            return False
+        explicit = int(verdict.as_of) == (at if at >= 1 else 1)
+        rest = self._chain_checks(
+            p,
+            verdict,
+            self._chain_point(verdict),
+            explicit,
+            checks.issuer_parts(doc, p.kind),
+        )
+        if _problem(rest) is not None:
+            return False
+        status = memo.validity(doc, as_of).status
+        return status is not _FAIL and status is not _ERROR
+
     def _chain_point(self, verdict: Any) -> ChainPoint:
         """The chain point a verdict was read at: the one made last when it is equal (a folder's
         verdicts of one read share their block; a ``ChainPoint`` is immutable)."""
@@ -880,15 +936,24 @@ class Verifier:
         return (self._chain_id or 0) if self.reader.endpoints is None else 0
 
     def _chain_checks(
-        self, p: Prepared, v: Any, chain: ChainPoint, explicit_as_of: bool = True
+        self,
+        p: Prepared,
+        v: Any,
+        chain: ChainPoint,
+        explicit_as_of: bool = True,
+        issuer_parts: tuple[Any, Any, Any] | None = None,
     ) -> tuple[CheckResult, ...]:
         """Checks 5-8 (:func:`checks.chain_checks`), rendered, through the memo: the credentials
         of one anchored batch read at one block get equal verdicts, so they share the results.
-        The key holds every argument of the check, by value (:mod:`~talentproof.verifier.memo`)."""
+        The key holds every argument of the check, by value (:mod:`~talentproof.verifier.memo`).
+        ``issuer_parts``: :func:`checks.issuer_parts` of the credential, when already known."""
         anchor = p.anchor
-        claimed = checks.issuer_id(p.credential or {})
-        claimed_name = checks.issuer_name(p.credential or {})
-        unvouched = checks.issuer_unvouched(p.credential or {}, p.kind)
+        if issuer_parts is None:
+            claimed = checks.issuer_id(p.credential or {})
+            claimed_name = checks.issuer_name(p.credential or {})
+            unvouched = checks.issuer_unvouched(p.credential or {}, p.kind)
+        else:
+            claimed, claimed_name, unvouched = issuer_parts
         party = checks.subject_party(p.credential)
         # A degree's level matters only when its issuer was not accredited for the whole type.
         level = None if v.type_accredited_at_anchor else checks.degree_level(p.credential, p.kind)
