@@ -53,6 +53,22 @@ def _is_dir(arg: str) -> bool:
 _PAYLOAD_PREFIX = re.compile(r"^TP[0-9]+:")
 
 
+#: The wallet protocols' links a user may paste here (fresh-clone walk-through: an offer's URI
+#: was refused as 'no such file or folder'): what each is and which command takes it.
+_WALLET_URIS = {
+    "openid-credential-offer://": (
+        "an institution's credential offer, for the applicant's wallet (`talentproof wallet "
+        "accept URI --tx-code CODE`), not a credential: verify what the wallet received "
+        "(`talentproof wallet qr N -o FILE.png`, then `talentproof verify FILE.png`)"
+    ),
+    "openid4vp://": (
+        "a verifier's request, for the applicant's wallet (`talentproof wallet present URI`), "
+        "not a credential: the verdict of its answer is on the verifier's page "
+        "(GET /oid4vp/requests/{id})"
+    ),
+}
+
+
 def check_argument(arg: str) -> None:
     """Refuse, as a usage error, an argument that is no input at all.
 
@@ -70,6 +86,9 @@ def check_argument(arg: str) -> None:
 
     if _PAYLOAD_PREFIX.match(arg):
         return
+    for scheme, what in _WALLET_URIS.items():
+        if arg.startswith(scheme):
+            raise InputError(f"{arg[:48]}...: {what}")
     path = Path(arg)
     try:
         exists, is_file = path.exists(), path.is_file()

@@ -329,3 +329,29 @@ def test_a_picture_file_that_is_no_picture_is_not_verifiable_as_on_the_page(tmp_
     good = tmp_path / "note.txt"  # another suffix: read by its bytes, as before
     good.write_bytes(b"hello")
     assert item_from_path(good).not_talentproof
+
+
+@pytest.mark.parametrize(
+    ("uri", "said"),
+    [
+        (
+            "openid-credential-offer://?credential_offer_uri=http%3A%2F%2Flocalhost%3A8000%2F"
+            "institutions%2Fharbour-university%2Fcredential-offers%2Fabc",
+            "an institution's credential offer, for the applicant's wallet (`talentproof wallet "
+            "accept",
+        ),
+        (
+            "openid4vp://?client_id=decentralized_identifier%3Adid%3Akey%3Az6Mk&request_uri=x",
+            "a verifier's request, for the applicant's wallet (`talentproof wallet present",
+        ),
+    ],
+    ids=["offer", "request"],
+)
+def test_a_wallet_link_is_named_with_the_command_that_takes_it(uri, said):
+    """`talentproof verify 'openid-credential-offer://...'` (a user trying what the issuer
+    answered) said 'no such file or folder'; a wallet link is now named, a usage error (exit 2)
+    before any chain is read (this RPC URL answers nothing)."""
+    r = runner.invoke(app, ["verify", "--rpc", "http://127.0.0.1:9", uri])
+    assert r.exit_code == 2, r.output
+    out = " ".join(r.output.split())
+    assert said in out and "no such file" not in out, out
