@@ -327,7 +327,8 @@ class Oid4vci:
 
     def bulk_results(self, job_id: str, *, after: int, limit: int) -> list[dict[str, Any]]:
         """A page of a bulk job's offers in row order: row, id, credentialOfferUri, txCode,
-        expiresAt, state (offered, redeemed, issued, dead, expired, withdrawn)."""
+        credentialIssuer (the address to send with the code), expiresAt, state (offered,
+        redeemed, issued, dead, expired, withdrawn)."""
         with self.c.sessions() as session:
             found = store.bulk_page(session, job_id, after=after, limit=limit)
             slugs: dict[int, str] = {}
@@ -348,6 +349,8 @@ class Oid4vci:
                         "status": state,
                         "credentialOfferUri": self.offer_uri(slug, offer.id),
                         "txCode": self.bulk_tx_code(offer.id),
+                        # the address sent with the code: a wallet sends the code to no other
+                        "credentialIssuer": self.credential_issuer(slug),
                         "expiresAt": iso_z(_from_unix(offer.expires_unix)),
                         "qr": f"/credential-offers/{offer.id}/qr.png",
                     }

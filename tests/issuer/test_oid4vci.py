@@ -632,6 +632,8 @@ def test_a_bulk_job_with_offers_makes_one_offer_per_row(
         "txCode": first["txCode"],
     }
     ci = offer["credentialOffer"]["credential_issuer"]
+    # the address the institution sends with each code (the wallet's --issuer): the offer's own
+    assert all(r["credentialIssuer"] == ci for r in results), results
     access = redeem(client, offer).json()["access_token"]
     holder = Holder(44)
     r = request_credential(client, offer, access, holder.proof(ci, c_nonce(client, offer)))
