@@ -835,12 +835,15 @@ def verify_folder(
         print(json.dumps({"summary": summary, "results": results}, indent=2, ensure_ascii=False))
     else:
         marks = {"VALID": "✓", "INVALID": "✗", "NOT_VERIFIABLE": "!"}
+        lines = []
         for r in results:
             code = r["outcome"]["code"]
             line = f"{marks[code]} {r['source']}"
             if r.get("problem"):
                 line += f": {r['problem']}"
-            print(printable(f"{line} [{code}]"))
+            lines.append(printable(f"{line} [{code}]"))
+        # one write, not a print a file (~1.5 of ~3 us a file): the same text
+        sys.stdout.write("".join(x + "\n" for x in lines))
         total = summary["total"]
         print(
             f"\n{total} file{'' if total == 1 else 's'} at block {block}: {counts['valid']} "
