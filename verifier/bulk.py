@@ -842,7 +842,8 @@ def verify_folder(
             if r.get("problem"):
                 line += f": {r['problem']}"
             lines.append(printable(f"{line} [{code}]"))
-        # one write, not a print a file (~1.5 of ~3 us a file): the same text
+        # one write, not a print a file: the same text (a terminal writes each print at once;
+        # 6.4 -> 4.6 us a file line-buffered, 5.1 -> 4.6 block-buffered)
         sys.stdout.write("".join(x + "\n" for x in lines))
         total = summary["total"]
         print(
