@@ -8,6 +8,7 @@ Each of `talentproof.ledger.cli`, `talentproof.credential.cli`, `talentproof.ver
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import typer
 
@@ -39,6 +40,22 @@ for _name in _CONTRIBUTORS:
             raise
         continue
     _module.register(app)
+
+
+def _unwrap_summaries(typer_app: typer.Typer) -> None:
+    """Join the lines of each command docstring's first paragraph. Rich help keeps a
+    docstring's line breaks, so a summary wrapped in the source ('... and the credential' /
+    'types (a degree's ...') was listed by `talentproof --help` as two broken lines."""
+    for info in typer_app.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            first, sep, rest = inspect.cleandoc(info.callback.__doc__).partition("\n\n")
+            info.help = " ".join(first.split()) + sep + rest
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _unwrap_summaries(group.typer_instance)
+
+
+_unwrap_summaries(app)
 
 
 def main() -> None:
