@@ -264,12 +264,30 @@ def read_codes(
     return QRCodesRead(tuple(found), tuple(others))
 
 
+#: The wallet protocols' QR codes a verifier may be handed instead of a credential's: named by
+#: their scheme alone (never their text, which is not ours to show).
+_WALLET_LINKS = {
+    "openid-credential-offer://": "an institution's credential offer (openid-credential-offer://)",
+    "openid4vp://": "a verifier's request (openid4vp://)",
+}
+
+
 def _payloads(image_bytes: bytes, *, stop_at_first: bool) -> tuple[str, ...]:
     codes = read_codes(image_bytes, is_payload_text, stop_at_first=stop_at_first)
     if codes.wanted:
         return codes.wanted
     if codes.others:
-        raise NoQRCodeFound("the image holds QR codes, but none is a TalentProof payload")
+        links = sorted(
+            {what for t in codes.others for s, what in _WALLET_LINKS.items() if t.startswith(s)}
+        )
+        raise NoQRCodeFound(
+            "the image holds QR codes, but none is a TalentProof payload"
+            + (
+                f": it holds {' and '.join(links)}, for the applicant's wallet, not a credential"
+                if links
+                else ""
+            )
+        )
     raise NoQRCodeFound("the image holds no readable QR code")
 
 

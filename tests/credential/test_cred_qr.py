@@ -608,6 +608,26 @@ def test_foreign_qr_code_is_not_taken() -> None:
         qr.decode_image(buf.getvalue())
 
 
+def test_a_wallet_link_qr_code_is_named_by_its_scheme() -> None:
+    """Trying the README in a clean clone, `talentproof verify offer.png` (the institution's
+    offer QR code) said only 'none is a TalentProof payload'; a wallet link is now named by its
+    scheme (its text is not shown), a foreign code as before."""
+    offer = qr.render_png("openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fx")
+    with pytest.raises(NoQRCodeFound) as caught:
+        qr.decode_image(offer)
+    message = str(caught.value)
+    assert message.startswith("the image holds QR codes, but none is a TalentProof payload")
+    assert "an institution's credential offer (openid-credential-offer://)" in message, message
+    assert "for the applicant's wallet, not a credential" in message and "https" not in message
+    request = qr.render_png("openid4vp://?client_id=x&request_uri=y")
+    with pytest.raises(NoQRCodeFound, match=r"a verifier's request \(openid4vp://\)"):
+        qr.decode_image_all(request)
+    other = qr.render_png("https://example.com/not-a-credential")
+    with pytest.raises(NoQRCodeFound) as caught:
+        qr.decode_image(other)
+    assert str(caught.value) == "the image holds QR codes, but none is a TalentProof payload"
+
+
 def test_read_codes_sees_every_distinct_code_of_a_picture() -> None:
     """`read_codes`, the one place a picture holding several codes of a kind is seen (the
     verifier's and the wallet's refusals): each distinct text once, split by the caller's test,
