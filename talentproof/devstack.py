@@ -689,6 +689,7 @@ def run_stack(config: StackConfig) -> None:
                 governor_key_path,
                 vc_api_token=vc_api,
                 demo=demo_command(config),
+                public_url=f"http://localhost:{config.issuer_port}",
             )
         else:
             typer.echo(_governance_line(governor_key_path))
@@ -769,6 +770,7 @@ def print_seed(
     *,
     vc_api_token: str | None = None,
     demo: str | None = None,
+    public_url: str | None = None,
 ) -> None:
     gov = seed["governing_authority"]
     typer.echo(
@@ -796,6 +798,13 @@ def print_seed(
         typer.echo("issue a first credential:")
         typer.echo("  " + first_credential_curl(issuer_url, university["api_key"]))
     typer.echo(f"the whole story: {demo or cli_command() + ' demo'}")
+    if public_url is not None and seed["institutions"]:
+        # the address a wallet sends a transaction code to (README, applicant with a wallet)
+        typer.echo(
+            f"an applicant's wallet: {cli_command()} wallet init (or wallet serve, in the "
+            "browser); an offer (POST /credential-offers) is accepted with --issuer "
+            f"{public_url}/institutions/<slug> (localhost, as the offers name it)"
+        )
 
 
 def demo_command(config: StackConfig) -> str:

@@ -51,6 +51,32 @@ def test_printed_summary_names_the_governance_key_and_operator_token(
     assert "the whole story: talentproof demo" in out
 
 
+def test_printed_summary_names_the_address_a_wallet_accepts_offers_from(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Since a wallet sends a transaction code only to an issuer the holder named (--issuer),
+    make run names that address: the public URL's (localhost), not the 127.0.0.1 it serves on."""
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    seed = {
+        "governing_authority": {"account": "0xf39F"},
+        "institutions": {
+            "osl": {"chain_issuer_id": 3, "credential_types": ["E"], "api_key": "tpk_x"}
+        },
+    }
+    devstack.print_seed(
+        seed,
+        [],
+        "http://127.0.0.1:8010",
+        "tok123",
+        tmp_path,
+        tmp_path / "governor-key",
+        public_url="http://localhost:8010",
+    )
+    out = capsys.readouterr().out
+    assert "talentproof wallet init" in out
+    assert "--issuer http://localhost:8010/institutions/<slug>" in out, out
+
+
 def test_demo_shows_a_verify_command_that_names_a_non_default_stack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
