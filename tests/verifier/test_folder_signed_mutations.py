@@ -2,8 +2,9 @@
 subject or type, odd names and keys: non-BMP, >= U+E000, noncharacters, U+FEFF, NUL, tokens,
 an issuer object, dates out of range or of other forms, other @context orders), anchored on a
 real chain and written in several text forms: each file's verdict and checks in the folder
-(``bulk.run_folder``, the C read of the bytes on and off, compact and ``--full``) are those
-``talentproof verify FILE`` gives it (``verify_application`` of ``resolve_argument``).
+(``bulk.run_folder``, the C read of the bytes on and off, compact and ``--full``, one and two
+worker processes) are those ``talentproof verify FILE`` gives it (``verify_application`` of
+``resolve_argument``).
 
 The attacker's view (red team of the folder's C path, 2026-12-08): holding an accredited key,
 they sign anything; whatever the folder path reads or decides in other code than the one-file
@@ -144,6 +145,12 @@ def test_signed_hostile_files_get_the_verdict_of_verify_file(vchain, tmp_path, m
             out[on, full] = {r["source"]: r for r in got}
     for full in (False, True):
         assert json.dumps(out[True, full]) == json.dumps(out[False, full])
+    # (in worker processes too: a lone valid result sent as its source alone, bulk.LEAN)
+    monkeypatch.setattr(bulk, "NATIVE_BYTES", True)
+    got, _, _ = bulk.run_folder(
+        folder, rpc=vchain.rpc_url, trust=str(record), as_of=as_of, workers=2, full=False
+    )
+    assert json.dumps({r["source"]: r for r in got}) == json.dumps(out[True, False])
     monkeypatch.setattr(bulk, "NATIVE_BYTES", True)
     read = [bulk.file_item(str(p), DEFAULT_LIMITS) for p in folder.iterdir()]
     answered = sum(type(r) is bulk.CheckedFile for r in read)
