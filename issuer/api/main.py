@@ -54,6 +54,20 @@ ROUTERS = (
 )
 
 
+#: What the OpenAPI page (`/docs`) says first: for the institutions and operators who read it
+#: (the module docstring above is for this code's developers; it was shown there before).
+API_DESCRIPTION = """Accredited institutions issue signed, ledger-anchored W3C credentials here
+(`POST /credentials`, `POST /bulk-jobs`), offer them to applicants' wallets
+(`POST /credential-offers`, OpenID4VCI) and revoke or suspend them; the operator onboards
+institutions (`/operator/...`).
+
+Authentication: `Authorization: Bearer tpk_<id>_<secret>` (an institution's or the operator's
+API key; `make run` prints the development ones). Errors are JSON
+`{"error": code, "message": ..., "field": ...}`, the message naming what was expected; write
+endpoints honour `Idempotency-Key`. Start with the README: "The two commands" and
+"API quick reference"."""
+
+
 def create_app(
     service: IssuerService,
     *,
@@ -99,7 +113,7 @@ def create_app(
     app = FastAPI(
         title="TalentProof issuer",
         version="0.1.0",
-        description=__doc__,
+        description=API_DESCRIPTION,
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
         docs_url=None,  # served from this service, not a CDN: apidocs.install_docs

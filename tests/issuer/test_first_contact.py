@@ -102,6 +102,12 @@ def test_the_root_names_the_service_and_where_to_start(client) -> None:
         assert client.get(path).status_code == 200, path
     assert "README.md" in body["quickStart"] and "Authorization: Bearer" in body["quickStart"]
     assert client.head("/").status_code in (200, 405)
+    # the OpenAPI page opens with what the API is for, not with this code's internals (it showed
+    # the module docstring: 'create_app assembles the routers ... the IssuerError leaf')
+    described = client.get("/openapi.json").json()["info"]["description"]
+    assert "POST /credential-offers" in described and "Authorization: Bearer" in described
+    for internal in ("create_app", "IssuerError", "fast path", "routers"):
+        assert internal not in described, described
 
 
 def test_a_request_without_the_holder_key_names_the_offer(both) -> None:
