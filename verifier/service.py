@@ -556,7 +556,11 @@ def create_app(
         )
 
     @app.post(
-        "/api/v1/challenges", response_model=ChallengeResponse, tags=["verify"], responses=_LIMITED
+        "/api/v1/challenges",
+        response_model=ChallengeResponse,
+        tags=["verify"],
+        responses=_LIMITED,
+        summary="A single-use challenge for a presentation bound to this verifier",
     )
     def new_challenge(request: Request) -> Any:
         """Issue a single-use challenge; the holder binds a presentation to it."""
@@ -570,12 +574,22 @@ def create_app(
             )
         return ChallengeResponse(challenge=value, domain=state.verifier.domain, expiresIn=ttl)
 
-    @app.post("/api/v1/verify", tags=["verify"], responses=_PROBLEMS)
+    @app.post(
+        "/api/v1/verify",
+        tags=["verify"],
+        responses=_PROBLEMS,
+        summary="Verify one application: QR text payloads and/or credential JSON documents",
+    )
     def verify(request: Annotated[VerifyRequest, Body()]) -> dict[str, Any]:
         """Verify one application given as QR text payloads and/or JSON documents."""
         return run_request(request)
 
-    @app.post("/api/v1/applications/evaluate", tags=["policy"], responses=_PROBLEMS)
+    @app.post(
+        "/api/v1/applications/evaluate",
+        tags=["policy"],
+        responses=_PROBLEMS,
+        summary="Verify one application and evaluate it against a Talent List profession",
+    )
     def evaluate(request: Annotated[ApplicationRequest, Body()]) -> dict[str, Any]:
         """Verify one application and evaluate it against a talent-list profession."""
         return run_request(request)
@@ -584,6 +598,7 @@ def create_app(
         "/api/v1/verify/image",
         tags=["verify"],
         responses=_PROBLEMS,
+        summary="Verify one application given as QR code pictures (PNG or JPEG)",
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -656,7 +671,12 @@ def create_app(
             surface,
         )
 
-    @app.get("/api/v1/professions", response_model=list[ProfessionInfo], tags=["policy"])
+    @app.get(
+        "/api/v1/professions",
+        response_model=list[ProfessionInfo],
+        tags=["policy"],
+        summary="The Talent List professions an application can be evaluated against",
+    )
     def professions() -> list[ProfessionInfo]:
         """The talent-list professions the loaded policy defines."""
         return [

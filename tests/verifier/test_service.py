@@ -138,6 +138,21 @@ def test_openapi_has_examples(setup):
     assert spec["components"]["schemas"]["VerifyRequest"]["examples"]
 
 
+def test_openapi_summaries_say_what_each_endpoint_does(setup):
+    """The /docs page listed the officer's endpoints as FastAPI's names of their functions
+    ('New Challenge', 'Verify', 'Verify Image', 'Evaluate', 'Professions'; seen in a screenshot
+    from a clean clone)."""
+    paths = setup["client"].get("/openapi.json").json()["paths"]
+    for path, method, words in (
+        ("/api/v1/challenges", "post", "single-use challenge"),
+        ("/api/v1/verify", "post", "Verify one application"),
+        ("/api/v1/verify/image", "post", "QR code pictures"),
+        ("/api/v1/applications/evaluate", "post", "Talent List profession"),
+        ("/api/v1/professions", "get", "Talent List professions"),
+    ):
+        assert words in paths[path][method]["summary"], (path, paths[path][method]["summary"])
+
+
 def test_the_image_upload_form_fields_are_described_as_the_json_request_s(setup):
     spec = setup["client"].get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
