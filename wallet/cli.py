@@ -216,9 +216,12 @@ def register(app: typer.Typer) -> None:
             if resume:
                 if uri is not None or image is not None:
                     raise BadUri("--resume takes no offer: it finishes the kept transactions")
+                kept = len(list(wallet.pending()))
                 left = _finish_pending(wallet, wait)
                 if left:
                     _say(f"{left} credential(s) still pending: try again later")
+                elif not kept:
+                    _say("nothing to resume: no credential is pending (`talentproof wallet list`)")
                 return
             text = _read_uri(uri, image, OFFER_SCHEME, "the credential offer")
             reference = parse_offer_uri(text)

@@ -186,6 +186,14 @@ def test_qr_is_the_offline_single_credential_payload(tmp_path: Path) -> None:
     assert code == 1 and "no credential 'urn:uuid:nope'" in out
 
 
+def test_resume_with_nothing_pending_says_so(tmp_path: Path) -> None:
+    """`wallet accept --resume` with nothing kept printed nothing at all (clean-clone
+    walk-through); `refresh` said '0 received, 0 still pending'."""
+    folder, _ = _init(tmp_path)
+    code, out = _run("accept", "--resume", "--wallet-dir", str(folder))
+    assert code == 0 and "nothing to resume: no credential is pending" in out, out
+
+
 def test_bad_offer_and_request_inputs_say_what_was_expected(tmp_path: Path) -> None:
     folder, _ = _init(tmp_path)
     wd = ("--wallet-dir", str(folder))
