@@ -602,6 +602,7 @@ class _Job:
     min_confirmations: int
     full: bool
     max_head_age: float = 0.0
+    block_hash: str = ""  # the pinned block's (0x-hex): every read at ``block`` must be at it
 
 
 _job: _Job | None = None
@@ -614,6 +615,8 @@ def _init(job: _Job) -> None:
     _verifier = Verifier.from_deployment(
         job.trust, job.rpc, MinConfirmations(job.min_confirmations), max_head_age=job.max_head_age
     )
+    if job.block_hash:  # the parent's block, not the fork the worker's first read is on
+        _verifier.pin_block(job.block, job.block_hash)
 
 
 def _init_worker(job: _Job) -> None:
@@ -709,7 +712,7 @@ def run_folder(
     )
     start = time.perf_counter()
     # raises ChainUnavailable when the chain is down or (max_head_age) every head is too old
-    block = head.fresh_head()
+    block, block_hash = head.fresh_head()
     head.node_chain_id()
     # the as-of resolved once, for every file: today's date means now (`checks.today_means_now`)
     # here, not again by each task, which past midnight UTC would judge its files as of today's
@@ -719,7 +722,7 @@ def run_folder(
     endpoints = getattr(head.reader, "endpoints", None)
     if endpoints is not None:
         rpc = ",".join(sorted(endpoints.urls, key=lambda u: u != endpoints.current))
-    job = _Job(rpc, trust, as_of, block, min_confirmations, full, max_head_age)
+    job = _Job(rpc, trust, as_of, block, min_confirmations, full, max_head_age, block_hash)
     results: list[dict[str, Any]] = []
     if workers <= 1 or len(paths) <= CHUNK:
         _init(job)

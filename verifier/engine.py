@@ -753,17 +753,24 @@ class Verifier:
 
         return self._fresh(read)
 
-    def fresh_head(self) -> int:
-        """The latest block's number, refused as :meth:`_fresh` says (a folder's reads are
-        pinned to it)."""
-        if not self.max_head_age:
-            return int(self.reader.block_number())
+    def fresh_head(self) -> tuple[int, str]:
+        """The latest block's number and hash, refused as :meth:`_fresh` says (a folder's reads
+        are pinned to it). The block is pinned here (:meth:`pin_block`): every later read at
+        its number must be at this very block, and the workers pin it for themselves from the
+        hash (tests/security/test_attack_folder_read_across_a_fork.py)."""
 
-        def read() -> tuple[int, int, str, int]:
+        def read() -> tuple[tuple[int, str], int, str, int]:
             head = self.reader.head()
-            return head.number, head.number, head.hash, head.timestamp
+            return (head.number, head.hash), head.number, head.hash, head.timestamp
 
-        return int(self._fresh(read))
+        number, block_hash = self._fresh(read)
+        self.pin_block(int(number), block_hash)
+        return int(number), block_hash
+
+    def pin_block(self, number: int, block_hash: str) -> None:
+        """Pin block ``number`` to ``block_hash`` (0x-hex) for :meth:`same_block`: a read at
+        that number on another block (a node on another fork) is then refused."""
+        self._pinned_hashes[int(number)] = bytes.fromhex(block_hash.removeprefix("0x"))
 
     # ----------------------------------------------------------------- phase 3: chain checks
 

@@ -87,6 +87,7 @@ def forked(tmp_path: Path) -> Iterator[dict[str, Any]]:
                     "bachelor": bachelor,
                     "master": master,
                     "a": a.rpc_url,
+                    "b": b.rpc_url,
                 }
             finally:
                 endpoint.close()

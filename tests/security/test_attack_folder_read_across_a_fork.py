@@ -19,6 +19,7 @@ import pytest
 
 from talentproof.verifier import bulk
 from tests.security.test_attack_application_read_across_a_fork import forked
+from tests.security.test_attack_one_url_another_chain import SwitchingEndpoint
 
 pytestmark = pytest.mark.integration
 __all__ = ["forked"]
@@ -37,3 +38,47 @@ def test_attack_a_folder_is_not_judged_on_two_forks(forked, tmp_path, monkeypatc
     codes = {Path(r["source"]).stem: r["outcome"]["code"] for r in results}
     assert codes["a-bachelor"] == "VALID", codes  # read on A
     assert codes["b-master"] in ("NOT_VERIFIABLE", "INVALID"), codes  # revoked on A
+
+
+class HeadThenFork(SwitchingEndpoint):
+    """Passes requests to ``upstream`` (node A) until the folder's head is read (the block its
+    files are pinned to), then every later one to ``then`` (node B, another block at that
+    height): each worker's first read is already on B's fork."""
+
+    def __init__(self, upstream: str, then: str) -> None:
+        super().__init__(upstream)
+        self.then = then
+
+    def relay(self, body: bytes) -> bytes:
+        answer = super().relay(body)
+        if b"eth_blockNumber" in body or (b"eth_getBlockByNumber" in body and b"latest" in body):
+            self.upstream = self.then
+        return answer
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_attack_a_folder_whose_workers_read_another_fork_from_the_start(  # type: ignore[no-untyped-def]
+    forked, tmp_path, monkeypatch, workers
+) -> None:
+    """The head the folder is pinned to is read on A (block N holds the master's revocation);
+    the node answering changes before any file is read: every worker's first read (so every
+    read) is at B's block N. Each worker compared its reads with its own first only: both
+    degrees VALID 'at block N' (A's number, B's state). They must be compared with the very
+    block the folder was pinned to."""
+    monkeypatch.setattr(bulk, "CHUNK", 1)
+    monkeypatch.setattr(bulk, "TASK", 1)
+    endpoint = HeadThenFork(forked["a"], forked["b"])
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a-bachelor.json").write_text(json.dumps(forked["bachelor"]))
+    (folder / "b-master.json").write_text(json.dumps(forked["master"]))
+    try:
+        results, _, _ = bulk.run_folder(
+            folder, rpc=endpoint.url, trust=forked["record"], workers=workers, full=True
+        )
+    finally:
+        endpoint.close()
+    assert endpoint.upstream == forked["b"]  # (the head was read, then the node changed)
+    codes = {Path(r["source"]).stem: r["outcome"]["code"] for r in results}
+    assert codes["b-master"] in ("NOT_VERIFIABLE", "INVALID"), codes  # revoked in A's block N
+    assert codes["a-bachelor"] == "NOT_VERIFIABLE", codes  # read on B's block N: not the one
