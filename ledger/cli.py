@@ -191,6 +191,13 @@ def _shown(value: Any) -> str:
     return f"0x{value.hex()}" if isinstance(value, bytes) else str(value)
 
 
+def _multikey(raw: bytes) -> str:
+    """A signing key as `status`, did.json and credentials show it (z6Mk...), not as 0x-hex."""
+    from talentproof.credential.keys import Ed25519PublicKey
+
+    return str(Ed25519PublicKey.from_raw(raw).multibase)
+
+
 def _signing_key(value: str) -> bytes:
     """An Ed25519 public key: 0x-hex of 32 bytes, or a Multikey (``z6Mk...``)."""
     if value.startswith("z"):
@@ -415,7 +422,11 @@ def register(app: typer.Typer) -> None:
                 _fail(f"{cmd}: --reason must not be empty", EXIT_USAGE)
             args = [values[n] for n in names]
             receipt = getattr(conn.client(), method)(*args)
-            shown = [_shown(v) for n, v in zip(names, args, strict=True) if n not in _WINDOW]
+            shown = [
+                _multikey(v) if n == "public_key" else _shown(v)
+                for n, v in zip(names, args, strict=True)
+                if n not in _WINDOW
+            ]
             _done(receipt, " ".join([cmd, *shown]))
             if "credential_hash" in values:
                 typer.echo(
