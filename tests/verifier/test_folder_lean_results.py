@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -143,9 +142,12 @@ def folder(vchain, tmp_path_factory):
     for n, (name, doc) in enumerate(docs.items()):
         (files / f"{(n * 7) % len(docs):02d}-{name}.json").write_text(json.dumps(doc))
     (files / "99-garbage.json").write_bytes(b"{not json")
-    # one as-of instant for every run (the default, now, is written in check 8's and 9's words)
-    as_of = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0).isoformat()
-    time.sleep(2)
+    # one as-of instant for every run (the default, now, is written in check 8's and 9's words),
+    # after every anchor and status change above on the chain's clock: the session's chain runs
+    # ahead of this machine's once other tests have moved it (evm_increaseTime), and an as-of of
+    # this machine's clock then came before the anchors (nothing VALID, the lean path unused)
+    at = max(vchain.latest_timestamp() + 1, int(datetime.now(UTC).timestamp()) + 1)
+    as_of = datetime.fromtimestamp(at, UTC).isoformat()
     return {"dir": files, "record": str(record), "rpc": vchain.rpc_url, "as_of": as_of}
 
 
