@@ -884,13 +884,7 @@ class Verifier:
         if not p.findings or not _BINDING_PASSES:
             return False
         explicit = int(verdict.as_of) == (at if at >= 1 else 1)
-        rest = self._chain_checks(
-            p,
-            verdict,
-            self._chain_point(verdict),
-            explicit,
-            checks.issuer_parts(doc, p.kind),
-        )
+        rest = self._chain_checks(p, verdict, self._chain_point(verdict), explicit)
         if _problem(rest) is not None:
             return False
         status = memo.validity(doc, as_of).status
@@ -943,24 +937,14 @@ class Verifier:
         return (self._chain_id or 0) if self.reader.endpoints is None else 0
 
     def _chain_checks(
-        self,
-        p: Prepared,
-        v: Any,
-        chain: ChainPoint,
-        explicit_as_of: bool = True,
-        issuer_parts: tuple[Any, Any, Any] | None = None,
+        self, p: Prepared, v: Any, chain: ChainPoint, explicit_as_of: bool = True
     ) -> tuple[CheckResult, ...]:
         """Checks 5-8 (:func:`checks.chain_checks`), rendered, through the memo: the credentials
         of one anchored batch read at one block get equal verdicts, so they share the results.
-        The key holds every argument of the check, by value (:mod:`~talentproof.verifier.memo`).
-        ``issuer_parts``: :func:`checks.issuer_parts` of the credential, when already known."""
+        The key holds every argument of the check, by value (:mod:`~talentproof.verifier.memo`);
+        the issuer's parts through :func:`checks.issuer_parts` (kept per issuer text)."""
         anchor = p.anchor
-        if issuer_parts is None:
-            claimed = checks.issuer_id(p.credential or {})
-            claimed_name = checks.issuer_name(p.credential or {})
-            unvouched = checks.issuer_unvouched(p.credential or {}, p.kind)
-        else:
-            claimed, claimed_name, unvouched = issuer_parts
+        claimed, claimed_name, unvouched = checks.issuer_parts(p.credential or {}, p.kind)
         party = checks.subject_party(p.credential)
         # A degree's level matters only when its issuer was not accredited for the whole type.
         level = None if v.type_accredited_at_anchor else checks.degree_level(p.credential, p.kind)
