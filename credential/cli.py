@@ -57,12 +57,26 @@ def write_holder_key(
         f.write("\n")
 
 
+#: Said when a holder key file is no JSON (given data/governor-key, say: 'Extra data: line 1').
+_KEY_FILE_HINT = (
+    "; expected the holder's JSON key file that `talentproof keygen --out FILE` writes "
+    "(or the wallet's key.json)"
+)
+
+
+def _has_anchor_proof(doc: Any) -> bool:
+    proof = doc.get("proof") if isinstance(doc, dict) else None
+    return isinstance(proof, list) and any(
+        isinstance(p, dict) and p.get("type") == "TalentProofAnchor" for p in proof
+    )
+
+
 def load_holder_key(path: Path) -> Ed25519SigningKey:
     """Read a holder key file written by `write_holder_key` (checks the public key matches)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read holder key file {path}: {exc}") from exc
+        raise ValueError(f"cannot read holder key file {path}: {exc}{_KEY_FILE_HINT}") from exc
     if not isinstance(doc, dict) or "secretKeyMultibase" not in doc:
         raise ValueError(f"{path}: expected a Multikey JSON object with secretKeyMultibase")
     key = Ed25519SigningKey.from_multibase(doc["secretKeyMultibase"])
@@ -77,7 +91,7 @@ def load_holder_id_salt(path: Path) -> str | None:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read holder key file {path}: {exc}") from exc
+        raise ValueError(f"cannot read holder key file {path}: {exc}{_KEY_FILE_HINT}") from exc
     salt = doc.get(ID_SALT) if isinstance(doc, dict) else None
     if salt is not None and not isinstance(salt, str):
         raise ValueError(f"{path}: {ID_SALT} must be a base64url text")
@@ -205,6 +219,14 @@ def register(app: typer.Typer) -> None:
                 f"document (a key file from `talentproof keygen` has one)",
                 err=True,
             )
+        for path, doc in zip(credentials, docs, strict=True):
+            if not _has_anchor_proof(doc):
+                typer.echo(
+                    f"warning: {path} carries no anchor proof (TalentProofAnchor): the verifier "
+                    "fails it at check 4; fetch it again from the issuer once anchored "
+                    "(GET /credentials/{id}) and present that",
+                    err=True,
+                )
 
     holder_app = typer.Typer(
         help="Holder commands: the identity-document commitment.", no_args_is_help=True

@@ -100,6 +100,32 @@ def test_present_too_big_reports_excess(
     assert "Traceback" not in result.output
 
 
+def test_present_names_a_key_file_that_is_not_json_and_a_credential_not_anchored(
+    tmp_path: Path, anchored: dict[str, dict[str, Any]], holder_key: Ed25519SigningKey
+) -> None:
+    """Trying the README in a clean clone: `present ... --key data/governor-key` said only
+    'Extra data: line 1 column 2 (char 1)', and a credential fetched before its anchor (no
+    TalentProofAnchor) was presented in silence, to fail check 4 at the border."""
+    creds = _write_creds(tmp_path, anchored)
+    args = ["--challenge", "n-123", "--domain", "d", "--out", str(tmp_path / "vp.json")]
+    governor = tmp_path / "governor-key"
+    governor.write_text("0x" + "ab" * 32 + "\n")
+    result = CliRunner().invoke(_app(), ["present", *creds, "--key", str(governor), *args])
+    assert result.exit_code == 2, result.output
+    assert "expected the holder's JSON key file that `talentproof keygen" in result.output
+    key_file = tmp_path / "holder.json"
+    write_holder_key(key_file, holder_key)
+    result = CliRunner().invoke(_app(), ["present", *creds, "--key", str(key_file), *args])
+    assert result.exit_code == 0 and "carries no anchor proof" not in result.output
+    first = json.loads(Path(creds[0]).read_text())
+    first["proof"] = [p for p in first["proof"] if p.get("type") != "TalentProofAnchor"]
+    Path(creds[0]).write_text(json.dumps(first))
+    result = CliRunner().invoke(_app(), ["present", *creds, "--key", str(key_file), *args])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {creds[0]} carries no anchor proof" in result.output, result.output
+    assert "check 4" in result.output and creds[1] not in result.output.split("warning:")[-1]
+
+
 def test_present_with_bad_key_file_is_one_line(
     tmp_path: Path, anchored: dict[str, dict[str, Any]]
 ) -> None:
