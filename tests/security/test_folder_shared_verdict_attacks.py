@@ -35,7 +35,7 @@ from talentproof.credential.keys import Ed25519SigningKey
 from talentproof.credential.merkle import credential_hash
 from talentproof.credential.presentation import create_presentation
 from talentproof.ledger import reader as ledger_reader
-from talentproof.verifier import bulk
+from talentproof.verifier import bulk, engine
 from tests.chainkit import DEGREE, EMPLOYMENT, anchor_batch, build, holder, sign, sign_presentation
 
 pytestmark = pytest.mark.integration
@@ -192,6 +192,27 @@ def batch(vchain, tmp_path_factory):
     return {"chain": chain, "folder": folder, "record": str(record), "times": times}
 
 
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """This machine's time when the test starts, the verifier's clock for the whole test
+    (``engine.Verifier.clock`` reads ``engine.datetime``; forked folder workers inherit it).
+
+    A verification as of now is judged by the clock when it starts, and its words name that
+    minute (check 9: 'Not yet valid on 2026-12-08 00:29 UTC'): ``verify FILE`` and the folder
+    run seconds apart, so a comparison straddling a minute (more often under load) differed in
+    those words alone, and today's date taken before midnight meant 00:00 UTC once the
+    verifications ran after it."""
+    frozen = datetime.now(UTC)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return frozen if tz is not None else frozen.replace(tzinfo=None)
+
+    monkeypatch.setattr(engine, "datetime", Clock)
+    return frozen
+
+
 def _iso(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat()
 
@@ -274,13 +295,13 @@ def _assert_folder_matches(env: dict[str, Any], workers: int) -> None:
                 assert line.startswith("✗") and f": {check}. " in line, line
 
 
-def test_a_shared_verdict_carries_nothing_over_in_one_process(batch):
+def test_a_shared_verdict_carries_nothing_over_in_one_process(batch, now):
     """One chunk, one process: each file's folder verdict is its `verify FILE` verdict, and the
     expected one, now and as of the anchor, during a suspension and at a reinstatement."""
     _assert_folder_matches(batch, workers=1)
 
 
-def test_a_shared_verdict_carries_nothing_over_across_chunks_and_workers(batch, monkeypatch):
+def test_a_shared_verdict_carries_nothing_over_across_chunks_and_workers(batch, now, monkeypatch):
     """Two forked workers, chunks of 3 files and views calls of 5 queries: a group's members
     (and a presentation's) straddle chunks, worker tasks and ``VerificationBatch`` calls, so a
     template is read again, the degree-level windows land in other calls."""
@@ -302,19 +323,20 @@ def _single_report(env: dict[str, Any], name: str, as_of: str | None) -> dict[st
     return json.loads(r.output)
 
 
-def test_the_folder_and_one_file_are_judged_as_of_the_same_instant(batch):
+def test_the_folder_and_one_file_are_judged_as_of_the_same_instant(batch, now):
     """One owner of "what instant is a verification as of" (``checks.as_of_instant``): the
     folder path and ``verify FILE`` report the same ``asOf`` and ``chainAsOf`` (and verdict) for
     an --as-of date without time (00:00 UTC that day), today's date (now), a date-time, and
     none (now: the chain's block time)."""
     anchor = datetime.fromtimestamp(batch["times"]["anchor"], UTC)
-    today_date = datetime.now(UTC).date()
+    today_date = now.date()
     # a day before the anchor that is not today: the session's chain clock, which other tests
     # move ahead of this machine's, may already be in tomorrow (the anchor's day before is then
     # today, which means now)
     day_before = min(anchor.date(), today_date) - timedelta(days=1)
     today = today_date.isoformat()
     midnight = datetime(day_before.year, day_before.month, day_before.day, tzinfo=UTC)
+    stamp = now.isoformat().replace("+00:00", "Z")  # now: the verifier's clock, held
     expected = {
         day_before.isoformat(): (
             midnight.isoformat().replace("+00:00", "Z"),
@@ -324,8 +346,8 @@ def test_the_folder_and_one_file_are_judged_as_of_the_same_instant(batch):
             _iso(batch["times"]["reinstated-suspended"]).replace("+00:00", "Z"),
             batch["times"]["reinstated-suspended"],
         ),
-        today: (None, 0),  # today's date means now, not its 00:00 UTC
-        None: (None, 0),
+        today: (stamp, 0),  # today's date means now, not its 00:00 UTC
+        None: (stamp, 0),
     }
     names = ["00-valid.json", "04-reinstated.json", "13-vp-revoked.json", "15-vp-valid.json"]
     for as_of, (as_of_text, chain_as_of) in expected.items():
@@ -335,12 +357,6 @@ def test_the_folder_and_one_file_are_judged_as_of_the_same_instant(batch):
             mine = folder[name]
             assert mine["outcome"] == single["outcome"], (as_of, name)
             assert mine["chainAsOf"] == single["chainAsOf"] == chain_as_of, (as_of, name)
-            if as_of_text is not None:
-                assert mine["asOf"] == single["asOf"] == as_of_text, (as_of, name)
-            else:  # now: each path's own clock, the same instant within the test's run
-                gap = abs(
-                    datetime.fromisoformat(mine["asOf"]) - datetime.fromisoformat(single["asOf"])
-                )
-                assert gap < timedelta(minutes=2), (as_of, name, mine["asOf"], single["asOf"])
+            assert mine["asOf"] == single["asOf"] == as_of_text, (as_of, name)
         if as_of == day_before.isoformat():  # before the anchor: nothing is anchored yet
             assert all(r["outcome"]["code"] == "INVALID" for r in folder.values()), as_of
