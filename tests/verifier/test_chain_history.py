@@ -5,13 +5,15 @@ changes nothing, and a credential naming no issuer DID."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from talentproof.credential.anchor import split_anchor
 from talentproof.credential.merkle import MerkleTree, credential_hash
+from talentproof.ledger.nodes import anvil
 from talentproof.verifier.report import CheckId, Status, Verdict
-from tests.chainkit import DEGREE, anchor_batch, build, holder, issue, sign
+from tests.chainkit import DEGREE, anchor_batch, build, holder, issue, populate, setup_chain, sign
 
 pytestmark = pytest.mark.integration
 
@@ -114,34 +116,38 @@ def test_a_credential_naming_no_issuer_is_never_read_as_anothers(vchain, uni):
         assert "names no issuer DID" in report.check(check).message
 
 
-def test_check_8_names_the_reason_governance_gave_for_a_suspension(vchain, uni):
+def test_check_8_names_the_reason_governance_gave_for_a_suspension() -> None:
     """Governance suspends a credential with a reason (the contract's
     ``CredentialSuspendedByGovernance`` event holds it); check 8 named the governing authority
     and the time only. It now names the reason of the suspension in force: the second one's
     after a reinstatement, the first one's as of a time within it. An institution's own
     suspension has no reason on chain: nothing is added."""
-    gov = vchain.governor
-    doc = issue(vchain, uni, DEGREE, holder().public_key.did_key)
+    with anvil() as node:  # its own chain: it moves the clock (the session's chain is shared)
+        chain = populate(setup_chain(node))
+        _reason_of_the_suspension_in_force(chain, chain.issuers["University of Hong Kong"])
+
+
+def _reason_of_the_suspension_in_force(chain: Any, uni: Any) -> None:
+    gov = chain.governor
+    doc = issue(chain, uni, DEGREE, holder().public_key.did_key)
     h = credential_hash(split_anchor(doc)[0])
-    vchain.rpc("evm_increaseTime", [100])
-    t1 = _tx_time(
-        vchain, gov.governance_suspend_credential(uni.issuer_id, h, "degree under review")
-    )
-    v = vchain.verifier()
+    chain.rpc("evm_increaseTime", [100])
+    t1 = _tx_time(chain, gov.governance_suspend_credential(uni.issuer_id, h, "degree under review"))
+    v = chain.verifier()
     status = v.verify_document(doc).check(CheckId.STATUS)
     assert status.status is Status.FAIL
     assert status.message.startswith("Suspended by the governing authority since"), status.message
     assert "degree under review" in status.message, status.message
-    vchain.rpc("evm_increaseTime", [100])
+    chain.rpc("evm_increaseTime", [100])
     gov.governance_reinstate_credential(uni.issuer_id, h, "review closed")
-    vchain.rpc("evm_increaseTime", [100])
+    chain.rpc("evm_increaseTime", [100])
     gov.governance_suspend_credential(uni.issuer_id, h, "second complaint")
     status = v.verify_document(doc).check(CheckId.STATUS)
     assert "second complaint" in status.message and "degree under review" not in status.message
     status = v.verify_document(doc, as_of=_at(t1 + 50)).check(CheckId.STATUS)
     assert "degree under review" in status.message, status.message
     assert "second complaint" not in status.message, status.message
-    own = issue(vchain, uni, DEGREE, holder().public_key.did_key)
+    own = issue(chain, uni, DEGREE, holder().public_key.did_key)
     uni.client.suspend_credential(credential_hash(split_anchor(own)[0]))
     status = v.verify_document(own).check(CheckId.STATUS)
     assert status.message.startswith("Suspended by University of Hong Kong since")
