@@ -663,17 +663,24 @@ class Verifier:
         the first verdict read at its number was: reads pinned by a block's number (a folder's
         chunks) on a node that changed to another fork of the chain would judge some files by
         another block N (tests/security/test_attack_folder_read_across_a_fork.py)."""
-        number, key = int(verdict.block_number), _block_key(verdict)
+        number = int(verdict.block_number)
         known = self._pinned_hashes.get(number)
         if known is None:
             if len(self._pinned_hashes) >= 64:
                 self._pinned_hashes.clear()
-            self._pinned_hashes[number] = key
-        elif known != key:
+            self._pinned_hashes[number] = _block_key(verdict)
+        else:
+            self._at_block(verdict, known, "read at that number before")
+
+    def _at_block(self, verdict: Any, known: bytes, which: str) -> None:
+        """Raise ``ChainUnavailable`` unless ``verdict`` was read at the block of hash ``known``
+        (``which``: what that block is): the one refusal of a read on another fork at a pinned
+        number (:meth:`same_block`, an application's later reads in :meth:`_read_and_finish`)."""
+        if _block_key(verdict) != known:
             raise ChainUnavailable(
-                f"block {number} {checks.block_hash(verdict)} on {self.reader.where()} is not "
-                f"the block {checks.hex0x(known)} read at that number before: the node answering "
-                "changed to another fork of the chain between the reads"
+                f"block {int(verdict.block_number)} {checks.block_hash(verdict)} on "
+                f"{self.reader.where()} is not the block {checks.hex0x(known)} {which}: the node "
+                "answering changed to another fork of the chain between the reads"
             )
 
     def read(self, p: Prepared, as_of: int, block: int | str) -> Any:
@@ -1255,14 +1262,11 @@ class Verifier:
                         self.chain_id_of(verdict)  # (the chain it was read on)
                         if first is None:
                             first = verdict
-                        elif _block_key(verdict) != _block_key(first):
-                            # pinned by number: a node on another fork has another block there
-                            raise ChainUnavailable(
-                                f"block {int(verdict.block_number)} "
-                                f"{checks.block_hash(verdict)} on {self.reader.where()} is not "
-                                f"the block {checks.block_hash(first)} this application's first "
-                                "credential was read at: the node answering changed to another "
-                                "fork of the chain between the reads"
+                        else:  # pinned by number: a node on another fork has another block there
+                            self._at_block(
+                                verdict,
+                                _block_key(first),
+                                "this application's first credential was read at",
                             )
                         block = int(verdict.block_number)
                     except LedgerError as exc:
