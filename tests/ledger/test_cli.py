@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -466,14 +467,18 @@ def test_governance_with_the_node_down_names_the_remedy(tmp_path: Path) -> None:
             }
         )
     )
-    rpc = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     env = {"TALENTPROOF_OPERATOR_KEY": "0x" + "11" * 32}
-    common = ["--rpc", rpc, "--deployment", str(record)]
-    for args in (["governance", "suspend", "2", *common], ["status", *common]):
-        code, _, err = _run(*args, env=env)
-        assert code == 3, (args, code, err)
-        assert "nothing was read or sent" in err and "Check that the node is running" in err
-        assert rpc in err
+    # a port held bound and never listening: refused, and no node another test worker starts
+    # can take it (a port free_port() found free may be a node's by the time it is asked)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        rpc = f"http://127.0.0.1:{held.getsockname()[1]}"
+        common = ["--rpc", rpc, "--deployment", str(record)]
+        for args in (["governance", "suspend", "2", *common], ["status", *common]):
+            code, _, err = _run(*args, env=env)
+            assert code == 3, (args, code, err)
+            assert "nothing was read or sent" in err and "Check that the node is running" in err
+            assert rpc in err
 
 
 @pytest.mark.integration
