@@ -225,7 +225,10 @@ TEMPLATES: Mapping[Reason, Callable[[Mapping[str, Any]], str]] = {
     # (4) inclusion
     Reason.NOT_HASHABLE: lambda f: f"The credential cannot be hashed: {f['error']}.",
     Reason.NO_ANCHOR_PROOF: lambda f: (
-        "The credential carries no anchor proof: it was never anchored on the ledger."
+        "The credential carries no anchor proof, so it cannot be checked against the ledger. "
+        "A credential fetched from the institution before its batch was anchored has none: "
+        "fetch it again once anchored (GET /credentials/{id}, or its QR code, which answers "
+        "409 until then)."
     ),
     Reason.INCLUDED: lambda f: (
         f"Included as entry {f['leafIndex'] + 1} of a batch of {f['treeSize']}."

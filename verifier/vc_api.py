@@ -10,7 +10,7 @@ translate the product's one outcome (`report.outcome_of`) into a ``VerificationR
 
 - VALID: 200, ``verified`` true, ``errors`` empty;
 - INVALID: 400, ``verified`` false. A credential that is not anchored yet (issued, pending its
-  batch) is INVALID for the product (check 4 fails: "never anchored"), so it answers 400 with
+  batch) is INVALID for the product (check 4 fails: "carries no anchor proof"), so it answers 400 with
   ``merkle-inclusion`` in ``errors``: a verifier never says verified for what the product's own
   verdict does not call valid; ask again once the issuer has anchored it;
 - NOT_VERIFIABLE: 503 (with ``Retry-After``) when the ledger could not be read (a check ended

@@ -12,8 +12,8 @@ The facts these tests pin:
 * at the verifier's ``POST /credentials/verify`` such a credential is not verified: its
   signature check passes (``proof`` in ``checks``) but it carries no anchor (the issuer anchors
   only what it signs), so the product's verdict is INVALID: 400 with the one error
-  ``merkle-inclusion: The credential carries no anchor proof: it was never anchored on the
-  ledger.``;
+  ``merkle-inclusion: The credential carries no anchor proof, so it cannot be checked against
+  the ledger. ...`` (and how to fetch the anchored one);
 * a presentation the library builds (``vc.createPresentation``, holder a did:key) and signs
   (``vc.signPresentation``, eddsa-jcs-2022, the verifier's challenge and domain) around a
   credential issued through ``POST /credentials/issue`` and anchored verifies at
@@ -50,7 +50,10 @@ SIGN = ROOT / "tests" / "interop" / "js" / "sign.mjs"
 DOMAIN = "verifier.example.hk"
 HOLDER_SEED = bytes([7]) * 32  # the subject of `degree_request` (issuer_helpers.holder_did)
 NEVER_ANCHORED = (
-    "merkle-inclusion: The credential carries no anchor proof: it was never anchored on the ledger."
+    "merkle-inclusion: The credential carries no anchor proof, so it cannot be checked against "
+    "the ledger. A credential fetched from the institution before its batch was anchored has "
+    "none: fetch it again once anchored (GET /credentials/{id}, or its QR code, which answers "
+    "409 until then)."
 )
 
 

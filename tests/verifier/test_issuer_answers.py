@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from talentproof.cli import app
+from talentproof.credential.qr import encode_payload, render_png
 from talentproof.verifier.inputs import item_from_json
 from talentproof.verifier.service import ServiceSettings, create_app
 from tests.chainkit import DEGREE, holder, issue
@@ -289,3 +290,47 @@ def test_a_holder_key_file_is_named_not_judged_a_forgery(env, tmp_path):
     data = json.loads(run(env, folder / "holder-key.json", "--json").output)
     assert data["outcome"]["code"] == "NOT_VERIFIABLE"
     assert key.multibase not in json.dumps(data)
+
+
+def test_a_credential_fetched_before_its_anchor_is_named_not_called_never_anchored(env, tmp_path):
+    """``GET /credentials/{id}`` answers the credential without its anchor proof (200) until its
+    batch is anchored: a new user fetched it then and the verifier said "it was never anchored",
+    which reads as a fake. Still INVALID (check 4: a file without its proof is not valid), but the
+    message says what the file lacks and how to get the anchored one, in the CLI (text and
+    --json) and the service the page reads (its ``message`` of the check, surface ``page``)."""
+    from talentproof.credential.anchor import split_anchor
+
+    pending, proof = split_anchor(env["cred"])
+    assert proof is not None
+    f = tmp_path / "pending.json"
+    f.write_text(json.dumps(pending))
+
+    def told(message: str) -> None:
+        assert "never anchored" not in message, message
+        assert "carries no anchor proof" in message, message
+        assert "fetch it again" in message and "GET /credentials/{id}" in message, message
+        assert "409" in message, message
+
+    r = run(env, f)
+    assert r.exit_code != 0 and "Result: INVALID" in r.output, r.output
+    told(" ".join(r.output.split()))
+    data = json.loads(run(env, f, "--json").output)
+    assert data["outcome"]["code"] == "INVALID"
+    (credential,) = data["credentials"]
+    [inclusion] = [c for c in credential["checks"] if c["id"] == "merkle_inclusion"]
+    assert inclusion["status"] == "fail"
+    told(inclusion["message"])
+    settings = ServiceSettings(rpc_url=env["rpc"], trust=env["record"], domain="v.example.hk")
+    png = render_png(encode_payload(pending))
+    with TestClient(create_app(settings)) as client:
+        files = [("files", ("pending.png", png, "image/png"))]
+        page = client.post("/api/v1/verify/image", files=files, data={"surface": "page"})
+        api = client.post("/api/v1/verify", json={"documents": [pending]})
+        for r in (page, api):
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert body["outcome"]["code"] == "INVALID", body["outcome"]
+            (credential,) = body["credentials"]
+            [inclusion] = [c for c in credential["checks"] if c["id"] == "merkle_inclusion"]
+            assert inclusion["status"] == "fail"
+            told(inclusion["message"])

@@ -96,7 +96,7 @@ def test_a_revoked_credential_does_not_verify(setup) -> None:
 
 
 def test_a_credential_not_anchored_yet_is_not_verified(setup) -> None:
-    """The product calls a pending credential INVALID (check 4: never anchored): 400."""
+    """The product calls a pending credential INVALID (check 4: no anchor proof): 400."""
     pending, anchor = split_anchor(setup["creds"]["degree"])
     assert anchor is not None
     r = _verify(setup["client"], pending)
@@ -105,8 +105,10 @@ def test_a_credential_not_anchored_yet_is_not_verified(setup) -> None:
     assert body["verified"] is False
     assert body["checks"] == ["parse", "schema", "proof", "expiration"]
     assert body["errors"] == [
-        "merkle-inclusion: The credential carries no anchor proof: it was never anchored on "
-        "the ledger."
+        "merkle-inclusion: The credential carries no anchor proof, so it cannot be checked "
+        "against the ledger. A credential fetched from the institution before its batch was "
+        "anchored has none: fetch it again once anchored (GET /credentials/{id}, or its QR "
+        "code, which answers 409 until then)."
     ]
     assert [w.split(":")[0] for w in body["warnings"]] == [
         "anchor",
