@@ -99,7 +99,10 @@ _HEX_KEY = re.compile(r"(0[xX])?[0-9a-fA-F]{64}")
 _PEM_KEY = re.compile(r"^-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----", re.MULTILINE)
 #: A BIP-39 recovery phrase: 12 to 24 lower-case words (the wallet's seed, an account's).
 _MNEMONIC = re.compile(r"[a-z]{3,8}(?: [a-z]{3,8}){11,23}")
-#: Members of a JSON key file that hold its secret (a Multikey's, a JWK's ``d``).
+#: Members of a JSON key file that hold its secret (a Multikey's, a JWK's ``d``). The folder's C
+#: reader (credential/native_verify.c, ``no_secret``) declines a document holding any of these,
+#: ``d``, ``keys`` or a text with one of `_TOKEN_PREFIXES`: a new one must be added there too
+#: (tests/verifier/test_native_file_bytes.py tries each, signed into a credential).
 _SECRET_MEMBERS = ("secretKeyMultibase", "privateKeyMultibase", "privateKeyHex", "privateKeyJwk")
 
 
