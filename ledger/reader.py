@@ -53,6 +53,7 @@ from talentproof.ledger._internal.views import (
     RegistryViews,
     as_query,
     block_head,
+    chain_id_answer,
     checksum_address,
     registry_abi,
 )
@@ -206,7 +207,7 @@ class RegistryReader(RegistryViews):
 
     def chain_id(self) -> int:
         """``eth_chainId``."""
-        return int(self._request("eth_chainId", []), 16)
+        return chain_id_answer(self._request("eth_chainId", []), self.where())
 
     def chain_id_at(self, number: int) -> tuple[int, object]:
         """The chain id and the hash of block ``number`` asked in one request, so one endpoint
@@ -216,7 +217,7 @@ class RegistryReader(RegistryViews):
         chain_id, header = self.batch(
             [("eth_chainId", []), ("eth_getBlockByNumber", [hex(number), False])]
         )
-        found = int(chain_id, 16) if isinstance(chain_id, str) else int(chain_id)
+        found = chain_id_answer(chain_id, self.where())
         return found, header.get("hash") if isinstance(header, dict) else None
 
     def block_number(self) -> int:

@@ -49,6 +49,7 @@ __all__ = [
     "as_query",
     "as_type_id",
     "block_head",
+    "chain_id_answer",
     "checksum_address",
     "registry_abi",
 ]
@@ -129,6 +130,19 @@ def block_head(block: Any, where: str = "", what: str = "a block") -> BlockHead:
         raise ChainUnavailable(
             f"eth_getBlockByNumber: expected {what} (number, hash, timestamp), "
             f"found {block!r:.200}{source}"
+        ) from None
+
+
+def chain_id_answer(value: Any, where: str = "") -> int:
+    """An ``eth_chainId`` result as a chain id (a quantity: ``0x`` and hex digits, or an int
+    from web3). Anything else (null, a text that is no quantity, an object) raises
+    `ChainUnavailable` naming the endpoint ``where``: a node's answer, never a crash."""
+    try:
+        return _quantity(value)
+    except ValueError:
+        source = f" from {where}" if where else ""
+        raise ChainUnavailable(
+            f"eth_chainId: expected a chain id, found {value!r:.80}{source}"
         ) from None
 
 
