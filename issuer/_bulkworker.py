@@ -23,6 +23,7 @@ from . import _bulkcred, _cred
 
 __all__ = [
     "JobContext",
+    "csv_missing_hint",
     "holds_a_key",
     "init_worker",
     "row_to_request",
@@ -60,6 +61,34 @@ def _csv_plan(header: tuple[str, ...]) -> tuple[_Column, ...]:
         item = None if indexed is None else (indexed.group(1), int(indexed.group(2)))
         plan.append((name, not explicit and name in _CRED_FIELDS, inner, parts[-1], item))
     return tuple(plan)
+
+
+#: How many of a CSV's columns an error lists (a row's error is stored per row: a header of
+#: hundreds of columns is cut, saying how many more there are).
+_HINT_COLUMNS = 40
+
+
+def csv_missing_hint(header: list[str] | None, field: str, message: str) -> str:
+    """``message`` for a row of a CSV job whose subject field ``field`` is missing, followed by
+    the columns the CSV has and the one that fills that field (``credentialSubject.name`` for
+    the subject's ``name``: ``name`` alone is the credential's); any other message unchanged."""
+    if (
+        header is None
+        or not field.startswith(_SUBJECT_PREFIX)
+        or not ("(required property)" in message or message.endswith("is missing"))
+    ):
+        return message
+    path = field.removeprefix(_SUBJECT_PREFIX)
+    column = field if path in _CRED_FIELDS else path
+    if column in header or field in header:
+        return f"{message}; its column {column} is empty in this row"
+    shown = ", ".join(header[:_HINT_COLUMNS])
+    if len(header) > _HINT_COLUMNS:
+        shown += f", ... ({len(header) - _HINT_COLUMNS} more)"
+    hint = f"{message}; the CSV has no column {column} (its columns: {shown})"
+    if path in _CRED_FIELDS and path in header:
+        hint += f"; `{path}` alone is the credential's {path}, not the subject's"
+    return hint
 
 
 def _close_arrays(arrays: dict[tuple[int, str], tuple[dict[str, Any], dict[int, Any]]]) -> None:
@@ -407,7 +436,7 @@ def sign_block(
         merged = list(zip(rows, out_ids, raws, hashes, strict=True))
         for row, cid, raw, digest, field, message in template.issue_plain_rows(rest):
             if cid is None:
-                errors.append((row, field, message))
+                errors.append((row, field, csv_missing_hint(header, field, message)))
             else:
                 merged.append((row, cid, raw, digest))
         merged.sort(key=lambda item: item[0])

@@ -15,6 +15,7 @@ from talentproof.issuer.db import CredentialRow
 
 from .issuer_helpers import (
     PERSON_CSV_CELLS,
+    PERSON_CSV_COLUMNS,
     PERSON_CSV_HEADER,
     PERSON_CSV_ROW,
     bearer,
@@ -564,3 +565,51 @@ def test_a_row_field_the_job_cannot_honour_is_that_rows_error(client, service) -
     assert [r["row"] for r in results] == [3, 4]
     assert results[1]["credential"]["validUntil"] == "2030-01-01T00:00:00Z"
     assert "DegreeCredential" in results[0]["credential"]["type"]
+
+
+def test_csv_with_name_for_the_subject_s_name_names_the_columns(client, service) -> None:
+    """A new user's CSV had a ``name`` column for the person's name: ``name`` alone is the
+    credential's (README), so every row was refused with only "credentialSubject.name: expected a
+    value (required property), found nothing". The error names the CSV's columns and the column expected."""
+    token = onboard(client)["api_key"]["token"]
+    columns = ["id", "name", *PERSON_CSV_COLUMNS[1:], "degree.type", "degree.level"]
+    columns += ["degree.fieldOfStudy", "degree.institution.name", "degree.awardDate"]
+    row = [holder_did(1), *PERSON_CSV_CELLS, "Degree", "bachelor", "Law", "University of Testing"]
+    row.append("2026-06-30")
+    content = (",".join(columns) + "\n" + ",".join(row) + "\n").encode()
+    r = _upload(client, token, content, "people.csv")
+    assert r.status_code == 202, r.text
+    BulkRunner(service, processes=1).run_pending()
+    status = client.get(f"/bulk-jobs/{r.json()['id']}", headers=bearer(token)).json()
+    assert (status["succeeded"], status["failed"]) == (0, 1), status
+    [error] = [
+        orjson.loads(x)
+        for x in client.get(
+            f"/bulk-jobs/{r.json()['id']}/errors", headers=bearer(token)
+        ).text.splitlines()
+    ]
+    assert error["field"] == "credentialSubject.name", error
+    message = error["message"]
+    assert message.startswith("credentialSubject.name: expected a value"), message
+    assert "no column credentialSubject.name" in message, message
+    assert f"(its columns: {', '.join(columns)})" in message, message
+    assert "`name` alone is the credential's name" in message, message
+
+
+def test_csv_missing_hint_says_which_column_and_leaves_other_errors_alone() -> None:
+    from talentproof.issuer._bulkworker import csv_missing_hint
+
+    missing = "expected a value (required property), found nothing"
+    field = "credentialSubject.degree.type"
+    msg = f"{field}: {missing}"
+    assert csv_missing_hint(None, field, msg) == msg  # JSONL: unchanged
+    assert (
+        csv_missing_hint(["id"], field, f"{field}: expected a date") == f"{field}: expected a date"
+    )
+    said = csv_missing_hint(["id", "degree.type"], field, msg)
+    assert said == f"{msg}; its column degree.type is empty in this row"
+    said = csv_missing_hint(["id", "credentialSubject.name"], "credentialSubject.name", msg)
+    assert said.endswith("its column credentialSubject.name is empty in this row"), said
+    wide = [f"c{i}" for i in range(100)]
+    said = csv_missing_hint(wide, field, msg)
+    assert "no column degree.type" in said and "c39, ... (60 more))" in said and "c40" not in said
