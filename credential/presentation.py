@@ -61,8 +61,8 @@ def create_presentation(
     if not credentials:
         raise ValueError("credentials: expected at least one credential")
     holder = holder_key.public_key.did_key
-    for i, cred in enumerate(credentials):
-        _check_subject(cred, holder, i)
+    for i, cred in enumerate(credentials, 1):
+        _check_subject(cred, holder, i, len(credentials))
     vp: dict[str, Any] = {"@context": [CREDENTIALS_V2, TALENTPROOF_CONTEXT]}  # identityDocumentSalt
     if id is not None:
         vp["id"] = id
@@ -131,8 +131,8 @@ def _verify(
         creds = [creds]
     if not creds:
         raise SchemaValidationError("verifiableCredential", "at least one credential", creds)
-    for i, cred in enumerate(creds):
-        _check_subject(cred, holder, i)
+    for i, cred in enumerate(creds, 1):
+        _check_subject(cred, holder, i, len(creds))
     return [dict(c) for c in creds]
 
 
@@ -164,12 +164,15 @@ def _check_salt(salt: Any) -> None:
 _SALT = re.compile(r"^[A-Za-z0-9_-]{22,200}$")
 
 
-def _check_subject(cred: Mapping[str, Any], holder: str, index: int) -> None:
+def _check_subject(cred: Mapping[str, Any], holder: str, number: int, total: int) -> None:
+    """Refuse ``cred`` (the ``number``-th of ``total``, counted from 1 as a user counts the
+    files given or `wallet list` numbers them) unless it is about ``holder`` alone."""
     subject = cred.get("credentialSubject") if isinstance(cred, Mapping) else None
     subjects = subject if isinstance(subject, list) else [subject]
     ids = [s.get("id") if isinstance(s, Mapping) else None for s in subjects]
     if any(i != holder for i in ids):
+        cid = cred.get("id") if isinstance(cred, Mapping) else "?"
         raise HolderMismatch(
-            f"credential {index} ({cred.get('id') if isinstance(cred, Mapping) else '?'}) is about "
+            f"credential {number} of {total} ({cid}) is about "
             f"{ids[0] if len(ids) == 1 else ids}, not the holder {holder}"
         )

@@ -170,6 +170,7 @@ def test_present_refuses_someone_elses_credential(
         ],
     )
     assert result.exit_code == 1 and "not the holder" in result.output
+    assert "credential 1 of " in result.output  # the first file given, counted from 1
 
 
 def test_root_cli_has_holder_commands() -> None:

@@ -106,14 +106,18 @@ def test_credentials_of_another_person_are_refused(
     holder_key: Ed25519SigningKey,
 ) -> None:
     theirs = sign(make_degree(other_key.public_key.did_key), issuer_key)
-    with pytest.raises(HolderMismatch, match="not the holder"):
+    with pytest.raises(HolderMismatch, match="not the holder") as refused:
         create_presentation(
             [*creds, theirs], holder_key, challenge=NONCE, domain=DOMAIN, created=WHEN
         )
+    # numbered as the user counts them (from 1, as `wallet list` numbers; the files given)
+    n = len(creds) + 1
+    assert f"credential {n} of {n} ({theirs['id']}) is about" in str(refused.value)
     # and a presentation smuggling one in (signed by the holder) fails verification
-    vp = _sign_vp(_unsigned_vp([*creds, theirs], holder_key.public_key.did_key), holder_key)
-    with pytest.raises(HolderMismatch, match="not the holder"):
+    vp = _sign_vp(_unsigned_vp([theirs, *creds], holder_key.public_key.did_key), holder_key)
+    with pytest.raises(HolderMismatch, match="not the holder") as refused:
         verify_presentation(vp, challenge=NONCE, domain=DOMAIN)
+    assert f"credential 1 of {n} ({theirs['id']}) is about" in str(refused.value)
 
 
 def test_assertion_proof_is_not_a_presentation_proof(
