@@ -64,8 +64,8 @@ from talentproof.private import private_dir
 
 from . import _bulkcred, _cred
 from ._bulkpool import BrokenProcessPool, InlineSigner, JobSigner, SigningPool
+from ._bulkworker import csv_missing_hint, split_views
 from ._bulkworker import row_to_request as row_to_request  # re-exported: a row as a request
-from ._bulkworker import split_views
 from .auth import Principal
 from .db import AnchorBatch, BulkJob, DocumentFrame, InstitutionRow, utcnow
 from .errors import Conflict, Forbidden, InvalidRequest, NotAccredited, NotFound
@@ -1406,7 +1406,7 @@ class BulkRunner:
                         "row": row,
                         "line": line_of(row - first_row, next_line, chunk.starts),
                         "field": field,
-                        "message": msg,
+                        "message": csv_missing_hint(header, field, msg),
                     }
                     for row, field, msg in refused
                 ]

@@ -650,6 +650,42 @@ def test_a_bulk_job_with_offers_makes_one_offer_per_row(
     assert json.loads(again[0])["txCode"] == first["txCode"]
 
 
+def test_a_csv_offers_job_with_name_for_the_subject_s_name_names_the_columns(
+    client: TestClient, service: Any, api_key: str
+) -> None:
+    """The offers path of a CSV job says what the signing path says (`csv_missing_hint`): a
+    ``name`` column for the person's name is the credential's, and the row's error names the
+    CSV's columns and ``credentialSubject.name``."""
+
+    def cells(obj: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for k, v in obj.items():
+            out += cells(v, f"{prefix}{k}.") if isinstance(v, dict) else [(prefix + k, str(v))]
+        return out
+
+    columns, values = zip(*cells(offer_request()["credentialSubject"]), strict=True)
+    assert columns[0] == "name" and all("," not in v for v in values)
+    content = ",".join(columns) + "\n" + ",".join(values) + "\n"
+    r = client.post(
+        "/bulk-jobs",
+        headers=bearer(api_key),
+        files={"file": ("rows.csv", content.encode(), "text/csv")},
+        data={"type": "DegreeCredential", "offers": "true"},
+    )
+    assert r.status_code == 202, r.text
+    job = r.json()["id"]
+    BulkRunner(service, processes=1).run_pending()
+    (error,) = [
+        json.loads(line)
+        for line in client.get(
+            f"/bulk-jobs/{job}/errors", headers=bearer(api_key)
+        ).text.splitlines()
+    ]
+    assert error["field"] == "credentialSubject.name", error
+    assert "no column credentialSubject.name" in error["message"], error
+    assert f"(its columns: {', '.join(columns)})" in error["message"], error
+
+
 def _bulk_offer_expiries(client: TestClient, service: Any, api_key: str) -> list[float]:
     """Run a bulk job with offers of two rows; each row's offer expiry (UNIX seconds)."""
     subject = offer_request()["credentialSubject"]
