@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -115,13 +117,23 @@ def test_deploy_governance_and_status(anvil_node, tmp_path: Path) -> None:  # ty
     assert code == 1 and "GovernanceUnauthorizedAccount" in err
 
 
+@contextlib.contextmanager
+def _refusing_url() -> Iterator[str]:
+    """A node URL whose port is held bound and never listening: connections are refused, and no
+    node another test worker starts can take it (a port free_port() found free may be a node's
+    by the time it is asked)."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}"
+
+
 def test_errors_have_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TALENTPROOF_OPERATOR_KEY", raising=False)
-    dead = f"http://127.0.0.1:{free_port()}"
-    code, _, err = _run("deploy", "--rpc", dead, "--key", "0x" + "11" * 32)
-    assert code == 3 and err.startswith("error: chain unreachable")
-    code, _, err = _run("deploy", "--rpc", dead)
-    assert code == 1 and "no operator key" in err
+    with _refusing_url() as dead:
+        code, _, err = _run("deploy", "--rpc", dead, "--key", "0x" + "11" * 32)
+        assert code == 3 and err.startswith("error: chain unreachable")
+        code, _, err = _run("deploy", "--rpc", dead)
+        assert code == 1 and "no operator key" in err
     code, _, err = _run("status", "--deployment", str(tmp_path / "none.json"))
     assert code == 1 and "no deployment record" in err
     code, _, _ = _run("governance", "suspend", "not-a-number")
@@ -468,11 +480,7 @@ def test_governance_with_the_node_down_names_the_remedy(tmp_path: Path) -> None:
         )
     )
     env = {"TALENTPROOF_OPERATOR_KEY": "0x" + "11" * 32}
-    # a port held bound and never listening: refused, and no node another test worker starts
-    # can take it (a port free_port() found free may be a node's by the time it is asked)
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        rpc = f"http://127.0.0.1:{held.getsockname()[1]}"
+    with _refusing_url() as rpc:
         common = ["--rpc", rpc, "--deployment", str(record)]
         for args in (["governance", "suspend", "2", *common], ["status", *common]):
             code, _, err = _run(*args, env=env)
