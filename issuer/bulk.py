@@ -85,6 +85,13 @@ _logger = logging.getLogger(__name__)
 #: Chunks a job keeps submitted to its signing processes while it stores the oldest one.
 SIGN_AHEAD = 2
 
+#: Fewest rows a chunk has for its documents to be stored along its frame (`ChunkFrames`):
+#: the frame's template costs ~0.6 ms a chunk, and a 1,000-row job (issue 17.1) stored its
+#: rows no faster framed (3 pairs under load: job 7,509-10,144/s framed against 7,569-17,924/s
+#: whole; bench/results.md, "the signed document stored once a chunk"). Smaller chunks are
+#: stored whole, as before.
+FRAME_MIN_ROWS = 2048
+
 #: Most chunks stored in one transaction (`BulkRunner._store_chunks`): the oldest, and with it
 #: those after it already signed when it is stored. A job keeps at most ``SIGN_AHEAD +
 #: GROUP_CHUNKS`` chunks read and not yet stored, so that ``SIGN_AHEAD`` stay with the signing
@@ -962,6 +969,8 @@ class BulkRunner:
         #: a chunk's documents stored as their holes along its frame (`ChunkFrames`; False:
         #: whole, as before migration 0011, the reference the tests compare with)
         self.frame_documents = True
+        #: chunks of fewer rows are stored whole (`FRAME_MIN_ROWS`)
+        self.frame_min_rows = FRAME_MIN_ROWS
         self._stop = threading.Event()
         self.wakeup = threading.Event()
         #: how long the idle loop waits when nothing wakes it (`IDLE_WAIT_S`)
@@ -1480,9 +1489,10 @@ class BulkRunner:
         chunks were stored (taken off ``in_flight``) and whether the job ended with them:
         ``at_end`` (the file is read to its end) and none left in flight, when the job's state
         ``done`` is committed in the same transaction (one commit a job less: a 1,000-row job
-        is one chunk). With ``frames`` (`ChunkFrames`), a chunk whose documents all fit its
-        frame stores the frame once (a `DocumentFrame`, in the same transaction) and each row
-        only its holes (`credential.frames`, migration 0011): about half the bytes a row.
+        is one chunk). With ``frames`` (`ChunkFrames`), a chunk of at least
+        ``frame_min_rows`` rows whose documents all fit its frame stores the frame once (a
+        `DocumentFrame`, in the same transaction) and each row only its holes
+        (`credential.frames`, migration 0011): about half the bytes a row.
 
         Why several: a commit writes every page the transaction changed, and a chunk's random
         credential ids and hashes land on most leaf pages of their two unique indexes, which
@@ -1511,7 +1521,11 @@ class BulkRunner:
                     job_id,
                     result,
                     *chunk[1:7],  # `_submit_block`'s: first row, indexes, count, now, offset, lines
-                    frame=None if frames is None else frames.parts(chunk[4]),
+                    frame=(
+                        frames.parts(chunk[4])
+                        if frames is not None and chunk[3] >= self.frame_min_rows
+                        else None
+                    ),
                 )
                 for result, chunk in zip(results, group, strict=True)
             ]

@@ -43,7 +43,8 @@ def test_every_row_of_a_job_is_framed_and_read_back_byte_for_byte(service, inlin
         token = onboard(client)["api_key"]["token"]
         job_id = _post(client, token, requests)
         runner = BulkRunner(service, processes=1, inline_rows=10_000 if inline else 0)
-        runner.chunk_rows = 256  # three chunks
+        runner.chunk_rows = 256
+        runner.frame_min_rows = 1  # every chunk framed (the default: 2,048); three chunks
         runner.run_pending()
         rows = stored_bulk_rows(service, job_id, requests)
     assert all(frame is not None for _, _, frame, *_ in rows)
@@ -74,6 +75,7 @@ def test_a_chunk_with_a_row_of_another_layout_and_framing_off_store_whole_docume
         job_id = _post(client, token, requests)
         runner = BulkRunner(service, processes=1, inline_rows=0)
         runner.chunk_rows = 256
+        runner.frame_min_rows = 1  # every chunk framed (the default: 2,048)
         runner.run_pending()
         rows = stored_bulk_rows(service, job_id, requests)
         framed = [r[0] for r in rows if r[2] is not None]
@@ -98,6 +100,7 @@ def test_framed_rows_on_postgres_are_read_back_byte_for_byte(make_service, pg_ur
         job_id = _post(client, token, requests)
         runner = BulkRunner(service, processes=1, inline_rows=0)
         runner.chunk_rows = 256
+        runner.frame_min_rows = 1  # every chunk framed (the default: 2,048)
         runner.run_pending()  # one binary COPY a chunk, the frame a shared value of it
         rows = stored_bulk_rows(service, job_id, requests)
         assert all(frame is not None for _, _, frame, *_ in rows)
@@ -106,3 +109,17 @@ def test_framed_rows_on_postgres_are_read_back_byte_for_byte(make_service, pg_ur
         got = client.get(f"/credentials/{cred_id}", headers=bearer(token))
         assert got.status_code == 200, got.text
         assert got.json() == orjson.loads(rows[0][4])
+
+
+def test_a_small_job_is_stored_whole(service) -> None:  # type: ignore[no-untyped-def]
+    # below `FRAME_MIN_ROWS` a chunk is stored whole: the frame's template would cost more
+    # than its bytes save (a 1,000-row job, issue 17.1)
+    requests: list[dict[str, Any]] = list(degree_subjects(300))
+    with TestClient(create_app(service, run_worker=False)) as client:
+        token = onboard(client)["api_key"]["token"]
+        job_id = _post(client, token, requests)
+        runner = BulkRunner(service, processes=1, inline_rows=0)
+        assert runner.frame_min_rows == 2048
+        runner.run_pending()
+        rows = stored_bulk_rows(service, job_id, requests)
+    assert all(r[2] is None and r[3] == len(r[4]) for r in rows)
