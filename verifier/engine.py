@@ -402,6 +402,18 @@ _BINDING_NOT_REQUESTED = render(checks.BINDING_NOT_REQUESTED)
 _HOLDER_SIGNED = render(checks.HOLDER_SIGNED)
 _BINDING_PASSES = _problem((_BINDING_NOT_REQUESTED,)) is None  # (it is skipped: no fail)
 _BARE_CREDENTIAL = render(checks.BARE_CREDENTIAL)
+
+
+def _explicit_as_of(verdict: Any, at: int) -> bool:
+    """Whether ``verdict`` was read as of the report's own time ``at`` (an as-of time: check 8
+    says "as of T") rather than as of the block read (none: check 8 names the block and its
+    seal time). The chain echoes the block's own time for a read with no as-of, so a clock in
+    the very second the block was sealed matched it too and the words depended on that second:
+    a verdict whose as-of is its block's own time reads as of that block."""
+    as_of = int(verdict.as_of)
+    return as_of == (at if at >= 1 else 1) and as_of != int(verdict.block_timestamp)
+
+
 _UNREADABLE_REST = tuple(checks.skipped(cid, Reason.SKIP_UNREADABLE) for cid in checks.AFTER_PARSE)
 
 
@@ -862,8 +874,7 @@ class Verifier:
             chain = self._chain_point(verdict)
             issuer_name = verdict.issuer_name or None
             # read as of the report's own time (an as-of time), or as of the block (now)
-            at = int(as_of.timestamp())
-            explicit = int(verdict.as_of) == (at if at >= 1 else 1)
+            explicit = _explicit_as_of(verdict, int(as_of.timestamp()))
             out.extend(self._chain_checks(p, verdict, chain, explicit))
         if p.credential is not None:
             out.append(memo.validity(p.credential, as_of))
@@ -890,7 +901,7 @@ class Verifier:
                 return False
         if not p.findings or not _BINDING_PASSES:
             return False
-        explicit = int(verdict.as_of) == (at if at >= 1 else 1)
+        explicit = _explicit_as_of(verdict, at)
         rest = self._chain_checks(p, verdict, self._chain_point(verdict), explicit)
         if _problem(rest) is not None:
             return False
