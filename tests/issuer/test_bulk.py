@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import sys
 
 import orjson
 import pytest
@@ -457,7 +456,6 @@ def _nice_and_parent(pid: int) -> tuple[int, int]:
     return int(fields[16]), int(fields[1])  # nice, parent
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux nice values")
 def test_signing_processes_run_below_the_runner(make_service) -> None:
     """The signing processes run `_bulkworker.SIGNING_NICE` nice levels below the forkserver
     they come from (started by the runner's thread, with its priority): the runner, the

@@ -33,7 +33,6 @@ from .test_bulk_pool import _alive, _assert_reference_bytes, _job_state, _wait
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux's /proc/<pid>/io"),
 ]
 
 #: The result written while the process is stopped: large enough that writing it through the
